@@ -1,0 +1,24 @@
+{
+  "variables": { "openssl_fips": "" },
+  "target_defaults": {
+    "cflags": ["-fvisibility=hidden", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-O2", "-Wall", "-Wextra"],
+    "cflags_cc": ["-fvisibility=hidden", "-fstack-protector-strong", "-std=c++17", "-O2", "-Wall", "-Wextra"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "ldflags": ["-Wl,-z,relro,-z,now"]
+  },
+  "targets": [
+    {
+      "target_name": "sbx_unotify",
+      "sources": ["src/addon/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "sbx-launch",
+      "type": "executable",
+      "sources": ["src/launcher.c"],
+      "include_dirs": ["src"]
+    }
+  ]
+}

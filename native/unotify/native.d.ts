@@ -1,0 +1,129 @@
+/**
+ * The whole JavaScript surface of the native addon (build/Release/sbx_unotify.node).
+ * Load it only through src/native/load.ts, which lists every path it tried when the
+ * addon is missing. TS validates every argument before calling in; native re-checks
+ * arity and types and throws a TypeError naming the function and the bad argument.
+ *
+ * Blocking kernel waits (SECCOMP_IOCTL_NOTIF_RECV, poll on the listener) run on native
+ * threads owned by the engine; results reach JS through ThreadSafeFunctions, batched.
+ * No JavaScript runs per trapped syscall.
+ */
+import type { CompiledPolicy } from '../../src/policy/compiled.js';
+
+export interface KernelFeatures {
+  kernel: string;             // uname release
+  arch: string;               // "x86_64", "aarch64", ...
+  seccompFilter: boolean;     // seccomp(SECCOMP_SET_MODE_FILTER) usable (with no_new_privs)
+  userNotify: boolean;        // SECCOMP_RET_USER_NOTIF + FLAG_NEW_LISTENER actually work (probed in a child)
+  waitKillableRecv: boolean;  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV accepted
+  addfd: boolean;             // SECCOMP_IOCTL_NOTIF_ADDFD works
+  addfdSend: boolean;         // SECCOMP_ADDFD_FLAG_SEND works
+  pidfdOpen: boolean;
+  pidfdGetfd: boolean;
+  ptraceExecCheck: boolean;   // PTRACE_SEIZE + PTRACE_O_TRACEEXEC usable for post-exec verification
+  landlockAbi: number;        // 0 = none
+}
+
+export interface EngineEvent {
+  /** Milliseconds since the epoch. */
+  time: number;
+  /** deny: refused; audit: would have been refused (mode audit); error: the engine could not decide and refused. */
+  kind: 'deny' | 'audit' | 'error';
+  policy: number;
+  /** Index into the policy's origins; -1 = the section default; -2 = built-in (protected pid, io_uring, …). */
+  rule: number;
+  pid: number;
+  /** Canonical path of the process's executable (or its comm if unreadable). */
+  program: string;
+  syscall: string;
+  op: 'read' | 'write' | 'exec' | 'net' | 'unix' | 'signal' | 'proc' | 'hint';
+  /** Path, "1.2.3.4:443", "[::1]:80", "@abstract", or a pid. */
+  target: string;
+  errno: number;
+}
+
+/** A sandboxed process opened a path under /proc/self/sbx/ (the shell hook's push channel). */
+export interface HintRequest {
+  /** Opaque notification id (decimal string); pass back to engineReplyHint. */
+  id: string;
+  pid: number;
+  /** Thread-group id of the caller. */
+  tgid: number;
+  /** First segment after /proc/self/sbx/, e.g. "cd". */
+  verb: string;
+  /** The rest of the path after the verb and its slash ("" when absent), e.g. the directory the hook claims. */
+  arg: string;
+  /** readlink(/proc/<pid>/cwd), read by native after NOTIF_ID_VALID: the truth to check `arg` against. */
+  cwd: string;
+  /** Policy id currently assigned to the caller. */
+  policy: number;
+}
+
+export interface HintReply {
+  /** Reply with this errno (e.g. 13 = EACCES) instead of a file. */
+  errno?: number;
+  /** Text the caller reads from the fd it gets back (a sealed memfd). */
+  content?: string;
+}
+
+export interface EngineOptions {
+  /** The seccomp listener fd. The engine dups it; the caller keeps ownership of its copy. */
+  listenerFd: number;
+  /** Policy for a process whose ancestry reaches no assigned process. Must be set with engineSetPolicy before the first decision. */
+  defaultPolicy: number;
+  /** Receiving threads (1..16). Default 2. */
+  threads?: number;
+  /** Pids no sandboxed process may signal, ptrace or open under /proc/<pid> (supervisor, keeper). */
+  protectedPids: number[];
+  /** Optional memfd (≥ 64 KiB) journaling in-flight notifications so a restarted supervisor can finish them. */
+  journalFd?: number;
+  /** Denials, audits and errors, batched (at most every 50 ms, or 256 at a time). */
+  onEvents: (events: EngineEvent[]) => void;
+  /** A /proc/self/sbx/ request; the caller blocks until engineReplyHint. */
+  onHint: (hint: HintRequest) => void;
+  /** The listener hung up: no sandboxed process is left. Called once. */
+  onClosed: () => void;
+}
+
+export interface EngineStats {
+  decisions: number;
+  denials: number;
+  audits: number;
+  /** Processes the engine is tracking (pid → policy). */
+  processes: number;
+  /** Notifications received but not yet answered. */
+  pending: number;
+}
+
+/** Opaque handle; only meaningful to the engine functions below. */
+export interface EngineHandle {
+  readonly __engine: unique symbol;
+}
+
+export interface NativeAddon {
+  /** Probes the running kernel for real (forks children that install filters). */
+  probe(): KernelFeatures;
+  /** AF_UNIX SOCK_SEQPACKET pair: [parentEnd (CLOEXEC), childEnd (inheritable)]. */
+  socketPair(): [number, number];
+  /** Receives one fd sent with SCM_RIGHTS. Throws on timeout, EOF, or a message without an fd. */
+  recvFd(sock: number, timeoutMs: number): number;
+  /** Sends one fd with SCM_RIGHTS plus a small payload. */
+  sendFd(sock: number, fd: number, payload: string): void;
+  close(fd: number): void;
+  /** Replaces the current process image (Node 20 has no execve). Throws only on failure. */
+  execve(path: string, argv: string[], env: string[]): never;
+
+  engineCreate(options: EngineOptions): EngineHandle;
+  /** Adds or atomically replaces the snapshot with policy.id; in-flight decisions finish on the old one. */
+  engineSetPolicy(engine: EngineHandle, policy: CompiledPolicy): void;
+  engineDropPolicy(engine: EngineHandle, policyId: number): void;
+  /** Assigns pid (a tgid) to policyId. With pinDescendants, its existing descendants first keep the policy they have now. */
+  engineAssign(engine: EngineHandle, pid: number, policyId: number, pinDescendants: boolean): void;
+  engineReplyHint(engine: EngineHandle, hintId: string, reply: HintReply): void;
+  engineStats(engine: EngineHandle): EngineStats;
+  /** Stops the threads, flushes pending events. Does not close the caller's listener fd. */
+  engineStop(engine: EngineHandle): void;
+
+  /** Test/explain hook: the native decision for one path, so TS and native can be checked against the same table. */
+  decidePath(section: { default: 'allow' | 'deny'; rules: CompiledPolicy['read']['rules'] }, path: string): { effect: 'allow' | 'deny'; rule: number };
+}

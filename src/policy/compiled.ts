@@ -1,0 +1,129 @@
+/**
+ * The compiled policy: the one hand-off format between the policy compiler (src/policy)
+ * and every enforcer (the native seccomp engine, the Seatbelt profile generator, and
+ * `sbx check`'s explanations).
+ *
+ * Everything here is already resolved: paths are absolute and canonical, `~`/`$VAR`
+ * expanded, presets merged, trust applied, hostnames resolved to addresses. An enforcer
+ * never reads YAML and never guesses; it only evaluates these rules.
+ *
+ * Decision rule for path rules (identical in TS `decidePath` and native `decide_path`):
+ *   1. A matching rule with `floor: true` and effect `deny` denies, whatever else matches.
+ *   2. Otherwise the matching rule with the highest score wins, where
+ *        score = 2 * depth(matched prefix) + (match === 'subtree' ? 1 : 0)
+ *      depth(p) = number of path segments ("/" = 0, "/a" = 1, "/a/b" = 2).
+ *      A subtree rule matches its pattern and everything below; its matched prefix is
+ *      the pattern itself. A glob rule matches a path if it matches the path or any of
+ *      its ancestors; its matched prefix is the shortest such ancestor-or-self.
+ *      So: the rule naming the deepest path wins; at equal depth a literal path beats a
+ *      glob; at equal score deny beats allow.
+ *   3. No matching rule: the section's `default`.
+ *
+ * Glob syntax (after the compiler made it absolute): `*` = any run of characters except
+ * `/` (dotfiles included), `?` = one character except `/`, `**` as a whole segment =
+ * zero or more whole segments, `\` escapes the next character. Nothing else is special.
+ */
+
+export type Effect = 'allow' | 'deny';
+export type PathMatch = 'subtree' | 'glob';
+
+export interface PathRule {
+  /** Index into CompiledPolicy.origins: which file/preset/flag wrote this rule. */
+  rule: number;
+  effect: Effect;
+  match: PathMatch;
+  /** Absolute canonical path (subtree) or absolute glob. No trailing slash except "/". */
+  pattern: string;
+  /** A `protect` entry: a floor deny no allow can lift. Only meaningful with effect deny. */
+  floor: boolean;
+}
+
+export interface PathSection {
+  default: Effect;
+  rules: PathRule[];
+}
+
+/**
+ * Exec rules. An exec of binary B (canonical path of the file the kernel runs) with
+ * argument vector A is allowed iff:
+ *   - read(B) is allowed, and
+ *   - decidePath(exec.paths, exec.default, B) allows, and
+ *   - no `programs` rule denies it: among the program rules that match, the one with the
+ *     most `args` wins (deny on ties); a program rule matches when `name` equals the
+ *     basename of B or the basename of the path the program asked to run (so a busybox
+ *     applet or a symlinked alias is caught) — or, if `name` contains a "/", equals B —
+ *     and A[1..] starts with `args`.
+ */
+export interface ProgramRule {
+  rule: number;
+  effect: Effect;
+  name: string;
+  args: string[];
+}
+
+export interface ExecSection {
+  default: Effect;
+  paths: PathRule[];
+  programs: ProgramRule[];
+}
+
+/**
+ * IP rules. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are matched as IPv4.
+ * Longest prefix wins; at equal prefix length a narrower port range wins; then deny
+ * beats allow. No match: `default`.
+ */
+export interface NetRule {
+  rule: number;
+  effect: Effect;
+  family: 4 | 6;
+  /** Canonical textual address of the network (host bits zero). */
+  address: string;
+  prefix: number;
+  portLo: number;
+  portHi: number;
+}
+
+export interface NetSection {
+  default: Effect;
+  rules: NetRule[];
+}
+
+/**
+ * Unix-domain sockets (connect/sendto). Pathname sockets are decided with the path
+ * rule algorithm on the canonical socket path; abstract sockets are written "@name"
+ * and decided with the same algorithm (a pattern "@*" matches every abstract name).
+ */
+export type UnixSection = PathSection;
+
+/** A per-program override: when a process execs a matching program, it switches to `policy`. */
+export interface CommandOverride {
+  rule: number;
+  /** Matches like ProgramRule.name (basename, or canonical path when it contains "/"). */
+  name: string;
+  /** Id of another compiled policy handed to the same engine. */
+  policy: number;
+}
+
+/** Where a rule came from, for explanations: "preset secrets", "/p/.sbx.yaml:7:5", "--deny-net". */
+export interface RuleOrigin {
+  source: string;
+  /** The rule as the user wrote it (before expansion), e.g. "~/.ssh". */
+  text: string;
+  section: 'read' | 'write' | 'exec' | 'net' | 'unix' | 'commands' | 'protect';
+}
+
+export interface CompiledPolicy {
+  /** Engine-wide id of this snapshot; assigned by whoever hands it to an engine. */
+  id: number;
+  mode: 'enforce' | 'audit';
+  read: PathSection;
+  write: PathSection;
+  exec: ExecSection;
+  net: NetSection;
+  unix: UnixSection;
+  commands: CommandOverride[];
+  /** TS-only (native ignores it): origins[rule] explains a rule. */
+  origins: RuleOrigin[];
+  /** TS-only: the environment filter applied when a process is launched into this policy. */
+  env: { deny: string[]; allow: string[] };
+}
