@@ -9,7 +9,7 @@
   "targets": [
     {
       "target_name": "sbx_unotify",
-      "sources": ["src/addon/addon.cc"],
+      "sources": ["src/addon/addon.cc", "src/addon/fdserver.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "libraries": ["-lpthread"]
@@ -18,6 +18,13 @@
       "target_name": "sbx-launch",
       "type": "executable",
       "sources": ["src/launcher.c"],
+      "include_dirs": ["src"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "sbx-keeper",
+      "type": "executable",
+      "sources": ["src/keeper.c"],
       "include_dirs": ["src"]
     }
   ]
