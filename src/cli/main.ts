@@ -14,6 +14,8 @@ export interface Command {
 
 // One line per subcommand (src/cli/<name>.ts exporting `command: Command`).
 const commands: Record<string, () => Promise<Command>> = {
+  exec: async () => (await import('./exec.js')).command,
+  doctor: async () => (await import('./doctor.js')).command,
 };
 
 async function topUsage(): Promise<string> {

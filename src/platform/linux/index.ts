@@ -1,14 +1,19 @@
+/**
+ * The Linux backend: seccomp user-notify. exec and doctor live here; `shell` is filled
+ * in by src/platform/linux/shell.ts (until it exists, a clear not-implemented error).
+ */
 import type { Platform } from '../types.js';
 import { SbxError } from '../../errors.js';
+import { linuxExec } from './exec.js';
+import { linuxDoctor } from './doctor.js';
 
-// Filled in by the Linux backend (exec.ts, shell.ts, doctor.ts).
 const notYet = (what: string) => async (): Promise<never> => {
   throw new SbxError(`${what} is not implemented on Linux yet`, { exitCode: 70 });
 };
 
 export const linuxPlatform: Platform = {
   name: 'linux',
-  exec: notYet('sbx exec'),
+  exec: linuxExec,
   shell: notYet('sbx shell'),
-  doctor: notYet('sbx doctor'),
+  doctor: linuxDoctor,
 };

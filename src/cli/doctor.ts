@@ -1,0 +1,39 @@
+/**
+ * `sbx doctor [--json]`: can this machine sandbox, and what would not work without each
+ * missing feature. Exit 0 when usable, 1 when not.
+ */
+import type { Command } from './main.js';
+import { flag, parseArgs } from './args.js';
+import { UsageError } from '../errors.js';
+import { currentPlatform } from '../platform/index.js';
+import type { DoctorReport } from '../platform/types.js';
+
+const usage = `usage: sbx doctor [--json]
+
+Checks the kernel features sbx needs and says what would not work without each.
+  --json   print the report as JSON
+Exit status: 0 when sbx can sandbox on this machine, 1 when it cannot.`;
+
+export function formatReport(report: DoctorReport): string {
+  const lines = [`sbx doctor (${report.platform})`];
+  for (const c of report.checks) {
+    lines.push(`  ${c.ok ? 'ok  ' : 'MISS'} ${c.name}: ${c.detail}`);
+    if (!c.ok && c.consequence) lines.push(`       → ${c.consequence}`);
+  }
+  lines.push(report.usable ? 'sbx can sandbox on this machine.' : 'sbx CANNOT sandbox on this machine (see MISS above).');
+  return lines.join('\n');
+}
+
+async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, { json: {} }, usage);
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`, usage);
+  const report = await (await currentPlatform()).doctor();
+  process.stdout.write(flag(parsed, 'json') ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+  return report.usable ? 0 : 1;
+}
+
+export const command: Command = {
+  summary: 'check the kernel features sbx needs',
+  usage,
+  run,
+};

@@ -1,0 +1,69 @@
+/**
+ * `sbx doctor` on Linux: what the running kernel offers (probed for real by the addon,
+ * in children that install filters), and what would not work without each feature.
+ */
+import type { KernelFeatures } from '../../../native/unotify/native.js';
+import { SbxError } from '../../errors.js';
+import { launcherPath, loadNative } from '../../native/load.js';
+import type { DoctorCheck, DoctorReport } from '../types.js';
+
+const SUPPORTED_ARCHES = ['x86_64', 'aarch64'];
+
+/** Turns probed features into checks; `required` ones decide whether sbx is usable. */
+export function kernelChecks(f: KernelFeatures): { check: DoctorCheck; required: boolean }[] {
+  const newer = (version: string) => `needs Linux ≥ ${version}; this is ${f.kernel}`;
+  const item = (name: string, ok: boolean, detail: string, consequence: string, required = true) => ({
+    check: ok ? { name, ok, detail } : { name, ok, detail, consequence },
+    required,
+  });
+  return [
+    item('architecture', SUPPORTED_ARCHES.includes(f.arch), f.arch,
+      `the seccomp filter is written for ${SUPPORTED_ARCHES.join(' and ')} only: nothing can be sandboxed`),
+    item('seccomp filter', f.seccompFilter, f.seccompFilter ? 'SECCOMP_SET_MODE_FILTER works' : 'seccomp(2) refused',
+      'nothing can be sandboxed; build the kernel with CONFIG_SECCOMP_FILTER, or run outside a container that forbids seccomp(2)'),
+    item('user notification', f.userNotify, f.userNotify ? 'SECCOMP_RET_USER_NOTIF + FILTER_FLAG_NEW_LISTENER work' : 'not available',
+      `no decision can be made by the supervisor, so nothing can be sandboxed (${newer('5.0')})`),
+    item('ADDFD', f.addfd, f.addfd ? 'SECCOMP_IOCTL_NOTIF_ADDFD works' : 'not available',
+      `opens cannot be emulated (the supervisor opens the file and injects the fd), so file rules cannot be enforced race-free (${newer('5.9')})`),
+    item('ADDFD_SEND', f.addfdSend, f.addfdSend ? 'SECCOMP_ADDFD_FLAG_SEND works' : 'not available',
+      `an injected fd cannot be returned atomically as the syscall result (${newer('5.14')})`),
+    item('pidfd_open', f.pidfdOpen, f.pidfdOpen ? 'available' : 'not available',
+      `the supervisor cannot address sandboxed processes reliably (${newer('5.3')})`),
+    item('pidfd_getfd', f.pidfdGetfd, f.pidfdGetfd ? 'available' : 'not available',
+      `connect/sendto cannot be performed on the supervisor's own copy of the socket, so network rules cannot be enforced race-free (${newer('5.6')}, and ptrace access to the sandboxed processes)`),
+    item('WAIT_KILLABLE_RECV', f.waitKillableRecv, f.waitKillableRecv ? 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV accepted' : 'not available',
+      `works without it, but a signal (e.g. ^C, SIGCHLD) arriving while a trapped syscall waits for its decision makes it restart, so slow decisions may be repeated (${newer('5.19')})`,
+      false),
+    item('ptrace exec check', f.ptraceExecCheck, f.ptraceExecCheck ? 'PTRACE_SEIZE + PTRACE_O_TRACEEXEC usable' : 'not usable',
+      'exec rules are only pre-checked: a racing thread could swap the program path after the check, so exec deny rules are weaker (file and network rules are unaffected); allow ptrace (Yama ptrace_scope ≤ 2, no seccomp/LSM rule against PTRACE_SEIZE)',
+      false),
+    item('Landlock', true, f.landlockAbi > 0 ? `ABI ${f.landlockAbi} (not needed: sbx decides through user notification)` : 'not available (not needed: sbx decides through user notification)',
+      '', false),
+  ];
+}
+
+export async function linuxDoctor(): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  let usable = true;
+  try {
+    checks.push({ name: 'launcher', ok: true, detail: launcherPath() });
+    const native = loadNative();
+    checks.push({ name: 'native addon', ok: true, detail: 'sbx_unotify.node loaded' });
+    const features = native.probe();
+    checks.push({ name: 'kernel', ok: true, detail: `Linux ${features.kernel} ${features.arch}` });
+    for (const { check, required } of kernelChecks(features)) {
+      checks.push(check);
+      if (required && !check.ok) usable = false;
+    }
+  } catch (err) {
+    usable = false;
+    const message = err instanceof SbxError ? err.message : (err as Error).message;
+    checks.push({
+      name: 'native build',
+      ok: false,
+      detail: message,
+      consequence: 'nothing can be sandboxed; run `npm install` (or `npm run native`) in the sbx checkout',
+    });
+  }
+  return { platform: 'linux', usable, checks };
+}

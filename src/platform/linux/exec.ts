@@ -1,0 +1,110 @@
+/**
+ * `sbx exec` on Linux: the launcher installs the filter on itself, this process runs
+ * the native engine on the listener for the program's lifetime, and prints one line per
+ * denial. Any failure before the ack leaves the launcher without its ack: it exits 126
+ * and the program never runs unsandboxed.
+ */
+import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/unotify/native.js';
+import type { CompiledPolicy } from '../../policy/compiled.js';
+import { KernelFeatureError, SbxError } from '../../errors.js';
+import { launcherPath, loadNative } from '../../native/load.js';
+import type { ExecRequest } from '../types.js';
+import { launch } from './launch.js';
+
+const ENOENT = 2;
+
+/** "(--deny-read)", "(/p/.sbx.yaml:7:5: ~/.ssh)", "(default)", "(built-in)". */
+export function describeRule(policy: CompiledPolicy | undefined, rule: number): string {
+  if (rule === -2) return 'built-in';
+  const origin = rule >= 0 ? policy?.origins[rule] : undefined;
+  if (!origin) return 'default';
+  return origin.text && !origin.source.includes(origin.text) ? `${origin.source}: ${origin.text}` : origin.source;
+}
+
+export function formatEvent(event: EngineEvent, policy: CompiledPolicy | undefined): string {
+  const what = `${event.op} ${event.target}`;
+  const why = describeRule(policy, event.rule);
+  switch (event.kind) {
+    case 'deny':
+      return `sbx: denied ${what} (${why})`;
+    case 'audit':
+      return `sbx: audit: would deny ${what} (${why})`;
+    default:
+      return `sbx: denied ${what} (engine error: errno ${event.errno})`;
+  }
+}
+
+/** Explains a launcher that died before handing over its listener. */
+function explainSetupFailure(native: NativeAddon): void {
+  const f = native.probe();
+  const fix = 'use Linux ≥ 5.19 built with CONFIG_SECCOMP_FILTER, outside a container that blocks seccomp(2); see `sbx doctor`';
+  if (!f.seccompFilter) throw new KernelFeatureError('this kernel does not allow seccomp filters', fix);
+  if (!f.userNotify) throw new KernelFeatureError('this kernel lacks seccomp user notification (SECCOMP_RET_USER_NOTIF)', fix);
+}
+
+export async function linuxExec(request: ExecRequest): Promise<number> {
+  const native = loadNative();
+  const policies = new Map<number, CompiledPolicy>([request.policy, ...request.overrides].map((p) => [p.id, p]));
+  const launched = await launch(native, launcherPath(), request.argv, request.cwd, request.env);
+
+  if (launched.listenerFd === undefined) {
+    const code = await launched.exited;
+    // 127 (not found) and 126 (not runnable) were explained by the launcher; a 126 may
+    // also be a kernel without user-notify, which deserves a clear error.
+    if (code === 126) explainSetupFailure(native);
+    return code;
+  }
+
+  const seen = new Set<string>();
+  const report = (events: EngineEvent[]) => {
+    if (request.quiet) return;
+    for (const e of events) {
+      const line = formatEvent(e, policies.get(e.policy));
+      if (seen.has(line)) continue; // a program retrying the same open is one denial to a person
+      seen.add(line);
+      process.stderr.write(`${line}\n`);
+    }
+  };
+
+  let engine: EngineHandle;
+  try {
+    engine = native.engineCreate({
+      listenerFd: launched.listenerFd,
+      defaultPolicy: request.policy.id,
+      protectedPids: [process.pid],
+      onEvents: report,
+      // No session here: the shell hook's /proc/self/sbx/ channel does not exist.
+      onHint: (hint) => native.engineReplyHint(engine, hint.id, { errno: ENOENT }),
+      onClosed: () => {},
+    });
+    for (const p of policies.values()) native.engineSetPolicy(engine, p);
+  } catch (err) {
+    launched.refuse();
+    await launched.exited.catch(() => undefined);
+    if (err instanceof SbxError) throw err;
+    throw new SbxError(`the seccomp engine could not start: ${(err as Error).message}`, { exitCode: 70, cause: err });
+  } finally {
+    native.close(launched.listenerFd); // the engine holds its own dup
+  }
+
+  // Like a shell: ^C and ^\ go to the program (same process group), not to us.
+  const ignore = () => {};
+  const forward = (sig: NodeJS.Signals) => launched.child.kill(sig);
+  process.on('SIGINT', ignore);
+  process.on('SIGQUIT', ignore);
+  process.on('SIGTERM', forward);
+  process.on('SIGHUP', forward);
+  try {
+    launched.ack();
+    return await launched.exited;
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGQUIT', ignore);
+    process.off('SIGTERM', forward);
+    process.off('SIGHUP', forward);
+    native.engineStop(engine);
+    // engineStop flushes pending events through a thread-safe callback, which runs on
+    // a later turn of the event loop: give it a few milliseconds.
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
