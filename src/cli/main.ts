@@ -16,6 +16,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   exec: async () => (await import('./exec.js')).command,
   doctor: async () => (await import('./doctor.js')).command,
+  hook: async () => (await import('./hook.js')).command,
 };
 
 async function topUsage(): Promise<string> {

@@ -1,0 +1,201 @@
+# sbx shell integration for bash — printed by `sbx hook bash`. In ~/.bashrc, near the top:
+#   eval "$(sbx hook bash)"
+# Protocol: docs/hook-protocol.md. The prompt path spawns nothing: an unchanged prompt is two
+# string compares. A push is a builtin read of /proc/self/sbx/..., answered by the sandbox.
+if [[ $- == *i* ]]; then
+
+__sbx_bin=@SBX_BIN@
+__sbx_proc=/proc/self/sbx   # where pushes go (tests point it at canned replies after the eval)
+
+if [[ ${__sbx_loaded-} != "$$" ]]; then   # first load in this shell; a second eval keeps the state
+  __sbx_loaded=$$
+  __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned=
+  __sbx_deny=() __sbx_allow=() __sbx_reply=()
+  unset __sbx_hidden
+  declare -gA __sbx_hidden=()               # NAME -> value we removed from the environment
+fi
+
+# Every variable name, without a fork: ${!A@} ${!B@} ... expands to the names with that prefix.
+__sbx_allnames='__sbx_names=('
+for __sbx_c in {A..Z} {a..z} _; do __sbx_allnames+=" \"\${!${__sbx_c}@}\""; done
+__sbx_allnames+=')'
+unset __sbx_c
+
+__sbx_say() { printf 'sbx: %s\n' "$*" >&2; }
+
+# For PS1 prefer '${SBX_PROMPT:+[$SBX_PROMPT] }' (a $(...) forks); for starship use [env_var.SBX_PROMPT].
+sbx_prompt_info() { [[ -n ${SBX_PROMPT-} ]] && printf '%s' "$SBX_PROMPT"; return 0; }
+
+# Variables never hidden: the shell needs them to work, or they are sbx's and direnv's own.
+__sbx_keep() {
+  case $1 in PATH|HOME|USER|LOGNAME|SHELL|TERM|LANG|PWD|OLDPWD|SHLVL|_|SBX_*|DIRENV_*|__sbx*) return 0 ;; esac
+  return 1
+}
+
+# Whether the env policy hides variable $1, as the policy model decides it: `*` is the only
+# wildcard, the most specific pattern (most literal characters) wins, deny wins ties.
+__sbx_env_denied() {
+  local p t best=-1 r=1
+  for p in "${__sbx_deny[@]}"; do
+    [[ $1 == $p ]] || continue
+    t=${p//\*}
+    (( ${#t} > best )) && best=${#t} r=0
+  done
+  (( best < 0 )) && return 1
+  for p in "${__sbx_allow[@]}"; do
+    [[ $1 == $p ]] || continue
+    t=${p//\*}
+    (( ${#t} > best )) && best=${#t} r=1
+  done
+  return $r
+}
+
+# Hide exported variables the env policy denies, give back what it no longer denies.
+__sbx_env_apply() {
+  local n p
+  local -a __sbx_names
+  local -A want=()
+  eval "$__sbx_allnames"
+  for n in "${__sbx_names[@]}" "${!__sbx_hidden[@]}"; do
+    __sbx_keep "$n" && continue
+    if [[ -z ${__sbx_hidden[$n]+x} ]]; then
+      p=${!n@a}
+      [[ $p == *x* && $p != *r* ]] || continue   # only exported, writable variables
+    fi
+    __sbx_env_denied "$n" && want[$n]=1
+  done
+  for n in "${!__sbx_hidden[@]}"; do
+    [[ -n ${want[$n]-} ]] && continue
+    # Restore exactly what we took, unless the user has set the variable again since.
+    [[ -n ${!n+x} ]] || export "$n=${__sbx_hidden[$n]}"
+    unset '__sbx_hidden[$n]'
+  done
+  for n in "${!want[@]}"; do
+    [[ -n ${__sbx_hidden[$n]+x} || -z ${!n+x} ]] && continue
+    __sbx_hidden[$n]=${!n}
+    unset "$n"
+  done
+}
+
+# Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
+__sbx_apply() {
+  local line key val
+  if [[ ${__sbx_reply[0]-} != 'sbx 1' ]]; then
+    __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[0]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook bash)\""
+    return 1
+  fi
+  __sbx_deny=() __sbx_allow=()
+  for line in "${__sbx_reply[@]:1}"; do
+    key=${line%% *} val=${line#*' '}
+    [[ $key == "$line" ]] && val=
+    case $key in
+      policy) SBX_POLICY=$val ;;
+      prompt) export SBX_PROMPT=$val ;;
+      notice) __sbx_say "$val" ;;
+      # Only names and * can match a variable name; anything else would be a glob of its own.
+      env-deny) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_deny+=("$val") ;;
+      env-allow) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_allow+=("$val") ;;
+    esac
+  done
+  __sbx_env_apply
+  return 0
+}
+
+# One push: $1 is the request under /proc/self/sbx/ ("cd/dir", "use/file" or "leave").
+__sbx_push() {
+  if [[ -n ${SBX_MACOS_CTL-} ]]; then
+    # macOS: the unsandboxed parent reads `cd DIR` lines from its FIFO (<> never blocks on open).
+    [[ $1 == cd/* ]] && { printf 'cd %s\n' "${1#cd}" 1<>"$SBX_MACOS_CTL"; } 2>&-
+    return 0
+  fi
+  __sbx_reply=()
+  { mapfile -t __sbx_reply <"$__sbx_proc/$1"; } 2>&-
+  (( ${#__sbx_reply[@]} )) || return 1
+  __sbx_apply
+}
+
+# The directory or direnv's `use sandbox` changed: tell the sandbox, unless it already knows.
+__sbx_sync() {
+  local use=${SBX_DIRENV_USE-} root req real
+  __sbx_dir=$PWD __sbx_use=$use
+  root=${DIRENV_DIR#-}
+  if [[ -n $use && ( -z $root || $PWD/ == "$root"/* ) ]]; then req=use$use
+  elif [[ -n $__sbx_used ]]; then req=leave
+  else req=cd$PWD
+  fi
+  [[ $req == "$__sbx_req" ]] && return 0
+  if __sbx_push "$req"; then
+    __sbx_used=
+    [[ $req == use/* ]] && __sbx_used=1
+    [[ $req == leave ]] && req=cd$PWD   # after leave the sandbox follows the cwd again
+    __sbx_req=$req __sbx_warned=
+    return 0
+  fi
+  if [[ $req == cd/* ]]; then
+    # $PWD may go through a symlink and the sandbox checks the real cwd: retry with it (rare, forks).
+    real=$(builtin pwd -P 2>&-)
+    if [[ -n $real && $real != "$PWD" ]] && __sbx_push "cd$real"; then
+      __sbx_req=$req __sbx_used= __sbx_warned=
+      return 0
+    fi
+  fi
+  __sbx_req=
+  # Outside a session a failed push is expected (already reported at start); inside, say it once.
+  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned ]]; then
+    __sbx_warned=1
+    __sbx_say "the sandbox refused '${req%%/*} ${req#*/}': the policy did not follow (see: sbx log)"
+    export SBX_PROMPT='sbx:??'
+  fi
+  return 1
+}
+
+__sbx_hook() {
+  local s=$?
+  [[ $PWD == "$__sbx_dir" && ${SBX_DIRENV_USE-} == "$__sbx_use" ]] || __sbx_sync
+  return $s
+}
+
+# cd/pushd/popd push at once, so `cd proj && make` runs under proj's policy (the prompt hook
+# alone would be one command late). A cd function someone else defined is left alone.
+__sbx_moved() {
+  local s=$?
+  [[ $PWD == "$__sbx_dir" ]] || __sbx_sync
+  return $s
+}
+for __sbx_c in cd pushd popd; do
+  if [[ $(type -t $__sbx_c) != function || $(declare -f $__sbx_c) == *__sbx_moved* ]]; then
+    eval "$__sbx_c() { builtin $__sbx_c \"\$@\" || return; __sbx_moved; }"
+  fi
+done
+unset __sbx_c
+
+# Prompt hook last, so direnv's hook (which prepends itself) has run when ours looks.
+if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
+  [[ ${PROMPT_COMMAND[*]} == *__sbx_hook* ]] || PROMPT_COMMAND+=(__sbx_hook)
+else
+  [[ ${PROMPT_COMMAND-} == *__sbx_hook* ]] || PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND$'\n'}__sbx_hook"
+fi
+
+# Not in a session yet: become one (once, at start — never on the prompt path).
+if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; then
+  __sbx_entered=1
+  if [[ -n ${SBX_DISABLE-} ]]; then
+    export SBX_PROMPT='sbx:off'
+  elif [[ -n ${SBX_HOOK_REEXEC-} ]]; then
+    __sbx_say "NOT sandboxed: \`sbx shell\` started this shell but no session is set (SBX_SESSION unset)"
+    export SBX_PROMPT='sbx:NOT-SANDBOXED'
+  elif __sbx_why=$("$__sbx_bin" shell --check 2>&1 >/dev/null); then
+    __sbx_args=("$BASH")
+    shopt -q login_shell && __sbx_args+=(-l)
+    export SBX_HOOK_REEXEC=1
+    exec "$__sbx_bin" shell -- "${__sbx_args[@]}"
+  else
+    __sbx_why=${__sbx_why#sbx: }
+    __sbx_say "NOT sandboxed: ${__sbx_why%%$'\n'*}"
+    export SBX_PROMPT='sbx:NOT-SANDBOXED'
+  fi
+  unset __sbx_why
+fi
+unset SBX_HOOK_REEXEC
+
+fi

@@ -1,0 +1,201 @@
+# sbx shell integration for fish — printed by `sbx hook fish`. In ~/.config/fish/config.fish, near the top:
+#   sbx hook fish | source
+# Protocol: docs/hook-protocol.md. Nothing here spawns a process after start: pushes happen on
+# PWD / SBX_DIRENV_USE changes, each a builtin read of /proc/self/sbx/..., answered by the sandbox.
+if status is-interactive
+
+set -g __sbx_bin @SBX_BIN@
+set -g __sbx_proc /proc/self/sbx   # where pushes go (tests point it at canned replies after sourcing)
+
+if test "$__sbx_loaded" != "$fish_pid"   # first load in this shell; a second source keeps the state
+    set -g __sbx_loaded $fish_pid
+    set -g __sbx_dir
+    set -g __sbx_use \1
+    set -g __sbx_req
+    set -g __sbx_used
+    set -g __sbx_warned
+    set -g __sbx_deny
+    set -g __sbx_allow
+    set -g __sbx_hidden_names   # parallel lists: what we removed from the environment
+    set -g __sbx_hidden_values
+end
+
+function __sbx_say
+    printf 'sbx: %s\n' "$argv" >&2
+end
+
+# For fish_prompt or starship ([env_var.SBX_PROMPT]); fish functions do not fork.
+function sbx_prompt_info
+    set -q SBX_PROMPT[1]; and printf '%s' $SBX_PROMPT
+    return 0
+end
+
+# Variables never hidden: the shell needs them to work, or they are sbx's and direnv's own.
+function __sbx_keep
+    switch $argv[1]
+        case PATH HOME USER LOGNAME SHELL TERM LANG PWD OLDPWD SHLVL _ 'SBX_*' 'DIRENV_*' '__sbx*'
+            return 0
+    end
+    return 1
+end
+
+# Whether the env policy hides variable $argv[1], as the policy model decides it: `*` is the only
+# wildcard, the most specific pattern (most literal characters) wins, deny wins ties.
+function __sbx_env_denied
+    set -l best -1
+    set -l r 1
+    for p in $__sbx_deny
+        string match -q -- $p $argv[1]; or continue
+        set -l t (string length -- (string replace -a '*' '' -- $p))
+        test $t -gt $best; and set best $t; and set r 0
+    end
+    test $best -lt 0; and return 1
+    for p in $__sbx_allow
+        string match -q -- $p $argv[1]; or continue
+        set -l t (string length -- (string replace -a '*' '' -- $p))
+        test $t -gt $best; and set best $t; and set r 1
+    end
+    return $r
+end
+
+# Hide exported variables the env policy denies, give back what it no longer denies.
+function __sbx_env_apply
+    set -l want
+    for n in (set -xn) $__sbx_hidden_names
+        __sbx_keep $n; and continue
+        contains -- $n $want; and continue
+        __sbx_env_denied $n; and set -a want $n
+    end
+    set -l i (count $__sbx_hidden_names)
+    while test $i -gt 0
+        set -l n $__sbx_hidden_names[$i]
+        if not contains -- $n $want
+            # Restore exactly what we took, unless the user has set the variable again since.
+            set -q $n; or set -gx $n $__sbx_hidden_values[$i]
+            set -e __sbx_hidden_names[$i]
+            set -e __sbx_hidden_values[$i]
+        end
+        set i (math $i - 1)
+    end
+    for n in $want
+        contains -- $n $__sbx_hidden_names; and continue
+        set -q $n; or continue
+        # Lists (PATH-like) are joined with : as in the environment, and come back as one value.
+        set -a __sbx_hidden_names $n
+        set -a __sbx_hidden_values (string join : -- $$n)
+        set -e $n
+    end
+end
+
+# Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
+function __sbx_apply --argument-names content
+    set -l lines (string split \n -- $content)
+    if test "$lines[1]" != 'sbx 1'
+        __sbx_say "unexpected reply from the sandbox ('$lines[1]'): is the hook older than the supervisor? re-run: sbx hook fish | source"
+        return 1
+    end
+    set -g __sbx_deny
+    set -g __sbx_allow
+    for line in $lines[2..-1]
+        set -l kv (string split -m 1 ' ' -- $line)
+        set -l val $kv[2]
+        switch $kv[1]
+            case policy
+                set -g SBX_POLICY "$val"
+            case prompt
+                set -gx SBX_PROMPT "$val"
+            case notice
+                __sbx_say "$val"
+            # Only names and * can match a variable name; anything else would be a glob of its own.
+            case env-deny
+                string match -qr '^[A-Za-z0-9_*]+$' -- "$val"; and set -a __sbx_deny "$val"
+            case env-allow
+                string match -qr '^[A-Za-z0-9_*]+$' -- "$val"; and set -a __sbx_allow "$val"
+        end
+    end
+    __sbx_env_apply
+    return 0
+end
+
+# One push: $argv[1] is the request under /proc/self/sbx/ ("cd/dir", "use/file" or "leave").
+function __sbx_push
+    if set -q SBX_MACOS_CTL[1]
+        # macOS: the unsandboxed parent reads `cd DIR` lines from its FIFO (fish has no <>,
+        # so this open waits for the parent's reader, which lives as long as the session).
+        string match -q 'cd/*' -- $argv[1]; and printf 'cd %s\n' (string replace -r '^cd' '' -- $argv[1]) >>$SBX_MACOS_CTL 2>&-
+        return 0
+    end
+    set -l content
+    read -z content <$__sbx_proc/$argv[1] 2>&-
+    test -n "$content"; or return 1
+    __sbx_apply "$content"
+end
+
+# The directory or direnv's `use sandbox` changed: tell the sandbox, unless it already knows.
+function __sbx_sync
+    set -l use "$SBX_DIRENV_USE"
+    set -l root (string replace -r '^-' '' -- "$DIRENV_DIR")
+    set -l real (builtin realpath -- $PWD 2>&-; or echo $PWD)   # the sandbox checks the real cwd
+    set -g __sbx_dir $PWD
+    set -g __sbx_use $use
+    set -l req
+    if test -n "$use"; and begin; test -z "$root"; or string match -q -- "$root/*" "$PWD/"; or string match -q -- "$root/*" "$real/"; end
+        set req "use$use"
+    else if test -n "$__sbx_used"
+        set req leave
+    else
+        set req "cd$real"
+    end
+    test "$req" = "$__sbx_req"; and return 0
+    if __sbx_push $req
+        set -g __sbx_used
+        string match -q 'use/*' -- $req; and set -g __sbx_used 1
+        test "$req" = leave; and set req "cd$real"   # after leave the sandbox follows the cwd again
+        set -g __sbx_req $req
+        set -g __sbx_warned
+        return 0
+    end
+    set -g __sbx_req
+    # Outside a session a failed push is expected (already reported at start); inside, say it once.
+    if set -q SBX_SESSION[1]; and test -z "$__sbx_warned"
+        set -g __sbx_warned 1
+        __sbx_say "the sandbox refused '"(string replace -r '/' ' ' -- $req)"': the policy did not follow (see: sbx log)"
+        set -gx SBX_PROMPT 'sbx:??'
+    end
+    return 1
+end
+
+# PWD and SBX_DIRENV_USE events fire at once (so `cd proj; and make` already runs under proj's
+# policy) whichever order direnv was hooked in; the prompt event catches the first prompt.
+function __sbx_hook --on-variable PWD --on-variable SBX_DIRENV_USE --on-event fish_prompt
+    set -l s $status
+    if test "$PWD" != "$__sbx_dir"; or test "$SBX_DIRENV_USE" != "$__sbx_use"
+        __sbx_sync
+    end
+    return $s
+end
+
+# Not in a session yet: become one (once, at start — never on the prompt path).
+if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __sbx_entered
+    set -g __sbx_entered 1
+    if set -q SBX_DISABLE[1]
+        set -gx SBX_PROMPT 'sbx:off'
+    else if set -q SBX_HOOK_REEXEC[1]
+        __sbx_say "NOT sandboxed: `sbx shell` started this shell but no session is set (SBX_SESSION unset)"
+        set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
+    else
+        set -l why ($__sbx_bin shell --check 2>&1 >/dev/null)
+        if test $status -eq 0
+            set -l args (status fish-path)
+            status is-login; and set -a args -l
+            set -gx SBX_HOOK_REEXEC 1
+            exec $__sbx_bin shell -- $args
+        end
+        set why (string replace -r '^sbx: ' '' -- $why[1])
+        __sbx_say "NOT sandboxed: $why"
+        set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
+    end
+end
+set -e SBX_HOOK_REEXEC
+
+end

@@ -1,0 +1,177 @@
+# sbx shell integration for zsh — printed by `sbx hook zsh`. In ~/.zshrc, near the top:
+#   eval "$(sbx hook zsh)"
+# Protocol: docs/hook-protocol.md. The prompt path spawns nothing: an unchanged prompt is two
+# string compares. A push is a builtin read of /proc/self/sbx/..., answered by the sandbox.
+if [[ -o interactive ]]; then
+
+typeset -g __sbx_bin=@SBX_BIN@
+typeset -g __sbx_proc=/proc/self/sbx   # where pushes go (tests point it at canned replies after the eval)
+
+if [[ ${__sbx_loaded-} != "$$" ]]; then  # first load in this shell; a second eval keeps the state
+  typeset -g __sbx_loaded=$$
+  typeset -g __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned=
+  typeset -ga __sbx_deny=() __sbx_allow=() __sbx_reply=()
+  unset __sbx_hidden
+  typeset -gA __sbx_hidden=()               # NAME -> value we removed from the environment
+fi
+zmodload zsh/parameter 2>/dev/null
+
+__sbx_say() { print -r -- "sbx: $*" >&2 }
+
+# For PROMPT prefer '${SBX_PROMPT:+[$SBX_PROMPT] }' with prompt_subst ($(...) forks);
+# for starship use [env_var.SBX_PROMPT].
+sbx_prompt_info() { [[ -n ${SBX_PROMPT-} ]] && print -rn -- "$SBX_PROMPT"; return 0 }
+
+# Variables never hidden: the shell needs them to work, or they are sbx's and direnv's own.
+__sbx_keep() {
+  case $1 in (PATH|HOME|USER|LOGNAME|SHELL|TERM|LANG|PWD|OLDPWD|SHLVL|_|SBX_*|DIRENV_*|__sbx*) return 0 ;; esac
+  return 1
+}
+
+# Whether the env policy hides variable $1, as the policy model decides it: `*` is the only
+# wildcard, the most specific pattern (most literal characters) wins, deny wins ties.
+__sbx_env_denied() {
+  local p t
+  local -i best=-1 r=1
+  for p in $__sbx_deny; do
+    [[ $1 == ${~p} ]] || continue
+    t=${p//\*}
+    (( ${#t} > best )) && best=${#t} r=0
+  done
+  (( best < 0 )) && return 1
+  for p in $__sbx_allow; do
+    [[ $1 == ${~p} ]] || continue
+    t=${p//\*}
+    (( ${#t} > best )) && best=${#t} r=1
+  done
+  return $r
+}
+
+# Hide exported variables the env policy denies, give back what it no longer denies.
+__sbx_env_apply() {
+  emulate -L zsh
+  local n p
+  local -A want
+  for n in ${(k)parameters} ${(k)__sbx_hidden}; do
+    __sbx_keep $n && continue
+    if (( ! ${+__sbx_hidden[$n]} )); then
+      p=${parameters[$n]-}
+      [[ $p == *-export* && $p != *readonly* && $p != *special* ]] || continue
+    fi
+    __sbx_env_denied $n && want[$n]=1
+  done
+  for n in ${(k)__sbx_hidden}; do
+    (( ${+want[$n]} )) && continue
+    # Restore exactly what we took, unless the user has set the variable again since.
+    (( ${+parameters[$n]} )) || export $n=${__sbx_hidden[$n]}
+    unset "__sbx_hidden[$n]"
+  done
+  for n in ${(k)want}; do
+    (( ${+__sbx_hidden[$n]} || ! ${+parameters[$n]} )) && continue
+    __sbx_hidden[$n]=${(P)n}
+    unset $n
+  done
+}
+
+# Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
+__sbx_apply() {
+  emulate -L zsh
+  local line key val
+  if [[ ${__sbx_reply[1]-} != 'sbx 1' ]]; then
+    __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[1]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook zsh)\""
+    return 1
+  fi
+  __sbx_deny=() __sbx_allow=()
+  for line in ${__sbx_reply[2,-1]}; do
+    key=${line%% *} val=${line#* }
+    [[ $key == $line ]] && val=
+    case $key in
+      (policy) typeset -g SBX_POLICY=$val ;;
+      (prompt) export SBX_PROMPT=$val ;;
+      (notice) __sbx_say $val ;;
+      # Only names and * can match a variable name; anything else would be a glob of its own.
+      (env-deny) [[ $val == *[^A-Za-z0-9_*]* ]] || __sbx_deny+=($val) ;;
+      (env-allow) [[ $val == *[^A-Za-z0-9_*]* ]] || __sbx_allow+=($val) ;;
+    esac
+  done
+  __sbx_env_apply
+  return 0
+}
+
+# One push: $1 is the request under /proc/self/sbx/ ("cd/dir", "use/file" or "leave").
+__sbx_push() {
+  emulate -L zsh
+  if [[ -n ${SBX_MACOS_CTL-} ]]; then
+    # macOS: the unsandboxed parent reads `cd DIR` lines from its FIFO (<> never blocks on open).
+    [[ $1 == cd/* ]] && { print -r -- "cd ${1#cd}" 1<>$SBX_MACOS_CTL } 2>&-
+    return 0
+  fi
+  __sbx_reply=()
+  { IFS=$'\n' read -r -d '' -A __sbx_reply <$__sbx_proc/$1 } 2>&-
+  (( ${#__sbx_reply} )) || return 1
+  __sbx_apply
+}
+
+# The directory or direnv's `use sandbox` changed: tell the sandbox, unless it already knows.
+__sbx_sync() {
+  emulate -L zsh
+  local use=${SBX_DIRENV_USE-} root=${DIRENV_DIR#-} req real=${PWD:A}
+  __sbx_dir=$PWD __sbx_use=$use
+  if [[ -n $use && ( -z $root || $PWD/ == $root/* || $real/ == $root/* ) ]]; then req=use$use
+  elif [[ -n $__sbx_used ]]; then req=leave
+  else req=cd$real   # the sandbox checks the real cwd, so resolve symlinks (no fork: :A)
+  fi
+  [[ $req == $__sbx_req ]] && return 0
+  if __sbx_push $req; then
+    __sbx_used=
+    [[ $req == use/* ]] && __sbx_used=1
+    [[ $req == leave ]] && req=cd$real   # after leave the sandbox follows the cwd again
+    __sbx_req=$req __sbx_warned=
+    return 0
+  fi
+  __sbx_req=
+  # Outside a session a failed push is expected (already reported at start); inside, say it once.
+  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned ]]; then
+    __sbx_warned=1
+    __sbx_say "the sandbox refused '${req%%/*} ${req#*/}': the policy did not follow (see: sbx log)"
+    export SBX_PROMPT='sbx:??'
+  fi
+  return 1
+}
+
+__sbx_hook() {
+  local s=$?
+  [[ $PWD == $__sbx_dir && ${SBX_DIRENV_USE-} == $__sbx_use ]] || __sbx_sync
+  return $s
+}
+
+# precmd last, so direnv's hook (which prepends itself) has run when ours looks; chpwd pushes
+# at once, so `cd proj && make` already runs under proj's policy.
+typeset -ga precmd_functions chpwd_functions
+(( ${precmd_functions[(Ie)__sbx_hook]} )) || precmd_functions+=(__sbx_hook)
+(( ${chpwd_functions[(Ie)__sbx_hook]} )) || chpwd_functions+=(__sbx_hook)
+
+# Not in a session yet: become one (once, at start — never on the prompt path).
+if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; then
+  typeset -g __sbx_entered=1
+  if [[ -n ${SBX_DISABLE-} ]]; then
+    export SBX_PROMPT='sbx:off'
+  elif [[ -n ${SBX_HOOK_REEXEC-} ]]; then
+    __sbx_say "NOT sandboxed: \`sbx shell\` started this shell but no session is set (SBX_SESSION unset)"
+    export SBX_PROMPT='sbx:NOT-SANDBOXED'
+  elif __sbx_why=$($__sbx_bin shell --check 2>&1 >/dev/null); then
+    __sbx_args=(${commands[zsh]:-zsh})
+    [[ $SHELL == */zsh && -x $SHELL ]] && __sbx_args=($SHELL)
+    [[ -o login ]] && __sbx_args+=(-l)
+    export SBX_HOOK_REEXEC=1
+    exec $__sbx_bin shell -- $__sbx_args
+  else
+    __sbx_why=${__sbx_why#sbx: }
+    __sbx_say "NOT sandboxed: ${__sbx_why%%$'\n'*}"
+    export SBX_PROMPT='sbx:NOT-SANDBOXED'
+  fi
+  unset __sbx_why __sbx_args
+fi
+unset SBX_HOOK_REEXEC
+
+fi

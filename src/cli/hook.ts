@@ -1,0 +1,50 @@
+/**
+ * `sbx hook bash|zsh|fish`: prints the shell integration to eval from an rc file.
+ * `sbx hook direnv`: prints direnvrc.sh (the `use sandbox` function) for ~/.config/direnv/lib/.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from './main.js';
+import { UsageError } from '../errors.js';
+import { direnvrcPath, isHookShell, renderHook, SHELLS } from '../hook/template.js';
+
+const usage = `usage: sbx hook <${SHELLS.join('|')}|direnv>
+
+Prints the shell integration. Put it near the top of your rc file (an interactive shell that
+is not sandboxed yet is re-executed inside a session, which runs the rc file again):
+  bash   ~/.bashrc                    eval "$(sbx hook bash)"
+  zsh    ~/.zshrc                     eval "$(sbx hook zsh)"
+  fish   ~/.config/fish/config.fish   sbx hook fish | source
+
+Then the policy follows every cd with no process started on the prompt. Set SBX_DISABLE=1
+to keep a shell out of the sandbox on purpose.
+
+Prompt segment: $SBX_PROMPT (e.g. "sbx:proj", "!" = broken file, "?" = untrusted), also printed
+by the sbx_prompt_info function.
+  bash   PS1='\${SBX_PROMPT:+[$SBX_PROMPT] }'"$PS1"
+  zsh    setopt prompt_subst; PROMPT='\${SBX_PROMPT:+[$SBX_PROMPT] }'"$PROMPT"
+  fish   call sbx_prompt_info from fish_prompt
+  starship.toml   [env_var.SBX_PROMPT]  format = "[$env_value]($style) "
+
+direnv (\`use sandbox [FILE]\` in .envrc; FILE defaults to .sbx.yaml), either
+  echo "source $(sbx hook direnv --path)" >> ~/.config/direnv/direnvrc
+or
+  sbx hook direnv > ~/.config/direnv/lib/sbx.sh`;
+
+export const command: Command = {
+  summary: 'print the shell integration (bash, zsh, fish) or the direnv library',
+  usage,
+  async run(args: string[]): Promise<number> {
+    const [shell, ...rest] = args;
+    if (shell === undefined) throw new UsageError('which shell? (bash, zsh, fish or direnv)', usage);
+    if (shell === 'direnv') {
+      if (rest.length === 1 && rest[0] === '--path') process.stdout.write(`${direnvrcPath()}\n`);
+      else if (rest.length === 0) process.stdout.write(readFileSync(direnvrcPath(), 'utf8'));
+      else throw new UsageError(`unexpected argument '${rest[0]}'`, usage);
+      return 0;
+    }
+    if (!isHookShell(shell)) throw new UsageError(`unknown shell '${shell}' (supported: ${SHELLS.join(', ')}, direnv)`, usage);
+    if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, usage);
+    process.stdout.write(renderHook(shell));
+    return 0;
+  },
+};
