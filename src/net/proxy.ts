@@ -1,0 +1,305 @@
+/**
+ * The filtering proxy on loopback: HTTP CONNECT, plain HTTP (absolute-form requests) and
+ * SOCKS5 (no auth, CONNECT only; domain names, IPv4, IPv6) on one port, told apart by the
+ * first byte (5 = SOCKS5). It exists for wildcards (`*.npmjs.org`), which cannot be resolved
+ * ahead: the proxy sees the name a program asks for, decides on it, resolves it itself and
+ * connects from outside the sandbox. The engine still decides every direct connect, so a
+ * program that ignores the proxy variables gets only what the address rules allow.
+ *
+ * Decision for a request to NAME:PORT (see decideTarget):
+ *   1. a host rule (exact name beats wildcard, see decideHost) that denies → refused;
+ *   2. one that allows → the name is resolved and connected to, except addresses an
+ *      explicit net rule denies (a `deny: [10.0.0.0/8]` still holds behind a wildcard);
+ *   3. no host rule → resolved, and only addresses the net rules allow are used.
+ * An IP literal is decided by the net rules alone.
+ */
+import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import type { NetSection } from '../policy/compiled.js';
+import { decideHost, type HostRule } from './hosts.js';
+import { canonicalIp, decideNet } from './ip.js';
+import type { NetNames } from './names.js';
+import type { Resolver } from './resolve.js';
+
+export interface ProxyDenial {
+  time: number;
+  via: 'http' | 'connect' | 'socks5';
+  /** The name asked for (undefined for an IP literal). */
+  name: string | undefined;
+  /** The address refused, when the refusal is about one. */
+  address: string | undefined;
+  port: number;
+  /** Origin index of the deciding rule; -1 = the net default. */
+  rule: number;
+  reason: string;
+}
+
+export interface ProxyPolicy {
+  /** Current host rules and net section (they change when names are refreshed). */
+  hosts(): HostRule[];
+  net(): NetSection;
+}
+
+export type TargetDecision =
+  | { ok: true; addresses: string[] }
+  | { ok: false; rule: number; reason: string; address?: string; unresolved?: boolean };
+
+export async function decideTarget(
+  policy: ProxyPolicy,
+  resolver: Resolver,
+  names: NetNames,
+  host: string,
+  port: number,
+): Promise<TargetDecision> {
+  const literal = canonicalIp(host);
+  if (literal) {
+    const d = decideNet(policy.net(), literal, port);
+    return d.effect === 'allow' ? { ok: true, addresses: [literal] } : { ok: false, rule: d.rule, reason: 'address not allowed', address: literal };
+  }
+  const name = host.toLowerCase().replace(/\.$/, '');
+  const h = decideHost(policy.hosts(), name, port);
+  if (h?.effect === 'deny') return { ok: false, rule: h.rule, reason: 'name denied' };
+  const res = name === 'localhost' ? { addresses: ['127.0.0.1', '::1'] } : await resolver.resolve(name);
+  for (const a of res.addresses) names.record(name, a);
+  if (res.addresses.length === 0) return { ok: false, rule: h ? h.rule : -1, reason: 'name does not resolve', unresolved: true };
+  const usable: string[] = [];
+  let refused = { rule: -1, address: res.addresses[0] };
+  for (const a of res.addresses) {
+    const d = decideNet(policy.net(), a, port);
+    if (d.effect === 'allow' || (h && d.rule === -1)) usable.push(a);
+    else refused = { rule: d.rule, address: a };
+  }
+  if (usable.length > 0) return { ok: true, addresses: usable };
+  return { ok: false, rule: refused.rule, reason: h ? 'address denied' : 'name not allowed', address: refused.address };
+}
+
+/** Buffered reads from a socket until the request head is complete. */
+class HeadReader {
+  private buf = Buffer.alloc(0);
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private readonly onData = (chunk: Buffer) => {
+    this.buf = Buffer.concat([this.buf, chunk]);
+    this.wake?.();
+  };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.wake?.();
+  };
+
+  constructor(private readonly socket: Socket) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+  }
+
+  private async more(): Promise<void> {
+    if (this.ended) throw new Error('client closed');
+    await new Promise<void>((r) => (this.wake = r));
+    this.wake = undefined;
+  }
+
+  async bytes(n: number): Promise<Buffer> {
+    while (this.buf.length < n) await this.more();
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  async until(delim: string, max: number): Promise<Buffer> {
+    for (;;) {
+      const i = this.buf.indexOf(delim);
+      if (i !== -1) return this.bytes(i + delim.length);
+      if (this.buf.length > max) throw new Error('request head too large');
+      await this.more();
+    }
+  }
+
+  /** Stops buffering; returns what was read past the head. */
+  detach(): Buffer {
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('close', this.onEnd);
+    return this.buf;
+  }
+}
+
+export interface ProxyOptions {
+  policy: ProxyPolicy;
+  resolver: Resolver;
+  names: NetNames;
+  onDeny?: (d: ProxyDenial) => void;
+  /** Listen address; default 127.0.0.1. */
+  host?: string;
+}
+
+export class FilteringProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly options: ProxyOptions) {}
+
+  async start(): Promise<number> {
+    const server = createServer((s) => this.handle(s));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    server.unref();
+    const addr = server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    return this.port;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  private track(s: Socket): void {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    s.on('error', () => s.destroy());
+  }
+
+  private handle(client: Socket): void {
+    this.track(client);
+    client.setTimeout(30_000, () => client.destroy());
+    const reader = new HeadReader(client);
+    reader
+      .bytes(1)
+      .then((first) => (first[0] === 5 ? this.socks5(client, reader) : this.http(client, reader, first)))
+      .catch(() => client.destroy());
+  }
+
+  private deny(via: ProxyDenial['via'], name: string | undefined, port: number, d: Extract<TargetDecision, { ok: false }>): void {
+    this.options.onDeny?.({ time: Date.now(), via, name, address: d.address, port, rule: d.rule, reason: d.reason });
+  }
+
+  private decide(host: string, port: number): Promise<TargetDecision> {
+    return decideTarget(this.options.policy, this.options.resolver, this.options.names, host, port);
+  }
+
+  /** Connects to the first address that answers. */
+  private async dial(addresses: string[], port: number): Promise<Socket> {
+    let last: unknown;
+    for (const a of addresses) {
+      try {
+        return await new Promise<Socket>((resolve, reject) => {
+          const s = connect({ host: a, port });
+          s.once('connect', () => {
+            s.off('error', reject);
+            resolve(s);
+          });
+          s.once('error', reject);
+        });
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last ?? new Error('no address');
+  }
+
+  private splice(client: Socket, upstream: Socket, leftover: Buffer): void {
+    this.track(upstream);
+    client.setTimeout(0);
+    if (leftover.length > 0) upstream.write(leftover);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    // pipe() ends the other side on a clean end; destroy() would drop data still queued.
+    client.on('close', (hadError) => (hadError ? upstream.destroy() : upstream.end()));
+    upstream.on('close', (hadError) => (hadError ? client.destroy() : client.end()));
+    client.resume();
+  }
+
+  private async socks5(client: Socket, reader: HeadReader): Promise<void> {
+    const [nMethods] = await reader.bytes(1);
+    const methods = await reader.bytes(nMethods!);
+    if (!methods.includes(0)) {
+      client.end(Buffer.from([5, 0xff]));
+      return;
+    }
+    client.write(Buffer.from([5, 0]));
+    const [ver, cmd, , atyp] = await reader.bytes(4);
+    const reply = (code: number): void => void client.end(Buffer.from([5, code, 0, 1, 0, 0, 0, 0, 0, 0]));
+    if (ver !== 5) return void client.destroy();
+    let host: string;
+    if (atyp === 1) host = [...(await reader.bytes(4))].join('.');
+    else if (atyp === 4) {
+      const b = await reader.bytes(16);
+      const groups: string[] = [];
+      for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+      host = groups.join(':');
+    } else if (atyp === 3) {
+      const [len] = await reader.bytes(1);
+      host = (await reader.bytes(len!)).toString('latin1');
+    } else return reply(8); // address type not supported
+    const port = (await reader.bytes(2)).readUInt16BE(0);
+    if (cmd !== 1) return reply(7); // only CONNECT
+    const name = isIP(host) ? undefined : host;
+    const d = await this.decide(host, port);
+    if (!d.ok) {
+      this.deny('socks5', name, port, d);
+      return reply(d.unresolved ? 4 : 2); // 2 = not allowed by ruleset, 4 = host unreachable
+    }
+    let upstream: Socket;
+    try {
+      upstream = await this.dial(d.addresses, port);
+    } catch {
+      return reply(5); // connection refused
+    }
+    const leftover = reader.detach();
+    client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+    this.splice(client, upstream, leftover);
+  }
+
+  private async http(client: Socket, reader: HeadReader, first: Buffer): Promise<void> {
+    const head = Buffer.concat([first, await reader.until('\r\n\r\n', 64 * 1024)]).toString('latin1');
+    const [requestLine = '', ...headerLines] = head.slice(0, -4).split('\r\n');
+    const [method = '', target = '', version = 'HTTP/1.1'] = requestLine.split(' ');
+    const refuse = (status: string, text: string): void =>
+      void client.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+    let host: string;
+    let port: number;
+    let originForm: string | undefined;
+    if (method === 'CONNECT') {
+      const m = /^\[([^\]]+)\]:(\d+)$/.exec(target) ?? /^([^:]+):(\d+)$/.exec(target);
+      if (!m) return refuse('400 Bad Request', `sbx proxy: bad CONNECT target '${target}'\n`);
+      [host, port] = [m[1]!, Number(m[2])];
+    } else {
+      let url: URL;
+      try {
+        url = new URL(target);
+      } catch {
+        return refuse('400 Bad Request', 'sbx proxy: expected an absolute URL (this is a proxy)\n');
+      }
+      if (url.protocol !== 'http:') return refuse('400 Bad Request', `sbx proxy: cannot forward ${url.protocol} requests; use CONNECT\n`);
+      host = url.hostname.replace(/^\[|\]$/g, '');
+      port = url.port === '' ? 80 : Number(url.port);
+      originForm = `${url.pathname}${url.search}`;
+    }
+    const via = method === 'CONNECT' ? 'connect' : 'http';
+    const name = isIP(host) ? undefined : host;
+    const d = await this.decide(host, port);
+    if (!d.ok) {
+      this.deny(via, name, port, d);
+      return refuse('403 Forbidden', `sbx: ${host}:${port} denied by the network policy (${d.reason})\n`);
+    }
+    let upstream: Socket;
+    try {
+      upstream = await this.dial(d.addresses, port);
+    } catch {
+      return refuse('502 Bad Gateway', `sbx proxy: could not connect to ${host}:${port}\n`);
+    }
+    const leftover = reader.detach();
+    if (method === 'CONNECT') {
+      client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+    } else {
+      // One request per upstream connection: the next one may name another host.
+      const headers = headerLines.filter((l) => !/^(proxy-connection|proxy-authorization|connection|keep-alive):/i.test(l));
+      upstream.write(`${method} ${originForm} ${version}\r\n${[...headers, 'Connection: close'].join('\r\n')}\r\n\r\n`, 'latin1');
+    }
+    this.splice(client, upstream, leftover);
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { buildPolicy, needsDns } from '../../../src/net/compile.js';
+import { decideNet } from '../../../src/net/ip.js';
+import { withUnixDefaults } from '../../../src/net/unix.js';
+import { netPolicy } from './helpers.js';
+
+function build(allow: string[] | undefined, deny: string[], resolved: Record<string, string[]>, proxyPort?: number) {
+  const p = netPolicy(allow, deny);
+  const { hosts = [], ...net } = p.net;
+  return buildPolicy({ base: { ...p, net }, hosts, resolved: new Map(Object.entries(resolved)), nameservers: ['10.9.9.9', 'fd00::53'], proxyPort });
+}
+
+describe('buildPolicy', () => {
+  it('allows the resolved addresses of an allowed name, and nothing else', () => {
+    const p = build(['api.example.test:443'], [], { 'api.example.test': ['127.0.0.2', '::1'] });
+    expect(decideNet(p.net, '127.0.0.2', 443)).toEqual({ effect: 'allow', rule: 0 });
+    expect(decideNet(p.net, '::ffff:127.0.0.2', 443).effect).toBe('allow');
+    expect(decideNet(p.net, '::1', 443).effect).toBe('allow');
+    expect(decideNet(p.net, '127.0.0.2', 80).effect).toBe('deny');
+    expect(decideNet(p.net, '127.0.0.3', 443).effect).toBe('deny');
+  });
+
+  it('a denied name denies its addresses even under a broader allow', () => {
+    const p = build(['127.0.0.0/8'], ['bad.example.test'], { 'bad.example.test': ['127.0.0.9'] });
+    expect(decideNet(p.net, '127.0.0.9', 80)).toEqual({ effect: 'deny', rule: 1 });
+    expect(decideNet(p.net, '127.0.0.8', 80).effect).toBe('allow');
+  });
+
+  it('DNS: nameservers on port 53 only when a name is allowed and the default denies', () => {
+    const withName = build(['api.example.test'], [], { 'api.example.test': ['127.0.0.2'] });
+    expect(decideNet(withName.net, '10.9.9.9', 53).effect).toBe('allow');
+    expect(decideNet(withName.net, 'fd00::53', 53).effect).toBe('allow');
+    expect(decideNet(withName.net, '10.9.9.9', 80).effect).toBe('deny');
+    expect(decideNet(withName.net, '10.9.9.8', 53).effect).toBe('deny');
+    expect(withName.origins.at(-1)?.text).toBe('dns fd00::53:53 (for allowed names)');
+
+    const ipsOnly = build(['127.0.0.2', 'localhost'], [], {});
+    expect(decideNet(ipsOnly.net, '10.9.9.9', 53).effect).toBe('deny');
+    expect(needsDns(netPolicy(['*.example.test']), netPolicy(['*.example.test']).net.hosts!)).toBe(true);
+    expect(needsDns(netPolicy([], ['x.test']), netPolicy([], ['x.test']).net.hosts!)).toBe(false);
+  });
+
+  it('allows the proxy port on 127.0.0.1 only', () => {
+    const p = build(['*.example.test'], [], {}, 40123);
+    expect(decideNet(p.net, '127.0.0.1', 40123).effect).toBe('allow');
+    expect(decideNet(p.net, '127.0.0.1', 40124).effect).toBe('deny');
+    expect(decideNet(p.net, '127.0.0.2', 40123).effect).toBe('deny');
+    expect(p.origins[p.net.rules.at(-1)!.rule]?.text).toBe('proxy 127.0.0.1:40123');
+  });
+
+  it('the proxy stays reachable even when localhost is denied', () => {
+    const p = build(['*.example.test'], ['localhost'], {}, 40123);
+    expect(decideNet(p.net, '127.0.0.1', 40123).effect).toBe('allow');
+    expect(decideNet(p.net, '127.0.0.1', 40124).effect).toBe('deny');
+  });
+});
+
+describe('unix defaults', () => {
+  const env = { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000' };
+  it('deny docker.sock and (as a floor) the sbx socket dir, keeping existing rules', () => {
+    const p = withUnixDefaults(netPolicy(undefined), env);
+    const patterns = p.unix.rules.map((r) => [r.pattern, r.effect, r.floor]);
+    expect(patterns).toContainEqual(['/run/docker.sock', 'deny', false]);
+    expect(patterns).toContainEqual(['/var/run/docker.sock', 'deny', false]);
+    expect(patterns).toContainEqual(['/home/u/.docker/run/docker.sock', 'deny', false]);
+    expect(patterns).toContainEqual(['/run/user/1000/sbx', 'deny', true]);
+    expect(patterns).toContainEqual([`/tmp/sbx-${process.getuid!()}`, 'deny', true]);
+    for (const r of p.unix.rules) expect(p.origins[r.rule]?.source).toBe('built-in (sbx net)');
+  });
+  it('an explicit rule for docker.sock is left alone (the user allowed it)', () => {
+    const base = netPolicy(undefined);
+    const allowDocker = { ...base, unix: { default: 'deny' as const, rules: [{ rule: 0, effect: 'allow' as const, match: 'subtree' as const, pattern: '/run/docker.sock', floor: false }] } };
+    const p = withUnixDefaults(allowDocker, env);
+    expect(p.unix.rules.filter((r) => r.pattern === '/run/docker.sock')).toHaveLength(1);
+    expect(withUnixDefaults(p, env).unix.rules).toHaveLength(p.unix.rules.length); // idempotent
+  });
+});

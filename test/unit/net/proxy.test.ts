@@ -1,0 +1,164 @@
+/**
+ * The filtering proxy against real loopback servers, through real clients (curl and a
+ * raw SOCKS5 client). Names come from a test hosts file (127.0.0.x / ::1 only).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
+import { prepareNetwork, type PreparedNetwork, type ProxyDenial } from '../../../src/net/index.js';
+import { netPolicy } from './helpers.js';
+import { hostsFile, httpServers, type Loopback } from './servers.js';
+
+const run = promisify(execFile);
+
+let servers: Loopback;
+let net: PreparedNetwork;
+const denials: ProxyDenial[] = [];
+
+beforeAll(async () => {
+  servers = await httpServers(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '::1']);
+  const file = hostsFile({
+    '127.0.0.2': ['a.wild.test', 'exact.test'],
+    '127.0.0.3': ['evil.wild.test'],
+    '127.0.0.5': ['other.test'],
+    '127.0.0.4': ['deep.in.wild.test', 'blocked-ip.wild.test'],
+    '::1': ['six.wild.test'],
+  });
+  const policy = netPolicy(['*.wild.test', 'exact.test', '127.0.0.6'], ['evil.wild.test', '127.0.0.4/32']);
+  net = await prepareNetwork(policy, { env: { SBX_HOSTS_FILE: file }, onDeny: (d) => denials.push(d), resolvConf: '/nonexistent' });
+});
+afterAll(async () => {
+  await net?.close();
+  await servers?.close();
+});
+
+async function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const { stdout, stderr } = await run('curl', ['-sS', '--max-time', '10', '--noproxy', '', ...args], { env: { PATH: process.env.PATH } });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout, err: err.stderr };
+  }
+}
+
+describe('HTTP CONNECT', () => {
+  const proxy = () => `http://127.0.0.1:${net.proxyPort}`;
+  it('tunnels to a name matching an allowed wildcard', async () => {
+    const r = await curl(['-p', '--proxy', proxy(), `http://a.wild.test:${servers.port}/x`]);
+    expect(r.out).toBe('hello from 127.0.0.2 /x\n');
+  });
+  it('tunnels to an allowed exact name and to an IPv6 (::1) name', async () => {
+    expect((await curl(['-p', '--proxy', proxy(), `http://exact.test:${servers.port}/`])).out).toBe('hello from 127.0.0.2 /\n');
+    expect((await curl(['-p', '--proxy', proxy(), `http://six.wild.test:${servers.port}/`])).out).toBe('hello from ::1 /\n');
+  });
+  it('refuses a name the wildcard does not cover, and a denied name inside it', async () => {
+    const other = await curl(['-p', '--proxy', proxy(), `http://other.test:${servers.port}/`]);
+    expect(other.code).not.toBe(0);
+    expect(other.err).toMatch(/403/);
+    const evil = await curl(['-p', '--proxy', proxy(), `http://evil.wild.test:${servers.port}/`]);
+    expect(evil.code).not.toBe(0);
+    expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'evil.wild.test', port: servers.port, rule: 3 }));
+    expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'other.test', address: '127.0.0.5', rule: -1 }));
+  });
+  it('the apex of a wildcard is not covered', async () => {
+    const r = await curl(['-p', '--proxy', proxy(), `http://wild.test:${servers.port}/`]);
+    expect(r.code).not.toBe(0);
+  });
+  it('an explicit address deny holds behind an allowed wildcard', async () => {
+    const r = await curl(['-p', '--proxy', proxy(), `http://blocked-ip.wild.test:${servers.port}/`]);
+    expect(r.code).not.toBe(0);
+    expect(denials).toContainEqual(expect.objectContaining({ name: 'blocked-ip.wild.test', address: '127.0.0.4', rule: 4 }));
+    expect(net.describe(`127.0.0.4:${servers.port}`)).toMatch(/blocked-ip\.wild\.test/);
+  });
+  it('IP literals are decided by the address rules', async () => {
+    expect((await curl(['-p', '--proxy', proxy(), `http://127.0.0.6:${servers.port}/`])).out).toBe('hello from 127.0.0.6 /\n');
+    expect((await curl(['-p', '--proxy', proxy(), `http://127.0.0.4:${servers.port}/`])).code).not.toBe(0);
+    expect((await curl(['-p', '--proxy', proxy(), `http://[::ffff:127.0.0.6]:${servers.port}/`])).out).toBe('hello from 127.0.0.6 /\n');
+    expect((await curl(['-p', '--proxy', proxy(), `http://127.0.0.3:${servers.port}/`])).code).not.toBe(0); // evil.wild.test's address
+  });
+});
+
+describe('plain HTTP proxying (absolute-form)', () => {
+  it('forwards to an allowed name, refuses a denied one', async () => {
+    const proxy = `http://127.0.0.1:${net.proxyPort}`;
+    expect((await curl(['--proxy', proxy, `http://a.wild.test:${servers.port}/plain?q=1`])).out).toBe('hello from 127.0.0.2 /plain?q=1\n');
+    const r = await curl(['-i', '--proxy', proxy, `http://other.test:${servers.port}/`]);
+    expect(r.out).toMatch(/^HTTP\/1.1 403/);
+    expect(r.out).toMatch(/denied by the network policy/);
+  });
+});
+
+describe('SOCKS5', () => {
+  it('curl socks5h (remote names): wildcard allowed, denied, not covered', async () => {
+    const proxy = `socks5h://127.0.0.1:${net.proxyPort}`;
+    expect((await curl(['--proxy', proxy, `http://deep.in.wild.test:${servers.port}/`])).code).not.toBe(0); // 127.0.0.4 denied
+    expect((await curl(['--proxy', proxy, `http://a.wild.test:${servers.port}/s`])).out).toBe('hello from 127.0.0.2 /s\n');
+    expect((await curl(['--proxy', proxy, `http://evil.wild.test:${servers.port}/`])).code).not.toBe(0);
+    expect((await curl(['--proxy', proxy, `http://other.test:${servers.port}/`])).code).not.toBe(0);
+  });
+
+  /** A raw SOCKS5 CONNECT; returns the reply code and, if granted, the HTTP answer. */
+  async function socks(atyp: number, addr: Buffer, port: number): Promise<{ rep: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const s = connect(net.proxyPort!, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      let stage = 0;
+      s.on('error', reject);
+      s.on('connect', () => s.write(Buffer.from([5, 1, 0])));
+      s.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (stage === 0 && buf.length >= 2) {
+          expect([...buf.subarray(0, 2)]).toEqual([5, 0]);
+          buf = buf.subarray(2);
+          stage = 1;
+          const p = Buffer.alloc(2);
+          p.writeUInt16BE(port);
+          s.write(Buffer.concat([Buffer.from([5, 1, 0, atyp]), addr, p]));
+        }
+        if (stage === 1 && buf.length >= 10) {
+          const rep = buf[1]!;
+          buf = buf.subarray(10);
+          stage = 2;
+          if (rep !== 0) return void resolve({ rep, body: '' });
+          s.write('GET /raw HTTP/1.0\r\n\r\n');
+        }
+      });
+      s.on('close', () => stage === 2 && resolve({ rep: 0, body: buf.toString() }));
+    });
+  }
+  const name = (n: string) => Buffer.concat([Buffer.from([n.length]), Buffer.from(n)]);
+  const port = () => servers.port;
+
+  it('domain name: allowed wildcard granted, denied name refused with "not allowed by ruleset"', async () => {
+    expect((await socks(3, name('a.wild.test'), port())).body).toMatch(/hello from 127.0.0.2 \/raw/);
+    expect((await socks(3, name('evil.wild.test'), port())).rep).toBe(2);
+    expect((await socks(3, name('nowhere.wild.test'), port())).rep).toBe(4); // does not resolve
+  });
+  it('IPv4: allowed address granted, denied refused', async () => {
+    expect((await socks(1, Buffer.from([127, 0, 0, 6]), port())).body).toMatch(/hello from 127.0.0.6/);
+    expect((await socks(1, Buffer.from([127, 0, 0, 4]), port())).rep).toBe(2);
+  });
+  it('IPv6: ::1 is not allowed by this policy; a mapped allowed IPv4 is', async () => {
+    const v6 = (s: string) => Buffer.from(s.replace(/:/g, ''), 'hex');
+    expect((await socks(4, v6('0000:0000:0000:0000:0000:0000:0000:0001'), port())).rep).toBe(2);
+    expect((await socks(4, v6('0000:0000:0000:0000:0000:ffff:7f00:0006'), port())).body).toMatch(/hello from 127.0.0.6/);
+  });
+  it('IPv6 through the name allowed by the wildcard', async () => {
+    expect((await socks(3, name('six.wild.test'), port())).body).toMatch(/hello from ::1/);
+  });
+});
+
+describe('environment handed to sessions', () => {
+  it('exports the proxy in upper and lower case, NO_PROXY for localhost', () => {
+    const http = `http://127.0.0.1:${net.proxyPort}`;
+    expect(net.env).toMatchObject({
+      HTTP_PROXY: http,
+      https_proxy: http,
+      ALL_PROXY: `socks5h://127.0.0.1:${net.proxyPort}`,
+      NO_PROXY: 'localhost,127.0.0.1,::1',
+      no_proxy: 'localhost,127.0.0.1,::1',
+    });
+  });
+});
