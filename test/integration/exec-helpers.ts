@@ -1,0 +1,85 @@
+/**
+ * Shared by the exec-*.test.ts files: run ./bin/sbx (a real process on the real kernel)
+ * with a throwaway HOME/XDG tree, plus small TCP servers on 127.0.0.1.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const repo = resolve(import.meta.dirname, '..', '..');
+export const sbxBin = join(repo, 'bin', 'sbx');
+export const fixturesBin = join(repo, 'test', 'fixtures', 'bin');
+export const launcher = join(repo, 'native', 'unotify', 'build', 'Release', 'sbx-launch');
+export const fixture = (name: string) => join(fixturesBin, name);
+
+export interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A temp dir (canonical path) with HOME and XDG_* inside it; removed by cleanup(). */
+export function tempWorld(prefix = 'sbx-test-'): { dir: string; env: Record<string, string>; cleanup(): void } {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const home = join(dir, 'home');
+  for (const d of ['home', 'config', 'state', 'runtime', 'cache']) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    USER: process.env.USER ?? 'root',
+    SHELL: '/bin/sh',
+    TERM: 'dumb',
+    LANG: 'C.UTF-8',
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_STATE_HOME: join(dir, 'state'),
+    XDG_RUNTIME_DIR: join(dir, 'runtime'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+  };
+  return { dir, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs a program to completion without blocking the event loop (test servers keep serving). */
+export function run(file: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolveRun({ code, signal, stdout, stderr }));
+  });
+}
+
+/** `./bin/sbx exec ARGS` */
+export function sbxExec(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return run(sbxBin, ['exec', ...args], options);
+}
+
+/** A TCP server on 127.0.0.1 (or ::1) that greets every connection with `banner` and counts them. */
+export async function bannerServer(banner: string, host = '127.0.0.1'): Promise<{ port: number; accepted(): number; close(): Promise<void> }> {
+  let count = 0;
+  const server: Server = createServer((sock) => {
+    count++;
+    sock.on('error', () => {});
+    sock.end(`${banner}\n`);
+  });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    port: address.port,
+    accepted: () => count,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** Parses "allowed=N leaked=M refused=K" from a race fixture. */
+export function raceCounts(stdout: string): { allowed: number; leaked: number; refused: number } {
+  const m = /allowed=(\d+) leaked=(\d+) refused=(\d+)/.exec(stdout);
+  if (!m) throw new Error(`race fixture printed no counts: ${stdout}`);
+  return { allowed: Number(m[1]), leaked: Number(m[2]), refused: Number(m[3]) };
+}
