@@ -1,0 +1,95 @@
+// DESIGN.md "Performance budgets", each marked met / not met / not measured from this run's figures.
+import { fmtNs, fmtRatio } from './stats.mjs';
+
+const ok = (x) => x && !x.na && Number.isFinite(x.median_ns);
+
+/** The sbx column a budget is judged on: the session when it runs, else `sbx exec` (said so). */
+function sbxCell(cells) {
+  if (ok(cells['sbx-shell'])) return ['sbx-shell', cells['sbx-shell']];
+  if (ok(cells['sbx-exec'])) return ['sbx-exec', cells['sbx-exec']];
+  return [null, cells['sbx-shell'] ?? cells['sbx-exec']];
+}
+
+const notMeasured = (id, budget, why) => ({ id, budget, status: 'not measured', measured: '—', note: why });
+const judged = (id, budget, met, measured, note = '') => ({ id, budget, status: met ? 'met' : 'not met', measured, note });
+const via = (colId) => (colId === 'sbx-exec' ? 'judged on `sbx exec` (session column n/a)' : '');
+
+export function budgets(res) {
+  const out = [];
+
+  // Trap scope: an untrapped syscall (stat) must cost what it costs unsandboxed.
+  {
+    const s = res.syscalls?.stat;
+    const id = 'trap-scope', b = 'only syscalls needing a decision are trapped (stat not), no JS per syscall';
+    if (!s) out.push(notMeasured(id, b, 'syscall section not run'));
+    else {
+      const [colId, cell] = sbxCell(s);
+      if (!colId) out.push(notMeasured(id, b, `sbx n/a: ${cell?.na ?? 'not run'}`));
+      else {
+        const r = cell.per_op_ns / s.none.per_op_ns;
+        out.push(judged(id, b, r <= 1.1, `stat ${fmtRatio(r)} of unsandboxed`, `stat loop per call within 1.10x = not trapped. ${via(colId)}`.trim()));
+      }
+    }
+  }
+
+  // Per trapped syscall vs the minimal C loop.
+  {
+    const o = res.syscalls?.open;
+    const id = 'per-trap', b = 'per trapped syscall ≤ 1.25x a minimal C user-notify loop';
+    if (!o) out.push(notMeasured(id, b, 'syscall section not run'));
+    else if (!ok(o['min-unotify'])) out.push(notMeasured(id, b, `min C loop n/a: ${o['min-unotify']?.na}`));
+    else {
+      const [colId, cell] = sbxCell(o);
+      if (!colId) out.push(notMeasured(id, b, `sbx n/a: ${cell?.na ?? 'not run'}`));
+      else {
+        const r = cell.per_op_ns / o['min-unotify'].per_op_ns;
+        out.push(judged(id, b, r <= 1.25, `${fmtRatio(r)} (${fmtNs(cell.per_op_ns)} vs ${fmtNs(o['min-unotify'].per_op_ns)} per open)`, via(colId)));
+      }
+    }
+  }
+
+  // Real workloads inside a session.
+  for (const [wid, name] of [['tsc', 'tsc build'], ['git-status', 'git status, 20k files'], ['make', 'C build (make -j2)'], ['launches', '500 process launches']]) {
+    const id = `real-${wid}`, b = `${name} inside a session ≤ 1.10x unsandboxed`;
+    const w = res.workloads?.[wid];
+    if (!w) { out.push(notMeasured(id, b, 'workload not run')); continue; }
+    const cell = w.cells['sbx-shell'];
+    if (!ok(w.cells.none)) out.push(notMeasured(id, b, `unsandboxed n/a: ${w.cells.none?.na}`));
+    else if (!ok(cell)) {
+      const ex = w.cells['sbx-exec'];
+      const hint = ok(ex) ? `; \`sbx exec\` gives ${fmtRatio(ex.median_ns / w.cells.none.median_ns)}` : '';
+      out.push(notMeasured(id, b, `session n/a: ${cell?.na ?? 'not run'}${hint}`));
+    } else {
+      const r = cell.median_ns / w.cells.none.median_ns;
+      out.push(judged(id, b, r <= 1.1, fmtRatio(r)));
+    }
+  }
+
+  // Prompt and cd come from the hook engineer's script.
+  const fromExtras = (id, b) => {
+    const hit = (res.extras ?? []).flatMap((e) => e.budgets.map((x) => ({ ...x, script: e.script }))).find((x) => x.id === id);
+    if (!hit) {
+      const scripts = (res.extras ?? []).map((e) => e.script + (e.na ? ` (n/a: ${e.na})` : ''));
+      return notMeasured(id, b, scripts.length ? `no figure from ${scripts.join(', ')}` : 'no bench/hook-* or bench/supervisor-* script yet');
+    }
+    return { id, budget: b, status: hit.met ? 'met' : 'not met', measured: String(hit.value), note: `from bench/${hit.script}` };
+  };
+  out.push(fromExtras('prompt', 'prompt: ≤ 1 ms added when nothing changed'));
+  out.push(fromExtras('cd', '`cd` into a project: policy enforced ≤ 15 ms later'));
+
+  // One-shot launch vs sandbox-runtime. "Well under" is taken as ≤ 0.5x.
+  {
+    const l = res.launch;
+    const id = 'exec-launch', b = '`sbx exec -- true` well under `srt true` (taken as ≤ 0.5x)';
+    if (!l) out.push(notMeasured(id, b, 'launch section not run'));
+    else if (!ok(l['sbx-exec'])) out.push(notMeasured(id, b, `sbx exec n/a: ${l['sbx-exec']?.na}`));
+    else if (!ok(l.srt)) out.push(notMeasured(id, b, `srt n/a: ${l.srt?.na}`));
+    else {
+      const r = l['sbx-exec'].median_ns / l.srt.median_ns;
+      out.push(judged(id, b, r <= 0.5, `${fmtRatio(r)} (${fmtNs(l['sbx-exec'].median_ns)} vs ${fmtNs(l.srt.median_ns)})`));
+    }
+  }
+
+  out.push(fromExtras('rss50', 'supervisor RSS ≤ 80 MB with 50 sessions'));
+  return out;
+}

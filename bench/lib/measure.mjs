@@ -1,0 +1,73 @@
+// Measuring primitives. Other work may share the machine, so runs are interleaved: each
+// round runs every column once (round 0 is a discarded warm-up), and load drifts hit all
+// columns alike. A column that fails once is n/a with the reason, never a number.
+import fs from 'node:fs';
+import path from 'node:path';
+import { BIN, WORK } from './paths.mjs';
+import { column } from './columns.mjs';
+import { RunError, run, tryRun } from './proc.mjs';
+import { summarize } from './stats.mjs';
+
+/** One timed run of workload `cmd` inside one start of the column (bin/timeit excludes start-up). */
+export function oneInside(col, cmd, cwd) {
+  const out = run([...col.prefix(), path.join(BIN, 'timeit'), '1', '--', ...cmd], { cwd, timeoutMs: 600_000 });
+  const ns = Number(out.trim());
+  if (!Number.isFinite(ns) || ns <= 0) throw new RunError(`timeit printed ${JSON.stringify(out.slice(0, 80))}`);
+  return { ns };
+}
+
+/** One run of bin/syscalls ARGS under the column; the loop times itself ("<ops> <ns>"). */
+export function oneLoop(col, args) {
+  const out = run([...col.prefix(), path.join(BIN, 'syscalls'), ...args], { timeoutMs: 300_000 });
+  const [ops, ns] = out.trim().split(/\s+/).map(Number);
+  if (!Number.isFinite(ns) || !ops) throw new RunError(`syscalls printed ${JSON.stringify(out.slice(0, 80))}`);
+  return { ns, ops };
+}
+
+/**
+ * runs+1 rounds over the columns (round 0 = warm-up). sample(col) → { ns, ops? }.
+ * Returns { [colId]: summary (+ per_op_ns, ops_per_s when ops) | { na } }.
+ */
+export function rounds(colIds, runs, sample, onDone = () => {}) {
+  const got = Object.fromEntries(colIds.map((id) => [id, []]));
+  const res = {};
+  let ops = 0;
+  for (let r = 0; r <= runs; r++) {
+    for (const id of colIds) {
+      if (res[id]) continue; // already n/a
+      try {
+        const s = sample(column(id));
+        if (r > 0) got[id].push(s.ns);
+        if (s.ops) ops = s.ops;
+      } catch (e) {
+        res[id] = { na: e instanceof RunError ? e.message : String(e) };
+      }
+    }
+  }
+  for (const id of colIds) {
+    if (!res[id]) {
+      const s = summarize(got[id]);
+      res[id] = ops ? { ...s, ops, per_op_ns: s.median_ns / ops, ops_per_s: ops / (s.median_ns / 1e9) } : s;
+    }
+    onDone(id, res[id]);
+  }
+  return res;
+}
+
+/** Launch cost of whole commands with hyperfine (-N: no shell in between). */
+export function launchCost(commands, { runs }) {
+  const out = path.join(WORK, 'hyperfine.json');
+  const result = {};
+  for (const [id, argv] of Object.entries(commands)) {
+    fs.rmSync(out, { force: true });
+    const cmdline = argv.join(' ');
+    const r = tryRun(['hyperfine', '-N', '--warmup', '2', '--runs', String(Math.max(runs, 10)), '--export-json', out, cmdline], { timeoutMs: 300_000 });
+    if (!r.ok) {
+      result[id] = { na: r.reason, command: cmdline };
+      continue;
+    }
+    const times = JSON.parse(fs.readFileSync(out, 'utf8')).results[0].times.map((s) => s * 1e9);
+    result[id] = { ...summarize(times), command: cmdline };
+  }
+  return result;
+}
