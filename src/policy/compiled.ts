@@ -18,6 +18,12 @@
  *      So: the rule naming the deepest path wins; at equal depth a literal path beats a
  *      glob; at equal score deny beats allow.
  *   3. No matching rule: the section's `default`.
+ *   Reported rule (`rule` = PathRule.rule, -1 for the default): in step 1 the first
+ *   matching floor deny in `rules` order; in step 2 the winner. Among rules with equal score and equal
+ *   effect, the first one in `rules` order is reported.
+ *   Paths are absolute and canonical with no trailing slash ("/" itself is depth 0).
+ *   A name not starting with "/" (an abstract socket "@name") is split on "/" the same
+ *   way, so "@name" has depth 1.
  *
  * Glob syntax (after the compiler made it absolute): `*` = any run of characters except
  * `/` (dotfiles included), `?` = one character except `/`, `**` as a whole segment =
@@ -83,9 +89,26 @@ export interface NetRule {
   portHi: number;
 }
 
+/**
+ * A host-name rule as written (`github.com`, `*.npmjs.org`): TS-only for now (native
+ * ignores it) — explanations and the filtering proxy use it; the engine decides on the
+ * addresses the compiler resolved into `rules`. `*.d` matches strict subdomains of d,
+ * not d itself.
+ */
+export interface HostRule {
+  rule: number;
+  effect: Effect;
+  /** Lower-case name, or "*." + name. */
+  pattern: string;
+  portLo: number;
+  portHi: number;
+}
+
 export interface NetSection {
   default: Effect;
   rules: NetRule[];
+  /** TS-only: the host-name rules the IP rules were resolved from. */
+  hosts?: HostRule[];
 }
 
 /**

@@ -1,0 +1,498 @@
+/**
+ * Layers (built-in floors, presets, user file, project file, per-program overrides,
+ * `sbx exec` flags) → one CompiledPolicy. Built once per change, never per syscall.
+ *
+ * Precedence (the README's text, kept here next to the code that implements it):
+ *  1. Floors first: sbx's own config, state and runtime dirs, and the user's `protect`
+ *     list, deny whatever else matches. Nothing lifts a floor.
+ *  2. Otherwise the most specific rule wins, whichever layer wrote it: the rule naming
+ *     the deepest path; at equal depth a literal path beats a glob; at equal rank deny
+ *     beats allow. Hosts: exact name > longer `*.` wildcard > shorter; IPs: longest
+ *     prefix; then the narrower port range; then deny. Programs: the rule with the most
+ *     arguments (`kubectl delete` beats `kubectl`); deny on ties. Env: the pattern with
+ *     the most literal characters; deny on ties.
+ *  3. No rule matches: the section default. read/exec/unix/env default to allow. write
+ *     and net default to allow until some layer writes a `write.allow` / `net.allow`
+ *     list: then only what is listed is allowed (`net.allow: []` = no network).
+ *  4. `write.allow` entries are readable too (an allow-read rule is added for each).
+ *  5. An untrusted project file only takes rights away: its denies, allow-lists (which
+ *     turn the default to deny) and `mode: enforce` count; each of its allow rules is
+ *     kept only where the policy below it already allowed (globs, program and env allows
+ *     are dropped), and its `mode: audit` is ignored.
+ *  6. `mode`: the last trusted layer that sets it wins (enforce wins over an untrusted audit).
+ *  7. `sbx exec --deny-X`/`--allow-X` flags are the top layer: they drop every allow of
+ *     the lower layers for X and make X default to deny, then add their own allows.
+ */
+import type {
+  CommandOverride,
+  CompiledPolicy,
+  Effect,
+  HostRule,
+  NetRule,
+  PathRule,
+  PathSection,
+  ProgramRule,
+  RuleOrigin,
+} from './compiled.js';
+import { PolicyError } from '../errors.js';
+import { canonicalPath, EntryError, expandPath, expandVars, isGlob } from './expand.js';
+import { formatKeyPath, issueLine, type KeyPath } from './load.js';
+import { decidePath, programNameMatches } from './match.js';
+import { hostMatches, parseAddress, parseNetEntry } from './net-match.js';
+import { nameservers, resolveHost } from './net-resolve.js';
+import type { Env } from './paths.js';
+import { WRITABLE_DEVICES } from './presets.js';
+import type { PolicyBody } from './schema.js';
+
+export type DenySection = 'read' | 'write' | 'net' | 'env';
+
+export interface Layer {
+  /** "preset secrets", "/p/.sbx.yaml", "--deny-net", "built-in: sbx state". */
+  source: string;
+  body: PolicyBody;
+  /** Relative entries resolve against this directory. */
+  baseDir: string;
+  /** false: may only take rights away (an untrusted project file). */
+  trusted: boolean;
+  /** Every deny of this layer is a floor (protect list, sbx's own paths). */
+  floor?: boolean;
+  /** Entries are literal paths (no `~`/`$VAR` expansion). */
+  literal?: boolean;
+  /** file:line:col (or a flag) for an entry, by key path; default: `source`. */
+  where?: (path: KeyPath) => string;
+  /** Key path of `body` inside its file (e.g. ['commands', 'npm']) for messages. */
+  keyPrefix?: KeyPath;
+  /** `sbx exec --deny-X`: drop lower allows for these sections, default deny. */
+  resetAllows?: DenySection[];
+}
+
+export interface CompileContext {
+  env: Env;
+  home: string;
+}
+
+export interface CompileResult {
+  policy: CompiledPolicy;
+  /** Allows of untrusted layers that were dropped, for `sbx policy` to show. */
+  dropped: string[];
+  /** Non-fatal notes (a host that did not resolve, …). */
+  warnings: string[];
+}
+
+type Section = RuleOrigin['section'];
+
+function emptyPolicy(): CompiledPolicy {
+  return {
+    id: 0,
+    mode: 'enforce',
+    read: { default: 'allow', rules: [] },
+    write: { default: 'allow', rules: [] },
+    exec: { default: 'allow', paths: [], programs: [] },
+    net: { default: 'allow', rules: [], hosts: [] },
+    unix: { default: 'allow', rules: [] },
+    commands: [],
+    origins: [],
+    env: { deny: [], allow: [] },
+  };
+}
+
+function clone(p: CompiledPolicy): CompiledPolicy {
+  return structuredClone(p);
+}
+
+function sameRange(a: NetRule, b: NetRule): boolean {
+  return a.family === b.family && a.address === b.address && a.prefix === b.prefix && a.portLo === b.portLo && a.portHi === b.portHi;
+}
+
+/** Whether network range `a` contains range `b` (addresses and ports). */
+function netContains(a: NetRule, b: NetRule): boolean {
+  if (a.family !== b.family || a.prefix > b.prefix || a.portLo > b.portLo || a.portHi < b.portHi) return false;
+  const x = parseAddress(a.address)!.bytes;
+  const y = parseAddress(b.address)!.bytes;
+  for (let bit = 0; bit < a.prefix; bit++) {
+    const m = 0x80 >> bit % 8;
+    if ((x[bit >> 3]! & m) !== (y[bit >> 3]! & m)) return false;
+  }
+  return true;
+}
+
+function netOverlaps(a: NetRule, b: NetRule): boolean {
+  if (a.family !== b.family || a.portHi < b.portLo || b.portHi < a.portLo) return false;
+  const shorter = a.prefix <= b.prefix ? a : b;
+  const longer = shorter === a ? b : a;
+  return netContains({ ...shorter, portLo: 0, portHi: 65535 }, { ...longer, portLo: 0, portHi: 65535 });
+}
+
+class Builder {
+  readonly p = emptyPolicy();
+  readonly dropped: string[] = [];
+  readonly warnings: string[] = [];
+  readonly issues: string[] = [];
+  private modeSetByTrusted = false;
+
+  constructor(private readonly ctx: CompileContext) {}
+
+  private origin(source: string, text: string, section: Section): number {
+    this.p.origins.push({ source, text, section });
+    return this.p.origins.length - 1;
+  }
+
+  async add(layer: Layer): Promise<void> {
+    const before = layer.trusted ? undefined : clone(this.p);
+    if (layer.resetAllows) this.reset(layer.resetAllows);
+    const b = layer.body;
+    const prefix = layer.keyPrefix ?? [];
+    const where = (path: KeyPath) => (layer.where ? layer.where([...prefix, ...path]) : layer.source);
+    const fail = (path: KeyPath, err: unknown, text: string) => {
+      if (!(err instanceof EntryError)) throw err;
+      this.issues.push(issueLine(where(path), [...prefix, ...path], err.message, text));
+    };
+    const ctx = { home: this.ctx.home, env: this.ctx.env, baseDir: layer.baseDir };
+    const expand = (text: string) => (layer.literal ? expandPath(text.startsWith('/') ? text : `/${text}`, { ...ctx, env: {} }) : expandPath(text, ctx));
+    const section = layer.floor ? 'protect' : undefined;
+
+    // Defaults: an allow-list anywhere turns the default to deny (also for untrusted layers: it only narrows).
+    if (b.write?.allow !== undefined) this.p.write.default = 'deny';
+    if (b.net?.allow !== undefined) this.p.net.default = 'deny';
+
+    const pathRules = (key: 'read' | 'write', effect: Effect) => {
+      for (const [i, text] of (b[key]?.[effect] ?? []).entries()) {
+        let e;
+        try {
+          e = expand(text);
+        } catch (err) {
+          fail([key, effect, i], err, text);
+          continue;
+        }
+        const src = where([key, effect, i]);
+        const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' } as const;
+        const o = () => this.origin(src, text, section ?? key);
+        if (effect === 'allow' && before) {
+          if (!this.safeAllow(before[key], rule)) {
+            this.dropped.push(`${src}: ${key}.allow ${JSON.stringify(text)} (untrusted: the policy below does not allow it)`);
+            continue;
+          }
+          if (key === 'write' && !this.safeAllow(before.read, rule)) {
+            this.dropped.push(`${src}: write.allow ${JSON.stringify(text)} (untrusted: not readable below, so not writable)`);
+            continue;
+          }
+        }
+        const alsoRead = key === 'write' && effect === 'allow';
+        if (this.has(this.p[key], rule) && (!alsoRead || this.has(this.p.read, rule))) continue;
+        const idx = o();
+        this.pushPath(this.p[key], { ...rule, rule: idx });
+        // Allowed-write paths are readable.
+        if (alsoRead) this.pushPath(this.p.read, { ...rule, rule: idx });
+      }
+    };
+    pathRules('read', 'deny');
+    pathRules('read', 'allow');
+    pathRules('write', 'deny');
+    pathRules('write', 'allow');
+
+    // Unix sockets: paths/globs, or "@abstract" names kept as written.
+    for (const effect of ['deny', 'allow'] as const) {
+      for (const [i, text] of (b.net?.unix?.[effect] ?? []).entries()) {
+        const path: KeyPath = ['net', 'unix', effect, i];
+        let e: { match: 'subtree' | 'glob'; pattern: string };
+        try {
+          e = text.startsWith('@') ? { match: isGlob(text) ? 'glob' : 'subtree', pattern: text } : expand(text);
+        } catch (err) {
+          fail(path, err, text);
+          continue;
+        }
+        const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' };
+        if (effect === 'allow' && before && !this.safeAllow(before.unix, rule)) {
+          this.dropped.push(`${where(path)}: net.unix.allow ${JSON.stringify(text)} (untrusted)`);
+          continue;
+        }
+        if (!this.has(this.p.unix, rule)) this.pushPath(this.p.unix, { ...rule, rule: this.origin(where(path), text, section ?? 'unix') });
+      }
+    }
+
+    this.addExec(b, where, fail, expand, before, section);
+    await this.addNet(b, where, fail, before);
+
+    // Env patterns.
+    for (const effect of ['deny', 'allow'] as const) {
+      for (const [i, text] of (b.env?.[effect] ?? []).entries()) {
+        if (!/^[A-Za-z0-9_*]+$/.test(text)) {
+          this.issues.push(issueLine(where(['env', effect, i]), [...prefix, 'env', effect, i], 'expected a variable name or pattern of letters, digits, _ and *', text));
+          continue;
+        }
+        if (effect === 'allow' && before && before.env.deny.length > 0) {
+          this.dropped.push(`${where(['env', effect, i])}: env.allow ${JSON.stringify(text)} (untrusted)`);
+          continue;
+        }
+        if (!this.p.env[effect].includes(text)) this.p.env[effect].push(text);
+      }
+    }
+
+    if (b.mode) {
+      if (layer.trusted) {
+        this.p.mode = b.mode;
+        this.modeSetByTrusted = true;
+      } else if (b.mode === 'enforce') this.p.mode = 'enforce';
+      else this.dropped.push(`${where(['mode'])}: mode audit (untrusted: would loosen enforcement)`);
+    }
+  }
+
+  private reset(sections: DenySection[]): void {
+    const dropAllows = (s: PathSection) => {
+      s.rules = s.rules.filter((r) => r.effect === 'deny');
+      s.default = 'deny';
+    };
+    for (const s of sections) {
+      if (s === 'read') dropAllows(this.p.read);
+      if (s === 'write') dropAllows(this.p.write);
+      if (s === 'net') {
+        this.p.net.rules = this.p.net.rules.filter((r) => r.effect === 'deny');
+        this.p.net.hosts = (this.p.net.hosts ?? []).filter((r) => r.effect === 'deny');
+        this.p.net.default = 'deny';
+      }
+      if (s === 'env') {
+        this.p.env.allow = [];
+        if (!this.p.env.deny.includes('*')) this.p.env.deny.push('*');
+      }
+    }
+  }
+
+  /** Adds a rule unless an equal one (or an equal floor) is there already. */
+  private pushPath(s: PathSection, r: PathRule): boolean {
+    if (s.rules.some((x) => x.effect === r.effect && x.match === r.match && x.pattern === r.pattern && (x.floor || !r.floor))) return false;
+    s.rules.push(r);
+    return true;
+  }
+
+  private has(s: PathSection, r: Omit<PathRule, 'rule'>): boolean {
+    return s.rules.some((x) => x.effect === r.effect && x.match === r.match && x.pattern === r.pattern && (x.floor || !r.floor));
+  }
+
+  /**
+   * An allow from an untrusted layer is safe when the policy below already allows its
+   * pattern: every rule that would rank below it there also matches the pattern itself
+   * (see compiled.ts), so the decision under it cannot change from deny to allow.
+   * Globs cannot be checked that way and are dropped.
+   */
+  private safeAllow(below: PathSection, r: { match: string; pattern: string }): boolean {
+    if (r.match !== 'subtree') return false;
+    return decidePath(below, r.pattern).effect === 'allow';
+  }
+
+  private addExec(
+    b: PolicyBody,
+    where: (p: KeyPath) => string,
+    fail: (p: KeyPath, err: unknown, text: string) => void,
+    expand: (t: string) => { match: 'subtree' | 'glob'; pattern: string },
+    before: CompiledPolicy | undefined,
+    section: Section | undefined,
+  ): void {
+    for (const effect of ['deny', 'allow'] as const) {
+      for (const [i, text] of (b.exec?.[effect] ?? []).entries()) {
+        const path: KeyPath = ['exec', effect, i];
+        const [first, ...args] = text.trim().split(/\s+/);
+        const isPath = first!.includes('/') || first!.startsWith('~') || first!.startsWith('$') || first === '.' || first === '..';
+        try {
+          if (isPath && args.length === 0) {
+            const e = expand(first!);
+            const rule = { effect, match: e.match, pattern: e.pattern, floor: false };
+            if (effect === 'allow' && before && !this.safeAllow({ default: before.exec.default, rules: before.exec.paths }, rule)) {
+              this.dropped.push(`${where(path)}: exec.allow ${JSON.stringify(text)} (untrusted)`);
+              continue;
+            }
+            this.pushPath({ default: this.p.exec.default, rules: this.p.exec.paths }, { ...rule, rule: this.origin(where(path), text, section ?? 'exec') });
+            continue;
+          }
+          let name = first!;
+          if (isGlob(name)) throw new EntryError('a program is a name, a path, or a name/path followed by arguments; wildcards only in paths without arguments');
+          if (isPath) {
+            const e = expand(name);
+            name = e.pattern;
+          }
+          if (effect === 'allow' && before && before.exec.programs.some((r) => r.effect === 'deny' && (r.name === name || programNameMatches(r.name, name, name)))) {
+            this.dropped.push(`${where(path)}: exec.allow ${JSON.stringify(text)} (untrusted)`);
+            continue;
+          }
+          const rule: ProgramRule = { rule: this.origin(where(path), text, section ?? 'exec'), effect, name, args };
+          this.p.exec.programs.push(rule);
+        } catch (err) {
+          fail(path, err, text);
+        }
+      }
+    }
+  }
+
+  private async addNet(
+    b: PolicyBody,
+    where: (p: KeyPath) => string,
+    fail: (p: KeyPath, err: unknown, text: string) => void,
+    before: CompiledPolicy | undefined,
+  ): Promise<void> {
+    for (const effect of ['deny', 'allow'] as const) {
+      for (const [i, text] of (b.net?.[effect] ?? []).entries()) {
+        const path: KeyPath = ['net', effect, i];
+        let entries;
+        try {
+          entries = parseNetEntry(expandVars(text, { home: this.ctx.home, env: this.ctx.env }));
+        } catch (err) {
+          fail(path, err, text);
+          continue;
+        }
+        const src = where(path);
+        const idx = this.origin(src, text, 'net');
+        const ipRules: NetRule[] = [];
+        for (const e of entries) {
+          if (e.kind === 'ip') {
+            ipRules.push({ rule: idx, effect, family: e.family, address: e.address, prefix: e.prefix, portLo: e.portLo, portHi: e.portHi });
+            continue;
+          }
+          const host: HostRule = { rule: idx, effect, pattern: e.pattern, portLo: e.portLo, portHi: e.portHi };
+          if (effect === 'allow' && before && !this.safeHost(before, host)) {
+            this.dropped.push(`${src}: net.allow ${JSON.stringify(text)} (untrusted)`);
+            continue;
+          }
+          this.p.net.hosts!.push(host);
+          if (e.pattern.startsWith('*.')) {
+            this.warnings.push(`${src}: ${e.pattern} is matched by name only; the kernel-level filter sees addresses, so connections to it are decided by the net default until the filtering proxy lands`);
+            continue;
+          }
+          const addrs = await resolveHost(e.pattern, this.ctx.env);
+          if (addrs.length === 0) this.warnings.push(`${src}: ${e.pattern} does not resolve; it matches no address`);
+          for (const a of addrs) {
+            const parsed = parseAddress(a);
+            if (!parsed) continue;
+            ipRules.push({ rule: idx, effect, family: parsed.family, address: a.includes(':') && parsed.family === 4 ? parsed.bytes.join('.') : a, prefix: parsed.family === 4 ? 32 : 128, portLo: e.portLo, portHi: e.portHi });
+          }
+        }
+        for (const r of ipRules) {
+          if (effect === 'allow' && before && !this.safeNet(before, r)) {
+            this.dropped.push(`${src}: net.allow ${JSON.stringify(text)} → ${r.address}/${r.prefix} (untrusted)`);
+            continue;
+          }
+          if (!this.p.net.rules.some((x) => sameRange(x, r) && x.effect === r.effect)) this.p.net.rules.push(r);
+        }
+      }
+    }
+  }
+
+  private safeNet(below: CompiledPolicy, r: NetRule): boolean {
+    if (below.net.rules.some((d) => d.effect === 'deny' && netOverlaps(d, r))) return false;
+    return below.net.default === 'allow' || below.net.rules.some((a) => a.effect === 'allow' && netContains(a, r));
+  }
+
+  private safeHost(below: CompiledPolicy, h: HostRule): boolean {
+    const hosts = below.net.hosts ?? [];
+    const wild = h.pattern.startsWith('*.');
+    const overlaps = (d: HostRule) =>
+      hostMatches(d.pattern, h.pattern.replace(/^\*\./, 'x.')) || (wild && (d.pattern.endsWith(h.pattern.slice(1)) || d.pattern === h.pattern));
+    if (hosts.some((d) => d.effect === 'deny' && overlaps(d))) return false;
+    if (below.net.default === 'allow') return true;
+    return !wild && hosts.some((a) => a.effect === 'allow' && hostMatches(a.pattern, h.pattern));
+  }
+
+  /** Closing touches: device writes and DNS when a default became deny. */
+  finish(): void {
+    if (this.p.write.default === 'deny') {
+      const idx = this.origin('built-in: devices every program writes', WRITABLE_DEVICES.join(' '), 'write');
+      for (const d of WRITABLE_DEVICES) {
+        const rule: PathRule = { rule: idx, effect: 'allow', match: 'subtree', pattern: canonicalPath(d), floor: false };
+        this.pushPath(this.p.write, rule);
+        this.pushPath(this.p.read, rule);
+      }
+    }
+    const namedAllows = (this.p.net.hosts ?? []).some((h) => h.effect === 'allow');
+    if (this.p.net.default === 'deny' && namedAllows) {
+      const servers = nameservers(this.ctx.env);
+      if (servers.length > 0) {
+        const idx = this.origin('built-in: DNS for allowed host names', servers.map((s) => `${s}:53`).join(' '), 'net');
+        for (const s of servers) {
+          const a = parseAddress(s);
+          if (!a) continue;
+          this.p.net.rules.push({ rule: idx, effect: 'allow', family: a.family, address: s.includes(':') && a.family === 4 ? a.bytes.join('.') : s, prefix: a.family === 4 ? 32 : 128, portLo: 53, portHi: 53 });
+        }
+      }
+    }
+  }
+
+  addCommand(o: CommandOverride): void {
+    this.p.commands.push(o);
+  }
+
+  originFor(source: string, text: string): number {
+    return this.origin(source, text, 'commands');
+  }
+
+  get modeExplicit(): boolean {
+    return this.modeSetByTrusted;
+  }
+}
+
+/** Compiles layers in order. Throws one PolicyError with every bad entry. */
+export async function compileLayers(layers: Layer[], ctx: CompileContext): Promise<CompileResult> {
+  const b = new Builder(ctx);
+  for (const l of layers) await b.add(l);
+  if (b.issues.length > 0) throw new PolicyError(`invalid policy (${b.issues.length} problem${b.issues.length === 1 ? '' : 's'})`, b.issues);
+  b.finish();
+  return { policy: b.p, dropped: b.dropped, warnings: b.warnings };
+}
+
+export interface CommandLayers {
+  /** Program name (basename, or a path when it contains "/"), as written. */
+  name: string;
+  /** Where the override was first written (for the commands origin). */
+  source: string;
+  layers: Layer[];
+  baseDir: string;
+  literal?: boolean;
+}
+
+/**
+ * The main policy plus one policy per `commands:` entry (base layers + that program's
+ * override layers + `top`), referenced from policy.commands by local id (main = 0,
+ * overrides 1..n; the supervisor renumbers with renumberPolicies). A program running
+ * under an override keeps it for its descendants (overrides have no commands table).
+ */
+export async function compileWithCommands(
+  base: Layer[],
+  commands: CommandLayers[],
+  top: Layer[],
+  ctx: CompileContext,
+): Promise<{ main: CompileResult; overrides: CompiledPolicy[] }> {
+  const main = await compileLayers([...base, ...top], ctx);
+  const overrides: CompiledPolicy[] = [];
+  const issues: string[] = [];
+  for (const [i, c] of commands.entries()) {
+    let name = c.name;
+    if (name.includes('/') || name.startsWith('~')) {
+      try {
+        name = expandPath(name, { home: ctx.home, env: ctx.env, baseDir: c.baseDir }).pattern;
+      } catch (err) {
+        if (!(err instanceof EntryError)) throw err;
+        issues.push(`${c.source}: ${formatKeyPath(['commands', c.name])}: ${err.message}`);
+        continue;
+      }
+    }
+    try {
+      const r = await compileLayers([...base, ...c.layers, ...top], ctx);
+      r.policy.id = i + 1;
+      overrides.push(r.policy);
+      main.policy.origins.push({ source: c.source, text: c.name, section: 'commands' });
+      main.policy.commands.push({ rule: main.policy.origins.length - 1, name, policy: i + 1 });
+      main.dropped.push(...r.dropped.filter((d) => !main.dropped.includes(d)));
+    } catch (err) {
+      if (err instanceof PolicyError) issues.push(...err.issues.filter((x) => !issues.includes(x)));
+      else throw err;
+    }
+  }
+  if (issues.length > 0) throw new PolicyError(`invalid policy (${issues.length} problem${issues.length === 1 ? '' : 's'})`, issues);
+  return { main, overrides };
+}
+
+/** Gives main and its overrides engine-wide ids starting at firstId, fixing references. */
+export function renumberPolicies(main: CompiledPolicy, overrides: CompiledPolicy[], firstId: number): void {
+  const map = new Map<number, number>([[main.id, firstId]]);
+  overrides.forEach((o, i) => map.set(o.id, firstId + 1 + i));
+  main.id = firstId;
+  overrides.forEach((o, i) => (o.id = firstId + 1 + i));
+  for (const c of main.commands) c.policy = map.get(c.policy) ?? c.policy;
+}

@@ -1,0 +1,108 @@
+/**
+ * From what a person wrote (`~/.ssh`, `$PROJECT_DATA/cache/`, `../shared`, `**\/.env`) to
+ * what the compiled policy holds: an absolute canonical path (subtree rule) or an
+ * absolute glob whose literal prefix is canonical.
+ *
+ * Canonical = `..`/`.`/trailing slashes removed lexically, then the longest existing
+ * prefix replaced by its realpath (symlinked dirs collapse to their target), the rest
+ * appended as written — so a `dist/` that does not exist yet still gets a stable path.
+ */
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
+import type { Env } from './paths.js';
+
+/** A problem with one entry; the caller adds file:line:col and key path. */
+export class EntryError extends Error {}
+
+export interface ExpandContext {
+  home: string;
+  env: Env;
+  /** Directory relative entries resolve against (the policy file's directory). */
+  baseDir: string;
+}
+
+/** `~`, `~/x`, `$VAR`, `${VAR}`. An unknown variable is an error naming it. */
+export function expandVars(text: string, ctx: Pick<ExpandContext, 'home' | 'env'>): string {
+  let s = text;
+  if (s === '~' || s.startsWith('~/')) s = ctx.home + s.slice(1);
+  else if (s.startsWith('~')) throw new EntryError(`'~user' is not supported, write the path`);
+  return s.replace(/\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare!;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new EntryError(`bad variable name '\${${name}}'`);
+    const v = ctx.env[name];
+    if (v === undefined) throw new EntryError(`unknown variable $${name}`);
+    return v;
+  });
+}
+
+/** True when the text has an unescaped `*` or `?`. */
+export function isGlob(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') i++;
+    else if (c === '*' || c === '?') return true;
+  }
+  return false;
+}
+
+function unescape(text: string): string {
+  return text.replace(/\\(.)/g, '$1');
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[\\*?]/g, (c) => `\\${c}`);
+}
+
+/**
+ * realpath of the longest existing prefix + the rest. Dangling symlinks are followed
+ * (a `dist -> ../build` link made before the build still points where writes will go).
+ */
+export function canonicalPath(path: string, hops = 0): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync.native(abs);
+  } catch {
+    // fall through: some component does not exist (yet)
+  }
+  if (abs === '/') return '/';
+  if (hops < 40) {
+    try {
+      if (lstatSync(abs).isSymbolicLink()) {
+        const target = readlinkSync(abs);
+        return canonicalPath(isAbsolute(target) ? target : join(dirname(abs), target), hops + 1);
+      }
+    } catch {
+      // does not exist at all
+    }
+  }
+  const parent = canonicalPath(dirname(abs), hops);
+  return parent === '/' ? `/${posix.basename(abs)}` : `${parent}/${posix.basename(abs)}`;
+}
+
+export interface ExpandedPath {
+  match: 'subtree' | 'glob';
+  /** Absolute; canonical (subtree) or canonical literal prefix + glob rest. */
+  pattern: string;
+}
+
+/** Expands, resolves against baseDir, canonicalises. */
+export function expandPath(text: string, ctx: ExpandContext): ExpandedPath {
+  const expanded = expandVars(text, ctx);
+  if (expanded.length === 0) throw new EntryError('empty path after expansion');
+  if (expanded.includes('\0')) throw new EntryError('path contains a NUL byte');
+  const absolute = posix.normalize(isAbsolute(expanded) ? expanded : `${ctx.baseDir}/${expanded}`);
+  if (!isGlob(absolute)) {
+    return { match: 'subtree', pattern: canonicalPath(unescape(absolute)) };
+  }
+  const segs = absolute.split('/').filter((s) => s.length > 0);
+  const firstGlob = segs.findIndex((s) => isGlob(s));
+  const literal = `/${segs.slice(0, firstGlob).map(unescape).join('/')}`;
+  const prefix = canonicalPath(literal);
+  const rest = segs.slice(firstGlob).join('/');
+  return { match: 'glob', pattern: `${prefix === '/' ? '' : escapeGlob(prefix)}/${rest}` };
+}
+
+/** For `sbx check`: a target path as the kernel would see it (relative to cwd). */
+export function canonicalTarget(text: string, cwd: string): string {
+  return canonicalPath(resolve(cwd, text));
+}

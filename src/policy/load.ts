@@ -1,0 +1,235 @@
+/**
+ * Reading policy files: YAML (keeping node positions) → zod. Every problem becomes one
+ * line `file:line:col: key.path: message (got value)`; all of them are thrown together
+ * in one PolicyError, so a user fixes a file in one pass.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isCollection, isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { PolicyError } from '../errors.js';
+import { projectFileSchema, userFileSchema, type ProjectFile, type UserFile } from './schema.js';
+
+export type KeyPath = (string | number)[];
+
+export interface LoadedFile<T = ProjectFile | UserFile> {
+  /** Absolute path as given (not canonicalised: this is what messages show). */
+  file: string;
+  /** Directory relative entries resolve against. */
+  dir: string;
+  kind: 'project' | 'user';
+  sha256: string;
+  data: T;
+  /** `file:line:col` of the value at `path` (or of its nearest existing ancestor). */
+  where(path: KeyPath): string;
+}
+
+/** `read.deny[1]`, `commands["my tool"].net`, `(top level)`. */
+export function formatKeyPath(path: KeyPath): string {
+  if (path.length === 0) return '(top level)';
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** How a bad value is shown after "got". */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  const s = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** One formatted issue line. */
+export function issueLine(where: string, path: KeyPath, message: string, value?: unknown, hasValue = arguments.length > 3): string {
+  return `${where}: ${formatKeyPath(path)}: ${message}${hasValue ? ` (got ${describeValue(value)})` : ''}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+  number: 'a number',
+  boolean: 'true or false',
+};
+
+function valueAt(data: unknown, path: KeyPath): { found: boolean; value: unknown } {
+  let cur: unknown = data;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object' || !(seg in (cur as object))) return { found: false, value: undefined };
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return { found: true, value: cur };
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+/** Keys allowed at a (parent) key path, for "did you mean". */
+function knownKeys(kind: 'project' | 'user', parent: KeyPath): string[] {
+  const top = ['version', 'extends', 'read', 'write', 'exec', 'net', 'env', 'commands', 'mode', ...(kind === 'user' ? ['protect'] : [])];
+  const inCommand = ['read', 'write', 'exec', 'net', 'env', 'mode'];
+  const last = parent[parent.length - 1];
+  if (parent.length === 0) return top;
+  if (parent[0] === 'commands' && parent.length === 2) return inCommand;
+  if (last === 'net') return ['allow', 'deny', 'unix'];
+  return ['allow', 'deny'];
+}
+
+function unknownKeyMessage(kind: 'project' | 'user', parent: KeyPath, key: string): string {
+  const known = knownKeys(kind, parent);
+  const near = known.filter((k) => editDistance(k, key) <= 2).sort((a, b) => editDistance(a, key) - editDistance(b, key))[0];
+  if (near) return `unknown key (did you mean '${near}'?)`;
+  if (kind === 'project' && parent.length === 0 && key === 'protect') return 'unknown key (protect is only allowed in the user config)';
+  return `unknown key (expected one of: ${known.join(', ')})`;
+}
+
+class Locator {
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  private at(offset: number): string {
+    const { line, col } = this.lines.linePos(offset);
+    return `${this.file}:${line}:${col}`;
+  }
+
+  /** Position of the value at path, or of the nearest ancestor that exists. */
+  value(path: KeyPath): string {
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
+      if ((isScalar(node) || isCollection(node)) && node.range) return this.at(node.range[0]);
+    }
+    return this.at(0);
+  }
+
+  /** Position of the key `path[last]` inside its parent mapping. */
+  key(path: KeyPath): string {
+    const parentPath = path.slice(0, -1);
+    const parent = parentPath.length === 0 ? this.doc.contents : this.doc.getIn(parentPath, true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path[path.length - 1]);
+      if (pair && isScalar(pair.key) && pair.key.range) return this.at(pair.key.range[0]);
+    }
+    return this.value(parentPath);
+  }
+}
+
+/** Turns one zod issue into formatted lines. */
+function zodIssueLines(issue: z.core.$ZodIssue, data: unknown, loc: Locator, kind: 'project' | 'user'): string[] {
+  const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
+  const { found, value } = valueAt(data, path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => issueLine(loc.key([...path, k]), [...path, k], unknownKeyMessage(kind, path, k)));
+    case 'invalid_type': {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (!found) return [issueLine(loc.value(path), path, `missing (expected ${expected})`)];
+      return [issueLine(loc.value(path), path, `expected ${expected}`, value)];
+    }
+    case 'invalid_value': {
+      const values = issue.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+      const expected = values.length === 1 ? values[0]! : `one of ${values.join(', ')}`;
+      if (!found) return [issueLine(loc.value(path), path, `missing (expected ${expected})`)];
+      return [issueLine(loc.value(path), path, `expected ${expected}`, value)];
+    }
+    case 'too_small':
+      return [issueLine(loc.value(path), path, issue.message, value)];
+    case 'invalid_key':
+      return [issueLine(loc.key(path), path, 'expected a non-empty program name', path[path.length - 1])];
+    default:
+      return [issueLine(loc.value(path), path, issue.message, value, found)];
+  }
+}
+
+/** Issues in file order (line, then column). */
+function sortByPosition(lines: string[]): string[] {
+  const key = (l: string) => {
+    const m = /:(\d+):(\d+): /.exec(l);
+    return m ? Number(m[1]) * 100000 + Number(m[2]) : 0;
+  };
+  return [...lines].sort((a, b) => key(a) - key(b));
+}
+
+export interface ParseResult<T> {
+  data: T;
+  where: (path: KeyPath) => string;
+}
+
+/** Parses and validates text; throws PolicyError listing every issue. */
+export function parsePolicyText<K extends 'project' | 'user'>(
+  text: string,
+  file: string,
+  kind: K,
+): ParseResult<K extends 'user' ? UserFile : ProjectFile> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const loc = new Locator(file, doc, lines);
+  const where = (p: KeyPath) => loc.value(p);
+  const fail = (issues: string[]) =>
+    new PolicyError(`${file}: invalid policy file (${issues.length} problem${issues.length === 1 ? '' : 's'})`, issues);
+
+  if (doc.errors.length > 0) {
+    throw fail(
+      doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return `${file}:${line}:${col}: yaml: ${msg}`;
+      }),
+    );
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw fail([`${file}:1:1: yaml: ${(err as Error).message}`]);
+  }
+  if (data === null || data === undefined) {
+    throw fail([`${file}:1:1: (top level): empty file (expected a mapping starting with 'version: 1')`]);
+  }
+  const schema = kind === 'user' ? userFileSchema : projectFileSchema;
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    throw fail(sortByPosition(parsed.error.issues.flatMap((i) => zodIssueLines(i, data, loc, kind))));
+  }
+  return { data: parsed.data as K extends 'user' ? UserFile : ProjectFile, where };
+}
+
+/** Reads and validates one policy file. */
+export function loadPolicyFile<K extends 'project' | 'user'>(
+  file: string,
+  kind: K,
+): LoadedFile<K extends 'user' ? UserFile : ProjectFile> {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new PolicyError(`${abs}: cannot read policy file (${code})`, [`${abs}:1:1: (top level): ${(err as Error).message}`], err);
+  }
+  const { data, where } = parsePolicyText(text, abs, kind);
+  return {
+    file: abs,
+    dir: dirname(abs),
+    kind,
+    sha256: createHash('sha256').update(text).digest('hex'),
+    data,
+    where,
+  };
+}

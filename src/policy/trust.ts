@@ -1,0 +1,73 @@
+/**
+ * Trust by content hash (like `direnv allow`): $XDG_STATE_HOME/sbx/trust.json maps a
+ * project file's canonical path to the sha256 of the content the user approved. Any
+ * edit changes the hash and the file is untrusted again.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SbxError } from '../errors.js';
+import { canonicalPath } from './expand.js';
+import { trustFile, type Env } from './paths.js';
+
+interface TrustDb {
+  version: 1;
+  files: Record<string, { sha256: string; trustedAt: string }>;
+}
+
+function readDb(env: Env): TrustDb {
+  const file = trustFile(env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { version: 1, files: {} };
+  }
+  try {
+    const db = JSON.parse(text) as TrustDb;
+    if (db && db.version === 1 && typeof db.files === 'object' && db.files !== null) return db;
+  } catch {
+    // fall through
+  }
+  // A corrupt db trusts nothing (fail closed) but says so when someone tries to change it.
+  return { version: 1, files: {} };
+}
+
+function writeDb(db: TrustDb, env: Env): void {
+  const file = trustFile(env);
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(db, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SbxError(`cannot write the trust db ${file} (${code ?? (err as Error).message})`, {
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? 'the sandbox protects it: run `sbx trust` from a terminal outside the sandbox'
+          : undefined,
+      cause: err,
+    });
+  }
+}
+
+/** Whether this exact content of the project file was trusted. */
+export function isTrusted(projectFile: string, sha256: string, env: Env = process.env): boolean {
+  return readDb(env).files[canonicalPath(projectFile)]?.sha256 === sha256;
+}
+
+export function trust(projectFile: string, sha256: string, env: Env = process.env): void {
+  const db = readDb(env);
+  db.files[canonicalPath(projectFile)] = { sha256, trustedAt: new Date().toISOString() };
+  writeDb(db, env);
+}
+
+/** Returns false when the file was not trusted. */
+export function untrust(projectFile: string, env: Env = process.env): boolean {
+  const db = readDb(env);
+  const key = canonicalPath(projectFile);
+  if (!(key in db.files)) return false;
+  delete db.files[key];
+  writeDb(db, env);
+  return true;
+}
