@@ -3,7 +3,7 @@
  * with a throwaway HOME/XDG tree, plus small TCP servers on 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,9 +21,13 @@ export interface Result {
   stderr: string;
 }
 
-/** A temp dir (canonical path) with HOME and XDG_* inside it; removed by cleanup(). */
+/**
+ * A temp dir (canonical path) with HOME and XDG_* inside it; removed by cleanup().
+ * Under /var/tmp, not /tmp: /tmp stays readable and writable under every --deny-* flag
+ * (mise's defaults), so a denial test there would prove nothing.
+ */
 export function tempWorld(prefix = 'sbx-test-'): { dir: string; env: Record<string, string>; cleanup(): void } {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const dir = realpathSync(mkdtempSync(join(existsSync('/var/tmp') ? '/var/tmp' : tmpdir(), prefix)));
   const home = join(dir, 'home');
   for (const d of ['home', 'config', 'state', 'runtime', 'cache']) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
   const env: Record<string, string> = {

@@ -1,0 +1,104 @@
+/**
+ * Ways around the sandbox, through `./bin/sbx exec` on the real kernel. Each adversarial
+ * fixture first works OUTSIDE (so the test proves something), then fails INSIDE; each
+ * path trick onto a denied file is next to the same trick onto an allowed file.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture, fixturesBin, run, sbxExec, tempWorld } from './exec-helpers.js';
+
+const world = tempWorld('sbx-escape-');
+const secretDir = join(world.dir, 'secret');
+const secret = join(secretDir, 'id');
+const pub = join(world.dir, 'pub');
+const pubFile = join(pub, 'file');
+const SECRET = 'TOP-SECRET-CONTENT';
+const PUBLIC = 'public-content';
+/** Reads of `secret` are denied; `pub` is readable and writable; fixtures can run. */
+const policy = ['--deny-read', `--allow-read=${fixturesBin}`, `--allow-write=${pub}`];
+const inside = (args: string[]) => sbxExec([...policy, '--', ...args], { env: world.env, cwd: world.dir });
+const outside = (args: string[]) => run(args[0]!, args.slice(1), { env: world.env, cwd: world.dir });
+
+beforeAll(() => {
+  mkdirSync(secretDir);
+  mkdirSync(pub);
+  writeFileSync(secret, `${SECRET}\n`);
+  writeFileSync(pubFile, `${PUBLIC}\n`);
+  symlinkSync(secret, join(pub, 'link-to-secret'));
+  symlinkSync(pubFile, join(pub, 'link-to-pub'));
+});
+afterAll(() => world.cleanup());
+
+describe('adversarial programs: work outside, fail inside', () => {
+  const cases: { name: string; args: string[]; works: RegExp; fails: RegExp }[] = [
+    { name: 'io_uring openat', args: [fixture('io_uring'), secret], works: new RegExp(SECRET), fails: /io_uring_setup: Function not implemented/ },
+    { name: 'nested seccomp NEW_LISTENER', args: [fixture('nested_listener')], works: /nested listener: ok/, fails: /nested listener: Operation not permitted/ },
+    { name: 'i386 int $0x80 open', args: [fixture('int80_open'), secret], works: new RegExp(SECRET), fails: /int80 open: Function not implemented/ },
+    { name: 'open_by_handle_at', args: [fixture('open_by_handle'), secret], works: new RegExp(SECRET), fails: /open_by_handle_at: Operation not permitted/ },
+    { name: 'TIOCSTI', args: [fixture('tiocsti')], works: /tiocsti: ok/, fails: /tiocsti: Operation not permitted/ },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const out = await outside(c.args);
+      expect(out.stdout).toMatch(c.works);
+      expect(out.code).toBe(0);
+      const ins = await inside(c.args);
+      expect(ins.stdout).toMatch(c.fails);
+      expect(ins.stdout).not.toContain(SECRET);
+      expect(ins.code).not.toBe(0);
+    });
+  }
+
+  it('allowed twin: under the same policy a plain read of an allowed file works, of the secret fails', async () => {
+    const ok = await inside(['cat', pubFile]);
+    expect(ok.stdout).toBe(`${PUBLIC}\n`);
+    const no = await inside(['cat', secret]);
+    expect(no.stdout).toBe('');
+    expect(no.stderr).toContain('Permission denied');
+  });
+});
+
+describe('path tricks onto a denied file', () => {
+  const tricks: { name: string; denied: string[]; allowed: string[] }[] = [
+    { name: 'symlink', denied: ['cat', join(pub, 'link-to-secret')], allowed: ['cat', join(pub, 'link-to-pub')] },
+    { name: '/proc/self/root', denied: ['cat', `/proc/self/root${secret}`], allowed: ['cat', `/proc/self/root${pubFile}`] },
+    { name: 'relative path from a denied cwd', denied: ['sh', '-c', `cd ${secretDir} && cat id`], allowed: ['sh', '-c', `cd ${pub} && cat file`] },
+    { name: 'dirfd-relative openat', denied: [fixture('openat_rel'), pub, '../secret/id'], allowed: [fixture('openat_rel'), pub, 'file'] },
+    { name: '/proc/self/cwd', denied: ['sh', '-c', `cd ${secretDir} && cat /proc/self/cwd/id`], allowed: ['sh', '-c', `cd ${pub} && cat /proc/self/cwd/file`] },
+  ];
+  for (const t of tricks) {
+    it(t.name, async () => {
+      const no = await inside(t.denied);
+      expect(no.stdout).not.toContain(SECRET);
+      expect(no.code).not.toBe(0);
+      const ok = await inside(t.allowed);
+      expect(ok.stdout).toContain(PUBLIC);
+      expect(ok.code).toBe(0);
+    });
+  }
+
+  it('hard link: linking the denied file into a writable dir is refused; linking an allowed file works', async () => {
+    const hard = join(pub, 'hard-secret');
+    const no = await inside(['sh', '-c', `ln ${secret} ${hard}; cat ${hard}`]);
+    expect(no.stdout).not.toContain(SECRET);
+    expect(existsSync(hard)).toBe(false);
+    const hardPub = join(pub, 'hard-pub');
+    const ok = await inside(['sh', '-c', `ln ${pubFile} ${hardPub} && cat ${hardPub}`]);
+    expect(ok.stdout).toBe(`${PUBLIC}\n`);
+    expect(ok.code).toBe(0);
+  });
+
+  it('rename: moving the denied file into a readable dir is refused', async () => {
+    const moved = join(pub, 'moved-secret');
+    const no = await inside(['sh', '-c', `mv ${secret} ${moved}; cat ${moved}`]);
+    expect(no.stdout).not.toContain(SECRET);
+    expect(existsSync(secret)).toBe(true);
+    // Allowed twin: a rename inside the writable dir works.
+    const tmpFile = join(pub, 'to-move');
+    writeFileSync(tmpFile, `${PUBLIC}\n`);
+    const ok = await inside(['sh', '-c', `mv ${tmpFile} ${pub}/moved && cat ${pub}/moved`]);
+    expect(ok.stdout).toBe(`${PUBLIC}\n`);
+  });
+
+});
