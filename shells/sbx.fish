@@ -125,6 +125,9 @@ function __sbx_push
         string match -q 'cd/*' -- $argv[1]; and printf 'cd %s\n' (string replace -r '^cd' '' -- $argv[1]) >>$SBX_MACOS_CTL 2>&-
         return 0
     end
+    # fish warns on a failed redirection whatever 2> says, so push only inside a session
+    # (outside, /proc/self/sbx does not exist and there is nothing to tell).
+    set -q SBX_SESSION[1]; or return 1
     set -l content
     read -z content <$__sbx_proc/$argv[1] 2>&-
     test -n "$content"; or return 1

@@ -1,0 +1,179 @@
+/**
+ * Drives a real interactive shell in a real pty under tmux, as a person types: send-keys to
+ * type, capture-pane to read. Each harness has its own tmux server (-L socket) and waits for
+ * markers on the screen instead of sleeping.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export type Shell = 'bash' | 'zsh' | 'fish';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const sbxBin = join(repoRoot, 'bin', 'sbx');
+
+let counter = 0;
+
+/** A temp tree standing in for the user's machine: HOME and XDG dirs, never the real ~. */
+export interface Sandbox {
+  root: string;
+  home: string;
+  env: Record<string, string>;
+}
+
+export function makeHome(prefix = 'sbx-e2e-'): Sandbox {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const home = join(root, 'home');
+  const dirs = { XDG_CONFIG_HOME: '.config', XDG_STATE_HOME: '.local/state', XDG_DATA_HOME: '.local/share', XDG_CACHE_HOME: '.cache' };
+  const env: Record<string, string> = {
+    HOME: home,
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    TERM: 'xterm-256color',
+    LANG: 'C.UTF-8',
+    USER: process.env.USER ?? 'root',
+    XDG_RUNTIME_DIR: join(root, 'run'),
+  };
+  for (const [k, v] of Object.entries(dirs)) {
+    env[k] = join(home, v);
+    mkdirSync(env[k]!, { recursive: true });
+  }
+  mkdirSync(env.XDG_RUNTIME_DIR!, { recursive: true, mode: 0o700 });
+  return { root, home, env };
+}
+
+/** Minimal rc files: a plain prompt that shows the sbx segment and $?, then `extra` lines. */
+export function writeRc(sb: Sandbox, shell: Shell, extra: string): string {
+  if (shell === 'bash') {
+    const rc = join(sb.home, '.bashrc');
+    writeFileSync(rc, `PS1='[\${SBX_PROMPT-}] \\$ '\nPROMPT_COMMAND=\n${extra}\n`);
+    return rc;
+  }
+  if (shell === 'zsh') {
+    const rc = join(sb.home, '.zshrc');
+    writeFileSync(rc, `setopt prompt_subst\nPROMPT='[\${SBX_PROMPT-}] %# '\nunsetopt BEEP\n${extra}\n`);
+    return rc;
+  }
+  const dir = join(sb.env.XDG_CONFIG_HOME!, 'fish');
+  mkdirSync(dir, { recursive: true });
+  const rc = join(dir, 'config.fish');
+  writeFileSync(
+    rc,
+    `set -g fish_greeting\nfunction fish_prompt; printf '[%s] > ' (sbx_prompt_info 2>/dev/null; or true); end\n${extra}\n`,
+  );
+  return rc;
+}
+
+export function shellArgv(shell: Shell, rc: string): string[] {
+  if (shell === 'bash') return ['bash', '--noprofile', '--rcfile', rc, '-i'];
+  if (shell === 'zsh') return ['zsh', '-i']; // reads $ZDOTDIR/.zshrc (= HOME)
+  return ['fish', '-i'];
+}
+
+export class Tmux {
+  readonly socket = `sbx-e2e-${process.pid}-${++counter}`;
+  private seq = 0;
+  /** Lines of the screen+history already consumed by run()/waitFor(). */
+  private consumed = 0;
+
+  constructor(readonly shell: Shell) {}
+
+  private tmux(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
+  }
+
+  start(argv: string[], cwd: string, env: Record<string, string>): void {
+    const conf = join(tmpdir(), `${this.socket}.conf`);
+    writeFileSync(conf, 'set -g history-limit 50000\nset -g status off\nset -sg escape-time 0\n');
+    const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    execFileSync('tmux', ['-L', this.socket, '-f', conf, 'new-session', '-d', '-x', '220', '-y', '50', '-c', cwd, 'env', '-i', ...envArgs, ...argv], {
+      env: { ...process.env, TMUX: '' },
+    });
+  }
+
+  /** Whole pane (history + screen), wrapped lines joined, trailing blank lines dropped. */
+  capture(): string[] {
+    const text = this.tmux('capture-pane', '-p', '-J', '-S', '-', '-E', '-');
+    const lines = text.split('\n').map((l) => l.trimEnd()); // zsh pads its PROMPT_SP line
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  }
+
+  /** Everything printed since the last run()/waitFor() returned. */
+  fresh(): string[] {
+    return this.capture().slice(this.consumed);
+  }
+
+  /** Types text as keystrokes and presses Enter. */
+  type(text: string): void {
+    this.tmux('send-keys', '-l', text);
+    this.tmux('send-keys', 'Enter');
+  }
+
+  /** Polls the screen until `pattern` shows up in fresh output; marks it consumed. */
+  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = this.capture();
+      const fresh = lines.slice(this.consumed);
+      const i = fresh.findIndex((l) => pattern.test(l));
+      if (i !== -1) {
+        this.consumed += i + 1;
+        return fresh.slice(0, i + 1);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${pattern} in ${this.shell}; screen:\n${lines.slice(-40).join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  /**
+   * Types `command`, then a marker printf on the same line, and returns what was printed between
+   * the typed line and the marker (sbx notices included), plus the exit status of `command`.
+   */
+  async run(command: string, timeoutMs?: number): Promise<{ out: string[]; status: number }> {
+    const id = `M${++this.seq}x${counter}`;
+    const st = this.shell === 'fish' ? '$status' : '$?';
+    // The typed line shows '@@%s:%s@@' and the id apart; only the output has "@@<id>:<n>@@".
+    this.type(`${command}; printf '@@%s:%s@@\\n' ${id} ${st}`);
+    const lines = await this.waitFor(new RegExp(`^@@${id}:(\\d+)@@$`), timeoutMs);
+    const start = lines.findIndex((l) => l.includes(`@@%s:%s@@`) && l.includes(id));
+    const status = Number(/@@\w+:(\d+)@@/.exec(lines[lines.length - 1]!)![1]);
+    return { out: lines.slice(start + 1, -1), status };
+  }
+
+  /** Waits for the next prompt line (contains "] " + prompt char) after a command. */
+  async prompt(timeoutMs?: number): Promise<string> {
+    const lines = await this.waitFor(/^\[[^\]]*\] [#$%>] ?$/, timeoutMs);
+    return lines[lines.length - 1]!;
+  }
+
+  kill(): void {
+    try {
+      this.tmux('kill-server');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Starts `shell` in a pane at `cwd` with the sandbox env and waits for its first prompt. */
+export async function startShell(
+  shell: Shell,
+  sb: Sandbox,
+  cwd: string,
+  rcExtra: string,
+  env: Record<string, string> = {},
+): Promise<Tmux> {
+  const rc = writeRc(sb, shell, rcExtra);
+  const t = new Tmux(shell);
+  const zdot = shell === 'zsh' ? { ZDOTDIR: sb.home } : {};
+  t.start(shellArgv(shell, rc), cwd, { ...sb.env, ...zdot, SHELL: shellPath(shell), ...env });
+  await t.prompt(20_000);
+  return t;
+}
+
+export function shellPath(shell: Shell): string {
+  return execFileSync('sh', ['-c', `command -v ${shell}`], { encoding: 'utf8' }).trim();
+}
