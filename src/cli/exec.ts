@@ -7,6 +7,7 @@ import type { Command } from './main.js';
 import { flag, flagValue, flagValues, parseArgs, type FlagSpec } from './args.js';
 import { SbxError, UsageError } from '../errors.js';
 import { currentPlatform } from '../platform/index.js';
+import type { ExecRequest } from '../platform/types.js';
 import { compileExecFlagsTemp, type ExecFlags } from '../platform/linux/flags-temp.js';
 
 const usage = `usage: sbx exec [flags] [--policy FILE] [--quiet] -- CMD [ARGS...]
@@ -57,6 +58,22 @@ export function filterEnv(env: NodeJS.ProcessEnv, rules: { deny: string[]; allow
   return out;
 }
 
+/** Which flag made each section deny by default, for denial lines decided by the default. */
+export function defaultOriginsFor(flags: ExecFlags): NonNullable<ExecRequest['defaultOrigins']> {
+  const out: NonNullable<ExecRequest['defaultOrigins']> = {};
+  const sections = [
+    ['read', flags.denyRead, flags.allowRead],
+    ['write', flags.denyWrite, flags.allowWrite],
+    ['net', flags.denyNet, flags.allowNet],
+  ] as const;
+  for (const [section, deny, allows] of sections) {
+    if (flags.denyAll) out[section] = '--deny-all';
+    else if (deny) out[section] = `--deny-${section}`;
+    else if (allows.length > 0) out[section] = `--allow-${section} (implies --deny-${section})`;
+  }
+  return out;
+}
+
 async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args, spec, usage, { stopAtPositional: true });
   const argv = [...parsed.positionals, ...parsed.rest];
@@ -88,6 +105,7 @@ async function run(args: string[]): Promise<number> {
     cwd,
     env: filterEnv(process.env, policy.env),
     quiet: flag(parsed, 'quiet'),
+    defaultOrigins: defaultOriginsFor(flags),
   });
 }
 

@@ -15,6 +15,8 @@ export interface ExecRequest {
   env: Record<string, string>;
   /** Silence sbx's one-line denial notices on stderr. */
   quiet: boolean;
+  /** Why a section's default is deny (e.g. read: "--deny-read"), for denials decided by the default. */
+  defaultOrigins?: Partial<Record<'read' | 'write' | 'exec' | 'net' | 'unix', string>>;
 }
 
 export interface ShellRequest {

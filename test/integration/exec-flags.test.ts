@@ -10,14 +10,15 @@ import { bannerServer, fixture, fixturesBin, sbxExec, tempWorld } from './exec-h
 
 const world = tempWorld('sbx-flags-');
 const d = (...p: string[]) => join(world.dir, ...p);
-const secret = d('home', '.ssh', 'id_rsa');
+// Not under ~/.ssh: the built-in `secrets` preset would deny it even in the allowed twin.
+const secret = d('data', 'id_rsa');
 const pubA = d('pub-a', 'a.txt');
 const pubB = d('pub-b', 'b.txt');
 const out = d('out');
 const exec = (args: string[], env: Record<string, string> = world.env) => sbxExec(args, { env, cwd: world.dir });
 
 beforeAll(() => {
-  mkdirSync(d('home', '.ssh'), { recursive: true });
+  mkdirSync(d('data'), { recursive: true });
   writeFileSync(secret, 'PRIVATE KEY\n');
   for (const f of [pubA, pubB]) {
     mkdirSync(join(f, '..'), { recursive: true });
@@ -41,7 +42,7 @@ describe('--deny-read / --allow-read', () => {
 
   it('allowed twin: without the flag, and with --allow-read, the same file is readable', async () => {
     expect((await exec(['--', 'cat', secret])).stdout).toBe('PRIVATE KEY\n');
-    const r = await exec(['--deny-read', `--allow-read=${d('home')}`, '--', 'cat', secret]);
+    const r = await exec(['--deny-read', `--allow-read=${d('data')}`, '--', 'cat', secret]);
     expect(r.stdout).toBe('PRIVATE KEY\n');
     expect(r.code).toBe(0);
   });

@@ -13,17 +13,20 @@ import { launch } from './launch.js';
 
 const ENOENT = 2;
 
-/** "(--deny-read)", "(/p/.sbx.yaml:7:5: ~/.ssh)", "(default)", "(built-in)". */
-export function describeRule(policy: CompiledPolicy | undefined, rule: number): string {
-  if (rule === -2) return 'built-in';
-  const origin = rule >= 0 ? policy?.origins[rule] : undefined;
-  if (!origin) return 'default';
+type Defaults = NonNullable<ExecRequest['defaultOrigins']>;
+
+/** "--deny-read", "/p/.sbx.yaml:7:5: ~/.ssh", "default", "built-in". */
+export function describeRule(policy: CompiledPolicy | undefined, event: Pick<EngineEvent, 'rule' | 'op'>, defaults: Defaults = {}): string {
+  if (event.rule === -2) return 'built-in';
+  const origin = event.rule >= 0 ? policy?.origins[event.rule] : undefined;
+  if (!origin) return defaults[event.op as keyof Defaults] ?? 'default';
   return origin.text && !origin.source.includes(origin.text) ? `${origin.source}: ${origin.text}` : origin.source;
 }
 
-export function formatEvent(event: EngineEvent, policy: CompiledPolicy | undefined): string {
+/** One line per denial: "sbx: denied read /root/.ssh/id_rsa (--deny-read)". */
+export function formatEvent(event: EngineEvent, policy: CompiledPolicy | undefined, defaults: Defaults = {}): string {
   const what = `${event.op} ${event.target}`;
-  const why = describeRule(policy, event.rule);
+  const why = describeRule(policy, event, defaults);
   switch (event.kind) {
     case 'deny':
       return `sbx: denied ${what} (${why})`;
@@ -59,7 +62,7 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
   const report = (events: EngineEvent[]) => {
     if (request.quiet) return;
     for (const e of events) {
-      const line = formatEvent(e, policies.get(e.policy));
+      const line = formatEvent(e, policies.get(e.policy), request.defaultOrigins);
       if (seen.has(line)) continue; // a program retrying the same open is one denial to a person
       seen.add(line);
       process.stderr.write(`${line}\n`);
