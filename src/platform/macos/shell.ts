@@ -1,0 +1,158 @@
+/**
+ * `sbx shell` on macOS. Seatbelt has no user-notify and a profile cannot change once a
+ * process runs, so the parent (this Node process) stays unsandboxed and runs
+ * `sandbox-exec -f PROFILE $SHELL` in the project directory, with the terminal inherited.
+ * The shell hook reports directory changes through the control FIFO (SBX_MACOS_CTL); when
+ * the new directory's profile differs, the parent prints one notice line, ends the shell
+ * (SIGHUP, wait) and starts it again under the new profile in the new directory. Same
+ * profile: nothing happens. When the shell exits by itself, the parent exits with its
+ * status.
+ *
+ * The restarted shell gets the environment `sbx shell` started with plus SBX_MACOS_CTL;
+ * the hook re-applies the env policy of the new directory at its first prompt. Shell
+ * state that lives only in memory (unexported variables, jobs) does not survive a
+ * restart; background jobs get the shell's SIGHUP.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { readlink, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CompiledPolicy } from '../../policy/compiled.js';
+import type { ShellRequest } from '../types.js';
+import { ControlChannel } from './control.js';
+import { seatbeltProfile } from './profile.js';
+import { resolvePolicyForDir, type PolicyResolver } from './resolve.js';
+import { PrivateDir, exitStatus, findSandboxExec } from './sandbox-exec.js';
+
+export interface MacosShellOptions {
+  sandboxExec?: string;
+  resolvePolicy?: PolicyResolver;
+  /** The shell's real cwd (undefined = cannot tell). Default: /proc on Linux, lsof on macOS. */
+  shellCwd?: (pid: number) => Promise<string | undefined>;
+  /** Where the one-line notices go. */
+  notice?: (line: string) => void;
+  /** How long a shell gets to exit after SIGHUP before SIGKILL. */
+  hangupGraceMs?: number;
+}
+
+/** The working directory of a running process, from outside it. */
+export async function processCwd(pid: number): Promise<string | undefined> {
+  if (process.platform === 'linux') return readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  return new Promise((resolve) => {
+    execFile('/usr/sbin/lsof', ['-a', '-p', String(pid), '-d', 'cwd', '-Fn'], (err, stdout) => {
+      const line = err ? undefined : stdout.split('\n').find((l) => l.startsWith('n'));
+      resolve(line ? line.slice(1) : undefined);
+    });
+  });
+}
+
+function describe(policy: CompiledPolicy): string {
+  const sources = [...new Set(policy.origins.map((o) => o.source))];
+  return sources.length > 0 ? sources.slice(0, 3).join(', ') + (sources.length > 3 ? ', …' : '') : 'default policy';
+}
+
+export async function macosShell(request: ShellRequest, options: MacosShellOptions = {}): Promise<number> {
+  const resolve = options.resolvePolicy ?? resolvePolicyForDir;
+  const shellCwd = options.shellCwd ?? processCwd;
+  const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const grace = options.hangupGraceMs ?? 3000;
+  const sandboxExec = options.sandboxExec ?? findSandboxExec(request.env.PATH ?? process.env.PATH);
+  const argv = request.argv.length > 0 ? request.argv : [request.env.SHELL || '/bin/zsh'];
+
+  const dir = new PrivateDir('sbx-shell-');
+  const ctl = join(dir.path, 'ctl');
+  let cwd = await realpath(request.cwd);
+  let profile = '';
+  let profileFile: string | undefined;
+  let child: ChildProcess | undefined;
+  let exited: Promise<number> = Promise.resolve(0);
+  let restarting = false;
+  let stopping = false;
+  let alive = false;
+
+  const start = () => {
+    const file = dir.writeProfile(profile);
+    profileFile = file;
+    const c = spawn(sandboxExec, ['-f', file, ...argv], {
+      cwd,
+      env: { ...request.env, SBX_MACOS_CTL: ctl },
+      stdio: 'inherit',
+    });
+    child = c;
+    alive = true;
+    exited = new Promise((res) => {
+      c.once('error', () => {
+        alive = false;
+        res(127);
+      });
+      c.once('exit', (code, signal) => {
+        alive = false;
+        res(exitStatus(code, signal));
+      });
+    });
+  };
+
+  // Directory hints are handled one at a time, in order.
+  let queue: Promise<void> = Promise.resolve();
+  const onDir = (hinted: string) => {
+    queue = queue.then(() => handleCd(hinted)).catch((err: unknown) => notice(`sbx: ${(err as Error).message}; keeping the current profile`));
+  };
+
+  const handleCd = async (hinted: string) => {
+    if (stopping || !alive || !child?.pid) return;
+    const target = await realpath(hinted).catch(() => undefined);
+    if (!target || target === cwd) return;
+    // The hint comes from inside the sandbox: act only if it is where the shell really is.
+    const real = await shellCwd(child.pid);
+    if (real !== undefined && (await realpath(real).catch(() => real)) !== target) return;
+    const next = await resolve(target, request.env);
+    const text = seatbeltProfile(next, { control: ctl });
+    cwd = target;
+    if (text === profile || !alive) return; // a shell that already exited is not restarted
+    profile = text;
+    restarting = true;
+    const old = child;
+    const oldFile = profileFile;
+    old.kill('SIGHUP');
+    const timer = setTimeout(() => old.kill('SIGKILL'), grace);
+    await exited;
+    clearTimeout(timer);
+    if (oldFile) dir.removeFile(oldFile);
+    if (stopping) return;
+    notice(`sbx: policy changed for ${target} (${describe(next)}): shell restarted under its profile`);
+    restarting = false;
+    start();
+  };
+
+  // Terminal signals go to the shell's process group; the parent must not die of them.
+  const ignore = () => {};
+  const forward = (sig: NodeJS.Signals) => () => {
+    stopping = true;
+    child?.kill(sig);
+  };
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGINT', ignore],
+    ['SIGQUIT', ignore],
+    ['SIGTERM', forward('SIGTERM')],
+    ['SIGHUP', forward('SIGHUP')],
+  ];
+  for (const [sig, h] of handlers) process.on(sig, h);
+
+  let channel: ControlChannel | undefined;
+  try {
+    profile = seatbeltProfile(await resolve(cwd, request.env), { control: ctl });
+    channel = new ControlChannel(ctl, onDir);
+    start();
+    // Wait until the current shell exits by itself (not because we restarted it).
+    for (;;) {
+      const current = child;
+      const status = await exited;
+      await queue;
+      if (child === current && !restarting) return status;
+    }
+  } finally {
+    stopping = true;
+    for (const [sig, h] of handlers) process.off(sig, h);
+    channel?.close();
+    dir.remove();
+  }
+}
