@@ -17,6 +17,11 @@ const commands: Record<string, () => Promise<Command>> = {
   exec: async () => (await import('./exec.js')).command,
   doctor: async () => (await import('./doctor.js')).command,
   hook: async () => (await import('./hook.js')).command,
+  check: async () => (await import('./check.js')).command,
+  policy: async () => (await import('./policy.js')).command,
+  init: async () => (await import('./init.js')).command,
+  trust: async () => (await import('./trust.js')).command,
+  untrust: async () => (await import('./trust.js')).untrustCommand,
 };
 
 async function topUsage(): Promise<string> {

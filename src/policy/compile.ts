@@ -393,9 +393,10 @@ class Builder {
   /** Closing touches: device writes and DNS when a default became deny. */
   finish(): void {
     if (this.p.write.default === 'deny') {
-      const idx = this.origin('built-in: devices every program writes', WRITABLE_DEVICES.join(' '), 'write');
       for (const d of WRITABLE_DEVICES) {
-        const rule: PathRule = { rule: idx, effect: 'allow', match: 'subtree', pattern: canonicalPath(d), floor: false };
+        const rule: PathRule = { rule: 0, effect: 'allow', match: 'subtree', pattern: canonicalPath(d), floor: false };
+        if (this.has(this.p.write, rule)) continue;
+        rule.rule = this.origin('built-in: devices every program writes', d, 'write');
         this.pushPath(this.p.write, rule);
         this.pushPath(this.p.read, rule);
       }

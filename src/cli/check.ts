@@ -1,0 +1,63 @@
+/**
+ * `sbx check <read|write|exec|net|env> TARGET [--dir D]`: would this be allowed in D?
+ * Exit 0 allowed, 1 denied, 2 error (bad policy, bad target).
+ */
+import type { Command } from './main.js';
+import { flagValue, parseArgs, type FlagSpec } from './args.js';
+import { SbxError, UsageError } from '../errors.js';
+import { resolvePolicyForDir } from '../policy/index.js';
+import { explain, formatExplanation, type CheckOp } from '../policy/explain.js';
+import { resolve } from 'node:path';
+
+const usage = `usage: sbx check <read|write|exec|net|env> TARGET [--dir D] [--json]
+
+  read PATH | write PATH       a file or directory (relative to the current directory)
+  exec PROGRAM [ARGS...]       a program as you would run it (flags for check go before it)
+  net HOST[:PORT] | IP[:PORT] | /path/to.sock | @abstract    (port defaults to 443)
+  env NAME                     whether a variable reaches programs
+
+  --dir D     decide with the policy in force for directory D (default: current directory)
+  --json      print the decision as JSON
+
+Exit status: 0 allowed, 1 denied, 2 error.`;
+
+const spec: Record<string, FlagSpec> = { dir: { value: true }, json: {} };
+const OPS: CheckOp[] = ['read', 'write', 'exec', 'net', 'env'];
+
+async function run(args: string[]): Promise<number> {
+  const head = parseArgs(args, spec, usage, { stopAtPositional: true });
+  const op = head.positionals[0] as CheckOp | undefined;
+  if (op === undefined) throw new UsageError('missing what to check', usage);
+  if (!OPS.includes(op)) throw new UsageError(`unknown check '${op}' (expected ${OPS.join(', ')})`, usage);
+  // exec: flags must come before the program (its own args may look like flags).
+  const tail = parseArgs(head.rest, spec, usage, { stopAtPositional: op === 'exec' });
+  const flags = new Map([...head.flags, ...tail.flags]);
+  const parsed = { flags, positionals: [], rest: [] };
+  const target = [...tail.positionals, ...tail.rest];
+  if (target.length === 0) throw new UsageError(`sbx check ${op} needs a target`, usage);
+  if (op !== 'exec' && target.length > 1) throw new UsageError(`sbx check ${op} takes one target (got ${target.length})`, usage);
+
+  const cwd = process.cwd();
+  const dir = resolve(cwd, flagValue(parsed, 'dir') ?? '.');
+  try {
+    const r = await resolvePolicyForDir(dir);
+    const e = explain(r.policy, op, target, { cwd, env: process.env });
+    if (flags.has('json')) process.stdout.write(`${JSON.stringify({ ...e, mode: r.policy.mode, policyOrigin: r.origin })}\n`);
+    else process.stdout.write(`${formatExplanation(e, r.policy.mode)}\n  policy: ${r.origin}\n`);
+    return e.allowed ? 0 : 1;
+  } catch (err) {
+    // Exit 1 means "denied": any failure must be 2.
+    if (err instanceof SbxError && err.exitCode !== 2) {
+      const { reportError } = await import('./main.js');
+      reportError(err);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+export const command: Command = {
+  summary: 'explain whether a read/write/exec/net/env would be allowed, and by which rule',
+  usage,
+  run,
+};

@@ -1,0 +1,90 @@
+/**
+ * `sbx policy [--dir D] [--json] [--seatbelt]`: the effective merged policy with the origin
+ * of every rule.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import type { Command } from './main.js';
+import { flag, flagValue, parseArgs, type FlagSpec } from './args.js';
+import { SbxError } from '../errors.js';
+import { resolvePolicyForDir, type ResolvedPolicy } from '../policy/index.js';
+import type { CompiledPolicy, PathSection } from '../policy/compiled.js';
+
+const usage = `usage: sbx policy [--dir D] [--json] [--seatbelt]
+
+  --dir D       the policy in force for directory D (default: current directory)
+  --json        machine-readable: the compiled policy, overrides, origins, files
+  --seatbelt    the macOS Seatbelt profile generated from it`;
+
+const spec: Record<string, FlagSpec> = { dir: { value: true }, json: {}, seatbelt: {} };
+
+function origin(p: CompiledPolicy, rule: number): string {
+  const o = p.origins[rule];
+  return o ? `${JSON.stringify(o.text)}  ← ${o.source}` : '';
+}
+
+function pathLines(p: CompiledPolicy, name: string, s: PathSection): string[] {
+  const out = [`${name} (default ${s.default}):`];
+  for (const r of s.rules) {
+    out.push(`  ${r.effect.padEnd(5)} ${r.floor ? 'floor ' : ''}${r.match === 'glob' ? 'glob ' : ''}${r.pattern}    ${origin(p, r.rule)}`);
+  }
+  return out;
+}
+
+export function formatPolicy(p: CompiledPolicy, overrides: CompiledPolicy[]): string {
+  const lines = [`mode: ${p.mode}`];
+  lines.push(...pathLines(p, 'read', p.read), ...pathLines(p, 'write', p.write));
+  lines.push(...pathLines(p, 'exec paths', { default: p.exec.default, rules: p.exec.paths }));
+  for (const r of p.exec.programs) lines.push(`  ${r.effect.padEnd(5)} program ${[r.name, ...r.args].join(' ')}    ${origin(p, r.rule)}`);
+  lines.push(`net (default ${p.net.default}):`);
+  for (const h of p.net.hosts ?? []) lines.push(`  ${h.effect.padEnd(5)} host ${h.pattern}${h.portLo === 0 && h.portHi === 65535 ? '' : `:${h.portLo}${h.portHi !== h.portLo ? `-${h.portHi}` : ''}`}    ${origin(p, h.rule)}`);
+  for (const r of p.net.rules) {
+    const ports = r.portLo === 0 && r.portHi === 65535 ? '' : ` port ${r.portLo}${r.portHi !== r.portLo ? `-${r.portHi}` : ''}`;
+    lines.push(`  ${r.effect.padEnd(5)} ${r.address}/${r.prefix}${ports}    ${origin(p, r.rule)}`);
+  }
+  lines.push(...pathLines(p, 'unix sockets', p.unix));
+  lines.push(`env: deny ${JSON.stringify(p.env.deny)} allow ${JSON.stringify(p.env.allow)}`);
+  for (const c of p.commands) {
+    const o = overrides.find((x) => x.id === c.policy);
+    lines.push('', `commands: ${c.name}  ← ${p.origins[c.rule]?.source ?? ''}`);
+    if (o) lines.push(...formatPolicy(o, []).split('\n').map((l) => `  ${l}`));
+  }
+  return lines.join('\n');
+}
+
+/** The macOS engineer's generator, if it has landed (src/platform/macos/profile.ts). */
+async function seatbelt(policy: CompiledPolicy): Promise<string> {
+  const url = new URL('../platform/macos/profile.js', import.meta.url);
+  if (!existsSync(fileURLToPath(url))) throw new SbxError('--seatbelt: the Seatbelt profile generator is not built in this version', { exitCode: 2 });
+  const mod = (await import(url.href)) as { seatbeltProfile?: (p: CompiledPolicy) => string };
+  if (typeof mod.seatbeltProfile !== 'function') throw new SbxError('--seatbelt: profile.js exports no seatbeltProfile()', { exitCode: 2 });
+  return mod.seatbeltProfile(policy);
+}
+
+async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, spec, usage);
+  if (parsed.positionals.length > 0) throw new SbxError(`sbx policy takes no arguments (got '${parsed.positionals[0]}'); use --dir`, { exitCode: 2 });
+  const dir = resolve(flagValue(parsed, 'dir') ?? '.');
+  const r: ResolvedPolicy = await resolvePolicyForDir(dir);
+  if (flag(parsed, 'seatbelt')) {
+    process.stdout.write(`${await seatbelt(r.policy)}\n`);
+    return 0;
+  }
+  if (flag(parsed, 'json')) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return 0;
+  }
+  const head = [`policy for ${dir}`, `from: ${r.origin}`, `files: ${r.files.length ? r.files.join(', ') : '(none)'}`];
+  for (const d of r.dropped) head.push(`dropped: ${d}`);
+  for (const w of r.warnings) head.push(`warning: ${w}`);
+  if (!r.trusted) head.push('hint: run `sbx trust` to let the project file widen access');
+  process.stdout.write(`${head.join('\n')}\n\n${formatPolicy(r.policy, r.overrides)}\n`);
+  return 0;
+}
+
+export const command: Command = {
+  summary: 'print the effective policy for a directory, with the origin of every rule',
+  usage,
+  run,
+};

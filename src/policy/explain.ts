@@ -1,0 +1,138 @@
+/**
+ * One explanation per decision, for `sbx check` and `sbx policy`: what was asked, the
+ * verdict, the deciding rule as written, and where it came from.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import type { CompiledPolicy, PathSection, RuleOrigin } from './compiled.js';
+import { canonicalTarget } from './expand.js';
+import { decideEnv, decideExec, decidePathDetailed } from './match.js';
+import { decideHost, decideNet, parseAddress } from './net-match.js';
+import { SbxError } from '../errors.js';
+
+export type CheckOp = 'read' | 'write' | 'exec' | 'net' | 'env';
+
+export interface Explanation {
+  op: CheckOp | 'unix';
+  /** The target as decided (canonical path, address:port, variable name). */
+  target: string;
+  allowed: boolean;
+  /** Origin index, -1 = section default. */
+  rule: number;
+  origin?: RuleOrigin;
+  /** The rule is a floor (protect list / sbx's own files). */
+  floor: boolean;
+  /** Human text for the deciding rule. */
+  because: string;
+}
+
+function describe(policy: CompiledPolicy, rule: number, fallback: string): { origin?: RuleOrigin; because: string } {
+  const origin = rule >= 0 ? policy.origins[rule] : undefined;
+  if (!origin) return { because: fallback };
+  return { origin, because: `${origin.section} rule ${JSON.stringify(origin.text)} from ${origin.source}` };
+}
+
+function pathExplain(policy: CompiledPolicy, op: 'read' | 'write' | 'unix', section: PathSection, target: string): Explanation {
+  const d = decidePathDetailed(section, target);
+  const floor = d.index >= 0 && section.rules[d.index]!.floor && d.effect === 'deny';
+  return {
+    op,
+    target,
+    allowed: d.effect === 'allow',
+    rule: d.rule,
+    floor,
+    ...describe(policy, d.rule, `no rule matches: ${op} defaults to ${section.default}`),
+  };
+}
+
+/** PATH lookup like a shell's; a name with a slash is taken relative to cwd. */
+export function whichProgram(name: string, cwd: string, pathVar: string | undefined): string | undefined {
+  if (name.includes('/')) return resolve(cwd, name);
+  for (const dir of (pathVar ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(isAbsolute(dir) ? dir : resolve(cwd, dir), name);
+    try {
+      if (statSync(p).isFile()) {
+        accessSync(p, constants.X_OK);
+        return p;
+      }
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+function parseHostPort(target: string): { host: string; port: number } {
+  let host = target;
+  let port = 443;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
+  if (bracket) {
+    host = bracket[1]!;
+    if (bracket[2]) port = Number(bracket[2]);
+  } else if ((target.match(/:/g) ?? []).length === 1) {
+    const i = target.indexOf(':');
+    host = target.slice(0, i);
+    port = Number(target.slice(i + 1));
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SbxError(`bad port in '${target}' (1-65535)`, { exitCode: 2 });
+  return { host: host.toLowerCase(), port };
+}
+
+/** Decides one question against a compiled policy. */
+export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], opts: { cwd: string; env: Record<string, string | undefined> }): Explanation {
+  const first = target[0];
+  if (first === undefined || first === '') throw new SbxError(`sbx check ${op} needs a target`, { exitCode: 2 });
+  switch (op) {
+    case 'read':
+    case 'write':
+      return pathExplain(policy, op, policy[op], canonicalTarget(first, opts.cwd));
+    case 'exec': {
+      const found = whichProgram(first, opts.cwd, opts.env.PATH);
+      if (!found) throw new SbxError(`${first}: command not found`, { exitCode: 2 });
+      const binary = canonicalTarget(found, opts.cwd);
+      const d = decideExec(policy.read, policy.exec, binary, first, target);
+      const shown = [binary, ...target.slice(1)].join(' ');
+      const dflt = d.by === 'read' ? `no rule matches: read defaults to ${policy.read.default}` : `no rule matches: exec defaults to ${policy.exec.default}`;
+      const floor = d.by === 'read' && pathExplain(policy, 'read', policy.read, binary).floor;
+      const { origin, because } = describe(policy, d.rule, dflt);
+      return { op, target: shown, allowed: d.effect === 'allow', rule: d.rule, floor, origin, because: d.by === 'read' && d.effect === 'deny' ? `the binary is not readable: ${because}` : because };
+    }
+    case 'net': {
+      if (first.startsWith('/') || first.startsWith('@') || first.startsWith('.')) {
+        const t = first.startsWith('@') ? first : canonicalTarget(first, opts.cwd);
+        return pathExplain(policy, 'unix', policy.unix, t);
+      }
+      const { host, port } = parseHostPort(first);
+      const addr = parseAddress(host);
+      if (addr) {
+        const d = decideNet(policy.net, host, port);
+        const shown = addr.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+        return { op, target: shown, allowed: d.effect === 'allow', rule: d.rule, floor: false, ...describe(policy, d.rule, `no rule matches: net defaults to ${policy.net.default}`) };
+      }
+      const d = decideHost(policy.net.hosts ?? [], host, port);
+      const effect = d?.effect ?? policy.net.default;
+      const rule = d?.rule ?? -1;
+      return { op, target: `${host}:${port}`, allowed: effect === 'allow', rule, floor: false, ...describe(policy, rule, `no rule matches: net defaults to ${policy.net.default}`) };
+    }
+    case 'env': {
+      const d = decideEnv(policy.env, first);
+      return {
+        op,
+        target: first,
+        allowed: d.effect === 'allow',
+        rule: -1,
+        floor: false,
+        because: d.pattern === undefined ? 'no pattern matches: variables are kept by default' : `env ${d.effect} pattern ${JSON.stringify(d.pattern)}`,
+      };
+    }
+  }
+}
+
+/** Two-line human form used by `sbx check`. */
+export function formatExplanation(e: Explanation, mode: CompiledPolicy['mode']): string {
+  const verdict = e.allowed ? 'allowed' : mode === 'audit' ? 'denied (mode audit: would be logged, not blocked)' : 'denied';
+  const lines = [`${verdict}: ${e.op} ${e.target}`, `  by: ${e.because}`];
+  if (e.floor) lines.push('  (a protected floor: no project policy can lift it)');
+  return lines.join('\n');
+}

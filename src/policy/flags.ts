@@ -1,0 +1,164 @@
+/**
+ * mise-compatible `sbx exec` flags on the same model as the files: they are the top
+ * layers over the user/project policy (and an optional `--policy FILE`).
+ *
+ *   --deny-read / --allow-read=P   reads only in system paths (+ P); implied by --allow-read
+ *   --deny-write / --allow-write=P writes only in /tmp, $TMPDIR, /dev (+ P, which is readable)
+ *   --deny-net / --allow-net=H     no network, loopback included (+ H, resolved to addresses)
+ *   --deny-env / --allow-env=V     only PATH HOME USER SHELL TERM LANG (+ V) reach the program
+ *   --deny-all                     all four
+ * A deny flag drops every allow of the lower layers for its section; floors stay.
+ */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { FlagSpec, ParsedArgs } from '../cli/args.js';
+import type { CompiledPolicy } from './compiled.js';
+import { compileWithCommands, type CommandLayers, type DenySection, type Layer } from './compile.js';
+import { composeForDir } from './compose.js';
+import { loadPolicyFile, type KeyPath } from './load.js';
+import { filterEnv } from './match.js';
+import { preset } from './presets.js';
+import type { Env } from './paths.js';
+
+export const SYSTEM_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/proc', '/sys', '/dev', '/run', '/nix'];
+export const ENV_KEPT = ['PATH', 'HOME', 'USER', 'SHELL', 'TERM', 'LANG'];
+
+export interface ExecFlags {
+  denyAll: boolean;
+  denyRead: boolean;
+  denyWrite: boolean;
+  denyNet: boolean;
+  denyEnv: boolean;
+  allowRead: string[];
+  allowWrite: string[];
+  allowNet: string[];
+  allowEnv: string[];
+  /** `--policy FILE`: an extra policy file (trusted: the user named it). */
+  policyFile?: string;
+}
+
+/** Flag declarations for src/cli/args.ts (repeatable, comma lists). */
+export const EXEC_FLAG_SPEC: Record<string, FlagSpec> = {
+  'deny-all': {},
+  'deny-read': {},
+  'deny-write': {},
+  'deny-net': {},
+  'deny-env': {},
+  'allow-read': { value: true, repeat: true, list: true },
+  'allow-write': { value: true, repeat: true, list: true },
+  'allow-net': { value: true, repeat: true, list: true },
+  'allow-env': { value: true, repeat: true, list: true },
+  policy: { value: true },
+};
+
+export function execFlagsFromArgs(parsed: ParsedArgs): ExecFlags {
+  const v = (n: string) => parsed.flags.get(n) ?? [];
+  const policy = v('policy');
+  return {
+    denyAll: parsed.flags.has('deny-all'),
+    denyRead: parsed.flags.has('deny-read'),
+    denyWrite: parsed.flags.has('deny-write'),
+    denyNet: parsed.flags.has('deny-net'),
+    denyEnv: parsed.flags.has('deny-env'),
+    allowRead: v('allow-read'),
+    allowWrite: v('allow-write'),
+    allowNet: v('allow-net'),
+    allowEnv: v('allow-env'),
+    policyFile: policy[policy.length - 1],
+  };
+}
+
+export function emptyExecFlags(): ExecFlags {
+  return { denyAll: false, denyRead: false, denyWrite: false, denyNet: false, denyEnv: false, allowRead: [], allowWrite: [], allowNet: [], allowEnv: [] };
+}
+
+/** The flag layers: a reset+defaults layer per restricted section, then the user's allows. */
+export function flagLayers(flags: ExecFlags, cwd: string, env: Env): Layer[] {
+  const read = flags.denyAll || flags.denyRead || flags.allowRead.length > 0;
+  const write = flags.denyAll || flags.denyWrite || flags.allowWrite.length > 0;
+  const net = flags.denyAll || flags.denyNet || flags.allowNet.length > 0;
+  const envs = flags.denyAll || flags.denyEnv || flags.allowEnv.length > 0;
+  const layers: Layer[] = [];
+  const why = (s: string, implied: boolean) => (flags.denyAll ? '--deny-all' : implied ? `--allow-${s} (implies --deny-${s})` : `--deny-${s}`);
+  const esc = (p: string) => p.replace(/[\\*?]/g, (c) => `\\${c}`);
+  if (read) {
+    const nodeDir = dirname(dirname(process.execPath));
+    const paths = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => existsSync(p));
+    layers.push({ source: `${why('read', !flags.denyRead)}: system paths stay readable`, body: { read: { allow: paths.map(esc) } }, baseDir: '/', trusted: true, literal: true, resetAllows: ['read'] });
+  }
+  if (write) {
+    const temps = [...new Set(['/tmp', ...(env.TMPDIR ? [env.TMPDIR] : []), '/dev'])];
+    layers.push({ source: `${why('write', !flags.denyWrite)}: /tmp and /dev stay writable`, body: { write: { allow: temps.map(esc) } }, baseDir: '/', trusted: true, literal: true, resetAllows: ['write'] });
+  }
+  if (net) layers.push({ source: why('net', !flags.denyNet), body: { net: { allow: [] } }, baseDir: '/', trusted: true, resetAllows: ['net'] });
+  if (envs) layers.push({ source: `${why('env', !flags.denyEnv)}: ${ENV_KEPT.join(' ')} are kept`, body: { env: { allow: ENV_KEPT } }, baseDir: '/', trusted: true, resetAllows: ['env'] });
+
+  const names: Record<string, string> = { read: 'allow-read', write: 'allow-write', net: 'allow-net', env: 'allow-env' };
+  const body = {
+    read: flags.allowRead.length ? { allow: flags.allowRead } : undefined,
+    write: flags.allowWrite.length ? { allow: flags.allowWrite } : undefined,
+    net: flags.allowNet.length ? { allow: flags.allowNet } : undefined,
+    env: flags.allowEnv.length ? { allow: flags.allowEnv } : undefined,
+  };
+  const lists: Record<string, string[]> = { read: flags.allowRead, write: flags.allowWrite, net: flags.allowNet, env: flags.allowEnv };
+  const where = (p: KeyPath) => {
+    const s = String(p[0]);
+    const i = Number(p[p.length - 1]);
+    return `--${names[s] ?? s}=${lists[s]?.[i] ?? ''}`;
+  };
+  if (Object.values(body).some((x) => x !== undefined)) {
+    layers.push({ source: 'sbx exec flags', body, baseDir: cwd, trusted: true, where });
+  }
+  return layers;
+}
+
+export interface ExecPolicy {
+  policy: CompiledPolicy;
+  overrides: CompiledPolicy[];
+  /** The environment the program gets (the env filter applied to `env`). */
+  env: Record<string, string>;
+  envFilter: { deny: string[]; allow: string[] };
+  files: string[];
+  trusted: boolean;
+  dropped: string[];
+  warnings: string[];
+}
+
+/** Policy for `sbx exec`: user + project policy for cwd, then `--policy FILE`, then flags. */
+export async function compileExecFlags(flags: ExecFlags, options: { cwd: string; env?: Env }): Promise<ExecPolicy> {
+  const env = options.env ?? process.env;
+  const c = composeForDir(options.cwd, { env });
+  const top: Layer[] = [];
+  const commands: CommandLayers[] = [...c.commands];
+  const files = [...c.files];
+  if (flags.policyFile) {
+    const f = loadPolicyFile(flags.policyFile, 'project');
+    files.push(f.file);
+    for (const [i, name] of (f.data.extends ?? []).entries()) {
+      const p = preset(name, { projectDir: c.projectDir, env });
+      top.push({ source: `preset ${name} (extends in ${f.where(['extends', i])})`, body: p.body, baseDir: '/', trusted: true, literal: p.literal });
+    }
+    const { version: _v, extends: _e, commands: cmds, ...body } = f.data;
+    top.push({ source: f.file, body, baseDir: f.dir, trusted: true, where: (p) => f.where(p) });
+    for (const [name, cb] of Object.entries(cmds ?? {})) {
+      const layer: Layer = { source: f.file, body: cb, baseDir: f.dir, trusted: true, where: (p) => f.where(p), keyPrefix: ['commands', name] };
+      const existing = commands.find((x) => x.name === name);
+      if (existing) existing.layers = [...existing.layers, layer];
+      else commands.push({ name, source: f.where(['commands', name]), layers: [layer], baseDir: f.dir });
+    }
+  }
+  top.push(...flagLayers(flags, options.cwd, env));
+  const { main, overrides } = await compileWithCommands(c.base, commands, top, { env, home: c.home });
+  return {
+    policy: main.policy,
+    overrides,
+    env: filterEnv(env, main.policy.env),
+    envFilter: main.policy.env,
+    files,
+    trusted: c.trusted,
+    dropped: main.dropped,
+    warnings: main.warnings,
+  };
+}
+
+export type { DenySection };
