@@ -80,9 +80,12 @@ function __sbx_env_apply
     for n in $want
         contains -- $n $__sbx_hidden_names; and continue
         set -q $n; or continue
-        # Lists (PATH-like) are joined with : as in the environment, and come back as one value.
+        # One element (any variable from the environment) is kept byte for byte; a list (PATH-like)
+        # is joined with : as in the environment, and comes back as one value.
+        set -l value "$$n"
+        test (count $$n) -gt 1; and set value (string join : -- $$n)
         set -a __sbx_hidden_names $n
-        set -a __sbx_hidden_values (string join : -- $$n)
+        set -a __sbx_hidden_values "$value"
         set -e $n
     end
 end

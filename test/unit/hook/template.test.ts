@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { renderHook, sbxBinPath, shellQuote, SHELLS } from '../../../src/hook/template.js';
+
+const sbx = resolve(import.meta.dirname, '../../../bin/sbx');
+
+describe('sbx hook templates', () => {
+  it('bake the real path of bin/sbx in, quoted so each shell reads it back unchanged', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sbx-tpl-'));
+    const odd = join(dir, `it's a "dir" $HOME \\ x`, 'sbx');
+    for (const shell of SHELLS) {
+      const text = renderHook(shell, odd);
+      expect(text).not.toContain('@SBX_BIN@');
+      // Evaluate only the assignment line in the real shell and print the value back.
+      const line = text.split('\n').find((l) => l.includes('__sbx_bin'))!.trim();
+      const file = join(dir, `line.${shell}`);
+      writeFileSync(file, `${line}\nprintf '%s' $__sbx_bin\n`.replace('$__sbx_bin', shell === 'fish' ? '$__sbx_bin' : '"$__sbx_bin"'));
+      expect(execFileSync(shell, [file], { encoding: 'utf8' })).toBe(odd);
+    }
+    expect(sbxBinPath()).toBe(sbx);
+  });
+
+  it('parse in every shell', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sbx-tpl-'));
+    for (const shell of SHELLS) {
+      const file = join(dir, `hook.${shell}`);
+      writeFileSync(file, renderHook(shell));
+      const r = spawnSync(shell, ['-n', file], { encoding: 'utf8' });
+      expect(r.stderr, shell).toBe('');
+      expect(r.status, shell).toBe(0);
+    }
+  });
+
+  it('quote for fish with backslashes kept', () => {
+    expect(shellQuote(`a'b\\c`, 'fish')).toBe(`'a\\'b\\\\c'`);
+    expect(shellQuote(`a'b\\c`, 'bash')).toBe(`'a'\\''b\\c'`);
+  });
+});
+
+describe('sbx hook command', () => {
+  it('prints each shell template and the direnv library', () => {
+    for (const shell of SHELLS) expect(execFileSync(sbx, ['hook', shell], { encoding: 'utf8' })).toContain(`__sbx_bin`);
+    expect(execFileSync(sbx, ['hook', 'direnv'], { encoding: 'utf8' })).toContain('use_sandbox()');
+    expect(execFileSync(sbx, ['hook', 'direnv', '--path'], { encoding: 'utf8' }).trim()).toBe(resolve(import.meta.dirname, '../../../direnvrc.sh'));
+  });
+
+  it('an unknown shell is a usage error: exit 2, the shell named, usage shown', () => {
+    const r = spawnSync(sbx, ['hook', 'tcsh'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^sbx: unknown shell 'tcsh' \(supported: bash, zsh, fish, direnv\)/);
+    expect(r.stderr).toContain('usage: sbx hook <bash|zsh|fish|direnv>');
+    const none = spawnSync(sbx, ['hook'], { encoding: 'utf8' });
+    expect(none.status).toBe(2);
+    const extra = spawnSync(sbx, ['hook', 'bash', 'zsh'], { encoding: 'utf8' });
+    expect(extra.status).toBe(2);
+  });
+});
