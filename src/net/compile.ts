@@ -1,18 +1,19 @@
 /**
- * Builds the CompiledPolicy handed to the engine from a policy whose hostnames are still
- * names (`net.hosts`): resolved addresses become NetRules with the name's own origin and
- * effect; the DNS servers (see dns.ts) and the proxy's loopback port are allowed with
- * origins of their own. Pure: no I/O, so the refresher can rebuild it at will.
+ * Builds the CompiledPolicy handed to the engine from the compiler's policy and the
+ * current resolutions: the NetRules the compiler derived from exact names are replaced by
+ * fresh ones (same origin, effect and ports); DNS servers (see dns.ts) and the proxy's
+ * loopback port are allowed with origins of their own. Pure: no I/O, so the refresher can
+ * rebuild it at will.
  */
-import type { CompiledPolicy, NetRule, RuleOrigin } from '../policy/compiled.js';
-import type { HostRule } from './hosts.js';
-import { netRule, parseIp } from './ip.js';
+import type { CompiledPolicy, HostRule, NetRule, RuleOrigin } from '../policy/compiled.js';
+import { decideNet } from '../policy/net-match.js';
+import { isWildcard, nameRuleIndices } from './hosts.js';
+import { hostRule } from './ip.js';
 
 export interface BuildInput {
-  /** The policy as compiled from YAML/flags; its `net.hosts` (if any) is ignored here. */
+  /** The policy as compiled from YAML/flags (its net.hosts are the names). */
   base: CompiledPolicy;
-  hosts: HostRule[];
-  /** name → addresses currently allowed/denied for it. */
+  /** name → addresses currently known for it. */
   resolved: ReadonlyMap<string, readonly string[]>;
   nameservers: readonly string[];
   /** The filtering proxy's port on 127.0.0.1, when one runs. */
@@ -20,35 +21,44 @@ export interface BuildInput {
 }
 
 /** True when DNS must be reachable: some name is allowed and the default denies. */
-export function needsDns(base: CompiledPolicy, hosts: HostRule[]): boolean {
-  return base.net.default === 'deny' && hosts.some((h) => h.effect === 'allow' && h.name !== 'localhost');
+export function needsDns(base: CompiledPolicy): boolean {
+  return base.net.default === 'deny' && (base.net.hosts ?? []).some((h) => h.effect === 'allow');
+}
+
+/** The policy's NetRules without the ones resolved from names (those are rebuilt). */
+export function addressRules(base: CompiledPolicy): NetRule[] {
+  const fromNames = nameRuleIndices(base.net.hosts ?? []);
+  return base.net.rules.filter((r) => !fromNames.has(r.rule));
 }
 
 export function buildPolicy(input: BuildInput): CompiledPolicy {
-  const { base, hosts } = input;
+  const { base } = input;
+  const hosts: HostRule[] = base.net.hosts ?? [];
   const origins: RuleOrigin[] = [...base.origins];
-  const rules: NetRule[] = [...base.net.rules];
+  const rules = addressRules(base);
   for (const h of hosts) {
-    if (h.kind !== 'name' || h.name === 'localhost') continue;
-    for (const a of input.resolved.get(h.name) ?? []) {
-      const ip = parseIp(a);
-      if (ip) rules.push(netRule(h.rule, h.effect, ip, ip.family === 4 ? 32 : 128, h.portLo, h.portHi));
+    if (isWildcard(h)) continue;
+    for (const a of input.resolved.get(h.pattern) ?? []) {
+      const r = hostRule(h.rule, h.effect, a, h.portLo, h.portHi);
+      if (r) rules.push(r);
     }
   }
-  if (needsDns(base, hosts)) {
-    for (const ns of input.nameservers) {
-      const ip = parseIp(ns);
-      if (!ip) continue;
+  if (needsDns(base)) {
+    // Skip servers the policy already allows on 53 (the compiler may have added them).
+    const missing = input.nameservers.filter((ns) => decideNet({ default: 'deny', rules }, ns, 53).effect !== 'allow');
+    if (missing.length > 0) {
       const rule = origins.length;
-      origins.push({ source: 'built-in (sbx net)', text: `dns ${ns}:53 (for allowed names)`, section: 'net' });
-      rules.push(netRule(rule, 'allow', ip, ip.family === 4 ? 32 : 128, 53, 53));
+      origins.push({ source: 'built-in: DNS for allowed host names', text: missing.map((s) => `${s}:53`).join(' '), section: 'net' });
+      for (const ns of missing) {
+        const r = hostRule(rule, 'allow', ns, 53, 53);
+        if (r) rules.push(r);
+      }
     }
   }
   if (input.proxyPort !== undefined) {
     const rule = origins.length;
-    origins.push({ source: 'built-in (sbx net)', text: `proxy 127.0.0.1:${input.proxyPort}`, section: 'net' });
-    rules.push(netRule(rule, 'allow', parseIp('127.0.0.1')!, 32, input.proxyPort, input.proxyPort));
+    origins.push({ source: 'built-in: sbx filtering proxy', text: `127.0.0.1:${input.proxyPort}`, section: 'net' });
+    rules.push(hostRule(rule, 'allow', '127.0.0.1', input.proxyPort, input.proxyPort)!);
   }
-  const { default: def } = base.net;
-  return { ...base, origins, net: { default: def, rules } };
+  return { ...base, origins, net: { ...base.net, rules } };
 }

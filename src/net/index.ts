@@ -9,28 +9,24 @@
  *   … log a denial: net.describe(event.target) → "api.example.test (127.0.0.2:443)"
  *   await net.close();                    // when the session/command ends
  *
- * Where hostnames come from: `policy.net.hosts` (HostRule[], see hosts.ts), which the
- * policy compiler fills with `compileNetEntries` next to the IP/CIDR NetRules.
+ * Where hostnames come from: `policy.net.hosts` (HostRule[] in src/policy/compiled.ts), which
+ * the policy compiler fills next to the IP/CIDR NetRules (and the addresses it resolved,
+ * which prepareNetwork replaces with its own, kept fresh).
  */
-import type { CompiledPolicy, NetSection } from '../policy/compiled.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
 import { buildPolicy } from './compile.js';
 import { nameservers } from './dns.js';
-import type { HostRule } from './hosts.js';
+import { namesToResolve } from './hosts.js';
 import { NetNames } from './names.js';
 import { FilteringProxy, type ProxyDenial } from './proxy.js';
 import { NameTable, startRefresher } from './refresh.js';
 import { createResolver, type Resolver } from './resolve.js';
 import { withUnixDefaults } from './unix.js';
 
-export { compileNetEntries, parseHostEntry, decideHost, type HostRule, type HostEntry, type NetEntry } from './hosts.js';
-export { decideNet, canonicalIp } from './ip.js';
+export { canonicalIp } from './ip.js';
 export { NetNames } from './names.js';
 export { createResolver, HostsFileResolver, DnsResolver, type Resolver } from './resolve.js';
 export type { ProxyDenial } from './proxy.js';
-
-/** A NetSection as the policy compiler emits it: NetRules plus names still to resolve. */
-export type NetSectionWithHosts = NetSection & { hosts?: HostRule[] };
-export type PolicyWithHosts = Omit<CompiledPolicy, 'net'> & { net: NetSectionWithHosts };
 
 export interface NetworkOptions {
   /** Environment to read SBX_HOSTS_FILE / XDG_RUNTIME_DIR / HOME from; default process.env. */
@@ -79,26 +75,25 @@ export function proxyEnv(port: number): Record<string, string> {
   };
 }
 
-export async function prepareNetwork(policy: PolicyWithHosts | CompiledPolicy, options: NetworkOptions = {}): Promise<PreparedNetwork> {
+export async function prepareNetwork(policy: CompiledPolicy, options: NetworkOptions = {}): Promise<PreparedNetwork> {
   const env = options.env ?? process.env;
   const resolver = options.resolver ?? createResolver(env);
   const names = options.names ?? new NetNames();
-  const hosts: HostRule[] = (policy.net as NetSectionWithHosts).hosts ?? [];
-  const { hosts: _drop, ...net } = policy.net as NetSectionWithHosts;
-  const base = withUnixDefaults({ ...policy, net } as CompiledPolicy, env);
+  const hosts = policy.net.hosts ?? [];
+  const base = withUnixDefaults(policy, env);
   const servers = nameservers(options.resolvConf);
 
-  const toResolve = [...new Set(hosts.filter((h) => h.kind === 'name' && h.name !== 'localhost').map((h) => h.name))];
+  const toResolve = namesToResolve(hosts);
   const table = new NameTable(resolver, names, options.graceMs);
   const first = await table.refresh(toResolve);
 
-  const wantProxy = options.proxy === 'always' || (options.proxy !== 'never' && hosts.some((h) => h.name !== 'localhost'));
+  const wantProxy = options.proxy === 'always' || (options.proxy !== 'never' && hosts.length > 0);
   let current: CompiledPolicy = base;
   const proxy = wantProxy
-    ? new FilteringProxy({ policy: { hosts: () => hosts, net: () => current.net }, resolver, names, onDeny: options.onDeny })
+    ? new FilteringProxy({ policy: { net: () => current.net }, resolver, names, onDeny: options.onDeny })
     : undefined;
   const proxyPort = proxy ? await proxy.start() : undefined;
-  const rebuild = () => buildPolicy({ base, hosts, resolved: table.current(), nameservers: servers, proxyPort });
+  const rebuild = () => buildPolicy({ base, resolved: table.current(), nameservers: servers, proxyPort });
   current = rebuild();
 
   const refresher =

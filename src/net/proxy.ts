@@ -15,8 +15,8 @@
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
 import type { NetSection } from '../policy/compiled.js';
-import { decideHost, type HostRule } from './hosts.js';
-import { canonicalIp, decideNet } from './ip.js';
+import { decideHost, decideNet } from '../policy/net-match.js';
+import { canonicalIp } from './ip.js';
 import type { NetNames } from './names.js';
 import type { Resolver } from './resolve.js';
 
@@ -34,8 +34,7 @@ export interface ProxyDenial {
 }
 
 export interface ProxyPolicy {
-  /** Current host rules and net section (they change when names are refreshed). */
-  hosts(): HostRule[];
+  /** The current net section, host rules included (it changes when names are refreshed). */
   net(): NetSection;
 }
 
@@ -56,7 +55,7 @@ export async function decideTarget(
     return d.effect === 'allow' ? { ok: true, addresses: [literal] } : { ok: false, rule: d.rule, reason: 'address not allowed', address: literal };
   }
   const name = host.toLowerCase().replace(/\.$/, '');
-  const h = decideHost(policy.hosts(), name, port);
+  const h = decideHost(policy.net().hosts ?? [], name, port);
   if (h?.effect === 'deny') return { ok: false, rule: h.rule, reason: 'name denied' };
   const res = name === 'localhost' ? { addresses: ['127.0.0.1', '::1'] } : await resolver.resolve(name);
   for (const a of res.addresses) names.record(name, a);

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildPolicy, needsDns } from '../../../src/net/compile.js';
-import { decideNet } from '../../../src/net/ip.js';
+import { decideNet } from '../../../src/policy/net-match.js';
 import { withUnixDefaults } from '../../../src/net/unix.js';
 import { netPolicy } from './helpers.js';
 
 function build(allow: string[] | undefined, deny: string[], resolved: Record<string, string[]>, proxyPort?: number) {
-  const p = netPolicy(allow, deny);
-  const { hosts = [], ...net } = p.net;
-  return buildPolicy({ base: { ...p, net }, hosts, resolved: new Map(Object.entries(resolved)), nameservers: ['10.9.9.9', 'fd00::53'], proxyPort });
+  return buildPolicy({ base: netPolicy(allow, deny), resolved: new Map(Object.entries(resolved)), nameservers: ['10.9.9.9', 'fd00::53'], proxyPort });
 }
 
 describe('buildPolicy', () => {
@@ -32,12 +30,13 @@ describe('buildPolicy', () => {
     expect(decideNet(withName.net, 'fd00::53', 53).effect).toBe('allow');
     expect(decideNet(withName.net, '10.9.9.9', 80).effect).toBe('deny');
     expect(decideNet(withName.net, '10.9.9.8', 53).effect).toBe('deny');
-    expect(withName.origins.at(-1)?.text).toBe('dns fd00::53:53 (for allowed names)');
+    expect(withName.origins.at(-1)).toEqual({ source: 'built-in: DNS for allowed host names', text: '10.9.9.9:53 fd00::53:53', section: 'net' });
 
     const ipsOnly = build(['127.0.0.2', 'localhost'], [], {});
     expect(decideNet(ipsOnly.net, '10.9.9.9', 53).effect).toBe('deny');
-    expect(needsDns(netPolicy(['*.example.test']), netPolicy(['*.example.test']).net.hosts!)).toBe(true);
-    expect(needsDns(netPolicy([], ['x.test']), netPolicy([], ['x.test']).net.hosts!)).toBe(false);
+    expect(needsDns(netPolicy(['*.example.test']))).toBe(true);
+    expect(needsDns(netPolicy([], ['x.test']))).toBe(false);
+    expect(needsDns(netPolicy(undefined, ['x.test']))).toBe(false);
   });
 
   it('allows the proxy port on 127.0.0.1 only', () => {
@@ -45,13 +44,30 @@ describe('buildPolicy', () => {
     expect(decideNet(p.net, '127.0.0.1', 40123).effect).toBe('allow');
     expect(decideNet(p.net, '127.0.0.1', 40124).effect).toBe('deny');
     expect(decideNet(p.net, '127.0.0.2', 40123).effect).toBe('deny');
-    expect(p.origins[p.net.rules.at(-1)!.rule]?.text).toBe('proxy 127.0.0.1:40123');
+    expect(p.origins[p.net.rules.at(-1)!.rule]).toEqual({ source: 'built-in: sbx filtering proxy', text: '127.0.0.1:40123', section: 'net' });
   });
 
   it('the proxy stays reachable even when localhost is denied', () => {
     const p = build(['*.example.test'], ['localhost'], {}, 40123);
     expect(decideNet(p.net, '127.0.0.1', 40123).effect).toBe('allow');
     expect(decideNet(p.net, '127.0.0.1', 40124).effect).toBe('deny');
+  });
+});
+
+describe('names resolved by the compiler', () => {
+  it('are replaced by the current resolution, not kept alongside it', () => {
+    const base = netPolicy(['api.example.test']);
+    // What the compiler adds after resolving at compile time.
+    base.net.rules.push({ rule: 0, effect: 'allow', family: 4, address: '127.0.0.7', prefix: 32, portLo: 0, portHi: 65535 });
+    const p = buildPolicy({ base, resolved: new Map([['api.example.test', ['127.0.0.8']]]), nameservers: [] });
+    expect(decideNet(p.net, '127.0.0.8', 80).effect).toBe('allow');
+    expect(decideNet(p.net, '127.0.0.7', 80).effect).toBe('deny');
+    expect(p.net.hosts).toEqual(base.net.hosts); // kept for explanations and the proxy
+  });
+  it('DNS servers the compiler already allowed are not added twice', () => {
+    const base = netPolicy(['api.example.test', '10.9.9.9:53']);
+    const p = buildPolicy({ base, resolved: new Map(), nameservers: ['10.9.9.9'] });
+    expect(p.origins).toHaveLength(base.origins.length);
   });
 });
 

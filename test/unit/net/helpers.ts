@@ -1,30 +1,32 @@
-/** Builders shared by the net unit tests: a minimal CompiledPolicy around a net section. */
-import type { CompiledPolicy, Effect, RuleOrigin } from '../../../src/policy/compiled.js';
-import { compileNetEntries, type PolicyWithHosts } from '../../../src/net/index.js';
+/** Builders shared by the net unit tests: a CompiledPolicy with only a net section, as the compiler would emit it (names unresolved). */
+import type { CompiledPolicy, Effect, HostRule, NetRule, RuleOrigin } from '../../../src/policy/compiled.js';
+import { parseNetEntry } from '../../../src/policy/net-match.js';
 
-export function netPolicy(allow: string[] | undefined, deny: string[] = []): PolicyWithHosts {
+export function netPolicy(allow: string[] | undefined, deny: string[] = []): CompiledPolicy {
   const origins: RuleOrigin[] = [];
-  const entries: { text: string; effect: Effect; rule: number }[] = [];
-  for (const [list, effect] of [[allow ?? [], 'allow'], [deny, 'deny']] as const) {
+  const rules: NetRule[] = [];
+  const hosts: HostRule[] = [];
+  for (const [list, effect] of [[allow ?? [], 'allow'], [deny, 'deny']] as [string[], Effect][]) {
     for (const text of list) {
-      entries.push({ text, effect, rule: origins.length });
+      const rule = origins.length;
       origins.push({ source: 'test', text, section: 'net' });
+      for (const e of parseNetEntry(text)) {
+        if (e.kind === 'ip') rules.push({ rule, effect, family: e.family, address: e.address, prefix: e.prefix, portLo: e.portLo, portHi: e.portHi });
+        else hosts.push({ rule, effect, pattern: e.pattern, portLo: e.portLo, portHi: e.portHi });
+      }
     }
   }
-  const compiled = compileNetEntries(entries);
-  if (compiled.errors.length > 0) throw new Error(compiled.errors.map((e) => e.message).join('; '));
   const empty = { default: 'allow' as const, rules: [] };
-  const policy: CompiledPolicy = {
+  return {
     id: 1,
     mode: 'enforce',
     read: empty,
     write: empty,
     exec: { default: 'allow', paths: [], programs: [] },
-    net: { default: allow === undefined ? 'allow' : 'deny', rules: compiled.rules },
+    net: { default: allow === undefined ? 'allow' : 'deny', rules, hosts },
     unix: empty,
     commands: [],
     origins,
     env: { deny: [], allow: [] },
   };
-  return { ...policy, net: { ...policy.net, hosts: compiled.hosts } };
 }

@@ -1,0 +1,223 @@
+/**
+ * Shared by the net-*.test.ts files: run a program in a real sandbox (real launcher, real
+ * engine) under a CompiledPolicy built here, after `prepareNetwork` (resolution through a
+ * test hosts file, proxy, unix defaults) — exactly what `sbx exec` and the supervisor do —
+ * plus loopback-only servers (127.0.0.x, ::1, unix sockets). Nothing leaves the machine.
+ */
+import { spawn } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { CompiledPolicy, Effect, HostRule, NetRule, PathRule, RuleOrigin } from '../../src/policy/compiled.js';
+import { parseNetEntry } from '../../src/policy/net-match.js';
+import { repo, type Result } from './exec-helpers.js';
+
+export { fixture, tempWorld, type Result } from './exec-helpers.js';
+
+export interface NetSpec {
+  /** net.allow (undefined = absent = every host). */
+  allow?: string[];
+  deny?: string[];
+  /** net.unix: absent = allowed; given = default deny with these allowed. */
+  unix?: { allow?: string[]; deny?: string[] };
+}
+
+/** The CompiledPolicy the policy compiler would produce for `net:` alone (read/write/exec open). */
+export function policyFor(spec: NetSpec): CompiledPolicy {
+  const origins: RuleOrigin[] = [];
+  const rules: NetRule[] = [];
+  const hosts: HostRule[] = [];
+  for (const [list, effect] of [[spec.allow ?? [], 'allow'], [spec.deny ?? [], 'deny']] as [string[], Effect][]) {
+    for (const text of list) {
+      const rule = origins.length;
+      origins.push({ source: 'test policy', text, section: 'net' });
+      for (const e of parseNetEntry(text)) {
+        if (e.kind === 'ip') rules.push({ rule, effect, family: e.family, address: e.address, prefix: e.prefix, portLo: e.portLo, portHi: e.portHi });
+        else hosts.push({ rule, effect, pattern: e.pattern, portLo: e.portLo, portHi: e.portHi });
+      }
+    }
+  }
+  const unixRules: PathRule[] = [];
+  for (const [list, effect] of [[spec.unix?.allow ?? [], 'allow'], [spec.unix?.deny ?? [], 'deny']] as [string[], Effect][]) {
+    for (const pattern of list) {
+      unixRules.push({ rule: origins.length, effect, match: pattern.includes('*') ? 'glob' : 'subtree', pattern, floor: false });
+      origins.push({ source: 'test policy', text: pattern, section: 'unix' });
+    }
+  }
+  const open = { default: 'allow' as const, rules: [] };
+  const policy: CompiledPolicy = {
+    id: 1,
+    mode: 'enforce',
+    read: open,
+    write: open,
+    exec: { default: 'allow', paths: [], programs: [] },
+    net: { default: spec.allow === undefined ? 'allow' : 'deny', rules, hosts },
+    unix: { default: spec.unix ? 'deny' : 'allow', rules: unixRules },
+    commands: [],
+    origins,
+    env: { deny: [], allow: [] },
+  };
+  return policy;
+}
+
+// Runs in a child node: prepareNetwork + the Linux exec backend, as `sbx exec` does.
+const RUNNER = `
+const { prepareNetwork } = await import(${JSON.stringify(join(repo, 'dist', 'net', 'index.js'))});
+const { linuxExec } = await import(${JSON.stringify(join(repo, 'dist', 'platform', 'linux', 'exec.js'))});
+const policy = JSON.parse(process.env.SBX_NET_TEST_POLICY);
+const argv = JSON.parse(process.env.SBX_NET_TEST_ARGV);
+const env = { ...process.env };
+delete env.SBX_NET_TEST_POLICY; delete env.SBX_NET_TEST_ARGV;
+const net = await prepareNetwork(policy, {
+  onDeny: (d) => process.stderr.write('sbx: denied net ' + (d.name ? d.name + ' ' : '') + (d.address ?? '') + ':' + d.port + ' via proxy (' + d.reason + ')\\n'),
+});
+if (process.env.SBX_NET_TEST_SHOW_ENV) process.stderr.write('proxy-port ' + net.proxyPort + '\\n');
+const code = await linuxExec({ policy: net.policy, overrides: [], argv, cwd: process.cwd(), env: { ...env, ...net.env }, quiet: false });
+await net.close();
+process.exit(code);
+`;
+
+/** Runs argv sandboxed under `policy` (prepared by prepareNetwork in a child node process). */
+export function sandboxed(policy: CompiledPolicy, argv: string[], options: { env: Record<string, string>; hostsFile?: string; cwd?: string }): Promise<Result> {
+  const env: Record<string, string> = {
+    ...options.env,
+    SBX_NET_TEST_POLICY: JSON.stringify(policy),
+    SBX_NET_TEST_ARGV: JSON.stringify(argv),
+  };
+  if (options.hostsFile) env.SBX_HOSTS_FILE = options.hostsFile;
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolveRun({ code, signal, stdout, stderr }));
+  });
+}
+
+export function writeHostsFile(dir: string, lines: Record<string, string[]>): string {
+  const file = join(dir, 'hosts');
+  writeFileSync(file, Object.entries(lines).map(([a, names]) => `${a} ${names.join(' ')}\n`).join(''));
+  return file;
+}
+
+export interface Servers {
+  port: number;
+  /** Connections (TCP) or datagrams (UDP) each address received. */
+  count(address: string): number;
+  close(): Promise<void>;
+}
+
+/**
+ * TCP servers on the same port on every address; each greets with its `banner` line
+ * (default "hello from ADDR") and closes. An HTTP request gets a tiny HTTP response instead.
+ */
+export async function tcpServers(banners: Record<string, string>): Promise<Servers> {
+  const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+  const counts = new Map<string, number>();
+  let port = 0;
+  for (const [address, banner] of Object.entries(banners)) {
+    const server = createServer((sock) => {
+      counts.set(address, (counts.get(address) ?? 0) + 1);
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+      sock.on('error', () => {});
+      sock.once('data', (d) => {
+        if (/^[A-Z]+ \S+ HTTP\/1/.test(d.toString('latin1'))) {
+          sock.end(`HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${banner.length + 1}\r\n\r\n${banner}\n`);
+        } else sock.end(`${banner}\n`);
+      });
+      // A client that sends nothing (the race fixture) still gets the banner.
+      sock.setTimeout(200, () => sock.end(`${banner}\n`));
+    });
+    await listen(server, port, address);
+    if (port === 0) port = (server.address() as { port: number }).port;
+    servers.push(server);
+  }
+  return {
+    port,
+    count: (a) => counts.get(a) ?? 0,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
+
+/** Race fixture servers: greet immediately (no wait for data). */
+export async function greeters(banners: Record<string, string>): Promise<Servers> {
+  const servers: Server[] = [];
+  const counts = new Map<string, number>();
+  let port = 0;
+  for (const [address, banner] of Object.entries(banners)) {
+    const server = createServer((sock) => {
+      counts.set(address, (counts.get(address) ?? 0) + 1);
+      sock.on('error', () => {});
+      sock.end(`${banner}\n`);
+    });
+    await listen(server, port, address);
+    if (port === 0) port = (server.address() as { port: number }).port;
+    servers.push(server);
+  }
+  return {
+    port,
+    count: (a) => counts.get(a) ?? 0,
+    close: async () => void (await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))))),
+  };
+}
+
+function listen(server: Server, port: number, address: string): Promise<void> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => resolveListen());
+  });
+}
+
+/** UDP echo servers ("echo from ADDR") on the same port on every address. */
+export async function udpServers(addresses: string[]): Promise<Servers> {
+  const sockets: UdpSocket[] = [];
+  const counts = new Map<string, number>();
+  let port = 0;
+  for (const address of addresses) {
+    const s = address.includes(':') ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket('udp4');
+    s.on('message', (msg, rinfo) => {
+      counts.set(address, (counts.get(address) ?? 0) + 1);
+      if (msg.toString() === 'ping\n') s.send(`echo from ${address}\n`, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolveBind, reject) => {
+      s.once('error', reject);
+      s.bind(port, address, () => resolveBind());
+    });
+    if (port === 0) port = s.address().port;
+    sockets.push(s);
+  }
+  return {
+    port,
+    count: (a) => counts.get(a) ?? 0,
+    close: async () => void (await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))))),
+  };
+}
+
+/** A unix stream server at `path` ("@name" = abstract) greeting with `banner`. */
+export async function unixServer(path: string, banner: string): Promise<{ count(): number; close(): Promise<void> }> {
+  let count = 0;
+  const real = createServer((sock) => {
+    count++;
+    sock.on('error', () => {});
+    sock.end(`${banner}\n`);
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    real.once('error', reject);
+    real.listen(path.startsWith('@') ? `\0${path.slice(1)}` : path, () => resolveListen());
+  });
+  return { count: () => count, close: () => new Promise<void>((r) => real.close(() => r())) };
+}
+
+export function parseRace(stdout: string): { ok: number; leaked: number; refused: number } {
+  const m = /ok=(\d+) leaked=(\d+) refused=(\d+)/.exec(stdout);
+  if (!m) throw new Error(`net_race printed no counts: ${stdout}`);
+  return { ok: Number(m[1]), leaked: Number(m[2]), refused: Number(m[3]) };
+}
