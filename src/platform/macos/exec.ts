@@ -27,13 +27,13 @@ export async function macosExec(request: ExecRequest, options: MacosExecOptions 
     process.stderr.write('sbx: note: per-program `commands:` overrides are not applied on macOS (one profile per run)\n');
   const dir = new PrivateDir();
   try {
-    const profile = dir.writeProfile(seatbeltProfile(request.policy));
+    const profile = dir.writeProfile(seatbeltProfile(request.policy, { privateDir: dir.path }));
     const child = spawn(sandboxExec, ['-f', profile, resolved, ...args], {
       cwd: request.cwd,
       env: request.env,
       stdio: 'inherit',
     });
-    // Like a shell: ^C and ^\\ are for the program (same process group), not for us.
+    // Like a shell: ^C and ^\ are for the program (same process group), not for us.
     const ignore = () => {};
     const forward = () => child.kill('SIGTERM');
     process.on('SIGINT', ignore).on('SIGQUIT', ignore).on('SIGTERM', forward).on('SIGHUP', forward);

@@ -37,7 +37,8 @@ export function parseGlob(glob: string): ParsedGlob {
   };
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '\\' && i + 1 < glob.length) {
+    // Like src/policy/glob.ts: "/" always separates segments, even after "\\".
+    if (c === '\\' && i + 1 < glob.length && glob[i + 1] !== '/') {
       const n = glob[++i]!;
       text += `\\${n}`;
       regex += regexEscape(n);

@@ -22,7 +22,13 @@ import { deniedExpr, fileMatcher, orderPieces, socketMatcher, type Matcher, type
 import { comment, pathForms, regexEscape, str } from './sbpl.js';
 
 export interface ProfileOptions {
-  /** A path the sandboxed shell must be able to write (the macOS control FIFO). */
+  /**
+   * sbx's private directory for this run (profile files, control FIFO). Nothing inside the
+   * sandbox may touch it: a process that could rewrite the next profile file would choose
+   * its own sandbox at the next restart.
+   */
+  privateDir?: string;
+  /** Inside privateDir: the FIFO the shell hook writes `cd DIR` lines to. */
   control?: string;
 }
 
@@ -143,9 +149,13 @@ export function seatbeltProfile(policy: CompiledPolicy, options: ProfileOptions 
     out.push(out.rule('deny', 'file-write-unlink', [...guarded].sort().flatMap((a) => pathForms(a).map((f) => `(literal ${str(f)})`))));
   }
 
+  if (options.privateDir) {
+    out.push('', comment("sbx's private directory (profiles, control FIFO): out of the sandbox's reach"));
+    out.push(`(deny file-read* file-write* ${pathForms(options.privateDir).map((f) => `(subpath ${str(f)})`).join(' ')})`);
+  }
   if (options.control) {
-    out.push('', comment('sbx control channel: the shell hook reports directory changes here'));
-    out.push(out.rule('allow', 'file-read-metadata file-write-data', pathForms(options.control).map((f) => `(literal ${str(f)})`)));
+    out.push(comment('sbx control channel: the shell hook opens it read-write (never blocks) to report cd'));
+    out.push(out.rule('allow', 'file-read-metadata file-read-data file-write-data', pathForms(options.control).map((f) => `(literal ${str(f)})`)));
   }
 
   // floors: last, so no rule can come after them

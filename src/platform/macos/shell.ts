@@ -16,7 +16,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CompiledPolicy } from '../../policy/compiled.js';
 import type { ShellRequest } from '../types.js';
 import { ControlChannel } from './control.js';
 import { seatbeltProfile } from './profile.js';
@@ -43,11 +42,6 @@ export async function processCwd(pid: number): Promise<string | undefined> {
       resolve(line ? line.slice(1) : undefined);
     });
   });
-}
-
-function describe(policy: CompiledPolicy): string {
-  const sources = [...new Set(policy.origins.map((o) => o.source))];
-  return sources.length > 0 ? sources.slice(0, 3).join(', ') + (sources.length > 3 ? ', …' : '') : 'default policy';
 }
 
 export async function macosShell(request: ShellRequest, options: MacosShellOptions = {}): Promise<number> {
@@ -105,7 +99,7 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
     const real = await shellCwd(child.pid);
     if (real !== undefined && (await realpath(real).catch(() => real)) !== target) return;
     const next = await resolve(target, request.env);
-    const text = seatbeltProfile(next, { control: ctl });
+    const text = seatbeltProfile(next, { privateDir: dir.path, control: ctl });
     cwd = target;
     if (text === profile || !alive) return; // a shell that already exited is not restarted
     profile = text;
@@ -118,7 +112,7 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
     clearTimeout(timer);
     if (oldFile) dir.removeFile(oldFile);
     if (stopping) return;
-    notice(`sbx: policy changed for ${target} (${describe(next)}): shell restarted under its profile`);
+    notice(`sbx: ${target} has a different policy: shell restarted under its profile`);
     restarting = false;
     start();
   };
@@ -139,7 +133,7 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
 
   let channel: ControlChannel | undefined;
   try {
-    profile = seatbeltProfile(await resolve(cwd, request.env), { control: ctl });
+    profile = seatbeltProfile(await resolve(cwd, request.env), { privateDir: dir.path, control: ctl });
     channel = new ControlChannel(ctl, onDir);
     start();
     // Wait until the current shell exits by itself (not because we restarted it).
