@@ -1,4 +1,308 @@
-// Placeholder until the engine lands: exports nothing yet.
+// The JS surface (native.d.ts): argument checks and conversions only; the work lives in
+// the other files of this directory.
+#include <fcntl.h>
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
-NODE_API_MODULE(sbx_unotify, Init)
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine.h"
+#include "fdpass.h"
+#include "js_util.h"
+
+// fdserver.cc (the supervisor's keeper socket; owned by its author).
+void RegisterFdServer(Napi::Env env, Napi::Object exports);
+
+namespace sbx {
+namespace {
+
+const napi_type_tag kEngineTag = {0x5b1d0c0e2f6a4e11ULL, 0x9c3b7d25a1e04f77ULL};
+
+struct EngineBox {
+  std::shared_ptr<Core> core;
+};
+
+Napi::Error sys_error(const Napi::Env& env, const std::string& what, int err) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+std::shared_ptr<Core> engine_arg(const Napi::CallbackInfo& info, const char* sig) {
+  Napi::Value v = info[0];
+  if (!v.IsExternal() || !v.As<Napi::External<EngineBox>>().CheckTypeTag(&kEngineTag))
+    throw_type(info.Env(), sig, "engine must be a handle from engineCreate");
+  auto* box = v.As<Napi::External<EngineBox>>().Data();
+  if (!box->core) throw_type(info.Env(), sig, "engine has been stopped");
+  return box->core;
+}
+
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  need_args(info, 0, "probe()");
+  KernelFeatures k = probe_kernel();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("kernel", k.kernel);
+  o.Set("arch", k.arch);
+  o.Set("seccompFilter", k.seccompFilter);
+  o.Set("userNotify", k.userNotify);
+  o.Set("waitKillableRecv", k.waitKillableRecv);
+  o.Set("addfd", k.addfd);
+  o.Set("addfdSend", k.addfdSend);
+  o.Set("pidfdOpen", k.pidfdOpen);
+  o.Set("pidfdGetfd", k.pidfdGetfd);
+  o.Set("ptraceExecCheck", k.ptraceExecCheck);
+  o.Set("landlockAbi", k.landlockAbi);
+  return o;
+}
+
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  need_args(info, 0, "socketPair()");
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw sys_error(info.Env(), "socketPair", errno);
+  fcntl(sv[1], F_SETFD, 0);  // the child's end is inherited
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, sv[0]);
+  a.Set(1u, sv[1]);
+  return a;
+}
+
+Napi::Value RecvFd(const Napi::CallbackInfo& info) {
+  const char* sig = "recvFd(sock, timeoutMs)";
+  need_args(info, 2, sig);
+  int sock = arg_int(info, 0, sig, "sock", 0, INT32_MAX);
+  int to = arg_int(info, 1, sig, "timeoutMs", 0, INT32_MAX);
+  int fd = recv_fd(sock, to);
+  if (fd == -ETIMEDOUT) throw sys_error(info.Env(), "recvFd: no fd within " + std::to_string(to) + " ms", ETIMEDOUT);
+  if (fd == -ECONNRESET) throw sys_error(info.Env(), "recvFd: peer closed the socket", ECONNRESET);
+  if (fd == -EBADMSG) throw sys_error(info.Env(), "recvFd: message carried no fd", EBADMSG);
+  if (fd < 0) throw sys_error(info.Env(), "recvFd", -fd);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value SendFd(const Napi::CallbackInfo& info) {
+  const char* sig = "sendFd(sock, fd, payload)";
+  need_args(info, 3, sig);
+  int sock = arg_int(info, 0, sig, "sock", 0, INT32_MAX);
+  int fd = arg_int(info, 1, sig, "fd", 0, INT32_MAX);
+  std::string payload = arg_str(info, 2, sig, "payload");
+  int r = send_fd(sock, fd, payload);
+  if (r < 0) throw sys_error(info.Env(), "sendFd", -r);
+  return info.Env().Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  const char* sig = "close(fd)";
+  need_args(info, 1, sig);
+  int fd = arg_int(info, 0, sig, "fd", 0, INT32_MAX);
+  if (close(fd) < 0 && errno != EINTR) throw sys_error(info.Env(), "close(" + std::to_string(fd) + ")", errno);
+  return info.Env().Undefined();
+}
+
+std::vector<std::string> str_array(const Napi::CallbackInfo& info, size_t i, const char* sig, const char* name) {
+  if (!info[i].IsArray()) throw_type(info.Env(), sig, std::string(name) + " must be an array of strings");
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsString()) throw_type(info.Env(), sig, std::string(name) + "[" + std::to_string(k) + "] must be a string");
+    out.push_back(v.As<Napi::String>().Utf8Value());
+    if (out.back().find('\0') != std::string::npos)
+      throw_type(info.Env(), sig, std::string(name) + "[" + std::to_string(k) + "] contains a NUL byte");
+  }
+  return out;
+}
+
+Napi::Value Execve(const Napi::CallbackInfo& info) {
+  const char* sig = "execve(path, argv, env)";
+  need_args(info, 3, sig);
+  std::string path = arg_str(info, 0, sig, "path");
+  auto argv = str_array(info, 1, sig, "argv");
+  auto env = str_array(info, 2, sig, "env");
+  if (argv.empty()) throw_type(info.Env(), sig, "argv must not be empty");
+  std::vector<char*> av, ev;
+  for (auto& s : argv) av.push_back(&s[0]);
+  for (auto& s : env) ev.push_back(&s[0]);
+  av.push_back(nullptr);
+  ev.push_back(nullptr);
+  execve(path.c_str(), av.data(), ev.data());
+  throw sys_error(info.Env(), "execve(" + path + ")", errno);
+}
+
+Napi::Function fn_opt(const Napi::Env& env, const Napi::Object& o, const char* key, const char* sig) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsFunction()) throw_type(env, sig, std::string("options.") + key + " must be a function");
+  return v.As<Napi::Function>();
+}
+
+int int_opt(const Napi::Env& env, const Napi::Object& o, const char* key, const char* sig, int64_t lo, int64_t hi,
+            int def, bool required) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() && !required) return def;
+  if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() != static_cast<double>(v.As<Napi::Number>().Int64Value()) ||
+      v.As<Napi::Number>().Int64Value() < lo || v.As<Napi::Number>().Int64Value() > hi)
+    throw_type(env, sig, std::string("options.") + key + " must be an integer in [" + std::to_string(lo) + ", " +
+                             std::to_string(hi) + "]");
+  return static_cast<int>(v.As<Napi::Number>().Int64Value());
+}
+
+Napi::Value EngineCreate(const Napi::CallbackInfo& info) {
+  const char* sig = "engineCreate(options)";
+  Napi::Env env = info.Env();
+  need_args(info, 1, sig);
+  if (!info[0].IsObject()) throw_type(env, sig, "options must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  EngineConfig cfg;
+  int lfd = int_opt(env, o, "listenerFd", sig, 0, INT32_MAX, -1, true);
+  cfg.defaultPolicy = int_opt(env, o, "defaultPolicy", sig, 0, INT32_MAX, 0, true);
+  cfg.threads = int_opt(env, o, "threads", sig, 1, 16, 2, false);
+  int_opt(env, o, "journalFd", sig, 0, INT32_MAX, -1, false);  // accepted; journaling not implemented yet
+  Napi::Value pp = o.Get("protectedPids");
+  if (!pp.IsArray()) throw_type(env, sig, "options.protectedPids must be an array of positive integers");
+  Napi::Array pa = pp.As<Napi::Array>();
+  for (uint32_t i = 0; i < pa.Length(); i++) {
+    Napi::Value v = pa.Get(i);
+    if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() <= 0 ||
+        v.As<Napi::Number>().DoubleValue() != static_cast<double>(v.As<Napi::Number>().Int64Value()))
+      throw_type(env, sig, "options.protectedPids[" + std::to_string(i) + "] must be a positive integer");
+    cfg.protectedPids.push_back(static_cast<int>(v.As<Napi::Number>().Int64Value()));
+  }
+  Napi::Function onEvents = fn_opt(env, o, "onEvents", sig);
+  Napi::Function onHint = fn_opt(env, o, "onHint", sig);
+  Napi::Function onClosed = fn_opt(env, o, "onClosed", sig);
+  cfg.listener = fcntl(lfd, F_DUPFD_CLOEXEC, 3);
+  if (cfg.listener < 0) throw sys_error(env, "engineCreate: options.listenerFd " + std::to_string(lfd), errno);
+  auto ev = Napi::ThreadSafeFunction::New(env, onEvents, "sbx-events", 0, 1);
+  auto hint = Napi::ThreadSafeFunction::New(env, onHint, "sbx-hint", 0, 1);
+  auto closed = Napi::ThreadSafeFunction::New(env, onClosed, "sbx-closed", 0, 1);
+  auto* box = new EngineBox{std::make_shared<Core>(cfg, ev, hint, closed)};
+  box->core->start();
+  auto ext = Napi::External<EngineBox>::New(env, box, [](Napi::Env, EngineBox* b) {
+    if (b->core) b->core->stop();
+    delete b;
+  });
+  ext.TypeTag(&kEngineTag);
+  return ext;
+}
+
+Napi::Value EngineSetPolicy(const Napi::CallbackInfo& info) {
+  const char* sig = "engineSetPolicy(engine, policy)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  auto p = std::make_shared<Policy>(policy_from_js(info.Env(), info[1], sig));
+  core->set_policy(std::move(p));
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineDropPolicy(const Napi::CallbackInfo& info) {
+  const char* sig = "engineDropPolicy(engine, policyId)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  core->drop_policy(arg_int(info, 1, sig, "policyId", 0, INT32_MAX));
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineAssign(const Napi::CallbackInfo& info) {
+  const char* sig = "engineAssign(engine, pid, policyId, pinDescendants)";
+  need_args(info, 4, sig);
+  auto core = engine_arg(info, sig);
+  int pid = arg_int(info, 1, sig, "pid", 1, INT32_MAX);
+  int pol = arg_int(info, 2, sig, "policyId", 0, INT32_MAX);
+  if (!info[3].IsBoolean()) throw_type(info.Env(), sig, "pinDescendants must be a boolean");
+  core->assign(pid, pol, info[3].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineReplyHint(const Napi::CallbackInfo& info) {
+  const char* sig = "engineReplyHint(engine, hintId, reply)";
+  need_args(info, 3, sig);
+  auto core = engine_arg(info, sig);
+  std::string id = arg_str(info, 1, sig, "hintId");
+  char* end = nullptr;
+  unsigned long long nid = strtoull(id.c_str(), &end, 10);
+  if (id.empty() || *end) throw_type(info.Env(), sig, "hintId must be a decimal string from onHint");
+  if (!info[2].IsObject()) throw_type(info.Env(), sig, "reply must be an object");
+  Napi::Object r = info[2].As<Napi::Object>();
+  Napi::Value c = r.Get("content"), e = r.Get("errno");
+  bool has_c = !c.IsUndefined(), has_e = !e.IsUndefined();
+  if (has_c == has_e) throw_type(info.Env(), sig, "reply must have exactly one of content or errno");
+  if (has_c && !c.IsString()) throw_type(info.Env(), sig, "reply.content must be a string");
+  int err = 0;
+  if (has_e) {
+    if (!e.IsNumber() || e.As<Napi::Number>().Int32Value() < 1 || e.As<Napi::Number>().Int32Value() > 4095)
+      throw_type(info.Env(), sig, "reply.errno must be an integer in [1, 4095]");
+    err = e.As<Napi::Number>().Int32Value();
+  }
+  int res = core->reply_hint(nid, has_c, has_c ? c.As<Napi::String>().Utf8Value() : std::string(), err);
+  if (res == -ENOENT && false) throw sys_error(info.Env(), "engineReplyHint: unknown hint " + id, ENOENT);
+  return Napi::Boolean::New(info.Env(), res == 0);
+}
+
+Napi::Value EngineStats(const Napi::CallbackInfo& info) {
+  const char* sig = "engineStats(engine)";
+  need_args(info, 1, sig);
+  auto core = engine_arg(info, sig);
+  uint64_t d, de, a;
+  size_t pr;
+  int64_t pe;
+  core->stats(d, de, a, pr, pe);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("decisions", static_cast<double>(d));
+  o.Set("denials", static_cast<double>(de));
+  o.Set("audits", static_cast<double>(a));
+  o.Set("processes", static_cast<double>(pr));
+  o.Set("pending", static_cast<double>(pe));
+  return o;
+}
+
+Napi::Value EngineStop(const Napi::CallbackInfo& info) {
+  const char* sig = "engineStop(engine)";
+  need_args(info, 1, sig);
+  Napi::Value v = info[0];
+  if (!v.IsExternal() || !v.As<Napi::External<EngineBox>>().CheckTypeTag(&kEngineTag))
+    throw_type(info.Env(), sig, "engine must be a handle from engineCreate");
+  auto* box = v.As<Napi::External<EngineBox>>().Data();
+  if (box->core) {
+    box->core->stop();
+    box->core.reset();  // helper threads keep their own reference until they finish
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value DecidePath(const Napi::CallbackInfo& info) {
+  const char* sig = "decidePath(section, path)";
+  need_args(info, 2, sig);
+  PathSection s = section_from_js(info.Env(), info[0], sig, "section");
+  std::string path = arg_str(info, 1, sig, "path");
+  Decision d = decide_path(s, path);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("effect", d.allow ? "allow" : "deny");
+  o.Set("rule", d.rule);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
+  exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
+  exports.Set("engineCreate", Napi::Function::New(env, EngineCreate, "engineCreate"));
+  exports.Set("engineSetPolicy", Napi::Function::New(env, EngineSetPolicy, "engineSetPolicy"));
+  exports.Set("engineDropPolicy", Napi::Function::New(env, EngineDropPolicy, "engineDropPolicy"));
+  exports.Set("engineAssign", Napi::Function::New(env, EngineAssign, "engineAssign"));
+  exports.Set("engineReplyHint", Napi::Function::New(env, EngineReplyHint, "engineReplyHint"));
+  exports.Set("engineStats", Napi::Function::New(env, EngineStats, "engineStats"));
+  exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));
+  exports.Set("decidePath", Napi::Function::New(env, DecidePath, "decidePath"));
+  RegisterFdServer(env, exports);
+  return exports;
+}
+
+}  // namespace
+}  // namespace sbx
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return sbx::Init(env, exports); }
+NODE_API_MODULE(sbx_unotify, InitModule)

@@ -1,0 +1,132 @@
+// Decisions on a policy snapshot: pure functions, no syscalls (see compiled.ts).
+#include <arpa/inet.h>
+
+#include <string_view>
+
+#include "policy.h"
+
+namespace sbx {
+
+std::vector<std::string_view> path_segments(const std::string& path);
+int glob_match_depth_rel(const PathRule& r, const std::vector<std::string_view>& ss, bool absolute);
+
+std::string base_name(const std::string& p) {
+  size_t end = p.size();
+  while (end > 1 && p[end - 1] == '/') end--;
+  size_t slash = p.rfind('/', end - 1);
+  if (slash == std::string::npos) return p.substr(0, end);
+  return p.substr(slash + 1, end - slash - 1);
+}
+
+static int depth_of(const std::string& p) { return static_cast<int>(path_segments(p).size()); }
+
+static bool subtree_match(const std::string& pat, const std::string& path) {
+  if (pat == "/") return !path.empty() && path[0] == '/';
+  if (path.size() < pat.size() || path.compare(0, pat.size(), pat) != 0) return false;
+  return path.size() == pat.size() || path[pat.size()] == '/';
+}
+
+// Score of a rule against a path (see compiled.ts), or -1 when it does not match.
+static int rule_score(const PathRule& r, const std::string& path, const std::vector<std::string_view>& ss) {
+  if (!r.glob) return subtree_match(r.pattern, path) ? 2 * depth_of(r.pattern) + 1 : -1;
+  int d = glob_match_depth_rel(r, ss, !path.empty() && path[0] == '/');
+  return d < 0 ? -1 : 2 * d;
+}
+
+Decision decide_path(const PathSection& s, const std::string& path) {
+  auto ss = path_segments(path);
+  // 1. floors: the first matching floor deny (in rule order) wins outright.
+  for (const auto& r : s.rules)
+    if (r.floor && r.deny && rule_score(r, path, ss) >= 0) return {false, r.rule};
+  // 2. highest score; deny beats allow at equal score; first in order otherwise.
+  int best = -1;
+  const PathRule* win = nullptr;
+  for (const auto& r : s.rules) {
+    int sc = rule_score(r, path, ss);
+    if (sc < 0) continue;
+    if (sc > best || (sc == best && r.deny && !win->deny)) {
+      best = sc;
+      win = &r;
+    }
+  }
+  if (win) return {!win->deny, win->rule};
+  return {!s.defDeny, -1};
+}
+
+static bool name_matches(const std::string& name, const std::string& binary, const std::string& asked) {
+  if (name.find('/') != std::string::npos) return name == binary;
+  return name == base_name(binary) || (!asked.empty() && name == base_name(asked));
+}
+
+Decision decide_exec(const Policy& p, const std::string& binary, const std::string& asked,
+                     const std::vector<std::string>& argv) {
+  Decision d = decide_path(p.read, binary);
+  if (!d.allow) return d;
+  Decision e = decide_path(p.exec.paths, binary);
+  if (!e.allow) return e;
+  // Program rules: most args wins, deny on ties.
+  int bestArgs = -1;
+  const ProgramRule* win = nullptr;
+  for (const auto& r : p.exec.programs) {
+    if (!name_matches(r.name, binary, asked)) continue;
+    if (argv.size() < r.args.size() + 1) continue;
+    bool ok = true;
+    for (size_t i = 0; i < r.args.size() && ok; i++) ok = argv[i + 1] == r.args[i];
+    if (!ok) continue;
+    int n = static_cast<int>(r.args.size());
+    if (n > bestArgs || (n == bestArgs && r.deny && !win->deny)) {
+      bestArgs = n;
+      win = &r;
+    }
+  }
+  if (win && win->deny) return {false, win->rule};
+  return {true, win ? win->rule : e.rule};
+}
+
+Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int port) {
+  const NetRule* win = nullptr;
+  for (const auto& r : s.rules) {
+    if (r.family != family || port < r.portLo || port > r.portHi) continue;
+    int bits = r.prefix, i = 0;
+    bool ok = true;
+    for (; bits >= 8 && ok; bits -= 8, i++) ok = addr[i] == r.addr[i];
+    if (ok && bits > 0) {
+      uint8_t mask = static_cast<uint8_t>(0xff << (8 - bits));
+      ok = (addr[i] & mask) == (r.addr[i] & mask);
+    }
+    if (!ok) continue;
+    if (!win) {
+      win = &r;
+      continue;
+    }
+    int wr = win->portHi - win->portLo, rr = r.portHi - r.portLo;
+    if (r.prefix > win->prefix || (r.prefix == win->prefix && (rr < wr || (rr == wr && r.deny && !win->deny))))
+      win = &r;
+  }
+  if (win) return {!win->deny, win->rule};
+  return {!s.defDeny, -1};
+}
+
+int command_override(const Policy& p, const std::string& binary, const std::string& asked) {
+  for (const auto& c : p.commands)
+    if (name_matches(c.name, binary, asked)) return c.policy;
+  return -1;
+}
+
+bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule) {
+  for (const PathSection* s : {&p.read, &p.write}) {
+    for (const auto& r : s->rules) {
+      if (!r.deny || r.glob) continue;
+      bool below = dir == "/" ? r.pattern != "/"
+                              : (r.pattern.size() > dir.size() && r.pattern.compare(0, dir.size(), dir) == 0 &&
+                                 r.pattern[dir.size()] == '/');
+      if (below) {
+        if (rule) *rule = r.rule;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace sbx

@@ -1,0 +1,375 @@
+// Engine threads: receivers (poll listener + stop eventfd, then NOTIF_RECV under a mutex
+// so RECV never blocks) and one flusher that batches events to JavaScript.
+#include "engine.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "memory.h"
+#include "sys.h"
+
+namespace sbx {
+
+double now_ms() {
+  using namespace std::chrono;
+  return static_cast<double>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+std::string program_of(int pid) {
+  std::string p = read_link("/proc/" + std::to_string(pid) + "/exe");
+  if (!p.empty()) return p;
+  std::string comm;
+  read_file("/proc/" + std::to_string(pid) + "/comm", comm, 64);
+  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+bool Notif::valid() const { return notif_id_valid(core->listener(), req.id); }
+
+static void emit_for(Notif& n, const char* kind, Decision d, const char* op, const std::string& target, int err) {
+  Event e;
+  e.time = now_ms();
+  e.kind = kind;
+  e.policy = n.policyId;
+  e.rule = d.rule;
+  e.pid = n.caller.tgid;
+  e.program = program_of(n.caller.tid);
+  e.syscall = n.syscall;
+  e.op = op;
+  e.target = target;
+  e.err = err;
+  n.core->emit(std::move(e));
+}
+
+bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err) {
+  if (d.allow) return false;
+  if (n.pol && n.pol->audit && d.rule != -2) {
+    n.core->audits++;
+    emit_for(n, "audit", d, op, target, err);
+    return false;
+  }
+  n.core->denials++;
+  emit_for(n, "deny", d, op, target, err);
+  reply_error(n.listener(), n.req.id, err);
+  return true;
+}
+
+void report_error(Notif& n, const char* op, const std::string& target, int err) {
+  n.core->denials++;
+  emit_for(n, "error", Decision{false, -2}, op, target, err);
+  reply_error(n.listener(), n.req.id, err);
+}
+
+Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSafeFunction hint,
+           Napi::ThreadSafeFunction closed)
+    : listener_(cfg.listener),
+      stopfd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      default_(cfg.defaultPolicy),
+      nthreads_(cfg.threads),
+      protected_(cfg.protectedPids),
+      procs_(cfg.defaultPolicy),
+      tsEvents_(ev),
+      tsHint_(hint),
+      tsClosed_(closed) {
+  protected_.push_back(getpid());
+}
+
+Core::~Core() {
+  if (stopfd_ >= 0) close(stopfd_);
+  if (listener_ >= 0) close(listener_);
+}
+
+void Core::start() {
+  for (int i = 0; i < nthreads_; i++) threads_.emplace_back([this] { receive_loop(); });
+  flusher_ = std::thread([this] { flush_loop(); });
+}
+
+bool Core::is_protected(int tgid) const {
+  for (int p : protected_)
+    if (p == tgid) return true;
+  return false;
+}
+
+void Core::set_policy(std::shared_ptr<const Policy> p) {
+  std::lock_guard<std::mutex> g(polMu_);
+  policies_[p->id] = std::move(p);
+}
+
+void Core::drop_policy(int id) {
+  std::lock_guard<std::mutex> g(polMu_);
+  policies_.erase(id);
+}
+
+std::shared_ptr<const Policy> Core::policy(int id) {
+  std::lock_guard<std::mutex> g(polMu_);
+  auto it = policies_.find(id);
+  if (it != policies_.end()) return it->second;
+  it = policies_.find(default_);
+  return it == policies_.end() ? nullptr : it->second;
+}
+
+void Core::stats(uint64_t& d, uint64_t& de, uint64_t& a, size_t& pr, int64_t& pe) {
+  d = decisions;
+  de = denials;
+  a = audits;
+  pr = procs_.size();
+  pe = pending;
+}
+
+void Core::emit(Event&& e) {
+  std::lock_guard<std::mutex> g(evMu_);
+  if (evStop_) return;  // stopped: nobody will read it
+  evq_.push_back(std::move(e));
+  if (evq_.size() >= 256) evCv_.notify_one();
+}
+
+static const char* syscall_name(int nr) {
+  switch (nr) {
+#define S(x) \
+  case SYS_##x: return #x;
+    S(open) S(openat) S(openat2) S(creat) S(truncate) S(mkdir) S(mkdirat) S(mknod) S(mknodat) S(unlink)
+    S(unlinkat) S(rmdir) S(rename) S(renameat) S(renameat2) S(link) S(linkat) S(symlink) S(symlinkat)
+    S(chmod) S(fchmodat) S(fchmodat2) S(chown) S(lchown) S(fchownat) S(utimes) S(utimensat) S(futimesat)
+    S(utime) S(setxattr) S(lsetxattr) S(removexattr) S(lremovexattr) S(execve) S(execveat) S(connect)
+    S(sendto) S(sendmsg) S(sendmmsg) S(kill) S(tkill) S(tgkill) S(rt_sigqueueinfo) S(rt_tgsigqueueinfo)
+    S(pidfd_send_signal)
+#undef S
+    default: return "unknown";
+  }
+}
+
+static void dispatch(Notif& n) {
+  switch (n.req.data.nr) {
+    case SYS_open: case SYS_openat: case SYS_openat2: case SYS_creat:
+      return handle_open(n);
+    case SYS_truncate: case SYS_mkdir: case SYS_mkdirat: case SYS_mknod: case SYS_mknodat: case SYS_unlink:
+    case SYS_unlinkat: case SYS_rmdir: case SYS_rename: case SYS_renameat: case SYS_renameat2: case SYS_link:
+    case SYS_linkat: case SYS_symlink: case SYS_symlinkat: case SYS_chmod: case SYS_fchmodat:
+    case SYS_fchmodat2: case SYS_chown: case SYS_lchown: case SYS_fchownat: case SYS_utimes:
+    case SYS_utimensat: case SYS_futimesat: case SYS_utime: case SYS_setxattr: case SYS_lsetxattr:
+    case SYS_removexattr: case SYS_lremovexattr:
+      return handle_fs(n);
+    case SYS_execve: case SYS_execveat:
+      return handle_exec(n);
+    case SYS_connect: case SYS_sendto: case SYS_sendmsg: case SYS_sendmmsg:
+      return handle_net(n);
+    case SYS_kill: case SYS_tkill: case SYS_tgkill: case SYS_rt_sigqueueinfo: case SYS_rt_tgsigqueueinfo:
+    case SYS_pidfd_send_signal:
+      return handle_signal(n);
+    default:
+      // The filter trapped something this engine does not know: fail closed.
+      return report_error(n, "proc", std::to_string(n.req.data.nr), EPERM);
+  }
+}
+
+void Core::receive_loop() {
+  // A private fs struct so umask() per operation affects only this thread.
+  unshare(CLONE_FS);
+  auto self = shared_from_this();
+  for (;;) {
+    pollfd p[2] = {{listener_, POLLIN, 0}, {stopfd_, POLLIN, 0}};
+    int r = poll(p, 2, -1);
+    if (stopping_) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents) break;
+    if (p[0].revents & POLLIN) {
+      Notif n;
+      n.core = self;
+      {
+        std::lock_guard<std::mutex> g(recvMu_);
+        pollfd q{listener_, POLLIN, 0};
+        if (poll(&q, 1, 0) != 1 || !(q.revents & POLLIN)) continue;
+        if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, &n.req) < 0) continue;  // ENOENT: caller died
+      }
+      pending++;
+      decisions++;
+      n.caller.tid = static_cast<int>(n.req.pid);
+      n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
+      n.pol = policy(n.policyId);
+      n.syscall = syscall_name(n.req.data.nr);
+      if (!n.pol) {
+        report_error(n, "proc", "no policy", EACCES);
+      } else {
+        try {
+          dispatch(n);
+        } catch (...) {
+          report_error(n, "proc", "internal error", EACCES);
+        }
+      }
+      pending--;
+      continue;
+    }
+    if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+      // No sandboxed process is left (or the listener is gone).
+      std::lock_guard<std::mutex> g(evMu_);
+      closed_ = true;
+      evCv_.notify_one();
+      break;
+    }
+  }
+}
+
+void Core::release_tsfns() {
+  std::lock_guard<std::mutex> g(tsMu_);
+  if (tsReleased_) return;
+  tsReleased_ = true;
+  tsEvents_.Release();
+  tsHint_.Release();
+  tsClosed_.Release();
+}
+
+void Core::flush_loop() {
+  for (;;) {
+    std::vector<Event> batch;
+    bool closing = false, stop = false;
+    {
+      std::unique_lock<std::mutex> g(evMu_);
+      evCv_.wait_for(g, std::chrono::milliseconds(50), [&] { return evq_.size() >= 256 || evStop_ || closed_; });
+      batch.swap(evq_);
+      closing = closed_;
+      stop = evStop_;
+    }
+    if (!batch.empty()) {
+      std::lock_guard<std::mutex> g(tsMu_);
+      if (!tsReleased_) {
+        auto* data = new std::vector<Event>(std::move(batch));
+        if (tsEvents_.NonBlockingCall(data, [](Napi::Env env, Napi::Function fn, std::vector<Event>* evs) {
+              Napi::Array arr = Napi::Array::New(env, evs->size());
+              for (size_t i = 0; i < evs->size(); i++) {
+                const Event& e = (*evs)[i];
+                Napi::Object o = Napi::Object::New(env);
+                o.Set("time", e.time);
+                o.Set("kind", e.kind);
+                o.Set("policy", e.policy);
+                o.Set("rule", e.rule);
+                o.Set("pid", e.pid);
+                o.Set("program", e.program);
+                o.Set("syscall", e.syscall);
+                o.Set("op", e.op);
+                o.Set("target", e.target);
+                o.Set("errno", e.err);
+                arr.Set(static_cast<uint32_t>(i), o);
+              }
+              delete evs;
+              try {
+                fn.Call({arr});
+              } catch (const Napi::Error& err) {
+                napi_fatal_exception(env, err.Value());
+              }
+            }) != napi_ok)
+          delete data;
+      }
+    }
+    if (closing && !stop) {
+      std::lock_guard<std::mutex> g(evMu_);
+      if (!evq_.empty()) continue;  // flush what the last receivers queued first
+    }
+    if (closing) {
+      {
+        std::lock_guard<std::mutex> g(tsMu_);
+        if (!tsReleased_ && closedSeen_.exchange(1) == 0)
+          tsClosed_.NonBlockingCall([](Napi::Env env, Napi::Function fn) {
+            try {
+              fn.Call({});
+            } catch (const Napi::Error& err) {
+              napi_fatal_exception(env, err.Value());
+            }
+          });
+      }
+      release_tsfns();  // nothing more can happen: let Node exit
+      return;
+    }
+    if (stop) return;
+  }
+}
+
+void Core::post_hint(uint64_t id, bool cloexec, HintMsg&& m) {
+  {
+    std::lock_guard<std::mutex> g(hintMu_);
+    hints_[id] = PendingHint{cloexec};
+  }
+  std::lock_guard<std::mutex> g(tsMu_);
+  auto* data = new HintMsg(std::move(m));
+  if (tsReleased_ || tsHint_.NonBlockingCall(data, [](Napi::Env env, Napi::Function fn, HintMsg* h) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("id", h->id);
+        o.Set("pid", h->pid);
+        o.Set("tgid", h->tgid);
+        o.Set("verb", h->verb);
+        o.Set("arg", h->arg);
+        o.Set("cwd", h->cwd);
+        o.Set("policy", h->policy);
+        delete h;
+        try {
+          fn.Call({o});
+        } catch (const Napi::Error& err) {
+          napi_fatal_exception(env, err.Value());
+        }
+      }) != napi_ok) {
+    delete data;
+    reply_hint(id, false, "", EAGAIN);
+  }
+}
+
+int Core::reply_hint(uint64_t id, bool has_content, const std::string& content, int err) {
+  PendingHint h;
+  {
+    std::lock_guard<std::mutex> g(hintMu_);
+    auto it = hints_.find(id);
+    if (it == hints_.end()) return -ENOENT;
+    h = it->second;
+    hints_.erase(it);
+  }
+  if (!has_content) return reply_error(listener_, id, err ? err : EACCES);
+  Fd mfd(static_cast<int>(syscall(SYS_memfd_create, "sbx-hint", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  if (!mfd.ok()) return reply_error(listener_, id, EIO);
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t w = write(mfd.get(), content.data() + off, content.size() - off);
+    if (w <= 0) return reply_error(listener_, id, EIO);
+    off += static_cast<size_t>(w);
+  }
+  fcntl(mfd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  // Hand over a read-only description positioned at 0.
+  Fd ro(open(("/proc/self/fd/" + std::to_string(mfd.get())).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ro.ok()) return reply_error(listener_, id, EIO);
+  int r = reply_addfd(listener_, id, ro.get(), h.cloexec);
+  return r < 0 ? r : 0;
+}
+
+void Core::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_ = true;
+  uint64_t one = 1;
+  if (write(stopfd_, &one, sizeof one) < 0) { /* threads also poll stopping_ */ }
+  for (auto& t : threads_) t.join();
+  {
+    std::lock_guard<std::mutex> g(evMu_);
+    evStop_ = true;
+    evCv_.notify_one();
+  }
+  if (flusher_.joinable()) flusher_.join();
+  // Hints nobody will answer now: fail them instead of leaving the caller blocked.
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard<std::mutex> g(hintMu_);
+    for (auto& kv : hints_) ids.push_back(kv.first);
+  }
+  for (uint64_t id : ids) reply_hint(id, false, "", EAGAIN);
+  release_tsfns();
+}
+
+}  // namespace sbx

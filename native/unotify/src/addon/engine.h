@@ -1,0 +1,131 @@
+// The engine core shared by its threads: listener, policy snapshots, process table,
+// event queue and the ThreadSafeFunctions that carry results to JavaScript.
+#pragma once
+#include <linux/seccomp.h>
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "path_resolve.h"
+#include "policy.h"
+#include "procs.h"
+
+namespace sbx {
+
+struct Event {
+  double time = 0;
+  const char* kind = "deny";
+  int policy = 0;
+  int rule = -1;
+  int pid = 0;
+  std::string program;
+  std::string syscall;
+  const char* op = "read";
+  std::string target;
+  int err = 0;
+};
+
+struct HintMsg {
+  std::string id, verb, arg, cwd;
+  int pid = 0, tgid = 0, policy = 0;
+};
+
+struct EngineConfig {
+  int listener = -1;  // already dup'ed, owned by Core
+  int defaultPolicy = 0;
+  int threads = 2;
+  std::vector<int> protectedPids;
+};
+
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSafeFunction hint,
+       Napi::ThreadSafeFunction closed);
+  ~Core();
+  void start();
+  void stop();  // JS thread; idempotent
+
+  void set_policy(std::shared_ptr<const Policy> p);
+  void drop_policy(int id);
+  std::shared_ptr<const Policy> policy(int id);
+  void assign(int pid, int policy, bool pin) { procs_.assign(pid, policy, pin); }
+  int reply_hint(uint64_t id, bool has_content, const std::string& content, int err);
+  void stats(uint64_t& decisions, uint64_t& denials, uint64_t& audits, size_t& processes, int64_t& pending);
+
+  // Used by the handlers.
+  int listener() const { return listener_; }
+  bool is_protected(int tgid) const;
+  const std::vector<int>& protected_pids() const { return protected_; }
+  void emit(Event&& e);
+  void post_hint(uint64_t id, bool cloexec, HintMsg&& m);
+  ProcTable& procs() { return procs_; }
+  std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
+  std::atomic<int64_t> pending{0};
+
+ private:
+  void receive_loop();
+  void flush_loop();
+  void release_tsfns();
+  int listener_;
+  int stopfd_;
+  int default_;
+  int nthreads_;
+  std::vector<int> protected_;
+  ProcTable procs_;
+  std::mutex polMu_;
+  std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
+  std::mutex recvMu_;
+  std::vector<std::thread> threads_;
+  std::thread flusher_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> closedSeen_{0};
+  std::mutex evMu_;
+  std::condition_variable evCv_;
+  std::vector<Event> evq_;
+  bool evStop_ = false;
+  bool closed_ = false;
+  std::mutex tsMu_;
+  bool tsReleased_ = false;
+  Napi::ThreadSafeFunction tsEvents_, tsHint_, tsClosed_;
+  struct PendingHint {
+    bool cloexec;
+  };
+  std::mutex hintMu_;
+  std::unordered_map<uint64_t, PendingHint> hints_;
+  bool stopped_ = false;
+};
+
+// Everything a handler needs about one notification.
+struct Notif {
+  std::shared_ptr<Core> core;
+  seccomp_notif req{};
+  Caller caller;
+  int policyId = 0;
+  std::shared_ptr<const Policy> pol;
+  const char* syscall = "?";
+  int listener() const { return core->listener(); }
+  bool valid() const;
+};
+
+// Reply helpers that also keep the stats and emit events.
+// Returns true when the caller must stop (a denial was sent); false = go on (allowed/audit).
+bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err);
+void report_error(Notif& n, const char* op, const std::string& target, int err);
+std::string program_of(int pid);
+double now_ms();
+
+// Handlers (each answers the notification, possibly from a helper thread).
+void handle_open(Notif& n);
+void handle_fs(Notif& n);
+void handle_exec(Notif& n);
+void handle_net(Notif& n);
+void handle_signal(Notif& n);
+
+}  // namespace sbx

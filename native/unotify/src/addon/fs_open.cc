@@ -1,0 +1,169 @@
+// open/openat/openat2/creat, emulated: resolve in the engine, decide on the path the
+// kernel really reached, reopen with the caller's flags and inject the fd (ADDFD+SEND).
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "fs_check.h"
+#include "memory.h"
+
+namespace sbx {
+
+static const char kHintPrefix[] = "/proc/self/sbx/";
+
+static void handle_hint(Notif& n, const std::string& path, uint64_t flags) {
+  std::string rest = path.size() > sizeof kHintPrefix - 1 ? path.substr(sizeof kHintPrefix - 1) : std::string();
+  size_t slash = rest.find('/');
+  HintMsg m;
+  m.verb = rest.substr(0, slash);
+  m.arg = slash == std::string::npos ? std::string() : rest.substr(slash + 1);
+  m.cwd = read_link("/proc/" + std::to_string(n.caller.tid) + "/cwd");
+  if (!n.valid()) return;
+  m.id = std::to_string(n.req.id);
+  m.pid = n.caller.tid;
+  m.tgid = n.caller.tgid;
+  m.policy = n.policyId;
+  n.core->post_hint(n.req.id, (flags & O_CLOEXEC) != 0, std::move(m));
+}
+
+// The caller's controlling terminal (what /dev/tty means for it), opened by us.
+static int open_ctty(const Notif& n, int oflags) {
+  std::string s;
+  if (!read_file("/proc/" + std::to_string(n.caller.tid) + "/stat", s, 4096)) return -ENXIO;
+  size_t p = s.rfind(')');
+  if (p == std::string::npos) return -ENXIO;
+  // fields after ')': state ppid pgrp session tty_nr
+  unsigned long tty = 0;
+  if (sscanf(s.c_str() + p + 1, " %*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return -ENXIO;
+  unsigned maj = (tty >> 8) & 0xfff, mnr = (tty & 0xff) | ((tty >> 12) & 0xfff00);
+  std::string dev;
+  if (maj >= 136 && maj <= 143)
+    dev = "/dev/pts/" + std::to_string((maj - 136) * 256 + mnr);
+  else if (maj == 4 && mnr < 64)
+    dev = "/dev/tty" + std::to_string(mnr);
+  else
+    return -ENXIO;
+  int fd = open(dev.c_str(), oflags);
+  return fd < 0 ? -errno : fd;
+}
+
+static void finish_open(const std::shared_ptr<Core>& core, uint64_t id, int fd, bool cloexec) {
+  if (fd < 0) {
+    reply_error(core->listener(), id, -fd);
+    return;
+  }
+  reply_addfd(core->listener(), id, fd, cloexec);
+  close(fd);
+}
+
+void handle_open(Notif& n) {
+  const auto& a = n.req.data.args;
+  const int nr = n.req.data.nr;
+  int dirfd = AT_FDCWD;
+  uint64_t pathp = 0, flags = 0, mode = 0, rflags = 0;
+  if (nr == SYS_open) {
+    pathp = a[0], flags = static_cast<uint32_t>(a[1]), mode = a[2];
+  } else if (nr == SYS_creat) {
+    pathp = a[0], flags = O_CREAT | O_WRONLY | O_TRUNC, mode = a[1];
+  } else if (nr == SYS_openat) {
+    dirfd = static_cast<int>(a[0]), pathp = a[1], flags = static_cast<uint32_t>(a[2]), mode = a[3];
+  } else {  // openat2: validate `how` the way the kernel does
+    dirfd = static_cast<int>(a[0]), pathp = a[1];
+    size_t size = a[3];
+    if (size < sizeof(open_how)) return void(reply_error(n.listener(), n.req.id, EINVAL));
+    if (size > 4096) return void(reply_error(n.listener(), n.req.id, E2BIG));
+    std::string buf(size, '\0');
+    if (read_mem(n.caller.tid, a[2], &buf[0], size) < 0) return void(reply_error(n.listener(), n.req.id, EFAULT));
+    for (size_t i = sizeof(open_how); i < size; i++)
+      if (buf[i]) return void(reply_error(n.listener(), n.req.id, E2BIG));
+    open_how how;
+    memcpy(&how, buf.data(), sizeof how);
+    const uint64_t known_res = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |
+                               RESOLVE_IN_ROOT | RESOLVE_CACHED;
+    if ((how.resolve & ~known_res) || (how.flags >> 32) || how.mode & ~07777ULL ||
+        ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)))
+      return void(reply_error(n.listener(), n.req.id, EINVAL));
+    if (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE)))
+      return void(reply_error(n.listener(), n.req.id, EINVAL));
+    if (how.resolve & RESOLVE_CACHED) return void(reply_error(n.listener(), n.req.id, EAGAIN));
+    flags = how.flags, mode = how.mode, rflags = how.resolve;
+  }
+  mode &= 07777;
+  std::string path;
+  int e = read_string(n.caller.tid, pathp, path);
+  if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
+  if (!n.valid()) return;
+  if (path.compare(0, sizeof kHintPrefix - 1, kHintPrefix) == 0 || path == "/proc/self/sbx")
+    return handle_hint(n, path, flags);
+  if (path.empty()) return void(reply_error(n.listener(), n.req.id, ENOENT));
+
+  Fd base;
+  if (path[0] != '/' || rflags) {
+    if ((e = open_base(n.caller, dirfd, base)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
+    if (!n.valid()) return;
+  }
+  const bool is_path = flags & O_PATH;
+  const bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
+  const bool creat = (flags & O_CREAT) && !is_path;
+  const bool excl = creat && (flags & O_EXCL);
+  const int acc = flags & O_ACCMODE;
+  const bool need_read = is_path || acc != O_WRONLY;
+  const bool need_write = !is_path && (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC) || creat || tmpfile);
+  const bool cloexec = flags & O_CLOEXEC;
+
+  for (int attempt = 0; attempt < 3; attempt++) {
+    Resolved r;
+    e = resolve(n.caller, base.get(), path, !(flags & O_NOFOLLOW) && !excl, rflags, creat && !tmpfile, r);
+    if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
+    if (r.fd.ok()) {
+      if (excl) return void(reply_error(n.listener(), n.req.id, EEXIST));
+      struct stat st;
+      if (fstat(r.fd.get(), &st) < 0) return void(reply_error(n.listener(), n.req.id, errno));
+      std::string real = clean_path(fd_path(r.fd.get()), st.st_nlink == 0);
+      if (check_access(n, need_read, need_write, real)) return;
+      if (is_path) {
+        if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) return void(reply_error(n.listener(), n.req.id, ENOTDIR));
+        return void(reply_addfd(n.listener(), n.req.id, r.fd.get(), cloexec));
+      }
+      if (S_ISLNK(st.st_mode)) return void(reply_error(n.listener(), n.req.id, ELOOP));
+      int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) |
+                                    O_CLOEXEC | O_NOCTTY);
+      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
+        return finish_open(n.core, n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec);
+      if (tmpfile) use_caller_umask(n);
+      std::string self = "/proc/self/fd/" + std::to_string(r.fd.get());
+      if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
+        // Opening a FIFO waits for the other end: never on a receiving thread.
+        auto core = n.core;
+        uint64_t id = n.req.id;
+        int keep = r.fd.release();
+        std::thread([core, id, keep, oflags, cloexec] {
+          int fd = open(("/proc/self/fd/" + std::to_string(keep)).c_str(), oflags);
+          close(keep);
+          finish_open(core, id, fd < 0 ? -errno : fd, cloexec);
+        }).detach();
+        return;
+      }
+      int fd = open(self.c_str(), oflags, static_cast<mode_t>(mode));
+      return finish_open(n.core, n.req.id, fd < 0 ? -errno : fd, cloexec);
+    }
+    // The last component is missing: creation. Decide on parent/name before creating.
+    if (r.trailing_slash) return void(reply_error(n.listener(), n.req.id, EISDIR));
+    std::string real = join_path(fd_path(r.parent.get()), r.name);
+    if (check_access(n, acc != O_WRONLY, true, real)) return;
+    use_caller_umask(n);
+    int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    int fd = openat(r.parent.get(), r.name.c_str(), oflags, static_cast<mode_t>(mode));
+    if (fd < 0 && (errno == EEXIST || errno == ELOOP) && !excl) continue;  // raced with a creator: look again
+    return finish_open(n.core, n.req.id, fd < 0 ? -errno : fd, cloexec);
+  }
+  reply_error(n.listener(), n.req.id, ELOOP);
+}
+
+}  // namespace sbx

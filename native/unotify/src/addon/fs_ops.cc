@@ -1,0 +1,270 @@
+// Path-changing syscalls (mkdir, unlink, rename, link, symlink, truncate, chmod, chown,
+// utimes, xattr), emulated: resolve in the engine, decide on the canonical path, then do
+// the operation ourselves relative to the resolved fd and reply with its result.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <cstring>
+
+#include "fs_check.h"
+#include "memory.h"
+
+namespace sbx {
+
+namespace {
+
+// A resolved operand. For follow=true `op` is /proc/self/fd/N (the object itself);
+// otherwise /proc/self/fd/P/name (the last component, not followed).
+struct Target {
+  Fd fd, parent;
+  std::string name, real, op;
+};
+
+int reply(Notif& n, long r) { return reply_value(n.listener(), n.req.id, r < 0 ? -errno : r); }
+void fail(Notif& n, int err) { reply_error(n.listener(), n.req.id, err); }
+
+int read_path(Notif& n, uint64_t p, std::string& out) { return read_string(n.caller.tid, p, out); }
+
+// Resolves (dirfd, path). empty_ok: an empty path means the dirfd itself (AT_EMPTY_PATH).
+int target(Notif& n, int dirfd, const std::string& path, bool follow, bool empty_ok, Target& t) {
+  Fd base;
+  int e;
+  if (path.empty()) {
+    if (!empty_ok) return -ENOENT;
+    if ((e = open_base(n.caller, dirfd, t.fd)) < 0) return e;
+    if (!n.valid()) return -ESRCH;
+    struct stat st;
+    fstat(t.fd.get(), &st);
+    t.real = clean_path(fd_path(t.fd.get()), st.st_nlink == 0);
+    t.op = "/proc/self/fd/" + std::to_string(t.fd.get());
+    return 0;
+  }
+  if (path[0] != '/') {
+    if ((e = open_base(n.caller, dirfd, base)) < 0) return e;
+    if (!n.valid()) return -ESRCH;
+  }
+  if (follow) {
+    Resolved r;
+    if ((e = resolve(n.caller, base.get(), path, true, 0, false, r)) < 0) return e;
+    t.fd = std::move(r.fd);
+    struct stat st;
+    fstat(t.fd.get(), &st);
+    t.real = clean_path(fd_path(t.fd.get()), st.st_nlink == 0);
+    t.op = "/proc/self/fd/" + std::to_string(t.fd.get());
+  } else {
+    if ((e = resolve_parent(n.caller, base.get(), path, t.parent, t.name)) < 0) return e;
+    t.real = join_path(fd_path(t.parent.get()), t.name);
+    t.op = "/proc/self/fd/" + std::to_string(t.parent.get()) + "/" + t.name;
+  }
+  return 0;
+}
+
+// Reads a (dirfd, path) argument pair and resolves it; answers errors itself.
+bool operand(Notif& n, int dirfd, uint64_t pathp, bool follow, bool empty_ok, Target& t) {
+  std::string path;
+  int e = pathp ? read_path(n, pathp, path) : (empty_ok ? 0 : -EFAULT);
+  if (e < 0) return fail(n, -e), false;
+  if (!n.valid()) return false;
+  if ((e = target(n, dirfd, path, follow, empty_ok, t)) < 0) {
+    if (e != -ESRCH) fail(n, -e);
+    return false;
+  }
+  return true;
+}
+
+void do_truncate(Notif& n) {
+  Target t;
+  if (!operand(n, AT_FDCWD, n.req.data.args[0], true, false, t)) return;
+  if (check_access(n, false, true, t.real)) return;
+  Fd w(open(t.op.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!w.ok()) return fail(n, errno);
+  reply(n, ftruncate(w.get(), static_cast<off_t>(n.req.data.args[1])));
+}
+
+void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev, bool is_mkdir) {
+  Target t;
+  if (!operand(n, dirfd, pathp, false, false, t)) return;
+  if (!is_mkdir && (S_ISCHR(mode) || S_ISBLK(mode))) return fail(n, EPERM);  // no devices from a sandbox
+  if (check_access(n, false, true, t.real)) return;
+  use_caller_umask(n);
+  if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
+  reply(n, mknodat(t.parent.get(), t.name.c_str(), mode, dev));
+}
+
+void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
+  Target t;
+  if (!operand(n, dirfd, pathp, false, false, t)) return;
+  if (check_access(n, false, true, t.real)) return;
+  reply(n, unlinkat(t.parent.get(), t.name.c_str(), flags & AT_REMOVEDIR));
+}
+
+// Moving or linking a directory above a deny rule would expose the denied path.
+bool dir_exposes(Notif& n, const Target& t) {
+  struct stat st;
+  if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) return false;
+  int rule = -2;
+  if (!dir_contains_deny(*n.pol, t.real, &rule)) return false;
+  return refuse(n, Decision{false, rule}, "write", t.real, EACCES);
+}
+
+void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
+  Target s, d;
+  if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
+  if (check_access(n, true, true, s.real) || dir_exposes(n, s)) return;
+  const bool exchange = flags & RENAME_EXCHANGE;
+  if (check_access(n, exchange, true, d.real)) return;
+  if (exchange && dir_exposes(n, d)) return;
+  reply(n, syscall(SYS_renameat2, s.parent.get(), s.name.c_str(), d.parent.get(), d.name.c_str(), flags));
+}
+
+void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return fail(n, EINVAL);
+  Target s, d;
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH in the kernel; a sandboxed process gets ENOENT.
+  if (!operand(n, ofd, op, flags & AT_SYMLINK_FOLLOW, false, s)) return;
+  if (!operand(n, nfd, np, false, false, d)) return;
+  struct stat st;
+  if (!s.fd.ok()) {  // not followed: link the last component itself
+    s.fd.reset(openat(s.parent.get(), s.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!s.fd.ok()) return fail(n, errno);
+  }
+  if (fstat(s.fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fail(n, EPERM);
+  // A hard link must not give a denied file a new, allowed name.
+  if (check_access(n, true, true, s.real) || check_access(n, false, true, d.real)) return;
+  reply(n, linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(s.fd.get())).c_str(), d.parent.get(), d.name.c_str(),
+                  AT_SYMLINK_FOLLOW));
+}
+
+void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
+  std::string target_text;
+  int e = read_path(n, tp, target_text);
+  if (e < 0) return fail(n, -e);
+  Target d;
+  if (!operand(n, nfd, np, false, false, d)) return;
+  if (target_text.empty()) return fail(n, ENOENT);
+  // The link text is not checked: opening through the link is decided on its target.
+  if (check_access(n, false, true, d.real)) return;
+  reply(n, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()));
+}
+
+void do_chmod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, int flags) {
+  Target t;
+  if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH, t)) return;
+  if (check_access(n, false, true, t.real)) return;
+  if (t.fd.ok()) return void(reply(n, syscall(SYS_fchmodat2, t.fd.get(), "", mode, AT_EMPTY_PATH)));
+  reply(n, syscall(SYS_fchmodat2, t.parent.get(), t.name.c_str(), mode, AT_SYMLINK_NOFOLLOW));
+}
+
+void do_chown(Notif& n, int dirfd, uint64_t pathp, uid_t uid, gid_t gid, int flags) {
+  Target t;
+  if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH, t)) return;
+  if (check_access(n, false, true, t.real)) return;
+  if (t.fd.ok()) return void(reply(n, fchownat(t.fd.get(), "", uid, gid, AT_EMPTY_PATH)));
+  reply(n, fchownat(t.parent.get(), t.name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW));
+}
+
+void do_utimes(Notif& n) {
+  const auto& a = n.req.data.args;
+  const int nr = n.req.data.nr;
+  timespec ts[2];
+  timespec* tsp = nullptr;
+  int dirfd = AT_FDCWD, flags = 0;
+  uint64_t pathp = a[0], tp = a[1];
+  if (nr == SYS_futimesat || nr == SYS_utimensat) dirfd = static_cast<int>(a[0]), pathp = a[1], tp = a[2];
+  if (nr == SYS_utimensat) flags = static_cast<int>(a[3]);
+  if (tp) {
+    int e = 0;
+    if (nr == SYS_utimensat) {
+      e = read_mem(n.caller.tid, tp, ts, sizeof ts);
+    } else if (nr == SYS_utime) {
+      utimbuf ub;
+      e = read_mem(n.caller.tid, tp, &ub, sizeof ub);
+      ts[0] = {ub.actime, 0}, ts[1] = {ub.modtime, 0};
+    } else {
+      timeval tv[2];
+      e = read_mem(n.caller.tid, tp, tv, sizeof tv);
+      ts[0] = {tv[0].tv_sec, tv[0].tv_usec * 1000}, ts[1] = {tv[1].tv_sec, tv[1].tv_usec * 1000};
+    }
+    if (e < 0) return fail(n, EFAULT);
+    tsp = ts;
+  }
+  // utimensat(fd, NULL, ...) is futimens: the fd itself.
+  const bool fd_only = nr == SYS_utimensat && pathp == 0;
+  Target t;
+  if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), fd_only || (flags & AT_EMPTY_PATH), t)) return;
+  if (check_access(n, false, true, t.real)) return;
+  if (t.fd.ok()) return void(reply(n, utimensat(AT_FDCWD, t.op.c_str(), tsp, 0)));
+  reply(n, utimensat(t.parent.get(), t.name.c_str(), tsp, AT_SYMLINK_NOFOLLOW));
+}
+
+void do_xattr(Notif& n, bool set, bool follow) {
+  const auto& a = n.req.data.args;
+  std::string name;
+  int e = read_string(n.caller.tid, a[1], name, 255);
+  if (e < 0) return fail(n, e == -ENAMETOOLONG ? ERANGE : -e);
+  std::string value;
+  if (set) {
+    if (a[3] > 65536) return fail(n, E2BIG);
+    value.resize(a[3]);
+    if (a[3] && read_mem(n.caller.tid, a[2], &value[0], a[3]) < 0) return fail(n, EFAULT);
+  }
+  Target t;
+  if (!operand(n, AT_FDCWD, a[0], follow, false, t)) return;
+  if (check_access(n, false, true, t.real)) return;
+  if (set)
+    reply(n, follow ? setxattr(t.op.c_str(), name.c_str(), value.data(), value.size(), static_cast<int>(a[4]))
+                    : lsetxattr(t.op.c_str(), name.c_str(), value.data(), value.size(), static_cast<int>(a[4])));
+  else
+    reply(n, follow ? removexattr(t.op.c_str(), name.c_str()) : lremovexattr(t.op.c_str(), name.c_str()));
+}
+
+}  // namespace
+
+void handle_fs(Notif& n) {
+  const auto& a = n.req.data.args;
+  auto i = [](uint64_t v) { return static_cast<int>(v); };
+  switch (n.req.data.nr) {
+    case SYS_truncate: return do_truncate(n);
+    case SYS_mkdir: return do_mkdir_mknod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]), 0, true);
+    case SYS_mkdirat: return do_mkdir_mknod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), 0, true);
+    case SYS_mknod: return do_mkdir_mknod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]), a[2], false);
+    case SYS_mknodat: return do_mkdir_mknod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), a[3], false);
+    case SYS_unlink: return do_unlink(n, AT_FDCWD, a[0], 0);
+    case SYS_rmdir: return do_unlink(n, AT_FDCWD, a[0], AT_REMOVEDIR);
+    case SYS_unlinkat:
+      if (a[2] & ~static_cast<uint64_t>(AT_REMOVEDIR)) return fail(n, EINVAL);
+      return do_unlink(n, i(a[0]), a[1], i(a[2]));
+    case SYS_rename: return do_rename(n, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+    case SYS_renameat: return do_rename(n, i(a[0]), a[1], i(a[2]), a[3], 0);
+    case SYS_renameat2: return do_rename(n, i(a[0]), a[1], i(a[2]), a[3], static_cast<unsigned>(a[4]));
+    case SYS_link: return do_link(n, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+    case SYS_linkat: return do_link(n, i(a[0]), a[1], i(a[2]), a[3], i(a[4]));
+    case SYS_symlink: return do_symlink(n, a[0], AT_FDCWD, a[1]);
+    case SYS_symlinkat: return do_symlink(n, a[0], i(a[1]), a[2]);
+    case SYS_chmod: return do_chmod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]), 0);
+    case SYS_fchmodat: return do_chmod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), 0);
+    case SYS_fchmodat2:
+      if (a[3] & ~static_cast<uint64_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail(n, EINVAL);
+      return do_chmod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), i(a[3]));
+    case SYS_chown: return do_chown(n, AT_FDCWD, a[0], static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2]), 0);
+    case SYS_lchown:
+      return do_chown(n, AT_FDCWD, a[0], static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2]), AT_SYMLINK_NOFOLLOW);
+    case SYS_fchownat:
+      if (a[4] & ~static_cast<uint64_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail(n, EINVAL);
+      return do_chown(n, i(a[0]), a[1], static_cast<uid_t>(a[2]), static_cast<gid_t>(a[3]), i(a[4]));
+    case SYS_utimes: case SYS_utime: case SYS_futimesat: case SYS_utimensat: return do_utimes(n);
+    case SYS_setxattr: return do_xattr(n, true, true);
+    case SYS_lsetxattr: return do_xattr(n, true, false);
+    case SYS_removexattr: return do_xattr(n, false, true);
+    case SYS_lremovexattr: return do_xattr(n, false, false);
+  }
+  fail(n, ENOSYS);
+}
+
+}  // namespace sbx

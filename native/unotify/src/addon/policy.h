@@ -1,0 +1,93 @@
+// The compiled policy as the engine holds it (mirror of src/policy/compiled.ts), and the
+// pure decision functions over it. No syscalls in here: decide.cc and glob.cc are plain
+// string logic so they can be table-tested against the TypeScript twin.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sbx {
+
+struct PathRule {
+  int rule = -1;
+  bool deny = false;
+  bool glob = false;  // false = subtree
+  std::string pattern;
+  bool floor = false;
+  // Precompiled glob: segments (escapes kept) and which are a bare `**`.
+  std::vector<std::string> gsegs;
+  std::vector<char> gstar;
+};
+// Fills gsegs/gstar of a glob rule (call once when the policy is built).
+void compile_rule(PathRule& r);
+
+struct PathSection {
+  bool defDeny = false;
+  std::vector<PathRule> rules;
+};
+
+struct ProgramRule {
+  int rule = -1;
+  bool deny = false;
+  std::string name;
+  std::vector<std::string> args;
+};
+
+struct ExecSection {
+  PathSection paths;  // exec.default + exec.paths
+  std::vector<ProgramRule> programs;
+};
+
+struct NetRule {
+  int rule = -1;
+  bool deny = false;
+  int family = 4;
+  uint8_t addr[16] = {0};
+  int prefix = 0;
+  int portLo = 0, portHi = 65535;
+};
+
+struct NetSection {
+  bool defDeny = false;
+  std::vector<NetRule> rules;
+};
+
+struct CommandOverride {
+  int rule = -1;
+  std::string name;
+  int policy = 0;
+};
+
+struct Policy {
+  int id = 0;
+  bool audit = false;
+  PathSection read, write, unix_;
+  ExecSection exec;
+  NetSection net;
+  std::vector<CommandOverride> commands;
+};
+
+struct Decision {
+  bool allow = true;
+  int rule = -1;  // -1 = section default, -2 = built-in
+};
+
+// The documented algorithm of src/policy/compiled.ts.
+Decision decide_path(const PathSection& s, const std::string& path);
+// Glob syntax of compiled.ts; true when `glob` matches `path` itself (not ancestors).
+bool glob_match(const std::string& glob, const std::string& path);
+// Exec: read(B) && exec.paths(B) && no program deny. `asked` is the path the program
+// asked to run (its basename also matches program names); argv includes argv[0].
+Decision decide_exec(const Policy& p, const std::string& binary, const std::string& asked,
+                     const std::vector<std::string>& argv);
+// family 4 or 6 (a v4-mapped v6 address must already be converted to 4).
+Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int port);
+// The override policy id for an exec of `binary` asked as `asked`, or -1.
+int command_override(const Policy& p, const std::string& binary, const std::string& asked);
+// True when some subtree deny rule (read or write) names a path strictly below `dir`:
+// moving/linking `dir` would expose that path under a new name.
+bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule);
+
+std::string base_name(const std::string& p);
+
+}  // namespace sbx

@@ -1,0 +1,197 @@
+// Kernel probing for real: children install filters and a parent answers them. Children
+// forked from Node only make raw syscalls (no allocation) before _exit.
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "fdpass.h"
+#include "sys.h"
+
+namespace sbx {
+
+namespace {
+
+sock_filter trap_getppid[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+sock_filter allow_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+
+// send_fd without allocation (safe in a child forked from a threaded process).
+int raw_send_fd(int sock, int fd) {
+  char byte = 'l';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  __builtin_memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
+}
+
+long install(sock_filter* f, unsigned short len, unsigned long flags) {
+  sock_fprog prog{len, f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+// Exit status of a child, or -1 when it had to be killed / was signalled.
+int reap(pid_t pid, int timeout_ms) {
+  for (int waited = 0;; waited += 10) {
+    int st;
+    pid_t w = waitpid(pid, &st, WNOHANG | __WALL);
+    if (w == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (w < 0) return -1;
+    if (waited >= timeout_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, __WALL);
+      return -1;
+    }
+    usleep(10000);
+  }
+}
+
+bool simple_child(unsigned long flags, bool notif) {
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    long r = notif ? install(trap_getppid, 4, flags) : install(allow_all, 1, flags);
+    _exit(r >= 0 ? 0 : 1);
+  }
+  return reap(pid, 2000) == 0;
+}
+
+// The child traps getppid twice; we answer the first with a plain ADDFD (+ its number as
+// the return value) and the second with ADDFD_FLAG_SEND. Exit code bits report which
+// returned a valid fd; 0x10 says both replies arrived at all.
+void probe_notify(KernelFeatures& k) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return;
+  pid_t pid = fork();
+  if (pid < 0) return;
+  if (pid == 0) {
+    long lis = install(trap_getppid, 4, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    if (lis < 0) _exit(1);
+    if (raw_send_fd(sv[1], static_cast<int>(lis)) < 0) _exit(1);
+    close(static_cast<int>(lis));
+    long a = syscall(SYS_getppid);
+    long b = syscall(SYS_getppid);
+    int code = 0x10;
+    if (a > 2 && fcntl(static_cast<int>(a), F_GETFD) >= 0) code |= 1;
+    if (b > 2 && fcntl(static_cast<int>(b), F_GETFD) >= 0) code |= 2;
+    _exit(code);
+  }
+  close(sv[1]);
+  Fd sock(sv[0]);
+  Fd lis(recv_fd(sock.get(), 2000));
+  if (lis.ok()) {
+    Fd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    for (int round = 0; round < 2; round++) {
+      pollfd p{lis.get(), POLLIN, 0};
+      if (poll(&p, 1, 2000) != 1) break;
+      seccomp_notif req{};
+      if (ioctl(lis.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) break;
+      seccomp_notif_addfd a{};
+      a.id = req.id;
+      a.srcfd = static_cast<uint32_t>(devnull.get());
+      if (round == 1) {
+        a.flags = SECCOMP_ADDFD_FLAG_SEND;
+        if (ioctl(lis.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &a) >= 0) continue;  // answered
+        reply_error(lis.get(), req.id, ENOSYS);
+      } else {
+        int nfd = ioctl(lis.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+        reply_value(lis.get(), req.id, nfd >= 0 ? nfd : -ENOSYS);
+      }
+    }
+  }
+  int code = reap(pid, 3000);
+  if (code >= 0 && (code & 0x10)) {
+    k.userNotify = true;
+    k.addfd = code & 1;
+    k.addfdSend = code & 2;
+  }
+}
+
+void probe_ptrace(KernelFeatures& k) {
+  const char* prog = access("/bin/true", X_OK) == 0 ? "/bin/true" : "/usr/bin/true";
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) return;
+  pid_t pid = fork();
+  if (pid < 0) return;
+  if (pid == 0) {
+    char c;
+    if (read(pfd[0], &c, 1) != 1) _exit(1);
+    char* const argv[] = {const_cast<char*>(prog), nullptr};
+    char* const envp[] = {nullptr};
+    execve(prog, argv, envp);
+    _exit(1);
+  }
+  close(pfd[0]);
+  bool seized = ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXEC)) == 0;
+  if (write(pfd[1], "x", 1) != 1) seized = false;
+  close(pfd[1]);
+  if (seized) {
+    for (int waited = 0; waited < 3000; waited += 5) {
+      int st;
+      pid_t w = waitpid(pid, &st, WNOHANG | __WALL);
+      if (w == 0) {
+        usleep(5000);
+        continue;
+      }
+      if (w == pid && WIFSTOPPED(st) && (st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+        k.ptraceExecCheck = true;
+        ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+      }
+      break;
+    }
+  }
+  reap(pid, 2000);
+}
+
+}  // namespace
+
+KernelFeatures probe_kernel() {
+  KernelFeatures k;
+  utsname u;
+  if (uname(&u) == 0) k.kernel = u.release, k.arch = u.machine;
+  k.seccompFilter = simple_child(0, false);
+  if (k.seccompFilter) {
+    probe_notify(k);
+    k.waitKillableRecv =
+        simple_child(SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, true);
+  }
+  Fd pidfd(sys_pidfd_open(getpid(), 0));
+  k.pidfdOpen = pidfd.ok();
+  if (pidfd.ok()) {
+    Fd got(sys_pidfd_getfd(pidfd.get(), pidfd.get(), 0));
+    k.pidfdGetfd = got.ok();
+  }
+  probe_ptrace(k);
+  long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  k.landlockAbi = abi > 0 ? static_cast<int>(abi) : 0;
+  return k;
+}
+
+}  // namespace sbx

@@ -1,0 +1,119 @@
+// See procs.h.
+#include "procs.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace sbx {
+
+static bool pidfd_alive(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) == 0;  // readable = the process exited
+}
+
+int ProcTable::policy_of_locked(int tgid) {
+  auto it = table_.find(tgid);
+  if (it == table_.end()) return -1;
+  if (!pidfd_alive(it->second.pidfd.get())) {
+    table_.erase(it);
+    return -1;
+  }
+  return it->second.policy;
+}
+
+void ProcTable::record_locked(int tgid, int policy) {
+  Fd pfd(sys_pidfd_open(tgid, 0));
+  if (!pfd.ok()) return;  // already gone
+  auto it = table_.find(tgid);
+  if (it != table_.end()) {
+    it->second.policy = policy;
+    it->second.pidfd = std::move(pfd);
+  } else {
+    if (table_.size() > 4096) sweep_locked();
+    table_.emplace(tgid, Entry{policy, std::move(pfd)});
+  }
+}
+
+void ProcTable::sweep_locked() {
+  for (auto it = table_.begin(); it != table_.end();)
+    it = pidfd_alive(it->second.pidfd.get()) ? std::next(it) : table_.erase(it);
+}
+
+int ProcTable::inherited_locked(int tgid) {
+  // Walk PPid up to a known ancestor (bounded: pid 1 or a loop ends it).
+  int p = tgid;
+  for (int steps = 0; steps < 256 && p > 1; steps++) {
+    ProcStatus st;
+    if (!read_status(p, st)) break;
+    p = st.ppid;
+    int pol = policy_of_locked(p);
+    if (pol >= 0) return pol;
+  }
+  return default_;
+}
+
+int ProcTable::lookup(int tid, int* tgid_out) {
+  std::lock_guard<std::mutex> g(mu_);
+  int pol = policy_of_locked(tid);  // fast path: the caller is a thread-group leader we know
+  if (pol >= 0) {
+    *tgid_out = tid;
+    return pol;
+  }
+  ProcStatus st;
+  int tgid = read_status(tid, st) ? st.tgid : tid;
+  *tgid_out = tgid;
+  if (tgid != tid) {
+    pol = policy_of_locked(tgid);
+    if (pol >= 0) return pol;
+  }
+  pol = inherited_locked(tgid);
+  record_locked(tgid, pol);
+  return pol;
+}
+
+static void children_of(int pid, std::vector<int>& out) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string kids;
+    if (!read_file(dir + "/" + e->d_name + "/children", kids, 1 << 16)) continue;
+    size_t i = 0;
+    while (i < kids.size()) {
+      int k = atoi(kids.c_str() + i);
+      if (k > 0) out.push_back(k);
+      size_t sp = kids.find(' ', i);
+      if (sp == std::string::npos) break;
+      i = sp + 1;
+    }
+  }
+  closedir(d);
+}
+
+void ProcTable::assign(int tgid, int policy, bool pin) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (pin) {
+    // Breadth-first over the current descendants: record each at its current policy
+    // (nearest known ancestor's, the switched pid not yet switched).
+    std::vector<int> queue;
+    children_of(tgid, queue);
+    for (size_t i = 0; i < queue.size() && i < 100000; i++) {
+      int k = queue[i];
+      if (policy_of_locked(k) < 0) record_locked(k, inherited_locked(k));
+      children_of(k, queue);
+    }
+  }
+  record_locked(tgid, policy);
+}
+
+size_t ProcTable::size() {
+  std::lock_guard<std::mutex> g(mu_);
+  return table_.size();
+}
+
+}  // namespace sbx

@@ -1,0 +1,35 @@
+// Process table: tgid → policy id. Unknown processes inherit from their nearest known
+// ancestor. Each entry holds a pidfd, so a recycled pid is noticed (the pidfd of the
+// original process has become readable = it exited).
+#pragma once
+#include <mutex>
+#include <unordered_map>
+
+#include "sys.h"
+
+namespace sbx {
+
+class ProcTable {
+ public:
+  explicit ProcTable(int defaultPolicy) : default_(defaultPolicy) {}
+  // Policy of the caller (a tid); records the caller's tgid when first seen.
+  int lookup(int tid, int* tgid_out);
+  // Sets tgid's policy; with pin, its current descendants first keep theirs.
+  void assign(int tgid, int policy, bool pin);
+  size_t size();
+
+ private:
+  struct Entry {
+    int policy;
+    Fd pidfd;
+  };
+  int policy_of_locked(int tgid);  // -1 when unknown or stale
+  void record_locked(int tgid, int policy);
+  int inherited_locked(int tgid);
+  void sweep_locked();
+  std::mutex mu_;
+  std::unordered_map<int, Entry> table_;
+  int default_;
+};
+
+}  // namespace sbx

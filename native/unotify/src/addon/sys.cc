@@ -1,0 +1,153 @@
+// Syscall wrappers and /proc readers (see sys.h).
+#include "sys.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sbx {
+
+void Fd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+int sys_pidfd_open(pid_t pid, unsigned flags) { return static_cast<int>(syscall(SYS_pidfd_open, pid, flags)); }
+int sys_pidfd_getfd(int pidfd, int fd, unsigned flags) {
+  return static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, flags));
+}
+
+bool notif_id_valid(int listener, uint64_t id) {
+  return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+static int send_resp(int listener, seccomp_notif_resp& r) {
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r) == 0) return 0;
+  return -errno;
+}
+
+int reply_continue(int listener, uint64_t id) {
+  seccomp_notif_resp r{};
+  r.id = id;
+  r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  return send_resp(listener, r);
+}
+
+int reply_error(int listener, uint64_t id, int err) {
+  seccomp_notif_resp r{};
+  r.id = id;
+  r.error = -err;
+  return send_resp(listener, r);
+}
+
+int reply_value(int listener, uint64_t id, int64_t val) {
+  seccomp_notif_resp r{};
+  r.id = id;
+  if (val < 0)
+    r.error = static_cast<int32_t>(val);
+  else
+    r.val = val;
+  return send_resp(listener, r);
+}
+
+int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec) {
+  seccomp_notif_addfd a{};
+  a.id = id;
+  a.flags = SECCOMP_ADDFD_FLAG_SEND;
+  a.srcfd = static_cast<uint32_t>(srcfd);
+  a.newfd_flags = cloexec ? O_CLOEXEC : 0;
+  int r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+  return r < 0 ? -errno : r;
+}
+
+std::string read_link(const std::string& path) {
+  char buf[4097];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return std::string();
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string fd_path(int fd) { return read_link("/proc/self/fd/" + std::to_string(fd)); }
+
+bool read_file(const std::string& path, std::string& out, size_t max) {
+  Fd f(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!f.ok()) return false;
+  out.clear();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(f.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() >= max) break;
+  }
+  return true;
+}
+
+bool read_status(int pid, ProcStatus& st) {
+  std::string s;
+  if (!read_file("/proc/" + std::to_string(pid) + "/status", s, 8192)) return false;
+  auto field = [&](const char* key) -> const char* {
+    size_t p = s.find(key);
+    return p == std::string::npos ? nullptr : s.c_str() + p + strlen(key);
+  };
+  if (const char* v = field("\nTgid:")) st.tgid = atoi(v);
+  if (const char* v = field("\nPPid:")) st.ppid = atoi(v);
+  if (const char* v = field("Umask:")) st.umask = static_cast<unsigned>(strtoul(v, nullptr, 8));
+  return st.tgid > 0;
+}
+
+static bool stat_fields(int pid, std::string& after) {
+  std::string s;
+  if (!read_file("/proc/" + std::to_string(pid) + "/stat", s, 4096)) return false;
+  size_t p = s.rfind(')');  // comm may contain spaces and parentheses
+  if (p == std::string::npos || p + 2 > s.size()) return false;
+  after = s.substr(p + 2);  // starts at field 3 (state)
+  return true;
+}
+
+static std::string nth_field(const std::string& after, int n /* 3-based as in proc(5) */) {
+  size_t pos = 0;
+  for (int i = 3; i < n; i++) {
+    pos = after.find(' ', pos);
+    if (pos == std::string::npos) return std::string();
+    pos++;
+  }
+  size_t end = after.find(' ', pos);
+  return after.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+}
+
+uint64_t proc_starttime(int pid) {
+  std::string a;
+  if (!stat_fields(pid, a)) return 0;
+  return strtoull(nth_field(a, 22).c_str(), nullptr, 10);
+}
+
+int proc_pgrp(int pid) {
+  std::string a;
+  if (!stat_fields(pid, a)) return -1;
+  return atoi(nth_field(a, 5).c_str());
+}
+
+bool is_procfs(int fd) {
+  struct statfs sf;
+  return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+bool is_proc_root(int fd) {
+  struct stat st;
+  return is_procfs(fd) && fstat(fd, &st) == 0 && st.st_ino == 1;
+}
+
+}  // namespace sbx

@@ -1,0 +1,74 @@
+// Thin wrappers over the syscalls the engine uses, plus small /proc readers.
+#pragma once
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+#include <cstdint>
+#include <string>
+
+namespace sbx {
+
+// Owns one fd; closes it on scope exit.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.release();
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+int sys_pidfd_open(pid_t pid, unsigned flags);
+int sys_pidfd_getfd(int pidfd, int fd, unsigned flags);
+
+// seccomp listener operations (listener = the engine's dup of the fd).
+bool notif_id_valid(int listener, uint64_t id);
+int reply_continue(int listener, uint64_t id);
+int reply_error(int listener, uint64_t id, int err);  // err: positive errno
+int reply_value(int listener, uint64_t id, int64_t val);
+// Injects srcfd into the tracee and answers the syscall with the new fd number.
+int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec);
+
+// readlink of /proc/self/fd/N: the path the kernel really resolved.
+std::string fd_path(int fd);
+std::string read_link(const std::string& path);
+bool read_file(const std::string& path, std::string& out, size_t max = 1 << 20);
+
+struct ProcStatus {
+  int tgid = -1;
+  int ppid = -1;
+  unsigned umask = 022;
+};
+bool read_status(int pid, ProcStatus& st);
+// Field 22 of /proc/<pid>/stat; 0 when unreadable.
+uint64_t proc_starttime(int pid);
+// Process group id (field 5 of /proc/<pid>/stat), -1 when unreadable.
+int proc_pgrp(int pid);
+
+bool is_procfs(int fd);
+bool is_proc_root(int fd);
+
+}  // namespace sbx
