@@ -64,6 +64,10 @@ export interface Layer {
   keyPrefix?: KeyPath;
   /** `sbx exec --deny-X`: drop lower allows for these sections, default deny. */
   resetAllows?: DenySection[];
+  /** Messages name this key path instead of the entry's own (a `protect` entry). */
+  fixedKeyPath?: KeyPath;
+  /** Problems found while building the layer, reported with the compiler's. */
+  issues?: string[];
 }
 
 export interface CompileContext {
@@ -143,9 +147,11 @@ class Builder {
     const b = layer.body;
     const prefix = layer.keyPrefix ?? [];
     const where = (path: KeyPath) => (layer.where ? layer.where([...prefix, ...path]) : layer.source);
+    this.issues.push(...(layer.issues ?? []));
     const fail = (path: KeyPath, err: unknown, text: string) => {
       if (!(err instanceof EntryError)) throw err;
-      this.issues.push(issueLine(where(path), [...prefix, ...path], err.message, text));
+      const line = issueLine(where(path), layer.fixedKeyPath ?? [...prefix, ...path], err.message, text);
+      if (!this.issues.includes(line)) this.issues.push(line);
     };
     const ctx = { home: this.ctx.home, env: this.ctx.env, baseDir: layer.baseDir };
     const expand = (text: string) => (layer.literal ? expandPath(text.startsWith('/') ? text : `/${text}`, { ...ctx, env: {} }) : expandPath(text, ctx));
@@ -429,10 +435,25 @@ class Builder {
 }
 
 /** Compiles layers in order. Throws one PolicyError with every bad entry. */
+/** One PolicyError for many issues, in file/line/column order, naming the file when there is one. */
+export function policyError(issues: string[]): PolicyError {
+  const parse = (l: string) => /^(.*?):(\d+):(\d+): /.exec(l);
+  const sorted = [...issues].sort((a, b) => {
+    const x = parse(a);
+    const y = parse(b);
+    if (!x || !y) return x ? -1 : y ? 1 : 0;
+    return x[1]! < y[1]! ? -1 : x[1]! > y[1]! ? 1 : Number(x[2]) - Number(y[2]) || Number(x[3]) - Number(y[3]);
+  });
+  const files = new Set(sorted.map((l) => parse(l)?.[1]));
+  const n = `${sorted.length} problem${sorted.length === 1 ? '' : 's'}`;
+  const only = files.size === 1 ? [...files][0] : undefined;
+  return new PolicyError(only ? `${only}: invalid policy file (${n})` : `invalid policy (${n})`, sorted);
+}
+
 export async function compileLayers(layers: Layer[], ctx: CompileContext): Promise<CompileResult> {
   const b = new Builder(ctx);
   for (const l of layers) await b.add(l);
-  if (b.issues.length > 0) throw new PolicyError(`invalid policy (${b.issues.length} problem${b.issues.length === 1 ? '' : 's'})`, b.issues);
+  if (b.issues.length > 0) throw policyError(b.issues);
   b.finish();
   return { policy: b.p, dropped: b.dropped, warnings: b.warnings };
 }
@@ -485,7 +506,7 @@ export async function compileWithCommands(
       else throw err;
     }
   }
-  if (issues.length > 0) throw new PolicyError(`invalid policy (${issues.length} problem${issues.length === 1 ? '' : 's'})`, issues);
+  if (issues.length > 0) throw policyError(issues);
   return { main, overrides };
 }
 

@@ -15,7 +15,6 @@ import { configDir, homeDir, runtimeDir, stateDir, trustFile, userConfigFile, ty
 import { preset } from './presets.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
 import { isTrusted } from './trust.js';
-import { PolicyError } from '../errors.js';
 
 export const DEFAULT_PRESETS: PresetName[] = ['secrets'];
 export const DEFAULT_PROTECT = ['secrets'];
@@ -76,12 +75,12 @@ function protectLayers(user: LoadedFile<UserFile> | undefined, projectDir: strin
   const list = user?.data.protect;
   const entries = list ?? DEFAULT_PROTECT;
   const layers: Layer[] = [];
-  const issues: string[] = [];
   entries.forEach((entry, i) => {
     const where = list && user ? user.where(['protect', i]) : 'default protect';
     if ((PRESET_NAMES as readonly string[]).includes(entry)) {
       if (!PROTECTABLE.includes(entry as PresetName)) {
-        issues.push(issueLine(where, ['protect', i], `only deny-list presets can be protected (${PROTECTABLE.join(', ')}); put '${entry}' in extends`, entry));
+        const issue = issueLine(where, ['protect', i], `only deny-list presets can be protected (${PROTECTABLE.join(', ')}); put '${entry}' in extends`, entry);
+        layers.push({ source: where, body: {}, baseDir: '/', trusted: true, issues: [issue] });
         return;
       }
       const p = preset(entry as PresetName, { projectDir, env });
@@ -96,9 +95,9 @@ function protectLayers(user: LoadedFile<UserFile> | undefined, projectDir: strin
       floor: true,
       // Messages point at the protect entry, whatever section the rule lands in.
       where: () => where,
+      fixedKeyPath: ['protect', i],
     });
   });
-  if (issues.length > 0) throw new PolicyError(`${user!.file}: invalid policy file (${issues.length} problem${issues.length === 1 ? '' : 's'})`, issues);
   return layers;
 }
 
