@@ -1,0 +1,368 @@
+/**
+ * Composition: presets + user + project (+ trust) → one policy, checked through explain().
+ * The temp world lives under /tmp, which some presets keep writable: "denied elsewhere"
+ * checks therefore use paths outside it (/etc).
+ */
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { explain, type CheckOp } from '../../../src/policy/explain.js';
+import { resolvePolicyForDir } from '../../../src/policy/index.js';
+import { loadPolicyFile } from '../../../src/policy/load.js';
+import { trust } from '../../../src/policy/trust.js';
+import { tempWorld } from './helpers.js';
+
+type Check = [CheckOp, string, boolean, string?];
+interface Case {
+  name: string;
+  user?: string;
+  project?: string;
+  /** Project directory relative to HOME (default "p"). */
+  at?: string;
+  trusted?: boolean;
+  checks: Check[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'no file anywhere: secrets applies as a floor',
+    checks: [
+      ['read', '~/.ssh/id_rsa', false, 'default protect (protect: preset secrets)'],
+      ['read', '~/.aws/credentials', false],
+      ['read', '~/.kube/config', false],
+      ['read', '~/.docker/config.json', false],
+      ['read', '<P>/.env', false],
+      ['read', '<P>/.envrc', true],
+      ['read', '<P>/src/main.ts', true, 'no rule matches'],
+      ['write', '/tmp/x', true],
+      ['net', 'github.com', true],
+      ['net', '/var/run/docker.sock', false],
+      ['net', '/run/other.sock', true],
+      ['env', 'AWS_SECRET_ACCESS_KEY', true],
+    ],
+  },
+  {
+    name: "sbx's own config, state and sockets are always protected",
+    user: 'version: 1\nextends: []\nprotect: []\n',
+    checks: [
+      ['read', '~/.ssh/id_rsa', true],
+      ['write', '~/.local/state/sbx/trust.json', false, 'built-in: sbx state'],
+      ['read', '~/.local/state/sbx/trust.json', true],
+      ['write', '~/.config/sbx/config.yaml', false, 'built-in: sbx config'],
+      ['read', '~/.config/sbx/config.yaml', true],
+      ['write', '<R>/run/sbx/control.sock', false, 'built-in: sbx sockets'],
+      ['net', '<R>/run/sbx/control.sock', false, 'built-in: sbx sockets'],
+      ['net', '<R>/run/other.sock', true],
+      ['write', '~/.config/other/x', true],
+    ],
+  },
+  {
+    name: 'user extends [] keeps the default protect floor',
+    user: 'version: 1\nextends: []\n',
+    checks: [
+      ['read', '~/.ssh/id_rsa', false],
+      ['read', '~/src/x', true],
+    ],
+  },
+  {
+    name: 'trusted project: write.allow is a whitelist, and readable',
+    project: 'version: 1\nwrite: { allow: [".", "/tmp"] }\n',
+    trusted: true,
+    checks: [
+      ['write', '<P>/src/new-dir/a.ts', true, '<P>/.sbx.yaml:2:18'],
+      ['write', '/etc/elsewhere', false, 'no rule matches: write defaults to deny'],
+      ['write', '/tmp/build.o', true],
+      ['write', '/dev/null', true, 'built-in: devices'],
+      ['write', '/dev/sda', false],
+      ['read', '<P>/src/a.ts', true],
+    ],
+  },
+  {
+    name: 'untrusted project: a whitelist still narrows (intersection with allow-all)',
+    project: 'version: 1\nwrite: { allow: [".", "/tmp"] }\n',
+    checks: [
+      ['write', '<P>/dist/out.js', true],
+      ['write', '/etc/elsewhere', false],
+    ],
+  },
+  {
+    name: 'untrusted project cannot widen a user whitelist',
+    user: 'version: 1\nwrite: { allow: ["~/work"] }\n',
+    project: 'version: 1\nwrite: { allow: ["."] }\n',
+    at: 'other',
+    checks: [
+      ['write', '<P>/x', false],
+      ['write', '~/work/x', true],
+    ],
+  },
+  {
+    name: 'trusted project can widen a user whitelist',
+    user: 'version: 1\nwrite: { allow: ["~/work"] }\n',
+    project: 'version: 1\nwrite: { allow: ["."] }\n',
+    at: 'other',
+    trusted: true,
+    checks: [
+      ['write', '<P>/x', true],
+      ['write', '~/work/x', true],
+      ['write', '~/third/x', false],
+    ],
+  },
+  {
+    name: 'the protect floor is not lifted by a trusted project',
+    project: 'version: 1\nread: { allow: ["~/.ssh/known_hosts", ".env"] }\n',
+    trusted: true,
+    checks: [
+      ['read', '~/.ssh/known_hosts', false, 'protect'],
+      ['read', '<P>/.env', false],
+      ['read', '<P>/README.md', true],
+    ],
+  },
+  {
+    name: 'without protect, a trusted project may lift a preset (more specific wins)',
+    user: 'version: 1\nprotect: []\n',
+    project: 'version: 1\nread: { allow: ["~/.ssh/known_hosts", ".env"] }\n',
+    trusted: true,
+    checks: [
+      ['read', '~/.ssh/known_hosts', true],
+      ['read', '~/.ssh/id_rsa', false, 'preset secrets (default)'],
+      ['read', '<P>/.env', true],
+      ['read', '<P>/sub/.env', false],
+    ],
+  },
+  {
+    name: '...but an untrusted one may not',
+    user: 'version: 1\nprotect: []\n',
+    project: 'version: 1\nread: { allow: ["~/.ssh/known_hosts", ".env"] }\n',
+    checks: [
+      ['read', '~/.ssh/known_hosts', false],
+      ['read', '<P>/.env', false],
+      ['read', '<P>/main.c', true],
+    ],
+  },
+  {
+    name: 'untrusted denies are kept',
+    project: 'version: 1\nread: { deny: ["secret.txt", "**/*.pem"] }\nexec: { deny: ["curl"] }\n',
+    checks: [
+      ['read', '<P>/secret.txt', false],
+      ['read', '<P>/keys/a.pem', false],
+      ['read', '<P>/ok.txt', true],
+      ['exec', '<R>/bin/curl', false],
+      ['exec', '<R>/bin/kubectl', true],
+    ],
+  },
+  {
+    name: 'most specific wins across layers',
+    user: 'version: 1\nread: { deny: ["~/data"] }\n',
+    project: 'version: 1\nread: { allow: ["~/data/public"] }\n',
+    trusted: true,
+    checks: [
+      ['read', '~/data/public/a', true],
+      ['read', '~/data/private/a', false],
+      ['read', '~/data', false],
+    ],
+  },
+  {
+    name: 'net: allow-list of names, resolved; DNS kept; everything else denied',
+    project: 'version: 1\nnet: { allow: ["github.com", "*.npmjs.org", "localhost:3000"] }\n',
+    checks: [
+      ['net', 'github.com', true],
+      ['net', '140.82.121.4:443', true],
+      ['net', 'registry.npmjs.org', true],
+      ['net', 'npmjs.org', false, 'no rule matches: net defaults to deny'],
+      ['net', 'example.org', false],
+      ['net', '8.8.8.8:53', false],
+      ['net', '127.0.0.53:53', true, 'built-in: DNS'],
+      ['net', '127.0.0.1:3000', true],
+      ['net', '127.0.0.1:5432', false],
+      ['net', '[::1]:3000', true],
+    ],
+  },
+  {
+    name: 'net: a user deny is not lifted by an untrusted allow',
+    user: 'version: 1\nnet: { deny: ["github.com", "10.0.0.0/8"] }\n',
+    project: 'version: 1\nnet: { allow: ["github.com", "10.1.2.3", "example.org"] }\n',
+    checks: [
+      ['net', 'github.com', false],
+      ['net', '140.82.121.4:443', false],
+      ['net', '10.1.2.3:443', false],
+      ['net', 'example.org', true],
+    ],
+  },
+  {
+    name: 'net: a trusted narrower port beats a user host deny',
+    user: 'version: 1\nnet: { deny: ["github.com"] }\n',
+    project: 'version: 1\nnet: { allow: ["github.com:443"] }\n',
+    trusted: true,
+    checks: [
+      ['net', 'github.com:443', true],
+      ['net', 'github.com:22', false],
+    ],
+  },
+  {
+    name: 'offline preset: no network at all, loopback included',
+    project: 'version: 1\nextends: [offline]\n',
+    checks: [
+      ['net', 'github.com', false],
+      ['net', '127.0.0.1:8080', false],
+      ['net', '/run/x.sock', true],
+    ],
+  },
+  {
+    name: 'project-only preset: writes only in the project and temp dirs',
+    project: 'version: 1\nextends: [project-only]\n',
+    checks: [
+      ['write', '<P>/out/x', true],
+      ['write', '/tmp/x', true],
+      ['write', '/var/tmp/x', true],
+      ['write', '/etc/x', false],
+      ['read', '/etc/x', true],
+    ],
+  },
+  {
+    name: 'shell-rc preset',
+    user: 'version: 1\nextends: [secrets, shell-rc]\n',
+    checks: [
+      ['write', '~/.bashrc', false],
+      ['write', '~/.config/fish/config.fish', false],
+      ['read', '~/.bashrc', true],
+      ['write', '<P>/.git/hooks/pre-commit', false],
+      ['write', '<P>/.git/config', true],
+      ['write', '<P>/.vscode/settings.json', false],
+    ],
+  },
+  {
+    name: 'exec: names, argv prefixes and paths',
+    project: 'version: 1\nexec: { deny: ["kubectl delete", "<R>/bin/curl"] }\n',
+    checks: [
+      ['exec', '<R>/bin/kubectl delete pod x', false],
+      ['exec', '<R>/bin/kubectl get pods', true],
+      ['exec', '<R>/bin/curl', false],
+    ],
+  },
+  {
+    name: 'env: deny patterns, trusted allow exceptions',
+    user: 'version: 1\nenv: { deny: ["AWS_*"] }\n',
+    project: 'version: 1\nenv: { deny: ["*_TOKEN"], allow: ["AWS_REGION"] }\n',
+    trusted: true,
+    checks: [
+      ['env', 'AWS_SECRET_ACCESS_KEY', false],
+      ['env', 'AWS_REGION', true],
+      ['env', 'NPM_TOKEN', false],
+      ['env', 'PATH', true],
+    ],
+  },
+  {
+    name: 'env: untrusted allow is dropped',
+    user: 'version: 1\nenv: { deny: ["AWS_*"] }\n',
+    project: 'version: 1\nenv: { allow: ["AWS_REGION"] }\n',
+    checks: [
+      ['env', 'AWS_REGION', false],
+      ['env', 'HOME', true],
+    ],
+  },
+  {
+    name: 'symlinked project dir: rules and targets meet on the canonical path',
+    project: 'version: 1\nwrite: { allow: ["."] }\n',
+    at: 'real-proj',
+    trusted: true,
+    checks: [
+      ['write', '~/linked-proj/new/file', true],
+      ['write', '~/real-proj/new/file', true],
+      ['write', '~/linked-proj/../x', false],
+    ],
+  },
+  {
+    name: 'paths with spaces and unicode',
+    project: 'version: 1\nread: { deny: ["My Secrets/ünï"] }\n',
+    at: 'prøject x',
+    checks: [
+      ['read', '<P>/My Secrets/ünï/a b.txt', false],
+      ['read', '<P>/My Secrets/other', true],
+    ],
+  },
+];
+
+describe('composition table', () => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+    const w = tempWorld();
+    const sub = (s: string) => s.replaceAll('<P>', join(w.home, c.at ?? 'p')).replaceAll('<R>', w.root).replace(/^~/, w.home);
+    const proj = join(w.home, c.at ?? 'p');
+    mkdirSync(proj, { recursive: true });
+    if (c.at === 'real-proj') symlinkSync(proj, join(w.home, 'linked-proj'));
+    mkdirSync(join(w.root, 'bin'), { recursive: true });
+    for (const b of ['curl', 'kubectl']) {
+      writeFileSync(join(w.root, 'bin', b), '#!/bin/sh\n');
+      chmodSync(join(w.root, 'bin', b), 0o755);
+    }
+    if (c.user) w.write('home/.config/sbx/config.yaml', c.user);
+    if (c.project) {
+      const f = join(proj, '.sbx.yaml');
+      writeFileSync(f, c.project.replaceAll('<R>', w.root));
+      if (c.trusted) trust(f, loadPolicyFile(f, 'project').sha256, w.env);
+    }
+    const r = await resolvePolicyForDir(proj, { env: w.env });
+    expect(r.trusted).toBe(c.project ? !!c.trusted : true);
+    for (const [op, target, allowed, because] of c.checks) {
+      const words = op === 'exec' ? sub(target).split(' ') : [sub(target)];
+      const e = explain(r.policy, op, words, { cwd: proj, env: w.env });
+      expect({ op, target, allowed: e.allowed }).toEqual({ op, target, allowed });
+      if (because) expect(`${e.because} ${e.origin?.source ?? ''}`).toContain(sub(because));
+    }
+    rmSync(w.root, { recursive: true, force: true });
+  });
+});
+
+describe('mode and commands', () => {
+  it('untrusted audit is ignored; trusted audit applies; enforce always tightens', async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'p');
+    mkdirSync(proj, { recursive: true });
+    const f = join(proj, '.sbx.yaml');
+    writeFileSync(f, 'version: 1\nmode: audit\n');
+    let r = await resolvePolicyForDir(proj, { env: w.env });
+    expect(r.policy.mode).toBe('enforce');
+    expect(r.dropped.join('\n')).toContain('mode audit (untrusted');
+    trust(f, loadPolicyFile(f, 'project').sha256, w.env);
+    r = await resolvePolicyForDir(proj, { env: w.env });
+    expect(r.policy.mode).toBe('audit');
+    w.write('home/.config/sbx/config.yaml', 'version: 1\nmode: audit\n');
+    writeFileSync(f, 'version: 1\nmode: enforce\n'); // edited → untrusted again
+    r = await resolvePolicyForDir(proj, { env: w.env });
+    expect(r.trusted).toBe(false);
+    expect(r.policy.mode).toBe('enforce');
+  });
+
+  it('commands: overrides are separate policies referenced by id', async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'p');
+    mkdirSync(proj, { recursive: true });
+    w.write('home/.config/sbx/config.yaml', 'version: 1\ncommands:\n  npm: { env: { deny: ["GH_*"] } }\n');
+    writeFileSync(join(proj, '.sbx.yaml'), 'version: 1\ncommands:\n  npm: { net: { allow: ["registry.npmjs.org"] } }\n  /usr/bin/git: { write: { allow: ["."] } }\n');
+    const r = await resolvePolicyForDir(proj, { env: w.env });
+    expect(r.policy.net.default).toBe('allow');
+    expect(r.policy.commands.map((c) => [c.name, c.policy])).toEqual([
+      ['npm', 1],
+      ['/usr/bin/git', 2],
+    ]);
+    const npm = r.overrides.find((o) => o.id === 1)!;
+    expect(npm.net.default).toBe('deny');
+    expect(explain(npm, 'net', ['registry.npmjs.org'], { cwd: proj, env: w.env }).allowed).toBe(true);
+    expect(explain(npm, 'net', ['github.com'], { cwd: proj, env: w.env }).allowed).toBe(false);
+    expect(npm.env.deny).toContain('GH_*');
+    expect(npm.commands).toEqual([]);
+    const git = r.overrides.find((o) => o.id === 2)!;
+    expect(explain(git, 'write', [join(proj, 'x')], { cwd: proj, env: w.env }).allowed).toBe(true);
+    expect(explain(git, 'write', [join(w.home, 'x')], { cwd: proj, env: w.env }).allowed).toBe(false);
+    expect(r.files).toEqual([join(w.home, '.config/sbx/config.yaml'), join(proj, '.sbx.yaml')]);
+  });
+
+  it('every rule points at an origin', async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'p');
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(join(proj, '.sbx.yaml'), 'version: 1\nextends: [shell-rc]\nwrite: { allow: ["."] }\nnet: { allow: ["github.com"] }\nexec: { deny: [curl] }\n');
+    const { policy } = await resolvePolicyForDir(proj, { env: w.env });
+    const all = [...policy.read.rules, ...policy.write.rules, ...policy.unix.rules, ...policy.exec.paths, ...policy.exec.programs, ...policy.net.rules];
+    for (const r of all) expect(policy.origins[r.rule]).toBeDefined();
+  });
+});
