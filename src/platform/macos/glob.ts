@@ -98,3 +98,22 @@ export function exactDepth(g: ParsedGlob, depth: number): string[] {
   place(0, extra, []);
   return out;
 }
+
+/**
+ * The leading segments of a glob that contain no wildcard, unescaped ("/" when none);
+ * `whole` when the glob has no wildcard at all (it names one path).
+ */
+export function literalPrefix(glob: string): { prefix: string; whole: boolean } {
+  const out: string[] = [];
+  for (const seg of glob.split('/').filter((s) => s !== '')) {
+    let lit = '';
+    for (let i = 0; i < seg.length; i++) {
+      const c = seg[i]!;
+      if (c === '\\' && i + 1 < seg.length) lit += seg[++i];
+      else if (c === '*' || c === '?') return { prefix: `/${out.join('/')}`, whole: false };
+      else lit += c;
+    }
+    out.push(lit);
+  }
+  return { prefix: `/${out.join('/')}`, whole: true };
+}

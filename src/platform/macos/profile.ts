@@ -17,6 +17,7 @@
  * macOS shell compares profiles to decide whether to restart).
  */
 import type { CompiledPolicy, Effect, PathRule, PathSection } from '../../policy/compiled.js';
+import { literalPrefix } from './glob.js';
 import { netLines } from './net.js';
 import { deniedExpr, fileMatcher, orderPieces, socketMatcher, type Matcher, type Piece } from './order.js';
 import { comment, pathForms, regexEscape, str } from './sbpl.js';
@@ -67,19 +68,19 @@ class Out {
   }
 }
 
-/** Literal ancestors of a rule's fixed prefix (the part before any glob character). */
+/** Ancestors of what a deny rule names: the subtree's parents, or a glob's literal prefix and its parents. */
 function ancestors(r: PathRule): string[] {
-  let fixed = r.pattern;
-  if (r.match === 'glob') {
-    const m = /[*?\\]/.exec(fixed);
-    if (m) fixed = fixed.slice(0, fixed.lastIndexOf('/', m.index));
-  }
   const out: string[] = [];
-  for (let p = fixed; p.lastIndexOf('/') > 0; ) {
+  let p = r.pattern;
+  if (r.match === 'glob') {
+    const { prefix, whole } = literalPrefix(r.pattern);
+    if (!whole && prefix !== '/') out.push(prefix);
+    p = prefix;
+  }
+  while (p.lastIndexOf('/') > 0) {
     p = p.slice(0, p.lastIndexOf('/'));
     out.push(p);
   }
-  if (r.match === 'glob' && fixed !== '' && fixed !== r.pattern) out.unshift(fixed);
   return out;
 }
 
