@@ -95,6 +95,24 @@ export interface EngineStats {
   pending: number;
 }
 
+/** A keeper's connection to the supervisor (fdserver.cc): its first line, fds attached. */
+export interface FdConnection {
+  /** The connected AF_UNIX stream socket; the caller owns it (wrap it in a net.Socket). */
+  fd: number;
+  /** Fds received with SCM_RIGHTS (CLOEXEC); the caller owns them. */
+  fds: number[];
+  /** Everything read up to and including the first '\n' (may hold more lines). */
+  payload: string;
+  /** SO_PEERCRED of the peer. */
+  pid: number;
+  uid: number;
+}
+
+/** Opaque handle of a listening fd server. */
+export interface FdServerHandle {
+  readonly __fdserver: unique symbol;
+}
+
 /** Opaque handle; only meaningful to the engine functions below. */
 export interface EngineHandle {
   readonly __engine: unique symbol;
@@ -123,6 +141,17 @@ export interface NativeAddon {
   engineStats(engine: EngineHandle): EngineStats;
   /** Stops the threads, flushes pending events. Does not close the caller's listener fd. */
   engineStop(engine: EngineHandle): void;
+
+  /**
+   * Listens on a new AF_UNIX stream socket at path (mode 0600; fails if it exists) on a
+   * native thread; calls onConnection for each peer of the same uid (or root) that sent a
+   * first line within 2 s. Node cannot receive SCM_RIGHTS, hence this.
+   */
+  fdServerCreate(path: string, onConnection: (conn: FdConnection) => void): FdServerHandle;
+  /** Stops accepting and closes the listening socket (does not unlink the path). */
+  fdServerClose(server: FdServerHandle): void;
+  /** memfd_create (CLOEXEC) of the given size. */
+  memfdCreate(name: string, size: number): number;
 
   /** Test/explain hook: the native decision for one path, so TS and native can be checked against the same table. */
   decidePath(section: { default: 'allow' | 'deny'; rules: CompiledPolicy['read']['rules'] }, path: string): { effect: 'allow' | 'deny'; rule: number };
