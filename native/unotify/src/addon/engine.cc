@@ -346,6 +346,7 @@ int Core::reply_hint(uint64_t id, bool has_content, const std::string& content, 
   Fd ro(open(("/proc/self/fd/" + std::to_string(mfd.get())).c_str(), O_RDONLY | O_CLOEXEC));
   if (!ro.ok()) return reply_error(listener_, id, EIO);
   int r = reply_addfd(listener_, id, ro.get(), h.cloexec);
+  if (r < 0 && r != -ENOENT) reply_error(listener_, id, -r);
   return r < 0 ? r : 0;
 }
 

@@ -58,8 +58,10 @@ static void finish_open(const std::shared_ptr<Core>& core, uint64_t id, int fd, 
     reply_error(core->listener(), id, -fd);
     return;
   }
-  reply_addfd(core->listener(), id, fd, cloexec);
+  int r = reply_addfd(core->listener(), id, fd, cloexec);
   close(fd);
+  // ENOENT: the caller is gone. Anything else: it still waits, so answer with the error.
+  if (r < 0 && r != -ENOENT) reply_error(core->listener(), id, -r);
 }
 
 void handle_open(Notif& n) {
@@ -128,8 +130,12 @@ void handle_open(Notif& n) {
       std::string real = clean_path(fd_path(r.fd.get()), st.st_nlink == 0);
       if (check_access(n, need_read, need_write, real)) return;
       if (is_path) {
+        // ADDFD cannot carry an O_PATH file (fget refuses them), so an allowed O_PATH
+        // open CONTINUEs. A racing thread could swap in another path, but an O_PATH fd
+        // grants no data access: every use of it (reopen via /proc/self/fd, fchdir then
+        // open, execveat) is trapped and decided again on the real file.
         if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) return void(reply_error(n.listener(), n.req.id, ENOTDIR));
-        return void(reply_addfd(n.listener(), n.req.id, r.fd.get(), cloexec));
+        return void(reply_continue(n.listener(), n.req.id));
       }
       if (S_ISLNK(st.st_mode)) return void(reply_error(n.listener(), n.req.id, ELOOP));
       int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) |

@@ -1,0 +1,216 @@
+/**
+ * A small class over the native engine handle. Every argument is validated here, before
+ * the addon is called, so a mistake reads as one clear SbxError naming what and where
+ * (the addon re-checks and would only throw a TypeError).
+ */
+import type {
+  EngineEvent,
+  EngineHandle,
+  EngineStats,
+  HintReply,
+  HintRequest,
+  NativeAddon,
+} from '../../native/unotify/native.js';
+import type { CompiledPolicy, PathRule, PathSection } from '../policy/compiled.js';
+import { SbxError } from '../errors.js';
+import { loadNative } from './load.js';
+
+export interface EngineCreateOptions {
+  listenerFd: number;
+  defaultPolicy: number;
+  threads?: number;
+  protectedPids?: number[];
+  journalFd?: number;
+  onEvents?: (events: EngineEvent[]) => void;
+  onHint?: (hint: HintRequest) => void;
+  onClosed?: () => void;
+}
+
+/** A programming error in what was passed to the engine. */
+export class EngineArgumentError extends SbxError {}
+
+function fail(where: string, what: string, got: unknown): never {
+  let shown: string;
+  try {
+    shown = JSON.stringify(got) ?? String(got);
+  } catch {
+    shown = String(got);
+  }
+  throw new EngineArgumentError(`${where}: ${what} (got ${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown})`);
+}
+
+function checkInt(where: string, name: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    fail(where, `${name} must be an integer in [${lo}, ${hi}]`, v);
+  return v;
+}
+
+function checkEffect(where: string, v: unknown): void {
+  if (v !== 'allow' && v !== 'deny') fail(where, "must be 'allow' or 'deny'", v);
+}
+
+function checkPathRules(where: string, rules: unknown): void {
+  if (!Array.isArray(rules)) fail(where, 'must be an array', rules);
+  rules.forEach((r: PathRule, i: number) => {
+    const w = `${where}[${i}]`;
+    if (typeof r !== 'object' || r === null) fail(w, 'must be an object', r);
+    checkInt(w, 'rule', r.rule, -2, 2 ** 31 - 1);
+    checkEffect(`${w}.effect`, r.effect);
+    if (r.match !== 'subtree' && r.match !== 'glob') fail(`${w}.match`, "must be 'subtree' or 'glob'", r.match);
+    if (typeof r.pattern !== 'string' || r.pattern === '') fail(`${w}.pattern`, 'must be a non-empty string', r.pattern);
+    if (r.pattern.includes('\0')) fail(`${w}.pattern`, 'must not contain NUL', r.pattern);
+    if (typeof r.floor !== 'boolean') fail(`${w}.floor`, 'must be a boolean', r.floor);
+  });
+}
+
+export function checkSection(where: string, s: PathSection): void {
+  if (typeof s !== 'object' || s === null) fail(where, 'must be an object', s);
+  checkEffect(`${where}.default`, s.default);
+  checkPathRules(`${where}.rules`, s.rules);
+}
+
+export function checkPolicy(p: CompiledPolicy): void {
+  const w = 'engine policy';
+  if (typeof p !== 'object' || p === null) fail(w, 'must be an object', p);
+  checkInt(w, 'id', p.id, 0, 2 ** 31 - 1);
+  if (p.mode !== 'enforce' && p.mode !== 'audit') fail(`${w}.mode`, "must be 'enforce' or 'audit'", p.mode);
+  checkSection(`${w}.read`, p.read);
+  checkSection(`${w}.write`, p.write);
+  checkSection(`${w}.unix`, p.unix);
+  if (typeof p.exec !== 'object' || p.exec === null) fail(`${w}.exec`, 'must be an object', p.exec);
+  checkEffect(`${w}.exec.default`, p.exec.default);
+  checkPathRules(`${w}.exec.paths`, p.exec.paths);
+  if (!Array.isArray(p.exec.programs)) fail(`${w}.exec.programs`, 'must be an array', p.exec.programs);
+  p.exec.programs.forEach((r, i) => {
+    const pw = `${w}.exec.programs[${i}]`;
+    checkInt(pw, 'rule', r.rule, -2, 2 ** 31 - 1);
+    checkEffect(`${pw}.effect`, r.effect);
+    if (typeof r.name !== 'string' || r.name === '') fail(`${pw}.name`, 'must be a non-empty string', r.name);
+    if (!Array.isArray(r.args) || r.args.some((a) => typeof a !== 'string')) fail(`${pw}.args`, 'must be strings', r.args);
+  });
+  if (typeof p.net !== 'object' || p.net === null) fail(`${w}.net`, 'must be an object', p.net);
+  checkEffect(`${w}.net.default`, p.net.default);
+  if (!Array.isArray(p.net.rules)) fail(`${w}.net.rules`, 'must be an array', p.net.rules);
+  p.net.rules.forEach((r, i) => {
+    const nw = `${w}.net.rules[${i}]`;
+    checkInt(nw, 'rule', r.rule, -2, 2 ** 31 - 1);
+    checkEffect(`${nw}.effect`, r.effect);
+    if (r.family !== 4 && r.family !== 6) fail(`${nw}.family`, 'must be 4 or 6', r.family);
+    if (typeof r.address !== 'string') fail(`${nw}.address`, 'must be a string', r.address);
+    checkInt(nw, 'prefix', r.prefix, 0, r.family === 4 ? 32 : 128);
+    checkInt(nw, 'portLo', r.portLo, 0, 65535);
+    checkInt(nw, 'portHi', r.portHi, r.portLo, 65535);
+  });
+  if (!Array.isArray(p.commands)) fail(`${w}.commands`, 'must be an array', p.commands);
+  p.commands.forEach((c, i) => {
+    const cw = `${w}.commands[${i}]`;
+    checkInt(cw, 'rule', c.rule, -2, 2 ** 31 - 1);
+    if (typeof c.name !== 'string' || c.name === '') fail(`${cw}.name`, 'must be a non-empty string', c.name);
+    checkInt(cw, 'policy', c.policy, 0, 2 ** 31 - 1);
+  });
+}
+
+/** One engine serving one seccomp listener. */
+export class Engine {
+  private handle: EngineHandle | undefined;
+  private readonly addon: NativeAddon;
+  private readonly policies = new Set<number>();
+
+  private constructor(addon: NativeAddon, handle: EngineHandle) {
+    this.addon = addon;
+    this.handle = handle;
+  }
+
+  static create(o: EngineCreateOptions): Engine {
+    const w = 'Engine.create';
+    if (typeof o !== 'object' || o === null) fail(w, 'options must be an object', o);
+    checkInt(w, 'listenerFd', o.listenerFd, 0, 2 ** 31 - 1);
+    checkInt(w, 'defaultPolicy', o.defaultPolicy, 0, 2 ** 31 - 1);
+    if (o.threads !== undefined) checkInt(w, 'threads', o.threads, 1, 16);
+    if (o.journalFd !== undefined) checkInt(w, 'journalFd', o.journalFd, 0, 2 ** 31 - 1);
+    const pids = o.protectedPids ?? [];
+    if (!Array.isArray(pids)) fail(w, 'protectedPids must be an array', pids);
+    pids.forEach((p, i) => checkInt(w, `protectedPids[${i}]`, p, 1, 2 ** 31 - 1));
+    for (const k of ['onEvents', 'onHint', 'onClosed'] as const)
+      if (o[k] !== undefined && typeof o[k] !== 'function') fail(w, `${k} must be a function`, typeof o[k]);
+    const addon = loadNative();
+    const handle = addon.engineCreate({
+      listenerFd: o.listenerFd,
+      defaultPolicy: o.defaultPolicy,
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.journalFd !== undefined ? { journalFd: o.journalFd } : {}),
+      protectedPids: pids,
+      onEvents: o.onEvents ?? (() => {}),
+      // Nobody listens for hints: refuse them rather than leave the caller blocked.
+      onHint: o.onHint ?? ((h) => addon.engineReplyHint(handle, h.id, { errno: 2 })),
+      onClosed: o.onClosed ?? (() => {}),
+    });
+    return new Engine(addon, handle);
+  }
+
+  private live(where: string): EngineHandle {
+    if (!this.handle) throw new EngineArgumentError(`${where}: the engine has been stopped`);
+    return this.handle;
+  }
+
+  setPolicy(policy: CompiledPolicy): void {
+    const h = this.live('Engine.setPolicy');
+    checkPolicy(policy);
+    this.addon.engineSetPolicy(h, policy);
+    this.policies.add(policy.id);
+  }
+
+  dropPolicy(id: number): void {
+    const h = this.live('Engine.dropPolicy');
+    checkInt('Engine.dropPolicy', 'policyId', id, 0, 2 ** 31 - 1);
+    this.addon.engineDropPolicy(h, id);
+    this.policies.delete(id);
+  }
+
+  /** Assigns a process (tgid); with pinDescendants its running children keep their policy. */
+  assign(pid: number, policyId: number, pinDescendants: boolean): void {
+    const w = 'Engine.assign';
+    const h = this.live(w);
+    checkInt(w, 'pid', pid, 1, 2 ** 31 - 1);
+    checkInt(w, 'policyId', policyId, 0, 2 ** 31 - 1);
+    if (typeof pinDescendants !== 'boolean') fail(w, 'pinDescendants must be a boolean', pinDescendants);
+    if (!this.policies.has(policyId)) fail(w, 'policyId was never set with setPolicy', policyId);
+    this.addon.engineAssign(h, pid, policyId, pinDescendants);
+  }
+
+  replyHint(id: string, reply: HintReply): boolean {
+    const w = 'Engine.replyHint';
+    const h = this.live(w);
+    if (typeof id !== 'string' || !/^\d+$/.test(id)) fail(w, 'id must be the decimal string from onHint', id);
+    if (typeof reply !== 'object' || reply === null) fail(w, 'reply must be an object', reply);
+    const hasContent = reply.content !== undefined;
+    const hasErrno = reply.errno !== undefined;
+    if (hasContent === hasErrno) fail(w, 'reply needs exactly one of content or errno', reply);
+    if (hasContent && typeof reply.content !== 'string') fail(w, 'reply.content must be a string', reply.content);
+    if (hasErrno) checkInt(w, 'reply.errno', reply.errno, 1, 4095);
+    return this.addon.engineReplyHint(h, id, reply) as unknown as boolean;
+  }
+
+  stats(): EngineStats {
+    return this.addon.engineStats(this.live('Engine.stats'));
+  }
+
+  /** Stops the threads; idempotent. The caller keeps its listener fd. */
+  stop(): void {
+    if (!this.handle) return;
+    const h = this.handle;
+    this.handle = undefined;
+    this.addon.engineStop(h);
+  }
+
+  get stopped(): boolean {
+    return this.handle === undefined;
+  }
+}
+
+/** The native decision for one path (for explanations and the TS/native table test). */
+export function nativeDecidePath(section: PathSection, path: string): { effect: 'allow' | 'deny'; rule: number } {
+  checkSection('nativeDecidePath section', section);
+  if (typeof path !== 'string' || path.includes('\0')) fail('nativeDecidePath', 'path must be a string without NUL', path);
+  return loadNative().decidePath(section, path);
+}
