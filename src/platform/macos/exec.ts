@@ -22,7 +22,7 @@ export async function macosExec(request: ExecRequest, options: MacosExecOptions 
     process.stderr.write(`sbx: ${program}: command not found\n`);
     return 127;
   }
-  const sandboxExec = options.sandboxExec ?? findSandboxExec();
+  const sandboxExec = options.sandboxExec ?? findSandboxExec(request.env.PATH ?? process.env.PATH);
   if (request.overrides.length > 0 && !request.quiet)
     process.stderr.write('sbx: note: per-program `commands:` overrides are not applied on macOS (one profile per run)\n');
   const dir = new PrivateDir();
