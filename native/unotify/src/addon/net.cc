@@ -74,7 +74,7 @@ bool decide_addr(Notif& n, Addr& ad) {
     inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
     int port = ntohs(in->sin_port);
     return refuse(n, decide_net(n.pol->net, 4, reinterpret_cast<uint8_t*>(&in->sin_addr), port), "net",
-                  std::string(buf) + ":" + std::to_string(port), ECONNREFUSED);
+                  std::string(buf) + ":" + std::to_string(port), EACCES);
   }
   if (fam == AF_INET6) {
     if (ad.len < sizeof(sockaddr_in6)) return reply_error(n.listener(), n.req.id, EINVAL), true;
@@ -85,19 +85,21 @@ bool decide_addr(Notif& n, Addr& ad) {
     if (memcmp(b, mapped, 12) == 0) {
       inet_ntop(AF_INET, b + 12, buf, sizeof buf);
       return refuse(n, decide_net(n.pol->net, 4, b + 12, port), "net", std::string(buf) + ":" + std::to_string(port),
-                    ECONNREFUSED);
+                    EACCES);
     }
     inet_ntop(AF_INET6, b, buf, sizeof buf);
     return refuse(n, decide_net(n.pol->net, 6, b, port), "net", "[" + std::string(buf) + "]:" + std::to_string(port),
-                  ECONNREFUSED);
+                  EACCES);
   }
   if (fam == AF_UNIX) {
     auto* un = reinterpret_cast<sockaddr_un*>(&ad.ss);
     size_t plen = ad.len - offsetof(sockaddr_un, sun_path);
     if (plen == 0) return false;  // unnamed: the kernel answers
     if (un->sun_path[0] == '\0') {
+      // Trailing NULs dropped: libuv (Node) pads abstract names to the full sun_path.
       std::string name = "@" + std::string(un->sun_path + 1, plen - 1);
-      return refuse(n, decide_path(n.pol->unix_, name), "unix", name, ECONNREFUSED);
+      while (name.size() > 1 && name.back() == '\0') name.pop_back();
+      return refuse(n, decide_path(n.pol->unix_, name), "unix", name, EACCES);
     }
     std::string path(un->sun_path, strnlen(un->sun_path, plen));
     Fd base;
@@ -108,7 +110,7 @@ bool decide_addr(Notif& n, Addr& ad) {
     if ((e = resolve(n.caller, base.get(), path, true, 0, false, r)) < 0)
       return reply_error(n.listener(), n.req.id, -e), true;
     std::string real = fd_path(r.fd.get());
-    if (refuse(n, decide_path(n.pol->unix_, real), "unix", real, ECONNREFUSED)) return true;
+    if (refuse(n, decide_path(n.pol->unix_, real), "unix", real, EACCES)) return true;
     std::string via = "/proc/self/fd/" + std::to_string(r.fd.get());
     memset(un->sun_path, 0, sizeof un->sun_path);
     memcpy(un->sun_path, via.c_str(), via.size());
