@@ -68,6 +68,8 @@ export interface Layer {
   fixedKeyPath?: KeyPath;
   /** Problems found while building the layer, reported with the compiler's. */
   issues?: string[];
+  /** A policy file's own layer: its `commands:` overrides are inserted right after it. */
+  fileLayer?: boolean;
 }
 
 export interface CompileContext {
@@ -100,8 +102,19 @@ function emptyPolicy(): CompiledPolicy {
   };
 }
 
-function clone(p: CompiledPolicy): CompiledPolicy {
-  return structuredClone(p);
+/** What an untrusted layer is checked against: the sections as they are now (rules are never mutated in place). */
+function snapshot(p: CompiledPolicy): CompiledPolicy {
+  return {
+    ...p,
+    read: { default: p.read.default, rules: [...p.read.rules] },
+    write: { default: p.write.default, rules: [...p.write.rules] },
+    unix: { default: p.unix.default, rules: [...p.unix.rules] },
+    exec: { default: p.exec.default, paths: [...p.exec.paths], programs: [...p.exec.programs] },
+    net: { default: p.net.default, rules: [...p.net.rules], hosts: [...(p.net.hosts ?? [])] },
+    env: { deny: [...p.env.deny], allow: [...p.env.allow] },
+    commands: [],
+    origins: [],
+  };
 }
 
 function sameRange(a: NetRule, b: NetRule): boolean {
@@ -142,7 +155,7 @@ class Builder {
   }
 
   async add(layer: Layer): Promise<void> {
-    const before = layer.trusted ? undefined : clone(this.p);
+    const before = layer.trusted ? undefined : snapshot(this.p);
     if (layer.resetAllows) this.reset(layer.resetAllows);
     const b = layer.body;
     const prefix = layer.keyPrefix ?? [];
@@ -389,11 +402,12 @@ class Builder {
   private safeHost(below: CompiledPolicy, h: HostRule): boolean {
     const hosts = below.net.hosts ?? [];
     const wild = h.pattern.startsWith('*.');
-    const overlaps = (d: HostRule) =>
+    const portsOverlap = (d: HostRule) => d.portLo <= h.portHi && h.portLo <= d.portHi;
+    const namesOverlap = (d: HostRule) =>
       hostMatches(d.pattern, h.pattern.replace(/^\*\./, 'x.')) || (wild && (d.pattern.endsWith(h.pattern.slice(1)) || d.pattern === h.pattern));
-    if (hosts.some((d) => d.effect === 'deny' && overlaps(d))) return false;
+    if (hosts.some((d) => d.effect === 'deny' && portsOverlap(d) && namesOverlap(d))) return false;
     if (below.net.default === 'allow') return true;
-    return !wild && hosts.some((a) => a.effect === 'allow' && hostMatches(a.pattern, h.pattern));
+    return !wild && hosts.some((a) => a.effect === 'allow' && a.portLo <= h.portLo && a.portHi >= h.portHi && hostMatches(a.pattern, h.pattern));
   }
 
   /** Closing touches: device writes and DNS when a default became deny. */
@@ -469,8 +483,8 @@ export interface CommandLayers {
 }
 
 /**
- * The main policy plus one policy per `commands:` entry (base layers + that program's
- * override layers + `top`), referenced from policy.commands by local id (main = 0,
+ * The main policy plus one policy per `commands:` entry (the same layers with each file's
+ * override for that program right after the file's own layer), referenced from policy.commands by local id (main = 0,
  * overrides 1..n; the supervisor renumbers with renumberPolicies). A program running
  * under an override keeps it for its descendants (overrides have no commands table).
  */
@@ -494,8 +508,23 @@ export async function compileWithCommands(
         continue;
       }
     }
+    // Each file's override goes right after that file, so an untrusted project's rules are
+    // checked against the user's policy *for this program*, not the user's main policy.
+    const layers: Layer[] = [];
+    const placed = new Set<Layer>();
+    for (const l of [...base, ...top]) {
+      layers.push(l);
+      if (!l.fileLayer) continue;
+      for (const o of c.layers) {
+        if (o.source === l.source && !placed.has(o)) {
+          layers.push(o);
+          placed.add(o);
+        }
+      }
+    }
+    const unplaced = c.layers.filter((o) => !placed.has(o));
     try {
-      const r = await compileLayers([...base, ...c.layers, ...top], ctx);
+      const r = await compileLayers([...layers, ...unplaced], ctx);
       r.policy.id = i + 1;
       overrides.push(r.policy);
       main.policy.origins.push({ source: c.source, text: c.name, section: 'commands' });

@@ -112,7 +112,7 @@ function presetLayers(names: PresetName[], from: LoadedFile | undefined, project
 function fileLayer(f: LoadedFile, trusted: boolean): Layer {
   const { version: _v, extends: _e, commands: _c, ...body } = f.data as ProjectFile & { protect?: string[] };
   delete (body as { protect?: unknown }).protect;
-  return { source: f.file, body, baseDir: f.dir, trusted, where: (p: KeyPath) => f.where(p) };
+  return { source: f.file, body, baseDir: f.dir, trusted, where: (p: KeyPath) => f.where(p), fileLayer: true };
 }
 
 function commandLayers(files: { f: LoadedFile; trusted: boolean }[]): CommandLayers[] {

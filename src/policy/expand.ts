@@ -56,27 +56,59 @@ function escapeGlob(text: string): string {
 /**
  * realpath of the longest existing prefix + the rest. Dangling symlinks are followed
  * (a `dist -> ../build` link made before the build still points where writes will go).
+ * Existence is probed without exceptions (they dominate the cost otherwise).
  */
 export function canonicalPath(path: string, hops = 0): string {
   const abs = resolve(path);
+  const memo = canonicalMemo?.get(abs);
+  if (memo !== undefined) return memo;
+  const out = canonicalUncached(abs, hops);
+  canonicalMemo?.set(abs, out);
+  return out;
+}
+
+function canonicalUncached(abs: string, hops: number): string {
+  let st;
   try {
-    return realpathSync.native(abs);
+    st = lstatSync(abs, { throwIfNoEntry: false });
   } catch {
-    // fall through: some component does not exist (yet)
+    st = undefined; // ENOTDIR: a file in the middle
+  }
+  if (st && !st.isSymbolicLink()) {
+    try {
+      return realpathSync.native(abs);
+    } catch {
+      // raced away, or a loop above: fall through to the walk
+    }
   }
   if (abs === '/') return '/';
-  if (hops < 40) {
+  if (st?.isSymbolicLink() && hops < 40) {
     try {
-      if (lstatSync(abs).isSymbolicLink()) {
-        const target = readlinkSync(abs);
-        return canonicalPath(isAbsolute(target) ? target : join(dirname(abs), target), hops + 1);
-      }
+      return realpathSync.native(abs);
     } catch {
-      // does not exist at all
+      // dangling: follow it by hand
     }
+    const target = readlinkSync(abs);
+    return canonicalPath(isAbsolute(target) ? target : join(dirname(abs), target), hops + 1);
   }
   const parent = canonicalPath(dirname(abs), hops);
   return parent === '/' ? `/${posix.basename(abs)}` : `${parent}/${posix.basename(abs)}`;
+}
+
+let canonicalMemo: Map<string, string> | undefined;
+
+/**
+ * Runs fn with canonicalPath memoised (one compile asks about the same paths many
+ * times: main policy, each override). Not kept across calls: the tree changes.
+ */
+export async function withCanonicalMemo<T>(fn: () => Promise<T>): Promise<T> {
+  const outer = canonicalMemo;
+  if (!outer) canonicalMemo = new Map();
+  try {
+    return await fn();
+  } finally {
+    if (!outer) canonicalMemo = undefined;
+  }
 }
 
 export interface ExpandedPath {

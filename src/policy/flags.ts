@@ -15,6 +15,7 @@ import type { FlagSpec, ParsedArgs } from '../cli/args.js';
 import type { CompiledPolicy } from './compiled.js';
 import { compileWithCommands, type CommandLayers, type DenySection, type Layer } from './compile.js';
 import { composeForDir } from './compose.js';
+import { withCanonicalMemo } from './expand.js';
 import { loadPolicyFile, type KeyPath } from './load.js';
 import { filterEnv } from './match.js';
 import { preset } from './presets.js';
@@ -126,6 +127,10 @@ export interface ExecPolicy {
 
 /** Policy for `sbx exec`: user + project policy for cwd, then `--policy FILE`, then flags. */
 export async function compileExecFlags(flags: ExecFlags, options: { cwd: string; env?: Env }): Promise<ExecPolicy> {
+  return withCanonicalMemo(() => compileUncached(flags, options));
+}
+
+async function compileUncached(flags: ExecFlags, options: { cwd: string; env?: Env }): Promise<ExecPolicy> {
   const env = options.env ?? process.env;
   const c = composeForDir(options.cwd, { env });
   const top: Layer[] = [];
@@ -139,7 +144,7 @@ export async function compileExecFlags(flags: ExecFlags, options: { cwd: string;
       top.push({ source: `preset ${name} (extends in ${f.where(['extends', i])})`, body: p.body, baseDir: '/', trusted: true, literal: p.literal });
     }
     const { version: _v, extends: _e, commands: cmds, ...body } = f.data;
-    top.push({ source: f.file, body, baseDir: f.dir, trusted: true, where: (p) => f.where(p) });
+    top.push({ source: f.file, body, baseDir: f.dir, trusted: true, where: (p) => f.where(p), fileLayer: true });
     for (const [name, cb] of Object.entries(cmds ?? {})) {
       const layer: Layer = { source: f.file, body: cb, baseDir: f.dir, trusted: true, where: (p) => f.where(p), keyPrefix: ['commands', name] };
       const existing = commands.find((x) => x.name === name);

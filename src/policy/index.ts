@@ -4,6 +4,7 @@
 import type { CompiledPolicy } from './compiled.js';
 import { compileWithCommands, type Layer } from './compile.js';
 import { composeForDir, type ComposeOptions } from './compose.js';
+import { withCanonicalMemo } from './expand.js';
 
 export interface ResolvedPolicy {
   /** The policy for processes in `dir` (local id 0). */
@@ -36,6 +37,10 @@ export interface ResolveOptions extends ComposeOptions {
  * for every problem) when a file is bad; callers keep their last good policy.
  */
 export async function resolvePolicyForDir(dir: string, options: ResolveOptions = {}): Promise<ResolvedPolicy> {
+  return withCanonicalMemo(() => resolveUncached(dir, options));
+}
+
+async function resolveUncached(dir: string, options: ResolveOptions): Promise<ResolvedPolicy> {
   const c = composeForDir(dir, options);
   const { main, overrides } = await compileWithCommands(c.base, c.commands, options.top ?? [], { env: c.env, home: c.home });
   const origin = c.projectFile

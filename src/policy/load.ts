@@ -210,6 +210,8 @@ export function parsePolicyText<K extends 'project' | 'user'>(
   return { data: parsed.data as K extends 'user' ? UserFile : ProjectFile, where };
 }
 
+const parseCache = new Map<string, ParseResult<unknown>>();
+
 /** Reads and validates one policy file. */
 export function loadPolicyFile<K extends 'project' | 'user'>(
   file: string,
@@ -223,13 +225,14 @@ export function loadPolicyFile<K extends 'project' | 'user'>(
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new PolicyError(`${abs}: cannot read policy file (${code})`, [`${abs}:1:1: (top level): ${(err as Error).message}`], err);
   }
-  const { data, where } = parsePolicyText(text, abs, kind);
-  return {
-    file: abs,
-    dir: dirname(abs),
-    kind,
-    sha256: createHash('sha256').update(text).digest('hex'),
-    data,
-    where,
-  };
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  // Same file, same bytes: reuse the parse (the supervisor re-resolves on every cd).
+  const key = `${kind}\0${abs}\0${sha256}`;
+  let parsed = parseCache.get(key) as ParseResult<K extends 'user' ? UserFile : ProjectFile> | undefined;
+  if (!parsed) {
+    parsed = parsePolicyText(text, abs, kind);
+    if (parseCache.size >= 64) parseCache.delete(parseCache.keys().next().value!);
+    parseCache.set(key, parsed);
+  }
+  return { file: abs, dir: dirname(abs), kind, sha256, data: structuredClone(parsed.data), where: parsed.where };
 }
