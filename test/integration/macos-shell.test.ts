@@ -7,7 +7,8 @@
  * As a person types: start in project A → the stand-in ran once, with A's profile, in A;
  * `cd B` → one notice line, the stand-in ran again with B's profile in B, env kept;
  * `cd sub` inside B (same policy) → no restart; a forged hint from inside (a directory the
- * shell is not in) → ignored; `cd A` → restart; `exit 7` → the parent exits 7 and removes
+ * shell is not in) → ignored; a broken policy file → one line with file:line:col, no
+ * restart; `cd A` → restart; `exit 7` → the parent exits 7 and removes
  * its private dir.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,9 @@ describe.each(['bash', 'zsh', 'fish'] as Shell[])('macOS restart loop in %s (sta
     const A = join(sb.root, 'projA');
     const B = join(sb.root, 'projB');
     const C = join(sb.root, 'projC');
+    const broken = join(sb.root, 'projBroken');
+    mkdirSync(broken);
+    writeFileSync(join(broken, '.sbx.yaml'), 'version: 1\nread:\n  deny: "not-a-list"\n');
     for (const [dir, secret] of [[A, 'secret-a'], [B, 'secret-b'], [C, 'secret-c']] as const) {
       mkdirSync(join(dir, 'sub'), { recursive: true });
       writeFileSync(join(dir, '.sbx.yaml'), `version: 1\nread:\n  deny: ["${secret}"]\n`);
@@ -94,7 +98,12 @@ describe.each(['bash', 'zsh', 'fish'] as Shell[])('macOS restart loop in %s (sta
     const forge = shell === 'fish' ? `printf 'cd %s\\n' ${C} >>$SBX_MACOS_CTL` : `printf 'cd %s\\n' ${C} 1<>"$SBX_MACOS_CTL"`;
     expect((await t.run(forge)).status).toBe(0);
 
-    // Hints are handled in order: once the restart for A shows, both above were handled.
+    // A broken policy file: one line naming file:line:col, the current profile stays (no restart).
+    t.type(`cd ${broken}`);
+    const said = await t.waitFor(/keeping the current profile/);
+    expect(said[said.length - 1]).toContain(`${broken}/.sbx.yaml:3:9: read.deny`);
+
+    // Hints are handled in order: once the restart for A shows, all of the above were handled.
     t.type(`cd ${A}`);
     await t.waitFor(NOTICE);
     await t.prompt();

@@ -16,6 +16,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PolicyError } from '../../errors.js';
 import type { ShellRequest } from '../types.js';
 import { ControlChannel } from './control.js';
 import { seatbeltProfile } from './profile.js';
@@ -42,6 +43,12 @@ export async function processCwd(pid: number): Promise<string | undefined> {
       resolve(line ? line.slice(1) : undefined);
     });
   });
+}
+
+/** One line about a policy that could not be resolved (a broken file names file:line:col). */
+function problem(err: unknown): string {
+  if (err instanceof PolicyError && err.issues.length > 0) return `${err.message}: ${err.issues[0]}${err.issues.length > 1 ? ` (+${err.issues.length - 1} more)` : ''}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 export async function macosShell(request: ShellRequest, options: MacosShellOptions = {}): Promise<number> {
@@ -88,7 +95,7 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
   // Directory hints are handled one at a time, in order.
   let queue: Promise<void> = Promise.resolve();
   const onDir = (hinted: string) => {
-    queue = queue.then(() => handleCd(hinted)).catch((err: unknown) => notice(`sbx: ${(err as Error).message}; keeping the current profile`));
+    queue = queue.then(() => handleCd(hinted)).catch((err: unknown) => notice(`sbx: ${problem(err)}; keeping the current profile`));
   };
 
   const handleCd = async (hinted: string) => {
