@@ -4,11 +4,11 @@
  * when it is not found, 2 for a bad command line.
  */
 import type { Command } from './main.js';
-import { flag, flagValue, flagValues, parseArgs, type FlagSpec } from './args.js';
-import { SbxError, UsageError } from '../errors.js';
+import { flag, parseArgs, type FlagSpec } from './args.js';
+import { UsageError } from '../errors.js';
 import { currentPlatform } from '../platform/index.js';
 import type { ExecRequest } from '../platform/types.js';
-import { compileExecFlagsTemp, type ExecFlags } from '../platform/linux/flags-temp.js';
+import { compileExecFlags, EXEC_FLAG_SPEC, execFlagsFromArgs, type ExecFlags } from '../policy/flags.js';
 
 const usage = `usage: sbx exec [flags] [--policy FILE] [--quiet] -- CMD [ARGS...]
 
@@ -25,38 +25,7 @@ Runs CMD in the sandbox. Flags (mise-compatible; repeatable; comma lists; wildca
   --policy FILE         a .sbx.yaml-style policy file (combined with the flags)
   -q, --quiet           no "sbx: denied …" lines on stderr`;
 
-const spec: Record<string, FlagSpec> = {
-  'deny-all': {},
-  'deny-read': {},
-  'deny-write': {},
-  'deny-net': {},
-  'deny-env': {},
-  'allow-read': { value: true, repeat: true, list: true },
-  'allow-write': { value: true, repeat: true, list: true },
-  'allow-net': { value: true, repeat: true, list: true },
-  'allow-env': { value: true, repeat: true, list: true },
-  policy: { value: true },
-  quiet: { short: 'q' },
-};
-
-/** `*` any run of characters, `?` one character; anchored. */
-function envPattern(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
-/** Drops every variable a deny pattern matches unless an allow pattern matches it too. */
-export function filterEnv(env: NodeJS.ProcessEnv, rules: { deny: string[]; allow: string[] }): Record<string, string> {
-  const deny = rules.deny.map(envPattern);
-  const allow = rules.allow.map(envPattern);
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined) continue;
-    if (deny.some((re) => re.test(name)) && !allow.some((re) => re.test(name))) continue;
-    out[name] = value;
-  }
-  return out;
-}
+const spec: Record<string, FlagSpec> = { ...EXEC_FLAG_SPEC, quiet: { short: 'q' } };
 
 /** Which flag made each section deny by default, for denial lines decided by the default. */
 export function defaultOriginsFor(flags: ExecFlags): NonNullable<ExecRequest['defaultOrigins']> {
@@ -79,32 +48,20 @@ async function run(args: string[]): Promise<number> {
   const argv = [...parsed.positionals, ...parsed.rest];
   if (argv.length === 0) throw new UsageError('missing the command to run', usage);
 
-  if (flagValue(parsed, 'policy') !== undefined) {
-    // TODO(policy module): loadPolicyFile + compile, combined with the flags.
-    throw new SbxError('--policy is not supported yet: the policy compiler has not landed', { exitCode: 2 });
-  }
-  const flags: ExecFlags = {
-    denyAll: flag(parsed, 'deny-all'),
-    denyRead: flag(parsed, 'deny-read'),
-    denyWrite: flag(parsed, 'deny-write'),
-    denyNet: flag(parsed, 'deny-net'),
-    denyEnv: flag(parsed, 'deny-env'),
-    allowRead: flagValues(parsed, 'allow-read'),
-    allowWrite: flagValues(parsed, 'allow-write'),
-    allowNet: flagValues(parsed, 'allow-net'),
-    allowEnv: flagValues(parsed, 'allow-env'),
-  };
+  const flags = execFlagsFromArgs(parsed);
+  const quiet = flag(parsed, 'quiet');
   const cwd = process.cwd();
-  // TEMPORARY: switch to the policy module's compileExecFlags once it exists.
-  const policy = await compileExecFlagsTemp(flags, cwd);
+  // User + project policy for cwd, then --policy FILE, then the flags on top.
+  const compiled = await compileExecFlags(flags, { cwd, env: process.env });
+  if (!quiet) for (const w of compiled.warnings) process.stderr.write(`sbx: warning: ${w}\n`);
   const platform = await currentPlatform();
   return platform.exec({
-    policy,
-    overrides: [],
+    policy: compiled.policy,
+    overrides: compiled.overrides,
     argv,
     cwd,
-    env: filterEnv(process.env, policy.env),
-    quiet: flag(parsed, 'quiet'),
+    env: compiled.env,
+    quiet,
     defaultOrigins: defaultOriginsFor(flags),
   });
 }
