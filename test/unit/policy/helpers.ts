@@ -2,9 +2,12 @@ import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-/** A throwaway HOME with XDG dirs inside it; never the real ~. */
-export function tempWorld(): { root: string; home: string; env: Record<string, string>; write(rel: string, text: string): string } {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), 'sbx-policy-')));
+/**
+ * A throwaway HOME with XDG dirs inside it; never the real ~. `base` defaults to the OS
+ * temp dir; flag tests use /var/tmp because `sbx exec --deny-write` keeps /tmp writable.
+ */
+export function tempWorld(base: string = tmpdir()): { root: string; home: string; env: Record<string, string>; write(rel: string, text: string): string } {
+  const root = realpathSync(mkdtempSync(join(base, 'sbx-policy-')));
   const home = join(root, 'home');
   mkdirSync(home, { recursive: true });
   const hosts = join(root, 'hosts');
