@@ -1,0 +1,107 @@
+/**
+ * Processes: signals to protected pids, policy switches with pinned descendants, and the
+ * /proc/self/sbx hint channel. Each denial has its allowed twin.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { HintRequest } from '../../native/unotify/native.js';
+import { fixtureBin, ops, policy, rule, run, start, tempDir } from './engine-harness.js';
+
+describe('engine: processes', () => {
+  it('signals: a protected pid (and the engine itself) is EPERM, an ordinary pid is signalled', async () => {
+    const guarded = spawn('sleep', ['30']);
+    const ordinary = spawn('sleep', ['30']);
+    try {
+      const r = await run({
+        policies: [policy(1)],
+        protectedPids: [guarded.pid!],
+        argv: ops(
+          ['kill', String(guarded.pid), '15'],
+          ['tgkill', String(guarded.pid), '15'],
+          ['kill', String(process.pid), '0'],
+          ['kill', '-1', '0'],
+          ['kill', String(ordinary.pid), '15'],
+        ),
+      });
+      expect(r.results.get(`kill ${guarded.pid}`)).toBe('EPERM');
+      expect(r.results.get(`tgkill ${guarded.pid}`)).toBe('EPERM');
+      expect(r.results.get(`kill ${process.pid}`)).toBe('EPERM');
+      expect(r.results.get('kill -1')).toBe('EPERM');
+      expect(r.results.get(`kill ${ordinary.pid}`)).toBe('ok');
+      expect(guarded.exitCode).toBe(null);
+      if (ordinary.signalCode === null) await new Promise((res) => ordinary.once('exit', res));
+      expect(ordinary.signalCode).toBe('SIGTERM');
+      expect(r.events.filter((e) => e.op === 'signal').length).toBeGreaterThanOrEqual(4);
+    } finally {
+      guarded.kill();
+      ordinary.kill();
+    }
+  });
+
+  it('engineAssign with pinDescendants: a running child keeps its policy, the switched process and new children get the new one', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'file'), 'x');
+    const open = policy(1);
+    const closed = policy(2, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'file'))] } });
+    const s = await start({ policies: [open, closed], argv: [fixtureBin('engine_pin'), join(d, 'file')] });
+    await new Promise<void>((res) => {
+      const check = () => (/ready (\d+)/.test(s.stdout()) ? res() : setTimeout(check, 10));
+      check();
+    });
+    const pid = Number(/ready (\d+)/.exec(s.stdout())![1]);
+    s.engine.assign(pid, 2, true);
+    s.child.stdin!.end('go\n');
+    await s.done;
+    expect(s.stdout()).toContain('parent: EACCES');
+    expect(s.stdout()).toContain('late: EACCES');
+    expect(s.stdout()).toContain('early: ok');
+  });
+
+  it('hints: /proc/self/sbx/<verb>/<arg> reaches onHint with the real cwd; content and errno replies', async () => {
+    const d = tempDir();
+    const hints: HintRequest[] = [];
+    const r = await run({
+      policies: [policy(7)],
+      cwd: d,
+      onHint: (engine, h) => {
+        hints.push(h);
+        if (h.verb === 'cd') engine.replyHint(h.id, { content: `sbx 1\nprompt sbx:${h.arg === h.cwd ? 'match' : 'mismatch'}\n` });
+        else engine.replyHint(h.id, { errno: 13 });
+      },
+      argv: ops(['read', `/proc/self/sbx/cd/${d}`], ['read', '/proc/self/sbx/leave'], ['read', '/proc/self/sbx/cd//nowhere']),
+    });
+    expect(r.results.get(`read /proc/self/sbx/cd/${d}`)).toBe('ok sbx 1');
+    expect(r.results.get('read /proc/self/sbx/leave')).toBe('EACCES');
+    expect(hints[0]).toMatchObject({ verb: 'cd', arg: d, cwd: d, policy: 7 });
+    expect(hints[1]).toMatchObject({ verb: 'leave', arg: '' });
+    expect(hints[2]).toMatchObject({ verb: 'cd', arg: '/nowhere' });
+    expect(hints[0]!.tgid).toBe(hints[0]!.pid);
+    // The hint content is what the caller reads.
+    const r2 = await run({
+      policies: [policy(1)],
+      cwd: d,
+      onHint: (engine, h) => engine.replyHint(h.id, { content: 'line1\nline2\n' }),
+      argv: ['/bin/bash', '-c', 'while read -r l; do echo "got $l"; done < /proc/self/sbx/cd/x'],
+    });
+    expect(r2.stdout).toBe('got line1\ngot line2\n');
+  });
+
+  it('engine stats count decisions, denials and tracked processes; stop is idempotent and prompt', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 's'), 's');
+    const s = await start({
+      policies: [policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 's'))] } })],
+      argv: ops(['read', join(d, 's')], ['read', '/etc/hostname'], ['sleep', '200']),
+    });
+    s.child.stdin!.end();
+    await new Promise((res) => setTimeout(res, 100));
+    const st = s.engine.stats();
+    expect(st.decisions).toBeGreaterThanOrEqual(2);
+    expect(st.denials).toBe(1);
+    expect(st.processes).toBeGreaterThanOrEqual(1);
+    await s.done;
+    expect(() => s.engine.stop()).not.toThrow();
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * The addon's plain functions on the real kernel: probe, fd passing, and the argument
+ * checks (TS wrapper errors first; native TypeErrors when called directly).
+ */
+import { openSync, readSync, closeSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Engine, EngineArgumentError } from '../../src/native/engine.js';
+import { loadNative } from '../../src/native/load.js';
+
+const addon = loadNative();
+
+describe('native addon', () => {
+  it('probe reports the kernel features this machine has (CI kernel: all of them)', () => {
+    const k = addon.probe();
+    expect(k.arch).toBe('x86_64');
+    expect(k).toMatchObject({
+      seccompFilter: true,
+      userNotify: true,
+      waitKillableRecv: true,
+      addfd: true,
+      addfdSend: true,
+      pidfdOpen: true,
+      pidfdGetfd: true,
+      ptraceExecCheck: true,
+    });
+    expect(k.landlockAbi).toBeGreaterThanOrEqual(1);
+  });
+
+  it('socketPair + sendFd + recvFd pass a working fd; recvFd times out and reports EOF', () => {
+    const [a, b] = addon.socketPair();
+    const file = join(tmpdir(), `sbx-fd-${process.pid}`);
+    writeFileSync(file, 'passed');
+    const fd = openSync(file, 'r');
+    addon.sendFd(b, fd, 'hello');
+    closeSync(fd);
+    const got = addon.recvFd(a, 1000);
+    const buf = Buffer.alloc(16);
+    expect(buf.subarray(0, readSync(got, buf, 0, 16, 0)).toString()).toBe('passed');
+    addon.close(got);
+    expect(() => addon.recvFd(a, 20)).toThrow(/no fd within 20 ms/);
+    addon.close(b);
+    expect(() => addon.recvFd(a, 1000)).toThrow(/peer closed/);
+    addon.close(a);
+  });
+
+  it('native functions check arity and types with TypeErrors naming the argument', () => {
+    expect(() => (addon.recvFd as unknown as (x: unknown) => void)('x')).toThrow(TypeError);
+    expect(() => addon.recvFd(-1, 5)).toThrow(/recvFd\(sock, timeoutMs\): sock must be an integer/);
+    expect(() => addon.engineAssign({} as never, 1, 1, false)).toThrow(/engineAssign\(engine, pid, policyId, pinDescendants\): engine must be a handle/);
+    expect(() => addon.execve('/bin/true', [], [])).toThrow(/argv must not be empty/);
+    expect(() => addon.engineCreate({ listenerFd: 0 } as never)).toThrow(/options.defaultPolicy/);
+  });
+
+  it('the TS Engine validates before calling native: clear SbxErrors', () => {
+    expect(() => Engine.create({ listenerFd: -3, defaultPolicy: 1 })).toThrow(EngineArgumentError);
+    expect(() => Engine.create({ listenerFd: 3, defaultPolicy: 1, threads: 40 })).toThrow(/threads must be an integer in \[1, 16\]/);
+    expect(() => Engine.create({ listenerFd: 3, defaultPolicy: 1, protectedPids: [0] })).toThrow(/protectedPids\[0\]/);
+  });
+
+  it('an engine on a listener with no process left reports onClosed once and stops cleanly', async () => {
+    // A filter whose only user exits at once: its listener hangs up.
+    const [a, b] = addon.socketPair();
+    const { spawn } = await import('node:child_process');
+    const { launcherPath } = await import('../../src/native/load.js');
+    const child = spawn(launcherPath(), ['--fd', '3', '--', '/bin/true'], { stdio: ['ignore', 'ignore', 'inherit', b] });
+    addon.close(b);
+    const lfd = addon.recvFd(a, 5000);
+    let closed = 0;
+    const done = new Promise<void>((res) => {
+      const e = Engine.create({ listenerFd: lfd, defaultPolicy: 1, onClosed: () => { closed++; res(); } });
+      e.setPolicy({
+        id: 1, mode: 'enforce', read: { default: 'allow', rules: [] }, write: { default: 'allow', rules: [] },
+        exec: { default: 'allow', paths: [], programs: [] }, net: { default: 'allow', rules: [] },
+        unix: { default: 'allow', rules: [] }, commands: [], origins: [], env: { deny: [], allow: [] },
+      });
+      writeSync(a, Buffer.from('k'));
+      child.on('exit', () => setTimeout(() => e.stop(), 200));
+    });
+    await done;
+    await new Promise((r) => setTimeout(r, 250));
+    expect(closed).toBe(1);
+    addon.close(lfd);
+    addon.close(a);
+  });
+});
