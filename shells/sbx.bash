@@ -50,20 +50,26 @@ __sbx_env_denied() {
   return $r
 }
 
-# Hide exported variables the env policy denies, give back what it no longer denies.
+# Hide exported variables the env policy denies, give back what it no longer denies. One
+# combined pattern rejects most names at once; only candidates pay for the full decision.
 __sbx_env_apply() {
-  local n p
+  (( ${#__sbx_deny[@]} + ${#__sbx_hidden[@]} )) || return 0
+  local n p any
   local -a __sbx_names
   local -A want=()
-  eval "$__sbx_allnames"
-  for n in "${__sbx_names[@]}" "${!__sbx_hidden[@]}"; do
-    __sbx_keep "$n" && continue
-    if [[ -z ${__sbx_hidden[$n]+x} ]]; then
+  for n in "${!__sbx_hidden[@]}"; do __sbx_env_denied "$n" && want[$n]=1; done
+  if (( ${#__sbx_deny[@]} )); then
+    printf -v any '%s|' "${__sbx_deny[@]}"
+    any="@(${any%|})"   # [[ == ]] always knows extglob patterns
+    eval "$__sbx_allnames"
+    for n in "${__sbx_names[@]}"; do
+      [[ $n == $any && -z ${__sbx_hidden[$n]+x} ]] || continue
+      __sbx_keep "$n" && continue
       p=${!n@a}
       [[ $p == *x* && $p != *r* ]] || continue   # only exported, writable variables
-    fi
-    __sbx_env_denied "$n" && want[$n]=1
-  done
+      __sbx_env_denied "$n" && want[$n]=1
+    done
+  fi
   for n in "${!__sbx_hidden[@]}"; do
     [[ -n ${want[$n]-} ]] && continue
     # Restore exactly what we took, unless the user has set the variable again since.

@@ -58,12 +58,22 @@ function __sbx_env_denied
     return $r
 end
 
-# Hide exported variables the env policy denies, give back what it no longer denies.
+# Hide exported variables the env policy denies, give back what it no longer denies. Each deny
+# pattern picks its candidates in one `string match`; only they pay for the full decision.
 function __sbx_env_apply
+    test (count $__sbx_deny) -eq 0; and test (count $__sbx_hidden_names) -eq 0; and return 0
     set -l want
-    for n in (set -xn) $__sbx_hidden_names
+    for n in $__sbx_hidden_names
+        __sbx_env_denied $n; and set -a want $n
+    end
+    set -l names (set -xn)
+    set -l candidates
+    for p in $__sbx_deny
+        set -a candidates (string match -- $p $names)
+    end
+    for n in $candidates
+        contains -- $n $want $__sbx_hidden_names; and continue
         __sbx_keep $n; and continue
-        contains -- $n $want; and continue
         __sbx_env_denied $n; and set -a want $n
     end
     set -l i (count $__sbx_hidden_names)

@@ -47,19 +47,23 @@ __sbx_env_denied() {
   return $r
 }
 
-# Hide exported variables the env policy denies, give back what it no longer denies.
+# Hide exported variables the env policy denies, give back what it no longer denies. One
+# combined pattern picks the candidates in C; only they pay for the full decision.
 __sbx_env_apply() {
   emulate -L zsh
-  local n p
+  (( ${#__sbx_deny} + ${#__sbx_hidden} )) || return 0
+  local n p any="(${(j:|:)__sbx_deny})"
   local -A want
-  for n in ${(k)parameters} ${(k)__sbx_hidden}; do
-    __sbx_keep $n && continue
-    if (( ! ${+__sbx_hidden[$n]} )); then
+  for n in ${(k)__sbx_hidden}; do __sbx_env_denied $n && want[$n]=1; done
+  if (( ${#__sbx_deny} )); then
+    for n in ${(M)${(k)parameters}:#${~any}}; do
+      (( ${+__sbx_hidden[$n]} )) && continue
+      __sbx_keep $n && continue
       p=${parameters[$n]-}
       [[ $p == *-export* && $p != *readonly* && $p != *special* ]] || continue
-    fi
-    __sbx_env_denied $n && want[$n]=1
-  done
+      __sbx_env_denied $n && want[$n]=1
+    done
+  fi
   for n in ${(k)__sbx_hidden}; do
     (( ${+want[$n]} )) && continue
     # Restore exactly what we took, unless the user has set the variable again since.
