@@ -5,7 +5,8 @@
  * `sandbox-exec` first on PATH (it records the profile, then execs the shell — unsandboxed).
  *
  * As a person types: start in project A → the stand-in ran once, with A's profile, in A;
- * `cd B` → one notice line, the stand-in ran again with B's profile in B, env kept;
+ * A's env rules hide SECRET_* (SBX_* stays); `cd B` → one notice line, the stand-in ran
+ * again with B's profile in B, env kept and SECRET_* back;
  * `cd sub` inside B (same policy) → no restart; a forged hint from inside (a directory the
  * shell is not in) → ignored; a broken policy file → one line with file:line:col, no
  * restart; `cd A` → restart; `exit 7` → the parent exits 7 and removes
@@ -31,6 +32,9 @@ function hookLine(shell: Shell): string {
   return shell === 'fish' ? `${sbxBin} hook fish | source` : `eval "$(${sbxBin} hook ${shell})"`;
 }
 
+/** A variable's value or "hidden", in each shell's syntax (no quotes needed around it). */
+const orHidden = (shell: Shell, name: string) => (shell === 'fish' ? `(set -q ${name}; and echo $${name}; or echo hidden)` : `\${${name}:-hidden}`);
+
 const NOTICE = /has a different policy: shell restarted under its profile/;
 let tmux: Tmux | undefined;
 
@@ -55,13 +59,14 @@ describe.each(['bash', 'zsh', 'fish'] as Shell[])('macOS restart loop in %s (sta
     writeFileSync(join(broken, '.sbx.yaml'), 'version: 1\nread:\n  deny: "not-a-list"\n');
     for (const [dir, secret] of [[A, 'secret-a'], [B, 'secret-b'], [C, 'secret-c']] as const) {
       mkdirSync(join(dir, 'sub'), { recursive: true });
-      writeFileSync(join(dir, '.sbx.yaml'), `version: 1\nread:\n  deny: ["${secret}"]\n`);
+      const env = dir === A ? 'env:\n  deny: ["SECRET_*"]\n' : '';
+      writeFileSync(join(dir, '.sbx.yaml'), `version: 1\nread:\n  deny: ["${secret}"]\n${env}`);
     }
     const driver = join(sb.root, 'driver.mjs');
     writeFileSync(driver, DRIVER);
     const rc = writeRc(sb, shell, hookLine(shell));
     const zdot = shell === 'zsh' ? { ZDOTDIR: sb.home } : {};
-    const env = { ...sb.env, ...zdot, ...fake.env(sb.env.PATH), SHELL: shellPath(shell), KEEP_ME: 'kept' };
+    const env = { ...sb.env, ...zdot, ...fake.env(sb.env.PATH), SHELL: shellPath(shell), KEEP_ME: 'kept', SECRET_TOKEN: 's3cret', SBX_SECRET_KEEP: 'sbx-var' };
     const argv = shellArgv(shell, rc).map((a) => `'${a}'`).join(' ');
     const t = (tmux = new Tmux(shell));
     t.start(['sh', '-c', `node ${driver} ${argv}; echo "PARENT-EXIT $?"; sleep 600`], A, env);
@@ -75,6 +80,9 @@ describe.each(['bash', 'zsh', 'fish'] as Shell[])('macOS restart loop in %s (sta
     expect(calls[0]!.argv[0]).toBe(shell);
     expect(calls[0]!.profile).toContain(`(deny file-read* (subpath "${A}/secret-a")`);
     expect(calls[0]!.profile).not.toContain('secret-b');
+    // A's env rules hide SECRET_*, but SBX_* variables always stay.
+    const inA = await t.run(`echo token=${orHidden(shell, 'SECRET_TOKEN')} sbx=$SBX_SECRET_KEEP`);
+    expect(inA.out).toEqual(['token=hidden sbx=sbx-var']);
 
     // cd B: the notice, then a new shell under B's profile in B.
     t.type(`cd ${B}`);
@@ -86,8 +94,8 @@ describe.each(['bash', 'zsh', 'fish'] as Shell[])('macOS restart loop in %s (sta
     expect(calls[1]!.profile).toContain(`(deny file-read* (subpath "${B}/secret-b")`);
     expect(calls[1]!.profile).not.toContain('secret-a');
     expect(calls[1]!.pid).not.toBe(calls[0]!.pid);
-    const here = await t.run('pwd; echo "keep=$KEEP_ME"; echo "ctl=$SBX_MACOS_CTL"');
-    expect(here.out.slice(0, 2)).toEqual([B, 'keep=kept']);
+    const here = await t.run(`pwd; echo keep=$KEEP_ME token=${orHidden(shell, 'SECRET_TOKEN')}; echo ctl=$SBX_MACOS_CTL`);
+    expect(here.out.slice(0, 2)).toEqual([B, 'keep=kept token=s3cret']); // left A: restored
     const ctl = here.out[2]!.replace(/^ctl=/, '');
     expect(ctl).toMatch(/\/ctl$/);
 

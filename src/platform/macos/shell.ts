@@ -8,8 +8,9 @@
  * profile: nothing happens. When the shell exits by itself, the parent exits with its
  * status.
  *
- * The restarted shell gets the environment `sbx shell` started with plus SBX_MACOS_CTL;
- * the hook re-applies the env policy of the new directory at its first prompt. Shell
+ * Every shell gets the environment `sbx shell` started with, filtered by its policy's env
+ * rules (hidden in a project, back after leaving it), every SBX_* variable, and
+ * SBX_MACOS_CTL; a change of env rules alone also restarts the shell. Shell
  * state that lives only in memory (unexported variables, jobs) does not survive a
  * restart; background jobs get the shell's SIGHUP.
  */
@@ -17,6 +18,8 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PolicyError } from '../../errors.js';
+import type { CompiledPolicy } from '../../policy/compiled.js';
+import { filterEnv } from '../../policy/match.js';
 import type { ShellRequest } from '../types.js';
 import { ControlChannel } from './control.js';
 import { seatbeltProfile } from './profile.js';
@@ -63,6 +66,8 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
   const ctl = join(dir.path, 'ctl');
   let cwd = await realpath(request.cwd);
   let profile = '';
+  let envFilter = '';
+  let env: Record<string, string> = {};
   let profileFile: string | undefined;
   let child: ChildProcess | undefined;
   let exited: Promise<number> = Promise.resolve(0);
@@ -75,7 +80,7 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
     profileFile = file;
     const c = spawn(sandboxExec, ['-f', file, ...argv], {
       cwd,
-      env: { ...request.env, SBX_MACOS_CTL: ctl },
+      env,
       stdio: 'inherit',
     });
     child = c;
@@ -90,6 +95,15 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
         res(exitStatus(code, signal));
       });
     });
+  };
+
+  // The shell's environment: the one `sbx shell` got, filtered by the policy's env rules
+  // (so leaving a project restores what it hid), plus every SBX_* variable and the FIFO.
+  const adopt = (policy: CompiledPolicy, text: string) => {
+    profile = text;
+    envFilter = JSON.stringify(policy.env);
+    const sbxVars = Object.fromEntries(Object.entries(request.env).filter(([k]) => k.startsWith('SBX_')));
+    env = { ...filterEnv(request.env, policy.env), ...sbxVars, SBX_MACOS_CTL: ctl };
   };
 
   // Directory hints are handled one at a time, in order.
@@ -108,8 +122,8 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
     const next = await resolve(target, request.env);
     const text = seatbeltProfile(next, { privateDir: dir.path, control: ctl });
     cwd = target;
-    if (text === profile || !alive) return; // a shell that already exited is not restarted
-    profile = text;
+    if ((text === profile && JSON.stringify(next.env) === envFilter) || !alive) return; // an exited shell is not restarted
+    adopt(next, text);
     restarting = true;
     const old = child;
     const oldFile = profileFile;
@@ -140,7 +154,8 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
 
   let channel: ControlChannel | undefined;
   try {
-    profile = seatbeltProfile(await resolve(cwd, request.env), { privateDir: dir.path, control: ctl });
+    const first = await resolve(cwd, request.env);
+    adopt(first, seatbeltProfile(first, { privateDir: dir.path, control: ctl }));
     channel = new ControlChannel(ctl, onDir);
     start();
     // Wait until the current shell exits by itself (not because we restarted it).
