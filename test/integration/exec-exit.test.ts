@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sbxExec, tempWorld } from './exec-helpers.js';
+import { sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-exit-');
 const exec = (args: string[]) => sbxExec(args, { env: world.env, cwd: world.dir });
@@ -59,5 +59,60 @@ describe('bad command lines: usage and exit 2, nothing runs', () => {
     const r = await exec(['--deny-net', '--', 'touch', marker]);
     expect(r.code).toBe(0);
     expect(existsSync(marker)).toBe(true);
+  });
+});
+
+describe('signals: like a shell, sbx leaves ^C to the program', () => {
+  /** Starts `sbx exec` in its own process group and resolves once the program printed "ready". */
+  async function started(script: string) {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(sbxBin, ['exec', '--', 'sh', '-c', script], { env: world.env, cwd: world.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const ready = new Promise<void>((r) => child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; if (stdout.includes('ready')) r(); }));
+    const done = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    await ready;
+    return { child, done, out: () => stdout };
+  }
+
+  it('SIGINT to sbx alone is ignored: the program finishes with its own code', async () => {
+    const s = await started('echo ready; sleep 1; echo finished; exit 3');
+    process.kill(s.child.pid!, 'SIGINT');
+    process.kill(s.child.pid!, 'SIGQUIT');
+    expect(await s.done).toBe(3);
+    expect(s.out()).toContain('finished');
+  });
+
+  it('SIGINT to the whole process group (a terminal ^C) stops the program: 130', async () => {
+    const s = await started('echo ready; sleep 30; echo not-reached');
+    process.kill(-s.child.pid!, 'SIGINT');
+    expect(await s.done).toBe(130);
+    expect(s.out()).not.toContain('not-reached');
+  });
+});
+
+describe('--policy FILE', () => {
+  it('a policy file denies what it says; the allowed twin in the same run is readable', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const dir = join(world.dir, 'pol');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'hidden.txt'), 'HIDDEN\n');
+    writeFileSync(join(dir, 'shown.txt'), 'SHOWN\n');
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, 'version: 1\nread:\n  deny: ["./hidden.txt"]\n');
+    const r = await exec(['--policy', file, '--', 'sh', '-c', `cat ${dir}/shown.txt; cat ${dir}/hidden.txt`]);
+    expect(r.stdout).toBe('SHOWN\n');
+    expect(r.stderr).toContain(`cat: ${dir}/hidden.txt: Permission denied`);
+    expect(r.stderr).toMatch(new RegExp(`sbx: denied read ${dir}/hidden.txt \\(${file}.*\\)`));
+  });
+
+  it('a malformed policy file names file:line:col, exits 2 and runs nothing', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const file = join(world.dir, 'bad.yaml');
+    writeFileSync(file, 'version: 1\nread:\n  deny: 42\n');
+    const marker = join(world.dir, 'ran-with-bad-policy');
+    const r = await exec(['--policy', file, '--', 'touch', marker]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:3:`);
+    expect(existsSync(marker)).toBe(false);
   });
 });
