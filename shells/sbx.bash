@@ -97,7 +97,7 @@ __sbx_apply() {
     case $key in
       policy) SBX_POLICY=$val ;;
       prompt) export SBX_PROMPT=$val ;;
-      notice) __sbx_say "$val" ;;
+      notice) [[ $val == sbx:* ]] && printf '%s\n' "$val" >&2 || __sbx_say "$val" ;;
       # Only names and * can match a variable name; anything else would be a glob of its own.
       env-deny) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_deny+=("$val") ;;
       env-allow) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_allow+=("$val") ;;

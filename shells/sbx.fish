@@ -118,7 +118,8 @@ function __sbx_apply --argument-names content
             case prompt
                 set -gx SBX_PROMPT "$val"
             case notice
-                __sbx_say "$val"
+                # The supervisor may already start its notices with "sbx:".
+                string match -q 'sbx:*' -- "$val"; and printf '%s\n' "$val" >&2; or __sbx_say "$val"
             # Only names and * can match a variable name; anything else would be a glob of its own.
             case env-deny
                 string match -qr '^[A-Za-z0-9_*]+$' -- "$val"; and set -a __sbx_deny "$val"

@@ -92,7 +92,7 @@ __sbx_apply() {
     case $key in
       (policy) typeset -g SBX_POLICY=$val ;;
       (prompt) export SBX_PROMPT=$val ;;
-      (notice) __sbx_say $val ;;
+      (notice) [[ $val == sbx:* ]] && print -r -- $val >&2 || __sbx_say $val ;;
       # Only names and * can match a variable name; anything else would be a glob of its own.
       (env-deny) [[ $val == *[^A-Za-z0-9_*]* ]] || __sbx_deny+=($val) ;;
       (env-allow) [[ $val == *[^A-Za-z0-9_*]* ]] || __sbx_allow+=($val) ;;

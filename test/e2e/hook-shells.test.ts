@@ -53,7 +53,8 @@ function makeWorld(): World {
     envDeny: ['AWS_*', '*_TOKEN'],
     envAllow: ['AWS_REGION'],
   });
-  fakeReply(fake, `cd${projB}`, { prompt: 'sbx:projB', notices: ['policy: projB'], envDeny: ['GH_TOKEN'] });
+  // Already prefixed, as the supervisor writes its notices: printed once, not "sbx: sbx: …".
+  fakeReply(fake, `cd${projB}`, { prompt: 'sbx:projB', notices: ['sbx: policy: projB'], envDeny: ['GH_TOKEN'] });
   fakeReply(fake, `cd${out}`, { prompt: 'sbx:default', notices: ['policy: default'] });
   return { sb, w, fake, projA, projB, out };
 }

@@ -84,7 +84,7 @@ export class Tmux {
 
   start(argv: string[], cwd: string, env: Record<string, string>): void {
     const conf = join(tmpdir(), `${this.socket}.conf`);
-    writeFileSync(conf, 'set -g history-limit 50000\nset -g status off\nset -sg escape-time 0\n');
+    writeFileSync(conf, 'set -g history-limit 50000\nset -g status off\nset -sg escape-time 0\nset -g remain-on-exit on\n');
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     execFileSync('tmux', ['-L', this.socket, '-f', conf, 'new-session', '-d', '-x', '220', '-y', '50', '-c', cwd, 'env', '-i', ...envArgs, ...argv], {
       env: { ...process.env, TMUX: '' },
@@ -120,6 +120,11 @@ export class Tmux {
       if (i !== -1) {
         this.consumed += i + 1;
         return fresh.slice(0, i + 1);
+      }
+      // A shell that died will never print the pattern: say so with its screen and status.
+      const [dead, status] = this.tmux('display-message', '-p', '#{pane_dead} #{pane_dead_status}').trim().split(' ');
+      if (dead === '1') {
+        throw new Error(`${this.shell} exited (status ${status}) while waiting for ${pattern}; screen:\n${this.capture().slice(-40).join('\n')}`);
       }
       if (Date.now() > deadline) {
         throw new Error(`timed out waiting for ${pattern} in ${this.shell}; screen:\n${lines.slice(-40).join('\n')}`);
