@@ -9,12 +9,14 @@
  * Decision for a request to NAME:PORT (see decideTarget):
  *   1. a host rule (exact name beats wildcard, see decideHost) that denies → refused;
  *   2. one that allows → the name is resolved and connected to, except addresses an
- *      explicit net rule denies (a `deny: [10.0.0.0/8]` still holds behind a wildcard);
+ *      address rule denies (a `deny: [10.0.0.0/8]` still holds behind a wildcard; another
+ *      name's deny sharing the address does not count);
  *   3. no host rule → resolved, and only addresses the net rules allow are used.
  * An IP literal is decided by the net rules alone.
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
-import type { NetSection } from '../policy/compiled.js';
+import type { CompiledPolicy, NetSection } from '../policy/compiled.js';
+import { addressRules } from './compile.js';
 import { decideHost, decideNet } from '../policy/net-match.js';
 import { canonicalIp } from './ip.js';
 import type { NetNames } from './names.js';
@@ -62,9 +64,13 @@ export async function decideTarget(
   if (res.addresses.length === 0) return { ok: false, rule: h ? h.rule : -1, reason: 'name does not resolve', unresolved: true };
   const usable: string[] = [];
   let refused = { rule: -1, address: res.addresses[0] };
+  // For a name a host rule allows, only address rules count: another name's deny that
+  // happens to share the address (a CDN) must not refuse this name.
+  const net = policy.net();
+  const section = h ? { default: 'allow' as const, rules: addressRules({ net } as CompiledPolicy) } : net;
   for (const a of res.addresses) {
-    const d = decideNet(policy.net(), a, port);
-    if (d.effect === 'allow' || (h && d.rule === -1)) usable.push(a);
+    const d = decideNet(section, a, port);
+    if (d.effect === 'allow') usable.push(a);
     else refused = { rule: d.rule, address: a };
   }
   if (usable.length > 0) return { ok: true, addresses: usable };

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { CompiledPolicy, Effect, HostRule, NetRule, PathRule, RuleOrigin } from '../../src/policy/compiled.js';
@@ -63,19 +64,23 @@ export function policyFor(spec: NetSpec): CompiledPolicy {
 
 // Runs in a child node: prepareNetwork + the Linux exec backend, as `sbx exec` does.
 const RUNNER = `
-const { prepareNetwork } = await import(${JSON.stringify(join(repo, 'dist', 'net', 'index.js'))});
-const { linuxExec } = await import(${JSON.stringify(join(repo, 'dist', 'platform', 'linux', 'exec.js'))});
-const policy = JSON.parse(process.env.SBX_NET_TEST_POLICY);
-const argv = JSON.parse(process.env.SBX_NET_TEST_ARGV);
-const env = { ...process.env };
-delete env.SBX_NET_TEST_POLICY; delete env.SBX_NET_TEST_ARGV;
-const net = await prepareNetwork(policy, {
-  onDeny: (d) => process.stderr.write('sbx: denied net ' + (d.name ? d.name + ' ' : '') + (d.address ?? '') + ':' + d.port + ' via proxy (' + d.reason + ')\\n'),
-});
-if (process.env.SBX_NET_TEST_SHOW_ENV) process.stderr.write('proxy-port ' + net.proxyPort + '\\n');
-const code = await linuxExec({ policy: net.policy, overrides: [], argv, cwd: process.cwd(), env: { ...env, ...net.env }, quiet: false });
-await net.close();
-process.exit(code);
+try {
+  const { prepareNetwork } = await import(${JSON.stringify(join(repo, 'dist', 'net', 'index.js'))});
+  const { linuxExec } = await import(${JSON.stringify(join(repo, 'dist', 'platform', 'linux', 'exec.js'))});
+  const policy = JSON.parse(process.env.SBX_NET_TEST_POLICY);
+  const argv = JSON.parse(process.env.SBX_NET_TEST_ARGV);
+  const env = { ...process.env };
+  delete env.SBX_NET_TEST_POLICY; delete env.SBX_NET_TEST_ARGV;
+  const net = await prepareNetwork(policy, {
+    onDeny: (d) => process.stderr.write('sbx: denied net ' + (d.name ? d.name + ' ' : '') + (d.address ?? '') + ':' + d.port + ' via proxy (' + d.reason + ')\\n'),
+  });
+  const code = await linuxExec({ policy: net.policy, overrides: [], argv, cwd: process.cwd(), env: { ...env, ...net.env }, quiet: false });
+  await net.close();
+  process.exit(code);
+} catch (err) {
+  process.stderr.write('net test runner failed: ' + (err && err.stack || err) + '\\n');
+  process.exit(99);
+}
 `;
 
 /** Runs argv sandboxed under `policy` (prepared by prepareNetwork in a child node process). */
@@ -93,7 +98,11 @@ export function sandboxed(policy: CompiledPolicy, argv: string[], options: { env
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.once('error', reject);
-    child.once('close', (code, signal) => resolveRun({ code, signal, stdout, stderr }));
+    child.once('close', (code, signal) => {
+      // The harness itself broke (addon missing, bad policy): fail loudly, not as a "denial".
+      if (code === 99) reject(new Error(`sandbox harness failed:\n${stderr}`));
+      else resolveRun({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -201,19 +210,45 @@ export async function udpServers(addresses: string[]): Promise<Servers> {
   };
 }
 
-/** A unix stream server at `path` ("@name" = abstract) greeting with `banner`. */
+/**
+ * A unix stream server at `path` greeting with `banner`. "@name" = abstract, served by
+ * socat: Node binds abstract names padded to the full sun_path, which no C client matches.
+ */
 export async function unixServer(path: string, banner: string): Promise<{ count(): number; close(): Promise<void> }> {
+  if (path.startsWith('@')) {
+    const hits = join(tmpdir(), `sbx-abstract-${process.pid}-${path.slice(1)}`);
+    // The script reads the client's line first: exiting before it would make socat's write
+    // fail (EPIPE) and drop the banner.
+    const child = spawn('socat', [`ABSTRACT-LISTEN:${path.slice(1)},fork`, `SYSTEM:read -r line; echo x >> ${hits}; echo '${banner}'`], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !readFileSync('/proc/net/unix', 'utf8').includes(` ${path}`); i++) await new Promise((r) => setTimeout(r, 20));
+    return {
+      count: () => (existsSync(hits) ? readFileSync(hits, 'utf8').length / 2 : 0),
+      close: async () => {
+        child.kill();
+        rmSync(hits, { force: true });
+      },
+    };
+  }
   let count = 0;
-  const real = createServer((sock) => {
+  const open = new Set<Socket>();
+  const server = createServer((sock) => {
     count++;
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
     sock.on('error', () => {});
     sock.end(`${banner}\n`);
   });
   await new Promise<void>((resolveListen, reject) => {
-    real.once('error', reject);
-    real.listen(path.startsWith('@') ? `\0${path.slice(1)}` : path, () => resolveListen());
+    server.once('error', reject);
+    server.listen(path, () => resolveListen());
   });
-  return { count: () => count, close: () => new Promise<void>((r) => real.close(() => r())) };
+  return {
+    count: () => count,
+    close: () => {
+      for (const s of open) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }
 
 export function parseRace(stdout: string): { ok: number; leaked: number; refused: number } {

@@ -20,7 +20,7 @@ beforeAll(async () => {
   servers = await httpServers(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '::1']);
   const file = hostsFile({
     '127.0.0.2': ['a.wild.test', 'exact.test'],
-    '127.0.0.3': ['evil.wild.test'],
+    '127.0.0.3': ['evil.wild.test', 'shared.wild.test'],
     '127.0.0.5': ['other.test'],
     '127.0.0.4': ['deep.in.wild.test', 'blocked-ip.wild.test'],
     '::1': ['six.wild.test'],
@@ -61,6 +61,10 @@ describe('HTTP CONNECT', () => {
     expect(evil.code).not.toBe(0);
     expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'evil.wild.test', port: servers.port, rule: 3 }));
     expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'other.test', address: '127.0.0.5', rule: -1 }));
+  });
+  it("another name's deny sharing the address (a CDN) does not refuse an allowed name", async () => {
+    const r = await curl(['-p', '--proxy', proxy(), `http://shared.wild.test:${servers.port}/`]);
+    expect(r.out).toBe('hello from 127.0.0.3 /\n');
   });
   it('the apex of a wildcard is not covered', async () => {
     const r = await curl(['-p', '--proxy', proxy(), `http://wild.test:${servers.port}/`]);
