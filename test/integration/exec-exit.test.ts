@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
+import { fixture, launcher, run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-exit-');
 const exec = (args: string[]) => sbxExec(args, { env: world.env, cwd: world.dir });
@@ -114,5 +114,34 @@ describe('--policy FILE', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}:3:`);
     expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('no seccomp user notification available: a clear error, never an unsandboxed run', () => {
+  // A real environment without user-notify: inside sbx-launch's filter (served by the
+  // minimal C supervisor) a nested NEW_LISTENER filter is refused, as in a container
+  // that forbids it.
+  const nested = (args: string[]) =>
+    run(fixture('mini_supervisor'), [launcher, '--', sbxBin, ...args], { env: world.env, cwd: world.dir });
+
+  it('sbx exec fails with exit 70 naming the missing feature and the fix; the command does not run', async () => {
+    const marker = join(world.dir, 'ran-without-user-notify');
+    const r = await nested(['exec', '--', 'touch', marker]);
+    expect(r.code).toBe(70);
+    expect(r.stderr).toContain('seccomp user notification is not available here');
+    expect(r.stderr).toContain('hint: sbx needs Linux');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('sbx doctor there says MISS and exits 1', async () => {
+    const r = await nested(['doctor']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/MISS user notification/);
+  });
+
+  it('allowed twin: outside that environment the same command runs', async () => {
+    const marker = join(world.dir, 'ran-with-user-notify');
+    expect((await exec(['--', 'touch', marker])).code).toBe(0);
+    expect(existsSync(marker)).toBe(true);
   });
 });

@@ -37,12 +37,16 @@ export function formatEvent(event: EngineEvent, policy: CompiledPolicy | undefin
   }
 }
 
-/** Explains a launcher that died before handing over its listener. */
+/** Explains a launcher that died before handing over its listener (it printed the failed step). */
 function explainSetupFailure(native: NativeAddon): void {
   const f = native.probe();
-  const fix = 'use Linux ≥ 5.19 built with CONFIG_SECCOMP_FILTER, outside a container that blocks seccomp(2); see `sbx doctor`';
-  if (!f.seccompFilter) throw new KernelFeatureError('this kernel does not allow seccomp filters', fix);
-  if (!f.userNotify) throw new KernelFeatureError('this kernel lacks seccomp user notification (SECCOMP_RET_USER_NOTIF)', fix);
+  const fix =
+    'sbx needs Linux ≥ 5.9 (5.19 recommended) with CONFIG_SECCOMP_FILTER, not inside a container or sandbox ' +
+    'that forbids seccomp listeners (sbx itself does); run `sbx doctor` for details';
+  if (!f.seccompFilter) throw new KernelFeatureError('seccomp filters are not available here (seccomp(2) refused)', fix);
+  if (!f.userNotify) {
+    throw new KernelFeatureError('seccomp user notification is not available here (SECCOMP_FILTER_FLAG_NEW_LISTENER refused)', fix);
+  }
 }
 
 export async function linuxExec(request: ExecRequest): Promise<number> {
