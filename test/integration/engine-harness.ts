@@ -75,6 +75,7 @@ export async function start(o: StartOptions): Promise<Session> {
     stdio: ['pipe', 'pipe', 'pipe', childEnd],
   });
   addon.close(childEnd);
+  child.stdin!.on('error', () => {}); // the program may exit without reading its stdin
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -207,7 +207,7 @@ void handle_exec(Notif& n) {
   }
   if (!n.valid()) return;
   if (re == 0 && r.fd.ok()) {
-    std::string bin = fd_path(r.fd.get());
+    std::string bin = resolved_path(r);
     if (refuse(n, decide_exec(*n.pol, bin, path, argv), "exec", bin, EACCES)) return;
   }
 

@@ -127,7 +127,7 @@ void handle_open(Notif& n) {
       if (excl) return void(reply_error(n.listener(), n.req.id, EEXIST));
       struct stat st;
       if (fstat(r.fd.get(), &st) < 0) return void(reply_error(n.listener(), n.req.id, errno));
-      std::string real = clean_path(fd_path(r.fd.get()), st.st_nlink == 0);
+      std::string real = clean_path(resolved_path(r), st.st_nlink == 0);
       if (check_access(n, need_read, need_write, real)) return;
       if (is_path) {
         // ADDFD cannot carry an O_PATH file (fget refuses them), so an allowed O_PATH

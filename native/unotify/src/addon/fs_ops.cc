@@ -52,14 +52,15 @@ int target(Notif& n, int dirfd, const std::string& path, bool follow, bool empty
   if (follow) {
     Resolved r;
     if ((e = resolve(n.caller, base.get(), path, true, 0, false, r)) < 0) return e;
-    t.fd = std::move(r.fd);
     struct stat st;
-    fstat(t.fd.get(), &st);
-    t.real = clean_path(fd_path(t.fd.get()), st.st_nlink == 0);
+    fstat(r.fd.get(), &st);
+    t.real = clean_path(resolved_path(r), st.st_nlink == 0);
+    t.fd = std::move(r.fd);
     t.op = "/proc/self/fd/" + std::to_string(t.fd.get());
   } else {
-    if ((e = resolve_parent(n.caller, base.get(), path, t.parent, t.name)) < 0) return e;
-    t.real = join_path(fd_path(t.parent.get()), t.name);
+    std::string dir;
+    if ((e = resolve_parent(n.caller, base.get(), path, t.parent, t.name, &dir)) < 0) return e;
+    t.real = join_path(dir, t.name);
     t.op = "/proc/self/fd/" + std::to_string(t.parent.get()) + "/" + t.name;
   }
   return 0;

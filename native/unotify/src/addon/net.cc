@@ -109,7 +109,7 @@ bool decide_addr(Notif& n, Addr& ad) {
     Resolved r;
     if ((e = resolve(n.caller, base.get(), path, true, 0, false, r)) < 0)
       return reply_error(n.listener(), n.req.id, -e), true;
-    std::string real = fd_path(r.fd.get());
+    std::string real = resolved_path(r);
     if (refuse(n, decide_path(n.pol->unix_, real), "unix", real, EACCES)) return true;
     std::string via = "/proc/self/fd/" + std::to_string(r.fd.get());
     memset(un->sun_path, 0, sizeof un->sun_path);

@@ -18,7 +18,12 @@ struct Resolved {
   Fd parent;         // when the last component is missing and missing_ok: its directory
   std::string name;  // ... and the missing name
   bool trailing_slash = false;
+  // The canonical path of fd when resolution proved it textually (a clean absolute path
+  // walked with RESOLVE_NO_SYMLINKS inside one mount); "" = ask readlink.
+  std::string path;
 };
+// Canonical path of r.fd: the proven text, else readlink of /proc/self/fd.
+std::string resolved_path(const Resolved& r);
 
 // Opens the tracee's cwd (dirfd == AT_FDCWD) or its dirfd as O_PATH; -errno on failure.
 int open_base(const Caller& c, int dirfd, Fd& out);
@@ -29,7 +34,8 @@ int resolve(const Caller& c, int base, const std::string& path, bool follow, uin
             Resolved& out);
 // Parent directory of the last component (which is not followed) + its name.
 // Fails with EEXIST-style errors for "/" and ENOENT for "".
-int resolve_parent(const Caller& c, int base, const std::string& path, Fd& parent, std::string& name);
+int resolve_parent(const Caller& c, int base, const std::string& path, Fd& parent, std::string& name,
+                   std::string* parent_path = nullptr);
 // Canonical path of an fd from resolve; "" when it is not a filesystem path.
 std::string join_path(const std::string& dir, const std::string& name);
 
