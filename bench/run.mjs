@@ -88,16 +88,19 @@ function main() {
       none: ['/bin/true'],
       'min-unotify': [path.join(BIN, 'min_unotify'), '--', '/bin/true'],
       'sbx-exec': [SBX, 'exec', '--', '/bin/true'],
+      'sbx-exec-deny-all': [SBX, 'exec', '--deny-all', '--', '/bin/true'],
       'sbx-shell': [SBX, 'shell', '--', '/bin/true'],
       mise: [MISE, 'x', '--deny-all', '--', '/bin/true'],
       srt: [SRT, '--settings', SRT_SETTINGS, '--', '/bin/true'],
       bwrap: [...column('bwrap').prefix(), '/bin/true'],
     };
-    const launchable = Object.fromEntries(Object.entries(cmds).filter(([id]) => columns[id]?.ok));
+    const colOf = (id) => id.replace(/-deny-all$/, '');
+    const launchable = Object.fromEntries(Object.entries(cmds).filter(([id]) => columns[colOf(id)]?.ok));
     res.launch = launchCost(launchable, { runs: opt.runs });
     for (const [id, argv] of Object.entries(cmds)) {
-      if (!columns[id]) continue;
-      if (!columns[id].ok) res.launch[id] = { na: columns[id].reason, command: argv.join(' ') };
+      const col = columns[colOf(id)];
+      if (!col) continue;
+      if (!col.ok) res.launch[id] = { na: col.reason, command: argv.join(' ') };
       res.launch[id].display = short(argv);
       log(`launch ${id}: ${res.launch[id].na ? `n/a (${res.launch[id].na})` : fmtNs(res.launch[id].median_ns)}`);
     }

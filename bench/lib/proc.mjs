@@ -37,7 +37,8 @@ export function run(argv, { cwd = WORK, timeoutMs = 300_000, env = benchEnv() } 
   }
   if (r.status !== 0) {
     const lines = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
-    const first = lines.find((l) => /error|denied|not |fail|cannot|unknown|usage/i.test(l)) ?? lines[0] ?? '';
+    const first = lines.find((l) => /^(sbx:|\w*Error\b|error:)/i.test(l))
+      ?? lines.find((l) => /error|denied|not |fail|cannot|unknown|usage/i.test(l)) ?? lines[0] ?? '';
     throw new RunError(`exit ${r.status ?? r.signal}${first ? `: ${first.slice(0, 160)}` : ''}`);
   }
   return r.stdout;

@@ -3,7 +3,9 @@ import { COLUMNS, column } from './columns.mjs';
 import { fmtNs, fmtRate, fmtRatio } from './stats.mjs';
 
 const ok = (x) => x && !x.na && Number.isFinite(x.median_ns);
-const na = (x) => `n/a (${x?.na ?? 'not run'})`;
+// A column that could not start at all gets its reason once, under the table, not in every cell.
+let unavailable = new Set();
+const na = (x) => (unavailable.has(x?.na) ? 'n/a (see below)' : `n/a (${x?.na ?? 'not run'})`);
 const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function table(head, rows) {
@@ -13,6 +15,7 @@ function table(head, rows) {
 export function renderMarkdown(res) {
   const out = [];
   const m = res.machine;
+  unavailable = new Set(Object.values(res.columns).filter((c) => !c.ok).map((c) => c.reason));
   out.push('# sbx benchmarks', '');
   out.push(`Run ${res.date} on Linux ${m.kernel} ${m.arch}, ${m.cpu}, ${m.cores} cores, ${m.mem_gb} GB.`, '');
   out.push(`Versions: ${Object.entries(res.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`, '');
@@ -75,6 +78,13 @@ export function renderMarkdown(res) {
     const ids = res.decisions.columns;
     const rows = Object.entries(res.decisions.byK).map(([k, row]) => [k, ...ids.map((id) => (ok(row[id]) ? fmtRate(row[id].ops_per_s) : na(row[id])))]);
     out.push(table(['processes', ...ids.map((id) => column(id).label)], rows), '');
+  }
+
+  const down = Object.entries(res.columns).filter(([, c]) => !c.ok);
+  if (down.length) {
+    out.push('## Columns not available in this run', '');
+    for (const [id, c] of down) out.push(`- ${column(id).label}: ${c.reason}`);
+    out.push('');
   }
 
   out.push('## Hook and supervisor benches', '');

@@ -26,7 +26,8 @@ export function fmtNs(ns) {
 }
 
 export function fmtRatio(r) {
-  return Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a';
+  if (!Number.isFinite(r)) return 'n/a';
+  return r < 0.1 ? `${r.toFixed(3)}x` : `${r.toFixed(2)}x`;
 }
 
 export function fmtRate(perSec) {
