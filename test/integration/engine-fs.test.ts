@@ -2,7 +2,7 @@
  * File decisions of the native engine on the real kernel, through the real launcher.
  * Every denial has its allowed twin in the same run.
  */
-import { existsSync, linkSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { files, ops, policy, rule, run, tempDir } from './engine-harness.js';
@@ -128,7 +128,7 @@ describe('engine: files', () => {
     expect(r.results.get(`read ${join(d, 'ok2')}`)).toBe('ok fine');
   });
 
-  it('a pre-existing hard link to a denied file is decided by its own path (documented) — the denied name stays denied', async () => {
+  it('symlinks to a denied file (existing or made inside) are denied; to an allowed file they work', async () => {
     const d = tempDir();
     files(d, { 'secret.txt': 'SECRET' });
     symlinkSync(join(d, 'secret.txt'), join(d, 'sym'));
@@ -213,6 +213,31 @@ describe('engine: files', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('HI\n0\nHI\n');
     expect(r.code).toBe(0);
-    linkSync; // keep import used
+  });
+
+  it('openat2: RESOLVE_BENEATH is honoured, a bigger how with a non-zero tail is E2BIG, unknown resolve flags EINVAL', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'in'));
+    files(d, { 'in/f': 'inside', 'out': 'outside' });
+    const r = await run({
+      policies: [policy(1)],
+      argv: ops(['beneath', join(d, 'in'), 'f'], ['beneath', join(d, 'in'), '../out'], ['how2big', join(d, 'out')], ['badresolve', join(d, 'out')]),
+    });
+    expect(r.stdout).toContain(`beneath ${join(d, 'in')}: ok inside`);
+    expect(r.stdout).toContain(`beneath ${join(d, 'in')}: EXDEV`);
+    expect(r.results.get(`how2big ${join(d, 'out')}`)).toBe('E2BIG');
+    expect(r.results.get(`badresolve ${join(d, 'out')}`)).toBe('EINVAL');
+  });
+
+  it('a FIFO open that waits for its writer does not stall the engine (one receiving thread)', async () => {
+    const d = tempDir();
+    const r = await run({
+      policies: [policy(1)],
+      threads: 1,
+      cwd: d,
+      argv: ['/bin/bash', '-c', 'mkfifo f || exit 1; { sleep 0.2; echo through-fifo > f; } & cat f; wait'],
+    });
+    expect(r.stdout).toBe('through-fifo\n');
+    expect(r.code).toBe(0);
   });
 });
