@@ -39,6 +39,7 @@ export class FakeSandboxExec {
 
   calls(): Call[] {
     return readdirSync(this.records)
+      .filter((d) => d.startsWith('call-'))
       .sort()
       .map((d) => {
         const at = (f: string) => join(this.records, d, f);

@@ -70,7 +70,7 @@ describe('Seatbelt network rules', () => {
             for (const a of REMOTE) expect([a, port, compiled(net, a, port)]).toEqual([a, port, 'allow']);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 60 },
     );
   });
 
@@ -96,7 +96,7 @@ describe('Seatbelt network rules', () => {
           expect(evaluate(forms, { op: 'network-outbound', ip: { localhost: false, port } })).toBe(remote);
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   });
 

@@ -38,7 +38,7 @@ function policyWith(s: PathSection, which: 'read' | 'write' | 'exec' | 'unix') {
   return p;
 }
 
-const RUNS = { numRuns: 400 };
+const RUNS = { numRuns: 200 };
 
 describe('Seatbelt rule order = compiled.ts most-specific-wins', () => {
   it('file-read*: every random policy, every random path (and its denied/allowed twins)', () => {
