@@ -236,6 +236,7 @@ export async function unixServer(path: string, banner: string): Promise<{ count(
     open.add(sock);
     sock.on('close', () => open.delete(sock));
     sock.on('error', () => {});
+    sock.resume(); // read (and drop) the client's line, so its close is seen
     sock.end(`${banner}\n`);
   });
   await new Promise<void>((resolveListen, reject) => {

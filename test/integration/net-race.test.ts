@@ -30,6 +30,7 @@ describe('connect race', () => {
     expect(r.code).toBe(0);
     const c = parseRace(r.stdout);
     expect(c.ok).toBeGreaterThan(0);
+    expect(c.refused).toBeGreaterThan(0); // the flip really produced the denied address
     expect(c.leaked).toBe(0);
     expect(tcp.count('127.0.0.3')).toBe(0);
     expect(tcp.count('127.0.0.2')).toBeGreaterThan(0);
@@ -47,6 +48,7 @@ describe('connect race', () => {
     const r = await race(mode, '127.0.0.2', '127.0.0.3', udp.port, 4);
     const c = parseRace(r.stdout);
     expect(c.ok).toBeGreaterThan(0);
+    expect(c.refused).toBeGreaterThan(0);
     await new Promise((res) => setTimeout(res, 200));
     expect(udp.count('127.0.0.2')).toBeGreaterThan(0);
     expect(udp.count('127.0.0.3')).toBe(0);

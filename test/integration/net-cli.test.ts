@@ -1,0 +1,56 @@
+/**
+ * `sbx exec --allow-net=…` end to end (CLI → policy compiler → prepareNetwork → engine):
+ * names through the test hosts file, wildcards through the proxy, denials named.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sbxExec } from './exec-helpers.js';
+import { fixture, tcpServers, tempWorld, writeHostsFile, type Servers } from './net-helpers.js';
+
+const world = tempWorld('sbx-net-cli-');
+let servers: Servers;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  servers = await tcpServers({ '127.0.0.2': 'hello from api', '127.0.0.3': 'hello from other' });
+  const hosts = writeHostsFile(world.dir, {
+    '127.0.0.2': ['api.example.test', 'a.wild.test'],
+    '127.0.0.3': ['other.example.test', 'b.tame.test'],
+  });
+  env = { ...world.env, SBX_HOSTS_FILE: hosts };
+});
+afterAll(async () => {
+  await servers?.close();
+  world.cleanup();
+});
+
+const exec = (args: string[]) => sbxExec(args, { env, cwd: world.dir });
+const tcp = (addr: string) => [fixture('net_client'), 'tcp', addr, String(servers.port)];
+
+describe('sbx exec --allow-net', () => {
+  it('a name: its address is reachable, another is denied and the denial names host, address and port', async () => {
+    const ok = await exec(['--allow-net=api.example.test', '--', ...tcp('127.0.0.2')]);
+    expect(ok.stdout).toBe('ok hello from api\n');
+    expect(ok.code).toBe(0);
+    const denied = await exec(['--allow-net=api.example.test', '--', ...tcp('127.0.0.3')]);
+    expect(denied.stdout).toMatch(/^error connect/);
+    expect(denied.stderr).toMatch(new RegExp(`sbx: denied net .*other\\.example\\.test.*127\\.0\\.0\\.3:${servers.port}`));
+  });
+
+  it('a wildcard: names under it through the proxy; others refused; a direct connect denied', async () => {
+    const url = (name: string) => `http://${name}:${servers.port}/`;
+    const ok = await exec(['--allow-net=*.wild.test', '--', 'curl', '-sS', '-f', '--max-time', '5', url('a.wild.test')]);
+    expect(ok.stdout).toBe('hello from api\n');
+    const refused = await exec(['--allow-net=*.wild.test', '--', 'curl', '-sS', '-f', '--max-time', '5', url('b.tame.test')]);
+    expect(refused.code).toBe(22);
+    expect(refused.stderr).toMatch(/b\.tame\.test/);
+    const direct = await exec(['--allow-net=*.wild.test', '--', ...tcp('127.0.0.2')]);
+    expect(direct.stdout).toMatch(/^error connect/);
+  });
+
+  it('an address with a port, IPv4-mapped too', async () => {
+    const ok = await exec([`--allow-net=127.0.0.2:${servers.port}`, '--', fixture('net_client'), 'tcp', '::ffff:127.0.0.2', String(servers.port)]);
+    expect(ok.stdout).toBe('ok hello from api\n');
+    const denied = await exec([`--allow-net=127.0.0.2:${servers.port}`, '--', ...tcp('127.0.0.3')]);
+    expect(denied.stdout).toMatch(/^error connect/);
+  });
+});
