@@ -273,3 +273,65 @@ describe.each(SHELLS.flatMap((s) => [[s, 'before'], [s, 'after']] as [Shell, 'be
     });
   },
 );
+
+/** Stand-ins registering themselves the way starship (status recorder) and zoxide (chpwd/prompt) do. */
+function promptTools(shell: Shell, form: 'array' | 'string', hook: string): string {
+  if (shell === 'bash') {
+    const defs = [
+      'rec_before() { local s=$?; REC_B=$s; return $s; }',
+      'rec_after() { local s=$?; REC_A=$s; return $s; }',
+      '__zoxide_like() { local s=$?; Z_RUNS=$((Z_RUNS+1)); return $s; }',
+    ].join('\n');
+    if (form === 'array') {
+      return `${defs}\nPROMPT_COMMAND=(rec_before)\n${hook}\nPROMPT_COMMAND=(__zoxide_like "\${PROMPT_COMMAND[@]}")\nPROMPT_COMMAND+=(rec_after)`;
+    }
+    return `${defs}\nPROMPT_COMMAND='rec_before'\n${hook}\nPROMPT_COMMAND="__zoxide_like;\${PROMPT_COMMAND#;}"\nPROMPT_COMMAND="$PROMPT_COMMAND;rec_after"`;
+  }
+  if (shell === 'zsh') {
+    return [
+      'rec_before() { REC_B=$? }',
+      'rec_after() { REC_A=$? }',
+      '__zoxide_like() { (( Z_RUNS++ )) }',
+      'precmd_functions=(rec_before)',
+      hook,
+      'precmd_functions+=(rec_after)',
+      'chpwd_functions=(__zoxide_like $chpwd_functions)',
+    ].join('\n');
+  }
+  return [
+    'function rec_before --on-event fish_prompt; set -g REC_B $status; end',
+    hook,
+    'function rec_after --on-event fish_prompt; set -g REC_A $status; end',
+    'function __zoxide_like --on-variable PWD; set -g Z_RUNS (math $Z_RUNS + 1); end',
+    'set -g Z_RUNS 0',
+  ].join('\n');
+}
+
+describe.each([
+  ['bash', 'array', 'PROMPT_COMMAND array'],
+  ['bash', 'string', 'PROMPT_COMMAND string'],
+  ['zsh', 'array', 'precmd/chpwd arrays'],
+  ['fish', 'array', 'fish_prompt and PWD events'],
+] as [Shell, 'array' | 'string', string][])(
+  '%s with starship/zoxide-style hooks before and after sbx (%s, %s)',
+  (shell, form) => {
+    it('every hook still runs, each sees the real $?, and a cd pushes once', async () => {
+      const world = makeWorld();
+      const t = await start(shell, world, world.out, promptTools(shell, form, hookLine(shell, world.fake)), { ...ENV, SBX_SESSION: 'test' });
+      t.type('false');
+      await t.prompt();
+      let r = await t.run('echo "rec=$REC_B,$REC_A"');
+      expect(r.out).toEqual(['rec=1,1']);
+      t.type('true');
+      await t.prompt();
+      r = await t.run('echo "rec=$REC_B,$REC_A"');
+      expect(r.out).toEqual(['rec=0,0']);
+      r = await t.run(`cd ${world.projA}`);
+      expect(notices(r.out)).toEqual(['sbx: policy: projA']);
+      await t.prompt();
+      r = await t.run('echo "z=$Z_RUNS"');
+      expect(Number(r.out[0]!.slice(2))).toBeGreaterThan(0);
+      expect(await t.prompt()).toContain('[sbx:projA]');
+    });
+  },
+);

@@ -1,0 +1,189 @@
+/**
+ * The hook against the real sandbox: bash, zsh and fish in a real `sbx shell` session under
+ * tmux, typed as a person would. Every denial has its allowed twin on the same screen.
+ *   cd into A (its secret denied, the twin readable), to B, out (A's secret readable again);
+ *   env hidden in A and restored outside; a background job started in A keeps A's policy after
+ *   the shell leaves; a broken policy file is reported with its line while the last good policy
+ *   stays; direnv's `use sandbox` loads and unloads; a second source of the hook adds nothing.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+
+const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
+
+interface World {
+  sb: Sandbox;
+  A: string;
+  B: string;
+  out: string;
+  D: string;
+}
+
+function makeWorld(): World {
+  const sb = makeHome('sbx-sess-');
+  const w = join(sb.root, 'w');
+  const A = join(w, 'projA');
+  const B = join(w, 'projB');
+  const out = join(w, 'out');
+  const D = join(w, 'projD');
+  for (const d of [A, join(A, 'sub'), B, out, D]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(A, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["secret.txt"]\nenv:\n  deny: ["*_TOKEN"]\n');
+  writeFileSync(join(A, 'secret.txt'), 'A-SECRET\n');
+  writeFileSync(join(A, 'twin.txt'), 'A-TWIN\n');
+  writeFileSync(join(B, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["b-secret.txt"]\n');
+  writeFileSync(join(B, 'b-secret.txt'), 'B-SECRET\n');
+  writeFileSync(join(B, 'b-twin.txt'), 'B-TWIN\n');
+  // D is sandboxed through direnv only: its policy file has a name discovery does not look for.
+  writeFileSync(join(D, 'policy.yaml'), 'version: 1\nread:\n  deny: ["d-secret.txt"]\n');
+  writeFileSync(join(D, 'd-secret.txt'), 'D-SECRET\n');
+  writeFileSync(join(D, 'd-twin.txt'), 'D-TWIN\n');
+  writeFileSync(join(D, '.envrc'), 'use sandbox policy.yaml\n');
+  const lib = join(sb.env.XDG_CONFIG_HOME!, 'direnv', 'lib');
+  mkdirSync(lib, { recursive: true });
+  writeFileSync(join(lib, 'sbx.sh'), execFileSync(sbxBin, ['hook', 'direnv']));
+  execFileSync('direnv', ['allow', D], { env: sb.env, stdio: 'ignore' });
+  return { sb, A, B, out, D };
+}
+
+const started: { t: Tmux; sb: Sandbox }[] = [];
+afterEach(() => {
+  for (const { t } of started.splice(0)) t.kill();
+});
+afterAll(() => {
+  // Each world has its own XDG_RUNTIME_DIR, so its own supervisor: stop them.
+  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+});
+const worlds: Sandbox[] = [];
+
+function hookLines(shell: Shell, twice = false): string {
+  const direnv = shell === 'fish' ? 'direnv hook fish | source' : `eval "$(direnv hook ${shell})"`;
+  const hook = shell === 'fish' ? `${sbxBin} hook fish | source` : `eval "$(${sbxBin} hook ${shell})"`;
+  return [direnv, hook, ...(twice ? [hook] : [])].join('\n');
+}
+
+/** A real session: `sbx shell -- SHELL -i` in a tmux pane, the rc file sourcing the hook. */
+async function session(shell: Shell, world: World, cwd: string, opts: { twice?: boolean } = {}): Promise<Tmux> {
+  worlds.push(world.sb);
+  const rc = writeRc(world.sb, shell, hookLines(shell, opts.twice));
+  const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
+  const t = new Tmux(shell);
+  t.start([sbxBin, 'shell', '--', ...argv], cwd, {
+    ...world.sb.env,
+    ZDOTDIR: world.sb.home,
+    SHELL: shellPath(shell),
+    GH_TOKEN: 'gh-value',
+    PLAIN: 'plain',
+  });
+  started.push({ t, sb: world.sb });
+  await t.prompt(30_000);
+  return t;
+}
+
+const show = (shell: Shell, names: string[]) =>
+  shell === 'fish'
+    ? `echo ${names.map((n) => `${n}=(set -q ${n}; and echo $${n}; or echo -)`).join(' ')}`
+    : `echo ${names.map((n) => `${n}=\${${n}-"-"}`).join(' ')}`;
+
+describe.each(SHELLS)('%s in a real session', (shell) => {
+  it('cd A (secret denied, twin read), B, out (secret readable again); env hidden and restored', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world, world.out);
+    let r = await t.run(`cat ${world.A}/secret.txt`);
+    expect(r).toEqual({ out: ['A-SECRET'], status: 0 }); // outside A: readable
+
+    r = await t.run(`cd ${world.A}`);
+    expect(r.out.join('\n')).toMatch(/^sbx: .*projA/m); // one line saying the policy changed
+    r = await t.run('cat secret.txt');
+    expect(r.status).not.toBe(0);
+    expect(r.out.join('\n')).toMatch(/Permission denied|Operation not permitted/);
+    r = await t.run('cat twin.txt');
+    expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
+    r = await t.run(show(shell, ['GH_TOKEN', 'PLAIN']));
+    expect(r.out).toEqual(['GH_TOKEN=- PLAIN=plain']);
+    expect(await t.prompt()).toMatch(/\[sbx:projA\??\]/);
+
+    r = await t.run(`cd ${world.B}`);
+    r = await t.run('cat b-secret.txt');
+    expect(r.status).not.toBe(0);
+    r = await t.run(`cat b-twin.txt ${world.A}/secret.txt`);
+    expect(r).toEqual({ out: ['B-TWIN', 'A-SECRET'], status: 0 });
+    r = await t.run(show(shell, ['GH_TOKEN']));
+    expect(r.out).toEqual(['GH_TOKEN=gh-value']);
+
+    r = await t.run(`cd ${world.out}`);
+    r = await t.run(`cat ${world.A}/secret.txt ${world.B}/b-secret.txt`);
+    expect(r).toEqual({ out: ['A-SECRET', 'B-SECRET'], status: 0 });
+    r = await t.run(show(shell, ['GH_TOKEN', 'PLAIN']));
+    expect(r.out).toEqual(['GH_TOKEN=gh-value PLAIN=plain']);
+  });
+
+  it('a background job started in A keeps A’s policy after the shell cds out', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world, world.A);
+    const flag = join(world.sb.root, 'go');
+    const result = join(world.sb.root, 'bg.txt');
+    // The job waits for a flag file, then tries A's secret and records the outcome.
+    const job = `sh -c 'while [ ! -e ${flag} ]; do sleep 0.05; done; if cat ${world.A}/secret.txt >/dev/null 2>&1; then echo read > ${result}; else echo denied > ${result}; fi' &`;
+    await t.run(job);
+    await t.run(`cd ${world.out}`);
+    let r = await t.run(`cat ${world.A}/secret.txt`); // the shell itself follows its directory
+    expect(r).toEqual({ out: ['A-SECRET'], status: 0 });
+    writeFileSync(flag, '');
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(result) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(readFileSync(result, 'utf8').trim()).toBe('denied');
+    // Its twin: a job started now, outside A, reads the file.
+    r = await t.run(`sh -c 'cat ${world.A}/secret.txt'`);
+    expect(r).toEqual({ out: ['A-SECRET'], status: 0 });
+  });
+
+  it('a broken policy file is reported with its line; the last good policy stays', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world, world.A);
+    let r = await t.run('cat secret.txt');
+    expect(r.status).not.toBe(0);
+    // Break A's file (line 3), then move inside A so the hook pushes again.
+    writeFileSync(join(world.A, '.sbx.yaml'), 'version: 1\nread:\n  deny: [secret.txt\nenv: {}\n');
+    r = await t.run('cd sub');
+    expect(r.out.join('\n')).toMatch(/\.sbx\.yaml:\d+/);
+    expect(r.out.join('\n')).toMatch(/last good/);
+    expect(await t.prompt()).toMatch(/\[sbx:projA[?!]*!\]/);
+    r = await t.run('cat ../secret.txt');
+    expect(r.status).not.toBe(0);
+    r = await t.run('cat ../twin.txt');
+    expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
+  });
+
+  it('direnv `use sandbox`: loading applies the file, unloading lifts it', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world, world.out);
+    t.type(`cd ${world.D}`);
+    await t.waitFor(/direnv: export .*SBX_DIRENV_USE/);
+    await t.prompt();
+    let r = await t.run('cat d-secret.txt');
+    expect(r.status).not.toBe(0);
+    r = await t.run('cat d-twin.txt');
+    expect(r).toEqual({ out: ['D-TWIN'], status: 0 });
+    t.type(`cd ${world.out}`);
+    await t.waitFor(/direnv: unloading/);
+    await t.prompt();
+    r = await t.run(`cat ${world.D}/d-secret.txt`);
+    expect(r).toEqual({ out: ['D-SECRET'], status: 0 });
+  });
+
+  it('sourcing the hook twice: one push per cd, $? kept', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world, world.out, { twice: true });
+    let r = await t.run(`cd ${world.A}`);
+    expect(r.out.filter((l) => l.startsWith('sbx: policy'))).toHaveLength(1);
+    t.type('false');
+    await t.prompt();
+    r = await t.run(`echo was=${shell === 'fish' ? '$status' : '$?'}`);
+    expect(r.out).toEqual(['was=1']);
+    r = await t.run('cat secret.txt');
+    expect(r.status).not.toBe(0);
+  });
+});
