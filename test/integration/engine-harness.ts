@@ -101,7 +101,8 @@ export async function start(o: StartOptions): Promise<Session> {
   writeSync(parentEnd, Buffer.from('k'));
   const done = (async () => {
     const r = await exited;
-    await closedP;
+    // onClosed follows once the whole tree is gone (never, if the test stopped the engine).
+    await Promise.race([closedP, new Promise((res) => setTimeout(res, engine.stopped ? 0 : 5000))]);
     await new Promise((res) => setTimeout(res, 30)); // the last event batch
     engine.stop();
     addon.close(listener);

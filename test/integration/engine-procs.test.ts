@@ -104,4 +104,18 @@ describe('engine: processes', () => {
     await s.done;
     expect(() => s.engine.stop()).not.toThrow();
   });
+
+  it('stop while a sandboxed program still runs returns promptly and twice is harmless', async () => {
+    const d = tempDir();
+    const s = await start({ policies: [policy(1)], argv: ['/bin/bash', '-c', `read x; echo after > ${join(d, 'f')}; echo rc=$?`] });
+    await new Promise((res) => setTimeout(res, 100));
+    s.engine.stop();
+    s.engine.stop();
+    expect(s.engine.stopped).toBe(true);
+    s.child.stdin!.end('go\n');
+    // Our listener copy stays open in the harness until the child is gone, so kill it.
+    setTimeout(() => s.child.kill('SIGKILL'), 200);
+    const r = await s.done;
+    expect(r.signal).toBe('SIGKILL');
+  });
 });
