@@ -2,7 +2,7 @@
 // `npm run bench`: sbx side by side with no sandbox, mise, sandbox-runtime (srt) and bwrap.
 // Writes bench/results/latest.md and latest.json. Reports medians and ratios; never fails on speed.
 // Options: --runs=N (default 5)  --only=a,b (sections/workloads: open100k,tsc,git-status,make,
-//   launches,syscalls,launch,decisions,extras)  --columns=none,sbx-shell,...  --procs=1,2,4,8
+//   launches,syscalls,launch,decisions,profile,extras)  --columns=none,sbx-shell,...  --procs=1,2,4,8
 //   --out=DIR (default bench/results)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import { findExtras, runExtra } from './lib/extras.mjs';
 import { buildHelpers } from './lib/generate.mjs';
 import { machine, versions } from './lib/machine.mjs';
 import { launchCost, oneInside, oneLoop, rounds } from './lib/measure.mjs';
+import { profileColumn } from './lib/profile.mjs';
 import { MISE, REPO, RESULTS, SBX, SRT, SRT_SETTINGS, BIN } from './lib/paths.mjs';
 import { tryRun } from './lib/proc.mjs';
 import { renderMarkdown } from './lib/report.mjs';
@@ -39,7 +40,7 @@ function parseArgs(argv) {
 const log = (s) => process.stderr.write(`bench: ${s}\n`);
 const want = (opt, id) => !opt.only || opt.only.has(id);
 
-function main() {
+async function main() {
   const opt = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   const loadStart = os.loadavg();
@@ -116,6 +117,15 @@ function main() {
     }
   }
 
+  if (want(opt, 'profile')) {
+    res.profile = {};
+    for (const id of ['min-unotify', 'sbx-exec', 'sbx-shell'].filter((x) => columns[x])) {
+      res.profile[id] = columns[id].ok ? await profileColumn(column(id), openTarget) : { na: columns[id].reason };
+      const p = res.profile[id];
+      log(`profile ${id}: ${p.na ? `n/a (${p.na})` : `${p.syscalls_per_decision} supervisor syscalls per decision`}`);
+    }
+  }
+
   if (want(opt, 'extras')) {
     res.extras = findExtras().map((f) => {
       log(`running ${path.basename(f)}`);
@@ -138,4 +148,4 @@ function main() {
   for (const b of res.budgets) log(`budget ${b.id}: ${b.status} ${b.measured}`);
 }
 
-main();
+await main();

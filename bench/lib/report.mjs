@@ -80,6 +80,14 @@ export function renderMarkdown(res) {
     out.push(table(['processes', ...ids.map((id) => column(id).label)], rows), '');
   }
 
+  if (res.profile) {
+    out.push('## Cost of one decision in the supervisor', '');
+    out.push('strace attached to the answering process for 1.5 s while a sandboxed open loop runs; its syscalls divided by the replies it sent (NOTIF_SEND, or ADDFD with FLAG_SEND). Each decision also costs the two context switches of the round trip through the kernel.', '');
+    const rows = Object.entries(res.profile).map(([id, p]) => [column(id).label, p.na ? na(p) : String(p.syscalls_per_decision),
+      p.na ? '' : Object.entries(p.per_decision).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v}`).join(', ')]);
+    out.push(table(['answering process', 'syscalls per decision', 'breakdown per decision'], rows), '');
+  }
+
   const down = Object.entries(res.columns).filter(([, c]) => !c.ok);
   if (down.length) {
     out.push('## Columns not available in this run', '');
@@ -88,7 +96,8 @@ export function renderMarkdown(res) {
   }
 
   out.push('## Hook and supervisor benches', '');
-  if (!res.extras?.length) out.push('No `bench/hook-*` or `bench/supervisor-*` script present at the time of this run: prompt cost, `cd` latency and supervisor RSS are not measured here.', '');
+  if (!res.extras) out.push('Not run (`--only` left the extras section out).', '');
+  else if (!res.extras.length) out.push('No `bench/hook-*` or `bench/supervisor-*` script present at the time of this run: prompt cost, `cd` latency and supervisor RSS are not measured here.', '');
   for (const e of res.extras ?? []) {
     out.push(`### bench/${e.script}`, '');
     out.push(e.na ? `n/a (${e.na})` : e.output || '(no output)', '');
