@@ -152,6 +152,8 @@ export interface NativeAddon {
   fdServerClose(server: FdServerHandle): void;
   /** memfd_create (CLOEXEC) of the given size. */
   memfdCreate(name: string, size: number): number;
+  /** Clears FD_CLOEXEC (Node sets it on 0-2 at startup; call before execve to keep stdio). */
+  fdSetInheritable(fd: number): void;
 
   /** Test/explain hook: the native decision for one path, so TS and native can be checked against the same table. */
   decidePath(section: { default: 'allow' | 'deny'; rules: CompiledPolicy['read']['rules'] }, path: string): { effect: 'allow' | 'deny'; rule: number };

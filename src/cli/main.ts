@@ -15,6 +15,10 @@ export interface Command {
 // One line per subcommand (src/cli/<name>.ts exporting `command: Command`).
 const commands: Record<string, () => Promise<Command>> = {
   exec: async () => (await import('./exec.js')).command,
+  daemon: async () => (await import('./daemon.js')).command,
+  status: async () => (await import('./status.js')).command,
+  log: async () => (await import('./log.js')).command,
+  shell: async () => (await import('./shell.js')).command,
   doctor: async () => (await import('./doctor.js')).command,
   hook: async () => (await import('./hook.js')).command,
   check: async () => (await import('./check.js')).command,

@@ -249,7 +249,9 @@ static int register_session(int resume, char *err, size_t errlen) {
       g_buflen = g_consumed = 0;
       if (send_register(fd, resume) == 0) {
         char *line;
-        int r = read_line(fd, &line, 10000);
+        int r;
+        /* A state line may come before "ready" (keep it: it is the newest state). */
+        while ((r = read_line(fd, &line, 10000)) == 1 && strncmp(line, "state ", 6) == 0) handle_state(line + 6);
         if (r == 1 && strcmp(line, "ready") == 0) return fd;
         if (r == 1 && strncmp(line, "error ", 6) == 0) {
           snprintf(err, errlen, "%s", line + 6);

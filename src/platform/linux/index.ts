@@ -14,6 +14,6 @@ const notYet = (what: string) => async (): Promise<never> => {
 export const linuxPlatform: Platform = {
   name: 'linux',
   exec: linuxExec,
-  shell: notYet('sbx shell'),
+  shell: (request) => import('./shell.js').then((m) => m.linuxShell(request)),
   doctor: linuxDoctor,
 };

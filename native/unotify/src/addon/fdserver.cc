@@ -211,6 +211,18 @@ Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// Node marks fds 0-2 close-on-exec at startup (uv_disable_stdio_inheritance), so a
+// process image replaced with execve would lose its stdio without this.
+Napi::Value FdSetInheritable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "fdSetInheritable(fd: number)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+    throw Napi::Error::New(env, "fdSetInheritable(" + std::to_string(fd) + "): " + strerror(errno));
+  return env.Undefined();
+}
+
 }  // namespace
 
 // Called once from the addon's Init.
@@ -218,4 +230,5 @@ void RegisterFdServer(Napi::Env env, Napi::Object exports) {
   exports.Set("fdServerCreate", Napi::Function::New(env, FdServerCreate, "fdServerCreate"));
   exports.Set("fdServerClose", Napi::Function::New(env, FdServerClose, "fdServerClose"));
   exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate, "memfdCreate"));
+  exports.Set("fdSetInheritable", Napi::Function::New(env, FdSetInheritable, "fdSetInheritable"));
 }

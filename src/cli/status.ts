@@ -1,0 +1,53 @@
+/**
+ * `sbx status [--json]`: the supervisor (pid, uptime, RSS) and every live session with
+ * its policy, origin and decision/denial counts.
+ */
+import type { Command } from './main.js';
+import { flag, parseArgs } from './args.js';
+import { UsageError } from '../errors.js';
+import { supervisorPaths } from '../supervisor/paths.js';
+import { request } from '../supervisor/protocol.js';
+
+const usage = `usage: sbx status [--json]
+
+Shows the supervisor and its live sessions. Exit 3 when no supervisor is running.`;
+
+interface SessionInfo {
+  id: string;
+  rootPid: number;
+  cwd: string;
+  policy: string;
+  decisions: number;
+  denials: number;
+  audits: number;
+  processes: number;
+}
+
+async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, { json: {} }, usage);
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`, usage);
+  const paths = supervisorPaths();
+  const r = await request(paths.control, { cmd: 'status' });
+  if (!r) {
+    process.stdout.write(flag(parsed, 'json') ? `${JSON.stringify({ supervisor: null, sessions: [] })}\n` : `no supervisor running at ${paths.runtime}\n`);
+    return 3;
+  }
+  if (flag(parsed, 'json')) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return 0;
+  }
+  const sup = r.supervisor as { pid: number; uptimeSec: number; rssBytes: number };
+  const sessions = r.sessions as SessionInfo[];
+  const lines = [
+    `supervisor pid ${sup.pid}, up ${sup.uptimeSec}s, RSS ${(sup.rssBytes / 1048576).toFixed(1)} MiB, ${sessions.length} session(s)`,
+  ];
+  for (const s of sessions) {
+    lines.push(`  ${s.id}  root ${s.rootPid}  ${s.cwd}`);
+    lines.push(`      policy ${s.policy}`);
+    lines.push(`      ${s.decisions} decisions, ${s.denials} denials, ${s.audits} audits, ${s.processes} processes`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export const command: Command = { summary: 'show the supervisor and live sessions', usage, run };

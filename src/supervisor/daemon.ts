@@ -1,0 +1,283 @@
+/**
+ * The supervisor process (`sbx daemon run`): one per user. Keepers hand it sessions on the
+ * keeper socket (native accept thread: SCM_RIGHTS); CLI clients talk JSON lines on the
+ * control socket. Everything decided per syscall happens in the native engines.
+ */
+import { createServer, Socket, type Server } from 'node:net';
+import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { FdConnection, FdServerHandle, NativeAddon } from '../../native/unotify/native.js';
+import { PolicyError, SbxError, SupervisorError } from '../errors.js';
+import { loadNative } from '../native/load.js';
+import type { Env } from '../policy/paths.js';
+import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
+import { tryConnect, type ControlRequest } from './protocol.js';
+import { selfRss } from './procfs.js';
+import { Session, type Registration } from './session.js';
+import { ViolationLog } from './violations.js';
+import { PolicyWatcher } from './watch.js';
+
+const SESSION_ID = /^[A-Za-z0-9_-]{1,40}$/;
+
+function say(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+function unlinkQuiet(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch {
+    // already gone
+  }
+}
+
+export class Supervisor {
+  private readonly native: NativeAddon;
+  private readonly paths: SupervisorPaths;
+  private readonly sessions = new Map<string, Session>();
+  private readonly log: ViolationLog;
+  private readonly watcher: PolicyWatcher;
+  private keeperServer: FdServerHandle | undefined;
+  private control: Server | undefined;
+  private readonly startedAt = Date.now();
+  private stopping = false;
+  private readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(private readonly env: Env) {
+    this.native = loadNative();
+    this.paths = supervisorPaths(env);
+    ensureRuntimeDir(this.paths.runtime);
+    ensureStateDir(this.paths.state);
+    this.log = new ViolationLog({ file: this.paths.violations });
+    this.watcher = new PolicyWatcher((file) => void this.reload(file));
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  /** Binds both sockets (refusing if another supervisor answers), writes supervisor.pid. */
+  async listen(): Promise<void> {
+    const existing = await tryConnect(this.paths.control, 1000);
+    if (existing) {
+      existing.destroy();
+      throw new SupervisorError(`a supervisor already serves ${this.paths.control}`, 'use `sbx daemon status` or `sbx daemon restart`');
+    }
+    unlinkQuiet(this.paths.keeper);
+    unlinkQuiet(this.paths.control);
+    this.keeperServer = this.native.fdServerCreate(this.paths.keeper, (c) => this.onKeeper(c));
+    this.control = createServer((sock) => this.onControl(sock));
+    await new Promise<void>((resolve, reject) => {
+      this.control!.once('error', reject);
+      this.control!.listen(this.paths.control, () => resolve());
+    });
+    chmodSync(this.paths.control, 0o600);
+    writeFileSync(this.paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void this.shutdown(`signal ${sig}`));
+    say(`supervisor ${process.pid} serving ${this.paths.runtime}`);
+  }
+
+  /** Resolves when the supervisor has shut down. */
+  wait(): Promise<void> {
+    return this.done;
+  }
+
+  // ---- sessions ----
+
+  private onKeeper(c: FdConnection): void {
+    const sock = new Socket({ fd: c.fd, readable: true, writable: true });
+    sock.on('error', () => {});
+    const refuse = (why: string) => {
+      for (const fd of c.fds) this.native.close(fd);
+      say(`refused a session from pid ${c.pid}: ${why}`);
+      sock.end(`error ${why.replace(/\n/g, '; ')}\n`);
+    };
+    if (this.stopping) return refuse('the supervisor is shutting down');
+    let reg: Registration;
+    try {
+      reg = JSON.parse(c.payload.slice(0, c.payload.indexOf('\n'))) as Registration;
+    } catch {
+      return refuse('malformed registration');
+    }
+    if (
+      reg?.v !== 1 ||
+      typeof reg.session !== 'string' ||
+      !SESSION_ID.test(reg.session) ||
+      !Number.isInteger(reg.rootPid) ||
+      reg.rootPid <= 1 ||
+      c.fds.length !== 2
+    )
+      return refuse('malformed registration');
+    // SO_PEERCRED, not the JSON, says who the keeper is (it is protected from the sandbox).
+    reg.keeperPid = c.pid;
+    const old = this.sessions.get(reg.session);
+    if (old) return refuse(`session ${reg.session} is already served`);
+    const [listenerFd, journalFd] = c.fds as [number, number];
+    const session = new Session(
+      {
+        env: this.env,
+        log: this.log,
+        watchFiles: () => this.rewatch(),
+        ended: (s) => {
+          if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+          this.rewatch();
+        },
+        say,
+      },
+      reg,
+      (fd) => this.native.close(fd),
+    );
+    this.sessions.set(reg.session, session);
+    session
+      .start(reg, listenerFd, journalFd)
+      .then(() => {
+        // The engine holds its own dup of the listener; the keeper keeps the original.
+        this.native.close(listenerFd);
+        sock.write('ready\n');
+        session.attachKeeper(sock);
+        say(`session ${reg.session} ${reg.resume ? 'resumed' : 'started'}: root ${reg.rootPid}, keeper ${reg.keeperPid}, cwd ${reg.cwd}`);
+      })
+      .catch((err: unknown) => {
+        this.sessions.delete(reg.session);
+        this.native.close(journalFd);
+        c.fds = [listenerFd];
+        const msg =
+          err instanceof PolicyError
+            ? `${err.message}: ${err.issues.join('; ')}`
+            : err instanceof SbxError
+              ? err.message
+              : `internal error: ${(err as Error).message}`;
+        refuse(msg);
+      });
+  }
+
+  private rewatch(): void {
+    const files = new Set<string>();
+    for (const s of this.sessions.values()) for (const f of s.files()) files.add(f);
+    this.watcher.set(files);
+  }
+
+  private async reload(file: string): Promise<void> {
+    for (const s of [...this.sessions.values()]) {
+      if (!s.usesFile(file)) continue;
+      try {
+        await s.reload(file);
+      } catch (err) {
+        say(`session ${s.id}: reload of ${file} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // ---- control socket ----
+
+  private onControl(sock: Socket): void {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => {});
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl === -1) {
+        if (buf.length > 64 * 1024) sock.destroy();
+        return;
+      }
+      const line = buf.slice(0, nl);
+      buf = '';
+      sock.removeAllListeners('data');
+      let req: ControlRequest;
+      try {
+        req = JSON.parse(line) as ControlRequest;
+      } catch {
+        sock.end(`${JSON.stringify({ error: 'malformed request' })}\n`);
+        return;
+      }
+      this.handle(req, sock);
+    });
+  }
+
+  private send(sock: Socket, msg: unknown): void {
+    if (!sock.destroyed) sock.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  private handle(req: ControlRequest, sock: Socket): void {
+    switch (req.cmd) {
+      case 'ping':
+        this.send(sock, { ok: true, pid: process.pid });
+        sock.end();
+        return;
+      case 'status':
+        this.send(sock, this.status());
+        sock.end();
+        return;
+      case 'log': {
+        const recent = this.log.recent({ session: req.session, limit: req.limit });
+        this.send(sock, { violations: recent });
+        if (!req.follow) {
+          sock.end();
+          return;
+        }
+        const off = this.log.follow((v) => {
+          if (!req.session || v.session === req.session) this.send(sock, { violation: v });
+        });
+        sock.on('close', off);
+        return;
+      }
+      case 'stop': {
+        const live = this.sessions.size;
+        if (live > 0 && !req.force) {
+          this.send(sock, {
+            error: `${live} live session(s): their keepers would start a new supervisor at once; use \`sbx daemon restart\`, or \`sbx daemon stop --force\``,
+          });
+          sock.end();
+          return;
+        }
+        this.send(sock, { ok: true, pid: process.pid, sessions: live });
+        sock.end();
+        void this.shutdown('stop requested');
+        return;
+      }
+      default:
+        this.send(sock, { error: `unknown request '${(req as { cmd?: unknown }).cmd}'` });
+        sock.end();
+    }
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      supervisor: {
+        pid: process.pid,
+        uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
+        rssBytes: selfRss(),
+        runtimeDir: this.paths.runtime,
+        violationLog: this.paths.violations,
+      },
+      sessions: [...this.sessions.values()].map((s) => s.describe()),
+    };
+  }
+
+  /**
+   * Goes away without ending sessions: sockets first (so keepers reconnecting find a new
+   * supervisor, not us), then engines (the listeners stay with the keepers).
+   */
+  async shutdown(why: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    say(`supervisor ${process.pid} shutting down: ${why}`);
+    unlinkQuiet(this.paths.control);
+    unlinkQuiet(this.paths.keeper);
+    unlinkQuiet(this.paths.pidFile);
+    this.control?.close();
+    if (this.keeperServer) this.native.fdServerClose(this.keeperServer);
+    for (const s of this.sessions.values()) s.detach();
+    this.sessions.clear();
+    await this.watcher.close();
+    this.resolveDone();
+  }
+}
+
+/** `sbx daemon run`: serve until stopped. */
+export async function runSupervisor(env: Env = process.env): Promise<number> {
+  const sup = new Supervisor(env);
+  await sup.listen();
+  await sup.wait();
+  // Live engines' native threads may still hold the loop a moment; we are done.
+  setTimeout(() => process.exit(0), 50).unref();
+  return 0;
+}

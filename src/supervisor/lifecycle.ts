@@ -1,0 +1,139 @@
+/**
+ * Starting and stopping the per-user supervisor, gpg-agent style: connect; if nobody
+ * answers take the spawn lock, connect again (someone may have won the race), spawn a
+ * detached `sbx daemon run`, and wait until it answers.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { SupervisorError } from '../errors.js';
+import { packageRoot } from '../native/load.js';
+import type { Env } from '../policy/paths.js';
+import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
+import { request } from './protocol.js';
+
+const START_TIMEOUT_MS = 8000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The sbx entry point to run the daemon with (this checkout's bin/sbx). */
+export function sbxBin(): string {
+  return join(packageRoot, 'bin', 'sbx');
+}
+
+export async function ping(paths: SupervisorPaths): Promise<number | undefined> {
+  try {
+    const r = await request(paths.control, { cmd: 'ping' }, 2000);
+    return r && typeof r.pid === 'number' ? r.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An O_EXCL lock file holding our pid; a dead holder's lock is taken over. */
+async function lock(file: string, timeoutMs: number): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+        } catch {
+          // gone already
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(readFileSync(file, 'utf8').trim());
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(holder) || holder <= 0 || !pidAlive(holder)) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // someone else cleaned up
+      }
+      continue;
+    }
+    if (Date.now() > deadline) throw new SupervisorError(`timed out waiting for the spawn lock ${file} (held by pid ${holder})`);
+    await sleep(20);
+  }
+}
+
+export interface DaemonInfo {
+  pid: number;
+  started: boolean;
+}
+
+/** Makes sure a supervisor serves this user's runtime dir; starts one if needed. */
+export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> {
+  const paths = supervisorPaths(env);
+  const running = await ping(paths);
+  if (running) return { pid: running, started: false };
+  ensureRuntimeDir(paths.runtime);
+  ensureStateDir(paths.state);
+  const unlock = await lock(paths.spawnLock, START_TIMEOUT_MS);
+  try {
+    const again = await ping(paths);
+    if (again) return { pid: again, started: false };
+    const logFd = openSync(paths.daemonLog, 'a', 0o600);
+    const child = spawn(process.execPath, [sbxBin(), 'daemon', 'run'], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: env as NodeJS.ProcessEnv,
+      cwd: '/',
+    });
+    closeSync(logFd);
+    let exited: number | null | undefined;
+    child.once('exit', (code) => (exited = code));
+    child.unref();
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const pid = await ping(paths);
+      if (pid) return { pid, started: true };
+      if (exited !== undefined) break;
+      await sleep(15);
+    }
+    throw new SupervisorError(
+      exited !== undefined ? `the supervisor exited (${exited}) while starting` : 'the supervisor did not answer within 8 s',
+      `see ${paths.daemonLog}`,
+    );
+  } finally {
+    unlock();
+  }
+}
+
+/** Asks the supervisor to go away and waits until its pid is gone. */
+export async function stopDaemon(env: Env = process.env, force = false): Promise<number | undefined> {
+  const paths = supervisorPaths(env);
+  const r = await request(paths.control, { cmd: 'stop', force });
+  if (!r) return undefined;
+  const pid = Number(r.pid);
+  const deadline = Date.now() + 5000;
+  while (pidAlive(pid) && Date.now() < deadline) await sleep(10);
+  if (pidAlive(pid)) throw new SupervisorError(`supervisor ${pid} did not exit within 5 s`);
+  return pid;
+}
+
+/** Hands live sessions to a new supervisor: their keepers re-register with it. */
+export async function restartDaemon(env: Env = process.env): Promise<{ old: number | undefined; pid: number }> {
+  const old = await stopDaemon(env, true);
+  const info = await ensureDaemon(env);
+  return { old, pid: info.pid };
+}
