@@ -6,7 +6,7 @@ import type { Command } from './main.js';
 import { flagValue, parseArgs, type FlagSpec } from './args.js';
 import { SbxError, UsageError } from '../errors.js';
 import { resolvePolicyForDir } from '../policy/index.js';
-import { explain, formatExplanation, type CheckOp } from '../policy/explain.js';
+import { explain, formatExplanation, resolveTargetAddresses, type CheckOp } from '../policy/explain.js';
 import { resolve } from 'node:path';
 
 const usage = `usage: sbx check <read|write|exec|net|env> TARGET [--dir D] [--json]
@@ -41,7 +41,8 @@ async function run(args: string[]): Promise<number> {
   const dir = resolve(cwd, flagValue(parsed, 'dir') ?? '.');
   try {
     const r = await resolvePolicyForDir(dir);
-    const e = explain(r.policy, op, target, { cwd, env: process.env });
+    const addresses = op === 'net' ? await resolveTargetAddresses(target[0]!, process.env) : undefined;
+    const e = explain(r.policy, op, target, { cwd, env: process.env, addresses });
     if (flags.has('json')) process.stdout.write(`${JSON.stringify({ ...e, mode: r.policy.mode, policyOrigin: r.origin })}\n`);
     else process.stdout.write(`${formatExplanation(e, r.policy.mode)}\n  policy: ${r.origin}\n`);
     return e.allowed ? 0 : 1;

@@ -2,8 +2,6 @@
  * `sbx policy [--dir D] [--json] [--seatbelt]`: the effective merged policy with the origin
  * of every rule.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import type { Command } from './main.js';
 import { flag, flagValue, parseArgs, type FlagSpec } from './args.js';
@@ -53,13 +51,10 @@ export function formatPolicy(p: CompiledPolicy, overrides: CompiledPolicy[]): st
   return lines.join('\n');
 }
 
-/** The macOS engineer's generator, if it has landed (src/platform/macos/profile.ts). */
+/** The Seatbelt profile (src/platform/macos/profile.ts), loaded only when asked for. */
 async function seatbelt(policy: CompiledPolicy): Promise<string> {
-  const url = new URL('../platform/macos/profile.js', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) throw new SbxError('--seatbelt: the Seatbelt profile generator is not built in this version', { exitCode: 2 });
-  const mod = (await import(url.href)) as { seatbeltProfile?: (p: CompiledPolicy) => string };
-  if (typeof mod.seatbeltProfile !== 'function') throw new SbxError('--seatbelt: profile.js exports no seatbeltProfile()', { exitCode: 2 });
-  return mod.seatbeltProfile(policy);
+  const { seatbeltProfile } = await import('../platform/macos/profile.js');
+  return seatbeltProfile(policy);
 }
 
 async function run(args: string[]): Promise<number> {

@@ -8,6 +8,7 @@ import type { CompiledPolicy, PathSection, RuleOrigin } from './compiled.js';
 import { canonicalTarget } from './expand.js';
 import { decideEnv, decideExec, decidePathDetailed } from './match.js';
 import { decideHost, decideNet, parseAddress } from './net-match.js';
+import { resolveHost } from './net-resolve.js';
 import { SbxError } from '../errors.js';
 
 export type CheckOp = 'read' | 'write' | 'exec' | 'net' | 'env';
@@ -80,7 +81,22 @@ function parseHostPort(target: string): { host: string; port: number } {
 }
 
 /** Decides one question against a compiled policy. */
-export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], opts: { cwd: string; env: Record<string, string | undefined> }): Explanation {
+export interface ExplainOptions {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** For `net NAME`: the addresses the name resolves to (see resolveTargetAddresses). */
+  addresses?: string[];
+}
+
+/** The addresses a `net` target name resolves to ([] for IPs, sockets, unresolvable names). */
+export async function resolveTargetAddresses(target: string, env: Record<string, string | undefined>): Promise<string[]> {
+  if (target.startsWith('/') || target.startsWith('@') || target.startsWith('.')) return [];
+  const { host } = parseHostPort(target);
+  if (parseAddress(host) || host === 'localhost') return [];
+  return resolveHost(host, env);
+}
+
+export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], opts: ExplainOptions): Explanation {
   const first = target[0];
   if (first === undefined || first === '') throw new SbxError(`sbx check ${op} needs a target`, { exitCode: 2 });
   switch (op) {
@@ -110,10 +126,17 @@ export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], o
         const shown = addr.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
         return { op, target: shown, allowed: d.effect === 'allow', rule: d.rule, floor: false, ...describe(policy, d.rule, `no rule matches: net defaults to ${policy.net.default}`) };
       }
+      // A name rule decides like the filtering proxy will; otherwise the addresses the
+      // name resolves to decide, like the engine does (any denied address denies).
       const d = decideHost(policy.net.hosts ?? [], host, port);
-      const effect = d?.effect ?? policy.net.default;
-      const rule = d?.rule ?? -1;
-      return { op, target: `${host}:${port}`, allowed: effect === 'allow', rule, floor: false, ...describe(policy, rule, `no rule matches: net defaults to ${policy.net.default}`) };
+      if (d) return { op, target: `${host}:${port}`, allowed: d.effect === 'allow', rule: d.rule, floor: false, ...describe(policy, d.rule, '') };
+      const addresses = host === 'localhost' ? ['127.0.0.1', '::1'] : (opts.addresses ?? []);
+      const decisions = addresses.map((a) => ({ a, d: decideNet(policy.net, a, port) }));
+      const pick = decisions.find((x) => x.d.effect === 'deny') ?? decisions[0];
+      const dflt = `no rule matches: net defaults to ${policy.net.default}`;
+      if (!pick) return { op, target: `${host}:${port}`, allowed: policy.net.default === 'allow', rule: -1, floor: false, because: dflt };
+      const via = describe(policy, pick.d.rule, dflt);
+      return { op, target: `${host}:${port}`, allowed: pick.d.effect === 'allow', rule: pick.d.rule, floor: false, origin: via.origin, because: `${via.because} (for ${pick.a})` };
     }
     case 'env': {
       const d = decideEnv(policy.env, first);

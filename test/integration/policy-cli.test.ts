@@ -107,6 +107,15 @@ describe('sbx check', () => {
     const ok = await run(['check', 'net', 'github.com']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`allowed: net github.com:443\n  by: net rule "github.com" from ${home}/.config/sbx/config.yaml:3:11\n`);
+    const local = await run(['check', 'net', 'localhost:8080']);
+    expect(local.code).toBe(1);
+    userConfig('version: 1\nnet:\n  allow: ["localhost:8080", "140.82.121.4"]\n');
+    const local2 = await run(['check', 'net', 'localhost:8080']);
+    expect(local2.code).toBe(0);
+    expect(local2.stdout).toContain(`by: net rule "localhost:8080" from ${home}/.config/sbx/config.yaml:3:11 (for 127.0.0.1)`);
+    const byAddress = await run(['check', 'net', 'github.com']);
+    expect(byAddress.code).toBe(0);
+    expect(byAddress.stdout).toContain('(for 140.82.121.4)');
     const other = await run(['check', 'net', 'example.org:80']);
     expect(other.code).toBe(1);
     expect(other.stdout).toContain('by: no rule matches: net defaults to deny');
@@ -175,6 +184,14 @@ describe('sbx policy', () => {
     expect(parsed.trusted).toBe(false);
     expect(parsed.files).toEqual([`${home}/.config/sbx/config.yaml`, `${p}/.sbx.yaml`]);
     expect(parsed.policy.write.default).toBe('deny');
+  });
+
+  it('--seatbelt prints the macOS profile generated from the same policy', async () => {
+    userConfig(undefined);
+    const r = await run(['policy', '--seatbelt']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('(version 1)\n')).toBe(true);
+    expect(r.stdout).toContain(`${home}/.ssh`);
   });
 
   it('a broken project file: exit 2 and every problem listed', async () => {
