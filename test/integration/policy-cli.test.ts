@@ -1,7 +1,8 @@
 /**
  * `sbx check`, `sbx policy`, `sbx init`, `sbx trust`/`untrust`: the real ./bin/sbx in real
  * processes, with HOME and XDG_* in a throwaway tree (under /var/tmp, away from the
- * temp dirs some presets keep writable).
+ * temp dirs some presets keep writable). Each sbx run is ~0.2 s; the generous timeouts
+ * are for a CI box busy with the kernel tests in parallel.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -86,7 +87,7 @@ function userConfig(text: string | undefined): void {
   }
 }
 
-describe('sbx check', () => {
+describe('sbx check', { timeout: 120_000 }, () => {
   it('denied: exit 1 with the deciding rule and its origin; allowed twin: exit 0', async () => {
     userConfig(undefined);
     const denied = await run(['check', 'read', join(home, '.ssh/id_rsa')]);
@@ -164,7 +165,7 @@ describe('sbx check', () => {
   });
 });
 
-describe('sbx policy', () => {
+describe('sbx policy', { timeout: 120_000 }, () => {
   it('prints the merged policy with origins; --json is machine-readable', async () => {
     userConfig('version: 1\nextends: [secrets, shell-rc]\n');
     const p = join(home, 'pp');
@@ -209,7 +210,7 @@ describe('sbx policy', () => {
   });
 });
 
-describe('sbx init', () => {
+describe('sbx init', { timeout: 120_000 }, () => {
   it('writes a commented starter that loads, and refuses to overwrite it', async () => {
     userConfig(undefined);
     const p = join(home, 'fresh');
@@ -228,7 +229,7 @@ describe('sbx init', () => {
   });
 });
 
-describe('sbx trust / untrust', () => {
+describe('sbx trust / untrust', { timeout: 120_000 }, () => {
   const setup = () => {
     userConfig('version: 1\nwrite: { allow: ["~/work"] }\n');
     const p = join(home, 'tp');
