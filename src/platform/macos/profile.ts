@@ -84,10 +84,6 @@ function ancestors(r: PathRule): string[] {
   return out;
 }
 
-function sectionPieces(s: PathSection, m: Matcher): Piece[] {
-  return orderPieces(s.rules, m);
-}
-
 export function seatbeltProfile(policy: CompiledPolicy, options: ProfileOptions = {}): string {
   const out = new Out(policy);
   out.push(
@@ -96,9 +92,14 @@ export function seatbeltProfile(policy: CompiledPolicy, options: ProfileOptions 
     comment(`mode ${policy.mode}${policy.mode === 'audit' ? ': denials become (allow … (with report))' : ''}`),
     '(allow default)',
   );
+  if (policy.commands.length > 0)
+    out.push(
+      comment(`LIMIT: ${policy.commands.length} per-program \`commands:\` override(s) (${policy.commands.map((c) => c.name).join(', ')}) are not applied:`),
+      comment('a profile cannot change at exec, so those programs run under this profile'),
+    );
 
   // read
-  const read = sectionPieces(policy.read, fileMatcher);
+  const read = orderPieces(policy.read.rules, fileMatcher);
   out.section('read', OPS.read, policy.read.default, read);
   // stat/lstat are never trapped on Linux either; without metadata of "/" and the
   // ancestors of allowed paths, no program can even start under a default-deny read.
@@ -106,10 +107,10 @@ export function seatbeltProfile(policy: CompiledPolicy, options: ProfileOptions 
   if (policy.read.default === 'deny') out.push(out.rule('allow', 'file-read-data', ['(literal "/")']));
 
   // write
-  out.section('write', OPS.write, policy.write.default, sectionPieces(policy.write, fileMatcher));
+  out.section('write', OPS.write, policy.write.default, orderPieces(policy.write.rules, fileMatcher));
 
   // exec: paths, then "exec needs read", then programs
-  out.section('exec', OPS.exec, policy.exec.default, sectionPieces({ default: policy.exec.default, rules: policy.exec.paths }, fileMatcher));
+  out.section('exec', OPS.exec, policy.exec.default, orderPieces(policy.exec.paths, fileMatcher));
   const unreadable = deniedExpr(policy.read.default, read);
   if (unreadable !== false) {
     out.push(comment('a program can run only if it can be read'));
@@ -139,7 +140,7 @@ export function seatbeltProfile(policy: CompiledPolicy, options: ProfileOptions 
   // unix sockets (abstract "@name" sockets do not exist on macOS)
   const unixRules = policy.unix.rules.filter((r) => !r.pattern.startsWith('@'));
   const abstract = policy.unix.rules.length - unixRules.length;
-  out.section('unix sockets', OPS.unix, policy.unix.default, sectionPieces({ default: policy.unix.default, rules: unixRules }, socketMatcher), ['(remote unix-socket)']);
+  out.section('unix sockets', OPS.unix, policy.unix.default, orderPieces(unixRules, socketMatcher), ['(remote unix-socket)']);
   if (abstract > 0) out.push(comment(`${abstract} rule(s) for abstract sockets ("@name") skipped: macOS has none`));
 
   // Renaming an ancestor would move a denied path out from under its rule.

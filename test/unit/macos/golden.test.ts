@@ -40,6 +40,13 @@ describe('golden Seatbelt profiles', () => {
     });
   }
 
+  it('per-program overrides cannot be applied by Seatbelt: the profile says so', () => {
+    const p = goldenPolicies.secrets!();
+    p.commands = [{ rule: 0, name: 'npm', policy: 1 }];
+    expect(seatbeltProfile(p)).toMatch(/^; LIMIT: 1 per-program `commands:` override\(s\) \(npm\) are not applied:$/m);
+    expect(seatbeltProfile(goldenPolicies.secrets!())).not.toMatch(/LIMIT/);
+  });
+
   it('the same policy gives the same text (the shell compares profiles), whatever its id', () => {
     const a = goldenPolicies.secrets!();
     const b = { ...goldenPolicies.secrets!(), id: 99 };
