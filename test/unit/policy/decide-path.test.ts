@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PathSection } from '../../../src/policy/compiled.js';
 import { decidePath } from '../../../src/policy/match.js';
+import { loadNative } from '../../../src/native/load.js';
 
 interface Case {
   name: string;
@@ -21,5 +22,11 @@ describe('decidePath (shared table with the native engine)', () => {
   });
   it.each(table.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expect(decidePath(c.section, c.path)).toEqual(c.expect);
+  });
+});
+
+describe('native decide_path agrees on the same table', () => {
+  it.each(table.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    expect(loadNative().decidePath(c.section, c.path)).toEqual(c.expect);
   });
 });

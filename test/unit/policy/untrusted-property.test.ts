@@ -108,7 +108,7 @@ describe('untrusted project files only take rights away', () => {
       { numRuns: 120 },
     );
     expect(checked).toBeGreaterThanOrEqual(120);
-  }, 180_000);
+  }, 300_000);
 
   it('the allowed twin: a trusted project can widen (so the property is not vacuous)', async () => {
     const { trust } = await import('../../../src/policy/trust.js');
