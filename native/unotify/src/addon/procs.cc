@@ -2,6 +2,7 @@
 #include "procs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -56,6 +57,28 @@ int ProcTable::inherited_locked(int tgid) {
   return default_;
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+int ProcTable::thread_tgid_locked(int tid) {
+  auto it = threads_.find(tid);
+  if (it != threads_.end()) {
+    if (pidfd_alive(it->second.pidfd.get())) return it->second.tgid;
+    threads_.erase(it);
+  }
+  Fd pfd(sys_pidfd_open(tid, PIDFD_THREAD));  // pins the thread before we read about it
+  ProcStatus st;
+  int tgid = read_status(tid, st) ? st.tgid : tid;
+  if (pfd.ok() && tgid != tid && pidfd_alive(pfd.get())) {
+    if (threads_.size() > 8192)
+      for (auto t = threads_.begin(); t != threads_.end();)
+        t = pidfd_alive(t->second.pidfd.get()) ? std::next(t) : threads_.erase(t);
+    threads_.emplace(tid, Thread{tgid, std::move(pfd)});
+  }
+  return tgid;
+}
+
 int ProcTable::lookup(int tid, int* tgid_out) {
   std::lock_guard<std::mutex> g(mu_);
   int pol = policy_of_locked(tid);  // fast path: the caller is a thread-group leader we know
@@ -63,8 +86,7 @@ int ProcTable::lookup(int tid, int* tgid_out) {
     *tgid_out = tid;
     return pol;
   }
-  ProcStatus st;
-  int tgid = read_status(tid, st) ? st.tgid : tid;
+  int tgid = thread_tgid_locked(tid);
   *tgid_out = tgid;
   if (tgid != tid) {
     pol = policy_of_locked(tgid);

@@ -29,6 +29,14 @@ class ProcTable {
   void sweep_locked();
   std::mutex mu_;
   std::unordered_map<int, Entry> table_;
+  // tid → tgid for non-leader threads (a thread pidfd guards against tid reuse), so a
+  // worker thread's syscalls do not each read /proc/<tid>/status.
+  struct Thread {
+    int tgid;
+    Fd pidfd;
+  };
+  int thread_tgid_locked(int tid);
+  std::unordered_map<int, Thread> threads_;
   int default_;
 };
 
