@@ -1,0 +1,145 @@
+/**
+ * The network side of many policies sharing one proxy: what a supervisor session (and,
+ * with one policy, `sbx exec`) needs. The proxy port is fixed when the manager starts, so
+ * the proxy variables a session was launched with stay valid while its policy changes.
+ *
+ * Each policy handed to `prepare` gets its names resolved and kept fresh (a refreshed
+ * snapshot, same id, goes to `onPolicy`), DNS as far as its names need it, the proxy port,
+ * and the unix defaults. The proxy decides on the policy marked active (a session's root
+ * process's current policy): it cannot tell which sandboxed process is asking.
+ */
+import type { CompiledPolicy } from '../policy/compiled.js';
+import { buildPolicy } from './compile.js';
+import { nameservers } from './dns.js';
+import { namesToResolve } from './hosts.js';
+import { NetNames } from './names.js';
+import { FilteringProxy, type ProxyDenial } from './proxy.js';
+import { NameTable, startRefresher } from './refresh.js';
+import { createResolver, type Resolver } from './resolve.js';
+import { withUnixDefaults } from './unix.js';
+
+export interface NetworkOptions {
+  /** Environment to read SBX_HOSTS_FILE / XDG_RUNTIME_DIR / HOME from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  resolver?: Resolver;
+  /** Default /etc/resolv.conf. */
+  resolvConf?: string;
+  /** A refreshed snapshot (same id) after resolved addresses changed: hand it to engineSetPolicy. */
+  onPolicy?: (policy: CompiledPolicy) => void;
+  /** A request the proxy refused (the engine reports direct connects itself). */
+  onDeny?: (denial: ProxyDenial) => void;
+  /** Share the reverse map between sessions. */
+  names?: NetNames;
+  /** How long an address that left the DNS answers stays allowed (ms). Default 60 s. */
+  graceMs?: number;
+}
+
+interface Entry {
+  current: CompiledPolicy;
+  stop: () => void;
+}
+
+export function proxyEnv(port: number): Record<string, string> {
+  const http = `http://127.0.0.1:${port}`;
+  // socks5h: the proxy resolves names, so a proxied program needs no DNS of its own.
+  const socks = `socks5h://127.0.0.1:${port}`;
+  const noProxy = 'localhost,127.0.0.1,::1';
+  return {
+    HTTP_PROXY: http,
+    HTTPS_PROXY: http,
+    ALL_PROXY: socks,
+    NO_PROXY: noProxy,
+    http_proxy: http,
+    https_proxy: http,
+    all_proxy: socks,
+    no_proxy: noProxy,
+  };
+}
+
+export class NetworkManager {
+  readonly names: NetNames;
+  private readonly resolver: Resolver;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly entries = new Map<number, Entry>();
+  private proxy: FilteringProxy | undefined;
+  private activeId: number | undefined;
+  private closed = false;
+  proxyPort: number | undefined;
+
+  constructor(private readonly options: NetworkOptions = {}) {
+    this.env = options.env ?? process.env;
+    this.resolver = options.resolver ?? createResolver(this.env);
+    this.names = options.names ?? new NetNames();
+  }
+
+  /** Starts the filtering proxy on 127.0.0.1 (once). */
+  async startProxy(): Promise<number> {
+    if (this.proxyPort !== undefined) return this.proxyPort;
+    this.proxy = new FilteringProxy({
+      policy: { net: () => this.active()?.net ?? { default: 'deny', rules: [] } },
+      resolver: this.resolver,
+      names: this.names,
+      onDeny: this.options.onDeny,
+    });
+    this.proxyPort = await this.proxy.start();
+    return this.proxyPort;
+  }
+
+  /** Proxy variables for a launch ({} without a proxy). */
+  get proxyVars(): Record<string, string> {
+    return this.proxyPort === undefined ? {} : proxyEnv(this.proxyPort);
+  }
+
+  /** The policy to hand to the engine for `policy` (replaces an earlier one with the same id). */
+  async prepare(policy: CompiledPolicy): Promise<CompiledPolicy> {
+    this.entries.get(policy.id)?.stop();
+    const base = withUnixDefaults(policy, this.env);
+    const servers = nameservers(this.options.resolvConf);
+    const names = namesToResolve(policy.net.hosts ?? []);
+    const table = new NameTable(this.resolver, this.names, this.options.graceMs);
+    const first = await table.refresh(names);
+    const rebuild = () => buildPolicy({ base, resolved: table.current(), nameservers: servers, proxyPort: this.proxyPort });
+    const entry: Entry = { current: rebuild(), stop: () => {} };
+    if (names.length > 0 && !this.closed) {
+      const refresher = startRefresher(table, names, first.nextMs, () => {
+        entry.current = rebuild();
+        this.options.onPolicy?.(entry.current);
+      });
+      entry.stop = () => refresher.stop();
+    }
+    this.entries.set(policy.id, entry);
+    if (this.activeId === undefined) this.activeId = policy.id;
+    return entry.current;
+  }
+
+  /** The latest snapshot for a policy id. */
+  current(id: number): CompiledPolicy | undefined {
+    return this.entries.get(id)?.current;
+  }
+
+  /** The policy the proxy decides on. */
+  setActive(id: number): void {
+    this.activeId = id;
+  }
+
+  private active(): CompiledPolicy | undefined {
+    return this.activeId === undefined ? undefined : this.entries.get(this.activeId)?.current;
+  }
+
+  drop(id: number): void {
+    this.entries.get(id)?.stop();
+    this.entries.delete(id);
+  }
+
+  /** "name (addr:port)" for an engine event target when the name is known. */
+  describe(target: string): string {
+    return this.names.describe(target);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const e of this.entries.values()) e.stop();
+    this.entries.clear();
+    await this.proxy?.close();
+  }
+}

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { NetworkManager } from '../../../src/net/index.js';
+import { decideNet } from '../../../src/policy/net-match.js';
+import { netPolicy } from './helpers.js';
+import { hostsFile, httpServers, type Loopback } from './servers.js';
+
+const run = promisify(execFile);
+let servers: Loopback;
+let manager: NetworkManager;
+
+beforeAll(async () => {
+  servers = await httpServers(['127.0.0.2']);
+  manager = new NetworkManager({ env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test', 'x.b.test'] }) }, resolvConf: '/nonexistent' });
+  await manager.startProxy();
+});
+afterAll(async () => {
+  await manager?.close();
+  await servers?.close();
+});
+
+async function status(name: string): Promise<string> {
+  const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', `http://127.0.0.1:${manager.proxyPort}`, `http://${name}:${servers.port}/`]).catch((e) => e);
+  return stdout;
+}
+
+describe('NetworkManager (one proxy per session, many policies)', () => {
+  it('keeps one proxy port for every policy and decides on the active one', async () => {
+    const port = manager.proxyPort!;
+    const a = await manager.prepare({ ...netPolicy(['*.a.test']), id: 1 });
+    const b = await manager.prepare({ ...netPolicy(['*.b.test']), id: 2 });
+    for (const p of [a, b]) expect(decideNet(p.net, '127.0.0.1', port).effect).toBe('allow');
+    expect(manager.proxyVars.HTTPS_PROXY).toBe(`http://127.0.0.1:${port}`);
+    manager.setActive(1);
+    expect(await status('x.a.test')).toBe('200');
+    expect(await status('x.b.test')).toBe('403');
+    manager.setActive(2);
+    expect(await status('x.a.test')).toBe('403');
+    expect(await status('x.b.test')).toBe('200');
+  });
+
+  it('re-preparing an id replaces it; dropping it leaves the proxy denying', async () => {
+    await manager.prepare({ ...netPolicy(['*.a.test', '*.b.test']), id: 2 });
+    expect(await status('x.a.test')).toBe('200');
+    manager.drop(2);
+    expect(manager.current(2)).toBeUndefined();
+    expect(await status('x.b.test')).toBe('403');
+  });
+});
