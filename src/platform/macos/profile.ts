@@ -6,11 +6,25 @@
  *                                 lookups, sysctls, IPC stay as they are, like on Linux
  *   read / write / exec / net / unix, each: section default, then rules ordered as in
  *                                 order.ts, so the last match is compiled.ts's winner
- *   exec also needs read          (deny process-exec (require-not <read allowed>))
+ *   exec also needs read          (deny process-exec <read denied>)
  *   program denies                by basename regex (Seatbelt cannot see argv)
  *   rename guards                 ancestors of denied paths cannot be renamed away
- *   sbx's control FIFO            the one path the shell hook must be able to write
+ *   sbx's private dir, control FIFO
  *   floors (protect)              last, so nothing after them can lift them
+ *
+ * Where the profile differs from compiled.ts (toward deny unless marked):
+ *   - stat (file-read-metadata) is allowed except under floors, and "/" may be listed when
+ *     reads default to deny [toward allow, as on Linux, where stat is never trapped and no
+ *     program starts without them];
+ *   - ancestors of a denied path cannot be renamed or removed;
+ *   - a program rule with arguments (`kubectl delete`) denies the whole program, and a
+ *     program allow rule cannot lift a program deny (Seatbelt sees no argv);
+ *   - network: only "localhost" and "any host", per port (net.ts);
+ *   - per-program `commands:` overrides are not applied (one profile per process tree);
+ *   - two interior-`**` globs first matching deeper than every fixed rule tie → deny (order.ts);
+ *   - abstract unix sockets ("@name") do not exist on macOS: their rules are skipped.
+ * Unverified on a real Mac: whether process-exec sees the resolved binary path or the one
+ * asked for (compiled.ts matches program names on both; a renamed alias could slip by).
  *
  * Every string goes through sbpl.ts (escaped, control characters refused). The policy's
  * id is left out so that two resolutions of the same policy give the same text (the
