@@ -215,6 +215,16 @@ describe('engine: files', () => {
     expect(r.code).toBe(0);
   });
 
+  it('/dev/stdin, /dev/stdout and /dev/fd/N (process substitution) mean the caller\'s fds, not the engine\'s', async () => {
+    const r = await run({
+      policies: [policy(1)],
+      // (The harness's own stdio are socketpairs, which cannot be opened by path at all.)
+      argv: ['/bin/bash', '-c', 'echo from-stdin | cat /dev/stdin; { echo to-stdout > /dev/stdout; } | cat; cat <(echo from-procsubst); echo x | cat /proc/self/fd/0; echo end'],
+    });
+    expect(r.stdout).toBe('from-stdin\nto-stdout\nfrom-procsubst\nx\nend\n');
+    expect(r.stderr).toBe('');
+  });
+
   it('openat2: RESOLVE_BENEATH is honoured, a bigger how with a non-zero tail is E2BIG, unknown resolve flags EINVAL', async () => {
     const d = tempDir();
     mkdirSync(join(d, 'in'));
