@@ -5,14 +5,14 @@
  * can feed). The trust db itself is a write floor, so a process cannot skip this by
  * writing the file.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from './main.js';
 import { parseArgs } from './args.js';
 import { SbxError, UsageError } from '../errors.js';
 import { findProjectFile } from '../policy/discover.js';
 import { loadPolicyFile } from '../policy/load.js';
-import { PROJECT_FILE } from '../policy/paths.js';
+import { PROJECT_FILE, stateDir } from '../policy/paths.js';
 import { isTrusted, trust, untrust } from '../policy/trust.js';
 
 const trustUsage = `usage: sbx trust [DIR]
@@ -60,6 +60,25 @@ function confirmAtTerminal(file: string): boolean {
   }
 }
 
+/**
+ * Inside a real session the trust db is a write floor, so the write would fail after the
+ * person answered: find out first, and say where to run it.
+ */
+function assertTrustDbWritable(): void {
+  const dir = stateDir();
+  const probe = join(dir, `.trust-probe-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(probe, '');
+    unlinkSync(probe);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new SbxError(`cannot record trust from inside this sandboxed session: ${dir} is protected (${code})`, {
+      hint: 'run `sbx trust` in a terminal outside the sandbox',
+    });
+  }
+}
+
 async function runTrust(args: string[]): Promise<number> {
   const file = projectFileFor(args, trustUsage);
   const loaded = loadPolicyFile(file, 'project'); // a broken file is not trusted
@@ -67,6 +86,7 @@ async function runTrust(args: string[]): Promise<number> {
     process.stdout.write(`already trusted: ${loaded.file}\n`);
     return 0;
   }
+  if (process.env.SBX_SESSION !== undefined) assertTrustDbWritable();
   if (process.env.SBX_SESSION !== undefined && !confirmAtTerminal(loaded.file)) {
     throw new SbxError(`not trusted: ${loaded.file} (the answer did not match)`);
   }

@@ -167,7 +167,7 @@ class Builder {
       if (!this.issues.includes(line)) this.issues.push(line);
     };
     const ctx = { home: this.ctx.home, env: this.ctx.env, baseDir: layer.baseDir };
-    const expand = (text: string) => (layer.literal ? expandPath(text.startsWith('/') ? text : `/${text}`, { ...ctx, env: {} }) : expandPath(text, ctx));
+    const expand = (text: string) => expandPath(text, ctx, layer.literal);
     const section = layer.floor ? 'protect' : undefined;
 
     // Defaults: an allow-list anywhere turns the default to deny (also for untrusted layers: it only narrows).

@@ -117,9 +117,9 @@ export interface ExpandedPath {
   pattern: string;
 }
 
-/** Expands, resolves against baseDir, canonicalises. */
-export function expandPath(text: string, ctx: ExpandContext): ExpandedPath {
-  const expanded = expandVars(text, ctx);
+/** Expands, resolves against baseDir, canonicalises. `literal`: no `~`/`$VAR` expansion. */
+export function expandPath(text: string, ctx: ExpandContext, literal: boolean | undefined = false): ExpandedPath {
+  const expanded = literal ? text : expandVars(text, ctx);
   if (expanded.length === 0) throw new EntryError('empty path after expansion');
   if (expanded.includes('\0')) throw new EntryError('path contains a NUL byte');
   const absolute = posix.normalize(isAbsolute(expanded) ? expanded : `${ctx.baseDir}/${expanded}`);
@@ -128,8 +128,8 @@ export function expandPath(text: string, ctx: ExpandContext): ExpandedPath {
   }
   const segs = absolute.split('/').filter((s) => s.length > 0);
   const firstGlob = segs.findIndex((s) => isGlob(s));
-  const literal = `/${segs.slice(0, firstGlob).map(unescape).join('/')}`;
-  const prefix = canonicalPath(literal);
+  const literalPrefix = `/${segs.slice(0, firstGlob).map(unescape).join('/')}`;
+  const prefix = canonicalPath(literalPrefix);
   const rest = segs.slice(firstGlob).join('/');
   return { match: 'glob', pattern: `${prefix === '/' ? '' : escapeGlob(prefix)}/${rest}` };
 }

@@ -272,6 +272,16 @@ describe('sbx trust / untrust', { timeout: 120_000 }, () => {
     expect((await run(['check', 'write', join(p, 'x'), '--dir', p])).code).toBe(1);
   });
 
+  it('inside a session whose trust db is out of reach (as in a real sandbox): refused before asking', async () => {
+    const p = setup();
+    // ENOTDIR stands in for the engine's EACCES on the protected state dir.
+    const r = await runOnTty(['trust', p], 'yes\n', { SBX_SESSION: '1', XDG_STATE_HOME: '/dev/null/state' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('Type the project directory name');
+    expect(r.stdout).toContain('sbx: cannot record trust from inside this sandboxed session: /dev/null/state/sbx is protected (ENOTDIR)');
+    expect(r.stdout).toContain('hint: run `sbx trust` in a terminal outside the sandbox');
+  });
+
   it('inside a session with a person at the terminal: the right answer trusts, a wrong one does not', async () => {
     const p = setup();
     await run(['untrust', p]);
