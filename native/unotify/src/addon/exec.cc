@@ -206,6 +206,10 @@ void handle_exec(Notif& n) {
     if (path[0] == '/' || re == 0) re = resolve(n.caller, base.get(), path, !(flags & AT_SYMLINK_NOFOLLOW), 0, false, r);
   }
   if (!n.valid()) return;
+  // Nothing to run (execvp walking PATH): answer like the kernel, no tracer needed. A
+  // file created right after we looked is the same as one created after the exec.
+  if (re == -ENOENT || re == -ENOTDIR || re == -ELOOP || re == -ENAMETOOLONG)
+    return void(reply_error(n.listener(), n.req.id, -re));
   if (re == 0 && r.fd.ok()) {
     std::string bin = resolved_path(r);
     if (refuse(n, decide_exec(*n.pol, bin, path, argv), "exec", bin, EACCES)) return;
