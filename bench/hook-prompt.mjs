@@ -18,7 +18,7 @@ const SBX = process.env.SBX ?? path.join(REPO, 'bin', 'sbx');
 const WORK = path.join(process.env.BENCH_WORK ?? path.join(REPO, 'bench', 'work'), 'hook');
 const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 5));
 const MISE = path.join(REPO, 'bench', 'work', 'node_modules', '.bin', 'mise');
-const N = 20_000; // hook calls per timed shell run
+const N = 5_000; // hook calls per timed shell run
 
 fs.rmSync(WORK, { recursive: true, force: true });
 const home = path.join(WORK, 'home');
@@ -101,8 +101,8 @@ const envrcDir = path.join(WORK, 'direnv-proj');
 fs.mkdirSync(envrcDir, { recursive: true });
 fs.writeFileSync(path.join(envrcDir, '.envrc'), 'export FOO=1\n');
 execFileSync('direnv', ['allow', envrcDir], { env: baseEnv });
-const loaded = (cmd, cwd) => {
-  const dump = execFileSync('bash', ['-c', `eval "$(${cmd})" 2>/dev/null; env -0`], { env: baseEnv, cwd, encoding: 'utf8' });
+const loaded = (cmd, cwd, env = baseEnv) => {
+  const dump = execFileSync('bash', ['-c', `eval "$(${cmd})" 2>/dev/null; env -0`], { env, cwd, encoding: 'utf8' });
   return Object.fromEntries(dump.split('\0').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 };
 const direnvEnv = loaded('direnv export bash', envrcDir);
@@ -117,7 +117,7 @@ if (fs.existsSync(MISE)) {
   fs.mkdirSync(miseDir, { recursive: true });
   fs.writeFileSync(path.join(miseDir, 'mise.toml'), '[env]\nFOO = "1"\n');
   const miseEnvBase = { ...baseEnv, MISE_YES: '1', MISE_TRUSTED_CONFIG_PATHS: miseDir };
-  const miseEnv = { ...loaded(`${MISE} hook-env -s bash`, miseDir), ...miseEnvBase };
+  const miseEnv = { ...loaded(`${MISE} hook-env -s bash`, miseDir, miseEnvBase), ...miseEnvBase };
   misePrompt = hyperfine(`${MISE} hook-env -s bash`, { ...miseEnvBase, ...miseEnv }, miseDir);
   miseCd = hyperfine(`${MISE} hook-env -s bash`, miseEnvBase, miseDir);
 } else miseNote = `mise not installed (npm install --prefix bench/work @jdxcode/mise)`;
@@ -139,7 +139,7 @@ const fakeReply = (req, text) => {
 fakeReply(`cd${projA}`, 'sbx 1\npolicy a\nprompt sbx:A\nenv-deny *_TOKEN\nenv-deny AWS_*\nenv-allow AWS_REGION\n');
 fakeReply(`cd${projB}`, 'sbx 1\npolicy b\nprompt sbx:B\n');
 const pushShell = {};
-const M = 2000;
+const M = 300;
 for (const sh of ['bash', 'zsh', 'fish']) {
   const set = sh === 'fish' ? `set -g __sbx_proc ${fake}; set -gx SBX_SESSION bench` : `__sbx_proc=${fake}; export SBX_SESSION=bench`;
   const body = sh === 'fish' ? `cd ${projA}; cd ${projB}` : `cd ${projA}; cd ${projB}`;

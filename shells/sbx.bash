@@ -107,11 +107,11 @@ __sbx_apply() {
   return 0
 }
 
-# One push: $1 is the request under /proc/self/sbx/ ("cd/dir", "use/file" or "leave").
+# One push: $1 is the request under /proc/self/sbx/ ("cd/DIR", "use/FILE" or "leave"; DIR and FILE are absolute, so "cd//home/u/p").
 __sbx_push() {
   if [[ -n ${SBX_MACOS_CTL-} ]]; then
     # macOS: the unsandboxed parent reads `cd DIR` lines from its FIFO (<> never blocks on open).
-    [[ $1 == cd/* ]] && { printf 'cd %s\n' "${1#cd}" 1<>"$SBX_MACOS_CTL"; } 2>&-
+    [[ $1 == cd/* ]] && { printf 'cd %s\n' "${1#cd/}" 1<>"$SBX_MACOS_CTL"; } 2>&-
     return 0
   fi
   __sbx_reply=()
@@ -124,23 +124,23 @@ __sbx_push() {
 __sbx_sync() {
   local use=${SBX_DIRENV_USE-} root req real
   __sbx_dir=$PWD __sbx_use=$use
-  root=${DIRENV_DIR#-}
-  if [[ -n $use && ( -z $root || $PWD/ == "$root"/* ) ]]; then req=use$use
+  root=${DIRENV_DIR-}; root=${root#-}
+  if [[ -n $use && ( -z $root || $PWD/ == "$root"/* ) ]]; then req=use/$use
   elif [[ -n $__sbx_used ]]; then req=leave
-  else req=cd$PWD
+  else req=cd/$PWD
   fi
   [[ $req == "$__sbx_req" ]] && return 0
   if __sbx_push "$req"; then
     __sbx_used=
     [[ $req == use/* ]] && __sbx_used=1
-    [[ $req == leave ]] && req=cd$PWD   # after leave the sandbox follows the cwd again
+    [[ $req == leave ]] && req=cd/$PWD   # after leave the sandbox follows the cwd again
     __sbx_req=$req __sbx_warned=
     return 0
   fi
   if [[ $req == cd/* ]]; then
     # $PWD may go through a symlink and the sandbox checks the real cwd: retry with it (rare, forks).
     real=$(builtin pwd -P 2>&-)
-    if [[ -n $real && $real != "$PWD" ]] && __sbx_push "cd$real"; then
+    if [[ -n $real && $real != "$PWD" ]] && __sbx_push "cd/$real"; then
       __sbx_req=$req __sbx_used= __sbx_warned=
       return 0
     fi

@@ -131,12 +131,12 @@ function __sbx_apply --argument-names content
     return 0
 end
 
-# One push: $argv[1] is the request under /proc/self/sbx/ ("cd/dir", "use/file" or "leave").
+# One push: $argv[1] is the request under /proc/self/sbx/ ("cd/DIR", "use/FILE" or "leave"; DIR and FILE are absolute, so "cd//home/u/p").
 function __sbx_push
     if set -q SBX_MACOS_CTL[1]
         # macOS: the unsandboxed parent reads `cd DIR` lines from its FIFO (fish has no <>,
         # so this open waits for the parent's reader, which lives as long as the session).
-        string match -q 'cd/*' -- $argv[1]; and printf 'cd %s\n' (string replace -r '^cd' '' -- $argv[1]) >>$SBX_MACOS_CTL 2>&-
+        string match -q 'cd/*' -- $argv[1]; and printf 'cd %s\n' (string replace -r '^cd/' '' -- $argv[1]) >>$SBX_MACOS_CTL 2>&-
         return 0
     end
     # fish warns on a failed redirection whatever 2> says, so push only inside a session
@@ -157,17 +157,17 @@ function __sbx_sync
     set -g __sbx_use $use
     set -l req
     if test -n "$use"; and begin; test -z "$root"; or string match -q -- "$root/*" "$PWD/"; or string match -q -- "$root/*" "$real/"; end
-        set req "use$use"
+        set req "use/$use"
     else if test -n "$__sbx_used"
         set req leave
     else
-        set req "cd$real"
+        set req "cd/$real"
     end
     test "$req" = "$__sbx_req"; and return 0
     if __sbx_push $req
         set -g __sbx_used
         string match -q 'use/*' -- $req; and set -g __sbx_used 1
-        test "$req" = leave; and set req "cd$real"   # after leave the sandbox follows the cwd again
+        test "$req" = leave; and set req "cd/$real"   # after leave the sandbox follows the cwd again
         set -g __sbx_req $req
         set -g __sbx_warned
         return 0

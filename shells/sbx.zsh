@@ -102,12 +102,12 @@ __sbx_apply() {
   return 0
 }
 
-# One push: $1 is the request under /proc/self/sbx/ ("cd/dir", "use/file" or "leave").
+# One push: $1 is the request under /proc/self/sbx/ ("cd/DIR", "use/FILE" or "leave"; DIR and FILE are absolute, so "cd//home/u/p").
 __sbx_push() {
   emulate -L zsh
   if [[ -n ${SBX_MACOS_CTL-} ]]; then
     # macOS: the unsandboxed parent reads `cd DIR` lines from its FIFO (<> never blocks on open).
-    [[ $1 == cd/* ]] && { print -r -- "cd ${1#cd}" 1<>$SBX_MACOS_CTL } 2>&-
+    [[ $1 == cd/* ]] && { print -r -- "cd ${1#cd/}" 1<>$SBX_MACOS_CTL } 2>&-
     return 0
   fi
   __sbx_reply=()
@@ -121,15 +121,15 @@ __sbx_sync() {
   emulate -L zsh
   local use=${SBX_DIRENV_USE-} root=${DIRENV_DIR#-} req real=${PWD:A}
   __sbx_dir=$PWD __sbx_use=$use
-  if [[ -n $use && ( -z $root || $PWD/ == $root/* || $real/ == $root/* ) ]]; then req=use$use
+  if [[ -n $use && ( -z $root || $PWD/ == $root/* || $real/ == $root/* ) ]]; then req=use/$use
   elif [[ -n $__sbx_used ]]; then req=leave
-  else req=cd$real   # the sandbox checks the real cwd, so resolve symlinks (no fork: :A)
+  else req=cd/$real   # the sandbox checks the real cwd, so resolve symlinks (no fork: :A)
   fi
   [[ $req == $__sbx_req ]] && return 0
   if __sbx_push $req; then
     __sbx_used=
     [[ $req == use/* ]] && __sbx_used=1
-    [[ $req == leave ]] && req=cd$real   # after leave the sandbox follows the cwd again
+    [[ $req == leave ]] && req=cd/$real   # after leave the sandbox follows the cwd again
     __sbx_req=$req __sbx_warned=
     return 0
   fi

@@ -39,6 +39,10 @@ export function makeHome(prefix = 'sbx-e2e-'): Sandbox {
     mkdirSync(env[k]!, { recursive: true });
   }
   mkdirSync(env.XDG_RUNTIME_DIR!, { recursive: true, mode: 0o700 });
+  // fish's first interactive start generates man page completions in the background (python,
+  // minutes of CPU): mark this fish as initialised.
+  mkdirSync(join(env.XDG_CONFIG_HOME!, 'fish'), { recursive: true });
+  writeFileSync(join(env.XDG_CONFIG_HOME!, 'fish', 'fish_variables'), 'SETUVAR __fish_initialized:3400\n');
   return { root, home, env };
 }
 
@@ -141,9 +145,12 @@ export class Tmux {
     const id = `M${++this.seq}x${counter}`;
     const st = this.shell === 'fish' ? '$status' : '$?';
     // The typed line shows '@@%s:%s@@' and the id apart; only the output has "@@<id>:<n>@@".
-    this.type(`${command}; printf '@@%s:%s@@\\n' ${id} ${st}`);
+    const sep = command.trimEnd().endsWith('&') ? ' ' : '; '; // `job &; x` is a syntax error
+    this.type(`${command}${sep}printf '@@%s:%s@@\\n' ${id} ${st}`);
     const lines = await this.waitFor(new RegExp(`^@@${id}:(\\d+)@@$`), timeoutMs);
-    const start = lines.findIndex((l) => l.includes(`@@%s:%s@@`) && l.includes(id));
+    // Keys typed before the prompt shows are echoed by the tty, then redrawn after the prompt:
+    // the output starts after the last copy of the typed line.
+    const start = lines.findLastIndex((l) => l.includes(`@@%s:%s@@`) && l.includes(id));
     const status = Number(/@@\w+:(\d+)@@/.exec(lines[lines.length - 1]!)![1]);
     return { out: lines.slice(start + 1, -1), status };
   }
