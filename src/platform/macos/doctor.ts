@@ -11,15 +11,21 @@ import type { DoctorCheck, DoctorReport } from '../types.js';
 import { seatbeltProfile } from './profile.js';
 import { PrivateDir, findSandboxExec } from './sandbox-exec.js';
 
-function run(file: string, args: string[]): Promise<number> {
+function run(file: string, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000 }, (err) => {
-      resolve(err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0);
+    execFile(file, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stderr: String(stderr).trim().split('\n')[0] ?? '' });
     });
   });
 }
 
-/** A policy exercising what the generator relies on: a glob with an escaped dot, an interior `**`, a more specific allow. */
+/**
+ * A policy exercising what the generator relies on: a glob with an escaped dot, an
+ * interior `**` (require-all/require-not), a more specific allow, exec-needs-read, a
+ * program regex, `remote ip "localhost:PORT"`, unix-socket path filters. If Seatbelt
+ * rejects any of it, the allowed twin fails too and the check says so.
+ */
 export function probePolicy(dir: string): CompiledPolicy {
   const origin = (text: string) => ({ source: 'sbx doctor', text, section: 'read' as const });
   return {
@@ -34,9 +40,9 @@ export function probePolicy(dir: string): CompiledPolicy {
       ],
     },
     write: { default: 'allow', rules: [] },
-    exec: { default: 'allow', paths: [], programs: [] },
-    net: { default: 'allow', rules: [] },
-    unix: { default: 'allow', rules: [] },
+    exec: { default: 'allow', paths: [], programs: [{ rule: 0, effect: 'deny', name: 'sbx-doctor-no-such-program', args: [] }] },
+    net: { default: 'allow', rules: [{ rule: 0, effect: 'deny', family: 4, address: '127.0.0.1', prefix: 32, portLo: 9, portHi: 9 }] },
+    unix: { default: 'allow', rules: [{ rule: 0, effect: 'deny', match: 'subtree', pattern: `${dir}/s.sock`, floor: false }] },
     commands: [],
     origins: [origin('probe.txt'), origin('**/deep.txt'), origin('open')],
     env: { deny: [], allow: [] },
@@ -53,7 +59,7 @@ export async function macosDoctor(options: { sandboxExec?: string } = {}): Promi
     checks.push({ name: 'sandbox-exec', ok: false, detail: (err as Error).message, consequence: 'sbx cannot sandbox anything on this Mac' });
   }
   if (sandboxExec) {
-    const code = await run(sandboxExec, ['-p', '(version 1)(allow default)', '/usr/bin/true']);
+    const { code } = await run(sandboxExec, ['-p', '(version 1)(allow default)', '/usr/bin/true']);
     checks.push({
       name: 'profile loads',
       ok: code === 0,
@@ -63,14 +69,15 @@ export async function macosDoctor(options: { sandboxExec?: string } = {}): Promi
     const dir = new PrivateDir('sbx-doctor-');
     try {
       for (const [name, text] of [['probe.txt', 'x'], ['probeXtxt', 'x']] as const) writeFileSync(join(dir.path, name), text);
-      const profile = dir.writeProfile(seatbeltProfile(probePolicy(dir.path)));
+      const profile = dir.writeProfile(seatbeltProfile(probePolicy(dir.path), { privateDir: join(dir.path, 'private'), control: join(dir.path, 'private', 'ctl') }));
       const denied = await run(sandboxExec, ['-f', profile, '/bin/cat', join(dir.path, 'probe.txt')]);
       const allowed = await run(sandboxExec, ['-f', profile, '/bin/cat', join(dir.path, 'probeXtxt')]);
-      const ok = denied !== 0 && allowed === 0;
+      const ok = denied.code !== 0 && allowed.code === 0;
+      const why = allowed.code !== 0 && allowed.stderr ? ` (${allowed.stderr})` : '';
       checks.push({
         name: 'generated profile',
         ok,
-        detail: `deny rule: cat exit ${denied} (want ≠ 0); its allowed twin: cat exit ${allowed} (want 0)`,
+        detail: `deny rule: cat exit ${denied.code} (want ≠ 0); its allowed twin: cat exit ${allowed.code} (want 0)${why}`,
         ...(ok ? {} : { consequence: 'this Seatbelt reads sbx profiles differently than assumed: report it; do not rely on sbx here' }),
       });
     } finally {

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { seatbeltProfile } from '../../../src/platform/macos/profile.js';
 import { evaluate, parseSbpl, type Request } from './sbpl-eval.js';
 import { goldenPolicies } from './policies.js';
+import { probePolicy } from '../../../src/platform/macos/doctor.js';
 
 const DIR = resolve(import.meta.dirname, '../../fixtures/golden/seatbelt');
 
@@ -45,6 +46,14 @@ describe('golden Seatbelt profiles', () => {
     p.commands = [{ rule: 0, name: 'npm', policy: 1 }];
     expect(seatbeltProfile(p)).toMatch(/^; LIMIT: 1 per-program `commands:` override\(s\) \(npm\) are not applied:$/m);
     expect(seatbeltProfile(goldenPolicies.secrets!())).not.toMatch(/LIMIT/);
+  });
+
+  it("doctor's probe: on a Seatbelt that reads profiles as modelled here, the deny bites and its twin passes", () => {
+    const dir = '/private/var/folders/xy/T/sbx-doctor-1';
+    const forms = parseSbpl(seatbeltProfile(probePolicy(dir), { privateDir: `${dir}/private`, control: `${dir}/private/ctl` }));
+    expect(evaluate(forms, { op: 'file-read-data', path: `${dir}/probe.txt` })).toBe('deny');
+    expect(evaluate(forms, { op: 'file-read-data', path: `${dir}/probeXtxt` })).toBe('allow');
+    expect(evaluate(forms, { op: 'process-exec', path: '/bin/cat' })).toBe('allow');
   });
 
   it('the same policy gives the same text (the shell compares profiles), whatever its id', () => {
