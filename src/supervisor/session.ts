@@ -261,19 +261,21 @@ export class Session {
   }
 
   private refuse(h: HintRequest, why: string): { errno: number } {
-    this.logRefusal('hint', `${h.verb} ${h.arg}`, why, h.pid);
+    this.logRefusal('hint', `${h.verb} /${h.arg.replace(/^\/+/, '')}`, why, h.pid);
     return { errno: EACCES };
   }
 
   private async answer(h: HintRequest): Promise<{ errno: number } | { content: string }> {
     let source: PolicySource;
+    // `/proc/self/sbx/cd/<abs dir>`: the engine hands over what follows "cd/", slash eaten.
+    const claimed = `/${h.arg.replace(/^\/+/, '')}`;
     if (h.verb === 'cd') {
-      if (!sameDir(h.arg, h.cwd)) return this.refuse(h, `pushed directory is not the caller's cwd (${h.cwd})`);
+      if (!sameDir(claimed, h.cwd)) return this.refuse(h, `pushed directory is not the caller's cwd (${h.cwd})`);
       source = { kind: 'dir', dir: h.cwd };
     } else if (h.verb === 'use') {
       let file: string;
       try {
-        file = realpathSync(h.arg);
+        file = realpathSync(claimed);
       } catch {
         return this.refuse(h, 'policy file named by `use` does not exist');
       }

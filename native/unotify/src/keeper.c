@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <linux/close_range.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,9 +267,11 @@ static int register_session(int resume, char *err, size_t errlen) {
     } else if (errno == ENOENT || errno == ECONNREFUSED) {
       /* Nobody serves: start one (at most once a second). */
       if (now_ms() - last_spawn >= 1000) {
+        int first = last_spawn == 0;
         start_daemon(resume);
         last_spawn = now_ms();
-        deadline = last_spawn + FIRST_DEADLINE_MS;
+        /* Counting from when the first start attempt returned (node may be slow to boot). */
+        if (first) deadline = last_spawn + FIRST_DEADLINE_MS;
         continue;
       }
     } else {
@@ -314,6 +317,15 @@ int main(int argc, char **argv) {
   }
   if (launcher < 0 || !g_sock_path || !g_sbx || g_root_pid <= 0) usage();
   fcntl(launcher, F_SETFD, FD_CLOEXEC);
+  /* Hold nothing of the user's but the channel (a pipe kept open would keep a reader
+     waiting for EOF), and keep 0-2 occupied so no fd we receive lands on them. */
+  if (launcher > 3) close_range(3, (unsigned)launcher - 1, 0);
+  close_range((unsigned)launcher + 1, ~0U, 0);
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0) {
+      int n = open("/dev/null", O_RDWR);
+      if (n >= 0 && n != fd) { dup2(n, fd); close(n); }
+    }
 
   /* Out of the terminal's process group and session; nobody may ptrace or core us. */
   setsid();

@@ -1,0 +1,201 @@
+/**
+ * Shared by the supervisor-*.test.ts files: a private HOME / XDG_* / runtime dir per test
+ * file, the real bin/sbx, the real launcher and keeper, the real kernel.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '..', '..');
+export const sbxBin = join(root, 'bin', 'sbx');
+export const launcher = join(root, 'native', 'unotify', 'build', 'Release', 'sbx-launch');
+export const fixtures = join(root, 'test', 'fixtures', 'bin');
+
+export interface Sandbox {
+  dir: string;
+  home: string;
+  env: Record<string, string>;
+  runtime: string;
+  state: string;
+  config: string;
+  keeperSock: string;
+  /** Runs bin/sbx to completion. */
+  sbx(args: string[], opts?: { cwd?: string; input?: string; timeout?: number }): { code: number; stdout: string; stderr: string };
+  /** Starts bin/sbx without waiting. */
+  spawnSbx(args: string[], opts?: { cwd?: string }): Running;
+  /** A session straight through the launcher (no node on the client side): for load tests. */
+  spawnSession(argv: string[], opts?: { cwd?: string }): Running;
+  supervisorPid(): number | undefined;
+  status(): { supervisor: { pid: number; rssBytes: number; uptimeSec: number }; sessions: SessionStatus[] };
+  log(session?: string): Violation[];
+  cleanup(): void;
+}
+
+export interface SessionStatus {
+  id: string;
+  rootPid: number;
+  keeperPid: number;
+  cwd: string;
+  policy: string;
+  decisions: number;
+  denials: number;
+  audits: number;
+}
+
+export interface Violation {
+  session: string;
+  kind: string;
+  op: string;
+  target: string;
+  rule: string;
+  pid: number;
+  program: string;
+}
+
+export interface Running {
+  child: ChildProcess;
+  done: Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+function track(child: ChildProcess): Running {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((res) =>
+    child.on('close', (code, signal) => res({ code: code ?? 128 + (signal ? 9 : 0), stdout, stderr })),
+  );
+  return { child, done };
+}
+
+export function makeSandbox(name: string): Sandbox {
+  // Short paths: the keeper socket must fit sun_path (108 bytes).
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), `sup-${name}-`)));
+  const home = join(dir, 'home');
+  const runtimeBase = join(dir, 'run');
+  const stateBase = join(dir, 'state');
+  const configBase = join(dir, 'config');
+  for (const d of [home, runtimeBase, stateBase, configBase]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_RUNTIME_DIR: runtimeBase,
+    XDG_STATE_HOME: stateBase,
+    XDG_CONFIG_HOME: configBase,
+    SHELL: '/bin/sh',
+    LANG: 'C',
+  };
+  const runtime = join(runtimeBase, 'sbx');
+  const state = join(stateBase, 'sbx');
+  const keeperSock = join(runtime, 'keeper.sock');
+  const sb: Sandbox = {
+    dir,
+    home,
+    env,
+    runtime,
+    state,
+    config: join(configBase, 'sbx'),
+    keeperSock,
+    sbx(args, opts = {}) {
+      const r = spawnSync(sbxBin, args, {
+        cwd: opts.cwd ?? home,
+        env,
+        input: opts.input ?? '',
+        encoding: 'utf8',
+        timeout: opts.timeout ?? 60_000,
+      });
+      return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+    },
+    spawnSbx(args, opts = {}) {
+      return track(spawn(sbxBin, args, { cwd: opts.cwd ?? home, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    },
+    spawnSession(argv, opts = {}) {
+      return track(
+        spawn(launcher, ['--session', keeperSock, '--sbx', sbxBin, '--', ...argv], {
+          cwd: opts.cwd ?? home,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+    },
+    supervisorPid() {
+      try {
+        return Number(readFileSync(join(runtime, 'supervisor.pid'), 'utf8').trim());
+      } catch {
+        return undefined;
+      }
+    },
+    status() {
+      const r = sb.sbx(['status', '--json']);
+      if (r.code !== 0) throw new Error(`sbx status failed (${r.code}): ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    },
+    log(session) {
+      const r = sb.sbx(['log', '--json', '-n', '10000', ...(session ? ['--session', session] : [])]);
+      if (r.code !== 0) throw new Error(`sbx log failed (${r.code}): ${r.stderr}`);
+      return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Violation);
+    },
+    cleanup() {
+      const pid = sb.supervisorPid();
+      sb.sbx(['daemon', 'stop', '--force'], { timeout: 10_000 });
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      // Keepers of this sandbox (their sessions are over; a keeper with nothing to keep exits on its own).
+      try {
+        const out = execFileSync('pgrep', ['-f', keeperSock], { encoding: 'utf8' });
+        for (const p of out.split('\n').filter(Boolean)) {
+          try {
+            process.kill(Number(p), 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      } catch {
+        // none left: pgrep exits 1
+      }
+      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return sb;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until fn returns a truthy value (no timing assertion: just a generous cap). */
+export async function until<T>(what: string, fn: () => T | undefined | false, capMs = 15_000): Promise<T> {
+  const deadline = Date.now() + capMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A tiny project: .sbx.yaml denying secret.txt; public.txt is the allowed twin. */
+export function makeProject(dir: string, yaml = 'version: 1\nread:\n  deny: ["secret.txt"]\n'): string {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', ['-c', `printf '%s' "$1" > .sbx.yaml; echo SECRET > secret.txt; echo PUBLIC > public.txt`, 'sh', yaml], { cwd: dir });
+  return dir;
+}
+
+/** A sh function that pushes a hint the way the hook does (builtin read of /proc/self/sbx/…). */
+export const PUSH_FN = `push() { { while IFS= read -r l; do echo "reply: $l"; done; } < "/proc/self/sbx/$1"; echo "push-rc=$?"; }`;
