@@ -17,7 +17,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PolicyError } from '../../errors.js';
+import { PolicyError, SbxError } from '../../errors.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { filterEnv } from '../../policy/match.js';
 import type { ShellRequest } from '../types.js';
@@ -62,9 +62,11 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
   const sandboxExec = options.sandboxExec ?? findSandboxExec(request.env.PATH ?? process.env.PATH);
   const argv = request.argv.length > 0 ? request.argv : [request.env.SHELL || '/bin/zsh'];
 
+  let cwd = await realpath(request.cwd).catch((cause: unknown) => {
+    throw new SbxError(`sbx shell: cannot enter ${request.cwd}`, { exitCode: 1, cause });
+  });
   const dir = new PrivateDir('sbx-shell-');
   const ctl = join(dir.path, 'ctl');
-  let cwd = await realpath(request.cwd);
   let profile = '';
   let envFilter = '';
   let env: Record<string, string> = {};
