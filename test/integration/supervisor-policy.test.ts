@@ -1,0 +1,133 @@
+/**
+ * Dynamic policy in a live session: hints checked against the real cwd, a background job
+ * keeping the policy it started under, live reload of a valid edit, a broken edit keeping
+ * the last good policy (reported with file:line to the terminal and the log), audit mode.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, makeSandbox, PUSH_FN, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
+
+let sb: Sandbox;
+beforeAll(() => {
+  sb = makeSandbox('policy');
+});
+afterAll(() => sb.cleanup());
+
+describe('session policy follows the shell', () => {
+  it('cd hint applies the project policy (secret denied, public allowed); leaving lifts it; a lying hint is refused and logged', () => {
+    const a = makeProject(join(sb.home, 'a'));
+    const script = `${PUSH_FN}
+      cat a/secret.txt
+      cd a && push "cd$PWD"
+      cat secret.txt; cat public.txt
+      push "cd${sb.home}"
+      cd .. && push "cd$PWD"
+      cat a/secret.txt`;
+    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    const lines = r.stdout.split('\n');
+    // Before the push: the built-in policy lets the file be read.
+    expect(lines[0]).toBe('SECRET');
+    expect(r.stdout).toContain(`reply: policy project ${join(a, '.sbx.yaml')}`);
+    expect(r.stdout).toContain('reply: prompt sbx:a?');
+    expect(r.stderr).toContain('secret.txt: Permission denied');
+    expect(r.stdout).toContain('PUBLIC');
+    // The lying push (home while the shell is in a/) is refused: EACCES, nothing applied.
+    expect(r.stderr).toMatch(new RegExp(`/proc/self/sbx/cd${sb.home}: Permission denied`));
+    // After leaving, the secret is readable again.
+    expect(lines[lines.length - 2]).toBe('SECRET');
+    const log = sb.log();
+    expect(log.some((v) => v.kind === 'refused' && v.op === 'hint' && v.target === `cd ${sb.home}` && v.rule.includes("not the caller's cwd"))).toBe(true);
+    expect(log.some((v) => v.kind === 'refused' && v.target === `cd ${a}`)).toBe(false);
+  });
+
+  it('a background job started in A keeps A\'s policy after the shell moves out; the shell itself is lifted', () => {
+    const a = makeProject(join(sb.home, 'bg'));
+    const script = `${PUSH_FN}
+      cd ${a} && push "cd$PWD" >/dev/null
+      ( sleep 1.5; cat ${a}/secret.txt >/dev/null 2>&1 && echo bg-read || echo bg-denied ) &
+      cd .. && push "cd$PWD" >/dev/null
+      cat ${a}/secret.txt >/dev/null 2>&1 && echo shell-read || echo shell-denied
+      wait`;
+    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    expect(r.stdout).toContain('shell-read');
+    expect(r.stdout).toContain('bg-denied');
+  });
+
+  it('use/leave: direnv names a policy file above the cwd; one elsewhere is refused', () => {
+    const p = join(sb.home, 'usep');
+    makeProject(p);
+    writeFileSync(join(p, 'sandbox.yaml'), 'version: 1\nread:\n  deny: ["public.txt"]\n');
+    const other = makeProject(join(sb.home, 'other'));
+    const script = `${PUSH_FN}
+      cd ${p}
+      push "use${other}/.sbx.yaml"
+      push "use${p}/sandbox.yaml" >/dev/null
+      cat public.txt >/dev/null 2>&1 && echo use-public-read || echo use-public-denied
+      push leave >/dev/null
+      cat public.txt >/dev/null 2>&1 && echo leave-public-read || echo leave-public-denied`;
+    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    expect(r.stderr).toContain(`/proc/self/sbx/use${other}/.sbx.yaml: Permission denied`);
+    expect(r.stdout).toContain('use-public-denied');
+    expect(r.stdout).toContain('leave-public-read');
+  });
+
+  it('live reload: a valid edit applies to the running session; a broken one keeps the last good and is reported with file:line on the terminal and in the log', { timeout: 90_000 }, async () => {
+    const p = makeProject(join(sb.home, 'live'), 'version: 1\nread:\n  deny: ["nothing-here"]\n');
+    // A session in p that keeps probing secret.txt and public.txt until told to stop, under a pty
+    // (script(1)) so the supervisor has a terminal to report to.
+    const probe = `${PUSH_FN}
+      push "cd$PWD" >/dev/null
+      while [ ! -e ${sb.dir}/stop ]; do
+        if cat secret.txt >/dev/null 2>&1; then s=read; else s=denied; fi
+        if cat public.txt >/dev/null 2>&1; then q=read; else q=denied; fi
+        echo "$s $q" > ${sb.dir}/probe.tmp; mv ${sb.dir}/probe.tmp ${sb.dir}/probe
+        sleep 0.05
+      done`;
+    writeFileSync(join(sb.dir, 'probe.sh'), probe);
+    const cmd = `${sbxBin} shell -- sh ${join(sb.dir, 'probe.sh')}`;
+    const child = spawn('script', ['-qfec', cmd, join(sb.dir, 'typescript')], { cwd: p, env: sb.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const probeState = () => {
+      try {
+        return readFileSync(join(sb.dir, 'probe'), 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    await until('first probe', () => probeState() === 'read read', 30_000);
+
+    // Valid edit: secret.txt is now denied in the running session (public stays readable).
+    writeFileSync(join(p, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["secret.txt"]\n');
+    await until('reloaded policy in force', () => probeState() === 'denied read', 30_000);
+
+    // Broken edit: reported with file:line; the last good policy (secret denied) stays.
+    writeFileSync(join(p, '.sbx.yaml'), 'version: 1\nread:\n  deny: [secret.txt\n');
+    await until('broken file reported on the terminal', () => screen.includes(`${join(p, '.sbx.yaml')}:`) && /last good policy kept/.test(screen), 30_000);
+    expect(screen).toMatch(new RegExp(`${join(p, '.sbx.yaml').replace(/[.]/g, '\\.')}:\\d+:\\d+`));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(probeState()).toBe('denied read');
+    const log = sb.log();
+    expect(log.some((v) => v.op === 'policy' && v.rule.includes('broken policy file') && v.rule.includes('.sbx.yaml:'))).toBe(true);
+
+    writeFileSync(join(sb.dir, 'stop'), '');
+    await new Promise((r) => child.on('close', r));
+  });
+
+  it('mode audit: what would be denied is allowed and logged as audit; the enforce twin denies', () => {
+    const audit = makeProject(join(sb.home, 'audit'), 'version: 1\nmode: audit\nread:\n  deny: ["secret.txt"]\n');
+    // An untrusted project cannot switch enforcement off: trust it (outside the sandbox).
+    expect(sb.sbx(['trust'], { cwd: audit }).code).toBe(0);
+    const r = sb.sbx(['shell', '--', 'sh', '-c', 'cat secret.txt'], { cwd: audit });
+    expect(r.stdout).toBe('SECRET\n');
+    expect(r.code).toBe(0);
+    expect(sb.log().some((v) => v.kind === 'audit' && v.target === join(audit, 'secret.txt'))).toBe(true);
+    const enforce = makeProject(join(sb.home, 'enforce'));
+    const e = sb.sbx(['shell', '--', 'sh', '-c', 'cat secret.txt'], { cwd: enforce });
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain('Permission denied');
+    expect(sb.log().some((v) => v.kind === 'deny' && v.target === join(enforce, 'secret.txt'))).toBe(true);
+  });
+});
