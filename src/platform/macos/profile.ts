@@ -138,7 +138,7 @@ export function seatbeltProfile(policy: CompiledPolicy, options: ProfileOptions 
   for (const [name, argss] of denied) {
     const filters = name.includes('/')
       ? pathForms(name).map((f) => `(literal ${str(f)})`)
-      : [`(regex ${str(`/${[...name].map(regexEscape).join('')}$`, 'a program name')})`];
+      : [`(regex ${str(`^.*/${[...name].map(regexEscape).join('')}$`, 'a program name')})`]; // anchored: search or match semantics alike
     if (argss.some((a) => a !== '')) out.push(comment(`Seatbelt cannot see arguments: "${name} ${argss.filter((a) => a).join('" / "')}" denies ${name} entirely`));
     out.push(comment(`program ${name}`), out.rule('deny', OPS.exec, filters));
   }
