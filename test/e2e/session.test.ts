@@ -135,6 +135,7 @@ describe.each(SHELLS)('%s in a real session', (shell) => {
     const deadline = Date.now() + 10_000;
     while (!existsSync(result) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     expect(readFileSync(result, 'utf8').trim()).toBe('denied');
+    await t.run('wait'); // reap the job here, so its "Done" line is not in the next output
     // Its twin: a job started now, outside A, reads the file.
     r = await t.run(`sh -c 'cat ${world.A}/secret.txt'`);
     expect(r).toEqual({ out: ['A-SECRET'], status: 0 });

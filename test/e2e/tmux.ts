@@ -128,6 +128,7 @@ export class Tmux {
       // A shell that died will never print the pattern: say so with its screen and status.
       const [dead, status] = this.tmux('display-message', '-p', '#{pane_dead} #{pane_dead_status}').trim().split(' ');
       if (dead === '1') {
+        await new Promise((r) => setTimeout(r, 300)); // tmux may not have read the last output yet
         throw new Error(`${this.shell} exited (status ${status}) while waiting for ${pattern}; screen:\n${this.capture().slice(-40).join('\n')}`);
       }
       if (Date.now() > deadline) {
