@@ -38,7 +38,7 @@ import { PolicyError } from '../errors.js';
 import { canonicalPath, EntryError, expandPath, expandVars, isGlob } from './expand.js';
 import { formatKeyPath, issueLine, type KeyPath } from './load.js';
 import { decidePath, programNameMatches } from './match.js';
-import { hostMatches, parseAddress, parseNetEntry } from './net-match.js';
+import { decideNet, hostMatches, parseAddress, parseNetEntry } from './net-match.js';
 import { nameservers, resolveHost } from './net-resolve.js';
 import type { Env } from './paths.js';
 import { WRITABLE_DEVICES } from './presets.js';
@@ -410,20 +410,24 @@ class Builder {
     return !wild && hosts.some((a) => a.effect === 'allow' && a.portLo <= h.portLo && a.portHi >= h.portHi && hostMatches(a.pattern, h.pattern));
   }
 
-  /** Closing touches: device writes and DNS when a default became deny. */
+  /**
+   * Closing touches when a default became deny: device writes and DNS. Each only fills in
+   * for the default — never over a rule some layer wrote (a user's explicit deny stands).
+   */
   finish(): void {
     if (this.p.write.default === 'deny') {
       for (const d of WRITABLE_DEVICES) {
         const rule: PathRule = { rule: 0, effect: 'allow', match: 'subtree', pattern: canonicalPath(d), floor: false };
-        if (this.has(this.p.write, rule)) continue;
+        if (this.has(this.p.write, rule) || decidePath(this.p.write, rule.pattern).rule !== -1) continue;
+        const readToo = decidePath(this.p.read, rule.pattern).rule === -1;
         rule.rule = this.origin('built-in: devices every program writes', d, 'write');
         this.pushPath(this.p.write, rule);
-        this.pushPath(this.p.read, rule);
+        if (readToo) this.pushPath(this.p.read, rule);
       }
     }
     const namedAllows = (this.p.net.hosts ?? []).some((h) => h.effect === 'allow');
     if (this.p.net.default === 'deny' && namedAllows) {
-      const servers = nameservers(this.ctx.env);
+      const servers = nameservers(this.ctx.env).filter((s) => decideNet(this.p.net, s, 53).rule === -1);
       if (servers.length > 0) {
         const idx = this.origin('built-in: DNS for allowed host names', servers.map((s) => `${s}:53`).join(' '), 'net');
         for (const s of servers) {

@@ -189,6 +189,25 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'built-in DNS and device allows never override an explicit user deny',
+    user: 'version: 1\nnet: { deny: ["localhost"] }\nwrite: { deny: ["/dev"] }\n',
+    project: 'version: 1\nnet: { allow: ["github.com"] }\nwrite: { allow: ["."] }\n',
+    checks: [
+      ['net', '127.0.0.53:53', false, 'net rule "localhost"'],
+      ['write', '/dev/null', false],
+      ['net', 'github.com', true],
+      ['write', '<P>/x', true],
+    ],
+  },
+  {
+    name: '...while they fill in for the default',
+    project: 'version: 1\nnet: { allow: ["github.com"] }\nwrite: { allow: ["."] }\n',
+    checks: [
+      ['net', '127.0.0.53:53', true, 'built-in: DNS'],
+      ['write', '/dev/null', true, 'built-in: devices'],
+    ],
+  },
+  {
     name: 'net: a trusted narrower port beats a user host deny',
     user: 'version: 1\nnet: { deny: ["github.com"] }\n',
     project: 'version: 1\nnet: { allow: ["github.com:443"] }\n',
