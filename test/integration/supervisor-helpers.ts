@@ -128,6 +128,7 @@ export function makeSandbox(name: string): Sandbox {
     },
     status() {
       const r = sb.sbx(['status', '--json']);
+      if (r.code === 3) return { supervisor: { pid: 0, rssBytes: 0, uptimeSec: 0 }, sessions: [] };
       if (r.code !== 0) throw new Error(`sbx status failed (${r.code}): ${r.stderr}`);
       return JSON.parse(r.stdout);
     },

@@ -1,0 +1,95 @@
+/**
+ * Self-protection (DESIGN invariant 3) from inside a session: the supervisor and keeper
+ * cannot be killed, signalled, ptraced or read through /proc; sbx's config, trust db,
+ * state, socket dir and the policy file in force cannot be written; the sockets cannot be
+ * reached. Each refusal has its allowed twin in the same script and is logged.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, makeSandbox, pidAlive, PUSH_FN, until, type Sandbox } from './supervisor-helpers.js';
+
+let sb: Sandbox;
+beforeAll(() => {
+  sb = makeSandbox('protect');
+});
+afterAll(() => sb.cleanup());
+
+/** `name ok|fail` for a command's success. */
+const t = (name: string, cmd: string) => `if ${cmd} >/dev/null 2>&1; then echo "${name} ok"; else echo "${name} fail"; fi`;
+
+describe('self-protection from inside a session', () => {
+  it('supervisor and keeper: kill, stop, ptrace and /proc reads fail; the same on our own process works', { timeout: 60_000 }, async () => {
+    const p = makeProject(join(sb.home, 'p1'));
+    // Start a session that waits for its orders, so we know the keeper pid.
+    const orders = join(sb.dir, 'orders.sh');
+    writeFileSync(orders, 'sleep 0.1\n');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', `while [ ! -s ${orders}.go ]; do sleep 0.05; done; . ${orders}`], { cwd: p });
+    const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p), 30_000);
+    const sup = sb.supervisorPid()!;
+    const keeper = session.keeperPid;
+    writeFileSync(
+      orders,
+      [
+        'sleep 30 & mine=$!',
+        t('kill-supervisor', `kill -9 ${sup}`),
+        t('term-supervisor', `kill -TERM ${sup}`),
+        t('stop-keeper', `kill -STOP ${keeper}`),
+        t('kill-keeper', `kill -9 ${keeper}`),
+        t('signal0-supervisor', `kill -0 ${sup}`),
+        t('kill-own', 'kill -9 $mine'),
+        t('ptrace-supervisor', `strace -qq -e trace=none -p ${sup} & sp=$!; sleep 1; kill $sp; wait $sp`),
+        t('proc-supervisor', `cat /proc/${sup}/environ`),
+        t('proc-keeper', `cat /proc/${keeper}/cmdline`),
+        t('proc-self', 'cat /proc/self/cmdline'),
+      ].join('\n'),
+    );
+    writeFileSync(`${orders}.go`, 'go');
+    const out = await run.done;
+    expect(out.stdout).toContain('kill-supervisor fail');
+    expect(out.stdout).toContain('term-supervisor fail');
+    expect(out.stdout).toContain('stop-keeper fail');
+    expect(out.stdout).toContain('kill-keeper fail');
+    expect(out.stdout).toContain('kill-own ok');
+    expect(out.stdout).toContain('ptrace-supervisor fail');
+    expect(out.stdout).toContain('proc-supervisor fail');
+    expect(out.stdout).toContain('proc-keeper fail');
+    expect(out.stdout).toContain('proc-self ok');
+    expect(pidAlive(sup)).toBe(true);
+    const log = sb.log(session.id);
+    expect(log.some((v) => v.op === 'signal' && v.target === String(sup))).toBe(true);
+    expect(log.some((v) => v.op === 'signal' && v.target === String(keeper))).toBe(true);
+  });
+
+  it('sbx config, trust db, state, socket dir and the policy file in force cannot be written; a project file can', () => {
+    const p = makeProject(join(sb.home, 'p2'));
+    mkdirSync(sb.config, { recursive: true });
+    writeFileSync(join(sb.config, 'config.yaml'), 'version: 1\n');
+    const script = [
+      PUSH_FN,
+      'push "cd$PWD" >/dev/null',
+      t('write-config', `echo 'read: {}' >> ${join(sb.config, 'config.yaml')}`),
+      t('new-config', `echo x > ${join(sb.config, 'other.yaml')}`),
+      t('write-trust', `echo '{}' > ${join(sb.state, 'trust.json')}`),
+      t('write-state', `echo x >> ${join(sb.state, 'violations.jsonl')}`),
+      t('write-sockdir', `touch ${join(sb.runtime, 'evil')}`),
+      t('rm-socket', `rm -f ${join(sb.runtime, 'control.sock')}`),
+      t('connect-control', `echo '{"cmd":"stop","force":true}' | socat - UNIX-CONNECT:${join(sb.runtime, 'control.sock')}`),
+      t('write-policy', `echo 'read: {deny: []}' >> ${join(p, '.sbx.yaml')}`),
+      t('mv-policy', `mv ${join(p, '.sbx.yaml')} ${join(p, 'old.yaml')}`),
+      t('write-project-file', `echo x > ${join(p, 'notes.txt')}`),
+      t('push-elsewhere', `cat /proc/self/sbx/cd${sb.home}`),
+    ].join('\n');
+    const r = sb.sbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    for (const name of ['write-config', 'new-config', 'write-trust', 'write-state', 'write-sockdir', 'rm-socket', 'connect-control', 'write-policy', 'mv-policy', 'push-elsewhere'])
+      expect(r.stdout).toContain(`${name} fail`);
+    expect(r.stdout).toContain('write-project-file ok');
+    // The supervisor is untouched and still answers (the stop request never arrived).
+    expect(sb.sbx(['daemon', 'status']).code).toBe(0);
+    const log = sb.log();
+    for (const target of [join(sb.config, 'config.yaml'), join(sb.state, 'trust.json'), join(sb.runtime, 'evil'), join(p, '.sbx.yaml')])
+      expect(log.some((v) => v.target === target && (v.kind === 'deny' || v.kind === 'error'))).toBe(true);
+    expect(log.some((v) => v.kind === 'refused' && v.target === `cd ${sb.home}`)).toBe(true);
+    expect(log.some((v) => v.target === join(p, 'notes.txt'))).toBe(false);
+  });
+});
