@@ -19,7 +19,7 @@ import type { NetNames } from './names.js';
 
 export { NetworkManager, proxyEnv, type NetworkOptions } from './manager.js';
 export { canonicalIp } from './ip.js';
-export { NetNames } from './names.js';
+export { NetNames, describeDenial } from './names.js';
 export { createResolver, HostsFileResolver, DnsResolver, type Resolver } from './resolve.js';
 export type { ProxyDenial } from './proxy.js';
 

@@ -36,3 +36,10 @@ export class NetNames {
     return names.length > 0 ? `${names.join('|')} (${target})` : target;
   }
 }
+
+/** One log label for a proxy refusal: "name (addr:port)", "name:port" (did not resolve), "addr:port". */
+export function describeDenial(d: { name: string | undefined; address: string | undefined; port: number }): string {
+  const where = d.address === undefined ? undefined : d.address.includes(':') ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+  if (d.name === undefined) return where ?? `?:${d.port}`;
+  return where === undefined ? `${d.name}:${d.port}` : `${d.name} (${where})`;
+}

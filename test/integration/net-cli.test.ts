@@ -27,13 +27,19 @@ const exec = (args: string[]) => sbxExec(args, { env, cwd: world.dir });
 const tcp = (addr: string) => [fixture('net_client'), 'tcp', addr, String(servers.port)];
 
 describe('sbx exec --allow-net', () => {
-  it('a name: its address is reachable, another is denied and the denial names host, address and port', async () => {
+  it('a name: its address is reachable, another is denied (address and port in the denial line)', async () => {
     const ok = await exec(['--allow-net=api.example.test', '--', ...tcp('127.0.0.2')]);
     expect(ok.stdout).toBe('ok hello from api\n');
     expect(ok.code).toBe(0);
     const denied = await exec(['--allow-net=api.example.test', '--', ...tcp('127.0.0.3')]);
     expect(denied.stdout).toMatch(/^error connect/);
-    expect(denied.stderr).toMatch(new RegExp(`sbx: denied net .*other\\.example\\.test.*127\\.0\\.0\\.3:${servers.port}`));
+    expect(denied.stderr).toMatch(new RegExp(`sbx: denied net 127\\.0\\.0\\.3:${servers.port}`));
+  });
+
+  it('a denial at connect names the host when sbx resolved it (here: the allowed name on another port)', async () => {
+    const denied = await exec(['--allow-net=api.example.test:1', '--', ...tcp('127.0.0.2')]);
+    expect(denied.stdout).toMatch(/^error connect/);
+    expect(denied.stderr).toMatch(new RegExp(`sbx: denied net api\\.example\\.test \\(127\\.0\\.0\\.2:${servers.port}\\)`));
   });
 
   it('a wildcard: names under it through the proxy; others refused; a direct connect denied', async () => {

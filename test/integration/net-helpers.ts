@@ -1,7 +1,7 @@
 /**
  * Shared by the net-*.test.ts files: run a program in a real sandbox (real launcher, real
- * engine) under a CompiledPolicy built here, after `prepareNetwork` (resolution through a
- * test hosts file, proxy, unix defaults) — exactly what `sbx exec` and the supervisor do —
+ * engine, `linuxExec` with its prepareNetwork: resolution through a test hosts file, proxy,
+ * unix defaults) under a CompiledPolicy built here —
  * plus loopback-only servers (127.0.0.x, ::1, unix sockets). Nothing leaves the machine.
  */
 import { spawn } from 'node:child_process';
@@ -62,21 +62,16 @@ export function policyFor(spec: NetSpec): CompiledPolicy {
   return policy;
 }
 
-// Runs in a child node: prepareNetwork + the Linux exec backend, as `sbx exec` does.
+// Runs in a child node: the Linux exec backend with this policy, exactly what `sbx exec`
+// does after compiling its flags (linuxExec calls prepareNetwork: names, proxy, unix defaults).
 const RUNNER = `
 try {
-  const { prepareNetwork } = await import(${JSON.stringify(join(repo, 'dist', 'net', 'index.js'))});
   const { linuxExec } = await import(${JSON.stringify(join(repo, 'dist', 'platform', 'linux', 'exec.js'))});
   const policy = JSON.parse(process.env.SBX_NET_TEST_POLICY);
   const argv = JSON.parse(process.env.SBX_NET_TEST_ARGV);
   const env = { ...process.env };
   delete env.SBX_NET_TEST_POLICY; delete env.SBX_NET_TEST_ARGV;
-  const net = await prepareNetwork(policy, {
-    onDeny: (d) => process.stderr.write('sbx: denied net ' + (d.name ? d.name + ' ' : '') + (d.address ?? '') + ':' + d.port + ' via proxy (' + d.reason + ')\\n'),
-  });
-  const code = await linuxExec({ policy: net.policy, overrides: [], argv, cwd: process.cwd(), env: { ...env, ...net.env }, quiet: false });
-  await net.close();
-  process.exit(code);
+  process.exit(await linuxExec({ policy, overrides: [], argv, cwd: process.cwd(), env, quiet: false }));
 } catch (err) {
   process.stderr.write('net test runner failed: ' + (err && err.stack || err) + '\\n');
   process.exit(99);

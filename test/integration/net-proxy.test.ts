@@ -33,7 +33,7 @@ describe('wildcard through the proxy (curl uses the session\'s proxy variables)'
     expect(ok.stdout).toBe('hello from wild\n');
     const denied = await run(['curl', '-sS', '-i', '--max-time', '5', url('b.tame.test')]);
     expect(denied.stdout).toMatch(/^HTTP\/1.1 403/);
-    expect(denied.stderr).toMatch(/denied net b\.tame\.test 127\.0\.0\.3:\d+ via proxy/);
+    expect(denied.stderr).toMatch(/sbx: denied net b\.tame\.test \(127\.0\.0\.3:\d+\) via proxy \(name not allowed\)/);
     expect(servers.count('127.0.0.3')).toBe(0);
   });
 

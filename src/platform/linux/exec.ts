@@ -10,6 +10,7 @@ import { KernelFeatureError, SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import type { ExecRequest } from '../types.js';
 import { launch } from './launch.js';
+import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
 
 const ENOENT = 2;
 
@@ -51,8 +52,35 @@ function explainSetupFailure(native: NativeAddon): void {
 
 export async function linuxExec(request: ExecRequest): Promise<number> {
   const native = loadNative();
-  const policies = new Map<number, CompiledPolicy>([request.policy, ...request.overrides].map((p) => [p.id, p]));
-  const launched = await launch(native, launcherPath(), request.argv, request.cwd, request.env);
+  // src/net: host names resolved (and kept fresh), wildcards through the filtering proxy,
+  // unix-socket defaults. The engine gets net.policy, the program the proxy variables.
+  const live: { engine?: EngineHandle } = {};
+  const net = await prepareNetwork(request.policy, {
+    onPolicy: (p) => {
+      policies.set(p.id, p);
+      if (live.engine) native.engineSetPolicy(live.engine, p);
+    },
+    onDeny: (d) => {
+      if (!request.quiet) process.stderr.write(`sbx: denied net ${describeDenial(d)} via proxy (${d.reason})\n`);
+    },
+  });
+  const policies = new Map<number, CompiledPolicy>();
+  try {
+    for (const p of [net.policy, ...(await Promise.all(request.overrides.map((o) => net.prepare(o))))]) policies.set(p.id, p);
+    return await execPrepared(native, request, policies, net, live);
+  } finally {
+    await net.close();
+  }
+}
+
+async function execPrepared(
+  native: NativeAddon,
+  request: ExecRequest,
+  policies: Map<number, CompiledPolicy>,
+  net: PreparedNetwork,
+  live: { engine?: EngineHandle },
+): Promise<number> {
+  const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...net.env });
 
   if (launched.listenerFd === undefined) {
     const code = await launched.exited;
@@ -66,7 +94,8 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
   const report = (events: EngineEvent[]) => {
     if (request.quiet) return;
     for (const e of events) {
-      const line = formatEvent(e, policies.get(e.policy), request.defaultOrigins);
+      const named = e.op === 'net' ? { ...e, target: net.describe(e.target) } : e;
+      const line = formatEvent(named, policies.get(e.policy), request.defaultOrigins);
       if (seen.has(line)) continue; // a program retrying the same open is one denial to a person
       seen.add(line);
       process.stderr.write(`${line}\n`);
@@ -85,6 +114,7 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
       onClosed: () => {},
     });
     for (const p of policies.values()) native.engineSetPolicy(engine, p);
+    live.engine = engine;
   } catch (err) {
     launched.refuse();
     await launched.exited.catch(() => undefined);
@@ -109,6 +139,7 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
     process.off('SIGQUIT', ignore);
     process.off('SIGTERM', forward);
     process.off('SIGHUP', forward);
+    live.engine = undefined;
     native.engineStop(engine);
     // engineStop flushes pending events through a thread-safe callback, which runs on
     // a later turn of the event loop: give it a few milliseconds.

@@ -76,3 +76,13 @@ describe('prepareNetwork', () => {
     }
   });
 });
+
+describe('describeDenial', () => {
+  it('formats proxy refusals like engine targets, with the name in front', async () => {
+    const { describeDenial } = await import('../../../src/net/index.js');
+    expect(describeDenial({ name: 'a.test', address: '127.0.0.2', port: 80 })).toBe('a.test (127.0.0.2:80)');
+    expect(describeDenial({ name: 'a.test', address: '::1', port: 80 })).toBe('a.test ([::1]:80)');
+    expect(describeDenial({ name: 'nowhere.test', address: undefined, port: 443 })).toBe('nowhere.test:443');
+    expect(describeDenial({ name: undefined, address: '10.0.0.1', port: 22 })).toBe('10.0.0.1:22');
+  });
+});
