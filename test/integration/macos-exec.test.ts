@@ -16,6 +16,8 @@ import { goldenPolicies } from '../unit/macos/policies.js';
 let fake: FakeSandboxExec;
 let work: string;
 
+afterEach(() => fake.remove());
+
 beforeEach(() => {
   fake = new FakeSandboxExec();
   work = join(fake.root, 'work');
@@ -92,6 +94,7 @@ describe('sbx doctor on macOS (stand-in)', () => {
   const saved = process.env.PATH;
   afterEach(() => {
     process.env.PATH = saved;
+    delete process.env.SBX_FAKE_SANDBOX_DIR;
   });
 
   it('finds sandbox-exec and a loadable profile, and catches a sandbox-exec that does not enforce', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolvePolicyForDir } from '../../src/policy/index.js';
 import { seatbeltProfile } from '../../src/platform/macos/profile.js';
@@ -23,5 +23,6 @@ describe('sbx policy --seatbelt', () => {
     const forms = parseSbpl(out);
     expect(evaluate(forms, { op: 'file-read-data', path: `${proj}/secret.txt` })).toBe('deny');
     expect(evaluate(forms, { op: 'file-read-data', path: `${proj}/public.txt` })).toBe('allow');
+    rmSync(sb.root, { recursive: true, force: true });
   });
 });

@@ -13,7 +13,7 @@
  * its private dir.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeHome, repoRoot, sbxBin, shellArgv, shellPath, Tmux, writeRc, type Shell } from '../e2e/tmux.js';
 import { FakeSandboxExec } from '../unit/macos/fake-sandbox.js';
@@ -37,6 +37,7 @@ const orHidden = (shell: Shell, name: string) => (shell === 'fish' ? `(set -q ${
 
 const NOTICE = /has a different policy: shell restarted under its profile/;
 let tmux: Tmux | undefined;
+let root: string | undefined;
 
 beforeAll(() => {
   if (!existsSync(SHELL_JS)) throw new Error(`${SHELL_JS} is missing: run \`npm run build\` (npm test does)`);
@@ -45,11 +46,14 @@ beforeAll(() => {
 afterEach(() => {
   tmux?.kill();
   tmux = undefined;
+  if (root) rmSync(root, { recursive: true, force: true });
+  root = undefined;
 });
 
 describe.each(['bash', 'zsh', 'fish'] as Shell[])('macOS restart loop in %s (stand-in sandbox-exec)', (shell) => {
   it('restarts on a project change, not within a project, ignores forged hints, exits with the shell', async () => {
     const sb = makeHome('sbx-macos-e2e-');
+    root = sb.root;
     const fake = new FakeSandboxExec(sb.root);
     const A = join(sb.root, 'projA');
     const B = join(sb.root, 'projB');

@@ -3,7 +3,7 @@
  * and a reader for what it recorded. It runs programs UNSANDBOXED: tests with it check
  * what sbx hands sandbox-exec and how the parent behaves, never enforcement.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -35,6 +35,10 @@ export class FakeSandboxExec {
   /** Environment additions: the stand-in first on PATH, where it records. */
   env(path = process.env.PATH ?? '/usr/bin:/bin'): Record<string, string> {
     return { PATH: `${this.bin}:${path}`, SBX_FAKE_SANDBOX_DIR: this.records };
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
   }
 
   calls(): Call[] {

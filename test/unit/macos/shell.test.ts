@@ -18,8 +18,14 @@ const until = async (cond: () => boolean) => {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
 };
 
+const fakes: FakeSandboxExec[] = [];
+afterEach(() => {
+  for (const f of fakes.splice(0)) f.remove();
+});
+
 function world() {
   const fake = new FakeSandboxExec();
+  fakes.push(fake);
   const A = join(fake.root, 'A');
   const B = join(fake.root, 'B');
   mkdirSync(A);
