@@ -157,7 +157,7 @@ Napi::Value EngineCreate(const Napi::CallbackInfo& info) {
   int lfd = int_opt(env, o, "listenerFd", sig, 0, INT32_MAX, -1, true);
   cfg.defaultPolicy = int_opt(env, o, "defaultPolicy", sig, 0, INT32_MAX, 0, true);
   cfg.threads = int_opt(env, o, "threads", sig, 1, 16, 2, false);
-  int_opt(env, o, "journalFd", sig, 0, INT32_MAX, -1, false);  // accepted; journaling not implemented yet
+  cfg.journalFd = int_opt(env, o, "journalFd", sig, 0, INT32_MAX, -1, false);
   Napi::Value pp = o.Get("protectedPids");
   if (!pp.IsArray()) throw_type(env, sig, "options.protectedPids must be an array of positive integers");
   Napi::Array pa = pp.As<Napi::Array>();

@@ -77,14 +77,18 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
       nthreads_(cfg.threads),
       protected_(cfg.protectedPids),
       procs_(cfg.defaultPolicy),
+      wakefd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       tsEvents_(ev),
       tsHint_(hint),
       tsClosed_(closed) {
   protected_.push_back(getpid());
+  // Notifications a crashed engine had received: finished once a policy is in place.
+  if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd)) recover_ = journal_.take_live();
 }
 
 Core::~Core() {
   if (stopfd_ >= 0) close(stopfd_);
+  if (wakefd_ >= 0) close(wakefd_);
   if (listener_ >= 0) close(listener_);
 }
 
@@ -100,8 +104,23 @@ bool Core::is_protected(int tgid) const {
 }
 
 void Core::set_policy(std::shared_ptr<const Policy> p) {
-  std::lock_guard<std::mutex> g(polMu_);
-  policies_[p->id] = std::move(p);
+  {
+    std::lock_guard<std::mutex> g(polMu_);
+    policies_[p->id] = std::move(p);
+  }
+  uint64_t one = 1;
+  if (write(wakefd_, &one, sizeof one) < 0) { /* a receiver also looks at the next notification */ }
+}
+
+void Core::recover(const std::shared_ptr<Core>& self) {
+  std::vector<seccomp_notif> todo;
+  {
+    std::lock_guard<std::mutex> g(recoverMu_);
+    if (recover_.empty() || !policy(default_)) return;
+    todo.swap(recover_);
+  }
+  for (const auto& req : todo)
+    if (notif_id_valid(listener_, req.id)) handle(req, self);
 }
 
 void Core::drop_policy(int id) {
@@ -171,44 +190,57 @@ static void dispatch(Notif& n) {
   }
 }
 
+void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self) {
+  Notif n;
+  n.core = self;
+  n.req = req;
+  n.slot = journal_.claim(req);
+  pending++;
+  decisions++;
+  n.caller.tid = static_cast<int>(n.req.pid);
+  n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
+  n.pol = policy(n.policyId);
+  n.syscall = syscall_name(n.req.data.nr);
+  if (!n.pol) {
+    report_error(n, "proc", "no policy", EACCES);
+  } else {
+    try {
+      dispatch(n);
+    } catch (...) {
+      report_error(n, "proc", "internal error", EACCES);
+    }
+  }
+  pending--;
+  if (!n.deferred) journal_.release(n.slot);
+}
+
 void Core::receive_loop() {
   // A private fs struct so umask() per operation affects only this thread.
   unshare(CLONE_FS);
   auto self = shared_from_this();
   for (;;) {
-    pollfd p[2] = {{listener_, POLLIN, 0}, {stopfd_, POLLIN, 0}};
-    int r = poll(p, 2, -1);
+    pollfd p[3] = {{listener_, POLLIN, 0}, {stopfd_, POLLIN, 0}, {wakefd_, POLLIN, 0}};
+    int r = poll(p, 3, -1);
     if (stopping_) break;
     if (r < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (p[1].revents) break;
+    if (p[2].revents) {
+      uint64_t v;
+      if (read(wakefd_, &v, sizeof v) < 0) { /* another receiver took it */ }
+      recover(self);
+    }
     if (p[0].revents & POLLIN) {
-      Notif n;
-      n.core = self;
+      seccomp_notif req{};
       {
         std::lock_guard<std::mutex> g(recvMu_);
         pollfd q{listener_, POLLIN, 0};
         if (poll(&q, 1, 0) != 1 || !(q.revents & POLLIN)) continue;
-        if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, &n.req) < 0) continue;  // ENOENT: caller died
+        if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) continue;  // ENOENT: caller died
       }
-      pending++;
-      decisions++;
-      n.caller.tid = static_cast<int>(n.req.pid);
-      n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
-      n.pol = policy(n.policyId);
-      n.syscall = syscall_name(n.req.data.nr);
-      if (!n.pol) {
-        report_error(n, "proc", "no policy", EACCES);
-      } else {
-        try {
-          dispatch(n);
-        } catch (...) {
-          report_error(n, "proc", "internal error", EACCES);
-        }
-      }
-      pending--;
+      handle(req, self);
       continue;
     }
     if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
@@ -295,10 +327,10 @@ void Core::flush_loop() {
   }
 }
 
-void Core::post_hint(uint64_t id, bool cloexec, HintMsg&& m) {
+void Core::post_hint(uint64_t id, bool cloexec, int slot, HintMsg&& m) {
   {
     std::lock_guard<std::mutex> g(hintMu_);
-    hints_[id] = PendingHint{cloexec};
+    hints_[id] = PendingHint{cloexec, slot};
   }
   std::lock_guard<std::mutex> g(tsMu_);
   auto* data = new HintMsg(std::move(m));
@@ -332,6 +364,11 @@ int Core::reply_hint(uint64_t id, bool has_content, const std::string& content, 
     h = it->second;
     hints_.erase(it);
   }
+  struct Free {
+    Core* c;
+    int slot;
+    ~Free() { c->journal_.release(slot); }
+  } free_slot{this, h.slot};
   if (!has_content) return reply_error(listener_, id, err ? err : EACCES);
   Fd mfd(static_cast<int>(syscall(SYS_memfd_create, "sbx-hint", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (!mfd.ok()) return reply_error(listener_, id, EIO);

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "journal.h"
 #include "path_resolve.h"
 #include "policy.h"
 #include "procs.h"
@@ -42,6 +43,7 @@ struct EngineConfig {
   int defaultPolicy = 0;
   int threads = 2;
   std::vector<int> protectedPids;
+  int journalFd = -1;  // not owned; mapped
 };
 
 class Core : public std::enable_shared_from_this<Core> {
@@ -64,7 +66,9 @@ class Core : public std::enable_shared_from_this<Core> {
   bool is_protected(int tgid) const;
   const std::vector<int>& protected_pids() const { return protected_; }
   void emit(Event&& e);
-  void post_hint(uint64_t id, bool cloexec, HintMsg&& m);
+  void post_hint(uint64_t id, bool cloexec, int slot, HintMsg&& m);
+  // A deferred answer (hint, helper thread) frees its journal slot when it is sent.
+  void journal_release(int slot) { journal_.release(slot); }
   ProcTable& procs() { return procs_; }
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
@@ -72,6 +76,12 @@ class Core : public std::enable_shared_from_this<Core> {
  private:
   void receive_loop();
   void flush_loop();
+  void handle(seccomp_notif req, const std::shared_ptr<Core>& self);
+  void recover(const std::shared_ptr<Core>& self);
+  Journal journal_;
+  int wakefd_;
+  std::mutex recoverMu_;
+  std::vector<seccomp_notif> recover_;
   void release_tsfns();
   int listener_;
   int stopfd_;
@@ -96,6 +106,7 @@ class Core : public std::enable_shared_from_this<Core> {
   Napi::ThreadSafeFunction tsEvents_, tsHint_, tsClosed_;
   struct PendingHint {
     bool cloexec;
+    int slot;
   };
   std::mutex hintMu_;
   std::unordered_map<uint64_t, PendingHint> hints_;
@@ -110,6 +121,8 @@ struct Notif {
   int policyId = 0;
   std::shared_ptr<const Policy> pol;
   const char* syscall = "?";
+  int slot = -1;       // journal slot
+  bool deferred = false;  // answered later by someone who then frees `slot`
   int listener() const { return core->listener(); }
   bool valid() const;
 };

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -54,6 +55,9 @@ void wait_poke(int efd) {
 // Runs in the CLONE_VM helper: syscalls only, no allocation.
 int tracer_main(void* arg) {
   auto* j = static_cast<TraceJob*>(arg);
+  // If the supervisor dies mid-verification we die too, and EXITKILL takes the tracee
+  // with us: an unverified exec must never go on.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (ptrace(PTRACE_SEIZE, j->tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) == 0 &&
       ptrace(PTRACE_INTERRUPT, j->tid, nullptr, nullptr) == 0)
     j->seized = 1;

@@ -29,7 +29,8 @@ static void handle_hint(Notif& n, const std::string& path, uint64_t flags) {
   m.pid = n.caller.tid;
   m.tgid = n.caller.tgid;
   m.policy = n.policyId;
-  n.core->post_hint(n.req.id, (flags & O_CLOEXEC) != 0, std::move(m));
+  n.deferred = true;
+  n.core->post_hint(n.req.id, (flags & O_CLOEXEC) != 0, n.slot, std::move(m));
 }
 
 // The caller's controlling terminal (what /dev/tty means for it), opened by us.
@@ -148,11 +149,13 @@ void handle_open(Notif& n) {
         // Opening a FIFO waits for the other end: never on a receiving thread.
         auto core = n.core;
         uint64_t id = n.req.id;
-        int keep = r.fd.release();
-        std::thread([core, id, keep, oflags, cloexec] {
+        int keep = r.fd.release(), slot = n.slot;
+        n.deferred = true;
+        std::thread([core, id, keep, oflags, cloexec, slot] {
           int fd = open(("/proc/self/fd/" + std::to_string(keep)).c_str(), oflags);
           close(keep);
           finish_open(core, id, fd < 0 ? -errno : fd, cloexec);
+          core->journal_release(slot);
         }).detach();
         return;
       }

@@ -130,7 +130,11 @@ int read_addr(Notif& n, uint64_t p, uint64_t len, Addr& ad) {
 // Runs `act` now, or on a detached thread when it may block.
 void run(Notif& n, bool may_block, std::function<void()> act) {
   if (!may_block) return act();
-  std::thread([core = n.core, act = std::move(act)] { act(); }).detach();
+  n.deferred = true;
+  std::thread([core = n.core, act = std::move(act), slot = n.slot] {
+    act();
+    core->journal_release(slot);
+  }).detach();
 }
 
 // One datagram message copied out of the tracee, fds in SCM_RIGHTS translated to ours.

@@ -1,0 +1,76 @@
+// See journal.h. Layout: a 64-byte header ("SBXJRN01", slot count) then fixed slots.
+#include "journal.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+namespace sbx {
+
+namespace {
+const char kMagic[8] = {'S', 'B', 'X', 'J', 'R', 'N', '0', '1'};
+const size_t kHeader = 64;
+}  // namespace
+
+Journal::~Journal() {
+  if (base_) munmap(base_, size_);
+}
+
+bool Journal::open(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || st.st_size < 64 * 1024) return false;
+  size_ = static_cast<size_t>(st.st_size);
+  void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return false;
+  base_ = p;
+  auto* h = static_cast<char*>(base_);
+  uint32_t count = static_cast<uint32_t>((size_ - kHeader) / sizeof(Slot));
+  if (memcmp(h, kMagic, sizeof kMagic) != 0) {
+    memset(h, 0, size_);
+    memcpy(h + 8, &count, sizeof count);
+    memcpy(h, kMagic, sizeof kMagic);
+  } else {
+    uint32_t stored;
+    memcpy(&stored, h + 8, sizeof stored);
+    if (stored != count) {  // another layout: start afresh
+      memset(h, 0, size_);
+      memcpy(h + 8, &count, sizeof count);
+      memcpy(h, kMagic, sizeof kMagic);
+    }
+  }
+  count_ = count;
+  slots_ = reinterpret_cast<Slot*>(h + kHeader);
+  return true;
+}
+
+int Journal::claim(const seccomp_notif& n) {
+  if (!slots_) return -1;
+  uint32_t start = next_.fetch_add(1, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < count_; i++) {
+    uint32_t k = (start + i) % count_;
+    uint32_t expect = 0;
+    if (__atomic_compare_exchange_n(&slots_[k].state, &expect, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      slots_[k].notif = n;
+      __atomic_store_n(&slots_[k].state, 2, __ATOMIC_RELEASE);
+      return static_cast<int>(k);
+    }
+  }
+  return -1;
+}
+
+void Journal::release(int slot) {
+  if (slots_ && slot >= 0) __atomic_store_n(&slots_[slot].state, 0, __ATOMIC_RELEASE);
+}
+
+std::vector<seccomp_notif> Journal::take_live() {
+  std::vector<seccomp_notif> out;
+  for (uint32_t k = 0; slots_ && k < count_; k++) {
+    uint32_t s = __atomic_load_n(&slots_[k].state, __ATOMIC_ACQUIRE);
+    if (s == 2) out.push_back(slots_[k].notif);
+    if (s != 0) __atomic_store_n(&slots_[k].state, 0, __ATOMIC_RELEASE);
+  }
+  return out;
+}
+
+}  // namespace sbx

@@ -1,0 +1,39 @@
+// A journal of received-but-unanswered notifications in a memfd the keeper holds, so an
+// engine started after a supervisor crash can finish what the dead one had received
+// (any holder of the listener may answer a notification by id).
+#pragma once
+#include <linux/seccomp.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sbx {
+
+class Journal {
+ public:
+  ~Journal();
+  // Maps the memfd (≥ 64 KiB); initialises a blank one. false: unusable (left unmapped).
+  bool open(int fd);
+  bool ok() const { return slots_ != nullptr; }
+  // Records a notification; returns its slot (-1 when full or unmapped).
+  int claim(const seccomp_notif& n);
+  void release(int slot);
+  // Entries a previous engine left live; their slots are freed.
+  std::vector<seccomp_notif> take_live();
+
+ private:
+  struct Slot {
+    uint32_t state;  // 0 free, 1 being written, 2 live
+    uint32_t pad;
+    seccomp_notif notif;
+  };
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  Slot* slots_ = nullptr;
+  uint32_t count_ = 0;
+  std::atomic<uint32_t> next_{0};
+};
+
+}  // namespace sbx

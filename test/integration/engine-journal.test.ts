@@ -1,0 +1,78 @@
+/**
+ * Crash survival at the engine level: a supervisor process holding an engine is killed
+ * with -9 while a notification it received is still unanswered; a new engine on the same
+ * listener and journal memfd finishes it. Twin: without a journal, the call stays stuck.
+ */
+import { spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { Engine } from '../../src/native/engine.js';
+import { launcherPath, loadNative, packageRoot } from '../../src/native/load.js';
+import { ops, policy } from './engine-harness.js';
+
+const addonPath = join(packageRoot, 'native', 'unotify', 'build', 'Release', 'sbx_unotify.node');
+// The "supervisor": takes listener (fd 3) and journal (fd 4), serves, never answers hints.
+const supervisor = `
+const a = require(${JSON.stringify(addonPath)});
+const e = a.engineCreate({ listenerFd: 3, journalFd: process.argv[1] === 'nojournal' ? undefined : 4, defaultPolicy: 1,
+  protectedPids: [], onEvents() {}, onHint(h) { process.stdout.write('hint ' + h.verb + '\\n'); }, onClosed() {} });
+a.engineSetPolicy(e, ${JSON.stringify(policy(1))});
+process.stdout.write('ready\\n');
+setInterval(() => {}, 1000);
+`;
+
+async function crashOnce(journal: boolean) {
+  const addon = loadNative();
+  const [parentEnd, childEnd] = addon.socketPair();
+  const prog = spawn(launcherPath(), ['--fd', '3', '--', ...ops(['read', '/proc/self/sbx/cd/x'], ['read', '/etc/hostname'])], {
+    stdio: ['ignore', 'pipe', 'inherit', childEnd],
+  });
+  addon.close(childEnd);
+  let out = '';
+  prog.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const listener = addon.recvFd(parentEnd, 10_000);
+  const journalFd = addon.memfdCreate('sbx-journal-test', 256 * 1024);
+  const sup = spawn(process.execPath, ['-e', supervisor, journal ? 'journal' : 'nojournal'], {
+    stdio: ['ignore', 'pipe', 'inherit', listener, journalFd],
+  });
+  let supOut = '';
+  const waitFor = (re: RegExp) =>
+    new Promise<void>((res) => {
+      const check = () => (re.test(supOut) ? res() : setTimeout(check, 10));
+      check();
+    });
+  sup.stdout!.setEncoding('utf8').on('data', (d: string) => (supOut += d));
+  await waitFor(/ready/);
+  writeSync(parentEnd, Buffer.from('k'));
+  await waitFor(/hint cd/); // received, journaled, unanswered
+  sup.kill('SIGKILL');
+  await new Promise((res) => sup.once('exit', res));
+  const replacement = Engine.create({
+    listenerFd: listener,
+    defaultPolicy: 1,
+    journalFd,
+    onHint: (h) => replacement.replyHint(h.id, { content: 'recovered\n' }),
+  });
+  replacement.setPolicy(policy(1));
+  const exited = new Promise((res) => prog.once('exit', res));
+  const finished = await Promise.race([exited.then(() => true), new Promise((res) => setTimeout(() => res(false), 1500))]);
+  if (!finished) prog.kill('SIGKILL');
+  await exited;
+  replacement.stop();
+  for (const fd of [listener, journalFd, parentEnd]) addon.close(fd);
+  return { finished, out };
+}
+
+it('a notification received by a killed supervisor is finished by the next engine through the journal', async () => {
+  const r = await crashOnce(true);
+  expect(r.finished).toBe(true);
+  expect(r.out).toContain('read /proc/self/sbx/cd/x: ok recovered');
+  expect(r.out).toMatch(/read \/etc\/hostname: ok/);
+});
+
+it('without the journal the received notification is lost (the call never returns)', async () => {
+  const r = await crashOnce(false);
+  expect(r.finished).toBe(false);
+  expect(r.out).not.toContain('recovered');
+});
