@@ -30,11 +30,12 @@ export function oneLoop(col, args) {
  * never reach the figure. sample(col) → { ns, ops? }.
  * Returns { [colId]: summary (+ per_op_ns, ops_per_s when ops) | { na } }.
  */
-export function rounds(colIds, runs, sample, onDone = () => {}) {
+export function rounds(colIds, runs, sample, onDone = () => {}, { late = () => false } = {}) {
   const got = Object.fromEntries(colIds.map((id) => [id, []]));
   const res = {};
   let ops = 0;
   for (let r = 0; r <= runs; r++) {
+    if (r > 1 && late()) break; // time limit: keep the rounds done (cells say how many)
     for (const id of r === 0 ? colIds.slice(0, 1) : colIds) {
       if (res[id]) continue; // already n/a
       try {

@@ -7,7 +7,8 @@ export const REPO = path.dirname(BENCH);
 export const WORK = path.join(BENCH, 'work');
 export const BIN = path.join(WORK, 'bin');
 export const RESULTS = path.join(BENCH, 'results');
-export const SBX = path.join(REPO, 'bin', 'sbx');
+// The sbx measured: a frozen copy of the built tree (see snapshot.mjs).
+export const SBX = path.join(WORK, 'sbx-build', 'bin', 'sbx');
 export const MISE = path.join(WORK, 'node_modules', '.bin', 'mise');
 export const SRT = path.join(WORK, 'node_modules', '.bin', 'srt');
 export const SRT_SETTINGS = path.join(WORK, 'srt-settings.json');

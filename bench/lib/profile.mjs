@@ -50,20 +50,24 @@ export async function profileColumn(col, target, { windowMs = 1500 } = {}) {
     const out = path.join(WORK, `strace-${col.id}.txt`);
     spawnSync('strace', ['-f', '-qq', '-p', String(sup), '-o', out], { timeout: windowMs, killSignal: 'SIGINT' });
     const counts = {};
-    let decisions = 0, total = 0;
+    let decisions = 0, total = 0, failed = 0;
+    const failedBy = {};
     for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
       const m = /^\d+\s+(\w+)\(/.exec(line);
       if (!m) continue; // "<... resumed>" and exit lines
       total++;
       counts[m[1]] = (counts[m[1]] ?? 0) + 1;
+      // A call that failed (EAGAIN/ENOENT on a notification another thread took, …) is wasted work.
+      if (/\) = -1 E/.test(line)) { failed++; failedBy[m[1]] = (failedBy[m[1]] ?? 0) + 1; }
       if (/SECCOMP_IOCTL_NOTIF_SEND|SECCOMP_IOCTL_NOTIF_ADDFD.*SECCOMP_ADDFD_FLAG_SEND/.test(line)) decisions++;
     }
     fs.rmSync(out, { force: true });
     if (!decisions) return { na: `no replies seen in ${windowMs} ms of strace` };
     const perDecision = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / decisions).toFixed(2)]));
-    return { decisions, syscalls_per_decision: +(total / decisions).toFixed(2), per_decision: perDecision };
+    const per = (o) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / decisions).toFixed(2)]));
+    return { decisions, syscalls_per_decision: +(total / decisions).toFixed(2), failed_per_decision: +(failed / decisions).toFixed(2), per_decision: perDecision, failed_by: per(failedBy) };
   } finally {
-    for (const p of [child.pid, ...descendants(child.pid)].reverse()) if (comm(p) === 'syscalls') try { process.kill(p, 'SIGKILL'); } catch {}
+    for (const p of [child.pid, ...descendants(child.pid)].reverse()) if (comm(p) === 'syscalls') try { process.kill(p, 'SIGTERM'); } catch {}
     const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
     if (!done) try { child.kill('SIGKILL'); } catch {}
   }

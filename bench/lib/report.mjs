@@ -8,6 +8,10 @@ let unavailable = new Set();
 const na = (x) => (unavailable.has(x?.na) ? 'n/a (see below)' : `n/a (${x?.na ?? 'not run'})`);
 const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+let wanted = 0;
+/** Cells cut short by --max-minutes say how many runs their median is of. */
+const runsFlag = (c) => (c && c.runs < wanted ? ` [${c.runs} run${c.runs === 1 ? '' : 's'}]` : '');
+
 function table(head, rows) {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
 }
@@ -15,6 +19,7 @@ function table(head, rows) {
 export function renderMarkdown(res) {
   const out = [];
   const m = res.machine;
+  wanted = res.options.runs;
   unavailable = new Set(Object.values(res.columns).filter((c) => !c.ok).map((c) => c.reason));
   out.push('# sbx benchmarks', '');
   out.push(`Run ${res.date} on Linux ${m.kernel} ${m.arch}, ${m.cpu}, ${m.cores} cores, ${m.mem_gb} GB.`, '');
@@ -33,8 +38,8 @@ export function renderMarkdown(res) {
       ...cols.map((c) => {
         const cell = w.cells[c.id];
         if (!ok(cell)) return na(cell);
-        if (c.id === 'none') return fmtNs(cell.median_ns);
-        return ok(w.cells.none) ? `${fmtNs(cell.median_ns)} (${fmtRatio(cell.median_ns / w.cells.none.median_ns)})` : fmtNs(cell.median_ns);
+        if (c.id === 'none') return fmtNs(cell.median_ns) + runsFlag(cell);
+        return (ok(w.cells.none) ? `${fmtNs(cell.median_ns)} (${fmtRatio(cell.median_ns / w.cells.none.median_ns)})` : fmtNs(cell.median_ns)) + runsFlag(cell);
       }),
     ]);
     out.push(table(['workload', ...cols.map((c) => c.label)], rows), '');
@@ -42,7 +47,7 @@ export function renderMarkdown(res) {
 
   if (res.syscalls) {
     out.push('## Per-syscall cost', '');
-    out.push(`Self-timed loops of ${res.syscalls.n} calls (\`bench/c/syscalls.c\`) on a small file in bench/work; cost per call, median of ${res.options.runs} runs. The minimal C loop (\`bench/c/min_unotify.c\`) traps only openat and answers CONTINUE from one thread: no policy, no emulation. sbx emulates each open (resolve, open, check, ADDFD).`, '');
+    out.push(`Self-timed loops of ${res.syscalls.n} opens / ${10 * res.syscalls.n} stats (\`bench/c/syscalls.c\`) on a small file in bench/work; cost per call, median of ${res.options.runs} runs. The minimal C loop (\`bench/c/min_unotify.c\`) traps only openat and answers CONTINUE from one thread: no policy, no emulation. sbx emulates each open (resolve, open, check, ADDFD).`, '');
     const ids = res.syscalls.columns;
     const rows = ['open', 'stat'].map((kind) => {
       const row = res.syscalls[kind];
@@ -52,7 +57,7 @@ export function renderMarkdown(res) {
         const parts = [fmtNs(c.per_op_ns)];
         if (id !== 'none' && ok(row.none)) parts.push(`${fmtRatio(c.per_op_ns / row.none.per_op_ns)} unsandboxed`);
         if (id.startsWith('sbx') && kind === 'open' && ok(row['min-unotify'])) parts.push(`**${fmtRatio(c.per_op_ns / row['min-unotify'].per_op_ns)} min loop**`);
-        return parts.join(', ');
+        return parts.join(', ') + runsFlag(c);
       })];
     });
     out.push(table(['loop', ...ids.map((id) => column(id).label)], rows), '');
@@ -74,19 +79,22 @@ export function renderMarkdown(res) {
 
   if (res.decisions) {
     out.push('## Decisions per second', '');
-    out.push(`K processes each doing ${res.decisions.n} open+close at once (\`syscalls procs K\`); total opens / wall time (each open is one decision in a sandbox that traps it). Median of ${res.options.runs} runs.`, '');
+    out.push(`K processes doing ${res.decisions.total} open+close between them, all at once (\`syscalls procs K ${res.decisions.total}/K\`); opens per second of wall time (each open is one decision in a sandbox that traps it). Median of ${res.options.runs} runs.`, '');
     const ids = res.decisions.columns;
-    const rows = Object.entries(res.decisions.byK).map(([k, row]) => [k, ...ids.map((id) => (ok(row[id]) ? fmtRate(row[id].ops_per_s) : na(row[id])))]);
+    const rows = Object.entries(res.decisions.byK).map(([k, row]) => [k, ...ids.map((id) => (ok(row[id]) ? fmtRate(row[id].ops_per_s) + runsFlag(row[id]) : na(row[id])))]);
     out.push(table(['processes', ...ids.map((id) => column(id).label)], rows), '');
   }
 
   if (res.profile) {
     out.push('## Cost of one decision in the supervisor', '');
     out.push('strace attached to the answering process for 1.5 s while a sandboxed open loop runs; its syscalls divided by the replies it sent (NOTIF_SEND, or ADDFD with FLAG_SEND). Each decision also costs the two context switches of the round trip through the kernel.', '');
+    const list = (o) => Object.entries(o ?? {}).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v}`).join(', ');
     const rows = Object.entries(res.profile).map(([id, p]) => [column(id).label, p.na ? na(p) : String(p.syscalls_per_decision),
-      p.na ? '' : Object.entries(p.per_decision).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v}`).join(', ')]);
-    out.push(table(['answering process', 'syscalls per decision', 'breakdown per decision'], rows), '');
+      p.na ? '' : list(p.per_decision), p.na ? '' : `${p.failed_per_decision ?? 0}${p.failed_per_decision ? ` (${list(p.failed_by)})` : ''}`]);
+    out.push(table(['answering process', 'syscalls per decision', 'breakdown per decision', 'of which failed'], rows), '');
   }
+
+  if (res.skipped?.length) out.push('## Not run', '', `Time limit (--max-minutes=${res.options.maxMinutes}) reached before: ${res.skipped.join(', ')}.`, '');
 
   const down = Object.entries(res.columns).filter(([, c]) => !c.ok);
   if (down.length) {
