@@ -24,12 +24,15 @@ function descendants(pid) {
 }
 const comm = (pid) => { try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; } };
 
-/** The process that answers notifications for this column, given the pid we spawned. */
-function supervisorPid(colId, spawned) {
-  if (colId !== 'sbx-shell') return spawned; // min_unotify and `sbx exec` answer in-process
+/** The process that answers notifications for this column (and its RSS when sbx reports it). */
+function supervisorOf(colId, spawned) {
+  if (colId !== 'sbx-shell') return { pid: spawned }; // min_unotify and `sbx exec` answer in-process
   const r = tryRun([SBX, 'status', '--json'], { timeoutMs: 20_000 });
-  if (!r.ok) return null;
-  try { return JSON.parse(r.out)?.supervisor?.pid ?? null; } catch { return null; }
+  if (!r.ok) return { pid: null };
+  try {
+    const st = JSON.parse(r.out);
+    return { pid: st?.supervisor?.pid ?? null, rssBytes: st?.supervisor?.rssBytes, sessions: st?.sessions?.length };
+  } catch { return { pid: null }; }
 }
 
 export async function profileColumn(col, target, { windowMs = 1500 } = {}) {
@@ -45,7 +48,7 @@ export async function profileColumn(col, target, { windowMs = 1500 } = {}) {
     }
     if (!loop) return { na: 'the open loop did not start within 30 s' };
     await sleep(300);
-    const sup = supervisorPid(col.id, child.pid);
+    const { pid: sup, rssBytes, sessions } = supervisorOf(col.id, child.pid);
     if (!sup) return { na: 'no supervisor pid (sbx status --json)' };
     const out = path.join(WORK, `strace-${col.id}.txt`);
     spawnSync('strace', ['-f', '-qq', '-p', String(sup), '-o', out], { timeout: windowMs, killSignal: 'SIGINT' });
@@ -65,7 +68,8 @@ export async function profileColumn(col, target, { windowMs = 1500 } = {}) {
     if (!decisions) return { na: `no replies seen in ${windowMs} ms of strace` };
     const perDecision = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / decisions).toFixed(2)]));
     const per = (o) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / decisions).toFixed(2)]));
-    return { decisions, syscalls_per_decision: +(total / decisions).toFixed(2), failed_per_decision: +(failed / decisions).toFixed(2), per_decision: perDecision, failed_by: per(failedBy) };
+    const rss = rssBytes ? { supervisor_rss_mb: +(rssBytes / 2 ** 20).toFixed(1), sessions } : {};
+    return { ...rss, decisions, syscalls_per_decision: +(total / decisions).toFixed(2), failed_per_decision: +(failed / decisions).toFixed(2), per_decision: perDecision, failed_by: per(failedBy) };
   } finally {
     for (const p of [child.pid, ...descendants(child.pid)].reverse()) if (comm(p) === 'syscalls') try { process.kill(p, 'SIGTERM'); } catch {}
     const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);

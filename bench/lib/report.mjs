@@ -92,6 +92,8 @@ export function renderMarkdown(res) {
     const rows = Object.entries(res.profile).map(([id, p]) => [column(id).label, p.na ? na(p) : String(p.syscalls_per_decision),
       p.na ? '' : list(p.per_decision), p.na ? '' : `${p.failed_per_decision ?? 0}${p.failed_per_decision ? ` (${list(p.failed_by)})` : ''}`]);
     out.push(table(['answering process', 'syscalls per decision', 'breakdown per decision', 'of which failed'], rows), '');
+    const sh = res.profile['sbx-shell'];
+    if (sh?.supervisor_rss_mb) out.push(`Supervisor RSS (\`sbx status --json\`) while serving ${sh.sessions} session(s) during this loop: ${sh.supervisor_rss_mb} MB (the 50-session figure belongs to bench/supervisor-*).`, '');
   }
 
   if (res.skipped?.length) out.push('## Not run', '', `Time limit (--max-minutes=${res.options.maxMinutes}) reached before: ${res.skipped.join(', ')}.`, '');

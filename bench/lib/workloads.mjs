@@ -1,15 +1,33 @@
 // The real workloads of the main table. Each is one command, timed by bin/timeit inside
-// every column (warm-up run first, then `runs` timed runs, median reported).
+// every column (warm-up run first, then `runs` timed runs, median reported). Cheapest first.
 import path from 'node:path';
 import { BIN, REPO } from './paths.mjs';
 import { buildHelpers, cProject, gitRepo, tscSnapshot } from './generate.mjs';
 
 export const WORKLOADS = [
   {
+    id: 'git-status',
+    title: '`git status`, 20k-file repo',
+    budget: true,
+    prepare: () => ({ cwd: gitRepo(), cmd: ['git', 'status'] }),
+  },
+  {
+    id: 'launches',
+    title: '500 process launches (sh loop)',
+    budget: true,
+    prepare: () => ({ cmd: ['/bin/sh', '-c', 'i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i+1)); done'] }),
+  },
+  {
     id: 'open100k',
     title: '100k open/close from C',
     budget: false,
     prepare: () => ({ cmd: [path.join(BIN, 'syscalls'), 'open', '100000', buildHelpers().openTarget] }),
+  },
+  {
+    id: 'make',
+    title: '`make -j2`, 200-file C project',
+    budget: true,
+    prepare: () => ({ cwd: cProject(), cmd: ['make', '-B', '-j2', '-s'] }),
   },
   {
     id: 'tsc',
@@ -23,23 +41,5 @@ export const WORKLOADS = [
         note: `git ${snap.rev.slice(0, 7)}, ${snap.files} .ts files in src/`,
       };
     },
-  },
-  {
-    id: 'git-status',
-    title: '`git status`, 20k-file repo',
-    budget: true,
-    prepare: () => ({ cwd: gitRepo(), cmd: ['git', 'status'] }),
-  },
-  {
-    id: 'make',
-    title: '`make -j2`, 200-file C project',
-    budget: true,
-    prepare: () => ({ cwd: cProject(), cmd: ['make', '-B', '-j2', '-s'] }),
-  },
-  {
-    id: 'launches',
-    title: '500 process launches (sh loop)',
-    budget: true,
-    prepare: () => ({ cmd: ['/bin/sh', '-c', 'i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i+1)); done'] }),
   },
 ];
