@@ -145,3 +145,36 @@ describe('no seccomp user notification available: a clear error, never an unsand
     expect(existsSync(marker)).toBe(true);
   });
 });
+
+describe('the supervisor dies mid-run: fail closed', () => {
+  it('after sbx is killed, every trapped syscall of the program fails; nothing runs unsandboxed', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const go = join(world.dir, 'go');
+    const secretFile = join(world.dir, 'kill-secret.txt');
+    writeFileSync(secretFile, 'KILL-SECRET\n');
+    // Only shell builtins until `go` appears (stat is not trapped), then a trapped exec + open.
+    const script = `echo ready; while [ ! -e ${go} ]; do :; done; cat ${secretFile} || echo blocked`;
+    const child = spawn(sbxBin, ['exec', '--', 'sh', '-c', script], { env: world.env, cwd: world.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const ready = new Promise<void>((r) => child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; if (stdout.includes('ready')) r(); }));
+    const closed = new Promise<void>((r) => child.stdout.once('close', () => r()));
+    await ready;
+    process.kill(child.pid!, 'SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    writeFileSync(go, '');
+    await closed;
+    expect(stdout).not.toContain('KILL-SECRET');
+    expect(stdout).toContain('blocked');
+  });
+
+  it('allowed twin: with the supervisor alive the same script reads the file', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const go = join(world.dir, 'go2');
+    const secretFile = join(world.dir, 'alive.txt');
+    writeFileSync(secretFile, 'ALIVE\n');
+    writeFileSync(go, '');
+    const r = await exec(['--', 'sh', '-c', `echo ready; while [ ! -e ${go} ]; do :; done; cat ${secretFile} || echo blocked`]);
+    expect(r.stdout).toBe('ready\nALIVE\n');
+  });
+});
