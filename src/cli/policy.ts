@@ -33,7 +33,7 @@ function pathLines(p: CompiledPolicy, name: string, s: PathSection): string[] {
 export function formatPolicy(p: CompiledPolicy, overrides: CompiledPolicy[]): string {
   const lines = [`mode: ${p.mode}`];
   lines.push(...pathLines(p, 'read', p.read), ...pathLines(p, 'write', p.write));
-  lines.push(...pathLines(p, 'exec paths', { default: p.exec.default, rules: p.exec.paths }));
+  lines.push(...pathLines(p, 'exec', { default: p.exec.default, rules: p.exec.paths }));
   for (const r of p.exec.programs) lines.push(`  ${r.effect.padEnd(5)} program ${[r.name, ...r.args].join(' ')}    ${origin(p, r.rule)}`);
   lines.push(`net (default ${p.net.default}):`);
   for (const h of p.net.hosts ?? []) lines.push(`  ${h.effect.padEnd(5)} host ${h.pattern}${h.portLo === 0 && h.portHi === 65535 ? '' : `:${h.portLo}${h.portHi !== h.portLo ? `-${h.portHi}` : ''}`}    ${origin(p, h.rule)}`);
