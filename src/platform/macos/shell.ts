@@ -134,7 +134,10 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
     await exited;
     clearTimeout(timer);
     if (oldFile) dir.removeFile(oldFile);
-    if (stopping) return;
+    if (stopping) {
+      restarting = false; // told to stop while restarting: the status of the old shell stands
+      return;
+    }
     notice(`sbx: ${target} has a different policy: shell restarted under its profile`);
     restarting = false;
     start();
@@ -165,7 +168,7 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
       const current = child;
       const status = await exited;
       await queue;
-      if (child === current && !restarting) return status;
+      if (child === current && (!restarting || stopping)) return status;
     }
   } finally {
     stopping = true;

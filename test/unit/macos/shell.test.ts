@@ -121,6 +121,20 @@ describe('macOS shell parent', () => {
     expect(notices).toEqual([]);
   });
 
+  it('SIGTERM to the parent ends the shell; the parent returns 128+15 and does not restart it', async () => {
+    const { fake, A, go, policies } = world();
+    const listeners = process.listenerCount('SIGTERM');
+    const done = macosShell(
+      { argv: ['sh', '-c', `read x < ${go}; exit 0`], cwd: A, env: fake.env() },
+      { resolvePolicy: async (dir) => policies[dir]!, notice: (l) => notices.push(l) },
+    );
+    await until(() => fake.calls().length === 1);
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(await done).toBe(128 + 15);
+    expect(fake.calls()).toHaveLength(1);
+    expect(process.listenerCount('SIGTERM')).toBe(listeners); // its handlers removed
+  });
+
   it('no policy for the start directory: an error, and no shell at all', async () => {
     const { fake, A } = world();
     await expect(
