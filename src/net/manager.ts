@@ -76,7 +76,7 @@ export class NetworkManager {
   async startProxy(): Promise<number> {
     if (this.proxyPort !== undefined) return this.proxyPort;
     this.proxy = new FilteringProxy({
-      policy: { net: () => this.active()?.net ?? { default: 'deny', rules: [] } },
+      policy: { net: () => this.active()?.net ?? { default: 'deny', rules: [] }, audit: () => this.active()?.mode === 'audit' },
       resolver: this.resolver,
       names: this.names,
       onDeny: this.options.onDeny,

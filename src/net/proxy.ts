@@ -33,11 +33,15 @@ export interface ProxyDenial {
   /** Origin index of the deciding rule; -1 = the net default. */
   rule: number;
   reason: string;
+  /** mode: audit — logged as "would deny", and the connection went ahead. */
+  audit: boolean;
 }
 
 export interface ProxyPolicy {
   /** The current net section, host rules included (it changes when names are refreshed). */
   net(): NetSection;
+  /** mode: audit — refusals are only reported. */
+  audit?(): boolean;
 }
 
 export type TargetDecision =
@@ -178,12 +182,18 @@ export class FilteringProxy {
       .catch(() => client.destroy());
   }
 
-  private deny(via: ProxyDenial['via'], name: string | undefined, port: number, d: Extract<TargetDecision, { ok: false }>): void {
-    this.options.onDeny?.({ time: Date.now(), via, name, address: d.address, port, rule: d.rule, reason: d.reason });
-  }
-
-  private decide(host: string, port: number): Promise<TargetDecision> {
-    return decideTarget(this.options.policy, this.options.resolver, this.options.names, host, port);
+  /** Decides and reports a refusal; in audit mode a refused target is still connected to. */
+  private async decide(via: ProxyDenial['via'], host: string, port: number): Promise<TargetDecision> {
+    const { policy, resolver, names } = this.options;
+    const d = await decideTarget(policy, resolver, names, host, port);
+    if (d.ok) return d;
+    const audit = policy.audit?.() ?? false;
+    const name = isIP(host) ? undefined : host;
+    this.options.onDeny?.({ time: Date.now(), via, name, address: d.address, port, rule: d.rule, reason: d.reason, audit });
+    if (!audit || d.unresolved) return d;
+    const literal = canonicalIp(host);
+    const addresses = literal ? [literal] : (await resolver.resolve(host)).addresses;
+    return addresses.length > 0 ? { ok: true, addresses } : d;
   }
 
   /** Connects to the first address that answers. */
@@ -242,12 +252,8 @@ export class FilteringProxy {
     } else return reply(8); // address type not supported
     const port = (await reader.bytes(2)).readUInt16BE(0);
     if (cmd !== 1) return reply(7); // only CONNECT
-    const name = isIP(host) ? undefined : host;
-    const d = await this.decide(host, port);
-    if (!d.ok) {
-      this.deny('socks5', name, port, d);
-      return reply(d.unresolved ? 4 : 2); // 2 = not allowed by ruleset, 4 = host unreachable
-    }
+    const d = await this.decide('socks5', host, port);
+    if (!d.ok) return reply(d.unresolved ? 4 : 2); // 2 = not allowed by ruleset, 4 = host unreachable
     let upstream: Socket;
     try {
       upstream = await this.dial(d.addresses, port);
@@ -284,11 +290,8 @@ export class FilteringProxy {
       port = url.port === '' ? 80 : Number(url.port);
       originForm = `${url.pathname}${url.search}`;
     }
-    const via = method === 'CONNECT' ? 'connect' : 'http';
-    const name = isIP(host) ? undefined : host;
-    const d = await this.decide(host, port);
+    const d = await this.decide(method === 'CONNECT' ? 'connect' : 'http', host, port);
     if (!d.ok) {
-      this.deny(via, name, port, d);
       return refuse('403 Forbidden', `sbx: ${host}:${port} denied by the network policy (${d.reason})\n`);
     }
     let upstream: Socket;

@@ -61,7 +61,7 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
       if (live.engine) native.engineSetPolicy(live.engine, p);
     },
     onDeny: (d) => {
-      if (!request.quiet) process.stderr.write(`sbx: denied net ${describeDenial(d)} via proxy (${d.reason})\n`);
+      if (!request.quiet) process.stderr.write(`sbx: ${d.audit ? 'audit: would deny' : 'denied'} net ${describeDenial(d)} via proxy (${d.reason})\n`);
     },
   });
   const policies = new Map<number, CompiledPolicy>();

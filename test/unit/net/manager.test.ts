@@ -48,3 +48,28 @@ describe('NetworkManager (one proxy per session, many policies)', () => {
     expect(await status('x.b.test')).toBe('403');
   });
 });
+
+describe('mode: audit', () => {
+  it('the proxy reports what it would refuse and connects anyway; enforce refuses', async () => {
+    const denials: { name?: string; audit: boolean }[] = [];
+    const m = new NetworkManager({
+      env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test', 'x.b.test'] }) },
+      resolvConf: '/nonexistent',
+      onDeny: (d) => denials.push({ name: d.name, audit: d.audit }),
+    });
+    try {
+      await m.startProxy();
+      const get = async (name: string) =>
+        (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', `http://127.0.0.1:${m.proxyPort}`, `http://${name}:${servers.port}/`]).catch((e) => e)).stdout;
+      await m.prepare({ ...netPolicy(['*.a.test']), id: 1, mode: 'audit' });
+      expect(await get('x.b.test')).toBe('200');
+      expect(denials).toEqual([{ name: 'x.b.test', audit: true }]);
+      await m.prepare({ ...netPolicy(['*.a.test']), id: 1, mode: 'enforce' });
+      expect(await get('x.b.test')).toBe('403');
+      expect(await get('x.a.test')).toBe('200');
+      expect(denials.at(-1)).toEqual({ name: 'x.b.test', audit: false });
+    } finally {
+      await m.close();
+    }
+  });
+});
