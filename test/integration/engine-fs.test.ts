@@ -225,6 +225,46 @@ describe('engine: files', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('a path ending right before an unmapped page is read; a dangling symlink creates its target only where writes are allowed', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'rw'));
+    mkdirSync(join(d, 'ro'));
+    files(d, { 'rw/f': 'edge-ok' });
+    symlinkSync(join(d, 'rw/target'), join(d, 'rw/dangling-ok'));
+    symlinkSync(join(d, 'ro/target'), join(d, 'rw/dangling-no'));
+    const r = await run({
+      policies: [policy(1, { write: { default: 'allow', rules: [rule(0, 'deny', join(d, 'ro'))] } })],
+      argv: ops(['edge', join(d, 'rw/f')], ['write', join(d, 'rw/dangling-ok'), 'made'], ['write', join(d, 'rw/dangling-no'), 'made']),
+    });
+    expect(r.results.get(`edge ${join(d, 'rw/f')}`)).toBe('ok edge-ok');
+    expect(r.results.get(`write ${join(d, 'rw/dangling-ok')}`)).toBe('ok');
+    expect(readFileSync(join(d, 'rw/target'), 'utf8')).toBe('made');
+    expect(r.results.get(`write ${join(d, 'rw/dangling-no')}`)).toBe('EACCES');
+    expect(existsSync(join(d, 'ro/target'))).toBe(false);
+  });
+
+  it('truncate, chmod and utimes (touch -c) on a write-denied file are EACCES; on an allowed one they work', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'rw'));
+    mkdirSync(join(d, 'ro'));
+    files(d, { 'rw/f': 'data', 'ro/f': 'data' });
+    const r = await run({
+      policies: [policy(1, { write: { default: 'allow', rules: [rule(0, 'deny', join(d, 'ro'))] } })],
+      argv: ['/bin/sh', '-c', `${ops(['truncate', join(d, 'ro/f')], ['truncate', join(d, 'rw/f')], ['chmod', join(d, 'ro/f')], ['chmod', join(d, 'rw/f')]).join(' ')}; touch -c -d 2001-01-01 ${join(d, 'ro/f')} || echo touch-ro-refused; touch -c -d 2001-01-01 ${join(d, 'rw/f')} && echo touch-rw-ok`],
+    });
+    expect(r.results.get(`truncate ${join(d, 'ro/f')}`)).toBe('EACCES');
+    expect(r.results.get(`truncate ${join(d, 'rw/f')}`)).toBe('ok');
+    expect(r.results.get(`chmod ${join(d, 'ro/f')}`)).toBe('EACCES');
+    expect(r.results.get(`chmod ${join(d, 'rw/f')}`)).toBe('ok');
+    expect(r.stdout).toContain('touch-ro-refused');
+    expect(r.stdout).toContain('touch-rw-ok');
+    expect(statSync(join(d, 'ro/f')).size).toBe(4);
+    expect(statSync(join(d, 'rw/f')).size).toBe(0);
+    expect(statSync(join(d, 'rw/f')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(d, 'rw/f')).mtime.getUTCFullYear()).toBe(2001);
+    expect(statSync(join(d, 'ro/f')).mtime.getUTCFullYear()).not.toBe(2001);
+  });
+
   it('openat2: RESOLVE_BENEATH is honoured, a bigger how with a non-zero tail is E2BIG, unknown resolve flags EINVAL', async () => {
     const d = tempDir();
     mkdirSync(join(d, 'in'));

@@ -45,6 +45,15 @@ describe('native addon', () => {
     addon.close(a);
   });
 
+  it('execve replaces the process image (in a child node)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { packageRoot } = await import('../../src/native/load.js');
+    const addonPath = join(packageRoot, 'native/unotify/build/Release/sbx_unotify.node');
+    const out = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(addonPath)}).execve('/bin/sh', ['sh', '-c', 'echo "$X"'], ['X=replaced'])`]);
+    expect(out.toString()).toBe('replaced\n');
+    expect(() => addon.execve('/nonexistent/prog', ['x'], [])).toThrow(/execve\(\/nonexistent\/prog\): No such file/);
+  });
+
   it('native functions check arity and types with TypeErrors naming the argument', () => {
     expect(() => (addon.recvFd as unknown as (x: unknown) => void)('x')).toThrow(TypeError);
     expect(() => addon.recvFd(-1, 5)).toThrow(/recvFd\(sock, timeoutMs\): sock must be an integer/);

@@ -126,6 +126,11 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
   for (auto& s : env) ev.push_back(&s[0]);
   av.push_back(nullptr);
   ev.push_back(nullptr);
+  // Node marks its stdio close-on-exec; the new image must keep fds 0-2.
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0 && (fl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
   execve(path.c_str(), av.data(), ev.data());
   throw sys_error(info.Env(), "execve(" + path + ")", errno);
 }
