@@ -73,7 +73,7 @@ describe('engine: network', () => {
     );
   });
 
-  it('UDP sendto: allowed destination receives the datagram, denied one does not', async () => {
+  it('UDP sendto/sendmsg/sendmmsg: allowed destination receives the datagram, denied one does not', async () => {
     const got: string[] = [];
     const mk = async () => {
       const s = createSocket('udp4');
@@ -86,14 +86,25 @@ describe('engine: network', () => {
     const p = policy(1, { net: { default: 'deny', rules: [allow(0, 4, '127.0.0.1', 32, ok.address().port)] } });
     const r = await run({
       policies: [p],
-      argv: ops(['udp', '127.0.0.1', String(ok.address().port), 'hello-ok'], ['udp', '127.0.0.1', String(no.address().port), 'hello-no']),
+      argv: ops(
+        ['udp', '127.0.0.1', String(ok.address().port), 'hello-ok'],
+        ['udp', '127.0.0.1', String(no.address().port), 'hello-no'],
+        ['udpmsg', '127.0.0.1', String(ok.address().port), 'msg-ok'],
+        ['udpmsg', '127.0.0.1', String(no.address().port), 'msg-no'],
+        ['udpmmsg', '127.0.0.1', String(ok.address().port), 'mmsg-ok'],
+        ['udpmmsg', '127.0.0.1', String(no.address().port), 'mmsg-no'],
+      ),
     });
     await new Promise((res) => setTimeout(res, 100));
     ok.close();
     no.close();
     expect(r.stdout).toContain('udp 127.0.0.1: ok');
     expect(r.stdout).toContain('udp 127.0.0.1: EACCES');
-    expect(got).toEqual(['hello-ok']);
+    expect(r.stdout).toContain('udpmsg 127.0.0.1: ok');
+    expect(r.stdout).toContain('udpmsg 127.0.0.1: EACCES');
+    expect(r.stdout).toContain('udpmmsg 127.0.0.1: ok 2 8'); // both sent; msg_len written back
+    expect(r.stdout).toContain('udpmmsg 127.0.0.1: EACCES');
+    expect(got.sort()).toEqual(['hello-ok', 'mmsg-ok!', 'mmsg-ok!', 'msg-ok!']);
   });
 
   it('unix sockets: pathname and abstract names decided by the unix section', async () => {
