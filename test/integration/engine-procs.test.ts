@@ -118,4 +118,31 @@ describe('engine: processes', () => {
     const r = await s.done;
     expect(r.signal).toBe('SIGKILL');
   });
+
+  it('setPolicy replaces a snapshot live; dropPolicy falls back to the default policy', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'f'), 'content\n');
+    const s = await start({
+      policies: [policy(1), policy(2)],
+      defaultPolicy: 1,
+      argv: ['/bin/bash', '-c', `cat ${join(d, 'f')}; echo step1; read x; cat ${join(d, 'f')} || echo denied; echo step2; read y; cat ${join(d, 'f')}`],
+    });
+    const waitFor = (text: string) =>
+      new Promise<void>((res) => {
+        const check = () => (s.stdout().includes(text) ? res() : setTimeout(check, 10));
+        check();
+      });
+    await waitFor('step1');
+    s.engine.setPolicy(policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'f'))] } }));
+    s.child.stdin!.write('go\n');
+    await waitFor('step2');
+    // The shell is on policy 3 now; dropping 3 sends it back to the default (1, denying).
+    s.engine.setPolicy(policy(3));
+    s.engine.assign(s.child.pid!, 3, false);
+    s.engine.dropPolicy(3);
+    s.child.stdin!.end('go\n');
+    await s.done;
+    expect(s.stdout()).toBe('content\nstep1\ndenied\nstep2\n');
+    expect(s.stderr()).toMatch(/Permission denied[\s\S]*Permission denied/);
+  });
 });
