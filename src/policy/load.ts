@@ -46,9 +46,9 @@ export function describeValue(value: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-/** One formatted issue line. */
-export function issueLine(where: string, path: KeyPath, message: string, value?: unknown, hasValue = arguments.length > 3): string {
-  return `${where}: ${formatKeyPath(path)}: ${message}${hasValue ? ` (got ${describeValue(value)})` : ''}`;
+/** One formatted issue line; `(got …)` only when a value is passed (even undefined/null). */
+export function issueLine(where: string, path: KeyPath, message: string, ...value: [] | [unknown]): string {
+  return `${where}: ${formatKeyPath(path)}: ${message}${value.length > 0 ? ` (got ${describeValue(value[0])})` : ''}`;
 }
 
 const EXPECTED: Record<string, string> = {
@@ -153,7 +153,7 @@ function zodIssueLines(issue: z.core.$ZodIssue, data: unknown, loc: Locator, kin
     case 'invalid_key':
       return [issueLine(loc.key(path), path, 'expected a non-empty program name', path[path.length - 1])];
     default:
-      return [issueLine(loc.value(path), path, issue.message, value, found)];
+      return [found ? issueLine(loc.value(path), path, issue.message, value) : issueLine(loc.value(path), path, issue.message)];
   }
 }
 
