@@ -27,7 +27,8 @@ async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args, { json: {} }, usage);
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`, usage);
   const paths = supervisorPaths();
-  const r = await request(paths.control, { cmd: 'status' });
+  // Generous: under a syscall storm the supervisor's JS thread may lag behind its engines.
+  const r = await request(paths.control, { cmd: 'status' }, 30_000);
   if (!r) {
     process.stdout.write(flag(parsed, 'json') ? `${JSON.stringify({ supervisor: null, sessions: [] })}\n` : `no supervisor running at ${paths.runtime}\n`);
     return 3;
