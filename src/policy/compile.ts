@@ -70,6 +70,8 @@ export interface Layer {
   issues?: string[];
   /** A policy file's own layer: its `commands:` overrides are inserted right after it. */
   fileLayer?: boolean;
+  /** Relative entries are probably a mistake here (the user config's directory): warn. */
+  warnRelative?: boolean;
 }
 
 export interface CompileContext {
@@ -184,6 +186,9 @@ class Builder {
           continue;
         }
         const src = where([key, effect, i]);
+        if (layer.warnRelative && !/^[/~$]/.test(text)) {
+          this.warnings.push(`${src}: ${JSON.stringify(text)} is relative to ${layer.baseDir}; write "~/${text}" or "/${text.startsWith('**/') ? text : `**/${text}`}" if you meant your home or anywhere`);
+        }
         const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' } as const;
         const o = () => this.origin(src, text, section ?? key);
         if (effect === 'allow' && before) {

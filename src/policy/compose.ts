@@ -146,7 +146,7 @@ export function composeForDir(dir: string, options: ComposeOptions = {}): Compos
     ...protectLayers(userFile, projectDir, env),
     ...presetLayers(userFile?.data.extends ?? DEFAULT_PRESETS, userFile?.data.extends ? userFile : undefined, projectDir, env, true),
   ];
-  if (userFile) base.push(fileLayer(userFile, true));
+  if (userFile) base.push({ ...fileLayer(userFile, true), warnRelative: true });
   if (projectFile) {
     base.push(...presetLayers(projectFile.data.extends ?? [], projectFile, projectDir, env, projectTrusted));
     base.push(fileLayer(projectFile, projectTrusted));

@@ -375,6 +375,17 @@ describe('mode and commands', () => {
     expect(r.files).toEqual([join(w.home, '.config/sbx/config.yaml'), join(proj, '.sbx.yaml')]);
   });
 
+  it('relative entries in the user config get a warning (allowed twin: absolute ones do not)', async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'p');
+    mkdirSync(proj, { recursive: true });
+    const user = w.write('home/.config/sbx/config.yaml', 'version: 1\nread: { deny: ["**/.env.local", "~/.secret", "/**/*.key"] }\n');
+    const r = await resolvePolicyForDir(proj, { env: w.env });
+    expect(r.warnings).toEqual([
+      `${user}:2:16: "**/.env.local" is relative to ${join(w.home, '.config/sbx')}; write "~/**/.env.local" or "/**/.env.local" if you meant your home or anywhere`,
+    ]);
+  });
+
   it('every rule points at an origin', async () => {
     const w = tempWorld();
     const proj = join(w.home, 'p');
