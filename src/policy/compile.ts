@@ -17,8 +17,9 @@
  *  4. `write.allow` entries are readable too (an allow-read rule is added for each).
  *  5. An untrusted project file only takes rights away: its denies, allow-lists (which
  *     turn the default to deny) and `mode: enforce` count; each of its allow rules is
- *     kept only where the policy below it already allowed (globs, program and env allows
- *     are dropped), and its `mode: audit` is ignored.
+ *     kept only where the policy below it already allowed (glob allows always dropped;
+ *     program/env allows when a deny below could be overridden), and its `mode: audit`
+ *     is ignored.
  *  6. `mode`: the last trusted layer that sets it wins (enforce wins over an untrusted audit).
  *  7. `sbx exec --deny-X`/`--allow-X` flags are the top layer: they drop every allow of
  *     the lower layers for X and make X default to deny, then add their own allows.
