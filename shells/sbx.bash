@@ -190,8 +190,8 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
   elif [[ -n ${SBX_HOOK_REEXEC-} ]]; then
     __sbx_say "NOT sandboxed: \`sbx shell\` started this shell but no session is set (SBX_SESSION unset)"
     export SBX_PROMPT='sbx:NOT-SANDBOXED'
-  elif __sbx_why=$("$__sbx_bin" shell --check 2>&1 >/dev/null); then
-    __sbx_args=("$BASH")
+  elif __sbx_why=$("$__sbx_bin" shell --check </dev/null 2>&1 >/dev/null); then
+    __sbx_args=("$BASH" -i)
     shopt -q login_shell && __sbx_args+=(-l)
     export SBX_HOOK_REEXEC=1
     exec "$__sbx_bin" shell -- "${__sbx_args[@]}"

@@ -201,12 +201,16 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
         __sbx_say "NOT sandboxed: `sbx shell` started this shell but no session is set (SBX_SESSION unset)"
         set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
     else
-        set -l why ($__sbx_bin shell --check 2>&1 >/dev/null)
+        set -l why ($__sbx_bin shell --check </dev/null 2>&1 >/dev/null)
         if test $status -eq 0
-            set -l args (status fish-path)
+            set -l args (status fish-path) -i
             status is-login; and set -a args -l
             set -gx SBX_HOOK_REEXEC 1
-            exec $__sbx_bin shell -- $args
+            # `sbx hook fish | source` runs this with stdin on the pipe, which exec would hand
+            # on: give the new shell the terminal instead.
+            exec $__sbx_bin shell -- $args </dev/tty
+            set -e SBX_HOOK_REEXEC
+            set why "could not exec $__sbx_bin shell"
         end
         set why (string replace -r '^sbx: ' '' -- $why[1])
         __sbx_say "NOT sandboxed: $why"

@@ -87,6 +87,35 @@ const show = (shell: Shell, names: string[]) =>
     ? `echo ${names.map((n) => `${n}=(set -q ${n}; and echo $${n}; or echo -)`).join(' ')}`
     : `echo ${names.map((n) => `${n}=\${${n}-"-"}`).join(' ')}`;
 
+describe.each(SHELLS)('%s started outside any session', (shell) => {
+  it('the rc hook checks, then re-executes the same process into a session; the policy applies', async () => {
+    const world = makeWorld();
+    worlds.push(world.sb);
+    const pids = join(world.sb.root, 'pids');
+    const pid = shell === 'fish' ? '$fish_pid' : '$$';
+    const rc = writeRc(world.sb, shell, `echo ${pid} >> ${pids}\n${hookLines(shell)}`);
+    const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
+    const t = new Tmux(shell);
+    t.start(argv, world.A, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell), GH_TOKEN: 'gh-value' });
+    started.push({ t, sb: world.sb });
+    await t.prompt(30_000);
+    let r = await t.run(shell === 'fish' ? 'echo S=(set -q SBX_SESSION; and echo yes)' : 'echo S=${SBX_SESSION:+yes}');
+    if (process.env.SBX_E2E_DEBUG) console.log(t.capture().join('\n'));
+    expect(r.out).toEqual(['S=yes']);
+    // The rc ran twice (before and after the exec) in one and the same process: same terminal.
+    const lines = readFileSync(pids, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(lines[1]);
+    r = await t.run('cat secret.txt');
+    expect(r.status).not.toBe(0);
+    r = await t.run('cat twin.txt');
+    expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
+    r = await t.run(show(shell, ['GH_TOKEN']));
+    expect(r.out).toEqual(['GH_TOKEN=-']);
+    expect(t.capture().join('\n')).not.toContain('NOT sandboxed');
+  });
+});
+
 describe.each(SHELLS)('%s in a real session', (shell) => {
   it('cd A (secret denied, twin read), B, out (secret readable again); env hidden and restored', async () => {
     const world = makeWorld();

@@ -42,7 +42,7 @@ export function makeHome(prefix = 'sbx-e2e-'): Sandbox {
   // fish's first interactive start generates man page completions in the background (python,
   // minutes of CPU): mark this fish as initialised.
   mkdirSync(join(env.XDG_CONFIG_HOME!, 'fish'), { recursive: true });
-  writeFileSync(join(env.XDG_CONFIG_HOME!, 'fish', 'fish_variables'), 'SETUVAR __fish_initialized:3400\n');
+  writeFileSync(join(env.XDG_CONFIG_HOME!, 'fish', 'fish_variables'), '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n');
   return { root, home, env };
 }
 
