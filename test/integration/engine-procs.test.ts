@@ -88,7 +88,7 @@ describe('engine: processes', () => {
     expect(r2.stdout).toBe('got line1\ngot line2\n');
   });
 
-  it('engine stats count decisions, denials and tracked processes; stop is idempotent and prompt', async () => {
+  it('engine stats count decisions, denials and tracked processes; stop is idempotent', async () => {
     const d = tempDir();
     writeFileSync(join(d, 's'), 's');
     const s = await start({
@@ -96,7 +96,10 @@ describe('engine: processes', () => {
       argv: ops(['read', join(d, 's')], ['read', '/etc/hostname'], ['sleep', '200']),
     });
     s.child.stdin!.end();
-    await new Promise((res) => setTimeout(res, 100));
+    await new Promise<void>((res) => {
+      const check = () => (s.stdout().includes('read /etc/hostname') ? res() : setTimeout(check, 10));
+      check();
+    });
     const st = s.engine.stats();
     expect(st.decisions).toBeGreaterThanOrEqual(2);
     expect(st.denials).toBe(1);

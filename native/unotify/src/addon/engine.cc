@@ -380,7 +380,7 @@ int Core::reply_hint(uint64_t id, bool has_content, const std::string& content, 
   }
   fcntl(mfd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
   // Hand over a read-only description positioned at 0.
-  Fd ro(open(("/proc/self/fd/" + std::to_string(mfd.get())).c_str(), O_RDONLY | O_CLOEXEC));
+  Fd ro(reopen_fd(mfd.get(), O_RDONLY | O_CLOEXEC));
   if (!ro.ok()) return reply_error(listener_, id, EIO);
   int r = reply_addfd(listener_, id, ro.get(), h.cloexec);
   if (r < 0 && r != -ENOENT) reply_error(listener_, id, -r);

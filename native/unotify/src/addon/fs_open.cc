@@ -144,7 +144,6 @@ void handle_open(Notif& n) {
       if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
         return finish_open(n.core, n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec);
       if (tmpfile) use_caller_umask(n);
-      std::string self = "/proc/self/fd/" + std::to_string(r.fd.get());
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
         // Opening a FIFO waits for the other end: never on a receiving thread.
         auto core = n.core;
@@ -152,14 +151,14 @@ void handle_open(Notif& n) {
         int keep = r.fd.release(), slot = n.slot;
         n.deferred = true;
         std::thread([core, id, keep, oflags, cloexec, slot] {
-          int fd = open(("/proc/self/fd/" + std::to_string(keep)).c_str(), oflags);
+          int fd = reopen_fd(keep, oflags);
           close(keep);
           finish_open(core, id, fd < 0 ? -errno : fd, cloexec);
           core->journal_release(slot);
         }).detach();
         return;
       }
-      int fd = open(self.c_str(), oflags, static_cast<mode_t>(mode));
+      int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
       return finish_open(n.core, n.req.id, fd < 0 ? -errno : fd, cloexec);
     }
     // The last component is missing: creation. Decide on parent/name before creating.

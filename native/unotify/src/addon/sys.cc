@@ -75,7 +75,21 @@ std::string read_link(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-std::string fd_path(int fd) { return read_link("/proc/self/fd/" + std::to_string(fd)); }
+int self_fd_dir() {
+  static int dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return dir;
+}
+
+std::string fd_path(int fd) {
+  char buf[4097];
+  ssize_t n = readlinkat(self_fd_dir(), std::to_string(fd).c_str(), buf, sizeof buf - 1);
+  if (n < 0) return std::string();
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+int reopen_fd(int fd, int flags, mode_t mode) {
+  return openat(self_fd_dir(), std::to_string(fd).c_str(), flags, mode);
+}
 
 bool read_file(const std::string& path, std::string& out, size_t max) {
   Fd f(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));

@@ -54,6 +54,10 @@ int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec);
 
 // readlink of /proc/self/fd/N: the path the kernel really resolved.
 std::string fd_path(int fd);
+// Our /proc/self/fd directory (O_PATH), opened once: saves the /proc and self lookups.
+int self_fd_dir();
+// Reopens one of our fds through its /proc/self/fd magic link with new flags.
+int reopen_fd(int fd, int flags, mode_t mode = 0);
 std::string read_link(const std::string& path);
 bool read_file(const std::string& path, std::string& out, size_t max = 1 << 20);
 
