@@ -77,18 +77,19 @@ describe('native addon', () => {
     addon.close(b);
     const lfd = addon.recvFd(a, 5000);
     let closed = 0;
+    let engine!: Engine;
     const done = new Promise<void>((res) => {
-      const e = Engine.create({ listenerFd: lfd, defaultPolicy: 1, onClosed: () => { closed++; res(); } });
-      e.setPolicy({
+      engine = Engine.create({ listenerFd: lfd, defaultPolicy: 1, onClosed: () => { closed++; res(); } });
+      engine.setPolicy({
         id: 1, mode: 'enforce', read: { default: 'allow', rules: [] }, write: { default: 'allow', rules: [] },
         exec: { default: 'allow', paths: [], programs: [] }, net: { default: 'allow', rules: [] },
         unix: { default: 'allow', rules: [] }, commands: [], origins: [], env: { deny: [], allow: [] },
       });
       writeSync(a, Buffer.from('k'));
-      child.on('exit', () => setTimeout(() => e.stop(), 200));
     });
     await done;
-    await new Promise((r) => setTimeout(r, 250));
+    engine.stop();
+    await new Promise((r) => setTimeout(r, 50));
     expect(closed).toBe(1);
     addon.close(lfd);
     addon.close(a);
