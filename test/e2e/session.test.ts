@@ -87,6 +87,18 @@ const show = (shell: Shell, names: string[]) =>
     ? `echo ${names.map((n) => `${n}=(set -q ${n}; and echo $${n}; or echo -)`).join(' ')}`
     : `echo ${names.map((n) => `${n}=\${${n}-"-"}`).join(' ')}`;
 
+describe('sbx shell --check', () => {
+  it('exits 0 silently when a session can start; inside a session it refuses with one line', () => {
+    const world = makeWorld();
+    worlds.push(world.sb);
+    const ok = spawnSync(sbxBin, ['shell', '--check'], { env: world.sb.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect({ status: ok.status, stdout: ok.stdout, stderr: ok.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    const inside = spawnSync(sbxBin, ['shell', '--check'], { env: { ...world.sb.env, SBX_SESSION: 's1' }, encoding: 'utf8' });
+    expect(inside.status).toBe(2);
+    expect(inside.stderr).toMatch(/^sbx: already inside sbx session s1\n/);
+  });
+});
+
 describe.each(SHELLS)('%s started outside any session', (shell) => {
   it('the rc hook checks, then re-executes the same process into a session; the policy applies', async () => {
     const world = makeWorld();
