@@ -4,19 +4,29 @@
  * its own copy of the address and socket, so a denied destination is never reached.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, greeters, parseRace, policyFor, sandboxed, tempWorld, udpServers, type Servers } from './net-helpers.js';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture, greeters, parseRace, policyFor, sandboxed, tempWorld, udpServers, unixServer, type Servers } from './net-helpers.js';
 
 const world = tempWorld('sbx-net-race-');
 let tcp: Servers;
 let udp: Servers;
+const okSock = join(world.dir, 'ok.sock');
+const noSock = join(world.dir, 'no.sock');
+let unixOk: { count(): number; close(): Promise<void> };
+let unixNo: { count(): number; close(): Promise<void> };
 
 beforeAll(async () => {
   tcp = await greeters({ '127.0.0.2': 'ALLOWED', '127.0.0.3': 'DENIED' });
   udp = await udpServers(['127.0.0.2', '127.0.0.3']);
+  unixOk = await unixServer(okSock, 'ALLOWED');
+  unixNo = await unixServer(noSock, 'DENIED');
 });
 afterAll(async () => {
   await tcp?.close();
   await udp?.close();
+  await unixOk?.close();
+  await unixNo?.close();
   world.cleanup();
 });
 
@@ -52,5 +62,27 @@ describe('connect race', () => {
     await new Promise((res) => setTimeout(res, 200));
     expect(udp.count('127.0.0.2')).toBeGreaterThan(0);
     expect(udp.count('127.0.0.3')).toBe(0);
+  }, 60_000);
+
+  it('unix socket path flipped in the sockaddr, 4 s: only the allowed socket is reached', async () => {
+    const r = await sandboxed(policyFor({ unix: { allow: [okSock] } }), [fixture('net_race'), 'unix', okSock, noSock, '0', '4', '4'], { env: world.env, cwd: world.dir });
+    const c = parseRace(r.stdout);
+    expect(c.ok).toBeGreaterThan(0);
+    expect(c.refused).toBeGreaterThan(0);
+    expect(c.leaked).toBe(0);
+    expect(unixNo.count()).toBe(0);
+  }, 60_000);
+
+  it('unix socket behind a symlink re-pointed by racing renames, 4 s: only the allowed socket is reached', async () => {
+    const link = join(world.dir, 'link.sock');
+    symlinkSync(okSock, `${link}.a`);
+    symlinkSync(noSock, `${link}.b`);
+    symlinkSync(`${link}.a`, link);
+    const r = await sandboxed(policyFor({ unix: { allow: [okSock] } }), [fixture('net_race'), 'unix-symlink', link, '-', '0', '4', '4'], { env: world.env, cwd: world.dir });
+    const c = parseRace(r.stdout);
+    expect(c.ok).toBeGreaterThan(0);
+    expect(c.refused).toBeGreaterThan(0);
+    expect(c.leaked).toBe(0);
+    expect(unixNo.count()).toBe(0);
   }, 60_000);
 });
