@@ -18,7 +18,7 @@
  *  5. An untrusted project file only takes rights away: its denies, allow-lists (which
  *     turn the default to deny) and `mode: enforce` count; each of its allow rules is
  *     kept only where the policy below it already allowed (glob allows always dropped;
- *     program/env allows when a deny below could be overridden), and its `mode: audit`
+ *     program/env allows when there is any program/env deny below), and its `mode: audit`
  *     is ignored.
  *  6. `mode`: the last trusted layer that sets it wins (enforce wins over an untrusted audit).
  *  7. `sbx exec --deny-X`/`--allow-X` flags are the top layer: they drop every allow of
@@ -38,7 +38,7 @@ import type {
 import { PolicyError } from '../errors.js';
 import { canonicalPath, EntryError, expandPath, expandVars, isGlob } from './expand.js';
 import { formatKeyPath, issueLine, type KeyPath } from './load.js';
-import { decidePath, programNameMatches } from './match.js';
+import { decidePath } from './match.js';
 import { decideNet, hostMatches, parseAddress, parseNetEntry } from './net-match.js';
 import { nameservers, resolveHost } from './net-resolve.js';
 import type { Env } from './paths.js';
@@ -334,7 +334,9 @@ class Builder {
             const e = expand(name);
             name = e.pattern;
           }
-          if (effect === 'allow' && before && before.exec.programs.some((r) => r.effect === 'deny' && (r.name === name || programNameMatches(r.name, name, name)))) {
+          // Any program deny below could be lifted by an allow with more arguments (names, paths and
+          // aliases can all meet on one exec), so an untrusted program allow only stands when there is none.
+          if (effect === 'allow' && before && before.exec.programs.some((r) => r.effect === 'deny')) {
             this.dropped.push(`${where(path)}: exec.allow ${JSON.stringify(text)} (untrusted)`);
             continue;
           }

@@ -259,6 +259,35 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'exec: an untrusted program allow cannot lift a user program deny',
+    user: 'version: 1\nexec: { deny: ["<R>/bin/kubectl delete"] }\n',
+    project: 'version: 1\nexec: { allow: ["kubectl delete pod"] }\n',
+    checks: [
+      ['exec', '<R>/bin/kubectl delete pod x', false],
+      ['exec', '<R>/bin/kubectl get pods', true],
+    ],
+  },
+  {
+    name: 'exec: a trusted one can (more arguments win)',
+    user: 'version: 1\nexec: { deny: ["<R>/bin/kubectl delete"] }\n',
+    project: 'version: 1\nexec: { allow: ["kubectl delete pod"] }\n',
+    trusted: true,
+    checks: [
+      ['exec', '<R>/bin/kubectl delete pod x', true],
+      ['exec', '<R>/bin/kubectl delete svc x', false],
+    ],
+  },
+  {
+    name: 'exec: a path without arguments is a path rule that program allows do not lift',
+    user: 'version: 1\nexec: { deny: ["<R>/bin/kubectl"] }\n',
+    project: 'version: 1\nexec: { allow: ["kubectl get"] }\n',
+    trusted: true,
+    checks: [
+      ['exec', '<R>/bin/kubectl get pods', false],
+      ['exec', '<R>/bin/curl', true],
+    ],
+  },
+  {
     name: 'env: deny patterns, trusted allow exceptions',
     user: 'version: 1\nenv: { deny: ["AWS_*"] }\n',
     project: 'version: 1\nenv: { deny: ["*_TOKEN"], allow: ["AWS_REGION"] }\n',
@@ -313,7 +342,7 @@ describe('composition table', () => {
       writeFileSync(join(w.root, 'bin', b), '#!/bin/sh\n');
       chmodSync(join(w.root, 'bin', b), 0o755);
     }
-    if (c.user) w.write('home/.config/sbx/config.yaml', c.user);
+    if (c.user) w.write('home/.config/sbx/config.yaml', c.user.replaceAll('<R>', w.root));
     if (c.project) {
       const f = join(proj, '.sbx.yaml');
       writeFileSync(f, c.project.replaceAll('<R>', w.root));

@@ -23,7 +23,7 @@ afterAll(() => rmSync(w.root, { recursive: true, force: true }));
 
 const PATHS = ['~', '~/.ssh', '~/.ssh/known_hosts', '~/p', '~/p/src', '~/p/.env', '~/p/dist', '/tmp', '/tmp/x', '/etc', '/', '**/.env', '~/p/**/*.pem', '~/p/*', '.', 'src', '../other', '~/other', '/**/.git/hooks', '/dev', '/dev/null'];
 const NET = ['github.com', 'github.com:443', '*.github.com', 'api.github.com', '10.0.0.0/8', '10.1.2.3', '10.1.2.3:443', 'localhost', '127.0.0.1:8080', '*', '::1', 'db.internal', '0.0.0.0/0:22', '140.82.0.0/16', '127.0.0.53', '127.0.0.0/8:53'];
-const EXEC = ['curl', 'kubectl', 'kubectl delete', 'kubectl delete pod', '/usr/bin/curl', '~/bin', '~/bin/tool', '/usr/bin'];
+const EXEC = ['curl', 'kubectl', 'kubectl delete', 'kubectl delete pod', 'kubectl get', '/usr/bin/curl', '/usr/bin/kubectl', '/usr/bin/kubectl get', '~/bin', '~/bin/tool', '/usr/bin'];
 const ENV = ['AWS_*', 'AWS_REGION', '*', '*_TOKEN', 'PATH', 'GITHUB_TOKEN'];
 const UNIX = ['/run/docker.sock', '/run', '@*', '@dbus', '~/.sock'];
 
