@@ -102,3 +102,31 @@ describe('path tricks onto a denied file', () => {
   });
 
 });
+
+describe('the sandbox cannot touch its supervisor (sbx itself is $PPID of the program)', () => {
+  const plain = (script: string) => sbxExec(['--', 'sh', '-c', script], { env: world.env, cwd: world.dir });
+
+  it('kill -9 of the supervisor is refused; killing its own child works', async () => {
+    const no = await plain('kill -9 $PPID && echo killed-supervisor; echo still-here');
+    expect(no.stdout).not.toContain('killed-supervisor');
+    expect(no.stdout).toContain('still-here');
+    expect(no.code).toBe(0); // sbx survived to report the exit code
+    const ok = await plain('sleep 30 & kill -9 $! && echo killed-child');
+    expect(ok.stdout).toContain('killed-child');
+  });
+
+  it("reading the supervisor's /proc/<pid>/environ and fds is refused; its own /proc/self entries are readable", async () => {
+    const no = await plain('cat /proc/$PPID/environ; ls -l /proc/$PPID/fd/ 2>&1 | grep -c seccomp; cat /proc/$PPID/fd/* 2>/dev/null | head -c 1 | wc -c');
+    expect(no.stdout).not.toContain('PATH=');
+    const ok = await plain('cat /proc/self/environ | tr "\\0" "\\n" | grep -c "^PATH="');
+    expect(ok.stdout.trim()).toBe('1');
+  });
+
+  it('strace -p of the supervisor is refused (ptrace is refused inside); outside strace works', async () => {
+    const no = await plain('strace -p $PPID -e trace=none -o /dev/null & sleep 1; kill $! 2>/dev/null; wait $!; echo rc=$?');
+    expect(no.stderr).toMatch(/Operation not permitted/);
+    const ok = await run('strace', ['-f', '-e', 'trace=none', '-o', '/dev/null', 'true'], { env: world.env });
+    expect(ok.code).toBe(0);
+  });
+});
+
