@@ -165,6 +165,11 @@ async function main() {
       const p = res.profile[id];
       log(`profile ${id}: ${p.na ? `n/a (${p.na})` : `${p.syscalls_per_decision} supervisor syscalls per decision`}`);
     }
+    // Trap scope, directly: replies the supervisor sends while a sandboxed stat loop runs.
+    for (const id of ['sbx-shell', 'sbx-exec'].filter((x) => columns[x]?.ok)) {
+      const p = (res.profile[`${id}:stat`] = await profileColumn(column(id), openTarget, { mode: 'stat' }));
+      log(`profile ${id} stat loop: ${p.na ? `n/a (${p.na})` : `${p.decisions} decisions in ${p.window_ms} ms`}`);
+    }
   });
 
   // tsc is the longest workload by far: last, so a time limit costs it runs, not the rest.

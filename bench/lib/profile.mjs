@@ -35,8 +35,9 @@ function supervisorOf(colId, spawned) {
   } catch { return { pid: null }; }
 }
 
-export async function profileColumn(col, target, { windowMs = 1500 } = {}) {
-  const argv = [...col.prefix(), path.join(BIN, 'syscalls'), 'open', '1000000000', target];
+/** mode 'open': cost per decision. mode 'stat': how many decisions a stat loop causes (should be 0). */
+export async function profileColumn(col, target, { windowMs = 1500, mode = 'open' } = {}) {
+  const argv = [...col.prefix(), path.join(BIN, 'syscalls'), mode, '1000000000', target];
   const child = spawn(argv[0], argv.slice(1), { cwd: WORK, env: benchEnv(), stdio: 'ignore' });
   const exited = new Promise((r) => child.on('exit', r));
   try {
@@ -65,6 +66,7 @@ export async function profileColumn(col, target, { windowMs = 1500 } = {}) {
       if (/SECCOMP_IOCTL_NOTIF_SEND|SECCOMP_IOCTL_NOTIF_ADDFD.*SECCOMP_ADDFD_FLAG_SEND/.test(line)) decisions++;
     }
     fs.rmSync(out, { force: true });
+    if (mode === 'stat') return { mode, decisions, supervisor_syscalls: total, window_ms: windowMs };
     if (!decisions) return { na: `no replies seen in ${windowMs} ms of strace` };
     const perDecision = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / decisions).toFixed(2)]));
     const per = (o) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / decisions).toFixed(2)]));

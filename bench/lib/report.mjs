@@ -89,9 +89,12 @@ export function renderMarkdown(res) {
     out.push('## Cost of one decision in the supervisor', '');
     out.push('strace attached to the answering process for 1.5 s while a sandboxed open loop runs; its syscalls divided by the replies it sent (NOTIF_SEND, or ADDFD with FLAG_SEND). Each decision also costs the two context switches of the round trip through the kernel.', '');
     const list = (o) => Object.entries(o ?? {}).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v}`).join(', ');
-    const rows = Object.entries(res.profile).map(([id, p]) => [column(id).label, p.na ? na(p) : String(p.syscalls_per_decision),
+    const rows = Object.entries(res.profile).filter(([id]) => !id.includes(':')).map(([id, p]) => [column(id).label, p.na ? na(p) : String(p.syscalls_per_decision),
       p.na ? '' : list(p.per_decision), p.na ? '' : `${p.failed_per_decision ?? 0}${p.failed_per_decision ? ` (${list(p.failed_by)})` : ''}`]);
     out.push(table(['answering process', 'syscalls per decision', 'breakdown per decision', 'of which failed'], rows), '');
+    for (const [id, p] of Object.entries(res.profile).filter(([k]) => k.endsWith(':stat'))) {
+      out.push(`${column(id.split(':')[0]).label}, stat loop instead: ${p.na ? na(p) : `${p.decisions} replies (decisions) and ${p.supervisor_syscalls} supervisor syscalls in ${p.window_ms} ms`} — stat is not trapped.`, '');
+    }
     const sh = res.profile['sbx-shell'];
     if (sh?.supervisor_rss_mb) out.push(`Supervisor RSS (\`sbx status --json\`) while serving ${sh.sessions} session(s) during this loop: ${sh.supervisor_rss_mb} MB (the 50-session figure belongs to bench/supervisor-*).`, '');
   }
