@@ -142,12 +142,16 @@ export class Session {
       onHint: (h) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
     });
-    // Same tick as create: policies first, then who runs under which.
-    for (const e of this.entries.values()) this.install(e);
-    for (const p of plan) {
-      this.engine.assign(p.pid, this.entries.get(p.key)!.mainId, false);
+    // Same tick as create. The engine holds every decision until the default policy exists,
+    // so set it last: every other policy and every pinned process is in place by then.
+    const assign = (p: { pid: number; start: string; key: string }) => {
+      this.engine!.assign(p.pid, this.entries.get(p.key)!.mainId, false);
       this.procs.set(p.pid, { start: p.start, key: p.key });
-    }
+    };
+    for (const [key, e] of this.entries) if (key !== this.rootKey) this.install(e);
+    for (const p of plan) if (p.key !== this.rootKey) assign(p);
+    this.install(rootEntry);
+    for (const p of plan) if (p.key === this.rootKey) assign(p);
     this.watch();
   }
 

@@ -200,6 +200,13 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self) {
   n.caller.tid = static_cast<int>(n.req.pid);
   n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
   n.pol = policy(n.policyId);
+  // A resumed session's queue drains the moment the engine starts, before the supervisor
+  // has set its policies and assignments: wait for them (≤ 2 s) rather than refuse.
+  for (int i = 0; !n.pol && i < 2000; i++) {
+    usleep(1000);
+    n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
+    n.pol = policy(n.policyId);
+  }
   n.syscall = syscall_name(n.req.data.nr);
   if (!n.pol) {
     report_error(n, "proc", "no policy", EACCES);
