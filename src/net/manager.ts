@@ -22,7 +22,7 @@ export interface NetworkOptions {
   /** Environment to read SBX_HOSTS_FILE / XDG_RUNTIME_DIR / HOME from; default process.env. */
   env?: NodeJS.ProcessEnv;
   resolver?: Resolver;
-  /** Default /etc/resolv.conf. */
+  /** Default: SBX_RESOLV_CONF from env (tests only, like the policy compiler), else /etc/resolv.conf. */
   resolvConf?: string;
   /** A refreshed snapshot (same id) after resolved addresses changed: hand it to engineSetPolicy. */
   onPolicy?: (policy: CompiledPolicy) => void;
@@ -94,7 +94,7 @@ export class NetworkManager {
   async prepare(policy: CompiledPolicy): Promise<CompiledPolicy> {
     this.entries.get(policy.id)?.stop();
     const base = withUnixDefaults(policy, this.env);
-    const servers = nameservers(this.options.resolvConf);
+    const servers = nameservers(this.options.resolvConf ?? this.env.SBX_RESOLV_CONF);
     const names = namesToResolve(policy.net.hosts ?? []);
     const table = new NameTable(this.resolver, this.names, this.options.graceMs);
     const first = await table.refresh(names);

@@ -118,11 +118,11 @@ export interface Servers {
  * TCP servers on the same port on every address; each greets with its `banner` line
  * (default "hello from ADDR") and closes. An HTTP request gets a tiny HTTP response instead.
  */
-export async function tcpServers(banners: Record<string, string>): Promise<Servers> {
+export async function tcpServers(banners: Record<string, string>, fixedPort = 0): Promise<Servers> {
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const counts = new Map<string, number>();
-  let port = 0;
+  let port = fixedPort;
   for (const [address, banner] of Object.entries(banners)) {
     const server = createServer((sock) => {
       counts.set(address, (counts.get(address) ?? 0) + 1);
@@ -181,10 +181,10 @@ function listen(server: Server, port: number, address: string): Promise<void> {
 }
 
 /** UDP echo servers ("echo from ADDR") on the same port on every address. */
-export async function udpServers(addresses: string[]): Promise<Servers> {
+export async function udpServers(addresses: string[], fixedPort = 0): Promise<Servers> {
   const sockets: UdpSocket[] = [];
   const counts = new Map<string, number>();
-  let port = 0;
+  let port = fixedPort;
   for (const address of addresses) {
     const s = address.includes(':') ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket('udp4');
     s.on('message', (msg, rinfo) => {
