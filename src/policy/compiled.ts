@@ -19,8 +19,8 @@
  *      glob; at equal score deny beats allow.
  *   3. No matching rule: the section's `default`.
  *   Reported rule (`rule` = PathRule.rule, -1 for the default): in step 1 the first
- *   matching floor deny in `rules` order; in step 2 the winner. Among rules with equal score and equal
- *   effect, the first one in `rules` order is reported.
+ *   matching floor deny in `rules` order; in step 2 the winner, and among rules with
+ *   equal score and equal effect the first one in `rules` order.
  *   Paths are absolute and canonical with no trailing slash ("/" itself is depth 0).
  *   A name not starting with "/" (an abstract socket "@name") is split on "/" the same
  *   way, so "@name" has depth 1.
@@ -85,6 +85,7 @@ export interface NetRule {
   /** Canonical textual address of the network (host bits zero). */
   address: string;
   prefix: number;
+  /** Inclusive port range; 0..65535 = every port. */
   portLo: number;
   portHi: number;
 }
