@@ -83,7 +83,8 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
       tsClosed_(closed) {
   protected_.push_back(getpid());
   // Notifications a crashed engine had received: finished once a policy is in place.
-  if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd)) recover_ = journal_.take_live();
+  if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd))
+    for (const auto& req : journal_.take_live()) recover_.push_back(Parked{req, kClaim});
 }
 
 Core::~Core() {
@@ -113,14 +114,18 @@ void Core::set_policy(std::shared_ptr<const Policy> p) {
 }
 
 void Core::recover(const std::shared_ptr<Core>& self) {
-  std::vector<seccomp_notif> todo;
+  std::vector<Parked> todo;
   {
     std::lock_guard<std::mutex> g(recoverMu_);
     if (recover_.empty() || !policy(default_)) return;
     todo.swap(recover_);
   }
-  for (const auto& req : todo)
-    if (notif_id_valid(listener_, req.id)) handle(req, self);
+  for (const auto& p : todo) {
+    if (notif_id_valid(listener_, p.req.id))
+      handle(p.req, self, p.slot);
+    else
+      journal_.release(p.slot);
+  }
 }
 
 void Core::drop_policy(int id) {
@@ -190,22 +195,25 @@ static void dispatch(Notif& n) {
   }
 }
 
-void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self) {
+void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot) {
   Notif n;
   n.core = self;
   n.req = req;
-  n.slot = journal_.claim(req);
+  n.slot = slot == kClaim ? journal_.claim(req) : slot;
   pending++;
   decisions++;
   n.caller.tid = static_cast<int>(n.req.pid);
   n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
   n.pol = policy(n.policyId);
-  // A resumed session's queue drains the moment the engine starts, before the supervisor
-  // has set its policies and assignments: wait for them (≤ 2 s) rather than refuse.
-  for (int i = 0; !n.pol && i < 2000; i++) {
-    usleep(1000);
-    n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
-    n.pol = policy(n.policyId);
+  if (!n.pol) {
+    // No policy yet (a resumed session's queue drains the moment the engine starts,
+    // before the supervisor has set its policies): park it until engineSetPolicy.
+    std::lock_guard<std::mutex> g(recoverMu_);
+    if (!policy(default_)) {
+      recover_.push_back(Parked{req, n.slot});
+      return;
+    }
+    n.pol = policy(n.policyId);  // set meanwhile
   }
   n.syscall = syscall_name(n.req.data.nr);
   if (!n.pol) {

@@ -76,12 +76,18 @@ class Core : public std::enable_shared_from_this<Core> {
  private:
   void receive_loop();
   void flush_loop();
-  void handle(seccomp_notif req, const std::shared_ptr<Core>& self);
+  static constexpr int kClaim = -2;  // handle(): take a new journal slot
+  void handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot = kClaim);
   void recover(const std::shared_ptr<Core>& self);
   Journal journal_;
   int wakefd_;
+  // Notifications waiting for the first policy (journal leftovers, early arrivals).
+  struct Parked {
+    seccomp_notif req;
+    int slot;
+  };
   std::mutex recoverMu_;
-  std::vector<seccomp_notif> recover_;
+  std::vector<Parked> recover_;
   void release_tsfns();
   int listener_;
   int stopfd_;
