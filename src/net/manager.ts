@@ -13,7 +13,7 @@ import { buildPolicy } from './compile.js';
 import { nameservers } from './dns.js';
 import { namesToResolve } from './hosts.js';
 import { NetNames } from './names.js';
-import { FilteringProxy, type ProxyDenial } from './proxy.js';
+import type { FilteringProxy, ProxyDenial } from './proxy.js';
 import { NameTable, startRefresher } from './refresh.js';
 import { createResolver, type Resolver } from './resolve.js';
 import { withUnixDefaults } from './unix.js';
@@ -75,6 +75,8 @@ export class NetworkManager {
   /** Starts the filtering proxy on 127.0.0.1 (once). */
   async startProxy(): Promise<number> {
     if (this.proxyPort !== undefined) return this.proxyPort;
+    // Loaded only when a policy needs it: `sbx exec -- true` should not pay for it.
+    const { FilteringProxy } = await import('./proxy.js');
     this.proxy = new FilteringProxy({
       policy: { net: () => this.active()?.net ?? { default: 'deny', rules: [] }, audit: () => this.active()?.mode === 'audit' },
       resolver: this.resolver,

@@ -11,7 +11,6 @@
  * sets the TTL it reports, so tests can watch a refresh. It is not a feature for users:
  * anyone who can set the supervisor's environment already controls the sandbox.
  */
-import { promises as dns } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { canonicalIp } from './ip.js';
 
@@ -35,6 +34,7 @@ export class DnsResolver implements Resolver {
   readonly description = 'dns';
 
   async resolve(name: string): Promise<Resolution> {
+    const dns = (await import('node:dns')).promises;
     const addresses = new Set<string>();
     let ttl = Infinity;
     const [v4, v6, sys] = await Promise.allSettled([
