@@ -36,7 +36,7 @@ import type {
   RuleOrigin,
 } from './compiled.js';
 import { PolicyError } from '../errors.js';
-import { canonicalPath, EntryError, expandPath, expandVars, isGlob } from './expand.js';
+import { canonicalPath, EntryError, expandPath, expandRule, expandVars, isGlob, type RulePaths } from './expand.js';
 import { formatKeyPath, issueLine, type KeyPath } from './load.js';
 import { decidePath } from './match.js';
 import { decideNet, hostMatches, parseAddress, parseNetEntry } from './net-match.js';
@@ -179,9 +179,9 @@ class Builder {
 
     const pathRules = (key: 'read' | 'write', effect: Effect) => {
       for (const [i, text] of (b[key]?.[effect] ?? []).entries()) {
-        let e;
+        let expanded: RulePaths;
         try {
-          e = expand(text);
+          expanded = expandRule(text, ctx, effect, layer.literal);
         } catch (err) {
           fail([key, effect, i], err, text);
           continue;
@@ -190,24 +190,28 @@ class Builder {
         if (layer.warnRelative && !/^[/~$]/.test(text)) {
           this.warnings.push(`${src}: ${JSON.stringify(text)} is relative to ${layer.baseDir}; write "~/${text}" or "/${text.startsWith('**/') ? text : `**/${text}`}" if you meant your home or anywhere`);
         }
-        const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' } as const;
-        const o = () => this.origin(src, text, section ?? key);
-        if (effect === 'allow' && before) {
-          if (!this.safeAllow(before[key], rule)) {
-            this.dropped.push(`${src}: ${key}.allow ${JSON.stringify(text)} (untrusted: the policy below does not allow it)`);
-            continue;
+        if (expanded.warning) this.warnings.push(`${src}: ${expanded.warning}`);
+        let idx: number | undefined;
+        for (const e of expanded.paths) {
+          const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' } as const;
+          const o = () => this.origin(src, text, section ?? key);
+          if (effect === 'allow' && before) {
+            if (!this.safeAllow(before[key], rule)) {
+              this.dropped.push(`${src}: ${key}.allow ${JSON.stringify(text)} (untrusted: the policy below does not allow it)`);
+              continue;
+            }
+            if (key === 'write' && !this.safeAllow(before.read, rule)) {
+              this.dropped.push(`${src}: write.allow ${JSON.stringify(text)} (untrusted: not readable below, so not writable)`);
+              continue;
+            }
           }
-          if (key === 'write' && !this.safeAllow(before.read, rule)) {
-            this.dropped.push(`${src}: write.allow ${JSON.stringify(text)} (untrusted: not readable below, so not writable)`);
-            continue;
-          }
+          const alsoRead = key === 'write' && effect === 'allow';
+          if (this.has(this.p[key], rule) && (!alsoRead || this.has(this.p.read, rule))) continue;
+          idx ??= o();
+          this.pushPath(this.p[key], { ...rule, rule: idx });
+          // Allowed-write paths are readable.
+          if (alsoRead) this.pushPath(this.p.read, { ...rule, rule: idx });
         }
-        const alsoRead = key === 'write' && effect === 'allow';
-        if (this.has(this.p[key], rule) && (!alsoRead || this.has(this.p.read, rule))) continue;
-        const idx = o();
-        this.pushPath(this.p[key], { ...rule, rule: idx });
-        // Allowed-write paths are readable.
-        if (alsoRead) this.pushPath(this.p.read, { ...rule, rule: idx });
       }
     };
     pathRules('read', 'deny');
@@ -219,19 +223,25 @@ class Builder {
     for (const effect of ['deny', 'allow'] as const) {
       for (const [i, text] of (b.net?.unix?.[effect] ?? []).entries()) {
         const path: KeyPath = ['net', 'unix', effect, i];
-        let e: { match: 'subtree' | 'glob'; pattern: string };
+        let r: RulePaths;
         try {
-          e = text.startsWith('@') ? { match: isGlob(text) ? 'glob' : 'subtree', pattern: text } : expand(text);
+          r = text.startsWith('@') ? { paths: [{ match: isGlob(text) ? 'glob' : 'subtree', pattern: text }] } : expandRule(text, ctx, effect, layer.literal);
         } catch (err) {
           fail(path, err, text);
           continue;
         }
-        const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' };
-        if (effect === 'allow' && before && !this.safeAllow(before.unix, rule)) {
-          this.dropped.push(`${where(path)}: net.unix.allow ${JSON.stringify(text)} (untrusted)`);
-          continue;
+        if (r.warning) this.warnings.push(`${where(path)}: ${r.warning}`);
+        let idx: number | undefined;
+        for (const e of r.paths) {
+          const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' };
+          if (effect === 'allow' && before && !this.safeAllow(before.unix, rule)) {
+            this.dropped.push(`${where(path)}: net.unix.allow ${JSON.stringify(text)} (untrusted)`);
+            continue;
+          }
+          if (this.has(this.p.unix, rule)) continue;
+          idx ??= this.origin(where(path), text, section ?? 'unix');
+          this.pushPath(this.p.unix, { ...rule, rule: idx });
         }
-        if (!this.has(this.p.unix, rule)) this.pushPath(this.p.unix, { ...rule, rule: this.origin(where(path), text, section ?? 'unix') });
       }
     }
 

@@ -134,6 +134,43 @@ export function expandPath(text: string, ctx: ExpandContext, literal: boolean | 
   return { match: 'glob', pattern: `${prefix === '/' ? '' : escapeGlob(prefix)}/${rest}` };
 }
 
+export interface RulePaths {
+  /** One pattern, or two for a deny that a symlink redirected (its own place and the target). */
+  paths: ExpandedPath[];
+  /** Set when an allow was not allowed to follow a symlink (see below). */
+  warning?: string;
+}
+
+/**
+ * Like expandPath, for a rule: a symlink *inside* the file's directory that points
+ * *outside* it is not followed by an allow — the sandbox may be able to write that
+ * directory, and a link it planted must not turn "allow ./dist" into "allow ~/.bashrc"
+ * at the next compile. Such an allow covers the link's own place only (writes through
+ * the link are then refused: fail closed) and a warning says so. A deny that a symlink
+ * redirects covers both places.
+ */
+export function expandRule(text: string, ctx: ExpandContext, effect: 'allow' | 'deny', literal = false): RulePaths {
+  const e = expandPath(text, ctx, literal);
+  const expanded = literal ? text : expandVars(text, ctx);
+  const absolute = posix.normalize(isAbsolute(expanded) ? expanded : `${ctx.baseDir}/${expanded}`).replace(/(.)\/+$/, '$1');
+  const base = posix.normalize(ctx.baseDir).replace(/(.)\/+$/, '$1');
+  const glob = e.match === 'glob';
+  const baseCanon = canonicalPath(base);
+  const under = (x: string, dir: string) => dir === '/' || x === dir || x.startsWith(`${dir}/`);
+  const lexicalAbs = glob ? absolute : unescape(absolute);
+  if (!under(lexicalAbs, glob ? escapeGlob(base) : base)) return { paths: [e] };
+  const rest = lexicalAbs.slice(base === '/' ? 0 : base.length);
+  const prefix = glob ? escapeGlob(baseCanon) : baseCanon;
+  const lexical = baseCanon === '/' ? rest || '/' : `${prefix}${rest}`;
+  if (lexical === e.pattern) return { paths: [e] };
+  if (effect === 'deny') return { paths: [e, { match: e.match, pattern: lexical }] };
+  if (under(e.pattern, prefix)) return { paths: [e] };
+  return {
+    paths: [{ match: e.match, pattern: lexical }],
+    warning: `${JSON.stringify(text)} leads through a symlink to ${e.pattern}, outside ${baseCanon}: the allow covers ${lexical} only (name the target to allow it)`,
+  };
+}
+
 /** For `sbx check`: a target path as the kernel would see it (relative to cwd). */
 export function canonicalTarget(text: string, cwd: string): string {
   return canonicalPath(resolve(cwd, text));

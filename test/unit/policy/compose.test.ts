@@ -20,6 +20,10 @@ interface Case {
   /** Project directory relative to HOME (default "p"). */
   at?: string;
   trusted?: boolean;
+  /** Symlinks to create first: [link, target] (placeholders allowed). */
+  links?: [string, string][];
+  /** Substrings every one of which some warning must contain. */
+  warnings?: string[];
   checks: Check[];
 }
 
@@ -320,6 +324,31 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'an allow does not follow a symlink in the project that leads outside it',
+    project: 'version: 1\nwrite: { allow: ["out", "build-link"] }\n',
+    trusted: true,
+    links: [
+      ['<P>/out', '<R>/outside'],
+      ['<P>/build-link', '<P>/build'],
+    ],
+    warnings: ['"out" leads through a symlink to <R>/outside, outside <P>: the allow covers <P>/out only'],
+    checks: [
+      ['write', '<R>/outside/x', false],
+      ['write', '<P>/out/x', false],
+      ['write', '<P>/build/x', true],
+      ['write', '<P>/build-link/x', true],
+    ],
+  },
+  {
+    name: 'a deny redirected by a symlink covers both places',
+    project: 'version: 1\nread: { deny: ["secret-link"] }\n',
+    links: [['<P>/secret-link', '<R>/vault']],
+    checks: [
+      ['read', '<R>/vault/key', false],
+      ['read', '<P>/other', true],
+    ],
+  },
+  {
     name: 'paths with spaces and unicode',
     project: 'version: 1\nread: { deny: ["My Secrets/ünï"] }\n',
     at: 'prøject x',
@@ -348,8 +377,13 @@ describe('composition table', () => {
       writeFileSync(f, c.project.replaceAll('<R>', w.root));
       if (c.trusted) trust(f, loadPolicyFile(f, 'project').sha256, w.env);
     }
+    for (const [link, target] of c.links ?? []) {
+      mkdirSync(sub(target), { recursive: true });
+      symlinkSync(sub(target), sub(link));
+    }
     const r = await resolvePolicyForDir(proj, { env: w.env });
     expect(r.trusted).toBe(c.project ? !!c.trusted : true);
+    for (const want of c.warnings ?? []) expect(r.warnings.some((x) => x.includes(sub(want)))).toBe(true);
     for (const [op, target, allowed, because] of c.checks) {
       const words = op === 'exec' ? sub(target).split(' ') : [sub(target)];
       const e = explain(r.policy, op, words, { cwd: proj, env: w.env });
