@@ -110,6 +110,21 @@ describe('engine: files', () => {
     expect(existsSync(join(d, 'a/g'))).toBe(true);
   });
 
+  it('rename of a directory holding a file a deny glob matches is refused; of one without is allowed', async () => {
+    const d = tempDir();
+    for (const s of ['p', 'p/a', 'p/a/deep', 'p/c', 'q']) mkdirSync(join(d, s));
+    files(d, { 'p/a/deep/.env': 'TOKEN=1', 'p/c/code.ts': 'x' });
+    const r = await run({
+      policies: [policy(1, { read: { default: 'allow', rules: [rule(3, 'deny', join(d, 'p/**/.env'), 'glob')] } })],
+      argv: ops(['rename', join(d, 'p/a'), join(d, 'q/a')], ['rename', join(d, 'p/c'), join(d, 'q/c')], ['read', join(d, 'p/a/deep/.env')]),
+    });
+    expect(r.results.get(`rename ${join(d, 'p/a')}`)).toBe('EACCES');
+    expect(r.results.get(`rename ${join(d, 'p/c')}`)).toBe('ok');
+    expect(r.results.get(`read ${join(d, 'p/a/deep/.env')}`)).toBe('EACCES');
+    expect(existsSync(join(d, 'q/a'))).toBe(false);
+    expect(r.events.find((e) => e.target === join(d, 'p/a'))).toMatchObject({ rule: 3, op: 'write' });
+  });
+
   it('hard link of a denied file is refused; of an allowed file works', async () => {
     const d = tempDir();
     files(d, { 'ok.txt': 'fine', 'secret.txt': 'SECRET' });

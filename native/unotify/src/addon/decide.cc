@@ -18,6 +18,11 @@ std::string base_name(const std::string& p) {
   return p.substr(slash + 1, end - slash - 1);
 }
 
+bool glob_rule_matches(const PathRule& r, const std::string& path) {
+  auto ss = path_segments(path);
+  return glob_match_depth_rel(r, ss, !path.empty() && path[0] == '/') >= 0;
+}
+
 static int depth_of(const std::string& p) { return static_cast<int>(path_segments(p).size()); }
 
 static bool subtree_match(const std::string& pat, const std::string& path) {

@@ -1,6 +1,7 @@
 // Path-changing syscalls (mkdir, unlink, rename, link, symlink, truncate, chmod, chown,
 // utimes, xattr), emulated: resolve in the engine, decide on the canonical path, then do
 // the operation ourselves relative to the resolved fd and reply with its result.
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
@@ -18,6 +19,8 @@
 namespace sbx {
 
 namespace {
+
+int dirfd_of(DIR* d) { return ::dirfd(d); }
 
 // A resolved operand. For follow=true `op` is /proc/self/fd/N (the object itself);
 // otherwise /proc/self/fd/P/name (the last component, not followed).
@@ -105,13 +108,62 @@ void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
   reply(n, unlinkat(t.parent.get(), t.name.c_str(), flags & AT_REMOVEDIR));
 }
 
-// Moving or linking a directory above a deny rule would expose the denied path.
+// Walks the tree below `dirfd` (path `dir`) looking for a name a deny glob matches.
+// Returns the rule, -1 when none, or -3 when the tree is too big to tell.
+int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const std::string& dir) {
+  struct Item {
+    Fd fd;
+    std::string path;
+  };
+  std::vector<Item> stack;
+  stack.push_back({Fd(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)), dir});
+  size_t seen = 0;
+  while (!stack.empty()) {
+    Item it = std::move(stack.back());
+    stack.pop_back();
+    if (!it.fd.ok()) continue;
+    DIR* d = fdopendir(it.fd.release());
+    if (!d) continue;
+    while (dirent* e = readdir(d)) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      if (++seen > 50000) {
+        closedir(d);
+        return -3;
+      }
+      std::string p = join_path(it.path, e->d_name);
+      for (const PathRule* g : globs)
+        if (glob_rule_matches(*g, p)) {
+          closedir(d);
+          return g->rule;
+        }
+      if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
+        Fd sub(openat(dirfd_of(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub.ok()) stack.push_back({std::move(sub), p});
+      }
+    }
+    closedir(d);
+  }
+  return -1;
+}
+
+// Moving or linking a directory above a deny rule would expose the denied path: a
+// subtree rule below it, or a deny glob matching something that is below it.
 bool dir_exposes(Notif& n, const Target& t) {
   struct stat st;
   if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) return false;
   int rule = -2;
-  if (!dir_contains_deny(*n.pol, t.real, &rule)) return false;
-  return refuse(n, Decision{false, rule}, "write", t.real, EACCES);
+  if (dir_contains_deny(*n.pol, t.real, &rule)) return refuse(n, Decision{false, rule}, "write", t.real, EACCES);
+  std::vector<const PathRule*> globs;
+  for (const PathSection* s : {&n.pol->read, &n.pol->write})
+    for (const auto& r : s->rules)
+      if (r.deny && r.glob && glob_can_match_below(r, t.real)) globs.push_back(&r);
+  if (globs.empty()) return false;
+  Fd dir(openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.ok()) return false;  // the rename itself will fail the same way
+  rule = glob_deny_below(globs, dir.get(), t.real);
+  if (rule == -1) return false;
+  // -3: too big to check: refused rather than risk exposing a denied name.
+  return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);
 }
 
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {

@@ -141,4 +141,31 @@ int glob_match_depth_rel(const PathRule& r, const std::vector<std::string_view>&
   return -1;
 }
 
+// Could the glob match some path strictly below `dir`? True when, after matching all of
+// dir's segments, part of the pattern is left (what is left may match deeper names).
+bool glob_can_match_below(const PathRule& r, const std::string& dir) {
+  auto ss = path_segments(dir);
+  const size_t P = r.gsegs.size(), n = ss.size();
+  std::vector<char> reach(n + 1, 0), next(n + 1, 0);
+  reach[0] = 1;
+  bool left = false;
+  for (size_t i = 0; i < P; i++) {
+    if (reach[n]) left = true;  // pattern segments i..P-1 remain for deeper levels
+    std::fill(next.begin(), next.end(), 0);
+    if (r.gstar[i]) {
+      bool any = false;
+      for (size_t j = 0; j <= n; j++) {
+        any = any || reach[j];
+        next[j] = any;
+      }
+    } else {
+      for (size_t j = 0; j < n; j++)
+        if (reach[j] && seg_match(r.gsegs[i], ss[j])) next[j + 1] = 1;
+    }
+    reach.swap(next);
+  }
+  // A trailing ** also matches deeper paths once everything else matched.
+  return left || (reach[n] && P > 0 && r.gstar[P - 1]);
+}
+
 }  // namespace sbx

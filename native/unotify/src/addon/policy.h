@@ -89,5 +89,9 @@ int command_override(const Policy& p, const std::string& binary, const std::stri
 bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule);
 
 std::string base_name(const std::string& p);
+// Could a glob rule match something strictly below `dir`? (the pattern is not used up)
+bool glob_can_match_below(const PathRule& r, const std::string& dir);
+// True when `path` or one of its ancestors matches the glob rule.
+bool glob_rule_matches(const PathRule& r, const std::string& path);
 
 }  // namespace sbx
