@@ -61,7 +61,17 @@ __sbx_env_apply() {
   if (( ${#__sbx_deny[@]} )); then
     printf -v any '%s|' "${__sbx_deny[@]}"
     any="@(${any%|})"   # [[ == ]] always knows extglob patterns
-    eval "$__sbx_allnames"
+    # Candidates: ${!PREFIX@} per pattern with a literal prefix; all names (53 such scans) only
+    # when a pattern starts with *.
+    if [[ " ${__sbx_deny[*]}" == *' *'* ]]; then
+      eval "$__sbx_allnames"
+    else
+      __sbx_names=()
+      for p in "${__sbx_deny[@]}"; do
+        p=${p%%\**}
+        [[ $p == [A-Za-z_]* ]] && eval "__sbx_names+=(\"\${!$p@}\")"
+      done
+    fi
     for n in "${__sbx_names[@]}"; do
       [[ $n == $any && -z ${__sbx_hidden[$n]+x} ]] || continue
       __sbx_keep "$n" && continue
