@@ -4,7 +4,9 @@ import { promisify } from 'node:util';
 import { NetworkManager } from '../../../src/net/index.js';
 import { decideNet } from '../../../src/policy/net-match.js';
 import { netPolicy } from './helpers.js';
-import { hostsFile, httpServers, type Loopback } from './servers.js';
+import { hostsFile, httpServers, type Loopback, removeHostsFiles } from './servers.js';
+
+afterAll(removeHostsFiles);
 
 const run = promisify(execFile);
 let servers: Loopback;

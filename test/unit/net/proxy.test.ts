@@ -8,7 +8,9 @@ import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { prepareNetwork, type PreparedNetwork, type ProxyDenial } from '../../../src/net/index.js';
 import { netPolicy } from './helpers.js';
-import { hostsFile, httpServers, type Loopback } from './servers.js';
+import { hostsFile, httpServers, type Loopback, removeHostsFiles } from './servers.js';
+
+afterAll(removeHostsFiles);
 
 const run = promisify(execFile);
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { NameTable } from '../../../src/net/refresh.js';
 import { NetNames } from '../../../src/net/names.js';
 import { HostsFileResolver } from '../../../src/net/resolve.js';
@@ -6,7 +6,9 @@ import { decideNet } from '../../../src/policy/net-match.js';
 import { prepareNetwork } from '../../../src/net/index.js';
 import type { CompiledPolicy } from '../../../src/policy/compiled.js';
 import { netPolicy } from './helpers.js';
-import { hostsFile, writeHosts } from './servers.js';
+import { hostsFile, writeHosts, removeHostsFiles } from './servers.js';
+
+afterAll(removeHostsFiles);
 
 describe('NameTable', () => {
   it('tracks changes, keeps a vanished address for the grace period, schedules by TTL', async () => {

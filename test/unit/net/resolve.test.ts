@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createResolver, HostsFileResolver, DnsResolver } from '../../../src/net/resolve.js';
 import { nameservers } from '../../../src/net/dns.js';
-import { hostsFile } from './servers.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { hostsFile, removeHostsFiles } from './servers.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+afterAll(removeHostsFiles);
 
 describe('HostsFileResolver (SBX_HOSTS_FILE, tests only)', () => {
   const file = hostsFile({
@@ -40,5 +42,6 @@ describe('nameservers', () => {
     writeFileSync(file, '# c\nsearch example\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\nnameserver 127.0.0.53\noptions edns0\n');
     expect(nameservers(file)).toEqual(['127.0.0.53', 'fe80::1']);
     expect(nameservers(join(dir, 'missing'))).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -3,7 +3,7 @@
  * tests maps to 127.0.0.x or ::1, so nothing ever leaves the machine.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,9 +40,17 @@ export async function httpServers(addresses: string[]): Promise<Loopback> {
   };
 }
 
-/** Writes a hosts(5) file into a fresh temp dir; returns its path. */
+const tempDirs: string[] = [];
+
+/** Removes every dir hostsFile made (call from afterAll). */
+export function removeHostsFiles(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** Writes a hosts(5) file into a fresh temp dir (see removeHostsFiles); returns its path. */
 export function hostsFile(lines: Record<string, string[]>): string {
   const dir = mkdtempSync(join(tmpdir(), 'sbx-net-'));
+  tempDirs.push(dir);
   const file = join(dir, 'hosts');
   writeHosts(file, lines);
   return file;
