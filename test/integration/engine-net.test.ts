@@ -93,6 +93,7 @@ describe('engine: network', () => {
         ['udpmsg', '127.0.0.1', String(no.address().port), 'msg-no'],
         ['udpmmsg', '127.0.0.1', String(ok.address().port), 'mmsg-ok'],
         ['udpmmsg', '127.0.0.1', String(no.address().port), 'mmsg-no'],
+        ['udpbadcmsg', '127.0.0.1', String(ok.address().port)],
       ),
     });
     await new Promise((res) => setTimeout(res, 100));
@@ -104,6 +105,7 @@ describe('engine: network', () => {
     expect(r.stdout).toContain('udpmsg 127.0.0.1: EACCES');
     expect(r.stdout).toContain('udpmmsg 127.0.0.1: ok 2 8'); // both sent; msg_len written back
     expect(r.stdout).toContain('udpmmsg 127.0.0.1: EACCES');
+    expect(r.stdout).toContain('udpbadcmsg 127.0.0.1: EINVAL'); // a lying cmsg_len is refused, not trusted
     expect(got.sort()).toEqual(['hello-ok', 'mmsg-ok!', 'mmsg-ok!', 'msg-ok!']);
   });
 

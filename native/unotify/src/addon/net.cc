@@ -182,7 +182,11 @@ int translate_control(Notif& n, Msg& m) {
   h.msg_control = &m.control[0];
   h.msg_controllen = m.control.size();
   Fd pidfd;
+  const char* end = m.control.data() + m.control.size();
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+    // The tracee wrote these lengths: never trust them past our copy.
+    if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > static_cast<size_t>(end - reinterpret_cast<char*>(c)))
+      return -EINVAL;
     if (c->cmsg_level != SOL_SOCKET) continue;
     if (c->cmsg_type == SCM_CREDENTIALS) return -EPERM;
     if (c->cmsg_type != SCM_RIGHTS) continue;
