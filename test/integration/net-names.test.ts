@@ -58,6 +58,8 @@ describe('allowed name reachable, others not (engine, at connect)', () => {
   it('a denied name wins over an allowed network that contains it', async () => {
     const denied = await run(['127.0.0.0/8'], [fixture('net_client'), 'tcp', '127.0.0.3', String(servers.port)], ['other.example.test']);
     expect(denied.stdout).toMatch(/^error connect/);
+    // The denial line names the host (sbx resolved it), the address, the port and the rule.
+    expect(denied.stderr).toMatch(new RegExp(`sbx: denied net other\\.example\\.test \\(127\\.0\\.0\\.3:${servers.port}\\) \\(.*other\\.example\\.test`));
     const ok = await run(['127.0.0.0/8'], [fixture('net_client'), 'tcp', '127.0.0.2', String(servers.port)], ['other.example.test']);
     expect(ok.stdout).toBe('ok hello from api\n');
   });
