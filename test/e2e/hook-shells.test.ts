@@ -5,13 +5,16 @@
  * files (fake-replies.ts) so these run without a supervisor; test/e2e/session.test.ts runs the
  * same flows against the real sandbox.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderHook } from '../../src/hook/template.js';
 import { fakeReply } from './fake-replies.js';
 import { makeHome, sbxBin, startShell, type Sandbox, type Shell, type Tmux } from './tmux.js';
+
+// Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
+vi.setConfig({ testTimeout: 60_000 });
 
 const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 

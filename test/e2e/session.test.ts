@@ -6,11 +6,14 @@
  *   the shell leaves; a broken policy file is reported with its line while the last good policy
  *   stays; direnv's `use sandbox` loads and unloads; a second source of the hook adds nothing.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+
+// Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000 });
 
 const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 

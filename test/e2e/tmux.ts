@@ -115,7 +115,7 @@ export class Tmux {
   }
 
   /** Polls the screen until `pattern` shows up in fresh output; marks it consumed. */
-  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string[]> {
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const lines = this.capture();
