@@ -92,6 +92,7 @@ bool decide_addr(Notif& n, Addr& ad) {
                   EACCES);
   }
   if (fam == AF_UNIX) {
+    if (ad.len > sizeof(sockaddr_un)) return reply_error(n.listener(), n.req.id, EINVAL), true;
     auto* un = reinterpret_cast<sockaddr_un*>(&ad.ss);
     size_t plen = ad.len - offsetof(sockaddr_un, sun_path);
     if (plen == 0) return false;  // unnamed: the kernel answers
@@ -277,9 +278,12 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
   const unsigned vlen = static_cast<unsigned>(std::min<uint64_t>(a[2], 1024));
   const int flags = static_cast<int>(a[3]);
   auto msgs = std::make_shared<std::vector<Msg>>(vlen);
+  size_t total = 0;
   for (unsigned i = 0; i < vlen; i++) {
     int e = read_msg(n, vec + i * sizeof(mmsghdr), (*msgs)[i]);
     if (e == 0) e = translate_control(n, (*msgs)[i]);
+    total += (*msgs)[i].data.size() + (*msgs)[i].control.size();
+    if (e == 0 && total > kMaxPayload) e = -EMSGSIZE;  // bound what one call can make us hold
     if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
   }
   if (!n.valid()) return;
