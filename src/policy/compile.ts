@@ -389,10 +389,8 @@ class Builder {
             continue;
           }
           this.p.net.hosts!.push(host);
-          if (e.pattern.startsWith('*.')) {
-            this.warnings.push(`${src}: ${e.pattern} is matched by name only; the kernel-level filter sees addresses, so connections to it are decided by the net default until the filtering proxy lands`);
-            continue;
-          }
+          // A wildcard cannot be resolved ahead: the filtering proxy (src/net) decides it by name.
+          if (e.pattern.startsWith('*.')) continue;
           const addrs = await resolveHost(e.pattern, this.ctx.env);
           if (addrs.length === 0) this.warnings.push(`${src}: ${e.pattern} does not resolve; it matches no address`);
           for (const a of addrs) {
