@@ -142,7 +142,9 @@ async function execPrepared(
     live.engine = undefined;
     native.engineStop(engine);
     // engineStop flushes pending events through a thread-safe callback, which runs on
-    // a later turn of the event loop: give it a few milliseconds.
+    // a later turn of the event loop: give it a few milliseconds, then let one poll phase
+    // run (a loaded machine can fire the timer before the queued callback is delivered).
     await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
   }
 }
