@@ -142,8 +142,8 @@ const pushShell = {};
 const M = 300;
 for (const sh of ['bash', 'zsh', 'fish']) {
   // SBX_SESSION in the environment: the hook acts as in a session (no check, no re-exec).
-  // One process: M rounds of cd A; cd B through the hook, then the same with builtin cd; the
-  // clock (date, spawned only at the three boundaries) brackets both loops.
+  // One process: M rounds of cd A; cd B through the hook, then the same with the hook removed;
+  // the clock (date, spawned only at the boundaries) brackets both loops.
   const file = path.join(WORK, `push-${sh}.${sh}`);
   const loop = (body) => (sh === 'fish' ? `for i in (seq ${M}); ${body}; end` : `for ((i = 0; i < ${M}; i++)); do ${body}; done`);
   const set = sh === 'fish' ? `set -g __sbx_proc ${fake}` : `__sbx_proc=${fake}`;
@@ -154,6 +154,9 @@ for (const sh of ['bash', 'zsh', 'fish']) {
       set,
       'date +%s%N',
       loop(`cd ${projA}; cd ${projB}`),
+      // Baseline without the hook: zsh's builtin cd still runs chpwd_functions, fish still
+      // fires PWD events, so unhook them first.
+      sh === 'zsh' ? 'chpwd_functions=()' : sh === 'fish' ? 'functions -e __sbx_hook' : ':',
       'date +%s%N',
       loop(`builtin cd ${projA}; builtin cd ${projB}`),
       'date +%s%N',
@@ -172,37 +175,50 @@ out.push('| one push, shell side (canned reply: read, parse, env apply) | cost |
 for (const sh of ['bash', 'zsh', 'fish']) out.push(`| ${sh} | ${fmt(pushShell[sh])} |`);
 out.push('');
 
-// 3. cd → policy in force, in a real session.
-const cdScript = path.join(WORK, 'cd-session.bash');
-fs.writeFileSync(
-  cdScript,
-  `source ${hooks.bash}
+// 3. cd → policy in force, in a real session: each shell times its own `cd` (EPOCHREALTIME:
+// no process spawned), whose push returns once the supervisor has switched the policy; the
+// denied file must then be unreadable and its twin readable (builtin reads, checked each time).
+// fish has no in-process clock, so it is not in this table.
+const cdLines = [];
+const cdFigures = [];
+for (const sh of ['bash', 'zsh']) {
+  const script = path.join(WORK, `cd-session.${sh}`);
+  fs.writeFileSync(
+    script,
+    `source ${hooks[sh]}
+${sh === 'zsh' ? 'zmodload zsh/datetime' : ''}
 [[ -n \${SBX_SESSION-} ]] || { echo "NA not in a session"; exit 0; }
 builtin cd ${projB}; __sbx_hook
 for ((i = 0; i < 200; i++)); do
   t0=$EPOCHREALTIME; cd ${projA}; t1=$EPOCHREALTIME
   if { read -r x < secret.txt; } 2>/dev/null; then echo "LEAK secret readable after cd"; exit 1; fi
   { read -r x < twin.txt; } 2>/dev/null || { echo "BROKEN twin unreadable"; exit 1; }
-  echo "T \${t0/./} \${t1/./}"
+  echo "T $t0 $t1"
   cd ${projB}
 done
 `,
-);
-let cdLine;
-const r = spawnSync(SBX, ['shell', '--', 'bash', '--norc', '--noprofile', '-i', cdScript], { env: baseEnv, cwd: projB, encoding: 'utf8', timeout: 120_000 });
-const lines = `${r.stdout ?? ''}`.split('\n');
-const ts = lines.filter((l) => l.startsWith('T ')).map((l) => { const [, a, b] = l.split(' '); return (Number(b) - Number(a)) * 1000; });
-const failure = lines.find((l) => /^(LEAK|BROKEN|NA)/.test(l));
-if (ts.length > 0 && !failure) {
-  const med = median(ts);
-  const p95 = [...ts].sort((a, b) => a - b)[Math.floor(ts.length * 0.95)];
-  cdLine = `| sbx: cd → policy in force (bash, real session, checked by reading the denied file) | ${fmt(med)} (p95 ${fmt(p95)}) |`;
-  budgets.push({ id: 'cd', value: `${fmt(med)} median, ${fmt(p95)} p95`, met: p95 <= 15e6 });
-} else {
-  const why = failure ?? (r.stderr || `sbx shell exited ${r.status}`).split('\n').find((l) => l.trim()) ?? 'unknown';
-  cdLine = `| sbx: cd → policy in force | n/a (${why.trim()}) |`;
+  );
+  const argv = sh === 'bash' ? ['bash', '--norc', '--noprofile', '-i', script] : ['zsh', '-f', '-i', script];
+  const r = spawnSync(SBX, ['shell', '--', ...argv], { env: baseEnv, cwd: projB, encoding: 'utf8', timeout: 120_000 });
+  const lines = `${r.stdout ?? ''}`.split('\n');
+  const ts = lines.filter((l) => l.startsWith('T ')).map((l) => { const [, a, b] = l.split(' '); return (Number(b) - Number(a)) * 1e9; });
+  const failure = lines.find((l) => /^(LEAK|BROKEN|NA)/.test(l));
+  if (ts.length > 0 && !failure) {
+    const med = median(ts);
+    const p95 = [...ts].sort((x, y) => x - y)[Math.floor(ts.length * 0.95)];
+    cdLines.push(`| sbx: cd → policy in force (${sh}, real session, denied file checked each time) | ${fmt(med)} (p95 ${fmt(p95)}) |`);
+    cdFigures.push({ sh, med, p95 });
+  } else {
+    const why = failure ?? (r.stderr || `sbx shell exited ${r.status}`).split('\n').find((l) => l.trim()) ?? 'unknown';
+    cdLines.push(`| sbx: cd → policy in force (${sh}) | n/a (${why.trim()}) |`);
+  }
 }
-out.push('| entering a project | time |', '|---|---|', cdLine);
+if (cdFigures.length > 0) {
+  const worst = cdFigures.reduce((w, f) => (f.p95 > w.p95 ? f : w));
+  const value = cdFigures.map((f) => `${f.sh} ${fmt(f.med)} median / ${fmt(f.p95)} p95`).join(', ');
+  budgets.push({ id: 'cd', value, met: worst.p95 <= 15e6 });
+}
+out.push('| entering a project | time |', '|---|---|', ...cdLines);
 out.push(`| direnv export bash on entering an .envrc dir | ${fmt(direnvCd)} |`);
 out.push(`| mise hook-env -s bash on entering a mise.toml dir | ${miseCd ? fmt(miseCd) : `n/a (${miseNote})`} |`);
 out.push('');
