@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -8,6 +9,7 @@ import { dirname, join } from 'node:path';
  */
 export function tempWorld(base: string = tmpdir()): { root: string; home: string; env: Record<string, string>; write(rel: string, text: string): string } {
   const root = realpathSync(mkdtempSync(join(base, 'sbx-policy-')));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
   const home = join(root, 'home');
   mkdirSync(home, { recursive: true });
   const hosts = join(root, 'hosts');
