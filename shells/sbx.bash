@@ -173,14 +173,9 @@ __sbx_hook() {
 
 # cd/pushd/popd push at once, so `cd proj && make` runs under proj's policy (the prompt hook
 # alone would be one command late). A cd function someone else defined is left alone.
-__sbx_moved() {
-  local s=$?
-  [[ $PWD == "$__sbx_dir" ]] || __sbx_sync
-  return $s
-}
 for __sbx_c in cd pushd popd; do
-  if [[ $(type -t $__sbx_c) != function || $(declare -f $__sbx_c) == *__sbx_moved* ]]; then
-    eval "$__sbx_c() { builtin $__sbx_c \"\$@\" || return; __sbx_moved; }"
+  if [[ $(type -t $__sbx_c) != function || $(declare -f $__sbx_c) == *__sbx_hook* ]]; then
+    eval "$__sbx_c() { builtin $__sbx_c \"\$@\" || return; __sbx_hook; }"
   fi
 done
 unset __sbx_c
