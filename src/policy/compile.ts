@@ -25,7 +25,6 @@
  *     the lower layers for X and make X default to deny, then add their own allows.
  */
 import type {
-  CommandOverride,
   CompiledPolicy,
   Effect,
   HostRule,
@@ -148,7 +147,6 @@ class Builder {
   readonly dropped: string[] = [];
   readonly warnings: string[] = [];
   readonly issues: string[] = [];
-  private modeSetByTrusted = false;
 
   constructor(private readonly ctx: CompileContext) {}
 
@@ -266,7 +264,6 @@ class Builder {
     if (b.mode) {
       if (layer.trusted) {
         this.p.mode = b.mode;
-        this.modeSetByTrusted = true;
       } else if (b.mode === 'enforce') this.p.mode = 'enforce';
       else this.dropped.push(`${where(['mode'])}: mode audit (untrusted: would loosen enforcement)`);
     }
@@ -454,21 +451,8 @@ class Builder {
       }
     }
   }
-
-  addCommand(o: CommandOverride): void {
-    this.p.commands.push(o);
-  }
-
-  originFor(source: string, text: string): number {
-    return this.origin(source, text, 'commands');
-  }
-
-  get modeExplicit(): boolean {
-    return this.modeSetByTrusted;
-  }
 }
 
-/** Compiles layers in order. Throws one PolicyError with every bad entry. */
 /** One PolicyError for many issues, in file/line/column order, naming the file when there is one. */
 export function policyError(issues: string[]): PolicyError {
   const parse = (l: string) => /^(.*?):(\d+):(\d+): /.exec(l);
