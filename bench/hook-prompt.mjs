@@ -24,7 +24,9 @@ fs.rmSync(WORK, { recursive: true, force: true });
 const home = path.join(WORK, 'home');
 const xdg = Object.fromEntries(['CONFIG', 'STATE', 'DATA', 'CACHE'].map((k) => [`XDG_${k}_HOME`, path.join(home, k.toLowerCase())]));
 for (const d of Object.values(xdg)) fs.mkdirSync(d, { recursive: true });
-const baseEnv = { PATH: process.env.PATH, HOME: home, TERM: 'dumb', LANG: 'C.UTF-8', USER: process.env.USER ?? 'root', ...xdg };
+const runtime = path.join(WORK, 'run'); // our own supervisor, stopped at the end
+fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
+const baseEnv = { PATH: process.env.PATH, HOME: home, TERM: 'dumb', LANG: 'C.UTF-8', USER: process.env.USER ?? 'root', XDG_RUNTIME_DIR: runtime, ...xdg };
 const projA = path.join(WORK, 'projA');
 const projB = path.join(WORK, 'projB');
 for (const d of [projA, projB]) fs.mkdirSync(d, { recursive: true });
@@ -223,5 +225,6 @@ out.push(`| direnv export bash on entering an .envrc dir | ${fmt(direnvCd)} |`);
 out.push(`| mise hook-env -s bash on entering a mise.toml dir | ${miseCd ? fmt(miseCd) : `n/a (${miseNote})`} |`);
 out.push('');
 out.push(`Method: prompt cost = (N=${N} hook calls − N no-ops) / N inside one shell, median of ${RUNS} runs; direnv/mise by hyperfine -N (their hooks spawn that command every prompt).`);
+spawnSync(SBX, ['daemon', 'stop'], { env: baseEnv, stdio: 'ignore', timeout: 10_000 });
 process.stdout.write(`${out.join('\n')}\n`);
 for (const b of budgets) process.stdout.write(`BUDGET ${JSON.stringify(b)}\n`);
