@@ -54,7 +54,9 @@ export function budgets(res) {
       if (!colId) out.push(notMeasured(id, b, `sbx n/a: ${cell?.na ?? 'not run'}`));
       else {
         const r = cell.per_op_ns / o['min-unotify'].per_op_ns;
-        out.push(judged(id, b, r <= 1.25, `${fmtRatio(r)} (${fmtNs(cell.per_op_ns)} vs ${fmtNs(o['min-unotify'].per_op_ns)} per open)`, via(colId)));
+        const best = cell.min_ns / o['min-unotify'].min_ns;
+        const ex = colId === 'sbx-shell' && ok(o['sbx-exec']) ? `; \`sbx exec\`: ${fmtRatio(o['sbx-exec'].per_op_ns / o['min-unotify'].per_op_ns)}` : '';
+        out.push(judged(id, b, r <= 1.25, `${fmtRatio(r)} (${fmtNs(cell.per_op_ns)} vs ${fmtNs(o['min-unotify'].per_op_ns)} per open)`, `session; best runs: ${fmtRatio(best)}${ex} ${via(colId)}`.trim()));
       }
     }
   }
@@ -72,7 +74,8 @@ export function budgets(res) {
       out.push(notMeasured(id, b, `session n/a: ${cell?.na ?? 'not run'}${hint}`));
     } else {
       const r = cell.median_ns / w.cells.none.median_ns;
-      out.push(judged(id, b, r <= 1.1, fmtRatio(r)));
+      const best = cell.min_ns / w.cells.none.min_ns;
+      out.push(judged(id, b, r <= 1.1, `${fmtRatio(r)} (medians)`, `best runs: ${fmtRatio(best)}${cell.runs < res.options.runs ? `; ${cell.runs} runs` : ''}`));
     }
   }
 

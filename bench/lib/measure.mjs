@@ -36,7 +36,9 @@ export function rounds(colIds, runs, sample, onDone = () => {}, { late = () => f
   let ops = 0;
   for (let r = 0; r <= runs; r++) {
     if (r > 1 && late()) break; // time limit: keep the rounds done (cells say how many)
-    for (const id of r === 0 ? colIds.slice(0, 1) : colIds) {
+    // Rotate the order each round so no column always runs right after the same neighbour.
+    const order = r === 0 ? colIds.slice(0, 1) : colIds.map((_, i) => colIds[(i + r - 1) % colIds.length]);
+    for (const id of order) {
       if (res[id]) continue; // already n/a
       try {
         const s = sample(column(id));

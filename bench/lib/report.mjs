@@ -45,6 +45,18 @@ export function renderMarkdown(res) {
     out.push(table(['workload', ...cols.map((c) => c.label)], rows), '');
   }
 
+  if (res.workloads) {
+    out.push('Best run of each cell (ratio of the minimums): on a loaded machine the fastest run is the one least disturbed by other work, so this table is the steadier view of what the sandbox itself costs.', '');
+    const cols = COLUMNS.filter((c) => res.columns[c.id]);
+    const rows = Object.values(res.workloads).map((w) => [w.title, ...cols.map((c) => {
+      const cell = w.cells[c.id];
+      if (!ok(cell)) return 'n/a';
+      if (c.id === 'none' || !ok(w.cells.none)) return fmtNs(cell.min_ns);
+      return `${fmtNs(cell.min_ns)} (${fmtRatio(cell.min_ns / w.cells.none.min_ns)})`;
+    })]);
+    out.push(table(['workload (best run)', ...cols.map((c) => c.label)], rows), '');
+  }
+
   if (res.syscalls) {
     out.push('## Per-syscall cost', '');
     out.push(`Self-timed loops of ${res.syscalls.n} opens / ${10 * res.syscalls.n} stats (\`bench/c/syscalls.c\`) on a small file in bench/work; cost per call, median of ${res.options.runs} runs. The minimal C loop (\`bench/c/min_unotify.c\`) traps only openat and answers CONTINUE from one thread: no policy, no emulation. sbx emulates each open (resolve, open, check, ADDFD).`, '');
