@@ -17,7 +17,7 @@ export function runExtra(file, { runs }) {
   const argv = file.endsWith('.sh') ? ['bash', file] : [process.execPath, file];
   const env = benchEnv({ BENCH_RUNS: String(runs), BENCH_WORK: WORK, SBX });
   const started = Date.now();
-  const r = tryRun(argv, { cwd: path.dirname(BENCH), env, timeoutMs: 240_000 });
+  const r = tryRun(argv, { cwd: path.dirname(BENCH), env, timeoutMs: 360_000 });
   const name = path.basename(file);
   if (!r.ok) return { script: name, na: r.reason, budgets: [] };
   const budgets = [];

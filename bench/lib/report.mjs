@@ -121,6 +121,7 @@ export function renderMarkdown(res) {
   }
 
   out.push('## Hook and supervisor benches', '');
+  if (res.extras_run) out.push(`These scripts ran in a separate \`--only=extras\` run at ${res.extras_run.date} (load average ${res.extras_run.loadavg?.start?.map((x) => x.toFixed(2)).join(' ') ?? '?'}), after the main run: a script appeared in the tree while the main run was under way.`, '');
   if (!res.extras) out.push('Not run (`--only` left the extras section out).', '');
   else if (!res.extras.length) out.push('No `bench/hook-*` or `bench/supervisor-*` script present at the time of this run: prompt cost, `cd` latency and supervisor RSS are not measured here.', '');
   for (const e of res.extras ?? []) {
