@@ -93,7 +93,7 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
     const again = await ping(paths);
     if (again) return { pid: again, started: false };
     const logFd = openSync(paths.daemonLog, 'a', 0o600);
-    const child = spawn(process.execPath, [sbxBin(), 'daemon', 'run'], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=1', sbxBin(), 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       env: env as NodeJS.ProcessEnv,
