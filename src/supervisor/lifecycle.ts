@@ -19,9 +19,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie has exited; whoever it belongs to will reap it.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -93,15 +99,17 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
     const again = await ping(paths);
     if (again) return { pid: again, started: false };
     const logFd = openSync(paths.daemonLog, 'a', 0o600);
-    const child = spawn(process.execPath, ['--max-semi-space-size=1', sbxBin(), 'daemon', 'run'], {
+    // Through `sh -c '… &'` so the supervisor is orphaned at once and init reaps it: our
+    // caller may be about to exec the user's shell (sbx shell), which would never wait for it.
+    const child = spawn('/bin/sh', ['-c', '"$@" </dev/null &', 'sh', process.execPath, '--max-semi-space-size=1', sbxBin(), 'daemon', 'run'], {
       detached: true,
-      stdio: ['ignore', logFd, logFd],
+      stdio: ['ignore', 'ignore', logFd],
       env: env as NodeJS.ProcessEnv,
       cwd: '/',
     });
     closeSync(logFd);
     let exited: number | null | undefined;
-    child.once('exit', (code) => (exited = code));
+    child.once('exit', (code) => (exited = code === 0 ? undefined : code));
     child.unref();
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {

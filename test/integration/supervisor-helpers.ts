@@ -182,10 +182,16 @@ export async function until<T>(what: string, fn: () => T | undefined | false, ca
   }
 }
 
+/** Running (a zombie has exited: its reaper, maybe a lazy pid 1, just has not waited yet). */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
   } catch {
     return false;
   }
