@@ -131,7 +131,9 @@ export function renderMarkdown(res) {
   else if (!res.extras.length) out.push('No `bench/hook-*` or `bench/supervisor-*` script present at the time of this run: prompt cost, `cd` latency and supervisor RSS are not measured here.', '');
   for (const e of res.extras ?? []) {
     out.push(`### bench/${e.script}`, '');
-    out.push(e.na ? `n/a (${e.na})` : e.output || '(no output)', '');
+    // Plain-text output goes in a code block so Markdown keeps its layout.
+    const md = /^\s*(\||#)/m.test(e.output ?? '');
+    out.push(e.na ? `n/a (${e.na})` : !e.output ? '(no output)' : md ? e.output : `\`\`\`\n${e.output}\n\`\`\``, '');
   }
   return `${out.join('\n').trim()}\n`;
 }
