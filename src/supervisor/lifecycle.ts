@@ -12,7 +12,8 @@ import type { Env } from '../policy/paths.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { request } from './protocol.js';
 
-const START_TIMEOUT_MS = 8000;
+/** Generous: on a loaded machine node alone can take seconds to start. */
+const START_TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,7 +95,7 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
   if (running) return { pid: running, started: false };
   ensureRuntimeDir(paths.runtime);
   ensureStateDir(paths.state);
-  const unlock = await lock(paths.spawnLock, START_TIMEOUT_MS);
+  const unlock = await lock(paths.spawnLock, START_TIMEOUT_MS + 5000);
   try {
     const again = await ping(paths);
     if (again) return { pid: again, started: false };
@@ -119,7 +120,7 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
       await sleep(15);
     }
     throw new SupervisorError(
-      exited !== undefined ? `the supervisor exited (${exited}) while starting` : 'the supervisor did not answer within 8 s',
+      exited !== undefined ? `the supervisor exited (${exited}) while starting` : `the supervisor did not answer within ${START_TIMEOUT_MS / 1000} s`,
       `see ${paths.daemonLog}`,
     );
   } finally {
