@@ -141,16 +141,7 @@ export function makeSandbox(name: string): Sandbox {
         .map((l) => JSON.parse(l) as Violation);
     },
     cleanup() {
-      const pid = sb.supervisorPid();
-      sb.sbx(['daemon', 'stop', '--force'], { timeout: 10_000 });
-      if (pid) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      // Keepers of this sandbox (their sessions are over; a keeper with nothing to keep exits on its own).
+      // Keepers first: a keeper that sees its supervisor go would start a new one.
       try {
         const out = execFileSync('pgrep', ['-f', keeperSock], { encoding: 'utf8' });
         for (const p of out.split('\n').filter(Boolean)) {
@@ -162,6 +153,15 @@ export function makeSandbox(name: string): Sandbox {
         }
       } catch {
         // none left: pgrep exits 1
+      }
+      const pid = sb.supervisorPid();
+      sb.sbx(['daemon', 'stop', '--force'], { timeout: 10_000 });
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
       }
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     },
