@@ -59,13 +59,20 @@ int reply_value(int listener, uint64_t id, int64_t val) {
 }
 
 int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec) {
+  // Two steps (ADDFD, then SEND with the new number) rather than SECCOMP_ADDFD_FLAG_SEND:
+  // with FLAG_SEND the kernel marks the notification answered before the tracee has
+  // installed the fd, and if the supervisor is killed while it waits, the pending fd is
+  // dropped and the tracee's open() "succeeds" with value 0 — its stdin. Split, a crash
+  // between the steps leaves the notification unanswered, so the journal replays it
+  // (costing at most one leaked fd in the tracee).
   seccomp_notif_addfd a{};
   a.id = id;
-  a.flags = SECCOMP_ADDFD_FLAG_SEND;
   a.srcfd = static_cast<uint32_t>(srcfd);
   a.newfd_flags = cloexec ? O_CLOEXEC : 0;
-  int r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
-  return r < 0 ? -errno : r;
+  int newfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+  if (newfd < 0) return -errno;
+  int r = reply_value(listener, id, newfd);
+  return r < 0 ? r : newfd;
 }
 
 std::string read_link(const std::string& path) {
