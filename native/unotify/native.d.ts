@@ -137,6 +137,8 @@ export interface NativeAddon {
   engineDropPolicy(engine: EngineHandle, policyId: number): void;
   /** Assigns pid (a tgid) to policyId. With pinDescendants, its existing descendants first keep the policy they have now. */
   engineAssign(engine: EngineHandle, pid: number, policyId: number, pinDescendants: boolean): void;
+  /** Replaces the protected pids (this process is always added); decisions in flight finish on the old set. */
+  engineSetProtectedPids(engine: EngineHandle, pids: number[]): void;
   engineReplyHint(engine: EngineHandle, hintId: string, reply: HintReply): void;
   engineStats(engine: EngineHandle): EngineStats;
   /** Stops the threads, flushes pending events. Does not close the caller's listener fd. */

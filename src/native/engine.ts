@@ -178,6 +178,15 @@ export class Engine {
     this.addon.engineAssign(h, pid, policyId, pinDescendants);
   }
 
+  /** Replaces the pids no sandboxed process may signal, ptrace or open under /proc (this process stays). */
+  setProtectedPids(pids: number[]): void {
+    const w = 'Engine.setProtectedPids';
+    const h = this.live(w);
+    if (!Array.isArray(pids)) fail(w, 'pids must be an array', pids);
+    pids.forEach((p, i) => checkInt(w, `pids[${i}]`, p, 1, 2 ** 31 - 1));
+    this.addon.engineSetProtectedPids(h, pids);
+  }
+
   replyHint(id: string, reply: HintReply): boolean {
     const w = 'Engine.replyHint';
     const h = this.live(w);

@@ -34,6 +34,8 @@ export class Supervisor {
   private readonly native: NativeAddon;
   private readonly paths: SupervisorPaths;
   private readonly sessions = new Map<string, Session>();
+  /** Keeper pids of live (or registering) sessions. */
+  private readonly keepers = new Set<number>();
   private readonly log: ViolationLog;
   private readonly watcher: PolicyWatcher;
   private keeperServer: FdServerHandle | undefined;
@@ -110,6 +112,9 @@ export class Supervisor {
     const old = this.sessions.get(reg.session);
     if (old) return refuse(`session ${reg.session} is already served`);
     const [listenerFd, journalFd] = c.fds as [number, number];
+    // Protect the new keeper from every existing session before anything else happens.
+    this.keepers.add(reg.keeperPid);
+    this.pushProtected();
     const session = new Session(
       {
         env: this.env,
@@ -117,8 +122,10 @@ export class Supervisor {
         watchFiles: () => this.rewatch(),
         ended: (s) => {
           if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+          this.dropKeeper(s.keeperPid);
           this.rewatch();
         },
+        protectedPids: () => this.protectedPids(),
         say,
       },
       reg,
@@ -136,6 +143,7 @@ export class Supervisor {
       })
       .catch((err: unknown) => {
         this.sessions.delete(reg.session);
+        this.dropKeeper(reg.keeperPid);
         this.native.close(journalFd);
         c.fds = [listenerFd];
         const msg =
@@ -146,6 +154,28 @@ export class Supervisor {
               : `internal error: ${(err as Error).message}`;
         refuse(msg);
       });
+  }
+
+  /** Supervisor + every live keeper: what no sandboxed process of any session may touch. */
+  private protectedPids(): number[] {
+    return [process.pid, ...this.keepers];
+  }
+
+  private pushProtected(): void {
+    const pids = this.protectedPids();
+    for (const s of this.sessions.values()) {
+      try {
+        s.setProtectedPids(pids);
+      } catch (err) {
+        say(`session ${s.id}: could not update protected pids: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private dropKeeper(pid: number): void {
+    // Still protected while another live session names the same keeper.
+    for (const s of this.sessions.values()) if (s.keeperPid === pid) return;
+    if (this.keepers.delete(pid)) this.pushProtected();
   }
 
   private rewatch(): void {

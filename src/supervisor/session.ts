@@ -47,6 +47,8 @@ export interface SessionContext {
   /** Tells the watcher which files this session's policies read. */
   watchFiles(session: Session, files: string[]): void;
   ended(session: Session): void;
+  /** The supervisor's one protected set (itself + every live keeper), shared by all engines. */
+  protectedPids(): number[];
   /** Daemon log line. */
   say(line: string): void;
 }
@@ -137,7 +139,7 @@ export class Session {
       listenerFd,
       defaultPolicy: rootEntry.mainId,
       journalFd,
-      protectedPids: [process.pid, this.keeperPid],
+      protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
       onHint: (h) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
@@ -153,6 +155,11 @@ export class Session {
     this.install(rootEntry);
     for (const p of plan) if (p.key === this.rootKey) assign(p);
     this.watch();
+  }
+
+  /** A keeper registered or left somewhere: no session may signal any of them. */
+  setProtectedPids(pids: number[]): void {
+    if (!this.ended && this.engine && !this.engine.stopped) this.engine.setProtectedPids(pids);
   }
 
   attachKeeper(sock: Socket): void {

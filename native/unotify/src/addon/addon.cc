@@ -152,6 +152,22 @@ int int_opt(const Napi::Env& env, const Napi::Object& o, const char* key, const 
   return static_cast<int>(v.As<Napi::Number>().Int64Value());
 }
 
+// An array of positive integer pids (what protects the supervisor and keepers).
+std::vector<int> pid_list(Napi::Env env, Napi::Value pp, const char* sig, const std::string& what) {
+  if (!pp.IsArray()) throw_type(env, sig, what + " must be an array of positive integers");
+  Napi::Array pa = pp.As<Napi::Array>();
+  std::vector<int> out;
+  for (uint32_t i = 0; i < pa.Length(); i++) {
+    Napi::Value v = pa.Get(i);
+    if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() <= 0 ||
+        v.As<Napi::Number>().Int64Value() > INT32_MAX ||
+        v.As<Napi::Number>().DoubleValue() != static_cast<double>(v.As<Napi::Number>().Int64Value()))
+      throw_type(env, sig, what + "[" + std::to_string(i) + "] must be a positive integer");
+    out.push_back(static_cast<int>(v.As<Napi::Number>().Int64Value()));
+  }
+  return out;
+}
+
 Napi::Value EngineCreate(const Napi::CallbackInfo& info) {
   const char* sig = "engineCreate(options)";
   Napi::Env env = info.Env();
@@ -163,16 +179,7 @@ Napi::Value EngineCreate(const Napi::CallbackInfo& info) {
   cfg.defaultPolicy = int_opt(env, o, "defaultPolicy", sig, 0, INT32_MAX, 0, true);
   cfg.threads = int_opt(env, o, "threads", sig, 1, 16, 2, false);
   cfg.journalFd = int_opt(env, o, "journalFd", sig, 0, INT32_MAX, -1, false);
-  Napi::Value pp = o.Get("protectedPids");
-  if (!pp.IsArray()) throw_type(env, sig, "options.protectedPids must be an array of positive integers");
-  Napi::Array pa = pp.As<Napi::Array>();
-  for (uint32_t i = 0; i < pa.Length(); i++) {
-    Napi::Value v = pa.Get(i);
-    if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() <= 0 ||
-        v.As<Napi::Number>().DoubleValue() != static_cast<double>(v.As<Napi::Number>().Int64Value()))
-      throw_type(env, sig, "options.protectedPids[" + std::to_string(i) + "] must be a positive integer");
-    cfg.protectedPids.push_back(static_cast<int>(v.As<Napi::Number>().Int64Value()));
-  }
+  cfg.protectedPids = pid_list(env, o.Get("protectedPids"), sig, "options.protectedPids");
   Napi::Function onEvents = fn_opt(env, o, "onEvents", sig);
   Napi::Function onHint = fn_opt(env, o, "onHint", sig);
   Napi::Function onClosed = fn_opt(env, o, "onClosed", sig);
@@ -216,6 +223,14 @@ Napi::Value EngineAssign(const Napi::CallbackInfo& info) {
   int pol = arg_int(info, 2, sig, "policyId", 0, INT32_MAX);
   if (!info[3].IsBoolean()) throw_type(info.Env(), sig, "pinDescendants must be a boolean");
   core->assign(pid, pol, info[3].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineSetProtectedPids(const Napi::CallbackInfo& info) {
+  const char* sig = "engineSetProtectedPids(engine, pids)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  core->set_protected(pid_list(info.Env(), info[1], sig, "pids"));
   return info.Env().Undefined();
 }
 
@@ -298,6 +313,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineSetPolicy", Napi::Function::New(env, EngineSetPolicy, "engineSetPolicy"));
   exports.Set("engineDropPolicy", Napi::Function::New(env, EngineDropPolicy, "engineDropPolicy"));
   exports.Set("engineAssign", Napi::Function::New(env, EngineAssign, "engineAssign"));
+  exports.Set("engineSetProtectedPids", Napi::Function::New(env, EngineSetProtectedPids, "engineSetProtectedPids"));
   exports.Set("engineReplyHint", Napi::Function::New(env, EngineReplyHint, "engineReplyHint"));
   exports.Set("engineStats", Napi::Function::New(env, EngineStats, "engineStats"));
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));

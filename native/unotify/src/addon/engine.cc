@@ -75,13 +75,12 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
       stopfd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       default_(cfg.defaultPolicy),
       nthreads_(cfg.threads),
-      protected_(cfg.protectedPids),
       procs_(cfg.defaultPolicy),
       wakefd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       tsEvents_(ev),
       tsHint_(hint),
       tsClosed_(closed) {
-  protected_.push_back(getpid());
+  set_protected(cfg.protectedPids);
   // Notifications a crashed engine had received: finished once a policy is in place.
   if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd))
     for (const auto& req : journal_.take_live()) recover_.push_back(Parked{req, kClaim});
@@ -98,8 +97,20 @@ void Core::start() {
   flusher_ = std::thread([this] { flush_loop(); });
 }
 
+std::shared_ptr<const std::vector<int>> Core::protected_pids() const {
+  std::lock_guard<std::mutex> g(protMu_);
+  return protected_;
+}
+
+void Core::set_protected(std::vector<int> pids) {
+  pids.push_back(getpid());
+  auto next = std::make_shared<const std::vector<int>>(std::move(pids));
+  std::lock_guard<std::mutex> g(protMu_);
+  protected_ = std::move(next);
+}
+
 bool Core::is_protected(int tgid) const {
-  for (int p : protected_)
+  for (int p : *protected_pids())
     if (p == tgid) return true;
   return false;
 }

@@ -64,7 +64,9 @@ class Core : public std::enable_shared_from_this<Core> {
   // Used by the handlers.
   int listener() const { return listener_; }
   bool is_protected(int tgid) const;
-  const std::vector<int>& protected_pids() const { return protected_; }
+  // A snapshot: the set is swapped whole (set_protected) while handlers read it.
+  std::shared_ptr<const std::vector<int>> protected_pids() const;
+  void set_protected(std::vector<int> pids);  // this process is always added
   void emit(Event&& e);
   void post_hint(uint64_t id, bool cloexec, int slot, HintMsg&& m);
   // A deferred answer (hint, helper thread) frees its journal slot when it is sent.
@@ -93,7 +95,8 @@ class Core : public std::enable_shared_from_this<Core> {
   int stopfd_;
   int default_;
   int nthreads_;
-  std::vector<int> protected_;
+  mutable std::mutex protMu_;
+  std::shared_ptr<const std::vector<int>> protected_;
   ProcTable procs_;
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;

@@ -25,7 +25,7 @@ int tgid_of(int tid) {
 }
 
 bool group_has_protected(const Core& core, int pgrp) {
-  for (int p : core.protected_pids())
+  for (int p : *core.protected_pids())
     if (proc_pgrp(p) == pgrp) return true;
   return false;
 }

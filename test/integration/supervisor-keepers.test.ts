@@ -1,0 +1,62 @@
+/**
+ * Cross-session keeper protection: every engine protects the supervisor and EVERY live
+ * keeper, including keepers that registered after the engine started. From inside session
+ * A, signalling session B's keeper fails and is logged; signalling A's own process works.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, makeSandbox, pidAlive, until, type Sandbox } from './supervisor-helpers.js';
+
+let sb: Sandbox;
+beforeAll(() => {
+  sb = makeSandbox('keepers');
+});
+afterAll(() => sb.cleanup());
+
+const t = (name: string, cmd: string) => `if ${cmd} >/dev/null 2>&1; then echo "${name} ok"; else echo "${name} fail"; fi`;
+
+describe('keepers are protected across sessions', () => {
+  it("session A cannot stop or kill session B's (later) keeper; it can kill its own process", { timeout: 90_000 }, async () => {
+    const pa = makeProject(join(sb.home, 'pa'));
+    const pb = makeProject(join(sb.home, 'pb'));
+    const orders = join(sb.dir, 'orders.sh');
+    const bDone = join(sb.dir, 'b.done');
+    writeFileSync(orders, 'true\n');
+    // A first: its engine exists before B's keeper registers.
+    const runA = sb.spawnSbx(['shell', '--', 'sh', '-c', `while [ ! -s ${orders}.go ]; do sleep 0.05; done; . ${orders}`], { cwd: pa });
+    const a = await until('session A live', () => sb.status().sessions.find((s) => s.cwd === pa), 30_000);
+    const runB = sb.spawnSbx(['shell', '--', 'sh', '-c', `while [ ! -e ${bDone} ]; do sleep 0.05; done; echo b-done`], { cwd: pb });
+    const b = await until('session B live', () => sb.status().sessions.find((s) => s.cwd === pb), 30_000);
+    const keeperB = b.keeperPid;
+    writeFileSync(
+      orders,
+      [
+        'sleep 30 & mine=$!',
+        t('stop-keeper-b', `kill -STOP ${keeperB}`),
+        t('kill-keeper-b', `kill -9 ${keeperB}`),
+        t('signal0-keeper-b', `kill -0 ${keeperB}`),
+        t('proc-keeper-b', `cat /proc/${keeperB}/cmdline`),
+        t('stop-own', 'kill -STOP $mine'),
+        t('kill-own', 'kill -9 $mine'),
+        t('proc-own', 'cat /proc/$mine/stat || true'),
+      ].join('\n'),
+    );
+    writeFileSync(`${orders}.go`, 'go');
+    const outA = await runA.done;
+    expect(outA.stdout).toContain('stop-keeper-b fail');
+    expect(outA.stdout).toContain('kill-keeper-b fail');
+    expect(outA.stdout).toContain('signal0-keeper-b fail');
+    expect(outA.stdout).toContain('proc-keeper-b fail');
+    expect(outA.stdout).toContain('stop-own ok');
+    expect(outA.stdout).toContain('kill-own ok');
+    // B's keeper is alive and not stopped: B still runs to completion.
+    expect(pidAlive(keeperB)).toBe(true);
+    writeFileSync(bDone, '');
+    const outB = await runB.done;
+    expect(outB.stdout).toContain('b-done');
+    expect(outB.code).toBe(0);
+    const log = sb.log(a.id);
+    expect(log.some((v) => v.op === 'signal' && v.target === String(keeperB) && v.kind === 'deny')).toBe(true);
+  });
+});
