@@ -12,6 +12,7 @@ import type { Env } from '../policy/paths.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { tryConnect, type ControlRequest } from './protocol.js';
 import { selfRss } from './procfs.js';
+import { PolicyCache } from './policy-cache.js';
 import { Session, type Registration } from './session.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
@@ -37,6 +38,7 @@ export class Supervisor {
   /** Keeper pids of live (or registering) sessions. */
   private readonly keepers = new Set<number>();
   private readonly log: ViolationLog;
+  private readonly policies: PolicyCache;
   private readonly watcher: PolicyWatcher;
   private keeperServer: FdServerHandle | undefined;
   private control: Server | undefined;
@@ -51,6 +53,7 @@ export class Supervisor {
     ensureRuntimeDir(this.paths.runtime);
     ensureStateDir(this.paths.state);
     this.log = new ViolationLog({ file: this.paths.violations });
+    this.policies = new PolicyCache(env);
     this.watcher = new PolicyWatcher((file) => void this.reload(file));
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -126,6 +129,7 @@ export class Supervisor {
           this.rewatch();
         },
         protectedPids: () => this.protectedPids(),
+        policies: this.policies,
         say,
       },
       reg,
@@ -185,6 +189,7 @@ export class Supervisor {
   }
 
   private async reload(file: string): Promise<void> {
+    this.policies.invalidate(file);
     for (const s of [...this.sessions.values()]) {
       if (!s.usesFile(file)) continue;
       try {

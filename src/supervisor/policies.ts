@@ -22,6 +22,8 @@ export interface ResolvedSource {
   main: CompiledPolicy;
   overrides: CompiledPolicy[];
   files: string[];
+  /** files + paths whose appearance or change would alter the result (for the cache's stamp). */
+  watch: string[];
   origin: string;
   trusted: boolean;
   prompt: string;
@@ -84,6 +86,7 @@ export async function resolveSource(source: PolicySource, env: Env): Promise<Res
     main: r.policy,
     overrides: r.overrides,
     files,
+    watch: r.watch,
     origin: r.origin,
     trusted,
     prompt,

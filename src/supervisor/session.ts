@@ -12,7 +12,8 @@ import { PolicyError } from '../errors.js';
 import { Engine } from '../native/engine.js';
 import { formatReply } from '../hook/reply.js';
 import type { Env } from '../policy/paths.js';
-import { describeRule, resolveSource, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
+import { describeRule, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
+import type { PolicyCache } from './policy-cache.js';
 import { childrenOf, parentPid, startTime, ttyOf } from './procfs.js';
 import type { Violation, ViolationLog } from './violations.js';
 
@@ -49,12 +50,20 @@ export interface SessionContext {
   ended(session: Session): void;
   /** The supervisor's one protected set (itself + every live keeper), shared by all engines. */
   protectedPids(): number[];
+  /** Resolved policies shared by all sessions (a cd into a known project does not recompile). */
+  policies: PolicyCache;
   /** Daemon log line. */
   say(line: string): void;
 }
 
+/**
+ * Entries are keyed by the cache's effective key: every directory under one project file
+ * shares one entry (one set of ids), so a cd between them is only an engineAssign.
+ */
 interface Entry {
   resolved: ResolvedSource;
+  /** The cache generation installed: the same one again needs no setPolicy. */
+  generation: number;
   mainId: number;
   overrideIds: number[];
 }
@@ -173,10 +182,13 @@ export class Session {
 
   /** Resolves a source into an entry (allocating ids once per source). Returns its key. */
   private async prepare(source: PolicySource, lockdownOnError: boolean): Promise<string> {
-    const key = sourceKey(source);
+    let key = sourceKey(source);
     let resolved: ResolvedSource;
+    let generation = 0;
     try {
-      resolved = await resolveSource(source, this.ctx.env);
+      const got = await this.ctx.policies.get(source);
+      ({ resolved, generation } = got);
+      key = got.effectiveKey;
     } catch (err) {
       if (!lockdownOnError || !(err instanceof PolicyError)) throw err;
       const where = err.issues[0] ?? err.message;
@@ -187,22 +199,24 @@ export class Session {
         main: lockdown(0),
         overrides: [],
         files: [],
+        watch: [],
         origin: `locked down (${where})`,
         trusted: false,
         prompt: 'sbx!',
       };
     }
-    this.setEntry(key, resolved);
+    this.setEntry(key, resolved, generation);
     return key;
   }
 
-  private setEntry(key: string, resolved: ResolvedSource): Entry {
+  private setEntry(key: string, resolved: ResolvedSource, generation: number): Entry {
     let e = this.entries.get(key);
     if (!e) {
-      e = { resolved, mainId: this.nextId++, overrideIds: [] };
+      e = { resolved, generation, mainId: this.nextId++, overrideIds: [] };
       this.entries.set(key, e);
     }
     e.resolved = resolved;
+    e.generation = generation;
     // Local ids: main keeps its id for the life of the session (live reload re-sets it).
     while (e.overrideIds.length < resolved.overrides.length) e.overrideIds.push(this.nextId++);
     const map = new Map<number, number>([[resolved.main.id, e.mainId]]);
@@ -245,9 +259,9 @@ export class Session {
     for (const [key, e] of this.entries) {
       if (!e.resolved.files.includes(file)) continue;
       try {
-        const r = await resolveSource(e.resolved.source, this.ctx.env);
+        const { resolved: r, generation } = await this.ctx.policies.get(e.resolved.source);
         if (this.ended) return;
-        this.install(this.setEntry(key, r));
+        this.install(this.setEntry(key, r, generation));
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
@@ -301,11 +315,12 @@ export class Session {
       return { errno: EINVAL };
     }
 
-    const key = sourceKey(source);
     const before = this.keyOf(h.tgid);
     let resolved: ResolvedSource;
+    let key: string;
+    let generation: number;
     try {
-      resolved = await resolveSource(source, this.ctx.env);
+      ({ resolved, effectiveKey: key, generation } = await this.ctx.policies.get(source));
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
       // Keep what the caller runs under now; say which file and line is wrong.
@@ -323,8 +338,13 @@ export class Session {
       };
     }
     if (this.ended || !this.engine) return { errno: EACCES };
-    const entry = this.setEntry(key, resolved);
-    this.install(entry);
+    let entry = this.entries.get(key);
+    // Same files, same stamps as what this session installed: the policy is in the engine.
+    if (!entry || entry.generation !== generation) {
+      entry = this.setEntry(key, resolved, generation);
+      this.install(entry);
+    } else entry.resolved.source = source;
+    resolved = entry.resolved;
     this.pinDescendants(h.tgid, before);
     this.engine.assign(h.tgid, entry.mainId, true);
     const start = startTime(h.tgid);

@@ -1,0 +1,106 @@
+/**
+ * Resolved policies shared by every session, so a `cd` does not recompile. A directory's
+ * policy depends only on the files in force (user config, the project file found above it,
+ * the trust db) — not on the directory itself once a project file is found — so entries are
+ * keyed by that *effective* identity: two directories under one .sbx.yaml share one entry.
+ *
+ * Each entry carries a stamp of every path that could change it (ResolvedPolicy.watch: the
+ * files in force, the user config path, the trust db, the project dir) as ino+size+mtime; a
+ * hit re-stats them, so an edit is seen even before the chokidar event arrives. The watcher
+ * also drops entries (invalidate) so a reload never reads a stale one.
+ */
+import { statSync } from 'node:fs';
+import { findProjectFile } from '../policy/discover.js';
+import { canonicalPath } from '../policy/expand.js';
+import type { Env } from '../policy/paths.js';
+import { resolveSource, type PolicySource, type ResolvedSource } from './policies.js';
+
+const MAX_ENTRIES = 256;
+
+interface CacheEntry {
+  resolved: ResolvedSource;
+  paths: string[];
+  stamp: string;
+  /** Changes whenever the entry is re-resolved: same generation = same compiled policy. */
+  generation: number;
+}
+
+/** A file changed this recently may have changed between our read and our stat. */
+const SETTLE_NS = 1_000_000_000n;
+
+function stampOf(paths: string[]): { stamp: string; settled: boolean } {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  let settled = true;
+  const stamp = paths
+    .map((p) => {
+      try {
+        const s = statSync(p, { bigint: true });
+        if (now - s.mtimeNs < SETTLE_NS || now - s.ctimeNs < SETTLE_NS) settled = false;
+        return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('|');
+  return { stamp, settled };
+}
+
+export interface CachedSource {
+  resolved: ResolvedSource;
+  /** The effective identity (what sessions key their entries by). */
+  effectiveKey: string;
+  generation: number;
+}
+
+export class PolicyCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private nextGeneration = 1;
+
+  constructor(private readonly env: Env) {}
+
+  /** What decides a source's policy, besides the stamped files. */
+  effectiveKey(source: PolicySource): string {
+    const project = findProjectFile(source.dir);
+    let where: string;
+    try {
+      where = project ? `project:${project}` : `dir:${canonicalPath(source.dir)}`;
+    } catch {
+      where = `dir:${source.dir}`;
+    }
+    return source.kind === 'use' ? `use:${source.file}|${where}` : where;
+  }
+
+  /**
+   * A private copy of the source's policy (sessions renumber ids in place). Throws
+   * PolicyError like resolveSource; a failure is not cached.
+   */
+  async get(source: PolicySource): Promise<CachedSource> {
+    const effectiveKey = this.effectiveKey(source);
+    let e = this.entries.get(effectiveKey);
+    if (!e || stampOf(e.paths).stamp !== e.stamp) {
+      this.entries.delete(effectiveKey);
+      const resolved = await resolveSource(source, this.env);
+      const paths = [...new Set([...resolved.watch, ...resolved.files])];
+      const { stamp, settled } = stampOf(paths);
+      e = { resolved, paths, stamp, generation: this.nextGeneration++ };
+      // An edit between our read and our stat would hide behind the stamp: keep only
+      // what has not changed for a while (a fresh edit is simply resolved again next time).
+      if (settled) {
+        if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+        this.entries.set(effectiveKey, e);
+      }
+    } else {
+      // Most recently used last.
+      this.entries.delete(effectiveKey);
+      this.entries.set(effectiveKey, e);
+    }
+    const copy = structuredClone(e.resolved);
+    copy.source = source;
+    return { resolved: copy, effectiveKey, generation: e.generation };
+  }
+
+  /** The watcher saw `file` change: forget everything it is part of. */
+  invalidate(file: string): void {
+    for (const [k, e] of this.entries) if (e.paths.includes(file)) this.entries.delete(k);
+  }
+}
