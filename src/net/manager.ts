@@ -72,8 +72,8 @@ export class NetworkManager {
     this.names = options.names ?? new NetNames();
   }
 
-  /** Starts the filtering proxy on 127.0.0.1 (once). */
-  async startProxy(): Promise<number> {
+  /** Starts the filtering proxy on 127.0.0.1 (once); on `port` when given (throws if taken). */
+  async startProxy(port?: number): Promise<number> {
     if (this.proxyPort !== undefined) return this.proxyPort;
     // Loaded only when a policy needs it: `sbx exec -- true` should not pay for it.
     const { FilteringProxy } = await import('./proxy.js');
@@ -82,6 +82,7 @@ export class NetworkManager {
       resolver: this.resolver,
       names: this.names,
       onDeny: this.options.onDeny,
+      ...(port !== undefined ? { port } : {}),
     });
     this.proxyPort = await this.proxy.start();
     return this.proxyPort;

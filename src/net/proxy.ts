@@ -139,6 +139,8 @@ export interface ProxyOptions {
   onDeny?: (d: ProxyDenial) => void;
   /** Listen address; default 127.0.0.1. */
   host?: string;
+  /** Listen port; default 0 (any). A resumed supervisor session asks for the one its programs know. */
+  port?: number;
 }
 
 export class FilteringProxy {
@@ -153,7 +155,7 @@ export class FilteringProxy {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, this.options.host ?? '127.0.0.1', () => resolve());
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
     });
     server.unref();
     const addr = server.address();

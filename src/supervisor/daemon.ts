@@ -13,6 +13,8 @@ import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths
 import { tryConnect, type ControlRequest } from './protocol.js';
 import { selfRss } from './procfs.js';
 import { PolicyCache } from './policy-cache.js';
+import { NetNames } from '../net/index.js';
+import { PendingNetworks, SessionNetwork } from './network.js';
 import { Session, type Registration } from './session.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
@@ -39,6 +41,9 @@ export class Supervisor {
   private readonly keepers = new Set<number>();
   private readonly log: ViolationLog;
   private readonly policies: PolicyCache;
+  /** Address → name map shared by every session's network manager (for log lines). */
+  private readonly netNames = new NetNames();
+  private readonly pendingNets = new PendingNetworks();
   private readonly watcher: PolicyWatcher;
   private keeperServer: FdServerHandle | undefined;
   private control: Server | undefined;
@@ -130,6 +135,8 @@ export class Supervisor {
         },
         protectedPids: () => this.protectedPids(),
         policies: this.policies,
+        network: async (id, port) =>
+          this.pendingNets.take(id) ?? (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`))),
         say,
       },
       reg,
@@ -241,6 +248,25 @@ export class Supervisor {
         this.send(sock, this.status());
         sock.end();
         return;
+      case 'session-env': {
+        // `sbx shell` asks before it execs the launcher: the session's proxy must be up and
+        // its port known (src/supervisor/network.ts).
+        const id = req.session;
+        if (typeof id !== 'string' || !SESSION_ID.test(id) || this.sessions.has(id)) {
+          this.send(sock, { error: 'session-env: malformed or live session id' });
+          sock.end();
+          return;
+        }
+        SessionNetwork.start(this.env, this.netNames)
+          .then((net) => {
+            if (this.stopping) return void net.manager.close();
+            this.pendingNets.add(id, net);
+            this.send(sock, { env: net.env });
+          })
+          .catch((err: unknown) => this.send(sock, { error: `session-env: cannot start the proxy: ${(err as Error).message}` }))
+          .finally(() => sock.end());
+        return;
+      }
       case 'log': {
         const recent = this.log.recent({ session: req.session, limit: req.limit });
         this.send(sock, { violations: recent });
@@ -302,6 +328,7 @@ export class Supervisor {
     if (this.keeperServer) this.native.fdServerClose(this.keeperServer);
     for (const s of this.sessions.values()) s.detach();
     this.sessions.clear();
+    await this.pendingNets.close();
     await this.watcher.close();
     this.resolveDone();
   }

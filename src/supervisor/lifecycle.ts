@@ -88,6 +88,24 @@ export interface DaemonInfo {
   started: boolean;
 }
 
+/**
+ * The environment a supervisor started on demand gets: the caller's, minus the test-only
+ * resolver overrides (SBX_HOSTS_FILE, SBX_RESOLV_CONF, SBX_HOSTS_TTL) — a shell that happens
+ * to have them must not change name resolution for every session of the user. A test sets
+ * them for the daemon explicitly as SBX_DAEMON_HOSTS_FILE, SBX_DAEMON_RESOLV_CONF,
+ * SBX_DAEMON_HOSTS_TTL.
+ */
+export function daemonEnv(env: Env): Env {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const k of ['HOSTS_FILE', 'RESOLV_CONF', 'HOSTS_TTL']) {
+    delete out[`SBX_${k}`];
+    const v = env[`SBX_DAEMON_${k}`];
+    if (v !== undefined) out[`SBX_${k}`] = v;
+    delete out[`SBX_DAEMON_${k}`];
+  }
+  return out as Env;
+}
+
 /** Makes sure a supervisor serves this user's runtime dir; starts one if needed. */
 export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> {
   const paths = supervisorPaths(env);
@@ -105,7 +123,7 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
     const child = spawn('/bin/sh', ['-c', '"$@" </dev/null &', 'sh', process.execPath, '--max-semi-space-size=1', sbxBin(), 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', 'ignore', logFd],
-      env: env as NodeJS.ProcessEnv,
+      env: daemonEnv(env) as NodeJS.ProcessEnv,
       cwd: '/',
     });
     closeSync(logFd);

@@ -9,6 +9,7 @@ import { SupervisorError } from '../errors.js';
 export type ControlRequest =
   | { cmd: 'ping' }
   | { cmd: 'status' }
+  | { cmd: 'session-env'; session: string }
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
   | { cmd: 'stop'; force?: boolean };
 

@@ -14,6 +14,8 @@ import { formatReply } from '../hook/reply.js';
 import type { Env } from '../policy/paths.js';
 import { describeRule, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
+import type { SessionNetwork } from './network.js';
+import { describeDenial, type ProxyDenial } from '../net/index.js';
 import { childrenOf, parentPid, startTime, ttyOf } from './procfs.js';
 import type { Violation, ViolationLog } from './violations.js';
 
@@ -40,6 +42,8 @@ export interface SessionState {
   procs: { pid: number; start: string; src: number }[];
   /** The source new processes of the session fall back to. */
   root: number;
+  /** The session's proxy port (its programs have it in their environment). */
+  proxyPort?: number;
 }
 
 export interface SessionContext {
@@ -52,6 +56,8 @@ export interface SessionContext {
   protectedPids(): number[];
   /** Resolved policies shared by all sessions (a cd into a known project does not recompile). */
   policies: PolicyCache;
+  /** The session's network manager + proxy: the one `sbx shell` asked for, else a new one (on `port` when resuming). */
+  network(session: string, port: number | undefined): Promise<SessionNetwork>;
   /** Daemon log line. */
   say(line: string): void;
 }
@@ -66,6 +72,9 @@ interface Entry {
   generation: number;
   mainId: number;
   overrideIds: number[];
+  /** What the engine gets: the policies after src/net (resolved names, DNS, proxy port, unix defaults). */
+  netMain?: CompiledPolicy;
+  netOverrides?: CompiledPolicy[];
 }
 
 /** The policy everything falls back to when a resumed session's files cannot be read: deny, loudly. */
@@ -101,6 +110,7 @@ export class Session {
   private nextId = 1;
   private ended = false;
   private keeper: Socket | undefined;
+  private net: SessionNetwork | undefined;
   private journalFd: number | undefined;
   private readonly closeFd: (fd: number) => void;
   /** Last known counters, kept after the engine stops. */
@@ -124,7 +134,20 @@ export class Session {
    * (PolicyError, SbxError) when a new session cannot start: the keeper then refuses.
    */
   async start(reg: Registration, listenerFd: number, journalFd: number): Promise<void> {
+    try {
+      await this.startInner(reg, listenerFd, journalFd);
+    } catch (err) {
+      void this.net?.manager.close();
+      throw err;
+    }
+  }
+
+  private async startInner(reg: Registration, listenerFd: number, journalFd: number): Promise<void> {
     this.journalFd = journalFd;
+    const wantPort = reg.resume && reg.state?.v === 1 ? reg.state.proxyPort : undefined;
+    this.net = await this.ctx.network(this.id, wantPort);
+    this.net.onPolicy = (p) => this.onNetPolicy(p);
+    this.net.onDeny = (d) => this.onProxyDeny(d);
     const plan: { pid: number; start: string; key: string }[] = [];
     if (reg.resume && reg.state && reg.state.v === 1) {
       // Resume: same sources, same processes; a file that broke meanwhile locks down.
@@ -163,6 +186,7 @@ export class Session {
     for (const p of plan) if (p.key !== this.rootKey) assign(p);
     this.install(rootEntry);
     for (const p of plan) if (p.key === this.rootKey) assign(p);
+    this.net.manager.setActive(rootEntry.mainId);
     this.watch();
   }
 
@@ -205,8 +229,26 @@ export class Session {
         prompt: 'sbx!',
       };
     }
-    this.setEntry(key, resolved, generation);
+    await this.netPrepare(this.setEntry(key, resolved, generation));
     return key;
+  }
+
+  /** Runs an entry's policies through src/net (names resolved and kept fresh, proxy port, DNS). */
+  private async netPrepare(e: Entry): Promise<void> {
+    const net = this.net!.manager;
+    const main = await net.prepare(e.resolved.main);
+    const overrides = await Promise.all(e.resolved.overrides.map((o) => net.prepare(o)));
+    e.netMain = main;
+    e.netOverrides = overrides;
+  }
+
+  /** A refreshed snapshot (names re-resolved): same id, new addresses. */
+  private onNetPolicy(p: CompiledPolicy): void {
+    if (this.ended || !this.engine || this.engine.stopped) return;
+    const known = this.byId.get(p.id);
+    if (!known) return;
+    this.engine.setPolicy(p);
+    this.byId.set(p.id, { policy: p, origin: known.origin });
   }
 
   private setEntry(key: string, resolved: ResolvedSource, generation: number): Entry {
@@ -228,12 +270,13 @@ export class Session {
   }
 
   private install(e: Entry): void {
-    for (const o of e.resolved.overrides) {
+    (e.netOverrides ?? e.resolved.overrides).forEach((o) => {
       this.engine!.setPolicy(o);
       this.byId.set(o.id, { policy: o, origin: `${e.resolved.origin} (command override)` });
-    }
-    this.engine!.setPolicy(e.resolved.main);
-    this.byId.set(e.resolved.main.id, { policy: e.resolved.main, origin: e.resolved.origin });
+    });
+    const main = e.netMain ?? e.resolved.main;
+    this.engine!.setPolicy(main);
+    this.byId.set(main.id, { policy: main, origin: e.resolved.origin });
   }
 
   private watch(): void {
@@ -261,7 +304,10 @@ export class Session {
       try {
         const { resolved: r, generation } = await this.ctx.policies.get(e.resolved.source);
         if (this.ended) return;
-        this.install(this.setEntry(key, r, generation));
+        const entry = this.setEntry(key, r, generation);
+        await this.netPrepare(entry);
+        if (this.ended) return;
+        this.install(entry);
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
@@ -342,6 +388,8 @@ export class Session {
     // Same files, same stamps as what this session installed: the policy is in the engine.
     if (!entry || entry.generation !== generation) {
       entry = this.setEntry(key, resolved, generation);
+      await this.netPrepare(entry);
+      if (this.ended || !this.engine) return { errno: EACCES };
       this.install(entry);
     } else entry.resolved.source = source;
     resolved = entry.resolved;
@@ -349,7 +397,11 @@ export class Session {
     this.engine.assign(h.tgid, entry.mainId, true);
     const start = startTime(h.tgid);
     if (start !== undefined) this.procs.set(h.tgid, { start, key });
-    if (h.tgid === this.rootPid) this.rootKey = key;
+    if (h.tgid === this.rootPid) {
+      this.rootKey = key;
+      // The proxy cannot tell who asks: it decides on the root's (the shell's) policy.
+      this.net?.manager.setActive(entry.mainId);
+    }
     this.watch();
     this.pushState();
 
@@ -406,6 +458,7 @@ export class Session {
       sources: keys.map((k) => this.entries.get(k)!.resolved.source),
       procs: [...this.procs].map(([pid, r]) => ({ pid, start: r.start, src: keys.indexOf(r.key) })),
       root: Math.max(0, keys.indexOf(this.rootKey)),
+      ...(this.net?.port !== undefined ? { proxyPort: this.net.port } : {}),
     };
     let json = JSON.stringify(state);
     while (json.length > 60_000 && state.procs.length > 1) {
@@ -429,13 +482,34 @@ export class Session {
           program: e.program,
           syscall: e.syscall,
           op: e.op,
-          target: e.target,
+          // "name (addr:port)" when the address belongs to a name the policy allows or denies.
+          target: this.net ? this.net.manager.describe(e.target) : e.target,
           errno: e.errno,
           rule: describeRule(p?.policy, e.rule, e.op),
           policy: p?.origin ?? `policy ${e.policy}`,
         } satisfies Violation;
       }),
     );
+  }
+
+  /** The session's proxy refused (or, in audit mode, would have refused) a name or address. */
+  private onProxyDeny(d: ProxyDenial): void {
+    const p = this.byId.get(this.entries.get(this.rootKey)?.mainId ?? -1);
+    this.ctx.log.add([
+      {
+        time: d.time,
+        session: this.id,
+        kind: d.audit ? 'audit' : 'deny',
+        pid: 0,
+        program: '',
+        syscall: `proxy ${d.via}`,
+        op: 'net',
+        target: describeDenial(d),
+        errno: EACCES,
+        rule: `${describeRule(p?.policy, d.rule, 'net')}: ${d.reason}`,
+        policy: p?.origin ?? '',
+      },
+    ]);
   }
 
   private logRefusal(op: string, target: string, rule: string, pid = 0): void {
@@ -506,6 +580,7 @@ export class Session {
     if (this.journalFd !== undefined) this.closeFd(this.journalFd);
     this.journalFd = undefined;
     this.keeper?.destroy();
+    void this.net?.manager.close();
     this.ctx.say(`session ${this.id} ended: ${reason}`);
     this.ctx.ended(this);
   }
@@ -517,6 +592,7 @@ export class Session {
     this.engine?.stop();
     if (this.journalFd !== undefined) this.closeFd(this.journalFd);
     this.keeper?.destroy();
+    void this.net?.manager.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import { ensureDaemon, sbxBin } from '../../supervisor/lifecycle.js';
 import { supervisorPaths } from '../../supervisor/paths.js';
+import { request as controlRequest } from '../../supervisor/protocol.js';
 import type { ShellRequest } from '../types.js';
 
 export function newSessionId(): string {
@@ -40,7 +41,17 @@ export async function linuxShell(request: ShellRequest): Promise<number> {
   await ensureDaemon(request.env);
   const paths = supervisorPaths(request.env);
   const session = newSessionId();
-  const env = { ...request.env, SBX_SESSION: session };
+  // The session's filtering proxy is started now so its port is in the program's
+  // environment from the first exec (src/supervisor/network.ts).
+  let proxyVars: Record<string, string> = {};
+  try {
+    const r = await controlRequest(paths.control, { cmd: 'session-env', session });
+    if (r && typeof r.env === 'object' && r.env !== null) proxyVars = r.env as Record<string, string>;
+  } catch (err) {
+    // Connects stay filtered either way; only names behind wildcards become unreachable.
+    process.stderr.write(`sbx: no network proxy for this session: ${(err as Error).message}\n`);
+  }
+  const env = { ...request.env, ...proxyVars, SBX_SESSION: session };
   process.chdir(request.cwd);
   // Node made stdio close-on-exec at startup; the session's program needs it.
   for (const fd of [0, 1, 2]) native.fdSetInheritable(fd);

@@ -1,0 +1,88 @@
+/**
+ * A session's network side (src/net's NetworkManager): one manager and one filtering proxy
+ * per session, so the proxy decides on that session's policy alone.
+ *
+ * The proxy port must be in the session's environment before its first program runs, and
+ * the launcher execs that program as soon as the supervisor serves the session. So
+ * `sbx shell` asks first: it picks the session id, sends `{cmd:"session-env", session}` on
+ * the control socket, and the supervisor starts the session's proxy and answers with the
+ * proxy variables; the shell adds them to the launcher's environment. When the keeper
+ * registers that id, the session adopts the waiting manager (unclaimed ones are closed after
+ * a minute). A session nobody asked for (a bare launcher) gets a proxy too, but its programs
+ * do not know the port: they are still filtered at connect, they just cannot use wildcards.
+ * The port goes into the state the keeper keeps, so a restarted supervisor listens on the
+ * same one.
+ */
+import type { CompiledPolicy } from '../policy/compiled.js';
+import { NetworkManager, NetNames, type ProxyDenial } from '../net/index.js';
+import type { Env } from '../policy/paths.js';
+
+const UNCLAIMED_MS = 60_000;
+
+export class SessionNetwork {
+  /** Set by the session that adopts us. */
+  onPolicy: ((p: CompiledPolicy) => void) | undefined;
+  onDeny: ((d: ProxyDenial) => void) | undefined;
+  readonly manager: NetworkManager;
+
+  private constructor(env: Env, names: NetNames) {
+    this.manager = new NetworkManager({
+      env: env as NodeJS.ProcessEnv,
+      names,
+      onPolicy: (p) => this.onPolicy?.(p),
+      onDeny: (d) => this.onDeny?.(d),
+    });
+  }
+
+  /** A manager with its proxy listening (on `port` if given and still free, else any). */
+  static async start(env: Env, names: NetNames, port?: number, say?: (line: string) => void): Promise<SessionNetwork> {
+    const n = new SessionNetwork(env, names);
+    try {
+      await n.manager.startProxy(port);
+    } catch (err) {
+      if (port === undefined) throw err;
+      say?.(`proxy port ${port} is taken (${(err as Error).message}); this session's proxy variables no longer reach it`);
+      await n.manager.startProxy();
+    }
+    return n;
+  }
+
+  get port(): number | undefined {
+    return this.manager.proxyPort;
+  }
+
+  get env(): Record<string, string> {
+    return this.manager.proxyVars;
+  }
+}
+
+/** Managers started for `sbx shell` before its session registers. */
+export class PendingNetworks {
+  private readonly waiting = new Map<string, { net: SessionNetwork; timer: NodeJS.Timeout }>();
+
+  add(session: string, net: SessionNetwork): void {
+    void this.take(session)?.manager.close();
+    const timer = setTimeout(() => {
+      if (this.waiting.get(session)?.net === net) this.waiting.delete(session);
+      void net.manager.close();
+    }, UNCLAIMED_MS);
+    timer.unref();
+    this.waiting.set(session, { net, timer });
+  }
+
+  take(session: string): SessionNetwork | undefined {
+    const w = this.waiting.get(session);
+    if (!w) return undefined;
+    clearTimeout(w.timer);
+    this.waiting.delete(session);
+    return w.net;
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      await w.net.manager.close();
+    }
+    this.waiting.clear();
+  }
+}
