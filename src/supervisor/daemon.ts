@@ -326,7 +326,7 @@ export class Supervisor {
     unlinkQuiet(this.paths.pidFile);
     this.control?.close();
     if (this.keeperServer) this.native.fdServerClose(this.keeperServer);
-    for (const s of this.sessions.values()) s.detach();
+    await Promise.all([...this.sessions.values()].map((s) => s.detach()));
     this.sessions.clear();
     await this.pendingNets.close();
     await this.watcher.close();

@@ -585,14 +585,17 @@ export class Session {
     this.ctx.ended(this);
   }
 
-  /** For a supervisor that is going away (restart): stop without telling anyone it ended. */
-  detach(): void {
+  /**
+   * For a supervisor that is going away (restart): stop without telling anyone it ended.
+   * Resolves once the proxy port is free again (the next supervisor listens on it).
+   */
+  async detach(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     this.engine?.stop();
     if (this.journalFd !== undefined) this.closeFd(this.journalFd);
     this.keeper?.destroy();
-    void this.net?.manager.close();
+    await this.net?.manager.close();
   }
 }
 
