@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { makeProject, makeSandbox, type Sandbox } from './supervisor-helpers.js';
+import { makeProject, makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
 import { tcpServers, writeHostsFile, type Servers } from './net-helpers.js';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 
 let sb: Sandbox;
 let servers: Servers;
@@ -72,5 +72,35 @@ describe('network policy in a session', () => {
     expect(log.some((v) => v.kind === 'deny' && v.target.includes('other.test') && v.target.includes(`127.0.0.3:${port}`))).toBe(true);
     expect(log.some((v) => v.kind === 'deny' && v.target.includes('b.tame.test'))).toBe(true);
     expect(log.some((v) => v.target.includes('allowed.test'))).toBe(false);
+  });
+
+  it('a supervisor killed with -9 comes back on the same proxy port: the session\'s proxy variables still work, and still filter', { timeout: 90_000 }, async () => {
+    const p = makeProject(join(sb.home, 'netcrash'), 'version: 1\nnet:\n  allow: ["*.wild.test"]\n');
+    expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
+    const go = join(sb.dir, 'crash-go');
+    const proxied = (name: string) => `curl -sS --max-time 5 http://${name}:${servers.port}/`;
+    const script = [
+      t('before-wild', proxied('a.wild.test')),
+      `touch ${go}.ready`,
+      `while [ ! -e ${go} ]; do sleep 0.05; done`,
+      t('after-wild', proxied('a.wild.test')),
+      t('after-tame', proxied('b.tame.test')),
+    ].join('\n');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    // Kill between requests: a proxied connection in flight dies with the supervisor (it holds the proxy).
+    await until('first request done', () => existsSync(`${go}.ready`), 30_000);
+    const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p), 30_000);
+    const old = sb.supervisorPid()!;
+    process.kill(old, 'SIGKILL');
+    await until('session resumed by a new supervisor', () => {
+      const pid = sb.supervisorPid();
+      return pid !== undefined && pid !== old && sb.status().sessions.some((s) => s.id === session.id);
+    }, 30_000);
+    writeFileSync(go, '');
+    const out = (await run.done).stdout;
+    expect(out).toContain('before-wild ok hello from wild');
+    expect(out).toContain('after-wild ok hello from wild');
+    expect(out).not.toContain('after-tame ok hello from tame');
+    expect(out).toContain('after-tame');
   });
 });
