@@ -60,6 +60,8 @@ describe('native addon', () => {
     expect(() => addon.engineAssign({} as never, 1, 1, false)).toThrow(/engineAssign\(engine, pid, policyId, pinDescendants\): engine must be a handle/);
     expect(() => addon.execve('/bin/true', [], [])).toThrow(/argv must not be empty/);
     expect(() => addon.engineCreate({ listenerFd: 0 } as never)).toThrow(/options.defaultPolicy/);
+    expect(() => addon.engineSetProtectedPids({} as never, [1])).toThrow(/engineSetProtectedPids\(engine, pids\): engine must be a handle/);
+    expect(() => (addon.engineSetProtectedPids as unknown as (x: unknown) => void)({})).toThrow(TypeError);
   });
 
   it('the TS Engine validates before calling native: clear SbxErrors', () => {
@@ -88,6 +90,11 @@ describe('native addon', () => {
       writeSync(a, Buffer.from('k'));
     });
     await done;
+    // Swapping the protected set: bad input is refused before native, a good one is taken.
+    expect(() => engine.setProtectedPids([0])).toThrow(/pids\[0\]/);
+    expect(() => engine.setProtectedPids('1' as never)).toThrow(EngineArgumentError);
+    expect(() => addon.engineSetProtectedPids((engine as unknown as { handle: never }).handle, [1.5])).toThrow(/pids\[0\] must be a positive integer/);
+    engine.setProtectedPids([process.pid, 1]);
     engine.stop();
     await new Promise((r) => setTimeout(r, 50));
     expect(closed).toBe(1);
