@@ -567,6 +567,7 @@ export class Session {
       policy: root?.origin ?? '',
       prompt: root?.prompt ?? '',
       policies: this.entries.size,
+      proxyPort: this.net?.port ?? null,
       ...this.stats(),
     };
   }
