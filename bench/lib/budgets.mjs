@@ -75,6 +75,10 @@ export function budgets(res) {
     } else {
       const r = cell.median_ns / w.cells.none.median_ns;
       const best = cell.min_ns / w.cells.none.min_ns;
+      if (cell.runs < res.options.runs || w.cells.none.runs < res.options.runs) {
+        out.push(notMeasured(id, b, `time limit: only ${cell.runs} run(s), median ${fmtRatio(r)} is not a measurement`));
+        continue;
+      }
       out.push(judged(id, b, r <= 1.1, `${fmtRatio(r)} (medians)`, `best runs: ${fmtRatio(best)}${cell.runs < res.options.runs ? `; ${cell.runs} runs` : ''}`));
     }
   }
