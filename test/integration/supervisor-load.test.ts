@@ -1,10 +1,11 @@
 /**
- * Load: 50 sessions × 4 processes opening an allowed and a denied file for ~24 s against
+ * Load: 50 sessions × 4 processes opening an allowed and a denied file for 30 s against
  * one supervisor. Each process checks every decision itself (allowed → right content,
  * denied → EACCES) and must finish: a lost decision would hang it, a wrong one is counted.
  * Sessions go straight through the launcher (no node per client), like a shell hook would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtures, makeProject, makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
 
@@ -16,7 +17,22 @@ afterAll(() => sb.cleanup());
 
 const SESSIONS = 50;
 const PROCS = 4;
-const DURATION_MS = 24_000;
+const DURATION_MS = 30_000;
+
+/** Session ids with at least one denial in the supervisor's violation log (every rotation). */
+function sessionsInLog(state: string): Set<string> {
+  const ids = new Set<string>();
+  for (const name of ['violations.jsonl.2', 'violations.jsonl.1', 'violations.jsonl']) {
+    const file = join(state, name);
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      const v = JSON.parse(line) as { session?: string; kind?: string };
+      if (v.session && v.kind === 'deny') ids.add(v.session);
+    }
+  }
+  return ids;
+}
 
 describe('supervisor under load', () => {
   it(`${SESSIONS} sessions × ${PROCS} processes: no lost or wrong decision`, { timeout: 120_000 }, async () => {
@@ -26,16 +42,16 @@ describe('supervisor under load', () => {
     const one = `${opener} ${p}/public.txt 'PUBLIC\n' ${p}/secret.txt ${DURATION_MS}`;
     const script = `for i in $(seq ${PROCS}); do ${one} & done; wait`;
     const runs = Array.from({ length: SESSIONS }, () => sb.spawnSession(['sh', '-c', script], { cwd: p }));
-    // Watch the supervisor while the load runs: every session must show up as served.
+    // Sample the supervisor while the load runs (RSS, sessions at once). On 2 cores a CLI
+    // status round-trip can lose the CPU race against 200 busy processes, so a missed
+    // sample is fine; whether every session was served is read from the log afterwards.
     let finished = false;
     const all = Promise.all(runs.map((r) => r.done)).finally(() => (finished = true));
-    const seen = new Set<string>();
     let peakRss = 0;
     let peakSessions = 0;
     while (!finished) {
       try {
         const st = sb.status();
-        for (const s of st.sessions) if (s.decisions > 0) seen.add(s.id);
         peakRss = Math.max(peakRss, st.supervisor.rssBytes);
         peakSessions = Math.max(peakSessions, st.sessions.length);
       } catch {
@@ -43,7 +59,6 @@ describe('supervisor under load', () => {
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(seen.size).toBe(SESSIONS);
     const results = await all;
     let ok = 0;
     let denied = 0;
@@ -62,6 +77,8 @@ describe('supervisor under load', () => {
         denied += c.denied;
       }
     }
+    // Every session's denials reached the supervisor's log: each one was served by it.
+    await until('every session in the violation log', () => sessionsInLog(sb.state).size === SESSIONS, 30_000);
     process.stdout.write(`load: ${ok} allowed + ${denied} denied opens verified; supervisor RSS at peak ${(peakRss / 1048576).toFixed(1)} MiB with ${peakSessions} sessions at once\n`);
     await until('sessions ended', () => sb.status().sessions.length === 0, 30_000);
   });
