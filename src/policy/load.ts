@@ -6,10 +6,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isCollection, isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
 import { PolicyError } from '../errors.js';
-import { projectFileSchema, userFileSchema, type ProjectFile, type UserFile } from './schema.js';
+import { schemas, type ProjectFile, type UserFile } from './schema.js';
+
+/** yaml is loaded on first use (see schemas()): no policy file, no parser to load. */
+let yamlModule: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+}
 
 export type KeyPath = (string | number)[];
 
@@ -113,7 +120,7 @@ class Locator {
   value(path: KeyPath): string {
     for (let n = path.length; n >= 0; n--) {
       const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
-      if ((isScalar(node) || isCollection(node)) && node.range) return this.at(node.range[0]);
+      if ((yaml().isScalar(node) || yaml().isCollection(node)) && node.range) return this.at(node.range[0]);
     }
     return this.at(0);
   }
@@ -122,9 +129,9 @@ class Locator {
   key(path: KeyPath): string {
     const parentPath = path.slice(0, -1);
     const parent = parentPath.length === 0 ? this.doc.contents : this.doc.getIn(parentPath, true);
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path[path.length - 1]);
-      if (pair && isScalar(pair.key) && pair.key.range) return this.at(pair.key.range[0]);
+    if (yaml().isMap(parent)) {
+      const pair = parent.items.find((p) => (yaml().isScalar(p.key) ? p.key.value : p.key) === path[path.length - 1]);
+      if (pair && yaml().isScalar(pair.key) && pair.key.range) return this.at(pair.key.range[0]);
     }
     return this.value(parentPath);
   }
@@ -177,8 +184,8 @@ export function parsePolicyText<K extends 'project' | 'user'>(
   file: string,
   kind: K,
 ): ParseResult<K extends 'user' ? UserFile : ProjectFile> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const loc = new Locator(file, doc, lines);
   const where = (p: KeyPath) => loc.value(p);
   const fail = (issues: string[]) =>
@@ -202,7 +209,7 @@ export function parsePolicyText<K extends 'project' | 'user'>(
   if (data === null || data === undefined) {
     throw fail([`${file}:1:1: (top level): empty file (expected a mapping starting with 'version: 1')`]);
   }
-  const schema = kind === 'user' ? userFileSchema : projectFileSchema;
+  const schema = kind === 'user' ? schemas().userFileSchema : schemas().projectFileSchema;
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw fail(sortByPosition(parsed.error.issues.flatMap((i) => zodIssueLines(i, data, loc, kind))));
