@@ -83,10 +83,11 @@ describe('signals: like a shell, sbx leaves ^C to the program', () => {
   });
 
   it('SIGINT to the whole process group (a terminal ^C) stops the program: 130', async () => {
-    const s = await started('echo ready; sleep 30; echo not-reached');
+    // `exec sleep`, not `sleep; …`: a ^C landing between dash's fork and its child's exec
+    // can leave dash waiting on a sleep that missed it — without sbx too (seen 1 in 8).
+    const s = await started('echo ready; exec sleep 30');
     process.kill(-s.child.pid!, 'SIGINT');
     expect(await s.done).toBe(130);
-    expect(s.out()).not.toContain('not-reached');
   });
 });
 

@@ -9,6 +9,7 @@
 // must not interrupt the caller's wait for our reply.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/auxv.h>
@@ -49,6 +50,25 @@ void poke(int efd) {
 void wait_poke(int efd) {
   uint64_t v;
   while (read(efd, &v, sizeof v) < 0 && errno == EINTR) {
+  }
+}
+
+// The engine side of wait_poke: also returns (false) when the tracer is gone without
+// poking. It blocks every signal, but SIGKILL cannot be blocked, and a thread stuck here
+// would hang the engine's shutdown.
+bool wait_poke_or_exit(int efd, int tracer_pidfd) {
+  pollfd p[2] = {{efd, POLLIN, 0}, {tracer_pidfd, POLLIN, 0}};
+  const nfds_t n = tracer_pidfd >= 0 ? 2 : 1;
+  for (;;) {
+    if (poll(p, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (p[0].revents & POLLIN) {
+      uint64_t v;
+      return read(efd, &v, sizeof v) == sizeof v;
+    }
+    if (n == 2 && p[1].revents) return false;
   }
 }
 
@@ -227,17 +247,27 @@ void handle_exec(Notif& n) {
   char* stack = static_cast<char*>(malloc(stack_size));
   pid_t tracer = -1;
   if (job.to_parent >= 0 && job.to_child >= 0 && stack)
+  {
+    // The tracer is a process in the supervisor's process group: a terminal ^C or ^Z sent
+    // to that group must not kill or stop it mid-verification. It starts with every
+    // signal blocked (the mask is inherited), and keeps them blocked.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     tracer = clone(tracer_main, stack + stack_size, CLONE_VM | CLONE_FILES | CLONE_UNTRACED, &job);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  Fd tracer_pidfd(tracer >= 0 ? sys_pidfd_open(tracer, 0) : -1);
   if (tracer < 0) {
     report_error(n, "exec", path, EACCES);
   } else {
-    wait_poke(job.to_parent);  // seize done (or failed)
-    if (!job.seized) {
+    // seize done (or failed); a tracer gone without a word has verified nothing
+    if (!wait_poke_or_exit(job.to_parent, tracer_pidfd.get()) || !job.seized) {
       report_error(n, "exec", path, EACCES);  // cannot verify: fail closed
     } else {
       reply_continue(n.listener(), n.req.id);
-      wait_poke(job.to_parent);  // exec stop, other stop, or gone
-      if (job.event == 1) {
+      // exec stop, other stop, or gone (a dead tracer's EXITKILL took the tracee along)
+      if (wait_poke_or_exit(job.to_parent, tracer_pidfd.get()) && job.event == 1) {
         job.kill_it = verify(n, job.pid) ? 1 : 0;
         poke(job.to_child);
       }
