@@ -94,6 +94,24 @@ std::vector<std::string_view> path_segments(const std::string& path) {
   return out;
 }
 
+// One step of the matcher: from the path prefixes pattern segments [0,i) can reach
+// (`reach`), those [0,i+1) can reach, over the first n path segments. `next` is scratch.
+static void advance(const PathRule& r, size_t i, const std::vector<std::string_view>& ss, size_t n,
+                    std::vector<char>& reach, std::vector<char>& next) {
+  std::fill(next.begin(), next.end(), 0);
+  if (r.gstar[i]) {
+    bool any = false;
+    for (size_t j = 0; j <= n; j++) {
+      any = any || reach[j];
+      next[j] = any;
+    }
+  } else {
+    for (size_t j = 0; j < n; j++)
+      if (reach[j] && seg_match(r.gsegs[i], ss[j])) next[j + 1] = 1;
+  }
+  reach.swap(next);
+}
+
 // Does the whole glob match the first n path segments? Dynamic programming over
 // (pattern segment, path segment) so `**` stays linear-ish.
 static bool match_prefix(const PathRule& r, const std::vector<std::string_view>& ss, size_t n) {
@@ -101,20 +119,7 @@ static bool match_prefix(const PathRule& r, const std::vector<std::string_view>&
   // reach[j] = pattern prefix [0,i) can match path prefix [0,j)
   std::vector<char> reach(n + 1, 0), next(n + 1, 0);
   reach[0] = 1;
-  for (size_t i = 0; i < P; i++) {
-    std::fill(next.begin(), next.end(), 0);
-    if (r.gstar[i]) {
-      bool any = false;
-      for (size_t j = 0; j <= n; j++) {
-        any = any || reach[j];
-        next[j] = any;
-      }
-    } else {
-      for (size_t j = 0; j < n; j++)
-        if (reach[j] && seg_match(r.gsegs[i], ss[j])) next[j + 1] = 1;
-    }
-    reach.swap(next);
-  }
+  for (size_t i = 0; i < P; i++) advance(r, i, ss, n, reach, next);
   return reach[n];
 }
 
@@ -128,12 +133,6 @@ bool glob_match(const std::string& glob, const std::string& path) {
 }
 
 // Depth of the shortest ancestor-or-self of the path the glob matches, or -1.
-int glob_match_depth(const PathRule& r, const std::vector<std::string_view>& ss) {
-  for (size_t n = 0; n <= ss.size(); n++)
-    if (match_prefix(r, ss, n)) return static_cast<int>(n);
-  return -1;
-}
-
 int glob_match_depth_rel(const PathRule& r, const std::vector<std::string_view>& ss, bool absolute) {
   // "/" is an ancestor of an absolute path; a relative name ("@abstract") has no empty ancestor.
   for (size_t n = absolute ? 0 : 1; n <= ss.size(); n++)
@@ -151,18 +150,7 @@ bool glob_can_match_below(const PathRule& r, const std::string& dir) {
   bool left = false;
   for (size_t i = 0; i < P; i++) {
     if (reach[n]) left = true;  // pattern segments i..P-1 remain for deeper levels
-    std::fill(next.begin(), next.end(), 0);
-    if (r.gstar[i]) {
-      bool any = false;
-      for (size_t j = 0; j <= n; j++) {
-        any = any || reach[j];
-        next[j] = any;
-      }
-    } else {
-      for (size_t j = 0; j < n; j++)
-        if (reach[j] && seg_match(r.gsegs[i], ss[j])) next[j + 1] = 1;
-    }
-    reach.swap(next);
+    advance(r, i, ss, n, reach, next);
   }
   // A trailing ** also matches deeper paths once everything else matched.
   return left || (reach[n] && P > 0 && r.gstar[P - 1]);
