@@ -38,7 +38,7 @@ import { PolicyError } from '../errors.js';
 import { canonicalPath, EntryError, expandPath, expandRule, expandVars, isGlob, type RulePaths } from './expand.js';
 import { formatKeyPath, issueLine, type KeyPath } from './load.js';
 import { decidePath } from './match.js';
-import { decideNet, hostMatches, parseAddress, parseNetEntry } from './net-match.js';
+import { decideNet, hostMatches, hostRule, ipRule, parseAddress, parseNetEntry } from './net-match.js';
 import { nameservers, resolveHost } from './net-resolve.js';
 import type { Env } from './paths.js';
 import { WRITABLE_DEVICES } from './presets.js';
@@ -377,10 +377,10 @@ class Builder {
         const ipRules: NetRule[] = [];
         for (const e of entries) {
           if (e.kind === 'ip') {
-            ipRules.push({ rule: idx, effect, family: e.family, address: e.address, prefix: e.prefix, portLo: e.portLo, portHi: e.portHi });
+            ipRules.push(ipRule(e, idx, effect));
             continue;
           }
-          const host: HostRule = { rule: idx, effect, pattern: e.pattern, portLo: e.portLo, portHi: e.portHi };
+          const host = hostRule(e, idx, effect);
           if (effect === 'allow' && before && !this.safeHost(before, host)) {
             this.dropped.push(`${src}: net.allow ${JSON.stringify(text)} (untrusted)`);
             continue;

@@ -20,6 +20,16 @@ export type NetEntry =
   | { kind: 'ip'; family: 4 | 6; address: string; prefix: number; portLo: number; portHi: number }
   | { kind: 'host'; pattern: string; portLo: number; portHi: number };
 
+/** An address entry as the compiled rule enforcers evaluate. */
+export function ipRule(e: Extract<NetEntry, { kind: 'ip' }>, rule: number, effect: Effect): NetRule {
+  return { rule, effect, family: e.family, address: e.address, prefix: e.prefix, portLo: e.portLo, portHi: e.portHi };
+}
+
+/** A name entry as the compiled rule the proxy and the resolver evaluate. */
+export function hostRule(e: Extract<NetEntry, { kind: 'host' }>, rule: number, effect: Effect): HostRule {
+  return { rule, effect, pattern: e.pattern, portLo: e.portLo, portHi: e.portHi };
+}
+
 function parseV4(s: string): number[] | undefined {
   if (!isIPv4(s)) return undefined;
   return s.split('.').map(Number);

@@ -10,8 +10,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { CompiledPolicy, Effect, HostRule, NetRule, PathRule, RuleOrigin } from '../../src/policy/compiled.js';
-import { parseNetEntry } from '../../src/policy/net-match.js';
+import type { CompiledPolicy, Effect, PathRule, RuleOrigin } from '../../src/policy/compiled.js';
+import { netSection } from '../unit/net/helpers.js';
 import { repo, type Result } from './exec-helpers.js';
 
 export { fixture, tempWorld, type Result } from './exec-helpers.js';
@@ -27,18 +27,7 @@ export interface NetSpec {
 /** The CompiledPolicy the policy compiler would produce for `net:` alone (read/write/exec open). */
 export function policyFor(spec: NetSpec): CompiledPolicy {
   const origins: RuleOrigin[] = [];
-  const rules: NetRule[] = [];
-  const hosts: HostRule[] = [];
-  for (const [list, effect] of [[spec.allow ?? [], 'allow'], [spec.deny ?? [], 'deny']] as [string[], Effect][]) {
-    for (const text of list) {
-      const rule = origins.length;
-      origins.push({ source: 'test policy', text, section: 'net' });
-      for (const e of parseNetEntry(text)) {
-        if (e.kind === 'ip') rules.push({ rule, effect, family: e.family, address: e.address, prefix: e.prefix, portLo: e.portLo, portHi: e.portHi });
-        else hosts.push({ rule, effect, pattern: e.pattern, portLo: e.portLo, portHi: e.portHi });
-      }
-    }
-  }
+  const net = netSection(spec.allow, spec.deny ?? [], origins, 'test policy');
   const unixRules: PathRule[] = [];
   for (const [list, effect] of [[spec.unix?.allow ?? [], 'allow'], [spec.unix?.deny ?? [], 'deny']] as [string[], Effect][]) {
     for (const pattern of list) {
@@ -53,7 +42,7 @@ export function policyFor(spec: NetSpec): CompiledPolicy {
     read: open,
     write: open,
     exec: { default: 'allow', paths: [], programs: [] },
-    net: { default: spec.allow === undefined ? 'allow' : 'deny', rules, hosts },
+    net,
     unix: { default: spec.unix ? 'deny' : 'allow', rules: unixRules },
     commands: [],
     origins,
