@@ -64,7 +64,8 @@ int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec) {
   // installed the fd, and if the supervisor is killed while it waits, the pending fd is
   // dropped and the tracee's open() "succeeds" with value 0 — its stdin. Split, a crash
   // between the steps leaves the notification unanswered, so the journal replays it
-  // (costing at most one leaked fd in the tracee).
+  // (costing at most one leaked fd in the tracee). The price is a second wake-up of the
+  // tracee per open: ~25 → ~35 µs per open+close here (side by side, 5 runs each).
   seccomp_notif_addfd a{};
   a.id = id;
   a.srcfd = static_cast<uint32_t>(srcfd);
