@@ -40,6 +40,8 @@ export interface EngineEvent {
   /** Path, "1.2.3.4:443", "[::1]:80", "@abstract", or a pid. */
   target: string;
   errno: number;
+  /** How many identical events (same process, syscall, target, rule) this one stands for; the engine folds them. */
+  count: number;
 }
 
 /** A sandboxed process opened a path under /proc/self/sbx/ (the shell hook's push channel). */

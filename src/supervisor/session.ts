@@ -487,6 +487,7 @@ export class Session {
           errno: e.errno,
           rule: describeRule(p?.policy, e.rule, e.op),
           policy: p?.origin ?? `policy ${e.policy}`,
+          ...(e.count > 1 ? { count: e.count } : {}),
         } satisfies Violation;
       }),
     );

@@ -19,6 +19,10 @@
 
 namespace sbx {
 
+// A batch leaves when this many distinct events wait, or every kFlushEvery.
+static constexpr size_t kFlushAt = 256;
+static constexpr auto kFlushEvery = std::chrono::milliseconds(50);
+
 double now_ms() {
   using namespace std::chrono;
   return static_cast<double>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
@@ -163,8 +167,8 @@ void Core::stats(uint64_t& d, uint64_t& de, uint64_t& a, size_t& pr, int64_t& pe
 void Core::emit(Event&& e) {
   std::lock_guard<std::mutex> g(evMu_);
   if (evStop_) return;  // stopped: nobody will read it
-  evq_.push_back(std::move(e));
-  if (evq_.size() >= 256) evCv_.notify_one();
+  evq_.add(std::move(e));
+  if (evq_.size() >= kFlushAt && !jsBusy_->load()) evCv_.notify_one();
 }
 
 static const char* syscall_name(int nr) {
@@ -294,42 +298,13 @@ void Core::flush_loop() {
     bool closing = false, stop = false;
     {
       std::unique_lock<std::mutex> g(evMu_);
-      evCv_.wait_for(g, std::chrono::milliseconds(50), [&] { return evq_.size() >= 256 || evStop_ || closed_; });
-      batch.swap(evq_);
+      evCv_.wait_for(g, kFlushEvery, [&] { return (evq_.size() >= kFlushAt && !jsBusy_->load()) || evStop_ || closed_; });
       closing = closed_;
       stop = evStop_;
+      // While JS still works on the last batch, keep folding here (the end goes out regardless).
+      if (!jsBusy_->load() || closing || stop) batch = evq_.take();
     }
-    if (!batch.empty()) {
-      std::lock_guard<std::mutex> g(tsMu_);
-      if (!tsReleased_) {
-        auto* data = new std::vector<Event>(std::move(batch));
-        if (tsEvents_.NonBlockingCall(data, [](Napi::Env env, Napi::Function fn, std::vector<Event>* evs) {
-              Napi::Array arr = Napi::Array::New(env, evs->size());
-              for (size_t i = 0; i < evs->size(); i++) {
-                const Event& e = (*evs)[i];
-                Napi::Object o = Napi::Object::New(env);
-                o.Set("time", e.time);
-                o.Set("kind", e.kind);
-                o.Set("policy", e.policy);
-                o.Set("rule", e.rule);
-                o.Set("pid", e.pid);
-                o.Set("program", e.program);
-                o.Set("syscall", e.syscall);
-                o.Set("op", e.op);
-                o.Set("target", e.target);
-                o.Set("errno", e.err);
-                arr.Set(static_cast<uint32_t>(i), o);
-              }
-              delete evs;
-              try {
-                fn.Call({arr});
-              } catch (const Napi::Error& err) {
-                napi_fatal_exception(env, err.Value());
-              }
-            }) != napi_ok)
-          delete data;
-      }
-    }
+    if (!batch.empty()) post_events(std::move(batch));
     if (closing && !stop) {
       std::lock_guard<std::mutex> g(evMu_);
       if (!evq_.empty()) continue;  // flush what the last receivers queued first
@@ -350,6 +325,52 @@ void Core::flush_loop() {
       return;
     }
     if (stop) return;
+  }
+}
+
+// Hands one batch to JS (one array of plain objects); jsBusy_ stays set until JS takes it.
+void Core::post_events(std::vector<Event>&& batch) {
+  struct Batch {
+    std::vector<Event> events;
+    std::shared_ptr<std::atomic<bool>> busy;
+  };
+  std::lock_guard<std::mutex> g(tsMu_);
+  if (tsReleased_) return;
+  auto* data = new Batch{std::move(batch), jsBusy_};
+  jsBusy_->store(true);
+  napi_status st = tsEvents_.NonBlockingCall(data, [](Napi::Env env, Napi::Function fn, Batch* b) {
+    std::unique_ptr<Batch> own(b);
+    if (env == nullptr) {  // the environment is going away: nobody to tell
+      own->busy->store(false);
+      return;
+    }
+    Napi::Array arr = Napi::Array::New(env, own->events.size());
+    for (size_t i = 0; i < own->events.size(); i++) {
+      const Event& e = own->events[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("time", e.time);
+      o.Set("kind", e.kind);
+      o.Set("policy", e.policy);
+      o.Set("rule", e.rule);
+      o.Set("pid", e.pid);
+      o.Set("program", e.program);
+      o.Set("syscall", e.syscall);
+      o.Set("op", e.op);
+      o.Set("target", e.target);
+      o.Set("errno", e.err);
+      o.Set("count", static_cast<double>(e.count));
+      arr.Set(static_cast<uint32_t>(i), o);
+    }
+    try {
+      fn.Call({arr});
+    } catch (const Napi::Error& err) {
+      napi_fatal_exception(env, err.Value());
+    }
+    own->busy->store(false);  // JS is done with it: the next batch may go
+  });
+  if (st != napi_ok) {
+    jsBusy_->store(false);
+    delete data;
   }
 }
 

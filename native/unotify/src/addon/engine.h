@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine_event.h"
+#include "event_queue.h"
 #include "journal.h"
 #include "path_resolve.h"
 #include "policy.h"
@@ -20,18 +22,6 @@
 
 namespace sbx {
 
-struct Event {
-  double time = 0;
-  const char* kind = "deny";
-  int policy = 0;
-  int rule = -1;
-  int pid = 0;
-  std::string program;
-  std::string syscall;
-  const char* op = "read";
-  std::string target;
-  int err = 0;
-};
 
 struct HintMsg {
   std::string id, verb, arg, cwd;
@@ -107,7 +97,10 @@ class Core : public std::enable_shared_from_this<Core> {
   std::atomic<int> closedSeen_{0};
   std::mutex evMu_;
   std::condition_variable evCv_;
-  std::vector<Event> evq_;
+  EventQueue evq_;
+  // Set while JS works through the last batch: the next one waits (and keeps folding).
+  std::shared_ptr<std::atomic<bool>> jsBusy_ = std::make_shared<std::atomic<bool>>(false);
+  void post_events(std::vector<Event>&& batch);
   bool evStop_ = false;
   bool closed_ = false;
   std::mutex tsMu_;
