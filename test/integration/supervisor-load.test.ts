@@ -18,6 +18,7 @@ afterAll(() => sb.cleanup());
 const SESSIONS = 50;
 const PROCS = 4;
 const DURATION_MS = 30_000;
+const SLOW_START_NOTICE = 'sbx: the supervisor is slow to accept the session; still waiting (up to 60 s)\n';
 
 /** Session ids with at least one denial in the supervisor's violation log (every rotation). */
 function sessionsInLog(state: string): Set<string> {
@@ -62,8 +63,12 @@ describe('supervisor under load', () => {
     const results = await all;
     let ok = 0;
     let denied = 0;
+    let slowStarts = 0;
     for (const r of results) {
-      expect(r.stderr).toBe('');
+      // On 2 cores, a session started while 49 others storm may wait for the supervisor;
+      // the keeper then says so once (and waits). Nothing else may reach stderr.
+      if (r.stderr === SLOW_START_NOTICE) slowStarts++;
+      else expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const lines = r.stdout.split('\n').filter((l) => l.startsWith('ok='));
       expect(lines).toHaveLength(PROCS);
@@ -79,7 +84,7 @@ describe('supervisor under load', () => {
     }
     // Every session's denials reached the supervisor's log: each one was served by it.
     await until('every session in the violation log', () => sessionsInLog(sb.state).size === SESSIONS, 30_000);
-    process.stdout.write(`load: ${ok} allowed + ${denied} denied opens verified; supervisor RSS at peak ${(peakRss / 1048576).toFixed(1)} MiB with ${peakSessions} sessions at once\n`);
+    process.stdout.write(`load: ${ok} allowed + ${denied} denied opens verified; supervisor RSS at peak ${(peakRss / 1048576).toFixed(1)} MiB with ${peakSessions} sessions at once; ${slowStarts} sessions waited for the supervisor over 5 s\n`);
     await until('sessions ended', () => sb.status().sessions.length === 0, 30_000);
   });
 });

@@ -45,6 +45,9 @@
 #define JOURNAL_SIZE (256 * 1024)
 #define MAX_STATE (60 * 1024)
 #define FIRST_DEADLINE_MS 5000
+/* A supervisor that accepted the registration is alive, only busy: wait longer for it. */
+#define ANSWER_DEADLINE_MS 60000
+#define ANSWER_NOTICE_MS 5000
 #define BACKOFF_CAP_MS 500
 #define RESUME_BACKOFF_CAP_MS 5000
 
@@ -235,6 +238,32 @@ static int listener_hung_up(int timeout_ms) {
 }
 
 /*
+ * Waits for the supervisor's answer to a registration: "ready" or "error …" (a state
+ * line may come first: kept, it is the newest state). Returns like read_line. A
+ * supervisor in a denial storm can take seconds; the person waiting gets one notice.
+ */
+static int wait_answer(int fd, char **line, int resume) {
+  long long start = now_ms();
+  int noticed = resume; /* a resuming keeper's stderr is /dev/null anyway */
+  for (;;) {
+    long long waited = now_ms() - start;
+    if (waited >= ANSWER_DEADLINE_MS) return -1;
+    int slice = noticed ? ANSWER_DEADLINE_MS - (int)waited : ANSWER_NOTICE_MS - (int)waited;
+    int r = read_line(fd, line, slice > 0 ? slice : 0);
+    if (r == 1 && strncmp(*line, "state ", 6) == 0) {
+      handle_state(*line + 6);
+      continue;
+    }
+    if (r != -1) return r;
+    if (!noticed) {
+      fprintf(stderr, "sbx: the supervisor is slow to accept the session; still waiting (up to %d s)\n",
+              ANSWER_DEADLINE_MS / 1000);
+      noticed = 1;
+    }
+  }
+}
+
+/*
  * Connects and registers. Returns the connected fd after "ready"; -1 when the
  * supervisor refused (message in *err) or the deadline passed; -2 when the listener
  * hung up meanwhile (nothing left to serve).
@@ -250,16 +279,17 @@ static int register_session(int resume, char *err, size_t errlen) {
       g_buflen = g_consumed = 0;
       if (send_register(fd, resume) == 0) {
         char *line;
-        int r;
-        /* A state line may come before "ready" (keep it: it is the newest state). */
-        while ((r = read_line(fd, &line, 10000)) == 1 && strncmp(line, "state ", 6) == 0) handle_state(line + 6);
+        int r = wait_answer(fd, &line, resume);
         if (r == 1 && strcmp(line, "ready") == 0) return fd;
         if (r == 1 && strncmp(line, "error ", 6) == 0) {
           snprintf(err, errlen, "%s", line + 6);
           close(fd);
           if (!resume) return -1;
         } else {
+          if (r == -1) snprintf(err, errlen, "the supervisor at %s took the session but did not answer within %d s", g_sock_path, ANSWER_DEADLINE_MS / 1000);
           close(fd);
+          /* It is alive but stuck: registering again would only find the session taken. */
+          if (r == -1 && !resume) return -1;
         }
       } else {
         close(fd);
