@@ -1,8 +1,10 @@
-// Engine threads: receivers (poll listener + stop eventfd, then NOTIF_RECV under a mutex
-// so RECV never blocks) and one flusher that batches events to JavaScript.
+// Engine threads: receivers (epoll on the listener, exclusive, + stop and wake eventfds;
+// then NOTIF_RECV under a mutex so RECV never blocks) and one flusher that folds events
+// and batches them to JavaScript (EventQueue).
 #include "engine.h"
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -248,23 +250,50 @@ void Core::receive_loop() {
   // A private fs struct so umask() per operation affects only this thread.
   unshare(CLONE_FS);
   auto self = shared_from_this();
+  // One epoll set per receiver. EPOLLEXCLUSIVE wakes one receiver per notification; with
+  // plain poll every idle receiver woke up only to find it taken (a context switch and
+  // two polls per decision, measured).
+  enum : uint64_t { kListener, kStop, kWake };
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  auto watch = [&](int fd, uint32_t events, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = tag;
+    return epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+  };
+  if (!ep.ok() || !watch(listener_, EPOLLIN | EPOLLEXCLUSIVE, kListener) || !watch(stopfd_, EPOLLIN, kStop) ||
+      !watch(wakefd_, EPOLLIN, kWake)) {
+    // Cannot wait: leave the listener to the other receivers (there is at least one more
+    // or the engine fails closed: undecided calls wait in the kernel, never run unchecked).
+    return;
+  }
   for (;;) {
-    pollfd p[3] = {{listener_, POLLIN, 0}, {stopfd_, POLLIN, 0}, {wakefd_, POLLIN, 0}};
-    int r = poll(p, 3, -1);
+    epoll_event evs[3];
+    int r = epoll_wait(ep.get(), evs, 3, -1);
     if (stopping_) break;
     if (r < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (p[1].revents) break;
-    if (p[2].revents) {
+    bool readable = false, hangup = false, stop = false, wake = false;
+    for (int k = 0; k < r; k++) {
+      if (evs[k].data.u64 == kStop) stop = true;
+      if (evs[k].data.u64 == kWake) wake = true;
+      if (evs[k].data.u64 == kListener) {
+        readable = evs[k].events & EPOLLIN;
+        hangup = evs[k].events & (EPOLLHUP | EPOLLERR);
+      }
+    }
+    if (stop) break;
+    if (wake) {
       uint64_t v;
       if (read(wakefd_, &v, sizeof v) < 0) { /* another receiver took it */ }
       recover(self);
     }
-    if (p[0].revents & POLLIN) {
+    if (readable) {
       seccomp_notif req{};
       {
+        // An exclusive wake-up is "one or more": never block in RECV on a taken notification.
         std::lock_guard<std::mutex> g(recvMu_);
         pollfd q{listener_, POLLIN, 0};
         if (poll(&q, 1, 0) != 1 || !(q.revents & POLLIN)) continue;
@@ -273,11 +302,16 @@ void Core::receive_loop() {
       handle(req, self);
       continue;
     }
-    if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
-      // No sandboxed process is left (or the listener is gone).
-      std::lock_guard<std::mutex> g(evMu_);
-      closed_ = true;
-      evCv_.notify_one();
+    if (hangup) {
+      // No sandboxed process is left (or the listener is gone). The hang-up woke only this
+      // receiver (exclusive): the stop eventfd sends the others home too.
+      {
+        std::lock_guard<std::mutex> g(evMu_);
+        closed_ = true;
+        evCv_.notify_one();
+      }
+      uint64_t one = 1;
+      if (write(stopfd_, &one, sizeof one) < 0) { /* they also see the hang-up on their next wake */ }
       break;
     }
   }
