@@ -79,7 +79,11 @@ export interface EngineOptions {
   protectedPids: number[];
   /** Optional memfd (≥ 64 KiB) journaling in-flight notifications so a restarted supervisor can finish them. */
   journalFd?: number;
-  /** Denials, audits and errors, batched (at most every 50 ms, or 256 at a time). */
+  /**
+   * Denials, audits and errors, batched (every 50 ms, or at 256 distinct events); identical
+   * events are folded into one with a `count`, and the next batch waits until this callback
+   * has returned (the engine keeps folding meanwhile, so a busy JS thread is never flooded).
+   */
   onEvents: (events: EngineEvent[]) => void;
   /** A /proc/self/sbx/ request; the caller blocks until engineReplyHint. */
   onHint: (hint: HintRequest) => void;
