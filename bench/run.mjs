@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { COLUMNS, MIN_UNOTIFY, column, probe, writeSrtSettings } from './lib/columns.mjs';
+import { COLUMNS, MIN_UNOTIFY, MIN_VARIANTS, column, probe, writeSrtSettings } from './lib/columns.mjs';
 import { budgets } from './lib/budgets.mjs';
 import { findExtras, runExtra } from './lib/extras.mjs';
 import { buildHelpers } from './lib/generate.mjs';
@@ -24,7 +24,9 @@ const USAGE = `usage: node bench/run.mjs [--runs=N] [--only=LIST] [--columns=LIS
                          [--max-minutes=M] [--out=DIR]
   --only      sections: launch,syscalls,extras,decisions,profile and workloads:
               git-status,launches,open100k,make,tsc (default: all)
-  --columns   none,sbx-shell,sbx-exec,mise,srt,bwrap,min-unotify (default: all)
+  --columns   none,sbx-shell,sbx-exec,mise,srt,bwrap,min-unotify (default: all); min-unotify
+              brings its per-syscall variants min-addfd-send, min-addfd-then-send, min-emulate
+              (each can also be named alone)
   --max-minutes  stop starting new runs after M minutes; cells then show how many runs they got`;
 
 function parseArgs(argv) {
@@ -62,8 +64,9 @@ async function main() {
 
   // Which columns can run at all right now (sbx pieces may still be in progress).
   const columns = {};
-  for (const c of [...COLUMNS, MIN_UNOTIFY]) {
-    if (opt.columns && !opt.columns.has(c.id) && c.id !== 'none') continue;
+  const variant = new Set(MIN_VARIANTS.map((c) => c.id));
+  for (const c of [...COLUMNS, MIN_UNOTIFY, ...MIN_VARIANTS]) {
+    if (opt.columns && !opt.columns.has(c.id) && c.id !== 'none' && !(variant.has(c.id) && opt.columns.has(MIN_UNOTIFY.id))) continue;
     columns[c.id] = probe(c);
     log(`column ${c.id}: ${columns[c.id].ok ? 'ok' : `n/a (${columns[c.id].reason})`}`);
   }
@@ -92,6 +95,8 @@ async function main() {
     save();
   };
   const loopCols = ['none', 'min-unotify', 'sbx-shell', 'sbx-exec'].filter((id) => columns[id]);
+  // The open loop also runs under each min_unotify mode: the breakdown of a trapped open.
+  const stepCols = MIN_VARIANTS.map((c) => c.id).filter((id) => columns[id]);
 
   // Cheapest and budget-bearing sections first, so a time limit cuts the least.
   await section('launch', () => {
@@ -124,10 +129,11 @@ async function main() {
 
   await section('syscalls', () => {
     const n = 20_000;
-    res.syscalls = { n, columns: loopCols };
+    res.syscalls = { n, columns: loopCols, steps: stepCols };
     for (const kind of ['open', 'stat']) {
-      const r = rounds(runnable(loopCols), opt.runs, (c) => oneLoop(c, [kind, String(kind === 'stat' ? 10 * n : n), openTarget]), (id, x) => logCell(`${kind} loop`, id, x), roundOpts);
-      res.syscalls[kind] = fill(loopCols, r);
+      const cols = kind === 'open' ? [...loopCols, ...stepCols] : loopCols; // stat is not trapped: no breakdown
+      const r = rounds(runnable(cols), opt.runs, (c) => oneLoop(c, [kind, String(kind === 'stat' ? 10 * n : n), openTarget]), (id, x) => logCell(`${kind} loop`, id, x), roundOpts);
+      res.syscalls[kind] = fill(cols, r);
     }
   });
 
@@ -160,7 +166,7 @@ async function main() {
 
   await section('profile', async () => {
     res.profile = {};
-    for (const id of ['min-unotify', 'sbx-exec', 'sbx-shell'].filter((x) => columns[x])) {
+    for (const id of ['min-unotify', 'min-emulate', 'sbx-exec', 'sbx-shell'].filter((x) => columns[x])) {
       res.profile[id] = columns[id].ok ? await profileColumn(column(id), openTarget) : { na: columns[id].reason };
       const p = res.profile[id];
       log(`profile ${id}: ${p.na ? `n/a (${p.na})` : `${p.syscalls_per_decision} supervisor syscalls per decision`}`);

@@ -15,6 +15,30 @@ const notMeasured = (id, budget, why) => ({ id, budget, status: 'not measured', 
 const judged = (id, budget, met, measured, note = '') => ({ id, budget, status: met ? 'met' : 'not met', measured, note });
 const via = (colId) => (colId === 'sbx-exec' ? 'judged on `sbx exec` (session column n/a)' : '');
 
+/**
+ * Where the per-trap gap goes: the open loop under each min_unotify mode (bench/c/min_unotify.c),
+ * each one piece more of what sbx does, against the CONTINUE loop the budget is judged on.
+ * null when the min loop did not run. Each step: { per_op_ns, best_ns, ratio (to the min loop),
+ * added_ns (median over the step before) }.
+ */
+export function perTrapFloor(res) {
+  const o = res.syscalls?.open;
+  if (!o || !ok(o['min-unotify'])) return null;
+  const base = o['min-unotify'];
+  const [sbxId, sbx] = sbxCell(o);
+  const out = { min: base.per_op_ns, limit_ns: 1.25 * base.per_op_ns, sbx_column: sbxId };
+  let prev = base;
+  for (const [key, id] of [['oneStep', 'min-addfd-send'], ['twoStep', 'min-addfd-then-send'], ['emulate', 'min-emulate'], ['sbx', sbxId]]) {
+    const c = id && o[id];
+    if (!ok(c)) continue;
+    out[key] = { per_op_ns: c.per_op_ns, best_ns: c.min_ns / c.ops, ratio: c.per_op_ns / base.per_op_ns,
+      best_ratio: c.min_ns / base.min_ns, added_ns: c.per_op_ns - prev.per_op_ns };
+    prev = c;
+  }
+  if (!ok(sbx)) delete out.sbx;
+  return out;
+}
+
 export function budgets(res) {
   const out = [];
 
@@ -56,7 +80,9 @@ export function budgets(res) {
         const r = cell.per_op_ns / o['min-unotify'].per_op_ns;
         const best = cell.min_ns / o['min-unotify'].min_ns;
         const ex = colId === 'sbx-shell' && ok(o['sbx-exec']) ? `; \`sbx exec\`: ${fmtRatio(o['sbx-exec'].per_op_ns / o['min-unotify'].per_op_ns)}` : '';
-        out.push(judged(id, b, r <= 1.25, `${fmtRatio(r)} (${fmtNs(cell.per_op_ns)} vs ${fmtNs(o['min-unotify'].per_op_ns)} per open)`, `session; best runs: ${fmtRatio(best)}${ex} ${via(colId)}`.trim()));
+        const fl = perTrapFloor(res);
+        const floorNote = fl?.emulate ? `; floor for an emulating supervisor with two-step injection (C, no policy): ${fmtRatio(fl.emulate.ratio)}, see "Per-syscall cost"` : '';
+        out.push(judged(id, b, r <= 1.25, `${fmtRatio(r)} (${fmtNs(cell.per_op_ns)} vs ${fmtNs(o['min-unotify'].per_op_ns)} per open)`, `session; best runs: ${fmtRatio(best)}${ex}${floorNote}${via(colId) ? `; ${via(colId)}` : ''}`));
       }
     }
   }

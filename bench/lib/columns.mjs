@@ -25,8 +25,23 @@ export const COLUMNS = [
 /** The floor for a user-notify sandbox (bench/c/min_unotify.c): traps openat, answers CONTINUE. */
 export const MIN_UNOTIFY = { id: 'min-unotify', label: 'min C user-notify loop', prefix: () => [path.join(BIN, 'min_unotify'), '--'] };
 
+/**
+ * The same C supervisor answering openat the ways an emulating sandbox must (min_unotify -m):
+ * each adds one piece of sbx's work, so the per-syscall section can show the floor of each.
+ * They run in the per-syscall section (and the profile) whenever min-unotify does.
+ */
+const minMode = (id, mode, label, step) => ({ id, mode, label, step, prefix: () => [path.join(BIN, 'min_unotify'), '-m', mode, '--'] });
+export const MIN_VARIANTS = [
+  minMode('min-addfd-send', 'addfd-send', 'min C loop, one-step injection',
+    'supervisor reads the path, opens the file, injects it with ADDFD|FLAG_SEND (one ioctl)'),
+  minMode('min-addfd-then-send', 'addfd-then-send', 'min C loop, two-step injection',
+    'same, but ADDFD then SEND with the fd number, as sbx does (crash-safe; wakes the tracee twice)'),
+  minMode('min-emulate', 'emulate-full', 'min C loop, full emulation',
+    "two-step plus the rest of sbx's per-open syscalls without policy: epoll+poll before RECV, openat2 O_PATH, fstat, reopen via /proc/self/fd/N"),
+];
+
 export function column(id) {
-  return [...COLUMNS, MIN_UNOTIFY].find((c) => c.id === id);
+  return [...COLUMNS, MIN_UNOTIFY, ...MIN_VARIANTS].find((c) => c.id === id);
 }
 
 /** srt reads its policy from a file: secrets unreadable, writes to the scratch tree and /tmp, no hosts. */

@@ -1,5 +1,6 @@
 // Renders a run (the object written to latest.json) as Markdown.
-import { COLUMNS, column } from './columns.mjs';
+import { COLUMNS, MIN_VARIANTS, column } from './columns.mjs';
+import { perTrapFloor } from './budgets.mjs';
 import { fmtNs, fmtRate, fmtRatio } from './stats.mjs';
 
 const ok = (x) => x && !x.na && Number.isFinite(x.median_ns);
@@ -14,6 +15,61 @@ const runsFlag = (c) => (c && c.runs < wanted ? ` [${c.runs} run${c.runs === 1 ?
 
 function table(head, rows) {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+const us = (ns) => fmtNs(ns);
+const signed = (ns) => (ns < 0 ? `−${fmtNs(-ns)}` : `+${fmtNs(ns)}`);
+
+/**
+ * The trapped open+close, piece by piece: unsandboxed → trap round trip → the supervisor opens
+ * and injects in one step → in two steps → with the rest of sbx's per-open syscalls → sbx.
+ * Then one paragraph on the floor this puts under the per-trap budget.
+ */
+function breakdown(res, out) {
+  const o = res.syscalls.open;
+  const steps = res.syscalls.steps ?? [];
+  if (!steps.length || !o) return;
+  const rowsDef = [
+    ['none', 'unsandboxed', 'open+close, no filter'],
+    ['min-unotify', 'trap round trip (CONTINUE)', 'openat trapped, answered CONTINUE: the kernel then opens in the tracee (the budget\'s min loop)'],
+    ...MIN_VARIANTS.filter((c) => steps.includes(c.id)).map((c) => [c.id, c.label.replace(/^min C loop, /, ''), c.step]),
+    ...['sbx-exec', 'sbx-shell'].filter((id) => o[id]).map((id) => [id, column(id).label, 'emulation with policy, events, journal (the engine in the node process)']),
+  ];
+  const base = o.none, min = o['min-unotify'];
+  let prev = null;
+  const rows = rowsDef.map(([id, name, what]) => {
+    const c = o[id];
+    if (!ok(c)) return [name, `\`${id}\``, what, na(c), '', '', '', ''];
+    const ref = id.startsWith('sbx') ? o['min-emulate'] : prev;
+    const row = [name, `\`${id}\``, what, us(c.per_op_ns) + runsFlag(c), us(c.min_ns / c.ops),
+      id !== 'none' && ok(base) ? fmtRatio(c.per_op_ns / base.per_op_ns) : '',
+      id !== 'none' && ok(min) ? fmtRatio(c.per_op_ns / min.per_op_ns) : '',
+      ok(ref) ? `${signed(c.per_op_ns - ref.per_op_ns)}${id.startsWith('sbx') ? ' over full emulation' : ''}` : ''];
+    if (!id.startsWith('sbx')) prev = c;
+    return row;
+  });
+  out.push('Where a trapped open goes, piece by piece (`bench/c/min_unotify.c -m MODE`, same loop, same rounds): each row adds one piece of what sbx must do to the row above.', '');
+  out.push(table(['step', 'column', 'what the supervisor does per open', 'per open+close', 'best run', 'vs unsandboxed', 'vs min loop', 'added (medians)'], rows), '');
+  const f = perTrapFloor(res);
+  if (!f || !f.oneStep || !f.twoStep) return;
+  const parts = [];
+  parts.push(`**Floor.** The budget (≤ 1.25x the min loop) allows ${us(f.limit_ns)} per open+close here. Emulating the open at all — reading the path, opening the file in the supervisor and injecting it in one ADDFD|FLAG_SEND — already costs ${us(f.oneStep.per_op_ns)} (${fmtRatio(f.oneStep.ratio)} the min loop, best runs ${fmtRatio(f.oneStep.best_ratio)}; ${signed(f.oneStep.added_ns)} over CONTINUE).`);
+  parts.push(`Injecting in two steps (ADDFD, then SEND with the fd number), which sbx does so that a supervisor killed mid-ioctl cannot leave the tracee's open() returning 0, measures ${signed(f.twoStep.added_ns)} against one step: the price of the second wake-up of the tracee and the extra ioctl (${fmtRatio(f.twoStep.ratio)} the min loop, best runs ${fmtRatio(f.twoStep.best_ratio)}).`);
+  if (f.emulate) parts.push(`sbx's other per-open syscalls (its receive loop's epoll+poll, openat2 O_PATH, fstat, reopen via /proc/self/fd) add ${signed(f.emulate.added_ns)}: the floor for what sbx does, without policy, is ${us(f.emulate.per_op_ns)} = ${fmtRatio(f.emulate.ratio)} the min loop (best runs ${fmtRatio(f.emulate.best_ratio)}).`);
+  const floorRatio = (f.emulate ?? f.twoStep).ratio;
+  parts.push(floorRatio > 1.25
+    ? `So the budget as written is out of reach for any emulating supervisor that keeps the crash-safe two-step injection${f.oneStep.ratio > 1.25 ? ', and even for one-step injection' : ''}: it compares emulation with a loop that emulates nothing.`
+    : 'So the budget is reachable in principle: the floor is within 1.25x of the min loop.');
+  if (f.sbx) {
+    const gap = f.sbx.per_op_ns - f.min;
+    const pct = (ns) => (gap > 0 ? ` (${Math.round((100 * ns) / gap)}%)` : '');
+    const own = f.sbx.per_op_ns - (f.emulate ?? f.twoStep).per_op_ns;
+    const pieces = [`one-step injection ${signed(f.oneStep.added_ns)}${pct(f.oneStep.added_ns)}`, `second wake-up ${signed(f.twoStep.added_ns)}${pct(f.twoStep.added_ns)}`];
+    if (f.emulate) pieces.push(`other per-open syscalls ${signed(f.emulate.added_ns)}${pct(f.emulate.added_ns)}`);
+    pieces.push(`sbx's own work (engine, policy, journal, events, threads) ${signed(own)}${pct(own)}`);
+    parts.push(`Of ${column(f.sbx_column).label}'s ${signed(gap)} over the min loop (${us(f.sbx.per_op_ns)}, ${fmtRatio(f.sbx.ratio)}): ${pieces.join('; ')}.`);
+  }
+  out.push(parts.join(' '), '');
 }
 
 export function renderMarkdown(res) {
@@ -78,6 +134,7 @@ export function renderMarkdown(res) {
       })];
     });
     out.push(table(['loop', ...ids.map((id) => column(id).label)], rows), '');
+    breakdown(res, out);
   }
 
   if (res.launch) {
