@@ -291,15 +291,26 @@ void Core::receive_loop() {
       recover(self);
     }
     if (readable) {
+      // Received straight into a journal slot: an engine killed right after RECV leaves
+      // the notification on record for the next one (else its caller would wait forever).
       seccomp_notif req{};
+      int slot = journal_.reserve();
+      seccomp_notif* into = slot >= 0 ? journal_.at(slot) : &req;
+      bool got;
       {
         // An exclusive wake-up is "one or more": never block in RECV on a taken notification.
         std::lock_guard<std::mutex> g(recvMu_);
         pollfd q{listener_, POLLIN, 0};
-        if (poll(&q, 1, 0) != 1 || !(q.revents & POLLIN)) continue;
-        if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) continue;  // ENOENT: caller died
+        got = poll(&q, 1, 0) == 1 && (q.revents & POLLIN) &&
+              ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, into) == 0;  // ENOENT: caller died
       }
-      handle(req, self);
+      if (!got) {
+        journal_.release(slot);
+        continue;
+      }
+      req = *into;
+      journal_.publish(slot);
+      handle(req, self, slot >= 0 ? slot : kClaim);
       continue;
     }
     if (hangup) {

@@ -19,13 +19,20 @@ class Journal {
   bool ok() const { return slots_ != nullptr; }
   // Records a notification; returns its slot (-1 when full or unmapped).
   int claim(const seccomp_notif& n);
+  // For receiving straight into the journal: a zeroed slot (-1 when full or unmapped) to
+  // pass to NOTIF_RECV, then publish(). The kernel's copy into the slot cannot be cut in
+  // half by our death, so a crash right after RECV leaves a whole record, not a gap.
+  int reserve();
+  seccomp_notif* at(int slot) { return &slots_[slot].notif; }
+  void publish(int slot);
   void release(int slot);
-  // Entries a previous engine left live; their slots are freed.
+  // Entries a previous engine left live, or received into and not yet published (the
+  // caller checks each with NOTIF_ID_VALID); their slots are freed.
   std::vector<seccomp_notif> take_live();
 
  private:
   struct Slot {
-    uint32_t state;  // 0 free, 1 being written, 2 live
+    uint32_t state;  // 0 free, 1 being written, 2 live, 3 reserved for the kernel's RECV
     uint32_t pad;
     seccomp_notif notif;
   };
