@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fixtures, makeProject, makeSandbox, pidAlive, PUSH_FN, sleep, until, type Sandbox } from './supervisor-helpers.js';
+import { fixtures, makeProject, makeSandbox, pidAlive, PUSH_FN, sleep, SLOW_START_NOTICE, until, type Sandbox } from './supervisor-helpers.js';
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -29,28 +30,62 @@ function parseCounts(out: string): { ok: number; denied: number; wrong: number; 
     .map((l) => Object.fromEntries(l.split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)])) as never);
 }
 
+/** What a post-mortem needs when a wait here runs out: the daemon log and who is still around. */
+function diagnostics(): string {
+  let log = '';
+  try {
+    log = readFileSync(join(sb.state, 'supervisor.log'), 'utf8');
+  } catch {
+    log = '(no supervisor.log)';
+  }
+  const ps = spawnSync('ps', ['-eo', 'pid,ppid,stat,wchan:20,args'], { encoding: 'utf8' }).stdout ?? '';
+  const ours = ps.split('\n').filter((l) => l.includes(sb.dir) || l.includes('sup_opener') || l.includes('sbx'));
+  return `supervisor.log:\n${log}\nprocesses:\n${ours.join('\n')}`;
+}
+
+async function withDeadline<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why())), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('supervisor crash survival', () => {
-  it('kill -9 mid-workload: the workload completes with correct results, no ENOSYS, no spurious denial; a new supervisor serves the same session', { timeout: 90_000 }, async () => {
+  it('kill -9 mid-workload: the workload completes with correct results, no ENOSYS, no spurious denial; a new supervisor serves the same session', { timeout: 120_000 }, async () => {
     const p = makeProject(join(sb.home, 'k9'));
     const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 6000)], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
+    // Kill only once all four openers are in their loop (each has a denial on record): an
+    // exec still being verified when the supervisor dies is killed by design (README,
+    // Limits), and that is not what this test is about.
+    await until('all four openers running', () => new Set(sb.log(session.id).filter((v) => v.program === opener).map((v) => v.pid)).size === 4, 30_000);
     const old = sb.supervisorPid()!;
     process.kill(old, 'SIGKILL');
     // Serving again: the keeper started a new supervisor and re-registered the session
     // (the daemon log says so even if the workload is already over by the time we look).
-    await until('session resumed by a new supervisor', () => {
+    const resumed = until('session resumed by a new supervisor', () => {
       try {
         return readFileSync(join(sb.state, 'supervisor.log'), 'utf8').includes(`session ${session.id} resumed: root ${session.rootPid}`);
       } catch {
         return false;
       }
-    }, 60_000);
+    }, 20_000);
+    await resumed.catch((e: Error) => {
+      throw new Error(`${e.message}\n${diagnostics()}`);
+    });
     const now = sb.status().supervisor.pid;
     expect(now).toBeGreaterThan(0);
     expect(now).not.toBe(old);
     expect(pidAlive(old)).toBe(false);
-    const out = await run.done;
-    expect(out.stderr).toBe('');
+    const out = await withDeadline(run.done, 20_000, () => `the workload did not finish\n${diagnostics()}`);
+    // On a loaded machine the first start may wait for the supervisor (the keeper says so
+    // once); nothing else may reach stderr.
+    expect(out.stderr.replace(SLOW_START_NOTICE, '')).toBe('');
     const counts = parseCounts(out.stdout);
     expect(counts).toHaveLength(4);
     for (const c of counts) {
@@ -61,6 +96,42 @@ describe('supervisor crash survival', () => {
       expect(c.denied).toBe(c.ok);
     }
     expect(out.code).toBe(0);
+  });
+
+  it('kill -9 again and again mid-workload: no call is lost, every opener finishes with correct results', { timeout: 150_000 }, async () => {
+    const KILLS = 5;
+    const p = makeProject(join(sb.home, 'k9-again'));
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 15_000)], { cwd: p });
+    const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
+    await until('all four openers running', () => new Set(sb.log(session.id).filter((v) => v.program === opener).map((v) => v.pid)).size === 4, 30_000);
+    const resumes = () => {
+      try {
+        return readFileSync(join(sb.state, 'supervisor.log'), 'utf8').split(`session ${session.id} resumed:`).length - 1;
+      } catch {
+        return 0;
+      }
+    };
+    for (let k = 1; k <= KILLS; k++) {
+      const victim = sb.supervisorPid()!;
+      process.kill(victim, 'SIGKILL');
+      await until(`session resumed after kill ${k}`, () => resumes() >= k && sb.supervisorPid() !== victim, 30_000).catch((e: Error) => {
+        throw new Error(`${e.message}\n${diagnostics()}`);
+      });
+      // Let the new supervisor answer for a while before it is killed in turn.
+      await sleep(400);
+    }
+    const out = await withDeadline(run.done, 40_000, () => `the workload did not finish: a call was lost?\n${diagnostics()}`);
+    expect(out.stderr.replace(SLOW_START_NOTICE, '')).toBe('');
+    const counts = parseCounts(out.stdout);
+    expect(counts).toHaveLength(4);
+    for (const c of counts) {
+      expect(c.wrong).toBe(0);
+      expect(c.enosys).toBe(0);
+      expect(c.ok).toBeGreaterThan(0);
+      expect(c.denied).toBe(c.ok);
+    }
+    expect(out.code).toBe(0);
+    expect(resumes()).toBe(KILLS);
   });
 
   it('sbx daemon restart hands live sessions over: a job pinned to project A keeps A after the restart, the shell keeps its own', { timeout: 90_000 }, async () => {

@@ -163,13 +163,17 @@ export function makeSandbox(name: string): Sandbox {
           // gone
         }
       }
-      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      // SBX_KEEP_TEST_DIRS=1 keeps the logs and state of a failing run for a post-mortem.
+      if (existsSync(dir) && !process.env.SBX_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
     },
   };
   return sb;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The keeper's one notice when a busy supervisor takes over 5 s to accept a session. */
+export const SLOW_START_NOTICE = 'sbx: the supervisor is slow to accept the session; still waiting (up to 60 s)\n';
 
 /** Polls until fn returns a truthy value (no timing assertion: just a generous cap). */
 export async function until<T>(what: string, fn: () => T | undefined | false, capMs = 15_000): Promise<T> {

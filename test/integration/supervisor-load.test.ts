@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixtures, makeProject, makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
+import { fixtures, makeProject, makeSandbox, SLOW_START_NOTICE, until, type Sandbox } from './supervisor-helpers.js';
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -18,8 +18,6 @@ afterAll(() => sb.cleanup());
 const SESSIONS = 50;
 const PROCS = 4;
 const DURATION_MS = 30_000;
-const SLOW_START_NOTICE = 'sbx: the supervisor is slow to accept the session; still waiting (up to 60 s)\n';
-
 /** Session ids with at least one denial in the supervisor's violation log (every rotation). */
 function sessionsInLog(state: string): Set<string> {
   const ids = new Set<string>();
