@@ -22,7 +22,6 @@
 
 namespace sbx {
 
-
 struct HintMsg {
   std::string id, verb, arg, cwd;
   int pid = 0, tgid = 0, policy = 0;
