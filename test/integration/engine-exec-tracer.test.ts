@@ -30,6 +30,14 @@ function helpers(): number[] {
   return out;
 }
 
+async function waitFor(what: string, ready: () => boolean, capMs = 30_000): Promise<void> {
+  const deadline = Date.now() + capMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
 function markers() {
   const d = tempDir();
   mkdirSync(join(d, 'ok'));
@@ -80,11 +88,13 @@ describe('engine: exec verification under stress', () => {
 
   it('kill -9 of the helper while execs are in flight: a racing denied exec never runs; later execs are verified by new helpers', async () => {
     const { d, ok, no } = markers();
+    // `read go` holds the "after" exec back until the killing has stopped: an exec whose
+    // helper is killed mid-verification is killed too, by design.
     const s = await start({
       policies: [denyNo(d)],
-      argv: ['/bin/sh', '-c', `${fixtureBin('engine_race_exec')} ${ok} ${no} 4; ${ok} after`],
+      argv: ['/bin/sh', '-c', `${fixtureBin('engine_race_exec')} ${ok} ${no} 4 </dev/null; read go; ${ok} after`],
     });
-    s.child.stdin!.end();
+    await waitFor('the race running', () => s.stdout().includes(`RAN ${ok} race`));
     let kills = 0;
     const killer = setInterval(() => {
       for (const h of helpers()) {
@@ -96,8 +106,9 @@ describe('engine: exec verification under stress', () => {
         }
       }
     }, 25);
+    await waitFor('the race result', () => /ran=\d+/.test(s.stderr())).finally(() => clearInterval(killer));
+    s.child.stdin!.end('go\n');
     const r = await s.done;
-    clearInterval(killer);
     const m = /ran=(\d+) refused=(\d+) killed=(\d+) other=(\d+)/.exec(s.stderr());
     expect(m, s.stdout() + s.stderr()).not.toBeNull();
     expect(kills).toBeGreaterThan(0);
