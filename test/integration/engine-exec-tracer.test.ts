@@ -4,10 +4,10 @@
  * several processes, threads of one process, two engines), helpers killed while execs are
  * in flight, and no helper left behind by a stopped engine.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixtureBin, policy, rule, run, start, tempDir } from './engine-harness.js';
+import { fixtureBin, markerDirs, policy, rule, run, start } from './engine-harness.js';
 
 /** Our child processes running our own executable: exec tracer helpers (CLONE_VM). */
 function helpers(): number[] {
@@ -39,12 +39,8 @@ async function waitFor(what: string, ready: () => boolean, capMs = 30_000): Prom
 }
 
 function markers() {
-  const d = tempDir();
-  mkdirSync(join(d, 'ok'));
-  mkdirSync(join(d, 'no'));
-  copyFileSync(fixtureBin('engine_marker'), join(d, 'ok/marker'));
-  copyFileSync(fixtureBin('engine_marker'), join(d, 'no/marker'));
-  return { d, ok: join(d, 'ok/marker'), no: join(d, 'no/marker') };
+  const { d, marker } = markerDirs('ok', 'no');
+  return { d, ok: marker('ok'), no: marker('no') };
 }
 
 const denyNo = (d: string) => policy(1, { exec: { default: 'allow', paths: [rule(0, 'deny', join(d, 'no'))], programs: [] } });

@@ -2,19 +2,12 @@
  * Exec decisions: pre-check on the resolved binary plus verification at the exec stop.
  * Each denial has its allowed twin.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixtureBin, ops, policy, rule, run, tempDir } from './engine-harness.js';
+import { markerDirs, ops, policy, rule, run, tempDir } from './engine-harness.js';
 
-function markers() {
-  const d = tempDir();
-  mkdirSync(join(d, 'bad'));
-  mkdirSync(join(d, 'good'));
-  copyFileSync(fixtureBin('engine_marker'), join(d, 'bad/marker'));
-  copyFileSync(fixtureBin('engine_marker'), join(d, 'good/marker'));
-  return d;
-}
+const markers = () => markerDirs('bad', 'good').d;
 
 describe('engine: exec', () => {
   it('a binary under a denied exec path is EACCES and never runs; the allowed one runs', async () => {

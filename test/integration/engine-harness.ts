@@ -4,7 +4,7 @@
  * exit status and the engine's events.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
@@ -39,6 +39,16 @@ export const rule = (
 
 export function tempDir(prefix = 'sbx-engine-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A temp dir holding a copy of the engine_marker fixture at <dir>/<name>/marker for each name. */
+export function markerDirs(...names: string[]): { d: string; marker: (name: string) => string } {
+  const d = tempDir();
+  for (const n of names) {
+    mkdirSync(join(d, n));
+    copyFileSync(fixtureBin('engine_marker'), join(d, n, 'marker'));
+  }
+  return { d, marker: (n) => join(d, n, 'marker') };
 }
 
 export function files(dir: string, spec: Record<string, string>): void {

@@ -30,6 +30,23 @@ function parseCounts(out: string): { ok: number; denied: number; wrong: number; 
     .map((l) => Object.fromEntries(l.split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)])) as never);
 }
 
+/** Four openers, each with only correct answers: no ENOSYS, no wrong result, twins agree. */
+function expectWorkloadCorrect(out: { code: number; stdout: string; stderr: string }): void {
+  // On a loaded machine the first start may wait for the supervisor (the keeper says so
+  // once); nothing else may reach stderr.
+  expect(out.stderr.replace(SLOW_START_NOTICE, '')).toBe('');
+  const counts = parseCounts(out.stdout);
+  expect(counts).toHaveLength(4);
+  for (const c of counts) {
+    expect(c.wrong).toBe(0);
+    expect(c.enosys).toBe(0);
+    expect(c.ok).toBeGreaterThan(0);
+    // Every iteration did one allowed and one denied open: the twins agree.
+    expect(c.denied).toBe(c.ok);
+  }
+  expect(out.code).toBe(0);
+}
+
 /** What a post-mortem needs when a wait here runs out: the daemon log and who is still around. */
 function diagnostics(): string {
   let log = '';
@@ -83,19 +100,7 @@ describe('supervisor crash survival', () => {
     expect(now).not.toBe(old);
     expect(pidAlive(old)).toBe(false);
     const out = await withDeadline(run.done, 20_000, () => `the workload did not finish\n${diagnostics()}`);
-    // On a loaded machine the first start may wait for the supervisor (the keeper says so
-    // once); nothing else may reach stderr.
-    expect(out.stderr.replace(SLOW_START_NOTICE, '')).toBe('');
-    const counts = parseCounts(out.stdout);
-    expect(counts).toHaveLength(4);
-    for (const c of counts) {
-      expect(c.wrong).toBe(0);
-      expect(c.enosys).toBe(0);
-      expect(c.ok).toBeGreaterThan(0);
-      // Every iteration did one allowed and one denied open: the twins agree.
-      expect(c.denied).toBe(c.ok);
-    }
-    expect(out.code).toBe(0);
+    expectWorkloadCorrect(out);
   });
 
   it('kill -9 again and again mid-workload: no call is lost, every opener finishes with correct results', { timeout: 150_000 }, async () => {
@@ -121,16 +126,7 @@ describe('supervisor crash survival', () => {
       await sleep(400);
     }
     const out = await withDeadline(run.done, 40_000, () => `the workload did not finish: a call was lost?\n${diagnostics()}`);
-    expect(out.stderr.replace(SLOW_START_NOTICE, '')).toBe('');
-    const counts = parseCounts(out.stdout);
-    expect(counts).toHaveLength(4);
-    for (const c of counts) {
-      expect(c.wrong).toBe(0);
-      expect(c.enosys).toBe(0);
-      expect(c.ok).toBeGreaterThan(0);
-      expect(c.denied).toBe(c.ok);
-    }
-    expect(out.code).toBe(0);
+    expectWorkloadCorrect(out);
     expect(resumes()).toBe(KILLS);
   });
 

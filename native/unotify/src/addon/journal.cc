@@ -44,51 +44,49 @@ bool Journal::open(int fd) {
   return true;
 }
 
-int Journal::claim(const seccomp_notif& n) {
+// A free slot, switched to `state` (-1 when full or unmapped).
+int Journal::take_slot(uint32_t state) {
   if (!slots_) return -1;
   uint32_t start = next_.fetch_add(1, std::memory_order_relaxed);
   for (uint32_t i = 0; i < count_; i++) {
     uint32_t k = (start + i) % count_;
-    uint32_t expect = 0;
-    if (__atomic_compare_exchange_n(&slots_[k].state, &expect, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-      slots_[k].notif = n;
-      __atomic_store_n(&slots_[k].state, 2, __ATOMIC_RELEASE);
+    uint32_t expect = kFree;
+    if (__atomic_compare_exchange_n(&slots_[k].state, &expect, state, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
       return static_cast<int>(k);
-    }
   }
   return -1;
+}
+
+int Journal::claim(const seccomp_notif& n) {
+  int k = take_slot(kWriting);
+  if (k < 0) return -1;
+  slots_[k].notif = n;
+  __atomic_store_n(&slots_[k].state, kLive, __ATOMIC_RELEASE);
+  return k;
 }
 
 int Journal::reserve() {
-  if (!slots_) return -1;
-  uint32_t start = next_.fetch_add(1, std::memory_order_relaxed);
-  for (uint32_t i = 0; i < count_; i++) {
-    uint32_t k = (start + i) % count_;
-    uint32_t expect = 0;
-    if (__atomic_compare_exchange_n(&slots_[k].state, &expect, 3, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-      memset(&slots_[k].notif, 0, sizeof slots_[k].notif);  // NOTIF_RECV wants a zeroed buffer
-      return static_cast<int>(k);
-    }
-  }
-  return -1;
+  int k = take_slot(kReceiving);
+  if (k >= 0) memset(&slots_[k].notif, 0, sizeof slots_[k].notif);  // NOTIF_RECV wants a zeroed buffer
+  return k;
 }
 
 void Journal::publish(int slot) {
-  if (slots_ && slot >= 0) __atomic_store_n(&slots_[slot].state, 2, __ATOMIC_RELEASE);
+  if (slots_ && slot >= 0) __atomic_store_n(&slots_[slot].state, kLive, __ATOMIC_RELEASE);
 }
 
 void Journal::release(int slot) {
-  if (slots_ && slot >= 0) __atomic_store_n(&slots_[slot].state, 0, __ATOMIC_RELEASE);
+  if (slots_ && slot >= 0) __atomic_store_n(&slots_[slot].state, kFree, __ATOMIC_RELEASE);
 }
 
 std::vector<seccomp_notif> Journal::take_live() {
   std::vector<seccomp_notif> out;
   for (uint32_t k = 0; slots_ && k < count_; k++) {
     uint32_t s = __atomic_load_n(&slots_[k].state, __ATOMIC_ACQUIRE);
-    // State 3 with an id: the kernel had filled it (whole: a copy inside a syscall is not
-    // cut short by SIGKILL) when the engine died. State 1 may be a torn copy: dropped.
-    if (s == 2 || (s == 3 && slots_[k].notif.id != 0)) out.push_back(slots_[k].notif);
-    if (s != 0) __atomic_store_n(&slots_[k].state, 0, __ATOMIC_RELEASE);
+    // kReceiving with an id: the kernel had filled it (whole: a copy inside a syscall is not
+    // cut short by SIGKILL) when the engine died. kWriting may be a torn copy: dropped.
+    if (s == kLive || (s == kReceiving && slots_[k].notif.id != 0)) out.push_back(slots_[k].notif);
+    if (s != kFree) __atomic_store_n(&slots_[k].state, kFree, __ATOMIC_RELEASE);
   }
   return out;
 }

@@ -31,11 +31,13 @@ class Journal {
   std::vector<seccomp_notif> take_live();
 
  private:
+  enum : uint32_t { kFree = 0, kWriting = 1, kLive = 2, kReceiving = 3 };  // Slot::state
   struct Slot {
-    uint32_t state;  // 0 free, 1 being written, 2 live, 3 reserved for the kernel's RECV
+    uint32_t state;
     uint32_t pad;
     seccomp_notif notif;
   };
+  int take_slot(uint32_t state);
   void* base_ = nullptr;
   size_t size_ = 0;
   Slot* slots_ = nullptr;
