@@ -165,4 +165,9 @@ export interface NativeAddon {
 
   /** Test/explain hook: the native decision for one path, so TS and native can be checked against the same table. */
   decidePath(section: { default: 'allow' | 'deny'; rules: CompiledPolicy['read']['rules'] }, path: string): { effect: 'allow' | 'deny'; rule: number };
+  /**
+   * Test hook: may a sandboxed process reach `below` ("status", "task/12/stat", "" = the
+   * directory) under ANOTHER process's /proc/<pid>/ (not its own, not a protected pid)?
+   */
+  procEntryAllowed(below: string, write: boolean): boolean;
 }

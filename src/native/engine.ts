@@ -223,3 +223,9 @@ export function nativeDecidePath(section: PathSection, path: string): { effect: 
   if (typeof path !== 'string' || path.includes('\0')) fail('nativeDecidePath', 'path must be a string without NUL', path);
   return loadNative().decidePath(section, path);
 }
+
+/** The native rule for another process's /proc/<pid>/<below> (table-tested; see native.d.ts). */
+export function nativeProcEntryAllowed(below: string, write: boolean): boolean {
+  if (typeof below !== 'string' || below.includes('\0')) fail('nativeProcEntryAllowed', 'below must be a string without NUL', below);
+  return loadNative().procEntryAllowed(below, write);
+}

@@ -302,6 +302,22 @@ Napi::Value DecidePath(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value ProcEntryAllowed(const Napi::CallbackInfo& info) {
+  const char* sig = "procEntryAllowed(below, write)";
+  need_args(info, 2, sig);
+  std::string below = arg_str(info, 0, sig, "below");
+  if (!info[1].IsBoolean()) throw Napi::TypeError::New(info.Env(), std::string(sig) + ": write must be a boolean");
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < below.size()) {
+    size_t j = below.find('/', i);
+    if (j == std::string::npos) j = below.size();
+    if (j > i) parts.push_back(below.substr(i, j - i));
+    i = j + 1;
+  }
+  return Napi::Boolean::New(info.Env(), proc_entry_allowed(parts, info[1].As<Napi::Boolean>().Value()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
@@ -318,6 +334,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineStats", Napi::Function::New(env, EngineStats, "engineStats"));
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));
   exports.Set("decidePath", Napi::Function::New(env, DecidePath, "decidePath"));
+  exports.Set("procEntryAllowed", Napi::Function::New(env, ProcEntryAllowed, "procEntryAllowed"));
   RegisterFdServer(env, exports);
   return exports;
 }

@@ -134,4 +134,29 @@ bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule) {
   return false;
 }
 
+bool proc_entry_allowed(const std::vector<std::string>& below, bool write) {
+  // Entries of another process that reveal nothing dangerous and allow no control.
+  static const char* const harmless[] = {"stat",   "status",    "cmdline",  "comm",      "statm",
+                                         "limits", "cgroup",    "oom_score", "oom_score_adj", "wchan",
+                                         "sched",  "schedstat", "loginuid", "sessionid"};
+  if (write) return false;
+  auto is_tid = [](const std::string& s) {
+    if (s.empty() || s.size() > 10 || s[0] == '0') return false;
+    for (char ch : s)
+      if (ch < '0' || ch > '9') return false;
+    return true;
+  };
+  size_t i = 0;
+  if (i < below.size() && below[i] == "task") {  // task/<tid>/<entry>
+    if (++i == below.size()) return true;
+    if (!is_tid(below[i])) return false;
+    if (++i == below.size()) return true;
+  }
+  if (i == below.size()) return true;
+  if (i + 1 != below.size()) return false;  // nothing harmless is a directory
+  for (const char* e : harmless)
+    if (below[i] == e) return true;
+  return false;
+}
+
 }  // namespace sbx

@@ -94,4 +94,13 @@ bool glob_can_match_below(const PathRule& r, const std::string& dir);
 // True when `path` or one of its ancestors matches the glob rule.
 bool glob_rule_matches(const PathRule& r, const std::string& path);
 
+// /proc/<pid>/... of ANOTHER process (not the caller's thread group, not a protected
+// pid): may the caller reach `below` (the components under the pid directory; empty =
+// the directory itself)? True only for the harmless entries `ps`, `top` and `pgrep` read
+// (stat, status, cmdline, ...), for `task`, `task/<tid>` and the same entries below it,
+// and only for reading. fd/, fdinfo/, map_files/, mem, environ, cwd, root, exe, auxv,
+// syscall, pagemap, stack, personality, timers, ns/, ... are refused. Every prefix of an
+// allowed path is allowed, so resolution can ask at each component before it opens it.
+bool proc_entry_allowed(const std::vector<std::string>& below, bool write);
+
 }  // namespace sbx
