@@ -36,7 +36,7 @@ export interface EngineEvent {
   /** Canonical path of the process's executable (or its comm if unreadable). */
   program: string;
   syscall: string;
-  op: 'read' | 'write' | 'exec' | 'net' | 'unix' | 'signal' | 'proc' | 'hint';
+  op: 'read' | 'write' | 'exec' | 'net' | 'unix' | 'signal' | 'proc' | 'identity' | 'hint';
   /** Path, "1.2.3.4:443", "[::1]:80", "@abstract", or a pid. */
   target: string;
   errno: number;

@@ -220,6 +220,7 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   pending++;
   decisions++;
   n.caller.tid = static_cast<int>(n.req.pid);
+  n.caller.core = this;
   n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
   n.pol = policy(n.policyId);
   if (!n.pol) {

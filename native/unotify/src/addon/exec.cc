@@ -224,12 +224,14 @@ void handle_exec(Notif& n) {
   Resolved r;
   int re = -ENOENT;
   if (path.empty() && (flags & AT_EMPTY_PATH)) {
-    re = open_base(n.caller, dirfd, r.fd);
+    re = resolve_fd(n.caller, dirfd, r);
   } else if (!path.empty()) {
     if (path[0] != '/') re = open_base(n.caller, dirfd, base);
     if (path[0] == '/' || re == 0) re = resolve(n.caller, base.get(), path, !(flags & AT_SYMLINK_NOFOLLOW), 0, false, r);
   }
   if (!n.valid()) return;
+  // Refused by resolution itself (another process's /proc/<pid>/exe, an unprovable name).
+  if (re == -EACCES && r.refused_op) return void(refuse(n, Decision{false, -2}, r.refused_op, r.refused, EACCES));
   // Nothing to run (execvp walking PATH): answer like the kernel, no tracer needed. A
   // file created right after we looked is the same as one created after the exec.
   if (re == -ENOENT || re == -ENOTDIR || re == -ELOOP || re == -ENAMETOOLONG)

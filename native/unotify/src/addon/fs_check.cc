@@ -1,62 +1,69 @@
 // See fs_check.h.
 #include "fs_check.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstring>
 
 namespace sbx {
 
-std::string clean_path(const std::string& p, bool unlinked) {
-  static const char suffix[] = " (deleted)";
-  const size_t n = sizeof suffix - 1;
-  if (unlinked && p.size() > n && p.compare(p.size() - n, n, suffix) == 0) return p.substr(0, p.size() - n);
-  return p;
-}
-
 void use_caller_umask(const Notif& n) {
   ProcStatus st;
   umask(read_status(n.caller.tid, st) ? st.umask & 0777 : 022);
 }
 
-// Entries of another process that reveal nothing dangerous and allow no control.
-static bool harmless_proc_entry(const std::string& rest) {
-  static const char* ok[] = {"stat", "status", "cmdline", "comm", "statm", "limits", "cgroup", "oom_score",
-                             "oom_score_adj", "wchan", "sched", "schedstat", "loginuid", "sessionid", "stat"};
-  if (rest.empty() || rest == "task") return true;
-  std::string r = rest;
-  if (r.compare(0, 5, "task/") == 0) {  // task/<tid>[/entry]
-    size_t s = r.find('/', 5);
-    if (s == std::string::npos) return true;
-    r = r.substr(s + 1);
-  }
-  for (const char* e : ok)
-    if (r == e) return true;
-  return false;
-}
-
-// /proc/<pid>/...: never a protected pid; another process only read-only and harmless.
+// /proc/<pid>/... by its (proven) text: never a protected pid; another process only
+// read-only and harmless (proc_entry_allowed). Resolution has already decided every
+// component on the way, before following anything; this is the last word on the object.
 static bool proc_refused(Notif& n, const std::string& real, bool need_write) {
   if (real.compare(0, 6, "/proc/") != 0) return false;
   size_t i = 6;
   while (i < real.size() && isdigit(static_cast<unsigned char>(real[i]))) i++;
   if (i == 6 || (i < real.size() && real[i] != '/')) return false;  // not a pid directory
   int pid = atoi(real.c_str() + 6);
+  if (pid == n.caller.tgid || pid == n.caller.tid) return false;  // our own (never recycled while we wait)
   ProcStatus st;
   int tgid = read_status(pid, st) ? st.tgid : pid;
   if (n.core->is_protected(tgid)) return refuse(n, Decision{false, -2}, "proc", real, EACCES);
   if (tgid == n.caller.tgid) return false;
-  std::string rest = i + 1 < real.size() ? real.substr(i + 1) : std::string();
-  if (need_write || !harmless_proc_entry(rest)) return refuse(n, Decision{false, -2}, "proc", real, EACCES);
+  std::vector<std::string> below;
+  for (size_t j = i; j < real.size();) {
+    size_t k = real.find('/', j + 1);
+    if (k == std::string::npos) k = real.size();
+    if (k > j + 1) below.push_back(real.substr(j + 1, k - j - 1));
+    j = k;
+  }
+  if (!proc_entry_allowed(below, need_write)) return refuse(n, Decision{false, -2}, "proc", real, EACCES);
   return false;
 }
 
 bool check_access(Notif& n, bool need_read, bool need_write, const std::string& real) {
-  if (real.empty() || real[0] != '/') return false;  // pipe:[..], socket:[..]: not a path
+  // Resolution proves every name it hands out (path_resolve.h): an empty or relative
+  // text here is a bug, not "not a path".
+  if (real.empty() || real[0] != '/') return refuse(n, Decision{false, -2}, "identity", real, EACCES);
   if (proc_refused(n, real, need_write)) return true;
   if (need_read && refuse(n, decide_path(n.pol->read, real), "read", real, EACCES)) return true;
   if (need_write && refuse(n, decide_path(n.pol->write, real), "write", real, EACCES)) return true;
   return false;
+}
+
+bool check_resolved(Notif& n, bool need_read, bool need_write, const Resolved& r) {
+  if (!r.unnamed) return check_access(n, need_read, need_write, r.path);
+  // An unnamed object of the caller's own: no name to decide on, and no more access than
+  // the caller already holds it with.
+  const bool can_read = r.held == O_RDONLY || r.held == O_RDWR;
+  const bool can_write = r.held == O_WRONLY || r.held == O_RDWR;
+  if ((need_read && !can_read) || (need_write && !can_write))
+    return refuse(n, Decision{false, -2}, "identity", r.path, EACCES);
+  return false;
+}
+
+bool resolve_failed(Notif& n, int err, const Resolved& r) {
+  if (err >= 0) return false;
+  if (err == -EACCES && r.refused_op) return refuse(n, Decision{false, -2}, r.refused_op, r.refused, EACCES);
+  reply_error(n.listener(), n.req.id, -err);
+  return true;
 }
 
 }  // namespace sbx

@@ -6,10 +6,15 @@
 #include "engine.h"
 
 namespace sbx {
-// Returns true when the notification was refused (already answered).
+// Returns true when the notification was refused (already answered). `real` is a
+// proven path from resolution (path_resolve.h).
 bool check_access(Notif& n, bool need_read, bool need_write, const std::string& real);
-// Strips the " (deleted)" suffix procfs adds to an unlinked file's link.
-std::string clean_path(const std::string& p, bool unlinked);
+// The same for a resolved object: a proven path goes to check_access; an unnamed object
+// (the caller's own pipe, memfd, ...) may be reopened within the access it is held with.
+bool check_resolved(Notif& n, bool need_read, bool need_write, const Resolved& r);
+// After resolve*(): answers a failure (a refusal by resolution is logged as one) and
+// returns true; false when err is not an error.
+bool resolve_failed(Notif& n, int err, const Resolved& r);
 // Applies the tracee's umask to this thread (threads run with a private fs struct).
 void use_caller_umask(const Notif& n);
 }  // namespace sbx

@@ -123,13 +123,13 @@ void handle_open(Notif& n) {
   for (int attempt = 0; attempt < 3; attempt++) {
     Resolved r;
     e = resolve(n.caller, base.get(), path, !(flags & O_NOFOLLOW) && !excl, rflags, creat && !tmpfile, r);
-    if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
+    if (resolve_failed(n, e, r)) return;
     if (r.fd.ok()) {
       if (excl) return void(reply_error(n.listener(), n.req.id, EEXIST));
       struct stat st;
       if (fstat(r.fd.get(), &st) < 0) return void(reply_error(n.listener(), n.req.id, errno));
-      std::string real = clean_path(resolved_path(r), st.st_nlink == 0);
-      if (check_access(n, need_read, need_write, real)) return;
+      // An O_PATH fd of an unnamed object grants nothing (and reopening it is refused).
+      if (check_resolved(n, need_read && !(is_path && r.unnamed), need_write, r)) return;
       if (is_path) {
         // ADDFD cannot carry an O_PATH file (fget refuses them), so an allowed O_PATH
         // open CONTINUEs. A racing thread could swap in another path, but an O_PATH fd
@@ -163,7 +163,7 @@ void handle_open(Notif& n) {
     }
     // The last component is missing: creation. Decide on parent/name before creating.
     if (r.trailing_slash) return void(reply_error(n.listener(), n.req.id, EISDIR));
-    std::string real = join_path(fd_path(r.parent.get()), r.name);
+    std::string real = join_path(r.path, r.name);
     if (check_access(n, acc != O_WRONLY, true, real)) return;
     use_caller_umask(n);
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);

@@ -27,6 +27,8 @@ int dirfd_of(DIR* d) { return ::dirfd(d); }
 struct Target {
   Fd fd, parent;
   std::string name, real, op;
+  bool unnamed = false;  // the caller's own pipe, memfd, deleted file (see Resolved)
+  int held = -1;
 };
 
 int reply(Notif& n, long r) { return reply_value(n.listener(), n.req.id, r < 0 ? -errno : r); }
@@ -34,18 +36,23 @@ void fail(Notif& n, int err) { reply_error(n.listener(), n.req.id, err); }
 
 int read_path(Notif& n, uint64_t p, std::string& out) { return read_string(n.caller.tid, p, out); }
 
+void take(Target& t, Resolved& r) {
+  t.fd = std::move(r.fd);
+  t.real = r.path;
+  t.unnamed = r.unnamed;
+  t.held = r.held;
+  t.op = "/proc/self/fd/" + std::to_string(t.fd.get());
+}
+
 // Resolves (dirfd, path). empty_ok: an empty path means the dirfd itself (AT_EMPTY_PATH).
-int target(Notif& n, int dirfd, const std::string& path, bool follow, bool empty_ok, Target& t) {
+int target(Notif& n, int dirfd, const std::string& path, bool follow, bool empty_ok, Target& t, Resolved& r) {
   Fd base;
   int e;
   if (path.empty()) {
     if (!empty_ok) return -ENOENT;
-    if ((e = open_base(n.caller, dirfd, t.fd)) < 0) return e;
+    if ((e = resolve_fd(n.caller, dirfd, r)) < 0) return e;
     if (!n.valid()) return -ESRCH;
-    struct stat st;
-    fstat(t.fd.get(), &st);
-    t.real = clean_path(fd_path(t.fd.get()), st.st_nlink == 0);
-    t.op = "/proc/self/fd/" + std::to_string(t.fd.get());
+    take(t, r);
     return 0;
   }
   if (path[0] != '/') {
@@ -53,17 +60,13 @@ int target(Notif& n, int dirfd, const std::string& path, bool follow, bool empty
     if (!n.valid()) return -ESRCH;
   }
   if (follow) {
-    Resolved r;
     if ((e = resolve(n.caller, base.get(), path, true, 0, false, r)) < 0) return e;
-    struct stat st;
-    fstat(r.fd.get(), &st);
-    t.real = clean_path(resolved_path(r), st.st_nlink == 0);
-    t.fd = std::move(r.fd);
-    t.op = "/proc/self/fd/" + std::to_string(t.fd.get());
+    take(t, r);
   } else {
-    std::string dir;
-    if ((e = resolve_parent(n.caller, base.get(), path, t.parent, t.name, &dir)) < 0) return e;
-    t.real = join_path(dir, t.name);
+    if ((e = resolve_parent(n.caller, base.get(), path, r)) < 0) return e;
+    t.parent = std::move(r.parent);
+    t.name = r.name;
+    t.real = join_path(r.path, t.name);
     t.op = "/proc/self/fd/" + std::to_string(t.parent.get()) + "/" + t.name;
   }
   return 0;
@@ -75,17 +78,27 @@ bool operand(Notif& n, int dirfd, uint64_t pathp, bool follow, bool empty_ok, Ta
   int e = pathp ? read_path(n, pathp, path) : (empty_ok ? 0 : -EFAULT);
   if (e < 0) return fail(n, -e), false;
   if (!n.valid()) return false;
-  if ((e = target(n, dirfd, path, follow, empty_ok, t)) < 0) {
-    if (e != -ESRCH) fail(n, -e);
+  Resolved r;
+  if ((e = target(n, dirfd, path, follow, empty_ok, t, r)) < 0) {
+    if (e != -ESRCH) resolve_failed(n, e, r);
     return false;
   }
   return true;
 }
 
+bool check_target(Notif& n, bool need_read, bool need_write, const Target& t) {
+  if (!t.unnamed) return check_access(n, need_read, need_write, t.real);
+  Resolved r;
+  r.unnamed = true;
+  r.held = t.held;
+  r.path = t.real;
+  return check_resolved(n, need_read, need_write, r);
+}
+
 void do_truncate(Notif& n) {
   Target t;
   if (!operand(n, AT_FDCWD, n.req.data.args[0], true, false, t)) return;
-  if (check_access(n, false, true, t.real)) return;
+  if (check_target(n, false, true, t)) return;
   Fd w(open(t.op.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (!w.ok()) return fail(n, errno);
   reply(n, ftruncate(w.get(), static_cast<off_t>(n.req.data.args[1])));
@@ -95,7 +108,7 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (!is_mkdir && (S_ISCHR(mode) || S_ISBLK(mode))) return fail(n, EPERM);  // no devices from a sandbox
-  if (check_access(n, false, true, t.real)) return;
+  if (check_target(n, false, true, t)) return;
   use_caller_umask(n);
   if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
   reply(n, mknodat(t.parent.get(), t.name.c_str(), mode, dev));
@@ -104,7 +117,7 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
 void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
-  if (check_access(n, false, true, t.real)) return;
+  if (check_target(n, false, true, t)) return;
   reply(n, unlinkat(t.parent.get(), t.name.c_str(), flags & AT_REMOVEDIR));
 }
 
@@ -188,8 +201,10 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
     if (!s.fd.ok()) return fail(n, errno);
   }
   if (fstat(s.fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fail(n, EPERM);
-  // A hard link must not give a denied file a new, allowed name.
-  if (check_access(n, true, true, s.real) || check_access(n, false, true, d.real)) return;
+  // A hard link must not give a denied file a new, allowed name. An unnamed source (the
+  // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
+  // be held writable.
+  if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real)) return;
   reply(n, linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(s.fd.get())).c_str(), d.parent.get(), d.name.c_str(),
                   AT_SYMLINK_FOLLOW));
 }
@@ -209,7 +224,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
 void do_chmod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH, t)) return;
-  if (check_access(n, false, true, t.real)) return;
+  if (check_target(n, false, true, t)) return;
   if (t.fd.ok()) return void(reply(n, syscall(SYS_fchmodat2, t.fd.get(), "", mode, AT_EMPTY_PATH)));
   reply(n, syscall(SYS_fchmodat2, t.parent.get(), t.name.c_str(), mode, AT_SYMLINK_NOFOLLOW));
 }
@@ -217,7 +232,7 @@ void do_chmod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, int flags) {
 void do_chown(Notif& n, int dirfd, uint64_t pathp, uid_t uid, gid_t gid, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH, t)) return;
-  if (check_access(n, false, true, t.real)) return;
+  if (check_target(n, false, true, t)) return;
   if (t.fd.ok()) return void(reply(n, fchownat(t.fd.get(), "", uid, gid, AT_EMPTY_PATH)));
   reply(n, fchownat(t.parent.get(), t.name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW));
 }
@@ -251,7 +266,7 @@ void do_utimes(Notif& n) {
   const bool fd_only = nr == SYS_utimensat && pathp == 0;
   Target t;
   if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), fd_only || (flags & AT_EMPTY_PATH), t)) return;
-  if (check_access(n, false, true, t.real)) return;
+  if (check_target(n, false, true, t)) return;
   if (t.fd.ok()) return void(reply(n, utimensat(AT_FDCWD, t.op.c_str(), tsp, 0)));
   reply(n, utimensat(t.parent.get(), t.name.c_str(), tsp, AT_SYMLINK_NOFOLLOW));
 }
@@ -269,7 +284,7 @@ void do_xattr(Notif& n, bool set, bool follow) {
   }
   Target t;
   if (!operand(n, AT_FDCWD, a[0], follow, false, t)) return;
-  if (check_access(n, false, true, t.real)) return;
+  if (check_target(n, false, true, t)) return;
   if (set)
     reply(n, follow ? setxattr(t.op.c_str(), name.c_str(), value.data(), value.size(), static_cast<int>(a[4]))
                     : lsetxattr(t.op.c_str(), name.c_str(), value.data(), value.size(), static_cast<int>(a[4])));

@@ -108,8 +108,7 @@ bool decide_addr(Notif& n, Addr& ad) {
     if (path[0] != '/' && (e = open_base(n.caller, AT_FDCWD, base)) < 0)
       return reply_error(n.listener(), n.req.id, -e), true;
     Resolved r;
-    if ((e = resolve(n.caller, base.get(), path, true, 0, false, r)) < 0)
-      return reply_error(n.listener(), n.req.id, -e), true;
+    if (resolve_failed(n, resolve(n.caller, base.get(), path, true, 0, false, r), r)) return true;
     std::string real = resolved_path(r);
     if (refuse(n, decide_path(n.pol->unix_, real), "unix", real, EACCES)) return true;
     std::string via = "/proc/self/fd/" + std::to_string(r.fd.get());

@@ -1,5 +1,9 @@
-// Path resolution on behalf of a tracee, done in the engine's own process: the result
-// is an O_PATH fd whose /proc/self/fd link names what the kernel really reached.
+// Path resolution on behalf of a tracee, done in the engine's own process. The result is
+// an O_PATH fd plus what the engine may decide on: the object's path, PROVEN (resolving
+// that text again from the engine's own root reaches the same dev/ino/mount), or, for an
+// object without a name (pipe, socket, anon inode, memfd, deleted file), the fact that the
+// caller reached it through its own fd table. procfs is decided by the process each
+// /proc/<pid>/ belongs to, at every component, before any magic link is followed.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -8,9 +12,12 @@
 
 namespace sbx {
 
+class Core;
+
 struct Caller {
   int tid = 0;   // notification pid (a thread id)
   int tgid = 0;  // its thread group
+  const Core* core = nullptr;  // protected pids (the supervisor, keepers); null = none
 };
 
 struct Resolved {
@@ -18,25 +25,38 @@ struct Resolved {
   Fd parent;         // when the last component is missing and missing_ok: its directory
   std::string name;  // ... and the missing name
   bool trailing_slash = false;
-  // The canonical path of fd when resolution proved it textually (a clean absolute path
-  // walked with RESOLVE_NO_SYMLINKS inside one mount); "" = ask readlink.
+  // fd set: the proven canonical path of fd, or for an unnamed object its procfs text
+  // ("pipe:[12]", "/memfd:x (deleted)"). Only parent set: the proven path of parent.
   std::string path;
+  // No name to decide on; reached through the caller's own fd table (/proc/self/fd/N) or
+  // another of its own magic links. Reopening it may not exceed `held`.
+  bool unnamed = false;
+  int held = -1;  // unnamed: the access mode the caller holds it with (O_RDONLY/O_WRONLY/O_RDWR)
+  // Set with -EACCES: what resolution itself refused, for the violation log.
+  // "proc": another process's /proc entry or a protected pid; "identity": an object the
+  // engine cannot reach by its name (detached mount, other namespace, overmounted, unnamed
+  // object of another process).
+  const char* refused_op = nullptr;
+  std::string refused;
 };
-// Canonical path of r.fd: the proven text, else readlink of /proc/self/fd.
-std::string resolved_path(const Resolved& r);
+// The canonical path (or unnamed text) of r.fd, or of r.parent when only that is set.
+inline const std::string& resolved_path(const Resolved& r) { return r.path; }
 
 // Opens the tracee's cwd (dirfd == AT_FDCWD) or its dirfd as O_PATH; -errno on failure.
+// Used as the base of a relative resolution (whose result is proven by itself).
 int open_base(const Caller& c, int dirfd, Fd& out);
+// The caller's fd `dirfd` (or its cwd for AT_FDCWD) itself, as a resolved object
+// (AT_EMPTY_PATH operations): proven path, or unnamed with the mode the caller holds.
+int resolve_fd(const Caller& c, int dirfd, Resolved& out);
 // Resolves `path` from `base` (absolute paths from "/"). /proc/self and /proc/thread-self
 // mean the caller. follow: follow a final symlink. rflags: openat2 RESOLVE_* flags.
 // missing_ok: a missing last component yields parent+name instead of ENOENT.
 int resolve(const Caller& c, int base, const std::string& path, bool follow, uint64_t rflags, bool missing_ok,
             Resolved& out);
-// Parent directory of the last component (which is not followed) + its name.
-// Fails with EEXIST-style errors for "/" and ENOENT for "".
-int resolve_parent(const Caller& c, int base, const std::string& path, Fd& parent, std::string& name,
-                   std::string* parent_path = nullptr);
-// Canonical path of an fd from resolve; "" when it is not a filesystem path.
+// Parent directory of the last component (which is not followed) + its name, in
+// out.parent / out.name, the parent's proven path in out.path.
+// Fails with EBUSY for "/" and ENOENT for "".
+int resolve_parent(const Caller& c, int base, const std::string& path, Resolved& out);
 std::string join_path(const std::string& dir, const std::string& name);
 
 }  // namespace sbx
