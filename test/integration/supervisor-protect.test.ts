@@ -32,6 +32,7 @@ describe('self-protection from inside a session', () => {
       orders,
       [
         'sleep 30 & mine=$!',
+        'sleep 30 & other=$!',
         t('kill-supervisor', `kill -9 ${sup}`),
         t('term-supervisor', `kill -TERM ${sup}`),
         t('stop-keeper', `kill -STOP ${keeper}`),
@@ -41,6 +42,9 @@ describe('self-protection from inside a session', () => {
         t('ptrace-supervisor', `strace -qq -e trace=none -p ${sup} & sp=$!; sleep 1; kill $sp; wait $sp`),
         t('proc-supervisor', `cat /proc/${sup}/environ`),
         t('proc-keeper', `cat /proc/${keeper}/cmdline`),
+        t('status-supervisor', `cat /proc/${sup}/status`),
+        t('status-keeper', `cat /proc/${keeper}/task/${keeper}/status`),
+        t('status-other', 'cat /proc/$other/status; kill $other'),
         t('proc-self', 'cat /proc/self/cmdline'),
       ].join('\n'),
     );
@@ -54,6 +58,10 @@ describe('self-protection from inside a session', () => {
     expect(out.stdout).toContain('ptrace-supervisor fail');
     expect(out.stdout).toContain('proc-supervisor fail');
     expect(out.stdout).toContain('proc-keeper fail');
+    // Even the harmless entries of a protected pid; another process's status reads.
+    expect(out.stdout).toContain('status-supervisor fail');
+    expect(out.stdout).toContain('status-keeper fail');
+    expect(out.stdout).toContain('status-other ok');
     expect(out.stdout).toContain('proc-self ok');
     expect(pidAlive(sup)).toBe(true);
     const log = sb.log(session.id);
