@@ -77,7 +77,12 @@ describe.each(['unsandboxed', 'sandboxed'])("another (%s) process's /proc/<pid>/
     expect(noTask.stdout).toBe(`${DENIED}\n`);
     const out = await outside([fixture('proc_open'), path, 'r']);
     expect(out.stdout).toBe('ok: PIPE-SECRET\n');
+    const ownOut = await outside([fixture('proc_victim'), 'self']);
+    expect(ownOut.stdout).toContain('self pipe via O_PATH: PIPE-SECRET\n');
     const own = await inside([fixture('proc_victim'), 'self']);
+    // An O_PATH fd grants nothing to reopen (an O_PATH open is not emulated, so a racing
+    // thread could have aimed it at another process's pipe); the real fd does.
+    expect(own.stdout).toContain('self pipe via O_PATH: Permission denied\n');
     expect(own.stdout).toContain('self pipe: PIPE-SECRET\n');
     expect(own.stdout).toContain('thread-self pipe: PIPE-SECRET\n');
     expect(own.stdout).toContain('self pipe write: ok\n');

@@ -239,15 +239,15 @@ int identify(const Caller& c, Resolved& out, const Link& link) {
   // Through the caller's own fd N: take our own copy of its file (one object, whatever
   // a racing thread does to the fd table) and see how the caller holds it. An O_PATH
   // fd (an O_PATH open is CONTINUEd, so a racing thread could have pointed it anywhere)
-  // grants nothing to reopen.
+  // grants nothing to reopen (held -1; an exec of it is still verified at the exec stop).
   Fd pidfd(sys_pidfd_open(link.table, link.table == c.tgid ? 0 : PIDFD_THREAD));
   if (!pidfd.ok()) return refused(out, "identity", text);
   Fd copy(sys_pidfd_getfd(pidfd.get(), link.fdn, 0));
   if (!copy.ok()) return refused(out, "identity", text);
   Ident cid;
   int fl = fcntl(copy.get(), F_GETFL);
-  if (fl < 0 || (fl & O_PATH) || !ident(copy.get(), cid) || !cid.same(id)) return refused(out, "identity", text);
-  out.held = fl & O_ACCMODE;
+  if (fl < 0 || !ident(copy.get(), cid) || !cid.same(id)) return refused(out, "identity", text);
+  out.held = (fl & O_PATH) ? -1 : fl & O_ACCMODE;
   return 0;
 }
 

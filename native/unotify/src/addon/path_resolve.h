@@ -31,7 +31,7 @@ struct Resolved {
   // No name to decide on; reached through the caller's own fd table (/proc/self/fd/N) or
   // another of its own magic links. Reopening it may not exceed `held`.
   bool unnamed = false;
-  int held = -1;  // unnamed: the access mode the caller holds it with (O_RDONLY/O_WRONLY/O_RDWR)
+  int held = -1;  // unnamed: the access mode the caller holds it with (O_RDONLY/O_WRONLY/O_RDWR; -1: O_PATH, none)
   // Set with -EACCES: what resolution itself refused, for the violation log.
   // "proc": another process's /proc entry or a protected pid; "identity": an object the
   // engine cannot reach by its name (detached mount, other namespace, overmounted, unnamed
