@@ -59,7 +59,15 @@ beforeAll(async () => {
   victims.push(await startVictim('unsandboxed'), await startVictim('sandboxed'));
 }, 30_000);
 afterAll(() => {
-  for (const v of victims) v.child.kill('SIGKILL');
+  for (const v of victims) {
+    // The sandboxed victim is not the child (that is its sbx): a dead sbx leaves it running.
+    try {
+      process.kill(v.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    v.child.kill('SIGKILL');
+  }
   world.cleanup();
 });
 
