@@ -111,5 +111,8 @@
 #if defined(__x86_64__) && !defined(__NR_uretprobe)
 #define __NR_uretprobe 335
 #endif
+#if defined(__x86_64__) && !defined(__NR_uprobe)
+#define __NR_uprobe 336
+#endif
 
 #endif
