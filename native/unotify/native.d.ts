@@ -124,9 +124,23 @@ export interface EngineHandle {
   readonly __engine: unique symbol;
 }
 
+/** One row of the syscall table (native/unotify/src/syscalls.def), which generates the filter. */
+export interface SyscallRow {
+  nr: number;
+  name: string;
+  /** allow: by number; trap: the engine decides; check: BPF decides on registers; eperm/enosys: refused. */
+  action: 'allow' | 'trap' | 'check' | 'eperm' | 'enosys';
+  /** The BPF block of a check row ("none" otherwise). */
+  check: 'none' | 'ioctl' | 'fcntl' | 'setrlimit' | 'prlimit' | 'prctl' | 'seccomp' | 'clone' | 'unshare' | 'socket' | 'socketpair' | 'sendto';
+  /** The engine handler of a trap (or trapping check) row ("none" otherwise). */
+  handler: string;
+}
+
 export interface NativeAddon {
   /** Probes the running kernel for real (forks children that install filters). */
   probe(): KernelFeatures;
+  /** The syscall table, in table order; numbers in no row get ENOSYS. */
+  syscallTable(): SyscallRow[];
   /** AF_UNIX SOCK_SEQPACKET pair: [parentEnd (CLOEXEC), childEnd (inheritable)]. */
   socketPair(): [number, number];
   /** Receives one fd sent with SCM_RIGHTS. Throws on timeout, EOF, or a message without an fd. */

@@ -43,6 +43,9 @@ export function makeHome(prefix = 'sbx-e2e-'): Sandbox {
   // minutes of CPU): mark this fish as initialised.
   mkdirSync(join(env.XDG_CONFIG_HOME!, 'fish'), { recursive: true });
   writeFileSync(join(env.XDG_CONFIG_HOME!, 'fish', 'fish_variables'), '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n');
+  // fish 3.x starts that generator whenever this directory is missing, whatever the marker says;
+  // it then writes here after the test has killed the shell (ENOTEMPTY on cleanup).
+  mkdirSync(join(env.XDG_DATA_HOME!, 'fish', 'generated_completions'), { recursive: true });
   return { root, home, env };
 }
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fixture, fixturesBin, run, sbxExec, tempWorld } from './exec-helpers.js';
+import { basename, join } from 'node:path';
+import { fixture, fixturesBin, kernelLacks, run, sbxExec, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-escape-');
 const secretDir = join(world.dir, 'secret');
@@ -39,8 +39,17 @@ describe('adversarial programs: work outside, fail inside', () => {
     { name: 'TIOCSTI', args: [fixture('tiocsti')], works: /tiocsti: ok/, fails: /tiocsti: Operation not permitted/ },
   ];
   for (const c of cases) {
-    it(c.name, async () => {
+    it(c.name, async (ctx) => {
       const out = await outside(c.args);
+      const lacking = kernelLacks(basename(c.args[0]!), out);
+      if (lacking) {
+        // The fixture still runs inside (start line) and still never shows the secret.
+        const ins = await inside(c.args);
+        expect(ins.stdout).toContain('int80_open: start');
+        expect(ins.stdout).not.toContain(SECRET);
+        expect(ins.code).not.toBe(0);
+        ctx.skip(lacking);
+      }
       expect(out.stdout).toMatch(c.works);
       expect(out.code).toBe(0);
       const ins = await inside(c.args);

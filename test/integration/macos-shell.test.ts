@@ -46,7 +46,7 @@ beforeAll(() => {
 afterEach(() => {
   tmux?.kill();
   tmux = undefined;
-  if (root) rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   root = undefined;
 });
 

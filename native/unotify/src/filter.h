@@ -1,14 +1,15 @@
 /*
- * The sbx seccomp BPF program: the table in ../README.md, in code. Header-only so the
- * launcher (and, if it wants, a probe) build exactly the same program.
+ * The sbx seccomp BPF program, generated from the syscall table (syscalls.def). Header-only
+ * so the launcher, the addon (syscallTable) and the tests build exactly the same program.
  *
  * Layout:
- *   arch check (non-native ABI, e.g. i386 `int 0x80`) → ERRNO(ENOSYS)
- *   x32 bit (x86_64)                                   → ERRNO(ENOSYS)
- *   one JEQ per listed syscall → a shared return (or a small arg check block)
- *   fall through                                       → ALLOW
- * Allowed syscalls depend only on (arch, nr), so the kernel's seccomp action cache lets
- * them skip the BPF program entirely: the stat family and read/write cost nothing.
+ *   arch ≠ native ABI (i386 int 0x80, arm32 compat) → ERRNO(ENOSYS)
+ *   x32 bit (x86_64)                                → ERRNO(ENOSYS)
+ *   a binary search over runs of syscall numbers with one action, whose leaves return
+ *   that action; CHECK rows are leaves of their own that look at registers
+ *   numbers in no row (gaps, and everything above the table) → ERRNO(ENOSYS)
+ * ALLOW depends only on (arch, nr), so the kernel's seccomp action cache lets those
+ * syscalls skip the program entirely.
  */
 #ifndef SBX_FILTER_H
 #define SBX_FILTER_H
@@ -16,12 +17,19 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <linux/netlink.h>
+#include <linux/prctl.h>
 #include <asm/unistd.h>
+
+#include "syscall_numbers.h"
 
 #if defined(__x86_64__)
 #define SBX_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -32,39 +40,6 @@
 #error "sbx: the seccomp filter is written for x86_64 and aarch64 only"
 #endif
 
-/* Syscalls numbered 424+ share one number on every architecture; older libc headers
-   may lack them. */
-#ifndef __NR_pidfd_send_signal
-#define __NR_pidfd_send_signal 424
-#endif
-#ifndef __NR_io_uring_setup
-#define __NR_io_uring_setup 425
-#define __NR_io_uring_enter 426
-#define __NR_io_uring_register 427
-#endif
-#ifndef __NR_open_tree
-#define __NR_open_tree 428
-#define __NR_move_mount 429
-#define __NR_fsopen 430
-#define __NR_fsconfig 431
-#define __NR_fsmount 432
-#define __NR_fspick 433
-#endif
-#ifndef __NR_clone3
-#define __NR_clone3 435
-#endif
-#ifndef __NR_openat2
-#define __NR_openat2 437
-#endif
-#ifndef __NR_pidfd_getfd
-#define __NR_pidfd_getfd 438
-#endif
-#ifndef __NR_mount_setattr
-#define __NR_mount_setattr 442
-#endif
-#ifndef __NR_fchmodat2
-#define __NR_fchmodat2 452
-#endif
 #ifndef SECCOMP_RET_USER_NOTIF
 #error "sbx: linux/seccomp.h is too old (no SECCOMP_RET_USER_NOTIF)"
 #endif
@@ -77,6 +52,38 @@
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
+/* inode flag setters (chattr), decided as metadata writes on the fd's file */
+#define SBX_FS_IOC_SETFLAGS 0x40086602u
+#define SBX_FS_IOC32_SETFLAGS 0x40046602u
+#define SBX_FS_IOC_FSSETXATTR 0x401c5820u
+/* owner setters: SIGIO/SIGURG aimed at another process */
+#define SBX_FIOSETOWN 0x8901u
+#define SBX_SIOCSPGRP 0x8902u
+#define SBX_F_SETOWN 8u
+#define SBX_F_SETOWN_EX 15u
+
+/* Namespace creation: CLONE_NEWNS 0x20000, NEWCGROUP 0x2000000, NEWUTS 0x4000000, NEWIPC
+   0x8000000, NEWUSER 0x10000000, NEWPID 0x20000000, NEWNET 0x40000000 (linux/sched.h).
+   unshare adds CLONE_NEWTIME 0x80, which clone reads as part of its exit-signal byte. */
+#define SBX_CLONE_NS_FLAGS 0x7E020000u
+#define SBX_CLONE_NEWTIME 0x00000080u
+
+/* ---- the table, as data ---- */
+enum sbx_action { SBX_ALLOW, SBX_TRAP, SBX_CHECK, SBX_EPERM, SBX_ENOSYS };
+enum sbx_check {
+  SBX_CHECK_none, SBX_CHECK_ioctl, SBX_CHECK_fcntl, SBX_CHECK_setrlimit, SBX_CHECK_prlimit,
+  SBX_CHECK_prctl, SBX_CHECK_seccomp, SBX_CHECK_clone, SBX_CHECK_unshare, SBX_CHECK_socket,
+  SBX_CHECK_socketpair, SBX_CHECK_sendto
+};
+struct sbx_syscall { int nr; const char *name; enum sbx_action action; enum sbx_check check; const char *handler; };
+
+static const struct sbx_syscall sbx_syscalls[] = {
+#define SBX_SYSCALL(nm, act, chk, h) { __NR_##nm, #nm, SBX_##act, SBX_CHECK_##chk, #h },
+#include "syscalls.def"
+#undef SBX_SYSCALL
+};
+#define SBX_NSYSCALLS ((int)(sizeof sbx_syscalls / sizeof sbx_syscalls[0]))
+#define SBX_FILTER_MAX 1024
 
 /* Offsets into struct seccomp_data. */
 #define SBX_OFF_NR offsetof(struct seccomp_data, nr)
@@ -89,191 +96,234 @@
 #define SBX_OFF_ARG_HI(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 #endif
 
-/* Where a listed syscall goes. */
-enum sbx_target { SBX_NOTIF, SBX_ENOSYS, SBX_EPERM, SBX_IOCTL, SBX_SECCOMP, SBX_SENDTO, SBX_TARGETS };
+#define SBX_RET_ALLOW SECCOMP_RET_ALLOW
+#define SBX_RET_TRAP SECCOMP_RET_USER_NOTIF
+#define SBX_RET_ERR(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 
-struct sbx_rule { int nr; enum sbx_target to; };
-
-static const struct sbx_rule sbx_rules[] = {
-  /* open family: the engine emulates the open and injects the fd (ADDFD + SEND). */
-#ifdef __NR_open
-  { __NR_open, SBX_NOTIF },
-#endif
-  { __NR_openat, SBX_NOTIF }, { __NR_openat2, SBX_NOTIF },
-#ifdef __NR_creat
-  { __NR_creat, SBX_NOTIF },
-#endif
-  { __NR_truncate, SBX_NOTIF },
-  /* namespace changes: emulated on the resolved path. */
-#ifdef __NR_mkdir
-  { __NR_mkdir, SBX_NOTIF },
-#endif
-  { __NR_mkdirat, SBX_NOTIF },
-#ifdef __NR_mknod
-  { __NR_mknod, SBX_NOTIF },
-#endif
-  { __NR_mknodat, SBX_NOTIF },
-#ifdef __NR_unlink
-  { __NR_unlink, SBX_NOTIF },
-#endif
-  { __NR_unlinkat, SBX_NOTIF },
-#ifdef __NR_rmdir
-  { __NR_rmdir, SBX_NOTIF },
-#endif
-#ifdef __NR_rename
-  { __NR_rename, SBX_NOTIF },
-#endif
-#ifdef __NR_renameat
-  { __NR_renameat, SBX_NOTIF },
-#endif
-  { __NR_renameat2, SBX_NOTIF },
-#ifdef __NR_link
-  { __NR_link, SBX_NOTIF },
-#endif
-  { __NR_linkat, SBX_NOTIF },
-#ifdef __NR_symlink
-  { __NR_symlink, SBX_NOTIF },
-#endif
-  { __NR_symlinkat, SBX_NOTIF },
-  /* metadata changes: emulated on the resolved path. */
-#ifdef __NR_chmod
-  { __NR_chmod, SBX_NOTIF },
-#endif
-  { __NR_fchmodat, SBX_NOTIF }, { __NR_fchmodat2, SBX_NOTIF },
-#ifdef __NR_chown
-  { __NR_chown, SBX_NOTIF },
-#endif
-#ifdef __NR_lchown
-  { __NR_lchown, SBX_NOTIF },
-#endif
-  { __NR_fchownat, SBX_NOTIF },
-#ifdef __NR_utimes
-  { __NR_utimes, SBX_NOTIF },
-#endif
-  { __NR_utimensat, SBX_NOTIF },
-#ifdef __NR_futimesat
-  { __NR_futimesat, SBX_NOTIF },
-#endif
-#ifdef __NR_utime
-  { __NR_utime, SBX_NOTIF },
-#endif
-  { __NR_setxattr, SBX_NOTIF }, { __NR_lsetxattr, SBX_NOTIF },
-  { __NR_removexattr, SBX_NOTIF }, { __NR_lremovexattr, SBX_NOTIF },
-  /* exec: pre-check, CONTINUE, verified after the fact. */
-  { __NR_execve, SBX_NOTIF }, { __NR_execveat, SBX_NOTIF },
-  /* network: performed by the engine on its own copy of the socket. */
-  { __NR_connect, SBX_NOTIF }, { __NR_sendto, SBX_SENDTO },
-  { __NR_sendmsg, SBX_NOTIF }, { __NR_sendmmsg, SBX_NOTIF },
-  /* signals: refused when aimed at a protected pid (supervisor, keeper). */
-  { __NR_kill, SBX_NOTIF }, { __NR_tkill, SBX_NOTIF }, { __NR_tgkill, SBX_NOTIF },
-  { __NR_rt_sigqueueinfo, SBX_NOTIF }, { __NR_rt_tgsigqueueinfo, SBX_NOTIF },
-  { __NR_pidfd_send_signal, SBX_NOTIF },
-  /* ways around the filter: io_uring performs opens/connects the filter never sees;
-     clone3 passes its flags in memory BPF cannot read (libc falls back to clone). */
-  { __NR_io_uring_setup, SBX_ENOSYS }, { __NR_io_uring_enter, SBX_ENOSYS },
-  { __NR_io_uring_register, SBX_ENOSYS }, { __NR_clone3, SBX_ENOSYS },
-  /* refused outright. */
-  { __NR_seccomp, SBX_SECCOMP }, { __NR_open_by_handle_at, SBX_EPERM },
-  { __NR_ptrace, SBX_EPERM }, { __NR_process_vm_readv, SBX_EPERM },
-  { __NR_process_vm_writev, SBX_EPERM },
-  /* pidfd_getfd is ptrace-grade: it would copy the listener out of the supervisor. */
-  { __NR_pidfd_getfd, SBX_EPERM },
-  { __NR_userfaultfd, SBX_EPERM },
-  { __NR_mount, SBX_EPERM }, { __NR_umount2, SBX_EPERM }, { __NR_pivot_root, SBX_EPERM },
-  { __NR_move_mount, SBX_EPERM }, { __NR_open_tree, SBX_EPERM }, { __NR_fsopen, SBX_EPERM },
-  { __NR_fsconfig, SBX_EPERM }, { __NR_fsmount, SBX_EPERM }, { __NR_fspick, SBX_EPERM },
-  { __NR_mount_setattr, SBX_EPERM }, { __NR_chroot, SBX_EPERM },
-  { __NR_init_module, SBX_EPERM }, { __NR_finit_module, SBX_EPERM },
-  { __NR_delete_module, SBX_EPERM }, { __NR_kexec_load, SBX_EPERM },
-#ifdef __NR_kexec_file_load
-  { __NR_kexec_file_load, SBX_EPERM },
-#endif
-  { __NR_bpf, SBX_EPERM },
-  /* terminal injection: only TIOCSTI / TIOCLINUX are refused. */
-  { __NR_ioctl, SBX_IOCTL },
+/* ---- a tiny assembler: forward jumps to labels, resolved per block ---- */
+struct sbx_asm {
+  struct sock_filter *out;
+  int n, max, err;
+  int label[16];                        /* position of each label, -1 until marked */
+  struct { int at, label, jt; } fix[64]; /* pending jumps */
+  int nfix;
 };
 
-#define SBX_NRULES ((int)(sizeof sbx_rules / sizeof sbx_rules[0]))
-#define SBX_FILTER_MAX 256
+static inline void sbx_emit(struct sbx_asm *a, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+  if (a->n >= a->max) { a->err = -E2BIG; return; }
+  a->out[a->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+}
+static inline void sbx_ld(struct sbx_asm *a, uint32_t off) { sbx_emit(a, BPF_LD | BPF_W | BPF_ABS, off, 0, 0); }
+static inline void sbx_ret(struct sbx_asm *a, uint32_t action) { sbx_emit(a, BPF_RET | BPF_K, action, 0, 0); }
+/* if (A <op> k) goto label; else fall through */
+static inline void sbx_jump_if(struct sbx_asm *a, uint16_t op, uint32_t k, int label) {
+  if (a->nfix >= 64) { a->err = -E2BIG; return; }
+  a->fix[a->nfix].at = a->n; a->fix[a->nfix].label = label; a->fix[a->nfix].jt = 1; a->nfix++;
+  sbx_emit(a, BPF_JMP | op | BPF_K, k, 0, 0);
+}
+static inline void sbx_block_begin(struct sbx_asm *a) {
+  for (int i = 0; i < 16; i++) a->label[i] = -1;
+  a->nfix = 0;
+}
+static inline void sbx_mark(struct sbx_asm *a, int label) { a->label[label] = a->n; }
+static inline void sbx_block_end(struct sbx_asm *a) {
+  for (int i = 0; i < a->nfix; i++) {
+    int to = a->label[a->fix[i].label];
+    int off = to - a->fix[i].at - 1;
+    if (to < 0 || off < 0 || off > 255) { a->err = -ERANGE; return; }
+    if (a->fix[i].jt) a->out[a->fix[i].at].jt = (uint8_t)off;
+    else a->out[a->fix[i].at].jf = (uint8_t)off;
+  }
+}
+
+/* Labels inside a check block: shared returns at its end, plus a few inner entry points. */
+enum { L_ALLOW, L_TRAP, L_EPERM, L_ENOSYS, L_EAFNOSUPPORT, L_A, L_B };
+
+/* One CHECK row: decide on registers, end in a return. */
+static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
+  sbx_block_begin(a);
+  switch (check) {
+    case SBX_CHECK_ioctl: /* ioctl(fd, cmd, arg): cmd is an unsigned int */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_jump_if(a, BPF_JEQ, TIOCSTI, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, TIOCLINUX, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, SBX_FIOSETOWN, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, SBX_SIOCSPGRP, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_SETFLAGS, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC32_SETFLAGS, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_FSSETXATTR, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, TIOCSCTTY, L_A);
+      sbx_ret(a, SBX_RET_ALLOW);
+      sbx_mark(a, L_A); /* TIOCSCTTY: a non-zero int arg steals the tty from its session */
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
+      sbx_ret(a, SBX_RET_ERR(EPERM));
+      break;
+    case SBX_CHECK_fcntl: /* fcntl(fd, cmd, arg) */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_jump_if(a, BPF_JEQ, SBX_F_SETOWN, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, SBX_F_SETOWN_EX, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_setrlimit: /* setrlimit(resource, rlim) */
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JEQ, RLIMIT_CORE, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_prlimit: /* prlimit64(pid, resource, new, old) */
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JGT, 0, L_TRAP); /* another pid (or our own by number): the engine */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_jump_if(a, BPF_JEQ, RLIMIT_CORE, L_B);
+      sbx_ret(a, SBX_RET_ALLOW);
+      sbx_mark(a, L_B); /* RLIMIT_CORE: reading is fine, setting is not */
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if(a, BPF_JGT, 0, L_EPERM);
+      sbx_ld(a, SBX_OFF_ARG_HI(2));
+      sbx_jump_if(a, BPF_JGT, 0, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_prctl: /* prctl(option, …) */
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JEQ, PR_SET_MM, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_seccomp: /* seccomp(op, flags, args): flags is an unsigned int */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_jump_if(a, BPF_JSET, SECCOMP_FILTER_FLAG_NEW_LISTENER, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_clone: /* clone(flags, …): flags is the first argument on x86_64 and aarch64 */
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JSET, SBX_CLONE_NS_FLAGS, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_unshare: /* unshare(flags) */
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JSET, SBX_CLONE_NS_FLAGS | SBX_CLONE_NEWTIME, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_socket: /* socket(domain, type, protocol) */
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JEQ, AF_UNIX, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, AF_INET, L_A);
+      sbx_jump_if(a, BPF_JEQ, AF_INET6, L_A);
+      sbx_jump_if(a, BPF_JEQ, AF_NETLINK, L_B);
+      sbx_ret(a, SBX_RET_ERR(EAFNOSUPPORT));
+      sbx_mark(a, L_A); /* inet: no raw or packet sockets (type's low bits; flags above) */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_emit(a, BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0);
+      sbx_jump_if(a, BPF_JEQ, SOCK_RAW, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, SOCK_PACKET, L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
+      sbx_mark(a, L_B); /* netlink: routing information only */
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if(a, BPF_JEQ, NETLINK_ROUTE, L_ALLOW);
+      sbx_ret(a, SBX_RET_ERR(EAFNOSUPPORT));
+      break;
+    case SBX_CHECK_socketpair: /* socketpair(domain, …): a pair of Unix sockets only */
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JEQ, AF_UNIX, L_ALLOW);
+      sbx_ret(a, SBX_RET_ERR(EAFNOSUPPORT));
+      break;
+    case SBX_CHECK_sendto: /* sendto(fd, buf, len, flags, dest, addrlen): NULL dest = connected */
+      sbx_ld(a, SBX_OFF_ARG_LO(4));
+      sbx_jump_if(a, BPF_JGT, 0, L_TRAP);
+      sbx_ld(a, SBX_OFF_ARG_HI(4));
+      sbx_jump_if(a, BPF_JGT, 0, L_TRAP);
+      sbx_ret(a, SBX_RET_ALLOW);
+      break;
+    case SBX_CHECK_none:
+      sbx_ret(a, SBX_RET_ERR(ENOSYS));
+      break;
+  }
+  /* the block's shared returns (unused ones cost a few instructions, nothing at run time) */
+  sbx_mark(a, L_ALLOW); sbx_ret(a, SBX_RET_ALLOW);
+  sbx_mark(a, L_TRAP); sbx_ret(a, SBX_RET_TRAP);
+  sbx_mark(a, L_EPERM); sbx_ret(a, SBX_RET_ERR(EPERM));
+  sbx_block_end(a);
+}
+
+/* A run: numbers [start, next run's start) with one outcome. */
+struct sbx_run { uint32_t start; enum sbx_action action; enum sbx_check check; };
+
+static inline uint32_t sbx_action_ret(enum sbx_action act) {
+  switch (act) {
+    case SBX_ALLOW: return SBX_RET_ALLOW;
+    case SBX_TRAP: return SBX_RET_TRAP;
+    case SBX_EPERM: return SBX_RET_ERR(EPERM);
+    default: return SBX_RET_ERR(ENOSYS);
+  }
+}
+
+/* Binary search over runs[lo..hi]; A holds nr. */
+static inline void sbx_emit_tree(struct sbx_asm *a, const struct sbx_run *runs, int lo, int hi) {
+  if (a->err) return;
+  if (lo == hi) {
+    if (runs[lo].action == SBX_CHECK) sbx_emit_check(a, runs[lo].check);
+    else sbx_ret(a, sbx_action_ret(runs[lo].action));
+    return;
+  }
+  int mid = (lo + hi + 1) / 2;
+  /* if (nr >= runs[mid].start) skip the left half with a long jump */
+  sbx_emit(a, BPF_JMP | BPF_JGE | BPF_K, runs[mid].start, 0, 1);
+  int ja = a->n;
+  sbx_emit(a, BPF_JMP | BPF_JA, 0, 0, 0);
+  sbx_emit_tree(a, runs, lo, mid - 1);
+  if (a->err) return;
+  a->out[ja].k = (uint32_t)(a->n - ja - 1);
+  sbx_emit_tree(a, runs, mid, hi);
+}
+
+/* The outcome of nr per the table (rows are unique; a duplicate is a build error below). */
+static inline int sbx_find(int nr) {
+  for (int i = 0; i < SBX_NSYSCALLS; i++)
+    if (sbx_syscalls[i].nr == nr) return i;
+  return -1;
+}
 
 /*
- * Writes the program into out[0..max) and returns its length, or -errno.
- * Jumps are forward-only with 8-bit offsets; the builder checks they fit.
+ * Writes the program into out[0..max) and returns its length, or -errno
+ * (-EEXIST: a syscall listed twice).
  */
 static inline int sbx_build_filter(struct sock_filter *out, int max) {
-  int n = 0;
-  /* Pending jumps to a target block: index of the instruction and which field. */
-  struct { int at; int to; int jt; } fix[SBX_FILTER_MAX];
-  int nfix = 0;
-  int block[SBX_TARGETS + 2];
-  enum { B_ALLOW = SBX_TARGETS, B_ENOSYS_ARCH = SBX_TARGETS + 1 };
-
-#define EMIT(code, k, jt, jf)                                               \
-  do {                                                                      \
-    if (n >= max) return -E2BIG;                                            \
-    out[n++] = (struct sock_filter)BPF_JUMP((code), (k), (jt), (jf));       \
-  } while (0)
-#define JUMP_TO(code, k, target, on_true)                                   \
-  do {                                                                      \
-    if (nfix >= SBX_FILTER_MAX) return -E2BIG;                              \
-    fix[nfix].at = n; fix[nfix].to = (target); fix[nfix].jt = (on_true);    \
-    nfix++;                                                                 \
-    EMIT((code), (k), 0, 0);                                                \
-  } while (0)
-
-  /* Architecture: anything but the native ABI (i386 int 0x80, arm32 compat) → ENOSYS. */
-  EMIT(BPF_LD | BPF_W | BPF_ABS, SBX_OFF_ARCH, 0, 0);
-  JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, SBX_AUDIT_ARCH, B_ENOSYS_ARCH, 0);
-  EMIT(BPF_LD | BPF_W | BPF_ABS, SBX_OFF_NR, 0, 0);
+  int top = 0;
+  for (int i = 0; i < SBX_NSYSCALLS; i++) {
+    if (sbx_syscalls[i].nr > top) top = sbx_syscalls[i].nr;
+    for (int j = 0; j < i; j++)
+      if (sbx_syscalls[j].nr == sbx_syscalls[i].nr) return -EEXIST;
+  }
+  /* Runs over 0..top+1: neighbours with one plain action merge; CHECK rows stand alone. */
+  struct sbx_run runs[1024];
+  int nruns = 0;
+  for (int nr = 0; nr <= top + 1; nr++) {
+    int i = nr <= top ? sbx_find(nr) : -1;
+    enum sbx_action act = i < 0 ? SBX_ENOSYS : sbx_syscalls[i].action;
+    enum sbx_check chk = i < 0 ? SBX_CHECK_none : sbx_syscalls[i].check;
+    if (nruns > 0 && act != SBX_CHECK && runs[nruns - 1].action == act) continue;
+    if (nruns >= 1024) return -E2BIG;
+    runs[nruns].start = (uint32_t)nr;
+    runs[nruns].action = act;
+    runs[nruns].check = chk;
+    nruns++;
+  }
+  struct sbx_asm a;
+  memset(&a, 0, sizeof a);
+  a.out = out;
+  a.max = max;
+  /* Architecture: anything but the native ABI → ENOSYS. */
+  sbx_ld(&a, SBX_OFF_ARCH);
+  sbx_emit(&a, BPF_JMP | BPF_JEQ | BPF_K, SBX_AUDIT_ARCH, 1, 0);
+  sbx_ret(&a, SBX_RET_ERR(ENOSYS));
+  sbx_ld(&a, SBX_OFF_NR);
 #ifdef SBX_X32_BIT
   /* x32 syscalls arrive with the x86_64 arch and this bit set in nr. */
-  JUMP_TO(BPF_JMP | BPF_JSET | BPF_K, SBX_X32_BIT, SBX_ENOSYS, 1);
+  sbx_emit(&a, BPF_JMP | BPF_JSET | BPF_K, SBX_X32_BIT, 0, 1);
+  sbx_ret(&a, SBX_RET_ERR(ENOSYS));
 #endif
-  for (int i = 0; i < SBX_NRULES; i++)
-    JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)sbx_rules[i].nr, sbx_rules[i].to, 1);
-  block[B_ALLOW] = n;
-  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
-  /* ioctl(fd, cmd, …): cmd is an unsigned int, so the low word is all the kernel uses. */
-  block[SBX_IOCTL] = n;
-  EMIT(BPF_LD | BPF_W | BPF_ABS, SBX_OFF_ARG_LO(1), 0, 0);
-  JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, SBX_EPERM, 1);
-  JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, SBX_EPERM, 1);
-  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
-
-  /* seccomp(op, flags, args): a nested listener would let the sandbox answer for
-     itself; other filters only narrow and are allowed. flags is an unsigned int. */
-  block[SBX_SECCOMP] = n;
-  EMIT(BPF_LD | BPF_W | BPF_ABS, SBX_OFF_ARG_LO(1), 0, 0);
-  JUMP_TO(BPF_JMP | BPF_JSET | BPF_K, SECCOMP_FILTER_FLAG_NEW_LISTENER, SBX_EPERM, 1);
-  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
-
-  /* sendto(fd, buf, len, flags, dest_addr, addrlen): NULL dest = connected socket,
-     already decided at connect; a register, so no race. */
-  block[SBX_SENDTO] = n;
-  EMIT(BPF_LD | BPF_W | BPF_ABS, SBX_OFF_ARG_LO(4), 0, 0);
-  JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, 0, SBX_NOTIF, 0);
-  EMIT(BPF_LD | BPF_W | BPF_ABS, SBX_OFF_ARG_HI(4), 0, 0);
-  JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, 0, SBX_NOTIF, 0);
-  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
-
-  /* Shared returns last, so every jump above is forward. */
-  block[SBX_NOTIF] = n;
-  EMIT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF, 0, 0);
-  block[SBX_ENOSYS] = block[B_ENOSYS_ARCH] = n;
-  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, 0, 0);
-  block[SBX_EPERM] = n;
-  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM, 0, 0);
-
-  /* Resolve the forward jumps. */
-  for (int i = 0; i < nfix; i++) {
-    int off = block[fix[i].to] - fix[i].at - 1;
-    if (off < 0 || off > 255) return -ERANGE;
-    if (fix[i].jt) out[fix[i].at].jt = (uint8_t)off;
-    else out[fix[i].at].jf = (uint8_t)off;
-  }
-  return n;
-#undef EMIT
-#undef JUMP_TO
+  if (a.err) return a.err;
+  sbx_emit_tree(&a, runs, 0, nruns - 1);
+  return a.err ? a.err : a.n;
 }
 
 #endif

@@ -48,6 +48,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include "filter.h"
 
 #define EXIT_SETUP 126
@@ -251,6 +253,12 @@ int main(int argc, char **argv) {
   /* 2. No new privileges: required for an unprivileged filter, and setuid binaries
         must not gain rights the supervisor never saw. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("prctl(PR_SET_NO_NEW_PRIVS)", errno);
+
+  /* 2b. No core dumps: the kernel writes a core file with no syscall the engine could
+        decide (it would land in whatever directory the crashing program chose), and the
+        filter refuses raising RLIMIT_CORE again. */
+  struct rlimit nocore = { 0, 0 };
+  if (setrlimit(RLIMIT_CORE, &nocore) != 0) die("setrlimit(RLIMIT_CORE)", errno);
 
   /* 3. Session: the keeper is started before the filter so it stays outside. */
   if (session) sock = start_keeper(session, sbx);

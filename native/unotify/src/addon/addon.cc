@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "fdpass.h"
+#include "filter.h"
 #include "js_util.h"
 
 // fdserver.cc (the supervisor's keeper socket; owned by its author).
@@ -55,6 +56,27 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   o.Set("ptraceExecCheck", k.ptraceExecCheck);
   o.Set("landlockAbi", k.landlockAbi);
   return o;
+}
+
+// The syscall table (syscalls.def) as data, for tests and `sbx doctor`.
+Napi::Value SyscallTable(const Napi::CallbackInfo& info) {
+  need_args(info, 0, "syscallTable()");
+  static const char* kActions[] = {"allow", "trap", "check", "eperm", "enosys"};
+  static const char* kChecks[] = {"none", "ioctl", "fcntl", "setrlimit", "prlimit", "prctl", "seccomp",
+                                  "clone", "unshare", "socket", "socketpair", "sendto"};
+  Napi::Env env = info.Env();
+  Napi::Array rows = Napi::Array::New(env, SBX_NSYSCALLS);
+  for (int i = 0; i < SBX_NSYSCALLS; i++) {
+    const sbx_syscall& s = sbx_syscalls[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nr", s.nr);
+    o.Set("name", s.name);
+    o.Set("action", kActions[s.action]);
+    o.Set("check", kChecks[s.check]);
+    o.Set("handler", s.handler);
+    rows.Set(static_cast<uint32_t>(i), o);
+  }
+  return rows;
 }
 
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
@@ -320,6 +342,7 @@ Napi::Value ProcEntryAllowed(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("syscallTable", Napi::Function::New(env, SyscallTable, "syscallTable"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));

@@ -141,5 +141,12 @@ void handle_fs(Notif& n);
 void handle_exec(Notif& n);
 void handle_net(Notif& n);
 void handle_signal(Notif& n);
+void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F_SETOWN
+void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)
+// May the caller act on process `tgid` (signal it, change its limits)? Only its own
+// session's processes whose policy is no wider than its own; never sbx's.
+bool may_act_on(Notif& n, int tgid);
+bool may_act_on_group(Notif& n, int pgrp);  // every member of the process group
+int tgid_of(int tid);                        // -1 when the thread is gone
 
 }  // namespace sbx

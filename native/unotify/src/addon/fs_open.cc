@@ -70,11 +70,17 @@ void handle_open(Notif& n) {
   const int nr = n.req.data.nr;
   int dirfd = AT_FDCWD;
   uint64_t pathp = 0, flags = 0, mode = 0, rflags = 0;
-  if (nr == SYS_open) {
+#ifdef __NR_open
+  if (nr == __NR_open) {
     pathp = a[0], flags = static_cast<uint32_t>(a[1]), mode = a[2];
-  } else if (nr == SYS_creat) {
+  } else
+#endif
+#ifdef __NR_creat
+  if (nr == __NR_creat) {
     pathp = a[0], flags = O_CREAT | O_WRONLY | O_TRUNC, mode = a[1];
-  } else if (nr == SYS_openat) {
+  } else
+#endif
+  if (nr == SYS_openat) {
     dirfd = static_cast<int>(a[0]), pathp = a[1], flags = static_cast<uint32_t>(a[2]), mode = a[3];
   } else {  // openat2: validate `how` the way the kernel does
     dirfd = static_cast<int>(a[0]), pathp = a[1];

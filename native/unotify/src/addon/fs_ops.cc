@@ -237,6 +237,19 @@ void do_chown(Notif& n, int dirfd, uint64_t pathp, uid_t uid, gid_t gid, int fla
   reply(n, fchownat(t.parent.get(), t.name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW));
 }
 
+// The legacy forms (x86_64 only): -1 where the architecture lacks them.
+#ifdef __NR_utime
+constexpr int kUtime = __NR_utime;
+#else
+constexpr int kUtime = -1;
+#endif
+#ifdef __NR_utimes
+constexpr int kUtimes = __NR_utimes;
+#else
+constexpr int kUtimes = -1;
+#endif
+
+// utimes, utime, futimesat (timevals / utimbuf) and utimensat (timespecs).
 void do_utimes(Notif& n) {
   const auto& a = n.req.data.args;
   const int nr = n.req.data.nr;
@@ -244,13 +257,13 @@ void do_utimes(Notif& n) {
   timespec* tsp = nullptr;
   int dirfd = AT_FDCWD, flags = 0;
   uint64_t pathp = a[0], tp = a[1];
-  if (nr == SYS_futimesat || nr == SYS_utimensat) dirfd = static_cast<int>(a[0]), pathp = a[1], tp = a[2];
+  if (nr != kUtimes && nr != kUtime) dirfd = static_cast<int>(a[0]), pathp = a[1], tp = a[2];
   if (nr == SYS_utimensat) flags = static_cast<int>(a[3]);
   if (tp) {
     int e = 0;
     if (nr == SYS_utimensat) {
       e = read_mem(n.caller.tid, tp, ts, sizeof ts);
-    } else if (nr == SYS_utime) {
+    } else if (nr == kUtime) {
       utimbuf ub;
       e = read_mem(n.caller.tid, tp, &ub, sizeof ub);
       ts[0] = {ub.actime, 0}, ts[1] = {ub.modtime, 0};
@@ -299,34 +312,63 @@ void handle_fs(Notif& n) {
   auto i = [](uint64_t v) { return static_cast<int>(v); };
   switch (n.req.data.nr) {
     case SYS_truncate: return do_truncate(n);
+#ifdef __NR_mkdir
     case SYS_mkdir: return do_mkdir_mknod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]), 0, true);
+#endif
     case SYS_mkdirat: return do_mkdir_mknod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), 0, true);
+#ifdef __NR_mknod
     case SYS_mknod: return do_mkdir_mknod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]), a[2], false);
+#endif
     case SYS_mknodat: return do_mkdir_mknod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), a[3], false);
+#ifdef __NR_unlink
     case SYS_unlink: return do_unlink(n, AT_FDCWD, a[0], 0);
+#endif
+#ifdef __NR_rmdir
     case SYS_rmdir: return do_unlink(n, AT_FDCWD, a[0], AT_REMOVEDIR);
+#endif
     case SYS_unlinkat:
       if (a[2] & ~static_cast<uint64_t>(AT_REMOVEDIR)) return fail(n, EINVAL);
       return do_unlink(n, i(a[0]), a[1], i(a[2]));
+#ifdef __NR_rename
     case SYS_rename: return do_rename(n, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+#endif
     case SYS_renameat: return do_rename(n, i(a[0]), a[1], i(a[2]), a[3], 0);
     case SYS_renameat2: return do_rename(n, i(a[0]), a[1], i(a[2]), a[3], static_cast<unsigned>(a[4]));
+#ifdef __NR_link
     case SYS_link: return do_link(n, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+#endif
     case SYS_linkat: return do_link(n, i(a[0]), a[1], i(a[2]), a[3], i(a[4]));
+#ifdef __NR_symlink
     case SYS_symlink: return do_symlink(n, a[0], AT_FDCWD, a[1]);
+#endif
     case SYS_symlinkat: return do_symlink(n, a[0], i(a[1]), a[2]);
+#ifdef __NR_chmod
     case SYS_chmod: return do_chmod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]), 0);
+#endif
     case SYS_fchmodat: return do_chmod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), 0);
     case SYS_fchmodat2:
       if (a[3] & ~static_cast<uint64_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail(n, EINVAL);
       return do_chmod(n, i(a[0]), a[1], static_cast<mode_t>(a[2]), i(a[3]));
+#ifdef __NR_chown
     case SYS_chown: return do_chown(n, AT_FDCWD, a[0], static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2]), 0);
+#endif
+#ifdef __NR_lchown
     case SYS_lchown:
       return do_chown(n, AT_FDCWD, a[0], static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2]), AT_SYMLINK_NOFOLLOW);
+#endif
     case SYS_fchownat:
       if (a[4] & ~static_cast<uint64_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail(n, EINVAL);
       return do_chown(n, i(a[0]), a[1], static_cast<uid_t>(a[2]), static_cast<gid_t>(a[3]), i(a[4]));
-    case SYS_utimes: case SYS_utime: case SYS_futimesat: case SYS_utimensat: return do_utimes(n);
+#ifdef __NR_utimes
+    case SYS_utimes:
+#endif
+#ifdef __NR_utime
+    case SYS_utime:
+#endif
+#ifdef __NR_futimesat
+    case SYS_futimesat:
+#endif
+    case SYS_utimensat: return do_utimes(n);
     case SYS_setxattr: return do_xattr(n, true, true);
     case SYS_lsetxattr: return do_xattr(n, true, false);
     case SYS_removexattr: return do_xattr(n, false, true);

@@ -312,6 +312,9 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
 void handle_net(Notif& n) {
   const int nr = n.req.data.nr;
   if (nr == SYS_connect) return do_connect(n);
+  // bind/listen: trapped by the table; their decision (serving is refused under a
+  // restricted network) lands with the socket-based network rules.
+  if (nr == SYS_bind || nr == SYS_listen) return void(reply_continue(n.listener(), n.req.id));
   auto s = std::make_shared<Sock>();
   int e = get_socket(n, static_cast<int>(n.req.data.args[0]), *s);
   if (e < 0) {

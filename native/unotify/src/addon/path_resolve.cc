@@ -208,7 +208,9 @@ int place_of(const Caller& c, int fd, Place& pl, Resolved& out) {
 // Decides what the resolution reached (out.fd): a proven name, or an unnamed object of
 // the caller's own (pipe, socket, anon inode, memfd, deleted file) with the mode it
 // holds it with. Anything else is refused.
-int identify(const Caller& c, Resolved& out, const Link& link) {
+// copyfd: our own copy of the caller's file when the caller already gave it to us (an
+// fd-based syscall), so no second pidfd_getfd is needed.
+int identify(const Caller& c, Resolved& out, const Link& link, int copyfd = -1) {
   Ident id;
   if (!ident(out.fd.get(), id)) return refused(out, "identity", fd_path(out.fd.get()));
   std::string text = fd_path(out.fd.get());
@@ -240,9 +242,14 @@ int identify(const Caller& c, Resolved& out, const Link& link) {
   // a racing thread does to the fd table) and see how the caller holds it. An O_PATH
   // fd (an O_PATH open is CONTINUEd, so a racing thread could have pointed it anywhere)
   // grants nothing to reopen (held -1; an exec of it is still verified at the exec stop).
-  Fd pidfd(sys_pidfd_open(link.table, link.table == c.tgid ? 0 : PIDFD_THREAD));
-  if (!pidfd.ok()) return refused(out, "identity", text);
-  Fd copy(sys_pidfd_getfd(pidfd.get(), link.fdn, 0));
+  Fd copy;
+  if (copyfd < 0) {
+    Fd pidfd(sys_pidfd_open(link.table, link.table == c.tgid ? 0 : PIDFD_THREAD));
+    if (!pidfd.ok()) return refused(out, "identity", text);
+    copy.reset(sys_pidfd_getfd(pidfd.get(), link.fdn, 0));
+  } else {
+    copy.reset(fcntl(copyfd, F_DUPFD_CLOEXEC, 3));
+  }
   if (!copy.ok()) return refused(out, "identity", text);
   Ident cid;
   int fl = fcntl(copy.get(), F_GETFL);
@@ -424,6 +431,18 @@ int resolve_fd(const Caller& c, int dirfd, Resolved& out) {
   Place pl;
   if (is_procfs(out.fd.get()) && (e = locate(c, out.fd.get(), pl, out)) < 0) return e;
   return identify(c, out, link);
+}
+
+int identify_held(const Caller& c, int ourfd, Resolved& out) {
+  out.fd.reset(fcntl(ourfd, F_DUPFD_CLOEXEC, 3));
+  if (!out.fd.ok()) return -errno;
+  Place pl;
+  int e;
+  if (is_procfs(out.fd.get()) && (e = locate(c, out.fd.get(), pl, out)) < 0) return e;
+  Link link;
+  link.own = true;
+  link.fdn = 0;  // an fd of the caller's: its mode is read from our copy
+  return identify(c, out, link, ourfd);
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

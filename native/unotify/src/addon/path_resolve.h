@@ -48,6 +48,9 @@ int open_base(const Caller& c, int dirfd, Fd& out);
 // The caller's fd `dirfd` (or its cwd for AT_FDCWD) itself, as a resolved object
 // (AT_EMPTY_PATH operations): proven path, or unnamed with the mode the caller holds.
 int resolve_fd(const Caller& c, int dirfd, Resolved& out);
+// The caller's file that we already hold as `ourfd` (our pidfd_getfd copy, for fd-based
+// syscalls): its proven path, or unnamed with the mode the caller holds it with.
+int identify_held(const Caller& c, int ourfd, Resolved& out);
 // Resolves `path` from `base` (absolute paths from "/"). /proc/self and /proc/thread-self
 // mean the caller. follow: follow a final symlink. rflags: openat2 RESOLVE_* flags.
 // missing_ok: a missing last component yields parent+name instead of ENOENT.

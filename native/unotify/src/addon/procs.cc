@@ -131,6 +131,31 @@ void ProcTable::assign(int tgid, int policy, bool pin) {
     }
   }
   record_locked(tgid, policy);
+  if (pin) {
+    auto it = table_.find(tgid);
+    if (it != table_.end()) it->second.followsCd = true;
+  }
+}
+
+int ProcTable::member_policy(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  int pol = policy_of_locked(tgid);
+  if (pol >= 0) return pol;
+  int p = tgid;
+  for (int steps = 0; steps < 256 && p > 1; steps++) {
+    ProcStatus st;
+    if (!read_status(p, st)) return -1;
+    p = st.ppid;
+    pol = policy_of_locked(p);
+    if (pol >= 0) return pol;
+  }
+  return -1;
+}
+
+bool ProcTable::follows_cd(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = table_.find(tgid);
+  return it != table_.end() && it->second.followsCd && pidfd_alive(it->second.pidfd.get());
 }
 
 size_t ProcTable::size() {

@@ -17,11 +17,18 @@ class ProcTable {
   // Sets tgid's policy; with pin, its current descendants first keep theirs.
   void assign(int tgid, int policy, bool pin);
   size_t size();
+  // Policy of tgid if it belongs to this session (known, or a descendant of a known
+  // process: the filter is inherited and cannot be shed), without recording it; else -1.
+  int member_policy(int tgid);
+  // True for a process whose policy follows its directory (the interactive shell: it was
+  // assigned with pin). It can take any of its session's policies by cd.
+  bool follows_cd(int tgid);
 
  private:
   struct Entry {
     int policy;
     Fd pidfd;
+    bool followsCd = false;
   };
   int policy_of_locked(int tgid);  // -1 when unknown or stale
   void record_locked(int tgid, int policy);

@@ -1,6 +1,9 @@
-// kill/tkill/tgkill/rt_sigqueueinfo/rt_tgsigqueueinfo/pidfd_send_signal: all arguments
-// are registers (nothing a racing thread can change), so an allowed signal CONTINUEs;
-// one that would reach a protected pid (or its process group) is EPERM.
+// kill/tkill/tgkill/rt_sigqueueinfo/rt_tgsigqueueinfo/pidfd_send_signal: a signal may
+// reach only processes of the caller's own session whose policy is no wider than its own
+// (may_act_on, proc.cc) — a SIGUSR1 opens a Node process's inspector, a SIGSEGV makes the
+// kernel dump a process's memory — and never the supervisor or a keeper. Signal 0 only
+// asks whether a process exists. The arguments are registers (nothing a racing thread can
+// change), so an allowed signal CONTINUEs; pidfd_send_signal is sent through our own copy.
 #include <signal.h>
 #include <sys/syscall.h>
 
@@ -10,6 +13,7 @@
 
 #include "engine.h"
 #include "memory.h"
+#include "syscall_numbers.h"
 
 #ifndef PIDFD_SIGNAL_PROCESS_GROUP
 #define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
@@ -18,17 +22,6 @@
 namespace sbx {
 
 namespace {
-
-int tgid_of(int tid) {
-  ProcStatus st;
-  return read_status(tid, st) ? st.tgid : tid;
-}
-
-bool group_has_protected(const Core& core, int pgrp) {
-  for (int p : *core.protected_pids())
-    if (proc_pgrp(p) == pgrp) return true;
-  return false;
-}
 
 // The pid a pidfd (in the caller's fd table) refers to, from its fdinfo.
 int pidfd_target(int tid, int fd) {
@@ -51,8 +44,8 @@ void pidfd_signal(Notif& n) {
     return void(reply_error(n.listener(), n.req.id, EFAULT));
   int target = pidfd_target(getpid(), ours.get());
   if (target <= 0) return void(reply_error(n.listener(), n.req.id, EBADF));
-  bool deny = (a[3] & PIDFD_SIGNAL_PROCESS_GROUP) ? group_has_protected(*n.core, proc_pgrp(target))
-                                                   : n.core->is_protected(tgid_of(target));
+  bool deny = a[1] != 0 && ((a[3] & PIDFD_SIGNAL_PROCESS_GROUP) ? !may_act_on_group(n, proc_pgrp(target))
+                                                                 : !may_act_on(n, tgid_of(target)));
   if (deny && refuse(n, Decision{false, -2}, "signal", std::to_string(target), EPERM)) return;
   long r = syscall(SYS_pidfd_send_signal, ours.get(), static_cast<int>(a[1]), a[2] ? &info : nullptr,
                    static_cast<unsigned>(a[3]));
@@ -63,28 +56,32 @@ void pidfd_signal(Notif& n) {
 
 void handle_signal(Notif& n) {
   const auto& a = n.req.data.args;
-  Core& core = *n.core;
   const int nr = n.req.data.nr;
-  bool deny = false;
-  int target = 0;
-  if (nr == SYS_kill || nr == SYS_rt_sigqueueinfo) {
-    target = static_cast<int>(a[0]);
+  if (nr == __NR_pidfd_send_signal) return pidfd_signal(n);
+  int target = static_cast<int>(a[0]);
+  int sig = 0;
+  bool ok = false;
+  if (nr == __NR_kill || nr == __NR_rt_sigqueueinfo) {
+    sig = static_cast<int>(a[1]);
     if (target > 0)
-      deny = core.is_protected(tgid_of(target));
+      ok = may_act_on(n, tgid_of(target));
     else if (target == -1)
-      deny = true;  // every process, the supervisor included
+      ok = false;  // every process the caller may signal: the whole user
     else
-      deny = group_has_protected(core, target == 0 ? proc_pgrp(n.caller.tgid) : -target);
-  } else if (nr == SYS_tkill) {
-    target = static_cast<int>(a[0]);
-    deny = core.is_protected(tgid_of(target));
-  } else if (nr == SYS_tgkill || nr == SYS_rt_tgsigqueueinfo) {
-    target = static_cast<int>(a[0]);
-    deny = core.is_protected(target) || core.is_protected(tgid_of(static_cast<int>(a[1])));
-  } else {
-    return pidfd_signal(n);
+      ok = may_act_on_group(n, target == 0 ? proc_pgrp(n.caller.tgid) : -target);
+  } else if (nr == __NR_tkill) {
+    sig = static_cast<int>(a[1]);
+    ok = may_act_on(n, tgid_of(target));
+  } else {  // tgkill, rt_tgsigqueueinfo: (tgid, tid, sig); the tid must be in that group
+    sig = static_cast<int>(a[2]);
+    ok = tgid_of(static_cast<int>(a[1])) == target && may_act_on(n, target);
   }
-  if (deny && refuse(n, Decision{false, -2}, "signal", std::to_string(target), EPERM)) return;
+  // An existence probe moves nothing, but sbx's own processes stay invisible.
+  if (sig == 0 && target > 0 && !n.core->is_protected(tgid_of(target))) ok = true;
+  if (!n.valid()) return;
+  // No such process: answer it ourselves (a CONTINUE could meet a recycled pid).
+  if (target > 0 && tgid_of(target) < 0) return void(reply_error(n.listener(), n.req.id, ESRCH));
+  if (!ok && refuse(n, Decision{false, -2}, "signal", std::to_string(target), EPERM)) return;
   reply_continue(n.listener(), n.req.id);
 }
 
