@@ -154,10 +154,11 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_FSSETXATTR, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, TIOCSCTTY, L_A);
       sbx_ret(a, SBX_RET_ALLOW);
-      sbx_mark(a, L_A); /* TIOCSCTTY: a non-zero int arg steals the tty from its session */
+      sbx_mark(a, L_A); /* TIOCSCTTY: a non-zero int arg steals the tty from its session,
+                           for a caller with CAP_SYS_ADMIN: the engine looks (fs_tty.cc) */
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
-      sbx_ret(a, SBX_RET_ERR(EPERM));
+      sbx_ret(a, SBX_RET_TRAP);
       break;
     case SBX_CHECK_fcntl: /* fcntl(fd, cmd, arg) */
       sbx_ld(a, SBX_OFF_ARG_LO(1));
