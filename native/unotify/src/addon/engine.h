@@ -151,5 +151,6 @@ void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxa
 bool may_act_on(Notif& n, int tgid);
 bool may_act_on_group(Notif& n, int pgrp);  // every member of the process group
 int tgid_of(int tid);                        // -1 when the thread is gone
+int pidfd_target(int tid, int fd);           // the pid pidfd `fd` of process `tid` refers to; 0 if none
 
 }  // namespace sbx

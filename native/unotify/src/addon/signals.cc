@@ -21,15 +21,14 @@
 
 namespace sbx {
 
-namespace {
-
-// The pid a pidfd (in the caller's fd table) refers to, from its fdinfo.
 int pidfd_target(int tid, int fd) {
   std::string s;
   if (!read_file("/proc/" + std::to_string(tid) + "/fdinfo/" + std::to_string(fd), s, 4096)) return 0;
   size_t p = s.find("\nPid:");
   return p == std::string::npos ? 0 : atoi(s.c_str() + p + 5);
 }
+
+namespace {
 
 // The pidfd is an entry in the caller's fd table, which a racing thread can replace:
 // decide on our own copy and send through it.
