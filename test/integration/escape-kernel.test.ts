@@ -11,7 +11,7 @@
  * `## label` lines split its output (test/fixtures/c/sysprobe.c prints "<op>: <verdict>").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, fixturesBin, run, sbxBin, sbxExec, tempWorld, type Result } from './exec-helpers.js';
@@ -474,5 +474,80 @@ describe("8. another terminal's pty (issue 11 item 7)", () => {
     expect(insideRun.stdout).toMatch(/steal: EPERM/);
     if (!isRoot) ctx.skip('not applicable: only a caller with CAP_SYS_ADMIN can steal a terminal (outside too: ' + outsideRun.stdout.trim() + ')');
     expect(outsideRun.stdout).toMatch(/steal: ok/);
+  });
+});
+
+describe('9. filesystem ioctls that copy a tree or open by handle (btrfs snapshots, XFS handles)', () => {
+  /** A loop-mounted filesystem of `type` under the world, or why there is none. */
+  function loopFs(type: 'btrfs' | 'xfs'): { mnt?: string; why?: string; umount(): void } {
+    const none = (why: string) => ({ why, umount: () => {} });
+    if (!isRoot) return none(`not applicable: making a ${type} filesystem here needs root (loop mount)`);
+    const img = join(world.dir, `${type}.img`);
+    const mnt = join(world.dir, type);
+    const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    const mk = sh(`truncate -s 320M ${img} && mkfs.${type} -q -f ${img} >/dev/null && mkdir -p ${mnt} && mount -o loop ${img} ${mnt}`);
+    if (mk.status !== 0) return none(`not applicable: no ${type} filesystem to try it on (${(mk.stderr || mk.stdout).trim().split('\n')[0]})`);
+    return { mnt, umount: () => void sh(`umount -l ${mnt}`) };
+  }
+
+  describe('btrfs', () => {
+    let fs: ReturnType<typeof loopFs> = { why: 'not set up', umount: () => {} };
+    let M = '';
+    let policyFile = '';
+    beforeAll(() => {
+      fs = loopFs('btrfs');
+      M = fs.mnt ?? '';
+      if (!fs.mnt) return;
+      spawnSync('btrfs', ['subvolume', 'create', `${M}/home`], { stdio: 'ignore' });
+      mkdirSync(`${M}/home/.ssh`);
+      mkdirSync(`${M}/home/proj`);
+      writeFileSync(`${M}/home/.ssh/id`, `${SECRET}\n`);
+      writeFileSync(`${M}/home/proj/file`, `${PUBLIC}\n`);
+      policyFile = join(world.dir, 'btrfs-policy.yaml');
+      writeFileSync(policyFile, `version: 1\nread: { deny: ["${M}/home/.ssh"] }\nwrite: { allow: ["${M}/home/proj"] }\n`);
+    });
+    afterAll(() => fs.umount());
+
+    it('a snapshot of a subvolume holding a denied dir, into an allowed dir, is refused inside (works outside); reflink copies work', async (ctx) => {
+      if (!fs.mnt) return ctx.skip(fs.why);
+      const flags = ['--policy', policyFile];
+      const cases = (name: string): Cases => ({ snap: ['btrfs-snap', `${M}/home`, `${M}/home/proj`, name, '.ssh/id'], subvol: ['btrfs-subvol', `${M}/home`, `${name}-sub`] });
+      const ins = parse(await inside(script(cases('in')), flags, `${M}/home/proj`));
+      expect(ins.snap).toBe('btrfs-snap: EPERM');
+      expect(ins.subvol).toBe('btrfs-subvol: EPERM');
+      expect(existsSync(`${M}/home/in-sub`)).toBe(false);
+      const twin = await inside(`cp --reflink=always ${M}/home/proj/file ${M}/home/proj/copy && cat ${M}/home/proj/copy; cat ${M}/home/.ssh/id`, flags, `${M}/home/proj`);
+      expect(twin.stdout).toBe(`${PUBLIC}\n`);
+      expect(twin.stderr).toContain('Permission denied');
+      const out = parse(await outside(script(cases('out')), `${M}/home/proj`));
+      expect(out.snap).toContain(SECRET);
+      expect(out.subvol).toBe('btrfs-subvol: ok');
+    });
+  });
+
+  describe('xfs', () => {
+    let fs: ReturnType<typeof loopFs> = { why: 'not set up', umount: () => {} };
+    let M = '';
+    beforeAll(() => {
+      fs = loopFs('xfs');
+      M = fs.mnt ?? '';
+      if (!fs.mnt) return;
+      mkdirSync(`${M}/secret`);
+      mkdirSync(`${M}/pub`);
+      writeFileSync(`${M}/secret/id`, `${SECRET}\n`);
+      writeFileSync(`${M}/pub/file`, `${PUBLIC}\n`);
+    });
+    afterAll(() => fs.umount());
+
+    it('XFS_IOC_OPEN_BY_HANDLE of a denied file is refused inside (works outside as root); other XFS ioctls work', async (ctx) => {
+      if (!fs.mnt) return ctx.skip(fs.why);
+      const flags = ['--deny-read', `--allow-read=${fixturesBin}`, `--allow-read=${M}/pub`];
+      const cases: Cases = { handle: ['xfs-handle-read', `${M}/pub`, `${M}/secret/id`], fsgetxattr: ['fsgetxattr', `${M}/pub/file`] };
+      const ins = parse(await inside(script(cases), flags, `${M}/pub`));
+      expect(ins.handle).toBe('open_by_handle: EPERM');
+      expect(ins.fsgetxattr).toBe('fsgetxattr: ok');
+      const out = parse(await outside(script(cases), `${M}/pub`));
+      expect(out.handle).toContain(SECRET);
+    });
   });
 });
