@@ -150,6 +150,9 @@ void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxa
 // session's processes whose policy is no wider than its own; never sbx's.
 bool may_act_on(Notif& n, int tgid);
 bool may_act_on_group(Notif& n, int pgrp);  // every member of the process group
+// The members of a group the caller may act on; false when one is out of its reach.
+// sbx's own members are left out and reported (sbx exec shares its group with the command).
+bool group_members(Notif& n, int pgrp, std::vector<int>& members, bool& has_protected);
 int tgid_of(int tid);                        // -1 when the thread is gone
 int pidfd_target(int tid, int fd);           // the pid pidfd `fd` of process `tid` refers to; 0 if none
 

@@ -47,6 +47,12 @@ bool may_act_on(Notif& n, int tgid) {
 // Every process of the group (a scan of /proc: group calls are job control, rare). A group
 // can hold processes outside the sandbox: setpgid may join any group of the tty session.
 bool may_act_on_group(Notif& n, int pgrp) {
+  std::vector<int> members;
+  bool sbx = false;
+  return group_members(n, pgrp, members, sbx) && !sbx;
+}
+
+bool group_members(Notif& n, int pgrp, std::vector<int>& members, bool& has_protected) {
   if (pgrp <= 0) return false;
   DIR* d = opendir("/proc");
   if (!d) return false;
@@ -54,7 +60,12 @@ bool may_act_on_group(Notif& n, int pgrp) {
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     int pid = atoi(e->d_name);
-    if (proc_pgrp(pid) == pgrp && !may_act_on(n, pid)) {
+    if (proc_pgrp(pid) != pgrp) continue;
+    if (n.core->is_protected(pid)) {
+      has_protected = true;
+    } else if (may_act_on(n, pid)) {
+      members.push_back(pid);
+    } else {
       ok = false;
       break;
     }
