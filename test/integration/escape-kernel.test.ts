@@ -323,6 +323,31 @@ describe('3. other processes are out of reach under --deny-all', () => {
   }
 });
 
+describe('3b. process groups', () => {
+  it("kill 0 reaches the command's own processes and skips sbx, whose process group it shares", async () => {
+    // setsid: sbx exec and its command alone in a group, as under an interactive shell's job control
+    const r = await run('setsid', ['-w', sbxBin, 'exec', '--', 'sh', '-c', `trap 'echo got-term' TERM; sleep 30 & s=$!; kill 0; echo kill0=$?; wait $s; echo sleep=$?`], { env: world.env, cwd: world.dir });
+    expect(r.stdout).toContain('got-term');
+    expect(r.stdout).toContain('kill0=0');
+    expect(r.stdout).toContain('sleep=143'); // SIGTERM
+    expect(r.code).toBe(0); // sbx itself was not signalled and reported the exit
+  });
+
+  it('a process group holding a process started outside is refused; outside the same kill works', async () => {
+    const other = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    try {
+      const group = String(-other.pid!);
+      const ins = parse(await inside(script({ stop: ['proc', 'stop', group], term: ['proc', 'usr1', group] }), ['--deny-all', `--allow-read=${fixturesBin}`]));
+      expect(ins).toEqual({ stop: 'stop: EPERM', term: 'usr1: EPERM' });
+      expect(readFileSync(`/proc/${other.pid}/stat`, 'utf8').split(') ')[1]![0]).toMatch(/[SR]/);
+      const out = parse(await outside(script({ stop: ['proc', 'stop', group], cont: ['proc', 'cont', group] })));
+      expect(out).toEqual({ stop: 'stop: ok', cont: 'cont: ok' });
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+});
+
 describe('4. the core-dump trick: no kernel-written core file in a write-denied directory', () => {
   const pattern = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim();
   const cores = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('core'));
