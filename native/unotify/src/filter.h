@@ -56,6 +56,22 @@
 #define SBX_FS_IOC_SETFLAGS 0x40086602u
 #define SBX_FS_IOC32_SETFLAGS 0x40046602u
 #define SBX_FS_IOC_FSSETXATTR 0x401c5820u
+/* fs-verity: a read-only fd would make the file immutable for good */
+#define SBX_FS_IOC_ENABLE_VERITY 0x40806685u
+/* btrfs (type 0x94): snapshots and subvolumes are copies and directories made, moved and
+   removed with no path decided (a snapshot of a subvolume holding ~/.ssh into an allowed
+   dir reads it), TREE_SEARCH/SEND/ENCODED_READ read data by tree: only these pass */
+static const uint32_t sbx_btrfs_ioctls_ok[] = {
+  0x00009408u, /* SYNC */ 0x40049409u, /* CLONE = FICLONE (needs a writable fd) */
+  0x4020940du, /* CLONE_RANGE = FICLONERANGE */ 0xc0189436u, /* FILE_EXTENT_SAME = FIDEDUPERANGE */
+  0xc0109414u, /* SPACE_INFO */ 0x40089416u, /* WAIT_SYNC */ 0x80089418u, /* START_SYNC */
+  0x80089419u, /* SUBVOL_GETFLAGS */ 0xd000941eu, /* DEV_INFO */ 0x8400941fu, /* FS_INFO */
+  0x80189439u, /* GET_FEATURES */ 0x80489439u, /* GET_SUPPORTED_FEATURES */
+  0x81f8943cu, /* GET_SUBVOL_INFO */ 0xd000943du, /* GET_SUBVOL_ROOTREF */ 0xd000943eu, /* INO_LOOKUP_USER */
+};
+/* XFS (type 'X', shared with FS_IOC_FS[GS]ETXATTR): its own open-by-handle family, by
+   number: OPEN_BY_HANDLE, READLINK_BY_HANDLE, FSSETDM/ATTRLIST/ATTRMULTI_BY_HANDLE */
+static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
 /* owner setters: SIGIO/SIGURG aimed at another process */
 #define SBX_FIOSETOWN 0x8901u
 #define SBX_SIOCSPGRP 0x8902u
@@ -137,7 +153,7 @@ static inline void sbx_block_end(struct sbx_asm *a) {
 }
 
 /* Labels inside a check block: shared returns at its end, plus a few inner entry points. */
-enum { L_ALLOW, L_TRAP, L_EPERM, L_ENOSYS, L_EAFNOSUPPORT, L_A, L_B };
+enum { L_ALLOW, L_TRAP, L_EPERM, L_ENOSYS, L_EAFNOSUPPORT, L_A, L_B, L_C };
 
 /* One CHECK row: decide on registers, end in a return. */
 static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
@@ -153,11 +169,27 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC32_SETFLAGS, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_FSSETXATTR, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, TIOCSCTTY, L_A);
+      sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_ENABLE_VERITY, L_EPERM);
+      sbx_emit(a, BPF_ALU | BPF_AND | BPF_K, 0xff00u, 0, 0);
+      sbx_jump_if(a, BPF_JEQ, 0x9400u, L_B);
+      sbx_jump_if(a, BPF_JEQ, (uint32_t)'X' << 8, L_C);
       sbx_ret(a, SBX_RET_ALLOW);
-      sbx_mark(a, L_A); /* TIOCSCTTY: a non-zero int arg steals the tty from its session */
+      sbx_mark(a, L_A); /* TIOCSCTTY: a non-zero int arg steals the tty from its session,
+                           for a caller with CAP_SYS_ADMIN: the engine looks (fs_tty.cc) */
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
+      sbx_ret(a, SBX_RET_TRAP);
+      sbx_mark(a, L_B); /* btrfs: the listed ones only */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      for (size_t i = 0; i < sizeof sbx_btrfs_ioctls_ok / sizeof sbx_btrfs_ioctls_ok[0]; i++)
+        sbx_jump_if(a, BPF_JEQ, sbx_btrfs_ioctls_ok[i], L_ALLOW);
       sbx_ret(a, SBX_RET_ERR(EPERM));
+      sbx_mark(a, L_C); /* XFS: not the by-handle ones */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_emit(a, BPF_ALU | BPF_AND | BPF_K, 0xffu, 0, 0);
+      for (size_t i = 0; i < sizeof sbx_xfs_handle_nrs / sizeof sbx_xfs_handle_nrs[0]; i++)
+        sbx_jump_if(a, BPF_JEQ, sbx_xfs_handle_nrs[i], L_EPERM);
+      sbx_ret(a, SBX_RET_ALLOW);
       break;
     case SBX_CHECK_fcntl: /* fcntl(fd, cmd, arg) */
       sbx_ld(a, SBX_OFF_ARG_LO(1));

@@ -15,6 +15,7 @@
 
 #include "engine_event.h"
 #include "event_queue.h"
+#include "fs_tty.h"
 #include "journal.h"
 #include "path_resolve.h"
 #include "policy.h"
@@ -61,6 +62,7 @@ class Core : public std::enable_shared_from_this<Core> {
   // A deferred answer (hint, helper thread) frees its journal slot when it is sent.
   void journal_release(int slot) { journal_.release(slot); }
   ProcTable& procs() { return procs_; }
+  PtyTable& ptys() { return ptys_; }  // ptys this session allocated (fs_tty.cc)
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
 
@@ -87,6 +89,7 @@ class Core : public std::enable_shared_from_this<Core> {
   mutable std::mutex protMu_;
   std::shared_ptr<const std::vector<int>> protected_;
   ProcTable procs_;
+  PtyTable ptys_;
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::mutex recvMu_;
@@ -147,6 +150,10 @@ void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxa
 // session's processes whose policy is no wider than its own; never sbx's.
 bool may_act_on(Notif& n, int tgid);
 bool may_act_on_group(Notif& n, int pgrp);  // every member of the process group
+// The members of a group the caller may act on; false when one is out of its reach.
+// sbx's own members are left out and reported (sbx exec shares its group with the command).
+bool group_members(Notif& n, int pgrp, std::vector<int>& members, bool& has_protected);
 int tgid_of(int tid);                        // -1 when the thread is gone
+int pidfd_target(int tid, int fd);           // the pid pidfd `fd` of process `tid` refers to; 0 if none
 
 }  // namespace sbx

@@ -17,6 +17,7 @@
 
 #include "filter.h"
 #include "fs_check.h"
+#include "fs_tty.h"
 #include "memory.h"
 
 namespace sbx {
@@ -38,6 +39,7 @@ int copy_fd(Notif& n, int fd, Fd& out) {
 void handle_fdmeta(Notif& n) {
   const auto& a = n.req.data.args;
   const int nr = n.req.data.nr;
+  if (nr == __NR_ioctl && static_cast<unsigned>(a[1]) == TIOCSCTTY) return handle_tiocsctty(n);  // fs_tty.cc
   Fd fd;
   int e = copy_fd(n, static_cast<int>(a[0]), fd);
   if (e == -ESRCH) return;  // the caller is gone

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fs_check.h"
+#include "fs_tty.h"
 #include "memory.h"
 
 namespace sbx {
@@ -147,6 +148,8 @@ void handle_open(Notif& n) {
       if (S_ISLNK(st.st_mode)) return void(reply_error(n.listener(), n.req.id, ELOOP));
       int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)) |
                                     O_CLOEXEC | O_NOCTTY);
+      // Another terminal's pty is out of reach; a /dev/ptmx open is recorded (fs_tty.cc).
+      if (S_ISCHR(st.st_mode) && open_terminal(n, r.fd.get(), st, oflags & ~O_DIRECTORY, cloexec)) return;
       if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
         return finish_open(n.core, n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec);
       if (tmpfile) use_caller_umask(n);

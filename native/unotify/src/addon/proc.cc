@@ -1,17 +1,22 @@
 // Calls that act on another process (priority, affinity, I/O priority, resource limits,
-// SIGIO ownership) and the rule they share with signals: a sandboxed process may act
-// only on processes of its own session whose policy is no wider than its own, and never
-// on the supervisor or a keeper. All the arguments decided here are registers, so an
-// allowed call CONTINUEs.
+// SIGIO ownership, kcmp, process_madvise) and the rule they share with signals: a sandboxed
+// process may act only on processes of its own session whose policy is no wider than its
+// own, and never on the supervisor or a keeper. The arguments decided here are registers,
+// so an allowed call CONTINUEs — except process_madvise's pidfd, done on our own copy.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <string>
+#include <vector>
+
+#include <sys/uio.h>
 
 #include "engine.h"
+#include "memory.h"
 #include "syscall_numbers.h"
 
 #ifndef IOPRIO_WHO_PROCESS
@@ -42,6 +47,12 @@ bool may_act_on(Notif& n, int tgid) {
 // Every process of the group (a scan of /proc: group calls are job control, rare). A group
 // can hold processes outside the sandbox: setpgid may join any group of the tty session.
 bool may_act_on_group(Notif& n, int pgrp) {
+  std::vector<int> members;
+  bool sbx = false;
+  return group_members(n, pgrp, members, sbx) && !sbx;
+}
+
+bool group_members(Notif& n, int pgrp, std::vector<int>& members, bool& has_protected) {
   if (pgrp <= 0) return false;
   DIR* d = opendir("/proc");
   if (!d) return false;
@@ -49,7 +60,12 @@ bool may_act_on_group(Notif& n, int pgrp) {
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     int pid = atoi(e->d_name);
-    if (proc_pgrp(pid) == pgrp && !may_act_on(n, pid)) {
+    if (proc_pgrp(pid) != pgrp) continue;
+    if (n.core->is_protected(pid)) {
+      has_protected = true;
+    } else if (may_act_on(n, pid)) {
+      members.push_back(pid);
+    } else {
       ok = false;
       break;
     }
@@ -81,14 +97,37 @@ bool may_act_on_which(Notif& n, int which, int who, bool ioprio) {
   return false;
 }
 
+// process_madvise(pidfd, iov, vlen, advice, flags): the pidfd is an entry in the caller's
+// fd table, which a racing thread can replace, so it is decided and done on our own copy,
+// with the iovec copied once.
+void process_madvise_ours(Notif& n) {
+  const auto& a = n.req.data.args;
+  Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
+  if (!pidfd.ok() || !n.valid()) return;
+  Fd ours(sys_pidfd_getfd(pidfd.get(), static_cast<int>(a[0]), 0));
+  if (!ours.ok()) return void(reply_error(n.listener(), n.req.id, EBADF));
+  if (a[2] > IOV_MAX) return void(reply_error(n.listener(), n.req.id, EINVAL));
+  std::vector<iovec> iov(a[2]);
+  if (a[2] && read_mem(n.caller.tid, a[1], iov.data(), iov.size() * sizeof(iovec)) < 0)
+    return void(reply_error(n.listener(), n.req.id, EFAULT));
+  int target = pidfd_target(getpid(), ours.get());
+  if (!n.valid()) return;
+  if ((target <= 0 || !may_act_on(n, tgid_of(target))) && deny(n, "proc", target)) return;
+  long r = syscall(__NR_process_madvise, ours.get(), iov.data(), iov.size(), static_cast<int>(a[3]),
+                   static_cast<unsigned>(a[4]));
+  reply_value(n.listener(), n.req.id, r < 0 ? -errno : r);
+}
+
 }  // namespace
 
 void handle_proc(Notif& n) {
   const auto& a = n.req.data.args;
   const int nr = n.req.data.nr;
   const int arg0 = static_cast<int>(a[0]);
+  int target = arg0;  // what a denial names
   bool ok = false;
   const char* op = "proc";
+  if (nr == __NR_process_madvise) return process_madvise_ours(n);
   if (nr == __NR_fcntl) {  // F_SETOWN (the filter traps only that): 0, a pid or -pgrp
     const int owner = static_cast<int>(a[2]);
     ok = owner == 0 || (owner > 0 ? may_act_on_pid(n, owner) : may_act_on_group(n, -owner));
@@ -96,15 +135,20 @@ void handle_proc(Notif& n) {
   } else if (nr == __NR_prlimit64) {  // the filter traps pid != 0; RLIMIT_CORE is never raised
     ok = may_act_on_pid(n, arg0) && !(a[1] == RLIMIT_CORE && a[2] != 0);
   } else if (nr == __NR_setpriority) {
-    ok = may_act_on_which(n, arg0, static_cast<int>(a[1]), false);
+    target = static_cast<int>(a[1]);
+    ok = may_act_on_which(n, arg0, target, false);
   } else if (nr == __NR_ioprio_set) {
-    ok = may_act_on_which(n, arg0, static_cast<int>(a[1]), true);
+    target = static_cast<int>(a[1]);
+    ok = may_act_on_which(n, arg0, target, true);
+  } else if (nr == __NR_kcmp) {  // kcmp(pid1, pid2, type, idx1, idx2): both processes
+    if (!may_act_on_pid(n, arg0)) target = arg0;
+    else target = static_cast<int>(a[1]), ok = may_act_on_pid(n, target);
   } else if (nr == __NR_sched_setaffinity || nr == __NR_sched_setparam || nr == __NR_sched_setscheduler ||
              nr == __NR_sched_setattr) {
     ok = may_act_on_pid(n, arg0);  // a thread id, 0 = the calling thread
   }
   if (!n.valid()) return;
-  if (!ok && deny(n, op, arg0)) return;
+  if (!ok && deny(n, op, target)) return;
   reply_continue(n.listener(), n.req.id);
 }
 

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include <cstring>
+#include <vector>
 
 #include <unistd.h>
 
@@ -21,15 +22,14 @@
 
 namespace sbx {
 
-namespace {
-
-// The pid a pidfd (in the caller's fd table) refers to, from its fdinfo.
 int pidfd_target(int tid, int fd) {
   std::string s;
   if (!read_file("/proc/" + std::to_string(tid) + "/fdinfo/" + std::to_string(fd), s, 4096)) return 0;
   size_t p = s.find("\nPid:");
   return p == std::string::npos ? 0 : atoi(s.c_str() + p + 5);
 }
+
+namespace {
 
 // The pidfd is an entry in the caller's fd table, which a racing thread can replace:
 // decide on our own copy and send through it.
@@ -52,6 +52,21 @@ void pidfd_signal(Notif& n) {
   reply_value(n.listener(), n.req.id, r < 0 ? -errno : r);
 }
 
+// kill(0 or -pgrp, sig) on a group that holds sbx's own processes as well as the caller's
+// (sbx exec's supervisor shares its process group with the command, so a script's
+// `kill 0` met it): signalled member by member, sbx's skipped. Each member is signalled
+// through a pidfd opened and checked again (group, rule) first, so a recycled pid is not.
+void signal_members(Notif& n, int pgrp, const std::vector<int>& members, int sig) {
+  if (!n.valid()) return;
+  int sent = 0;
+  for (int pid : members) {
+    Fd pf(sys_pidfd_open(pid, 0));
+    if (!pf.ok() || proc_pgrp(pid) != pgrp || n.core->is_protected(pid) || !may_act_on(n, pid)) continue;
+    if (syscall(SYS_pidfd_send_signal, pf.get(), sig, nullptr, 0) == 0) sent++;
+  }
+  reply_value(n.listener(), n.req.id, sent > 0 ? 0 : -ESRCH);
+}
+
 }  // namespace
 
 void handle_signal(Notif& n) {
@@ -67,8 +82,13 @@ void handle_signal(Notif& n) {
       ok = may_act_on(n, tgid_of(target));
     else if (target == -1)
       ok = false;  // every process the caller may signal: the whole user
-    else
-      ok = may_act_on_group(n, target == 0 ? proc_pgrp(n.caller.tgid) : -target);
+    else {
+      const int pgrp = target == 0 ? proc_pgrp(n.caller.tgid) : -target;
+      std::vector<int> members;
+      bool sbx = false;
+      ok = group_members(n, pgrp, members, sbx);
+      if (ok && sbx && sig != 0) return signal_members(n, pgrp, members, sig);
+    }
   } else if (nr == __NR_tkill) {
     sig = static_cast<int>(a[1]);
     ok = may_act_on(n, tgid_of(target));

@@ -1,0 +1,177 @@
+// See fs_tty.h. Identity, not names: a pty is proven ours by its live slave inode (devpts
+// reuses an index, and with it the inode number, as soon as a pty is freed), a terminal
+// the caller holds by the inode its fd is open on, the controlling terminal by the device
+// number the kernel reports for the caller. Every proof is checked again after our open,
+// so an index freed and handed to another terminal in between is caught.
+#include "fs_tty.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "engine.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+namespace sbx {
+
+namespace {
+
+constexpr unsigned kPtsMajorFirst = 136, kPtsMajorLast = 143;  // UNIX98_PTY_SLAVE_MAJOR + 7
+constexpr unsigned kTtyMajor = 4, kTtyAuxMajor = 5;
+
+bool is_pts(dev_t rdev) { return major(rdev) >= kPtsMajorFirst && major(rdev) <= kPtsMajorLast; }
+int pts_index(dev_t rdev) { return static_cast<int>((major(rdev) - kPtsMajorFirst) * 256 + minor(rdev)); }
+bool is_ptmx(dev_t rdev) { return major(rdev) == kTtyAuxMajor && minor(rdev) == 2; }
+// Terminals that belong to someone's session: ptys, virtual consoles (tty0–tty63), the console.
+bool is_terminal(dev_t rdev) {
+  return is_pts(rdev) || (major(rdev) == kTtyMajor && minor(rdev) < 64) ||
+         (major(rdev) == kTtyAuxMajor && minor(rdev) == 1);
+}
+
+// The same terminal: the same device, and for a pty the same live slave of the same devpts
+// (a freed pty's inode has no link left; its number comes back with the next pty).
+bool same_terminal(const struct stat& a, const struct stat& b) {
+  if (!S_ISCHR(a.st_mode) || a.st_rdev != b.st_rdev) return false;
+  if (!is_pts(a.st_rdev)) return true;
+  return a.st_dev == b.st_dev && a.st_nlink > 0 && b.st_nlink > 0;
+}
+
+// The caller's controlling terminal (field 7 of /proc/<tid>/stat, new_encode_dev form).
+bool is_ctty(const Notif& n, const struct stat& st) {
+  std::string s;
+  if (!read_file("/proc/" + std::to_string(n.caller.tid) + "/stat", s, 4096)) return false;
+  size_t p = s.rfind(')');
+  unsigned long tty = 0;
+  if (p == std::string::npos || sscanf(s.c_str() + p + 1, " %*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return false;
+  unsigned maj = (tty >> 8) & 0xfff, mnr = (tty & 0xff) | ((tty >> 12) & 0xfff00);
+  return st.st_rdev == makedev(maj, mnr) && (!is_pts(st.st_rdev) || st.st_nlink > 0);
+}
+
+// Does the caller already hold an fd on this terminal (stdio inherited, then setsid;
+// /dev/stdin reopened)? Reopening it gains nothing.
+bool holds(const Notif& n, const struct stat& st) {
+  Fd dir(open(("/proc/" + std::to_string(n.caller.tid) + "/fd").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.ok()) return false;
+  DIR* d = fdopendir(dir.release());
+  if (!d) return false;
+  bool found = false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    struct stat held;
+    if (fstatat(dirfd(d), e->d_name, &held, 0) == 0 && same_terminal(held, st)) {
+      found = true;
+      break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+// May the caller open this terminal (`fd`: the resolved object)?
+bool may_open(Notif& n, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  if (is_pts(st.st_rdev) && st.st_nlink == 0) return false;  // freed: nobody's any more
+  if (is_ctty(n, st)) return true;
+  if (is_pts(st.st_rdev) && n.core->ptys().owns(pts_index(st.st_rdev), st.st_dev, st.st_ino)) return true;
+  return holds(n, st);
+}
+
+void finish(Notif& n, int fd, bool cloexec) {
+  if (fd < 0) return void(reply_error(n.listener(), n.req.id, -fd));
+  int r = reply_addfd(n.listener(), n.req.id, fd, cloexec);
+  close(fd);
+  if (r < 0 && r != -ENOENT) reply_error(n.listener(), n.req.id, -r);
+}
+
+}  // namespace
+
+void PtyTable::add(int index, Fd slave) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ptys_.size() >= 64) sweep_locked();
+  ptys_[index] = std::move(slave);
+}
+
+bool PtyTable::owns(int index, dev_t dev, ino_t ino) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = ptys_.find(index);
+  if (it == ptys_.end()) return false;
+  struct stat st;
+  if (fstat(it->second.get(), &st) != 0 || st.st_nlink == 0) {
+    ptys_.erase(it);
+    return false;
+  }
+  return st.st_dev == dev && st.st_ino == ino;
+}
+
+size_t PtyTable::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ptys_.size();
+}
+
+void PtyTable::sweep_locked() {
+  for (auto it = ptys_.begin(); it != ptys_.end();) {
+    struct stat st;
+    if (fstat(it->second.get(), &st) != 0 || st.st_nlink == 0)
+      it = ptys_.erase(it);
+    else
+      ++it;
+  }
+}
+
+// ioctl(fd, TIOCSCTTY, non-zero): the kernel steals the terminal from the session that has
+// it only for a caller with CAP_SYS_ADMIN; for anyone else the argument means nothing
+// (util-linux script, su --pty and agetty pass 1 on a fresh pty). The filter traps the
+// non-zero form; the calling thread's capabilities cannot grow while it waits (threads
+// have their own credentials, and no_new_privs), so deciding on them is race-free.
+void handle_tiocsctty(Notif& n) {
+  std::string s;
+  bool capable = true;  // unreadable: assume the worst
+  if (read_file("/proc/" + std::to_string(n.caller.tid) + "/status", s, 8192)) {
+    size_t p = s.find("\nCapEff:");
+    if (p != std::string::npos) capable = (strtoull(s.c_str() + p + 8, nullptr, 16) >> 21) & 1;  // CAP_SYS_ADMIN
+  }
+  if (!n.valid()) return;
+  if (capable && refuse(n, Decision{false, -2}, "tty", "TIOCSCTTY steal", EPERM)) return;
+  reply_continue(n.listener(), n.req.id);
+}
+
+bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool cloexec) {
+  if (is_ptmx(st.st_rdev)) {
+    // A new pty for the session: remember it by its slave, so the session may open it.
+    int master = reopen_fd(fd, oflags);
+    if (master < 0) return finish(n, -errno, cloexec), true;
+    int index = -1;
+    if (ioctl(master, TIOCGPTN, &index) == 0) {
+      Fd slave(ioctl(master, TIOCGPTPEER, O_PATH | O_CLOEXEC));
+      if (slave.ok()) n.core->ptys().add(index, std::move(slave));
+    }
+    return finish(n, master, cloexec), true;
+  }
+  if (!is_terminal(st.st_rdev)) return false;
+  const std::string path = fd_path(fd);
+  if (!may_open(n, fd)) {
+    if (!n.valid()) return true;
+    return refuse(n, Decision{false, -2}, "tty", path, EACCES), true;
+  }
+  int opened = reopen_fd(fd, oflags);
+  if (opened < 0) return finish(n, -errno, cloexec), true;
+  // Still ours after the open (a pty freed and its index reused in between fails here).
+  if (!may_open(n, fd) || !n.valid()) {
+    close(opened);
+    if (!n.valid()) return true;
+    return refuse(n, Decision{false, -2}, "tty", path, EACCES), true;
+  }
+  return finish(n, opened, cloexec), true;
+}
+
+}  // namespace sbx

@@ -1,0 +1,42 @@
+// Terminals through the open family: another terminal's pty (or virtual console) is out
+// of reach — reading it steals keystrokes typed there, writing it forges output, and
+// TIOCSCTTY could take it over. Allowed: the caller's controlling terminal, a terminal
+// the caller already holds an fd on, and ptys this session allocated itself.
+#pragma once
+#include <sys/stat.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "sys.h"
+
+namespace sbx {
+
+struct Notif;
+
+// The ptys a session allocated (its /dev/ptmx opens, emulated by the engine): pty index →
+// an O_PATH fd on that pty's slave (TIOCGPTPEER), held while the pty lives. devpts drops
+// the slave's link count to 0 when the pty is freed, so a held entry whose count is still
+// 1 proves the index was never handed to anyone else since we recorded it.
+class PtyTable {
+ public:
+  void add(int index, Fd slave);
+  // Is (dev, ino) the live slave of a pty recorded under `index`? Forgets freed ones.
+  bool owns(int index, dev_t dev, ino_t ino);
+  size_t size();
+
+ private:
+  void sweep_locked();
+  std::mutex mu_;
+  std::unordered_map<int, Fd> ptys_;
+};
+
+// Called by handle_open for a character device the caller's open reached (`fd` is the
+// resolved object, `st` its stat). Returns true when it answered the notification
+// (refused, or opened and injected); false: not a terminal it decides, go on.
+bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool cloexec);
+
+// ioctl(TIOCSCTTY) with a non-zero argument (the filter traps only that form).
+void handle_tiocsctty(Notif& n);
+
+}  // namespace sbx
