@@ -3,19 +3,23 @@
  * test/fixtures/bin, so tests exercise real programs against the real kernel.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export default function setup(): void {
   const root = resolve(import.meta.dirname, 'fixtures');
   const src = join(root, 'c');
   const out = join(root, 'bin');
+  const nativeSrc = resolve(import.meta.dirname, '..', 'native', 'unotify', 'src');
+  const filterSources = ['filter.h', 'syscalls.def', 'syscall_numbers.h'].map((f) => join(nativeSrc, f));
   mkdirSync(out, { recursive: true });
   for (const file of readdirSync(src)) {
     if (!file.endsWith('.c')) continue;
     const target = join(out, file.slice(0, -2));
     const source = join(src, file);
-    if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) continue;
+    // A fixture that includes the filter (syscall_walk) is stale when the table changed.
+    const deps = [source, ...(readFileSync(source, 'utf8').includes('native/unotify/src/') ? filterSources : [])];
+    if (existsSync(target) && deps.every((d) => statSync(target).mtimeMs >= statSync(d).mtimeMs)) continue;
     execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', target, source], { stdio: 'inherit' });
   }
 }
