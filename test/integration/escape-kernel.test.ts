@@ -576,3 +576,29 @@ describe('9. filesystem ioctls that copy a tree or open by handle (btrfs snapsho
     });
   });
 });
+
+describe('10. a sandbox started as root keeps no host-wide capability', () => {
+  const ADDR = '127.0.0.99/32';
+  it('routing netlink: changing the host network is refused inside (the netlink send is the program\'s, not the supervisor\'s); reading it works', async (ctx) => {
+    if (!isRoot) ctx.skip('not applicable: only root can change the host network outside too');
+    const out = await outside(`ip addr add ${ADDR} dev lo && ip addr show lo | grep -c 127.0.0.99; ip addr del ${ADDR} dev lo`);
+    expect(out.stdout.trim()).toBe('1');
+    const ins = await inside(`ip addr add ${ADDR} dev lo; echo rc=$?; grep CapEff /proc/self/status`, []);
+    try {
+      expect(ins.stdout).toMatch(/rc=[1-9]/);
+      expect(ins.stderr).toMatch(/Operation not permitted/);
+      expect((await outside('ip addr show lo')).stdout).not.toContain('127.0.0.99');
+      // CAP_NET_ADMIN (bit 12) and CAP_SYS_ADMIN (bit 21) are gone; CAP_CHOWN (bit 0) stays.
+      const eff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(ins.stdout)?.[1] ?? '0'}`);
+      expect(eff & (1n << 12n)).toBe(0n);
+      expect(eff & (1n << 21n)).toBe(0n);
+      expect(eff & 1n).toBe(1n);
+    } finally {
+      await outside(`ip addr del ${ADDR} dev lo 2>/dev/null`);
+    }
+    // Allowed twin: reading the configuration through the same netlink works inside.
+    const read = await inside('ip addr show lo', []);
+    expect(read.code).toBe(0);
+    expect(read.stdout).toContain('127.0.0.1');
+  });
+});

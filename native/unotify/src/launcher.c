@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <sys/resource.h>
 
 #include "filter.h"
@@ -218,6 +219,44 @@ static int start_keeper(const char *session, const char *sbx) {
 
 /* ---- main ---- */
 
+/* ---- host-wide capabilities (a sandbox started as root) ---- */
+/* Capabilities that reach beyond the files and network the engine decides: the host's
+   network configuration, raw devices, other users' processes and IPC, audit, time, BPF.
+   Dropped from every set and the bounding set, so nothing inside regains them. Root keeps
+   file-ownership powers (chown, DAC): every file access is decided by the engine anyway. */
+static const int host_caps[] = {
+  CAP_KILL, CAP_LINUX_IMMUTABLE, CAP_NET_BROADCAST, CAP_NET_ADMIN, CAP_NET_RAW, CAP_IPC_OWNER,
+  CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_SYS_PACCT, CAP_SYS_ADMIN,
+  CAP_SYS_BOOT, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_AUDIT_CONTROL,
+  CAP_MAC_OVERRIDE, CAP_MAC_ADMIN, CAP_SYSLOG, CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND, CAP_AUDIT_READ,
+#ifdef CAP_PERFMON
+  CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE,
+#endif
+};
+
+static void drop_host_caps(void) {
+  struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &hdr, data) != 0) die("capget", errno);
+  int any = 0;
+  for (size_t i = 0; i < sizeof host_caps / sizeof host_caps[0]; i++) {
+    int c = host_caps[i];
+    uint32_t bit = 1u << (c % 32);
+    if ((data[c / 32].permitted | data[c / 32].effective | data[c / 32].inheritable) & bit) any = 1;
+    data[c / 32].effective &= ~bit;
+    data[c / 32].permitted &= ~bit;
+    data[c / 32].inheritable &= ~bit;
+  }
+  /* The bounding set needs CAP_SETPCAP; without it (an ordinary user) there is nothing to
+     drop: no_new_privs already keeps file capabilities from adding any. */
+  for (size_t i = 0; i < sizeof host_caps / sizeof host_caps[0]; i++)
+    if (prctl(PR_CAPBSET_DROP, host_caps[i], 0, 0, 0) != 0 && errno != EPERM && errno != EINVAL)
+      die("prctl(PR_CAPBSET_DROP)", errno);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    die("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno);
+  if (any && syscall(SYS_capset, &hdr, data) != 0) die("capset", errno);
+}
+
 int main(int argc, char **argv) {
   int sock = -1;
   const char *session = NULL, *sbx = NULL;
@@ -262,6 +301,9 @@ int main(int argc, char **argv) {
 
   /* 3. Session: the keeper is started before the filter so it stays outside. */
   if (session) sock = start_keeper(session, sbx);
+
+  /* 3b. No host-wide capabilities (after the keeper started: it stays as it was). */
+  drop_host_caps();
 
   /* 4. The sender thread, created before the filter so it is not filtered. */
   int p[2];

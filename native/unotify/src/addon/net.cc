@@ -323,6 +323,10 @@ void handle_net(Notif& n) {
   }
   const uint64_t flags = nr == SYS_sendmsg ? n.req.data.args[2] : n.req.data.args[3];
   if (address_ignored(*s, flags)) return void(reply_continue(n.listener(), n.req.id));
+  // Routing netlink (the only netlink the filter lets a sandbox open) talks to the kernel,
+  // which checks the SENDER's capabilities: sent by us it would carry the supervisor's
+  // (a root sandbox reconfigured the host network that way). The caller sends it itself.
+  if (s->domain == AF_NETLINK) return void(reply_continue(n.listener(), n.req.id));
   if (nr == SYS_sendto) return do_sendto(n, *s, s);
   if (nr == SYS_sendmsg) return do_sendmsg(n, s);
   do_sendmmsg(n, s);
