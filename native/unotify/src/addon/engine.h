@@ -16,6 +16,7 @@
 #include "engine_event.h"
 #include "event_queue.h"
 #include "journal.h"
+#include "net_registry.h"
 #include "path_resolve.h"
 #include "policy.h"
 #include "procs.h"
@@ -61,6 +62,7 @@ class Core : public std::enable_shared_from_this<Core> {
   // A deferred answer (hint, helper thread) frees its journal slot when it is sent.
   void journal_release(int slot) { journal_.release(slot); }
   ProcTable& procs() { return procs_; }
+  ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
 
@@ -87,6 +89,7 @@ class Core : public std::enable_shared_from_this<Core> {
   mutable std::mutex protMu_;
   std::shared_ptr<const std::vector<int>> protected_;
   ProcTable procs_;
+  ServedSockets served_;
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::mutex recvMu_;
