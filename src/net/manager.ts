@@ -31,6 +31,8 @@ export interface ProxyAdmission {
 export interface NetworkOptions {
   /** Restrict the proxy to its own sandbox (Linux). Absent: anyone on loopback may use it. */
   admission?: ProxyAdmission;
+  /** A client the admission refused (another sandbox, an unsandboxed process). */
+  onRefusedClient?: (clientAddress: string, clientPort: number) => void;
   /** Environment to read SBX_HOSTS_FILE / XDG_RUNTIME_DIR / HOME from; default process.env. */
   env?: NodeJS.ProcessEnv;
   resolver?: Resolver;
@@ -92,6 +94,7 @@ export class NetworkManager {
     const admission = this.options.admission;
     this.proxy = new FilteringProxy({
       ...(admission ? { admit: (addr: string, p: number) => this.proxyPort !== undefined && admission.admits(this.proxyPort, addr, p) } : {}),
+      ...(this.options.onRefusedClient ? { onRefused: this.options.onRefusedClient } : {}),
       policy: { net: () => this.active()?.net ?? { default: 'deny', rules: [] }, audit: () => this.active()?.mode === 'audit' },
       resolver: this.resolver,
       names: this.names,

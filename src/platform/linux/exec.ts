@@ -59,6 +59,9 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
   const net = await prepareNetwork(request.policy, {
     // Only this sandbox may use its proxy (the engine announces its connects to it).
     admission: proxyAdmission(native),
+    onRefusedClient: (addr, port) => {
+      if (!request.quiet) process.stderr.write(`sbx: refused a connection to this sandbox's proxy from ${addr}:${port} (not made by this sandbox)\n`);
+    },
     onPolicy: (p) => {
       policies.set(p.id, p);
       if (live.engine) native.engineSetPolicy(live.engine, p);
