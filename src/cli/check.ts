@@ -39,6 +39,14 @@ async function unixServer(name: string): Promise<UnixServer | string> {
   try {
     sandboxed = /^Seccomp:\s*2$/m.test(readFileSync(`/proc/${r.pid}/status`, 'utf8'));
   } catch {}
+  // sbx performs listen() for sandboxed programs, so their servers show sbx's own process.
+  let argv: string[] = [];
+  try {
+    argv = readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').split('\0');
+  } catch {}
+  const sbxAt = argv.findIndex((a) => /(^|\/)sbx$|\/dist\/cli\/main\.js$/.test(a));
+  const verb = sbxAt >= 0 ? argv[sbxAt + 1] : undefined;
+  if (verb === 'exec' || verb === 'daemon') return { pid: r.pid, program: `sbx ${verb}: the listening socket of a sandboxed program`, sandboxed: true };
   return { pid: r.pid, program, sandboxed };
 }
 
