@@ -177,6 +177,24 @@ export interface NativeAddon {
   /** Clears FD_CLOEXEC (Node sets it on 0-2 at startup; call before execve to keep stdio). */
   fdSetInheritable(fd: number): void;
 
+  /**
+   * sbx filtering proxies of this process: an engine refuses a sandbox's connect to one that
+   * is not its policy's own (`net.proxyPort`). Call with open=true when a proxy listens,
+   * false when it closes.
+   */
+  proxyRegister(port: number, open: boolean): void;
+  /**
+   * True (once per connection) when the connection a proxy on 127.0.0.1:proxyPort accepted
+   * from clientAddress:clientPort was made by an engine of this process for a sandbox whose
+   * policy names this proxy. Anything else (another sandbox, an unsandboxed process) is false.
+   */
+  proxyAdmits(proxyPort: number, clientAddress: string, clientPort: number): boolean;
+  /**
+   * The server of a unix stream/seqpacket socket ("/path" or "@abstract"), found with a
+   * connection of our own (SO_PEERPIDFD / SO_PEERCRED): pid 0 = its listener has exited.
+   */
+  unixPeer(name: string): { pid: number; uid: number } | { errno: number };
+
   /** Test/explain hook: the native decision for one path, so TS and native can be checked against the same table. */
   decidePath(section: { default: 'allow' | 'deny'; rules: CompiledPolicy['read']['rules'] }, path: string): { effect: 'allow' | 'deny'; rule: number };
   /**

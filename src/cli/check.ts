@@ -6,14 +6,56 @@ import type { Command } from './main.js';
 import { flagValue, parseArgs, type FlagSpec } from './args.js';
 import { SbxError, UsageError } from '../errors.js';
 import { resolvePolicyForDir } from '../policy/index.js';
-import { explain, formatExplanation, resolveTargetAddresses, type CheckOp } from '../policy/explain.js';
+import { explain, formatExplanation, resolveTargetAddresses, type CheckOp, type UnixServer } from '../policy/explain.js';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { withUnixDefaults } from '../net/unix.js';
+
+/** Who serves a unix socket: a connection of our own (native SO_PEERPIDFD), then /proc. */
+async function unixServer(name: string): Promise<UnixServer | string> {
+  const { loadNative } = await import('../native/load.js');
+  let r: { pid: number; uid: number } | { errno: number };
+  try {
+    r = loadNative().unixPeer(name);
+  } catch (err) {
+    return `its server could not be asked (${(err as Error).message})`;
+  }
+  if ('errno' in r) {
+    const why: Record<number, string> = { 2: 'no such socket', 111: 'nobody listens there', 13: 'could not connect (permission denied)', 91: 'a datagram socket (no server to ask)' };
+    return `${why[r.errno] ?? `could not connect (errno ${r.errno})`}, so no server was found`;
+  }
+  if (r.pid <= 0) return 'its server (the process that listened) has exited: unknown';
+  let program = '';
+  try {
+    program = readlinkSync(`/proc/${r.pid}/exe`);
+  } catch {
+    try {
+      program = readFileSync(`/proc/${r.pid}/comm`, 'utf8').trim();
+    } catch {
+      program = '?';
+    }
+  }
+  let sandboxed = false;
+  try {
+    sandboxed = /^Seccomp:\s*2$/m.test(readFileSync(`/proc/${r.pid}/status`, 'utf8'));
+  } catch {}
+  // sbx performs listen() for sandboxed programs, so their servers show sbx's own process.
+  let argv: string[] = [];
+  try {
+    argv = readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').split('\0');
+  } catch {}
+  const sbxAt = argv.findIndex((a) => /(^|\/)sbx$|\/dist\/cli\/main\.js$/.test(a));
+  const verb = sbxAt >= 0 ? argv[sbxAt + 1] : undefined;
+  if (verb === 'exec' || verb === 'daemon') return { pid: r.pid, program: `sbx ${verb}: the listening socket of a sandboxed program`, sandboxed: true };
+  return { pid: r.pid, program, sandboxed };
+}
 
 const usage = `usage: sbx check <read|write|exec|net|env> TARGET [--dir D] [--json]
 
   read PATH | write PATH       a file or directory (relative to the current directory)
   exec PROGRAM [ARGS...]       a program as you would run it (flags for check go before it)
-  net HOST[:PORT] | IP[:PORT] | /path/to.sock | @abstract    (port defaults to 443)
+  net HOST[:PORT] | IP[:PORT] | /path/to.sock | @abstract    (port defaults to 443;
+                               a socket: which process serves it, and whether a sandbox may use it)
   env NAME                     whether a variable reaches programs
 
   --dir D     decide with the policy in force for directory D (default: current directory)
@@ -42,7 +84,12 @@ async function run(args: string[]): Promise<number> {
   try {
     const r = await resolvePolicyForDir(dir);
     const addresses = op === 'net' ? await resolveTargetAddresses(target[0]!, process.env) : undefined;
-    const e = explain(r.policy, op, target, { cwd, env: process.env, addresses });
+    const t = target[0]!;
+    const socket = op === 'net' && /^[/.@]/.test(t);
+    // A socket is decided with the defaults the engine gets (deputies, docker, sbx's own).
+    const policy = socket ? withUnixDefaults(r.policy, process.env) : r.policy;
+    const server = socket && process.platform === 'linux' ? await unixServer(t.startsWith('@') ? t : resolve(cwd, t)) : undefined;
+    const e = explain(policy, op, target, { cwd, env: process.env, addresses, ...(server !== undefined ? { unixServer: () => server } : {}) });
     if (flags.has('json')) process.stdout.write(`${JSON.stringify({ ...e, mode: r.policy.mode, policyOrigin: r.origin })}\n`);
     else process.stdout.write(`${formatExplanation(e, r.policy.mode)}\n  policy: ${r.origin}\n`);
     return e.allowed ? 0 : 1;

@@ -60,6 +60,7 @@ function checkPathRules(where: string, rules: unknown): void {
     if (typeof r.pattern !== 'string' || r.pattern === '') fail(`${w}.pattern`, 'must be a non-empty string', r.pattern);
     if (r.pattern.includes('\0')) fail(`${w}.pattern`, 'must not contain NUL', r.pattern);
     if (typeof r.floor !== 'boolean') fail(`${w}.floor`, 'must be a boolean', r.floor);
+    if (r.deputy !== undefined && typeof r.deputy !== 'boolean') fail(`${w}.deputy`, 'must be a boolean', r.deputy);
   });
 }
 
@@ -90,6 +91,7 @@ export function checkPolicy(p: CompiledPolicy): void {
   });
   if (typeof p.net !== 'object' || p.net === null) fail(`${w}.net`, 'must be an object', p.net);
   checkEffect(`${w}.net.default`, p.net.default);
+  if (p.net.proxyPort !== undefined) checkInt(`${w}.net`, 'proxyPort', p.net.proxyPort, 0, 65535);
   if (!Array.isArray(p.net.rules)) fail(`${w}.net.rules`, 'must be an array', p.net.rules);
   p.net.rules.forEach((r, i) => {
     const nw = `${w}.net.rules[${i}]`;
@@ -228,4 +230,17 @@ export function nativeDecidePath(section: PathSection, path: string): { effect: 
 export function nativeProcEntryAllowed(below: string, write: boolean): boolean {
   if (typeof below !== 'string' || below.includes('\0')) fail('nativeProcEntryAllowed', 'below must be a string without NUL', below);
   return loadNative().procEntryAllowed(below, write);
+}
+
+/**
+ * Proxy admission through the engine (src/net ProxyAdmission): engines of this process let
+ * a sandbox connect to its own sbx proxy only, and announce those connections; the proxy
+ * serves nothing else (not another sandbox, not an unsandboxed process).
+ */
+export function proxyAdmission(addon: NativeAddon = loadNative()): { register(port: number, open: boolean): void; admits(proxyPort: number, clientAddress: string, clientPort: number): boolean } {
+  return {
+    register: (port, open) => addon.proxyRegister(port, open),
+    admits: (proxyPort, clientAddress, clientPort) =>
+      clientPort > 0 && clientPort <= 65535 && addon.proxyAdmits(proxyPort, clientAddress, clientPort),
+  };
 }

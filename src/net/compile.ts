@@ -60,5 +60,8 @@ export function buildPolicy(input: BuildInput): CompiledPolicy {
     origins.push({ source: 'built-in: sbx filtering proxy', text: `127.0.0.1:${input.proxyPort}`, section: 'net' });
     rules.push(hostRule(rule, 'allow', '127.0.0.1', input.proxyPort, input.proxyPort)!);
   }
-  return { ...base, origins, net: { ...base.net, rules } };
+  const net = { ...base.net, rules };
+  if (input.proxyPort !== undefined) net.proxyPort = input.proxyPort;
+  else delete net.proxyPort;
+  return { ...base, origins, net };
 }

@@ -17,7 +17,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import { NetworkManager, type NetworkOptions } from './manager.js';
 import type { NetNames } from './names.js';
 
-export { NetworkManager, proxyEnv, type NetworkOptions } from './manager.js';
+export { NetworkManager, proxyEnv, type NetworkOptions, type ProxyAdmission } from './manager.js';
 export { canonicalIp } from './ip.js';
 export { NetNames, describeDenial } from './names.js';
 export { createResolver, HostsFileResolver, DnsResolver, type Resolver } from './resolve.js';

@@ -18,7 +18,21 @@ import { NameTable, startRefresher } from './refresh.js';
 import { createResolver, type Resolver } from './resolve.js';
 import { withUnixDefaults } from './unix.js';
 
+/**
+ * Who may use a proxy: on Linux the native engine (native.d.ts proxyRegister/proxyAdmits)
+ * knows every connect a sandbox makes; it lets a sandbox reach its own proxy only, and the
+ * proxy serves only connections an engine announced for it.
+ */
+export interface ProxyAdmission {
+  register(port: number, open: boolean): void;
+  admits(proxyPort: number, clientAddress: string, clientPort: number): boolean;
+}
+
 export interface NetworkOptions {
+  /** Restrict the proxy to its own sandbox (Linux). Absent: anyone on loopback may use it. */
+  admission?: ProxyAdmission;
+  /** A client the admission refused (another sandbox, an unsandboxed process). */
+  onRefusedClient?: (clientAddress: string, clientPort: number) => void;
   /** Environment to read SBX_HOSTS_FILE / XDG_RUNTIME_DIR / HOME from; default process.env. */
   env?: NodeJS.ProcessEnv;
   resolver?: Resolver;
@@ -77,7 +91,10 @@ export class NetworkManager {
     if (this.proxyPort !== undefined) return this.proxyPort;
     // Loaded only when a policy needs it: `sbx exec -- true` should not pay for it.
     const { FilteringProxy } = await import('./proxy.js');
+    const admission = this.options.admission;
     this.proxy = new FilteringProxy({
+      ...(admission ? { admit: (addr: string, p: number) => this.proxyPort !== undefined && admission.admits(this.proxyPort, addr, p) } : {}),
+      ...(this.options.onRefusedClient ? { onRefused: this.options.onRefusedClient } : {}),
       policy: { net: () => this.active()?.net ?? { default: 'deny', rules: [] }, audit: () => this.active()?.mode === 'audit' },
       resolver: this.resolver,
       names: this.names,
@@ -85,6 +102,7 @@ export class NetworkManager {
       ...(port !== undefined ? { port } : {}),
     });
     this.proxyPort = await this.proxy.start();
+    admission?.register(this.proxyPort, true);
     return this.proxyPort;
   }
 
@@ -144,5 +162,7 @@ export class NetworkManager {
     for (const e of this.entries.values()) e.stop();
     this.entries.clear();
     await this.proxy?.close();
+    if (this.proxy && this.proxyPort !== undefined) this.options.admission?.register(this.proxyPort, false);
+    this.proxy = undefined;
   }
 }

@@ -13,6 +13,9 @@
  *      name's deny sharing the address does not count);
  *   3. no host rule → resolved, and only addresses the net rules allow are used.
  * An IP literal is decided by the net rules alone.
+ *
+ * Only the sandbox it serves may use it (`admit`): sbx's proxy acts for its client with the
+ * supervisor's network, so a second sandbox (or any process) using it would be a deputy.
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
 import type { CompiledPolicy, NetSection } from '../policy/compiled.js';
@@ -141,6 +144,14 @@ export interface ProxyOptions {
   host?: string;
   /** Listen port; default 0 (any). A resumed supervisor session asks for the one its programs know. */
   port?: number;
+  /**
+   * Who may use the proxy (Linux: only connections the sandbox's own engine made, see
+   * ProxyAdmission in manager.ts); asked at the client's first byte — by then the engine
+   * that made the connection has announced it. Absent: everyone (macOS, unit tests).
+   */
+  admit?: (clientAddress: string, clientPort: number) => boolean;
+  /** A client that was not admitted (logged by the caller). */
+  onRefused?: (clientAddress: string, clientPort: number) => void;
 }
 
 export class FilteringProxy {
@@ -180,7 +191,15 @@ export class FilteringProxy {
     const reader = new HeadReader(client);
     reader
       .bytes(1)
-      .then((first) => (first[0] === 5 ? this.socks5(client, reader) : this.http(client, reader, first)))
+      .then((first) => {
+        const { admit } = this.options;
+        if (admit && !admit(client.remoteAddress ?? '', client.remotePort ?? 0)) {
+          this.options.onRefused?.(client.remoteAddress ?? '', client.remotePort ?? 0);
+          client.destroy();
+          return;
+        }
+        return first[0] === 5 ? this.socks5(client, reader) : this.http(client, reader, first);
+      })
       .catch(() => client.destroy());
   }
 

@@ -22,7 +22,8 @@
  *     is ignored.
  *  6. `mode`: the last trusted layer that sets it wins (enforce wins over an untrusted audit).
  *  7. `sbx exec --deny-X`/`--allow-X` flags are the top layer: they drop every allow of
- *     the lower layers for X and make X default to deny, then add their own allows.
+ *     the lower layers for X and make X default to deny, then add their own allows
+ *     (--deny-net also drops the lower layers' net.unix allows).
  */
 import type {
   CompiledPolicy,
@@ -281,6 +282,9 @@ class Builder {
         this.p.net.rules = this.p.net.rules.filter((r) => r.effect === 'deny');
         this.p.net.hosts = (this.p.net.hosts ?? []).filter((r) => r.effect === 'deny');
         this.p.net.default = 'deny';
+        // Unix sockets named by lower layers (an ssh-agent in the user file) are network
+        // too: only what the flags name stays reachable outside the session.
+        this.p.unix.rules = this.p.unix.rules.filter((r) => r.effect === 'deny');
       }
       if (s === 'env') {
         this.p.env.allow = [];

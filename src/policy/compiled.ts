@@ -42,6 +42,13 @@ export interface PathRule {
   pattern: string;
   /** A `protect` entry: a floor deny no allow can lift. Only meaningful with effect deny. */
   floor: boolean;
+  /**
+   * unix section only, with effect deny: a known deputy's socket (ssh-agent, tmux, D-Bus …,
+   * src/policy/deputies.ts). It denies a server outside the sandbox session only — like
+   * the section default does — but, being a rule, it also beats a broader allow: the socket
+   * must be named itself. A server the same session started stays reachable.
+   */
+  deputy?: boolean;
 }
 
 export interface PathSection {
@@ -108,14 +115,26 @@ export interface HostRule {
 export interface NetSection {
   default: Effect;
   rules: NetRule[];
+  /**
+   * The port of this policy's own sbx filtering proxy on 127.0.0.1 (set by src/net when one
+   * runs): the engine lets the sandbox reach it and no other sbx proxy.
+   */
+  proxyPort?: number;
   /** TS-only: the host-name rules the IP rules were resolved from. */
   hosts?: HostRule[];
 }
 
 /**
- * Unix-domain sockets (connect/sendto). Pathname sockets are decided with the path
- * rule algorithm on the canonical socket path; abstract sockets are written "@name"
- * and decided with the same algorithm (a pattern "@*" matches every abstract name).
+ * Unix-domain sockets (connect/sendto, and bind of an abstract name). Pathname sockets are
+ * decided with the path rule algorithm on the canonical socket path; abstract sockets are
+ * written "@name" and decided with the same algorithm (a pattern "@*" matches every
+ * abstract name). The verdict:
+ *   - a deny rule (not `deputy`), or `default: deny` with no rule → refused;
+ *   - an allow rule ("the policy names it") → reachable, whoever serves it;
+ *   - otherwise (the default allows, or a deputy rule matched) → reachable only when its
+ *     server belongs to the same sandbox session: a socket file the session's processes
+ *     bound, or a stream server whose peer pid (SO_PEERPIDFD) is one of the session's
+ *     processes. A server outside the sandbox would act for it (a confused deputy).
  */
 export type UnixSection = PathSection;
 

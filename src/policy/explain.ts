@@ -8,6 +8,7 @@ import type { CompiledPolicy, PathSection, RuleOrigin } from './compiled.js';
 import { canonicalTarget } from './expand.js';
 import { decideEnv, decideExec, decidePathDetailed } from './match.js';
 import { decideHost, decideNet, parseAddress } from './net-match.js';
+import { deputyByProgram } from './deputies.js';
 import { resolveHost } from './net-resolve.js';
 import { SbxError } from '../errors.js';
 
@@ -25,6 +26,17 @@ export interface Explanation {
   floor: boolean;
   /** Human text for the deciding rule. */
   because: string;
+  /** `net` on a unix socket: who serves it (when something does). */
+  server?: UnixServer;
+}
+
+/** The process serving a unix socket, as found by `sbx check` (a connection of its own). */
+export interface UnixServer {
+  pid: number;
+  /** Its executable (or comm). */
+  program: string;
+  /** It runs under a seccomp filter: inside a sandbox (sbx's or another). */
+  sandboxed: boolean;
 }
 
 function describe(policy: CompiledPolicy, rule: number, fallback: string): { origin?: RuleOrigin; because: string } {
@@ -86,6 +98,59 @@ export interface ExplainOptions {
   env: Record<string, string | undefined>;
   /** For `net NAME`: the addresses the name resolves to (see resolveTargetAddresses). */
   addresses?: string[];
+  /** For `net /path.sock`: who serves it; a string says why nobody could be found. */
+  unixServer?: (name: string) => UnixServer | string;
+}
+
+/**
+ * A unix socket (compiled.ts UnixSection): refused by a deny rule; reachable when an allow
+ * rule names it; otherwise only when its server runs in the sandbox's own session.
+ */
+function unixExplain(policy: CompiledPolicy, target: string, opts: ExplainOptions): Explanation {
+  const section = policy.unix;
+  const d = decidePathDetailed(section, target);
+  const win = d.index >= 0 ? section.rules[d.index] : undefined;
+  const base = pathExplain(policy, 'unix', section, target);
+  const deputyRule = win?.deputy && win.effect === 'deny';
+  const found = opts.unixServer?.(target);
+  const server = typeof found === 'object' ? found : undefined;
+  const serving = server
+    ? `served by pid ${server.pid} (${server.program})${server.sandboxed ? ', inside a sandbox' : ', outside any sandbox'}`
+    : typeof found === 'string'
+      ? found
+      : undefined;
+  const withServer = (e: Explanation): Explanation => ({ ...e, ...(server ? { server } : {}), because: serving ? `${e.because}; ${serving}` : e.because });
+  if (!deputyRule && (d.effect === 'deny' || win)) return withServer(base);
+  // Without a way to ask who serves it (macOS, where no server check exists, and the
+  // policy tables): the verdict by name, with the condition the Linux engine adds.
+  if (!opts.unixServer && !deputyRule) return { ...base, because: `${base.because} (on Linux: only if its server runs in the same sandbox session, else it must be named)` };
+  // Reachable only from the server's own session.
+  const deputy = deputyRule ? policy.origins[win!.rule]?.text : server && deputyByProgram(server.program) ? `${deputyByProgram(server.program)!.name}: ${deputyByProgram(server.program)!.why}` : undefined;
+  const named = 'name the socket itself in net.unix.allow (or --allow-net=PATH) to allow it';
+  const origin = deputyRule ? policy.origins[win!.rule] : undefined;
+  if (server?.sandboxed) {
+    return {
+      op: 'unix',
+      target,
+      allowed: true,
+      rule: d.rule,
+      floor: false,
+      server,
+      ...(origin ? { origin } : {}),
+      because: `${serving}: reachable from the sandbox session that started it only, refused from any other${deputy ? ` (${deputy})` : ''}; ${named}`,
+    };
+  }
+  const who = serving ?? 'no server found';
+  return {
+    op: 'unix',
+    target,
+    allowed: false,
+    rule: d.rule,
+    floor: false,
+    ...(server ? { server } : {}),
+    ...(origin ? { origin } : {}),
+    because: `${who}: a server outside the sandbox would act for it (a confused deputy${deputy ? `: ${deputy}` : ''}); only one the same sandbox session started is reachable; ${named}`,
+  };
 }
 
 /** The addresses a `net` target name resolves to ([] for IPs, sockets, unresolvable names). */
@@ -117,7 +182,7 @@ export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], o
     case 'net': {
       if (first.startsWith('/') || first.startsWith('@') || first.startsWith('.')) {
         const t = first.startsWith('@') ? first : canonicalTarget(first, opts.cwd);
-        return pathExplain(policy, 'unix', policy.unix, t);
+        return unixExplain(policy, t, opts);
       }
       const { host, port } = parseHostPort(first);
       const addr = parseAddress(host);

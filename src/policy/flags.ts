@@ -4,7 +4,9 @@
  *
  *   --deny-read / --allow-read=P   reads only in system paths (+ P); implied by --allow-read
  *   --deny-write / --allow-write=P writes only in /tmp, $TMPDIR, /dev (+ P, which is readable)
- *   --deny-net / --allow-net=H     no network, loopback included (+ H, resolved to addresses)
+ *   --deny-net / --allow-net=H     no network, loopback included (+ H, resolved to addresses);
+ *                                  no unix socket served outside the sandbox (+ H = /path.sock, @name);
+ *                                  serving (bind/listen) only on addresses H allows
  *   --deny-env / --allow-env=V     only PATH HOME USER SHELL TERM LANG (+ V) reach the program
  *   --deny-all                     all four
  * A deny flag drops every allow of the lower layers for its section; floors stay.
@@ -95,16 +97,21 @@ export function flagLayers(flags: ExecFlags, cwd: string, env: Env): Layer[] {
   if (envs) layers.push({ source: `${why('env', !flags.denyEnv)}: ${ENV_KEPT.join(' ')} are kept`, body: { env: { allow: ENV_KEPT } }, baseDir: '/', trusted: true, resetAllows: ['env'] });
 
   const names: Record<string, string> = { read: 'allow-read', write: 'allow-write', net: 'allow-net', env: 'allow-env' };
+  // --allow-net=/path/to.sock (or ./x, ~/x, @abstract) names a unix socket.
+  const isSocket = (e: string) => /^[/.~@]/.test(e);
+  const hosts = flags.allowNet.filter((e) => !isSocket(e));
+  const sockets = flags.allowNet.filter(isSocket);
   const body = {
     read: flags.allowRead.length ? { allow: flags.allowRead } : undefined,
     write: flags.allowWrite.length ? { allow: flags.allowWrite } : undefined,
-    net: flags.allowNet.length ? { allow: flags.allowNet } : undefined,
+    net: flags.allowNet.length ? { allow: hosts, ...(sockets.length ? { unix: { allow: sockets } } : {}) } : undefined,
     env: flags.allowEnv.length ? { allow: flags.allowEnv } : undefined,
   };
-  const lists: Record<string, string[]> = { read: flags.allowRead, write: flags.allowWrite, net: flags.allowNet, env: flags.allowEnv };
+  const lists: Record<string, string[]> = { read: flags.allowRead, write: flags.allowWrite, net: hosts, env: flags.allowEnv };
   const where = (p: KeyPath) => {
     const s = String(p[0]);
     const i = Number(p[p.length - 1]);
+    if (s === 'net' && p[1] === 'unix') return `--allow-net=${sockets[i] ?? ''}`;
     return `--${names[s] ?? s}=${lists[s]?.[i] ?? ''}`;
   };
   if (Object.values(body).some((x) => x !== undefined)) {

@@ -11,11 +11,14 @@
  * a minute). A session nobody asked for (a bare launcher) gets a proxy too, but its programs
  * do not know the port: they are still filtered at connect, they just cannot use wildcards.
  * The port goes into the state the keeper keeps, so a restarted supervisor listens on the
- * same one.
+ * same one. Only the session's own sandbox may use the proxy: the engines of this process
+ * refuse a sandbox's connect to another session's proxy port, and the proxy serves only
+ * connections its session's engine announced (src/native/engine.ts proxyAdmission).
  */
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { NetworkManager, NetNames, type ProxyDenial } from '../net/index.js';
 import type { Env } from '../policy/paths.js';
+import { proxyAdmission } from '../native/engine.js';
 
 const UNCLAIMED_MS = 60_000;
 
@@ -28,6 +31,8 @@ export class SessionNetwork {
   private constructor(env: Env, names: NetNames) {
     this.manager = new NetworkManager({
       env: env as NodeJS.ProcessEnv,
+      // Only this session's sandbox may use its proxy (its engine announces its connects).
+      admission: proxyAdmission(),
       names,
       onPolicy: (p) => this.onPolicy?.(p),
       onDeny: (d) => this.onDeny?.(d),

@@ -123,18 +123,24 @@ describe('engine: network', () => {
     await mk(join(d, 'no.sock'));
     await mk('\0sbx-test-ok');
     await mk('\0sbx-test-no');
+    await mk(join(d, 'unnamed.sock'));
+    // These servers run in this (unsandboxed) test process: reachable only when named.
     const p = policy(1, {
-      unix: { default: 'allow', rules: [rule(0, 'deny', join(d, 'no.sock')), rule(1, 'deny', '@sbx-test-no')] },
+      unix: {
+        default: 'allow',
+        rules: [rule(0, 'deny', join(d, 'no.sock')), rule(1, 'deny', '@sbx-test-no'), rule(2, 'allow', join(d, 'ok.sock')), rule(3, 'allow', '@sbx-test-ok')],
+      },
     });
     const r = await run({
       policies: [p],
       cwd: d,
-      argv: ops(['unix', join(d, 'ok.sock')], ['unix', 'no.sock'], ['unix', '@sbx-test-ok'], ['unix', '@sbx-test-no']),
+      argv: ops(['unix', join(d, 'ok.sock')], ['unix', 'no.sock'], ['unix', '@sbx-test-ok'], ['unix', '@sbx-test-no'], ['unix', 'unnamed.sock']),
     });
     expect(r.results.get(`unix ${join(d, 'ok.sock')}`)).toBe('ok');
     expect(r.results.get('unix no.sock')).toBe('EACCES');
     expect(r.results.get('unix @sbx-test-ok')).toBe('ok');
     expect(r.results.get('unix @sbx-test-no')).toBe('EACCES');
+    expect(r.results.get('unix unnamed.sock')).toBe('EACCES');
   });
 
   it('real programs: bash /dev/tcp to an allowed and a denied port', async () => {

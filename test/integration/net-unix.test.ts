@@ -1,6 +1,8 @@
 /**
  * Unix-domain sockets: a `net.unix` allow-list (pathname and abstract, stream and datagram),
- * and the defaults without one (docker.sock and sbx's own socket directory denied).
+ * and the defaults without one (a server outside the sandbox refused unless named,
+ * docker.sock and sbx's own socket directory denied). Servers the sandbox starts itself:
+ * escape-net.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -94,10 +96,20 @@ describe('net.unix allow-list', () => {
   });
 });
 
-describe('without net.unix (allowed by default)', () => {
-  it('any socket connects, abstract too', async () => {
-    expect((await run(policyFor({}), 'unix', paths.denied)).stdout).toBe('ok hello from denied\n');
-    expect((await run(policyFor({}), 'unix', paths.abstractDenied)).stdout).toBe('ok hello from abstractDenied\n');
+describe('without net.unix (allowed by default, for servers of the sandbox itself)', () => {
+  it('a server outside the sandbox (this test process, socat) is refused unless named, abstract too', async () => {
+    // These servers run outside: reaching them would make them the sandbox's deputies.
+    const before = counts.denied!();
+    const out = await run(policyFor({}), 'unix', paths.denied);
+    expect(out.stdout).toMatch(/^error connect: /);
+    expect(out.stderr).toMatch(/denied unix .*denied\.sock \(a server outside this sandbox/);
+    expect((await run(policyFor({}), 'unix', paths.abstractDenied)).stdout).toMatch(/^error connect: /);
+    expect(counts.denied!()).toBe(before);
+    // Named: reachable (an allow rule, the rest of the section still open).
+    const named = policyFor({});
+    named.unix.rules.push({ rule: named.origins.length, effect: 'allow', match: 'subtree', pattern: paths.denied, floor: false });
+    named.origins.push({ source: 'test policy', text: paths.denied, section: 'unix' });
+    expect((await run(named, 'unix', paths.denied)).stdout).toBe('ok hello from denied\n');
   });
 
   it('docker.sock is denied by default', async () => {

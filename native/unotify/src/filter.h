@@ -21,6 +21,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -247,7 +248,20 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_emit(a, BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0);
       sbx_jump_if(a, BPF_JEQ, SOCK_RAW, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SOCK_PACKET, L_EPERM);
-      sbx_ret(a, SBX_RET_ALLOW);
+      /* ... and only protocols whose destinations go through connect/sendto/sendmsg: SCTP
+         connects and binds through setsockopt (SCTP_SOCKOPT_CONNECTX/BINDX), never seen here */
+      sbx_ld(a, SBX_OFF_ARG_HI(2));
+      sbx_jump_if(a, BPF_JGT, 0, L_C);
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, IPPROTO_TCP, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, IPPROTO_UDP, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, IPPROTO_UDPLITE, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, IPPROTO_ICMP, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, IPPROTO_ICMPV6, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, 262 /* IPPROTO_MPTCP */, L_ALLOW);
+      sbx_mark(a, L_C);
+      sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
       sbx_mark(a, L_B); /* netlink: routing information only */
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       sbx_jump_if(a, BPF_JEQ, NETLINK_ROUTE, L_ALLOW);

@@ -8,6 +8,7 @@ import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/uno
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { KernelFeatureError, SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
+import { proxyAdmission } from '../../native/engine.js';
 import type { ExecRequest } from '../types.js';
 import { launch } from './launch.js';
 import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
@@ -56,6 +57,11 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
   // unix-socket defaults. The engine gets net.policy, the program the proxy variables.
   const live: { engine?: EngineHandle } = {};
   const net = await prepareNetwork(request.policy, {
+    // Only this sandbox may use its proxy (the engine announces its connects to it).
+    admission: proxyAdmission(native),
+    onRefusedClient: (addr, port) => {
+      if (!request.quiet) process.stderr.write(`sbx: refused a connection to this sandbox's proxy from ${addr}:${port} (not made by this sandbox)\n`);
+    },
     onPolicy: (p) => {
       policies.set(p.id, p);
       if (live.engine) native.engineSetPolicy(live.engine, p);

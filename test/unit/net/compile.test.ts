@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPolicy, needsDns } from '../../../src/net/compile.js';
 import { decideNet } from '../../../src/policy/net-match.js';
 import { withUnixDefaults } from '../../../src/net/unix.js';
+import { decidePathDetailed } from '../../../src/policy/match.js';
 import { netPolicy } from './helpers.js';
 
 function build(allow: string[] | undefined, deny: string[], resolved: Record<string, string[]>, proxyPort?: number) {
@@ -71,6 +72,15 @@ describe('names resolved by the compiler', () => {
   });
 });
 
+describe('proxy port', () => {
+  it('is allowed on 127.0.0.1 and named in net.proxyPort for the engine', () => {
+    const p = buildPolicy({ base: netPolicy([]), resolved: new Map(), nameservers: [], proxyPort: 4567 });
+    expect(p.net.proxyPort).toBe(4567);
+    expect(decideNet(p.net, '127.0.0.1', 4567).effect).toBe('allow');
+    expect(buildPolicy({ base: p, resolved: new Map(), nameservers: [] }).net.proxyPort).toBeUndefined();
+  });
+});
+
 describe('unix defaults', () => {
   const env = { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000' };
   it('deny docker.sock and (as a floor) the sbx socket dir, keeping existing rules', () => {
@@ -82,6 +92,35 @@ describe('unix defaults', () => {
     expect(patterns).toContainEqual(['/run/user/1000/sbx', 'deny', true]);
     expect(patterns).toContainEqual([`/tmp/sbx-${process.getuid!()}`, 'deny', true]);
     for (const r of p.unix.rules) expect(p.origins[r.rule]?.source).toBe('built-in (sbx net)');
+  });
+  it('name the usual deputies as deputy rules (a literal path as an escaped glob, so naming it wins)', () => {
+    const p = withUnixDefaults(netPolicy(undefined), { ...env, SSH_AUTH_SOCK: '/tmp/ssh-XY*/agent.1', DBUS_SESSION_BUS_ADDRESS: 'unix:abstract=/tmp/dbus-q,guid=1' });
+    const deputies = p.unix.rules.filter((r) => r.deputy);
+    const text = (pattern: string) => p.origins[deputies.find((r) => r.pattern === pattern)!.rule]!.text;
+    expect(text('/tmp/ssh-XY\\*/agent.1')).toMatch(/^ssh-agent: /);
+    expect(text('/run/user/1000/gnupg/**')).toMatch(/^gpg-agent: /);
+    expect(text('/run/user/1000/bus')).toMatch(/^D-Bus session bus: /);
+    expect(text('@/tmp/dbus-q')).toMatch(/^D-Bus session bus: /);
+    expect(text('/run/dbus/system_bus_socket')).toMatch(/^D-Bus system bus: /);
+    expect(text('/run/user/1000/systemd/**')).toMatch(/^systemd: /);
+    expect(text('/tmp/tmux-*/**')).toMatch(/^tmux server: /);
+    expect(text('/run/screen/**')).toMatch(/^screen session: /);
+    for (const r of deputies) expect([r.effect, r.match, r.floor]).toEqual(['deny', 'glob', false]);
+    // Container engines: plain denies.
+    const podman = p.unix.rules.find((r) => r.pattern === '/run/user/1000/podman/podman.sock')!;
+    expect([podman.effect, podman.deputy]).toEqual(['deny', undefined]);
+    expect(withUnixDefaults(p, env).unix.rules.length).toBeLessThanOrEqual(p.unix.rules.length + 1);
+  });
+  it('a rule naming a deputy socket itself beats the deputy rule; a broader allow does not', () => {
+    const base = netPolicy(undefined);
+    const withAllow = (pattern: string) => ({ ...base, unix: { default: 'allow' as const, rules: [{ rule: 0, effect: 'allow' as const, match: 'subtree' as const, pattern, floor: false }] } });
+    const e = { ...env, SSH_AUTH_SOCK: '/run/user/1000/keyring/ssh' };
+    const exact = decidePathDetailed(withUnixDefaults(withAllow('/run/user/1000/keyring/ssh'), e).unix, '/run/user/1000/keyring/ssh');
+    expect([exact.effect, exact.rule]).toEqual(['allow', 0]);
+    const broad = withUnixDefaults(withAllow('/run/user/1000'), e);
+    const d = decidePathDetailed(broad.unix, '/run/user/1000/keyring/ssh');
+    expect(d.effect).toBe('deny');
+    expect(broad.unix.rules[d.index]!.deputy).toBe(true);
   });
   it('an explicit rule for docker.sock is left alone (the user allowed it)', () => {
     const base = netPolicy(undefined);

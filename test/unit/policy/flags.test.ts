@@ -181,6 +181,25 @@ describe('compileExecFlags', () => {
     expect(r.files).toEqual([f]);
   });
 
+  it('--deny-net drops the files\' net.unix allows; --allow-net=/path.sock names a socket', async () => {
+    const w = world();
+    const cwd = join(w.home, 'proj');
+    mkdirSync(cwd, { recursive: true });
+    const agent = join(w.root, 'agent.sock');
+    w.write('home/.config/sbx/config.yaml', `version: 1\nnet: { unix: { allow: ["${agent}"] } }\n`);
+    const named = (p: CompiledPolicy, t: string) => p.unix.rules.some((r) => r.effect === 'allow' && r.pattern === t);
+    const plain = await compileExecFlags(emptyExecFlags(), { cwd, env: w.env });
+    expect(named(plain.policy, agent)).toBe(true);
+    const denyNet = await compileExecFlags({ ...emptyExecFlags(), denyNet: true }, { cwd, env: w.env });
+    expect(named(denyNet.policy, agent)).toBe(false);
+    const flag = await compileExecFlags({ ...emptyExecFlags(), denyAll: true, allowNet: [agent, '@bus-x', 'github.com'] }, { cwd, env: w.env });
+    expect(named(flag.policy, agent)).toBe(true);
+    expect(named(flag.policy, '@bus-x')).toBe(true);
+    expect(flag.policy.net.hosts?.map((h) => h.pattern)).toEqual(['github.com']);
+    const rule = flag.policy.unix.rules.find((r) => r.pattern === agent)!;
+    expect(flag.policy.origins[rule.rule]?.source).toBe(`--allow-net=${agent}`);
+  });
+
   it('--policy FILE combines with flags (and its commands become overrides)', async () => {
     const w = world();
     const cwd = join(w.home, 'proj');

@@ -340,7 +340,47 @@ Napi::Value ProcEntryAllowed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), proc_entry_allowed(parts, info[1].As<Napi::Boolean>().Value()));
 }
 
+Napi::Value ProxyRegister(const Napi::CallbackInfo& info) {
+  const char* sig = "proxyRegister(port, open)";
+  need_args(info, 2, sig);
+  int port = arg_int(info, 0, sig, "port", 1, 65535);
+  if (!info[1].IsBoolean()) throw_type(info.Env(), sig, "open must be a boolean");
+  if (info[1].As<Napi::Boolean>().Value())
+    proxy_port_open(port);
+  else
+    proxy_port_close(port);
+  return info.Env().Undefined();
+}
+
+Napi::Value ProxyAdmits(const Napi::CallbackInfo& info) {
+  const char* sig = "proxyAdmits(proxyPort, clientAddress, clientPort)";
+  need_args(info, 3, sig);
+  int port = arg_int(info, 0, sig, "proxyPort", 1, 65535);
+  std::string addr = arg_str(info, 1, sig, "clientAddress");
+  int cport = arg_int(info, 2, sig, "clientPort", 1, 65535);
+  return Napi::Boolean::New(info.Env(), proxy_admits(port, addr, cport));
+}
+
+Napi::Value UnixPeer(const Napi::CallbackInfo& info) {
+  const char* sig = "unixPeer(name)";
+  need_args(info, 1, sig);
+  std::string name = arg_str(info, 0, sig, "name");
+  int pid = 0, uid = -1;
+  int r = unix_server_of(name, pid, uid);
+  Napi::Object o = Napi::Object::New(info.Env());
+  if (r < 0) {
+    o.Set("errno", -r);
+    return o;
+  }
+  o.Set("pid", pid);
+  o.Set("uid", uid);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("proxyRegister", Napi::Function::New(env, ProxyRegister, "proxyRegister"));
+  exports.Set("proxyAdmits", Napi::Function::New(env, ProxyAdmits, "proxyAdmits"));
+  exports.Set("unixPeer", Napi::Function::New(env, UnixPeer, "unixPeer"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("syscallTable", Napi::Function::New(env, SyscallTable, "syscallTable"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));

@@ -38,11 +38,26 @@ static int rule_score(const PathRule& r, const std::string& path, const std::vec
   return d < 0 ? -1 : 2 * d;
 }
 
-Decision decide_path(const PathSection& s, const std::string& path) {
+Decision decide_path(const PathSection& s, const std::string& path) { return decide_path_rule(s, path, nullptr); }
+
+UnixName decide_unix_name(const PathSection& s, const std::string& name) {
+  const PathRule* win = nullptr;
+  Decision d = decide_path_rule(s, name, &win);
+  if (win && win->deputy && win->deny) return {UnixName::kIfMember, d.rule};
+  if (!d.allow) return {UnixName::kDenied, d.rule};
+  if (win) return {UnixName::kNamed, d.rule};
+  return {UnixName::kIfMember, -1};
+}
+
+Decision decide_path_rule(const PathSection& s, const std::string& path, const PathRule** out) {
+  if (out) *out = nullptr;
   auto ss = path_segments(path);
   // 1. floors: the first matching floor deny (in rule order) wins outright.
   for (const auto& r : s.rules)
-    if (r.floor && r.deny && rule_score(r, path, ss) >= 0) return {false, r.rule};
+    if (r.floor && r.deny && rule_score(r, path, ss) >= 0) {
+      if (out) *out = &r;
+      return {false, r.rule};
+    }
   // 2. highest score; deny beats allow at equal score; first in order otherwise.
   int best = -1;
   const PathRule* win = nullptr;
@@ -54,6 +69,7 @@ Decision decide_path(const PathSection& s, const std::string& path) {
       win = &r;
     }
   }
+  if (out) *out = win;
   if (win) return {!win->deny, win->rule};
   return {!s.defDeny, -1};
 }

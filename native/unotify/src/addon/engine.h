@@ -17,6 +17,7 @@
 #include "event_queue.h"
 #include "fs_tty.h"
 #include "journal.h"
+#include "net_registry.h"
 #include "path_resolve.h"
 #include "policy.h"
 #include "procs.h"
@@ -63,6 +64,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void journal_release(int slot) { journal_.release(slot); }
   ProcTable& procs() { return procs_; }
   PtyTable& ptys() { return ptys_; }  // ptys this session allocated (fs_tty.cc)
+  ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
 
@@ -90,6 +92,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::shared_ptr<const std::vector<int>> protected_;
   ProcTable procs_;
   PtyTable ptys_;
+  ServedSockets served_;
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::mutex recvMu_;

@@ -84,6 +84,9 @@ std::vector<PathRule> path_rules(const Napi::Env& env, const Napi::Array& a, con
     Napi::Value f = r.Get("floor");
     if (!f.IsBoolean() && !f.IsUndefined()) throw_type(env, sig, w + ".floor must be a boolean");
     pr.floor = f.IsBoolean() && f.As<Napi::Boolean>().Value();
+    Napi::Value dep = r.Get("deputy");
+    if (!dep.IsBoolean() && !dep.IsUndefined()) throw_type(env, sig, w + ".deputy must be a boolean");
+    pr.deputy = dep.IsBoolean() && dep.As<Napi::Boolean>().Value();
     compile_rule(pr);
     out.push_back(std::move(pr));
   }
@@ -131,6 +134,7 @@ Policy policy_from_js(const Napi::Env& env, const Napi::Value& v, const char* si
   }
   Napi::Object net = obj(env, o.Get("net"), sig, "policy.net");
   p.net.defDeny = effect(env, net, "default", sig, "policy.net");
+  if (!net.Get("proxyPort").IsUndefined()) p.net.proxyPort = num(env, net, "proxyPort", sig, "policy.net", 0, 65535);
   Napi::Array nr = arr(env, net, "rules", sig, "policy.net");
   for (uint32_t i = 0; i < nr.Length(); i++) {
     std::string w = "policy.net.rules[" + std::to_string(i) + "]";

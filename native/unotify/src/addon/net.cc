@@ -1,15 +1,46 @@
-// connect/sendto/sendmsg/sendmmsg: copy the address (and, for datagrams, the payload and
-// control data) out of the tracee, decide on that copy, then perform the call ourselves
-// on our own copy of the socket (pidfd_getfd), so a racing thread cannot change what
-// is sent where. A call that may block runs on a detached helper thread.
+// connect/bind/listen/sendto/sendmsg/sendmmsg: copy the address (and, for datagrams, the
+// payload and control data) out of the tracee, decide on that copy, then perform the call
+// ourselves on our own copy of the socket (pidfd_getfd), so a racing thread cannot change
+// what is sent where. A call that may block runs on a detached helper thread.
+//
+// Decided by the socket, not by the caller's sockaddr: the domain and type come from
+// SO_DOMAIN/SO_TYPE of our copy. On an AF_INET socket an AF_UNSPEC address is IPv4 (the
+// kernel's udp/raw/ping sendmsg and inet bind read it as such): it is decided, and sent,
+// as AF_INET; a connect with AF_UNSPEC disconnects. On AF_INET6, AF_UNSPEC means "no
+// address" for a send. A destination 0.0.0.0 / :: is the local host: decided as 127.0.0.1
+// / ::1 (::ffff:127.0.0.1 on a v4-mapped socket) and rewritten so, in what we send.
+// Families sbx does not decide (packet, …) are refused while the network is restricted.
+//
+// Serving (bind/listen) is decided when the network is restricted (net.default deny): the
+// local address must be allowed by a rule (`localhost:3000` allows 127.0.0.1:3000; the
+// wildcard 0.0.0.0 / :: only a rule for every address, `*:3000`). Port 0 (an ephemeral
+// port, what every UDP client gets implicitly) is allowed whenever some destination is;
+// listen() then decides on the port the socket really has. A pathname unix bind is a write
+// of the socket file (write policy), done by us from inside the resolved parent directory.
+//
+// Unix sockets and confused deputies: a socket the policy names (net.unix allow rule) is
+// reachable whoever serves it; any other only when its server belongs to this session,
+// i.e. one of the session's processes bound it — the engine performs every bind, so it
+// records what it bound (ServedSockets): the socket file (pinned: its inode is never
+// reused) for a pathname, the socket cookie (never reused) for an abstract name, found
+// again at connect/send through sock_diag. Peer credentials cannot tell: the engine
+// performs listen() and connect() too, so SO_PEERCRED names the supervisor; an outside
+// server's pid is only looked up for the message.
 //
 // Stream sockets (TCP, MPTCP, AF_UNIX stream/seqpacket) ignore a destination address
 // unless MSG_FASTOPEN is set (flags are a register, not memory): their sendto/sendmsg
 // CONTINUE; their destination was decided at connect.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -21,12 +52,19 @@
 #include "engine.h"
 #include "fs_check.h"
 #include "memory.h"
+#include "net_registry.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 namespace sbx {
 
 namespace {
 
 const size_t kMaxPayload = 4 << 20;
+
+enum class Op { kConnect, kSend, kBind };
 
 struct Sock {
   Fd fd;
@@ -45,7 +83,7 @@ int get_socket(Notif& n, int tfd, Sock& s) {
   l = sizeof(int);
   getsockopt(s.fd.get(), SOL_SOCKET, SO_PROTOCOL, &s.proto, &l);
   l = sizeof(int);
-  getsockopt(s.fd.get(), SOL_SOCKET, SO_DOMAIN, &s.domain, &l);
+  if (getsockopt(s.fd.get(), SOL_SOCKET, SO_DOMAIN, &s.domain, &l) < 0) return -ENOTSOCK;
   s.blocking = !(fcntl(s.fd.get(), F_GETFL) & O_NONBLOCK);
   return 0;
 }
@@ -56,69 +94,236 @@ bool address_ignored(const Sock& s, uint64_t flags) {
   return s.type == SOCK_STREAM && (s.proto == IPPROTO_TCP || s.proto == IPPROTO_MPTCP);
 }
 
+bool restricted(const Notif& n) { return n.pol->net.defDeny; }
+
+// Some destination is allowed (a rule, or the default): an ephemeral port may be bound.
+bool reaches_something(const Notif& n) {
+  if (!n.pol->net.defDeny) return true;
+  for (const auto& r : n.pol->net.rules)
+    if (!r.deny) return true;
+  return false;
+}
+
 struct Addr {
   sockaddr_storage ss{};
   socklen_t len = 0;
-  Fd keep;  // a resolved unix socket path, referenced as /proc/self/fd/N
+  bool present = true;  // false: send without an address (AF_UNSPEC on an AF_INET6 socket)
+  Fd keep;              // a resolved unix socket path, referenced as /proc/self/fd/N
+  // inet connect to this policy's own proxy
+  bool to_own_proxy = false;
+  int proxy_port = 0;
 };
 
-// Decides on a destination and rewrites a unix pathname to the inode we resolved.
-// Returns true when answered (refused or error).
-bool decide_addr(Notif& n, Addr& ad) {
-  if (ad.len < sizeof(sa_family_t)) return reply_error(n.listener(), n.req.id, EINVAL), true;
-  const int fam = ad.ss.ss_family;
+// An IP endpoint as decided: family 4 or 6, network-order bytes.
+struct Ip {
+  int fam = 4;
+  uint8_t b[16] = {0};
+  int port = 0;
+};
+
+std::string ip_text(const Ip& ip) {
   char buf[INET6_ADDRSTRLEN];
+  inet_ntop(ip.fam == 4 ? AF_INET : AF_INET6, ip.b, buf, sizeof buf);
+  return ip.fam == 4 ? std::string(buf) + ":" + std::to_string(ip.port)
+                     : "[" + std::string(buf) + "]:" + std::to_string(ip.port);
+}
+
+Decision decide_ip(const Notif& n, const Ip& ip) { return decide_net(n.pol->net, ip.fam, ip.b, ip.port); }
+
+const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+const uint8_t kLoop4[4] = {127, 0, 0, 1};
+
+bool is_any(const uint8_t* b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (b[i]) return false;
+  return true;
+}
+
+// The IPv4 address an AF_INET6 socket is bound to is v4-mapped (then :: means 127.0.0.1).
+bool bound_v4_mapped(int sock) {
+  sockaddr_in6 me{};
+  socklen_t l = sizeof me;
+  if (getsockname(sock, reinterpret_cast<sockaddr*>(&me), &l) < 0 || me.sin6_family != AF_INET6) return false;
+  return memcmp(me.sin6_addr.s6_addr, kMapped, 12) == 0;
+}
+
+// Reads an inet destination/local address as the kernel will use it on socket `s`, after
+// rewriting `ad` where the decision needs it (AF_UNSPEC → AF_INET, any → loopback). Returns
+// 0 with `ip` filled, 1 when nothing is to be decided (disconnect, or no address), or a
+// positive errno the kernel would give.
+int inet_addr(const Sock& s, Addr& ad, Op op, Ip& ip) {
+  int fam = ad.ss.ss_family;
+  if (fam == AF_UNSPEC) {
+    if (op == Op::kConnect) return 1;  // disconnect
+    if (s.domain == AF_INET6) {
+      if (op == Op::kBind) return EAFNOSUPPORT;
+      ad.present = false;  // the kernel drops the address: the connected peer, decided at connect
+      return 1;
+    }
+    // What the kernel reads it as (inet bind only with the any address): decide and send it as that.
+    if (op == Op::kBind && (ad.len < sizeof(sockaddr_in) || reinterpret_cast<sockaddr_in*>(&ad.ss)->sin_addr.s_addr))
+      return EAFNOSUPPORT;
+    ad.ss.ss_family = fam = AF_INET;
+  }
   if (fam == AF_INET) {
-    if (ad.len < sizeof(sockaddr_in)) return reply_error(n.listener(), n.req.id, EINVAL), true;
+    if (s.domain == AF_INET6 && op == Op::kBind) return EAFNOSUPPORT;
+    if (ad.len < sizeof(sockaddr_in)) return EINVAL;
     auto* in = reinterpret_cast<sockaddr_in*>(&ad.ss);
-    inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
-    int port = ntohs(in->sin_port);
-    return refuse(n, decide_net(n.pol->net, 4, reinterpret_cast<uint8_t*>(&in->sin_addr), port), "net",
-                  std::string(buf) + ":" + std::to_string(port), EACCES);
+    if (op != Op::kBind && in->sin_addr.s_addr == htonl(INADDR_ANY)) in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ip.fam = 4;
+    memcpy(ip.b, &in->sin_addr, 4);
+    ip.port = ntohs(in->sin_port);
+    return 0;
   }
-  if (fam == AF_INET6) {
-    if (ad.len < sizeof(sockaddr_in6)) return reply_error(n.listener(), n.req.id, EINVAL), true;
+  if (fam == AF_INET6 && s.domain == AF_INET6) {
+    if (ad.len < sizeof(sockaddr_in6)) return EINVAL;
     auto* in6 = reinterpret_cast<sockaddr_in6*>(&ad.ss);
-    const uint8_t* b = in6->sin6_addr.s6_addr;
-    int port = ntohs(in6->sin6_port);
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(b, mapped, 12) == 0) {
-      inet_ntop(AF_INET, b + 12, buf, sizeof buf);
-      return refuse(n, decide_net(n.pol->net, 4, b + 12, port), "net", std::string(buf) + ":" + std::to_string(port),
-                    EACCES);
+    uint8_t* b = in6->sin6_addr.s6_addr;
+    ip.port = ntohs(in6->sin6_port);
+    if (op != Op::kBind && is_any(b, 16)) {
+      if (bound_v4_mapped(s.fd.get())) {
+        memcpy(b, kMapped, 12);
+        memcpy(b + 12, kLoop4, 4);
+      } else {
+        b[15] = 1;  // ::1
+      }
     }
-    inet_ntop(AF_INET6, b, buf, sizeof buf);
-    return refuse(n, decide_net(n.pol->net, 6, b, port), "net", "[" + std::string(buf) + "]:" + std::to_string(port),
-                  EACCES);
+    if (memcmp(b, kMapped, 12) == 0) {
+      if (op != Op::kBind && is_any(b + 12, 4)) memcpy(b + 12, kLoop4, 4);
+      ip.fam = 4;
+      memcpy(ip.b, b + 12, 4);
+      return 0;
+    }
+    ip.fam = 6;
+    memcpy(ip.b, b, 16);
+    return 0;
   }
-  if (fam == AF_UNIX) {
-    if (ad.len > sizeof(sockaddr_un)) return reply_error(n.listener(), n.req.id, EINVAL), true;
-    auto* un = reinterpret_cast<sockaddr_un*>(&ad.ss);
-    size_t plen = ad.len - offsetof(sockaddr_un, sun_path);
-    if (plen == 0) return false;  // unnamed: the kernel answers
-    if (un->sun_path[0] == '\0') {
-      // Trailing NULs dropped: libuv (Node) pads abstract names to the full sun_path.
-      std::string name = "@" + std::string(un->sun_path + 1, plen - 1);
-      while (name.size() > 1 && name.back() == '\0') name.pop_back();
-      return refuse(n, decide_path(n.pol->unix_, name), "unix", name, EACCES);
+  return s.domain == AF_UNIX ? EINVAL : EAFNOSUPPORT;
+}
+
+bool is_loopback(const Ip& ip) {
+  if (ip.fam == 4) return ip.b[0] == 127;
+  static const uint8_t one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return memcmp(ip.b, one, 16) == 0;
+}
+
+// Destination of a connect/send on an inet socket. Returns true when answered.
+bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
+  Ip ip;
+  int e = inet_addr(s, ad, op, ip);
+  if (e == 1) return false;
+  if (e > 0) return reply_error(n.listener(), n.req.id, e), true;
+  if (op == Op::kConnect && is_loopback(ip) && ip.fam == 4 && ip.port > 0) {
+    // sbx's filtering proxies: only the sandbox a proxy serves may use it.
+    if (ip.port == n.pol->net.proxyPort) {
+      ad.to_own_proxy = true;
+      ad.proxy_port = ip.port;
+    } else if (is_proxy_port(ip.port)) {
+      return refuse(n, Decision{false, -2}, "net", ip_text(ip) + " (another sandbox's sbx proxy)", EACCES);
     }
-    std::string path(un->sun_path, strnlen(un->sun_path, plen));
+  }
+  return refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES);
+}
+
+// A local address to serve on (bind, listen). `dual`: an AF_INET6 socket that also takes
+// IPv4 (not V6ONLY), so :: is 0.0.0.0 too. Returns true when answered.
+bool decide_serve(Notif& n, const Ip& ip, bool dual, bool ephemeral_ok) {
+  if (!restricted(n)) return false;
+  if (ip.port == 0 && ephemeral_ok) {
+    if (reaches_something(n)) return false;
+    return refuse(n, Decision{false, -1}, "net", "bind " + ip_text(ip), EACCES);
+  }
+  if (refuse(n, decide_ip(n, ip), "net", "serve " + ip_text(ip), EACCES)) return true;
+  if (dual && ip.fam == 6 && is_any(ip.b, 16)) {
+    Ip v4;
+    v4.fam = 4;
+    v4.port = ip.port;
+    return refuse(n, decide_ip(n, v4), "net", "serve " + ip_text(v4), EACCES);
+  }
+  return false;
+}
+
+bool v6only(int sock) {
+  int v = 0;
+  socklen_t l = sizeof v;
+  getsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l);
+  return v != 0;
+}
+
+// Unix name of an address ("@abstract" or the path as written); "" for an unnamed one.
+std::string unix_name(const Addr& ad) {
+  auto* un = reinterpret_cast<const sockaddr_un*>(&ad.ss);
+  size_t plen = ad.len - offsetof(sockaddr_un, sun_path);
+  if (plen == 0) return "";
+  if (un->sun_path[0] == '\0') {
+    // Trailing NULs dropped: libuv (Node) pads abstract names to the full sun_path.
+    std::string name = "@" + std::string(un->sun_path + 1, plen - 1);
+    while (name.size() > 1 && name.back() == '\0') name.pop_back();
+    return name;
+  }
+  return std::string(un->sun_path, strnlen(un->sun_path, plen));
+}
+
+// Nobody outside is contacted to find out more (`sbx check net NAME` does, for a person).
+const char* kOutside = " (a server outside this sandbox; `sbx check net NAME` shows which; name it in net.unix.allow)";
+
+// Destination of a connect/send on a unix socket. Resolves a pathname to the inode (the
+// address is rewritten to /proc/self/fd/N of our O_PATH fd: the server cannot change
+// under us), decides by name, and by who bound it when the name alone does not allow it.
+// Returns true when answered.
+bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
+  if (ad.ss.ss_family == AF_UNSPEC && op == Op::kConnect) return false;  // dgram disconnect
+  if (ad.ss.ss_family != AF_UNIX || ad.len > sizeof(sockaddr_un))
+    return reply_error(n.listener(), n.req.id, EINVAL), true;
+  std::string name = unix_name(ad);
+  if (name.empty()) return false;  // unnamed: the kernel answers (EINVAL)
+  struct stat st {};
+  bool path = name[0] != '@';
+  if (path) {
     Fd base;
     int e = 0;
-    if (path[0] != '/' && (e = open_base(n.caller, AT_FDCWD, base)) < 0)
+    if (name[0] != '/' && (e = open_base(n.caller, AT_FDCWD, base)) < 0)
       return reply_error(n.listener(), n.req.id, -e), true;
     Resolved r;
-    if (resolve_failed(n, resolve(n.caller, base.get(), path, true, 0, false, r), r)) return true;
-    std::string real = resolved_path(r);
-    if (refuse(n, decide_path(n.pol->unix_, real), "unix", real, EACCES)) return true;
+    if (resolve_failed(n, resolve(n.caller, base.get(), name, true, 0, false, r), r)) return true;
+    name = resolved_path(r);
+    fstat(r.fd.get(), &st);
+    auto* un = reinterpret_cast<sockaddr_un*>(&ad.ss);
     std::string via = "/proc/self/fd/" + std::to_string(r.fd.get());
     memset(un->sun_path, 0, sizeof un->sun_path);
     memcpy(un->sun_path, via.c_str(), via.size());
     ad.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);
     ad.keep = std::move(r.fd);
-    return false;
   }
-  return false;  // other families (netlink, packet, ...): not decided by this engine
+  UnixName u = decide_unix_name(n.pol->unix_, name);
+  if (u.kind == UnixName::kDenied) return refuse(n, Decision{false, u.rule}, "unix", name, EACCES);
+  if (u.kind == UnixName::kNamed) return false;
+  if (path) {
+    if (S_ISSOCK(st.st_mode) && n.core->served().has_file(st.st_dev, st.st_ino)) return false;  // bound in this session
+  } else {
+    uint64_t cookie = 0;
+    auto* un = reinterpret_cast<const sockaddr_un*>(&ad.ss);
+    std::string raw(un->sun_path, ad.len - offsetof(sockaddr_un, sun_path));  // exact: padding NULs count
+    if (unix_cookie_by_name(raw, cookie) && n.core->served().has_cookie(cookie)) return false;
+  }
+  return refuse(n, Decision{false, u.rule}, "unix", name + kOutside, EACCES);
+}
+
+// Destination of a connect or send, by the socket's own domain. Returns true when answered.
+bool decide_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
+  if (ad.len < sizeof(sa_family_t)) return reply_error(n.listener(), n.req.id, EINVAL), true;
+  switch (s.domain) {
+    case AF_INET:
+    case AF_INET6:
+      return decide_inet_dest(n, s, ad, op);
+    case AF_UNIX:
+      return decide_unix_dest(n, ad, op);
+    case AF_NETLINK:
+      return false;  // NETLINK_ROUTE only (the filter): the kernel, no other process
+    default:
+      if (!restricted(n)) return false;
+      return refuse(n, Decision{false, -1}, "net", "socket family " + std::to_string(s.domain), EACCES);
+  }
 }
 
 int read_addr(Notif& n, uint64_t p, uint64_t len, Addr& ad) {
@@ -208,10 +413,15 @@ ssize_t send_one(int sock, Msg& m, int flags) {
   iovec v{m.data.empty() ? nullptr : &m.data[0], m.data.size()};
   h.msg_iov = &v;
   h.msg_iovlen = 1;
-  if (m.has_addr) h.msg_name = &m.addr.ss, h.msg_namelen = m.addr.len;
+  if (m.has_addr && m.addr.present) h.msg_name = &m.addr.ss, h.msg_namelen = m.addr.len;
   if (!m.control.empty()) h.msg_control = &m.control[0], h.msg_controllen = m.control.size();
   ssize_t r = sendmsg(sock, &h, flags | MSG_NOSIGNAL);
   return r < 0 ? -errno : r;
+}
+
+unsigned long inode_of(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
 }
 
 void do_connect(Notif& n) {
@@ -225,7 +435,8 @@ void do_connect(Notif& n) {
     if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
     return;
   }
-  if (decide_addr(n, *ad)) return;
+  if (decide_dest(n, *s, *ad, Op::kConnect)) return;
+  if (ad->to_own_proxy) proxy_expect(inode_of(s->fd.get()), ad->proxy_port);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   run(n, s->blocking, [s, ad, id, lis] {
@@ -234,9 +445,8 @@ void do_connect(Notif& n) {
   });
 }
 
-void do_sendto(Notif& n, const Sock& probe, std::shared_ptr<Sock> s) {
+void do_sendto(Notif& n, std::shared_ptr<Sock> s) {
   const auto& a = n.req.data.args;
-  (void)probe;
   auto m = std::make_shared<Msg>();
   m->flags = static_cast<int>(a[3]);
   if (a[2] > kMaxPayload) return void(reply_error(n.listener(), n.req.id, EMSGSIZE));
@@ -247,7 +457,10 @@ void do_sendto(Notif& n, const Sock& probe, std::shared_ptr<Sock> s) {
   if (a[2] && read_mem(n.caller.tid, a[1], &m->data[0], a[2]) < 0)
     return void(reply_error(n.listener(), n.req.id, EFAULT));
   if (!n.valid()) return;
-  if (decide_addr(n, m->addr)) return;
+  // A TCP fast-open sendto connects: decided (and proxy-checked) like connect.
+  bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
+  if (decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
+  if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   run(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
@@ -263,7 +476,9 @@ void do_sendmsg(Notif& n, std::shared_ptr<Sock> s) {
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
   if (!n.valid()) return;
   if ((e = translate_control(n, *m)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
-  if (m->has_addr && decide_addr(n, m->addr)) return;
+  bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
+  if (m->has_addr && decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
+  if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   run(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
@@ -286,8 +501,11 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
     if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
   }
   if (!n.valid()) return;
-  for (auto& m : *msgs)
-    if (m.has_addr && decide_addr(n, m.addr)) return;
+  bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (flags & MSG_FASTOPEN);
+  for (auto& m : *msgs) {
+    if (m.has_addr && decide_dest(n, *s, m.addr, fastopen ? Op::kConnect : Op::kSend)) return;
+    if (m.addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m.addr.proxy_port);
+  }
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   const int tid = n.caller.tid;
@@ -307,14 +525,152 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
   });
 }
 
+// Remembers what socket `sock` was just bound to as this session's: its cookie (abstract
+// names, autobind), and for a pathname (parent/name) the file — only when the file at that
+// name is the one the socket is bound to (a racing rename/link could have put another
+// socket file there).
+void remember_served(Notif& n, int sock, int parent, const std::string& name) {
+  UnixDiag d;
+  if (!unix_diag_of(sock, d)) return;
+  n.core->served().add_cookie(d.cookie);
+  if (parent < 0 || !d.has_vfs) return;
+  Fd pin(openat(parent, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!pin.ok() || fstat(pin.get(), &st) < 0 || st.st_ino != d.vfs_ino) return;
+  // udiag_vfs_dev is the kernel's own dev_t (MKDEV: 12-bit major above a 20-bit minor).
+  unsigned maj = d.vfs_dev >> 20, min = d.vfs_dev & 0xfffff;
+  if (major(st.st_dev) != maj || minor(st.st_dev) != min) return;
+  n.core->served().add_file(std::move(pin));
+}
+
+// bind on a unix socket. Returns when answered.
+void bind_unix(Notif& n, const Sock& s, Addr& ad) {
+  if (ad.ss.ss_family != AF_UNIX || ad.len > sizeof(sockaddr_un)) return void(reply_error(n.listener(), n.req.id, EINVAL));
+  std::string name = unix_name(ad);
+  if (name.empty()) {  // autobind: a fresh abstract name nobody chose
+    int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
+    int err = errno;
+    if (r == 0) remember_served(n, s.fd.get(), -1, "");
+    return void(reply_value(n.listener(), n.req.id, r < 0 ? -err : 0));
+  }
+  if (name[0] == '@') {
+    // Serving on an abstract name: anyone in the network namespace can connect.
+    UnixName u = decide_unix_name(n.pol->unix_, name);
+    if (u.kind == UnixName::kDenied && refuse(n, Decision{false, u.rule}, "unix", "bind " + name, EACCES)) return;
+    if (restricted(n) && u.kind != UnixName::kNamed &&
+        refuse(n, Decision{false, u.rule}, "unix", "bind " + name + " (serving on an abstract name needs net.unix.allow)",
+               EACCES))
+      return;
+    int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
+    int err = errno;
+    if (r == 0) remember_served(n, s.fd.get(), -1, "");
+    return void(reply_value(n.listener(), n.req.id, r < 0 ? -err : 0));
+  }
+  // A pathname: a new file in its directory (the write policy), created by us relative
+  // to the directory we resolved (never by re-reading the tracee's path).
+  Fd base;
+  int e = 0;
+  if (name[0] != '/' && (e = open_base(n.caller, AT_FDCWD, base)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
+  Resolved rp;
+  if (resolve_failed(n, resolve_parent(n.caller, base.get(), name, rp), rp)) return;
+  Fd parent = std::move(rp.parent);
+  const std::string last = rp.name, dir = rp.path;
+  if (check_access(n, false, true, join_path(dir, last))) return;
+  // Bound as "name" from inside the directory: the socket's address (getsockname) is then
+  // that name, not a path of ours. This receiver thread has its own fs struct (engine.cc
+  // unshares CLONE_FS, as use_caller_umask needs): its cwd is ours to move.
+  sockaddr_un rel{};
+  rel.sun_family = AF_UNIX;
+  if (last.size() >= sizeof rel.sun_path) return void(reply_error(n.listener(), n.req.id, ENAMETOOLONG));
+  memcpy(rel.sun_path, last.c_str(), last.size());
+  use_caller_umask(n);
+  Fd here(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!here.ok() || fchdir(parent.get()) < 0) return void(reply_error(n.listener(), n.req.id, EIO));
+  int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&rel), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + last.size() + 1));
+  int err = errno;
+  if (fchdir(here.get()) < 0 && chdir("/") < 0) { /* nothing relies on a receiver's cwd */ }
+  if (r == 0) remember_served(n, s.fd.get(), parent.get(), last);
+  reply_value(n.listener(), n.req.id, r < 0 ? -err : 0);
+}
+
+void do_bind(Notif& n) {
+  const auto& a = n.req.data.args;
+  Addr ad;
+  int e = read_addr(n, a[1], a[2], ad);
+  if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
+  if (!n.valid()) return;
+  Sock s;
+  if ((e = get_socket(n, static_cast<int>(a[0]), s)) < 0) {
+    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
+    return;
+  }
+  if (ad.len < sizeof(sa_family_t)) return void(reply_error(n.listener(), n.req.id, EINVAL));
+  switch (s.domain) {
+    case AF_UNIX:
+      return bind_unix(n, s, ad);
+    case AF_INET:
+    case AF_INET6: {
+      Ip ip;
+      e = inet_addr(s, ad, Op::kBind, ip);
+      if (e > 0) return void(reply_error(n.listener(), n.req.id, e));
+      if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), true)) return;
+      break;
+    }
+    case AF_NETLINK:
+      break;  // NETLINK_ROUTE multicast groups: routing news, nobody to serve
+    default:
+      if (restricted(n) && refuse(n, Decision{false, -1}, "net", "bind socket family " + std::to_string(s.domain), EACCES))
+        return;
+  }
+  int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
+  reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
+}
+
+void do_listen(Notif& n) {
+  Sock s;
+  int e = get_socket(n, static_cast<int>(n.req.data.args[0]), s);
+  if (e < 0) {
+    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
+    return;
+  }
+  if (s.domain == AF_INET || s.domain == AF_INET6) {
+    // Decided on the address the socket really has (an unbound one gets a wildcard
+    // ephemeral port from listen: decided as the wildcard, port 0).
+    sockaddr_storage me{};
+    socklen_t l = sizeof me;
+    if (getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&me), &l) < 0) return void(reply_error(n.listener(), n.req.id, errno));
+    Ip ip;
+    if (me.ss_family == AF_INET) {
+      auto* in = reinterpret_cast<sockaddr_in*>(&me);
+      memcpy(ip.b, &in->sin_addr, 4);
+      ip.port = ntohs(in->sin_port);
+    } else {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&me);
+      ip.port = ntohs(in6->sin6_port);
+      if (memcmp(in6->sin6_addr.s6_addr, kMapped, 12) == 0) {
+        memcpy(ip.b, in6->sin6_addr.s6_addr + 12, 4);
+      } else {
+        ip.fam = 6;
+        memcpy(ip.b, in6->sin6_addr.s6_addr, 16);
+      }
+    }
+    if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), false)) return;
+  } else if (s.domain != AF_UNIX && restricted(n) &&
+             refuse(n, Decision{false, -1}, "net", "listen socket family " + std::to_string(s.domain), EACCES)) {
+    return;
+  }
+  // Ours, not CONTINUE: a racing dup2 could put another socket under the same number.
+  int r = listen(s.fd.get(), static_cast<int>(n.req.data.args[1]));
+  reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
+}
+
 }  // namespace
 
 void handle_net(Notif& n) {
   const int nr = n.req.data.nr;
   if (nr == SYS_connect) return do_connect(n);
-  // bind/listen: trapped by the table; their decision (serving is refused under a
-  // restricted network) lands with the socket-based network rules.
-  if (nr == SYS_bind || nr == SYS_listen) return void(reply_continue(n.listener(), n.req.id));
+  if (nr == SYS_bind) return do_bind(n);
+  if (nr == SYS_listen) return do_listen(n);
   auto s = std::make_shared<Sock>();
   int e = get_socket(n, static_cast<int>(n.req.data.args[0]), *s);
   if (e < 0) {
@@ -327,7 +683,7 @@ void handle_net(Notif& n) {
   // which checks the SENDER's capabilities: sent by us it would carry the supervisor's
   // (a root sandbox reconfigured the host network that way). The caller sends it itself.
   if (s->domain == AF_NETLINK) return void(reply_continue(n.listener(), n.req.id));
-  if (nr == SYS_sendto) return do_sendto(n, *s, s);
+  if (nr == SYS_sendto) return do_sendto(n, s);
   if (nr == SYS_sendmsg) return do_sendmsg(n, s);
   do_sendmmsg(n, s);
 }

@@ -14,6 +14,9 @@ struct PathRule {
   bool glob = false;  // false = subtree
   std::string pattern;
   bool floor = false;
+  // unix section only: a deny that holds for a server outside the session (a known deputy:
+  // ssh-agent, tmux, D-Bus …); a server inside the same session stays reachable.
+  bool deputy = false;
   // Precompiled glob: segments (escapes kept) and which are a bare `**`.
   std::vector<std::string> gsegs;
   std::vector<char> gstar;
@@ -50,6 +53,7 @@ struct NetRule {
 struct NetSection {
   bool defDeny = false;
   std::vector<NetRule> rules;
+  int proxyPort = 0;  // this policy's own sbx filtering proxy on 127.0.0.1 (0 = none)
 };
 
 struct CommandOverride {
@@ -74,6 +78,17 @@ struct Decision {
 
 // The documented algorithm of src/policy/compiled.ts.
 Decision decide_path(const PathSection& s, const std::string& path);
+// The same, also naming the winning rule (nullptr: the section default or... none matched).
+Decision decide_path_rule(const PathSection& s, const std::string& path, const PathRule** win);
+
+// A unix socket by name (compiled.ts UnixSection): refused, named (an allow rule: reachable
+// whoever serves it), or reachable only when its server is a member of the session (the
+// section default allows, or a deputy rule matched).
+struct UnixName {
+  enum Kind { kDenied, kNamed, kIfMember } kind = kIfMember;
+  int rule = -1;
+};
+UnixName decide_unix_name(const PathSection& s, const std::string& name);
 // Glob syntax of compiled.ts; true when `glob` matches `path` itself (not ancestors).
 bool glob_match(const std::string& glob, const std::string& path);
 // Exec: read(B) && exec.paths(B) && no program deny. `asked` is the path the program

@@ -1,0 +1,70 @@
+// What the network handlers remember between calls (net.cc):
+//  - ServedSockets (one per engine = per session): the socket files this session's
+//    processes bound (the engine performs their bind), each pinned by an O_PATH fd so its
+//    inode cannot be freed and reused by a socket file someone else creates. A connect to
+//    one of them reaches a server of this session, whoever is running it now.
+//  - the sbx filtering proxies of this process and the connections our engines made to
+//    their own proxy (process-wide: the proxy, in JavaScript, does not know which engine):
+//    a proxy serves only connections its own sandbox's engine made (proxy_admits).
+#pragma once
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "sys.h"
+
+namespace sbx {
+
+class ServedSockets {
+ public:
+  // Takes an O_PATH fd of a socket file just bound by the session.
+  void add_file(Fd pinned);
+  bool has_file(dev_t dev, ino_t ino);
+  // The sock_diag cookie of a socket the session bound (unique for the boot).
+  void add_cookie(uint64_t cookie);
+  bool has_cookie(uint64_t cookie);
+
+ private:
+  struct Entry {
+    dev_t dev;
+    ino_t ino;
+    Fd pin;
+  };
+  std::mutex mu_;
+  std::deque<Entry> entries_;
+  std::deque<uint64_t> cookies_;
+};
+
+// sock_diag of one of our unix sockets.
+struct UnixDiag {
+  uint64_t cookie = 0;
+  bool has_vfs = false;
+  unsigned vfs_dev = 0, vfs_ino = 0;  // the socket file it is bound to (kernel dev_t: major << 20 | minor)
+};
+bool unix_diag_of(int sock, UnixDiag& out);
+// The cookie of the unix socket bound to this exact sun_path (abstract: leading NUL).
+bool unix_cookie_by_name(const std::string& sun_path, uint64_t& cookie);
+// The server of a unix stream/seqpacket address, found by a connection of our own:
+// 0 with its pid (SO_PEERPIDFD, 0 = gone) and uid, or -errno.
+int unix_server_at(const sockaddr* addr, socklen_t len, int& pid, int& uid);
+
+// Proxy ports of this process (a port may serve several policies: counted).
+void proxy_port_open(int port);
+void proxy_port_close(int port);
+bool is_proxy_port(int port);
+// An engine is about to connect socket `ino` (sockfs inode of the tracee's socket) to its
+// own proxy on `port`.
+void proxy_expect(unsigned long ino, int port);
+// True (once) when the TCP connection from client_addr:client_port to 127.0.0.1:port was
+// announced with proxy_expect (found through /proc/net/tcp{,6}: its inode).
+bool proxy_admits(int port, const std::string& client_addr, int client_port);
+
+// unix_server_at for "/path" or "@abstract" (for `sbx check`).
+int unix_server_of(const std::string& name, int& pid, int& uid);
+
+}  // namespace sbx

@@ -1,0 +1,414 @@
+/**
+ * Network escapes (issue 11, items 4 and 5), through `./bin/sbx exec` on the real kernel.
+ * Every trick is first shown to work OUTSIDE the sandbox; every denial sits next to its
+ * allowed twin in the same test, so a sandbox that refuses everything cannot pass.
+ *
+ *   - the family is the socket's: AF_UNSPEC sendto/sendmsg/sendmmsg on a UDP socket is IPv4
+ *   - 0.0.0.0 and [::] are the local host
+ *   - serving (bind/listen) is decided; ephemeral ports for clients keep working
+ *   - raw and packet sockets are refused
+ *   - confused deputies: Unix-socket servers outside the sandbox (a command-running server,
+ *     tmux, ssh-agent) are refused unless named; the same server started inside is reachable
+ *   - sbx's own filtering proxy serves its own sandbox only
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { fixture, fixturesBin, run, sbxBin, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+import { tcpServers, udpServers, writeHostsFile, type Servers } from './net-helpers.js';
+
+const world = tempWorld('sbx-escape-net-');
+const tag = `${process.pid}-${Date.now() % 100000}`;
+const isRoot = process.getuid?.() === 0;
+/** Fixtures stay runnable under --deny-all / --deny-read. */
+const RUNNABLE = `--allow-read=${fixturesBin}`;
+const inside = (flags: string[], argv: string[], env: Record<string, string> = world.env): Promise<Result> =>
+  sbxExec([...flags, '--', ...argv], { env, cwd: world.dir });
+const outside = (argv: string[], env: Record<string, string> = world.env): Promise<Result> =>
+  run(argv[0]!, argv.slice(1), { env, cwd: world.dir });
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const children: ChildProcess[] = [];
+
+/** A long-running process; resolves once a line of its stdout matches `ready`. */
+function background(argv: string[], ready: RegExp, env: Record<string, string> = world.env): Promise<{ child: ChildProcess; out: () => string }> {
+  const child = spawn(argv[0]!, argv.slice(1), { env, cwd: world.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} never printed ${ready}: ${out}`)), 20_000);
+    const check = () => {
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolveReady({ child, out: () => out });
+      }
+    };
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => ((out += d), check()));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.once('exit', () => {
+      clearTimeout(timer);
+      if (!ready.test(out)) reject(new Error(`${argv.join(' ')} exited: ${out}`));
+    });
+  });
+}
+
+/** Resolves when the process has exited (at once if it already has). */
+const exited = (child: ChildProcess) =>
+  new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+
+/** A free TCP port on loopback (nothing listens on it afterwards). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Connects from outside (this test process) and returns what the server says, or the error code. */
+function fetchLine(port: number, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolveLine) => {
+    const s = connect({ host, port });
+    let data = '';
+    s.setTimeout(5000, () => (s.destroy(), resolveLine(`timeout ${data}`)));
+    s.on('data', (d) => (data += d.toString()));
+    s.on('end', () => resolveLine(data.trim()));
+    s.on('error', (e: NodeJS.ErrnoException) => resolveLine(`error ${e.code}`));
+  });
+}
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  world.cleanup();
+});
+
+describe('the family is decided by the socket, not by the sockaddr the caller wrote', () => {
+  let udp: Servers;
+  beforeAll(async () => {
+    udp = await udpServers(['127.0.0.2', '127.0.0.3']);
+  });
+  afterAll(() => udp.close());
+
+  for (const mode of ['unspec-sendto', 'unspec-sendmsg', 'unspec-sendmmsg']) {
+    const verb = mode.slice('unspec-'.length);
+    it(`${mode}: sin_family = AF_UNSPEC goes out as IPv4; refused to a denied port, allowed to an allowed one`, async () => {
+      // Outside: the kernel sends the AF_UNSPEC datagram as IPv4 and the server answers.
+      expect((await outside([fixture('net_escape'), mode, '127.0.0.3', String(udp.port)])).stdout).toBe('ok echo from 127.0.0.3\n');
+      const before = udp.count('127.0.0.3');
+      const denied = await inside(['--allow-net=127.0.0.2'], [fixture('net_escape'), mode, '127.0.0.3', String(udp.port)]);
+      expect(denied.stdout).toMatch(new RegExp(`^error ${verb}: Permission denied`));
+      expect(denied.stderr).toMatch(/sbx: denied net 127\.0\.0\.3:\d+/);
+      expect(udp.count('127.0.0.3')).toBe(before);
+      const allowed = await inside(['--allow-net=127.0.0.2'], [fixture('net_escape'), mode, '127.0.0.2', String(udp.port)]);
+      expect(allowed.stdout).toBe('ok echo from 127.0.0.2\n');
+    });
+  }
+});
+
+describe('0.0.0.0 and [::] are the local host', () => {
+  let tcp: Servers;
+  beforeAll(async () => {
+    tcp = await tcpServers({ '127.0.0.1': 'hello from v4 localhost', '::1': 'hello from v6 localhost' });
+  });
+  afterAll(() => tcp.close());
+
+  it('connect to 0.0.0.0:P and [::]:P reaches localhost:P outside; refused inside unless localhost:P is allowed', async () => {
+    const p = String(tcp.port);
+    expect((await outside([fixture('net_client'), 'tcp', '0.0.0.0', p])).stdout).toBe('ok hello from v4 localhost\n');
+    expect((await outside([fixture('net_client'), 'tcp', '::', p])).stdout).toBe('ok hello from v6 localhost\n');
+    const v4 = tcp.count('127.0.0.1');
+    const v6 = tcp.count('::1');
+    for (const addr of ['0.0.0.0', '::', '::ffff:0.0.0.0']) {
+      const denied = await inside(['--allow-net=127.0.0.2'], [fixture('net_client'), 'tcp', addr, p]);
+      expect(denied.stdout).toMatch(/^error connect: Permission denied/);
+    }
+    expect(tcp.count('127.0.0.1')).toBe(v4);
+    expect(tcp.count('::1')).toBe(v6);
+    const twin = [`--allow-net=localhost:${p}`];
+    expect((await inside(twin, [fixture('net_client'), 'tcp', '0.0.0.0', p])).stdout).toBe('ok hello from v4 localhost\n');
+    expect((await inside(twin, [fixture('net_client'), 'tcp', '::', p])).stdout).toBe('ok hello from v6 localhost\n');
+  });
+});
+
+describe('serving: bind and listen are decided when the network is restricted', () => {
+  it('--deny-net refuses bind; a rule naming the address (localhost:P) lets it serve; no restriction serves', async () => {
+    const port = await freePort();
+    // Outside, the fixture serves.
+    const out = await background([fixture('net_escape'), 'serve', '127.0.0.1', String(port)], /listening/);
+    expect(await fetchLine(port)).toBe('served by the sandbox');
+    await exited(out.child);
+
+    const denied = await inside(['--deny-net'], [fixture('net_escape'), 'serve', '127.0.0.1', String(port)]);
+    expect(denied.stdout).toMatch(/^error bind: Permission denied/);
+    expect(denied.stderr).toMatch(/sbx: denied net serve 127\.0\.0\.1:\d+ \(--deny-net\)/);
+    expect(await fetchLine(port)).toBe('error ECONNREFUSED');
+
+    const named = await background([sbxBin, 'exec', `--allow-net=localhost:${port}`, '--', fixture('net_escape'), 'serve', '127.0.0.1', String(port)], /listening/);
+    expect(await fetchLine(port)).toBe('served by the sandbox');
+    await exited(named.child);
+
+    const open = await background([sbxBin, 'exec', '--', fixture('net_escape'), 'serve', '0.0.0.0', String(port)], /listening/);
+    expect(await fetchLine(port)).toBe('served by the sandbox');
+    await exited(open.child);
+  });
+
+  it('the wildcard address needs a rule for every address (*:P); localhost:P does not cover it', async () => {
+    const port = await freePort();
+    for (const addr of ['0.0.0.0', '::']) {
+      const denied = await inside([`--allow-net=localhost:${port}`], [fixture('net_escape'), 'serve', addr, String(port)]);
+      expect(denied.stdout).toMatch(/^error bind: Permission denied/);
+    }
+    const any = await background([sbxBin, 'exec', `--allow-net=*:${port}`, '--', fixture('net_escape'), 'serve', '::', String(port)], /listening/);
+    expect(await fetchLine(port)).toBe('served by the sandbox');
+    await exited(any.child);
+  });
+
+  it('listen() on an unbound socket (the kernel picks a wildcard port) is refused under --deny-net, allowed without', async () => {
+    expect((await inside(['--deny-net'], [fixture('net_escape'), 'listen-unbound'])).stdout).toMatch(/^error listen: Permission denied/);
+    expect((await inside(['--allow-net=localhost'], [fixture('net_escape'), 'listen-unbound'])).stdout).toMatch(/^error listen: Permission denied/);
+    expect((await inside([], [fixture('net_escape'), 'listen-unbound'])).stdout).toBe('ok listening\n');
+  });
+
+  it('a UDP client binding port 0 first (like DNS resolvers) works where its destination is allowed', async () => {
+    const udp = await udpServers(['127.0.0.2', '127.0.0.3']);
+    try {
+      const p = String(udp.port);
+      expect((await inside(['--allow-net=127.0.0.2'], [fixture('net_escape'), 'udp-bind0', '127.0.0.2', p])).stdout).toBe('ok echo from 127.0.0.2\n');
+      expect((await inside(['--allow-net=127.0.0.2'], [fixture('net_client'), 'udp-sendto', '127.0.0.2', p])).stdout).toBe('ok echo from 127.0.0.2\n');
+      expect((await inside(['--allow-net=127.0.0.2'], [fixture('net_escape'), 'udp-bind0', '127.0.0.3', p])).stdout).toMatch(/^error sendto: Permission denied/);
+      // With no destination allowed at all, there is nothing to bind an ephemeral port for.
+      expect((await inside(['--deny-net'], [fixture('net_escape'), 'udp-bind0', '127.0.0.2', p])).stdout).toMatch(/^error bind: Permission denied/);
+      expect(udp.count('127.0.0.3')).toBe(0);
+    } finally {
+      await udp.close();
+    }
+  });
+
+  it('a pathname unix bind creates a file: decided by the write policy', async () => {
+    const denyDir = join(world.dir, 'no-write');
+    const okDir = join(world.dir, 'ok-write');
+    mkdirSync(denyDir);
+    mkdirSync(okDir);
+    const denied = await inside(['--deny-write', `--allow-write=${okDir}`], [fixture('net_escape'), 'unix-bind', join(denyDir, 's.sock')]);
+    expect(denied.stdout).toMatch(/^error bind: Permission denied/);
+    expect(denied.stderr).toMatch(/denied write .*no-write\/s\.sock/);
+    expect(existsSync(join(denyDir, 's.sock'))).toBe(false);
+    const ok = await inside(['--deny-write', `--allow-write=${okDir}`], [fixture('net_escape'), 'unix-bind', join(okDir, 's.sock')]);
+    expect(ok.stdout).toBe('ok bound\n');
+    expect(existsSync(join(okDir, 's.sock'))).toBe(true);
+  });
+});
+
+describe('raw and packet sockets', () => {
+  // Outside they need CAP_NET_RAW: root, or root of a user namespace. Each runs in a network
+  // namespace the test creates (loopback up), so nothing touches the host's network.
+  const inNetns = (argv: string[]) => outside(['unshare', ...(isRoot ? ['-n'] : ['-rn']), 'sh', '-c', `ip link set lo up && exec "$@"`, 'sh', ...argv]);
+
+  it('raw ICMP and AF_PACKET sockets work outside (with the capability) and are refused inside', async () => {
+    const raw = await inNetns([fixture('net_escape'), 'raw']);
+    const packet = await inNetns([fixture('net_escape'), 'packet']);
+    expect(raw.stdout).toBe('ok raw icmp sent\n');
+    expect(packet.stdout).toBe('ok packet socket\n');
+    // Inside, with the same capability (same namespace setup around sbx): refused.
+    const rawIn = await inNetns([sbxBin, 'exec', '--', fixture('net_escape'), 'raw']);
+    expect(rawIn.stdout).toMatch(/^error socket: Operation not permitted/);
+    const packetIn = await inNetns([sbxBin, 'exec', '--', fixture('net_escape'), 'packet']);
+    expect(packetIn.stdout).toMatch(/^error socket: Address family not supported/);
+    // Twin: the same sandbox in the same namespace setup may use an ordinary UDP socket.
+    const udpIn = await inNetns([sbxBin, 'exec', '--', fixture('net_escape'), 'udp-bind0', '127.0.0.1', '9']);
+    expect(udpIn.stdout).not.toMatch(/^error (socket|bind|sendto)/);
+  });
+});
+
+describe('confused deputies: Unix-socket servers outside the sandbox', () => {
+  const sock = join(world.dir, 'cmd.sock');
+  const abstract = `@sbx-escape-net-${tag}`;
+  const mark = (name: string) => join(world.dir, `mark-${name}`);
+  const inDir = join(world.dir, 'in');
+
+  beforeAll(async () => {
+    mkdirSync(inDir);
+    await background([fixture('cmd_server'), 'serve', sock], /ready/);
+    await background([fixture('cmd_server'), 'serve', abstract], /ready/);
+  });
+
+  it('a command-running server started outside: works outside, refused inside (--deny-all and default policy), allowed when named', async () => {
+    for (const target of [sock, abstract]) {
+      const key = target === sock ? 'path' : 'abstract';
+      expect((await outside([fixture('cmd_server'), 'run', target, `echo outside > ${mark(`${key}-0`)}`])).stdout).toMatch(/^ok ran:/);
+      expect(existsSync(mark(`${key}-0`))).toBe(true);
+      for (const flags of [['--deny-all', RUNNABLE], []]) {
+        const denied = await inside(flags, [fixture('cmd_server'), 'run', target, `echo pwned > ${mark(`${key}-1`)}`]);
+        expect(denied.stdout).toMatch(/^error connect: Permission denied/);
+        expect(denied.stderr).toMatch(/sbx: denied unix .*a server outside this sandbox/);
+      }
+      await sleep(100);
+      expect(existsSync(mark(`${key}-1`))).toBe(false);
+      const named = await inside(['--deny-all', RUNNABLE, `--allow-net=${target}`], [fixture('cmd_server'), 'run', target, `echo named > ${mark(`${key}-2`)}`]);
+      expect(named.stdout).toMatch(/^ok ran:/);
+      expect(readFileSync(mark(`${key}-2`), 'utf8')).toBe('named\n');
+    }
+  });
+
+  it('the same server started inside the same session is reachable (pathname and abstract)', async () => {
+    const insock = join(inDir, 'cmd.sock');
+    const script = (s: string, m: string) =>
+      `${fixture('cmd_server')} serve ${s} & pid=$!; for i in $(seq 50); do ${fixture('cmd_server')} run ${s} 'echo inside > ${m}' && break; sleep 0.1; done; kill $pid`;
+    const path = await inside(['--deny-all', RUNNABLE, `--allow-write=${inDir}`], ['sh', '-c', script(insock, join(inDir, 'mark-path'))]);
+    expect(path.stdout).toMatch(/^ok ran: echo inside/m);
+    expect(readFileSync(join(inDir, 'mark-path'), 'utf8')).toBe('inside\n');
+    // An abstract name: serving on one under a restricted network needs it named, so this
+    // session's network is open; the outside twin under the same policy is refused above.
+    const abs = `${abstract}-in`;
+    const ab = await inside(['--deny-write', `--allow-write=${inDir}`], ['sh', '-c', script(abs, join(inDir, 'mark-abstract'))]);
+    expect(ab.stdout).toMatch(/^ok ran: echo inside/m);
+    expect(readFileSync(join(inDir, 'mark-abstract'), 'utf8')).toBe('inside\n');
+    const outsideTwin = await inside(['--deny-write', `--allow-write=${inDir}`], [fixture('cmd_server'), 'run', abstract, 'true']);
+    expect(outsideTwin.stdout).toMatch(/^error connect: Permission denied/);
+  });
+
+  it('sbx check net SOCKET names the process serving it and why it is refused', async () => {
+    const r = await run(sbxBin, ['check', 'net', sock], { env: world.env, cwd: world.dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^denied: unix /);
+    expect(r.stdout).toMatch(/served by pid \d+ \(.*cmd_server\), outside any sandbox/);
+    expect(r.stdout).toMatch(/confused deputy/);
+  });
+
+  it.runIf(has('tmux'))('tmux -S SOCK new-window CMD: a tmux server started outside is refused, allowed when named; one started inside works', async () => {
+    const tsock = join(world.dir, 'tmux.sock');
+    const env = { ...world.env, TERM: 'xterm' };
+    execFileSync('tmux', ['-S', tsock, 'new-session', '-d', 'sleep 60'], { env });
+    try {
+      execFileSync('tmux', ['-S', tsock, 'new-window', `echo outside > ${mark('tmux-0')}`], { env });
+      for (let i = 0; i < 50 && !existsSync(mark('tmux-0')); i++) await sleep(100);
+      expect(existsSync(mark('tmux-0'))).toBe(true);
+      const denied = await inside(['--deny-all', RUNNABLE], ['tmux', '-S', tsock, 'new-window', `echo pwned > ${mark('tmux-1')}`], env);
+      expect(denied.code).not.toBe(0);
+      expect(denied.stderr).toMatch(/Permission denied/);
+      const named = await inside(['--deny-all', RUNNABLE, `--allow-net=${tsock}`], ['tmux', '-S', tsock, 'new-window', `echo named > ${mark('tmux-2')}`], env);
+      expect(named.code).toBe(0);
+      for (let i = 0; i < 50 && !existsSync(mark('tmux-2')); i++) await sleep(100);
+      expect(readFileSync(mark('tmux-2'), 'utf8')).toBe('named\n');
+      expect(existsSync(mark('tmux-1'))).toBe(false);
+    } finally {
+      spawnSync('tmux', ['-S', tsock, 'kill-server'], { env });
+    }
+    // A tmux server the sandbox starts itself (it daemonizes; the engine saw its bind).
+    const isock = join(inDir, 'tmux.sock');
+    const m = join(inDir, 'mark-tmux');
+    const own = await inside(['--deny-all', RUNNABLE, `--allow-write=${inDir}`], ['sh', '-c', `tmux -S ${isock} new-session -d 'sleep 30' && tmux -S ${isock} new-window 'echo inside > ${m}'; sleep 0.5; tmux -S ${isock} kill-server`], env);
+    expect(own.stderr).not.toMatch(/denied unix/);
+    for (let i = 0; i < 30 && !existsSync(m); i++) await sleep(100);
+    expect(readFileSync(m, 'utf8')).toBe('inside\n');
+  });
+
+  it.runIf(has('ssh-agent') && has('ssh-add') && has('ssh-keygen'))('an ssh-agent started outside: ssh-add -l fails inside unless the socket is named', async () => {
+    const agent = join(world.dir, 'agent.sock');
+    const key = join(world.dir, 'id_test');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sbx-escape-net', '-f', key]);
+    const a = spawn('ssh-agent', ['-D', '-a', agent], { stdio: 'ignore', env: world.env });
+    children.push(a);
+    for (let i = 0; i < 50 && !existsSync(agent); i++) await sleep(100);
+    const env = { ...world.env, SSH_AUTH_SOCK: agent };
+    execFileSync('ssh-add', [key], { env, stdio: 'pipe' });
+    const out = await outside(['ssh-add', '-l'], env);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/sbx-escape-net/);
+
+    const denied = await inside([], ['ssh-add', '-l'], env);
+    expect(denied.code).toBe(2);
+    expect(denied.stdout).not.toMatch(/sbx-escape-net/);
+    expect(denied.stderr).toMatch(/denied unix .*agent\.sock .*ssh-agent: signs with your SSH keys/);
+    const deniedAll = await inside(['--deny-all', '--allow-env=SSH_AUTH_SOCK'], ['ssh-add', '-l'], env);
+    expect(deniedAll.code).toBe(2);
+
+    const named = await inside([`--allow-net=${agent}`], ['ssh-add', '-l'], env);
+    expect(named.code).toBe(0);
+    expect(named.stdout).toMatch(/sbx-escape-net/);
+    const namedAll = await inside(['--deny-all', '--allow-env=SSH_AUTH_SOCK', `--allow-net=${agent}`], ['ssh-add', '-l'], env);
+    expect(namedAll.code).toBe(0);
+
+    const check = await run(sbxBin, ['check', 'net', agent], { env, cwd: world.dir });
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/served by pid \d+ \(.*ssh-agent\), outside any sandbox/);
+    expect(check.stdout).toMatch(/ssh-agent: signs with your SSH keys/);
+  });
+});
+
+describe("sbx's filtering proxy serves its own sandbox only", () => {
+  let web: Servers;
+  let hosts: string;
+  beforeAll(async () => {
+    web = await tcpServers({ '127.0.0.1': 'hello through a proxy' });
+    hosts = writeHostsFile(world.dir, { '127.0.0.1': ['a.wild.test'] });
+  });
+  afterAll(() => web.close());
+
+  it("another sandbox (allowed 127.0.0.1) and an unsandboxed process are refused by a sandbox's proxy; each sandbox's own proxy works", async () => {
+    const env = { ...world.env, SBX_HOSTS_FILE: hosts };
+    const portFile = join(world.dir, 'proxy-port');
+    const go = join(world.dir, 'proxy-go');
+    const target = `a.wild.test:${web.port}`;
+    const client = (port: string) => `${fixture('net_client')} http-connect ${port} ${target}`;
+    // Sandbox A: its proxy port to a file, then (when told) its own client through it.
+    const a = await background(
+      [sbxBin, 'exec', '--allow-net=*.wild.test', '--', 'sh', '-c', `echo "\${HTTP_PROXY##*:}" > ${portFile}; echo started; while [ ! -e ${go} ]; do sleep 0.05; done; ${client('${HTTP_PROXY##*:}')}`],
+      /started/,
+      env,
+    );
+    const port = readFileSync(portFile, 'utf8').trim();
+    expect(port).toMatch(/^\d+$/);
+
+    // Sandbox B may reach 127.0.0.1 (every port) and has a proxy of its own: its own works…
+    const b = ['--allow-net=*.wild.test', '--allow-net=127.0.0.1'];
+    expect((await inside(b, ['sh', '-c', client('${HTTP_PROXY##*:}')], env)).stdout).toBe('ok hello through a proxy\n');
+    // …A's is refused.
+    const stolen = await inside(b, [fixture('net_client'), 'http-connect', port, target], env);
+    expect(stolen.stdout).toMatch(/^refused/);
+    // An unsandboxed process is refused too.
+    expect((await outside([fixture('net_client'), 'http-connect', port, target], env)).stdout).toMatch(/^refused/);
+
+    // A's own client through A's proxy.
+    writeFileSync(go, '');
+    await exited(a.child);
+    expect(a.out()).toMatch(/ok hello through a proxy/);
+    expect(a.out()).toMatch(/sbx: refused a connection to this sandbox's proxy from 127\.0\.0\.1:\d+/);
+    rmSync(go, { force: true });
+  });
+});
+
+describe("sbx's filtering proxy in the supervisor: one process, a proxy per session", () => {
+  it("a session allowed 127.0.0.1 is refused at connect to another session's proxy port; its own proxy works", { timeout: 120_000 }, async () => {
+    const { makeProject, makeSandbox } = await import('./supervisor-helpers.js');
+    const sb = makeSandbox('escape-net');
+    const web = await tcpServers({ '127.0.0.1': 'hello through a session proxy' });
+    try {
+      sb.env.SBX_DAEMON_HOSTS_FILE = writeHostsFile(sb.dir, { '127.0.0.1': ['a.wild.test'] });
+      const target = `a.wild.test:${web.port}`;
+      const client = (port: string) => `${fixture('net_client')} http-connect ${port} ${target}`;
+      const pa = makeProject(join(sb.home, 'proj-a'), 'version: 1\nnet:\n  allow: ["*.wild.test"]\n');
+      const pb = makeProject(join(sb.home, 'proj-b'), 'version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.1"]\n');
+      expect(sb.sbx(['trust'], { cwd: pa }).code).toBe(0);
+      expect(sb.sbx(['trust'], { cwd: pb }).code).toBe(0);
+      const portFile = join(sb.dir, 'a-port');
+      const go = join(sb.dir, 'a-go');
+      const a = sb.spawnSbx(['shell', '--', 'sh', '-c', `echo "\${HTTP_PROXY##*:}" > ${portFile}; while [ ! -e ${go} ]; do sleep 0.05; done; ${client('${HTTP_PROXY##*:}')}`], { cwd: pa });
+      for (let i = 0; i < 300 && !(existsSync(portFile) && readFileSync(portFile, 'utf8').trim()); i++) await sleep(100);
+      const port = readFileSync(portFile, 'utf8').trim();
+      expect(port).toMatch(/^\d+$/);
+      const b = await sb.spawnSbx(['shell', '--', 'sh', '-c', `${client('${HTTP_PROXY##*:}')}; echo "own=$?"; ${client(port)}; echo "other=$?"`], { cwd: pb }).done;
+      expect(b.stdout).toMatch(/^ok hello through a session proxy\nown=0$/m);
+      expect(b.stdout).toMatch(/^error connect: Permission denied \(errno 13\)\nother=1$/m);
+      expect(sb.log().some((v) => v.kind === 'deny' && v.target.includes(`127.0.0.1:${port} (another sandbox's sbx proxy)`))).toBe(true);
+      writeFileSync(go, '');
+      const ar = await a.done;
+      expect(ar.stdout).toContain('ok hello through a session proxy');
+    } finally {
+      sb.cleanup();
+      await web.close();
+    }
+  });
+});
