@@ -182,6 +182,7 @@ void ProcTable::sweep_locked() {
     store_free_locked(it->second.slot);
     it = tags_.erase(it);
   }
+  gen_++;
 }
 
 int ProcTable::assign(int tgid, int policy, bool followsCd) {
@@ -209,6 +210,7 @@ int ProcTable::assign(int tgid, int policy, bool followsCd) {
     tags_.erase(tag);
     return -e;
   }
+  gen_++;  // cached policies are read again
   std::lock_guard<std::mutex> g(mu_);
   if (followsCd) {
     followers_[tgid] = Follower{Fd(sys_pidfd_open(tgid, 0))};
@@ -236,10 +238,26 @@ int ProcTable::tag_policy(int pid, bool* ok) {
 }
 
 int ProcTable::lookup(int tid, int* tgid_out) {
+  const uint64_t gen = gen_.load();
+  {
+    std::lock_guard<std::mutex> g(idMu_);
+    auto it = ids_.find(tid);
+    if (it != ids_.end() && it->second.gen == gen && pidfd_alive(it->second.pidfd.get())) {
+      *tgid_out = it->second.tgid;
+      return it->second.policy;
+    }
+  }
   *tgid_out = tgid_of(tid);
   bool ok;
   int pol = tag_policy(tid, &ok);  // rlimits are per process: a thread reads its group's
-  return ok ? pol : strict_;
+  if (!ok) pol = strict_;
+  std::lock_guard<std::mutex> g(idMu_);
+  auto it = ids_.find(tid);
+  if (it != ids_.end()) {
+    it->second.policy = pol;
+    it->second.gen = gen;  // read before the tag: an assignment meanwhile makes it stale
+  }
+  return pol;
 }
 
 int ProcTable::member_policy(int tgid) {

@@ -15,8 +15,9 @@
 //     prlimit64 setting RLIMIT_CORE (the trapped form, on another pid, is refused by the
 //     engine, proc.cc), and without CAP_SYS_RESOURCE a hard limit only goes down. Only
 //     the engine moves tags (prlimit on a process of the same user needs no privilege).
-//   - It costs no trap: fork, vfork and clone stay allowed by number; a decision reads the
-//     caller's tag with one prlimit(2).
+//   - It costs no trap: fork, vfork and clone stay allowed by number; a process's first
+//     decision reads its tag with one prlimit(2) (then cached per thread until the next
+//     assignment).
 // A policy change — the shell's cd (assign from JS), a `commands:` override at the exec
 // stop (exec.cc) — gives the process a fresh tag below every tag handed out so far (tags
 // only go down), bound to the new policy; children forked earlier keep theirs. A process
@@ -91,14 +92,17 @@ class ProcTable {
   uint32_t freeHint_ = 0;
   std::atomic<uint64_t>* storedNext_ = nullptr;
   // tid → tgid cache (a pidfd per entry against tid reuse), so a thread's syscalls do not
-  // each read /proc/<tid>/status.
+  // each read /proc/<tid>/status; it also keeps the policy read from the tag, valid while
+  // gen_ is unchanged (only the engine moves a tag: every assignment bumps gen_).
   std::mutex idMu_;
   struct Id {
     int tgid;
     Fd pidfd;
+    int policy = -1;
+    uint64_t gen = 0;
   };
   std::unordered_map<int, Id> ids_;
-  size_t leaders_ = 0;
+  std::atomic<uint64_t> gen_{1};
 };
 
 }  // namespace sbx
