@@ -71,13 +71,23 @@ export interface HintReply {
 export interface EngineOptions {
   /** The seccomp listener fd. The engine dups it; the caller keeps ownership of its copy. */
   listenerFd: number;
-  /** Policy for a process whose ancestry reaches no assigned process. Must be set with engineSetPolicy before the first decision. */
-  defaultPolicy: number;
+  /**
+   * The session's strictest policy: for a process the engine cannot place (its tag is not
+   * one this engine handed out) and for a policy id that is not set. Nothing is decided
+   * until it is set with engineSetPolicy: set it last. A process runs under the policy it
+   * was created under (addon/procs.h); assign the session's first process before it runs.
+   */
+  strictPolicy: number;
   /** Receiving threads (1..16). Default 2. */
   threads?: number;
   /** Pids no sandboxed process may signal, ptrace or open under /proc/<pid> (supervisor, keeper). */
   protectedPids: number[];
-  /** Optional memfd (≥ 64 KiB) journaling in-flight notifications so a restarted supervisor can finish them. */
+  /**
+   * Optional memfd (≥ 64 KiB) journaling in-flight notifications so a restarted supervisor
+   * can finish them. Beyond its first 256 KiB it also records the process tags handed out,
+   * so a restarted supervisor's engine knows every running process's policy (the keeper's
+   * is 1 MiB).
+   */
   journalFd?: number;
   /**
    * Denials, audits and errors, batched (every 50 ms, or at 256 distinct events); identical
@@ -95,7 +105,7 @@ export interface EngineStats {
   decisions: number;
   denials: number;
   audits: number;
-  /** Processes the engine is tracking (pid → policy). */
+  /** Processes the engine has seen that are still alive. */
   processes: number;
   /** Notifications received but not yet answered. */
   pending: number;
@@ -155,8 +165,16 @@ export interface NativeAddon {
   /** Adds or atomically replaces the snapshot with policy.id; in-flight decisions finish on the old one. */
   engineSetPolicy(engine: EngineHandle, policy: CompiledPolicy): void;
   engineDropPolicy(engine: EngineHandle, policyId: number): void;
-  /** Assigns pid (a tgid) to policyId. With pinDescendants, its existing descendants first keep the policy they have now. */
-  engineAssign(engine: EngineHandle, pid: number, policyId: number, pinDescendants: boolean): void;
+  /**
+   * Puts pid (a tgid) under policyId from now on; the processes it created before keep the
+   * policy they were created under, and its later children get policyId. followsCd: pid is
+   * the session's shell (only it may push hints; it may act on any of its session's
+   * processes). Throws (with errno) when the process cannot be tagged (gone, another user,
+   * a hard core-size limit too low).
+   */
+  engineAssign(engine: EngineHandle, pid: number, policyId: number, followsCd: boolean): void;
+  /** The policy pid runs under and whether it follows cd; null when pid is not this session's (or unplaced). */
+  engineProcess(engine: EngineHandle, pid: number): { policy: number; followsCd: boolean } | null;
   /** Replaces the protected pids (this process is always added); decisions in flight finish on the old set. */
   engineSetProtectedPids(engine: EngineHandle, pids: number[]): void;
   engineReplyHint(engine: EngineHandle, hintId: string, reply: HintReply): void;

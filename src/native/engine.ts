@@ -17,7 +17,8 @@ import { loadNative } from './load.js';
 
 export interface EngineCreateOptions {
   listenerFd: number;
-  defaultPolicy: number;
+  /** The session's strictest policy: for unplaced processes and unset ids; set it last (nothing is decided before). */
+  strictPolicy: number;
   threads?: number;
   protectedPids?: number[];
   journalFd?: number;
@@ -127,7 +128,7 @@ export class Engine {
     const w = 'Engine.create';
     if (typeof o !== 'object' || o === null) fail(w, 'options must be an object', o);
     checkInt(w, 'listenerFd', o.listenerFd, 0, 2 ** 31 - 1);
-    checkInt(w, 'defaultPolicy', o.defaultPolicy, 0, 2 ** 31 - 1);
+    checkInt(w, 'strictPolicy', o.strictPolicy, 0, 2 ** 31 - 1);
     if (o.threads !== undefined) checkInt(w, 'threads', o.threads, 1, 16);
     if (o.journalFd !== undefined) checkInt(w, 'journalFd', o.journalFd, 0, 2 ** 31 - 1);
     const pids = o.protectedPids ?? [];
@@ -138,7 +139,7 @@ export class Engine {
     const addon = loadNative();
     const handle = addon.engineCreate({
       listenerFd: o.listenerFd,
-      defaultPolicy: o.defaultPolicy,
+      strictPolicy: o.strictPolicy,
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.journalFd !== undefined ? { journalFd: o.journalFd } : {}),
       protectedPids: pids,
@@ -169,15 +170,27 @@ export class Engine {
     this.policies.delete(id);
   }
 
-  /** Assigns a process (tgid); with pinDescendants its running children keep their policy. */
-  assign(pid: number, policyId: number, pinDescendants: boolean): void {
+  /**
+   * Puts a process (tgid) under policyId from now on: what it created before keeps the
+   * policy it was created under. followsCd: the session's shell. Throws when the process
+   * cannot be tagged (see native.d.ts).
+   */
+  assign(pid: number, policyId: number, followsCd: boolean): void {
     const w = 'Engine.assign';
     const h = this.live(w);
     checkInt(w, 'pid', pid, 1, 2 ** 31 - 1);
     checkInt(w, 'policyId', policyId, 0, 2 ** 31 - 1);
-    if (typeof pinDescendants !== 'boolean') fail(w, 'pinDescendants must be a boolean', pinDescendants);
+    if (typeof followsCd !== 'boolean') fail(w, 'followsCd must be a boolean', followsCd);
     if (!this.policies.has(policyId)) fail(w, 'policyId was never set with setPolicy', policyId);
-    this.addon.engineAssign(h, pid, policyId, pinDescendants);
+    this.addon.engineAssign(h, pid, policyId, followsCd);
+  }
+
+  /** The policy a process of this session runs under and whether it is the shell; null: not this session's, or unplaced. */
+  process(pid: number): { policy: number; followsCd: boolean } | null {
+    const w = 'Engine.process';
+    const h = this.live(w);
+    checkInt(w, 'pid', pid, 1, 2 ** 31 - 1);
+    return this.addon.engineProcess(h, pid);
   }
 
   /** Replaces the pids no sandboxed process may signal, ptrace or open under /proc (this process stays). */

@@ -2,13 +2,18 @@
  * One sandboxed session: one engine on the session's seccomp listener, the policies its
  * processes run under (ids local to this engine), the hook's hints, and the state the
  * keeper keeps for us so a restarted supervisor can resume the session.
+ *
+ * Which process runs under which policy is recorded in one place only: the native engine
+ * (each process carries a tag fixed when it is created; the tags live on in the keeper's
+ * memfd across a supervisor crash: native/unotify/src/addon/procs.h). This file keeps the
+ * policies and their ids, and asks the engine about processes.
  */
 import { closeSync, constants as fsc, openSync, realpathSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { PolicyError } from '../errors.js';
+import { PolicyError, SbxError } from '../errors.js';
 import { Engine } from '../native/engine.js';
 import { formatReply } from '../hook/reply.js';
 import type { Env } from '../policy/paths.js';
@@ -16,7 +21,8 @@ import { describeRule, sourceKey, type PolicySource, type ResolvedSource } from 
 import type { PolicyCache } from './policy-cache.js';
 import type { SessionNetwork } from './network.js';
 import { describeDenial, type ProxyDenial } from '../net/index.js';
-import { childrenOf, parentPid, startTime, ttyOf } from './procfs.js';
+import { ttyOf } from './procfs.js';
+import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
 import type { Violation, ViolationLog } from './violations.js';
 
 const EACCES = 13;
@@ -34,14 +40,20 @@ export interface Registration {
   state: SessionState | null;
 }
 
-/** Kept by the keeper between supervisors: which live process runs under which source. */
+/**
+ * Kept by the keeper between supervisors: the session's policy sources and the engine ids
+ * of their policies. Which process runs under which id is not here: the engine's tags,
+ * kept in the keeper's memfd, say that (a restarted engine reads them back).
+ */
 export interface SessionState {
-  v: 1;
-  sources: PolicySource[];
-  /** pid + start time (so a reused pid is not confused) → index into sources. */
-  procs: { pid: number; start: string; src: number }[];
-  /** The source new processes of the session fall back to. */
+  v: 2;
+  sources: { source: PolicySource; main: number; overrides: number[] }[];
+  /** Index into sources: the shell's (what the proxy decides on). */
   root: number;
+  /** The id of the session's strictest policy (unplaced processes). */
+  strict: number;
+  /** The next free id. */
+  nextId: number;
   /** The session's proxy port (its programs have it in their environment). */
   proxyPort?: number;
 }
@@ -104,10 +116,9 @@ export class Session {
   private engine: Engine | undefined;
   private readonly entries = new Map<string, Entry>();
   private readonly byId = new Map<number, { policy: CompiledPolicy; origin: string }>();
-  /** Processes the supervisor assigned (root, hint callers) or saw pinned, → source key. */
-  private readonly procs = new Map<number, { start: string; key: string }>();
   private rootKey = '';
   private nextId = 1;
+  private strictId = 0;
   private ended = false;
   private keeper: Socket | undefined;
   private net: SessionNetwork | undefined;
@@ -144,49 +155,54 @@ export class Session {
 
   private async startInner(reg: Registration, listenerFd: number, journalFd: number): Promise<void> {
     this.journalFd = journalFd;
-    const wantPort = reg.resume && reg.state?.v === 1 ? reg.state.proxyPort : undefined;
-    this.net = await this.ctx.network(this.id, wantPort);
+    const state = reg.resume && reg.state?.v === 2 ? reg.state : undefined;
+    this.net = await this.ctx.network(this.id, state?.proxyPort);
     this.net.onPolicy = (p) => this.onNetPolicy(p);
     this.net.onDeny = (d) => this.onProxyDeny(d);
-    const plan: { pid: number; start: string; key: string }[] = [];
-    if (reg.resume && reg.state && reg.state.v === 1) {
-      // Resume: same sources, same processes; a file that broke meanwhile locks down.
+    if (state) {
+      // Resume: the same sources under the same ids (the tags the engine reads back name
+      // them); a file that broke meanwhile locks down.
+      this.nextId = Math.max(1, state.nextId);
+      this.strictId = state.strict;
       const keys: string[] = [];
-      for (const src of reg.state.sources) keys.push(await this.prepare(src, true));
-      for (const p of reg.state.procs) {
-        const key = keys[p.src];
-        if (key !== undefined && startTime(p.pid) === p.start) plan.push({ pid: p.pid, start: p.start, key });
-      }
-      this.rootKey = keys[reg.state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
+      for (const s of state.sources) keys.push(await this.prepare(s.source, true, { main: s.main, overrides: s.overrides }));
+      this.rootKey = keys[state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
     } else {
       // The root process is about to exec the session's program in its (real) cwd.
       this.rootKey = await this.prepare({ kind: 'dir', dir: reg.cwd }, reg.resume);
+      this.strictId = this.nextId++;
     }
-    const rootStart = startTime(this.rootPid);
-    if (rootStart !== undefined && !plan.some((p) => p.pid === this.rootPid))
-      plan.push({ pid: this.rootPid, start: rootStart, key: this.rootKey });
 
-    const rootEntry = this.entries.get(this.rootKey)!;
     this.engine = Engine.create({
       listenerFd,
-      defaultPolicy: rootEntry.mainId,
+      strictPolicy: this.strictId,
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
       onHint: (h) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
     });
-    // Same tick as create. The engine holds every decision until the default policy exists,
-    // so set it last: every other policy and every pinned process is in place by then.
-    const assign = (p: { pid: number; start: string; key: string }) => {
-      this.engine!.assign(p.pid, this.entries.get(p.key)!.mainId, false);
-      this.procs.set(p.pid, { start: p.start, key: p.key });
-    };
-    for (const [key, e] of this.entries) if (key !== this.rootKey) this.install(e);
-    for (const p of plan) if (p.key !== this.rootKey) assign(p);
-    this.install(rootEntry);
-    for (const p of plan) if (p.key === this.rootKey) assign(p);
-    this.net.manager.setActive(rootEntry.mainId);
+    // Same tick as create. The engine decides nothing until the strict policy exists, so it
+    // is set last: every other policy and the root's tag are in place by then.
+    for (const e of this.entries.values()) this.install(e);
+    const root = state ? this.engine.process(this.rootPid) : null;
+    if (root) {
+      this.rootKey = this.keyOfId(root.policy) ?? this.rootKey;
+    } else {
+      // The session's first process (the shell): everything it starts inherits its policy
+      // from here on. A resumed engine knows every process it tagged before; a root it does
+      // not know (no record) is tagged again.
+      try {
+        this.engine.assign(this.rootPid, this.entries.get(this.rootKey)!.mainId, true);
+      } catch (err) {
+        if (!state && !reg.resume) {
+          this.engine.stop();
+          throw new SbxError(`cannot place the session's first process: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    }
+    this.installStrict();
+    this.net.manager.setActive(this.entries.get(this.rootKey)!.mainId);
     this.watch();
   }
 
@@ -204,8 +220,8 @@ export class Session {
     this.pushState();
   }
 
-  /** Resolves a source into an entry (allocating ids once per source). Returns its key. */
-  private async prepare(source: PolicySource, lockdownOnError: boolean): Promise<string> {
+  /** Resolves a source into an entry (allocating ids once per source, or taking `ids`). Returns its key. */
+  private async prepare(source: PolicySource, lockdownOnError: boolean, ids?: { main: number; overrides: number[] }): Promise<string> {
     let key = sourceKey(source);
     let resolved: ResolvedSource;
     let generation = 0;
@@ -229,7 +245,7 @@ export class Session {
         prompt: 'sbx!',
       };
     }
-    await this.netPrepare(this.setEntry(key, resolved, generation));
+    await this.netPrepare(this.setEntry(key, resolved, generation, ids));
     return key;
   }
 
@@ -251,10 +267,10 @@ export class Session {
     this.byId.set(p.id, { policy: p, origin: known.origin });
   }
 
-  private setEntry(key: string, resolved: ResolvedSource, generation: number): Entry {
+  private setEntry(key: string, resolved: ResolvedSource, generation: number, ids?: { main: number; overrides: number[] }): Entry {
     let e = this.entries.get(key);
     if (!e) {
-      e = { resolved, generation, mainId: this.nextId++, overrideIds: [] };
+      e = { resolved, generation, mainId: ids?.main ?? this.nextId++, overrideIds: [...(ids?.overrides ?? [])] };
       this.entries.set(key, e);
     }
     e.resolved = resolved;
@@ -277,6 +293,22 @@ export class Session {
     const main = e.netMain ?? e.resolved.main;
     this.engine!.setPolicy(main);
     this.byId.set(main.id, { policy: main, origin: e.resolved.origin });
+  }
+
+  /** The strictest policy, over every policy the session has now (policy/strict.ts). */
+  private installStrict(): void {
+    const p = strictestPolicy(
+      this.strictId,
+      [...this.byId.values()].map((b) => b.policy).filter((b) => b.id !== this.strictId),
+    );
+    this.engine!.setPolicy(p);
+    this.byId.set(p.id, { policy: p, origin: STRICT_ORIGIN });
+  }
+
+  /** The entry whose main policy or one of whose overrides has this id. */
+  private keyOfId(id: number): string | undefined {
+    for (const [key, e] of this.entries) if (e.mainId === id || e.overrideIds.includes(id)) return key;
+    return undefined;
   }
 
   private watch(): void {
@@ -308,6 +340,7 @@ export class Session {
         await this.netPrepare(entry);
         if (this.ended) return;
         this.install(entry);
+        this.installStrict();
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
@@ -317,6 +350,7 @@ export class Session {
       }
     }
     this.watch();
+    this.pushState();
   }
 
   // ---- hints (docs/hook-protocol.md) ----
@@ -337,6 +371,11 @@ export class Session {
   }
 
   private async answer(h: HintRequest): Promise<{ errno: number } | { content: string }> {
+    // Only the session's shell follows its directory; any other process keeps the policy it
+    // was created under (a program under a `commands:` override cannot cd its way out).
+    if (this.ended || !this.engine || this.engine.stopped) return { errno: EACCES };
+    const caller = this.engine.process(h.tgid);
+    if (!caller?.followsCd) return this.refuse(h, "only the session's shell pushes hints; this process keeps the policy it was started under");
     let source: PolicySource;
     // `/proc/self/sbx/cd/<abs dir>`: the engine hands over what follows "cd/", slash eaten.
     const claimed = `/${h.arg.replace(/^\/+/, '')}`;
@@ -361,7 +400,7 @@ export class Session {
       return { errno: EINVAL };
     }
 
-    const before = this.keyOf(h.tgid);
+    const before = this.keyOfId(caller.policy) ?? this.rootKey;
     let resolved: ResolvedSource;
     let key: string;
     let generation: number;
@@ -391,12 +430,15 @@ export class Session {
       await this.netPrepare(entry);
       if (this.ended || !this.engine) return { errno: EACCES };
       this.install(entry);
+      this.installStrict();
     } else entry.resolved.source = source;
     resolved = entry.resolved;
-    this.pinDescendants(h.tgid, before);
-    this.engine.assign(h.tgid, entry.mainId, true);
-    const start = startTime(h.tgid);
-    if (start !== undefined) this.procs.set(h.tgid, { start, key });
+    // The shell from now on; what it started before keeps the policy it was started under.
+    try {
+      this.engine.assign(h.tgid, entry.mainId, true);
+    } catch (err) {
+      return this.refuse(h, `cannot switch the shell's policy: ${(err as Error).message}`);
+    }
     if (h.tgid === this.rootPid) {
       this.rootKey = key;
       // The proxy cannot tell who asks: it decides on the root's (the shell's) policy.
@@ -419,53 +461,22 @@ export class Session {
     };
   }
 
-  /** The source key a process runs under, by the nearest recorded ancestor. */
-  private keyOf(pid: number): string {
-    for (let p: number | undefined = pid, hops = 0; p && p > 1 && hops < 64; p = parentPid(p), hops++) {
-      const r = this.procs.get(p);
-      if (r && startTime(p) === r.start) return r.key;
-    }
-    return this.rootKey;
-  }
-
-  /**
-   * Mirrors the engine's pinDescendants in our own records, so a resumed engine can pin
-   * them again: every running descendant keeps the source it had.
-   */
-  private pinDescendants(pid: number, inherited: string): void {
-    const queue: [number, string][] = childrenOf(pid).map((c) => [c, inherited]);
-    while (queue.length > 0) {
-      const [c, k] = queue.shift()!;
-      const start = startTime(c);
-      if (start === undefined) continue;
-      let rec = this.procs.get(c);
-      if (!rec || rec.start !== start) {
-        rec = { start, key: k };
-        this.procs.set(c, rec);
-      }
-      for (const g of childrenOf(c)) queue.push([g, rec.key]);
-    }
-    // Forget the dead.
-    for (const [p, r] of this.procs) if (startTime(p) !== r.start) this.procs.delete(p);
-  }
-
   /** Sends the keeper what a next supervisor needs to resume us. */
   private pushState(): void {
     if (!this.keeper || this.keeper.destroyed) return;
     const keys = [...this.entries.keys()];
     const state: SessionState = {
-      v: 1,
-      sources: keys.map((k) => this.entries.get(k)!.resolved.source),
-      procs: [...this.procs].map(([pid, r]) => ({ pid, start: r.start, src: keys.indexOf(r.key) })),
+      v: 2,
+      sources: keys.map((k) => {
+        const e = this.entries.get(k)!;
+        return { source: e.resolved.source, main: e.mainId, overrides: [...e.overrideIds] };
+      }),
       root: Math.max(0, keys.indexOf(this.rootKey)),
+      strict: this.strictId,
+      nextId: this.nextId,
       ...(this.net?.port !== undefined ? { proxyPort: this.net.port } : {}),
     };
-    let json = JSON.stringify(state);
-    while (json.length > 60_000 && state.procs.length > 1) {
-      state.procs.splice(0, Math.ceil(state.procs.length / 4));
-      json = JSON.stringify(state);
-    }
-    this.keeper.write(`state ${json}\n`);
+    this.keeper.write(`state ${JSON.stringify(state)}\n`);
   }
 
   // ---- events, notices ----

@@ -21,7 +21,7 @@ async function early(deny: boolean) {
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (x: string) => (out += x));
   const l = addon.recvFd(p, 10_000);
-  const engine = Engine.create({ listenerFd: l, defaultPolicy: 1 });
+  const engine = Engine.create({ listenerFd: l, strictPolicy: 1 });
   addon.close(l);
   const { writeSync } = await import('node:fs');
   writeSync(p, Buffer.from('k')); // the program runs now; its trapped calls find no policy

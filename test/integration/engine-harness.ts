@@ -10,7 +10,11 @@ import { join, resolve } from 'node:path';
 import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy, PathRule } from '../../src/policy/compiled.js';
 import { Engine } from '../../src/native/engine.js';
+import { strictestPolicy } from '../../src/policy/strict.js';
 import { launcherPath, loadNative } from '../../src/native/load.js';
+
+/** The harness's strict policy id (tests use small ids for theirs). */
+export const STRICT_ID = 999_999;
 
 export const fixtureBin = (name: string): string => resolve(import.meta.dirname, '..', 'fixtures', 'bin', name);
 
@@ -68,7 +72,10 @@ export interface Session {
 export interface StartOptions {
   argv: string[];
   policies: CompiledPolicy[];
+  /** The program's policy (it is placed before it runs); default: the first of `policies`. */
   defaultPolicy?: number;
+  /** For unplaced processes; default: strictestPolicy over `policies`, id STRICT_ID. */
+  strict?: CompiledPolicy;
   cwd?: string;
   protectedPids?: number[];
   onHint?: (engine: Engine, hint: HintRequest) => void;
@@ -97,10 +104,11 @@ export async function start(o: StartOptions): Promise<Session> {
   const events: EngineEvent[] = [];
   let closed!: () => void;
   const closedP = new Promise<void>((r) => (closed = r));
+  const strict = o.strict ?? strictestPolicy(STRICT_ID, o.policies);
   let engine!: Engine;
   engine = Engine.create({
     listenerFd: listener,
-    defaultPolicy: o.defaultPolicy ?? o.policies[0]!.id,
+    strictPolicy: strict.id,
     protectedPids: o.protectedPids ?? [],
     ...(o.threads ? { threads: o.threads } : {}),
     onEvents: (e) => events.push(...e),
@@ -108,6 +116,8 @@ export async function start(o: StartOptions): Promise<Session> {
     onClosed: () => closed(),
   });
   for (const p of o.policies) engine.setPolicy(p);
+  engine.assign(child.pid!, o.defaultPolicy ?? o.policies[0]!.id, false);
+  engine.setPolicy(strict); // last: the engine decides nothing before it
   writeSync(parentEnd, Buffer.from('k'));
   const done = (async () => {
     const r = await exited;

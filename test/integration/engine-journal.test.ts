@@ -15,7 +15,7 @@ const addonPath = join(packageRoot, 'native', 'unotify', 'build', 'Release', 'sb
 // The "supervisor": takes listener (fd 3) and journal (fd 4), serves, never answers hints.
 const supervisor = `
 const a = require(${JSON.stringify(addonPath)});
-const e = a.engineCreate({ listenerFd: 3, journalFd: process.argv[1] === 'nojournal' ? undefined : 4, defaultPolicy: 1,
+const e = a.engineCreate({ listenerFd: 3, journalFd: process.argv[1] === 'nojournal' ? undefined : 4, strictPolicy: 1,
   protectedPids: [], onEvents() {}, onHint(h) { process.stdout.write('hint ' + h.verb + '\\n'); }, onClosed() {} });
 a.engineSetPolicy(e, ${JSON.stringify(policy(1))});
 process.stdout.write('ready\\n');
@@ -50,7 +50,7 @@ async function crashOnce(journal: boolean) {
   await new Promise((res) => sup.once('exit', res));
   const replacement = Engine.create({
     listenerFd: listener,
-    defaultPolicy: 1,
+    strictPolicy: 1,
     journalFd,
     onHint: (h) => replacement.replyHint(h.id, { content: 'recovered\n' }),
   });

@@ -1,5 +1,5 @@
 /**
- * Processes: signals to protected pids, policy switches with pinned descendants, and the
+ * Processes: signals to protected pids, policy switches (children keep the policy they were created under), and the
  * /proc/self/sbx hint channel. Each denial has its allowed twin.
  */
 import { spawn } from 'node:child_process';
@@ -42,7 +42,7 @@ describe('engine: processes', () => {
     }
   });
 
-  it('engineAssign with pinDescendants: a running child keeps its policy, the switched process and new children get the new one', async () => {
+  it('engineAssign: a running child keeps the policy it was created under, the switched process and new children get the new one', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'file'), 'x');
     const open = policy(1);
@@ -124,7 +124,7 @@ describe('engine: processes', () => {
     expect(r.signal).toBe('SIGKILL');
   });
 
-  it('setPolicy replaces a snapshot live; dropPolicy falls back to the default policy', async () => {
+  it('setPolicy replaces a snapshot live; dropPolicy sends its processes to the strict policy, never a default', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'f'), 'content\n');
     const s = await start({
@@ -141,7 +141,7 @@ describe('engine: processes', () => {
     s.engine.setPolicy(policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'f'))] } }));
     s.child.stdin!.write('go\n');
     await waitFor('step2');
-    // The shell is on policy 3 now; dropping 3 sends it back to the default (1, denying).
+    // The shell is on policy 3 now; dropping 3 sends it to the strict policy (a temp file: denied).
     s.engine.setPolicy(policy(3));
     s.engine.assign(s.child.pid!, 3, false);
     s.engine.dropPolicy(3);

@@ -2,7 +2,8 @@
  * Crash survival and hand-over: `kill -9` of the supervisor in the middle of a workload,
  * and `sbx daemon restart`. The keeper holds each session's listener, so notifications
  * wait in the kernel; it re-registers with the next supervisor, which resumes the session
- * (same id, same sources, processes pinned to the policy they had).
+ * (same id, same sources and policy ids; every process keeps its policy: the engine reads
+ * the process tags back from the keeper's memfd).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';

@@ -57,17 +57,17 @@ describe('native addon', () => {
   it('native functions check arity and types with TypeErrors naming the argument', () => {
     expect(() => (addon.recvFd as unknown as (x: unknown) => void)('x')).toThrow(TypeError);
     expect(() => addon.recvFd(-1, 5)).toThrow(/recvFd\(sock, timeoutMs\): sock must be an integer/);
-    expect(() => addon.engineAssign({} as never, 1, 1, false)).toThrow(/engineAssign\(engine, pid, policyId, pinDescendants\): engine must be a handle/);
+    expect(() => addon.engineAssign({} as never, 1, 1, false)).toThrow(/engineAssign\(engine, pid, policyId, followsCd\): engine must be a handle/);
     expect(() => addon.execve('/bin/true', [], [])).toThrow(/argv must not be empty/);
-    expect(() => addon.engineCreate({ listenerFd: 0 } as never)).toThrow(/options.defaultPolicy/);
+    expect(() => addon.engineCreate({ listenerFd: 0 } as never)).toThrow(/options.strictPolicy/);
     expect(() => addon.engineSetProtectedPids({} as never, [1])).toThrow(/engineSetProtectedPids\(engine, pids\): engine must be a handle/);
     expect(() => (addon.engineSetProtectedPids as unknown as (x: unknown) => void)({})).toThrow(TypeError);
   });
 
   it('the TS Engine validates before calling native: clear SbxErrors', () => {
-    expect(() => Engine.create({ listenerFd: -3, defaultPolicy: 1 })).toThrow(EngineArgumentError);
-    expect(() => Engine.create({ listenerFd: 3, defaultPolicy: 1, threads: 40 })).toThrow(/threads must be an integer in \[1, 16\]/);
-    expect(() => Engine.create({ listenerFd: 3, defaultPolicy: 1, protectedPids: [0] })).toThrow(/protectedPids\[0\]/);
+    expect(() => Engine.create({ listenerFd: -3, strictPolicy: 1 })).toThrow(EngineArgumentError);
+    expect(() => Engine.create({ listenerFd: 3, strictPolicy: 1, threads: 40 })).toThrow(/threads must be an integer in \[1, 16\]/);
+    expect(() => Engine.create({ listenerFd: 3, strictPolicy: 1, protectedPids: [0] })).toThrow(/protectedPids\[0\]/);
   });
 
   it('an engine on a listener with no process left reports onClosed once and stops cleanly', async () => {
@@ -81,7 +81,7 @@ describe('native addon', () => {
     let closed = 0;
     let engine!: Engine;
     const done = new Promise<void>((res) => {
-      engine = Engine.create({ listenerFd: lfd, defaultPolicy: 1, onClosed: () => { closed++; res(); } });
+      engine = Engine.create({ listenerFd: lfd, strictPolicy: 1, onClosed: () => { closed++; res(); } });
       engine.setPolicy({
         id: 1, mode: 'enforce', read: { default: 'allow', rules: [] }, write: { default: 'allow', rules: [] },
         exec: { default: 'allow', paths: [], programs: [] }, net: { default: 'allow', rules: [] },

@@ -42,7 +42,8 @@
 #include <unistd.h>
 
 #define EXIT_SETUP 126
-#define JOURNAL_SIZE (256 * 1024)
+/* The journal (256 KiB) and, after it, the process tags the engine hands out (addon/procs.h). */
+#define JOURNAL_SIZE (1024 * 1024)
 #define MAX_STATE (60 * 1024)
 #define FIRST_DEADLINE_MS 5000
 /* A supervisor that accepted the registration is alive, only busy: wait longer for it. */

@@ -295,9 +295,13 @@ int main(int argc, char **argv) {
 
   /* 2b. No core dumps: the kernel writes a core file with no syscall the engine could
         decide (it would land in whatever directory the crashing program chose), and the
-        filter refuses raising RLIMIT_CORE again. */
-  struct rlimit nocore = { 0, 0 };
-  if (setrlimit(RLIMIT_CORE, &nocore) != 0) die("setrlimit(RLIMIT_CORE)", errno);
+        filter refuses every change to RLIMIT_CORE. The soft limit goes to 0; the hard
+        limit is left where it is: the engine lowers it to tag each process with the
+        policy it was created under (addon/procs.h). */
+  struct rlimit core;
+  if (getrlimit(RLIMIT_CORE, &core) != 0) die("getrlimit(RLIMIT_CORE)", errno);
+  core.rlim_cur = 0;
+  if (setrlimit(RLIMIT_CORE, &core) != 0) die("setrlimit(RLIMIT_CORE)", errno);
 
   /* 3. Session: the keeper is started before the filter so it stays outside. */
   if (session) sock = start_keeper(session, sbx);

@@ -12,6 +12,7 @@ import { proxyAdmission } from '../../native/engine.js';
 import type { ExecRequest } from '../types.js';
 import { launch } from './launch.js';
 import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
+import { strictestPolicy } from '../../policy/strict.js';
 
 const ENOENT = 2;
 
@@ -108,11 +109,15 @@ async function execPrepared(
     }
   };
 
+  // Unplaced processes get the strictest policy (never a default); the program is placed
+  // before it runs, and everything it starts inherits its policy.
+  const strict = strictestPolicy(Math.max(...policies.keys()) + 1, [...policies.values()]);
   let engine: EngineHandle;
+  let created: EngineHandle | undefined;
   try {
-    engine = native.engineCreate({
+    engine = created = native.engineCreate({
       listenerFd: launched.listenerFd,
-      defaultPolicy: request.policy.id,
+      strictPolicy: strict.id,
       protectedPids: [process.pid],
       onEvents: report,
       // No session here: the shell hook's /proc/self/sbx/ channel does not exist.
@@ -120,8 +125,11 @@ async function execPrepared(
       onClosed: () => {},
     });
     for (const p of policies.values()) native.engineSetPolicy(engine, p);
+    native.engineAssign(engine, launched.child.pid!, request.policy.id, false);
+    native.engineSetPolicy(engine, strict); // last: nothing is decided before it
     live.engine = engine;
   } catch (err) {
+    if (created) native.engineStop(created);
     launched.refuse();
     await launched.exited.catch(() => undefined);
     if (err instanceof SbxError) throw err;

@@ -198,7 +198,7 @@ Napi::Value EngineCreate(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   EngineConfig cfg;
   int lfd = int_opt(env, o, "listenerFd", sig, 0, INT32_MAX, -1, true);
-  cfg.defaultPolicy = int_opt(env, o, "defaultPolicy", sig, 0, INT32_MAX, 0, true);
+  cfg.strictPolicy = int_opt(env, o, "strictPolicy", sig, 0, INT32_MAX, 0, true);
   cfg.threads = int_opt(env, o, "threads", sig, 1, 16, 2, false);
   cfg.journalFd = int_opt(env, o, "journalFd", sig, 0, INT32_MAX, -1, false);
   cfg.protectedPids = pid_list(env, o.Get("protectedPids"), sig, "options.protectedPids");
@@ -238,14 +238,34 @@ Napi::Value EngineDropPolicy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EngineAssign(const Napi::CallbackInfo& info) {
-  const char* sig = "engineAssign(engine, pid, policyId, pinDescendants)";
+  const char* sig = "engineAssign(engine, pid, policyId, followsCd)";
   need_args(info, 4, sig);
   auto core = engine_arg(info, sig);
   int pid = arg_int(info, 1, sig, "pid", 1, INT32_MAX);
   int pol = arg_int(info, 2, sig, "policyId", 0, INT32_MAX);
-  if (!info[3].IsBoolean()) throw_type(info.Env(), sig, "pinDescendants must be a boolean");
-  core->assign(pid, pol, info[3].As<Napi::Boolean>().Value());
+  if (!info[3].IsBoolean()) throw_type(info.Env(), sig, "followsCd must be a boolean");
+  int r = core->assign(pid, pol, info[3].As<Napi::Boolean>().Value());
+  if (r == -ERANGE)
+    throw sys_error(info.Env(),
+                    "engineAssign: pid " + std::to_string(pid) +
+                        ": its hard core-size limit (ulimit -Hc) leaves no room for sbx's process tags; raise it "
+                        "(sbx keeps the soft limit at 0)",
+                    ERANGE);
+  if (r < 0) throw sys_error(info.Env(), "engineAssign: pid " + std::to_string(pid), -r);
   return info.Env().Undefined();
+}
+
+Napi::Value EngineProcess(const Napi::CallbackInfo& info) {
+  const char* sig = "engineProcess(engine, pid)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  int pid = arg_int(info, 1, sig, "pid", 1, INT32_MAX);
+  int pol = core->procs().member_policy(pid);
+  if (pol < 0) return info.Env().Null();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("policy", pol);
+  o.Set("followsCd", core->procs().follows_cd(pid));
+  return o;
 }
 
 Napi::Value EngineSetProtectedPids(const Napi::CallbackInfo& info) {
@@ -392,6 +412,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineSetPolicy", Napi::Function::New(env, EngineSetPolicy, "engineSetPolicy"));
   exports.Set("engineDropPolicy", Napi::Function::New(env, EngineDropPolicy, "engineDropPolicy"));
   exports.Set("engineAssign", Napi::Function::New(env, EngineAssign, "engineAssign"));
+  exports.Set("engineProcess", Napi::Function::New(env, EngineProcess, "engineProcess"));
   exports.Set("engineSetProtectedPids", Napi::Function::New(env, EngineSetProtectedPids, "engineSetProtectedPids"));
   exports.Set("engineReplyHint", Napi::Function::New(env, EngineReplyHint, "engineReplyHint"));
   exports.Set("engineStats", Napi::Function::New(env, EngineStats, "engineStats"));

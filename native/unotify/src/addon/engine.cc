@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -80,17 +81,21 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
            Napi::ThreadSafeFunction closed)
     : listener_(cfg.listener),
       stopfd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      default_(cfg.defaultPolicy),
+      strict_(cfg.strictPolicy),
       nthreads_(cfg.threads),
-      procs_(cfg.defaultPolicy),
+      procs_(cfg.strictPolicy),
       wakefd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       tsEvents_(ev),
       tsHint_(hint),
       tsClosed_(closed) {
   set_protected(cfg.protectedPids);
-  // Notifications a crashed engine had received: finished once a policy is in place.
+  // Notifications a crashed engine had received: finished once a policy is in place. The
+  // memfd's tail holds the process tags a crashed engine handed out (procs.h).
   if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd))
     for (const auto& req : journal_.take_live()) recover_.push_back(Parked{req, kClaim});
+  struct stat st;
+  if (cfg.journalFd >= 0 && fstat(cfg.journalFd, &st) == 0 && static_cast<size_t>(st.st_size) > kJournalBytes)
+    procs_.open_store(cfg.journalFd, kJournalBytes, static_cast<size_t>(st.st_size) - kJournalBytes);
 }
 
 Core::~Core() {
@@ -135,7 +140,7 @@ void Core::recover(const std::shared_ptr<Core>& self) {
   std::vector<Parked> todo;
   {
     std::lock_guard<std::mutex> g(recoverMu_);
-    if (recover_.empty() || !policy(default_)) return;
+    if (recover_.empty() || !has_policy(strict_)) return;
     todo.swap(recover_);
   }
   for (const auto& p : todo) {
@@ -155,8 +160,13 @@ std::shared_ptr<const Policy> Core::policy(int id) {
   std::lock_guard<std::mutex> g(polMu_);
   auto it = policies_.find(id);
   if (it != policies_.end()) return it->second;
-  it = policies_.find(default_);
+  it = policies_.find(strict_);
   return it == policies_.end() ? nullptr : it->second;
+}
+
+bool Core::has_policy(int id) {
+  std::lock_guard<std::mutex> g(polMu_);
+  return policies_.count(id) != 0;
 }
 
 void Core::stats(uint64_t& d, uint64_t& de, uint64_t& a, size_t& pr, int64_t& pe) {
@@ -213,17 +223,17 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   n.caller.tid = static_cast<int>(n.req.pid);
   n.caller.core = this;
   n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
-  n.pol = policy(n.policyId);
-  if (!n.pol) {
-    // No policy yet (a resumed session's queue drains the moment the engine starts,
-    // before the supervisor has set its policies): park it until engineSetPolicy.
+  {
+    // Nothing is decided before the strict policy is set (the supervisor sets it last: a
+    // resumed session's queue drains the moment the engine starts): park it until then.
     std::lock_guard<std::mutex> g(recoverMu_);
-    if (!policy(default_)) {
+    if (!has_policy(strict_)) {
       recover_.push_back(Parked{req, n.slot});
       return;
     }
-    n.pol = policy(n.policyId);  // set meanwhile
   }
+  if (!has_policy(n.policyId)) n.policyId = strict_;  // dropped meanwhile: strict, never a default
+  n.pol = policy(n.policyId);
   n.syscall = syscall_name(n.req.data.nr);
   if (!n.pol) {
     report_error(n, "proc", "no policy", EACCES);

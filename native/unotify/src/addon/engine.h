@@ -31,7 +31,7 @@ struct HintMsg {
 
 struct EngineConfig {
   int listener = -1;  // already dup'ed, owned by Core
-  int defaultPolicy = 0;
+  int strictPolicy = 0;  // for a process the engine cannot place, and an unknown policy id
   int threads = 2;
   std::vector<int> protectedPids;
   int journalFd = -1;  // not owned; mapped
@@ -47,8 +47,10 @@ class Core : public std::enable_shared_from_this<Core> {
 
   void set_policy(std::shared_ptr<const Policy> p);
   void drop_policy(int id);
+  // The snapshot with this id; the strict policy for an id not (or no longer) set.
   std::shared_ptr<const Policy> policy(int id);
-  void assign(int pid, int policy, bool pin) { procs_.assign(pid, policy, pin); }
+  bool has_policy(int id);
+  int assign(int pid, int policy, bool followsCd) { return procs_.assign(pid, policy, followsCd); }
   int reply_hint(uint64_t id, bool has_content, const std::string& content, int err);
   void stats(uint64_t& decisions, uint64_t& denials, uint64_t& audits, size_t& processes, int64_t& pending);
 
@@ -86,7 +88,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void release_tsfns();
   int listener_;
   int stopfd_;
-  int default_;
+  int strict_;
   int nthreads_;
   mutable std::mutex protMu_;
   std::shared_ptr<const std::vector<int>> protected_;

@@ -184,8 +184,14 @@ bool verify(Notif& n, int pid) {
       return true;
     }
   }
+  // A `commands:` override: a fresh tag for this process (procs.h); children it forked
+  // before the exec keep the policy they were born with. Not applied: never run it under
+  // the policy it came from (the override may be the narrower one).
   int ov = command_override(*n.pol, exe, fn);
-  if (ov >= 0) n.core->procs().assign(pid, ov, false);
+  if (ov >= 0 && n.core->procs().assign(pid, ov, false) < 0) {
+    post_event(n, pid, "error", Decision{false, -2}, exe);
+    return true;
+  }
   return false;
 }
 

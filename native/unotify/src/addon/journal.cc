@@ -20,7 +20,7 @@ Journal::~Journal() {
 bool Journal::open(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0 || st.st_size < 64 * 1024) return false;
-  size_ = static_cast<size_t>(st.st_size);
+  size_ = static_cast<size_t>(st.st_size) < kJournalBytes ? static_cast<size_t>(st.st_size) : kJournalBytes;
   void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return false;
   base_ = p;

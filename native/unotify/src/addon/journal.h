@@ -11,10 +11,15 @@
 
 namespace sbx {
 
+// The journal takes the first kJournalBytes of the keeper's memfd; the rest holds the
+// process tags (procs.h).
+constexpr size_t kJournalBytes = 256 * 1024;
+
 class Journal {
  public:
   ~Journal();
-  // Maps the memfd (≥ 64 KiB); initialises a blank one. false: unusable (left unmapped).
+  // Maps the memfd's first kJournalBytes (≥ 64 KiB); initialises a blank journal. false:
+  // unusable (left unmapped).
   bool open(int fd);
   bool ok() const { return slots_ != nullptr; }
   // Records a notification; returns its slot (-1 when full or unmapped).

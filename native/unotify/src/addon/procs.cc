@@ -4,163 +4,306 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
+#include <unordered_set>
 #include <vector>
-
-namespace sbx {
-
-static bool pidfd_alive(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  return poll(&p, 1, 0) == 0;  // readable = the process exited
-}
-
-int ProcTable::policy_of_locked(int tgid) {
-  auto it = table_.find(tgid);
-  if (it == table_.end()) return -1;
-  if (!pidfd_alive(it->second.pidfd.get())) {
-    table_.erase(it);
-    return -1;
-  }
-  return it->second.policy;
-}
-
-void ProcTable::record_locked(int tgid, int policy) {
-  Fd pfd(sys_pidfd_open(tgid, 0));
-  if (!pfd.ok()) return;  // already gone
-  auto it = table_.find(tgid);
-  if (it != table_.end()) {
-    it->second.policy = policy;
-    it->second.pidfd = std::move(pfd);
-  } else {
-    if (table_.size() > 4096) sweep_locked();
-    table_.emplace(tgid, Entry{policy, std::move(pfd)});
-  }
-}
-
-void ProcTable::sweep_locked() {
-  for (auto it = table_.begin(); it != table_.end();)
-    it = pidfd_alive(it->second.pidfd.get()) ? std::next(it) : table_.erase(it);
-}
-
-int ProcTable::inherited_locked(int tgid) {
-  // Walk PPid up to a known ancestor (bounded: pid 1 or a loop ends it).
-  int p = tgid;
-  for (int steps = 0; steps < 256 && p > 1; steps++) {
-    ProcStatus st;
-    if (!read_status(p, st)) break;
-    p = st.ppid;
-    int pol = policy_of_locked(p);
-    if (pol >= 0) return pol;
-  }
-  return default_;
-}
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
 
-int ProcTable::thread_tgid_locked(int tid) {
-  auto it = threads_.find(tid);
-  if (it != threads_.end()) {
-    if (pidfd_alive(it->second.pidfd.get())) return it->second.tgid;
-    threads_.erase(it);
+namespace sbx {
+
+namespace {
+
+bool pidfd_alive(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) == 0;  // readable = the process exited
+}
+
+// Tags below this would leave no room to hand out fresh ones (the hard core limit can
+// only go down).
+constexpr uint64_t kMinHard = 1ull << 24;
+constexpr uint64_t kMaxSpan = 1ull << 48;
+// In memory only (no store): as many tags as a store of the keeper's size holds.
+constexpr size_t kMemoryTags = 24000;
+
+// The store: "SBXTAGS1", record count, the next tag; then the records.
+const char kMagic[8] = {'S', 'B', 'X', 'T', 'A', 'G', 'S', '1'};
+constexpr size_t kHeader = 64;
+constexpr size_t kNextAt = 16;
+enum : uint32_t { kFree = 0, kWriting = 1, kLive = 2 };
+enum : uint32_t { kFollows = 1 };
+
+uint64_t random64() {
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r)) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r = (static_cast<uint64_t>(ts.tv_nsec) << 20) ^ static_cast<uint64_t>(ts.tv_sec) ^ (static_cast<uint64_t>(getpid()) << 40);
   }
-  Fd pfd(sys_pidfd_open(tid, PIDFD_THREAD));  // pins the thread before we read about it
-  ProcStatus st;
-  int tgid = read_status(tid, st) ? st.tgid : tid;
-  if (pfd.ok() && tgid != tid && pidfd_alive(pfd.get())) {
-    if (threads_.size() > 8192)
-      for (auto t = threads_.begin(); t != threads_.end();)
-        t = pidfd_alive(t->second.pidfd.get()) ? std::next(t) : threads_.erase(t);
-    threads_.emplace(tid, Thread{tgid, std::move(pfd)});
+  return r;
+}
+
+// The hard RLIMIT_CORE of pid (its tag). false when it cannot be read (gone, another user).
+bool read_tag(int pid, uint64_t& tag) {
+  struct rlimit r;
+  if (prlimit(pid, RLIMIT_CORE, nullptr, &r) != 0) return false;
+  tag = r.rlim_max;
+  return true;
+}
+
+}  // namespace
+
+struct ProcTable::Rec {
+  uint32_t state;
+  int32_t policy;
+  uint64_t tag;
+  int32_t owner;
+  uint32_t flags;
+  uint64_t ownerStart;
+};
+
+ProcTable::~ProcTable() {
+  if (map_) munmap(map_, mapLen_);
+}
+
+bool ProcTable::open_store(int fd, size_t offset, size_t size) {
+  static_assert(sizeof(Rec) == 32, "store record layout");
+  if (size < kHeader + 64 * sizeof(Rec) || offset % static_cast<size_t>(sysconf(_SC_PAGESIZE)) != 0) return false;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(offset));
+  if (p == MAP_FAILED) return false;
+  auto* h = static_cast<char*>(p);
+  uint32_t count = static_cast<uint32_t>((size - kHeader) / sizeof(Rec));
+  uint32_t stored = 0;
+  memcpy(&stored, h + 8, sizeof stored);
+  if (memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count) {
+    memset(h, 0, size);  // blank, or another layout: start afresh
+    memcpy(h + 8, &count, sizeof count);
+    memcpy(h, kMagic, sizeof kMagic);
   }
-  return tgid;
+  std::lock_guard<std::mutex> g(mu_);
+  map_ = p;
+  mapLen_ = size;
+  nrecs_ = count;
+  recs_ = reinterpret_cast<Rec*>(h + kHeader);
+  storedNext_ = reinterpret_cast<std::atomic<uint64_t>*>(h + kNextAt);
+  next_ = storedNext_->load();
+  // What a previous engine handed out. A record caught mid-write by its death is dropped:
+  // its tag was never applied (the record is written before the prlimit).
+  for (uint32_t k = 0; k < nrecs_; k++) {
+    Rec& r = recs_[k];
+    uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
+    if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
+    if (s != kLive) continue;
+    tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k)};
+    if ((r.flags & kFollows) && !followers_.count(r.owner)) {
+      Fd pfd(sys_pidfd_open(r.owner, 0));
+      // The same process (not a later one with its pid): same start time, taken after the pidfd.
+      if (pfd.ok() && proc_starttime(r.owner) == r.ownerStart && pidfd_alive(pfd.get()))
+        followers_.emplace(r.owner, Follower{std::move(pfd)});
+    }
+  }
+  return true;
+}
+
+uint64_t ProcTable::fresh_tag_locked(uint64_t hard) {
+  // Every tag handed out is above next_, so a process of ours always has room below its
+  // tag; a first use (or a tag someone outside lowered) seeds next_ below `hard`, at a
+  // random depth so two sessions' ranges do not meet.
+  if (next_ == 0 || next_ >= hard) {
+    if (hard < kMinHard) return 0;
+    uint64_t span = hard / 2 < kMaxSpan ? hard / 2 : kMaxSpan;
+    next_ = hard - 1 - random64() % span;
+  }
+  uint64_t tag = next_--;
+  if (storedNext_) storedNext_->store(next_);  // before the tag is used: never handed out twice
+  return tag;
+}
+
+// Records t under tag; the slot, -1 in memory only, -2 when full even after a sweep.
+int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
+  if (!recs_) {
+    if (tags_.size() >= kMemoryTags) sweep_locked();
+    return tags_.size() >= kMemoryTags ? -2 : -1;
+  }
+  for (int round = 0; round < 2; round++) {
+    for (uint32_t i = 0; i < nrecs_; i++) {
+      uint32_t k = (freeHint_ + i) % nrecs_;
+      uint32_t expect = kFree;
+      if (!__atomic_compare_exchange_n(&recs_[k].state, &expect, kWriting, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        continue;
+      Rec& r = recs_[k];
+      r.policy = t.policy;
+      r.tag = tag;
+      r.owner = t.owner;
+      r.flags = t.follows ? static_cast<uint32_t>(kFollows) : 0u;
+      r.ownerStart = t.ownerStart;
+      __atomic_store_n(&r.state, kLive, __ATOMIC_RELEASE);
+      freeHint_ = k + 1;
+      return static_cast<int>(k);
+    }
+    if (round == 0) sweep_locked();
+  }
+  return -2;
+}
+
+void ProcTable::store_free_locked(int slot) {
+  if (recs_ && slot >= 0 && static_cast<uint32_t>(slot) < nrecs_) __atomic_store_n(&recs_[slot].state, kFree, __ATOMIC_RELEASE);
+}
+
+// Forgets tags no process carries any more: one pass over /proc reading hard core limits.
+// A tag dropped while a process still carried it would only make that process unplaced
+// (strict), never laxer.
+void ProcTable::sweep_locked() {
+  std::unordered_set<uint64_t> live;
+  DIR* d = opendir("/proc");
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    uint64_t tag;
+    if (read_tag(atoi(e->d_name), tag)) live.insert(tag);
+  }
+  closedir(d);
+  for (auto it = tags_.begin(); it != tags_.end();) {
+    if (live.count(it->first)) {
+      ++it;
+      continue;
+    }
+    store_free_locked(it->second.slot);
+    it = tags_.erase(it);
+  }
+  gen_++;
+}
+
+int ProcTable::assign(int tgid, int policy, bool followsCd) {
+  std::lock_guard<std::mutex> one(assignMu_);
+  struct rlimit cur;
+  if (prlimit(tgid, RLIMIT_CORE, nullptr, &cur) != 0) return -errno;
+  Tag t{policy, tgid, proc_starttime(tgid), followsCd, -1};
+  uint64_t tag;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    tag = fresh_tag_locked(cur.rlim_max);
+    if (!tag) return -ERANGE;
+    t.slot = store_put_locked(tag, t);
+    if (t.slot == -2) return -ENOSPC;
+    tags_[tag] = t;
+  }
+  // Bound before it is applied: a crash in between leaves a tag nobody carries.
+  struct rlimit next;
+  next.rlim_max = tag;
+  next.rlim_cur = cur.rlim_cur < tag ? cur.rlim_cur : tag;
+  if (prlimit(tgid, RLIMIT_CORE, &next, nullptr) != 0) {
+    int e = errno;
+    std::lock_guard<std::mutex> g(mu_);
+    store_free_locked(t.slot);
+    tags_.erase(tag);
+    return -e;
+  }
+  gen_++;  // cached policies are read again
+  std::lock_guard<std::mutex> g(mu_);
+  if (followsCd) {
+    followers_[tgid] = Follower{Fd(sys_pidfd_open(tgid, 0))};
+  } else if (followers_.erase(tgid)) {
+    // No longer the shell (it exec'd a program with an override): its older records must
+    // not make it one again after a restart.
+    for (auto& kv : tags_) {
+      if (kv.second.owner != tgid || !kv.second.follows) continue;
+      kv.second.follows = false;
+      if (recs_ && kv.second.slot >= 0) __atomic_store_n(&recs_[kv.second.slot].flags, 0u, __ATOMIC_RELEASE);
+    }
+  }
+  return 0;
+}
+
+int ProcTable::tag_policy(int pid, bool* ok) {
+  uint64_t tag;
+  *ok = false;
+  if (!read_tag(pid, tag)) return -1;
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = tags_.find(tag);
+  if (it == tags_.end()) return -1;
+  *ok = true;
+  return it->second.policy;
 }
 
 int ProcTable::lookup(int tid, int* tgid_out) {
-  std::lock_guard<std::mutex> g(mu_);
-  int pol = policy_of_locked(tid);  // fast path: the caller is a thread-group leader we know
-  if (pol >= 0) {
-    *tgid_out = tid;
-    return pol;
+  const uint64_t gen = gen_.load();
+  {
+    std::lock_guard<std::mutex> g(idMu_);
+    auto it = ids_.find(tid);
+    if (it != ids_.end() && it->second.gen == gen && pidfd_alive(it->second.pidfd.get())) {
+      *tgid_out = it->second.tgid;
+      return it->second.policy;
+    }
   }
-  int tgid = thread_tgid_locked(tid);
-  *tgid_out = tgid;
-  if (tgid != tid) {
-    pol = policy_of_locked(tgid);
-    if (pol >= 0) return pol;
+  *tgid_out = tgid_of(tid);
+  bool ok;
+  int pol = tag_policy(tid, &ok);  // rlimits are per process: a thread reads its group's
+  if (!ok) pol = strict_;
+  std::lock_guard<std::mutex> g(idMu_);
+  auto it = ids_.find(tid);
+  if (it != ids_.end()) {
+    it->second.policy = pol;
+    it->second.gen = gen;  // read before the tag: an assignment meanwhile makes it stale
   }
-  pol = inherited_locked(tgid);
-  record_locked(tgid, pol);
   return pol;
 }
 
-static void children_of(int pid, std::vector<int>& out) {
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (!d) return;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::string kids;
-    if (!read_file(dir + "/" + e->d_name + "/children", kids, 1 << 16)) continue;
-    size_t i = 0;
-    while (i < kids.size()) {
-      int k = atoi(kids.c_str() + i);
-      if (k > 0) out.push_back(k);
-      size_t sp = kids.find(' ', i);
-      if (sp == std::string::npos) break;
-      i = sp + 1;
-    }
-  }
-  closedir(d);
-}
-
-void ProcTable::assign(int tgid, int policy, bool pin) {
-  std::lock_guard<std::mutex> g(mu_);
-  if (pin) {
-    // Breadth-first over the current descendants: record each at its current policy
-    // (nearest known ancestor's, the switched pid not yet switched).
-    std::vector<int> queue;
-    children_of(tgid, queue);
-    for (size_t i = 0; i < queue.size() && i < 100000; i++) {
-      int k = queue[i];
-      if (policy_of_locked(k) < 0) record_locked(k, inherited_locked(k));
-      children_of(k, queue);
-    }
-  }
-  record_locked(tgid, policy);
-  if (pin) {
-    auto it = table_.find(tgid);
-    if (it != table_.end()) it->second.followsCd = true;
-  }
-}
-
 int ProcTable::member_policy(int tgid) {
-  std::lock_guard<std::mutex> g(mu_);
-  int pol = policy_of_locked(tgid);
-  if (pol >= 0) return pol;
-  int p = tgid;
-  for (int steps = 0; steps < 256 && p > 1; steps++) {
-    ProcStatus st;
-    if (!read_status(p, st)) return -1;
-    p = st.ppid;
-    pol = policy_of_locked(p);
-    if (pol >= 0) return pol;
-  }
-  return -1;
+  bool ok;
+  int pol = tag_policy(tgid, &ok);
+  return ok ? pol : -1;
 }
 
 bool ProcTable::follows_cd(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
-  auto it = table_.find(tgid);
-  return it != table_.end() && it->second.followsCd && pidfd_alive(it->second.pidfd.get());
+  auto it = followers_.find(tgid);
+  return it != followers_.end() && it->second.pidfd.ok() && pidfd_alive(it->second.pidfd.get());
+}
+
+int ProcTable::tgid_of(int tid) {
+  std::lock_guard<std::mutex> g(idMu_);
+  auto it = ids_.find(tid);
+  if (it != ids_.end()) {
+    if (pidfd_alive(it->second.pidfd.get())) return it->second.tgid;
+    ids_.erase(it);
+  }
+  // Pin the task before reading about it: a process pidfd for a leader, a thread pidfd
+  // (6.9+) otherwise.
+  Fd pfd(sys_pidfd_open(tid, 0));
+  if (!pfd.ok()) pfd = Fd(sys_pidfd_open(tid, PIDFD_THREAD));
+  ProcStatus st;
+  int tgid = read_status(tid, st) ? st.tgid : tid;
+  if (pfd.ok() && pidfd_alive(pfd.get())) {
+    if (ids_.size() > 8192)
+      for (auto i = ids_.begin(); i != ids_.end();) i = pidfd_alive(i->second.pidfd.get()) ? std::next(i) : ids_.erase(i);
+    ids_.emplace(tid, Id{tgid, std::move(pfd)});
+  }
+  return tgid;
 }
 
 size_t ProcTable::size() {
+  std::lock_guard<std::mutex> g(idMu_);
+  size_t n = 0;
+  for (auto& kv : ids_)
+    if (kv.first == kv.second.tgid && pidfd_alive(kv.second.pidfd.get())) n++;
+  return n;
+}
+
+size_t ProcTable::tags() {
   std::lock_guard<std::mutex> g(mu_);
-  return table_.size();
+  return tags_.size();
 }
 
 }  // namespace sbx

@@ -1,7 +1,37 @@
-// Process table: tgid → policy id. Unknown processes inherit from their nearest known
-// ancestor. Each entry holds a pidfd, so a recycled pid is noticed (the pidfd of the
-// original process has become readable = it exited).
+// Who runs under what (DESIGN invariant 4: a process's policy is fixed at its creation).
+//
+// Every sandboxed process carries a *tag*: the hard limit of its RLIMIT_CORE (the soft
+// limit stays 0, so no core file is ever written). This table maps tags to policies; the
+// kernel keeps each process's tag. Why a tag in the process and not a pid table placed by
+// ancestry (walking PPid to a known ancestor):
+//   - The kernel copies a parent's rlimits into the child at fork, under the parent's
+//     task lock — the lock prlimit(2) takes too — and keeps them across exec and
+//     reparenting. A child therefore carries its parent's tag *as of the fork*, whatever
+//     the parent does afterwards: die at once (double fork), be SIGKILLed by a sibling,
+//     fork from many threads at the moment its policy changes (the child gets the old or
+//     the new tag, whole), or hand the child to init, a subreaper or its own parent
+//     (CLONE_PARENT). Ancestry is never read, so none of that matters.
+//   - Nothing inside can change a tag: the filter refuses setrlimit(RLIMIT_CORE) and
+//     prlimit64 setting RLIMIT_CORE (the trapped form, on another pid, is refused by the
+//     engine, proc.cc), and without CAP_SYS_RESOURCE a hard limit only goes down. Only
+//     the engine moves tags (prlimit on a process of the same user needs no privilege).
+//   - It costs no trap: fork, vfork and clone stay allowed by number; a process's first
+//     decision reads its tag with one prlimit(2) (then cached per thread until the next
+//     assignment).
+// A policy change — the shell's cd (assign from JS), a `commands:` override at the exec
+// stop (exec.cc) — gives the process a fresh tag below every tag handed out so far (tags
+// only go down), bound to the new policy; children forked earlier keep theirs. A process
+// whose tag this engine did not hand out, or whose limits it cannot read, is unplaced: it
+// gets the session's strictest policy (`strict`), never a default.
+//
+// Tags are recorded in a region of the keeper's memfd (after the journal): a supervisor
+// restarted after a kill -9 reads them back, so every running process — overrides
+// included — keeps its policy. Tags are random per engine (a 2^48 range), so another
+// session's processes are not taken for this one's.
 #pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <unordered_map>
 
@@ -11,40 +41,68 @@ namespace sbx {
 
 class ProcTable {
  public:
-  explicit ProcTable(int defaultPolicy) : default_(defaultPolicy) {}
-  // Policy of the caller (a tid); records the caller's tgid when first seen.
+  explicit ProcTable(int strictPolicy) : strict_(strictPolicy) {}
+  ~ProcTable();
+  // Records tags in [offset, offset+size) of fd (the keeper's memfd) and loads the ones a
+  // previous engine recorded there. false: not usable (tags then live in memory only).
+  bool open_store(int fd, size_t offset, size_t size);
+  // Policy of the caller (a tid; `strict` when unplaced); its tgid in *tgid_out.
   int lookup(int tid, int* tgid_out);
-  // Sets tgid's policy; with pin, its current descendants first keep theirs.
-  void assign(int tgid, int policy, bool pin);
-  size_t size();
-  // Policy of tgid if it belongs to this session (known, or a descendant of a known
-  // process: the filter is inherited and cannot be shed), without recording it; else -1.
+  // Gives tgid a fresh tag bound to policy. followsCd: tgid is the interactive shell (its
+  // policy follows its directory; it may act on any of its session's processes). 0 or
+  // -errno (-ERANGE: the process's hard core limit leaves no room for tags).
+  int assign(int tgid, int policy, bool followsCd);
+  // Policy of tgid if it is this session's (its tag is one of ours), else -1.
   int member_policy(int tgid);
-  // True for a process whose policy follows its directory (the interactive shell: it was
-  // assigned with pin). It can take any of its session's policies by cd.
   bool follows_cd(int tgid);
+  int strict() const { return strict_; }
+  size_t size();  // processes seen (thread-group leaders alive in the tgid cache)
+  size_t tags();  // tags recorded
 
  private:
-  struct Entry {
+  struct Tag {
     int policy;
-    Fd pidfd;
-    bool followsCd = false;
+    int owner;  // the process the tag was handed to
+    uint64_t ownerStart;
+    bool follows;
+    int slot;  // in the store, -1 in memory only
   };
-  int policy_of_locked(int tgid);  // -1 when unknown or stale
-  void record_locked(int tgid, int policy);
-  int inherited_locked(int tgid);
+  struct Rec;  // a store record (procs.cc)
+  int tag_policy(int pid, bool* ok);
+  uint64_t fresh_tag_locked(uint64_t hard);
+  int store_put_locked(uint64_t tag, const Tag& t);
+  void store_free_locked(int slot);
   void sweep_locked();
-  std::mutex mu_;
-  std::unordered_map<int, Entry> table_;
-  // tid → tgid for non-leader threads (a thread pidfd guards against tid reuse), so a
-  // worker thread's syscalls do not each read /proc/<tid>/status.
-  struct Thread {
+  int tgid_of(int tid);
+
+  const int strict_;
+  std::mutex assignMu_;  // one assignment at a time: tags are handed out in order
+  std::mutex mu_;        // tags_, followers_, the store
+  std::unordered_map<uint64_t, Tag> tags_;
+  struct Follower {
+    Fd pidfd;
+  };
+  std::unordered_map<int, Follower> followers_;
+  uint64_t next_ = 0;  // the next tag to hand out (0: not seeded yet)
+  // The store: a header then fixed records in the mapped region.
+  void* map_ = nullptr;
+  size_t mapLen_ = 0;
+  Rec* recs_ = nullptr;
+  uint32_t nrecs_ = 0;
+  uint32_t freeHint_ = 0;
+  std::atomic<uint64_t>* storedNext_ = nullptr;
+  // tid → tgid cache (a pidfd per entry against tid reuse), so a thread's syscalls do not
+  // each read /proc/<tid>/status; it also keeps the policy read from the tag, valid while
+  // gen_ is unchanged (only the engine moves a tag: every assignment bumps gen_).
+  std::mutex idMu_;
+  struct Id {
     int tgid;
     Fd pidfd;
+    int policy = -1;
+    uint64_t gen = 0;
   };
-  int thread_tgid_locked(int tid);
-  std::unordered_map<int, Thread> threads_;
-  int default_;
+  std::unordered_map<int, Id> ids_;
+  std::atomic<uint64_t> gen_{1};
 };
 
 }  // namespace sbx
