@@ -23,6 +23,7 @@ import type { SessionNetwork } from './network.js';
 import { describeDenial, type ProxyDenial } from '../net/index.js';
 import { ttyOf } from './procfs.js';
 import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
+import { decidePath } from '../policy/match.js';
 import type { Violation, ViolationLog } from './violations.js';
 
 const EACCES = 13;
@@ -392,6 +393,12 @@ export class Session {
       const dir = dirname(file);
       if (!isWithin(h.cwd, dir) && !isWithin(dir, h.cwd))
         return this.refuse(h, `policy file ${file} is neither inside nor above the caller's cwd (${h.cwd})`);
+      // The supervisor reads with the user's full rights: it reads a file for the shell only
+      // where the shell's own policy lets it read (else `use ~/.ssh/id_rsa` would have us
+      // parse, and quote, a key).
+      const callerPolicy = this.byId.get(caller.policy)?.policy;
+      if (!callerPolicy || decidePath(callerPolicy.read, file).effect !== 'allow')
+        return this.refuse(h, `policy file ${file} is not readable under the caller's policy`);
       source = { kind: 'use', file, dir: h.cwd };
     } else if (h.verb === 'leave') {
       source = { kind: 'dir', dir: h.cwd };
@@ -408,8 +415,10 @@ export class Session {
       ({ resolved, effectiveKey: key, generation } = await this.ctx.policies.get(source));
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
-      // Keep what the caller runs under now; say which file and line is wrong.
-      const where = err.issues[0] ?? err.message;
+      // Keep what the caller runs under now; say which file and line is wrong. A file named
+      // by `use` may be any file: say where, never what (no key, value or source line).
+      const first = err.issues[0] ?? err.message;
+      const where = source.kind === 'use' ? withoutContent(first, source.file) : first;
       this.logRefusal('policy', h.arg, `broken policy file: ${where}`, h.pid);
       const cur = this.entries.get(before)?.resolved;
       return {
@@ -630,4 +639,10 @@ function sameDir(claimed: string, real: string): boolean {
 
 function isWithin(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
+}
+
+/** `file:line:col: not a valid sbx policy file`: a policy error with nothing quoted from the file. */
+export function withoutContent(issue: string, file: string): string {
+  const at = /^(.*?:\d+:\d+)(?::|$)/.exec(issue)?.[1];
+  return `${at && at.startsWith(file) ? at : file}: not a valid sbx policy file`;
 }

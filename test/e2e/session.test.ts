@@ -233,3 +233,30 @@ describe.each(SHELLS)('%s in a real session', (shell) => {
     expect(r.status).not.toBe(0);
   });
 });
+
+describe('the `use` hint reads a file only under the shell\'s own policy and never quotes it', () => {
+  it('bash: `use` of a read-denied file is refused and nothing of it reaches the reply or the log; a readable non-policy file is named, not quoted; a valid file applies', async () => {
+    const world = makeWorld();
+    writeFileSync(join(world.A, 'alt.yaml'), 'version: 1\nread:\n  deny: ["twin.txt"]\n');
+    const t = await session('bash', world, world.A);
+    // In A, secret.txt is read-denied: the supervisor must not parse it for the shell.
+    let r = await t.run(`read -r -d '' REPLY < /proc/self/sbx/use/${world.A}/secret.txt; echo "rc=$? [$REPLY]"`);
+    expect(r.out.join('\n')).toMatch(/rc=1 \[\]/);
+    expect(t.capture().join('\n')).not.toContain('A-SECRET');
+    // twin.txt is readable but no policy: the notice names the file, quotes nothing of it.
+    r = await t.run(`read -r -d '' REPLY < /proc/self/sbx/use/${world.A}/twin.txt; echo "[$REPLY]"`);
+    const reply = r.out.join('\n');
+    expect(reply).toContain(`${world.A}/twin.txt`);
+    expect(reply).toContain('not a valid sbx policy file');
+    expect(reply).not.toContain('A-TWIN');
+    // Allowed twin: a valid policy file named by `use` applies (twin.txt becomes denied).
+    await t.run(`read -r -d '' REPLY < /proc/self/sbx/use/${world.A}/alt.yaml; echo done`);
+    r = await t.run(`cat ${world.A}/twin.txt`);
+    expect(r.out.join('\n')).toMatch(/Permission denied/);
+    const log = join(world.sb.env.XDG_STATE_HOME!, 'sbx', 'violations.jsonl');
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    expect(text).toContain('not readable under the caller');
+    expect(text).not.toContain('A-SECRET');
+    expect(text).not.toContain('A-TWIN');
+  });
+});

@@ -6,7 +6,7 @@
  * the process tags back from the keeper's memfd).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fixtures, makeProject, makeSandbox, pidAlive, PUSH_FN, sleep, SLOW_START_NOTICE, until, type Sandbox } from './supervisor-helpers.js';
@@ -19,8 +19,8 @@ afterAll(() => sb.cleanup());
 
 const opener = join(fixtures, 'sup_opener');
 
-function workload(dir: string, ms: number, n = 4): string {
-  const one = `${opener} ${dir}/public.txt 'PUBLIC\n' ${dir}/secret.txt ${ms}`;
+function workload(dir: string, ms: number, n = 4, stopFile = ''): string {
+  const one = `${opener} ${dir}/public.txt 'PUBLIC\n' ${dir}/secret.txt ${ms}${stopFile ? ` ${stopFile}` : ''}`;
   return `for i in $(seq ${n}); do ${one} & done; wait`;
 }
 
@@ -107,7 +107,10 @@ describe('supervisor crash survival', () => {
   it('kill -9 again and again mid-workload: no call is lost, every opener finishes with correct results', { timeout: 150_000 }, async () => {
     const KILLS = 5;
     const p = makeProject(join(sb.home, 'k9-again'));
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 15_000)], { cwd: p });
+    // The load lasts until every kill is done (a stop file), at most 90 s: on a loaded machine
+    // five restarts can take longer than any fixed duration.
+    const stop = join(sb.dir, 'k9-again-stop');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 90_000, 4, stop)], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
     await until('all four openers running', () => new Set(sb.log(session.id).filter((v) => v.program === opener).map((v) => v.pid)).size === 4, 30_000);
     const resumes = () => {
@@ -126,6 +129,7 @@ describe('supervisor crash survival', () => {
       // Let the new supervisor answer for a while before it is killed in turn.
       await sleep(400);
     }
+    writeFileSync(stop, '');
     const out = await withDeadline(run.done, 40_000, () => `the workload did not finish: a call was lost?\n${diagnostics()}`);
     expectWorkloadCorrect(out);
     expect(resumes()).toBe(KILLS);
