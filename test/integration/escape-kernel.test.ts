@@ -14,19 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, fixturesBin, run, sbxBin, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+import { escapeWorld, fixture, fixturesBin, run, sbxBin, sbxExec, type Result } from './exec-helpers.js';
 
-const world = tempWorld('sbx-kernel-');
+const w = escapeWorld('sbx-kernel-');
+const { world, secretDir, secret, pub, pubFile, SECRET, PUBLIC, policy } = w;
 const isRoot = process.getuid?.() === 0;
 const P = fixture('sysprobe');
-const secretDir = join(world.dir, 'secret');
-const secret = join(secretDir, 'id');
-const pub = join(world.dir, 'pub');
-const pubFile = join(pub, 'file');
-const SECRET = 'TOP-SECRET-CONTENT';
-const PUBLIC = 'public-content';
-/** Reads of `secret` are denied; `pub` is readable and writable; the fixtures can run. */
-const policy = ['--deny-read', `--allow-read=${fixturesBin}`, `--allow-write=${pub}`];
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 type Cases = Record<string, string[]>;
@@ -52,10 +45,7 @@ const outside = (sh: string, cwd = world.dir) => run('sh', ['-c', sh], { env: wo
 const verdict = (line: string | undefined) => /^[\w-]+: (\S+)/.exec(line ?? '')?.[1] ?? `(nothing: ${line})`;
 
 beforeAll(() => {
-  mkdirSync(secretDir);
-  mkdirSync(pub);
-  writeFileSync(secret, `${SECRET}\n`);
-  writeFileSync(pubFile, `${PUBLIC}\n`);
+  w.create();
   // The unprivileged CI user runs the fixtures from its own copy; keep the tree reachable.
   for (const d of [world.dir, secretDir, pub]) chmodSync(d, 0o755);
 });

@@ -6,25 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fixture, fixturesBin, kernelLacks, run, sbxExec, tempWorld } from './exec-helpers.js';
+import { escapeWorld, fixture, kernelLacks, run, sbxExec } from './exec-helpers.js';
 
-const world = tempWorld('sbx-escape-');
-const secretDir = join(world.dir, 'secret');
-const secret = join(secretDir, 'id');
-const pub = join(world.dir, 'pub');
-const pubFile = join(pub, 'file');
-const SECRET = 'TOP-SECRET-CONTENT';
-const PUBLIC = 'public-content';
-/** Reads of `secret` are denied; `pub` is readable and writable; fixtures can run. */
-const policy = ['--deny-read', `--allow-read=${fixturesBin}`, `--allow-write=${pub}`];
+const w = escapeWorld('sbx-escape-');
+const { world, secretDir, secret, pub, pubFile, SECRET, PUBLIC, policy } = w;
 const inside = (args: string[]) => sbxExec([...policy, '--', ...args], { env: world.env, cwd: world.dir });
 const outside = (args: string[]) => run(args[0]!, args.slice(1), { env: world.env, cwd: world.dir });
 
 beforeAll(() => {
-  mkdirSync(secretDir);
-  mkdirSync(pub);
-  writeFileSync(secret, `${SECRET}\n`);
-  writeFileSync(pubFile, `${PUBLIC}\n`);
+  w.create();
   symlinkSync(secret, join(pub, 'link-to-secret'));
   symlinkSync(pubFile, join(pub, 'link-to-pub'));
 });

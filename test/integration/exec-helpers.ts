@@ -3,7 +3,7 @@
  * with a throwaway HOME/XDG tree, plus small TCP servers on 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -59,6 +59,34 @@ export function kernelLacks(fixtureName: string, outside: Result): string | unde
   if (fixtureName === 'tiocsti' && /^tiocsti: Operation not permitted$/m.test(outside.stdout))
     return 'not applicable: this kernel refuses TIOCSTI to this user outside the sandbox too (dev.tty.legacy_tiocsti = 0, no CAP_SYS_ADMIN)';
   return undefined;
+}
+
+/**
+ * The escape suites' world: `secret/id` holds SECRET and is read-denied by `policy`;
+ * `pub/file` holds PUBLIC, and `pub` is readable and writable; the fixtures can run.
+ * create() writes the files (call it in beforeAll).
+ */
+export function escapeWorld(prefix: string) {
+  const world = tempWorld(prefix);
+  const secretDir = join(world.dir, 'secret');
+  const pub = join(world.dir, 'pub');
+  const w = {
+    world,
+    secretDir,
+    secret: join(secretDir, 'id'),
+    pub,
+    pubFile: join(pub, 'file'),
+    SECRET: 'TOP-SECRET-CONTENT',
+    PUBLIC: 'public-content',
+    policy: ['--deny-read', `--allow-read=${fixturesBin}`, `--allow-write=${pub}`],
+    create(): void {
+      mkdirSync(secretDir);
+      mkdirSync(pub);
+      writeFileSync(w.secret, `${w.SECRET}\n`);
+      writeFileSync(w.pubFile, `${w.PUBLIC}\n`);
+    },
+  };
+  return w;
 }
 
 /** Runs a program to completion without blocking the event loop (test servers keep serving). */
