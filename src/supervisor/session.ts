@@ -16,6 +16,7 @@ import { describeRule, sourceKey, type PolicySource, type ResolvedSource } from 
 import type { PolicyCache } from './policy-cache.js';
 import type { SessionNetwork } from './network.js';
 import { describeDenial, type ProxyDenial } from '../net/index.js';
+import { brokenNotice } from '../policy/index.js';
 import { childrenOf, parentPid, startTime, ttyOf } from './procfs.js';
 import type { Violation, ViolationLog } from './violations.js';
 
@@ -227,6 +228,7 @@ export class Session {
         origin: `locked down (${where})`,
         trusted: false,
         prompt: 'sbx!',
+        broken: [],
       };
     }
     await this.netPrepare(this.setEntry(key, resolved, generation));
@@ -309,6 +311,7 @@ export class Session {
         if (this.ended) return;
         this.install(entry);
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
+        for (const b of r.broken) if (b.file === file) this.notify(brokenNotice(b));
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
         const where = err.issues[0] ?? err.message;
@@ -407,7 +410,12 @@ export class Session {
 
     const notices: string[] = [];
     if (key !== before || this.entries.get(before)?.resolved.origin !== resolved.origin) notices.push(`sbx: policy ${resolved.origin}`);
-    if (!resolved.trusted) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
+    // A broken file: which file, line and column, and what is in force — every time.
+    for (const b of resolved.broken) {
+      notices.push(brokenNotice(b));
+      this.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`, h.pid);
+    }
+    if (!resolved.trusted && resolved.broken.length === 0) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
     return {
       content: formatReply({
         policy: resolved.origin,

@@ -10,7 +10,7 @@ import { explain, type CheckOp } from '../../../src/policy/explain.js';
 import { resolvePolicyForDir } from '../../../src/policy/index.js';
 import { loadPolicyFile } from '../../../src/policy/load.js';
 import { trust } from '../../../src/policy/trust.js';
-import { tempWorld } from './helpers.js';
+import { check, tempWorld } from './helpers.js';
 
 type Check = [CheckOp, string, boolean, string?];
 interface Case {
@@ -74,7 +74,7 @@ const cases: Case[] = [
     trusted: true,
     checks: [
       ['write', '<P>/src/new-dir/a.ts', true, '<P>/.sbx.yaml:2:18'],
-      ['write', '/etc/elsewhere', false, 'no rule matches: write defaults to deny'],
+      ['write', '/srv/elsewhere', false, 'no rule matches: write defaults to deny'],
       ['write', '/tmp/build.o', true],
       ['write', '/dev/null', true, 'built-in: devices'],
       ['write', '/dev/sda', false],
@@ -249,7 +249,8 @@ const cases: Case[] = [
       ['write', '~/.config/fish/config.fish', false],
       ['read', '~/.bashrc', true],
       ['write', '<P>/.git/hooks/pre-commit', false],
-      ['write', '<P>/.git/config', true],
+      ['write', '<P>/.git/config', false, 'preset persistence'], // the default floor (protect: [secrets, persistence])
+      ['write', '<P>/.git/objects/ab', true],
       ['write', '<P>/.vscode/settings.json', false],
     ],
   },
@@ -386,7 +387,7 @@ describe('composition table', () => {
     for (const want of c.warnings ?? []) expect(r.warnings.some((x) => x.includes(sub(want)))).toBe(true);
     for (const [op, target, allowed, because] of c.checks) {
       const words = op === 'exec' ? sub(target).split(' ') : [sub(target)];
-      const e = explain(r.policy, op, words, { cwd: proj, env: w.env });
+      const e = await check(r.policy, op, words, { cwd: proj, env: w.env });
       expect({ op, target, allowed: e.allowed }).toEqual({ op, target, allowed });
       if (because) expect(`${e.because} ${e.origin?.source ?? ''}`).toContain(sub(because));
     }
@@ -428,8 +429,8 @@ describe('mode and commands', () => {
     ]);
     const npm = r.overrides.find((o) => o.id === 1)!;
     expect(npm.net.default).toBe('deny');
-    expect(explain(npm, 'net', ['registry.npmjs.org'], { cwd: proj, env: w.env }).allowed).toBe(true);
-    expect(explain(npm, 'net', ['github.com'], { cwd: proj, env: w.env }).allowed).toBe(false);
+    expect((await check(npm, 'net', ['registry.npmjs.org'], { cwd: proj, env: w.env })).allowed).toBe(true);
+    expect((await check(npm, 'net', ['github.com'], { cwd: proj, env: w.env })).allowed).toBe(false);
     expect(npm.env.deny).toContain('GH_*');
     expect(npm.commands).toEqual([]);
     const git = r.overrides.find((o) => o.id === 2)!;
