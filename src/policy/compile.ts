@@ -63,6 +63,11 @@ export interface Layer {
   fileLayer?: boolean;
   /** Relative entries are probably a mistake here (the user config's directory): warn. */
   warnRelative?: boolean;
+  /**
+   * A built-in default (docker sockets denied): a trusted layer's allow of the same path
+   * replaces it; an untrusted layer's allow is checked against it like any rule below.
+   */
+  builtinDefault?: boolean;
 }
 
 export interface CompileContext {
@@ -117,6 +122,8 @@ class Builder {
   readonly issues: string[] = [];
   /** Net entries by layer, replayed into rules (now without names, later with resolutions). */
   readonly netPlan: NetStep[] = [];
+  /** Rules of builtinDefault layers (a trusted allow of the same path removes them). */
+  private readonly defaults = new Set<PathRule>();
 
   constructor(private readonly ctx: CompileContext) {}
 
@@ -205,9 +212,13 @@ class Builder {
             this.dropped.push(`${where(path)}: net.unix.allow ${JSON.stringify(text)} (untrusted)`);
             continue;
           }
+          if (effect === 'allow' && layer.trusted) {
+            this.p.unix.rules = this.p.unix.rules.filter((x) => !(this.defaults.has(x) && x.pattern === rule.pattern && x.match === rule.match));
+          }
           if (this.has(this.p.unix, rule)) continue;
           idx ??= this.origin(where(path), text, section ?? 'unix');
-          this.pushPath(this.p.unix, { ...rule, rule: idx });
+          const pushed: PathRule = { ...rule, rule: idx };
+          if (this.pushPath(this.p.unix, pushed) && layer.builtinDefault) this.defaults.add(pushed);
         }
       }
     }

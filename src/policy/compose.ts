@@ -16,7 +16,7 @@
  * its place — never the defaults.
  */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { findProjectFile } from './discover.js';
 import { canonicalPath } from './expand.js';
 import type { CommandLayers, Layer } from './compile.js';
@@ -124,6 +124,25 @@ export function builtinFloors(env: Env): Layer[] {
       literal: true,
     },
   ];
+}
+
+/** Docker sockets are root on the host: denied unless a trusted file allows one by name. */
+export function dockerSockets(env: Env): string[] {
+  const out = ['/run/docker.sock', '/var/run/docker.sock'];
+  if (env.HOME) out.push(join(env.HOME, '.docker', 'run', 'docker.sock'));
+  if (env.XDG_RUNTIME_DIR) out.push(join(env.XDG_RUNTIME_DIR, 'docker.sock'));
+  return out;
+}
+
+function dockerLayer(env: Env): Layer {
+  return {
+    source: 'built-in: docker sockets (root on the host)',
+    body: { net: { unix: { deny: dockerSockets(env).map(escapeGlob) } } },
+    baseDir: '/',
+    trusted: true,
+    literal: true,
+    builtinDefault: true,
+  };
 }
 
 /** No process may write a policy file in force (its own, as named, and its target). */
@@ -294,6 +313,7 @@ export function composeSpec(spec: PolicySpec, options: ComposeOptions = {}): Com
   const base: Layer[] = [
     ...builtinFloors(env),
     ...inForceFloor(files),
+    dockerLayer(env),
     ...protectLayers(userFile, projectDir, env),
     ...presetLayers(userFile?.data.extends ?? DEFAULT_PRESETS, userFile?.data.extends ? userFile : undefined, projectDir, env, true),
   ];

@@ -9,8 +9,8 @@
  *   - DNS: when names are allowed and the network defaults to deny, the nameservers on
  *     port 53 — only where no rule decides them already;
  *   - the filtering proxy's loopback port (it decides by this same policy);
- *   - unix-socket defaults: docker sockets denied (an explicit rule naming one wins), sbx's
- *     own socket directories denied as a floor.
+ *   - sbx's own socket directories denied as a floor (the docker-socket default is a
+ *     layer of its own in compose.ts, so the trust check sees it).
  *
  * No I/O: src/net resolves, reads resolv.conf and runs the proxy, then calls this again
  * whenever an address changes.
@@ -48,13 +48,6 @@ export function sbxSocketDirs(env: Env, uid = process.getuid?.() ?? 0): string[]
   return dirs;
 }
 
-export function dockerSockets(env: Env): string[] {
-  const out = ['/run/docker.sock', '/var/run/docker.sock'];
-  if (env.HOME) out.push(join(env.HOME, '.docker', 'run', 'docker.sock'));
-  if (env.XDG_RUNTIME_DIR) out.push(join(env.XDG_RUNTIME_DIR, 'docker.sock'));
-  return out;
-}
-
 /** True when DNS must be reachable: some name is allowed and the default denies. */
 export function needsDns(p: CompiledPolicy): boolean {
   return p.net.default === 'deny' && (p.net.hosts ?? []).some((h) => h.effect === 'allow');
@@ -85,14 +78,12 @@ export function finishPolicy(draft: CompiledPolicy, inputs: FinishInputs): Finis
   }
 
   const unix: PathRule[] = [...draft.unix.rules];
-  const has = (pattern: string, effect?: string) => unix.some((r) => r.pattern === pattern && (effect === undefined || r.effect === effect));
-  const add = (pattern: string, floor: boolean, text: string) => {
+  for (const pattern of sbxSocketDirs(inputs.env, inputs.uid)) {
+    if (unix.some((r) => r.pattern === pattern && r.effect === 'deny' && r.floor)) continue;
     const rule = origins.length;
-    origins.push({ source: 'built-in (sbx net)', text, section: floor ? 'protect' : 'unix' });
-    unix.push({ rule, effect: 'deny', match: 'subtree', pattern, floor });
-  };
-  for (const p of dockerSockets(inputs.env)) if (!has(p)) add(p, false, 'docker.sock');
-  for (const p of sbxSocketDirs(inputs.env, inputs.uid)) if (!has(p, 'deny')) add(p, true, "sbx's own socket");
+    origins.push({ source: 'built-in (sbx net)', text: "sbx's own socket", section: 'protect' });
+    unix.push({ rule, effect: 'deny', match: 'subtree', pattern, floor: true });
+  }
   policy.unix = { ...draft.unix, rules: unix };
 
   const warnings = replay.unresolved.map((u) => `${u.where}: ${u.name} does not resolve; it matches no address`);

@@ -350,6 +350,23 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'docker sockets: denied by default; a trusted file may allow one by name',
+    user: 'version: 1\nextends: []\nprotect: []\nnet: { unix: { allow: ["/run/docker.sock"] } }\n',
+    checks: [
+      ['net', '/run/docker.sock', true, 'config.yaml'],
+      ['net', '~/.docker/run/docker.sock', false, 'built-in: docker sockets'],
+    ],
+  },
+  {
+    name: 'docker sockets: an untrusted project cannot allow one (its override neither)',
+    user: 'version: 1\nextends: []\nprotect: []\n',
+    project: 'version: 1\nnet: { unix: { allow: ["/run/docker.sock", "/tmp"] } }\ncommands:\n  curl: { net: { unix: { allow: ["/var/run/docker.sock"] } } }\n',
+    checks: [
+      ['net', '/run/docker.sock', false, 'built-in: docker sockets'],
+      ['net', '/tmp/x.sock', true],
+    ],
+  },
+  {
     name: 'paths with spaces and unicode',
     project: 'version: 1\nread: { deny: ["My Secrets/ünï"] }\n',
     at: 'prøject x',
