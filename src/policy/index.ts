@@ -125,8 +125,8 @@ export function brokenNotice(b: BrokenFile): string {
   const first = b.issues[0] ?? b.file;
   const more = b.issues.length > 1 ? ` (+${b.issues.length - 1} more)` : '';
   return b.kept === 'last good'
-    ? `sbx: ${first}${more} — last good version of ${b.file} kept`
-    : `sbx: ${first}${more} — no good version of ${b.file} known: strict fallback (system paths readable, the project and /tmp writable, no network)`;
+    ? `sbx: ${first}${more} — last good policy kept (the last good version of ${b.file})`
+    : `sbx: ${first}${more} — no good version of ${b.file} known: strict fallback in force (system paths readable, the project and /tmp writable, no network)`;
 }
 
 export type { CompiledPolicy } from './compiled.js';
