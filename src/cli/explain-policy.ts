@@ -2,11 +2,11 @@
  * The policy `sbx check` and `sbx policy` explain: exactly what a session would install
  * for the same source — compiled with broken files kept at their last good version (read
  * from sbx's state, never written here) or the strict fallback, then finished (names
- * resolved with the trust check after resolution, DNS, unix defaults). Problems with a
- * file go to stderr, one line each.
+ * resolved with the trust check after resolution, DNS, unix defaults). Every problem
+ * with a file goes to stderr, with what is in force instead.
  */
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { brokenNotice, resolvePolicy, type ResolvedPolicy } from '../policy/index.js';
+import { resolvePolicy, type ResolvedPolicy } from '../policy/index.js';
 import { stateLastGood } from '../policy/last-good.js';
 import type { PolicySpec } from '../policy/compose.js';
 
@@ -22,7 +22,11 @@ export interface ExplainedPolicy {
 
 export async function resolveForExplain(spec: PolicySpec, env: NodeJS.ProcessEnv = process.env): Promise<ExplainedPolicy> {
   const resolved = await resolvePolicy(spec, { env, onBroken: 'keep', lastGood: stateLastGood(env, false) });
-  for (const b of resolved.broken) process.stderr.write(`${brokenNotice(b)}\n`);
+  for (const b of resolved.broken) {
+    const n = `${b.issues.length} problem${b.issues.length === 1 ? '' : 's'}`;
+    const kept = b.kept === 'last good' ? 'its last good version is in force' : 'no good version is known: the strict fallback is in force';
+    process.stderr.write(`sbx: ${b.file}: invalid policy file (${n}); ${kept}\n${b.issues.map((i) => `  ${i}\n`).join('')}`);
+  }
   const { finishNow } = await import('../net/index.js');
   const main = await finishNow(resolved.policy, env);
   const overrides = await Promise.all(resolved.overrides.map((o) => finishNow(o, env)));

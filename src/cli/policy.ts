@@ -14,6 +14,9 @@ const usage = `usage: sbx policy [--dir D] [--use FILE] [--json] [--seatbelt]
   --dir D       the policy in force for directory D (default: current directory)
   --use FILE    as under direnv's \`use sandbox FILE\` in D
   --json        machine-readable: the compiled policy, overrides, origins, files
+
+Exit status: 0, or 2 when a policy file is broken (its last good version or the strict
+fallback is shown, as a session enforces it; every problem is on stderr).
   --seatbelt    the macOS Seatbelt profile generated from it`;
 
 const spec: Record<string, FlagSpec> = { dir: { value: true }, use: { value: true }, json: {}, seatbelt: {} };
@@ -81,7 +84,8 @@ async function run(args: string[]): Promise<number> {
   for (const w of x.warnings) head.push(`warning: ${w}`);
   if (!r.trusted) head.push('hint: run `sbx trust` (or `sbx trust FILE`) outside the sandbox to let the file widen access');
   process.stdout.write(`${head.join('\n')}\n\n${formatPolicy(x.policy, x.overrides)}\n`);
-  return 0;
+  // A broken file is an error (a linter can rely on it), though what is in force is shown.
+  return r.broken.length > 0 ? 2 : 0;
 }
 
 export const command: Command = {

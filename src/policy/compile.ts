@@ -35,7 +35,7 @@ import type { Env } from './paths.js';
 import { WRITABLE_DEVICES } from './presets.js';
 import type { PolicyBody } from './schema.js';
 
-export type DenySection = 'read' | 'write' | 'net' | 'env';
+export type DenySection = 'read' | 'write' | 'net' | 'env' | 'unix';
 
 export interface Layer {
   /** "preset secrets", "/p/.sbx.yaml", "--deny-net", "built-in: sbx state". */
@@ -257,6 +257,7 @@ class Builder {
     for (const s of sections) {
       if (s === 'read') dropAllows(this.p.read);
       if (s === 'write') dropAllows(this.p.write);
+      if (s === 'unix') dropAllows(this.p.unix);
       // net: replayed from the plan (the step carries `reset`).
       if (s === 'env') {
         this.p.env.allow = [];

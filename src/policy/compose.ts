@@ -155,8 +155,9 @@ function inForceFloor(files: string[]): Layer[] {
 /**
  * What a directory runs under when one of its policy files is broken and no good version
  * of it is known: system paths (and node's install dir) readable, the project and the
- * temp dirs readable and writable, devices writable, no network and no Unix sockets. It is
- * an untrusted layer: it only narrows what is below it.
+ * temp dirs readable and writable, devices writable, no network and no Unix sockets —
+ * everything else denied. It drops the allows below it (like `sbx exec --deny-all`) and is
+ * untrusted: its own allows stand only where the policy below allowed them.
  */
 export function fallbackLayer(file: string, projectDir: string, env: Env): Layer {
   const temps = [...new Set(['/tmp', '/var/tmp', ...(env.TMPDIR && env.TMPDIR.startsWith('/') ? [env.TMPDIR] : [])])];
@@ -167,12 +168,13 @@ export function fallbackLayer(file: string, projectDir: string, env: Env): Layer
     body: {
       read: { allow: [...read, projectDir, ...temps].map(escapeGlob) },
       write: { allow: [projectDir, ...temps, ...WRITABLE_DEVICES].map(escapeGlob) },
-      net: { allow: [], unix: { allow: [] } },
+      net: { allow: [] },
       mode: 'enforce',
     },
     baseDir: '/',
     trusted: false,
     literal: true,
+    resetAllows: ['read', 'write', 'net', 'unix'],
   };
 }
 

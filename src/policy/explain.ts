@@ -136,7 +136,8 @@ export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], o
         const h = decideHost(policy.net.hosts ?? [], name, port);
         if (h?.effect === 'deny') return { op, target: shown, allowed: false, rule: h.rule, floor: false, ...describe(policy, h.rule, dflt) };
         const via = describe(policy, h?.rule ?? -1, dflt);
-        return { op, target: shown, allowed: false, rule: h?.rule ?? -1, floor: false, origin: via.origin, because: `${name} does not resolve: nothing to connect to (${via.because})` };
+        const because = h ? `${via.because}, but ${name} does not resolve: nothing to connect to` : `${via.because} (${name} does not resolve)`;
+        return { op, target: shown, allowed: false, rule: h?.rule ?? -1, floor: false, origin: via.origin, because };
       }
       const decisions = addresses.map((a) => ({ a, d: decideNamedTarget(policy.net, name, a, port) }));
       const pick = decisions.find((x) => x.d.effect === 'deny') ?? decisions[0]!;
