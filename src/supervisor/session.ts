@@ -311,7 +311,11 @@ export class Session {
         if (this.ended) return;
         this.install(entry);
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
-        for (const b of r.broken) if (b.file === file) this.notify(brokenNotice(b));
+        for (const b of r.broken) {
+          if (b.file !== file) continue;
+          this.notify(brokenNotice(b));
+          this.logRefusal('policy', file, `broken policy file: ${b.issues[0] ?? file} (${b.kept} in force)`);
+        }
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
         const where = err.issues[0] ?? err.message;
