@@ -85,7 +85,10 @@ export function persistencePaths(ctx: PresetContext): string[] {
   const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;
   if (zdot && zdot !== home) for (const f of ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout']) out.push(join(zdot, f));
   for (const c of new Set([config, join(home, '.config')])) {
-    out.push(join(c, 'fish'), join(c, 'systemd', 'user'), join(c, 'autostart'), join(c, 'environment.d'), join(c, 'git'));
+    // fish: the code it runs (not fish_variables, which fish opens read-write at every
+    // prompt to sync universal variables: denying it breaks every fish session).
+    for (const f of ['config.fish', 'conf.d', 'functions', 'completions']) out.push(join(c, 'fish', f));
+    out.push(join(c, 'systemd', 'user'), join(c, 'autostart'), join(c, 'environment.d'), join(c, 'git'));
   }
   out.push(join(data, 'systemd', 'user'));
   for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));

@@ -144,7 +144,7 @@ describe('the default floor: nothing that later runs code outside the sandbox is
     const p = join(h, 'floorp');
     const other = join(h, 'other-repo');
     const dirs = [
-      join(h, '.config/fish'),
+      join(h, '.config/fish/conf.d'),
       join(h, '.config/systemd/user'),
       join(h, '.local/share/systemd/user'),
       join(h, '.config/autostart'),
@@ -175,6 +175,7 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       zlogin: join(h, '.zlogin'),
       inputrc: join(h, '.inputrc'),
       fish: join(h, '.config/fish/config.fish'),
+      'fish-conf.d': join(h, '.config/fish/conf.d/evil.fish'),
       'systemd-user': join(h, '.config/systemd/user/evil.service'),
       'systemd-data': join(h, '.local/share/systemd/user/evil.service'),
       autostart: join(h, '.config/autostart/evil.desktop'),
@@ -197,6 +198,8 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       'git-object': join(p, '.git/objects/ab'),
       'config-other': join(h, '.config/other/settings'),
       'data-other': join(h, '.local/share/app/db'),
+      // fish opens it read-write at every prompt (a stated gap: README, Limits).
+      'fish-variables': join(h, '.config/fish/fish_variables'),
     };
     const script = [
       ...Object.entries(targets).map(([n, f]) => t(n, f === '/var/spool/cron' ? `mkdir ${f}` : `sh -c 'echo evil >> ${f}'`)),
