@@ -214,6 +214,11 @@ export class Session {
       const got = await this.ctx.policies.get(source);
       ({ resolved, generation } = got);
       key = got.effectiveKey;
+      // A broken file: the session still starts (last good or strict fallback), and says so.
+      for (const b of resolved.broken) {
+        this.notify(brokenNotice(b));
+        this.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`);
+      }
     } catch (err) {
       if (!lockdownOnError || !(err instanceof PolicyError)) throw err;
       const where = err.issues[0] ?? err.message;
