@@ -350,6 +350,42 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'the default persistence floor: write-denied, still readable; the project stays writable',
+    checks: [
+      ['write', '~/.bashrc', false, 'preset persistence'],
+      ['read', '~/.bashrc', true],
+      ['write', '~/.zshenv', false],
+      ['write', '~/.config/fish/conf.d/x.fish', false],
+      ['write', '~/.config/fish/fish_variables', true], // fish opens it read-write at every prompt (README: Limits)
+      ['write', '~/.config/systemd/user/x.service', false],
+      ['write', '~/.config/autostart/x.desktop', false],
+      ['write', '~/.local/bin/git', false],
+      ['write', '~/.gitconfig', false],
+      ['write', '~/.config/git/config', false],
+      ['write', '<P>/.git/config', false],
+      ['write', '<P>/.git/hooks/post-checkout', false],
+      ['write', '<P>/.git/info/attributes', false],
+      ['write', '<R>/elsewhere/repo/.git/config', false],
+      ['write', '<P>/vendor/lib/.git/modules/m/hooks/x', false],
+      ['write', '<P>/.git/objects/ab/cdef', true],
+      ['write', '<P>/src/a.ts', true],
+      ['write', '~/.ssh/authorized_keys', false],
+    ],
+  },
+  {
+    name: 'ancestors of floors cannot be replaced (exact), what is below them stays as it was',
+    checks: [
+      ['write', '~/.config', false, 'ancestor of a floor'],
+      ['write', '~/.config/other-app/settings', true],
+      ['write', '~', false, 'ancestor of a floor'],
+      ['write', '~/notes', true],
+      ['write', '<P>/sub/.git', false, 'ancestor of a floor'],
+      ['write', '<P>/.gitignore', true],
+      ['write', '~/.kube', false],
+      ['write', '~/.kube/cache/x', true],
+    ],
+  },
+  {
     name: 'docker sockets: denied by default; a trusted file may allow one by name',
     user: 'version: 1\nextends: []\nprotect: []\nnet: { unix: { allow: ["/run/docker.sock"] } }\n',
     checks: [
