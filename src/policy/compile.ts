@@ -79,7 +79,7 @@ export interface CompileResult {
   policy: CompiledPolicy;
   /** Allows of untrusted layers that were dropped, for `sbx policy` to show. */
   dropped: string[];
-  /** Non-fatal notes (a host that did not resolve, …). */
+  /** Non-fatal notes (a relative entry in the user config, an allow that a symlink narrowed, …). */
   warnings: string[];
 }
 
