@@ -1,15 +1,17 @@
 /**
- * `sbx check <read|write|exec|net|env> TARGET [--dir D]`: would this be allowed in D?
- * Exit 0 allowed, 1 denied, 2 error (bad policy, bad target).
+ * `sbx check <read|write|exec|net|env> TARGET [--dir D] [--use FILE]`: would this be
+ * allowed in D? Decided on the finished policy — the one a session's engine and proxy
+ * receive (floors, policy files in force, names resolved with the trust check applied,
+ * DNS, unix defaults; a broken file at its last good version or the strict fallback).
+ * Exit 0 allowed, 1 denied, 2 error (bad target).
  */
 import type { Command } from './main.js';
 import { flagValue, parseArgs, type FlagSpec } from './args.js';
 import { SbxError, UsageError } from '../errors.js';
-import { resolvePolicyForDir } from '../policy/index.js';
-import { explain, formatExplanation, resolveTargetAddresses, type CheckOp, type UnixServer } from '../policy/explain.js';
+import { explain, formatExplanation, netTargetName, type CheckOp, type UnixServer } from '../policy/explain.js';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { withUnixDefaults } from '../net/unix.js';
+import { resolveForExplain } from './explain-policy.js';
 
 /** Who serves a unix socket: a connection of our own (native SO_PEERPIDFD), then /proc. */
 async function unixServer(name: string): Promise<UnixServer | string> {
@@ -50,7 +52,7 @@ async function unixServer(name: string): Promise<UnixServer | string> {
   return { pid: r.pid, program, sandboxed };
 }
 
-const usage = `usage: sbx check <read|write|exec|net|env> TARGET [--dir D] [--json]
+const usage = `usage: sbx check <read|write|exec|net|env> TARGET [--dir D] [--use FILE] [--json]
 
   read PATH | write PATH       a file or directory (relative to the current directory)
   exec PROGRAM [ARGS...]       a program as you would run it (flags for check go before it)
@@ -59,11 +61,12 @@ const usage = `usage: sbx check <read|write|exec|net|env> TARGET [--dir D] [--js
   env NAME                     whether a variable reaches programs
 
   --dir D     decide with the policy in force for directory D (default: current directory)
+  --use FILE  as under direnv's \`use sandbox FILE\` in D
   --json      print the decision as JSON
 
 Exit status: 0 allowed, 1 denied, 2 error.`;
 
-const spec: Record<string, FlagSpec> = { dir: { value: true }, json: {} };
+const spec: Record<string, FlagSpec> = { dir: { value: true }, use: { value: true }, json: {} };
 const OPS: CheckOp[] = ['read', 'write', 'exec', 'net', 'env'];
 
 async function run(args: string[]): Promise<number> {
@@ -81,17 +84,17 @@ async function run(args: string[]): Promise<number> {
 
   const cwd = process.cwd();
   const dir = resolve(cwd, flagValue(parsed, 'dir') ?? '.');
+  const use = flagValue(parsed, 'use');
   try {
-    const r = await resolvePolicyForDir(dir);
-    const addresses = op === 'net' ? await resolveTargetAddresses(target[0]!, process.env) : undefined;
+    const { resolved: r, policy } = await resolveForExplain({ dir, use: use === undefined ? undefined : resolve(cwd, use) });
     const t = target[0]!;
+    const name = op === 'net' ? netTargetName(t) : undefined;
+    const addresses = name === undefined ? undefined : await (await import('../net/index.js')).resolveName(name, process.env);
     const socket = op === 'net' && /^[/.@]/.test(t);
-    // A socket is decided with the defaults the engine gets (deputies, docker, sbx's own).
-    const policy = socket ? withUnixDefaults(r.policy, process.env) : r.policy;
     const server = socket && process.platform === 'linux' ? await unixServer(t.startsWith('@') ? t : resolve(cwd, t)) : undefined;
     const e = explain(policy, op, target, { cwd, env: process.env, addresses, ...(server !== undefined ? { unixServer: () => server } : {}) });
-    if (flags.has('json')) process.stdout.write(`${JSON.stringify({ ...e, mode: r.policy.mode, policyOrigin: r.origin })}\n`);
-    else process.stdout.write(`${formatExplanation(e, r.policy.mode)}\n  policy: ${r.origin}\n`);
+    if (flags.has('json')) process.stdout.write(`${JSON.stringify({ ...e, mode: policy.mode, policyOrigin: r.origin })}\n`);
+    else process.stdout.write(`${formatExplanation(e, policy.mode)}\n  policy: ${r.origin}\n`);
     return e.allowed ? 0 : 1;
   } catch (err) {
     // Exit 1 means "denied": any failure must be 2.

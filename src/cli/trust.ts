@@ -1,11 +1,12 @@
 /**
- * `sbx trust [DIR]` / `sbx untrust [DIR]`: record or forget the content hash of the
- * project file in force for DIR. Inside a sandboxed session (SBX_SESSION set) trusting
+ * `sbx trust [DIR|FILE]` / `sbx untrust [DIR|FILE]`: record or forget the content hash of
+ * the project file in force for DIR, or of any policy FILE (direnv's `use sandbox FILE`
+ * names one). Inside a sandboxed session (SBX_SESSION set) trusting
  * needs a person at the terminal: we ask on /dev/tty, never on stdin (which a process
  * can feed). The trust db itself is a write floor, so a process cannot skip this by
  * writing the file.
  */
-import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from './main.js';
 import { parseArgs } from './args.js';
@@ -15,19 +16,27 @@ import { loadPolicyFile } from '../policy/load.js';
 import { PROJECT_FILE, stateDir } from '../policy/paths.js';
 import { isTrusted, trust, untrust } from '../policy/trust.js';
 
-const trustUsage = `usage: sbx trust [DIR]
+const trustUsage = `usage: sbx trust [DIR | FILE]
 
-Trusts the ${PROJECT_FILE} in force for DIR (default: the current directory) as it is now,
-so it may widen access beyond the user policy. Any edit makes it untrusted again.`;
+Trusts the ${PROJECT_FILE} in force for DIR (default: the current directory), or the policy
+FILE (e.g. the one direnv's \`use sandbox FILE\` names), as it is now, so it may widen access
+beyond the user policy. Any edit makes it untrusted again.`;
 
-const untrustUsage = `usage: sbx untrust [DIR]
+const untrustUsage = `usage: sbx untrust [DIR | FILE]
 
-Forgets the trust of the ${PROJECT_FILE} in force for DIR: it can only take rights away again.`;
+Forgets the trust of the ${PROJECT_FILE} in force for DIR, or of FILE: it can only take rights away again.`;
 
 function projectFileFor(args: string[], usage: string): string {
   const parsed = parseArgs(args, {}, usage);
-  if (parsed.positionals.length > 1) throw new UsageError(`expected at most one directory (got ${parsed.positionals.length})`, usage);
+  if (parsed.positionals.length > 1) throw new UsageError(`expected at most one directory or file (got ${parsed.positionals.length})`, usage);
   const dir = resolve(parsed.positionals[0] ?? '.');
+  let isFile = false;
+  try {
+    isFile = statSync(dir).isFile();
+  } catch {
+    // not there: looked up as a directory below
+  }
+  if (isFile) return dir;
   const file = findProjectFile(dir);
   if (!file) throw new SbxError(`no ${PROJECT_FILE} at or above ${dir}`, { hint: 'create one with `sbx init`' });
   return file;

@@ -57,7 +57,7 @@ function checkPathRules(where: string, rules: unknown): void {
     if (typeof r !== 'object' || r === null) fail(w, 'must be an object', r);
     checkInt(w, 'rule', r.rule, -2, 2 ** 31 - 1);
     checkEffect(`${w}.effect`, r.effect);
-    if (r.match !== 'subtree' && r.match !== 'glob') fail(`${w}.match`, "must be 'subtree' or 'glob'", r.match);
+    if (r.match !== 'subtree' && r.match !== 'glob' && r.match !== 'exact') fail(`${w}.match`, "must be 'subtree', 'glob' or 'exact'", r.match);
     if (typeof r.pattern !== 'string' || r.pattern === '') fail(`${w}.pattern`, 'must be a non-empty string', r.pattern);
     if (r.pattern.includes('\0')) fail(`${w}.pattern`, 'must not contain NUL', r.pattern);
     if (typeof r.floor !== 'boolean') fail(`${w}.floor`, 'must be a boolean', r.floor);

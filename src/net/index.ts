@@ -14,8 +14,12 @@
  * which prepareNetwork replaces with its own, kept fresh).
  */
 import type { CompiledPolicy } from '../policy/compiled.js';
+import { finishPolicy, type FinishedPolicy } from '../policy/finish.js';
+import { planNames, planOf } from '../policy/net-plan.js';
+import { nameservers } from './dns.js';
 import { NetworkManager, type NetworkOptions } from './manager.js';
 import type { NetNames } from './names.js';
+import { createResolver } from './resolve.js';
 
 export { NetworkManager, proxyEnv, type NetworkOptions, type ProxyAdmission } from './manager.js';
 export { canonicalIp } from './ip.js';
@@ -59,4 +63,19 @@ export async function prepareNetwork(policy: CompiledPolicy, options: PrepareOpt
     describe: (target) => manager.describe(target),
     close: () => manager.close(),
   };
+}
+
+/** A name's addresses now, by the resolver sbx uses (SBX_HOSTS_FILE in tests, else DNS). */
+export async function resolveName(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  return (await createResolver(env).resolve(name).catch(() => ({ addresses: [] as string[] }))).addresses;
+}
+
+/**
+ * The finished policy as a session would hand it to its engine, for `sbx check` and
+ * `sbx policy`: names resolved now, DNS; no proxy port (none runs for an explanation).
+ */
+export async function finishNow(policy: CompiledPolicy, env: NodeJS.ProcessEnv = process.env): Promise<FinishedPolicy> {
+  const names = planNames(planOf(policy.net));
+  const resolved = new Map(await Promise.all(names.map(async (n) => [n, await resolveName(n, env)] as const)));
+  return finishPolicy(policy, { resolved, nameservers: nameservers(env.SBX_RESOLV_CONF), env });
 }

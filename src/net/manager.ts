@@ -3,20 +3,21 @@
  * with one policy, `sbx exec`) needs. The proxy port is fixed when the manager starts, so
  * the proxy variables a session was launched with stay valid while its policy changes.
  *
- * Each policy handed to `prepare` gets its names resolved and kept fresh (a refreshed
- * snapshot, same id, goes to `onPolicy`), DNS as far as its names need it, the proxy port,
- * and the unix defaults. The proxy decides on the policy marked active (a session's root
- * process's current policy): it cannot tell which sandboxed process is asking.
+ * Each policy handed to `prepare` gets its names resolved and kept fresh; the finished
+ * policy is built by src/policy (finishPolicy: the trust check after resolution, DNS, the
+ * proxy port, the unix defaults) — this module only supplies resolutions and nameservers,
+ * and never builds or edits a rule. A refreshed snapshot (same id) goes to `onPolicy`.
+ * The proxy decides on the policy marked active (a session's root process's current
+ * policy): it cannot tell which sandboxed process is asking.
  */
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { buildPolicy } from './compile.js';
+import { finishPolicy } from '../policy/finish.js';
+import { planNames, planOf } from '../policy/net-plan.js';
 import { nameservers } from './dns.js';
-import { namesToResolve } from './hosts.js';
 import { NetNames } from './names.js';
 import type { FilteringProxy, ProxyDenial } from './proxy.js';
 import { NameTable, startRefresher } from './refresh.js';
 import { createResolver, type Resolver } from './resolve.js';
-import { withUnixDefaults } from './unix.js';
 
 /**
  * Who may use a proxy: on Linux the native engine (native.d.ts proxyRegister/proxyAdmits)
@@ -114,12 +115,12 @@ export class NetworkManager {
   /** The policy to hand to the engine for `policy` (replaces an earlier one with the same id). */
   async prepare(policy: CompiledPolicy): Promise<CompiledPolicy> {
     this.entries.get(policy.id)?.stop();
-    const base = withUnixDefaults(policy, this.env);
     const servers = nameservers(this.options.resolvConf ?? this.env.SBX_RESOLV_CONF);
-    const names = namesToResolve(policy.net.hosts ?? []);
+    const names = planNames(planOf(policy.net));
     const table = new NameTable(this.resolver, this.names, this.options.graceMs);
     const first = await table.refresh(names);
-    const rebuild = () => buildPolicy({ base, resolved: table.current(), nameservers: servers, proxyPort: this.proxyPort });
+    const rebuild = () =>
+      finishPolicy(policy, { resolved: table.current(), nameservers: servers, proxyPort: this.proxyPort, env: this.env }).policy;
     const entry: Entry = { current: rebuild(), stop: () => {} };
     if (names.length > 0 && !this.closed) {
       const refresher = startRefresher(table, names, first.nextMs, () => {

@@ -6,24 +6,21 @@
  * connects from outside the sandbox. The engine still decides every direct connect, so a
  * program that ignores the proxy variables gets only what the address rules allow.
  *
- * Decision for a request to NAME:PORT (see decideTarget):
- *   1. a host rule (exact name beats wildcard, see decideHost) that denies → refused;
- *   2. one that allows → the name is resolved and connected to, except addresses an
- *      address rule denies (a `deny: [10.0.0.0/8]` still holds behind a wildcard; another
- *      name's deny sharing the address does not count);
- *   3. no host rule → resolved, and only addresses the net rules allow are used.
- * An IP literal is decided by the net rules alone.
+ * Every address it connects to is decided on the session's finished policy, the one the
+ * engine decides direct connects on (decideTarget in target.ts, decideNamedTarget in
+ * src/policy/net-match.ts).
  *
  * Only the sandbox it serves may use it (`admit`): sbx's proxy acts for its client with the
  * supervisor's network, so a second sandbox (or any process) using it would be a deputy.
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
-import type { CompiledPolicy, NetSection } from '../policy/compiled.js';
-import { addressRules } from './compile.js';
-import { decideHost, decideNet } from '../policy/net-match.js';
+import type { NetSection } from '../policy/compiled.js';
 import { canonicalIp } from './ip.js';
 import type { NetNames } from './names.js';
 import type { Resolver } from './resolve.js';
+import { decideTarget, type TargetDecision } from './target.js';
+
+export { decideTarget, type TargetDecision } from './target.js';
 
 export interface ProxyDenial {
   time: number;
@@ -45,43 +42,6 @@ export interface ProxyPolicy {
   net(): NetSection;
   /** mode: audit — refusals are only reported. */
   audit?(): boolean;
-}
-
-export type TargetDecision =
-  | { ok: true; addresses: string[] }
-  | { ok: false; rule: number; reason: string; address?: string; unresolved?: boolean };
-
-export async function decideTarget(
-  policy: ProxyPolicy,
-  resolver: Resolver,
-  names: NetNames,
-  host: string,
-  port: number,
-): Promise<TargetDecision> {
-  const literal = canonicalIp(host);
-  if (literal) {
-    const d = decideNet(policy.net(), literal, port);
-    return d.effect === 'allow' ? { ok: true, addresses: [literal] } : { ok: false, rule: d.rule, reason: 'address not allowed', address: literal };
-  }
-  const name = host.toLowerCase().replace(/\.$/, '');
-  const h = decideHost(policy.net().hosts ?? [], name, port);
-  if (h?.effect === 'deny') return { ok: false, rule: h.rule, reason: 'name denied' };
-  const res = name === 'localhost' ? { addresses: ['127.0.0.1', '::1'] } : await resolver.resolve(name);
-  for (const a of res.addresses) names.record(name, a);
-  if (res.addresses.length === 0) return { ok: false, rule: h ? h.rule : -1, reason: 'name does not resolve', unresolved: true };
-  const usable: string[] = [];
-  let refused = { rule: -1, address: res.addresses[0] };
-  // For a name a host rule allows, only address rules count: another name's deny that
-  // happens to share the address (a CDN) must not refuse this name.
-  const net = policy.net();
-  const section = h ? { default: 'allow' as const, rules: addressRules({ net } as CompiledPolicy) } : net;
-  for (const a of res.addresses) {
-    const d = decideNet(section, a, port);
-    if (d.effect === 'allow') usable.push(a);
-    else refused = { rule: d.rule, address: a };
-  }
-  if (usable.length > 0) return { ok: true, addresses: usable };
-  return { ok: false, rule: refused.rule, reason: h ? 'address denied' : 'name not allowed', address: refused.address };
 }
 
 /** Buffered reads from a socket until the request head is complete. */

@@ -25,27 +25,18 @@
  *     the lower layers for X and make X default to deny, then add their own allows
  *     (--deny-net also drops the lower layers' net.unix allows).
  */
-import type {
-  CompiledPolicy,
-  Effect,
-  HostRule,
-  NetRule,
-  PathRule,
-  PathSection,
-  ProgramRule,
-  RuleOrigin,
-} from './compiled.js';
+import type { CompiledPolicy, Effect, PathRule, PathSection, ProgramRule, RuleOrigin } from './compiled.js';
 import { PolicyError } from '../errors.js';
 import { canonicalPath, EntryError, expandPath, expandRule, expandVars, isGlob, type RulePaths } from './expand.js';
 import { formatKeyPath, issueLine, type KeyPath } from './load.js';
 import { decidePath } from './match.js';
-import { decideNet, hostMatches, hostRule, ipRule, parseAddress, parseNetEntry } from './net-match.js';
-import { nameservers, resolveHost } from './net-resolve.js';
+import { hostRule, ipRule, parseNetEntry } from './net-match.js';
+import { replayNet, type NetPlanEntry, type NetStep } from './net-plan.js';
 import type { Env } from './paths.js';
 import { WRITABLE_DEVICES } from './presets.js';
 import type { PolicyBody } from './schema.js';
 
-export type DenySection = 'read' | 'write' | 'net' | 'env';
+export type DenySection = 'read' | 'write' | 'net' | 'env' | 'unix';
 
 export interface Layer {
   /** "preset secrets", "/p/.sbx.yaml", "--deny-net", "built-in: sbx state". */
@@ -73,6 +64,11 @@ export interface Layer {
   fileLayer?: boolean;
   /** Relative entries are probably a mistake here (the user config's directory): warn. */
   warnRelative?: boolean;
+  /**
+   * A built-in default (docker sockets denied): a trusted layer's allow of the same path
+   * replaces it; an untrusted layer's allow is checked against it like any rule below.
+   */
+  builtinDefault?: boolean;
 }
 
 export interface CompileContext {
@@ -84,7 +80,7 @@ export interface CompileResult {
   policy: CompiledPolicy;
   /** Allows of untrusted layers that were dropped, for `sbx policy` to show. */
   dropped: string[];
-  /** Non-fatal notes (a host that did not resolve, …). */
+  /** Non-fatal notes (a relative entry in the user config, an allow that a symlink narrowed, …). */
   warnings: string[];
 }
 
@@ -120,34 +116,15 @@ function snapshot(p: CompiledPolicy): CompiledPolicy {
   };
 }
 
-function sameRange(a: NetRule, b: NetRule): boolean {
-  return a.family === b.family && a.address === b.address && a.prefix === b.prefix && a.portLo === b.portLo && a.portHi === b.portHi;
-}
-
-/** Whether network range `a` contains range `b` (addresses and ports). */
-function netContains(a: NetRule, b: NetRule): boolean {
-  if (a.family !== b.family || a.prefix > b.prefix || a.portLo > b.portLo || a.portHi < b.portHi) return false;
-  const x = parseAddress(a.address)!.bytes;
-  const y = parseAddress(b.address)!.bytes;
-  for (let bit = 0; bit < a.prefix; bit++) {
-    const m = 0x80 >> bit % 8;
-    if ((x[bit >> 3]! & m) !== (y[bit >> 3]! & m)) return false;
-  }
-  return true;
-}
-
-function netOverlaps(a: NetRule, b: NetRule): boolean {
-  if (a.family !== b.family || a.portHi < b.portLo || b.portHi < a.portLo) return false;
-  const shorter = a.prefix <= b.prefix ? a : b;
-  const longer = shorter === a ? b : a;
-  return netContains({ ...shorter, portLo: 0, portHi: 65535 }, { ...longer, portLo: 0, portHi: 65535 });
-}
-
 class Builder {
   readonly p = emptyPolicy();
   readonly dropped: string[] = [];
   readonly warnings: string[] = [];
   readonly issues: string[] = [];
+  /** Net entries by layer, replayed into rules (now without names, later with resolutions). */
+  readonly netPlan: NetStep[] = [];
+  /** Rules of builtinDefault layers (a trusted allow of the same path removes them). */
+  private readonly defaults = new Set<PathRule>();
 
   constructor(private readonly ctx: CompileContext) {}
 
@@ -156,7 +133,7 @@ class Builder {
     return this.p.origins.length - 1;
   }
 
-  async add(layer: Layer): Promise<void> {
+  add(layer: Layer): void {
     const before = layer.trusted ? undefined : snapshot(this.p);
     if (layer.resetAllows) this.reset(layer.resetAllows);
     const b = layer.body;
@@ -174,7 +151,6 @@ class Builder {
 
     // Defaults: an allow-list anywhere turns the default to deny (also for untrusted layers: it only narrows).
     if (b.write?.allow !== undefined) this.p.write.default = 'deny';
-    if (b.net?.allow !== undefined) this.p.net.default = 'deny';
 
     const pathRules = (key: 'read' | 'write', effect: Effect) => {
       for (const [i, text] of (b[key]?.[effect] ?? []).entries()) {
@@ -233,19 +209,25 @@ class Builder {
         let idx: number | undefined;
         for (const e of r.paths) {
           const rule = { effect, match: e.match, pattern: e.pattern, floor: !!layer.floor && effect === 'deny' };
-          if (effect === 'allow' && before && !this.safeAllow(before.unix, rule)) {
-            this.dropped.push(`${where(path)}: net.unix.allow ${JSON.stringify(text)} (untrusted)`);
+          // A named socket is reachable even when its server runs outside the session (the
+          // engine's deputy rule), so an untrusted file's unix allow can only widen: dropped.
+          if (effect === 'allow' && before) {
+            this.dropped.push(`${where(path)}: net.unix.allow ${JSON.stringify(text)} (untrusted: naming a socket reaches a server outside the sandbox)`);
             continue;
+          }
+          if (effect === 'allow' && layer.trusted) {
+            this.p.unix.rules = this.p.unix.rules.filter((x) => !(this.defaults.has(x) && x.pattern === rule.pattern && x.match === rule.match));
           }
           if (this.has(this.p.unix, rule)) continue;
           idx ??= this.origin(where(path), text, section ?? 'unix');
-          this.pushPath(this.p.unix, { ...rule, rule: idx });
+          const pushed: PathRule = { ...rule, rule: idx };
+          if (this.pushPath(this.p.unix, pushed) && layer.builtinDefault) this.defaults.add(pushed);
         }
       }
     }
 
     this.addExec(b, where, fail, expand, before, section);
-    await this.addNet(b, where, fail, before);
+    this.addNet(layer, where, fail);
 
     // Env patterns.
     for (const effect of ['deny', 'allow'] as const) {
@@ -278,14 +260,10 @@ class Builder {
     for (const s of sections) {
       if (s === 'read') dropAllows(this.p.read);
       if (s === 'write') dropAllows(this.p.write);
-      if (s === 'net') {
-        this.p.net.rules = this.p.net.rules.filter((r) => r.effect === 'deny');
-        this.p.net.hosts = (this.p.net.hosts ?? []).filter((r) => r.effect === 'deny');
-        this.p.net.default = 'deny';
-        // Unix sockets named by lower layers (an ssh-agent in the user file) are network
-        // too: only what the flags name stays reachable outside the session.
-        this.p.unix.rules = this.p.unix.rules.filter((r) => r.effect === 'deny');
-      }
+      // Unix sockets named by lower layers (an ssh-agent in the user file) are network too:
+      // with the network reset, only what the flags name stays reachable outside the session.
+      if (s === 'unix' || s === 'net') dropAllows(this.p.unix);
+      // net: replayed from the plan (the step carries `reset`).
       if (s === 'env') {
         this.p.env.allow = [];
         if (!this.p.env.deny.includes('*')) this.p.env.deny.push('*');
@@ -360,76 +338,66 @@ class Builder {
     }
   }
 
-  private async addNet(
-    b: PolicyBody,
-    where: (p: KeyPath) => string,
-    fail: (p: KeyPath, err: unknown, text: string) => void,
-    before: CompiledPolicy | undefined,
-  ): Promise<void> {
+  /** Records the layer's net entries as one plan step (parsed; names not resolved here). */
+  private addNet(layer: Layer, where: (p: KeyPath) => string, fail: (p: KeyPath, err: unknown, text: string) => void): void {
+    const b = layer.body;
+    const entries: NetPlanEntry[] = [];
     for (const effect of ['deny', 'allow'] as const) {
       for (const [i, text] of (b.net?.[effect] ?? []).entries()) {
         const path: KeyPath = ['net', effect, i];
-        let entries;
+        let parsed;
         try {
-          entries = parseNetEntry(expandVars(text, { home: this.ctx.home, env: this.ctx.env }));
+          parsed = parseNetEntry(expandVars(text, { home: this.ctx.home, env: this.ctx.env }));
         } catch (err) {
           fail(path, err, text);
           continue;
         }
-        const src = where(path);
-        const idx = this.origin(src, text, 'net');
-        const ipRules: NetRule[] = [];
-        for (const e of entries) {
-          if (e.kind === 'ip') {
-            ipRules.push(ipRule(e, idx, effect));
-            continue;
-          }
-          const host = hostRule(e, idx, effect);
-          if (effect === 'allow' && before && !this.safeHost(before, host)) {
-            this.dropped.push(`${src}: net.allow ${JSON.stringify(text)} (untrusted)`);
-            continue;
-          }
-          this.p.net.hosts!.push(host);
-          // A wildcard cannot be resolved ahead: the filtering proxy (src/net) decides it by name.
-          if (e.pattern.startsWith('*.')) continue;
-          const addrs = await resolveHost(e.pattern, this.ctx.env);
-          if (addrs.length === 0) this.warnings.push(`${src}: ${e.pattern} does not resolve; it matches no address`);
-          for (const a of addrs) {
-            const parsed = parseAddress(a);
-            if (!parsed) continue;
-            ipRules.push({ rule: idx, effect, family: parsed.family, address: a.includes(':') && parsed.family === 4 ? parsed.bytes.join('.') : a, prefix: parsed.family === 4 ? 32 : 128, portLo: e.portLo, portHi: e.portHi });
-          }
+        const idx = this.origin(where(path), text, 'net');
+        const entry: NetPlanEntry = { effect, rule: idx, where: where(path), text, ips: [], hosts: [] };
+        for (const e of parsed) {
+          if (e.kind === 'ip') entry.ips.push(ipRule(e, idx, effect));
+          else entry.hosts.push(hostRule(e, idx, effect));
         }
-        for (const r of ipRules) {
-          if (effect === 'allow' && before && !this.safeNet(before, r)) {
-            this.dropped.push(`${src}: net.allow ${JSON.stringify(text)} → ${r.address}/${r.prefix} (untrusted)`);
-            continue;
+        entries.push(entry);
+      }
+    }
+    const reset = layer.resetAllows?.includes('net') ?? false;
+    const allowList = b.net?.allow !== undefined;
+    if (entries.length > 0 || reset || allowList) this.netPlan.push({ trusted: layer.trusted, reset, allowList, entries });
+  }
+
+  /**
+   * Nothing may be created, renamed, linked or symlinked in the place of an ancestor of a
+   * floor path: a missing `~/.config` made a symlink to a directory a sandboxed program
+   * controls would hand it `~/.config/sbx/config.yaml`. Each ancestor of a floor (and of a
+   * floor glob's literal-ending prefix, e.g. `**\/.git` for `**\/.git/config`) becomes an
+   * exact write floor: the path itself, not what is below it.
+   */
+  private floorAncestors(): void {
+    const byFloor = new Map<number, number>();
+    const seen = new Set(this.p.write.rules.filter((r) => r.match === 'exact').map((r) => r.pattern));
+    for (const s of [this.p.write, this.p.read]) {
+      for (const r of [...s.rules]) {
+        if (!r.floor || r.effect !== 'deny' || r.match === 'exact' || r.pattern.startsWith('@')) continue;
+        for (const a of ancestorPatterns(r)) {
+          if (seen.has(a)) continue;
+          seen.add(a);
+          let idx = byFloor.get(r.rule);
+          if (idx === undefined) {
+            const o = this.p.origins[r.rule];
+            idx = this.origin(`built-in: ancestor of a floor (${o?.source ?? 'floor'}): not replaceable`, o?.text ?? r.pattern, 'protect');
+            byFloor.set(r.rule, idx);
           }
-          if (!this.p.net.rules.some((x) => sameRange(x, r) && x.effect === r.effect)) this.p.net.rules.push(r);
+          this.p.write.rules.push({ rule: idx, effect: 'deny', match: 'exact', pattern: a, floor: true });
         }
       }
     }
   }
 
-  private safeNet(below: CompiledPolicy, r: NetRule): boolean {
-    if (below.net.rules.some((d) => d.effect === 'deny' && netOverlaps(d, r))) return false;
-    return below.net.default === 'allow' || below.net.rules.some((a) => a.effect === 'allow' && netContains(a, r));
-  }
-
-  private safeHost(below: CompiledPolicy, h: HostRule): boolean {
-    const hosts = below.net.hosts ?? [];
-    const wild = h.pattern.startsWith('*.');
-    const portsOverlap = (d: HostRule) => d.portLo <= h.portHi && h.portLo <= d.portHi;
-    const namesOverlap = (d: HostRule) =>
-      hostMatches(d.pattern, h.pattern.replace(/^\*\./, 'x.')) || (wild && (d.pattern.endsWith(h.pattern.slice(1)) || d.pattern === h.pattern));
-    if (hosts.some((d) => d.effect === 'deny' && portsOverlap(d) && namesOverlap(d))) return false;
-    if (below.net.default === 'allow') return true;
-    return !wild && hosts.some((a) => a.effect === 'allow' && a.portLo <= h.portLo && a.portHi >= h.portHi && hostMatches(a.pattern, h.pattern));
-  }
-
   /**
-   * Closing touches when a default became deny: device writes and DNS. Each only fills in
-   * for the default — never over a rule some layer wrote (a user's explicit deny stands).
+   * Closing touches: device writes when writes default to deny (only filling in for the
+   * default — never over a rule some layer wrote), and the net plan replayed without
+   * names. DNS, resolved names, the proxy port and unix defaults: finish.ts.
    */
   finish(): void {
     if (this.p.write.default === 'deny') {
@@ -442,19 +410,41 @@ class Builder {
         if (readToo) this.pushPath(this.p.read, rule);
       }
     }
-    const namedAllows = (this.p.net.hosts ?? []).some((h) => h.effect === 'allow');
-    if (this.p.net.default === 'deny' && namedAllows) {
-      const servers = nameservers(this.ctx.env).filter((s) => decideNet(this.p.net, s, 53).rule === -1);
-      if (servers.length > 0) {
-        const idx = this.origin('built-in: DNS for allowed host names', servers.map((s) => `${s}:53`).join(' '), 'net');
-        for (const s of servers) {
-          const a = parseAddress(s);
-          if (!a) continue;
-          this.p.net.rules.push({ rule: idx, effect: 'allow', family: a.family, address: s.includes(':') && a.family === 4 ? a.bytes.join('.') : s, prefix: a.family === 4 ? 32 : 128, portLo: 53, portHi: 53 });
-        }
-      }
-    }
+    this.floorAncestors();
+    // The net section without any name resolved: what explanations and the Seatbelt
+    // profile use; finishPolicy replays the same plan with resolutions for an engine.
+    const r = replayNet(this.netPlan, new Map(), false);
+    this.p.net = { ...r.net, plan: this.netPlan };
+    for (const d of r.dropped) if (!this.dropped.includes(d)) this.dropped.push(d);
   }
+}
+
+function escapeGlob(p: string): string {
+  return p.replace(/[\\*?]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The strict ancestors of what a floor names (not "/"), as exact patterns: a subtree's
+ * parents; for a glob, each prefix that ends in a segment without `**` (`/**\/.git` for
+ * `/**\/.git/config`; nothing for `/**\/.env`).
+ */
+export function ancestorPatterns(r: Pick<PathRule, 'match' | 'pattern'>): string[] {
+  const out: string[] = [];
+  if (r.match === 'subtree') {
+    let p = r.pattern;
+    while (p.lastIndexOf('/') > 0) {
+      p = p.slice(0, p.lastIndexOf('/'));
+      out.push(escapeGlob(p));
+    }
+    return out;
+  }
+  const segs = r.pattern.split('/').filter((s) => s.length > 0);
+  for (let n = segs.length - 1; n >= 1; n--) {
+    if (segs[n - 1] === '**') continue;
+    if (segs.slice(0, n).every((s) => s === '**')) continue;
+    out.push(`/${segs.slice(0, n).join('/')}`);
+  }
+  return out;
 }
 
 /** One PolicyError for many issues, in file/line/column order, naming the file when there is one. */
@@ -472,9 +462,10 @@ export function policyError(issues: string[]): PolicyError {
   return new PolicyError(only ? `${only}: invalid policy file (${n})` : `invalid policy (${n})`, sorted);
 }
 
-export async function compileLayers(layers: Layer[], ctx: CompileContext): Promise<CompileResult> {
+/** Layers → the compiled policy (names not resolved: see finish.ts). Pure but for path canonicalisation. */
+export function compileLayers(layers: Layer[], ctx: CompileContext): CompileResult {
   const b = new Builder(ctx);
-  for (const l of layers) await b.add(l);
+  for (const l of layers) b.add(l);
   if (b.issues.length > 0) throw policyError(b.issues);
   b.finish();
   return { policy: b.p, dropped: b.dropped, warnings: b.warnings };
@@ -496,13 +487,13 @@ export interface CommandLayers {
  * overrides 1..n; the supervisor renumbers with renumberPolicies). A program running
  * under an override keeps it for its descendants (overrides have no commands table).
  */
-export async function compileWithCommands(
+export function compileWithCommands(
   base: Layer[],
   commands: CommandLayers[],
   top: Layer[],
   ctx: CompileContext,
-): Promise<{ main: CompileResult; overrides: CompiledPolicy[] }> {
-  const main = await compileLayers([...base, ...top], ctx);
+): { main: CompileResult; overrides: CompiledPolicy[] } {
+  const main = compileLayers([...base, ...top], ctx);
   const overrides: CompiledPolicy[] = [];
   const issues: string[] = [];
   for (const [i, c] of commands.entries()) {
@@ -532,7 +523,7 @@ export async function compileWithCommands(
     }
     const unplaced = c.layers.filter((o) => !placed.has(o));
     try {
-      const r = await compileLayers([...layers, ...unplaced], ctx);
+      const r = compileLayers([...layers, ...unplaced], ctx);
       r.policy.id = i + 1;
       overrides.push(r.policy);
       main.policy.origins.push({ source: c.source, text: c.name, section: 'commands' });

@@ -4,17 +4,22 @@
  * `sbx check`'s explanations).
  *
  * Everything here is already resolved: paths are absolute and canonical, `~`/`$VAR`
- * expanded, presets merged, trust applied, hostnames resolved to addresses. An enforcer
- * never reads YAML and never guesses; it only evaluates these rules.
+ * expanded, presets merged, trust applied. Host names are resolved to addresses in the
+ * *finished* policy only (src/policy/finish.ts: the compiler's output plus resolutions,
+ * DNS, the proxy port and the unix-socket defaults) — the one an engine receives. An
+ * enforcer never reads YAML and never guesses; it only evaluates these rules.
  *
  * Decision rule for path rules (identical in TS `decidePath` and native `decide_path`):
  *   1. A matching rule with `floor: true` and effect `deny` denies, whatever else matches.
  *   2. Otherwise the matching rule with the highest score wins, where
- *        score = 2 * depth(matched prefix) + (match === 'subtree' ? 1 : 0)
+ *        score = 2 * depth(matched prefix) + (match === 'glob' ? 0 : 1)
  *      depth(p) = number of path segments ("/" = 0, "/a" = 1, "/a/b" = 2).
  *      A subtree rule matches its pattern and everything below; its matched prefix is
  *      the pattern itself. A glob rule matches a path if it matches the path or any of
- *      its ancestors; its matched prefix is the shortest such ancestor-or-self.
+ *      its ancestors; its matched prefix is the shortest such ancestor-or-self. An exact
+ *      rule (a glob, usually an escaped literal path) matches a path only when it matches
+ *      all of it — nothing below; its matched prefix is the path. The compiler emits exact
+ *      floor denies for the ancestors of floor paths (write section).
  *      So: the rule naming the deepest path wins; at equal depth a literal path beats a
  *      glob; at equal score deny beats allow.
  *   3. No matching rule: the section's `default`.
@@ -30,15 +35,17 @@
  * zero or more whole segments, `\` escapes the next character. Nothing else is special.
  */
 
+import type { NetStep } from './net-plan.js';
+
 export type Effect = 'allow' | 'deny';
-export type PathMatch = 'subtree' | 'glob';
+export type PathMatch = 'subtree' | 'glob' | 'exact';
 
 export interface PathRule {
   /** Index into CompiledPolicy.origins: which file/preset/flag wrote this rule. */
   rule: number;
   effect: Effect;
   match: PathMatch;
-  /** Absolute canonical path (subtree) or absolute glob. No trailing slash except "/". */
+  /** Absolute canonical path (subtree) or absolute glob (glob, exact). No trailing slash except "/". */
   pattern: string;
   /** A `protect` entry: a floor deny no allow can lift. Only meaningful with effect deny. */
   floor: boolean;
@@ -122,6 +129,12 @@ export interface NetSection {
   proxyPort?: number;
   /** TS-only: the host-name rules the IP rules were resolved from. */
   hosts?: HostRule[];
+  /**
+   * TS-only: the layers' net entries in order (src/policy/net-plan.ts). The compiler's
+   * `rules`/`hosts` are this plan replayed with no name resolved; finishPolicy
+   * (src/policy/finish.ts) replays it with the resolutions src/net supplies.
+   */
+  plan?: NetStep[];
 }
 
 /**

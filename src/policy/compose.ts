@@ -1,28 +1,87 @@
 /**
- * Which layers are in force for a directory, in order (see compile.ts for precedence):
- *   built-in floors (sbx config/state/runtime) → `protect` floors (user file; default
- *   [secrets]) → user presets (`extends` of the user file; default [secrets]) → user file
- *   → project presets → project file (trusted, or only-narrowing when untrusted).
- * Per-program `commands:` layers (user's, then project's) are returned separately.
+ * One policy source → the layers in force, in order (see compile.ts for precedence):
+ *
+ *   built-in floors (sbx config/state/runtime, every policy file in force)
+ *   → `protect` floors (user file; default [secrets, persistence])
+ *   → user presets (`extends` of the user file; default [secrets]) → user file
+ *   → project presets → project file (trusted by content hash, else only narrowing)
+ *   → `use` file presets → `use` file (direnv's `use sandbox FILE`; same trust rule)
+ *   → `--policy FILE` presets → `--policy FILE` (trusted: named on the command line)
+ *   → top layers (`sbx exec` flags).
+ * Every file contributes its `extends:` and `commands:` the same way, whichever way it
+ * was named. Per-program `commands:` layers are returned separately.
+ *
+ * A broken file (unreadable, bad YAML, a schema or entry error) keeps its last good
+ * version in force (last-good.ts); with none, the strict fallback (fallbackLayer) takes
+ * its place — never the defaults.
  */
 import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { findProjectFile } from './discover.js';
 import { canonicalPath } from './expand.js';
 import type { CommandLayers, Layer } from './compile.js';
-import { issueLine, loadPolicyFile, type KeyPath, type LoadedFile } from './load.js';
+import type { LastGoodStore } from './last-good.js';
+import { readOwnFile, UnsafePathError } from './own-files.js';
+import { issueLine, loadPolicyText, readPolicyText, sha256Of, type KeyPath, type LoadedFile } from './load.js';
 import { configDir, homeDir, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
-import { preset } from './presets.js';
+import { preset, SYSTEM_READ_PATHS, WRITABLE_DEVICES } from './presets.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
 import { isTrusted } from './trust.js';
+import { PolicyError } from '../errors.js';
 
 export const DEFAULT_PRESETS: PresetName[] = ['secrets'];
-export const DEFAULT_PROTECT = ['secrets'];
+export const DEFAULT_PROTECT = ['secrets', 'persistence'];
 /** Presets that are pure deny lists, so they can be floors. */
-const PROTECTABLE: PresetName[] = ['secrets', 'shell-rc'];
+const PROTECTABLE: PresetName[] = ['secrets', 'persistence', 'shell-rc'];
+
+/** Where a policy comes from. */
+export interface PolicySpec {
+  /** The directory (its nearest `.sbx.yaml` is the project file). */
+  dir: string;
+  /** direnv's `use sandbox FILE`: a project-style file on top, trusted by content hash. */
+  use?: string;
+  /** `sbx exec --policy FILE`: on top, trusted (the person named it on the command line). */
+  policyFile?: string;
+  /** Layers above everything (`sbx exec` flags). */
+  top?: Layer[];
+}
+
+/** What a broken file falls back to: its last good version, or the strict fallback. */
+export type BrokenKept = 'last good' | 'strict fallback';
+
+export interface BrokenFile {
+  file: string;
+  /** Every problem, `file:line:col: …` (parse, schema, or entry errors). */
+  issues: string[];
+  kept: BrokenKept;
+}
 
 export interface ComposeOptions {
   env?: Env;
+  /**
+   * 'keep' (sessions, `sbx check`, `sbx policy`, `sbx exec`): a broken file keeps its
+   * last good version, else the strict fallback, and is reported in `broken`.
+   * 'throw' (default): a broken file is a PolicyError.
+   */
+  onBroken?: 'keep' | 'throw';
+  /** Last good versions (read, and recorded for files that compiled). Default: none. */
+  lastGood?: LastGoodStore;
+  /** Set by resolvePolicy's retry: compile issues per file, and files whose last good failed too. */
+  compileIssues?: ReadonlyMap<string, { issues: string[]; lastGoodFailed: boolean }>;
+}
+
+type Role = 'user' | 'project' | 'use' | 'policy';
+
+/** A policy file in force: loaded as it is, or its last good version, or broken with no version. */
+export interface InForce {
+  path: string;
+  role: Role;
+  /** The version in force (undefined: strict fallback). */
+  loaded?: LoadedFile;
+  /** Its text (for recording it as the last good version). */
+  text?: string;
+  trusted: boolean;
+  broken?: BrokenFile;
 }
 
 export interface Composition {
@@ -30,14 +89,18 @@ export interface Composition {
   commands: CommandLayers[];
   userFile?: LoadedFile<UserFile>;
   projectFile?: LoadedFile<ProjectFile>;
+  useFile?: LoadedFile<ProjectFile>;
+  /** Every policy file in force, as found (also the broken ones). */
+  inForce: InForce[];
   /** Directory project-relative presets use: the project file's dir, else the directory asked about. */
   projectDir: string;
-  /** True when no untrusted project file is in force. */
+  /** True when no untrusted file is in force. */
   trusted: boolean;
-  /** Files whose content is in force (for watching). */
+  /** Files in force (for watching). */
   files: string[];
   /** files + places whose appearance or change would change the policy (user config, trust db). */
   watch: string[];
+  broken: BrokenFile[];
   env: Env;
   home: string;
 }
@@ -61,6 +124,58 @@ export function builtinFloors(env: Env): Layer[] {
       literal: true,
     },
   ];
+}
+
+/** Docker sockets are root on the host: denied unless a trusted file allows one by name. */
+export function dockerSockets(env: Env): string[] {
+  const out = ['/run/docker.sock', '/var/run/docker.sock'];
+  if (env.HOME) out.push(join(env.HOME, '.docker', 'run', 'docker.sock'));
+  if (env.XDG_RUNTIME_DIR) out.push(join(env.XDG_RUNTIME_DIR, 'docker.sock'));
+  return out;
+}
+
+function dockerLayer(env: Env): Layer {
+  return {
+    source: 'built-in: docker sockets (root on the host)',
+    body: { net: { unix: { deny: dockerSockets(env).map(escapeGlob) } } },
+    baseDir: '/',
+    trusted: true,
+    literal: true,
+    builtinDefault: true,
+  };
+}
+
+/** No process may write a policy file in force (its own, as named, and its target). */
+function inForceFloor(files: string[]): Layer[] {
+  if (files.length === 0) return [];
+  const paths = [...new Set(files.flatMap((f) => [resolve(f), canonicalPath(f)]))].map(escapeGlob);
+  return [{ source: 'built-in: policy file in force', body: { write: { deny: paths } }, baseDir: '/', trusted: true, floor: true, literal: true }];
+}
+
+/**
+ * What a directory runs under when one of its policy files is broken and no good version
+ * of it is known: system paths (and node's install dir) readable, the project and the
+ * temp dirs readable and writable, devices writable, no network and no Unix sockets —
+ * everything else denied. It drops the allows below it (like `sbx exec --deny-all`) and is
+ * untrusted: its own allows stand only where the policy below allowed them.
+ */
+export function fallbackLayer(file: string, projectDir: string, env: Env): Layer {
+  const temps = [...new Set(['/tmp', '/var/tmp', ...(env.TMPDIR && env.TMPDIR.startsWith('/') ? [env.TMPDIR] : [])])];
+  const nodeDir = dirname(dirname(process.execPath));
+  const read = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => existsSync(p));
+  return {
+    source: `built-in: strict fallback (${file} is broken and no good version of it is known)`,
+    body: {
+      read: { allow: [...read, projectDir, ...temps].map(escapeGlob) },
+      write: { allow: [projectDir, ...temps, ...WRITABLE_DEVICES].map(escapeGlob) },
+      net: { allow: [] },
+      mode: 'enforce',
+    },
+    baseDir: '/',
+    trusted: false,
+    literal: true,
+    resetAllows: ['read', 'write', 'net', 'unix'],
+  };
 }
 
 function denyOnly(body: PolicyBody): PolicyBody {
@@ -130,44 +245,114 @@ function commandLayers(files: { f: LoadedFile; trusted: boolean }[]): CommandLay
   return [...byName.values()];
 }
 
-/** Loads every file in force for `dir` and lays out the layers. Throws PolicyError on a bad file. */
-export function composeForDir(dir: string, options: ComposeOptions = {}): Composition {
+/** Loads one file in force: as it is, else its last good version, else nothing (fallback). */
+function loadInForce(path: string, role: Role, options: ComposeOptions, env: Env): InForce {
+  const kind = role === 'user' ? 'user' : 'project';
+  const abs = resolve(path);
+  const trust = (sha: string) => role === 'user' || role === 'policy' || isTrusted(abs, sha, env);
+  let text: string | undefined;
+  let issues: string[];
+  const compiled = options.compileIssues?.get(abs);
+  try {
+    text = readPolicyText(abs, role === 'user');
+    const loaded = loadPolicyText(abs, text, kind);
+    if (!compiled) return { path: abs, role, loaded, text, trusted: trust(loaded.sha256) };
+    issues = compiled.issues;
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    issues = err.issues.length > 0 ? err.issues : [err.message];
+    if (compiled) issues = [...issues, ...compiled.issues.filter((i) => !issues.includes(i))];
+  }
+  // --policy FILE is named on the command line: a broken one is an error, never replaced.
+  if (options.onBroken !== 'keep' || role === 'policy') throw brokenError(abs, issues);
+  const good = compiled?.lastGoodFailed ? undefined : options.lastGood?.get(abs);
+  if (good && (text === undefined || good.sha256 !== sha256Of(text))) {
+    try {
+      const loaded = loadPolicyText(abs, good.text, kind);
+      return { path: abs, role, loaded, text: good.text, trusted: trust(good.sha256), broken: { file: abs, issues, kept: 'last good' } };
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+    }
+  }
+  return { path: abs, role, trusted: false, broken: { file: abs, issues, kept: 'strict fallback' } };
+}
+
+/** A user config that does not exist is no file; one that cannot be read safely (a symlink on its path) is there, and broken. */
+function ownFileExists(path: string): boolean {
+  try {
+    return readOwnFile(path) !== undefined;
+  } catch (err) {
+    if (err instanceof UnsafePathError) return true;
+    return existsSync(path);
+  }
+}
+
+function brokenError(file: string, issues: string[]): PolicyError {
+  return new PolicyError(`${file}: invalid policy file (${issues.length} problem${issues.length === 1 ? '' : 's'})`, issues);
+}
+
+/** Loads every file in force for the spec and lays out the layers. */
+export function composeSpec(spec: PolicySpec, options: ComposeOptions = {}): Composition {
   const env = options.env ?? process.env;
   const home = homeDir(env);
   const userPath = userConfigFile(env);
-  const userFile = existsSync(userPath) ? loadPolicyFile(userPath, 'user') : undefined;
-  const projectPath = findProjectFile(dir);
-  const projectFile = projectPath ? loadPolicyFile(projectPath, 'project') : undefined;
-  const projectDir = projectFile ? projectFile.dir : canonicalPath(dir);
-  const projectTrusted = projectFile ? isTrusted(projectFile.file, projectFile.sha256, env) : true;
+  const projectPath = findProjectFile(spec.dir);
+  const usePath = spec.use ? resolve(spec.use) : undefined;
+  const inForce: InForce[] = [];
+  if (ownFileExists(userPath)) inForce.push(loadInForce(userPath, 'user', options, env));
+  if (projectPath && projectPath !== usePath) inForce.push(loadInForce(projectPath, 'project', options, env));
+  if (usePath) inForce.push(loadInForce(usePath, 'use', options, env));
+  if (spec.policyFile) inForce.push(loadInForce(spec.policyFile, 'policy', options, env));
 
+  const user = inForce.find((f) => f.role === 'user');
+  const project = inForce.find((f) => f.role === 'project');
+  const use = inForce.find((f) => f.role === 'use');
+  const userFile = user?.loaded as LoadedFile<UserFile> | undefined;
+  const projectFile = project?.loaded as LoadedFile<ProjectFile> | undefined;
+  const projectDir = project ? dirname(project.path) : use ? dirname(use.path) : canonicalPath(spec.dir);
+
+  const files = inForce.map((f) => f.path);
   const base: Layer[] = [
     ...builtinFloors(env),
+    ...inForceFloor(files),
+    dockerLayer(env),
     ...protectLayers(userFile, projectDir, env),
     ...presetLayers(userFile?.data.extends ?? DEFAULT_PRESETS, userFile?.data.extends ? userFile : undefined, projectDir, env, true),
   ];
-  if (userFile) base.push({ ...fileLayer(userFile, true), warnRelative: true });
-  if (projectFile) {
-    base.push(...presetLayers(projectFile.data.extends ?? [], projectFile, projectDir, env, projectTrusted));
-    base.push(fileLayer(projectFile, projectTrusted));
-  }
   const loaded: { f: LoadedFile; trusted: boolean }[] = [];
-  if (userFile) loaded.push({ f: userFile, trusted: true });
-  if (projectFile) loaded.push({ f: projectFile, trusted: projectTrusted });
+  const top: Layer[] = [];
+  for (const f of inForce) {
+    const dir = f.role === 'policy' ? projectDir : dirname(f.path);
+    const layers = f.role === 'policy' ? top : base;
+    if (!f.loaded) {
+      layers.push(fallbackLayer(f.path, f.role === 'user' ? projectDir : dirname(f.path), env));
+      continue;
+    }
+    if (f.role !== 'user') layers.push(...presetLayers(f.loaded.data.extends ?? [], f.loaded, dir, env, f.trusted));
+    layers.push({ ...fileLayer(f.loaded, f.trusted), ...(f.role === 'user' ? { warnRelative: true } : {}) });
+    loaded.push({ f: f.loaded, trusted: f.trusted });
+  }
+  base.push(...top);
 
-  const files = loaded.map(({ f }) => f.file);
-  const watch = [...new Set([...files, userPath, trustFile(env), ...(projectFile ? [dirname(projectFile.file)] : [])])];
+  const watch = [...new Set([...files, userPath, trustFile(env), ...(projectPath ? [dirname(projectPath)] : [])])];
   return {
     base,
     commands: commandLayers(loaded),
     userFile,
     projectFile,
+    useFile: use?.loaded as LoadedFile<ProjectFile> | undefined,
+    inForce,
     projectDir,
-    trusted: projectTrusted,
+    trusted: inForce.every((f) => f.trusted || f.role === 'user'),
     files,
     watch,
+    broken: inForce.flatMap((f) => (f.broken ? [f.broken] : [])),
     env,
     home,
   };
 }
 
+/** The layers for a directory (no `use`, no `--policy`). */
+export function composeForDir(dir: string, options: ComposeOptions = {}): Composition {
+  return composeSpec({ dir }, options);
+}

@@ -7,9 +7,8 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { CompiledPolicy, PathSection, RuleOrigin } from './compiled.js';
 import { canonicalTarget } from './expand.js';
 import { decideEnv, decideExec, decidePathDetailed } from './match.js';
-import { decideHost, decideNet, parseAddress } from './net-match.js';
+import { decideHost, decideNamedTarget, normalizeTargetHost, parseAddress } from './net-match.js';
 import { deputyByProgram } from './deputies.js';
-import { resolveHost } from './net-resolve.js';
 import { SbxError } from '../errors.js';
 
 export type CheckOp = 'read' | 'write' | 'exec' | 'net' | 'env';
@@ -96,7 +95,7 @@ function parseHostPort(target: string): { host: string; port: number } {
 export interface ExplainOptions {
   cwd: string;
   env: Record<string, string | undefined>;
-  /** For `net NAME`: the addresses the name resolves to (see resolveTargetAddresses). */
+  /** For `net NAME`: the addresses the name resolves to (see netTargetName; src/net resolves). */
   addresses?: string[];
   /** For `net /path.sock`: who serves it; a string says why nobody could be found. */
   unixServer?: (name: string) => UnixServer | string;
@@ -153,12 +152,13 @@ function unixExplain(policy: CompiledPolicy, target: string, opts: ExplainOption
   };
 }
 
-/** The addresses a `net` target name resolves to ([] for IPs, sockets, unresolvable names). */
-export async function resolveTargetAddresses(target: string, env: Record<string, string | undefined>): Promise<string[]> {
-  if (target.startsWith('/') || target.startsWith('@') || target.startsWith('.')) return [];
+/** The name a `net` target asks about, when it is one (not an IP, a socket or localhost). */
+export function netTargetName(target: string): string | undefined {
+  if (target.startsWith('/') || target.startsWith('@') || target.startsWith('.')) return undefined;
   const { host } = parseHostPort(target);
-  if (parseAddress(host) || host === 'localhost') return [];
-  return resolveHost(host, env);
+  const t = normalizeTargetHost(host);
+  if (t.address !== undefined || t.name === 'localhost') return undefined;
+  return t.name;
 }
 
 export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], opts: ExplainOptions): Explanation {
@@ -185,23 +185,30 @@ export function explain(policy: CompiledPolicy, op: CheckOp, target: string[], o
         return unixExplain(policy, t, opts);
       }
       const { host, port } = parseHostPort(first);
-      const addr = parseAddress(host);
-      if (addr) {
-        const d = decideNet(policy.net, host, port);
-        const shown = addr.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-        return { op, target: shown, allowed: d.effect === 'allow', rule: d.rule, floor: false, ...describe(policy, d.rule, `no rule matches: net defaults to ${policy.net.default}`) };
-      }
-      // A name rule decides like the filtering proxy will; otherwise the addresses the
-      // name resolves to decide, like the engine does (any denied address denies).
-      const d = decideHost(policy.net.hosts ?? [], host, port);
-      if (d) return { op, target: `${host}:${port}`, allowed: d.effect === 'allow', rule: d.rule, floor: false, ...describe(policy, d.rule, '') };
-      const addresses = host === 'localhost' ? ['127.0.0.1', '::1'] : (opts.addresses ?? []);
-      const decisions = addresses.map((a) => ({ a, d: decideNet(policy.net, a, port) }));
-      const pick = decisions.find((x) => x.d.effect === 'deny') ?? decisions[0];
+      const t = normalizeTargetHost(host);
       const dflt = `no rule matches: net defaults to ${policy.net.default}`;
-      if (!pick) return { op, target: `${host}:${port}`, allowed: policy.net.default === 'allow', rule: -1, floor: false, because: dflt };
+      if (t.address !== undefined) {
+        const d = decideNamedTarget(policy.net, undefined, t.address, port);
+        const shown = t.address.includes(':') ? `[${t.address}]:${port}` : `${t.address}:${port}`;
+        return { op, target: shown, allowed: d.effect === 'allow', rule: d.rule, floor: false, ...describe(policy, d.rule, dflt) };
+      }
+      // Decided like the filtering proxy and the engine decide it (decideNamedTarget), on
+      // every address the name resolves to: any refused address is shown.
+      const name = t.name!;
+      const shown = `${name}:${port}`;
+      const addresses = name === 'localhost' ? ['127.0.0.1', '::1'] : (opts.addresses ?? []);
+      if (addresses.length === 0) {
+        const h = decideHost(policy.net.hosts ?? [], name, port);
+        if (h?.effect === 'deny') return { op, target: shown, allowed: false, rule: h.rule, floor: false, ...describe(policy, h.rule, dflt) };
+        const via = describe(policy, h?.rule ?? -1, dflt);
+        const because = h ? `${via.because}, but ${name} does not resolve: nothing to connect to` : `${via.because} (${name} does not resolve)`;
+        return { op, target: shown, allowed: false, rule: h?.rule ?? -1, floor: false, origin: via.origin, because };
+      }
+      const decisions = addresses.map((a) => ({ a, d: decideNamedTarget(policy.net, name, a, port) }));
+      const pick = decisions.find((x) => x.d.effect === 'deny') ?? decisions[0]!;
       const via = describe(policy, pick.d.rule, dflt);
-      return { op, target: `${host}:${port}`, allowed: pick.d.effect === 'allow', rule: pick.d.rule, floor: false, origin: via.origin, because: `${via.because} (for ${pick.a})` };
+      const note = pick.d.reason === 'local address: allow it by address' ? ': a name allowed only by a host rule reaches no local address' : '';
+      return { op, target: shown, allowed: pick.d.effect === 'allow', rule: pick.d.rule, floor: false, origin: via.origin, because: `${via.because} (for ${pick.a}${note})` };
     }
     case 'env': {
       const d = decideEnv(policy.env, first);

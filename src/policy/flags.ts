@@ -15,15 +15,15 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FlagSpec, ParsedArgs } from '../cli/args.js';
 import type { CompiledPolicy } from './compiled.js';
-import { compileWithCommands, type CommandLayers, type DenySection, type Layer } from './compile.js';
-import { composeForDir } from './compose.js';
-import { withCanonicalMemo } from './expand.js';
-import { loadPolicyFile, type KeyPath } from './load.js';
+import type { DenySection, Layer } from './compile.js';
+import { brokenNotice, resolvePolicy } from './index.js';
+import type { KeyPath } from './load.js';
+import { stateLastGood } from './last-good.js';
 import { filterEnv } from './match.js';
-import { preset } from './presets.js';
+import { SYSTEM_READ_PATHS } from './presets.js';
 import type { Env } from './paths.js';
 
-export const SYSTEM_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/proc', '/sys', '/dev', '/run', '/nix'];
+export { SYSTEM_READ_PATHS } from './presets.js';
 export const ENV_KEPT = ['PATH', 'HOME', 'USER', 'SHELL', 'TERM', 'LANG'];
 
 export interface ExecFlags {
@@ -132,44 +132,26 @@ export interface ExecPolicy {
   warnings: string[];
 }
 
-/** Policy for `sbx exec`: user + project policy for cwd, then `--policy FILE`, then flags. */
+/**
+ * Policy for `sbx exec`: user + project policy for cwd (a broken file at its last good
+ * version or the strict fallback, said in `warnings`), then `--policy FILE` with its
+ * `extends:` and `commands:` (a broken one is an error), then the flags.
+ */
 export async function compileExecFlags(flags: ExecFlags, options: { cwd: string; env?: Env }): Promise<ExecPolicy> {
-  return withCanonicalMemo(() => compileUncached(flags, options));
-}
-
-async function compileUncached(flags: ExecFlags, options: { cwd: string; env?: Env }): Promise<ExecPolicy> {
   const env = options.env ?? process.env;
-  const c = composeForDir(options.cwd, { env });
-  const top: Layer[] = [];
-  const commands: CommandLayers[] = [...c.commands];
-  const files = [...c.files];
-  if (flags.policyFile) {
-    const f = loadPolicyFile(flags.policyFile, 'project');
-    files.push(f.file);
-    for (const [i, name] of (f.data.extends ?? []).entries()) {
-      const p = preset(name, { projectDir: c.projectDir, env });
-      top.push({ source: `preset ${name} (extends in ${f.where(['extends', i])})`, body: p.body, baseDir: '/', trusted: true, literal: p.literal });
-    }
-    const { version: _v, extends: _e, commands: cmds, ...body } = f.data;
-    top.push({ source: f.file, body, baseDir: f.dir, trusted: true, where: (p) => f.where(p), fileLayer: true });
-    for (const [name, cb] of Object.entries(cmds ?? {})) {
-      const layer: Layer = { source: f.file, body: cb, baseDir: f.dir, trusted: true, where: (p) => f.where(p), keyPrefix: ['commands', name] };
-      const existing = commands.find((x) => x.name === name);
-      if (existing) existing.layers = [...existing.layers, layer];
-      else commands.push({ name, source: f.where(['commands', name]), layers: [layer], baseDir: f.dir });
-    }
-  }
-  top.push(...flagLayers(flags, options.cwd, env));
-  const { main, overrides } = await compileWithCommands(c.base, commands, top, { env, home: c.home });
+  const r = await resolvePolicy(
+    { dir: options.cwd, policyFile: flags.policyFile, top: flagLayers(flags, options.cwd, env) },
+    { env, onBroken: 'keep', lastGood: stateLastGood(env, false) },
+  );
   return {
-    policy: main.policy,
-    overrides,
-    env: filterEnv(env, main.policy.env),
-    envFilter: main.policy.env,
-    files,
-    trusted: c.trusted,
-    dropped: main.dropped,
-    warnings: main.warnings,
+    policy: r.policy,
+    overrides: r.overrides,
+    env: filterEnv(env, r.policy.env),
+    envFilter: r.policy.env,
+    files: r.files,
+    trusted: r.trusted,
+    dropped: r.dropped,
+    warnings: [...r.broken.map((b) => brokenNotice(b).replace(/^sbx: /, '')), ...r.warnings],
   };
 }
 

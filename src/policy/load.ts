@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
 import { PolicyError } from '../errors.js';
+import { readOwnFile, UnsafePathError } from './own-files.js';
 import { schemas, type ProjectFile, type UserFile } from './schema.js';
 
 /** yaml is loaded on first use (see schemas()): no policy file, no parser to load. */
@@ -219,20 +220,35 @@ export function parsePolicyText<K extends 'project' | 'user'>(
 
 const parseCache = new Map<string, ParseResult<unknown>>();
 
-/** Reads and validates one policy file. */
-export function loadPolicyFile<K extends 'project' | 'user'>(
-  file: string,
-  kind: K,
-): LoadedFile<K extends 'user' ? UserFile : ProjectFile> {
+/** A file's text, as a PolicyError naming it when it cannot be read. `own`: sbx's own file (see own-files.ts). */
+export function readPolicyText(file: string, own = false): string {
   const abs = resolve(file);
-  let text: string;
   try {
-    text = readFileSync(abs, 'utf8');
+    if (own) {
+      const text = readOwnFile(abs);
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${abs}'`), { code: 'ENOENT' });
+      return text;
+    }
+    return readFileSync(abs, 'utf8');
   } catch (err) {
+    if (err instanceof UnsafePathError) throw new PolicyError(`${abs}: refusing to read policy file`, [`${abs}:1:1: (top level): ${err.message}`], err);
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new PolicyError(`${abs}: cannot read policy file (${code})`, [`${abs}:1:1: (top level): ${(err as Error).message}`], err);
   }
-  const sha256 = createHash('sha256').update(text).digest('hex');
+}
+
+export function sha256Of(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Validates a policy file's text (read by the caller, or a last good version). */
+export function loadPolicyText<K extends 'project' | 'user'>(
+  file: string,
+  text: string,
+  kind: K,
+): LoadedFile<K extends 'user' ? UserFile : ProjectFile> {
+  const abs = resolve(file);
+  const sha256 = sha256Of(text);
   // Same file, same bytes: reuse the parse (the supervisor re-resolves on every cd).
   const key = `${kind}\0${abs}\0${sha256}`;
   let parsed = parseCache.get(key) as ParseResult<K extends 'user' ? UserFile : ProjectFile> | undefined;
@@ -242,4 +258,12 @@ export function loadPolicyFile<K extends 'project' | 'user'>(
     parseCache.set(key, parsed);
   }
   return { file: abs, dir: dirname(abs), kind, sha256, data: structuredClone(parsed.data), where: parsed.where };
+}
+
+/** Reads and validates one policy file (the user config through readOwnFile). */
+export function loadPolicyFile<K extends 'project' | 'user'>(
+  file: string,
+  kind: K,
+): LoadedFile<K extends 'user' ? UserFile : ProjectFile> {
+  return loadPolicyText(file, readPolicyText(file, kind === 'user'), kind);
 }

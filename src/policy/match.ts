@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { Effect, ExecSection, PathRule, PathSection, ProgramRule } from './compiled.js';
-import { globMatchDepth, segments } from './glob.js';
+import { globMatchDepth, globMatches, segments } from './glob.js';
 
 export interface Decision {
   effect: Effect;
@@ -16,6 +16,7 @@ export interface Decision {
 /** Depth of the prefix by which `r` matches the path, or -1. */
 export function ruleMatchDepth(r: PathRule, path: string, pathSegs: string[] = segments(path)): number {
   if (r.match === 'glob') return globMatchDepth(r.pattern, pathSegs);
+  if (r.match === 'exact') return globMatches(r.pattern, path) ? pathSegs.length : -1;
   const p = r.pattern;
   if (p === '/' || path === p || path.startsWith(`${p}/`)) return segments(p).length;
   return -1;
@@ -29,7 +30,7 @@ export function decidePathDetailed(section: PathSection, path: string): Decision
   section.rules.forEach((r, index) => {
     const depth = ruleMatchDepth(r, path, segs);
     if (depth < 0) return;
-    const score = 2 * depth + (r.match === 'subtree' ? 1 : 0);
+    const score = 2 * depth + (r.match === 'glob' ? 0 : 1);
     if (r.floor && r.effect === 'deny' && !floor) floor = { score, index };
     if (!best || score > best.score || (score === best.score && r.effect === 'deny' && best.effect === 'allow')) {
       best = { score, effect: r.effect, index };

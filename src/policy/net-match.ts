@@ -213,3 +213,92 @@ export function decideHost(rules: HostRule[], name: string, port: number): Decis
   }
   return best && { effect: best.r.effect as Effect, rule: best.r.rule };
 }
+
+/** [network, prefix] of the address space that reaches this machine or its local networks. */
+const LOCAL_V4: [number[], number][] = [
+  [[0, 0, 0, 0], 8], // "this network", 0.0.0.0
+  [[10, 0, 0, 0], 8], // private
+  [[100, 64, 0, 0], 10], // carrier-grade NAT
+  [[127, 0, 0, 0], 8], // loopback
+  [[169, 254, 0, 0], 16], // link-local: cloud metadata (169.254.169.254)
+  [[172, 16, 0, 0], 12], // private
+  [[192, 0, 0, 0], 24], // IETF protocol assignments
+  [[192, 168, 0, 0], 16], // private
+  [[198, 18, 0, 0], 15], // benchmarking
+  [[224, 0, 0, 0], 4], // multicast
+  [[240, 0, 0, 0], 4], // reserved, broadcast
+];
+const LOCAL_V6: [number[], number][] = [
+  [[0], 96], // ::, ::1 and the IPv4-compatible ::a.b.c.d
+  [[0xfc], 7], // unique local
+  [[0xfe, 0x80], 10], // link-local
+  [[0xfe, 0xc0], 10], // site-local (deprecated)
+  [[0xff], 8], // multicast
+];
+
+function inPrefix(bytes: number[], net: number[], prefix: number): boolean {
+  for (let bit = 0; bit < prefix; bit++) {
+    const m = 0x80 >> bit % 8;
+    if (((bytes[bit >> 3] ?? 0) & m) !== ((net[bit >> 3] ?? 0) & m)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether an address is local: loopback, private (RFC 1918), carrier-grade NAT,
+ * link-local (cloud metadata), unique-local, multicast, unspecified or reserved — and
+ * NAT64 / 6to4 forms of those. What a name matched only by a host rule may not reach
+ * through the filtering proxy unless an address rule allows it (see decideNamedTarget).
+ */
+export function isLocalAddress(address: string): boolean {
+  const a = parseAddress(address);
+  if (!a) return true;
+  if (a.family === 4) return LOCAL_V4.some(([n, p]) => inPrefix(a.bytes, n, p));
+  const b = a.bytes;
+  // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address.
+  if (inPrefix(b, [0, 0x64, 0xff, 0x9b], 96)) return isLocalAddress(b.slice(12).join('.'));
+  if (inPrefix(b, [0x20, 0x02], 16)) return isLocalAddress(b.slice(2, 6).join('.'));
+  return LOCAL_V6.some(([n, p]) => inPrefix(b, n, p));
+}
+
+/** The verdict on one address of a named target (the filtering proxy, `sbx check net NAME`). */
+export interface NamedDecision {
+  effect: Effect;
+  /** Origin index of the deciding rule (host or address), -1 = the net default. */
+  rule: number;
+  reason: string;
+}
+
+/**
+ * A connection to NAME:PORT at ADDRESS, decided on the finished policy — the same net
+ * section the engine decides a direct connect on:
+ *   1. a host rule that denies the name (exact beats wildcard) → denied;
+ *   2. an address rule that matches ADDRESS decides, as for a direct connect (an allowed
+ *      name gets no exception from an address deny — not even another name's);
+ *   3. no address rule: the net default; under a default deny, a name a host rule allows
+ *      reaches ADDRESS only when it is not local (isLocalAddress): a wildcard that
+ *      resolves to loopback, the LAN or the cloud metadata address is refused unless an
+ *      address rule allows that address.
+ * `name` is lower-case without a trailing dot; undefined for an IP literal (step 2/3 only).
+ */
+export function decideNamedTarget(net: NetSection, name: string | undefined, address: string, port: number): NamedDecision {
+  const h = name === undefined ? undefined : decideHost(net.hosts ?? [], name, port);
+  if (h?.effect === 'deny') return { effect: 'deny', rule: h.rule, reason: 'name denied' };
+  const d = decideNet(net, address, port);
+  if (d.rule !== -1) return { effect: d.effect, rule: d.rule, reason: d.effect === 'allow' ? 'address allowed' : 'address denied' };
+  if (net.default === 'allow') return { effect: 'allow', rule: -1, reason: 'net default allow' };
+  if (!h) return { effect: 'deny', rule: -1, reason: name === undefined ? 'address not allowed' : 'name not allowed' };
+  if (isLocalAddress(address)) return { effect: 'deny', rule: h.rule, reason: 'local address: allow it by address' };
+  return { effect: 'allow', rule: h.rule, reason: 'name allowed' };
+}
+
+/** A host as a client wrote it → lower-case, no trailing dot; an IP literal → canonical text. */
+export function normalizeTargetHost(host: string): { name?: string; address?: string } {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const literal = parseAddress(bare);
+  if (literal) return { address: formatAddress(literal.family, literal.bytes) };
+  const name = bare.toLowerCase().replace(/\.$/, '');
+  const again = parseAddress(name);
+  if (again) return { address: formatAddress(again.family, again.bytes) };
+  return { name };
+}

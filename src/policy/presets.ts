@@ -1,9 +1,15 @@
 /**
  * Built-in presets, written in the same shape as a policy file. `~` expands to $HOME;
- * project-only is generated per project (its paths are literal, not expanded).
+ * project-only and persistence are generated from the environment (their paths are
+ * literal, not expanded).
  */
 import { tmpdir } from 'node:os';
+import { isAbsolute, join, normalize } from 'node:path';
+import { homeDir } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
+
+/** Read by every program: mise's defaults for --deny-read, and the strict fallback's. */
+export const SYSTEM_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/proc', '/sys', '/dev', '/run', '/nix'];
 
 /** Devices every program writes to; kept writable whenever writes default to deny. */
 export const WRITABLE_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/pts', '/dev/ptmx', '/dev/shm'];
@@ -19,7 +25,13 @@ const SECRET_PATHS = [
   '~/.npmrc',
   '~/.pypirc',
   '/**/.env',
+  // Credentials kept in /tmp: Kerberos ticket caches, ssh-agent sockets.
+  '/tmp/krb5cc_*',
+  '/tmp/ssh-*',
 ];
+
+/** Agent sockets: connecting is using the keys. */
+const AGENT_SOCKETS = ['/tmp/ssh-*', '/tmp/krb5cc_*'];
 
 const DOCKER_SOCKETS = ['/run/docker.sock', '/var/run/docker.sock', '/run/user/*/docker.sock', '~/.docker/run/docker.sock'];
 
@@ -42,6 +54,74 @@ function escapeGlob(p: string): string {
   return p.replace(/[\\*?]/g, (c) => `\\${c}`);
 }
 
+/** An absolute path from the environment, usable in a non-literal preset (no `$`, no leading `~`), escaped. */
+function envPath(p: string | undefined): string[] {
+  if (!p || !isAbsolute(p) || p.includes('$')) return [];
+  return [escapeGlob(normalize(p).replace(/(.)\/+$/, '$1'))];
+}
+
+/** `FILE:/tmp/krb5cc_1000` or `/tmp/krb5cc_1000` → the path; other cache types have none. */
+function krb5Cache(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const path = v.startsWith('FILE:') ? v.slice(5) : v.includes(':') ? undefined : v;
+  return path;
+}
+
+/**
+ * Everything that later runs code outside the sandbox (DESIGN: "the sandbox cannot loosen
+ * itself"): shell start-up files, desktop autostart, systemd user units and environment,
+ * programs in the home's PATH directories, git's config, hooks and info of every
+ * repository, ssh's config, crontab spools; for root also /etc, /proc/sys, /sys and every
+ * PATH directory. Write-denied only: shells still read their rc files.
+ */
+export function persistencePaths(ctx: PresetContext): string[] {
+  const env = ctx.env;
+  const home = homeDir(env);
+  const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? env[name]! : fallback);
+  const config = xdg('XDG_CONFIG_HOME', join(home, '.config'));
+  const data = xdg('XDG_DATA_HOME', join(home, '.local', 'share'));
+  const rc = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.bash_aliases', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout', '.inputrc', '.xprofile', '.xsessionrc', '.pam_environment'];
+  const out = rc.map((f) => join(home, f));
+  const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;
+  if (zdot && zdot !== home) for (const f of ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout']) out.push(join(zdot, f));
+  for (const c of new Set([config, join(home, '.config')])) {
+    // fish: the code it runs (not fish_variables, which fish opens read-write at every
+    // prompt to sync universal variables: denying it breaks every fish session).
+    for (const f of ['config.fish', 'conf.d', 'functions', 'completions']) out.push(join(c, 'fish', f));
+    out.push(join(c, 'systemd', 'user'), join(c, 'autostart'), join(c, 'environment.d'), join(c, 'git'));
+  }
+  out.push(join(data, 'systemd', 'user'));
+  for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));
+  out.push(join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
+  out.push('/var/spool/cron', '/var/spool/at');
+  const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
+  // PATH directories: under the home (for root: all of them), except the project's own
+  // (node_modules/.bin and the like: the project is writable anyway) and anything that
+  // would cover the home, /tmp or the whole tree.
+  const underHome = (p: string) => p.startsWith(`${home}/`);
+  const inProject = (p: string) => p === ctx.projectDir || p.startsWith(`${ctx.projectDir}/`);
+  for (const raw of (env.PATH ?? '').split(':')) {
+    if (!isAbsolute(raw)) continue;
+    const p = normalize(raw).replace(/(.)\/+$/, '$1');
+    if (p === '/' || p === '/tmp' || p.startsWith('/tmp/') || inProject(p) || home.startsWith(`${p}/`) || p === home) continue;
+    if (underHome(p) || root) out.push(p);
+  }
+  if (root) out.push('/etc', '/proc/sys', '/sys');
+  return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
+}
+
+/** git's config, hooks and info of every repository (and of its submodules and worktrees). */
+const GIT_FLOORS = [
+  '/**/.git/config',
+  '/**/.git/config.worktree',
+  '/**/.git/hooks',
+  '/**/.git/info',
+  '/**/.git/worktrees/*/config.worktree',
+  '/**/.git/modules/**/config',
+  '/**/.git/modules/**/hooks',
+  '/**/.git/modules/**/info',
+];
+
 export interface PresetContext {
   /** The project directory (dir of the project file, else the directory asked about). */
   projectDir: string;
@@ -56,11 +136,14 @@ export interface Preset {
 
 export function preset(name: PresetName, ctx: PresetContext): Preset {
   switch (name) {
-    case 'secrets':
-      return {
-        literal: false,
-        body: { read: { deny: SECRET_PATHS }, write: { deny: SECRET_PATHS }, net: { unix: { deny: DOCKER_SOCKETS } } },
-      };
+    case 'secrets': {
+      const krb = envPath(krb5Cache(ctx.env.KRB5CCNAME));
+      const paths = [...SECRET_PATHS, ...krb];
+      const sockets = [...DOCKER_SOCKETS, ...AGENT_SOCKETS, ...envPath(ctx.env.SSH_AUTH_SOCK)];
+      return { literal: false, body: { read: { deny: paths }, write: { deny: paths }, net: { unix: { deny: sockets } } } };
+    }
+    case 'persistence':
+      return { literal: true, body: { write: { deny: persistencePaths(ctx) } } };
     case 'shell-rc':
       return { literal: false, body: { write: { deny: SHELL_RC } } };
     case 'offline':

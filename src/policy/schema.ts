@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import type { z as Zod } from 'zod';
 
-export const PRESET_NAMES = ['secrets', 'shell-rc', 'offline', 'project-only'] as const;
+export const PRESET_NAMES = ['secrets', 'persistence', 'shell-rc', 'offline', 'project-only'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /**

@@ -1,12 +1,13 @@
 /**
  * Trust by content hash (like `direnv allow`): $XDG_STATE_HOME/sbx/trust.json maps a
- * project file's canonical path to the sha256 of the content the user approved. Any
- * edit changes the hash and the file is untrusted again.
+ * policy file's canonical path (a project's `.sbx.yaml`, or any file direnv's
+ * `use sandbox FILE` names) to the sha256 of the content the user approved. Any edit
+ * changes the hash and the file is untrusted again. The db is read and written without
+ * following symlinks (own-files.ts): one that cannot be read safely trusts nothing.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { SbxError } from '../errors.js';
 import { canonicalPath } from './expand.js';
+import { readOwnFile, writeOwnFile } from './own-files.js';
 import { trustFile, type Env } from './paths.js';
 
 interface TrustDb {
@@ -16,12 +17,13 @@ interface TrustDb {
 
 function readDb(env: Env): TrustDb {
   const file = trustFile(env);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readOwnFile(file);
   } catch {
-    return { version: 1, files: {} };
+    text = undefined;
   }
+  if (text === undefined) return { version: 1, files: {} };
   try {
     const db = JSON.parse(text) as TrustDb;
     if (db && db.version === 1 && typeof db.files === 'object' && db.files !== null) return db;
@@ -35,10 +37,7 @@ function readDb(env: Env): TrustDb {
 function writeDb(db: TrustDb, env: Env): void {
   const file = trustFile(env);
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(db, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, file);
+    writeOwnFile(file, `${JSON.stringify(db, null, 2)}\n`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SbxError(`cannot write the trust db ${file} (${code ?? (err as Error).message})`, {

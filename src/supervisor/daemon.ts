@@ -58,7 +58,7 @@ export class Supervisor {
     ensureRuntimeDir(this.paths.runtime);
     ensureStateDir(this.paths.state);
     this.log = new ViolationLog({ file: this.paths.violations });
-    this.policies = new PolicyCache(env);
+    this.policies = new PolicyCache(env, say);
     this.watcher = new PolicyWatcher((file) => void this.reload(file));
     this.done = new Promise((r) => (this.resolveDone = r));
   }

@@ -12,6 +12,7 @@
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
 import { canonicalPath } from '../policy/expand.js';
+import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
 import { resolveSource, type PolicySource, type ResolvedSource } from './policies.js';
 
@@ -55,8 +56,15 @@ export interface CachedSource {
 export class PolicyCache {
   private readonly entries = new Map<string, CacheEntry>();
   private nextGeneration = 1;
+  /** The last good version of every policy file, kept in sbx's state (this supervisor records). */
+  private readonly lastGood: LastGoodStore;
 
-  constructor(private readonly env: Env) {}
+  constructor(
+    private readonly env: Env,
+    say?: (line: string) => void,
+  ) {
+    this.lastGood = stateLastGood(env, true, say);
+  }
 
   /** What decides a source's policy, besides the stamped files. */
   effectiveKey(source: PolicySource): string {
@@ -79,7 +87,7 @@ export class PolicyCache {
     let e = this.entries.get(effectiveKey);
     if (!e || stampOf(e.paths).stamp !== e.stamp) {
       this.entries.delete(effectiveKey);
-      const resolved = await resolveSource(source, this.env);
+      const resolved = await resolveSource(source, this.env, this.lastGood);
       const paths = [...new Set([...resolved.watch, ...resolved.files])];
       const { stamp, settled } = stampOf(paths);
       e = { resolved, paths, stamp, generation: this.nextGeneration++ };

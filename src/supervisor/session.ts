@@ -24,6 +24,7 @@ import { describeDenial, type ProxyDenial } from '../net/index.js';
 import { ttyOf } from './procfs.js';
 import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
 import { decidePath } from '../policy/match.js';
+import { brokenNotice } from '../policy/index.js';
 import type { Violation, ViolationLog } from './violations.js';
 
 const EACCES = 13;
@@ -230,6 +231,11 @@ export class Session {
       const got = await this.ctx.policies.get(source);
       ({ resolved, generation } = got);
       key = got.effectiveKey;
+      // A broken file: the session still starts (last good or strict fallback), and says so.
+      for (const b of resolved.broken) {
+        this.notify(brokenNotice(b));
+        this.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`);
+      }
     } catch (err) {
       if (!lockdownOnError || !(err instanceof PolicyError)) throw err;
       const where = err.issues[0] ?? err.message;
@@ -244,6 +250,7 @@ export class Session {
         origin: `locked down (${where})`,
         trusted: false,
         prompt: 'sbx!',
+        broken: [],
       };
     }
     await this.netPrepare(this.setEntry(key, resolved, generation, ids));
@@ -343,6 +350,11 @@ export class Session {
         this.install(entry);
         this.installStrict();
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
+        for (const b of r.broken) {
+          if (b.file !== file) continue;
+          this.notify(brokenNotice(b));
+          this.logRefusal('policy', file, `broken policy file: ${b.issues[0] ?? file} (${b.kept} in force)`);
+        }
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
         const where = err.issues[0] ?? err.message;
@@ -458,7 +470,12 @@ export class Session {
 
     const notices: string[] = [];
     if (key !== before || this.entries.get(before)?.resolved.origin !== resolved.origin) notices.push(`sbx: policy ${resolved.origin}`);
-    if (!resolved.trusted) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
+    // A broken file: which file, line and column, and what is in force — every time.
+    for (const b of resolved.broken) {
+      notices.push(brokenNotice(b));
+      this.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`, h.pid);
+    }
+    if (!resolved.trusted && resolved.broken.length === 0) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
     return {
       content: formatReply({
         policy: resolved.origin,

@@ -220,6 +220,32 @@ describe.each(SHELLS)('%s in a real session', (shell) => {
     expect(r).toEqual({ out: ['D-SECRET'], status: 0 });
   });
 
+  it.runIf(shell === 'bash')('direnv `use sandbox FILE` with extends: and commands: behaves like the same text in .sbx.yaml', async () => {
+    const world = makeWorld();
+    // The same text twice: as D's direnv file and as E's .sbx.yaml.
+    const text = 'version: 1\nextends: [shell-rc]\nread:\n  deny: ["d-secret.txt"]\ncommands:\n  head: { read: { deny: ["d-twin.txt"] } }\n';
+    writeFileSync(join(world.D, 'policy.yaml'), text);
+    const E = join(world.sb.root, 'w', 'projE');
+    mkdirSync(E, { recursive: true });
+    writeFileSync(join(E, '.sbx.yaml'), text);
+    for (const f of ['d-secret.txt', 'd-twin.txt']) writeFileSync(join(E, f), readFileSync(join(world.D, f)));
+    execFileSync('direnv', ['allow', world.D], { env: world.sb.env, stdio: 'ignore' });
+    const t = await session(shell, world, world.out);
+    const probe = async () => {
+      const out: string[] = [];
+      for (const cmd of ['cat d-secret.txt', 'cat d-twin.txt', 'head -n1 d-twin.txt', 'mkdir .vscode', 'mkdir .vscodex']) out.push(`${cmd}: ${(await t.run(`${cmd} >/dev/null 2>&1`)).status === 0 ? 'ok' : 'fail'}`);
+      return out;
+    };
+    t.type(`cd ${world.D}`);
+    await t.waitFor(/direnv: export .*SBX_DIRENV_USE/);
+    await t.prompt();
+    const viaDirenv = await probe();
+    await t.run(`cd ${E}`);
+    const viaFile = await probe();
+    expect(viaFile).toEqual(['cat d-secret.txt: fail', 'cat d-twin.txt: ok', 'head -n1 d-twin.txt: fail', 'mkdir .vscode: fail', 'mkdir .vscodex: ok']);
+    expect(viaDirenv).toEqual(viaFile);
+  });
+
   it('sourcing the hook twice: one push per cd, $? kept', async () => {
     const world = makeWorld();
     const t = await session(shell, world, world.out, { twice: true });

@@ -42,14 +42,18 @@ describe('sbx exec --allow-net', () => {
     expect(denied.stderr).toMatch(new RegExp(`sbx: denied net api\\.example\\.test \\(127\\.0\\.0\\.2:${servers.port}\\)`));
   });
 
-  it('a wildcard: names under it through the proxy; others refused; a direct connect denied', async () => {
+  it('a wildcard: names under it through the proxy, on a local address only where an address rule allows it; others refused; a direct connect decided by address', async () => {
     const url = (name: string) => `http://${name}:${servers.port}/`;
-    const ok = await exec(['--allow-net=*.wild.test', '--', 'curl', '-sS', '-f', '--max-time', '5', url('a.wild.test')]);
+    // Loopback is local: the wildcard alone does not reach it.
+    const local = await exec(['--allow-net=*.wild.test', '--', 'curl', '-sS', '-f', '--max-time', '5', url('a.wild.test')]);
+    expect(local.code).toBe(22);
+    expect(local.stderr).toMatch(/a\.wild\.test .*local address/);
+    const ok = await exec(['--allow-net=*.wild.test,127.0.0.2', '--', 'curl', '-sS', '-f', '--max-time', '5', url('a.wild.test')]);
     expect(ok.stdout).toBe('hello from api\n');
-    const refused = await exec(['--allow-net=*.wild.test', '--', 'curl', '-sS', '-f', '--max-time', '5', url('b.tame.test')]);
+    const refused = await exec(['--allow-net=*.wild.test,127.0.0.2', '--', 'curl', '-sS', '-f', '--max-time', '5', url('b.tame.test')]);
     expect(refused.code).toBe(22);
     expect(refused.stderr).toMatch(/b\.tame\.test/);
-    const direct = await exec(['--allow-net=*.wild.test', '--', ...tcp('127.0.0.2')]);
+    const direct = await exec(['--allow-net=*.wild.test,127.0.0.2', '--', ...tcp('127.0.0.3')]);
     expect(direct.stdout).toMatch(/^error connect/);
   });
 

@@ -1,8 +1,10 @@
 /**
  * Beyond loopback: a network namespace this test creates (ip netns + veth), with servers
- * on 10.213.N.2/.3 and fd42:213:N::2/::3 inside it. Names map to those addresses through
- * the test hosts file. Allowed name reachable, other address not — over a real interface,
- * IPv4 and IPv6, direct and through the proxy. The namespace is removed afterwards.
+ * on 10.213.N.2/.3 (a private LAN) and 2001:db8:213:N::2/::3 (documentation space, which
+ * sbx does not count as local) inside it. Names map to those addresses through the test
+ * hosts file. Allowed name reachable, other address not — over a real interface, IPv4 and
+ * IPv6, direct and through the proxy; a wildcard reaches the non-local address but not the
+ * LAN one. The namespace is removed afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +17,7 @@ const n = 20 + (process.pid % 200);
 const ns = `sbx-test-${process.pid}`;
 const veth = `sbxv${process.pid % 100000}`;
 const v4 = (h: number) => `10.213.${n}.${h}`;
-const v6 = (h: number) => `fd42:213:${n.toString(16)}::${h}`;
+const v6 = (h: number) => `2001:db8:213:${n.toString(16)}::${h}`;
 const PORT = 8080;
 const servers: ChildProcess[] = [];
 let hosts: string;
@@ -66,7 +68,7 @@ beforeAll(async () => {
   hosts = writeHostsFile(world.dir, {
     [v4(2)]: ['svc.ns.test', 'a.wild.ns.test'],
     [v6(2)]: ['svc.ns.test', 'a.wild.ns.test'],
-    [v4(3)]: ['other.ns.test'],
+    [v4(3)]: ['other.ns.test', 'lan.wild.ns.test'],
   });
   // Wait until the servers answer (from outside the sandbox).
   for (const addr of [v4(2), v4(3), v6(2), v6(3)]) {
@@ -106,14 +108,22 @@ describe('network namespace over veth', () => {
     expect(hits(v6(3))).toBe(before);
   });
 
-  it('wildcard through the proxy reaches the namespace; a name outside it does not; direct is denied', async () => {
+  it('wildcard through the proxy reaches the non-local address, never the LAN one; a name outside it does not; direct is denied', async () => {
     const url = (name: string) => `http://${name}:${PORT}/`;
-    expect((await run(['*.wild.ns.test'], ['curl', '-sS', '--max-time', '5', url('a.wild.ns.test')])).stdout).toBe(`hello from ${v4(2)}\n`);
+    // a.wild.ns.test has a LAN address (refused: local) and a non-local one (used).
+    expect((await run(['*.wild.ns.test'], ['curl', '-sS', '--max-time', '5', url('a.wild.ns.test')])).stdout).toBe(`hello from ${v6(2)}\n`);
     const before = hits(v4(3));
     const denied = await run(['*.wild.ns.test'], ['curl', '-sS', '-f', '--max-time', '5', url('other.ns.test')]);
     expect(denied.code).toBe(22); // curl -f: HTTP 403 from the proxy
     expect(denied.stderr).toMatch(/denied net other\.ns\.test/);
+    // The LAN: a name under the wildcard whose only address is private is refused.
+    const lan = await run(['*.wild.ns.test'], ['curl', '-sS', '-f', '--max-time', '5', url('lan.wild.ns.test')]);
+    expect(lan.code).toBe(22);
+    expect(lan.stderr).toMatch(/denied net lan\.wild\.ns\.test .*local address/);
     expect(hits(v4(3))).toBe(before);
+    // ...and reachable once an address rule allows the LAN (its twin).
+    expect((await run(['*.wild.ns.test', `${v4(3)}`], ['curl', '-sS', '--max-time', '5', url('lan.wild.ns.test')])).stdout).toBe(`hello from ${v4(3)}\n`);
     expect((await run(['*.wild.ns.test'], tcp(v4(2)))).stdout).toMatch(/^error connect/);
+    expect((await run(['*.wild.ns.test'], tcp(v6(2)))).stdout).toMatch(/^error connect/);
   });
 });

@@ -1,7 +1,10 @@
 /**
  * Wildcards through the built-in proxy, inside a real sandbox: the session gets the proxy
  * variables, a proxied name matching the wildcard is reached and one that does not is
- * refused; a program that ignores the proxy and connects directly is denied by the engine.
+ * refused; a program that ignores the proxy is held to the address rules by the engine.
+ * The proxy decides every address on the same finished policy: a wildcard name resolving
+ * to a local address no rule allows (127.0.0.4) or to a denied loopback service (127.0.0.5)
+ * is refused, via CONNECT and SOCKS5, in any case and with a trailing dot. Loopback only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, policyFor, sandboxed, tcpServers, tempWorld, writeHostsFile, type Servers } from './net-helpers.js';
@@ -9,13 +12,25 @@ import { fixture, policyFor, sandboxed, tcpServers, tempWorld, writeHostsFile, t
 const world = tempWorld('sbx-net-proxy-');
 let servers: Servers;
 let hosts: string;
-const policy = () => policyFor({ allow: ['*.wild.test'], deny: ['bad.wild.test'] });
+// Loopback is local: a wildcard reaches 127.0.0.2 and ::1 because address rules allow them.
+const policy = () => policyFor({ allow: ['*.wild.test', '127.0.0.2', '::1'], deny: ['bad.wild.test', '127.0.0.5'] });
 
 beforeAll(async () => {
-  servers = await tcpServers({ '127.0.0.1': 'hello from one', '127.0.0.2': 'hello from wild', '127.0.0.3': 'hello from tame', '::1': 'hello from six' });
+  servers = await tcpServers({
+    '127.0.0.1': 'hello from one',
+    '127.0.0.2': 'hello from wild',
+    '127.0.0.3': 'hello from tame',
+    '127.0.0.4': 'hello from local',
+    '127.0.0.5': 'hello from denied',
+    '::1': 'hello from six',
+  });
   hosts = writeHostsFile(world.dir, {
-    '127.0.0.2': ['a.wild.test', 'bad.wild.test'],
+    // A denied name's addresses are denied for every name (the engine sees addresses only).
+    '127.0.0.2': ['a.wild.test'],
     '127.0.0.3': ['b.tame.test'],
+    '127.0.0.6': ['bad.wild.test'],
+    '127.0.0.4': ['local.wild.test'],
+    '127.0.0.5': ['denied.wild.test'],
     '::1': ['six.wild.test'],
   });
 });
@@ -62,13 +77,41 @@ describe('wildcard through the proxy (curl uses the session\'s proxy variables)'
   });
 });
 
+describe('a wildcard name on an address the policy denies', () => {
+  const via = {
+    connect: (name: string) => ['curl', '-sS', '-p', '--max-time', '5', url(name)],
+    socks5: (name: string) => ['sh', '-c', `curl -sS --max-time 5 --proxy "$ALL_PROXY" ${url(name)}`],
+  };
+  for (const [how, cmd] of Object.entries(via)) {
+    it(`${how}: refused for a local address no rule allows and for a denied loopback service, in any case, with a trailing dot`, async () => {
+      for (const name of ['local.wild.test', 'LOCAL.Wild.test', 'local.wild.test.', 'denied.wild.test', 'Denied.Wild.Test.']) {
+        const r = await run(cmd(name));
+        expect(r.code, name).not.toBe(0);
+        expect(r.stdout, name).toBe('');
+      }
+      expect(servers.count('127.0.0.4')).toBe(0);
+      expect(servers.count('127.0.0.5')).toBe(0);
+      // The allowed twin: the same wildcard, an address a rule allows, any case, a trailing dot.
+      for (const name of ['a.wild.test', 'A.WILD.test', 'a.wild.test.']) expect((await run(cmd(name))).stdout, name).toBe('hello from wild\n');
+    });
+  }
+  it('the denial line says why', async () => {
+    const r = await run(via.connect('local.wild.test'));
+    expect(r.stderr).toMatch(/sbx: denied net local\.wild\.test \(127\.0\.0\.4:\d+\) via proxy \(local address: allow it by address\)/);
+    const d = await run(via.connect('denied.wild.test'));
+    expect(d.stderr).toMatch(/sbx: denied net denied\.wild\.test \(127\.0\.0\.5:\d+\) via proxy \(address denied\)/);
+  });
+});
+
 describe('a program that ignores the proxy', () => {
-  it('connecting directly to the address of an allowed wildcard name is denied (the proxy path works)', async () => {
-    const direct = await run(['curl', '-sS', '--max-time', '5', '--noproxy', '*', '--resolve', `a.wild.test:${servers.port}:127.0.0.2`, url('a.wild.test')]);
+  it('is held to the address rules: the wildcard names\' other addresses are denied, the allowed one connects', async () => {
+    const direct = await run(['curl', '-sS', '--max-time', '5', '--noproxy', '*', '--resolve', `local.wild.test:${servers.port}:127.0.0.4`, url('local.wild.test')]);
     expect(direct.code).not.toBe(0);
     expect(direct.stdout).toBe('');
-    const raw = await run([fixture('net_client'), 'tcp', '127.0.0.2', String(servers.port)]);
+    const raw = await run([fixture('net_client'), 'tcp', '127.0.0.3', String(servers.port)]);
     expect(raw.stdout).toMatch(/^error connect/);
+    const allowed = await run([fixture('net_client'), 'tcp', '127.0.0.2', String(servers.port)]);
+    expect(allowed.stdout).toBe('ok hello from wild\n');
     const proxied = await run(['curl', '-sS', '--max-time', '5', url('a.wild.test')]);
     expect(proxied.stdout).toBe('hello from wild\n');
   });

@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, policyFor, sandboxed, tempWorld, unixServer } from './net-helpers.js';
+import { sbxExec } from './exec-helpers.js';
 
 const world = tempWorld('sbx-net-unix-');
 const tag = `${process.pid}-${Date.now()}`;
@@ -112,8 +113,10 @@ describe('without net.unix (allowed by default, for servers of the sandbox itsel
     expect((await run(named, 'unix', paths.denied)).stdout).toBe('ok hello from denied\n');
   });
 
+  // The docker default is a layer of the compiled policy (so an untrusted file's allow is
+  // checked against it): through `sbx exec`, which compiles.
   it('docker.sock is denied by default', async () => {
-    const denied = await run(policyFor({}), 'unix', paths.docker);
+    const denied = await sbxExec(['--', fixture('net_client'), 'unix', paths.docker], { env: world.env, cwd: world.dir });
     expect(denied.stdout).toMatch(/^error connect: /);
     expect(counts.docker!()).toBe(0);
   });
@@ -126,8 +129,12 @@ describe('without net.unix (allowed by default, for servers of the sandbox itsel
     expect(counts.sbx!()).toBe(0);
   });
 
-  it('docker.sock named in net.unix is allowed (an explicit choice)', async () => {
+  it('docker.sock named in net.unix is allowed (an explicit choice of a trusted file)', async () => {
     const listed = policyFor({ unix: { allow: [paths.docker] } });
     expect((await run(listed, 'unix', paths.docker)).stdout).toBe('ok hello from docker\n');
+    const file = join(world.dir, 'docker-ok.yaml');
+    writeFileSync(file, `version: 1\nnet:\n  unix:\n    allow: [${JSON.stringify(paths.docker)}]\n`);
+    const ok = await sbxExec(['--policy', file, '--', fixture('net_client'), 'unix', paths.docker], { env: world.env, cwd: world.dir });
+    expect(ok.stdout).toBe('ok hello from docker\n');
   });
 });

@@ -107,7 +107,7 @@ describe('sbx check', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`denied: net 10.1.2.3:5432\n  by: net rule "10.0.0.0/8" from ${home}/.config/sbx/config.yaml:4:10\n`);
     const ok = await run(['check', 'net', 'github.com']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain(`allowed: net github.com:443\n  by: net rule "github.com" from ${home}/.config/sbx/config.yaml:3:11\n`);
+    expect(ok.stdout).toContain(`allowed: net github.com:443\n  by: net rule "github.com" from ${home}/.config/sbx/config.yaml:3:11 (for 140.82.121.4)\n`);
     const local = await run(['check', 'net', 'localhost:8080']);
     expect(local.code).toBe(1);
     userConfig('version: 1\nnet:\n  allow: ["localhost:8080", "140.82.121.4"]\n');
@@ -119,7 +119,7 @@ describe('sbx check', { timeout: 120_000 }, () => {
     expect(byAddress.stdout).toContain('(for 140.82.121.4)');
     const other = await run(['check', 'net', 'example.org:80']);
     expect(other.code).toBe(1);
-    expect(other.stdout).toContain('by: no rule matches: net defaults to deny');
+    expect(other.stdout).toContain('by: no rule matches: net defaults to deny (example.org does not resolve)');
   });
 
   it('--dir decides with another directory’s policy; exec with argv prefix; env; --json', async () => {
@@ -148,13 +148,19 @@ describe('sbx check', { timeout: 120_000 }, () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ op: 'read', allowed: false, floor: true, origin: { text: '~/.aws', section: 'protect' } });
   });
 
-  it('errors exit 2: bad policy file (with file:line:col), unknown op, missing target, unknown program', async () => {
+  it('a broken file: the verdict of what a session enforces (strict fallback here), every problem with file:line:col on stderr', async () => {
     userConfig('version: 1\nread:\n  deny: [42]\n');
-    const bad = await run(['check', 'read', 'x']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe(
-      `sbx: ${home}/.config/sbx/config.yaml: invalid policy file (1 problem)\n  ${home}/.config/sbx/config.yaml:3:10: read.deny[0]: expected a string (got 42)\n`,
-    );
+    const problem = `sbx: ${home}/.config/sbx/config.yaml: invalid policy file (1 problem); no good version is known: the strict fallback is in force\n  ${home}/.config/sbx/config.yaml:3:10: read.deny[0]: expected a string (got 42)\n`;
+    const inProject = await run(['check', 'read', 'x']);
+    expect(inProject.code).toBe(0);
+    expect(inProject.stderr).toBe(problem);
+    const elsewhere = await run(['check', 'read', '/srv/sbx-elsewhere/x']); // (this test's home is under /var/tmp, which the fallback keeps)
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stdout).toContain('strict fallback');
+    expect(elsewhere.stderr).toBe(problem);
+  });
+
+  it('errors exit 2: unknown op, missing target, unknown program', async () => {
     userConfig(undefined);
     expect((await run(['check', 'bogus', 'x'])).code).toBe(2);
     expect((await run(['check', 'read'])).code).toBe(2);
@@ -176,7 +182,8 @@ describe('sbx policy', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`policy for ${p}\nfrom: project ${p}/.sbx.yaml (untrusted: can only narrow the user policy)\n`);
     expect(r.stdout).toContain(`dropped: ${p}/.sbx.yaml:2:17: read.allow "~/.ssh/known_hosts" (untrusted: the policy below does not allow it)`);
     expect(r.stdout).toContain(`  deny  floor ${home}/.ssh    "~/.ssh"  ← default protect (protect: preset secrets)`);
-    expect(r.stdout).toContain(`  deny  ${home}/.bashrc    "~/.bashrc"  ← preset shell-rc (extends in ${home}/.config/sbx/config.yaml:2:20)`);
+    expect(r.stdout).toContain(`  deny  glob /**/.vscode    "/**/.vscode"  ← preset shell-rc (extends in ${home}/.config/sbx/config.yaml:2:20)`);
+    expect(r.stdout).toContain(`  deny  floor ${home}/.bashrc    "${home}/.bashrc"  ← default protect (protect: preset persistence)`);
     expect(r.stdout).toContain(`write (default deny):`);
     expect(r.stdout).toContain(`  allow ${p}    "."  ← ${p}/.sbx.yaml:3:18`);
     const j = await run(['policy', '--dir', p, '--json']);
@@ -195,14 +202,15 @@ describe('sbx policy', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`${home}/.ssh`);
   });
 
-  it('a broken project file: exit 2 and every problem listed', async () => {
+  it('a broken project file: exit 2, every problem listed, and the strict fallback in force shown', async () => {
     userConfig(undefined);
     const p = join(home, 'broken');
     mkdirSync(p, { recursive: true });
     writeFileSync(join(p, '.sbx.yaml'), 'version: 1\nraed: {}\nnet: { allow: ["https://x"] }\n');
     const r = await run(['policy', '--dir', p]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`sbx: ${p}/.sbx.yaml: invalid policy file (1 problem)\n  ${p}/.sbx.yaml:2:1: raed: unknown key (did you mean 'read'?)\n`);
+    expect(r.stderr).toBe(`sbx: ${p}/.sbx.yaml: invalid policy file (1 problem); no good version is known: the strict fallback is in force\n  ${p}/.sbx.yaml:2:1: raed: unknown key (did you mean 'read'?)\n`);
+    expect(r.stdout).toContain('built-in: strict fallback');
     writeFileSync(join(p, '.sbx.yaml'), 'version: 1\nnet: { allow: ["https://x"] }\n');
     const r2 = await run(['policy', '--dir', p]);
     expect(r2.code).toBe(2);

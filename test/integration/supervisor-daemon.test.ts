@@ -103,17 +103,16 @@ describe('supervisor daemon', () => {
     expect(existsSync(marker)).toBe(true);
   });
 
-  it('refuses a session whose policy file is broken (file:line), and runs the twin with a good one', () => {
+  it('a session whose policy file is broken still starts, under the strict fallback, and says file:line; the twin with a good one applies it', () => {
     const bad = join(sb.home, 'broken');
     makeProject(bad, 'version: 1\nread:\n  deny: [unclosed\n');
-    const r = sb.sbx(['shell', '--', 'sh', '-c', 'echo RAN'], { cwd: bad });
-    expect(r.code).toBe(126);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(join(bad, '.sbx.yaml'));
+    const r = sb.sbx(['shell', '--', 'sh', '-c', 'echo RAN; cat secret.txt; cat public.txt'], { cwd: bad });
+    expect(r.stdout).toBe('RAN\nSECRET\nPUBLIC\n'); // the fallback keeps the project readable (never the defaults: see supervisor-trust)
+    expect(r.code).toBe(0);
+    expect(sb.log().some((v) => v.op === 'policy' && v.target === join(bad, '.sbx.yaml') && /\.sbx\.yaml:\d+:\d+: .*strict fallback/.test(v.rule))).toBe(true);
     writeFileSync(join(bad, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["secret.txt"]\n');
-    const ok = sb.sbx(['shell', '--', 'sh', '-c', 'echo RAN'], { cwd: bad });
-    expect(ok.stdout).toBe('RAN\n');
-    expect(ok.code).toBe(0);
+    const ok = sb.sbx(['shell', '--', 'sh', '-c', 'echo RAN; cat secret.txt; cat public.txt'], { cwd: bad });
+    expect(ok.stdout).toBe('RAN\nPUBLIC\n');
   });
 });
 

@@ -22,6 +22,8 @@ const glob = (rule: number, effect: 'allow' | 'deny', pattern: string, floor = f
   floor,
 });
 
+const exact = (rule: number, pattern: string): PathRule => ({ rule, effect: 'deny', match: 'exact', pattern, floor: true });
+
 type Row = [name: string, section: PathSection, path: string, effect: 'allow' | 'deny', rule: number];
 
 export const decidePathTable: Row[] = [
@@ -54,6 +56,10 @@ export const decidePathTable: Row[] = [
   ['first matching floor is reported', { default: 'allow', rules: [sub(0, 'deny', '/a', true), sub(1, 'deny', '/a/b', true)] }, '/a/b', 'deny', 0],
   ['abstract unix name with @*', { default: 'deny', rules: [glob(0, 'allow', '@*')] }, '@dbus-xyz', 'allow', 0],
   ['abstract subtree', { default: 'allow', rules: [sub(0, 'deny', '@docker')] }, '@docker', 'deny', 0],
+  ['exact: the path itself', { default: 'allow', rules: [exact(0, '/h/.config')] }, '/h/.config', 'deny', 0],
+  ['exact: nothing below', { default: 'allow', rules: [exact(0, '/h/.config')] }, '/h/.config/sbx/config.yaml', 'allow', -1],
+  ['exact glob: any .git itself', { default: 'allow', rules: [exact(0, '/**/.git')] }, '/a/b/.git', 'deny', 0],
+  ['exact glob: not inside .git', { default: 'allow', rules: [exact(0, '/**/.git')] }, '/a/b/.git/index', 'allow', -1],
 ];
 
 describe('native decidePath (compiled.ts algorithm)', () => {

@@ -58,7 +58,10 @@ export function depth(path: string): number {
 const any = (fs: string[]) => (fs.length === 1 ? fs[0]! : `(require-any ${fs.join(' ')})`);
 
 /** Pieces for one section, in emission order (floors last). */
-export function orderPieces(rules: PathRule[], m: Matcher): Piece[] {
+export function orderPieces(all: PathRule[], m: Matcher): Piece[] {
+  // Exact rules (ancestors of floors, on Linux) have no Seatbelt form here: a profile is
+  // fixed for the shell's life and Seatbelt decides on the path as the kernel resolves it.
+  const rules = all.filter((r) => r.match !== 'exact');
   const globs = new Map<PathRule, ReturnType<typeof parseGlob>>();
   let deepest = 0;
   for (const r of rules) {

@@ -13,8 +13,8 @@ let servers: Loopback;
 let manager: NetworkManager;
 
 beforeAll(async () => {
-  servers = await httpServers(['127.0.0.2']);
-  manager = new NetworkManager({ env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test', 'x.b.test'] }) }, resolvConf: '/nonexistent' });
+  servers = await httpServers(['127.0.0.2', '127.0.0.3']);
+  manager = new NetworkManager({ env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test'], '127.0.0.3': ['x.b.test'] }) }, resolvConf: '/nonexistent' });
   await manager.startProxy();
 });
 afterAll(async () => {
@@ -30,8 +30,9 @@ async function status(name: string): Promise<string> {
 describe('NetworkManager (one proxy per session, many policies)', () => {
   it('keeps one proxy port for every policy and decides on the active one', async () => {
     const port = manager.proxyPort!;
-    const a = await manager.prepare({ ...netPolicy(['*.a.test']), id: 1 });
-    const b = await manager.prepare({ ...netPolicy(['*.b.test']), id: 2 });
+    // Loopback is local: a wildcard reaches it only where an address rule allows it.
+    const a = await manager.prepare({ ...netPolicy(['*.a.test', '127.0.0.2']), id: 1 });
+    const b = await manager.prepare({ ...netPolicy(['*.b.test', '127.0.0.3']), id: 2 });
     for (const p of [a, b]) expect(decideNet(p.net, '127.0.0.1', port).effect).toBe('allow');
     expect(manager.proxyVars.HTTPS_PROXY).toBe(`http://127.0.0.1:${port}`);
     manager.setActive(1);
@@ -43,7 +44,7 @@ describe('NetworkManager (one proxy per session, many policies)', () => {
   });
 
   it('re-preparing an id replaces it; dropping it leaves the proxy denying', async () => {
-    await manager.prepare({ ...netPolicy(['*.a.test', '*.b.test']), id: 2 });
+    await manager.prepare({ ...netPolicy(['*.a.test', '*.b.test', '127.0.0.2', '127.0.0.3']), id: 2 });
     expect(await status('x.a.test')).toBe('200');
     manager.drop(2);
     expect(manager.current(2)).toBeUndefined();
@@ -55,7 +56,7 @@ describe('mode: audit', () => {
   it('the proxy reports what it would refuse and connects anyway; enforce refuses', async () => {
     const denials: { name?: string; audit: boolean }[] = [];
     const m = new NetworkManager({
-      env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test', 'x.b.test'] }) },
+      env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test'], '127.0.0.3': ['x.b.test'] }) },
       resolvConf: '/nonexistent',
       onDeny: (d) => denials.push({ name: d.name, audit: d.audit }),
     });
@@ -63,10 +64,10 @@ describe('mode: audit', () => {
       await m.startProxy();
       const get = async (name: string) =>
         (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', `http://127.0.0.1:${m.proxyPort}`, `http://${name}:${servers.port}/`]).catch((e) => e)).stdout;
-      await m.prepare({ ...netPolicy(['*.a.test']), id: 1, mode: 'audit' });
+      await m.prepare({ ...netPolicy(['*.a.test', '127.0.0.2']), id: 1, mode: 'audit' });
       expect(await get('x.b.test')).toBe('200');
       expect(denials).toEqual([{ name: 'x.b.test', audit: true }]);
-      await m.prepare({ ...netPolicy(['*.a.test']), id: 1, mode: 'enforce' });
+      await m.prepare({ ...netPolicy(['*.a.test', '127.0.0.2']), id: 1, mode: 'enforce' });
       expect(await get('x.b.test')).toBe('403');
       expect(await get('x.a.test')).toBe('200');
       expect(denials.at(-1)).toEqual({ name: 'x.b.test', audit: false });

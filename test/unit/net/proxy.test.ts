@@ -1,6 +1,10 @@
 /**
  * The filtering proxy against real loopback servers, through real clients (curl and a
  * raw SOCKS5 client). Names come from a test hosts file (127.0.0.x / ::1 only).
+ *
+ * Every address the proxy connects to is decided on the finished policy, like a direct
+ * connect: loopback is local, so a name allowed only by the wildcard reaches it only
+ * where an address rule allows it (127.0.0.2 and 127.0.0.6 here; 127.0.0.5 not).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -23,11 +27,11 @@ beforeAll(async () => {
   const file = hostsFile({
     '127.0.0.2': ['a.wild.test', 'exact.test'],
     '127.0.0.3': ['evil.wild.test', 'shared.wild.test'],
-    '127.0.0.5': ['other.test'],
+    '127.0.0.5': ['other.test', 'local.wild.test'],
     '127.0.0.4': ['deep.in.wild.test', 'blocked-ip.wild.test'],
     '::1': ['six.wild.test'],
   });
-  const policy = netPolicy(['*.wild.test', 'exact.test', '127.0.0.6'], ['evil.wild.test', '127.0.0.4/32']);
+  const policy = netPolicy(['*.wild.test', 'exact.test', '127.0.0.6', '127.0.0.2'], ['evil.wild.test', '127.0.0.4/32']);
   net = await prepareNetwork(policy, { env: { SBX_HOSTS_FILE: file }, onDeny: (d) => denials.push(d), resolvConf: '/nonexistent' });
 });
 afterAll(async () => {
@@ -51,9 +55,21 @@ describe('HTTP CONNECT', () => {
     const r = await curl(['-p', '--proxy', proxy(), `http://a.wild.test:${servers.port}/x`]);
     expect(r.out).toBe('hello from 127.0.0.2 /x\n');
   });
-  it('tunnels to an allowed exact name and to an IPv6 (::1) name', async () => {
+  it('tunnels to an allowed exact name; refuses a wildcard name on a local IPv6 address (::1)', async () => {
     expect((await curl(['-p', '--proxy', proxy(), `http://exact.test:${servers.port}/`])).out).toBe('hello from 127.0.0.2 /\n');
-    expect((await curl(['-p', '--proxy', proxy(), `http://six.wild.test:${servers.port}/`])).out).toBe('hello from ::1 /\n');
+    expect((await curl(['-p', '--proxy', proxy(), `http://six.wild.test:${servers.port}/`])).code).not.toBe(0);
+  });
+  it('refuses a wildcard name resolving to a local address no address rule allows, in any case and with a trailing dot', async () => {
+    for (const host of ['local.wild.test', 'LOCAL.Wild.TEST', 'local.wild.test.']) {
+      const r = await curl(['-p', '--proxy', proxy(), `http://${host}:${servers.port}/`]);
+      expect(r.code, host).not.toBe(0);
+      expect(r.out, host).toBe('');
+    }
+    expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'local.wild.test', address: '127.0.0.5', rule: 0, reason: 'local address: allow it by address' }));
+    // Allowed twin: the same wildcard, an address an address rule allows, any case, a trailing dot.
+    for (const host of ['a.wild.test', 'A.WILD.test', 'a.wild.test.']) {
+      expect((await curl(['-p', '--proxy', proxy(), `http://${host}:${servers.port}/`])).out, host).toBe('hello from 127.0.0.2 /\n');
+    }
   });
   it('refuses a name the wildcard does not cover, and a denied name inside it', async () => {
     const other = await curl(['-p', '--proxy', proxy(), `http://other.test:${servers.port}/`]);
@@ -61,12 +77,13 @@ describe('HTTP CONNECT', () => {
     expect(other.err).toMatch(/403/);
     const evil = await curl(['-p', '--proxy', proxy(), `http://evil.wild.test:${servers.port}/`]);
     expect(evil.code).not.toBe(0);
-    expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'evil.wild.test', port: servers.port, rule: 3 }));
+    expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'evil.wild.test', port: servers.port, rule: 4 }));
     expect(denials).toContainEqual(expect.objectContaining({ via: 'connect', name: 'other.test', address: '127.0.0.5', rule: -1 }));
   });
-  it("another name's deny sharing the address (a CDN) does not refuse an allowed name", async () => {
+  it("another name's deny sharing the address refuses it too, as at a direct connect", async () => {
     const r = await curl(['-p', '--proxy', proxy(), `http://shared.wild.test:${servers.port}/`]);
-    expect(r.out).toBe('hello from 127.0.0.3 /\n');
+    expect(r.code).not.toBe(0);
+    expect(denials).toContainEqual(expect.objectContaining({ name: 'shared.wild.test', address: '127.0.0.3', rule: 4, reason: 'address denied' }));
   });
   it('the apex of a wildcard is not covered', async () => {
     const r = await curl(['-p', '--proxy', proxy(), `http://wild.test:${servers.port}/`]);
@@ -75,7 +92,7 @@ describe('HTTP CONNECT', () => {
   it('an explicit address deny holds behind an allowed wildcard', async () => {
     const r = await curl(['-p', '--proxy', proxy(), `http://blocked-ip.wild.test:${servers.port}/`]);
     expect(r.code).not.toBe(0);
-    expect(denials).toContainEqual(expect.objectContaining({ name: 'blocked-ip.wild.test', address: '127.0.0.4', rule: 4 }));
+    expect(denials).toContainEqual(expect.objectContaining({ name: 'blocked-ip.wild.test', address: '127.0.0.4', rule: 5 }));
     expect(net.describe(`127.0.0.4:${servers.port}`)).toMatch(/blocked-ip\.wild\.test/);
   });
   it('IP literals are decided by the address rules', async () => {
@@ -151,8 +168,10 @@ describe('SOCKS5', () => {
     expect((await socks(4, v6('0000:0000:0000:0000:0000:0000:0000:0001'), port())).rep).toBe(2);
     expect((await socks(4, v6('0000:0000:0000:0000:0000:ffff:7f00:0006'), port())).body).toMatch(/hello from 127.0.0.6/);
   });
-  it('IPv6 through the name allowed by the wildcard', async () => {
-    expect((await socks(3, name('six.wild.test'), port())).body).toMatch(/hello from ::1/);
+  it('a wildcard name on a local address no address rule allows is refused (::1, 127.0.0.5; any case, trailing dot)', async () => {
+    expect((await socks(3, name('six.wild.test'), port())).rep).toBe(2);
+    for (const host of ['local.wild.test', 'Local.Wild.Test', 'local.wild.test.']) expect((await socks(3, name(host), port())).rep, host).toBe(2);
+    expect((await socks(3, name('a.wild.test.'), port())).body).toMatch(/hello from 127.0.0.2 \/raw/);
   });
 });
 

@@ -10,7 +10,7 @@ import { explain, type CheckOp } from '../../../src/policy/explain.js';
 import { resolvePolicyForDir } from '../../../src/policy/index.js';
 import { loadPolicyFile } from '../../../src/policy/load.js';
 import { trust } from '../../../src/policy/trust.js';
-import { tempWorld } from './helpers.js';
+import { check, tempWorld } from './helpers.js';
 
 type Check = [CheckOp, string, boolean, string?];
 interface Case {
@@ -74,7 +74,7 @@ const cases: Case[] = [
     trusted: true,
     checks: [
       ['write', '<P>/src/new-dir/a.ts', true, '<P>/.sbx.yaml:2:18'],
-      ['write', '/etc/elsewhere', false, 'no rule matches: write defaults to deny'],
+      ['write', '/srv/elsewhere', false, 'no rule matches: write defaults to deny'],
       ['write', '/tmp/build.o', true],
       ['write', '/dev/null', true, 'built-in: devices'],
       ['write', '/dev/sda', false],
@@ -249,7 +249,8 @@ const cases: Case[] = [
       ['write', '~/.config/fish/config.fish', false],
       ['read', '~/.bashrc', true],
       ['write', '<P>/.git/hooks/pre-commit', false],
-      ['write', '<P>/.git/config', true],
+      ['write', '<P>/.git/config', false, 'preset persistence'], // the default floor (protect: [secrets, persistence])
+      ['write', '<P>/.git/objects/ab', true],
       ['write', '<P>/.vscode/settings.json', false],
     ],
   },
@@ -349,6 +350,59 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'the default persistence floor: write-denied, still readable; the project stays writable',
+    checks: [
+      ['write', '~/.bashrc', false, 'preset persistence'],
+      ['read', '~/.bashrc', true],
+      ['write', '~/.zshenv', false],
+      ['write', '~/.config/fish/conf.d/x.fish', false],
+      ['write', '~/.config/fish/fish_variables', true], // fish opens it read-write at every prompt (README: Limits)
+      ['write', '~/.config/systemd/user/x.service', false],
+      ['write', '~/.config/autostart/x.desktop', false],
+      ['write', '~/.local/bin/git', false],
+      ['write', '~/.gitconfig', false],
+      ['write', '~/.config/git/config', false],
+      ['write', '<P>/.git/config', false],
+      ['write', '<P>/.git/hooks/post-checkout', false],
+      ['write', '<P>/.git/info/attributes', false],
+      ['write', '<R>/elsewhere/repo/.git/config', false],
+      ['write', '<P>/vendor/lib/.git/modules/m/hooks/x', false],
+      ['write', '<P>/.git/objects/ab/cdef', true],
+      ['write', '<P>/src/a.ts', true],
+      ['write', '~/.ssh/authorized_keys', false],
+    ],
+  },
+  {
+    name: 'ancestors of floors cannot be replaced (exact), what is below them stays as it was',
+    checks: [
+      ['write', '~/.config', false, 'ancestor of a floor'],
+      ['write', '~/.config/other-app/settings', true],
+      ['write', '~', false, 'ancestor of a floor'],
+      ['write', '~/notes', true],
+      ['write', '<P>/sub/.git', false, 'ancestor of a floor'],
+      ['write', '<P>/.gitignore', true],
+      ['write', '~/.kube', false],
+      ['write', '~/.kube/cache/x', true],
+    ],
+  },
+  {
+    name: 'docker sockets: denied by default; a trusted file may allow one by name',
+    user: 'version: 1\nextends: []\nprotect: []\nnet: { unix: { allow: ["/run/docker.sock"] } }\n',
+    checks: [
+      ['net', '/run/docker.sock', true, 'config.yaml'],
+      ['net', '~/.docker/run/docker.sock', false, 'built-in: docker sockets'],
+    ],
+  },
+  {
+    name: 'docker sockets: an untrusted project cannot allow one (its override neither)',
+    user: 'version: 1\nextends: []\nprotect: []\n',
+    project: 'version: 1\nnet: { unix: { allow: ["/run/docker.sock", "/tmp"] } }\ncommands:\n  curl: { net: { unix: { allow: ["/var/run/docker.sock"] } } }\n',
+    checks: [
+      ['net', '/run/docker.sock', false, 'built-in: docker sockets'],
+      ['net', '/tmp/x.sock', true],
+    ],
+  },
+  {
     name: 'paths with spaces and unicode',
     project: 'version: 1\nread: { deny: ["My Secrets/ünï"] }\n',
     at: 'prøject x',
@@ -386,7 +440,7 @@ describe('composition table', () => {
     for (const want of c.warnings ?? []) expect(r.warnings.some((x) => x.includes(sub(want)))).toBe(true);
     for (const [op, target, allowed, because] of c.checks) {
       const words = op === 'exec' ? sub(target).split(' ') : [sub(target)];
-      const e = explain(r.policy, op, words, { cwd: proj, env: w.env });
+      const e = await check(r.policy, op, words, { cwd: proj, env: w.env });
       expect({ op, target, allowed: e.allowed }).toEqual({ op, target, allowed });
       if (because) expect(`${e.because} ${e.origin?.source ?? ''}`).toContain(sub(because));
     }
@@ -428,8 +482,8 @@ describe('mode and commands', () => {
     ]);
     const npm = r.overrides.find((o) => o.id === 1)!;
     expect(npm.net.default).toBe('deny');
-    expect(explain(npm, 'net', ['registry.npmjs.org'], { cwd: proj, env: w.env }).allowed).toBe(true);
-    expect(explain(npm, 'net', ['github.com'], { cwd: proj, env: w.env }).allowed).toBe(false);
+    expect((await check(npm, 'net', ['registry.npmjs.org'], { cwd: proj, env: w.env })).allowed).toBe(true);
+    expect((await check(npm, 'net', ['github.com'], { cwd: proj, env: w.env })).allowed).toBe(false);
     expect(npm.env.deny).toContain('GH_*');
     expect(npm.commands).toEqual([]);
     const git = r.overrides.find((o) => o.id === 2)!;

@@ -13,7 +13,7 @@ export function tempWorld(base: string = tmpdir()): { root: string; home: string
   const home = join(root, 'home');
   mkdirSync(home, { recursive: true });
   const hosts = join(root, 'hosts');
-  writeFileSync(hosts, '140.82.121.4 github.com\n104.16.0.35 registry.npmjs.org\n10.1.2.3 db.internal\n');
+  writeFileSync(hosts, '140.82.121.4 github.com\n104.16.0.35 registry.npmjs.org\n10.1.2.3 db.internal\n93.184.215.14 example.org\n');
   const env: Record<string, string> = {
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
@@ -35,4 +35,24 @@ export function tempWorld(base: string = tmpdir()): { root: string; home: string
       return p;
     },
   };
+}
+
+/**
+ * `sbx check` in a test: the question decided on the FINISHED policy (names resolved
+ * through the world's SBX_HOSTS_FILE, DNS, unix defaults), a `net NAME` target resolved
+ * the same way — what a session's engine and proxy decide.
+ */
+export async function check(
+  policy: import('../../../src/policy/compiled.js').CompiledPolicy,
+  op: import('../../../src/policy/explain.js').CheckOp,
+  words: string[],
+  opts: { cwd: string; env: Record<string, string | undefined> },
+): Promise<import('../../../src/policy/explain.js').Explanation> {
+  const { finishNow, resolveName } = await import('../../../src/net/index.js');
+  const { explain, netTargetName } = await import('../../../src/policy/explain.js');
+  const env = opts.env as NodeJS.ProcessEnv;
+  const finished = (await finishNow(policy, env)).policy;
+  const name = op === 'net' ? netTargetName(words[0]!) : undefined;
+  const addresses = name === undefined ? undefined : await resolveName(name, env);
+  return explain(finished, op, words, { ...opts, addresses });
 }

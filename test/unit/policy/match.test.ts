@@ -264,3 +264,37 @@ describe('env patterns', () => {
     expect(filterEnv({ AWS_KEY: 'x', AWS_REGION: 'eu', EDITOR: 'vi' }, { deny: ['AWS_*'], allow: ['AWS_REGION'] })).toEqual({ AWS_REGION: 'eu', EDITOR: 'vi' });
   });
 });
+
+describe('local addresses (what a name allowed only by a wildcard never reaches through the proxy)', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.9.9.9', true],
+    ['10.1.2.3', true],
+    ['172.16.0.1', true],
+    ['172.32.0.1', false],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['255.255.255.255', true],
+    ['::1', true],
+    ['::', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:93.184.215.14', false],
+    ['fd00::1', true],
+    ['fe80::1', true],
+    ['ff02::1', true],
+    ['64:ff9b::a9fe:a9fe', true],
+    ['64:ff9b::5db8:d70e', false],
+    ['2002:0a00:0001::1', true],
+    ['93.184.215.14', false],
+    ['140.82.121.4', false],
+    ['2606:4700::1', false],
+    ['2001:db8::1', false],
+    ['not-an-address', true],
+  ])('%s → %s', async (a, want) => {
+    const { isLocalAddress } = await import('../../../src/policy/net-match.js');
+    expect(isLocalAddress(a)).toBe(want);
+  });
+});

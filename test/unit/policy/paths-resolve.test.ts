@@ -1,7 +1,6 @@
-/** XDG locations and host-name resolution (hosts file only: SBX_HOSTS_FILE turns DNS off). */
+/** XDG locations and project-file discovery (name resolution: test/unit/net/resolve.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { configDir, runtimeDir, stateDir, trustFile, userConfigFile } from '../../../src/policy/paths.js';
-import { clearResolveCache, nameservers, resolveHost } from '../../../src/policy/net-resolve.js';
 import { findProjectFile } from '../../../src/policy/discover.js';
 import { tempWorld } from './helpers.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,29 +27,6 @@ describe('XDG paths', () => {
   ];
   it.each(cases)('%s', (_n, env, want) => {
     expect({ config: configDir(env), user: userConfigFile(env), state: stateDir(env), trust: trustFile(env), runtime: runtimeDir(env) }).toEqual(want);
-  });
-});
-
-describe('resolveHost with SBX_HOSTS_FILE', () => {
-  const w = tempWorld();
-  const hosts = join(w.root, 'hosts2');
-  writeFileSync(hosts, '# comment\n10.0.0.1  a.test  alias.test # trailing\n10.0.0.2 a.test\n::1 six.test\n\n');
-  const env = { SBX_HOSTS_FILE: hosts };
-  const cases: [string, string[]][] = [
-    ['a.test', ['10.0.0.1', '10.0.0.2']],
-    ['ALIAS.test', ['10.0.0.1']],
-    ['six.test', ['::1']],
-    ['missing.test', []], // no DNS fallback when the hosts file is injected
-  ];
-  it.each(cases)('%s → %j', async (name, want) => {
-    clearResolveCache();
-    expect(await resolveHost(name, env)).toEqual(want);
-  });
-  it('nameservers come from SBX_RESOLV_CONF', () => {
-    const conf = join(w.root, 'resolv');
-    writeFileSync(conf, 'search x\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\n');
-    expect(nameservers({ SBX_RESOLV_CONF: conf })).toEqual(['127.0.0.53', 'fe80::1']);
-    expect(nameservers({ SBX_RESOLV_CONF: join(w.root, 'none') })).toEqual([]);
   });
 });
 

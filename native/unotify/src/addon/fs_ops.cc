@@ -169,7 +169,7 @@ bool dir_exposes(Notif& n, const Target& t) {
   std::vector<const PathRule*> globs;
   for (const PathSection* s : {&n.pol->read, &n.pol->write})
     for (const auto& r : s->rules)
-      if (r.deny && r.glob && glob_can_match_below(r, t.real)) globs.push_back(&r);
+      if (r.deny && r.glob && !r.exact && glob_can_match_below(r, t.real)) globs.push_back(&r);
   if (globs.empty()) return false;
   Fd dir(openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.ok()) return false;  // the rename itself will fail the same way

@@ -132,6 +132,14 @@ bool glob_match(const std::string& glob, const std::string& path) {
   return match_prefix(r, ss, ss.size());
 }
 
+bool glob_rule_matches_all(const PathRule& r, const std::vector<std::string_view>& ss) {
+  // Without `**` a glob matches only paths with as many segments: most paths fail here.
+  bool star = false;
+  for (char c : r.gstar) star = star || c;
+  if (!star && r.gsegs.size() != ss.size()) return false;
+  return match_prefix(r, ss, ss.size());
+}
+
 // Depth of the shortest ancestor-or-self of the path the glob matches, or -1.
 int glob_match_depth_rel(const PathRule& r, const std::vector<std::string_view>& ss, bool absolute) {
   // "/" is an ancestor of an absolute path; a relative name ("@abstract") has no empty ancestor.

@@ -77,8 +77,9 @@ std::vector<PathRule> path_rules(const Napi::Env& env, const Napi::Array& a, con
     pr.rule = num(env, r, "rule", sig, w, -2, INT32_MAX);
     pr.deny = effect(env, r, "effect", sig, w);
     std::string m = str(env, r, "match", sig, w);
-    if (m != "subtree" && m != "glob") throw_type(env, sig, w + ".match must be 'subtree' or 'glob'");
-    pr.glob = m == "glob";
+    if (m != "subtree" && m != "glob" && m != "exact") throw_type(env, sig, w + ".match must be 'subtree', 'glob' or 'exact'");
+    pr.glob = m != "subtree";
+    pr.exact = m == "exact";
     pr.pattern = str(env, r, "pattern", sig, w);
     if (pr.pattern.empty()) throw_type(env, sig, w + ".pattern must not be empty");
     Napi::Value f = r.Get("floor");

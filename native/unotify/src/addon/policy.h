@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sbx {
@@ -12,6 +13,10 @@ struct PathRule {
   int rule = -1;
   bool deny = false;
   bool glob = false;  // false = subtree
+  // An exact rule (a glob) matches the path itself only, never what is below it: the
+  // compiler puts every ancestor of a floor here, so nothing can be created, renamed,
+  // linked or symlinked in its place.
+  bool exact = false;
   std::string pattern;
   bool floor = false;
   // unix section only: a deny that holds for a server outside the session (a known deputy:
@@ -108,6 +113,8 @@ std::string base_name(const std::string& p);
 bool glob_can_match_below(const PathRule& r, const std::string& dir);
 // True when `path` or one of its ancestors matches the glob rule.
 bool glob_rule_matches(const PathRule& r, const std::string& path);
+// True when the (compiled) glob rule matches all of the path's segments.
+bool glob_rule_matches_all(const PathRule& r, const std::vector<std::string_view>& ss);
 
 // /proc/<pid>/... of ANOTHER process (not the caller's thread group, not a protected
 // pid): may the caller reach `below` (the components under the pid directory; empty =

@@ -1,15 +1,20 @@
+/** finishPolicy: the compiled policy + resolutions, DNS, proxy port, unix defaults → what an engine receives. */
 import { describe, expect, it } from 'vitest';
-import { buildPolicy, needsDns } from '../../../src/net/compile.js';
+import type { CompiledPolicy } from '../../../src/policy/compiled.js';
+import { finishPolicy, needsDns } from '../../../src/policy/finish.js';
 import { decideNet } from '../../../src/policy/net-match.js';
-import { withUnixDefaults } from '../../../src/net/unix.js';
 import { decidePathDetailed } from '../../../src/policy/match.js';
-import { netPolicy } from './helpers.js';
+import { netPolicy } from '../net/helpers.js';
+
+const ENV = { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000' };
 
 function build(allow: string[] | undefined, deny: string[], resolved: Record<string, string[]>, proxyPort?: number) {
-  return buildPolicy({ base: netPolicy(allow, deny), resolved: new Map(Object.entries(resolved)), nameservers: ['10.9.9.9', 'fd00::53'], proxyPort });
+  return finishPolicy(netPolicy(allow, deny), { resolved: new Map(Object.entries(resolved)), nameservers: ['10.9.9.9', 'fd00::53'], proxyPort, env: ENV }).policy;
 }
 
-describe('buildPolicy', () => {
+const withUnixDefaults = (p: CompiledPolicy, env: Record<string, string>) => finishPolicy(p, { resolved: new Map(), nameservers: [], env }).policy;
+
+describe('finishPolicy', () => {
   it('allows the resolved addresses of an allowed name, and nothing else', () => {
     const p = build(['api.example.test:443'], [], { 'api.example.test': ['127.0.0.2', '::1'] });
     expect(decideNet(p.net, '127.0.0.2', 443)).toEqual({ effect: 'allow', rule: 0 });
@@ -31,7 +36,7 @@ describe('buildPolicy', () => {
     expect(decideNet(withName.net, 'fd00::53', 53).effect).toBe('allow');
     expect(decideNet(withName.net, '10.9.9.9', 80).effect).toBe('deny');
     expect(decideNet(withName.net, '10.9.9.8', 53).effect).toBe('deny');
-    expect(withName.origins.at(-1)).toEqual({ source: 'built-in: DNS for allowed host names', text: '10.9.9.9:53 fd00::53:53', section: 'net' });
+    expect(withName.origins).toContainEqual({ source: 'built-in: DNS for allowed host names', text: '10.9.9.9:53 fd00::53:53', section: 'net' });
 
     const ipsOnly = build(['127.0.0.2', 'localhost'], [], {});
     expect(decideNet(ipsOnly.net, '10.9.9.9', 53).effect).toBe('deny');
@@ -55,43 +60,45 @@ describe('buildPolicy', () => {
   });
 });
 
-describe('names resolved by the compiler', () => {
-  it('are replaced by the current resolution, not kept alongside it', () => {
+describe('names', () => {
+  it('each finish uses the current resolution only (a refresh replaces, never adds)', () => {
     const base = netPolicy(['api.example.test']);
-    // What the compiler adds after resolving at compile time.
-    base.net.rules.push({ rule: 0, effect: 'allow', family: 4, address: '127.0.0.7', prefix: 32, portLo: 0, portHi: 65535 });
-    const p = buildPolicy({ base, resolved: new Map([['api.example.test', ['127.0.0.8']]]), nameservers: [] });
+    const at = (addrs: string[]) => finishPolicy(base, { resolved: new Map([['api.example.test', addrs]]), nameservers: [], env: ENV }).policy;
+    at(['127.0.0.7']);
+    const p = at(['127.0.0.8']);
     expect(decideNet(p.net, '127.0.0.8', 80).effect).toBe('allow');
     expect(decideNet(p.net, '127.0.0.7', 80).effect).toBe('deny');
     expect(p.net.hosts).toEqual(base.net.hosts); // kept for explanations and the proxy
+    expect(base.net.rules).toHaveLength(0); // the compiler's policy is not edited
   });
-  it('DNS servers the compiler already allowed are not added twice', () => {
+  it('DNS servers a rule already decides are not added', () => {
     const base = netPolicy(['api.example.test', '10.9.9.9:53']);
-    const p = buildPolicy({ base, resolved: new Map(), nameservers: ['10.9.9.9'] });
-    expect(p.origins).toHaveLength(base.origins.length);
+    const p = finishPolicy(base, { resolved: new Map(), nameservers: ['10.9.9.9'], env: ENV }).policy;
+    expect(p.origins.filter((o) => o.source.startsWith('built-in: DNS'))).toHaveLength(0);
+  });
+  it('a nameserver the policy denies stays denied', () => {
+    const p = build(['api.example.test'], ['10.9.9.9'], {});
+    expect(decideNet(p.net, '10.9.9.9', 53).effect).toBe('deny');
   });
 });
 
 describe('proxy port', () => {
   it('is allowed on 127.0.0.1 and named in net.proxyPort for the engine', () => {
-    const p = buildPolicy({ base: netPolicy([]), resolved: new Map(), nameservers: [], proxyPort: 4567 });
+    const p = finishPolicy(netPolicy([]), { resolved: new Map(), nameservers: [], proxyPort: 4567, env: ENV }).policy;
     expect(p.net.proxyPort).toBe(4567);
     expect(decideNet(p.net, '127.0.0.1', 4567).effect).toBe('allow');
-    expect(buildPolicy({ base: p, resolved: new Map(), nameservers: [] }).net.proxyPort).toBeUndefined();
+    expect(finishPolicy(p, { resolved: new Map(), nameservers: [], env: ENV }).policy.net.proxyPort).toBeUndefined();
   });
 });
 
 describe('unix defaults', () => {
   const env = { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000' };
-  it('deny docker.sock and (as a floor) the sbx socket dir, keeping existing rules', () => {
+  it("deny (as a floor) sbx's socket dirs, keeping existing rules; finishing again adds nothing new", () => {
     const p = withUnixDefaults(netPolicy(undefined), env);
     const patterns = p.unix.rules.map((r) => [r.pattern, r.effect, r.floor]);
-    expect(patterns).toContainEqual(['/run/docker.sock', 'deny', false]);
-    expect(patterns).toContainEqual(['/var/run/docker.sock', 'deny', false]);
-    expect(patterns).toContainEqual(['/home/u/.docker/run/docker.sock', 'deny', false]);
     expect(patterns).toContainEqual(['/run/user/1000/sbx', 'deny', true]);
     expect(patterns).toContainEqual([`/tmp/sbx-${process.getuid!()}`, 'deny', true]);
-    for (const r of p.unix.rules) expect(p.origins[r.rule]?.source).toBe('built-in (sbx net)');
+    for (const r of p.unix.rules.filter((x) => x.floor)) expect(p.origins[r.rule]?.source).toBe('built-in (sbx net)');
   });
   it('name the usual deputies as deputy rules (a literal path as an escaped glob, so naming it wins)', () => {
     const p = withUnixDefaults(netPolicy(undefined), { ...env, SSH_AUTH_SOCK: '/tmp/ssh-XY*/agent.1', DBUS_SESSION_BUS_ADDRESS: 'unix:abstract=/tmp/dbus-q,guid=1' });
@@ -122,11 +129,8 @@ describe('unix defaults', () => {
     expect(d.effect).toBe('deny');
     expect(broad.unix.rules[d.index]!.deputy).toBe(true);
   });
-  it('an explicit rule for docker.sock is left alone (the user allowed it)', () => {
-    const base = netPolicy(undefined);
-    const allowDocker = { ...base, unix: { default: 'deny' as const, rules: [{ rule: 0, effect: 'allow' as const, match: 'subtree' as const, pattern: '/run/docker.sock', floor: false }] } };
-    const p = withUnixDefaults(allowDocker, env);
-    expect(p.unix.rules.filter((r) => r.pattern === '/run/docker.sock')).toHaveLength(1);
-    expect(withUnixDefaults(p, env).unix.rules).toHaveLength(p.unix.rules.length); // idempotent
+  it('finishing again adds nothing new', () => {
+    const p = withUnixDefaults(netPolicy(undefined), env);
+    expect(withUnixDefaults(p, env).unix.rules).toHaveLength(p.unix.rules.length);
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * The finished policy: what an engine receives, what the filtering proxy decides on, and
+ * what `sbx check` / `sbx policy` explain. One pure step from the compiler's output
+ * (compile.ts) and the facts src/net gathers:
+ *
+ *   - the net plan replayed with the names' current addresses, the trust rule applied
+ *     after resolution (net-plan.ts): an untrusted name never re-allows an address the
+ *     policy below it denies;
+ *   - DNS: when names are allowed and the network defaults to deny, the nameservers on
+ *     port 53 — only where no rule decides them already;
+ *   - the filtering proxy's loopback port (it decides by this same policy);
+ *   - sbx's own socket directories denied as a floor (the docker-socket default is a
+ *     layer of its own in compose.ts, so the trust check sees it);
+ *   - the usual confused deputies (deputies.ts: ssh-agent, gpg-agent, D-Bus, systemd, tmux,
+ *     screen …) as `deputy` rules: the engine refuses them when their server runs outside
+ *     the session, unless a (trusted: compile.ts drops untrusted unix allows) rule names
+ *     the socket itself; container engines as plain denies.
+ *
+ * No I/O: src/net resolves, reads resolv.conf and runs the proxy, then calls this again
+ * whenever an address changes.
+ */
+import { join } from 'node:path';
+import type { CompiledPolicy, PathRule, RuleOrigin } from './compiled.js';
+import { decideNet } from './net-match.js';
+import { addressRule, planOf, replayNet } from './net-plan.js';
+import type { Env } from './paths.js';
+import { deputyPatterns } from './deputies.js';
+
+export interface FinishInputs {
+  /** Exact name → its current addresses (src/net's resolver). A missing name matches no address. */
+  resolved: ReadonlyMap<string, readonly string[]>;
+  /** The nameservers DNS may reach when names are allowed (src/net/dns.ts). */
+  nameservers: readonly string[];
+  /** The filtering proxy's port on 127.0.0.1, when one runs. */
+  proxyPort?: number;
+  /** HOME and XDG_RUNTIME_DIR, for the unix-socket defaults. */
+  env: Env;
+  /** Default: this process's uid (for /tmp/sbx-$UID). */
+  uid?: number;
+}
+
+export interface FinishedPolicy {
+  policy: CompiledPolicy;
+  /** Untrusted allows dropped, including addresses dropped after resolution. */
+  dropped: string[];
+  /** Names that resolve to nothing. */
+  warnings: string[];
+}
+
+export function sbxSocketDirs(env: Env, uid = process.getuid?.() ?? 0): string[] {
+  const dirs = [`/tmp/sbx-${uid}`];
+  if (env.XDG_RUNTIME_DIR) dirs.unshift(join(env.XDG_RUNTIME_DIR, 'sbx'));
+  return dirs;
+}
+
+/** True when DNS must be reachable: some name is allowed and the default denies. */
+export function needsDns(p: CompiledPolicy): boolean {
+  return p.net.default === 'deny' && (p.net.hosts ?? []).some((h) => h.effect === 'allow');
+}
+
+export function finishPolicy(draft: CompiledPolicy, inputs: FinishInputs): FinishedPolicy {
+  const plan = planOf(draft.net);
+  const replay = replayNet(plan, inputs.resolved);
+  const origins: RuleOrigin[] = [...draft.origins];
+  const net = { ...replay.net, plan };
+  const policy: CompiledPolicy = { ...draft, origins, net };
+
+  if (needsDns(policy)) {
+    const servers = inputs.nameservers.filter((s) => decideNet(net, s, 53).rule === -1);
+    if (servers.length > 0) {
+      const rule = origins.length;
+      origins.push({ source: 'built-in: DNS for allowed host names', text: servers.map((s) => `${s}:53`).join(' '), section: 'net' });
+      for (const s of servers) {
+        const r = addressRule(rule, 'allow', s, 53, 53);
+        if (r) net.rules.push(r);
+      }
+    }
+  }
+  if (inputs.proxyPort !== undefined) {
+    const rule = origins.length;
+    origins.push({ source: 'built-in: sbx filtering proxy', text: `127.0.0.1:${inputs.proxyPort}`, section: 'net' });
+    net.rules.push(addressRule(rule, 'allow', '127.0.0.1', inputs.proxyPort, inputs.proxyPort)!);
+    net.proxyPort = inputs.proxyPort; // the engine admits connects to this proxy only (net.cc)
+  } else delete net.proxyPort;
+
+  const unix: PathRule[] = [...draft.unix.rules];
+  for (const pattern of sbxSocketDirs(inputs.env, inputs.uid)) {
+    if (unix.some((r) => r.pattern === pattern && r.effect === 'deny' && r.floor)) continue;
+    const rule = origins.length;
+    origins.push({ source: 'built-in (sbx net)', text: "sbx's own socket", section: 'protect' });
+    unix.push({ rule, effect: 'deny', match: 'subtree', pattern, floor: true });
+  }
+  addDeputies(unix, origins, inputs.env);
+  policy.unix = { ...draft.unix, rules: unix };
+
+  const warnings = replay.unresolved.map((u) => `${u.where}: ${u.name} does not resolve; it matches no address`);
+  return { policy, dropped: replay.dropped, warnings: [...new Set(warnings)] };
+}
+
+/** The deputy defaults (see deputies.ts); idempotent per pattern. */
+function addDeputies(unix: PathRule[], origins: RuleOrigin[], env: Env): void {
+  const source = 'built-in: confused deputies';
+  const origin = (text: string) => {
+    const at = origins.findIndex((o) => o.source === source && o.text === text);
+    if (at >= 0) return at;
+    origins.push({ source, text, section: 'unix' });
+    return origins.length - 1;
+  };
+  const has = (pattern: string, effect?: string) => unix.some((r) => r.pattern === pattern && (effect === undefined || r.effect === effect));
+  for (const d of deputyPatterns(env)) {
+    const text = `${d.deputy.name}: ${d.deputy.why}`;
+    if (d.deputy.alwaysDeny) {
+      // Like docker.sock: a plain deny; an explicit rule for the same path is the user's choice.
+      if (d.literal !== undefined && !has(d.literal)) unix.push({ rule: origin(text), effect: 'deny', match: 'subtree', pattern: d.literal, floor: false });
+      continue;
+    }
+    if (has(d.pattern, 'deny')) continue;
+    unix.push({ rule: origin(text), effect: 'deny', match: 'glob', pattern: d.pattern, floor: false, deputy: true });
+  }
+}
