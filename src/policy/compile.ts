@@ -262,7 +262,11 @@ class Builder {
       if (s === 'write') dropAllows(this.p.write);
       // Unix sockets named by lower layers (an ssh-agent in the user file) are network too:
       // with the network reset, only what the flags name stays reachable outside the session.
-      if (s === 'unix' || s === 'net') dropAllows(this.p.unix);
+      // The default stays: `allow` there means "only servers this session started" to the
+      // engine (decide_unix_name), which is what --deny-net keeps. A unix reset (the strict
+      // fallback) denies every socket.
+      if (s === 'net') this.p.unix.rules = this.p.unix.rules.filter((r) => r.effect === 'deny');
+      if (s === 'unix') dropAllows(this.p.unix);
       // net: replayed from the plan (the step carries `reset`).
       if (s === 'env') {
         this.p.env.allow = [];

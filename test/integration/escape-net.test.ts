@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fixture, fixturesBin, run, sbxBin, sbxExec, tempWorld, type Result } from './exec-helpers.js';
 import { tcpServers, udpServers, writeHostsFile, type Servers } from './net-helpers.js';
 
@@ -318,23 +318,36 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/sbx-escape-net/);
 
-    const denied = await inside([], ['ssh-add', '-l'], env);
-    expect(denied.code).toBe(2);
-    expect(denied.stdout).not.toMatch(/sbx-escape-net/);
-    expect(denied.stderr).toMatch(/denied unix .*agent\.sock .*ssh-agent: signs with your SSH keys/);
-    const deniedAll = await inside(['--deny-all', '--allow-env=SSH_AUTH_SOCK'], ['ssh-add', '-l'], env);
-    expect(deniedAll.code).toBe(2);
+    // By default $SSH_AUTH_SOCK is in the `secrets` floor: refused even when named.
+    const floored = await inside([`--allow-net=${agent}`], ['ssh-add', '-l'], env);
+    expect(floored.code).toBe(2);
+    expect(floored.stderr).toMatch(/denied unix .*agent\.sock .*protect/);
 
-    const named = await inside([`--allow-net=${agent}`], ['ssh-add', '-l'], env);
-    expect(named.code).toBe(0);
-    expect(named.stdout).toMatch(/sbx-escape-net/);
-    const namedAll = await inside(['--deny-all', '--allow-env=SSH_AUTH_SOCK', `--allow-net=${agent}`], ['ssh-add', '-l'], env);
-    expect(namedAll.code).toBe(0);
+    // A user who lifts that floor (no `secrets` in protect or extends) still meets the deputy rule:
+    // refused unless the socket itself is named.
+    const config = join(world.env.XDG_CONFIG_HOME!, 'sbx', 'config.yaml');
+    mkdirSync(dirname(config), { recursive: true });
+    writeFileSync(config, 'version: 1\nprotect: [persistence]\nextends: []\n');
+    try {
+      const denied = await inside([], ['ssh-add', '-l'], env);
+      expect(denied.code).toBe(2);
+      expect(denied.stdout).not.toMatch(/sbx-escape-net/);
+      expect(denied.stderr).toMatch(/denied unix .*agent\.sock .*ssh-agent: signs with your SSH keys/);
+      const deniedAll = await inside(['--deny-all', '--allow-env=SSH_AUTH_SOCK'], ['ssh-add', '-l'], env);
+      expect(deniedAll.code).toBe(2);
 
-    const check = await run(sbxBin, ['check', 'net', agent], { env, cwd: world.dir });
-    expect(check.code).toBe(1);
-    expect(check.stdout).toMatch(/served by pid \d+ \(.*ssh-agent\), outside any sandbox/);
-    expect(check.stdout).toMatch(/ssh-agent: signs with your SSH keys/);
+      const named = await inside([`--allow-net=${agent}`], ['ssh-add', '-l'], env);
+      expect(named.code).toBe(0);
+      expect(named.stdout).toMatch(/sbx-escape-net/);
+      const namedAll = await inside(['--deny-all', '--allow-env=SSH_AUTH_SOCK', `--allow-net=${agent}`], ['ssh-add', '-l'], env);
+      expect(namedAll.code).toBe(0);
+      const check = await run(sbxBin, ['check', 'net', agent], { env, cwd: world.dir });
+      expect(check.code).toBe(1);
+      expect(check.stdout).toMatch(/served by pid \d+ \(.*ssh-agent\), outside any sandbox/);
+      expect(check.stdout).toMatch(/ssh-agent: signs with your SSH keys/);
+    } finally {
+      rmSync(config, { force: true });
+    }
   });
 });
 
@@ -355,7 +368,8 @@ describe("sbx's filtering proxy serves its own sandbox only", () => {
     const client = (port: string) => `${fixture('net_client')} http-connect ${port} ${target}`;
     // Sandbox A: its proxy port to a file, then (when told) its own client through it.
     const a = await background(
-      [sbxBin, 'exec', '--allow-net=*.wild.test', '--', 'sh', '-c', `echo "\${HTTP_PROXY##*:}" > ${portFile}; echo started; while [ ! -e ${go} ]; do sleep 0.05; done; ${client('${HTTP_PROXY##*:}')}`],
+      // A local address behind a wildcard needs an address rule (the proxy's decision).
+      [sbxBin, 'exec', '--allow-net=*.wild.test', `--allow-net=127.0.0.1:${web.port}`, '--', 'sh', '-c', `echo "\${HTTP_PROXY##*:}" > ${portFile}; echo started; while [ ! -e ${go} ]; do sleep 0.05; done; ${client('${HTTP_PROXY##*:}')}`],
       /started/,
       env,
     );
@@ -389,7 +403,7 @@ describe("sbx's filtering proxy in the supervisor: one process, a proxy per sess
       sb.env.SBX_DAEMON_HOSTS_FILE = writeHostsFile(sb.dir, { '127.0.0.1': ['a.wild.test'] });
       const target = `a.wild.test:${web.port}`;
       const client = (port: string) => `${fixture('net_client')} http-connect ${port} ${target}`;
-      const pa = makeProject(join(sb.home, 'proj-a'), 'version: 1\nnet:\n  allow: ["*.wild.test"]\n');
+      const pa = makeProject(join(sb.home, 'proj-a'), `version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.1:${web.port}"]\n`);
       const pb = makeProject(join(sb.home, 'proj-b'), 'version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.1"]\n');
       expect(sb.sbx(['trust'], { cwd: pa }).code).toBe(0);
       expect(sb.sbx(['trust'], { cwd: pb }).code).toBe(0);
