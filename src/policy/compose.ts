@@ -22,7 +22,7 @@ import { canonicalPath } from './expand.js';
 import type { CommandLayers, Layer } from './compile.js';
 import type { LastGoodStore } from './last-good.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
-import { issueLine, loadPolicyText, readPolicyText, sha256Of, type KeyPath, type LoadedFile } from './load.js';
+import { issueLine, loadPolicyText, readPolicyText, sha256Of, withoutContent, type KeyPath, type LoadedFile } from './load.js';
 import { configDir, homeDir, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
 import { preset, SYSTEM_READ_PATHS, WRITABLE_DEVICES } from './presets.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
@@ -263,6 +263,8 @@ function loadInForce(path: string, role: Role, options: ComposeOptions, env: Env
     issues = err.issues.length > 0 ? err.issues : [err.message];
     if (compiled) issues = [...issues, ...compiled.issues.filter((i) => !issues.includes(i))];
   }
+  // A file named by `use` may be any file: its problems say where, never what.
+  if (role === 'use') issues = [...new Set(issues.map((i) => withoutContent(i, abs)))];
   // --policy FILE is named on the command line: a broken one is an error, never replaced.
   if (options.onBroken !== 'keep' || role === 'policy') throw brokenError(abs, issues);
   const good = compiled?.lastGoodFailed ? undefined : options.lastGood?.get(abs);

@@ -267,3 +267,13 @@ export function loadPolicyFile<K extends 'project' | 'user'>(
 ): LoadedFile<K extends 'user' ? UserFile : ProjectFile> {
   return loadPolicyText(file, readPolicyText(file, kind === 'user'), kind);
 }
+
+/**
+ * `file:line:col: not a valid sbx policy file`: a policy problem with nothing quoted from
+ * the file. For files named by `use`, which may be any file the shell can read: a reply,
+ * notice or log line never carries their content (a key, a value, a source line).
+ */
+export function withoutContent(issue: string, file: string): string {
+  const at = /^(.*?:\d+:\d+)(?::|$)/.exec(issue)?.[1];
+  return `${at && at.startsWith(file) ? at : file}: not a valid sbx policy file`;
+}

@@ -24,6 +24,7 @@ import { describeDenial, type ProxyDenial } from '../net/index.js';
 import { ttyOf } from './procfs.js';
 import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
 import { decidePath } from '../policy/match.js';
+import { withoutContent } from '../policy/load.js';
 import { brokenNotice } from '../policy/index.js';
 import type { Violation, ViolationLog } from './violations.js';
 
@@ -656,10 +657,4 @@ function sameDir(claimed: string, real: string): boolean {
 
 function isWithin(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
-}
-
-/** `file:line:col: not a valid sbx policy file`: a policy error with nothing quoted from the file. */
-export function withoutContent(issue: string, file: string): string {
-  const at = /^(.*?:\d+:\d+)(?::|$)/.exec(issue)?.[1];
-  return `${at && at.startsWith(file) ? at : file}: not a valid sbx policy file`;
 }
