@@ -15,7 +15,7 @@ import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError, SbxError } from '../errors.js';
 import { Engine } from '../native/engine.js';
-import { formatReply } from '../hook/reply.js';
+import { formatReply } from '../protocol/hook-reply.js';
 import type { Env } from '../policy/paths.js';
 import { describeRule, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
@@ -26,39 +26,12 @@ import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
 import { decidePath } from '../policy/match.js';
 import { brokenNotice } from '../policy/index.js';
 import type { Violation, ViolationLog } from './violations.js';
+import { stateLine, type Registration, type SessionState } from '../protocol/keeper.js';
 
 const EACCES = 13;
 const EINVAL = 22;
 
-/** What the keeper sends when it registers (one JSON line, fds attached). */
-export interface Registration {
-  v: 1;
-  session: string;
-  rootPid: number;
-  keeperPid: number;
-  cwd: string;
-  tty: string;
-  resume: boolean;
-  state: SessionState | null;
-}
-
-/**
- * Kept by the keeper between supervisors: the session's policy sources and the engine ids
- * of their policies. Which process runs under which id is not here: the engine's tags,
- * kept in the keeper's memfd, say that (a restarted engine reads them back).
- */
-export interface SessionState {
-  v: 2;
-  sources: { source: PolicySource; main: number; overrides: number[] }[];
-  /** Index into sources: the shell's (what the proxy decides on). */
-  root: number;
-  /** The id of the session's strictest policy (unplaced processes). */
-  strict: number;
-  /** The next free id. */
-  nextId: number;
-  /** The session's proxy port (its programs have it in their environment). */
-  proxyPort?: number;
-}
+export type { Registration, SessionState } from '../protocol/keeper.js';
 
 export interface SessionContext {
   env: Env;
@@ -502,7 +475,7 @@ export class Session {
       nextId: this.nextId,
       ...(this.net?.port !== undefined ? { proxyPort: this.net.port } : {}),
     };
-    this.keeper.write(`state ${JSON.stringify(state)}\n`);
+    this.keeper.write(stateLine(state));
   }
 
   // ---- events, notices ----
