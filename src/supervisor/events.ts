@@ -5,7 +5,7 @@
 import type { EngineEvent } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { describeDenial, type ProxyDenial } from '../net/index.js';
-import { describeRule } from './policies.js';
+import { describeRule } from '../policy/describe-rule.js';
 import type { Violation } from './violations.js';
 
 const EACCES = 13;
