@@ -2,6 +2,9 @@
  * The control socket: JSON lines between CLI clients (`sbx status`, `sbx log`,
  * `sbx daemon …`) and the supervisor. One request line, then reply lines; `follow`
  * keeps streaming until the client hangs up.
+ *
+ * Request: one {@link ControlRequest} as a JSON line. Reply: JSON objects, one per line; an
+ * object with `error` is a refusal (request() throws it as a SupervisorError).
  */
 import { connect, type Socket } from 'node:net';
 import { SupervisorError } from '../errors.js';

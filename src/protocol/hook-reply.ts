@@ -1,6 +1,15 @@
 /**
  * The reply a push gets (docs/hook-protocol.md): what the supervisor writes into the memfd the
  * shell reads, and the same parse the shell templates do, so both sides are tested on one table.
+ *
+ * Format: UTF-8 lines "key value" (value = the rest of the line, never a newline in it):
+ *   sbx 1                     the protocol line, always first
+ *   policy <origin>           the policy now in force
+ *   prompt <text>             for sbx_prompt_info
+ *   notice <line>             zero or more, printed once
+ *   env-deny <glob>           zero or more: variables hidden from programs
+ *   env-allow <glob>          zero or more: exceptions to env-deny
+ * Unknown keys are ignored (a newer supervisor may add some).
  */
 
 export interface HookReply {
