@@ -8,7 +8,7 @@ import type { Command } from './main.js';
 import { flag, flagValue, parseArgs } from './args.js';
 import { UsageError } from '../errors.js';
 import { supervisorPaths } from '../supervisor/paths.js';
-import { readLines, tryConnect } from '../supervisor/protocol.js';
+import { readLines, tryConnect } from '../protocol/control.js';
 import { formatViolation, type Violation } from '../supervisor/violations.js';
 
 const usage = `usage: sbx log [-f] [--session S] [--json] [-n N]

@@ -6,7 +6,7 @@ import type { Command } from './main.js';
 import { flag, parseArgs } from './args.js';
 import { UsageError } from '../errors.js';
 import { supervisorPaths } from '../supervisor/paths.js';
-import { request } from '../supervisor/protocol.js';
+import { request } from '../protocol/control.js';
 
 const usage = `usage: sbx status [--json]
 

@@ -488,7 +488,7 @@ export interface CommandLayers {
 /**
  * The main policy plus one policy per `commands:` entry (the same layers with each file's
  * override for that program right after the file's own layer), referenced from policy.commands by local id (main = 0,
- * overrides 1..n; the supervisor renumbers with renumberPolicies). A program running
+ * overrides 1..n; a session gives them its own ids: src/supervisor/installed.ts). A program running
  * under an override keeps it for its descendants (overrides have no commands table).
  */
 export function compileWithCommands(
@@ -540,13 +540,4 @@ export function compileWithCommands(
   }
   if (issues.length > 0) throw policyError(issues);
   return { main, overrides };
-}
-
-/** Gives main and its overrides engine-wide ids starting at firstId, fixing references. */
-export function renumberPolicies(main: CompiledPolicy, overrides: CompiledPolicy[], firstId: number): void {
-  const map = new Map<number, number>([[main.id, firstId]]);
-  overrides.forEach((o, i) => map.set(o.id, firstId + 1 + i));
-  main.id = firstId;
-  overrides.forEach((o, i) => (o.id = firstId + 1 + i));
-  for (const c of main.commands) c.policy = map.get(c.policy) ?? c.policy;
 }

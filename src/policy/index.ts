@@ -132,7 +132,6 @@ export function brokenNotice(b: BrokenFile): string {
 export type { CompiledPolicy } from './compiled.js';
 export type { BrokenFile, PolicySpec } from './compose.js';
 export { finishPolicy, type FinishInputs, type FinishedPolicy } from './finish.js';
-export { renumberPolicies } from './compile.js';
 export { decidePath, decideExec, decideEnv, filterEnv } from './match.js';
 export { decideNet, decideHost } from './net-match.js';
 export * as paths from './paths.js';

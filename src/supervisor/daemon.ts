@@ -10,16 +10,15 @@ import { PolicyError, SbxError, SupervisorError } from '../errors.js';
 import { loadNative } from '../native/load.js';
 import type { Env } from '../policy/paths.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
-import { tryConnect, type ControlRequest } from './protocol.js';
+import { tryConnect, type ControlRequest } from '../protocol/control.js';
 import { selfRss } from './procfs.js';
 import { PolicyCache } from './policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
-import { Session, type Registration } from './session.js';
+import { Session } from './session.js';
+import { errorLine, parseRegistration, READY_LINE, SESSION_ID } from '../protocol/keeper.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
-
-const SESSION_ID = /^[A-Za-z0-9_-]{1,40}$/;
 
 function say(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -97,24 +96,11 @@ export class Supervisor {
     const refuse = (why: string) => {
       for (const fd of c.fds) this.native.close(fd);
       say(`refused a session from pid ${c.pid}: ${why}`);
-      sock.end(`error ${why.replace(/\n/g, '; ')}\n`);
+      sock.end(errorLine(why));
     };
     if (this.stopping) return refuse('the supervisor is shutting down');
-    let reg: Registration;
-    try {
-      reg = JSON.parse(c.payload.slice(0, c.payload.indexOf('\n'))) as Registration;
-    } catch {
-      return refuse('malformed registration');
-    }
-    if (
-      reg?.v !== 1 ||
-      typeof reg.session !== 'string' ||
-      !SESSION_ID.test(reg.session) ||
-      !Number.isInteger(reg.rootPid) ||
-      reg.rootPid <= 1 ||
-      c.fds.length !== 2
-    )
-      return refuse('malformed registration');
+    const reg = parseRegistration(c.payload, c.fds.length);
+    if (!reg) return refuse('malformed registration');
     // SO_PEERCRED, not the JSON, says who the keeper is (it is protected from the sandbox).
     reg.keeperPid = c.pid;
     const old = this.sessions.get(reg.session);
@@ -148,7 +134,7 @@ export class Supervisor {
       .then(() => {
         // The engine holds its own dup of the listener; the keeper keeps the original.
         this.native.close(listenerFd);
-        sock.write('ready\n');
+        sock.write(READY_LINE);
         session.attachKeeper(sock);
         say(`session ${reg.session} ${reg.resume ? 'resumed' : 'started'}: root ${reg.rootPid}, keeper ${reg.keeperPid}, cwd ${reg.cwd}`);
       })

@@ -10,7 +10,7 @@ import { SupervisorError } from '../errors.js';
 import { packageRoot } from '../native/load.js';
 import type { Env } from '../policy/paths.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
-import { request } from './protocol.js';
+import { request } from '../protocol/control.js';
 
 /** Generous: on a loaded machine node alone can take seconds to start. */
 const START_TIMEOUT_MS = 20_000;

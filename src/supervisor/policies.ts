@@ -52,11 +52,3 @@ export async function resolveSource(source: PolicySource, env: Env, lastGood?: L
     broken: r.broken,
   };
 }
-
-/** Names a rule for the log: "/p/.sbx.yaml:4:10 read.deny ~/.ssh", "read default", "built-in". */
-export function describeRule(p: CompiledPolicy | undefined, rule: number, op: string): string {
-  if (rule === -2) return 'built-in';
-  if (rule === -1 || !p) return `${op} default`;
-  const o = p.origins[rule];
-  return o ? `${o.source} ${o.section} ${o.text}` : `rule ${rule}`;
-}

@@ -1,65 +1,35 @@
 /**
- * One sandboxed session: one engine on the session's seccomp listener, the policies its
- * processes run under (ids local to this engine), the hook's hints, and the state the
- * keeper keeps for us so a restarted supervisor can resume the session.
+ * One sandboxed session's lifecycle: start (or resume) its engine on the session's seccomp
+ * listener, reload its policy files, talk to its keeper, and end or detach. The rest is in
+ * small modules: the installed policies and their ids (installed.ts), the hook's hints
+ * (hints.ts), the records for violations.jsonl (events.ts), the keeper's wire format
+ * (src/protocol/keeper.ts).
  *
  * Which process runs under which policy is recorded in one place only: the native engine
  * (each process carries a tag fixed when it is created; the tags live on in the keeper's
- * memfd across a supervisor crash: native/unotify/src/addon/procs.h). This file keeps the
+ * memfd across a supervisor crash: native/unotify/src/addon/procs.h). This session keeps the
  * policies and their ids, and asks the engine about processes.
  */
-import { closeSync, constants as fsc, openSync, realpathSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants as fsc, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError, SbxError } from '../errors.js';
 import { Engine } from '../native/engine.js';
-import { formatReply } from '../hook/reply.js';
 import type { Env } from '../policy/paths.js';
-import { describeRule, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
+import { sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
 import type { SessionNetwork } from './network.js';
-import { describeDenial, type ProxyDenial } from '../net/index.js';
+import type { ProxyDenial } from '../net/index.js';
 import { ttyOf } from './procfs.js';
-import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
-import { decidePath } from '../policy/match.js';
-import { withoutContent } from '../policy/load.js';
 import { brokenNotice } from '../policy/index.js';
-import type { Violation, ViolationLog } from './violations.js';
+import type { ViolationLog } from './violations.js';
+import { stateLine, type Registration } from '../protocol/keeper.js';
+import { InstalledPolicies, lockdown, type Entry } from './installed.js';
+import { engineViolations, proxyViolation, refusal } from './events.js';
+import { handleHint, type HintHost } from './hints.js';
 
-const EACCES = 13;
-const EINVAL = 22;
-
-/** What the keeper sends when it registers (one JSON line, fds attached). */
-export interface Registration {
-  v: 1;
-  session: string;
-  rootPid: number;
-  keeperPid: number;
-  cwd: string;
-  tty: string;
-  resume: boolean;
-  state: SessionState | null;
-}
-
-/**
- * Kept by the keeper between supervisors: the session's policy sources and the engine ids
- * of their policies. Which process runs under which id is not here: the engine's tags,
- * kept in the keeper's memfd, say that (a restarted engine reads them back).
- */
-export interface SessionState {
-  v: 2;
-  sources: { source: PolicySource; main: number; overrides: number[] }[];
-  /** Index into sources: the shell's (what the proxy decides on). */
-  root: number;
-  /** The id of the session's strictest policy (unplaced processes). */
-  strict: number;
-  /** The next free id. */
-  nextId: number;
-  /** The session's proxy port (its programs have it in their environment). */
-  proxyPort?: number;
-}
+export type { Registration, SessionState } from '../protocol/keeper.js';
 
 export interface SessionContext {
   env: Env;
@@ -77,51 +47,16 @@ export interface SessionContext {
   say(line: string): void;
 }
 
-/**
- * Entries are keyed by the cache's effective key: every directory under one project file
- * shares one entry (one set of ids), so a cd between them is only an engineAssign.
- */
-interface Entry {
-  resolved: ResolvedSource;
-  /** The cache generation installed: the same one again needs no setPolicy. */
-  generation: number;
-  mainId: number;
-  overrideIds: number[];
-  /** What the engine gets: the policies after src/net (resolved names, DNS, proxy port, unix defaults). */
-  netMain?: CompiledPolicy;
-  netOverrides?: CompiledPolicy[];
-}
-
-/** The policy everything falls back to when a resumed session's files cannot be read: deny, loudly. */
-function lockdown(id: number): CompiledPolicy {
-  const none = { default: 'deny' as const, rules: [] };
-  return {
-    id,
-    mode: 'enforce',
-    read: none,
-    write: none,
-    exec: { default: 'deny', paths: [], programs: [] },
-    net: none,
-    unix: none,
-    commands: [],
-    origins: [],
-    env: { deny: [], allow: [] },
-  };
-}
-
-export class Session {
+export class Session implements HintHost {
   readonly id: string;
   readonly rootPid: number;
   readonly keeperPid: number;
   readonly cwd: string;
   readonly startedAt = Date.now();
   private tty: string;
-  private engine: Engine | undefined;
-  private readonly entries = new Map<string, Entry>();
-  private readonly byId = new Map<number, { policy: CompiledPolicy; origin: string }>();
-  private rootKey = '';
-  private nextId = 1;
-  private strictId = 0;
+  private engineRef: Engine | undefined;
+  /** The policies this session installed in its engine, and their ids. */
+  readonly installed = new InstalledPolicies();
   private ended = false;
   private keeper: Socket | undefined;
   private net: SessionNetwork | undefined;
@@ -165,53 +100,52 @@ export class Session {
     if (state) {
       // Resume: the same sources under the same ids (the tags the engine reads back name
       // them); a file that broke meanwhile locks down.
-      this.nextId = Math.max(1, state.nextId);
-      this.strictId = state.strict;
+      this.installed.resume(state);
       const keys: string[] = [];
       for (const s of state.sources) keys.push(await this.prepare(s.source, true, { main: s.main, overrides: s.overrides }));
-      this.rootKey = keys[state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
+      this.installed.rootKey = keys[state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
     } else {
       // The root process is about to exec the session's program in its (real) cwd.
-      this.rootKey = await this.prepare({ kind: 'dir', dir: reg.cwd }, reg.resume);
-      this.strictId = this.nextId++;
+      this.installed.rootKey = await this.prepare({ kind: 'dir', dir: reg.cwd }, reg.resume);
+      this.installed.allocateStrict();
     }
 
-    this.engine = Engine.create({
+    this.engineRef = Engine.create({
       listenerFd,
-      strictPolicy: this.strictId,
+      strictPolicy: this.installed.strictId,
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
-      onHint: (h) => void this.onHint(h),
+      onHint: (h: HintRequest) => void handleHint(this, h),
       onClosed: () => this.end('no sandboxed process left'),
     });
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
     // is set last: every other policy and the root's tag are in place by then.
-    for (const e of this.entries.values()) this.install(e);
-    const root = state ? this.engine.process(this.rootPid) : null;
+    for (const e of this.installed.entries.values()) this.installed.install(this.engineRef, e);
+    const root = state ? this.engineRef.process(this.rootPid) : null;
     if (root) {
-      this.rootKey = this.keyOfId(root.policy) ?? this.rootKey;
+      this.installed.rootKey = this.installed.keyOfId(root.policy) ?? this.installed.rootKey;
     } else {
       // The session's first process (the shell): everything it starts inherits its policy
       // from here on. A resumed engine knows every process it tagged before; a root it does
       // not know (no record) is tagged again.
       try {
-        this.engine.assign(this.rootPid, this.entries.get(this.rootKey)!.mainId, true);
+        this.engineRef.assign(this.rootPid, this.installed.root()!.mainId, true);
       } catch (err) {
         if (!state && !reg.resume) {
-          this.engine.stop();
+          this.engineRef.stop();
           throw new SbxError(`cannot place the session's first process: ${(err as Error).message}`, { cause: err });
         }
       }
     }
-    this.installStrict();
-    this.net.manager.setActive(this.entries.get(this.rootKey)!.mainId);
+    this.installed.installStrict(this.engineRef);
+    this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();
   }
 
   /** A keeper registered or left somewhere: no session may signal any of them. */
   setProtectedPids(pids: number[]): void {
-    if (!this.ended && this.engine && !this.engine.stopped) this.engine.setProtectedPids(pids);
+    if (!this.ended && this.engineRef && !this.engineRef.stopped) this.engineRef.setProtectedPids(pids);
   }
 
   attachKeeper(sock: Socket): void {
@@ -254,7 +188,7 @@ export class Session {
         broken: [],
       };
     }
-    await this.netPrepare(this.setEntry(key, resolved, generation, ids));
+    await this.netPrepare(this.installed.setEntry(key, resolved, generation, ids));
     return key;
   }
 
@@ -269,55 +203,8 @@ export class Session {
 
   /** A refreshed snapshot (names re-resolved): same id, new addresses. */
   private onNetPolicy(p: CompiledPolicy): void {
-    if (this.ended || !this.engine || this.engine.stopped) return;
-    const known = this.byId.get(p.id);
-    if (!known) return;
-    this.engine.setPolicy(p);
-    this.byId.set(p.id, { policy: p, origin: known.origin });
-  }
-
-  private setEntry(key: string, resolved: ResolvedSource, generation: number, ids?: { main: number; overrides: number[] }): Entry {
-    let e = this.entries.get(key);
-    if (!e) {
-      e = { resolved, generation, mainId: ids?.main ?? this.nextId++, overrideIds: [...(ids?.overrides ?? [])] };
-      this.entries.set(key, e);
-    }
-    e.resolved = resolved;
-    e.generation = generation;
-    // Local ids: main keeps its id for the life of the session (live reload re-sets it).
-    while (e.overrideIds.length < resolved.overrides.length) e.overrideIds.push(this.nextId++);
-    const map = new Map<number, number>([[resolved.main.id, e.mainId]]);
-    resolved.overrides.forEach((o, i) => map.set(o.id, e!.overrideIds[i]!));
-    resolved.main.id = e.mainId;
-    resolved.overrides.forEach((o, i) => (o.id = e!.overrideIds[i]!));
-    for (const c of resolved.main.commands) c.policy = map.get(c.policy) ?? c.policy;
-    return e;
-  }
-
-  private install(e: Entry): void {
-    (e.netOverrides ?? e.resolved.overrides).forEach((o) => {
-      this.engine!.setPolicy(o);
-      this.byId.set(o.id, { policy: o, origin: `${e.resolved.origin} (command override)` });
-    });
-    const main = e.netMain ?? e.resolved.main;
-    this.engine!.setPolicy(main);
-    this.byId.set(main.id, { policy: main, origin: e.resolved.origin });
-  }
-
-  /** The strictest policy, over every policy the session has now (policy/strict.ts). */
-  private installStrict(): void {
-    const p = strictestPolicy(
-      this.strictId,
-      [...this.byId.values()].map((b) => b.policy).filter((b) => b.id !== this.strictId),
-    );
-    this.engine!.setPolicy(p);
-    this.byId.set(p.id, { policy: p, origin: STRICT_ORIGIN });
-  }
-
-  /** The entry whose main policy or one of whose overrides has this id. */
-  private keyOfId(id: number): string | undefined {
-    for (const [key, e] of this.entries) if (e.mainId === id || e.overrideIds.includes(id)) return key;
-    return undefined;
+    if (this.ended || !this.engineRef || this.engineRef.stopped) return;
+    this.installed.refresh(this.engineRef, p);
   }
 
   private watch(): void {
@@ -326,12 +213,11 @@ export class Session {
 
   /** The files this session's policies read (for the watcher). */
   files(): string[] {
-    return [...new Set([...this.entries.values()].flatMap((e) => e.resolved.files))];
+    return this.installed.files();
   }
 
   usesFile(file: string): boolean {
-    for (const e of this.entries.values()) if (e.resolved.files.includes(file)) return true;
-    return false;
+    return this.installed.usesFile(file);
   }
 
   /**
@@ -339,17 +225,17 @@ export class Session {
    * ids (running processes switch at their next decision); a bad one keeps the last good.
    */
   async reload(file: string): Promise<void> {
-    if (this.ended || !this.engine) return;
-    for (const [key, e] of this.entries) {
+    if (this.ended || !this.engineRef) return;
+    for (const [key, e] of this.installed.entries) {
       if (!e.resolved.files.includes(file)) continue;
       try {
         const { resolved: r, generation } = await this.ctx.policies.get(e.resolved.source);
         if (this.ended) return;
-        const entry = this.setEntry(key, r, generation);
+        const entry = this.installed.setEntry(key, r, generation);
         await this.netPrepare(entry);
         if (this.ended) return;
-        this.install(entry);
-        this.installStrict();
+        this.installed.install(this.engineRef, entry);
+        this.installed.installStrict(this.engineRef);
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
         for (const b of r.broken) {
           if (b.file !== file) continue;
@@ -367,206 +253,67 @@ export class Session {
     this.pushState();
   }
 
-  // ---- hints (docs/hook-protocol.md) ----
+  // ---- what the hint handler (hints.ts, docs/hook-protocol.md) needs ----
 
-  private async onHint(h: HintRequest): Promise<void> {
-    try {
-      const reply = await this.answer(h);
-      if (!this.ended && this.engine && !this.engine.stopped) this.engine.replyHint(h.id, reply);
-    } catch (err) {
-      this.ctx.say(`session ${this.id}: hint ${h.verb} failed: ${(err as Error).stack ?? String(err)}`);
-      if (!this.ended && this.engine && !this.engine.stopped) this.engine.replyHint(h.id, { errno: EACCES });
-    }
+  get policies(): PolicyCache {
+    return this.ctx.policies;
   }
 
-  private refuse(h: HintRequest, why: string): { errno: number } {
-    this.logRefusal('hint', `${h.verb} /${h.arg.replace(/^\/+/, '')}`, why, h.pid);
-    return { errno: EACCES };
+  engine(): Engine | undefined {
+    return this.ended ? undefined : this.engineRef;
   }
 
-  private async answer(h: HintRequest): Promise<{ errno: number } | { content: string }> {
-    // Only the session's shell follows its directory; any other process keeps the policy it
-    // was created under (a program under a `commands:` override cannot cd its way out).
-    if (this.ended || !this.engine || this.engine.stopped) return { errno: EACCES };
-    const caller = this.engine.process(h.tgid);
-    if (!caller?.followsCd) return this.refuse(h, "only the session's shell pushes hints; this process keeps the policy it was started under");
-    let source: PolicySource;
-    // `/proc/self/sbx/cd/<abs dir>`: the engine hands over what follows "cd/", slash eaten.
-    const claimed = `/${h.arg.replace(/^\/+/, '')}`;
-    if (h.verb === 'cd') {
-      if (!sameDir(claimed, h.cwd)) return this.refuse(h, `pushed directory is not the caller's cwd (${h.cwd})`);
-      source = { kind: 'dir', dir: h.cwd };
-    } else if (h.verb === 'use') {
-      let file: string;
-      try {
-        file = realpathSync(claimed);
-      } catch {
-        return this.refuse(h, 'policy file named by `use` does not exist');
-      }
-      const dir = dirname(file);
-      if (!isWithin(h.cwd, dir) && !isWithin(dir, h.cwd))
-        return this.refuse(h, `policy file ${file} is neither inside nor above the caller's cwd (${h.cwd})`);
-      // The supervisor reads with the user's full rights: it reads a file for the shell only
-      // where the shell's own policy lets it read (else `use ~/.ssh/id_rsa` would have us
-      // parse, and quote, a key).
-      const callerPolicy = this.byId.get(caller.policy)?.policy;
-      if (!callerPolicy || decidePath(callerPolicy.read, file).effect !== 'allow')
-        return this.refuse(h, `policy file ${file} is not readable under the caller's policy`);
-      source = { kind: 'use', file, dir: h.cwd };
-    } else if (h.verb === 'leave') {
-      source = { kind: 'dir', dir: h.cwd };
-    } else {
-      this.logRefusal('hint', `${h.verb} ${h.arg}`, 'unknown request', h.pid);
-      return { errno: EINVAL };
-    }
+  async installEntry(key: string, resolved: ResolvedSource, generation: number): Promise<Entry | undefined> {
+    const entry = this.installed.setEntry(key, resolved, generation);
+    await this.netPrepare(entry);
+    if (this.ended || !this.engineRef) return undefined;
+    this.installed.install(this.engineRef, entry);
+    this.installed.installStrict(this.engineRef);
+    return entry;
+  }
 
-    const before = this.keyOfId(caller.policy) ?? this.rootKey;
-    let resolved: ResolvedSource;
-    let key: string;
-    let generation: number;
-    try {
-      ({ resolved, effectiveKey: key, generation } = await this.ctx.policies.get(source));
-    } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      // Keep what the caller runs under now; say which file and line is wrong. A file named
-      // by `use` may be any file: say where, never what (no key, value or source line).
-      const first = err.issues[0] ?? err.message;
-      const where = source.kind === 'use' ? withoutContent(first, source.file) : first;
-      this.logRefusal('policy', h.arg, `broken policy file: ${where}`, h.pid);
-      const cur = this.entries.get(before)?.resolved;
-      return {
-        content: formatReply({
-          policy: cur?.origin ?? 'unchanged',
-          prompt: `${cur?.prompt ?? 'sbx'}!`.replace(/[?!]!$/, '!'),
-          notices: [`sbx: ${where} — last good policy kept`],
-          envDeny: cur?.main.env.deny ?? [],
-          envAllow: cur?.main.env.allow ?? [],
-        }),
-      };
-    }
-    if (this.ended || !this.engine) return { errno: EACCES };
-    let entry = this.entries.get(key);
-    // Same files, same stamps as what this session installed: the policy is in the engine.
-    if (!entry || entry.generation !== generation) {
-      entry = this.setEntry(key, resolved, generation);
-      await this.netPrepare(entry);
-      if (this.ended || !this.engine) return { errno: EACCES };
-      this.install(entry);
-      this.installStrict();
-    } else entry.resolved.source = source;
-    resolved = entry.resolved;
-    // The shell from now on; what it started before keeps the policy it was started under.
-    try {
-      this.engine.assign(h.tgid, entry.mainId, true);
-    } catch (err) {
-      return this.refuse(h, `cannot switch the shell's policy: ${(err as Error).message}`);
-    }
-    if (h.tgid === this.rootPid) {
-      this.rootKey = key;
-      // The proxy cannot tell who asks: it decides on the root's (the shell's) policy.
-      this.net?.manager.setActive(entry.mainId);
-    }
+  rootChanged(key: string, mainId: number): void {
+    this.installed.rootKey = key;
+    // The proxy cannot tell who asks: it decides on the root's (the shell's) policy.
+    this.net?.manager.setActive(mainId);
+  }
+
+  changed(): void {
     this.watch();
     this.pushState();
+  }
 
-    const notices: string[] = [];
-    if (key !== before || this.entries.get(before)?.resolved.origin !== resolved.origin) notices.push(`sbx: policy ${resolved.origin}`);
-    // A broken file: which file, line and column, and what is in force — every time.
-    for (const b of resolved.broken) {
-      notices.push(brokenNotice(b));
-      this.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`, h.pid);
-    }
-    if (!resolved.trusted && resolved.broken.length === 0) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
-    return {
-      content: formatReply({
-        policy: resolved.origin,
-        prompt: resolved.prompt,
-        notices,
-        envDeny: resolved.main.env.deny,
-        envAllow: resolved.main.env.allow,
-      }),
-    };
+  say(line: string): void {
+    this.ctx.say(line);
   }
 
   /** Sends the keeper what a next supervisor needs to resume us. */
   private pushState(): void {
     if (!this.keeper || this.keeper.destroyed) return;
-    const keys = [...this.entries.keys()];
-    const state: SessionState = {
-      v: 2,
-      sources: keys.map((k) => {
-        const e = this.entries.get(k)!;
-        return { source: e.resolved.source, main: e.mainId, overrides: [...e.overrideIds] };
-      }),
-      root: Math.max(0, keys.indexOf(this.rootKey)),
-      strict: this.strictId,
-      nextId: this.nextId,
-      ...(this.net?.port !== undefined ? { proxyPort: this.net.port } : {}),
-    };
-    this.keeper.write(`state ${JSON.stringify(state)}\n`);
+    const state = this.installed.state(this.net?.port);
+    this.keeper.write(stateLine(state));
   }
 
   // ---- events, notices ----
 
   private onEvents(evs: EngineEvent[]): void {
     this.ctx.log.add(
-      evs.map((e) => {
-        const p = this.byId.get(e.policy);
-        return {
-          time: e.time,
-          session: this.id,
-          kind: e.kind,
-          pid: e.pid,
-          program: e.program,
-          syscall: e.syscall,
-          op: e.op,
-          // "name (addr:port)" when the address belongs to a name the policy allows or denies.
-          target: this.net ? this.net.manager.describe(e.target) : e.target,
-          errno: e.errno,
-          rule: describeRule(p?.policy, e.rule, e.op),
-          policy: p?.origin ?? `policy ${e.policy}`,
-          ...(e.count > 1 ? { count: e.count } : {}),
-        } satisfies Violation;
-      }),
+      engineViolations(
+        this.id,
+        evs,
+        (id) => this.installed.byPolicyId(id),
+        (target) => (this.net ? this.net.manager.describe(target) : target),
+      ),
     );
   }
 
   /** The session's proxy refused (or, in audit mode, would have refused) a name or address. */
   private onProxyDeny(d: ProxyDenial): void {
-    const p = this.byId.get(this.entries.get(this.rootKey)?.mainId ?? -1);
-    this.ctx.log.add([
-      {
-        time: d.time,
-        session: this.id,
-        kind: d.audit ? 'audit' : 'deny',
-        pid: 0,
-        program: '',
-        syscall: `proxy ${d.via}`,
-        op: 'net',
-        target: describeDenial(d),
-        errno: EACCES,
-        rule: `${describeRule(p?.policy, d.rule, 'net')}: ${d.reason}`,
-        policy: p?.origin ?? '',
-      },
-    ]);
+    this.ctx.log.add([proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1))]);
   }
 
-  private logRefusal(op: string, target: string, rule: string, pid = 0): void {
-    this.ctx.log.add([
-      {
-        time: Date.now(),
-        session: this.id,
-        kind: 'refused',
-        pid,
-        program: '',
-        syscall: op === 'hint' ? 'open' : '',
-        op,
-        target,
-        errno: EACCES,
-        rule,
-        policy: '',
-      },
-    ]);
+  logRefusal(op: string, target: string, rule: string, pid = 0): void {
+    this.ctx.log.add([refusal(this.id, op, target, rule, pid)]);
   }
 
   /** One line to the session's terminal (if it has one) and to the daemon log. */
@@ -588,15 +335,15 @@ export class Session {
   // ---- status, end ----
 
   stats(): Session['lastStats'] {
-    if (this.engine && !this.engine.stopped) {
-      const s = this.engine.stats();
+    if (this.engineRef && !this.engineRef.stopped) {
+      const s = this.engineRef.stats();
       this.lastStats = { ...s };
     }
     return this.lastStats;
   }
 
   describe(): Record<string, unknown> {
-    const root = this.entries.get(this.rootKey)?.resolved;
+    const root = this.installed.root()?.resolved;
     return {
       id: this.id,
       rootPid: this.rootPid,
@@ -605,7 +352,7 @@ export class Session {
       startedAt: new Date(this.startedAt).toISOString(),
       policy: root?.origin ?? '',
       prompt: root?.prompt ?? '',
-      policies: this.entries.size,
+      policies: this.installed.entries.size,
       proxyPort: this.net?.port ?? null,
       ...this.stats(),
     };
@@ -616,7 +363,7 @@ export class Session {
     if (this.ended) return;
     this.stats();
     this.ended = true;
-    this.engine?.stop();
+    this.engineRef?.stop();
     if (this.journalFd !== undefined) this.closeFd(this.journalFd);
     this.journalFd = undefined;
     this.keeper?.destroy();
@@ -632,29 +379,9 @@ export class Session {
   async detach(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.engine?.stop();
+    this.engineRef?.stop();
     if (this.journalFd !== undefined) this.closeFd(this.journalFd);
     this.keeper?.destroy();
     await this.net?.manager.close();
   }
-}
-
-function stripSlash(p: string): string {
-  return p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') : p;
-}
-
-/** The hook's $PWD may be a logical path (symlinks); the kernel's cwd is physical. */
-function sameDir(claimed: string, real: string): boolean {
-  if (!claimed.startsWith('/')) return false;
-  const c = stripSlash(claimed);
-  if (c === real) return true;
-  try {
-    return realpathSync(c) === real;
-  } catch {
-    return false;
-  }
-}
-
-function isWithin(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
 }

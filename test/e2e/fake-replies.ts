@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { formatReply, type HookReply } from '../../src/hook/reply.js';
+import { formatReply, type HookReply } from '../../src/protocol/hook-reply.js';
 
 export function fakeReply(fakeRoot: string, request: string, reply: Partial<HookReply> & { prompt: string }): void {
   const file = join(fakeRoot, request);

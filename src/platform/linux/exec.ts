@@ -13,23 +13,16 @@ import type { ExecRequest } from '../types.js';
 import { launch } from './launch.js';
 import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
 import { strictestPolicy } from '../../policy/strict.js';
+import { describeRuleShort } from '../../policy/describe-rule.js';
 
 const ENOENT = 2;
 
 type Defaults = NonNullable<ExecRequest['defaultOrigins']>;
 
-/** "--deny-read", "/p/.sbx.yaml:7:5: ~/.ssh", "default", "built-in". */
-export function describeRule(policy: CompiledPolicy | undefined, event: Pick<EngineEvent, 'rule' | 'op'>, defaults: Defaults = {}): string {
-  if (event.rule === -2) return 'built-in';
-  const origin = event.rule >= 0 ? policy?.origins[event.rule] : undefined;
-  if (!origin) return defaults[event.op as keyof Defaults] ?? 'default';
-  return origin.text && !origin.source.includes(origin.text) ? `${origin.source}: ${origin.text}` : origin.source;
-}
-
 /** One line per denial: "sbx: denied read /root/.ssh/id_rsa (--deny-read)". */
 export function formatEvent(event: EngineEvent, policy: CompiledPolicy | undefined, defaults: Defaults = {}): string {
   const what = `${event.op} ${event.target}`;
-  const why = describeRule(policy, event, defaults);
+  const why = describeRuleShort(policy, event.rule, event.op, defaults);
   switch (event.kind) {
     case 'deny':
       return `sbx: denied ${what} (${why})`;

@@ -11,7 +11,7 @@ import { SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import { ensureDaemon, sbxBin } from '../../supervisor/lifecycle.js';
 import { supervisorPaths } from '../../supervisor/paths.js';
-import { request as controlRequest } from '../../supervisor/protocol.js';
+import { request as controlRequest } from '../../protocol/control.js';
 import type { ShellRequest } from '../types.js';
 
 export function newSessionId(): string {

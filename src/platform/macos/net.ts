@@ -17,58 +17,21 @@
  * and a per-host deny under a default allow denies every remote host on the ports it
  * covers. Use `net.allow` absent (all hosts) or `[]` (none) for exact behaviour.
  */
-import type { Effect, NetRule, NetSection } from '../../policy/compiled.js';
+import type { NetRule, NetSection } from '../../policy/compiled.js';
+import { decideNet, parseAddress } from '../../policy/net-match.js';
 
 const PORT_LO = 1;
 const PORT_HI = 65535;
 /** Most single-port filters we write for one class before falling back to deny. */
 const MAX_PORTS = 1024;
 
-function parse(family: 4 | 6, address: string): bigint {
-  if (family === 4) return address.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n);
-  let [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups.
-  const groups = (xs: string[]) =>
-    xs.flatMap((x) => (x.includes('.') ? (() => { const v = parse(4, x); return [Number(v >> 16n), Number(v & 0xffffn)]; })() : [parseInt(x, 16)]));
-  const hg = groups(h);
-  const tg = groups(t);
-  const all = tail === undefined ? hg : [...hg, ...Array(8 - hg.length - tg.length).fill(0), ...tg];
-  return all.reduce((a, g) => (a << 16n) | BigInt(g), 0n);
-}
-
-function contains(r: NetRule, family: 4 | 6, addr: bigint): boolean {
-  if (r.family !== family) return false;
-  const bits = family === 4 ? 32 : 128;
-  if (r.prefix === 0) return true;
-  const shift = BigInt(bits - r.prefix);
-  return addr >> shift === parse(family, r.address) >> shift;
-}
-
-/** compiled.ts: longest prefix, then narrower port range, then deny. */
-export function decideNet(net: NetSection, family: 4 | 6, addr: bigint, port: number): Effect {
-  let best: NetRule | undefined;
-  for (const r of net.rules) {
-    if (port < r.portLo || port > r.portHi || !contains(r, family, addr)) continue;
-    if (
-      !best ||
-      r.prefix > best.prefix ||
-      (r.prefix === best.prefix && r.portHi - r.portLo < best.portHi - best.portLo) ||
-      (r.prefix === best.prefix && r.portHi - r.portLo === best.portHi - best.portLo && r.effect === 'deny')
-    )
-      best = r;
-  }
-  return best ? best.effect : net.default;
-}
-
-const LOOPBACK: [4 | 6, bigint][] = [
-  [4, parse(4, '127.0.0.1')],
-  [6, 1n],
-];
+/** The two addresses Seatbelt's `localhost` names (it also covers 0.0.0.0). */
+const LOOPBACK = ['127.0.0.1', '::1'];
 
 function isSeatbeltLocalhost(r: NetRule): boolean {
-  return (r.family === 4 && r.prefix === 32 && r.address === '127.0.0.1') || (r.family === 6 && r.prefix === 128 && parse(6, r.address) === 1n);
+  if (r.family === 4) return r.prefix === 32 && r.address === '127.0.0.1';
+  const a = parseAddress(r.address);
+  return r.prefix === 128 && a?.family === 6 && a.bytes.every((b, i) => b === (i === 15 ? 1 : 0));
 }
 
 /** Port intervals no rule boundary splits. */
@@ -89,14 +52,14 @@ function anyAllowed(net: NetSection, port: number): boolean {
   }
   // An address no specific rule names: decided by /0 rules and the default.
   const generic = net.rules.filter((r) => r.prefix === 0);
-  for (const family of [4, 6] as const) {
-    if (decideNet({ default: net.default, rules: generic }, family, 0n, port) === 'deny') return false;
+  for (const any of ['0.0.0.0', '::']) {
+    if (decideNet({ default: net.default, rules: generic }, any, port).effect === 'deny') return false;
   }
   return true;
 }
 
 function localhostAllowed(net: NetSection, port: number): boolean {
-  return LOOPBACK.every(([f, a]) => decideNet(net, f, a, port) === 'allow');
+  return LOOPBACK.every((a) => decideNet(net, a, port).effect === 'allow');
 }
 
 export interface NetLines {

@@ -23,8 +23,15 @@ import { filterEnv } from '../../policy/match.js';
 import type { ShellRequest } from '../types.js';
 import { ControlChannel } from './control.js';
 import { seatbeltProfile } from './profile.js';
-import { resolvePolicyForDir, type PolicyResolver } from './resolve.js';
+import { resolvePolicyForDir } from '../../policy/index.js';
 import { PrivateDir, exitStatus, findSandboxExec } from './sandbox-exec.js';
+
+/**
+ * "Which policy applies in this directory?", with the environment `sbx shell` was started
+ * with (for ~ and $VAR). Throws PolicyError on a bad file; the shell then keeps the profile
+ * it has. No answer at start means no shell: never an unsandboxed one.
+ */
+export type PolicyResolver = (dir: string, env: Record<string, string>) => Promise<CompiledPolicy>;
 
 export interface MacosShellOptions {
   sandboxExec?: string;
@@ -55,7 +62,7 @@ function problem(err: unknown): string {
 }
 
 export async function macosShell(request: ShellRequest, options: MacosShellOptions = {}): Promise<number> {
-  const resolve = options.resolvePolicy ?? resolvePolicyForDir;
+  const resolve: PolicyResolver = options.resolvePolicy ?? (async (dir, env) => (await resolvePolicyForDir(dir, { env })).policy);
   const shellCwd = options.shellCwd ?? processCwd;
   const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
   const grace = options.hangupGraceMs ?? 3000;

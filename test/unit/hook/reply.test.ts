@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatReply, parseReply } from '../../../src/hook/reply.js';
+import { formatReply, parseReply } from '../../../src/protocol/hook-reply.js';
 
 describe('hook reply codec', () => {
   it('round-trips, one record per line, newlines in values flattened', () => {

@@ -1,0 +1,28 @@
+/**
+ * Names the rule behind an engine or proxy decision (the rule index the engine reports:
+ * -2 built-in, -1 the section default, else an index into the policy's origins). One
+ * owner for both wordings: the supervisor's log and `sbx exec`'s terminal lines.
+ */
+import type { CompiledPolicy, RuleOrigin } from './compiled.js';
+
+/** The origin a rule index names, 'built-in', or undefined for a default (or an unknown index). */
+export function ruleOrigin(p: CompiledPolicy | undefined, rule: number): RuleOrigin | 'built-in' | undefined {
+  if (rule === -2) return 'built-in';
+  return rule >= 0 ? p?.origins[rule] : undefined;
+}
+
+/** For violations.jsonl: "/p/.sbx.yaml:4:10 read.deny ~/.ssh", "read default", "built-in". */
+export function describeRule(p: CompiledPolicy | undefined, rule: number, op: string): string {
+  if (rule === -2) return 'built-in';
+  if (rule === -1 || !p) return `${op} default`;
+  const o = ruleOrigin(p, rule);
+  return o && o !== 'built-in' ? `${o.source} ${o.section} ${o.text}` : `rule ${rule}`;
+}
+
+/** For a terminal line: "--deny-read", "/p/.sbx.yaml:7:5: ~/.ssh", "default", "built-in" (`defaults` names each op's default). */
+export function describeRuleShort(p: CompiledPolicy | undefined, rule: number, op: string, defaults: Partial<Record<string, string>> = {}): string {
+  const o = ruleOrigin(p, rule);
+  if (o === 'built-in') return 'built-in';
+  if (!o) return defaults[op] ?? 'default';
+  return o.text && !o.source.includes(o.text) ? `${o.source}: ${o.text}` : o.source;
+}

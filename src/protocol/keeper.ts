@@ -1,0 +1,85 @@
+/**
+ * The keeper protocol (docs/keeper-protocol.md): what sbx-keeper (native/unotify/src/keeper.c)
+ * and the supervisor (src/supervisor/daemon.ts, session.ts) say on the keeper socket.
+ *
+ * AF_UNIX stream, one connection per session, newline-terminated lines:
+ *   keeper → supervisor  one JSON line, a {@link Registration}, with two fds attached by
+ *                        SCM_RIGHTS: [seccomp listener, journal memfd].
+ *   supervisor → keeper  `ready` (the session is served), `error <message>` (refused; the
+ *                        connection ends), and any number of `state <json>` lines, a
+ *                        {@link SessionState} the keeper holds (at most 60 KiB, MAX_STATE in
+ *                        keeper.c) and hands back in the next registration's `state`.
+ * When the supervisor hangs up the keeper connects again (starting `sbx daemon start` when
+ * nobody answers) and registers with resume=true.
+ */
+import type { PolicySource } from '../supervisor/policies.js';
+
+/** Session ids: what keeper.c accepts from $SBX_SESSION or generates ("s" + 12 hex). */
+export const SESSION_ID = /^[A-Za-z0-9_-]{1,40}$/;
+
+/** What the keeper sends when it registers (one JSON line, fds attached). */
+export interface Registration {
+  v: 1;
+  session: string;
+  rootPid: number;
+  /** As the keeper says; the supervisor overwrites it with SO_PEERCRED. */
+  keeperPid: number;
+  /** The root process's cwd and terminal (/proc/<root>/cwd, fd/0; "" when not a tty). */
+  cwd: string;
+  tty: string;
+  /** False on the first registration, true after a supervisor went away. */
+  resume: boolean;
+  /** The last `state` line the keeper received, or null. */
+  state: SessionState | null;
+}
+
+/**
+ * Kept by the keeper between supervisors: the session's policy sources and the engine ids
+ * of their policies. Which process runs under which id is not here: the engine's tags,
+ * kept in the keeper's memfd, say that (a restarted engine reads them back).
+ */
+export interface SessionState {
+  v: 2;
+  sources: { source: PolicySource; main: number; overrides: number[] }[];
+  /** Index into sources: the shell's (what the proxy decides on). */
+  root: number;
+  /** The id of the session's strictest policy (unplaced processes). */
+  strict: number;
+  /** The next free id. */
+  nextId: number;
+  /** The session's proxy port (its programs have it in their environment). */
+  proxyPort?: number;
+}
+
+/** The registration in a keeper's first line, or undefined when it is malformed (or not two fds). */
+export function parseRegistration(payload: string, fdCount: number): Registration | undefined {
+  let reg: Registration;
+  try {
+    reg = JSON.parse(payload.slice(0, payload.indexOf('\n'))) as Registration;
+  } catch {
+    return undefined;
+  }
+  if (
+    reg?.v !== 1 ||
+    typeof reg.session !== 'string' ||
+    !SESSION_ID.test(reg.session) ||
+    !Number.isInteger(reg.rootPid) ||
+    reg.rootPid <= 1 ||
+    fdCount !== 2
+  )
+    return undefined;
+  return reg;
+}
+
+/** `ready`: the supervisor serves the session (the keeper acks the launcher). */
+export const READY_LINE = 'ready\n';
+
+/** `error <message>`: refused (one line). */
+export function errorLine(why: string): string {
+  return `error ${why.replace(/\n/g, '; ')}\n`;
+}
+
+/** `state <json>`: what the next supervisor needs to resume the session. */
+export function stateLine(state: SessionState): string {
+  return `state ${JSON.stringify(state)}\n`;
+}

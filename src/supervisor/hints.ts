@@ -1,0 +1,178 @@
+/**
+ * The hint handler (docs/hook-protocol.md): answers the `cd`, `use` and `leave` pushes of a
+ * session's shell. Only the shell may push; a `cd` must name the caller's real cwd; a `use`
+ * file must be readable under the caller's own policy and is never quoted back. The answer
+ * is a hook reply (src/protocol/hook-reply.ts) or an errno.
+ */
+import { withoutContent } from '../policy/load.js';
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { HintRequest } from '../../native/unotify/native.js';
+import type { Engine } from '../native/engine.js';
+import { PolicyError } from '../errors.js';
+import { formatReply } from '../protocol/hook-reply.js';
+import { brokenNotice } from '../policy/index.js';
+import { decidePath } from '../policy/match.js';
+import type { InstalledPolicies, Entry } from './installed.js';
+import type { PolicySource, ResolvedSource } from './policies.js';
+import type { PolicyCache } from './policy-cache.js';
+
+const EACCES = 13;
+const EINVAL = 22;
+
+export type HintAnswer = { errno: number } | { content: string };
+
+/** What the hint handler needs of its session. */
+export interface HintHost {
+  readonly id: string;
+  readonly rootPid: number;
+  readonly installed: InstalledPolicies;
+  readonly policies: PolicyCache;
+  /** The session's engine while the session has not ended. */
+  engine(): Engine | undefined;
+  /** Records a new or changed resolution and installs it in the engine; undefined when the session ended meanwhile. */
+  installEntry(key: string, resolved: ResolvedSource, generation: number): Promise<Entry | undefined>;
+  /** The shell now runs under this entry (the proxy decides on its main policy). */
+  rootChanged(key: string, mainId: number): void;
+  /** The entries changed: rewatch the files, hand the keeper the new state. */
+  changed(): void;
+  logRefusal(op: string, target: string, rule: string, pid?: number): void;
+  say(line: string): void;
+}
+
+/** Answers a hint and replies to it in the engine (EACCES when answering failed). */
+export async function handleHint(host: HintHost, h: HintRequest): Promise<void> {
+  try {
+    const reply = await answerHint(host, h);
+    const engine = host.engine();
+    if (engine && !engine.stopped) engine.replyHint(h.id, reply);
+  } catch (err) {
+    host.say(`session ${host.id}: hint ${h.verb} failed: ${(err as Error).stack ?? String(err)}`);
+    const engine = host.engine();
+    if (engine && !engine.stopped) engine.replyHint(h.id, { errno: EACCES });
+  }
+}
+
+function refuse(host: HintHost, h: HintRequest, why: string): { errno: number } {
+  host.logRefusal('hint', `${h.verb} /${h.arg.replace(/^\/+/, '')}`, why, h.pid);
+  return { errno: EACCES };
+}
+
+export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAnswer> {
+  const { installed } = host;
+  // Only the session's shell follows its directory; any other process keeps the policy it
+  // was created under (a program under a `commands:` override cannot cd its way out).
+  const engine = host.engine();
+  if (!engine || engine.stopped) return { errno: EACCES };
+  const caller = engine.process(h.tgid);
+  if (!caller?.followsCd) return refuse(host, h, "only the session's shell pushes hints; this process keeps the policy it was started under");
+  let source: PolicySource;
+  // `/proc/self/sbx/cd/<abs dir>`: the engine hands over what follows "cd/", slash eaten.
+  const claimed = `/${h.arg.replace(/^\/+/, '')}`;
+  if (h.verb === 'cd') {
+    if (!sameDir(claimed, h.cwd)) return refuse(host, h, `pushed directory is not the caller's cwd (${h.cwd})`);
+    source = { kind: 'dir', dir: h.cwd };
+  } else if (h.verb === 'use') {
+    let file: string;
+    try {
+      file = realpathSync(claimed);
+    } catch {
+      return refuse(host, h, 'policy file named by `use` does not exist');
+    }
+    const dir = dirname(file);
+    if (!isWithin(h.cwd, dir) && !isWithin(dir, h.cwd))
+      return refuse(host, h, `policy file ${file} is neither inside nor above the caller's cwd (${h.cwd})`);
+    // The supervisor reads with the user's full rights: it reads a file for the shell only
+    // where the shell's own policy lets it read (else `use ~/.ssh/id_rsa` would have us
+    // parse, and quote, a key).
+    const callerPolicy = installed.byPolicyId(caller.policy)?.policy;
+    if (!callerPolicy || decidePath(callerPolicy.read, file).effect !== 'allow')
+      return refuse(host, h, `policy file ${file} is not readable under the caller's policy`);
+    source = { kind: 'use', file, dir: h.cwd };
+  } else if (h.verb === 'leave') {
+    source = { kind: 'dir', dir: h.cwd };
+  } else {
+    host.logRefusal('hint', `${h.verb} ${h.arg}`, 'unknown request', h.pid);
+    return { errno: EINVAL };
+  }
+
+  const before = installed.keyOfId(caller.policy) ?? installed.rootKey;
+  let resolved: ResolvedSource;
+  let key: string;
+  let generation: number;
+  try {
+    ({ resolved, effectiveKey: key, generation } = await host.policies.get(source));
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    // Keep what the caller runs under now; say which file and line is wrong. A file named
+    // by `use` may be any file: say where, never what (no key, value or source line).
+    const first = err.issues[0] ?? err.message;
+    const where = source.kind === 'use' ? withoutContent(first, source.file) : first;
+    host.logRefusal('policy', h.arg, `broken policy file: ${where}`, h.pid);
+    const cur = installed.entries.get(before)?.resolved;
+    return {
+      content: formatReply({
+        policy: cur?.origin ?? 'unchanged',
+        prompt: `${cur?.prompt ?? 'sbx'}!`.replace(/[?!]!$/, '!'),
+        notices: [`sbx: ${where} — last good policy kept`],
+        envDeny: cur?.main.env.deny ?? [],
+        envAllow: cur?.main.env.allow ?? [],
+      }),
+    };
+  }
+  if (!host.engine()) return { errno: EACCES };
+  let entry = installed.entries.get(key);
+  // Same files, same stamps as what this session installed: the policy is in the engine.
+  if (!entry || entry.generation !== generation) {
+    entry = await host.installEntry(key, resolved, generation);
+    if (!entry) return { errno: EACCES };
+  } else entry.resolved.source = source;
+  resolved = entry.resolved;
+  // The shell from now on; what it started before keeps the policy it was started under.
+  try {
+    host.engine()!.assign(h.tgid, entry.mainId, true);
+  } catch (err) {
+    return refuse(host, h, `cannot switch the shell's policy: ${(err as Error).message}`);
+  }
+  if (h.tgid === host.rootPid) host.rootChanged(key, entry.mainId);
+  host.changed();
+
+  const notices: string[] = [];
+  if (key !== before || installed.entries.get(before)?.resolved.origin !== resolved.origin) notices.push(`sbx: policy ${resolved.origin}`);
+  // A broken file: which file, line and column, and what is in force — every time.
+  for (const b of resolved.broken) {
+    notices.push(brokenNotice(b));
+    host.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`, h.pid);
+  }
+  if (!resolved.trusted && resolved.broken.length === 0) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
+  return {
+    content: formatReply({
+      policy: resolved.origin,
+      prompt: resolved.prompt,
+      notices,
+      envDeny: resolved.main.env.deny,
+      envAllow: resolved.main.env.allow,
+    }),
+  };
+}
+
+function stripSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') : p;
+}
+
+/** The hook's $PWD may be a logical path (symlinks); the kernel's cwd is physical. */
+function sameDir(claimed: string, real: string): boolean {
+  if (!claimed.startsWith('/')) return false;
+  const c = stripSlash(claimed);
+  if (c === real) return true;
+  try {
+    return realpathSync(c) === real;
+  } catch {
+    return false;
+  }
+}
+
+function isWithin(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
+}
+

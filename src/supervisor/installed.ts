@@ -1,0 +1,158 @@
+/**
+ * The installed-policy bookkeeping of one session: which policy sources it has resolved
+ * (entries), the engine ids their policies got (local to the session's engine), the policy
+ * and origin behind every id, the strictest policy, and which entry the shell runs under.
+ * From this the state the keeper keeps for a restarted supervisor is made.
+ *
+ * Which process runs under which id is not here: the engine's process tags say that.
+ */
+import type { Engine } from '../native/engine.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
+import type { SessionState } from '../protocol/keeper.js';
+import type { ResolvedSource } from './policies.js';
+
+/**
+ * Entries are keyed by the cache's effective key: every directory under one project file
+ * shares one entry (one set of ids), so a cd between them is only an engineAssign.
+ */
+export interface Entry {
+  resolved: ResolvedSource;
+  /** The cache generation installed: the same one again needs no setPolicy. */
+  generation: number;
+  mainId: number;
+  overrideIds: number[];
+  /** What the engine gets: the policies after src/net (resolved names, DNS, proxy port, unix defaults). */
+  netMain?: CompiledPolicy;
+  netOverrides?: CompiledPolicy[];
+}
+
+type PolicySink = Pick<Engine, 'setPolicy'>;
+
+/** The policy everything falls back to when a resumed session's files cannot be read: deny, loudly. */
+export function lockdown(id: number): CompiledPolicy {
+  const none = { default: 'deny' as const, rules: [] };
+  return {
+    id,
+    mode: 'enforce',
+    read: none,
+    write: none,
+    exec: { default: 'deny', paths: [], programs: [] },
+    net: none,
+    unix: none,
+    commands: [],
+    origins: [],
+    env: { deny: [], allow: [] },
+  };
+}
+
+export class InstalledPolicies {
+  readonly entries = new Map<string, Entry>();
+  private readonly byId = new Map<number, { policy: CompiledPolicy; origin: string }>();
+  /** The entry the session's shell runs under (what the proxy decides on). */
+  rootKey = '';
+  nextId = 1;
+  strictId = 0;
+
+  /** Takes the ids a resumed session's state names. */
+  resume(state: SessionState): void {
+    this.nextId = Math.max(1, state.nextId);
+    this.strictId = state.strict;
+  }
+
+  /** A new session: the strictest policy gets the next id. */
+  allocateStrict(): void {
+    this.strictId = this.nextId++;
+  }
+
+  /** The policy (as the engine has it) and its origin for an engine id. */
+  byPolicyId(id: number): { policy: CompiledPolicy; origin: string } | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The entry the shell runs under. */
+  root(): Entry | undefined {
+    return this.entries.get(this.rootKey);
+  }
+
+  /** Records a source's resolution (allocating ids once per key, or taking `ids`) and gives its policies those ids. */
+  setEntry(key: string, resolved: ResolvedSource, generation: number, ids?: { main: number; overrides: number[] }): Entry {
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { resolved, generation, mainId: ids?.main ?? this.nextId++, overrideIds: [...(ids?.overrides ?? [])] };
+      this.entries.set(key, e);
+    }
+    e.resolved = resolved;
+    e.generation = generation;
+    // Local ids: main keeps its id for the life of the session (live reload re-sets it).
+    while (e.overrideIds.length < resolved.overrides.length) e.overrideIds.push(this.nextId++);
+    const map = new Map<number, number>([[resolved.main.id, e.mainId]]);
+    resolved.overrides.forEach((o, i) => map.set(o.id, e!.overrideIds[i]!));
+    resolved.main.id = e.mainId;
+    resolved.overrides.forEach((o, i) => (o.id = e!.overrideIds[i]!));
+    for (const c of resolved.main.commands) c.policy = map.get(c.policy) ?? c.policy;
+    return e;
+  }
+
+  /** Sets an entry's policies in the engine. */
+  install(engine: PolicySink, e: Entry): void {
+    (e.netOverrides ?? e.resolved.overrides).forEach((o) => {
+      engine.setPolicy(o);
+      this.byId.set(o.id, { policy: o, origin: `${e.resolved.origin} (command override)` });
+    });
+    const main = e.netMain ?? e.resolved.main;
+    engine.setPolicy(main);
+    this.byId.set(main.id, { policy: main, origin: e.resolved.origin });
+  }
+
+  /** The strictest policy, over every policy the session has now (policy/strict.ts). */
+  installStrict(engine: PolicySink): void {
+    const p = strictestPolicy(
+      this.strictId,
+      [...this.byId.values()].map((b) => b.policy).filter((b) => b.id !== this.strictId),
+    );
+    engine.setPolicy(p);
+    this.byId.set(p.id, { policy: p, origin: STRICT_ORIGIN });
+  }
+
+  /** A refreshed snapshot of an installed policy (names re-resolved): same id, new addresses. False if the id is unknown. */
+  refresh(engine: PolicySink, p: CompiledPolicy): boolean {
+    const known = this.byId.get(p.id);
+    if (!known) return false;
+    engine.setPolicy(p);
+    this.byId.set(p.id, { policy: p, origin: known.origin });
+    return true;
+  }
+
+  /** The entry whose main policy or one of whose overrides has this id. */
+  keyOfId(id: number): string | undefined {
+    for (const [key, e] of this.entries) if (e.mainId === id || e.overrideIds.includes(id)) return key;
+    return undefined;
+  }
+
+  /** The files these policies read (for the watcher). */
+  files(): string[] {
+    return [...new Set([...this.entries.values()].flatMap((e) => e.resolved.files))];
+  }
+
+  usesFile(file: string): boolean {
+    for (const e of this.entries.values()) if (e.resolved.files.includes(file)) return true;
+    return false;
+  }
+
+  /** What the keeper keeps for a next supervisor to resume the session. */
+  state(proxyPort: number | undefined): SessionState {
+    const keys = [...this.entries.keys()];
+    return {
+      v: 2,
+      sources: keys.map((k) => {
+        const e = this.entries.get(k)!;
+        return { source: e.resolved.source, main: e.mainId, overrides: [...e.overrideIds] };
+      }),
+      root: Math.max(0, keys.indexOf(this.rootKey)),
+      strict: this.strictId,
+      nextId: this.nextId,
+      ...(proxyPort !== undefined ? { proxyPort } : {}),
+    };
+  }
+}
