@@ -4,12 +4,12 @@
  * file must be readable under the caller's own policy and is never quoted back. The answer
  * is a hook reply (src/protocol/hook-reply.ts) or an errno.
  */
-import { withoutContent } from '../policy/load.js';
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HintRequest } from '../../native/unotify/native.js';
 import type { Engine } from '../native/engine.js';
 import { PolicyError } from '../errors.js';
+import { withoutContent } from '../policy/load.js';
 import { formatReply } from '../protocol/hook-reply.js';
 import { brokenNotice } from '../policy/index.js';
 import { decidePath } from '../policy/match.js';
