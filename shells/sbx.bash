@@ -9,7 +9,7 @@ __sbx_proc=/proc/self/sbx   # where pushes go (tests point it at canned replies 
 
 if [[ ${__sbx_loaded-} != "$$" ]]; then   # first load in this shell; a second eval keeps the state
   __sbx_loaded=$$
-  __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned=
+  __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned= __sbx_fresh=
   __sbx_deny=() __sbx_allow=() __sbx_reply=()
   unset __sbx_hidden
   declare -gA __sbx_hidden=()               # NAME -> value we removed from the environment
@@ -100,7 +100,7 @@ __sbx_apply() {
     __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[0]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook bash)\""
     return 1
   fi
-  __sbx_deny=() __sbx_allow=()
+  __sbx_deny=() __sbx_allow=() __sbx_fresh=
   for line in "${__sbx_reply[@]:1}"; do
     key=${line%% *} val=${line#*' '}
     [[ $key == "$line" ]] && val=
@@ -111,6 +111,8 @@ __sbx_apply() {
       # Only names and * can match a variable name; anything else would be a glob of its own.
       env-deny) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_deny+=("$val") ;;
       env-allow) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_allow+=("$val") ;;
+      # Kept only if this shell can see it now (else it would ask again at every prompt).
+      fresh) [[ -e $val ]] && __sbx_fresh=$val ;;
     esac
   done
   __sbx_env_apply
@@ -167,6 +169,8 @@ __sbx_sync() {
 
 __sbx_hook() {
   local s=$?
+  # The sandbox removed our marker: what it told us changed (a reload, `sbx trust`). Ask again.
+  [[ -z $__sbx_fresh || -e $__sbx_fresh ]] || __sbx_req= __sbx_dir= __sbx_fresh=
   [[ $PWD == "$__sbx_dir" && ${SBX_DIRENV_USE-} == "$__sbx_use" ]] || __sbx_sync
   return $s
 }
@@ -187,7 +191,9 @@ else
   [[ ${PROMPT_COMMAND-} == *__sbx_hook* ]] || PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND$'\n'}__sbx_hook"
 fi
 
-# Not in a session yet: become one (once, at start — never on the prompt path).
+# Not in a session yet: become one (once, at start — never on the prompt path). The same
+# command line runs again inside the session, so `bash -ic CMD` and `bash -lic CMD` (how IDEs
+# and `ssh host bash -ic` read the environment) run CMD, sandboxed, instead of a prompt.
 if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; then
   __sbx_entered=1
   if [[ -n ${SBX_DISABLE-} ]]; then
@@ -196,17 +202,34 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
     __sbx_say "NOT sandboxed: \`sbx shell\` started this shell but no session is set (SBX_SESSION unset)"
     export SBX_PROMPT='sbx:NOT-SANDBOXED'
   elif __sbx_why=$("$__sbx_bin" shell --check </dev/null 2>&1 >/dev/null); then
-    __sbx_args=("$BASH" -i)
-    shopt -q login_shell && __sbx_args+=(-l)
+    # Linux: this shell's own argv, whole (options, --rcfile, -c CMD and its $0 $1 …).
+    __sbx_args=()
+    { mapfile -d '' __sbx_args </proc/$$/cmdline; } 2>&-
+    if (( ${#__sbx_args[@]} )); then
+      # A login shell started as "-bash" says so only in argv[0]: keep it a login shell.
+      [[ ${__sbx_args[0]} == -* ]] && __sbx_args=(--login "${__sbx_args[@]:1}") || __sbx_args=("${__sbx_args[@]:1}")
+    else
+      # No /proc (macOS): what bash tells of its command line.
+      __sbx_args=(-i)
+      shopt -q login_shell && __sbx_args=(--login -i)
+      [[ -n ${BASH_EXECUTION_STRING+x} ]] && __sbx_args+=(-c "$BASH_EXECUTION_STRING" "$0" "$@")
+    fi
     export SBX_HOOK_REEXEC=1
-    exec "$__sbx_bin" shell -- "${__sbx_args[@]}"
+    exec "$__sbx_bin" shell -- "$BASH" "${__sbx_args[@]}"
+    unset SBX_HOOK_REEXEC
+    __sbx_say "NOT sandboxed: could not run $__sbx_bin shell"
+    export SBX_PROMPT='sbx:NOT-SANDBOXED'
   else
     __sbx_why=${__sbx_why#sbx: }
     __sbx_say "NOT sandboxed: ${__sbx_why%%$'\n'*}"
     export SBX_PROMPT='sbx:NOT-SANDBOXED'
   fi
-  unset __sbx_why
+  unset __sbx_why __sbx_args
 fi
 unset SBX_HOOK_REEXEC
+
+# `bash -ic CMD` in a session: no prompt will come, so say now where this shell is: CMD runs
+# under this directory's policy, with its env rules applied to what is exported so far.
+[[ -n ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -n ${BASH_EXECUTION_STRING+x} ]] && __sbx_hook
 
 fi
