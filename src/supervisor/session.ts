@@ -11,12 +11,14 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError } from '../errors.js';
 import { Engine } from '../native/engine.js';
 import { formatReply } from '../hook/reply.js';
+import { NoticeMemory } from '../hook/notices.js';
+import { markFresh, markStale } from '../hook/fresh.js';
 import type { Env } from '../policy/paths.js';
 import { describeRule, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
 import type { SessionNetwork } from './network.js';
 import { describeDenial, type ProxyDenial } from '../net/index.js';
-import { childrenOf, parentPid, startTime, ttyOf } from './procfs.js';
+import { childrenOf, cwdOf, parentPid, startTime, ttyOf } from './procfs.js';
 import type { Violation, ViolationLog } from './violations.js';
 
 const EACCES = 13;
@@ -115,6 +117,8 @@ export class Session {
   private readonly closeFd: (fd: number) => void;
   /** Last known counters, kept after the engine stops. */
   private lastStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0 };
+  /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
+  private readonly told = new NoticeMemory();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -198,7 +202,10 @@ export class Session {
   attachKeeper(sock: Socket): void {
     this.keeper = sock;
     sock.on('close', () => {
-      if (!this.ended) this.ctx.say(`session ${this.id}: keeper ${this.keeperPid} hung up (the session goes on; it cannot survive a supervisor crash now)`);
+      // At a normal end the keeper leaves with the last process, a moment before the engine says so.
+      setTimeout(() => {
+        if (!this.ended) this.ctx.say(`session ${this.id}: keeper ${this.keeperPid} hung up (the session goes on; it cannot survive a supervisor crash now)`);
+      }, 2000).unref();
     });
     sock.on('error', () => {});
     this.pushState();
@@ -316,6 +323,7 @@ export class Session {
         this.logRefusal('policy', file, `broken policy file: ${where}`);
       }
     }
+    markStale(this.ctx.env, this.id); // the shells ask again at their next prompt
     this.watch();
   }
 
@@ -380,6 +388,7 @@ export class Session {
           notices: [`sbx: ${where} — last good policy kept`],
           envDeny: cur?.main.env.deny ?? [],
           envAllow: cur?.main.env.allow ?? [],
+          fresh: markFresh(this.ctx.env, this.id, h.tgid),
         }),
       };
     }
@@ -405,9 +414,8 @@ export class Session {
     this.watch();
     this.pushState();
 
-    const notices: string[] = [];
-    if (key !== before || this.entries.get(before)?.resolved.origin !== resolved.origin) notices.push(`sbx: policy ${resolved.origin}`);
-    if (!resolved.trusted) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
+    if (this.told.size > 32) this.told.prune((p, st) => startTime(p) === st);
+    const notices = this.told.notices(h.tgid, start, resolved);
     return {
       content: formatReply({
         policy: resolved.origin,
@@ -415,6 +423,7 @@ export class Session {
         notices,
         envDeny: resolved.main.env.deny,
         envAllow: resolved.main.env.allow,
+        fresh: markFresh(this.ctx.env, this.id, h.tgid),
       }),
     };
   }
@@ -563,7 +572,8 @@ export class Session {
       id: this.id,
       rootPid: this.rootPid,
       keeperPid: this.keeperPid,
-      cwd: this.cwd,
+      cwd: cwdOf(this.rootPid) ?? this.cwd, // where the session's shell is now
+      startedIn: this.cwd,
       startedAt: new Date(this.startedAt).toISOString(),
       policy: root?.origin ?? '',
       prompt: root?.prompt ?? '',
@@ -583,6 +593,7 @@ export class Session {
     this.journalFd = undefined;
     this.keeper?.destroy();
     void this.net?.manager.close();
+    markStale(this.ctx.env, this.id);
     this.ctx.say(`session ${this.id} ended: ${reason}`);
     this.ctx.ended(this);
   }
