@@ -9,7 +9,7 @@ __sbx_proc=/proc/self/sbx   # where pushes go (tests point it at canned replies 
 
 if [[ ${__sbx_loaded-} != "$$" ]]; then   # first load in this shell; a second eval keeps the state
   __sbx_loaded=$$
-  __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned= __sbx_fresh=
+  __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned= __sbx_fresh= __sbx_reenv= __sbx_quiet=
   __sbx_deny=() __sbx_allow=() __sbx_reply=()
   unset __sbx_hidden
   declare -gA __sbx_hidden=()               # NAME -> value we removed from the environment
@@ -141,12 +141,16 @@ __sbx_sync() {
   elif [[ -n $__sbx_used ]]; then req=leave
   else req=cd/$PWD
   fi
-  [[ $req == "$__sbx_req" ]] && return 0
+  if [[ $req == "$__sbx_req" ]]; then
+    # First prompt after the push at load: hide what the rest of the rc file exported.
+    [[ -n $__sbx_reenv ]] && { __sbx_reenv=; __sbx_env_apply; }
+    return 0
+  fi
   if __sbx_push "$req"; then
     __sbx_used=
     [[ $req == use/* ]] && __sbx_used=1
     [[ $req == leave ]] && req=cd/$PWD   # after leave the sandbox follows the cwd again
-    __sbx_req=$req __sbx_warned=
+    __sbx_req=$req __sbx_warned= __sbx_reenv=
     return 0
   fi
   if [[ $req == cd/* ]]; then
@@ -159,7 +163,7 @@ __sbx_sync() {
   fi
   __sbx_req=
   # Outside a session a failed push is expected (already reported at start); inside, say it once.
-  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned ]]; then
+  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned && -z $__sbx_quiet ]]; then
     __sbx_warned=1
     __sbx_say "the sandbox refused '${req%%/*} ${req#*/}': the policy did not follow (see: sbx log)"
     export SBX_PROMPT='sbx:??'
@@ -185,6 +189,14 @@ done
 unset __sbx_c
 
 # Prompt hook last, so direnv's hook (which prepends itself) has run when ours looks.
+# bash 5.1 runs every element of a PROMPT_COMMAND array: ours goes in an element of its own, so a
+# later `PROMPT_COMMAND='history -a'` in the rc file (which sets element 0) does not drop it.
+if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) && [[ ${PROMPT_COMMAND@a} != *a* ]]; then
+  __sbx_c=${PROMPT_COMMAND-}
+  unset PROMPT_COMMAND
+  PROMPT_COMMAND=("$__sbx_c")   # element 0: what was there (maybe nothing); ours is appended after it
+  unset __sbx_c
+fi
 if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
   [[ ${PROMPT_COMMAND[*]} == *__sbx_hook* ]] || PROMPT_COMMAND+=(__sbx_hook)
 else
@@ -228,8 +240,19 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
 fi
 unset SBX_HOOK_REEXEC
 
-# `bash -ic CMD` in a session: no prompt will come, so say now where this shell is: CMD runs
-# under this directory's policy, with its env rules applied to what is exported so far.
-[[ -n ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -n ${BASH_EXECUTION_STRING+x} ]] && __sbx_hook
+# In a session, say now where this shell is (a no-op when sourced again): the env rules, prompt
+# segment and notices hold from the start, even if the rest of the rc file drops our prompt hook,
+# and `bash -ic CMD` (no prompt ever comes) runs CMD with them. Quiet if it fails: the first
+# prompt asks again and says so. That prompt applies the env rules once more, to what the rest
+# of the rc file exported.
+if [[ -n ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && $PWD != "$__sbx_dir" ]]; then
+  if [[ -n ${BASH_EXECUTION_STRING+x} ]]; then
+    __sbx_hook
+  else
+    __sbx_quiet=1
+    __sbx_hook
+    __sbx_quiet= __sbx_dir= __sbx_reenv=1
+  fi
+fi
 
 fi
