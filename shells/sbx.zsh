@@ -113,7 +113,9 @@ __sbx_push() {
     return 0
   fi
   __sbx_reply=()
-  { IFS=$'\n' read -r -d '' -A __sbx_reply <$__sbx_proc/$1 } 2>&-
+  # 2>/dev/null, not 2>&-: zsh reports a failed redirection even then, and the "write error" on
+  # a closed stderr aborts the rest of the rc file when the hook pushes at load.
+  { IFS=$'\n' read -r -d '' -A __sbx_reply <$__sbx_proc/$1 } 2>/dev/null
   (( ${#__sbx_reply} )) || return 1
   __sbx_apply
 }
@@ -177,7 +179,7 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
     # Linux: this shell's own argv, whole (options, -c CMD and its arguments), and its binary.
     typeset -ga __sbx_args=()
     typeset -g __sbx_a __sbx_zsh=${${:-/proc/$$/exe}:A}
-    { while IFS= read -r -d '' __sbx_a; do __sbx_args+=("$__sbx_a"); done </proc/$$/cmdline } 2>&-
+    { while IFS= read -r -d '' __sbx_a; do __sbx_args+=("$__sbx_a"); done </proc/$$/cmdline } 2>/dev/null
     if (( ${#__sbx_args} )) && [[ -x $__sbx_zsh ]]; then
       # A login shell started as "-zsh" says so only in argv[0]: keep it a login shell.
       [[ $__sbx_args[1] == -* ]] && __sbx_args[1]=-l || shift __sbx_args
