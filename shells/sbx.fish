@@ -263,7 +263,7 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
                 # the new fish loads the hook itself (its config file may not).
                 function __sbx_enter_at_prompt --on-event fish_prompt
                     functions -e __sbx_enter_at_prompt
-                    __sbx_enter -C "$__sbx_bin hook fish | source"
+                    __sbx_enter -C (string escape -- $__sbx_bin)' hook fish | source'
                 end
             else
                 __sbx_enter
