@@ -7,6 +7,9 @@
 //      returns only once the supervisor has switched the policy; then a read of the project's
 //      denied file must fail (checked, not assumed). Against `direnv export` / `mise hook-env`
 //      on entering a directory.
+//   4. a new terminal: `SHELL -i` in a pty (script(1)) with the hook in its rc file, until its
+//      first prompt inside a session (the rc exits there), against the same rc without the hook;
+//      the supervisor is already running. HOOK_BENCH=terminal runs this section alone.
 // Prints Markdown; BUDGET lines for `prompt` and `cd`. Never fails on speed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -86,15 +89,21 @@ function hyperfine(cmd, env, cwd) {
 
 const out = [];
 const budgets = [];
+const ONLY = process.env.HOOK_BENCH ?? '';
 out.push('### Shell hook: prompt cost and cd latency', '');
+if (ONLY !== 'terminal') {
 
 // 1. Unchanged prompt.
+const freshFile = path.join(WORK, 'fresh-marker');
+fs.writeFileSync(freshFile, '');
 const outside = { ...baseEnv, SBX_DISABLE: '1' };
 const prompt = {};
 for (const sh of ['bash', 'zsh', 'fish']) {
   // fish runs its hook on PWD/SBX_DIRENV_USE events; a prompt only emits fish_prompt, which calls it.
+  // With a fresh marker, as in a session: the prompt path stats it (the before-change hook
+  // ignores the variable).
   const body = sh === 'fish' ? 'emit fish_prompt' : '__sbx_hook';
-  const pre = sh === 'fish' ? '' : '__sbx_hook';
+  const pre = sh === 'fish' ? `set -g __sbx_fresh ${freshFile}` : `__sbx_hook; __sbx_fresh=${freshFile}`;
   prompt[sh] = perCall(sh, body, pre, outside, projA);
 }
 
@@ -225,6 +234,57 @@ out.push(`| direnv export bash on entering an .envrc dir | ${fmt(direnvCd)} |`);
 out.push(`| mise hook-env -s bash on entering a mise.toml dir | ${miseCd ? fmt(miseCd) : `n/a (${miseNote})`} |`);
 out.push('');
 out.push(`Method: prompt cost = (N=${N} hook calls − N no-ops) / N inside one shell, median of ${RUNS} runs; direnv/mise by hyperfine -N (their hooks spawn that command every prompt).`);
+out.push('');
+}
+
+// 4. A new terminal: time to the first usable prompt, hook (check + re-exec into a session + rc
+// again + first push) against the same rc without the hook. The rc exits at its first prompt
+// once it is in a session (without the hook: at its first prompt). Each variant has its own
+// HOME (bash: ~/.bashrc, zsh: $ZDOTDIR/.zshrc, fish: $XDG_CONFIG_HOME/fish/config.fish), since
+// the re-exec reads the rc file again.
+{
+  const TRUNS = Number(process.env.BENCH_TERMINAL_RUNS ?? 30);
+  const hookLine = (sh) => (sh === 'fish' ? `${SBX} hook fish | source` : `eval "$(${SBX} hook ${sh})"`);
+  const variant = (withHook) => {
+    const h = path.join(WORK, `term-${withHook ? 'hook' : 'plain'}`);
+    const cond = withHook ? '-n ${SBX_SESSION-}' : '1 == 1';
+    fs.mkdirSync(path.join(h, '.config', 'fish'), { recursive: true });
+    fs.writeFileSync(path.join(h, '.bashrc'), `${withHook ? hookLine('bash') : ''}\nPROMPT_COMMAND+=$'\\n''[[ ${cond} ]] && exit 0'\n`);
+    fs.writeFileSync(path.join(h, '.zshrc'), `${withHook ? hookLine('zsh') : ''}\n__bench_exit() { [[ ${cond} ]] && exit 0 }\nprecmd_functions+=(__bench_exit)\n`);
+    fs.writeFileSync(
+      path.join(h, '.config', 'fish', 'config.fish'),
+      `${withHook ? hookLine('fish') : ''}\nfunction __bench_exit --on-event fish_prompt; ${withHook ? 'set -q SBX_SESSION; and ' : ''}exit 0; end\n`,
+    );
+    fs.writeFileSync(path.join(h, '.config', 'fish', 'fish_variables'), '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n');
+    fs.mkdirSync(path.join(h, '.local', 'share', 'fish', 'generated_completions'), { recursive: true });
+    return { ...baseEnv, HOME: h, ZDOTDIR: h, XDG_CONFIG_HOME: path.join(h, '.config'), XDG_DATA_HOME: path.join(h, '.local', 'share') };
+  };
+  // Start the supervisor once, outside the timed runs.
+  spawnSync(SBX, ['daemon', 'start'], { env: baseEnv, stdio: 'ignore', timeout: 30_000 });
+  const timed = (cmd, env) => {
+    const json = path.join(WORK, 'hf-term.json');
+    execFileSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(TRUNS), '--export-json', json, cmd], { env, cwd: projB, stdio: 'ignore', timeout: 600_000 });
+    return JSON.parse(fs.readFileSync(json, 'utf8')).results[0].median * 1e9;
+  };
+  out.push('| new terminal → first usable prompt (pty, supervisor running) | without hook | with hook | added |', '|---|---|---|---|');
+  const added = [];
+  for (const sh of ['bash', 'zsh', 'fish']) {
+    const t = {};
+    for (const withHook of [false, true]) {
+      const env = { ...variant(withHook), SHELL: sh };
+      try {
+        t[withHook] = timed(`script -qec "${sh} -i" /dev/null`, env);
+      } catch {
+        t[withHook] = undefined;
+      }
+    }
+    const [a, b] = [t[false], t[true]];
+    if (a !== undefined && b !== undefined) added.push(b - a);
+    out.push(`| ${sh} | ${a !== undefined ? fmt(a) : 'n/a'} | ${b !== undefined ? fmt(b) : 'n/a'} | ${a !== undefined && b !== undefined ? fmt(b - a) : 'n/a'} |`);
+  }
+  if (added.length > 0) budgets.push({ id: 'terminal', value: `${fmt(Math.max(...added))} added (worst of bash/zsh/fish)`, met: Math.max(...added) <= 50e6 });
+  out.push('', `Method: hyperfine -N, median of ${TRUNS} runs after 3 warm-ups, of script(1) running \`SHELL -i\` until its first prompt (with the hook: the first prompt inside a session).`);
+}
 spawnSync(SBX, ['daemon', 'stop'], { env: baseEnv, stdio: 'ignore', timeout: 10_000 });
 process.stdout.write(`${out.join('\n')}\n`);
 for (const b of budgets) process.stdout.write(`BUDGET ${JSON.stringify(b)}\n`);

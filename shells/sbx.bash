@@ -9,7 +9,7 @@ __sbx_proc=/proc/self/sbx   # where pushes go (tests point it at canned replies 
 
 if [[ ${__sbx_loaded-} != "$$" ]]; then   # first load in this shell; a second eval keeps the state
   __sbx_loaded=$$
-  __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned=
+  __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned= __sbx_fresh= __sbx_reenv= __sbx_quiet=
   __sbx_deny=() __sbx_allow=() __sbx_reply=()
   unset __sbx_hidden
   declare -gA __sbx_hidden=()               # NAME -> value we removed from the environment
@@ -100,7 +100,7 @@ __sbx_apply() {
     __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[0]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook bash)\""
     return 1
   fi
-  __sbx_deny=() __sbx_allow=()
+  __sbx_deny=() __sbx_allow=() __sbx_fresh=
   for line in "${__sbx_reply[@]:1}"; do
     key=${line%% *} val=${line#*' '}
     [[ $key == "$line" ]] && val=
@@ -111,6 +111,8 @@ __sbx_apply() {
       # Only names and * can match a variable name; anything else would be a glob of its own.
       env-deny) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_deny+=("$val") ;;
       env-allow) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_allow+=("$val") ;;
+      # Kept only if this shell can see it now (else it would ask again at every prompt).
+      fresh) [[ -e $val ]] && __sbx_fresh=$val ;;
     esac
   done
   __sbx_env_apply
@@ -139,12 +141,16 @@ __sbx_sync() {
   elif [[ -n $__sbx_used ]]; then req=leave
   else req=cd/$PWD
   fi
-  [[ $req == "$__sbx_req" ]] && return 0
+  if [[ $req == "$__sbx_req" ]]; then
+    # First prompt after the push at load: hide what the rest of the rc file exported.
+    [[ -n $__sbx_reenv ]] && { __sbx_reenv=; __sbx_env_apply; }
+    return 0
+  fi
   if __sbx_push "$req"; then
     __sbx_used=
     [[ $req == use/* ]] && __sbx_used=1
     [[ $req == leave ]] && req=cd/$PWD   # after leave the sandbox follows the cwd again
-    __sbx_req=$req __sbx_warned=
+    __sbx_req=$req __sbx_warned= __sbx_reenv=
     return 0
   fi
   if [[ $req == cd/* ]]; then
@@ -157,7 +163,7 @@ __sbx_sync() {
   fi
   __sbx_req=
   # Outside a session a failed push is expected (already reported at start); inside, say it once.
-  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned ]]; then
+  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned && -z $__sbx_quiet ]]; then
     __sbx_warned=1
     __sbx_say "the sandbox refused '${req%%/*} ${req#*/}': the policy did not follow (see: sbx log)"
     export SBX_PROMPT='sbx:??'
@@ -167,6 +173,8 @@ __sbx_sync() {
 
 __sbx_hook() {
   local s=$?
+  # The sandbox removed our marker: what it told us changed (a reload, `sbx trust`). Ask again.
+  [[ -z $__sbx_fresh || -e $__sbx_fresh ]] || __sbx_req= __sbx_dir= __sbx_fresh=
   [[ $PWD == "$__sbx_dir" && ${SBX_DIRENV_USE-} == "$__sbx_use" ]] || __sbx_sync
   return $s
 }
@@ -181,13 +189,23 @@ done
 unset __sbx_c
 
 # Prompt hook last, so direnv's hook (which prepends itself) has run when ours looks.
+# bash 5.1 runs every element of a PROMPT_COMMAND array: ours goes in an element of its own, so a
+# later `PROMPT_COMMAND='history -a'` in the rc file (which sets element 0) does not drop it.
+if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )) && [[ ${PROMPT_COMMAND@a} != *a* ]]; then
+  __sbx_c=${PROMPT_COMMAND-}
+  unset PROMPT_COMMAND
+  PROMPT_COMMAND=("$__sbx_c")   # element 0: what was there (maybe nothing); ours is appended after it
+  unset __sbx_c
+fi
 if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
   [[ ${PROMPT_COMMAND[*]} == *__sbx_hook* ]] || PROMPT_COMMAND+=(__sbx_hook)
 else
   [[ ${PROMPT_COMMAND-} == *__sbx_hook* ]] || PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND$'\n'}__sbx_hook"
 fi
 
-# Not in a session yet: become one (once, at start — never on the prompt path).
+# Not in a session yet: become one (once, at start — never on the prompt path). The same
+# command line runs again inside the session, so `bash -ic CMD` and `bash -lic CMD` (how IDEs
+# and `ssh host bash -ic` read the environment) run CMD, sandboxed, instead of a prompt.
 if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; then
   __sbx_entered=1
   if [[ -n ${SBX_DISABLE-} ]]; then
@@ -196,17 +214,45 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
     __sbx_say "NOT sandboxed: \`sbx shell\` started this shell but no session is set (SBX_SESSION unset)"
     export SBX_PROMPT='sbx:NOT-SANDBOXED'
   elif __sbx_why=$("$__sbx_bin" shell --check </dev/null 2>&1 >/dev/null); then
-    __sbx_args=("$BASH" -i)
-    shopt -q login_shell && __sbx_args+=(-l)
+    # Linux: this shell's own argv, whole (options, --rcfile, -c CMD and its $0 $1 …).
+    __sbx_args=()
+    { mapfile -d '' __sbx_args </proc/$$/cmdline; } 2>&-
+    if (( ${#__sbx_args[@]} )); then
+      # A login shell started as "-bash" says so only in argv[0]: keep it a login shell.
+      [[ ${__sbx_args[0]} == -* ]] && __sbx_args=(--login "${__sbx_args[@]:1}") || __sbx_args=("${__sbx_args[@]:1}")
+    else
+      # No /proc (macOS): what bash tells of its command line.
+      __sbx_args=(-i)
+      shopt -q login_shell && __sbx_args=(--login -i)
+      [[ -n ${BASH_EXECUTION_STRING+x} ]] && __sbx_args+=(-c "$BASH_EXECUTION_STRING" "$0" "$@")
+    fi
     export SBX_HOOK_REEXEC=1
-    exec "$__sbx_bin" shell -- "${__sbx_args[@]}"
+    exec "$__sbx_bin" shell -- "$BASH" "${__sbx_args[@]}"
+    unset SBX_HOOK_REEXEC
+    __sbx_say "NOT sandboxed: could not run $__sbx_bin shell"
+    export SBX_PROMPT='sbx:NOT-SANDBOXED'
   else
     __sbx_why=${__sbx_why#sbx: }
     __sbx_say "NOT sandboxed: ${__sbx_why%%$'\n'*}"
     export SBX_PROMPT='sbx:NOT-SANDBOXED'
   fi
-  unset __sbx_why
+  unset __sbx_why __sbx_args
 fi
 unset SBX_HOOK_REEXEC
+
+# In a session, say now where this shell is (a no-op when sourced again): the env rules, prompt
+# segment and notices hold from the start, even if the rest of the rc file drops our prompt hook,
+# and `bash -ic CMD` (no prompt ever comes) runs CMD with them. Quiet if it fails: the first
+# prompt asks again and says so. That prompt applies the env rules once more, to what the rest
+# of the rc file exported.
+if [[ -n ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && $PWD != "$__sbx_dir" ]]; then
+  if [[ -n ${BASH_EXECUTION_STRING+x} ]]; then
+    __sbx_hook
+  else
+    __sbx_quiet=1
+    __sbx_hook
+    __sbx_quiet= __sbx_dir= __sbx_reenv=1
+  fi
+fi
 
 fi

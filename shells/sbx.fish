@@ -14,6 +14,7 @@ if test "$__sbx_loaded" != "$fish_pid"   # first load in this shell; a second so
     set -g __sbx_req
     set -g __sbx_used
     set -g __sbx_warned
+    set -g __sbx_fresh
     set -g __sbx_deny
     set -g __sbx_allow
     set -g __sbx_hidden_names   # parallel lists: what we removed from the environment
@@ -109,6 +110,7 @@ function __sbx_apply --argument-names content
     end
     set -g __sbx_deny
     set -g __sbx_allow
+    set -g __sbx_fresh
     for line in $lines[2..-1]
         set -l kv (string split -m 1 ' ' -- $line)
         set -l val $kv[2]
@@ -125,6 +127,9 @@ function __sbx_apply --argument-names content
                 string match -qr '^[A-Za-z0-9_*]+$' -- "$val"; and set -a __sbx_deny "$val"
             case env-allow
                 string match -qr '^[A-Za-z0-9_*]+$' -- "$val"; and set -a __sbx_allow "$val"
+            # Kept only if this shell can see it now (else it would ask again at every prompt).
+            case fresh
+                test -e "$val"; and set -g __sbx_fresh "$val"
         end
     end
     __sbx_env_apply
@@ -186,10 +191,60 @@ end
 # policy) whichever order direnv was hooked in; the prompt event catches the first prompt.
 function __sbx_hook --on-variable PWD --on-variable SBX_DIRENV_USE --on-event fish_prompt
     set -l s $status
+    # The sandbox removed our marker: what it told us changed (a reload, `sbx trust`). Ask again.
+    if test -n "$__sbx_fresh"; and not test -e "$__sbx_fresh"
+        set -g __sbx_req
+        set -g __sbx_dir
+        set -g __sbx_fresh
+    end
     if test "$PWD" != "$__sbx_dir"; or test "$SBX_DIRENV_USE" != "$__sbx_use"
         __sbx_sync
     end
     return $s
+end
+
+# Re-executes this fish inside a session, with its own command line (options, -c CMD), so
+# `fish -ic CMD` runs CMD, sandboxed, instead of a prompt. $argv: options to add (-C …).
+function __sbx_enter
+    set -l args
+    # Linux: this fish's own argv, whole. A login shell started as "-fish" says so only in argv[0].
+    if test -r /proc/$fish_pid/cmdline
+        set args (string split0 < /proc/$fish_pid/cmdline)
+        if string match -q -- '-*' $args[1]
+            set args[1] -l
+        else
+            set -e args[1]
+        end
+    else
+        # No /proc (macOS).
+        set args -i
+        status is-login; and set -a args -l
+    end
+    set -gx SBX_HOOK_REEXEC 1
+    # `sbx hook fish | source` runs this with stdin on that pipe, which exec would hand on:
+    # give the new shell this fish's own stdin (its terminal, or whatever an IDE gave it).
+    if test -e /proc/$fish_pid/fd/0; and not test -S /proc/$fish_pid/fd/0
+        exec $__sbx_bin shell -- (status fish-path) $argv $args </proc/$fish_pid/fd/0
+    else
+        exec $__sbx_bin shell -- (status fish-path) $argv $args
+    end
+    set -e SBX_HOOK_REEXEC
+    __sbx_say "NOT sandboxed: could not run $__sbx_bin shell"
+    set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
+end
+
+# Whether this fish gave the terminal to a job of its own that is still running: the source of
+# `sbx hook fish | source` typed at a prompt (the job's process group holds the terminal).
+# Exec'ing now would leave the new shell in a background group, stopped by SIGTTIN.
+function __sbx_terminal_lent
+    set -l st (string replace -r '^.*\) ' '' < /proc/$fish_pid/stat 2>/dev/null | string split ' ')
+    # st: state ppid pgrp session tty_nr tpgid
+    test (count $st) -ge 6; or return 1
+    test "$st[5]" != 0; or return 1                     # no terminal
+    test "$st[6]" -gt 0; and test "$st[6]" != "$st[3]"; or return 1   # we are in the foreground
+    # The foreground group's leader: our own child (or gone already) means we lent it.
+    set -l fg (string replace -r '^.*\) ' '' < /proc/$st[6]/stat 2>/dev/null | string split ' ')
+    test (count $fg) -lt 2; or test "$fg[2]" = "$fish_pid"
 end
 
 # Not in a session yet: become one (once, at start — never on the prompt path).
@@ -203,20 +258,31 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
     else
         set -l why ($__sbx_bin shell --check </dev/null 2>&1 >/dev/null)
         if test $status -eq 0
-            set -l args (status fish-path) -i
-            status is-login; and set -a args -l
-            set -gx SBX_HOOK_REEXEC 1
-            # `sbx hook fish | source` runs this with stdin on the pipe, which exec would hand
-            # on: give the new shell the terminal instead.
-            exec $__sbx_bin shell -- $args </dev/tty
-            set -e SBX_HOOK_REEXEC
-            set why "could not exec $__sbx_bin shell"
+            if __sbx_terminal_lent
+                # Typed at a prompt: enter once fish has the terminal back, at its next prompt;
+                # the new fish loads the hook itself (its config file may not).
+                function __sbx_enter_at_prompt --on-event fish_prompt
+                    functions -e __sbx_enter_at_prompt
+                    __sbx_enter -C (string escape -- $__sbx_bin)' hook fish | source'
+                end
+            else
+                __sbx_enter
+            end
+        else
+            set why (string replace -r '^sbx: ' '' -- $why[1])
+            __sbx_say "NOT sandboxed: $why"
+            set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
         end
-        set why (string replace -r '^sbx: ' '' -- $why[1])
-        __sbx_say "NOT sandboxed: $why"
-        set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
     end
 end
 set -e SBX_HOOK_REEXEC
+
+# `fish -ic CMD` in a session: no prompt will come, so say now where this shell is: CMD runs
+# under this directory's policy, with its env rules applied to what is exported so far.
+if set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and test -r /proc/$fish_pid/cmdline
+    if string match -qr -- '^(-[a-zA-Z]*c[a-zA-Z]*|--command(=.*)?)$' (string split0 < /proc/$fish_pid/cmdline)
+        __sbx_hook
+    end
+end
 
 end

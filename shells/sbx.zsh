@@ -9,7 +9,7 @@ typeset -g __sbx_proc=/proc/self/sbx   # where pushes go (tests point it at cann
 
 if [[ ${__sbx_loaded-} != "$$" ]]; then  # first load in this shell; a second eval keeps the state
   typeset -g __sbx_loaded=$$
-  typeset -g __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned=
+  typeset -g __sbx_dir= __sbx_use=$'\1' __sbx_req= __sbx_used= __sbx_warned= __sbx_fresh= __sbx_reenv= __sbx_quiet=
   typeset -ga __sbx_deny=() __sbx_allow=() __sbx_reply=()
   unset __sbx_hidden
   typeset -gA __sbx_hidden=()               # NAME -> value we removed from the environment
@@ -85,7 +85,7 @@ __sbx_apply() {
     __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[1]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook zsh)\""
     return 1
   fi
-  __sbx_deny=() __sbx_allow=()
+  __sbx_deny=() __sbx_allow=() __sbx_fresh=
   for line in ${__sbx_reply[2,-1]}; do
     key=${line%% *} val=${line#* }
     [[ $key == $line ]] && val=
@@ -96,6 +96,8 @@ __sbx_apply() {
       # Only names and * can match a variable name; anything else would be a glob of its own.
       (env-deny) [[ $val == *[^A-Za-z0-9_*]* ]] || __sbx_deny+=($val) ;;
       (env-allow) [[ $val == *[^A-Za-z0-9_*]* ]] || __sbx_allow+=($val) ;;
+      # Kept only if this shell can see it now (else it would ask again at every prompt).
+      (fresh) [[ -e $val ]] && __sbx_fresh=$val ;;
     esac
   done
   __sbx_env_apply
@@ -111,7 +113,9 @@ __sbx_push() {
     return 0
   fi
   __sbx_reply=()
-  { IFS=$'\n' read -r -d '' -A __sbx_reply <$__sbx_proc/$1 } 2>&-
+  # 2>/dev/null, not 2>&-: zsh reports a failed redirection even then, and the "write error" on
+  # a closed stderr aborts the rest of the rc file when the hook pushes at load.
+  { IFS=$'\n' read -r -d '' -A __sbx_reply <$__sbx_proc/$1 } 2>/dev/null
   (( ${#__sbx_reply} )) || return 1
   __sbx_apply
 }
@@ -125,17 +129,21 @@ __sbx_sync() {
   elif [[ -n $__sbx_used ]]; then req=leave
   else req=cd/$real   # the sandbox checks the real cwd, so resolve symlinks (no fork: :A)
   fi
-  [[ $req == $__sbx_req ]] && return 0
+  if [[ $req == $__sbx_req ]]; then
+    # First prompt after the push at load: hide what the rest of the rc file exported.
+    [[ -n $__sbx_reenv ]] && { __sbx_reenv=; __sbx_env_apply }
+    return 0
+  fi
   if __sbx_push $req; then
     __sbx_used=
     [[ $req == use/* ]] && __sbx_used=1
     [[ $req == leave ]] && req=cd/$real   # after leave the sandbox follows the cwd again
-    __sbx_req=$req __sbx_warned=
+    __sbx_req=$req __sbx_warned= __sbx_reenv=
     return 0
   fi
   __sbx_req=
   # Outside a session a failed push is expected (already reported at start); inside, say it once.
-  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned ]]; then
+  if [[ -n ${SBX_SESSION-} && -z $__sbx_warned && -z $__sbx_quiet ]]; then
     __sbx_warned=1
     __sbx_say "the sandbox refused '${req%%/*} ${req#*/}': the policy did not follow (see: sbx log)"
     export SBX_PROMPT='sbx:??'
@@ -145,6 +153,8 @@ __sbx_sync() {
 
 __sbx_hook() {
   local s=$?
+  # The sandbox removed our marker: what it told us changed (a reload, `sbx trust`). Ask again.
+  [[ -z $__sbx_fresh || -e $__sbx_fresh ]] || __sbx_req= __sbx_dir= __sbx_fresh=
   [[ $PWD == $__sbx_dir && ${SBX_DIRENV_USE-} == $__sbx_use ]] || __sbx_sync
   return $s
 }
@@ -155,7 +165,9 @@ typeset -ga precmd_functions chpwd_functions
 (( ${precmd_functions[(Ie)__sbx_hook]} )) || precmd_functions+=(__sbx_hook)
 (( ${chpwd_functions[(Ie)__sbx_hook]} )) || chpwd_functions+=(__sbx_hook)
 
-# Not in a session yet: become one (once, at start — never on the prompt path).
+# Not in a session yet: become one (once, at start — never on the prompt path). The same
+# command line runs again inside the session, so `zsh -ic CMD` (how IDEs and `ssh host zsh -ic`
+# read the environment) runs CMD, sandboxed, instead of a prompt.
 if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; then
   typeset -g __sbx_entered=1
   if [[ -n ${SBX_DISABLE-} ]]; then
@@ -164,18 +176,48 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
     __sbx_say "NOT sandboxed: \`sbx shell\` started this shell but no session is set (SBX_SESSION unset)"
     export SBX_PROMPT='sbx:NOT-SANDBOXED'
   elif __sbx_why=$($__sbx_bin shell --check </dev/null 2>&1 >/dev/null); then
-    __sbx_args=(${commands[zsh]:-zsh} -i)
-    [[ $SHELL == */zsh && -x $SHELL ]] && __sbx_args=($SHELL -i)
-    [[ -o login ]] && __sbx_args+=(-l)
+    # Linux: this shell's own argv, whole (options, -c CMD and its arguments), and its binary.
+    typeset -ga __sbx_args=()
+    typeset -g __sbx_a __sbx_zsh=${${:-/proc/$$/exe}:A}
+    { while IFS= read -r -d '' __sbx_a; do __sbx_args+=("$__sbx_a"); done </proc/$$/cmdline } 2>/dev/null
+    if (( ${#__sbx_args} )) && [[ -x $__sbx_zsh ]]; then
+      # A login shell started as "-zsh" says so only in argv[0]: keep it a login shell.
+      [[ $__sbx_args[1] == -* ]] && __sbx_args[1]=-l || shift __sbx_args
+    else
+      # No /proc (macOS): what zsh tells of its command line.
+      __sbx_zsh=${commands[zsh]:-zsh}
+      [[ $SHELL == */zsh && -x $SHELL ]] && __sbx_zsh=$SHELL
+      __sbx_args=(-i)
+      [[ -o login ]] && __sbx_args+=(-l)
+      [[ -n ${ZSH_EXECUTION_STRING+x} ]] && __sbx_args+=(-c "$ZSH_EXECUTION_STRING" "${ZSH_ARGZERO:-zsh}" "$@")
+    fi
     export SBX_HOOK_REEXEC=1
-    exec $__sbx_bin shell -- $__sbx_args
+    exec $__sbx_bin shell -- $__sbx_zsh "${__sbx_args[@]}"
+    unset SBX_HOOK_REEXEC
+    __sbx_say "NOT sandboxed: could not run $__sbx_bin shell"
+    export SBX_PROMPT='sbx:NOT-SANDBOXED'
   else
     __sbx_why=${__sbx_why#sbx: }
     __sbx_say "NOT sandboxed: ${__sbx_why%%$'\n'*}"
     export SBX_PROMPT='sbx:NOT-SANDBOXED'
   fi
-  unset __sbx_why __sbx_args
+  unset __sbx_why __sbx_args __sbx_a __sbx_zsh
 fi
 unset SBX_HOOK_REEXEC
+
+# In a session, say now where this shell is (a no-op when sourced again): the env rules, prompt
+# segment and notices hold from the start, even if the rest of the rc file drops our precmd hook,
+# and `zsh -ic CMD` (no prompt ever comes) runs CMD with them. Quiet if it fails: the first
+# prompt asks again and says so. That prompt applies the env rules once more, to what the rest
+# of the rc file exported.
+if [[ -n ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && $PWD != $__sbx_dir ]]; then
+  if [[ -n ${ZSH_EXECUTION_STRING+x} ]]; then
+    __sbx_hook
+  else
+    __sbx_quiet=1
+    __sbx_hook
+    __sbx_quiet= __sbx_dir= __sbx_reenv=1
+  fi
+fi
 
 fi

@@ -14,7 +14,8 @@ const usage = `usage: sbx exec [flags] [--policy FILE] [--quiet] -- CMD [ARGS...
 
 Runs CMD in the sandbox. Flags (mise-compatible; repeatable; comma lists; wildcards):
   --deny-all            all of the --deny-* below
-  --deny-read           no reads outside system paths (/usr, /lib, /bin, /etc, …)
+  --deny-read           no reads outside system paths (/usr, /lib, /bin, /etc, …), /tmp, $TMPDIR
+                        and (with no --allow-read) the working directory unless it holds ~
   --deny-write          no writes outside /tmp and /dev
   --deny-net            no network, loopback included
   --deny-env            only PATH HOME USER SHELL TERM LANG (and --allow-env) survive

@@ -2,7 +2,11 @@
  * mise-compatible `sbx exec` flags on the same model as the files: they are the top
  * layers over the user/project policy (and an optional `--policy FILE`).
  *
- *   --deny-read / --allow-read=P   reads only in system paths (+ P); implied by --allow-read
+ *   --deny-read / --allow-read=P   reads only in system paths, /tmp and $TMPDIR (+ P); implied by
+ *                                  --allow-read. Without any --allow-read the working directory
+ *                                  stays readable too (a build reads its sources: the README's
+ *                                  `--deny-all --allow-write=./dist -- npm run build`), unless it
+ *                                  is / or holds the home directory
  *   --deny-write / --allow-write=P writes only in /tmp, $TMPDIR, /dev (+ P, which is readable)
  *   --deny-net / --allow-net=H     no network, loopback included (+ H, resolved to addresses);
  *                                  no unix socket served outside the sandbox (+ H = /path.sock, @name);
@@ -11,8 +15,8 @@
  *   --deny-all                     all four
  * A deny flag drops every allow of the lower layers for its section; floors stay.
  */
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { FlagSpec, ParsedArgs } from '../cli/args.js';
 import type { CompiledPolicy } from './compiled.js';
 import type { DenySection, Layer } from './compile.js';
@@ -20,8 +24,8 @@ import { brokenNotice, resolvePolicy } from './index.js';
 import type { KeyPath } from './load.js';
 import { stateLastGood } from './last-good.js';
 import { filterEnv } from './match.js';
-import { SYSTEM_READ_PATHS } from './presets.js';
-import type { Env } from './paths.js';
+import { SYSTEM_READ_PATHS, preset } from './presets.js';
+import { homeDir, type Env } from './paths.js';
 
 export { SYSTEM_READ_PATHS } from './presets.js';
 export const ENV_KEPT = ['PATH', 'HOME', 'USER', 'SHELL', 'TERM', 'LANG'];
@@ -75,6 +79,32 @@ export function emptyExecFlags(): ExecFlags {
   return { denyAll: false, denyRead: false, denyWrite: false, denyNet: false, denyEnv: false, allowRead: [], allowWrite: [], allowNet: [], allowEnv: [] };
 }
 
+/** /tmp and $TMPDIR (when it is an absolute path other than /). */
+function tempDirs(env: Env): string[] {
+  const t = env.TMPDIR && env.TMPDIR.startsWith('/') ? resolve(env.TMPDIR) : undefined;
+  return [...new Set(['/tmp', ...(t && t !== '/' ? [t] : [])])];
+}
+
+/**
+ * The working directory, kept readable under --deny-read when no --allow-read says exactly what
+ * is: not / and not the home directory or a directory holding it (that would open every file
+ * of the user's the floor does not name).
+ */
+function readableCwd(flags: ExecFlags, cwd: string, env: Env): string | undefined {
+  if (flags.allowRead.length > 0) return undefined;
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const dir = real(cwd);
+  const home = real(homeDir(env));
+  if (dir === '/' || home === dir || home.startsWith(`${dir}/`)) return undefined;
+  return dir;
+}
+
 /** The flag layers: a reset+defaults layer per restricted section, then the user's allows. */
 export function flagLayers(flags: ExecFlags, cwd: string, env: Env): Layer[] {
   const read = flags.denyAll || flags.denyRead || flags.allowRead.length > 0;
@@ -88,9 +118,14 @@ export function flagLayers(flags: ExecFlags, cwd: string, env: Env): Layer[] {
     const nodeDir = dirname(dirname(process.execPath));
     const paths = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => existsSync(p));
     layers.push({ source: `${why('read', !flags.denyRead)}: system paths stay readable`, body: { read: { allow: paths.map(esc) } }, baseDir: '/', trusted: true, literal: true, resetAllows: ['read'] });
+    // mise's defaults: /tmp (and $TMPDIR) stay readable, so a program reads back its temp files
+    // (credential caches there are under the floor). Above the reset: these allows are the flags'.
+    layers.push({ source: `${why('read', !flags.denyRead)}: /tmp and $TMPDIR stay readable`, body: { read: { allow: tempDirs(env).map(esc) } }, baseDir: '/', trusted: true, literal: true });
+    const here = readableCwd(flags, cwd, env);
+    if (here) layers.push({ source: `${why('read', !flags.denyRead)}: the working directory stays readable (name --allow-read to choose)`, body: { read: { allow: [esc(here)] } }, baseDir: '/', trusted: true, literal: true });
   }
   if (write) {
-    const temps = [...new Set(['/tmp', ...(env.TMPDIR ? [env.TMPDIR] : []), '/dev'])];
+    const temps = [...new Set([...tempDirs(env), '/dev'])];
     layers.push({ source: `${why('write', !flags.denyWrite)}: /tmp and /dev stay writable`, body: { write: { allow: temps.map(esc) } }, baseDir: '/', trusted: true, literal: true, resetAllows: ['write'] });
   }
   if (net) layers.push({ source: why('net', !flags.denyNet), body: { net: { allow: [] } }, baseDir: '/', trusted: true, resetAllows: ['net'] });

@@ -21,6 +21,8 @@ export interface HookReply {
   notices: string[];
   envDeny: string[];
   envAllow: string[];
+  /** A marker file the hook stats at each prompt; gone = ask again (src/hook/fresh.ts). */
+  fresh?: string;
 }
 
 export const PROTOCOL_LINE = 'sbx 1';
@@ -35,6 +37,7 @@ export function formatReply(reply: HookReply): string {
   for (const n of reply.notices) lines.push(`notice ${oneLine(n)}`);
   for (const g of reply.envDeny) lines.push(`env-deny ${oneLine(g)}`);
   for (const g of reply.envAllow) lines.push(`env-allow ${oneLine(g)}`);
+  if (reply.fresh) lines.push(`fresh ${oneLine(reply.fresh)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -52,6 +55,7 @@ export function parseReply(text: string): HookReply | null {
     else if (key === 'notice') reply.notices.push(value);
     else if (key === 'env-deny') reply.envDeny.push(value);
     else if (key === 'env-allow') reply.envAllow.push(value);
+    else if (key === 'fresh') reply.fresh = value;
   }
   return reply;
 }

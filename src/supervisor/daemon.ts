@@ -8,7 +8,8 @@ import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { FdConnection, FdServerHandle, NativeAddon } from '../../native/unotify/native.js';
 import { PolicyError, SbxError, SupervisorError } from '../errors.js';
 import { loadNative } from '../native/load.js';
-import type { Env } from '../policy/paths.js';
+import { trustFile, type Env } from '../policy/paths.js';
+import { markStale } from '../hook/fresh.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { tryConnect, type ControlRequest } from '../protocol/control.js';
 import { selfRss } from './procfs.js';
@@ -178,11 +179,14 @@ export class Supervisor {
   private rewatch(): void {
     const files = new Set<string>();
     for (const s of this.sessions.values()) for (const f of s.files()) files.add(f);
+    if (files.size > 0) files.add(trustFile(this.env)); // `sbx trust` changes what sessions run under
     this.watcher.set(files);
   }
 
   private async reload(file: string): Promise<void> {
     this.policies.invalidate(file);
+    // Trust changed: every shell asks again at its next prompt, which puts the new trust in force.
+    if (file === trustFile(this.env)) markStale(this.env);
     for (const s of [...this.sessions.values()]) {
       if (!s.usesFile(file)) continue;
       try {

@@ -10,6 +10,8 @@ import type { HintRequest } from '../../native/unotify/native.js';
 import type { Engine } from '../native/engine.js';
 import { PolicyError } from '../errors.js';
 import { withoutContent } from '../policy/load.js';
+import type { NoticeMemory } from '../hook/notices.js';
+import { startTime } from './procfs.js';
 import { formatReply } from '../protocol/hook-reply.js';
 import { brokenNotice } from '../policy/index.js';
 import { decidePath } from '../policy/match.js';
@@ -38,6 +40,10 @@ export interface HintHost {
   changed(): void;
   logRefusal(op: string, target: string, rule: string, pid?: number): void;
   say(line: string): void;
+  /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
+  readonly told: NoticeMemory;
+  /** A fresh marker for this shell's reply (src/hook/fresh.ts): gone = the shell asks again. */
+  markFresh(tgid: number): string | undefined;
 }
 
 /** Answers a hint and replies to it in the engine (EACCES when answering failed). */
@@ -117,6 +123,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
         notices: [`sbx: ${where} — last good policy kept`],
         envDeny: cur?.main.env.deny ?? [],
         envAllow: cur?.main.env.allow ?? [],
+        fresh: host.markFresh(h.tgid),
       }),
     };
   }
@@ -137,14 +144,14 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
   if (h.tgid === host.rootPid) host.rootChanged(key, entry.mainId);
   host.changed();
 
-  const notices: string[] = [];
-  if (key !== before || installed.entries.get(before)?.resolved.origin !== resolved.origin) notices.push(`sbx: policy ${resolved.origin}`);
+  // Quiet: a notice only when the files in force or their trust change for this shell.
+  if (host.told.size > 32) host.told.prune((p, st) => startTime(p) === st);
+  const notices = host.told.notices(h.tgid, startTime(h.tgid), resolved);
   // A broken file: which file, line and column, and what is in force — every time.
   for (const b of resolved.broken) {
     notices.push(brokenNotice(b));
     host.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`, h.pid);
   }
-  if (!resolved.trusted && resolved.broken.length === 0) notices.push('sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)');
   return {
     content: formatReply({
       policy: resolved.origin,
@@ -152,6 +159,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
       notices,
       envDeny: resolved.main.env.deny,
       envAllow: resolved.main.env.allow,
+      fresh: host.markFresh(h.tgid),
     }),
   };
 }

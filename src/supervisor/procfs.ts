@@ -2,7 +2,7 @@
  * The few /proc facts the supervisor reads itself. Which process runs under which policy
  * is the native engine's alone (native/unotify/src/addon/procs.h).
  */
-import { readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /** The terminal on the process's stdin, if it is one. */
 export function ttyOf(pid: number): string | undefined {
@@ -15,6 +15,29 @@ export function ttyOf(pid: number): string | undefined {
 }
 
 /** Resident set size of this process in bytes. */
+/**
+ * Start time in clock ticks since boot (field 22), or undefined when the process is gone:
+ * with the pid, what tells one shell process from a later one reusing its pid (notices).
+ */
+export function startTime(pid: number): string | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a process is now (its cwd), if it is still there. */
+export function cwdOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
 export function selfRss(): number {
   return process.memoryUsage.rss();
 }

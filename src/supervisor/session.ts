@@ -21,7 +21,9 @@ import { sourceKey, type PolicySource, type ResolvedSource } from './policies.js
 import type { PolicyCache } from './policy-cache.js';
 import type { SessionNetwork } from './network.js';
 import type { ProxyDenial } from '../net/index.js';
-import { ttyOf } from './procfs.js';
+import { cwdOf, ttyOf } from './procfs.js';
+import { NoticeMemory } from '../hook/notices.js';
+import { markFresh, markStale } from '../hook/fresh.js';
 import { brokenNotice } from '../policy/index.js';
 import type { ViolationLog } from './violations.js';
 import { stateLine, type Registration } from '../protocol/keeper.js';
@@ -64,6 +66,8 @@ export class Session implements HintHost {
   private readonly closeFd: (fd: number) => void;
   /** Last known counters, kept after the engine stops. */
   private lastStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0 };
+  /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
+  readonly told = new NoticeMemory();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -151,7 +155,10 @@ export class Session implements HintHost {
   attachKeeper(sock: Socket): void {
     this.keeper = sock;
     sock.on('close', () => {
-      if (!this.ended) this.ctx.say(`session ${this.id}: keeper ${this.keeperPid} hung up (the session goes on; it cannot survive a supervisor crash now)`);
+      // At a normal end the keeper leaves with the last process, a moment before the engine says so.
+      setTimeout(() => {
+        if (!this.ended) this.ctx.say(`session ${this.id}: keeper ${this.keeperPid} hung up (the session goes on; it cannot survive a supervisor crash now)`);
+      }, 2000).unref();
     });
     sock.on('error', () => {});
     this.pushState();
@@ -249,11 +256,16 @@ export class Session implements HintHost {
         this.logRefusal('policy', file, `broken policy file: ${where}`);
       }
     }
+    markStale(this.ctx.env, this.id); // the shells ask again at their next prompt
     this.watch();
     this.pushState();
   }
 
   // ---- what the hint handler (hints.ts, docs/hook-protocol.md) needs ----
+
+  markFresh(tgid: number): string | undefined {
+    return markFresh(this.ctx.env, this.id, tgid);
+  }
 
   get policies(): PolicyCache {
     return this.ctx.policies;
@@ -348,7 +360,8 @@ export class Session implements HintHost {
       id: this.id,
       rootPid: this.rootPid,
       keeperPid: this.keeperPid,
-      cwd: this.cwd,
+      cwd: cwdOf(this.rootPid) ?? this.cwd, // where the session's shell is now
+      startedIn: this.cwd,
       startedAt: new Date(this.startedAt).toISOString(),
       policy: root?.origin ?? '',
       prompt: root?.prompt ?? '',
@@ -368,6 +381,7 @@ export class Session implements HintHost {
     this.journalFd = undefined;
     this.keeper?.destroy();
     void this.net?.manager.close();
+    markStale(this.ctx.env, this.id);
     this.ctx.say(`session ${this.id} ended: ${reason}`);
     this.ctx.ended(this);
   }

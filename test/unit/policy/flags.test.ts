@@ -27,13 +27,15 @@ const NODE_DIR = dirname(dirname(process.execPath));
 
 const cases: [string, Partial<ExecFlags>, Check[]][] = [
   [
-    '--deny-read: system paths stay readable, the rest is not',
+    '--deny-read: system paths, /tmp and the working directory stay readable, the rest is not',
     { denyRead: true },
     [
       ['read', '/usr/bin/env', true, '--deny-read: system paths stay readable'],
       ['read', '/etc/hosts', true],
       ['read', `${NODE_DIR}/bin/node`, true],
-      ['read', '<C>/src/a.ts', false, 'read defaults to deny'],
+      ['read', '/tmp/build-123/out.o', true, '--deny-read: /tmp and $TMPDIR stay readable'],
+      ['read', '<C>/src/a.ts', true, '--deny-read: the working directory stays readable'],
+      ['read', '~/other/a.ts', false, 'read defaults to deny'],
       ['read', '~/notes', false],
       ['exec', '/usr/bin/env', true],
       ['write', '<C>/x', true],
@@ -68,7 +70,7 @@ const cases: [string, Partial<ExecFlags>, Check[]][] = [
       ['write', '<C>/dist/app.js', true, '--allow-write=dist'],
       ['read', '<C>/dist/app.js', true, '--allow-write=dist'],
       ['write', '<C>/src/a.ts', false],
-      ['read', '<C>/src/a.ts', false],
+      ['read', '~/other/a.ts', false],
       ['write', '/tmp/y', true],
     ],
   ],
@@ -121,7 +123,9 @@ const cases: [string, Partial<ExecFlags>, Check[]][] = [
     '--deny-all: all four',
     { denyAll: true },
     [
-      ['read', '<C>/x', false],
+      ['read', '~/other/x', false],
+      ['read', '<C>/x', true, '--deny-all: the working directory stays readable'],
+      ['read', '/tmp/x', true],
       ['read', '/usr/bin/env', true],
       ['write', '<C>/x', false],
       ['write', '/tmp/x', true],
@@ -164,6 +168,27 @@ describe('compileExecFlags', () => {
     const sub = (s: string) => s.replaceAll('<C>', cwd).replace(/^~/, w.home);
     const r = await compileExecFlags({ ...emptyExecFlags(), ...partial }, { cwd, env: w.env });
     for (const c of checks) await check(r.policy, c, sub, cwd, w.env);
+  });
+
+  it('--deny-read keeps the working directory readable only when no --allow-read names what is, and never the home directory', async () => {
+    const w = world();
+    const cwd = join(w.home, 'proj');
+    mkdirSync(cwd, { recursive: true });
+    const readable = async (flags: Partial<ExecFlags>, dir: string, target: string) =>
+      explain((await compileExecFlags({ ...emptyExecFlags(), ...flags }, { cwd: dir, env: w.env })).policy, 'read', [target], { cwd: dir, env: w.env }).allowed;
+    expect(await readable({ denyRead: true }, cwd, join(cwd, 'package.json'))).toBe(true);
+    expect(await readable({ allowRead: ['./data'] }, cwd, join(cwd, 'package.json'))).toBe(false);
+    expect(await readable({ allowRead: ['./data'] }, cwd, join(cwd, 'data', 'a.csv'))).toBe(true);
+    // From the home directory (or above it), nothing of the home is opened by default.
+    expect(await readable({ denyRead: true }, w.home, join(w.home, 'notes.txt'))).toBe(false);
+    expect(await readable({ denyRead: true }, w.root, join(w.home, 'notes.txt'))).toBe(false);
+    expect(await readable({ denyRead: true }, '/', join(w.home, 'notes.txt'))).toBe(false);
+    // $TMPDIR stays readable (and writable under --deny-write), as /tmp does.
+    const tmpdir = join(w.root, 'tmpdir');
+    const env = { ...w.env, TMPDIR: tmpdir };
+    const r = await compileExecFlags({ ...emptyExecFlags(), denyAll: true }, { cwd, env });
+    expect(explain(r.policy, 'read', [join(tmpdir, 'f')], { cwd, env }).allowed).toBe(true);
+    expect(explain(r.policy, 'write', [join(tmpdir, 'f')], { cwd, env }).allowed).toBe(true);
   });
 
   it('a deny flag drops allows of a trusted project file', async () => {
