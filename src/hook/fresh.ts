@@ -10,7 +10,7 @@
  * Markers live in the runtime dir (0700, a floor no sandboxed process can write): at worst a
  * missing marker costs one extra push.
  */
-import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeDir, type Env } from '../policy/paths.js';
 
@@ -26,6 +26,7 @@ export function freshMarker(env: Env, session: string, pid: number): string {
 export function markFresh(env: Env, session: string, pid: number): string | undefined {
   const file = freshMarker(env, session, pid);
   try {
+    if (existsSync(file)) return file; // the common case: one stat on the push path
     mkdirSync(freshDir(env), { recursive: true, mode: 0o700 });
     writeFileSync(file, '', { mode: 0o600 });
     return file;
