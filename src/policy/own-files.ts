@@ -28,7 +28,26 @@ const uid = () => (typeof process.getuid === 'function' ? process.getuid() : 0);
 const procFd = () => existsSync('/proc/self/fd');
 
 function ownerOk(statUid: number): boolean {
-  return statUid === 0 || statUid === uid();
+  return statUid === 0 || statUid === uid() || statUid === unmappedUid();
+}
+
+let unmapped: number | undefined | null = null;
+/**
+ * Inside a user namespace (`unshare -r`), files of owners the namespace does not map — root
+ * outside included — show as the overflow uid (65534): taken as root there. In the initial
+ * namespace nothing is unmapped, and that uid is an ordinary user's.
+ */
+function unmappedUid(): number | undefined {
+  if (unmapped !== null) return unmapped;
+  unmapped = undefined;
+  try {
+    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+    const initial = map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295';
+    if (!initial) unmapped = Number(readFileSync('/proc/sys/kernel/overflowuid', 'utf8').trim()) || 65534;
+  } catch {
+    // no /proc: nothing is taken as root
+  }
+  return unmapped;
 }
 
 function components(path: string): string[] {
