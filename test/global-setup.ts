@@ -17,8 +17,11 @@ export default function setup(): void {
     if (!file.endsWith('.c')) continue;
     const target = join(out, file.slice(0, -2));
     const source = join(src, file);
-    // A fixture that includes the filter (syscall_walk) is stale when the table changed.
-    const deps = [source, ...(readFileSync(source, 'utf8').includes('native/unotify/src/') ? filterSources : [])];
+    // A fixture is stale when a header it includes changed: the filter's (syscall_walk: the
+    // table) or one of the fixtures' own (net_common.h).
+    const text = readFileSync(source, 'utf8');
+    const own = [...text.matchAll(/#include "([\w.]+\.h)"/g)].map((m) => join(src, m[1]!));
+    const deps = [source, ...own, ...(text.includes('native/unotify/src/') ? filterSources : [])];
     if (existsSync(target) && deps.every((d) => statSync(target).mtimeMs >= statSync(d).mtimeMs)) continue;
     execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', target, source], { stdio: 'inherit' });
   }
