@@ -23,7 +23,7 @@ import { WORKLOADS } from './lib/workloads.mjs';
 const USAGE = `usage: node bench/run.mjs [--runs=N] [--only=LIST] [--columns=LIST] [--procs=1,2,4,8]
                          [--max-minutes=M] [--out=DIR]
   --only      sections: launch,syscalls,extras,decisions,profile and workloads:
-              git-status,launches,open100k,make,tsc (default: all)
+              git-status,launches,ripgrep,node-require,open100k,make,tsc (default: all)
   --columns   none,sbx-shell,sbx-exec,mise,srt,bwrap,min-unotify (default: all); min-unotify
               brings its per-syscall variants min-addfd-send, min-addfd-then-send, min-emulate
               (each can also be named alone)

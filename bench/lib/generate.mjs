@@ -96,3 +96,29 @@ export function tscSnapshot() {
   const files = run(['git', '-C', REPO, 'ls-files', 'src']).split('\n').filter((f) => f.endsWith('.ts')).length;
   return { dir, rev, files };
 }
+
+/**
+ * A Node dependency tree: 600 packages under node_modules (package.json + index.js + two
+ * lib files each, every package requiring the next two), and an entry that requires them
+ * all: ~2400 files opened and many more stat'd by Node's resolver.
+ */
+export function nodeTree() {
+  const dir = path.join(WORK, 'node-tree');
+  if (fresh(dir)) {
+    const n = 600;
+    const mods = path.join(dir, 'node_modules');
+    for (let i = 0; i < n; i++) {
+      const pkg = path.join(mods, `dep${i}`);
+      fs.mkdirSync(path.join(pkg, 'lib'), { recursive: true });
+      fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: `dep${i}`, version: '1.0.0', main: 'index.js' }));
+      const next = [i + 1, i + 2].filter((k) => k < n).map((k) => `require('dep${k}');`).join(' ');
+      fs.writeFileSync(path.join(pkg, 'index.js'), `${next}\nmodule.exports = require('./lib/a') + require('./lib/b');\n`);
+      fs.writeFileSync(path.join(pkg, 'lib', 'a.js'), `module.exports = ${i};\n`);
+      fs.writeFileSync(path.join(pkg, 'lib', 'b.js'), `module.exports = ${i * 2};\n`);
+    }
+    const requires = Array.from({ length: n }, (_, i) => `s += require('dep${i}');`).join('\n');
+    fs.writeFileSync(path.join(dir, 'main.js'), `let s = 0;\n${requires}\nconsole.log(s);\n`);
+    stampDone(dir);
+  }
+  return dir;
+}

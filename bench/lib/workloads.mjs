@@ -2,7 +2,7 @@
 // every column (warm-up run first, then `runs` timed runs, median reported). Cheapest first.
 import path from 'node:path';
 import { BIN, REPO } from './paths.mjs';
-import { buildHelpers, cProject, gitRepo, tscSnapshot } from './generate.mjs';
+import { buildHelpers, cProject, gitRepo, nodeTree, tscSnapshot } from './generate.mjs';
 
 export const WORKLOADS = [
   {
@@ -16,6 +16,18 @@ export const WORKLOADS = [
     title: '500 process launches (sh loop)',
     budget: true,
     prepare: () => ({ cmd: ['/bin/sh', '-c', 'i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i+1)); done'] }),
+  },
+  {
+    id: 'ripgrep',
+    title: 'ripgrep over the 20k-file tree (open-heavy)',
+    budget: false,
+    prepare: () => ({ cwd: gitRepo(), cmd: ['rg', '--no-ignore', '-c', 'file 7', '.'] }),
+  },
+  {
+    id: 'node-require',
+    title: '`node` requiring 600 packages (open-heavy)',
+    budget: false,
+    prepare: () => ({ cwd: nodeTree(), cmd: [process.execPath, 'main.js'] }),
   },
   {
     id: 'open100k',
