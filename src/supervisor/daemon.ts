@@ -17,6 +17,7 @@ import { PolicyCache } from './policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
 import { Session } from './session.js';
+import { execStart, PendingExecs } from './exec-start.js';
 import { errorLine, parseRegistration, READY_LINE, SESSION_ID } from '../protocol/keeper.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
@@ -44,6 +45,7 @@ export class Supervisor {
   /** Address → name map shared by every session's network manager (for log lines). */
   private readonly netNames = new NetNames();
   private readonly pendingNets = new PendingNetworks();
+  private readonly pendingExecs = new PendingExecs();
   private readonly watcher: PolicyWatcher;
   private keeperServer: FdServerHandle | undefined;
   private control: Server | undefined;
@@ -125,6 +127,7 @@ export class Supervisor {
         network: async (id, port) =>
           this.pendingNets.take(id) ?? (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`))),
         say,
+        takeExec: (id) => this.pendingExecs.take(id),
       },
       reg,
       (fd) => this.native.close(fd),
@@ -257,6 +260,24 @@ export class Supervisor {
           .finally(() => sock.end());
         return;
       }
+      case 'exec-start':
+        void execStart(req, sock, {
+          env: this.env,
+          sessions: this.sessions,
+          stopping: () => this.stopping,
+          startNetwork: async (id) => {
+            const net = await SessionNetwork.start(this.env, this.netNames);
+            this.pendingNets.add(id, net);
+            return net.env;
+          },
+          pending: this.pendingExecs,
+          keeperSocket: this.paths.keeper,
+        }).catch((err: unknown) => {
+          say(`exec-start failed: ${(err as Error).stack ?? String(err)}`);
+          this.send(sock, { fallback: `internal error: ${(err as Error).message}` });
+          sock.end();
+        });
+        return;
       case 'log': {
         const recent = this.log.recent({ session: req.session, limit: req.limit });
         this.send(sock, { violations: recent });
@@ -319,6 +340,7 @@ export class Supervisor {
     await Promise.all([...this.sessions.values()].map((s) => s.detach()));
     this.sessions.clear();
     await this.pendingNets.close();
+    this.pendingExecs.close();
     await this.watcher.close();
     this.resolveDone();
   }
