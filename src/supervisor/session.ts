@@ -21,7 +21,7 @@ import { sourceKey, type PolicySource, type ResolvedSource } from './policies.js
 import type { CachedSource, PolicyCache } from './policy-cache.js';
 import { formatEvent } from '../platform/linux/exec.js';
 import type { SessionNetwork } from './network.js';
-import type { ProxyDenial } from '../net/index.js';
+import { describeDenial, type ProxyDenial } from '../net/index.js';
 import { cwdOf, ttyOf } from './procfs.js';
 import { NoticeMemory } from '../hook/notices.js';
 import { markFresh, markStale } from '../hook/fresh.js';
@@ -360,6 +360,9 @@ export class Session implements HintHost {
 
   /** The session's proxy refused (or, in audit mode, would have refused) a name or address. */
   private onProxyDeny(d: ProxyDenial): void {
+    // The line `sbx exec` prints for a proxy refusal (src/platform/linux/exec.ts).
+    if (this.exec && !this.exec.quiet && !this.exec.out.destroyed)
+      this.exec.out.write(`${JSON.stringify({ say: `sbx: ${d.audit ? 'audit: would deny' : 'denied'} net ${describeDenial(d)} via proxy (${d.reason})` })}\n`);
     this.ctx.log.add([proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1))]);
   }
 
