@@ -12,7 +12,7 @@ import { trustFile, type Env } from '../policy/paths.js';
 import { markStale } from '../hook/fresh.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { tryConnect, type ControlRequest } from '../protocol/control.js';
-import { selfRss } from './procfs.js';
+import { parentOf, selfRss } from './procfs.js';
 import { PolicyCache } from './policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
@@ -40,6 +40,8 @@ export class Supervisor {
   private readonly sessions = new Map<string, Session>();
   /** Keeper pids of live (or registering) sessions. */
   private readonly keepers = new Set<number>();
+  /** Session → the pid of its fast-path exec client (protected while the session lives). */
+  private readonly execClients = new Map<string, number>();
   private readonly log: ViolationLog;
   private readonly policies: PolicyCache;
   /** Address → name map shared by every session's network manager (for log lines). */
@@ -119,6 +121,7 @@ export class Supervisor {
         watchFiles: () => this.rewatch(),
         ended: (s) => {
           if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+          if (this.execClients.delete(s.id)) this.pushProtected();
           this.dropKeeper(s.keeperPid);
           this.rewatch();
         },
@@ -127,7 +130,11 @@ export class Supervisor {
         network: async (id, port) =>
           this.pendingNets.take(id) ?? (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`))),
         say,
-        takeExec: (id) => this.pendingExecs.take(id),
+        takeExec: (id) => {
+          const exec = this.pendingExecs.take(id);
+          if (exec) this.protectExecClient(id, reg.rootPid);
+          return exec;
+        },
       },
       reg,
       (fd) => this.native.close(fd),
@@ -138,6 +145,8 @@ export class Supervisor {
       .then(() => {
         // The engine holds its own dup of the listener; the keeper keeps the original.
         this.native.close(listenerFd);
+        // A resumed fast-path exec: its client waits outside again under this supervisor's protection.
+        if (session.isExec() && !this.execClients.has(reg.session)) this.protectExecClient(reg.session, reg.rootPid);
         sock.write(READY_LINE);
         session.attachKeeper(sock);
         say(`session ${reg.session} ${reg.resume ? 'resumed' : 'started'}: root ${reg.rootPid}, keeper ${reg.keeperPid}, cwd ${reg.cwd}`);
@@ -159,7 +168,19 @@ export class Supervisor {
 
   /** Supervisor + every live keeper: what no sandboxed process of any session may touch. */
   private protectedPids(): number[] {
-    return [process.pid, ...this.keepers];
+    return [process.pid, ...this.keepers, ...this.execClients.values()];
+  }
+
+  /**
+   * A fast-path `sbx exec` waits for its command outside the sandbox (native/unotify/src/fast.c),
+   * as the Node `sbx exec` does, whose engine protects it: the command must not signal it either.
+   * It is the parent of the session's root (it forked the launcher), read from /proc, not claimed.
+   */
+  private protectExecClient(session: string, rootPid: number): void {
+    const ppid = parentOf(rootPid);
+    if (ppid === undefined || ppid <= 1) return;
+    this.execClients.set(session, ppid);
+    this.pushProtected();
   }
 
   private pushProtected(): void {

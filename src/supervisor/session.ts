@@ -169,6 +169,11 @@ export class Session implements HintHost {
     this.watch();
   }
 
+  /** A fast-path `sbx exec` session (its root runs under exec flags, for life). */
+  isExec(): boolean {
+    return this.installed.root()?.resolved.source.kind === 'exec';
+  }
+
   /** A keeper registered or left somewhere: no session may signal any of them. */
   setProtectedPids(pids: number[]): void {
     if (!this.ended && this.engineRef && !this.engineRef.stopped) this.engineRef.setProtectedPids(pids);

@@ -88,6 +88,27 @@ describe('sbx exec through the fast path', () => {
     expect(kept.stdout).toBe('secret=tok\n');
   });
 
+  it('an exec session never follows cd: its command cannot push a hint to widen itself (twin: a shell session\'s root can)', () => {
+    // The home directory's policy (the user default) reads everything; the exec's flags do not.
+    // bash's builtin read opens the push itself: the caller is the session's root process.
+    const push = `if read -r l < "/proc/self/sbx/cd/$PWD"; then echo "pushed $l"; else echo refused; fi 2>/dev/null; cat ${secret}`;
+    const r = exec(['--deny-read', `--allow-read=${pub}`, '--', 'bash', '--norc', '-c', push]);
+    expect(r.stderr).toMatch(FAST_EXEC);
+    expect(r.stdout).toContain('refused');
+    expect(r.stdout).not.toContain('TOP-SECRET');
+    expect(r.code).toBe(1);
+    // Twin: the root of a `sbx shell` session is its shell, whose push is answered.
+    const sh = sb.sbx(['shell', '--', 'bash', '--norc', '-c', push]);
+    expect(sh.stdout).toMatch(/^pushed sbx 1$/m);
+  });
+
+  it('the client waiting outside is protected like the Node exec: the command cannot signal it (twin: it can signal its own child)', () => {
+    const r = exec(['--', 'sh', '-c', 'kill -KILL $PPID 2>/dev/null && echo killed-parent || echo parent-refused; sleep 30 & kill -KILL $! && echo killed-child']);
+    expect(r.stderr).toMatch(FAST_EXEC);
+    expect(r.stdout).toBe('parent-refused\nkilled-child\n');
+    expect(r.code).toBe(0);
+  });
+
   it('exit codes and messages are the Node CLI\'s: own code, 128+signal, 127 not found, 2 + usage for a bad flag', () => {
     const cases: string[][] = [
       ['--', 'sh', '-c', 'exit 7'],
