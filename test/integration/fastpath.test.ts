@@ -44,7 +44,7 @@ afterAll(() => {
   if (world) rmSync(world, { recursive: true, force: true });
 });
 
-describe('sbx exec through the fast path', () => {
+describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
   it('no supervisor: the Node CLI runs it, sandboxed (denied twin and allowed twin)', () => {
     expect(ping()).toBe(false);
     const denied = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', secret]);
@@ -109,7 +109,7 @@ describe('sbx exec through the fast path', () => {
     expect(r.code).toBe(0);
   });
 
-  it('exit codes and messages are the Node CLI\'s: own code, 128+signal, 127 not found, 2 + usage for a bad flag', () => {
+  it('exit codes and messages are the Node CLI\'s: own code, 128+signal, 127 not found, 2 + usage for a bad flag', { timeout: 180_000 }, () => {
     const cases: string[][] = [
       ['--', 'sh', '-c', 'exit 7'],
       ['--', 'sh', '-c', 'kill -TERM $$'],
@@ -180,7 +180,7 @@ describe('sbx exec through the fast path', () => {
   });
 });
 
-describe('sbx shell and the hook through the fast path', () => {
+describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, () => {
   it('shell --check and shell start a session without Node', () => {
     const check = sb.sbx(['shell', '--check']);
     expect(check.code).toBe(0);
@@ -223,7 +223,7 @@ describe('sbx shell and the hook through the fast path', () => {
   });
 });
 
-describe('requests from inside a session', () => {
+describe('requests from inside a session', { timeout: 120_000 }, () => {
   const clientJs = (sock: string) => `
     const c = require('net').connect(${JSON.stringify(sock)});
     c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 1, cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
