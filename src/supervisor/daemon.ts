@@ -289,7 +289,7 @@ export class Supervisor {
           startNetwork: async (id) => {
             const net = await SessionNetwork.start(this.env, this.netNames);
             this.pendingNets.add(id, net);
-            return net.env;
+            return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
           },
           pending: this.pendingExecs,
           keeperSocket: this.paths.keeper,

@@ -57,8 +57,8 @@ export interface ExecStartHost {
   env: Env;
   sessions: Map<string, unknown>;
   stopping(): boolean;
-  /** Starts the session's proxy (adopted when the keeper registers); resolves to its variables. */
-  startNetwork(session: string): Promise<Record<string, string>>;
+  /** Starts the session's proxy (adopted when the keeper registers): its variables, or drop it. */
+  startNetwork(session: string): Promise<{ env: Record<string, string>; drop(): void }>;
   pending: PendingExecs;
   keeperSocket: string;
 }
@@ -96,19 +96,20 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   // is what it would get from there: say so by falling back, never by serving it.
   if (env.SBX_SESSION) return fallback('the caller is inside a session');
   const source: PolicySource & { kind: 'exec' } = { kind: 'exec', cwd: req.cwd, args: req.args };
+  let session = newSessionId();
+  while (host.sessions.has(session) || !SESSION_ID.test(session)) session = newSessionId();
+  // The session's proxy starts while the policy is built (neither needs the other).
+  const network = host.startNetwork(session);
   let resolved: Awaited<ReturnType<typeof resolveExecSource>>;
   try {
     resolved = await resolveExecSource(source, env);
   } catch (err) {
+    void network.then((n) => n.drop(), () => undefined);
     // Usage and policy errors are the CLI's to print (same words, same exit code).
     if (err instanceof SbxError) return fallback(err.message);
     throw err;
   }
-
-  let session = newSessionId();
-  while (host.sessions.has(session) || !SESSION_ID.test(session)) session = newSessionId();
-  const proxyVars = await host.startNetwork(session);
-  if (host.stopping()) return fallback('the supervisor is shutting down');
+  const proxyVars = (await network).env;
   // The session keeps the policy, not the caller's environment.
   const { env: programBase, warnings, quiet, defaultOrigins, argv, ...policy } = resolved;
   host.pending.add(session, {

@@ -55,12 +55,18 @@ static char g_dir[PATH_MAX];       /* where sbx-launch and sbx-keeper are */
 static int g_argc;
 static char **g_argv;
 static int g_trace;
+static struct timespec g_t0;
 
 static void trace(const char *fmt, ...) {
   if (!g_trace) return;
   va_list ap;
   va_start(ap, fmt);
   fputs("sbx-fast: ", stderr);
+  if (g_trace > 1) { /* SBX_FAST_TRACE=2: milliseconds since start, to see where time goes */
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    fprintf(stderr, "[%.1f ms] ", (double)(t.tv_sec - g_t0.tv_sec) * 1e3 + (double)(t.tv_nsec - g_t0.tv_nsec) / 1e6);
+  }
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
@@ -465,9 +471,11 @@ static int fast_exec(int argc, char **argv) {
   if (write_all(fd, req.p, req.len) != 0) node("the supervisor hung up");
   free(req.p);
 
+  trace("exec-start sent");
   struct lines l = { .fd = fd };
   char *line;
   if (!next_line(&l, &line, REPLY_TIMEOUT_MS)) node("no reply from the supervisor");
+  trace("exec-start answered");
   struct reply r;
   if (parse_reply(line, &r, 0) != 0) node("malformed reply");
   if (r.fallback) node(r.fallback);
@@ -522,7 +530,7 @@ static int fast_exec(int argc, char **argv) {
   for (;;) {
     if (!exited) {
       pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid) { exited = 1; drain_until = now_ms() + DRAIN_TIMEOUT_MS; }
+      if (w == pid) { exited = 1; drain_until = now_ms() + DRAIN_TIMEOUT_MS; trace("command exited"); }
     }
     if (exited && (l.eof || now_ms() >= drain_until)) break;
     /* Lines already buffered first. */
@@ -543,6 +551,7 @@ static int fast_exec(int argc, char **argv) {
       }
     }
   }
+  trace(l.eof ? "session ended" : "gave up waiting for the session's end");
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 70;
@@ -717,7 +726,8 @@ int main(int argc, char **argv) {
   g_argc = argc;
   g_argv = argv;
   const char *t = getenv("SBX_FAST_TRACE");
-  g_trace = t && *t && strcmp(t, "0") != 0;
+  g_trace = t && *t && strcmp(t, "0") != 0 ? (strcmp(t, "2") == 0 ? 2 : 1) : 0;
+  clock_gettime(CLOCK_MONOTONIC, &g_t0);
   find_root();
   if (!g_root[0]) {
     fputs("sbx: cannot find the sbx package root from /proc/self/exe\n", stderr);
