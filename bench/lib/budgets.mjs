@@ -119,6 +119,9 @@ export function budgets(res) {
   };
   out.push(fromExtras('prompt', 'prompt: ≤ 1 ms added when nothing changed', 'hook-'));
   out.push(fromExtras('cd', '`cd` into a project: policy enforced ≤ 15 ms later', 'hook-'));
+  // Starting a sandbox with a supervisor running (bench/supervisor-fastpath.mjs; the terminal also from hook-prompt.mjs).
+  out.push(fromExtras('exec-start', '`sbx exec -- true` ≤ 20 ms with a supervisor running', 'supervisor-'));
+  out.push(fromExtras('terminal', 'a new terminal with the hook ≤ 50 ms added', 'supervisor-'));
 
   // One-shot launch vs sandbox-runtime. "Well under" is taken as ≤ 0.5x.
   {

@@ -26,6 +26,12 @@
       "libraries": ["-lpthread"]
     },
     {
+      "target_name": "sbx-fast",
+      "type": "executable",
+      "sources": ["src/fast.c"],
+      "include_dirs": ["src"]
+    },
+    {
       "target_name": "sbx-keeper",
       "type": "executable",
       "sources": ["src/keeper.c"],

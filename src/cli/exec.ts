@@ -44,13 +44,19 @@ export function defaultOriginsFor(flags: ExecFlags): NonNullable<ExecRequest['de
   return out;
 }
 
-async function run(args: string[]): Promise<number> {
+/**
+ * The command line after `exec`: flags, quiet, the command. Throws a UsageError. Shared with
+ * the supervisor, which parses the native fast path's raw request with it (one parser).
+ */
+export function parseExecCommandLine(args: string[]): { flags: ExecFlags; quiet: boolean; argv: string[] } {
   const parsed = parseArgs(args, spec, usage, { stopAtPositional: true });
   const argv = [...parsed.positionals, ...parsed.rest];
   if (argv.length === 0) throw new UsageError('missing the command to run', usage);
+  return { flags: execFlagsFromArgs(parsed), quiet: flag(parsed, 'quiet'), argv };
+}
 
-  const flags = execFlagsFromArgs(parsed);
-  const quiet = flag(parsed, 'quiet');
+async function run(args: string[]): Promise<number> {
+  const { flags, quiet, argv } = parseExecCommandLine(args);
   const cwd = process.cwd();
   // User + project policy for cwd, then --policy FILE, then the flags on top.
   const compiled = await compileExecFlags(flags, { cwd, env: process.env });

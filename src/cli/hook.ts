@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from './main.js';
 import { UsageError } from '../errors.js';
-import { direnvrcPath, isHookShell, renderHook, SHELLS } from '../hook/template.js';
+import { direnvrcPath, isHookShell, renderHook, sbxBinPath, SHELLS } from '../hook/template.js';
+import { writeHookCache } from '../hook/cache.js';
 
 const usage = `usage: sbx hook <${SHELLS.join('|')}|direnv>
 
@@ -44,7 +45,10 @@ export const command: Command = {
     }
     if (!isHookShell(shell)) throw new UsageError(`unknown shell '${shell}' (supported: ${SHELLS.join(', ')}, direnv)`, usage);
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, usage);
-    process.stdout.write(renderHook(shell));
+    const bin = sbxBinPath();
+    const text = renderHook(shell, bin);
+    process.stdout.write(text);
+    writeHookCache(shell, bin, text);
     return 0;
   },
 };

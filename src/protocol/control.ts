@@ -13,8 +13,46 @@ export type ControlRequest =
   | { cmd: 'ping' }
   | { cmd: 'status' }
   | { cmd: 'session-env'; session: string }
+  | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
   | { cmd: 'stop'; force?: boolean };
+
+/**
+ * `exec-start`: the native fast path (native/unotify/src/fast.c) for `sbx exec`. The client sends
+ * the raw command line, never a policy: the supervisor parses it with the Node CLI's parser
+ * and builds the policy with src/policy, exactly as `sbx exec` would from `cwd` with `env`.
+ *
+ *   client → {cmd:"exec-start", v:1, cwd, args:[everything after "exec"], env:["K=V",…]}
+ *   supervisor → {fallback:"why"}            anything it does not take: the client execs the Node
+ *                                            CLI with the same argv (usage errors, policy errors,
+ *                                            --help … are said there, in one place)
+ *              | {session, keeper, argv:[…], env:["K=V",…], warnings:[…]}
+ *                                            the client prints the warnings and runs
+ *                                            `sbx-launch --session <keeper> --sbx <bin/sbx> -- argv…`
+ *                                            (argv: the command as the CLI parser found it)
+ *                                            with exactly `env` (the env filter applied, the proxy
+ *                                            variables and SBX_SESSION added); the keeper registers
+ *                                            `session` and the supervisor places its root under
+ *                                            the policy built here (src/supervisor/exec-start.ts)
+ *   then, on the same connection, any number of {say:"sbx: denied …"} lines (the denial lines
+ *   `sbx exec` prints; none with --quiet) until the session ends.
+ * A supervisor that does not know `exec-start` answers {error}: the client falls back too.
+ * A different `v` is answered with {fallback}.
+ */
+export const EXEC_START_VERSION = 1;
+export interface ExecStartRequest {
+  cmd: 'exec-start';
+  v: number;
+  cwd: string;
+  args: string[];
+  env: string[];
+}
+export type ExecStartReply =
+  | { fallback: string }
+  | { session: string; keeper: string; argv: string[]; env: string[]; warnings: string[] };
+export interface ExecSayLine {
+  say: string;
+}
 
 /** Connects, or resolves undefined when nobody listens (ENOENT, ECONNREFUSED). */
 export function tryConnect(path: string, timeoutMs = 2000): Promise<Socket | undefined> {

@@ -12,11 +12,12 @@ import { trustFile, type Env } from '../policy/paths.js';
 import { markStale } from '../hook/fresh.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { tryConnect, type ControlRequest } from '../protocol/control.js';
-import { selfRss } from './procfs.js';
+import { parentOf, selfRss } from './procfs.js';
 import { PolicyCache } from './policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
 import { Session } from './session.js';
+import { execStart, PendingExecs } from './exec-start.js';
 import { errorLine, parseRegistration, READY_LINE, SESSION_ID } from '../protocol/keeper.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
@@ -39,11 +40,14 @@ export class Supervisor {
   private readonly sessions = new Map<string, Session>();
   /** Keeper pids of live (or registering) sessions. */
   private readonly keepers = new Set<number>();
+  /** Session → the pid of its fast-path exec client (protected while the session lives). */
+  private readonly execClients = new Map<string, number>();
   private readonly log: ViolationLog;
   private readonly policies: PolicyCache;
   /** Address → name map shared by every session's network manager (for log lines). */
   private readonly netNames = new NetNames();
   private readonly pendingNets = new PendingNetworks();
+  private readonly pendingExecs = new PendingExecs();
   private readonly watcher: PolicyWatcher;
   private keeperServer: FdServerHandle | undefined;
   private control: Server | undefined;
@@ -117,6 +121,7 @@ export class Supervisor {
         watchFiles: () => this.rewatch(),
         ended: (s) => {
           if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+          if (this.execClients.delete(s.id)) this.pushProtected();
           this.dropKeeper(s.keeperPid);
           this.rewatch();
         },
@@ -125,6 +130,11 @@ export class Supervisor {
         network: async (id, port) =>
           this.pendingNets.take(id) ?? (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`))),
         say,
+        takeExec: (id) => {
+          const exec = this.pendingExecs.take(id);
+          if (exec) this.protectExecClient(id, reg.rootPid);
+          return exec;
+        },
       },
       reg,
       (fd) => this.native.close(fd),
@@ -135,6 +145,8 @@ export class Supervisor {
       .then(() => {
         // The engine holds its own dup of the listener; the keeper keeps the original.
         this.native.close(listenerFd);
+        // A resumed fast-path exec: its client waits outside again under this supervisor's protection.
+        if (session.isExec() && !this.execClients.has(reg.session)) this.protectExecClient(reg.session, reg.rootPid);
         sock.write(READY_LINE);
         session.attachKeeper(sock);
         say(`session ${reg.session} ${reg.resume ? 'resumed' : 'started'}: root ${reg.rootPid}, keeper ${reg.keeperPid}, cwd ${reg.cwd}`);
@@ -156,7 +168,19 @@ export class Supervisor {
 
   /** Supervisor + every live keeper: what no sandboxed process of any session may touch. */
   private protectedPids(): number[] {
-    return [process.pid, ...this.keepers];
+    return [process.pid, ...this.keepers, ...this.execClients.values()];
+  }
+
+  /**
+   * A fast-path `sbx exec` waits for its command outside the sandbox (native/unotify/src/fast.c),
+   * as the Node `sbx exec` does, whose engine protects it: the command must not signal it either.
+   * It is the parent of the session's root (it forked the launcher), read from /proc, not claimed.
+   */
+  private protectExecClient(session: string, rootPid: number): void {
+    const ppid = parentOf(rootPid);
+    if (ppid === undefined || ppid <= 1) return;
+    this.execClients.set(session, ppid);
+    this.pushProtected();
   }
 
   private pushProtected(): void {
@@ -257,6 +281,24 @@ export class Supervisor {
           .finally(() => sock.end());
         return;
       }
+      case 'exec-start':
+        void execStart(req, sock, {
+          env: this.env,
+          sessions: this.sessions,
+          stopping: () => this.stopping,
+          startNetwork: async (id) => {
+            const net = await SessionNetwork.start(this.env, this.netNames);
+            this.pendingNets.add(id, net);
+            return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
+          },
+          pending: this.pendingExecs,
+          keeperSocket: this.paths.keeper,
+        }).catch((err: unknown) => {
+          say(`exec-start failed: ${(err as Error).stack ?? String(err)}`);
+          this.send(sock, { fallback: `internal error: ${(err as Error).message}` });
+          sock.end();
+        });
+        return;
       case 'log': {
         const recent = this.log.recent({ session: req.session, limit: req.limit });
         this.send(sock, { violations: recent });
@@ -319,6 +361,7 @@ export class Supervisor {
     await Promise.all([...this.sessions.values()].map((s) => s.detach()));
     this.sessions.clear();
     await this.pendingNets.close();
+    this.pendingExecs.close();
     await this.watcher.close();
     this.resolveDone();
   }

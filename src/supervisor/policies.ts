@@ -10,7 +10,11 @@ import { resolvePolicy, type BrokenFile } from '../policy/index.js';
 import type { LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
 
-export type PolicySource = { kind: 'dir'; dir: string } | { kind: 'use'; file: string; dir: string };
+export type PolicySource =
+  | { kind: 'dir'; dir: string }
+  | { kind: 'use'; file: string; dir: string }
+  /** `sbx exec` through the native fast path: its flags (raw, after `exec`) from `cwd`; fixed for life. */
+  | { kind: 'exec'; cwd: string; args: string[] };
 
 export interface ResolvedSource {
   /** Identity within a session: same key → same policy ids. */
@@ -29,11 +33,41 @@ export interface ResolvedSource {
 }
 
 export function sourceKey(s: PolicySource): string {
+  if (s.kind === 'exec') return `exec:${s.cwd}\0${s.args.join('\0')}`;
   return s.kind === 'dir' ? `dir:${s.dir}` : `use:${s.file}`;
+}
+
+/**
+ * An exec source: the policy `sbx exec ARGS` builds in `cwd` with `env` (src/policy alone builds
+ * it). Nothing is watched: a command keeps the policy it was started under.
+ */
+export async function resolveExecSource(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedSource & { env: Record<string, string>; warnings: string[]; quiet: boolean; argv: string[]; defaultOrigins: Record<string, string> }> {
+  const { parseExecCommandLine, defaultOriginsFor } = await import('../cli/exec.js');
+  const { compileExecFlags } = await import('../policy/flags.js');
+  const { flags, quiet, argv } = parseExecCommandLine(source.args);
+  const compiled = await compileExecFlags(flags, { cwd: source.cwd, env });
+  return {
+    key: sourceKey(source),
+    source,
+    main: compiled.policy,
+    overrides: compiled.overrides,
+    files: [],
+    watch: [],
+    origin: 'sbx exec flags',
+    trusted: compiled.trusted,
+    prompt: 'sbx',
+    broken: [],
+    env: compiled.env,
+    warnings: compiled.warnings,
+    quiet,
+    argv,
+    defaultOrigins: defaultOriginsFor(flags),
+  };
 }
 
 /** Resolves a source. A broken file does not throw: it is in `broken` (and in the prompt, as `!`). */
 export async function resolveSource(source: PolicySource, env: Env, lastGood?: LastGoodStore): Promise<ResolvedSource> {
+  if (source.kind === 'exec') return resolveExecSource(source, env);
   const spec = source.kind === 'dir' ? { dir: source.dir } : { dir: source.dir, use: source.file };
   const r = await resolvePolicy(spec, { env, onBroken: 'keep', lastGood });
   const project = source.kind === 'use' ? basename(source.dir) : r.projectFile ? basename(r.projectDir) : '';

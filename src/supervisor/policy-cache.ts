@@ -14,7 +14,7 @@ import { findProjectFile } from '../policy/discover.js';
 import { canonicalPath } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
-import { resolveSource, type PolicySource, type ResolvedSource } from './policies.js';
+import { resolveSource, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 
 const MAX_ENTRIES = 256;
 
@@ -68,6 +68,7 @@ export class PolicyCache {
 
   /** What decides a source's policy, besides the stamped files. */
   effectiveKey(source: PolicySource): string {
+    if (source.kind === 'exec') return sourceKey(source);
     const project = findProjectFile(source.dir);
     let where: string;
     try {
@@ -84,6 +85,8 @@ export class PolicyCache {
    */
   async get(source: PolicySource): Promise<CachedSource> {
     const effectiveKey = this.effectiveKey(source);
+    // An exec source is built once per command (its env and flags are its own): never cached.
+    if (source.kind === 'exec') return { resolved: await resolveSource(source, this.env), effectiveKey, generation: this.nextGeneration++ };
     let e = this.entries.get(effectiveKey);
     if (!e || stampOf(e.paths).stamp !== e.stamp) {
       this.entries.delete(effectiveKey);

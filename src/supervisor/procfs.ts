@@ -41,3 +41,13 @@ export function cwdOf(pid: number): string | undefined {
 export function selfRss(): number {
   return process.memoryUsage.rss();
 }
+
+/** The parent pid of pid (the PPid: line of /proc/<pid>/status), or undefined when it is gone. */
+export function parentOf(pid: number): number | undefined {
+  try {
+    const m = /^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -18,9 +18,10 @@ import { PolicyError, SbxError } from '../errors.js';
 import { Engine } from '../native/engine.js';
 import type { Env } from '../policy/paths.js';
 import { sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
-import type { PolicyCache } from './policy-cache.js';
+import type { CachedSource, PolicyCache } from './policy-cache.js';
+import { formatEvent } from '../platform/linux/exec.js';
 import type { SessionNetwork } from './network.js';
-import type { ProxyDenial } from '../net/index.js';
+import { describeDenial, type ProxyDenial } from '../net/index.js';
 import { cwdOf, ttyOf } from './procfs.js';
 import { NoticeMemory } from '../hook/notices.js';
 import { markFresh, markStale } from '../hook/fresh.js';
@@ -47,6 +48,17 @@ export interface SessionContext {
   network(session: string, port: number | undefined): Promise<SessionNetwork>;
   /** Daemon log line. */
   say(line: string): void;
+  /** The `exec-start` request that announced this session id (native fast path), if any. */
+  takeExec(session: string): PendingExec | undefined;
+}
+
+/** An `sbx exec` the fast path announced: its policy (built with the caller's env) and its client. */
+export interface PendingExec {
+  got: CachedSource;
+  /** The client's control connection: denial lines go there as {say} (src/protocol/control.ts). */
+  out: Socket;
+  quiet: boolean;
+  defaultOrigins: Record<string, string>;
 }
 
 export class Session implements HintHost {
@@ -68,6 +80,8 @@ export class Session implements HintHost {
   private lastStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0 };
   /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
   readonly told = new NoticeMemory();
+  /** A fast-path `sbx exec`: where its denial lines go; its root never follows cd. */
+  private exec: (PendingExec & { seen: Set<string> }) | undefined;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -109,8 +123,15 @@ export class Session implements HintHost {
       for (const s of state.sources) keys.push(await this.prepare(s.source, true, { main: s.main, overrides: s.overrides }));
       this.installed.rootKey = keys[state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
     } else {
-      // The root process is about to exec the session's program in its (real) cwd.
-      this.installed.rootKey = await this.prepare({ kind: 'dir', dir: reg.cwd }, reg.resume);
+      const exec = reg.resume ? undefined : this.ctx.takeExec(this.id);
+      if (exec) {
+        // `sbx exec` via the fast path: the policy built at exec-start, for life.
+        this.exec = { ...exec, seen: new Set() };
+        this.installed.rootKey = await this.prepare(exec.got.resolved.source, false, undefined, exec.got);
+      } else {
+        // The root process is about to exec the session's program in its (real) cwd.
+        this.installed.rootKey = await this.prepare({ kind: 'dir', dir: reg.cwd }, reg.resume);
+      }
       this.installed.allocateStrict();
     }
 
@@ -134,7 +155,8 @@ export class Session implements HintHost {
       // from here on. A resumed engine knows every process it tagged before; a root it does
       // not know (no record) is tagged again.
       try {
-        this.engineRef.assign(this.rootPid, this.installed.root()!.mainId, true);
+        // An exec session's root is a command, not a shell: it keeps its policy (no hints).
+        this.engineRef.assign(this.rootPid, this.installed.root()!.mainId, this.installed.root()!.resolved.source.kind !== 'exec');
       } catch (err) {
         if (!state && !reg.resume) {
           this.engineRef.stop();
@@ -145,6 +167,11 @@ export class Session implements HintHost {
     this.installed.installStrict(this.engineRef);
     this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();
+  }
+
+  /** A fast-path `sbx exec` session (its root runs under exec flags, for life). */
+  isExec(): boolean {
+    return this.installed.root()?.resolved.source.kind === 'exec';
   }
 
   /** A keeper registered or left somewhere: no session may signal any of them. */
@@ -165,12 +192,17 @@ export class Session implements HintHost {
   }
 
   /** Resolves a source into an entry (allocating ids once per source, or taking `ids`). Returns its key. */
-  private async prepare(source: PolicySource, lockdownOnError: boolean, ids?: { main: number; overrides: number[] }): Promise<string> {
+  private async prepare(
+    source: PolicySource,
+    lockdownOnError: boolean,
+    ids?: { main: number; overrides: number[] },
+    given?: CachedSource,
+  ): Promise<string> {
     let key = sourceKey(source);
     let resolved: ResolvedSource;
     let generation = 0;
     try {
-      const got = await this.ctx.policies.get(source);
+      const got = given ?? (await this.ctx.policies.get(source));
       ({ resolved, generation } = got);
       key = got.effectiveKey;
       // A broken file: the session still starts (last good or strict fallback), and says so.
@@ -309,6 +341,7 @@ export class Session implements HintHost {
   // ---- events, notices ----
 
   private onEvents(evs: EngineEvent[]): void {
+    if (this.exec && !this.exec.quiet && !this.exec.out.destroyed) this.sayDenials(evs, this.exec);
     this.ctx.log.add(
       engineViolations(
         this.id,
@@ -319,8 +352,22 @@ export class Session implements HintHost {
     );
   }
 
+  /** The lines `sbx exec` prints on its stderr, sent to the fast-path client that prints them. */
+  private sayDenials(evs: EngineEvent[], exec: PendingExec & { seen: Set<string> }): void {
+    for (const e of evs) {
+      const named = e.op === 'net' && this.net ? { ...e, target: this.net.manager.describe(e.target) } : e;
+      const line = formatEvent(named, this.installed.byPolicyId(e.policy)?.policy, exec.defaultOrigins);
+      if (exec.seen.has(line)) continue; // a program retrying the same open is one denial to a person
+      exec.seen.add(line);
+      exec.out.write(`${JSON.stringify({ say: line })}\n`);
+    }
+  }
+
   /** The session's proxy refused (or, in audit mode, would have refused) a name or address. */
   private onProxyDeny(d: ProxyDenial): void {
+    // The line `sbx exec` prints for a proxy refusal (src/platform/linux/exec.ts).
+    if (this.exec && !this.exec.quiet && !this.exec.out.destroyed)
+      this.exec.out.write(`${JSON.stringify({ say: `sbx: ${d.audit ? 'audit: would deny' : 'denied'} net ${describeDenial(d)} via proxy (${d.reason})` })}\n`);
     this.ctx.log.add([proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1))]);
   }
 
@@ -380,6 +427,7 @@ export class Session implements HintHost {
     if (this.journalFd !== undefined) this.closeFd(this.journalFd);
     this.journalFd = undefined;
     this.keeper?.destroy();
+    this.exec?.out.end();
     void this.net?.manager.close();
     markStale(this.ctx.env, this.id);
     this.ctx.say(`session ${this.id} ended: ${reason}`);

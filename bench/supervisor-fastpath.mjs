@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Starting a sandbox with a supervisor running (issue 13 item 4; contract: bench/README.md):
+//   1. `sbx exec -- /bin/true`: bare /bin/true, the native fast path (bin/sbx → sbx-fast →
+//      exec-start on the control socket → sbx-launch --session), and the Node path
+//      (`node bin/sbx exec`, what bin/sbx was before: Node starts, builds the policy, runs the
+//      engine itself); hyperfine -N, side by side in one run.
+//   2. a new terminal: `SHELL -i` in a pty (script(1)) until its first usable prompt, without
+//      the hook, with the hook (fast path: cached hook text, native `shell --check` and
+//      `shell`), and with the hook on the Node path (SBX_NO_FAST=1: Node for each of the three);
+//      bash, zsh, fish.
+// Prints Markdown; BUDGET lines `exec-start` (≤ 20 ms) and `terminal` (≤ 50 ms added). Never fails on speed.
+// BENCH_OUT=DIR also keeps hyperfine's JSON files there.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const SBX = process.env.SBX ?? path.join(REPO, 'bin', 'sbx');
+const WORK = path.join(process.env.BENCH_WORK ?? path.join(REPO, 'bench', 'work'), 'fastpath');
+const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5) * 6);
+const TRUNS = Number(process.env.BENCH_TERMINAL_RUNS ?? 15);
+const OUT = process.env.BENCH_OUT;
+
+fs.rmSync(WORK, { recursive: true, force: true });
+const home = path.join(WORK, 'home');
+const xdg = Object.fromEntries(['CONFIG', 'STATE', 'DATA', 'CACHE'].map((k) => [`XDG_${k}_HOME`, path.join(home, k.toLowerCase())]));
+for (const d of Object.values(xdg)) fs.mkdirSync(d, { recursive: true });
+const runtime = path.join(WORK, 'run');
+fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
+const cwd = path.join(WORK, 'proj');
+fs.mkdirSync(cwd, { recursive: true });
+const baseEnv = { PATH: process.env.PATH, HOME: home, TERM: 'dumb', LANG: 'C.UTF-8', USER: process.env.USER ?? 'root', XDG_RUNTIME_DIR: runtime, ...xdg };
+const fmt = (s) => (s >= 1e-3 ? `${(s * 1e3).toFixed(1)} ms` : `${(s * 1e6).toFixed(0)} µs`);
+const out = [];
+const budgets = [];
+
+let hfCount = 0;
+/** hyperfine -N; returns each command's {median, mean, stddev, min, max} in seconds. */
+function hyperfine(cmds, env, runs, dir = cwd) {
+  const json = path.join(WORK, `hf-${hfCount++}.json`);
+  execFileSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(runs), '--export-json', json, ...cmds], { env, cwd: dir, stdio: 'ignore', timeout: 900_000 });
+  if (OUT) fs.copyFileSync(json, path.join(OUT, path.basename(json)));
+  return JSON.parse(fs.readFileSync(json, 'utf8')).results;
+}
+
+spawnSync(SBX, ['daemon', 'start'], { env: baseEnv, stdio: 'ignore', timeout: 30_000 });
+// The fast path must really be the one measured.
+const probe = spawnSync(SBX, ['exec', '--', '/bin/true'], { env: { ...baseEnv, SBX_FAST_TRACE: '1' }, cwd, encoding: 'utf8' });
+const fastTaken = /^sbx-fast: fast exec/m.test(probe.stderr);
+
+// 1. sbx exec -- /bin/true
+{
+  const node = process.execPath;
+  const r = hyperfine(['/bin/true', `${SBX} exec -- /bin/true`, `${node} ${SBX} exec -- /bin/true`], baseEnv, RUNS);
+  const [bare, fast, viaNode] = r;
+  out.push('### `sbx exec -- /bin/true`, supervisor running', '');
+  out.push('| command | median | mean ± σ | min | max |', '|---|---|---|---|---|');
+  for (const [name, x] of [['bare /bin/true', bare], ['sbx exec (native fast path)', fast], ['sbx exec (Node path: node bin/sbx)', viaNode]])
+    out.push(`| ${name} | ${fmt(x.median)} | ${fmt(x.mean)} ± ${fmt(x.stddev)} | ${fmt(x.min)} | ${fmt(x.max)} |`);
+  out.push('', `Fast path taken (SBX_FAST_TRACE): ${fastTaken ? 'yes' : `NO (${probe.stderr.trim()})`}. Method: hyperfine -N, ${RUNS} runs after 3 warm-ups, one run for all three.`, '');
+  budgets.push({ id: 'exec-start', value: `${fmt(fast.median)} (fast path; Node path ${fmt(viaNode.median)})`, met: fastTaken && fast.median <= 0.02 });
+}
+
+// 2. A new terminal (as bench/hook-prompt.mjs section 4): the rc exits at its first prompt inside
+// a session (without the hook: at its first prompt). Own HOME per variant: the re-exec reads the rc again.
+{
+  const hookLine = (sh) => (sh === 'fish' ? `${SBX} hook fish | source` : `eval "$(${SBX} hook ${sh})"`);
+  const variant = (name, withHook) => {
+    const h = path.join(WORK, `term-${name}`);
+    const cond = withHook ? '-n ${SBX_SESSION-}' : '1 == 1';
+    fs.mkdirSync(path.join(h, '.config', 'fish'), { recursive: true });
+    fs.writeFileSync(path.join(h, '.bashrc'), `${withHook ? hookLine('bash') : ''}\nPROMPT_COMMAND+=$'\\n''[[ ${cond} ]] && exit 0'\n`);
+    fs.writeFileSync(path.join(h, '.zshrc'), `${withHook ? hookLine('zsh') : ''}\n__bench_exit() { [[ ${cond} ]] && exit 0 }\nprecmd_functions+=(__bench_exit)\n`);
+    fs.writeFileSync(
+      path.join(h, '.config', 'fish', 'config.fish'),
+      `${withHook ? hookLine('fish') : ''}\nfunction __bench_exit --on-event fish_prompt; ${withHook ? 'set -q SBX_SESSION; and ' : ''}exit 0; end\n`,
+    );
+    fs.writeFileSync(path.join(h, '.config', 'fish', 'fish_variables'), '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n');
+    fs.mkdirSync(path.join(h, '.local', 'share', 'fish', 'generated_completions'), { recursive: true });
+    return { ...baseEnv, HOME: h, ZDOTDIR: h, XDG_CONFIG_HOME: path.join(h, '.config'), XDG_DATA_HOME: path.join(h, '.local', 'share') };
+  };
+  const variants = [
+    ['without hook', variant('plain', false)],
+    ['hook, fast path', variant('fast', true)],
+    ['hook, Node path', { ...variant('node', true), SBX_NO_FAST: '1' }],
+  ];
+  out.push('### New terminal → first usable prompt (pty, supervisor running)', '');
+  out.push('| shell | without hook | hook, fast path | added | hook, Node path | added |', '|---|---|---|---|---|---|');
+  const added = [];
+  for (const sh of ['bash', 'zsh', 'fish']) {
+    const t = variants.map(([, env]) => {
+      try {
+        return hyperfine([`script -qec "${sh} -i" /dev/null`], { ...env, SHELL: sh }, TRUNS)[0].median;
+      } catch {
+        return undefined;
+      }
+    });
+    const [plain, fast, viaNode] = t;
+    const diff = (x) => (plain !== undefined && x !== undefined ? fmt(x - plain) : 'n/a');
+    if (plain !== undefined && fast !== undefined) added.push(fast - plain);
+    out.push(`| ${sh} | ${plain !== undefined ? fmt(plain) : 'n/a'} | ${fast !== undefined ? fmt(fast) : 'n/a'} | ${diff(fast)} | ${viaNode !== undefined ? fmt(viaNode) : 'n/a'} | ${diff(viaNode)} |`);
+  }
+  out.push('', `Method: hyperfine -N, median of ${TRUNS} runs after 3 warm-ups, of script(1) running \`SHELL -i\` until its first prompt (with the hook: the first prompt inside a session). "Node path" = SBX_NO_FAST=1: Node prints the hook, runs \`shell --check\` and \`shell\`.`);
+  if (added.length > 0) budgets.push({ id: 'terminal', value: `${fmt(Math.max(...added))} added (worst of bash/zsh/fish, fast path)`, met: Math.max(...added) <= 0.05 });
+}
+
+spawnSync(SBX, ['daemon', 'stop', '--force'], { env: baseEnv, stdio: 'ignore', timeout: 10_000 });
+process.stdout.write(`${out.join('\n')}\n`);
+for (const b of budgets) process.stdout.write(`BUDGET ${JSON.stringify(b)}\n`);

@@ -1,0 +1,130 @@
+/**
+ * `exec-start` (src/protocol/control.ts): the supervisor side of the native fast path for
+ * `sbx exec`. The client sent its raw command line, cwd and environment; the policy is built
+ * here with src/policy exactly as the Node `sbx exec` would build it in that cwd with that
+ * environment, and waits for the keeper that registers the session id we hand out. Anything
+ * we do not take (a usage or policy error, --help, a version we do not speak) is answered
+ * with {fallback}: the client then runs the Node CLI, which says it in the usual words.
+ *
+ * Who may ask: the control socket is 0600 in the runtime dir, and the runtime dir is in every
+ * policy's protected floor, so no sandboxed process can connect to it (it would get Node's
+ * `sbx exec`, which cannot nest a filter). A request therefore never widens a sandbox.
+ */
+import type { Socket } from 'node:net';
+import { SbxError } from '../errors.js';
+import type { Env } from '../policy/paths.js';
+import { EXEC_START_VERSION, type ExecStartReply, type ExecStartRequest } from '../protocol/control.js';
+import { SESSION_ID } from '../protocol/keeper.js';
+import { newSessionId } from '../platform/linux/shell.js';
+import { resolveExecSource, sourceKey, type PolicySource } from './policies.js';
+import type { PendingExec } from './session.js';
+
+/** A client that got its reply but whose keeper never registered (it died): forget it. */
+const UNCLAIMED_MS = 60_000;
+/** Above this the client would not have sent it (it falls back first); refuse to be sure. */
+const MAX_ITEMS = 10_000;
+
+export class PendingExecs {
+  private readonly waiting = new Map<string, { exec: PendingExec; timer: NodeJS.Timeout }>();
+
+  add(session: string, exec: PendingExec): void {
+    const timer = setTimeout(() => {
+      if (this.waiting.get(session)?.exec === exec) this.waiting.delete(session);
+      exec.out.end();
+    }, UNCLAIMED_MS);
+    timer.unref();
+    this.waiting.set(session, { exec, timer });
+  }
+
+  take(session: string): PendingExec | undefined {
+    const w = this.waiting.get(session);
+    if (!w) return undefined;
+    clearTimeout(w.timer);
+    this.waiting.delete(session);
+    return w.exec;
+  }
+
+  close(): void {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.exec.out.end();
+    }
+    this.waiting.clear();
+  }
+}
+
+export interface ExecStartHost {
+  env: Env;
+  sessions: Map<string, unknown>;
+  stopping(): boolean;
+  /** Starts the session's proxy (adopted when the keeper registers): its variables, or drop it. */
+  startNetwork(session: string): Promise<{ env: Record<string, string>; drop(): void }>;
+  pending: PendingExecs;
+  keeperSocket: string;
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length <= MAX_ITEMS && v.every((x) => typeof x === 'string');
+}
+
+/** "K=V" lines → an env object (the first '=' splits; a line without one is skipped, like execve's). */
+export function envFromLines(lines: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf('=');
+    if (i > 0) env[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return env;
+}
+
+export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecStartHost): Promise<void> {
+  const reply = (msg: ExecStartReply) => {
+    if (!sock.destroyed) sock.write(`${JSON.stringify(msg)}\n`);
+  };
+  const fallback = (why: string) => {
+    reply({ fallback: why });
+    sock.end();
+  };
+  if (req.v !== EXEC_START_VERSION) return fallback(`protocol version ${String(req.v)} (this supervisor speaks ${EXEC_START_VERSION})`);
+  if (typeof req.cwd !== 'string' || !req.cwd.startsWith('/') || !isStringArray(req.args) || !isStringArray(req.env))
+    return fallback('malformed exec-start request');
+  if (host.stopping()) return fallback('the supervisor is shutting down');
+  if (req.args[0] === '--help' || req.args[0] === '-h') return fallback('help is printed by the CLI');
+
+  const env = envFromLines(req.env);
+  // A process inside a session cannot reach us (see above); if one ever did, Node's `sbx exec`
+  // is what it would get from there: say so by falling back, never by serving it.
+  if (env.SBX_SESSION) return fallback('the caller is inside a session');
+  const source: PolicySource & { kind: 'exec' } = { kind: 'exec', cwd: req.cwd, args: req.args };
+  let session = newSessionId();
+  while (host.sessions.has(session) || !SESSION_ID.test(session)) session = newSessionId();
+  // The session's proxy starts while the policy is built (neither needs the other).
+  const network = host.startNetwork(session);
+  let resolved: Awaited<ReturnType<typeof resolveExecSource>>;
+  try {
+    resolved = await resolveExecSource(source, env);
+  } catch (err) {
+    void network.then((n) => n.drop(), () => undefined);
+    // Usage and policy errors are the CLI's to print (same words, same exit code).
+    if (err instanceof SbxError) return fallback(err.message);
+    throw err;
+  }
+  const proxyVars = (await network).env;
+  // The session keeps the policy, not the caller's environment.
+  const { env: programBase, warnings, quiet, defaultOrigins, argv, ...policy } = resolved;
+  host.pending.add(session, {
+    got: { resolved: policy, effectiveKey: sourceKey(source), generation: 0 },
+    out: sock,
+    quiet,
+    defaultOrigins,
+  });
+  const programEnv = { ...programBase, ...proxyVars, SBX_SESSION: session };
+  reply({
+    session,
+    keeper: host.keeperSocket,
+    argv,
+    env: Object.entries(programEnv).map(([k, v]) => `${k}=${v}`),
+    warnings: quiet ? [] : warnings,
+  });
+  // The connection stays open: the session's denial lines follow ({say}), then it ends.
+}

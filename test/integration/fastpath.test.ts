@@ -1,0 +1,259 @@
+/**
+ * The native fast path (native/unotify/src/fast.c, issue 13 item 4): with a supervisor running,
+ * `sbx exec`, `sbx shell --check`, `sbx shell` and `sbx hook SHELL` run without Node. Real
+ * bin/sbx, supervisor, launcher, keeper and kernel. Which path ran is read from the client's
+ * SBX_FAST_TRACE lines ("sbx-fast: fast exec …" / "sbx-fast: node: <why>"), never from timing.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSandbox, pidAlive, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
+
+const FAST_EXEC = /^sbx-fast: fast exec: session s[0-9a-f]{10}$/m;
+const NODE_PATH = /^sbx-fast: node: /m;
+/** stderr without the client's trace lines: what a user sees. */
+const shown = (stderr: string) => stderr.replace(/^sbx-fast: .*\n/gm, '');
+
+let sb: Sandbox;
+/** Under /var/tmp: /tmp (where the sandbox's HOME is) stays readable under --deny-read. */
+let world: string;
+let secret: string;
+let pub: string;
+
+function exec(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(sbxBin, ['exec', ...args], { cwd: sb.home, env: { ...sb.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
+}
+
+const ping = () => sb.sbx(['daemon', 'status']).code === 0;
+
+beforeAll(() => {
+  sb = makeSandbox('fast');
+  sb.env.SBX_FAST_TRACE = '1';
+  world = realpathSync(mkdtempSync(join(existsSync('/var/tmp') ? '/var/tmp' : sb.dir, 'sbx-fast-')));
+  chmodSync(world, 0o755);
+  secret = join(world, 'secret');
+  pub = join(world, 'pub');
+  writeFileSync(secret, 'TOP-SECRET\n');
+  writeFileSync(pub, 'PUBLIC\n');
+});
+
+afterAll(() => {
+  sb?.cleanup();
+  if (world) rmSync(world, { recursive: true, force: true });
+});
+
+describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
+  it('no supervisor: the Node CLI runs it, sandboxed (denied twin and allowed twin)', () => {
+    expect(ping()).toBe(false);
+    const denied = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', secret]);
+    expect(denied.stderr).toMatch(/^sbx-fast: node: no supervisor answers$/m);
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).not.toContain('TOP-SECRET');
+    expect(denied.stderr).toContain(`sbx: denied read ${secret} (--deny-read)`);
+    const allowed = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', pub]);
+    expect(allowed.stderr).toMatch(NODE_PATH);
+    expect(allowed).toMatchObject({ code: 0, stdout: 'PUBLIC\n' });
+  });
+
+  it('with a supervisor: no Node on the client side, the policy applies (denied twin and allowed twin, denial line)', () => {
+    expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const denied = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', secret]);
+    expect(denied.stderr).toMatch(FAST_EXEC);
+    expect(denied.stderr).not.toMatch(NODE_PATH);
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).not.toContain('TOP-SECRET');
+    expect(denied.stderr).toContain(`sbx: denied read ${secret} (--deny-read)`);
+    const allowed = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', pub]);
+    expect(allowed.stderr).toMatch(FAST_EXEC);
+    expect(allowed).toMatchObject({ code: 0, stdout: 'PUBLIC\n' });
+    expect(shown(allowed.stderr)).toBe('');
+    // --quiet: denied, and silent about it, as in Node.
+    const quiet = exec(['--quiet', '--deny-read', `--allow-read=${pub}`, '--', 'cat', secret]);
+    expect(quiet.stderr).toMatch(FAST_EXEC);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr).not.toContain('sbx: denied');
+  });
+
+  it('the command runs in a sandbox: a process table entry with a seccomp filter, the env filter applied', () => {
+    const r = exec(['--deny-env', '--', 'sh', '-c', 'grep "^Seccomp_filters" /proc/self/status; echo "secret=${MY_TOKEN-unset} home=$HOME"'], { MY_TOKEN: 'tok' });
+    expect(r.stderr).toMatch(FAST_EXEC);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Seccomp_filters:\s*[1-9]/m);
+    expect(r.stdout).toContain(`secret=unset home=${sb.home}`);
+    // Allowed twin: without --deny-env the variable is there.
+    const kept = exec(['--', 'sh', '-c', 'echo "secret=${MY_TOKEN-unset}"'], { MY_TOKEN: 'tok' });
+    expect(kept.stderr).toMatch(FAST_EXEC);
+    expect(kept.stdout).toBe('secret=tok\n');
+  });
+
+  it('an exec session never follows cd: its command cannot push a hint to widen itself (twin: a shell session\'s root can)', () => {
+    // The home directory's policy (the user default) reads everything; the exec's flags do not.
+    // bash's builtin read opens the push itself: the caller is the session's root process.
+    const push = `if read -r l < "/proc/self/sbx/cd/$PWD"; then echo "pushed $l"; else echo refused; fi 2>/dev/null; cat ${secret}`;
+    const r = exec(['--deny-read', `--allow-read=${pub}`, '--', 'bash', '--norc', '-c', push]);
+    expect(r.stderr).toMatch(FAST_EXEC);
+    expect(r.stdout).toContain('refused');
+    expect(r.stdout).not.toContain('TOP-SECRET');
+    expect(r.code).toBe(1);
+    // Twin: the root of a `sbx shell` session is its shell, whose push is answered.
+    const sh = sb.sbx(['shell', '--', 'bash', '--norc', '-c', push]);
+    expect(sh.stdout).toMatch(/^pushed sbx 1$/m);
+  });
+
+  it('the client waiting outside is protected like the Node exec: the command cannot signal it (twin: it can signal its own child)', () => {
+    const r = exec(['--', 'sh', '-c', 'kill -KILL $PPID 2>/dev/null && echo killed-parent || echo parent-refused; sleep 30 & kill -KILL $! && echo killed-child']);
+    expect(r.stderr).toMatch(FAST_EXEC);
+    expect(r.stdout).toBe('parent-refused\nkilled-child\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('exit codes and messages are the Node CLI\'s: own code, 128+signal, 127 not found, 2 + usage for a bad flag', { timeout: 180_000 }, () => {
+    const cases: string[][] = [
+      ['--', 'sh', '-c', 'exit 7'],
+      ['--', 'sh', '-c', 'kill -TERM $$'],
+      ['--', 'no-such-command-xyz'],
+      ['--bogus-flag', '--', 'true'],
+      [],
+      ['--policy', join(world, 'missing.yaml'), '--', 'true'],
+    ];
+    for (const args of cases) {
+      const fast = exec(args);
+      const viaNode = exec(args, { SBX_NO_FAST: '1' });
+      expect(viaNode.stderr).toMatch(NODE_PATH);
+      expect({ args, code: fast.code, stderr: shown(fast.stderr) }).toEqual({ args, code: viaNode.code, stderr: shown(viaNode.stderr) });
+    }
+    expect(exec(['--', 'sh', '-c', 'exit 7']).stderr).toMatch(FAST_EXEC);
+    expect(exec(['--', 'sh', '-c', 'kill -TERM $$']).code).toBe(143);
+    // What the fast path does not take goes to Node, which says it.
+    const bad = exec(['--bogus-flag', '--', 'true']);
+    expect(bad.stderr).toMatch(/^sbx-fast: node: unknown flag '--bogus-flag'$/m);
+    expect(bad.code).toBe(2);
+    expect(shown(bad.stderr)).toMatch(/^sbx: unknown flag '--bogus-flag'\n/);
+  });
+
+  it('kill -9 of the supervisor: a running fast exec keeps its policy, the next exec falls back to Node, and the fast path takes over again after the restart', { timeout: 120_000 }, async () => {
+    const go = join(world, 'go');
+    const running = spawn(
+      sbxBin,
+      ['exec', '--deny-read', `--allow-read=${pub}`, `--allow-read=${world}/go`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done; cat ${pub}; cat ${secret}; echo done`],
+      { cwd: sb.home, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    running.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    running.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const finished = new Promise<number>((r) => running.on('close', (code) => r(code ?? -1)));
+    await until('the running exec session', () => FAST_EXEC.test(err) && sb.status().sessions.length === 1);
+
+    const old = sb.supervisorPid()!;
+    process.kill(old, 'SIGKILL');
+    await until('the old supervisor gone', () => !pidAlive(old));
+    // The running exec's keeper starts a new supervisor and resumes its session; until it
+    // answers, an exec goes through Node (sandboxed just the same).
+    const meanwhile = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', pub]);
+    expect(meanwhile).toMatchObject({ code: 0, stdout: 'PUBLIC\n' });
+    expect(meanwhile.stderr).toMatch(/^sbx-fast: (node: no supervisor answers|fast exec: session s[0-9a-f]{10})$/m);
+    await until('a new supervisor', () => {
+      const pid = sb.supervisorPid();
+      return pid !== undefined && pid !== old && ping();
+    }, 60_000);
+    await until('the exec session resumed', () => readFileSync(join(sb.state, 'supervisor.log'), 'utf8').includes(' resumed: '), 30_000);
+
+    const after = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', secret]);
+    expect(after.stderr).toMatch(FAST_EXEC);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain(`sbx: denied read ${secret} (--deny-read)`);
+    const afterAllowed = exec(['--deny-read', `--allow-read=${pub}`, '--', 'cat', pub]);
+    expect(afterAllowed.stderr).toMatch(FAST_EXEC);
+    expect(afterAllowed).toMatchObject({ code: 0, stdout: 'PUBLIC\n' });
+
+    // The command started before the crash still runs under its own flags (resumed from the keeper's state).
+    writeFileSync(go, '');
+    const code = await finished;
+    expect(out).toContain('PUBLIC\n');
+    expect(out).not.toContain('TOP-SECRET');
+    expect(out).toContain('done\n');
+    expect(code).toBe(0);
+    rmSync(go);
+  });
+});
+
+describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, () => {
+  it('shell --check and shell start a session without Node', () => {
+    const check = sb.sbx(['shell', '--check']);
+    expect(check.code).toBe(0);
+    expect(check.stderr).toMatch(/^sbx-fast: fast shell --check$/m);
+    const sh = sb.sbx(['shell', '--', 'sh', '-c', 'echo "session=$SBX_SESSION"; grep "^Seccomp_filters" /proc/self/status']);
+    expect(sh.stderr).toMatch(/^sbx-fast: fast shell: session s[0-9a-f]{10}$/m);
+    expect(sh.code).toBe(0);
+    expect(sh.stdout).toMatch(/^session=s[0-9a-f]{10}$/m);
+    expect(sh.stdout).toMatch(/^Seccomp_filters:\s*[1-9]/m);
+  });
+
+  it('hook text from the cache equals what Node renders, for bash, zsh and fish; a stale or foreign cache is not used', () => {
+    for (const shell of ['bash', 'zsh', 'fish']) {
+      const cache = join(sb.state, 'hook-cache', shell);
+      rmSync(cache, { force: true });
+      const rendered = sb.sbx(['hook', shell]);
+      expect(rendered.stderr).toMatch(/^sbx-fast: node: no cached hook text$/m);
+      expect(rendered.code).toBe(0);
+      expect(rendered.stdout).toContain('__sbx_');
+      const cached = sb.sbx(['hook', shell]);
+      expect(cached.stderr).toMatch(new RegExp(`^sbx-fast: fast hook ${shell}$`, 'm'));
+      expect(cached).toMatchObject({ code: 0, stdout: rendered.stdout });
+      const viaNode = sb.sbx(['hook', shell], {});
+      expect(viaNode.stdout).toBe(rendered.stdout);
+
+      // Another key (another sbx, template or version): Node renders again and rewrites it.
+      const text = readFileSync(cache, 'utf8');
+      writeFileSync(cache, text.replace(/^(# sbx-hook-cache \S+ )(\S+)/, '$1/elsewhere/bin/sbx'));
+      const stale = sb.sbx(['hook', shell]);
+      expect(stale.stderr).toMatch(/^sbx-fast: node: cached hook text is stale$/m);
+      expect(stale.stdout).toBe(rendered.stdout);
+      expect(readFileSync(cache, 'utf8')).toBe(text);
+      // A cache others could write runs code in every new terminal: not used.
+      chmodSync(cache, 0o666);
+      const foreign = sb.sbx(['hook', shell]);
+      expect(foreign.stderr).toMatch(/^sbx-fast: node: cached hook text not a private file$/m);
+      expect(foreign.stdout).toBe(rendered.stdout);
+      chmodSync(cache, 0o600);
+    }
+  });
+});
+
+describe('requests from inside a session', { timeout: 120_000 }, () => {
+  const clientJs = (sock: string) => `
+    const c = require('net').connect(${JSON.stringify(sock)});
+    c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 1, cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
+    c.on('data', (d) => { process.stdout.write('reply ' + d); c.destroy(); });
+    c.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });`;
+
+  it('a sandboxed process cannot reach the control socket (allowed twin: the same client outside gets a session)', () => {
+    const control = join(sb.runtime, 'control.sock');
+    mkdirSync(join(world, 'js'), { recursive: true });
+    const script = join(world, 'js', 'client.cjs');
+    writeFileSync(script, clientJs(control));
+    const outside = spawnSync(process.execPath, [script], { env: sb.env, encoding: 'utf8', timeout: 30_000 });
+    expect(outside.stdout).toMatch(/^reply \{"session":"s[0-9a-f]{10}"/);
+
+    const inside = sb.sbx(['shell', '--', 'sh', '-c', `env -u SBX_SESSION ${process.execPath} ${script}`]);
+    expect(inside.stderr).toMatch(/^sbx-fast: fast shell: session/m);
+    expect(inside.stdout).toMatch(/^error E(ACCES|PERM|CONNREFUSED)$/m);
+    expect(inside.stdout).not.toContain('reply');
+  });
+
+  it('sbx exec inside a session never gets a wider sandbox: the client hands it to Node, which refuses to nest', () => {
+    const r = sb.sbx(['shell', '--', 'sh', '-c', `${sbxBin} exec -- sh -c 'echo RAN; cat ${secret}'; echo "code=$?"`]);
+    expect(r.stderr).toMatch(/^sbx-fast: node: inside a session or a seccomp filter$/m);
+    expect(r.stdout).not.toContain('RAN');
+    expect(r.stdout).not.toContain('TOP-SECRET');
+    expect(r.stdout).toMatch(/^code=(70|126)$/m);
+    // Allowed twin: the same command line outside a session runs.
+    const outside = exec(['--', 'sh', '-c', 'echo RAN']);
+    expect(outside.stderr).toMatch(FAST_EXEC);
+    expect(outside.stdout).toBe('RAN\n');
+  });
+});
+
