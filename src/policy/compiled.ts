@@ -97,14 +97,23 @@ export interface ProgramRule {
   tool?: { name: string; value: string[]; flag: string[] };
 }
 
-/** A file as the policy saw it: dev/ino as decimal strings (64-bit), size, content hash. */
+/**
+ * A file as the policy saw it: dev/ino and its version (mtime/ctime in ns) as decimal
+ * strings (64-bit), size, and the content hash when it was hashed at finish time.
+ */
 export interface ExecImageId {
   path: string;
   dev: string;
   ino: string;
   size: number;
-  /** SHA-256, lower-case hex. */
-  sha256: string;
+  mtimeNs: string;
+  ctimeNs: string;
+  /**
+   * SHA-256, lower-case hex; for files up to EAGER_HASH_MAX (exec-images.ts). A bigger one
+   * is hashed by the engine when an image of the same size is executed — and only while
+   * the file is still the version recorded here (else the comparison fails closed).
+   */
+  sha256?: string;
 }
 
 export interface ExecSection {

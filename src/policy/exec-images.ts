@@ -12,7 +12,10 @@
  * the image the name resolved to.
  *
  * I/O: stat and read of the files named; a file is hashed once per (dev, ino, size,
- * mtime, ctime). Only policies with an exec deny rule pay for it.
+ * mtime, ctime), and only up to EAGER_HASH_MAX: a bigger program (kubectl is 55 MiB, and
+ * `sbx exec` is a fresh process every time) is recorded by dev/ino/size/version only, and
+ * the engine hashes it when — and only when — an image of exactly that size is executed
+ * (exec_rules.cc). Only policies with an exec deny rule pay for any of it.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, readFileSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
@@ -37,6 +40,9 @@ export const KNOWN_LOADERS = [
  */
 const MULTICALL = new Set(['busybox', 'toybox', 'coreutils', 'uutils', 'box64']);
 
+/** Files up to this size are hashed when the policy is finished (curl 0.3 MiB, ld.so 0.2 MiB; git, 3.6 MiB, is not). */
+export const EAGER_HASH_MAX = 1024 * 1024;
+
 const hashes = new Map<string, string>();
 
 function keyOf(st: BigIntStats): string {
@@ -55,6 +61,15 @@ export function imageIdentity(path: string): ExecImageId | undefined {
   }
   if (!st.isFile()) return undefined;
   const key = keyOf(st);
+  const id: ExecImageId = {
+    path: real,
+    dev: st.dev.toString(),
+    ino: st.ino.toString(),
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs.toString(),
+    ctimeNs: st.ctimeNs.toString(),
+  };
+  if (st.size > BigInt(EAGER_HASH_MAX)) return id;
   let sha = hashes.get(key);
   if (sha === undefined) {
     try {
@@ -67,7 +82,7 @@ export function imageIdentity(path: string): ExecImageId | undefined {
     if (hashes.size > 4096) hashes.clear();
     hashes.set(key, sha);
   }
-  return { path: real, dev: st.dev.toString(), ino: st.ino.toString(), size: Number(st.size), sha256: sha };
+  return { ...id, sha256: sha };
 }
 
 function executable(path: string): boolean {

@@ -61,6 +61,8 @@ bool hash_fd(int fd, Sha256& out, uint64_t& bytes) {
   return true;
 }
 
+int64_t ns_of(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
+
 // Lazily hashed facts about the image being decided.
 struct Probe {
   int fd;
@@ -83,7 +85,19 @@ bool same_image(const ImageId& id, Probe& pr) {
     pr.unknown = true;
     return false;
   }
-  return pr.digest == id.sha;
+  if (id.has_sha) return pr.digest == id.sha;
+  // A big image the policy did not hash: hash the original now — only the version the
+  // policy saw (else whoever can write it could change what the copy is compared with).
+  Fd orig(open(id.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat ost;
+  Sha256 od{};
+  if (!orig.ok() || fstat(orig.get(), &ost) < 0 || ost.st_dev != id.dev || ost.st_ino != id.ino ||
+      ost.st_size != id.size || ns_of(ost.st_mtim) != id.mtime_ns || ns_of(ost.st_ctim) != id.ctime_ns ||
+      !image_digest(orig.get(), od)) {
+    pr.unknown = true;
+    return false;
+  }
+  return pr.digest == od;
 }
 
 bool has_deny_programs(const Policy& p) {

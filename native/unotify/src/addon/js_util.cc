@@ -116,15 +116,22 @@ std::vector<ImageId> images(const Napi::Env& env, const Napi::Object& o, const c
     std::string w = where + "." + key + "[" + std::to_string(i) + "]";
     Napi::Object im = obj(env, a.Get(i), sig, w);
     ImageId id;
+    id.path = str(env, im, "path", sig, w);
+    if (id.path.empty() || id.path[0] != '/') throw_type(env, sig, w + ".path must be an absolute path (got " + id.path + ")");
     id.dev = u64(env, im, "dev", sig, w);
     id.ino = u64(env, im, "ino", sig, w);
+    id.mtime_ns = static_cast<int64_t>(u64(env, im, "mtimeNs", sig, w));
+    id.ctime_ns = static_cast<int64_t>(u64(env, im, "ctimeNs", sig, w));
     Napi::Value sz = im.Get("size");
     if (!sz.IsNumber() || sz.As<Napi::Number>().DoubleValue() < 0 ||
         sz.As<Napi::Number>().DoubleValue() != std::floor(sz.As<Napi::Number>().DoubleValue()))
       throw_type(env, sig, w + ".size must be a non-negative integer");
     id.size = sz.As<Napi::Number>().Int64Value();
-    std::string h = str(env, im, "sha256", sig, w);
-    if (!sha256_from_hex(h, id.sha)) throw_type(env, sig, w + ".sha256 must be 64 lower-case hex digits (got " + h + ")");
+    if (!im.Get("sha256").IsUndefined()) {
+      std::string h = str(env, im, "sha256", sig, w);
+      if (!sha256_from_hex(h, id.sha)) throw_type(env, sig, w + ".sha256 must be 64 lower-case hex digits (got " + h + ")");
+      id.has_sha = true;
+    }
     out.push_back(id);
   }
   return out;

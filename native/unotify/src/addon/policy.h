@@ -38,8 +38,11 @@ struct PathSection {
 
 // A program image as src/policy identified it when the policy was finished (exec-images.ts).
 struct ImageId {
+  std::string path;  // where it was (a big image is hashed from here, when needed)
   uint64_t dev = 0, ino = 0;
   int64_t size = -1;
+  int64_t mtime_ns = 0, ctime_ns = 0;  // the version the policy saw
+  bool has_sha = false;                // hashed at finish time (small files)
   Sha256 sha{};
 };
 
