@@ -84,9 +84,10 @@ export interface ProgramRule {
   name: string;
   args: string[];
   /**
-   * Finished policy only (src/policy/exec-images.ts): the files `name` named when the
-   * policy was finished. The rule also matches an image with the same dev/ino or the same
-   * content (a copy, a hard link), whatever it is called. Absent or empty: by name only.
+   * Finished policy only, deny rules only (src/policy/exec-images.ts): the files `name`
+   * named when the policy was finished. The rule also matches an image with the same
+   * dev/ino or the same content (a copy, a hard link), whatever it is called. Absent or
+   * empty: by name only. (An allow never matches by identity: it could be planted.)
    */
   images?: ExecImageId[];
   /**

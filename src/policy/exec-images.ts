@@ -174,7 +174,9 @@ export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) 
   const programs = exec.programs.map((r): ProgramRule => {
     if (r.images !== undefined) return r;
     const images: ExecImageId[] = [];
-    for (const p of resolveProgram(r.name, env)) {
+    // Denies only: identity widens what a rule matches, and a widened allow could be
+    // planted (a copy of curl named like an allowed tool in a PATH dir the sandbox writes).
+    for (const p of r.effect === 'deny' ? resolveProgram(r.name, env) : []) {
       const id = imageIdentity(p);
       if (!id) continue;
       const b = basename(id.path);

@@ -199,7 +199,9 @@ ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
   bool by_identity_missed = false;
   for (const auto& r : p.exec.programs) {
     bool match = program_name_matches(r.name, img.path, img.asked);
-    if (!match && deny_rules) {
+    // Identity widens denies only: an allow matched by identity could be planted (a copy
+    // of curl named like an allowed tool in a PATH directory the sandbox can write).
+    if (!match && r.deny) {
       for (const auto& id : r.images) match = match || same_image(id, pr);
       if (!match && pr.unknown && r.deny) by_identity_missed = true;
     }
