@@ -220,4 +220,15 @@ export interface NativeAddon {
    * directory) under ANOTHER process's /proc/<pid>/ (not its own, not a protected pid)?
    */
   procEntryAllowed(below: string, write: boolean): boolean;
+  /** Test hook: the engine's own SHA-256 (exec image identity) of `data`, lower-case hex. */
+  sha256Hex(data: Uint8Array): string;
+  /**
+   * Test/bench hook: the engine's cached image hash of the file at `path` (null when it cannot be
+   * read), and the cache counters so far: files hashed, bytes hashed, cache hits.
+   */
+  imageDigest(path: string): { sha256: string | null; hashed: number; bytes: number; hits: number };
+  /** Test hook: native reading of a tool's global options (twin of src/policy/exec-tools.ts subcommandStarts). */
+  subcommandStarts(argv: string[], tool: { value: string[]; flag: string[] }): number[];
+  /** Test hook: `ld.so [options] PROG`: PROG's index, 0 = none, -1 = options sbx cannot read with certainty. */
+  loaderProgIndex(argv: string[]): number;
 }

@@ -72,19 +72,60 @@ export interface PathSection {
  *     most `args` wins (deny on ties); a program rule matches when `name` equals the
  *     basename of B or the basename of the path the program asked to run (so a busybox
  *     applet or a symlinked alias is caught) — or, if `name` contains a "/", equals B —
- *     and A[1..] starts with `args`.
+ *     and A[1..] starts with `args`. In a finished policy a rule also matches an image
+ *     with the identity of one it named (`images`: dev/ino, then content), and `args` match
+ *     after a known tool's global options (`tool`).
+ *   - an image nothing names (memfd, deleted file, unreachable from the engine's root) is
+ *     refused whenever the policy has exec rules (programs, paths, a deny default, commands).
  */
 export interface ProgramRule {
   rule: number;
   effect: Effect;
   name: string;
   args: string[];
+  /**
+   * Finished policy only, deny rules only (src/policy/exec-images.ts): the files `name`
+   * named when the policy was finished. The rule also matches an image with the same
+   * dev/ino or the same content (a copy, a hard link), whatever it is called. Absent or
+   * empty: by name only. (An allow never matches by identity: it could be planted.)
+   */
+  images?: ExecImageId[];
+  /**
+   * Finished policy only, for a rule with `args`: the tool's global options
+   * (exec-tools.ts). `args` then match the subcommand after them, in every reading of the
+   * options (any reading that denies, denies).
+   */
+  tool?: { name: string; value: string[]; flag: string[] };
+}
+
+/**
+ * A file as the policy saw it: dev/ino and its version (mtime/ctime in ns) as decimal
+ * strings (64-bit), size, and the content hash when it was hashed at finish time.
+ */
+export interface ExecImageId {
+  path: string;
+  dev: string;
+  ino: string;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  /**
+   * SHA-256, lower-case hex; for files up to EAGER_HASH_MAX (exec-images.ts). A bigger one
+   * is hashed by the engine when an image of the same size is executed — and only while
+   * the file is still the version recorded here (else the comparison fails closed).
+   */
+  sha256?: string;
 }
 
 export interface ExecSection {
   default: Effect;
   paths: PathRule[];
   programs: ProgramRule[];
+  /**
+   * Finished policy only: the dynamic loaders by identity. An exec of one (`ld.so PROG`)
+   * is decided on PROG too; when PROG cannot be proven, refused while a program deny exists.
+   */
+  loaders?: ExecImageId[];
 }
 
 /**

@@ -16,8 +16,13 @@
  *     the session, unless a (trusted: compile.ts drops untrusted unix allows) rule names
  *     the socket itself; container engines as plain denies.
  *
- * No I/O: src/net resolves, reads resolv.conf and runs the proxy, then calls this again
- * whenever an address changes.
+ *   - exec rules by identity (exec-images.ts): each program rule's images (resolved through
+ *     the system PATH and the user's PATH, dev/ino + SHA-256), a tool's global options for
+ *     an argument rule, the dynamic loaders.
+ *
+ * The only I/O is the exec identification (stat + hash, cached per file version); src/net
+ * resolves, reads resolv.conf and runs the proxy, then calls this again whenever an
+ * address changes.
  */
 import { join } from 'node:path';
 import type { CompiledPolicy, PathRule, RuleOrigin } from './compiled.js';
@@ -25,6 +30,7 @@ import { decideNet } from './net-match.js';
 import { addressRule, planOf, replayNet } from './net-plan.js';
 import type { Env } from './paths.js';
 import { deputyPatterns } from './deputies.js';
+import { identifyExec } from './exec-images.js';
 
 export interface FinishInputs {
   /** Exact name → its current addresses (src/net's resolver). A missing name matches no address. */
@@ -33,7 +39,7 @@ export interface FinishInputs {
   nameservers: readonly string[];
   /** The filtering proxy's port on 127.0.0.1, when one runs. */
   proxyPort?: number;
-  /** HOME and XDG_RUNTIME_DIR, for the unix-socket defaults. */
+  /** HOME and XDG_RUNTIME_DIR, for the unix-socket defaults; PATH, for the exec rules' programs. */
   env: Env;
   /** Default: this process's uid (for /tmp/sbx-$UID). */
   uid?: number;
@@ -63,7 +69,8 @@ export function finishPolicy(draft: CompiledPolicy, inputs: FinishInputs): Finis
   const replay = replayNet(plan, inputs.resolved);
   const origins: RuleOrigin[] = [...draft.origins];
   const net = { ...replay.net, plan };
-  const policy: CompiledPolicy = { ...draft, origins, net };
+  const ids = identifyExec(draft.exec, inputs.env, (rule) => origins[rule]?.source ?? 'exec');
+  const policy: CompiledPolicy = { ...draft, origins, net, exec: ids.exec };
 
   if (needsDns(policy)) {
     const servers = inputs.nameservers.filter((s) => decideNet(net, s, 53).rule === -1);
@@ -94,7 +101,7 @@ export function finishPolicy(draft: CompiledPolicy, inputs: FinishInputs): Finis
   policy.unix = { ...draft.unix, rules: unix };
 
   const warnings = replay.unresolved.map((u) => `${u.where}: ${u.name} does not resolve; it matches no address`);
-  return { policy, dropped: replay.dropped, warnings: [...new Set(warnings)] };
+  return { policy, dropped: replay.dropped, warnings: [...new Set([...warnings, ...ids.warnings])] };
 }
 
 /** The deputy defaults (see deputies.ts); idempotent per pattern. */

@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { Effect, ExecSection, PathRule, PathSection, ProgramRule } from './compiled.js';
 import { globMatchDepth, globMatches, segments } from './glob.js';
+import { subcommandStarts } from './exec-tools.js';
 
 export interface Decision {
   effect: Effect;
@@ -52,15 +53,29 @@ export function programNameMatches(name: string, binary: string, requested: stri
   return name === basename(binary) || name === basename(requested);
 }
 
-/** Program rules: most `args` wins, deny on ties, first in order after that. */
+/**
+ * Program rules (by name; the engine also matches by identity): in each reading of the
+ * arguments — a rule with a `tool` matches its args at the subcommand after the tool's
+ * global options (exec-tools.ts), every reading counts — the rule with the most `args`
+ * wins, deny on ties, first in order after that. Any reading that denies, denies.
+ */
 export function decideProgram(rules: ProgramRule[], binary: string, requested: string, argv: string[]): Decision | undefined {
-  let best: ProgramRule | undefined;
-  for (const r of rules) {
-    if (!programNameMatches(r.name, binary, requested)) continue;
-    if (r.args.length > argv.length - 1 || r.args.some((a, i) => argv[i + 1] !== a)) continue;
-    if (!best || r.args.length > best.args.length || (r.args.length === best.args.length && r.effect === 'deny' && best.effect === 'allow')) best = r;
+  const matched = rules.filter((r) => programNameMatches(r.name, binary, requested));
+  const starts = matched.map((r) => (r.tool ? subcommandStarts(argv, r.tool) : [1]));
+  const readings = [...new Set(starts.flat())];
+  if (readings.length === 0) readings.push(-1);
+  let bestAllow: ProgramRule | undefined;
+  for (const c of readings) {
+    let best: ProgramRule | undefined;
+    matched.forEach((r, i) => {
+      if (r.args.length > 0 && (!starts[i]!.includes(c) || r.args.length > argv.length - c || r.args.some((a, k) => argv[c + k] !== a))) return;
+      if (!best || r.args.length > best.args.length || (r.args.length === best.args.length && r.effect === 'deny' && best.effect === 'allow')) best = r;
+    });
+    const win = best as ProgramRule | undefined;
+    if (win?.effect === 'deny') return { effect: 'deny', rule: win.rule };
+    if (win && (!bestAllow || win.args.length > bestAllow.args.length)) bestAllow = win;
   }
-  return best && { effect: best.effect, rule: best.rule };
+  return bestAllow && { effect: bestAllow.effect, rule: bestAllow.rule };
 }
 
 export interface ExecDecision extends Decision {

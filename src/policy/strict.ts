@@ -15,7 +15,7 @@
  * plus every read deny and every exec deny (paths and programs) of the policies the session
  * has, so a secret inside a system path that any of them denies stays denied here too.
  */
-import type { CompiledPolicy, PathRule, ProgramRule, RuleOrigin } from './compiled.js';
+import type { CompiledPolicy, ExecImageId, PathRule, ProgramRule, RuleOrigin } from './compiled.js';
 
 export const STRICT_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/nix', '/proc', '/dev'];
 export const STRICT_WRITE_PATHS = ['/dev/null'];
@@ -41,8 +41,10 @@ export function strictestPolicy(id: number, session: CompiledPolicy[]): Compiled
     origins.push(o ?? { source: `built-in: ${STRICT_ORIGIN}`, text: '', section: 'read' });
     return origins.length - 1;
   };
+  const loaders = new Map<string, ExecImageId>();
   for (const p of session) {
     if (p.id === id) continue;
+    for (const l of p.exec.loaders ?? []) loaders.set(`${l.dev}:${l.ino}`, l);
     for (const r of p.read.rules) {
       const k = `read ${r.match} ${r.pattern} ${r.floor}`;
       if (r.effect !== 'deny' || seen.has(k)) continue;
@@ -59,7 +61,7 @@ export function strictestPolicy(id: number, session: CompiledPolicy[]): Compiled
       const k = `program ${r.name} ${r.args.join('\0')}`;
       if (r.effect !== 'deny' || seen.has(k)) continue;
       seen.add(k);
-      programs.push({ ...r, args: [...r.args], rule: origin(p, r.rule) });
+      programs.push({ ...r, args: [...r.args], rule: origin(p, r.rule) }); // images and tool come along
     }
   }
   return {
@@ -67,7 +69,7 @@ export function strictestPolicy(id: number, session: CompiledPolicy[]): Compiled
     mode: 'enforce',
     read: { default: 'deny', rules: read },
     write: { default: 'deny', rules: write },
-    exec: { default: 'deny', paths: execPaths, programs },
+    exec: { default: 'deny', paths: execPaths, programs, ...(loaders.size > 0 ? { loaders: [...loaders.values()] } : {}) },
     net: { default: 'deny', rules: [] },
     unix: { default: 'deny', rules: [] },
     commands: [],

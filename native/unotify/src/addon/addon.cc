@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine.h"
+#include "exec_rules.h"
 #include "fdpass.h"
 #include "filter.h"
 #include "js_util.h"
@@ -344,6 +345,65 @@ Napi::Value DecidePath(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value Sha256Hex(const Napi::CallbackInfo& info) {
+  const char* sig = "sha256Hex(data)";
+  need_args(info, 1, sig);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw_type(info.Env(), sig, "data must be a Uint8Array");
+  auto a = info[0].As<Napi::Uint8Array>();
+  return Napi::String::New(info.Env(), sha256_hex(sha256(a.Data(), a.ByteLength())));
+}
+
+// The engine's cached image hash of a file (exec_rules.cc), with the cache counters.
+Napi::Value ImageDigest(const Napi::CallbackInfo& info) {
+  const char* sig = "imageDigest(path)";
+  need_args(info, 1, sig);
+  std::string path = arg_str(info, 0, sig, "path");
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Sha256 d{};
+  bool ok = fd.ok() && image_digest(fd.get(), d);
+  HashStats st = hash_stats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("sha256", ok ? Napi::Value(Napi::String::New(info.Env(), sha256_hex(d))) : info.Env().Null());
+  o.Set("hashed", static_cast<double>(st.hashed));
+  o.Set("bytes", static_cast<double>(st.bytes));
+  o.Set("hits", static_cast<double>(st.hits));
+  return o;
+}
+
+std::vector<std::string> str_array(const Napi::CallbackInfo& info, const Napi::Value& v, const char* sig, const char* name) {
+  if (!v.IsArray()) throw_type(info.Env(), sig, std::string(name) + " must be an array of strings");
+  auto a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    if (!a.Get(i).IsString()) throw_type(info.Env(), sig, std::string(name) + "[" + std::to_string(i) + "] must be a string");
+    out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+Napi::Value SubcommandStarts(const Napi::CallbackInfo& info) {
+  const char* sig = "subcommandStarts(argv, tool)";
+  need_args(info, 2, sig);
+  std::vector<std::string> argv = str_array(info, info[0], sig, "argv");
+  if (!info[1].IsObject()) throw_type(info.Env(), sig, "tool must be an object");
+  auto t = info[1].As<Napi::Object>();
+  ToolOptions tool;
+  tool.known = true;
+  tool.value = str_array(info, t.Get("value"), sig, "tool.value");
+  tool.flag = str_array(info, t.Get("flag"), sig, "tool.flag");
+  auto starts = subcommand_starts(argv, tool);
+  Napi::Array out = Napi::Array::New(info.Env(), starts.size());
+  for (size_t i = 0; i < starts.size(); i++) out.Set(static_cast<uint32_t>(i), static_cast<double>(starts[i]));
+  return out;
+}
+
+Napi::Value LoaderProgIndex(const Napi::CallbackInfo& info) {
+  const char* sig = "loaderProgIndex(argv)";
+  need_args(info, 1, sig);
+  return Napi::Number::New(info.Env(), loader_prog_index(str_array(info, info[0], sig, "argv")));
+}
+
 Napi::Value ProcEntryAllowed(const Napi::CallbackInfo& info) {
   const char* sig = "procEntryAllowed(below, write)";
   need_args(info, 2, sig);
@@ -419,6 +479,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));
   exports.Set("decidePath", Napi::Function::New(env, DecidePath, "decidePath"));
   exports.Set("procEntryAllowed", Napi::Function::New(env, ProcEntryAllowed, "procEntryAllowed"));
+  exports.Set("sha256Hex", Napi::Function::New(env, Sha256Hex, "sha256Hex"));
+  exports.Set("imageDigest", Napi::Function::New(env, ImageDigest, "imageDigest"));
+  exports.Set("subcommandStarts", Napi::Function::New(env, SubcommandStarts, "subcommandStarts"));
+  exports.Set("loaderProgIndex", Napi::Function::New(env, LoaderProgIndex, "loaderProgIndex"));
   RegisterFdServer(env, exports);
   return exports;
 }

@@ -75,7 +75,7 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
   return {!s.defDeny, -1};
 }
 
-static bool name_matches(const std::string& name, const std::string& binary, const std::string& asked) {
+bool program_name_matches(const std::string& name, const std::string& binary, const std::string& asked) {
   if (name.find('/') != std::string::npos) return name == binary;
   return name == base_name(binary) || (!asked.empty() && name == base_name(asked));
 }
@@ -90,7 +90,7 @@ Decision decide_exec(const Policy& p, const std::string& binary, const std::stri
   int bestArgs = -1;
   const ProgramRule* win = nullptr;
   for (const auto& r : p.exec.programs) {
-    if (!name_matches(r.name, binary, asked)) continue;
+    if (!program_name_matches(r.name, binary, asked)) continue;
     if (argv.size() < r.args.size() + 1) continue;
     bool ok = true;
     for (size_t i = 0; i < r.args.size() && ok; i++) ok = argv[i + 1] == r.args[i];
@@ -131,7 +131,7 @@ Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int po
 
 int command_override(const Policy& p, const std::string& binary, const std::string& asked) {
   for (const auto& c : p.commands)
-    if (name_matches(c.name, binary, asked)) return c.policy;
+    if (program_name_matches(c.name, binary, asked)) return c.policy;
   return -1;
 }
 

@@ -25,6 +25,7 @@
 #include <cstring>
 
 #include "engine.h"
+#include "exec_rules.h"
 #include "memory.h"
 
 namespace sbx {
@@ -147,7 +148,7 @@ std::string exec_fn(int pid) {
   return std::string();
 }
 
-void post_event(Notif& n, int pid, const char* kind, Decision d, const std::string& target) {
+void post_event(Notif& n, int pid, const char* kind, Decision d, const std::string& target, const char* op = "exec") {
   Event e;
   e.time = now_ms();
   e.kind = kind;
@@ -156,7 +157,7 @@ void post_event(Notif& n, int pid, const char* kind, Decision d, const std::stri
   e.pid = pid;
   e.program = target;
   e.syscall = n.syscall;
-  e.op = "exec";
+  e.op = op;
   e.target = target;
   e.err = EACCES;
   n.core->emit(std::move(e));
@@ -173,14 +174,28 @@ bool verify(Notif& n, int pid) {
     post_event(n, pid, "error", Decision{false, -2}, "/proc/" + std::to_string(pid) + "/exe");
     return true;
   }
-  Decision d = decide_exec(*n.pol, exe, fn, argv);
+  // The image itself (read-only to hash it; O_PATH when the file is exec-only).
+  const std::string exe_link = "/proc/" + std::to_string(pid) + "/exe";
+  Fd image(open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!image.ok()) image.reset(open(exe_link.c_str(), O_PATH | O_CLOEXEC));
+  Caller self;
+  self.tid = self.tgid = pid;
+  self.core = n.core.get();
+  ExecImage img;
+  img.fd = image.get();
+  img.path = exe;
+  img.asked = fn;
+  img.argv = argv;
+  img.caller = &self;
+  ExecVerdict v = decide_exec_image(*n.pol, img);
+  const Decision d = v.d;
   if (!d.allow) {
-    if (n.pol->audit) {
+    if (n.pol->audit && d.rule != -2) {
       n.core->audits++;
-      post_event(n, pid, "audit", d, exe);
+      post_event(n, pid, "audit", d, v.target);
     } else {
       n.core->denials++;
-      post_event(n, pid, "deny", d, exe);
+      post_event(n, pid, "deny", d, v.target, v.op);
       return true;
     }
   }
@@ -243,8 +258,14 @@ void handle_exec(Notif& n) {
   if (re == -ENOENT || re == -ENOTDIR || re == -ELOOP || re == -ENAMETOOLONG)
     return void(reply_error(n.listener(), n.req.id, -re));
   if (re == 0 && r.fd.ok()) {
-    std::string bin = resolved_path(r);
-    if (refuse(n, decide_exec(*n.pol, bin, path, argv), "exec", bin, EACCES)) return;
+    ExecImage img;
+    img.fd = r.fd.get();
+    img.path = resolved_path(r);
+    img.asked = path;
+    img.argv = argv;
+    img.caller = &n.caller;
+    ExecVerdict v = decide_exec_image(*n.pol, img);
+    if (refuse(n, v.d, v.op, v.target, EACCES)) return;
   }
 
   TraceJob job;

@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 
 namespace sbx {
 
@@ -94,6 +96,59 @@ std::vector<PathRule> path_rules(const Napi::Env& env, const Napi::Array& a, con
   return out;
 }
 
+uint64_t u64(const Napi::Env& env, const Napi::Object& o, const char* key, const char* sig, const std::string& where) {
+  std::string v = str(env, o, key, sig, where);
+  if (v.empty() || v.size() > 20 || v.find_first_not_of("0123456789") != std::string::npos)
+    throw_type(env, sig, where + "." + key + " must be a decimal string (got " + v + ")");
+  errno = 0;
+  unsigned long long n = strtoull(v.c_str(), nullptr, 10);
+  if (errno) throw_type(env, sig, where + "." + key + " is out of range (got " + v + ")");
+  return n;
+}
+
+// Optional array of image identities ({dev, ino, size, sha256, path}).
+std::vector<ImageId> images(const Napi::Env& env, const Napi::Object& o, const char* key, const char* sig,
+                            const std::string& where) {
+  std::vector<ImageId> out;
+  if (o.Get(key).IsUndefined()) return out;
+  Napi::Array a = arr(env, o, key, sig, where);
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    std::string w = where + "." + key + "[" + std::to_string(i) + "]";
+    Napi::Object im = obj(env, a.Get(i), sig, w);
+    ImageId id;
+    id.path = str(env, im, "path", sig, w);
+    if (id.path.empty() || id.path[0] != '/') throw_type(env, sig, w + ".path must be an absolute path (got " + id.path + ")");
+    id.dev = u64(env, im, "dev", sig, w);
+    id.ino = u64(env, im, "ino", sig, w);
+    id.mtime_ns = static_cast<int64_t>(u64(env, im, "mtimeNs", sig, w));
+    id.ctime_ns = static_cast<int64_t>(u64(env, im, "ctimeNs", sig, w));
+    Napi::Value sz = im.Get("size");
+    if (!sz.IsNumber() || sz.As<Napi::Number>().DoubleValue() < 0 ||
+        sz.As<Napi::Number>().DoubleValue() != std::floor(sz.As<Napi::Number>().DoubleValue()))
+      throw_type(env, sig, w + ".size must be a non-negative integer");
+    id.size = sz.As<Napi::Number>().Int64Value();
+    if (!im.Get("sha256").IsUndefined()) {
+      std::string h = str(env, im, "sha256", sig, w);
+      if (!sha256_from_hex(h, id.sha)) throw_type(env, sig, w + ".sha256 must be 64 lower-case hex digits (got " + h + ")");
+      id.has_sha = true;
+    }
+    out.push_back(id);
+  }
+  return out;
+}
+
+std::vector<std::string> strings(const Napi::Env& env, const Napi::Object& o, const char* key, const char* sig,
+                                 const std::string& where) {
+  std::vector<std::string> out;
+  Napi::Array a = arr(env, o, key, sig, where);
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value s = a.Get(k);
+    if (!s.IsString()) throw_type(env, sig, where + "." + key + "[" + std::to_string(k) + "] must be a string");
+    out.push_back(s.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
 }  // namespace
 
 PathSection section_from_js(const Napi::Env& env, const Napi::Value& v, const char* sig, const std::string& where) {
@@ -125,14 +180,17 @@ Policy policy_from_js(const Napi::Env& env, const Napi::Value& v, const char* si
     pr.rule = num(env, r, "rule", sig, w, -2, INT32_MAX);
     pr.deny = effect(env, r, "effect", sig, w);
     pr.name = str(env, r, "name", sig, w);
-    Napi::Array args = arr(env, r, "args", sig, w);
-    for (uint32_t k = 0; k < args.Length(); k++) {
-      Napi::Value s = args.Get(k);
-      if (!s.IsString()) throw_type(env, sig, w + ".args[" + std::to_string(k) + "] must be a string");
-      pr.args.push_back(s.As<Napi::String>().Utf8Value());
+    pr.args = strings(env, r, "args", sig, w);
+    pr.images = images(env, r, "images", sig, w);
+    if (!r.Get("tool").IsUndefined()) {
+      Napi::Object t = obj(env, r.Get("tool"), sig, w + ".tool");
+      pr.tool.known = true;
+      pr.tool.value = strings(env, t, "value", sig, w + ".tool");
+      pr.tool.flag = strings(env, t, "flag", sig, w + ".tool");
     }
     p.exec.programs.push_back(std::move(pr));
   }
+  p.exec.loaders = images(env, ex, "loaders", sig, "policy.exec");
   Napi::Object net = obj(env, o.Get("net"), sig, "policy.net");
   p.net.defDeny = effect(env, net, "default", sig, "policy.net");
   if (!net.Get("proxyPort").IsUndefined()) p.net.proxyPort = num(env, net, "proxyPort", sig, "policy.net", 0, 65535);

@@ -539,3 +539,7 @@ int resolve_parent(const Caller& c, int base, const std::string& path, Resolved&
 }
 
 }  // namespace sbx
+
+namespace sbx {
+bool proven_path(int fd, const std::string& text) { return proven(fd, text); }
+}  // namespace sbx

@@ -61,5 +61,8 @@ int resolve(const Caller& c, int base, const std::string& path, bool follow, uin
 // Fails with EBUSY for "/" and ENOENT for "".
 int resolve_parent(const Caller& c, int base, const std::string& path, Resolved& out);
 std::string join_path(const std::string& dir, const std::string& name);
+// True when `text` names the object `fd` holds: resolving it again from the engine's own
+// root (no symlinks, no magic links) reaches the same dev/inode/mount.
+bool proven_path(int fd, const std::string& text);
 
 }  // namespace sbx

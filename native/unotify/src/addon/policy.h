@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sha256.h"
+
 namespace sbx {
 
 struct PathRule {
@@ -34,16 +36,37 @@ struct PathSection {
   std::vector<PathRule> rules;
 };
 
+// A program image as src/policy identified it when the policy was finished (exec-images.ts).
+struct ImageId {
+  std::string path;  // where it was (a big image is hashed from here, when needed)
+  uint64_t dev = 0, ino = 0;
+  int64_t size = -1;
+  int64_t mtime_ns = 0, ctime_ns = 0;  // the version the policy saw
+  bool has_sha = false;                // hashed at finish time (small files)
+  Sha256 sha{};
+};
+
+// A tool's global options (src/policy/exec-tools.ts): argument rules match the
+// subcommand after them. known = false: the rule's arguments follow argv[0] directly.
+struct ToolOptions {
+  bool known = false;
+  std::vector<std::string> value;  // take the next argument (or an attached one)
+  std::vector<std::string> flag;   // take none
+};
+
 struct ProgramRule {
   int rule = -1;
   bool deny = false;
   std::string name;
   std::vector<std::string> args;
+  std::vector<ImageId> images;  // what `name` named at policy time (copies, links match too)
+  ToolOptions tool;
 };
 
 struct ExecSection {
   PathSection paths;  // exec.default + exec.paths
   std::vector<ProgramRule> programs;
+  std::vector<ImageId> loaders;  // the dynamic loaders (decided on the program they run)
 };
 
 struct NetRule {
@@ -102,6 +125,9 @@ Decision decide_exec(const Policy& p, const std::string& binary, const std::stri
                      const std::vector<std::string>& argv);
 // family 4 or 6 (a v4-mapped v6 address must already be converted to 4).
 Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int port);
+// A program rule's name against an exec: the basename of `binary` or of `asked`, or, for a
+// name with a "/", the binary's canonical path.
+bool program_name_matches(const std::string& name, const std::string& binary, const std::string& asked);
 // The override policy id for an exec of `binary` asked as `asked`, or -1.
 int command_override(const Policy& p, const std::string& binary, const std::string& asked);
 // True when some subtree deny rule (read or write) names a path strictly below `dir`:

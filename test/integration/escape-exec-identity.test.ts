@@ -1,0 +1,196 @@
+/**
+ * Exec rules identify images, not names (through `./bin/sbx exec` on the real kernel).
+ * Each way around a program rule — a copy, a hard link, the dynamic loader, an anonymous
+ * image, a tool's global options before the subcommand — first works OUTSIDE, then is
+ * refused INSIDE, next to its allowed twin that runs inside under the same policy.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { elfInterpreter } from '../../src/policy/exec-images.js';
+import { fixture, run, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+
+// Each case runs several `sbx exec`s (a second or more each on a loaded 2-core CI box).
+vi.setConfig({ testTimeout: 120_000 });
+
+const world = tempWorld('sbx-execid-');
+const tools = join(world.dir, 'tools');
+const pub = join(world.dir, 'pub');
+const repo = join(world.dir, 'repo');
+const denyPolicy = join(world.dir, 'deny.yaml');
+const noExecPolicy = join(world.dir, 'no-exec-rules.yaml');
+const env = { ...world.env, PATH: `${tools}:${world.env.PATH}` };
+const loader = realpathSync(elfInterpreter('/bin/sh') ?? '/lib64/ld-linux-x86-64.so.2');
+
+const inside = (args: string[], policy = denyPolicy) => sbxExec(['--policy', policy, '--', ...args], { env, cwd: world.dir });
+const outside = (args: string[]) => run(args[0]!, args.slice(1), { env, cwd: world.dir });
+const CURL = /^curl \d/m;
+const WGET = /GNU Wget/;
+
+function expectDenied(r: Result, what: RegExp = /sbx: denied (exec|identity) /): void {
+  expect(r.stdout).not.toMatch(CURL);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(what);
+}
+
+function script(name: string): void {
+  const p = join(tools, name);
+  writeFileSync(p, `#!/bin/sh\necho "${name}-fixture: $*"\n`);
+  chmodSync(p, 0o755);
+}
+
+beforeAll(async () => {
+  for (const d of [tools, pub, repo]) mkdirSync(d);
+  // Two programs of our own with unique content (wget + a trailer: still runs), one denied.
+  for (const [name, tag] of [['hlprog', 'denied'], ['okprog', 'allowed']] as const) {
+    copyFileSync('/usr/bin/wget', join(tools, name));
+    appendFileSync(join(tools, name), `\n${tag}\n`);
+    chmodSync(join(tools, name), 0o755);
+  }
+  // Stand-ins for the real tools: a real kubectl/docker/npm would need a cluster, a daemon, a registry.
+  for (const t of ['kubectl', 'docker', 'npm']) script(t);
+  writeFileSync(denyPolicy, 'version: 1\nexec: { deny: ["curl", "hlprog", "git status", "kubectl delete", "docker rm", "npm publish"] }\n');
+  writeFileSync(noExecPolicy, 'version: 1\nread: { deny: ["~/.nothing-here"] }\n');
+  const git = (...a: string[]) => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-C', repo, ...a], { env });
+  expect((await git('init', '-q')).code).toBe(0);
+  writeFileSync(join(repo, 'f'), 'x\n');
+  await git('add', 'f');
+  expect((await git('commit', '-q', '-m', 'first-commit')).code).toBe(0);
+});
+afterAll(() => world.cleanup());
+
+describe('copies and hard links of a denied program', () => {
+  it('a copy of curl made inside is refused under another name; a copy of wget made the same way runs', async () => {
+    copyFileSync('/usr/bin/curl', join(world.dir, 'outside-copy'));
+    chmodSync(join(world.dir, 'outside-copy'), 0o755);
+    expect((await outside([join(world.dir, 'outside-copy'), '--version'])).stdout).toMatch(CURL);
+    const no = await inside(['sh', '-c', `cp /usr/bin/curl ${pub}/fetch && exec ${pub}/fetch --version`]);
+    expectDenied(no, new RegExp(`denied exec ${pub}/fetch \\(.*curl\\)`));
+    const ok = await inside(['sh', '-c', `cp /usr/bin/wget ${pub}/fetch2 && exec ${pub}/fetch2 --version`]);
+    expect(ok.stdout).toMatch(WGET);
+    expect(ok.code).toBe(0);
+  });
+
+  it('the denied program under its own name is refused; an allowed one runs (twin)', async () => {
+    expectDenied(await inside(['curl', '--version']));
+    expectDenied(await inside(['hlprog', '--version']));
+    expect((await inside(['okprog', '--version'])).stdout).toMatch(WGET);
+  });
+
+  it('a hard link of a denied program is refused; a hard link of an allowed one runs', async () => {
+    const no = await inside(['sh', '-c', `ln ${tools}/hlprog ${pub}/renamed && exec ${pub}/renamed --version`]);
+    expect(no.stdout).not.toMatch(WGET);
+    expect(no.code).not.toBe(0);
+    expect(no.stderr).toMatch(new RegExp(`denied exec ${pub}/renamed \\(.*hlprog\\)`));
+    const ok = await inside(['sh', '-c', `ln ${tools}/okprog ${pub}/renamed-ok && exec ${pub}/renamed-ok --version`]);
+    expect(ok.stdout).toMatch(WGET);
+    expect(ok.code).toBe(0);
+  });
+});
+
+describe('the dynamic loader runs the program it is given', () => {
+  const forms: { name: string; args: (prog: string) => string[] }[] = [
+    { name: 'ld.so PROG', args: (p) => [loader, `/usr/bin/${p}`, '--version'] },
+    { name: 'ld.so --library-path X PROG', args: (p) => [loader, '--library-path', '/usr/lib', `/usr/bin/${p}`, '--version'] },
+    { name: 'ld.so --inhibit-cache --argv0 X PROG', args: (p) => [loader, '--inhibit-cache', '--argv0', 'innocent', `/usr/bin/${p}`, '--version'] },
+    { name: 'ld.so --preload X PROG', args: (p) => [loader, '--preload', '/nonexistent-lib.so', `/usr/bin/${p}`, '--version'] },
+    { name: 'ld.so ./PROG (relative to the cwd)', args: (p) => ['sh', '-c', `cd /usr/bin && exec ${loader} ./${p} --version`] },
+    { name: 'a copy of ld.so', args: (p) => ['sh', '-c', `cp ${loader} ${pub}/myld-${p} && exec ${pub}/myld-${p} /usr/bin/${p} --version`] },
+  ];
+  for (const f of forms) {
+    it(`${f.name}: curl works outside, is refused inside; wget runs inside`, async () => {
+      if (!f.name.startsWith('a copy')) expect((await outside(f.args('curl'))).stdout).toMatch(CURL);
+      expectDenied(await inside(f.args('curl')), /denied exec \/usr\/bin\/curl \(run by the dynamic loader/);
+      const ok = await inside(f.args('wget'));
+      expect(ok.stdout).toMatch(WGET);
+      expect(ok.code).toBe(0);
+    }, 120_000);
+  }
+
+  it('ld.so NAME (no slash: a library-path search sbx cannot prove) is refused while programs are denied; reaches the loader without exec rules', async () => {
+    const args = ['sh', '-c', `cd /usr/bin && exec ${loader} --library-path /usr/bin wget --version`];
+    expectDenied(await inside(args), /denied exec .*the dynamic loader running wget: sbx cannot prove which file that is/);
+    // Without exec rules the loader itself runs (and, glibc, looks for "wget" as a library).
+    const ok = await inside(args, noExecPolicy);
+    expect(ok.stderr).not.toMatch(/sbx: denied/);
+    expect(ok.stdout + ok.stderr).toMatch(/GNU Wget|cannot open shared object file/);
+  });
+
+  it('ld.so with an option form sbx cannot read (--x=y) is refused while programs are denied', async () => {
+    expectDenied(await inside([loader, '--library-path=/usr/lib', '/usr/bin/wget', '--version']), /options sbx cannot read with certainty/);
+    expect((await inside([loader, '--library-path', '/usr/lib', '/usr/bin/wget', '--version'])).stdout).toMatch(WGET);
+  });
+});
+
+describe('anonymous images', () => {
+  const modes = ['fexecve', 'procfd', 'deleted'];
+  for (const m of modes) {
+    it(`${m}: runs outside; refused inside while exec rules exist (even an allowed program); runs inside without exec rules`, async () => {
+      const mode = m === 'deleted' ? `deleted:${pub}` : m;
+      expect((await outside([fixture('memfd_exec'), mode, '/usr/bin/curl', '--version'])).stdout).toMatch(CURL);
+      for (const prog of ['/usr/bin/curl', '/usr/bin/wget']) {
+        const no = await inside([fixture('memfd_exec'), mode, prog, '--version']);
+        expect(no.stdout).toContain('memfd_exec: start');
+        expect(no.stdout).toMatch(new RegExp(`memfd_exec: ${m}: Permission denied`));
+        expect(no.stdout).not.toMatch(/Wget|^curl/m);
+        expect(no.stderr).toMatch(/denied identity .*an anonymous image/);
+      }
+      const ok = await inside([fixture('memfd_exec'), mode, '/usr/bin/curl', '--version'], noExecPolicy);
+      expect(ok.stdout).toMatch(CURL);
+      expect(ok.code).toBe(0);
+    }, 120_000);
+  }
+});
+
+describe('argument rules read the global options of git, kubectl, docker, npm', () => {
+  const git = (...a: string[]) => ['git', ...a];
+  const cases: { name: string; denied: string[][]; allowed: string[][]; ran: RegExp }[] = [
+    {
+      name: 'git status denied, git log allowed',
+      denied: [
+        git('-C', repo, 'status'),
+        git('-c', 'k.v=1', '-C', repo, '--no-pager', 'status'),
+        git('--git-dir', join(repo, '.git'), '--work-tree', repo, 'status'),
+        git('-C', repo, '--git-dir=.git', 'status'),
+        ['sh', '-c', `cp /usr/bin/git ${pub}/g && exec ${pub}/g -c k.v=1 -C ${repo} status`],
+      ],
+      allowed: [git('-c', 'k.v=1', '-C', repo, '--no-pager', 'log', '-1', '--format=%s'), ['sh', '-c', `cp /usr/bin/git ${pub}/g2 && exec ${pub}/g2 -C ${repo} log -1 --format=%s`]],
+      ran: /first-commit/,
+    },
+    {
+      name: 'kubectl delete denied, kubectl get allowed',
+      denied: [['kubectl', '--context', 'x', '-n', 'y', 'delete', 'pod', 'a'], ['kubectl', '--namespace=y', 'delete', 'pod', 'a'], ['kubectl', '-ny', '--as', 'u', 'delete']],
+      allowed: [['kubectl', '--context', 'x', '-n', 'y', 'get', 'pods']],
+      ran: /kubectl-fixture: --context x -n y get pods/,
+    },
+    {
+      name: 'docker rm denied, docker ps allowed',
+      denied: [['docker', '-H', 'h', '--context', 'c', 'rm', 'x'], ['docker', '--debug', '--log-level', 'info', 'rm', 'x']],
+      allowed: [['docker', '-H', 'h', '--context', 'c', 'ps']],
+      ran: /docker-fixture: -H h --context c ps/,
+    },
+    {
+      name: 'npm publish denied, npm install allowed',
+      denied: [['npm', '--prefix', 'p', 'publish'], ['npm', '-w', 'ws', 'publish'], ['npm', '--registry=r', 'publish'], ['npm', '--some-config', 'v', 'publish']],
+      allowed: [['npm', '--prefix', 'p', 'install'], ['npm', '-w', 'ws', 'install']],
+      ran: /npm-fixture: (--prefix p|-w ws) install/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      for (const d of c.denied) {
+        const out = await outside(d);
+        expect(out.code, `outside: ${d.join(' ')}`).toBe(0);
+        const r = await inside(d);
+        expect(r.code, `inside: ${d.join(' ')}`).not.toBe(0);
+        expect(r.stderr, d.join(' ')).toMatch(/sbx: denied exec /);
+        expect(r.stdout).not.toMatch(/-fixture:|On branch|nothing to commit/);
+      }
+      for (const a of c.allowed) {
+        const r = await inside(a);
+        expect(r.stdout, a.join(' ')).toMatch(c.ran);
+        expect(r.code, a.join(' ')).toBe(0);
+      }
+    }, 300_000);
+  }
+});
