@@ -92,7 +92,7 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
   // Notifications a crashed engine had received: finished once a policy is in place. The
   // memfd's tail holds the process tags a crashed engine handed out (procs.h).
   if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd))
-    for (const auto& req : journal_.take_live()) recover_.push_back(Parked{req, kClaim});
+    for (const auto& t : journal_.take_live()) recover_.push_back(Parked{t.notif, t.slot});
   struct stat st;
   if (cfg.journalFd >= 0 && fstat(cfg.journalFd, &st) == 0 && static_cast<size_t>(st.st_size) > kJournalBytes)
     procs_.open_store(cfg.journalFd, kJournalBytes, static_cast<size_t>(st.st_size) - kJournalBytes);
