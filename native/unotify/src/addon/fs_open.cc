@@ -92,12 +92,16 @@ static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
 // /proc/self/fd. It is opened O_NONBLOCK so a FIFO cannot hold the receiver, and the flag
 // is taken off again. Returns false, having answered nothing, for everything the full
 // route must handle as before: a denial or audit (reported there, with the same errno
-// order), a path the walk cannot prove (symlink, mount, /proc), a device (terminal rules),
-// an error the full route might answer differently.
+// order), a path the walk cannot prove (symlink, mount, /proc), a device (terminal rules:
+// /dev is never tried here; a device node elsewhere on the root mount is opened once,
+// O_NONBLOCK|O_NOCTTY, seen by fstat and handed to the full route), an error the full route
+// might answer differently.
 static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool need_read, bool need_write,
                         bool cloexec) {
   if (flags & (O_CREAT | __O_TMPFILE | O_PATH)) return false;
-  if (!clean_absolute(path) || path.compare(0, 6, "/proc/") == 0 || path == "/proc") return false;
+  // /proc and /dev have rules of their own (processes, terminals): never opened here first.
+  if (!clean_absolute(path) || path.compare(0, 6, "/proc/") == 0 || path == "/proc" || path.compare(0, 5, "/dev/") == 0)
+    return false;
   if (need_read && !decide_path(n.pol->read, path).allow) return false;
   if (need_write && !decide_path(n.pol->write, path).allow) return false;
   const int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_CLOEXEC |
