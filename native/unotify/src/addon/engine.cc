@@ -1,10 +1,10 @@
-// Engine threads: receivers (epoll on the listener, exclusive, + stop and wake eventfds;
-// then NOTIF_RECV under a mutex so RECV never blocks) and one flusher that folds events
-// and batches them to JavaScript (EventQueue).
+// Engine threads: receivers (blocked in NOTIF_RECV), one watcher (stop, wake, hang-up)
+// and one flusher that folds events and batches them to JavaScript (EventQueue).
 #include "engine.h"
 
 #include <poll.h>
-#include <sys/epoll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -92,7 +92,7 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
   // Notifications a crashed engine had received: finished once a policy is in place. The
   // memfd's tail holds the process tags a crashed engine handed out (procs.h).
   if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd))
-    for (const auto& req : journal_.take_live()) recover_.push_back(Parked{req, kClaim});
+    for (const auto& t : journal_.take_live()) recover_.push_back(Parked{t.notif, t.slot});
   struct stat st;
   if (cfg.journalFd >= 0 && fstat(cfg.journalFd, &st) == 0 && static_cast<size_t>(st.st_size) > kJournalBytes)
     procs_.open_store(cfg.journalFd, kJournalBytes, static_cast<size_t>(st.st_size) - kJournalBytes);
@@ -104,8 +104,30 @@ Core::~Core() {
   if (listener_ >= 0) close(listener_);
 }
 
+// Receivers block in NOTIF_RECV itself: one syscall per notification before the handler
+// (the earlier epoll_wait + poll(0) + RECV under a mutex cost two more per decision). The
+// kernel hands each notification to one RECV. What RECV does not see — the stop request,
+// the wake after a policy set, the listener's hang-up — the watcher thread sees, and a
+// blocked RECV is broken by a thread-directed signal (its handler does nothing; without
+// SA_RESTART the ioctl returns EINTR), so stop() never hangs.
+static int wake_signal() { return SIGRTMIN + 5; }
+
+static void install_wake_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: the blocked RECV must return
+    sigaction(wake_signal(), &sa, nullptr);
+  });
+}
+
 void Core::start() {
+  install_wake_handler();
+  receiversAlive_ = nthreads_;
   for (int i = 0; i < nthreads_; i++) threads_.emplace_back([this] { receive_loop(); });
+  watcher_ = std::thread([this] { watch_loop(); });
   flusher_ = std::thread([this] { flush_loop(); });
 }
 
@@ -251,82 +273,77 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
 void Core::receive_loop() {
   // A private fs struct so umask() per operation affects only this thread.
   unshare(CLONE_FS);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, wake_signal());
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   auto self = shared_from_this();
-  // One epoll set per receiver. EPOLLEXCLUSIVE wakes one receiver per notification; with
-  // plain poll every idle receiver woke up only to find it taken (a context switch and
-  // two polls per decision, measured).
-  enum : uint64_t { kListener, kStop, kWake };
-  Fd ep(epoll_create1(EPOLL_CLOEXEC));
-  auto watch = [&](int fd, uint32_t events, uint64_t tag) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.u64 = tag;
-    return epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
-  };
-  if (!ep.ok() || !watch(listener_, EPOLLIN | EPOLLEXCLUSIVE, kListener) || !watch(stopfd_, EPOLLIN, kStop) ||
-      !watch(wakefd_, EPOLLIN, kWake)) {
-    // Cannot wait: leave the listener to the other receivers (there is at least one more
-    // or the engine fails closed: undecided calls wait in the kernel, never run unchecked).
-    return;
-  }
-  for (;;) {
-    epoll_event evs[3];
-    int r = epoll_wait(ep.get(), evs, 3, -1);
-    if (stopping_) break;
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    bool readable = false, hangup = false, stop = false, wake = false;
-    for (int k = 0; k < r; k++) {
-      if (evs[k].data.u64 == kStop) stop = true;
-      if (evs[k].data.u64 == kWake) wake = true;
-      if (evs[k].data.u64 == kListener) {
-        readable = evs[k].events & EPOLLIN;
-        hangup = evs[k].events & (EPOLLHUP | EPOLLERR);
-      }
-    }
-    if (stop) break;
-    if (wake) {
-      uint64_t v;
-      if (read(wakefd_, &v, sizeof v) < 0) { /* another receiver took it */ }
-      recover(self);
-    }
-    if (readable) {
-      // Received straight into a journal slot: an engine killed right after RECV leaves
-      // the notification on record for the next one (else its caller would wait forever).
-      seccomp_notif req{};
-      int slot = journal_.reserve();
-      seccomp_notif* into = slot >= 0 ? journal_.at(slot) : &req;
-      bool got;
-      {
-        // An exclusive wake-up is "one or more": never block in RECV on a taken notification.
-        std::lock_guard<std::mutex> g(recvMu_);
-        pollfd q{listener_, POLLIN, 0};
-        got = poll(&q, 1, 0) == 1 && (q.revents & POLLIN) &&
-              ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, into) == 0;  // ENOENT: caller died
-      }
-      if (!got) {
-        journal_.release(slot);
+  while (!stopping_) {
+    // Received straight into a journal slot: an engine killed right after RECV leaves
+    // the notification on record for the next one (else its caller would wait forever).
+    seccomp_notif req{};
+    int slot = journal_.reserve();
+    seccomp_notif* into = slot >= 0 ? journal_.at(slot) : &req;
+    if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, into) != 0) {
+      int e = errno;
+      journal_.release(slot);
+      if (e == EINTR) continue;  // stop() or a stray signal: look at stopping_
+      if (e == ENOENT) {
+        // The caller died after queueing, or (newer kernels) no task uses the filter any
+        // more: RECV then fails at once, so leave the hang-up to the watcher, never spin.
+        pollfd q{listener_, 0, 0};
+        if (poll(&q, 1, 0) == 1 && (q.revents & (POLLHUP | POLLERR))) break;
         continue;
       }
-      req = *into;
-      journal_.publish(slot);
-      handle(req, self, slot >= 0 ? slot : kClaim);
-      continue;
+      break;  // the listener is unusable: the watcher reports the hang-up
     }
-    if (hangup) {
-      // No sandboxed process is left (or the listener is gone). The hang-up woke only this
-      // receiver (exclusive): the stop eventfd sends the others home too.
+    if (slot >= 0) req = *into;
+    journal_.publish(slot);
+    handle(req, self, slot >= 0 ? slot : kClaim);
+  }
+  receiversAlive_--;
+}
+
+// Waits for what a receiver blocked in RECV cannot see: stop, wake (a policy arrived for
+// parked notifications) and the listener's hang-up. poll() asks for no event on the
+// listener, so only POLLHUP/POLLERR wake it, not every notification.
+void Core::watch_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    pollfd q[3] = {{listener_, 0, 0}, {stopfd_, POLLIN, 0}, {wakefd_, POLLIN, 0}};
+    int r = poll(q, 3, -1);
+    if (stopping_) return;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (q[1].revents) return;
+    if (q[2].revents & POLLIN) {
+      uint64_t v;
+      if (read(wakefd_, &v, sizeof v) < 0) { /* nothing to drain */ }
+      recover(self);
+    }
+    if (q[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+      // No sandboxed process is left (or the listener is gone): send the receivers home
+      // and let the flusher hand out the last events and call onClosed.
+      stopping_ = true;
+      interrupt_receivers();
       {
         std::lock_guard<std::mutex> g(evMu_);
         closed_ = true;
         evCv_.notify_one();
       }
-      uint64_t one = 1;
-      if (write(stopfd_, &one, sizeof one) < 0) { /* they also see the hang-up on their next wake */ }
-      break;
+      return;
     }
+  }
+}
+
+// Signals every receiver until all have left their loop: one that checked stopping_ just
+// before the signal and then entered RECV gets the next one.
+void Core::interrupt_receivers() {
+  while (receiversAlive_.load() > 0) {
+    for (auto& t : threads_) pthread_kill(t.native_handle(), wake_signal());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
@@ -486,7 +503,9 @@ void Core::stop() {
   stopped_ = true;
   stopping_ = true;
   uint64_t one = 1;
-  if (write(stopfd_, &one, sizeof one) < 0) { /* threads also poll stopping_ */ }
+  if (write(stopfd_, &one, sizeof one) < 0) { /* the watcher also looks at stopping_ */ }
+  if (watcher_.joinable()) watcher_.join();
+  interrupt_receivers();
   for (auto& t : threads_) t.join();
   {
     std::lock_guard<std::mutex> g(evMu_);

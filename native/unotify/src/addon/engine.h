@@ -72,6 +72,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
  private:
   void receive_loop();
+  void watch_loop();
+  void interrupt_receivers();
   void flush_loop();
   static constexpr int kClaim = -2;  // handle(): take a new journal slot
   void handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot = kClaim);
@@ -97,8 +99,9 @@ class Core : public std::enable_shared_from_this<Core> {
   ServedSockets served_;
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
-  std::mutex recvMu_;
   std::vector<std::thread> threads_;
+  std::atomic<int> receiversAlive_{0};
+  std::thread watcher_;
   std::thread flusher_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> closedSeen_{0};

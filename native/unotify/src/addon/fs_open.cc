@@ -1,5 +1,6 @@
 // open/openat/openat2/creat, emulated: resolve in the engine, decide on the path the
-// kernel really reached, reopen with the caller's flags and inject the fd (ADDFD+SEND).
+// kernel really reached, open it with the caller's flags and inject the fd (ADDFD, then
+// SEND with its number: never ADDFD_FLAG_SEND, see reply_addfd in sys.cc).
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -66,6 +67,76 @@ static void finish_open(const std::shared_ptr<Core>& core, uint64_t id, int fd, 
   if (r < 0 && r != -ENOENT) reply_error(core->listener(), id, -r);
 }
 
+// Opening a FIFO waits for the other end: never on a receiving thread. `keep` is an fd of
+// it (O_PATH, or our own non-blocking open, kept until the caller's open is done so that
+// the other end never sees this end vanish in between).
+static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
+  auto core = n.core;
+  uint64_t id = n.req.id;
+  int slot = n.slot;
+  n.deferred = true;
+  std::thread([core, id, keep, oflags, cloexec, slot] {
+    int fd = reopen_fd(keep, oflags);
+    int e = errno;
+    close(keep);
+    finish_open(core, id, fd < 0 ? -e : fd, cloexec);
+    core->journal_release(slot);
+  }).detach();
+}
+
+// The common open in one kernel walk: an existing file named by a clean absolute path,
+// neither created nor O_PATH. open_clean reaches exactly the object at that text inside our
+// root mount (no symlink, no magic link, no mount crossed) or fails, so the text is proven
+// before anything is opened: the policy is decided on it first, then the file is opened
+// with the caller's flags directly — no O_PATH open, no fstat-then-reopen through
+// /proc/self/fd. It is opened O_NONBLOCK so a FIFO cannot hold the receiver, and the flag
+// is taken off again. Returns false, having answered nothing, for everything the full
+// route must handle as before: a denial or audit (reported there, with the same errno
+// order), a path the walk cannot prove (symlink, mount, /proc), a device (terminal rules:
+// /dev is never tried here; a device node elsewhere on the root mount is opened once,
+// O_NONBLOCK|O_NOCTTY, seen by fstat and handed to the full route), an error the full route
+// might answer differently.
+static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool need_read, bool need_write,
+                        bool cloexec) {
+  if (flags & (O_CREAT | __O_TMPFILE | O_PATH)) return false;
+  // /proc and /dev have rules of their own (processes, terminals): never opened here first.
+  if (!clean_absolute(path) || path.compare(0, 6, "/proc/") == 0 || path == "/proc" || path.compare(0, 5, "/dev/") == 0)
+    return false;
+  if (need_read && !decide_path(n.pol->read, path).allow) return false;
+  if (need_write && !decide_path(n.pol->write, path).allow) return false;
+  const int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_CLOEXEC |
+                                      O_NOCTTY);
+  int fd = open_clean(path, oflags | O_NONBLOCK);
+  if (fd < 0) {
+    // Answers the full route would give too (it walks the same names first); anything
+    // else — EXDEV/ELOOP (not provable here), EWOULDBLOCK (a lease, which a blocking open
+    // waits for), ENXIO (a FIFO without reader, a device), EINVAL (flags openat2 refuses
+    // and open ignores) — goes there.
+    if (fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES || fd == -EISDIR || fd == -ENAMETOOLONG) {
+      reply_error(n.listener(), n.req.id, -fd);
+      return true;
+    }
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    close(fd);
+    return false;
+  }
+  if (!(flags & O_NONBLOCK)) {
+    if (S_ISFIFO(st.st_mode)) {
+      open_fifo_later(n, fd, oflags, cloexec);
+      return true;
+    }
+    if (fcntl(fd, F_SETFL, oflags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)) < 0) {
+      close(fd);
+      return false;
+    }
+  }
+  finish_open(n.core, n.req.id, fd, cloexec);
+  return true;
+}
+
 void handle_open(Notif& n) {
   const auto& a = n.req.data.args;
   const int nr = n.req.data.nr;
@@ -113,11 +184,6 @@ void handle_open(Notif& n) {
     return handle_hint(n, path, flags);
   if (path.empty()) return void(reply_error(n.listener(), n.req.id, ENOENT));
 
-  Fd base;
-  if (path[0] != '/' || rflags) {
-    if ((e = open_base(n.caller, dirfd, base)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
-    if (!n.valid()) return;
-  }
   const bool is_path = flags & O_PATH;
   const bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
   const bool creat = (flags & O_CREAT) && !is_path;
@@ -126,6 +192,13 @@ void handle_open(Notif& n) {
   const bool need_read = is_path || acc != O_WRONLY;
   const bool need_write = !is_path && (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC) || creat || tmpfile);
   const bool cloexec = flags & O_CLOEXEC;
+  if (rflags == 0 && open_direct(n, path, flags, need_read, need_write, cloexec)) return;
+
+  Fd base;
+  if (path[0] != '/' || rflags) {
+    if ((e = open_base(n.caller, dirfd, base)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
+    if (!n.valid()) return;
+  }
 
   for (int attempt = 0; attempt < 3; attempt++) {
     Resolved r;
@@ -153,20 +226,7 @@ void handle_open(Notif& n) {
       if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
         return finish_open(n.core, n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec);
       if (tmpfile) use_caller_umask(n);
-      if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
-        // Opening a FIFO waits for the other end: never on a receiving thread.
-        auto core = n.core;
-        uint64_t id = n.req.id;
-        int keep = r.fd.release(), slot = n.slot;
-        n.deferred = true;
-        std::thread([core, id, keep, oflags, cloexec, slot] {
-          int fd = reopen_fd(keep, oflags);
-          close(keep);
-          finish_open(core, id, fd < 0 ? -errno : fd, cloexec);
-          core->journal_release(slot);
-        }).detach();
-        return;
-      }
+      if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
       return finish_open(n.core, n.req.id, fd < 0 ? -errno : fd, cloexec);
     }

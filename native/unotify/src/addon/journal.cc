@@ -79,14 +79,18 @@ void Journal::release(int slot) {
   if (slots_ && slot >= 0) __atomic_store_n(&slots_[slot].state, kFree, __ATOMIC_RELEASE);
 }
 
-std::vector<seccomp_notif> Journal::take_live() {
-  std::vector<seccomp_notif> out;
+std::vector<Journal::Taken> Journal::take_live() {
+  std::vector<Taken> out;
   for (uint32_t k = 0; slots_ && k < count_; k++) {
     uint32_t s = __atomic_load_n(&slots_[k].state, __ATOMIC_ACQUIRE);
     // kReceiving with an id: the kernel had filled it (whole: a copy inside a syscall is not
     // cut short by SIGKILL) when the engine died. kWriting may be a torn copy: dropped.
-    if (s == kLive || (s == kReceiving && slots_[k].notif.id != 0)) out.push_back(slots_[k].notif);
-    if (s != kFree) __atomic_store_n(&slots_[k].state, kFree, __ATOMIC_RELEASE);
+    if (s == kLive || (s == kReceiving && slots_[k].notif.id != 0)) {
+      __atomic_store_n(&slots_[k].state, kLive, __ATOMIC_RELEASE);
+      out.push_back(Taken{slots_[k].notif, static_cast<int>(k)});
+    } else if (s != kFree) {
+      __atomic_store_n(&slots_[k].state, kFree, __ATOMIC_RELEASE);
+    }
   }
   return out;
 }

@@ -32,8 +32,14 @@ class Journal {
   void publish(int slot);
   void release(int slot);
   // Entries a previous engine left live, or received into and not yet published (the
-  // caller checks each with NOTIF_ID_VALID); their slots are freed.
-  std::vector<seccomp_notif> take_live();
+  // caller checks each with NOTIF_ID_VALID). Their slots stay live, owned by the caller,
+  // who releases each once it is answered: an engine killed while it recovers leaves them
+  // on record for the next one (freeing them here lost them: found by the kill test).
+  struct Taken {
+    seccomp_notif notif;
+    int slot;
+  };
+  std::vector<Taken> take_live();
 
  private:
   enum : uint32_t { kFree = 0, kWriting = 1, kLive = 2, kReceiving = 3 };  // Slot::state

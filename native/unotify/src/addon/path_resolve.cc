@@ -400,19 +400,6 @@ int walk(const Caller& c, int base, const std::string& path, bool follow, bool m
   return identify(c, out, link);
 }
 
-// Absolute, no "." / ".." components, no "//", no trailing '/': its text is canonical
-// when it resolves without symlinks inside one mount.
-bool clean_absolute(const std::string& p) {
-  if (p.size() < 2 || p[0] != '/' || p.back() == '/') return false;
-  for (size_t i = 0; i < p.size(); i++) {
-    if (p[i] != '/') continue;
-    if (i + 1 < p.size() && p[i + 1] == '/') return false;
-    if (p.compare(i, 3, "/./") == 0 || p.compare(i, 4, "/../") == 0) return false;
-  }
-  return !(p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0) &&
-         !(p.size() >= 3 && p.compare(p.size() - 3, 3, "/..") == 0);
-}
-
 }  // namespace
 
 int open_base(const Caller& c, int dirfd, Fd& out) {
@@ -443,6 +430,27 @@ int identify_held(const Caller& c, int ourfd, Resolved& out) {
   link.own = true;
   link.fdn = 0;  // an fd of the caller's: its mode is read from our copy
   return identify(c, out, link, ourfd);
+}
+
+// Its text is canonical when it resolves without symlinks inside one mount.
+bool clean_absolute(const std::string& p) {
+  if (p.size() < 2 || p[0] != '/' || p.back() == '/') return false;
+  for (size_t i = 0; i < p.size(); i++) {
+    if (p[i] != '/') continue;
+    if (i + 1 < p.size() && p[i + 1] == '/') return false;
+    if (p.compare(i, 3, "/./") == 0 || p.compare(i, 4, "/../") == 0) return false;
+  }
+  return !(p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0) &&
+         !(p.size() >= 3 && p.compare(p.size() - 3, 3, "/..") == 0);
+}
+
+int open_clean(const std::string& path, int oflags, mode_t mode) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(oflags);
+  how.mode = mode;
+  how.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, root_fd(), path.c_str(), &how, sizeof how));
+  return fd < 0 ? -errno : fd;
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

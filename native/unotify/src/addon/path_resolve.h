@@ -64,5 +64,12 @@ std::string join_path(const std::string& dir, const std::string& name);
 // True when `text` names the object `fd` holds: resolving it again from the engine's own
 // root (no symlinks, no magic links) reaches the same dev/inode/mount.
 bool proven_path(int fd, const std::string& text);
+// Absolute, no "." / ".." components, no "//", no trailing '/'.
+bool clean_absolute(const std::string& p);
+// Opens a clean absolute path from our root inside the root mount, without following any
+// symlink or magic link (openat2 RESOLVE_NO_XDEV|NO_SYMLINKS|NO_MAGICLINKS): whatever it
+// opens is the object at exactly that text, so the text is its proven name. -errno on
+// failure; EXDEV/ELOOP mean "not provable this way", not "absent".
+int open_clean(const std::string& path, int oflags, mode_t mode = 0);
 
 }  // namespace sbx
