@@ -219,6 +219,22 @@ export class Engine {
     return this.addon.engineStats(this.live('Engine.stats'));
   }
 
+  /** The events waiting for onEvents, now (a shell asking at its prompt must hear of a denial a moment old). */
+  takeEvents(): { events: EngineEvent[]; inFlight: boolean } {
+    return this.addon.engineTakeEvents(this.live('Engine.takeEvents'));
+  }
+
+  /** Files the engine unlinks at the next denial, before answering it (the shells' fresh markers); fires once. */
+  setNoticeFiles(paths: string[]): void {
+    const w = 'Engine.setNoticeFiles';
+    const h = this.live(w);
+    if (!Array.isArray(paths)) fail(w, 'paths must be an array', paths);
+    paths.forEach((p, i) => {
+      if (typeof p !== 'string' || !p.startsWith('/')) fail(w, `paths[${i}] must be an absolute path`, p);
+    });
+    this.addon.engineSetNoticeFiles(h, paths);
+  }
+
   /** Stops the threads; idempotent. The caller keeps its listener fd. */
   stop(): void {
     if (!this.handle) return;

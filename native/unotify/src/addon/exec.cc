@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -209,6 +210,17 @@ int read_argv(int tid, uint64_t p, std::vector<std::string>& argv, size_t max) {
   return 0;
 }
 
+// Would exec of this file change credentials without no_new_privs? Set-id bits on a
+// regular file, or a security.capability xattr (file capabilities, e.g. ping).
+bool gains_privileges(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  if (st.st_mode & (S_ISUID | S_ISGID)) return true;
+  // fd is O_PATH (fgetxattr refuses those): go through its /proc/self/fd link.
+  std::string self = "/proc/self/fd/" + std::to_string(fd);
+  return getxattr(self.c_str(), "security.capability", nullptr, 0) > 0;
+}
+
 }  // namespace
 
 void handle_exec(Notif& n) {
@@ -245,6 +257,21 @@ void handle_exec(Notif& n) {
   if (re == 0 && r.fd.ok()) {
     std::string bin = resolved_path(r);
     if (refuse(n, decide_exec(*n.pol, bin, path, argv), "exec", bin, EACCES)) return;
+    // A set-id or file-capability program runs, but without its privileges (no_new_privs):
+    // say so, once per program, so `sudo` failing is not a mystery (the supervisor prints it).
+    if (gains_privileges(r.fd.get())) {
+      Event ev;
+      ev.time = now_ms();
+      ev.kind = "privileged";
+      ev.policy = n.policyId;
+      ev.rule = -2;
+      ev.pid = n.caller.tgid;
+      ev.program = bin;
+      ev.syscall = n.syscall;
+      ev.op = "exec";
+      ev.target = bin;
+      n.core->emit(std::move(ev));
+    }
   }
 
   TraceJob job;
