@@ -9,6 +9,8 @@ import { UsageError } from '../errors.js';
 import { currentPlatform } from '../platform/index.js';
 import type { ExecRequest } from '../platform/types.js';
 import { compileExecFlags, EXEC_FLAG_SPEC, execFlagsFromArgs, type ExecFlags } from '../policy/flags.js';
+import { SbxError } from '../errors.js';
+import { insideSession } from '../protocol/inside.js';
 
 const usage = `usage: sbx exec [flags] [--policy FILE] [--quiet] -- CMD [ARGS...]
 
@@ -50,6 +52,13 @@ async function run(args: string[]): Promise<number> {
   if (argv.length === 0) throw new UsageError('missing the command to run', usage);
 
   const flags = execFlagsFromArgs(parsed);
+  // The session's filter refuses a nested seccomp listener: say so plainly (never run unsandboxed).
+  const inside = insideSession();
+  if (inside)
+    throw new SbxError(`sbx exec cannot start a nested sandbox inside sbx session ${inside.session} (not supported yet)`, {
+      exitCode: 70,
+      hint: 'the command already runs sandboxed here; for a narrower sandbox run `sbx exec` from a terminal outside the sandbox',
+    });
   const quiet = flag(parsed, 'quiet');
   const cwd = process.cwd();
   // User + project policy for cwd, then --policy FILE, then the flags on top.

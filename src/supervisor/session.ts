@@ -30,6 +30,9 @@ import { stateLine, type Registration } from '../protocol/keeper.js';
 import { InstalledPolicies, lockdown, type Entry } from './installed.js';
 import { engineViolations, proxyViolation, refusal } from './events.js';
 import { handleHint, type HintHost } from './hints.js';
+import { handleAsk, type AskHost } from './ask.js';
+import { DenialNotices } from './denial-notices.js';
+import { userConfigFile } from '../policy/paths.js';
 
 export type { Registration, SessionState } from '../protocol/keeper.js';
 
@@ -49,7 +52,7 @@ export interface SessionContext {
   say(line: string): void;
 }
 
-export class Session implements HintHost {
+export class Session implements HintHost, AskHost {
   readonly id: string;
   readonly rootPid: number;
   readonly keeperPid: number;
@@ -68,6 +71,8 @@ export class Session implements HintHost {
   private lastStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0 };
   /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
   readonly told = new NoticeMemory();
+  /** Denials not yet shown at a prompt (folded), and the shells' markers the engine removes at the next one. */
+  readonly denials = new DenialNotices();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -120,7 +125,7 @@ export class Session implements HintHost {
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
-      onHint: (h: HintRequest) => void handleHint(this, h),
+      onHint: (h: HintRequest) => void (h.verb === 'ask' ? handleAsk(this, h) : handleHint(this, h)),
       onClosed: () => this.end('no sandboxed process left'),
     });
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
@@ -264,7 +269,32 @@ export class Session implements HintHost {
   // ---- what the hint handler (hints.ts, docs/hook-protocol.md) needs ----
 
   markFresh(tgid: number): string | undefined {
-    return markFresh(this.ctx.env, this.id, tgid);
+    const file = markFresh(this.ctx.env, this.id, tgid);
+    // The engine removes it at the next denial: this shell then asks at its next prompt.
+    if (file && this.engineRef && !this.engineRef.stopped) {
+      this.denials.watch(file);
+      this.engineRef.setNoticeFiles(this.denials.markers());
+    }
+    return file;
+  }
+
+  /** Denial lines for a shell's reply: first the events the engine has not handed over yet. */
+  async denialNotices(): Promise<string[]> {
+    if (this.engineRef && !this.engineRef.stopped) {
+      // A batch the flusher already took is on its way to onEvents: wait for it (bounded).
+      const { events, inFlight } = this.engineRef.takeEvents();
+      if (events.length > 0) this.onEvents(events);
+      if (inFlight) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise<void>((r) => this.eventWaiters.push(r)), new Promise((r) => (timer = setTimeout(r, 200)))]);
+        clearTimeout(timer);
+      }
+    }
+    return this.denials.take();
+  }
+
+  get log(): ViolationLog {
+    return this.ctx.log;
   }
 
   get policies(): PolicyCache {
@@ -308,20 +338,32 @@ export class Session implements HintHost {
 
   // ---- events, notices ----
 
+  private eventWaiters: (() => void)[] = [];
+
   private onEvents(evs: EngineEvent[]): void {
-    this.ctx.log.add(
-      engineViolations(
-        this.id,
-        evs,
-        (id) => this.installed.byPolicyId(id),
-        (target) => (this.net ? this.net.manager.describe(target) : target),
-      ),
+    for (const w of this.eventWaiters.splice(0)) w();
+    const vs = engineViolations(
+      this.id,
+      evs,
+      (id) => this.installed.byPolicyId(id),
+      (target) => (this.net ? this.net.manager.describe(target) : target),
+      userConfigFile(this.ctx.env),
     );
+    this.ctx.log.add(vs);
+    for (const v of vs) {
+      // A set-id program: say it now, on the terminal, once per program.
+      if (v.kind === 'privileged') {
+        if (this.denials.firstPrivileged(v.target)) this.notify(v.fix ?? '');
+      } else this.denials.add(v);
+    }
   }
 
   /** The session's proxy refused (or, in audit mode, would have refused) a name or address. */
   private onProxyDeny(d: ProxyDenial): void {
-    this.ctx.log.add([proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1))]);
+    const v = proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1));
+    this.ctx.log.add([v]);
+    this.denials.add(v);
+    if (v.kind === 'deny') markStale(this.ctx.env, this.id); // the proxy is not the engine: remove the markers here
   }
 
   logRefusal(op: string, target: string, rule: string, pid = 0): void {
