@@ -1,0 +1,178 @@
+/**
+ * A session seen from inside, in real bash, zsh and fish under tmux (a real `sbx shell`):
+ *   - a denial shows one `sbx:` line at the next prompt, with its rule and the edit that would
+ *     allow it, identical denials folded (×N); the allowed twin prints none;
+ *   - `sbx why` explains it; `sbx log -f` started inside sees a new denial;
+ *   - `sbx status`, `sbx log`, `sbx check` work inside (read-only, this session only);
+ *     `sbx doctor` says it runs inside a session; `sbx exec` says it cannot nest (never runs
+ *     unsandboxed);
+ *   - a set-id program (a set-uid copy of true, and su when installed) gets one line saying it
+ *     runs without its privileges (no_new_privs); a plain copy (the twin) gets none.
+ */
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+
+// Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000 });
+
+const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
+const PROMPT = /^\[[^\]]*\] [#$%>] ?$/;
+
+interface World {
+  sb: Sandbox;
+  A: string;
+}
+
+const worlds: Sandbox[] = [];
+const started: Tmux[] = [];
+afterEach(() => {
+  for (const t of started.splice(0)) t.kill();
+});
+afterAll(() => {
+  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop', '--force'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+});
+
+function makeWorld(): World {
+  const sb = makeHome('sbx-inside-');
+  worlds.push(sb);
+  const A = join(sb.root, 'w', 'projA');
+  mkdirSync(A, { recursive: true });
+  writeFileSync(join(A, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["secret.txt", "secret2.txt"]\n');
+  writeFileSync(join(A, 'secret.txt'), 'A-SECRET\n');
+  writeFileSync(join(A, 'secret2.txt'), 'A-SECRET2\n');
+  writeFileSync(join(A, 'twin.txt'), 'A-TWIN\n');
+  const tru = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p))!;
+  copyFileSync(tru, join(A, 'setid-true'));
+  chmodSync(join(A, 'setid-true'), 0o4755); // set-uid to its owner: anyone may do this to a file of their own
+  copyFileSync(tru, join(A, 'plain-true'));
+  chmodSync(join(A, 'plain-true'), 0o755);
+  return { sb, A };
+}
+
+async function session(shell: Shell, world: World): Promise<Tmux> {
+  const hook = shell === 'fish' ? `${sbxBin} hook fish | source` : `eval "$(${sbxBin} hook ${shell})"`;
+  // `sbx` on PATH inside, as a user has it.
+  const path = shell === 'fish' ? `set -gx PATH ${join(sbxBin, '..')} $PATH` : `export PATH=${join(sbxBin, '..')}:$PATH`;
+  const rc = writeRc(world.sb, shell, `${path}\n${hook}`);
+  const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
+  const t = new Tmux(shell);
+  t.start([sbxBin, 'shell', '--', ...argv], world.A, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell) });
+  started.push(t);
+  await t.prompt(30_000);
+  return t;
+}
+
+/** Runs a command, then returns the lines printed before the next prompt (where the hook says things). */
+async function runThenPrompt(t: Tmux, command: string): Promise<{ out: string[]; status: number; atPrompt: string[] }> {
+  const r = await t.run(command);
+  const atPrompt = (await t.waitFor(PROMPT)).slice(0, -1);
+  return { ...r, atPrompt };
+}
+
+const sbxLines = (lines: string[]) => lines.filter((l) => l.startsWith('sbx: '));
+
+describe.each(SHELLS)('%s: inside a session', (shell) => {
+  it('a denial shows one sbx: line at the next prompt with its rule and fix (folded ×N); the allowed twin none; sbx why explains it', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+
+    // Allowed twin first: nothing is said.
+    let r = await runThenPrompt(t, 'cat twin.txt');
+    expect(r.out).toEqual(['A-TWIN']);
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'cat secret.txt secret.txt');
+    expect(r.status).not.toBe(0);
+    const lines = sbxLines(r.atPrompt);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^sbx: denied cat read \S+\/projA\/secret\.txt ×2 — rule: \S+\/projA\/\.sbx\.yaml:3:\d+ read secret\.txt — to allow: remove "secret\.txt" from read\.deny at \S+\/projA\/\.sbx\.yaml:3:\d+$/);
+
+    // Said once: the next prompt (after an allowed command) is quiet again.
+    r = await runThenPrompt(t, 'cat twin.txt');
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'sbx why');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(/^last denials in session s[0-9a-f]+ /);
+    expect(r.out.join('\n')).toMatch(/denied cat read \S+\/secret\.txt ×2 — rule: .* — to allow: remove "secret\.txt" from read\.deny/);
+    expect(r.out.join('\n')).not.toContain('twin.txt');
+    expect(sbxLines(r.atPrompt)).toEqual([]); // asking sbx inside is not itself a denial
+  });
+
+  it('status, log, check and doctor work read-only inside; sbx exec refuses to nest, with a clear line', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    await runThenPrompt(t, 'cat secret.txt');
+
+    let r = await runThenPrompt(t, 'sbx status');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(/^inside session (s[0-9a-f]+) \(supervisor pid \d+\); this process runs under project \S+\/projA\/\.sbx\.yaml/);
+    const id = /^inside session (s[0-9a-f]+)/.exec(r.out[0]!)![1]!;
+    expect(r.out.join('\n')).toContain(`  ${id}  root `);
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'sbx log -n 5');
+    expect(r.status).toBe(0);
+    expect(r.out.join('\n')).toMatch(new RegExp(`${id} deny cat\\[\\d+\\] read \\S+/secret\\.txt`));
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'sbx check read secret.txt');
+    expect(r.status).not.toBe(0);
+    expect(r.out[0]).toMatch(/^denied: read \S+\/secret\.txt/);
+    r = await runThenPrompt(t, 'sbx check read twin.txt');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(/^allowed: read \S+\/twin\.txt/);
+
+    r = await runThenPrompt(t, 'sbx doctor');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(new RegExp(`^sbx doctor: running inside sbx session ${id} `));
+    expect(r.out.join('\n')).not.toMatch(/CANNOT|kernel.*too old|MISS/);
+
+    r = await runThenPrompt(t, 'sbx exec -- cat twin.txt');
+    expect(r.status).toBe(70);
+    expect(r.out.join('\n')).toMatch(/^sbx: sbx exec cannot start a nested sandbox inside sbx session/m);
+    expect(r.out.join('\n')).not.toContain('A-TWIN'); // never run unsandboxed-by-accident
+  });
+
+  it('sbx log -f started inside sees a new denial', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    const out = join(world.sb.root, 'follow.log');
+    await t.run(`timeout 60 sbx log -f -n 0 > ${out} 2>&1 &`);
+    // The follower starts when node has loaded: deny again until it has seen one.
+    const seen = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
+    const deadline = Date.now() + 60_000;
+    while (!/deny cat\[\d+\] read \S+\/secret2\.txt/.test(seen()) && Date.now() < deadline) {
+      await t.run('cat secret2.txt 2>/dev/null');
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(seen()).toMatch(/deny cat\[\d+\] read \S+\/secret2\.txt \(openat, \S+\.sbx\.yaml:3:\d+ read secret2\.txt\)/);
+    expect(seen()).not.toContain('twin.txt');
+  });
+
+  it('a set-id program gets one line: it runs without its privileges (no_new_privs); a plain copy none', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    let r = await runThenPrompt(t, './plain-true');
+    expect(r.status).toBe(0);
+    expect(sbxLines([...r.out, ...r.atPrompt])).toEqual([]);
+    r = await runThenPrompt(t, './setid-true');
+    expect(r.status).toBe(0);
+    // Written to the session's terminal by the supervisor, right after the exec.
+    const screen = async () => t.capture().join('\n');
+    const deadline = Date.now() + 20_000;
+    while (!/sbx: setid-true \(\S+\) is set-id/.test(await screen()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(await screen()).toMatch(/sbx: setid-true \(\S+\/setid-true\) is set-id or has file capabilities: inside the sandbox it runs without them \(no_new_privs\), so it cannot gain privileges; run it from a terminal outside the sandbox/);
+    const su = ['/usr/bin/su', '/bin/su'].find((p) => existsSync(p));
+    if (su) {
+      await t.run(`${su} --help >/dev/null 2>&1`);
+      const until = Date.now() + 20_000;
+      while (!/sbx: su \(\S+\) is set-id/.test(await screen()) && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+      expect(await screen()).toMatch(/sbx: su \(\S+su\) is set-id or has file capabilities: .*no_new_privs/);
+    }
+    expect((await screen()).match(/plain-true\) is set-id/)).toBeNull();
+  });
+});
