@@ -193,6 +193,8 @@ export interface NativeAddon {
    * markers: the hook asks at its next prompt). Fires once, then disarmed until set again.
    */
   engineSetNoticeFiles(engine: EngineHandle, paths: string[]): void;
+  /** Is the terminal at `path` a pty this session allocated (its master opened inside the sandbox: fs_tty.cc)? */
+  engineOwnsPty(engine: EngineHandle, path: string): boolean;
   /** Stops the threads, flushes pending events. Does not close the caller's listener fd. */
   engineStop(engine: EngineHandle): void;
 

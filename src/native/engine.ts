@@ -224,6 +224,14 @@ export class Engine {
     return this.addon.engineTakeEvents(this.live('Engine.takeEvents'));
   }
 
+  /** Whether the pty at `path` was allocated inside this session (a sandboxed process holds its master). */
+  ownsPty(path: string): boolean {
+    const w = 'Engine.ownsPty';
+    const h = this.live(w);
+    if (typeof path !== 'string' || !path.startsWith('/')) fail(w, 'path must be an absolute path', path);
+    return this.addon.engineOwnsPty(h, path);
+  }
+
   /** Files the engine unlinks at the next denial, before answering it (the shells' fresh markers); fires once. */
   setNoticeFiles(paths: string[]): void {
     const w = 'Engine.setNoticeFiles';

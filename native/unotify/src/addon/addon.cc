@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include "engine.h"
 #include "fdpass.h"
 #include "filter.h"
@@ -347,6 +350,19 @@ Napi::Value EngineSetNoticeFiles(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value EngineOwnsPty(const Napi::CallbackInfo& info) {
+  const char* sig = "engineOwnsPty(engine, path)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  std::string path = arg_str(info, 1, sig, "path");
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw sys_error(info.Env(), "engineOwnsPty: " + path, errno);
+  unsigned maj = major(st.st_rdev);
+  if (!S_ISCHR(st.st_mode) || maj < 136 || maj > 143) return Napi::Boolean::New(info.Env(), false);
+  int index = static_cast<int>((maj - 136) * 256 + minor(st.st_rdev));
+  return Napi::Boolean::New(info.Env(), core->ptys().owns(index, st.st_dev, st.st_ino));
+}
+
 Napi::Value EngineStop(const Napi::CallbackInfo& info) {
   const char* sig = "engineStop(engine)";
   need_args(info, 1, sig);
@@ -447,6 +463,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineStats", Napi::Function::New(env, EngineStats, "engineStats"));
   exports.Set("engineTakeEvents", Napi::Function::New(env, EngineTakeEvents, "engineTakeEvents"));
   exports.Set("engineSetNoticeFiles", Napi::Function::New(env, EngineSetNoticeFiles, "engineSetNoticeFiles"));
+  exports.Set("engineOwnsPty", Napi::Function::New(env, EngineOwnsPty, "engineOwnsPty"));
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));
   exports.Set("decidePath", Napi::Function::New(env, DecidePath, "decidePath"));
   exports.Set("procEntryAllowed", Napi::Function::New(env, ProcEntryAllowed, "procEntryAllowed"));
