@@ -9,6 +9,9 @@
  *   why?limit=N               → { session, policy, denials: [...] }  (folded, with `fix`)
  *
  * A refusal is { error }. Query values are decimal integers.
+ *
+ * Widening (needs the person at the terminal: src/supervisor/confirm.ts), same shape:
+ *   /proc/self/sbx/widen/trust?file=<absolute path>  → { ok, file, sha256 } | { ok, already } | { error }
  */
 import { readFileSync } from 'node:fs';
 import { SupervisorError } from '../errors.js';
@@ -75,5 +78,37 @@ export function insideSession(): { session: string; policy: string } | undefined
     return r ? { session: String(r.session), policy: String(r.policy) } : undefined;
   } catch {
     return undefined;
+  }
+}
+
+export type WidenRequest = { cmd: 'trust'; file: string };
+
+export function formatWiden(req: WidenRequest): string {
+  return `${req.cmd}?${new URLSearchParams({ file: req.file }).toString()}`;
+}
+
+export function parseWiden(arg: string): WidenRequest | { error: string } {
+  const q = arg.indexOf('?');
+  const cmd = q === -1 ? arg : arg.slice(0, q);
+  if (cmd !== 'trust') return { error: `unknown widening request '${cmd.slice(0, 40)}' (known: trust)` };
+  const file = new URLSearchParams(q === -1 ? '' : arg.slice(q + 1)).get('file');
+  if (!file || !file.startsWith('/')) return { error: 'trust: file must be an absolute path' };
+  return { cmd, file };
+}
+
+/** Asks the supervisor to widen (it confirms with the person at the terminal); undefined outside a session. */
+export function widenInside(req: WidenRequest): AskReply | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/self/sbx/widen/${formatWiden(req)}`, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new SupervisorError(`the session's supervisor did not answer '${req.cmd}': ${(err as Error).message}`, undefined, err);
+  }
+  try {
+    return JSON.parse(text) as AskReply;
+  } catch {
+    throw new SupervisorError(`the session's supervisor sent a malformed answer to '${req.cmd}': ${text.slice(0, 80)}`);
   }
 }

@@ -125,6 +125,8 @@ export class Supervisor {
         network: async (id, port) =>
           this.pendingNets.take(id) ?? (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`))),
         say,
+        // Any session's pty: a terminal whose master a sandboxed process holds confirms nothing.
+        sandboxedPty: (path) => [...this.sessions.values()].some((s) => s.ownsPty(path)),
       },
       reg,
       (fd) => this.native.close(fd),

@@ -31,6 +31,7 @@ import { InstalledPolicies, lockdown, type Entry } from './installed.js';
 import { engineViolations, proxyViolation, refusal } from './events.js';
 import { handleHint, type HintHost } from './hints.js';
 import { handleAsk, type AskHost } from './ask.js';
+import { handleWiden, type WidenHost } from './widen.js';
 import { DenialNotices } from './denial-notices.js';
 import { userConfigFile } from '../policy/paths.js';
 
@@ -50,9 +51,11 @@ export interface SessionContext {
   network(session: string, port: number | undefined): Promise<SessionNetwork>;
   /** Daemon log line. */
   say(line: string): void;
+  /** A pty allocated inside any session this supervisor serves (its master held by a sandboxed process). */
+  sandboxedPty(path: string): boolean;
 }
 
-export class Session implements HintHost, AskHost {
+export class Session implements HintHost, AskHost, WidenHost {
   readonly id: string;
   readonly rootPid: number;
   readonly keeperPid: number;
@@ -125,7 +128,7 @@ export class Session implements HintHost, AskHost {
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
-      onHint: (h: HintRequest) => void (h.verb === 'ask' ? handleAsk(this, h) : handleHint(this, h)),
+      onHint: (h: HintRequest) => void (h.verb === 'ask' ? handleAsk(this, h) : h.verb === 'widen' ? handleWiden(this, h) : handleHint(this, h)),
       onClosed: () => this.end('no sandboxed process left'),
     });
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
@@ -295,6 +298,23 @@ export class Session implements HintHost, AskHost {
 
   get log(): ViolationLog {
     return this.ctx.log;
+  }
+
+  get env(): Env {
+    return this.ctx.env;
+  }
+
+  sandboxedPty(path: string): boolean {
+    return this.ctx.sandboxedPty(path);
+  }
+
+  /** Whether this session's engine allocated the pty at `path`. */
+  ownsPty(path: string): boolean {
+    try {
+      return !this.ended && !!this.engineRef && !this.engineRef.stopped && this.engineRef.ownsPty(path);
+    } catch {
+      return true; // cannot tell: it confirms nothing
+    }
   }
 
   get policies(): PolicyCache {

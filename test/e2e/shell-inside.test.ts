@@ -176,3 +176,62 @@ describe.each(SHELLS)('%s: inside a session', (shell) => {
     expect((await screen()).match(/plain-true\) is set-id/)).toBeNull();
   });
 });
+
+/** The trust db as the test (outside) reads it. */
+function trusted(world: World): string[] {
+  const f = join(world.sb.env.XDG_STATE_HOME!, 'sbx', 'trust.json');
+  return existsSync(f) ? Object.keys((JSON.parse(readFileSync(f, 'utf8')) as { files: Record<string, unknown> }).files) : [];
+}
+
+describe.each(SHELLS)('%s: widening from inside needs a person at the terminal', (shell) => {
+  it('a pipe, a background job and a tmux started inside cannot confirm `sbx trust`; a person typing the word at the terminal can', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    const file = join(world.A, '.sbx.yaml');
+
+    // A pipe: stdin is not the terminal. Refused before anything is shown.
+    let r = await t.run('echo yes | sbx trust');
+    expect(r.status).toBe(1);
+    expect(r.out.join('\n')).toMatch(/^sbx: not trusted: its standard input is not the terminal/m);
+    expect(r.out.join('\n')).not.toMatch(/type \w+ and press Enter/);
+    expect(trusted(world)).toEqual([]);
+
+    // A background job (with the terminal as stdin): not in the foreground.
+    const bg = join(world.sb.root, 'bg.out');
+    await t.run(`sbx trust > ${bg} 2>&1 &`);
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(bg) && readFileSync(bg, 'utf8').includes('sbx:')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(readFileSync(bg, 'utf8')).toMatch(/^sbx: not trusted: it is not in the foreground of its terminal/m);
+    await t.run('wait');
+    expect(trusted(world)).toEqual([]);
+
+    // A tmux server started inside the sandbox: its pane is a terminal of its own (a pty the
+    // sandbox allocated); `sbx trust` there is refused, whatever that tmux types.
+    const inner = join(world.sb.root, 'inner.out');
+    const sock = join(world.sb.root, 'inner.sock');
+    r = await t.run(`tmux -S ${sock} -f /dev/null new-session -d 'sbx trust > ${inner} 2>&1; sleep 30' && tmux -S ${sock} send-keys yes Enter`);
+    const until = Date.now() + 60_000;
+    while (!(existsSync(inner) && readFileSync(inner, 'utf8').includes('sbx:')) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    expect(readFileSync(inner, 'utf8')).toMatch(/^sbx: not trusted: its terminal is not this session's terminal/m);
+    await t.run(`tmux -S ${sock} kill-server`);
+    expect(trusted(world)).toEqual([]);
+
+    // A person at the terminal (keys sent by the tmux that runs the session, outside the
+    // sandbox): a wrong word refuses...
+    t.type('sbx trust');
+    let shown = await t.waitFor(/type [a-z]+ and press Enter/);
+    expect(shown.join('\n')).toContain(`asks to trust ${file}`);
+    t.type('nope');
+    await t.waitFor(/^sbx: not trusted: the word typed did not match/);
+    expect(trusted(world)).toEqual([]);
+
+    // ...the word it shows trusts: the prompt loses its `?` (the session re-resolves).
+    t.type('sbx trust');
+    shown = await t.waitFor(/type [a-z]+ and press Enter/);
+    const word = /type ([a-z]+) and press Enter/.exec(shown[shown.length - 1]!)![1]!;
+    t.type(word);
+    await t.waitFor(new RegExp(`^trusted: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(sha256 [0-9a-f]+\\), confirmed at the terminal`));
+    expect(trusted(world)).toEqual([file]);
+    expect(await t.prompt()).toMatch(/^\[sbx:projA\]/);
+  });
+});
