@@ -189,7 +189,7 @@ export interface NativeAddon {
    */
   engineTakeEvents(engine: EngineHandle): { events: EngineEvent[]; inFlight: boolean };
   /**
-   * Files to unlink at the next denial or error, before its reply is sent (the shells' fresh
+   * Files to unlink at the next denial, error or privileged exec, before its reply is sent (the shells' fresh
    * markers: the hook asks at its next prompt). Fires once, then disarmed until set again.
    */
   engineSetNoticeFiles(engine: EngineHandle, paths: string[]): void;

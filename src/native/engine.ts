@@ -76,6 +76,7 @@ export function checkPolicy(p: CompiledPolicy): void {
   if (typeof p !== 'object' || p === null) fail(w, 'must be an object', p);
   checkInt(w, 'id', p.id, 0, 2 ** 31 - 1);
   if (p.mode !== 'enforce' && p.mode !== 'audit') fail(`${w}.mode`, "must be 'enforce' or 'audit'", p.mode);
+  if (p.within !== undefined) checkInt(w, 'within', p.within, 0, 2 ** 31 - 1);
   checkSection(`${w}.read`, p.read);
   checkSection(`${w}.write`, p.write);
   checkSection(`${w}.unix`, p.unix);

@@ -179,7 +179,7 @@ void Core::stats(uint64_t& d, uint64_t& de, uint64_t& a, size_t& pr, int64_t& pe
 
 void Core::emit(Event&& e) {
   // Before the reply goes out: the shell's next prompt sees its marker gone.
-  if (strcmp(e.kind, "deny") == 0 || strcmp(e.kind, "error") == 0) fire_notice_files();
+  if (strcmp(e.kind, "audit") != 0) fire_notice_files();  // deny, error, privileged
   std::lock_guard<std::mutex> g(evMu_);
   if (evStop_) return;  // stopped: nobody will read it
   evq_.add(std::move(e));

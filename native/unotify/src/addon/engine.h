@@ -148,6 +148,25 @@ struct Notif {
 // Engine events as JavaScript sees them (EngineEvent in native.d.ts).
 Napi::Array events_to_js(Napi::Env env, const std::vector<Event>& events);
 
+// A decision under a nested policy holds only if every policy it was narrowed within
+// (Policy::within, up the chain) allows it too: the first refusal wins. A missing or too
+// deep chain refuses. An outer policy's refusal is reported as rule kOuterRule (its rule
+// index means nothing in the nested policy's origins).
+constexpr int kOuterRule = -3;
+template <class F>
+Decision decide_all(Notif& n, F f) {
+  Decision d = f(*n.pol);
+  int w = n.pol->within;
+  for (int depth = 0; d.allow && w >= 0; depth++) {
+    std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
+    if (!outer) return Decision{false, -2};
+    d = f(*outer);
+    if (!d.allow) d.rule = kOuterRule;
+    w = outer->within;
+  }
+  return d;
+}
+
 // Reply helpers that also keep the stats and emit events.
 // Returns true when the caller must stop (a denial was sent); false = go on (allowed/audit).
 bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err);

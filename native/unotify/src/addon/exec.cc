@@ -174,7 +174,7 @@ bool verify(Notif& n, int pid) {
     post_event(n, pid, "error", Decision{false, -2}, "/proc/" + std::to_string(pid) + "/exe");
     return true;
   }
-  Decision d = decide_exec(*n.pol, exe, fn, argv);
+  Decision d = decide_all(n, [&](const Policy& p) { return decide_exec(p, exe, fn, argv); });
   if (!d.allow) {
     if (n.pol->audit) {
       n.core->audits++;
@@ -256,7 +256,7 @@ void handle_exec(Notif& n) {
     return void(reply_error(n.listener(), n.req.id, -re));
   if (re == 0 && r.fd.ok()) {
     std::string bin = resolved_path(r);
-    if (refuse(n, decide_exec(*n.pol, bin, path, argv), "exec", bin, EACCES)) return;
+    if (refuse(n, decide_all(n, [&](const Policy& p) { return decide_exec(p, bin, path, argv); }), "exec", bin, EACCES)) return;
     // A set-id or file-capability program runs, but without its privileges (no_new_privs):
     // say so, once per program, so `sudo` failing is not a mystery (the supervisor prints it).
     if (gains_privileges(r.fd.get())) {
