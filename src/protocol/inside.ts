@@ -81,6 +81,44 @@ export function insideSession(): { session: string; policy: string } | undefined
   }
 }
 
+/**
+ * Narrowing (`sbx exec` inside): /proc/self/sbx/narrow/exec?args=<JSON array of the exec flags>
+ * → { ok, policy, env: { deny, allow } } | { error }. The caller itself moves to the nested policy.
+ */
+export function formatNarrow(args: string[]): string {
+  return `exec?${new URLSearchParams({ args: JSON.stringify(args) }).toString()}`;
+}
+
+export function parseNarrow(arg: string): { args: string[] } | { error: string } {
+  const q = arg.indexOf('?');
+  if ((q === -1 ? arg : arg.slice(0, q)) !== 'exec') return { error: 'unknown narrowing request (known: exec)' };
+  let args: unknown;
+  try {
+    args = JSON.parse(new URLSearchParams(arg.slice(q + 1)).get('args') ?? '[]');
+  } catch {
+    return { error: 'exec: args must be a JSON array of strings' };
+  }
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) return { error: 'exec: args must be a JSON array of strings' };
+  return { args };
+}
+
+/** Moves this process into a nested sandbox (the intersection with its current policy); undefined outside a session. */
+export function narrowInside(args: string[]): AskReply | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/self/sbx/narrow/${formatNarrow(args)}`, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new SupervisorError(`the session's supervisor did not answer 'exec': ${(err as Error).message}`, undefined, err);
+  }
+  try {
+    return JSON.parse(text) as AskReply;
+  } catch {
+    throw new SupervisorError(`the session's supervisor sent a malformed answer to 'exec': ${text.slice(0, 80)}`);
+  }
+}
+
 export type WidenRequest = { cmd: 'trust'; file: string };
 
 export function formatWiden(req: WidenRequest): string {

@@ -22,8 +22,10 @@ export class DenialNotices {
   private readonly privileged = new Set<string>();
 
   add(v: Violation): void {
-    if (v.kind !== 'deny' && v.kind !== 'error') return;
-    const key = `${v.program}\0${v.op}\0${v.target}\0${v.rule}`;
+    // A set-id program: once per program and session (it is not a denial; it keeps running).
+    if (v.kind === 'privileged' && !this.firstPrivileged(v.target)) return;
+    if (v.kind !== 'deny' && v.kind !== 'error' && v.kind !== 'privileged') return;
+    const key = `${v.kind}\0${v.program}\0${v.op}\0${v.target}\0${v.rule}`;
     const prev = this.pending.get(key);
     if (prev) {
       prev.count = (prev.count ?? 1) + (v.count ?? 1);

@@ -112,6 +112,21 @@ export class InstalledPolicies {
     this.byId.set(main.id, { policy: main, origin: e.resolved.origin, resolved: e.resolved });
   }
 
+  /**
+   * A nested policy (`sbx exec` inside): a new id, the policy in the engine, known by id for
+   * the log. Not part of the keeper's state: after a supervisor restart a process under it
+   * runs under the strictest policy (never a wider one).
+   */
+  addNested(engine: PolicySink, p: CompiledPolicy, origin: string): void {
+    engine.setPolicy(p);
+    this.byId.set(p.id, { policy: p, origin });
+  }
+
+  /** A fresh engine id. */
+  allocateId(): number {
+    return this.nextId++;
+  }
+
   /** The strictest policy, over every policy the session has now (policy/strict.ts). */
   installStrict(engine: PolicySink): void {
     const p = strictestPolicy(

@@ -32,6 +32,7 @@ import { engineViolations, proxyViolation, refusal } from './events.js';
 import { handleHint, type HintHost } from './hints.js';
 import { handleAsk, type AskHost } from './ask.js';
 import { handleWiden, type WidenHost } from './widen.js';
+import { handleNarrow, type NarrowHost } from './narrow.js';
 import { DenialNotices } from './denial-notices.js';
 import { userConfigFile } from '../policy/paths.js';
 
@@ -55,7 +56,7 @@ export interface SessionContext {
   sandboxedPty(path: string): boolean;
 }
 
-export class Session implements HintHost, AskHost, WidenHost {
+export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   readonly id: string;
   readonly rootPid: number;
   readonly keeperPid: number;
@@ -128,7 +129,7 @@ export class Session implements HintHost, AskHost, WidenHost {
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
-      onHint: (h: HintRequest) => void (h.verb === 'ask' ? handleAsk(this, h) : h.verb === 'widen' ? handleWiden(this, h) : handleHint(this, h)),
+      onHint: (h: HintRequest) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
     });
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
@@ -153,6 +154,20 @@ export class Session implements HintHost, AskHost, WidenHost {
     this.installed.installStrict(this.engineRef);
     this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();
+  }
+
+  /** The hint channel's verbs: the shell's pushes (hints.ts), read-only asks, narrowing, widening. */
+  private onHint(h: HintRequest): void {
+    if (h.verb === 'ask') handleAsk(this, h);
+    else if (h.verb === 'narrow') void handleNarrow(this, h);
+    else if (h.verb === 'widen') void handleWiden(this, h);
+    else void handleHint(this, h);
+  }
+
+  /** The network step for a nested policy (NarrowHost). */
+  async prepareNested(p: CompiledPolicy): Promise<CompiledPolicy> {
+    if (!this.net) throw new SbxError('the session has no network manager');
+    return this.net.manager.prepare(p);
   }
 
   /** A keeper registered or left somewhere: no session may signal any of them. */
@@ -370,12 +385,8 @@ export class Session implements HintHost, AskHost, WidenHost {
       userConfigFile(this.ctx.env),
     );
     this.ctx.log.add(vs);
-    for (const v of vs) {
-      // A set-id program: say it now, on the terminal, once per program.
-      if (v.kind === 'privileged') {
-        if (this.denials.firstPrivileged(v.target)) this.notify(v.fix ?? '');
-      } else this.denials.add(v);
-    }
+    // Said at the shell's next prompt (the engine removed its marker before answering).
+    for (const v of vs) this.denials.add(v);
   }
 
   /** The session's proxy refused (or, in audit mode, would have refused) a name or address. */
