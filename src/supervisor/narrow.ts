@@ -18,8 +18,13 @@ import type { Env } from '../policy/paths.js';
 import { parseNarrow, type AskReply } from '../protocol/inside.js';
 import type { InstalledPolicies } from './installed.js';
 
+/** Nested policies one session may hold: a loop of `sbx exec` cannot grow the supervisor without bound. */
+const MAX_NESTED = 256;
+
 export interface NarrowHost {
   readonly id: string;
+  /** Nested policy ids by (outer id, cwd, flags): the same nested exec again reuses its policy. */
+  readonly nested: Map<string, number>;
   readonly installed: InstalledPolicies;
   readonly env: Env;
   engine(): Engine | undefined;
@@ -57,6 +62,15 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   }
   if (!host.engine()) return { error: 'the session is ending' };
   const origin = `sbx exec ${req.args.join(' ')} within ${outer.origin}`.trim();
+  const key = `${caller.policy}\0${h.cwd}\0${JSON.stringify(req.args)}`;
+  const known = host.nested.get(key);
+  if (known !== undefined && host.installed.byPolicyId(known)) {
+    const e = host.engine();
+    if (!e || e.stopped) return { error: 'the session is ending' };
+    e.assign(h.tgid, known, false);
+    return { ok: true, policy: origin, env: compiled.envFilter };
+  }
+  if (host.nested.size >= MAX_NESTED) return { error: `this session already holds ${MAX_NESTED} nested policies` };
   // Command overrides of the nested policy would widen it from inside: none (the outer's
   // still bind through `within`).
   const id = host.installed.allocateId();
@@ -65,6 +79,7 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   if (!e || e.stopped) return { error: 'the session is ending' };
   host.installed.addNested(e, finished, origin);
   host.installed.installStrict(e);
+  host.nested.set(key, finished.id);
   e.assign(h.tgid, finished.id, false);
   host.say(`session ${host.id}: pid ${h.tgid} narrowed to policy ${finished.id} (${origin})`);
   return { ok: true, policy: origin, env: compiled.envFilter };

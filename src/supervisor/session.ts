@@ -77,6 +77,8 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   readonly told = new NoticeMemory();
   /** Denials not yet shown at a prompt (folded), and the shells' markers the engine removes at the next one. */
   readonly denials = new DenialNotices();
+  /** Nested policies made for `sbx exec` inside (narrow.ts). */
+  readonly nested = new Map<string, number>();
 
   constructor(
     private readonly ctx: SessionContext,

@@ -159,12 +159,13 @@ describe.each(SHELLS)('%s: inside a session', (shell) => {
 
     // A process started in A keeps A's policy; from another directory (no project file there)
     // its nested exec asks to read A's secret explicitly: the session still says no.
-    r = await t.run(`sh -c 'cd ${other} && sbx exec --allow-read=${world.A}/secret.txt -- cat ${world.A}/secret.txt ${other}/o.txt'`);
+    // (Relative paths: a typed line wider than the pane is redrawn by zsh in pieces.)
+    r = await t.run(`sh -c 'cd ../other && sbx exec --allow-read=../projA/secret.txt -- cat ../projA/secret.txt o.txt'`);
     expect(r.status).toBe(1);
     expect(r.out).toEqual([expect.stringMatching(/secret\.txt: Permission denied/), 'O']);
     const said = sbxLines((await t.waitFor(PROMPT)).slice(0, -1));
     expect(said).toEqual([expect.stringMatching(/^sbx: denied cat read \S+\/projA\/secret\.txt — rule: the policy sbx exec was started under .* — to allow: the enclosing session denies it/)]);
-    r = await t.run(`sh -c 'cd ${other} && sbx exec --allow-read=${world.A}/twin.txt -- cat ${world.A}/twin.txt'`);
+    r = await t.run(`sh -c 'cd ../other && sbx exec --allow-read=../projA/twin.txt -- cat ../projA/twin.txt'`);
     expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
   });
 
