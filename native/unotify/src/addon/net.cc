@@ -134,7 +134,7 @@ Decision decide_ip(const Notif& n, const Ip& ip) {
 
 // decide_all for a unix socket name: denied by any; reachable by name only if named by all.
 UnixName decide_unix_all(Notif& n, const std::string& name) {
-  UnixName u = decide_unix_all(n, name);
+  UnixName u = decide_unix_name(n.pol->unix_, name);
   int w = n.pol->within;
   for (int depth = 0; u.kind != UnixName::kDenied && w >= 0; depth++) {
     std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
