@@ -27,8 +27,12 @@ export interface KernelFeatures {
 export interface EngineEvent {
   /** Milliseconds since the epoch. */
   time: number;
-  /** deny: refused; audit: would have been refused (mode audit); error: the engine could not decide and refused. */
-  kind: 'deny' | 'audit' | 'error';
+  /**
+   * deny: refused; audit: would have been refused (mode audit); error: the engine could not
+   * decide and refused; privileged: an allowed exec of a set-id or file-capability program
+   * (it runs without gaining privileges: no_new_privs).
+   */
+  kind: 'deny' | 'audit' | 'error' | 'privileged';
   policy: number;
   /** Index into the policy's origins; -1 = the section default; -2 = built-in (protected pid, io_uring, …). */
   rule: number;
@@ -179,6 +183,18 @@ export interface NativeAddon {
   engineSetProtectedPids(engine: EngineHandle, pids: number[]): void;
   engineReplyHint(engine: EngineHandle, hintId: string, reply: HintReply): void;
   engineStats(engine: EngineHandle): EngineStats;
+  /**
+   * The events queued for onEvents right now, taken synchronously; inFlight: an older batch
+   * is on its way to onEvents (a caller that needs it waits for that call).
+   */
+  engineTakeEvents(engine: EngineHandle): { events: EngineEvent[]; inFlight: boolean };
+  /**
+   * Files to unlink at the next denial, error or privileged exec, before its reply is sent (the shells' fresh
+   * markers: the hook asks at its next prompt). Fires once, then disarmed until set again.
+   */
+  engineSetNoticeFiles(engine: EngineHandle, paths: string[]): void;
+  /** Is the terminal at `path` a pty this session allocated (its master opened inside the sandbox: fs_tty.cc)? */
+  engineOwnsPty(engine: EngineHandle, path: string): boolean;
   /** Stops the threads, flushes pending events. Does not close the caller's listener fd. */
   engineStop(engine: EngineHandle): void;
 

@@ -7,6 +7,7 @@ import { flag, parseArgs } from './args.js';
 import { UsageError } from '../errors.js';
 import { currentPlatform } from '../platform/index.js';
 import type { DoctorReport } from '../platform/types.js';
+import { insideSession } from '../protocol/inside.js';
 
 const usage = `usage: sbx doctor [--json]
 
@@ -27,6 +28,29 @@ export function formatReport(report: DoctorReport): string {
 async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args, { json: {} }, usage);
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`, usage);
+  // Inside a session the sandbox itself refuses what doctor probes (a nested seccomp listener):
+  // the kernel is fine, and saying otherwise would send people chasing kernel upgrades.
+  const inside = insideSession();
+  if (inside) {
+    const msg = {
+      inside: true,
+      session: inside.session,
+      policy: inside.policy,
+      detail: 'this shell runs inside an sbx session: the kernel checks need an unsandboxed terminal',
+    };
+    process.stdout.write(
+      flag(parsed, 'json')
+        ? `${JSON.stringify(msg, null, 2)}
+`
+        : `sbx doctor: running inside sbx session ${inside.session} (policy ${inside.policy}).
+` +
+            `The sandbox works on this machine (this session is one). The kernel checks refuse inside a sandbox
+` +
+            `by design (nested seccomp listeners are blocked): run \`sbx doctor\` in a terminal outside the sandbox.
+`,
+    );
+    return 0;
+  }
   const report = await (await currentPlatform()).doctor();
   process.stdout.write(flag(parsed, 'json') ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
   return report.usable ? 0 : 1;

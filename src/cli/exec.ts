@@ -9,6 +9,29 @@ import { UsageError } from '../errors.js';
 import { currentPlatform } from '../platform/index.js';
 import type { ExecRequest } from '../platform/types.js';
 import { compileExecFlags, EXEC_FLAG_SPEC, execFlagsFromArgs, type ExecFlags } from '../policy/flags.js';
+import { SbxError } from '../errors.js';
+import { narrowInside } from '../protocol/inside.js';
+import { filterEnv } from '../policy/match.js';
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+
+/** Runs the command as our child (it inherits the nested policy); its exit code, 128+signal when killed. */
+function runNested(argv: string[], envFilter: { deny: string[]; allow: string[] } | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: envFilter ? filterEnv(process.env, envFilter) : process.env });
+    // Like a shell: ^C goes to the command (same process group), not to us.
+    const ignore = () => {};
+    process.on('SIGINT', ignore);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      process.stderr.write(`sbx: ${argv[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
+      resolve(err.code === 'ENOENT' ? 127 : 126);
+    });
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', ignore);
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}
 
 const usage = `usage: sbx exec [flags] [--policy FILE] [--quiet] -- CMD [ARGS...]
 
@@ -57,6 +80,14 @@ export function parseExecCommandLine(args: string[]): { flags: ExecFlags; quiet:
 
 async function run(args: string[]): Promise<number> {
   const { flags, quiet, argv } = parseExecCommandLine(args);
+  // Inside a session (a nested seccomp listener is refused): the session's engine narrows
+  // this process to the flags' policy intersected with its own, then the command runs as
+  // our child, inheriting it.
+  const nested = narrowInside(args.slice(0, args.length - argv.length).filter((a) => a !== '--' && a !== '-q' && a !== '--quiet'));
+  if (nested) {
+    if (nested.error) throw new SbxError(`sbx exec inside a session: ${String(nested.error)}`, { exitCode: 70 });
+    return runNested(argv, nested.env as { deny: string[]; allow: string[] } | undefined);
+  }
   const cwd = process.cwd();
   // User + project policy for cwd, then --policy FILE, then the flags on top.
   const compiled = await compileExecFlags(flags, { cwd, env: process.env });

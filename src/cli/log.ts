@@ -10,6 +10,10 @@ import { UsageError } from '../errors.js';
 import { supervisorPaths } from '../supervisor/paths.js';
 import { readLines, tryConnect } from '../protocol/control.js';
 import { formatViolation, type Violation } from '../supervisor/violations.js';
+import { askInside } from '../protocol/inside.js';
+
+/** How often `sbx log -f` inside a session asks what is new (the hint channel has no stream). */
+const FOLLOW_POLL_MS = 200;
 
 const usage = `usage: sbx log [-f] [--session S] [--json] [-n N]
 
@@ -28,6 +32,21 @@ async function run(args: string[]): Promise<number> {
   const json = flag(parsed, 'json');
   const print = (v: Violation) => process.stdout.write(json ? `${JSON.stringify(v)}\n` : `${formatViolation(v)}\n`);
   const paths = supervisorPaths();
+  // Inside a session: this session's records only, on the hint channel (the control socket is a floor).
+  const inside = askInside({ cmd: 'log', limit });
+  if (inside) {
+    if (session && session !== inside.session) throw new UsageError(`inside session ${String(inside.session)}, only its own log can be read (not ${session})`);
+    for (const v of inside.violations as Violation[]) print(v);
+    if (!flag(parsed, 'follow')) return 0;
+    let since = Number(inside.last);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+      const r = askInside({ cmd: 'log', since, limit: 1000 });
+      if (!r) return 0;
+      for (const v of r.violations as Violation[]) print(v);
+      since = Number(r.last);
+    }
+  }
   const sock = await tryConnect(paths.control);
   if (!sock) {
     if (flag(parsed, 'follow')) throw new UsageError('no supervisor is running: nothing to follow', usage);

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   daemon: async () => (await import('./daemon.js')).command,
   status: async () => (await import('./status.js')).command,
   log: async () => (await import('./log.js')).command,
+  why: async () => (await import('./why.js')).command,
   shell: async () => (await import('./shell.js')).command,
   doctor: async () => (await import('./doctor.js')).command,
   hook: async () => (await import('./hook.js')).command,

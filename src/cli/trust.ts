@@ -1,19 +1,20 @@
 /**
  * `sbx trust [DIR|FILE]` / `sbx untrust [DIR|FILE]`: record or forget the content hash of
  * the project file in force for DIR, or of any policy FILE (direnv's `use sandbox FILE`
- * names one). Inside a sandboxed session (SBX_SESSION set) trusting
- * needs a person at the terminal: we ask on /dev/tty, never on stdin (which a process
- * can feed). The trust db itself is a write floor, so a process cannot skip this by
- * writing the file.
+ * names one). Inside a sandboxed session trusting needs a person at the terminal: the
+ * supervisor (outside) asks on the session's terminal itself, with a random word a sandboxed
+ * process can neither see nor type (src/supervisor/confirm.ts). The trust db is a write
+ * floor, so a process cannot skip this by writing the file.
  */
-import { closeSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from './main.js';
 import { parseArgs } from './args.js';
 import { SbxError, UsageError } from '../errors.js';
 import { findProjectFile } from '../policy/discover.js';
 import { loadPolicyFile } from '../policy/load.js';
-import { PROJECT_FILE, stateDir } from '../policy/paths.js';
+import { PROJECT_FILE } from '../policy/paths.js';
+import { widenInside } from '../protocol/inside.js';
 import { isTrusted, trust, untrust } from '../policy/trust.js';
 
 const trustUsage = `usage: sbx trust [DIR | FILE]
@@ -42,52 +43,6 @@ function projectFileFor(args: string[], usage: string): string {
   return file;
 }
 
-/** Asks on the controlling terminal; false when the answer is wrong. Throws without a tty. */
-function confirmAtTerminal(file: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync('/dev/tty', 'r+');
-  } catch (err) {
-    throw new SbxError(`refusing to trust ${file} from inside a sandboxed session without a terminal (${(err as NodeJS.ErrnoException).code ?? 'no tty'})`, {
-      hint: 'a person must confirm: run `sbx trust` yourself in the terminal, or outside the sandbox',
-    });
-  }
-  try {
-    const name = basename(dirname(file));
-    writeSync(fd, `sbx: a command in this sandboxed session asks to trust ${file}.\nTrusting lets it widen access. Type the project directory name (${name}) or 'yes' to trust it: `);
-    let line = '';
-    const buf = Buffer.alloc(256);
-    while (!line.includes('\n') && line.length < 4096) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n <= 0) break;
-      line += buf.subarray(0, n).toString('utf8');
-    }
-    const answer = line.split('\n')[0]!.trim();
-    return answer === 'yes' || answer === name;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Inside a real session the trust db is a write floor, so the write would fail after the
- * person answered: find out first, and say where to run it.
- */
-function assertTrustDbWritable(): void {
-  const dir = stateDir();
-  const probe = join(dir, `.trust-probe-${process.pid}`);
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(probe, '');
-    unlinkSync(probe);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new SbxError(`cannot record trust from inside this sandboxed session: ${dir} is protected (${code})`, {
-      hint: 'run `sbx trust` in a terminal outside the sandbox',
-    });
-  }
-}
-
 async function runTrust(args: string[]): Promise<number> {
   const file = projectFileFor(args, trustUsage);
   const loaded = loadPolicyFile(file, 'project'); // a broken file is not trusted
@@ -95,9 +50,16 @@ async function runTrust(args: string[]): Promise<number> {
     process.stdout.write(`already trusted: ${loaded.file}\n`);
     return 0;
   }
-  if (process.env.SBX_SESSION !== undefined) assertTrustDbWritable();
-  if (process.env.SBX_SESSION !== undefined && !confirmAtTerminal(loaded.file)) {
-    throw new SbxError(`not trusted: ${loaded.file} (the answer did not match)`);
+  // Inside a session the trust db is out of reach: the supervisor asks the person at this
+  // terminal itself (src/supervisor/confirm.ts) and records the trust if they confirm.
+  const inside = widenInside({ cmd: 'trust', file: loaded.file });
+  if (inside) {
+    if (inside.error) throw new SbxError(String(inside.error), { hint: 'run `sbx trust` yourself at the prompt of this shell, or in a terminal outside the sandbox' });
+    const sha = String(inside.sha256 ?? loaded.sha256);
+    process.stdout.write(
+      inside.already ? `already trusted: ${loaded.file}\n` : `trusted: ${loaded.file} (sha256 ${sha.slice(0, 12)}), confirmed at the terminal; editing it makes it untrusted again\n`,
+    );
+    return 0;
   }
   trust(loaded.file, loaded.sha256);
   process.stdout.write(`trusted: ${loaded.file} (sha256 ${loaded.sha256.slice(0, 12)}); editing it makes it untrusted again\n`);

@@ -18,7 +18,7 @@ export interface NoticeSubject {
   origin: string;
 }
 
-export const UNTRUSTED_NOTICE = 'sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` outside the sandbox)';
+export const UNTRUSTED_NOTICE = 'sbx: this project file is not trusted: it can only narrow your policy (`sbx trust` asks you to confirm at this terminal)';
 
 /** Two policies with the same identity look the same to the user. */
 export function policyIdentity(s: NoticeSubject): string {

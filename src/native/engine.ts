@@ -76,6 +76,7 @@ export function checkPolicy(p: CompiledPolicy): void {
   if (typeof p !== 'object' || p === null) fail(w, 'must be an object', p);
   checkInt(w, 'id', p.id, 0, 2 ** 31 - 1);
   if (p.mode !== 'enforce' && p.mode !== 'audit') fail(`${w}.mode`, "must be 'enforce' or 'audit'", p.mode);
+  if (p.within !== undefined) checkInt(w, 'within', p.within, 0, 2 ** 31 - 1);
   checkSection(`${w}.read`, p.read);
   checkSection(`${w}.write`, p.write);
   checkSection(`${w}.unix`, p.unix);
@@ -217,6 +218,30 @@ export class Engine {
 
   stats(): EngineStats {
     return this.addon.engineStats(this.live('Engine.stats'));
+  }
+
+  /** The events waiting for onEvents, now (a shell asking at its prompt must hear of a denial a moment old). */
+  takeEvents(): { events: EngineEvent[]; inFlight: boolean } {
+    return this.addon.engineTakeEvents(this.live('Engine.takeEvents'));
+  }
+
+  /** Whether the pty at `path` was allocated inside this session (a sandboxed process holds its master). */
+  ownsPty(path: string): boolean {
+    const w = 'Engine.ownsPty';
+    const h = this.live(w);
+    if (typeof path !== 'string' || !path.startsWith('/')) fail(w, 'path must be an absolute path', path);
+    return this.addon.engineOwnsPty(h, path);
+  }
+
+  /** Files the engine unlinks at the next denial, before answering it (the shells' fresh markers); fires once. */
+  setNoticeFiles(paths: string[]): void {
+    const w = 'Engine.setNoticeFiles';
+    const h = this.live(w);
+    if (!Array.isArray(paths)) fail(w, 'paths must be an array', paths);
+    paths.forEach((p, i) => {
+      if (typeof p !== 'string' || !p.startsWith('/')) fail(w, `paths[${i}] must be an absolute path`, p);
+    });
+    this.addon.engineSetNoticeFiles(h, paths);
   }
 
   /** Stops the threads; idempotent. The caller keeps its listener fd. */

@@ -223,4 +223,13 @@ export interface CompiledPolicy {
   origins: RuleOrigin[];
   /** TS-only: the environment filter applied when a process is launched into this policy. */
   env: { deny: string[]; allow: string[] };
+  /**
+   * A nested policy (`sbx exec` inside a session): the id of the policy it was narrowed
+   * within. The engine allows only what both allow; a refusal by the outer one is reported
+   * as rule -3 (OUTER_RULE).
+   */
+  within?: number;
 }
+
+/** The rule index the engine reports when a nested policy's outer policy refused. */
+export const OUTER_RULE = -3;

@@ -3,7 +3,7 @@
  * -2 built-in, -1 the section default, else an index into the policy's origins). One
  * owner for both wordings: the supervisor's log and `sbx exec`'s terminal lines.
  */
-import type { CompiledPolicy, RuleOrigin } from './compiled.js';
+import { OUTER_RULE, type CompiledPolicy, type RuleOrigin } from './compiled.js';
 
 /** The origin a rule index names, 'built-in', or undefined for a default (or an unknown index). */
 export function ruleOrigin(p: CompiledPolicy | undefined, rule: number): RuleOrigin | 'built-in' | undefined {
@@ -14,6 +14,7 @@ export function ruleOrigin(p: CompiledPolicy | undefined, rule: number): RuleOri
 /** For violations.jsonl: "/p/.sbx.yaml:4:10 read.deny ~/.ssh", "read default", "built-in". */
 export function describeRule(p: CompiledPolicy | undefined, rule: number, op: string): string {
   if (rule === -2) return 'built-in';
+  if (rule === OUTER_RULE) return 'the policy sbx exec was started under (a nested sandbox only narrows it)';
   if (rule === -1 || !p) return `${op} default`;
   const o = ruleOrigin(p, rule);
   return o && o !== 'built-in' ? `${o.source} ${o.section} ${o.text}` : `rule ${rule}`;
@@ -21,6 +22,7 @@ export function describeRule(p: CompiledPolicy | undefined, rule: number, op: st
 
 /** For a terminal line: "--deny-read", "/p/.sbx.yaml:7:5: ~/.ssh", "default", "built-in" (`defaults` names each op's default). */
 export function describeRuleShort(p: CompiledPolicy | undefined, rule: number, op: string, defaults: Partial<Record<string, string>> = {}): string {
+  if (rule === OUTER_RULE) return 'the enclosing sandbox';
   const o = ruleOrigin(p, rule);
   if (o === 'built-in') return 'built-in';
   if (!o) return defaults[op] ?? 'default';

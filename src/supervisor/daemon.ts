@@ -135,6 +135,8 @@ export class Supervisor {
           if (exec) this.protectExecClient(id, reg.rootPid);
           return exec;
         },
+        // Any session's pty: a terminal whose master a sandboxed process holds confirms nothing.
+        sandboxedPty: (path) => [...this.sessions.values()].some((s) => s.ownsPty(path)),
       },
       reg,
       (fd) => this.native.close(fd),

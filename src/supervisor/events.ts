@@ -3,14 +3,15 @@
  * for engine decisions, proxy denials and refused hints or broken policy files.
  */
 import type { EngineEvent } from '../../native/unotify/native.js';
-import type { CompiledPolicy } from '../policy/compiled.js';
 import { describeDenial, type ProxyDenial } from '../net/index.js';
 import { describeRule } from '../policy/describe-rule.js';
+import { privilegedLine, suggestFix } from '../policy/suggest.js';
+import type { InstalledPolicy } from './installed.js';
 import type { Violation } from './violations.js';
 
 const EACCES = 13;
 
-type Installed = { policy: CompiledPolicy; origin: string } | undefined;
+type Installed = InstalledPolicy | undefined;
 
 /** One record per engine event; `policyOf` names the policy behind an engine id, `describeTarget` the address. */
 export function engineViolations(
@@ -18,9 +19,23 @@ export function engineViolations(
   evs: EngineEvent[],
   policyOf: (id: number) => Installed,
   describeTarget: (target: string) => string,
+  userFile: string,
 ): Violation[] {
   return evs.map((e) => {
     const p = policyOf(e.policy);
+    const target = describeTarget(e.target);
+    const fix =
+      e.kind === 'privileged'
+        ? privilegedLine(e.target)
+        : suggestFix({
+            op: e.op,
+            target,
+            rule: e.rule,
+            policy: p?.policy,
+            projectFile: p?.resolved?.projectFile,
+            trusted: p?.resolved?.trusted ?? false,
+            userFile,
+          });
     return {
       time: e.time,
       session,
@@ -30,10 +45,11 @@ export function engineViolations(
       syscall: e.syscall,
       op: e.op,
       // "name (addr:port)" when the address belongs to a name the policy allows or denies.
-      target: describeTarget(e.target),
+      target,
       errno: e.errno,
-      rule: describeRule(p?.policy, e.rule, e.op),
+      rule: e.kind === 'privileged' ? 'no_new_privs' : describeRule(p?.policy, e.rule, e.op),
       policy: p?.origin ?? `policy ${e.policy}`,
+      fix,
       ...(e.count > 1 ? { count: e.count } : {}),
     } satisfies Violation;
   });

@@ -44,6 +44,8 @@ export interface HintHost {
   readonly told: NoticeMemory;
   /** A fresh marker for this shell's reply (src/hook/fresh.ts): gone = the shell asks again. */
   markFresh(tgid: number): string | undefined;
+  /** Denials since the last reply, one line each with what would allow it (denial-notices.ts). */
+  denialNotices(): Promise<string[]>;
 }
 
 /** Answers a hint and replies to it in the engine (EACCES when answering failed). */
@@ -120,7 +122,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
       content: formatReply({
         policy: cur?.origin ?? 'unchanged',
         prompt: `${cur?.prompt ?? 'sbx'}!`.replace(/[?!]!$/, '!'),
-        notices: [`sbx: ${where} — last good policy kept`],
+        notices: [`sbx: ${where} — last good policy kept`, ...(await host.denialNotices())],
         envDeny: cur?.main.env.deny ?? [],
         envAllow: cur?.main.env.allow ?? [],
         fresh: host.markFresh(h.tgid),
@@ -152,6 +154,8 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
     notices.push(brokenNotice(b));
     host.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`, h.pid);
   }
+  // What was denied since this shell last asked (the engine removed its marker to make it ask).
+  notices.push(...(await host.denialNotices()));
   return {
     content: formatReply({
       policy: resolved.origin,

@@ -29,6 +29,13 @@ export interface Entry {
 
 type PolicySink = Pick<Engine, 'setPolicy'>;
 
+/** An engine id's policy as the engine has it, its origin line, and the source it was resolved from (none for the strict one). */
+export interface InstalledPolicy {
+  policy: CompiledPolicy;
+  origin: string;
+  resolved?: ResolvedSource;
+}
+
 /** The policy everything falls back to when a resumed session's files cannot be read: deny, loudly. */
 export function lockdown(id: number): CompiledPolicy {
   const none = { default: 'deny' as const, rules: [] };
@@ -48,7 +55,7 @@ export function lockdown(id: number): CompiledPolicy {
 
 export class InstalledPolicies {
   readonly entries = new Map<string, Entry>();
-  private readonly byId = new Map<number, { policy: CompiledPolicy; origin: string }>();
+  private readonly byId = new Map<number, InstalledPolicy>();
   /** The entry the session's shell runs under (what the proxy decides on). */
   rootKey = '';
   nextId = 1;
@@ -66,7 +73,7 @@ export class InstalledPolicies {
   }
 
   /** The policy (as the engine has it) and its origin for an engine id. */
-  byPolicyId(id: number): { policy: CompiledPolicy; origin: string } | undefined {
+  byPolicyId(id: number): InstalledPolicy | undefined {
     return this.byId.get(id);
   }
 
@@ -98,11 +105,26 @@ export class InstalledPolicies {
   install(engine: PolicySink, e: Entry): void {
     (e.netOverrides ?? e.resolved.overrides).forEach((o) => {
       engine.setPolicy(o);
-      this.byId.set(o.id, { policy: o, origin: `${e.resolved.origin} (command override)` });
+      this.byId.set(o.id, { policy: o, origin: `${e.resolved.origin} (command override)`, resolved: e.resolved });
     });
     const main = e.netMain ?? e.resolved.main;
     engine.setPolicy(main);
-    this.byId.set(main.id, { policy: main, origin: e.resolved.origin });
+    this.byId.set(main.id, { policy: main, origin: e.resolved.origin, resolved: e.resolved });
+  }
+
+  /**
+   * A nested policy (`sbx exec` inside): a new id, the policy in the engine, known by id for
+   * the log. Not part of the keeper's state: after a supervisor restart a process under it
+   * runs under the strictest policy (never a wider one).
+   */
+  addNested(engine: PolicySink, p: CompiledPolicy, origin: string): void {
+    engine.setPolicy(p);
+    this.byId.set(p.id, { policy: p, origin });
+  }
+
+  /** A fresh engine id. */
+  allocateId(): number {
+    return this.nextId++;
   }
 
   /** The strictest policy, over every policy the session has now (policy/strict.ts). */
@@ -120,7 +142,7 @@ export class InstalledPolicies {
     const known = this.byId.get(p.id);
     if (!known) return false;
     engine.setPolicy(p);
-    this.byId.set(p.id, { policy: p, origin: known.origin });
+    this.byId.set(p.id, { ...known, policy: p });
     return true;
   }
 

@@ -27,6 +27,8 @@ export interface ResolvedSource {
   watch: string[];
   origin: string;
   trusted: boolean;
+  /** The project (or `use`) file in force, if any: where a suggested allow goes (src/policy/suggest.ts). */
+  projectFile?: string;
   prompt: string;
   /** Broken files and what is in force instead: said every time the shell enters. */
   broken: BrokenFile[];
@@ -82,6 +84,7 @@ export async function resolveSource(source: PolicySource, env: Env, lastGood?: L
     watch: r.watch,
     origin: r.origin,
     trusted: r.trusted,
+    projectFile: source.kind === 'use' ? source.file : r.projectFile,
     prompt,
     broken: r.broken,
   };

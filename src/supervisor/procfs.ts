@@ -38,6 +38,26 @@ export function cwdOf(pid: number): string | undefined {
   }
 }
 
+/** Fields 5–8 of /proc/<pid>/stat: process group, session, controlling tty (device number, 0 = none), its foreground group. */
+export function ttyFacts(pid: number): { pgrp: number; session: number; ttyNr: number; tpgid: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { pgrp: Number(f[2]), session: Number(f[3]), ttyNr: Number(f[4]), tpgid: Number(f[5]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The device path of a tty number (new_encode_dev form) for ptys and virtual consoles; undefined otherwise. */
+export function ttyPath(ttyNr: number): string | undefined {
+  const major = (ttyNr >> 8) & 0xfff;
+  const minor = (ttyNr & 0xff) | ((ttyNr >> 12) & 0xfff00);
+  if (major >= 136 && major <= 143) return `/dev/pts/${(major - 136) * 256 + minor}`;
+  if (major === 4 && minor < 64) return `/dev/tty${minor}`;
+  return undefined;
+}
+
 export function selfRss(): number {
   return process.memoryUsage.rss();
 }

@@ -31,6 +31,11 @@ import { stateLine, type Registration } from '../protocol/keeper.js';
 import { InstalledPolicies, lockdown, type Entry } from './installed.js';
 import { engineViolations, proxyViolation, refusal } from './events.js';
 import { handleHint, type HintHost } from './hints.js';
+import { handleAsk, type AskHost } from './ask.js';
+import { handleWiden, type WidenHost } from './widen.js';
+import { handleNarrow, type NarrowHost } from './narrow.js';
+import { DenialNotices } from './denial-notices.js';
+import { userConfigFile } from '../policy/paths.js';
 
 export type { Registration, SessionState } from '../protocol/keeper.js';
 
@@ -48,6 +53,8 @@ export interface SessionContext {
   network(session: string, port: number | undefined): Promise<SessionNetwork>;
   /** Daemon log line. */
   say(line: string): void;
+  /** A pty allocated inside any session this supervisor serves (its master held by a sandboxed process). */
+  sandboxedPty(path: string): boolean;
   /** The `exec-start` request that announced this session id (native fast path), if any. */
   takeExec(session: string): PendingExec | undefined;
 }
@@ -61,7 +68,7 @@ export interface PendingExec {
   defaultOrigins: Record<string, string>;
 }
 
-export class Session implements HintHost {
+export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   readonly id: string;
   readonly rootPid: number;
   readonly keeperPid: number;
@@ -82,6 +89,10 @@ export class Session implements HintHost {
   readonly told = new NoticeMemory();
   /** A fast-path `sbx exec`: where its denial lines go; its root never follows cd. */
   private exec: (PendingExec & { seen: Set<string> }) | undefined;
+  /** Denials not yet shown at a prompt (folded), and the shells' markers the engine removes at the next one. */
+  readonly denials = new DenialNotices();
+  /** Nested policies made for `sbx exec` inside (narrow.ts). */
+  readonly nested = new Map<string, number>();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -141,7 +152,7 @@ export class Session implements HintHost {
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
-      onHint: (h: HintRequest) => void handleHint(this, h),
+      onHint: (h: HintRequest) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
     });
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
@@ -172,6 +183,20 @@ export class Session implements HintHost {
   /** A fast-path `sbx exec` session (its root runs under exec flags, for life). */
   isExec(): boolean {
     return this.installed.root()?.resolved.source.kind === 'exec';
+  }
+
+  /** The hint channel's verbs: the shell's pushes (hints.ts), read-only asks, narrowing, widening. */
+  private onHint(h: HintRequest): void {
+    if (h.verb === 'ask') handleAsk(this, h);
+    else if (h.verb === 'narrow') void handleNarrow(this, h);
+    else if (h.verb === 'widen') void handleWiden(this, h);
+    else void handleHint(this, h);
+  }
+
+  /** The network step for a nested policy (NarrowHost). */
+  async prepareNested(p: CompiledPolicy): Promise<CompiledPolicy> {
+    if (!this.net) throw new SbxError('the session has no network manager');
+    return this.net.manager.prepare(p);
   }
 
   /** A keeper registered or left somewhere: no session may signal any of them. */
@@ -296,7 +321,49 @@ export class Session implements HintHost {
   // ---- what the hint handler (hints.ts, docs/hook-protocol.md) needs ----
 
   markFresh(tgid: number): string | undefined {
-    return markFresh(this.ctx.env, this.id, tgid);
+    const file = markFresh(this.ctx.env, this.id, tgid);
+    // The engine removes it at the next denial: this shell then asks at its next prompt.
+    if (file && this.engineRef && !this.engineRef.stopped) {
+      this.denials.watch(file);
+      this.engineRef.setNoticeFiles(this.denials.markers());
+    }
+    return file;
+  }
+
+  /** Denial lines for a shell's reply: first the events the engine has not handed over yet. */
+  async denialNotices(): Promise<string[]> {
+    if (this.engineRef && !this.engineRef.stopped) {
+      // A batch the flusher already took is on its way to onEvents: wait for it (bounded).
+      const { events, inFlight } = this.engineRef.takeEvents();
+      if (events.length > 0) this.onEvents(events);
+      if (inFlight) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise<void>((r) => this.eventWaiters.push(r)), new Promise((r) => (timer = setTimeout(r, 200)))]);
+        clearTimeout(timer);
+      }
+    }
+    return this.denials.take();
+  }
+
+  get log(): ViolationLog {
+    return this.ctx.log;
+  }
+
+  get env(): Env {
+    return this.ctx.env;
+  }
+
+  sandboxedPty(path: string): boolean {
+    return this.ctx.sandboxedPty(path);
+  }
+
+  /** Whether this session's engine allocated the pty at `path`. */
+  ownsPty(path: string): boolean {
+    try {
+      return !this.ended && !!this.engineRef && !this.engineRef.stopped && this.engineRef.ownsPty(path);
+    } catch {
+      return true; // cannot tell: it confirms nothing
+    }
   }
 
   get policies(): PolicyCache {
@@ -340,16 +407,21 @@ export class Session implements HintHost {
 
   // ---- events, notices ----
 
+  private eventWaiters: (() => void)[] = [];
+
   private onEvents(evs: EngineEvent[]): void {
+    for (const w of this.eventWaiters.splice(0)) w();
     if (this.exec && !this.exec.quiet && !this.exec.out.destroyed) this.sayDenials(evs, this.exec);
-    this.ctx.log.add(
-      engineViolations(
-        this.id,
-        evs,
-        (id) => this.installed.byPolicyId(id),
-        (target) => (this.net ? this.net.manager.describe(target) : target),
-      ),
+    const vs = engineViolations(
+      this.id,
+      evs,
+      (id) => this.installed.byPolicyId(id),
+      (target) => (this.net ? this.net.manager.describe(target) : target),
+      userConfigFile(this.ctx.env),
     );
+    this.ctx.log.add(vs);
+    // Said at the shell's next prompt (the engine removed its marker before answering).
+    for (const v of vs) this.denials.add(v);
   }
 
   /** The lines `sbx exec` prints on its stderr, sent to the fast-path client that prints them. */
@@ -368,7 +440,10 @@ export class Session implements HintHost {
     // The line `sbx exec` prints for a proxy refusal (src/platform/linux/exec.ts).
     if (this.exec && !this.exec.quiet && !this.exec.out.destroyed)
       this.exec.out.write(`${JSON.stringify({ say: `sbx: ${d.audit ? 'audit: would deny' : 'denied'} net ${describeDenial(d)} via proxy (${d.reason})` })}\n`);
-    this.ctx.log.add([proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1))]);
+    const v = proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1));
+    this.ctx.log.add([v]);
+    this.denials.add(v);
+    if (v.kind === 'deny') markStale(this.ctx.env, this.id); // the proxy is not the engine: remove the markers here
   }
 
   logRefusal(op: string, target: string, rule: string, pid = 0): void {

@@ -8,8 +8,11 @@ import { appendFile, existsSync, renameSync, statSync } from 'node:fs';
 export interface Violation {
   time: number;
   session: string;
-  /** deny | audit | error (from the engine), or refused (the supervisor refused a hint/handover). */
-  kind: 'deny' | 'audit' | 'error' | 'refused';
+  /**
+   * deny | audit | error (from the engine), refused (the supervisor refused a hint/handover),
+   * privileged (a set-id / file-capability program ran without its privileges: no_new_privs).
+   */
+  kind: 'deny' | 'audit' | 'error' | 'refused' | 'privileged';
   pid: number;
   program: string;
   syscall: string;
@@ -20,6 +23,10 @@ export interface Violation {
   rule: string;
   /** The policy's origin line. */
   policy: string;
+  /** What would allow it: the exact edit or command (src/policy/suggest.ts). */
+  fix?: string;
+  /** Order within this supervisor's ring (a follower asking "what is new since" names the last it saw). */
+  seq?: number;
   /** How many identical records (same process, operation, target, rule) this one stands for. */
   count?: number;
 }
@@ -46,6 +53,7 @@ export class ViolationLog {
   private readonly folded = new Map<string, Violation>();
   private timer: NodeJS.Timeout | undefined;
   private writing = false;
+  private seq = 0;
   private queued = '';
 
   constructor(o: ViolationLogOptions) {
@@ -79,6 +87,7 @@ export class ViolationLog {
     this.folded.clear();
     if (batch.length === 0) return;
     for (const v of batch) {
+      v.seq = ++this.seq;
       this.ring.push(v);
       for (const f of this.followers) f(v);
     }
@@ -114,12 +123,18 @@ export class ViolationLog {
     this.size = 0;
   }
 
-  recent(filter: { session?: string; limit?: number } = {}): Violation[] {
+  recent(filter: { session?: string; limit?: number; since?: number } = {}): Violation[] {
     this.flush();
     const limit = filter.limit ?? 200;
     if (limit <= 0) return [];
-    const all = filter.session ? this.ring.filter((v) => v.session === filter.session) : this.ring;
+    const since = filter.since ?? 0;
+    const all = filter.session || since ? this.ring.filter((v) => (!filter.session || v.session === filter.session) && (v.seq ?? 0) > since) : this.ring;
     return all.slice(-limit);
+  }
+
+  /** The last record's seq (0 when none). */
+  get lastSeq(): number {
+    return this.seq;
   }
 
   follow(fn: (v: Violation) => void): () => void {
@@ -133,5 +148,17 @@ export function formatViolation(v: Violation): string {
   const t = new Date(v.time).toISOString().slice(11, 19);
   const prog = v.program.split('/').pop() ?? v.program;
   const times = v.count && v.count > 1 ? ` ×${v.count}` : '';
-  return `${t} ${v.session} ${v.kind} ${prog}[${v.pid}] ${v.op} ${v.target} (${v.syscall}, ${v.rule})${times}`;
+  return `${t} ${v.session} ${v.kind} ${prog}[${v.pid}] ${v.op} ${v.target} (${v.syscall}, ${v.rule})${times}${v.fix ? ` — to allow: ${v.fix}` : ''}`;
+}
+
+/**
+ * One line for the shell's prompt and `sbx why`: what was denied, by which rule, what would
+ * allow it. `sbx: denied cat read /home/u/.ssh/id_rsa ×3 — rule: … — to allow: …`.
+ */
+export function formatDenial(v: Violation): string {
+  if (v.kind === 'privileged') return v.fix ?? `sbx: ${v.target} ran without its privileges (no_new_privs)`;
+  const prog = v.program.split('/').pop() || 'a program';
+  const times = v.count && v.count > 1 ? ` ×${v.count}` : '';
+  const verb = v.kind === 'audit' ? 'audit: would deny' : 'denied';
+  return `sbx: ${verb} ${prog} ${v.op} ${v.target}${times} — rule: ${v.rule}${v.fix ? ` — to allow: ${v.fix}` : ''}`;
 }

@@ -14,6 +14,7 @@ import { launch } from './launch.js';
 import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
 import { strictestPolicy } from '../../policy/strict.js';
 import { describeRuleShort } from '../../policy/describe-rule.js';
+import { privilegedLine } from '../../policy/suggest.js';
 
 const ENOENT = 2;
 
@@ -28,6 +29,8 @@ export function formatEvent(event: EngineEvent, policy: CompiledPolicy | undefin
       return `sbx: denied ${what} (${why})`;
     case 'audit':
       return `sbx: audit: would deny ${what} (${why})`;
+    case 'privileged':
+      return privilegedLine(event.target);
     default:
       return `sbx: denied ${what} (engine error: errno ${event.errno})`;
   }

@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include "engine.h"
 #include "exec_rules.h"
 #include "fdpass.h"
@@ -319,6 +322,48 @@ Napi::Value EngineStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value EngineTakeEvents(const Napi::CallbackInfo& info) {
+  const char* sig = "engineTakeEvents(engine)";
+  need_args(info, 1, sig);
+  auto core = engine_arg(info, sig);
+  bool inFlight = false;
+  Napi::Array evs = events_to_js(info.Env(), core->take_events(inFlight));
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("events", evs);
+  o.Set("inFlight", inFlight);
+  return o;
+}
+
+Napi::Value EngineSetNoticeFiles(const Napi::CallbackInfo& info) {
+  const char* sig = "engineSetNoticeFiles(engine, paths)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  if (!info[1].IsArray()) throw_type(info.Env(), sig, "paths must be an array of absolute paths");
+  Napi::Array a = info[1].As<Napi::Array>();
+  std::vector<std::string> files;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString() || v.As<Napi::String>().Utf8Value().rfind('/', 0) != 0)
+      throw_type(info.Env(), sig, "paths[" + std::to_string(i) + "] must be an absolute path");
+    files.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  core->set_notice_files(std::move(files));
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineOwnsPty(const Napi::CallbackInfo& info) {
+  const char* sig = "engineOwnsPty(engine, path)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  std::string path = arg_str(info, 1, sig, "path");
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw sys_error(info.Env(), "engineOwnsPty: " + path, errno);
+  unsigned maj = major(st.st_rdev);
+  if (!S_ISCHR(st.st_mode) || maj < 136 || maj > 143) return Napi::Boolean::New(info.Env(), false);
+  int index = static_cast<int>((maj - 136) * 256 + minor(st.st_rdev));
+  return Napi::Boolean::New(info.Env(), core->ptys().owns(index, st.st_dev, st.st_ino));
+}
+
 Napi::Value EngineStop(const Napi::CallbackInfo& info) {
   const char* sig = "engineStop(engine)";
   need_args(info, 1, sig);
@@ -476,6 +521,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineSetProtectedPids", Napi::Function::New(env, EngineSetProtectedPids, "engineSetProtectedPids"));
   exports.Set("engineReplyHint", Napi::Function::New(env, EngineReplyHint, "engineReplyHint"));
   exports.Set("engineStats", Napi::Function::New(env, EngineStats, "engineStats"));
+  exports.Set("engineTakeEvents", Napi::Function::New(env, EngineTakeEvents, "engineTakeEvents"));
+  exports.Set("engineSetNoticeFiles", Napi::Function::New(env, EngineSetNoticeFiles, "engineSetNoticeFiles"));
+  exports.Set("engineOwnsPty", Napi::Function::New(env, EngineOwnsPty, "engineOwnsPty"));
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));
   exports.Set("decidePath", Napi::Function::New(env, DecidePath, "decidePath"));
   exports.Set("procEntryAllowed", Napi::Function::New(env, ProcEntryAllowed, "procEntryAllowed"));

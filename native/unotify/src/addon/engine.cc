@@ -200,10 +200,34 @@ void Core::stats(uint64_t& d, uint64_t& de, uint64_t& a, size_t& pr, int64_t& pe
 }
 
 void Core::emit(Event&& e) {
+  // Before the reply goes out: the shell's next prompt sees its marker gone.
+  if (strcmp(e.kind, "audit") != 0) fire_notice_files();  // deny, error, privileged
   std::lock_guard<std::mutex> g(evMu_);
   if (evStop_) return;  // stopped: nobody will read it
   evq_.add(std::move(e));
   if (evq_.size() >= kFlushAt && !jsBusy_->load()) evCv_.notify_one();
+}
+
+void Core::set_notice_files(std::vector<std::string> files) {
+  std::lock_guard<std::mutex> g(noticeMu_);
+  noticeFiles_ = std::move(files);
+  noticeArmed_.store(!noticeFiles_.empty());
+}
+
+void Core::fire_notice_files() {
+  if (!noticeArmed_.exchange(false)) return;  // a denial storm costs one atomic op each
+  std::vector<std::string> files;
+  {
+    std::lock_guard<std::mutex> g(noticeMu_);
+    files = noticeFiles_;
+  }
+  for (const auto& f : files) unlink(f.c_str());
+}
+
+std::vector<Event> Core::take_events(bool& inFlight) {
+  std::lock_guard<std::mutex> g(evMu_);
+  inFlight = jsBusy_->load();
+  return evq_.take();
 }
 
 // Names and dispatch come from the one syscall table (../syscalls.def).
@@ -392,6 +416,27 @@ void Core::flush_loop() {
   }
 }
 
+Napi::Array events_to_js(Napi::Env env, const std::vector<Event>& events) {
+  Napi::Array arr = Napi::Array::New(env, events.size());
+  for (size_t i = 0; i < events.size(); i++) {
+    const Event& e = events[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("time", e.time);
+    o.Set("kind", e.kind);
+    o.Set("policy", e.policy);
+    o.Set("rule", e.rule);
+    o.Set("pid", e.pid);
+    o.Set("program", e.program);
+    o.Set("syscall", e.syscall);
+    o.Set("op", e.op);
+    o.Set("target", e.target);
+    o.Set("errno", e.err);
+    o.Set("count", static_cast<double>(e.count));
+    arr.Set(static_cast<uint32_t>(i), o);
+  }
+  return arr;
+}
+
 // Hands one batch to JS (one array of plain objects); jsBusy_ stays set until JS takes it.
 void Core::post_events(std::vector<Event>&& batch) {
   struct Batch {
@@ -408,23 +453,7 @@ void Core::post_events(std::vector<Event>&& batch) {
       own->busy->store(false);
       return;
     }
-    Napi::Array arr = Napi::Array::New(env, own->events.size());
-    for (size_t i = 0; i < own->events.size(); i++) {
-      const Event& e = own->events[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("time", e.time);
-      o.Set("kind", e.kind);
-      o.Set("policy", e.policy);
-      o.Set("rule", e.rule);
-      o.Set("pid", e.pid);
-      o.Set("program", e.program);
-      o.Set("syscall", e.syscall);
-      o.Set("op", e.op);
-      o.Set("target", e.target);
-      o.Set("errno", e.err);
-      o.Set("count", static_cast<double>(e.count));
-      arr.Set(static_cast<uint32_t>(i), o);
-    }
+    Napi::Array arr = events_to_js(env, own->events);
     try {
       fn.Call({arr});
     } catch (const Napi::Error& err) {

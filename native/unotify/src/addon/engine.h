@@ -61,6 +61,11 @@ class Core : public std::enable_shared_from_this<Core> {
   std::shared_ptr<const std::vector<int>> protected_pids() const;
   void set_protected(std::vector<int> pids);  // this process is always added
   void emit(Event&& e);
+  // Files unlinked at the next denial (before its reply): the shells' fresh markers, so the
+  // hook asks at its very next prompt and hears about it (src/hook/fresh.ts). Disarmed after.
+  void set_notice_files(std::vector<std::string> files);
+  // The events queued for JS right now; inFlight = an older batch is on its way to JS.
+  std::vector<Event> take_events(bool& inFlight);
   void post_hint(uint64_t id, bool cloexec, int slot, HintMsg&& m);
   // A deferred answer (hint, helper thread) frees its journal slot when it is sent.
   void journal_release(int slot) { journal_.release(slot); }
@@ -112,6 +117,10 @@ class Core : public std::enable_shared_from_this<Core> {
   std::shared_ptr<std::atomic<bool>> jsBusy_ = std::make_shared<std::atomic<bool>>(false);
   void post_events(std::vector<Event>&& batch);
   bool evStop_ = false;
+  std::mutex noticeMu_;
+  std::vector<std::string> noticeFiles_;
+  std::atomic<bool> noticeArmed_{false};
+  void fire_notice_files();
   bool closed_ = false;
   std::mutex tsMu_;
   bool tsReleased_ = false;
@@ -138,6 +147,28 @@ struct Notif {
   int listener() const { return core->listener(); }
   bool valid() const;
 };
+
+// Engine events as JavaScript sees them (EngineEvent in native.d.ts).
+Napi::Array events_to_js(Napi::Env env, const std::vector<Event>& events);
+
+// A decision under a nested policy holds only if every policy it was narrowed within
+// (Policy::within, up the chain) allows it too: the first refusal wins. A missing or too
+// deep chain refuses. An outer policy's refusal is reported as rule kOuterRule (its rule
+// index means nothing in the nested policy's origins).
+constexpr int kOuterRule = -3;
+template <class F>
+Decision decide_all(Notif& n, F f) {
+  Decision d = f(*n.pol);
+  int w = n.pol->within;
+  for (int depth = 0; d.allow && w >= 0; depth++) {
+    std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
+    if (!outer) return Decision{false, -2};
+    d = f(*outer);
+    if (!d.allow) d.rule = kOuterRule;
+    w = outer->within;
+  }
+  return d;
+}
 
 // Reply helpers that also keep the stats and emit events.
 // Returns true when the caller must stop (a denial was sent); false = go on (allowed/audit).

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -187,8 +188,12 @@ bool verify(Notif& n, int pid) {
   img.asked = fn;
   img.argv = argv;
   img.caller = &self;
-  ExecVerdict v = decide_exec_image(*n.pol, img);
-  const Decision d = v.d;
+  // Every policy this process is within (a nested sbx exec) must allow the image.
+  ExecVerdict v;
+  const Decision d = decide_all(n, [&](const Policy& p) {
+    v = decide_exec_image(p, img);
+    return v.d;
+  });
   if (!d.allow) {
     if (n.pol->audit && d.rule != -2) {
       n.core->audits++;
@@ -222,6 +227,17 @@ int read_argv(int tid, uint64_t p, std::vector<std::string>& argv, size_t max) {
     argv.push_back(std::move(s));
   }
   return 0;
+}
+
+// Would exec of this file change credentials without no_new_privs? Set-id bits on a
+// regular file, or a security.capability xattr (file capabilities, e.g. ping).
+bool gains_privileges(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  if (st.st_mode & (S_ISUID | S_ISGID)) return true;
+  // fd is O_PATH (fgetxattr refuses those): go through its /proc/self/fd link.
+  std::string self = "/proc/self/fd/" + std::to_string(fd);
+  return getxattr(self.c_str(), "security.capability", nullptr, 0) > 0;
 }
 
 }  // namespace
@@ -264,8 +280,28 @@ void handle_exec(Notif& n) {
     img.asked = path;
     img.argv = argv;
     img.caller = &n.caller;
-    ExecVerdict v = decide_exec_image(*n.pol, img);
-    if (refuse(n, v.d, v.op, v.target, EACCES)) return;
+    ExecVerdict v;
+    const Decision d = decide_all(n, [&](const Policy& p) {
+      v = decide_exec_image(p, img);
+      return v.d;
+    });
+    if (refuse(n, d, v.op, v.target, EACCES)) return;
+    const std::string& bin = img.path;
+    // A set-id or file-capability program runs, but without its privileges (no_new_privs):
+    // say so, once per program, so `sudo` failing is not a mystery (the supervisor prints it).
+    if (gains_privileges(r.fd.get())) {
+      Event ev;
+      ev.time = now_ms();
+      ev.kind = "privileged";
+      ev.policy = n.policyId;
+      ev.rule = -2;
+      ev.pid = n.caller.tgid;
+      ev.program = bin;
+      ev.syscall = n.syscall;
+      ev.op = "exec";
+      ev.target = bin;
+      n.core->emit(std::move(ev));
+    }
   }
 
   TraceJob job;

@@ -43,8 +43,9 @@ bool check_access(Notif& n, bool need_read, bool need_write, const std::string& 
   // text here is a bug, not "not a path".
   if (real.empty() || real[0] != '/') return refuse(n, Decision{false, -2}, "identity", real, EACCES);
   if (proc_refused(n, real, need_write)) return true;
-  if (need_read && refuse(n, decide_path(n.pol->read, real), "read", real, EACCES)) return true;
-  if (need_write && refuse(n, decide_path(n.pol->write, real), "write", real, EACCES)) return true;
+  if (need_read && refuse(n, decide_all(n, [&](const Policy& p) { return decide_path(p.read, real); }), "read", real, EACCES)) return true;
+  if (need_write && refuse(n, decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); }), "write", real, EACCES))
+    return true;
   return false;
 }
 

@@ -164,16 +164,28 @@ int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const 
 bool dir_exposes(Notif& n, const Target& t) {
   struct stat st;
   if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) return false;
-  int rule = -2;
-  if (dir_contains_deny(*n.pol, t.real, &rule)) return refuse(n, Decision{false, rule}, "write", t.real, EACCES);
+  Decision below = decide_all(n, [&](const Policy& p) {
+    int r = -2;
+    return dir_contains_deny(p, t.real, &r) ? Decision{false, r} : Decision{true, -1};
+  });
+  if (!below.allow) return refuse(n, below, "write", t.real, EACCES);
+  // The deny globs of this policy and of every policy it was narrowed within (kept alive here).
+  std::vector<std::shared_ptr<const Policy>> chain{n.pol};
+  for (int w = n.pol->within; w >= 0 && chain.size() < 9;) {
+    auto outer = n.core->policy(w);
+    if (!outer) return refuse(n, Decision{false, -2}, "write", t.real, EACCES);
+    chain.push_back(outer);
+    w = outer->within;
+  }
   std::vector<const PathRule*> globs;
-  for (const PathSection* s : {&n.pol->read, &n.pol->write})
-    for (const auto& r : s->rules)
-      if (r.deny && r.glob && !r.exact && glob_can_match_below(r, t.real)) globs.push_back(&r);
+  for (const auto& p : chain)
+    for (const PathSection* s : {&p->read, &p->write})
+      for (const auto& r : s->rules)
+        if (r.deny && r.glob && !r.exact && glob_can_match_below(r, t.real)) globs.push_back(&r);
   if (globs.empty()) return false;
   Fd dir(openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.ok()) return false;  // the rename itself will fail the same way
-  rule = glob_deny_below(globs, dir.get(), t.real);
+  int rule = glob_deny_below(globs, dir.get(), t.real);
   if (rule == -1) return false;
   // -3: too big to check: refused rather than risk exposing a denied name.
   return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);

@@ -166,6 +166,8 @@ Policy policy_from_js(const Napi::Env& env, const Napi::Value& v, const char* si
   std::string mode = str(env, o, "mode", sig, "policy");
   if (mode != "enforce" && mode != "audit") throw_type(env, sig, "policy.mode must be 'enforce' or 'audit'");
   p.audit = mode == "audit";
+  Napi::Value w = o.Get("within");
+  if (!w.IsUndefined()) p.within = num(env, o, "within", sig, "policy", 0, INT32_MAX);
   p.read = section_from_js(env, o.Get("read"), sig, "policy.read");
   p.write = section_from_js(env, o.Get("write"), sig, "policy.write");
   p.unix_ = section_from_js(env, o.Get("unix"), sig, "policy.unix");

@@ -128,7 +128,24 @@ std::string ip_text(const Ip& ip) {
                      : "[" + std::string(buf) + "]:" + std::to_string(ip.port);
 }
 
-Decision decide_ip(const Notif& n, const Ip& ip) { return decide_net(n.pol->net, ip.fam, ip.b, ip.port); }
+Decision decide_ip(const Notif& n, const Ip& ip) {
+  return decide_all(const_cast<Notif&>(n), [&](const Policy& p) { return decide_net(p.net, ip.fam, ip.b, ip.port); });
+}
+
+// decide_all for a unix socket name: denied by any; reachable by name only if named by all.
+UnixName decide_unix_all(Notif& n, const std::string& name) {
+  UnixName u = decide_unix_name(n.pol->unix_, name);
+  int w = n.pol->within;
+  for (int depth = 0; u.kind != UnixName::kDenied && w >= 0; depth++) {
+    std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
+    if (!outer) return UnixName{UnixName::kDenied, -2};
+    UnixName o = decide_unix_name(outer->unix_, name);
+    if (o.kind == UnixName::kDenied) return UnixName{UnixName::kDenied, kOuterRule};
+    if (o.kind == UnixName::kIfMember && u.kind == UnixName::kNamed) u = o;
+    w = outer->within;
+  }
+  return u;
+}
 
 const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 const uint8_t kLoop4[4] = {127, 0, 0, 1};
@@ -295,7 +312,7 @@ bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
     ad.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);
     ad.keep = std::move(r.fd);
   }
-  UnixName u = decide_unix_name(n.pol->unix_, name);
+  UnixName u = decide_unix_all(n, name);
   if (u.kind == UnixName::kDenied) return refuse(n, Decision{false, u.rule}, "unix", name, EACCES);
   if (u.kind == UnixName::kNamed) return false;
   if (path) {
@@ -555,7 +572,7 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   }
   if (name[0] == '@') {
     // Serving on an abstract name: anyone in the network namespace can connect.
-    UnixName u = decide_unix_name(n.pol->unix_, name);
+    UnixName u = decide_unix_all(n, name);
     if (u.kind == UnixName::kDenied && refuse(n, Decision{false, u.rule}, "unix", "bind " + name, EACCES)) return;
     if (restricted(n) && u.kind != UnixName::kNamed &&
         refuse(n, Decision{false, u.rule}, "unix", "bind " + name + " (serving on an abstract name needs net.unix.allow)",

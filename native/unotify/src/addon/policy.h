@@ -97,6 +97,9 @@ struct Policy {
   ExecSection exec;
   NetSection net;
   std::vector<CommandOverride> commands;
+  // A nested policy (`sbx exec` inside a session) was narrowed within this policy id: the
+  // engine allows only what both allow (engine.h decide_all). -1 = none.
+  int within = -1;
 };
 
 struct Decision {

@@ -1,0 +1,103 @@
+/**
+ * Widening from inside a session (`sbx trust` run in a sandboxed shell): the request arrives on
+ * the hint channel (`/proc/self/sbx/widen/trust?file=<abs path>`), the supervisor checks it,
+ * asks the person at the session's terminal (confirm.ts) and only then acts — with its own
+ * rights, outside the sandbox. The caller gets a JSON answer (src/protocol/inside.ts).
+ *
+ * What a caller may name: a policy file its own policy lets it read (else `sbx trust
+ * ~/.ssh/id_rsa` would have us parse it), and whose problems are reported without content.
+ */
+import { realpathSync } from 'node:fs';
+import type { HintRequest } from '../../native/unotify/native.js';
+import type { Engine } from '../native/engine.js';
+import { PolicyError } from '../errors.js';
+import { loadPolicyFile, withoutContent } from '../policy/load.js';
+import { decidePath } from '../policy/match.js';
+import type { Env } from '../policy/paths.js';
+import { isTrusted, trust } from '../policy/trust.js';
+import type { ProjectFile } from '../policy/schema.js';
+import { parseWiden, type AskReply } from '../protocol/inside.js';
+import { confirmAtTerminal } from './confirm.js';
+import type { InstalledPolicies } from './installed.js';
+
+export interface WidenHost {
+  readonly id: string;
+  readonly rootPid: number;
+  readonly installed: InstalledPolicies;
+  readonly env: Env;
+  engine(): Engine | undefined;
+  /** A pty allocated inside any sandbox this supervisor serves. */
+  sandboxedPty(path: string): boolean;
+  logRefusal(op: string, target: string, rule: string, pid?: number): void;
+  say(line: string): void;
+}
+
+/** The allow entries of a policy file, one line each: what trusting it lets through. */
+export function allowsOf(data: ProjectFile): string[] {
+  const out: string[] = [];
+  const list = (name: string, v: unknown) => {
+    if (Array.isArray(v) && v.length > 0) out.push(`${name}: ${v.map((x) => JSON.stringify(x)).join(', ')}`);
+  };
+  const d = data as Record<string, any>;
+  for (const s of ['read', 'write', 'exec', 'env'] as const) list(`${s}.allow`, d[s]?.allow);
+  list('net.allow', d.net?.allow);
+  list('net.unix.allow', d.net?.unix?.allow);
+  if (d.extends) list('extends', d.extends);
+  if (d.commands) out.push(`commands: ${Object.keys(d.commands).map((k) => JSON.stringify(k)).join(', ')} (their own rules)`);
+  if (d.mode === 'audit') out.push('mode: audit (nothing is denied, only logged)');
+  return out.length > 0 ? out : ['(no allow entries: trusting changes nothing today)'];
+}
+
+async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
+  const engine = host.engine();
+  if (!engine || engine.stopped) return { error: 'the session is ending' };
+  const caller = engine.process(h.tgid);
+  if (!caller) return { error: 'not a process of this session' };
+  const req = parseWiden(h.arg);
+  if ('error' in req) return req;
+  let file: string;
+  try {
+    file = realpathSync(req.file);
+  } catch {
+    return { error: `${req.file} does not exist` };
+  }
+  const policy = host.installed.byPolicyId(caller.policy)?.policy;
+  if (!policy || decidePath(policy.read, file).effect !== 'allow') {
+    host.logRefusal('widen', `trust ${file}`, "not readable under the caller's policy", h.pid);
+    return { error: `${file} is not readable under this process's policy: it cannot be trusted from here` };
+  }
+  let loaded;
+  try {
+    loaded = loadPolicyFile(file, 'project');
+  } catch (err) {
+    if (err instanceof PolicyError) return { error: withoutContent(err.issues[0] ?? err.message, file) };
+    throw err;
+  }
+  if (isTrusted(loaded.file, loaded.sha256, host.env)) return { ok: true, already: true, file: loaded.file };
+  const answer = await confirmAtTerminal({
+    pid: h.tgid,
+    rootPid: host.rootPid,
+    sandboxedPty: (p) => host.sandboxedPty(p),
+    asks: `a command in sandboxed session ${host.id} asks to trust ${loaded.file} (sha256 ${loaded.sha256.slice(0, 12)}), which lets it widen access beyond your user policy:`,
+    allows: allowsOf(loaded.data as ProjectFile),
+  });
+  if (!answer.ok) {
+    host.logRefusal('widen', `trust ${loaded.file}`, `not confirmed: ${answer.why}`, h.pid);
+    return { error: `not trusted: ${answer.why}` };
+  }
+  trust(loaded.file, loaded.sha256, host.env);
+  host.say(`session ${host.id}: trusted ${loaded.file} (sha256 ${loaded.sha256.slice(0, 12)}), confirmed at the terminal`);
+  return { ok: true, file: loaded.file, sha256: loaded.sha256 };
+}
+
+export async function handleWiden(host: WidenHost, h: HintRequest): Promise<void> {
+  let reply: AskReply;
+  try {
+    reply = await answerWiden(host, h);
+  } catch (err) {
+    host.say(`session ${host.id}: widen ${h.arg} failed: ${(err as Error).stack ?? String(err)}`);
+    reply = { error: `internal error: ${(err as Error).message}` };
+  }
+  const engine = host.engine();
+  if (engine && !engine.stopped) engine.replyHint(h.id, { content: `${JSON.stringify(reply)}\n` });
+}

@@ -1,0 +1,271 @@
+/**
+ * A session seen from inside, in real bash, zsh and fish under tmux (a real `sbx shell`):
+ *   - a denial shows one `sbx:` line at the next prompt, with its rule and the edit that would
+ *     allow it, identical denials folded (×N); the allowed twin prints none;
+ *   - `sbx why` explains it; `sbx log -f` started inside sees a new denial;
+ *   - `sbx status`, `sbx log`, `sbx check` work inside (read-only, this session only);
+ *     `sbx doctor` says it runs inside a session;
+ *   - a nested `sbx exec --deny-read` narrows (its allowed twin reads the cwd), and no
+ *     `--allow-…` flag reads what the session denies;
+ *   - a set-id program (a set-uid copy of true, and su when installed) gets one line saying it
+ *     runs without its privileges (no_new_privs); a plain copy (the twin) gets none.
+ */
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+
+// Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000 });
+
+const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
+const PROMPT = /^\[[^\]]*\] [#$%>] ?$/;
+
+interface World {
+  sb: Sandbox;
+  A: string;
+}
+
+const worlds: Sandbox[] = [];
+const started: Tmux[] = [];
+afterEach(() => {
+  for (const t of started.splice(0)) t.kill();
+});
+const farDirs: string[] = [];
+afterAll(() => {
+  for (const d of farDirs) rmSync(d, { recursive: true, force: true });
+  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop', '--force'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+});
+
+function makeWorld(): World {
+  const sb = makeHome('sbx-inside-');
+  worlds.push(sb);
+  const A = join(sb.root, 'w', 'projA');
+  mkdirSync(A, { recursive: true });
+  writeFileSync(join(A, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["secret.txt", "secret2.txt"]\n');
+  writeFileSync(join(A, 'secret.txt'), 'A-SECRET\n');
+  writeFileSync(join(A, 'secret2.txt'), 'A-SECRET2\n');
+  writeFileSync(join(A, 'twin.txt'), 'A-TWIN\n');
+  const tru = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p))!;
+  copyFileSync(tru, join(A, 'setid-true'));
+  chmodSync(join(A, 'setid-true'), 0o4755); // set-uid to its owner: anyone may do this to a file of their own
+  copyFileSync(tru, join(A, 'plain-true'));
+  chmodSync(join(A, 'plain-true'), 0o755);
+  return { sb, A };
+}
+
+async function session(shell: Shell, world: World): Promise<Tmux> {
+  const hook = shell === 'fish' ? `${sbxBin} hook fish | source` : `eval "$(${sbxBin} hook ${shell})"`;
+  // `sbx` on PATH inside, as a user has it.
+  const path = shell === 'fish' ? `set -gx PATH ${join(sbxBin, '..')} $PATH` : `export PATH=${join(sbxBin, '..')}:$PATH`;
+  const rc = writeRc(world.sb, shell, `${path}\n${hook}`);
+  const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
+  const t = new Tmux(shell);
+  t.start([sbxBin, 'shell', '--', ...argv], world.A, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell) });
+  started.push(t);
+  await t.prompt(30_000);
+  return t;
+}
+
+/** Runs a command, then returns the lines printed before the next prompt (where the hook says things). */
+async function runThenPrompt(t: Tmux, command: string): Promise<{ out: string[]; status: number; atPrompt: string[] }> {
+  const r = await t.run(command);
+  const atPrompt = (await t.waitFor(PROMPT)).slice(0, -1);
+  return { ...r, atPrompt };
+}
+
+const sbxLines = (lines: string[]) => lines.filter((l) => l.startsWith('sbx: '));
+
+describe.each(SHELLS)('%s: inside a session', (shell) => {
+  it('a denial shows one sbx: line at the next prompt with its rule and fix (folded ×N); the allowed twin none; sbx why explains it', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+
+    // Allowed twin first: nothing is said.
+    let r = await runThenPrompt(t, 'cat twin.txt');
+    expect(r.out).toEqual(['A-TWIN']);
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'cat secret.txt secret.txt');
+    expect(r.status).not.toBe(0);
+    const lines = sbxLines(r.atPrompt);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^sbx: denied cat read \S+\/projA\/secret\.txt ×2 — rule: \S+\/projA\/\.sbx\.yaml:3:\d+ read secret\.txt — to allow: remove "secret\.txt" from read\.deny at \S+\/projA\/\.sbx\.yaml:3:\d+$/);
+
+    // Said once: the next prompt (after an allowed command) is quiet again.
+    r = await runThenPrompt(t, 'cat twin.txt');
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'sbx why');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(/^last denials in session s[0-9a-f]+ /);
+    expect(r.out.join('\n')).toMatch(/denied cat read \S+\/secret\.txt ×2 — rule: .* — to allow: remove "secret\.txt" from read\.deny/);
+    expect(r.out.join('\n')).not.toContain('twin.txt');
+    expect(sbxLines(r.atPrompt)).toEqual([]); // asking sbx inside is not itself a denial
+  });
+
+  it('status, log, check and doctor work read-only inside; sbx exec runs nested', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    await runThenPrompt(t, 'cat secret.txt');
+
+    let r = await runThenPrompt(t, 'sbx status');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(/^inside session (s[0-9a-f]+) \(supervisor pid \d+\); this process runs under project \S+\/projA\/\.sbx\.yaml/);
+    const id = /^inside session (s[0-9a-f]+)/.exec(r.out[0]!)![1]!;
+    expect(r.out.join('\n')).toContain(`  ${id}  root `);
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'sbx log -n 5');
+    expect(r.status).toBe(0);
+    expect(r.out.join('\n')).toMatch(new RegExp(`${id} deny cat\\[\\d+\\] read \\S+/secret\\.txt`));
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+
+    r = await runThenPrompt(t, 'sbx check read secret.txt');
+    expect(r.status).not.toBe(0);
+    expect(r.out[0]).toMatch(/^denied: read \S+\/secret\.txt/);
+    r = await runThenPrompt(t, 'sbx check read twin.txt');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(/^allowed: read \S+\/twin\.txt/);
+
+    r = await runThenPrompt(t, 'sbx doctor');
+    expect(r.status).toBe(0);
+    expect(r.out[0]).toMatch(new RegExp(`^sbx doctor: running inside sbx session ${id} `));
+    expect(r.out.join('\n')).not.toMatch(/CANNOT|kernel.*too old|MISS/);
+
+    r = await runThenPrompt(t, 'sbx exec -- cat twin.txt');
+    expect(r).toMatchObject({ out: ['A-TWIN'], status: 0 });
+  });
+
+  it('nested sbx exec: --deny-read narrows (a file outside the kept paths unreadable, the cwd readable); no flag widens past the session', async () => {
+    const world = makeWorld();
+    // Outside /tmp, $TMPDIR and the cwd: what --deny-read takes away (it keeps those readable).
+    const far = mkdtempSync(join(existsSync('/var/tmp') ? '/var/tmp' : world.sb.home, 'sbx-inside-far-'));
+    farDirs.push(far);
+    writeFileSync(join(far, 'far.txt'), 'FAR\n');
+    const other = join(world.sb.root, 'w', 'other');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'o.txt'), 'O\n');
+    const t = await session(shell, world);
+
+    let r = await t.run(`sbx exec -- cat ${far}/far.txt`);
+    expect(r).toEqual({ out: ['FAR'], status: 0 }); // twin: without the flag it is readable
+    r = await t.run(`sbx exec --deny-read -- cat ${far}/far.txt`);
+    expect(r.status).toBe(1);
+    expect(r.out.join('\n')).toMatch(/Permission denied/);
+    r = await t.run('sbx exec --deny-read -- cat twin.txt');
+    expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
+
+    // A process started in A keeps A's policy; from another directory (no project file there)
+    // its nested exec asks to read A's secret explicitly: the session still says no.
+    // (Relative paths: a typed line wider than the pane is redrawn by zsh in pieces.)
+    r = await t.run(`sh -c 'cd ../other && sbx exec --allow-read=../projA/secret.txt -- cat ../projA/secret.txt o.txt'`);
+    expect(r.status).toBe(1);
+    expect(r.out).toEqual([expect.stringMatching(/secret\.txt: Permission denied/), 'O']);
+    const said = sbxLines((await t.waitFor(PROMPT)).slice(0, -1));
+    expect(said).toEqual([expect.stringMatching(/^sbx: denied cat read \S+\/projA\/secret\.txt — rule: the policy sbx exec was started under .* — to allow: the enclosing session denies it/)]);
+    r = await t.run(`sh -c 'cd ../other && sbx exec --allow-read=../projA/twin.txt -- cat ../projA/twin.txt'`);
+    expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
+  });
+
+  it('sbx log -f started inside sees a new denial', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    const out = join(world.sb.root, 'follow.log');
+    await t.run(`timeout 60 sbx log -f -n 0 > ${out} 2>&1 &`);
+    // The follower starts when node has loaded: deny again until it has seen one.
+    const seen = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
+    const deadline = Date.now() + 60_000;
+    while (!/deny cat\[\d+\] read \S+\/secret2\.txt/.test(seen()) && Date.now() < deadline) {
+      await t.run('cat secret2.txt 2>/dev/null');
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(seen()).toMatch(/deny cat\[\d+\] read \S+\/secret2\.txt \(openat, \S+\.sbx\.yaml:3:\d+ read secret2\.txt\)/);
+    expect(seen()).not.toContain('twin.txt');
+  });
+
+  it('a set-id program gets one line: it runs without its privileges (no_new_privs); a plain copy none', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    let r = await runThenPrompt(t, './plain-true');
+    expect(r.status).toBe(0);
+    expect(sbxLines([...r.out, ...r.atPrompt])).toEqual([]);
+    r = await runThenPrompt(t, './setid-true');
+    expect(r.status).toBe(0);
+    // Said once, at the next prompt (the engine saw the image's set-uid bit at the exec).
+    expect(sbxLines(r.atPrompt)).toEqual([
+      expect.stringMatching(
+        /^sbx: setid-true \(\S+\/setid-true\) is set-id or has file capabilities: inside the sandbox it runs without them \(no_new_privs\), so it cannot gain privileges; run it from a terminal outside the sandbox$/,
+      ),
+    ]);
+    r = await runThenPrompt(t, './setid-true');
+    expect(sbxLines(r.atPrompt)).toEqual([]);
+    const su = ['/usr/bin/su', '/bin/su'].find((p) => existsSync(p));
+    if (su) {
+      r = await runThenPrompt(t, `${su} --help >/dev/null 2>&1`);
+      expect(sbxLines(r.atPrompt).filter((l) => l.includes(' is set-id '))).toEqual([
+        expect.stringMatching(/^sbx: su \(\S+su\) is set-id or has file capabilities: .*no_new_privs/),
+      ]);
+    }
+  });
+});
+
+/** The trust db as the test (outside) reads it. */
+function trusted(world: World): string[] {
+  const f = join(world.sb.env.XDG_STATE_HOME!, 'sbx', 'trust.json');
+  return existsSync(f) ? Object.keys((JSON.parse(readFileSync(f, 'utf8')) as { files: Record<string, unknown> }).files) : [];
+}
+
+describe.each(SHELLS)('%s: widening from inside needs a person at the terminal', (shell) => {
+  it('a pipe, a background job and a tmux started inside cannot confirm `sbx trust`; a person typing the word at the terminal can', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    const file = join(world.A, '.sbx.yaml');
+
+    // A pipe: stdin is not the terminal. Refused before anything is shown.
+    let r = await t.run('echo yes | sbx trust');
+    expect(r.status).toBe(1);
+    expect(r.out.join('\n')).toMatch(/^sbx: not trusted: its standard input is not the terminal/m);
+    expect(r.out.join('\n')).not.toMatch(/type \w+ and press Enter/);
+    expect(trusted(world)).toEqual([]);
+
+    // A background job (with the terminal as stdin): not in the foreground.
+    const bg = join(world.sb.root, 'bg.out');
+    await t.run(`sbx trust > ${bg} 2>&1 &`);
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(bg) && readFileSync(bg, 'utf8').includes('sbx:')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(readFileSync(bg, 'utf8')).toMatch(/^sbx: not trusted: it is not in the foreground of its terminal/m);
+    await t.run('wait');
+    expect(trusted(world)).toEqual([]);
+
+    // A tmux server started inside the sandbox: its pane is a terminal of its own (a pty the
+    // sandbox allocated); `sbx trust` there is refused, whatever that tmux types.
+    const inner = join(world.sb.root, 'inner.out');
+    const sock = join(world.sb.root, 'inner.sock');
+    r = await t.run(`tmux -S ${sock} -f /dev/null new-session -d 'sbx trust > ${inner} 2>&1; sleep 30' && tmux -S ${sock} send-keys yes Enter`);
+    const until = Date.now() + 60_000;
+    while (!(existsSync(inner) && readFileSync(inner, 'utf8').includes('sbx:')) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    expect(readFileSync(inner, 'utf8')).toMatch(/^sbx: not trusted: its terminal is not this session's terminal/m);
+    await t.run(`tmux -S ${sock} kill-server`);
+    expect(trusted(world)).toEqual([]);
+
+    // A person at the terminal (keys sent by the tmux that runs the session, outside the
+    // sandbox): a wrong word refuses...
+    t.type('sbx trust');
+    let shown = await t.waitFor(/type [a-z]+ and press Enter/);
+    expect(shown.join('\n')).toContain(`asks to trust ${file}`);
+    t.type('nope');
+    await t.waitFor(/^sbx: not trusted: the word typed did not match/);
+    expect(trusted(world)).toEqual([]);
+
+    // ...the word it shows trusts: the prompt loses its `?` (the session re-resolves).
+    t.type('sbx trust');
+    shown = await t.waitFor(/type [a-z]+ and press Enter/);
+    const word = /type ([a-z]+) and press Enter/.exec(shown[shown.length - 1]!)![1]!;
+    t.type(word);
+    await t.waitFor(new RegExp(`^trusted: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(sha256 [0-9a-f]+\\), confirmed at the terminal`));
+    expect(trusted(world)).toEqual([file]);
+    expect(await t.prompt()).toMatch(/^\[sbx:projA\]/);
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * What a denial line suggests (src/policy/suggest.ts): a deny rule → remove it at file:line;
+ * a section default → add the target to the allow list of the file in force (and trust it when
+ * untrusted); a floor → no project edit lifts it; built-in → nothing to allow; an enclosing
+ * session's refusal → a nested exec cannot widen. One table, each row with its opposite.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CompiledPolicy } from '../../../src/policy/compiled.js';
+import { lockdown } from '../../../src/supervisor/installed.js';
+import { privilegedLine, suggestFix } from '../../../src/policy/suggest.js';
+
+const USER = '/home/u/.config/sbx/config.yaml';
+const PROJECT = '/p/.sbx.yaml';
+
+function policy(): CompiledPolicy {
+  const p = lockdown(1);
+  p.origins = [
+    { source: `${PROJECT}:3:10`, text: 'secret.txt', section: 'read' },
+    { source: `${USER}:2:11 (protect: preset secrets)`, text: '~/.ssh', section: 'protect' },
+  ];
+  p.read = {
+    default: 'allow',
+    rules: [
+      { rule: 0, effect: 'deny', match: 'subtree', pattern: '/p/secret.txt', floor: false },
+      { rule: 1, effect: 'deny', match: 'subtree', pattern: '/home/u/.ssh', floor: true },
+    ],
+  };
+  return p;
+}
+
+const base = { policy: policy(), projectFile: PROJECT, trusted: true, userFile: USER };
+
+describe('suggestFix', () => {
+  it('a deny rule: remove it where it is written', () => {
+    expect(suggestFix({ ...base, op: 'read', target: '/p/secret.txt', rule: 0 })).toBe(`remove "secret.txt" from read.deny at ${PROJECT}:3:10`);
+  });
+
+  it('a section default: add the target to the allow list of the project file; an untrusted one also needs trust', () => {
+    expect(suggestFix({ ...base, op: 'write', target: '/p/out', rule: -1 })).toBe(`add "/p/out" to write.allow in ${PROJECT}`);
+    expect(suggestFix({ ...base, trusted: false, op: 'write', target: '/p/out', rule: -1 })).toBe(
+      `add "/p/out" to write.allow in ${PROJECT}, then \`sbx trust\` it (outside the sandbox)`,
+    );
+    // No project file in force: the user's own file.
+    expect(suggestFix({ ...base, projectFile: undefined, op: 'net', target: 'example.com (93.184.216.34:443)', rule: -1 })).toBe(
+      `add "example.com" to net.allow in ${USER}`,
+    );
+  });
+
+  it('a floor: no project edit lifts it (the user protect list can)', () => {
+    const s = suggestFix({ ...base, op: 'read', target: '/home/u/.ssh/id_rsa', rule: 1 });
+    expect(s).toMatch(/^protected \(.*protect: preset secrets\)\): no project policy lifts it; run it from a terminal outside the sandbox; or remove it from protect in /);
+  });
+
+  it('built-in and the enclosing session of a nested exec', () => {
+    expect(suggestFix({ ...base, op: 'signal', target: '1', rule: -2 })).toMatch(/^nothing to allow: sbx refuses this for every sandboxed program/);
+    expect(suggestFix({ ...base, op: 'read', target: '/p/secret.txt', rule: -3 })).toMatch(/^the enclosing session denies it: a nested `sbx exec` can only narrow/);
+  });
+
+  it('privilegedLine names the program and no_new_privs', () => {
+    expect(privilegedLine('/usr/bin/sudo')).toBe(
+      'sbx: sudo (/usr/bin/sudo) is set-id or has file capabilities: inside the sandbox it runs without them (no_new_privs), so it cannot gain privileges; run it from a terminal outside the sandbox',
+    );
+  });
+});
