@@ -104,10 +104,13 @@ describe('engine: exec verification', () => {
       const s = await start({ policies: [policy(1)], argv: [probe, 'wait'] });
       await waitFor('the probe running', () => exeOf(s.child.pid!) === probe);
       s.engine.stop();
-      // The next engine (a restarted supervisor): no record of the probe, a policy denying its image.
+      // The next engine (a restarted supervisor): it places the probe under a policy denying
+      // its image (as a resumed engine knows each tag), but has no record of its exec.
       const events: EngineEvent[] = [];
-      const next = Engine.create({ listenerFd: s.listener, strictPolicy: 1, onEvents: (e) => events.push(...e) });
+      const next = Engine.create({ listenerFd: s.listener, strictPolicy: 2, onEvents: (e) => events.push(...e) });
       next.setPolicy(policy(1, { exec: { default: 'allow', paths: [rule(0, 'deny', join(d, 'deny'))], programs: [] } }));
+      next.assign(s.child.pid!, 1, false);
+      next.setPolicy(policy(2));
       s.child.stdin!.end('x');
       const r = await s.done;
       await new Promise((res) => setTimeout(res, 100)); // the last event batch

@@ -130,6 +130,11 @@ Verdict verify_image(Notif& n, bool pending) {
   // sbx's own launcher, met before it execs the session's program: it was started by sbx
   // outside the sandbox (its exec came before the filter), so no policy decided it.
   if (!pending && n.core->is_launcher(exe.get())) return Verdict::kAllow;
+  // A process met for the first time that this engine cannot place (its tag changed from
+  // outside, its policy dropped) runs under the strict policy, whose exec rules are meant
+  // for what it starts next (system programs only): it keeps running, with the strictest
+  // rights, as it did before verification existed. After an exec it is decided as usual.
+  if (!pending && n.policyId == n.core->procs().strict()) return Verdict::kAllow;
   Decision d = decide_exec_image(*n.pol, exe.get(), path, asked, argv);
   if (!d.allow) {
     if (!n.pol->audit) {
