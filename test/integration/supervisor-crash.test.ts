@@ -78,9 +78,8 @@ describe('supervisor crash survival', () => {
     const p = makeProject(join(sb.home, 'k9'));
     const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 6000)], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
-    // Kill only once all four openers are in their loop (each has a denial on record): an
-    // exec still being verified when the supervisor dies is killed by design (README,
-    // Limits), and that is not what this test is about.
+    // Kill once all four openers are in their loop (each has a denial on record), so the
+    // kill lands mid-workload. (An exec in flight survives a kill too: see the launch loop.)
     await until('all four openers running', () => new Set(sb.log(session.id).filter((v) => v.program === opener).map((v) => v.pid)).size === 4, 30_000);
     const old = sb.supervisorPid()!;
     process.kill(old, 'SIGKILL');
@@ -132,6 +131,48 @@ describe('supervisor crash survival', () => {
     writeFileSync(stop, '');
     const out = await withDeadline(run.done, 40_000, () => `the workload did not finish: a call was lost?\n${diagnostics()}`);
     expectWorkloadCorrect(out);
+    expect(resumes()).toBe(KILLS);
+  });
+
+  it('kill -9 of the supervisor 10 times during a loop of 5k (SBX_CRASH_LAUNCHES) /bin/true: not one command fails or is killed, nobody is traced', { timeout: 600_000 }, async () => {
+    // Execs in flight when the supervisor dies complete under the next one (no tracer to
+    // take them along); the next engine verifies each process at first sight.
+    // 20k launches (the issue's figure) passed here with 10 kills in 496 s on a loaded 2-core
+    // box; CI runs 5k unless SBX_CRASH_LAUNCHES says otherwise.
+    const KILLS = 10;
+    const N = Number(process.env.SBX_CRASH_LAUNCHES ?? 5_000);
+    const p = makeProject(join(sb.home, 'k9-launches'));
+    const stop = join(sb.dir, 'k9-launches-stop');
+    const script = `i=0; f=0; while [ $i -lt ${N} ] || [ ! -e ${stop} ]; do /bin/true || f=$((f+1)); i=$((i+1)); done
+      grep -q 'TracerPid:.0$' /proc/$$/status || f=$((f+1000)); echo "launches=$i failed=$f"`;
+    const started = Date.now();
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
+    const resumes = () => {
+      try {
+        return readFileSync(join(sb.state, 'supervisor.log'), 'utf8').split(`session ${session.id} resumed:`).length - 1;
+      } catch {
+        return 0;
+      }
+    };
+    for (let k = 1; k <= KILLS; k++) {
+      const victim = sb.supervisorPid()!;
+      process.kill(victim, 'SIGKILL');
+      await until(`session resumed after kill ${k}`, () => resumes() >= k && sb.supervisorPid() !== victim, 30_000).catch((e: Error) => {
+        throw new Error(`${e.message}\n${diagnostics()}`);
+      });
+      await sleep(400);
+    }
+    // The loop runs until every kill is done (the stop file) and N launches at least.
+    writeFileSync(stop, '');
+    const out = await withDeadline(run.done, 500_000, () => `the launch loop did not finish\n${diagnostics()}`);
+    const m = /launches=(\d+) failed=(\d+)/.exec(out.stdout);
+    expect(m, out.stdout + out.stderr).not.toBeNull();
+    console.log(`launch loop: ${m![0]} with ${KILLS} kills in ${Math.round((Date.now() - started) / 1000)} s`);
+    expect(Number(m![1])).toBeGreaterThanOrEqual(N);
+    expect(Number(m![2])).toBe(0);
+    expect(out.stderr.replace(SLOW_START_NOTICE, '')).toBe('');
+    expect(out.code).toBe(0);
     expect(resumes()).toBe(KILLS);
   });
 

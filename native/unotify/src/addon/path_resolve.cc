@@ -241,7 +241,7 @@ int identify(const Caller& c, Resolved& out, const Link& link, int copyfd = -1) 
   // Through the caller's own fd N: take our own copy of its file (one object, whatever
   // a racing thread does to the fd table) and see how the caller holds it. An O_PATH
   // fd (an O_PATH open is CONTINUEd, so a racing thread could have pointed it anywhere)
-  // grants nothing to reopen (held -1; an exec of it is still verified at the exec stop).
+  // grants nothing to reopen (held -1; an exec of it is still verified before its first trapped syscall).
   Fd copy;
   if (copyfd < 0) {
     Fd pidfd(sys_pidfd_open(link.table, link.table == c.tgid ? 0 : PIDFD_THREAD));

@@ -61,15 +61,10 @@ bool group_members(Notif& n, int pgrp, std::vector<int>& members, bool& has_prot
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     int pid = atoi(e->d_name);
     if (proc_pgrp(pid) != pgrp) continue;
-    ProcStatus st;
     if (n.core->is_protected(pid)) {
       has_protected = true;
     } else if (may_act_on(n, pid)) {
       members.push_back(pid);
-    } else if (read_status(pid, st) && n.core->is_protected(st.ppid)) {
-      // sbx's own short-lived helper (the exec verifier is a child of the supervisor, in
-      // its process group): sbx's, so skipped like the supervisor itself.
-      has_protected = true;
     } else {
       ok = false;
       break;
