@@ -34,8 +34,12 @@ static bool proc_refused(Notif& n, const std::string& real, bool need_write) {
     if (k > j + 1) below.push_back(real.substr(j + 1, k - j - 1));
     j = k;
   }
-  if (!proc_entry_allowed(below, need_write)) return refuse(n, Decision{false, -2}, "proc", real, EACCES);
-  return false;
+  if (proc_entry_allowed(below, need_write)) return false;
+  // A process the caller may debug: what a debugger needs, within the kernel's own check
+  // (we open it with our credentials).
+  if (may_debug(n.caller, tgid) && proc_debug_entry_allowed(below, need_write) && !kernel_refusal(n.caller.tgid, pid))
+    return false;
+  return refuse(n, Decision{false, -2}, "proc", real, EACCES);
 }
 
 bool check_access(Notif& n, bool need_read, bool need_write, const std::string& real) {
