@@ -219,5 +219,6 @@ export interface NativeAddon {
    * Test hook: may a sandboxed process reach `below` ("status", "task/12/stat", "" = the
    * directory) under ANOTHER process's /proc/<pid>/ (not its own, not a protected pid)?
    */
-  procEntryAllowed(below: string, write: boolean): boolean;
+  /** debuggable: the process is one the caller may debug (same session, policy no wider). */
+  procEntryAllowed(below: string, write: boolean, debuggable: boolean): boolean;
 }
