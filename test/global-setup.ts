@@ -23,6 +23,8 @@ export default function setup(): void {
     const own = [...text.matchAll(/#include "([\w.]+\.h)"/g)].map((m) => join(src, m[1]!));
     const deps = [source, ...own, ...(text.includes('native/unotify/src/') ? filterSources : [])];
     if (existsSync(target) && deps.every((d) => statSync(target).mtimeMs >= statSync(d).mtimeMs)) continue;
-    execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', target, source], { stdio: 'inherit' });
+    // A fixture may ask for more flags on a line `/* cflags: ... */` (e.g. -static).
+    const extra = /\/\* cflags: ([^*]*)\*\//.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
+    execFileSync('cc', ['-O2', '-Wall', '-pthread', ...extra, '-o', target, source], { stdio: 'inherit' });
   }
 }

@@ -20,7 +20,6 @@ export interface KernelFeatures {
   addfdSend: boolean;         // SECCOMP_ADDFD_FLAG_SEND works
   pidfdOpen: boolean;
   pidfdGetfd: boolean;
-  ptraceExecCheck: boolean;   // PTRACE_SEIZE + PTRACE_O_TRACEEXEC usable for post-exec verification
   landlockAbi: number;        // 0 = none
 }
 
@@ -89,6 +88,13 @@ export interface EngineOptions {
    * is 1 MiB).
    */
   journalFd?: number;
+  /**
+   * sbx-launch. A process running this file (same dev/ino as at engine start) is the session's
+   * launcher, started by sbx before the filter existed: its image is not decided against the
+   * policy when the engine first meets it (every other process's image is; an exec of it
+   * from inside is decided like any other).
+   */
+  launcherPath?: string;
   /**
    * Denials, audits and errors, batched (every 50 ms, or at 256 distinct events); identical
    * events are folded into one with a `count`, and the next batch waits until this callback

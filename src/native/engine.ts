@@ -13,7 +13,7 @@ import type {
 } from '../../native/unotify/native.js';
 import type { CompiledPolicy, PathRule, PathSection } from '../policy/compiled.js';
 import { SbxError } from '../errors.js';
-import { loadNative } from './load.js';
+import { launcherPath, loadNative } from './load.js';
 
 export interface EngineCreateOptions {
   listenerFd: number;
@@ -137,12 +137,20 @@ export class Engine {
     for (const k of ['onEvents', 'onHint', 'onClosed'] as const)
       if (o[k] !== undefined && typeof o[k] !== 'function') fail(w, `${k} must be a function`, typeof o[k]);
     const addon = loadNative();
+    // The launcher is sbx's own (started before the filter): the engine knows it by identity.
+    let launcher: string | undefined;
+    try {
+      launcher = launcherPath();
+    } catch {
+      launcher = undefined; // no launcher built: nothing can be launched to meet either
+    }
     const handle = addon.engineCreate({
       listenerFd: o.listenerFd,
       strictPolicy: o.strictPolicy,
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.journalFd !== undefined ? { journalFd: o.journalFd } : {}),
       protectedPids: pids,
+      ...(launcher !== undefined ? { launcherPath: launcher } : {}),
       onEvents: o.onEvents ?? (() => {}),
       // Nobody listens for hints: refuse them rather than leave the caller blocked.
       onHint: o.onHint ?? ((h) => addon.engineReplyHint(handle, h.id, { errno: 2 })),

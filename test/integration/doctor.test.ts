@@ -12,7 +12,7 @@ afterAll(() => world.cleanup());
 
 const full: KernelFeatures = {
   kernel: '6.18.0', arch: 'x86_64', seccompFilter: true, userNotify: true, waitKillableRecv: true,
-  addfd: true, addfdSend: true, pidfdOpen: true, pidfdGetfd: true, ptraceExecCheck: true, landlockAbi: 7,
+  addfd: true, addfdSend: true, pidfdOpen: true, pidfdGetfd: true, landlockAbi: 7,
 };
 
 describe('sbx doctor on this machine (CI runs a kernel with user-notify)', () => {
@@ -20,7 +20,7 @@ describe('sbx doctor on this machine (CI runs a kernel with user-notify)', () =>
     const r = await run(sbxBin, ['doctor'], { env: world.env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    for (const name of ['user notification', 'ADDFD', 'ADDFD_SEND', 'WAIT_KILLABLE_RECV', 'pidfd_getfd', 'ptrace exec check', 'Landlock']) {
+    for (const name of ['user notification', 'ADDFD', 'ADDFD_SEND', 'WAIT_KILLABLE_RECV', 'pidfd_getfd', 'Landlock']) {
       expect(r.stdout).toContain(`ok   ${name}:`);
     }
     expect(r.stdout).toContain('sbx can sandbox on this machine.');
@@ -61,10 +61,9 @@ describe('verdicts from probed features', () => {
   });
 
   it('optional features missing keep sbx usable but explain the cost', () => {
-    const f = { ...full, waitKillableRecv: false, ptraceExecCheck: false, landlockAbi: 0 };
+    const f = { ...full, waitKillableRecv: false, landlockAbi: 0 };
     expect(verdict(f)).toBe(true);
     const c = kernelChecks(f);
     expect(c.find(({ check }) => check.name === 'WAIT_KILLABLE_RECV')?.check.consequence).toContain('restart');
-    expect(c.find(({ check }) => check.name === 'ptrace exec check')?.check.consequence).toContain('exec');
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Exec decisions: pre-check on the resolved binary plus verification at the exec stop.
+ * Exec decisions: pre-check on the resolved binary plus verification of the running image
+ * before its first trapped syscall (exec.cc).
  * Each denial has its allowed twin.
  */
 import { writeFileSync } from 'node:fs';

@@ -65,6 +65,8 @@ export interface Session {
   events: EngineEvent[];
   stdout: () => string;
   stderr: () => string;
+  /** The listener fd (ours; closed by `done`): a test may serve it with another engine after stopping `engine`. */
+  listener: number;
   /** Resolves when the sandboxed tree is gone (listener HUP) and the child exited. */
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -129,7 +131,7 @@ export async function start(o: StartOptions): Promise<Session> {
     addon.close(parentEnd);
     return r;
   })();
-  return { engine, child, events, stdout: () => out, stderr: () => err, done };
+  return { engine, child, events, stdout: () => out, stderr: () => err, listener, done };
 }
 
 /** Runs to completion; returns stdout lines as a map "op arg" → result. */

@@ -126,8 +126,8 @@ export async function bannerServer(banner: string, host = '127.0.0.1'): Promise<
 }
 
 /** Parses "allowed=N leaked=M refused=K" from a race fixture. */
-export function raceCounts(stdout: string): { allowed: number; leaked: number; refused: number } {
-  const m = /allowed=(\d+) leaked=(\d+) refused=(\d+)/.exec(stdout);
+export function raceCounts(stdout: string): { allowed: number; leaked: number; refused: number; killed: number } {
+  const m = /allowed=(\d+) leaked=(\d+) refused=(\d+)(?: killed=(\d+))?/.exec(stdout);
   if (!m) throw new Error(`race fixture printed no counts: ${stdout}`);
-  return { allowed: Number(m[1]), leaked: Number(m[2]), refused: Number(m[3]) };
+  return { allowed: Number(m[1]), leaked: Number(m[2]), refused: Number(m[3]), killed: Number(m[4] ?? 0) };
 }

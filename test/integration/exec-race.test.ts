@@ -5,7 +5,7 @@
  * allowed one must be (so a sandbox that refuses everything fails too).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bannerServer, fixture, fixturesBin, raceCounts, run, sbxExec, tempWorld } from './exec-helpers.js';
 
@@ -21,8 +21,10 @@ beforeAll(() => {
   mkdirSync(denyDir);
   writeFileSync(join(allowDir, 'f'), 'ALLOWED\n');
   writeFileSync(join(denyDir, 'f'), 'SECRET\n');
-  copyFileSync(fixture('exit_allowed'), join(allowDir, 'p'));
-  copyFileSync(fixture('exit_denied'), join(denyDir, 'p'));
+  // exec_probe: its first trapped syscall is an open creating <image>.opened; it exits 20
+  // from a path containing "deny" (a leak: the denied image got that open answered), else 10.
+  copyFileSync(fixture('exec_probe'), join(allowDir, 'p'));
+  copyFileSync(fixture('exec_probe'), join(denyDir, 'p'));
 });
 afterAll(() => world.cleanup());
 
@@ -62,14 +64,18 @@ describe('races (10 s each)', () => {
     }
   });
 
-  it('exec: flipping the execve path never runs the denied program', { timeout: 60_000 }, async () => {
-    const out = raceCounts((await run(fixture('race_exec'), [join(allowDir, 'p'), join(denyDir, 'p'), '1'])).stdout);
+  it('exec: flipping the execve path never gives the denied program a decided syscall', { timeout: 60_000 }, async () => {
+    const out = raceCounts((await run(fixture('race_exec'), [join(allowDir, 'p'), join(denyDir, 'p'), '3'])).stdout);
     expect(out.leaked).toBeGreaterThan(0);
+    expect(existsSync(join(denyDir, 'p.opened'))).toBe(true);
+    for (const dir of [allowDir, denyDir]) rmSync(join(dir, 'p.opened'), { force: true });
     const r = await exec(['--deny-read', `--allow-read=${allowDir},${fixturesBin}`, '--quiet', '--', fixture('race_exec'), join(allowDir, 'p'), join(denyDir, 'p'), SECONDS]);
     const c = raceCounts(r.stdout);
     console.log(`race_exec inside sbx: ${JSON.stringify(c)}`);
     expect(r.code).toBe(0);
     expect(c.leaked).toBe(0);
+    expect(existsSync(join(denyDir, 'p.opened'))).toBe(false); // its first open never happened
     expect(c.allowed).toBeGreaterThan(0);
+    expect(existsSync(join(allowDir, 'p.opened'))).toBe(true);
   });
 });

@@ -23,7 +23,6 @@ describe('native addon', () => {
       addfdSend: true,
       pidfdOpen: true,
       pidfdGetfd: true,
-      ptraceExecCheck: true,
     });
     expect(k.landlockAbi).toBeGreaterThanOrEqual(1);
   });

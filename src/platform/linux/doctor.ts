@@ -34,9 +34,6 @@ export function kernelChecks(f: KernelFeatures): { check: DoctorCheck; required:
     item('WAIT_KILLABLE_RECV', f.waitKillableRecv, f.waitKillableRecv ? 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV accepted' : 'not available',
       `works without it, but a signal (e.g. ^C, SIGCHLD) arriving while a trapped syscall waits for its decision makes it restart, so slow decisions may be repeated (${newer('5.19')})`,
       false),
-    item('ptrace exec check', f.ptraceExecCheck, f.ptraceExecCheck ? 'PTRACE_SEIZE + PTRACE_O_TRACEEXEC usable' : 'not usable',
-      'exec rules are only pre-checked: a racing thread could swap the program path after the check, so exec deny rules are weaker (file and network rules are unaffected); allow ptrace (Yama ptrace_scope ≤ 2, no seccomp/LSM rule against PTRACE_SEIZE)',
-      false),
     item('Landlock', true, f.landlockAbi > 0 ? `ABI ${f.landlockAbi} (not needed: sbx decides through user notification)` : 'not available (not needed: sbx decides through user notification)',
       '', false),
   ];

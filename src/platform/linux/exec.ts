@@ -112,6 +112,8 @@ async function execPrepared(
       listenerFd: launched.listenerFd,
       strictPolicy: strict.id,
       protectedPids: [process.pid],
+      // sbx's own launcher, started before the filter: known by identity, not decided
+      launcherPath: launcherPath(),
       onEvents: report,
       // No session here: the shell hook's /proc/self/sbx/ channel does not exist.
       onHint: (hint) => native.engineReplyHint(engine, hint.id, { errno: ENOENT }),

@@ -53,7 +53,6 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   o.Set("addfdSend", k.addfdSend);
   o.Set("pidfdOpen", k.pidfdOpen);
   o.Set("pidfdGetfd", k.pidfdGetfd);
-  o.Set("ptraceExecCheck", k.ptraceExecCheck);
   o.Set("landlockAbi", k.landlockAbi);
   return o;
 }
@@ -202,6 +201,11 @@ Napi::Value EngineCreate(const Napi::CallbackInfo& info) {
   cfg.threads = int_opt(env, o, "threads", sig, 1, 16, 2, false);
   cfg.journalFd = int_opt(env, o, "journalFd", sig, 0, INT32_MAX, -1, false);
   cfg.protectedPids = pid_list(env, o.Get("protectedPids"), sig, "options.protectedPids");
+  Napi::Value lp = o.Get("launcherPath");
+  if (!lp.IsUndefined()) {
+    if (!lp.IsString()) throw_type(env, sig, "options.launcherPath must be a string");
+    cfg.launcherPath = lp.As<Napi::String>().Utf8Value();
+  }
   Napi::Function onEvents = fn_opt(env, o, "onEvents", sig);
   Napi::Function onHint = fn_opt(env, o, "onHint", sig);
   Napi::Function onClosed = fn_opt(env, o, "onClosed", sig);

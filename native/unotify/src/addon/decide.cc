@@ -105,6 +105,8 @@ Decision decide_exec(const Policy& p, const std::string& binary, const std::stri
   return {true, win ? win->rule : e.rule};
 }
 
+bool exec_uses_names(const Policy& p) { return !p.exec.programs.empty() || !p.commands.empty(); }
+
 Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int port) {
   const NetRule* win = nullptr;
   for (const auto& r : s.rules) {

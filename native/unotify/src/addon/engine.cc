@@ -96,6 +96,15 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
   struct stat st;
   if (cfg.journalFd >= 0 && fstat(cfg.journalFd, &st) == 0 && static_cast<size_t>(st.st_size) > kJournalBytes)
     procs_.open_store(cfg.journalFd, kJournalBytes, static_cast<size_t>(st.st_size) - kJournalBytes);
+  if (!cfg.launcherPath.empty() && stat(cfg.launcherPath.c_str(), &st) == 0) {
+    launcherDev_ = st.st_dev;
+    launcherIno_ = st.st_ino;
+  }
+}
+
+bool Core::is_launcher(int fd) const {
+  struct stat st;
+  return launcherIno_ != 0 && fstat(fd, &st) == 0 && st.st_dev == launcherDev_ && st.st_ino == launcherIno_;
 }
 
 Core::~Core() {
@@ -240,7 +249,8 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
     report_error(n, "proc", "no policy", EACCES);
   } else {
     try {
-      dispatch(n);
+      // Whatever the syscall: the image making it is verified first (exec.cc).
+      if (verify_before_decision(n)) dispatch(n);
     } catch (...) {
       report_error(n, "proc", "internal error", EACCES);
     }

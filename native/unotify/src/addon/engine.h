@@ -15,6 +15,7 @@
 
 #include "engine_event.h"
 #include "event_queue.h"
+#include "exec_state.h"
 #include "fs_tty.h"
 #include "journal.h"
 #include "net_registry.h"
@@ -35,6 +36,7 @@ struct EngineConfig {
   int threads = 2;
   std::vector<int> protectedPids;
   int journalFd = -1;  // not owned; mapped
+  std::string launcherPath;  // sbx-launch: its image is sbx's own, never decided (exec.cc)
 };
 
 class Core : public std::enable_shared_from_this<Core> {
@@ -65,6 +67,9 @@ class Core : public std::enable_shared_from_this<Core> {
   // A deferred answer (hint, helper thread) frees its journal slot when it is sent.
   void journal_release(int slot) { journal_.release(slot); }
   ProcTable& procs() { return procs_; }
+  ExecTable& execs() { return execs_; }  // which processes run a verified image (exec.cc)
+  // Is this open file sbx's own launcher (same dev/ino as launcherPath at start)?
+  bool is_launcher(int fd) const;
   PtyTable& ptys() { return ptys_; }  // ptys this session allocated (fs_tty.cc)
   ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
@@ -93,6 +98,9 @@ class Core : public std::enable_shared_from_this<Core> {
   mutable std::mutex protMu_;
   std::shared_ptr<const std::vector<int>> protected_;
   ProcTable procs_;
+  ExecTable execs_;
+  dev_t launcherDev_ = 0;
+  ino_t launcherIno_ = 0;
   PtyTable ptys_;
   ServedSockets served_;
   std::mutex polMu_;
@@ -147,6 +155,16 @@ double now_ms();
 void handle_open(Notif& n);
 void handle_fs(Notif& n);
 void handle_exec(Notif& n);
+// Called for every notification before it is decided: verifies the caller's running image
+// when an exec is pending or the process is unknown (exec.cc). false: the notification was
+// answered (the process killed, or refused) or is gone; decide nothing.
+bool verify_before_decision(Notif& n);
+// THE exec decision on an image, at the notification (the resolved binary) and at
+// verification (/proc/<pid>/exe): image_fd is the image itself (O_PATH), path its text,
+// asked the name it was asked by, argv with argv[0] (asked and argv are empty when
+// exec_uses_names(p) is false).
+Decision decide_exec_image(const Policy& p, int image_fd, const std::string& path, const std::string& asked,
+                           const std::vector<std::string>& argv);
 void handle_net(Notif& n);
 void handle_signal(Notif& n);
 void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F_SETOWN

@@ -1,27 +1,31 @@
-// execve/execveat: a pre-check on the resolved binary, then CONTINUE with verification:
-// a tracer (a CLONE_VM helper process, so its ptrace stops are never seen by Node's own
-// waitpid calls) seizes the caller with PTRACE_O_TRACEEXEC and PTRACE_INTERRUPT before
-// the reply; at the exec stop — before the new program runs a single instruction — we
-// re-decide on the kernel's copies (/proc/<pid>/exe, cmdline, AT_EXECFN) and SIGKILL a
-// denied program. A failed exec stops at the interrupt and is simply detached.
+// Exec: decided twice, never with ptrace.
 //
-// Relies on SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (the launcher sets it): PTRACE_INTERRUPT
-// must not interrupt the caller's wait for our reply.
+//  1. At the execve/execveat notification: the binary as resolved now is decided
+//     (EACCES when denied); the caller's process is marked "exec pending" (exec_state.h),
+//     then CONTINUE. A racing thread can still swap the path or a rename the file before
+//     the kernel opens it, so this is only the early answer.
+//  2. Before ANY trapped syscall of a process is decided (verify_before_decision, called
+//     by Core::handle for every notification), a process that is pending or unknown to
+//     this engine has the image the kernel is really running decided: /proc/<tid>/exe
+//     (opened: the fd is the image), its argv (/proc/<tid>/cmdline, from its new stack) and
+//     AT_EXECFN (auxv). A denied image is SIGKILLed before that syscall is answered; a
+//     `commands:` override is applied (procs assign) so the syscall is decided under it.
+//
+// THE GUARANTEE: a denied program never gets a single decided syscall. Until its first
+// trapped syscall it runs only what the filter allows by number (computation, I/O on fds
+// it inherited, fork — whose child is unknown, so verified at its own first trapped
+// syscall); no open, connect, exec, signal or other trapped call is ever answered for it.
+//
+// No tracer, so nothing depends on sbx being a process's tracer (debuggers work inside),
+// and a supervisor that dies mid-exec costs nothing: the exec completes, the next engine
+// starts with every process unknown and verifies each at first sight.
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/auxv.h>
-#include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "engine.h"
@@ -30,92 +34,6 @@
 namespace sbx {
 
 namespace {
-
-struct TraceJob {
-  int tid = 0;
-  int to_parent = -1;  // eventfd: tracer → engine
-  int to_child = -1;   // eventfd: engine → tracer
-  volatile int seized = 0;
-  volatile int event = 0;  // 1 exec stop, 2 other stop (detached), 3 gone
-  volatile int pid = 0;
-  volatile int kill_it = 0;
-};
-
-void poke(int efd) {
-  uint64_t one = 1;
-  while (write(efd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
-}
-
-void wait_poke(int efd) {
-  uint64_t v;
-  while (read(efd, &v, sizeof v) < 0 && errno == EINTR) {
-  }
-}
-
-// The engine side of wait_poke: also returns (false) when the tracer is gone without
-// poking. It blocks every signal, but SIGKILL cannot be blocked, and a thread stuck here
-// would hang the engine's shutdown.
-bool wait_poke_or_exit(int efd, int tracer_pidfd) {
-  pollfd p[2] = {{efd, POLLIN, 0}, {tracer_pidfd, POLLIN, 0}};
-  const nfds_t n = tracer_pidfd >= 0 ? 2 : 1;
-  for (;;) {
-    if (poll(p, n, -1) < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (p[0].revents & POLLIN) {
-      uint64_t v;
-      return read(efd, &v, sizeof v) == sizeof v;
-    }
-    if (n == 2 && p[1].revents) return false;
-  }
-}
-
-// Runs in the CLONE_VM helper: syscalls only, no allocation.
-int tracer_main(void* arg) {
-  auto* j = static_cast<TraceJob*>(arg);
-  // If the supervisor dies mid-verification we die too, and EXITKILL takes the tracee
-  // with us: an unverified exec must never go on.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (ptrace(PTRACE_SEIZE, j->tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) == 0 &&
-      ptrace(PTRACE_INTERRUPT, j->tid, nullptr, nullptr) == 0)
-    j->seized = 1;
-  poke(j->to_parent);
-  if (!j->seized) return 0;
-  for (;;) {
-    int st = 0;
-    pid_t w = waitpid(-1, &st, __WALL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      j->event = 3;
-      break;
-    }
-    if (WIFEXITED(st) || WIFSIGNALED(st)) {
-      j->event = 3;
-      break;
-    }
-    if (!WIFSTOPPED(st)) continue;
-    if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
-      j->pid = w;
-      j->event = 1;
-      poke(j->to_parent);
-      wait_poke(j->to_child);
-      if (j->kill_it)
-        kill(w, SIGKILL);
-      else
-        ptrace(PTRACE_DETACH, w, nullptr, nullptr);
-      return 0;
-    }
-    // The interrupt (exec failed) or a signal: detach, re-injecting a signal.
-    int sig = (st >> 16) == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(st);
-    ptrace(PTRACE_DETACH, w, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
-    j->event = 2;
-    break;
-  }
-  poke(j->to_parent);
-  return 0;
-}
 
 std::vector<std::string> split_nul(const std::string& s) {
   std::vector<std::string> out;
@@ -147,52 +65,19 @@ std::string exec_fn(int pid) {
   return std::string();
 }
 
-void post_event(Notif& n, int pid, const char* kind, Decision d, const std::string& target) {
+void post_event(Notif& n, const char* kind, Decision d, const std::string& target) {
   Event e;
   e.time = now_ms();
   e.kind = kind;
   e.policy = n.policyId;
   e.rule = d.rule;
-  e.pid = pid;
+  e.pid = n.caller.tgid;
   e.program = target;
   e.syscall = n.syscall;
   e.op = "exec";
   e.target = target;
   e.err = EACCES;
   n.core->emit(std::move(e));
-}
-
-// Decision at the exec stop, on what the kernel actually loaded. true = kill.
-bool verify(Notif& n, int pid) {
-  std::string exe = read_link("/proc/" + std::to_string(pid) + "/exe");
-  std::string cmd;
-  read_file("/proc/" + std::to_string(pid) + "/cmdline", cmd, 1 << 20);
-  std::vector<std::string> argv = split_nul(cmd);
-  std::string fn = exec_fn(pid);
-  if (exe.empty()) {
-    post_event(n, pid, "error", Decision{false, -2}, "/proc/" + std::to_string(pid) + "/exe");
-    return true;
-  }
-  Decision d = decide_exec(*n.pol, exe, fn, argv);
-  if (!d.allow) {
-    if (n.pol->audit) {
-      n.core->audits++;
-      post_event(n, pid, "audit", d, exe);
-    } else {
-      n.core->denials++;
-      post_event(n, pid, "deny", d, exe);
-      return true;
-    }
-  }
-  // A `commands:` override: a fresh tag for this process (procs.h); children it forked
-  // before the exec keep the policy they were born with. Not applied: never run it under
-  // the policy it came from (the override may be the narrower one).
-  int ov = command_override(*n.pol, exe, fn);
-  if (ov >= 0 && n.core->procs().assign(pid, ov, false) < 0) {
-    post_event(n, pid, "error", Decision{false, -2}, exe);
-    return true;
-  }
-  return false;
 }
 
 // Reads argv[0..max) (pointer array in tracee memory) for the pre-check.
@@ -209,7 +94,96 @@ int read_argv(int tid, uint64_t p, std::vector<std::string>& argv, size_t max) {
   return 0;
 }
 
+// SIGKILL for the caller's whole process, through a pidfd proven to be the caller's (its
+// thread still waits in this notification), so a recycled pid is never hit.
+void kill_caller(Notif& n) {
+  Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
+  if (pidfd.ok() && n.valid()) syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  reply_error(n.listener(), n.req.id, EACCES);  // in case it lands first: the call fails anyway
+}
+
+enum class Verdict { kAllow, kKill, kRefuse, kGone };
+
+// The running image of the caller's process, decided under its policy. Overrides applied.
+Verdict verify_image(Notif& n, bool pending) {
+  const std::string proc = "/proc/" + std::to_string(n.caller.tid);
+  Fd exe(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
+  std::string path = exe.ok() ? fd_path(exe.get()) : std::string();
+  std::string asked;
+  std::vector<std::string> argv;
+  if (!path.empty() && exec_uses_names(*n.pol)) {
+    std::string cmd;
+    read_file(proc + "/cmdline", cmd, 1 << 20);
+    argv = split_nul(cmd);
+    asked = exec_fn(n.caller.tid);
+  }
+  // Everything above was read about the caller's process only if it still waits here.
+  if (!n.valid()) return Verdict::kGone;
+  if (path.empty()) {
+    // Unreadable image (an exec of a file we may not read makes the process non-dumpable):
+    // after an exec, fail closed as a denial; a process met for the first time (it may have
+    // made itself non-dumpable) is not killed, but nothing is decided for it either.
+    post_event(n, "error", Decision{false, -2}, proc + "/exe");
+    if (pending) n.core->denials++;
+    return pending ? Verdict::kKill : Verdict::kRefuse;
+  }
+  // sbx's own launcher, met before it execs the session's program: it was started by sbx
+  // outside the sandbox (its exec came before the filter), so no policy decided it.
+  if (!pending && n.core->is_launcher(exe.get())) return Verdict::kAllow;
+  Decision d = decide_exec_image(*n.pol, exe.get(), path, asked, argv);
+  if (!d.allow) {
+    if (!n.pol->audit) {
+      n.core->denials++;
+      post_event(n, "deny", d, path);
+      return Verdict::kKill;
+    }
+    n.core->audits++;
+    post_event(n, "audit", d, path);
+  }
+  // A `commands:` override: a fresh tag for this process (procs.h); children it forked
+  // before are unknown, so they get theirs at their own first trapped syscall. Not
+  // applied: never run it under the policy it came from (the override may be narrower).
+  int ov = command_override(*n.pol, path, asked);
+  if (ov >= 0) {
+    if (n.core->procs().assign(n.caller.tgid, ov, false) < 0) {
+      post_event(n, "error", Decision{false, -2}, path);
+      return Verdict::kKill;
+    }
+    n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid);
+    if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
+    n.pol = n.core->policy(n.policyId);
+    if (!n.pol) return Verdict::kRefuse;
+  }
+  return Verdict::kAllow;
+}
+
 }  // namespace
+
+Decision decide_exec_image(const Policy& p, int image_fd, const std::string& path, const std::string& asked,
+                           const std::vector<std::string>& argv) {
+  (void)image_fd;  // identity rules (dev/ino, content) decide on it
+  return decide_exec(p, path, asked, argv);
+}
+
+bool verify_before_decision(Notif& n) {
+  ExecTable& t = n.core->execs();
+  const ExecTable::Seen seen = t.check(n.caller.tgid);
+  if (seen.state == ExecTable::State::kVerified) return true;
+  switch (verify_image(n, seen.state == ExecTable::State::kPending)) {
+    case Verdict::kAllow:
+      t.settle(n.caller.tgid, n.caller.tid, seen);
+      return true;
+    case Verdict::kKill:
+      kill_caller(n);
+      return false;
+    case Verdict::kRefuse:
+      reply_error(n.listener(), n.req.id, EACCES);
+      return false;
+    case Verdict::kGone:
+      return false;
+  }
+  return false;
+}
 
 void handle_exec(Notif& n) {
   const auto& a = n.req.data.args;
@@ -224,8 +198,8 @@ void handle_exec(Notif& n) {
   if ((e = read_argv(n.caller.tid, argvp, argv, 64)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
   if (!n.valid()) return;
 
-  // Pre-check: the binary as resolved now (a racing thread can still change the
-  // buffers, which is why the exec stop below decides again).
+  // Pre-check: the binary as resolved now (a racing thread can still change the buffers or
+  // the file, which is why the new image is decided again before its first trapped syscall).
   Fd base;
   Resolved r;
   int re = -ENOENT;
@@ -238,54 +212,17 @@ void handle_exec(Notif& n) {
   if (!n.valid()) return;
   // Refused by resolution itself (another process's /proc/<pid>/exe, an unprovable name).
   if (re == -EACCES && r.refused_op) return void(refuse(n, Decision{false, -2}, r.refused_op, r.refused, EACCES));
-  // Nothing to run (execvp walking PATH): answer like the kernel, no tracer needed. A
-  // file created right after we looked is the same as one created after the exec.
+  // Nothing to run (execvp walking PATH): answer like the kernel. A file created right
+  // after we looked is the same as one created after the exec (verified all the same).
   if (re == -ENOENT || re == -ENOTDIR || re == -ELOOP || re == -ENAMETOOLONG)
     return void(reply_error(n.listener(), n.req.id, -re));
   if (re == 0 && r.fd.ok()) {
     std::string bin = resolved_path(r);
-    if (refuse(n, decide_exec(*n.pol, bin, path, argv), "exec", bin, EACCES)) return;
+    if (refuse(n, decide_exec_image(*n.pol, r.fd.get(), bin, path, argv), "exec", bin, EACCES)) return;
   }
-
-  TraceJob job;
-  job.tid = n.caller.tid;
-  job.to_parent = eventfd(0, EFD_CLOEXEC);
-  job.to_child = eventfd(0, EFD_CLOEXEC);
-  const size_t stack_size = 64 * 1024;
-  char* stack = static_cast<char*>(malloc(stack_size));
-  pid_t tracer = -1;
-  if (job.to_parent >= 0 && job.to_child >= 0 && stack)
-  {
-    // The tracer is a process in the supervisor's process group: a terminal ^C or ^Z sent
-    // to that group must not kill or stop it mid-verification. It starts with every
-    // signal blocked (the mask is inherited), and keeps them blocked.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    tracer = clone(tracer_main, stack + stack_size, CLONE_VM | CLONE_FILES | CLONE_UNTRACED, &job);
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  }
-  Fd tracer_pidfd(tracer >= 0 ? sys_pidfd_open(tracer, 0) : -1);
-  if (tracer < 0) {
-    report_error(n, "exec", path, EACCES);
-  } else {
-    // seize done (or failed); a tracer gone without a word has verified nothing
-    if (!wait_poke_or_exit(job.to_parent, tracer_pidfd.get()) || !job.seized) {
-      report_error(n, "exec", path, EACCES);  // cannot verify: fail closed
-    } else {
-      reply_continue(n.listener(), n.req.id);
-      // exec stop, other stop, or gone (a dead tracer's EXITKILL took the tracee along)
-      if (wait_poke_or_exit(job.to_parent, tracer_pidfd.get()) && job.event == 1) {
-        job.kill_it = verify(n, job.pid) ? 1 : 0;
-        poke(job.to_child);
-      }
-    }
-    while (waitpid(tracer, nullptr, __WALL) < 0 && errno == EINTR) {
-    }
-  }
-  free(stack);
-  if (job.to_parent >= 0) close(job.to_parent);
-  if (job.to_child >= 0) close(job.to_child);
+  // Marked before the CONTINUE: the new image cannot reach a trapped syscall before it.
+  n.core->execs().mark_pending(n.caller.tgid, n.caller.tid);
+  reply_continue(n.listener(), n.req.id);
 }
 
 }  // namespace sbx

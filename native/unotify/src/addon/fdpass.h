@@ -10,7 +10,7 @@ int send_fd(int sock, int fd, const std::string& payload);
 struct KernelFeatures {
   std::string kernel, arch;
   bool seccompFilter = false, userNotify = false, waitKillableRecv = false, addfd = false, addfdSend = false,
-       pidfdOpen = false, pidfdGetfd = false, ptraceExecCheck = false;
+       pidfdOpen = false, pidfdGetfd = false;
   int landlockAbi = 0;
 };
 KernelFeatures probe_kernel();

@@ -100,6 +100,9 @@ bool glob_match(const std::string& glob, const std::string& path);
 // asked to run (its basename also matches program names); argv includes argv[0].
 Decision decide_exec(const Policy& p, const std::string& binary, const std::string& asked,
                      const std::vector<std::string>& argv);
+// Does an exec decision under p look at the program's names or argv (program rules,
+// `commands:` overrides)? When not, verification skips reading cmdline and AT_EXECFN.
+bool exec_uses_names(const Policy& p);
 // family 4 or 6 (a v4-mapped v6 address must already be converted to 4).
 Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int port);
 // The override policy id for an exec of `binary` asked as `asked`, or -1.

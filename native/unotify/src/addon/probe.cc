@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -134,42 +133,6 @@ void probe_notify(KernelFeatures& k) {
   }
 }
 
-void probe_ptrace(KernelFeatures& k) {
-  const char* prog = access("/bin/true", X_OK) == 0 ? "/bin/true" : "/usr/bin/true";
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) < 0) return;
-  pid_t pid = fork();
-  if (pid < 0) return;
-  if (pid == 0) {
-    char c;
-    if (read(pfd[0], &c, 1) != 1) _exit(1);
-    char* const argv[] = {const_cast<char*>(prog), nullptr};
-    char* const envp[] = {nullptr};
-    execve(prog, argv, envp);
-    _exit(1);
-  }
-  close(pfd[0]);
-  bool seized = ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXEC)) == 0;
-  if (write(pfd[1], "x", 1) != 1) seized = false;
-  close(pfd[1]);
-  if (seized) {
-    for (int waited = 0; waited < 3000; waited += 5) {
-      int st;
-      pid_t w = waitpid(pid, &st, WNOHANG | __WALL);
-      if (w == 0) {
-        usleep(5000);
-        continue;
-      }
-      if (w == pid && WIFSTOPPED(st) && (st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
-        k.ptraceExecCheck = true;
-        ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
-      }
-      break;
-    }
-  }
-  reap(pid, 2000);
-}
-
 }  // namespace
 
 KernelFeatures probe_kernel() {
@@ -188,7 +151,6 @@ KernelFeatures probe_kernel() {
     Fd got(sys_pidfd_getfd(pidfd.get(), pidfd.get(), 0));
     k.pidfdGetfd = got.ok();
   }
-  probe_ptrace(k);
   long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   k.landlockAbi = abi > 0 ? static_cast<int>(abi) : 0;
   return k;

@@ -1,0 +1,94 @@
+// See exec_state.h.
+#include "exec_state.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace sbx {
+
+namespace {
+
+bool alive(const Fd& pidfd) {
+  if (!pidfd.ok()) return false;
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return poll(&p, 1, 0) == 0;  // readable = the process exited
+}
+
+bool thread_exists(int tgid, int tid) {
+  std::string p = "/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid);
+  return faccessat(AT_FDCWD, p.c_str(), F_OK, 0) == 0;
+}
+
+constexpr size_t kSweepAt = 8192;
+
+}  // namespace
+
+ExecTable::Seen ExecTable::check(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  if (it == procs_.end()) return Seen{};
+  Entry& e = it->second;
+  if (e.state == State::kVerified && !alive(e.pidfd)) {
+    procs_.erase(it);  // a dead process's pid, maybe reused: unknown
+    return Seen{};
+  }
+  return Seen{e.state, e.epoch};
+}
+
+void ExecTable::mark_pending(int tgid, int tid) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (procs_.size() >= kSweepAt) sweep_locked();
+  Entry& e = procs_[tgid];
+  if (!alive(e.pidfd)) {
+    // New, or left by a dead process with this pid: pin the caller's process now (it is
+    // blocked in its execve notification, so tgid is its process).
+    e.pidfd = Fd(sys_pidfd_open(tgid, 0));
+    e.callers.clear();
+  }
+  e.state = State::kPending;
+  e.epoch = nextEpoch_++;
+  e.callers.push_back(tid);
+}
+
+void ExecTable::settle(int tgid, int tid, const Seen& seen) {
+  if (seen.state == State::kVerified) return;
+  // Outside the lock: one access() per non-leader caller.
+  std::vector<int> callers;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = procs_.find(tgid);
+    if (seen.state == State::kUnknown) {
+      if (it != procs_.end() && it->second.epoch != 0) return;  // an exec came meanwhile
+      if (procs_.size() >= kSweepAt) sweep_locked();
+      Entry& e = procs_[tgid];
+      // Verified while its thread waits in a notification: tgid is that process.
+      if (!e.pidfd.ok()) e.pidfd = Fd(sys_pidfd_open(tgid, 0));
+      e.state = State::kVerified;
+      return;
+    }
+    if (it == procs_.end() || it->second.epoch != seen.epoch) return;
+    callers = it->second.callers;
+  }
+  std::vector<int> left;
+  for (int c : callers)
+    if (c != tid && (c == tgid || thread_exists(tgid, c))) left.push_back(c);
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  if (it == procs_.end() || it->second.epoch != seen.epoch) return;  // a newer exec: keep it pending
+  it->second.callers = std::move(left);
+  if (it->second.callers.empty()) it->second.state = State::kVerified;
+}
+
+void ExecTable::sweep_locked() {
+  for (auto it = procs_.begin(); it != procs_.end();) it = alive(it->second.pidfd) ? std::next(it) : procs_.erase(it);
+}
+
+size_t ExecTable::size() {
+  std::lock_guard<std::mutex> g(mu_);
+  return procs_.size();
+}
+
+}  // namespace sbx

@@ -1,0 +1,53 @@
+// Which processes run an image the engine has verified (exec.cc decides; this remembers).
+//
+// A process is one of:
+//   unknown   — never verified by this engine: a fork child (fork is not trapped), every
+//               process after a supervisor restart. Verified at its first trapped syscall.
+//   pending   — an exec was let through (CONTINUE) and may have replaced the image. Its
+//               image is verified again at each trapped syscall until every exec caller is
+//               out of execve (see settle()); then verified.
+//   verified  — the running image was decided; nothing to do (one lookup + one poll).
+// Kept by tgid with a pidfd, so a recycled pid is never taken for a verified process.
+// Nothing here is persisted: a new engine starts with every process unknown, which costs
+// one verification per process and loses nothing.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "sys.h"
+
+namespace sbx {
+
+class ExecTable {
+ public:
+  enum class State { kUnknown, kPending, kVerified };
+  struct Seen {
+    State state = State::kUnknown;
+    uint64_t epoch = 0;  // pass back to settle(): a newer exec makes it stale
+  };
+  Seen check(int tgid);
+  // Before the CONTINUE of an exec by thread `tid` of `tgid`.
+  void mark_pending(int tgid, int tid);
+  // The image of tgid was verified at a syscall of thread `tid` (seen with `epoch`).
+  // Pending execs whose caller is out of execve are dropped: the caller is `tid` itself,
+  // or a non-leader caller whose thread is gone (it exited, or its exec succeeded and it
+  // took the leader's tid). When none is left the process is verified.
+  void settle(int tgid, int tid, const Seen& seen);
+  size_t size();
+
+ private:
+  struct Entry {
+    Fd pidfd;
+    State state = State::kUnknown;
+    uint64_t epoch = 0;
+    std::vector<int> callers;  // threads whose exec is in flight
+  };
+  void sweep_locked();
+  std::mutex mu_;
+  std::unordered_map<int, Entry> procs_;
+  uint64_t nextEpoch_ = 1;
+};
+
+}  // namespace sbx
