@@ -74,7 +74,8 @@ describe('native procEntryAllowed (another process, not protected)', () => {
 /**
  * A process the caller may debug (same session, a policy no wider: debug.cc) also shows a
  * debugger its memory (read and written: breakpoints), mappings, auxiliary vector and
- * environment; its magic links (fd/, cwd, root, exe, map_files/) stay its own, and nothing
+ * environment and image (exe, decided again by the file's own path); its other magic links
+ * (fd/, cwd, root, map_files/) stay its own, and nothing
  * else of it is written.
  */
 const debugTable: Row[] = [
@@ -95,7 +96,8 @@ const debugTable: Row[] = [
   ['fd/3', false, false],
   ['cwd', false, false],
   ['root', false, false],
-  ['exe', false, false],
+  ['exe', false, true],
+  ['exe', true, false],
   ['map_files', false, false],
   ['task/123/fd/0', false, false],
   ['task/self/mem', false, false],

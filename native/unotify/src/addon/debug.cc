@@ -41,9 +41,12 @@ namespace sbx {
 const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee) {
   if (tracee <= 0) return "no such process";
   if (tracee == tracer) return nullptr;  // its own threads (the kernel refuses an attach)
+  return debug_refusal_as(core, tracer, tracerPolicy, tracee, core.procs().member_policy(tracee));
+}
+
+const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int tracee, int pol) {
   if (core.is_protected(tracee) || core.is_protected(tracer)) return "sbx's own process";
   ProcTable& procs = core.procs();
-  const int pol = procs.member_policy(tracee);
   if (pol < 0) return "not of this session";
   if (procs.follows_cd(tracee)) return "the session's shell, whose policy follows cd";
   if (procs.follows_cd(tracer)) return "the session's shell does not debug";
@@ -53,6 +56,17 @@ const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee) 
 
 bool may_debug(const Caller& c, int tgid) {
   return c.core && debug_refusal(*c.core, c.tgid, c.policy, tgid) == nullptr;
+}
+
+const char* traced_refusal(Core& core, int tid, int tgid, int newPolicy) {
+  std::string s;
+  if (!read_file("/proc/" + std::to_string(tid) + "/status", s, 8192)) return "no such process";
+  size_t p = s.find("\nTracerPid:");
+  const int tracer = p == std::string::npos ? 0 : atoi(s.c_str() + p + 11);
+  if (tracer <= 0) return nullptr;
+  const int tpol = core.procs().member_policy(tracer);
+  if (tpol < 0 && !core.is_protected(tracer)) return nullptr;  // a debugger outside the sandbox has every right already
+  return debug_refusal_as(core, tracer, tpol, tgid, newPolicy);
 }
 
 namespace {

@@ -158,7 +158,7 @@ bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule) {
 // root, exe, map_files/) stay the process's own.
 bool proc_debug_entry_allowed(const std::vector<std::string>& below, bool write) {
   static const char* const entries[] = {"mem",     "maps",        "smaps",   "smaps_rollup", "numa_maps",
-                                        "auxv",    "environ",     "personality", "syscall"};
+                                        "auxv",    "environ",     "personality", "syscall", "exe"};
   size_t i = 0;
   if (i < below.size() && below[i] == "task") {  // task/<tid>/<entry>
     if (below.size() < 2 || !proc_entry_allowed({below[0], below[1]}, false)) return false;

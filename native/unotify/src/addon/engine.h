@@ -174,6 +174,11 @@ void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)
 // process of the same session under the same policy or the strict one, not the shell, not sbx's.
 const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee);
 bool may_debug(const Caller& c, int tgid);  // debug_refusal for the caller
+// The same with the tracee's policy given (`pol`, -1: not of this session).
+const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int tracee, int pol);
+// Thread `tid` of `tgid` is about to take policy `newPolicy` (a `commands:` override at exec):
+// why its tracer, if any, may not go on debugging it under that policy; nullptr = fine.
+const char* traced_refusal(Core& core, int tid, int tgid, int newPolicy);
 // The kernel's ptrace access check for the caller on `target` (uid, caps, dumpable, Yama),
 // for what the engine does on its behalf with its own credentials; nullptr = allowed.
 const char* kernel_refusal(int caller_tgid, int target);

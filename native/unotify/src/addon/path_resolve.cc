@@ -334,10 +334,13 @@ int walk(const Caller& c, int base, const std::string& path, bool follow, bool m
       if (pl.kind == Place::ProcPid) {
         // A magic link (fd/N, cwd, root, exe, map_files/..., ns/...): only the kernel can
         // follow it, and only the caller's own are followed.
-        if (!pl.own) return refused(out, "proc", pl.text(name));
-        link = Link{};
-        link.own = true;
+        // A process the caller may debug: its exe too (ltrace reads the image through it); the
+        // file reached is then decided by its own proven path, and an unnamed one is refused.
         const auto& b = pl.below;
+        const bool debug_exe = pl.debug && name == "exe" && (b.empty() || (b.size() == 2 && b[0] == "task"));
+        if (!pl.own && !debug_exe) return refused(out, "proc", pl.text(name));
+        link = Link{};
+        link.own = pl.own;
         if (all_digits(name) && b.size() == 1 && b[0] == "fd")
           link.table = pl.pid, link.fdn = atoi(name.c_str());
         else if (all_digits(name) && b.size() == 3 && b[0] == "task" && b[2] == "fd")
