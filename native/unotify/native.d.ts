@@ -241,7 +241,8 @@ export interface NativeAddon {
    * Test hook: may a sandboxed process reach `below` ("status", "task/12/stat", "" = the
    * directory) under ANOTHER process's /proc/<pid>/ (not its own, not a protected pid)?
    */
-  procEntryAllowed(below: string, write: boolean): boolean;
+  /** debuggable: the process is one the caller may debug (same session, policy no wider). */
+  procEntryAllowed(below: string, write: boolean, debuggable: boolean): boolean;
   /** Test hook: the engine's own SHA-256 (exec image identity) of `data`, lower-case hex. */
   sha256Hex(data: Uint8Array): string;
   /**

@@ -273,9 +273,9 @@ export function nativeDecidePath(section: PathSection, path: string): { effect: 
 }
 
 /** The native rule for another process's /proc/<pid>/<below> (table-tested; see native.d.ts). */
-export function nativeProcEntryAllowed(below: string, write: boolean): boolean {
+export function nativeProcEntryAllowed(below: string, write: boolean, debuggable = false): boolean {
   if (typeof below !== 'string' || below.includes('\0')) fail('nativeProcEntryAllowed', 'below must be a string without NUL', below);
-  return loadNative().procEntryAllowed(below, write);
+  return loadNative().procEntryAllowed(below, write, debuggable);
 }
 
 /**

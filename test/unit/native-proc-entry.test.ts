@@ -70,3 +70,43 @@ describe('native procEntryAllowed (another process, not protected)', () => {
     expect(nativeProcEntryAllowed(below, write)).toBe(allowed);
   });
 });
+
+/**
+ * A process the caller may debug (same session, a policy no wider: debug.cc) also shows a
+ * debugger its memory (read and written: breakpoints), mappings, auxiliary vector and
+ * environment and image (exe, decided again by the file's own path); its other magic links
+ * (fd/, cwd, root, map_files/) stay its own, and nothing
+ * else of it is written.
+ */
+const debugTable: Row[] = [
+  ['mem', false, true],
+  ['mem', true, true],
+  ['maps', false, true],
+  ['smaps', false, true],
+  ['auxv', false, true],
+  ['environ', false, true],
+  ['task/123/mem', true, true],
+  ['task/123/maps', false, true],
+  ['status', false, true],
+  ['task/123/stat', false, true],
+  ['maps', true, false],
+  ['environ', true, false],
+  ['status', true, false],
+  ['fd', false, false],
+  ['fd/3', false, false],
+  ['cwd', false, false],
+  ['root', false, false],
+  ['exe', false, true],
+  ['exe', true, false],
+  ['map_files', false, false],
+  ['task/123/fd/0', false, false],
+  ['task/self/mem', false, false],
+  ['task/0123/mem', false, false],
+  ['mem/x', false, false],
+];
+
+describe('native procEntryAllowed (a process the caller may debug)', () => {
+  it.each(debugTable)('%s (write=%s) -> %s', (below, write, allowed) => {
+    expect(nativeProcEntryAllowed(below, write, true)).toBe(allowed);
+  });
+});

@@ -454,8 +454,8 @@ Napi::Value LoaderProgIndex(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ProcEntryAllowed(const Napi::CallbackInfo& info) {
-  const char* sig = "procEntryAllowed(below, write)";
-  need_args(info, 2, sig);
+  const char* sig = "procEntryAllowed(below, write, debuggable)";
+  need_args(info, 3, sig);
   std::string below = arg_str(info, 0, sig, "below");
   if (!info[1].IsBoolean()) throw Napi::TypeError::New(info.Env(), std::string(sig) + ": write must be a boolean");
   std::vector<std::string> parts;
@@ -466,7 +466,10 @@ Napi::Value ProcEntryAllowed(const Napi::CallbackInfo& info) {
     if (j > i) parts.push_back(below.substr(i, j - i));
     i = j + 1;
   }
-  return Napi::Boolean::New(info.Env(), proc_entry_allowed(parts, info[1].As<Napi::Boolean>().Value()));
+  const bool write = info[1].As<Napi::Boolean>().Value();
+  if (!info[2].IsBoolean()) throw Napi::TypeError::New(info.Env(), std::string(sig) + ": debuggable must be a boolean");
+  const bool debuggable = info[2].As<Napi::Boolean>().Value();
+  return Napi::Boolean::New(info.Env(), debuggable ? proc_debug_entry_allowed(parts, write) : proc_entry_allowed(parts, write));
 }
 
 Napi::Value ProxyRegister(const Napi::CallbackInfo& info) {

@@ -153,6 +153,24 @@ bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule) {
   return false;
 }
 
+// What a debugger also needs of a process it may debug (debug.cc): its memory (read and
+// written: breakpoints), mappings, auxiliary vector, environment. Magic links (fd/, cwd,
+// root, exe, map_files/) stay the process's own.
+bool proc_debug_entry_allowed(const std::vector<std::string>& below, bool write) {
+  static const char* const entries[] = {"mem",     "maps",        "smaps",   "smaps_rollup", "numa_maps",
+                                        "auxv",    "environ",     "personality", "syscall", "exe"};
+  size_t i = 0;
+  if (i < below.size() && below[i] == "task") {  // task/<tid>/<entry>
+    if (below.size() < 2 || !proc_entry_allowed({below[0], below[1]}, false)) return false;
+    i += 2;
+  }
+  if (i + 1 != below.size()) return !write && proc_entry_allowed(below, false);
+  if (write && below[i] != "mem") return false;
+  for (const char* e : entries)
+    if (below[i] == e) return true;
+  return !write && proc_entry_allowed(below, false);
+}
+
 bool proc_entry_allowed(const std::vector<std::string>& below, bool write) {
   // Entries of another process that reveal nothing dangerous and allow no control.
   static const char* const harmless[] = {"stat",   "status",    "cmdline",  "comm",      "statm",

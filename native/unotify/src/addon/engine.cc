@@ -288,6 +288,7 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
     }
   }
   if (!has_policy(n.policyId)) n.policyId = strict_;  // dropped meanwhile: strict, never a default
+  n.caller.policy = n.policyId;
   n.pol = policy(n.policyId);
   n.syscall = syscall_name(n.req.data.nr);
   if (!n.pol) {

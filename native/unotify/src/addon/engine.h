@@ -199,6 +199,19 @@ void handle_net(Notif& n);
 void handle_signal(Notif& n);
 void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F_SETOWN
 void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)
+void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)
+// Why `tracer` (under `tracerPolicy`) may not debug process `tracee`; nullptr = it may: a
+// process of the same session under the same policy or the strict one, not the shell, not sbx's.
+const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee);
+bool may_debug(const Caller& c, int tgid);  // debug_refusal for the caller
+// The same with the tracee's policy given (`pol`, -1: not of this session).
+const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int tracee, int pol);
+// Thread `tid` of `tgid` is about to take policy `newPolicy` (a `commands:` override at exec):
+// why its tracer, if any, may not go on debugging it under that policy; nullptr = fine.
+const char* traced_refusal(Core& core, int tid, int tgid, int newPolicy);
+// The kernel's ptrace access check for the caller on `target` (uid, caps, dumpable, Yama),
+// for what the engine does on its behalf with its own credentials; nullptr = allowed.
+const char* kernel_refusal(int caller_tgid, int target);
 // May the caller act on process `tgid` (signal it, change its limits)? Only its own
 // session's processes whose policy is no wider than its own; never sbx's.
 bool may_act_on(Notif& n, int tgid);

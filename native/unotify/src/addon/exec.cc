@@ -168,6 +168,14 @@ Verdict verify_image(Notif& n, bool pending) {
   // applied: never run it under the policy it came from (the override may be narrower).
   int ov = command_override(*n.pol, path, asked);
   if (ov >= 0) {
+    // Traced (strace -f, gdb) by a debugger under a policy the override could widen: the
+    // tracer would steer a process with more rights than its own (debug.cc). Killed, like a
+    // denied image; the ptrace requests after it would be refused anyway.
+    if (const char* why = traced_refusal(*n.core, n.caller.tid, n.caller.tgid, ov)) {
+      n.core->denials++;
+      post_event(n, "deny", Decision{false, -2}, path + " (traced: " + why + ")");
+      return Verdict::kKill;
+    }
     if (n.core->procs().assign(n.caller.tgid, ov, false) < 0) {
       post_event(n, "error", Decision{false, -2}, path);
       return Verdict::kKill;

@@ -16,17 +16,14 @@ void use_caller_umask(const Notif& n) {
 // /proc/<pid>/... by its (proven) text: never a protected pid; another process only
 // read-only and harmless (proc_entry_allowed). Resolution has already decided every
 // component on the way, before following anything; this is the last word on the object.
-static bool proc_refused(Notif& n, const std::string& real, bool need_write) {
+// *debugged: the object is a debuggable process's memory, decided here alone (writing it is
+// what a debugger does, not a file write for the policy's write rules).
+static bool proc_refused(Notif& n, const std::string& real, bool need_write, bool* debugged) {
   if (real.compare(0, 6, "/proc/") != 0) return false;
   size_t i = 6;
   while (i < real.size() && isdigit(static_cast<unsigned char>(real[i]))) i++;
   if (i == 6 || (i < real.size() && real[i] != '/')) return false;  // not a pid directory
   int pid = atoi(real.c_str() + 6);
-  if (pid == n.caller.tgid || pid == n.caller.tid) return false;  // our own (never recycled while we wait)
-  ProcStatus st;
-  int tgid = read_status(pid, st) ? st.tgid : pid;
-  if (n.core->is_protected(tgid)) return refuse(n, Decision{false, -2}, "proc", real, EACCES);
-  if (tgid == n.caller.tgid) return false;
   std::vector<std::string> below;
   for (size_t j = i; j < real.size();) {
     size_t k = real.find('/', j + 1);
@@ -34,17 +31,33 @@ static bool proc_refused(Notif& n, const std::string& real, bool need_write) {
     if (k > j + 1) below.push_back(real.substr(j + 1, k - j - 1));
     j = k;
   }
-  if (!proc_entry_allowed(below, need_write)) return refuse(n, Decision{false, -2}, "proc", real, EACCES);
-  return false;
+  // Its own memory (gdb opens its own /proc/<pid>/mem too): no file of the policy's.
+  const bool own_mem = !below.empty() && below.back() == "mem";
+  if (pid == n.caller.tgid || pid == n.caller.tid) return *debugged = own_mem, false;  // our own (never recycled while we wait)
+  ProcStatus st;
+  int tgid = read_status(pid, st) ? st.tgid : pid;
+  if (n.core->is_protected(tgid)) return refuse(n, Decision{false, -2}, "proc", real, EACCES);
+  if (tgid == n.caller.tgid) return *debugged = own_mem, false;
+  if (proc_entry_allowed(below, need_write)) return false;
+  // A process the caller may debug: what a debugger needs, within the kernel's own check
+  // (we open it with our credentials).
+  if (may_debug(n.caller, tgid) && proc_debug_entry_allowed(below, need_write) && !kernel_refusal(n.caller.tgid, pid)) {
+    *debugged = !below.empty() && below.back() == "mem";
+    return false;
+  }
+  return refuse(n, Decision{false, -2}, "proc", real, EACCES);
 }
 
 bool check_access(Notif& n, bool need_read, bool need_write, const std::string& real) {
   // Resolution proves every name it hands out (path_resolve.h): an empty or relative
   // text here is a bug, not "not a path".
   if (real.empty() || real[0] != '/') return refuse(n, Decision{false, -2}, "identity", real, EACCES);
-  if (proc_refused(n, real, need_write)) return true;
+  bool debugged = false;
+  if (proc_refused(n, real, need_write, &debugged)) return true;
   if (need_read && refuse(n, decide_all(n, [&](const Policy& p) { return decide_path(p.read, real); }), "read", real, EACCES)) return true;
-  if (need_write && refuse(n, decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); }), "write", real, EACCES))
+  // The memory of a process this caller may debug is not a file under the write rules.
+  if (need_write && !debugged &&
+      refuse(n, decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); }), "write", real, EACCES))
     return true;
   return false;
 }

@@ -104,6 +104,8 @@ struct Place {
   enum Kind { Outside, ProcRoot, ProcPid, ProcOther } kind = Outside;
   int pid = 0;   // ProcPid: the /proc/<pid> directory
   bool own = false;  // ... belongs to the caller's thread group
+  bool debug = false;  // ... belongs to a process the caller may debug (debug.cc)
+  bool allowed() const { return own || proc_entry_allowed(below, false) || (debug && proc_debug_entry_allowed(below, false)); }
   std::vector<std::string> below;  // components under /proc/<pid>
   std::string text(const std::string& extra = std::string()) const {
     std::string s = "/proc/" + std::to_string(pid);
@@ -143,6 +145,7 @@ int enter_pid(const Caller& c, int dir, int pid, Place& pl, Resolved& out) {
   pl.own = tgid == c.tgid;
   pl.below.clear();
   if (c.core && c.core->is_protected(tgid)) return refused(out, "proc", pl.text());
+  pl.debug = !pl.own && may_debug(c, tgid);
   return 0;
 }
 
@@ -191,7 +194,7 @@ int locate(const Caller& c, int fd, Place& pl, Resolved& out) {
   if (e < 0) return e;
   for (size_t i = 1; i < parts.size(); i++) {
     pl.below.push_back(parts[i]);
-    if (!pl.own && !proc_entry_allowed(pl.below, false)) return refused(out, "proc", pl.text());
+    if (!pl.allowed()) return refused(out, "proc", pl.text());
   }
   return 0;
 }
@@ -312,7 +315,7 @@ int walk(const Caller& c, int base, const std::string& path, bool follow, bool m
     // Another process's entries are decided before anything is done with them.
     if (pl.kind == Place::ProcPid && !pl.own && name != ".." && e != ENOENT) {
       pl.below.push_back(name);
-      bool ok = proc_entry_allowed(pl.below, false);
+      bool ok = pl.allowed();
       pl.below.pop_back();
       if (!ok) return refused(out, "proc", pl.text(name));
     }
@@ -331,10 +334,13 @@ int walk(const Caller& c, int base, const std::string& path, bool follow, bool m
       if (pl.kind == Place::ProcPid) {
         // A magic link (fd/N, cwd, root, exe, map_files/..., ns/...): only the kernel can
         // follow it, and only the caller's own are followed.
-        if (!pl.own) return refused(out, "proc", pl.text(name));
-        link = Link{};
-        link.own = true;
+        // A process the caller may debug: its exe too (ltrace reads the image through it); the
+        // file reached is then decided by its own proven path, and an unnamed one is refused.
         const auto& b = pl.below;
+        const bool debug_exe = pl.debug && name == "exe" && (b.empty() || (b.size() == 2 && b[0] == "task"));
+        if (!pl.own && !debug_exe) return refused(out, "proc", pl.text(name));
+        link = Link{};
+        link.own = pl.own;
         if (all_digits(name) && b.size() == 1 && b[0] == "fd")
           link.table = pl.pid, link.fdn = atoi(name.c_str());
         else if (all_digits(name) && b.size() == 3 && b[0] == "task" && b[2] == "fd")

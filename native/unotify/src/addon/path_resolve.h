@@ -17,7 +17,8 @@ class Core;
 struct Caller {
   int tid = 0;   // notification pid (a thread id)
   int tgid = 0;  // its thread group
-  const Core* core = nullptr;  // protected pids (the supervisor, keepers); null = none
+  Core* core = nullptr;  // protected pids (the supervisor, keepers), the process table; null = none
+  int policy = -1;       // its policy id (whom it may debug: debug.cc)
 };
 
 struct Resolved {

@@ -156,5 +156,7 @@ bool glob_rule_matches_all(const PathRule& r, const std::vector<std::string_view
 // syscall, pagemap, stack, personality, timers, ns/, ... are refused. Every prefix of an
 // allowed path is allowed, so resolution can ask at each component before it opens it.
 bool proc_entry_allowed(const std::vector<std::string>& below, bool write);
+// ... and of a process the caller may debug (mem, maps, auxv, environ …; debug.cc).
+bool proc_debug_entry_allowed(const std::vector<std::string>& below, bool write);
 
 }  // namespace sbx
