@@ -108,6 +108,12 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (!is_mkdir && (S_ISCHR(mode) || S_ISBLK(mode))) return fail(n, EPERM);  // no devices from a sandbox
+  // The kernel answers EEXIST for an existing name before any permission check, so `mkdir -p`
+  // of a readable but write-protected directory (the project dir: an ancestor of its policy
+  // file) succeeds; npm and others do that. A name hidden from reading still gets EACCES.
+  struct stat st;
+  if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && decide_path(n.pol->read, t.real).allow)
+    return fail(n, EEXIST);
   if (check_target(n, false, true, t)) return;
   use_caller_umask(n);
   if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
