@@ -4,7 +4,7 @@
  * denial. Any failure before the ack leaves the launcher without its ack: it exits 126
  * and the program never runs unsandboxed.
  */
-import { npmConfigEnv } from '../../policy/npmrc.js';
+import { launchEnv } from '../../policy/launch-env.js';
 import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/unotify/native.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { KernelFeatureError, SbxError } from '../../errors.js';
@@ -81,7 +81,7 @@ async function execPrepared(
   net: PreparedNetwork,
   live: { engine?: EngineHandle },
 ): Promise<number> {
-  const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...npmConfigEnv(request.env), ...net.env });
+  const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...launchEnv(request.env), ...net.env });
 
   if (launched.listenerFd === undefined) {
     const code = await launched.exited;

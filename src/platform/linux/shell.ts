@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SbxError } from '../../errors.js';
-import { npmConfigEnv } from '../../policy/npmrc.js';
+import { launchEnv } from '../../policy/launch-env.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import { ensureDaemon, sbxBin } from '../../supervisor/lifecycle.js';
 import { supervisorPaths } from '../../supervisor/paths.js';
@@ -52,8 +52,8 @@ export async function linuxShell(request: ShellRequest): Promise<number> {
     // Connects stay filtered either way; only names behind wildcards become unreachable.
     process.stderr.write(`sbx: no network proxy for this session: ${(err as Error).message}\n`);
   }
-  // npm's registry settings without the tokens of the hidden ~/.npmrc (src/policy/npmrc.ts).
-  const env = { ...request.env, ...npmConfigEnv(request.env), ...proxyVars, SBX_SESSION: session };
+  // npm's registry settings without tokens, git's empty template (src/policy/launch-env.ts).
+  const env = { ...request.env, ...launchEnv(request.env), ...proxyVars, SBX_SESSION: session };
   process.chdir(request.cwd);
   // Node made stdio close-on-exec at startup; the session's program needs it.
   for (const fd of [0, 1, 2]) native.fdSetInheritable(fd);
