@@ -5,6 +5,7 @@
  */
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
+import { ecosystemPreset } from './ecosystems.js';
 import { homeDir } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
@@ -148,6 +149,12 @@ export function preset(name: PresetName, ctx: PresetContext): Preset {
       return { literal: false, body: { write: { deny: SHELL_RC } } };
     case 'offline':
       return { literal: false, body: { net: { allow: [] } } };
+    case 'node':
+    case 'python':
+    case 'rust':
+    case 'go':
+    case 'shell-tools':
+      return { literal: true, body: ecosystemPreset(name, ctx.env) };
     case 'project-only': {
       const temps = new Set(['/tmp', '/var/tmp', ctx.env.TMPDIR ?? tmpdir()]);
       return {
