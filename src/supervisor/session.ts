@@ -367,6 +367,7 @@ export class Session implements HintHost {
       prompt: root?.prompt ?? '',
       policies: this.installed.entries.size,
       proxyPort: this.net?.port ?? null,
+      proxyUpstream: this.net?.manager.upstream?.url ?? null,
       ...this.stats(),
     };
   }

@@ -15,6 +15,8 @@ import { supervisorPaths } from '../../supervisor/paths.js';
 import { request as controlRequest } from '../../protocol/control.js';
 import type { ShellRequest } from '../types.js';
 
+const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'];
+
 export function newSessionId(): string {
   return `s${randomBytes(5).toString('hex')}`;
 }
@@ -46,7 +48,10 @@ export async function linuxShell(request: ShellRequest): Promise<number> {
   // environment from the first exec (src/supervisor/network.ts).
   let proxyVars: Record<string, string> = {};
   try {
-    const r = await controlRequest(paths.control, { cmd: 'session-env', session });
+    // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
+    const proxyEnv: Record<string, string> = {};
+    for (const k of PROXY_VARS) if (request.env[k] !== undefined) proxyEnv[k] = request.env[k]!;
+    const r = await controlRequest(paths.control, { cmd: 'session-env', session, proxyEnv });
     if (r && typeof r.env === 'object' && r.env !== null) proxyVars = r.env as Record<string, string>;
   } catch (err) {
     // Connects stay filtered either way; only names behind wildcards become unreachable.
