@@ -109,9 +109,30 @@ __sbx_env_apply() {
   done
 }
 
+# sbx's proxy variables while the policy needs its proxy ($@: NAME=VALUE from `proxy` lines);
+# none: the user's own come back, exactly as they were (set or unset).
+__sbx_proxy_apply() {
+  local n kv
+  if (( $# )); then
+    if [[ -z ${__sbx_proxied-} ]]; then
+      __sbx_proxy_saved=()
+      for n in HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy; do
+        [[ -n ${!n+x} ]] && __sbx_proxy_saved+=("$n=${!n}")
+      done
+      __sbx_proxied=1
+    fi
+    for kv in "$@"; do export "$kv"; done
+  elif [[ -n ${__sbx_proxied-} ]]; then
+    unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy
+    for kv in "${__sbx_proxy_saved[@]}"; do export "$kv"; done
+    __sbx_proxied= __sbx_proxy_saved=()
+  fi
+}
+
 # Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
 __sbx_apply() {
   local line key val
+  local -a proxy=()
   if [[ ${__sbx_reply[0]-} != 'sbx 1' ]]; then
     __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[0]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook bash)\""
     return 1
@@ -129,8 +150,10 @@ __sbx_apply() {
       env-allow) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_allow+=("$val") ;;
       # Kept only if this shell can see it now (else it would ask again at every prompt).
       fresh) [[ -e $val ]] && __sbx_fresh=$val ;;
+      proxy) [[ $val == @(HTTP_PROXY|HTTPS_PROXY|ALL_PROXY|NO_PROXY|http_proxy|https_proxy|all_proxy|no_proxy)=* ]] && proxy+=("$val") ;;
     esac
   done
+  __sbx_proxy_apply "${proxy[@]}"
   __sbx_env_apply
   return 0
 }

@@ -119,6 +119,35 @@ function __sbx_env_apply
     end
 end
 
+# sbx's proxy variables while the policy needs its proxy ($argv: NAME=VALUE from `proxy` lines);
+# none: the user's own come back, exactly as they were (set or unset).
+function __sbx_proxy_apply
+    set -l names HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy
+    if test (count $argv) -gt 0
+        if not set -q __sbx_proxied[1]
+            set -g __sbx_proxy_saved
+            for n in $names
+                set -q $n; and set -a __sbx_proxy_saved "$n="(string join : -- $$n)
+            end
+            set -g __sbx_proxied 1
+        end
+        for kv in $argv
+            set -l p (string split -m 1 = -- $kv)
+            set -gx $p[1] $p[2]
+        end
+    else if set -q __sbx_proxied[1]
+        for n in $names
+            set -e $n
+        end
+        for kv in $__sbx_proxy_saved
+            set -l p (string split -m 1 = -- $kv)
+            set -gx $p[1] $p[2]
+        end
+        set -e __sbx_proxied
+        set -g __sbx_proxy_saved
+    end
+end
+
 # Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
 function __sbx_apply --argument-names content
     set -l lines (string split \n -- $content)
@@ -129,6 +158,7 @@ function __sbx_apply --argument-names content
     set -g __sbx_deny
     set -g __sbx_allow
     set -g __sbx_fresh
+    set -l proxy
     for line in $lines[2..-1]
         set -l kv (string split -m 1 ' ' -- $line)
         set -l val $kv[2]
@@ -148,8 +178,11 @@ function __sbx_apply --argument-names content
             # Kept only if this shell can see it now (else it would ask again at every prompt).
             case fresh
                 test -e "$val"; and set -g __sbx_fresh "$val"
+            case proxy
+                string match -qr '^(HTTPS?_PROXY|ALL_PROXY|NO_PROXY|https?_proxy|all_proxy|no_proxy)=' -- "$val"; and set -a proxy "$val"
         end
     end
+    __sbx_proxy_apply $proxy
     __sbx_env_apply
     return 0
 end

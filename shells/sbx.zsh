@@ -93,10 +93,33 @@ __sbx_env_apply() {
   done
 }
 
+# sbx's proxy variables while the policy needs its proxy ($@: NAME=VALUE from `proxy` lines);
+# none: the user's own come back, exactly as they were (set or unset).
+__sbx_proxy_apply() {
+  emulate -L zsh
+  local n kv
+  if (( $# )); then
+    if [[ -z ${__sbx_proxied-} ]]; then
+      typeset -ga __sbx_proxy_saved=()
+      for n in HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy; do
+        (( ${+parameters[$n]} )) && __sbx_proxy_saved+=("$n=${(P)n}")
+      done
+      typeset -g __sbx_proxied=1
+    fi
+    for kv in "$@"; do export "$kv"; done
+  elif [[ -n ${__sbx_proxied-} ]]; then
+    unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy
+    for kv in "${__sbx_proxy_saved[@]}"; do export "$kv"; done
+    typeset -g __sbx_proxied=
+    __sbx_proxy_saved=()
+  fi
+}
+
 # Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
 __sbx_apply() {
   emulate -L zsh
   local line key val
+  local -a proxy
   if [[ ${__sbx_reply[1]-} != 'sbx 1' ]]; then
     __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[1]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook zsh)\""
     return 1
@@ -114,8 +137,10 @@ __sbx_apply() {
       (env-allow) [[ $val == *[^A-Za-z0-9_*]* ]] || __sbx_allow+=($val) ;;
       # Kept only if this shell can see it now (else it would ask again at every prompt).
       (fresh) [[ -e $val ]] && __sbx_fresh=$val ;;
+      (proxy) [[ $val == (HTTP_PROXY|HTTPS_PROXY|ALL_PROXY|NO_PROXY|http_proxy|https_proxy|all_proxy|no_proxy)=* ]] && proxy+=($val) ;;
     esac
   done
+  __sbx_proxy_apply "${proxy[@]}"
   __sbx_env_apply
   return 0
 }

@@ -18,6 +18,7 @@ import { decidePath } from '../policy/match.js';
 import type { InstalledPolicies, Entry } from './installed.js';
 import type { PolicySource, ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
 
 const EACCES = 13;
 const EINVAL = 22;
@@ -44,6 +45,13 @@ export interface HintHost {
   readonly told: NoticeMemory;
   /** A fresh marker for this shell's reply (src/hook/fresh.ts): gone = the shell asks again. */
   markFresh(tgid: number): string | undefined;
+  /** The session proxy's variables ({} without a proxy). */
+  proxyVars(): Record<string, string>;
+}
+
+/** sbx's proxy variables for a shell whose policy needs the proxy (host or wildcard rules), else none. */
+function proxyFor(host: HintHost, policy: CompiledPolicy | undefined): Record<string, string> | undefined {
+  return policy && (policy.net.hosts?.length ?? 0) > 0 ? host.proxyVars() : undefined;
 }
 
 /** Answers a hint and replies to it in the engine (EACCES when answering failed). */
@@ -124,6 +132,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
         envDeny: cur?.main.env.deny ?? [],
         envAllow: cur?.main.env.allow ?? [],
         fresh: host.markFresh(h.tgid),
+        proxy: proxyFor(host, cur?.main),
       }),
     };
   }
@@ -160,6 +169,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
       envDeny: resolved.main.env.deny,
       envAllow: resolved.main.env.allow,
       fresh: host.markFresh(h.tgid),
+      proxy: proxyFor(host, resolved.main),
     }),
   };
 }

@@ -263,6 +263,10 @@ export class Session implements HintHost {
 
   // ---- what the hint handler (hints.ts, docs/hook-protocol.md) needs ----
 
+  proxyVars(): Record<string, string> {
+    return this.net?.env ?? {};
+  }
+
   markFresh(tgid: number): string | undefined {
     return markFresh(this.ctx.env, this.id, tgid);
   }

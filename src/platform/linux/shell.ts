@@ -58,6 +58,9 @@ export async function linuxShell(request: ShellRequest): Promise<number> {
     process.stderr.write(`sbx: no network proxy for this session: ${(err as Error).message}\n`);
   }
   // npm's registry settings without tokens, git's empty template (src/policy/launch-env.ts).
+  // A shell the hook re-executes gets sbx's proxy variables from the hook, only while its
+  // policy needs the proxy (hook-reply `proxy` lines); any other program gets them now.
+  if (request.env.SBX_HOOK_REEXEC) proxyVars = {};
   const env = { ...request.env, ...launchEnv(request.env), ...proxyVars, SBX_SESSION: session };
   process.chdir(request.cwd);
   // Node made stdio close-on-exec at startup; the session's program needs it.
