@@ -111,9 +111,14 @@ export function persistencePaths(ctx: PresetContext): string[] {
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
 }
 
-/** git's config, hooks and info of every repository (and of its submodules and worktrees). */
+/** git's config, hooks, info and commondir of every repository (and of its submodules and worktrees). */
 const GIT_FLOORS = [
   '/**/.git/config',
+  // git reads config and hooks from the directory this file names (worktrees use it): a
+  // one-line file would point git run outside at a config the sandbox wrote elsewhere.
+  '/**/.git/commondir',
+  '/**/.git/worktrees/*/commondir',
+  '/**/.git/modules/**/commondir',
   '/**/.git/config.worktree',
   '/**/.git/hooks',
   '/**/.git/info',

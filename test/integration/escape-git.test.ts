@@ -68,6 +68,9 @@ describe('git inside a sandbox', () => {
       replaceGitDir: `mv .git .git-old && mkdir .git`,
       symlinkConfig: `ln -sf ${join(world.dir, 'evil.cfg')} .git/config`,
       chmodWorldWritable: `chmod 666 .git/config`,
+      // git reads config and hooks from $GIT_DIR/commondir when it exists (worktrees): a
+      // copy of the repository elsewhere, with an fsmonitor, named by a one-line file.
+      commondir: `E=${join(world.dir, 'evil-common')}; mkdir -p $E && cp -r .git/. $E/ && printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = ${cmd}\\n' > $E/config && echo $E > .git/commondir`,
     };
     writeFileSync(join(world.dir, 'evil.cfg'), `[core]\n\tfsmonitor = ${cmd}\n`);
     mkdirSync(join(world.dir, 'evil-hooks'), { recursive: true });
