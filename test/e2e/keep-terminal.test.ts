@@ -16,7 +16,7 @@ import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync
 import { join } from 'node:path';
 import { makeHome, repoRoot, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
-vi.setConfig({ testTimeout: 120_000 });
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 const RELEASE = join(repoRoot, 'native', 'unotify', 'build', 'Release');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
 // npm over the network and venvs on a loaded 2-core box: generous limits (no timing is asserted).
-vi.setConfig({ testTimeout: 240_000 });
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 180_000 });
 
 const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 const TOKEN = 'npm_SECRET-TOKEN-1234';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
 
 // Real git and sessions on a loaded 2-core box: generous limits (no timing is asserted).
-vi.setConfig({ testTimeout: 120_000 });
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 const world = tempWorld('sbx-git-');
 const proj = join(world.dir, 'proj');
