@@ -23,6 +23,22 @@ unset __sbx_c
 
 __sbx_say() { printf 'sbx: %s\n' "$*" >&2; }
 
+# No session could start: ONE line with the cause and the fix ($1 may be sbx's own "sbx: …" +
+# "hint: …" output), and a loud prompt marker until a new terminal starts sandboxed.
+__sbx_off() {
+  local why=${1#sbx: } fix=$2 l
+  [[ $why == *$'\n'hint:\ * ]] && { l=${why#*$'\n'hint: }; fix=${l%%$'\n'*}; }
+  why=${why%%$'\n'*}
+  __sbx_say "NOT sandboxed: $why${fix:+; fix: $fix}"
+  export SBX_PROMPT='sbx:NOT-SANDBOXED'
+  __sbx_unsafe=1
+}
+
+# In an unsandboxed shell, every prompt says so, unless it already shows $SBX_PROMPT.
+__sbx_mark() {
+  case $PS1 in *SBX_PROMPT*|*sbx_prompt_info*|*'[sbx: NOT SANDBOXED]'*) ;; *) PS1="[sbx: NOT SANDBOXED] $PS1" ;; esac
+}
+
 # For PS1 prefer '${SBX_PROMPT:+[$SBX_PROMPT] }' (a $(...) forks); for starship use [env_var.SBX_PROMPT].
 sbx_prompt_info() { [[ -n ${SBX_PROMPT-} ]] && printf '%s' "$SBX_PROMPT"; return 0; }
 
@@ -93,9 +109,30 @@ __sbx_env_apply() {
   done
 }
 
+# sbx's proxy variables while the policy needs its proxy ($@: NAME=VALUE from `proxy` lines);
+# none: the user's own come back, exactly as they were (set or unset).
+__sbx_proxy_apply() {
+  local n kv
+  if (( $# )); then
+    if [[ -z ${__sbx_proxied-} ]]; then
+      __sbx_proxy_saved=()
+      for n in HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy; do
+        [[ -n ${!n+x} ]] && __sbx_proxy_saved+=("$n=${!n}")
+      done
+      __sbx_proxied=1
+    fi
+    for kv in "$@"; do export "$kv"; done
+  elif [[ -n ${__sbx_proxied-} ]]; then
+    unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy
+    for kv in "${__sbx_proxy_saved[@]}"; do export "$kv"; done
+    __sbx_proxied= __sbx_proxy_saved=()
+  fi
+}
+
 # Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
 __sbx_apply() {
   local line key val
+  local -a proxy=()
   if [[ ${__sbx_reply[0]-} != 'sbx 1' ]]; then
     __sbx_say "unexpected reply from the sandbox ('${__sbx_reply[0]-}'): is the hook older than the supervisor? re-run: eval \"\$(sbx hook bash)\""
     return 1
@@ -113,8 +150,10 @@ __sbx_apply() {
       env-allow) [[ $val == *[!A-Za-z0-9_*]* ]] || __sbx_allow+=("$val") ;;
       # Kept only if this shell can see it now (else it would ask again at every prompt).
       fresh) [[ -e $val ]] && __sbx_fresh=$val ;;
+      proxy) [[ $val == @(HTTP_PROXY|HTTPS_PROXY|ALL_PROXY|NO_PROXY|http_proxy|https_proxy|all_proxy|no_proxy)=* ]] && proxy+=("$val") ;;
     esac
   done
+  __sbx_proxy_apply "${proxy[@]}"
   __sbx_env_apply
   return 0
 }
@@ -173,6 +212,7 @@ __sbx_sync() {
 
 __sbx_hook() {
   local s=$?
+  [[ -z ${__sbx_unsafe-} ]] || __sbx_mark
   # The sandbox removed our marker: what it told us changed (a reload, `sbx trust`). Ask again.
   [[ -z $__sbx_fresh || -e $__sbx_fresh ]] || __sbx_req= __sbx_dir= __sbx_fresh=
   [[ $PWD == "$__sbx_dir" && ${SBX_DIRENV_USE-} == "$__sbx_use" ]] || __sbx_sync
@@ -211,8 +251,10 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
   if [[ -n ${SBX_DISABLE-} ]]; then
     export SBX_PROMPT='sbx:off'
   elif [[ -n ${SBX_HOOK_REEXEC-} ]]; then
-    __sbx_say "NOT sandboxed: \`sbx shell\` started this shell but no session is set (SBX_SESSION unset)"
-    export SBX_PROMPT='sbx:NOT-SANDBOXED'
+    __sbx_off "\`sbx shell\` started this shell but no session is set (SBX_SESSION unset)" 'report this as an sbx bug; open a new terminal meanwhile'
+  elif [[ ! -x $__sbx_bin ]]; then
+    # The hook was saved with sbx's path baked in and the checkout has moved or gone.
+    __sbx_off "$__sbx_bin is gone (the sbx checkout was moved or deleted)" "put sbx back there, or re-install the hook from sbx's new place: eval \"\$(NEW_PLACE/bin/sbx hook bash)\" in ~/.bashrc"
   elif __sbx_why=$("$__sbx_bin" shell --check </dev/null 2>&1 >/dev/null); then
     # Linux: this shell's own argv, whole (options, --rcfile, -c CMD and its $0 $1 …).
     __sbx_args=()
@@ -229,12 +271,10 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
     export SBX_HOOK_REEXEC=1
     exec "$__sbx_bin" shell -- "$BASH" "${__sbx_args[@]}"
     unset SBX_HOOK_REEXEC
-    __sbx_say "NOT sandboxed: could not run $__sbx_bin shell"
-    export SBX_PROMPT='sbx:NOT-SANDBOXED'
+    __sbx_off "could not run $__sbx_bin shell" "run \`$__sbx_bin doctor\`"
   else
-    __sbx_why=${__sbx_why#sbx: }
-    __sbx_say "NOT sandboxed: ${__sbx_why%%$'\n'*}"
-    export SBX_PROMPT='sbx:NOT-SANDBOXED'
+    # `sbx shell --check` says why on its first line and how to fix it on a `hint:` line.
+    __sbx_off "$__sbx_why" ''
   fi
   unset __sbx_why __sbx_args
 fi

@@ -25,6 +25,24 @@ function __sbx_say
     printf 'sbx: %s\n' "$argv" >&2
 end
 
+# No session could start: ONE line with the cause and the fix. $argv: the fix, then the cause's
+# lines (maybe sbx's own "sbx: …" + "hint: …" output, whose hint is the fix); a loud prompt
+# marker until a new terminal starts sandboxed.
+function __sbx_off
+    set -l fix $argv[1]
+    set -l lines $argv[2..-1]
+    set -l hint (string match -r -- '^hint: (.*)' $lines)
+    test -n "$hint[2]"; and set fix $hint[2]
+    set -l msg (string replace -r '^sbx: ' '' -- $lines[1])
+    test -n "$fix"; and set msg "$msg; fix: $fix"
+    __sbx_say "NOT sandboxed: $msg"
+    set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
+    # Every prompt says so, unless fish_prompt already shows the segment.
+    function __sbx_mark --on-event fish_prompt
+        functions fish_prompt | string match -q '*sbx_prompt_info*'; or printf '%s\n' '[sbx: NOT SANDBOXED]'
+    end
+end
+
 # For fish_prompt or starship ([env_var.SBX_PROMPT]); fish functions do not fork.
 function sbx_prompt_info
     set -q SBX_PROMPT[1]; and printf '%s' $SBX_PROMPT
@@ -101,6 +119,35 @@ function __sbx_env_apply
     end
 end
 
+# sbx's proxy variables while the policy needs its proxy ($argv: NAME=VALUE from `proxy` lines);
+# none: the user's own come back, exactly as they were (set or unset).
+function __sbx_proxy_apply
+    set -l names HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy
+    if test (count $argv) -gt 0
+        if not set -q __sbx_proxied[1]
+            set -g __sbx_proxy_saved
+            for n in $names
+                set -q $n; and set -a __sbx_proxy_saved "$n="(string join : -- $$n)
+            end
+            set -g __sbx_proxied 1
+        end
+        for kv in $argv
+            set -l p (string split -m 1 = -- $kv)
+            set -gx $p[1] $p[2]
+        end
+    else if set -q __sbx_proxied[1]
+        for n in $names
+            set -e $n
+        end
+        for kv in $__sbx_proxy_saved
+            set -l p (string split -m 1 = -- $kv)
+            set -gx $p[1] $p[2]
+        end
+        set -e __sbx_proxied
+        set -g __sbx_proxy_saved
+    end
+end
+
 # Act on a reply (lines in __sbx_reply): prompt segment, notices, env policy.
 function __sbx_apply --argument-names content
     set -l lines (string split \n -- $content)
@@ -111,6 +158,7 @@ function __sbx_apply --argument-names content
     set -g __sbx_deny
     set -g __sbx_allow
     set -g __sbx_fresh
+    set -l proxy
     for line in $lines[2..-1]
         set -l kv (string split -m 1 ' ' -- $line)
         set -l val $kv[2]
@@ -130,8 +178,11 @@ function __sbx_apply --argument-names content
             # Kept only if this shell can see it now (else it would ask again at every prompt).
             case fresh
                 test -e "$val"; and set -g __sbx_fresh "$val"
+            case proxy
+                string match -qr '^(HTTPS?_PROXY|ALL_PROXY|NO_PROXY|https?_proxy|all_proxy|no_proxy)=' -- "$val"; and set -a proxy "$val"
         end
     end
+    __sbx_proxy_apply $proxy
     __sbx_env_apply
     return 0
 end
@@ -229,8 +280,7 @@ function __sbx_enter
         exec $__sbx_bin shell -- (status fish-path) $argv $args
     end
     set -e SBX_HOOK_REEXEC
-    __sbx_say "NOT sandboxed: could not run $__sbx_bin shell"
-    set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
+    __sbx_off "run `$__sbx_bin doctor`" "could not run $__sbx_bin shell"
 end
 
 # Whether this fish gave the terminal to a job of its own that is still running: the source of
@@ -253,8 +303,10 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
     if set -q SBX_DISABLE[1]
         set -gx SBX_PROMPT 'sbx:off'
     else if set -q SBX_HOOK_REEXEC[1]
-        __sbx_say "NOT sandboxed: `sbx shell` started this shell but no session is set (SBX_SESSION unset)"
-        set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
+        __sbx_off 'report this as an sbx bug; open a new terminal meanwhile' "`sbx shell` started this shell but no session is set (SBX_SESSION unset)"
+    else if not test -x $__sbx_bin
+        # The hook was saved with sbx's path baked in and the checkout has moved or gone.
+        __sbx_off "put sbx back there, or re-install the hook from sbx's new place: NEW_PLACE/bin/sbx hook fish | source in ~/.config/fish/config.fish" "$__sbx_bin is gone (the sbx checkout was moved or deleted)"
     else
         set -l why ($__sbx_bin shell --check </dev/null 2>&1 >/dev/null)
         if test $status -eq 0
@@ -269,9 +321,8 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
                 __sbx_enter
             end
         else
-            set why (string replace -r '^sbx: ' '' -- $why[1])
-            __sbx_say "NOT sandboxed: $why"
-            set -gx SBX_PROMPT 'sbx:NOT-SANDBOXED'
+            # `sbx shell --check` says why on its first line and how to fix it on a `hint:` line.
+            __sbx_off '' $why
         end
     end
 end

@@ -44,10 +44,10 @@ export class KernelFeatureError extends SbxError {
 
 /** The native addon or launcher could not be loaded/found. Exit 70. */
 export class NativeLoadError extends SbxError {
-  constructor(message: string, tried: string[], cause?: unknown) {
+  constructor(message: string, tried: string[], cause?: unknown, options?: { hint?: string }) {
     super(`${message}\n  tried:\n${tried.map((p) => `    ${p}`).join('\n')}`, {
       exitCode: 70,
-      hint: 'run `npm install` (or `npm run native`) in the sbx checkout to build native/unotify',
+      hint: options?.hint ?? 'run `npm install` (or `npm run native`) in the sbx checkout to build native/unotify',
       cause,
     });
   }

@@ -23,6 +23,8 @@ interface SessionInfo {
   denials: number;
   audits: number;
   processes: number;
+  proxyPort?: number | null;
+  proxyUpstream?: string | null;
 }
 
 async function run(args: string[]): Promise<number> {
@@ -49,6 +51,7 @@ async function run(args: string[]): Promise<number> {
   for (const s of sessions) {
     lines.push(`  ${s.id}  root ${s.rootPid}  ${s.cwd}`);
     lines.push(`      policy ${s.policy}`);
+    if (s.proxyPort) lines.push(`      proxy 127.0.0.1:${s.proxyPort}${s.proxyUpstream ? `, chained to your proxy ${s.proxyUpstream}` : ''}`);
     lines.push(`      ${s.decisions} decisions, ${s.denials} denials, ${s.audits} audits, ${s.processes} processes`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);

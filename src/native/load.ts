@@ -19,6 +19,11 @@ function buildDirs(): string[] {
   return [join(base, 'Release'), join(base, 'Debug')];
 }
 
+/** The exact command that builds the native part, for this checkout (printed with every load error). */
+export function nativeBuildFix(): string {
+  return `cd ${packageRoot} && npm run native`;
+}
+
 let cached: NativeAddon | undefined;
 
 export function loadNative(): NativeAddon {
@@ -36,7 +41,7 @@ export function loadNative(): NativeAddon {
       lastError = err;
     }
   }
-  throw new NativeLoadError('native addon sbx_unotify.node could not be loaded', tried, lastError);
+  throw new NativeLoadError('native addon sbx_unotify.node could not be loaded', tried, lastError, { hint: `run: ${nativeBuildFix()}` });
 }
 
 /** Absolute path of the sbx-launch executable. */
@@ -47,5 +52,5 @@ export function launcherPath(): string {
     tried.push(file);
     if (existsSync(file)) return file;
   }
-  throw new NativeLoadError('launcher sbx-launch not found', tried);
+  throw new NativeLoadError('launcher sbx-launch not found', tried, undefined, { hint: `run: ${nativeBuildFix()}` });
 }

@@ -18,6 +18,7 @@ import { NetNames } from './names.js';
 import type { FilteringProxy, ProxyDenial } from './proxy.js';
 import { NameTable, startRefresher } from './refresh.js';
 import { createResolver, type Resolver } from './resolve.js';
+import type { Upstream } from './upstream.js';
 
 /**
  * Who may use a proxy: on Linux the native engine (native.d.ts proxyRegister/proxyAdmits)
@@ -47,6 +48,8 @@ export interface NetworkOptions {
   names?: NetNames;
   /** How long an address that left the DNS answers stays allowed (ms). Default 60 s. */
   graceMs?: number;
+  /** The user's own proxy: allowed targets are reached through it (upstream.ts). */
+  upstream?: Upstream;
 }
 
 interface Entry {
@@ -100,11 +103,17 @@ export class NetworkManager {
       resolver: this.resolver,
       names: this.names,
       onDeny: this.options.onDeny,
+      ...(this.options.upstream ? { upstream: this.options.upstream } : {}),
       ...(port !== undefined ? { port } : {}),
     });
     this.proxyPort = await this.proxy.start();
     admission?.register(this.proxyPort, true);
     return this.proxyPort;
+  }
+
+  /** The user's proxy this one chains to, if any. */
+  get upstream(): Upstream | undefined {
+    return this.options.upstream;
   }
 
   /** Proxy variables for a launch ({} without a proxy). */

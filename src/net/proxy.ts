@@ -95,6 +95,8 @@ class HeadReader {
   }
 }
 
+import { bypassesUpstream, connectVia, type Upstream } from './upstream.js';
+
 export interface ProxyOptions {
   policy: ProxyPolicy;
   resolver: Resolver;
@@ -112,6 +114,11 @@ export interface ProxyOptions {
   admit?: (clientAddress: string, clientPort: number) => boolean;
   /** A client that was not admitted (logged by the caller). */
   onRefused?: (clientAddress: string, clientPort: number) => void;
+  /**
+   * The user's own HTTP proxy (upstream.ts): allowed targets are reached through it with
+   * CONNECT to the address decided here (never a name the upstream would resolve itself).
+   */
+  upstream?: Upstream;
 }
 
 export class FilteringProxy {
@@ -177,6 +184,21 @@ export class FilteringProxy {
     return addresses.length > 0 ? { ok: true, addresses } : d;
   }
 
+  /** Connects to the target: through the user's proxy when there is one, else directly. */
+  private async reach(host: string, addresses: string[], port: number): Promise<Socket> {
+    const up = this.options.upstream;
+    if (!up || bypassesUpstream(up, host)) return this.dial(addresses, port);
+    let last: unknown;
+    for (const a of addresses) {
+      try {
+        return await connectVia(up, a, port);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last ?? new Error('no address');
+  }
+
   /** Connects to the first address that answers. */
   private async dial(addresses: string[], port: number): Promise<Socket> {
     let last: unknown;
@@ -237,7 +259,7 @@ export class FilteringProxy {
     if (!d.ok) return reply(d.unresolved ? 4 : 2); // 2 = not allowed by ruleset, 4 = host unreachable
     let upstream: Socket;
     try {
-      upstream = await this.dial(d.addresses, port);
+      upstream = await this.reach(host, d.addresses, port);
     } catch {
       return reply(5); // connection refused
     }
@@ -277,7 +299,7 @@ export class FilteringProxy {
     }
     let upstream: Socket;
     try {
-      upstream = await this.dial(d.addresses, port);
+      upstream = await this.reach(host, d.addresses, port);
     } catch {
       return refuse('502 Bad Gateway', `sbx proxy: could not connect to ${host}:${port}\n`);
     }

@@ -5,6 +5,7 @@
  */
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
+import { ecosystemPreset } from './ecosystems.js';
 import { homeDir } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
@@ -110,9 +111,14 @@ export function persistencePaths(ctx: PresetContext): string[] {
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
 }
 
-/** git's config, hooks and info of every repository (and of its submodules and worktrees). */
+/** git's config, hooks, info and commondir of every repository (and of its submodules and worktrees). */
 const GIT_FLOORS = [
   '/**/.git/config',
+  // git reads config and hooks from the directory this file names (worktrees use it): a
+  // one-line file would point git run outside at a config the sandbox wrote elsewhere.
+  '/**/.git/commondir',
+  '/**/.git/worktrees/*/commondir',
+  '/**/.git/modules/**/commondir',
   '/**/.git/config.worktree',
   '/**/.git/hooks',
   '/**/.git/info',
@@ -148,6 +154,12 @@ export function preset(name: PresetName, ctx: PresetContext): Preset {
       return { literal: false, body: { write: { deny: SHELL_RC } } };
     case 'offline':
       return { literal: false, body: { net: { allow: [] } } };
+    case 'node':
+    case 'python':
+    case 'rust':
+    case 'go':
+    case 'shell-tools':
+      return { literal: true, body: ecosystemPreset(name, ctx.env) };
     case 'project-only': {
       const temps = new Set(['/tmp', '/var/tmp', ctx.env.TMPDIR ?? tmpdir()]);
       return {

@@ -5,7 +5,8 @@
 import { createRequire } from 'node:module';
 import type { z as Zod } from 'zod';
 
-export const PRESET_NAMES = ['secrets', 'persistence', 'shell-rc', 'offline', 'project-only'] as const;
+// Ecosystem presets (node, python, rust, go, shell-tools) are defined in ecosystems.ts.
+export const PRESET_NAMES = ['secrets', 'persistence', 'shell-rc', 'offline', 'project-only', 'node', 'python', 'rust', 'go', 'shell-tools'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /**

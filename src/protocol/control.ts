@@ -12,7 +12,9 @@ import { SupervisorError } from '../errors.js';
 export type ControlRequest =
   | { cmd: 'ping' }
   | { cmd: 'status' }
-  | { cmd: 'session-env'; session: string }
+  // proxyEnv: the user's own proxy variables (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), which the
+  // session's proxy chains to (src/net/upstream.ts).
+  | { cmd: 'session-env'; session: string; proxyEnv?: Record<string, string> }
   | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
   | { cmd: 'stop'; force?: boolean };

@@ -9,6 +9,9 @@
  *   notice <line>             zero or more, printed once
  *   env-deny <glob>           zero or more: variables hidden from programs
  *   env-allow <glob>          zero or more: exceptions to env-deny
+ *   proxy NAME=VALUE          zero or more: the session's proxy variables, present only while
+ *                             the shell's policy needs sbx's proxy (a host or wildcard rule);
+ *                             absent, the shell puts back the user's own (NAME: PROXY_VARS)
  * Unknown keys are ignored (a newer supervisor may add some).
  */
 
@@ -23,7 +26,12 @@ export interface HookReply {
   envAllow: string[];
   /** A marker file the hook stats at each prompt; gone = ask again (src/hook/fresh.ts). */
   fresh?: string;
+  /** sbx's proxy variables while the policy needs the proxy; empty: the user's own apply. */
+  proxy?: Record<string, string>;
 }
+
+/** The variables a `proxy` line may set (the shells accept no other name). */
+export const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy'] as const;
 
 export const PROTOCOL_LINE = 'sbx 1';
 
@@ -38,6 +46,7 @@ export function formatReply(reply: HookReply): string {
   for (const g of reply.envDeny) lines.push(`env-deny ${oneLine(g)}`);
   for (const g of reply.envAllow) lines.push(`env-allow ${oneLine(g)}`);
   if (reply.fresh) lines.push(`fresh ${oneLine(reply.fresh)}`);
+  for (const [k, v] of Object.entries(reply.proxy ?? {})) if ((PROXY_VARS as readonly string[]).includes(k)) lines.push(`proxy ${k}=${oneLine(v)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -56,6 +65,10 @@ export function parseReply(text: string): HookReply | null {
     else if (key === 'env-deny') reply.envDeny.push(value);
     else if (key === 'env-allow') reply.envAllow.push(value);
     else if (key === 'fresh') reply.fresh = value;
+    else if (key === 'proxy') {
+      const eq = value.indexOf('=');
+      if (eq > 0) (reply.proxy ??= {})[value.slice(0, eq)] = value.slice(eq + 1);
+    }
   }
   return reply;
 }

@@ -3,6 +3,7 @@
  * keeper socket (native accept thread: SCM_RIGHTS); CLI clients talk JSON lines on the
  * control socket. Everything decided per syscall happens in the native engines.
  */
+import { upstreamFromEnv } from '../net/upstream.js';
 import { createServer, Socket, type Server } from 'node:net';
 import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { FdConnection, FdServerHandle, NativeAddon } from '../../native/unotify/native.js';
@@ -273,7 +274,7 @@ export class Supervisor {
           sock.end();
           return;
         }
-        SessionNetwork.start(this.env, this.netNames)
+        SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(stringRecord(req.proxyEnv)))
           .then((net) => {
             if (this.stopping) return void net.manager.close();
             this.pendingNets.add(id, net);
@@ -377,4 +378,12 @@ export async function runSupervisor(env: Env = process.env): Promise<number> {
   // Live engines' native threads may still hold the loop a moment; we are done.
   setTimeout(() => process.exit(0), 50).unref();
   return 0;
+}
+
+/** Only string values of a plain object (a control request is untrusted input). */
+function stringRecord(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
+  for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
 }

@@ -18,6 +18,7 @@ import { decidePath } from '../policy/match.js';
 import type { InstalledPolicies, Entry } from './installed.js';
 import type { PolicySource, ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
+import type { CompiledPolicy } from '../policy/compiled.js';
 
 const EACCES = 13;
 const EINVAL = 22;
@@ -46,6 +47,13 @@ export interface HintHost {
   markFresh(tgid: number): string | undefined;
   /** Denials since the last reply, one line each with what would allow it (denial-notices.ts). */
   denialNotices(): Promise<string[]>;
+  /** The session proxy's variables ({} without a proxy). */
+  proxyVars(): Record<string, string>;
+}
+
+/** sbx's proxy variables for a shell whose policy needs the proxy (host or wildcard rules), else none. */
+function proxyFor(host: HintHost, policy: CompiledPolicy | undefined): Record<string, string> | undefined {
+  return policy && (policy.net.hosts?.length ?? 0) > 0 ? host.proxyVars() : undefined;
 }
 
 /** Answers a hint and replies to it in the engine (EACCES when answering failed). */
@@ -126,6 +134,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
         envDeny: cur?.main.env.deny ?? [],
         envAllow: cur?.main.env.allow ?? [],
         fresh: host.markFresh(h.tgid),
+        proxy: proxyFor(host, cur?.main),
       }),
     };
   }
@@ -164,6 +173,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
       envDeny: resolved.main.env.deny,
       envAllow: resolved.main.env.allow,
       fresh: host.markFresh(h.tgid),
+      proxy: proxyFor(host, resolved.main),
     }),
   };
 }

@@ -19,6 +19,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import { NetworkManager, NetNames, type ProxyDenial } from '../net/index.js';
 import type { Env } from '../policy/paths.js';
 import { proxyAdmission } from '../native/engine.js';
+import type { Upstream } from '../net/upstream.js';
 
 const UNCLAIMED_MS = 60_000;
 
@@ -28,9 +29,10 @@ export class SessionNetwork {
   onDeny: ((d: ProxyDenial) => void) | undefined;
   readonly manager: NetworkManager;
 
-  private constructor(env: Env, names: NetNames) {
+  private constructor(env: Env, names: NetNames, upstream?: Upstream) {
     this.manager = new NetworkManager({
       env: env as NodeJS.ProcessEnv,
+      ...(upstream ? { upstream } : {}),
       // Only this session's sandbox may use its proxy (its engine announces its connects).
       admission: proxyAdmission(),
       names,
@@ -40,8 +42,8 @@ export class SessionNetwork {
   }
 
   /** A manager with its proxy listening (on `port` if given and still free, else any). */
-  static async start(env: Env, names: NetNames, port?: number, say?: (line: string) => void): Promise<SessionNetwork> {
-    const n = new SessionNetwork(env, names);
+  static async start(env: Env, names: NetNames, port?: number, say?: (line: string) => void, upstream?: Upstream): Promise<SessionNetwork> {
+    const n = new SessionNetwork(env, names, upstream);
     try {
       await n.manager.startProxy(port);
     } catch (err) {

@@ -320,6 +320,10 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
 
   // ---- what the hint handler (hints.ts, docs/hook-protocol.md) needs ----
 
+  proxyVars(): Record<string, string> {
+    return this.net?.env ?? {};
+  }
+
   markFresh(tgid: number): string | undefined {
     const file = markFresh(this.ctx.env, this.id, tgid);
     // The engine removes it at the next denial: this shell then asks at its next prompt.
@@ -489,6 +493,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       prompt: root?.prompt ?? '',
       policies: this.installed.entries.size,
       proxyPort: this.net?.port ?? null,
+      proxyUpstream: this.net?.manager.upstream?.url ?? null,
       ...this.stats(),
     };
   }

@@ -195,7 +195,8 @@ describe.each(SHELLS)('%s hook with canned replies', (shell) => {
     writeFileSync(hookFile, renderHook(shell, fakeBin));
     const t = await start(shell, world, world.out, `source ${hookFile}`);
     const screen = t.capture().join('\n');
-    expect(screen.match(/sbx: NOT sandboxed: seccomp user-notify is not available/g)).toHaveLength(1);
+    // One line: the cause and, from the `hint:` line, the fix.
+    expect(screen.match(/sbx: NOT sandboxed: seccomp user-notify is not available; fix: upgrade$/gm)).toHaveLength(1);
     expect(screen).not.toContain('hint: upgrade');
     const r = await t.run('echo still-here');
     expect(r.out).toEqual(['still-here']);

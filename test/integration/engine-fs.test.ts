@@ -86,6 +86,25 @@ describe('engine: files', () => {
     expect(existsSync(join(d, 'rw/gone'))).toBe(false);
   });
 
+  it('mkdir of an existing name in a write-denied place is EEXIST (as the kernel says first: `mkdir -p` works); a new name there EACCES; a read-hidden existing name EACCES', async () => {
+    const d = tempDir();
+    for (const s of ['ro', 'ro/existing', 'ro/hidden']) mkdirSync(join(d, s));
+    const r = await run({
+      policies: [
+        policy(1, {
+          read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'ro/hidden'))] },
+          write: { default: 'allow', rules: [rule(1, 'deny', join(d, 'ro'))] },
+        }),
+      ],
+      argv: ops(['mkdir', join(d, 'ro/existing')], ['mkdir', join(d, 'ro/new')], ['mkdir', join(d, 'ro/hidden')], ['mkdir', join(d, 'ro')]),
+    });
+    expect(r.results.get(`mkdir ${join(d, 'ro/existing')}`)).toBe('EEXIST');
+    expect(r.results.get(`mkdir ${join(d, 'ro')}`)).toBe('EEXIST');
+    expect(r.results.get(`mkdir ${join(d, 'ro/new')}`)).toBe('EACCES');
+    expect(existsSync(join(d, 'ro/new'))).toBe(false);
+    expect(r.results.get(`mkdir ${join(d, 'ro/hidden')}`)).toBe('EACCES');
+  });
+
   it('rename: within allowed ok; out of a read-denied place or of a dir holding a denied path EACCES', async () => {
     const d = tempDir();
     for (const s of ['a', 'secretdir', 'holder', 'holder/keys']) mkdirSync(join(d, s));

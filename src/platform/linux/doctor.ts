@@ -4,7 +4,7 @@
  */
 import type { KernelFeatures } from '../../../native/unotify/native.js';
 import { SbxError } from '../../errors.js';
-import { launcherPath, loadNative } from '../../native/load.js';
+import { launcherPath, loadNative, nativeBuildFix } from '../../native/load.js';
 import type { DoctorCheck, DoctorReport } from '../types.js';
 
 const SUPPORTED_ARCHES = ['x86_64', 'aarch64'];
@@ -59,7 +59,7 @@ export async function linuxDoctor(): Promise<DoctorReport> {
       name: 'native build',
       ok: false,
       detail: message,
-      consequence: 'nothing can be sandboxed; run `npm install` (or `npm run native`) in the sbx checkout',
+      consequence: `${nativeBuildFix()} (nothing can be sandboxed until the native part is built)`,
     });
   }
   return { platform: 'linux', usable, checks };

@@ -4,6 +4,8 @@
  * denial. Any failure before the ack leaves the launcher without its ack: it exits 126
  * and the program never runs unsandboxed.
  */
+import { launchEnv } from '../../policy/launch-env.js';
+import { upstreamFromEnv } from '../../net/upstream.js';
 import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/unotify/native.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { KernelFeatureError, SbxError } from '../../errors.js';
@@ -53,9 +55,12 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
   // src/net: host names resolved (and kept fresh), wildcards through the filtering proxy,
   // unix-socket defaults. The engine gets net.policy, the program the proxy variables.
   const live: { engine?: EngineHandle } = {};
+  const upstream = upstreamFromEnv(request.env);
   const net = await prepareNetwork(request.policy, {
     // Only this sandbox may use its proxy (the engine announces its connects to it).
     admission: proxyAdmission(native),
+    // The user's own proxy, if any: sbx's proxy forwards allowed targets through it.
+    ...(upstream ? { upstream } : {}),
     onRefusedClient: (addr, port) => {
       if (!request.quiet) process.stderr.write(`sbx: refused a connection to this sandbox's proxy from ${addr}:${port} (not made by this sandbox)\n`);
     },
@@ -83,7 +88,7 @@ async function execPrepared(
   net: PreparedNetwork,
   live: { engine?: EngineHandle },
 ): Promise<number> {
-  const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...net.env });
+  const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...launchEnv(request.env), ...net.env });
 
   if (launched.listenerFd === undefined) {
     const code = await launched.exited;

@@ -8,11 +8,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SbxError } from '../../errors.js';
+import { launchEnv } from '../../policy/launch-env.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import { ensureDaemon, sbxBin } from '../../supervisor/lifecycle.js';
 import { supervisorPaths } from '../../supervisor/paths.js';
 import { request as controlRequest } from '../../protocol/control.js';
 import type { ShellRequest } from '../types.js';
+
+const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'];
 
 export function newSessionId(): string {
   return `s${randomBytes(5).toString('hex')}`;
@@ -45,13 +48,20 @@ export async function linuxShell(request: ShellRequest): Promise<number> {
   // environment from the first exec (src/supervisor/network.ts).
   let proxyVars: Record<string, string> = {};
   try {
-    const r = await controlRequest(paths.control, { cmd: 'session-env', session });
+    // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
+    const proxyEnv: Record<string, string> = {};
+    for (const k of PROXY_VARS) if (request.env[k] !== undefined) proxyEnv[k] = request.env[k]!;
+    const r = await controlRequest(paths.control, { cmd: 'session-env', session, proxyEnv });
     if (r && typeof r.env === 'object' && r.env !== null) proxyVars = r.env as Record<string, string>;
   } catch (err) {
     // Connects stay filtered either way; only names behind wildcards become unreachable.
     process.stderr.write(`sbx: no network proxy for this session: ${(err as Error).message}\n`);
   }
-  const env = { ...request.env, ...proxyVars, SBX_SESSION: session };
+  // npm's registry settings without tokens, git's empty template (src/policy/launch-env.ts).
+  // A shell the hook re-executes gets sbx's proxy variables from the hook, only while its
+  // policy needs the proxy (hook-reply `proxy` lines); any other program gets them now.
+  if (request.env.SBX_HOOK_REEXEC) proxyVars = {};
+  const env = { ...request.env, ...launchEnv(request.env), ...proxyVars, SBX_SESSION: session };
   process.chdir(request.cwd);
   // Node made stdio close-on-exec at startup; the session's program needs it.
   for (const fd of [0, 1, 2]) native.fdSetInheritable(fd);

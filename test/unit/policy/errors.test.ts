@@ -37,7 +37,7 @@ describe('schema and YAML errors (project file)', () => {
     ['missing version', 'read: {}\n', [`${F}:1:1: version: missing (expected 1)`]],
     ['unsupported version', 'version: 2\n', [`${F}:1:10: version: expected 1 (got 2)`]],
     ['bad mode', 'version: 1\nmode: enforcing\n', [`${F}:2:7: mode: expected one of enforce, audit (got "enforcing")`]],
-    ['unknown preset', 'version: 1\nextends: [secret]\n', [`${F}:2:11: extends[0]: expected one of secrets, persistence, shell-rc, offline, project-only (got "secret")`]],
+    ['unknown preset', 'version: 1\nextends: [secret]\n', [`${F}:2:11: extends[0]: expected one of secrets, persistence, shell-rc, offline, project-only, node, python, rust, go, shell-tools (got "secret")`]],
     ['duplicate key', 'version: 1\nread: {}\nread: {}\n', [`${F}:3:1: yaml: Map keys must be unique`]],
     ['tab indentation', 'version: 1\n\tread: {}\n', [`${F}:2:1: yaml: Tabs are not allowed as indentation`]],
     ['empty file', '', [`${F}:1:1: (top level): empty file (expected a mapping starting with 'version: 1')`]],

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "fs_check.h"
+#include "git_config.h"
 #include "memory.h"
 
 namespace sbx {
@@ -108,7 +109,20 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (!is_mkdir && (S_ISCHR(mode) || S_ISBLK(mode))) return fail(n, EPERM);  // no devices from a sandbox
-  if (check_target(n, false, true, t)) return;
+  // The kernel answers EEXIST for an existing name before any permission check, so `mkdir -p`
+  // of a readable but write-protected directory (the project dir: an ancestor of its policy
+  // file) succeeds; npm and others do that. A name hidden from reading still gets EACCES.
+  struct stat st;
+  const bool exists = fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (exists && decide_path(n.pol->read, t.real).allow) return fail(n, EEXIST);
+  // An ancestor of a floor (an exact rule: `.git` for `.git/config`, a missing `~/.config`)
+  // must never be replaced by a symlink or a moved directory; a new, empty directory made by
+  // the engine replaces nothing (git init's `.git`). Everything below stays decided as before.
+  const PathRule* win = nullptr;
+  const bool new_ancestor = is_mkdir && !exists && errno == ENOENT && !t.unnamed &&
+                            !decide_path_rule(n.pol->write, t.real, &win).allow && win && win->exact &&
+                            decide_path_without_exact(n.pol->write, t.real).allow;
+  if (!new_ancestor && check_target(n, false, true, t)) return;
   use_caller_umask(n);
   if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
   reply(n, mknodat(t.parent.get(), t.name.c_str(), mode, dev));
@@ -191,10 +205,73 @@ bool dir_exposes(Notif& n, const Target& t) {
   return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);
 }
 
+// A small regular file at (dirfd, name), not followed: false if it is anything else or
+// unreadable; `missing` when there is nothing by that name.
+bool read_small(int dirfd, const char* name, std::string& out, bool& missing, bool follow = false) {
+  missing = false;
+  Fd f(openat(dirfd, name, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!f.ok()) {
+    missing = errno == ENOENT;
+    return false;
+  }
+  struct stat st;
+  if (fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) return false;
+  char buf[4097];
+  ssize_t k;
+  size_t total = 0;
+  while (total < sizeof buf && (k = read(f.get(), buf + total, sizeof buf - total)) > 0) total += static_cast<size_t>(k);
+  if (total > 4096) return false;
+  out.assign(buf, total);
+  return true;
+}
+
+// git's rename of `.git/config.lock` over `.git/config`, which the persistence floor denies:
+// done by the engine with content it checked (git_config.cc). True when answered here.
+bool git_config_rename(Notif& n, const Target& s, const Target& d, unsigned flags) {
+  if (flags != 0 || s.unnamed || d.unnamed || s.name != "config.lock" || !is_git_config_path(d.real)) return false;
+  if (s.real != d.real + ".lock") return false;  // the lock next to the config, as git makes it
+  const PathRule* win = nullptr;
+  const Decision dec = decide_path_rule(n.pol->write, d.real, &win);
+  // Allowed anyway (no floor), or denied by a rule that is not a floor: the usual path decides.
+  if (dec.allow || !win || !win->floor || win->exact) return false;
+  std::string text, old;
+  bool missing = false, old_missing = false;
+  if (!read_small(s.parent.get(), "config.lock", text, missing) || !git_config_inert(text))
+    return refuse(n, dec, "write", d.real, EACCES);
+  const bool old_ok = read_small(d.parent.get(), "config", old, old_missing);
+  // Only a config made this way (inert) is ever replaced: never a repository's own settings.
+  if (!old_missing && (!old_ok || !git_config_inert(old))) return refuse(n, dec, "write", d.real, EACCES);
+  // Unnamed until linked as `config`: no sandboxed process can open it in between, and the
+  // floor refuses every write through its name afterwards.
+  Fd tmp(openat(d.parent.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  if (!tmp.ok()) return fail(n, EACCES), true;
+  if (fchmod(tmp.get(), 0644) < 0 || write(tmp.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return fail(n, EIO), true;
+  if (!old_missing && unlinkat(d.parent.get(), "config", 0) < 0 && errno != ENOENT) return fail(n, errno), true;
+  const std::string self = "/proc/self/fd/" + std::to_string(tmp.get());
+  if (linkat(AT_FDCWD, self.c_str(), d.parent.get(), "config", AT_SYMLINK_FOLLOW) < 0) return fail(n, errno), true;
+  unlinkat(s.parent.get(), "config.lock", 0);
+  reply(n, 0);
+  return true;
+}
+
+// git init probes core.filemode by flipping the x bit of `.git/config` (a floor): harmless on
+// an inert config (nothing runs it), as long as nobody else gets write access to it.
+bool git_config_chmod_ok(Notif& n, const Target& t, mode_t mode) {
+  if (t.unnamed || !t.fd.ok() || (mode & 07022) || !is_git_config_path(t.real)) return false;
+  const PathRule* win = nullptr;
+  if (decide_path_rule(n.pol->write, t.real, &win).allow || !win || !win->floor || win->exact) return false;
+  std::string text;
+  bool missing = false;
+  const std::string self = "/proc/self/fd/" + std::to_string(t.fd.get());
+  return read_small(AT_FDCWD, self.c_str(), text, missing, true) && git_config_inert(text);
+}
+
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
   Target s, d;
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
   if (check_access(n, true, true, s.real) || dir_exposes(n, s)) return;
+  if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
   if (check_access(n, exchange, true, d.real)) return;
   if (exchange && dir_exposes(n, d)) return;
@@ -236,7 +313,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
 void do_chmod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH, t)) return;
-  if (check_target(n, false, true, t)) return;
+  if (!git_config_chmod_ok(n, t, mode) && check_target(n, false, true, t)) return;
   if (t.fd.ok()) return void(reply(n, syscall(SYS_fchmodat2, t.fd.get(), "", mode, AT_EMPTY_PATH)));
   reply(n, syscall(SYS_fchmodat2, t.parent.get(), t.name.c_str(), mode, AT_SYMLINK_NOFOLLOW));
 }

@@ -111,6 +111,9 @@ struct Decision {
 Decision decide_path(const PathSection& s, const std::string& path);
 // The same, also naming the winning rule (nullptr: the section default or... none matched).
 Decision decide_path_rule(const PathSection& s, const std::string& path, const PathRule** win);
+// The same decision with the exact rules (ancestors of floors) left out: whether a new
+// directory may be made there, which replaces nothing.
+Decision decide_path_without_exact(const PathSection& s, const std::string& path);
 
 // A unix socket by name (compiled.ts UnixSection): refused, named (an allow rule: reachable
 // whoever serves it), or reachable only when its server is a member of the session (the

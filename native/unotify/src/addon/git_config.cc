@@ -1,0 +1,74 @@
+// git keeps `.git/config` of every repository in the persistence floor: git run outside later
+// executes what it names (core.fsmonitor, core.pager, core.hooksPath, aliases …). But `git init`
+// inside must work. git writes its config as `.git/config.lock` then renames it over
+// `.git/config`; for that rename (fs_ops.cc) the engine reads the lock file with its own fd,
+// accepts it only if every line is an inert key (below) and the config it replaces is inert too
+// (a repository made the same way, never one with remotes or settings of its own), and writes
+// the bytes it checked into a new, unnamed file it links as `.git/config` itself: no sandboxed
+// fd refers to that file, and the floor still refuses every write to it afterwards.
+#include "git_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace sbx {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t\r");
+  if (a == std::string::npos) return "";
+  size_t b = s.find_last_not_of(" \t\r");
+  return s.substr(a, b - a + 1);
+}
+
+bool plain_value(const std::string& v) {
+  static const char* const words[] = {"true", "false", "yes", "no", "on", "off"};
+  const std::string l = lower(v);
+  for (const char* w : words)
+    if (l == w) return true;
+  return !v.empty() && v.size() <= 4 && std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+}  // namespace
+
+bool git_config_inert(const std::string& text) {
+  static const char* const keys[] = {"repositoryformatversion", "filemode", "bare", "logallrefupdates",
+                                     "ignorecase", "precomposeunicode", "symlinks"};
+  if (text.size() > 4096 || text.find('\0') != std::string::npos) return false;
+  bool in_core = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string line = trim(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line[0] == '[') {
+      in_core = lower(line) == "[core]";
+      if (!in_core) return false;
+      continue;
+    }
+    if (!in_core) return false;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) return false;  // a bare key is "true"; git init never writes one
+    const std::string key = lower(trim(line.substr(0, eq)));
+    const std::string value = trim(line.substr(eq + 1));
+    if (std::find_if(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) == std::end(keys)) return false;
+    if (!plain_value(value)) return false;
+  }
+  return true;
+}
+
+bool is_git_config_path(const std::string& real) {
+  static const std::string tail = "/.git/config";
+  return real.size() > tail.size() && real.compare(real.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace sbx

@@ -1,0 +1,16 @@
+// A new repository's .git/config, written by the engine itself (see git_config.cc).
+#pragma once
+#include <string>
+
+namespace sbx {
+
+// Whether `text` is a git config of only the inert keys `git init` writes ([core]
+// repositoryformatversion, filemode, bare, logallrefupdates, ignorecase, precomposeunicode,
+// symlinks with boolean or integer values): nothing git would ever run, read as a path to run,
+// or follow (no fsmonitor, pager, editor, hooksPath, sshCommand, alias, include, remote …).
+bool git_config_inert(const std::string& text);
+
+// "/…/.git/config": the one floor path the engine may write for a sandbox, with inert content.
+bool is_git_config_path(const std::string& real);
+
+}  // namespace sbx

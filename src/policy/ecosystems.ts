@@ -1,0 +1,146 @@
+/**
+ * The one place that knows where each tool keeps its caches and state, and how `sbx init`
+ * recognises a project. Each ecosystem is a preset (`extends: [node]`): the directories its
+ * tools must write outside the project, and the hosts its registry lives on (used by the
+ * starter file, not by the preset: a preset never widens the network by itself).
+ *
+ * Deliberately NOT here (they run code outside the sandbox later, and stay read-only):
+ * ~/.cargo/bin, ~/.cargo/config.toml (rustc-wrapper), ~/.config/go/env (GOFLAGS=-toolexec),
+ * ~/.npmrc (also a secret: auth tokens), ~/.gitconfig, any PATH directory, shell rc files.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, normalize } from 'node:path';
+import { homeDir } from './paths.js';
+import type { PolicyBody } from './schema.js';
+
+export const ECOSYSTEM_NAMES = ['node', 'python', 'rust', 'go', 'shell-tools'] as const;
+export type EcosystemName = (typeof ECOSYSTEM_NAMES)[number];
+
+type Env = Record<string, string | undefined>;
+
+interface Dirs {
+  home: string;
+  cache: string;
+  data: string;
+  config: string;
+  state: string;
+  uid: number;
+}
+
+export interface Ecosystem {
+  name: EcosystemName;
+  /** What `sbx init` says it recognised. */
+  label: string;
+  /** Files in the project directory that mean "this ecosystem" (any one). */
+  markers: string[];
+  /** Directories and files its tools write outside the project (absolute). */
+  writes(d: Dirs): string[];
+  /** Registry hosts the starter file allows (net.allow); empty: no network needed. */
+  hosts: string[];
+}
+
+export const ECOSYSTEMS: readonly Ecosystem[] = [
+  {
+    name: 'node',
+    label: 'Node.js (npm, pnpm, yarn)',
+    markers: ['package.json', 'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', '.nvmrc'],
+    writes: (d) => [
+      join(d.home, '.npm'), // npm's cache (_cacache) and logs
+      join(d.cache, 'npm'),
+      join(d.data, 'pnpm'), // pnpm's store
+      join(d.cache, 'pnpm'),
+      join(d.state, 'pnpm'),
+      join(d.home, '.pnpm-store'),
+      join(d.home, '.yarn'), // yarn 1 cache and berry's global folder
+      join(d.cache, 'yarn'),
+      join(d.cache, 'node'), // corepack
+      join(d.home, '.node_repl_history'),
+      join(d.cache, 'node-gyp'),
+    ],
+    hosts: ['registry.npmjs.org', 'registry.yarnpkg.com'],
+  },
+  {
+    name: 'python',
+    label: 'Python (pip, uv; the venv in the project)',
+    markers: ['pyproject.toml', 'requirements.txt', 'setup.py', 'setup.cfg', 'Pipfile', 'uv.lock', 'poetry.lock'],
+    writes: (d) => [
+      join(d.cache, 'pip'),
+      join(d.cache, 'uv'),
+      join(d.data, 'uv'), // uv's managed Pythons and tools (not ~/.local/bin: PATH)
+      join(d.cache, 'pypoetry'),
+      join(d.home, '.python_history'),
+    ],
+    hosts: ['pypi.org', 'files.pythonhosted.org'],
+  },
+  {
+    name: 'rust',
+    label: 'Rust (cargo)',
+    markers: ['Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml'],
+    writes: (d) => {
+      const cargo = join(d.home, '.cargo');
+      return [join(cargo, 'registry'), join(cargo, 'git'), join(cargo, '.package-cache'), join(cargo, '.global-cache'), join(d.home, '.rustup', 'tmp')];
+    },
+    hosts: ['index.crates.io', 'static.crates.io', 'crates.io', 'static.rust-lang.org'],
+  },
+  {
+    name: 'go',
+    label: 'Go',
+    markers: ['go.mod', 'go.work'],
+    writes: (d) => [join(d.home, 'go', 'pkg', 'mod'), join(d.cache, 'go-build'), join(d.cache, 'golangci-lint')],
+    hosts: ['proxy.golang.org', 'sum.golang.org', 'storage.googleapis.com'],
+  },
+  {
+    name: 'shell-tools',
+    label: 'shell history, direnv, fish universal variables, tmux, git, make',
+    markers: [],
+    writes: (d) => [
+      join(d.home, '.bash_history'),
+      join(d.home, '.zsh_history'),
+      join(d.home, '.histfile'),
+      join(d.data, 'fish', 'fish_history'),
+      join(d.data, 'fish', 'fish_history.tmp'),
+      join(d.config, 'fish', 'fish_variables'), // fish rewrites it at every prompt (via a temp file next to it)
+      join(d.config, 'fish'), // …which needs the directory; the code fish runs (config.fish, conf.d, functions) stays in the persistence floor
+      join(d.data, 'direnv', 'allow'), // `direnv allow` (the .envrc of this project stays write-denied by the starter)
+      join(d.data, 'direnv', 'deny'),
+      join(d.cache, 'direnv'),
+      `/tmp/tmux-${d.uid}`, // tmux's socket dir: a server started inside (never the user's own, outside: not named)
+      join(d.home, '.lesshst'),
+      join(d.home, '.viminfo'),
+      join(d.state, 'nvim'),
+    ],
+    hosts: [],
+  },
+];
+
+function dirs(env: Env): Dirs {
+  const home = homeDir(env);
+  const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
+  return {
+    home,
+    cache: xdg('XDG_CACHE_HOME', join(home, '.cache')),
+    data: xdg('XDG_DATA_HOME', join(home, '.local', 'share')),
+    config: xdg('XDG_CONFIG_HOME', join(home, '.config')),
+    state: xdg('XDG_STATE_HOME', join(home, '.local', 'state')),
+    uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+  };
+}
+
+function escapeGlob(p: string): string {
+  return p.replace(/[\\*?]/g, (c) => `\\${c}`);
+}
+
+export function ecosystem(name: EcosystemName): Ecosystem {
+  return ECOSYSTEMS.find((e) => e.name === name)!;
+}
+
+/** The preset body of an ecosystem: literal paths (escaped), computed from the environment. */
+export function ecosystemPreset(name: EcosystemName, env: Env): PolicyBody {
+  const paths = [...new Set(ecosystem(name).writes(dirs(env)))].filter((p) => !p.includes('$')).map(escapeGlob);
+  return { write: { allow: paths } };
+}
+
+/** The ecosystems a project directory shows (markers present), in table order. */
+export function detectEcosystems(projectDir: string): Ecosystem[] {
+  return ECOSYSTEMS.filter((e) => e.markers.some((m) => existsSync(join(projectDir, m))));
+}

@@ -1,0 +1,57 @@
+/**
+ * npm's registry settings inside the sandbox. The secrets floor hides ~/.npmrc because it may
+ * hold auth tokens, and npm silently ignores a user config it cannot read: a user's
+ * `registry=` (a mirror), scoped registries, `cafile`, `strict-ssl` … would be lost inside.
+ * So each launch (session or `sbx exec`) gets a copy of ~/.npmrc with every credential line
+ * removed, written by sbx outside the sandbox into its state dir (write-denied inside, so no
+ * sandboxed process can plant settings in it), and NPM_CONFIG_USERCONFIG pointing at it.
+ * Tokens never enter the sandbox; `npm publish`/private installs need them and stay denied.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { homeDir, stateDir, type Env } from './paths.js';
+
+/** A key that is, or locates, a credential: npm's auth keys and anything named like a secret. */
+const CREDENTIAL = /(^|[^a-z])(_?auth|_?authtoken|_?password|username|email|certfile|keyfile|cert|key|otp|token|secret)([^a-z]|$)/i;
+
+/** ~/.npmrc text without credentials: `//host/:key=…` scoped lines and credential keys dropped. */
+export function sanitizeNpmrc(text: string): string {
+  const kept: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    if (line.startsWith('//')) continue; // per-registry settings: auth, always-auth, certs
+    const eq = line.indexOf('=');
+    const key = (eq === -1 ? line : line.slice(0, eq)).trim();
+    if (CREDENTIAL.test(key)) continue;
+    // A value may pull a secret from the environment (${NPM_TOKEN}): keep no such line.
+    if (eq !== -1 && line.slice(eq + 1).includes('${')) continue;
+    kept.push(line);
+  }
+  return kept.length > 0 ? `# written by sbx from ~/.npmrc without credentials (src/policy/npmrc.ts)\n${kept.join('\n')}\n` : '';
+}
+
+/**
+ * The variables that give npm the sanitized copy: {} when the user set NPM_CONFIG_USERCONFIG
+ * themselves or has no readable ~/.npmrc. Never throws: npm then runs with its defaults.
+ */
+export function npmConfigEnv(env: Env): Record<string, string> {
+  if (env.NPM_CONFIG_USERCONFIG || env.npm_config_userconfig) return {};
+  let text: string;
+  try {
+    text = readFileSync(join(homeDir(env), '.npmrc'), 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    const dir = stateDir(env);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, 'npmrc');
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, sanitizeNpmrc(text), { mode: 0o600 });
+    renameSync(tmp, file);
+    return { NPM_CONFIG_USERCONFIG: file };
+  } catch {
+    return {};
+  }
+}

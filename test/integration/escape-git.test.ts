@@ -1,0 +1,119 @@
+/**
+ * git's config and hooks run code outside the sandbox later (core.fsmonitor, core.pager,
+ * core.hooksPath, aliases, hooks), so they stay in the persistence floor — and yet
+ * `git init && git add && git commit` works inside (the engine writes a new repository's
+ * inert config itself, native git_config.cc; an empty template makes no hooks).
+ *
+ * The attack: inside a fresh repository, plant each way git could run code, then run git
+ * outside, as the user would: nothing planted may run (a marker file would appear).
+ * The twin: the same repository, made and committed to inside, is a working repository outside.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
+
+// Real git and sessions on a loaded 2-core box: generous limits (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
+
+const world = tempWorld('sbx-git-');
+const proj = join(world.dir, 'proj');
+const marker = join(world.dir, 'PLANTED-CODE-RAN');
+const gitEnv = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@example.test', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@example.test' };
+
+/** A shell script run sandboxed by `sbx exec` in the project, under its (trusted) starter policy. */
+const inside = (script: string) => sbxExec(['--', 'sh', '-c', script], { cwd: proj, env: { ...world.env, ...gitEnv } });
+/** git run outside, as the user would later. */
+const outside = (args: string[]) =>
+  run('git', args, { cwd: proj, env: { ...world.env, ...gitEnv, PAGER: 'cat', GIT_PAGER: '', EDITOR: 'true', GIT_TERMINAL_PROMPT: '0' } });
+
+beforeAll(() => {
+  mkdirSync(proj);
+  writeFileSync(join(proj, 'package.json'), '{"name":"p","version":"1.0.0"}\n');
+  execFileSync(sbxBin, ['init'], { cwd: proj, env: world.env });
+  execFileSync(sbxBin, ['trust'], { cwd: proj, env: world.env, stdio: 'ignore' });
+});
+afterAll(() => {
+  execFileSync(sbxBin, ['daemon', 'stop'], { env: world.env, stdio: 'ignore' });
+  world.cleanup();
+});
+
+describe('git inside a sandbox', () => {
+  it('allowed: git init && git add && git commit inside; outside it is an ordinary repository with an inert config', async () => {
+    const r = await inside('git init -q && echo hi > a.txt && git add a.txt && git commit -qm first && git log --format=%s');
+    expect(r.stderr).not.toMatch(/denied/);
+    expect({ code: r.code, out: r.stdout.trim() }).toEqual({ code: 0, out: 'first' });
+    const log = await outside(['log', '--format=%s']);
+    expect(log.stdout.trim()).toBe('first');
+    const config = readFileSync(join(proj, '.git', 'config'), 'utf8');
+    expect(config).toMatch(/repositoryformatversion = 0/);
+    expect(config).toMatch(/filemode = true/); // git's chmod probe worked
+    expect(existsSync(join(proj, '.git', 'hooks'))).toBe(false);
+  });
+
+  it('denied: every way to plant code git runs outside later (config keys, lock+rename, append, hooks, a replaced .git) — and git outside runs none of it', async () => {
+    const cmd = `touch ${marker}`;
+    const attempts = {
+      fsmonitor: `git config core.fsmonitor '${cmd}'`,
+      pager: `git config core.pager '${cmd}; cat'`,
+      hooksPath: `git config core.hooksPath ${join(world.dir, 'evil-hooks')}`,
+      alias: `git config alias.st '!${cmd}'`,
+      include: `git config include.path ${join(world.dir, 'evil.cfg')}`,
+      lockRename: `printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = ${cmd}\\n' > .git/config.lock && mv .git/config.lock .git/config`,
+      append: `printf '[core]\\n\\tfsmonitor = ${cmd}\\n' >> .git/config`,
+      truncate: `: > .git/config`,
+      unlink: `rm .git/config`,
+      hooks: `mkdir -p .git/hooks && printf '#!/bin/sh\\n${cmd}\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit`,
+      replaceGitDir: `mv .git .git-old && mkdir .git`,
+      symlinkConfig: `ln -sf ${join(world.dir, 'evil.cfg')} .git/config`,
+      chmodWorldWritable: `chmod 666 .git/config`,
+      // git reads config and hooks from $GIT_DIR/commondir when it exists (worktrees): a
+      // copy of the repository elsewhere, with an fsmonitor, named by a one-line file.
+      commondir: `E=${join(world.dir, 'evil-common')}; mkdir -p $E && cp -r .git/. $E/ && printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = ${cmd}\\n' > $E/config && echo $E > .git/commondir`,
+    };
+    writeFileSync(join(world.dir, 'evil.cfg'), `[core]\n\tfsmonitor = ${cmd}\n`);
+    mkdirSync(join(world.dir, 'evil-hooks'), { recursive: true });
+    writeFileSync(join(world.dir, 'evil-hooks', 'pre-commit'), `#!/bin/sh\n${cmd}\n`, { mode: 0o755 });
+    // One sandboxed shell tries them all, each in its own subshell, and reports each status.
+    const script = Object.entries(attempts)
+      .map(([name, a]) => `( ${a} ) >/dev/null 2>&1; echo "${name}=$?"`)
+      .join('\n');
+    const r = await inside(script);
+    const results = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
+    expect(Object.keys(results)).toEqual(Object.keys(attempts));
+    // Each attempt failed inside …
+    expect(Object.entries(results).filter(([, code]) => code === '0')).toEqual([]);
+    const config = readFileSync(join(proj, '.git', 'config'), 'utf8');
+    expect(config).not.toMatch(/fsmonitor|pager|hooksPath|alias|include/i);
+    // … and git outside, doing what would run each of them, runs nothing planted.
+    await outside(['status']);
+    await outside(['-p', 'log']);
+    await outside(['st']);
+    writeFileSync(join(proj, 'b.txt'), 'b\n');
+    await outside(['add', 'b.txt']);
+    const commit = await outside(['commit', '-qm', 'outside']);
+    expect(commit.code).toBe(0); // the repository still works outside
+    expect(existsSync(marker)).toBe(false);
+    // The probe works: the same fsmonitor, in a repository configured outside, does run.
+    const probe = join(world.dir, 'probe');
+    execFileSync('git', ['init', '-q', probe]);
+    execFileSync('git', ['-C', probe, 'config', 'core.fsmonitor', cmd]);
+    await run('git', ['status'], { cwd: probe, env: world.env });
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it("denied: an existing repository's own config (remotes, settings) is never replaced, even with inert content", async () => {
+    const other = join(world.dir, 'proj', 'sub');
+    mkdirSync(other);
+    execFileSync('git', ['init', '-q', other]);
+    execFileSync('git', ['-C', other, 'remote', 'add', 'origin', 'https://example.test/r.git']);
+    const before = readFileSync(join(other, '.git', 'config'), 'utf8');
+    const r = await inside(`cd sub && printf '[core]\\n\\tbare = false\\n' > .git/config.lock && mv .git/config.lock .git/config`);
+    expect(r.code).not.toBe(0);
+    expect(readFileSync(join(other, '.git', 'config'), 'utf8')).toBe(before);
+    // The twin: a new, inert config replacing the engine-written one of a repo made inside works.
+    const twin = await inside(`git init -q twin && cd twin && git config core.bare false && git config core.logallrefupdates true && echo ok`);
+    expect({ code: twin.code, out: twin.stdout.trim() }).toEqual({ code: 0, out: 'ok' });
+  });
+});
