@@ -13,7 +13,8 @@ export type ControlRequest =
   | { cmd: 'ping' }
   | { cmd: 'status' }
   // proxyEnv: the user's own proxy variables (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), which the
-  // session's proxy chains to (src/net/upstream.ts).
+  // session's proxy chains to (src/net/upstream.ts). Reply: {env: sbx's proxy variables,
+  // launch: the variables every sandboxed launch gets (src/policy/launch-env.ts)} or {error}.
   | { cmd: 'session-env'; session: string; proxyEnv?: Record<string, string> }
   | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }

@@ -22,6 +22,7 @@ import { execStart, PendingExecs } from './exec-start.js';
 import { errorLine, parseRegistration, READY_LINE, SESSION_ID } from '../protocol/keeper.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
+import { launchEnv } from '../policy/launch-env.js';
 
 function say(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -278,7 +279,10 @@ export class Supervisor {
           .then((net) => {
             if (this.stopping) return void net.manager.close();
             this.pendingNets.add(id, net);
-            this.send(sock, { env: net.env });
+            // launch: variables every sandboxed launch gets (src/policy/launch-env.ts), from the
+            // supervisor's env (the same user; a client keeps any it set itself); env: sbx's proxy
+            // variables (a hook re-exec leaves those to the hook).
+            this.send(sock, { env: net.env, launch: launchEnv(this.env) });
           })
           .catch((err: unknown) => this.send(sock, { error: `session-env: cannot start the proxy: ${(err as Error).message}` }))
           .finally(() => sock.end());
@@ -289,8 +293,9 @@ export class Supervisor {
           env: this.env,
           sessions: this.sessions,
           stopping: () => this.stopping,
-          startNetwork: async (id) => {
-            const net = await SessionNetwork.start(this.env, this.netNames);
+          startNetwork: async (id, callerEnv) => {
+            // Chained to the caller's own proxy, as for a shell (src/net/upstream.ts).
+            const net = await SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(callerEnv));
             this.pendingNets.add(id, net);
             return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
           },

@@ -18,6 +18,7 @@ import { SESSION_ID } from '../protocol/keeper.js';
 import { newSessionId } from '../platform/linux/shell.js';
 import { resolveExecSource, sourceKey, type PolicySource } from './policies.js';
 import type { PendingExec } from './session.js';
+import { launchEnv } from '../policy/launch-env.js';
 
 /** A client that got its reply but whose keeper never registered (it died): forget it. */
 const UNCLAIMED_MS = 60_000;
@@ -58,7 +59,7 @@ export interface ExecStartHost {
   sessions: Map<string, unknown>;
   stopping(): boolean;
   /** Starts the session's proxy (adopted when the keeper registers): its variables, or drop it. */
-  startNetwork(session: string): Promise<{ env: Record<string, string>; drop(): void }>;
+  startNetwork(session: string, callerEnv: Record<string, string>): Promise<{ env: Record<string, string>; drop(): void }>;
   pending: PendingExecs;
   keeperSocket: string;
 }
@@ -99,7 +100,7 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   let session = newSessionId();
   while (host.sessions.has(session) || !SESSION_ID.test(session)) session = newSessionId();
   // The session's proxy starts while the policy is built (neither needs the other).
-  const network = host.startNetwork(session);
+  const network = host.startNetwork(session, env);
   let resolved: Awaited<ReturnType<typeof resolveExecSource>>;
   try {
     resolved = await resolveExecSource(source, env);
@@ -118,7 +119,10 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
     quiet,
     defaultOrigins,
   });
-  const programEnv = { ...programBase, ...proxyVars, SBX_SESSION: session };
+  // As `sbx exec` through Node (src/platform/linux/exec.ts): the launch variables, and sbx's
+  // proxy variables only when a policy has host rules the proxy decides.
+  const needsProxy = [policy.main, ...policy.overrides].some((p) => (p.net.hosts?.length ?? 0) > 0);
+  const programEnv = { ...programBase, ...launchEnv(env), ...(needsProxy ? proxyVars : {}), SBX_SESSION: session };
   reply({
     session,
     keeper: host.keeperSocket,

@@ -290,7 +290,7 @@ static char **jlist(struct json *j, int as_env) {
 /* The fields of one reply object we care about (unknown keys are skipped). */
 struct reply {
   char *fallback, *error, *session, *keeper, *say;
-  char **env, **warnings, **argv;
+  char **env, **launch, **warnings, **argv;
   int ok;
 };
 
@@ -315,6 +315,7 @@ static int parse_reply(const char *line, struct reply *r, int env_is_map) {
     else if (!strcmp(key, "keeper")) r->keeper = jstr(&j);
     else if (!strcmp(key, "say")) r->say = jstr(&j);
     else if (!strcmp(key, "env")) r->env = jlist(&j, env_is_map);
+    else if (!strcmp(key, "launch")) r->launch = jlist(&j, 1);
     else if (!strcmp(key, "warnings")) r->warnings = jlist(&j, 0);
     else if (!strcmp(key, "argv")) r->argv = jlist(&j, 0);
     else if (!strcmp(key, "ok")) { r->ok = *j.s == 't'; jskip(&j); }
@@ -606,20 +607,54 @@ static void fast_shell(int argc, char **argv) {
 
   int fd = control_connect();
   if (fd < 0) node("no supervisor answers");
-  char req[128];
-  int rl = snprintf(req, sizeof req, "{\"cmd\":\"session-env\",\"session\":\"%s\"}\n", session);
+  /* The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts). */
+  static const char *const proxy_names[] = { "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                                             "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy" };
+  struct buf req = {0};
+  puts_(&req, "{\"cmd\":\"session-env\",\"session\":\"");
+  puts_(&req, session);
+  puts_(&req, "\",\"proxyEnv\":{");
+  int first = 1;
+  for (size_t p = 0; p < sizeof proxy_names / sizeof *proxy_names; p++) {
+    const char *v = getenv(proxy_names[p]);
+    if (!v) continue;
+    if (!first) puts_(&req, ",");
+    first = 0;
+    put_json_str(&req, proxy_names[p]);
+    puts_(&req, ":");
+    put_json_str(&req, v);
+  }
+  puts_(&req, "}}\n");
+  if (req.bad || req.len > MAX_REQUEST) node("proxy settings not UTF-8");
   struct lines l = { .fd = fd };
   char *line;
   struct reply r;
-  if (write_all(fd, req, (size_t)rl) != 0 || !next_line(&l, &line, REPLY_TIMEOUT_MS) || parse_reply(line, &r, 1) != 0 || r.error || !r.env)
+  if (write_all(fd, req.p, req.len) != 0 || !next_line(&l, &line, REPLY_TIMEOUT_MS) || parse_reply(line, &r, 1) != 0 || r.error || !r.env)
     node("session-env failed");
   close(fd);
+  /* A shell the hook re-executes gets sbx's proxy variables from the hook, only while its
+     policy needs the proxy (hook-reply `proxy` lines); any other program gets them now. */
+  if (getenv("SBX_HOOK_REEXEC")) r.env[0] = NULL;
+  /* The launch variables (src/policy/launch-env.ts) count only where the user set none. */
+  if (r.launch) {
+    size_t w = 0;
+    for (size_t b = 0; r.launch[b]; b++) {
+      size_t kl = strcspn(r.launch[b], "=");
+      char name[256];
+      if (kl >= sizeof name) continue;
+      memcpy(name, r.launch[b], kl);
+      name[kl] = '\0';
+      if (!getenv(name)) r.launch[w++] = r.launch[b];
+    }
+    r.launch[w] = NULL;
+  }
 
   /* env = ours, then the proxy variables, then SBX_SESSION (as src/platform/linux/shell.ts). */
-  size_t ne = 0, np = 0;
+  size_t ne = 0, np = 0, nl = 0;
   while (environ[ne]) ne++;
   while (r.env[np]) np++;
-  char **env = calloc(ne + np + 2, sizeof *env);
+  while (r.launch && r.launch[nl]) nl++;
+  char **env = calloc(ne + np + nl + 2, sizeof *env);
   if (!env) node("out of memory");
   size_t k = 0;
   for (size_t a = 0; a < ne; a++) {
@@ -630,6 +665,7 @@ static void fast_shell(int argc, char **argv) {
     if (!replaced) env[k++] = (char *)e;
   }
   for (size_t b = 0; b < np; b++) env[k++] = r.env[b];
+  for (size_t b = 0; b < nl; b++) env[k++] = r.launch[b];
   char sess[32];
   snprintf(sess, sizeof sess, "SBX_SESSION=%s", session);
   env[k++] = sess;
