@@ -2,9 +2,9 @@
  * Builds the C fixtures (tiny executables under test/fixtures/c) once per run into
  * test/fixtures/bin, so tests exercise real programs against the real kernel.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { execaSync } from 'execa';
 
 export default function setup(): void {
   const root = resolve(import.meta.dirname, 'fixtures');
@@ -23,6 +23,6 @@ export default function setup(): void {
     const own = [...text.matchAll(/#include "([\w.]+\.h)"/g)].map((m) => join(src, m[1]!));
     const deps = [source, ...own, ...(text.includes('native/unotify/src/') ? filterSources : [])];
     if (existsSync(target) && deps.every((d) => statSync(target).mtimeMs >= statSync(d).mtimeMs)) continue;
-    execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', target, source], { stdio: 'inherit' });
+    execaSync('cc', ['-O2', '-Wall', '-pthread', '-o', target, source], { stdio: 'inherit' });
   }
 }
