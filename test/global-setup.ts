@@ -2,9 +2,9 @@
  * Builds the C fixtures (tiny executables under test/fixtures/c) once per run into
  * test/fixtures/bin, so tests exercise real programs against the real kernel.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { execaSync } from 'execa';
 
 export default function setup(): void {
   const root = resolve(import.meta.dirname, 'fixtures');
@@ -25,6 +25,6 @@ export default function setup(): void {
     if (existsSync(target) && deps.every((d) => statSync(target).mtimeMs >= statSync(d).mtimeMs)) continue;
     // A fixture may ask for more flags on a line `/* cflags: ... */` (e.g. -static).
     const extra = /\/\* cflags: ([^*]*)\*\//.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
-    execFileSync('cc', ['-O2', '-Wall', '-pthread', ...extra, '-o', target, source], { stdio: 'inherit' });
+    execaSync('cc', ['-O2', '-Wall', '-pthread', ...extra, '-o', target, source], { stdio: 'inherit' });
   }
 }

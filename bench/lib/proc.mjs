@@ -1,8 +1,8 @@
 // Running commands for the bench: one place that sets the scratch environment and
 // turns failures into a short reason (shown as "n/a (reason)"), never a number.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execaSync } from 'execa';
 import { HOME, XDG, WORK } from './paths.mjs';
 
 /** Scratch HOME/XDG so neither sbx nor mise nor srt touches the real ~. */
@@ -30,18 +30,18 @@ export class RunError extends Error {}
 
 /** Runs argv; returns stdout. Throws RunError with a one-line reason on failure or timeout. */
 export function run(argv, { cwd = WORK, timeoutMs = 300_000, env = benchEnv() } = {}) {
-  const r = spawnSync(argv[0], argv.slice(1), { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
-  if (r.error) {
-    const why = r.error.code === 'ETIMEDOUT' ? `timed out after ${timeoutMs / 1000} s` : r.error.message;
-    throw new RunError(`${path.basename(argv[0])}: ${why}`);
-  }
-  if (r.status !== 0) {
+  const r = execaSync(argv[0], argv.slice(1), { cwd, env, extendEnv: false, timeout: timeoutMs, maxBuffer: 64 << 20, stripFinalNewline: false, reject: false });
+  if (r.timedOut) throw new RunError(`${path.basename(argv[0])}: timed out after ${timeoutMs / 1000} s`);
+  if (!r.failed) return r.stdout;
+  // Did not start, or its output passed maxBuffer: execa's one-line message says which.
+  if (r.exitCode === undefined && r.signal === undefined) throw new RunError(`${path.basename(argv[0])}: ${r.shortMessage.split('\n')[0]}`);
+  if (r.exitCode !== 0) {
     const lines = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
     const first = lines.find((l) => /^(sbx:|\w*Error\b|error:)/i.test(l))
       ?? lines.find((l) => /error|denied|not |fail|cannot|unknown|usage/i.test(l)) ?? lines[0] ?? '';
-    throw new RunError(`exit ${r.status ?? r.signal}${first ? `: ${first.slice(0, 160)}` : ''}`);
+    throw new RunError(`exit ${r.exitCode ?? r.signal}${first ? `: ${first.slice(0, 160)}` : ''}`);
   }
-  return r.stdout;
+  throw new RunError(`${path.basename(argv[0])}: ${r.shortMessage.split('\n')[0]}`);
 }
 
 /** Like run, but never throws: { ok, out, reason }. */

@@ -120,6 +120,7 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
     const logFd = openSync(paths.daemonLog, 'a', 0o600);
     // Through `sh -c '… &'` so the supervisor is orphaned at once and init reaps it: our
     // caller may be about to exec the user's shell (sbx shell), which would never wait for it.
+    // Raw spawn: a detached daemon must outlive us (execa's cleanup would kill it on our exit).
     const child = spawn('/bin/sh', ['-c', '"$@" </dev/null &', 'sh', process.execPath, '--max-semi-space-size=1', sbxBin(), 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', 'ignore', logFd],

@@ -6,7 +6,7 @@
  * same flows against the real sandbox.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execa, execaSync } from 'execa';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderHook } from '../../src/hook/template.js';
@@ -80,7 +80,7 @@ async function start(shell: Shell, world: World, cwd: string, rcExtra: string, e
 const notices = (lines: string[]) => lines.filter((l) => /^sbx: /.test(l));
 
 beforeAll(() => {
-  execFileSync(sbxBin, ['hook', 'bash'], { stdio: 'ignore' }); // dist/ is built
+  execaSync(sbxBin, ['hook', 'bash'], { stdout: 'ignore' }); // dist/ is built (else: the command and its stderr)
 });
 
 describe.each(SHELLS)('%s hook with canned replies', (shell) => {
@@ -206,10 +206,10 @@ describe.each(SHELLS)('%s hook with canned replies', (shell) => {
   it('with SBX_MACOS_CTL, a cd writes `cd DIR` into the FIFO of the macOS parent', async () => {
     const world = makeWorld();
     const fifo = join(world.sb.root, 'ctl');
-    execFileSync('mkfifo', [fifo]);
+    execaSync('mkfifo', [fifo]);
     const log = join(world.sb.root, 'ctl.log');
     // The parent's reader: keeps the FIFO open and appends every line to a log.
-    const reader = spawn('sh', ['-c', `exec 3<>"${fifo}"; cat <&3 >"${log}"`], { stdio: 'ignore' });
+    const reader = execa('sh', ['-c', `exec 3<>"${fifo}"; cat <&3 >"${log}"`], { stdio: 'ignore', reject: false }); // killed below
     try {
       const t = await start(shell, world, world.out, hookLine(shell, undefined), { SBX_MACOS_CTL: fifo });
       await t.run(`cd ${world.projA}`);
@@ -239,9 +239,9 @@ describe.each(SHELLS.flatMap((s) => [[s, 'before'], [s, 'after']] as [Shell, 'be
       // Both documented installs: lib/ for bash, direnvrc sourcing for zsh and fish.
       const direnvConf = join(world.sb.env.XDG_CONFIG_HOME!, 'direnv');
       mkdirSync(join(direnvConf, 'lib'), { recursive: true });
-      if (shell === 'bash') writeFileSync(join(direnvConf, 'lib', 'sbx.sh'), execFileSync(sbxBin, ['hook', 'direnv']));
-      else writeFileSync(join(direnvConf, 'direnvrc'), `source ${execFileSync(sbxBin, ['hook', 'direnv', '--path'], { encoding: 'utf8' }).trim()}\n`);
-      execFileSync('direnv', ['allow', dproj], { env: world.sb.env, stdio: 'ignore' });
+      if (shell === 'bash') writeFileSync(join(direnvConf, 'lib', 'sbx.sh'), execaSync(sbxBin, ['hook', 'direnv'], { stripFinalNewline: false }).stdout);
+      else writeFileSync(join(direnvConf, 'direnvrc'), `source ${execaSync(sbxBin, ['hook', 'direnv', '--path']).stdout.trim()}\n`);
+      execaSync('direnv', ['allow', dproj], { env: world.sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
       fakeReply(world.fake, `cd${dproj}`, { prompt: 'sbx:discovered', notices: ['policy: discovered'] });
       fakeReply(world.fake, `use${policy}`, { prompt: 'sbx:dproj', notices: ['policy: use dproj'], envDeny: ['GH_TOKEN'] });
       fakeReply(world.fake, 'leave', { prompt: 'sbx:left', notices: ['policy: left'] });

@@ -7,7 +7,7 @@
  *   stays; direnv's `use sandbox` loads and unloads; a second source of the hook adds nothing.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
@@ -46,8 +46,8 @@ function makeWorld(): World {
   writeFileSync(join(D, '.envrc'), 'use sandbox policy.yaml\n');
   const lib = join(sb.env.XDG_CONFIG_HOME!, 'direnv', 'lib');
   mkdirSync(lib, { recursive: true });
-  writeFileSync(join(lib, 'sbx.sh'), execFileSync(sbxBin, ['hook', 'direnv']));
-  execFileSync('direnv', ['allow', D], { env: sb.env, stdio: 'ignore' });
+  writeFileSync(join(lib, 'sbx.sh'), execaSync(sbxBin, ['hook', 'direnv'], { stripFinalNewline: false }).stdout);
+  execaSync('direnv', ['allow', D], { env: sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
   return { sb, A, B, out, D };
 }
 
@@ -57,7 +57,7 @@ afterEach(() => {
 });
 afterAll(() => {
   // Each world has its own XDG_RUNTIME_DIR, so its own supervisor: stop them.
-  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
 });
 const worlds: Sandbox[] = [];
 
@@ -94,10 +94,10 @@ describe('sbx shell --check', () => {
   it('exits 0 silently when a session can start; inside a session it refuses with one line', () => {
     const world = makeWorld();
     worlds.push(world.sb);
-    const ok = spawnSync(sbxBin, ['shell', '--check'], { env: world.sb.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    expect({ status: ok.status, stdout: ok.stdout, stderr: ok.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
-    const inside = spawnSync(sbxBin, ['shell', '--check'], { env: { ...world.sb.env, SBX_SESSION: 's1' }, encoding: 'utf8' });
-    expect(inside.status).toBe(2);
+    const ok = execaSync(sbxBin, ['shell', '--check'], { env: world.sb.env, extendEnv: false, stdin: 'ignore', stripFinalNewline: false, reject: false });
+    expect({ status: ok.exitCode, stdout: ok.stdout, stderr: ok.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    const inside = execaSync(sbxBin, ['shell', '--check'], { env: { ...world.sb.env, SBX_SESSION: 's1' }, extendEnv: false, stripFinalNewline: false, reject: false });
+    expect(inside.exitCode).toBe(2);
     expect(inside.stderr).toMatch(/^sbx: already inside sbx session s1\n/);
   });
 });
@@ -229,7 +229,7 @@ describe.each(SHELLS)('%s in a real session', (shell) => {
     mkdirSync(E, { recursive: true });
     writeFileSync(join(E, '.sbx.yaml'), text);
     for (const f of ['d-secret.txt', 'd-twin.txt']) writeFileSync(join(E, f), readFileSync(join(world.D, f)));
-    execFileSync('direnv', ['allow', world.D], { env: world.sb.env, stdio: 'ignore' });
+    execaSync('direnv', ['allow', world.D], { env: world.sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
     const t = await session(shell, world, world.out);
     const probe = async () => {
       const out: string[] = [];

@@ -14,7 +14,7 @@
  *     the shell is; no "keeper hung up" at a normal exit.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
@@ -38,7 +38,7 @@ afterEach(() => {
   for (const t of panes.splice(0)) t.kill();
 });
 afterAll(() => {
-  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
 });
 
 /** A: a project denying secret.txt and MY_SECRET; out, x, y: directories without a policy. */
@@ -122,8 +122,10 @@ describe.each(SHELLS)('%s: -ic runs its command, sandboxed', (shell) => {
     const world = makeWorld();
     installHook(world, shell);
     const env = envFor(world, shell);
-    const run = (cwd: string, cmd: string) =>
-      spawnSync(shell, ['-ic', cmd], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    const run = (cwd: string, cmd: string) => {
+      const r = execaSync(shell, ['-ic', cmd], { cwd, env, extendEnv: false, stdin: 'ignore', stripFinalNewline: false, reject: false, timeout: 120_000 });
+      return { status: r.exitCode ?? null, stdout: r.stdout, stderr: r.stderr };
+    };
     const inA = run(world.A, 'cat secret.txt; cat twin.txt; printenv MY_SECRET; printenv SBX_SESSION');
     expect(inA.stderr).toMatch(/secret\.txt: Permission denied/);
     const lines = inA.stdout.split('\n').filter(Boolean);
@@ -203,7 +205,7 @@ describe.each(SHELLS.flatMap((s) => [[s, 'untrusted'], [s, 'trusted']] as [Shell
     const world = makeWorld();
     // MY_LATE: exported by the rc file after the hook line.
     installHook(world, shell, true, shell === 'fish' ? 'set -gx MY_LATE late' : 'export MY_LATE=late');
-    if (trust === 'trusted') execFileSync(sbxBin, ['trust', world.A], { env: world.sb.env, stdio: 'ignore' });
+    if (trust === 'trusted') execaSync(sbxBin, ['trust', world.A], { env: world.sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
     const t = await terminal(world, shell, world.out);
     let r = await t.run('printenv MY_SECRET');
     expect(r).toEqual({ out: ['my-value'], status: 0 });
@@ -306,7 +308,7 @@ describe.each(SHELLS)('%s: quiet by default', (shell) => {
     expect(sbxLines(r.out)).toEqual([]);
 
     // `sbx trust` from outside: the next prompt says so, once, and the policy is the trusted one.
-    execFileSync(sbxBin, ['trust', world.A], { env: world.sb.env, stdio: 'ignore' });
+    execaSync(sbxBin, ['trust', world.A], { env: world.sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
     const until = async (want: string) => {
       const deadline = Date.now() + 30_000;
       for (;;) {
@@ -328,7 +330,7 @@ describe.each(SHELLS)('%s: quiet by default', (shell) => {
     expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
 
     // sbx status: where the shell is now, not where the session started (x).
-    const status = JSON.parse(execFileSync(sbxBin, ['status', '--json'], { env: world.sb.env, encoding: 'utf8' })) as { sessions: { cwd: string }[] };
+    const status = JSON.parse(execaSync(sbxBin, ['status', '--json'], { env: world.sb.env, extendEnv: false }).stdout) as { sessions: { cwd: string }[] };
     expect(status.sessions.map((s) => s.cwd)).toEqual([world.A]);
 
     // A normal exit: the session ends, and the log has no "keeper hung up" line for it.
@@ -354,8 +356,8 @@ describe.each(SHELLS)('%s: quiet by default', (shell) => {
     writeFileSync(join(D, '.envrc'), 'use sandbox\n');
     const lib = join(world.sb.env.XDG_CONFIG_HOME!, 'direnv', 'lib');
     mkdirSync(lib, { recursive: true });
-    writeFileSync(join(lib, 'sbx.sh'), execFileSync(sbxBin, ['hook', 'direnv']));
-    execFileSync('direnv', ['allow', D], { env: world.sb.env, stdio: 'ignore' });
+    writeFileSync(join(lib, 'sbx.sh'), execaSync(sbxBin, ['hook', 'direnv'], { stripFinalNewline: false }).stdout);
+    execaSync('direnv', ['allow', D], { env: world.sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
     const direnv = shell === 'fish' ? 'direnv hook fish | source' : `eval "$(direnv hook ${shell})"`;
     writeRc(world.sb, shell, `${direnv}\n${hookLine(shell)}`);
     const t = await terminal(world, shell, world.out);

@@ -3,10 +3,10 @@
  * type, capture-pane to read. Each harness has its own tmux server (-L socket) and waits for
  * markers on the screen instead of sleeping.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execaSync } from 'execa';
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 
@@ -86,15 +86,17 @@ export class Tmux {
   constructor(readonly shell: Shell) {}
 
   private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
+    // A wedged tmux fails the test with the command and its output instead of hanging it.
+    return execaSync('tmux', ['-L', this.socket, ...args], { timeout: 30_000 }).stdout;
   }
 
   start(argv: string[], cwd: string, env: Record<string, string>): void {
     const conf = join(tmpdir(), `${this.socket}.conf`);
     writeFileSync(conf, 'set -g history-limit 50000\nset -g status off\nset -sg escape-time 0\nset -g remain-on-exit on\n');
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    execFileSync('tmux', ['-L', this.socket, '-f', conf, 'new-session', '-d', '-x', '220', '-y', '50', '-c', cwd, 'env', '-i', ...envArgs, ...argv], {
-      env: { ...process.env, TMUX: '' },
+    execaSync('tmux', ['-L', this.socket, '-f', conf, 'new-session', '-d', '-x', '220', '-y', '50', '-c', cwd, 'env', '-i', ...envArgs, ...argv], {
+      env: { TMUX: '' }, // added to ours (extendEnv)
+      timeout: 30_000,
     });
   }
 
@@ -191,5 +193,5 @@ export async function startShell(
 }
 
 export function shellPath(shell: Shell): string {
-  return execFileSync('sh', ['-c', `command -v ${shell}`], { encoding: 'utf8' }).trim();
+  return execaSync('sh', ['-c', `command -v ${shell}`]).stdout.trim();
 }

@@ -3,7 +3,7 @@
  * as soon as the engine starts) wait for the first engineSetPolicy instead of being
  * refused. Twin: the same program under a denying policy is refused once it arrives.
  */
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -16,10 +16,9 @@ async function early(deny: boolean) {
   writeFileSync(join(d, 'f'), 'early-content');
   const addon = loadNative();
   const [p, c] = addon.socketPair();
-  const child = spawn(launcherPath(), ['--fd', '3', '--', ...ops(['read', join(d, 'f')])], { stdio: ['ignore', 'pipe', 'inherit', c] });
+  // fd 3: the launcher's channel (execa's types list fds 0-9 only; any open fd works)
+  const child = execa(launcherPath(), ['--fd', '3', '--', ...ops(['read', join(d, 'f')])], { stdio: ['ignore', 'pipe', 'inherit', c as 3], reject: false });
   addon.close(c);
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (x: string) => (out += x));
   const l = addon.recvFd(p, 10_000);
   const engine = Engine.create({ listenerFd: l, strictPolicy: 1 });
   addon.close(l);
@@ -27,7 +26,7 @@ async function early(deny: boolean) {
   writeSync(p, Buffer.from('k')); // the program runs now; its trapped calls find no policy
   await new Promise((r) => setTimeout(r, 300));
   engine.setPolicy(policy(1, deny ? { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'f'))] } } : {}));
-  await new Promise((r) => child.once('exit', r));
+  const { stdout: out } = await child;
   engine.stop();
   addon.close(p);
   return out;

@@ -3,10 +3,11 @@
  * (native/unotify sbx-launch) with an Engine serving its listener, and collects output,
  * exit status and the engine's events.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execa } from 'execa';
 import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy, PathRule } from '../../src/policy/compiled.js';
 import { Engine } from '../../src/native/engine.js';
@@ -88,20 +89,23 @@ export async function start(o: StartOptions): Promise<Session> {
   const addon = loadNative();
   const [parentEnd, childEnd] = addon.socketPair();
   const home = tempDir('sbx-home-');
-  const child = spawn(launcherPath(), ['--fd', '3', '--', ...o.argv], {
+  const subprocess = execa(launcherPath(), ['--fd', '3', '--', ...o.argv], {
     cwd: o.cwd ?? process.cwd(),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: join(home, '.config'), LANG: 'C' },
-    stdio: ['pipe', 'pipe', 'pipe', childEnd],
+    extendEnv: false,
+    // execa's types list fd numbers 0-9 only; any open fd is handed to spawn as is.
+    stdio: ['pipe', 'pipe', 'pipe', childEnd as 3],
+    buffer: false, // read below as it comes: tests poll stdout() while the program runs
+    reject: false, // the tests inspect the exit status
   });
+  const child = subprocess as unknown as ChildProcess; // spawned synchronously: fd 3 is in the child now
   addon.close(childEnd);
   child.stdin!.on('error', () => {}); // the program may exit without reading its stdin
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    child.on('close', (code, signal) => res({ code, signal })),
-  );
+  const exited = subprocess.then((r) => ({ code: r.exitCode ?? null, signal: (r.signal ?? null) as NodeJS.Signals | null }));
   const listener = addon.recvFd(parentEnd, 10_000);
   const events: EngineEvent[] = [];
   let closed!: () => void;

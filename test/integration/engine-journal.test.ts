@@ -3,7 +3,7 @@
  * with -9 while a notification it received is still unanswered; a new engine on the same
  * listener and journal memfd finishes it. Twin: without a journal, the call stays stuck.
  */
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -25,16 +25,22 @@ setInterval(() => {}, 1000);
 async function crashOnce(journal: boolean) {
   const addon = loadNative();
   const [parentEnd, childEnd] = addon.socketPair();
-  const prog = spawn(launcherPath(), ['--fd', '3', '--', ...ops(['read', '/proc/self/sbx/cd/x'], ['read', '/etc/hostname'])], {
-    stdio: ['ignore', 'pipe', 'inherit', childEnd],
+  // Extra fds by number (execa's types list 0-9 only; any open fd is handed to spawn as is).
+  // buffer: false: output is read below as it comes; reject: false: the test kills them.
+  const prog = execa(launcherPath(), ['--fd', '3', '--', ...ops(['read', '/proc/self/sbx/cd/x'], ['read', '/etc/hostname'])], {
+    stdio: ['ignore', 'pipe', 'inherit', childEnd as 3],
+    buffer: false,
+    reject: false,
   });
   addon.close(childEnd);
   let out = '';
   prog.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const listener = addon.recvFd(parentEnd, 10_000);
   const journalFd = addon.memfdCreate('sbx-journal-test', 256 * 1024);
-  const sup = spawn(process.execPath, ['-e', supervisor, journal ? 'journal' : 'nojournal'], {
-    stdio: ['ignore', 'pipe', 'inherit', listener, journalFd],
+  const sup = execa(process.execPath, ['-e', supervisor, journal ? 'journal' : 'nojournal'], {
+    stdio: ['ignore', 'pipe', 'inherit', listener as 3, journalFd as 4],
+    buffer: false,
+    reject: false,
   });
   let supOut = '';
   const waitFor = (re: RegExp) =>
@@ -47,7 +53,7 @@ async function crashOnce(journal: boolean) {
   writeSync(parentEnd, Buffer.from('k'));
   await waitFor(/hint cd/); // received, journaled, unanswered
   sup.kill('SIGKILL');
-  await new Promise((res) => sup.once('exit', res));
+  await sup;
   const replacement = Engine.create({
     listenerFd: listener,
     strictPolicy: 1,
@@ -55,7 +61,7 @@ async function crashOnce(journal: boolean) {
     onHint: (h) => replacement.replyHint(h.id, { content: 'recovered\n' }),
   });
   replacement.setPolicy(policy(1));
-  const exited = new Promise((res) => prog.once('exit', res));
+  const exited = prog.then(() => undefined);
   // Recovered: finishes at once (bounded generously for a loaded box). Lost: never.
   const finished = await Promise.race([exited.then(() => true), new Promise((res) => setTimeout(() => res(false), journal ? 15_000 : 1500))]);
   if (!finished) prog.kill('SIGKILL');

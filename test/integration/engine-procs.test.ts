@@ -2,7 +2,7 @@
  * Processes: signals to protected pids, policy switches (children keep the policy they were created under), and the
  * /proc/self/sbx hint channel. Each denial has its allowed twin.
  */
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +11,9 @@ import { fixtureBin, ops, policy, rule, run, start, tempDir } from './engine-har
 
 describe('engine: processes', () => {
   it('signals: a protected pid, the engine and a process outside the session are EPERM; probing an outside pid with signal 0 works', async () => {
-    const guarded = spawn('sleep', ['30']);
-    const ordinary = spawn('sleep', ['30']);
+    // reject: false: both are killed at the end; cleanup: killed too if this worker dies first.
+    const guarded = execa('sleep', ['30'], { reject: false });
+    const ordinary = execa('sleep', ['30'], { reject: false });
     try {
       const r = await run({
         policies: [policy(1)],

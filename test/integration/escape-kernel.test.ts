@@ -11,7 +11,7 @@
  * `## label` lines split its output (test/fixtures/c/sysprobe.c prints "<op>: <verdict>").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execa, execaSync, type Subprocess } from 'execa';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeWorld, fixture, fixturesBin, run, sbxBin, sbxExec, type Result } from './exec-helpers.js';
@@ -266,14 +266,14 @@ describe('3. other processes are out of reach under --deny-all', () => {
   const OPS = ['stop', 'usr1', 'core-raise', 'core-read', 'nofile3', 'nice', 'ioprio', 'affinity', 'kcmp', 'madvise'];
   /** A target that survives SIGUSR1 (ignored across exec). */
   const TARGET = `trap '' USR1; exec sleep 300`;
-  let target: ChildProcess;
+  let target: Subprocess;
   let ins: Record<string, string> = {};
   let out: Record<string, string> = {};
   let targetState = '';
   let targetLimits = '';
   let code: number | null = null;
   beforeAll(async () => {
-    target = spawn('sh', ['-c', TARGET], { stdio: 'ignore' });
+    target = execa('sh', ['-c', TARGET], { stdio: 'ignore', reject: false }); // killed in afterAll
     const pid = target.pid!;
     await new Promise((r) => setTimeout(r, 100));
     const cases: Cases = {};
@@ -324,7 +324,7 @@ describe('3b. process groups', () => {
   });
 
   it('a process group holding a process started outside is refused; outside the same kill works', async () => {
-    const other = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    const other = execa('sleep', ['300'], { detached: true, stdio: 'ignore', reject: false }); // killed below
     try {
       const group = String(-other.pid!);
       const ins = parse(await inside(script({ stop: ['proc', 'stop', group], term: ['proc', 'usr1', group] }), ['--deny-all', `--allow-read=${fixturesBin}`]));
@@ -383,13 +383,14 @@ describe('5. keyrings', () => {
 });
 
 describe("8. another terminal's pty (issue 11 item 7)", () => {
-  let hold: ChildProcess;
+  let hold: Subprocess;
   let pts = '';
   let got = '';
   /** Starts pty_hold outside: the user's other terminal. */
-  function startHold(): Promise<{ child: ChildProcess; pts: string; output: () => string }> {
+  function startHold(): Promise<{ child: Subprocess; pts: string; output: () => string }> {
     return new Promise((resolveHold, reject) => {
-      const child = spawn(fixture('pty_hold'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+      // buffer: false: its output is read below as it comes; reject: false: it ends when its stdin does.
+      const child = execa(fixture('pty_hold'), [], { stdio: ['pipe', 'pipe', 'inherit'], buffer: false, reject: false });
       let text = '';
       child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         text += d;
@@ -499,9 +500,9 @@ describe('9. filesystem ioctls that copy a tree or open by handle (btrfs snapsho
     if (!isRoot) return none(`not applicable: making a ${type} filesystem here needs root (loop mount)`);
     const img = join(world.dir, `${type}.img`);
     const mnt = join(world.dir, type);
-    const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    const sh = (cmd: string) => execaSync('sh', ['-c', cmd], { reject: false });
     const mk = sh(`truncate -s 320M ${img} && mkfs.${type} -q -f ${img} >/dev/null && mkdir -p ${mnt} && mount -o loop ${img} ${mnt}`);
-    if (mk.status !== 0) return none(`not applicable: no ${type} filesystem to try it on (${(mk.stderr || mk.stdout).trim().split('\n')[0]})`);
+    if (mk.exitCode !== 0) return none(`not applicable: no ${type} filesystem to try it on (${(mk.stderr || mk.stdout).trim().split('\n')[0]})`);
     return { mnt, umount: () => void sh(`umount -l ${mnt}`) };
   }
 
@@ -513,7 +514,7 @@ describe('9. filesystem ioctls that copy a tree or open by handle (btrfs snapsho
       fs = loopFs('btrfs');
       M = fs.mnt ?? '';
       if (!fs.mnt) return;
-      spawnSync('btrfs', ['subvolume', 'create', `${M}/home`], { stdio: 'ignore' });
+      execaSync('btrfs', ['subvolume', 'create', `${M}/home`], { stdio: 'ignore', reject: false });
       mkdirSync(`${M}/home/.ssh`);
       mkdirSync(`${M}/home/proj`);
       writeFileSync(`${M}/home/.ssh/id`, `${SECRET}\n`);

@@ -12,7 +12,7 @@
  *   - sbx's own filtering proxy serves its own sandbox only
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execa, execaSync, type Subprocess } from 'execa';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -28,13 +28,14 @@ const inside = (flags: string[], argv: string[], env: Record<string, string> = w
   sbxExec([...flags, '--', ...argv], { env, cwd: world.dir });
 const outside = (argv: string[], env: Record<string, string> = world.env): Promise<Result> =>
   run(argv[0]!, argv.slice(1), { env, cwd: world.dir });
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const has = (cmd: string) => execaSync('sh', ['-c', `command -v ${cmd}`], { reject: false }).exitCode === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const children: ChildProcess[] = [];
+const children: Subprocess[] = [];
 
 /** A long-running process; resolves once a line of its stdout matches `ready`. */
-function background(argv: string[], ready: RegExp, env: Record<string, string> = world.env): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(argv[0]!, argv.slice(1), { env, cwd: world.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+function background(argv: string[], ready: RegExp, env: Record<string, string> = world.env): Promise<{ child: Subprocess; out: () => string }> {
+  // buffer: false: output is read below as it comes; reject: false: afterAll kills them.
+  const child = execa(argv[0]!, argv.slice(1), { env, extendEnv: false, cwd: world.dir, stdin: 'ignore', buffer: false, reject: false });
   children.push(child);
   let out = '';
   return new Promise((resolveReady, reject) => {
@@ -55,7 +56,7 @@ function background(argv: string[], ready: RegExp, env: Record<string, string> =
 }
 
 /** Resolves when the process has exited (at once if it already has). */
-const exited = (child: ChildProcess) =>
+const exited = (child: Subprocess) =>
   new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
 
 /** A free TCP port on loopback (nothing listens on it afterwards). */
@@ -280,9 +281,9 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
   it.runIf(has('tmux'))('tmux -S SOCK new-window CMD: a tmux server started outside is refused, allowed when named; one started inside works', async () => {
     const tsock = join(world.dir, 'tmux.sock');
     const env = { ...world.env, TERM: 'xterm' };
-    execFileSync('tmux', ['-S', tsock, 'new-session', '-d', 'sleep 60'], { env });
+    execaSync('tmux', ['-S', tsock, 'new-session', '-d', 'sleep 60'], { env, extendEnv: false });
     try {
-      execFileSync('tmux', ['-S', tsock, 'new-window', `echo outside > ${mark('tmux-0')}`], { env });
+      execaSync('tmux', ['-S', tsock, 'new-window', `echo outside > ${mark('tmux-0')}`], { env, extendEnv: false });
       for (let i = 0; i < 50 && !existsSync(mark('tmux-0')); i++) await sleep(100);
       expect(existsSync(mark('tmux-0'))).toBe(true);
       const denied = await inside(['--deny-all', RUNNABLE], ['tmux', '-S', tsock, 'new-window', `echo pwned > ${mark('tmux-1')}`], env);
@@ -294,7 +295,7 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
       expect(readFileSync(mark('tmux-2'), 'utf8')).toBe('named\n');
       expect(existsSync(mark('tmux-1'))).toBe(false);
     } finally {
-      spawnSync('tmux', ['-S', tsock, 'kill-server'], { env });
+      execaSync('tmux', ['-S', tsock, 'kill-server'], { env, extendEnv: false, reject: false });
     }
     // A tmux server the sandbox starts itself (it daemonizes; the engine saw its bind).
     const isock = join(inDir, 'tmux.sock');
@@ -308,12 +309,12 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
   it.runIf(has('ssh-agent') && has('ssh-add') && has('ssh-keygen'))('an ssh-agent started outside: ssh-add -l fails inside unless the socket is named', async () => {
     const agent = join(world.dir, 'agent.sock');
     const key = join(world.dir, 'id_test');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sbx-escape-net', '-f', key]);
-    const a = spawn('ssh-agent', ['-D', '-a', agent], { stdio: 'ignore', env: world.env });
+    execaSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sbx-escape-net', '-f', key]);
+    const a = execa('ssh-agent', ['-D', '-a', agent], { stdio: 'ignore', env: world.env, extendEnv: false, reject: false });
     children.push(a);
     for (let i = 0; i < 50 && !existsSync(agent); i++) await sleep(100);
     const env = { ...world.env, SSH_AUTH_SOCK: agent };
-    execFileSync('ssh-add', [key], { env, stdio: 'pipe' });
+    execaSync('ssh-add', [key], { env, extendEnv: false });
     const out = await outside(['ssh-add', '-l'], env);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/sbx-escape-net/);

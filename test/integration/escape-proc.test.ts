@@ -8,7 +8,7 @@
  * caller's own /proc/self) in the same test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execa, type Subprocess } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
@@ -25,7 +25,7 @@ const insideSh = (script: string) => inside(['sh', '-c', script]);
 
 interface Victim {
   kind: string;
-  child: ChildProcess;
+  child: Subprocess;
   pid: number;
   pipeR: number;
   pipeW: number;
@@ -37,7 +37,9 @@ interface Victim {
 function startVictim(kind: 'unsandboxed' | 'sandboxed'): Promise<Victim> {
   const argv = [fixture('proc_victim'), victimDir];
   const env = { ...world.env, VICTIM_SECRET: ENV_SECRET };
-  const child = kind === 'sandboxed' ? spawn(sbxBin, ['exec', '--', ...argv], { env, cwd: world.dir }) : spawn(argv[0]!, argv.slice(1), { env, cwd: world.dir });
+  // buffer: false: the pid line is read below as it comes; reject: false: afterAll kills them.
+  const options = { env, extendEnv: false, cwd: world.dir, buffer: false, reject: false } as const;
+  const child = kind === 'sandboxed' ? execa(sbxBin, ['exec', '--', ...argv], options) : execa(argv[0]!, argv.slice(1), options);
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${kind} victim printed nothing: ${out}`)), 15_000);

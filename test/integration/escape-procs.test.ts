@@ -10,7 +10,7 @@
  * what the shell's current policy — the "default" the old ancestry walk fell back to —
  * would have allowed.
  */
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,7 +129,7 @@ describe('a process keeps the policy it was created under', () => {
     // procs_orphan is the overridden name: a shell script run under that name pushes a cd
     // hint for a directory without the override, then reads other.txt.
     const dir = join(sb.dir, 'bin-hint');
-    execFileSync('mkdir', ['-p', dir]);
+    execaSync('mkdir', ['-p', dir]);
     const script = join(dir, 'procs_orphan');
     writeFileSync(
       script,
@@ -188,7 +188,7 @@ describe('a process the engine cannot place', () => {
     await until('intermediate gone', () => s.stdout().includes('intermediate gone'), 10_000);
     // The user's own prlimit (outside the sandbox) can lower the hard core limit that holds
     // the tag; inside, every change to RLIMIT_CORE is refused.
-    execFileSync('prlimit', ['--pid', g[1]!, '--core=0:4242']);
+    execaSync('prlimit', ['--pid', g[1]!, '--core=0:4242']);
     writeFileSync(flag, '');
     await s.done;
     expect(s.stdout()).toContain(`orphan ${join(d, 'public.txt')}: EACCES`);
@@ -200,10 +200,10 @@ describe('a process the engine cannot place', () => {
   });
 
   it('cannot change its own tag: setrlimit and prlimit on RLIMIT_CORE are refused', async () => {
-    const r = execFileSync(
+    const { stdout: r } = execaSync(
       sbxBin,
       ['exec', '--quiet', '--', 'sh', '-c', 'ulimit -H -c 1000 2>/dev/null && echo hard-lowered || echo hard-refused; prlimit --pid $$ --core=0:1000 2>/dev/null && echo prlimit-set || echo prlimit-refused; prlimit --pid $$ --core --output HARD --noheadings >/dev/null && echo prlimit-read'],
-      { env: sb.env, cwd: sb.home, encoding: 'utf8' },
+      { env: sb.env, extendEnv: false, cwd: sb.home, stripFinalNewline: false },
     );
     expect(r).toContain('hard-refused');
     expect(r).toContain('prlimit-refused');

@@ -65,11 +65,12 @@ describe('bad command lines: usage and exit 2, nothing runs', () => {
 describe('signals: like a shell, sbx leaves ^C to the program', () => {
   /** Starts `sbx exec` in its own process group and resolves once the program printed "ready". */
   async function started(script: string) {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(sbxBin, ['exec', '--', 'sh', '-c', script], { env: world.env, cwd: world.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { execa } = await import('execa');
+    // buffer: false: "ready" is read below as it comes; reject: false: the tests signal it.
+    const child = execa(sbxBin, ['exec', '--', 'sh', '-c', script], { env: world.env, extendEnv: false, cwd: world.dir, detached: true, stdin: 'ignore', buffer: false, reject: false });
     let stdout = '';
     const ready = new Promise<void>((r) => child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; if (stdout.includes('ready')) r(); }));
-    const done = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    const done = child.then((res) => res.exitCode ?? null);
     await ready;
     return { child, done, out: () => stdout };
   }
@@ -156,6 +157,8 @@ describe('the supervisor dies mid-run: fail closed', () => {
     writeFileSync(secretFile, 'KILL-SECRET\n');
     // Only shell builtins until `go` appears (stat is not trapped), then a trapped exec + open.
     const script = `echo ready; while [ ! -e ${go} ]; do :; done; cat ${secretFile} || echo blocked`;
+    // Raw spawn: the test needs sbx's exit apart from its stdout closing (the orphaned program
+    // holds it open until `go`), which a promise for the whole run cannot give.
     const child = spawn(sbxBin, ['exec', '--', 'sh', '-c', script], { env: world.env, cwd: world.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     const ready = new Promise<void>((r) => child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; if (stdout.includes('ready')) r(); }));

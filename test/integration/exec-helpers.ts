@@ -2,11 +2,11 @@
  * Shared by the exec-*.test.ts files: run ./bin/sbx (a real process on the real kernel)
  * with a throwaway HOME/XDG tree, plus small TCP servers on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execa } from 'execa';
 
 export const repo = resolve(import.meta.dirname, '..', '..');
 export const sbxBin = join(repo, 'bin', 'sbx');
@@ -91,14 +91,16 @@ export function escapeWorld(prefix: string) {
 
 /** Runs a program to completion without blocking the event loop (test servers keep serving). */
 export function run(file: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolveRun({ code, signal, stdout, stderr }));
+  return execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false, // options.env is the whole environment (none given: ours)
+    stdin: 'ignore',
+    stripFinalNewline: false,
+    reject: false, // the tests inspect exit codes and signals
+  }).then((r) => {
+    if (r.exitCode === undefined && r.signal === undefined) throw r; // could not start: the error names the command
+    return { code: r.exitCode ?? null, signal: r.signal ?? null, stdout: r.stdout, stderr: r.stderr };
   });
 }
 

@@ -3,7 +3,7 @@
  * would load for D: the same text as seatbeltProfile() of the policy resolved for D.
  */
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolvePolicyForDir } from '../../src/policy/index.js';
@@ -17,7 +17,7 @@ describe('sbx policy --seatbelt', () => {
     const proj = join(sb.root, 'proj');
     mkdirSync(proj);
     writeFileSync(join(proj, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["secret.txt"]\n');
-    const out = execFileSync(sbxBin, ['policy', '--seatbelt', '--dir', proj], { env: sb.env, encoding: 'utf8' });
+    const out = execaSync(sbxBin, ['policy', '--seatbelt', '--dir', proj], { env: sb.env, extendEnv: false, stripFinalNewline: false }).stdout;
     const expected = seatbeltProfile((await resolvePolicyForDir(proj, { env: sb.env })).policy);
     expect(out.trimEnd()).toBe(expected.trimEnd());
     const forms = parseSbpl(out);

@@ -4,12 +4,12 @@
  * unix defaults) under a CompiledPolicy built here —
  * plus loopback-only servers (127.0.0.x, ::1, unix sockets). Nothing leaves the machine.
  */
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import type { CompiledPolicy, Effect, PathRule, RuleOrigin } from '../../src/policy/compiled.js';
 import { netSection } from '../unit/net/helpers.js';
 import { repo, type Result } from './exec-helpers.js';
@@ -75,18 +75,18 @@ export function sandboxed(policy: CompiledPolicy, argv: string[], options: { env
     SBX_NET_TEST_ARGV: JSON.stringify(argv),
   };
   if (options.hostsFile) env.SBX_HOSTS_FILE = options.hostsFile;
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      // The harness itself broke (addon missing, bad policy): fail loudly, not as a "denial".
-      if (code === 99) reject(new Error(`sandbox harness failed:\n${stderr}`));
-      else resolveRun({ code, signal, stdout, stderr });
-    });
+  return execa(process.execPath, ['--input-type=module', '-e', RUNNER], {
+    cwd: options.cwd,
+    env,
+    extendEnv: false,
+    stdin: 'ignore',
+    stripFinalNewline: false,
+    reject: false, // the tests inspect exit codes
+  }).then((r) => {
+    if (r.exitCode === undefined && r.signal === undefined) throw r; // could not start node: the error says why
+    // The harness itself broke (addon missing, bad policy): fail loudly, not as a "denial".
+    if (r.exitCode === 99) throw new Error(`sandbox harness failed:\n${r.stderr}`);
+    return { code: r.exitCode ?? null, signal: r.signal ?? null, stdout: r.stdout, stderr: r.stderr };
   });
 }
 
@@ -203,7 +203,8 @@ export async function unixServer(path: string, banner: string): Promise<{ count(
     const hits = join(tmpdir(), `sbx-abstract-${process.pid}-${path.slice(1)}`);
     // The script reads the client's line first: exiting before it would make socat's write
     // fail (EPIPE) and drop the banner.
-    const child = spawn('socat', [`ABSTRACT-LISTEN:${path.slice(1)},fork`, `SYSTEM:read -r line; echo x >> ${hits}; echo '${banner}'`], { stdio: 'ignore' });
+    // reject: false: close() kills it; cleanup (execa's default) kills it if the test process dies first.
+    const child = execa('socat', [`ABSTRACT-LISTEN:${path.slice(1)},fork`, `SYSTEM:read -r line; echo x >> ${hits}; echo '${banner}'`], { stdio: 'ignore', reject: false });
     for (let i = 0; i < 100 && !readFileSync('/proc/net/unix', 'utf8').includes(` ${path}`); i++) await new Promise((r) => setTimeout(r, 20));
     return {
       count: () => (existsSync(hits) ? readFileSync(hits, 'utf8').length / 2 : 0),

@@ -7,7 +7,7 @@
  * LAN one. The namespace is removed afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execa, execaSync, type Subprocess } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, policyFor, sandboxed, tempWorld, writeHostsFile } from './net-helpers.js';
@@ -19,7 +19,7 @@ const veth = `sbxv${process.pid % 100000}`;
 const v4 = (h: number) => `10.213.${n}.${h}`;
 const v6 = (h: number) => `2001:db8:213:${n.toString(16)}::${h}`;
 const PORT = 8080;
-const servers: ChildProcess[] = [];
+const servers: Subprocess[] = [];
 let hosts: string;
 
 // A server run inside the namespace: counts connections in a file, greets with a line
@@ -35,7 +35,7 @@ require('node:net').createServer((s) => {
   });
 }).listen(Number(port), addr);
 `;
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+const ip = (...args: string[]) => execaSync('ip', args); // a failure names the command and its stderr
 const log = (addr: string) => join(world.dir, `hits-${addr.replace(/:/g, '_')}`);
 const hits = (addr: string) => (existsSync(log(addr)) ? readFileSync(log(addr), 'utf8').split('\n').filter(Boolean).length : 0);
 
@@ -63,7 +63,8 @@ beforeAll(async () => {
   ip('netns', 'exec', ns, 'ip', 'link', 'set', `${veth}p`, 'up');
   ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
   for (const addr of [v4(2), v4(3), v6(2), v6(3)]) {
-    servers.push(spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER, addr, String(PORT), log(addr)], { stdio: 'ignore' }));
+    // reject: false: afterAll kills them; cleanup kills them too if this worker dies first.
+    servers.push(execa('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER, addr, String(PORT), log(addr)], { stdio: 'ignore', reject: false }));
   }
   hosts = writeHostsFile(world.dir, {
     [v4(2)]: ['svc.ns.test', 'a.wild.ns.test'],
@@ -74,7 +75,7 @@ beforeAll(async () => {
   for (const addr of [v4(2), v4(3), v6(2), v6(3)]) {
     for (let i = 0; i < 50; i++) {
       try {
-        execFileSync(fixture('net_client'), ['tcp', addr, String(PORT)], { stdio: 'pipe' });
+        execaSync(fixture('net_client'), ['tcp', addr, String(PORT)]);
         break;
       } catch {
         await new Promise((r) => setTimeout(r, 100));

@@ -5,7 +5,7 @@
  * escape-net.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execa, type Subprocess } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, policyFor, sandboxed, tempWorld, unixServer } from './net-helpers.js';
@@ -24,14 +24,15 @@ const paths = {
   dgramDenied: join(world.dir, 'dgram-no.sock'),
 };
 const servers: { count(): number; close(): Promise<void> }[] = [];
-const socats: ChildProcess[] = [];
+const socats: Subprocess[] = [];
 let counts: Record<string, () => number> = {};
 
 /** A datagram receiver (socat) appending what it gets to a file. */
 async function dgramServer(address: string): Promise<() => string> {
   const out = join(world.dir, `recv-${socats.length}.txt`);
   const spec = address.startsWith('@') ? `ABSTRACT-RECV:${address.slice(1)}` : `UNIX-RECV:${address}`;
-  socats.push(spawn('socat', ['-u', spec, `OPEN:${out},creat,append`], { stdio: 'ignore' }));
+  // reject: false: afterAll kills it; cleanup kills it too if this worker dies first.
+  socats.push(execa('socat', ['-u', spec, `OPEN:${out},creat,append`], { stdio: 'ignore', reject: false }));
   const deadline = Date.now() + 5000;
   while (!address.startsWith('@') && !existsSync(address) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   if (address.startsWith('@')) await new Promise((r) => setTimeout(r, 200));

@@ -4,7 +4,7 @@
  * temp dirs some presets keep writable). Each sbx run is ~0.2 s; the generous timeouts
  * are for a CI box busy with the kernel tests in parallel.
  */
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,21 +25,18 @@ interface Run {
 }
 
 function run(args: string[], opts: { cwd?: string; extraEnv?: Record<string, string>; input?: string; detached?: boolean } = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(sbx, args, {
-      cwd: opts.cwd ?? proj,
-      env: { ...env, ...opts.extraEnv },
-      // detached = setsid: no controlling terminal, like a background process in a session
-      detached: opts.detached ?? false,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
+  return execa(sbx, args, {
+    cwd: opts.cwd ?? proj,
+    env: { ...env, ...opts.extraEnv },
+    extendEnv: false,
+    // detached = setsid: no controlling terminal, like a background process in a session
+    detached: opts.detached ?? false,
+    input: opts.input ?? '',
+    stripFinalNewline: false,
+    reject: false, // the tests read the exit code
+  }).then((r) => {
+    if (r.exitCode === undefined && r.signal === undefined) throw r; // could not start: the error names the command
+    return { code: r.exitCode ?? null, stdout: r.stdout, stderr: r.stderr };
   });
 }
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { join } from 'node:path';
 import { fixtures, makeProject, makeSandbox, pidAlive, PUSH_FN, sleep, SLOW_START_NOTICE, until, type Sandbox } from './supervisor-helpers.js';
 
@@ -56,7 +56,7 @@ function diagnostics(): string {
   } catch {
     log = '(no supervisor.log)';
   }
-  const ps = spawnSync('ps', ['-eo', 'pid,ppid,stat,wchan:20,args'], { encoding: 'utf8' }).stdout ?? '';
+  const ps = execaSync('ps', ['-eo', 'pid,ppid,stat,wchan:20,args'], { reject: false }).stdout;
   const ours = ps.split('\n').filter((l) => l.includes(sb.dir) || l.includes('sup_opener') || l.includes('sbx'));
   return `supervisor.log:\n${log}\nprocesses:\n${ours.join('\n')}`;
 }

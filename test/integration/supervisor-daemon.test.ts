@@ -4,7 +4,7 @@
  * sessions live, and fail-closed when no supervisor can be had.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launcher, makeProject, makeSandbox, pidAlive, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
@@ -117,6 +117,6 @@ describe('supervisor daemon', () => {
 });
 
 function spawnLauncher(sock: string, sbx: string, argv: string[]): { code: number; stderr: string } {
-  const r = spawnSync(launcher, ['--session', sock, '--sbx', sbx, '--', ...argv], { env: sb.env, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status ?? 128, stderr: r.stderr };
+  const r = execaSync(launcher, ['--session', sock, '--sbx', sbx, '--', ...argv], { env: sb.env, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 30_000 });
+  return { code: r.exitCode ?? 128, stderr: r.stderr };
 }

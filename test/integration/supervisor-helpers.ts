@@ -2,10 +2,11 @@
  * Shared by the supervisor-*.test.ts files: a private HOME / XDG_* / runtime dir per test
  * file, the real bin/sbx, the real launcher and keeper, the real kernel.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execa, execaSync, type ResultPromise } from 'execa';
 
 export const root = resolve(import.meta.dirname, '..', '..');
 export const sbxBin = join(root, 'bin', 'sbx');
@@ -58,15 +59,12 @@ export interface Running {
   done: Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-function track(child: ChildProcess): Running {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<{ code: number; stdout: string; stderr: string }>((res) =>
-    child.on('close', (code, signal) => res({ code: code ?? 128 + (signal ? 9 : 0), stdout, stderr })),
-  );
-  return { child, done };
+/** reject: false, so `done` always resolves; a killed child reads as 128+9, as before. */
+const piped = { stdin: 'ignore', stripFinalNewline: false, reject: false, extendEnv: false } as const;
+
+function track(child: ResultPromise<typeof piped>): Running {
+  const done = child.then((r) => ({ code: r.exitCode ?? 128 + (r.signal ? 9 : 0), stdout: r.stdout, stderr: r.stderr }));
+  return { child: child as unknown as ChildProcess, done };
 }
 
 export function makeSandbox(name: string): Sandbox {
@@ -98,24 +96,26 @@ export function makeSandbox(name: string): Sandbox {
     config: join(configBase, 'sbx'),
     keeperSock,
     sbx(args, opts = {}) {
-      const r = spawnSync(sbxBin, args, {
+      const r = execaSync(sbxBin, args, {
         cwd: opts.cwd ?? home,
         env,
+        extendEnv: false,
         input: opts.input ?? '',
-        encoding: 'utf8',
+        stripFinalNewline: false,
+        reject: false,
         timeout: opts.timeout ?? 60_000,
       });
-      return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+      return { code: r.exitCode ?? 128, stdout: r.stdout, stderr: r.stderr };
     },
     spawnSbx(args, opts = {}) {
-      return track(spawn(sbxBin, args, { cwd: opts.cwd ?? home, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+      return track(execa(sbxBin, args, { cwd: opts.cwd ?? home, env, ...piped }));
     },
     spawnSession(argv, opts = {}) {
       return track(
-        spawn(launcher, ['--session', keeperSock, '--sbx', sbxBin, '--', ...argv], {
+        execa(launcher, ['--session', keeperSock, '--sbx', sbxBin, '--', ...argv], {
           cwd: opts.cwd ?? home,
           env,
-          stdio: ['ignore', 'pipe', 'pipe'],
+          ...piped,
         }),
       );
     },
@@ -142,17 +142,14 @@ export function makeSandbox(name: string): Sandbox {
     },
     cleanup() {
       // Keepers first: a keeper that sees its supervisor go would start a new one.
-      try {
-        const out = execFileSync('pgrep', ['-f', keeperSock], { encoding: 'utf8' });
-        for (const p of out.split('\n').filter(Boolean)) {
-          try {
-            process.kill(Number(p), 'SIGKILL');
-          } catch {
-            // gone
-          }
+      // none left: pgrep exits 1 and prints nothing
+      const out = execaSync('pgrep', ['-f', keeperSock], { reject: false }).stdout;
+      for (const p of out.split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(p), 'SIGKILL');
+        } catch {
+          // gone
         }
-      } catch {
-        // none left: pgrep exits 1
       }
       const pid = sb.supervisorPid();
       sb.sbx(['daemon', 'stop', '--force'], { timeout: 10_000 });
@@ -204,7 +201,7 @@ export function pidAlive(pid: number): boolean {
 /** A tiny project: .sbx.yaml denying secret.txt; public.txt is the allowed twin. */
 export function makeProject(dir: string, yaml = 'version: 1\nread:\n  deny: ["secret.txt"]\n'): string {
   mkdirSync(dir, { recursive: true });
-  execFileSync('sh', ['-c', `printf '%s' "$1" > .sbx.yaml; echo SECRET > secret.txt; echo PUBLIC > public.txt`, 'sh', yaml], { cwd: dir });
+  execaSync('sh', ['-c', `printf '%s' "$1" > .sbx.yaml; echo SECRET > secret.txt; echo PUBLIC > public.txt`, 'sh', yaml], { cwd: dir });
   return dir;
 }
 

@@ -4,7 +4,7 @@
  * the last good policy (reported with file:line to the terminal and the log), audit mode.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, makeSandbox, PUSH_FN, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
@@ -87,7 +87,8 @@ describe('session policy follows the shell', () => {
       done`;
     writeFileSync(join(sb.dir, 'probe.sh'), probe);
     const cmd = `${sbxBin} shell -- sh ${join(sb.dir, 'probe.sh')}`;
-    const child = spawn('script', ['-qfec', cmd, join(sb.dir, 'typescript')], { cwd: p, env: sb.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // buffer: false: the screen is read below as it comes; reject: false: only the screen matters.
+    const child = execa('script', ['-qfec', cmd, join(sb.dir, 'typescript')], { cwd: p, env: sb.env, extendEnv: false, buffer: false, reject: false });
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     const probeState = () => {
@@ -113,7 +114,7 @@ describe('session policy follows the shell', () => {
     expect(log.some((v) => v.op === 'policy' && v.rule.includes('broken policy file') && v.rule.includes('.sbx.yaml:'))).toBe(true);
 
     writeFileSync(join(sb.dir, 'stop'), '');
-    await new Promise((r) => child.on('close', r));
+    await child;
   });
 
   it('mode audit: what would be denied is allowed and logged as audit; the enforce twin denies', () => {

@@ -45,11 +45,11 @@ describe('native addon', () => {
   });
 
   it('execve replaces the process image (in a child node)', async () => {
-    const { execFileSync } = await import('node:child_process');
+    const { execaSync } = await import('execa');
     const { packageRoot } = await import('../../src/native/load.js');
     const addonPath = join(packageRoot, 'native/unotify/build/Release/sbx_unotify.node');
-    const out = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(addonPath)}).execve('/bin/sh', ['sh', '-c', 'echo "$X"'], ['X=replaced'])`]);
-    expect(out.toString()).toBe('replaced\n');
+    const out = execaSync(process.execPath, ['-e', `require(${JSON.stringify(addonPath)}).execve('/bin/sh', ['sh', '-c', 'echo "$X"'], ['X=replaced'])`], { stripFinalNewline: false }).stdout;
+    expect(out).toBe('replaced\n');
     expect(() => addon.execve('/nonexistent/prog', ['x'], [])).toThrow(/execve\(\/nonexistent\/prog\): No such file/);
   });
 
@@ -72,9 +72,10 @@ describe('native addon', () => {
   it('an engine on a listener with no process left reports onClosed once and stops cleanly', async () => {
     // A filter whose only user exits at once: its listener hangs up.
     const [a, b] = addon.socketPair();
-    const { spawn } = await import('node:child_process');
+    const { execa } = await import('execa');
     const { launcherPath } = await import('../../src/native/load.js');
-    const child = spawn(launcherPath(), ['--fd', '3', '--', '/bin/true'], { stdio: ['ignore', 'ignore', 'inherit', b] });
+    // fd 3: the launcher's channel (execa's types list fds 0-9 only; any open fd works)
+    const child = execa(launcherPath(), ['--fd', '3', '--', '/bin/true'], { stdio: ['ignore', 'ignore', 'inherit', b as 3], reject: false });
     addon.close(b);
     const lfd = addon.recvFd(a, 5000);
     let closed = 0;

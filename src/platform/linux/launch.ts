@@ -39,7 +39,8 @@ export async function launch(
   const [parentEnd, childEnd] = native.socketPair();
   let child: ChildProcess;
   try {
-    // The child end becomes fd 3 in the launcher; our end is CLOEXEC and stays here.
+    // Raw spawn: the launcher takes over the user's terminal and the caller needs the bare
+    // ChildProcess (signals, pid for the engine). The child end becomes fd 3 in the launcher; our end is CLOEXEC and stays here.
     child = spawn(launcher, ['--fd', '3', '--', ...argv], { cwd, env, stdio: ['inherit', 'inherit', 'inherit', childEnd] });
   } catch (err) {
     native.close(parentEnd);

@@ -7,9 +7,9 @@
  * anything but `cd /absolute` is ignored, and the caller checks the directory against the
  * shell's real cwd before acting.
  */
-import { execFileSync } from 'node:child_process';
 import { constants, openSync } from 'node:fs';
 import net from 'node:net';
+import { execaSync } from 'execa';
 import { SbxError } from '../../errors.js';
 
 const MAX_LINE = 4096;
@@ -20,7 +20,7 @@ export class ControlChannel {
 
   constructor(readonly path: string, onDir: (dir: string) => void) {
     try {
-      execFileSync('mkfifo', ['-m', '600', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execaSync('mkfifo', ['-m', '600', path], { stdin: 'ignore', stdout: 'ignore' }); // the cause carries mkfifo's stderr
     } catch (cause) {
       throw new SbxError(`cannot create the control FIFO ${path}`, { exitCode: 70, cause });
     }

@@ -28,6 +28,7 @@ export async function macosExec(request: ExecRequest, options: MacosExecOptions 
   const dir = new PrivateDir();
   try {
     const profile = dir.writeProfile(seatbeltProfile(request.policy, { privateDir: dir.path }));
+    // Raw spawn: the program gets the user's terminal; signals are forwarded by hand below.
     const child = spawn(sandboxExec, ['-f', profile, resolved, ...args], {
       cwd: request.cwd,
       env: request.env,

@@ -14,7 +14,8 @@
  * state that lives only in memory (unexported variables, jobs) does not survive a
  * restart; background jobs get the shell's SIGHUP.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
 import { readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PolicyError, SbxError } from '../../errors.js';
@@ -47,12 +48,9 @@ export interface MacosShellOptions {
 /** The working directory of a running process, from outside it. */
 export async function processCwd(pid: number): Promise<string | undefined> {
   if (process.platform === 'linux') return readlink(`/proc/${pid}/cwd`).catch(() => undefined);
-  return new Promise((resolve) => {
-    execFile('/usr/sbin/lsof', ['-a', '-p', String(pid), '-d', 'cwd', '-Fn'], (err, stdout) => {
-      const line = err ? undefined : stdout.split('\n').find((l) => l.startsWith('n'));
-      resolve(line ? line.slice(1) : undefined);
-    });
-  });
+  const r = await execa('/usr/sbin/lsof', ['-a', '-p', String(pid), '-d', 'cwd', '-Fn'], { reject: false, timeout: 5000 });
+  const line = r.failed ? undefined : r.stdout.split('\n').find((l) => l.startsWith('n'));
+  return line ? line.slice(1) : undefined;
 }
 
 /** One line about a policy that could not be resolved (a broken file names file:line:col). */
@@ -87,6 +85,7 @@ export async function macosShell(request: ShellRequest, options: MacosShellOptio
   const start = () => {
     const file = dir.writeProfile(profile);
     profileFile = file;
+    // Raw spawn: the shell takes over the user's terminal and is restarted/signalled by hand here.
     const c = spawn(sandboxExec, ['-f', file, ...argv], {
       cwd,
       env,

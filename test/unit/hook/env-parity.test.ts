@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,8 +52,8 @@ function runShell(shell: HookShell, env: Record<string, string>, policies: Polic
   writeFileSync(file, script(shell, policies, out));
   const base = { PATH: process.env.PATH!, HOME: dir, SBX_DISABLE: '1', ZDOTDIR: dir, XDG_CONFIG_HOME: dir, TERM: 'dumb' };
   const argv = shell === 'fish' ? ['--no-config', '-i', file] : shell === 'zsh' ? ['-f', '-i', file] : ['--norc', '--noprofile', '-i', file];
-  const r = spawnSync(shell, argv, { env: { ...base, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${shell} failed (${r.status}): ${r.stderr}`);
+  // A failure throws with the command line, exit code and stderr.
+  execaSync(shell, argv, { env: { ...base, ...env }, extendEnv: false, stdin: 'ignore' });
   return policies.map((_, i) => {
     const result: Record<string, string> = {};
     for (const entry of readFileSync(`${out}.${i}`, 'utf8').split('\0')) {

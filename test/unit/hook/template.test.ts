@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ describe('sbx hook templates', () => {
       const line = text.split('\n').find((l) => l.includes('__sbx_bin'))!.trim();
       const file = join(dir, `line.${shell}`);
       writeFileSync(file, `${line}\nprintf '%s' $__sbx_bin\n`.replace('$__sbx_bin', shell === 'fish' ? '$__sbx_bin' : '"$__sbx_bin"'));
-      expect(execFileSync(shell, [file], { encoding: 'utf8' })).toBe(odd);
+      expect(execaSync(shell, [file], { stripFinalNewline: false }).stdout).toBe(odd);
     }
     expect(sbxBinPath()).toBe(sbx);
   });
@@ -28,9 +28,9 @@ describe('sbx hook templates', () => {
     for (const shell of SHELLS) {
       const file = join(dir, `hook.${shell}`);
       writeFileSync(file, renderHook(shell));
-      const r = spawnSync(shell, ['-n', file], { encoding: 'utf8' });
+      const r = execaSync(shell, ['-n', file], { reject: false });
       expect(r.stderr, shell).toBe('');
-      expect(r.status, shell).toBe(0);
+      expect(r.exitCode, shell).toBe(0);
     }
   });
 
@@ -42,20 +42,20 @@ describe('sbx hook templates', () => {
 
 describe('sbx hook command', () => {
   it('prints each shell template and the direnv library', () => {
-    for (const shell of SHELLS) expect(execFileSync(sbx, ['hook', shell], { encoding: 'utf8' })).toContain(`__sbx_bin`);
-    expect(execFileSync(sbx, ['hook', 'direnv'], { encoding: 'utf8' })).toContain('use_sandbox()');
-    expect(execFileSync(sbx, ['hook', 'direnv', '--path'], { encoding: 'utf8' }).trim()).toBe(resolve(import.meta.dirname, '../../../direnvrc.sh'));
+    for (const shell of SHELLS) expect(execaSync(sbx, ['hook', shell]).stdout).toContain(`__sbx_bin`);
+    expect(execaSync(sbx, ['hook', 'direnv']).stdout).toContain('use_sandbox()');
+    expect(execaSync(sbx, ['hook', 'direnv', '--path']).stdout.trim()).toBe(resolve(import.meta.dirname, '../../../direnvrc.sh'));
   });
 
   it('an unknown shell is a usage error: exit 2, the shell named, usage shown', () => {
-    const r = spawnSync(sbx, ['hook', 'tcsh'], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
+    const r = execaSync(sbx, ['hook', 'tcsh'], { reject: false, stripFinalNewline: false });
+    expect(r.exitCode).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^sbx: unknown shell 'tcsh' \(supported: bash, zsh, fish, direnv\)/);
     expect(r.stderr).toContain('usage: sbx hook <bash|zsh|fish|direnv>');
-    const none = spawnSync(sbx, ['hook'], { encoding: 'utf8' });
-    expect(none.status).toBe(2);
-    const extra = spawnSync(sbx, ['hook', 'bash', 'zsh'], { encoding: 'utf8' });
-    expect(extra.status).toBe(2);
+    const none = execaSync(sbx, ['hook'], { reject: false });
+    expect(none.exitCode).toBe(2);
+    const extra = execaSync(sbx, ['hook', 'bash', 'zsh'], { reject: false });
+    expect(extra.exitCode).toBe(2);
   });
 });

@@ -5,7 +5,7 @@
  * The pty/real-shell version of the loop is test/integration/macos-shell.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompiledPolicy } from '../../../src/policy/compiled.js';
@@ -31,7 +31,7 @@ function world() {
   mkdirSync(A);
   mkdirSync(B);
   const go = join(fake.root, 'go');
-  execFileSync('mkfifo', [go]);
+  execaSync('mkfifo', [go]);
   const policies: Record<string, CompiledPolicy> = {
     [A]: new PolicyBuilder().path('read', 'deny', `${A}/secret`).build(),
     [B]: new PolicyBuilder().path('read', 'deny', `${B}/secret`).build(),

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execa } from 'execa';
 import { NetworkManager } from '../../../src/net/index.js';
 import { decideNet } from '../../../src/policy/net-match.js';
 import { netPolicy } from './helpers.js';
@@ -8,7 +7,8 @@ import { hostsFile, httpServers, type Loopback, removeHostsFiles } from './serve
 
 afterAll(removeHostsFiles);
 
-const run = promisify(execFile);
+// Like execFile: rejects on a non-zero exit, with stdout on the error (curl's -w code).
+const run = (file: string, args: string[]) => execa(file, args, { stripFinalNewline: false });
 let servers: Loopback;
 let manager: NetworkManager;
 

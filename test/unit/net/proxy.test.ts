@@ -7,16 +7,14 @@
  * where an address rule allows it (127.0.0.2 and 127.0.0.6 here; 127.0.0.5 not).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
-import { promisify } from 'node:util';
+import { execa } from 'execa';
 import { prepareNetwork, type PreparedNetwork, type ProxyDenial } from '../../../src/net/index.js';
 import { netPolicy } from './helpers.js';
 import { hostsFile, httpServers, type Loopback, removeHostsFiles } from './servers.js';
 
 afterAll(removeHostsFiles);
 
-const run = promisify(execFile);
 
 let servers: Loopback;
 let net: PreparedNetwork;
@@ -40,13 +38,9 @@ afterAll(async () => {
 });
 
 async function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run('curl', ['-sS', '--max-time', '10', '--noproxy', '', ...args], { env: { PATH: process.env.PATH } });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
+  const r = await execa('curl', ['-sS', '--max-time', '10', '--noproxy', '', ...args], { env: { PATH: process.env.PATH }, extendEnv: false, stripFinalNewline: false, reject: false });
+  if (r.exitCode === undefined) throw r; // curl did not run to an exit: the error says why
+  return { code: r.exitCode, out: r.stdout, err: r.stderr };
 }
 
 describe('HTTP CONNECT', () => {
