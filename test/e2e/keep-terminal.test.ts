@@ -11,7 +11,7 @@
  * linked; the native build copied in or not), so the real build is never touched.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, repoRoot, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
@@ -63,7 +63,7 @@ afterEach(() => {
   for (const t of started.splice(0)) t.kill();
 });
 afterAll(() => {
-  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
 });
 
 /** A new terminal: `shell -i` in a tmux pane (not yet sandboxed), its rc file ending in `rcLine`. */
@@ -134,13 +134,13 @@ describe.each(SHELLS)('%s: a new terminal never closes', (shell) => {
     const old = join(world.sb.root, 'old-sbx');
     const oldBin = copyCheckout(old, { dist: true, native: true });
     const hookFile = join(world.sb.root, `hook.${shell}`);
-    writeFileSync(hookFile, execFileSync(oldBin, ['hook', shell], { env: world.sb.env }));
+    writeFileSync(hookFile, execaSync(oldBin, ['hook', shell], { env: world.sb.env, extendEnv: false, stripFinalNewline: false }).stdout);
     const moved = join(world.sb.root, 'new-sbx');
     renameSync(old, moved);
     const t = await terminal(shell, world, sourceLine(shell, hookFile));
     await expectLoudUnsandboxed(t, shell, new RegExp(`NOT sandboxed: ${oldBin.replace(/[.+]/g, '\\$&')} is gone \\(the sbx checkout was moved or deleted\\)`), 'put sbx back there, or re-install the hook');
     // The fix: the hook from the new place.
-    writeFileSync(hookFile, execFileSync(join(moved, 'bin', 'sbx'), ['hook', shell], { env: world.sb.env }));
+    writeFileSync(hookFile, execaSync(join(moved, 'bin', 'sbx'), ['hook', shell], { env: world.sb.env, extendEnv: false, stripFinalNewline: false }).stdout);
     await expectSandboxed(await terminal(shell, world, sourceLine(shell, hookFile)), shell);
   });
 

@@ -6,7 +6,7 @@
  * the session's proxy chains to the user's.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
@@ -22,7 +22,7 @@ afterEach(() => {
   for (const t of started.splice(0)) t.kill();
 });
 afterAll(() => {
-  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
 });
 
 async function terminal(shell: Shell, sb: Sandbox, cwd: string, env: Record<string, string>): Promise<Tmux> {
@@ -50,7 +50,7 @@ describe.each(SHELLS)('%s: proxy variables only where needed', (shell) => {
     mkdirSync(plain);
     mkdirSync(wild);
     writeFileSync(join(wild, '.sbx.yaml'), 'version: 1\nnet:\n  allow: ["*.example.test"]\n');
-    execFileSync(sbxBin, ['trust'], { cwd: wild, env: sb.env, stdio: 'ignore' });
+    execaSync(sbxBin, ['trust'], { cwd: wild, env: sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
 
     const t = await terminal(shell, sb, plain, { HTTPS_PROXY: USER_PROXY });
     expect((await t.run(show(shell))).out).toEqual([`P=${USER_PROXY} A=-`]);
@@ -59,7 +59,7 @@ describe.each(SHELLS)('%s: proxy variables only where needed', (shell) => {
     expect(inWild).toHaveLength(1);
     expect(inWild[0]).toMatch(/^P=http:\/\/127\.0\.0\.1:\d+ A=socks5h:\/\/127\.0\.0\.1:\d+$/);
     expect(inWild[0]).not.toContain(USER_PROXY);
-    const status = execFileSync(sbxBin, ['status'], { env: sb.env, encoding: 'utf8' });
+    const status = execaSync(sbxBin, ['status'], { env: sb.env, extendEnv: false, stripFinalNewline: false }).stdout;
     expect(status).toContain(`chained to your proxy ${USER_PROXY}`);
     await t.run(`cd ${plain}`);
     expect((await t.run(show(shell))).out).toEqual([`P=${USER_PROXY} A=-`]);

@@ -11,7 +11,7 @@
  *     runs without its privileges (no_new_privs); a plain copy (the twin) gets none.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
@@ -35,7 +35,7 @@ afterEach(() => {
 const farDirs: string[] = [];
 afterAll(() => {
   for (const d of farDirs) rmSync(d, { recursive: true, force: true });
-  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop', '--force'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop', '--force'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
 });
 
 function makeWorld(): World {

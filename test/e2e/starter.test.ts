@@ -7,7 +7,7 @@
  * twins on the same screen). npm keeps the user's ~/.npmrc settings without its token.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
@@ -24,7 +24,7 @@ afterEach(() => {
   for (const t of started.splice(0)) t.kill();
 });
 afterAll(() => {
-  for (const sb of worlds) spawnSync(sbxBin, ['daemon', 'stop'], { env: sb.env, stdio: 'ignore', timeout: 10_000 });
+  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
 });
 
 /** A wheel built by hand (no network, no build backend): sbxdemo 1.0, pure python. */
@@ -39,7 +39,7 @@ function writeWheel(dir: string): string {
     '    for k, v in files.items(): z.writestr(k, v)',
     '    z.writestr("sbxdemo-1.0.dist-info/RECORD", "".join(k + ",,\\n" for k in files) + "sbxdemo-1.0.dist-info/RECORD,,\\n")',
   ].join('\n');
-  execFileSync('python3', ['-c', py, file]);
+  execaSync('python3', ['-c', py, file]);
   return file;
 }
 
@@ -58,9 +58,9 @@ function makeWorld(): { sb: Sandbox; node: string; python: string } {
   writeFileSync(join(sb.home, '.gitconfig'), '[user]\n\tname = Dev\n\temail = dev@example.test\n');
   // What a person does once per project, at the terminal: write the starter, read it, trust it.
   for (const dir of [node, python]) {
-    const out = execFileSync(sbxBin, ['init'], { cwd: dir, env: sb.env, encoding: 'utf8' });
+    const out = execaSync(sbxBin, ['init'], { cwd: dir, env: sb.env, extendEnv: false, stripFinalNewline: false }).stdout;
     expect(out).toContain(dir === node ? 'for node' : 'for python');
-    execFileSync(sbxBin, ['trust'], { cwd: dir, env: sb.env, stdio: 'ignore' });
+    execaSync(sbxBin, ['trust'], { cwd: dir, env: sb.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
   }
   return { sb, node, python };
 }
@@ -101,7 +101,7 @@ describe.each(SHELLS)('%s: sbx init starters', (shell) => {
     expect(r.status).not.toBe(0);
     expect(existsSync(join(sb.home, '.bashrc')) ? readFileSync(join(sb.home, '.bashrc'), 'utf8') : '').not.toContain('planted');
     // Outside, the commit made inside is there.
-    expect(execFileSync('git', ['-C', node, 'log', '--format=%s'], { encoding: 'utf8' }).trim()).toBe('init');
+    expect(execaSync('git', ['-C', node, 'log', '--format=%s']).stdout.trim()).toBe('init');
   });
 
   it('python project: pip install of a local wheel into a venv in the project, git init && git commit; fish universal variables', async () => {

@@ -11,7 +11,8 @@
  * wrong fds (the kernel marks the call answered before the program has taken the fd, and
  * the killed ioctl withdraws it: open() returns 0), and with ADDFD then SEND it does not.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -92,6 +93,7 @@ it(`engines killed with -9 at random moments for ${SECONDS} s: no open() ever re
   const addon = loadNative();
   const dir = fourFiles();
   const [parentEnd, childEnd] = addon.socketPair();
+  // Raw spawn: fd passing (childEnd becomes its fd 3), and lineFrom() reads a bare ChildProcess.
   const prog = spawn(launcherPath(), ['--fd', '3', '--', fixtureBin('open_verify'), dir, String(SECONDS)], {
     stdio: ['ignore', 'pipe', 'inherit', childEnd],
   });
@@ -104,6 +106,7 @@ it(`engines killed with -9 at random moments for ${SECONDS} s: no open() ever re
   const listener = addon.recvFd(parentEnd, 10_000);
   const journalFd = addon.memfdCreate('sbx-journal-test', 256 * 1024);
   const load = () => {
+    // Raw spawn: a long-running host the loop kills, handed the listener and journal fds.
     const h = spawn(process.execPath, ['-e', host], { stdio: ['pipe', 'pipe', 'inherit', listener, journalFd] });
     return { h, loaded: lineFrom(h, /loaded/) };
   };
@@ -166,13 +169,14 @@ const minUnotify = join(packageRoot, 'test', 'fixtures', 'bin', 'min_unotify');
 function buildMinUnotify() {
   const src = join(packageRoot, 'bench', 'c', 'min_unotify.c');
   if (!existsSync(minUnotify) || statSync(minUnotify).mtimeMs < statSync(src).mtimeMs)
-    execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', minUnotify, src], { stdio: 'inherit' });
+    execaSync('cc', ['-O2', '-Wall', '-pthread', '-o', minUnotify, src], { stdio: 'inherit' });
 }
 
 async function killLoop(mode: string, runs: number, dir: string) {
   let wrong = 0;
   const lines: string[] = [];
   for (let i = 0; i < runs; i++) {
+    // Raw spawn: killed with -9 mid-run; the test waits for its stdout to close, not for its exit.
     const sup = spawn(minUnotify, ['-m', mode, '--', fixtureBin('open_verify'), dir, '30', '--stop-on-error'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });

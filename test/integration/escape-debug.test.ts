@@ -28,6 +28,7 @@ const denial = (what: string, pid: string | number, why: string) => `sbx: denied
 async function startTarget(sandboxed: boolean): Promise<{ child: ChildProcess; pid: number; addr: string }> {
   const f = infoFile();
   const argv = [probe, 'target', f];
+  // Raw spawn: long-running targets, never waited on, killed in afterAll.
   const child = sandboxed
     ? spawn(sbxBin, ['exec', ...w.policy, '--', ...argv], { env: w.world.env, cwd: w.world.dir, stdio: 'ignore' })
     : spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });

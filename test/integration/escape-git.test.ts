@@ -9,7 +9,7 @@
  * The twin: the same repository, made and committed to inside, is a working repository outside.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
@@ -31,11 +31,11 @@ const outside = (args: string[]) =>
 beforeAll(() => {
   mkdirSync(proj);
   writeFileSync(join(proj, 'package.json'), '{"name":"p","version":"1.0.0"}\n');
-  execFileSync(sbxBin, ['init'], { cwd: proj, env: world.env });
-  execFileSync(sbxBin, ['trust'], { cwd: proj, env: world.env, stdio: 'ignore' });
+  execaSync(sbxBin, ['init'], { cwd: proj, env: world.env, extendEnv: false });
+  execaSync(sbxBin, ['trust'], { cwd: proj, env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
 });
 afterAll(() => {
-  execFileSync(sbxBin, ['daemon', 'stop'], { env: world.env, stdio: 'ignore' });
+  execaSync(sbxBin, ['daemon', 'stop'], { env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
   world.cleanup();
 });
 
@@ -97,8 +97,8 @@ describe('git inside a sandbox', () => {
     expect(existsSync(marker)).toBe(false);
     // The probe works: the same fsmonitor, in a repository configured outside, does run.
     const probe = join(world.dir, 'probe');
-    execFileSync('git', ['init', '-q', probe]);
-    execFileSync('git', ['-C', probe, 'config', 'core.fsmonitor', cmd]);
+    execaSync('git', ['init', '-q', probe]);
+    execaSync('git', ['-C', probe, 'config', 'core.fsmonitor', cmd]);
     await run('git', ['status'], { cwd: probe, env: world.env });
     expect(existsSync(marker)).toBe(true);
   });
@@ -106,8 +106,8 @@ describe('git inside a sandbox', () => {
   it("denied: an existing repository's own config (remotes, settings) is never replaced, even with inert content", async () => {
     const other = join(world.dir, 'proj', 'sub');
     mkdirSync(other);
-    execFileSync('git', ['init', '-q', other]);
-    execFileSync('git', ['-C', other, 'remote', 'add', 'origin', 'https://example.test/r.git']);
+    execaSync('git', ['init', '-q', other]);
+    execaSync('git', ['-C', other, 'remote', 'add', 'origin', 'https://example.test/r.git']);
     const before = readFileSync(join(other, '.git', 'config'), 'utf8');
     const r = await inside(`cd sub && printf '[core]\\n\\tbare = false\\n' > .git/config.lock && mv .git/config.lock .git/config`);
     expect(r.code).not.toBe(0);

@@ -4,7 +4,7 @@
  * bin/sbx, supervisor, launcher, keeper and kernel. Which path ran is read from the client's
  * SBX_FAST_TRACE lines ("sbx-fast: fast exec …" / "sbx-fast: node: <why>"), never from timing.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execa, execaSync } from 'execa';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,8 +22,8 @@ let secret: string;
 let pub: string;
 
 function exec(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(sbxBin, ['exec', ...args], { cwd: sb.home, env: { ...sb.env, ...env }, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
+  const r = execaSync(sbxBin, ['exec', ...args], { cwd: sb.home, env: { ...sb.env, ...env }, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 60_000 });
+  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
 }
 
 const ping = () => sb.sbx(['daemon', 'status']).code === 0;
@@ -135,16 +135,17 @@ describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
 
   it('kill -9 of the supervisor: a running fast exec keeps its policy, the next exec falls back to Node, and the fast path takes over again after the restart', { timeout: 120_000 }, async () => {
     const go = join(world, 'go');
-    const running = spawn(
+    // buffer: false: its output is read below as it comes; reject: false: its exit code is read.
+    const running = execa(
       sbxBin,
       ['exec', '--deny-read', `--allow-read=${pub}`, `--allow-read=${world}/go`, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done; cat ${pub}; cat ${secret}; echo done`],
-      { cwd: sb.home, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: sb.home, env: sb.env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false },
     );
     let out = '';
     let err = '';
     running.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     running.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const finished = new Promise<number>((r) => running.on('close', (code) => r(code ?? -1)));
+    const finished = running.then((res) => res.exitCode ?? -1);
     await until('the running exec session', () => FAST_EXEC.test(err) && sb.status().sessions.length === 1);
 
     const old = sb.supervisorPid()!;
@@ -235,7 +236,7 @@ describe('requests from inside a session', { timeout: 120_000 }, () => {
     mkdirSync(join(world, 'js'), { recursive: true });
     const script = join(world, 'js', 'client.cjs');
     writeFileSync(script, clientJs(control));
-    const outside = spawnSync(process.execPath, [script], { env: sb.env, encoding: 'utf8', timeout: 30_000 });
+    const outside = execaSync(process.execPath, [script], { env: sb.env, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 30_000 });
     expect(outside.stdout).toMatch(/^reply \{"session":"s[0-9a-f]{10}"/);
 
     const inside = sb.sbx(['shell', '--', 'sh', '-c', `env -u SBX_SESSION ${process.execPath} ${script}`]);
