@@ -247,7 +247,9 @@ describe.each([
     r = await t.run('cat secret.txt');
     expect(r.status).not.toBe(0);
     r = await t.run(`cd ${world.out}; printenv MY_SECRET; cat ${world.A}/secret.txt`);
-    expect(r).toEqual({ out: ['sbx: policy built-in defaults (preset secrets)', 'my-value', 'A-SECRET'], status: 0 });
+    // The denied cat above is explained at a prompt (shell-inside.test.ts): that line may land here.
+    const out = r.out.filter((l) => !l.startsWith('sbx: denied cat read '));
+    expect({ out, status: r.status }).toEqual({ out: ['sbx: policy built-in defaults (preset secrets)', 'my-value', 'A-SECRET'], status: 0 });
   });
 });
 

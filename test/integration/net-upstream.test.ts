@@ -74,7 +74,7 @@ describe('proxy variables only where needed', () => {
     expect(proxyLines(r.stdout)).toEqual([`HTTPS_PROXY=${upstreamUrl}`, 'NO_PROXY=intranet.test']);
   });
 
-  it("the user's proxy: chained to when sbx's proxy is needed — allowed targets go through it (to the decided address), refused ones never reach it", async () => {
+  it("the user's proxy: chained to when sbx's proxy is needed — allowed targets go through it (to the decided address), refused ones never reach it", { timeout: 90_000 }, async () => {
     connects.length = 0;
     const userEnv = { ...env, HTTPS_PROXY: upstreamUrl, HTTP_PROXY: upstreamUrl };
     const url = (name: string) => `http://${name}:${servers.port}/`;

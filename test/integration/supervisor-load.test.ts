@@ -34,13 +34,16 @@ function sessionsInLog(state: string): Set<string> {
 }
 
 describe('supervisor under load', () => {
-  it(`${SESSIONS} sessions × ${PROCS} processes: no lost or wrong decision`, { timeout: 120_000 }, async () => {
+  it(`${SESSIONS} sessions × ${PROCS} processes: no lost or wrong decision`, { timeout: 180_000 }, async () => {
     const p = makeProject(join(sb.home, 'load'));
     expect(sb.sbx(['daemon', 'start']).code).toBe(0);
     const opener = join(fixtures, 'sup_opener');
     const one = `${opener} ${p}/public.txt 'PUBLIC\n' ${p}/secret.txt ${DURATION_MS}`;
     const script = `for i in $(seq ${PROCS}); do ${one} & done; wait`;
-    const runs = Array.from({ length: SESSIONS }, () => sb.spawnSession(['sh', '-c', script], { cwd: p }));
+    // The storm runs niced: 200 busy processes on 2 cores would otherwise starve the test
+    // runner itself (vitest gives up on a worker whose answers take over 60 s); the
+    // supervisor, at normal priority, still meets every opener's calls.
+    const runs = Array.from({ length: SESSIONS }, () => sb.spawnSession(['nice', '-n', '10', 'sh', '-c', script], { cwd: p }));
     // Sample the supervisor while the load runs (RSS, sessions at once). On 2 cores a CLI
     // status round-trip can lose the CPU race against 200 busy processes, so a missed
     // sample is fine; whether every session was served is read from the log afterwards.
@@ -50,7 +53,11 @@ describe('supervisor under load', () => {
     let peakSessions = 0;
     while (!finished) {
       try {
-        const st = sb.status();
+        // Bounded: a synchronous call blocks this worker, and vitest gives up on a worker
+        // silent for 60 s (an unhandled "Timeout calling onTaskUpdate").
+        const r = sb.sbx(['status', '--json'], { timeout: 10_000 });
+        if (r.code !== 0) throw new Error(r.stderr);
+        const st = JSON.parse(r.stdout) as ReturnType<typeof sb.status>;
         peakRss = Math.max(peakRss, st.supervisor.rssBytes);
         peakSessions = Math.max(peakSessions, st.sessions.length);
       } catch {
@@ -81,7 +88,7 @@ describe('supervisor under load', () => {
       }
     }
     // Every session's denials reached the supervisor's log: each one was served by it.
-    await until('every session in the violation log', () => sessionsInLog(sb.state).size === SESSIONS, 30_000);
+    await until('every session in the violation log', () => sessionsInLog(sb.state).size === SESSIONS, 60_000);
     process.stdout.write(`load: ${ok} allowed + ${denied} denied opens verified; supervisor RSS at peak ${(peakRss / 1048576).toFixed(1)} MiB with ${peakSessions} sessions at once; ${slowStarts} sessions waited for the supervisor over 5 s\n`);
     await until('sessions ended', () => sb.status().sessions.length === 0, 30_000);
   });

@@ -203,14 +203,18 @@ describe('the default floor: nothing that later runs code outside the sandbox is
     };
     const script = [
       ...Object.entries(targets).map(([n, f]) => t(n, f === '/var/spool/cron' ? `mkdir ${f}` : `sh -c 'echo evil >> ${f}'`)),
+      // A new repository's .git may be made (git init works inside), but nothing that runs
+      // code can be put in it: its config and hooks stay floors (escape-git.test.ts).
       t('new-repo', `mkdir ${join(p, 'sub')} && mkdir ${join(p, 'sub/.git')}`),
+      t('new-repo-config', `sh -c 'printf "[core]\\n\\tfsmonitor = evil\\n" > ${join(p, 'sub/.git/config')}'`),
+      t('new-repo-hook', `mkdir ${join(p, 'sub/.git/hooks')}`),
       t('read-bashrc', `cat ${join(h, '.bashrc')}`),
       ...Object.entries(twins).map(([n, f]) => t(n, `sh -c 'echo ok >> ${f}'`)),
     ].join('\n');
     mkdirSync(p, { recursive: true });
     const r = sb.sbx(['shell', '--', 'sh', '-c', script], { cwd: p });
-    for (const n of [...Object.keys(targets), 'new-repo']) expect(r.stdout, n).toContain(`${n} fail`);
-    for (const n of [...Object.keys(twins), 'read-bashrc']) expect(r.stdout, n).toContain(`${n} ok`);
+    for (const n of [...Object.keys(targets), 'new-repo-config', 'new-repo-hook']) expect(r.stdout, n).toContain(`${n} fail`);
+    for (const n of [...Object.keys(twins), 'read-bashrc', 'new-repo']) expect(r.stdout, n).toContain(`${n} ok`);
     // Refused by the floor (not by a missing directory): each target is in the log.
     const log = sb.log();
     for (const [n, f] of Object.entries(targets)) expect(log.some((v) => v.kind === 'deny' && v.op === 'write' && v.target === f), n).toBe(true);

@@ -116,10 +116,11 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   const bool exists = fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (exists && decide_path(n.pol->read, t.real).allow) return fail(n, EEXIST);
   // An ancestor of a floor (an exact rule: `.git` for `.git/config`, a missing `~/.config`)
-  // must never be replaced by a symlink or a moved directory; a new, empty directory made by
-  // the engine replaces nothing (git init's `.git`). Everything below stays decided as before.
+  // must never be replaced by a symlink or a moved directory; a new, empty `.git` made by the
+  // engine replaces nothing (git init). Only `.git`: a missing `~/.config` stays refused (its
+  // owner and mode are what the config loader trusts). Everything below stays decided as before.
   const PathRule* win = nullptr;
-  const bool new_ancestor = is_mkdir && !exists && errno == ENOENT && !t.unnamed &&
+  const bool new_ancestor = is_mkdir && !exists && errno == ENOENT && !t.unnamed && t.name == ".git" &&
                             !decide_path_rule(n.pol->write, t.real, &win).allow && win && win->exact &&
                             decide_path_without_exact(n.pol->write, t.real).allow;
   if (!new_ancestor && check_target(n, false, true, t)) return;
