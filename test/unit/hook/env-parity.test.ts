@@ -70,7 +70,8 @@ const valueArb = fc.string({ maxLength: 12 }).map((s) => s.replace(/\0/g, '')).c
 const policyArb = fc.record({ deny: fc.array(patternArb, { maxLength: 3 }), allow: fc.array(patternArb, { maxLength: 2 }) });
 
 describe.each(SHELLS)('%s env hide/restore', (shell) => {
-  it('matches the TypeScript reference on enter A, move to B, leave; leaving restores exactly', () => {
+  // Up to 30 real shell starts: on a loaded 2-core runner that can take a minute.
+  it('matches the TypeScript reference on enter A, move to B, leave; leaving restores exactly', { timeout: 120_000 }, () => {
     fc.assert(
       fc.property(fc.dictionary(nameArb, valueArb, { minKeys: 1 }), policyArb, policyArb, (env0, a, b) => {
         const env = { ...env0 };
