@@ -10,11 +10,11 @@
  * The broken checkouts are copies of this one (bin, dist, shells, package.json; node_modules
  * linked; the native build copied in or not), so the real build is never touched.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
 import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeHome, repoRoot, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+import { trackTerminals, makeHome, repoRoot, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
@@ -57,14 +57,7 @@ const hookLine = (shell: Shell, bin: string) => (shell === 'fish' ? `${bin} hook
 const sourceLine = (shell: Shell, file: string) => (shell === 'fish' ? `source ${file}` : `. ${file}`);
 const inSession = (shell: Shell) => (shell === 'fish' ? 'echo S=(set -q SBX_SESSION; and echo yes; or echo no)' : 'echo S=${SBX_SESSION:+yes}');
 
-const started: Tmux[] = [];
-const worlds: Sandbox[] = [];
-afterEach(() => {
-  for (const t of started.splice(0)) t.kill();
-});
-afterAll(() => {
-  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
-});
+const { started, worlds } = trackTerminals();
 
 /** A new terminal: `shell -i` in a tmux pane (not yet sandboxed), its rc file ending in `rcLine`. */
 async function terminal(shell: Shell, world: World, rcLine: string, prompt = /\] [#$%>] ?$/): Promise<Tmux> {

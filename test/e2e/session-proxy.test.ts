@@ -5,25 +5,18 @@
  * policy has a wildcard rule; leaving puts the user's values back exactly. `sbx status` says
  * the session's proxy chains to the user's.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+import { trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 const USER_PROXY = 'http://127.0.0.1:3128';
 
-const started: Tmux[] = [];
-const worlds: Sandbox[] = [];
-afterEach(() => {
-  for (const t of started.splice(0)) t.kill();
-});
-afterAll(() => {
-  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
-});
+const { started, worlds } = trackTerminals();
 
 async function terminal(shell: Shell, sb: Sandbox, cwd: string, env: Record<string, string>): Promise<Tmux> {
   const hook = shell === 'fish' ? `${sbxBin} hook fish | source` : `eval "$(${sbxBin} hook ${shell})"`;

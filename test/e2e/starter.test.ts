@@ -6,11 +6,11 @@
  * (~/.npmrc's token) and the persistence floor (~/.bashrc) stay out of reach (the denied
  * twins on the same screen). npm keeps the user's ~/.npmrc settings without its token.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+import { trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
 // npm over the network and venvs on a loaded 2-core box: generous limits (no timing is asserted).
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 180_000 });
@@ -18,14 +18,7 @@ vi.setConfig({ testTimeout: 240_000, hookTimeout: 180_000 });
 const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 const TOKEN = 'npm_SECRET-TOKEN-1234';
 
-const started: Tmux[] = [];
-const worlds: Sandbox[] = [];
-afterEach(() => {
-  for (const t of started.splice(0)) t.kill();
-});
-afterAll(() => {
-  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
-});
+const { started, worlds } = trackTerminals();
 
 /** A wheel built by hand (no network, no build backend): sbxdemo 1.0, pure python. */
 function writeWheel(dir: string): string {

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execaSync } from 'execa';
+import { afterAll, afterEach } from 'vitest';
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 
@@ -194,4 +195,20 @@ export async function startShell(
 
 export function shellPath(shell: Shell): string {
   return execaSync('sh', ['-c', `command -v ${shell}`]).stdout.trim();
+}
+
+/**
+ * For a test file's terminals and sandboxes: terminals pushed to `started` are killed after
+ * each test, and each sandbox pushed to `worlds` has its supervisor stopped after the file.
+ */
+export function trackTerminals(): { started: Tmux[]; worlds: Sandbox[] } {
+  const started: Tmux[] = [];
+  const worlds: Sandbox[] = [];
+  afterEach(() => {
+    for (const t of started.splice(0)) t.kill();
+  });
+  afterAll(() => {
+    for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
+  });
+  return { started, worlds };
 }

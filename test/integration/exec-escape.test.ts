@@ -121,7 +121,7 @@ describe('the sandbox cannot touch its supervisor (sbx itself is $PPID of the pr
     expect(ok.stdout.trim()).toBe('1');
   });
 
-  it('strace -p of the supervisor is refused (ptrace is refused inside); outside strace works', async () => {
+  it('strace -p of the supervisor is refused (debuggers reach only their own session: escape-debug.test.ts); outside strace works', async () => {
     const no = await plain('strace -p $PPID -e trace=none -o /dev/null & sleep 1; kill $! 2>/dev/null; wait $!; echo rc=$?');
     expect(no.stderr).toMatch(/Operation not permitted/);
     const ok = await run('strace', ['-f', '-e', 'trace=none', '-o', '/dev/null', 'true'], { env: world.env });

@@ -73,6 +73,29 @@ async function withDeadline<T>(p: Promise<T>, ms: number, why: () => string): Pr
   }
 }
 
+
+/** How many times the supervisor log says session `id` was resumed. */
+function resumesOf(id: string): number {
+  try {
+    return readFileSync(join(sb.state, 'supervisor.log'), 'utf8').split(`session ${id} resumed:`).length - 1;
+  } catch {
+    return 0;
+  }
+}
+
+/** kill -9 of the supervisor `kills` times, each time waiting until the session is resumed. */
+async function killSupervisorTimes(kills: number, resumes: () => number): Promise<void> {
+  for (let k = 1; k <= kills; k++) {
+    const victim = sb.supervisorPid()!;
+    process.kill(victim, 'SIGKILL');
+    await until(`session resumed after kill ${k}`, () => resumes() >= k && sb.supervisorPid() !== victim, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${diagnostics()}`);
+    });
+    // Let the new supervisor answer for a while before it is killed in turn.
+    await sleep(400);
+  }
+}
+
 describe('supervisor crash survival', () => {
   it('kill -9 mid-workload: the workload completes with correct results, no ENOSYS, no spurious denial; a new supervisor serves the same session', { timeout: 120_000 }, async () => {
     const p = makeProject(join(sb.home, 'k9'));
@@ -112,22 +135,8 @@ describe('supervisor crash survival', () => {
     const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 90_000, 4, stop)], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
     await until('all four openers running', () => new Set(sb.log(session.id).filter((v) => v.program === opener).map((v) => v.pid)).size === 4, 30_000);
-    const resumes = () => {
-      try {
-        return readFileSync(join(sb.state, 'supervisor.log'), 'utf8').split(`session ${session.id} resumed:`).length - 1;
-      } catch {
-        return 0;
-      }
-    };
-    for (let k = 1; k <= KILLS; k++) {
-      const victim = sb.supervisorPid()!;
-      process.kill(victim, 'SIGKILL');
-      await until(`session resumed after kill ${k}`, () => resumes() >= k && sb.supervisorPid() !== victim, 30_000).catch((e: Error) => {
-        throw new Error(`${e.message}\n${diagnostics()}`);
-      });
-      // Let the new supervisor answer for a while before it is killed in turn.
-      await sleep(400);
-    }
+    const resumes = () => resumesOf(session.id);
+    await killSupervisorTimes(KILLS, resumes);
     writeFileSync(stop, '');
     const out = await withDeadline(run.done, 40_000, () => `the workload did not finish: a call was lost?\n${diagnostics()}`);
     expectWorkloadCorrect(out);
@@ -148,21 +157,8 @@ describe('supervisor crash survival', () => {
     const started = Date.now();
     const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
-    const resumes = () => {
-      try {
-        return readFileSync(join(sb.state, 'supervisor.log'), 'utf8').split(`session ${session.id} resumed:`).length - 1;
-      } catch {
-        return 0;
-      }
-    };
-    for (let k = 1; k <= KILLS; k++) {
-      const victim = sb.supervisorPid()!;
-      process.kill(victim, 'SIGKILL');
-      await until(`session resumed after kill ${k}`, () => resumes() >= k && sb.supervisorPid() !== victim, 30_000).catch((e: Error) => {
-        throw new Error(`${e.message}\n${diagnostics()}`);
-      });
-      await sleep(400);
-    }
+    const resumes = () => resumesOf(session.id);
+    await killSupervisorTimes(KILLS, resumes);
     // The loop runs until every kill is done (the stop file) and N launches at least.
     writeFileSync(stop, '');
     const out = await withDeadline(run.done, 500_000, () => `the launch loop did not finish\n${diagnostics()}`);

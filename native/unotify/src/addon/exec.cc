@@ -104,6 +104,24 @@ void kill_caller(Notif& n) {
   reply_error(n.listener(), n.req.id, EACCES);  // in case it lands first: the call fails anyway
 }
 
+// The image decided under every policy the caller is within (a nested sbx exec adds one):
+// the verdict of the first that denies, else of the innermost.
+ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::string& asked,
+                         const std::vector<std::string>& argv) {
+  ExecImage img;
+  img.fd = fd;
+  img.path = path;
+  img.asked = asked;
+  img.argv = argv;
+  img.caller = &n.caller;
+  ExecVerdict v;
+  v.d = decide_all(n, [&](const Policy& p) {
+    const Decision d = (v = decide_exec_image(p, img)).d;
+    return d;
+  });
+  return v;
+}
+
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
 
 // The running image of the caller's process, decided under its policy. Overrides applied.
@@ -141,18 +159,8 @@ Verdict verify_image(Notif& n, bool pending) {
   // for what it starts next (system programs only): it keeps running, with the strictest
   // rights, as it did before verification existed. After an exec it is decided as usual.
   if (!pending && n.policyId == n.core->procs().strict()) return Verdict::kAllow;
-  ExecImage img;
-  img.fd = exe.get();
-  img.path = path;
-  img.asked = asked;
-  img.argv = argv;
-  img.caller = &n.caller;
-  // Every policy this process is within (a nested sbx exec) must allow the image.
-  ExecVerdict v;
-  const Decision d = decide_all(n, [&](const Policy& p) {
-    v = decide_exec_image(p, img);
-    return v.d;
-  });
+  const ExecVerdict v = decide_image(n, exe.get(), path, asked, argv);
+  const Decision d = v.d;
   if (!d.allow) {
     // An image that cannot be identified (rule -2) is refused in audit mode too.
     if (!n.pol->audit || d.rule == -2) {
@@ -253,18 +261,9 @@ void handle_exec(Notif& n) {
   if (re == -ENOENT || re == -ENOTDIR || re == -ELOOP || re == -ENAMETOOLONG)
     return void(reply_error(n.listener(), n.req.id, -re));
   if (re == 0 && r.fd.ok()) {
-    ExecImage img;
-    img.fd = r.fd.get();
-    img.path = resolved_path(r);
-    img.asked = path;
-    img.argv = argv;
-    img.caller = &n.caller;
-    ExecVerdict v;
-    const Decision d = decide_all(n, [&](const Policy& p) {
-      v = decide_exec_image(p, img);
-      return v.d;
-    });
-    if (refuse(n, d, v.op, v.target, EACCES)) return;
+    const std::string bin = resolved_path(r);
+    const ExecVerdict v = decide_image(n, r.fd.get(), bin, path, argv);
+    if (refuse(n, v.d, v.op, v.target, EACCES)) return;
     // A set-id or file-capability program runs, but without its privileges (no_new_privs):
     // say so, once per program, so `sudo` failing is not a mystery (the supervisor prints it).
     if (gains_privileges(r.fd.get())) {
@@ -274,10 +273,10 @@ void handle_exec(Notif& n) {
       ev.policy = n.policyId;
       ev.rule = -2;
       ev.pid = n.caller.tgid;
-      ev.program = img.path;
+      ev.program = bin;
       ev.syscall = n.syscall;
       ev.op = "exec";
-      ev.target = img.path;
+      ev.target = bin;
       n.core->emit(std::move(ev));
     }
   }
