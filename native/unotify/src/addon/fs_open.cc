@@ -61,8 +61,7 @@ static void finish_open(const std::shared_ptr<Core>& core, uint64_t id, int fd, 
     reply_error(core->listener(), id, -fd);
     return;
   }
-  int r = reply_addfd(core->listener(), id, fd, cloexec);
-  close(fd);
+  int r = reply_addfd(core->listener(), id, fd, cloexec);  // closes fd
   // ENOENT: the caller is gone. Anything else: it still waits, so answer with the error.
   if (r < 0 && r != -ENOENT) reply_error(core->listener(), id, -r);
 }

@@ -88,8 +88,7 @@ bool may_open(Notif& n, int fd) {
 
 void finish(Notif& n, int fd, bool cloexec) {
   if (fd < 0) return void(reply_error(n.listener(), n.req.id, -fd));
-  int r = reply_addfd(n.listener(), n.req.id, fd, cloexec);
-  close(fd);
+  int r = reply_addfd(n.listener(), n.req.id, fd, cloexec);  // closes fd
   if (r < 0 && r != -ENOENT) reply_error(n.listener(), n.req.id, -r);
 }
 

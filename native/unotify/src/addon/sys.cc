@@ -71,7 +71,12 @@ int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec) {
   a.srcfd = static_cast<uint32_t>(srcfd);
   a.newfd_flags = cloexec ? O_CLOEXEC : 0;
   int newfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
-  if (newfd < 0) return -errno;
+  const int err = errno;
+  // Our copy is closed before the reply: the program runs on at once (a compiler writes a
+  // binary and exits, its parent execs it), and a write reference still held here would make
+  // that exec fail with ETXTBSY.
+  close(srcfd);
+  if (newfd < 0) return -err;
   int r = reply_value(listener, id, newfd);
   return r < 0 ? r : newfd;
 }

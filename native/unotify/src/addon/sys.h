@@ -50,6 +50,7 @@ int reply_continue(int listener, uint64_t id);
 int reply_error(int listener, uint64_t id, int err);  // err: positive errno
 int reply_value(int listener, uint64_t id, int64_t val);
 // Injects srcfd into the tracee and answers the syscall with the new fd number.
+// Injects srcfd (and closes it, whatever happens) then answers with its number in the tracee.
 int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec);
 
 // readlink of /proc/self/fd/N: the path the kernel really resolved.
