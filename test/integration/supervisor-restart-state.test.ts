@@ -5,9 +5,11 @@
  *   - a nested `sbx exec` inside the session (its `within` policy) still narrows: a path the
  *     inner policy denies stays denied, one both allow stays allowed (without the state the
  *     process fell to the strictest policy, which refuses the allowed one too);
- *   - an `sbx exec` session's proxy still chains to the user's own proxy (it went direct);
- *   - an `sbx exec` session's policy is built again from its caller's variables (a policy
- *     naming `$VAR` that only the caller had locked the session down).
+ *   - an `sbx exec` or `sbx shell` session's proxy still chains to the user's own proxy (it
+ *     went direct);
+ *   - an `sbx exec` session's policy is built again from its caller's variables (without
+ *     them a deny rule naming a `$VAR` only the caller had no longer applied: the file it
+ *     denied became readable after the restart).
  * Real bin/sbx, supervisor, keeper, launcher, shells and kernel; a real kill -9 each time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +150,26 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.code).toBe(0);
   });
 
+  it("an sbx shell session's proxy still chains to the user's proxy (sbx status says so too)", async () => {
+    const proj = makeProject(join(sb.home, 'shellproxy'), 'version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.2"]\n');
+    expect(sb.sbx(['trust'], { cwd: proj }).code).toBe(0);
+    const go = join(proj, 'go');
+    const ready = join(proj, 'ready');
+    connects.length = 0;
+    const url = `http://127.0.0.2:${servers.port}/`;
+    const curl = (tag: string) => `curl -sS -f --max-time 10 ${url} && echo ${tag}-ok || echo ${tag}-failed`;
+    const r = sb.spawnSbxEnv(['shell', '--', 'sh', '-c', `${curl('before')}; touch ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; ${curl('after')}`], { HTTPS_PROXY: upstreamUrl, HTTP_PROXY: upstreamUrl }, proj);
+    await until('the first request done', () => existsSync(ready), 60_000);
+    const session = sb.status().sessions.find((s) => s.cwd === proj)!;
+    await killSupervisor(session.id);
+    const resumed = sb.status().sessions.find((s) => s.id === session.id) as unknown as { proxyUpstream: string | null };
+    expect(resumed.proxyUpstream).toBe(upstreamUrl);
+    writeFileSync(go, '');
+    const out = await r.done;
+    expect(out.stdout).toBe(`hello from api\nbefore-ok\nhello from api\nafter-ok\n`);
+    expect(connects).toEqual([`127.0.0.2:${servers.port}`, `127.0.0.2:${servers.port}`]);
+  });
+
   it("an sbx exec session's policy is built again from its caller's variables", async () => {
     // The project denies a file named through a variable only the caller has (hidden from
     // the program, so neither the keeper nor a supervisor it starts has it either).
@@ -165,8 +187,8 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.stdout).toContain('before-pub-read');
     expect(out.stdout).toContain('before-secret-denied');
     expect(out.stdout).toContain('before-var=unset');
-    expect(out.stdout).toContain('after-pub-read'); // a locked-down session refuses it
-    expect(out.stdout).toContain('after-secret-denied');
+    expect(out.stdout).toContain('after-pub-read'); // the allowed twin
+    expect(out.stdout).toContain('after-secret-denied'); // on main: after-secret-read
     expect(out.code).toBe(0);
   });
 });
