@@ -199,7 +199,12 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   private async rebuildNested(kept: NestedState[]): Promise<{ policy: CompiledPolicy; built: NestedState }[]> {
     const out: { policy: CompiledPolicy; built: NestedState }[] = [];
     for (const n of kept) {
-      const got = await buildNested(this, n);
+      let got: Awaited<ReturnType<typeof buildNested>>;
+      try {
+        got = await buildNested(this, n);
+      } catch (err) {
+        got = { error: (err as Error).message }; // a resumed session starts whatever one nested policy does
+      }
       if ('error' in got) {
         this.notify(`sbx: nested \`sbx exec ${n.args.join(' ')}\` could not be built again after the supervisor restarted (${got.error}); its processes are locked down`);
         out.push({ policy: { ...lockdown(n.id), within: n.within }, built: n });
