@@ -1,0 +1,116 @@
+/**
+ * A `commands:` override gives one program more rights than the policy it is started under
+ * (`mytool: { read: { allow: [secret/data.txt] } }`). Those rights belong to the program the
+ * name resolved to when the policy was made — not to whatever a sandboxed program names
+ * `mytool`, and not to code another program injects into the real one. Each trick first
+ * works OUTSIDE (its code reads the secret), then gets nothing more than the base policy
+ * INSIDE, next to the allowed twin: the real program, under the same policy, reads it.
+ * Real kernel, real sbx, real programs.
+ */
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fixture, run, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+
+vi.setConfig({ testTimeout: 120_000 });
+
+const world = tempWorld('sbx-override-');
+const tools = join(world.dir, 'tools'); // in PATH, not writable inside: where the real programs are
+const pub = join(world.dir, 'pub'); // writable inside: where a sandboxed program plants its own
+const secret = join(world.dir, 'secret', 'data.txt');
+const SECRET = 'OVERRIDE-ONLY-SECRET';
+const policyFile = join(world.dir, 'policy.yaml');
+const env = { ...world.env, PATH: `${tools}:${world.env.PATH}` };
+const preload = fixture('preload_reader');
+
+const inside = (script: string) => sbxExec(['--policy', policyFile, '--', 'sh', '-c', script], { env, cwd: world.dir });
+const outside = (script: string) => run('sh', ['-c', script], { env, cwd: world.dir });
+
+function expectSecret(r: Result): void {
+  expect(r.stdout).toContain(SECRET);
+}
+function expectNoSecret(r: Result): void {
+  expect(r.stdout).not.toContain(SECRET);
+  expect(r.stderr).toMatch(/sbx: denied /);
+}
+
+beforeAll(() => {
+  for (const d of [tools, pub, join(world.dir, 'secret'), join(pub, 'evil')]) mkdirSync(d);
+  writeFileSync(secret, `${SECRET}\n`);
+  // The real programs the overrides name: a binary (a copy of cat) and a script.
+  copyFileSync('/bin/cat', join(tools, 'mytool'));
+  chmodSync(join(tools, 'mytool'), 0o755);
+  writeFileSync(join(tools, 'myscript'), '#!/bin/sh\nexec cat "$@"\n');
+  chmodSync(join(tools, 'myscript'), 0o755);
+  writeFileSync(
+    policyFile,
+    'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub"] }\ncommands:\n' +
+      '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n',
+  );
+  // What a sandboxed program could plant in pub (done here so the outside twins can use it too).
+  copyFileSync('/bin/cat', join(pub, 'mytool'));
+  chmodSync(join(pub, 'mytool'), 0o755);
+  symlinkSync('/bin/sh', join(pub, 'evil', 'mytool'));
+  writeFileSync(join(pub, 'evil', 'myscript'), `#!/bin/sh\ncat ${secret}\n`);
+  chmodSync(join(pub, 'evil', 'myscript'), 0o755);
+});
+afterAll(() => world.cleanup());
+
+describe('allowed twins: the programs the overrides name get their rights inside', () => {
+  it('the base policy denies the secret (cat); the real mytool (a binary) and myscript (a script) read it', async () => {
+    expectNoSecret(await inside(`cat ${secret}`));
+    expectSecret(await inside(`mytool ${secret}`));
+    expectSecret(await inside(`${join(tools, 'mytool')} ${secret}`));
+    expectSecret(await inside(`myscript ${secret}`));
+  });
+
+  it('a symlink to the real mytool under another name is still the real mytool', async () => {
+    const r = await inside(`ln -s ${join(tools, 'mytool')} ${pub}/link && ${pub}/link ${secret}; rm -f ${pub}/link`);
+    expectSecret(r);
+  });
+});
+
+describe('a program named like an override does not get it', () => {
+  it('a copy of cat named mytool: reads the secret outside; inside it is just cat', async () => {
+    expectSecret(await outside(`${pub}/mytool ${secret}`));
+    expectNoSecret(await inside(`${pub}/mytool ${secret}`));
+  });
+
+  it('a symlink named mytool to /bin/sh: its shell reads the secret outside; inside it gets the base policy', async () => {
+    expectSecret(await outside(`${pub}/evil/mytool -c 'cat ${secret}'`));
+    expectNoSecret(await inside(`${pub}/evil/mytool -c 'cat ${secret}'`));
+  });
+
+  it('a script of its own named myscript: outside it reads the secret; inside it gets the base policy', async () => {
+    expectSecret(await outside(`${pub}/evil/myscript`));
+    expectNoSecret(await inside(`${pub}/evil/myscript`));
+  });
+
+  it('PATH put in front (a planted myscript found first by name) gets the base policy too', async () => {
+    expectNoSecret(await inside(`PATH=${pub}/evil:$PATH myscript`));
+  });
+});
+
+describe('code injected into the real program does not get its override', () => {
+  it('LD_PRELOAD into the real mytool: the library reads the secret outside; inside the program is refused', async () => {
+    const o = await outside(`PRELOAD_READ=${secret} LD_PRELOAD=${preload} mytool /dev/null`);
+    expect(o.stdout).toContain(`preload: ${SECRET}`);
+    // Inside, under the base policy (no override), the same library is denied the read: the
+    // library itself works inside.
+    const base = await inside(`PRELOAD_READ=${secret} LD_PRELOAD=${preload} cat /dev/null`);
+    expect(base.stdout).not.toContain(SECRET);
+    expect(base.stderr).toMatch(/preload: Permission denied/);
+    const r = await inside(`PRELOAD_READ=${secret} LD_PRELOAD=${preload} mytool /dev/null; echo rc=$?`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*mytool.*LD_PRELOAD/);
+  });
+
+  it('LD_LIBRARY_PATH and LD_AUDIT are refused the same way; the real mytool without them still works', async () => {
+    for (const v of [`LD_LIBRARY_PATH=${pub}`, `LD_AUDIT=${preload}`]) {
+      const r = await inside(`${v} mytool ${secret}`);
+      expect(r.stdout).not.toContain(SECRET);
+      expect(r.stderr).toMatch(new RegExp(`sbx: denied .*mytool.*${v.split('=')[0]}`));
+    }
+    expectSecret(await inside(`mytool ${secret}`));
+  });
+});
