@@ -22,6 +22,7 @@ const SECRET = 'OVERRIDE-ONLY-SECRET';
 const policyFile = join(world.dir, 'policy.yaml');
 const env = { ...world.env, PATH: `${tools}:${world.env.PATH}` };
 const preload = fixture('preload_reader');
+const tamper = fixture('override_tamper');
 
 const inside = (script: string) => sbxExec(['--policy', policyFile, '--', 'sh', '-c', script], { env, cwd: world.dir });
 const outside = (script: string) => run('sh', ['-c', script], { env, cwd: world.dir });
@@ -112,5 +113,24 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stderr).toMatch(new RegExp(`sbx: denied .*mytool.*${v.split('=')[0]}`));
     }
     expectSecret(await inside(`mytool ${secret}`));
+  });
+
+  it('a debugger that hides LD_PRELOAD after the loader read it and detaches before sbx looks: refused', async () => {
+    const run = (mode: string) => `PRELOAD_READ=${secret} LD_PRELOAD=${preload} ${tamper} ${mode} mytool /dev/null; echo rc=$?`;
+    // Outside: the library still runs in the child after its LD_PRELOAD was renamed.
+    const o = await outside(run('poke'));
+    expect(o.stderr).toMatch(/override_tamper: [1-9]\d* word\(s\) rewritten/);
+    expect(o.stdout).toContain(`preload: ${SECRET}`);
+    // Inside: tampered with by a debugger before it was verified, it does not get the override.
+    const r = await inside(run('poke'));
+    expect(r.stderr).toMatch(/override_tamper: [1-9]\d* word\(s\) rewritten/);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*mytool.*(debugger|LD_PRELOAD)/);
+  });
+
+  it('the allowed twin: the same debugger stops and detaches without writing; the real mytool keeps its override', async () => {
+    const r = await inside(`${tamper} nopoke mytool ${secret}; echo rc=$?`);
+    expect(r.stdout).toContain(SECRET);
+    expect(r.stdout).toContain('rc=0');
   });
 });
