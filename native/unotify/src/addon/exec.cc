@@ -193,16 +193,25 @@ Verdict verify_image(Notif& n, bool pending) {
   img.fd = exe.get();
   img.path = path;
   img.asked = asked;
-  const int ci = command_override_for(*n.pol, img);
+  // Scripts only right after an exec: AT_EXECFN is memory the process itself can write,
+  // so a process met for the first time (a fork child) proves nothing with it.
+  const int ci = command_override_for(*n.pol, img, pending);
   const int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
   if (ov >= 0) {
     // The real program, with code of someone else's choosing loaded into it by the dynamic
     // loader: that code would run with the override's rights. Killed, like a denied image.
-    if (const char* var = loader_injection(n.caller.tid)) {
-      if (!n.valid()) return Verdict::kGone;
+    const char* var = loader_injection(n.caller.tid);
+    // Asked after everything above was read: a debugger that wrote the process before that
+    // (its environment, AT_EXECFN) was recorded before its write was carried out.
+    const bool written = n.core->execs().tainted(n.caller.tgid);
+    if (!n.valid()) return Verdict::kGone;
+    if (var || written) {
       n.core->denials++;
       post_event(n, "deny", Decision{false, -2},
-                 path + " (run with " + var + ": code from outside the program would get its commands: override)");
+                 path + (written ? std::string(" (written by a debugger before sbx verified it: what it shows cannot be trusted "
+                                               "for its commands: override)")
+                                 : " (run with " + std::string(var) +
+                                       ": code from outside the program would get its commands: override)"));
       return Verdict::kKill;
     }
     // Traced (strace -f, gdb) by a debugger under a policy the override could widen: the

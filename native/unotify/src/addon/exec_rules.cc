@@ -347,7 +347,7 @@ int loader_prog_index(const std::vector<std::string>& argv) {
 
 ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img) { return decide(p, img, 0); }
 
-int command_override_for(const Policy& p, const ExecImage& img) {
+int command_override_for(const Policy& p, const ExecImage& img, bool scripts) {
   struct stat st;
   if (p.commands.empty() || img.fd < 0 || fstat(img.fd, &st) < 0 || st.st_nlink == 0) return -1;
   auto is = [&](const ImageId& id, const struct stat& s) { return id.dev == s.st_dev && id.ino == s.st_ino; };
@@ -357,7 +357,7 @@ int command_override_for(const Policy& p, const ExecImage& img) {
   // A script: the kernel ran its interpreter; which file it reads is the path it was asked
   // to run. Only a path the policy found it as counts (a PATH entry: the persistence floor
   // keeps those in the home unwritable), and only while it is still that script.
-  if (img.asked.empty() || img.asked[0] != '/') return -1;
+  if (!scripts || img.asked.empty() || img.asked[0] != '/') return -1;
   for (size_t i = 0; i < p.commands.size(); i++) {
     for (const auto& sc : p.commands[i].scripts) {
       if (!is(sc.interpreter, st) || std::find(sc.paths.begin(), sc.paths.end(), img.asked) == sc.paths.end()) continue;
