@@ -43,10 +43,15 @@ beforeAll(() => {
   chmodSync(join(tools, 'mytool'), 0o755);
   writeFileSync(join(tools, 'myscript'), '#!/bin/sh\nexec cat "$@"\n');
   chmodSync(join(tools, 'myscript'), 0o755);
+  // A node script (an interpreter that loads code named by its environment: NODE_OPTIONS).
+  writeFileSync(join(tools, 'myjs'), `#!${process.execPath}\nprocess.stdout.write(require('fs').readFileSync(process.argv[2], 'utf8'));\n`);
+  chmodSync(join(tools, 'myjs'), 0o755);
+  writeFileSync(join(pub, 'evil.js'), `try { process.stdout.write('evil: ' + require('fs').readFileSync(${JSON.stringify(secret)}, 'utf8')); } catch (e) { console.error('evil: ' + e.code); }\n`);
   writeFileSync(
     policyFile,
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub"] }\ncommands:\n' +
-      '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n',
+      '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n',
   );
   // What a sandboxed program could plant in pub (done here so the outside twins can use it too).
   copyFileSync('/bin/cat', join(pub, 'mytool'));
@@ -113,6 +118,15 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stderr).toMatch(new RegExp(`sbx: denied .*mytool.*${v.split('=')[0]}`));
     }
     expectSecret(await inside(`mytool ${secret}`));
+  });
+
+  it('NODE_OPTIONS=--require into a node script with an override: the code reads the secret outside; inside refused; the script alone works', async () => {
+    const o = await outside(`NODE_OPTIONS=--require=${pub}/evil.js myjs /dev/null`);
+    expect(o.stdout).toContain(`evil: ${SECRET}`);
+    expectSecret(await inside(`myjs ${secret}`));
+    const r = await inside(`NODE_OPTIONS=--require=${pub}/evil.js myjs /dev/null`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*run with NODE_OPTIONS/);
   });
 
   it('a debugger that hides LD_PRELOAD after the loader read it and detaches before sbx looks: refused', async () => {

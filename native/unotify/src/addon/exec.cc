@@ -122,11 +122,14 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
   return v;
 }
 
-// The dynamic loader's variables that load code from outside the program into it, when
-// set in the process's initial environment: the first one's name, else null. Read from
+// Variables that load code from outside the program into it — the dynamic loader's, glibc's
+// iconv modules, and the interpreters' (a script's override is its interpreter's) — when set
+// in the process's initial environment: the first one's name, else null. Read from
 // /proc/<tid>/environ, the environment the kernel put on the new stack (what ld.so read).
 const char* loader_injection(int tid) {
-  static const char* const vars[] = {"LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH"};
+  static const char* const vars[] = {"LD_PRELOAD", "LD_AUDIT",   "LD_LIBRARY_PATH", "GCONV_PATH", "NODE_OPTIONS",
+                                     "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",   "PERL5OPT",   "PERL5LIB",
+                                     "RUBYOPT",    "RUBYLIB",    "BASH_ENV"};
   std::string env;
   if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, 1 << 20)) return "an unreadable environment";
   for (const std::string& kv : split_nul(env))
