@@ -51,8 +51,12 @@ beforeAll(() => {
     policyFile,
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
-      '  myjs: { read: { allow: ["secret/data.txt"] } }\n',
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n' +
+      `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n`,
   );
+  // A program named by path in a directory the sandbox may write (a project-local tool).
+  copyFileSync('/bin/cat', join(pub, 'ptool'));
+  chmodSync(join(pub, 'ptool'), 0o755);
   // What a sandboxed program could plant in pub (done here so the outside twins can use it too).
   copyFileSync('/bin/cat', join(pub, 'mytool'));
   chmodSync(join(pub, 'mytool'), 0o755);
@@ -94,6 +98,20 @@ describe('a program named like an override does not get it', () => {
 
   it('PATH put in front (a planted myscript found first by name) gets the base policy too', async () => {
     expectNoSecret(await inside(`PATH=${pub}/evil:$PATH myscript`));
+  });
+});
+
+describe('a program the override names, rewritten in place inside', () => {
+  it('the twin: pub/ptool as the policy saw it gets its override; rewritten in place (same inode) it gets the base policy', async () => {
+    expectSecret(await inside(`${pub}/ptool ${secret}`));
+    // Outside, the rewritten file runs what was written into it.
+    const o = await outside(`cp ${pub}/ptool ${pub}/ptool.orig && cat /bin/sh > ${pub}/ptool && ${pub}/ptool -c 'cat ${secret}'; cat ${pub}/ptool.orig > ${pub}/ptool`);
+    expectSecret(o);
+    const r = await inside(`ls -i ${pub}/ptool; cat /bin/sh > ${pub}/ptool && ls -i ${pub}/ptool && ${pub}/ptool -c 'cat ${secret}'`);
+    const inodes = r.stdout.match(/^\d+/gm) ?? [];
+    expect(inodes).toHaveLength(2);
+    expect(inodes[0]).toBe(inodes[1]); // the same file, new content
+    expectNoSecret(r);
   });
 });
 
