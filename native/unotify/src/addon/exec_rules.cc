@@ -350,7 +350,13 @@ ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img) { return de
 int command_override_for(const Policy& p, const ExecImage& img, bool scripts) {
   struct stat st;
   if (p.commands.empty() || img.fd < 0 || fstat(img.fd, &st) < 0 || st.st_nlink == 0) return -1;
-  auto is = [&](const ImageId& id, const struct stat& s) { return id.dev == s.st_dev && id.ino == s.st_ino; };
+  // The file, and the version of it the policy saw: rewritten in place (same inode, a
+  // program named in a directory the sandbox writes) it is another program (ctime moves on
+  // every write and cannot be set back).
+  auto is = [&](const ImageId& id, const struct stat& s) {
+    return id.dev == s.st_dev && id.ino == s.st_ino && id.size == s.st_size && id.mtime_ns == ns_of(s.st_mtim) &&
+           id.ctime_ns == ns_of(s.st_ctim);
+  };
   for (size_t i = 0; i < p.commands.size(); i++)
     for (const auto& id : p.commands[i].images)
       if (is(id, st)) return static_cast<int>(i);
