@@ -122,6 +122,24 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
   return v;
 }
 
+// Variables that load code from outside the program into it — the dynamic loader's, glibc's
+// iconv modules, and the interpreters' (a script's override is its interpreter's) — when set
+// in the process's initial environment: the first one's name, else null. Read from
+// /proc/<tid>/environ, the environment the kernel put on the new stack (what ld.so read).
+const char* loader_injection(int tid) {
+  static const char* const vars[] = {"LD_PRELOAD", "LD_AUDIT",   "LD_LIBRARY_PATH", "GCONV_PATH", "NODE_OPTIONS",
+                                     "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",   "PERL5OPT",   "PERL5LIB",
+                                     "RUBYOPT",    "RUBYLIB",    "BASH_ENV"};
+  std::string env;
+  if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, 1 << 20)) return "an unreadable environment";
+  for (const std::string& kv : split_nul(env))
+    for (const char* v : vars) {
+      const size_t k = strlen(v);
+      if (kv.size() > k + 1 && kv.compare(0, k, v) == 0 && kv[k] == '=') return v;
+    }
+  return nullptr;
+}
+
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
 
 // The running image of the caller's process, decided under its policy. Overrides applied.
@@ -174,8 +192,31 @@ Verdict verify_image(Notif& n, bool pending) {
   // A `commands:` override: a fresh tag for this process (procs.h); children it forked
   // before are unknown, so they get theirs at their own first trapped syscall. Not
   // applied: never run it under the policy it came from (the override may be narrower).
-  int ov = command_override(*n.pol, path, asked);
+  ExecImage img;
+  img.fd = exe.get();
+  img.path = path;
+  img.asked = asked;
+  // Scripts only right after an exec: AT_EXECFN is memory the process itself can write,
+  // so a process met for the first time (a fork child) proves nothing with it.
+  const int ci = command_override_for(*n.pol, img, pending);
+  const int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
   if (ov >= 0) {
+    // The real program, with code of someone else's choosing loaded into it by the dynamic
+    // loader: that code would run with the override's rights. Killed, like a denied image.
+    const char* var = loader_injection(n.caller.tid);
+    // Asked after everything above was read: a debugger that wrote the process before that
+    // (its environment, AT_EXECFN) was recorded before its write was carried out.
+    const bool written = n.core->execs().tainted(n.caller.tgid);
+    if (!n.valid()) return Verdict::kGone;
+    if (var || written) {
+      n.core->denials++;
+      post_event(n, "deny", Decision{false, -2},
+                 path + (written ? std::string(" (written by a debugger before sbx verified it: what it shows cannot be trusted "
+                                               "for its commands: override)")
+                                 : " (run with " + std::string(var) +
+                                       ": code from outside the program would get its commands: override)"));
+      return Verdict::kKill;
+    }
     // Traced (strace -f, gdb) by a debugger under a policy the override could widen: the
     // tracer would steer a process with more rights than its own (debug.cc). Killed, like a
     // denied image; the ptrace requests after it would be refused anyway.

@@ -347,4 +347,32 @@ int loader_prog_index(const std::vector<std::string>& argv) {
 
 ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img) { return decide(p, img, 0); }
 
+int command_override_for(const Policy& p, const ExecImage& img, bool scripts) {
+  struct stat st;
+  if (p.commands.empty() || img.fd < 0 || fstat(img.fd, &st) < 0 || st.st_nlink == 0) return -1;
+  // The file, and the version of it the policy saw: rewritten in place (same inode, a
+  // program named in a directory the sandbox writes) it is another program (ctime moves on
+  // every write and cannot be set back).
+  auto is = [&](const ImageId& id, const struct stat& s) {
+    return id.dev == s.st_dev && id.ino == s.st_ino && id.size == s.st_size && id.mtime_ns == ns_of(s.st_mtim) &&
+           id.ctime_ns == ns_of(s.st_ctim);
+  };
+  for (size_t i = 0; i < p.commands.size(); i++)
+    for (const auto& id : p.commands[i].images)
+      if (is(id, st)) return static_cast<int>(i);
+  // A script: the kernel ran its interpreter; which file it reads is the path it was asked
+  // to run. Only a path the policy found it as counts (a PATH entry: the persistence floor
+  // keeps those in the home unwritable), and only while it is still that script.
+  if (!scripts || img.asked.empty() || img.asked[0] != '/') return -1;
+  for (size_t i = 0; i < p.commands.size(); i++) {
+    for (const auto& sc : p.commands[i].scripts) {
+      if (!is(sc.interpreter, st) || std::find(sc.paths.begin(), sc.paths.end(), img.asked) == sc.paths.end()) continue;
+      Fd f(open(img.asked.c_str(), O_PATH | O_CLOEXEC));
+      struct stat ss;
+      if (f.ok() && fstat(f.get(), &ss) == 0 && is(sc.script, ss)) return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
 }  // namespace sbx

@@ -37,6 +37,14 @@ struct ExecVerdict {
 
 ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img);
 
+// The `commands:` override for a running image (img.fd: /proc/<pid>/exe; img.asked: its
+// AT_EXECFN), by identity only: the image is one of the override's programs (dev/ino), or
+// the interpreter of one of its scripts while the path the kernel was asked to run is one
+// of the paths the script was found as and still names it. A program that is merely
+// called like the override's name matches nothing. Scripts only when `scripts` (right
+// after an exec). -1: none; else index in p.commands.
+int command_override_for(const Policy& p, const ExecImage& img, bool scripts);
+
 // Exec rules in force: exec.deny/allow (programs or paths), an exec default deny, commands:.
 bool exec_rules_exist(const Policy& p);
 

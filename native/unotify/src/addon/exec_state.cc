@@ -31,7 +31,7 @@ ExecTable::Seen ExecTable::check(int tgid) {
   auto it = procs_.find(tgid);
   if (it == procs_.end()) return Seen{};
   Entry& e = it->second;
-  if (e.state == State::kVerified && !alive(e.pidfd)) {
+  if ((e.state == State::kVerified || (e.state == State::kUnknown && e.epoch == 0)) && !alive(e.pidfd)) {
     procs_.erase(it);  // a dead process's pid, maybe reused: unknown
     return Seen{};
   }
@@ -51,6 +51,28 @@ void ExecTable::mark_pending(int tgid, int tid) {
   e.state = State::kPending;
   e.epoch = nextEpoch_++;
   e.callers.push_back(tid);
+  e.tainted = false;  // the exec replaces the address space a debugger wrote
+}
+
+void ExecTable::taint(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  if (it != procs_.end() && it->second.state == State::kVerified && alive(it->second.pidfd)) return;
+  if (procs_.size() >= kSweepAt) sweep_locked();
+  Entry& e = procs_[tgid];
+  if (!alive(e.pidfd)) {
+    // Unknown until now (or left by a dead process with this pid): the debugger's target,
+    // pinned while its request is decided.
+    e = Entry{};
+    e.pidfd = Fd(sys_pidfd_open(tgid, 0));
+  }
+  e.tainted = true;
+}
+
+bool ExecTable::tainted(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  return it != procs_.end() && it->second.tainted;
 }
 
 void ExecTable::settle(int tgid, int tid, const Seen& seen) {
@@ -67,6 +89,7 @@ void ExecTable::settle(int tgid, int tid, const Seen& seen) {
       // Verified while its thread waits in a notification: tgid is that process.
       if (!e.pidfd.ok()) e.pidfd = Fd(sys_pidfd_open(tgid, 0));
       e.state = State::kVerified;
+      e.tainted = false;
       return;
     }
     if (it == procs_.end() || it->second.epoch != seen.epoch) return;
@@ -79,7 +102,7 @@ void ExecTable::settle(int tgid, int tid, const Seen& seen) {
   auto it = procs_.find(tgid);
   if (it == procs_.end() || it->second.epoch != seen.epoch) return;  // a newer exec: keep it pending
   it->second.callers = std::move(left);
-  if (it->second.callers.empty()) it->second.state = State::kVerified;
+  if (it->second.callers.empty()) it->second.state = State::kVerified, it->second.tainted = false;
 }
 
 void ExecTable::sweep_locked() {
