@@ -213,7 +213,9 @@ bool verify_before_decision(Notif& n) {
   ExecTable& t = n.core->execs();
   const ExecTable::Seen seen = t.check(n.caller.tgid);
   if (seen.state == ExecTable::State::kVerified) return true;
-  switch (verify_image(n, seen.state == ExecTable::State::kPending)) {
+  const bool pending = seen.state == ExecTable::State::kPending;
+  (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
+  switch (verify_image(n, pending)) {
     case Verdict::kAllow:
       t.settle(n.caller.tgid, n.caller.tid, seen);
       return true;
