@@ -12,7 +12,7 @@
  */
 import { closeSync, constants as fsc, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
+import type { EngineEvent, EngineStats, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError, SbxError } from '../errors.js';
 import { Engine } from '../native/engine.js';
@@ -87,7 +87,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   private journalFd: number | undefined;
   private readonly closeFd: (fd: number) => void;
   /** Last known counters, kept after the engine stops. */
-  private lastStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0 };
+  private lastStats: EngineStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0, traps: {}, verified: { afterExec: 0, firstSight: 0 } };
   /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
   readonly told = new NoticeMemory();
   /** A fast-path `sbx exec`: where its denial lines go; its root never follows cd. */

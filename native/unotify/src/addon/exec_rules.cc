@@ -66,7 +66,7 @@ int64_t ns_of(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) 
 // Lazily hashed facts about the image being decided.
 struct Probe {
   int fd;
-  struct stat st;
+  struct stat st {};
   bool tried = false, ok = false;
   bool unknown = false;  // a comparison needed the content and it could not be read
   Sha256 digest{};
@@ -169,11 +169,14 @@ bool decide_loader_prog(const Policy& p, const ExecImage& img, int depth, ExecVe
 ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
   Probe pr;
   pr.fd = img.fd;
-  if (img.fd < 0 || fstat(img.fd, &pr.st) < 0)
+  // Without exec rules only the path is decided (read rules; exec paths are empty), so a
+  // caller may give no fd (exec.cc then reads the image's name with one readlink).
+  const bool has_rules = exec_rules_exist(p);
+  if ((has_rules || img.fd >= 0) && (img.fd < 0 || fstat(img.fd, &pr.st) < 0))
     return verdict(built_in_deny(), "identity", img.path + " (the image cannot be examined)");
 
   // Anonymous images: nothing names them, so no rule can be applied to them.
-  if (exec_rules_exist(p) && (pr.st.st_nlink == 0 || !proven_path(img.fd, img.path)))
+  if (has_rules && (pr.st.st_nlink == 0 || !proven_path(img.fd, img.path)))
     return verdict(built_in_deny(), "identity",
                    img.path + " (an anonymous image — memfd, deleted file, or not reachable from sbx's root — "
                               "cannot be run while exec rules are in force)");
@@ -238,6 +241,12 @@ ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
 }
 
 }  // namespace
+
+bool exec_uses_argv(const Policy& p) {
+  for (const auto& r : p.exec.programs)
+    if (r.deny || !r.args.empty()) return true;  // a deny: the loader's PROG is in argv
+  return false;
+}
 
 bool exec_rules_exist(const Policy& p) {
   return !p.exec.programs.empty() || !p.exec.paths.rules.empty() || p.exec.paths.defDeny || !p.commands.empty();

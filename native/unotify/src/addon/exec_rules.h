@@ -46,7 +46,10 @@ ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img);
 int command_override_for(const Policy& p, const ExecImage& img, bool scripts);
 
 // Exec rules in force: exec.deny/allow (programs or paths), an exec default deny, commands:.
+// Without them the decision needs only the image's path (ExecImage::fd may be -1).
 bool exec_rules_exist(const Policy& p);
+// Does the decision read argv (argument rules, the loader's PROG when programs are denied)?
+bool exec_uses_argv(const Policy& p);
 
 // The SHA-256 of an open file (cached by dev, ino, size, mtime, ctime). false when it
 // cannot be read.

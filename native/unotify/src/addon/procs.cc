@@ -305,11 +305,17 @@ int ProcTable::tgid_of(int tid) {
     ids_.erase(it);
   }
   // Pin the task before reading about it: a process pidfd for a leader, a thread pidfd
-  // (6.9+) otherwise.
+  // (6.9+) otherwise. A process pidfd is only given for a thread-group leader (the kernel
+  // refuses it for any other thread), so when it opens, tid is its own tgid: no need to
+  // read /proc/<tid>/status, which is most of a new process's first-sight cost. A leader
+  // that dies and whose pid is reused later fails the pidfd's liveness check like any entry.
   Fd pfd(sys_pidfd_open(tid, 0));
-  if (!pfd.ok()) pfd = Fd(sys_pidfd_open(tid, PIDFD_THREAD));
-  ProcStatus st;
-  int tgid = read_status(tid, st) ? st.tgid : tid;
+  int tgid = tid;
+  if (!pfd.ok()) {
+    pfd = Fd(sys_pidfd_open(tid, PIDFD_THREAD));
+    ProcStatus st;
+    if (read_status(tid, st)) tgid = st.tgid;
+  }
   if (pfd.ok() && pidfd_alive(pfd.get())) {
     if (ids_.size() > 8192)
       for (auto i = ids_.begin(); i != ids_.end();) i = pidfd_alive(i->second.pidfd.get()) ? std::next(i) : ids_.erase(i);
