@@ -23,6 +23,7 @@ import { errorLine, parseRegistration, READY_LINE, SESSION_ID } from '../protoco
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
 import { launchEnv } from '../policy/launch-env.js';
+import { traceStep } from './start-trace.js';
 
 function say(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -110,6 +111,7 @@ export class Supervisor {
     if (!reg) return refuse('malformed registration');
     // SO_PEERCRED, not the JSON, says who the keeper is (it is protected from the sandbox).
     reg.keeperPid = c.pid;
+    traceStep(reg.session, 'keeper registered');
     const old = this.sessions.get(reg.session);
     if (old) return refuse(`session ${reg.session} is already served`);
     const [listenerFd, journalFd] = c.fds as [number, number];
@@ -152,6 +154,7 @@ export class Supervisor {
         // A resumed fast-path exec: its client waits outside again under this supervisor's protection.
         if (session.isExec() && !this.execClients.has(reg.session)) this.protectExecClient(reg.session, reg.rootPid);
         sock.write(READY_LINE);
+        traceStep(reg.session, 'ready sent');
         session.attachKeeper(sock);
         say(`session ${reg.session} ${reg.resume ? 'resumed' : 'started'}: root ${reg.rootPid}, keeper ${reg.keeperPid}, cwd ${reg.cwd}`);
       })

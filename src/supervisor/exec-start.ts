@@ -19,6 +19,7 @@ import { newSessionId } from '../platform/linux/shell.js';
 import { resolveExecSource, sourceKey, type PolicySource } from './policies.js';
 import type { PendingExec } from './session.js';
 import { launchEnv } from '../policy/launch-env.js';
+import { traceStart, traceStep } from './start-trace.js';
 
 /** A client that got its reply but whose keeper never registered (it died): forget it. */
 const UNCLAIMED_MS = 60_000;
@@ -99,6 +100,7 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   const source: PolicySource & { kind: 'exec' } = { kind: 'exec', cwd: req.cwd, args: req.args };
   let session = newSessionId();
   while (host.sessions.has(session) || !SESSION_ID.test(session)) session = newSessionId();
+  traceStart(session);
   // The session's proxy starts while the policy is built (neither needs the other).
   const network = host.startNetwork(session, env);
   let resolved: Awaited<ReturnType<typeof resolveExecSource>>;
@@ -110,7 +112,9 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
     if (err instanceof SbxError) return fallback(err.message);
     throw err;
   }
+  traceStep(session, 'policy built');
   const proxyVars = (await network).env;
+  traceStep(session, 'proxy up');
   // The session keeps the policy, not the caller's environment.
   const { env: programBase, warnings, quiet, defaultOrigins, argv, ...policy } = resolved;
   host.pending.add(session, {
@@ -130,5 +134,6 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
     env: Object.entries(programEnv).map(([k, v]) => `${k}=${v}`),
     warnings: quiet ? [] : warnings,
   });
+  traceStep(session, 'exec-start answered');
   // The connection stays open: the session's denial lines follow ({say}), then it ends.
 }

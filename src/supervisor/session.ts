@@ -36,6 +36,7 @@ import { handleWiden, type WidenHost } from './widen.js';
 import { handleNarrow, type NarrowHost } from './narrow.js';
 import { DenialNotices } from './denial-notices.js';
 import { userConfigFile } from '../policy/paths.js';
+import { traceStep } from './start-trace.js';
 
 export type { Registration, SessionState } from '../protocol/keeper.js';
 
@@ -124,6 +125,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     this.journalFd = journalFd;
     const state = reg.resume && reg.state?.v === 2 ? reg.state : undefined;
     this.net = await this.ctx.network(this.id, state?.proxyPort);
+    traceStep(this.id, 'network adopted');
     this.net.onPolicy = (p) => this.onNetPolicy(p);
     this.net.onDeny = (d) => this.onProxyDeny(d);
     if (state) {
@@ -146,6 +148,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       this.installed.allocateStrict();
     }
 
+    traceStep(this.id, 'policies prepared');
     this.engineRef = Engine.create({
       listenerFd,
       strictPolicy: this.installed.strictId,
@@ -155,9 +158,11 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       onHint: (h: HintRequest) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
     });
+    traceStep(this.id, 'engine created');
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
     // is set last: every other policy and the root's tag are in place by then.
     for (const e of this.installed.entries.values()) this.installed.install(this.engineRef, e);
+    traceStep(this.id, 'policies installed');
     const root = state ? this.engineRef.process(this.rootPid) : null;
     if (root) {
       this.installed.rootKey = this.installed.keyOfId(root.policy) ?? this.installed.rootKey;
@@ -176,6 +181,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       }
     }
     this.installed.installStrict(this.engineRef);
+    traceStep(this.id, 'engine serving');
     this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();
   }
