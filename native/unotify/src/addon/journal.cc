@@ -1,6 +1,8 @@
 // See journal.h. Layout: a 64-byte header ("SBXJRN01", slot count) then fixed slots.
 #include "journal.h"
 
+#include "memfd_zero.h"
+
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -27,14 +29,16 @@ bool Journal::open(int fd) {
   auto* h = static_cast<char*>(base_);
   uint32_t count = static_cast<uint32_t>((size_ - kHeader) / sizeof(Slot));
   if (memcmp(h, kMagic, sizeof kMagic) != 0) {
-    memset(h, 0, size_);
+    blank_ = true;
+    zero_mapped(fd, 0, h, size_);
     memcpy(h + 8, &count, sizeof count);
     memcpy(h, kMagic, sizeof kMagic);
   } else {
     uint32_t stored;
     memcpy(&stored, h + 8, sizeof stored);
     if (stored != count) {  // another layout: start afresh
-      memset(h, 0, size_);
+      blank_ = true;
+      zero_mapped(fd, 0, h, size_);
       memcpy(h + 8, &count, sizeof count);
       memcpy(h, kMagic, sizeof kMagic);
     }
@@ -81,7 +85,8 @@ void Journal::release(int slot) {
 
 std::vector<Journal::Taken> Journal::take_live() {
   std::vector<Taken> out;
-  for (uint32_t k = 0; slots_ && k < count_; k++) {
+  // A journal just cleared holds nothing: reading it would only fault in every page.
+  for (uint32_t k = 0; slots_ && !blank_ && k < count_; k++) {
     uint32_t s = __atomic_load_n(&slots_[k].state, __ATOMIC_ACQUIRE);
     // kReceiving with an id: the kernel had filled it (whole: a copy inside a syscall is not
     // cut short by SIGKILL) when the engine died. kWriting may be a torn copy: dropped.

@@ -53,6 +53,8 @@ class Journal {
   size_t size_ = 0;
   Slot* slots_ = nullptr;
   uint32_t count_ = 0;
+  /** Cleared by open(): nothing to take back from a previous engine. */
+  bool blank_ = false;
   std::atomic<uint32_t> next_{0};
 };
 

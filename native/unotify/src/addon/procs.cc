@@ -1,6 +1,8 @@
 // See procs.h.
 #include "procs.h"
 
+#include "memfd_zero.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -86,8 +88,9 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
   uint32_t count = static_cast<uint32_t>((size - kHeader) / sizeof(Rec));
   uint32_t stored = 0;
   memcpy(&stored, h + 8, sizeof stored);
-  if (memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count) {
-    memset(h, 0, size);  // blank, or another layout: start afresh
+  const bool blank = memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count;
+  if (blank) {
+    zero_mapped(fd, static_cast<off_t>(offset), h, size);  // blank, or another layout: start afresh
     memcpy(h + 8, &count, sizeof count);
     memcpy(h, kMagic, sizeof kMagic);
   }
@@ -99,8 +102,9 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
   storedNext_ = reinterpret_cast<std::atomic<uint64_t>*>(h + kNextAt);
   next_ = storedNext_->load();
   // What a previous engine handed out. A record caught mid-write by its death is dropped:
-  // its tag was never applied (the record is written before the prlimit).
-  for (uint32_t k = 0; k < nrecs_; k++) {
+  // its tag was never applied (the record is written before the prlimit). A store just
+  // cleared holds nothing: reading it would only fault in every page.
+  for (uint32_t k = 0; !blank && k < nrecs_; k++) {
     Rec& r = recs_[k];
     uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
     if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
