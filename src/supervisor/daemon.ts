@@ -303,7 +303,6 @@ export class Supervisor {
             return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
           },
           pending: this.pendingExecs,
-          keeperSocket: this.paths.keeper,
         }).catch((err: unknown) => {
           say(`exec-start failed: ${(err as Error).stack ?? String(err)}`);
           this.send(sock, { fallback: `internal error: ${(err as Error).message}` });

@@ -5,7 +5,7 @@
  * SBX_FAST_TRACE lines ("sbx-fast: fast exec …" / "sbx-fast: node: <why>"), never from timing.
  */
 import { execa, execaSync } from 'execa';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, pidAlive, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
@@ -133,6 +133,31 @@ describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
     expect(shown(bad.stderr)).toMatch(/^sbx: unknown flag '--bogus-flag'\n/);
   });
 
+  it('the keeper started before the supervisor answers leaves quietly when the client falls back (twin: an accepted exec keeps its keeper until the command ends)', async () => {
+    const keeperSock = join(sb.runtime, 'keeper.sock');
+    const keepers = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(keeperSock);
+          } catch {
+            return false;
+          }
+        });
+    await until('no keeper left from earlier tests', () => keepers().length === 0, 10_000);
+    const bad = exec(['--bogus-flag', '--', 'true']);
+    expect(bad.stderr).toMatch(/^sbx-fast: node: unknown flag/m);
+    expect(shown(bad.stderr)).not.toContain('keeper');
+    await until('the unused keeper to leave', () => keepers().length === 0, 10_000);
+    // Twin: an accepted exec has its keeper while the command runs.
+    const running = execa(sbxBin, ['exec', '--', 'sleep', '5'], { cwd: sb.home, env: sb.env, extendEnv: false, reject: false });
+    await until('the exec session and its keeper', () => sb.status().sessions.length === 1 && keepers().length === 1, 20_000);
+    running.kill('SIGTERM');
+    await running;
+    await until('the exec session over', () => sb.status().sessions.length === 0 && keepers().length === 0, 20_000);
+  });
+
   it('kill -9 of the supervisor: a running fast exec keeps its policy, the next exec falls back to Node, and the fast path takes over again after the restart', { timeout: 120_000 }, async () => {
     const go = join(world, 'go');
     // buffer: false: its output is read below as it comes; reject: false: its exit code is read.
@@ -227,7 +252,7 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
 describe('requests from inside a session', { timeout: 120_000 }, () => {
   const clientJs = (sock: string) => `
     const c = require('net').connect(${JSON.stringify(sock)});
-    c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 1, cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
+    c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 2, session: 'sfeedc0ffee', cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
     c.on('data', (d) => { process.stdout.write('reply ' + d); c.destroy(); });
     c.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });`;
 
@@ -237,7 +262,11 @@ describe('requests from inside a session', { timeout: 120_000 }, () => {
     const script = join(world, 'js', 'client.cjs');
     writeFileSync(script, clientJs(control));
     const outside = execaSync(process.execPath, [script], { env: sb.env, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 30_000 });
-    expect(outside.stdout).toMatch(/^reply \{"session":"s[0-9a-f]{10}"/);
+    expect(outside.stdout).toMatch(/^reply \{"session":"sfeedc0ffee"/);
+    // The id is the client's (its keeper is already on the way): one that is pending or live
+    // is refused, never swapped for another.
+    const again = execaSync(process.execPath, [script], { env: sb.env, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 30_000 });
+    expect(again.stdout).toMatch(/^reply \{"fallback":"malformed or live session id"\}/);
 
     const inside = sb.sbx(['shell', '--', 'sh', '-c', `env -u SBX_SESSION ${process.execPath} ${script}`]);
     expect(inside.stderr).toMatch(/^sbx-fast: fast shell: session/m);

@@ -47,7 +47,7 @@ extern char **environ;
 #define REPLY_TIMEOUT_MS 10000
 /* After the command exits: how long the supervisor may take to send its last denial lines. */
 #define DRAIN_TIMEOUT_MS 200
-#define EXEC_START_VERSION 1
+#define EXEC_START_VERSION 2
 
 static char g_root[PATH_MAX];      /* package root: <root>/native/unotify/build/Release/sbx-fast */
 static char g_sbx[PATH_MAX + 16];  /* <root>/bin/sbx */
@@ -438,6 +438,65 @@ static int have_natives(void) {
   return access(p, X_OK) == 0;
 }
 
+/* ---- the session's keeper, started before the supervisor is asked ---- */
+
+/* A session id like the supervisor's (src/platform/linux/shell.ts newSessionId). */
+static int new_session_id(char *out, size_t size) {
+  unsigned char rnd[5];
+  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return -1;
+  snprintf(out, size, "s%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4]);
+  return 0;
+}
+
+/*
+ * Starts sbx-keeper for `session` (double fork: not our child, out of our session) and
+ * returns our end of its channel, the one `sbx-launch --fd` takes. The keeper runs while the
+ * supervisor builds the policy instead of after (it used to be started by the launcher, which
+ * waited for its exec). It learns the session root from the kernel (SO_PASSCRED, set here
+ * before anyone can send): the process that sends it the listener. If we fall back to Node
+ * instead, our end closes at that exec and the keeper leaves without a word.
+ */
+static int start_keeper(const char *session, const char *keeper_sock) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  int on = 1;
+  if (setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) { close(sv[0]); close(sv[1]); return -1; }
+  char keeper[PATH_MAX + 16];
+  snprintf(keeper, sizeof keeper, "%s/sbx-keeper", g_dir);
+  pid_t mid = fork();
+  if (mid < 0) { close(sv[0]); close(sv[1]); return -1; }
+  if (mid == 0) {
+    if (fork() != 0) _exit(0);
+    setsid();
+    int kfd = fcntl(sv[1], F_DUPFD, 3); /* without CLOEXEC: the keeper inherits it */
+    if (kfd < 0) _exit(1);
+    char fdarg[16], sess[64];
+    snprintf(fdarg, sizeof fdarg, "%d", kfd);
+    snprintf(sess, sizeof sess, "SBX_SESSION=%s", session);
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); if (devnull > 2) close(devnull); }
+    /* Our environment (a supervisor it may have to start gets the user's, as from `sbx daemon
+       start`), with the session id it registers. */
+    size_t ne = 0;
+    while (environ[ne]) ne++;
+    char **env = calloc(ne + 2, sizeof *env);
+    if (!env) _exit(1);
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++) if (strncmp(environ[i], "SBX_SESSION=", 12) != 0) env[k++] = environ[i];
+    env[k++] = sess;
+    env[k] = NULL;
+    char *argv[] = { "sbx-keeper", "--listener-fd", fdarg, "--session", (char *)keeper_sock,
+                     "--sbx", g_sbx, "--root-pid", "peer", NULL };
+    execve(keeper, argv, env);
+    fprintf(stderr, "sbx: cannot run %s: %s\n", keeper, strerror(errno));
+    _exit(126);
+  }
+  close(sv[1]);
+  int status;
+  while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {}
+  return sv[0];
+}
+
 /* ---- sbx exec ---- */
 
 static volatile sig_atomic_t g_child;
@@ -452,13 +511,20 @@ static int fast_exec(int argc, char **argv) {
   if (getenv("SBX_SESSION") || inside_filter()) node("inside a session or a seccomp filter");
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd)) node("no working directory");
+  if (!have_natives()) node("launcher or keeper missing");
+  char session[16], dir[PATH_MAX], keeper_sock[PATH_MAX + 16];
+  if (new_session_id(session, sizeof session) != 0) node("getrandom failed");
+  if (runtime_dir(dir, sizeof dir) != 0) node("runtime dir too long");
+  snprintf(keeper_sock, sizeof keeper_sock, "%s/keeper.sock", dir);
 
   struct buf req = {0};
   puts_(&req, "{\"cmd\":\"exec-start\",\"v\":");
   char v[16];
   snprintf(v, sizeof v, "%d", EXEC_START_VERSION);
   puts_(&req, v);
-  puts_(&req, ",\"cwd\":");
+  puts_(&req, ",\"session\":\"");
+  puts_(&req, session);
+  puts_(&req, "\",\"cwd\":");
   put_json_str(&req, cwd);
   puts_(&req, ",\"args\":[");
   for (int i = 0; i < argc; i++) { if (i) puts_(&req, ","); put_json_str(&req, argv[i]); }
@@ -471,8 +537,11 @@ static int fast_exec(int argc, char **argv) {
   if (fd < 0) node("no supervisor answers");
   if (write_all(fd, req.p, req.len) != 0) node("the supervisor hung up");
   free(req.p);
-
   trace("exec-start sent");
+  /* While the supervisor builds the policy. CLOEXEC: a fallback to Node closes it (the keeper leaves). */
+  int kfd = start_keeper(session, keeper_sock);
+  if (kfd < 0) node("cannot start the keeper");
+  trace("keeper started");
   struct lines l = { .fd = fd };
   char *line;
   if (!next_line(&l, &line, REPLY_TIMEOUT_MS)) node("no reply from the supervisor");
@@ -481,7 +550,8 @@ static int fast_exec(int argc, char **argv) {
   if (parse_reply(line, &r, 0) != 0) node("malformed reply");
   if (r.fallback) node(r.fallback);
   if (r.error) node(r.error); /* e.g. an older supervisor: unknown request 'exec-start' */
-  if (!r.session || !r.keeper || !r.env || !r.argv || !r.argv[0]) node("incomplete reply");
+  if (!r.session || !r.env || !r.argv || !r.argv[0]) node("incomplete reply");
+  if (strcmp(r.session, session) != 0) node("the supervisor answered for another session");
   trace("fast exec: session %s", r.session);
   for (char **w = r.warnings; w && *w; w++) fprintf(stderr, "sbx: warning: %s\n", *w);
 
@@ -493,11 +563,11 @@ static int fast_exec(int argc, char **argv) {
   char **av = calloc(n + 8, sizeof *av);
   if (!av) { fputs("sbx: out of memory\n", stderr); return 70; }
   size_t k = 0;
+  char kfdarg[16];
+  snprintf(kfdarg, sizeof kfdarg, "%d", kfd);
   av[k++] = launcher;
-  av[k++] = "--session";
-  av[k++] = r.keeper;
-  av[k++] = "--sbx";
-  av[k++] = g_sbx;
+  av[k++] = "--fd";
+  av[k++] = kfdarg; /* the keeper's channel: it relays the listener and the ack (sbx-launch --fd) */
   av[k++] = "--";
   for (size_t i = 0; i < n; i++) av[k++] = r.argv[i];
   av[k] = NULL;
@@ -519,11 +589,14 @@ static int fast_exec(int argc, char **argv) {
     sigaction(SIGTERM, &dfl, NULL);
     sigaction(SIGHUP, &dfl, NULL);
     sigaction(SIGCHLD, &dfl, NULL);
+    fcntl(kfd, F_SETFD, 0); /* the launcher inherits the channel (and marks it CLOEXEC itself) */
     execve(launcher, av, r.env);
     fprintf(stderr, "sbx: cannot run %s: %s\n", launcher, strerror(errno));
     _exit(126);
   }
   g_child = pid;
+  /* Only the launcher holds the channel now: if it dies before sending, the keeper sees EOF. */
+  close(kfd);
 
   /* Print denial lines until the command exits, then until the session ends (briefly). */
   int status = 0, exited = 0;
