@@ -12,13 +12,27 @@ import { SupervisorError } from '../errors.js';
 export type ControlRequest =
   | { cmd: 'ping' }
   | { cmd: 'status' }
-  // proxyEnv: the user's own proxy variables (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), which the
-  // session's proxy chains to (src/net/upstream.ts). Reply: {env: sbx's proxy variables,
-  // launch: the variables every sandboxed launch gets (src/policy/launch-env.ts)} or {error}.
-  | { cmd: 'session-env'; session: string; proxyEnv?: Record<string, string> }
+  // `sbx shell` (Node: src/platform/linux/shell.ts; native: fast.c) before it execs the launcher:
+  // v: SESSION_ENV_VERSION; env: the caller's whole environment as "K=V" lines (its proxy
+  // variables are what the session's proxy chains to: src/net/upstream.ts). Reply:
+  // {env: ["K=V",…], warnings?: […]}: the program's finished environment
+  // (src/supervisor/launch-environment.ts), applied as given; or {error}.
+  | SessionEnvRequest
   | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
   | { cmd: 'stop'; force?: boolean };
+
+export const SESSION_ENV_VERSION = 2;
+export interface SessionEnvRequest {
+  cmd: 'session-env';
+  v: number;
+  session: string;
+  env: string[];
+}
+export interface SessionEnvReply {
+  env: string[];
+  warnings?: string[];
+}
 
 /**
  * `exec-start`: the native fast path (native/unotify/src/fast.c) for `sbx exec`. The client sends

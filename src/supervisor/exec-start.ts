@@ -17,7 +17,7 @@ import { EXEC_START_VERSION, type ExecStartReply, type ExecStartRequest } from '
 import { SESSION_ID } from '../protocol/keeper.js';
 import { resolveExecSource, sourceKey, type PolicySource } from './policies.js';
 import type { PendingExec } from './session.js';
-import { launchEnv } from '../policy/launch-env.js';
+import { launchEnvironment } from './launch-environment.js';
 import { traceStart, traceStep } from './start-trace.js';
 
 /** A client that got its reply but whose keeper never registered (it died): forget it. */
@@ -130,11 +130,10 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   // As `sbx exec` through Node (src/platform/linux/exec.ts): the launch variables, and sbx's
   // proxy variables only when a policy has host rules the proxy decides.
   const needsProxy = [policy.main, ...policy.overrides].some((p) => (p.net.hosts?.length ?? 0) > 0);
-  const programEnv = { ...programBase, ...launchEnv(env), ...(needsProxy ? proxyVars : {}), SBX_SESSION: session };
   reply({
     session,
     argv,
-    env: Object.entries(programEnv).map(([k, v]) => `${k}=${v}`),
+    env: launchEnvironment(programBase, env, needsProxy ? proxyVars : undefined, session),
     warnings: quiet ? [] : warnings,
   });
   traceStep(session, 'exec-start answered');

@@ -218,6 +218,41 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
     expect(sh.stdout).toMatch(/^Seccomp_filters:\s*[1-9]/m);
   });
 
+  it('fast and Node `sbx shell` give the program the same environment (the supervisor\'s finished one): plain, user proxy, hook re-exec, a launch variable the user set', () => {
+    if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    // Variables that differ per run by nature (the session id, the proxy port) are normalized.
+    const dump = ['--', 'sh', '-c', 'env | LC_ALL=C sort'];
+    const norm = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('_=') && !l.startsWith('SHLVL=') && !l.startsWith('PWD=') && !l.startsWith('OLDPWD='))
+        .map((l) => l.replace(/^SBX_SESSION=s[0-9a-f]{10}$/, 'SBX_SESSION=S').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:P'))
+        .join('\n');
+    const variants: Record<string, string>[] = [
+      {},
+      { HTTPS_PROXY: 'http://user-proxy.example:3128', NO_PROXY: 'intra.example' },
+      { SBX_HOOK_REEXEC: '1', HTTPS_PROXY: 'http://user-proxy.example:3128' },
+      { GIT_TEMPLATE_DIR: '/nonexistent/tmpl', SBX_SESSION: 'sstale000000' },
+    ];
+    for (const extra of variants) {
+      const run = (env: Record<string, string>) =>
+        execaSync(sbxBin, ['shell', ...dump], { cwd: sb.home, env: { ...sb.env, ...env }, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 60_000 });
+      const fast = run(extra);
+      const viaNode = run({ ...extra, SBX_NO_FAST: '1' });
+      expect(fast.stderr).toMatch(/^sbx-fast: fast shell: session/m);
+      expect(viaNode.stderr).toMatch(/^sbx-fast: node: SBX_NO_FAST is set$/m);
+      expect(fast.exitCode).toBe(0);
+      // SBX_NO_FAST itself is the one difference the two runs were given.
+      expect({ extra, env: norm(fast.stdout) }).toEqual({ extra, env: norm(viaNode.stdout).replace(/^SBX_NO_FAST=1\n/m, '') });
+      expect(fast.stdout).toMatch(/^SBX_SESSION=s[0-9a-f]{10}$/m);
+      expect(fast.stdout).not.toContain('sstale000000');
+      // sbx's proxy (chained to the user's) for a program; the user's own for a hook re-exec (the hook decides).
+      if (extra.HTTPS_PROXY) expect(fast.stdout).toMatch(extra.SBX_HOOK_REEXEC ? /^HTTPS_PROXY=http:\/\/user-proxy\.example:3128$/m : /^HTTPS_PROXY=http:\/\/127\.0\.0\.1:\d+$/m);
+      if (extra.GIT_TEMPLATE_DIR) expect(fast.stdout).toContain(`GIT_TEMPLATE_DIR=${extra.GIT_TEMPLATE_DIR}`);
+      else expect(fast.stdout).toMatch(/^GIT_TEMPLATE_DIR=.*share\/git-template$/m);
+    }
+  });
+
   it('hook text from the cache equals what Node renders, for bash, zsh and fish; a stale or foreign cache is not used', () => {
     for (const shell of ['bash', 'zsh', 'fish']) {
       const cache = join(sb.state, 'hook-cache', shell);
