@@ -318,10 +318,56 @@ static int parse_reply(const char *line, struct reply *r) {
 
 /* ---- the control socket ---- */
 
+/*
+ * The runtime and state dirs, by the rules of src/policy/paths.ts (runtimeDir, stateDir), which
+ * the client must follow to find the socket and the hook cache before any Node runs:
+ *   runtime: $XDG_RUNTIME_DIR/sbx if absolute, else /tmp/sbx-$UID;
+ *   state:   $XDG_STATE_HOME/sbx if absolute, else $HOME/.local/state/sbx (HOME absolute; Node
+ *            would then ask the passwd file: we leave that case to it).
+ * Joined and normalized as node's path.join does ("." and ".." segments, doubled and trailing
+ * slashes). test/integration/fast-paths.test.ts runs both over varied environments.
+ */
+static int join_normalized(char *out, size_t size, const char *base, const char *tail) {
+  char in[PATH_MAX * 2];
+  int n = snprintf(in, sizeof in, "%s/%s", base, tail);
+  if (n <= 0 || (size_t)n >= sizeof in || size < 2) return -1;
+  size_t len = 0;
+  out[len++] = '/';
+  for (char *seg = strtok(in, "/"); seg; seg = strtok(NULL, "/")) {
+    if (!strcmp(seg, ".")) continue;
+    if (!strcmp(seg, "..")) { /* drop the last segment (never above /) */
+      while (len > 1 && out[len - 1] != '/') len--;
+      if (len > 1) len--;
+      continue;
+    }
+    size_t sl = strlen(seg);
+    if (len + (len > 1) + sl + 1 > size) return -1;
+    if (len > 1) out[len++] = '/';
+    memcpy(out + len, seg, sl);
+    len += sl;
+  }
+  out[len] = '\0';
+  return 0;
+}
+
 static int runtime_dir(char *out, size_t size) {
   const char *x = getenv("XDG_RUNTIME_DIR");
-  int n = x && x[0] == '/' ? snprintf(out, size, "%s/sbx", x) : snprintf(out, size, "/tmp/sbx-%u", (unsigned)getuid());
-  return n > 0 && (size_t)n < size ? 0 : -1;
+  int r;
+  if (x && x[0] == '/') r = join_normalized(out, size, x, "sbx");
+  else {
+    int n = snprintf(out, size, "/tmp/sbx-%u", (unsigned)getuid());
+    r = n > 0 && (size_t)n < size ? 0 : -1;
+  }
+  if (r == 0) trace("runtime dir %s", out);
+  return r;
+}
+
+static int state_dir(char *out, size_t size) {
+  const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+  int r = x && x[0] == '/' ? join_normalized(out, size, x, "sbx")
+        : home && home[0] == '/' ? join_normalized(out, size, home, ".local/state/sbx") : -1;
+  if (r == 0) trace("state dir %s", out);
+  return r;
 }
 
 /* Connected control socket, or -1 (nobody listens: the Node CLI starts a supervisor). */
@@ -733,10 +779,7 @@ static int stamp(const char *path, char *out, size_t size) {
 static void fast_hook(const char *shell) {
   if (strcmp(shell, "bash") && strcmp(shell, "zsh") && strcmp(shell, "fish")) node("unknown hook shell");
   char state[PATH_MAX], path[PATH_MAX + 64];
-  const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-  int sn = x && x[0] == '/' ? snprintf(state, sizeof state, "%s/sbx", x)
-         : home && home[0] == '/' ? snprintf(state, sizeof state, "%s/.local/state/sbx", home) : -1;
-  if (sn <= 0 || (size_t)sn >= sizeof state) node("no state dir");
+  if (state_dir(state, sizeof state) != 0) node("no state dir");
   snprintf(path, sizeof path, "%s/hook-cache/%s", state, shell);
   /* Its text runs in every new terminal, outside the sandbox: only a file of ours nobody else can write. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
