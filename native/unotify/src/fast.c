@@ -489,7 +489,7 @@ static int new_session_id(char *out, size_t size) {
  * before anyone can send): the process that sends it the listener. If we fall back to Node
  * instead, our end closes at that exec and the keeper leaves without a word.
  */
-static int start_keeper(const char *session, const char *keeper_sock) {
+static int start_keeper(const char *session, const char *keeper_sock, pid_t *mid_out) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
   int on = 1;
@@ -525,8 +525,10 @@ static int start_keeper(const char *session, const char *keeper_sock) {
     _exit(126);
   }
   close(sv[1]);
-  int status;
-  while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {}
+  /* The intermediate child is reaped by the caller when it must be (before exec'ing the
+     launcher: a shell must not inherit a child it did not start), not now: waiting here put
+     two forks and an exit on the path the supervisor's reply is waiting on. */
+  *mid_out = mid;
   return sv[0];
 }
 
@@ -572,7 +574,8 @@ static int fast_exec(int argc, char **argv) {
   free(req.p);
   trace("exec-start sent");
   /* While the supervisor builds the policy. CLOEXEC: a fallback to Node closes it (the keeper leaves). */
-  int kfd = start_keeper(session, keeper_sock);
+  pid_t mid;
+  int kfd = start_keeper(session, keeper_sock, &mid);
   if (kfd < 0) node("cannot start the keeper");
   trace("keeper started");
   struct lines l = { .fd = fd };
@@ -630,6 +633,7 @@ static int fast_exec(int argc, char **argv) {
   g_child = pid;
   /* Only the launcher holds the channel now: if it dies before sending, the keeper sees EOF. */
   close(kfd);
+  waitpid(mid, NULL, WNOHANG); /* the keeper's intermediate child: gone long ago, normally */
 
   /* Print denial lines until the command exits, then until the session ends (briefly). */
   int status = 0, exited = 0;
@@ -730,7 +734,8 @@ static void fast_shell(int argc, char **argv) {
   if (write_all(fd, req.p, req.len) != 0) node("the supervisor hung up");
   free(req.p);
   /* While the supervisor starts the session's proxy. CLOEXEC: a fallback to Node closes it. */
-  int kfd = start_keeper(session, keeper_sock);
+  pid_t mid;
+  int kfd = start_keeper(session, keeper_sock, &mid);
   if (kfd < 0) node("cannot start the keeper");
   struct lines l = { .fd = fd };
   char *line;
@@ -758,6 +763,8 @@ static void fast_shell(int argc, char **argv) {
   for (size_t a = 0; a < n; a++) av[m++] = prog[a];
   av[m] = NULL;
   trace("fast shell: session %s", session);
+  int status;
+  while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {}
   fcntl(kfd, F_SETFD, 0);
   execve(launcher, av, r.env);
   /* The launcher is there (checked): this is rare. The hook says NOT sandboxed when exec fails. */
