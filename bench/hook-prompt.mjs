@@ -15,6 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { terminalHome } from './lib/terminal-home.mjs';
 
 const REPO = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const SBX = process.env.SBX ?? path.join(REPO, 'bin', 'sbx');
@@ -244,21 +245,7 @@ out.push('');
 // the re-exec reads the rc file again.
 {
   const TRUNS = Number(process.env.BENCH_TERMINAL_RUNS ?? 30);
-  const hookLine = (sh) => (sh === 'fish' ? `${SBX} hook fish | source` : `eval "$(${SBX} hook ${sh})"`);
-  const variant = (withHook) => {
-    const h = path.join(WORK, `term-${withHook ? 'hook' : 'plain'}`);
-    const cond = withHook ? '-n ${SBX_SESSION-}' : '1 == 1';
-    fs.mkdirSync(path.join(h, '.config', 'fish'), { recursive: true });
-    fs.writeFileSync(path.join(h, '.bashrc'), `${withHook ? hookLine('bash') : ''}\nPROMPT_COMMAND+=$'\\n''[[ ${cond} ]] && exit 0'\n`);
-    fs.writeFileSync(path.join(h, '.zshrc'), `${withHook ? hookLine('zsh') : ''}\n__bench_exit() { [[ ${cond} ]] && exit 0 }\nprecmd_functions+=(__bench_exit)\n`);
-    fs.writeFileSync(
-      path.join(h, '.config', 'fish', 'config.fish'),
-      `${withHook ? hookLine('fish') : ''}\nfunction __bench_exit --on-event fish_prompt; ${withHook ? 'set -q SBX_SESSION; and ' : ''}exit 0; end\n`,
-    );
-    fs.writeFileSync(path.join(h, '.config', 'fish', 'fish_variables'), '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n');
-    fs.mkdirSync(path.join(h, '.local', 'share', 'fish', 'generated_completions'), { recursive: true });
-    return { ...baseEnv, HOME: h, ZDOTDIR: h, XDG_CONFIG_HOME: path.join(h, '.config'), XDG_DATA_HOME: path.join(h, '.local', 'share') };
-  };
+  const variant = (withHook) => terminalHome(path.join(WORK, `term-${withHook ? 'hook' : 'plain'}`), { sbx: SBX, withHook, baseEnv });
   // Start the supervisor once, outside the timed runs.
   spawnSync(SBX, ['daemon', 'start'], { env: baseEnv, stdio: 'ignore', timeout: 30_000 });
   const timed = (cmd, env) => {

@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { terminalHome } from './lib/terminal-home.mjs';
 
 const REPO = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const SBX = process.env.SBX ?? path.join(REPO, 'bin', 'sbx');
@@ -65,21 +66,7 @@ const fastTaken = /^sbx-fast: fast exec/m.test(probe.stderr);
 // 2. A new terminal (as bench/hook-prompt.mjs section 4): the rc exits at its first prompt inside
 // a session (without the hook: at its first prompt). Own HOME per variant: the re-exec reads the rc again.
 {
-  const hookLine = (sh) => (sh === 'fish' ? `${SBX} hook fish | source` : `eval "$(${SBX} hook ${sh})"`);
-  const variant = (name, withHook) => {
-    const h = path.join(WORK, `term-${name}`);
-    const cond = withHook ? '-n ${SBX_SESSION-}' : '1 == 1';
-    fs.mkdirSync(path.join(h, '.config', 'fish'), { recursive: true });
-    fs.writeFileSync(path.join(h, '.bashrc'), `${withHook ? hookLine('bash') : ''}\nPROMPT_COMMAND+=$'\\n''[[ ${cond} ]] && exit 0'\n`);
-    fs.writeFileSync(path.join(h, '.zshrc'), `${withHook ? hookLine('zsh') : ''}\n__bench_exit() { [[ ${cond} ]] && exit 0 }\nprecmd_functions+=(__bench_exit)\n`);
-    fs.writeFileSync(
-      path.join(h, '.config', 'fish', 'config.fish'),
-      `${withHook ? hookLine('fish') : ''}\nfunction __bench_exit --on-event fish_prompt; ${withHook ? 'set -q SBX_SESSION; and ' : ''}exit 0; end\n`,
-    );
-    fs.writeFileSync(path.join(h, '.config', 'fish', 'fish_variables'), '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n');
-    fs.mkdirSync(path.join(h, '.local', 'share', 'fish', 'generated_completions'), { recursive: true });
-    return { ...baseEnv, HOME: h, ZDOTDIR: h, XDG_CONFIG_HOME: path.join(h, '.config'), XDG_DATA_HOME: path.join(h, '.local', 'share') };
-  };
+  const variant = (name, withHook) => terminalHome(path.join(WORK, `term-${name}`), { sbx: SBX, withHook, baseEnv });
   const variants = [
     ['without hook', variant('plain', false)],
     ['hook, fast path', variant('fast', true)],

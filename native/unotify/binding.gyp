@@ -23,19 +23,25 @@
       "type": "executable",
       "sources": ["src/launcher.c"],
       "include_dirs": ["src"],
+      "cflags": ["-fPIE"],
+      "ldflags": ["-static-pie"],
       "libraries": ["-lpthread"]
     },
     {
       "target_name": "sbx-fast",
       "type": "executable",
       "sources": ["src/fast.c"],
-      "include_dirs": ["src"]
+      "include_dirs": ["src"],
+      "cflags": ["-fPIE"],
+      "ldflags": ["-static-pie"]
     },
     {
       "target_name": "sbx-keeper",
       "type": "executable",
       "sources": ["src/keeper.c"],
-      "include_dirs": ["src"]
+      "include_dirs": ["src"],
+      "cflags": ["-fPIE"],
+      "ldflags": ["-static-pie"]
     }
   ]
 }

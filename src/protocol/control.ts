@@ -12,26 +12,44 @@ import { SupervisorError } from '../errors.js';
 export type ControlRequest =
   | { cmd: 'ping' }
   | { cmd: 'status' }
-  // proxyEnv: the user's own proxy variables (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), which the
-  // session's proxy chains to (src/net/upstream.ts). Reply: {env: sbx's proxy variables,
-  // launch: the variables every sandboxed launch gets (src/policy/launch-env.ts)} or {error}.
-  | { cmd: 'session-env'; session: string; proxyEnv?: Record<string, string> }
+  // `sbx shell` (Node: src/platform/linux/shell.ts; native: fast.c) before it execs the launcher:
+  // v: SESSION_ENV_VERSION; env: the caller's whole environment as "K=V" lines (its proxy
+  // variables are what the session's proxy chains to: src/net/upstream.ts). Reply:
+  // {env: ["K=V",…], warnings?: […]}: the program's finished environment
+  // (src/supervisor/launch-environment.ts), applied as given; or {error}.
+  | SessionEnvRequest
   | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
   | { cmd: 'stop'; force?: boolean };
+
+export const SESSION_ENV_VERSION = 2;
+export interface SessionEnvRequest {
+  cmd: 'session-env';
+  v: number;
+  session: string;
+  env: string[];
+}
+export interface SessionEnvReply {
+  env: string[];
+  warnings?: string[];
+}
 
 /**
  * `exec-start`: the native fast path (native/unotify/src/fast.c) for `sbx exec`. The client sends
  * the raw command line, never a policy: the supervisor parses it with the Node CLI's parser
  * and builds the policy with src/policy, exactly as `sbx exec` would from `cwd` with `env`.
  *
- *   client → {cmd:"exec-start", v:1, cwd, args:[everything after "exec"], env:["K=V",…]}
+ *   client → {cmd:"exec-start", v:2, session, cwd, args:[everything after "exec"], env:["K=V",…]}
+ *              session: the id the client picked (as for session-env): its keeper, started
+ *              while the supervisor builds the policy, registers under it. An id that is
+ *              malformed or live is answered with {fallback}, never with another id.
  *   supervisor → {fallback:"why"}            anything it does not take: the client execs the Node
  *                                            CLI with the same argv (usage errors, policy errors,
  *                                            --help … are said there, in one place)
- *              | {session, keeper, argv:[…], env:["K=V",…], warnings:[…]}
+ *              | {session, argv:[…], env:["K=V",…], warnings:[…]}
  *                                            the client prints the warnings and runs
- *                                            `sbx-launch --session <keeper> --sbx <bin/sbx> -- argv…`
+ *                                            `sbx-launch --fd N -- argv…`, N its end of the
+ *                                            keeper's channel (`sbx-keeper --root-pid peer`)
  *                                            (argv: the command as the CLI parser found it)
  *                                            with exactly `env` (the env filter applied, the proxy
  *                                            variables and SBX_SESSION added); the keeper registers
@@ -42,17 +60,18 @@ export type ControlRequest =
  * A supervisor that does not know `exec-start` answers {error}: the client falls back too.
  * A different `v` is answered with {fallback}.
  */
-export const EXEC_START_VERSION = 1;
+export const EXEC_START_VERSION = 2;
 export interface ExecStartRequest {
   cmd: 'exec-start';
   v: number;
+  session: string;
   cwd: string;
   args: string[];
   env: string[];
 }
 export type ExecStartReply =
   | { fallback: string }
-  | { session: string; keeper: string; argv: string[]; env: string[]; warnings: string[] };
+  | { session: string; argv: string[]; env: string[]; warnings: string[] };
 export interface ExecSayLine {
   say: string;
 }

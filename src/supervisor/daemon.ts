@@ -12,17 +12,18 @@ import { loadNative } from '../native/load.js';
 import { trustFile, type Env } from '../policy/paths.js';
 import { markStale } from '../hook/fresh.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
-import { tryConnect, type ControlRequest } from '../protocol/control.js';
+import { SESSION_ENV_VERSION, tryConnect, type ControlRequest } from '../protocol/control.js';
 import { parentOf, selfRss } from './procfs.js';
 import { PolicyCache } from './policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
 import { Session } from './session.js';
-import { execStart, PendingExecs } from './exec-start.js';
+import { envFromLines, execStart, PendingExecs } from './exec-start.js';
 import { errorLine, parseRegistration, READY_LINE, SESSION_ID } from '../protocol/keeper.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
-import { launchEnv } from '../policy/launch-env.js';
+import { sessionEnvironment } from './launch-environment.js';
+import { traceStart, traceStep } from './start-trace.js';
 
 function say(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -110,6 +111,7 @@ export class Supervisor {
     if (!reg) return refuse('malformed registration');
     // SO_PEERCRED, not the JSON, says who the keeper is (it is protected from the sandbox).
     reg.keeperPid = c.pid;
+    traceStep(reg.session, 'keeper registered');
     const old = this.sessions.get(reg.session);
     if (old) return refuse(`session ${reg.session} is already served`);
     const [listenerFd, journalFd] = c.fds as [number, number];
@@ -153,6 +155,7 @@ export class Supervisor {
         // A resumed fast-path exec: its client waits outside again under this supervisor's protection.
         if (session.isExec() && !this.execClients.has(reg.session)) this.protectExecClient(reg.session, reg.rootPid);
         sock.write(READY_LINE);
+        traceStep(reg.session, 'ready sent');
         session.attachKeeper(sock);
         say(`session ${reg.session} ${reg.resume ? 'resumed' : 'started'}: root ${reg.rootPid}, keeper ${reg.keeperPid}, cwd ${reg.cwd}`);
       })
@@ -269,23 +272,33 @@ export class Supervisor {
         return;
       case 'session-env': {
         // `sbx shell` asks before it execs the launcher: the session's proxy must be up and
-        // its port known (src/supervisor/network.ts).
+        // its port known (src/supervisor/network.ts); the reply is the program's whole env.
         const id = req.session;
+        if (req.v !== SESSION_ENV_VERSION || !Array.isArray(req.env) || !req.env.every((l) => typeof l === 'string')) {
+          this.send(sock, { error: `session-env: protocol version ${String(req.v)} or a malformed env (this supervisor speaks ${SESSION_ENV_VERSION}): run \`sbx daemon restart\`` });
+          sock.end();
+          return;
+        }
         if (typeof id !== 'string' || !SESSION_ID.test(id) || this.sessions.has(id)) {
           this.send(sock, { error: 'session-env: malformed or live session id' });
           sock.end();
           return;
         }
-        SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(stringRecord(req.proxyEnv)))
-          .then((net) => {
-            if (this.stopping) return void net.manager.close();
-            this.pendingNets.add(id, net);
-            // launch: variables every sandboxed launch gets (src/policy/launch-env.ts), from the
-            // supervisor's env (the same user; a client keeps any it set itself); env: sbx's proxy
-            // variables (a hook re-exec leaves those to the hook).
-            this.send(sock, { env: net.env, launch: launchEnv(this.env) });
-          })
-          .catch((err: unknown) => this.send(sock, { error: `session-env: cannot start the proxy: ${(err as Error).message}` }))
+        const callerEnv = envFromLines(req.env);
+        traceStart(id);
+        // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
+        SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(callerEnv))
+          .then(
+            (net) => {
+              if (this.stopping) return void net.manager.close();
+              this.pendingNets.add(id, net);
+              this.send(sock, { env: sessionEnvironment(callerEnv, net.env, id) });
+              traceStep(id, 'session-env answered');
+            },
+            // Connects stay filtered either way; only names behind wildcards become unreachable.
+            (err: unknown) =>
+              this.send(sock, { env: sessionEnvironment(callerEnv, {}, id), warnings: [`no network proxy for this session: ${(err as Error).message}`] }),
+          )
           .finally(() => sock.end());
         return;
       }
@@ -301,7 +314,6 @@ export class Supervisor {
             return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
           },
           pending: this.pendingExecs,
-          keeperSocket: this.paths.keeper,
         }).catch((err: unknown) => {
           say(`exec-start failed: ${(err as Error).stack ?? String(err)}`);
           this.send(sock, { fallback: `internal error: ${(err as Error).message}` });

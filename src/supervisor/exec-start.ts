@@ -15,10 +15,10 @@ import { SbxError } from '../errors.js';
 import type { Env } from '../policy/paths.js';
 import { EXEC_START_VERSION, type ExecStartReply, type ExecStartRequest } from '../protocol/control.js';
 import { SESSION_ID } from '../protocol/keeper.js';
-import { newSessionId } from '../platform/linux/shell.js';
 import { resolveExecSource, sourceKey, type PolicySource } from './policies.js';
 import type { PendingExec } from './session.js';
-import { launchEnv } from '../policy/launch-env.js';
+import { launchEnvironment } from './launch-environment.js';
+import { traceStart, traceStep } from './start-trace.js';
 
 /** A client that got its reply but whose keeper never registered (it died): forget it. */
 const UNCLAIMED_MS = 60_000;
@@ -35,6 +35,10 @@ export class PendingExecs {
     }, UNCLAIMED_MS);
     timer.unref();
     this.waiting.set(session, { exec, timer });
+  }
+
+  has(session: string): boolean {
+    return this.waiting.has(session);
   }
 
   take(session: string): PendingExec | undefined {
@@ -61,7 +65,6 @@ export interface ExecStartHost {
   /** Starts the session's proxy (adopted when the keeper registers): its variables, or drop it. */
   startNetwork(session: string, callerEnv: Record<string, string>): Promise<{ env: Record<string, string>; drop(): void }>;
   pending: PendingExecs;
-  keeperSocket: string;
 }
 
 function isStringArray(v: unknown): v is string[] {
@@ -89,6 +92,10 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   if (req.v !== EXEC_START_VERSION) return fallback(`protocol version ${String(req.v)} (this supervisor speaks ${EXEC_START_VERSION})`);
   if (typeof req.cwd !== 'string' || !req.cwd.startsWith('/') || !isStringArray(req.args) || !isStringArray(req.env))
     return fallback('malformed exec-start request');
+  // The client's keeper is already on its way with this id: another id would leave it unclaimed.
+  const session = req.session;
+  if (typeof session !== 'string' || !SESSION_ID.test(session) || host.sessions.has(session) || host.pending.has(session))
+    return fallback('malformed or live session id');
   if (host.stopping()) return fallback('the supervisor is shutting down');
   if (req.args[0] === '--help' || req.args[0] === '-h') return fallback('help is printed by the CLI');
 
@@ -97,8 +104,7 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   // is what it would get from there: say so by falling back, never by serving it.
   if (env.SBX_SESSION) return fallback('the caller is inside a session');
   const source: PolicySource & { kind: 'exec' } = { kind: 'exec', cwd: req.cwd, args: req.args };
-  let session = newSessionId();
-  while (host.sessions.has(session) || !SESSION_ID.test(session)) session = newSessionId();
+  traceStart(session);
   // The session's proxy starts while the policy is built (neither needs the other).
   const network = host.startNetwork(session, env);
   let resolved: Awaited<ReturnType<typeof resolveExecSource>>;
@@ -110,7 +116,9 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
     if (err instanceof SbxError) return fallback(err.message);
     throw err;
   }
+  traceStep(session, 'policy built');
   const proxyVars = (await network).env;
+  traceStep(session, 'proxy up');
   // The session keeps the policy, not the caller's environment.
   const { env: programBase, warnings, quiet, defaultOrigins, argv, ...policy } = resolved;
   host.pending.add(session, {
@@ -122,13 +130,12 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   // As `sbx exec` through Node (src/platform/linux/exec.ts): the launch variables, and sbx's
   // proxy variables only when a policy has host rules the proxy decides.
   const needsProxy = [policy.main, ...policy.overrides].some((p) => (p.net.hosts?.length ?? 0) > 0);
-  const programEnv = { ...programBase, ...launchEnv(env), ...(needsProxy ? proxyVars : {}), SBX_SESSION: session };
   reply({
     session,
-    keeper: host.keeperSocket,
     argv,
-    env: Object.entries(programEnv).map(([k, v]) => `${k}=${v}`),
+    env: launchEnvironment(programBase, env, needsProxy ? proxyVars : undefined, session),
     warnings: quiet ? [] : warnings,
   });
+  traceStep(session, 'exec-start answered');
   // The connection stays open: the session's denial lines follow ({say}), then it ends.
 }

@@ -36,6 +36,7 @@ import { handleWiden, type WidenHost } from './widen.js';
 import { buildNested, handleNarrow, nestedKey, nestedOrigin, type NarrowHost } from './narrow.js';
 import { DenialNotices } from './denial-notices.js';
 import { userConfigFile } from '../policy/paths.js';
+import { traceStep } from './start-trace.js';
 
 export type { Registration, SessionState } from '../protocol/keeper.js';
 
@@ -128,6 +129,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     const state = reg.resume && reg.state?.v === 2 ? reg.state : undefined;
     let nested: { policy: CompiledPolicy; built: NestedState }[] = [];
     this.net = await this.ctx.network(this.id, state?.proxyPort, state ? stateUpstream(state) : undefined);
+    traceStep(this.id, 'network adopted');
     this.net.onPolicy = (p) => this.onNetPolicy(p);
     this.net.onDeny = (d) => this.onProxyDeny(d);
     if (state) {
@@ -151,6 +153,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       this.installed.allocateStrict();
     }
 
+    traceStep(this.id, 'policies prepared');
     this.engineRef = Engine.create({
       listenerFd,
       strictPolicy: this.installed.strictId,
@@ -160,6 +163,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       onHint: (h: HintRequest) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
     });
+    traceStep(this.id, 'engine created');
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
     // is set last: every other policy and the root's tag are in place by then.
     for (const e of this.installed.entries.values()) this.installed.install(this.engineRef, e);
@@ -169,6 +173,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       this.installed.addNested(this.engineRef, n.policy, nestedOrigin(n.built.args, outer), n.built);
       this.nested.set(nestedKey(n.built), n.built.id);
     }
+    traceStep(this.id, 'policies installed');
     const root = state ? this.engineRef.process(this.rootPid) : null;
     if (root) {
       this.installed.rootKey = this.installed.keyOfId(root.policy) ?? this.installed.rootKey;
@@ -187,6 +192,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       }
     }
     this.installed.installStrict(this.engineRef);
+    traceStep(this.id, 'engine serving');
     this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();
   }

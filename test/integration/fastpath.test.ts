@@ -5,7 +5,7 @@
  * SBX_FAST_TRACE lines ("sbx-fast: fast exec …" / "sbx-fast: node: <why>"), never from timing.
  */
 import { execa, execaSync } from 'execa';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, pidAlive, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
@@ -133,6 +133,31 @@ describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
     expect(shown(bad.stderr)).toMatch(/^sbx: unknown flag '--bogus-flag'\n/);
   });
 
+  it('the keeper started before the supervisor answers leaves quietly when the client falls back (twin: an accepted exec keeps its keeper until the command ends)', async () => {
+    const keeperSock = join(sb.runtime, 'keeper.sock');
+    const keepers = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(keeperSock);
+          } catch {
+            return false;
+          }
+        });
+    await until('no keeper left from earlier tests', () => keepers().length === 0, 10_000);
+    const bad = exec(['--bogus-flag', '--', 'true']);
+    expect(bad.stderr).toMatch(/^sbx-fast: node: unknown flag/m);
+    expect(shown(bad.stderr)).not.toContain('keeper');
+    await until('the unused keeper to leave', () => keepers().length === 0, 10_000);
+    // Twin: an accepted exec has its keeper while the command runs.
+    const running = execa(sbxBin, ['exec', '--', 'sleep', '5'], { cwd: sb.home, env: sb.env, extendEnv: false, reject: false });
+    await until('the exec session and its keeper', () => sb.status().sessions.length === 1 && keepers().length === 1, 20_000);
+    running.kill('SIGTERM');
+    await running;
+    await until('the exec session over', () => sb.status().sessions.length === 0 && keepers().length === 0, 20_000);
+  });
+
   it('kill -9 of the supervisor: a running fast exec keeps its policy, the next exec falls back to Node, and the fast path takes over again after the restart', { timeout: 120_000 }, async () => {
     const go = join(world, 'go');
     // buffer: false: its output is read below as it comes; reject: false: its exit code is read.
@@ -193,6 +218,41 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
     expect(sh.stdout).toMatch(/^Seccomp_filters:\s*[1-9]/m);
   });
 
+  it('fast and Node `sbx shell` give the program the same environment (the supervisor\'s finished one): plain, user proxy, hook re-exec, a launch variable the user set', () => {
+    if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    // Variables that differ per run by nature (the session id, the proxy port) are normalized.
+    const dump = ['--', 'sh', '-c', 'env | LC_ALL=C sort'];
+    const norm = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('_=') && !l.startsWith('SHLVL=') && !l.startsWith('PWD=') && !l.startsWith('OLDPWD='))
+        .map((l) => l.replace(/^SBX_SESSION=s[0-9a-f]{10}$/, 'SBX_SESSION=S').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:P'))
+        .join('\n');
+    const variants: Record<string, string>[] = [
+      {},
+      { HTTPS_PROXY: 'http://user-proxy.example:3128', NO_PROXY: 'intra.example' },
+      { SBX_HOOK_REEXEC: '1', HTTPS_PROXY: 'http://user-proxy.example:3128' },
+      { GIT_TEMPLATE_DIR: '/nonexistent/tmpl', SBX_SESSION: 'sstale000000' },
+    ];
+    for (const extra of variants) {
+      const run = (env: Record<string, string>) =>
+        execaSync(sbxBin, ['shell', ...dump], { cwd: sb.home, env: { ...sb.env, ...env }, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 60_000 });
+      const fast = run(extra);
+      const viaNode = run({ ...extra, SBX_NO_FAST: '1' });
+      expect(fast.stderr).toMatch(/^sbx-fast: fast shell: session/m);
+      expect(viaNode.stderr).toMatch(/^sbx-fast: node: SBX_NO_FAST is set$/m);
+      expect(fast.exitCode).toBe(0);
+      // SBX_NO_FAST itself is the one difference the two runs were given.
+      expect({ extra, env: norm(fast.stdout) }).toEqual({ extra, env: norm(viaNode.stdout).replace(/^SBX_NO_FAST=1\n/m, '') });
+      expect(fast.stdout).toMatch(/^SBX_SESSION=s[0-9a-f]{10}$/m);
+      expect(fast.stdout).not.toContain('sstale000000');
+      // sbx's proxy (chained to the user's) for a program; the user's own for a hook re-exec (the hook decides).
+      if (extra.HTTPS_PROXY) expect(fast.stdout).toMatch(extra.SBX_HOOK_REEXEC ? /^HTTPS_PROXY=http:\/\/user-proxy\.example:3128$/m : /^HTTPS_PROXY=http:\/\/127\.0\.0\.1:\d+$/m);
+      if (extra.GIT_TEMPLATE_DIR) expect(fast.stdout).toContain(`GIT_TEMPLATE_DIR=${extra.GIT_TEMPLATE_DIR}`);
+      else expect(fast.stdout).toMatch(/^GIT_TEMPLATE_DIR=.*share\/git-template$/m);
+    }
+  });
+
   it('hook text from the cache equals what Node renders, for bash, zsh and fish; a stale or foreign cache is not used', () => {
     for (const shell of ['bash', 'zsh', 'fish']) {
       const cache = join(sb.state, 'hook-cache', shell);
@@ -227,7 +287,7 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
 describe('requests from inside a session', { timeout: 120_000 }, () => {
   const clientJs = (sock: string) => `
     const c = require('net').connect(${JSON.stringify(sock)});
-    c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 1, cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
+    c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 2, session: 'sfeedc0ffee', cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
     c.on('data', (d) => { process.stdout.write('reply ' + d); c.destroy(); });
     c.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });`;
 
@@ -237,7 +297,11 @@ describe('requests from inside a session', { timeout: 120_000 }, () => {
     const script = join(world, 'js', 'client.cjs');
     writeFileSync(script, clientJs(control));
     const outside = execaSync(process.execPath, [script], { env: sb.env, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 30_000 });
-    expect(outside.stdout).toMatch(/^reply \{"session":"s[0-9a-f]{10}"/);
+    expect(outside.stdout).toMatch(/^reply \{"session":"sfeedc0ffee"/);
+    // The id is the client's (its keeper is already on the way): one that is pending or live
+    // is refused, never swapped for another.
+    const again = execaSync(process.execPath, [script], { env: sb.env, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 30_000 });
+    expect(again.stdout).toMatch(/^reply \{"fallback":"malformed or live session id"\}/);
 
     const inside = sb.sbx(['shell', '--', 'sh', '-c', `env -u SBX_SESSION ${process.execPath} ${script}`]);
     expect(inside.stderr).toMatch(/^sbx-fast: fast shell: session/m);

@@ -5,13 +5,14 @@
  *
  *   sbx exec [flags] -- CMD   asks the supervisor (control socket, `exec-start`: the raw command
  *                             line, cwd and environment; src/protocol/control.ts) and runs
- *                             sbx-launch --session like `sbx shell` does; the supervisor built
- *                             the policy. This process stays as the command's parent: it prints
+ *                             sbx-launch --fd on the channel of a keeper it started while the
+ *                             supervisor built the policy. This process stays as the command's parent: it prints
  *                             the denial lines the supervisor sends and exits with the command's
  *                             code (128+signal when killed), like the Node `sbx exec`.
  *   sbx shell --check         0 when a session can start now (supervisor answers, launcher and
  *                             keeper present, kernel has user-notify); else the Node CLI says why.
- *   sbx shell [--] [PROG ...] `session-env`, then execs sbx-launch --session (as src/platform/linux/shell.ts).
+ *   sbx shell [--] [PROG ...] `session-env` (the reply is the program's whole environment), then
+ *                             execs sbx-launch --fd on the channel of a keeper it started meanwhile.
  *   sbx hook bash|zsh|fish    prints the hook text Node cached (src/hook/cache.ts) when its key
  *                             still matches; else Node renders (and caches) it.
  *
@@ -47,7 +48,8 @@ extern char **environ;
 #define REPLY_TIMEOUT_MS 10000
 /* After the command exits: how long the supervisor may take to send its last denial lines. */
 #define DRAIN_TIMEOUT_MS 200
-#define EXEC_START_VERSION 1
+#define EXEC_START_VERSION 2
+#define SESSION_ENV_VERSION 2
 
 static char g_root[PATH_MAX];      /* package root: <root>/native/unotify/build/Release/sbx-fast */
 static char g_sbx[PATH_MAX + 16];  /* <root>/bin/sbx */
@@ -248,38 +250,24 @@ static void jskip(struct json *j) {
   } else j->err = 1;
 }
 
-/* A NULL-terminated array: ["a","b"] → {"a","b",NULL}; {"K":"V"} → {"K=V",NULL} when as_env. */
-static char **jlist(struct json *j, int as_env) {
+/* A NULL-terminated array: ["a","b"] → {"a","b",NULL}. */
+static char **jlist(struct json *j) {
   ws(j);
-  char open = as_env ? '{' : '[', close = as_env ? '}' : ']';
-  if (*j->s != open) { j->err = 1; return NULL; }
+  if (*j->s != '[') { j->err = 1; return NULL; }
   j->s++;
   size_t n = 0, cap = 16;
   char **v = malloc(cap * sizeof *v);
   if (!v) { j->err = 1; return NULL; }
   ws(j);
-  if (*j->s == close) j->s++;
+  if (*j->s == ']') j->s++;
   else for (;;) {
     char *item = jstr(j);
     if (!item) break;
-    if (as_env) {
-      ws(j);
-      if (*j->s != ':') { j->err = 1; free(item); break; }
-      j->s++;
-      char *val = jstr(j);
-      if (!val) { free(item); break; }
-      char *kv = NULL;
-      if (asprintf(&kv, "%s=%s", item, val) < 0) j->err = 1;
-      free(item);
-      free(val);
-      item = kv;
-      if (!item) break;
-    }
     if (n + 2 > cap) { cap *= 2; char **nv = realloc(v, cap * sizeof *v); if (!nv) { j->err = 1; free(item); break; } v = nv; }
     v[n++] = item;
     ws(j);
     if (*j->s == ',') { j->s++; continue; }
-    if (*j->s == close) { j->s++; break; }
+    if (*j->s == ']') { j->s++; break; }
     j->err = 1;
     break;
   }
@@ -290,11 +278,11 @@ static char **jlist(struct json *j, int as_env) {
 /* The fields of one reply object we care about (unknown keys are skipped). */
 struct reply {
   char *fallback, *error, *session, *keeper, *say;
-  char **env, **launch, **warnings, **argv;
+  char **env, **warnings, **argv;
   int ok;
 };
 
-static int parse_reply(const char *line, struct reply *r, int env_is_map) {
+static int parse_reply(const char *line, struct reply *r) {
   memset(r, 0, sizeof *r);
   struct json j = { line, 0 };
   ws(&j);
@@ -314,10 +302,9 @@ static int parse_reply(const char *line, struct reply *r, int env_is_map) {
     else if (!strcmp(key, "session")) r->session = jstr(&j);
     else if (!strcmp(key, "keeper")) r->keeper = jstr(&j);
     else if (!strcmp(key, "say")) r->say = jstr(&j);
-    else if (!strcmp(key, "env")) r->env = jlist(&j, env_is_map);
-    else if (!strcmp(key, "launch")) r->launch = jlist(&j, 1);
-    else if (!strcmp(key, "warnings")) r->warnings = jlist(&j, 0);
-    else if (!strcmp(key, "argv")) r->argv = jlist(&j, 0);
+    else if (!strcmp(key, "env")) r->env = jlist(&j);
+    else if (!strcmp(key, "warnings")) r->warnings = jlist(&j);
+    else if (!strcmp(key, "argv")) r->argv = jlist(&j);
     else if (!strcmp(key, "ok")) { r->ok = *j.s == 't'; jskip(&j); }
     else jskip(&j);
     free(key);
@@ -331,10 +318,56 @@ static int parse_reply(const char *line, struct reply *r, int env_is_map) {
 
 /* ---- the control socket ---- */
 
+/*
+ * The runtime and state dirs, by the rules of src/policy/paths.ts (runtimeDir, stateDir), which
+ * the client must follow to find the socket and the hook cache before any Node runs:
+ *   runtime: $XDG_RUNTIME_DIR/sbx if absolute, else /tmp/sbx-$UID;
+ *   state:   $XDG_STATE_HOME/sbx if absolute, else $HOME/.local/state/sbx (HOME absolute; Node
+ *            would then ask the passwd file: we leave that case to it).
+ * Joined and normalized as node's path.join does ("." and ".." segments, doubled and trailing
+ * slashes). test/integration/fast-paths.test.ts runs both over varied environments.
+ */
+static int join_normalized(char *out, size_t size, const char *base, const char *tail) {
+  char in[PATH_MAX * 2];
+  int n = snprintf(in, sizeof in, "%s/%s", base, tail);
+  if (n <= 0 || (size_t)n >= sizeof in || size < 2) return -1;
+  size_t len = 0;
+  out[len++] = '/';
+  for (char *seg = strtok(in, "/"); seg; seg = strtok(NULL, "/")) {
+    if (!strcmp(seg, ".")) continue;
+    if (!strcmp(seg, "..")) { /* drop the last segment (never above /) */
+      while (len > 1 && out[len - 1] != '/') len--;
+      if (len > 1) len--;
+      continue;
+    }
+    size_t sl = strlen(seg);
+    if (len + (len > 1) + sl + 1 > size) return -1;
+    if (len > 1) out[len++] = '/';
+    memcpy(out + len, seg, sl);
+    len += sl;
+  }
+  out[len] = '\0';
+  return 0;
+}
+
 static int runtime_dir(char *out, size_t size) {
   const char *x = getenv("XDG_RUNTIME_DIR");
-  int n = x && x[0] == '/' ? snprintf(out, size, "%s/sbx", x) : snprintf(out, size, "/tmp/sbx-%u", (unsigned)getuid());
-  return n > 0 && (size_t)n < size ? 0 : -1;
+  int r;
+  if (x && x[0] == '/') r = join_normalized(out, size, x, "sbx");
+  else {
+    int n = snprintf(out, size, "/tmp/sbx-%u", (unsigned)getuid());
+    r = n > 0 && (size_t)n < size ? 0 : -1;
+  }
+  if (r == 0) trace("runtime dir %s", out);
+  return r;
+}
+
+static int state_dir(char *out, size_t size) {
+  const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+  int r = x && x[0] == '/' ? join_normalized(out, size, x, "sbx")
+        : home && home[0] == '/' ? join_normalized(out, size, home, ".local/state/sbx") : -1;
+  if (r == 0) trace("state dir %s", out);
+  return r;
 }
 
 /* Connected control socket, or -1 (nobody listens: the Node CLI starts a supervisor). */
@@ -438,6 +471,67 @@ static int have_natives(void) {
   return access(p, X_OK) == 0;
 }
 
+/* ---- the session's keeper, started before the supervisor is asked ---- */
+
+/* A session id like the supervisor's (src/platform/linux/shell.ts newSessionId). */
+static int new_session_id(char *out, size_t size) {
+  unsigned char rnd[5];
+  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return -1;
+  snprintf(out, size, "s%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4]);
+  return 0;
+}
+
+/*
+ * Starts sbx-keeper for `session` (double fork: not our child, out of our session) and
+ * returns our end of its channel, the one `sbx-launch --fd` takes. The keeper runs while the
+ * supervisor builds the policy instead of after (it used to be started by the launcher, which
+ * waited for its exec). It learns the session root from the kernel (SO_PASSCRED, set here
+ * before anyone can send): the process that sends it the listener. If we fall back to Node
+ * instead, our end closes at that exec and the keeper leaves without a word.
+ */
+static int start_keeper(const char *session, const char *keeper_sock, pid_t *mid_out) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  int on = 1;
+  if (setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) { close(sv[0]); close(sv[1]); return -1; }
+  char keeper[PATH_MAX + 16];
+  snprintf(keeper, sizeof keeper, "%s/sbx-keeper", g_dir);
+  pid_t mid = fork();
+  if (mid < 0) { close(sv[0]); close(sv[1]); return -1; }
+  if (mid == 0) {
+    if (fork() != 0) _exit(0);
+    setsid();
+    int kfd = fcntl(sv[1], F_DUPFD, 3); /* without CLOEXEC: the keeper inherits it */
+    if (kfd < 0) _exit(1);
+    char fdarg[16], sess[64];
+    snprintf(fdarg, sizeof fdarg, "%d", kfd);
+    snprintf(sess, sizeof sess, "SBX_SESSION=%s", session);
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); if (devnull > 2) close(devnull); }
+    /* Our environment (a supervisor it may have to start gets the user's, as from `sbx daemon
+       start`), with the session id it registers. */
+    size_t ne = 0;
+    while (environ[ne]) ne++;
+    char **env = calloc(ne + 2, sizeof *env);
+    if (!env) _exit(1);
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++) if (strncmp(environ[i], "SBX_SESSION=", 12) != 0) env[k++] = environ[i];
+    env[k++] = sess;
+    env[k] = NULL;
+    char *argv[] = { "sbx-keeper", "--listener-fd", fdarg, "--session", (char *)keeper_sock,
+                     "--sbx", g_sbx, "--root-pid", "peer", NULL };
+    execve(keeper, argv, env);
+    fprintf(stderr, "sbx: cannot run %s: %s\n", keeper, strerror(errno));
+    _exit(126);
+  }
+  close(sv[1]);
+  /* The intermediate child is reaped by the caller when it must be (before exec'ing the
+     launcher: a shell must not inherit a child it did not start), not now: waiting here put
+     two forks and an exit on the path the supervisor's reply is waiting on. */
+  *mid_out = mid;
+  return sv[0];
+}
+
 /* ---- sbx exec ---- */
 
 static volatile sig_atomic_t g_child;
@@ -452,13 +546,20 @@ static int fast_exec(int argc, char **argv) {
   if (getenv("SBX_SESSION") || inside_filter()) node("inside a session or a seccomp filter");
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd)) node("no working directory");
+  if (!have_natives()) node("launcher or keeper missing");
+  char session[16], dir[PATH_MAX], keeper_sock[PATH_MAX + 16];
+  if (new_session_id(session, sizeof session) != 0) node("getrandom failed");
+  if (runtime_dir(dir, sizeof dir) != 0) node("runtime dir too long");
+  snprintf(keeper_sock, sizeof keeper_sock, "%s/keeper.sock", dir);
 
   struct buf req = {0};
   puts_(&req, "{\"cmd\":\"exec-start\",\"v\":");
   char v[16];
   snprintf(v, sizeof v, "%d", EXEC_START_VERSION);
   puts_(&req, v);
-  puts_(&req, ",\"cwd\":");
+  puts_(&req, ",\"session\":\"");
+  puts_(&req, session);
+  puts_(&req, "\",\"cwd\":");
   put_json_str(&req, cwd);
   puts_(&req, ",\"args\":[");
   for (int i = 0; i < argc; i++) { if (i) puts_(&req, ","); put_json_str(&req, argv[i]); }
@@ -471,17 +572,22 @@ static int fast_exec(int argc, char **argv) {
   if (fd < 0) node("no supervisor answers");
   if (write_all(fd, req.p, req.len) != 0) node("the supervisor hung up");
   free(req.p);
-
   trace("exec-start sent");
+  /* While the supervisor builds the policy. CLOEXEC: a fallback to Node closes it (the keeper leaves). */
+  pid_t mid;
+  int kfd = start_keeper(session, keeper_sock, &mid);
+  if (kfd < 0) node("cannot start the keeper");
+  trace("keeper started");
   struct lines l = { .fd = fd };
   char *line;
   if (!next_line(&l, &line, REPLY_TIMEOUT_MS)) node("no reply from the supervisor");
   trace("exec-start answered");
   struct reply r;
-  if (parse_reply(line, &r, 0) != 0) node("malformed reply");
+  if (parse_reply(line, &r) != 0) node("malformed reply");
   if (r.fallback) node(r.fallback);
   if (r.error) node(r.error); /* e.g. an older supervisor: unknown request 'exec-start' */
-  if (!r.session || !r.keeper || !r.env || !r.argv || !r.argv[0]) node("incomplete reply");
+  if (!r.session || !r.env || !r.argv || !r.argv[0]) node("incomplete reply");
+  if (strcmp(r.session, session) != 0) node("the supervisor answered for another session");
   trace("fast exec: session %s", r.session);
   for (char **w = r.warnings; w && *w; w++) fprintf(stderr, "sbx: warning: %s\n", *w);
 
@@ -493,11 +599,11 @@ static int fast_exec(int argc, char **argv) {
   char **av = calloc(n + 8, sizeof *av);
   if (!av) { fputs("sbx: out of memory\n", stderr); return 70; }
   size_t k = 0;
+  char kfdarg[16];
+  snprintf(kfdarg, sizeof kfdarg, "%d", kfd);
   av[k++] = launcher;
-  av[k++] = "--session";
-  av[k++] = r.keeper;
-  av[k++] = "--sbx";
-  av[k++] = g_sbx;
+  av[k++] = "--fd";
+  av[k++] = kfdarg; /* the keeper's channel: it relays the listener and the ack (sbx-launch --fd) */
   av[k++] = "--";
   for (size_t i = 0; i < n; i++) av[k++] = r.argv[i];
   av[k] = NULL;
@@ -519,11 +625,15 @@ static int fast_exec(int argc, char **argv) {
     sigaction(SIGTERM, &dfl, NULL);
     sigaction(SIGHUP, &dfl, NULL);
     sigaction(SIGCHLD, &dfl, NULL);
+    fcntl(kfd, F_SETFD, 0); /* the launcher inherits the channel (and marks it CLOEXEC itself) */
     execve(launcher, av, r.env);
     fprintf(stderr, "sbx: cannot run %s: %s\n", launcher, strerror(errno));
     _exit(126);
   }
   g_child = pid;
+  /* Only the launcher holds the channel now: if it dies before sending, the keeper sees EOF. */
+  close(kfd);
+  waitpid(mid, NULL, WNOHANG); /* the keeper's intermediate child: gone long ago, normally */
 
   /* Print denial lines until the command exits, then until the session ends (briefly). */
   int status = 0, exited = 0;
@@ -537,7 +647,7 @@ static int fast_exec(int argc, char **argv) {
     /* Lines already buffered first. */
     while (l.in.p && memchr(l.in.p + l.start, '\n', l.in.len - l.start) && next_line(&l, &line, 0)) {
       struct reply s;
-      if (parse_reply(line, &s, 0) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
+      if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
     }
     struct pollfd p[2] = { { l.eof ? -1 : fd, POLLIN, 0 }, { g_sigpipe[0], POLLIN, 0 } };
     int timeout = exited ? (int)(drain_until - now_ms()) : -1;
@@ -548,7 +658,7 @@ static int fast_exec(int argc, char **argv) {
     if (pr > 0 && p[0].revents) {
       if (next_line(&l, &line, 0)) {
         struct reply s;
-        if (parse_reply(line, &s, 0) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
+        if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
       }
     }
   }
@@ -579,7 +689,7 @@ static int supervisor_answers(void) {
   struct lines l = { .fd = fd };
   char *line;
   struct reply r;
-  int ok = write_all(fd, ping, strlen(ping)) == 0 && next_line(&l, &line, REPLY_TIMEOUT_MS) && parse_reply(line, &r, 0) == 0 && r.ok;
+  int ok = write_all(fd, ping, strlen(ping)) == 0 && next_line(&l, &line, REPLY_TIMEOUT_MS) && parse_reply(line, &r) == 0 && r.ok;
   close(fd);
   return ok;
 }
@@ -600,81 +710,44 @@ static void fast_shell(int argc, char **argv) {
   else if (i < argc && argv[i][0] == '-') node("an option the fast path does not know");
   if (!have_natives()) node("launcher or keeper missing");
 
-  unsigned char rnd[5];
-  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) node("getrandom failed");
-  char session[16];
-  snprintf(session, sizeof session, "s%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4]);
+  char session[16], dir[PATH_MAX], keeper_sock[PATH_MAX + 16];
+  if (new_session_id(session, sizeof session) != 0) node("getrandom failed");
+  if (runtime_dir(dir, sizeof dir) != 0) node("runtime dir too long");
+  snprintf(keeper_sock, sizeof keeper_sock, "%s/keeper.sock", dir);
+
+  /* Our whole environment: the supervisor answers with the program's finished one
+     (src/supervisor/launch-environment.ts), which we apply as given. */
+  struct buf req = {0};
+  char v[16];
+  snprintf(v, sizeof v, "%d", SESSION_ENV_VERSION);
+  puts_(&req, "{\"cmd\":\"session-env\",\"v\":");
+  puts_(&req, v);
+  puts_(&req, ",\"session\":\"");
+  puts_(&req, session);
+  puts_(&req, "\",\"env\":[");
+  for (char **e = environ; *e; e++) { if (e != environ) puts_(&req, ","); put_json_str(&req, *e); }
+  puts_(&req, "]}\n");
+  if (req.bad || req.len > MAX_REQUEST) node("environment too large or not UTF-8");
 
   int fd = control_connect();
   if (fd < 0) node("no supervisor answers");
-  /* The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts). */
-  static const char *const proxy_names[] = { "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
-                                             "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy" };
-  struct buf req = {0};
-  puts_(&req, "{\"cmd\":\"session-env\",\"session\":\"");
-  puts_(&req, session);
-  puts_(&req, "\",\"proxyEnv\":{");
-  int first = 1;
-  for (size_t p = 0; p < sizeof proxy_names / sizeof *proxy_names; p++) {
-    const char *v = getenv(proxy_names[p]);
-    if (!v) continue;
-    if (!first) puts_(&req, ",");
-    first = 0;
-    put_json_str(&req, proxy_names[p]);
-    puts_(&req, ":");
-    put_json_str(&req, v);
-  }
-  puts_(&req, "}}\n");
-  if (req.bad || req.len > MAX_REQUEST) node("proxy settings not UTF-8");
+  if (write_all(fd, req.p, req.len) != 0) node("the supervisor hung up");
+  free(req.p);
+  /* While the supervisor starts the session's proxy. CLOEXEC: a fallback to Node closes it. */
+  pid_t mid;
+  int kfd = start_keeper(session, keeper_sock, &mid);
+  if (kfd < 0) node("cannot start the keeper");
   struct lines l = { .fd = fd };
   char *line;
   struct reply r;
-  if (write_all(fd, req.p, req.len) != 0 || !next_line(&l, &line, REPLY_TIMEOUT_MS) || parse_reply(line, &r, 1) != 0 || r.error || !r.env)
+  if (!next_line(&l, &line, REPLY_TIMEOUT_MS) || parse_reply(line, &r) != 0 || r.error || !r.env)
     node("session-env failed");
   close(fd);
-  /* A shell the hook re-executes gets sbx's proxy variables from the hook, only while its
-     policy needs the proxy (hook-reply `proxy` lines); any other program gets them now. */
-  if (getenv("SBX_HOOK_REEXEC")) r.env[0] = NULL;
-  /* The launch variables (src/policy/launch-env.ts) count only where the user set none. */
-  if (r.launch) {
-    size_t w = 0;
-    for (size_t b = 0; r.launch[b]; b++) {
-      size_t kl = strcspn(r.launch[b], "=");
-      char name[256];
-      if (kl >= sizeof name) continue;
-      memcpy(name, r.launch[b], kl);
-      name[kl] = '\0';
-      if (!getenv(name)) r.launch[w++] = r.launch[b];
-    }
-    r.launch[w] = NULL;
-  }
+  for (char **w = r.warnings; w && *w; w++) fprintf(stderr, "sbx: %s\n", *w);
 
-  /* env = ours, then the proxy variables, then SBX_SESSION (as src/platform/linux/shell.ts). */
-  size_t ne = 0, np = 0, nl = 0;
-  while (environ[ne]) ne++;
-  while (r.env[np]) np++;
-  while (r.launch && r.launch[nl]) nl++;
-  char **env = calloc(ne + np + nl + 2, sizeof *env);
-  if (!env) node("out of memory");
-  size_t k = 0;
-  for (size_t a = 0; a < ne; a++) {
-    const char *e = environ[a];
-    size_t kl = strcspn(e, "=");
-    int replaced = strncmp(e, "SBX_SESSION=", 12) == 0;
-    for (size_t b = 0; b < np && !replaced; b++) if (strncmp(r.env[b], e, kl + 1) == 0) replaced = 1;
-    if (!replaced) env[k++] = (char *)e;
-  }
-  for (size_t b = 0; b < np; b++) env[k++] = r.env[b];
-  for (size_t b = 0; b < nl; b++) env[k++] = r.launch[b];
-  char sess[32];
-  snprintf(sess, sizeof sess, "SBX_SESSION=%s", session);
-  env[k++] = sess;
-  env[k] = NULL;
-
-  char dir[PATH_MAX], keeper[PATH_MAX + 16], launcher[PATH_MAX + 16];
-  if (runtime_dir(dir, sizeof dir) != 0) node("runtime dir too long");
-  snprintf(keeper, sizeof keeper, "%s/keeper.sock", dir);
+  char launcher[PATH_MAX + 16], kfdarg[16];
   snprintf(launcher, sizeof launcher, "%s/sbx-launch", g_dir);
+  snprintf(kfdarg, sizeof kfdarg, "%d", kfd);
   const char *shell = getenv("SHELL");
   char *def[2] = { (char *)(shell && *shell ? shell : "/bin/sh"), NULL };
   char **prog = i < argc ? &argv[i] : def;
@@ -684,15 +757,16 @@ static void fast_shell(int argc, char **argv) {
   if (!av) node("out of memory");
   size_t m = 0;
   av[m++] = launcher;
-  av[m++] = "--session";
-  av[m++] = keeper;
-  av[m++] = "--sbx";
-  av[m++] = g_sbx;
+  av[m++] = "--fd";
+  av[m++] = kfdarg; /* the keeper's channel (sbx-launch --fd); we become the session root */
   av[m++] = "--";
   for (size_t a = 0; a < n; a++) av[m++] = prog[a];
   av[m] = NULL;
   trace("fast shell: session %s", session);
-  execve(launcher, av, env);
+  int status;
+  while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {}
+  fcntl(kfd, F_SETFD, 0);
+  execve(launcher, av, r.env);
   /* The launcher is there (checked): this is rare. The hook says NOT sandboxed when exec fails. */
   fprintf(stderr, "sbx: cannot run %s: %s\n", launcher, strerror(errno));
   _exit(126);
@@ -712,10 +786,7 @@ static int stamp(const char *path, char *out, size_t size) {
 static void fast_hook(const char *shell) {
   if (strcmp(shell, "bash") && strcmp(shell, "zsh") && strcmp(shell, "fish")) node("unknown hook shell");
   char state[PATH_MAX], path[PATH_MAX + 64];
-  const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-  int sn = x && x[0] == '/' ? snprintf(state, sizeof state, "%s/sbx", x)
-         : home && home[0] == '/' ? snprintf(state, sizeof state, "%s/.local/state/sbx", home) : -1;
-  if (sn <= 0 || (size_t)sn >= sizeof state) node("no state dir");
+  if (state_dir(state, sizeof state) != 0) node("no state dir");
   snprintf(path, sizeof path, "%s/hook-cache/%s", state, shell);
   /* Its text runs in every new terminal, outside the sandbox: only a file of ours nobody else can write. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

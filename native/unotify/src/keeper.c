@@ -2,7 +2,7 @@
  * sbx-keeper: holds one session's seccomp listener outside the sandbox, so a supervisor
  * crash or upgrade loses no session (notifications simply wait in the kernel).
  *
- *   sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P
+ *   sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P|peer
  *
  * Started by sbx-launch (session mode) before it installs its filter, so the keeper is
  * not sandboxed. N is a SOCK_SEQPACKET socket to the launcher: the listener arrives on
@@ -75,17 +75,22 @@ static long long now_ms(void) {
 }
 
 static void usage(void) {
-  fputs("usage: sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P\n", stderr);
+  fputs("usage: sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P|peer\n", stderr);
   exit(EXIT_SETUP);
 }
 
-/* The listener, from the launcher (SCM_RIGHTS). */
-static int recv_listener(int sock) {
+/* The listener from the launcher. With `--root-pid peer` (started by sbx-fast before the
+   launcher exists) the session root is the process that sent it: the kernel's
+   SCM_CREDENTIALS (SO_PASSCRED was set on our end before the launcher could send), not a
+   claim. A channel closed with nothing sent is the client giving up (it fell back to the
+   Node CLI): *quiet is set and nothing is said. */
+static int recv_listener(int sock, int want_peer, int *quiet) {
   struct pollfd p = {sock, POLLIN, 0};
-  if (poll(&p, 1, 10000) <= 0) return -1;
+  /* sbx-fast starts us before it asks the supervisor (up to 10 s) and execs the launcher. */
+  if (poll(&p, 1, want_peer ? 30000 : 10000) <= 0) return -1;
   char buf[64];
   struct iovec iov = {buf, sizeof buf};
-  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))]; } u;
   struct msghdr msg = {0};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -93,11 +98,23 @@ static int recv_listener(int sock) {
   msg.msg_controllen = sizeof u.b;
   ssize_t n;
   do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  if (n == 0 && want_peer) *quiet = 1;
   if (n <= 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  int fd = -1;
+  pid_t peer = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_RIGHTS && fd < 0) memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    else if (c->cmsg_type == SCM_CREDENTIALS) {
+      struct ucred cr;
+      memcpy(&cr, CMSG_DATA(c), sizeof cr);
+      peer = cr.pid;
+    }
+  }
+  if (fd >= 0 && want_peer) {
+    if (peer <= 0) { close(fd); return -1; }
+    g_root_pid = (int)peer;
+  }
   return fd;
 }
 
@@ -337,16 +354,20 @@ static void pick_session_id(void) {
 }
 
 int main(int argc, char **argv) {
-  int launcher = -1;
+  int launcher = -1, peer_root = 0;
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc) usage();
     if (strcmp(argv[i], "--listener-fd") == 0) launcher = atoi(argv[++i]);
     else if (strcmp(argv[i], "--session") == 0) g_sock_path = argv[++i];
     else if (strcmp(argv[i], "--sbx") == 0) g_sbx = argv[++i];
-    else if (strcmp(argv[i], "--root-pid") == 0) g_root_pid = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--root-pid") == 0) {
+      i++;
+      if (strcmp(argv[i], "peer") == 0) peer_root = 1;
+      else g_root_pid = atoi(argv[i]);
+    }
     else usage();
   }
-  if (launcher < 0 || !g_sock_path || !g_sbx || g_root_pid <= 0) usage();
+  if (launcher < 0 || !g_sock_path || !g_sbx || (g_root_pid <= 0 && !peer_root)) usage();
   fcntl(launcher, F_SETFD, FD_CLOEXEC);
   /* Hold nothing of the user's but the channel (a pipe kept open would keep a reader
      waiting for EOF), and keep 0-2 occupied so no fd we receive lands on them. */
@@ -368,8 +389,10 @@ int main(int argc, char **argv) {
   signal(SIGTTOU, SIG_IGN);
   signal(SIGTTIN, SIG_IGN);
 
-  g_listener = recv_listener(launcher);
+  int quiet = 0;
+  g_listener = recv_listener(launcher, peer_root, &quiet);
   if (g_listener < 0) {
+    if (quiet) return 0;
     say("did not receive the seccomp listener from the launcher");
     return EXIT_SETUP;
   }

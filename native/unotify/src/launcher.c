@@ -4,8 +4,8 @@
  * command line and the filter table (the contract with the engine).
  *
  *   sbx-launch --fd N -- PROGRAM ARGS...
- *       one-shot (sbx exec): fd N is an inherited AF_UNIX SOCK_SEQPACKET socket whose
- *       peer is the supervisor. The listener goes over it (SCM_RIGHTS, payload
+ *       fd N is an inherited AF_UNIX SOCK_SEQPACKET socket whose peer is the Node `sbx exec`
+ *       (one-shot) or a keeper sbx-fast already started (`sbx-keeper --root-pid peer`). The listener goes over it (SCM_RIGHTS, payload
  *       "listener"); one ack byte comes back when an engine serves the listener.
  *
  *   sbx-launch --session SOCK --sbx PATH -- PROGRAM ARGS...

@@ -8,14 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SbxError } from '../../errors.js';
-import { launchEnv } from '../../policy/launch-env.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import { ensureDaemon, sbxBin } from '../../supervisor/lifecycle.js';
 import { supervisorPaths } from '../../supervisor/paths.js';
-import { request as controlRequest } from '../../protocol/control.js';
+import { request as controlRequest, SESSION_ENV_VERSION } from '../../protocol/control.js';
 import type { ShellRequest } from '../types.js';
-
-const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'];
 
 export function newSessionId(): string {
   return `s${randomBytes(5).toString('hex')}`;
@@ -44,30 +41,21 @@ export async function linuxShell(request: ShellRequest): Promise<number> {
   await ensureDaemon(request.env);
   const paths = supervisorPaths(request.env);
   const session = newSessionId();
-  // The session's filtering proxy is started now so its port is in the program's
-  // environment from the first exec (src/supervisor/network.ts).
-  let proxyVars: Record<string, string> = {};
-  try {
-    // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
-    const proxyEnv: Record<string, string> = {};
-    for (const k of PROXY_VARS) if (request.env[k] !== undefined) proxyEnv[k] = request.env[k]!;
-    const r = await controlRequest(paths.control, { cmd: 'session-env', session, proxyEnv });
-    if (r && typeof r.env === 'object' && r.env !== null) proxyVars = r.env as Record<string, string>;
-  } catch (err) {
-    // Connects stay filtered either way; only names behind wildcards become unreachable.
-    process.stderr.write(`sbx: no network proxy for this session: ${(err as Error).message}\n`);
-  }
-  // npm's registry settings without tokens, git's empty template (src/policy/launch-env.ts).
-  // A shell the hook re-executes gets sbx's proxy variables from the hook, only while its
-  // policy needs the proxy (hook-reply `proxy` lines); any other program gets them now.
-  if (request.env.SBX_HOOK_REEXEC) proxyVars = {};
-  const env = { ...request.env, ...launchEnv(request.env), ...proxyVars, SBX_SESSION: session };
+  // The supervisor starts the session's filtering proxy now, so its port is in the program's
+  // environment from the first exec (src/supervisor/network.ts), and answers with that whole
+  // environment (src/supervisor/launch-environment.ts): applied as given.
+  const callerEnv = Object.entries(request.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  const r = await controlRequest(paths.control, { cmd: 'session-env', v: SESSION_ENV_VERSION, session, env: callerEnv });
+  if (!r || !Array.isArray(r.env) || !r.env.every((l) => typeof l === 'string'))
+    throw new SbxError(`the supervisor at ${paths.control} gave no environment for the session`, { hint: 'run `sbx daemon restart`' });
+  for (const w of Array.isArray(r.warnings) ? r.warnings : []) process.stderr.write(`sbx: ${String(w)}\n`);
+  const env = r.env as string[];
   process.chdir(request.cwd);
   // Node made stdio close-on-exec at startup; the session's program needs it.
   for (const fd of [0, 1, 2]) native.fdSetInheritable(fd);
   return native.execve(
     launcher,
     [launcher, '--session', paths.keeper, '--sbx', sbxBin(), '--', ...request.argv],
-    Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    env,
   );
 }

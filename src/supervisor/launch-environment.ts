@@ -1,0 +1,32 @@
+/**
+ * The finished environment of a sandboxed launch (a session's program from `sbx shell`, a
+ * command from the fast `sbx exec`), made here only: the clients (src/platform/linux/shell.ts,
+ * native/unotify/src/fast.c) apply it as given and merge nothing themselves.
+ *
+ *   base (the caller's env, or the exec's filtered env), without SBX_SESSION
+ *   + the launch variables (src/policy/launch-env.ts) the caller did not set
+ *   + sbx's proxy variables, when `proxy` is given
+ *   + SBX_SESSION
+ */
+import { launchEnv } from '../policy/launch-env.js';
+import type { Env } from '../policy/paths.js';
+
+export function launchEnvironment(
+  base: Record<string, string>,
+  callerEnv: Env,
+  proxy: Record<string, string> | undefined,
+  session: string,
+): string[] {
+  const { SBX_SESSION: _old, ...rest } = base;
+  const env = { ...rest, ...launchEnv(callerEnv), ...(proxy ?? {}), SBX_SESSION: session };
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * `sbx shell`'s program: the caller's env with everything above. A shell the hook re-executes
+ * gets sbx's proxy variables from the hook, only while its policy needs the proxy (hook-reply
+ * `proxy` lines); any other program gets them now.
+ */
+export function sessionEnvironment(callerEnv: Record<string, string>, proxy: Record<string, string>, session: string): string[] {
+  return launchEnvironment(callerEnv, callerEnv, callerEnv.SBX_HOOK_REEXEC ? undefined : proxy, session);
+}
