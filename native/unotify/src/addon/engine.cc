@@ -277,7 +277,7 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   decisions++;
   n.caller.tid = static_cast<int>(n.req.pid);
   n.caller.core = this;
-  n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid);
+  n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid, &n.caller.task);
   {
     // Nothing is decided before the strict policy is set (the supervisor sets it last: a
     // resumed session's queue drains the moment the engine starts): park it until then.

@@ -8,12 +8,16 @@
 //               out of execve (see settle()); then verified.
 //   verified  — the running image was decided; nothing to do (one lookup + one poll).
 // Kept by tgid with a pidfd, so a recycled pid is never taken for a verified process.
+// The poll is skipped for a task already seen verified (by its ProcTable serial, which
+// the caller's lookup has just proven alive, so its process is alive too: the pid was not
+// recycled) as long as no exec was let through since: every mark_pending forgets them all.
 // Nothing here is persisted: a new engine starts with every process unknown, which costs
 // one verification per process and loses nothing.
 #pragma once
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "sys.h"
@@ -27,14 +31,15 @@ class ExecTable {
     State state = State::kUnknown;
     uint64_t epoch = 0;  // pass back to settle(): a newer exec makes it stale
   };
-  Seen check(int tgid);
+  // `task`: the caller's ProcTable serial (procs.h), 0 when it has none.
+  Seen check(int tgid, uint64_t task);
   // Before the CONTINUE of an exec by thread `tid` of `tgid`.
   void mark_pending(int tgid, int tid);
   // The image of tgid was verified at a syscall of thread `tid` (seen with `epoch`).
   // Pending execs whose caller is out of execve are dropped: the caller is `tid` itself,
   // or a non-leader caller whose thread is gone (it exited, or its exec succeeded and it
   // took the leader's tid). When none is left the process is verified.
-  void settle(int tgid, int tid, const Seen& seen);
+  void settle(int tgid, int tid, uint64_t task, const Seen& seen);
   size_t size();
 
  private:
@@ -45,7 +50,10 @@ class ExecTable {
     std::vector<int> callers;  // threads whose exec is in flight
   };
   void sweep_locked();
+  void saw_verified_locked(uint64_t task);
   std::mutex mu_;
+  // Tasks (ProcTable serials) seen in a verified process since the last exec let through.
+  std::unordered_set<uint64_t> verifiedTasks_;
   std::unordered_map<int, Entry> procs_;
   uint64_t nextEpoch_ = 1;
 };
