@@ -25,6 +25,43 @@ describe('engine: files', () => {
     expect(r.code).toBe(0);
   });
 
+  it('a nested policy (within) cannot widen an open: the outer denial holds for clean absolute paths too', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'ro'));
+    files(d, { 'ok.txt': 'fine\n', 'secret.txt': 'SECRET\n', 'ro/existing': 'keep\n', 'rw.txt': 'old\n' });
+    const outer = policy(1, {
+      read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'secret.txt'))] },
+      write: { default: 'allow', rules: [rule(0, 'deny', join(d, 'ro'))] },
+    });
+    // The nested policy allows everything, by name too: only the outer one refuses.
+    const nested = policy(2, {
+      within: 1,
+      read: { default: 'allow', rules: [rule(0, 'allow', join(d, 'secret.txt'))] },
+      write: { default: 'allow', rules: [rule(0, 'allow', join(d, 'ro'))] },
+    });
+    const r = await run({
+      policies: [outer, nested],
+      defaultPolicy: 2,
+      cwd: d,
+      argv: ops(
+        ['read', join(d, 'secret.txt')], // clean absolute: the engine's direct open
+        ['read', 'secret.txt'], // relative: the full route
+        ['read', join(d, 'ok.txt')],
+        ['write', join(d, 'ro/existing'), 'clobber'],
+        ['write', join(d, 'rw.txt'), 'new'],
+      ),
+    });
+    expect(r.results.get(`read ${join(d, 'secret.txt')}`)).toBe('EACCES');
+    expect(r.results.get('read secret.txt')).toBe('EACCES');
+    expect(r.results.get(`read ${join(d, 'ok.txt')}`)).toBe('ok fine');
+    expect(r.results.get(`write ${join(d, 'ro/existing')}`)).toBe('EACCES');
+    expect(readFileSync(join(d, 'ro/existing'), 'utf8')).toBe('keep\n');
+    expect(r.results.get(`write ${join(d, 'rw.txt')}`)).toBe('ok');
+    expect(readFileSync(join(d, 'rw.txt'), 'utf8')).toBe('new');
+    expect(r.events.find((e) => e.target === join(d, 'secret.txt'))).toMatchObject({ kind: 'deny', op: 'read', rule: -3, policy: 2 });
+    expect(r.code).toBe(0);
+  });
+
   it('writes and creates: allowed dir ok, denied dir EACCES and nothing created', async () => {
     const d = tempDir();
     mkdirSync(join(d, 'rw'));
