@@ -3,6 +3,7 @@
  * Every denial has its allowed twin in the same run.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { files, ops, policy, rule, run, tempDir } from './engine-harness.js';
@@ -59,6 +60,45 @@ describe('engine: files', () => {
     expect(r.results.get(`write ${join(d, 'rw.txt')}`)).toBe('ok');
     expect(readFileSync(join(d, 'rw.txt'), 'utf8')).toBe('new');
     expect(r.events.find((e) => e.target === join(d, 'secret.txt'))).toMatchObject({ kind: 'deny', op: 'read', rule: -3, policy: 2 });
+    expect(r.code).toBe(0);
+  });
+
+  it('directory opens by clean absolute path (the direct route): denied dir EACCES, allowed dir ok, a FIFO ENOTDIR at once', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'open'));
+    mkdirSync(join(d, 'closed'));
+    files(d, { 'open/a.txt': 'A\n', 'closed/b.txt': 'B\n' });
+    execFileSync('mkfifo', [join(d, 'fifo')]);
+    const r = await run({
+      policies: [policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'closed'))] } })],
+      // readat opens DIR with O_RDONLY|O_DIRECTORY, then NAME relative to it
+      argv: ops(['readat', join(d, 'open'), 'a.txt'], ['readat', join(d, 'closed'), 'b.txt'], ['readat', join(d, 'fifo'), 'x']),
+    });
+    expect(r.results.get(`readat ${join(d, 'open')}`)).toBe('ok A');
+    expect(r.results.get(`readat ${join(d, 'closed')}`)).toBe('EACCES');
+    expect(r.results.get(`readat ${join(d, 'fifo')}`)).toBe('ENOTDIR');
+    expect(r.code).toBe(0);
+  });
+
+  it('a nested policy cannot learn that a name the outer one hides exists (mkdir answers EACCES, not EEXIST)', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'hidden'));
+    mkdirSync(join(d, 'shown'));
+    const r = await run({
+      policies: [
+        policy(1, {
+          read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'hidden'))] },
+          write: { default: 'allow', rules: [rule(0, 'deny', join(d, 'hidden'))] },
+        }),
+        policy(2, { within: 1 }),
+      ],
+      defaultPolicy: 2,
+      argv: ops(['mkdir', join(d, 'hidden')], ['mkdir', join(d, 'shown')], ['mkdir', join(d, 'new')]),
+    });
+    expect(r.results.get(`mkdir ${join(d, 'hidden')}`)).toBe('EACCES');
+    expect(r.results.get(`mkdir ${join(d, 'shown')}`)).toBe('EEXIST');
+    expect(r.results.get(`mkdir ${join(d, 'new')}`)).toBe('ok');
+    expect(statSync(join(d, 'new')).isDirectory()).toBe(true);
     expect(r.code).toBe(0);
   });
 
