@@ -11,7 +11,7 @@ import { budgets } from './lib/budgets.mjs';
 import { findExtras, runExtra } from './lib/extras.mjs';
 import { buildHelpers } from './lib/generate.mjs';
 import { machine, versions } from './lib/machine.mjs';
-import { launchCost, oneInside, oneLoop, rounds } from './lib/measure.mjs';
+import { countTraps, launchCost, oneInside, oneLoop, rounds } from './lib/measure.mjs';
 import { profileColumn } from './lib/profile.mjs';
 import { snapshotSbx } from './lib/snapshot.mjs';
 import { BIN, MISE, REPO, RESULTS, SBX, SRT, SRT_SETTINGS, XDG } from './lib/paths.mjs';
@@ -150,6 +150,15 @@ async function main() {
     const cells = rounds(runnable(tableCols), opt.runs, (c) => oneInside(c, cmd, cwd), (id, r) => logCell(w.id, id, r), roundOpts);
     res.workloads ??= {};
     res.workloads[w.id] = { title: w.title, note, command: cmd.join(' '), cells: fill(tableCols, cells) };
+    // What a run makes the engine decide: one more (untimed) run in an sbx session.
+    if (columns['sbx-shell']?.ok) {
+      try {
+        const t = (res.workloads[w.id].traps = countTraps(column('sbx-shell'), cmd, cwd));
+        log(`${w.id}: ${t.total} traps per run (${t.opens} opens, ${t.execs} execs, ${t.other} other)`);
+      } catch (e) {
+        res.workloads[w.id].traps = { na: e.message };
+      }
+    }
   });
   for (const w of WORKLOADS.filter((x) => x.id !== 'tsc')) await workload(w);
 

@@ -39,6 +39,44 @@ export function perTrapFloor(res) {
   return out;
 }
 
+/**
+ * Is ≤ 1.10x reachable at all while every open is trapped? Per workload: the traps of one
+ * run (counted in an sbx session) times what one trap costs at a floor, added to the
+ * unsandboxed time (best run), divided by it. Per-trap costs are this run's open loop minus
+ * the unsandboxed open+close (best runs): the CONTINUE loop (min-unotify: the least any user-notify trap
+ * costs), the crash-safe floor (min-addfd-then-send: two-step injection, what an open
+ * must cost) and sbx's own trapped open. Opens are charged at the column's open cost, the
+ * other traps (execs: CONTINUE; path changes: one reply) at the CONTINUE cost, a lower
+ * bound for them. The model is serial: one trap after the other on an otherwise idle
+ * supervisor; parallel workloads (make -j2) overlap some traps, a loaded machine delays them.
+ * null when the open loop or the counts are missing from this run.
+ */
+export function floorImplied(res) {
+  const o = res.syscalls?.open;
+  if (!o || !ok(o.none) || !ok(o['min-unotify']) || !res.workloads) return null;
+  const [sbxId, sbx] = sbxCell(o);
+  // Best runs (minimums) throughout: on a loaded machine they are the least disturbed, and a
+  // ratio of load-inflated medians would understate what the traps add.
+  const best = (c) => c.min_ns / c.ops;
+  const added = (c) => (ok(c) ? Math.max(0, best(c) - best(o.none)) : NaN);
+  const cost = { continue: added(o['min-unotify']), twoStep: added(o['min-addfd-then-send']), sbx: added(sbx), sbx_column: sbxId };
+  const rows = {};
+  for (const [id, w] of Object.entries(res.workloads)) {
+    const t = w.traps, base = w.cells?.none;
+    if (!t || t.na || !ok(base)) { rows[id] = { na: t?.na ?? (ok(base) ? 'traps not counted' : 'no unsandboxed figure') }; continue; }
+    const T = base.min_ns, rest = t.total - t.opens;
+    const ratio = (perOpen) => (T + t.opens * perOpen + rest * cost.continue) / T;
+    const measured = w.cells['sbx-shell'];
+    rows[id] = {
+      traps: t.total, opens: t.opens, execs: t.execs, other: t.other, unsandboxed_ns: T,
+      continue: ratio(cost.continue), floor: ratio(cost.twoStep), sbx: ratio(cost.sbx),
+      measured: ok(measured) ? measured.median_ns / base.median_ns : NaN,
+      measured_best: ok(measured) ? measured.min_ns / T : NaN,
+    };
+  }
+  return { cost, rows };
+}
+
 export function budgets(res) {
   const out = [];
 

@@ -16,6 +16,36 @@ export function oneInside(col, cmd, cwd) {
   return { ns };
 }
 
+/**
+ * What one run of workload `cmd` makes an sbx session's engine decide: bin/timeit reads the
+ * session's counters (the inside ask channel) before and after one run. The "after" read is
+ * itself one trapped open, taken off. Returns { total, opens, execs, other, bySyscall,
+ * verified: { afterExec, firstSight } }.
+ */
+export function countTraps(col, cmd, cwd) {
+  const out = run([...col.prefix(), path.join(BIN, 'timeit'), '-s', '/proc/self/sbx/ask/status', '1', '--', ...cmd], { cwd, timeoutMs: 600_000 });
+  const line = (tag) => {
+    const l = out.split('\n').find((x) => x.startsWith(`${tag} `));
+    if (!l) throw new RunError(`timeit -s printed no ${tag} line`);
+    const s = JSON.parse(l.slice(tag.length + 1)).sessions?.[0];
+    if (!s?.traps) throw new RunError('the session status has no trap counters (sbx older than this bench)');
+    return s;
+  };
+  const a = line('before'), b = line('after');
+  const bySyscall = {};
+  for (const [k, v] of Object.entries(b.traps)) if (v - (a.traps[k] ?? 0) > 0) bySyscall[k] = v - (a.traps[k] ?? 0);
+  bySyscall.openat = (bySyscall.openat ?? 1) - 1; // timeit's own "after" read
+  if (!bySyscall.openat) delete bySyscall.openat;
+  const sum = (keys) => keys.reduce((t, k) => t + (bySyscall[k] ?? 0), 0);
+  const total = sum(Object.keys(bySyscall));
+  const opens = sum(['open', 'openat', 'openat2', 'creat']);
+  const execs = sum(['execve', 'execveat']);
+  return {
+    total, opens, execs, other: total - opens - execs, bySyscall,
+    verified: { afterExec: b.verified.afterExec - a.verified.afterExec, firstSight: b.verified.firstSight - a.verified.firstSight },
+  };
+}
+
 /** One run of bin/syscalls ARGS under the column; the loop times itself ("<ops> <ns>"). */
 export function oneLoop(col, args) {
   const out = run([...col.prefix(), path.join(BIN, 'syscalls'), ...args], { timeoutMs: 300_000 });

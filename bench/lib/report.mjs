@@ -1,6 +1,6 @@
 // Renders a run (the object written to latest.json) as Markdown.
 import { COLUMNS, MIN_VARIANTS, column } from './columns.mjs';
-import { perTrapFloor } from './budgets.mjs';
+import { floorImplied, perTrapFloor } from './budgets.mjs';
 import { fmtNs, fmtRate, fmtRatio } from './stats.mjs';
 
 const ok = (x) => x && !x.na && Number.isFinite(x.median_ns);
@@ -72,6 +72,32 @@ function breakdown(res, out) {
   out.push(parts.join(' '), '');
 }
 
+/** Traps per run and the ratio they imply at each floor (budgets.mjs floorImplied). */
+function floorTable(res, out) {
+  if (!res.workloads) return;
+  const counted = Object.values(res.workloads).some((w) => w.traps && !w.traps.na);
+  if (!counted) return;
+  out.push('### Traps per run, and the ratio they imply at the floor', '');
+  const f = floorImplied(res);
+  const cnt = (t) => (t && !t.na ? `${t.total} (${t.opens} opens, ${t.execs} execs, ${t.other} other)` : na(t));
+  if (!f) {
+    out.push('Traps per run (counted in one more run inside an sbx session): the implied ratios need the open loop of the "syscalls" section with the min-unotify columns in this run.', '');
+    out.push(table(['workload', 'traps per run'], Object.values(res.workloads).map((w) => [w.title, cnt(w.traps)])), '');
+    return;
+  }
+  const c = f.cost;
+  out.push(`Each workload runs once more inside an sbx session, its engine's counters read before and after (\`timeit -s /proc/self/sbx/ask/status\`): the traps of one run. Then (unsandboxed time + traps × cost per trap) / unsandboxed time, with this run's costs per trap (the open loop of "Per-syscall cost" below, minus the unsandboxed open+close; best runs, as the unsandboxed time, so load inflates neither): CONTINUE loop ${fmtNs(c.continue)}, crash-safe floor (two-step injection) ${fmtNs(c.twoStep)}, ${column(c.sbx_column ?? 'sbx-shell').label} ${fmtNs(c.sbx)} per open. Opens are charged the column's open cost, the other traps the CONTINUE cost (a lower bound for them). Serial model: each trap's cost lies on the critical path; a parallel workload (make -j2) that keeps every core busy pays about that much CPU spread over its jobs, so its implied added time is between this figure and this figure divided by the jobs. A floor-implied ratio above 1.10x means the workload budget cannot be met while every open is trapped, whatever the engine does; a measured ratio well above the implied ones is cost that is not per trap (process launch work, wake-ups, the supervisor competing for the cores).`, '');
+  const rows = Object.entries(res.workloads).map(([id, w]) => {
+    const r = f.rows[id];
+    if (!r || r.na) return [w.title, cnt(w.traps), na(r), '', '', '', ''];
+    return [w.title, cnt(w.traps), fmtNs(r.unsandboxed_ns), fmtRatio(r.continue), `**${fmtRatio(r.floor)}**`, fmtRatio(r.sbx),
+      Number.isFinite(r.measured) ? `${fmtRatio(r.measured)} (best ${fmtRatio(r.measured_best)})` : 'n/a'];
+  });
+  out.push(table(['workload', 'traps per run', 'unsandboxed (best run)', 'implied: CONTINUE loop', 'implied: crash-safe floor', `implied: ${column(c.sbx_column ?? 'sbx-shell').label} per open`, 'sbx session measured: median (best)'], rows), '');
+  const v = Object.values(res.workloads).filter((w) => w.traps?.verified);
+  if (v.length) out.push(`Images verified per run (exec.cc, before a process's first decided syscall): ${v.map((w) => `${w.title.replace(/\s*\(.*\)$/, '')} ${w.traps.verified.afterExec} after an exec, ${w.traps.verified.firstSight} at first sight`).join('; ')}.`, '');
+}
+
 export function renderMarkdown(res) {
   const out = [];
   const m = res.machine;
@@ -117,6 +143,8 @@ export function renderMarkdown(res) {
     })]);
     out.push(table(['workload (best run)', ...cols.map((c) => c.label)], rows), '');
   }
+
+  floorTable(res, out);
 
   if (res.syscalls) {
     out.push('## Per-syscall cost', '');

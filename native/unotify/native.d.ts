@@ -119,6 +119,10 @@ export interface EngineStats {
   processes: number;
   /** Notifications received but not yet answered. */
   pending: number;
+  /** Notifications so far by syscall name (only those seen): what a workload makes the engine decide. */
+  traps: Record<string, number>;
+  /** Images verified before a trapped syscall (exec.cc): after an exec, and at a process's first sight (fork children, a restart). */
+  verified: { afterExec: number; firstSight: number };
 }
 
 /** A keeper's connection to the supervisor (fdserver.cc): its first line, fds attached. */

@@ -36,6 +36,11 @@ export function upstreamFromEnv(env: Record<string, string | undefined>): Upstre
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 80 : Number(url.port), url: raw, noProxy };
 }
 
+/** The upstream a restarted supervisor was told about (the keeper's state keeps url and NO_PROXY). */
+export function upstreamFromState(u: { url: string; noProxy: string[] } | undefined): Upstream | undefined {
+  return u ? upstreamFromEnv({ HTTPS_PROXY: u.url, NO_PROXY: u.noProxy.join(',') }) : undefined;
+}
+
 /** Whether NO_PROXY sends `host` around the upstream (directly, as the user's tools would). */
 export function bypassesUpstream(up: Upstream, host: string): boolean {
   const h = host.toLowerCase();

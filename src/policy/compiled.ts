@@ -199,6 +199,24 @@ export interface CommandOverride {
   name: string;
   /** Id of another compiled policy handed to the same engine. */
   policy: number;
+  /**
+   * Finished policy only: what `name` named when the policy was finished, by identity. The
+   * override widens, so it applies only to these files — never to another program that is
+   * merely called `name` (exec-images.ts identifyCommands; native exec_rules.cc).
+   *   images:  programs the kernel runs itself (ELF): the running image must be one of them;
+   *   scripts: `#!` scripts: the interpreter must be the script's, and the path the kernel
+   *            was asked to run (AT_EXECFN) one of `paths`, still naming the script.
+   */
+  images?: ExecImageId[];
+  scripts?: CommandScript[];
+}
+
+/** A `#!` script a `commands:` override names (see CommandOverride.scripts). */
+export interface CommandScript {
+  /** The paths it was found as (the PATH entry joined with the name, and the real path). */
+  paths: string[];
+  script: ExecImageId;
+  interpreter: ExecImageId;
 }
 
 /** Where a rule came from, for explanations: "preset secrets", "/p/.sbx.yaml:7:5", "--deny-net". */

@@ -23,7 +23,7 @@ import type { CommandLayers, Layer } from './compile.js';
 import type { LastGoodStore } from './last-good.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
 import { issueLine, loadPolicyText, readPolicyText, sha256Of, withoutContent, type KeyPath, type LoadedFile } from './load.js';
-import { configDir, homeDir, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
+import { configDir, homeDir, ownProgramPaths, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
 import { preset, SYSTEM_READ_PATHS, WRITABLE_DEVICES } from './presets.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
 import { isTrusted } from './trust.js';
@@ -109,12 +109,17 @@ function escapeGlob(p: string): string {
   return p.replace(/[\\*?]/g, (c) => `\\${c}`);
 }
 
-/** sbx's own config, state and socket dir: write floors; the socket dir is a unix floor too. */
+/**
+ * sbx's own config, state and socket dir: write floors; the socket dir is a unix floor too. And
+ * sbx's own program files (a checkout the user owns is writable under the default policy, and
+ * the supervisor, launcher and every new terminal run them outside later).
+ */
 export function builtinFloors(env: Env): Layer[] {
   const lit = (p: string) => escapeGlob(canonicalPath(p));
   return [
     { source: 'built-in: sbx config', body: { write: { deny: [lit(configDir(env))] } }, baseDir: '/', trusted: true, floor: true, literal: true },
     { source: 'built-in: sbx state', body: { write: { deny: [lit(stateDir(env))] } }, baseDir: '/', trusted: true, floor: true, literal: true },
+    { source: "built-in: sbx's own program files", body: { write: { deny: ownProgramPaths().map(lit) } }, baseDir: '/', trusted: true, floor: true, literal: true },
     {
       source: 'built-in: sbx sockets',
       body: { write: { deny: [lit(runtimeDir(env))] }, net: { unix: { deny: [lit(runtimeDir(env))] } } },

@@ -19,8 +19,8 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, readFileSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
-import type { ExecImageId, ExecSection, ProgramRule } from './compiled.js';
+import { basename, isAbsolute, join, normalize } from 'node:path';
+import type { CommandOverride, CommandScript, ExecImageId, ExecSection, ProgramRule } from './compiled.js';
 import type { Env } from './paths.js';
 import { toolFor } from './exec-tools.js';
 
@@ -194,4 +194,59 @@ export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) 
     return out;
   });
   return { exec: { ...exec, programs, loaders: exec.loaders ?? loaderIdentities() }, warnings };
+}
+
+/** The interpreter a `#!` line names (its first word), or undefined when `path` is no script. */
+export function scriptInterpreter(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const b = Buffer.alloc(256);
+    const n = readSync(fd, b, 0, b.length, 0);
+    const line = b.subarray(0, n).toString('latin1').split('\n')[0]!;
+    if (!line.startsWith('#!')) return undefined;
+    const interp = line.slice(2).trim().split(/[ \t]+/)[0];
+    return interp && isAbsolute(interp) ? interp : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Each `commands:` override with the files its name names, by identity (CommandOverride.images
+ * and .scripts). An override widens, so — unlike a deny — it must never reach a program that is
+ * only *called* like the one meant: a copy of cat named `mytool` in a directory the sandbox
+ * writes, a symlink named `mytool` to /bin/sh. A name that resolves to nothing matches nothing
+ * (a warning): there is nothing to prove a program against.
+ */
+export function identifyCommands(commands: CommandOverride[], env: Env, where: (rule: number) => string = () => 'commands'): { commands: CommandOverride[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const out = commands.map((c): CommandOverride => {
+    if (c.images !== undefined) return c; // already finished
+    const images: ExecImageId[] = [];
+    const scripts: CommandScript[] = [];
+    for (const p of resolveProgram(c.name, env)) {
+      const id = imageIdentity(p);
+      if (!id) continue;
+      const interp = scriptInterpreter(id.path);
+      if (interp === undefined) {
+        images.push(id);
+        continue;
+      }
+      const iid = imageIdentity(interp);
+      if (!iid) continue;
+      const found = scripts.find((s) => s.script.dev === id.dev && s.script.ino === id.ino);
+      const paths = [normalize(p), id.path];
+      if (found) found.paths = [...new Set([...found.paths, ...paths])];
+      else scripts.push({ paths: [...new Set(paths)], script: id, interpreter: iid });
+    }
+    if (images.length === 0 && scripts.length === 0)
+      warnings.push(`${where(c.rule)}: commands: ${c.name} names no program on PATH; the override applies to nothing until the policy is reloaded with it installed`);
+    return { ...c, images: dedupe(images), scripts };
+  });
+  return { commands: out, warnings };
 }

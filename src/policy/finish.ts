@@ -30,7 +30,7 @@ import { decideNet } from './net-match.js';
 import { addressRule, planOf, replayNet } from './net-plan.js';
 import type { Env } from './paths.js';
 import { deputyPatterns } from './deputies.js';
-import { identifyExec } from './exec-images.js';
+import { identifyCommands, identifyExec } from './exec-images.js';
 
 export interface FinishInputs {
   /** Exact name → its current addresses (src/net's resolver). A missing name matches no address. */
@@ -70,7 +70,8 @@ export function finishPolicy(draft: CompiledPolicy, inputs: FinishInputs): Finis
   const origins: RuleOrigin[] = [...draft.origins];
   const net = { ...replay.net, plan };
   const ids = identifyExec(draft.exec, inputs.env, (rule) => origins[rule]?.source ?? 'exec');
-  const policy: CompiledPolicy = { ...draft, origins, net, exec: ids.exec };
+  const cmds = identifyCommands(draft.commands, inputs.env, (rule) => origins[rule]?.source ?? 'commands');
+  const policy: CompiledPolicy = { ...draft, origins, net, exec: ids.exec, commands: cmds.commands };
 
   if (needsDns(policy)) {
     const servers = inputs.nameservers.filter((s) => decideNet(net, s, 53).rule === -1);
@@ -101,7 +102,7 @@ export function finishPolicy(draft: CompiledPolicy, inputs: FinishInputs): Finis
   policy.unix = { ...draft.unix, rules: unix };
 
   const warnings = replay.unresolved.map((u) => `${u.where}: ${u.name} does not resolve; it matches no address`);
-  return { policy, dropped: replay.dropped, warnings: [...new Set([...warnings, ...ids.warnings])] };
+  return { policy, dropped: replay.dropped, warnings: [...new Set([...warnings, ...ids.warnings, ...cmds.warnings])] };
 }
 
 /** The deputy defaults (see deputies.ts); idempotent per pattern. */

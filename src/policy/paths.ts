@@ -3,7 +3,8 @@
  * policy compiler can protect exactly these paths.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type Env = Record<string, string | undefined>;
 
@@ -32,6 +33,19 @@ export function userConfigFile(env: Env = process.env): string {
 /** $XDG_STATE_HOME/sbx (default ~/.local/state/sbx): trust db, violation log. */
 export function stateDir(env: Env = process.env): string {
   return join(xdg(env, 'XDG_STATE_HOME', join(homeDir(env), '.local', 'state')), 'sbx');
+}
+
+/** sbx's own install — this checkout or package (dist/policy/paths.js or src/policy/paths.ts → ../..). */
+export const installRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The parts of sbx's install that run outside the sandbox later: the CLI, the supervisor's code
+ * and its dependencies, the native launcher, keeper, fast client and addon, the hook texts every
+ * new terminal evaluates, and package.json (how Node loads dist/). Not src/ or test/: turning
+ * them into programs is a build the user starts, like any project's.
+ */
+export function ownProgramPaths(root: string = installRoot): string[] {
+  return ['bin', 'dist', join('native', 'unotify', 'build'), 'shells', 'direnvrc.sh', 'package.json', 'node_modules'].map((p) => join(root, p));
 }
 
 /** Content hashes of trusted project files. */

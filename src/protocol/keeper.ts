@@ -49,6 +49,43 @@ export interface SessionState {
   nextId: number;
   /** The session's proxy port (its programs have it in their environment). */
   proxyPort?: number;
+  /**
+   * The user's own proxy the session's proxy chains to (src/net/upstream.ts), as taken from
+   * the environment the session was started from; absent: no chaining.
+   */
+  upstream?: { url: string; noProxy: string[] };
+  /**
+   * Nested policies (`sbx exec` inside, src/supervisor/narrow.ts), in the order they were
+   * made (an outer one before any nested within it): each is compiled again from its flags
+   * and cwd under the same id, within the same outer id.
+   */
+  nested?: NestedState[];
+}
+
+/** One nested policy: engine id, the id of the policy it narrows, and what built it. */
+export interface NestedState {
+  id: number;
+  within: number;
+  cwd: string;
+  args: string[];
+}
+
+/** Above this the keeper ignores a `state` line (MAX_STATE in keeper.c). */
+export const MAX_STATE_BYTES = 60 * 1024;
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+
+/** The upstream a state names, or undefined when absent or malformed. */
+export function stateUpstream(state: SessionState): { url: string; noProxy: string[] } | undefined {
+  const u = state.upstream;
+  return u && typeof u.url === 'string' && isStrings(u.noProxy) ? u : undefined;
+}
+
+/** The nested policies a state names; a malformed entry is left out (its processes get the strictest policy). */
+export function stateNested(state: SessionState): NestedState[] {
+  if (!Array.isArray(state.nested)) return [];
+  return state.nested.filter((n) => isId(n?.id) && isId(n.within) && n.within < n.id && typeof n.cwd === 'string' && n.cwd.startsWith('/') && isStrings(n.args));
 }
 
 /** The registration in a keeper's first line, or undefined when it is malformed (or not two fds). */

@@ -3,7 +3,7 @@
  * keeper socket (native accept thread: SCM_RIGHTS); CLI clients talk JSON lines on the
  * control socket. Everything decided per syscall happens in the native engines.
  */
-import { upstreamFromEnv } from '../net/upstream.js';
+import { upstreamFromEnv, upstreamFromState } from '../net/upstream.js';
 import { createServer, Socket, type Server } from 'node:net';
 import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { FdConnection, FdServerHandle, NativeAddon } from '../../native/unotify/native.js';
@@ -129,8 +129,9 @@ export class Supervisor {
         },
         protectedPids: () => this.protectedPids(),
         policies: this.policies,
-        network: async (id, port) =>
-          this.pendingNets.take(id) ?? (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`))),
+        network: async (id, port, upstream) =>
+          this.pendingNets.take(id) ??
+          (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`), upstreamFromState(upstream))),
         say,
         takeExec: (id) => {
           const exec = this.pendingExecs.take(id);

@@ -9,7 +9,7 @@
 import type { Engine } from '../native/engine.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { STRICT_ORIGIN, strictestPolicy } from '../policy/strict.js';
-import type { SessionState } from '../protocol/keeper.js';
+import type { NestedState, SessionState } from '../protocol/keeper.js';
 import type { ResolvedSource } from './policies.js';
 
 /**
@@ -56,6 +56,8 @@ export function lockdown(id: number): CompiledPolicy {
 export class InstalledPolicies {
   readonly entries = new Map<string, Entry>();
   private readonly byId = new Map<number, InstalledPolicy>();
+  /** Nested policies by id: what built each (narrow.ts). */
+  private readonly nested = new Map<number, NestedState>();
   /** The entry the session's shell runs under (what the proxy decides on). */
   rootKey = '';
   nextId = 1;
@@ -114,12 +116,13 @@ export class InstalledPolicies {
 
   /**
    * A nested policy (`sbx exec` inside): a new id, the policy in the engine, known by id for
-   * the log. Not part of the keeper's state: after a supervisor restart a process under it
-   * runs under the strictest policy (never a wider one).
+   * the log, and what built it, for the keeper's state (a restarted supervisor builds it
+   * again under the same id: narrow.ts buildNested).
    */
-  addNested(engine: PolicySink, p: CompiledPolicy, origin: string): void {
+  addNested(engine: PolicySink, p: CompiledPolicy, origin: string, built: NestedState): void {
     engine.setPolicy(p);
     this.byId.set(p.id, { policy: p, origin });
+    this.nested.set(p.id, built);
   }
 
   /** A fresh engine id. */
@@ -163,8 +166,9 @@ export class InstalledPolicies {
   }
 
   /** What the keeper keeps for a next supervisor to resume the session. */
-  state(proxyPort: number | undefined): SessionState {
+  state(proxyPort: number | undefined, upstream?: { url: string; noProxy: string[] }): SessionState {
     const keys = [...this.entries.keys()];
+    const nested = [...this.nested.values()].sort((a, b) => a.id - b.id);
     return {
       v: 2,
       sources: keys.map((k) => {
@@ -175,6 +179,8 @@ export class InstalledPolicies {
       strict: this.strictId,
       nextId: this.nextId,
       ...(proxyPort !== undefined ? { proxyPort } : {}),
+      ...(upstream ? { upstream: { url: upstream.url, noProxy: [...upstream.noProxy] } } : {}),
+      ...(nested.length > 0 ? { nested } : {}),
     };
   }
 }

@@ -16,6 +16,7 @@ import { compileExecFlags, EXEC_FLAG_SPEC, execFlagsFromArgs } from '../policy/f
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Env } from '../policy/paths.js';
 import { parseNarrow, type AskReply } from '../protocol/inside.js';
+import type { NestedState } from '../protocol/keeper.js';
 import type { InstalledPolicies } from './installed.js';
 
 /** Nested policies one session may hold: a loop of `sbx exec` cannot grow the supervisor without bound. */
@@ -31,6 +32,46 @@ export interface NarrowHost {
   /** The session's network step (proxy port, DNS, names), as for every installed policy. */
   prepareNested(p: CompiledPolicy): Promise<CompiledPolicy>;
   say(line: string): void;
+  /** The session's state changed: the keeper gets it. */
+  changed(): void;
+}
+
+/** The key a nested policy is reused under: the same nested exec again gets the same id. */
+export function nestedKey(n: Pick<NestedState, 'within' | 'cwd' | 'args'>): string {
+  return `${n.within}\0${n.cwd}\0${JSON.stringify(n.args)}`;
+}
+
+/** The origin line of a nested policy. */
+export function nestedOrigin(args: string[], outerOrigin: string): string {
+  return `sbx exec ${args.join(' ')} within ${outerOrigin}`.trim();
+}
+
+/**
+ * Builds a nested policy from its flags (as `sbx exec` outside would, in `cwd`), under `id`,
+ * within `within`. Also what a resumed supervisor runs for each nested policy the keeper kept,
+ * so the same flags give the same policy after a restart.
+ */
+export async function buildNested(host: Pick<NarrowHost, 'env' | 'prepareNested'>, n: NestedState): Promise<{ policy: CompiledPolicy; envFilter: CompiledPolicy['env'] } | { error: string }> {
+  let parsed;
+  try {
+    parsed = parseArgs(n.args, EXEC_FLAG_SPEC, 'sbx exec flags');
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  if (parsed.positionals.length > 0) return { error: `unexpected argument '${parsed.positionals[0]}' among the flags` };
+  const flags = execFlagsFromArgs(parsed);
+  if (flags.policyFile) return { error: '--policy FILE is not supported inside a session (the supervisor would read it with your full rights)' };
+  let compiled;
+  try {
+    compiled = await compileExecFlags(flags, { cwd: n.cwd, env: host.env });
+  } catch (err) {
+    if (err instanceof SbxError) return { error: err.message };
+    throw err;
+  }
+  // Command overrides of the nested policy would widen it from inside: none (the outer's
+  // still bind through `within`).
+  const policy = await host.prepareNested({ ...compiled.policy, id: n.id, within: n.within, commands: [] });
+  return { policy, envFilter: compiled.envFilter };
 }
 
 async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply> {
@@ -42,47 +83,35 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   if (caller.followsCd) return { error: "the session's shell cannot narrow itself: run `sbx exec … -- CMD`" };
   const req = parseNarrow(h.arg);
   if ('error' in req) return req;
-  let parsed;
-  try {
-    parsed = parseArgs(req.args, EXEC_FLAG_SPEC, 'sbx exec flags');
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-  if (parsed.positionals.length > 0) return { error: `unexpected argument '${parsed.positionals[0]}' among the flags` };
-  const flags = execFlagsFromArgs(parsed);
-  if (flags.policyFile) return { error: '--policy FILE is not supported inside a session (the supervisor would read it with your full rights)' };
   const outer = host.installed.byPolicyId(caller.policy);
   if (!outer) return { error: "the caller's policy is unknown (it runs under the strictest policy)" };
-  let compiled;
-  try {
-    compiled = await compileExecFlags(flags, { cwd: h.cwd, env: host.env });
-  } catch (err) {
-    if (err instanceof SbxError) return { error: err.message };
-    throw err;
-  }
-  if (!host.engine()) return { error: 'the session is ending' };
-  const origin = `sbx exec ${req.args.join(' ')} within ${outer.origin}`.trim();
-  const key = `${caller.policy}\0${h.cwd}\0${JSON.stringify(req.args)}`;
+  const origin = nestedOrigin(req.args, outer.origin);
+  const want = { within: caller.policy, cwd: h.cwd, args: req.args };
+  const key = nestedKey(want);
   const known = host.nested.get(key);
   if (known !== undefined && host.installed.byPolicyId(known)) {
+    // Compiled again only for its environment filter (the policy in the engine stays).
+    const again = await buildNested(host, { ...want, id: known });
+    if ('error' in again) return again;
     const e = host.engine();
     if (!e || e.stopped) return { error: 'the session is ending' };
     e.assign(h.tgid, known, false);
-    return { ok: true, policy: origin, env: compiled.envFilter };
+    return { ok: true, policy: origin, env: again.envFilter };
   }
   if (host.nested.size >= MAX_NESTED) return { error: `this session already holds ${MAX_NESTED} nested policies` };
-  // Command overrides of the nested policy would widen it from inside: none (the outer's
-  // still bind through `within`).
   const id = host.installed.allocateId();
-  const finished = await host.prepareNested({ ...compiled.policy, id, within: caller.policy, commands: [] });
+  const built = await buildNested(host, { ...want, id });
+  if ('error' in built) return built;
   const e = host.engine();
   if (!e || e.stopped) return { error: 'the session is ending' };
-  host.installed.addNested(e, finished, origin);
+  host.installed.addNested(e, built.policy, origin, { ...want, id });
   host.installed.installStrict(e);
-  host.nested.set(key, finished.id);
-  e.assign(h.tgid, finished.id, false);
-  host.say(`session ${host.id}: pid ${h.tgid} narrowed to policy ${finished.id} (${origin})`);
-  return { ok: true, policy: origin, env: compiled.envFilter };
+  host.nested.set(key, id);
+  e.assign(h.tgid, id, false);
+  host.say(`session ${host.id}: pid ${h.tgid} narrowed to policy ${id} (${origin})`);
+  // Kept by the keeper: after a supervisor restart the nested policy is built again.
+  host.changed();
+  return { ok: true, policy: origin, env: built.envFilter };
 }
 
 export async function handleNarrow(host: NarrowHost, h: HintRequest): Promise<void> {

@@ -13,8 +13,12 @@ import type { Env } from '../policy/paths.js';
 export type PolicySource =
   | { kind: 'dir'; dir: string }
   | { kind: 'use'; file: string; dir: string }
-  /** `sbx exec` through the native fast path: its flags (raw, after `exec`) from `cwd`; fixed for life. */
-  | { kind: 'exec'; cwd: string; args: string[] };
+  /**
+   * `sbx exec` through the native fast path: its flags (raw, after `exec`) from `cwd`; fixed for
+   * life. `env`: the caller's variables the policy was built from (only those it read), so a
+   * supervisor resuming the session builds the same policy (the keeper keeps the source).
+   */
+  | { kind: 'exec'; cwd: string; args: string[]; env?: Record<string, string> };
 
 export interface ResolvedSource {
   /** Identity within a session: same key → same policy ids. */
@@ -34,6 +38,28 @@ export interface ResolvedSource {
   broken: BrokenFile[];
 }
 
+/**
+ * `env` seen through a recorder: every variable read (present or not) is noted; iteration
+ * sees nothing (only the program's environment filter iterates, and it is given `env` itself).
+ */
+function recordReads(env: Env): { view: Env; read: () => Record<string, string> } {
+  const names = new Set<string>();
+  const view = new Proxy({} as Env, {
+    get: (_t, name) => {
+      if (typeof name !== 'string') return undefined;
+      names.add(name);
+      return env[name];
+    },
+    has: (_t, name) => typeof name === 'string' && (names.add(name), env[name] !== undefined),
+  });
+  const read = () => {
+    const out: Record<string, string> = {};
+    for (const n of [...names].sort()) if (typeof env[n] === 'string') out[n] = env[n];
+    return out;
+  };
+  return { view, read };
+}
+
 export function sourceKey(s: PolicySource): string {
   if (s.kind === 'exec') return `exec:${s.cwd}\0${s.args.join('\0')}`;
   return s.kind === 'dir' ? `dir:${s.dir}` : `use:${s.file}`;
@@ -46,11 +72,13 @@ export function sourceKey(s: PolicySource): string {
 export async function resolveExecSource(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedSource & { env: Record<string, string>; warnings: string[]; quiet: boolean; argv: string[]; defaultOrigins: Record<string, string> }> {
   const { parseExecCommandLine, defaultOriginsFor } = await import('../cli/exec.js');
   const { compileExecFlags } = await import('../policy/flags.js');
+  const { filterEnv } = await import('../policy/match.js');
   const { flags, quiet, argv } = parseExecCommandLine(source.args);
-  const compiled = await compileExecFlags(flags, { cwd: source.cwd, env });
+  const reads = recordReads(env);
+  const compiled = await compileExecFlags(flags, { cwd: source.cwd, env: reads.view });
   return {
     key: sourceKey(source),
-    source,
+    source: { kind: 'exec', cwd: source.cwd, args: source.args, env: reads.read() },
     main: compiled.policy,
     overrides: compiled.overrides,
     files: [],
@@ -59,7 +87,7 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
     trusted: compiled.trusted,
     prompt: 'sbx',
     broken: [],
-    env: compiled.env,
+    env: filterEnv(env, compiled.envFilter), // the program's environment: from all of the caller's
     warnings: compiled.warnings,
     quiet,
     argv,
@@ -69,7 +97,8 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
 
 /** Resolves a source. A broken file does not throw: it is in `broken` (and in the prompt, as `!`). */
 export async function resolveSource(source: PolicySource, env: Env, lastGood?: LastGoodStore): Promise<ResolvedSource> {
-  if (source.kind === 'exec') return resolveExecSource(source, env);
+  // An exec source is built from its caller's variables (kept with the source), not ours.
+  if (source.kind === 'exec') return resolveExecSource(source, source.env ?? env);
   const spec = source.kind === 'dir' ? { dir: source.dir } : { dir: source.dir, use: source.file };
   const r = await resolvePolicy(spec, { env, onBroken: 'keep', lastGood });
   const project = source.kind === 'use' ? basename(source.dir) : r.projectFile ? basename(r.projectDir) : '';

@@ -12,7 +12,7 @@
  */
 import { closeSync, constants as fsc, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import type { EngineEvent, HintRequest } from '../../native/unotify/native.js';
+import type { EngineEvent, EngineStats, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError, SbxError } from '../errors.js';
 import { Engine, engineReceivers } from '../native/engine.js';
@@ -27,13 +27,13 @@ import { NoticeMemory } from '../hook/notices.js';
 import { markFresh, markStale } from '../hook/fresh.js';
 import { brokenNotice } from '../policy/index.js';
 import type { ViolationLog } from './violations.js';
-import { stateLine, type Registration } from '../protocol/keeper.js';
+import { MAX_STATE_BYTES, stateLine, stateNested, stateUpstream, type NestedState, type Registration } from '../protocol/keeper.js';
 import { InstalledPolicies, lockdown, type Entry } from './installed.js';
 import { engineViolations, proxyViolation, refusal } from './events.js';
 import { handleHint, type HintHost } from './hints.js';
 import { handleAsk, type AskHost } from './ask.js';
 import { handleWiden, type WidenHost } from './widen.js';
-import { handleNarrow, type NarrowHost } from './narrow.js';
+import { buildNested, handleNarrow, nestedKey, nestedOrigin, type NarrowHost } from './narrow.js';
 import { DenialNotices } from './denial-notices.js';
 import { userConfigFile } from '../policy/paths.js';
 
@@ -49,8 +49,11 @@ export interface SessionContext {
   protectedPids(): number[];
   /** Resolved policies shared by all sessions (a cd into a known project does not recompile). */
   policies: PolicyCache;
-  /** The session's network manager + proxy: the one `sbx shell` asked for, else a new one (on `port` when resuming). */
-  network(session: string, port: number | undefined): Promise<SessionNetwork>;
+  /**
+   * The session's network manager + proxy: the one `sbx shell` asked for, else a new one (on
+   * `port`, chained to `upstream`, when resuming).
+   */
+  network(session: string, port: number | undefined, upstream: { url: string; noProxy: string[] } | undefined): Promise<SessionNetwork>;
   /** Daemon log line. */
   say(line: string): void;
   /** A pty allocated inside any session this supervisor serves (its master held by a sandboxed process). */
@@ -84,7 +87,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   private journalFd: number | undefined;
   private readonly closeFd: (fd: number) => void;
   /** Last known counters, kept after the engine stops. */
-  private lastStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0 };
+  private lastStats: EngineStats = { decisions: 0, denials: 0, audits: 0, processes: 0, pending: 0, traps: {}, verified: { afterExec: 0, firstSight: 0 } };
   /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
   readonly told = new NoticeMemory();
   /** A fast-path `sbx exec`: where its denial lines go; its root never follows cd. */
@@ -123,7 +126,8 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   private async startInner(reg: Registration, listenerFd: number, journalFd: number): Promise<void> {
     this.journalFd = journalFd;
     const state = reg.resume && reg.state?.v === 2 ? reg.state : undefined;
-    this.net = await this.ctx.network(this.id, state?.proxyPort);
+    let nested: { policy: CompiledPolicy; built: NestedState }[] = [];
+    this.net = await this.ctx.network(this.id, state?.proxyPort, state ? stateUpstream(state) : undefined);
     this.net.onPolicy = (p) => this.onNetPolicy(p);
     this.net.onDeny = (d) => this.onProxyDeny(d);
     if (state) {
@@ -133,6 +137,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       const keys: string[] = [];
       for (const s of state.sources) keys.push(await this.prepare(s.source, true, { main: s.main, overrides: s.overrides }));
       this.installed.rootKey = keys[state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
+      nested = await this.rebuildNested(stateNested(state));
     } else {
       const exec = reg.resume ? undefined : this.ctx.takeExec(this.id);
       if (exec) {
@@ -159,6 +164,12 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     // Same tick as create. The engine decides nothing until the strict policy exists, so it
     // is set last: every other policy and the root's tag are in place by then.
     for (const e of this.installed.entries.values()) this.installed.install(this.engineRef, e);
+    // Nested policies after the entries (their origin names the outer one's), outer first.
+    for (const n of nested) {
+      const outer = this.installed.byPolicyId(n.built.within)?.origin ?? `policy ${n.built.within}`;
+      this.installed.addNested(this.engineRef, n.policy, nestedOrigin(n.built.args, outer), n.built);
+      this.nested.set(nestedKey(n.built), n.built.id);
+    }
     const root = state ? this.engineRef.process(this.rootPid) : null;
     if (root) {
       this.installed.rootKey = this.installed.keyOfId(root.policy) ?? this.installed.rootKey;
@@ -179,6 +190,30 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     this.installed.installStrict(this.engineRef);
     this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();
+  }
+
+  /**
+   * A resumed session's nested policies, built again from their flags under the same ids. One
+   * that no longer builds (a policy file broke meanwhile) is locked down: its processes stay
+   * narrower than their outer policy, never wider.
+   */
+  private async rebuildNested(kept: NestedState[]): Promise<{ policy: CompiledPolicy; built: NestedState }[]> {
+    const out: { policy: CompiledPolicy; built: NestedState }[] = [];
+    for (const n of kept) {
+      let got: Awaited<ReturnType<typeof buildNested>>;
+      try {
+        got = await buildNested(this, n);
+      } catch (err) {
+        got = { error: (err as Error).message }; // a resumed session starts whatever one nested policy does
+      }
+      if ('error' in got) {
+        this.notify(`sbx: nested \`sbx exec ${n.args.join(' ')}\` could not be built again after the supervisor restarted (${got.error}); its processes are locked down`);
+        out.push({ policy: { ...lockdown(n.id), within: n.within }, built: n });
+      } else {
+        out.push({ policy: got.policy, built: n });
+      }
+    }
+    return out;
   }
 
   /** A fast-path `sbx exec` session (its root runs under exec flags, for life). */
@@ -406,8 +441,12 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   /** Sends the keeper what a next supervisor needs to resume us. */
   private pushState(): void {
     if (!this.keeper || this.keeper.destroyed) return;
-    const state = this.installed.state(this.net?.port);
-    this.keeper.write(stateLine(state));
+    const state = this.installed.state(this.net?.port, this.net?.manager.upstream);
+    const line = stateLine(state);
+    // The keeper ignores a larger line and keeps the last one it took: say so (the new
+    // nested policy or source would fall to the strictest policy after a restart).
+    if (Buffer.byteLength(line) > MAX_STATE_BYTES) this.ctx.say(`session ${this.id}: state of ${Buffer.byteLength(line)} bytes is over the keeper's ${MAX_STATE_BYTES}: a restart would not know its newest policies`);
+    this.keeper.write(line);
   }
 
   // ---- events, notices ----

@@ -13,11 +13,11 @@
  *     `use sandbox`; the prompt segment follows `sbx trust` and a reload; `sbx status` shows where
  *     the shell is; no "keeper hung up" at a normal exit.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+import { trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
 // Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
 vi.setConfig({ testTimeout: 180_000 });
@@ -32,14 +32,7 @@ interface World {
   y: string;
 }
 
-const worlds: Sandbox[] = [];
-const panes: Tmux[] = [];
-afterEach(() => {
-  for (const t of panes.splice(0)) t.kill();
-});
-afterAll(() => {
-  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
-});
+const { started: panes, worlds } = trackTerminals();
 
 /** A: a project denying secret.txt and MY_SECRET; out, x, y: directories without a policy. */
 function makeWorld(): World {

@@ -10,11 +10,10 @@
  *   - a set-id program (a set-uid copy of true, and su when installed) gets one line saying it
  *     runs without its privileges (no_new_privs); a plain copy (the twin) gets none.
  */
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { execaSync } from 'execa';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+import { trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
 // Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000 });
@@ -27,15 +26,10 @@ interface World {
   A: string;
 }
 
-const worlds: Sandbox[] = [];
-const started: Tmux[] = [];
-afterEach(() => {
-  for (const t of started.splice(0)) t.kill();
-});
+const { started, worlds } = trackTerminals({ forceStop: true });
 const farDirs: string[] = [];
 afterAll(() => {
   for (const d of farDirs) rmSync(d, { recursive: true, force: true });
-  for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop', '--force'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
 });
 
 function makeWorld(): World {

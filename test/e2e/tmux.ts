@@ -201,14 +201,15 @@ export function shellPath(shell: Shell): string {
  * For a test file's terminals and sandboxes: terminals pushed to `started` are killed after
  * each test, and each sandbox pushed to `worlds` has its supervisor stopped after the file.
  */
-export function trackTerminals(): { started: Tmux[]; worlds: Sandbox[] } {
+export function trackTerminals(opts: { forceStop?: boolean } = {}): { started: Tmux[]; worlds: Sandbox[] } {
   const started: Tmux[] = [];
   const worlds: Sandbox[] = [];
   afterEach(() => {
     for (const t of started.splice(0)) t.kill();
   });
   afterAll(() => {
-    for (const sb of worlds) execaSync(sbxBin, ['daemon', 'stop'], { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
+    const stop = ['daemon', 'stop', ...(opts.forceStop ? ['--force'] : [])];
+    for (const sb of worlds) execaSync(sbxBin, stop, { env: sb.env, extendEnv: false, stdio: 'ignore', timeout: 10_000, reject: false });
   });
   return { started, worlds };
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../native/unotify/native.js';
 import { Engine } from '../../src/native/engine.js';
+import { imageIdentity } from '../../src/policy/exec-images.js';
 import { fixtureBin, markerDirs, ops, policy, rule, run, start, tempDir } from './engine-harness.js';
 
 /** Our child processes running our own executable (the ptrace helpers of old): must be none. */
@@ -151,7 +152,7 @@ describe('engine: exec verification', () => {
     writeFileSync(join(d, 'f'), 'data\n');
     const probe = join(d, 'probe');
     copyFileSync(fixtureBin('exec_probe'), probe);
-    const outer = policy(1, { commands: [{ rule: 0, name: 'probe', policy: 2 }] });
+    const outer = policy(1, { commands: [{ rule: 0, name: 'probe', policy: 2, images: [imageIdentity(probe)!] }] });
     const inner = policy(2, { read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
     const r = await run({ policies: [outer, inner], argv: ['/bin/sh', '-c', `${probe} fork ${join(d, 'f')}; cat ${join(d, 'f')}`] });
     // exec_probe forks first (not trapped): parent and child both decide under the override.

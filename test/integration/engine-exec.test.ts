@@ -6,7 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { markerDirs, ops, policy, rule, run, tempDir } from './engine-harness.js';
+import { imageIdentity } from '../../src/policy/exec-images.js';
+import { fixtureBin, markerDirs, ops, policy, rule, run, tempDir } from './engine-harness.js';
 
 const markers = () => markerDirs('bad', 'good').d;
 
@@ -54,7 +55,8 @@ describe('engine: exec', () => {
   it('a commands override switches the process to its policy at exec; the shell keeps its own', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'f'), 'data\n');
-    const outer = policy(1, { commands: [{ rule: 0, name: 'engine_ops', policy: 2 }] });
+    // An override applies to the program its name resolved to, by identity (finishPolicy does this).
+    const outer = policy(1, { commands: [{ rule: 0, name: 'engine_ops', policy: 2, images: [imageIdentity(fixtureBin('engine_ops'))!] }] });
     const inner = policy(2, { read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
     const r = await run({
       policies: [outer, inner],

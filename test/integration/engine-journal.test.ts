@@ -4,7 +4,7 @@
  * listener and journal memfd finishes it. Twin: without a journal, the call stays stuck.
  */
 import { execa } from 'execa';
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { Engine } from '../../src/native/engine.js';
@@ -36,7 +36,8 @@ async function crashOnce(journal: boolean) {
   let out = '';
   prog.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const listener = addon.recvFd(parentEnd, 10_000);
-  const journalFd = addon.memfdCreate('sbx-journal-test', 256 * 1024);
+  // The keeper's size: the journal, then the process-tag store.
+  const journalFd = addon.memfdCreate('sbx-journal-test', 1024 * 1024);
   const sup = execa(process.execPath, ['-e', supervisor, journal ? 'journal' : 'nojournal'], {
     stdio: ['ignore', 'pipe', 'inherit', listener as 3, journalFd as 4],
     buffer: false,
@@ -67,8 +68,11 @@ async function crashOnce(journal: boolean) {
   if (!finished) prog.kill('SIGKILL');
   await exited;
   replacement.stop();
+  // Pages of the memfd that exist (a shared mapping's touched page is one of the
+  // supervisor's resident pages; holes are not).
+  const allocated = fstatSync(journalFd).blocks * 512;
   for (const fd of [listener, journalFd, parentEnd]) addon.close(fd);
-  return { finished, out };
+  return { finished, out, allocated };
 }
 
 it('a notification received by a killed supervisor is finished by the next engine through the journal', async () => {
@@ -76,6 +80,11 @@ it('a notification received by a killed supervisor is finished by the next engin
   expect(r.finished).toBe(true);
   expect(r.out).toContain('read /proc/self/sbx/cd/x: ok recovered');
   expect(r.out).toMatch(/read \/etc\/hostname: ok/);
+  // Two engines used journal and store without touching all of the 1 MiB memfd: a page for
+  // each region's header and first records (it was all of it: 1 MiB of every supervisor's
+  // memory per session, the bulk of the 50-session budget).
+  expect(r.allocated).toBeGreaterThan(0);
+  expect(r.allocated).toBeLessThanOrEqual(4 * 4096);
 });
 
 it('without the journal the received notification is lost (the call never returns)', async () => {

@@ -91,7 +91,7 @@ describe('engine: processes', () => {
     expect(r2.stdout).toBe('got line1\ngot line2\n');
   });
 
-  it('engine stats count decisions, denials and tracked processes; stop is idempotent', async () => {
+  it('engine stats count decisions, denials, tracked processes, traps by syscall and verified images; stop is idempotent', async () => {
     const d = tempDir();
     writeFileSync(join(d, 's'), 's');
     const s = await start({
@@ -107,6 +107,10 @@ describe('engine: processes', () => {
     expect(st.decisions).toBeGreaterThanOrEqual(2);
     expect(st.denials).toBe(1);
     expect(st.processes).toBeGreaterThanOrEqual(1);
+    // Every decision is counted under its syscall (the bench's traps per workload).
+    expect((st.traps.openat ?? 0) + (st.traps.open ?? 0)).toBeGreaterThanOrEqual(2);
+    expect(Object.values(st.traps).reduce((a, b) => a + b, 0)).toBe(st.decisions);
+    expect(st.verified.afterExec + st.verified.firstSight).toBeGreaterThanOrEqual(1);
     await s.done;
     expect(() => s.engine.stop()).not.toThrow();
   });

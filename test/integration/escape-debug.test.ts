@@ -206,11 +206,12 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
   it('a tracee under another policy (a `commands:` override): attach from outside it refused; the twin under the same policy works; strace -f of it is stopped at its exec', { timeout: 90_000 }, () => {
     // narrow_probe runs under the override (it may not read other.txt): it is the narrower
     // tracer, the sibling under the project policy the wider tracee.
-    const q = makeProject(join(sb.home, 'override'), 'version: 1\nread:\n  deny: ["secret.txt"]\ncommands:\n  narrow_probe:\n    read:\n      deny: ["other.txt"]\n');
     const bin = join(sb.dir, 'bin');
     mkdirSync(bin, { recursive: true });
     copyFileSync(probe, join(bin, 'narrow_probe'));
     const narrow = join(bin, 'narrow_probe');
+    // Named by path: an override applies to the file its name resolves to (bin is not on PATH).
+    const q = makeProject(join(sb.home, 'override'), `version: 1\nread:\n  deny: ["secret.txt"]\ncommands:\n  ${JSON.stringify(narrow)}:\n    read:\n      deny: ["other.txt"]\n`);
     const f = join(sb.dir, 'wide-target');
     const r = sb.sbx(['shell', '--', 'sh', '-c', `${target(f)} ${narrow} attach $P $A; ${narrow} vmread $P $A; ${narrow} memread $P $A; ${probe} attach $P $A; kill $P;
       strace -f -o /dev/null ${narrow} rewrite ${q}/public.txt; echo strace-rc=$?; ${narrow} rewrite ${q}/public.txt`], { cwd: q });

@@ -18,8 +18,12 @@ import { fixtureBin, policy, start, STRICT_ID, tempDir } from './engine-harness.
 import { fixtures, makeProject, makeSandbox, PUSH_FN, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
 
 const orphan = join(fixtures, 'procs_orphan');
-/** A project whose own policy allows other.txt; its override for procs_orphan denies it. */
-const OVERRIDE_YAML = 'version: 1\nread:\n  deny: ["secret.txt"]\ncommands:\n  procs_orphan:\n    read:\n      deny: ["other.txt"]\n';
+/**
+ * A project whose own policy allows other.txt; its override for `program` (by path: an
+ * override applies to the file its name resolves to, and the fixtures are not on PATH) denies it.
+ */
+const overrideYaml = (program: string) =>
+  `version: 1\nread:\n  deny: ["secret.txt"]\ncommands:\n  ${JSON.stringify(program)}:\n    read:\n      deny: ["other.txt"]\n`;
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -27,8 +31,8 @@ beforeAll(() => {
 });
 afterAll(() => sb.cleanup());
 
-function overrideProject(name: string): string {
-  const q = makeProject(join(sb.home, name), OVERRIDE_YAML);
+function overrideProject(name: string, program = orphan): string {
+  const q = makeProject(join(sb.home, name), overrideYaml(program));
   writeFileSync(join(q, 'other.txt'), 'OTHER\n');
   return q;
 }
@@ -125,17 +129,18 @@ describe('a process keeps the policy it was created under', () => {
   });
 
   it('a process under a `commands:` override cannot push a cd hint to leave it; the shell can', { timeout: 60_000 }, () => {
-    const q = overrideProject('hint-q');
-    // procs_orphan is the overridden name: a shell script run under that name pushes a cd
-    // hint for a directory without the override, then reads other.txt.
+    // The overridden program is a shell script: it pushes a cd hint for a directory
+    // without the override, then reads other.txt.
     const dir = join(sb.dir, 'bin-hint');
     execaSync('mkdir', ['-p', dir]);
     const script = join(dir, 'procs_orphan');
+    const q = join(sb.home, 'hint-q');
     writeFileSync(
       script,
       `#!/bin/sh\n${PUSH_FN}\ncd ${sb.home} && push "cd$PWD"\nif read l < ${q}/other.txt; then echo override-other-read; else echo override-other-denied; fi\n`,
       { mode: 0o755 },
     );
+    overrideProject('hint-q', script);
     const shell = `${PUSH_FN}
       ${script}
       cd ${sb.home} && push "cd$PWD" >/dev/null

@@ -25,6 +25,8 @@ export interface Sandbox {
   sbx(args: string[], opts?: { cwd?: string; input?: string; timeout?: number }): { code: number; stdout: string; stderr: string };
   /** Starts bin/sbx without waiting. */
   spawnSbx(args: string[], opts?: { cwd?: string }): Running;
+  /** Starts bin/sbx without waiting, with variables added to the sandbox's environment. */
+  spawnSbxEnv(args: string[], extra: Record<string, string>, cwd?: string): Running;
   /** A session straight through the launcher (no node on the client side): for load tests. */
   spawnSession(argv: string[], opts?: { cwd?: string }): Running;
   supervisorPid(): number | undefined;
@@ -109,6 +111,9 @@ export function makeSandbox(name: string): Sandbox {
     },
     spawnSbx(args, opts = {}) {
       return track(execa(sbxBin, args, { cwd: opts.cwd ?? home, env, ...piped }));
+    },
+    spawnSbxEnv(args, extra, cwd) {
+      return track(execa(sbxBin, args, { cwd: cwd ?? home, env: { ...env, ...extra }, ...piped }));
     },
     spawnSession(argv, opts = {}) {
       return track(

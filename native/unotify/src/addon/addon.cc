@@ -323,6 +323,13 @@ Napi::Value EngineStats(const Napi::CallbackInfo& info) {
   o.Set("audits", static_cast<double>(a));
   o.Set("processes", static_cast<double>(pr));
   o.Set("pending", static_cast<double>(pe));
+  Napi::Object traps = Napi::Object::New(info.Env());
+  for (const auto& t : core->traps_by_syscall()) traps.Set(t.first, static_cast<double>(t.second));
+  o.Set("traps", traps);
+  Napi::Object verified = Napi::Object::New(info.Env());
+  verified.Set("afterExec", static_cast<double>(core->verifiedAfterExec.load()));
+  verified.Set("firstSight", static_cast<double>(core->verifiedFirstSight.load()));
+  o.Set("verified", verified);
   return o;
 }
 

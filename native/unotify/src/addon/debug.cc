@@ -140,6 +140,21 @@ const char* kernel_refusal(int caller_tgid, int target) {
 
 namespace {
 
+// Requests that change nothing in the tracee's memory or registers (stops, resumes, reads).
+// Anything else — pokes, SETREGS/SETREGSET, POKEUSER, ARCH_PRCTL, SETSIGINFO, requests this
+// table does not know — taints a tracee sbx has not verified yet.
+bool reads_only(long req) {
+  static const long ok[] = {PTRACE_PEEKTEXT, PTRACE_PEEKDATA, PTRACE_PEEKUSR, PTRACE_CONT, PTRACE_KILL,
+                            PTRACE_SINGLESTEP, PTRACE_GETREGS, PTRACE_GETFPREGS, PTRACE_ATTACH, PTRACE_DETACH,
+                            PTRACE_SYSCALL, PTRACE_SETOPTIONS, PTRACE_GETEVENTMSG, PTRACE_GETSIGINFO,
+                            PTRACE_GETREGSET, PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_LISTEN, PTRACE_PEEKSIGINFO,
+                            PTRACE_GETSIGMASK, 0x420c /* SECCOMP_GET_FILTER */, 0x420d /* SECCOMP_GET_METADATA */,
+                            0x420e /* GET_SYSCALL_INFO */, 0x420f /* GET_RSEQ_CONFIGURATION */};
+  for (long r : ok)
+    if (r == req) return true;
+  return false;
+}
+
 bool deny(Notif& n, const std::string& what, const char* why) {
   return refuse(n, Decision{false, -2}, "proc", what + " (" + why + ")", EPERM);
 }
@@ -167,6 +182,7 @@ void vm_copy(Notif& n, bool write) {
   if (!why) why = kernel_refusal(n.caller.tgid, pid);
   if (!n.valid()) return;
   if (why && deny(n, std::string(name) + " " + std::to_string(pid), why)) return;
+  if (write) n.core->execs().taint(tgid);  // before the write (exec_state.h)
   Fd mem(open(("/proc/" + std::to_string(pid) + "/mem").c_str(), (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
   const int open_err = errno;
   // Still alive after the decision and the open: both were about the process pinned.
@@ -250,6 +266,8 @@ void ptrace_call(Notif& n) {
   if (tgid <= 0) return void(reply_error(n.listener(), n.req.id, ESRCH));
   const char* why = debug_refusal(*n.core, n.caller.tgid, n.policyId, tgid);
   if (why && deny(n, "ptrace " + std::to_string(pid), why)) return;
+  // Recorded before the kernel carries it out (exec_state.h taint).
+  if (!reads_only(req)) n.core->execs().taint(tgid);
   reply_continue(n.listener(), n.req.id);
 }
 

@@ -148,12 +148,6 @@ Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int po
   return {!s.defDeny, -1};
 }
 
-int command_override(const Policy& p, const std::string& binary, const std::string& asked) {
-  for (const auto& c : p.commands)
-    if (program_name_matches(c.name, binary, asked)) return c.policy;
-  return -1;
-}
-
 bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule) {
   for (const PathSection* s : {&p.read, &p.write}) {
     for (const auto& r : s->rules) {

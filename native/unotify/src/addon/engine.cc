@@ -27,6 +27,8 @@ namespace sbx {
 static constexpr size_t kFlushAt = 256;
 static constexpr auto kFlushEvery = std::chrono::milliseconds(50);
 
+static const char* syscall_name(int nr);
+
 double now_ms() {
   using namespace std::chrono;
   return static_cast<double>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
@@ -213,6 +215,15 @@ void Core::stats(uint64_t& d, uint64_t& de, uint64_t& a, size_t& pr, int64_t& pe
   pe = pending;
 }
 
+std::vector<std::pair<const char*, uint64_t>> Core::traps_by_syscall() {
+  std::vector<std::pair<const char*, uint64_t>> out;
+  for (int nr = 0; nr < kCountedNrs; nr++) {
+    uint64_t c = trapsByNr[nr].load(std::memory_order_relaxed);
+    if (c) out.emplace_back(syscall_name(nr), c);
+  }
+  return out;
+}
+
 void Core::emit(Event&& e) {
   // Before the reply goes out: the shell's next prompt sees its marker gone.
   if (strcmp(e.kind, "audit") != 0) fire_notice_files();  // deny, error, privileged
@@ -280,6 +291,7 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   n.slot = slot == kClaim ? journal_.claim(req) : slot;
   pending++;
   decisions++;
+  if (req.data.nr >= 0 && req.data.nr < kCountedNrs) trapsByNr[req.data.nr].fetch_add(1, std::memory_order_relaxed);
   n.caller.tid = static_cast<int>(n.req.pid);
   n.caller.core = this;
   n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid, &n.caller.task);

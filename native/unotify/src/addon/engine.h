@@ -55,6 +55,8 @@ class Core : public std::enable_shared_from_this<Core> {
   int assign(int pid, int policy, bool followsCd) { return procs_.assign(pid, policy, followsCd); }
   int reply_hint(uint64_t id, bool has_content, const std::string& content, int err);
   void stats(uint64_t& decisions, uint64_t& denials, uint64_t& audits, size_t& processes, int64_t& pending);
+  // Traps so far by syscall name (only the ones seen).
+  std::vector<std::pair<const char*, uint64_t>> traps_by_syscall();
 
   // Used by the handlers.
   int listener() const { return listener_; }
@@ -79,6 +81,11 @@ class Core : public std::enable_shared_from_this<Core> {
   ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
+  // What is trapped, by syscall number (one relaxed increment per notification), and how
+  // often an image was verified (exec.cc): the bench counts traps per workload with these.
+  static constexpr int kCountedNrs = 512;
+  std::atomic<uint64_t> trapsByNr[kCountedNrs] = {};
+  std::atomic<uint64_t> verifiedAfterExec{0}, verifiedFirstSight{0};
 
  private:
   void receive_loop();

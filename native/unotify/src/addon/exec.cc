@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "engine.h"
 #include "exec_rules.h"
@@ -122,24 +124,74 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
   return v;
 }
 
+// Variables that load code from outside the program into it — the dynamic loader's, glibc's
+// iconv modules, and the interpreters' (a script's override is its interpreter's) — when set
+// in the process's initial environment: the first one's name, else null. Read from
+// /proc/<tid>/environ, the environment the kernel put on the new stack (what ld.so read).
+const char* loader_injection(int tid) {
+  static const char* const vars[] = {"LD_PRELOAD", "LD_AUDIT",   "LD_LIBRARY_PATH", "GCONV_PATH", "NODE_OPTIONS",
+                                     "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",   "PERL5OPT",   "PERL5LIB",
+                                     "RUBYOPT",    "RUBYLIB",    "BASH_ENV"};
+  std::string env;
+  if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, 1 << 20)) return "an unreadable environment";
+  for (const std::string& kv : split_nul(env))
+    for (const char* v : vars) {
+      const size_t k = strlen(v);
+      if (kv.size() > k + 1 && kv.compare(0, k, v) == 0 && kv[k] == '=') return v;
+    }
+  return nullptr;
+}
+
+// Does any policy the caller is within (the chain decide_all walks) ask for this? A chain
+// that cannot be walked answers yes: the decision then refuses, with everything read.
+template <class F>
+bool chain_any(Notif& n, F f) {
+  if (f(*n.pol)) return true;
+  int w = n.pol->within;
+  for (int depth = 0; w >= 0; depth++) {
+    std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
+    if (!outer || f(*outer)) return true;
+    w = outer->within;
+  }
+  return false;
+}
+
+// Is the caller's running image sbx's own launcher (by identity, not by name)? Read about
+// the caller only if it still waits here.
+bool runs_launcher(Notif& n, const std::string& proc) {
+  Fd exe(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
+  return exe.ok() && n.core->is_launcher(exe.get()) && n.valid();
+}
+
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
 
 // The running image of the caller's process, decided under its policy. Overrides applied.
 Verdict verify_image(Notif& n, bool pending) {
   const std::string proc = "/proc/" + std::to_string(n.caller.tid);
-  // The image itself: read-only so identity rules can hash it; O_PATH when it is exec-only.
-  Fd exe(open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!exe.ok()) exe.reset(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
-  std::string path = exe.ok() ? fd_path(exe.get()) : std::string();
+  // With exec rules (anywhere in the chain) the image is decided by identity: open it,
+  // read-only so identity rules can hash it, O_PATH when it is exec-only. Without, only its
+  // path is decided: one readlink gives the same text (the same access check as the open).
+  const bool identity = chain_any(n, exec_rules_exist);
+  Fd exe;
+  std::string path;
+  if (identity) {
+    exe.reset(open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!exe.ok()) exe.reset(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
+    path = exe.ok() ? fd_path(exe.get()) : std::string();
+  } else {
+    path = read_link(proc + "/exe");
+  }
   std::string asked;
   std::vector<std::string> argv;
-  // Names (argv, AT_EXECFN) matter to program rules and overrides; a nested policy may have
-  // them where this one has none.
-  if (!path.empty() && (exec_uses_names(*n.pol) || n.pol->within >= 0)) {
-    std::string cmd;
-    read_file(proc + "/cmdline", cmd, 1 << 20);
-    argv = split_nul(cmd);
+  // Names (AT_EXECFN, argv) matter only to program rules and overrides, here or in a policy
+  // this one is nested in; argv only to argument rules and the loader's PROG.
+  if (!path.empty() && chain_any(n, exec_uses_names)) {
     asked = exec_fn(n.caller.tid);
+    if (chain_any(n, exec_uses_argv)) {
+      std::string cmd;
+      read_file(proc + "/cmdline", cmd, 1 << 20);
+      argv = split_nul(cmd);
+    }
   }
   // Everything above was read about the caller's process only if it still waits here.
   if (!n.valid()) return Verdict::kGone;
@@ -153,7 +205,8 @@ Verdict verify_image(Notif& n, bool pending) {
   }
   // sbx's own launcher, met before it execs the session's program: it was started by sbx
   // outside the sandbox (its exec came before the filter), so no policy decided it.
-  if (!pending && n.core->is_launcher(exe.get())) return Verdict::kAllow;
+  // Without an fd (no exec rules) it is looked for only when the path is refused below.
+  if (!pending && exe.ok() && n.core->is_launcher(exe.get())) return Verdict::kAllow;
   // A process met for the first time that this engine cannot place (its tag changed from
   // outside, its policy dropped) runs under the strict policy, whose exec rules are meant
   // for what it starts next (system programs only): it keeps running, with the strictest
@@ -161,6 +214,7 @@ Verdict verify_image(Notif& n, bool pending) {
   if (!pending && n.policyId == n.core->procs().strict()) return Verdict::kAllow;
   const ExecVerdict v = decide_image(n, exe.get(), path, asked, argv);
   const Decision d = v.d;
+  if (!d.allow && !pending && !exe.ok() && runs_launcher(n, proc)) return Verdict::kAllow;
   if (!d.allow) {
     // An image that cannot be identified (rule -2) is refused in audit mode too.
     if (!n.pol->audit || d.rule == -2) {
@@ -174,8 +228,31 @@ Verdict verify_image(Notif& n, bool pending) {
   // A `commands:` override: a fresh tag for this process (procs.h); children it forked
   // before are unknown, so they get theirs at their own first trapped syscall. Not
   // applied: never run it under the policy it came from (the override may be narrower).
-  int ov = command_override(*n.pol, path, asked);
+  ExecImage img;
+  img.fd = exe.get();
+  img.path = path;
+  img.asked = asked;
+  // Scripts only right after an exec: AT_EXECFN is memory the process itself can write,
+  // so a process met for the first time (a fork child) proves nothing with it.
+  const int ci = command_override_for(*n.pol, img, pending);
+  const int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
   if (ov >= 0) {
+    // The real program, with code of someone else's choosing loaded into it by the dynamic
+    // loader: that code would run with the override's rights. Killed, like a denied image.
+    const char* var = loader_injection(n.caller.tid);
+    // Asked after everything above was read: a debugger that wrote the process before that
+    // (its environment, AT_EXECFN) was recorded before its write was carried out.
+    const bool written = n.core->execs().tainted(n.caller.tgid);
+    if (!n.valid()) return Verdict::kGone;
+    if (var || written) {
+      n.core->denials++;
+      post_event(n, "deny", Decision{false, -2},
+                 path + (written ? std::string(" (written by a debugger before sbx verified it: what it shows cannot be trusted "
+                                               "for its commands: override)")
+                                 : " (run with " + std::string(var) +
+                                       ": code from outside the program would get its commands: override)"));
+      return Verdict::kKill;
+    }
     // Traced (strace -f, gdb) by a debugger under a policy the override could widen: the
     // tracer would steer a process with more rights than its own (debug.cc). Killed, like a
     // denied image; the ptrace requests after it would be refused anyway.
@@ -197,14 +274,37 @@ Verdict verify_image(Notif& n, bool pending) {
 }
 
 // Set-id bits or file capabilities: the program would gain privileges, which no_new_privs
-// forbids (it runs without them).
+// forbids (it runs without them). Only said in an event, never decided on: the file
+// capability answer is remembered per file version (dev, ino, ctime: setting an xattr moves
+// ctime), so a program run again costs one fstat, not a path walk through /proc/self/fd.
 bool gains_privileges(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
   if (st.st_mode & (S_ISUID | S_ISGID)) return true;
+  struct Key {
+    dev_t dev;
+    ino_t ino;
+    int64_t ctime_ns;
+    bool operator==(const Key& o) const { return dev == o.dev && ino == o.ino && ctime_ns == o.ctime_ns; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.ino * 1000003u ^ k.dev ^ static_cast<uint64_t>(k.ctime_ns)); }
+  };
+  static std::mutex mu;
+  static std::unordered_map<Key, bool, KeyHash> seen;
+  const Key k{st.st_dev, st.st_ino, static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+  {
+    std::lock_guard<std::mutex> g(mu);
+    auto it = seen.find(k);
+    if (it != seen.end()) return it->second;
+  }
   // fd is O_PATH (fgetxattr refuses those): go through its /proc/self/fd link.
   std::string self = "/proc/self/fd/" + std::to_string(fd);
-  return getxattr(self.c_str(), "security.capability", nullptr, 0) > 0;
+  const bool caps = getxattr(self.c_str(), "security.capability", nullptr, 0) > 0;
+  std::lock_guard<std::mutex> g(mu);
+  if (seen.size() >= 4096) seen.clear();
+  seen.emplace(k, caps);
+  return caps;
 }
 
 }  // namespace
@@ -213,7 +313,9 @@ bool verify_before_decision(Notif& n) {
   ExecTable& t = n.core->execs();
   const ExecTable::Seen seen = t.check(n.caller.tgid, n.caller.task);
   if (seen.state == ExecTable::State::kVerified) return true;
-  switch (verify_image(n, seen.state == ExecTable::State::kPending)) {
+  const bool pending = seen.state == ExecTable::State::kPending;
+  (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
+  switch (verify_image(n, pending)) {
     case Verdict::kAllow:
       t.settle(n.caller.tgid, n.caller.tid, n.caller.task, seen);
       return true;
@@ -239,7 +341,9 @@ void handle_exec(Notif& n) {
   std::vector<std::string> argv;
   int e = read_string(n.caller.tid, pathp, path);
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
-  if ((e = read_argv(n.caller.tid, argvp, argv, 64)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
+  // argv only for a policy that decides on it (the kernel reports a bad argv itself).
+  if (chain_any(n, exec_uses_argv) && (e = read_argv(n.caller.tid, argvp, argv, 64)) < 0)
+    return void(reply_error(n.listener(), n.req.id, -e));
   if (!n.valid()) return;
 
   // Pre-check: the binary as resolved now (a racing thread can still change the buffers or
@@ -262,7 +366,8 @@ void handle_exec(Notif& n) {
     return void(reply_error(n.listener(), n.req.id, -re));
   if (re == 0 && r.fd.ok()) {
     const std::string bin = resolved_path(r);
-    const ExecVerdict v = decide_image(n, r.fd.get(), bin, path, argv);
+    // No exec rules in the chain: the path alone is decided (the fd proved it; no fstat).
+    const ExecVerdict v = decide_image(n, chain_any(n, exec_rules_exist) ? r.fd.get() : -1, bin, path, argv);
     if (refuse(n, v.d, v.op, v.target, EACCES)) return;
     // A set-id or file-capability program runs, but without its privileges (no_new_privs):
     // say so, once per program, so `sudo` failing is not a mystery (the supervisor prints it).

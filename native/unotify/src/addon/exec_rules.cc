@@ -66,7 +66,7 @@ int64_t ns_of(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) 
 // Lazily hashed facts about the image being decided.
 struct Probe {
   int fd;
-  struct stat st;
+  struct stat st {};
   bool tried = false, ok = false;
   bool unknown = false;  // a comparison needed the content and it could not be read
   Sha256 digest{};
@@ -169,11 +169,14 @@ bool decide_loader_prog(const Policy& p, const ExecImage& img, int depth, ExecVe
 ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
   Probe pr;
   pr.fd = img.fd;
-  if (img.fd < 0 || fstat(img.fd, &pr.st) < 0)
+  // Without exec rules only the path is decided (read rules; exec paths are empty), so a
+  // caller may give no fd (exec.cc then reads the image's name with one readlink).
+  const bool has_rules = exec_rules_exist(p);
+  if ((has_rules || img.fd >= 0) && (img.fd < 0 || fstat(img.fd, &pr.st) < 0))
     return verdict(built_in_deny(), "identity", img.path + " (the image cannot be examined)");
 
   // Anonymous images: nothing names them, so no rule can be applied to them.
-  if (exec_rules_exist(p) && (pr.st.st_nlink == 0 || !proven_path(img.fd, img.path)))
+  if (has_rules && (pr.st.st_nlink == 0 || !proven_path(img.fd, img.path)))
     return verdict(built_in_deny(), "identity",
                    img.path + " (an anonymous image — memfd, deleted file, or not reachable from sbx's root — "
                               "cannot be run while exec rules are in force)");
@@ -238,6 +241,12 @@ ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
 }
 
 }  // namespace
+
+bool exec_uses_argv(const Policy& p) {
+  for (const auto& r : p.exec.programs)
+    if (r.deny || !r.args.empty()) return true;  // a deny: the loader's PROG is in argv
+  return false;
+}
 
 bool exec_rules_exist(const Policy& p) {
   return !p.exec.programs.empty() || !p.exec.paths.rules.empty() || p.exec.paths.defDeny || !p.commands.empty();
@@ -346,5 +355,33 @@ int loader_prog_index(const std::vector<std::string>& argv) {
 }
 
 ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img) { return decide(p, img, 0); }
+
+int command_override_for(const Policy& p, const ExecImage& img, bool scripts) {
+  struct stat st;
+  if (p.commands.empty() || img.fd < 0 || fstat(img.fd, &st) < 0 || st.st_nlink == 0) return -1;
+  // The file, and the version of it the policy saw: rewritten in place (same inode, a
+  // program named in a directory the sandbox writes) it is another program (ctime moves on
+  // every write and cannot be set back).
+  auto is = [&](const ImageId& id, const struct stat& s) {
+    return id.dev == s.st_dev && id.ino == s.st_ino && id.size == s.st_size && id.mtime_ns == ns_of(s.st_mtim) &&
+           id.ctime_ns == ns_of(s.st_ctim);
+  };
+  for (size_t i = 0; i < p.commands.size(); i++)
+    for (const auto& id : p.commands[i].images)
+      if (is(id, st)) return static_cast<int>(i);
+  // A script: the kernel ran its interpreter; which file it reads is the path it was asked
+  // to run. Only a path the policy found it as counts (a PATH entry: the persistence floor
+  // keeps those in the home unwritable), and only while it is still that script.
+  if (!scripts || img.asked.empty() || img.asked[0] != '/') return -1;
+  for (size_t i = 0; i < p.commands.size(); i++) {
+    for (const auto& sc : p.commands[i].scripts) {
+      if (!is(sc.interpreter, st) || std::find(sc.paths.begin(), sc.paths.end(), img.asked) == sc.paths.end()) continue;
+      Fd f(open(img.asked.c_str(), O_PATH | O_CLOEXEC));
+      struct stat ss;
+      if (f.ok() && fstat(f.get(), &ss) == 0 && is(sc.script, ss)) return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
 
 }  // namespace sbx

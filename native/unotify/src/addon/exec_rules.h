@@ -37,8 +37,19 @@ struct ExecVerdict {
 
 ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img);
 
+// The `commands:` override for a running image (img.fd: /proc/<pid>/exe; img.asked: its
+// AT_EXECFN), by identity only: the image is one of the override's programs (dev/ino), or
+// the interpreter of one of its scripts while the path the kernel was asked to run is one
+// of the paths the script was found as and still names it. A program that is merely
+// called like the override's name matches nothing. Scripts only when `scripts` (right
+// after an exec). -1: none; else index in p.commands.
+int command_override_for(const Policy& p, const ExecImage& img, bool scripts);
+
 // Exec rules in force: exec.deny/allow (programs or paths), an exec default deny, commands:.
+// Without them the decision needs only the image's path (ExecImage::fd may be -1).
 bool exec_rules_exist(const Policy& p);
+// Does the decision read argv (argument rules, the loader's PROG when programs are denied)?
+bool exec_uses_argv(const Policy& p);
 
 // The SHA-256 of an open file (cached by dev, ino, size, mtime, ctime). false when it
 // cannot be read.

@@ -39,13 +39,11 @@ ExecTable::Seen ExecTable::check(int tgid, uint64_t task) {
   auto it = procs_.find(tgid);
   if (it == procs_.end()) return Seen{};
   Entry& e = it->second;
-  if (e.state == State::kVerified) {
-    if (!alive(e.pidfd)) {
-      procs_.erase(it);  // a dead process's pid, maybe reused: unknown
-      return Seen{};
-    }
-    saw_verified_locked(task);
+  if ((e.state == State::kVerified || (e.state == State::kUnknown && e.epoch == 0)) && !alive(e.pidfd)) {
+    procs_.erase(it);  // a dead process's pid, maybe reused: unknown
+    return Seen{};
   }
+  if (e.state == State::kVerified) saw_verified_locked(task);  // alive: polled just above
   return Seen{e.state, e.epoch};
 }
 
@@ -63,6 +61,28 @@ void ExecTable::mark_pending(int tgid, int tid) {
   e.state = State::kPending;
   e.epoch = nextEpoch_++;
   e.callers.push_back(tid);
+  e.tainted = false;  // the exec replaces the address space a debugger wrote
+}
+
+void ExecTable::taint(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  if (it != procs_.end() && it->second.state == State::kVerified && alive(it->second.pidfd)) return;
+  if (procs_.size() >= kSweepAt) sweep_locked();
+  Entry& e = procs_[tgid];
+  if (!alive(e.pidfd)) {
+    // Unknown until now (or left by a dead process with this pid): the debugger's target,
+    // pinned while its request is decided.
+    e = Entry{};
+    e.pidfd = Fd(sys_pidfd_open(tgid, 0));
+  }
+  e.tainted = true;
+}
+
+bool ExecTable::tainted(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  return it != procs_.end() && it->second.tainted;
 }
 
 void ExecTable::settle(int tgid, int tid, uint64_t task, const Seen& seen) {
@@ -79,6 +99,7 @@ void ExecTable::settle(int tgid, int tid, uint64_t task, const Seen& seen) {
       // Verified while its thread waits in a notification: tgid is that process.
       if (!e.pidfd.ok()) e.pidfd = Fd(sys_pidfd_open(tgid, 0));
       e.state = State::kVerified;
+      e.tainted = false;
       if (e.pidfd.ok()) saw_verified_locked(task);
       return;
     }
@@ -94,6 +115,7 @@ void ExecTable::settle(int tgid, int tid, uint64_t task, const Seen& seen) {
   it->second.callers = std::move(left);
   if (it->second.callers.empty()) {
     it->second.state = State::kVerified;
+    it->second.tainted = false;
     if (it->second.pidfd.ok()) saw_verified_locked(task);
   }
 }

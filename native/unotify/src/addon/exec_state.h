@@ -33,6 +33,13 @@ class ExecTable {
   };
   // `task`: the caller's ProcTable serial (procs.h), 0 when it has none.
   Seen check(int tgid, uint64_t task);
+  // A debugger may have written tgid's memory or registers (an allowed ptrace write,
+  // process_vm_writev, /proc/<pid>/mem opened for writing). Remembered only while tgid's
+  // image is not verified — what verification then reads about it (environment, AT_EXECFN)
+  // is what the debugger chose, so no `commands:` override is granted on it (exec.cc) — and
+  // forgotten at its next exec (a new address space).
+  void taint(int tgid);
+  bool tainted(int tgid);
   // Before the CONTINUE of an exec by thread `tid` of `tgid`.
   void mark_pending(int tgid, int tid);
   // The image of tgid was verified at a syscall of thread `tid` (seen with `epoch`).
@@ -48,6 +55,7 @@ class ExecTable {
     State state = State::kUnknown;
     uint64_t epoch = 0;
     std::vector<int> callers;  // threads whose exec is in flight
+    bool tainted = false;      // see taint()
   };
   void sweep_locked();
   void saw_verified_locked(uint64_t task);

@@ -45,9 +45,8 @@ int recv_fd(int sock, int timeout_ms) {
   return n == 0 ? -ECONNRESET : -EBADMSG;
 }
 
-int send_fd(int sock, int fd, const std::string& payload) {
-  std::string body = payload.empty() ? std::string(1, '\0') : payload;
-  iovec iov{&body[0], body.size()};
+int send_fd_bytes(int sock, int fd, const void* data, size_t len) {
+  iovec iov{const_cast<void*>(data), len};
   alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
   msghdr m{};
@@ -64,6 +63,12 @@ int send_fd(int sock, int fd, const std::string& payload) {
   do n = sendmsg(sock, &m, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   return n < 0 ? -errno : 0;
+}
+
+int send_fd(int sock, int fd, const std::string& payload) {
+  // A message needs at least one byte to carry the fd.
+  if (payload.empty()) return send_fd_bytes(sock, fd, "", 1);
+  return send_fd_bytes(sock, fd, payload.data(), payload.size());
 }
 
 }  // namespace sbx

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "shm_region.h"
+
 namespace sbx {
 
 namespace {
@@ -26,32 +28,29 @@ bool Journal::open(int fd) {
   base_ = p;
   auto* h = static_cast<char*>(base_);
   uint32_t count = static_cast<uint32_t>((size_ - kHeader) / sizeof(Slot));
-  if (memcmp(h, kMagic, sizeof kMagic) != 0) {
-    memset(h, 0, size_);
+  uint32_t stored = 0;
+  memcpy(&stored, h + 8, sizeof stored);
+  if (memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count) {  // blank or another layout
+    shm_zero(fd, 0, size_, h);
     memcpy(h + 8, &count, sizeof count);
     memcpy(h, kMagic, sizeof kMagic);
-  } else {
-    uint32_t stored;
-    memcpy(&stored, h + 8, sizeof stored);
-    if (stored != count) {  // another layout: start afresh
-      memset(h, 0, size_);
-      memcpy(h + 8, &count, sizeof count);
-      memcpy(h, kMagic, sizeof kMagic);
-    }
   }
+  fd_ = fd;
   count_ = count;
   slots_ = reinterpret_cast<Slot*>(h + kHeader);
   return true;
 }
 
-// A free slot, switched to `state` (-1 when full or unmapped).
+// The lowest free slot, switched to `state` (-1 when full or unmapped). Lowest first: the
+// slots in use stay in the first pages, so an idle or busy session keeps a page or two of
+// the memfd in the supervisor's memory instead of all of it (a round robin touched every
+// page in turn). The scan passes only the slots in flight: each receiver's, a few more.
 int Journal::take_slot(uint32_t state) {
   if (!slots_) return -1;
-  uint32_t start = next_.fetch_add(1, std::memory_order_relaxed);
-  for (uint32_t i = 0; i < count_; i++) {
-    uint32_t k = (start + i) % count_;
+  for (uint32_t k = 0; k < count_; k++) {
     uint32_t expect = kFree;
-    if (__atomic_compare_exchange_n(&slots_[k].state, &expect, state, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&slots_[k].state, __ATOMIC_RELAXED) == kFree &&
+        __atomic_compare_exchange_n(&slots_[k].state, &expect, state, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
       return static_cast<int>(k);
   }
   return -1;
@@ -81,15 +80,27 @@ void Journal::release(int slot) {
 
 std::vector<Journal::Taken> Journal::take_live() {
   std::vector<Taken> out;
-  for (uint32_t k = 0; slots_ && k < count_; k++) {
-    uint32_t s = __atomic_load_n(&slots_[k].state, __ATOMIC_ACQUIRE);
-    // kReceiving with an id: the kernel had filled it (whole: a copy inside a syscall is not
-    // cut short by SIGKILL) when the engine died. kWriting may be a torn copy: dropped.
-    if (s == kLive || (s == kReceiving && slots_[k].notif.id != 0)) {
-      __atomic_store_n(&slots_[k].state, kLive, __ATOMIC_RELEASE);
-      out.push_back(Taken{slots_[k].notif, static_cast<int>(k)});
-    } else if (s != kFree) {
-      __atomic_store_n(&slots_[k].state, kFree, __ATOMIC_RELEASE);
+  if (!slots_) return out;
+  // Only the pages that hold data: reading a hole of the shared memfd would add a page.
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;  // slot index ranges [first, last)
+  shm_for_each_data(fd_, 0, size_, [&](size_t b, size_t e) {
+    // A slot whose state word lies in a hole is free (a written state makes its page data).
+    size_t first = b <= kHeader ? 0 : (b - kHeader + sizeof(Slot) - 1) / sizeof(Slot);
+    size_t last = e <= kHeader ? 0 : (e - kHeader + sizeof(Slot) - 1) / sizeof(Slot);
+    if (last > count_) last = count_;
+    if (first < last) ranges.emplace_back(static_cast<uint32_t>(first), static_cast<uint32_t>(last));
+  });
+  for (const auto& r : ranges) {
+    for (uint32_t k = r.first; k < r.second; k++) {
+      uint32_t s = __atomic_load_n(&slots_[k].state, __ATOMIC_ACQUIRE);
+      // kReceiving with an id: the kernel had filled it (whole: a copy inside a syscall is not
+      // cut short by SIGKILL) when the engine died. kWriting may be a torn copy: dropped.
+      if (s == kLive || (s == kReceiving && slots_[k].notif.id != 0)) {
+        __atomic_store_n(&slots_[k].state, kLive, __ATOMIC_RELEASE);
+        out.push_back(Taken{slots_[k].notif, static_cast<int>(k)});
+      } else if (s != kFree) {
+        __atomic_store_n(&slots_[k].state, kFree, __ATOMIC_RELEASE);
+      }
     }
   }
   return out;

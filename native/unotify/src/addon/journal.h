@@ -53,7 +53,7 @@ class Journal {
   size_t size_ = 0;
   Slot* slots_ = nullptr;
   uint32_t count_ = 0;
-  std::atomic<uint32_t> next_{0};
+  int fd_ = -1;  // the memfd (not ours): take_live asks it which pages hold data
 };
 
 }  // namespace sbx

@@ -106,34 +106,36 @@ uint64_t u64(const Napi::Env& env, const Napi::Object& o, const char* key, const
   return n;
 }
 
-// Optional array of image identities ({dev, ino, size, sha256, path}).
+// One image identity ({dev, ino, size, sha256, path}) at `w`.
+ImageId image(const Napi::Env& env, const Napi::Value& v, const char* sig, const std::string& w) {
+  Napi::Object im = obj(env, v, sig, w);
+  ImageId id;
+  id.path = str(env, im, "path", sig, w);
+  if (id.path.empty() || id.path[0] != '/') throw_type(env, sig, w + ".path must be an absolute path (got " + id.path + ")");
+  id.dev = u64(env, im, "dev", sig, w);
+  id.ino = u64(env, im, "ino", sig, w);
+  id.mtime_ns = static_cast<int64_t>(u64(env, im, "mtimeNs", sig, w));
+  id.ctime_ns = static_cast<int64_t>(u64(env, im, "ctimeNs", sig, w));
+  Napi::Value sz = im.Get("size");
+  if (!sz.IsNumber() || sz.As<Napi::Number>().DoubleValue() < 0 ||
+      sz.As<Napi::Number>().DoubleValue() != std::floor(sz.As<Napi::Number>().DoubleValue()))
+    throw_type(env, sig, w + ".size must be a non-negative integer");
+  id.size = sz.As<Napi::Number>().Int64Value();
+  if (!im.Get("sha256").IsUndefined()) {
+    std::string h = str(env, im, "sha256", sig, w);
+    if (!sha256_from_hex(h, id.sha)) throw_type(env, sig, w + ".sha256 must be 64 lower-case hex digits (got " + h + ")");
+    id.has_sha = true;
+  }
+  return id;
+}
+
+// Optional array of image identities.
 std::vector<ImageId> images(const Napi::Env& env, const Napi::Object& o, const char* key, const char* sig,
                             const std::string& where) {
   std::vector<ImageId> out;
   if (o.Get(key).IsUndefined()) return out;
   Napi::Array a = arr(env, o, key, sig, where);
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    std::string w = where + "." + key + "[" + std::to_string(i) + "]";
-    Napi::Object im = obj(env, a.Get(i), sig, w);
-    ImageId id;
-    id.path = str(env, im, "path", sig, w);
-    if (id.path.empty() || id.path[0] != '/') throw_type(env, sig, w + ".path must be an absolute path (got " + id.path + ")");
-    id.dev = u64(env, im, "dev", sig, w);
-    id.ino = u64(env, im, "ino", sig, w);
-    id.mtime_ns = static_cast<int64_t>(u64(env, im, "mtimeNs", sig, w));
-    id.ctime_ns = static_cast<int64_t>(u64(env, im, "ctimeNs", sig, w));
-    Napi::Value sz = im.Get("size");
-    if (!sz.IsNumber() || sz.As<Napi::Number>().DoubleValue() < 0 ||
-        sz.As<Napi::Number>().DoubleValue() != std::floor(sz.As<Napi::Number>().DoubleValue()))
-      throw_type(env, sig, w + ".size must be a non-negative integer");
-    id.size = sz.As<Napi::Number>().Int64Value();
-    if (!im.Get("sha256").IsUndefined()) {
-      std::string h = str(env, im, "sha256", sig, w);
-      if (!sha256_from_hex(h, id.sha)) throw_type(env, sig, w + ".sha256 must be 64 lower-case hex digits (got " + h + ")");
-      id.has_sha = true;
-    }
-    out.push_back(id);
-  }
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(image(env, a.Get(i), sig, where + "." + key + "[" + std::to_string(i) + "]"));
   return out;
 }
 
@@ -222,6 +224,21 @@ Policy policy_from_js(const Napi::Env& env, const Napi::Value& v, const char* si
     c.rule = num(env, r, "rule", sig, w, -2, INT32_MAX);
     c.name = str(env, r, "name", sig, w);
     c.policy = num(env, r, "policy", sig, w, 0, INT32_MAX);
+    c.images = images(env, r, "images", sig, w);
+    if (!r.Get("scripts").IsUndefined()) {
+      Napi::Array sc = arr(env, r, "scripts", sig, w);
+      for (uint32_t k = 0; k < sc.Length(); k++) {
+        std::string sw = w + ".scripts[" + std::to_string(k) + "]";
+        Napi::Object so = obj(env, sc.Get(k), sig, sw);
+        CommandScript cs;
+        cs.paths = strings(env, so, "paths", sig, sw);
+        for (const auto& path : cs.paths)
+          if (path.empty() || path[0] != '/') throw_type(env, sig, sw + ".paths must be absolute paths (got " + path + ")");
+        cs.script = image(env, so.Get("script"), sig, sw + ".script");
+        cs.interpreter = image(env, so.Get("interpreter"), sig, sw + ".interpreter");
+        c.scripts.push_back(std::move(cs));
+      }
+    }
     p.commands.push_back(std::move(c));
   }
   return p;

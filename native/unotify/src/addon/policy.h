@@ -87,10 +87,20 @@ struct NetSection {
   int proxyPort = 0;  // this policy's own sbx filtering proxy on 127.0.0.1 (0 = none)
 };
 
+// A `#!` script an override names: run as one of `paths`, by `interpreter`.
+struct CommandScript {
+  std::vector<std::string> paths;
+  ImageId script, interpreter;
+};
+
+// An override widens: it applies only to the files its name named when the policy was
+// finished (images: programs; scripts), never to a program merely called by that name.
 struct CommandOverride {
   int rule = -1;
   std::string name;
   int policy = 0;
+  std::vector<ImageId> images;
+  std::vector<CommandScript> scripts;
 };
 
 struct Policy {
@@ -140,8 +150,6 @@ Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int po
 // A program rule's name against an exec: the basename of `binary` or of `asked`, or, for a
 // name with a "/", the binary's canonical path.
 bool program_name_matches(const std::string& name, const std::string& binary, const std::string& asked);
-// The override policy id for an exec of `binary` asked as `asked`, or -1.
-int command_override(const Policy& p, const std::string& binary, const std::string& asked);
 // True when some subtree deny rule (read or write) names a path strictly below `dir`:
 // moving/linking `dir` would expose that path under a new name.
 bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule);

@@ -32,24 +32,6 @@ sock_filter trap_getppid[] = {
 };
 sock_filter allow_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
 
-// send_fd without allocation (safe in a child forked from a threaded process).
-int raw_send_fd(int sock, int fd) {
-  char byte = 'l';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  __builtin_memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
-}
-
 long install(sock_filter* f, unsigned short len, unsigned long flags) {
   sock_fprog prog{len, f};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
@@ -93,7 +75,7 @@ void probe_notify(KernelFeatures& k) {
   if (pid == 0) {
     long lis = install(trap_getppid, 4, SECCOMP_FILTER_FLAG_NEW_LISTENER);
     if (lis < 0) _exit(1);
-    if (raw_send_fd(sv[1], static_cast<int>(lis)) < 0) _exit(1);
+    if (send_fd_bytes(sv[1], static_cast<int>(lis), "l", 1) < 0) _exit(1);
     close(static_cast<int>(lis));
     long a = syscall(SYS_getppid);
     long b = syscall(SYS_getppid);

@@ -1,6 +1,8 @@
 // See procs.h.
 #include "procs.h"
 
+#include "shm_region.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -36,6 +39,8 @@ constexpr uint64_t kMinHard = 1ull << 24;
 constexpr uint64_t kMaxSpan = 1ull << 48;
 // In memory only (no store): as many tags as a store of the keeper's size holds.
 constexpr size_t kMemoryTags = 24000;
+// The store is swept (not before) once this many records are in use: one page's worth.
+constexpr uint32_t kSweepFloor = 128;
 
 // The store: "SBXTAGS1", record count, the next tag; then the records.
 const char kMagic[8] = {'S', 'B', 'X', 'T', 'A', 'G', 'S', '1'};
@@ -87,7 +92,7 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
   uint32_t stored = 0;
   memcpy(&stored, h + 8, sizeof stored);
   if (memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count) {
-    memset(h, 0, size);  // blank, or another layout: start afresh
+    shm_zero(fd, static_cast<off_t>(offset), size, h);  // blank, or another layout: start afresh
     memcpy(h + 8, &count, sizeof count);
     memcpy(h, kMagic, sizeof kMagic);
   }
@@ -98,19 +103,30 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
   recs_ = reinterpret_cast<Rec*>(h + kHeader);
   storedNext_ = reinterpret_cast<std::atomic<uint64_t>*>(h + kNextAt);
   next_ = storedNext_->load();
+  freeHint_ = 0;
   // What a previous engine handed out. A record caught mid-write by its death is dropped:
-  // its tag was never applied (the record is written before the prlimit).
-  for (uint32_t k = 0; k < nrecs_; k++) {
-    Rec& r = recs_[k];
-    uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
-    if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
-    if (s != kLive) continue;
-    tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k)};
-    if ((r.flags & kFollows) && !followers_.count(r.owner)) {
-      Fd pfd(sys_pidfd_open(r.owner, 0));
-      // The same process (not a later one with its pid): same start time, taken after the pidfd.
-      if (pfd.ok() && proc_starttime(r.owner) == r.ownerStart && pidfd_alive(pfd.get()))
-        followers_.emplace(r.owner, Follower{std::move(pfd)});
+  // its tag was never applied (the record is written before the prlimit). Only pages that
+  // hold data are read: a read of a hole would add a page to our memory (shm_region.h).
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  shm_for_each_data(fd, static_cast<off_t>(offset), size, [&](size_t b, size_t e) {
+    size_t first = b <= kHeader ? 0 : (b - kHeader + sizeof(Rec) - 1) / sizeof(Rec);
+    size_t last = e <= kHeader ? 0 : (e - kHeader + sizeof(Rec) - 1) / sizeof(Rec);
+    if (last > nrecs_) last = nrecs_;
+    if (first < last) ranges.emplace_back(static_cast<uint32_t>(first), static_cast<uint32_t>(last));
+  });
+  for (const auto& range : ranges) {
+    for (uint32_t k = range.first; k < range.second; k++) {
+      Rec& r = recs_[k];
+      uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
+      if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
+      if (s != kLive) continue;
+      tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k)};
+      if ((r.flags & kFollows) && !followers_.count(r.owner)) {
+        Fd pfd(sys_pidfd_open(r.owner, 0));
+        // The same process (not a later one with its pid): same start time, taken after the pidfd.
+        if (pfd.ok() && proc_starttime(r.owner) == r.ownerStart && pidfd_alive(pfd.get()))
+          followers_.emplace(r.owner, Follower{std::move(pfd)});
+      }
     }
   }
   return true;
@@ -136,9 +152,16 @@ int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
     if (tags_.size() >= kMemoryTags) sweep_locked();
     return tags_.size() >= kMemoryTags ? -2 : -1;
   }
+  // Lowest free record first (every record below freeHint_ is taken): the live records
+  // stay in the first pages of the memfd, which are all the supervisor keeps in memory.
+  // Records of exited processes are swept once the records in use double (not only when
+  // the store is full), so a long session's cd's do not walk over the whole memfd.
+  if (freeHint_ >= sweepAt_) {
+    sweep_locked();
+    sweepAt_ = std::max<uint32_t>(kSweepFloor, 2 * static_cast<uint32_t>(tags_.size()));
+  }
   for (int round = 0; round < 2; round++) {
-    for (uint32_t i = 0; i < nrecs_; i++) {
-      uint32_t k = (freeHint_ + i) % nrecs_;
+    for (uint32_t k = freeHint_; k < nrecs_; k++) {
       uint32_t expect = kFree;
       if (!__atomic_compare_exchange_n(&recs_[k].state, &expect, kWriting, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         continue;
@@ -158,7 +181,9 @@ int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
 }
 
 void ProcTable::store_free_locked(int slot) {
-  if (recs_ && slot >= 0 && static_cast<uint32_t>(slot) < nrecs_) __atomic_store_n(&recs_[slot].state, kFree, __ATOMIC_RELEASE);
+  if (!recs_ || slot < 0 || static_cast<uint32_t>(slot) >= nrecs_) return;
+  __atomic_store_n(&recs_[slot].state, kFree, __ATOMIC_RELEASE);
+  if (static_cast<uint32_t>(slot) < freeHint_) freeHint_ = static_cast<uint32_t>(slot);
 }
 
 // Forgets tags no process carries any more: one pass over /proc reading hard core limits.
@@ -290,11 +315,17 @@ int ProcTable::tgid_of(int tid, uint64_t* serial) {
     ids_.erase(it);
   }
   // Pin the task before reading about it: a process pidfd for a leader, a thread pidfd
-  // (6.9+) otherwise.
+  // (6.9+) otherwise. A process pidfd is only given for a thread-group leader (the kernel
+  // refuses it for any other thread), so when it opens, tid is its own tgid: no need to
+  // read /proc/<tid>/status, which is most of a new process's first-sight cost. A leader
+  // that dies and whose pid is reused later fails the pidfd's liveness check like any entry.
   Fd pfd(sys_pidfd_open(tid, 0));
-  if (!pfd.ok()) pfd = Fd(sys_pidfd_open(tid, PIDFD_THREAD));
-  ProcStatus st;
-  int tgid = read_status(tid, st) ? st.tgid : tid;
+  int tgid = tid;
+  if (!pfd.ok()) {
+    pfd = Fd(sys_pidfd_open(tid, PIDFD_THREAD));
+    ProcStatus st;
+    if (read_status(tid, st)) tgid = st.tgid;
+  }
   if (pfd.ok() && pidfd_alive(pfd.get())) {
     if (ids_.size() > 8192)
       for (auto i = ids_.begin(); i != ids_.end();) i = pidfd_alive(i->second.pidfd.get()) ? std::next(i) : ids_.erase(i);

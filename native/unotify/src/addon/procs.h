@@ -95,7 +95,8 @@ class ProcTable {
   size_t mapLen_ = 0;
   Rec* recs_ = nullptr;
   uint32_t nrecs_ = 0;
-  uint32_t freeHint_ = 0;
+  uint32_t freeHint_ = 0;      // every record below it is in use
+  uint32_t sweepAt_ = 128;     // sweep before using a record at or past this index
   std::atomic<uint64_t>* storedNext_ = nullptr;
   // tid → tgid cache (a pidfd per entry against tid reuse), so a thread's syscalls do not
   // each read /proc/<tid>/status; it also keeps the policy read from the tag, valid while

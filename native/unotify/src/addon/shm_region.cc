@@ -1,0 +1,34 @@
+// See shm_region.h.
+#include "shm_region.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sbx {
+
+void shm_zero(int fd, off_t off, size_t len, void* map) {
+  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, static_cast<off_t>(len)) == 0) return;
+  memset(map, 0, len);
+}
+
+void shm_for_each_data(int fd, off_t off, size_t len, const std::function<void(size_t, size_t)>& fn) {
+  const off_t end = off + static_cast<off_t>(len);
+  off_t at = off;
+  while (at < end) {
+    off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno != ENXIO) fn(static_cast<size_t>(at - off), len);  // no hole support: scan all
+      return;                                                     // ENXIO: no data past `at`
+    }
+    if (data >= end) return;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || hole > end) hole = end;
+    fn(static_cast<size_t>(data - off), static_cast<size_t>(hole - off));
+    at = hole;
+  }
+}
+
+}  // namespace sbx

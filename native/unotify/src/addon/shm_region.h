@@ -1,0 +1,18 @@
+// Regions of the keeper's memfd (the journal, the process-tag store) that the supervisor
+// maps shared. Every page of a shared memfd mapping the supervisor touches — even a read
+// of a hole — becomes a page of its RSS, so a blank region is zeroed by punching a hole
+// (no page touched) and a scan for records visits only the pages that hold data.
+#pragma once
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+
+namespace sbx {
+// Makes [off, off+len) of fd read as zeros, freeing its pages; `map` (that range mapped)
+// is memset only where the kernel cannot punch a hole.
+void shm_zero(int fd, off_t off, size_t len, void* map);
+// Calls fn(begin, end) — offsets relative to `off` — for each part of [off, off+len) of fd
+// that holds data; the whole range once where the kernel cannot tell holes from data.
+void shm_for_each_data(int fd, off_t off, size_t len, const std::function<void(size_t, size_t)>& fn);
+}  // namespace sbx

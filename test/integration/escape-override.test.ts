@@ -1,0 +1,168 @@
+/**
+ * A `commands:` override gives one program more rights than the policy it is started under
+ * (`mytool: { read: { allow: [secret/data.txt] } }`). Those rights belong to the program the
+ * name resolved to when the policy was made — not to whatever a sandboxed program names
+ * `mytool`, and not to code another program injects into the real one. Each trick first
+ * works OUTSIDE (its code reads the secret), then gets nothing more than the base policy
+ * INSIDE, next to the allowed twin: the real program, under the same policy, reads it.
+ * Real kernel, real sbx, real programs.
+ */
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fixture, run, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+
+vi.setConfig({ testTimeout: 120_000 });
+
+const world = tempWorld('sbx-override-');
+const tools = join(world.dir, 'tools'); // in PATH, not writable inside: where the real programs are
+const pub = join(world.dir, 'pub'); // writable inside: where a sandboxed program plants its own
+const secret = join(world.dir, 'secret', 'data.txt');
+const SECRET = 'OVERRIDE-ONLY-SECRET';
+const policyFile = join(world.dir, 'policy.yaml');
+const env = { ...world.env, PATH: `${tools}:${world.env.PATH}` };
+const preload = fixture('preload_reader');
+const tamper = fixture('override_tamper');
+
+const inside = (script: string) => sbxExec(['--policy', policyFile, '--', 'sh', '-c', script], { env, cwd: world.dir });
+const outside = (script: string) => run('sh', ['-c', script], { env, cwd: world.dir });
+
+function expectSecret(r: Result): void {
+  expect(r.stdout).toContain(SECRET);
+}
+function expectNoSecret(r: Result): void {
+  expect(r.stdout).not.toContain(SECRET);
+  expect(r.stderr).toMatch(/sbx: denied /);
+}
+
+beforeAll(() => {
+  for (const d of [tools, pub, join(world.dir, 'secret'), join(pub, 'evil')]) mkdirSync(d);
+  writeFileSync(secret, `${SECRET}\n`);
+  // The real programs the overrides name: a binary (a copy of cat) and a script.
+  copyFileSync('/bin/cat', join(tools, 'mytool'));
+  chmodSync(join(tools, 'mytool'), 0o755);
+  writeFileSync(join(tools, 'myscript'), '#!/bin/sh\nexec cat "$@"\n');
+  chmodSync(join(tools, 'myscript'), 0o755);
+  // A node script (an interpreter that loads code named by its environment: NODE_OPTIONS).
+  writeFileSync(join(tools, 'myjs'), `#!${process.execPath}\nprocess.stdout.write(require('fs').readFileSync(process.argv[2], 'utf8'));\n`);
+  chmodSync(join(tools, 'myjs'), 0o755);
+  writeFileSync(join(pub, 'evil.js'), `try { process.stdout.write('evil: ' + require('fs').readFileSync(${JSON.stringify(secret)}, 'utf8')); } catch (e) { console.error('evil: ' + e.code); }\n`);
+  writeFileSync(
+    policyFile,
+    'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub"] }\ncommands:\n' +
+      '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n' +
+      `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n`,
+  );
+  // A program named by path in a directory the sandbox may write (a project-local tool).
+  copyFileSync('/bin/cat', join(pub, 'ptool'));
+  chmodSync(join(pub, 'ptool'), 0o755);
+  // What a sandboxed program could plant in pub (done here so the outside twins can use it too).
+  copyFileSync('/bin/cat', join(pub, 'mytool'));
+  chmodSync(join(pub, 'mytool'), 0o755);
+  symlinkSync('/bin/sh', join(pub, 'evil', 'mytool'));
+  writeFileSync(join(pub, 'evil', 'myscript'), `#!/bin/sh\ncat ${secret}\n`);
+  chmodSync(join(pub, 'evil', 'myscript'), 0o755);
+});
+afterAll(() => world.cleanup());
+
+describe('allowed twins: the programs the overrides name get their rights inside', () => {
+  it('the base policy denies the secret (cat); the real mytool (a binary) and myscript (a script) read it', async () => {
+    expectNoSecret(await inside(`cat ${secret}`));
+    expectSecret(await inside(`mytool ${secret}`));
+    expectSecret(await inside(`${join(tools, 'mytool')} ${secret}`));
+    expectSecret(await inside(`myscript ${secret}`));
+  });
+
+  it('a symlink to the real mytool under another name is still the real mytool', async () => {
+    const r = await inside(`ln -s ${join(tools, 'mytool')} ${pub}/link && ${pub}/link ${secret}; rm -f ${pub}/link`);
+    expectSecret(r);
+  });
+});
+
+describe('a program named like an override does not get it', () => {
+  it('a copy of cat named mytool: reads the secret outside; inside it is just cat', async () => {
+    expectSecret(await outside(`${pub}/mytool ${secret}`));
+    expectNoSecret(await inside(`${pub}/mytool ${secret}`));
+  });
+
+  it('a symlink named mytool to /bin/sh: its shell reads the secret outside; inside it gets the base policy', async () => {
+    expectSecret(await outside(`${pub}/evil/mytool -c 'cat ${secret}'`));
+    expectNoSecret(await inside(`${pub}/evil/mytool -c 'cat ${secret}'`));
+  });
+
+  it('a script of its own named myscript: outside it reads the secret; inside it gets the base policy', async () => {
+    expectSecret(await outside(`${pub}/evil/myscript`));
+    expectNoSecret(await inside(`${pub}/evil/myscript`));
+  });
+
+  it('PATH put in front (a planted myscript found first by name) gets the base policy too', async () => {
+    expectNoSecret(await inside(`PATH=${pub}/evil:$PATH myscript`));
+  });
+});
+
+describe('a program the override names, rewritten in place inside', () => {
+  it('the twin: pub/ptool as the policy saw it gets its override; rewritten in place (same inode) it gets the base policy', async () => {
+    expectSecret(await inside(`${pub}/ptool ${secret}`));
+    // Outside, the rewritten file runs what was written into it.
+    const o = await outside(`cp ${pub}/ptool ${pub}/ptool.orig && cat /bin/sh > ${pub}/ptool && ${pub}/ptool -c 'cat ${secret}'; cat ${pub}/ptool.orig > ${pub}/ptool`);
+    expectSecret(o);
+    const r = await inside(`ls -i ${pub}/ptool; cat /bin/sh > ${pub}/ptool && ls -i ${pub}/ptool && ${pub}/ptool -c 'cat ${secret}'`);
+    const inodes = r.stdout.match(/^\d+/gm) ?? [];
+    expect(inodes).toHaveLength(2);
+    expect(inodes[0]).toBe(inodes[1]); // the same file, new content
+    expectNoSecret(r);
+  });
+});
+
+describe('code injected into the real program does not get its override', () => {
+  it('LD_PRELOAD into the real mytool: the library reads the secret outside; inside the program is refused', async () => {
+    const o = await outside(`PRELOAD_READ=${secret} LD_PRELOAD=${preload} mytool /dev/null`);
+    expect(o.stdout).toContain(`preload: ${SECRET}`);
+    // Inside, under the base policy (no override), the same library is denied the read: the
+    // library itself works inside.
+    const base = await inside(`PRELOAD_READ=${secret} LD_PRELOAD=${preload} cat /dev/null`);
+    expect(base.stdout).not.toContain(SECRET);
+    expect(base.stderr).toMatch(/preload: Permission denied/);
+    const r = await inside(`PRELOAD_READ=${secret} LD_PRELOAD=${preload} mytool /dev/null; echo rc=$?`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*mytool.*LD_PRELOAD/);
+  });
+
+  it('LD_LIBRARY_PATH and LD_AUDIT are refused the same way; the real mytool without them still works', async () => {
+    for (const v of [`LD_LIBRARY_PATH=${pub}`, `LD_AUDIT=${preload}`]) {
+      const r = await inside(`${v} mytool ${secret}`);
+      expect(r.stdout).not.toContain(SECRET);
+      expect(r.stderr).toMatch(new RegExp(`sbx: denied .*mytool.*${v.split('=')[0]}`));
+    }
+    expectSecret(await inside(`mytool ${secret}`));
+  });
+
+  it('NODE_OPTIONS=--require into a node script with an override: the code reads the secret outside; inside refused; the script alone works', async () => {
+    const o = await outside(`NODE_OPTIONS=--require=${pub}/evil.js myjs /dev/null`);
+    expect(o.stdout).toContain(`evil: ${SECRET}`);
+    expectSecret(await inside(`myjs ${secret}`));
+    const r = await inside(`NODE_OPTIONS=--require=${pub}/evil.js myjs /dev/null`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*run with NODE_OPTIONS/);
+  });
+
+  it('a debugger that hides LD_PRELOAD after the loader read it and detaches before sbx looks: refused', async () => {
+    const run = (mode: string) => `PRELOAD_READ=${secret} LD_PRELOAD=${preload} ${tamper} ${mode} mytool /dev/null; echo rc=$?`;
+    // Outside: the library still runs in the child after its LD_PRELOAD was renamed.
+    const o = await outside(run('poke'));
+    expect(o.stderr).toMatch(/override_tamper: [1-9]\d* word\(s\) rewritten/);
+    expect(o.stdout).toContain(`preload: ${SECRET}`);
+    // Inside: tampered with by a debugger before it was verified, it does not get the override.
+    const r = await inside(run('poke'));
+    expect(r.stderr).toMatch(/override_tamper: [1-9]\d* word\(s\) rewritten/);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*mytool.*written by a debugger before sbx verified it/);
+  });
+
+  it('the allowed twin: the same debugger stops and detaches without writing; the real mytool keeps its override', async () => {
+    const r = await inside(`${tamper} nopoke mytool ${secret}; echo rc=$?`);
+    expect(r.stdout).toContain(SECRET);
+    expect(r.stdout).toContain('rc=0');
+  });
+});

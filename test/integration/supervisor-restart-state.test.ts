@@ -1,0 +1,194 @@
+/**
+ * Nothing a session was given is lost when its supervisor is killed with -9: the keeper hands
+ * the next supervisor the session's state (src/protocol/keeper.ts, docs/keeper-protocol.md),
+ * and with it
+ *   - a nested `sbx exec` inside the session (its `within` policy) still narrows: a path the
+ *     inner policy denies stays denied, one both allow stays allowed (without the state the
+ *     process fell to the strictest policy, which refuses the allowed one too);
+ *   - an `sbx exec` or `sbx shell` session's proxy still chains to the user's own proxy (it
+ *     went direct);
+ *   - an `sbx exec` session's policy is built again from its caller's variables (without
+ *     them a deny rule naming a `$VAR` only the caller had no longer applied: the file it
+ *     denied became readable after the restart).
+ * Real bin/sbx, supervisor, keeper, launcher, shells and kernel; a real kill -9 each time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { makeProject, makeSandbox, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
+import { tcpServers, type Servers } from './net-helpers.js';
+
+let sb: Sandbox;
+/** Under /var/tmp: outside every policy's kept paths (the sandbox's HOME is under /tmp). */
+let world: string;
+let elsewhere: string;
+let servers: Servers;
+let upstream: Server;
+let upstreamUrl: string;
+const connects: string[] = [];
+
+/** A minimal HTTP CONNECT proxy: records the target, tunnels to it (as net-upstream.test.ts). */
+function startUpstream(): Promise<Server> {
+  const server = createServer((client: Socket) => {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      client.off('data', onData);
+      const m = /^CONNECT (\S+):(\d+) HTTP/.exec(head.toString('latin1'));
+      if (!m) return void client.end('HTTP/1.1 405 Method Not Allowed\r\n\r\n');
+      connects.push(`${m[1]}:${m[2]}`);
+      const target = connect({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }, () => {
+        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        const rest = head.subarray(end + 4);
+        if (rest.length > 0) target.write(rest);
+        client.pipe(target);
+        target.pipe(client);
+      });
+      target.on('error', () => client.destroy());
+    };
+    client.on('data', onData);
+    client.on('error', () => {});
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+beforeAll(async () => {
+  sb = makeSandbox('rstate');
+  const base = existsSync('/var/tmp') ? '/var/tmp' : sb.dir;
+  world = realpathSync(mkdtempSync(join(base, 'sbx-rstate-')));
+  elsewhere = realpathSync(mkdtempSync(join(base, 'sbx-rstate-other-')));
+  for (const d of [world, elsewhere]) chmodSync(d, 0o777); // sbxci runs these too
+  writeFileSync(join(world, 'pub'), 'PUBLIC\n');
+  writeFileSync(join(elsewhere, 'secret'), 'TOP-SECRET\n');
+  servers = await tcpServers({ '127.0.0.2': 'hello from api' });
+  upstream = await startUpstream();
+  const addr = upstream.address();
+  upstreamUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+});
+
+afterAll(async () => {
+  sb?.cleanup();
+  await servers?.close();
+  await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+  for (const d of [world, elsewhere]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+/** kill -9 of the supervisor; resolves once another one serves session `id` again. */
+async function killSupervisor(id: string): Promise<number> {
+  const old = sb.supervisorPid()!;
+  process.kill(old, 'SIGKILL');
+  return until(
+    `session ${id} resumed by a new supervisor`,
+    () => {
+      const pid = sb.supervisorPid();
+      return pid && pid !== old && sb.status().sessions.some((s) => s.id === id) ? pid : undefined;
+    },
+    60_000,
+  );
+}
+
+/** A file the test creates once the new supervisor serves: the sandboxed loop goes on. */
+function goFile(name: string): string {
+  return join(world, `go-${name}`);
+}
+
+describe('kill -9 of the supervisor keeps what the session was given', { timeout: 180_000 }, () => {
+  it('a nested sbx exec still narrows: the inner denial stays, what both allow stays allowed', async () => {
+    const go = goFile('nested');
+    const secret = join(elsewhere, 'secret');
+    const pub = join(world, 'pub');
+    const reads = (tag: string) =>
+      `cat ${pub} >/dev/null 2>&1 && echo ${tag}-pub-read || echo ${tag}-pub-denied; cat ${secret} >/dev/null 2>&1 && echo ${tag}-secret-read || echo ${tag}-secret-denied`;
+    // The session itself may read the secret (its twin at the end); the nested exec may not.
+    const inner = `${reads('before')}; while [ ! -e ${go} ]; do sleep 0.05; done; ${reads('after')}`;
+    const script = `${sbxBin} exec --deny-read --allow-read=${world} -- sh -c '${inner}'; echo nested-code=$?; ${reads('session')}`;
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script]);
+    // The nested exec is in place once its first denial is in the log.
+    const session = await until('the nested denial', () => sb.log().find((v) => v.kind === 'deny' && v.target === secret), 60_000);
+    await killSupervisor(session.session);
+    writeFileSync(go, '');
+    const out = await run.done;
+    expect(out.stdout).toContain('before-pub-read');
+    expect(out.stdout).toContain('before-secret-denied');
+    expect(out.stdout).toContain('after-pub-read'); // the strictest policy would refuse it
+    expect(out.stdout).toContain('after-secret-denied');
+    expect(out.stdout).toContain('session-secret-read');
+    expect(out.stdout).toContain('session-pub-read');
+  });
+
+  it("an sbx exec session's proxy still chains to the user's proxy", async () => {
+    const proj = makeProject(join(sb.home, 'proxyproj'));
+    const go = join(proj, 'go');
+    const ready = join(proj, 'ready');
+    connects.length = 0;
+    // By address (no name to resolve); the wildcard host rule is what makes the session
+    // need sbx's proxy, which then chains to the user's for the allowed address.
+    const url = `http://127.0.0.2:${servers.port}/`;
+    const curl = (tag: string) => `curl -sS -f --max-time 10 ${url} && echo ${tag}-ok || echo ${tag}-failed`;
+    const r = sb.spawnSbxEnv(
+      ['exec', `--allow-net=*.wild.test,127.0.0.2`, '--', 'sh', '-c', `${curl('before')}; touch ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; ${curl('after')}`],
+      { HTTPS_PROXY: upstreamUrl, HTTP_PROXY: upstreamUrl },
+      proj,
+    );
+    let ended: { code: number; stdout: string; stderr: string } | undefined;
+    void r.done.then((x) => (ended = x));
+    await until('the first request done', () => {
+      if (ended) throw new Error(`sbx exec ended early: ${JSON.stringify(ended)}`);
+      return existsSync(ready);
+    }, 60_000);
+    const session = sb.status().sessions.find((s) => s.policy === 'sbx exec flags')!;
+    await killSupervisor(session.id);
+    writeFileSync(go, '');
+    const out = await r.done;
+    expect(out.stdout).toBe(`hello from api\nbefore-ok\nhello from api\nafter-ok\n`);
+    // Both requests went through the user's proxy, to the address sbx decided.
+    expect(connects).toEqual([`127.0.0.2:${servers.port}`, `127.0.0.2:${servers.port}`]);
+    expect(out.code).toBe(0);
+  });
+
+  it("an sbx shell session's proxy still chains to the user's proxy (sbx status says so too)", async () => {
+    const proj = makeProject(join(sb.home, 'shellproxy'), 'version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.2"]\n');
+    expect(sb.sbx(['trust'], { cwd: proj }).code).toBe(0);
+    const go = join(proj, 'go');
+    const ready = join(proj, 'ready');
+    connects.length = 0;
+    const url = `http://127.0.0.2:${servers.port}/`;
+    const curl = (tag: string) => `curl -sS -f --max-time 10 ${url} && echo ${tag}-ok || echo ${tag}-failed`;
+    const r = sb.spawnSbxEnv(['shell', '--', 'sh', '-c', `${curl('before')}; touch ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; ${curl('after')}`], { HTTPS_PROXY: upstreamUrl, HTTP_PROXY: upstreamUrl }, proj);
+    await until('the first request done', () => existsSync(ready), 60_000);
+    const session = sb.status().sessions.find((s) => s.cwd === proj)!;
+    await killSupervisor(session.id);
+    const resumed = sb.status().sessions.find((s) => s.id === session.id) as unknown as { proxyUpstream: string | null };
+    expect(resumed.proxyUpstream).toBe(upstreamUrl);
+    writeFileSync(go, '');
+    const out = await r.done;
+    expect(out.stdout).toBe(`hello from api\nbefore-ok\nhello from api\nafter-ok\n`);
+    expect(connects).toEqual([`127.0.0.2:${servers.port}`, `127.0.0.2:${servers.port}`]);
+  });
+
+  it("an sbx exec session's policy is built again from its caller's variables", async () => {
+    // The project denies a file named through a variable only the caller has (hidden from
+    // the program, so neither the keeper nor a supervisor it starts has it either).
+    const proj = makeProject(join(sb.home, 'envproj'), 'version: 1\nread:\n  deny: ["$SBXT_PRIVATE/secret.txt"]\nenv:\n  deny: ["SBXT_PRIVATE"]\n');
+    const reads = (tag: string) =>
+      `cat public.txt >/dev/null 2>&1 && echo ${tag}-pub-read || echo ${tag}-pub-denied; cat secret.txt >/dev/null 2>&1 && echo ${tag}-secret-read || echo ${tag}-secret-denied; echo ${tag}-var=\${SBXT_PRIVATE-unset}`;
+    const go = join(proj, 'go');
+    const r = sb.spawnSbxEnv(['exec', '--', 'sh', '-c', `${reads('before')}; while [ ! -e ${go} ]; do sleep 0.05; done; ${reads('after')}`], { SBXT_PRIVATE: proj }, proj);
+    const denial = await until('the first denial', () => sb.log().find((v) => v.kind === 'deny' && v.target === join(proj, 'secret.txt')), 60_000);
+    const pid = await killSupervisor(denial.session);
+    // The new supervisor does not have the variable: only the keeper's state can give it.
+    expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).not.toContain(`SBXT_PRIVATE=${proj}`);
+    writeFileSync(go, '');
+    const out = await r.done;
+    expect(out.stdout).toContain('before-pub-read');
+    expect(out.stdout).toContain('before-secret-denied');
+    expect(out.stdout).toContain('before-var=unset');
+    expect(out.stdout).toContain('after-pub-read'); // the allowed twin
+    expect(out.stdout).toContain('after-secret-denied'); // on main: after-secret-read
+    expect(out.code).toBe(0);
+  });
+});
