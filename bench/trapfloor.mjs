@@ -3,8 +3,9 @@
 // Columns (all run the same `syscalls open N FILE` loop, rounds interleaved so background
 // load hits every column alike): unsandboxed; bench/c/min_unotify -m continue (trap round
 // trip) and -m addfd-then-send (the crash-safe two-step injection floor; also with two
-// answering threads); `sbx exec` of --before (a frozen build of main, optional) and of
-// this tree. Prints Markdown and writes
+// answering threads, and with synchronous wake-ups, -s); `sbx exec` of --before (a frozen
+// build of main, optional) and of this tree (also with one receiving thread,
+// SBX_ENGINE_RECEIVERS=1). Prints Markdown and writes
 // DIR/results.json. Nothing is asserted: medians, best runs, ratios and the load average.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,16 +27,18 @@ const cols = [
   { id: 'min-continue', label: 'min_unotify -m continue (trap round trip)', argv: [path.join(BIN, 'min_unotify'), '-m', 'continue', '--', ...loop] },
   { id: 'floor', label: 'min_unotify -m addfd-then-send (crash-safe floor)', argv: [path.join(BIN, 'min_unotify'), '-m', 'addfd-then-send', '--', ...loop] },
   { id: 'floor-t2', label: 'min_unotify -t 2 -m addfd-then-send (the floor with two answering threads, as sbx has)', argv: [path.join(BIN, 'min_unotify'), '-t', '2', '-m', 'addfd-then-send', '--', ...loop] },
+  { id: 'floor-sync', label: 'min_unotify -s -m addfd-then-send (the floor with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)', argv: [path.join(BIN, 'min_unotify'), '-s', '-m', 'addfd-then-send', '--', ...loop] },
 ];
 if (opt.before) cols.push({ id: 'sbx-before', label: `sbx exec, ${opt.before}`, argv: [path.join(opt.before, 'bin', 'sbx'), 'exec', '--', ...loop] });
 cols.push({ id: 'sbx', label: 'sbx exec, this tree', argv: [path.join(REPO, 'bin', 'sbx'), 'exec', '--', ...loop] });
+cols.push({ id: 'sbx-1r', label: 'sbx exec, this tree, one receiving thread (SBX_ENGINE_RECEIVERS=1)', argv: [path.join(REPO, 'bin', 'sbx'), 'exec', '--', ...loop], env: { SBX_ENGINE_RECEIVERS: '1' } });
 
 // One run under /usr/bin/time: the loop's own wall time per open, and the CPU time (user +
 // system) of the whole tree — supervisor and program, which the kernel sums into the
 // waited-for children. CPU time does not count waiting for a CPU, so on a loaded box it
 // tracks the work done far better than wall time.
 function once(c, argv = c.argv) {
-  const r = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', ...argv], { env: benchEnv(), encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', ...argv], { env: { ...benchEnv(), ...c.env }, encoding: 'utf8', timeout: 300_000 });
   const m = /^(\d+) (\d+)/m.exec(r.stdout ?? '');
   const t = /^CPU ([\d.]+) ([\d.]+)$/m.exec(r.stderr ?? '');
   if (r.status !== 0 || !m || !t) throw new Error(`${c.id}: exit ${r.status}: ${(r.stderr ?? '').trim().slice(0, 200)}`);

@@ -18,10 +18,12 @@
  *                    Paths the fast path refuses take sbx's slower path: O_PATH base from
  *                    /proc/PID/cwd or /proc/PID/fd/N, openat2 without NO_SYMLINKS, readlink of
  *                    /proc/self/fd/N for the path really reached.
+ * -s asks the kernel for synchronous wake-ups (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 6.6+): the
+ * trapped task wakes the answering thread on its own CPU and sleeps, as sbx's engine does.
  * O_PATH opens are answered CONTINUE in every mode (ADDFD cannot carry an O_PATH file; sbx
  * does the same), failures with the open's errno. A bench tool, not a sandbox: the opens
  * happen in the supervisor, so /proc/self in the traced program means the supervisor.
- * usage: min_unotify [-t THREADS] [-m MODE] -- CMD ARGS...   exit status is the command's. */
+ * usage: min_unotify [-t THREADS] [-m MODE] [-s] -- CMD ARGS...   exit status is the command's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +47,13 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS /* 6.6; older headers lack it */
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 
 static struct seccomp_notif_sizes sizes;
 static int listener = -1;
@@ -261,12 +270,14 @@ static void *emulate_loop(void *unused) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 1, i = 1;
+  int threads = 1, i = 1, sync_wake = 0;
   const char *mode_name = getenv("MIN_UNOTIFY_MODE");
-  for (; i + 1 < argc; i += 2) {
+  while (i + 1 < argc) {
+    if (strcmp(argv[i], "-s") == 0) { sync_wake = 1; i++; continue; }
     if (strcmp(argv[i], "-t") == 0) threads = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "-m") == 0) mode_name = argv[i + 1];
     else break;
+    i += 2;
   }
   if (mode_name && *mode_name) {
     size_t m = 0;
@@ -278,7 +289,7 @@ int main(int argc, char **argv) {
     mode = (enum mode)m;
   }
   if (i + 1 >= argc || strcmp(argv[i], "--") != 0) {
-    fprintf(stderr, "usage: min_unotify [-t THREADS] [-m continue|addfd-send|addfd-then-send|emulate-full] -- CMD ARGS...\n");
+    fprintf(stderr, "usage: min_unotify [-t THREADS] [-m continue|addfd-send|addfd-then-send|emulate-full] [-s] -- CMD ARGS...\n");
     return 2;
   }
   if (mode != M_CONTINUE) {
@@ -305,6 +316,8 @@ int main(int argc, char **argv) {
   close(sv[1]);
   listener = recv_fd(sv[0]);
   close(sv[0]);
+  if (sync_wake && ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0) != 0)
+    die("SECCOMP_IOCTL_NOTIF_SET_FLAGS(SYNC_WAKE_UP)");
   for (int t = 0; t < threads; t++) {
     pthread_t th;
     if (pthread_create(&th, NULL, mode == M_CONTINUE ? answer_loop : emulate_loop, NULL) != 0) die("pthread_create");

@@ -27,6 +27,22 @@ export interface EngineCreateOptions {
   onClosed?: () => void;
 }
 
+/**
+ * The receiver count asked for by SBX_ENGINE_RECEIVERS (1..16), undefined when unset (the
+ * engine's default, 2). For measuring the receiver pattern (bench/trapfloor.mjs); it only
+ * changes how many threads answer, never what is decided.
+ */
+export function engineReceivers(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.SBX_ENGINE_RECEIVERS;
+  if (v === undefined || v === '') return undefined;
+  if (!/^[0-9]{1,2}$/.test(v) || Number(v) < 1 || Number(v) > 16)
+    throw new SbxError(`SBX_ENGINE_RECEIVERS must be a whole number from 1 to 16 (got ${JSON.stringify(v)})`, {
+      exitCode: 2,
+      hint: 'unset it to use the default (2 receiving threads)',
+    });
+  return Number(v);
+}
+
 /** A programming error in what was passed to the engine. */
 export class EngineArgumentError extends SbxError {}
 

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { EngineEvent, EngineStats, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError, SbxError } from '../errors.js';
-import { Engine } from '../native/engine.js';
+import { Engine, engineReceivers } from '../native/engine.js';
 import type { Env } from '../policy/paths.js';
 import { sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import type { CachedSource, PolicyCache } from './policy-cache.js';
@@ -157,6 +157,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     this.engineRef = Engine.create({
       listenerFd,
       strictPolicy: this.installed.strictId,
+      threads: engineReceivers(),
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),

@@ -3,6 +3,7 @@
  * Every denial has its allowed twin in the same run.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { files, ops, policy, rule, run, tempDir } from './engine-harness.js';
@@ -22,6 +23,82 @@ describe('engine: files', () => {
     const ev = r.events.find((e) => e.target === join(d, 'secret.txt'));
     expect(ev).toMatchObject({ kind: 'deny', op: 'read', rule: 0, policy: 1, errno: 13, syscall: 'openat' });
     expect(ev!.program).toContain('engine_ops');
+    expect(r.code).toBe(0);
+  });
+
+  it('a nested policy (within) cannot widen an open: the outer denial holds for clean absolute paths too', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'ro'));
+    files(d, { 'ok.txt': 'fine\n', 'secret.txt': 'SECRET\n', 'ro/existing': 'keep\n', 'rw.txt': 'old\n' });
+    const outer = policy(1, {
+      read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'secret.txt'))] },
+      write: { default: 'allow', rules: [rule(0, 'deny', join(d, 'ro'))] },
+    });
+    // The nested policy allows everything, by name too: only the outer one refuses.
+    const nested = policy(2, {
+      within: 1,
+      read: { default: 'allow', rules: [rule(0, 'allow', join(d, 'secret.txt'))] },
+      write: { default: 'allow', rules: [rule(0, 'allow', join(d, 'ro'))] },
+    });
+    const r = await run({
+      policies: [outer, nested],
+      defaultPolicy: 2,
+      cwd: d,
+      argv: ops(
+        ['read', join(d, 'secret.txt')], // clean absolute: the engine's direct open
+        ['read', 'secret.txt'], // relative: the full route
+        ['read', join(d, 'ok.txt')],
+        ['write', join(d, 'ro/existing'), 'clobber'],
+        ['write', join(d, 'rw.txt'), 'new'],
+      ),
+    });
+    expect(r.results.get(`read ${join(d, 'secret.txt')}`)).toBe('EACCES');
+    expect(r.results.get('read secret.txt')).toBe('EACCES');
+    expect(r.results.get(`read ${join(d, 'ok.txt')}`)).toBe('ok fine');
+    expect(r.results.get(`write ${join(d, 'ro/existing')}`)).toBe('EACCES');
+    expect(readFileSync(join(d, 'ro/existing'), 'utf8')).toBe('keep\n');
+    expect(r.results.get(`write ${join(d, 'rw.txt')}`)).toBe('ok');
+    expect(readFileSync(join(d, 'rw.txt'), 'utf8')).toBe('new');
+    expect(r.events.find((e) => e.target === join(d, 'secret.txt'))).toMatchObject({ kind: 'deny', op: 'read', rule: -3, policy: 2 });
+    expect(r.code).toBe(0);
+  });
+
+  it('directory opens by clean absolute path (the direct route): denied dir EACCES, allowed dir ok, a FIFO ENOTDIR at once', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'open'));
+    mkdirSync(join(d, 'closed'));
+    files(d, { 'open/a.txt': 'A\n', 'closed/b.txt': 'B\n' });
+    execFileSync('mkfifo', [join(d, 'fifo')]);
+    const r = await run({
+      policies: [policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'closed'))] } })],
+      // readat opens DIR with O_RDONLY|O_DIRECTORY, then NAME relative to it
+      argv: ops(['readat', join(d, 'open'), 'a.txt'], ['readat', join(d, 'closed'), 'b.txt'], ['readat', join(d, 'fifo'), 'x']),
+    });
+    expect(r.results.get(`readat ${join(d, 'open')}`)).toBe('ok A');
+    expect(r.results.get(`readat ${join(d, 'closed')}`)).toBe('EACCES');
+    expect(r.results.get(`readat ${join(d, 'fifo')}`)).toBe('ENOTDIR');
+    expect(r.code).toBe(0);
+  });
+
+  it('a nested policy cannot learn that a name the outer one hides exists (mkdir answers EACCES, not EEXIST)', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'hidden'));
+    mkdirSync(join(d, 'shown'));
+    const r = await run({
+      policies: [
+        policy(1, {
+          read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'hidden'))] },
+          write: { default: 'allow', rules: [rule(0, 'deny', join(d, 'hidden'))] },
+        }),
+        policy(2, { within: 1 }),
+      ],
+      defaultPolicy: 2,
+      argv: ops(['mkdir', join(d, 'hidden')], ['mkdir', join(d, 'shown')], ['mkdir', join(d, 'new')]),
+    });
+    expect(r.results.get(`mkdir ${join(d, 'hidden')}`)).toBe('EACCES');
+    expect(r.results.get(`mkdir ${join(d, 'shown')}`)).toBe('EEXIST');
+    expect(r.results.get(`mkdir ${join(d, 'new')}`)).toBe('ok');
+    expect(statSync(join(d, 'new')).isDirectory()).toBe(true);
     expect(r.code).toBe(0);
   });
 

@@ -6,7 +6,8 @@ import { openSync, readSync, closeSync, writeFileSync, writeSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Engine, EngineArgumentError } from '../../src/native/engine.js';
+import { Engine, EngineArgumentError, engineReceivers } from '../../src/native/engine.js';
+import { SbxError } from '../../src/errors.js';
 import { loadNative } from '../../src/native/load.js';
 
 const addon = loadNative();
@@ -61,6 +62,21 @@ describe('native addon', () => {
     expect(() => addon.engineCreate({ listenerFd: 0 } as never)).toThrow(/options.strictPolicy/);
     expect(() => addon.engineSetProtectedPids({} as never, [1])).toThrow(/engineSetProtectedPids\(engine, pids\): engine must be a handle/);
     expect(() => (addon.engineSetProtectedPids as unknown as (x: unknown) => void)({})).toThrow(TypeError);
+  });
+
+  it('SBX_ENGINE_RECEIVERS: 1..16 taken, unset means the default, anything else one error naming it', () => {
+    expect(engineReceivers({})).toBeUndefined();
+    expect(engineReceivers({ SBX_ENGINE_RECEIVERS: '' })).toBeUndefined();
+    expect(engineReceivers({ SBX_ENGINE_RECEIVERS: '1' })).toBe(1);
+    expect(engineReceivers({ SBX_ENGINE_RECEIVERS: '16' })).toBe(16);
+    for (const bad of ['0', '17', '-1', '2.5', ' 2', 'two', '1e1', '999'])
+      expect(() => engineReceivers({ SBX_ENGINE_RECEIVERS: bad })).toThrow(
+        expect.objectContaining({
+          name: SbxError.name,
+          message: `SBX_ENGINE_RECEIVERS must be a whole number from 1 to 16 (got ${JSON.stringify(bad)})`,
+          exitCode: 2,
+        }),
+      );
   });
 
   it('the TS Engine validates before calling native: clear SbxErrors', () => {

@@ -10,7 +10,7 @@ import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/uno
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { KernelFeatureError, SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
-import { proxyAdmission } from '../../native/engine.js';
+import { engineReceivers, proxyAdmission } from '../../native/engine.js';
 import type { ExecRequest } from '../types.js';
 import { launch } from './launch.js';
 import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
@@ -88,6 +88,7 @@ async function execPrepared(
   net: PreparedNetwork,
   live: { engine?: EngineHandle },
 ): Promise<number> {
+  const receivers = engineReceivers(); // a bad value stops here, before anything runs
   const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...launchEnv(request.env), ...net.env });
 
   if (launched.listenerFd === undefined) {
@@ -119,6 +120,7 @@ async function execPrepared(
     engine = created = native.engineCreate({
       listenerFd: launched.listenerFd,
       strictPolicy: strict.id,
+      ...(receivers !== undefined ? { threads: receivers } : {}),
       protectedPids: [process.pid],
       // sbx's own launcher, started before the filter: known by identity, not decided
       launcherPath: launcherPath(),

@@ -23,8 +23,6 @@ bool glob_rule_matches(const PathRule& r, const std::string& path) {
   return glob_match_depth_rel(r, ss, !path.empty() && path[0] == '/') >= 0;
 }
 
-static int depth_of(const std::string& p) { return static_cast<int>(path_segments(p).size()); }
-
 static bool subtree_match(const std::string& pat, const std::string& path) {
   if (pat == "/") return !path.empty() && path[0] == '/';
   if (path.size() < pat.size() || path.compare(0, pat.size(), pat) != 0) return false;
@@ -34,7 +32,7 @@ static bool subtree_match(const std::string& pat, const std::string& path) {
 // Score of a rule against a path (see compiled.ts), or -1 when it does not match.
 static int rule_score(const PathRule& r, const std::string& path, const std::vector<std::string_view>& ss) {
   if (r.exact) return glob_rule_matches_all(r, ss) ? 2 * static_cast<int>(ss.size()) + 1 : -1;
-  if (!r.glob) return subtree_match(r.pattern, path) ? 2 * depth_of(r.pattern) + 1 : -1;
+  if (!r.glob) return subtree_match(r.pattern, path) ? 2 * r.depth + 1 : -1;
   int d = glob_match_depth_rel(r, ss, !path.empty() && path[0] == '/');
   return d < 0 ? -1 : 2 * d;
 }

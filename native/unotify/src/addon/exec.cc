@@ -265,7 +265,7 @@ Verdict verify_image(Notif& n, bool pending) {
       post_event(n, "error", Decision{false, -2}, path);
       return Verdict::kKill;
     }
-    n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid);
+    n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task);
     if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
     n.pol = n.core->policy(n.policyId);
     if (!n.pol) return Verdict::kRefuse;
@@ -311,13 +311,13 @@ bool gains_privileges(int fd) {
 
 bool verify_before_decision(Notif& n) {
   ExecTable& t = n.core->execs();
-  const ExecTable::Seen seen = t.check(n.caller.tgid);
+  const ExecTable::Seen seen = t.check(n.caller.tgid, n.caller.task);
   if (seen.state == ExecTable::State::kVerified) return true;
   const bool pending = seen.state == ExecTable::State::kPending;
   (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
-      t.settle(n.caller.tgid, n.caller.tid, seen);
+      t.settle(n.caller.tgid, n.caller.tid, n.caller.task, seen);
       return true;
     case Verdict::kKill:
       kill_caller(n);

@@ -26,8 +26,16 @@ constexpr size_t kSweepAt = 8192;
 
 }  // namespace
 
-ExecTable::Seen ExecTable::check(int tgid) {
+void ExecTable::saw_verified_locked(uint64_t task) {
+  if (!task) return;
+  if (verifiedTasks_.size() >= kSweepAt) verifiedTasks_.clear();  // costs a poll each, no more
+  verifiedTasks_.insert(task);
+}
+
+ExecTable::Seen ExecTable::check(int tgid, uint64_t task) {
   std::lock_guard<std::mutex> g(mu_);
+  // Seen verified, no exec since, and alive now (the caller's lookup): still verified.
+  if (task && verifiedTasks_.count(task)) return Seen{State::kVerified, 0};
   auto it = procs_.find(tgid);
   if (it == procs_.end()) return Seen{};
   Entry& e = it->second;
@@ -35,11 +43,13 @@ ExecTable::Seen ExecTable::check(int tgid) {
     procs_.erase(it);  // a dead process's pid, maybe reused: unknown
     return Seen{};
   }
+  if (e.state == State::kVerified) saw_verified_locked(task);  // alive: polled just above
   return Seen{e.state, e.epoch};
 }
 
 void ExecTable::mark_pending(int tgid, int tid) {
   std::lock_guard<std::mutex> g(mu_);
+  verifiedTasks_.clear();  // this process's tasks among them: each is checked again
   if (procs_.size() >= kSweepAt) sweep_locked();
   Entry& e = procs_[tgid];
   if (!alive(e.pidfd)) {
@@ -75,7 +85,7 @@ bool ExecTable::tainted(int tgid) {
   return it != procs_.end() && it->second.tainted;
 }
 
-void ExecTable::settle(int tgid, int tid, const Seen& seen) {
+void ExecTable::settle(int tgid, int tid, uint64_t task, const Seen& seen) {
   if (seen.state == State::kVerified) return;
   // Outside the lock: one access() per non-leader caller.
   std::vector<int> callers;
@@ -90,6 +100,7 @@ void ExecTable::settle(int tgid, int tid, const Seen& seen) {
       if (!e.pidfd.ok()) e.pidfd = Fd(sys_pidfd_open(tgid, 0));
       e.state = State::kVerified;
       e.tainted = false;
+      if (e.pidfd.ok()) saw_verified_locked(task);
       return;
     }
     if (it == procs_.end() || it->second.epoch != seen.epoch) return;
@@ -102,7 +113,11 @@ void ExecTable::settle(int tgid, int tid, const Seen& seen) {
   auto it = procs_.find(tgid);
   if (it == procs_.end() || it->second.epoch != seen.epoch) return;  // a newer exec: keep it pending
   it->second.callers = std::move(left);
-  if (it->second.callers.empty()) it->second.state = State::kVerified, it->second.tainted = false;
+  if (it->second.callers.empty()) {
+    it->second.state = State::kVerified;
+    it->second.tainted = false;
+    if (it->second.pidfd.ok()) saw_verified_locked(task);
+  }
 }
 
 void ExecTable::sweep_locked() {

@@ -8,12 +8,16 @@
 //               out of execve (see settle()); then verified.
 //   verified  — the running image was decided; nothing to do (one lookup + one poll).
 // Kept by tgid with a pidfd, so a recycled pid is never taken for a verified process.
+// The poll is skipped for a task already seen verified (by its ProcTable serial, which
+// the caller's lookup has just proven alive, so its process is alive too: the pid was not
+// recycled) as long as no exec was let through since: every mark_pending forgets them all.
 // Nothing here is persisted: a new engine starts with every process unknown, which costs
 // one verification per process and loses nothing.
 #pragma once
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "sys.h"
@@ -27,7 +31,8 @@ class ExecTable {
     State state = State::kUnknown;
     uint64_t epoch = 0;  // pass back to settle(): a newer exec makes it stale
   };
-  Seen check(int tgid);
+  // `task`: the caller's ProcTable serial (procs.h), 0 when it has none.
+  Seen check(int tgid, uint64_t task);
   // A debugger may have written tgid's memory or registers (an allowed ptrace write,
   // process_vm_writev, /proc/<pid>/mem opened for writing). Remembered only while tgid's
   // image is not verified — what verification then reads about it (environment, AT_EXECFN)
@@ -41,7 +46,7 @@ class ExecTable {
   // Pending execs whose caller is out of execve are dropped: the caller is `tid` itself,
   // or a non-leader caller whose thread is gone (it exited, or its exec succeeded and it
   // took the leader's tid). When none is left the process is verified.
-  void settle(int tgid, int tid, const Seen& seen);
+  void settle(int tgid, int tid, uint64_t task, const Seen& seen);
   size_t size();
 
  private:
@@ -53,7 +58,10 @@ class ExecTable {
     bool tainted = false;      // see taint()
   };
   void sweep_locked();
+  void saw_verified_locked(uint64_t task);
   std::mutex mu_;
+  // Tasks (ProcTable serials) seen in a verified process since the last exec let through.
+  std::unordered_set<uint64_t> verifiedTasks_;
   std::unordered_map<int, Entry> procs_;
   uint64_t nextEpoch_ = 1;
 };

@@ -84,7 +84,8 @@ static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
 }
 
 // The common open in one kernel walk: an existing file named by a clean absolute path,
-// neither created nor O_PATH. open_clean reaches exactly the object at that text inside our
+// neither created nor O_PATH, decided under every enclosing policy (decide_all).
+// open_clean reaches exactly the object at that text inside our
 // root mount (no symlink, no magic link, no mount crossed) or fails, so the text is proven
 // before anything is opened: the policy is decided on it first, then the file is opened
 // with the caller's flags directly — no O_PATH open, no fstat-then-reopen through
@@ -97,14 +98,28 @@ static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
 // might answer differently.
 static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool need_read, bool need_write,
                         bool cloexec) {
-  if (flags & (O_CREAT | __O_TMPFILE | O_PATH)) return false;
+  // (glibc's __O_TMPFILE includes O_DIRECTORY: test the whole of it, or every directory
+  // open would be sent the long way.)
+  if ((flags & (O_CREAT | O_PATH)) || (flags & __O_TMPFILE) == __O_TMPFILE) return false;
   // /proc and /dev have rules of their own (processes, terminals): never opened here first.
   if (!clean_absolute(path) || path.compare(0, 6, "/proc/") == 0 || path == "/proc" || path.compare(0, 5, "/dev/") == 0)
     return false;
-  if (need_read && !decide_path(n.pol->read, path).allow) return false;
-  if (need_write && !decide_path(n.pol->write, path).allow) return false;
+  // Every policy this one was narrowed within must allow it too (a nested sbx exec).
+  if (need_read && !decide_all(n, [&](const Policy& p) { return decide_path(p.read, path); }).allow) return false;
+  if (need_write && !decide_all(n, [&](const Policy& p) { return decide_path(p.write, path); }).allow) return false;
   const int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_CLOEXEC |
                                       O_NOCTTY);
+  // O_DIRECTORY: the kernel refuses (ENOTDIR) anything but a directory before the object's
+  // own open runs, so nothing can block or be a device: no O_NONBLOCK, no fstat, no fcntl.
+  if (flags & O_DIRECTORY) {
+    int fd = open_clean(path, oflags);
+    if (fd >= 0) return finish_open(n.core, n.req.id, fd, cloexec), true;
+    if (fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES || fd == -EISDIR || fd == -ENAMETOOLONG) {
+      reply_error(n.listener(), n.req.id, -fd);
+      return true;
+    }
+    return false;
+  }
   int fd = open_clean(path, oflags | O_NONBLOCK);
   if (fd < 0) {
     // Answers the full route would give too (it walks the same names first); anything

@@ -114,15 +114,20 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   // file) succeeds; npm and others do that. A name hidden from reading still gets EACCES.
   struct stat st;
   const bool exists = fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (exists && decide_path(n.pol->read, t.real).allow) return fail(n, EEXIST);
+  if (exists && decide_all(n, [&](const Policy& p) { return decide_path(p.read, t.real); }).allow) return fail(n, EEXIST);
   // An ancestor of a floor (an exact rule: `.git` for `.git/config`, a missing `~/.config`)
   // must never be replaced by a symlink or a moved directory; a new, empty `.git` made by the
   // engine replaces nothing (git init). Only `.git`: a missing `~/.config` stays refused (its
   // owner and mode are what the config loader trusts). Everything below stays decided as before.
+  // Under a nested policy every enclosing one must allow it the same way (decide_all).
   const PathRule* win = nullptr;
   const bool new_ancestor = is_mkdir && !exists && errno == ENOENT && !t.unnamed && t.name == ".git" &&
                             !decide_path_rule(n.pol->write, t.real, &win).allow && win && win->exact &&
-                            decide_path_without_exact(n.pol->write, t.real).allow;
+                            decide_all(n, [&](const Policy& p) {
+                              const PathRule* w = nullptr;
+                              Decision d = decide_path_rule(p.write, t.real, &w);
+                              return d.allow || !w || !w->exact ? d : decide_path_without_exact(p.write, t.real);
+                            }).allow;
   if (!new_ancestor && check_target(n, false, true, t)) return;
   use_caller_umask(n);
   if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
@@ -226,6 +231,17 @@ bool read_small(int dirfd, const char* name, std::string& out, bool& missing, bo
   return true;
 }
 
+// Does every policy the caller's is nested within allow writing `real`, or refuse it only by
+// a floor (not an exact rule)? The git config exceptions below lift that floor alone: an
+// enclosing policy's other refusal still holds.
+static bool only_floor_refuses(Notif& n, const std::string& real) {
+  return decide_all(n, [&](const Policy& p) {
+           const PathRule* w = nullptr;
+           Decision d = decide_path_rule(p.write, real, &w);
+           return d.allow || (w && w->floor && !w->exact) ? Decision{true, d.rule} : d;
+         }).allow;
+}
+
 // git's rename of `.git/config.lock` over `.git/config`, which the persistence floor denies:
 // done by the engine with content it checked (git_config.cc). True when answered here.
 bool git_config_rename(Notif& n, const Target& s, const Target& d, unsigned flags) {
@@ -235,6 +251,7 @@ bool git_config_rename(Notif& n, const Target& s, const Target& d, unsigned flag
   const Decision dec = decide_path_rule(n.pol->write, d.real, &win);
   // Allowed anyway (no floor), or denied by a rule that is not a floor: the usual path decides.
   if (dec.allow || !win || !win->floor || win->exact) return false;
+  if (!only_floor_refuses(n, d.real)) return false;
   std::string text, old;
   bool missing = false, old_missing = false;
   if (!read_small(s.parent.get(), "config.lock", text, missing) || !git_config_inert(text))
@@ -262,6 +279,7 @@ bool git_config_chmod_ok(Notif& n, const Target& t, mode_t mode) {
   if (t.unnamed || !t.fd.ok() || (mode & 07022) || !is_git_config_path(t.real)) return false;
   const PathRule* win = nullptr;
   if (decide_path_rule(n.pol->write, t.real, &win).allow || !win || !win->floor || win->exact) return false;
+  if (!only_floor_refuses(n, t.real)) return false;
   std::string text;
   bool missing = false;
   const std::string self = "/proc/self/fd/" + std::to_string(t.fd.get());

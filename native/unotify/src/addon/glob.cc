@@ -1,5 +1,6 @@
 // Glob matching per compiled.ts: `*` any run except '/', `?` one char except '/',
 // `**` as a whole segment = zero or more segments, `\` escapes the next character.
+#include <algorithm>
 #include <string_view>
 
 #include "policy.h"
@@ -34,10 +35,15 @@ static void split_glob(const std::string& g, std::vector<std::string>& segs, std
   flush();
 }
 
+std::vector<std::string_view> path_segments(const std::string& path);
+
 void compile_rule(PathRule& r) {
   r.gsegs.clear();
   r.gstar.clear();
   if (r.glob) split_glob(r.pattern, r.gsegs, r.gstar);
+  r.anyStar = false;
+  for (char c : r.gstar) r.anyStar = r.anyStar || c;
+  r.depth = r.glob ? 0 : static_cast<int>(path_segments(r.pattern).size());
 }
 
 // One segment against one path segment (no '/' in either).
@@ -94,33 +100,60 @@ std::vector<std::string_view> path_segments(const std::string& path) {
   return out;
 }
 
-// One step of the matcher: from the path prefixes pattern segments [0,i) can reach
-// (`reach`), those [0,i+1) can reach, over the first n path segments. `next` is scratch.
-static void advance(const PathRule& r, size_t i, const std::vector<std::string_view>& ss, size_t n,
-                    std::vector<char>& reach, std::vector<char>& next) {
-  std::fill(next.begin(), next.end(), 0);
-  if (r.gstar[i]) {
-    bool any = false;
-    for (size_t j = 0; j <= n; j++) {
-      any = any || reach[j];
-      next[j] = any;
+// The matcher: dynamic programming over (pattern segment, path segment) so `**` stays
+// linear. reach[j] = pattern segments [0,i) match path segments [0,j); entry j depends only
+// on path segments before j, so one pass over the whole path answers every prefix at once.
+// Scratch lives on the stack for ordinary depths: a decision allocates nothing here.
+namespace {
+constexpr size_t kStackSegs = 64;
+struct Reach {
+  char small[2][kStackSegs + 1];
+  std::vector<char> big[2];
+  char* cur;
+  char* nxt;
+  explicit Reach(size_t n) {
+    if (n + 1 <= sizeof small[0]) {
+      cur = small[0], nxt = small[1];
+    } else {
+      big[0].assign(n + 1, 0), big[1].assign(n + 1, 0);
+      cur = big[0].data(), nxt = big[1].data();
     }
-  } else {
-    for (size_t j = 0; j < n; j++)
-      if (reach[j] && seg_match(r.gsegs[i], ss[j])) next[j + 1] = 1;
+    std::fill(cur, cur + n + 1, 0);
+    cur[0] = 1;
   }
-  reach.swap(next);
+};
+}  // namespace
+
+// Runs pattern segments [0,P) over path segments [0,n): returns reach (valid until rc dies),
+// or nullptr as soon as no prefix can match any more.
+static const char* run_glob(const PathRule& r, const std::vector<std::string_view>& ss, size_t n, Reach& rc) {
+  for (size_t i = 0; i < r.gsegs.size(); i++) {
+    bool alive = false;
+    if (r.gstar[i]) {
+      bool any = false;
+      for (size_t j = 0; j <= n; j++) {
+        any = any || rc.cur[j];
+        rc.nxt[j] = any;
+      }
+      alive = any;
+    } else {
+      rc.nxt[0] = 0;
+      for (size_t j = 0; j < n; j++) {
+        rc.nxt[j + 1] = rc.cur[j] && seg_match(r.gsegs[i], ss[j]);
+        alive = alive || rc.nxt[j + 1];
+      }
+    }
+    std::swap(rc.cur, rc.nxt);
+    if (!alive) return nullptr;
+  }
+  return rc.cur;
 }
 
-// Does the whole glob match the first n path segments? Dynamic programming over
-// (pattern segment, path segment) so `**` stays linear-ish.
+// Does the whole glob match the first n path segments?
 static bool match_prefix(const PathRule& r, const std::vector<std::string_view>& ss, size_t n) {
-  const size_t P = r.gsegs.size();
-  // reach[j] = pattern prefix [0,i) can match path prefix [0,j)
-  std::vector<char> reach(n + 1, 0), next(n + 1, 0);
-  reach[0] = 1;
-  for (size_t i = 0; i < P; i++) advance(r, i, ss, n, reach, next);
-  return reach[n];
+  Reach rc(n);
+  const char* reach = run_glob(r, ss, n, rc);
+  return reach && reach[n];
 }
 
 bool glob_match(const std::string& glob, const std::string& path) {
@@ -134,17 +167,21 @@ bool glob_match(const std::string& glob, const std::string& path) {
 
 bool glob_rule_matches_all(const PathRule& r, const std::vector<std::string_view>& ss) {
   // Without `**` a glob matches only paths with as many segments: most paths fail here.
-  bool star = false;
-  for (char c : r.gstar) star = star || c;
-  if (!star && r.gsegs.size() != ss.size()) return false;
+  if (!r.anyStar && r.gsegs.size() != ss.size()) return false;
   return match_prefix(r, ss, ss.size());
 }
 
 // Depth of the shortest ancestor-or-self of the path the glob matches, or -1.
 int glob_match_depth_rel(const PathRule& r, const std::vector<std::string_view>& ss, bool absolute) {
+  const size_t n = ss.size();
+  // Without `**` only the prefix with as many segments can match.
+  if (!r.anyStar && r.gsegs.size() > n) return -1;
+  Reach rc(n);
+  const char* reach = run_glob(r, ss, n, rc);
+  if (!reach) return -1;
   // "/" is an ancestor of an absolute path; a relative name ("@abstract") has no empty ancestor.
-  for (size_t n = absolute ? 0 : 1; n <= ss.size(); n++)
-    if (match_prefix(r, ss, n)) return static_cast<int>(n);
+  for (size_t j = absolute ? 0 : 1; j <= n; j++)
+    if (reach[j]) return static_cast<int>(j);
   return -1;
 }
 
@@ -153,15 +190,24 @@ int glob_match_depth_rel(const PathRule& r, const std::vector<std::string_view>&
 bool glob_can_match_below(const PathRule& r, const std::string& dir) {
   auto ss = path_segments(dir);
   const size_t P = r.gsegs.size(), n = ss.size();
-  std::vector<char> reach(n + 1, 0), next(n + 1, 0);
-  reach[0] = 1;
+  Reach rc(n);
   bool left = false;
   for (size_t i = 0; i < P; i++) {
-    if (reach[n]) left = true;  // pattern segments i..P-1 remain for deeper levels
-    advance(r, i, ss, n, reach, next);
+    if (rc.cur[n]) left = true;  // pattern segments i..P-1 remain for deeper levels
+    if (r.gstar[i]) {
+      bool any = false;
+      for (size_t j = 0; j <= n; j++) {
+        any = any || rc.cur[j];
+        rc.nxt[j] = any;
+      }
+    } else {
+      rc.nxt[0] = 0;
+      for (size_t j = 0; j < n; j++) rc.nxt[j + 1] = rc.cur[j] && seg_match(r.gsegs[i], ss[j]);
+    }
+    std::swap(rc.cur, rc.nxt);
   }
   // A trailing ** also matches deeper paths once everything else matched.
-  return left || (reach[n] && P > 0 && r.gstar[P - 1]);
+  return left || (rc.cur[n] && P > 0 && r.gstar[P - 1]);
 }
 
 }  // namespace sbx

@@ -19,6 +19,7 @@ struct Caller {
   int tgid = 0;  // its thread group
   Core* core = nullptr;  // protected pids (the supervisor, keepers), the process table; null = none
   int policy = -1;       // its policy id (whom it may debug: debug.cc)
+  uint64_t task = 0;     // its ProcTable serial (procs.h): same task = same serial; 0 = none
 };
 
 struct Resolved {

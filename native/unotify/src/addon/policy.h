@@ -27,8 +27,11 @@ struct PathRule {
   // Precompiled glob: segments (escapes kept) and which are a bare `**`.
   std::vector<std::string> gsegs;
   std::vector<char> gstar;
+  bool anyStar = false;  // some segment is a bare `**`
+  int depth = 0;         // a subtree rule: segments of its pattern
 };
-// Fills gsegs/gstar of a glob rule (call once when the policy is built).
+// Fills gsegs/gstar/anyStar of a glob rule and depth of a subtree rule (call once when the
+// policy is built).
 void compile_rule(PathRule& r);
 
 struct PathSection {

@@ -262,25 +262,31 @@ int ProcTable::tag_policy(int pid, bool* ok) {
   return it->second.policy;
 }
 
-int ProcTable::lookup(int tid, int* tgid_out) {
+int ProcTable::lookup(int tid, int* tgid_out, uint64_t* task_out) {
   const uint64_t gen = gen_.load();
+  if (task_out) *task_out = 0;
   {
     std::lock_guard<std::mutex> g(idMu_);
     auto it = ids_.find(tid);
     if (it != ids_.end() && it->second.gen == gen && pidfd_alive(it->second.pidfd.get())) {
       *tgid_out = it->second.tgid;
+      if (task_out) *task_out = it->second.serial;
       return it->second.policy;
     }
   }
-  *tgid_out = tgid_of(tid);
+  uint64_t serial = 0;
+  *tgid_out = tgid_of(tid, &serial);
   bool ok;
   int pol = tag_policy(tid, &ok);  // rlimits are per process: a thread reads its group's
   if (!ok) pol = strict_;
   std::lock_guard<std::mutex> g(idMu_);
   auto it = ids_.find(tid);
-  if (it != ids_.end()) {
+  // Only the entry tgid_of pinned: one made meanwhile by another thread may be a later task.
+  if (it != ids_.end() && serial != 0 && it->second.serial == serial) {
     it->second.policy = pol;
     it->second.gen = gen;  // read before the tag: an assignment meanwhile makes it stale
+    // Pinned and seen alive after its tgid was read (tgid_of): the task this answer is about.
+    if (task_out) *task_out = it->second.serial;
   }
   return pol;
 }
@@ -297,11 +303,15 @@ bool ProcTable::follows_cd(int tgid) {
   return it != followers_.end() && it->second.pidfd.ok() && pidfd_alive(it->second.pidfd.get());
 }
 
-int ProcTable::tgid_of(int tid) {
+int ProcTable::tgid_of(int tid, uint64_t* serial) {
   std::lock_guard<std::mutex> g(idMu_);
+  *serial = 0;
   auto it = ids_.find(tid);
   if (it != ids_.end()) {
-    if (pidfd_alive(it->second.pidfd.get())) return it->second.tgid;
+    if (pidfd_alive(it->second.pidfd.get())) {
+      *serial = it->second.serial;
+      return it->second.tgid;
+    }
     ids_.erase(it);
   }
   // Pin the task before reading about it: a process pidfd for a leader, a thread pidfd
@@ -319,7 +329,8 @@ int ProcTable::tgid_of(int tid) {
   if (pfd.ok() && pidfd_alive(pfd.get())) {
     if (ids_.size() > 8192)
       for (auto i = ids_.begin(); i != ids_.end();) i = pidfd_alive(i->second.pidfd.get()) ? std::next(i) : ids_.erase(i);
-    ids_.emplace(tid, Id{tgid, std::move(pfd)});
+    *serial = nextSerial_++;
+    ids_.emplace(tid, Id{tgid, std::move(pfd), -1, 0, *serial});
   }
   return tgid;
 }

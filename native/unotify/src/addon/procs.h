@@ -46,8 +46,14 @@ class ProcTable {
   // Records tags in [offset, offset+size) of fd (the keeper's memfd) and loads the ones a
   // previous engine recorded there. false: not usable (tags then live in memory only).
   bool open_store(int fd, size_t offset, size_t size);
-  // Policy of the caller (a tid; `strict` when unplaced); its tgid in *tgid_out.
-  int lookup(int tid, int* tgid_out);
+  // Policy of the caller (a tid; `strict` when unplaced); its tgid in *tgid_out. *task_out
+  // (when given): the serial of the pinned cache entry this answer came from, 0 when none.
+  // Two lookups that return the same nonzero serial saw the same task: each cache entry
+  // holds a pidfd taken when it was made and gets a serial never handed out again, and a
+  // hit requires that pidfd to be alive (a tid names a new task only once the old one is
+  // gone). Other tables may key per-task facts by it (exec_state.h) without a pidfd of
+  // their own.
+  int lookup(int tid, int* tgid_out, uint64_t* task_out = nullptr);
   // Gives tgid a fresh tag bound to policy. followsCd: tgid is the interactive shell (its
   // policy follows its directory; it may act on any of its session's processes). 0 or
   // -errno (-ERANGE: the process's hard core limit leaves no room for tags).
@@ -73,7 +79,7 @@ class ProcTable {
   int store_put_locked(uint64_t tag, const Tag& t);
   void store_free_locked(int slot);
   void sweep_locked();
-  int tgid_of(int tid);
+  int tgid_of(int tid, uint64_t* serial);  // *serial: the pinned entry's, 0 if none
 
   const int strict_;
   std::mutex assignMu_;  // one assignment at a time: tags are handed out in order
@@ -101,9 +107,11 @@ class ProcTable {
     Fd pidfd;
     int policy = -1;
     uint64_t gen = 0;
+    uint64_t serial = 0;
   };
   std::unordered_map<int, Id> ids_;
   std::atomic<uint64_t> gen_{1};
+  uint64_t nextSerial_ = 1;  // under idMu_
 };
 
 }  // namespace sbx

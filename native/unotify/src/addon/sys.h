@@ -46,6 +46,9 @@ int sys_pidfd_getfd(int pidfd, int fd, unsigned flags);
 
 // seccomp listener operations (listener = the engine's dup of the fd).
 bool notif_id_valid(int listener, uint64_t id);
+// Asks for synchronous wake-ups (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 6.6+); false when the
+// kernel does not know it (nothing changes then).
+bool notif_sync_wakeups(int listener);
 int reply_continue(int listener, uint64_t id);
 int reply_error(int listener, uint64_t id, int err);  // err: positive errno
 int reply_value(int listener, uint64_t id, int64_t val);
