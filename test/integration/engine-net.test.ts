@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetRule } from '../../src/policy/compiled.js';
-import { ops, policy, rule, run, tempDir } from './engine-harness.js';
+import { fixtureBin, ops, policy, rule, run, tempDir } from './engine-harness.js';
 
 const servers: Server[] = [];
 async function tcp(host: string, tag: string): Promise<{ port: number; hits: () => number }> {
@@ -151,5 +151,24 @@ describe('engine: network', () => {
     });
     expect(r.stdout).toBe('A\nrefused\n');
     expect(r.stderr).toMatch(/Permission denied/);
+  });
+
+  it('a nested policy (within) cannot serve where its outer policy restricts the network; the twin under an open outer one can', async () => {
+    const netEscape = fixtureBin('net_escape');
+    // The nested policy leaves the network open; only the outer one restricts it.
+    const nested = policy(2, { within: 1, net: { default: 'allow', rules: [] } });
+    const closed = await run({
+      policies: [policy(1, { net: { default: 'deny', rules: [] } }), nested],
+      defaultPolicy: 2,
+      argv: [netEscape, 'listen-unbound'],
+    });
+    expect(closed.stdout).not.toContain('ok listening');
+    expect(closed.stdout + closed.stderr).toMatch(/listen: Permission denied/);
+    const open = await run({
+      policies: [policy(1, { net: { default: 'allow', rules: [] } }), nested],
+      defaultPolicy: 2,
+      argv: [netEscape, 'listen-unbound'],
+    });
+    expect(open.stdout).toContain('ok listening');
   });
 });
