@@ -185,6 +185,21 @@ Decision decide_all(Notif& n, F f) {
   return d;
 }
 
+// Does the caller's policy, or any policy it was narrowed within (the chain decide_all
+// walks), have this property? A chain that cannot be walked answers yes: callers ask about
+// what restricts (or needs more work), so an unknown chain fails closed.
+template <class F>
+bool chain_any(Notif& n, F f) {
+  if (f(*n.pol)) return true;
+  int w = n.pol->within;
+  for (int depth = 0; w >= 0; depth++) {
+    std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
+    if (!outer || f(*outer)) return true;
+    w = outer->within;
+  }
+  return false;
+}
+
 // Reply helpers that also keep the stats and emit events.
 // Returns true when the caller must stop (a denial was sent); false = go on (allowed/audit).
 bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err);

@@ -142,20 +142,6 @@ const char* loader_injection(int tid) {
   return nullptr;
 }
 
-// Does any policy the caller is within (the chain decide_all walks) ask for this? A chain
-// that cannot be walked answers yes: the decision then refuses, with everything read.
-template <class F>
-bool chain_any(Notif& n, F f) {
-  if (f(*n.pol)) return true;
-  int w = n.pol->within;
-  for (int depth = 0; w >= 0; depth++) {
-    std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
-    if (!outer || f(*outer)) return true;
-    w = outer->within;
-  }
-  return false;
-}
-
 // Is the caller's running image sbx's own launcher (by identity, not by name)? Read about
 // the caller only if it still waits here.
 bool runs_launcher(Notif& n, const std::string& proc) {

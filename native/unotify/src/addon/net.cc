@@ -94,14 +94,20 @@ bool address_ignored(const Sock& s, uint64_t flags) {
   return s.type == SOCK_STREAM && (s.proto == IPPROTO_TCP || s.proto == IPPROTO_MPTCP);
 }
 
-bool restricted(const Notif& n) { return n.pol->net.defDeny; }
+// Under a nested policy, every enclosing one counts: the network is restricted if any of
+// them restricts it, and an ephemeral port may be bound only if each of them reaches something.
+bool restricted(const Notif& n) {
+  return chain_any(const_cast<Notif&>(n), [](const Policy& p) { return p.net.defDeny; });
+}
 
-// Some destination is allowed (a rule, or the default): an ephemeral port may be bound.
+// Some destination is allowed (a rule, or the default) by every policy in the chain.
 bool reaches_something(const Notif& n) {
-  if (!n.pol->net.defDeny) return true;
-  for (const auto& r : n.pol->net.rules)
-    if (!r.deny) return true;
-  return false;
+  return !chain_any(const_cast<Notif&>(n), [](const Policy& p) {
+    if (!p.net.defDeny) return false;
+    for (const auto& r : p.net.rules)
+      if (!r.deny) return false;
+    return true;  // reaches nothing
+  });
 }
 
 struct Addr {
