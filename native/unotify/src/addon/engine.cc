@@ -289,9 +289,6 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   n.core = self;
   n.req = req;
   n.slot = slot == kClaim ? journal_.claim(req) : slot;
-  pending++;
-  decisions++;
-  if (req.data.nr >= 0 && req.data.nr < kCountedNrs) trapsByNr[req.data.nr].fetch_add(1, std::memory_order_relaxed);
   n.caller.tid = static_cast<int>(n.req.pid);
   n.caller.core = this;
   n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid, &n.caller.task);
@@ -304,6 +301,10 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
       return;
     }
   }
+  // Counted here, not before parking: a parked call comes through here again when replayed.
+  pending++;
+  decisions++;
+  if (req.data.nr >= 0 && req.data.nr < kCountedNrs) trapsByNr[req.data.nr].fetch_add(1, std::memory_order_relaxed);
   if (!has_policy(n.policyId)) n.policyId = strict_;  // dropped meanwhile: strict, never a default
   n.caller.policy = n.policyId;
   n.pol = policy(n.policyId);
