@@ -1,0 +1,182 @@
+// The invariant: no directory gets a HEAD next to a live companion through a sandboxed
+// process. Every step that could make the pair is decided here, under one lock:
+//  - a new HEAD: refused when the directory has a commondir, or a config that is not inert
+//    (read with our own fd), or an inert config someone could still change: more than one
+//    link to it (written through another name later) or any writable open of it (a retained
+//    fd or a shared writable mmap, which holds one): proven absent by taking a read lease,
+//    which the kernel refuses with EAGAIN while the file is open for writing anywhere.
+//  - a new config/commondir (create, write-open, rename, link, symlink) in a directory with a
+//    HEAD: refused; the one exception is git's own config.lock → config rename, which the
+//    engine does itself with content it checked (fs_ops.cc).
+//  - a directory moved into place: refused when it holds a HEAD with a live companion.
+// A write-open of an existing config races a HEAD created next to it only through the lock:
+// whichever comes second sees the other (the HEAD, or the writable fd via the lease).
+#include "bare_repo.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "git_config.h"
+#include "sys.h"
+
+namespace sbx {
+
+namespace {
+
+std::mutex g_bare;
+
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t\r");
+  if (a == std::string::npos) return "";
+  size_t b = s.find_last_not_of(" \t\r");
+  return s.substr(a, b - a + 1);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// A remote url git fetches from without running anything of the url's choosing: no
+// transport helper ("<helper>::<address>" runs git-remote-<helper>), no option ("-…"),
+// no quoting, escapes or control characters.
+bool plain_url(const std::string& v) {
+  if (v.empty() || v.size() > 1024 || v[0] == '-' || v.find("::") != std::string::npos) return false;
+  return std::all_of(v.begin(), v.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != ';' && c != '#'; });
+}
+
+// A refspec: "+refs/heads/*:refs/remotes/origin/*" and the like.
+bool plain_refspec(const std::string& v) {
+  if (v.empty() || v.size() > 512) return false;
+  return std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isalnum(c) || std::strchr("+*:/._-", c); });
+}
+
+bool plain_bool(const std::string& v) {
+  const std::string l = lower(v);
+  return l == "true" || l == "false";
+}
+
+// The content of `config` in dirfd, read with our own fd (never followed). false: not an
+// inert regular file (missing is reported by `missing`).
+bool read_config(int dirfd, std::string& text, bool& missing, Fd* keep = nullptr) {
+  missing = false;
+  Fd f(openat(dirfd, "config", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!f.ok()) {
+    missing = errno == ENOENT;
+    return false;
+  }
+  struct stat st;
+  if (fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) return false;
+  char buf[4097];
+  size_t total = 0;
+  ssize_t k;
+  while (total < sizeof buf && (k = read(f.get(), buf + total, sizeof buf - total)) > 0) total += static_cast<size_t>(k);
+  if (total > 4096) return false;
+  text.assign(buf, total);
+  if (keep) *keep = std::move(f);
+  return true;
+}
+
+bool exists(int dirfd, const char* name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;  // unknown counts as there
+}
+
+// The live companions of a directory (with or without a HEAD yet).
+const char* live_companion(int dirfd) {
+  if (exists(dirfd, "commondir")) return "a commondir (git follows it to another config)";
+  std::string text;
+  bool missing = false;
+  if (!read_config(dirfd, text, missing)) return missing ? nullptr : "a config that is not a small regular file";
+  return bare_config_inert(text) ? nullptr : "a config git would run code from (not only the keys git init/clone write)";
+}
+
+}  // namespace
+
+BareRole bare_role(const std::string& name) {
+  if (name == "HEAD") return BareRole::kHead;
+  if (name == "config" || name == "commondir") return BareRole::kCompanion;
+  return BareRole::kNone;
+}
+
+std::unique_lock<std::mutex> bare_guard() { return std::unique_lock<std::mutex>(g_bare); }
+
+bool has_head(int dirfd) { return exists(dirfd, "HEAD"); }
+
+const char* bare_place_reason(int dirfd, const std::string& name) {
+  switch (bare_role(name)) {
+    case BareRole::kNone: return nullptr;
+    case BareRole::kCompanion:
+      return has_head(dirfd) ? "a config or commondir next to a HEAD (git reads it there as a repository's own)" : nullptr;
+    case BareRole::kHead: break;
+  }
+  struct stat st;
+  if (fstatat(dirfd, "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0) return nullptr;  // replaces a HEAD: no new pair
+  if (const char* why = live_companion(dirfd)) return why;
+  std::string text;
+  bool missing = false;
+  Fd cfg;
+  if (!read_config(dirfd, text, missing, &cfg)) return nullptr;  // none (live ones answered above)
+  if (fstat(cfg.get(), &st) < 0 || st.st_nlink != 1) return "a config with another name (it could be written through it)";
+  // No writable open anywhere: the kernel grants a read lease only then. Released at once.
+  if (fcntl(cfg.get(), F_SETLEASE, F_RDLCK) < 0)
+    return errno == EAGAIN ? "a config someone holds open for writing" : "a config whose writers cannot be ruled out (no lease)";
+  fcntl(cfg.get(), F_SETLEASE, F_UNLCK);
+  return nullptr;
+}
+
+const char* bare_dir_reason(int dirfd) {
+  if (!has_head(dirfd)) return nullptr;
+  return live_companion(dirfd) ? "a directory with a HEAD and a config or commondir git would run code from" : nullptr;
+}
+
+bool bare_config_inert(const std::string& text) {
+  if (git_config_inert(text)) return true;
+  if (text.size() > 4096 || text.find('\0') != std::string::npos) return false;
+  // Split: [core] lines go to git_config_inert; [remote "name"] lines are checked here.
+  std::string core;
+  enum { kOther, kCore, kRemote } in = kOther;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string line = trim(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line[0] == '[') {
+      const std::string l = lower(line);
+      if (l == "[core]") {
+        in = kCore;
+        core += line + "\n";
+        continue;
+      }
+      // [remote "name"]: a plain name, no subsection escapes.
+      static const std::string head = "[remote \"";
+      if (l.compare(0, head.size(), head) != 0 || l.size() < head.size() + 3 || l.substr(l.size() - 2) != "\"]") return false;
+      const std::string name = line.substr(head.size(), line.size() - head.size() - 2);
+      if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; }))
+        return false;
+      in = kRemote;
+      continue;
+    }
+    if (in == kCore) {
+      core += line + "\n";
+      continue;
+    }
+    if (in != kRemote) return false;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) return false;
+    const std::string key = lower(trim(line.substr(0, eq)));
+    const std::string value = trim(line.substr(eq + 1));
+    if (key == "url" ? !plain_url(value) : key == "fetch" ? !plain_refspec(value) : key == "mirror" ? !plain_bool(value) : true)
+      return false;
+  }
+  return git_config_inert(core);
+}
+
+}  // namespace sbx
