@@ -1,10 +1,10 @@
 /**
  * A planted bare repository: git treats any directory holding a valid HEAD (with objects/
  * and refs/) as a git directory, and git run there outside later runs what its `config`
- * names (an alias here; core.pager, core.fsmonitor, sshCommand … the same way). The engine
- * (native bare_repo.cc) never lets a HEAD and a config git would run code from, or a
- * commondir, meet in one directory, in either order, by rename, link or symlink, or through
- * a config fd held open from before.
+ * names (an alias here; core.pager, core.fsmonitor, sshCommand … the same way) and its
+ * hooks on every ref update. The engine (native bare_repo.cc) never lets a HEAD and a config
+ * git would run code from, a commondir, or a hook meet in one directory, in either order, by
+ * rename, link or symlink, or through a config fd held open from before.
  *
  * Each trick is first done outside (the allowed twin: git then runs the planted command),
  * then inside, where the step that makes the pair is refused and git outside runs nothing.
@@ -29,10 +29,10 @@ const head = 'ref: refs/heads/main\n';
 /** A shell script run sandboxed by `sbx exec` in the project, under its (trusted) starter policy. */
 const inside = (script: string) => sbxExec(['--', 'sh', '-c', script], { cwd: proj, env: { ...world.env, ...gitEnv } });
 /** git run outside in `dir`, as the user would later: true when the planted command ran. */
-async function plantedRunsIn(dir: string): Promise<boolean> {
+async function plantedRunsIn(dir: string, args = ['planted']): Promise<boolean> {
   if (!existsSync(join(proj, dir))) return false; // never made: nothing for git to run there
   rmSync(marker, { force: true });
-  await run('git', ['planted'], { cwd: join(proj, dir), env: { ...world.env, ...gitEnv, GIT_TERMINAL_PROMPT: '0' } });
+  await run('git', args, { cwd: join(proj, dir), env: { ...world.env, ...gitEnv, GIT_TERMINAL_PROMPT: '0' } });
   const ran = existsSync(marker);
   rmSync(marker, { force: true });
   return ran;
@@ -46,8 +46,20 @@ function skeleton(dir: string): string {
 }
 const shSkeleton = (dir: string) => `mkdir -p ${dir}/objects ${dir}/refs/heads`;
 const shEvil = `'[alias]\\n\\tplanted = !touch ${marker}\\n'`;
+/** A hook git runs on every ref update (git fetch, git branch …), in any repository. */
+const shHook = (file: string) => `printf '#!/bin/sh\\ntouch ${marker}\\n' > ${file} && chmod +x ${file}`;
+/** A bare repository with one commit, made outside: the objects a planted one copies. */
+const tpl = join(world.dir, 'tpl.git');
+/** What runs the hooks outside later: a ref update. */
+const branchArgs = ['branch', 'planted-branch'];
 
 beforeAll(() => {
+  const src = join(world.dir, 'src-repo');
+  execaSync('git', ['init', '-q', '-b', 'main', src]);
+  writeFileSync(join(src, 'f'), 'f\n');
+  execaSync('git', ['-C', src, 'add', 'f'], { env: { ...process.env, ...gitEnv } });
+  execaSync('git', ['-C', src, 'commit', '-qm', 'from-src'], { env: { ...process.env, ...gitEnv } });
+  execaSync('git', ['clone', '-q', '--bare', src, tpl]);
   mkdirSync(proj);
   writeFileSync(join(proj, 'package.json'), '{"name":"p","version":"1.0.0"}\n');
   execaSync(sbxBin, ['init'], { cwd: proj, env: world.env, extendEnv: false });
@@ -59,7 +71,7 @@ afterAll(() => {
 });
 
 describe('escape-git-bare: a planted bare repository', () => {
-  it('twins outside: each order makes a git directory whose config git runs', async () => {
+  it('twins outside: each order makes a git directory whose config or hook git runs', async () => {
     // config, then HEAD
     let d = skeleton('out-config-head');
     writeFileSync(join(d, 'config'), evilConfig);
@@ -96,9 +108,14 @@ describe('escape-git-bare: a planted bare repository', () => {
     writeFileSync(join(d, 'HEAD'), head);
     writeFileSync(join(d, 'commondir'), `${common}\n`);
     expect(await plantedRunsIn('out-common')).toBe(true);
+    // a hook in a bare repository: run by a ref update
+    execaSync('cp', ['-r', tpl, join(proj, 'out-hook')]);
+    mkdirSync(join(proj, 'out-hook', 'hooks'), { recursive: true });
+    writeFileSync(join(proj, 'out-hook', 'hooks', 'reference-transaction'), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    expect(await plantedRunsIn('out-hook', branchArgs)).toBe(true);
   });
 
-  it('denied: every order inside — config then HEAD, HEAD then config, git config, link, symlink, retained fd, second name, commondir, a moved directory — and git outside runs nothing', async () => {
+  it('denied: every order inside — config then HEAD, HEAD then config, git config, link, symlink, retained fd, second name, commondir, a moved directory, hooks — and git outside runs nothing', async () => {
     // A prepared git directory (made outside) that a sandboxed mv would bring into place.
     const staged = skeleton('staged');
     writeFileSync(join(staged, 'config'), evilConfig);
@@ -123,12 +140,20 @@ describe('escape-git-bare: a planted bare repository', () => {
       commondir: ['a15', `${shSkeleton('a15')} && mkdir -p c15 && printf ${shEvil} > c15/config && echo '${head.trim()}' > a15/HEAD && echo $PWD/c15 > a15/commondir`],
       movedDir: ['a16', `mv staged a16`],
     };
-    const script = Object.entries(attempts)
+    // Hooks: run outside by any ref update in that repository (git fetch in a module cache).
+    const hookAttempts: Record<string, [dir: string, script: string]> = {
+      hookInHooks: ['h1', `git clone -q --bare ${tpl} h1 && mkdir -p h1/hooks && ${shHook('h1/hooks/reference-transaction')}`],
+      hooksDirMovedIn: ['h2', `git clone -q --bare ${tpl} h2 && mkdir -p hk2 && ${shHook('hk2/reference-transaction')} && mv hk2 h2/hooks`],
+      hooksThenHead: ['h3', `mkdir -p h3/hooks && ${shHook('h3/hooks/reference-transaction')} && cp -r ${tpl}/objects ${tpl}/refs ${tpl}/packed-refs h3/ && cp ${tpl}/HEAD h3/HEAD`],
+      sampleRenamed: ['h4', `git clone -q --bare ${tpl} h4 && mkdir -p h4/hooks && ${shHook('h4/hooks/x.sample')} && mv h4/hooks/x.sample h4/hooks/reference-transaction`],
+      hooksSymlink: ['h5', `git clone -q --bare ${tpl} h5 && mkdir -p hk5 && ${shHook('hk5/reference-transaction')} && ln -s ../hk5 h5/hooks`],
+    };
+    const script = Object.entries({ ...attempts, ...hookAttempts })
       .map(([name, [, a]]) => `( ${a} ) >/dev/null 2>&1; echo "${name}=$?"`)
       .join('\n');
     const r = await inside(script);
     const results = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
-    expect(Object.keys(results)).toEqual(Object.keys(attempts));
+    expect(Object.keys(results)).toEqual(Object.keys({ ...attempts, ...hookAttempts }));
     // Each attempt failed inside …
     expect(Object.entries(results).filter(([, code]) => code === '0')).toEqual([]);
     // … each by the git-directory guard, with a line that says what and why.
@@ -137,17 +162,18 @@ describe('escape-git-bare: a planted bare repository', () => {
     const step: Record<string, string> = { a1: 'HEAD', a2: 'config', a3: 'config', a4: 'config', a5: 'config', a6: 'config', a7: 'HEAD', a8: 'HEAD', a9: 'HEAD', a10: 'config', a11: 'config', a12: 'HEAD', a13: 'HEAD', a14: 'config', a15: 'commondir' };
     for (const [dir, name] of Object.entries(step)) expect({ dir, refused: refused(`${dir}/${name}`) }).toEqual({ dir, refused: true });
     expect(refused('staged')).toBe(true);
+    const hookStep: Record<string, string> = { h1: 'hooks/reference-transaction', h2: 'hooks', h3: 'HEAD', h4: 'hooks/reference-transaction', h5: 'hooks' };
+    for (const [dir, name] of Object.entries(hookStep)) expect({ dir, refused: refused(`${dir}/${name}`) }).toEqual({ dir, refused: true });
     // … and git outside, in each directory, runs nothing planted.
     expect(existsSync(join(proj, 'staged', 'HEAD'))).toBe(true); // not moved
     for (const [name, [dir]] of Object.entries(attempts)) expect({ name, ran: await plantedRunsIn(dir) }).toEqual({ name, ran: false });
+    for (const [name, [dir]] of Object.entries(hookAttempts)) expect({ name, ran: await plantedRunsIn(dir, branchArgs) }).toEqual({ name, ran: false });
+    // The repositories made inside still work outside: the ref update itself succeeded.
+    expect(execaSync('git', ['-C', join(proj, 'h1'), 'branch', '--list', 'planted-branch'], { reject: false }).stdout).toMatch(/planted-branch/);
   });
 
-  it('allowed: git init --bare, git clone --bare, git remote add, HEAD updates, and a config with no HEAD work inside', async () => {
+  it('allowed: git init --bare (also with git\'s sample hooks), git clone --bare, git remote add, HEAD updates, and a config with no HEAD work inside', async () => {
     const src = join(world.dir, 'src-repo');
-    execaSync('git', ['init', '-q', '-b', 'main', src]);
-    writeFileSync(join(src, 'f'), 'f\n');
-    execaSync('git', ['-C', src, 'add', 'f'], { env: { ...process.env, ...gitEnv } });
-    execaSync('git', ['-C', src, 'commit', '-qm', 'from-src'], { env: { ...process.env, ...gitEnv } });
     const r = await inside(
       [
         'set -e',
@@ -158,6 +184,9 @@ describe('escape-git-bare: a planted bare repository', () => {
         'git -C b2 log --format=%s',
         // Go's module cache: git init --bare, then git remote add origin.
         'git init -q --bare b3 && git -C b3 remote add origin -- https://example.test/r.git',
+        // git's own template: hooks/*.sample (never run) next to the new HEAD.
+        'git init -q --bare --template=/usr/share/git-core/templates b4',
+        'printf x > b4/hooks/post-update.sample',
         // A config with no HEAD is an ordinary file.
         `mkdir -p plain && printf ${shEvil} > plain/config && printf '\\n' >> plain/config && cat plain/config >/dev/null`,
         'echo done',

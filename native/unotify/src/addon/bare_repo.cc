@@ -8,11 +8,16 @@
 //  - a new config/commondir (create, write-open, rename, link, symlink) in a directory with a
 //    HEAD: refused; the one exception is git's own config.lock → config rename, which the
 //    engine does itself with content it checked (fs_ops.cc).
-//  - a directory moved into place: refused when it holds a HEAD with a live companion.
+//  - hooks: git runs hooks/<name> of a repository on every ref update (reference-transaction:
+//    git fetch, git branch), so a directory with a HEAD never gets a `hooks` other than a new
+//    empty directory, its hooks directory no entry but a `*.sample`, and a HEAD is not made
+//    next to a hooks directory holding anything else (or one that is not a plain directory).
+//  - a directory moved into place: refused when it holds a HEAD with a live companion or hooks.
 // A write-open of an existing config races a HEAD created next to it only through the lock:
 // whichever comes second sees the other (the HEAD, or the writable fd via the lease).
 #include "bare_repo.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,11 +101,52 @@ const char* live_companion(int dirfd) {
   return bare_config_inert(text) ? nullptr : "a config git would run code from (not only the keys git init/clone write)";
 }
 
+std::string base(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// A hooks directory git could run something from: not a plain directory, or an entry that is
+// not a `*.sample`. Missing: nothing.
+const char* live_hooks(int dirfd) {
+  Fd h(openat(dirfd, "hooks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!h.ok()) return errno == ENOENT ? nullptr : "a hooks entry that is not a plain directory";
+  DIR* d = fdopendir(h.release());
+  if (!d) return "a hooks directory that cannot be read";
+  const char* why = nullptr;
+  size_t seen = 0;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (++seen > 1000 || !ends_with(name, ".sample")) {
+      why = "a hooks directory with a hook in it (git runs it on every ref update)";
+      break;
+    }
+  }
+  closedir(d);
+  return why;
+}
+
+// Whether directory `dirfd` is the `hooks` of a directory with a HEAD (its real parent, `..`).
+bool hooks_of_git_dir(int dirfd, const std::string& dir_path) {
+  if (base(dir_path) != "hooks") return false;
+  Fd up(openat(dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  return !up.ok() || has_head(up.get());
+}
+
 }  // namespace
+
+bool bare_relevant(const std::string& real) {
+  const size_t slash = real.rfind('/');
+  if (bare_role(real.substr(slash + 1)) != BareRole::kNone) return true;
+  return slash != std::string::npos && slash > 0 && base(real.substr(0, slash)) == "hooks";
+}
 
 BareRole bare_role(const std::string& name) {
   if (name == "HEAD") return BareRole::kHead;
   if (name == "config" || name == "commondir") return BareRole::kCompanion;
+  if (name == "hooks") return BareRole::kHooks;
   return BareRole::kNone;
 }
 
@@ -108,16 +154,24 @@ std::unique_lock<std::mutex> bare_guard() { return std::unique_lock<std::mutex>(
 
 bool has_head(int dirfd) { return exists(dirfd, "HEAD"); }
 
-const char* bare_place_reason(int dirfd, const std::string& name) {
+const char* bare_place_reason(int dirfd, const std::string& real, bool new_empty_dir) {
+  const std::string name = base(real);
+  const size_t slash = real.rfind('/');
+  if (!ends_with(name, ".sample") && slash != std::string::npos && slash > 0 &&
+      hooks_of_git_dir(dirfd, real.substr(0, slash)))
+    return "a hook of a directory with a HEAD (git runs it on every ref update)";
   switch (bare_role(name)) {
     case BareRole::kNone: return nullptr;
     case BareRole::kCompanion:
       return has_head(dirfd) ? "a config or commondir next to a HEAD (git reads it there as a repository's own)" : nullptr;
+    case BareRole::kHooks:
+      return !new_empty_dir && has_head(dirfd) ? "a hooks directory next to a HEAD (git runs its hooks)" : nullptr;
     case BareRole::kHead: break;
   }
   struct stat st;
   if (fstatat(dirfd, "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0) return nullptr;  // replaces a HEAD: no new pair
   if (const char* why = live_companion(dirfd)) return why;
+  if (const char* why = live_hooks(dirfd)) return why;
   std::string text;
   bool missing = false;
   Fd cfg;
@@ -130,9 +184,18 @@ const char* bare_place_reason(int dirfd, const std::string& name) {
   return nullptr;
 }
 
+const char* bare_write_reason(int dirfd, const std::string& real) {
+  const std::string name = base(real);
+  const size_t slash = real.rfind('/');
+  if (bare_role(name) == BareRole::kCompanion && has_head(dirfd)) return "a config or commondir next to a HEAD";
+  if (!ends_with(name, ".sample") && slash != std::string::npos && slash > 0 && hooks_of_git_dir(dirfd, real.substr(0, slash)))
+    return "a hook of a directory with a HEAD";
+  return nullptr;
+}
+
 const char* bare_dir_reason(int dirfd) {
   if (!has_head(dirfd)) return nullptr;
-  return live_companion(dirfd) ? "a directory with a HEAD and a config or commondir git would run code from" : nullptr;
+  return live_companion(dirfd) || live_hooks(dirfd) ? "a directory with a HEAD and a config, commondir or hooks git would run" : nullptr;
 }
 
 bool bare_config_inert(const std::string& text) {

@@ -10,7 +10,7 @@
 
 namespace sbx {
 
-enum class BareRole { kNone, kHead, kCompanion };
+enum class BareRole { kNone, kHead, kCompanion, kHooks };
 // What a directory entry by this name is to git's repository discovery.
 BareRole bare_role(const std::string& name);
 
@@ -21,10 +21,19 @@ std::unique_lock<std::mutex> bare_guard();
 // Whether directory `dirfd` has an entry named HEAD (any type: git accepts a symlink).
 bool has_head(int dirfd);
 
-// Why placing an entry `name` (of role kHead or kCompanion) into directory `dirfd` would pair
-// a HEAD with a live companion or with a config someone can still write; nullptr if it would
-// not. A HEAD replacing a HEAD changes nothing (git checkout): allowed.
-const char* bare_place_reason(int dirfd, const std::string& name);
+// Whether placing the entry at canonical path `real` is decided here: its name has a role,
+// or its directory is a `hooks` directory (whose entries git runs as hooks).
+bool bare_relevant(const std::string& real);
+
+// Why placing the entry at `real` into its directory `dirfd` would pair a HEAD with a live
+// companion, with a config someone can still write, or with hooks; nullptr if it would not.
+// A HEAD replacing a HEAD changes nothing (git checkout): allowed. `new_empty_dir`: a mkdir
+// (an empty `hooks` runs nothing).
+const char* bare_place_reason(int dirfd, const std::string& real, bool new_empty_dir = false);
+
+// Why writing the existing file at `real` (in directory `dirfd`, proven to hold it) would
+// change what git runs: a config or commondir next to a HEAD, a hook of such a directory.
+const char* bare_write_reason(int dirfd, const std::string& real);
 
 // A directory moved or linked into place: does it already hold a HEAD with a live companion?
 const char* bare_dir_reason(int dirfd);

@@ -58,19 +58,20 @@ static int open_ctty(const Notif& n, int oflags) {
 }
 
 // An existing config or commondir opened for writing: refused in a directory with a HEAD
-// (git reads it there as a repository's own). The directory is found by the file's proven
-// path and must hold this very file by that name (else it moved meanwhile: refused). A
-// config next to a HEAD has one link (bare_repo.cc), so that directory is its only one.
-static bool companion_write_refused(Notif& n, const Resolved& r, const struct stat& st) {
+// (git reads it there as a repository's own); so is a hook of such a directory. The
+// directory is found by the file's proven path and must hold this very file by that name
+// (else it moved meanwhile: refused). A config next to a HEAD has one link (bare_repo.cc),
+// so that directory is its only one.
+static bool git_dir_write_refused(Notif& n, const Resolved& r, const struct stat& st) {
   if (r.unnamed || !S_ISREG(st.st_mode)) return false;
   const size_t slash = r.path.rfind('/');
   const std::string name = r.path.substr(slash + 1);
-  if (bare_role(name) != BareRole::kCompanion) return false;
   Fd dir(open(slash == 0 ? "/" : r.path.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   struct stat here;
   const bool same = dir.ok() && fstatat(dir.get(), name.c_str(), &here, AT_SYMLINK_NOFOLLOW) == 0 &&
                     here.st_dev == st.st_dev && here.st_ino == st.st_ino;
-  if (same && (st.st_nlink > 1 || !has_head(dir.get()))) return false;
+  if (same && (bare_role(name) == BareRole::kCompanion ? st.st_nlink > 1 || !has_head(dir.get()) : !bare_write_reason(dir.get(), r.path)))
+    return false;
   return refuse(n, Decision{false, kGitDirRule}, "write", r.path, EACCES);
 }
 
@@ -117,7 +118,7 @@ static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool 
                         bool cloexec) {
   if (flags & (O_CREAT | __O_TMPFILE | O_PATH)) return false;
   // A config or commondir opened for writing is decided by the git-directory guard there.
-  if (need_write && bare_role(path.substr(path.rfind('/') + 1)) == BareRole::kCompanion) return false;
+  if (need_write && bare_relevant(path)) return false;
   // /proc and /dev have rules of their own (processes, terminals): never opened here first.
   if (!clean_absolute(path) || path.compare(0, 6, "/proc/") == 0 || path == "/proc" || path.compare(0, 5, "/dev/") == 0)
     return false;
@@ -247,9 +248,9 @@ void handle_open(Notif& n) {
       if (tmpfile) use_caller_umask(n);
       // Held until the fd exists: a HEAD made next to this config meanwhile sees it (lease).
       std::unique_lock<std::mutex> guard;
-      if (need_write && !tmpfile && bare_role(r.path.substr(r.path.rfind('/') + 1)) == BareRole::kCompanion) {
+      if (need_write && !tmpfile && !r.unnamed && bare_relevant(r.path)) {
         guard = bare_guard();
-        if (companion_write_refused(n, r, st)) return;
+        if (git_dir_write_refused(n, r, st)) return;
       }
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
@@ -260,9 +261,9 @@ void handle_open(Notif& n) {
     std::string real = join_path(r.path, r.name);
     if (check_access(n, acc != O_WRONLY, true, real)) return;
     std::unique_lock<std::mutex> guard;
-    if (!tmpfile && bare_role(r.name) != BareRole::kNone) {
+    if (!tmpfile && bare_relevant(real)) {
       guard = bare_guard();
-      if (git_dir_refused(n, r.parent.get(), r.name, real)) return;
+      if (git_dir_refused(n, r.parent.get(), real)) return;
     }
     use_caller_umask(n);
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);

@@ -126,9 +126,9 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
                             decide_path_without_exact(n.pol->write, t.real).allow;
   if (!new_ancestor && check_target(n, false, true, t)) return;
   std::unique_lock<std::mutex> guard;
-  if (bare_role(t.name) != BareRole::kNone) {
+  if (bare_relevant(t.real)) {
     guard = bare_guard();
-    if (git_dir_refused(n, t.parent.get(), t.name, t.real)) return;
+    if (git_dir_refused(n, t.parent.get(), t.real, is_mkdir)) return;
   }
   use_caller_umask(n);
   if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
@@ -320,7 +320,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   const bool exchange = flags & RENAME_EXCHANGE;
   // Every rename that can place a HEAD, a config or commondir, or a whole directory.
   std::unique_lock<std::mutex> guard;
-  const bool named = bare_role(d.name) != BareRole::kNone || (exchange && bare_role(s.name) != BareRole::kNone);
+  const bool named = bare_relevant(d.real) || (exchange && bare_relevant(s.real));
   if (named || is_dir_entry(s) || (exchange && is_dir_entry(d))) {
     guard = bare_guard();
     if (bare_config_rename(n, s, d, flags)) return;
@@ -328,8 +328,8 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   if (check_access(n, exchange, true, d.real)) return;
   if (exchange && dir_exposes(n, d)) return;
   if (guard.owns_lock()) {
-    if (git_dir_refused(n, d.parent.get(), d.name, d.real)) return;
-    if (exchange && git_dir_refused(n, s.parent.get(), s.name, s.real)) return;
+    if (git_dir_refused(n, d.parent.get(), d.real)) return;
+    if (exchange && git_dir_refused(n, s.parent.get(), s.real)) return;
     if (moved_git_dir(n, s) || (exchange && moved_git_dir(n, d))) return;
   }
   reply(n, syscall(SYS_renameat2, s.parent.get(), s.name.c_str(), d.parent.get(), d.name.c_str(), flags));
@@ -369,7 +369,7 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real)) return;
   // A second name for a config next to a HEAD would let it be written through that name.
   auto guard = bare_guard();
-  if (git_dir_refused(n, d.parent.get(), d.name, d.real) || config_of_git_dir(n, s, st)) return;
+  if (git_dir_refused(n, d.parent.get(), d.real) || config_of_git_dir(n, s, st)) return;
   reply(n, linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(s.fd.get())).c_str(), d.parent.get(), d.name.c_str(),
                   AT_SYMLINK_FOLLOW));
 }
@@ -384,9 +384,9 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   // The link text is not checked: opening through the link is decided on its target.
   if (check_access(n, false, true, d.real)) return;
   std::unique_lock<std::mutex> guard;
-  if (bare_role(d.name) != BareRole::kNone) {
+  if (bare_relevant(d.real)) {
     guard = bare_guard();
-    if (git_dir_refused(n, d.parent.get(), d.name, d.real)) return;
+    if (git_dir_refused(n, d.parent.get(), d.real)) return;
   }
   reply(n, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()));
 }
