@@ -189,6 +189,8 @@ describe('escape-git-bare: a planted bare repository', () => {
         'printf x > b4/hooks/post-update.sample',
         // A config with no HEAD is an ordinary file.
         `mkdir -p plain && printf ${shEvil} > plain/config && printf '\\n' >> plain/config && cat plain/config >/dev/null`,
+        // A config directory (Rails' config/) is nothing git reads: a HEAD next to it is fine.
+        'mkdir -p rails/config && echo ref > rails/HEAD',
         'echo done',
       ].join('\n'),
     );

@@ -97,7 +97,12 @@ const char* live_companion(int dirfd) {
   if (exists(dirfd, "commondir")) return "a commondir (git follows it to another config)";
   std::string text;
   bool missing = false;
-  if (!read_config(dirfd, text, missing)) return missing ? nullptr : "a config that is not a small regular file";
+  if (!read_config(dirfd, text, missing)) {
+    // A `config` directory (Rails and others have one) is nothing git can read.
+    struct stat st;
+    if (missing || (fstatat(dirfd, "config", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))) return nullptr;
+    return "a config that is not a small regular file";
+  }
   return bare_config_inert(text) ? nullptr : "a config git would run code from (not only the keys git init/clone write)";
 }
 
