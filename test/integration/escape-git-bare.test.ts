@@ -172,6 +172,26 @@ describe('escape-git-bare: a planted bare repository', () => {
     expect(execaSync('git', ['-C', join(proj, 'h1'), 'branch', '--list', 'planted-branch'], { reject: false }).stdout).toMatch(/planted-branch/);
   });
 
+  it('race: a HEAD and an evil config made at the same moment, 150 times — exactly one of them lands each time, never both', async () => {
+    const n = 150;
+    const r = await inside(
+      `i=0; while [ $i -lt ${n} ]; do mkdir -p race/r$i; ` +
+        `(echo 'ref: refs/heads/main' > race/r$i/HEAD) 2>/dev/null & (printf ${shEvil} > race/r$i/config) 2>/dev/null & wait; ` +
+        `i=$((i+1)); done; echo done`,
+    );
+    expect(r.stdout.trim()).toBe('done');
+    const both: number[] = [];
+    const neither: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = join(proj, 'race', `r${i}`);
+      const head = existsSync(join(d, 'HEAD'));
+      const config = existsSync(join(d, 'config'));
+      if (head && config) both.push(i);
+      if (!head && !config) neither.push(i);
+    }
+    expect({ both, neither }).toEqual({ both: [], neither: [] });
+  });
+
   it('allowed: git init --bare (also with git\'s sample hooks), git clone --bare, git remote add, HEAD updates, and a config with no HEAD work inside', async () => {
     const src = join(world.dir, 'src-repo');
     const r = await inside(
@@ -187,6 +207,10 @@ describe('escape-git-bare: a planted bare repository', () => {
         // git's own template: hooks/*.sample (never run) next to the new HEAD.
         'git init -q --bare --template=/usr/share/git-core/templates b4',
         'printf x > b4/hooks/post-update.sample',
+        // libgit2's order (cargo): an inert config first, then HEAD — closed, one link, no
+        // writer left (the read lease is granted); then a ref update and HEAD replaced.
+        `${shSkeleton('b5')} && printf '[core]\\n\\tbare = true\\n\\trepositoryformatversion = 0\\n' > b5/config && echo 'ref: refs/heads/main' > b5/HEAD`,
+        'git -C b5 symbolic-ref HEAD refs/heads/dev',
         // A config with no HEAD is an ordinary file.
         `mkdir -p plain && printf ${shEvil} > plain/config && printf '\\n' >> plain/config && cat plain/config >/dev/null`,
         // A config directory (Rails' config/) is nothing git reads: a HEAD next to it is fine.
@@ -199,6 +223,7 @@ describe('escape-git-bare: a planted bare repository', () => {
     const outside = (args: string[]) => execaSync('git', args, { cwd: proj, env: { ...world.env, ...gitEnv }, extendEnv: false, reject: false });
     expect(outside(['-C', 'b2', 'log', '--format=%s']).stdout.trim()).toBe('from-src');
     expect(outside(['-C', 'b1', 'symbolic-ref', 'HEAD']).stdout.trim()).toBe('refs/heads/other');
+    expect(outside(['-C', 'b5', 'symbolic-ref', 'HEAD']).stdout.trim()).toBe('refs/heads/dev');
     expect(readFileSync(join(proj, 'b2', 'config'), 'utf8')).toMatch(/\[remote "origin"\]\n\turl = /);
     expect(readFileSync(join(proj, 'b3', 'config'), 'utf8')).toMatch(/fetch = \+refs\/heads\/\*:refs\/remotes\/origin\/\*/);
     expect(readFileSync(join(proj, 'plain', 'config'), 'utf8')).toBe(evilConfig + '\n');
