@@ -192,6 +192,33 @@ describe('escape-git-bare: a planted bare repository', () => {
     expect({ both, neither }).toEqual({ both: [], neither: [] });
   });
 
+  it('race across engines: two `sbx exec` processes (each its own engine) make a HEAD and an evil config in step, 150 times — never both', async () => {
+    const n = 150;
+    mkdirSync(join(proj, 'xrace'));
+    // B makes r$i and go$i, then the config at once; A waits for go$i, then makes the HEAD at
+    // once, then done$i, which B waits for before the next round: both act in the same moment.
+    const a = inside(
+      `: > xrace/readyA; i=0; while [ $i -lt ${n} ]; do while [ ! -e xrace/go$i ]; do :; done; ` +
+        `(echo 'ref: refs/heads/main' > xrace/r$i/HEAD) 2>/dev/null; : > xrace/done$i; i=$((i+1)); done; echo A`,
+    );
+    const b = inside(
+      `while [ ! -e xrace/readyA ]; do :; done; i=0; while [ $i -lt ${n} ]; do mkdir xrace/r$i; : > xrace/go$i; ` +
+        `(printf ${shEvil} > xrace/r$i/config) 2>/dev/null; while [ ! -e xrace/done$i ]; do :; done; i=$((i+1)); done; echo B`,
+    );
+    const [ra, rb] = await Promise.all([a, b]);
+    expect([ra.stdout.trim(), rb.stdout.trim()]).toEqual(['A', 'B']);
+    const both: number[] = [];
+    const neither: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = join(proj, 'xrace', `r${i}`);
+      const head = existsSync(join(d, 'HEAD'));
+      const config = existsSync(join(d, 'config'));
+      if (head && config) both.push(i);
+      if (!head && !config) neither.push(i);
+    }
+    expect({ both, neither }).toEqual({ both: [], neither: [] });
+  });
+
   it('allowed: git init --bare (also with git\'s sample hooks), git clone --bare, git remote add, HEAD updates, and a config with no HEAD work inside', async () => {
     const src = join(world.dir, 'src-repo');
     const r = await inside(

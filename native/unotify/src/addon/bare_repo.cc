@@ -1,10 +1,14 @@
 // The invariant: no directory gets a HEAD next to a live companion through a sandboxed
-// process. Every step that could make the pair is decided here, under one lock:
+// process. Every step that could make the pair is decided here, under the guard (a lock in
+// this process plus an flock on each directory checked, which engines in other processes —
+// another `sbx exec`, the daemon — take as well):
 //  - a new HEAD: refused when the directory has a commondir, or a config that is not inert
 //    (read with our own fd), or an inert config someone could still change: more than one
 //    link to it (written through another name later) or any writable open of it (a retained
 //    fd or a shared writable mmap, which holds one): proven absent by taking a read lease,
-//    which the kernel refuses with EAGAIN while the file is open for writing anywhere.
+//    which the kernel refuses with EAGAIN while the file is open for writing anywhere; the
+//    content is read under that lease (read before it, a writer that wrote and closed in
+//    between would go unseen: the cross-engine race test found exactly that).
 //  - a new config/commondir (create, write-open, rename, link, symlink) in a directory with a
 //    HEAD: refused; the one exception is git's own config.lock → config rename, which the
 //    engine does itself with content it checked (fs_ops.cc).
@@ -13,12 +17,13 @@
 //    empty directory, its hooks directory no entry but a `*.sample`, and a HEAD is not made
 //    next to a hooks directory holding anything else (or one that is not a plain directory).
 //  - a directory moved into place: refused when it holds a HEAD with a live companion or hooks.
-// A write-open of an existing config races a HEAD created next to it only through the lock:
+// A write-open of an existing config races a HEAD created next to it only through the guard:
 // whichever comes second sees the other (the HEAD, or the writable fd via the lease).
 #include "bare_repo.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +38,6 @@ namespace sbx {
 
 namespace {
 
-std::mutex g_bare;
 
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r");
@@ -68,7 +72,7 @@ bool plain_bool(const std::string& v) {
 
 // The content of `config` in dirfd, read with our own fd (never followed). false: not an
 // inert regular file (missing is reported by `missing`).
-bool read_config(int dirfd, std::string& text, bool& missing, Fd* keep = nullptr) {
+bool read_config(int dirfd, std::string& text, bool& missing) {
   missing = false;
   Fd f(openat(dirfd, "config", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (!f.ok()) {
@@ -83,7 +87,6 @@ bool read_config(int dirfd, std::string& text, bool& missing, Fd* keep = nullptr
   while (total < sizeof buf && (k = read(f.get(), buf + total, sizeof buf - total)) > 0) total += static_cast<size_t>(k);
   if (total > 4096) return false;
   text.assign(buf, total);
-  if (keep) *keep = std::move(f);
   return true;
 }
 
@@ -133,11 +136,14 @@ const char* live_hooks(int dirfd) {
   return why;
 }
 
-// Whether directory `dirfd` is the `hooks` of a directory with a HEAD (its real parent, `..`).
-bool hooks_of_git_dir(int dirfd, const std::string& dir_path) {
+const char* const kBusy = "a directory another step holds (its git state cannot be proven now)";
+
+// Whether directory `dirfd` is the `hooks` of a directory with a HEAD (its real parent, `..`,
+// locked by the guard first).
+bool hooks_of_git_dir(BareGuard& g, int dirfd, const std::string& dir_path) {
   if (base(dir_path) != "hooks") return false;
   Fd up(openat(dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  return !up.ok() || has_head(up.get());
+  return !up.ok() || !g.dir(up.get()) || has_head(up.get());
 }
 
 }  // namespace
@@ -155,16 +161,39 @@ BareRole bare_role(const std::string& name) {
   return BareRole::kNone;
 }
 
-std::unique_lock<std::mutex> bare_guard() { return std::unique_lock<std::mutex>(g_bare); }
+std::mutex& BareGuard::mu() {
+  static std::mutex m;
+  return m;
+}
+
+bool BareGuard::dir(int dirfd) {
+  struct stat st;
+  if (fstat(dirfd, &st) < 0) return false;
+  for (const Held& h : held_)
+    if (h.dev == st.st_dev && h.ino == st.st_ino) return true;
+  Fd f(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!f.ok()) return false;
+  // Another engine holds it for one step (microseconds): 200 ms is plenty.
+  for (int i = 0; i < 200; i++) {
+    if (flock(f.get(), LOCK_EX | LOCK_NB) == 0) {
+      held_.push_back(Held{std::move(f), st.st_dev, st.st_ino});
+      return true;
+    }
+    if (errno != EWOULDBLOCK) return false;
+    usleep(1000);
+  }
+  return false;
+}
 
 bool has_head(int dirfd) { return exists(dirfd, "HEAD"); }
 
-const char* bare_place_reason(int dirfd, const std::string& real, bool new_empty_dir) {
+const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir) {
   const std::string name = base(real);
   const size_t slash = real.rfind('/');
   if (!ends_with(name, ".sample") && slash != std::string::npos && slash > 0 &&
-      hooks_of_git_dir(dirfd, real.substr(0, slash)))
+      hooks_of_git_dir(g, dirfd, real.substr(0, slash)))
     return "a hook of a directory with a HEAD (git runs it on every ref update)";
+  if (bare_role(name) != BareRole::kNone && !g.dir(dirfd)) return kBusy;
   switch (bare_role(name)) {
     case BareRole::kNone: return nullptr;
     case BareRole::kCompanion:
@@ -177,28 +206,37 @@ const char* bare_place_reason(int dirfd, const std::string& real, bool new_empty
   if (fstatat(dirfd, "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0) return nullptr;  // replaces a HEAD: no new pair
   if (const char* why = live_companion(dirfd)) return why;
   if (const char* why = live_hooks(dirfd)) return why;
-  std::string text;
-  bool missing = false;
-  Fd cfg;
-  if (!read_config(dirfd, text, missing, &cfg)) return nullptr;  // none (live ones answered above)
-  if (fstat(cfg.get(), &st) < 0 || st.st_nlink != 1) return "a config with another name (it could be written through it)";
-  // No writable open anywhere: the kernel grants a read lease only then. Released at once.
+  // The config as it will stay: first proven to have no writer (the kernel grants a read
+  // lease only while nothing has it open for writing, and a new writer's open waits for the
+  // lease), then read through the same fd, then the lease is given back. Read before the
+  // lease, a writer that wrote and closed in between would go unseen.
+  Fd cfg(openat(dirfd, "config", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!cfg.ok()) return errno == ENOENT ? nullptr : "a config that cannot be read";
+  if (fstat(cfg.get(), &st) < 0 || !S_ISREG(st.st_mode)) return S_ISDIR(st.st_mode) ? nullptr : "a config that is not a regular file";
+  if (st.st_nlink != 1) return "a config with another name (it could be written through it)";
   if (fcntl(cfg.get(), F_SETLEASE, F_RDLCK) < 0)
     return errno == EAGAIN ? "a config someone holds open for writing" : "a config whose writers cannot be ruled out (no lease)";
+  char buf[4097];
+  size_t total = 0;
+  ssize_t k;
+  while (total < sizeof buf && (k = pread(cfg.get(), buf + total, sizeof buf - total, static_cast<off_t>(total))) > 0)
+    total += static_cast<size_t>(k);
   fcntl(cfg.get(), F_SETLEASE, F_UNLCK);
+  if (total > 4096 || !bare_config_inert(std::string(buf, total))) return "a config git would run code from";
   return nullptr;
 }
 
-const char* bare_write_reason(int dirfd, const std::string& real) {
+const char* bare_write_reason(BareGuard& g, int dirfd, const std::string& real) {
   const std::string name = base(real);
   const size_t slash = real.rfind('/');
-  if (bare_role(name) == BareRole::kCompanion && has_head(dirfd)) return "a config or commondir next to a HEAD";
-  if (!ends_with(name, ".sample") && slash != std::string::npos && slash > 0 && hooks_of_git_dir(dirfd, real.substr(0, slash)))
+  if (bare_role(name) == BareRole::kCompanion && (!g.dir(dirfd) || has_head(dirfd))) return "a config or commondir next to a HEAD";
+  if (!ends_with(name, ".sample") && slash != std::string::npos && slash > 0 && hooks_of_git_dir(g, dirfd, real.substr(0, slash)))
     return "a hook of a directory with a HEAD";
   return nullptr;
 }
 
-const char* bare_dir_reason(int dirfd) {
+const char* bare_dir_reason(BareGuard& g, int dirfd) {
+  if (!g.dir(dirfd)) return kBusy;
   if (!has_head(dirfd)) return nullptr;
   return live_companion(dirfd) || live_hooks(dirfd) ? "a directory with a HEAD and a config, commondir or hooks git would run" : nullptr;
 }

@@ -5,8 +5,13 @@
 // gets a HEAD next to a live companion (a config that is not inert, any commondir) through
 // a sandboxed process.
 #pragma once
+#include <sys/types.h>
+
 #include <mutex>
 #include <string>
+#include <vector>
+
+#include "sys.h"
 
 namespace sbx {
 
@@ -14,9 +19,29 @@ enum class BareRole { kNone, kHead, kCompanion, kHooks };
 // What a directory entry by this name is to git's repository discovery.
 BareRole bare_role(const std::string& name);
 
-// Held across the check and the operation of every step that can place a HEAD or a companion
-// (one lock for all sessions of this process): the checks of one step see the other's result.
-std::unique_lock<std::mutex> bare_guard();
+// Held across the check and the operation of every step that can place a HEAD or a companion,
+// so that the checks of one step see the other's result: a lock for this process, and an
+// flock on each directory whose git state is checked (on our own open of it), which engines
+// in other processes (another `sbx exec`, the daemon) take too. Unengaged until engage().
+class BareGuard {
+ public:
+  BareGuard() = default;
+  void engage() { lk_ = std::unique_lock<std::mutex>(mu()); }
+  bool engaged() const { return lk_.owns_lock(); }
+  // Locks directory `dirfd` for this guard (once per directory). Waits briefly for another
+  // engine; false when it cannot (the caller refuses: a sandboxed process holding an flock
+  // on the directory only refuses its own steps there).
+  bool dir(int dirfd);
+ private:
+  static std::mutex& mu();
+  struct Held {
+    Fd fd;
+    dev_t dev;
+    ino_t ino;
+  };
+  std::unique_lock<std::mutex> lk_;
+  std::vector<Held> held_;  // destroyed first: the flocks go before the process lock
+};
 
 // Whether directory `dirfd` has an entry named HEAD (any type: git accepts a symlink).
 bool has_head(int dirfd);
@@ -29,14 +54,14 @@ bool bare_relevant(const std::string& real);
 // companion, with a config someone can still write, or with hooks; nullptr if it would not.
 // A HEAD replacing a HEAD changes nothing (git checkout): allowed. `new_empty_dir`: a mkdir
 // (an empty `hooks` runs nothing).
-const char* bare_place_reason(int dirfd, const std::string& real, bool new_empty_dir = false);
+const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir = false);
 
 // Why writing the existing file at `real` (in directory `dirfd`, proven to hold it) would
 // change what git runs: a config or commondir next to a HEAD, a hook of such a directory.
-const char* bare_write_reason(int dirfd, const std::string& real);
+const char* bare_write_reason(BareGuard& g, int dirfd, const std::string& real);
 
 // A directory moved or linked into place: does it already hold a HEAD with a live companion?
-const char* bare_dir_reason(int dirfd);
+const char* bare_dir_reason(BareGuard& g, int dirfd);
 
 // Config text a directory with a HEAD may hold: git_config_inert's keys plus what `git clone
 // --bare` and `git remote add` write ([remote "<name>"] url/fetch/mirror, a url no

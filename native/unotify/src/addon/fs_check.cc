@@ -77,8 +77,8 @@ bool check_resolved(Notif& n, bool need_read, bool need_write, const Resolved& r
   return false;
 }
 
-bool git_dir_refused(Notif& n, int dirfd, const std::string& real, bool new_empty_dir) {
-  if (!bare_place_reason(dirfd, real, new_empty_dir)) return false;
+bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir) {
+  if (!bare_place_reason(g, dirfd, real, new_empty_dir)) return false;
   return refuse(n, Decision{false, kGitDirRule}, "write", real, EACCES);
 }
 

@@ -62,7 +62,7 @@ static int open_ctty(const Notif& n, int oflags) {
 // directory is found by the file's proven path and must hold this very file by that name
 // (else it moved meanwhile: refused). A config next to a HEAD has one link (bare_repo.cc),
 // so that directory is its only one.
-static bool git_dir_write_refused(Notif& n, const Resolved& r, const struct stat& st) {
+static bool git_dir_write_refused(Notif& n, BareGuard& g, const Resolved& r, const struct stat& st) {
   if (r.unnamed || !S_ISREG(st.st_mode)) return false;
   const size_t slash = r.path.rfind('/');
   const std::string name = r.path.substr(slash + 1);
@@ -70,7 +70,7 @@ static bool git_dir_write_refused(Notif& n, const Resolved& r, const struct stat
   struct stat here;
   const bool same = dir.ok() && fstatat(dir.get(), name.c_str(), &here, AT_SYMLINK_NOFOLLOW) == 0 &&
                     here.st_dev == st.st_dev && here.st_ino == st.st_ino;
-  if (same && (bare_role(name) == BareRole::kCompanion ? st.st_nlink > 1 || !has_head(dir.get()) : !bare_write_reason(dir.get(), r.path)))
+  if (same && (bare_role(name) == BareRole::kCompanion && st.st_nlink > 1 ? true : !bare_write_reason(g, dir.get(), r.path)))
     return false;
   return refuse(n, Decision{false, kGitDirRule}, "write", r.path, EACCES);
 }
@@ -247,10 +247,10 @@ void handle_open(Notif& n) {
         return finish_open(n.core, n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec);
       if (tmpfile) use_caller_umask(n);
       // Held until the fd exists: a HEAD made next to this config meanwhile sees it (lease).
-      std::unique_lock<std::mutex> guard;
+      BareGuard guard;
       if (need_write && !tmpfile && !r.unnamed && bare_relevant(r.path)) {
-        guard = bare_guard();
-        if (git_dir_write_refused(n, r, st)) return;
+        guard.engage();
+        if (git_dir_write_refused(n, guard, r, st)) return;
       }
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
@@ -260,10 +260,10 @@ void handle_open(Notif& n) {
     if (r.trailing_slash) return void(reply_error(n.listener(), n.req.id, EISDIR));
     std::string real = join_path(r.path, r.name);
     if (check_access(n, acc != O_WRONLY, true, real)) return;
-    std::unique_lock<std::mutex> guard;
+    BareGuard guard;
     if (!tmpfile && bare_relevant(real)) {
-      guard = bare_guard();
-      if (git_dir_refused(n, r.parent.get(), real)) return;
+      guard.engage();
+      if (git_dir_refused(n, guard, r.parent.get(), real)) return;
     }
     use_caller_umask(n);
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);

@@ -125,10 +125,10 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
                             !decide_path_rule(n.pol->write, t.real, &win).allow && win && win->exact &&
                             decide_path_without_exact(n.pol->write, t.real).allow;
   if (!new_ancestor && check_target(n, false, true, t)) return;
-  std::unique_lock<std::mutex> guard;
+  BareGuard guard;
   if (bare_relevant(t.real)) {
-    guard = bare_guard();
-    if (git_dir_refused(n, t.parent.get(), t.real, is_mkdir)) return;
+    guard.engage();
+    if (git_dir_refused(n, guard, t.parent.get(), t.real, is_mkdir)) return;
   }
   use_caller_umask(n);
   if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
@@ -284,9 +284,10 @@ bool git_config_chmod_ok(Notif& n, const Target& t, mode_t mode) {
 // git's config.lock → config rename in a directory with a HEAD outside `.git` (git init
 // --bare, git clone --bare, git config there): like git_config_rename, with the content a
 // bare repository may hold (bare_config_inert). Call with bare_guard() held.
-bool bare_config_rename(Notif& n, const Target& s, const Target& d, unsigned flags) {
+bool bare_config_rename(Notif& n, BareGuard& g, const Target& s, const Target& d, unsigned flags) {
   if (flags != 0 || s.unnamed || d.unnamed || s.name != "config.lock" || d.name != "config" || s.real != d.real + ".lock")
     return false;
+  if (!g.dir(d.parent.get())) return refuse(n, Decision{false, kGitDirRule}, "write", d.real, EACCES);
   if (!has_head(d.parent.get())) return false;
   if (check_access(n, false, true, d.real)) return true;
   const Decision no{false, kGitDirRule};
@@ -301,9 +302,9 @@ bool bare_config_rename(Notif& n, const Target& s, const Target& d, unsigned fla
 
 // A directory moved into place (or swapped): refused when it already holds a HEAD with a
 // live config or commondir (bare_repo.h).
-bool moved_git_dir(Notif& n, const Target& t) {
+bool moved_git_dir(Notif& n, BareGuard& g, const Target& t) {
   Fd dir(openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.ok() || !bare_dir_reason(dir.get())) return false;
+  if (!dir.ok() || !bare_dir_reason(g, dir.get())) return false;
   return refuse(n, Decision{false, kGitDirRule}, "write", t.real, EACCES);
 }
 
@@ -319,18 +320,18 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
   // Every rename that can place a HEAD, a config or commondir, or a whole directory.
-  std::unique_lock<std::mutex> guard;
+  BareGuard guard;
   const bool named = bare_relevant(d.real) || (exchange && bare_relevant(s.real));
   if (named || is_dir_entry(s) || (exchange && is_dir_entry(d))) {
-    guard = bare_guard();
-    if (bare_config_rename(n, s, d, flags)) return;
+    guard.engage();
+    if (bare_config_rename(n, guard, s, d, flags)) return;
   }
   if (check_access(n, exchange, true, d.real)) return;
   if (exchange && dir_exposes(n, d)) return;
-  if (guard.owns_lock()) {
-    if (git_dir_refused(n, d.parent.get(), d.real)) return;
-    if (exchange && git_dir_refused(n, s.parent.get(), s.real)) return;
-    if (moved_git_dir(n, s) || (exchange && moved_git_dir(n, d))) return;
+  if (guard.engaged()) {
+    if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
+    if (exchange && git_dir_refused(n, guard, s.parent.get(), s.real)) return;
+    if (moved_git_dir(n, guard, s) || (exchange && moved_git_dir(n, guard, d))) return;
   }
   reply(n, syscall(SYS_renameat2, s.parent.get(), s.name.c_str(), d.parent.get(), d.name.c_str(), flags));
 }
@@ -338,7 +339,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
 // The source of a hard link: a config or commondir of a directory with a HEAD? Decided on
 // the inode itself: the directory its path names must hold this very file by that name
 // (else it moved meanwhile: refused rather than guessed). The guard keeps it at one link.
-bool config_of_git_dir(Notif& n, const Target& s, const struct stat& st) {
+bool config_of_git_dir(Notif& n, BareGuard& g, const Target& s, const struct stat& st) {
   if (s.unnamed) return false;
   const size_t slash = s.real.rfind('/');
   const std::string name = s.real.substr(slash + 1);
@@ -347,7 +348,7 @@ bool config_of_git_dir(Notif& n, const Target& s, const struct stat& st) {
   struct stat here;
   const bool same = dir.ok() && fstatat(dir.get(), name.c_str(), &here, AT_SYMLINK_NOFOLLOW) == 0 &&
                     here.st_dev == st.st_dev && here.st_ino == st.st_ino;
-  if (same && !has_head(dir.get())) return false;
+  if (same && g.dir(dir.get()) && !has_head(dir.get())) return false;
   return refuse(n, Decision{false, kGitDirRule}, "write", s.real, EACCES);
 }
 
@@ -368,8 +369,9 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   // be held writable.
   if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real)) return;
   // A second name for a config next to a HEAD would let it be written through that name.
-  auto guard = bare_guard();
-  if (git_dir_refused(n, d.parent.get(), d.real) || config_of_git_dir(n, s, st)) return;
+  BareGuard guard;
+  guard.engage();
+  if (git_dir_refused(n, guard, d.parent.get(), d.real) || config_of_git_dir(n, guard, s, st)) return;
   reply(n, linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(s.fd.get())).c_str(), d.parent.get(), d.name.c_str(),
                   AT_SYMLINK_FOLLOW));
 }
@@ -383,10 +385,10 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   if (target_text.empty()) return fail(n, ENOENT);
   // The link text is not checked: opening through the link is decided on its target.
   if (check_access(n, false, true, d.real)) return;
-  std::unique_lock<std::mutex> guard;
+  BareGuard guard;
   if (bare_relevant(d.real)) {
-    guard = bare_guard();
-    if (git_dir_refused(n, d.parent.get(), d.real)) return;
+    guard.engage();
+    if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
   }
   reply(n, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()));
 }
