@@ -251,3 +251,9 @@ export interface CompiledPolicy {
 
 /** The rule index the engine reports when a nested policy's outer policy refused. */
 export const OUTER_RULE = -3;
+
+/**
+ * The rule index of the engine's git-directory guard (native bare_repo.h): a HEAD next to a
+ * config or commondir git would run code from. Built in; no policy or audit mode lifts it.
+ */
+export const GIT_DIR_RULE = -4;

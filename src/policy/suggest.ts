@@ -6,7 +6,7 @@
  * A floor (protect list, sbx's own files, policy files in force) is never lifted by a policy
  * edit in a project: the suggestion says so and names the ways that need a person.
  */
-import { OUTER_RULE, type CompiledPolicy, type PathSection } from './compiled.js';
+import { GIT_DIR_RULE, OUTER_RULE, type CompiledPolicy, type PathSection } from './compiled.js';
 import { ruleOrigin } from './describe-rule.js';
 
 export interface DenialFacts {
@@ -62,6 +62,8 @@ function allowEdit(f: DenialFacts, op: string, entry: string): string {
 /** One clause: what would allow it. */
 export function suggestFix(f: DenialFacts): string {
   if (f.rule === OUTER_RULE) return 'the enclosing session denies it: a nested `sbx exec` can only narrow, never widen; allow it in the session\'s policy first';
+  if (f.rule === GIT_DIR_RULE)
+    return `nothing to allow: a directory with a HEAD is a git repository to git run outside later, so its config may hold only the keys git init/clone write (${OUTSIDE} to configure it)`;
   if (f.rule === -2) return `nothing to allow: sbx refuses this for every sandboxed program (${OUTSIDE})`;
   if (isFloor(f.policy, f.op, f.rule)) {
     const o = ruleOrigin(f.policy, f.rule);

@@ -56,6 +56,13 @@ describe('suggestFix', () => {
     expect(suggestFix({ ...base, op: 'read', target: '/p/secret.txt', rule: -3 })).toMatch(/^the enclosing session denies it: a nested `sbx exec` can only narrow/);
   });
 
+  it('the git-directory guard: nothing to allow, with why; a write denied by a rule still gets its edit', () => {
+    expect(suggestFix({ ...base, op: 'write', target: '/p/planted/HEAD', rule: -4 })).toMatch(
+      /^nothing to allow: a directory with a HEAD is a git repository to git run outside later, so its config may hold only the keys git init\/clone write/,
+    );
+    expect(suggestFix({ ...base, op: 'write', target: '/p/out', rule: -1 })).toBe(`add "/p/out" to write.allow in ${PROJECT}`);
+  });
+
   it('privilegedLine names the program and no_new_privs', () => {
     expect(privilegedLine('/usr/bin/sudo')).toBe(
       'sbx: sudo (/usr/bin/sudo) is set-id or has file capabilities: inside the sandbox it runs without them (no_new_privs), so it cannot gain privileges; run it from a terminal outside the sandbox',

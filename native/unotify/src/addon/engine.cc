@@ -62,7 +62,7 @@ static void emit_for(Notif& n, const char* kind, Decision d, const char* op, con
 
 bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err) {
   if (d.allow) return false;
-  if (n.pol && n.pol->audit && d.rule != -2) {
+  if (n.pol && n.pol->audit && d.rule != -2 && d.rule != kGitDirRule) {
     n.core->audits++;
     emit_for(n, "audit", d, op, target, err);
     return false;

@@ -171,6 +171,9 @@ Napi::Array events_to_js(Napi::Env env, const std::vector<Event>& events);
 // deep chain refuses. An outer policy's refusal is reported as rule kOuterRule (its rule
 // index means nothing in the nested policy's origins).
 constexpr int kOuterRule = -3;
+// A refusal by the git-directory guard (bare_repo.h): a HEAD next to a config or commondir git
+// would run code from. Like a built-in rule, never lifted by a policy or audit mode.
+constexpr int kGitDirRule = -4;
 template <class F>
 Decision decide_all(Notif& n, F f) {
   Decision d = f(*n.pol);

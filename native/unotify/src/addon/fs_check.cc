@@ -1,6 +1,8 @@
 // See fs_check.h.
 #include "fs_check.h"
 
+#include "bare_repo.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -73,6 +75,11 @@ bool check_resolved(Notif& n, bool need_read, bool need_write, const Resolved& r
   if ((need_read && !can_read) || (need_write && !can_write))
     return refuse(n, Decision{false, -2}, "identity", r.path, EACCES);
   return false;
+}
+
+bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir) {
+  if (!bare_place_reason(g, dirfd, real, new_empty_dir)) return false;
+  return refuse(n, Decision{false, kGitDirRule}, "write", real, EACCES);
 }
 
 bool resolve_failed(Notif& n, int err, const Resolved& r) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "bare_repo.h"
 #include "engine.h"
 
 namespace sbx {
@@ -15,6 +16,10 @@ bool check_resolved(Notif& n, bool need_read, bool need_write, const Resolved& r
 // After resolve*(): answers a failure (a refusal by resolution is logged as one) and
 // returns true; false when err is not an error.
 bool resolve_failed(Notif& n, int err, const Resolved& r);
+// The git-directory guard (bare_repo.h) for placing the entry at canonical path `real` into
+// its directory `dirfd`: true when refused (answered, reported under kGitDirRule). Call with
+// bare_guard() held, and keep it held until the operation is done.
+bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir = false);
 // Applies the tracee's umask to this thread (threads run with a private fs struct).
 void use_caller_umask(const Notif& n);
 }  // namespace sbx

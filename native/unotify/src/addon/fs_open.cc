@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "bare_repo.h"
 #include "fs_check.h"
 #include "fs_tty.h"
 #include "memory.h"
@@ -54,6 +55,24 @@ static int open_ctty(const Notif& n, int oflags) {
     return -ENXIO;
   int fd = open(dev.c_str(), oflags);
   return fd < 0 ? -errno : fd;
+}
+
+// An existing config or commondir opened for writing: refused in a directory with a HEAD
+// (git reads it there as a repository's own); so is a hook of such a directory. The
+// directory is found by the file's proven path and must hold this very file by that name
+// (else it moved meanwhile: refused). A config next to a HEAD has one link (bare_repo.cc),
+// so that directory is its only one.
+static bool git_dir_write_refused(Notif& n, BareGuard& g, const Resolved& r, const struct stat& st) {
+  if (r.unnamed || !S_ISREG(st.st_mode)) return false;
+  const size_t slash = r.path.rfind('/');
+  const std::string name = r.path.substr(slash + 1);
+  Fd dir(open(slash == 0 ? "/" : r.path.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat here;
+  const bool same = dir.ok() && fstatat(dir.get(), name.c_str(), &here, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    here.st_dev == st.st_dev && here.st_ino == st.st_ino;
+  if (same && (bare_role(name) == BareRole::kCompanion && st.st_nlink > 1 ? true : !bare_write_reason(g, dir.get(), r.path)))
+    return false;
+  return refuse(n, Decision{false, kGitDirRule}, "write", r.path, EACCES);
 }
 
 static void finish_open(const std::shared_ptr<Core>& core, uint64_t id, int fd, bool cloexec) {
@@ -101,6 +120,8 @@ static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool 
   // (glibc's __O_TMPFILE includes O_DIRECTORY: test the whole of it, or every directory
   // open would be sent the long way.)
   if ((flags & (O_CREAT | O_PATH)) || (flags & __O_TMPFILE) == __O_TMPFILE) return false;
+  // A config or commondir opened for writing is decided by the git-directory guard there.
+  if (need_write && bare_relevant(path)) return false;
   // /proc and /dev have rules of their own (processes, terminals): never opened here first.
   if (!clean_absolute(path) || path.compare(0, 6, "/proc/") == 0 || path == "/proc" || path.compare(0, 5, "/dev/") == 0)
     return false;
@@ -240,6 +261,12 @@ void handle_open(Notif& n) {
       if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
         return finish_open(n.core, n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec);
       if (tmpfile) use_caller_umask(n);
+      // Held until the fd exists: a HEAD made next to this config meanwhile sees it (lease).
+      BareGuard guard;
+      if (need_write && !tmpfile && !r.unnamed && bare_relevant(r.path)) {
+        guard.engage();
+        if (git_dir_write_refused(n, guard, r, st)) return;
+      }
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
       return finish_open(n.core, n.req.id, fd < 0 ? -errno : fd, cloexec);
@@ -248,6 +275,11 @@ void handle_open(Notif& n) {
     if (r.trailing_slash) return void(reply_error(n.listener(), n.req.id, EISDIR));
     std::string real = join_path(r.path, r.name);
     if (check_access(n, acc != O_WRONLY, true, real)) return;
+    BareGuard guard;
+    if (!tmpfile && bare_relevant(real)) {
+      guard.engage();
+      if (git_dir_refused(n, guard, r.parent.get(), real)) return;
+    }
     use_caller_umask(n);
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     int fd = openat(r.parent.get(), r.name.c_str(), oflags, static_cast<mode_t>(mode));

@@ -13,6 +13,7 @@
 
 #include <cstring>
 
+#include "bare_repo.h"
 #include "fs_check.h"
 #include "git_config.h"
 #include "memory.h"
@@ -129,6 +130,11 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
                               return d.allow || !w || !w->exact ? d : decide_path_without_exact(p.write, t.real);
                             }).allow;
   if (!new_ancestor && check_target(n, false, true, t)) return;
+  BareGuard guard;
+  if (bare_relevant(t.real)) {
+    guard.engage();
+    if (git_dir_refused(n, guard, t.parent.get(), t.real, is_mkdir)) return;
+  }
   use_caller_umask(n);
   if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
   reply(n, mknodat(t.parent.get(), t.name.c_str(), mode, dev));
@@ -242,6 +248,8 @@ static bool only_floor_refuses(Notif& n, const std::string& real) {
          }).allow;
 }
 
+bool link_checked_config(Notif& n, const Target& s, const Target& d, const std::string& text, bool old_missing);
+
 // git's rename of `.git/config.lock` over `.git/config`, which the persistence floor denies:
 // done by the engine with content it checked (git_config.cc). True when answered here.
 bool git_config_rename(Notif& n, const Target& s, const Target& d, unsigned flags) {
@@ -259,8 +267,13 @@ bool git_config_rename(Notif& n, const Target& s, const Target& d, unsigned flag
   const bool old_ok = read_small(d.parent.get(), "config", old, old_missing);
   // Only a config made this way (inert) is ever replaced: never a repository's own settings.
   if (!old_missing && (!old_ok || !git_config_inert(old))) return refuse(n, dec, "write", d.real, EACCES);
-  // Unnamed until linked as `config`: no sandboxed process can open it in between, and the
-  // floor refuses every write through its name afterwards.
+  return link_checked_config(n, s, d, text, old_missing);
+}
+
+// Writes `text` (checked) as `config` in d's directory in place of git's config.lock.
+// Unnamed until linked as `config`: no sandboxed process can open it in between, and the
+// floor (or the git-directory guard) refuses every write through its name afterwards.
+bool link_checked_config(Notif& n, const Target& s, const Target& d, const std::string& text, bool old_missing) {
   Fd tmp(openat(d.parent.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
   if (!tmp.ok()) return fail(n, EACCES), true;
   if (fchmod(tmp.get(), 0644) < 0 || write(tmp.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
@@ -286,15 +299,75 @@ bool git_config_chmod_ok(Notif& n, const Target& t, mode_t mode) {
   return read_small(AT_FDCWD, self.c_str(), text, missing, true) && git_config_inert(text);
 }
 
+// git's config.lock → config rename in a directory with a HEAD outside `.git` (git init
+// --bare, git clone --bare, git config there): like git_config_rename, with the content a
+// bare repository may hold (bare_config_inert). Call with bare_guard() held.
+bool bare_config_rename(Notif& n, BareGuard& g, const Target& s, const Target& d, unsigned flags) {
+  if (flags != 0 || s.unnamed || d.unnamed || s.name != "config.lock" || d.name != "config" || s.real != d.real + ".lock")
+    return false;
+  if (!g.dir(d.parent.get())) return refuse(n, Decision{false, kGitDirRule}, "write", d.real, EACCES);
+  if (!has_head(d.parent.get())) return false;
+  if (check_access(n, false, true, d.real)) return true;
+  const Decision no{false, kGitDirRule};
+  std::string text, old;
+  bool missing = false, old_missing = false;
+  if (!read_small(s.parent.get(), "config.lock", text, missing) || !bare_config_inert(text))
+    return refuse(n, no, "write", d.real, EACCES);
+  const bool old_ok = read_small(d.parent.get(), "config", old, old_missing);
+  if (!old_missing && (!old_ok || !bare_config_inert(old))) return refuse(n, no, "write", d.real, EACCES);
+  return link_checked_config(n, s, d, text, old_missing);
+}
+
+// A directory moved into place (or swapped): refused when it already holds a HEAD with a
+// live config or commondir (bare_repo.h).
+bool moved_git_dir(Notif& n, BareGuard& g, const Target& t) {
+  Fd dir(openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.ok() || !bare_dir_reason(g, dir.get())) return false;
+  return refuse(n, Decision{false, kGitDirRule}, "write", t.real, EACCES);
+}
+
+bool is_dir_entry(const Target& t) {
+  struct stat st;
+  return fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
   Target s, d;
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
   if (check_access(n, true, true, s.real) || dir_exposes(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
+  // Every rename that can place a HEAD, a config or commondir, or a whole directory.
+  BareGuard guard;
+  const bool named = bare_relevant(d.real) || (exchange && bare_relevant(s.real));
+  if (named || is_dir_entry(s) || (exchange && is_dir_entry(d))) {
+    guard.engage();
+    if (bare_config_rename(n, guard, s, d, flags)) return;
+  }
   if (check_access(n, exchange, true, d.real)) return;
   if (exchange && dir_exposes(n, d)) return;
+  if (guard.engaged()) {
+    if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
+    if (exchange && git_dir_refused(n, guard, s.parent.get(), s.real)) return;
+    if (moved_git_dir(n, guard, s) || (exchange && moved_git_dir(n, guard, d))) return;
+  }
   reply(n, syscall(SYS_renameat2, s.parent.get(), s.name.c_str(), d.parent.get(), d.name.c_str(), flags));
+}
+
+// The source of a hard link: a config or commondir of a directory with a HEAD? Decided on
+// the inode itself: the directory its path names must hold this very file by that name
+// (else it moved meanwhile: refused rather than guessed). The guard keeps it at one link.
+bool config_of_git_dir(Notif& n, BareGuard& g, const Target& s, const struct stat& st) {
+  if (s.unnamed) return false;
+  const size_t slash = s.real.rfind('/');
+  const std::string name = s.real.substr(slash + 1);
+  if (bare_role(name) != BareRole::kCompanion) return false;
+  Fd dir(open(slash == 0 ? "/" : s.real.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat here;
+  const bool same = dir.ok() && fstatat(dir.get(), name.c_str(), &here, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    here.st_dev == st.st_dev && here.st_ino == st.st_ino;
+  if (same && g.dir(dir.get()) && !has_head(dir.get())) return false;
+  return refuse(n, Decision{false, kGitDirRule}, "write", s.real, EACCES);
 }
 
 void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
@@ -303,7 +376,7 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH in the kernel; a sandboxed process gets ENOENT.
   if (!operand(n, ofd, op, flags & AT_SYMLINK_FOLLOW, false, s)) return;
   if (!operand(n, nfd, np, false, false, d)) return;
-  struct stat st;
+  struct stat st{};
   if (!s.fd.ok()) {  // not followed: link the last component itself
     s.fd.reset(openat(s.parent.get(), s.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!s.fd.ok()) return fail(n, errno);
@@ -313,6 +386,10 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
   // be held writable.
   if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real)) return;
+  // A second name for a config next to a HEAD would let it be written through that name.
+  BareGuard guard;
+  guard.engage();
+  if (git_dir_refused(n, guard, d.parent.get(), d.real) || config_of_git_dir(n, guard, s, st)) return;
   reply(n, linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(s.fd.get())).c_str(), d.parent.get(), d.name.c_str(),
                   AT_SYMLINK_FOLLOW));
 }
@@ -326,6 +403,11 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   if (target_text.empty()) return fail(n, ENOENT);
   // The link text is not checked: opening through the link is decided on its target.
   if (check_access(n, false, true, d.real)) return;
+  BareGuard guard;
+  if (bare_relevant(d.real)) {
+    guard.engage();
+    if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
+  }
   reply(n, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()));
 }
 
