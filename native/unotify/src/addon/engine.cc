@@ -142,7 +142,9 @@ void Core::start() {
   // trapfloor). Kernels before 6.6 refuse it and keep the default.
   notif_sync_wakeups(listener_);
   receiversAlive_ = nthreads_;
-  for (int i = 0; i < nthreads_; i++) threads_.emplace_back([this] { receive_loop(); });
+  inRecv_.reset(new std::atomic<bool>[static_cast<size_t>(nthreads_)]);
+  for (int i = 0; i < nthreads_; i++) inRecv_[i] = false;
+  for (int i = 0; i < nthreads_; i++) threads_.emplace_back([this, i] { receive_loop(i); });
   watcher_ = std::thread([this] { watch_loop(); });
   flusher_ = std::thread([this] { flush_loop(); });
 }
@@ -323,7 +325,7 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   if (!n.deferred) journal_.release(n.slot);
 }
 
-void Core::receive_loop() {
+void Core::receive_loop(int index) {
   // A private fs struct so umask() per operation affects only this thread.
   unshare(CLONE_FS);
   sigset_t set;
@@ -331,13 +333,20 @@ void Core::receive_loop() {
   sigaddset(&set, wake_signal());
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   auto self = shared_from_this();
-  while (!stopping_) {
+  std::atomic<bool>& inRecv = inRecv_[index];
+  for (;;) {
+    // Marked before stopping_ is looked at: stop() sets stopping_, then signals every
+    // receiver marked, so one that saw stopping_ false is signalled inside RECV.
+    inRecv = true;
+    if (stopping_) break;
     // Received straight into a journal slot: an engine killed right after RECV leaves
     // the notification on record for the next one (else its caller would wait forever).
     seccomp_notif req{};
     int slot = journal_.reserve();
     seccomp_notif* into = slot >= 0 ? journal_.at(slot) : &req;
-    if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, into) != 0) {
+    const int got = ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, into);
+    inRecv = false;
+    if (got != 0) {
       int e = errno;
       journal_.release(slot);
       if (e == EINTR) continue;  // stop() or a stray signal: look at stopping_
@@ -354,6 +363,7 @@ void Core::receive_loop() {
     journal_.publish(slot);
     handle(req, self, slot >= 0 ? slot : kClaim);
   }
+  inRecv = false;
   receiversAlive_--;
 }
 
@@ -395,7 +405,8 @@ void Core::watch_loop() {
 // before the signal and then entered RECV gets the next one.
 void Core::interrupt_receivers() {
   while (receiversAlive_.load() > 0) {
-    for (auto& t : threads_) pthread_kill(t.native_handle(), wake_signal());
+    for (size_t i = 0; i < threads_.size(); i++)
+      if (inRecv_[i]) pthread_kill(threads_[i].native_handle(), wake_signal());
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }

@@ -88,7 +88,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::atomic<uint64_t> verifiedAfterExec{0}, verifiedFirstSight{0};
 
  private:
-  void receive_loop();
+  void receive_loop(int index);
   void watch_loop();
   void interrupt_receivers();
   void flush_loop();
@@ -121,6 +121,10 @@ class Core : public std::enable_shared_from_this<Core> {
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::vector<std::thread> threads_;
   std::atomic<int> receiversAlive_{0};
+  // Per receiver: is it (about to be) blocked in NOTIF_RECV? stop() signals only those: a
+  // signal in the middle of a decision would interrupt the engine's own waits (ADDFD waits,
+  // interruptibly, for the program to take the fd) and fail the program's call.
+  std::unique_ptr<std::atomic<bool>[]> inRecv_;
   std::thread watcher_;
   std::thread flusher_;
   std::atomic<bool> stopping_{false};

@@ -81,7 +81,12 @@ int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec) {
   a.id = id;
   a.srcfd = static_cast<uint32_t>(srcfd);
   a.newfd_flags = cloexec ? O_CLOEXEC : 0;
-  int newfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+  // ADDFD waits, interruptibly, for the program to take the fd; interrupted, the kernel
+  // withdraws it (nothing was installed), so asking again is safe. stop()'s wake-up signal
+  // is meant for receivers in RECV, but one sent just as RECV returned can land here.
+  int newfd;
+  do newfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+  while (newfd < 0 && errno == EINTR);
   const int err = errno;
   // Our copy is closed before the reply: the program runs on at once (a compiler writes a
   // binary and exits, its parent execs it), and a write reference still held here would make
