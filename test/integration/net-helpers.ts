@@ -7,7 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { CompiledPolicy, Effect, PathRule, RuleOrigin } from '../../src/policy/compiled.js';
@@ -241,4 +241,32 @@ export function parseRace(stdout: string): { ok: number; leaked: number; refused
   const m = /ok=(\d+) leaked=(\d+) refused=(\d+)/.exec(stdout);
   if (!m) throw new Error(`net_race printed no counts: ${stdout}`);
   return { ok: Number(m[1]), leaked: Number(m[2]), refused: Number(m[3]) };
+}
+
+/** A minimal HTTP CONNECT proxy on 127.0.0.1 (the user's own proxy sbx chains to): pushes
+ * each CONNECT target to `connects`, then tunnels to it. */
+export function startUpstream(connects: string[]): Promise<Server> {
+  const server = createServer((client: Socket) => {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      client.off('data', onData);
+      const m = /^CONNECT (\S+):(\d+) HTTP/.exec(head.toString('latin1'));
+      if (!m) return void client.end('HTTP/1.1 405 Method Not Allowed\r\n\r\n');
+      connects.push(`${m[1]}:${m[2]}`);
+      const target = connect({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }, () => {
+        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        const rest = head.subarray(end + 4);
+        if (rest.length > 0) target.write(rest);
+        client.pipe(target);
+        target.pipe(client);
+      });
+      target.on('error', () => client.destroy());
+    };
+    client.on('data', onData);
+    client.on('error', () => {});
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }

@@ -5,9 +5,9 @@
  * sbx's proxy chains to it: a tiny upstream proxy here records every CONNECT it serves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { sbxExec } from './exec-helpers.js';
-import { tcpServers, tempWorld, writeHostsFile, type Servers } from './net-helpers.js';
+import { startUpstream, tcpServers, tempWorld, writeHostsFile, type Servers } from './net-helpers.js';
 
 const world = tempWorld('sbx-net-upstream-');
 let servers: Servers;
@@ -16,38 +16,11 @@ let upstream: Server;
 let upstreamUrl: string;
 const connects: string[] = [];
 
-/** A minimal HTTP CONNECT proxy: records the target, tunnels to it. */
-function startUpstream(): Promise<Server> {
-  const server = createServer((client: Socket) => {
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      client.off('data', onData);
-      const m = /^CONNECT (\S+):(\d+) HTTP/.exec(head.toString('latin1'));
-      if (!m) return void client.end('HTTP/1.1 405 Method Not Allowed\r\n\r\n');
-      connects.push(`${m[1]}:${m[2]}`);
-      const target = connect({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }, () => {
-        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-        const rest = head.subarray(end + 4);
-        if (rest.length > 0) target.write(rest);
-        client.pipe(target);
-        target.pipe(client);
-      });
-      target.on('error', () => client.destroy());
-    };
-    client.on('data', onData);
-    client.on('error', () => {});
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 beforeAll(async () => {
   servers = await tcpServers({ '127.0.0.2': 'hello from api', '127.0.0.3': 'hello from other' });
   const hosts = writeHostsFile(world.dir, { '127.0.0.2': ['a.wild.test'], '127.0.0.3': ['b.tame.test'] });
   env = { ...world.env, SBX_HOSTS_FILE: hosts };
-  upstream = await startUpstream();
+  upstream = await startUpstream(connects);
   const addr = upstream.address();
   upstreamUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 });

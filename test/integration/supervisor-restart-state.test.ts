@@ -14,10 +14,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { makeProject, makeSandbox, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
-import { tcpServers, type Servers } from './net-helpers.js';
+import { startUpstream, tcpServers, type Servers } from './net-helpers.js';
 
 let sb: Sandbox;
 /** Under /var/tmp: outside every policy's kept paths (the sandbox's HOME is under /tmp). */
@@ -28,33 +28,6 @@ let upstream: Server;
 let upstreamUrl: string;
 const connects: string[] = [];
 
-/** A minimal HTTP CONNECT proxy: records the target, tunnels to it (as net-upstream.test.ts). */
-function startUpstream(): Promise<Server> {
-  const server = createServer((client: Socket) => {
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      client.off('data', onData);
-      const m = /^CONNECT (\S+):(\d+) HTTP/.exec(head.toString('latin1'));
-      if (!m) return void client.end('HTTP/1.1 405 Method Not Allowed\r\n\r\n');
-      connects.push(`${m[1]}:${m[2]}`);
-      const target = connect({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }, () => {
-        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-        const rest = head.subarray(end + 4);
-        if (rest.length > 0) target.write(rest);
-        client.pipe(target);
-        target.pipe(client);
-      });
-      target.on('error', () => client.destroy());
-    };
-    client.on('data', onData);
-    client.on('error', () => {});
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 beforeAll(async () => {
   sb = makeSandbox('rstate');
   const base = existsSync('/var/tmp') ? '/var/tmp' : sb.dir;
@@ -64,7 +37,7 @@ beforeAll(async () => {
   writeFileSync(join(world, 'pub'), 'PUBLIC\n');
   writeFileSync(join(elsewhere, 'secret'), 'TOP-SECRET\n');
   servers = await tcpServers({ '127.0.0.2': 'hello from api' });
-  upstream = await startUpstream();
+  upstream = await startUpstream(connects);
   const addr = upstream.address();
   upstreamUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   expect(sb.sbx(['daemon', 'start']).code).toBe(0);
