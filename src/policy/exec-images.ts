@@ -104,13 +104,7 @@ export function resolveProgram(name: string, env: Env): string[] {
 
 /** PT_INTERP of an ELF file (its dynamic loader), or undefined. */
 export function elfInterpreter(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
+  return withFile(path, (fd) => {
     const h = Buffer.alloc(64);
     if (readSync(fd, h, 0, 64, 0) < 52 || h.readUInt32BE(0) !== 0x7f454c46) return undefined;
     const is64 = h[4] === 2;
@@ -134,9 +128,7 @@ export function elfInterpreter(path: string): string | undefined {
       return s.toString('latin1').replace(/\0.*$/s, '');
     }
     return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** The loaders on this system, by identity (deduplicated by dev/ino). */
@@ -198,6 +190,18 @@ export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) 
 
 /** The interpreter a `#!` line names (its first word), or undefined when `path` is no script. */
 export function scriptInterpreter(path: string): string | undefined {
+  return withFile(path, (fd) => {
+    const b = Buffer.alloc(256);
+    const n = readSync(fd, b, 0, b.length, 0);
+    const line = b.subarray(0, n).toString('latin1').split('\n')[0]!;
+    if (!line.startsWith('#!')) return undefined;
+    const interp = line.slice(2).trim().split(/[ \t]+/)[0];
+    return interp && isAbsolute(interp) ? interp : undefined;
+  });
+}
+
+/** `read(fd)` on `path` opened read-only, closed after; undefined when it cannot be opened. */
+function withFile<T>(path: string, read: (fd: number) => T | undefined): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -205,12 +209,7 @@ export function scriptInterpreter(path: string): string | undefined {
     return undefined;
   }
   try {
-    const b = Buffer.alloc(256);
-    const n = readSync(fd, b, 0, b.length, 0);
-    const line = b.subarray(0, n).toString('latin1').split('\n')[0]!;
-    if (!line.startsWith('#!')) return undefined;
-    const interp = line.slice(2).trim().split(/[ \t]+/)[0];
-    return interp && isAbsolute(interp) ? interp : undefined;
+    return read(fd);
   } finally {
     closeSync(fd);
   }
