@@ -72,23 +72,7 @@ bool plain_bool(const std::string& v) {
 
 // The content of `config` in dirfd, read with our own fd (never followed). false: not an
 // inert regular file (missing is reported by `missing`).
-bool read_config(int dirfd, std::string& text, bool& missing) {
-  missing = false;
-  Fd f(openat(dirfd, "config", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!f.ok()) {
-    missing = errno == ENOENT;
-    return false;
-  }
-  struct stat st;
-  if (fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) return false;
-  char buf[4097];
-  size_t total = 0;
-  ssize_t k;
-  while (total < sizeof buf && (k = read(f.get(), buf + total, sizeof buf - total)) > 0) total += static_cast<size_t>(k);
-  if (total > 4096) return false;
-  text.assign(buf, total);
-  return true;
-}
+bool read_config(int dirfd, std::string& text, bool& missing) { return read_small(dirfd, "config", text, missing); }
 
 bool exists(int dirfd, const char* name) {
   struct stat st;

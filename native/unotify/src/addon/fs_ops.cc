@@ -217,26 +217,6 @@ bool dir_exposes(Notif& n, const Target& t) {
   return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);
 }
 
-// A small regular file at (dirfd, name), not followed: false if it is anything else or
-// unreadable; `missing` when there is nothing by that name.
-bool read_small(int dirfd, const char* name, std::string& out, bool& missing, bool follow = false) {
-  missing = false;
-  Fd f(openat(dirfd, name, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!f.ok()) {
-    missing = errno == ENOENT;
-    return false;
-  }
-  struct stat st;
-  if (fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) return false;
-  char buf[4097];
-  ssize_t k;
-  size_t total = 0;
-  while (total < sizeof buf && (k = read(f.get(), buf + total, sizeof buf - total)) > 0) total += static_cast<size_t>(k);
-  if (total > 4096) return false;
-  out.assign(buf, total);
-  return true;
-}
-
 // Does every policy the caller's is nested within allow writing `real`, or refuse it only by
 // a floor (not an exact rule)? The git config exceptions below lift that floor alone: an
 // enclosing policy's other refusal still holds.

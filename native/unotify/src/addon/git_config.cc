@@ -12,6 +12,12 @@
 #include <cctype>
 #include <cstring>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sys.h"
+
 namespace sbx {
 
 namespace {
@@ -69,6 +75,25 @@ bool git_config_inert(const std::string& text) {
 bool is_git_config_path(const std::string& real) {
   static const std::string tail = "/.git/config";
   return real.size() > tail.size() && real.compare(real.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// See git_config.h.
+bool read_small(int dirfd, const char* name, std::string& out, bool& missing, bool follow) {
+  missing = false;
+  Fd f(openat(dirfd, name, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!f.ok()) {
+    missing = errno == ENOENT;
+    return false;
+  }
+  struct stat st;
+  if (fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) return false;
+  char buf[4097];
+  ssize_t k;
+  size_t total = 0;
+  while (total < sizeof buf && (k = read(f.get(), buf + total, sizeof buf - total)) > 0) total += static_cast<size_t>(k);
+  if (total > 4096) return false;
+  out.assign(buf, total);
+  return true;
 }
 
 }  // namespace sbx

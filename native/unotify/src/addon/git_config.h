@@ -13,4 +13,8 @@ bool git_config_inert(const std::string& text);
 // "/…/.git/config": the one floor path the engine may write for a sandbox, with inert content.
 bool is_git_config_path(const std::string& real);
 
+// A small regular file (≤ 4 KiB) at (dirfd, name), not followed unless `follow`, read with our
+// own fd: false if it is anything else or unreadable; `missing` when there is nothing by that name.
+bool read_small(int dirfd, const char* name, std::string& out, bool& missing, bool follow = false);
+
 }  // namespace sbx
