@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
+import { endWorld, run, sbxExec, tempWorld, trustedStarterProject } from './exec-helpers.js';
 
 // Real git and sessions on a loaded 2-core box: generous limits (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
@@ -60,15 +60,9 @@ beforeAll(() => {
   execaSync('git', ['-C', src, 'add', 'f'], { env: { ...process.env, ...gitEnv } });
   execaSync('git', ['-C', src, 'commit', '-qm', 'from-src'], { env: { ...process.env, ...gitEnv } });
   execaSync('git', ['clone', '-q', '--bare', src, tpl]);
-  mkdirSync(proj);
-  writeFileSync(join(proj, 'package.json'), '{"name":"p","version":"1.0.0"}\n');
-  execaSync(sbxBin, ['init'], { cwd: proj, env: world.env, extendEnv: false });
-  execaSync(sbxBin, ['trust'], { cwd: proj, env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
+  trustedStarterProject(world, proj);
 });
-afterAll(() => {
-  execaSync(sbxBin, ['daemon', 'stop'], { env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
-  world.cleanup();
-});
+afterAll(() => endWorld(world));
 
 describe('escape-git-bare: a planted bare repository', () => {
   it('twins outside: each order makes a git directory whose config or hook git runs', async () => {

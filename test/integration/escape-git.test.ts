@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
+import { endWorld, run, sbxExec, tempWorld, trustedStarterProject } from './exec-helpers.js';
 
 // Real git and sessions on a loaded 2-core box: generous limits (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
@@ -29,15 +29,9 @@ const outside = (args: string[]) =>
   run('git', args, { cwd: proj, env: { ...world.env, ...gitEnv, PAGER: 'cat', GIT_PAGER: '', EDITOR: 'true', GIT_TERMINAL_PROMPT: '0' } });
 
 beforeAll(() => {
-  mkdirSync(proj);
-  writeFileSync(join(proj, 'package.json'), '{"name":"p","version":"1.0.0"}\n');
-  execaSync(sbxBin, ['init'], { cwd: proj, env: world.env, extendEnv: false });
-  execaSync(sbxBin, ['trust'], { cwd: proj, env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
+  trustedStarterProject(world, proj);
 });
-afterAll(() => {
-  execaSync(sbxBin, ['daemon', 'stop'], { env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
-  world.cleanup();
-});
+afterAll(() => endWorld(world));
 
 describe('git inside a sandbox', () => {
   it('allowed: git init && git add && git commit inside; outside it is an ordinary repository with an inert config', async () => {

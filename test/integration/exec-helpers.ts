@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 
 export const repo = resolve(import.meta.dirname, '..', '..');
 export const sbxBin = join(repo, 'bin', 'sbx');
@@ -132,4 +132,21 @@ export function raceCounts(stdout: string): { allowed: number; leaked: number; r
   const m = /allowed=(\d+) leaked=(\d+) refused=(\d+)(?: killed=(\d+))?/.exec(stdout);
   if (!m) throw new Error(`race fixture printed no counts: ${stdout}`);
   return { allowed: Number(m[1]), leaked: Number(m[2]), refused: Number(m[3]), killed: Number(m[4] ?? 0) };
+}
+
+/**
+ * A node project `sbx init` made and `sbx trust`ed in `proj` (the starter policy a user would
+ * have), for tests that act inside it with `sbx exec`; with the world's supervisor to stop after.
+ */
+export function trustedStarterProject(world: { env: Record<string, string> }, proj: string): void {
+  mkdirSync(proj);
+  writeFileSync(join(proj, 'package.json'), '{"name":"p","version":"1.0.0"}\n');
+  execaSync(sbxBin, ['init'], { cwd: proj, env: world.env, extendEnv: false });
+  execaSync(sbxBin, ['trust'], { cwd: proj, env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
+}
+
+/** Stops the supervisor a tempWorld() started, then removes the world. */
+export function endWorld(world: { env: Record<string, string>; cleanup(): void }): void {
+  execaSync(sbxBin, ['daemon', 'stop'], { env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
+  world.cleanup();
 }
