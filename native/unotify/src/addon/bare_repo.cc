@@ -39,17 +39,8 @@ namespace sbx {
 namespace {
 
 
-std::string trim(const std::string& s) {
-  size_t a = s.find_first_not_of(" \t\r");
-  if (a == std::string::npos) return "";
-  size_t b = s.find_last_not_of(" \t\r");
-  return s.substr(a, b - a + 1);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+std::string trim(const std::string& s) { return config_trim(s); }
+std::string lower(const std::string& s) { return config_lower(s); }
 
 // A remote url git fetches from without running anything of the url's choosing: no
 // transport helper ("<helper>::<address>" runs git-remote-<helper>), no option ("-…"),
@@ -227,23 +218,16 @@ const char* bare_dir_reason(BareGuard& g, int dirfd) {
 
 bool bare_config_inert(const std::string& text) {
   if (git_config_inert(text)) return true;
-  if (text.size() > 4096 || text.find('\0') != std::string::npos) return false;
   // Split: [core] lines go to git_config_inert; [remote "name"] lines are checked here.
   std::string core;
   enum { kOther, kCore, kRemote } in = kOther;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    const std::string line = trim(text.substr(pos, nl - pos));
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+  const bool ok = each_config_line(text, [&](const std::string& line) {
     if (line[0] == '[') {
       const std::string l = lower(line);
       if (l == "[core]") {
         in = kCore;
         core += line + "\n";
-        continue;
+        return true;
       }
       // [remote "name"]: a plain name, no subsection escapes.
       static const std::string head = "[remote \"";
@@ -252,20 +236,20 @@ bool bare_config_inert(const std::string& text) {
       if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; }))
         return false;
       in = kRemote;
-      continue;
+      return true;
     }
     if (in == kCore) {
       core += line + "\n";
-      continue;
+      return true;
     }
     if (in != kRemote) return false;
     const size_t eq = line.find('=');
     if (eq == std::string::npos) return false;
     const std::string key = lower(trim(line.substr(0, eq)));
     const std::string value = trim(line.substr(eq + 1));
-    if (key == "url" ? !plain_url(value) : key == "fetch" ? !plain_refspec(value) : key == "mirror" ? !plain_bool(value) : true)
-      return false;
-  }
+    return key == "url" ? plain_url(value) : key == "fetch" ? plain_refspec(value) : key == "mirror" ? plain_bool(value) : false;
+  });
+  if (!ok) return false;
   return git_config_inert(core);
 }
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <functional>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,19 +21,36 @@
 
 namespace sbx {
 
-namespace {
-
-std::string lower(std::string s) {
+std::string config_lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
-std::string trim(const std::string& s) {
+std::string config_trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r");
   if (a == std::string::npos) return "";
   size_t b = s.find_last_not_of(" \t\r");
   return s.substr(a, b - a + 1);
 }
+
+bool each_config_line(const std::string& text, const std::function<bool(const std::string&)>& line) {
+  if (text.size() > 4096 || text.find('\0') != std::string::npos) return false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string l = config_trim(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    if (l.empty() || l[0] == '#' || l[0] == ';') continue;
+    if (!line(l)) return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::string lower(const std::string& s) { return config_lower(s); }
+std::string trim(const std::string& s) { return config_trim(s); }
 
 bool plain_value(const std::string& v) {
   static const char* const words[] = {"true", "false", "yes", "no", "on", "off"};
@@ -47,19 +65,11 @@ bool plain_value(const std::string& v) {
 bool git_config_inert(const std::string& text) {
   static const char* const keys[] = {"repositoryformatversion", "filemode", "bare", "logallrefupdates",
                                      "ignorecase", "precomposeunicode", "symlinks"};
-  if (text.size() > 4096 || text.find('\0') != std::string::npos) return false;
   bool in_core = false;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    const std::string line = trim(text.substr(pos, nl - pos));
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+  return each_config_line(text, [&](const std::string& line) {
     if (line[0] == '[') {
       in_core = lower(line) == "[core]";
-      if (!in_core) return false;
-      continue;
+      return in_core;
     }
     if (!in_core) return false;
     const size_t eq = line.find('=');
@@ -67,9 +77,8 @@ bool git_config_inert(const std::string& text) {
     const std::string key = lower(trim(line.substr(0, eq)));
     const std::string value = trim(line.substr(eq + 1));
     if (std::find_if(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) == std::end(keys)) return false;
-    if (!plain_value(value)) return false;
-  }
-  return true;
+    return plain_value(value);
+  });
 }
 
 bool is_git_config_path(const std::string& real) {
