@@ -82,14 +82,8 @@ std::vector<Journal::Taken> Journal::take_live() {
   std::vector<Taken> out;
   if (!slots_) return out;
   // Only the pages that hold data: reading a hole of the shared memfd would add a page.
-  std::vector<std::pair<uint32_t, uint32_t>> ranges;  // slot index ranges [first, last)
-  shm_for_each_data(fd_, 0, size_, [&](size_t b, size_t e) {
-    // A slot whose state word lies in a hole is free (a written state makes its page data).
-    size_t first = b <= kHeader ? 0 : (b - kHeader + sizeof(Slot) - 1) / sizeof(Slot);
-    size_t last = e <= kHeader ? 0 : (e - kHeader + sizeof(Slot) - 1) / sizeof(Slot);
-    if (last > count_) last = count_;
-    if (first < last) ranges.emplace_back(static_cast<uint32_t>(first), static_cast<uint32_t>(last));
-  });
+  // A slot whose state word lies in a hole is free (a written state makes its page data).
+  const auto ranges = shm_data_records(fd_, 0, size_, kHeader, sizeof(Slot), count_);
   for (const auto& r : ranges) {
     for (uint32_t k = r.first; k < r.second; k++) {
       uint32_t s = __atomic_load_n(&slots_[k].state, __ATOMIC_ACQUIRE);

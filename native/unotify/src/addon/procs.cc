@@ -107,13 +107,7 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
   // What a previous engine handed out. A record caught mid-write by its death is dropped:
   // its tag was never applied (the record is written before the prlimit). Only pages that
   // hold data are read: a read of a hole would add a page to our memory (shm_region.h).
-  std::vector<std::pair<uint32_t, uint32_t>> ranges;
-  shm_for_each_data(fd, static_cast<off_t>(offset), size, [&](size_t b, size_t e) {
-    size_t first = b <= kHeader ? 0 : (b - kHeader + sizeof(Rec) - 1) / sizeof(Rec);
-    size_t last = e <= kHeader ? 0 : (e - kHeader + sizeof(Rec) - 1) / sizeof(Rec);
-    if (last > nrecs_) last = nrecs_;
-    if (first < last) ranges.emplace_back(static_cast<uint32_t>(first), static_cast<uint32_t>(last));
-  });
+  const auto ranges = shm_data_records(fd, static_cast<off_t>(offset), size, kHeader, sizeof(Rec), nrecs_);
   for (const auto& range : ranges) {
     for (uint32_t k = range.first; k < range.second; k++) {
       Rec& r = recs_[k];

@@ -31,4 +31,16 @@ void shm_for_each_data(int fd, off_t off, size_t len, const std::function<void(s
   }
 }
 
+std::vector<std::pair<uint32_t, uint32_t>> shm_data_records(int fd, off_t off, size_t len, size_t header, size_t rec,
+                                                            uint32_t count) {
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  shm_for_each_data(fd, off, len, [&](size_t b, size_t e) {
+    size_t first = b <= header ? 0 : (b - header + rec - 1) / rec;
+    size_t last = e <= header ? 0 : (e - header + rec - 1) / rec;
+    if (last > count) last = count;
+    if (first < last) ranges.emplace_back(static_cast<uint32_t>(first), static_cast<uint32_t>(last));
+  });
+  return ranges;
+}
+
 }  // namespace sbx

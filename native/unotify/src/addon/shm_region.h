@@ -6,7 +6,10 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <utility>
+#include <vector>
 
 namespace sbx {
 // Makes [off, off+len) of fd read as zeros, freeing its pages; `map` (that range mapped)
@@ -15,4 +18,9 @@ void shm_zero(int fd, off_t off, size_t len, void* map);
 // Calls fn(begin, end) — offsets relative to `off` — for each part of [off, off+len) of fd
 // that holds data; the whole range once where the kernel cannot tell holes from data.
 void shm_for_each_data(int fd, off_t off, size_t len, const std::function<void(size_t, size_t)>& fn);
+// The index ranges [first, last) of the records of a region laid out as a `header` then
+// `count` records of `rec` bytes each, whose first byte lies in a part that holds data (a
+// record starting in a hole was never written: it is free).
+std::vector<std::pair<uint32_t, uint32_t>> shm_data_records(int fd, off_t off, size_t len, size_t header, size_t rec,
+                                                            uint32_t count);
 }  // namespace sbx
