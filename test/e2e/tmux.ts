@@ -3,7 +3,7 @@
  * type, capture-pane to read. Each harness has its own tmux server (-L socket) and waits for
  * markers on the screen instead of sleeping.
  */
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execaSync } from 'execa';
@@ -15,6 +15,19 @@ export const repoRoot = resolve(import.meta.dirname, '../..');
 export const sbxBin = join(repoRoot, 'bin', 'sbx');
 
 let counter = 0;
+
+/**
+ * tmux config files live in a directory of this process's own: a name in the shared /tmp
+ * could be left by another user's run (a recycled pid) and be unwritable here.
+ */
+let confDir: string | undefined;
+function tmuxConfDir(): string {
+  confDir ??= mkdtempSync(join(tmpdir(), 'sbx-e2e-tmux-'));
+  return confDir;
+}
+afterAll(() => {
+  if (confDir) rmSync(confDir, { recursive: true, force: true });
+});
 
 /** A temp tree standing in for the user's machine: HOME and XDG dirs, never the real ~. */
 export interface Sandbox {
@@ -92,7 +105,7 @@ export class Tmux {
   }
 
   start(argv: string[], cwd: string, env: Record<string, string>): void {
-    const conf = join(tmpdir(), `${this.socket}.conf`);
+    const conf = join(tmuxConfDir(), `${this.socket}.conf`);
     writeFileSync(conf, 'set -g history-limit 50000\nset -g status off\nset -sg escape-time 0\nset -g remain-on-exit on\n');
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     execaSync('tmux', ['-L', this.socket, '-f', conf, 'new-session', '-d', '-x', '220', '-y', '50', '-c', cwd, 'env', '-i', ...envArgs, ...argv], {

@@ -315,8 +315,11 @@ describe('3. other processes are out of reach under --deny-all', () => {
 
 describe('3b. process groups', () => {
   it("kill 0 reaches the command's own processes and skips sbx, whose process group it shares", async () => {
-    // setsid: sbx exec and its command alone in a group, as under an interactive shell's job control
-    const r = await run('setsid', ['-w', sbxBin, 'exec', '--', 'sh', '-c', `trap 'echo got-term' TERM; sleep 30 & s=$!; kill 0; echo kill0=$?; wait $s; echo sleep=$?`], { env: world.env, cwd: world.dir });
+    // setsid: sbx exec and its command alone in a group, as under an interactive shell's job control.
+    // kill 0 waits until the child is sleep: a SIGTERM reaching dash's child between fork and exec
+    // runs the inherited trap handler and is lost (outside sbx too), and sleep then runs 30 s.
+    const cmd = `trap 'echo got-term' TERM; sleep 30 & s=$!; until [ "$(cat /proc/$s/comm)" = sleep ]; do :; done; kill 0; echo kill0=$?; wait $s; echo sleep=$?`;
+    const r = await run('setsid', ['-w', sbxBin, 'exec', '--', 'sh', '-c', cmd], { env: world.env, cwd: world.dir });
     expect(r.stdout).toContain('got-term');
     expect(r.stdout).toContain('kill0=0');
     expect(r.stdout).toContain('sleep=143'); // SIGTERM
@@ -439,7 +442,7 @@ describe("8. another terminal's pty (issue 11 item 7)", () => {
   });
 
   it('inside, a pty the session allocated opens by name (posix_openpt + ptsname); script(1) and tmux work', async () => {
-    const tmuxSock = join('/tmp', `sbx-kernel-tmux-${process.pid}`);
+    const tmuxSock = join(pub, 'tmux.sock'); // ours alone: a /tmp name could be another user's leftover
     const tmuxOut = join(pub, 'tmux.out');
     const r = await inside(
       [

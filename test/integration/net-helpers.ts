@@ -5,7 +5,7 @@
  * plus loopback-only servers (127.0.0.x, ::1, unix sockets). Nothing leaves the machine.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -200,7 +200,9 @@ export async function udpServers(addresses: string[], fixedPort = 0): Promise<Se
  */
 export async function unixServer(path: string, banner: string): Promise<{ count(): number; close(): Promise<void> }> {
   if (path.startsWith('@')) {
-    const hits = join(tmpdir(), `sbx-abstract-${process.pid}-${path.slice(1)}`);
+    // A directory of our own: a name in the shared /tmp could be another user's leftover.
+    const hitsDir = mkdtempSync(join(tmpdir(), 'sbx-abstract-'));
+    const hits = join(hitsDir, 'hits');
     // The script reads the client's line first: exiting before it would make socat's write
     // fail (EPIPE) and drop the banner.
     // reject: false: close() kills it; cleanup (execa's default) kills it if the test process dies first.
@@ -210,7 +212,7 @@ export async function unixServer(path: string, banner: string): Promise<{ count(
       count: () => (existsSync(hits) ? readFileSync(hits, 'utf8').length / 2 : 0),
       close: async () => {
         child.kill();
-        rmSync(hits, { force: true });
+        rmSync(hitsDir, { recursive: true, force: true });
       },
     };
   }
