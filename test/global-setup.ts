@@ -1,12 +1,23 @@
 /**
  * Builds the C fixtures (tiny executables under test/fixtures/c) once per run into
- * test/fixtures/bin, so tests exercise real programs against the real kernel.
+ * test/fixtures/bin, so tests exercise real programs against the real kernel. Gives the run a
+ * temp directory of its own (TMPDIR, inherited by the test workers) and removes it afterwards,
+ * so the thousands of homes and worlds the tests make do not pile up in /tmp.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execaSync } from 'execa';
 
-export default function setup(): void {
+export default function setup(): () => void {
+  const runTmp = mkdtempSync(join(tmpdir(), 'sbx-test-run-'));
+  chmodSync(runTmp, 0o1777); // as /tmp: tests that switch to another user still create files in it
+  process.env.TMPDIR = runTmp;
+  buildFixtures();
+  return () => rmSync(runTmp, { recursive: true, force: true, maxRetries: 5 });
+}
+
+function buildFixtures(): void {
   const root = resolve(import.meta.dirname, 'fixtures');
   const src = join(root, 'c');
   const out = join(root, 'bin');
