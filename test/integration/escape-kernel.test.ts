@@ -41,6 +41,12 @@ function parse(r: Result): Record<string, string> {
 }
 const inside = (sh: string, flags = policy, cwd = world.dir) => sbxExec([...flags, '--', 'sh', '-c', sh], { env: world.env, cwd });
 const outside = (sh: string, cwd = world.dir) => run('sh', ['-c', sh], { env: world.env, cwd });
+/**
+ * Shell text that waits until process `pid` (a background `sleep`) has exec'd: a signal reaching
+ * dash's child between fork and exec meets the parent's trap handler or default disposition and
+ * is lost or kills it (outside sbx too: 381 of 400 `kill 0` right after `sleep &` were lost).
+ */
+const untilSleep = (pid: string) => `until read c < /proc/${pid}/comm && [ "$c" = sleep ]; do :; done`;
 /** The verdict word of a probe line: "ok", "EPERM", … */
 const verdict = (line: string | undefined) => /^[\w-]+: (\S+)/.exec(line ?? '')?.[1] ?? `(nothing: ${line})`;
 
@@ -283,7 +289,7 @@ describe('3. other processes are out of reach under --deny-all', () => {
       cases[`child ${o}`] = ['proc', o, '$child'];
     }
     const r = await inside(
-      `${script(cases, `sh -c ${q(TARGET)} & child=$!`)}\n${P} proc cont $child >/dev/null; kill $child`,
+      `${script(cases, `sh -c ${q(TARGET)} & child=$!; ${untilSleep('$child')}`)}\n${P} proc cont $child >/dev/null; kill $child`,
       ['--deny-all', `--allow-read=${fixturesBin}`],
     );
     code = r.code;
@@ -316,9 +322,7 @@ describe('3. other processes are out of reach under --deny-all', () => {
 describe('3b. process groups', () => {
   it("kill 0 reaches the command's own processes and skips sbx, whose process group it shares", async () => {
     // setsid: sbx exec and its command alone in a group, as under an interactive shell's job control.
-    // kill 0 waits until the child is sleep: a SIGTERM reaching dash's child between fork and exec
-    // runs the inherited trap handler and is lost (outside sbx too), and sleep then runs 30 s.
-    const cmd = `trap 'echo got-term' TERM; sleep 30 & s=$!; until [ "$(cat /proc/$s/comm)" = sleep ]; do :; done; kill 0; echo kill0=$?; wait $s; echo sleep=$?`;
+    const cmd = `trap 'echo got-term' TERM; sleep 30 & s=$!; ${untilSleep('$s')}; kill 0; echo kill0=$?; wait $s; echo sleep=$?`;
     const r = await run('setsid', ['-w', sbxBin, 'exec', '--', 'sh', '-c', cmd], { env: world.env, cwd: world.dir });
     expect(r.stdout).toContain('got-term');
     expect(r.stdout).toContain('kill0=0');
