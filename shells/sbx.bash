@@ -222,7 +222,8 @@ __sbx_hook() {
 # cd/pushd/popd push at once, so `cd proj && make` runs under proj's policy (the prompt hook
 # alone would be one command late). A cd function someone else defined is left alone.
 for __sbx_c in cd pushd popd; do
-  if [[ $(type -t $__sbx_c) != function || $(declare -f $__sbx_c) == *__sbx_hook* ]]; then
+  # `declare -F` first: no fork (a few ms of every new terminal) unless such a function exists.
+  if ! declare -F $__sbx_c >/dev/null || [[ $(declare -f $__sbx_c) == *__sbx_hook* ]]; then
     eval "$__sbx_c() { builtin $__sbx_c \"\$@\" || return; __sbx_hook; }"
   fi
 done
@@ -255,7 +256,8 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
   elif [[ ! -x $__sbx_bin ]]; then
     # The hook was saved with sbx's path baked in and the checkout has moved or gone.
     __sbx_off "$__sbx_bin is gone (the sbx checkout was moved or deleted)" "put sbx back there, or re-install the hook from sbx's new place: eval \"\$(NEW_PLACE/bin/sbx hook bash)\" in ~/.bashrc"
-  elif __sbx_why=$("$__sbx_bin" shell --check </dev/null 2>&1 >/dev/null); then
+  elif [[ ${__sbx_ready-} == 1 ]] || __sbx_why=$("$__sbx_bin" shell --check </dev/null 2>&1 >/dev/null); then
+    # (__sbx_ready: the native `sbx hook` ran that check already and printed the line setting it.)
     # Linux: this shell's own argv, whole (options, --rcfile, -c CMD and its $0 $1 …).
     __sbx_args=()
     { mapfile -d '' __sbx_args </proc/$$/cmdline; } 2>&-
@@ -296,3 +298,4 @@ if [[ -n ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && $PWD != "$__sbx_dir" ]]; the
 fi
 
 fi
+unset __sbx_ready

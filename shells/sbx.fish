@@ -308,8 +308,14 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
         # The hook was saved with sbx's path baked in and the checkout has moved or gone.
         __sbx_off "put sbx back there, or re-install the hook from sbx's new place: NEW_PLACE/bin/sbx hook fish | source in ~/.config/fish/config.fish" "$__sbx_bin is gone (the sbx checkout was moved or deleted)"
     else
-        set -l why ($__sbx_bin shell --check </dev/null 2>&1 >/dev/null)
-        if test $status -eq 0
+        # __sbx_ready: the native `sbx hook` ran `sbx shell --check` already (one process fewer).
+        set -l why
+        set -l ok 0
+        if test "$__sbx_ready" != 1
+            set why ($__sbx_bin shell --check </dev/null 2>&1 >/dev/null)
+            set ok $status
+        end
+        if test $ok -eq 0
             if __sbx_terminal_lent
                 # Typed at a prompt: enter once fish has the terminal back, at its next prompt;
                 # the new fish loads the hook itself (its config file may not).
@@ -337,3 +343,4 @@ if set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and test -r /proc/$fi
 end
 
 end
+set -e __sbx_ready

@@ -253,19 +253,22 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
     }
   });
 
-  it('hook text from the cache equals what Node renders, for bash, zsh and fish; a stale or foreign cache is not used', () => {
+  it('hook text from the cache equals what Node renders, for bash, zsh and fish, after a line saying a session can start; a stale or foreign cache is not used', () => {
+    if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
     for (const shell of ['bash', 'zsh', 'fish']) {
+      const ready = shell === 'fish' ? 'set -g __sbx_ready 1\n' : '__sbx_ready=1\n';
       const cache = join(sb.state, 'hook-cache', shell);
       rmSync(cache, { force: true });
       const rendered = sb.sbx(['hook', shell]);
       expect(rendered.stderr).toMatch(/^sbx-fast: node: no cached hook text$/m);
       expect(rendered.code).toBe(0);
       expect(rendered.stdout).toContain('__sbx_');
+      expect(rendered.stdout).not.toContain(ready); // Node's text: the hook runs `shell --check` itself
+      // The native printer ran `shell --check`'s checks (supervisor, launcher, kernel) and says they passed.
       const cached = sb.sbx(['hook', shell]);
       expect(cached.stderr).toMatch(new RegExp(`^sbx-fast: fast hook ${shell}$`, 'm'));
-      expect(cached).toMatchObject({ code: 0, stdout: rendered.stdout });
-      const viaNode = sb.sbx(['hook', shell], {});
-      expect(viaNode.stdout).toBe(rendered.stdout);
+      expect(cached.stderr).toMatch(/^sbx-fast: hook: a session can start$/m);
+      expect(cached).toMatchObject({ code: 0, stdout: ready + rendered.stdout });
 
       // Another key (another sbx, template or version): Node renders again and rewrites it.
       const text = readFileSync(cache, 'utf8');
@@ -281,6 +284,24 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
       expect(foreign.stdout).toBe(rendered.stdout);
       chmodSync(cache, 0o600);
     }
+  });
+
+  it('the hook says a session can start only when it can: not inside a session, not with the supervisor down (allowed twin: up, outside)', () => {
+    if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const hook = (env: Record<string, string> = {}) =>
+      execaSync(sbxBin, ['hook', 'bash'], { cwd: sb.home, env: { ...sb.env, ...env }, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 60_000 });
+    const up = hook();
+    expect(up.stderr).toMatch(/^sbx-fast: fast hook bash$/m);
+    expect(up.stdout.startsWith('__sbx_ready=1\n')).toBe(true);
+    const inside = hook({ SBX_SESSION: 'sfeedc0ffee' });
+    expect(inside.stderr).toMatch(/^sbx-fast: fast hook bash$/m);
+    expect(inside.stdout).not.toContain('__sbx_ready=1');
+    expect(sb.sbx(['daemon', 'stop']).code).toBe(0);
+    const down = hook();
+    expect(down.stderr).toMatch(/^sbx-fast: fast hook bash$/m);
+    expect(down.stdout).not.toContain('__sbx_ready=1');
+    expect(down.stdout).toContain('shell --check'); // the hook then asks, and says why not
+    expect(sb.sbx(['daemon', 'start']).code).toBe(0);
   });
 });
 

@@ -694,11 +694,18 @@ static int supervisor_answers(void) {
   return ok;
 }
 
+/* Why a session cannot start now, or NULL when it can: what `shell --check` answers. */
+static const char *why_no_session(void) {
+  if (getenv("SBX_SESSION")) return "inside a session";
+  if (!have_natives()) return "launcher or keeper missing";
+  if (!kernel_notifies()) return "the kernel does not list user_notif";
+  if (!supervisor_answers()) return "no supervisor answers";
+  return NULL;
+}
+
 static void fast_check(void) {
-  if (getenv("SBX_SESSION")) node("inside a session");
-  if (!have_natives()) node("launcher or keeper missing");
-  if (!kernel_notifies()) node("the kernel does not list user_notif");
-  if (!supervisor_answers()) node("no supervisor answers");
+  const char *why = why_no_session();
+  if (why) node(why); /* Node says it in the user's words, with the fix */
   trace("fast shell --check");
   exit(0);
 }
@@ -818,6 +825,14 @@ static void fast_hook(const char *shell) {
   if (strcmp(text + 17, key) != 0) node("cached hook text is stale");
   const char *body = nl + 1;
   size_t left = got - (size_t)(body - text);
+  /* A shell about to enter a session would run `sbx shell --check` next (one more process, a
+     few ms of every new terminal): say now that the check passed. The hook reads the line only
+     where it would have run the check; without it (Node printed the hook) it runs the check. */
+  if (!why_no_session()) {
+    const char *ready = strcmp(shell, "fish") == 0 ? "set -g __sbx_ready 1\n" : "__sbx_ready=1\n";
+    if (write(1, ready, strlen(ready)) != (ssize_t)strlen(ready)) exit(1);
+    trace("hook: a session can start");
+  }
   while (left > 0) {
     ssize_t w = write(1, body, left);
     if (w < 0 && errno == EINTR) continue;
