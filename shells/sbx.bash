@@ -5,6 +5,9 @@
 if [[ $- == *i* ]]; then
 
 __sbx_bin=@SBX_BIN@
+# bin/sbx's native client: run directly on the way into a session, it saves bin/sbx's sh start
+# ('' without a native build, or gone since: bin/sbx then).
+__sbx_fast=@SBX_FAST@
 __sbx_proc=/proc/self/sbx   # where pushes go (tests point it at canned replies after the eval)
 
 if [[ ${__sbx_loaded-} != "$$" ]]; then   # first load in this shell; a second eval keeps the state
@@ -249,6 +252,8 @@ fi
 # and `ssh host bash -ic` read the environment) run CMD, sandboxed, instead of a prompt.
 if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; then
   __sbx_entered=1
+  __sbx_start=$__sbx_bin
+  [[ -n $__sbx_fast && -x $__sbx_fast ]] && __sbx_start=$__sbx_fast
   if [[ -n ${SBX_DISABLE-} ]]; then
     export SBX_PROMPT='sbx:off'
   elif [[ -n ${SBX_HOOK_REEXEC-} ]]; then
@@ -256,7 +261,7 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
   elif [[ ! -x $__sbx_bin ]]; then
     # The hook was saved with sbx's path baked in and the checkout has moved or gone.
     __sbx_off "$__sbx_bin is gone (the sbx checkout was moved or deleted)" "put sbx back there, or re-install the hook from sbx's new place: eval \"\$(NEW_PLACE/bin/sbx hook bash)\" in ~/.bashrc"
-  elif [[ ${__sbx_ready-} == 1 ]] || __sbx_why=$("$__sbx_bin" shell --check </dev/null 2>&1 >/dev/null); then
+  elif [[ ${__sbx_ready-} == 1 ]] || __sbx_why=$("$__sbx_start" shell --check </dev/null 2>&1 >/dev/null); then
     # (__sbx_ready: the native `sbx hook` ran that check already and printed the line setting it.)
     # Linux: this shell's own argv, whole (options, --rcfile, -c CMD and its $0 $1 …).
     __sbx_args=()
@@ -271,14 +276,14 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
       [[ -n ${BASH_EXECUTION_STRING+x} ]] && __sbx_args+=(-c "$BASH_EXECUTION_STRING" "$0" "$@")
     fi
     export SBX_HOOK_REEXEC=1
-    exec "$__sbx_bin" shell -- "$BASH" "${__sbx_args[@]}"
+    exec "$__sbx_start" shell -- "$BASH" "${__sbx_args[@]}"
     unset SBX_HOOK_REEXEC
     __sbx_off "could not run $__sbx_bin shell" "run \`$__sbx_bin doctor\`"
   else
     # `sbx shell --check` says why on its first line and how to fix it on a `hint:` line.
     __sbx_off "$__sbx_why" ''
   fi
-  unset __sbx_why __sbx_args
+  unset __sbx_why __sbx_args __sbx_start
 fi
 unset SBX_HOOK_REEXEC
 

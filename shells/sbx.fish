@@ -5,6 +5,9 @@
 if status is-interactive
 
 set -g __sbx_bin @SBX_BIN@
+# bin/sbx's native client: run directly on the way into a session, it saves bin/sbx's sh start
+# ('' without a native build, or gone since: bin/sbx then).
+set -g __sbx_fast @SBX_FAST@
 set -g __sbx_proc /proc/self/sbx   # where pushes go (tests point it at canned replies after sourcing)
 
 if test "$__sbx_loaded" != "$fish_pid"   # first load in this shell; a second source keeps the state
@@ -275,9 +278,9 @@ function __sbx_enter
     # `sbx hook fish | source` runs this with stdin on that pipe, which exec would hand on:
     # give the new shell this fish's own stdin (its terminal, or whatever an IDE gave it).
     if test -e /proc/$fish_pid/fd/0; and not test -S /proc/$fish_pid/fd/0
-        exec $__sbx_bin shell -- (status fish-path) $argv $args </proc/$fish_pid/fd/0
+        exec $__sbx_start shell -- (status fish-path) $argv $args </proc/$fish_pid/fd/0
     else
-        exec $__sbx_bin shell -- (status fish-path) $argv $args
+        exec $__sbx_start shell -- (status fish-path) $argv $args
     end
     set -e SBX_HOOK_REEXEC
     __sbx_off "run `$__sbx_bin doctor`" "could not run $__sbx_bin shell"
@@ -300,6 +303,8 @@ end
 # Not in a session yet: become one (once, at start — never on the prompt path).
 if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __sbx_entered
     set -g __sbx_entered 1
+    set -g __sbx_start $__sbx_bin
+    test -n "$__sbx_fast"; and test -x "$__sbx_fast"; and set __sbx_start $__sbx_fast
     if set -q SBX_DISABLE[1]
         set -gx SBX_PROMPT 'sbx:off'
     else if set -q SBX_HOOK_REEXEC[1]
@@ -312,7 +317,7 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
         set -l why
         set -l ok 0
         if test "$__sbx_ready" != 1
-            set why ($__sbx_bin shell --check </dev/null 2>&1 >/dev/null)
+            set why ($__sbx_start shell --check </dev/null 2>&1 >/dev/null)
             set ok $status
         end
         if test $ok -eq 0

@@ -2,7 +2,8 @@
  * Renders the shell hook templates in shells/ with the absolute path of sbx baked in, so the
  * hook never depends on PATH and never searches for sbx on the prompt path.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 
@@ -35,9 +36,29 @@ export function shellQuote(word: string, shell: HookShell): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The native client bin/sbx runs first (the same build directories its sh line tries, in the
+ * same order), or '' without a native build. The hook starts a session through it directly:
+ * a new terminal then skips bin/sbx's sh start (~3 ms here).
+ */
+export function fastClientPath(sbxBin: string): string {
+  const build = join(dirname(dirname(sbxBin)), 'native', 'unotify', 'build');
+  for (const c of ['Release', 'Debug']) {
+    const p = join(build, c, 'sbx-fast');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not built in this configuration
+    }
+  }
+  return '';
+}
+
 export function renderHook(shell: string, sbxBin: string = sbxBinPath()): string {
   if (!isHookShell(shell)) throw new UsageError(`unknown shell '${shell}' (supported: ${SHELLS.join(', ')})`);
   const text = readFileSync(templatePath(shell), 'utf8');
-  if (!text.includes('@SBX_BIN@')) throw new Error(`${templatePath(shell)} lacks the @SBX_BIN@ placeholder`);
-  return text.replaceAll('@SBX_BIN@', shellQuote(sbxBin, shell));
+  for (const p of ['@SBX_BIN@', '@SBX_FAST@'])
+    if (!text.includes(p)) throw new Error(`${templatePath(shell)} lacks the ${p} placeholder`);
+  return text.replaceAll('@SBX_BIN@', shellQuote(sbxBin, shell)).replaceAll('@SBX_FAST@', shellQuote(fastClientPath(sbxBin), shell));
 }

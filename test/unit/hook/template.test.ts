@@ -23,6 +23,16 @@ describe('sbx hook templates', () => {
     expect(sbxBinPath()).toBe(sbx);
   });
 
+  it("bake in bin/sbx's native client when it is built (the session start skips bin/sbx's sh), '' when not", () => {
+    const fast = resolve(import.meta.dirname, '../../../native/unotify/build/Release/sbx-fast');
+    for (const shell of SHELLS) {
+      const assign = (text: string) => text.split('\n').find((l) => l.includes('__sbx_fast') && l.includes('=') || /^set -g __sbx_fast /.test(l))!;
+      expect(renderHook(shell)).not.toContain('@SBX_FAST@');
+      expect(assign(renderHook(shell))).toContain(shellQuote(fast, shell));
+      expect(assign(renderHook(shell, '/nonexistent/bin/sbx'))).toMatch(/__sbx_fast[= ]''$/);
+    }
+  });
+
   it('parse in every shell', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sbx-tpl-'));
     for (const shell of SHELLS) {
