@@ -25,6 +25,10 @@ const marker = join(world.dir, 'PLANTED-CODE-RAN');
 const gitEnv = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@example.test', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@example.test' };
 const evilConfig = `[alias]\n\tplanted = !touch ${marker}\n`;
 const head = 'ref: refs/heads/main\n';
+/** The reason sbx's denial line gives for a step the git-directory guard refused. */
+const why = 'git directory: a HEAD next to a config or commondir git would run code from outside';
+/** Whether `stderr` has the guard's denial line for proj/`what`. */
+const guardRefused = (stderr: string, what: string) => stderr.split('\n').some((l) => l.startsWith(`sbx: denied write ${join(proj, what)} (${why}`));
 
 /** A shell script run sandboxed by `sbx exec` in the project, under its (trusted) starter policy. */
 const inside = (script: string) => sbxExec(['--', 'sh', '-c', script], { cwd: proj, env: { ...world.env, ...gitEnv } });
@@ -151,8 +155,7 @@ describe('escape-git-bare: a planted bare repository', () => {
     // Each attempt failed inside …
     expect(Object.entries(results).filter(([, code]) => code === '0')).toEqual([]);
     // … each by the git-directory guard, with a line that says what and why.
-    const why = 'git directory: a HEAD next to a config or commondir git would run code from outside';
-    const refused = (what: string) => r.stderr.split('\n').some((l) => l.startsWith(`sbx: denied write ${join(proj, what)} (${why}`));
+    const refused = (what: string) => guardRefused(r.stderr, what);
     const step: Record<string, string> = { a1: 'HEAD', a2: 'config', a3: 'config', a4: 'config', a5: 'config', a6: 'config', a7: 'HEAD', a8: 'HEAD', a9: 'HEAD', a10: 'config', a11: 'config', a12: 'HEAD', a13: 'HEAD', a14: 'config', a15: 'commondir' };
     for (const [dir, name] of Object.entries(step)) expect({ dir, refused: refused(`${dir}/${name}`) }).toEqual({ dir, refused: true });
     expect(refused('staged')).toBe(true);
@@ -164,6 +167,69 @@ describe('escape-git-bare: a planted bare repository', () => {
     for (const [name, [dir]] of Object.entries(hookAttempts)) expect({ name, ran: await plantedRunsIn(dir, branchArgs) }).toEqual({ name, ran: false });
     // The repositories made inside still work outside: the ref update itself succeeded.
     expect(execaSync('git', ['-C', join(proj, 'h1'), 'branch', '--list', 'planted-branch'], { reject: false }).stdout).toMatch(/planted-branch/);
+  });
+
+  it('denied: an existing hook made executable (chmod, fchmod of a read fd) or cut short (truncate), a config cut short — where there is a HEAD; allowed twins: outside, a plain directory, a *.sample hook', async () => {
+    const hookFile = (dir: string) => join(proj, dir, 'hooks', 'reference-transaction');
+    // A new branch each time: a ref update runs the hook (an existing name would update nothing).
+    let branches = 0;
+    const newBranch = () => ['branch', `twin-${++branches}`];
+    // A copy of the bare repository with a hook disabled by its x bit, or one whose prefix runs
+    // the planted command (the whole file touches another name).
+    const disabled = (dir: string, repo = true) => {
+      if (repo) execaSync('cp', ['-r', tpl, join(proj, dir)]);
+      mkdirSync(join(proj, dir, 'hooks'), { recursive: true });
+      writeFileSync(hookFile(dir), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o644 });
+      writeFileSync(join(proj, dir, 'hooks', 'pre-commit.sample'), '#!/bin/sh\n', { mode: 0o644 });
+    };
+    const prefix = `#!/bin/sh\ntouch ${marker}`;
+    const longer = (dir: string, repo = true) => {
+      if (repo) execaSync('cp', ['-r', tpl, join(proj, dir)]);
+      mkdirSync(join(proj, dir, 'hooks'), { recursive: true });
+      writeFileSync(hookFile(dir), `${prefix}.off\n`, { mode: 0o755 });
+    };
+    // Twins outside: the disabled hook runs once made executable, the longer one once cut short.
+    disabled('t-chmod');
+    expect(await plantedRunsIn('t-chmod', newBranch())).toBe(false);
+    execaSync('chmod', ['+x', hookFile('t-chmod')]);
+    expect(await plantedRunsIn('t-chmod', newBranch())).toBe(true);
+    longer('t-trunc');
+    expect(await plantedRunsIn('t-trunc', newBranch())).toBe(false);
+    execaSync('truncate', ['-s', String(prefix.length), hookFile('t-trunc')]);
+    expect(await plantedRunsIn('t-trunc', newBranch())).toBe(true);
+
+    for (const d of ['k-chmod', 'k-fchmod']) disabled(d);
+    longer('k-trunc');
+    execaSync('cp', ['-r', tpl, join(proj, 'k-config')]);
+    for (const d of ['p-chmod', 'p-fchmod']) disabled(d, false);
+    longer('p-trunc', false);
+    mkdirSync(join(proj, 'p-config'));
+    writeFileSync(join(proj, 'p-config', 'config'), readFileSync(join(tpl, 'config')));
+    const configSize = readFileSync(join(tpl, 'config')).length;
+    const fchmod = (f: string) => `perl -e 'open(my $f, "<", $ARGV[0]) or exit 9; chmod(0755, $f) or exit 1' ${f}`;
+    const truncate = (f: string, size: number) => `perl -e 'truncate($ARGV[0], $ARGV[1]) or exit 1' ${f} ${size}`;
+    const steps: Record<string, string> = {};
+    for (const side of ['k', 'p']) {
+      steps[`${side}-chmod`] = `chmod +x ${side}-chmod/hooks/reference-transaction`;
+      steps[`${side}-fchmod`] = fchmod(`${side}-fchmod/hooks/reference-transaction`);
+      steps[`${side}-trunc`] = truncate(`${side}-trunc/hooks/reference-transaction`, prefix.length);
+      steps[`${side}-config`] = truncate(`${side}-config/config`, Math.floor(configSize / 2));
+    }
+    steps['k-sample'] = 'chmod +x k-chmod/hooks/pre-commit.sample';
+    const r = await inside(Object.entries(steps).map(([name, sh]) => `${sh} 2>/dev/null; echo "${name}=$?"`).join('\n'));
+    const codes = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
+    expect(codes).toEqual({
+      'k-chmod': '1', 'k-fchmod': '1', 'k-trunc': '1', 'k-config': '1',
+      'p-chmod': '0', 'p-fchmod': '0', 'p-trunc': '0', 'p-config': '0', 'k-sample': '0',
+    });
+    for (const f of ['k-chmod/hooks/reference-transaction', 'k-fchmod/hooks/reference-transaction', 'k-trunc/hooks/reference-transaction', 'k-config/config'])
+      expect({ f, refused: guardRefused(r.stderr, f) }).toEqual({ f, refused: true });
+    // Nothing changed where it was refused, and git outside runs nothing planted there.
+    expect(readFileSync(hookFile('k-trunc'), 'utf8')).toBe(`${prefix}.off\n`);
+    expect(readFileSync(join(proj, 'k-config', 'config')).length).toBe(configSize);
+    for (const d of ['k-chmod', 'k-fchmod', 'k-trunc']) expect({ d, ran: await plantedRunsIn(d, newBranch()) }).toEqual({ d, ran: false });
+    // The allowed twins did change.
+    expect(readFileSync(hookFile('p-trunc'), 'utf8')).toBe(prefix);
   });
 
   it('race: a HEAD and an evil config made at the same moment, 150 times — exactly one of them lands each time, never both', async () => {

@@ -201,10 +201,11 @@ const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, 
   return nullptr;
 }
 
-const char* bare_write_reason(BareGuard& g, int dirfd, const std::string& real) {
+const char* bare_write_reason(BareGuard& g, int dirfd, const std::string& real, bool hooks_only) {
   const std::string name = base(real);
   const size_t slash = real.rfind('/');
-  if (bare_role(name) == BareRole::kCompanion && (!g.dir(dirfd) || has_head(dirfd))) return "a config or commondir next to a HEAD";
+  if (!hooks_only && bare_role(name) == BareRole::kCompanion && (!g.dir(dirfd) || has_head(dirfd)))
+    return "a config or commondir next to a HEAD";
   if (!ends_with(name, ".sample") && slash != std::string::npos && slash > 0 && hooks_of_git_dir(g, dirfd, real.substr(0, slash)))
     return "a hook of a directory with a HEAD";
   return nullptr;

@@ -58,7 +58,9 @@ const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, 
 
 // Why writing the existing file at `real` (in directory `dirfd`, proven to hold it) would
 // change what git runs: a config or commondir next to a HEAD, a hook of such a directory.
-const char* bare_write_reason(BareGuard& g, int dirfd, const std::string& real);
+// `hooks_only`: a chmod (the mode of a config changes nothing git runs, and `git init --bare`
+// flips its x bit to probe core.filemode; a hook's x bit decides whether git runs it).
+const char* bare_write_reason(BareGuard& g, int dirfd, const std::string& real, bool hooks_only = false);
 
 // A directory moved or linked into place: does it already hold a HEAD with a live companion?
 const char* bare_dir_reason(BareGuard& g, int dirfd);

@@ -82,6 +82,22 @@ bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real,
   return refuse(n, Decision{false, kGitDirRule}, "write", real, EACCES);
 }
 
+// The directory is found by the file's proven path and must hold this very file by that name
+// (else it moved meanwhile: refused). A config next to a HEAD has one link (bare_repo.cc), so
+// a config with more is not next to one, and that directory is a config's only one.
+bool git_dir_write_refused(Notif& n, BareGuard& g, const std::string& real, const struct stat& st, bool hooks_only) {
+  if (!S_ISREG(st.st_mode)) return false;
+  const size_t slash = real.rfind('/');
+  const std::string name = real.substr(slash + 1);
+  Fd dir(open(slash == 0 ? "/" : real.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat here;
+  const bool same = dir.ok() && fstatat(dir.get(), name.c_str(), &here, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    here.st_dev == st.st_dev && here.st_ino == st.st_ino;
+  if (same && (bare_role(name) == BareRole::kCompanion && st.st_nlink > 1 ? true : !bare_write_reason(g, dir.get(), real, hooks_only)))
+    return false;
+  return refuse(n, Decision{false, kGitDirRule}, "write", real, EACCES);
+}
+
 bool resolve_failed(Notif& n, int err, const Resolved& r) {
   if (err >= 0) return false;
   if (err == -EACCES && r.refused_op) return refuse(n, Decision{false, -2}, r.refused_op, r.refused, EACCES);

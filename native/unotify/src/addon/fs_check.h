@@ -20,6 +20,11 @@ bool resolve_failed(Notif& n, int err, const Resolved& r);
 // its directory `dirfd`: true when refused (answered, reported under kGitDirRule). Call with
 // bare_guard() held, and keep it held until the operation is done.
 bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir = false);
+// An existing file at proven path `real` (`st`: from our own fd of it) about to be written,
+// truncated or chmod'ed: refused (answered, true) when it is a config or commondir next to a
+// HEAD, or a hook of such a directory (bare_write_reason; `hooks_only` for a chmod). Call with
+// `g` engaged, and keep it until the operation is done.
+bool git_dir_write_refused(Notif& n, BareGuard& g, const std::string& real, const struct stat& st, bool hooks_only = false);
 // Applies the tracee's umask to this thread (threads run with a private fs struct).
 void use_caller_umask(const Notif& n);
 }  // namespace sbx

@@ -71,6 +71,13 @@ void handle_fdmeta(Notif& n) {
   Resolved r;
   if (resolve_failed(n, identify_held(n.caller, fd.get(), r), r)) return;
   if (!r.unnamed && check_access(n, false, true, r.path)) return;
+  // A hook of a git directory made executable through an fd held for reading: as chmod (fs_ops.cc).
+  BareGuard guard;
+  struct stat st;
+  if (nr == __NR_fchmod && !r.unnamed && bare_relevant(r.path) && fstat(fd.get(), &st) == 0) {
+    guard.engage();
+    if (git_dir_write_refused(n, guard, r.path, st, true)) return;
+  }
   switch (nr) {
     case __NR_fchmod: return reply_result(n, fchmod(fd.get(), static_cast<mode_t>(a[1])));
     case __NR_fchown: return reply_result(n, fchown(fd.get(), static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2])));

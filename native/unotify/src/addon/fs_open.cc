@@ -57,24 +57,6 @@ static int open_ctty(const Notif& n, int oflags) {
   return fd < 0 ? -errno : fd;
 }
 
-// An existing config or commondir opened for writing: refused in a directory with a HEAD
-// (git reads it there as a repository's own); so is a hook of such a directory. The
-// directory is found by the file's proven path and must hold this very file by that name
-// (else it moved meanwhile: refused). A config next to a HEAD has one link (bare_repo.cc),
-// so that directory is its only one.
-static bool git_dir_write_refused(Notif& n, BareGuard& g, const Resolved& r, const struct stat& st) {
-  if (r.unnamed || !S_ISREG(st.st_mode)) return false;
-  const size_t slash = r.path.rfind('/');
-  const std::string name = r.path.substr(slash + 1);
-  Fd dir(open(slash == 0 ? "/" : r.path.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat here;
-  const bool same = dir.ok() && fstatat(dir.get(), name.c_str(), &here, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    here.st_dev == st.st_dev && here.st_ino == st.st_ino;
-  if (same && (bare_role(name) == BareRole::kCompanion && st.st_nlink > 1 ? true : !bare_write_reason(g, dir.get(), r.path)))
-    return false;
-  return refuse(n, Decision{false, kGitDirRule}, "write", r.path, EACCES);
-}
-
 static void finish_open(const std::shared_ptr<Core>& core, uint64_t id, int fd, bool cloexec) {
   if (fd < 0) {
     reply_error(core->listener(), id, -fd);
@@ -265,7 +247,7 @@ void handle_open(Notif& n) {
       BareGuard guard;
       if (need_write && !tmpfile && !r.unnamed && bare_relevant(r.path)) {
         guard.engage();
-        if (git_dir_write_refused(n, guard, r, st)) return;
+        if (git_dir_write_refused(n, guard, r.path, st)) return;
       }
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));

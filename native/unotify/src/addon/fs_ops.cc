@@ -97,10 +97,24 @@ bool check_target(Notif& n, bool need_read, bool need_write, const Target& t) {
   return check_resolved(n, need_read, need_write, r);
 }
 
+// truncate and chmod change what git runs as a write does: a hook cut short to a prefix that
+// does something else, a disabled hook made executable. The git-directory guard (bare_repo.h)
+// decides them like a write of the existing file; `g` is engaged while it matters.
+bool git_dir_change_refused(Notif& n, BareGuard& g, const Target& t, bool is_chmod) {
+  if (t.unnamed || !bare_relevant(t.real)) return false;
+  struct stat st;
+  const int r = t.fd.ok() ? fstat(t.fd.get(), &st) : fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+  if (r < 0) return false;  // gone: the operation itself fails
+  g.engage();
+  return git_dir_write_refused(n, g, t.real, st, is_chmod);
+}
+
 void do_truncate(Notif& n) {
   Target t;
   if (!operand(n, AT_FDCWD, n.req.data.args[0], true, false, t)) return;
   if (check_target(n, false, true, t)) return;
+  BareGuard guard;
+  if (git_dir_change_refused(n, guard, t, false)) return;
   Fd w(open(t.op.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (!w.ok()) return fail(n, errno);
   reply(n, ftruncate(w.get(), static_cast<off_t>(n.req.data.args[1])));
@@ -395,6 +409,8 @@ void do_chmod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH, t)) return;
   if (!git_config_chmod_ok(n, t, mode) && check_target(n, false, true, t)) return;
+  BareGuard guard;
+  if (git_dir_change_refused(n, guard, t, true)) return;
   if (t.fd.ok()) return void(reply(n, syscall(SYS_fchmodat2, t.fd.get(), "", mode, AT_EMPTY_PATH)));
   reply(n, syscall(SYS_fchmodat2, t.parent.get(), t.name.c_str(), mode, AT_SYMLINK_NOFOLLOW));
 }
