@@ -261,8 +261,8 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
   elif [[ ! -x $__sbx_bin ]]; then
     # The hook was saved with sbx's path baked in and the checkout has moved or gone.
     __sbx_off "$__sbx_bin is gone (the sbx checkout was moved or deleted)" "put sbx back there, or re-install the hook from sbx's new place: eval \"\$(NEW_PLACE/bin/sbx hook bash)\" in ~/.bashrc"
-  elif [[ ${__sbx_ready-} == 1 ]] || __sbx_why=$("$__sbx_start" shell --check </dev/null 2>&1 >/dev/null); then
-    # (__sbx_ready: the native `sbx hook` ran that check already and printed the line setting it.)
+  elif [[ ${__sbx_ready-} == "$$" ]] || __sbx_why=$("$__sbx_start" shell --check </dev/null 2>&1 >/dev/null); then
+    # (__sbx_ready: the native `sbx hook` ran that check for this shell and printed the line setting it.)
     # Linux: this shell's own argv, whole (options, --rcfile, -c CMD and its $0 $1 …).
     __sbx_args=()
     { mapfile -d '' __sbx_args </proc/$$/cmdline; } 2>&-

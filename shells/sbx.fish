@@ -313,10 +313,10 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
         # The hook was saved with sbx's path baked in and the checkout has moved or gone.
         __sbx_off "put sbx back there, or re-install the hook from sbx's new place: NEW_PLACE/bin/sbx hook fish | source in ~/.config/fish/config.fish" "$__sbx_bin is gone (the sbx checkout was moved or deleted)"
     else
-        # __sbx_ready: the native `sbx hook` ran `sbx shell --check` already (one process fewer).
+        # __sbx_ready: the native `sbx hook` ran `sbx shell --check` for this fish (one process fewer).
         set -l why
         set -l ok 0
-        if test "$__sbx_ready" != 1
+        if test "$__sbx_ready" != "$fish_pid"
             set why ($__sbx_start shell --check </dev/null 2>&1 >/dev/null)
             set ok $status
         end

@@ -256,7 +256,8 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
   it('hook text from the cache equals what Node renders, for bash, zsh and fish, after a line saying a session can start; a stale or foreign cache is not used', () => {
     if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
     for (const shell of ['bash', 'zsh', 'fish']) {
-      const ready = shell === 'fish' ? 'set -g __sbx_ready 1\n' : '__sbx_ready=1\n';
+      // Said for the shell that ran the printer: its parent, this test process here.
+      const ready = shell === 'fish' ? `set -g __sbx_ready ${process.pid}\n` : `__sbx_ready=${process.pid}\n`;
       const cache = join(sb.state, 'hook-cache', shell);
       rmSync(cache, { force: true });
       const rendered = sb.sbx(['hook', shell]);
@@ -290,16 +291,40 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
     if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
     const hook = (env: Record<string, string> = {}) =>
       execaSync(sbxBin, ['hook', 'bash'], { cwd: sb.home, env: { ...sb.env, ...env }, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 60_000 });
+    hook(); // the first print renders the cached text (Node); the native printer answers from then on
     const up = hook();
     expect(up.stderr).toMatch(/^sbx-fast: fast hook bash$/m);
-    expect(up.stdout.startsWith('__sbx_ready=1\n')).toBe(true);
+    expect(up.stdout.startsWith(`__sbx_ready=${process.pid}\n`)).toBe(true);
+    // Text saved once and sourced by another shell later (a cache such as zsh's evalcache) names
+    // another pid: that shell checks again. The twin, the line naming the shell's own pid, skips it.
+    // The hook's native client is a wrapper here that logs each command line it runs.
+    const calls = join(world, 'client-calls');
+    const wrapper = join(world, 'client-wrapper');
+    const fastLine = /^__sbx_fast=.*$/m;
+    expect(up.stdout).toMatch(fastLine);
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${JSON.stringify(fastLine.exec(up.stdout)![0].slice('__sbx_fast='.length).replace(/^'|'$/g, ''))} "$@"\n`, { mode: 0o755 });
+    const saved = join(world, 'saved-hook.bash');
+    const enter = (firstLine: string) => {
+      rmSync(calls, { force: true });
+      const body = up.stdout.slice(up.stdout.indexOf('\n') + 1).replace(fastLine, `__sbx_fast='${wrapper}'`);
+      writeFileSync(saved, `${firstLine}\n${body}`);
+      const r = execaSync('bash', ['-i', '-c', 'eval "$(cat "$1")"; echo "entered=${SBX_SESSION:+yes}"', 'bash', saved], { cwd: sb.home, env: sb.env, extendEnv: false, reject: false, timeout: 60_000 });
+      return { stdout: r.stdout, calls: readFileSync(calls, 'utf8').trim().split('\n') };
+    };
+    const cached = enter(`__sbx_ready=${process.pid}`);
+    expect(cached.stdout).toContain('entered=yes');
+    const entering = expect.stringMatching(/^shell -- \S*bash -i -c /); // the re-exec into the session
+    expect(cached.calls).toEqual(['shell --check', entering]);
+    const own = enter('__sbx_ready=$$');
+    expect(own.stdout).toContain('entered=yes');
+    expect(own.calls).toEqual([entering]);
     const inside = hook({ SBX_SESSION: 'sfeedc0ffee' });
     expect(inside.stderr).toMatch(/^sbx-fast: fast hook bash$/m);
-    expect(inside.stdout).not.toContain('__sbx_ready=1');
+    expect(inside.stdout).not.toContain('__sbx_ready=');
     expect(sb.sbx(['daemon', 'stop']).code).toBe(0);
     const down = hook();
     expect(down.stderr).toMatch(/^sbx-fast: fast hook bash$/m);
-    expect(down.stdout).not.toContain('__sbx_ready=1');
+    expect(down.stdout).not.toContain('__sbx_ready=');
     expect(down.stdout).toContain('shell --check'); // the hook then asks, and says why not
     expect(sb.sbx(['daemon', 'start']).code).toBe(0);
   });

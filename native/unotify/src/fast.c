@@ -826,11 +826,15 @@ static void fast_hook(const char *shell) {
   const char *body = nl + 1;
   size_t left = got - (size_t)(body - text);
   /* A shell about to enter a session would run `sbx shell --check` next (one more process, a
-     few ms of every new terminal): say now that the check passed. The hook reads the line only
-     where it would have run the check; without it (Node printed the hook) it runs the check. */
+     few ms of every new terminal): say now that the check passed, for the shell that runs us
+     (`$(sbx hook bash)`, `sbx hook fish | source`: our parent). The hook skips its own check
+     only when the line names its own pid, so text saved once and sourced later (a cache such
+     as zsh's evalcache) makes it check again: a session that cannot start then says why
+     instead of closing the terminal. Without the line (Node printed the hook) it checks. */
   if (!why_no_session()) {
-    const char *ready = strcmp(shell, "fish") == 0 ? "set -g __sbx_ready 1\n" : "__sbx_ready=1\n";
-    if (write(1, ready, strlen(ready)) != (ssize_t)strlen(ready)) exit(1);
+    char ready[64];
+    int len = snprintf(ready, sizeof ready, strcmp(shell, "fish") == 0 ? "set -g __sbx_ready %d\n" : "__sbx_ready=%d\n", (int)getppid());
+    if (write(1, ready, (size_t)len) != len) exit(1);
     trace("hook: a session can start");
   }
   while (left > 0) {
