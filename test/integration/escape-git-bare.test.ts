@@ -52,6 +52,19 @@ const shSkeleton = (dir: string) => `mkdir -p ${dir}/objects ${dir}/refs/heads`;
 const shEvil = `'[alias]\\n\\tplanted = !touch ${marker}\\n'`;
 /** A hook git runs on every ref update (git fetch, git branch …), in any repository. */
 const shHook = (file: string) => `printf '#!/bin/sh\\ntouch ${marker}\\n' > ${file} && chmod +x ${file}`;
+/** Rounds 0..n-1 of a race under proj/`dir`/r<i>: where both a HEAD and a config landed, and where neither did. */
+function raceRounds(dir: string, n: number): { both: number[]; neither: number[] } {
+  const both: number[] = [];
+  const neither: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const d = join(proj, dir, `r${i}`);
+    const head = existsSync(join(d, 'HEAD'));
+    const config = existsSync(join(d, 'config'));
+    if (head && config) both.push(i);
+    if (!head && !config) neither.push(i);
+  }
+  return { both, neither };
+}
 /** A bare repository with one commit, made outside: the objects a planted one copies. */
 const tpl = join(world.dir, 'tpl.git');
 /** What runs the hooks outside later: a ref update. */
@@ -240,16 +253,7 @@ describe('escape-git-bare: a planted bare repository', () => {
         `i=$((i+1)); done; echo done`,
     );
     expect(r.stdout.trim()).toBe('done');
-    const both: number[] = [];
-    const neither: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const d = join(proj, 'race', `r${i}`);
-      const head = existsSync(join(d, 'HEAD'));
-      const config = existsSync(join(d, 'config'));
-      if (head && config) both.push(i);
-      if (!head && !config) neither.push(i);
-    }
-    expect({ both, neither }).toEqual({ both: [], neither: [] });
+    expect(raceRounds('race', n)).toEqual({ both: [], neither: [] });
   });
 
   it('race across engines: two `sbx exec` processes (each its own engine) make a HEAD and an evil config in step, 150 times — never both', async () => {
@@ -267,16 +271,7 @@ describe('escape-git-bare: a planted bare repository', () => {
     );
     const [ra, rb] = await Promise.all([a, b]);
     expect([ra.stdout.trim(), rb.stdout.trim()]).toEqual(['A', 'B']);
-    const both: number[] = [];
-    const neither: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const d = join(proj, 'xrace', `r${i}`);
-      const head = existsSync(join(d, 'HEAD'));
-      const config = existsSync(join(d, 'config'));
-      if (head && config) both.push(i);
-      if (!head && !config) neither.push(i);
-    }
-    expect({ both, neither }).toEqual({ both: [], neither: [] });
+    expect(raceRounds('xrace', n)).toEqual({ both: [], neither: [] });
   });
 
   it('allowed: git init --bare (also with git\'s sample hooks), git clone --bare, git remote add, HEAD updates, and a config with no HEAD work inside', async () => {

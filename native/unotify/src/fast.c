@@ -540,6 +540,45 @@ static int g_sigpipe[2] = { -1, -1 };
 static void on_forward(int sig) { if (g_child > 0) kill((pid_t)g_child, sig); }
 static void on_chld(int sig) { (void)sig; int e = errno; (void)!write(g_sigpipe[1], "c", 1); errno = e; }
 
+/* The JSON array elements of our environment ("K=V" strings). */
+static void put_environ(struct buf *req) {
+  for (char **e = environ; *e; e++) { if (e != environ) puts_(req, ","); put_json_str(req, *e); }
+}
+
+/* Sends a finished request (its size checked by the caller) to the supervisor, then starts the session's keeper while it works
+   on it. Returns the connection; the keeper's channel in *kfd (CLOEXEC: a fallback to Node
+   closes it, and the keeper leaves). Falls back to Node when either fails. */
+static int send_and_start_keeper(struct buf *req, const char *session, const char *keeper_sock, pid_t *mid, int *kfd) {
+  int fd = control_connect();
+  if (fd < 0) node("no supervisor answers");
+  if (write_all(fd, req->p, req->len) != 0) node("the supervisor hung up");
+  free(req->p);
+  trace("request sent");
+  *kfd = start_keeper(session, keeper_sock, mid);
+  if (*kfd < 0) node("cannot start the keeper");
+  trace("keeper started");
+  return fd;
+}
+
+/* `sbx-launch --fd KFD -- PROG...` in `launcher` and `kfdarg` (the caller's buffers, PATH_MAX
+   + 16 and 16 bytes): the keeper's channel relays the listener and the ack. NULL: out of memory. */
+static char **launcher_argv(char *launcher, char *kfdarg, int kfd, char **prog) {
+  snprintf(launcher, PATH_MAX + 16, "%s/sbx-launch", g_dir);
+  snprintf(kfdarg, 16, "%d", kfd);
+  size_t n = 0;
+  while (prog[n]) n++;
+  char **av = calloc(n + 5, sizeof *av);
+  if (!av) return NULL;
+  size_t k = 0;
+  av[k++] = launcher;
+  av[k++] = "--fd";
+  av[k++] = kfdarg;
+  av[k++] = "--";
+  for (size_t i = 0; i < n; i++) av[k++] = prog[i];
+  av[k] = NULL;
+  return av;
+}
+
 static int fast_exec(int argc, char **argv) {
   /* A session's processes cannot reach the supervisor (its socket is in every policy's floor):
      Node's `sbx exec` says what happens there. */
@@ -564,20 +603,14 @@ static int fast_exec(int argc, char **argv) {
   puts_(&req, ",\"args\":[");
   for (int i = 0; i < argc; i++) { if (i) puts_(&req, ","); put_json_str(&req, argv[i]); }
   puts_(&req, "],\"env\":[");
-  for (char **e = environ; *e; e++) { if (e != environ) puts_(&req, ","); put_json_str(&req, *e); }
+  put_environ(&req);
   puts_(&req, "]}\n");
   if (req.bad || req.len > MAX_REQUEST) node("request too large or not UTF-8");
 
-  int fd = control_connect();
-  if (fd < 0) node("no supervisor answers");
-  if (write_all(fd, req.p, req.len) != 0) node("the supervisor hung up");
-  free(req.p);
-  trace("exec-start sent");
-  /* While the supervisor builds the policy. CLOEXEC: a fallback to Node closes it (the keeper leaves). */
+  /* The keeper starts while the supervisor builds the policy. */
   pid_t mid;
-  int kfd = start_keeper(session, keeper_sock, &mid);
-  if (kfd < 0) node("cannot start the keeper");
-  trace("keeper started");
+  int kfd;
+  int fd = send_and_start_keeper(&req, session, keeper_sock, &mid, &kfd);
   struct lines l = { .fd = fd };
   char *line;
   if (!next_line(&l, &line, REPLY_TIMEOUT_MS)) node("no reply from the supervisor");
@@ -592,21 +625,9 @@ static int fast_exec(int argc, char **argv) {
   for (char **w = r.warnings; w && *w; w++) fprintf(stderr, "sbx: warning: %s\n", *w);
 
   /* From here on we are committed: the launcher runs the command sandboxed or exits 126. */
-  size_t n = 0;
-  while (r.argv[n]) n++;
-  char launcher[PATH_MAX + 16];
-  snprintf(launcher, sizeof launcher, "%s/sbx-launch", g_dir);
-  char **av = calloc(n + 8, sizeof *av);
+  char launcher[PATH_MAX + 16], kfdarg[16];
+  char **av = launcher_argv(launcher, kfdarg, kfd, r.argv);
   if (!av) { fputs("sbx: out of memory\n", stderr); return 70; }
-  size_t k = 0;
-  char kfdarg[16];
-  snprintf(kfdarg, sizeof kfdarg, "%d", kfd);
-  av[k++] = launcher;
-  av[k++] = "--fd";
-  av[k++] = kfdarg; /* the keeper's channel: it relays the listener and the ack (sbx-launch --fd) */
-  av[k++] = "--";
-  for (size_t i = 0; i < n; i++) av[k++] = r.argv[i];
-  av[k] = NULL;
 
   if (pipe2(g_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0) { perror("sbx: pipe"); return 70; }
   /* Like a shell: ^C and ^\ go to the command (same process group), not to us. */
@@ -732,18 +753,14 @@ static void fast_shell(int argc, char **argv) {
   puts_(&req, ",\"session\":\"");
   puts_(&req, session);
   puts_(&req, "\",\"env\":[");
-  for (char **e = environ; *e; e++) { if (e != environ) puts_(&req, ","); put_json_str(&req, *e); }
+  put_environ(&req);
   puts_(&req, "]}\n");
   if (req.bad || req.len > MAX_REQUEST) node("environment too large or not UTF-8");
 
-  int fd = control_connect();
-  if (fd < 0) node("no supervisor answers");
-  if (write_all(fd, req.p, req.len) != 0) node("the supervisor hung up");
-  free(req.p);
-  /* While the supervisor starts the session's proxy. CLOEXEC: a fallback to Node closes it. */
+  /* The keeper starts while the supervisor starts the session's proxy. */
   pid_t mid;
-  int kfd = start_keeper(session, keeper_sock, &mid);
-  if (kfd < 0) node("cannot start the keeper");
+  int kfd;
+  int fd = send_and_start_keeper(&req, session, keeper_sock, &mid, &kfd);
   struct lines l = { .fd = fd };
   char *line;
   struct reply r;
@@ -752,23 +769,11 @@ static void fast_shell(int argc, char **argv) {
   close(fd);
   for (char **w = r.warnings; w && *w; w++) fprintf(stderr, "sbx: %s\n", *w);
 
-  char launcher[PATH_MAX + 16], kfdarg[16];
-  snprintf(launcher, sizeof launcher, "%s/sbx-launch", g_dir);
-  snprintf(kfdarg, sizeof kfdarg, "%d", kfd);
   const char *shell = getenv("SHELL");
   char *def[2] = { (char *)(shell && *shell ? shell : "/bin/sh"), NULL };
-  char **prog = i < argc ? &argv[i] : def;
-  size_t n = 0;
-  while (prog[n]) n++;
-  char **av = calloc(n + 8, sizeof *av);
+  char launcher[PATH_MAX + 16], kfdarg[16];
+  char **av = launcher_argv(launcher, kfdarg, kfd, i < argc ? &argv[i] : def); /* we become the session root */
   if (!av) node("out of memory");
-  size_t m = 0;
-  av[m++] = launcher;
-  av[m++] = "--fd";
-  av[m++] = kfdarg; /* the keeper's channel (sbx-launch --fd); we become the session root */
-  av[m++] = "--";
-  for (size_t a = 0; a < n; a++) av[m++] = prog[a];
-  av[m] = NULL;
   trace("fast shell: session %s", session);
   int status;
   while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {}

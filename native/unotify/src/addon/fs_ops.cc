@@ -242,7 +242,8 @@ static bool only_floor_refuses(Notif& n, const std::string& real) {
          }).allow;
 }
 
-bool link_checked_config(Notif& n, const Target& s, const Target& d, const std::string& text, bool old_missing);
+bool replace_config_checked(Notif& n, const Target& s, const Target& d, const Decision& refusal,
+                            bool (*inert)(const std::string&));
 
 // git's rename of `.git/config.lock` over `.git/config`, which the persistence floor denies:
 // done by the engine with content it checked (git_config.cc). True when answered here.
@@ -254,20 +255,22 @@ bool git_config_rename(Notif& n, const Target& s, const Target& d, unsigned flag
   // Allowed anyway (no floor), or denied by a rule that is not a floor: the usual path decides.
   if (dec.allow || !win || !win->floor || win->exact) return false;
   if (!only_floor_refuses(n, d.real)) return false;
-  std::string text, old;
-  bool missing = false, old_missing = false;
-  if (!read_small(s.parent.get(), "config.lock", text, missing) || !git_config_inert(text))
-    return refuse(n, dec, "write", d.real, EACCES);
-  const bool old_ok = read_small(d.parent.get(), "config", old, old_missing);
-  // Only a config made this way (inert) is ever replaced: never a repository's own settings.
-  if (!old_missing && (!old_ok || !git_config_inert(old))) return refuse(n, dec, "write", d.real, EACCES);
-  return link_checked_config(n, s, d, text, old_missing);
+  return replace_config_checked(n, s, d, dec, git_config_inert);
 }
 
-// Writes `text` (checked) as `config` in d's directory in place of git's config.lock.
-// Unnamed until linked as `config`: no sandboxed process can open it in between, and the
-// floor (or the git-directory guard) refuses every write through its name afterwards.
-bool link_checked_config(Notif& n, const Target& s, const Target& d, const std::string& text, bool old_missing) {
+// Writes the content of git's config.lock as `config` in d's directory when `inert` accepts it
+// and the config it replaces (if any): only a config made this way is ever replaced, never a
+// repository's own settings; else refused under `refusal`. The new file is unnamed until linked
+// as `config`: no sandboxed process can open it in between, and the floor (or the git-directory
+// guard) refuses every write through its name afterwards. Always answers (true).
+bool replace_config_checked(Notif& n, const Target& s, const Target& d, const Decision& refusal,
+                            bool (*inert)(const std::string&)) {
+  std::string text, old;
+  bool missing = false, old_missing = false;
+  if (!read_small(s.parent.get(), "config.lock", text, missing) || !inert(text))
+    return refuse(n, refusal, "write", d.real, EACCES);
+  const bool old_ok = read_small(d.parent.get(), "config", old, old_missing);
+  if (!old_missing && (!old_ok || !inert(old))) return refuse(n, refusal, "write", d.real, EACCES);
   Fd tmp(openat(d.parent.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
   if (!tmp.ok()) return fail(n, EACCES), true;
   if (fchmod(tmp.get(), 0644) < 0 || write(tmp.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
@@ -302,14 +305,7 @@ bool bare_config_rename(Notif& n, BareGuard& g, const Target& s, const Target& d
   if (!g.dir(d.parent.get())) return refuse(n, Decision{false, kGitDirRule}, "write", d.real, EACCES);
   if (!has_head(d.parent.get())) return false;
   if (check_access(n, false, true, d.real)) return true;
-  const Decision no{false, kGitDirRule};
-  std::string text, old;
-  bool missing = false, old_missing = false;
-  if (!read_small(s.parent.get(), "config.lock", text, missing) || !bare_config_inert(text))
-    return refuse(n, no, "write", d.real, EACCES);
-  const bool old_ok = read_small(d.parent.get(), "config", old, old_missing);
-  if (!old_missing && (!old_ok || !bare_config_inert(old))) return refuse(n, no, "write", d.real, EACCES);
-  return link_checked_config(n, s, d, text, old_missing);
+  return replace_config_checked(n, s, d, Decision{false, kGitDirRule}, bare_config_inert);
 }
 
 // A directory moved into place (or swapped): refused when it already holds a HEAD with a
