@@ -39,7 +39,7 @@ export interface EngineEvent {
   /** Canonical path of the process's executable (or its comm if unreadable). */
   program: string;
   syscall: string;
-  op: 'read' | 'write' | 'exec' | 'net' | 'unix' | 'signal' | 'proc' | 'identity' | 'hint';
+  op: 'read' | 'write' | 'exec' | 'net' | 'unix' | 'signal' | 'proc' | 'identity' | 'hint' | 'ipc';
   /** Path, "1.2.3.4:443", "[::1]:80", "@abstract", or a pid. */
   target: string;
   errno: number;

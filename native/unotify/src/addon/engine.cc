@@ -92,12 +92,15 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
       tsClosed_(closed) {
   set_protected(cfg.protectedPids);
   // Notifications a crashed engine had received: finished once a policy is in place. The
-  // memfd's tail holds the process tags a crashed engine handed out (procs.h).
+  // rest of the memfd holds the process tags a crashed engine handed out (procs.h), then,
+  // in a keeper's memfd of this version or later, the session's IPC objects (ipc.h).
   if (cfg.journalFd >= 0 && journal_.open(cfg.journalFd))
     for (const auto& t : journal_.take_live()) recover_.push_back(Parked{t.notif, t.slot});
   struct stat st;
-  if (cfg.journalFd >= 0 && fstat(cfg.journalFd, &st) == 0 && static_cast<size_t>(st.st_size) > kJournalBytes)
-    procs_.open_store(cfg.journalFd, kJournalBytes, static_cast<size_t>(st.st_size) - kJournalBytes);
+  const size_t memfdSize = cfg.journalFd >= 0 && fstat(cfg.journalFd, &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+  if (memfdSize > kJournalBytes)
+    procs_.open_store(cfg.journalFd, kJournalBytes, std::min(memfdSize, kTagStoreEnd) - kJournalBytes);
+  if (memfdSize > kTagStoreEnd) ipc_.open_store(cfg.journalFd, kTagStoreEnd, memfdSize - kTagStoreEnd);
   if (!cfg.launcherPath.empty() && stat(cfg.launcherPath.c_str(), &st) == 0) {
     launcherDev_ = st.st_dev;
     launcherIno_ = st.st_ino;

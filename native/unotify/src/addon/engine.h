@@ -17,6 +17,7 @@
 #include "event_queue.h"
 #include "exec_state.h"
 #include "fs_tty.h"
+#include "ipc.h"
 #include "journal.h"
 #include "net_registry.h"
 #include "path_resolve.h"
@@ -79,6 +80,7 @@ class Core : public std::enable_shared_from_this<Core> {
   bool is_launcher(int fd) const;
   PtyTable& ptys() { return ptys_; }  // ptys this session allocated (fs_tty.cc)
   ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
+  IpcTable& ipc() { return ipc_; }  // SysV objects and message queues this session made (ipc.cc)
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
   // What is trapped, by syscall number (one relaxed increment per notification), and how
@@ -117,6 +119,7 @@ class Core : public std::enable_shared_from_this<Core> {
   ino_t launcherIno_ = 0;
   PtyTable ptys_;
   ServedSockets served_;
+  IpcTable ipc_;
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::vector<std::thread> threads_;
@@ -229,6 +232,7 @@ void handle_signal(Notif& n);
 void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F_SETOWN
 void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)
 void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)
+void handle_ipc(Notif& n);     // SysV IPC and POSIX message queues: the session's own objects (ipc.cc)
 // Why `tracer` (under `tracerPolicy`) may not debug process `tracee`; nullptr = it may: a
 // process of the same session under the same policy or the strict one, not the shell, not sbx's.
 const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee);

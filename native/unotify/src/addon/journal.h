@@ -14,7 +14,9 @@ namespace sbx {
 // The journal takes the first kJournalBytes of the keeper's memfd; the rest holds the
 // process tags (procs.h).
 constexpr size_t kJournalBytes = 256 * 1024;
-
+// The process tags take the memfd up to here (procs.h); the IPC records (ipc.h) the rest. A
+// keeper from before the IPC records made its memfd this size: its sessions keep their tags.
+constexpr size_t kTagStoreEnd = 1024 * 1024;
 class Journal {
  public:
   ~Journal();

@@ -1,0 +1,299 @@
+// SysV IPC and POSIX message queues: only objects the session made (ipc.h).
+//
+//   shmget/semget/msgget  made or looked up by the engine; an existing key is answered only
+//                         when the session made its object, refused (EACCES) otherwise
+//   shmat, shmctl, semop, semtimedop, semctl, msgsnd, msgrcv, msgctl
+//                         the id must be a recorded object that is still the same object;
+//                         then CONTINUE (the id is a register). The INFO commands and the
+//                         *_STAT commands that take an index (what ipcs uses) read only
+//                         what /proc/sysvipc shows, and pass for any id
+//   mq_open, mq_unlink    the name is read once; the engine opens (or makes) the queue and
+//                         injects the fd, or unlinks it, only for a queue the session made
+//
+// Objects live in the IPC namespace: the engine acts in its own, so a caller in another
+// one is refused (sbx itself never puts one there; the filter refuses namespaces).
+#include "ipc.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "engine.h"
+#include "fs_check.h"
+#include "memory.h"
+#include "syscall_numbers.h"
+
+namespace sbx {
+
+namespace {
+
+constexpr int kIpc64 = 0x100;  // IPC_64, or'ed into a ctl command by some libcs
+
+union SemArg {
+  int val;
+  semid_ds* buf;
+};
+
+const char* kind_name(IpcKind k) {
+  switch (k) {
+    case IpcKind::Shm: return "shm";
+    case IpcKind::Sem: return "sem";
+    case IpcKind::Msg: return "msg";
+    case IpcKind::Mq: return "mqueue";
+  }
+  return "ipc";
+}
+
+std::string hex_key(int key) {
+  char b[16];
+  snprintf(b, sizeof b, "0x%08x", static_cast<unsigned>(key));
+  return b;
+}
+
+bool same_ipc_namespace(int tid) {
+  static struct stat own;
+  static const bool haveOwn = stat("/proc/self/ns/ipc", &own) == 0;
+  struct stat st;
+  return haveOwn && stat(("/proc/" + std::to_string(tid) + "/ns/ipc").c_str(), &st) == 0 && st.st_dev == own.st_dev &&
+         st.st_ino == own.st_ino;
+}
+
+// The SysV object now at `id`, as IpcRecord fields. 0 or -errno.
+int stat_object(IpcKind k, int id, IpcRecord& now) {
+  int r = -1;
+  if (k == IpcKind::Shm) {
+    shmid_ds ds{};
+    r = shmctl(id, IPC_STAT, &ds);
+    now = IpcRecord{ds.shm_perm.__key, ds.shm_cpid};
+  } else if (k == IpcKind::Sem) {
+    semid_ds ds{};
+    SemArg arg;
+    arg.buf = &ds;
+    r = semctl(id, 0, IPC_STAT, arg);
+    now = IpcRecord{ds.sem_perm.__key, 0};
+  } else if (k == IpcKind::Msg) {
+    msqid_ds ds{};
+    r = msgctl(id, IPC_STAT, &ds);
+    now = IpcRecord{ds.msg_perm.__key, 0};
+  }
+  return r < 0 ? -errno : 0;
+}
+
+// Is the SysV object at `id` one the session made? A record whose object is gone, or whose
+// id now names another object, is dropped.
+bool owned_now(Core& core, IpcKind k, int id) {
+  IpcRecord rec, now;
+  if (id < 0 || !core.ipc().find(k, static_cast<uint64_t>(id), &rec)) return false;
+  const int r = stat_object(k, id, now);
+  // Our own object whose mode no longer lets its owner read it: it cannot be looked at, and
+  // the kernel checks the caller's own call against that mode anyway.
+  if (r == -EACCES) return true;
+  if (r < 0 || now.key != rec.key || (k == IpcKind::Shm && now.cpid != rec.cpid)) {
+    core.ipc().drop(k, static_cast<uint64_t>(id));
+    return false;
+  }
+  return true;
+}
+
+// A record gone stale: its object removed, or its id now another object.
+bool sysv_gone(IpcKind k, uint64_t ident, const IpcRecord& rec) {
+  if (k == IpcKind::Mq) return false;  // queues are dropped when unlinked through us
+  IpcRecord now;
+  const int r = stat_object(k, static_cast<int>(ident), now);
+  return r != -EACCES && (r < 0 || now.key != rec.key || (k == IpcKind::Shm && now.cpid != rec.cpid));
+}
+
+bool record(Core& core, IpcKind k, uint64_t ident, const IpcRecord& rec) {
+  if (core.ipc().add(k, ident, rec)) return true;
+  core.ipc().sweep(sysv_gone);
+  return core.ipc().add(k, ident, rec);
+}
+
+long sysv_get(IpcKind k, int key, uint64_t arg, int flags) {
+  if (k == IpcKind::Shm) return shmget(key, static_cast<size_t>(arg), flags);
+  if (k == IpcKind::Sem) return semget(key, static_cast<int>(arg), flags);
+  return msgget(key, flags);
+}
+
+// Makes the object for the caller and records it. The id, or -errno.
+long make_object(Core& core, IpcKind k, int key, uint64_t arg, int flags) {
+  const long id = sysv_get(k, key, arg, flags);
+  if (id < 0) return -errno;
+  if (!record(core, k, static_cast<uint64_t>(id), IpcRecord{key, k == IpcKind::Shm ? getpid() : 0})) {
+    // No room to remember it: the session could not use it. Undo, and say so.
+    if (k == IpcKind::Shm) shmctl(static_cast<int>(id), IPC_RMID, nullptr);
+    if (k == IpcKind::Sem) semctl(static_cast<int>(id), 0, IPC_RMID);
+    if (k == IpcKind::Msg) msgctl(static_cast<int>(id), IPC_RMID, nullptr);
+    return -ENOSPC;
+  }
+  return id;
+}
+
+// shmget(key, size, flags), semget(key, nsems, flags), msgget(key, flags).
+void sysv_get_for(Notif& n, IpcKind k) {
+  const auto& a = n.req.data.args;
+  const int key = static_cast<int>(a[0]);
+  const int flags = static_cast<int>(k == IpcKind::Msg ? a[1] : a[2]);
+  const uint64_t arg = k == IpcKind::Msg ? 0 : a[1];
+  if (!n.valid()) return;
+  if (key == IPC_PRIVATE) {
+    const long id = make_object(*n.core, k, key, arg, flags);
+    return void(reply_value(n.listener(), n.req.id, id));
+  }
+  // Under the lock: a key looked up then made, with IPC_EXCL so that one made meanwhile
+  // outside is found again, never taken over.
+  std::lock_guard<std::mutex> g(n.core->ipc().get_lock());
+  for (int round = 0; round < 8; round++) {
+    const long id = sysv_get(k, key, arg, flags & ~(IPC_CREAT | IPC_EXCL));
+    if (id >= 0) {
+      if ((flags & IPC_CREAT) && (flags & IPC_EXCL)) return void(reply_error(n.listener(), n.req.id, EEXIST));
+      if (owned_now(*n.core, k, static_cast<int>(id))) return void(reply_value(n.listener(), n.req.id, id));
+      // A built-in refusal (rule -2) is never only audited: refuse() answers.
+      refuse(n, Decision{false, -2}, "ipc", std::string(kind_name(k)) + " key " + hex_key(key) + " (made outside this sandbox)", EACCES);
+      return;
+    }
+    if (errno != ENOENT || !(flags & IPC_CREAT)) return void(reply_error(n.listener(), n.req.id, errno));
+    const long made = make_object(*n.core, k, key, arg, flags | IPC_EXCL);
+    if (made != -EEXIST) return void(reply_value(n.listener(), n.req.id, made));
+  }
+  reply_error(n.listener(), n.req.id, EAGAIN);
+}
+
+// The ctl commands that do not act on the object named by the id: the limits and usage
+// (INFO) and the STAT commands that take an index into the kernel's table (ipcs): what
+// /proc/sysvipc shows anyway.
+bool index_or_info_cmd(IpcKind k, int cmd) {
+  cmd &= ~kIpc64;
+  if (cmd == IPC_INFO) return true;
+  if (k == IpcKind::Shm) return cmd == SHM_INFO || cmd == SHM_STAT || cmd == SHM_STAT_ANY;
+  if (k == IpcKind::Sem) return cmd == SEM_INFO || cmd == SEM_STAT || cmd == SEM_STAT_ANY;
+  return cmd == MSG_INFO || cmd == MSG_STAT || cmd == MSG_STAT_ANY;
+}
+
+// shmat/shmctl/semop/semtimedop/semctl/msgsnd/msgrcv/msgctl: (id, ...); the ctl command is
+// `cmdArg` (-1: not a ctl).
+void sysv_use_for(Notif& n, IpcKind k, int cmdArg) {
+  const auto& a = n.req.data.args;
+  const int id = static_cast<int>(a[0]);
+  if (cmdArg >= 0 && index_or_info_cmd(k, static_cast<int>(a[cmdArg]))) return void(reply_continue(n.listener(), n.req.id));
+  if (owned_now(*n.core, k, id)) {
+    if (n.valid()) reply_continue(n.listener(), n.req.id);
+    return;
+  }
+  if (!n.valid()) return;
+  refuse(n, Decision{false, -2}, "ipc", std::string(kind_name(k)) + " id " + std::to_string(id) + " (not made in this sandbox)", EACCES);
+}
+
+// The queue's inode: what tells a queue the session made from a later one of the same name.
+int64_t queue_inode(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? static_cast<int64_t>(st.st_ino) : -1;
+}
+
+bool queue_is_ours(Core& core, uint64_t hash, int fd) {
+  IpcRecord rec;
+  return core.ipc().find(IpcKind::Mq, hash, &rec) && rec.key == queue_inode(fd);
+}
+
+// mq_open(name, oflag, mode, attr): glibc passes the name without its leading '/'.
+void mq_open_for(Notif& n) {
+  const auto& a = n.req.data.args;
+  std::string name;
+  int err = read_string(n.caller.tid, a[0], name, NAME_MAX + 1);
+  const int oflag = static_cast<int>(a[1]);
+  const mode_t mode = static_cast<mode_t>(a[2]);
+  mq_attr attr{};
+  const bool withAttr = (oflag & O_CREAT) && a[3] != 0;
+  if (err == 0 && withAttr) err = read_mem(n.caller.tid, a[3], &attr, sizeof attr);
+  if (!n.valid()) return;
+  if (err < 0) return void(reply_error(n.listener(), n.req.id, err == -ENAMETOOLONG ? ENAMETOOLONG : EFAULT));
+  const uint64_t hash = ipc_name_hash(name);
+  const std::string what = "mqueue /" + name;
+  const bool cloexec = oflag & O_CLOEXEC;
+  use_caller_umask(n);
+  std::lock_guard<std::mutex> g(n.core->ipc().get_lock());
+  for (int round = 0; round < 8; round++) {
+    Fd fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), oflag & ~(O_CREAT | O_EXCL), 0, nullptr)));
+    if (fd.ok()) {
+      if ((oflag & O_CREAT) && (oflag & O_EXCL)) return void(reply_error(n.listener(), n.req.id, EEXIST));
+      if (!queue_is_ours(*n.core, hash, fd.get())) {
+        refuse(n, Decision{false, -2}, "ipc", what + " (made outside this sandbox)", EACCES);
+        return;
+      }
+      int r = reply_addfd(n.listener(), n.req.id, fd.release(), cloexec);
+      if (r < 0 && r != -ENOENT) reply_error(n.listener(), n.req.id, -r);
+      return;
+    }
+    if (errno != ENOENT || !(oflag & O_CREAT)) return void(reply_error(n.listener(), n.req.id, errno));
+    Fd made(static_cast<int>(syscall(SYS_mq_open, name.c_str(), oflag | O_EXCL, mode, withAttr ? &attr : nullptr)));
+    if (!made.ok() && errno == EEXIST) continue;  // made outside meanwhile: look again
+    if (!made.ok()) return void(reply_error(n.listener(), n.req.id, errno));
+    // Recorded before the fd is handed over: an engine killed in between leaves a record,
+    // and the replayed call finds its queue.
+    if (!record(*n.core, IpcKind::Mq, hash, IpcRecord{queue_inode(made.get()), 0})) {
+      syscall(SYS_mq_unlink, name.c_str());
+      return void(reply_error(n.listener(), n.req.id, ENOSPC));
+    }
+    int r = reply_addfd(n.listener(), n.req.id, made.release(), cloexec);
+    if (r < 0 && r != -ENOENT) reply_error(n.listener(), n.req.id, -r);
+    return;
+  }
+  reply_error(n.listener(), n.req.id, EAGAIN);
+}
+
+// mq_unlink(name): only a queue the session made, still the same queue.
+void mq_unlink_for(Notif& n) {
+  std::string name;
+  const int err = read_string(n.caller.tid, n.req.data.args[0], name, NAME_MAX + 1);
+  if (!n.valid()) return;
+  if (err < 0) return void(reply_error(n.listener(), n.req.id, err == -ENAMETOOLONG ? ENAMETOOLONG : EFAULT));
+  const uint64_t hash = ipc_name_hash(name);
+  std::lock_guard<std::mutex> g(n.core->ipc().get_lock());
+  Fd fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_RDONLY, 0, nullptr)));
+  if (!fd.ok()) fd = Fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_WRONLY, 0, nullptr)));
+  if (!fd.ok() && errno == ENOENT) return void(reply_error(n.listener(), n.req.id, ENOENT));
+  if (!fd.ok() || !queue_is_ours(*n.core, hash, fd.get())) {
+    refuse(n, Decision{false, -2}, "ipc", "mqueue /" + name + " (made outside this sandbox)", EACCES);
+    return;
+  }
+  if (syscall(SYS_mq_unlink, name.c_str()) != 0) return void(reply_error(n.listener(), n.req.id, errno));
+  n.core->ipc().drop(IpcKind::Mq, hash);
+  reply_value(n.listener(), n.req.id, 0);
+}
+
+}  // namespace
+
+void handle_ipc(Notif& n) {
+  if (!same_ipc_namespace(n.caller.tid)) {
+    if (n.valid()) refuse(n, Decision{false, -2}, "ipc", "another IPC namespace", EPERM);
+    return;
+  }
+  switch (n.req.data.nr) {
+    case __NR_shmget: return sysv_get_for(n, IpcKind::Shm);
+    case __NR_semget: return sysv_get_for(n, IpcKind::Sem);
+    case __NR_msgget: return sysv_get_for(n, IpcKind::Msg);
+    case __NR_shmat: return sysv_use_for(n, IpcKind::Shm, -1);
+    case __NR_shmctl: return sysv_use_for(n, IpcKind::Shm, 1);
+    case __NR_semop:
+    case __NR_semtimedop: return sysv_use_for(n, IpcKind::Sem, -1);
+    case __NR_semctl: return sysv_use_for(n, IpcKind::Sem, 2);
+    case __NR_msgsnd:
+    case __NR_msgrcv: return sysv_use_for(n, IpcKind::Msg, -1);
+    case __NR_msgctl: return sysv_use_for(n, IpcKind::Msg, 1);
+    case __NR_mq_open: return mq_open_for(n);
+    case __NR_mq_unlink: return mq_unlink_for(n);
+    default: return report_error(n, "ipc", std::to_string(n.req.data.nr), EPERM);
+  }
+}
+
+}  // namespace sbx

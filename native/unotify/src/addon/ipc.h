@@ -1,0 +1,74 @@
+// SysV IPC objects and POSIX message queues this session made (DESIGN invariant 5: no
+// unsandboxed process as a deputy).
+//
+// SysV objects (shared memory, semaphores, message queues) and POSIX message queues are
+// shared by every process of the user in the IPC namespace: a daemon outside that reads
+// commands from a queue with a known key, or keeps a secret in a segment, would be one
+// msgsnd or shmat away. So the engine makes every object a sandboxed process asks for
+// itself (the get, mq_open) and records it here; a key, id or name that names an object
+// made outside the session is refused, and so is every operation on an id not recorded
+// here. Ids are registers (nothing a racing thread can change), so an allowed operation
+// CONTINUEs; names are read once and the queue is opened by the engine and injected.
+//
+// Records live in a region of the keeper's memfd (after the process tags): a supervisor
+// restarted after a kill -9 reads them back, so a session keeps its objects.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace sbx {
+
+enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4 };
+
+// What identifies an object beyond its id: SysV — the key (fixed for an object's life) and,
+// for shared memory, the creator's pid (the engine's: fixed too); mq — the queue's inode.
+// A record whose object was removed and whose id came back to an object made outside no
+// longer matches it (the kernel's 16-bit sequence in every SysV id makes that take 65 536
+// creations first).
+struct IpcRecord {
+  int64_t key = 0;   // SysV key; mq: the inode number
+  int32_t cpid = 0;  // shm: creator pid; otherwise 0
+};
+
+class IpcTable {
+ public:
+  ~IpcTable();
+  // Records in [offset, offset+size) of fd (the keeper's memfd); loads what a previous
+  // engine recorded there. false: not usable (records then live in memory only).
+  bool open_store(int fd, size_t offset, size_t size);
+  // ident: the SysV id, or the hash of an mq name (ipc_name_hash). false: no room (the
+  // store and the in-memory bound are full; sweep() first).
+  bool add(IpcKind kind, uint64_t ident, const IpcRecord& rec);
+  bool find(IpcKind kind, uint64_t ident, IpcRecord* rec);
+  void drop(IpcKind kind, uint64_t ident);
+  // Drops every record `gone` says no longer names a live object of ours.
+  void sweep(const std::function<bool(IpcKind, uint64_t, const IpcRecord&)>& gone);
+  // Held while a get looks a key up and makes its object: two of the session's threads
+  // asking for the same new key at once get the same object.
+  std::mutex& get_lock() { return getMu_; }
+
+ private:
+  struct Rec;
+  using Key = std::pair<uint32_t, uint64_t>;
+  struct Entry {
+    IpcRecord rec;
+    int slot;  // in the store; -1 in memory only
+  };
+  int store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& rec);
+  std::mutex mu_;
+  std::mutex getMu_;
+  std::map<Key, Entry> live_;
+  void* map_ = nullptr;
+  size_t mapLen_ = 0;
+  Rec* recs_ = nullptr;
+  uint32_t nrecs_ = 0;
+};
+
+uint64_t ipc_name_hash(const std::string& name);
+
+}  // namespace sbx

@@ -1,0 +1,136 @@
+// See ipc.h: the record of the IPC objects a session made, kept in the keeper's memfd.
+#include "ipc.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "sha256.h"
+#include "shm_region.h"
+
+namespace sbx {
+
+namespace {
+// The store: "SBXIPC01", the record count; then the records.
+const char kMagic[8] = {'S', 'B', 'X', 'I', 'P', 'C', '0', '1'};
+constexpr size_t kHeader = 64;
+enum : uint32_t { kFree = 0, kWriting = 1, kLive = 2 };
+// In memory only (no store, or the store full): a bound, so a loop making objects cannot
+// grow the supervisor without end. Past it a get is refused (ENOSPC).
+constexpr size_t kMemoryRecords = 8192;
+}  // namespace
+
+struct IpcTable::Rec {
+  uint32_t state;
+  uint32_t kind;
+  uint64_t ident;
+  int64_t key;
+  int32_t cpid;
+  uint32_t pad;
+};
+
+uint64_t ipc_name_hash(const std::string& name) {
+  const Sha256 d = sha256(name.data(), name.size());
+  uint64_t h;
+  memcpy(&h, d.data(), sizeof h);
+  return h;
+}
+
+IpcTable::~IpcTable() {
+  if (map_) munmap(map_, mapLen_);
+}
+
+bool IpcTable::open_store(int fd, size_t offset, size_t size) {
+  static_assert(sizeof(Rec) == 32, "store record layout");
+  if (size < kHeader + 64 * sizeof(Rec) || offset % static_cast<size_t>(sysconf(_SC_PAGESIZE)) != 0) return false;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(offset));
+  if (p == MAP_FAILED) return false;
+  auto* h = static_cast<char*>(p);
+  const uint32_t count = static_cast<uint32_t>((size - kHeader) / sizeof(Rec));
+  uint32_t stored = 0;
+  memcpy(&stored, h + 8, sizeof stored);
+  if (memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count) {
+    shm_zero(fd, static_cast<off_t>(offset), size, h);  // blank, or another layout: start afresh
+    memcpy(h + 8, &count, sizeof count);
+    memcpy(h, kMagic, sizeof kMagic);
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  map_ = p;
+  mapLen_ = size;
+  nrecs_ = count;
+  recs_ = reinterpret_cast<Rec*>(h + kHeader);
+  // A record caught mid-write by a previous engine's death is dropped: that engine never
+  // answered the get, so the caller's call is replayed and finds its object again (or makes
+  // a new one). Only pages that hold data are read (shm_region.h).
+  for (const auto& range : shm_data_records(fd, static_cast<off_t>(offset), size, kHeader, sizeof(Rec), nrecs_)) {
+    for (uint32_t k = range.first; k < range.second; k++) {
+      Rec& r = recs_[k];
+      const uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
+      if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
+      if (s != kLive) continue;
+      live_[Key{r.kind, r.ident}] = Entry{IpcRecord{r.key, r.cpid}, static_cast<int>(k)};
+    }
+  }
+  return true;
+}
+
+int IpcTable::store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& rec) {
+  for (uint32_t k = 0; recs_ && k < nrecs_; k++) {
+    uint32_t expect = kFree;
+    if (!__atomic_compare_exchange_n(&recs_[k].state, &expect, kWriting, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      continue;
+    Rec& r = recs_[k];
+    r.kind = static_cast<uint32_t>(kind);
+    r.ident = ident;
+    r.key = rec.key;
+    r.cpid = rec.cpid;
+    __atomic_store_n(&r.state, kLive, __ATOMIC_RELEASE);
+    return static_cast<int>(k);
+  }
+  return -1;
+}
+
+bool IpcTable::add(IpcKind kind, uint64_t ident, const IpcRecord& rec) {
+  std::lock_guard<std::mutex> g(mu_);
+  const Key key{static_cast<uint32_t>(kind), ident};
+  auto it = live_.find(key);
+  if (it != live_.end()) {  // an id the kernel handed out again: the old object is gone
+    if (it->second.slot >= 0) __atomic_store_n(&recs_[it->second.slot].state, kFree, __ATOMIC_RELEASE);
+    live_.erase(it);
+  }
+  const int slot = store_put_locked(kind, ident, rec);
+  if (slot < 0 && live_.size() >= kMemoryRecords) return false;
+  live_[key] = Entry{rec, slot};
+  return true;
+}
+
+bool IpcTable::find(IpcKind kind, uint64_t ident, IpcRecord* rec) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = live_.find(Key{static_cast<uint32_t>(kind), ident});
+  if (it == live_.end()) return false;
+  if (rec) *rec = it->second.rec;
+  return true;
+}
+
+void IpcTable::drop(IpcKind kind, uint64_t ident) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = live_.find(Key{static_cast<uint32_t>(kind), ident});
+  if (it == live_.end()) return;
+  if (it->second.slot >= 0) __atomic_store_n(&recs_[it->second.slot].state, kFree, __ATOMIC_RELEASE);
+  live_.erase(it);
+}
+
+void IpcTable::sweep(const std::function<bool(IpcKind, uint64_t, const IpcRecord&)>& gone) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto it = live_.begin(); it != live_.end();) {
+    if (!gone(static_cast<IpcKind>(it->first.first), it->first.second, it->second.rec)) {
+      ++it;
+      continue;
+    }
+    if (it->second.slot >= 0) __atomic_store_n(&recs_[it->second.slot].state, kFree, __ATOMIC_RELEASE);
+    it = live_.erase(it);
+  }
+}
+
+}  // namespace sbx

@@ -1,0 +1,194 @@
+/**
+ * SysV IPC and POSIX message queues (DESIGN invariant 5: no unsandboxed deputy). Their
+ * objects are shared by every process of the user: a daemon outside that keeps a secret in
+ * a shared-memory segment, or takes commands from a message queue with a known key, was
+ * one shmat or msgsnd away. Inside, only objects the session made are reachable (the engine
+ * makes them and records them: native/unotify/src/addon/ipc.h).
+ *
+ * Every refused step is first shown to work OUTSIDE on the same object; every kind has its
+ * allowed twin inside (the session's own objects, private and keyed, across its processes).
+ * The fixture: test/fixtures/c/ipc_probe.c ("<step>: ok …" or "<step>: <ERRNO>").
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { escapeWorld, fixture, run, sbxExec, type Result } from './exec-helpers.js';
+import { makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
+
+const P = fixture('ipc_probe');
+const w = escapeWorld('sbx-ipc-');
+const { world, policy } = w;
+const KINDS = ['shm', 'sem', 'msg'] as const;
+type Kind = (typeof KINDS)[number];
+/** Keys and queue names of this run only (the root and the unprivileged CI runs share the machine). */
+const base = randomInt(0x10000000, 0x7fff0000);
+const keyOf = (i: number) => (base + i).toString(16);
+const mq = `/sbx-test-${process.pid}-${randomInt(1e9)}`;
+const outsideIds: Partial<Record<Kind, number>> = {};
+
+const outside = (...args: string[]) => run(P, args, { env: world.env, cwd: world.dir });
+const inside = (sh: string) => sbxExec([...policy, '--', 'sh', '-c', sh], { env: world.env, cwd: world.dir });
+/** step → verdict line, for scripts whose steps print in order under `## label` lines. */
+function parse(r: Result): Record<string, string> {
+  const out: Record<string, string> = {};
+  let label = '';
+  for (const line of r.stdout.split('\n')) {
+    const m = /^## (.*)$/.exec(line);
+    if (m) label = m[1]!;
+    else if (label && line.trim()) out[label] = line.trim();
+  }
+  return out;
+}
+const script = (steps: Record<string, string[]>) =>
+  Object.entries(steps)
+    .map(([label, args]) => `echo '## ${label}'; ${[P, ...args].map((a) => `'${a}'`).join(' ')}`)
+    .join('\n');
+
+beforeAll(async () => {
+  w.create();
+  for (const [i, kind] of KINDS.entries()) {
+    const r = await outside('make', kind, keyOf(i));
+    const id = /^make: ok id=(\d+)$/.exec(r.stdout.trim())?.[1];
+    expect(id, `outside: make ${kind}: ${r.stdout}${r.stderr}`).toBeDefined();
+    outsideIds[kind] = Number(id);
+  }
+  expect((await outside('mq-make', mq)).stdout.trim()).toBe('mq-make: ok');
+});
+afterAll(async () => {
+  for (const kind of KINDS) if (outsideIds[kind] !== undefined) await outside('rm', kind, String(outsideIds[kind]));
+  await outside('mq-unlink', mq);
+  world.cleanup();
+});
+
+describe('SysV IPC and message queues made outside the sandbox', () => {
+  it('each object works outside; inside, its key, its id and its name are refused (EACCES) with a denial line, and nothing of it changes', async () => {
+    // The outside twins: the same steps reach the same objects.
+    for (const [i, kind] of KINDS.entries()) {
+      const id = String(outsideIds[kind]);
+      expect((await outside('get', kind, keyOf(i))).stdout.trim()).toBe(`get: ok id=${id}`);
+      expect((await outside('stat', kind, id)).stdout.trim()).toBe('stat: ok');
+    }
+    expect((await outside('read', 'shm', String(outsideIds.shm))).stdout.trim()).toBe('read: ok SECRET-SHM');
+    expect((await outside('read', 'sem', String(outsideIds.sem))).stdout.trim()).toBe('read: ok 1');
+    expect((await outside('mq-open', mq)).stdout.trim()).toBe('mq-open: ok messages=1');
+
+    const steps: Record<string, string[]> = {};
+    for (const [i, kind] of KINDS.entries()) {
+      const id = String(outsideIds[kind]);
+      steps[`${kind} get`] = ['get', kind, keyOf(i)];
+      steps[`${kind} create`] = ['create', kind, keyOf(i)];
+      steps[`${kind} use`] = ['use', kind, id];
+      steps[`${kind} read`] = ['read', kind, id];
+      steps[`${kind} stat`] = ['stat', kind, id];
+      steps[`${kind} rm`] = ['rm', kind, id];
+    }
+    steps['mq open'] = ['mq-open', mq];
+    steps['mq unlink'] = ['mq-unlink', mq];
+    const r = await inside(`${script(steps)}\ntrue`);
+    const got = parse(r);
+    for (const [label, args] of Object.entries(steps)) expect(got[label], `${label}\n${r.stdout}${r.stderr}`).toBe(`${args[0]}: EACCES`);
+    for (const [i, kind] of KINDS.entries()) {
+      expect(r.stderr).toContain(`denied ipc ${kind} key 0x${keyOf(i).padStart(8, '0')} (made outside this sandbox)`);
+      expect(r.stderr).toContain(`denied ipc ${kind} id ${outsideIds[kind]} (not made in this sandbox)`);
+    }
+    expect(r.stderr).toContain(`denied ipc mqueue ${mq} (made outside this sandbox)`);
+    expect(r.code).toBe(0);
+
+    // Untouched: the secret, the message, the semaphore's value and the queue are all as they were.
+    expect((await outside('read', 'shm', String(outsideIds.shm))).stdout.trim()).toBe('read: ok SECRET-SHM');
+    expect((await outside('read', 'sem', String(outsideIds.sem))).stdout.trim()).toBe('read: ok 1');
+    expect((await outside('mq-open', mq)).stdout.trim()).toBe('mq-open: ok messages=1');
+    expect((await outside('read', 'msg', String(outsideIds.msg))).stdout.trim()).toBe('read: ok SECRET-MSG');
+    // The message is gone now (read took it): put it back for a later run of this test.
+    expect((await outside('use', 'msg', String(outsideIds.msg))).stdout.trim()).toBe('use: ok');
+  });
+
+  it('the allowed twins: the session makes, uses and removes its own objects, private and keyed, across its processes; ipcs-style listing works', async () => {
+    const ownKey = keyOf(10);
+    const ownMq = `${mq}-own`;
+    const steps: Record<string, string[]> = {
+      'own shm': ['own', 'shm'],
+      'own sem': ['own', 'sem'],
+      'own msg': ['own', 'msg'],
+      'own mq': ['mq-own', ownMq],
+      info: ['info'],
+    };
+    // A keyed segment made by one process of the session, found by key by the next one.
+    const keyed = `echo '## made'; id=$(${P} make shm ${ownKey} | sed -n 's/^make: ok id=//p'); echo "made=$id"
+echo '## keyed get'; ${P} get shm ${ownKey}
+echo '## keyed read'; ${P} read shm "$id"
+echo '## keyed rm'; ${P} rm shm "$id"
+echo '## keyed after rm'; ${P} get shm ${ownKey}; true`;
+    const r = await inside(`${script(steps)}\n${keyed}`);
+    const got = parse(r);
+    expect(got['own shm'], r.stdout + r.stderr).toBe('own: ok SECRET-SHM SECRET-SHM');
+    expect(got['own sem']).toBe('own: ok 1');
+    expect(got['own msg']).toBe('own: ok SECRET-MSG');
+    expect(got['own mq']).toBe('mq-own: ok mine');
+    expect(got.info).toBe('info: ok');
+    const made = /made=(\d+)/.exec(r.stdout)?.[1];
+    expect(made, r.stdout).toBeDefined();
+    expect(got['keyed get']).toBe(`get: ok id=${made}`);
+    expect(got['keyed read']).toBe('read: ok SECRET-SHM');
+    expect(got['keyed rm']).toBe('rm: ok');
+    expect(got['keyed after rm']).toBe('get: ENOENT');
+    expect(r.stderr).not.toContain('denied');
+    expect(r.code).toBe(0);
+  });
+
+  it('an object another sandbox made is refused like one made outside (twin: the sandbox that made it)', async () => {
+    const key = keyOf(20);
+    const made = await inside(`${P} make msg ${key}; ${P} get msg ${key}`);
+    const id = /^make: ok id=(\d+)$/m.exec(made.stdout)?.[1];
+    expect(id, made.stdout + made.stderr).toBeDefined();
+    expect(made.stdout).toContain(`get: ok id=${id}`);
+    try {
+      const other = await inside(`${P} get msg ${key}; ${P} read msg ${id}`);
+      expect(other.stdout).toBe('get: EACCES\nread: EACCES\n');
+      expect(other.stderr).toContain(`denied ipc msg key 0x${key.padStart(8, '0')} (made outside this sandbox)`);
+    } finally {
+      expect((await outside('rm', 'msg', id!)).stdout.trim()).toBe('rm: ok');
+    }
+  });
+});
+
+describe('a supervisor killed with -9', () => {
+  let sb: Sandbox;
+  beforeAll(() => {
+    sb = makeSandbox('ipc');
+  });
+  afterAll(() => sb.cleanup());
+
+  it("keeps the session's objects: made before the kill, used after it by the next supervisor; an outside object stays refused", { timeout: 90_000 }, async () => {
+    const key = keyOf(30);
+    const go = join(sb.dir, 'go');
+    const sh = `id=$(${P} make shm ${key} | sed -n 's/^make: ok id=//p'); echo "made=$id"
+while [ ! -e ${go} ]; do sleep 0.05; done
+echo '## get'; ${P} get shm ${key}
+echo '## read'; ${P} read shm "$id"
+echo '## outside'; ${P} read shm ${outsideIds.shm}
+echo '## rm'; ${P} rm shm "$id"`;
+    const job = sb.spawnSbx(['shell', '--', 'sh', '-c', sh]);
+    let early = '';
+    job.child.stdout?.on('data', (d: Buffer) => (early += d.toString()));
+    await until('the segment made', () => early.includes('made='), 30_000);
+    const session = sb.status().sessions[0]!;
+    const old = sb.supervisorPid()!;
+    process.kill(old, 'SIGKILL');
+    await until('a new supervisor serving the session', () => {
+      const pid = sb.supervisorPid();
+      return pid !== undefined && pid !== old && sb.status().sessions.some((s) => s.id === session.id);
+    }, 30_000);
+    writeFileSync(go, '');
+    const r = await job.done;
+    const got = parse(r);
+    const made = /made=(\d+)/.exec(r.stdout)?.[1];
+    expect(made, r.stdout + r.stderr).toBeDefined();
+    expect(got.get).toBe(`get: ok id=${made}`);
+    expect(got.read).toBe('read: ok SECRET-SHM');
+    expect(got.outside).toBe('read: EACCES');
+    expect(got.rm).toBe('rm: ok');
+    expect(r.code).toBe(0);
+  });
+});
