@@ -1,6 +1,9 @@
 /** The copy of ~/.npmrc a sandbox gets: registry settings kept, every credential line dropped. */
 import { describe, expect, it } from 'vitest';
-import { sanitizeNpmrc } from '../../../src/policy/npmrc.js';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { npmConfigEnv, sanitizeNpmrc } from '../../../src/policy/npmrc.js';
 
 describe('sanitizeNpmrc', () => {
   it('keeps registry, scoped registries and plain settings; drops tokens, auth, passwords, certs and ${VAR} values', () => {
@@ -38,5 +41,31 @@ describe('sanitizeNpmrc', () => {
 
   it('an npmrc of credentials only gives an empty copy', () => {
     expect(sanitizeNpmrc('//registry.npmjs.org/:_authToken=abc\n')).toBe('');
+  });
+});
+
+describe('npmConfigEnv', () => {
+  it('writes the copy when ~/.npmrc changed and leaves it alone (same file, same mtime) when it did not', () => {
+    const home = mkdtempSync(join(tmpdir(), 'sbx-npmrc-'));
+    try {
+      const env = { HOME: home, XDG_STATE_HOME: join(home, 'state') };
+      writeFileSync(join(home, '.npmrc'), 'registry=https://a.example.test/\n_authToken=SECRET\n');
+      const file = npmConfigEnv(env).NPM_CONFIG_USERCONFIG!;
+      expect(readFileSync(file, 'utf8')).toContain('registry=https://a.example.test/');
+      expect(readFileSync(file, 'utf8')).not.toContain('SECRET');
+      const before = statSync(file);
+      utimesSync(file, before.atime, new Date(before.mtimeMs - 60_000));
+      const aged = statSync(file);
+      expect(npmConfigEnv(env).NPM_CONFIG_USERCONFIG).toBe(file);
+      const after = statSync(file);
+      expect([after.ino, after.mtimeMs]).toEqual([aged.ino, aged.mtimeMs]);
+      // The twin: a changed ~/.npmrc is copied again.
+      writeFileSync(join(home, '.npmrc'), 'registry=https://b.example.test/\n');
+      npmConfigEnv(env);
+      expect(readFileSync(file, 'utf8')).toContain('registry=https://b.example.test/');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
