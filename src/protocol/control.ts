@@ -58,9 +58,12 @@ export interface SessionEnvReply {
  *   then, on the same connection, any number of {say:"sbx: denied …"} lines (the denial lines
  *   `sbx exec` prints; none with --quiet) until the session ends.
  * A supervisor that does not know `exec-start` answers {error}: the client falls back too.
- * A different `v` is answered with {fallback}.
+ * A different `v` is answered with {fallback}. Version 3: the client's launcher starts with
+ * the request, so the keeper's registration (flagged `exec`) may come before the policy is
+ * built and must wait for it; a version-2 supervisor would serve such a registration with
+ * its directory's policy, so it must not be spoken to.
  */
-export const EXEC_START_VERSION = 2;
+export const EXEC_START_VERSION = 3;
 export interface ExecStartRequest {
   cmd: 'exec-start';
   v: number;

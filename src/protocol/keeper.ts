@@ -29,6 +29,11 @@ export interface Registration {
   tty: string;
   /** False on the first registration, true after a supervisor went away. */
   resume: boolean;
+  /**
+   * A fast-path `sbx exec` (sbx-keeper --exec), on its first registration: the session's
+   * policy is the one its exec-start request builds, which may still be in progress.
+   */
+  exec?: boolean;
   /** The last `state` line the keeper received, or null. */
   state: SessionState | null;
 }
@@ -102,6 +107,7 @@ export function parseRegistration(payload: string, fdCount: number): Registratio
     !SESSION_ID.test(reg.session) ||
     !Number.isInteger(reg.rootPid) ||
     reg.rootPid <= 1 ||
+    (reg.exec !== undefined && typeof reg.exec !== 'boolean') ||
     fdCount !== 2
   )
     return undefined;

@@ -19,11 +19,14 @@ import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
 import { Session } from './session.js';
 import { envFromLines, execStart, PendingExecs } from './exec-start.js';
-import { errorLine, parseRegistration, READY_LINE, SESSION_ID } from '../protocol/keeper.js';
+import { errorLine, parseRegistration, READY_LINE, SESSION_ID, type Registration } from '../protocol/keeper.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
 import { sessionEnvironment } from './launch-environment.js';
 import { traceStart, traceStep } from './start-trace.js';
+
+/** How long a fast-path exec's registration waits for its exec-start (the client gives up at 10 s). */
+const EXEC_BUILD_WAIT_MS = 15_000;
 
 function say(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -112,12 +115,24 @@ export class Supervisor {
     // SO_PEERCRED, not the JSON, says who the keeper is (it is protected from the sandbox).
     reg.keeperPid = c.pid;
     traceStep(reg.session, 'keeper registered');
-    const old = this.sessions.get(reg.session);
-    if (old) return refuse(`session ${reg.session} is already served`);
-    const [listenerFd, journalFd] = c.fds as [number, number];
+    if (this.sessions.has(reg.session)) return refuse(`session ${reg.session} is already served`);
     // Protect the new keeper from every existing session before anything else happens.
     this.keepers.add(reg.keeperPid);
     this.pushProtected();
+    if (!reg.exec || reg.resume) return this.startSession(c, reg, sock, refuse);
+    // A fast-path `sbx exec` registers while its policy is built (its launcher started at
+    // once): the session starts with that policy, never with its directory's.
+    void this.pendingExecs.settled(reg.session, EXEC_BUILD_WAIT_MS).then(() => {
+      if (this.stopping || !this.pendingExecs.has(reg.session) || this.sessions.has(reg.session)) {
+        this.dropKeeper(reg.keeperPid);
+        return refuse(this.stopping ? 'the supervisor is shutting down' : `sbx exec session ${reg.session}: no policy was built for it (its exec-start failed or never came)`);
+      }
+      this.startSession(c, reg, sock, refuse);
+    });
+  }
+
+  private startSession(c: FdConnection, reg: Registration, sock: Socket, refuse: (why: string) => void): void {
+    const [listenerFd, journalFd] = c.fds as [number, number];
     const session = new Session(
       {
         env: this.env,
@@ -162,8 +177,7 @@ export class Supervisor {
       .catch((err: unknown) => {
         this.sessions.delete(reg.session);
         this.dropKeeper(reg.keeperPid);
-        this.native.close(journalFd);
-        c.fds = [listenerFd];
+        c.fds = [listenerFd]; // the session closed the journal
         const msg =
           err instanceof PolicyError
             ? `${err.message}: ${err.issues.join('; ')}`

@@ -27,6 +27,39 @@ const MAX_ITEMS = 10_000;
 
 export class PendingExecs {
   private readonly waiting = new Map<string, { exec: PendingExec; timer: NodeJS.Timeout }>();
+  /** Ids whose exec-start is being worked on. */
+  private readonly building = new Set<string>();
+  /** Keepers' registrations that came before their exec-start was done (sbx-keeper --exec). */
+  private readonly watchers = new Map<string, (() => void)[]>();
+
+  /** An exec-start for `session` is being worked on: a registration for it waits (settled). */
+  announce(session: string): void {
+    this.building.add(session);
+  }
+
+  /** Its exec-start is done, built (add was called) or not: wake the registration waiting for it. */
+  finish(session: string): void {
+    this.building.delete(session);
+    const w = this.watchers.get(session);
+    this.watchers.delete(session);
+    for (const f of w ?? []) f();
+  }
+
+  /**
+   * Resolves once the exec-start for `session` is done — at once when it is — or after `ms`
+   * (its request may still be on the way: the keeper registers while the policy is built).
+   */
+  settled(session: string, ms: number): Promise<void> {
+    if (this.waiting.has(session)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.watchers.set(session, [...(this.watchers.get(session) ?? []), done]);
+    });
+  }
 
   add(session: string, exec: PendingExec): void {
     const timer = setTimeout(() => {
@@ -37,8 +70,14 @@ export class PendingExecs {
     this.waiting.set(session, { exec, timer });
   }
 
+  /** Built and not yet taken by its session. */
   has(session: string): boolean {
     return this.waiting.has(session);
+  }
+
+  /** Built, or being built: the id is taken. */
+  known(session: string): boolean {
+    return this.waiting.has(session) || this.building.has(session);
   }
 
   take(session: string): PendingExec | undefined {
@@ -55,6 +94,7 @@ export class PendingExecs {
       w.exec.out.end();
     }
     this.waiting.clear();
+    for (const session of [...this.watchers.keys()]) this.finish(session);
   }
 }
 
@@ -88,14 +128,33 @@ export async function execStart(req: ExecStartRequest, sock: Socket, host: ExecS
   const fallback = (why: string) => {
     reply({ fallback: why });
     sock.end();
+    // The client kills its launcher: a registration waiting for this id is refused now.
+    if (typeof req.session === 'string' && !host.pending.has(req.session)) host.pending.finish(req.session);
   };
   if (req.v !== EXEC_START_VERSION) return fallback(`protocol version ${String(req.v)} (this supervisor speaks ${EXEC_START_VERSION})`);
   if (typeof req.cwd !== 'string' || !req.cwd.startsWith('/') || !isStringArray(req.args) || !isStringArray(req.env))
     return fallback('malformed exec-start request');
   // The client's keeper is already on its way with this id: another id would leave it unclaimed.
   const session = req.session;
-  if (typeof session !== 'string' || !SESSION_ID.test(session) || host.sessions.has(session) || host.pending.has(session))
+  if (typeof session !== 'string' || !SESSION_ID.test(session) || host.sessions.has(session) || host.pending.known(session))
     return fallback('malformed or live session id');
+  // The client's launcher runs while we work: its keeper's registration waits for this.
+  host.pending.announce(session);
+  try {
+    await build(req, sock, session, reply, fallback, host);
+  } finally {
+    host.pending.finish(session);
+  }
+}
+
+async function build(
+  req: ExecStartRequest,
+  sock: Socket,
+  session: string,
+  reply: (msg: ExecStartReply) => void,
+  fallback: (why: string) => void,
+  host: ExecStartHost,
+): Promise<void> {
   if (host.stopping()) return fallback('the supervisor is shutting down');
   if (req.args[0] === '--help' || req.args[0] === '-h') return fallback('help is printed by the CLI');
 

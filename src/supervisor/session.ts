@@ -119,6 +119,13 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     try {
       await this.startInner(reg, listenerFd, journalFd);
     } catch (err) {
+      // Not started: stop what was (an engine may already serve), close the journal here
+      // once (end() does nothing after this, when the stopped engine reports its close).
+      this.ended = true;
+      this.engineRef?.stop();
+      if (this.journalFd !== undefined) this.closeFd(this.journalFd);
+      this.journalFd = undefined;
+      this.exec?.out.end();
       void this.net?.manager.close();
       throw err;
     }

@@ -76,6 +76,30 @@ describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
     expect(quiet.stderr).not.toContain('sbx: denied');
   });
 
+  it('a long run of denial lines: each reaches the terminal and the client does not grow with them (twin: the same run with nothing denied)', () => {
+    // 1200 distinct denials (each its own line) against the same loop allowed. The client kept
+    // every parsed line (4 KiB or more each): 1200 lines grew it by 5 MiB and more.
+    if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const many = join(world, 'many');
+    mkdirSync(many, { recursive: true });
+    for (let i = 1; i <= 1200; i++) writeFileSync(join(many, `f${i}`), 'x\n');
+    const loop = `i=0; while [ $i -lt 1200 ]; do i=$((i+1)); cat ${many}/f$i >/dev/null 2>&1; done; echo done`;
+    const maxrss = join(import.meta.dirname, '..', 'fixtures', 'bin', 'maxrss');
+    const run = (flags: string[]) => {
+      const r = execaSync(maxrss, [sbxBin, 'exec', ...flags, '--', 'sh', '-c', loop], { cwd: sb.home, env: sb.env, extendEnv: false, reject: false, timeout: 120_000 });
+      return { stdout: r.stdout, stderr: r.stderr, kib: Number(/maxrss_kib=(\d+)/.exec(r.stderr)?.[1]) };
+    };
+    const allowed = run([]);
+    expect(allowed.stdout).toBe('done');
+    expect(allowed.stderr).toMatch(FAST_EXEC);
+    expect(allowed.stderr).not.toContain('sbx: denied');
+    const denied = run(['--deny-read', `--allow-read=${pub}`]);
+    expect(denied.stdout).toBe('done');
+    expect(denied.stderr).toMatch(FAST_EXEC);
+    expect(denied.stderr.match(/^sbx: denied read /gm)?.length).toBe(1200);
+    expect(denied.kib, denied.stderr.slice(-300)).toBeLessThan(allowed.kib + 3072);
+  });
+
   it('the command runs in a sandbox: a process table entry with a seccomp filter, the env filter applied', () => {
     const r = exec(['--deny-env', '--', 'sh', '-c', 'grep "^Seccomp_filters" /proc/self/status; echo "secret=${MY_TOKEN-unset} home=$HOME"'], { MY_TOKEN: 'tok' });
     expect(r.stderr).toMatch(FAST_EXEC);
@@ -333,7 +357,7 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
 describe('requests from inside a session', { timeout: 120_000 }, () => {
   const clientJs = (sock: string) => `
     const c = require('net').connect(${JSON.stringify(sock)});
-    c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 2, session: 'sfeedc0ffee', cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
+    c.on('connect', () => c.write(JSON.stringify({ cmd: 'exec-start', v: 3, session: 'sfeedc0ffee', cwd: '/', args: ['--', 'cat', ${JSON.stringify(secret)}], env: ['PATH=/usr/bin:/bin'] }) + '\\n'));
     c.on('data', (d) => { process.stdout.write('reply ' + d); c.destroy(); });
     c.on('error', (e) => { process.stdout.write('error ' + e.code + '\\n'); });`;
 

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, makeSandbox, pidAlive, until, type Sandbox } from './supervisor-helpers.js';
+import { execaSync } from 'execa';
+import { fixtures, makeProject, makeSandbox, pidAlive, until, type Sandbox } from './supervisor-helpers.js';
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -58,5 +59,25 @@ describe('keepers are protected across sessions', () => {
     expect(outB.code).toBe(0);
     const log = sb.log(a.id);
     expect(log.some((v) => v.op === 'signal' && v.target === String(keeperB) && v.kind === 'deny')).toBe(true);
+  });
+});
+
+describe('a registration whose session cannot start', () => {
+  it('a root process gone before it could be placed: the registration is refused and the supervisor serves on (twin: a live root is served)', { timeout: 60_000 }, async () => {
+    const fake = join(fixtures, 'dead_root_keeper');
+    expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const pid = sb.supervisorPid()!;
+    const live = execaSync(fake, [sb.keeperSock, 'sfeed0000001', 'live'], { reject: false, timeout: 30_000 });
+    expect(live.stdout.trim()).toBe('ready');
+    for (let i = 0; i < 5; i++) {
+      const dead = execaSync(fake, [sb.keeperSock, `sfeed000000${i + 2}`, 'dead'], { reject: false, timeout: 30_000 });
+      expect(dead.stdout.trim()).toMatch(/^error .*cannot place the session's first process/);
+    }
+    // The engine of each refused session closed after the refusal: the supervisor is still
+    // the same process and still answers.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sb.supervisorPid()).toBe(pid);
+    expect(pidAlive(pid)).toBe(true);
+    expect(sb.sbx(['daemon', 'status']).code).toBe(0);
   });
 });

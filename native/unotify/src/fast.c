@@ -48,7 +48,7 @@ extern char **environ;
 #define REPLY_TIMEOUT_MS 10000
 /* After the command exits: how long the supervisor may take to send its last denial lines. */
 #define DRAIN_TIMEOUT_MS 200
-#define EXEC_START_VERSION 2
+#define EXEC_START_VERSION 3 /* src/protocol/control.ts */
 #define SESSION_ENV_VERSION 2
 
 static char g_root[PATH_MAX];      /* package root: <root>/native/unotify/build/Release/sbx-fast */
@@ -74,9 +74,19 @@ static void trace(const char *fmt, ...) {
   va_end(ap);
 }
 
+/* sbx exec's launcher, started before the supervisor's answer (fast_exec); 0 when none. */
+static pid_t g_early_launcher;
+
 /* The Node CLI with our own argv. Never returns. */
 static void node(const char *why) {
   trace("node: %s", why);
+  /* An early launcher has a filter but no command yet: it must not outlive our giving up
+     (its keeper then leaves without a word). */
+  if (g_early_launcher > 0) {
+    kill(g_early_launcher, SIGKILL);
+    waitpid(g_early_launcher, NULL, 0);
+    g_early_launcher = 0;
+  }
   char **av = calloc((size_t)g_argc + 2, sizeof *av);
   if (!av) { fputs("sbx: out of memory\n", stderr); _exit(70); }
   av[0] = "node";
@@ -281,6 +291,24 @@ struct reply {
   char **env, **warnings, **argv;
   int ok;
 };
+
+static void free_list(char **v) {
+  for (char **p = v; p && *p; p++) free(*p);
+  free(v);
+}
+
+/* What parse_reply allocated: every denial line of a long `sbx exec` is one reply. */
+static void free_reply(struct reply *r) {
+  free(r->fallback);
+  free(r->error);
+  free(r->session);
+  free(r->keeper);
+  free(r->say);
+  free_list(r->env);
+  free_list(r->warnings);
+  free_list(r->argv);
+  memset(r, 0, sizeof *r);
+}
 
 static int parse_reply(const char *line, struct reply *r) {
   memset(r, 0, sizeof *r);
@@ -489,7 +517,7 @@ static int new_session_id(char *out, size_t size) {
  * before anyone can send): the process that sends it the listener. If we fall back to Node
  * instead, our end closes at that exec and the keeper leaves without a word.
  */
-static int start_keeper(const char *session, const char *keeper_sock, pid_t *mid_out) {
+static int start_keeper(const char *session, const char *keeper_sock, int exec, pid_t *mid_out) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
   int on = 1;
@@ -519,7 +547,7 @@ static int start_keeper(const char *session, const char *keeper_sock, pid_t *mid
     env[k++] = sess;
     env[k] = NULL;
     char *argv[] = { "sbx-keeper", "--listener-fd", fdarg, "--session", (char *)keeper_sock,
-                     "--sbx", g_sbx, "--root-pid", "peer", NULL };
+                     "--sbx", g_sbx, "--root-pid", "peer", exec ? "--exec" : NULL, NULL };
     execve(keeper, argv, env);
     fprintf(stderr, "sbx: cannot run %s: %s\n", keeper, strerror(errno));
     _exit(126);
@@ -548,13 +576,14 @@ static void put_environ(struct buf *req) {
 /* Sends a finished request (its size checked by the caller) to the supervisor, then starts the session's keeper while it works
    on it. Returns the connection; the keeper's channel in *kfd (CLOEXEC: a fallback to Node
    closes it, and the keeper leaves). Falls back to Node when either fails. */
-static int send_and_start_keeper(struct buf *req, const char *session, const char *keeper_sock, pid_t *mid, int *kfd) {
+static int send_and_start_keeper(struct buf *req, const char *session, const char *keeper_sock, int exec, pid_t *mid,
+                                 int *kfd) {
   int fd = control_connect();
   if (fd < 0) node("no supervisor answers");
   if (write_all(fd, req->p, req->len) != 0) node("the supervisor hung up");
   free(req->p);
   trace("request sent");
-  *kfd = start_keeper(session, keeper_sock, mid);
+  *kfd = start_keeper(session, keeper_sock, exec, mid);
   if (*kfd < 0) node("cannot start the keeper");
   trace("keeper started");
   return fd;
@@ -577,6 +606,25 @@ static char **launcher_argv(char *launcher, char *kfdarg, int kfd, char **prog) 
   for (size_t i = 0; i < n; i++) av[k++] = prog[i];
   av[k] = NULL;
   return av;
+}
+
+/* The command for `sbx-launch --cmd-fd`: each argv string NUL-terminated, an empty one, then
+   each environment string NUL-terminated (launcher.c read_command). 0, or -1 when the
+   launcher is gone. */
+static int write_command(int fd, char **argv, char **env) {
+  struct buf b = {0};
+  for (char **a = argv; *a; a++) put(&b, *a, strlen(*a) + 1);
+  put(&b, "", 1);
+  for (char **e = env; *e; e++) put(&b, *e, strlen(*e) + 1);
+  int r = b.bad ? -1 : 0;
+  for (size_t off = 0; r == 0 && off < b.len;) {
+    ssize_t w = write(fd, b.p + off, b.len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) r = -1;
+    else off += (size_t)w;
+  }
+  free(b.p);
+  return r;
 }
 
 static int fast_exec(int argc, char **argv) {
@@ -607,10 +655,35 @@ static int fast_exec(int argc, char **argv) {
   puts_(&req, "]}\n");
   if (req.bad || req.len > MAX_REQUEST) node("request too large or not UTF-8");
 
-  /* The keeper starts while the supervisor builds the policy. */
+  /* The keeper and the launcher start while the supervisor builds the policy: the launcher
+     installs the filter and hands the listener to the keeper, whose registration waits for
+     the policy (--exec); the command reaches the launcher through `cmd` once answered. */
   pid_t mid;
   int kfd;
-  int fd = send_and_start_keeper(&req, session, keeper_sock, &mid, &kfd);
+  int fd = send_and_start_keeper(&req, session, keeper_sock, 1, &mid, &kfd);
+  int cmd[2];
+  if (pipe2(cmd, O_CLOEXEC) != 0) node("pipe failed");
+  char launcher[PATH_MAX + 16], kfdarg[16], cmdarg[16];
+  snprintf(launcher, sizeof launcher, "%s/sbx-launch", g_dir);
+  snprintf(kfdarg, sizeof kfdarg, "%d", kfd);
+  snprintf(cmdarg, sizeof cmdarg, "%d", cmd[0]);
+  char *av[] = { launcher, "--fd", kfdarg, "--cmd-fd", cmdarg, "--", NULL };
+  pid_t pid = fork();
+  if (pid < 0) node("fork failed");
+  if (pid == 0) {
+    /* Both inherited (the launcher marks them CLOEXEC itself). */
+    fcntl(kfd, F_SETFD, 0);
+    fcntl(cmd[0], F_SETFD, 0);
+    execve(launcher, av, environ);
+    fprintf(stderr, "sbx: cannot run %s: %s\n", launcher, strerror(errno));
+    _exit(126);
+  }
+  g_early_launcher = pid;
+  close(cmd[0]);
+  /* Only the launcher holds the channel now: if it dies before sending, the keeper sees EOF. */
+  close(kfd);
+  trace("launcher started");
+
   struct lines l = { .fd = fd };
   char *line;
   if (!next_line(&l, &line, REPLY_TIMEOUT_MS)) node("no reply from the supervisor");
@@ -625,35 +698,20 @@ static int fast_exec(int argc, char **argv) {
   for (char **w = r.warnings; w && *w; w++) fprintf(stderr, "sbx: warning: %s\n", *w);
 
   /* From here on we are committed: the launcher runs the command sandboxed or exits 126. */
-  char launcher[PATH_MAX + 16], kfdarg[16];
-  char **av = launcher_argv(launcher, kfdarg, kfd, r.argv);
-  if (!av) { fputs("sbx: out of memory\n", stderr); return 70; }
-
+  g_early_launcher = 0;
   if (pipe2(g_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0) { perror("sbx: pipe"); return 70; }
-  /* Like a shell: ^C and ^\ go to the command (same process group), not to us. */
+  /* Like a shell: ^C and ^\ go to the command (same process group), not to us. A launcher
+     gone before reading its command is seen by waitpid, not as SIGPIPE. */
   struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = on_forward }, chld = { .sa_handler = on_chld, .sa_flags = SA_NOCLDSTOP };
   sigaction(SIGCHLD, &chld, NULL);
   sigaction(SIGINT, &ign, NULL);
   sigaction(SIGQUIT, &ign, NULL);
+  sigaction(SIGPIPE, &ign, NULL);
   sigaction(SIGTERM, &fwd, NULL);
   sigaction(SIGHUP, &fwd, NULL);
-  pid_t pid = fork();
-  if (pid < 0) { perror("sbx: fork"); return 70; }
-  if (pid == 0) {
-    struct sigaction dfl = { .sa_handler = SIG_DFL };
-    sigaction(SIGINT, &dfl, NULL);
-    sigaction(SIGQUIT, &dfl, NULL);
-    sigaction(SIGTERM, &dfl, NULL);
-    sigaction(SIGHUP, &dfl, NULL);
-    sigaction(SIGCHLD, &dfl, NULL);
-    fcntl(kfd, F_SETFD, 0); /* the launcher inherits the channel (and marks it CLOEXEC itself) */
-    execve(launcher, av, r.env);
-    fprintf(stderr, "sbx: cannot run %s: %s\n", launcher, strerror(errno));
-    _exit(126);
-  }
   g_child = pid;
-  /* Only the launcher holds the channel now: if it dies before sending, the keeper sees EOF. */
-  close(kfd);
+  if (write_command(cmd[1], r.argv, r.env) != 0) trace("the launcher did not take its command");
+  close(cmd[1]);
   waitpid(mid, NULL, WNOHANG); /* the keeper's intermediate child: gone long ago, normally */
 
   /* Print denial lines until the command exits, then until the session ends (briefly). */
@@ -669,6 +727,7 @@ static int fast_exec(int argc, char **argv) {
     while (l.in.p && memchr(l.in.p + l.start, '\n', l.in.len - l.start) && next_line(&l, &line, 0)) {
       struct reply s;
       if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
+      free_reply(&s);
     }
     struct pollfd p[2] = { { l.eof ? -1 : fd, POLLIN, 0 }, { g_sigpipe[0], POLLIN, 0 } };
     int timeout = exited ? (int)(drain_until - now_ms()) : -1;
@@ -680,6 +739,7 @@ static int fast_exec(int argc, char **argv) {
       if (next_line(&l, &line, 0)) {
         struct reply s;
         if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
+        free_reply(&s);
       }
     }
   }
@@ -760,7 +820,7 @@ static void fast_shell(int argc, char **argv) {
   /* The keeper starts while the supervisor starts the session's proxy. */
   pid_t mid;
   int kfd;
-  int fd = send_and_start_keeper(&req, session, keeper_sock, &mid, &kfd);
+  int fd = send_and_start_keeper(&req, session, keeper_sock, 0, &mid, &kfd);
   struct lines l = { .fd = fd };
   char *line;
   struct reply r;

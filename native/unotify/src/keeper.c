@@ -2,7 +2,11 @@
  * sbx-keeper: holds one session's seccomp listener outside the sandbox, so a supervisor
  * crash or upgrade loses no session (notifications simply wait in the kernel).
  *
- *   sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P|peer
+ *   sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P|peer [--exec]
+ *
+ * --exec: the session is a fast-path `sbx exec` (sbx-fast): the first registration says so
+ * ("exec":true) and the supervisor holds it until the exec-start policy for that session is
+ * built (the launcher runs while it is built, so the registration may come first).
  *
  * Started by sbx-launch (session mode) before it installs its filter, so the keeper is
  * not sandboxed. N is a SOCK_SEQPACKET socket to the launcher: the listener arrives on
@@ -54,6 +58,7 @@
 
 static const char *g_sock_path, *g_sbx;
 static int g_root_pid;
+static int g_exec; /* --exec: a fast-path `sbx exec` session */
 static int g_listener = -1, g_journal = -1;
 static char g_session[48];
 static char g_cwd[PATH_MAX], g_tty[PATH_MAX];
@@ -75,7 +80,7 @@ static long long now_ms(void) {
 }
 
 static void usage(void) {
-  fputs("usage: sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P|peer\n", stderr);
+  fputs("usage: sbx-keeper --listener-fd N --session SOCK --sbx PATH --root-pid P|peer [--exec]\n", stderr);
   exit(EXIT_SETUP);
 }
 
@@ -157,7 +162,8 @@ static int send_register(int fd, int resume) {
   json_str(f, g_cwd);
   fprintf(f, ",\"tty\":");
   json_str(f, g_tty);
-  fprintf(f, ",\"resume\":%s,\"state\":%s}\n", resume ? "true" : "false", g_state ? g_state : "null");
+  fprintf(f, ",\"resume\":%s,\"exec\":%s,\"state\":%s}\n", resume ? "true" : "false", g_exec && !resume ? "true" : "false",
+          g_state ? g_state : "null");
   fclose(f);
 
   int fds[2] = {g_listener, g_journal};
@@ -356,6 +362,7 @@ static void pick_session_id(void) {
 int main(int argc, char **argv) {
   int launcher = -1, peer_root = 0;
   for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--exec") == 0) { g_exec = 1; continue; }
     if (i + 1 >= argc) usage();
     if (strcmp(argv[i], "--listener-fd") == 0) launcher = atoi(argv[++i]);
     else if (strcmp(argv[i], "--session") == 0) g_sock_path = argv[++i];
@@ -412,6 +419,10 @@ int main(int argc, char **argv) {
 
   char err[512];
   int conn = register_session(0, err, sizeof err);
+  /* The launcher is gone (sbx-fast killed it to fall back to the Node CLI, which says why):
+     nobody waits for this session, say nothing. */
+  struct pollfd lp = {launcher, POLLIN, 0};
+  if (conn < 0 && (conn == -2 || (poll(&lp, 1, 0) == 1 && (lp.revents & (POLLHUP | POLLERR))))) return 0;
   if (conn < 0) {
     fprintf(stderr, "sbx: %s; not starting the session\n", err);
     fprintf(stderr, "hint: run `%s daemon start` and look at `%s daemon status`\n", g_sbx, g_sbx);

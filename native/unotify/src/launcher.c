@@ -8,6 +8,13 @@
  *       (one-shot) or a keeper sbx-fast already started (`sbx-keeper --root-pid peer`). The listener goes over it (SCM_RIGHTS, payload
  *       "listener"); one ack byte comes back when an engine serves the listener.
  *
+ *   sbx-launch --fd N --cmd-fd M --
+ *       as --fd, but started before the command is known (the fast `sbx exec` starts us
+ *       while the supervisor builds the policy): after handing the listener over, the
+ *       command is read from fd M — each argv string NUL-terminated, an empty string, then
+ *       each environment string NUL-terminated, up to EOF — and run with that environment.
+ *       EOF with nothing read: the client gave up; exit 126 without a word.
+ *
  *   sbx-launch --session SOCK --sbx PATH -- PROGRAM ARGS...
  *       session (sbx shell): before the filter, forks (double fork, so the keeper is not
  *       a child of the shell) and execs <dir of sbx-launch>/sbx-keeper with
@@ -63,6 +70,7 @@ static void die(const char *step, int err) {
 
 static void usage(void) {
   fputs("usage: sbx-launch --fd N -- PROGRAM [ARGS...]\n"
+        "       sbx-launch --fd N --cmd-fd M --\n"
         "       sbx-launch --session SOCK --sbx PATH -- PROGRAM [ARGS...]\n",
         stderr);
   _exit(EXIT_SETUP);
@@ -119,6 +127,57 @@ static char *resolve_program(const char *prog) {
   }
   fprintf(stderr, "sbx: %s: command not found\n", prog);
   _exit(EXIT_NOT_FOUND);
+}
+
+/* ---- the command from --cmd-fd ---- */
+
+#define MAX_COMMAND (16 * 1024 * 1024)
+
+/* NULL-terminated array of the NUL-terminated strings in [*p, end) up to an empty one (or
+   end); *p moves past it. */
+static char **split_strings(char **p, char *end) {
+  size_t n = 0, cap = 16;
+  char **v = malloc(cap * sizeof *v);
+  if (!v) die("malloc", ENOMEM);
+  while (*p < end && **p != '\0') {
+    if (n + 1 >= cap) {
+      cap *= 2;
+      v = realloc(v, cap * sizeof *v);
+      if (!v) die("malloc", ENOMEM);
+    }
+    v[n++] = *p;
+    *p += strlen(*p) + 1;
+  }
+  if (*p < end) (*p)++; /* the empty string */
+  v[n] = NULL;
+  return v;
+}
+
+/* Reads the whole command (see the top of this file); exits quietly on an empty one. */
+static void read_command(int fd, char ***argv_out, char ***env_out) {
+  size_t len = 0, cap = 65536;
+  char *b = malloc(cap + 1);
+  if (!b) die("malloc", ENOMEM);
+  for (;;) {
+    if (len == cap) {
+      if (cap >= MAX_COMMAND) die("reading the command", E2BIG);
+      cap *= 2;
+      b = realloc(b, cap + 1);
+      if (!b) die("malloc", ENOMEM);
+    }
+    ssize_t r = read(fd, b + len, cap - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) die("reading the command", errno);
+    if (r == 0) break;
+    len += (size_t)r;
+  }
+  close(fd);
+  if (len == 0 || b[len - 1] != '\0') _exit(EXIT_SETUP); /* the client gave up (or died mid-write) */
+  b[len] = '\0';
+  char *p = b, *end = b + len;
+  *argv_out = split_strings(&p, end);
+  *env_out = split_strings(&p, end);
+  if (!(*argv_out)[0]) _exit(EXIT_SETUP);
 }
 
 /* ---- helper thread: sends the listener (unfiltered) ---- */
@@ -258,7 +317,7 @@ static void drop_host_caps(void) {
 }
 
 int main(int argc, char **argv) {
-  int sock = -1;
+  int sock = -1, cmd_fd = -1;
   const char *session = NULL, *sbx = NULL;
   int i = 1;
   for (; i < argc; i++) {
@@ -269,17 +328,25 @@ int main(int argc, char **argv) {
       long v = strtol(argv[++i], &end, 10);
       if (*end != '\0' || v < 0 || v > INT_MAX) usage();
       sock = (int)v;
+    } else if (strcmp(argv[i], "--cmd-fd") == 0) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end != '\0' || v < 0 || v > INT_MAX) usage();
+      cmd_fd = (int)v;
     } else if (strcmp(argv[i], "--session") == 0) session = argv[++i];
     else if (strcmp(argv[i], "--sbx") == 0) sbx = argv[++i];
     else usage();
   }
-  if (i >= argc) usage();
   if ((sock >= 0) == (session != NULL)) usage();  /* exactly one mode */
   if (session && !sbx) usage();
-  char **target = &argv[i];
+  /* --cmd-fd: the command comes later, never on the line. */
+  if (cmd_fd >= 0 ? (sock < 0 || i < argc) : i >= argc) usage();
+  char **target = cmd_fd >= 0 ? NULL : &argv[i];
 
-  /* 1. PATH lookup before anything else: not found is 127, like a shell. */
-  char *program = resolve_program(target[0]);
+  /* 1. PATH lookup before anything else: not found is 127, like a shell. (With --cmd-fd it
+        happens once the command is here: stat and access are not trapped.) */
+  char *program = target ? resolve_program(target[0]) : NULL;
+  if (cmd_fd >= 0 && fcntl(cmd_fd, F_SETFD, FD_CLOEXEC) != 0) die("fcntl (--cmd-fd)", errno);
 
   if (sock >= 0) {
     int type;
@@ -347,6 +414,14 @@ int main(int argc, char **argv) {
   /* The sandbox must never hold its own listener: it could answer its own syscalls. */
   close(lfd);
   if (snd.err != 0) die("sending the listener fd", snd.err);
+
+  /* 6b. --cmd-fd: the command and its environment, as the supervisor answered them. */
+  if (cmd_fd >= 0) {
+    char **env;
+    read_command(cmd_fd, &target, &env);
+    environ = env;
+    program = resolve_program(target[0]);
+  }
 
   /* 7. One ack byte: an engine now serves the listener. EOF = the supervisor refused. */
   char ack;
