@@ -10,6 +10,7 @@
  * memfd across a supervisor crash: native/unotify/src/addon/procs.h). This session keeps the
  * policies and their ids, and asks the engine about processes.
  */
+import { DenialLines } from '../platform/linux/denial-lines.js';
 import { closeSync, constants as fsc, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { EngineEvent, EngineStats, HintRequest } from '../../native/unotify/native.js';
@@ -92,7 +93,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   /** What each shell was last told (notices only when that changes: src/hook/notices.ts). */
   readonly told = new NoticeMemory();
   /** A fast-path `sbx exec`: where its denial lines go; its root never follows cd. */
-  private exec: (PendingExec & { seen: Set<string> }) | undefined;
+  private exec: (PendingExec & { shown: DenialLines }) | undefined;
   /** Denials not yet shown at a prompt (folded), and the shells' markers the engine removes at the next one. */
   readonly denials = new DenialNotices();
   /** Nested policies made for `sbx exec` inside (narrow.ts). */
@@ -151,7 +152,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       const exec = reg.resume ? undefined : this.ctx.takeExec(this.id);
       if (exec) {
         // `sbx exec` via the fast path: the policy built at exec-start, for life.
-        this.exec = { ...exec, seen: new Set() };
+        this.exec = { ...exec, shown: new DenialLines(`\`sbx log --session ${this.id}\` has them`) };
         this.installed.rootKey = await this.prepare(exec.got.resolved.source, false, undefined, exec.got);
       } else {
         // The root process is about to exec the session's program in its (real) cwd.
@@ -482,13 +483,11 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   }
 
   /** The lines `sbx exec` prints on its stderr, sent to the fast-path client that prints them. */
-  private sayDenials(evs: EngineEvent[], exec: PendingExec & { seen: Set<string> }): void {
+  private sayDenials(evs: EngineEvent[], exec: PendingExec & { shown: DenialLines }): void {
     for (const e of evs) {
       const named = e.op === 'net' && this.net ? { ...e, target: this.net.manager.describe(e.target) } : e;
-      const line = formatEvent(named, this.installed.byPolicyId(e.policy)?.policy, exec.defaultOrigins);
-      if (exec.seen.has(line)) continue; // a program retrying the same open is one denial to a person
-      exec.seen.add(line);
-      exec.out.write(`${JSON.stringify({ say: line })}\n`);
+      const line = exec.shown.take(formatEvent(named, this.installed.byPolicyId(e.policy)?.policy, exec.defaultOrigins));
+      if (line !== undefined) exec.out.write(`${JSON.stringify({ say: line })}\n`);
     }
   }
 

@@ -4,6 +4,7 @@
  * denial. Any failure before the ack leaves the launcher without its ack: it exits 126
  * and the program never runs unsandboxed.
  */
+import { DenialLines } from './denial-lines.js';
 import { launchEnv } from '../../policy/launch-env.js';
 import { upstreamFromEnv } from '../../net/upstream.js';
 import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/unotify/native.js';
@@ -99,15 +100,13 @@ async function execPrepared(
     return code;
   }
 
-  const seen = new Set<string>();
+  const shown = new DenialLines('this sbx exec keeps no log: run it again with fewer denials, or under a session for `sbx log`');
   const report = (events: EngineEvent[]) => {
     if (request.quiet) return;
     for (const e of events) {
       const named = e.op === 'net' ? { ...e, target: net.describe(e.target) } : e;
-      const line = formatEvent(named, policies.get(e.policy), request.defaultOrigins);
-      if (seen.has(line)) continue; // a program retrying the same open is one denial to a person
-      seen.add(line);
-      process.stderr.write(`${line}\n`);
+      const line = shown.take(formatEvent(named, policies.get(e.policy), request.defaultOrigins));
+      if (line !== undefined) process.stderr.write(`${line}\n`);
     }
   };
 
