@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeWorld, fixture, run, sbxExec, type Result } from './exec-helpers.js';
 import { makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
@@ -137,19 +137,45 @@ echo '## keyed after rm'; ${P} get shm ${ownKey}; true`;
     expect(r.code).toBe(0);
   });
 
-  it('an object another sandbox made is refused like one made outside (twin: the sandbox that made it)', async () => {
+  it('an object another sandbox made is refused like one made outside (twin: the sandbox that made it); it goes when that sandbox ends', async () => {
     const key = keyOf(20);
-    const made = await inside(`${P} make msg ${key}; ${P} get msg ${key}`);
-    const id = /^make: ok id=(\d+)$/m.exec(made.stdout)?.[1];
-    expect(id, made.stdout + made.stderr).toBeDefined();
-    expect(made.stdout).toContain(`get: ok id=${id}`);
-    try {
-      const other = await inside(`${P} get msg ${key}; ${P} read msg ${id}`);
-      expect(other.stdout).toBe('get: EACCES\nread: EACCES\n');
-      expect(other.stderr).toContain(`denied ipc msg key 0x${key.padStart(8, '0')} (made outside this sandbox)`);
-    } finally {
-      expect((await outside('rm', 'msg', id!)).stdout.trim()).toBe('rm: ok');
-    }
+    const ready = join(w.pub, 'made');
+    const go = join(w.pub, 'go');
+    // Sandbox A makes a keyed queue and stays until told to end.
+    const a = inside(`${P} make msg ${key}; ${P} get msg ${key}; : > ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done`);
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(ready) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(ready), 'sandbox A made its queue').toBe(true);
+    // Outside, the key finds it (nothing stops a process outside sbx).
+    const id = /^get: ok id=(\d+)$/.exec((await outside('get', 'msg', key)).stdout.trim())?.[1];
+    expect(id).toBeDefined();
+    const other = await inside(`${P} get msg ${key}; ${P} read msg ${id}; true`);
+    expect(other.stdout).toBe('get: EACCES\nread: EACCES\n');
+    expect(other.stderr).toContain(`denied ipc msg key 0x${key.padStart(8, '0')} (made outside this sandbox)`);
+    writeFileSync(go, '');
+    const ended = await a;
+    expect(ended.stdout).toContain(`get: ok id=${id}`);
+    expect(ended.code).toBe(0);
+    // A has ended: its queue went with it (an outside program that adopted the key keeps no
+    // channel to a sandbox). The outside objects are still there (first test, and afterAll).
+    const gone = await outside('stat', 'msg', id!);
+    expect(gone.stdout.trim()).toMatch(/^stat: E(INVAL|IDRM)$/);
+    expect((await outside('stat', 'msg', String(outsideIds.msg))).stdout.trim()).toBe('stat: ok');
+  });
+
+  it("an object of the session's whose mode hides it from its owner still works (checked without read permission); removed through the engine, its id is refused", async () => {
+    const r = await inside(`id=$(${P} make msg ${keyOf(40)} | sed -n 's/^make: ok id=//p')
+echo '## chmod'; ${P} chmod msg "$id" 200
+echo '## use'; ${P} use msg "$id"
+echo '## rm'; ${P} rm msg "$id"
+echo '## after rm'; ${P} use msg "$id"; true`);
+    const got = parse(r);
+    expect(got.chmod, r.stdout + r.stderr).toBe('chmod: ok');
+    expect(got.use).toBe('use: ok');
+    expect(got.rm).toBe('rm: ok');
+    // Gone, and its record with it: the id is refused (not EINVAL from the kernel).
+    expect(got['after rm']).toBe('use: EACCES');
+    expect(r.code).toBe(0);
   });
 });
 

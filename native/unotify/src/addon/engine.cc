@@ -394,6 +394,7 @@ void Core::watch_loop() {
       // and let the flusher hand out the last events and call onClosed.
       stopping_ = true;
       interrupt_receivers();
+      if (q[0].revents & POLLHUP) ipc_session_ended(*this);
       {
         std::lock_guard<std::mutex> g(evMu_);
         closed_ = true;

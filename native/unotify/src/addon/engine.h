@@ -233,6 +233,8 @@ void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F
 void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)
 void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)
 void handle_ipc(Notif& n);     // SysV IPC and POSIX message queues: the session's own objects (ipc.cc)
+// The session is over (no sandboxed process left): its SysV objects are removed.
+void ipc_session_ended(Core& core);
 // Why `tracer` (under `tracerPolicy`) may not debug process `tracee`; nullptr = it may: a
 // process of the same session under the same policy or the strict one, not the shell, not sbx's.
 const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee);

@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "fs_check.h"
 #include "memory.h"
+#include "sys.h"
 #include "syscall_numbers.h"
 
 namespace sbx {
@@ -68,55 +69,80 @@ bool same_ipc_namespace(int tid) {
          st.st_ino == own.st_ino;
 }
 
-// The SysV object now at `id`, as IpcRecord fields. 0 or -errno.
+// The bits of a SysV id that name its slot in the kernel's table (ipcid_to_idx): 15, or 24
+// when the kernel was booted with ipcmni_extend.
+uint64_t slot_mask() {
+  static const uint64_t mask = [] {
+    std::string cmdline;
+    const bool extended = read_file("/proc/cmdline", cmdline, 65536) && cmdline.find("ipcmni_extend") != std::string::npos;
+    return (1ull << (extended ? 24 : 15)) - 1;
+  }();
+  return mask;
+}
+
+// The SysV object now at `id`, as IpcRecord fields. 0 or -errno (-EINVAL: none at that id).
+// Asked by its slot with the *_STAT_ANY commands (4.17+), which need no read permission: an
+// object whose mode hides it from its owner is still looked at, never taken on trust.
 int stat_object(IpcKind k, int id, IpcRecord& now) {
-  int r = -1;
+  const int slot = static_cast<int>(static_cast<uint64_t>(id) & slot_mask());
+  long r = -1;
   if (k == IpcKind::Shm) {
     shmid_ds ds{};
-    r = shmctl(id, IPC_STAT, &ds);
+    r = shmctl(slot, SHM_STAT_ANY, &ds);
     now = IpcRecord{ds.shm_perm.__key, ds.shm_cpid};
   } else if (k == IpcKind::Sem) {
     semid_ds ds{};
     SemArg arg;
     arg.buf = &ds;
-    r = semctl(id, 0, IPC_STAT, arg);
+    r = semctl(slot, 0, SEM_STAT_ANY, arg);
     now = IpcRecord{ds.sem_perm.__key, 0};
   } else if (k == IpcKind::Msg) {
     msqid_ds ds{};
-    r = msgctl(id, IPC_STAT, &ds);
+    r = msgctl(slot, MSG_STAT_ANY, &ds);
     now = IpcRecord{ds.msg_perm.__key, 0};
   }
-  return r < 0 ? -errno : 0;
+  if (r < 0) return -errno;
+  return r == id ? 0 : -EINVAL;  // the slot holds another object: ours is gone
 }
 
-// Is the SysV object at `id` one the session made? A record whose object is gone, or whose
-// id now names another object, is dropped.
-bool owned_now(Core& core, IpcKind k, int id) {
-  IpcRecord rec, now;
-  if (id < 0 || !core.ipc().find(k, static_cast<uint64_t>(id), &rec)) return false;
-  const int r = stat_object(k, id, now);
-  // Our own object whose mode no longer lets its owner read it: it cannot be looked at, and
-  // the kernel checks the caller's own call against that mode anyway.
-  if (r == -EACCES) return true;
-  if (r < 0 || now.key != rec.key || (k == IpcKind::Shm && now.cpid != rec.cpid)) {
-    core.ipc().drop(k, static_cast<uint64_t>(id));
-    return false;
-  }
-  return true;
-}
-
-// A record gone stale: its object removed, or its id now another object.
+// A record that no longer names its object: the object gone, or its id now another object's.
 bool sysv_gone(IpcKind k, uint64_t ident, const IpcRecord& rec) {
   if (k == IpcKind::Mq) return false;  // queues are dropped when unlinked through us
   IpcRecord now;
   const int r = stat_object(k, static_cast<int>(ident), now);
-  return r != -EACCES && (r < 0 || now.key != rec.key || (k == IpcKind::Shm && now.cpid != rec.cpid));
+  return r < 0 || now.key != rec.key || (k == IpcKind::Shm && now.cpid != rec.cpid);
+}
+
+// Is the SysV object at `id` one the session made? A stale record is dropped.
+bool owned_now(Core& core, IpcKind k, int id) {
+  IpcRecord rec;
+  if (id < 0 || !core.ipc().find(k, static_cast<uint64_t>(id), &rec)) return false;
+  if (!sysv_gone(k, static_cast<uint64_t>(id), rec)) return true;
+  core.ipc().drop(k, static_cast<uint64_t>(id));
+  return false;
 }
 
 bool record(Core& core, IpcKind k, uint64_t ident, const IpcRecord& rec) {
-  if (core.ipc().add(k, ident, rec)) return true;
+  const uint64_t mask = k == IpcKind::Mq ? 0 : slot_mask();
+  if (core.ipc().add(k, ident, rec, mask)) return true;
   core.ipc().sweep(sysv_gone);
-  return core.ipc().add(k, ident, rec);
+  return core.ipc().add(k, ident, rec, mask);
+}
+
+long remove_object(IpcKind k, int id) {
+  if (k == IpcKind::Shm) return shmctl(id, IPC_RMID, nullptr);
+  if (k == IpcKind::Sem) return semctl(id, 0, IPC_RMID);
+  return msgctl(id, IPC_RMID, nullptr);
+}
+
+// IPC_RMID of one of ours, done here so the record goes with the object (a removal let
+// through would leave a record that a later object in the same slot could match).
+void remove_for(Notif& n, IpcKind k, int id) {
+  std::lock_guard<std::mutex> g(n.core->ipc().get_lock());
+  if (!n.valid()) return;
+  if (remove_object(k, id) < 0) return void(reply_error(n.listener(), n.req.id, errno));
+  n.core->ipc().drop(k, static_cast<uint64_t>(id));
+  reply_value(n.listener(), n.req.id, 0);
 }
 
 long sysv_get(IpcKind k, int key, uint64_t arg, int flags) {
@@ -187,6 +213,7 @@ void sysv_use_for(Notif& n, IpcKind k, int cmdArg) {
   const int id = static_cast<int>(a[0]);
   if (cmdArg >= 0 && index_or_info_cmd(k, static_cast<int>(a[cmdArg]))) return void(reply_continue(n.listener(), n.req.id));
   if (owned_now(*n.core, k, id)) {
+    if (cmdArg >= 0 && (static_cast<int>(a[cmdArg]) & ~kIpc64) == IPC_RMID) return remove_for(n, k, id);
     if (n.valid()) reply_continue(n.listener(), n.req.id);
     return;
   }
@@ -272,6 +299,18 @@ void mq_unlink_for(Notif& n) {
 }
 
 }  // namespace
+
+void ipc_session_ended(Core& core) {
+  // No later sandbox may use them (they are this session's), and an outside program that
+  // adopted one of their keys (a get without IPC_EXCL) must not keep a channel to a sandbox.
+  // A shared-memory segment still attached outside lives until its last detach.
+  std::lock_guard<std::mutex> g(core.ipc().get_lock());
+  core.ipc().sweep([](IpcKind k, uint64_t id, const IpcRecord& rec) {
+    if (k == IpcKind::Mq) return false;
+    if (!sysv_gone(k, id, rec)) remove_object(k, static_cast<int>(id));
+    return true;
+  });
+}
 
 void handle_ipc(Notif& n) {
   if (!same_ipc_namespace(n.caller.tid)) {

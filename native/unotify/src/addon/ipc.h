@@ -25,11 +25,12 @@ namespace sbx {
 
 enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4 };
 
-// What identifies an object beyond its id: SysV — the key (fixed for an object's life) and,
-// for shared memory, the creator's pid (the engine's: fixed too); mq — the queue's inode.
-// A record whose object was removed and whose id came back to an object made outside no
-// longer matches it (the kernel's 16-bit sequence in every SysV id makes that take 65 536
-// creations first).
+// Records never outlive their object unnoticed: the session's own removals (IPC_RMID,
+// mq_unlink) are done by the engine, which drops the record; a new object the engine makes
+// drops any other record of its slot in the kernel's table (one object per slot at a time).
+// What is left — an object of ours removed by someone outside, its id later handed to an
+// object made outside — is caught by identity: SysV, the key (fixed for an object's life)
+// and, for shared memory, the creator's pid (the engine's); mq, the queue's inode.
 struct IpcRecord {
   int64_t key = 0;   // SysV key; mq: the inode number
   int32_t cpid = 0;  // shm: creator pid; otherwise 0
@@ -42,8 +43,10 @@ class IpcTable {
   // engine recorded there. false: not usable (records then live in memory only).
   bool open_store(int fd, size_t offset, size_t size);
   // ident: the SysV id, or the hash of an mq name (ipc_name_hash). false: no room (the
-  // store and the in-memory bound are full; sweep() first).
-  bool add(IpcKind kind, uint64_t ident, const IpcRecord& rec);
+  // store and the in-memory bound are full; sweep() first). slotMask (SysV): the bits of an
+  // id that name its slot in the kernel's table — a slot holds one object at a time, so a
+  // record of another id in the new object's slot is stale and goes.
+  bool add(IpcKind kind, uint64_t ident, const IpcRecord& rec, uint64_t slotMask = 0);
   bool find(IpcKind kind, uint64_t ident, IpcRecord* rec);
   void drop(IpcKind kind, uint64_t ident);
   // Drops every record `gone` says no longer names a live object of ours.

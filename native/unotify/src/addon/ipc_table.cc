@@ -91,13 +91,18 @@ int IpcTable::store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& re
   return -1;
 }
 
-bool IpcTable::add(IpcKind kind, uint64_t ident, const IpcRecord& rec) {
+bool IpcTable::add(IpcKind kind, uint64_t ident, const IpcRecord& rec, uint64_t slotMask) {
   std::lock_guard<std::mutex> g(mu_);
   const Key key{static_cast<uint32_t>(kind), ident};
-  auto it = live_.find(key);
-  if (it != live_.end()) {  // an id the kernel handed out again: the old object is gone
+  // The same id handed out again, or another id of the same slot: that object is gone.
+  for (auto it = live_.lower_bound(Key{key.first, 0}); it != live_.end() && it->first.first == key.first;) {
+    const bool stale = it->first.second == ident || (slotMask && (it->first.second & slotMask) == (ident & slotMask));
+    if (!stale) {
+      ++it;
+      continue;
+    }
     if (it->second.slot >= 0) __atomic_store_n(&recs_[it->second.slot].state, kFree, __ATOMIC_RELEASE);
-    live_.erase(it);
+    it = live_.erase(it);
   }
   const int slot = store_put_locked(kind, ident, rec);
   if (slot < 0 && live_.size() >= kMemoryRecords) return false;
