@@ -5,10 +5,10 @@
  * SBX_FAST_TRACE lines ("sbx-fast: fast exec …" / "sbx-fast: node: <why>"), never from timing.
  */
 import { execa, execaSync } from 'execa';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, pidAlive, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
+import { makeSandbox, pidAlive, root as repoRoot, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
 
 const FAST_EXEC = /^sbx-fast: fast exec: session s[0-9a-f]{10}$/m;
 const NODE_PATH = /^sbx-fast: node: /m;
@@ -96,6 +96,27 @@ describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
     expect(denied.stderr).toContain(`sbx: denied read ${many}/f500 (--deny-read)`);
     expect(denied.stderr).not.toContain(`${many}/f501 `);
     expect(denied.stderr.match(/^sbx: more than 500 different denials; the rest are not shown here \(`sbx log --session s[0-9a-f]+` has them\)$/gm)?.length).toBe(1);
+  });
+
+  it('sbx linked to the native client itself (as README sets it up): exec takes the fast path, the rest goes to Node (denied and allowed twins)', () => {
+    if (!ping()) expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const bin = join(world, 'linkbin');
+    mkdirSync(bin, { recursive: true });
+    const link = join(bin, 'sbx');
+    if (!existsSync(link)) symlinkSync(join(repoRoot, 'native', 'unotify', 'build', 'Release', 'sbx-fast'), link);
+    const run = (args: string[]) => execaSync(link, args, { cwd: sb.home, env: sb.env, extendEnv: false, reject: false, stripFinalNewline: false, timeout: 60_000 });
+    const denied = run(['exec', '--deny-read', `--allow-read=${pub}`, '--', 'cat', secret]);
+    expect(denied.stderr).toMatch(FAST_EXEC);
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stdout).not.toContain('TOP-SECRET');
+    expect(denied.stderr).toContain(`sbx: denied read ${secret} (--deny-read)`);
+    const allowed = run(['exec', '--deny-read', `--allow-read=${pub}`, '--', 'cat', pub]);
+    expect(allowed.stderr).toMatch(FAST_EXEC);
+    expect(allowed.stdout).toBe('PUBLIC\n');
+    const status = run(['daemon', 'status']);
+    expect(status.stderr).toMatch(NODE_PATH);
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toContain('supervisor running');
   });
 
   it('the command runs in a sandbox: a process table entry with a seccomp filter, the env filter applied', () => {
