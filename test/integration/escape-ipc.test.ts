@@ -11,9 +11,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { escapeWorld, fixture, run, sbxExec, type Result } from './exec-helpers.js';
+import { escapeWorld, fixture, run, sbxBin, sbxExec, type Result } from './exec-helpers.js';
 import { makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
 
 const P = fixture('ipc_probe');
@@ -29,6 +29,8 @@ const outsideIds: Partial<Record<Kind, number>> = {};
 
 const outside = (...args: string[]) => run(P, args, { env: world.env, cwd: world.dir });
 const inside = (sh: string) => sbxExec([...policy, '--', 'sh', '-c', sh], { env: world.env, cwd: world.dir });
+/** The same, saying which path it took (the fast path: a supervisor serves it). */
+const insideTraced = (sh: string) => sbxExec([...policy, '--', 'sh', '-c', sh], { env: { ...world.env, SBX_FAST_TRACE: '1' }, cwd: world.dir });
 /** step → verdict line, for scripts whose steps print in order under `## label` lines. */
 function parse(r: Result): Record<string, string> {
   const out: Record<string, string> = {};
@@ -176,6 +178,59 @@ echo '## after rm'; ${P} use msg "$id"; true`);
     // Gone, and its record with it: the id is refused (not EINVAL from the kernel).
     expect(got['after rm']).toBe('use: EACCES');
     expect(r.code).toBe(0);
+  });
+});
+
+// Root only: the kernel's checkpoint/restore knob (/proc/sys/kernel/shm_next_id) stands in for
+// the millions of creations after which the kernel hands an id out again. As the unprivileged
+// CI user this part does not run; the root run of the same file does.
+describe.runIf(process.getuid?.() === 0)('a record whose object went away outside the engine', () => {
+  // Both sandboxes served by one supervisor (the fast path): one engine process makes every
+  // segment, so the creator pid cannot tell them apart.
+  beforeAll(async () => {
+    expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
+  });
+  afterAll(async () => {
+    await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
+  });
+
+  it("another sandbox's new segment that the kernel gave the old id is not the first sandbox's (twin: its maker reads it)", async () => {
+    const ready = join(w.pub, 'stale-ready');
+    const go = join(w.pub, 'stale-go');
+    const bMade = join(w.pub, 'stale-b-made');
+    const bGo = join(w.pub, 'stale-b-go');
+    const waitFile = async (f: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!(existsSync(f) && readFileSync(f, 'utf8').trim()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return readFileSync(f, 'utf8').trim();
+    };
+    // Sandbox A makes a private segment and waits; then it tries the same id again.
+    const a = insideTraced(`id=$(${P} make shm 0 | sed -n 's/^make: ok id=//p'); echo "$id" > ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; echo '## again'; ${P} read shm "$id"; true`);
+    const id = await waitFile(ready);
+    expect(id).toMatch(/^\d+$/);
+    let b: Promise<Result> | undefined;
+    try {
+      // Gone outside the engine (as shm_rmid_forced does at its last detach, or an ipcrm).
+      expect((await outside('rm', 'shm', id)).stdout.trim()).toBe('rm: ok');
+      writeFileSync('/proc/sys/kernel/shm_next_id', id);
+      // Sandbox B's engine makes the next segment: the kernel hands it the same id. B keeps it
+      // while A tries, then reads it itself (the twin) and removes it.
+      b = insideTraced(`id=$(${P} make shm 0 | sed -n 's/^make: ok id=//p'); echo "$id" > ${bMade}; while [ ! -e ${bGo} ]; do sleep 0.05; done; ${P} read shm "$id"; ${P} rm shm "$id"`);
+      expect(await waitFile(bMade)).toBe(id);
+    } finally {
+      // The kernel sets it back to -1 once it has used it; a write of -1 then fails (EINVAL).
+      if (readFileSync('/proc/sys/kernel/shm_next_id', 'utf8').trim() !== '-1') writeFileSync('/proc/sys/kernel/shm_next_id', '-1');
+      writeFileSync(go, '');
+      if (!b) writeFileSync(bGo, '');
+    }
+    const r = await a;
+    writeFileSync(bGo, '');
+    expect(r.stderr).toMatch(/^sbx-fast: fast exec: session /m);
+    expect(parse(r).again, r.stdout + r.stderr).toBe('read: EACCES');
+    expect(r.stderr).toContain(`denied ipc shm id ${id} (not made in this sandbox)`);
+    const twin = await b!;
+    expect(twin.stderr).toMatch(/^sbx-fast: fast exec: session /m);
+    expect(twin.stdout).toBe('read: ok SECRET-SHM\nrm: ok\n');
   });
 });
 

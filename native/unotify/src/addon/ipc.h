@@ -27,7 +27,9 @@ enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4 };
 
 // Records never outlive their object unnoticed: the session's own removals (IPC_RMID,
 // mq_unlink) are done by the engine, which drops the record; a new object the engine makes
-// drops any other record of its slot in the kernel's table (one object per slot at a time).
+// drops any other record of its slot in the kernel's table (one object per slot at a time),
+// in every session this supervisor serves: a sibling sandbox that makes objects until the
+// kernel hands a slot's id around again leaves no session a record of the old object.
 // What is left — an object of ours removed by someone outside, its id later handed to an
 // object made outside — is caught by identity: SysV, the key (fixed for an object's life)
 // and, for shared memory, the creator's pid (the engine's); mq, the queue's inode.
@@ -38,6 +40,7 @@ struct IpcRecord {
 
 class IpcTable {
  public:
+  IpcTable();  // joins the process's tables: a new object of any of them is seen by all
   ~IpcTable();
   // Records in [offset, offset+size) of fd (the keeper's memfd); loads what a previous
   // engine recorded there. false: not usable (records then live in memory only).
@@ -63,6 +66,9 @@ class IpcTable {
     int slot;  // in the store; -1 in memory only
   };
   int store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& rec);
+  // Drops this table's records in that id's slot, the id itself included: another session's
+  // engine was just handed it for a new object (see add).
+  void drop_slot(IpcKind kind, uint64_t ident, uint64_t slotMask);
   std::mutex mu_;
   std::mutex getMu_;
   std::map<Key, Entry> live_;

@@ -4,7 +4,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "sha256.h"
 #include "shm_region.h"
@@ -37,8 +39,40 @@ uint64_t ipc_name_hash(const std::string& name) {
   return h;
 }
 
+namespace {
+// Every IpcTable of this process (one per session the supervisor serves).
+std::mutex g_tablesMu;
+std::vector<IpcTable*>& tables() {
+  static std::vector<IpcTable*> t;
+  return t;
+}
+}  // namespace
+
+IpcTable::IpcTable() {
+  std::lock_guard<std::mutex> g(g_tablesMu);
+  tables().push_back(this);
+}
+
 IpcTable::~IpcTable() {
+  {
+    std::lock_guard<std::mutex> g(g_tablesMu);
+    auto& t = tables();
+    t.erase(std::remove(t.begin(), t.end(), this), t.end());
+  }
   if (map_) munmap(map_, mapLen_);
+}
+
+void IpcTable::drop_slot(IpcKind kind, uint64_t ident, uint64_t slotMask) {
+  std::lock_guard<std::mutex> g(mu_);
+  const uint32_t k = static_cast<uint32_t>(kind);
+  for (auto it = live_.lower_bound(Key{k, 0}); it != live_.end() && it->first.first == k;) {
+    if ((it->first.second & slotMask) != (ident & slotMask)) {
+      ++it;
+      continue;
+    }
+    if (it->second.slot >= 0) __atomic_store_n(&recs_[it->second.slot].state, kFree, __ATOMIC_RELEASE);
+    it = live_.erase(it);
+  }
 }
 
 bool IpcTable::open_store(int fd, size_t offset, size_t size) {
@@ -92,9 +126,15 @@ int IpcTable::store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& re
 }
 
 bool IpcTable::add(IpcKind kind, uint64_t ident, const IpcRecord& rec, uint64_t slotMask) {
+  // Another id in the new object's slot names an object that is gone: in every session's
+  // table (other tables first, one lock at a time: never ours and another's together).
+  if (slotMask) {
+    std::lock_guard<std::mutex> g(g_tablesMu);
+    for (IpcTable* t : tables())
+      if (t != this) t->drop_slot(kind, ident, slotMask);
+  }
   std::lock_guard<std::mutex> g(mu_);
   const Key key{static_cast<uint32_t>(kind), ident};
-  // The same id handed out again, or another id of the same slot: that object is gone.
   for (auto it = live_.lower_bound(Key{key.first, 0}); it != live_.end() && it->first.first == key.first;) {
     const bool stale = it->first.second == ident || (slotMask && (it->first.second & slotMask) == (ident & slotMask));
     if (!stale) {
