@@ -22,6 +22,8 @@ import { traceStart, traceStep } from './start-trace.js';
 
 /** A client that got its reply but whose keeper never registered (it died): forget it. */
 const UNCLAIMED_MS = 60_000;
+/** Finished exec-start ids remembered for registrations that come late. */
+const FINISHED_KEPT = 1024;
 /** Above this the client would not have sent it (it falls back first); refuse to be sure. */
 const MAX_ITEMS = 10_000;
 
@@ -31,6 +33,11 @@ export class PendingExecs {
   private readonly building = new Set<string>();
   /** Keepers' registrations that came before their exec-start was done (sbx-keeper --exec). */
   private readonly watchers = new Map<string, (() => void)[]>();
+  /**
+   * Ids whose exec-start is done (built or not), newest last: a registration that comes after
+   * a failed one is refused at once, not held (its client has given up). Bounded.
+   */
+  private readonly finished = new Set<string>();
 
   /** An exec-start for `session` is being worked on: a registration for it waits (settled). */
   announce(session: string): void {
@@ -40,6 +47,8 @@ export class PendingExecs {
   /** Its exec-start is done, built (add was called) or not: wake the registration waiting for it. */
   finish(session: string): void {
     this.building.delete(session);
+    this.finished.add(session);
+    if (this.finished.size > FINISHED_KEPT) this.finished.delete(this.finished.values().next().value!);
     const w = this.watchers.get(session);
     this.watchers.delete(session);
     for (const f of w ?? []) f();
@@ -50,7 +59,7 @@ export class PendingExecs {
    * (its request may still be on the way: the keeper registers while the policy is built).
    */
   settled(session: string, ms: number): Promise<void> {
-    if (this.waiting.has(session)) return Promise.resolve();
+    if (this.waiting.has(session) || (this.finished.has(session) && !this.building.has(session))) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {

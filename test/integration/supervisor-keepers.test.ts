@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { fixtures, makeProject, makeSandbox, pidAlive, until, type Sandbox } from './supervisor-helpers.js';
@@ -79,5 +80,34 @@ describe('a registration whose session cannot start', () => {
     expect(sb.supervisorPid()).toBe(pid);
     expect(pidAlive(pid)).toBe(true);
     expect(sb.sbx(['daemon', 'status']).code).toBe(0);
+  });
+
+  it('an exec registration whose exec-start already failed is refused at once, not held (twin: one whose exec-start was built is served)', { timeout: 60_000 }, async () => {
+    const fake = join(fixtures, 'dead_root_keeper');
+    expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const control = join(sb.runtime, 'control.sock');
+    const ask = (session: string, args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const c = connect(control);
+        let got = '';
+        c.on('connect', () => c.write(`${JSON.stringify({ cmd: 'exec-start', v: 3, session, cwd: sb.home, args, env: Object.entries(sb.env).map(([k, v]) => `${k}=${v}`) })}\n`));
+        c.on('data', (d) => {
+          got += d.toString();
+          if (got.includes('\n')) {
+            c.destroy();
+            resolve(got.split('\n')[0]!);
+          }
+        });
+        c.on('error', reject);
+      });
+    expect(await ask('sfeed00000e1', ['--bogus-flag', '--', 'true'])).toMatch(/^\{"fallback":"unknown flag/);
+    const started = Date.now();
+    const late = execaSync(fake, [sb.keeperSock, 'sfeed00000e1', 'live', 'exec'], { reject: false, timeout: 30_000 });
+    expect(late.stdout.trim()).toMatch(/^error sbx exec session sfeed00000e1: no policy was built for it/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Twin: a built exec-start, then its registration: served.
+    expect(await ask('sfeed00000e2', ['--', 'true'])).toMatch(/^\{"session":"sfeed00000e2"/);
+    const served = execaSync(fake, [sb.keeperSock, 'sfeed00000e2', 'live', 'exec'], { reject: false, timeout: 30_000 });
+    expect(served.stdout.trim()).toBe('ready');
   });
 });
