@@ -21,6 +21,8 @@
 #include <string>
 #include <utility>
 
+#include "shm_region.h"
+
 namespace sbx {
 
 enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4 };
@@ -72,10 +74,8 @@ class IpcTable {
   std::mutex mu_;
   std::mutex getMu_;
   std::map<Key, Entry> live_;
-  void* map_ = nullptr;
-  size_t mapLen_ = 0;
+  ShmStore store_;
   Rec* recs_ = nullptr;
-  uint32_t nrecs_ = 0;
 };
 
 uint64_t ipc_name_hash(const std::string& name);

@@ -54,12 +54,9 @@ IpcTable::IpcTable() {
 }
 
 IpcTable::~IpcTable() {
-  {
-    std::lock_guard<std::mutex> g(g_tablesMu);
-    auto& t = tables();
-    t.erase(std::remove(t.begin(), t.end(), this), t.end());
-  }
-  if (map_) munmap(map_, mapLen_);
+  std::lock_guard<std::mutex> g(g_tablesMu);
+  auto& t = tables();
+  t.erase(std::remove(t.begin(), t.end(), this), t.end());
 }
 
 void IpcTable::drop_slot(IpcKind kind, uint64_t ident, uint64_t slotMask) {
@@ -77,27 +74,13 @@ void IpcTable::drop_slot(IpcKind kind, uint64_t ident, uint64_t slotMask) {
 
 bool IpcTable::open_store(int fd, size_t offset, size_t size) {
   static_assert(sizeof(Rec) == 32, "store record layout");
-  if (size < kHeader + 64 * sizeof(Rec) || offset % static_cast<size_t>(sysconf(_SC_PAGESIZE)) != 0) return false;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(offset));
-  if (p == MAP_FAILED) return false;
-  auto* h = static_cast<char*>(p);
-  const uint32_t count = static_cast<uint32_t>((size - kHeader) / sizeof(Rec));
-  uint32_t stored = 0;
-  memcpy(&stored, h + 8, sizeof stored);
-  if (memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count) {
-    shm_zero(fd, static_cast<off_t>(offset), size, h);  // blank, or another layout: start afresh
-    memcpy(h + 8, &count, sizeof count);
-    memcpy(h, kMagic, sizeof kMagic);
-  }
   std::lock_guard<std::mutex> g(mu_);
-  map_ = p;
-  mapLen_ = size;
-  nrecs_ = count;
-  recs_ = reinterpret_cast<Rec*>(h + kHeader);
+  if (!store_.open(fd, static_cast<off_t>(offset), size, kMagic, kHeader, sizeof(Rec), 64)) return false;
+  recs_ = reinterpret_cast<Rec*>(store_.at(kHeader));
   // A record caught mid-write by a previous engine's death is dropped: that engine never
   // answered the get, so the caller's call is replayed and finds its object again (or makes
   // a new one). Only pages that hold data are read (shm_region.h).
-  for (const auto& range : shm_data_records(fd, static_cast<off_t>(offset), size, kHeader, sizeof(Rec), nrecs_)) {
+  for (const auto& range : shm_data_records(fd, static_cast<off_t>(offset), size, kHeader, sizeof(Rec), store_.count)) {
     for (uint32_t k = range.first; k < range.second; k++) {
       Rec& r = recs_[k];
       const uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
@@ -110,7 +93,7 @@ bool IpcTable::open_store(int fd, size_t offset, size_t size) {
 }
 
 int IpcTable::store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& rec) {
-  for (uint32_t k = 0; recs_ && k < nrecs_; k++) {
+  for (uint32_t k = 0; recs_ && k < store_.count; k++) {
     uint32_t expect = kFree;
     if (!__atomic_compare_exchange_n(&recs_[k].state, &expect, kWriting, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
       continue;

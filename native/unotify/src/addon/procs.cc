@@ -78,36 +78,19 @@ struct ProcTable::Rec {
   uint64_t ownerStart;
 };
 
-ProcTable::~ProcTable() {
-  if (map_) munmap(map_, mapLen_);
-}
 
 bool ProcTable::open_store(int fd, size_t offset, size_t size) {
   static_assert(sizeof(Rec) == 32, "store record layout");
-  if (size < kHeader + 64 * sizeof(Rec) || offset % static_cast<size_t>(sysconf(_SC_PAGESIZE)) != 0) return false;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(offset));
-  if (p == MAP_FAILED) return false;
-  auto* h = static_cast<char*>(p);
-  uint32_t count = static_cast<uint32_t>((size - kHeader) / sizeof(Rec));
-  uint32_t stored = 0;
-  memcpy(&stored, h + 8, sizeof stored);
-  if (memcmp(h, kMagic, sizeof kMagic) != 0 || stored != count) {
-    shm_zero(fd, static_cast<off_t>(offset), size, h);  // blank, or another layout: start afresh
-    memcpy(h + 8, &count, sizeof count);
-    memcpy(h, kMagic, sizeof kMagic);
-  }
   std::lock_guard<std::mutex> g(mu_);
-  map_ = p;
-  mapLen_ = size;
-  nrecs_ = count;
-  recs_ = reinterpret_cast<Rec*>(h + kHeader);
-  storedNext_ = reinterpret_cast<std::atomic<uint64_t>*>(h + kNextAt);
+  if (!store_.open(fd, static_cast<off_t>(offset), size, kMagic, kHeader, sizeof(Rec), 64)) return false;
+  recs_ = reinterpret_cast<Rec*>(store_.at(kHeader));
+  storedNext_ = reinterpret_cast<std::atomic<uint64_t>*>(store_.at(kNextAt));
   next_ = storedNext_->load();
   freeHint_ = 0;
   // What a previous engine handed out. A record caught mid-write by its death is dropped:
   // its tag was never applied (the record is written before the prlimit). Only pages that
   // hold data are read: a read of a hole would add a page to our memory (shm_region.h).
-  const auto ranges = shm_data_records(fd, static_cast<off_t>(offset), size, kHeader, sizeof(Rec), nrecs_);
+  const auto ranges = shm_data_records(fd, static_cast<off_t>(offset), size, kHeader, sizeof(Rec), store_.count);
   for (const auto& range : ranges) {
     for (uint32_t k = range.first; k < range.second; k++) {
       Rec& r = recs_[k];
@@ -155,7 +138,7 @@ int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
     sweepAt_ = std::max<uint32_t>(kSweepFloor, 2 * static_cast<uint32_t>(tags_.size()));
   }
   for (int round = 0; round < 2; round++) {
-    for (uint32_t k = freeHint_; k < nrecs_; k++) {
+    for (uint32_t k = freeHint_; k < store_.count; k++) {
       uint32_t expect = kFree;
       if (!__atomic_compare_exchange_n(&recs_[k].state, &expect, kWriting, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         continue;
@@ -175,7 +158,7 @@ int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
 }
 
 void ProcTable::store_free_locked(int slot) {
-  if (!recs_ || slot < 0 || static_cast<uint32_t>(slot) >= nrecs_) return;
+  if (!recs_ || slot < 0 || static_cast<uint32_t>(slot) >= store_.count) return;
   __atomic_store_n(&recs_[slot].state, kFree, __ATOMIC_RELEASE);
   if (static_cast<uint32_t>(slot) < freeHint_) freeHint_ = static_cast<uint32_t>(slot);
 }

@@ -35,6 +35,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "shm_region.h"
 #include "sys.h"
 
 namespace sbx {
@@ -42,7 +43,6 @@ namespace sbx {
 class ProcTable {
  public:
   explicit ProcTable(int strictPolicy) : strict_(strictPolicy) {}
-  ~ProcTable();
   // Records tags in [offset, offset+size) of fd (the keeper's memfd) and loads the ones a
   // previous engine recorded there. false: not usable (tags then live in memory only).
   bool open_store(int fd, size_t offset, size_t size);
@@ -91,10 +91,8 @@ class ProcTable {
   std::unordered_map<int, Follower> followers_;
   uint64_t next_ = 0;  // the next tag to hand out (0: not seeded yet)
   // The store: a header then fixed records in the mapped region.
-  void* map_ = nullptr;
-  size_t mapLen_ = 0;
+  ShmStore store_;
   Rec* recs_ = nullptr;
-  uint32_t nrecs_ = 0;
   uint32_t freeHint_ = 0;      // every record below it is in use
   uint32_t sweepAt_ = 128;     // sweep before using a record at or past this index
   std::atomic<uint64_t>* storedNext_ = nullptr;

@@ -2,12 +2,36 @@
 #include "shm_region.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace sbx {
+
+ShmStore::~ShmStore() {
+  if (map) munmap(map, len);
+}
+
+bool ShmStore::open(int fd, off_t off, size_t size, const char (&magic)[8], size_t header, size_t rec, uint32_t minRecords) {
+  if (size < header + minRecords * rec || off % sysconf(_SC_PAGESIZE) != 0) return false;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+  if (p == MAP_FAILED) return false;
+  auto* h = static_cast<char*>(p);
+  const uint32_t n = static_cast<uint32_t>((size - header) / rec);
+  uint32_t stored = 0;
+  memcpy(&stored, h + 8, sizeof stored);
+  if (memcmp(h, magic, sizeof magic) != 0 || stored != n) {
+    shm_zero(fd, off, size, h);
+    memcpy(h + 8, &n, sizeof n);
+    memcpy(h, magic, sizeof magic);
+  }
+  map = p;
+  len = size;
+  count = n;
+  return true;
+}
 
 void shm_zero(int fd, off_t off, size_t len, void* map) {
   if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, static_cast<off_t>(len)) == 0) return;

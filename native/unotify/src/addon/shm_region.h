@@ -23,4 +23,20 @@ void shm_for_each_data(int fd, off_t off, size_t len, const std::function<void(s
 // record starting in a hole was never written: it is free).
 std::vector<std::pair<uint32_t, uint32_t>> shm_data_records(int fd, off_t off, size_t len, size_t header, size_t rec,
                                                             uint32_t count);
+// A store in the keeper's memfd, mapped shared: a `header`-byte header (an 8-byte magic, then
+// the record count at byte 8) and records of `rec` bytes. Unmapped with its owner.
+struct ShmStore {
+  void* map = nullptr;
+  size_t len = 0;
+  uint32_t count = 0;  // records it holds
+  ShmStore() = default;
+  ShmStore(const ShmStore&) = delete;
+  ShmStore& operator=(const ShmStore&) = delete;
+  ~ShmStore();
+  // Maps [off, off+len) of fd. A region with another magic or count (blank, or another
+  // layout) is zeroed and stamped. false (nothing mapped) when fewer than `minRecords` fit,
+  // `off` is not page-aligned, or the mapping fails.
+  bool open(int fd, off_t off, size_t len, const char (&magic)[8], size_t header, size_t rec, uint32_t minRecords);
+  char* at(size_t off) const { return static_cast<char*>(map) + off; }
+};
 }  // namespace sbx
