@@ -156,10 +156,7 @@ long make_object(Core& core, IpcKind k, int key, uint64_t arg, int flags) {
   const long id = sysv_get(k, key, arg, flags);
   if (id < 0) return -errno;
   if (!record(core, k, static_cast<uint64_t>(id), IpcRecord{key, k == IpcKind::Shm ? getpid() : 0})) {
-    // No room to remember it: the session could not use it. Undo, and say so.
-    if (k == IpcKind::Shm) shmctl(static_cast<int>(id), IPC_RMID, nullptr);
-    if (k == IpcKind::Sem) semctl(static_cast<int>(id), 0, IPC_RMID);
-    if (k == IpcKind::Msg) msgctl(static_cast<int>(id), IPC_RMID, nullptr);
+    remove_object(k, static_cast<int>(id));  // no room to remember it: the session could not use it
     return -ENOSPC;
   }
   return id;
