@@ -177,6 +177,7 @@ export class Supervisor {
       .catch((err: unknown) => {
         this.sessions.delete(reg.session);
         this.dropKeeper(reg.keeperPid);
+        if (this.execClients.delete(reg.session)) this.pushProtected(); // (end() is not called for a session that never started)
         c.fds = [listenerFd]; // the session closed the journal
         const msg =
           err instanceof PolicyError
