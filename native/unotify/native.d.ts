@@ -172,6 +172,8 @@ export interface NativeAddon {
   /** Sends one fd with SCM_RIGHTS plus a small payload. */
   sendFd(sock: number, fd: number, payload: string): void;
   close(fd: number): void;
+  /** An exclusive flock on `path` (created 0600), held through the returned fd until it is closed or the process dies; -1 when someone else holds it. */
+  lockExclusive(path: string): number;
   /** Replaces the current process image (Node 20 has no execve). Throws only on failure. */
   execve(path: string, argv: string[], env: string[]): never;
 

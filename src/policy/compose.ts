@@ -110,7 +110,9 @@ function escapeGlob(p: string): string {
 }
 
 /**
- * sbx's own config, state and socket dir: write floors; the socket dir is a unix floor too. And
+ * sbx's own config, state and socket dir: write floors; the socket dir is a unix floor and a
+ * read floor too (its supervisor.lock, flocked through a read-only fd, would keep the next
+ * supervisor from starting after a restart or crash). And
  * sbx's own program files (a checkout the user owns is writable under the default policy, and
  * the supervisor, launcher and every new terminal run them outside later).
  */
@@ -122,7 +124,7 @@ export function builtinFloors(env: Env): Layer[] {
     { source: "built-in: sbx's own program files", body: { write: { deny: ownProgramPaths().map(lit) } }, baseDir: '/', trusted: true, floor: true, literal: true },
     {
       source: 'built-in: sbx sockets',
-      body: { write: { deny: [lit(runtimeDir(env))] }, net: { unix: { deny: [lit(runtimeDir(env))] } } },
+      body: { read: { deny: [lit(runtimeDir(env))] }, write: { deny: [lit(runtimeDir(env))] }, net: { unix: { deny: [lit(runtimeDir(env))] } } },
       baseDir: '/',
       trusted: true,
       floor: true,

@@ -59,6 +59,8 @@ export class Supervisor {
   private control: Server | undefined;
   private readonly startedAt = Date.now();
   private stopping = false;
+  /** Held for our life (lockExclusive): the kernel releases it when we exit. */
+  private lockFd = -1;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -75,6 +77,10 @@ export class Supervisor {
 
   /** Binds both sockets (refusing if another supervisor answers), writes supervisor.pid. */
   async listen(): Promise<void> {
+    // One supervisor per runtime dir, decided by the kernel: two started at once (two
+    // terminals opened together) both found nobody answering and both bound the sockets.
+    this.lockFd = this.native.lockExclusive(this.paths.lock);
+    if (this.lockFd < 0) throw new SupervisorError(`a supervisor already serves ${this.paths.runtime} (it holds ${this.paths.lock})`, 'use `sbx daemon status` or `sbx daemon restart`');
     const existing = await tryConnect(this.paths.control, 1000);
     if (existing) {
       existing.destroy();

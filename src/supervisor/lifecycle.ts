@@ -4,7 +4,7 @@
  * detached `sbx daemon run`, and wait until it answers.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SupervisorError } from '../errors.js';
 import { packageRoot } from '../native/load.js';
@@ -46,14 +46,25 @@ export async function ping(paths: SupervisorPaths): Promise<number | undefined> 
   }
 }
 
-/** An O_EXCL lock file holding our pid; a dead holder's lock is taken over. */
+/**
+ * A lock file holding our pid, made whole: written under a name of our own, then linked to
+ * `file` (EEXIST when held). Created empty and then written, a starter reading it in between
+ * saw no holder, took it for stale and removed it: two supervisors were started. A dead
+ * holder's lock is taken over.
+ */
 async function lock(file: string, timeoutMs: number): Promise<() => void> {
   const deadline = Date.now() + timeoutMs;
+  const mine = `${file}.${process.pid}`;
   for (;;) {
     try {
-      const fd = openSync(file, 'wx', 0o600);
+      const fd = openSync(mine, 'w', 0o600);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
+      try {
+        linkSync(mine, file);
+      } finally {
+        unlinkSync(mine);
+      }
       return () => {
         try {
           if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);

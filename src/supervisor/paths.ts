@@ -16,6 +16,8 @@ export interface SupervisorPaths {
   keeper: string;
   pidFile: string;
   spawnLock: string;
+  /** Held (flock) by the supervisor serving this runtime dir, for its life. */
+  lock: string;
   state: string;
   violations: string;
   daemonLog: string;
@@ -30,6 +32,7 @@ export function supervisorPaths(env: Env = process.env): SupervisorPaths {
     keeper: join(runtime, 'keeper.sock'),
     pidFile: join(runtime, 'supervisor.pid'),
     spawnLock: join(runtime, 'spawn.lock'),
+    lock: join(runtime, 'supervisor.lock'),
     state,
     violations: join(state, 'violations.jsonl'),
     daemonLog: join(state, 'supervisor.log'),

@@ -5,9 +5,10 @@
  * reached. Each refusal has its allowed twin in the same script and is logged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { execaSync } from 'execa';
 import { join } from 'node:path';
-import { makeProject, makeSandbox, pidAlive, PUSH_FN, until, type Sandbox } from './supervisor-helpers.js';
+import { makeProject, makeSandbox, pidAlive, PUSH_FN, root, until, type Sandbox } from './supervisor-helpers.js';
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -99,5 +100,27 @@ describe('self-protection from inside a session', () => {
       expect(log.some((v) => v.target === target && (v.kind === 'deny' || v.kind === 'error'))).toBe(true);
     expect(log.some((v) => v.kind === 'refused' && v.target === `cd ${sb.home}`)).toBe(true);
     expect(log.some((v) => v.target === join(p, 'notes.txt'))).toBe(false);
+  });
+
+  it("the supervisor's lock cannot be opened from inside, so it cannot be held against the next supervisor (twin: outside it opens; the lock keeps a second supervisor out)", { timeout: 60_000 }, async () => {
+    const lock = join(sb.runtime, 'supervisor.lock');
+    expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const pid = sb.supervisorPid()!;
+    // flock(1) through a read-only fd is all it would take: no write access needed.
+    const script = [t('open-lock', `cat ${lock}`), t('list-sockdir', `ls ${sb.runtime}`), t('read-project', 'cat .sbx.yaml')].join('\n');
+    const p = makeProject(join(sb.home, 'p3'));
+    const r = sb.sbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    expect(r.stdout).toContain('open-lock fail');
+    expect(r.stdout).toContain('list-sockdir fail');
+    expect(r.stdout).toContain('read-project ok');
+    expect(sb.log().some((v) => v.target === lock && v.kind === 'deny')).toBe(true);
+    // Outside: the file opens; a second supervisor started by hand finds it held and leaves.
+    expect(() => closeSync(openSync(lock, 'r'))).not.toThrow();
+    const second = execaSync(process.execPath, [join(root, 'bin', 'sbx'), 'daemon', 'run'], { env: sb.env, extendEnv: false, reject: false, timeout: 30_000 });
+    expect(second.exitCode).not.toBe(0);
+    expect(second.stderr).toContain(`a supervisor already serves ${sb.runtime}`);
+    expect(sb.supervisorPid()).toBe(pid);
+    expect(pidAlive(pid)).toBe(true);
+    expect(sb.sbx(['daemon', 'status']).code).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 // The JS surface (native.d.ts): argument checks and conversions only; the work lives in
 // the other files of this directory.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <napi.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -123,6 +124,24 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = arg_int(info, 0, sig, "fd", 0, INT32_MAX);
   if (close(fd) < 0 && errno != EINTR) throw sys_error(info.Env(), "close(" + std::to_string(fd) + ")", errno);
   return info.Env().Undefined();
+}
+
+// An exclusive flock held through the returned fd (CLOEXEC) until it is closed or the
+// process dies; -1 when another open file holds it. The kernel drops it with its holder:
+// no stale lock to take over.
+Napi::Value LockExclusive(const Napi::CallbackInfo& info) {
+  const char* sig = "lockExclusive(path)";
+  need_args(info, 1, sig);
+  std::string path = arg_str(info, 0, sig, "path");
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw sys_error(info.Env(), "open(" + path + ")", errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
+    throw sys_error(info.Env(), "flock(" + path + ")", e);
+  }
+  return Napi::Number::New(info.Env(), fd);
 }
 
 std::vector<std::string> str_array(const Napi::CallbackInfo& info, size_t i, const char* sig, const char* name) {
@@ -526,6 +545,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("lockExclusive", Napi::Function::New(env, LockExclusive, "lockExclusive"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("engineCreate", Napi::Function::New(env, EngineCreate, "engineCreate"));
   exports.Set("engineSetPolicy", Napi::Function::New(env, EngineSetPolicy, "engineSetPolicy"));
