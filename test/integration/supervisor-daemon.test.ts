@@ -4,7 +4,7 @@
  * sessions live, and fail-closed when no supervisor can be had.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execaSync } from 'execa';
+import { execa, execaSync } from 'execa';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launcher, makeProject, makeSandbox, pidAlive, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
@@ -39,6 +39,25 @@ describe('supervisor daemon', () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
     expect(pids.size).toBe(1);
     expect(results.filter((r) => JSON.parse(r.stdout).started).length).toBe(1);
+  });
+
+  it('two supervisors started at the same moment: one serves, the other says so and leaves (the kernel decides: supervisor.lock)', { timeout: 60_000 }, async () => {
+    sb.sbx(['daemon', 'stop', '--force']);
+    await until('old supervisor gone', () => sb.sbx(['daemon', 'status']).code === 3);
+    const run = () => execa(process.execPath, [sbxBin, 'daemon', 'run'], { env: sb.env, extendEnv: false, reject: false, cwd: '/' });
+    const [a, b] = [run(), run()];
+    const pid = await until('a supervisor answers', () => sb.supervisorPid() && sb.sbx(['daemon', 'status']).code === 0 && sb.supervisorPid());
+    // The loser exits by itself; the winner serves on.
+    const which = await Promise.race([a.then(() => 0), b.then(() => 1)]);
+    const [loserP, winner] = which === 0 ? [a, b] : [b, a];
+    const loser = await loserP;
+    expect(loser.exitCode).not.toBe(0);
+    expect(loser.stderr).toContain(`a supervisor already serves ${sb.runtime}`);
+    expect(sb.supervisorPid()).toBe(pid);
+    expect(pidAlive(pid!)).toBe(true);
+    expect(winner.pid).toBe(pid);
+    sb.sbx(['daemon', 'stop', '--force']);
+    await winner;
   });
 
   it('status shows live sessions with policy origin and counts; a denial is counted and logged, its twin is not', { timeout: 60_000 }, async () => {
