@@ -7,7 +7,7 @@
  *                        SCM_RIGHTS: [seccomp listener, journal memfd].
  *   supervisor → keeper  `ready` (the session is served), `error <message>` (refused; the
  *                        connection ends), and any number of `state <json>` lines, a
- *                        {@link SessionState} the keeper holds (at most 60 KiB, MAX_STATE in
+ *                        {@link SessionState} the keeper holds (at most 1 MiB, MAX_STATE in
  *                        keeper.c) and hands back in the next registration's `state`.
  * When the supervisor hangs up the keeper connects again (starting `sbx daemon start` when
  * nobody answers) and registers with resume=true.
@@ -76,7 +76,7 @@ export interface NestedState {
 }
 
 /** Above this the keeper ignores a `state` line (MAX_STATE in keeper.c). */
-export const MAX_STATE_BYTES = 60 * 1024;
+export const MAX_STATE_BYTES = 1024 * 1024;
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;

@@ -69,6 +69,14 @@ export class InstalledPolicies {
     this.strictId = state.strict;
   }
 
+  /**
+   * Ids from a random base far above any a session hands out (they count up from 1): for a
+   * resume without state, whose processes carry ids of policies we no longer know.
+   */
+  freshIds(): void {
+    this.nextId = (1 << 24) + Math.floor(Math.random() * (1 << 28));
+  }
+
   /** A new session: the strictest policy gets the next id. */
   allocateStrict(): void {
     this.strictId = this.nextId++;

@@ -149,6 +149,13 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       this.installed.rootKey = keys[state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
       nested = await this.rebuildNested(stateNested(state));
     } else {
+      // A resume without the session's state (a supervisor gone before it sent any, or a
+      // state the keeper could not keep): the ids its processes carry name policies we do not
+      // have. Ours start far from them, so none is taken for another (they are unknown: the
+      // strictest policy), and no process is placed under the directory's policy below — an
+      // exec session's root is a command that must never get it; a shell's next cd push
+      // places the shell again.
+      if (reg.resume) this.installed.freshIds();
       const exec = reg.resume ? undefined : this.ctx.takeExec(this.id);
       if (exec) {
         // `sbx exec` via the fast path: the policy built at exec-start, for life.
@@ -186,6 +193,8 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     const root = state ? this.engineRef.process(this.rootPid) : null;
     if (root) {
       this.installed.rootKey = this.installed.keyOfId(root.policy) ?? this.installed.rootKey;
+    } else if (reg.resume) {
+      this.ctx.say(`session ${this.id} resumed without its state: its processes run under the strictest policy (a shell until its next cd)`);
     } else {
       // The session's first process (the shell): everything it starts inherits its policy
       // from here on. A resumed engine knows every process it tagged before; a root it does

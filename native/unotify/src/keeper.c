@@ -48,7 +48,7 @@
 #define EXIT_SETUP 126
 /* The journal (256 KiB) and, after it, the process tags the engine hands out (addon/procs.h). */
 #define JOURNAL_SIZE (1024 * 1024 + 64 * 1024) /* journal, process tags, IPC records (journal.h) */
-#define MAX_STATE (60 * 1024)
+#define MAX_STATE (1024 * 1024) /* MAX_STATE_BYTES in src/protocol/keeper.ts; fdserver.cc's kMaxPayload above it */
 #define FIRST_DEADLINE_MS 5000
 /* A supervisor that accepted the registration is alive, only busy: wait longer for it. */
 #define ANSWER_DEADLINE_MS 60000

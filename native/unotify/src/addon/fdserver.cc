@@ -25,7 +25,7 @@
 
 namespace {
 
-constexpr size_t kMaxPayload = 64 * 1024;
+constexpr size_t kMaxPayload = 1024 * 1024 + 64 * 1024;  // a registration carries a state of up to 1 MiB (keeper.c MAX_STATE)
 constexpr int kMaxFds = 8;
 constexpr int kFirstMessageTimeoutMs = 2000;
 
