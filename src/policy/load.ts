@@ -4,7 +4,7 @@
  * in one PolicyError, so a user fixes a file in one pass.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Document, LineCounter } from 'yaml';
@@ -221,6 +221,21 @@ export function parsePolicyText<K extends 'project' | 'user'>(
 const parseCache = new Map<string, ParseResult<unknown>>();
 
 /** A file's text, as a PolicyError naming it when it cannot be read. `own`: sbx's own file (see own-files.ts). */
+/**
+ * A regular file's text. A FIFO named as a policy file (`--policy FIFO`, a `.sbx.yaml` made a
+ * FIFO) blocked the supervisor's only thread in open() until someone wrote to it, and a
+ * device such as /dev/zero never ends: both are refused (opened without blocking, then checked).
+ */
+function readRegularFile(abs: string): string {
+  const fd = openSync(abs, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`not a regular file: '${abs}'`), { code: 'ENOTREG' });
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readPolicyText(file: string, own = false): string {
   const abs = resolve(file);
   try {
@@ -229,7 +244,7 @@ export function readPolicyText(file: string, own = false): string {
       if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${abs}'`), { code: 'ENOENT' });
       return text;
     }
-    return readFileSync(abs, 'utf8');
+    return readRegularFile(abs);
   } catch (err) {
     if (err instanceof UnsafePathError) throw new PolicyError(`${abs}: refusing to read policy file`, [`${abs}:1:1: (top level): ${err.message}`], err);
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
