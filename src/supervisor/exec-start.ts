@@ -61,11 +61,15 @@ export class PendingExecs {
   settled(session: string, ms: number): Promise<void> {
     if (this.waiting.has(session) || (this.finished.has(session) && !this.building.has(session))) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        // Gone from the list whichever way it ends (a timed-out wait for a request that never came).
+        const rest = (this.watchers.get(session) ?? []).filter((f) => f !== done);
+        if (rest.length > 0) this.watchers.set(session, rest);
+        else this.watchers.delete(session);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.watchers.set(session, [...(this.watchers.get(session) ?? []), done]);
     });
   }
