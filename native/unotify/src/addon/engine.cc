@@ -566,8 +566,7 @@ int Core::reply_hint(uint64_t id, bool has_content, const std::string& content, 
   // Hand over a read-only description positioned at 0.
   Fd ro(reopen_fd(mfd.get(), O_RDONLY | O_CLOEXEC));
   if (!ro.ok()) return reply_error(listener_, id, EIO);
-  int r = reply_addfd(listener_, id, ro.release(), h.cloexec);  // closes it
-  if (r < 0 && r != -ENOENT) reply_error(listener_, id, -r);
+  int r = reply_fd(listener_, id, ro.release(), h.cloexec);
   return r < 0 ? r : 0;
 }
 

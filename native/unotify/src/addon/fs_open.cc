@@ -57,15 +57,6 @@ static int open_ctty(const Notif& n, int oflags) {
   return fd < 0 ? -errno : fd;
 }
 
-static void finish_open(const std::shared_ptr<Core>& core, uint64_t id, int fd, bool cloexec) {
-  if (fd < 0) {
-    reply_error(core->listener(), id, -fd);
-    return;
-  }
-  int r = reply_addfd(core->listener(), id, fd, cloexec);  // closes fd
-  // ENOENT: the caller is gone. Anything else: it still waits, so answer with the error.
-  if (r < 0 && r != -ENOENT) reply_error(core->listener(), id, -r);
-}
 
 // Opening a FIFO waits for the other end: never on a receiving thread. `keep` is an fd of
 // it (O_PATH, or our own non-blocking open, kept until the caller's open is done so that
@@ -79,7 +70,7 @@ static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
     int fd = reopen_fd(keep, oflags);
     int e = errno;
     close(keep);
-    finish_open(core, id, fd < 0 ? -e : fd, cloexec);
+    reply_fd(core->listener(), id, fd < 0 ? -e : fd, cloexec);
     core->journal_release(slot);
   }).detach();
 }
@@ -116,7 +107,7 @@ static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool 
   // own open runs, so nothing can block or be a device: no O_NONBLOCK, no fstat, no fcntl.
   if (flags & O_DIRECTORY) {
     int fd = open_clean(path, oflags);
-    if (fd >= 0) return finish_open(n.core, n.req.id, fd, cloexec), true;
+    if (fd >= 0) return reply_fd(n.listener(), n.req.id, fd, cloexec), true;
     if (fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES || fd == -EISDIR || fd == -ENAMETOOLONG) {
       reply_error(n.listener(), n.req.id, -fd);
       return true;
@@ -150,7 +141,7 @@ static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool 
       return false;
     }
   }
-  finish_open(n.core, n.req.id, fd, cloexec);
+  reply_fd(n.listener(), n.req.id, fd, cloexec);
   return true;
 }
 
@@ -241,7 +232,7 @@ void handle_open(Notif& n) {
       // Another terminal's pty is out of reach; a /dev/ptmx open is recorded (fs_tty.cc).
       if (S_ISCHR(st.st_mode) && open_terminal(n, r.fd.get(), st, oflags & ~O_DIRECTORY, cloexec)) return;
       if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
-        return finish_open(n.core, n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec);
+        return void(reply_fd(n.listener(), n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec));
       if (tmpfile) use_caller_umask(n);
       // Held until the fd exists: a HEAD made next to this config meanwhile sees it (lease).
       BareGuard guard;
@@ -251,7 +242,7 @@ void handle_open(Notif& n) {
       }
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
-      return finish_open(n.core, n.req.id, fd < 0 ? -errno : fd, cloexec);
+      return void(reply_fd(n.listener(), n.req.id, fd < 0 ? -errno : fd, cloexec));
     }
     // The last component is missing: creation. Decide on parent/name before creating.
     if (r.trailing_slash) return void(reply_error(n.listener(), n.req.id, EISDIR));
@@ -266,7 +257,7 @@ void handle_open(Notif& n) {
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     int fd = openat(r.parent.get(), r.name.c_str(), oflags, static_cast<mode_t>(mode));
     if (fd < 0 && (errno == EEXIST || errno == ELOOP) && !excl) continue;  // raced with a creator: look again
-    return finish_open(n.core, n.req.id, fd < 0 ? -errno : fd, cloexec);
+    return void(reply_fd(n.listener(), n.req.id, fd < 0 ? -errno : fd, cloexec));
   }
   reply_error(n.listener(), n.req.id, ELOOP);
 }

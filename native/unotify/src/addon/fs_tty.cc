@@ -86,11 +86,6 @@ bool may_open(Notif& n, int fd) {
   return holds(n, st);
 }
 
-void finish(Notif& n, int fd, bool cloexec) {
-  if (fd < 0) return void(reply_error(n.listener(), n.req.id, -fd));
-  int r = reply_addfd(n.listener(), n.req.id, fd, cloexec);  // closes fd
-  if (r < 0 && r != -ENOENT) reply_error(n.listener(), n.req.id, -r);
-}
 
 }  // namespace
 
@@ -148,13 +143,13 @@ bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool clo
   if (is_ptmx(st.st_rdev)) {
     // A new pty for the session: remember it by its slave, so the session may open it.
     int master = reopen_fd(fd, oflags);
-    if (master < 0) return finish(n, -errno, cloexec), true;
+    if (master < 0) return reply_fd(n.listener(), n.req.id, -errno, cloexec), true;
     int index = -1;
     if (ioctl(master, TIOCGPTN, &index) == 0) {
       Fd slave(ioctl(master, TIOCGPTPEER, O_PATH | O_CLOEXEC));
       if (slave.ok()) n.core->ptys().add(index, std::move(slave));
     }
-    return finish(n, master, cloexec), true;
+    return reply_fd(n.listener(), n.req.id, master, cloexec), true;
   }
   if (!is_terminal(st.st_rdev)) return false;
   const std::string path = fd_path(fd);
@@ -163,14 +158,14 @@ bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool clo
     return refuse(n, Decision{false, -2}, "tty", path, EACCES), true;
   }
   int opened = reopen_fd(fd, oflags);
-  if (opened < 0) return finish(n, -errno, cloexec), true;
+  if (opened < 0) return reply_fd(n.listener(), n.req.id, -errno, cloexec), true;
   // Still ours after the open (a pty freed and its index reused in between fails here).
   if (!may_open(n, fd) || !n.valid()) {
     close(opened);
     if (!n.valid()) return true;
     return refuse(n, Decision{false, -2}, "tty", path, EACCES), true;
   }
-  return finish(n, opened, cloexec), true;
+  return reply_fd(n.listener(), n.req.id, opened, cloexec), true;
 }
 
 }  // namespace sbx

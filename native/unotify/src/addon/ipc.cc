@@ -254,9 +254,7 @@ void mq_open_for(Notif& n) {
         refuse(n, Decision{false, -2}, "ipc", what + " (made outside this sandbox)", EACCES);
         return;
       }
-      int r = reply_addfd(n.listener(), n.req.id, fd.release(), cloexec);
-      if (r < 0 && r != -ENOENT) reply_error(n.listener(), n.req.id, -r);
-      return;
+      return void(reply_fd(n.listener(), n.req.id, fd.release(), cloexec));
     }
     if (errno != ENOENT || !(oflag & O_CREAT)) return void(reply_error(n.listener(), n.req.id, errno));
     Fd made(static_cast<int>(syscall(SYS_mq_open, name.c_str(), oflag | O_EXCL, mode, withAttr ? &attr : nullptr)));
@@ -268,9 +266,7 @@ void mq_open_for(Notif& n) {
       syscall(SYS_mq_unlink, name.c_str());
       return void(reply_error(n.listener(), n.req.id, ENOSPC));
     }
-    int r = reply_addfd(n.listener(), n.req.id, made.release(), cloexec);
-    if (r < 0 && r != -ENOENT) reply_error(n.listener(), n.req.id, -r);
-    return;
+    return void(reply_fd(n.listener(), n.req.id, made.release(), cloexec));
   }
   reply_error(n.listener(), n.req.id, EAGAIN);
 }

@@ -97,6 +97,13 @@ int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec) {
   return r < 0 ? r : newfd;
 }
 
+int reply_fd(int listener, uint64_t id, int fd, bool cloexec) {
+  if (fd < 0) return reply_error(listener, id, -fd);
+  int r = reply_addfd(listener, id, fd, cloexec);  // closes fd
+  if (r < 0 && r != -ENOENT) reply_error(listener, id, -r);
+  return r;
+}
+
 std::string read_link(const std::string& path) {
   char buf[4097];
   ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);

@@ -55,6 +55,9 @@ int reply_value(int listener, uint64_t id, int64_t val);
 // Injects srcfd into the tracee and answers the syscall with the new fd number.
 // Injects srcfd (and closes it, whatever happens) then answers with its number in the tracee.
 int reply_addfd(int listener, uint64_t id, int srcfd, bool cloexec);
+// Answers with `fd` (ours: injected, then closed), or with the error -fd when fd < 0. A caller
+// gone meanwhile (ENOENT) is not answered; any other failure is. reply_addfd's result.
+int reply_fd(int listener, uint64_t id, int fd, bool cloexec);
 
 // readlink of /proc/self/fd/N: the path the kernel really resolved.
 std::string fd_path(int fd);
