@@ -123,9 +123,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       // Not started: stop what was (an engine may already serve), close the journal here
       // once (end() does nothing after this, when the stopped engine reports its close).
       this.ended = true;
-      this.engineRef?.stop();
-      if (this.journalFd !== undefined) this.closeFd(this.journalFd);
-      this.journalFd = undefined;
+      this.stopEngine();
       this.exec?.out.end();
       void this.net?.manager.close();
       throw err;
@@ -564,9 +562,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     if (this.ended) return;
     this.stats();
     this.ended = true;
-    this.engineRef?.stop();
-    if (this.journalFd !== undefined) this.closeFd(this.journalFd);
-    this.journalFd = undefined;
+    this.stopEngine();
     this.keeper?.destroy();
     this.exec?.out.end();
     void this.net?.manager.close();
@@ -582,9 +578,15 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   async detach(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.engineRef?.stop();
-    if (this.journalFd !== undefined) this.closeFd(this.journalFd);
+    this.stopEngine();
     this.keeper?.destroy();
     await this.net?.manager.close();
+  }
+
+  /** The engine stopped and the journal fd closed, once (the listener stays with the keeper). */
+  private stopEngine(): void {
+    this.engineRef?.stop();
+    if (this.journalFd !== undefined) this.closeFd(this.journalFd);
+    this.journalFd = undefined;
   }
 }
