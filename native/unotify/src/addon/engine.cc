@@ -118,12 +118,14 @@ Core::~Core() {
   if (listener_ >= 0) close(listener_);
 }
 
-// Receivers block in NOTIF_RECV itself: one syscall per notification before the handler
-// (the earlier epoll_wait + poll(0) + RECV under a mutex cost two more per decision). The
-// kernel hands each notification to one RECV. What RECV does not see — the stop request,
-// the wake after a policy set, the listener's hang-up — the watcher thread sees, and a
-// blocked RECV is broken by a thread-directed signal (its handler does nothing; without
-// SA_RESTART the ioctl returns EINTR), so stop() never hangs.
+// The receiver blocks in NOTIF_RECV itself: one syscall per notification before the handler
+// (the earlier epoll_wait + poll(0) + RECV under a mutex cost two more per decision), plus
+// a poll(0) before it that lets the other threads receive while calls queue up
+// (receiver_role.h).
+// What RECV does not see — the stop request, the wake after a policy set, the listener's
+// hang-up — the watcher thread sees, and a blocked RECV is broken by a thread-directed
+// signal (its handler does nothing; without SA_RESTART the ioctl returns EINTR), so stop()
+// never hangs.
 static int wake_signal() { return SIGRTMIN + 5; }
 
 static void install_wake_handler() {
@@ -328,6 +330,12 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   if (!n.deferred) journal_.release(n.slot);
 }
 
+// Are notifications waiting in the kernel (none of the threads has received them yet)?
+static bool notifications_waiting(int listener) {
+  pollfd q{listener, POLLIN, 0};
+  return poll(&q, 1, 0) == 1 && (q.revents & POLLIN);
+}
+
 void Core::receive_loop(int index) {
   // A private fs struct so umask() per operation affects only this thread.
   unshare(CLONE_FS);
@@ -337,7 +345,9 @@ void Core::receive_loop(int index) {
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   auto self = shared_from_this();
   std::atomic<bool>& inRecv = inRecv_[index];
+  uint32_t lastCaller = 0;  // the task this thread answered last
   for (;;) {
+    if (!role_.wait_turn(index)) break;  // the primary always; the others when needed
     // Marked before stopping_ is looked at: stop() sets stopping_, then signals every
     // receiver marked, so one that saw stopping_ false is signalled inside RECV.
     inRecv = true;
@@ -347,6 +357,9 @@ void Core::receive_loop(int index) {
     seccomp_notif req{};
     int slot = journal_.reserve();
     seccomp_notif* into = slot >= 0 ? journal_.at(slot) : &req;
+    // Another task's call already waiting = decisions contend. The task just answered
+    // calling again at once is no contention (a fresh program's opens, one after another).
+    const bool waiting = nthreads_ > 1 && notifications_waiting(listener_);
     const int got = ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, into);
     inRecv = false;
     if (got != 0) {
@@ -364,7 +377,10 @@ void Core::receive_loop(int index) {
     }
     if (slot >= 0) req = *into;
     journal_.publish(slot);
+    role_.begin_decision(index, waiting && req.pid != lastCaller);
+    lastCaller = req.pid;
     handle(req, self, slot >= 0 ? slot : kClaim);
+    role_.end_decision(index);
   }
   inRecv = false;
   receiversAlive_--;
@@ -408,6 +424,7 @@ void Core::watch_loop() {
 // Signals every receiver until all have left their loop: one that checked stopping_ just
 // before the signal and then entered RECV gets the next one.
 void Core::interrupt_receivers() {
+  role_.stop();  // the threads waiting for their turn leave too
   while (receiversAlive_.load() > 0) {
     for (size_t i = 0; i < threads_.size(); i++)
       if (inRecv_[i]) pthread_kill(threads_[i].native_handle(), wake_signal());

@@ -23,6 +23,7 @@
 #include "path_resolve.h"
 #include "policy.h"
 #include "procs.h"
+#include "receiver_role.h"
 
 namespace sbx {
 
@@ -123,6 +124,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::vector<std::thread> threads_;
+  ReceiverRole role_;  // when threads_ other than the first receive
   std::atomic<int> receiversAlive_{0};
   // Per receiver: is it (about to be) blocked in NOTIF_RECV? stop() signals only those: a
   // signal in the middle of a decision would interrupt the engine's own waits (ADDFD waits,
