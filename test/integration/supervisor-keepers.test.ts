@@ -4,10 +4,11 @@
  * A, signalling session B's keeper fails and is logged; signalling A's own process works.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
+import { launcherPath } from '../../src/native/load.js';
 import { fixtures, makeProject, makeSandbox, pidAlive, until, type Sandbox } from './supervisor-helpers.js';
 
 let sb: Sandbox;
@@ -109,5 +110,33 @@ describe('a registration whose session cannot start', () => {
     expect(await ask('sfeed00000e2', ['--', 'true'])).toMatch(/^\{"session":"sfeed00000e2"/);
     const served = execaSync(fake, [sb.keeperSock, 'sfeed00000e2', 'live', 'exec'], { reject: false, timeout: 30_000 });
     expect(served.stdout.trim()).toBe('ready');
+  });
+});
+
+describe('a session resumed without its state', () => {
+  it("runs under the strictest policy, never its directory's: no project write or read (twin: a system file is read; a fresh session there writes)", { timeout: 60_000 }, async () => {
+    const proj = makeProject(join(sb.home, 'stateless'));
+    expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const script = [
+      'if cat /etc/hostname >/dev/null; then echo system-read-ok; fi',
+      'if echo changed > public.txt; then echo project-write-ok; else echo project-write-refused; fi',
+      'if cat public.txt >/dev/null; then echo project-read-ok; else echo project-read-refused; fi',
+    ].join('\n');
+    const r = execaSync(join(fixtures, 'stateless_keeper'), [sb.keeperSock, 'sfeed00000f1', launcherPath(), '--', '/bin/sh', '-c', script], {
+      cwd: proj,
+      env: sb.env,
+      extendEnv: false,
+      reject: false,
+      timeout: 30_000,
+    });
+    expect(r.stdout.split('\n')[0]).toBe('ready');
+    expect(r.stdout).toContain('system-read-ok');
+    expect(r.stdout).toContain('project-write-refused');
+    expect(r.stdout).toContain('project-read-refused');
+    expect(readFileSync(join(proj, 'public.txt'), 'utf8')).toBe('PUBLIC\n');
+    // Twin: the directory's own policy (a fresh session) reads and writes the same file.
+    const fresh = sb.sbx(['exec', '--', 'sh', '-c', 'cat public.txt && echo fresh > public.txt && echo fresh-write-ok'], { cwd: proj });
+    expect(fresh.stdout).toContain('PUBLIC');
+    expect(fresh.stdout).toContain('fresh-write-ok');
   });
 });
