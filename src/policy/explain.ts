@@ -10,6 +10,7 @@ import { decideEnv, decideExec, decidePathDetailed } from './match.js';
 import { decideHost, decideNamedTarget, normalizeTargetHost, parseAddress } from './net-match.js';
 import { deputyByProgram } from './deputies.js';
 import { SbxError } from '../errors.js';
+import { displaySafe } from '../display-safe.js';
 
 export type CheckOp = 'read' | 'write' | 'exec' | 'net' | 'env';
 
@@ -229,5 +230,5 @@ export function formatExplanation(e: Explanation, mode: CompiledPolicy['mode']):
   const verdict = e.allowed ? 'allowed' : mode === 'audit' ? 'denied (mode audit: would be logged, not blocked)' : 'denied';
   const lines = [`${verdict}: ${e.op} ${e.target}`, `  by: ${e.because}`];
   if (e.floor) lines.push('  (a protected floor: no project policy can lift it)');
-  return lines.join('\n');
+  return lines.map(displaySafe).join('\n');
 }

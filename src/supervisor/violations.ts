@@ -4,6 +4,7 @@
  * Followers (`sbx log -f`) get each record as it is added.
  */
 import { appendFile, existsSync, renameSync, statSync } from 'node:fs';
+import { displaySafe } from '../display-safe.js';
 
 export interface Violation {
   time: number;
@@ -148,7 +149,7 @@ export function formatViolation(v: Violation): string {
   const t = new Date(v.time).toISOString().slice(11, 19);
   const prog = v.program.split('/').pop() ?? v.program;
   const times = v.count && v.count > 1 ? ` ×${v.count}` : '';
-  return `${t} ${v.session} ${v.kind} ${prog}[${v.pid}] ${v.op} ${v.target} (${v.syscall}, ${v.rule})${times}${v.fix ? ` — to allow: ${v.fix}` : ''}`;
+  return displaySafe(`${t} ${v.session} ${v.kind} ${prog}[${v.pid}] ${v.op} ${v.target} (${v.syscall}, ${v.rule})${times}${v.fix ? ` — to allow: ${v.fix}` : ''}`);
 }
 
 /**
@@ -156,9 +157,9 @@ export function formatViolation(v: Violation): string {
  * allow it. `sbx: denied cat read /home/u/.ssh/id_rsa ×3 — rule: … — to allow: …`.
  */
 export function formatDenial(v: Violation): string {
-  if (v.kind === 'privileged') return v.fix ?? `sbx: ${v.target} ran without its privileges (no_new_privs)`;
+  if (v.kind === 'privileged') return displaySafe(v.fix ?? `sbx: ${v.target} ran without its privileges (no_new_privs)`);
   const prog = v.program.split('/').pop() || 'a program';
   const times = v.count && v.count > 1 ? ` ×${v.count}` : '';
   const verb = v.kind === 'audit' ? 'audit: would deny' : 'denied';
-  return `sbx: ${verb} ${prog} ${v.op} ${v.target}${times} — rule: ${v.rule}${v.fix ? ` — to allow: ${v.fix}` : ''}`;
+  return displaySafe(`sbx: ${verb} ${prog} ${v.op} ${v.target}${times} — rule: ${v.rule}${v.fix ? ` — to allow: ${v.fix}` : ''}`);
 }

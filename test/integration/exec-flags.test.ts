@@ -208,3 +208,14 @@ describe('--deny-all', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('denial lines carry no terminal control codes', () => {
+  it('a denied name holding escape sequences is shown escaped, even when the program\'s own output is cut off (twin: a plain name as is)', async () => {
+    // OSC 52 would set the clipboard, OSC 2 the window title: the name is the program's choice.
+    const nasty = `x\u001b]52;c;dG91Y2ggL3RtcC9wd24K\u0007y\u009b2J\u202ez`;
+    const r = await exec(['--deny-write', '--', 'sh', '-c', 'exec >/dev/null 2>&1; echo x > "$1"; echo y > plain', 'sh', d('out', nasty)]);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(r.stderr).toContain(`sbx: denied write ${d('out', 'x\\x1b]52;c;dG91Y2ggL3RtcC9wd24K\\x07y\\x9b2J\\u202ez')} (--deny-write)`);
+    expect(r.stderr).toContain(`sbx: denied write ${d('plain')} (--deny-write)`);
+  });
+});

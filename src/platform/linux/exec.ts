@@ -18,6 +18,7 @@ import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/
 import { strictestPolicy } from '../../policy/strict.js';
 import { describeRuleShort } from '../../policy/describe-rule.js';
 import { privilegedLine } from '../../policy/suggest.js';
+import { displaySafe } from '../../display-safe.js';
 
 const ENOENT = 2;
 
@@ -25,6 +26,10 @@ type Defaults = NonNullable<ExecRequest['defaultOrigins']>;
 
 /** One line per denial: "sbx: denied read /root/.ssh/id_rsa (--deny-read)". */
 export function formatEvent(event: EngineEvent, policy: CompiledPolicy | undefined, defaults: Defaults = {}): string {
+  return displaySafe(eventLine(event, policy, defaults));
+}
+
+function eventLine(event: EngineEvent, policy: CompiledPolicy | undefined, defaults: Defaults): string {
   const what = `${event.op} ${event.target}`;
   const why = describeRuleShort(policy, event.rule, event.op, defaults);
   switch (event.kind) {
