@@ -33,6 +33,7 @@ import { decidePath } from './match.js';
 import { hostRule, ipRule, parseNetEntry } from './net-match.js';
 import { replayNet, type NetPlanEntry, type NetStep } from './net-plan.js';
 import type { Env } from './paths.js';
+import { HOME_CONFIG_ORIGIN, homeCodeCaches, homeWritable } from './home-config.js';
 import { WRITABLE_DEVICES } from './presets.js';
 import type { PolicyBody } from './schema.js';
 
@@ -398,6 +399,44 @@ class Builder {
     }
   }
 
+  /** The home configuration deny's rules (homeConfigDeny), left out when its exceptions are decided. */
+  private readonly homeDeny = new Set<PathRule>();
+
+  /**
+   * The home's dot-entries are write-denied (home-config.ts). Put in before any layer, so an
+   * untrusted layer's allow there is checked against it (and dropped) like any rule below.
+   */
+  homeConfigDeny(): void {
+    const home = canonicalPath(this.ctx.home);
+    if (home === '/') return; // a home of / would take every dot-entry of the tree
+    const idx = this.origin(HOME_CONFIG_ORIGIN, 'dot-entries of the home', 'write');
+    const rules: PathRule[] = [
+      { rule: idx, effect: 'deny', match: 'glob', pattern: `${escapeGlob(home)}/.*`, floor: false },
+      ...homeCodeCaches(home, this.ctx.env).map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(canonicalPath(p)), floor: false })),
+    ];
+    for (const r of rules) if (this.pushPath(this.p.write, r)) this.homeDeny.add(r);
+  }
+
+  /**
+   * What programs inside must write and nothing runs (caches, histories) stays writable
+   * under that deny — an exception to it, never a grant: each stays writable only where the
+   * policy without the deny allows it (not under `--deny-write`, nor under a `write.allow`
+   * list that does not name it), and never over a rule a layer wrote for the same path.
+   */
+  private homeConfigExceptions(): void {
+    if (this.homeDeny.size === 0) return;
+    const home = canonicalPath(this.ctx.home);
+    const without: PathSection = { default: this.p.write.default, rules: this.p.write.rules.filter((r) => !this.homeDeny.has(r)) };
+    let idx: number | undefined;
+    for (const path of homeWritable(home, this.ctx.env).map((p) => canonicalPath(p))) {
+      const pattern = escapeGlob(path);
+      if (decidePath(without, path).effect !== 'allow') continue;
+      if (this.p.write.rules.some((r) => r.pattern === pattern && r.match === 'subtree')) continue;
+      idx ??= this.origin(HOME_CONFIG_ORIGIN, 'caches and histories (written inside, run by nothing)', 'write');
+      this.pushPath(this.p.write, { rule: idx, effect: 'allow', match: 'subtree', pattern, floor: false });
+    }
+  }
+
   /**
    * Closing touches: device writes when writes default to deny (only filling in for the
    * default — never over a rule some layer wrote), and the net plan replayed without
@@ -414,6 +453,7 @@ class Builder {
         if (readToo) this.pushPath(this.p.read, rule);
       }
     }
+    this.homeConfigExceptions();
     this.floorAncestors();
     // The net section without any name resolved: what explanations and the Seatbelt
     // profile use; finishPolicy replays the same plan with resolutions for an engine.
@@ -469,6 +509,7 @@ export function policyError(issues: string[]): PolicyError {
 /** Layers → the compiled policy (names not resolved: see finish.ts). Pure but for path canonicalisation. */
 export function compileLayers(layers: Layer[], ctx: CompileContext): CompileResult {
   const b = new Builder(ctx);
+  b.homeConfigDeny();
   for (const l of layers) b.add(l);
   if (b.issues.length > 0) throw policyError(b.issues);
   b.finish();

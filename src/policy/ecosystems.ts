@@ -6,7 +6,9 @@
  *
  * Deliberately NOT here (they run code outside the sandbox later, and stay read-only):
  * ~/.cargo/bin, ~/.cargo/config.toml (rustc-wrapper), ~/.config/go/env (GOFLAGS=-toolexec),
- * ~/.npmrc (also a secret: auth tokens), ~/.gitconfig, any PATH directory, shell rc files.
+ * ~/.npmrc (also a secret: auth tokens), ~/.gitconfig, any PATH directory, shell rc files,
+ * direnv's allow list (a project that approves its own `.envrc` runs it in every terminal
+ * outside: `direnv allow` is done outside a session).
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
@@ -91,7 +93,7 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
   },
   {
     name: 'shell-tools',
-    label: 'shell history, direnv, fish universal variables, tmux, git, make',
+    label: 'shell history, fish universal variables, tmux, git, make',
     markers: [],
     writes: (d) => [
       join(d.home, '.bash_history'),
@@ -101,8 +103,6 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
       join(d.data, 'fish', 'fish_history.tmp'),
       join(d.config, 'fish', 'fish_variables'), // fish rewrites it at every prompt (via a temp file next to it)
       join(d.config, 'fish'), // …which needs the directory; the code fish runs (config.fish, conf.d, functions) stays in the persistence floor
-      join(d.data, 'direnv', 'allow'), // `direnv allow` (the .envrc of this project stays write-denied by the starter)
-      join(d.data, 'direnv', 'deny'),
       join(d.cache, 'direnv'),
       `/tmp/tmux-${d.uid}`, // tmux's socket dir: a server started inside (never the user's own, outside: not named)
       join(d.home, '.lesshst'),

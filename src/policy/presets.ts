@@ -93,7 +93,8 @@ export function persistencePaths(ctx: PresetContext): string[] {
   }
   out.push(join(data, 'systemd', 'user'));
   for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));
-  out.push(join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
+  // ~/bin and ~/.local/bin: on PATH from the next login on (Debian's and Ubuntu's ~/.profile).
+  out.push(join(home, 'bin'), join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
   // PATH directories: under the home (for root: all of them), except the project's own

@@ -6,6 +6,7 @@
  * A floor (protect list, sbx's own files, policy files in force) is never lifted by a policy
  * edit in a project: the suggestion says so and names the ways that need a person.
  */
+import { HOME_CONFIG_ORIGIN } from './home-config.js';
 import { GIT_DIR_RULE, OUTER_RULE, type CompiledPolicy, type PathSection } from './compiled.js';
 import { ruleOrigin } from './describe-rule.js';
 
@@ -65,6 +66,9 @@ export function suggestFix(f: DenialFacts): string {
   if (f.rule === GIT_DIR_RULE)
     return `nothing to allow: a directory with a HEAD is a git repository to git run outside later, so its config may hold only the keys git init/clone write (${OUTSIDE} to configure it)`;
   if (f.rule === -2) return `nothing to allow: sbx refuses this for every sandboxed program (${OUTSIDE})`;
+  const origin = ruleOrigin(f.policy, f.rule);
+  if (origin && origin !== 'built-in' && origin.source === HOME_CONFIG_ORIGIN)
+    return `tools load the home's dot-files outside later: ${OUTSIDE}; if nothing runs this one, add ${JSON.stringify(f.target)} to write.allow in ${f.userFile}`;
   if (isFloor(f.policy, f.op, f.rule)) {
     const o = ruleOrigin(f.policy, f.rule);
     const where = o && o !== 'built-in' ? o.source : 'a floor';

@@ -16,7 +16,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fixture, tcpServers, writeHostsFile, type Servers } from './net-helpers.js';
 import { makeProject, makeSandbox, PUSH_FN, root, type Sandbox } from './supervisor-helpers.js';
 
@@ -193,13 +193,18 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       cron: existsSync('/var/spool/cron/crontabs') ? '/var/spool/cron/crontabs/sbx-floor-test' : existsSync('/var/spool/cron') ? '/var/spool/cron/sbx-floor-test' : '/var/spool/cron',
       ...(isRoot ? { etc: '/etc/sbx-floor-test', 'proc-sys': '/proc/sys/kernel/sbx-floor-test', sys: '/sys/sbx-floor-test' } : {}),
     };
+    const homeConfig: Record<string, string> = {
+      'config-other': join(h, '.config/other/settings'),
+      'data-other': join(h, '.local/share/app/db'),
+      'tmux-conf': join(h, '.tmux.conf'),
+    };
     const twins: Record<string, string> = {
       'project-file': join(p, 'notes.txt'),
       'git-object': join(p, '.git/objects/ab'),
-      'config-other': join(h, '.config/other/settings'),
-      'data-other': join(h, '.local/share/app/db'),
+      'home-notes': join(h, 'notes/todo.txt'),
+      'cache-other': join(h, '.cache/app/db'),
       // fish opens it read-write at every prompt (a stated gap: README, Limits).
-      'fish-variables': join(h, '.config/fish/fish_variables'),
+      'fish-variables': join(sb.env.XDG_CONFIG_HOME ?? join(h, '.config'), 'fish/fish_variables'),
     };
     const script = [
       ...Object.entries(targets).map(([n, f]) => t(n, f === '/var/spool/cron' ? `mkdir ${f}` : `sh -c 'echo evil >> ${f}'`)),
@@ -210,14 +215,18 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       t('new-repo-hook', `mkdir ${join(p, 'sub/.git/hooks')}`),
       t('read-bashrc', `cat ${join(h, '.bashrc')}`),
       ...Object.entries(twins).map(([n, f]) => t(n, `sh -c 'echo ok >> ${f}'`)),
+      // Not in the floor's list, refused as home configuration (the class: src/policy/home-config.ts).
+      ...Object.entries(homeConfig).map(([n, f]) => t(n, `sh -c 'echo evil >> ${f}'`)),
     ].join('\n');
     mkdirSync(p, { recursive: true });
+    mkdirSync(join(h, 'notes'), { recursive: true });
+    for (const f of [...Object.values(homeConfig), twins['cache-other']!, twins['fish-variables']!]) mkdirSync(dirname(f), { recursive: true });
     const r = sb.sbx(['shell', '--', 'sh', '-c', script], { cwd: p });
-    for (const n of [...Object.keys(targets), 'new-repo-config', 'new-repo-hook']) expect(r.stdout, n).toContain(`${n} fail`);
+    for (const n of [...Object.keys(targets), ...Object.keys(homeConfig), 'new-repo-config', 'new-repo-hook']) expect(r.stdout, n).toContain(`${n} fail`);
     for (const n of [...Object.keys(twins), 'read-bashrc', 'new-repo']) expect(r.stdout, n).toContain(`${n} ok`);
     // Refused by the floor (not by a missing directory): each target is in the log.
     const log = sb.log();
-    for (const [n, f] of Object.entries(targets)) expect(log.some((v) => v.kind === 'deny' && v.op === 'write' && v.target === f), n).toBe(true);
+    for (const [n, f] of Object.entries({ ...targets, ...homeConfig })) expect(log.some((v) => v.kind === 'deny' && v.op === 'write' && v.target === f), n).toBe(true);
     expect(readFileSync(join(h, '.bashrc'), 'utf8')).toBe('# rc\n');
     expect(existsSync('/etc/sbx-floor-test')).toBe(false);
     expect(existsSync(targets.cron!) && targets.cron === '/var/spool/cron').toBe(false);
@@ -242,8 +251,8 @@ describe('~/.config cannot be planted', () => {
       t('symlink', `ln -s ${evil} ${cfg}`),
       t('mkdir', `mkdir ${cfg}`),
       t('rename', `mkdir ${sc.home}/staged && mv ${sc.home}/staged ${cfg}`),
-      t('symlink-twin', `ln -s ${evil} ${sc.home}/.configx`),
-      t('mkdir-twin', `mkdir ${sc.home}/.cache2`),
+      t('symlink-twin', `ln -s ${evil} ${sc.home}/configx`),
+      t('mkdir-twin', `mkdir ${sc.home}/cache2`),
     ].join('\n');
     const r = sc.sbx(['shell', '--', 'sh', '-c', script]);
     for (const n of ['symlink', 'mkdir', 'rename']) expect(r.stdout, n).toContain(`${n} fail`);

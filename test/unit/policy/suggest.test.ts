@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompiledPolicy } from '../../../src/policy/compiled.js';
 import { lockdown } from '../../../src/supervisor/installed.js';
 import { privilegedLine, suggestFix } from '../../../src/policy/suggest.js';
+import { HOME_CONFIG_ORIGIN } from '../../../src/policy/home-config.js';
 
 const USER = '/home/u/.config/sbx/config.yaml';
 const PROJECT = '/p/.sbx.yaml';
@@ -17,6 +18,7 @@ function policy(): CompiledPolicy {
   p.origins = [
     { source: `${PROJECT}:3:10`, text: 'secret.txt', section: 'read' },
     { source: `${USER}:2:11 (protect: preset secrets)`, text: '~/.ssh', section: 'protect' },
+    { source: HOME_CONFIG_ORIGIN, text: 'dot-entries of the home', section: 'write' },
   ];
   p.read = {
     default: 'allow',
@@ -49,6 +51,12 @@ describe('suggestFix', () => {
   it('a floor: no project edit lifts it (the user protect list can)', () => {
     const s = suggestFix({ ...base, op: 'read', target: '/home/u/.ssh/id_rsa', rule: 1 });
     expect(s).toMatch(/^protected \(.*protect: preset secrets\)\): no project policy lifts it; run it from a terminal outside the sandbox; or remove it from protect in /);
+  });
+
+  it('home configuration: done outside, or allowed by name in the user file (not the project file: it is not the project\'s)', () => {
+    const s = suggestFix({ ...base, op: 'write', target: '/home/u/.tmux.conf', rule: 2 });
+    expect(s).toBe(`tools load the home's dot-files outside later: run it from a terminal outside the sandbox; if nothing runs this one, add "/home/u/.tmux.conf" to write.allow in ${USER}`);
+    expect(suggestFix({ ...base, op: 'write', target: '/home/u/.tmux.conf', rule: -1 })).toBe(`add "/home/u/.tmux.conf" to write.allow in ${PROJECT}`);
   });
 
   it('built-in and the enclosing session of a nested exec', () => {
