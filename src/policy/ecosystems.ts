@@ -7,11 +7,15 @@
  * Deliberately NOT here (they run code outside the sandbox later, and stay read-only):
  * ~/.cargo/bin, ~/.cargo/config.toml (rustc-wrapper), ~/.config/go/env (GOFLAGS=-toolexec),
  * ~/.npmrc (also a secret: auth tokens), ~/.gitconfig, any PATH directory, shell rc files,
+ * the tools' shared caches (~/.npm, ~/.cache: npx runs from one, zsh themes source the other;
+ * programs inside get caches of their own instead), uv's managed Pythons and tools,
+ * fish's universal variables,
  * direnv's allow list (a project that approves its own `.envrc` runs it in every terminal
  * outside: `direnv allow` is done outside a session).
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
+import { sandboxCacheDir } from './home-config.js';
 import { homeDir } from './paths.js';
 import type { PolicyBody } from './schema.js';
 
@@ -22,6 +26,8 @@ type Env = Record<string, string | undefined>;
 
 interface Dirs {
   home: string;
+  /** The sandbox's own cache (home-config.ts sandboxCacheDir): programs inside cache there. */
+  sandboxCache: string;
   cache: string;
   data: string;
   config: string;
@@ -47,17 +53,8 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
     label: 'Node.js (npm, pnpm, yarn)',
     markers: ['package.json', 'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', '.nvmrc'],
     writes: (d) => [
-      join(d.home, '.npm'), // npm's cache (_cacache) and logs
-      join(d.cache, 'npm'),
-      join(d.data, 'pnpm'), // pnpm's store
-      join(d.cache, 'pnpm'),
-      join(d.state, 'pnpm'),
-      join(d.home, '.pnpm-store'),
-      join(d.home, '.yarn'), // yarn 1 cache and berry's global folder
-      join(d.cache, 'yarn'),
-      join(d.cache, 'node'), // corepack
+      d.sandboxCache, // npm's, yarn's and pnpm's caches and pnpm's store for programs inside (launch-env.ts)
       join(d.home, '.node_repl_history'),
-      join(d.cache, 'node-gyp'),
     ],
     hosts: ['registry.npmjs.org', 'registry.yarnpkg.com'],
   },
@@ -66,10 +63,7 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
     label: 'Python (pip, uv; the venv in the project)',
     markers: ['pyproject.toml', 'requirements.txt', 'setup.py', 'setup.cfg', 'Pipfile', 'uv.lock', 'poetry.lock'],
     writes: (d) => [
-      join(d.cache, 'pip'),
-      join(d.cache, 'uv'),
-      join(d.data, 'uv'), // uv's managed Pythons and tools (not ~/.local/bin: PATH)
-      join(d.cache, 'pypoetry'),
+      d.sandboxCache, // pip's, uv's and poetry's caches for programs inside (XDG_CACHE_HOME)
       join(d.home, '.python_history'),
     ],
     hosts: ['pypi.org', 'files.pythonhosted.org'],
@@ -88,7 +82,7 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
     name: 'go',
     label: 'Go',
     markers: ['go.mod', 'go.work'],
-    writes: (d) => [join(d.home, 'go', 'pkg', 'mod'), join(d.cache, 'go-build'), join(d.cache, 'golangci-lint')],
+    writes: (d) => [join(d.home, 'go', 'pkg', 'mod'), d.sandboxCache],
     hosts: ['proxy.golang.org', 'sum.golang.org', 'storage.googleapis.com'],
   },
   {
@@ -99,11 +93,9 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
       join(d.home, '.bash_history'),
       join(d.home, '.zsh_history'),
       join(d.home, '.histfile'),
-      join(d.data, 'fish', 'fish_history'),
-      join(d.data, 'fish', 'fish_history.tmp'),
-      join(d.config, 'fish', 'fish_variables'), // fish rewrites it at every prompt (via a temp file next to it)
-      join(d.config, 'fish'), // …which needs the directory; the code fish runs (config.fish, conf.d, functions) stays in the persistence floor
-      join(d.cache, 'direnv'),
+      join(d.data, 'fish'), // fish_history and its temp files (the code fish loads there stays denied: home-config.ts)
+      // Not fish's universal variables: `SETUVAR --export` reaches every program an outside fish starts.
+      d.sandboxCache, // direnv's cache for programs inside (XDG_CACHE_HOME)
       `/tmp/tmux-${d.uid}`, // tmux's socket dir: a server started inside (never the user's own, outside: not named)
       join(d.home, '.lesshst'),
       join(d.home, '.viminfo'),
@@ -118,6 +110,7 @@ function dirs(env: Env): Dirs {
   const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
   return {
     home,
+    sandboxCache: sandboxCacheDir(env, home),
     cache: xdg('XDG_CACHE_HOME', join(home, '.cache')),
     data: xdg('XDG_DATA_HOME', join(home, '.local', 'share')),
     config: xdg('XDG_CONFIG_HOME', join(home, '.config')),

@@ -4,63 +4,72 @@
  * `usercustomize.py`, direnv's `direnvrc` and allow list, tmux's and vim's rc, fish's vendor
  * snippets, a file an rc file sources, a zsh `$ZDOTDIR`. Whatever a sandboxed program writes
  * there runs outside the sandbox later. Listing them one by one (the persistence floor) always
- * misses some, so every policy write-denies them all (compile.ts, a closing touch), and
- * leaves writable only what programs inside must write and nothing runs: caches,
- * histories, XDG state, fish's universal variables — where the policy allowed them anyway.
+ * misses some, so every policy write-denies them all (compile.ts), and leaves writable only
+ * what programs inside write and nothing runs — histories, XDG state, the sandbox's own
+ * cache — where the policy allowed them anyway. Not fish's universal variables
+ * (`SETUVAR --export LD_PRELOAD:…` reaches every program an outside fish starts), not
+ * ~/.cache or a package cache (code: see sandboxCacheDir).
  *
  * A default, not a floor: a trusted policy file (or an `sbx exec --allow-write`) that names a
  * path below the home's dot-entries allows it (`write: allow: ["~/.nvm"]`), the most
  * specific rule winning as ever.
  */
-import { isAbsolute, join, normalize } from 'node:path';
+import { basename, isAbsolute, join, normalize } from 'node:path';
 import type { Env } from './paths.js';
 
 /** How `sbx policy` and denial lines name the rule. */
 export const HOME_CONFIG_ORIGIN = 'built-in: home configuration (tools load it outside later)';
 
-/** Written by programs inside, run by nothing: allowed back under the dot-entries deny. */
+const SANDBOX_CACHE = 'sbx-sandbox';
+
+/**
+ * The sandbox's own cache directory: sandboxed programs get it as XDG_CACHE_HOME (and npm,
+ * yarn, pnpm and bun their caches below it: launch-env.ts), so nothing they cache is ever
+ * read by a tool outside (a cache is code: npx runs packages from ~/.npm/_npx, zsh themes
+ * source scripts from ~/.cache, cargo runs build scripts from its registry).
+ */
+export function sandboxCacheDir(env: Env, home: string): string {
+  const cache = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? normalize(env.XDG_CACHE_HOME) : join(home, '.cache');
+  return basename(cache) === SANDBOX_CACHE ? cache : join(cache, SANDBOX_CACHE); // a nested exec keeps the one it is in
+}
+
+/** Written by programs inside, read back by nothing that runs it: left writable under the dot-entries deny. */
 export function homeWritable(home: string, env: Env): string[] {
   const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
-  const cache = xdg('XDG_CACHE_HOME', join(home, '.cache'));
   const state = xdg('XDG_STATE_HOME', join(home, '.local', 'state'));
   const data = xdg('XDG_DATA_HOME', join(home, '.local', 'share'));
-  const config = xdg('XDG_CONFIG_HOME', join(home, '.config'));
   const histories = [
     '.bash_history', '.zsh_history', '.zhistory', '.histfile', '.sh_history', '.python_history', '.node_repl_history',
     '.lesshst', '.viminfo', '.psql_history', '.sqlite_history', '.mysql_history', '.rediscli_history', '.wget-hsts',
   ];
   return [
-    cache,
+    sandboxCacheDir(env, home),
     state,
     ...histories.map((h) => join(home, h)),
     // fish's history, written through temp files next to it (fish_history.XXXXXX); the
     // code fish loads from here is denied again (homeCodeCaches).
     join(data, 'fish'),
-    // fish rewrites its universal variables at every prompt, through a temp file next to them
-    // (the code fish runs there — config.fish, conf.d, functions — is in the persistence floor).
-    join(config, 'fish'),
-    // Package caches outside XDG: what a build inside downloads.
-    join(home, '.npm'),
-    join(home, '.yarn'),
-    join(home, '.pnpm-store'),
-    join(data, 'pnpm', 'store'),
-    join(home, '.cargo', 'registry'),
-    join(home, '.cargo', 'git'),
-    join(home, '.cargo', '.package-cache'),
-    join(home, '.cargo', '.global-cache'),
-    join(home, '.m2', 'repository'),
-    join(home, '.gradle', 'caches'),
-    join(home, '.bun', 'install', 'cache'),
   ];
+}
+
+/**
+ * $XDG_CONFIG_HOME, $XDG_DATA_HOME and $XDG_CACHE_HOME where they are not dot-entries of the
+ * home already: the same configuration, kept elsewhere. Denied like the dot-entries.
+ */
+export function xdgElsewhere(home: string, env: Env): string[] {
+  const out: string[] = [];
+  for (const name of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME']) {
+    const v = env[name];
+    if (!v || !isAbsolute(v)) continue;
+    const p = normalize(v).replace(/(.)\/+$/, '$1');
+    if (p === '/' || p === home || p.startsWith(`${home}/.`) || home.startsWith(`${p}/`)) continue;
+    out.push(p);
+  }
+  return out;
 }
 
 /** Below `homeWritable`, what a tool outside runs as code: denied again. */
 export function homeCodeCaches(home: string, env: Env): string[] {
-  const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
-  const cache = xdg('XDG_CACHE_HOME', join(home, '.cache'));
-  const fish = join(xdg('XDG_DATA_HOME', join(home, '.local', 'share')), 'fish');
-  return [
-    join(cache, 'pre-commit'), // the hook repositories pre-commit runs
-    ...['vendor_conf.d', 'vendor_functions.d', 'vendor_completions.d', 'generated_completions'].map((d) => join(fish, d)),
-  ];
+  const data = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? normalize(env.XDG_DATA_HOME) : join(home, '.local', 'share');
+  return ['vendor_conf.d', 'vendor_functions.d', 'vendor_completions.d', 'generated_completions'].map((d) => join(data, 'fish', d));
 }

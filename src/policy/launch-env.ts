@@ -5,17 +5,42 @@
  *   - GIT_TEMPLATE_DIR: an empty template, so `git init` creates no .git/hooks and .git/info
  *     (both in the persistence floor: hooks run outside later). Its .git/config is written by
  *     the engine when inert (native git_config.cc).
- * A variable the user set already is left alone.
+ *   - XDG_CACHE_HOME and npm's, yarn's, pnpm's and bun's cache dirs: the sandbox's own cache
+ *     (home-config.ts): what programs inside cache, no tool outside reads (always set: a
+ *     shared cache is a foothold).
+ * Any other variable the user set already is left alone.
  */
 import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { sandboxCacheDir } from './home-config.js';
 import { npmConfigEnv } from './npmrc.js';
+import { homeDir } from './paths.js';
 import type { Env } from './paths.js';
 
 /** share/git-template of this checkout (dist/policy/ or src/policy/ → ../../share). */
 export const GIT_TEMPLATE_DIR = fileURLToPath(new URL('../../share/git-template', import.meta.url));
 
 export function launchEnv(env: Env): Record<string, string> {
-  const out: Record<string, string> = { ...npmConfigEnv(env) };
+  const out: Record<string, string> = { ...npmConfigEnv(env), ...sandboxCacheEnv(env) };
   if (env.GIT_TEMPLATE_DIR === undefined) out.GIT_TEMPLATE_DIR = GIT_TEMPLATE_DIR;
   return out;
+}
+
+/** The caches of sandboxed programs, all below the sandbox's own cache dir. */
+export function sandboxCacheEnv(env: Env): Record<string, string> {
+  const dir = sandboxCacheDir(env, homeDir(env));
+  try {
+    // Made here, outside: inside, a missing ~/.cache could not be created (a dot-entry).
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    // unwritable home: the tools inside say so themselves
+  }
+  return {
+    XDG_CACHE_HOME: dir,
+    npm_config_cache: join(dir, 'npm'),
+    YARN_CACHE_FOLDER: join(dir, 'yarn'),
+    npm_config_store_dir: join(dir, 'pnpm-store'),
+    BUN_INSTALL_CACHE_DIR: join(dir, 'bun'),
+  };
 }

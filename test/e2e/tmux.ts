@@ -3,7 +3,7 @@
  * type, capture-pane to read. Each harness has its own tmux server (-L socket) and waits for
  * markers on the screen instead of sleeping.
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execaSync } from 'execa';
@@ -55,12 +55,39 @@ export function makeHome(prefix = 'sbx-e2e-'): Sandbox {
   mkdirSync(env.XDG_RUNTIME_DIR!, { recursive: true, mode: 0o700 });
   // fish's first interactive start generates man page completions in the background (python,
   // minutes of CPU): mark this fish as initialised.
+  // Universal variables as fish's first start leaves them (a fish user's home has them): fish
+  // writes that file only then or on `set -U`, and inside a session it cannot (home
+  // configuration: src/policy/home-config.ts).
   mkdirSync(join(env.XDG_CONFIG_HOME!, 'fish'), { recursive: true });
-  writeFileSync(join(env.XDG_CONFIG_HOME!, 'fish', 'fish_variables'), '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n');
+  writeFileSync(join(env.XDG_CONFIG_HOME!, 'fish', 'fish_variables'), initialisedFishVariables());
   // fish 3.x starts that generator whenever this directory is missing, whatever the marker says;
   // it then writes here after the test has killed the shell (ENOTEMPTY on cleanup).
   mkdirSync(join(env.XDG_DATA_HOME!, 'fish', 'generated_completions'), { recursive: true });
   return { root, home, env };
+}
+
+let fishVariables: string | undefined;
+
+/** fish_variables after fish's first interactive start (run once, outside, in a scratch home). */
+function initialisedFishVariables(): string {
+  if (fishVariables !== undefined) return fishVariables;
+  const scratch = mkdtempSync(join(tmpdir(), 'sbx-fish-init-'));
+  try {
+    mkdirSync(join(scratch, '.local', 'share', 'fish', 'generated_completions'), { recursive: true });
+    execaSync('script', ['-qc', 'fish -i', '/dev/null'], {
+      input: 'exit\n',
+      env: { HOME: scratch, TERM: 'dumb', PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      extendEnv: false,
+      timeout: 30_000,
+      reject: false,
+    });
+    fishVariables = readFileSync(join(scratch, '.config', 'fish', 'fish_variables'), 'utf8');
+  } catch {
+    fishVariables = '# VERSION: 3.0\nSETUVAR __fish_initialized:3400\n';
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return fishVariables;
 }
 
 /** Minimal rc files: a plain prompt that shows the sbx segment and $?, then `extra` lines. */

@@ -8,7 +8,7 @@
  * histories programs inside must write stay writable, and an exception is never a grant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sbxExec, tempWorld } from './exec-helpers.js';
 
@@ -40,12 +40,15 @@ const FOOTHOLDS = [
   '.cargo/env', // sourced by ~/.bashrc after rustup's setup
   '.config/zsh/.zshrc', // $ZDOTDIR set in ~/.zshenv
   '.local/share/fish/vendor_conf.d/x.fish',
-  '.cache/pre-commit/repo/hook.py', // a cache whose content pre-commit runs
+  '.cache/p10k-instant-prompt-u.zsh', // sourced by every powerlevel10k .zshrc
+  '.npm/_npx/8f49/node_modules/cowsay/cli.js', // what `npx cowsay` runs
+  '.config/fish/fish_variables', // SETUVAR --export LD_PRELOAD:… for every program an outside fish starts
   'bin/ls', // on PATH from the next login (~/.profile)
 ];
 
 beforeAll(() => {
   mkdirSync(project, { recursive: true });
+  mkdirSync(h('notes'), { recursive: true });
   // As on any machine: sbx keeps its state there, fish its config (ancestors of floors,
   // which cannot be created inside).
   for (const d of ['.local/state', '.config/fish']) mkdirSync(h(d), { recursive: true });
@@ -69,17 +72,44 @@ describe('the home configuration cannot be written from inside (default policy)'
     expect(stderr).toContain(`sbx: denied write ${h('bin/ls')} (default protect (protect: preset persistence)`);
   });
 
-  it('caches, histories, XDG state and fish universal variables stay writable; the project too; dotfiles stay readable', async () => {
-    const allowed = ['.cache/pip/x', '.bash_history', '.npm/_cacache/x', '.local/state/less/x', '.config/fish/fish_variables', '.cargo/registry/x'].map(h);
+  it('histories, XDG state, fish history and the sandbox\'s own cache stay writable; the project too; dotfiles stay readable', async () => {
+    const allowed = ['.bash_history', '.local/state/less/x', '.local/share/fish/fish_history.Ab12', '.cache/sbx-sandbox/pip/x'].map(h);
     const { verdicts } = await writeInside([...allowed, join(project, 'out.txt')]);
     for (const p of [...allowed, join(project, 'out.txt')]) expect(verdicts[p], p).toBe('ok');
     const r = await sbxExec(['--', 'cat', h('.cargo/env')], { env, cwd: project });
     expect(r.stdout).toContain('cargo/bin');
   });
 
+  it('programs inside cache in the sandbox\'s own cache, which no tool outside reads (npm, yarn, pnpm, bun, XDG)', async () => {
+    const r = await sbxExec(['--', 'sh', '-c', 'echo "$XDG_CACHE_HOME|$npm_config_cache|$YARN_CACHE_FOLDER|$npm_config_store_dir|$BUN_INSTALL_CACHE_DIR"'], { env, cwd: project });
+    const c = h('.cache/sbx-sandbox');
+    expect(r.stdout.trim()).toBe(`${c}|${c}/npm|${c}/yarn|${c}/pnpm-store|${c}/bun`);
+    // Twin: outside, the user's own caches stay where they were.
+    expect(env.XDG_CACHE_HOME).toBeUndefined();
+  });
+
+  it('an excepted directory cannot be replaced by a prepared one, nor by a symlink, to bring in what is denied below it (twin: a plain directory moves)', async () => {
+    rmSync(h('.local/share/fish'), { recursive: true, force: true }); // the earlier tests' files, outside
+    mkdirSync(h('.local/share/fish'), { recursive: true });
+    const script = [
+      'mkdir -p "$HOME/notes/f/vendor_conf.d" && echo "echo PWNED" > "$HOME/notes/f/vendor_conf.d/x.fish"',
+      'rm -rf "$HOME/.local/share/fish" && echo rmdir-ok',
+      'if mv "$HOME/notes/f" "$HOME/.local/share/fish"; then echo mv-ok; else echo mv-refused; fi',
+      'if ln -s "$HOME/notes/f" "$HOME/.local/share/fish"; then echo ln-ok; else echo ln-refused; fi',
+      'mkdir -p "$HOME/notes/g/sub" && if mv "$HOME/notes/g" "$HOME/notes/h"; then echo twin-mv-ok; fi',
+    ].join('\n');
+    const r = await sbxExec(['--', 'sh', '-c', script], { env, cwd: project });
+    expect(r.stdout).toContain('rmdir-ok');
+    expect(r.stdout).toContain('mv-refused');
+    expect(r.stdout).toContain('ln-refused');
+    expect(r.stdout).toContain('twin-mv-ok');
+    expect(existsSync(h('.local/share/fish/vendor_conf.d/x.fish'))).toBe(false);
+    expect(r.stderr).toContain(`sbx: denied write ${h('.local/share/fish')} (built-in: home configuration`);
+  });
+
   it('an exception is never a grant: under --deny-write the caches are refused too; --allow-write lifts one place', async () => {
-    const denied = await writeInside([h('.cache/pip/y'), h('.bash_history')], ['--deny-write']);
-    expect(denied.verdicts[h('.cache/pip/y')]).toBe('refused');
+    const denied = await writeInside([h('.cache/sbx-sandbox/pip/y'), h('.bash_history')], ['--deny-write']);
+    expect(denied.verdicts[h('.cache/sbx-sandbox/pip/y')]).toBe('refused');
     expect(denied.verdicts[h('.bash_history')]).toBe('refused');
     const lifted = await writeInside([h('.config/gh/hosts.yml'), h('.config/other/x')], [`--allow-write=${h('.config/gh')}`]);
     expect(lifted.verdicts[h('.config/gh/hosts.yml')]).toBe('ok');

@@ -357,7 +357,7 @@ const cases: Case[] = [
       ['read', '~/.bashrc', true],
       ['write', '~/.zshenv', false],
       ['write', '~/.config/fish/conf.d/x.fish', false],
-      ['write', '~/.config/fish/fish_variables', true], // fish opens it read-write at every prompt (README: Limits)
+      ['write', '~/.config/fish/fish_variables', false, 'built-in: home configuration'], // SETUVAR --export reaches every program an outside fish starts
       ['write', '~/.config/systemd/user/x.service', false],
       ['write', '~/.config/autostart/x.desktop', false],
       ['write', '~/.local/bin/git', false],
@@ -378,7 +378,7 @@ const cases: Case[] = [
     checks: [
       ['write', '~/.config', false, 'ancestor of a floor'],
       ['write', '~/.config/other-app/settings', false, 'built-in: home configuration'],
-      ['write', '~/.cache/other-app/x', true],
+      ['write', '~/.cache/sbx-sandbox/other-app/x', true],
       ['write', '~', false, 'ancestor of a floor'],
       ['write', '~/notes', true],
       ['write', '<P>/sub/.git', false, 'ancestor of a floor'],
@@ -388,15 +388,17 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'home configuration: dot-entries write-denied, caches and histories excepted where writes are allowed anyway',
+    name: 'home configuration: dot-entries write-denied; histories, XDG state and the sandbox\'s own cache excepted where writes are allowed anyway',
     checks: [
       ['write', '~/.tmux.conf', false, 'built-in: home configuration'],
       ['write', '~/.local/lib/python3.11/site-packages/usercustomize.py', false, 'built-in: home configuration'],
       ['write', '~/.local/share/direnv/allow/abc', false, 'built-in: home configuration'],
       ['write', '~/.local/share/fish/fish_history.Ab12Cd', true, 'built-in: home configuration'],
       ['write', '~/.local/share/fish/vendor_conf.d/x.fish', false, 'built-in: home configuration'],
-      ['write', '~/.cache/pip/http/x', true, 'built-in: home configuration'],
-      ['write', '~/.cache/pre-commit/repo/x', false, 'built-in: home configuration'],
+      ['write', '~/.cache/sbx-sandbox/pip/http/x', true, 'built-in: home configuration'],
+      ['write', '~/.cache/p10k-instant-prompt-u.zsh', false, 'built-in: home configuration'],
+      ['write', '~/.npm/_npx/abc/node_modules/cowsay/cli.js', false, 'built-in: home configuration'],
+      ['write', '~/.config/fish/fish_variables', false, 'built-in: home configuration'],
       ['write', '~/.bash_history', true],
       ['read', '~/.tmux.conf', true],
       ['write', '~/projects/x', true],
@@ -407,7 +409,7 @@ const cases: Case[] = [
     project: 'version: 1\nwrite: { allow: ["."] }\n',
     trusted: true,
     checks: [
-      ['write', '~/.cache/pip/x', false],
+      ['write', '~/.cache/sbx-sandbox/pip/x', false],
       ['write', '~/.bash_history', false],
       ['write', '<P>/x', true],
     ],

@@ -28,7 +28,7 @@ describe('sbx init starters', () => {
     expect(detectEcosystems(join(w.root, 'proj')).map((e) => e.name)).toEqual(names);
   });
 
-  it('a trusted starter for node+python+rust+go: the caches and shell state are writable; secrets and the persistence floor hold', async () => {
+  it('a trusted starter for node+python+rust+go: the sandbox\'s caches and shell state are writable; the shared caches, secrets and the persistence floor hold', async () => {
     // Under /var/tmp: /tmp is writable in the starter, so a home there would prove nothing.
     const w = tempWorld('/var/tmp');
     w.env.PATH = `${join(w.home, '.cargo', 'bin')}:${w.env.PATH}`;
@@ -42,7 +42,11 @@ describe('sbx init starters', () => {
     expect(r.trusted).toBe(true);
     const h = (p: string) => join(w.home, p);
     const cache = w.env.XDG_CACHE_HOME ?? h('.cache');
-    const allowed = [h('.npm/_cacache/x'), join(cache, 'pip/x'), h('.cargo/registry/x'), h('go/pkg/mod/x'), h('.bash_history'), join(proj, '.venv/bin/python'), join(proj, 'node_modules/x')];
+    const sandboxCache = join(cache, 'sbx-sandbox');
+    const allowed = [join(sandboxCache, 'npm/_cacache/x'), join(sandboxCache, 'pip/x'), h('.cargo/registry/x'), h('go/pkg/mod/x'), h('.bash_history'), join(proj, '.venv/bin/python'), join(proj, 'node_modules/x')];
+    // The caches tools outside share (npx runs what ~/.npm holds), fish's universal variables.
+    const shared = [h('.npm/_npx/x/node_modules/cowsay/cli.js'), join(cache, 'pip/x'), h('.config/fish/fish_variables')];
+    for (const p of shared) expect({ p, allowed: (await check(r.policy, 'write', [p], { cwd: proj, env: w.env })).allowed }).toEqual({ p, allowed: false });
     const denied = [h('.npmrc'), join(proj, '.git/hooks/pre-commit'), join(proj, '.git/config'), h('.cargo/bin/cargo-evil'), h('.bashrc'), h('.ssh/id_rsa'), join(proj, '.sbx.yaml')];
     for (const p of allowed) expect({ p, allowed: (await check(r.policy, 'write', [p], { cwd: proj, env: w.env })).allowed }).toEqual({ p, allowed: true });
     for (const p of denied) expect({ p, allowed: (await check(r.policy, 'write', [p], { cwd: proj, env: w.env })).allowed }).toEqual({ p, allowed: false });

@@ -231,6 +231,18 @@ bool dir_exposes(Notif& n, const Target& t) {
   return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);
 }
 
+// A directory moved to `d`, or a symlink made there, puts whatever it holds (or points at)
+// below `d`: a deny rule for a path below `d` (fish's vendor_conf.d below an excepted
+// ~/.local/share/fish) would then name what a tool outside loads, while the engine decides
+// every write there on the real path elsewhere. Refused whenever a deny rule lies below it.
+bool dest_covers_deny(Notif& n, const Target& d) {
+  Decision below = decide_all(n, [&](const Policy& p) {
+    int r = -2;
+    return dir_contains_deny(p, d.real, &r) ? Decision{false, r} : Decision{true, -1};
+  });
+  return !below.allow && refuse(n, below, "write", d.real, EACCES);
+}
+
 // Does every policy the caller's is nested within allow writing `real`, or refuse it only by
 // a floor (not an exact rule)? The git config exceptions below lift that floor alone: an
 // enclosing policy's other refusal still holds.
@@ -336,6 +348,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   }
   if (check_access(n, exchange, true, d.real)) return;
   if (exchange && dir_exposes(n, d)) return;
+  if ((is_dir_entry(s) && dest_covers_deny(n, d)) || (exchange && is_dir_entry(d) && dest_covers_deny(n, s))) return;
   if (guard.engaged()) {
     if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
     if (exchange && git_dir_refused(n, guard, s.parent.get(), s.real)) return;
@@ -392,7 +405,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   if (!operand(n, nfd, np, false, false, d)) return;
   if (target_text.empty()) return fail(n, ENOENT);
   // The link text is not checked: opening through the link is decided on its target.
-  if (check_access(n, false, true, d.real)) return;
+  if (check_access(n, false, true, d.real) || dest_covers_deny(n, d)) return;
   BareGuard guard;
   if (bare_relevant(d.real)) {
     guard.engage();
