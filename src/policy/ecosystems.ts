@@ -99,7 +99,7 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
       `/tmp/tmux-${d.uid}`, // tmux's socket dir: a server started inside (never the user's own, outside: not named)
       join(d.home, '.lesshst'),
       join(d.home, '.viminfo'),
-      join(d.state, 'nvim'),
+      join(d.state, 'nvim', 'shada'), // nvim's history (not its trust list next to it)
     ],
     hosts: [],
   },

@@ -5,8 +5,9 @@
  * snippets, a file an rc file sources, a zsh `$ZDOTDIR`. Whatever a sandboxed program writes
  * there runs outside the sandbox later. Listing them one by one (the persistence floor) always
  * misses some, so every policy write-denies them all (compile.ts), and leaves writable only
- * what programs inside write and nothing runs — histories, XDG state, the sandbox's own
- * cache — where the policy allowed them anyway. Not fish's universal variables
+ * what programs inside write and nothing runs — histories, fish's history, the sandbox's own
+ * cache — where the policy allowed them anyway (a symlink there to a place the sandbox may not
+ * write is refused by the engine: fs_ops.cc link_target_refused). Not fish's universal variables
  * (`SETUVAR --export LD_PRELOAD:…` reaches every program an outside fish starts), not
  * ~/.cache or a package cache (code: see sandboxCacheDir).
  *
@@ -36,7 +37,6 @@ export function sandboxCacheDir(env: Env, home: string): string {
 /** Written by programs inside, read back by nothing that runs it: left writable under the dot-entries deny. */
 export function homeWritable(home: string, env: Env): string[] {
   const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
-  const state = xdg('XDG_STATE_HOME', join(home, '.local', 'state'));
   const data = xdg('XDG_DATA_HOME', join(home, '.local', 'share'));
   const histories = [
     '.bash_history', '.zsh_history', '.zhistory', '.histfile', '.sh_history', '.python_history', '.node_repl_history',
@@ -44,7 +44,8 @@ export function homeWritable(home: string, env: Env): string[] {
   ];
   return [
     sandboxCacheDir(env, home),
-    state,
+    // Not $XDG_STATE_HOME: Nix keeps its user profiles there (on PATH), mise and nvim their
+    // trust lists.
     ...histories.map((h) => join(home, h)),
     // fish's history, written through temp files next to it (fish_history.XXXXXX); the
     // code fish loads from here is denied again (homeCodeCaches).

@@ -81,7 +81,9 @@ describe.each(SHELLS)('%s: sbx init starters', (shell) => {
     r = await t.run('npm install --no-audit --loglevel=error is-number@7.0.0 && echo installed', 180_000);
     expect(r.out).toContain('installed');
     expect(existsSync(join(node, 'node_modules', 'is-number', 'package.json'))).toBe(true);
-    expect(existsSync(join(sb.home, '.npm', '_cacache'))).toBe(true); // npm's cache, through the node preset
+    // npm's cache: the sandbox's own (no tool outside reads it: npx runs what ~/.npm holds).
+    expect(existsSync(join(sb.env.XDG_CACHE_HOME ?? join(sb.home, '.cache'), 'sbx-sandbox', 'npm', '_cacache'))).toBe(true);
+    expect(existsSync(join(sb.home, '.npm'))).toBe(false);
     // The user's settings hold inside (fund=false), the token does not come along.
     expect((await t.run('npm config get fund')).out).toContain('false');
     r = await t.run(`npm config list 2>&1 | grep -c ${TOKEN.slice(0, 10)}`);
@@ -108,8 +110,13 @@ describe.each(SHELLS)('%s: sbx init starters', (shell) => {
     r = await t.run('git init -q && git add requirements.txt && git commit -qm py && git log --format=%s');
     expect(ok(r)).toEqual({ status: 0, out: ['py'] });
     if (shell === 'fish') {
-      r = await t.run('set -U sbx_starter_uvar 42; and echo $sbx_starter_uvar');
-      expect(ok(r)).toEqual({ status: 0, out: ['42'] });
+      // A universal variable is not saved (SETUVAR --export would reach every program an
+      // outside fish starts); a global one works.
+      await t.run('set -U sbx_starter_uvar 42');
+      const vars = join(sb.env.XDG_CONFIG_HOME ?? join(sb.home, '.config'), 'fish', 'fish_variables');
+      expect(readFileSync(vars, 'utf8')).not.toContain('sbx_starter_uvar');
+      r = await t.run('set -g sbx_starter_gvar 43; and echo $sbx_starter_gvar');
+      expect(r.out).toContain('43');
     }
     // The denied twin: the venv may not go where PATH directories of the home are (persistence).
     r = await t.run('mkdir -p ~/.local/bin && touch ~/.local/bin/python-planted');

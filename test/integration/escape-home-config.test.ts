@@ -41,6 +41,7 @@ const FOOTHOLDS = [
   '.config/zsh/.zshrc', // $ZDOTDIR set in ~/.zshenv
   '.local/share/fish/vendor_conf.d/x.fish',
   '.cache/p10k-instant-prompt-u.zsh', // sourced by every powerlevel10k .zshrc
+  '.local/state/nix/profiles/profile-2-link/bin/hello', // Nix user profiles: on PATH
   '.npm/_npx/8f49/node_modules/cowsay/cli.js', // what `npx cowsay` runs
   '.config/fish/fish_variables', // SETUVAR --export LD_PRELOAD:… for every program an outside fish starts
   'bin/ls', // on PATH from the next login (~/.profile)
@@ -72,8 +73,8 @@ describe('the home configuration cannot be written from inside (default policy)'
     expect(stderr).toContain(`sbx: denied write ${h('bin/ls')} (default protect (protect: preset persistence)`);
   });
 
-  it('histories, XDG state, fish history and the sandbox\'s own cache stay writable; the project too; dotfiles stay readable', async () => {
-    const allowed = ['.bash_history', '.local/state/less/x', '.local/share/fish/fish_history.Ab12', '.cache/sbx-sandbox/pip/x'].map(h);
+  it('histories, fish history and the sandbox\'s own cache stay writable; the project too; dotfiles stay readable', async () => {
+    const allowed = ['.bash_history', '.local/share/fish/fish_history.Ab12', '.cache/sbx-sandbox/pip/x'].map(h);
     const { verdicts } = await writeInside([...allowed, join(project, 'out.txt')]);
     for (const p of [...allowed, join(project, 'out.txt')]) expect(verdicts[p], p).toBe('ok');
     const r = await sbxExec(['--', 'cat', h('.cargo/env')], { env, cwd: project });
@@ -86,6 +87,26 @@ describe('the home configuration cannot be written from inside (default policy)'
     expect(r.stdout.trim()).toBe(`${c}|${c}/npm|${c}/yarn|${c}/pnpm-store|${c}/bun`);
     // Twin: outside, the user's own caches stay where they were.
     expect(env.XDG_CACHE_HOME).toBeUndefined();
+  });
+
+  it('a symlink a tool outside would write through to a place the sandbox may not write is refused (twin: one to a writable file, one to a system file)', async () => {
+    writeFileSync(h('.bashrc'), '# rc\n');
+    const script = [
+      'rm -f "$HOME/.bash_history"',
+      // readline saves the history through the link: ~/.bashrc would get the commands.
+      'if ln -s "$HOME/.bashrc" "$HOME/.bash_history"; then echo hist-ok; else echo hist-refused; fi',
+      // one that does not exist yet: a tool would create it.
+      'if ln -s "$HOME/.config/autostart/x.desktop" "$1/autostart-link"; then echo new-ok; else echo new-refused; fi',
+      'if ln -s "$1/out.txt" "$1/twin-link"; then echo twin-ok; fi',
+      'if ln -s /usr/bin/env "$1/system-link"; then echo system-ok; fi',
+    ].join('\n');
+    const r = await sbxExec(['--', 'sh', '-c', script, 'sh', project], { env, cwd: project });
+    expect(r.stdout).toContain('hist-refused');
+    expect(r.stdout).toContain('new-refused');
+    expect(r.stdout).toContain('twin-ok');
+    expect(r.stdout).toContain('system-ok'); // a program file: run through its link, not written
+    expect(r.stderr).toContain(`sbx: denied write ${h('.bash_history')} -> ${h('.bashrc')} (`);
+    expect(readFileSync(h('.bashrc'), 'utf8')).toBe('# rc\n');
   });
 
   it('an excepted directory cannot be replaced by a prepared one, nor by a symlink, to bring in what is denied below it (twin: a plain directory moves)', async () => {

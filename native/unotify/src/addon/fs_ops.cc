@@ -397,6 +397,36 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
                   AT_SYMLINK_FOLLOW));
 }
 
+// A symlink is followed by whatever opens it later, a tool outside too: one to a place the
+// sandbox may not write (~/.bashrc behind ~/.bash_history, where readline saves the history
+// through the link) would make that tool write there for it. Refused when its target is
+// write-denied and exists writable to this user — but for a program file — or does not
+// exist yet (the tool would create it).
+bool link_target_refused(Notif& n, const Target& d, const std::string& text) {
+  const size_t slash = d.real.rfind('/');
+  const std::string dir = slash == 0 ? "/" : d.real.substr(0, slash);
+  const std::string t = text[0] == '/' ? text : join_path(dir, text);
+  Resolved r;
+  std::string real = t;  // resolution failed (a missing directory): decided on the text
+  bool exists = false;
+  if (resolve(n.caller, -1, t, true, 0, true, r) == 0) {
+    exists = r.fd.ok();
+    real = exists ? r.path : join_path(r.path, r.name);
+  }
+  if (!n.valid()) return true;
+  if (real.empty() || real[0] != '/') return false;  // an unnamed object (pipe:[…]): nothing outside opens that name
+  const Decision w = decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); });
+  if (w.allow) return false;
+  if (exists) {
+    // A program file (a venv's python -> ~/.pyenv/…/python3) is run through its link, never
+    // written through it: a tool that would write it would run project code anyway (a build).
+    struct stat st;
+    if (fstat(r.fd.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return false;
+    if (faccessat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(r.fd.get())).c_str(), W_OK, AT_EACCESS) != 0) return false;
+  }
+  return refuse(n, w, "write", d.real + " -> " + real, EACCES);
+}
+
 void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   std::string target_text;
   int e = read_path(n, tp, target_text);
@@ -404,8 +434,9 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   Target d;
   if (!operand(n, nfd, np, false, false, d)) return;
   if (target_text.empty()) return fail(n, ENOENT);
-  // The link text is not checked: opening through the link is decided on its target.
-  if (check_access(n, false, true, d.real) || dest_covers_deny(n, d)) return;
+  // Opening through the link is decided on its target; what a tool outside would do through
+  // it, here (link_target_refused).
+  if (check_access(n, false, true, d.real) || dest_covers_deny(n, d) || link_target_refused(n, d, target_text)) return;
   BareGuard guard;
   if (bare_relevant(d.real)) {
     guard.engage();
