@@ -24,6 +24,9 @@
  *  7. `sbx exec --deny-X`/`--allow-X` flags are the top layer: they drop every allow of
  *     the lower layers for X and make X default to deny, then add their own allows
  *     (--deny-net also drops the lower layers' net.unix allows).
+ *  8. Below every layer, the home's dot-entries are write-denied; at the end, its
+ *     exceptions (histories, the sandbox's own cache) are kept writable where the rest of
+ *     the policy allows writes there (home-config.ts).
  */
 import type { CompiledPolicy, Effect, PathRule, PathSection, ProgramRule, RuleOrigin } from './compiled.js';
 import { PolicyError } from '../errors.js';
