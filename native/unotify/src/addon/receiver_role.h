@@ -1,10 +1,10 @@
 // When the engine's extra receiving threads receive.
 //
-// Why not every thread in RECV all the time: the kernel queues RECV waiters first-in
-// first-out, so the notifications then go round the threads, each time to the one that has
-// slept longest (cold, its CPU often halted). Measured on a 2-CPU VM: 500 process launches
-// took 1.25 s with two threads in RECV and 1.05 s with one (0.80 s unsandboxed), and a
-// fresh process's trapped open ~100 µs against ~50.
+// Why not every thread in RECV all the time: the kernel wakes every thread blocked in RECV
+// for each notification (its wait there is not exclusive); one takes it and the others go
+// back to sleep, on a VM often on the other, halted CPU. Measured on a 2-CPU VM: 500
+// process launches took 1.25 s with two threads in RECV and 1.05 s with one (0.80 s
+// unsandboxed), and a fresh process's trapped open ~100 µs against ~50.
 //
 // So thread 0, the primary, always receives. The extra threads receive only:
 // - while calls contend (another task's call was already waiting when a thread came back
