@@ -110,7 +110,7 @@ function dirs(env: Env): Dirs {
   const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
   return {
     home,
-    sandboxCache: sandboxCacheDir(env, home),
+    sandboxCache: sandboxCacheDir(home, env),
     cache: xdg('XDG_CACHE_HOME', join(home, '.cache')),
     data: xdg('XDG_DATA_HOME', join(home, '.local', 'share')),
     config: xdg('XDG_CONFIG_HOME', join(home, '.config')),

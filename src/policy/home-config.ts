@@ -29,7 +29,7 @@ const SANDBOX_CACHE = 'sbx-sandbox';
  * read by a tool outside (a cache is code: npx runs packages from ~/.npm/_npx, zsh themes
  * source scripts from ~/.cache, cargo runs build scripts from its registry).
  */
-export function sandboxCacheDir(env: Env, home: string): string {
+export function sandboxCacheDir(home: string, env: Env): string {
   const cache = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? normalize(env.XDG_CACHE_HOME) : join(home, '.cache');
   return basename(cache) === SANDBOX_CACHE ? cache : join(cache, SANDBOX_CACHE); // a nested exec keeps the one it is in
 }
@@ -43,7 +43,7 @@ export function homeWritable(home: string, env: Env): string[] {
     '.lesshst', '.viminfo', '.psql_history', '.sqlite_history', '.mysql_history', '.rediscli_history', '.wget-hsts',
   ];
   return [
-    sandboxCacheDir(env, home),
+    sandboxCacheDir(home, env),
     // Not $XDG_STATE_HOME: Nix keeps its user profiles there (on PATH), mise and nvim their
     // trust lists.
     ...histories.map((h) => join(home, h)),
@@ -62,7 +62,8 @@ export function xdgElsewhere(home: string, env: Env): string[] {
   for (const name of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME']) {
     const v = env[name];
     if (!v || !isAbsolute(v)) continue;
-    const p = normalize(v).replace(/(.)\/+$/, '$1');
+    let p = normalize(v).replace(/(.)\/+$/, '$1');
+    if (name === 'XDG_CACHE_HOME' && basename(p) === SANDBOX_CACHE) p = p.slice(0, -SANDBOX_CACHE.length - 1) || '/'; // a nested exec's
     if (p === '/' || p === home || p.startsWith(`${home}/.`) || home.startsWith(`${p}/`)) continue;
     out.push(p);
   }

@@ -29,7 +29,7 @@ export function launchEnv(env: Env): Record<string, string> {
 
 /** The caches of sandboxed programs, all below the sandbox's own cache dir. */
 export function sandboxCacheEnv(env: Env): Record<string, string> {
-  const dir = sandboxCacheDir(env, homeDir(env));
+  const dir = sandboxCacheDir(homeDir(env), env);
   try {
     // Made here, outside: inside, a missing ~/.cache could not be created (a dot-entry).
     mkdirSync(dir, { recursive: true, mode: 0o700 });
