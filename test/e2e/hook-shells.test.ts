@@ -209,7 +209,7 @@ describe.each(SHELLS)('%s hook with canned replies', (shell) => {
     execaSync('mkfifo', [fifo]);
     const log = join(world.sb.root, 'ctl.log');
     // The parent's reader: keeps the FIFO open and appends every line to a log.
-    const reader = execa('sh', ['-c', `exec 3<>"${fifo}"; cat <&3 >"${log}"`], { stdio: 'ignore', reject: false }); // killed below
+    const reader = execa('sh', ['-c', `exec 3<>"${fifo}"; exec cat <&3 >"${log}"`], { stdio: 'ignore', reject: false }); // killed below
     try {
       const t = await start(shell, world, world.out, hookLine(shell, undefined), { SBX_MACOS_CTL: fifo });
       await t.run(`cd ${world.projA}`);
