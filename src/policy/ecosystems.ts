@@ -14,9 +14,9 @@
  * outside: `direnv allow` is done outside a session).
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, normalize } from 'node:path';
+import { join, normalize } from 'node:path';
 import { sandboxCacheDir } from './home-config.js';
-import { homeDir } from './paths.js';
+import { homeDir, xdg } from './paths.js';
 import type { PolicyBody } from './schema.js';
 
 export const ECOSYSTEM_NAMES = ['node', 'python', 'rust', 'go', 'shell-tools'] as const;
@@ -107,14 +107,14 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
 
 function dirs(env: Env): Dirs {
   const home = homeDir(env);
-  const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
+  const dir = (name: string, fallback: string) => normalize(xdg(env, name, fallback));
   return {
     home,
     sandboxCache: sandboxCacheDir(home, env),
-    cache: xdg('XDG_CACHE_HOME', join(home, '.cache')),
-    data: xdg('XDG_DATA_HOME', join(home, '.local', 'share')),
-    config: xdg('XDG_CONFIG_HOME', join(home, '.config')),
-    state: xdg('XDG_STATE_HOME', join(home, '.local', 'state')),
+    cache: dir('XDG_CACHE_HOME', join(home, '.cache')),
+    data: dir('XDG_DATA_HOME', join(home, '.local', 'share')),
+    config: dir('XDG_CONFIG_HOME', join(home, '.config')),
+    state: dir('XDG_STATE_HOME', join(home, '.local', 'state')),
     uid: typeof process.getuid === 'function' ? process.getuid() : 0,
   };
 }

@@ -16,7 +16,7 @@
  * specific rule winning as ever.
  */
 import { basename, isAbsolute, join, normalize } from 'node:path';
-import type { Env } from './paths.js';
+import { xdg, type Env } from './paths.js';
 
 /** How `sbx policy` and denial lines name the rule. */
 export const HOME_CONFIG_ORIGIN = 'built-in: home configuration (tools load it outside later)';
@@ -30,14 +30,13 @@ const SANDBOX_CACHE = 'sbx-sandbox';
  * source scripts from ~/.cache, cargo runs build scripts from its registry).
  */
 export function sandboxCacheDir(home: string, env: Env): string {
-  const cache = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? normalize(env.XDG_CACHE_HOME) : join(home, '.cache');
+  const cache = xdg(env, 'XDG_CACHE_HOME', join(home, '.cache'));
   return basename(cache) === SANDBOX_CACHE ? cache : join(cache, SANDBOX_CACHE); // a nested exec keeps the one it is in
 }
 
 /** Written by programs inside, read back by nothing that runs it: left writable under the dot-entries deny. */
 export function homeWritable(home: string, env: Env): string[] {
-  const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? normalize(env[name]!) : fallback);
-  const data = xdg('XDG_DATA_HOME', join(home, '.local', 'share'));
+  const data = xdg(env, 'XDG_DATA_HOME', join(home, '.local', 'share'));
   const histories = [
     '.bash_history', '.zsh_history', '.zhistory', '.histfile', '.sh_history', '.python_history', '.node_repl_history',
     '.lesshst', '.viminfo', '.psql_history', '.sqlite_history', '.mysql_history', '.rediscli_history', '.wget-hsts',
@@ -72,6 +71,6 @@ export function xdgElsewhere(home: string, env: Env): string[] {
 
 /** Below `homeWritable`, what a tool outside runs as code: denied again. */
 export function homeCodeCaches(home: string, env: Env): string[] {
-  const data = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? normalize(env.XDG_DATA_HOME) : join(home, '.local', 'share');
+  const data = xdg(env, 'XDG_DATA_HOME', join(home, '.local', 'share'));
   return ['vendor_conf.d', 'vendor_functions.d', 'vendor_completions.d', 'generated_completions'].map((d) => join(data, 'fish', d));
 }

@@ -14,8 +14,8 @@ export function homeDir(env: Env = process.env): string {
   return h && isAbsolute(h) ? h : homedir();
 }
 
-/** XDG says relative values must be ignored. */
-function xdg(env: Env, name: string, fallback: string): string {
+/** $NAME when it is absolute (XDG says relative values must be ignored), else the fallback. */
+export function xdg(env: Env, name: string, fallback: string): string {
   const v = env[name];
   return v && isAbsolute(v) ? v : fallback;
 }

@@ -6,7 +6,7 @@
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
 import { ecosystemPreset } from './ecosystems.js';
-import { homeDir } from './paths.js';
+import { homeDir, xdg } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
 /** Read by every program: mise's defaults for --deny-read, and the strict fallback's. */
@@ -78,9 +78,8 @@ function krb5Cache(v: string | undefined): string | undefined {
 export function persistencePaths(ctx: PresetContext): string[] {
   const env = ctx.env;
   const home = homeDir(env);
-  const xdg = (name: string, fallback: string) => (env[name] && isAbsolute(env[name]!) ? env[name]! : fallback);
-  const config = xdg('XDG_CONFIG_HOME', join(home, '.config'));
-  const data = xdg('XDG_DATA_HOME', join(home, '.local', 'share'));
+  const config = xdg(env, 'XDG_CONFIG_HOME', join(home, '.config'));
+  const data = xdg(env, 'XDG_DATA_HOME', join(home, '.local', 'share'));
   const rc = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.bash_aliases', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout', '.inputrc', '.xprofile', '.xsessionrc', '.pam_environment'];
   const out = rc.map((f) => join(home, f));
   const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;

@@ -199,15 +199,29 @@ int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const 
   return -1;
 }
 
+// The first deny rule lying below `real` (in every policy the caller's is nested within).
+Decision deny_below(Notif& n, const std::string& real) {
+  return decide_all(n, [&](const Policy& p) {
+    int r = -2;
+    return dir_contains_deny(p, real, &r) ? Decision{false, r} : Decision{true, -1};
+  });
+}
+
+// A directory moved to `d`, or a symlink made there, puts whatever it holds (or points at)
+// below `d`: a deny rule for a path below `d` (fish's vendor_conf.d below an excepted
+// ~/.local/share/fish) would then name what a tool outside loads, while the engine decides
+// every write there on the real path elsewhere. Refused whenever a deny rule lies below it.
+bool deny_below_refused(Notif& n, const Target& d) {
+  const Decision below = deny_below(n, d.real);
+  return !below.allow && refuse(n, below, "write", d.real, EACCES);
+}
+
 // Moving or linking a directory above a deny rule would expose the denied path: a
 // subtree rule below it, or a deny glob matching something that is below it.
 bool dir_exposes(Notif& n, const Target& t) {
   struct stat st;
   if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) return false;
-  Decision below = decide_all(n, [&](const Policy& p) {
-    int r = -2;
-    return dir_contains_deny(p, t.real, &r) ? Decision{false, r} : Decision{true, -1};
-  });
+  const Decision below = deny_below(n, t.real);
   if (!below.allow) return refuse(n, below, "write", t.real, EACCES);
   // The deny globs of this policy and of every policy it was narrowed within (kept alive here).
   std::vector<std::shared_ptr<const Policy>> chain{n.pol};
@@ -229,18 +243,6 @@ bool dir_exposes(Notif& n, const Target& t) {
   if (rule == -1) return false;
   // -3: too big to check: refused rather than risk exposing a denied name.
   return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);
-}
-
-// A directory moved to `d`, or a symlink made there, puts whatever it holds (or points at)
-// below `d`: a deny rule for a path below `d` (fish's vendor_conf.d below an excepted
-// ~/.local/share/fish) would then name what a tool outside loads, while the engine decides
-// every write there on the real path elsewhere. Refused whenever a deny rule lies below it.
-bool dest_covers_deny(Notif& n, const Target& d) {
-  Decision below = decide_all(n, [&](const Policy& p) {
-    int r = -2;
-    return dir_contains_deny(p, d.real, &r) ? Decision{false, r} : Decision{true, -1};
-  });
-  return !below.allow && refuse(n, below, "write", d.real, EACCES);
 }
 
 // Does every policy the caller's is nested within allow writing `real`, or refuse it only by
@@ -348,7 +350,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   }
   if (check_access(n, exchange, true, d.real)) return;
   if (exchange && dir_exposes(n, d)) return;
-  if ((is_dir_entry(s) && dest_covers_deny(n, d)) || (exchange && is_dir_entry(d) && dest_covers_deny(n, s))) return;
+  if ((is_dir_entry(s) && deny_below_refused(n, d)) || (exchange && is_dir_entry(d) && deny_below_refused(n, s))) return;
   if (guard.engaged()) {
     if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
     if (exchange && git_dir_refused(n, guard, s.parent.get(), s.real)) return;
@@ -436,7 +438,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   if (target_text.empty()) return fail(n, ENOENT);
   // Opening through the link is decided on its target; what a tool outside would do through
   // it, here (link_target_refused).
-  if (check_access(n, false, true, d.real) || dest_covers_deny(n, d) || link_target_refused(n, d, target_text)) return;
+  if (check_access(n, false, true, d.real) || deny_below_refused(n, d) || link_target_refused(n, d, target_text)) return;
   BareGuard guard;
   if (bare_relevant(d.real)) {
     guard.engage();
