@@ -66,16 +66,14 @@ export function suggestFix(f: DenialFacts): string {
   if (f.rule === GIT_DIR_RULE)
     return `nothing to allow: a directory with a HEAD is a git repository to git run outside later, so its config may hold only the keys git init/clone write (${OUTSIDE} to configure it)`;
   if (f.rule === -2) return `nothing to allow: sbx refuses this for every sandboxed program (${OUTSIDE})`;
-  const origin = ruleOrigin(f.policy, f.rule);
-  if (origin && origin !== 'built-in' && origin.source === HOME_CONFIG_ORIGIN)
+  const o = ruleOrigin(f.policy, f.rule);
+  if (o && o !== 'built-in' && o.source === HOME_CONFIG_ORIGIN)
     return `tools load the home's dot-files outside later: ${OUTSIDE}; if nothing runs this one, add ${JSON.stringify(f.target)} to write.allow in ${f.userFile}`;
   if (isFloor(f.policy, f.op, f.rule)) {
-    const o = ruleOrigin(f.policy, f.rule);
     const where = o && o !== 'built-in' ? o.source : 'a floor';
     const user = o && o !== 'built-in' && o.source.startsWith(f.userFile) ? `; or remove it from protect in ${f.userFile}` : '';
     return `protected (${where}): no project policy lifts it; ${OUTSIDE}${user}`;
   }
-  const o = ruleOrigin(f.policy, f.rule);
   const byRule = o && o !== 'built-in' ? `remove ${JSON.stringify(o.text)} from ${o.section}.deny at ${o.source}` : undefined;
   switch (f.op) {
     // A deny rule: removing it is the edit (it also needs no trust: it only gives back the user's policy).
