@@ -18,7 +18,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findProjectFile } from './discover.js';
-import { canonicalPath } from './expand.js';
+import { canonicalPath, pathExists } from './expand.js';
 import type { CommandLayers, Layer } from './compile.js';
 import type { LastGoodStore } from './last-good.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
@@ -169,7 +169,7 @@ function inForceFloor(files: string[]): Layer[] {
 export function fallbackLayer(file: string, projectDir: string, env: Env): Layer {
   const temps = [...new Set(['/tmp', '/var/tmp', ...(env.TMPDIR && env.TMPDIR.startsWith('/') ? [env.TMPDIR] : [])])];
   const nodeDir = dirname(dirname(process.execPath));
-  const read = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => existsSync(p));
+  const read = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => pathExists(p));
   return {
     source: `built-in: strict fallback (${file} is broken and no good version of it is known)`,
     body: {

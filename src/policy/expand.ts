@@ -7,7 +7,7 @@
  * prefix replaced by its realpath (symlinked dirs collapse to their target), the rest
  * appended as written — so a `dist/` that does not exist yet still gets a stable path.
  */
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import type { Env } from './paths.js';
 
@@ -59,29 +59,28 @@ function escapeGlob(text: string): string {
  * Existence is probed without exceptions (they dominate the cost otherwise).
  */
 export function canonicalPath(path: string, hops = 0): string {
+  // Outside a build, memoised for this one call (its parents are resolved once each).
+  if (!buildFacts) return withBuildFactsSync(() => canonicalPath(path, hops));
   const abs = resolve(path);
-  const memo = canonicalMemo?.get(abs);
+  const key = `c${abs}`;
+  const memo = buildFacts.get(key);
   if (memo !== undefined) return memo;
   const out = canonicalUncached(abs, hops);
-  canonicalMemo?.set(abs, out);
+  buildFacts.set(key, out);
   return out;
 }
 
 function canonicalUncached(abs: string, hops: number): string {
+  if (abs === '/') return '/';
   let st;
   try {
     st = lstatSync(abs, { throwIfNoEntry: false });
   } catch {
     st = undefined; // ENOTDIR: a file in the middle
   }
-  if (st && !st.isSymbolicLink()) {
-    try {
-      return realpathSync.native(abs);
-    } catch {
-      // raced away, or a loop above: fall through to the walk
-    }
-  }
-  if (abs === '/') return '/';
+  // An entry that is no symlink is its canonical parent + its name: the parent is memoised,
+  // so a build (or a check of one) resolves each directory once, not once per path below it.
+  if (st && !st.isSymbolicLink()) return under(canonicalPath(dirname(abs), hops), abs);
   if (st?.isSymbolicLink() && hops < 40) {
     try {
       return realpathSync.native(abs);
@@ -91,23 +90,84 @@ function canonicalUncached(abs: string, hops: number): string {
     const target = readlinkSync(abs);
     return canonicalPath(isAbsolute(target) ? target : join(dirname(abs), target), hops + 1);
   }
-  const parent = canonicalPath(dirname(abs), hops);
+  return under(canonicalPath(dirname(abs), hops), abs);
+}
+
+function under(parent: string, abs: string): string {
   return parent === '/' ? `/${posix.basename(abs)}` : `${parent}/${posix.basename(abs)}`;
 }
 
-let canonicalMemo: Map<string, string> | undefined;
+/** Does `path` exist (following links)? Recorded, like canonicalPath, while a build runs. */
+export function pathExists(path: string): boolean {
+  return probe('e', path, () => (statSync(path, { throwIfNoEntry: false }) ? '1' : '0')) === '1';
+}
+
+/** Is `path` a regular file (following links)? Recorded while a build runs. */
+export function isRegularFile(path: string): boolean {
+  return probe('f', path, () => (statSync(path, { throwIfNoEntry: false })?.isFile() ? '1' : '0')) === '1';
+}
+
+function probe(kind: string, path: string, look: () => string): string {
+  const key = `${kind}${path}`;
+  const known = buildFacts?.get(key);
+  if (known !== undefined) return known;
+  let out;
+  try {
+    out = look();
+  } catch {
+    out = '0'; // ENOTDIR, EACCES: not there as far as we can tell
+  }
+  buildFacts?.set(key, out);
+  return out;
+}
 
 /**
- * Runs fn with canonicalPath memoised (one compile asks about the same paths many
- * times: main policy, each override). Not kept across calls: the tree changes.
+ * What a build learned from the filesystem besides the policy files' contents: every path it
+ * canonicalised (key `c…`) and what that came to, every existence it probed (`e…`, `f…`).
+ * One compile asks about the same paths many times (main policy, each override), so they are
+ * memoised while it runs, and never kept across calls (the tree changes): a cache of a build's
+ * result keeps them and re-checks each (buildFactsHold) before using it.
  */
-export async function withCanonicalMemo<T>(fn: () => Promise<T>): Promise<T> {
-  const outer = canonicalMemo;
-  if (!outer) canonicalMemo = new Map();
+let buildFacts: Map<string, string> | undefined;
+
+/** Runs fn with the build's facts memoised; `keep` receives them when fn resolves. */
+export async function withCanonicalMemo<T>(fn: () => Promise<T>, keep?: (facts: ReadonlyMap<string, string>) => void): Promise<T> {
+  const outer = buildFacts;
+  if (!outer) buildFacts = new Map();
+  const mine = buildFacts!;
   try {
-    return await fn();
+    const out = await fn();
+    keep?.(mine);
+    return out;
   } finally {
-    if (!outer) canonicalMemo = undefined;
+    if (!outer) buildFacts = undefined;
+  }
+}
+
+/** withCanonicalMemo for synchronous work (finishing a policy resolves many paths under a few directories). */
+export function withBuildFactsSync<T>(fn: () => T): T {
+  if (buildFacts) return fn();
+  buildFacts = new Map();
+  try {
+    return fn();
+  } finally {
+    buildFacts = undefined;
+  }
+}
+
+/** True when every fact a build recorded is still what the filesystem says now. */
+export function buildFactsHold(facts: ReadonlyMap<string, string>): boolean {
+  const outer = buildFacts;
+  buildFacts = new Map();
+  try {
+    for (const [key, was] of facts) {
+      const path = key.slice(1);
+      const now = key[0] === 'c' ? canonicalPath(path) : key[0] === 'e' ? String(+pathExists(path)) : key[0] === 'f' ? String(+isRegularFile(path)) : undefined;
+      if (now !== was) return false;
+    }
+    return true;
+  } finally {
+    buildFacts = outer;
   }
 }
 

@@ -20,7 +20,8 @@
  *     the system PATH and the user's PATH, dev/ino + SHA-256), a tool's global options for
  *     an argument rule, the dynamic loaders.
  *
- * The only I/O is the exec identification (stat + hash, cached per file version); src/net
+ * The only I/O is the exec identification (stat + hash, cached per file version) and the
+ * deputies' socket paths made canonical (each directory resolved once per finish); src/net
  * resolves, reads resolv.conf and runs the proxy, then calls this again whenever an
  * address changes.
  */
@@ -31,6 +32,7 @@ import { addressRule, planOf, replayNet } from './net-plan.js';
 import type { Env } from './paths.js';
 import { deputyPatterns } from './deputies.js';
 import { identifyCommands, identifyExec } from './exec-images.js';
+import { withBuildFactsSync } from './expand.js';
 
 export interface FinishInputs {
   /** Exact name → its current addresses (src/net's resolver). A missing name matches no address. */
@@ -65,6 +67,10 @@ export function needsDns(p: CompiledPolicy): boolean {
 }
 
 export function finishPolicy(draft: CompiledPolicy, inputs: FinishInputs): FinishedPolicy {
+  return withBuildFactsSync(() => finishUnmemoised(draft, inputs));
+}
+
+function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): FinishedPolicy {
   const plan = planOf(draft.net);
   const replay = replayNet(plan, inputs.resolved);
   const origins: RuleOrigin[] = [...draft.origins];

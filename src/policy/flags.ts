@@ -15,7 +15,6 @@
  *   --deny-all                     all four
  * A deny flag drops every allow of the lower layers for its section; floors stay.
  */
-import { existsSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FlagSpec, ParsedArgs } from '../cli/args.js';
 import type { CompiledPolicy } from './compiled.js';
@@ -26,6 +25,7 @@ import { stateLastGood } from './last-good.js';
 import { filterEnv } from './match.js';
 import { SYSTEM_READ_PATHS, preset } from './presets.js';
 import { homeDir, type Env } from './paths.js';
+import { canonicalPath, pathExists } from './expand.js';
 
 export { SYSTEM_READ_PATHS } from './presets.js';
 export const ENV_KEPT = ['PATH', 'HOME', 'USER', 'SHELL', 'TERM', 'LANG'];
@@ -92,15 +92,8 @@ function tempDirs(env: Env): string[] {
  */
 function readableCwd(flags: ExecFlags, cwd: string, env: Env): string | undefined {
   if (flags.allowRead.length > 0) return undefined;
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const dir = real(cwd);
-  const home = real(homeDir(env));
+  const dir = canonicalPath(cwd);
+  const home = canonicalPath(homeDir(env));
   if (dir === '/' || home === dir || home.startsWith(`${dir}/`)) return undefined;
   return dir;
 }
@@ -116,7 +109,7 @@ export function flagLayers(flags: ExecFlags, cwd: string, env: Env): Layer[] {
   const esc = (p: string) => p.replace(/[\\*?]/g, (c) => `\\${c}`);
   if (read) {
     const nodeDir = dirname(dirname(process.execPath));
-    const paths = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => existsSync(p));
+    const paths = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => pathExists(p));
     layers.push({ source: `${why('read', !flags.denyRead)}: system paths stay readable`, body: { read: { allow: paths.map(esc) } }, baseDir: '/', trusted: true, literal: true, resetAllows: ['read'] });
     // mise's defaults: /tmp (and $TMPDIR) stay readable, so a program reads back its temp files
     // (credential caches there are under the floor). Above the reset: these allows are the flags'.
@@ -162,6 +155,9 @@ export interface ExecPolicy {
   env: Record<string, string>;
   envFilter: { deny: string[]; allow: string[] };
   files: string[];
+  /** What a cache of this policy re-checks: files + paths whose change alters it, and the build's facts. */
+  watch: string[];
+  facts: ReadonlyMap<string, string>;
   trusted: boolean;
   dropped: string[];
   warnings: string[];
@@ -184,6 +180,8 @@ export async function compileExecFlags(flags: ExecFlags, options: { cwd: string;
     env: filterEnv(env, r.policy.env),
     envFilter: r.policy.env,
     files: r.files,
+    watch: r.watch,
+    facts: r.facts,
     trusted: r.trusted,
     dropped: r.dropped,
     warnings: [...r.broken.map((b) => brokenNotice(b).replace(/^sbx: /, '')), ...r.warnings],

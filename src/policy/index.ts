@@ -25,6 +25,8 @@ export interface ResolvedPolicy {
   files: string[];
   /** files + paths whose creation or change alters the result (user config, trust db, project dir). */
   watch: string[];
+  /** What else the build read from the filesystem (expand.ts buildFactsHold re-checks it). */
+  facts: ReadonlyMap<string, string>;
   /** False when an untrusted file is in force (it could only narrow). */
   trusted: boolean;
   /** One line: where the policy comes from, e.g. "project /p/.sbx.yaml (untrusted)". */
@@ -59,10 +61,12 @@ function issueFile(issue: string, files: string[]): string | undefined {
 }
 
 export async function resolvePolicy(spec: PolicySpec, options: ComposeOptions = {}): Promise<ResolvedPolicy> {
-  return withCanonicalMemo(async () => resolveUncached(spec, options));
+  let facts: ReadonlyMap<string, string> = new Map();
+  const r = await withCanonicalMemo(async () => resolveUncached(spec, options), (f) => (facts = f));
+  return { ...r, facts };
 }
 
-function resolveUncached(spec: PolicySpec, options: ComposeOptions): ResolvedPolicy {
+function resolveUncached(spec: PolicySpec, options: ComposeOptions): Omit<ResolvedPolicy, 'facts'> {
   // A file whose entries do not compile is broken like one that does not parse: retry
   // with its last good version, then with the strict fallback.
   const compileIssues = new Map<string, { issues: string[]; lastGoodFailed: boolean }>();

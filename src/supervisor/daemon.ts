@@ -15,6 +15,7 @@ import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths
 import { SESSION_ENV_VERSION, tryConnect, type ControlRequest } from '../protocol/control.js';
 import { parentOf, selfRss } from './procfs.js';
 import { PolicyCache } from './policy-cache.js';
+import { ExecPolicyCache } from './exec-policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
 import { Session } from './session.js';
@@ -50,6 +51,7 @@ export class Supervisor {
   private readonly execClients = new Map<string, number>();
   private readonly log: ViolationLog;
   private readonly policies: PolicyCache;
+  private readonly execPolicies = new ExecPolicyCache();
   /** Address → name map shared by every session's network manager (for log lines). */
   private readonly netNames = new NetNames();
   private readonly pendingNets = new PendingNetworks();
@@ -335,6 +337,7 @@ export class Supervisor {
             return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
           },
           pending: this.pendingExecs,
+          execPolicies: this.execPolicies,
         }).catch((err: unknown) => {
           say(`exec-start failed: ${(err as Error).stack ?? String(err)}`);
           this.send(sock, { fallback: `internal error: ${(err as Error).message}` });

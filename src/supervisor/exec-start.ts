@@ -15,7 +15,8 @@ import { SbxError } from '../errors.js';
 import type { Env } from '../policy/paths.js';
 import { EXEC_START_VERSION, type ExecStartReply, type ExecStartRequest } from '../protocol/control.js';
 import { SESSION_ID } from '../protocol/keeper.js';
-import { resolveExecSource, sourceKey, type PolicySource } from './policies.js';
+import { sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
+import type { ExecPolicyCache } from './exec-policy-cache.js';
 import type { PendingExec } from './session.js';
 import { launchEnvironment } from './launch-environment.js';
 import { traceStart, traceStep } from './start-trace.js';
@@ -118,6 +119,8 @@ export interface ExecStartHost {
   /** Starts the session's proxy (adopted when the keeper registers): its variables, or drop it. */
   startNetwork(session: string, callerEnv: Record<string, string>): Promise<{ env: Record<string, string>; drop(): void }>;
   pending: PendingExecs;
+  /** Policies built for earlier runs, each re-checked before it is used again. */
+  execPolicies: ExecPolicyCache;
 }
 
 function isStringArray(v: unknown): v is string[] {
@@ -179,20 +182,21 @@ async function build(
   traceStart(session);
   // The session's proxy starts while the policy is built (neither needs the other).
   const network = host.startNetwork(session, env);
-  let resolved: Awaited<ReturnType<typeof resolveExecSource>>;
+  let resolved: ResolvedExec;
+  const hitsBefore = host.execPolicies.hits;
   try {
-    resolved = await resolveExecSource(source, env);
+    resolved = await host.execPolicies.resolve(source, env);
   } catch (err) {
     void network.then((n) => n.drop(), () => undefined);
     // Usage and policy errors are the CLI's to print (same words, same exit code).
     if (err instanceof SbxError) return fallback(err.message);
     throw err;
   }
-  traceStep(session, 'policy built');
+  traceStep(session, host.execPolicies.hits > hitsBefore ? 'policy reused' : 'policy built');
   const proxyVars = (await network).env;
   traceStep(session, 'proxy up');
   // The session keeps the policy, not the caller's environment.
-  const { env: programBase, warnings, quiet, defaultOrigins, argv, ...policy } = resolved;
+  const { env: programBase, warnings, quiet, defaultOrigins, argv, envFilter: _filter, readNames: _names, stamped: _stamped, facts: _facts, ...policy } = resolved;
   host.pending.add(session, {
     got: { resolved: policy, effectiveKey: sourceKey(source), generation: 0 },
     out: sock,

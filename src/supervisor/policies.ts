@@ -42,7 +42,7 @@ export interface ResolvedSource {
  * `env` seen through a recorder: every variable read (present or not) is noted; iteration
  * sees nothing (only the program's environment filter iterates, and it is given `env` itself).
  */
-function recordReads(env: Env): { view: Env; read: () => Record<string, string> } {
+function recordReads(env: Env): { view: Env; read: () => Record<string, string>; names: () => string[] } {
   const names = new Set<string>();
   const view = new Proxy({} as Env, {
     get: (_t, name) => {
@@ -57,7 +57,7 @@ function recordReads(env: Env): { view: Env; read: () => Record<string, string> 
     for (const n of [...names].sort()) if (typeof env[n] === 'string') out[n] = env[n];
     return out;
   };
-  return { view, read };
+  return { view, read, names: () => [...names].sort() };
 }
 
 export function sourceKey(s: PolicySource): string {
@@ -65,11 +65,26 @@ export function sourceKey(s: PolicySource): string {
   return s.kind === 'dir' ? `dir:${s.dir}` : `use:${s.file}`;
 }
 
+export interface ResolvedExec extends ResolvedSource {
+  /** The program's environment (the policy's env filter applied to all of the caller's). */
+  env: Record<string, string>;
+  envFilter: { deny: string[]; allow: string[] };
+  warnings: string[];
+  quiet: boolean;
+  argv: string[];
+  defaultOrigins: Record<string, string>;
+  /** What the build depended on, for exec-policy-cache.ts: the variables it read, by name. */
+  readNames: string[];
+  /** The policy files in force plus paths whose change alters the result; the build's facts. */
+  stamped: string[];
+  facts: ReadonlyMap<string, string>;
+}
+
 /**
  * An exec source: the policy `sbx exec ARGS` builds in `cwd` with `env` (src/policy alone builds
  * it). Nothing is watched: a command keeps the policy it was started under.
  */
-export async function resolveExecSource(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedSource & { env: Record<string, string>; warnings: string[]; quiet: boolean; argv: string[]; defaultOrigins: Record<string, string> }> {
+export async function resolveExecSource(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
   const { parseExecCommandLine, defaultOriginsFor } = await import('../cli/exec.js');
   const { compileExecFlags } = await import('../policy/flags.js');
   const { filterEnv } = await import('../policy/match.js');
@@ -88,10 +103,14 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
     prompt: 'sbx',
     broken: [],
     env: filterEnv(env, compiled.envFilter), // the program's environment: from all of the caller's
+    envFilter: compiled.envFilter,
     warnings: compiled.warnings,
     quiet,
     argv,
     defaultOrigins: defaultOriginsFor(flags),
+    readNames: reads.names(),
+    stamped: [...new Set([...compiled.watch, ...compiled.files])],
+    facts: compiled.facts,
   };
 }
 

@@ -26,10 +26,10 @@ interface CacheEntry {
   generation: number;
 }
 
-/** A file changed this recently may have changed between our read and our stat. */
+/** A file changed this recently may have changed between our read and our stat (exec-policy-cache.ts too). */
 const SETTLE_NS = 1_000_000_000n;
 
-function stampOf(paths: string[]): { stamp: string; settled: boolean } {
+export function stampOf(paths: string[]): { stamp: string; settled: boolean } {
   const now = BigInt(Date.now()) * 1_000_000n;
   let settled = true;
   const stamp = paths
