@@ -4,7 +4,7 @@
  * command in the same directory again and again.
  *
  * A run gets the policy built before only when nothing it was built from differs:
- * - the same directory and the same command line (flags included);
+ * - the same directory and the same flags (the command after them may differ);
  * - the same value (or absence) of every variable the build read (policies.ts recordReads);
  * - the policy files in force, the user config and the trust db unchanged (ino, size, mtime
  *   and ctime, as policy-cache.ts; a file changed in the last second is not cached at all);
@@ -17,10 +17,11 @@
 import { buildFactsHold } from '../policy/expand.js';
 import type { Env } from '../policy/paths.js';
 import { stampOf } from './policy-cache.js';
-import { resolveExecSource, type PolicySource, type ResolvedExec } from './policies.js';
+import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import { filterEnv } from '../policy/match.js';
 
-const MAX_ENTRIES = 64;
+/** Directories × flag sets; an entry is ~40 KB of compiled policy. */
+const MAX_ENTRIES = 32;
 
 interface Entry {
   reads: Array<[string, string | undefined]>;
@@ -35,7 +36,11 @@ export class ExecPolicyCache {
   misses = 0;
 
   async resolve(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
-    const key = `${source.cwd}\0${source.args.join('\0')}`;
+    // The policy depends on the flags, not on the command after them: `sbx exec -- make` and
+    // `sbx exec -- make test` share one. A bad command line throws here, as in the build.
+    const { parseExecCommandLine } = await import('../cli/exec.js');
+    const { argv } = parseExecCommandLine(source.args);
+    const key = `${source.cwd}\0${source.args.slice(0, source.args.length - argv.length).join('\0')}`;
     const variants = this.entries.get(key) ?? [];
     const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.stamped).stamp === e.stamp && buildFactsHold(e.built.facts));
     if (hit) {
@@ -43,6 +48,9 @@ export class ExecPolicyCache {
       this.entries.delete(key);
       this.entries.set(key, variants);
       const copy = structuredClone(hit.built);
+      copy.source = { ...copy.source, kind: 'exec', cwd: source.cwd, args: source.args };
+      copy.key = sourceKey(copy.source);
+      copy.argv = argv;
       copy.env = filterEnv(env, copy.envFilter);
       return copy;
     }

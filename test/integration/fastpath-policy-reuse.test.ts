@@ -1,6 +1,6 @@
 /**
  * The supervisor keeps `sbx exec`'s policy between runs (src/supervisor/exec-policy-cache.ts):
- * the same command line in the same directory, with the same variables, reuses it — but only
+ * the same flags in the same directory, with the same variables, reuse it — but only
  * while nothing it was built from changed. Each case shows the reuse happening (the supervisor's
  * start trace says "policy reused" for that session) and then a change that a stale policy
  * would get wrong: a symlink named by a flag pointed elsewhere, a project file created and then
@@ -115,6 +115,10 @@ describe('sbx exec reuses its policy only while nothing it was built from change
     const same = run('a', 'a');
     expect(same.how).toBe('reused');
     expect(same).toMatchObject({ code: 0, stdout: 'wrote\n' });
+    // Another command after the same flags: the same policy, the new command run.
+    const another = exec(['--deny-write', '--', 'sh', '-c', 'echo another'], { TMPDIR: join(world, 'a') });
+    expect(another.how).toBe('reused');
+    expect(another).toMatchObject({ code: 0, stdout: 'another\n' });
     const other = run('b', 'b');
     expect(other.how).toBe('built');
     expect(other).toMatchObject({ code: 0, stdout: 'wrote\n' });
