@@ -165,6 +165,19 @@ echo '## keyed after rm'; ${P} get shm ${ownKey}; true`;
     expect((await outside('stat', 'msg', String(outsideIds.msg))).stdout.trim()).toBe('stat: ok');
   });
 
+  it('a message queue the session made and left goes when it ends (a daemon opening that name later finds no planted message); twin: the one made outside stays', async () => {
+    const planted = `${mq}-planted`;
+    // While the session lives, its queue is there for its own processes (with the message).
+    const r = await inside(`${P} mq-make ${planted}; ${P} mq-open ${planted}`);
+    expect(r.stdout, r.stderr).toBe('mq-make: ok\nmq-open: ok messages=1\n');
+    expect(r.code).toBe(0);
+    // Ended: the name is free again; the queue made outside is untouched.
+    const after = await outside('mq-open', planted);
+    if (after.stdout.trim() !== 'mq-open: ENOENT') await outside('mq-unlink', planted);
+    expect(after.stdout.trim()).toBe('mq-open: ENOENT');
+    expect((await outside('mq-open', mq)).stdout.trim()).toBe('mq-open: ok messages=1');
+  });
+
   it("an object of the session's whose mode hides it from its owner still works (checked without read permission); removed through the engine, its id is refused", async () => {
     const r = await inside(`id=$(${P} make msg ${keyOf(40)} | sed -n 's/^make: ok id=//p')
 echo '## chmod'; ${P} chmod msg "$id" 200

@@ -254,6 +254,7 @@ void mq_open_for(Notif& n) {
         refuse(n, Decision{false, -2}, "ipc", what + " (made outside this sandbox)", EACCES);
         return;
       }
+      n.core->ipc().set_name(IpcKind::Mq, hash, name);  // known again after a restart
       return void(reply_fd(n.listener(), n.req.id, fd.release(), cloexec));
     }
     if (errno != ENOENT || !(oflag & O_CREAT)) return void(reply_error(n.listener(), n.req.id, errno));
@@ -266,6 +267,7 @@ void mq_open_for(Notif& n) {
       syscall(SYS_mq_unlink, name.c_str());
       return void(reply_error(n.listener(), n.req.id, ENOSPC));
     }
+    n.core->ipc().set_name(IpcKind::Mq, hash, name);
     return void(reply_fd(n.listener(), n.req.id, made.release(), cloexec));
   }
   reply_error(n.listener(), n.req.id, EAGAIN);
@@ -297,10 +299,18 @@ void ipc_session_ended(Core& core) {
   // No later sandbox may use them (they are this session's), and an outside program that
   // adopted one of their keys (a get without IPC_EXCL) must not keep a channel to a sandbox.
   // A shared-memory segment still attached outside lives until its last detach.
+  // A queue left behind would be a message waiting for whoever opens that name next: a
+  // daemon outside that mq_opens its queue without O_EXCL would read what the sandbox put
+  // there. Each is unlinked by name once it is shown to be still ours (the same inode); one
+  // whose name this supervisor never learned (made before a crash, not opened since) stays.
   std::lock_guard<std::mutex> g(core.ipc().get_lock());
+  for (const auto& [rec, name] : core.ipc().named(IpcKind::Mq)) {
+    Fd fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_RDONLY, 0, nullptr)));
+    if (!fd.ok()) fd = Fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_WRONLY, 0, nullptr)));
+    if (fd.ok() && queue_inode(fd.get()) == rec.key) syscall(SYS_mq_unlink, name.c_str());
+  }
   core.ipc().sweep([](IpcKind k, uint64_t id, const IpcRecord& rec) {
-    if (k == IpcKind::Mq) return false;
-    if (!sysv_gone(k, id, rec)) remove_object(k, static_cast<int>(id));
+    if (k != IpcKind::Mq && !sysv_gone(k, id, rec)) remove_object(k, static_cast<int>(id));
     return true;
   });
 }

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "shm_region.h"
 
@@ -54,6 +55,12 @@ class IpcTable {
   bool add(IpcKind kind, uint64_t ident, const IpcRecord& rec, uint64_t slotMask = 0);
   bool find(IpcKind kind, uint64_t ident, IpcRecord* rec);
   void drop(IpcKind kind, uint64_t ident);
+  // The name a queue of ours (Mq) was opened by, kept in memory only (the store holds its
+  // hash): the session's end unlinks its queues by name (ipc_session_ended). A supervisor
+  // restarted after a crash learns a name again when the session next opens that queue.
+  void set_name(IpcKind kind, uint64_t ident, const std::string& name);
+  // Every record of `kind` whose name is known: (record, name).
+  std::vector<std::pair<IpcRecord, std::string>> named(IpcKind kind);
   // Drops every record `gone` says no longer names a live object of ours.
   void sweep(const std::function<bool(IpcKind, uint64_t, const IpcRecord&)>& gone);
   // Held while a get looks a key up and makes its object: two of the session's threads
@@ -66,6 +73,7 @@ class IpcTable {
   struct Entry {
     IpcRecord rec;
     int slot;  // in the store; -1 in memory only
+    std::string name;  // Mq: the queue's name, when known (set_name)
   };
   int store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& rec);
   // Drops this table's records in that id's slot, the id itself included: another session's

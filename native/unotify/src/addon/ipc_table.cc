@@ -86,7 +86,7 @@ bool IpcTable::open_store(int fd, size_t offset, size_t size) {
       const uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
       if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
       if (s != kLive) continue;
-      live_[Key{r.kind, r.ident}] = Entry{IpcRecord{r.key, r.cpid}, static_cast<int>(k)};
+      live_[Key{r.kind, r.ident}] = Entry{IpcRecord{r.key, r.cpid}, static_cast<int>(k), std::string()};
     }
   }
   return true;
@@ -129,8 +129,22 @@ bool IpcTable::add(IpcKind kind, uint64_t ident, const IpcRecord& rec, uint64_t 
   }
   const int slot = store_put_locked(kind, ident, rec);
   if (slot < 0 && live_.size() >= kMemoryRecords) return false;
-  live_[key] = Entry{rec, slot};
+  live_[key] = Entry{rec, slot, std::string()};
   return true;
+}
+
+void IpcTable::set_name(IpcKind kind, uint64_t ident, const std::string& name) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = live_.find(Key{static_cast<uint32_t>(kind), ident});
+  if (it != live_.end()) it->second.name = name;
+}
+
+std::vector<std::pair<IpcRecord, std::string>> IpcTable::named(IpcKind kind) {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<std::pair<IpcRecord, std::string>> out;
+  for (const auto& [key, e] : live_)
+    if (key.first == static_cast<uint32_t>(kind) && !e.name.empty()) out.emplace_back(e.rec, e.name);
+  return out;
 }
 
 bool IpcTable::find(IpcKind kind, uint64_t ident, IpcRecord* rec) {
