@@ -562,9 +562,11 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     if (this.ended) return;
     this.stats();
     this.ended = true;
+    // The fast-path client waits for this to exit. Every event reached us before the engine
+    // reported its close (native flush_loop), so nothing is left to say.
+    this.exec?.out.end();
     this.stopEngine();
     this.keeper?.destroy();
-    this.exec?.out.end();
     void this.net?.manager.close();
     markStale(this.ctx.env, this.id);
     this.ctx.say(`session ${this.id} ended: ${reason}`);

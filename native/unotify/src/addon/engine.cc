@@ -425,10 +425,12 @@ void Core::watch_loop() {
 // before the signal and then entered RECV gets the next one.
 void Core::interrupt_receivers() {
   role_.stop();  // the threads waiting for their turn leave too
+  // Called on the JavaScript thread (a session's end): woken threads leave within
+  // microseconds, so look again soon rather than holding the supervisor for a millisecond.
   while (receiversAlive_.load() > 0) {
     for (size_t i = 0; i < threads_.size(); i++)
       if (inRecv_[i]) pthread_kill(threads_[i].native_handle(), wake_signal());
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
 
