@@ -306,12 +306,13 @@ export function composeSpec(spec: PolicySpec, options: ComposeOptions = {}): Com
   const home = homeDir(env);
   const userPath = userConfigFile(env);
   const projectPath = findProjectFile(spec.dir);
-  const usePath = spec.use ? resolve(spec.use) : undefined;
+  // Relative to the directory the policy is for, never to this process's own (the supervisor's is /).
+  const usePath = spec.use ? resolve(spec.dir, spec.use) : undefined;
   const inForce: InForce[] = [];
   if (ownFileExists(userPath)) inForce.push(loadInForce(userPath, 'user', options, env));
   if (projectPath && projectPath !== usePath) inForce.push(loadInForce(projectPath, 'project', options, env));
   if (usePath) inForce.push(loadInForce(usePath, 'use', options, env));
-  if (spec.policyFile) inForce.push(loadInForce(spec.policyFile, 'policy', options, env));
+  if (spec.policyFile) inForce.push(loadInForce(resolve(spec.dir, spec.policyFile), 'policy', options, env));
 
   const user = inForce.find((f) => f.role === 'user');
   const project = inForce.find((f) => f.role === 'project');

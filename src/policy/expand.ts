@@ -62,13 +62,20 @@ export function canonicalPath(path: string, hops = 0): string {
   // Outside a build, memoised for this one call (its parents are resolved once each).
   if (!buildFacts) return withBuildFactsSync(() => canonicalPath(path, hops));
   const abs = resolve(path);
+  // Links that name whoever follows them (the supervisor would resolve its own cwd, fds and
+  // root): kept as written, in every process alike.
+  if (PROCESS_LINKS.test(abs)) return abs;
   const key = `c${abs}`;
   const memo = buildFacts.get(key);
   if (memo !== undefined) return memo;
   const out = canonicalUncached(abs, hops);
-  buildFacts.set(key, out);
+  // Only a full resolution is remembered: one cut short by the hop limit (a chain of dangling
+  // links) would otherwise stand for its directory in every path below it.
+  if (hops === 0) buildFacts.set(key, out);
   return out;
 }
+
+const PROCESS_LINKS = /^\/(proc\/(self|thread-self)|dev\/(fd|stdin|stdout|stderr))(\/|$)/;
 
 function canonicalUncached(abs: string, hops: number): string {
   if (abs === '/') return '/';

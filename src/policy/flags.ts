@@ -158,6 +158,8 @@ export interface ExecPolicy {
   /** What a cache of this policy re-checks: files + paths whose change alters it, and the build's facts. */
   watch: string[];
   facts: ReadonlyMap<string, string>;
+  /** Files in force only at their last good version or the strict fallback (sbx's state decided). */
+  broken: number;
   trusted: boolean;
   dropped: string[];
   warnings: string[];
@@ -182,6 +184,7 @@ export async function compileExecFlags(flags: ExecFlags, options: { cwd: string;
     files: r.files,
     watch: r.watch,
     facts: r.facts,
+    broken: r.broken.length,
     trusted: r.trusted,
     dropped: r.dropped,
     warnings: [...r.broken.map((b) => brokenNotice(b).replace(/^sbx: /, '')), ...r.warnings],

@@ -7,7 +7,8 @@
  * - the same directory and the same flags (the command after them may differ);
  * - the same value (or absence) of every variable the build read (policies.ts recordReads);
  * - the policy files in force, the user config and the trust db unchanged (ino, size, mtime
- *   and ctime, as policy-cache.ts; a file changed in the last second is not cached at all);
+ *   and ctime, as policy-cache.ts; a file changed in the last second is not cached at all,
+ *   nor a policy with a broken file, whose last good version lives in sbx's state);
  * - every path the build canonicalised and every existence it probed — the project file it
  *   found or did not find above the directory among them — still the same (expand.ts
  *   buildFactsHold).
@@ -57,7 +58,7 @@ export class ExecPolicyCache {
     this.misses++;
     const built = await resolveExecSource(source, env);
     const { stamp, settled } = stampOf(built.stamped);
-    if (settled) {
+    if (settled && built.reusable) {
       const entry: Entry = { reads: built.readNames.map((n) => [n, env[n]]), stamp, built: structuredClone(built) };
       entry.built.env = {}; // the caller's variables are not kept
       const kept = variants.filter((e) => e.reads.some(([name, value]) => env[name] !== value)).slice(-3);

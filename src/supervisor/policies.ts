@@ -78,6 +78,11 @@ export interface ResolvedExec extends ResolvedSource {
   /** The policy files in force plus paths whose change alters the result; the build's facts. */
   stamped: string[];
   facts: ReadonlyMap<string, string>;
+  /**
+   * False when a broken file's last good version (kept in sbx's state, rewritten whenever a
+   * session compiles that file) or the strict fallback is in force: not stamped, so not kept.
+   */
+  reusable: boolean;
 }
 
 /**
@@ -111,6 +116,7 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
     readNames: reads.names(),
     stamped: [...new Set([...compiled.watch, ...compiled.files])],
     facts: compiled.facts,
+    reusable: compiled.broken === 0,
   };
 }
 

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeWorld, fixture, run, sbxBin, sbxExec, type Result } from './exec-helpers.js';
 import { makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
@@ -191,6 +191,65 @@ echo '## after rm'; ${P} use msg "$id"; true`);
     // Gone, and its record with it: the id is refused (not EINVAL from the kernel).
     expect(got['after rm']).toBe('use: EACCES');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('POSIX shared memory and named semaphores (/dev/shm)', () => {
+  const psx = `sbx-test-${process.pid}-${randomInt(1e9)}`;
+  const out = `/dev/shm/${psx}`;
+  const outDir = `/dev/shm/${psx}-dir`;
+  beforeAll(async () => {
+    expect((await outside('psx-make', `/${psx}`)).stdout.trim()).toBe('psx-make: ok');
+    mkdirSync(outDir);
+  });
+  afterAll(() => {
+    rmSync(out, { force: true });
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it("another program's segment is out of reach: read, write, truncate, remove, rename, link, chmod, replace, and making a name in its directory are refused with a denial line; nothing of it changes", async () => {
+    // The outside twin: the same file is there and readable.
+    expect(readFileSync(out, 'utf8')).toBe('SECRET-PSX');
+    const steps = [
+      `cat ${out}`,
+      `echo x >> ${out}`,
+      `truncate -s 0 ${out}`,
+      `rm -f ${out}`,
+      `mv ${out} ${out}-moved`,
+      `ln ${out} ${out}-linked`,
+      `chmod 666 ${out}`,
+      `echo mine > ${out}-mine && mv ${out}-mine ${out}`,
+      `echo x > ${outDir}/planted`,
+    ];
+    const r = await inside(steps.map((s, i) => `if ${s} 2>/dev/null; then echo "${i} done"; else echo "${i} refused"; fi`).join('\n'));
+    expect(r.stdout, r.stderr).toBe(steps.map((_, i) => `${i} refused\n`).join(''));
+    expect(r.stderr).toContain(`sbx: denied ipc ${out} (made outside this sandbox)`);
+    expect(r.stderr).toContain(`sbx: denied ipc ${outDir} (made outside this sandbox)`);
+    expect(readFileSync(out, 'utf8')).toBe('SECRET-PSX');
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readdirSync('/dev/shm').filter((f) => f.startsWith(`${psx}-`))).toEqual([`${psx}-dir`]);
+    expect(readdirSync(outDir)).toEqual([]);
+  });
+
+  it('the allowed twins: its own segments, semaphores, files and directories work (shm_open, sem_open, mkdir, rename, unlink); /dev/shm stays listable', async () => {
+    const own = `${psx}-own`;
+    const r = await inside(`${P} psx-own /${own}-seg
+${P} sem-own /${own}-sem
+mkdir /dev/shm/${own}-d && echo a > /dev/shm/${own}-d/f && mv /dev/shm/${own}-d/f /dev/shm/${own}-d/g && cat /dev/shm/${own}-d/g && rm -r /dev/shm/${own}-d && echo tree-ok
+ls /dev/shm | grep -qx ${psx} && echo listed`);
+    expect(r.stdout, r.stderr).toBe('psx-own: ok mine\nsem-own: ok taken\na\ntree-ok\nlisted\n');
+    expect(r.stderr).not.toContain('denied');
+    expect(r.code).toBe(0);
+  });
+
+  it("what the session leaves in /dev/shm goes when it ends (twin: another program's stays)", async () => {
+    const left = `${psx}-left`;
+    const r = await inside(`${P} psx-make /${left} && mkdir /dev/shm/${left}-d && echo a > /dev/shm/${left}-d/f && cat /dev/shm/${left}-d/f`);
+    expect(r.stdout, r.stderr).toBe('psx-make: ok\na\n');
+    const after = readdirSync('/dev/shm').filter((f) => f.startsWith(left));
+    for (const f of after) rmSync(`/dev/shm/${f}`, { recursive: true, force: true });
+    expect(after).toEqual([]);
+    expect(readFileSync(out, 'utf8')).toBe('SECRET-PSX');
   });
 });
 

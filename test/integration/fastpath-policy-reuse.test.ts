@@ -107,6 +107,25 @@ describe('sbx exec reuses its policy only while nothing it was built from change
     expect(removed).toMatchObject({ code: 0, stdout: 'SECRET\n' });
   });
 
+  it('`--policy` with a relative path is the file next to the command, not one at that path below the supervisor\'s own directory (/)', () => {
+    // The user's file in the project; another at the same relative path below / (tmp/ is
+    // anyone's), saying nothing. The supervisor runs in /.
+    const rel = `tmp/sbx-rel-${process.pid}.yaml`;
+    mkdirSync(join(proj, 'tmp'), { recursive: true });
+    writeFileSync(join(proj, rel), `version: 1\nread:\n  deny: ["${proj}/secret.txt"]\n`);
+    writeFileSync(`/${rel}`, 'version: 1\n');
+    try {
+      const r = exec(['--policy', rel, '--', 'cat', 'secret.txt']);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).not.toContain('SECRET');
+      expect(r.stderr).toContain(`sbx: denied read ${proj}/secret.txt (${proj}/${rel}:3:`);
+      // The twin: without it, the file is read.
+      expect(exec(['--', 'cat', 'secret.txt'])).toMatchObject({ code: 0, stdout: 'SECRET\n' });
+    } finally {
+      rmSync(`/${rel}`, { force: true });
+    }
+  });
+
   it('a variable the policy reads (TMPDIR, writable under --deny-write) given another value: built again for it', () => {
     // The target is a variable the policy does not read, so every run has one command line.
     const write = ['--deny-write', '--', 'sh', '-c', 'echo t > "$TARGET/t" && echo wrote'];

@@ -420,9 +420,10 @@ int main(int argc, char **argv) {
   char err[512];
   int conn = register_session(0, err, sizeof err);
   /* The launcher is gone (sbx-fast killed it to fall back to the Node CLI, which says why):
-     nobody waits for this session, say nothing. */
+     nobody waits for this session, say nothing. A fast-path exec's refusal can reach us a
+     moment before its client, told to fall back, kills the launcher: give it that moment. */
   struct pollfd lp = {launcher, POLLIN, 0};
-  if (conn < 0 && (conn == -2 || (poll(&lp, 1, 0) == 1 && (lp.revents & (POLLHUP | POLLERR))))) return 0;
+  if (conn < 0 && (conn == -2 || (poll(&lp, 1, g_exec ? 300 : 0) == 1 && (lp.revents & (POLLHUP | POLLERR))))) return 0;
   if (conn < 0) {
     fprintf(stderr, "sbx: %s; not starting the session\n", err);
     fprintf(stderr, "hint: run `%s daemon start` and look at `%s daemon status`\n", g_sbx, g_sbx);

@@ -29,6 +29,26 @@ describe('canonicalPath', () => {
     for (const p of paths) expect(canonicalPath(join(dir, p)), p).toBe(realpathSync.native(join(dir, p)));
   });
 
+  it('a chain of dangling links longer than the hop limit does not stand for its directory in later paths (one build)', async () => {
+    // C0 -> C1 -> … -> C39 -> rel/nonexistent: the last hop runs out of budget inside `rel`.
+    mkdirSync(join(dir, 'chain40'));
+    let prev = join(dir, 'rel/nonexistent');
+    for (let i = 39; i >= 0; i--) {
+      symlinkSync(prev, join(dir, `chain40/C${i}`));
+      prev = join(dir, `chain40/C${i}`);
+    }
+    await withCanonicalMemo(async () => {
+      canonicalPath(join(dir, 'chain40/C0'));
+      expect(canonicalPath(join(dir, 'rel/deep/file'))).toBe(join(dir, 'real/deep/file'));
+    });
+  });
+
+  it('links that name whoever follows them (/proc/self, /dev/fd, /dev/stdin) are kept as written', () => {
+    for (const p of ['/proc/self/cwd', '/proc/self', '/proc/thread-self/root', '/dev/fd/0', '/dev/stdin', '/dev/stdout/x'])
+      expect(canonicalPath(p)).toBe(p);
+    expect(canonicalPath('/proc/selfish')).toBe('/proc/selfish');
+  });
+
   it('a path that does not exist: the existing prefix resolved, the rest as written; a dangling link followed', () => {
     expect(canonicalPath(join(dir, 'chain/not/there'))).toBe(join(dir, 'real/deep/not/there'));
     expect(canonicalPath(join(dir, 'dangling/x'))).toBe(join(dir, 'nowhere/yet/x'));

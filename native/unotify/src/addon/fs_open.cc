@@ -15,6 +15,7 @@
 #include "fs_check.h"
 #include "fs_tty.h"
 #include "memory.h"
+#include "shm_files.h"
 
 namespace sbx {
 
@@ -218,6 +219,8 @@ void handle_open(Notif& n) {
       if (fstat(r.fd.get(), &st) < 0) return void(reply_error(n.listener(), n.req.id, errno));
       // An O_PATH fd of an unnamed object grants nothing (and reopening it is refused).
       if (check_resolved(n, need_read && !(is_path && r.unnamed), need_write, r)) return;
+      // Another program's object in /dev/shm (shm_files.h); O_TMPFILE: the directory.
+      if (!r.unnamed && shm_refused(n, r.fd.get(), -1, nullptr, r.path)) return;
       if (is_path) {
         // ADDFD cannot carry an O_PATH file (fget refuses them), so an allowed O_PATH
         // open CONTINUEs. A racing thread could swap in another path, but an O_PATH fd
@@ -242,6 +245,10 @@ void handle_open(Notif& n) {
       }
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
+      if (fd >= 0 && tmpfile && !shm_record(*n.core, r.path + "/", fd)) {
+        close(fd);
+        return void(reply_error(n.listener(), n.req.id, ENOSPC));
+      }
       return void(reply_fd(n.listener(), n.req.id, fd < 0 ? -errno : fd, cloexec));
     }
     // The last component is missing: creation. Decide on parent/name before creating.
@@ -253,10 +260,19 @@ void handle_open(Notif& n) {
       guard.engage();
       if (git_dir_refused(n, guard, r.parent.get(), real)) return;
     }
+    // In /dev/shm a name is made only in /dev/shm itself or a directory of the session's, and
+    // only as a new object (O_EXCL: one made outside meanwhile is decided above, as existing).
+    if (shm_create_refused(n, r.parent.get(), real)) return;
+    const bool shm = shm_place(r.parent.get(), r.path);
     use_caller_umask(n);
-    int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (shm ? O_EXCL : 0));
     int fd = openat(r.parent.get(), r.name.c_str(), oflags, static_cast<mode_t>(mode));
     if (fd < 0 && (errno == EEXIST || errno == ELOOP) && !excl) continue;  // raced with a creator: look again
+    if (fd >= 0 && shm && !shm_record(*n.core, real, fd)) {
+      close(fd);
+      unlinkat(r.parent.get(), r.name.c_str(), 0);
+      return void(reply_error(n.listener(), n.req.id, ENOSPC));
+    }
     return void(reply_fd(n.listener(), n.req.id, fd < 0 ? -errno : fd, cloexec));
   }
   reply_error(n.listener(), n.req.id, ELOOP);

@@ -17,6 +17,7 @@
 #include "fs_check.h"
 #include "git_config.h"
 #include "memory.h"
+#include "shm_files.h"
 
 namespace sbx {
 
@@ -88,8 +89,28 @@ bool operand(Notif& n, int dirfd, uint64_t pathp, bool follow, bool empty_ok, Ta
   return true;
 }
 
+// /dev/shm (shm_files.h): an existing object there must be one the session made; a new name
+// goes in /dev/shm itself or in a directory the session made there.
+bool shm_target_refused(Notif& n, const Target& t) {
+  if (t.unnamed) return false;
+  if (t.fd.ok()) return shm_refused(n, t.fd.get(), -1, nullptr, t.real);
+  struct stat st;
+  if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return shm_refused(n, -1, t.parent.get(), t.name.c_str(), t.real);
+  return shm_create_refused(n, t.parent.get(), t.real);
+}
+
+// A name just made in /dev/shm is recorded as the session's; one that cannot be (the records
+// are full) is removed again and the call fails.
+long made(Notif& n, const Target& t, long r, bool dir) {
+  if (r < 0 || shm_record(*n.core, t.real, -1, t.parent.get(), t.name.c_str())) return r;
+  unlinkat(t.parent.get(), t.name.c_str(), dir ? AT_REMOVEDIR : 0);
+  errno = ENOSPC;
+  return -1;
+}
+
 bool check_target(Notif& n, bool need_read, bool need_write, const Target& t) {
-  if (!t.unnamed) return check_access(n, need_read, need_write, t.real);
+  if (!t.unnamed) return check_access(n, need_read, need_write, t.real) || shm_target_refused(n, t);
   Resolved r;
   r.unnamed = true;
   r.held = t.held;
@@ -150,15 +171,18 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
     if (git_dir_refused(n, guard, t.parent.get(), t.real, is_mkdir)) return;
   }
   use_caller_umask(n);
-  if (is_mkdir) return void(reply(n, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777)));
-  reply(n, mknodat(t.parent.get(), t.name.c_str(), mode, dev));
+  if (is_mkdir) return void(reply(n, made(n, t, mkdirat(t.parent.get(), t.name.c_str(), mode & 07777), true)));
+  reply(n, made(n, t, mknodat(t.parent.get(), t.name.c_str(), mode, dev), false));
 }
 
 void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (check_target(n, false, true, t)) return;
-  reply(n, unlinkat(t.parent.get(), t.name.c_str(), flags & AT_REMOVEDIR));
+  const ShmGoing going = shm_going(*n.core, t.parent.get(), t.name.c_str(), t.real);
+  const long r = unlinkat(t.parent.get(), t.name.c_str(), flags & AT_REMOVEDIR);
+  if (r == 0) shm_forget(*n.core, going);
+  reply(n, r);
 }
 
 // Walks the tree below `dirfd` (path `dir`) looking for a name a deny glob matches.
@@ -338,7 +362,7 @@ bool is_dir_entry(const Target& t) {
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
   Target s, d;
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
-  if (check_access(n, true, true, s.real) || dir_exposes(n, s)) return;
+  if (check_access(n, true, true, s.real) || shm_target_refused(n, s) || dir_exposes(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
   // Every rename that can place a HEAD, a config or commondir, or a whole directory.
@@ -348,7 +372,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
     guard.engage();
     if (bare_config_rename(n, guard, s, d, flags)) return;
   }
-  if (check_access(n, exchange, true, d.real)) return;
+  if (check_access(n, exchange, true, d.real) || shm_target_refused(n, d)) return;
   if (exchange && dir_exposes(n, d)) return;
   if ((is_dir_entry(s) && deny_below_refused(n, d)) || (exchange && is_dir_entry(d) && deny_below_refused(n, s))) return;
   if (guard.engaged()) {
@@ -356,7 +380,11 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
     if (exchange && git_dir_refused(n, guard, s.parent.get(), s.real)) return;
     if (moved_git_dir(n, guard, s) || (exchange && moved_git_dir(n, guard, d))) return;
   }
-  reply(n, syscall(SYS_renameat2, s.parent.get(), s.name.c_str(), d.parent.get(), d.name.c_str(), flags));
+  // An object of ours replaced by the rename goes from the records (shm_files.h).
+  const ShmGoing replaced = exchange ? ShmGoing{} : shm_going(*n.core, d.parent.get(), d.name.c_str(), d.real);
+  const long r = syscall(SYS_renameat2, s.parent.get(), s.name.c_str(), d.parent.get(), d.name.c_str(), flags);
+  if (r == 0) shm_forget(*n.core, replaced);
+  reply(n, r);
 }
 
 // The source of a hard link: a config or commondir of a directory with a HEAD? Decided on
@@ -390,7 +418,7 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
   // be held writable.
-  if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real)) return;
+  if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real) || shm_target_refused(n, d)) return;
   // A second name for a config next to a HEAD would let it be written through that name.
   BareGuard guard;
   guard.engage();
@@ -438,13 +466,15 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   if (target_text.empty()) return fail(n, ENOENT);
   // Opening through the link is decided on its target; what a tool outside would do through
   // it, here (link_target_refused).
-  if (check_access(n, false, true, d.real) || deny_below_refused(n, d) || link_target_refused(n, d, target_text)) return;
+  if (check_access(n, false, true, d.real) || shm_target_refused(n, d) || deny_below_refused(n, d) ||
+      link_target_refused(n, d, target_text))
+    return;
   BareGuard guard;
   if (bare_relevant(d.real)) {
     guard.engage();
     if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
   }
-  reply(n, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()));
+  reply(n, made(n, d, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()), false));
 }
 
 void do_chmod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, int flags) {

@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "fs_check.h"
 #include "memory.h"
+#include "shm_files.h"
 #include "sys.h"
 #include "syscall_numbers.h"
 
@@ -107,7 +108,8 @@ int stat_object(IpcKind k, int id, IpcRecord& now) {
 
 // A record that no longer names its object: the object gone, or its id now another object's.
 bool sysv_gone(IpcKind k, uint64_t ident, const IpcRecord& rec) {
-  if (k == IpcKind::Mq) return false;  // queues are dropped when unlinked through us
+  // Queues and /dev/shm files are dropped when removed through us (and at the session's end).
+  if (k != IpcKind::Shm && k != IpcKind::Sem && k != IpcKind::Msg) return false;
   IpcRecord now;
   const int r = stat_object(k, static_cast<int>(ident), now);
   return r < 0 || now.key != rec.key || (k == IpcKind::Shm && now.cpid != rec.cpid);
@@ -309,8 +311,10 @@ void ipc_session_ended(Core& core) {
     if (!fd.ok()) fd = Fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_WRONLY, 0, nullptr)));
     if (fd.ok() && queue_inode(fd.get()) == rec.key) syscall(SYS_mq_unlink, name.c_str());
   }
+  shm_session_ended(core);  // the session's /dev/shm files, likewise
   core.ipc().sweep([](IpcKind k, uint64_t id, const IpcRecord& rec) {
-    if (k != IpcKind::Mq && !sysv_gone(k, id, rec)) remove_object(k, static_cast<int>(id));
+    const bool sysv = k == IpcKind::Shm || k == IpcKind::Sem || k == IpcKind::Msg;
+    if (sysv && !sysv_gone(k, id, rec)) remove_object(k, static_cast<int>(id));
     return true;
   });
 }

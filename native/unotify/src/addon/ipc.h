@@ -26,7 +26,8 @@
 
 namespace sbx {
 
-enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4 };
+// ShmFile: a file in /dev/shm (shm_files.h): ident its inode, key its birth time.
+enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4, ShmFile = 5 };
 
 // Records never outlive their object unnoticed: the session's own removals (IPC_RMID,
 // mq_unlink) are done by the engine, which drops the record; a new object the engine makes

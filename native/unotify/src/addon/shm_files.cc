@@ -1,0 +1,166 @@
+// See shm_files.h.
+#include "shm_files.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "engine.h"
+#include "ipc.h"
+
+namespace sbx {
+
+namespace {
+
+// /dev/shm as the supervisor sees it (taken once: it does not move under a running
+// supervisor). Where it is no mount of its own (a plain directory of /dev), only paths below
+// /dev/shm/ count; where it is, every path to that filesystem does (a bind mount elsewhere).
+struct ShmMount {
+  bool present = false;
+  dev_t dev = 0;
+  ino_t top = 0;
+  bool own_fs = false;
+};
+
+const ShmMount& shm_mount() {
+  static ShmMount m;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct stat s, d;
+    if (stat("/dev/shm", &s) != 0 || !S_ISDIR(s.st_mode)) return;
+    m.present = true;
+    m.dev = s.st_dev;
+    m.top = s.st_ino;
+    m.own_fs = stat("/dev", &d) != 0 || d.st_dev != s.st_dev;
+  });
+  return m;
+}
+
+bool is_top(const struct stat& st) {
+  const ShmMount& m = shm_mount();
+  return m.present && st.st_dev == m.dev && st.st_ino == m.top;
+}
+
+// An object's identity: its inode and birth time (no later object has both).
+struct ShmId {
+  uint64_t ino = 0;
+  int64_t born = 0;
+  uint32_t nlink = 0;
+};
+
+bool id_of(int fd, int dirfd, const char* name, ShmId& id) {
+  struct statx x {};
+  const int r = fd >= 0 ? statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_NLINK, &x)
+                        : statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME | STATX_NLINK, &x);
+  if (r != 0) return false;
+  id.ino = x.stx_ino;
+  id.born = (x.stx_mask & STATX_BTIME) ? static_cast<int64_t>(x.stx_btime.tv_sec) * 1000000000 + x.stx_btime.tv_nsec : 0;
+  id.nlink = x.stx_nlink;
+  return true;
+}
+
+bool ours(Core& core, const ShmId& id) {
+  IpcRecord rec;
+  return core.ipc().find(IpcKind::ShmFile, id.ino, &rec) && rec.key == id.born;
+}
+
+std::string parent_of(const std::string& real) {
+  const size_t slash = real.rfind('/');
+  return slash == 0 || slash == std::string::npos ? std::string("/") : real.substr(0, slash);
+}
+
+// Removes the session's objects below dirfd (depth first); another's are left alone and
+// never descended into (nothing of ours can be created there).
+void remove_ours(int dirfd, const std::map<uint64_t, int64_t>& mine, int depth) {
+  DIR* d = fdopendir(dup(dirfd));
+  if (!d) return;
+  while (struct dirent* e = readdir(d)) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    ShmId id;
+    if (!id_of(-1, dirfd, e->d_name, id)) continue;
+    auto it = mine.find(id.ino);
+    if (it == mine.end() || it->second != id.born) continue;
+    if (e->d_type == DT_DIR && depth < 32) {
+      Fd sub(openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub.ok()) remove_ours(sub.get(), mine, depth + 1);
+      unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+    } else {
+      unlinkat(dirfd, e->d_name, 0);
+    }
+  }
+  closedir(d);
+}
+
+}  // namespace
+
+bool shm_object(const struct stat& st, const std::string& real) {
+  const ShmMount& m = shm_mount();
+  if (!m.present || st.st_dev != m.dev || st.st_ino == m.top) return false;
+  return m.own_fs || real.compare(0, 9, "/dev/shm/") == 0;
+}
+
+bool shm_place(int dirfd, const std::string& dir) {
+  struct stat st;
+  return fstat(dirfd, &st) == 0 && (is_top(st) || shm_object(st, dir));
+}
+
+bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::string& real) {
+  struct stat st;
+  if ((fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) != 0) return false;  // gone
+  if (!shm_object(st, real)) return false;
+  ShmId id;
+  if (id_of(fd, dirfd, name, id) && ours(*n.core, id)) return false;
+  return refuse(n, Decision{false, -2}, "ipc", real + " (made outside this sandbox)", EACCES);
+}
+
+bool shm_create_refused(Notif& n, int dirfd, const std::string& real) {
+  struct stat st;
+  if (fstat(dirfd, &st) != 0 || is_top(st)) return false;
+  const std::string dir = parent_of(real);
+  if (!shm_object(st, dir)) return false;
+  ShmId id;
+  if (id_of(dirfd, -1, nullptr, id) && ours(*n.core, id)) return false;
+  return refuse(n, Decision{false, -2}, "ipc", dir + " (made outside this sandbox)", EACCES);
+}
+
+bool shm_record(Core& core, const std::string& real, int fd, int dirfd, const char* name) {
+  struct stat st;
+  if ((fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) != 0) return true;
+  if (!shm_object(st, real)) return true;
+  ShmId id;
+  return id_of(fd, dirfd, name, id) && core.ipc().add(IpcKind::ShmFile, id.ino, IpcRecord{id.born, 0});
+}
+
+ShmGoing shm_going(Core& core, int dirfd, const char* name, const std::string& real) {
+  ShmGoing g;
+  struct stat st;
+  ShmId id;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !shm_object(st, real) || !id_of(-1, dirfd, name, id))
+    return g;
+  g.ours = ours(core, id) && (S_ISDIR(st.st_mode) || id.nlink <= 1);
+  g.ino = id.ino;
+  return g;
+}
+
+void shm_forget(Core& core, const ShmGoing& g) {
+  if (g.ours) core.ipc().drop(IpcKind::ShmFile, g.ino);
+}
+
+void shm_session_ended(Core& core) {
+  std::map<uint64_t, int64_t> mine;
+  core.ipc().sweep([&](IpcKind k, uint64_t ident, const IpcRecord& rec) {
+    if (k == IpcKind::ShmFile) mine[ident] = rec.key;
+    return false;
+  });
+  if (mine.empty() || !shm_mount().present) return;
+  Fd top(open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (top.ok()) remove_ours(top.get(), mine, 0);
+}
+
+}  // namespace sbx

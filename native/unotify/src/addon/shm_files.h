@@ -1,0 +1,46 @@
+// POSIX shared memory and named semaphores (shm_open, sem_open): files in /dev/shm that
+// programs outside the sandbox share too (DESIGN invariant 5: no unsandboxed process as a
+// deputy). A browser's or a daemon's segment there holds its data, and a name a daemon will
+// open later is a message waiting for it. So, like SysV objects (ipc.h), a session reaches
+// only the /dev/shm objects it made: the engine records each object it creates there
+// (inode and birth time, which no later object shares) in the session's IpcTable, refuses
+// every open, unlink, rename, link, truncate, chmod, chown, utimes or xattr of another
+// object there with `sbx: denied ipc /dev/shm/NAME (made outside this sandbox)`, refuses
+// creating in a directory of /dev/shm it did not make, and removes what is left of its own
+// objects when the session ends. The directory /dev/shm itself stays listable (names and
+// metadata are visible, as stat is not trapped).
+#pragma once
+#include <string>
+
+struct stat;
+
+namespace sbx {
+
+struct Notif;
+class Core;
+
+// Is this object (stat of it, its proven path) in /dev/shm, below its top directory?
+bool shm_object(const struct stat& st, const std::string& real);
+// For an existing object: refuses (and answers) when it is in /dev/shm and not the session's.
+// fd: the object itself, or -1 with (dirfd, name) naming it (not followed).
+bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::string& real);
+// Is the directory dirfd (its proven path `dir`) /dev/shm itself or one below it?
+bool shm_place(int dirfd, const std::string& dir);
+// Before creating `real` in directory `dirfd`: refuses when that directory is in /dev/shm
+// and neither /dev/shm itself nor one the session made.
+bool shm_create_refused(Notif& n, int dirfd, const std::string& real);
+// After creating `real`: records the new object if it is in /dev/shm (fd, or dirfd+name).
+// false: it could not be recorded (the records are full): the caller removes it again.
+bool shm_record(Core& core, const std::string& real, int fd, int dirfd = -1, const char* name = nullptr);
+// Before an unlink of (dirfd, name): the object's identity if it is one of ours with no
+// other link (its record goes once the unlink succeeds: shm_forget).
+struct ShmGoing {
+  bool ours = false;
+  unsigned long long ino = 0;
+};
+ShmGoing shm_going(Core& core, int dirfd, const char* name, const std::string& real);
+void shm_forget(Core& core, const ShmGoing& g);
+// The session ended: its objects still in /dev/shm are removed (ipc_session_ended).
+void shm_session_ended(Core& core);
+
+}  // namespace sbx
