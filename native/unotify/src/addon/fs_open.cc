@@ -220,7 +220,7 @@ void handle_open(Notif& n) {
       // An O_PATH fd of an unnamed object grants nothing (and reopening it is refused).
       if (check_resolved(n, need_read && !(is_path && r.unnamed), need_write, r)) return;
       // Another program's object in /dev/shm (shm_files.h); O_TMPFILE: the directory.
-      if (!r.unnamed && shm_refused(n, r.fd.get(), -1, nullptr, r.path)) return;
+      if (!r.unnamed && shm_refused(n, r.fd.get(), st, r.path)) return;
       if (is_path) {
         // ADDFD cannot carry an O_PATH file (fget refuses them), so an allowed O_PATH
         // open CONTINUEs. A racing thread could swap in another path, but an O_PATH fd
@@ -262,8 +262,10 @@ void handle_open(Notif& n) {
     }
     // In /dev/shm a name is made only in /dev/shm itself or a directory of the session's, and
     // only as a new object (O_EXCL: one made outside meanwhile is decided above, as existing).
-    if (shm_create_refused(n, r.parent.get(), real)) return;
-    const bool shm = shm_place(r.parent.get(), r.path);
+    struct stat dir_st;
+    if (fstat(r.parent.get(), &dir_st) != 0) return void(reply_error(n.listener(), n.req.id, errno));
+    if (shm_create_refused(n, r.parent.get(), dir_st, real)) return;
+    const bool shm = shm_place(dir_st, r.path);
     use_caller_umask(n);
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (shm ? O_EXCL : 0));
     int fd = openat(r.parent.get(), r.name.c_str(), oflags, static_cast<mode_t>(mode));

@@ -105,23 +105,34 @@ bool shm_object(const struct stat& st, const std::string& real) {
   return m.own_fs || real.compare(0, 9, "/dev/shm/") == 0;
 }
 
-bool shm_place(int dirfd, const std::string& dir) {
-  struct stat st;
-  return fstat(dirfd, &st) == 0 && (is_top(st) || shm_object(st, dir));
+bool shm_place(const struct stat& dir_st, const std::string& dir) {
+  return is_top(dir_st) || shm_object(dir_st, dir);
 }
 
-bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::string& real) {
-  struct stat st;
-  if ((fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) != 0) return false;  // gone
+static bool refused_unless_ours(Notif& n, int fd, int dirfd, const char* name, const struct stat& st, const std::string& real) {
   if (!shm_object(st, real)) return false;
   ShmId id;
   if (id_of(fd, dirfd, name, id) && ours(*n.core, id)) return false;
   return refuse(n, Decision{false, -2}, "ipc", real + " (made outside this sandbox)", EACCES);
 }
 
+bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::string& real) {
+  struct stat st;
+  if ((fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) != 0) return false;  // gone
+  return refused_unless_ours(n, fd, dirfd, name, st, real);
+}
+
+bool shm_refused(Notif& n, int fd, const struct stat& st, const std::string& real) {
+  return refused_unless_ours(n, fd, -1, nullptr, st, real);
+}
+
 bool shm_create_refused(Notif& n, int dirfd, const std::string& real) {
   struct stat st;
-  if (fstat(dirfd, &st) != 0 || is_top(st)) return false;
+  return fstat(dirfd, &st) == 0 && shm_create_refused(n, dirfd, st, real);
+}
+
+bool shm_create_refused(Notif& n, int dirfd, const struct stat& st, const std::string& real) {
+  if (is_top(st)) return false;
   const std::string dir = parent_of(real);
   if (!shm_object(st, dir)) return false;
   ShmId id;

@@ -24,11 +24,14 @@ bool shm_object(const struct stat& st, const std::string& real);
 // For an existing object: refuses (and answers) when it is in /dev/shm and not the session's.
 // fd: the object itself, or -1 with (dirfd, name) naming it (not followed).
 bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::string& real);
+// The same for an open fd whose stat the caller has already taken (no syscall unless in /dev/shm).
+bool shm_refused(Notif& n, int fd, const struct stat& st, const std::string& real);
 // Is the directory dirfd (its proven path `dir`) /dev/shm itself or one below it?
-bool shm_place(int dirfd, const std::string& dir);
+bool shm_place(const struct stat& dir_st, const std::string& dir);
 // Before creating `real` in directory `dirfd`: refuses when that directory is in /dev/shm
 // and neither /dev/shm itself nor one the session made.
 bool shm_create_refused(Notif& n, int dirfd, const std::string& real);
+bool shm_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const std::string& real);
 // After creating `real`: records the new object if it is in /dev/shm (fd, or dirfd+name).
 // false: it could not be recorded (the records are full): the caller removes it again.
 bool shm_record(Core& core, const std::string& real, int fd, int dirfd = -1, const char* name = nullptr);
