@@ -207,8 +207,13 @@ export interface NativeAddon {
   engineSetNoticeFiles(engine: EngineHandle, paths: string[]): void;
   /** Is the terminal at `path` a pty this session allocated (its master opened inside the sandbox: fs_tty.cc)? */
   engineOwnsPty(engine: EngineHandle, path: string): boolean;
-  /** Stops the threads, flushes pending events. Does not close the caller's listener fd. */
-  engineStop(engine: EngineHandle): void;
+  /**
+   * Stops the threads, flushes pending events. Does not close the caller's listener fd.
+   * sessionOver: no engine will serve that listener again (an in-process `sbx exec` whose
+   * program exited): the session's SysV objects, message queues and /dev/shm objects are
+   * removed, as when its last process exits. Never for a session another supervisor resumes.
+   */
+  engineStop(engine: EngineHandle, sessionOver: boolean): void;
 
   /**
    * Listens on a new AF_UNIX stream socket at path (mode 0600; fails if it exists) on a

@@ -273,7 +273,9 @@ export class Engine {
     if (!this.handle) return;
     const h = this.handle;
     this.handle = undefined;
-    this.addon.engineStop(h);
+    // A supervisor's session ends on its listener's hang-up (the engine cleans up then), or is
+    // handed to the next supervisor: never over here.
+    this.addon.engineStop(h, false);
   }
 
   get stopped(): boolean {

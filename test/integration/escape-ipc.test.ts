@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeWorld, fixture, run, sbxBin, sbxExec, type Result } from './exec-helpers.js';
 import { makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
@@ -198,13 +198,15 @@ describe('POSIX shared memory and named semaphores (/dev/shm)', () => {
   const psx = `sbx-test-${process.pid}-${randomInt(1e9)}`;
   const out = `/dev/shm/${psx}`;
   const outDir = `/dev/shm/${psx}-dir`;
+  const outExe = `/dev/shm/${psx}-exe`;
   beforeAll(async () => {
     expect((await outside('psx-make', `/${psx}`)).stdout.trim()).toBe('psx-make: ok');
     mkdirSync(outDir);
+    copyFileSync('/bin/true', outExe);
+    chmodSync(outExe, 0o755);
   });
   afterAll(() => {
-    rmSync(out, { force: true });
-    rmSync(outDir, { recursive: true, force: true });
+    for (const f of [out, outDir, outExe]) rmSync(f, { recursive: true, force: true });
   });
 
   it("another program's segment is out of reach: read, write, truncate, remove, rename, link, chmod, replace, and making a name in its directory are refused with a denial line; nothing of it changes", async () => {
@@ -220,15 +222,29 @@ describe('POSIX shared memory and named semaphores (/dev/shm)', () => {
       `chmod 666 ${out}`,
       `echo mine > ${out}-mine && mv ${out}-mine ${out}`,
       `echo x > ${outDir}/planted`,
+      `mkdir ${outDir}/.git`,
+      `${P} bind ${outDir}/sock`,
+      outExe,
+      `chmod 777 /dev/shm`,
     ];
-    const r = await inside(steps.map((s, i) => `if ${s} 2>/dev/null; then echo "${i} done"; else echo "${i} refused"; fi`).join('\n'));
+    const r = await inside(steps.map((s, i) => `if ( ${s} ) >/dev/null 2>&1; then echo "${i} done"; else echo "${i} refused"; fi`).join('\n'));
     expect(r.stdout, r.stderr).toBe(steps.map((_, i) => `${i} refused\n`).join(''));
     expect(r.stderr).toContain(`sbx: denied ipc ${out} (made outside this sandbox)`);
     expect(r.stderr).toContain(`sbx: denied ipc ${outDir} (made outside this sandbox)`);
     expect(readFileSync(out, 'utf8')).toBe('SECRET-PSX');
     expect(statSync(out).mode & 0o777).toBe(0o600);
-    expect(readdirSync('/dev/shm').filter((f) => f.startsWith(`${psx}-`))).toEqual([`${psx}-dir`]);
+    expect(readdirSync('/dev/shm').filter((f) => f.startsWith(`${psx}-`)).sort()).toEqual([`${psx}-dir`, `${psx}-exe`]);
     expect(readdirSync(outDir)).toEqual([]);
+    // Outside, the program runs (the twin of running it inside).
+    expect((await run(outExe, [])).code).toBe(0);
+    // An fd of it handed in from outside (the fast path passes a caller's fds on, as a shell
+    // does): its metadata cannot be changed through it either.
+    expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
+    const handed = await run('sh', ['-c', `exec 3<${out}; exec "$0" exec "$@"`, sbxBin, ...policy, '--', P, 'fchmod-fd', '3', '666'], { env: world.env, cwd: world.dir });
+    await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
+    expect(handed.stdout, handed.stderr).toBe('fchmod-fd: EACCES\n');
+    expect(handed.stderr).toContain(`sbx: denied ipc ${out} (made outside this sandbox)`);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
   it('the allowed twins: its own segments, semaphores, files and directories work (shm_open, sem_open, mkdir, rename, unlink); /dev/shm stays listable', async () => {
@@ -242,12 +258,29 @@ ls /dev/shm | grep -qx ${psx} && echo listed`);
     expect(r.code).toBe(0);
   });
 
-  it("what the session leaves in /dev/shm goes when it ends (twin: another program's stays)", async () => {
+  it('no name outlives the session another way: no whiteout device, nothing deeper than 16 directories (twins: a socket bound there, a copy of a program run from there)', async () => {
+    const own = `/dev/shm/${psx}-x`;
+    const r = await inside(`: > ${own}-a; ${P} whiteout ${own}-a ${own}-b
+mkdir -p ${own}-deep/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15 && echo 15-ok; mkdir ${own}-deep/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16 || echo 16-refused
+${P} bind ${own}-sock
+cp /bin/true ${own}-true && ${own}-true && echo ran-own`);
+    expect(r.stdout, r.stderr).toBe('whiteout: EPERM\n15-ok\n16-refused\nbind: ok\nran-own\n');
+    expect(r.stderr).toContain('at most 16 directories deep');
+    expect(readdirSync('/dev/shm').filter((f) => f.startsWith(`${psx}-x`))).toEqual([]);
+  });
+
+  it("what the session leaves in /dev/shm goes when it ends, even renamed onto itself, closed to its owner or with a process left behind (twin: another program's stays)", async () => {
     const left = `${psx}-left`;
-    const r = await inside(`${P} psx-make /${left} && mkdir /dev/shm/${left}-d && echo a > /dev/shm/${left}-d/f && cat /dev/shm/${left}-d/f`);
-    expect(r.stdout, r.stderr).toBe('psx-make: ok\na\n');
+    const r = await inside(`${P} psx-make /${left} && mkdir /dev/shm/${left}-d && echo a > /dev/shm/${left}-d/f && cat /dev/shm/${left}-d/f
+mv -T /dev/shm/${left} /dev/shm/${left} 2>/dev/null; : > /dev/shm/${left}-same && ${P} rename-self /dev/shm/${left}-same
+mkdir -p /dev/shm/${left}-locked/in && : > /dev/shm/${left}-locked/in/f && chmod 000 /dev/shm/${left}-locked/in /dev/shm/${left}-locked
+sleep 1 & exit 0`);
+    expect(r.stdout, r.stderr).toBe('psx-make: ok\na\nrename-self: ok\n');
     const after = readdirSync('/dev/shm').filter((f) => f.startsWith(left));
-    for (const f of after) rmSync(`/dev/shm/${f}`, { recursive: true, force: true });
+    for (const f of after) {
+      await run('chmod', ['-R', 'u+rwx', `/dev/shm/${f}`]);
+      rmSync(`/dev/shm/${f}`, { recursive: true, force: true });
+    }
     expect(after).toEqual([]);
     expect(readFileSync(out, 'utf8')).toBe('SECRET-PSX');
   });

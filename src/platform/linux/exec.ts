@@ -138,7 +138,7 @@ async function execPrepared(
     native.engineSetPolicy(engine, strict); // last: nothing is decided before it
     live.engine = engine;
   } catch (err) {
-    if (created) native.engineStop(created);
+    if (created) native.engineStop(created, true);
     launched.refuse();
     await launched.exited.catch(() => undefined);
     if (err instanceof SbxError) throw err;
@@ -163,7 +163,9 @@ async function execPrepared(
     process.off('SIGTERM', forward);
     process.off('SIGHUP', forward);
     live.engine = undefined;
-    native.engineStop(engine);
+    // Nothing serves this sandbox after us: what it made in /dev/shm and SysV IPC goes now,
+    // even while a process it left in the background still runs (its trapped calls fail).
+    native.engineStop(engine, true);
     // engineStop flushes pending events through a thread-safe callback, which runs on
     // a later turn of the event loop: give it a few milliseconds, then let one poll phase
     // run (a loaded machine can fire the timer before the queued callback is delivered).

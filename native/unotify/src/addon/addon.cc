@@ -395,14 +395,16 @@ Napi::Value EngineOwnsPty(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EngineStop(const Napi::CallbackInfo& info) {
-  const char* sig = "engineStop(engine)";
-  need_args(info, 1, sig);
+  const char* sig = "engineStop(engine, sessionOver)";
+  need_args(info, 2, sig);
+  if (!info[1].IsBoolean()) throw_type(info.Env(), sig, "sessionOver must be a boolean");
+  const bool over = info[1].As<Napi::Boolean>().Value();
   Napi::Value v = info[0];
   if (!v.IsExternal() || !v.As<Napi::External<EngineBox>>().CheckTypeTag(&kEngineTag))
     throw_type(info.Env(), sig, "engine must be a handle from engineCreate");
   auto* box = v.As<Napi::External<EngineBox>>().Data();
   if (box->core) {
-    box->core->stop();
+    box->core->stop(over);
     box->core.reset();  // helper threads keep their own reference until they finish
   }
   return info.Env().Undefined();

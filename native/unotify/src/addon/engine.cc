@@ -410,7 +410,7 @@ void Core::watch_loop() {
       // and let the flusher hand out the last events and call onClosed.
       stopping_ = true;
       interrupt_receivers();
-      if (q[0].revents & POLLHUP) ipc_session_ended(*this);
+      if ((q[0].revents & POLLHUP) && !ipcEnded_.exchange(true)) ipc_session_ended(*this);
       {
         std::lock_guard<std::mutex> g(evMu_);
         closed_ = true;
@@ -589,7 +589,12 @@ int Core::reply_hint(uint64_t id, bool has_content, const std::string& content, 
   return r < 0 ? r : 0;
 }
 
-void Core::stop() {
+void Core::stop(bool sessionOver) {
+  if (sessionOver && !ipcEnded_.exchange(true)) {
+    stop();
+    ipc_session_ended(*this);
+    return;
+  }
   if (stopped_) return;
   stopped_ = true;
   stopping_ = true;

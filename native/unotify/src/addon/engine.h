@@ -47,7 +47,9 @@ class Core : public std::enable_shared_from_this<Core> {
        Napi::ThreadSafeFunction closed);
   ~Core();
   void start();
-  void stop();  // JS thread; idempotent
+  // JS thread; idempotent. sessionOver: no engine will serve this listener again (an in-process
+  // `sbx exec` whose program exited): what the session made goes, as when its last process exits.
+  void stop(bool sessionOver = false);
 
   void set_policy(std::shared_ptr<const Policy> p);
   void drop_policy(int id);
@@ -156,6 +158,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::mutex hintMu_;
   std::unordered_map<uint64_t, PendingHint> hints_;
   bool stopped_ = false;
+  std::atomic<bool> ipcEnded_{false};  // ipc_session_ended ran (once: hang-up or stop)
 };
 
 // Everything a handler needs about one notification.

@@ -34,6 +34,7 @@
 #include "engine.h"
 #include "exec_rules.h"
 #include "memory.h"
+#include "shm_files.h"
 
 namespace sbx {
 
@@ -198,6 +199,11 @@ Verdict verify_image(Notif& n, bool pending) {
   // for what it starts next (system programs only): it keeps running, with the strictest
   // rights, as it did before verification existed. After an exec it is decided as usual.
   if (!pending && n.policyId == n.core->procs().strict()) return Verdict::kAllow;
+  // An image swapped in after the exec's early check: another program's /dev/shm object.
+  if (pending && path.compare(0, 9, "/dev/shm/") == 0 && shm_image_refused(n, proc + "/exe")) {
+    n.core->denials++;
+    return Verdict::kKill;
+  }
   const ExecVerdict v = decide_image(n, exe.get(), path, asked, argv);
   const Decision d = v.d;
   if (!d.allow && !pending && !exe.ok() && runs_launcher(n, proc)) return Verdict::kAllow;
@@ -355,6 +361,8 @@ void handle_exec(Notif& n) {
     // No exec rules in the chain: the path alone is decided (the fd proved it; no fstat).
     const ExecVerdict v = decide_image(n, chain_any(n, exec_rules_exist) ? r.fd.get() : -1, bin, path, argv);
     if (refuse(n, v.d, v.op, v.target, EACCES)) return;
+    // Another program's /dev/shm object is not run either: its image is its content.
+    if (shm_refused(n, r.fd.get(), -1, nullptr, bin)) return;
     // A set-id or file-capability program runs, but without its privileges (no_new_privs):
     // say so, once per program, so `sudo` failing is not a mystery (the supervisor prints it).
     if (gains_privileges(r.fd.get())) {

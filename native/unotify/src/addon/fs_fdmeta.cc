@@ -17,6 +17,7 @@
 
 #include "filter.h"
 #include "fs_check.h"
+#include "shm_files.h"
 #include "fs_tty.h"
 #include "memory.h"
 
@@ -71,6 +72,8 @@ void handle_fdmeta(Notif& n) {
   Resolved r;
   if (resolve_failed(n, identify_held(n.caller, fd.get(), r), r)) return;
   if (!r.unnamed && check_access(n, false, true, r.path)) return;
+  // Another program's /dev/shm object, through an fd it was handed (shm_files.h).
+  if (!r.unnamed && shm_refused(n, fd.get(), -1, nullptr, r.path)) return;
   // A hook of a git directory made executable through an fd held for reading: as chmod (fs_ops.cc).
   BareGuard guard;
   struct stat st;

@@ -91,13 +91,14 @@ bool operand(Notif& n, int dirfd, uint64_t pathp, bool follow, bool empty_ok, Ta
 
 // /dev/shm (shm_files.h): an existing object there must be one the session made; a new name
 // goes in /dev/shm itself or in a directory the session made there.
+// /dev/shm itself is nobody's to change (chmod, chown, utimes, xattr of the directory).
 bool shm_target_refused(Notif& n, const Target& t) {
   if (t.unnamed) return false;
-  if (t.fd.ok()) return shm_refused(n, t.fd.get(), -1, nullptr, t.real);
   struct stat st;
-  if (fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-    return shm_refused(n, -1, t.parent.get(), t.name.c_str(), t.real);
-  return shm_create_refused(n, t.parent.get(), t.real);
+  const bool exists = t.fd.ok() ? fstat(t.fd.get(), &st) == 0 : fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!exists) return shm_create_refused(n, t.parent.get(), t.real);
+  if (shm_top(st)) return refuse(n, Decision{false, -2}, "ipc", t.real + " (shared by every program)", EACCES);
+  return t.fd.ok() ? shm_refused(n, t.fd.get(), st, t.real) : shm_refused(n, -1, t.parent.get(), t.name.c_str(), t.real);
 }
 
 // A name just made in /dev/shm is recorded as the session's; one that cannot be (the records
@@ -164,7 +165,7 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
                               Decision d = decide_path_rule(p.write, t.real, &w);
                               return d.allow || !w || !w->exact ? d : decide_path_without_exact(p.write, t.real);
                             }).allow;
-  if (!new_ancestor && check_target(n, false, true, t)) return;
+  if (new_ancestor ? shm_target_refused(n, t) : check_target(n, false, true, t)) return;
   BareGuard guard;
   if (bare_relevant(t.real)) {
     guard.engage();
@@ -361,6 +362,8 @@ bool is_dir_entry(const Target& t) {
 
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
   Target s, d;
+  // A whiteout is a device (0/0) left at the source's name: no devices from a sandbox.
+  if (flags & RENAME_WHITEOUT) return fail(n, EPERM);
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
   if (check_access(n, true, true, s.real) || shm_target_refused(n, s) || dir_exposes(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;

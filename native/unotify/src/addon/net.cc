@@ -53,6 +53,7 @@
 #include "fs_check.h"
 #include "memory.h"
 #include "net_registry.h"
+#include "shm_files.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -599,6 +600,8 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   Fd parent = std::move(rp.parent);
   const std::string last = rp.name, dir = rp.path;
   if (check_access(n, false, true, join_path(dir, last))) return;
+  // A socket file in /dev/shm is a name like any other there (shm_files.h).
+  if (shm_create_refused(n, parent.get(), join_path(dir, last))) return;
   // Bound as "name" from inside the directory: the socket's address (getsockname) is then
   // that name, not a path of ours. This receiver thread has its own fs struct (engine.cc
   // unshares CLONE_FS, as use_caller_umask needs): its cwd is ours to move.
@@ -612,6 +615,10 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&rel), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + last.size() + 1));
   int err = errno;
   if (fchdir(here.get()) < 0 && chdir("/") < 0) { /* nothing relies on a receiver's cwd */ }
+  if (r == 0 && !shm_record(*n.core, join_path(dir, last), -1, parent.get(), last.c_str())) {
+    unlinkat(parent.get(), last.c_str(), 0);
+    return void(reply_error(n.listener(), n.req.id, ENOSPC));
+  }
   if (r == 0) remember_served(n, s.fd.get(), parent.get(), last);
   reply_value(n.listener(), n.req.id, r < 0 ? -err : 0);
 }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -87,6 +88,8 @@ void remove_ours(int dirfd, const std::map<uint64_t, int64_t>& mine, int depth) 
     auto it = mine.find(id.ino);
     if (it == mine.end() || it->second != id.born) continue;
     if (e->d_type == DT_DIR && depth < 32) {
+      // Ours: opened up first, should it have been closed to its owner (chmod 000).
+      syscall(SYS_fchmodat2, dirfd, e->d_name, 0700, AT_SYMLINK_NOFOLLOW);
       Fd sub(openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (sub.ok()) remove_ours(sub.get(), mine, depth + 1);
       unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
@@ -104,6 +107,8 @@ bool shm_object(const struct stat& st, const std::string& real) {
   if (!m.present || st.st_dev != m.dev || st.st_ino == m.top) return false;
   return m.own_fs || real.compare(0, 9, "/dev/shm/") == 0;
 }
+
+bool shm_top(const struct stat& st) { return is_top(st); }
 
 bool shm_place(const struct stat& dir_st, const std::string& dir) {
   return is_top(dir_st) || shm_object(dir_st, dir);
@@ -126,14 +131,36 @@ bool shm_refused(Notif& n, int fd, const struct stat& st, const std::string& rea
   return refused_unless_ours(n, fd, -1, nullptr, st, real);
 }
 
+bool shm_image_refused(Notif& n, const std::string& exe) {
+  Fd fd(open(exe.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd.ok()) return false;  // unreadable images are refused where they are verified
+  // A deleted image is decided no more (the session's own, removed while it runs, has no
+  // record left to show; another program's was refused at the exec unless a race won).
+  const std::string real = fd_path(fd.get());
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0 || st.st_nlink == 0) return false;
+  return shm_refused(n, fd.get(), st, real);
+}
+
 bool shm_create_refused(Notif& n, int dirfd, const std::string& real) {
   struct stat st;
   return fstat(dirfd, &st) == 0 && shm_create_refused(n, dirfd, st, real);
 }
 
+// Deeper than this below /dev/shm, nothing is made (the session's end removes what it made,
+// depth first, and must reach all of it).
+constexpr int kMaxDepth = 16;
+
 bool shm_create_refused(Notif& n, int dirfd, const struct stat& st, const std::string& real) {
-  if (is_top(st)) return false;
   const std::string dir = parent_of(real);
+  if (is_top(st) || shm_object(st, dir)) {
+    // Only below /dev/shm by that name (not through another mount of it), and not too deep.
+    int depth = 0;
+    for (size_t i = 9; i < real.size(); i++) depth += real[i] == '/';
+    if (real.compare(0, 9, "/dev/shm/") != 0 || depth >= kMaxDepth)
+      return refuse(n, Decision{false, -2}, "ipc", real + " (new names go only under /dev/shm/, at most 16 directories deep)", EACCES);
+  }
+  if (is_top(st)) return false;
   if (!shm_object(st, dir)) return false;
   ShmId id;
   if (id_of(dirfd, -1, nullptr, id) && ours(*n.core, id)) return false;
@@ -151,16 +178,18 @@ bool shm_record(Core& core, const std::string& real, int fd, int dirfd, const ch
 ShmGoing shm_going(Core& core, int dirfd, const char* name, const std::string& real) {
   ShmGoing g;
   struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !shm_object(st, real)) return g;
+  g.held.reset(openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
   ShmId id;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !shm_object(st, real) || !id_of(-1, dirfd, name, id))
-    return g;
-  g.ours = ours(core, id) && (S_ISDIR(st.st_mode) || id.nlink <= 1);
+  if (!g.held.ok() || !id_of(g.held.get(), -1, nullptr, id) || !ours(core, id)) return g;
+  g.ours = true;
   g.ino = id.ino;
   return g;
 }
 
 void shm_forget(Core& core, const ShmGoing& g) {
-  if (g.ours) core.ipc().drop(IpcKind::ShmFile, g.ino);
+  struct stat st;
+  if (g.ours && fstat(g.held.get(), &st) == 0 && st.st_nlink == 0) core.ipc().drop(IpcKind::ShmFile, g.ino);
 }
 
 void shm_session_ended(Core& core) {

@@ -12,6 +12,8 @@
 #pragma once
 #include <string>
 
+#include "sys.h"
+
 struct stat;
 
 namespace sbx {
@@ -21,6 +23,8 @@ class Core;
 
 // Is this object (stat of it, its proven path) in /dev/shm, below its top directory?
 bool shm_object(const struct stat& st, const std::string& real);
+// Is it /dev/shm itself?
+bool shm_top(const struct stat& st);
 // For an existing object: refuses (and answers) when it is in /dev/shm and not the session's.
 // fd: the object itself, or -1 with (dirfd, name) naming it (not followed).
 bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::string& real);
@@ -28,6 +32,8 @@ bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::strin
 bool shm_refused(Notif& n, int fd, const struct stat& st, const std::string& real);
 // Is the directory dirfd (its proven path `dir`) /dev/shm itself or one below it?
 bool shm_place(const struct stat& dir_st, const std::string& dir);
+// A running image (/proc/<tid>/exe) that is another program's /dev/shm object (a denial line).
+bool shm_image_refused(Notif& n, const std::string& exe);
 // Before creating `real` in directory `dirfd`: refuses when that directory is in /dev/shm
 // and neither /dev/shm itself nor one the session made.
 bool shm_create_refused(Notif& n, int dirfd, const std::string& real);
@@ -35,11 +41,14 @@ bool shm_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const st
 // After creating `real`: records the new object if it is in /dev/shm (fd, or dirfd+name).
 // false: it could not be recorded (the records are full): the caller removes it again.
 bool shm_record(Core& core, const std::string& real, int fd, int dirfd = -1, const char* name = nullptr);
-// Before an unlink of (dirfd, name): the object's identity if it is one of ours with no
-// other link (its record goes once the unlink succeeds: shm_forget).
+// Before an unlink, or a rename that may replace (dirfd, name): the object, if it is one of
+// ours (held by an O_PATH fd). After the call, shm_forget drops its record when the object
+// has no name left (its link count, read from the object itself, is 0): a name made by a
+// link meanwhile, or a rename onto itself, keeps it.
 struct ShmGoing {
   bool ours = false;
   unsigned long long ino = 0;
+  Fd held;
 };
 ShmGoing shm_going(Core& core, int dirfd, const char* name, const std::string& real);
 void shm_forget(Core& core, const ShmGoing& g);
