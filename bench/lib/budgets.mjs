@@ -149,8 +149,12 @@ export function budgets(res) {
   }
 
   // Prompt and cd come from the hook engineer's script.
+  // The figure of the family's script when it has one (the terminal: supervisor-fastpath.mjs
+  // times the README's set-up, `sbx` on PATH being the native client; hook-prompt.mjs goes
+  // through bin/sbx, one more process per call, and is shown in its own section).
   const fromExtras = (id, b, family) => {
-    const hit = (res.extras ?? []).flatMap((e) => e.budgets.map((x) => ({ ...x, script: e.script }))).find((x) => x.id === id);
+    const all = (res.extras ?? []).flatMap((e) => e.budgets.map((x) => ({ ...x, script: e.script }))).filter((x) => x.id === id);
+    const hit = all.find((x) => x.script.startsWith(family)) ?? all[0];
     if (hit) return { id, budget: b, status: hit.met ? 'met' : 'not met', measured: String(hit.value), note: `from bench/${hit.script}` };
     if (!res.extras) return notMeasured(id, b, 'extras section not run');
     const scripts = res.extras.filter((e) => e.script.startsWith(family)).map((e) => e.script + (e.na ? ` (n/a: ${e.na})` : ''));
