@@ -137,21 +137,23 @@ function probe(kind: string, path: string, look: () => string): string {
  */
 let buildFacts: Map<string, string> | undefined;
 
-/** Runs fn with the build's facts memoised; `keep` receives them when fn resolves. */
-export async function withCanonicalMemo<T>(fn: () => Promise<T>, keep?: (facts: ReadonlyMap<string, string>) => void): Promise<T> {
+/**
+ * Runs a build (synchronous, so no other build can interleave with it) with its facts
+ * memoised, and returns them with its result. Within an enclosing build, the facts are that
+ * build's (they all go to the outermost).
+ */
+export function recordBuildFacts<T>(fn: () => T): { out: T; facts: ReadonlyMap<string, string> } {
   const outer = buildFacts;
   if (!outer) buildFacts = new Map();
   const mine = buildFacts!;
   try {
-    const out = await fn();
-    keep?.(mine);
-    return out;
+    return { out: fn(), facts: mine };
   } finally {
     if (!outer) buildFacts = undefined;
   }
 }
 
-/** withCanonicalMemo for synchronous work (finishing a policy resolves many paths under a few directories). */
+/** The memo alone, for synchronous work (finishing a policy resolves many paths under a few directories). */
 export function withBuildFactsSync<T>(fn: () => T): T {
   if (buildFacts) return fn();
   buildFacts = new Map();

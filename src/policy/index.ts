@@ -12,7 +12,7 @@
 import type { CompiledPolicy } from './compiled.js';
 import { compileWithCommands } from './compile.js';
 import { composeSpec, type BrokenFile, type ComposeOptions, type PolicySpec } from './compose.js';
-import { withCanonicalMemo } from './expand.js';
+import { recordBuildFacts } from './expand.js';
 import type { Layer } from './compile.js';
 import { PolicyError } from '../errors.js';
 
@@ -61,9 +61,8 @@ function issueFile(issue: string, files: string[]): string | undefined {
 }
 
 export async function resolvePolicy(spec: PolicySpec, options: ComposeOptions = {}): Promise<ResolvedPolicy> {
-  let facts: ReadonlyMap<string, string> = new Map();
-  const r = await withCanonicalMemo(async () => resolveUncached(spec, options), (f) => (facts = f));
-  return { ...r, facts };
+  const { out, facts } = recordBuildFacts(() => resolveUncached(spec, options));
+  return { ...out, facts };
 }
 
 function resolveUncached(spec: PolicySpec, options: ComposeOptions): Omit<ResolvedPolicy, 'facts'> {

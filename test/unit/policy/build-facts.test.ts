@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFactsHold, canonicalPath, isRegularFile, pathExists, withCanonicalMemo } from '../../../src/policy/expand.js';
+import { buildFactsHold, canonicalPath, isRegularFile, pathExists, recordBuildFacts } from '../../../src/policy/expand.js';
 
 let dir: string;
 beforeAll(() => {
@@ -37,7 +37,7 @@ describe('canonicalPath', () => {
       symlinkSync(prev, join(dir, `chain40/C${i}`));
       prev = join(dir, `chain40/C${i}`);
     }
-    await withCanonicalMemo(async () => {
+    recordBuildFacts(() => {
       canonicalPath(join(dir, 'chain40/C0'));
       expect(canonicalPath(join(dir, 'rel/deep/file'))).toBe(join(dir, 'real/deep/file'));
     });
@@ -58,9 +58,7 @@ describe('canonicalPath', () => {
 
 describe('a build\'s facts', () => {
   const record = async (fn: () => void) => {
-    let facts: ReadonlyMap<string, string> = new Map();
-    await withCanonicalMemo(async () => fn(), (f) => (facts = f));
-    return facts;
+    return recordBuildFacts(fn).facts;
   };
 
   it('hold while nothing changes; stop holding when a link they went through is pointed elsewhere', async () => {

@@ -52,17 +52,15 @@ bool is_top(const struct stat& st) {
 struct ShmId {
   uint64_t ino = 0;
   int64_t born = 0;
-  uint32_t nlink = 0;
 };
 
 bool id_of(int fd, int dirfd, const char* name, ShmId& id) {
   struct statx x {};
-  const int r = fd >= 0 ? statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_NLINK, &x)
-                        : statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME | STATX_NLINK, &x);
+  const int r = fd >= 0 ? statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &x)
+                        : statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &x);
   if (r != 0) return false;
   id.ino = x.stx_ino;
   id.born = (x.stx_mask & STATX_BTIME) ? static_cast<int64_t>(x.stx_btime.tv_sec) * 1000000000 + x.stx_btime.tv_nsec : 0;
-  id.nlink = x.stx_nlink;
   return true;
 }
 

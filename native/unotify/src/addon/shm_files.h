@@ -3,12 +3,13 @@
 // deputy). A browser's or a daemon's segment there holds its data, and a name a daemon will
 // open later is a message waiting for it. So, like SysV objects (ipc.h), a session reaches
 // only the /dev/shm objects it made: the engine records each object it creates there
-// (inode and birth time, which no later object shares) in the session's IpcTable, refuses
-// every open, unlink, rename, link, truncate, chmod, chown, utimes or xattr of another
-// object there with `sbx: denied ipc /dev/shm/NAME (made outside this sandbox)`, refuses
-// creating in a directory of /dev/shm it did not make, and removes what is left of its own
-// objects when the session ends. The directory /dev/shm itself stays listable (names and
-// metadata are visible, as stat is not trapped).
+// (inode and birth time, which no later object shares) in the session's IpcTable — opened,
+// made by mkdir, mknod, symlink, O_TMPFILE or a Unix socket's bind — and refuses every open,
+// exec, unlink, rename, link, truncate, chmod, chown, utimes or xattr of another object there
+// (by path or through an fd handed in) with `sbx: denied ipc /dev/shm/NAME (made outside this
+// sandbox)`. New names go only in /dev/shm itself or a directory the session made, at most 16
+// deep, and what is left of the session's objects is removed when it ends. /dev/shm itself
+// stays listable but unchangeable (names and metadata are visible: stat is not trapped).
 #pragma once
 #include <string>
 
