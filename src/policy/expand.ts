@@ -94,8 +94,10 @@ function canonicalUncached(abs: string, hops: number): string {
     } catch {
       // dangling: follow it by hand
     }
+    // A relative target is relative to the directory the link is really in (`..` included),
+    // as the kernel follows it: not to the name it was reached by.
     const target = readlinkSync(abs);
-    return canonicalPath(isAbsolute(target) ? target : join(dirname(abs), target), hops + 1);
+    return canonicalPath(isAbsolute(target) ? target : join(canonicalPath(dirname(abs), hops), target), hops + 1);
   }
   return under(canonicalPath(dirname(abs), hops), abs);
 }

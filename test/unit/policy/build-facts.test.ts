@@ -43,6 +43,17 @@ describe('canonicalPath', () => {
     });
   });
 
+  it('a dangling relative link in a directory reached through a link: followed from where it really is, as the kernel does', () => {
+    mkdirSync(join(dir, 'real/other'), { recursive: true });
+    symlinkSync('real/other', join(dir, 'lsub'));
+    symlinkSync('../up/x', join(dir, 'real/other/dangle'));
+    const before = canonicalPath(join(dir, 'lsub/dangle'));
+    // What the kernel does once the target exists.
+    mkdirSync(join(dir, 'real/up'));
+    writeFileSync(join(dir, 'real/up/x'), '');
+    expect(before).toBe(realpathSync.native(join(dir, 'lsub/dangle')));
+  });
+
   it('links that name whoever follows them (/proc/self, /dev/fd, /dev/stdin) are kept as written', () => {
     for (const p of ['/proc/self/cwd', '/proc/self', '/proc/thread-self/root', '/dev/fd/0', '/dev/stdin', '/dev/stdout/x'])
       expect(canonicalPath(p)).toBe(p);
