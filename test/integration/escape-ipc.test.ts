@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeWorld, fixture, run, sbxBin, sbxExec, type Result } from './exec-helpers.js';
 import { makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
@@ -258,13 +258,15 @@ ls /dev/shm | grep -qx ${psx} && echo listed`);
     expect(r.code).toBe(0);
   });
 
-  it('no name outlives the session another way: no whiteout device, nothing deeper than 16 directories (twins: a socket bound there, a copy of a program run from there)', async () => {
+  it('no name outlives the session another way: no whiteout device, nothing deeper than 16 directories, made or moved there (twins: a socket bound there, a copy of a program run from there)', async () => {
     const own = `/dev/shm/${psx}-x`;
     const r = await inside(`: > ${own}-a; ${P} whiteout ${own}-a ${own}-b
 mkdir -p ${own}-deep/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15 && echo 15-ok; mkdir ${own}-deep/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16 || echo 16-refused
+mkdir -p ${own}-tree/a && { mv ${own}-tree ${own}-deep/1/2/3/4/5/6/7/8/9/10/11/12/13/14/ 2>/dev/null || echo deeper-move-refused; }
+mv ${own}-tree ${own}-deep/1/2/3/4/5/6/7/8/9/10/11/12/13/ && echo move-ok
 ${P} bind ${own}-sock
 cp /bin/true ${own}-true && ${own}-true && echo ran-own`);
-    expect(r.stdout, r.stderr).toBe('whiteout: EPERM\n15-ok\n16-refused\nbind: ok\nran-own\n');
+    expect(r.stdout, r.stderr).toBe('whiteout: EPERM\n15-ok\n16-refused\ndeeper-move-refused\nmove-ok\nbind: ok\nran-own\n');
     expect(r.stderr).toContain('at most 16 directories deep');
     expect(readdirSync('/dev/shm').filter((f) => f.startsWith(`${psx}-x`))).toEqual([]);
   });
@@ -283,6 +285,35 @@ sleep 1 & exit 0`);
     }
     expect(after).toEqual([]);
     expect(readFileSync(out, 'utf8')).toBe('SECRET-PSX');
+  });
+});
+
+// Root only (mounting it needs root; systemd mounts it at /dev/mqueue): the mqueue filesystem,
+// whose files are the queues themselves.
+describe.runIf(process.getuid?.() === 0)('message queues through the mqueue filesystem', () => {
+  let mnt: string;
+  beforeAll(async () => {
+    mnt = mkdtempSync(join(w.pub, 'mq-'));
+    expect((await run('mount', ['-t', 'mqueue', 'none', mnt])).code).toBe(0);
+  });
+  afterAll(async () => {
+    await run('umount', [mnt]);
+  });
+
+  it("another program's queue read through a file there is refused like its mq_open; nothing is made or removed by path (twins: outside reads it; the session's own queue reads there)", async () => {
+    const q = mq.slice(1);
+    expect((await run('cat', [`${mnt}/${q}`])).stdout).toContain('QSIZE:10');
+    const own = `${mq}-viafs`;
+    const r = await inside(`cat ${mnt}/${q} >/dev/null 2>&1 || echo read-refused
+(echo x > ${mnt}/${q}-new) 2>/dev/null || echo create-refused
+rm -f ${mnt}/${q} 2>/dev/null || echo rm-refused
+${P} mq-make ${own} >/dev/null && grep -q QSIZE ${mnt}/${own.slice(1)} && echo own-read`);
+    expect(r.stdout, r.stderr).toBe('read-refused\ncreate-refused\nrm-refused\nown-read\n');
+    expect(r.stderr).toContain(`sbx: denied ipc mqueue ${mq} (made outside this sandbox)`);
+    expect(r.stderr).toContain('(queues are made by mq_open, which records them)');
+    expect((await outside('mq-open', mq)).stdout.trim()).toBe('mq-open: ok messages=1');
+    expect(readdirSync(mnt)).not.toContain(`${q}-new`);
+    expect(readdirSync(mnt)).not.toContain(own.slice(1));
   });
 });
 

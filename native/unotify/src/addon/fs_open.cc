@@ -14,6 +14,7 @@
 #include "bare_repo.h"
 #include "fs_check.h"
 #include "fs_tty.h"
+#include "ipc.h"
 #include "memory.h"
 #include "shm_files.h"
 
@@ -221,6 +222,8 @@ void handle_open(Notif& n) {
       if (check_resolved(n, need_read && !(is_path && r.unnamed), need_write, r)) return;
       // Another program's object in /dev/shm (shm_files.h); O_TMPFILE: the directory.
       if (!r.unnamed && shm_refused(n, r.fd.get(), st, r.path)) return;
+      // A queue through the mqueue filesystem (/dev/mqueue): the session's own only, as mq_open.
+      if (!r.unnamed && mqueue_object(st) && mqueue_open_refused(n, st, r.path)) return;
       if (is_path) {
         // ADDFD cannot carry an O_PATH file (fget refuses them), so an allowed O_PATH
         // open CONTINUEs. A racing thread could swap in another path, but an O_PATH fd
@@ -265,6 +268,8 @@ void handle_open(Notif& n) {
     struct stat dir_st;
     if (fstat(r.parent.get(), &dir_st) != 0) return void(reply_error(n.listener(), n.req.id, errno));
     if (shm_create_refused(n, r.parent.get(), dir_st, real)) return;
+    if (mqueue_object(dir_st))
+      return void(refuse(n, Decision{false, -2}, "ipc", real + " (queues are made by mq_open, which records them)", EACCES));
     const bool shm = shm_place(dir_st, r.path);
     use_caller_umask(n);
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (shm ? O_EXCL : 0));

@@ -16,6 +16,7 @@
 #include "bare_repo.h"
 #include "fs_check.h"
 #include "git_config.h"
+#include "ipc.h"
 #include "memory.h"
 #include "shm_files.h"
 
@@ -89,14 +90,22 @@ bool operand(Notif& n, int dirfd, uint64_t pathp, bool follow, bool empty_ok, Ta
   return true;
 }
 
-// /dev/shm (shm_files.h): an existing object there must be one the session made; a new name
-// goes in /dev/shm itself or in a directory the session made there.
-// /dev/shm itself is nobody's to change (chmod, chown, utimes, xattr of the directory).
+// Files that are IPC objects. /dev/shm (shm_files.h): an existing object there must be one the
+// session made; a new name goes in /dev/shm itself or in a directory the session made there;
+// /dev/shm itself is nobody's to change (chmod, chown, utimes, xattr of the directory). The
+// mqueue filesystem (ipc.h): never changed by path (mq_open and mq_unlink make and remove
+// queues, and record them).
 bool shm_target_refused(Notif& n, const Target& t) {
   if (t.unnamed) return false;
   struct stat st;
   const bool exists = t.fd.ok() ? fstat(t.fd.get(), &st) == 0 : fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (!exists) return shm_create_refused(n, t.parent.get(), t.real);
+  if (!exists) {
+    struct stat dir;
+    if (fstat(t.parent.get(), &dir) != 0) return false;  // the operation fails the same way
+    if (mqueue_object(dir)) return refuse(n, Decision{false, -2}, "ipc", t.real + " (queues are made by mq_open, which records them)", EACCES);
+    return shm_create_refused(n, t.parent.get(), dir, t.real);
+  }
+  if (mqueue_object(st)) return refuse(n, Decision{false, -2}, "ipc", t.real + " (queues change only through mq_open and mq_unlink)", EACCES);
   if (shm_top(st)) return refuse(n, Decision{false, -2}, "ipc", t.real + " (shared by every program)", EACCES);
   return t.fd.ok() ? shm_refused(n, t.fd.get(), st, t.real) : shm_refused(n, -1, t.parent.get(), t.name.c_str(), t.real);
 }
@@ -376,6 +385,9 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
     if (bare_config_rename(n, guard, s, d, flags)) return;
   }
   if (check_access(n, exchange, true, d.real) || shm_target_refused(n, d)) return;
+  if (shm_move_refused(n, s.parent.get(), s.name.c_str(), s.real, d.real) ||
+      (exchange && shm_move_refused(n, d.parent.get(), d.name.c_str(), d.real, s.real)))
+    return;
   if (exchange && dir_exposes(n, d)) return;
   if ((is_dir_entry(s) && deny_below_refused(n, d)) || (exchange && is_dir_entry(d) && deny_below_refused(n, s))) return;
   if (guard.engaged()) {

@@ -26,6 +26,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
+#include <mutex>
 #include <string>
 
 #include "engine.h"
@@ -296,6 +298,46 @@ void mq_unlink_for(Notif& n) {
 }
 
 }  // namespace
+
+namespace {
+struct MqueueFs {
+  bool known = false;
+  dev_t dev = 0;
+};
+
+const MqueueFs& mqueue_fs() {
+  static MqueueFs m;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    char name[64];
+    snprintf(name, sizeof name, "/sbx-probe-%d-%lx", static_cast<int>(getpid()), static_cast<unsigned long>(time(nullptr)));
+    mq_attr attr{};
+    attr.mq_maxmsg = 1;
+    attr.mq_msgsize = 1;
+    Fd q(static_cast<int>(syscall(SYS_mq_open, name + 1, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr)));
+    if (!q.ok()) return;
+    syscall(SYS_mq_unlink, name + 1);
+    struct stat st;
+    if (fstat(q.get(), &st) != 0) return;
+    m.known = true;
+    m.dev = st.st_dev;
+  });
+  return m;
+}
+}  // namespace
+
+bool mqueue_object(const struct stat& st) {
+  const MqueueFs& m = mqueue_fs();
+  return m.known && st.st_dev == m.dev;
+}
+
+bool mqueue_open_refused(Notif& n, const struct stat& st, const std::string& real) {
+  if (S_ISDIR(st.st_mode)) return false;  // the filesystem's top: names are listed, nothing more
+  const std::string name = real.substr(real.rfind('/') + 1);
+  IpcRecord rec;
+  if (n.core->ipc().find(IpcKind::Mq, ipc_name_hash(name), &rec) && rec.key == static_cast<int64_t>(st.st_ino)) return false;
+  return refuse(n, Decision{false, -2}, "ipc", "mqueue /" + name + " (made outside this sandbox)", EACCES);
+}
 
 void ipc_session_ended(Core& core) {
   // No later sandbox may use them (they are this session's), and an outside program that

@@ -24,7 +24,11 @@
 
 #include "shm_region.h"
 
+struct stat;
+
 namespace sbx {
+
+struct Notif;
 
 // ShmFile: a file in /dev/shm (shm_files.h): ident its inode, key its birth time.
 enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4, ShmFile = 5 };
@@ -88,5 +92,14 @@ class IpcTable {
 };
 
 uint64_t ipc_name_hash(const std::string& name);
+
+// The mqueue filesystem (/dev/mqueue where it is mounted; every mount of it in this IPC
+// namespace is one filesystem): its files are the queues themselves, and an fd opened on one
+// is a queue descriptor. Is `st` an object of it (the queues' filesystem, found once by making
+// a queue of our own)?
+bool mqueue_object(const struct stat& st);
+// An existing entry opened through that filesystem: its top directory passes (a listing); a
+// queue must be the session's (its name's record, the same inode); else refused like mq_open.
+bool mqueue_open_refused(Notif& n, const struct stat& st, const std::string& real);
 
 }  // namespace sbx

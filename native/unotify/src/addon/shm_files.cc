@@ -69,6 +69,17 @@ bool ours(Core& core, const ShmId& id) {
   return core.ipc().find(IpcKind::ShmFile, id.ino, &rec) && rec.key == id.born;
 }
 
+// Deeper than this below /dev/shm, nothing is made (the session's end removes what it made,
+// depth first, and must reach all of it).
+constexpr int kMaxDepth = 16;
+
+// How deep a proven path below /dev/shm/ is (0: a name in /dev/shm itself).
+int depth_of(const std::string& real) {
+  int depth = 0;
+  for (size_t i = 9; i < real.size(); i++) depth += real[i] == '/';
+  return depth;
+}
+
 std::string parent_of(const std::string& real) {
   const size_t slash = real.rfind('/');
   return slash == 0 || slash == std::string::npos ? std::string("/") : real.substr(0, slash);
@@ -145,17 +156,11 @@ bool shm_create_refused(Notif& n, int dirfd, const std::string& real) {
   return fstat(dirfd, &st) == 0 && shm_create_refused(n, dirfd, st, real);
 }
 
-// Deeper than this below /dev/shm, nothing is made (the session's end removes what it made,
-// depth first, and must reach all of it).
-constexpr int kMaxDepth = 16;
-
 bool shm_create_refused(Notif& n, int dirfd, const struct stat& st, const std::string& real) {
   const std::string dir = parent_of(real);
   if (is_top(st) || shm_object(st, dir)) {
     // Only below /dev/shm by that name (not through another mount of it), and not too deep.
-    int depth = 0;
-    for (size_t i = 9; i < real.size(); i++) depth += real[i] == '/';
-    if (real.compare(0, 9, "/dev/shm/") != 0 || depth >= kMaxDepth)
+    if (real.compare(0, 9, "/dev/shm/") != 0 || depth_of(real) >= kMaxDepth)
       return refuse(n, Decision{false, -2}, "ipc", real + " (new names go only under /dev/shm/, at most 16 directories deep)", EACCES);
   }
   if (is_top(st)) return false;
@@ -163,6 +168,38 @@ bool shm_create_refused(Notif& n, int dirfd, const struct stat& st, const std::s
   ShmId id;
   if (id_of(dirfd, -1, nullptr, id) && ours(*n.core, id)) return false;
   return refuse(n, Decision{false, -2}, "ipc", dir + " (made outside this sandbox)", EACCES);
+}
+
+namespace {
+// How many levels of names lie below the directory dirfd (0: empty), counting no further than cap.
+int tree_height(int dirfd, int cap) {
+  if (cap <= 0) return 0;
+  DIR* d = fdopendir(dup(dirfd));
+  if (!d) return 0;
+  int height = 0;
+  while (struct dirent* e = readdir(d)) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    int below = 1;
+    if (e->d_type == DT_DIR) {
+      Fd sub(openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub.ok()) below += tree_height(sub.get(), cap - 1);
+    }
+    if (below > height) height = below;
+    if (height > cap) break;
+  }
+  closedir(d);
+  return height;
+}
+}  // namespace
+
+bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& real, const std::string& dest) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) || !shm_object(st, real)) return false;
+  Fd dir(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  // Unreadable (closed to its owner): its tree cannot be measured, so it does not move.
+  const int height = dir.ok() ? tree_height(dir.get(), kMaxDepth) : kMaxDepth;
+  if (dest.compare(0, 9, "/dev/shm/") == 0 && depth_of(dest) + height < kMaxDepth) return false;
+  return refuse(n, Decision{false, -2}, "ipc", dest + " (new names go only under /dev/shm/, at most 16 directories deep)", EACCES);
 }
 
 bool shm_record(Core& core, const std::string& real, int fd, int dirfd, const char* name) {

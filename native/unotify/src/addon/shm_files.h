@@ -39,6 +39,9 @@ bool shm_image_refused(Notif& n, const std::string& exe);
 // and neither /dev/shm itself nor one the session made.
 bool shm_create_refused(Notif& n, int dirfd, const std::string& real);
 bool shm_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const std::string& real);
+// A directory of /dev/shm renamed to `dest` takes its tree along: refused when that tree
+// would then reach deeper than the limit (the session's end must reach all of it).
+bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& real, const std::string& dest);
 // After creating `real`: records the new object if it is in /dev/shm (fd, or dirfd+name).
 // false: it could not be recorded (the records are full): the caller removes it again.
 bool shm_record(Core& core, const std::string& real, int fd, int dirfd = -1, const char* name = nullptr);
