@@ -262,6 +262,13 @@ void mq_open_for(Notif& n) {
       return void(reply_fd(n.listener(), n.req.id, fd.release(), cloexec));
     }
     if (errno != ENOENT || !(oflag & O_CREAT)) return void(reply_error(n.listener(), n.req.id, errno));
+    // Records are keyed by 64 bits of the name's SHA-256: a second name found to share them
+    // would take the first queue's record, leaving that queue unreachable and not removed at
+    // the session's end (a message planted for whoever opens its name next). Refused.
+    if (n.core->ipc().name_clash(IpcKind::Mq, hash, name)) {
+      refuse(n, Decision{false, -2}, "ipc", what + " (its name's hash is another queue's of this session)", EACCES);
+      return;
+    }
     Fd made(static_cast<int>(syscall(SYS_mq_open, name.c_str(), oflag | O_EXCL, mode, withAttr ? &attr : nullptr)));
     if (!made.ok() && errno == EEXIST) continue;  // made outside meanwhile: look again
     if (!made.ok()) return void(reply_error(n.listener(), n.req.id, errno));

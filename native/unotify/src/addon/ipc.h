@@ -64,6 +64,8 @@ class IpcTable {
   // hash): the session's end unlinks its queues by name (ipc_session_ended). A supervisor
   // restarted after a crash learns a name again when the session next opens that queue.
   void set_name(IpcKind kind, uint64_t ident, const std::string& name);
+  // Is there a record of (kind, ident) under another known name (two names, one hash)?
+  bool name_clash(IpcKind kind, uint64_t ident, const std::string& name);
   // Every record of `kind` whose name is known: (record, name).
   std::vector<std::pair<IpcRecord, std::string>> named(IpcKind kind);
   // Drops every record `gone` says no longer names a live object of ours.

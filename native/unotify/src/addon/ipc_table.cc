@@ -139,6 +139,12 @@ void IpcTable::set_name(IpcKind kind, uint64_t ident, const std::string& name) {
   if (it != live_.end()) it->second.name = name;
 }
 
+bool IpcTable::name_clash(IpcKind kind, uint64_t ident, const std::string& name) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = live_.find(Key{static_cast<uint32_t>(kind), ident});
+  return it != live_.end() && !it->second.name.empty() && it->second.name != name;
+}
+
 std::vector<std::pair<IpcRecord, std::string>> IpcTable::named(IpcKind kind) {
   std::lock_guard<std::mutex> g(mu_);
   std::vector<std::pair<IpcRecord, std::string>> out;
