@@ -95,7 +95,7 @@ bool operand(Notif& n, int dirfd, uint64_t pathp, bool follow, bool empty_ok, Ta
 // /dev/shm itself is nobody's to change (chmod, chown, utimes, xattr of the directory). The
 // mqueue filesystem (ipc.h): never changed by path (mq_open and mq_unlink make and remove
 // queues, and record them).
-bool shm_target_refused(Notif& n, const Target& t) {
+bool ipc_file_refused(Notif& n, const Target& t) {
   if (t.unnamed) return false;
   struct stat st;
   const bool exists = t.fd.ok() ? fstat(t.fd.get(), &st) == 0 : fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -120,7 +120,7 @@ long made(Notif& n, const Target& t, long r, bool dir) {
 }
 
 bool check_target(Notif& n, bool need_read, bool need_write, const Target& t) {
-  if (!t.unnamed) return check_access(n, need_read, need_write, t.real) || shm_target_refused(n, t);
+  if (!t.unnamed) return check_access(n, need_read, need_write, t.real) || ipc_file_refused(n, t);
   Resolved r;
   r.unnamed = true;
   r.held = t.held;
@@ -174,7 +174,7 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
                               Decision d = decide_path_rule(p.write, t.real, &w);
                               return d.allow || !w || !w->exact ? d : decide_path_without_exact(p.write, t.real);
                             }).allow;
-  if (new_ancestor ? shm_target_refused(n, t) : check_target(n, false, true, t)) return;
+  if (new_ancestor ? ipc_file_refused(n, t) : check_target(n, false, true, t)) return;
   BareGuard guard;
   if (bare_relevant(t.real)) {
     guard.engage();
@@ -374,7 +374,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   // A whiteout is a device (0/0) left at the source's name: no devices from a sandbox.
   if (flags & RENAME_WHITEOUT) return fail(n, EPERM);
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
-  if (check_access(n, true, true, s.real) || shm_target_refused(n, s) || dir_exposes(n, s)) return;
+  if (check_access(n, true, true, s.real) || ipc_file_refused(n, s) || dir_exposes(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
   // Every rename that can place a HEAD, a config or commondir, or a whole directory.
@@ -384,7 +384,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
     guard.engage();
     if (bare_config_rename(n, guard, s, d, flags)) return;
   }
-  if (check_access(n, exchange, true, d.real) || shm_target_refused(n, d)) return;
+  if (check_access(n, exchange, true, d.real) || ipc_file_refused(n, d)) return;
   if (shm_move_refused(n, s.parent.get(), s.name.c_str(), s.real, d.real) ||
       (exchange && shm_move_refused(n, d.parent.get(), d.name.c_str(), d.real, s.real)))
     return;
@@ -433,7 +433,7 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
   // be held writable.
-  if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real) || shm_target_refused(n, d)) return;
+  if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real) || ipc_file_refused(n, d)) return;
   // A second name for a config next to a HEAD would let it be written through that name.
   BareGuard guard;
   guard.engage();
@@ -481,7 +481,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   if (target_text.empty()) return fail(n, ENOENT);
   // Opening through the link is decided on its target; what a tool outside would do through
   // it, here (link_target_refused).
-  if (check_access(n, false, true, d.real) || shm_target_refused(n, d) || deny_below_refused(n, d) ||
+  if (check_access(n, false, true, d.real) || ipc_file_refused(n, d) || deny_below_refused(n, d) ||
       link_target_refused(n, d, target_text))
     return;
   BareGuard guard;
