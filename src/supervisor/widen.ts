@@ -11,6 +11,7 @@ import { realpathSync } from 'node:fs';
 import type { HintRequest } from '../../native/unotify/native.js';
 import type { Engine } from '../native/engine.js';
 import { PolicyError } from '../errors.js';
+import { markStale } from '../hook/fresh.js';
 import { loadPolicyFile, withoutContent } from '../policy/load.js';
 import { decidePath } from '../policy/match.js';
 import type { Env } from '../policy/paths.js';
@@ -86,6 +87,9 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     return { error: `not trusted: ${answer.why}` };
   }
   trust(loaded.file, loaded.sha256, host.env);
+  // Every shell asks again at its next prompt (the one right after this command's answer),
+  // which puts the new trust in force: not left to the file watcher, which may come later.
+  markStale(host.env);
   host.say(`session ${host.id}: trusted ${loaded.file} (sha256 ${loaded.sha256.slice(0, 12)}), confirmed at the terminal`);
   return { ok: true, file: loaded.file, sha256: loaded.sha256 };
 }
