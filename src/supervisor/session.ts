@@ -562,8 +562,9 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     if (this.ended) return;
     this.stats();
     this.ended = true;
-    // The fast-path client waits for this to exit. Every event reached us before the engine
-    // reported its close (native flush_loop), so nothing is left to say.
+    // The fast-path client waits for this to exit: told first. At the usual end (the engine
+    // reported its close) every event has reached us already (native flush_loop); at any
+    // other, stopping the engine below delivers its last events later anyway.
     this.exec?.out.end();
     this.stopEngine();
     this.keeper?.destroy();
