@@ -21,7 +21,7 @@ import { stampOf } from './policy-cache.js';
 import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import { filterEnv } from '../policy/match.js';
 
-/** Directories × flag sets; an entry is ~40 KB of compiled policy. */
+/** Policies kept in all (directories × flag sets × variable values); each is ~40 KB of JSON. */
 const MAX_ENTRIES = 32;
 
 interface Entry {
@@ -64,7 +64,14 @@ export class ExecPolicyCache {
       const kept = variants.filter((e) => e.reads.some(([name, value]) => env[name] !== value)).slice(-3);
       this.entries.delete(key);
       this.entries.set(key, [...kept, entry]);
-      if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+      // The least recently used go first, until the whole cache is within its bound.
+      let total = 0;
+      for (const v of this.entries.values()) total += v.length;
+      for (const [k, v] of this.entries) {
+        if (total <= MAX_ENTRIES || k === key) break;
+        this.entries.delete(k);
+        total -= v.length;
+      }
     }
     return built;
   }

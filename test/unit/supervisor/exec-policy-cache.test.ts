@@ -31,6 +31,18 @@ describe('ExecPolicyCache', () => {
     expect(first.stamped).toContain(join(proj, '.sbx.yaml'));
   });
 
+  it('keeps at most 32 policies in all: the least recently used goes first', async () => {
+    const w = tempWorld();
+    const proj = join(w.root, 'q');
+    mkdirSync(proj);
+    const cache = new ExecPolicyCache();
+    const flags = (i: number) => ({ kind: 'exec' as const, cwd: proj, args: [`--allow-env=V${i}`, '--', 'true'] });
+    for (let i = 0; i < 33; i++) await cache.resolve(flags(i), w.env);
+    await cache.resolve(flags(32), w.env); // the newest: still there
+    await cache.resolve(flags(0), w.env); // the oldest: gone
+    expect([cache.misses, cache.hits]).toEqual([34, 1]);
+  });
+
   it('a policy with a broken file in force (its last good version or the strict fallback) is built every time', async () => {
     const w = tempWorld();
     const proj = join(w.root, 'p');
