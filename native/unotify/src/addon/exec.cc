@@ -200,7 +200,7 @@ Verdict verify_image(Notif& n, bool pending) {
   // rights, as it did before verification existed. After an exec it is decided as usual.
   if (!pending && n.policyId == n.core->procs().strict()) return Verdict::kAllow;
   // An image swapped in after the exec's early check: another program's /dev/shm object.
-  if (pending && path.compare(0, 9, "/dev/shm/") == 0 && shm_image_refused(n, proc + "/exe")) {
+  if (pending && under_dev_shm(path) && shm_image_refused(n, proc + "/exe")) {
     n.core->denials++;
     return Verdict::kKill;
   }

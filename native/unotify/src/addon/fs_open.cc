@@ -267,9 +267,7 @@ void handle_open(Notif& n) {
     // only as a new object (O_EXCL: one made outside meanwhile is decided above, as existing).
     struct stat dir_st;
     if (fstat(r.parent.get(), &dir_st) != 0) return void(reply_error(n.listener(), n.req.id, errno));
-    if (shm_create_refused(n, r.parent.get(), dir_st, real)) return;
-    if (mqueue_object(dir_st))
-      return void(refuse(n, Decision{false, -2}, "ipc", real + " (queues are made by mq_open, which records them)", EACCES));
+    if (ipc_create_refused(n, r.parent.get(), dir_st, real)) return;
     const bool shm = shm_place(dir_st, r.path);
     use_caller_umask(n);
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (shm ? O_EXCL : 0));

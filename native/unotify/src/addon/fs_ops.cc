@@ -102,8 +102,7 @@ bool ipc_file_refused(Notif& n, const Target& t) {
   if (!exists) {
     struct stat dir;
     if (fstat(t.parent.get(), &dir) != 0) return false;  // the operation fails the same way
-    if (mqueue_object(dir)) return refuse(n, Decision{false, -2}, "ipc", t.real + " (queues are made by mq_open, which records them)", EACCES);
-    return shm_create_refused(n, t.parent.get(), dir, t.real);
+    return ipc_create_refused(n, t.parent.get(), dir, t.real);
   }
   if (mqueue_object(st)) return refuse(n, Decision{false, -2}, "ipc", t.real + " (queues change only through mq_open and mq_unlink)", EACCES);
   if (shm_top(st)) return refuse(n, Decision{false, -2}, "ipc", t.real + " (shared by every program)", EACCES);

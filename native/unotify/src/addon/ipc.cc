@@ -228,9 +228,20 @@ int64_t queue_inode(int fd) {
   return fstat(fd, &st) == 0 ? static_cast<int64_t>(st.st_ino) : -1;
 }
 
-bool queue_is_ours(Core& core, uint64_t hash, int fd) {
+// Is the queue with this name hash and inode the one the session recorded?
+bool queue_recorded(Core& core, uint64_t hash, int64_t ino) {
   IpcRecord rec;
-  return core.ipc().find(IpcKind::Mq, hash, &rec) && rec.key == queue_inode(fd);
+  return core.ipc().find(IpcKind::Mq, hash, &rec) && rec.key == ino;
+}
+
+bool queue_is_ours(Core& core, uint64_t hash, int fd) { return queue_recorded(core, hash, queue_inode(fd)); }
+
+// An existing queue by name, for a look at its inode: read-only, or write-only when that is
+// all its mode allows us.
+Fd open_existing_queue(const std::string& name) {
+  Fd fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_RDONLY, 0, nullptr)));
+  if (!fd.ok()) fd = Fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_WRONLY, 0, nullptr)));
+  return fd;
 }
 
 // mq_open(name, oflag, mode, attr): glibc passes the name without its leading '/'.
@@ -292,8 +303,7 @@ void mq_unlink_for(Notif& n) {
   if (err < 0) return void(reply_error(n.listener(), n.req.id, err == -ENAMETOOLONG ? ENAMETOOLONG : EFAULT));
   const uint64_t hash = ipc_name_hash(name);
   std::lock_guard<std::mutex> g(n.core->ipc().get_lock());
-  Fd fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_RDONLY, 0, nullptr)));
-  if (!fd.ok()) fd = Fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_WRONLY, 0, nullptr)));
+  Fd fd = open_existing_queue(name);
   if (!fd.ok() && errno == ENOENT) return void(reply_error(n.listener(), n.req.id, ENOENT));
   if (!fd.ok() || !queue_is_ours(*n.core, hash, fd.get())) {
     refuse(n, Decision{false, -2}, "ipc", "mqueue /" + name + " (made outside this sandbox)", EACCES);
@@ -341,8 +351,7 @@ bool mqueue_object(const struct stat& st) {
 bool mqueue_open_refused(Notif& n, const struct stat& st, const std::string& real) {
   if (S_ISDIR(st.st_mode)) return false;  // the filesystem's top: names are listed, nothing more
   const std::string name = real.substr(real.rfind('/') + 1);
-  IpcRecord rec;
-  if (n.core->ipc().find(IpcKind::Mq, ipc_name_hash(name), &rec) && rec.key == static_cast<int64_t>(st.st_ino)) return false;
+  if (queue_recorded(*n.core, ipc_name_hash(name), static_cast<int64_t>(st.st_ino))) return false;
   return refuse(n, Decision{false, -2}, "ipc", "mqueue /" + name + " (made outside this sandbox)", EACCES);
 }
 
@@ -356,8 +365,7 @@ void ipc_session_ended(Core& core) {
   // whose name this supervisor never learned (made before a crash, not opened since) stays.
   std::lock_guard<std::mutex> g(core.ipc().get_lock());
   for (const auto& [rec, name] : core.ipc().named(IpcKind::Mq)) {
-    Fd fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_RDONLY, 0, nullptr)));
-    if (!fd.ok()) fd = Fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), O_WRONLY, 0, nullptr)));
+    Fd fd = open_existing_queue(name);
     if (fd.ok() && queue_inode(fd.get()) == rec.key) syscall(SYS_mq_unlink, name.c_str());
   }
   shm_session_ended(core);  // the session's /dev/shm files, likewise

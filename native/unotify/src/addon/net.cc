@@ -601,7 +601,8 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   const std::string last = rp.name, dir = rp.path;
   if (check_access(n, false, true, join_path(dir, last))) return;
   // A socket file in /dev/shm is a name like any other there (shm_files.h).
-  if (shm_create_refused(n, parent.get(), join_path(dir, last))) return;
+  struct stat dir_st;
+  if (fstat(parent.get(), &dir_st) == 0 && shm_create_refused(n, parent.get(), dir_st, join_path(dir, last))) return;
   // Bound as "name" from inside the directory: the socket's address (getsockname) is then
   // that name, not a path of ours. This receiver thread has its own fs struct (engine.cc
   // unshares CLONE_FS, as use_caller_umask needs): its cwd is ours to move.

@@ -43,11 +43,6 @@ const ShmMount& shm_mount() {
   return m;
 }
 
-bool is_top(const struct stat& st) {
-  const ShmMount& m = shm_mount();
-  return m.present && st.st_dev == m.dev && st.st_ino == m.top;
-}
-
 // An object's identity: its inode and birth time (no later object has both).
 struct ShmId {
   uint64_t ino = 0;
@@ -114,13 +109,18 @@ void remove_ours(int dirfd, const std::map<uint64_t, int64_t>& mine, int depth) 
 bool shm_object(const struct stat& st, const std::string& real) {
   const ShmMount& m = shm_mount();
   if (!m.present || st.st_dev != m.dev || st.st_ino == m.top) return false;
-  return m.own_fs || real.compare(0, 9, "/dev/shm/") == 0;
+  return m.own_fs || under_dev_shm(real);
 }
 
-bool shm_top(const struct stat& st) { return is_top(st); }
+bool shm_top(const struct stat& st) {
+  const ShmMount& m = shm_mount();
+  return m.present && st.st_dev == m.dev && st.st_ino == m.top;
+}
+
+bool under_dev_shm(const std::string& real) { return real.compare(0, 9, "/dev/shm/") == 0; }
 
 bool shm_place(const struct stat& dir_st, const std::string& dir) {
-  return is_top(dir_st) || shm_object(dir_st, dir);
+  return shm_top(dir_st) || shm_object(dir_st, dir);
 }
 
 static bool refused_unless_ours(Notif& n, int fd, int dirfd, const char* name, const struct stat& st, const std::string& real) {
@@ -151,23 +151,24 @@ bool shm_image_refused(Notif& n, const std::string& exe) {
   return shm_refused(n, fd.get(), st, real);
 }
 
-bool shm_create_refused(Notif& n, int dirfd, const std::string& real) {
-  struct stat st;
-  return fstat(dirfd, &st) == 0 && shm_create_refused(n, dirfd, st, real);
-}
-
 bool shm_create_refused(Notif& n, int dirfd, const struct stat& st, const std::string& real) {
   const std::string dir = parent_of(real);
-  if (is_top(st) || shm_object(st, dir)) {
+  if (shm_top(st) || shm_object(st, dir)) {
     // Only below /dev/shm by that name (not through another mount of it), and not too deep.
-    if (real.compare(0, 9, "/dev/shm/") != 0 || depth_of(real) >= kMaxDepth)
+    if (!under_dev_shm(real) || depth_of(real) >= kMaxDepth)
       return refuse(n, Decision{false, -2}, "ipc", real + " (new names go only under /dev/shm/, at most 16 directories deep)", EACCES);
   }
-  if (is_top(st)) return false;
+  if (shm_top(st)) return false;
   if (!shm_object(st, dir)) return false;
   ShmId id;
   if (id_of(dirfd, -1, nullptr, id) && ours(*n.core, id)) return false;
   return refuse(n, Decision{false, -2}, "ipc", dir + " (made outside this sandbox)", EACCES);
+}
+
+bool ipc_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const std::string& real) {
+  if (mqueue_object(dir_st))
+    return refuse(n, Decision{false, -2}, "ipc", real + " (queues are made by mq_open, which records them)", EACCES);
+  return shm_create_refused(n, dirfd, dir_st, real);
 }
 
 namespace {
@@ -198,7 +199,7 @@ bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& 
   Fd dir(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   // Unreadable (closed to its owner): its tree cannot be measured, so it does not move.
   const int height = dir.ok() ? tree_height(dir.get(), kMaxDepth) : kMaxDepth;
-  if (dest.compare(0, 9, "/dev/shm/") == 0 && depth_of(dest) + height < kMaxDepth) return false;
+  if (under_dev_shm(dest) && depth_of(dest) + height < kMaxDepth) return false;
   return refuse(n, Decision{false, -2}, "ipc", dest + " (new names go only under /dev/shm/, at most 16 directories deep)", EACCES);
 }
 

@@ -26,6 +26,8 @@ class Core;
 bool shm_object(const struct stat& st, const std::string& real);
 // Is it /dev/shm itself?
 bool shm_top(const struct stat& st);
+// Is this proven path below /dev/shm/ by that name?
+bool under_dev_shm(const std::string& real);
 // For an existing object: refuses (and answers) when it is in /dev/shm and not the session's.
 // fd: the object itself, or -1 with (dirfd, name) naming it (not followed).
 bool shm_refused(Notif& n, int fd, int dirfd, const char* name, const std::string& real);
@@ -35,10 +37,14 @@ bool shm_refused(Notif& n, int fd, const struct stat& st, const std::string& rea
 bool shm_place(const struct stat& dir_st, const std::string& dir);
 // A running image (/proc/<tid>/exe) that is another program's /dev/shm object (a denial line).
 bool shm_image_refused(Notif& n, const std::string& exe);
-// Before creating `real` in directory `dirfd`: refuses when that directory is in /dev/shm
-// and neither /dev/shm itself nor one the session made.
-bool shm_create_refused(Notif& n, int dirfd, const std::string& real);
+// Before creating `real` in directory `dirfd` (its stat dir_st): refuses when that directory
+// is in /dev/shm and neither /dev/shm itself nor one the session made, or the name would lie
+// deeper than the limit.
 bool shm_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const std::string& real);
+// The same, and never a name in the mqueue filesystem (mq_open makes queues, and records
+// them): the one check the path calls that make a name go through (open, mkdir, mknod,
+// symlink, link, rename).
+bool ipc_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const std::string& real);
 // A directory of /dev/shm renamed to `dest` takes its tree along: refused when that tree
 // would then reach deeper than the limit (the session's end must reach all of it).
 bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& real, const std::string& dest);
