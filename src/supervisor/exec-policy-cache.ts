@@ -43,7 +43,7 @@ export class ExecPolicyCache {
     const { argv } = parseExecCommandLine(source.args);
     const key = `${source.cwd}\0${source.args.slice(0, source.args.length - argv.length).join('\0')}`;
     const variants = this.entries.get(key) ?? [];
-    const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.stamped).stamp === e.stamp && buildFactsHold(e.built.facts));
+    const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.inputs.stamped).stamp === e.stamp && buildFactsHold(e.built.inputs.facts));
     if (hit) {
       this.hits++;
       this.entries.delete(key);
@@ -52,14 +52,14 @@ export class ExecPolicyCache {
       copy.source = { ...copy.source, kind: 'exec', cwd: source.cwd, args: source.args };
       copy.key = sourceKey(copy.source);
       copy.argv = argv;
-      copy.env = filterEnv(env, copy.envFilter);
+      copy.env = filterEnv(env, copy.inputs.envFilter);
       return copy;
     }
     this.misses++;
     const built = await resolveExecSource(source, env);
-    const { stamp, settled } = stampOf(built.stamped);
-    if (settled && built.reusable) {
-      const entry: Entry = { reads: built.readNames.map((n) => [n, env[n]]), stamp, built: structuredClone(built) };
+    const { stamp, settled } = stampOf(built.inputs.stamped);
+    if (settled && built.inputs.reusable) {
+      const entry: Entry = { reads: built.inputs.readNames.map((n) => [n, env[n]]), stamp, built: structuredClone(built) };
       entry.built.env = {}; // the caller's variables are not kept
       const kept = variants.filter((e) => e.reads.some(([name, value]) => env[name] !== value)).slice(-3);
       this.entries.delete(key);

@@ -196,7 +196,7 @@ async function build(
   const proxyVars = (await network).env;
   traceStep(session, 'proxy up');
   // The session keeps the policy, not the caller's environment.
-  const { env: programBase, warnings, quiet, defaultOrigins, argv, envFilter: _filter, readNames: _names, stamped: _stamped, facts: _facts, reusable: _reusable, ...policy } = resolved;
+  const { env: programBase, warnings, quiet, defaultOrigins, argv, inputs: _inputs, ...policy } = resolved;
   host.pending.add(session, {
     got: { resolved: policy, effectiveKey: sourceKey(source), generation: 0 },
     out: sock,

@@ -65,15 +65,9 @@ export function sourceKey(s: PolicySource): string {
   return s.kind === 'dir' ? `dir:${s.dir}` : `use:${s.file}`;
 }
 
-export interface ResolvedExec extends ResolvedSource {
-  /** The program's environment (the policy's env filter applied to all of the caller's). */
-  env: Record<string, string>;
-  envFilter: { deny: string[]; allow: string[] };
-  warnings: string[];
-  quiet: boolean;
-  argv: string[];
-  defaultOrigins: Record<string, string>;
-  /** What the build depended on, for exec-policy-cache.ts: the variables it read, by name. */
+/** What an exec build depended on, for exec-policy-cache.ts to re-check before reusing it. */
+export interface ExecBuildInputs {
+  /** The variables the build read, by name. */
   readNames: string[];
   /** The policy files in force plus paths whose change alters the result; the build's facts. */
   stamped: string[];
@@ -83,6 +77,18 @@ export interface ResolvedExec extends ResolvedSource {
    * session compiles that file) or the strict fallback is in force: not stamped, so not kept.
    */
   reusable: boolean;
+  /** The policy's env filter: a reuse applies it to the new caller's variables. */
+  envFilter: { deny: string[]; allow: string[] };
+}
+
+export interface ResolvedExec extends ResolvedSource {
+  /** The program's environment (the policy's env filter applied to all of the caller's). */
+  env: Record<string, string>;
+  warnings: string[];
+  quiet: boolean;
+  argv: string[];
+  defaultOrigins: Record<string, string>;
+  inputs: ExecBuildInputs;
 }
 
 /**
@@ -108,15 +114,17 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
     prompt: 'sbx',
     broken: [],
     env: filterEnv(env, compiled.envFilter), // the program's environment: from all of the caller's
-    envFilter: compiled.envFilter,
     warnings: compiled.warnings,
     quiet,
     argv,
     defaultOrigins: defaultOriginsFor(flags),
-    readNames: reads.names(),
-    stamped: [...new Set([...compiled.watch, ...compiled.files])],
-    facts: compiled.facts,
-    reusable: compiled.broken === 0,
+    inputs: {
+      readNames: reads.names(),
+      stamped: [...new Set([...compiled.watch, ...compiled.files])],
+      facts: compiled.facts,
+      reusable: compiled.broken === 0,
+      envFilter: compiled.envFilter,
+    },
   };
 }
 
