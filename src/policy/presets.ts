@@ -98,13 +98,13 @@ export function persistencePaths(ctx: PresetContext): string[] {
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
   // PATH directories: under the home (for root: all of them), except the project's own
   // (node_modules/.bin and the like: the project is writable anyway) and anything that
-  // would cover the home, /tmp or the whole tree.
+  // would cover the home, /tmp or the whole tree. A home in /tmp keeps its PATH dirs.
   const underHome = (p: string) => p.startsWith(`${home}/`);
   const inProject = (p: string) => p === ctx.projectDir || p.startsWith(`${ctx.projectDir}/`);
   for (const raw of (env.PATH ?? '').split(':')) {
     if (!isAbsolute(raw)) continue;
     const p = normalize(raw).replace(/(.)\/+$/, '$1');
-    if (p === '/' || p === '/tmp' || p.startsWith('/tmp/') || inProject(p) || home.startsWith(`${p}/`) || p === home) continue;
+    if (p === '/' || p === '/tmp' || (p.startsWith('/tmp/') && !underHome(p)) || inProject(p) || home.startsWith(`${p}/`) || p === home) continue;
     if (underHome(p) || root) out.push(p);
   }
   if (root) out.push('/etc', '/proc/sys', '/sys');

@@ -12,17 +12,22 @@
  *   - `use sandbox FILE` with `extends:` and `commands:` behaves like the same text in
  *     `.sbx.yaml`, and `sbx trust FILE` trusts it.
  * The sandboxes live OUTSIDE /tmp (the strict fallback keeps /tmp writable, so a home under
- * it could not show a denial): under test/.work/ in the repository.
+ * it could not show a denial): under test/.work/ in the repository (see outsideTmp).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fixture, tcpServers, writeHostsFile, type Servers } from './net-helpers.js';
 import { makeProject, makeSandbox, PUSH_FN, root, type Sandbox } from './supervisor-helpers.js';
 
-/** A sandbox whose home is not under /tmp. */
+/**
+ * A sandbox whose home is not under a temp dir: test/.work in the repository, or in the
+ * runner's home when the repository itself is in one (a checkout in /tmp).
+ */
 function outsideTmp(name: string): Sandbox {
-  const base = join(root, 'test', '.work');
+  const underTemp = ['/tmp', '/var/tmp', '/dev/shm'].some((t) => root === t || root.startsWith(`${t}/`));
+  const base = underTemp ? join(homedir(), '.cache', 'sbx-test-work') : join(root, 'test', '.work');
   mkdirSync(base, { recursive: true });
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = base;

@@ -10,7 +10,7 @@ import { explain, type CheckOp } from '../../../src/policy/explain.js';
 import { resolvePolicyForDir } from '../../../src/policy/index.js';
 import { loadPolicyFile } from '../../../src/policy/load.js';
 import { trust } from '../../../src/policy/trust.js';
-import { check, tempWorld } from './helpers.js';
+import { check, tempWorld, tmpSample } from './helpers.js';
 
 type Check = [CheckOp, string, boolean, string?];
 interface Case {
@@ -38,7 +38,7 @@ const cases: Case[] = [
       ['read', '<P>/.env', false],
       ['read', '<P>/.envrc', true],
       ['read', '<P>/src/main.ts', true, 'no rule matches'],
-      ['write', '/tmp/x', true],
+      ['write', tmpSample(), true],
       ['net', 'github.com', true],
       ['net', '/var/run/docker.sock', false],
       ['net', '/run/other.sock', true],
@@ -236,8 +236,8 @@ const cases: Case[] = [
     project: 'version: 1\nextends: [project-only]\n',
     checks: [
       ['write', '<P>/out/x', true],
-      ['write', '/tmp/x', true],
-      ['write', '/var/tmp/x', true],
+      ['write', tmpSample(), true],
+      ['write', tmpSample('/var/tmp'), true],
       ['write', '/etc/x', false],
       ['read', '/etc/x', true],
     ],
@@ -444,7 +444,7 @@ const cases: Case[] = [
     project: 'version: 1\nnet: { unix: { allow: ["/run/docker.sock", "/tmp"] } }\ncommands:\n  curl: { net: { unix: { allow: ["/var/run/docker.sock"] } } }\n',
     checks: [
       ['net', '/run/docker.sock', false, 'built-in: docker sockets'],
-      ['net', '/tmp/x.sock', true],
+      ['net', `${tmpSample()}.sock`, true],
     ],
   },
   {
@@ -546,6 +546,19 @@ describe('mode and commands', () => {
     expect(r.warnings).toEqual([
       `${user}:2:16: "**/.env.local" is relative to ${join(w.home, '.config/sbx')}; write "~/**/.env.local" or "/**/.env.local" if you meant your home or anywhere`,
     ]);
+  });
+
+  it('a PATH directory in a home under /tmp is a floor; one in /tmp outside the home is not', async () => {
+    const w = tempWorld('/tmp');
+    const proj = join(w.home, 'p');
+    mkdirSync(proj, { recursive: true });
+    const inHome = join(w.home, 'tools/bin');
+    const outside = join(w.root, 'other/bin');
+    const env = { ...w.env, PATH: `${inHome}:${outside}:/usr/bin:/bin` };
+    const r = await resolvePolicyForDir(proj, { env });
+    const e = async (t: string) => (await check(r.policy, 'write', [t], { cwd: proj, env })).allowed;
+    expect(await e(join(inHome, 'git'))).toBe(false);
+    expect(await e(join(outside, 'git'))).toBe(true);
   });
 
   it('every rule points at an origin', async () => {

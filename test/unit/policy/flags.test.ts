@@ -8,7 +8,7 @@ import { explain, type CheckOp } from '../../../src/policy/explain.js';
 import { compileExecFlags, emptyExecFlags, EXEC_FLAG_SPEC, execFlagsFromArgs, type ExecFlags } from '../../../src/policy/flags.js';
 import { loadPolicyFile } from '../../../src/policy/load.js';
 import { trust } from '../../../src/policy/trust.js';
-import { check as finishedCheck, tempWorld } from './helpers.js';
+import { check as finishedCheck, tempWorld, tmpSample } from './helpers.js';
 
 type Check = [CheckOp, string, boolean, string?];
 
@@ -56,7 +56,7 @@ const cases: [string, Partial<ExecFlags>, Check[]][] = [
     '--deny-write: only /tmp and /dev',
     { denyWrite: true },
     [
-      ['write', '/tmp/x', true, '--deny-write: /tmp and /dev stay writable'],
+      ['write', tmpSample(), true, '--deny-write: /tmp and /dev stay writable'],
       ['write', '/dev/null', true],
       ['write', '<C>/x', false, 'write defaults to deny'],
       ['write', '/etc/x', false],
@@ -71,7 +71,7 @@ const cases: [string, Partial<ExecFlags>, Check[]][] = [
       ['read', '<C>/dist/app.js', true, '--allow-write=dist'],
       ['write', '<C>/src/a.ts', false],
       ['read', '~/other/a.ts', false],
-      ['write', '/tmp/y', true],
+      ['write', tmpSample(), true],
     ],
   ],
   [
@@ -125,10 +125,10 @@ const cases: [string, Partial<ExecFlags>, Check[]][] = [
     [
       ['read', '~/other/x', false],
       ['read', '<C>/x', true, '--deny-all: the working directory stays readable'],
-      ['read', '/tmp/x', true],
+      ['read', tmpSample(), true],
       ['read', '/usr/bin/env', true],
       ['write', '<C>/x', false],
-      ['write', '/tmp/x', true],
+      ['write', tmpSample(), true],
       ['net', '127.0.0.1:80', false],
       ['env', 'SECRET', false],
       ['env', 'PATH', true],
@@ -235,7 +235,7 @@ describe('compileExecFlags', () => {
     expect(await e('net', 'github.com')).toBe(true);
     expect(await e('net', '1.1.1.1:443')).toBe(false);
     expect(await e('write', join(cwd, 'x'))).toBe(false);
-    expect(await e('write', '/tmp/x')).toBe(true);
+    expect(await e('write', tmpSample())).toBe(true);
     expect(r.overrides).toHaveLength(1);
     const npm = r.overrides[0]!;
     expect((await finishedCheck(npm, 'net', ['registry.npmjs.org'], { cwd, env: w.env })).allowed).toBe(true);

@@ -1,7 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+
+/**
+ * A file name in a temp dir that no checkout can be at: a checkout of sbx at a sample path
+ * such as /tmp/x is sbx's own install, a floor, and would turn an "allowed" case into a
+ * denial.
+ */
+export const tmpSample = (dir = '/tmp'): string => join(dir, `sbx-sample-${randomBytes(6).toString('hex')}`);
 
 /**
  * A throwaway HOME with XDG dirs inside it; never the real ~. `base` defaults to the OS

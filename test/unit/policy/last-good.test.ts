@@ -10,7 +10,7 @@ import { resolvePolicyForDir } from '../../../src/policy/index.js';
 import { memoryLastGood, stateLastGood } from '../../../src/policy/last-good.js';
 import { decidePath } from '../../../src/policy/match.js';
 import { decideNet } from '../../../src/policy/net-match.js';
-import { tempWorld } from './helpers.js';
+import { tempWorld, tmpSample } from './helpers.js';
 
 function world() {
   const w = tempWorld('/var/tmp');
@@ -67,7 +67,7 @@ describe('last good per file', () => {
     const elsewhere = join('/srv', 'x');
     expect(decidePath(r.policy.read, join(proj, 'src/a.ts')).effect).toBe('allow');
     expect(decidePath(r.policy.write, join(proj, 'out.js')).effect).toBe('allow');
-    expect(decidePath(r.policy.write, '/tmp/x').effect).toBe('allow');
+    expect(decidePath(r.policy.write, tmpSample()).effect).toBe('allow');
     expect(decidePath(r.policy.read, '/usr/bin/env').effect).toBe('allow');
     expect(decidePath(r.policy.read, elsewhere).effect).toBe('deny');
     expect(decidePath(r.policy.write, elsewhere).effect).toBe('deny');
