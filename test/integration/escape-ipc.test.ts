@@ -315,6 +315,20 @@ ${P} mq-make ${own} >/dev/null && grep -q QSIZE ${mnt}/${own.slice(1)} && echo o
     expect(readdirSync(mnt)).not.toContain(`${q}-new`);
     expect(readdirSync(mnt)).not.toContain(own.slice(1));
   });
+
+  it('an engine that cannot make a queue of its own (RLIMIT_MSGQUEUE 0) still knows the filesystem (twins: outside reads the queue; inside, a plain file and one of another kernel filesystem read)', async () => {
+    const q = mq.slice(1);
+    const plain = join(w.pub, `plain-${process.pid}`);
+    writeFileSync(plain, 'PLAIN\n');
+    chmodSync(plain, 0o644);
+    expect((await run('cat', [`${mnt}/${q}`])).stdout).toContain('QSIZE:10');
+    // The engine runs in this sbx exec (no supervisor for this world): the limit is its own.
+    const cmd = [sbxBin, 'exec', ...policy, '--', 'sh', '-c', `cat ${mnt}/${q} >/dev/null 2>&1 || echo read-refused; cat ${plain} /proc/sys/kernel/ostype`];
+    const r = await run('bash', ['-c', 'ulimit -q 0 && exec "$@"', 'bash', ...cmd], { env: world.env, cwd: world.dir });
+    expect(r.stdout, r.stderr).toBe('read-refused\nPLAIN\nLinux\n');
+    expect(r.stderr).toContain(`sbx: denied ipc mqueue ${mq} (made outside this sandbox)`);
+    rmSync(plain);
+  });
 });
 
 // Root only: the kernel's checkpoint/restore knob (/proc/sys/kernel/shm_next_id) stands in for

@@ -21,14 +21,18 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "engine.h"
 #include "fs_check.h"
@@ -54,6 +58,7 @@ const char* kind_name(IpcKind k) {
     case IpcKind::Sem: return "sem";
     case IpcKind::Msg: return "msg";
     case IpcKind::Mq: return "mqueue";
+    case IpcKind::ShmFile: return "shm-file";
   }
   return "ipc";
 }
@@ -317,12 +322,17 @@ void mq_unlink_for(Notif& n) {
 }  // namespace
 
 namespace {
+// The mqueue filesystem's device. Every mount of it in one IPC namespace is the same
+// superblock, so one device number stands for /dev/mqueue and any other mount. It is learned
+// by making a queue of the engine's own. When that fails (the user's RLIMIT_MSGQUEUE or the
+// queue count spent), each device of a kernel filesystem (major 0) is looked up once in
+// mountinfo instead: a mount of it there says whether it is mqueue. Never "unknown, so no".
 struct MqueueFs {
-  bool known = false;
+  bool probed = false;
   dev_t dev = 0;
 };
 
-const MqueueFs& mqueue_fs() {
+const MqueueFs& mqueue_probe() {
   static MqueueFs m;
   static std::once_flag once;
   std::call_once(once, [] {
@@ -336,16 +346,49 @@ const MqueueFs& mqueue_fs() {
     syscall(SYS_mq_unlink, name + 1);
     struct stat st;
     if (fstat(q.get(), &st) != 0) return;
-    m.known = true;
+    m.probed = true;
     m.dev = st.st_dev;
   });
   return m;
 }
+
+// Whether a mount of device `dev` in mountinfo is of type mqueue. Fields: id parent
+// major:minor root mountpoint options [optional…] - fstype source super-options.
+bool mounted_as_mqueue(dev_t dev) {
+  FILE* f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return false;
+  char* line = nullptr;
+  size_t cap = 0;
+  bool found = false;
+  while (!found && getline(&line, &cap, f) > 0) {
+    unsigned major_no = 0, minor_no = 0;
+    if (sscanf(line, "%*u %*u %u:%u", &major_no, &minor_no) != 2) continue;
+    if (makedev(major_no, minor_no) != dev) continue;
+    const char* sep = strstr(line, " - ");
+    found = sep && strncmp(sep + 3, "mqueue ", 7) == 0;
+  }
+  free(line);
+  fclose(f);
+  return found;
+}
+
+// Devices already looked up (only when the probe failed); a handful of kernel filesystems.
+bool mqueue_by_mountinfo(dev_t dev) {
+  static std::mutex lock;
+  static std::unordered_map<dev_t, bool> seen;
+  std::lock_guard<std::mutex> g(lock);
+  auto it = seen.find(dev);
+  if (it != seen.end()) return it->second;
+  const bool is = mounted_as_mqueue(dev);
+  if (seen.size() < 1024) seen.emplace(dev, is);
+  return is;
+}
 }  // namespace
 
 bool mqueue_object(const struct stat& st) {
-  const MqueueFs& m = mqueue_fs();
-  return m.known && st.st_dev == m.dev;
+  const MqueueFs& m = mqueue_probe();
+  if (m.probed) return st.st_dev == m.dev;
+  return major(st.st_dev) == 0 && mqueue_by_mountinfo(st.st_dev);
 }
 
 bool mqueue_open_refused(Notif& n, const struct stat& st, const std::string& real) {
