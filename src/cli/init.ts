@@ -11,6 +11,7 @@ import type { Command } from './main.js';
 import { flagValue, parseArgs, type FlagSpec } from './args.js';
 import { SbxError } from '../errors.js';
 import { PROJECT_FILE } from '../policy/paths.js';
+import { insideSession } from '../protocol/inside.js';
 import { detectEcosystems, ECOSYSTEMS, type Ecosystem } from '../policy/ecosystems.js';
 
 const usage = `usage: sbx init [--dir D]
@@ -82,7 +83,11 @@ async function run(args: string[]): Promise<number> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new SbxError(`${file} already exists; not overwriting it`, { hint: 'edit it, or remove it first' });
-    throw new SbxError(`cannot write ${file} (${code ?? (err as Error).message})`, { cause: err });
+    const inside = (code === 'EACCES' || code === 'EPERM') && insideSession();
+    throw new SbxError(`cannot write ${file} (${code ?? (err as Error).message})`, {
+      hint: inside ? 'policy files are a floor inside a sandbox: run `sbx init` in a terminal outside a session (SBX_DISABLE=1)' : undefined,
+      cause: err,
+    });
   }
   const what = found.length > 0 ? ` for ${found.map((e) => e.name).join(' + ')}` : '';
   process.stdout.write(`wrote ${file}${what}\nhint: review it, then run \`sbx trust\` so it can widen access\n`);

@@ -1,7 +1,8 @@
 /**
  * One policy source → the layers in force, in order (see compile.ts for precedence):
  *
- *   built-in floors (sbx config/state/runtime, every policy file in force)
+ *   built-in floors (sbx config/state/runtime, every policy file: in force, trusted, or
+ *   named .sbx.yaml or .envrc)
  *   → `protect` floors (user file; default [secrets, persistence])
  *   → user presets (`extends` of the user file; default [secrets]) → user file
  *   → project presets → project file (trusted by content hash, else only narrowing)
@@ -23,10 +24,10 @@ import type { CommandLayers, Layer } from './compile.js';
 import type { LastGoodStore } from './last-good.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
 import { issueLine, loadPolicyText, readPolicyText, sha256Of, withoutContent, type KeyPath, type LoadedFile } from './load.js';
-import { configDir, homeDir, ownProgramPaths, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
+import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
 import { preset, SYSTEM_READ_PATHS, WRITABLE_DEVICES } from './presets.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
-import { isTrusted } from './trust.js';
+import { isTrusted, trustedPaths } from './trust.js';
 import { PolicyError } from '../errors.js';
 
 export const DEFAULT_PRESETS: PresetName[] = ['secrets'];
@@ -152,11 +153,27 @@ function dockerLayer(env: Env): Layer {
   };
 }
 
-/** No process may write a policy file in force (its own, as named, and its target). */
-function inForceFloor(files: string[]): Layer[] {
-  if (files.length === 0) return [];
-  const paths = [...new Set(files.flatMap((f) => [resolve(f), canonicalPath(f)]))].map(escapeGlob);
-  return [{ source: 'built-in: policy file in force', body: { write: { deny: paths } }, baseDir: '/', trusted: true, floor: true, literal: true }];
+/**
+ * No process may make, change, move or remove a policy file: the ones in force (as named, and
+ * their targets), every `.sbx.yaml` and `.envrc` anywhere, and every file the user trusted.
+ * A file planted below a trusted project would replace its policy from there down (the
+ * nearest one counts), an edited one becomes untrusted and falls back to the user policy,
+ * and a `.envrc` direnv no longer loads drops its `use sandbox`: each would loosen a
+ * restriction the sandbox is under, or will be under after the next `cd`.
+ */
+function policyFilesFloor(files: string[], env: Env): Layer[] {
+  const named = [...files.flatMap((f) => [resolve(f), canonicalPath(f)]), ...trustedPaths(env)];
+  const paths = [...new Set(named)].map(escapeGlob);
+  return [
+    {
+      source: 'built-in: policy files (edit them outside a session)',
+      body: { write: { deny: [...paths, `/**/${PROJECT_FILE}`, '/**/.envrc'] } },
+      baseDir: '/',
+      trusted: true,
+      floor: true,
+      literal: true,
+    },
+  ];
 }
 
 /**
@@ -324,7 +341,7 @@ export function composeSpec(spec: PolicySpec, options: ComposeOptions = {}): Com
   const files = inForce.map((f) => f.path);
   const base: Layer[] = [
     ...builtinFloors(env),
-    ...inForceFloor(files),
+    ...policyFilesFloor(files, env),
     dockerLayer(env),
     ...protectLayers(userFile, projectDir, env),
     ...presetLayers(userFile?.data.extends ?? DEFAULT_PRESETS, userFile?.data.extends ? userFile : undefined, projectDir, env, true),

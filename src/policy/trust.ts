@@ -50,6 +50,11 @@ function writeDb(db: TrustDb, env: Env): void {
   }
 }
 
+/** Every file the user trusted (canonical paths): a write floor in every sandbox (compose.ts). */
+export function trustedPaths(env: Env = process.env): string[] {
+  return Object.keys(readDb(env).files);
+}
+
 /** Whether this exact content of the project file was trusted. */
 export function isTrusted(projectFile: string, sha256: string, env: Env = process.env): boolean {
   return readDb(env).files[canonicalPath(projectFile)]?.sha256 === sha256;

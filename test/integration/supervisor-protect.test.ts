@@ -5,7 +5,7 @@
  * reached. Each refusal has its allowed twin in the same script and is logged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { execaSync } from 'execa';
 import { join } from 'node:path';
 import { makeProject, makeSandbox, pidAlive, PUSH_FN, root, until, type Sandbox } from './supervisor-helpers.js';
@@ -100,6 +100,59 @@ describe('self-protection from inside a session', () => {
       expect(log.some((v) => v.target === target && (v.kind === 'deny' || v.kind === 'error'))).toBe(true);
     expect(log.some((v) => v.kind === 'refused' && v.target === `cd ${sb.home}`)).toBe(true);
     expect(log.some((v) => v.target === join(p, 'notes.txt'))).toBe(false);
+  });
+
+  it('no policy file can be made, changed, moved or removed from inside: a new .sbx.yaml below a trusted project (it would replace that project\'s policy), another project\'s, a .envrc, a trusted `use` file; the files beside them can', { timeout: 60_000 }, () => {
+    // A trusted project that keeps writes in itself and has no network.
+    const p = makeProject(join(sb.home, 'p3'), 'version: 1\nwrite: { allow: ["."] }\nnet: { allow: [] }\n');
+    mkdirSync(join(p, 'src'), { recursive: true });
+    expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
+    const q = makeProject(join(sb.home, 'q3'));
+    writeFileSync(join(q, '.envrc'), 'use sandbox ../shared.yaml\n');
+    const used = join(sb.home, 'shared.yaml');
+    writeFileSync(used, 'version: 1\nnet: { allow: [] }\n');
+    expect(sb.sbx(['trust', used]).code).toBe(0);
+    const outsideFile = join(sb.home, 'outside-p3.txt');
+    // In the trusted project: a file that would replace its policy for src/ and below.
+    const inP = [
+      PUSH_FN,
+      'push "cd$PWD" >/dev/null',
+      t('plant-nested', `printf 'version: 1\\n' > ${join(p, 'src', '.sbx.yaml')}`),
+      t('plant-nested-mv', `printf 'version: 1\\n' > ${join(p, 'src', 'x.yaml')} && mv ${join(p, 'src', 'x.yaml')} ${join(p, 'src', '.sbx.yaml')}`),
+      t('plant-nested-ln', `ln -s ${join(p, 'src', 'x.yaml')} ${join(p, 'src', '.sbx.yaml')}`),
+      t('new-envrc', `echo 'export A=1' > ${join(p, 'src', '.envrc')}`),
+      t('beside-in-p', `echo x > ${join(p, 'src', 'notes.yaml')}`),
+      t('move-dir-in-p', `mkdir ${join(p, 'src', 'd')} && mv ${join(p, 'src', 'd')} ${join(p, 'src', 'e')}`),
+      // The project's own restriction still holds after the attempts (the shell placed again).
+      'push "cd$PWD" >/dev/null',
+      t('write-outside', `echo x > ${outsideFile}`),
+    ].join('\n');
+    const a = sb.sbx(['shell', '--', 'sh', '-c', inP], { cwd: join(p, 'src') });
+    for (const name of ['plant-nested', 'plant-nested-mv', 'plant-nested-ln', 'new-envrc', 'write-outside']) expect(a.stdout, a.stderr).toContain(`${name} fail`);
+    for (const name of ['beside-in-p', 'move-dir-in-p']) expect(a.stdout, a.stderr).toContain(`${name} ok`);
+    expect(sb.log().some((v) => v.target === join(p, 'src', '.sbx.yaml') && v.kind === 'deny')).toBe(true);
+    expect(sb.sbx(['check', 'write', join(p, 'src', '.sbx.yaml')], { cwd: p }).stdout).toContain('built-in: policy files (edit them outside a session)');
+    expect(existsSync(join(p, 'src', '.sbx.yaml'))).toBe(false);
+    expect(existsSync(outsideFile)).toBe(false);
+
+    // Under the default policy (writes anywhere but the floors): other places' policy files.
+    const free = join(sb.home, 'free3');
+    mkdirSync(free, { recursive: true });
+    const inFree = [
+      t('other-project', `echo 'version: 1' > ${join(q, '.sbx.yaml')}`),
+      t('rm-other-project', `rm -f ${join(q, '.sbx.yaml')}`),
+      t('mv-other-project-dir', `mv ${q} ${q}-moved`),
+      t('envrc', `echo 'export A=1' >> ${join(q, '.envrc')}`),
+      t('trusted-use', `echo 'read: {}' >> ${used}`),
+      t('beside', `echo x > ${join(q, 'notes.yaml')}`),
+      t('other-yaml', `echo x > ${join(sb.home, 'shared2.yaml')}`),
+    ].join('\n');
+    const b = sb.sbx(['shell', '--', 'sh', '-c', inFree], { cwd: free });
+    for (const name of ['other-project', 'rm-other-project', 'mv-other-project-dir', 'envrc', 'trusted-use']) expect(b.stdout, b.stderr).toContain(`${name} fail`);
+    for (const name of ['beside', 'other-yaml']) expect(b.stdout, b.stderr).toContain(`${name} ok`);
+    expect(readFileSync(join(q, '.sbx.yaml'), 'utf8')).toContain('secret.txt');
+    expect(readFileSync(join(q, '.envrc'), 'utf8')).toBe('use sandbox ../shared.yaml\n');
+    expect(readFileSync(used, 'utf8')).toBe('version: 1\nnet: { allow: [] }\n');
   });
 
   it("the supervisor's lock cannot be opened from inside, so it cannot be held against the next supervisor (twin: outside it opens; the lock keeps a second supervisor out)", { timeout: 60_000 }, async () => {

@@ -298,7 +298,7 @@ describe('sbx check says what the session does', () => {
     const p = makeProject(join(sb.home, 'chk'));
     const denied = sb.sbx(['check', 'write', '.sbx.yaml'], { cwd: p });
     expect(denied.code).toBe(1);
-    expect(denied.stdout).toContain('built-in: policy file in force');
+    expect(denied.stdout).toContain('built-in: policy files');
     expect(sb.sbx(['check', 'write', 'notes.txt'], { cwd: p }).code).toBe(0);
     const r = sb.sbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${t('write-policy', 'sh -c "echo x >> .sbx.yaml"')}\n${t('write-notes', 'sh -c "echo x >> notes.txt"')}`], { cwd: p });
     expect(r.stdout).toContain('write-policy fail');
