@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, makeSandbox, PUSH_FN, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
 
@@ -125,6 +125,14 @@ describe('session policy follows the shell', () => {
     expect(r.stdout).toBe('SECRET\n');
     expect(r.code).toBe(0);
     expect(sb.log().some((v) => v.kind === 'audit' && v.target === join(audit, 'secret.txt'))).toBe(true);
+    // Floors are not audited: a secret, an rc file, a policy file stay denied in audit mode.
+    mkdirSync(join(sb.home, '.ssh'), { recursive: true });
+    writeFileSync(join(sb.home, '.ssh', 'id_rsa'), 'KEY\n');
+    writeFileSync(join(sb.home, '.bashrc'), '# rc\n');
+    const floors = sb.sbx(['shell', '--', 'sh', '-c', `cat ${join(sb.home, '.ssh', 'id_rsa')} || echo key-denied; echo evil >> ${join(sb.home, '.bashrc')} || echo rc-denied; echo x >> .sbx.yaml || echo policy-denied; echo ok > notes.txt && echo notes-written`], { cwd: audit });
+    expect(floors.stdout).toBe('key-denied\nrc-denied\npolicy-denied\nnotes-written\n');
+    expect(readFileSync(join(sb.home, '.bashrc'), 'utf8')).toBe('# rc\n');
+    expect(sb.log().some((v) => v.kind === 'deny' && v.target === join(sb.home, '.bashrc'))).toBe(true);
     const enforce = makeProject(join(sb.home, 'enforce'));
     const e = sb.sbx(['shell', '--', 'sh', '-c', 'cat secret.txt'], { cwd: enforce });
     expect(e.code).toBe(1);

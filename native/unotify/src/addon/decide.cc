@@ -43,7 +43,7 @@ UnixName decide_unix_name(const PathSection& s, const std::string& name) {
   const PathRule* win = nullptr;
   Decision d = decide_path_rule(s, name, &win);
   if (win && win->deputy && win->deny) return {UnixName::kIfMember, d.rule};
-  if (!d.allow) return {UnixName::kDenied, d.rule};
+  if (!d.allow) return {UnixName::kDenied, d.rule, d.floor};
   if (win) return {UnixName::kNamed, d.rule};
   return {UnixName::kIfMember, -1};
 }
@@ -55,7 +55,7 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
   for (const auto& r : s.rules)
     if (r.floor && r.deny && rule_score(r, path, ss) >= 0) {
       if (out) *out = &r;
-      return {false, r.rule};
+      return {false, r.rule, true};
     }
   // 2. highest score; deny beats allow at equal score; first in order otherwise.
   int best = -1;
@@ -76,7 +76,7 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
 Decision decide_path_without_exact(const PathSection& s, const std::string& path) {
   auto ss = path_segments(path);
   for (const auto& r : s.rules)
-    if (!r.exact && r.floor && r.deny && rule_score(r, path, ss) >= 0) return {false, r.rule};
+    if (!r.exact && r.floor && r.deny && rule_score(r, path, ss) >= 0) return {false, r.rule, true};
   int best = -1;
   const PathRule* win = nullptr;
   for (const auto& r : s.rules) {

@@ -62,7 +62,9 @@ static void emit_for(Notif& n, const char* kind, Decision d, const char* op, con
 
 bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err) {
   if (d.allow) return false;
-  if (n.pol && n.pol->audit && d.rule != -2 && d.rule != kGitDirRule) {
+  // Audit mode lifts the policy's own rules only: never a floor, a built-in refusal, the git
+  // guard, or the enforcement of a policy this one was narrowed within.
+  if (n.pol && n.pol->audit && !d.floor && d.rule != -2 && d.rule != kGitDirRule && d.rule != kOuterRule) {
     n.core->audits++;
     emit_for(n, "audit", d, op, target, err);
     return false;
@@ -81,12 +83,12 @@ void report_error(Notif& n, const char* op, const std::string& target, int err) 
 
 Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSafeFunction hint,
            Napi::ThreadSafeFunction closed)
-    : listener_(cfg.listener),
+    : wakefd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      listener_(cfg.listener),
       stopfd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       strict_(cfg.strictPolicy),
       nthreads_(cfg.threads),
       procs_(cfg.strictPolicy),
-      wakefd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       tsEvents_(ev),
       tsHint_(hint),
       tsClosed_(closed) {

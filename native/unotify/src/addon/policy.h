@@ -118,6 +118,7 @@ struct Policy {
 struct Decision {
   bool allow = true;
   int rule = -1;  // -1 = section default, -2 = built-in
+  bool floor = false;  // refused by a floor: audit mode never lifts it
 };
 
 // The documented algorithm of src/policy/compiled.ts.
@@ -134,6 +135,7 @@ Decision decide_path_without_exact(const PathSection& s, const std::string& path
 struct UnixName {
   enum Kind { kDenied, kNamed, kIfMember } kind = kIfMember;
   int rule = -1;
+  bool floor = false;
 };
 UnixName decide_unix_name(const PathSection& s, const std::string& name);
 // Glob syntax of compiled.ts; true when `glob` matches `path` itself (not ancestors).
