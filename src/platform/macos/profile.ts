@@ -58,13 +58,13 @@ const OPS = {
 class Out {
   readonly lines: string[] = [];
   constructor(private readonly policy: CompiledPolicy) {}
-  /** audit mode: log what would be denied, deny nothing. */
-  effect(e: Effect): string {
-    return this.policy.mode === 'audit' && e === 'deny' ? 'allow' : e;
+  /** audit mode: log what would be denied, deny only floors (`enforced`). */
+  effect(e: Effect, enforced = false): string {
+    return this.policy.mode === 'audit' && e === 'deny' && !enforced ? 'allow' : e;
   }
-  rule(e: Effect, op: string, filters: string[] = []): string {
-    const report = this.policy.mode === 'audit' && e === 'deny' ? ' (with report)' : '';
-    return `(${this.effect(e)} ${op}${filters.map((f) => ` ${f}`).join('')}${report})`;
+  rule(e: Effect, op: string, filters: string[] = [], enforced = false): string {
+    const report = this.policy.mode === 'audit' && e === 'deny' && !enforced ? ' (with report)' : '';
+    return `(${this.effect(e, enforced)} ${op}${filters.map((f) => ` ${f}`).join('')}${report})`;
   }
   push(...ls: string[]): void {
     this.lines.push(...ls);
@@ -184,7 +184,7 @@ export function seatbeltProfile(policy: CompiledPolicy, options: ProfileOptions 
   const floors = floorOps.flatMap(([op, s, m]) => orderPieces(s.rules.filter((r) => r.floor && r.effect === 'deny'), m).map((p) => ({ op, p })));
   if (floors.length > 0) {
     out.push('', comment('floors (protect): last, nothing can lift them'));
-    for (const { op, p } of floors) out.push(out.origin(p.rule), out.rule('deny', op, p.filters));
+    for (const { op, p } of floors) out.push(out.origin(p.rule), out.rule('deny', op, p.filters, true));
   }
   return `${out.lines.join('\n')}\n`;
 }

@@ -149,9 +149,11 @@ describe('what the goldens mean', () => {
     expect(write('floors', '/Users/dev/.zprofile')).toBe('allow');
   });
 
-  it('audit: nothing is denied, the would-be denials are reported', () => {
+  it('audit: nothing but a floor is denied, the would-be denials are reported', () => {
     const text = readFileSync(join(DIR, 'audit.sb'), 'utf8');
-    expect(text).not.toMatch(/^\(deny /m);
+    expect(text.match(/^\(deny .*$/gm)).toEqual(['(deny file-write* (subpath "/Users/dev/.zshrc"))']);
+    expect(write('audit', '/Users/dev/.zshrc')).toBe('deny');
+    expect(write('audit', '/Users/dev/.zprofile')).toBe('allow');
     expect(text).toMatch(/^\(allow file-read\* \(subpath "\/Users\/dev\/\.ssh"\) \(with report\)\)$/m);
     expect(read('audit', '/Users/dev/.ssh/id_rsa')).toBe('allow');
     expect(ip('audit', false, 443)).toBe('allow');

@@ -154,5 +154,11 @@ export const goldenPolicies: Record<string, () => CompiledPolicy> = {
       .path('read', 'allow', `${HOME}/.config/sbx/public`)
       .path('write', 'allow', HOME)
       .build(),
-  audit: () => new PolicyBuilder({ net: 'deny' }).mode('audit').path('read', 'deny', `${HOME}/.ssh`).build(),
+  // Audit: the policy's own denials become reports; a floor stays a denial.
+  audit: () =>
+    new PolicyBuilder({ net: 'deny' })
+      .mode('audit')
+      .path('read', 'deny', `${HOME}/.ssh`)
+      .path('write', 'deny', `${HOME}/.zshrc`, { floor: true, text: '~/.zshrc' })
+      .build(),
 };
