@@ -208,6 +208,15 @@ export interface NativeAddon {
   /** Is the terminal at `path` a pty this session allocated (its master opened inside the sandbox: fs_tty.cc)? */
   engineOwnsPty(engine: EngineHandle, path: string): boolean;
   /**
+   * Stops every process of the session (SIGSTOP, its shell first) and waits until none runs:
+   * while a person answers a question at its terminal, nothing inside can redraw it or read
+   * the answer. false: they could not all be stopped (do not ask). Blocks up to ~6 s in the
+   * worst case (a fork storm), a few ms normally.
+   */
+  enginePause(engine: EngineHandle): boolean;
+  /** Continues what enginePause stopped (the shell last). */
+  engineResume(engine: EngineHandle): void;
+  /**
    * Stops the threads, flushes pending events. Does not close the caller's listener fd.
    * sessionOver: no engine will serve that listener again (an in-process `sbx exec` whose
    * program exited): the session's SysV objects, message queues and /dev/shm objects are

@@ -257,6 +257,19 @@ export class Engine {
     return this.addon.engineOwnsPty(h, path);
   }
 
+  /**
+   * Stops every process of the session (its shell first) while a person answers a question at
+   * its terminal; false when they could not all be stopped. resume() continues them.
+   */
+  pause(): boolean {
+    return this.addon.enginePause(this.live('Engine.pause'));
+  }
+
+  /** Continues what pause() stopped; a no-op once the engine stopped (it continued them then). */
+  resume(): void {
+    if (this.handle) this.addon.engineResume(this.handle);
+  }
+
   /** Files the engine unlinks at the next denial, before answering it (the shells' fresh markers); fires once. */
   setNoticeFiles(paths: string[]): void {
     const w = 'Engine.setNoticeFiles';

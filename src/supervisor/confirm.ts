@@ -9,14 +9,20 @@
  *   - a pipe (`echo word | sbx trust`) is refused: the caller's stdin must be that terminal;
  *   - a background process is refused: the caller must be in the terminal's foreground group;
  *   - a terminal that is not the session's own (a new pty, another session's) is refused.
- * Stray keystrokes and `yes` cannot match a word that is new each time.
+ * Nor can it change what the person reads, or read what they type: every process of the
+ * session is stopped while the question is on screen (Engine.pause, the shell first), and the
+ * question starts with a terminal reset (anything written before it — half an escape
+ * sequence, hidden text, a scroll region, another character set — cannot hide or reshape it).
+ * The answer is read in raw mode, so Ctrl-C or Ctrl-D refuses at once instead of signalling
+ * processes that are stopped. Stray keystrokes and `yes` cannot match a word that is new each time.
  */
 import { randomInt } from 'node:crypto';
 import { closeSync, constants as fsc, openSync, readlinkSync, statSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
+import { displaySafe } from '../display-safe.js';
 import { ttyFacts, ttyPath } from './procfs.js';
 
-const ANSWER_MS = 120_000;
+const ANSWER_MS = 60_000;
 const LETTERS = 'abcdefghjkmnpqrstuvwxyz'; // no i, l, o: nothing to misread
 
 export type Confirmation = { ok: true } | { ok: false; why: string };
@@ -32,7 +38,29 @@ export interface ConfirmRequest {
   asks: string;
   /** Exactly what will be allowed, one item per line. */
   allows: string[];
+  /** The asker is the session's own command, or a child of its shell (typed at the prompt). */
+  typedAtPrompt: boolean;
+  /** Stops every process of the session (false: not all could be); resume() continues them. */
+  pause(): boolean;
+  resume(): void;
 }
+
+/**
+ * Before the question, everything earlier output may have set to hide or reshape it: a string
+ * or sequence left open (CAN, ST: an OSC title would swallow the question), then a soft reset
+ * and, explicitly, attributes (concealed, colours), character sets, insert mode, autowrap
+ * (long lines cut), left/right margins, origin mode and the scroll region (a one-line region
+ * scrolls all but the last line away), the palette and default colours; the cursor shown. The
+ * resets move the cursor home, so it goes to the last line and the question scrolls up from
+ * there: nothing on screen is overwritten.
+ */
+export const TERMINAL_RESET = [
+  '\x18\x1b\\',
+  '\x1b[!p',
+  '\x1b[0m\x1b(B\x1b)B\x0f\x1b[4l\x1b[?7h\x1b[?69l\x1b[?6l\x1b[r',
+  '\x1b]104\x1b\\\x1b]110\x1b\\\x1b]111\x1b\\',
+  '\x1b[?25h\x1b[9999;1H\r\n',
+].join('');
 
 /** Terminals with a confirmation on screen: one at a time each. */
 const busy = new Set<string>();
@@ -44,7 +72,7 @@ export function randomWord(n = 5): string {
 }
 
 /** Why this caller's terminal cannot be used for a confirmation, or its path. */
-export function checkTerminal(req: Pick<ConfirmRequest, 'pid' | 'rootPid' | 'sandboxedPty'>): { path: string } | { why: string } {
+export function checkTerminal(req: Pick<ConfirmRequest, 'pid' | 'rootPid' | 'sandboxedPty' | 'typedAtPrompt'>): { path: string } | { why: string } {
   const me = ttyFacts(req.pid);
   if (!me) return { why: 'the asking process is gone' };
   if (me.ttyNr === 0) return { why: 'it has no terminal: a person must confirm at the terminal (run the command yourself, in the shell)' };
@@ -62,28 +90,53 @@ export function checkTerminal(req: Pick<ConfirmRequest, 'pid' | 'rootPid' | 'san
   }
   if (!stdinTty) return { why: 'its standard input is not the terminal (a pipe or file cannot confirm: run it at the prompt)' };
   if (req.sandboxedPty(path)) return { why: `${path} was opened inside the sandbox (its master is held by a sandboxed process, e.g. tmux or script started inside)` };
+  if (!req.typedAtPrompt) return { why: "only a command typed at the prompt of the session's shell can ask (not one another program started)" };
   return { path };
 }
 
-/** Reads one line from the terminal, or undefined at the timeout or an error. */
-function readLine(fd: number, timeoutMs: number): Promise<string | undefined> {
+const REFUSED = '\x03';
+
+/**
+ * Reads one line from the terminal in raw mode, echoing what is typed (backspace erases);
+ * REFUSED for Ctrl-C / Ctrl-D / Ctrl-Z / Escape; undefined at the timeout or an error.
+ */
+function readLine(fd: number, echo: (s: string) => void, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const input = new ReadStream(fd);
     let buf = '';
     const done = (v: string | undefined) => {
       clearTimeout(timer);
       input.removeAllListeners('data');
+      try {
+        input.setRawMode(false);
+      } catch {
+        // the terminal went away
+      }
       input.destroy();
       resolve(v);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
+    try {
+      input.setRawMode(true);
+    } catch {
+      return done(undefined);
+    }
     input.setEncoding('utf8');
     input.on('error', () => done(undefined));
     input.on('data', (chunk: string) => {
-      buf += chunk;
-      const nl = buf.search(/[\r\n]/);
-      if (nl !== -1) done(buf.slice(0, nl));
-      else if (buf.length > 256) done(buf);
+      for (const c of chunk) {
+        if (c === '\r' || c === '\n') return done(buf);
+        if (c === '\x03' || c === '\x04' || c === '\x1a' || c === '\x1b') return done(REFUSED);
+        if (c === '\x7f' || c === '\b') {
+          if (buf.length > 0) {
+            buf = buf.slice(0, -1);
+            echo('\b \b');
+          }
+        } else if (c >= ' ' && buf.length < 64) {
+          buf += c;
+          echo(c);
+        }
+      }
     });
   });
 }
@@ -95,24 +148,33 @@ export async function confirmAtTerminal(req: ConfirmRequest): Promise<Confirmati
   if (busy.has(t.path)) return { ok: false, why: `another confirmation is waiting on ${t.path}` };
   busy.add(t.path);
   let out: number | undefined;
+  let paused = false;
   try {
+    paused = true;
+    if (!req.pause()) return { ok: false, why: "the session's processes could not all be paused while asking (too many starting at once)" };
+    // Nothing of the session runs now: what was checked holds while the question is asked.
+    const again = checkTerminal(req);
+    if ('why' in again || again.path !== t.path) return { ok: false, why: 'why' in again ? again.why : 'its terminal changed' };
     out = openSync(t.path, fsc.O_RDWR | fsc.O_NOCTTY);
+    const fd = out;
     const word = randomWord();
     const lines = [
-      '',
-      `sbx (outside the sandbox): ${req.asks}`,
-      ...req.allows.map((a) => `  ${a}`),
+      `sbx (outside the sandbox): ${displaySafe(req.asks)}`,
+      ...req.allows.map((a) => `  ${displaySafe(a)}`),
+      `sbx: the session's other processes are paused until you answer (${ANSWER_MS / 1000} s; Ctrl-C refuses).`,
       `sbx: to allow this, type ${word} and press Enter (anything else refuses): `,
     ];
-    writeSync(out, lines.join('\r\n'));
-    const answer = await readLine(openSync(t.path, fsc.O_RDWR | fsc.O_NOCTTY | fsc.O_NONBLOCK), ANSWER_MS);
-    const ok = answer !== undefined && answer.trim() === word;
-    writeSync(out, ok ? 'sbx: confirmed.\r\n' : `sbx: refused (${answer === undefined ? 'no answer' : 'the word did not match'}).\r\n`);
-    return ok ? { ok: true } : { ok: false, why: answer === undefined ? 'nobody answered at the terminal' : 'the word typed did not match' };
+    writeSync(fd, TERMINAL_RESET + lines.join('\r\n'));
+    const answer = await readLine(openSync(t.path, fsc.O_RDWR | fsc.O_NOCTTY | fsc.O_NONBLOCK), (s) => writeSync(fd, s), ANSWER_MS);
+    const ok = answer !== undefined && answer !== REFUSED && answer.trim() === word;
+    const why = answer === undefined ? 'nobody answered at the terminal' : answer === REFUSED ? 'refused at the terminal' : 'the word typed did not match';
+    writeSync(fd, ok ? '\r\nsbx: confirmed.\r\n' : `\r\nsbx: refused (${why}).\r\n`);
+    return ok ? { ok: true } : { ok: false, why };
   } catch (err) {
     return { ok: false, why: `cannot use the terminal ${t.path}: ${(err as Error).message}` };
   } finally {
     if (out !== undefined) closeSync(out);
+    if (paused) req.resume();
     busy.delete(t.path);
   }
 }

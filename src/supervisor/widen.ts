@@ -19,6 +19,7 @@ import { isTrusted, trust } from '../policy/trust.js';
 import type { ProjectFile } from '../policy/schema.js';
 import { parseWiden, type AskReply } from '../protocol/inside.js';
 import { confirmAtTerminal } from './confirm.js';
+import { parentOf } from './procfs.js';
 import type { InstalledPolicies } from './installed.js';
 
 export interface WidenHost {
@@ -44,8 +45,12 @@ export function allowsOf(data: ProjectFile): string[] {
   list('net.allow', d.net?.allow);
   list('net.unix.allow', d.net?.unix?.allow);
   if (d.extends) list('extends', d.extends);
-  if (d.commands) out.push(`commands: ${Object.keys(d.commands).map((k) => JSON.stringify(k)).join(', ')} (their own rules)`);
-  if (d.mode === 'audit') out.push('mode: audit (nothing is denied, only logged)');
+  // Each override's own allows, in full: what the program it names may do.
+  for (const [name, body] of Object.entries((d.commands ?? {}) as Record<string, ProjectFile>)) {
+    const own = allowsOf(body).filter((l) => !l.startsWith('('));
+    out.push(`commands: ${JSON.stringify(name)}${own.length > 0 ? ':' : ' (no allow entries)'}`, ...own.map((l) => `  ${l}`));
+  }
+  if (d.mode === 'audit') out.push('mode: audit (only floors are denied; the rest is only logged)');
   return out.length > 0 ? out : ['(no allow entries: trusting changes nothing today)'];
 }
 
@@ -81,6 +86,12 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     sandboxedPty: (p) => host.sandboxedPty(p),
     asks: `a command in sandboxed session ${host.id} asks to trust ${loaded.file} (sha256 ${loaded.sha256.slice(0, 12)}), which lets it widen access beyond your user policy:`,
     allows: allowsOf(loaded.data as ProjectFile),
+    // A command typed at the shell's prompt (or the session's own command): while the question
+    // is on screen every other process of the session is paused, the shell aside, so nothing
+    // of the session stands between the shell and the one asking.
+    typedAtPrompt: h.tgid === host.rootPid || (engine.process(host.rootPid)?.followsCd === true && parentOf(h.tgid) === host.rootPid),
+    pause: () => engine.pause(),
+    resume: () => engine.resume(),
   });
   if (!answer.ok) {
     host.logRefusal('widen', `trust ${loaded.file}`, `not confirmed: ${answer.why}`, h.pid);

@@ -238,6 +238,7 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     const inner = join(world.sb.root, 'inner.out');
     const sock = join(world.sb.root, 'inner.sock');
     r = await t.run(`tmux -S ${sock} -f /dev/null new-session -d 'sbx trust > ${inner} 2>&1; sleep 30' && tmux -S ${sock} send-keys yes Enter`);
+    // (Refused first for its terminal; it is not a command typed at the shell's prompt either.)
     const until = Date.now() + 60_000;
     while (!(existsSync(inner) && readFileSync(inner, 'utf8').includes('sbx:')) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
     expect(readFileSync(inner, 'utf8')).toMatch(/^sbx: not trusted: its terminal is not this session's terminal/m);
@@ -261,5 +262,63 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     await t.waitFor(new RegExp(`^trusted: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(sha256 [0-9a-f]+\\), confirmed at the terminal`));
     expect(trusted(world)).toEqual([file]);
     expect(await t.prompt()).toMatch(/^\[sbx:projA\]/);
+  });
+
+  it("the session's processes are paused while the question is on screen: a job writing to the terminal all along is silent until the answer (twins: it writes before and after; a job already suspended stays so); a command another program started cannot ask", async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    const script = join(world.sb.root, 'spoof.sh');
+    const pids = join(world.sb.root, 'pids');
+    // What a hostile program left running does while `sbx trust` asks: write to the terminal
+    // all along (redrawing the question is the same writes). Beside it, a job the user suspended.
+    writeFileSync(
+      script,
+      [
+        'sleep 300 & s=$!; kill -STOP $s',
+        `echo "$s $$" > ${pids}`,
+        "i=0; while [ $i -lt 3000 ]; do printf 'SPOOF-%s\\n' $i > /dev/tty; i=$((i+1)); sleep 0.02; done",
+      ].join('\n'),
+    );
+    t.type(`sh ${script} &`);
+    await t.waitFor(/^SPOOF-\d+$/);
+    const [suspended, writer] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
+    const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+
+    // Started by another program (sh), not typed at the prompt: refused before anything is shown.
+    t.type("sh -c 'sbx trust'");
+    await t.waitFor(/^sbx: not trusted: only a command typed at the prompt of the session's shell can ask/);
+
+    t.type('sbx trust');
+    const before = await t.waitFor(/type [a-z]+ and press Enter/);
+    const word = /type ([a-z]+) and press Enter/.exec(before[before.length - 1]!)![1]!;
+    // The question is shown whole, after the last line the writer got out.
+    const asked = before.findIndex((l) => l.includes('asks to trust'));
+    expect(asked).toBeGreaterThan(-1);
+    expect(before.slice(asked).some((l) => l.startsWith('SPOOF-'))).toBe(false);
+    expect(before.slice(asked).join('\n')).toContain("the session's other processes are paused until you answer");
+    await new Promise((r) => setTimeout(r, 800)); // ~40 lines if it still ran
+    expect(t.fresh().filter((l) => l.includes('SPOOF-'))).toEqual([]);
+    expect(state(writer)).toBe('T');
+    t.type(word);
+    await t.waitFor(/^trusted: .*confirmed at the terminal/);
+    await t.waitFor(/^SPOOF-\d+$/); // running again
+    expect(state(suspended)).toBe('T'); // not continued by sbx: it was stopped before
+    expect(trusted(world)).toEqual([join(world.A, '.sbx.yaml')]);
+    process.kill(writer, 'SIGKILL');
+    process.kill(suspended, 'SIGKILL');
+    const r = await t.run('echo alive');
+    expect(r.out).toEqual(['alive']);
+  });
+
+  it('Ctrl-C at the question refuses at once, and the shell goes on', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    t.type('sbx trust');
+    await t.waitFor(/type [a-z]+ and press Enter/);
+    t.keys('C-c');
+    await t.waitFor(/^sbx: not trusted: refused at the terminal/);
+    expect(trusted(world)).toEqual([]);
+    const r = await t.run('echo alive');
+    expect(r.out).toEqual(['alive']);
   });
 });

@@ -160,6 +160,11 @@ export class Tmux {
     this.tmux('send-keys', 'Enter');
   }
 
+  /** Sends keys by tmux name (C-c, Escape), without Enter. */
+  keys(...names: string[]): void {
+    this.tmux('send-keys', ...names);
+  }
+
   /** Polls the screen until `pattern` shows up in fresh output; marks it consumed. */
   async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;

@@ -394,6 +394,20 @@ Napi::Value EngineOwnsPty(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), core->ptys().owns(index, st.st_dev, st.st_ino));
 }
 
+Napi::Value EnginePause(const Napi::CallbackInfo& info) {
+  const char* sig = "enginePause(engine)";
+  need_args(info, 1, sig);
+  auto core = engine_arg(info, sig);
+  return Napi::Boolean::New(info.Env(), core->pauser().pause(core->procs()));
+}
+
+Napi::Value EngineResume(const Napi::CallbackInfo& info) {
+  const char* sig = "engineResume(engine)";
+  need_args(info, 1, sig);
+  engine_arg(info, sig)->pauser().resume();
+  return info.Env().Undefined();
+}
+
 Napi::Value EngineStop(const Napi::CallbackInfo& info) {
   const char* sig = "engineStop(engine, sessionOver)";
   need_args(info, 2, sig);
@@ -560,6 +574,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineTakeEvents", Napi::Function::New(env, EngineTakeEvents, "engineTakeEvents"));
   exports.Set("engineSetNoticeFiles", Napi::Function::New(env, EngineSetNoticeFiles, "engineSetNoticeFiles"));
   exports.Set("engineOwnsPty", Napi::Function::New(env, EngineOwnsPty, "engineOwnsPty"));
+  exports.Set("enginePause", Napi::Function::New(env, EnginePause, "enginePause"));
+  exports.Set("engineResume", Napi::Function::New(env, EngineResume, "engineResume"));
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));
   exports.Set("decidePath", Napi::Function::New(env, DecidePath, "decidePath"));
   exports.Set("procEntryAllowed", Napi::Function::New(env, ProcEntryAllowed, "procEntryAllowed"));

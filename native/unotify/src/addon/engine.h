@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "procs.h"
 #include "receiver_role.h"
+#include "session_pause.h"
 
 namespace sbx {
 
@@ -84,6 +85,7 @@ class Core : public std::enable_shared_from_this<Core> {
   PtyTable& ptys() { return ptys_; }  // ptys this session allocated (fs_tty.cc)
   ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
   IpcTable& ipc() { return ipc_; }  // SysV objects and message queues this session made (ipc.cc)
+  SessionPause& pauser() { return pause_; }  // its processes stopped while a person answers
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
   // What is trapped, by syscall number (one relaxed increment per notification), and how
@@ -123,6 +125,7 @@ class Core : public std::enable_shared_from_this<Core> {
   PtyTable ptys_;
   ServedSockets served_;
   IpcTable ipc_;
+  SessionPause pause_;
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::vector<std::thread> threads_;
