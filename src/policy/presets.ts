@@ -94,6 +94,9 @@ export function persistencePaths(ctx: PresetContext): string[] {
   for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));
   // ~/bin and ~/.local/bin: on PATH from the next login on (Debian's and Ubuntu's ~/.profile).
   out.push(join(home, 'bin'), join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
+  // ~/node_modules: require() walks up to it from every project below, and `npm run` puts its
+  // .bin first on PATH (the home itself as the project excepted).
+  if (home !== ctx.projectDir) out.push(join(home, 'node_modules'));
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
   // PATH directories: under the home (for root: all of them), except the project's own

@@ -164,6 +164,8 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       join(other, '.git'),
       join(h, '.config/other'),
       join(h, '.local/share/app'),
+      join(h, 'node_modules/.bin'),
+      join(p, 'node_modules/.bin'),
     ];
     for (const d of dirs) mkdirSync(d, { recursive: true });
     for (const f of ['.bashrc', '.bash_profile', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.inputrc', '.gitconfig', '.config/fish/config.fish', '.config/git/config'])
@@ -187,6 +189,9 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       'environment.d': join(h, '.config/environment.d/evil.conf'),
       'local-bin': join(h, '.local/bin/git'),
       'path-dir': join(h, 'tools/bin/git'),
+      // npm run outside puts every ancestor's node_modules/.bin first on PATH, and require()
+      // walks up to ~/node_modules: a home-wide plant for every project below.
+      'home-node-modules': join(h, 'node_modules/.bin/tsc'),
       gitconfig: join(h, '.gitconfig'),
       'config-git': join(h, '.config/git/config'),
       'git-config': join(p, '.git/config'),
@@ -211,6 +216,7 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       'project-file': join(p, 'notes.txt'),
       'git-object': join(p, '.git/objects/ab'),
       'home-notes': join(h, 'notes/todo.txt'),
+      'project-node-modules': join(p, 'node_modules/.bin/tsc'),
     };
     const script = [
       ...Object.entries(targets).map(([n, f]) => t(n, f === '/var/spool/cron' ? `mkdir ${f}` : `sh -c 'echo evil >> ${f}'`)),
