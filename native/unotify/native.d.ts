@@ -214,8 +214,14 @@ export interface NativeAddon {
    * worst case (a fork storm), a few ms normally.
    */
   enginePause(engine: EngineHandle): boolean;
-  /** Continues what enginePause stopped (the shell last). */
+  /** Continues what enginePause stopped. */
   engineResume(engine: EngineHandle): void;
+  /**
+   * The session's command or shell: when it exits, every process of the session still holding
+   * a terminal from outside is killed and reported (op "tty"); stopping with sessionOver does
+   * the same at once (terminal_release.h).
+   */
+  engineWatchRoot(engine: EngineHandle, pid: number): void;
   /**
    * Stops the threads, flushes pending events. Does not close the caller's listener fd.
    * sessionOver: no engine will serve that listener again (an in-process `sbx exec` whose

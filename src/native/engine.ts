@@ -265,6 +265,17 @@ export class Engine {
     return this.addon.enginePause(this.live('Engine.pause'));
   }
 
+  /**
+   * The session's command or shell: once it exits, the processes it left holding a terminal
+   * from outside are killed (each reported as a denial, op "tty").
+   */
+  watchRoot(pid: number): void {
+    const w = 'Engine.watchRoot';
+    const h = this.live(w);
+    if (!Number.isInteger(pid) || pid <= 0) fail(w, 'pid must be a positive integer', pid);
+    this.addon.engineWatchRoot(h, pid);
+  }
+
   /** Continues what pause() stopped; a no-op once the engine stopped (it continued them then). */
   resume(): void {
     if (this.handle) this.addon.engineResume(this.handle);

@@ -208,6 +208,8 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       }
     }
     this.installed.installStrict(this.engineRef);
+    // Its command or shell gone, nothing the session left may keep the terminal it came from.
+    this.engineRef.watchRoot(this.rootPid);
     traceStep(this.id, 'engine serving');
     this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();

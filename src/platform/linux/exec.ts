@@ -135,6 +135,7 @@ async function execPrepared(
     });
     for (const p of policies.values()) native.engineSetPolicy(engine, p);
     native.engineAssign(engine, launched.child.pid!, request.policy.id, false);
+    native.engineWatchRoot(engine, launched.child.pid!); // (and engineStop(…, true) below)
     native.engineSetPolicy(engine, strict); // last: nothing is decided before it
     live.engine = engine;
   } catch (err) {
@@ -164,7 +165,8 @@ async function execPrepared(
     process.off('SIGHUP', forward);
     live.engine = undefined;
     // Nothing serves this sandbox after us: what it made in /dev/shm and SysV IPC goes now,
-    // even while a process it left in the background still runs (its trapped calls fail).
+    // even while a process it left in the background still runs (its trapped calls fail);
+    // one that still holds this terminal is killed.
     native.engineStop(engine, true);
     // engineStop flushes pending events through a thread-safe callback, which runs on
     // a later turn of the event loop: give it a few milliseconds, then let one poll phase

@@ -408,6 +408,14 @@ Napi::Value EngineResume(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value EngineWatchRoot(const Napi::CallbackInfo& info) {
+  const char* sig = "engineWatchRoot(engine, pid)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  core->watch_root(arg_int(info, 1, sig, "pid", 1, INT32_MAX));
+  return info.Env().Undefined();
+}
+
 Napi::Value EngineStop(const Napi::CallbackInfo& info) {
   const char* sig = "engineStop(engine, sessionOver)";
   need_args(info, 2, sig);
@@ -576,6 +584,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineOwnsPty", Napi::Function::New(env, EngineOwnsPty, "engineOwnsPty"));
   exports.Set("enginePause", Napi::Function::New(env, EnginePause, "enginePause"));
   exports.Set("engineResume", Napi::Function::New(env, EngineResume, "engineResume"));
+  exports.Set("engineWatchRoot", Napi::Function::New(env, EngineWatchRoot, "engineWatchRoot"));
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));
   exports.Set("decidePath", Napi::Function::New(env, DecidePath, "decidePath"));
   exports.Set("procEntryAllowed", Napi::Function::New(env, ProcEntryAllowed, "procEntryAllowed"));

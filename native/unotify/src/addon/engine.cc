@@ -20,6 +20,7 @@
 #include "memory.h"
 #include "sys.h"
 #include "syscall_numbers.h"
+#include "terminal_release.h"
 
 namespace sbx {
 
@@ -118,6 +119,7 @@ Core::~Core() {
   if (stopfd_ >= 0) close(stopfd_);
   if (wakefd_ >= 0) close(wakefd_);
   if (listener_ >= 0) close(listener_);
+  if (rootPidfd_ >= 0) close(rootPidfd_);
 }
 
 // The receiver blocks in NOTIF_RECV itself: one syscall per notification before the handler
@@ -391,17 +393,36 @@ void Core::receive_loop(int index) {
 // Waits for what a receiver blocked in RECV cannot see: stop, wake (a policy arrived for
 // parked notifications) and the listener's hang-up. poll() asks for no event on the
 // listener, so only POLLHUP/POLLERR wake it, not every notification.
+void Core::watch_root(int pid) {
+  int fd = sys_pidfd_open(static_cast<pid_t>(pid), 0);
+  if (fd < 0) return release_terminals_once();  // already gone
+  int old = rootPidfd_.exchange(fd);
+  if (old >= 0) close(old);
+  uint64_t one = 1;
+  if (write(wakefd_, &one, sizeof one) < 0) { /* the watcher polls it at its next wake-up */ }
+}
+
+void Core::release_terminals_once() {
+  if (!terminalsReleased_.exchange(true)) release_terminals(*this);
+}
+
 void Core::watch_loop() {
   auto self = shared_from_this();
   for (;;) {
-    pollfd q[3] = {{listener_, 0, 0}, {stopfd_, POLLIN, 0}, {wakefd_, POLLIN, 0}};
-    int r = poll(q, 3, -1);
+    const int root = rootPidfd_.load();
+    pollfd q[4] = {{listener_, 0, 0}, {stopfd_, POLLIN, 0}, {wakefd_, POLLIN, 0}, {root, POLLIN, 0}};
+    int r = poll(q, root >= 0 ? 4 : 3, -1);
     if (stopping_) return;
     if (r < 0) {
       if (errno == EINTR) continue;
       return;
     }
     if (q[1].revents) return;
+    if (root >= 0 && (q[3].revents & POLLIN)) {
+      int expected = root;
+      if (rootPidfd_.compare_exchange_strong(expected, -1)) close(root);
+      release_terminals_once();
+    }
     if (q[2].revents & POLLIN) {
       uint64_t v;
       if (read(wakefd_, &v, sizeof v) < 0) { /* nothing to drain */ }
@@ -592,6 +613,7 @@ int Core::reply_hint(uint64_t id, bool has_content, const std::string& content, 
 }
 
 void Core::stop(bool sessionOver) {
+  if (sessionOver) release_terminals_once();  // an in-process `sbx exec` whose command exited
   if (sessionOver && !ipcEnded_.exchange(true)) {
     stop();
     ipc_session_ended(*this);

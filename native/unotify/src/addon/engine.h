@@ -86,6 +86,9 @@ class Core : public std::enable_shared_from_this<Core> {
   ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
   IpcTable& ipc() { return ipc_; }  // SysV objects and message queues this session made (ipc.cc)
   SessionPause& pauser() { return pause_; }  // its processes stopped while a person answers
+  // The session's command or shell: when it exits, the processes it left holding a terminal
+  // from outside are killed (terminal_release.h). JS thread.
+  void watch_root(int pid);
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
   // What is trapped, by syscall number (one relaxed increment per notification), and how
@@ -126,6 +129,9 @@ class Core : public std::enable_shared_from_this<Core> {
   ServedSockets served_;
   IpcTable ipc_;
   SessionPause pause_;
+  std::atomic<int> rootPidfd_{-1};
+  std::atomic<bool> terminalsReleased_{false};
+  void release_terminals_once();
   std::mutex polMu_;
   std::unordered_map<int, std::shared_ptr<const Policy>> policies_;
   std::vector<std::thread> threads_;

@@ -89,6 +89,11 @@ bool may_open(Notif& n, int fd) {
 
 }  // namespace
 
+bool is_outside_terminal(Core& core, const struct stat& st) {
+  if (!is_terminal(st.st_rdev)) return false;
+  return !(is_pts(st.st_rdev) && core.ptys().owns(pts_index(st.st_rdev), st.st_dev, st.st_ino));
+}
+
 void PtyTable::add(int index, Fd slave) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ptys_.size() >= 64) sweep_locked();

@@ -39,4 +39,9 @@ bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool clo
 // ioctl(TIOCSCTTY) with a non-zero argument (the filter traps only that form).
 void handle_tiocsctty(Notif& n);
 
+class Core;
+// A terminal from outside the session (st: a character device): a pty it did not allocate,
+// a virtual console, the console (terminal_release.h).
+bool is_outside_terminal(Core& core, const struct stat& st);
+
 }  // namespace sbx

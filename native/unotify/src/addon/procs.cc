@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -272,6 +273,19 @@ int ProcTable::member_policy(int tgid) {
   bool ok;
   int pol = tag_policy(tgid, &ok);
   return ok ? pol : -1;
+}
+
+std::vector<int> ProcTable::members_now() {
+  std::vector<int> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    const long pid = strtol(e->d_name, &end, 10);
+    if (end && !*end && pid > 0 && member_policy(static_cast<int>(pid)) >= 0) out.push_back(static_cast<int>(pid));
+  }
+  closedir(d);
+  return out;
 }
 
 bool ProcTable::follows_cd(int tgid) {

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "shm_region.h"
 #include "sys.h"
@@ -60,6 +61,9 @@ class ProcTable {
   int assign(int tgid, int policy, bool followsCd);
   // Policy of tgid if it is this session's (its tag is one of ours), else -1.
   int member_policy(int tgid);
+  // Every process of the session alive now, found by its tag (a scan of /proc: children
+  // count from their fork on, before any trap).
+  std::vector<int> members_now();
   bool follows_cd(int tgid);
   int strict() const { return strict_; }
   size_t size();  // processes seen (thread-group leaders alive in the tgid cache)

@@ -50,23 +50,17 @@ bool SessionPause::stop_new(ProcTable& procs, bool& found) {
   found = false;
   std::unordered_set<int> mine;
   for (const auto& p : paused_) mine.insert(p.pid);
-  DIR* d = opendir("/proc");
-  if (!d) return false;
   std::vector<Paused> found_now;
-  while (dirent* e = readdir(d)) {
-    char* end = nullptr;
-    const long pid = strtol(e->d_name, &end, 10);
-    if (!end || *end || pid <= 0 || mine.count(static_cast<int>(pid))) continue;
-    if (procs.member_policy(static_cast<int>(pid)) < 0 || procs.follows_cd(static_cast<int>(pid))) continue;
-    const char st = state_of(static_cast<int>(pid));
+  for (int pid : procs.members_now()) {
+    if (mine.count(pid) || procs.follows_cd(pid)) continue;
+    const char st = state_of(pid);
     if (st == 0 || st == 'T' || st == 't' || st == 'Z' || st == 'X') continue;
     Fd fd(sys_pidfd_open(static_cast<pid_t>(pid), 0));
     if (!fd.ok()) continue;  // gone
-    // The pid may have been reused between the check and the pidfd: check the task it holds.
-    if (procs.member_policy(static_cast<int>(pid)) < 0 || procs.follows_cd(static_cast<int>(pid))) continue;
-    found_now.push_back(Paused{std::move(fd), static_cast<int>(pid)});
+    // The pid may have been reused between the scan and the pidfd: check the task it holds.
+    if (procs.member_policy(pid) < 0) continue;
+    found_now.push_back(Paused{std::move(fd), pid});
   }
-  closedir(d);
   for (auto& p : found_now) {
     if (!send(p.pidfd.get(), SIGSTOP)) continue;  // exited meanwhile
     found = true;
