@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, makeSandbox, PUSH_FN, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
+import { fixture, unixServer } from './net-helpers.js';
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -117,7 +118,7 @@ describe('session policy follows the shell', () => {
     await child;
   });
 
-  it('mode audit: what would be denied is allowed and logged as audit; the enforce twin denies', () => {
+  it('mode audit: what would be denied is allowed and logged as audit; the enforce twin denies', async () => {
     const audit = makeProject(join(sb.home, 'audit'), 'version: 1\nmode: audit\nread:\n  deny: ["secret.txt"]\n');
     // An untrusted project cannot switch enforcement off: trust it (outside the sandbox).
     expect(sb.sbx(['trust'], { cwd: audit }).code).toBe(0);
@@ -125,12 +126,30 @@ describe('session policy follows the shell', () => {
     expect(r.stdout).toBe('SECRET\n');
     expect(r.code).toBe(0);
     expect(sb.log().some((v) => v.kind === 'audit' && v.target === join(audit, 'secret.txt'))).toBe(true);
+    // Nor is a server outside the session (a confused deputy: tmux, ssh-agent, D-Bus, any
+    // socket the policy does not name): refused in audit mode too; the twin the policy names connects.
+    const deputy = await unixServer(join(sb.dir, 'deputy.sock'), 'hello from outside');
+    const named = await unixServer(join(sb.dir, 'named.sock'), 'hello from named');
+    try {
+      writeFileSync(join(audit, '.sbx.yaml'), `version: 1\nmode: audit\nread:\n  deny: ["secret.txt"]\nnet: { unix: { allow: ["${join(sb.dir, 'named.sock')}"] } }\n`);
+      expect(sb.sbx(['trust'], { cwd: audit }).code).toBe(0);
+      // Spawned (not the synchronous sbx()): the servers answer from this process's event loop.
+      const u = await sb.spawnSbx(['shell', '--', 'sh', '-c', `${fixture('net_client')} unix ${join(sb.dir, 'deputy.sock')}; ${fixture('net_client')} unix ${join(sb.dir, 'named.sock')}`], { cwd: audit }).done;
+      expect(u.stdout).toMatch(/^error connect.*\nok hello from named\n$/);
+      expect(deputy.count()).toBe(0);
+    } finally {
+      await deputy.close();
+      await named.close();
+    }
     // Floors are not audited: a secret, an rc file, a policy file stay denied in audit mode.
     mkdirSync(join(sb.home, '.ssh'), { recursive: true });
     writeFileSync(join(sb.home, '.ssh', 'id_rsa'), 'KEY\n');
     writeFileSync(join(sb.home, '.bashrc'), '# rc\n');
-    const floors = sb.sbx(['shell', '--', 'sh', '-c', `cat ${join(sb.home, '.ssh', 'id_rsa')} || echo key-denied; echo evil >> ${join(sb.home, '.bashrc')} || echo rc-denied; echo x >> .sbx.yaml || echo policy-denied; echo ok > notes.txt && echo notes-written`], { cwd: audit });
-    expect(floors.stdout).toBe('key-denied\nrc-denied\npolicy-denied\nnotes-written\n');
+    mkdirSync(join(audit, 'inner'), { recursive: true });
+    writeFileSync(join(audit, 'inner', '.sbx.yaml'), 'version: 1\nnet: { allow: [] }\n');
+    mkdirSync(join(audit, 'plain'), { recursive: true });
+    const floors = sb.sbx(['shell', '--', 'sh', '-c', `cat ${join(sb.home, '.ssh', 'id_rsa')} || echo key-denied; echo evil >> ${join(sb.home, '.bashrc')} || echo rc-denied; echo x >> .sbx.yaml || echo policy-denied; mv inner inner2 || echo move-denied; mv plain plain2 && echo plain-moved; echo ok > notes.txt && echo notes-written`], { cwd: audit });
+    expect(floors.stdout).toBe('key-denied\nrc-denied\npolicy-denied\nmove-denied\nplain-moved\nnotes-written\n');
     expect(readFileSync(join(sb.home, '.bashrc'), 'utf8')).toBe('# rc\n');
     expect(sb.log().some((v) => v.kind === 'deny' && v.target === join(sb.home, '.bashrc'))).toBe(true);
     const enforce = makeProject(join(sb.home, 'enforce'));

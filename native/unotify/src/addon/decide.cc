@@ -43,7 +43,7 @@ UnixName decide_unix_name(const PathSection& s, const std::string& name) {
   const PathRule* win = nullptr;
   Decision d = decide_path_rule(s, name, &win);
   if (win && win->deputy && win->deny) return {UnixName::kIfMember, d.rule};
-  if (!d.allow) return {UnixName::kDenied, d.rule, d.floor};
+  if (!d.allow) return {UnixName::kDenied, d.rule, d.floor, d.own};
   if (win) return {UnixName::kNamed, d.rule};
   return {UnixName::kIfMember, -1};
 }
@@ -69,8 +69,8 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
     }
   }
   if (out) *out = win;
-  if (win) return {!win->deny, win->rule};
-  return {!s.defDeny, -1};
+  if (win) return {!win->deny, win->rule, false, true};
+  return {!s.defDeny, -1, false, true};
 }
 
 Decision decide_path_without_exact(const PathSection& s, const std::string& path) {
@@ -88,8 +88,8 @@ Decision decide_path_without_exact(const PathSection& s, const std::string& path
       win = &r;
     }
   }
-  if (win) return {!win->deny, win->rule};
-  return {!s.defDeny, -1};
+  if (win) return {!win->deny, win->rule, false, true};
+  return {!s.defDeny, -1, false, true};
 }
 
 bool program_name_matches(const std::string& name, const std::string& binary, const std::string& asked) {
@@ -118,8 +118,8 @@ Decision decide_exec(const Policy& p, const std::string& binary, const std::stri
       win = &r;
     }
   }
-  if (win && win->deny) return {false, win->rule};
-  return {true, win ? win->rule : e.rule};
+  if (win && win->deny) return {false, win->rule, false, true};
+  return {true, win ? win->rule : e.rule, false, true};
 }
 
 bool exec_uses_names(const Policy& p) { return !p.exec.programs.empty() || !p.commands.empty(); }
@@ -144,8 +144,8 @@ Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int po
     if (r.prefix > win->prefix || (r.prefix == win->prefix && (rr < wr || (rr == wr && r.deny && !win->deny))))
       win = &r;
   }
-  if (win) return {!win->deny, win->rule};
-  return {!s.defDeny, -1};
+  if (win) return {!win->deny, win->rule, false, true};
+  return {!s.defDeny, -1, false, true};
 }
 
 bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule) {

@@ -63,9 +63,10 @@ static void emit_for(Notif& n, const char* kind, Decision d, const char* op, con
 
 bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err) {
   if (d.allow) return false;
-  // Audit mode lifts the policy's own rules only: never a floor, a built-in refusal, the git
-  // guard, or the enforcement of a policy this one was narrowed within.
-  if (n.pol && n.pol->audit && !d.floor && d.rule != -2 && d.rule != kGitDirRule && d.rule != kOuterRule) {
+  // Audit mode lifts the policy's own rules only (Decision::own): never a floor, a built-in
+  // refusal, the git guard, a deputy outside the session, or the enforcement of a policy
+  // this one was narrowed within.
+  if (n.pol && n.pol->audit && d.own && d.rule != kOuterRule) {
     n.core->audits++;
     emit_for(n, "audit", d, op, target, err);
     return false;

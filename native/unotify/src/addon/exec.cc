@@ -208,9 +208,9 @@ Verdict verify_image(Notif& n, bool pending) {
   const Decision d = v.d;
   if (!d.allow && !pending && !exe.ok() && runs_launcher(n, proc)) return Verdict::kAllow;
   if (!d.allow) {
-    // An image that cannot be identified (rule -2), a floor and an enclosing policy's refusal
-    // are refused in audit mode too (engine.cc refuse).
-    if (!n.pol->audit || d.rule == -2 || d.floor || d.rule == kOuterRule) {
+    // Audit mode lifts only the policy's own rules (engine.cc refuse): an image that cannot
+    // be identified, a floor and an enclosing policy's refusal are refused in it too.
+    if (!n.pol->audit || !d.own || d.rule == kOuterRule) {
       n.core->denials++;
       post_event(n, "deny", d, v.target, v.op);
       return Verdict::kKill;

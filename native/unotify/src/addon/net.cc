@@ -320,7 +320,7 @@ bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
     ad.keep = std::move(r.fd);
   }
   UnixName u = decide_unix_all(n, name);
-  if (u.kind == UnixName::kDenied) return refuse(n, Decision{false, u.rule, u.floor}, "unix", name, EACCES);
+  if (u.kind == UnixName::kDenied) return refuse(n, Decision{false, u.rule, u.floor, u.own}, "unix", name, EACCES);
   if (u.kind == UnixName::kNamed) return false;
   if (path) {
     if (S_ISSOCK(st.st_mode) && n.core->served().has_file(st.st_dev, st.st_ino)) return false;  // bound in this session
@@ -580,7 +580,7 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   if (name[0] == '@') {
     // Serving on an abstract name: anyone in the network namespace can connect.
     UnixName u = decide_unix_all(n, name);
-    if (u.kind == UnixName::kDenied && refuse(n, Decision{false, u.rule, u.floor}, "unix", "bind " + name, EACCES)) return;
+    if (u.kind == UnixName::kDenied && refuse(n, Decision{false, u.rule, u.floor, u.own}, "unix", "bind " + name, EACCES)) return;
     if (restricted(n) && u.kind != UnixName::kNamed &&
         refuse(n, Decision{false, u.rule, u.floor}, "unix", "bind " + name + " (serving on an abstract name needs net.unix.allow)",
                EACCES))

@@ -118,7 +118,11 @@ struct Policy {
 struct Decision {
   bool allow = true;
   int rule = -1;  // -1 = section default, -2 = built-in
-  bool floor = false;  // refused by a floor: audit mode never lifts it
+  bool floor = false;  // refused by a floor
+  // Decided by the policy's own rules or a section's default (decide.cc). Audit mode lifts
+  // only these: never a floor, a built-in refusal, the git guard, a deputy outside the
+  // session, or anything else a Decision is made for by hand.
+  bool own = false;
 };
 
 // The documented algorithm of src/policy/compiled.ts.
@@ -136,6 +140,7 @@ struct UnixName {
   enum Kind { kDenied, kNamed, kIfMember } kind = kIfMember;
   int rule = -1;
   bool floor = false;
+  bool own = false;  // as Decision::own (kDenied by the policy's own rule)
 };
 UnixName decide_unix_name(const PathSection& s, const std::string& name);
 // Glob syntax of compiled.ts; true when `glob` matches `path` itself (not ancestors).
