@@ -123,12 +123,17 @@ describe('self-protection from inside a session', () => {
       t('new-envrc', `echo 'export A=1' > ${join(p, 'src', '.envrc')}`),
       t('beside-in-p', `echo x > ${join(p, 'src', 'notes.yaml')}`),
       t('move-dir-in-p', `mkdir ${join(p, 'src', 'd')} && mv ${join(p, 'src', 'd')} ${join(p, 'src', 'e')}`),
+      // The shell's own directory moved out of the project: its next placement would find
+      // no project file there (nor if moved under another project's).
+      t('move-shell-cwd', `mv ${join(p, 'src')} ${join(sb.home, 'moved-src')}`),
+      t('exchange-shell-cwd', `mkdir ${join(p, 'other')} && python3 -c 'import ctypes,sys; l=ctypes.CDLL(None); sys.exit(0 if l.renameat2(-100, b"${join(p, 'src')}", -100, b"${join(p, 'other')}", 2) == 0 else 1)'`),
       // The project's own restriction still holds after the attempts (the shell placed again).
       'push "cd$PWD" >/dev/null',
       t('write-outside', `echo x > ${outsideFile}`),
     ].join('\n');
     const a = sb.sbx(['shell', '--', 'sh', '-c', inP], { cwd: join(p, 'src') });
-    for (const name of ['plant-nested', 'plant-nested-mv', 'plant-nested-ln', 'new-envrc', 'write-outside']) expect(a.stdout, a.stderr).toContain(`${name} fail`);
+    for (const name of ['plant-nested', 'plant-nested-mv', 'plant-nested-ln', 'new-envrc', 'move-shell-cwd', 'exchange-shell-cwd', 'write-outside'])
+      expect(a.stdout, a.stderr).toContain(`${name} fail`);
     for (const name of ['beside-in-p', 'move-dir-in-p']) expect(a.stdout, a.stderr).toContain(`${name} ok`);
     expect(sb.log().some((v) => v.target === join(p, 'src', '.sbx.yaml') && v.kind === 'deny')).toBe(true);
     expect(sb.sbx(['check', 'write', join(p, 'src', '.sbx.yaml')], { cwd: p }).stdout).toContain('built-in: policy files (edit them outside a session)');

@@ -368,12 +368,38 @@ bool is_dir_entry(const Target& t) {
   return fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
+// Is the directory at t (or one below it) the working directory of a shell that follows cd?
+// Its policy is its directory's: moving that directory elsewhere (out of its project, under
+// another) would give it another policy at its next prompt without a `cd` of its own.
+// Decided on identity: the shell's cwd and each of its parents up to the root, by dev/ino.
+bool holds_shell_cwd(Notif& n, const Target& t) {
+  struct stat moved;
+  if (fstatat(t.parent.get(), t.name.c_str(), &moved, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(moved.st_mode)) return false;
+  for (int shell : n.core->procs().followers()) {
+    Fd dir(open(("/proc/" + std::to_string(shell) + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    for (int depth = 0; dir.ok() && depth < 4096; depth++) {
+      struct stat st;
+      if (fstat(dir.get(), &st) != 0) break;
+      if (st.st_dev == moved.st_dev && st.st_ino == moved.st_ino) return true;
+      Fd up(openat(dir.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      struct stat ust;
+      if (!up.ok() || fstat(up.get(), &ust) != 0 || (ust.st_dev == st.st_dev && ust.st_ino == st.st_ino)) break;  // the root
+      dir = std::move(up);
+    }
+  }
+  return false;
+}
+
+bool shell_cwd_move_refused(Notif& n, const Target& t) {
+  return holds_shell_cwd(n, t) && refuse(n, Decision{false, -2}, "write", t.real + " (holds the shell's working directory: its policy is its directory's)", EACCES);
+}
+
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
   Target s, d;
   // A whiteout is a device (0/0) left at the source's name: no devices from a sandbox.
   if (flags & RENAME_WHITEOUT) return fail(n, EPERM);
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
-  if (check_access(n, true, true, s.real) || ipc_file_refused(n, s) || dir_exposes(n, s)) return;
+  if (check_access(n, true, true, s.real) || ipc_file_refused(n, s) || dir_exposes(n, s) || shell_cwd_move_refused(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
   // Every rename that can place a HEAD, a config or commondir, or a whole directory.
@@ -387,7 +413,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   if (shm_move_refused(n, s.parent.get(), s.name.c_str(), s.real, d.real) ||
       (exchange && shm_move_refused(n, d.parent.get(), d.name.c_str(), d.real, s.real)))
     return;
-  if (exchange && dir_exposes(n, d)) return;
+  if (exchange && (dir_exposes(n, d) || shell_cwd_move_refused(n, d))) return;
   if ((is_dir_entry(s) && deny_below_refused(n, d)) || (exchange && is_dir_entry(d) && deny_below_refused(n, s))) return;
   if (guard.engaged()) {
     if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;

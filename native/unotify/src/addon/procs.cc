@@ -288,6 +288,14 @@ std::vector<int> ProcTable::members_now() {
   return out;
 }
 
+std::vector<int> ProcTable::followers() {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<int> out;
+  for (const auto& [tgid, f] : followers_)
+    if (f.pidfd.ok() && pidfd_alive(f.pidfd.get())) out.push_back(tgid);
+  return out;
+}
+
 bool ProcTable::follows_cd(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = followers_.find(tgid);

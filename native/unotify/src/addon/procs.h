@@ -65,6 +65,8 @@ class ProcTable {
   // count from their fork on, before any trap).
   std::vector<int> members_now();
   bool follows_cd(int tgid);
+  // The processes that follow cd (the session's interactive shells), alive now.
+  std::vector<int> followers();
   int strict() const { return strict_; }
   size_t size();  // processes seen (thread-group leaders alive in the tgid cache)
   size_t tags();  // tags recorded

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <unordered_set>
 
@@ -82,10 +83,9 @@ bool SessionPause::all_stopped() {
     if (!d) continue;  // gone
     bool running = false;
     while (dirent* e = readdir(d)) {
-      char path[320];
       if (e->d_name[0] == '.') continue;
-      snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
-      const char st = state_at(path);
+      const std::string path = std::string(dir) + "/" + e->d_name + "/stat";
+      const char st = state_at(path.c_str());
       if (st == 'R' || st == 'S') {
         running = true;
         syscall(SYS_tgkill, p.pid, atoi(e->d_name), SIGSTOP);  // the pidfd keeps the tgid ours
