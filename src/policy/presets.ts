@@ -4,8 +4,9 @@
  * literal, not expanded).
  */
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, normalize } from 'node:path';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { ecosystemPreset } from './ecosystems.js';
+import { pathExists } from './expand.js';
 import { homeDir, xdg } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
@@ -94,9 +95,15 @@ export function persistencePaths(ctx: PresetContext): string[] {
   for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));
   // ~/bin and ~/.local/bin: on PATH from the next login on (Debian's and Ubuntu's ~/.profile).
   out.push(join(home, 'bin'), join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
-  // ~/node_modules: require() walks up to it from every project below, and `npm run` puts its
-  // .bin first on PATH (the home itself as the project excepted).
+  // node_modules above the project: require() walks up to each from every project below, and
+  // `npm run` puts each one's .bin first on PATH. Floored in the home and in every ancestor
+  // that is not a JS project itself (no package.json: a monorepo's root owns its hoisted
+  // node_modules), with that package.json too, so it cannot be made one from inside first.
   if (home !== ctx.projectDir) out.push(join(home, 'node_modules'));
+  for (let a = ctx.projectDir; a !== '/'; ) {
+    a = dirname(a);
+    if (!pathExists(join(a, 'package.json'))) out.push(join(a, 'node_modules'), join(a, 'package.json'));
+  }
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
   // PATH directories: under the home (for root: all of them), except the project's own

@@ -561,6 +561,25 @@ describe('mode and commands', () => {
     expect(await e(join(outside, 'git'))).toBe(true);
   });
 
+  it("node_modules above the project are floors unless the ancestor is a JS project itself (a monorepo root); the project's own are not", async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'work', 'a');
+    const pkg = join(w.home, 'mono', 'packages', 'b');
+    mkdirSync(proj, { recursive: true });
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(w.home, 'mono', 'package.json'), '{}\n');
+    const e = async (dir: string, t: string) => {
+      const r = await resolvePolicyForDir(dir, { env: w.env });
+      return (await check(r.policy, 'write', [t], { cwd: dir, env: w.env })).allowed;
+    };
+    expect(await e(proj, join(w.home, 'work', 'node_modules', '.bin', 'node'))).toBe(false);
+    expect(await e(proj, join(w.home, 'work', 'package.json'))).toBe(false);
+    expect(await e(proj, join(w.home, 'node_modules', 'x.js'))).toBe(false);
+    expect(await e(proj, join(proj, 'node_modules', '.bin', 'node'))).toBe(true);
+    expect(await e(pkg, join(w.home, 'mono', 'node_modules', 'x.js'))).toBe(true);
+    expect(await e(pkg, join(w.home, 'mono', 'packages', 'node_modules', 'x.js'))).toBe(false);
+  });
+
   it('every rule points at an origin', async () => {
     const w = tempWorld();
     const proj = join(w.home, 'p');
