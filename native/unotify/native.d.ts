@@ -208,12 +208,15 @@ export interface NativeAddon {
   /** Is the terminal at `path` a pty this session allocated (its master opened inside the sandbox: fs_tty.cc)? */
   engineOwnsPty(engine: EngineHandle, path: string): boolean;
   /**
-   * Stops every process of the session (SIGSTOP, its shell first) and waits until none runs:
-   * while a person answers a question at its terminal, nothing inside can redraw it or read
-   * the answer. false: they could not all be stopped (do not ask). Blocks up to ~6 s in the
-   * worst case (a fork storm), a few ms normally.
+   * Stops every process of the session but its shell (SIGSTOP) and waits until every thread is
+   * stopped, askingTid (blocked in its request) aside: while a person answers a question at
+   * its terminal, nothing inside can redraw it or read the answer. false: they could not all
+   * be stopped (do not ask). Blocks up to ~6 s in the worst case (a fork storm), a few ms
+   * normally.
    */
-  enginePause(engine: EngineHandle): boolean;
+  enginePause(engine: EngineHandle, askingTid: number): boolean;
+  /** Nothing of the session ran since enginePause (a stopped process can be woken by a SIGCONT it arranged): ask before acting on the answer. */
+  engineQuiet(engine: EngineHandle): boolean;
   /** Continues what enginePause stopped. */
   engineResume(engine: EngineHandle): void;
   /**

@@ -261,8 +261,16 @@ export class Engine {
    * Stops every process of the session (its shell first) while a person answers a question at
    * its terminal; false when they could not all be stopped. resume() continues them.
    */
-  pause(): boolean {
-    return this.addon.enginePause(this.live('Engine.pause'));
+  pause(askingTid: number): boolean {
+    const w = 'Engine.pause';
+    const h = this.live(w);
+    if (!Number.isInteger(askingTid) || askingTid <= 0) fail(w, 'askingTid must be a positive integer', askingTid);
+    return this.addon.enginePause(h, askingTid);
+  }
+
+  /** Nothing of the session ran since pause() (checked after the answer, before acting on it). */
+  quiet(): boolean {
+    return this.addon.engineQuiet(this.live('Engine.quiet'));
   }
 
   /**

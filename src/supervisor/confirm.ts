@@ -42,6 +42,8 @@ export interface ConfirmRequest {
   typedAtPrompt: boolean;
   /** Stops every process of the session (false: not all could be); resume() continues them. */
   pause(): boolean;
+  /** Nothing of the session ran while paused (something it arranged may have woken it). */
+  quiet(): boolean;
   resume(): void;
 }
 
@@ -166,8 +168,18 @@ export async function confirmAtTerminal(req: ConfirmRequest): Promise<Confirmati
     ];
     writeSync(fd, TERMINAL_RESET + lines.join('\r\n'));
     const answer = await readLine(openSync(t.path, fsc.O_RDWR | fsc.O_NOCTTY | fsc.O_NONBLOCK), (s) => writeSync(fd, s), ANSWER_MS);
-    const ok = answer !== undefined && answer !== REFUSED && answer.trim() === word;
-    const why = answer === undefined ? 'nobody answered at the terminal' : answer === REFUSED ? 'refused at the terminal' : 'the word typed did not match';
+    const typed = answer !== undefined && answer !== REFUSED && answer.trim() === word;
+    // What was on screen is only what we printed if nothing of the session ran meanwhile.
+    const still = typed && req.quiet();
+    const ok = typed && still;
+    const why =
+      answer === undefined
+        ? 'nobody answered at the terminal'
+        : answer === REFUSED
+          ? 'refused at the terminal'
+          : !typed
+            ? 'the word typed did not match'
+            : 'a process of the session ran while the question was on screen (it may have changed what you read)';
     writeSync(fd, ok ? '\r\nsbx: confirmed.\r\n' : `\r\nsbx: refused (${why}).\r\n`);
     return ok ? { ok: true } : { ok: false, why };
   } catch (err) {

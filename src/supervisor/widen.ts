@@ -90,7 +90,8 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     // is on screen every other process of the session is paused, the shell aside, so nothing
     // of the session stands between the shell and the one asking.
     typedAtPrompt: h.tgid === host.rootPid || (engine.process(host.rootPid)?.followsCd === true && parentOf(h.tgid) === host.rootPid),
-    pause: () => engine.pause(),
+    pause: () => engine.pause(h.pid),
+    quiet: () => engine.quiet(),
     resume: () => engine.resume(),
   });
   if (!answer.ok) {

@@ -13,7 +13,9 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+import { repoRoot, trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+
+const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', 'bin', name);
 
 // Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000 });
@@ -308,6 +310,22 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     process.kill(suspended, 'SIGKILL');
     const r = await t.run('echo alive');
     expect(r.out).toEqual(['alive']);
+  });
+
+  it('a process that wakes itself while paused (a timer sending it SIGCONT) makes the confirmation fail even with the right word (twin: without it the word trusts: the test above)', async () => {
+    const world = makeWorld();
+    const t = await session(shell, world);
+    t.type(`${fixture('sigcont_timer')} 60 &`);
+    await t.waitFor(/^TIMER-\d+$/);
+    t.type('sbx trust');
+    const shown = await t.waitFor(/type [a-z]+ and press Enter/);
+    const word = /type ([a-z]+) and press Enter/.exec(shown[shown.length - 1]!)![1]!;
+    t.type(word);
+    await t.waitFor(/^sbx: not trusted: a process of the session ran while the question was on screen/);
+    expect(trusted(world)).toEqual([]);
+    t.type(shell === 'fish' ? 'kill (jobs -p)' : 'kill %1');
+    const r = await t.run('echo alive');
+    expect(r.out.filter((l) => !l.startsWith('TIMER-'))).toEqual(['alive']);
   });
 
   it('Ctrl-C at the question refuses at once, and the shell goes on', async () => {

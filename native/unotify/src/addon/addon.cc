@@ -395,10 +395,18 @@ Napi::Value EngineOwnsPty(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EnginePause(const Napi::CallbackInfo& info) {
-  const char* sig = "enginePause(engine)";
+  const char* sig = "enginePause(engine, askingTid)";
+  need_args(info, 2, sig);
+  auto core = engine_arg(info, sig);
+  const int asking = arg_int(info, 1, sig, "askingTid", 1, INT32_MAX);
+  return Napi::Boolean::New(info.Env(), core->pauser().pause(core->procs(), asking));
+}
+
+Napi::Value EngineQuiet(const Napi::CallbackInfo& info) {
+  const char* sig = "engineQuiet(engine)";
   need_args(info, 1, sig);
   auto core = engine_arg(info, sig);
-  return Napi::Boolean::New(info.Env(), core->pauser().pause(core->procs()));
+  return Napi::Boolean::New(info.Env(), core->pauser().quiet(core->procs()));
 }
 
 Napi::Value EngineResume(const Napi::CallbackInfo& info) {
@@ -583,6 +591,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineSetNoticeFiles", Napi::Function::New(env, EngineSetNoticeFiles, "engineSetNoticeFiles"));
   exports.Set("engineOwnsPty", Napi::Function::New(env, EngineOwnsPty, "engineOwnsPty"));
   exports.Set("enginePause", Napi::Function::New(env, EnginePause, "enginePause"));
+  exports.Set("engineQuiet", Napi::Function::New(env, EngineQuiet, "engineQuiet"));
   exports.Set("engineResume", Napi::Function::New(env, EngineResume, "engineResume"));
   exports.Set("engineWatchRoot", Napi::Function::New(env, EngineWatchRoot, "engineWatchRoot"));
   exports.Set("engineStop", Napi::Function::New(env, EngineStop, "engineStop"));

@@ -20,28 +20,49 @@ namespace sbx {
 
 namespace {
 
-constexpr int kMaxScans = 20;       // a scan finds the children forked during the last one
-constexpr int kSettleMs = 300;      // how long a signalled process may take to stop
+constexpr int kMaxScans = 20;   // a scan finds the children forked during the last one
+constexpr int kSettleMs = 300;  // how long a signalled process may take to stop
 
-// The state letter of a stat file (after the command name, which may hold ") "), or 0.
-char state_at(const char* path) {
-  Fd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.ok()) return 0;
-  char buf[512];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  const char* close = strrchr(buf, ')');
-  return close && close[1] == ' ' ? close[2] : 0;
+bool read_small(const std::string& path, std::string& out) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.ok()) return false;
+  char buf[4096];
+  ssize_t n = read(fd.get(), buf, sizeof buf);
+  if (n <= 0) return false;
+  out.assign(buf, static_cast<size_t>(n));
+  return true;
 }
 
-char state_of(int pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  return state_at(path);
+// The state letter of a stat file (after the command name, which may hold ") "), or 0.
+char state_at(const std::string& path) {
+  std::string s;
+  if (!read_small(path, s)) return 0;
+  size_t close = s.rfind(')');
+  return close != std::string::npos && close + 2 < s.size() && s[close + 1] == ' ' ? s[close + 2] : 0;
+}
+
+char state_of(int pid) { return state_at("/proc/" + std::to_string(pid) + "/stat"); }
+
+// voluntary + nonvoluntary context switches of a task: a stopped task that is woken and
+// runs switches at least once when it stops or sleeps again.
+bool switches_of(const std::string& task, unsigned long long& out) {
+  std::string s;
+  if (!read_small(task + "/status", s)) return false;
+  unsigned long long total = 0;
+  int seen = 0;
+  for (const char* key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+    size_t at = s.find(std::string("\n") + key);
+    if (at == std::string::npos) return false;
+    total += strtoull(s.c_str() + at + 1 + strlen(key), nullptr, 10);
+    seen++;
+  }
+  out = total;
+  return seen == 2;
 }
 
 bool send(int pidfd, int sig) { return syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0; }
+
+bool stopped_state(char st) { return st == 'T' || st == 't' || st == 'Z' || st == 'X'; }
 
 }  // namespace
 
@@ -55,7 +76,7 @@ bool SessionPause::stop_new(ProcTable& procs, bool& found) {
   for (int pid : procs.members_now()) {
     if (mine.count(pid) || procs.follows_cd(pid)) continue;
     const char st = state_of(pid);
-    if (st == 0 || st == 'T' || st == 't' || st == 'Z' || st == 'X') continue;
+    if (st == 0 || stopped_state(st)) continue;
     Fd fd(sys_pidfd_open(static_cast<pid_t>(pid), 0));
     if (!fd.ok()) continue;  // gone
     // The pid may have been reused between the scan and the pidfd: check the task it holds.
@@ -70,42 +91,58 @@ bool SessionPause::stop_new(ProcTable& procs, bool& found) {
   return true;
 }
 
-// None of ours runs: every thread of each is stopped, dead, or in an uninterruptible wait
-// (it stops before running another instruction of its own). A thread still running is sent
-// the stop itself: a process-wide SIGSTOP goes to one thread, the leader first, and a leader
-// blocked in a killable wait (the request being answered) never takes it, so its siblings
-// would never hear of the stop.
-bool SessionPause::all_stopped() {
-  for (const auto& p : paused_) {
-    char dir[64];
-    snprintf(dir, sizeof dir, "/proc/%d/task", p.pid);
-    DIR* d = opendir(dir);
-    if (!d) continue;  // gone
-    bool running = false;
+// Every thread of every member (the shell aside), with its context switches; running: one is
+// not stopped (the asking thread aside). false: /proc could not be read.
+bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, bool& running) {
+  running = false;
+  out.clear();
+  for (int pid : procs.members_now()) {
+    if (procs.follows_cd(pid)) continue;
+    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* d = opendir(dir.c_str());
+    if (!d) continue;  // gone since the scan
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;
-      const std::string path = std::string(dir) + "/" + e->d_name + "/stat";
-      const char st = state_at(path.c_str());
-      if (st == 'R' || st == 'S') {
+      const int tid = atoi(e->d_name);
+      const std::string task = dir + "/" + e->d_name;
+      const char st = state_at(task + "/stat");
+      if (st == 0) continue;  // gone
+      if (tid != asking_ && !stopped_state(st)) {
         running = true;
-        syscall(SYS_tgkill, p.pid, atoi(e->d_name), SIGSTOP);  // the pidfd keeps the tgid ours
+        // A process-wide SIGSTOP goes to one thread, the leader first; a leader blocked in a
+        // killable wait (the request being answered) never takes it, so its siblings would
+        // never hear of the stop: each is sent its own (the pidfd keeps the tgid ours).
+        if (st == 'R' || st == 'S') syscall(SYS_tgkill, pid, tid, SIGSTOP);
       }
+      unsigned long long n = 0;
+      if (!switches_of(task, n)) {
+        closedir(d);
+        return false;
+      }
+      out[tid] = n;
     }
     closedir(d);
-    if (running) return false;
   }
   return true;
 }
 
-bool SessionPause::pause(ProcTable& procs) {
+bool SessionPause::all_stopped(ProcTable& procs) {
+  bool running = false;
+  return snapshot(procs, switches_, running) && !running;
+}
+
+bool SessionPause::pause(ProcTable& procs, int asking) {
   std::lock_guard<std::mutex> g(mu_);
+  asking_ = asking;
+  switches_.clear();
   // Each scan stops what the last one could not see (children forked meanwhile), then waits
-  // until nothing of ours runs: a scan that finds nothing new after that is complete.
+  // until nothing of ours runs: a scan that finds nothing new after that is complete, and
+  // the last wait's snapshot is the one quiet() compares with.
   for (int scan = 0; scan < kMaxScans; scan++) {
     bool found = false;
     if (!stop_new(procs, found)) return false;
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSettleMs);
-    while (!all_stopped()) {
+    while (!all_stopped(procs)) {
       if (std::chrono::steady_clock::now() > until) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -114,10 +151,19 @@ bool SessionPause::pause(ProcTable& procs) {
   return false;
 }
 
+bool SessionPause::quiet(ProcTable& procs) {
+  std::lock_guard<std::mutex> g(mu_);
+  std::map<int, unsigned long long> now;
+  bool running = false;
+  if (switches_.empty() || !snapshot(procs, now, running) || running) return false;
+  return now == switches_;  // no thread added, gone, or switched since
+}
+
 void SessionPause::resume() {
   std::lock_guard<std::mutex> g(mu_);
   for (auto& p : paused_) send(p.pidfd.get(), SIGCONT);
   paused_.clear();
+  switches_.clear();
 }
 
 }  // namespace sbx

@@ -13,8 +13,15 @@
 // The asking process is stopped too: every thread but the one blocked in its request stops,
 // and as that one never does, its stop never completes — continued before the answer, its
 // parent (the shell) never sees it stopped and never takes the terminal back.
-// Each is held by a pidfd: a pid reused meanwhile is never signalled.
+//
+// A stop is not a lock: a stopped process is woken by any SIGCONT, and the kernel sends one
+// for it on a timer, an I/O event, a child's exit or its parent's death, as the process
+// arranged before. So the pause is proven, not assumed: once everything has stopped, each
+// thread's context-switch count is recorded, and quiet() — asked after the answer — holds only
+// if no member thread ran since (each still stopped, with the same count) and none was added.
+// Each process is held by a pidfd: a pid reused meanwhile is never signalled.
 #pragma once
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -30,10 +37,14 @@ class SessionPause {
   SessionPause(const SessionPause&) = delete;
   SessionPause& operator=(const SessionPause&) = delete;
   ~SessionPause() { resume(); }  // an engine gone mid-question leaves nothing stopped
-  // Stops every member and waits until none runs. false: they could not all be stopped (a
-  // fork storm outran the scans, or one kept running): the question must not be asked.
-  // What was stopped stays stopped until resume(), either way.
-  bool pause(ProcTable& procs);
+
+  // Stops every member and waits until every thread is stopped, `asking` (the thread blocked
+  // in the request) aside. false: they could not all be stopped (a fork storm outran the
+  // scans, one kept running or stayed in an uninterruptible wait): do not ask. What was
+  // stopped stays stopped until resume(), either way.
+  bool pause(ProcTable& procs, int asking);
+  // Nothing of the session ran since pause() returned true.
+  bool quiet(ProcTable& procs);
   // Continues every process pause() stopped.
   void resume();
 
@@ -44,8 +55,11 @@ class SessionPause {
   };
   std::mutex mu_;
   std::vector<Paused> paused_;
+  int asking_ = 0;
+  std::map<int, unsigned long long> switches_;  // tid → context switches, at the pause
   bool stop_new(ProcTable& procs, bool& found);
-  bool all_stopped();
+  bool all_stopped(ProcTable& procs);
+  bool snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, bool& running);
 };
 
 }  // namespace sbx
