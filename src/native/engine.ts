@@ -78,6 +78,7 @@ function checkPathRules(where: string, rules: unknown): void {
     if (r.pattern.includes('\0')) fail(`${w}.pattern`, 'must not contain NUL', r.pattern);
     if (typeof r.floor !== 'boolean') fail(`${w}.floor`, 'must be a boolean', r.floor);
     if (r.deputy !== undefined && typeof r.deputy !== 'boolean') fail(`${w}.deputy`, 'must be a boolean', r.deputy);
+    if (r.builtin !== undefined && typeof r.builtin !== 'boolean') fail(`${w}.builtin`, 'must be a boolean', r.builtin);
   });
 }
 

@@ -56,6 +56,12 @@ export interface PathRule {
    * must be named itself. A server the same session started stays reachable.
    */
   deputy?: boolean;
+  /**
+   * Finished policy only: written by sbx itself (an origin "built-in…": home configuration,
+   * docker sockets, deputies …), not by a policy file, flag or a preset one names. Audit mode
+   * lifts only the policy's own denials, never these (native decide.cc: Decision::own).
+   */
+  builtin?: boolean;
 }
 
 export interface PathSection {

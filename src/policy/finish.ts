@@ -106,9 +106,19 @@ function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): Finished
   }
   addDeputies(unix, origins, inputs.env);
   policy.unix = { ...draft.unix, rules: unix };
+  markBuiltins(policy);
 
   const warnings = replay.unresolved.map((u) => `${u.where}: ${u.name} does not resolve; it matches no address`);
   return { policy, dropped: replay.dropped, warnings: [...new Set([...warnings, ...ids.warnings, ...cmds.warnings])] };
+}
+
+/** Marks the rules sbx wrote itself (PathRule.builtin): audit mode never lifts them. */
+function markBuiltins(policy: CompiledPolicy): void {
+  const mark = (rules: PathRule[]) => rules.map((r) => (policy.origins[r.rule]?.source.startsWith('built-in') ? { ...r, builtin: true } : r));
+  policy.read = { ...policy.read, rules: mark(policy.read.rules) };
+  policy.write = { ...policy.write, rules: mark(policy.write.rules) };
+  policy.unix = { ...policy.unix, rules: mark(policy.unix.rules) };
+  policy.exec = { ...policy.exec, paths: mark(policy.exec.paths) };
 }
 
 /** The deputy defaults (see deputies.ts); idempotent per pattern. */

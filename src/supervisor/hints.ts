@@ -113,6 +113,13 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
   }
 
   const before = installed.keyOfId(caller.policy) ?? installed.rootKey;
+  // A `use sandbox` holds while the shell stays where it was accepted: the variable that
+  // carries it comes from direnv, which also evaluates files a sandboxed process can write
+  // (`.envrc.local`, `.env`), so its disappearance there is no proof the user left. Only a
+  // real cwd outside that directory drops it (or the same file named again).
+  const held = installed.entries.get(before)?.resolved.source;
+  if (held?.kind === 'use' && isWithin(h.cwd, held.dir) && !(source.kind === 'use' && source.file === held.file))
+    return refuse(host, h, `the shell is still in ${held.dir}, where \`use sandbox ${held.file}\` applies: only leaving that directory drops it`);
   let resolved: ResolvedSource;
   let key: string;
   let generation: number;

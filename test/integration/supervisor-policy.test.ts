@@ -141,15 +141,16 @@ describe('session policy follows the shell', () => {
       await deputy.close();
       await named.close();
     }
-    // Floors are not audited: a secret, an rc file, a policy file stay denied in audit mode.
+    // Floors are not audited: a secret, an rc file, a policy file stay denied in audit mode;
+    // nor is what sbx itself denies below them (home configuration: ~/.tmux.conf).
     mkdirSync(join(sb.home, '.ssh'), { recursive: true });
     writeFileSync(join(sb.home, '.ssh', 'id_rsa'), 'KEY\n');
     writeFileSync(join(sb.home, '.bashrc'), '# rc\n');
     mkdirSync(join(audit, 'inner'), { recursive: true });
     writeFileSync(join(audit, 'inner', '.sbx.yaml'), 'version: 1\nnet: { allow: [] }\n');
     mkdirSync(join(audit, 'plain'), { recursive: true });
-    const floors = sb.sbx(['shell', '--', 'sh', '-c', `cat ${join(sb.home, '.ssh', 'id_rsa')} || echo key-denied; echo evil >> ${join(sb.home, '.bashrc')} || echo rc-denied; echo x >> .sbx.yaml || echo policy-denied; mv inner inner2 || echo move-denied; mv plain plain2 && echo plain-moved; echo ok > notes.txt && echo notes-written`], { cwd: audit });
-    expect(floors.stdout).toBe('key-denied\nrc-denied\npolicy-denied\nmove-denied\nplain-moved\nnotes-written\n');
+    const floors = sb.sbx(['shell', '--', 'sh', '-c', `cat ${join(sb.home, '.ssh', 'id_rsa')} || echo key-denied; echo evil >> ${join(sb.home, '.bashrc')} || echo rc-denied; echo 'run-shell evil' > ${join(sb.home, '.tmux.conf')} || echo homecfg-denied; echo x >> .sbx.yaml || echo policy-denied; mv inner inner2 || echo move-denied; mv plain plain2 && echo plain-moved; echo ok > notes.txt && echo notes-written`], { cwd: audit });
+    expect(floors.stdout).toBe('key-denied\nrc-denied\nhomecfg-denied\npolicy-denied\nmove-denied\nplain-moved\nnotes-written\n');
     expect(readFileSync(join(sb.home, '.bashrc'), 'utf8')).toBe('# rc\n');
     expect(sb.log().some((v) => v.kind === 'deny' && v.target === join(sb.home, '.bashrc'))).toBe(true);
     const enforce = makeProject(join(sb.home, 'enforce'));

@@ -365,4 +365,28 @@ describe('use sandbox FILE', () => {
     expect(again.stdout).toContain(`reply: policy use ${u}/policy.yaml (trusted)`);
     expect(again.stdout).toContain('reply: prompt sbx:as-use\n');
   });
+
+  it("holds while the shell stays in its directory: a `leave` or `cd` pushed there is refused (direnv's variable can be unset by files a sandbox writes, .envrc.local); leaving the directory drops it", { timeout: 120_000 }, async () => {
+    userConfig(undefined);
+    const u = makeProject(join(sb.home, 'use-held'), 'version: 1\n');
+    rmSync(join(u, '.sbx.yaml'));
+    writeFileSync(join(u, 'policy.yaml'), 'version: 1\nextends: [offline]\n');
+    const net = (name: string) => t(name, `${fixture('net_client')} tcp 127.0.0.7 ${servers.port}`);
+    const script = [
+      PUSH_FN,
+      `push "use${u}/policy.yaml" >/dev/null`,
+      net('net-use'),
+      'push "leave$PWD"',
+      net('net-after-leave'),
+      'push "cd$PWD"',
+      net('net-after-cd-here'),
+      `cd ${sb.home}`,
+      'push "cd$PWD" >/dev/null',
+      net('net-outside'),
+    ].join('\n');
+    const r = await sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: u }).done;
+    expect(r.stdout.split('\n').filter((l) => / (ok|fail)$/.test(l))).toEqual(['net-use fail', 'net-after-leave fail', 'net-after-cd-here fail', 'net-outside ok']);
+    expect(r.stdout.match(/push-rc=[1-9]/g)).toHaveLength(2);
+    expect(sb.log().some((v) => v.kind === 'refused' && v.rule.includes('use sandbox') && v.rule.includes('only leaving that directory drops it'))).toBe(true);
+  });
 });

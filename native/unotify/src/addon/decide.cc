@@ -69,7 +69,7 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
     }
   }
   if (out) *out = win;
-  if (win) return {!win->deny, win->rule, false, true};
+  if (win) return {!win->deny, win->rule, false, !win->builtin};
   return {!s.defDeny, -1, false, true};
 }
 
@@ -88,7 +88,7 @@ Decision decide_path_without_exact(const PathSection& s, const std::string& path
       win = &r;
     }
   }
-  if (win) return {!win->deny, win->rule, false, true};
+  if (win) return {!win->deny, win->rule, false, !win->builtin};
   return {!s.defDeny, -1, false, true};
 }
 

@@ -90,6 +90,9 @@ std::vector<PathRule> path_rules(const Napi::Env& env, const Napi::Array& a, con
     Napi::Value dep = r.Get("deputy");
     if (!dep.IsBoolean() && !dep.IsUndefined()) throw_type(env, sig, w + ".deputy must be a boolean");
     pr.deputy = dep.IsBoolean() && dep.As<Napi::Boolean>().Value();
+    Napi::Value bi = r.Get("builtin");
+    if (!bi.IsBoolean() && !bi.IsUndefined()) throw_type(env, sig, w + ".builtin must be a boolean");
+    pr.builtin = bi.IsBoolean() && bi.As<Napi::Boolean>().Value();
     compile_rule(pr);
     out.push_back(std::move(pr));
   }

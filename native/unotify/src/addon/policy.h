@@ -24,6 +24,8 @@ struct PathRule {
   // unix section only: a deny that holds for a server outside the session (a known deputy:
   // ssh-agent, tmux, D-Bus …); a server inside the same session stays reachable.
   bool deputy = false;
+  // Written by sbx itself (a built-in origin): audit mode never lifts its denial.
+  bool builtin = false;
   // Precompiled glob: segments (escapes kept) and which are a bare `**`.
   std::vector<std::string> gsegs;
   std::vector<char> gstar;
