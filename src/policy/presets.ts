@@ -95,15 +95,14 @@ export function persistencePaths(ctx: PresetContext): string[] {
   for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));
   // ~/bin and ~/.local/bin: on PATH from the next login on (Debian's and Ubuntu's ~/.profile).
   out.push(join(home, 'bin'), join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
-  // node_modules above the project: require() walks up to each from every project below, and
-  // `npm run` puts each one's .bin first on PATH. Floored in the home and in every ancestor
-  // that is not a JS project itself (no package.json: a monorepo's root owns its hoisted
-  // node_modules), with that package.json too, so it cannot be made one from inside first.
+  // What tools look for in every directory above the one they run in: a file planted above a
+  // project runs in every build below it — of projects cloned later too. Floored in each
+  // ancestor of the project and at the top of the temp dirs (writable under any policy).
   if (home !== ctx.projectDir) out.push(join(home, 'node_modules'));
-  for (let a = ctx.projectDir; a !== '/'; ) {
-    a = dirname(a);
-    if (!pathExists(join(a, 'package.json'))) out.push(join(a, 'node_modules'), join(a, 'package.json'));
-  }
+  const above: string[] = [];
+  for (let a = ctx.projectDir; a !== '/'; ) above.push((a = dirname(a)));
+  const temps = [...new Set(['/tmp', '/var/tmp', ...(env.TMPDIR && isAbsolute(env.TMPDIR) ? [normalize(env.TMPDIR)] : [])])];
+  for (const a of new Set([...above, ...temps.filter((t) => t !== ctx.projectDir)])) out.push(...walkUpFiles(a));
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
   // PATH directories: under the home (for root: all of them), except the project's own
@@ -119,6 +118,19 @@ export function persistencePaths(ctx: PresetContext): string[] {
   }
   if (root) out.push('/etc', '/proc/sys', '/sys');
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
+}
+
+/**
+ * The files in `dir` that tools outside look for in every parent of where they run: cargo's
+ * `.cargo/config.toml` (build.rustc-wrapper runs a program), go's `go.work`, node's
+ * `node_modules` (require() walks up; `npm run` puts each one's .bin first on PATH) — the
+ * last unless `dir` is a JS project itself (a monorepo's root owns its hoisted node_modules),
+ * with its package.json then, so it cannot be made one from inside first.
+ */
+function walkUpFiles(dir: string): string[] {
+  const out = [join(dir, '.cargo', 'config'), join(dir, '.cargo', 'config.toml'), join(dir, 'go.work'), join(dir, 'go.work.sum')];
+  if (!pathExists(join(dir, 'package.json'))) out.push(join(dir, 'node_modules'), join(dir, 'package.json'));
+  return out;
 }
 
 /** git's config, hooks, info and commondir of every repository (and of its submodules and worktrees). */

@@ -561,7 +561,7 @@ describe('mode and commands', () => {
     expect(await e(join(outside, 'git'))).toBe(true);
   });
 
-  it("node_modules above the project are floors unless the ancestor is a JS project itself (a monorepo root); the project's own are not", async () => {
+  it("walk-up files above the project and atop the temp dirs are floors (node_modules unless the ancestor is a JS project itself: a monorepo root; cargo and go configs); the project's own are not", async () => {
     const w = tempWorld();
     const proj = join(w.home, 'work', 'a');
     const pkg = join(w.home, 'mono', 'packages', 'b');
@@ -578,6 +578,15 @@ describe('mode and commands', () => {
     expect(await e(proj, join(proj, 'node_modules', '.bin', 'node'))).toBe(true);
     expect(await e(pkg, join(w.home, 'mono', 'node_modules', 'x.js'))).toBe(true);
     expect(await e(pkg, join(w.home, 'mono', 'packages', 'node_modules', 'x.js'))).toBe(false);
+    // cargo's and go's walk-up files too, above the project and at the top of the temp dirs;
+    // the project's own stay writable.
+    expect(await e(proj, join(w.home, 'work', '.cargo', 'config.toml'))).toBe(false);
+    expect(await e(proj, join(w.home, 'work', 'go.work'))).toBe(false);
+    expect(await e(proj, '/tmp/.cargo/config.toml')).toBe(false);
+    expect(await e(proj, '/tmp/node_modules/.bin/node')).toBe(false);
+    expect(await e(proj, join(proj, '.cargo', 'config.toml'))).toBe(true);
+    expect(await e(proj, join(proj, 'go.work'))).toBe(true);
+    expect(await e(proj, tmpSample())).toBe(true);
   });
 
   it('every rule points at an origin', async () => {
