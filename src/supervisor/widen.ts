@@ -54,9 +54,15 @@ export function allowsOf(data: ProjectFile): string[] {
   return out.length > 0 ? out : ['(no allow entries: trusting changes nothing today)'];
 }
 
+/** When each session last failed to pause (its asks are spaced: each pause holds every session up). */
+const lastFailedPause = new Map<string, number>();
+const PAUSE_RETRY_MS = 2000;
+
 async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
   const engine = host.engine();
   if (!engine || engine.stopped) return { error: 'the session is ending' };
+  const failedAt = lastFailedPause.get(host.id);
+  if (failedAt !== undefined && Date.now() - failedAt < PAUSE_RETRY_MS) return { error: "asked again too soon after the session's processes could not be paused" };
   const caller = engine.process(h.tgid);
   if (!caller) return { error: 'not a process of this session' };
   const req = parseWiden(h.arg);
@@ -90,7 +96,15 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     // is on screen every other process of the session is paused, the shell aside, so nothing
     // of the session stands between the shell and the one asking.
     typedAtPrompt: h.tgid === host.rootPid || (engine.process(host.rootPid)?.followsCd === true && parentOf(h.tgid) === host.rootPid),
-    pause: () => engine.pause(h.pid),
+    pause: () => {
+      const ok = engine.pause(h.pid);
+      if (ok) lastFailedPause.delete(host.id);
+      else {
+        for (const [id, at] of lastFailedPause) if (Date.now() - at > PAUSE_RETRY_MS) lastFailedPause.delete(id);
+        lastFailedPause.set(host.id, Date.now());
+      }
+      return ok;
+    },
     quiet: () => engine.quiet(),
     resume: () => engine.resume(),
   });

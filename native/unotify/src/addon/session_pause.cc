@@ -21,7 +21,9 @@ namespace sbx {
 namespace {
 
 constexpr int kMaxScans = 20;   // a scan finds the children forked during the last one
-constexpr int kSettleMs = 300;  // how long a signalled process may take to stop
+// How long stopping everything may take in all: it runs on the supervisor's JavaScript thread,
+// which every session shares (a fork storm inside must not hold the others up for long).
+constexpr int kPauseMs = 400;
 
 bool read_small(const std::string& path, std::string& out) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -138,10 +140,10 @@ bool SessionPause::pause(ProcTable& procs, int asking) {
   // Each scan stops what the last one could not see (children forked meanwhile), then waits
   // until nothing of ours runs: a scan that finds nothing new after that is complete, and
   // the last wait's snapshot is the one quiet() compares with.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kPauseMs);
   for (int scan = 0; scan < kMaxScans; scan++) {
     bool found = false;
     if (!stop_new(procs, found)) return false;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSettleMs);
     while (!all_stopped(procs)) {
       if (std::chrono::steady_clock::now() > until) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
