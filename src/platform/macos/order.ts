@@ -49,6 +49,8 @@ export interface Piece {
   filters: string[];
   rule: number;
   floor: boolean;
+  /** Written by sbx itself (PathRule.builtin): an audit-mode profile keeps its deny. */
+  builtin?: boolean;
 }
 
 export function depth(path: string): number {
@@ -76,7 +78,7 @@ export function orderPieces(all: PathRule[], m: Matcher): Piece[] {
   const pieces: Piece[] = [];
   const floors: Piece[] = [];
   for (const r of rules) {
-    const base = { effect: r.effect, rule: r.rule, floor: r.floor };
+    const base = { effect: r.effect, rule: r.rule, floor: r.floor, ...(r.builtin ? { builtin: true } : {}) };
     if (r.floor && r.effect === 'deny') {
       // A floor wins whatever else matches: no ordering needed, it goes last.
       const filters =

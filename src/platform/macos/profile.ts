@@ -77,7 +77,7 @@ class Out {
     this.push('', comment(`${title} (default ${def})`), this.rule(def, op, defaultFilters));
     for (const p of pieces) {
       if (p.floor) continue;
-      this.push(this.origin(p.rule), this.rule(p.effect, op, p.filters));
+      this.push(this.origin(p.rule), this.rule(p.effect, op, p.filters, p.builtin === true));
     }
   }
 }

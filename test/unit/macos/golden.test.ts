@@ -149,10 +149,11 @@ describe('what the goldens mean', () => {
     expect(write('floors', '/Users/dev/.zprofile')).toBe('allow');
   });
 
-  it('audit: nothing but a floor is denied, the would-be denials are reported', () => {
+  it("audit: nothing but a floor or sbx's own built-in deny is denied, the would-be denials are reported", () => {
     const text = readFileSync(join(DIR, 'audit.sb'), 'utf8');
-    expect(text.match(/^\(deny .*$/gm)).toEqual(['(deny file-write* (subpath "/Users/dev/.zshrc"))']);
+    expect(text.match(/^\(deny .*$/gm)).toEqual(['(deny file-write* (subpath "/Users/dev/.tmux.conf"))', '(deny file-write* (subpath "/Users/dev/.zshrc"))']);
     expect(write('audit', '/Users/dev/.zshrc')).toBe('deny');
+    expect(write('audit', '/Users/dev/.tmux.conf')).toBe('deny'); // written by sbx itself (builtin)
     expect(write('audit', '/Users/dev/.zprofile')).toBe('allow');
     expect(text).toMatch(/^\(allow file-read\* \(subpath "\/Users\/dev\/\.ssh"\) \(with report\)\)$/m);
     expect(read('audit', '/Users/dev/.ssh/id_rsa')).toBe('allow');

@@ -30,13 +30,14 @@ export class PolicyBuilder {
     return this.origins.length - 1;
   }
 
-  path(section: 'read' | 'write' | 'exec' | 'unix', effect: 'allow' | 'deny', pattern: string, opts: { glob?: boolean; floor?: boolean; text?: string } = {}): this {
+  path(section: 'read' | 'write' | 'exec' | 'unix', effect: 'allow' | 'deny', pattern: string, opts: { glob?: boolean; floor?: boolean; builtin?: boolean; text?: string } = {}): this {
     const rule: PathRule = {
-      rule: this.origin(opts.floor ? 'protect' : section, opts.text ?? pattern),
+      rule: this.origin(opts.floor ? 'protect' : section, opts.text ?? pattern, opts.builtin ? 'built-in: home configuration' : undefined),
       effect,
       match: opts.glob ? 'glob' : 'subtree',
       pattern,
       floor: opts.floor ?? false,
+      ...(opts.builtin ? { builtin: true } : {}),
     };
     if (section === 'exec') this.p.exec.paths.push(rule);
     else this.p[section].rules.push(rule);
@@ -160,5 +161,6 @@ export const goldenPolicies: Record<string, () => CompiledPolicy> = {
       .mode('audit')
       .path('read', 'deny', `${HOME}/.ssh`)
       .path('write', 'deny', `${HOME}/.zshrc`, { floor: true, text: '~/.zshrc' })
+      .path('write', 'deny', `${HOME}/.tmux.conf`, { builtin: true, text: 'dot-entries of the home' })
       .build(),
 };
