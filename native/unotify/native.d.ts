@@ -211,7 +211,7 @@ export interface NativeAddon {
    * Stops every process of the session but its shell (SIGSTOP) and waits until every thread is
    * stopped, askingTid (blocked in its request) aside: while a person answers a question at
    * its terminal, nothing inside can redraw it or read the answer. false: they could not all
-   * be stopped (do not ask). Blocks 400 ms at most (a fork storm), a few ms
+   * be stopped (do not ask). Blocks 1.5 s at most (a fork storm), a few ms
    * normally.
    */
   enginePause(engine: EngineHandle, askingTid: number): boolean;

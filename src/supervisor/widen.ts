@@ -56,7 +56,7 @@ export function allowsOf(data: ProjectFile): string[] {
 
 /** When each session last failed to pause (its asks are spaced: each pause holds every session up). */
 const lastFailedPause = new Map<string, number>();
-const PAUSE_RETRY_MS = 2000;
+const PAUSE_RETRY_MS = 10_000;
 
 async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
   const engine = host.engine();

@@ -271,7 +271,10 @@ describe('the `use` hint reads a file only under the shell\'s own policy and nev
     expect(reply).toContain(`${world.A}/twin.txt`);
     expect(reply).toContain('not a valid sbx policy file');
     expect(reply).not.toContain('A-TWIN');
-    // Allowed twin: a valid policy file named by `use` applies (twin.txt becomes denied).
+    // Allowed twin: a valid policy file named by `use` applies (twin.txt becomes denied). The
+    // broken one above holds (its strict fallback) while the shell stays in A: out and back.
+    await t.run(`cd ${world.out}`);
+    await t.run(`cd ${world.A}`);
     await t.run(`read -r -d '' REPLY < /proc/self/sbx/use/${world.A}/alt.yaml; echo done`);
     r = await t.run(`cat ${world.A}/twin.txt`);
     expect(r.out.join('\n')).toMatch(/Permission denied/);

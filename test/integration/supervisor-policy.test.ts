@@ -56,7 +56,7 @@ describe('session policy follows the shell', () => {
     expect(r.stdout).toContain('bg-denied');
   });
 
-  it('use/leave: direnv names a policy file above the cwd; one elsewhere is refused', () => {
+  it('use/leave: direnv names a policy file above the cwd; one elsewhere is refused; leave applies once the shell is out of the directory', () => {
     const p = join(sb.home, 'usep');
     makeProject(p);
     writeFileSync(join(p, 'sandbox.yaml'), 'version: 1\nread:\n  deny: ["public.txt"]\n');
@@ -67,10 +67,15 @@ describe('session policy follows the shell', () => {
       push "use${p}/sandbox.yaml" >/dev/null
       cat public.txt >/dev/null 2>&1 && echo use-public-read || echo use-public-denied
       push leave >/dev/null
+      cat public.txt >/dev/null 2>&1 && echo stay-public-read || echo stay-public-denied
+      cd ${sb.home} && push leave >/dev/null && cd ${p}
       cat public.txt >/dev/null 2>&1 && echo leave-public-read || echo leave-public-denied`;
     const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
     expect(r.stderr).toContain(`/proc/self/sbx/use${other}/.sbx.yaml: Permission denied`);
     expect(r.stdout).toContain('use-public-denied');
+    // Pushed while the shell is still there, a leave is refused (supervisor-trust.test.ts:
+    // "holds while the shell stays in its directory"); pushed from outside it, it applies.
+    expect(r.stdout).toContain('stay-public-denied');
     expect(r.stdout).toContain('leave-public-read');
   });
 

@@ -23,7 +23,7 @@ namespace {
 constexpr int kMaxScans = 20;   // a scan finds the children forked during the last one
 // How long stopping everything may take in all: it runs on the supervisor's JavaScript thread,
 // which every session shares (a fork storm inside must not hold the others up for long).
-constexpr int kPauseMs = 400;
+constexpr int kPauseMs = 1500;
 
 bool read_small(const std::string& path, std::string& out) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -117,7 +117,8 @@ bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>&
         if (st == 'R' || st == 'S') syscall(SYS_tgkill, pid, tid, SIGSTOP);
       }
       unsigned long long n = 0;
-      if (!switches_of(task, n)) {
+      if (st == 'Z' || st == 'X') n = kZombie;
+      else if (!switches_of(task, n)) {
         closedir(d);
         return false;
       }
@@ -158,7 +159,14 @@ bool SessionPause::quiet(ProcTable& procs) {
   std::map<int, unsigned long long> now;
   bool running = false;
   if (switches_.empty() || !snapshot(procs, now, running) || running) return false;
-  return now == switches_;  // no thread added, gone, or switched since
+  // No thread added or switched since, none gone but a zombie (a thread that ran could exit).
+  for (const auto& [tid, n] : now) {
+    auto it = switches_.find(tid);
+    if (it == switches_.end() || (it->second != n && it->second != kZombie)) return false;
+  }
+  for (const auto& [tid, n] : switches_)
+    if (n != kZombie && !now.count(tid)) return false;
+  return true;
 }
 
 void SessionPause::resume() {

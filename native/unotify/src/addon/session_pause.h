@@ -56,7 +56,10 @@ class SessionPause {
   std::mutex mu_;
   std::vector<Paused> paused_;
   int asking_ = 0;
-  std::map<int, unsigned long long> switches_;  // tid → context switches, at the pause
+  // tid → context switches at the pause (kZombie: a zombie then, which cannot run again; its
+  // parent, the shell, may reap it meanwhile)
+  static constexpr unsigned long long kZombie = ~0ULL;
+  std::map<int, unsigned long long> switches_;
   bool stop_new(ProcTable& procs, bool& found);
   bool all_stopped(ProcTable& procs);
   bool snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, bool& running);
