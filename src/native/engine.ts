@@ -259,7 +259,7 @@ export class Engine {
   }
 
   /**
-   * Stops every process of the session (its shell first) while a person answers a question at
+   * Stops every process of the session but its shell while a person answers a question at
    * its terminal; false when they could not all be stopped. resume() continues them.
    */
   pause(askingTid: number): boolean {

@@ -10,7 +10,7 @@
  *   - a background process is refused: the caller must be in the terminal's foreground group;
  *   - a terminal that is not the session's own (a new pty, another session's) is refused.
  * Nor can it change what the person reads, or read what they type: every process of the
- * session is stopped while the question is on screen (Engine.pause, the shell first), and the
+ * session but its shell is stopped while the question is on screen (Engine.pause), and the
  * question starts with a terminal reset (anything written before it — half an escape
  * sequence, hidden text, a scroll region, another character set — cannot hide or reshape it).
  * The answer is read in raw mode, so Ctrl-C or Ctrl-D refuses at once instead of signalling

@@ -50,7 +50,7 @@ export function allowsOf(data: ProjectFile): string[] {
     const own = allowsOf(body).filter((l) => !l.startsWith('('));
     out.push(`commands: ${JSON.stringify(name)}${own.length > 0 ? ':' : ' (no allow entries)'}`, ...own.map((l) => `  ${l}`));
   }
-  if (d.mode === 'audit') out.push('mode: audit (only floors are denied; the rest is only logged)');
+  if (d.mode === 'audit') out.push("mode: audit (only floors and sbx's own built-in denials hold; the rest is only logged)");
   return out.length > 0 ? out : ['(no allow entries: trusting changes nothing today)'];
 }
 

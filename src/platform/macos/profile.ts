@@ -58,7 +58,7 @@ const OPS = {
 class Out {
   readonly lines: string[] = [];
   constructor(private readonly policy: CompiledPolicy) {}
-  /** audit mode: log what would be denied, deny only floors (`enforced`). */
+  /** audit mode: log what would be denied; deny only floors and built-ins (`enforced`). */
   effect(e: Effect, enforced = false): string {
     return this.policy.mode === 'audit' && e === 'deny' && !enforced ? 'allow' : e;
   }

@@ -24,8 +24,8 @@ describe('allowsOf', () => {
     expect(line).not.toMatch(/[\u0000-\u001f]/);
   });
 
-  it('audit mode says floors still deny', () => {
-    expect(allowsOf({ version: 1, mode: 'audit' } as unknown as ProjectFile)).toEqual(['mode: audit (only floors are denied; the rest is only logged)']);
+  it('audit mode says floors and built-ins still deny', () => {
+    expect(allowsOf({ version: 1, mode: 'audit' } as unknown as ProjectFile)).toEqual(["mode: audit (only floors and sbx's own built-in denials hold; the rest is only logged)"]);
   });
 });
 

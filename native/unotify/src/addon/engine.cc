@@ -391,9 +391,6 @@ void Core::receive_loop(int index) {
   receiversAlive_--;
 }
 
-// Waits for what a receiver blocked in RECV cannot see: stop, wake (a policy arrived for
-// parked notifications) and the listener's hang-up. poll() asks for no event on the
-// listener, so only POLLHUP/POLLERR wake it, not every notification.
 void Core::watch_root(int pid) {
   int fd = sys_pidfd_open(static_cast<pid_t>(pid), 0);
   if (fd < 0) return release_terminals_once();  // already gone
@@ -407,6 +404,10 @@ void Core::release_terminals_once() {
   if (!terminalsReleased_.exchange(true)) release_terminals(*this);
 }
 
+// Waits for what a receiver blocked in RECV cannot see: stop, wake (a policy arrived for
+// parked notifications, or a root to watch), the listener's hang-up and the root's exit.
+// poll() asks for no event on the listener, so only POLLHUP/POLLERR wake it, not every
+// notification.
 void Core::watch_loop() {
   auto self = shared_from_this();
   for (;;) {
