@@ -320,6 +320,9 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     t.type('sbx trust');
     const shown = await t.waitFor(/type [a-z]+ and press Enter/);
     const word = /type ([a-z]+) and press Enter/.exec(shown[shown.length - 1]!)![1]!;
+    // Long enough for its timer (every 20 ms) to wake it: an answer typed sooner may come
+    // before it ran at all, and then what was on screen was ours (quiet() rightly holds).
+    await new Promise((r) => setTimeout(r, 500));
     t.type(word);
     const refused = await t.waitFor(/^(sbx: not trusted: |trusted: )/); // either outcome, to show which
     expect(refused[refused.length - 1], t.capture().slice(-30).join('\n')).toMatch(/^sbx: not trusted: a process of the session ran while the question was on screen/);
