@@ -25,7 +25,7 @@ import type { LastGoodStore } from './last-good.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
 import { issueLine, loadPolicyText, readPolicyText, sha256Of, withoutContent, type KeyPath, type LoadedFile } from './load.js';
 import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
-import { preset, SYSTEM_READ_PATHS, WRITABLE_DEVICES } from './presets.js';
+import { preset, SYSTEM_READ_PATHS, tempDirs, WRITABLE_DEVICES } from './presets.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
 import { isTrusted, trustedPaths } from './trust.js';
 import { PolicyError } from '../errors.js';
@@ -184,7 +184,7 @@ function policyFilesFloor(files: string[], env: Env): Layer[] {
  * untrusted: its own allows stand only where the policy below allowed them.
  */
 export function fallbackLayer(file: string, projectDir: string, env: Env): Layer {
-  const temps = [...new Set(['/tmp', '/var/tmp', ...(env.TMPDIR && env.TMPDIR.startsWith('/') ? [env.TMPDIR] : [])])];
+  const temps = tempDirs(env);
   const nodeDir = dirname(dirname(process.execPath));
   const read = [...SYSTEM_READ_PATHS, nodeDir].filter((p) => pathExists(p));
   return {

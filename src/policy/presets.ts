@@ -101,8 +101,7 @@ export function persistencePaths(ctx: PresetContext): string[] {
   if (home !== ctx.projectDir) out.push(join(home, 'node_modules'));
   const above: string[] = [];
   for (let a = ctx.projectDir; a !== '/'; ) above.push((a = dirname(a)));
-  const temps = [...new Set(['/tmp', '/var/tmp', ...(env.TMPDIR && isAbsolute(env.TMPDIR) ? [normalize(env.TMPDIR)] : [])])];
-  for (const a of new Set([...above, ...temps.filter((t) => t !== ctx.projectDir)])) out.push(...walkUpFiles(a));
+  for (const a of new Set([...above, ...tempDirs(env).filter((t) => t !== ctx.projectDir)])) out.push(...walkUpFiles(a));
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
   // PATH directories: under the home (for root: all of them), except the project's own
@@ -118,6 +117,11 @@ export function persistencePaths(ctx: PresetContext): string[] {
   }
   if (root) out.push('/etc', '/proc/sys', '/sys');
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
+}
+
+/** The temp dirs every policy keeps writable: /tmp, /var/tmp and an absolute $TMPDIR. */
+export function tempDirs(env: Record<string, string | undefined>): string[] {
+  return [...new Set(['/tmp', '/var/tmp', ...(env.TMPDIR && isAbsolute(env.TMPDIR) ? [normalize(env.TMPDIR)] : [])])];
 }
 
 /**

@@ -43,7 +43,7 @@ UnixName decide_unix_name(const PathSection& s, const std::string& name) {
   const PathRule* win = nullptr;
   Decision d = decide_path_rule(s, name, &win);
   if (win && win->deputy && win->deny) return {UnixName::kIfMember, d.rule};
-  if (!d.allow) return {UnixName::kDenied, d.rule, d.floor, d.own};
+  if (!d.allow) return {UnixName::kDenied, d.rule, d.own};
   if (win) return {UnixName::kNamed, d.rule};
   return {UnixName::kIfMember, -1};
 }
@@ -55,7 +55,7 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
   for (const auto& r : s.rules)
     if (r.floor && r.deny && rule_score(r, path, ss) >= 0) {
       if (out) *out = &r;
-      return {false, r.rule, true};
+      return {false, r.rule};
     }
   // 2. highest score; deny beats allow at equal score; first in order otherwise.
   int best = -1;
@@ -69,14 +69,14 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
     }
   }
   if (out) *out = win;
-  if (win) return {!win->deny, win->rule, false, !win->builtin};
-  return {!s.defDeny, -1, false, true};
+  if (win) return {!win->deny, win->rule, !win->builtin};
+  return {!s.defDeny, -1, true};
 }
 
 Decision decide_path_without_exact(const PathSection& s, const std::string& path) {
   auto ss = path_segments(path);
   for (const auto& r : s.rules)
-    if (!r.exact && r.floor && r.deny && rule_score(r, path, ss) >= 0) return {false, r.rule, true};
+    if (!r.exact && r.floor && r.deny && rule_score(r, path, ss) >= 0) return {false, r.rule};
   int best = -1;
   const PathRule* win = nullptr;
   for (const auto& r : s.rules) {
@@ -88,8 +88,8 @@ Decision decide_path_without_exact(const PathSection& s, const std::string& path
       win = &r;
     }
   }
-  if (win) return {!win->deny, win->rule, false, !win->builtin};
-  return {!s.defDeny, -1, false, true};
+  if (win) return {!win->deny, win->rule, !win->builtin};
+  return {!s.defDeny, -1, true};
 }
 
 bool program_name_matches(const std::string& name, const std::string& binary, const std::string& asked) {
@@ -118,8 +118,8 @@ Decision decide_exec(const Policy& p, const std::string& binary, const std::stri
       win = &r;
     }
   }
-  if (win && win->deny) return {false, win->rule, false, true};
-  return {true, win ? win->rule : e.rule, false, true};
+  if (win && win->deny) return {false, win->rule, true};
+  return {true, win ? win->rule : e.rule, true};
 }
 
 bool exec_uses_names(const Policy& p) { return !p.exec.programs.empty() || !p.commands.empty(); }
@@ -144,8 +144,8 @@ Decision decide_net(const NetSection& s, int family, const uint8_t* addr, int po
     if (r.prefix > win->prefix || (r.prefix == win->prefix && (rr < wr || (rr == wr && r.deny && !win->deny))))
       win = &r;
   }
-  if (win) return {!win->deny, win->rule, false, true};
-  return {!s.defDeny, -1, false, true};
+  if (win) return {!win->deny, win->rule, true};
+  return {!s.defDeny, -1, true};
 }
 
 bool dir_contains_deny(const Policy& p, const std::string& dir, int* rule) {

@@ -234,7 +234,7 @@ ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
         continue;
       if (!win || r.args.size() > win->args.size() || (r.args.size() == win->args.size() && r.deny && !win->deny)) win = &r;
     }
-    if (win && win->deny) return verdict(Decision{false, win->rule, false, true}, "exec", img.path);
+    if (win && win->deny) return verdict(Decision{false, win->rule, true}, "exec", img.path);
     if (win && (!best_allow || win->args.size() > best_allow->args.size())) best_allow = win;
   }
   return verdict(Decision{true, best_allow ? best_allow->rule : e.rule}, "exec", img.path);

@@ -56,10 +56,10 @@ bool is_ctty(const Notif& n, const struct stat& st) {
   return st.st_rdev == makedev(maj, mnr) && (!is_pts(st.st_rdev) || st.st_nlink > 0);
 }
 
-// Does the caller already hold an fd on this terminal (stdio inherited, then setsid;
-// /dev/stdin reopened)? Reopening it gains nothing.
-bool holds(const Notif& n, const struct stat& st) {
-  Fd dir(open(("/proc/" + std::to_string(n.caller.tid) + "/fd").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+// Does task `tid` hold an fd whose object `match`es? Its /proc link text goes to *link.
+template <class F>
+bool holds_fd(int tid, F match, std::string* link = nullptr) {
+  Fd dir(open(("/proc/" + std::to_string(tid) + "/fd").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.ok()) return false;
   DIR* d = fdopendir(dir.release());
   if (!d) return false;
@@ -67,13 +67,23 @@ bool holds(const Notif& n, const struct stat& st) {
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     struct stat held;
-    if (fstatat(dirfd(d), e->d_name, &held, 0) == 0 && same_terminal(held, st)) {
-      found = true;
-      break;
+    if (fstatat(dirfd(d), e->d_name, &held, 0) != 0 || !match(held)) continue;
+    found = true;
+    if (link) {
+      char text[512];
+      ssize_t len = readlinkat(dirfd(d), e->d_name, text, sizeof text - 1);
+      *link = len > 0 ? std::string(text, static_cast<size_t>(len)) : "a terminal";
     }
+    break;
   }
   closedir(d);
   return found;
+}
+
+// Does the caller already hold an fd on this terminal (stdio inherited, then setsid;
+// /dev/stdin reopened)? Reopening it gains nothing.
+bool holds(const Notif& n, const struct stat& st) {
+  return holds_fd(n.caller.tid, [&](const struct stat& held) { return same_terminal(held, st); });
 }
 
 // May the caller open this terminal (`fd`: the resolved object)?
@@ -89,9 +99,13 @@ bool may_open(Notif& n, int fd) {
 
 }  // namespace
 
-bool is_outside_terminal(Core& core, const struct stat& st) {
-  if (!is_terminal(st.st_rdev)) return false;
-  return !(is_pts(st.st_rdev) && core.ptys().owns(pts_index(st.st_rdev), st.st_dev, st.st_ino));
+std::string outside_terminal_held(Core& core, int pid) {
+  std::string link;
+  const auto outside = [&](const struct stat& st) {
+    return S_ISCHR(st.st_mode) && is_terminal(st.st_rdev) &&
+           !(is_pts(st.st_rdev) && core.ptys().owns(pts_index(st.st_rdev), st.st_dev, st.st_ino));
+  };
+  return holds_fd(pid, outside, &link) ? link : "";
 }
 
 void PtyTable::add(int index, Fd slave) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "sys.h"
@@ -40,8 +41,8 @@ bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool clo
 void handle_tiocsctty(Notif& n);
 
 class Core;
-// A terminal from outside the session (st: a character device): a pty it did not allocate,
-// a virtual console, the console (terminal_release.h).
-bool is_outside_terminal(Core& core, const struct stat& st);
+// The first terminal from outside the session process `pid` holds an fd on (a pty the session
+// did not allocate, a virtual console, the console): its path, or "" (terminal_release.h).
+std::string outside_terminal_held(Core& core, int pid);
 
 }  // namespace sbx

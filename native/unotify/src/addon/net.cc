@@ -320,7 +320,7 @@ bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
     ad.keep = std::move(r.fd);
   }
   UnixName u = decide_unix_all(n, name);
-  if (u.kind == UnixName::kDenied) return refuse(n, Decision{false, u.rule, u.floor, u.own}, "unix", name, EACCES);
+  if (u.kind == UnixName::kDenied) return refuse(n, Decision{false, u.rule, u.own}, "unix", name, EACCES);
   if (u.kind == UnixName::kNamed) return false;
   if (path) {
     if (S_ISSOCK(st.st_mode) && n.core->served().has_file(st.st_dev, st.st_ino)) return false;  // bound in this session
@@ -330,7 +330,7 @@ bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
     std::string raw(un->sun_path, ad.len - offsetof(sockaddr_un, sun_path));  // exact: padding NULs count
     if (unix_cookie_by_name(raw, cookie) && n.core->served().has_cookie(cookie)) return false;
   }
-  return refuse(n, Decision{false, u.rule, u.floor}, "unix", name + kOutside, EACCES);
+  return refuse(n, Decision{false, u.rule}, "unix", name + kOutside, EACCES);
 }
 
 // Destination of a connect or send, by the socket's own domain. Returns true when answered.
@@ -580,9 +580,9 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   if (name[0] == '@') {
     // Serving on an abstract name: anyone in the network namespace can connect.
     UnixName u = decide_unix_all(n, name);
-    if (u.kind == UnixName::kDenied && refuse(n, Decision{false, u.rule, u.floor, u.own}, "unix", "bind " + name, EACCES)) return;
+    if (u.kind == UnixName::kDenied && refuse(n, Decision{false, u.rule, u.own}, "unix", "bind " + name, EACCES)) return;
     if (restricted(n) && u.kind != UnixName::kNamed &&
-        refuse(n, Decision{false, u.rule, u.floor}, "unix", "bind " + name + " (serving on an abstract name needs net.unix.allow)",
+        refuse(n, Decision{false, u.rule}, "unix", "bind " + name + " (serving on an abstract name needs net.unix.allow)",
                EACCES))
       return;
     int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);

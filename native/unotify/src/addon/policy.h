@@ -120,7 +120,6 @@ struct Policy {
 struct Decision {
   bool allow = true;
   int rule = -1;  // -1 = section default, -2 = built-in
-  bool floor = false;  // refused by a floor
   // Decided by the policy's own rules or a section's default (decide.cc). Audit mode lifts
   // only these: never a floor, a built-in refusal, the git guard, a deputy outside the
   // session, or anything else a Decision is made for by hand.
@@ -141,7 +140,6 @@ Decision decide_path_without_exact(const PathSection& s, const std::string& path
 struct UnixName {
   enum Kind { kDenied, kNamed, kIfMember } kind = kIfMember;
   int rule = -1;
-  bool floor = false;
   bool own = false;  // as Decision::own (kDenied by the policy's own rule)
 };
 UnixName decide_unix_name(const PathSection& s, const std::string& name);

@@ -1,13 +1,11 @@
 #include "session_pause.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -25,20 +23,10 @@ constexpr int kMaxScans = 20;   // a scan finds the children forked during the l
 // which every session shares (a fork storm inside must not hold the others up for long).
 constexpr int kPauseMs = 1500;
 
-bool read_small(const std::string& path, std::string& out) {
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.ok()) return false;
-  char buf[4096];
-  ssize_t n = read(fd.get(), buf, sizeof buf);
-  if (n <= 0) return false;
-  out.assign(buf, static_cast<size_t>(n));
-  return true;
-}
-
 // The state letter of a stat file (after the command name, which may hold ") "), or 0.
 char state_at(const std::string& path) {
   std::string s;
-  if (!read_small(path, s)) return 0;
+  if (!read_file(path, s, 4096)) return 0;
   size_t close = s.rfind(')');
   return close != std::string::npos && close + 2 < s.size() && s[close + 1] == ' ' ? s[close + 2] : 0;
 }
@@ -49,7 +37,7 @@ char state_of(int pid) { return state_at("/proc/" + std::to_string(pid) + "/stat
 // runs switches at least once when it stops or sleeps again.
 bool switches_of(const std::string& task, unsigned long long& out) {
   std::string s;
-  if (!read_small(task + "/status", s)) return false;
+  if (!read_file(task + "/status", s, 8192)) return false;
   unsigned long long total = 0;
   int seen = 0;
   for (const char* key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
