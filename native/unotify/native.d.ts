@@ -215,8 +215,8 @@ export interface NativeAddon {
    * normally.
    */
   enginePause(engine: EngineHandle, askingTid: number): boolean;
-  /** Nothing of the session ran since enginePause (a stopped process can be woken by a SIGCONT it arranged): ask before acting on the answer. */
-  engineQuiet(engine: EngineHandle): boolean;
+  /** '' when nothing of the session ran since enginePause (a stopped process can be woken by a SIGCONT it arranged), else what did: ask before acting on the answer. */
+  engineQuiet(engine: EngineHandle): string;
   /** Continues what enginePause stopped. */
   engineResume(engine: EngineHandle): void;
   /**

@@ -269,8 +269,8 @@ export class Engine {
     return this.addon.enginePause(h, askingTid);
   }
 
-  /** Nothing of the session ran since pause() (checked after the answer, before acting on it). */
-  quiet(): boolean {
+  /** '' when nothing of the session ran since pause() (checked after the answer, before acting on it), else what did. */
+  quiet(): string {
     return this.addon.engineQuiet(this.live('Engine.quiet'));
   }
 

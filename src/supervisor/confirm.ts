@@ -42,8 +42,8 @@ export interface ConfirmRequest {
   typedAtPrompt: boolean;
   /** Stops every process of the session (false: not all could be); resume() continues them. */
   pause(): boolean;
-  /** Nothing of the session ran while paused (something it arranged may have woken it). */
-  quiet(): boolean;
+  /** '' when nothing of the session ran while paused (something it arranged may have woken it), else what did. */
+  quiet(): string;
   resume(): void;
 }
 
@@ -153,7 +153,7 @@ export async function confirmAtTerminal(req: ConfirmRequest): Promise<Confirmati
   let paused = false;
   try {
     paused = true;
-    if (!req.pause()) return { ok: false, why: "the session's processes could not all be paused while asking (too many starting at once)" };
+    if (!req.pause()) return { ok: false, why: "the session's processes could not all be paused while asking (one kept waking up, or too many were starting at once)" };
     // Nothing of the session runs now: what was checked holds while the question is asked.
     const again = checkTerminal(req);
     if ('why' in again || again.path !== t.path) return { ok: false, why: 'why' in again ? again.why : 'its terminal changed' };
@@ -170,8 +170,8 @@ export async function confirmAtTerminal(req: ConfirmRequest): Promise<Confirmati
     const answer = await readLine(openSync(t.path, fsc.O_RDWR | fsc.O_NOCTTY | fsc.O_NONBLOCK), (s) => writeSync(fd, s), ANSWER_MS);
     const typed = answer !== undefined && answer !== REFUSED && answer.trim() === word;
     // What was on screen is only what we printed if nothing of the session ran meanwhile.
-    const still = typed && req.quiet();
-    const ok = typed && still;
+    const ran = typed ? req.quiet() : '';
+    const ok = typed && ran === '';
     const why =
       answer === undefined
         ? 'nobody answered at the terminal'
@@ -179,7 +179,7 @@ export async function confirmAtTerminal(req: ConfirmRequest): Promise<Confirmati
           ? 'refused at the terminal'
           : !typed
             ? 'the word typed did not match'
-            : 'a process of the session ran while the question was on screen (it may have changed what you read)';
+            : `a process of the session ran while the question was on screen (it may have changed what you read: ${displaySafe(ran)})`;
     writeSync(fd, ok ? '\r\nsbx: confirmed.\r\n' : `\r\nsbx: refused (${why}).\r\n`);
     return ok ? { ok: true } : { ok: false, why };
   } catch (err) {

@@ -406,7 +406,7 @@ Napi::Value EngineQuiet(const Napi::CallbackInfo& info) {
   const char* sig = "engineQuiet(engine)";
   need_args(info, 1, sig);
   auto core = engine_arg(info, sig);
-  return Napi::Boolean::New(info.Env(), core->pauser().quiet(core->procs()));
+  return Napi::String::New(info.Env(), core->pauser().quiet(core->procs()));
 }
 
 Napi::Value EngineResume(const Napi::CallbackInfo& info) {

@@ -22,6 +22,8 @@ constexpr int kMaxScans = 20;   // a scan finds the children forked during the l
 // How long stopping everything may take in all: it runs on the supervisor's JavaScript thread,
 // which every session shares (a fork storm inside must not hold the others up for long).
 constexpr int kPauseMs = 1500;
+// How long every count must hold still before the pause counts as done.
+constexpr int kSettleMs = 20;
 
 // The state letter of a stat file (after the command name, which may hold ") "), or 0.
 char state_at(const std::string& path) {
@@ -54,6 +56,14 @@ bool send(int pidfd, int sig) { return syscall(SYS_pidfd_send_signal, pidfd, sig
 
 bool stopped_state(char st) { return st == 'T' || st == 't' || st == 'Z' || st == 'X'; }
 
+// "thread 123 (sleep)": a thread named for the person who reads why a question was refused.
+std::string thread_named(int tid) {
+  std::string comm;
+  read_file("/proc/" + std::to_string(tid) + "/comm", comm, 64);
+  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return "thread " + std::to_string(tid) + (comm.empty() ? std::string() : " (" + comm + ")");
+}
+
 }  // namespace
 
 // One scan of /proc: every member not yet stopped by us (nor by anyone: state T/t) is
@@ -81,10 +91,10 @@ bool SessionPause::stop_new(ProcTable& procs, bool& found) {
   return true;
 }
 
-// Every thread of every member (the shell aside), with its context switches; running: one is
-// not stopped (the asking thread aside). false: /proc could not be read.
-bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, bool& running) {
-  running = false;
+// Every thread of every member (the shell aside), with its context switches; running: one
+// that is not stopped (the asking thread aside), else 0. false: /proc could not be read.
+bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, int& running) {
+  running = 0;
   out.clear();
   for (int pid : procs.members_now()) {
     if (procs.follows_cd(pid)) continue;
@@ -98,7 +108,7 @@ bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>&
       const char st = state_at(task + "/stat");
       if (st == 0) continue;  // gone
       if (tid != asking_ && !stopped_state(st)) {
-        running = true;
+        running = tid;
         // A process-wide SIGSTOP goes to one thread, the leader first; a leader blocked in a
         // killable wait (the request being answered) never takes it, so its siblings would
         // never hear of the stop: each is sent its own (the pidfd keeps the tgid ours).
@@ -118,7 +128,7 @@ bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>&
 }
 
 bool SessionPause::all_stopped(ProcTable& procs) {
-  bool running = false;
+  int running = 0;
   return snapshot(procs, switches_, running) && !running;
 }
 
@@ -127,8 +137,10 @@ bool SessionPause::pause(ProcTable& procs, int asking) {
   asking_ = asking;
   switches_.clear();
   // Each scan stops what the last one could not see (children forked meanwhile), then waits
-  // until nothing of ours runs: a scan that finds nothing new after that is complete, and
-  // the last wait's snapshot is the one quiet() compares with.
+  // until nothing of ours runs: a scan that finds nothing new after that is complete. Then
+  // the counts must hold still for kSettleMs: /proc shows a thread stopped as soon as it is
+  // marked so, before it has switched out (which counts once more), and a busy machine can
+  // keep it on its run queue a while. The settled snapshot is the one quiet() compares with.
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kPauseMs);
   for (int scan = 0; scan < kMaxScans; scan++) {
     bool found = false;
@@ -137,24 +149,41 @@ bool SessionPause::pause(ProcTable& procs, int asking) {
       if (std::chrono::steady_clock::now() > until) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    if (!found && scan > 0) return true;
+    if (found || scan == 0) continue;
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
+      std::map<int, unsigned long long> later;
+      int running = 0;
+      if (!snapshot(procs, later, running)) return false;
+      if (!running && changed(later).empty()) return true;
+      if (std::chrono::steady_clock::now() > until) return false;
+      switches_ = std::move(later);  // still settling (or woken and stopped again): once more
+    }
   }
   return false;
 }
 
-bool SessionPause::quiet(ProcTable& procs) {
-  std::lock_guard<std::mutex> g(mu_);
-  std::map<int, unsigned long long> now;
-  bool running = false;
-  if (switches_.empty() || !snapshot(procs, now, running) || running) return false;
+std::string SessionPause::changed(const std::map<int, unsigned long long>& now) const {
+  const auto who = thread_named;
   // No thread added or switched since, none gone but a zombie (a thread that ran could exit).
   for (const auto& [tid, n] : now) {
     auto it = switches_.find(tid);
-    if (it == switches_.end() || (it->second != n && it->second != kZombie)) return false;
+    if (it == switches_.end()) return who(tid) + " appeared";
+    if (it->second != n && it->second != kZombie) return who(tid) + " ran";
   }
   for (const auto& [tid, n] : switches_)
-    if (n != kZombie && !now.count(tid)) return false;
-  return true;
+    if (n != kZombie && !now.count(tid)) return "thread " + std::to_string(tid) + " ran and exited";
+  return std::string();
+}
+
+std::string SessionPause::quiet(ProcTable& procs) {
+  std::lock_guard<std::mutex> g(mu_);
+  std::map<int, unsigned long long> now;
+  int running = 0;
+  if (switches_.empty()) return "nothing was paused";
+  if (!snapshot(procs, now, running)) return "/proc could not be read";
+  if (running) return thread_named(running) + " is running";
+  return changed(now);
 }
 
 void SessionPause::resume() {

@@ -23,6 +23,7 @@
 #pragma once
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "sys.h"
@@ -43,8 +44,9 @@ class SessionPause {
   // scans, one kept running or stayed in an uninterruptible wait): do not ask. What was
   // stopped stays stopped until resume(), either way.
   bool pause(ProcTable& procs, int asking);
-  // Nothing of the session ran since pause() returned true.
-  bool quiet(ProcTable& procs);
+  // Empty when nothing of the session ran since pause() returned true; else what did
+  // ("thread 123 (sleep) ran"), for the refusal the person reads.
+  std::string quiet(ProcTable& procs);
   // Continues every process pause() stopped.
   void resume();
 
@@ -62,7 +64,8 @@ class SessionPause {
   std::map<int, unsigned long long> switches_;
   bool stop_new(ProcTable& procs, bool& found);
   bool all_stopped(ProcTable& procs);
-  bool snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, bool& running);
+  bool snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, int& running);
+  std::string changed(const std::map<int, unsigned long long>& now) const;
 };
 
 }  // namespace sbx
