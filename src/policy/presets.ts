@@ -125,16 +125,34 @@ export function tempDirs(env: Record<string, string | undefined>): string[] {
 }
 
 /**
- * The files in `dir` that tools outside look for in every parent of where they run: cargo's
- * `.cargo/config.toml` (build.rustc-wrapper runs a program), go's `go.work`, node's
- * `node_modules` (require() walks up; `npm run` puts each one's .bin first on PATH) — the
- * last unless `dir` is a JS project itself (a monorepo's root owns its hoisted node_modules),
- * with its package.json then, so it cannot be made one from inside first.
+ * What tools outside look for in every directory above the one they run in, and run code
+ * from: each name is a floor in `dir` (an ancestor of the project, or the top of a temp dir)
+ * — unless `dir` is that ecosystem's project itself (it has `unlessHas`: a monorepo or
+ * workspace root owns these files), and then the marker cannot be made from inside first.
  */
+const WALK_UP: { why: string; names: string[]; unlessHas?: string }[] = [
+  // build.rustc-wrapper runs a program; a toolchain file can name a toolchain by path.
+  { why: 'cargo, rustup', names: ['.cargo/config', '.cargo/config.toml', 'rust-toolchain', 'rust-toolchain.toml'] },
+  { why: 'go', names: ['go.work', 'go.work.sum'] },
+  // require() walks up to node_modules; `npm run` puts each one's .bin first on PATH; yarn
+  // merges every .yarnrc.yml above (yarnPath runs a script); pnpm and deno find their
+  // workspace root by walking up (.pnpmfile.cjs, deno tasks).
+  {
+    why: 'node, npm, yarn, pnpm, deno',
+    names: ['node_modules', 'package.json', '.yarnrc.yml', '.yarnrc', 'pnpm-workspace.yaml', '.pnpmfile.cjs', 'deno.json', 'deno.jsonc'],
+    unlessHas: 'package.json',
+  },
+  // pytest takes the nearest of these above as its rootdir (addopts, pythonpath load code)
+  // and loads conftest.py files above the tests.
+  { why: 'pytest', names: ['pytest.ini', 'pyproject.toml', 'tox.ini', 'setup.cfg', 'conftest.py'], unlessHas: 'pyproject.toml' },
+  // bundler uses the nearest Gemfile above (Ruby code) and the .bundle config beside it.
+  { why: 'bundler', names: ['Gemfile', 'gems.rb', '.bundle'], unlessHas: 'Gemfile' },
+  // asdf and mise read every .tool-versions / mise config above (a `path:` version, tasks, hooks).
+  { why: 'asdf, mise', names: ['.tool-versions', 'mise.toml', '.mise.toml', 'mise.local.toml', '.mise.local.toml', '.mise', '.config/mise', '.config/mise.toml', 'mise/config.toml'] },
+];
+
 function walkUpFiles(dir: string): string[] {
-  const out = [join(dir, '.cargo', 'config'), join(dir, '.cargo', 'config.toml'), join(dir, 'go.work'), join(dir, 'go.work.sum')];
-  if (!pathExists(join(dir, 'package.json'))) out.push(join(dir, 'node_modules'), join(dir, 'package.json'));
-  return out;
+  return WALK_UP.filter((w) => !w.unlessHas || !pathExists(join(dir, w.unlessHas))).flatMap((w) => w.names.map((n) => join(dir, n)));
 }
 
 /** git's config, hooks, info and commondir of every repository (and of its submodules and worktrees). */

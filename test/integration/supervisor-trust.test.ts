@@ -192,6 +192,10 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       // npm run outside puts every ancestor's node_modules/.bin first on PATH, and require()
       // walks up to ~/node_modules: a home-wide plant for every project below.
       'home-node-modules': join(h, 'node_modules/.bin/tsc'),
+      // bundler, pytest and rustup also take the nearest of theirs above (presets.ts WALK_UP).
+      'home-gemfile': join(h, 'Gemfile'),
+      'home-conftest': join(h, 'conftest.py'),
+      'home-rust-toolchain': join(h, 'rust-toolchain.toml'),
       gitconfig: join(h, '.gitconfig'),
       'config-git': join(h, '.config/git/config'),
       'git-config': join(p, '.git/config'),
@@ -217,6 +221,8 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       'git-object': join(p, '.git/objects/ab'),
       'home-notes': join(h, 'notes/todo.txt'),
       'project-node-modules': join(p, 'node_modules/.bin/tsc'),
+      'project-gemfile': join(p, 'Gemfile'),
+      'project-conftest': join(p, 'conftest.py'),
     };
     const script = [
       ...Object.entries(targets).map(([n, f]) => t(n, f === '/var/spool/cron' ? `mkdir ${f}` : `sh -c 'echo evil >> ${f}'`)),

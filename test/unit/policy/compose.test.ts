@@ -589,6 +589,37 @@ describe('mode and commands', () => {
     expect(await e(proj, tmpSample())).toBe(true);
   });
 
+  it("more walk-up files (rustup, yarn, pnpm, deno, pytest, bundler, asdf/mise) are floors above the project and atop the temp dirs; the project's own, and an ancestor that is that ecosystem's project, keep theirs", async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'work', 'a');
+    const py = join(w.home, 'pyws', 'pkgs', 'b');
+    const rb = join(w.home, 'rbws', 'c');
+    for (const d of [proj, py, rb]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(w.home, 'pyws', 'pyproject.toml'), '[tool.uv.workspace]\n');
+    writeFileSync(join(w.home, 'rbws', 'Gemfile'), "source 'https://rubygems.org'\n");
+    const e = async (dir: string, t: string) => {
+      const r = await resolvePolicyForDir(dir, { env: w.env });
+      return (await check(r.policy, 'write', [t], { cwd: dir, env: w.env })).allowed;
+    };
+    const names = ['rust-toolchain.toml', '.yarnrc.yml', 'pnpm-workspace.yaml', 'deno.json', 'pytest.ini', 'conftest.py', 'pyproject.toml', 'Gemfile', '.bundle/config', '.tool-versions', 'mise.toml', '.mise/config.toml', '.config/mise/config.toml'];
+    for (const n of names) {
+      expect(await e(proj, join(w.home, 'work', n)), `~/work/${n}`).toBe(false);
+      expect(await e(proj, join(w.home, n)), `~/${n}`).toBe(false);
+      expect(await e(proj, join('/tmp', n)), `/tmp/${n}`).toBe(false);
+      expect(await e(proj, join(proj, n)), `the project's own ${n}`).toBe(true);
+    }
+    // A Python workspace root keeps its own files; a Ruby one its Gemfile; other ecosystems' stay floors there.
+    expect(await e(py, join(w.home, 'pyws', 'pyproject.toml'))).toBe(true);
+    expect(await e(py, join(w.home, 'pyws', 'conftest.py'))).toBe(true);
+    expect(await e(py, join(w.home, 'pyws', 'pkgs', 'conftest.py'))).toBe(false);
+    expect(await e(py, join(w.home, 'pyws', 'Gemfile'))).toBe(false);
+    expect(await e(rb, join(w.home, 'rbws', 'Gemfile'))).toBe(true);
+    expect(await e(rb, join(w.home, 'rbws', '.bundle', 'config'))).toBe(true);
+    expect(await e(rb, join(w.home, 'rbws', 'pytest.ini'))).toBe(false);
+    // Nothing else in an ancestor: a sibling project's files stay writable.
+    expect(await e(proj, join(w.home, 'work', 'b', 'conftest.py'))).toBe(true);
+  });
+
   it('every rule points at an origin', async () => {
     const w = tempWorld();
     const proj = join(w.home, 'p');
