@@ -24,7 +24,7 @@ const USAGE = `usage: node bench/run.mjs [--runs=N] [--only=LIST] [--columns=LIS
                          [--max-minutes=M] [--out=DIR]
   --only      sections: launch,syscalls,extras,decisions,profile and workloads:
               git-status,launches,ripgrep,node-require,open100k,make,tsc (default: all)
-  --columns   none,sbx-shell,sbx-exec,mise,srt,bwrap,min-unotify (default: all); min-unotify
+  --columns   none,min-floor,sbx-shell,sbx-exec,mise,srt,bwrap,min-unotify (default: all); min-unotify
               brings its per-syscall variants min-addfd-send, min-addfd-then-send, min-emulate
               (each can also be named alone)
   --max-minutes  stop starting new runs after M minutes; cells then show how many runs they got`;

@@ -23,7 +23,8 @@
  * O_PATH opens are answered CONTINUE in every mode (ADDFD cannot carry an O_PATH file; sbx
  * does the same), failures with the open's errno. A bench tool, not a sandbox: the opens
  * happen in the supervisor, so /proc/self in the traced program means the supervisor.
- * usage: min_unotify [-t THREADS] [-m MODE] [-s] -- CMD ARGS...   exit status is the command's. */
+ * -x traps execve and execveat as well, answered CONTINUE (the launch floor: bench/launch-floor.mjs).
+ * usage: min_unotify [-t THREADS] [-m MODE] [-s] [-x] -- CMD ARGS...   exit status is the command's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -63,13 +64,20 @@ static void die(const char *what) {
   exit(126);
 }
 
+static int trap_exec = 0; /* -x */
+
 static int install_filter(void) {
+  /* -x: execve and execveat trap too (answered CONTINUE), as for any sandbox that decides
+   * what runs: the least a process launch costs under user-notify. */
+  const __u32 exec_nr = trap_exec ? __NR_execve : __NR_openat, execat_nr = trap_exec ? __NR_execveat : __NR_openat;
   struct sock_filter f[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 1),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 2, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, exec_nr, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, execat_nr, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
@@ -274,6 +282,7 @@ int main(int argc, char **argv) {
   const char *mode_name = getenv("MIN_UNOTIFY_MODE");
   while (i + 1 < argc) {
     if (strcmp(argv[i], "-s") == 0) { sync_wake = 1; i++; continue; }
+    if (strcmp(argv[i], "-x") == 0) { trap_exec = 1; i++; continue; }
     if (strcmp(argv[i], "-t") == 0) threads = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "-m") == 0) mode_name = argv[i + 1];
     else break;
@@ -289,7 +298,7 @@ int main(int argc, char **argv) {
     mode = (enum mode)m;
   }
   if (i + 1 >= argc || strcmp(argv[i], "--") != 0) {
-    fprintf(stderr, "usage: min_unotify [-t THREADS] [-m continue|addfd-send|addfd-then-send|emulate-full] [-s] -- CMD ARGS...\n");
+    fprintf(stderr, "usage: min_unotify [-t THREADS] [-m continue|addfd-send|addfd-then-send|emulate-full] [-s] [-x] -- CMD ARGS...\n");
     return 2;
   }
   if (mode != M_CONTINUE) {

@@ -10,6 +10,10 @@ const writable = [`--allow-write=${WORK}`, '--allow-write=/tmp'];
 
 export const COLUMNS = [
   { id: 'none', label: 'unsandboxed', prefix: () => [] },
+  // Not a sandbox: the least any user-notify sandbox that emulates opens crash-safely and
+  // decides execs pays on a workload (bench/c/min_unotify.c: openat answered by the two-step
+  // injection, execve/execveat CONTINUE, synchronous wake-ups, no policy).
+  { id: 'min-floor', label: 'floor: min C loop', prefix: () => [path.join(BIN, 'min_unotify'), '-m', 'addfd-then-send', '-s', '-x', '--'] },
   { id: 'sbx-shell', label: 'sbx session', prefix: () => [SBX, 'shell', '--'] },
   { id: 'sbx-exec', label: 'sbx exec', prefix: () => [SBX, 'exec', '--deny-net', ...writable, '--'] },
   { id: 'mise', label: 'mise x --deny-net --allow-write', prefix: () => [MISE, 'x', '--deny-net', ...writable, '--'] },

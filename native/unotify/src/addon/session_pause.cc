@@ -91,6 +91,16 @@ bool SessionPause::stop_new(ProcTable& procs, bool& found) {
   return true;
 }
 
+// A member found running: ours to stop and to continue. false: gone, or its pid reused.
+bool SessionPause::adopt(ProcTable& procs, int pid) {
+  for (const auto& p : paused_)
+    if (p.pid == pid) return true;
+  Fd fd(sys_pidfd_open(static_cast<pid_t>(pid), 0));
+  if (!fd.ok() || procs.member_policy(pid) < 0) return false;
+  paused_.push_back(Paused{std::move(fd), pid});
+  return true;
+}
+
 // Every thread of every member (the shell aside), with its context switches; running: one
 // that is not stopped (the asking thread aside), else 0. false: /proc could not be read.
 bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, int& running) {
@@ -111,8 +121,10 @@ bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>&
         running = tid;
         // A process-wide SIGSTOP goes to one thread, the leader first; a leader blocked in a
         // killable wait (the request being answered) never takes it, so its siblings would
-        // never hear of the stop: each is sent its own (the pidfd keeps the tgid ours).
-        if (st == 'R' || st == 'S') syscall(SYS_tgkill, pid, tid, SIGSTOP);
+        // never hear of the stop: each is sent its own (the pidfd keeps the tgid ours). A
+        // process forked since the last scan is adopted first, so resume() continues it (the
+        // next scan would take it, stopped, for a job the user suspended).
+        if ((st == 'R' || st == 'S') && adopt(procs, pid)) syscall(SYS_tgkill, pid, tid, SIGSTOP);
       }
       unsigned long long n = 0;
       if (st == 'Z' || st == 'X') n = kZombie;

@@ -63,6 +63,7 @@ class SessionPause {
   static constexpr unsigned long long kZombie = ~0ULL;
   std::map<int, unsigned long long> switches_;
   bool stop_new(ProcTable& procs, bool& found);
+  bool adopt(ProcTable& procs, int pid);
   bool all_stopped(ProcTable& procs);
   bool snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, int& running);
   std::string changed(const std::map<int, unsigned long long>& now) const;
