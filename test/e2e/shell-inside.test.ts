@@ -312,12 +312,25 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     expect(r.out).toEqual(['alive']);
   });
 
-  it('a process woken by its terminal while paused (SIGCONT on every key typed: O_ASYNC, F_SETSIG) makes the confirmation fail even with the right word (twin: without it the word trusts: the test above)', async () => {
+  /** A session with sigcont_waker (MODE: what wakes it) in the background, and `sbx trust` typed. */
+  async function askWithWaker(mode: 'tty' | 'timer') {
     const world = makeWorld();
     const t = await session(shell, world);
-    t.type(`${fixture('sigcont_waker')} 60 tty &`);
+    t.type(`${fixture('sigcont_waker')} 60 ${mode} &`);
     await t.waitFor(/^TIMER-\d+$/);
     t.type('sbx trust');
+    return { world, t };
+  }
+
+  /** Kills the waker; the shell goes on. */
+  async function stopWaker(t: Awaited<ReturnType<typeof session>>) {
+    t.type(shell === 'fish' ? 'kill (jobs -p)' : 'kill %1');
+    const r = await t.run('echo alive');
+    expect(r.out.filter((l) => !l.startsWith('TIMER-'))).toEqual(['alive']);
+  }
+
+  it('a process woken by its terminal while paused (SIGCONT on every key typed: O_ASYNC, F_SETSIG) makes the confirmation fail even with the right word (twin: without it the word trusts: the test above)', async () => {
+    const { world, t } = await askWithWaker('tty');
     const shown = await t.waitFor(/type [a-z]+ and press Enter/);
     const word = /type ([a-z]+) and press Enter/.exec(shown[shown.length - 1]!)![1]!;
     t.type(word); // its keys wake it
@@ -326,17 +339,11 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
       /^sbx: not trusted: a process of the session ran while the question was on screen \(.*thread \d+ \(sigcont_waker\) (ran|is running)\)/,
     );
     expect(trusted(world)).toEqual([]);
-    t.type(shell === 'fish' ? 'kill (jobs -p)' : 'kill %1');
-    const r = await t.run('echo alive');
-    expect(r.out.filter((l) => !l.startsWith('TIMER-'))).toEqual(['alive']);
+    await stopWaker(t);
   });
 
   it('a process woken by a timer (SIGCONT every 20 ms) never lets the word trust: the pause does not settle, or it is seen running', async () => {
-    const world = makeWorld();
-    const t = await session(shell, world);
-    t.type(`${fixture('sigcont_waker')} 60 timer &`);
-    await t.waitFor(/^TIMER-\d+$/);
-    t.type('sbx trust');
+    const { world, t } = await askWithWaker('timer');
     // The kernel decides which: a SIGSTOP drops a SIGCONT still pending, and a timer whose
     // signal was dropped is not re-armed (then the pause settles and the question is asked).
     const first = await t.waitFor(/(type [a-z]+ and press Enter|^sbx: not trusted: )/);
@@ -358,9 +365,7 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
       const to = screen.findLastIndex((l) => l.startsWith('sbx: confirmed.')); // then it is continued
       expect(screen.slice(from, to).filter((l) => l.startsWith('TIMER-'))).toEqual([]);
     }
-    t.type(shell === 'fish' ? 'kill (jobs -p)' : 'kill %1');
-    const r = await t.run('echo alive');
-    expect(r.out.filter((l) => !l.startsWith('TIMER-'))).toEqual(['alive']);
+    await stopWaker(t);
   });
 
   it('Ctrl-C at the question refuses at once, and the shell goes on', async () => {

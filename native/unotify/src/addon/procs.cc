@@ -275,6 +275,12 @@ int ProcTable::member_policy(int tgid) {
   return ok ? pol : -1;
 }
 
+Fd ProcTable::pin_member(int tgid) {
+  Fd fd(sys_pidfd_open(static_cast<pid_t>(tgid), 0));
+  if (fd.ok() && member_policy(tgid) < 0) fd.reset();
+  return fd;
+}
+
 std::vector<int> ProcTable::members_now() {
   std::vector<int> out;
   DIR* d = opendir("/proc");

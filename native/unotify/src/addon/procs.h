@@ -61,6 +61,10 @@ class ProcTable {
   int assign(int tgid, int policy, bool followsCd);
   // Policy of tgid if it is this session's (its tag is one of ours), else -1.
   int member_policy(int tgid);
+  // A pidfd on tgid if it is this session's: taken before the tag is read, so the answer is
+  // about the process the pidfd holds (a pid reused after a scan fails the check). Invalid
+  // when gone or not a member.
+  Fd pin_member(int tgid);
   // Every process of the session alive now, found by its tag (a scan of /proc: children
   // count from their fork on, before any trap).
   std::vector<int> members_now();

@@ -77,10 +77,8 @@ bool SessionPause::stop_new(ProcTable& procs, bool& found) {
     if (mine.count(pid) || procs.follows_cd(pid)) continue;
     const char st = state_of(pid);
     if (st == 0 || stopped_state(st)) continue;
-    Fd fd(sys_pidfd_open(static_cast<pid_t>(pid), 0));
-    if (!fd.ok()) continue;  // gone
-    // The pid may have been reused between the scan and the pidfd: check the task it holds.
-    if (procs.member_policy(pid) < 0) continue;
+    Fd fd = procs.pin_member(pid);
+    if (!fd.ok()) continue;  // gone, or the pid reused since the scan
     found_now.push_back(Paused{std::move(fd), pid});
   }
   for (auto& p : found_now) {
@@ -95,8 +93,8 @@ bool SessionPause::stop_new(ProcTable& procs, bool& found) {
 bool SessionPause::adopt(ProcTable& procs, int pid) {
   for (const auto& p : paused_)
     if (p.pid == pid) return true;
-  Fd fd(sys_pidfd_open(static_cast<pid_t>(pid), 0));
-  if (!fd.ok() || procs.member_policy(pid) < 0) return false;
+  Fd fd = procs.pin_member(pid);
+  if (!fd.ok()) return false;
   paused_.push_back(Paused{std::move(fd), pid});
   return true;
 }
@@ -176,12 +174,11 @@ bool SessionPause::pause(ProcTable& procs, int asking) {
 }
 
 std::string SessionPause::changed(const std::map<int, unsigned long long>& now) const {
-  const auto who = thread_named;
   // No thread added or switched since, none gone but a zombie (a thread that ran could exit).
   for (const auto& [tid, n] : now) {
     auto it = switches_.find(tid);
-    if (it == switches_.end()) return who(tid) + " appeared";
-    if (it->second != n && it->second != kZombie) return who(tid) + " ran";
+    if (it == switches_.end()) return thread_named(tid) + " appeared";
+    if (it->second != n && it->second != kZombie) return thread_named(tid) + " ran";
   }
   for (const auto& [tid, n] : switches_)
     if (n != kZombie && !now.count(tid)) return "thread " + std::to_string(tid) + " ran and exited";

@@ -15,8 +15,8 @@ namespace sbx {
 int release_terminals(Core& core) {
   int killed = 0;
   for (int pid : core.procs().members_now()) {
-    Fd pidfd(sys_pidfd_open(static_cast<pid_t>(pid), 0));
-    if (!pidfd.ok() || core.procs().member_policy(pid) < 0) continue;  // gone, or the pid reused
+    Fd pidfd = core.procs().pin_member(pid);
+    if (!pidfd.ok()) continue;  // gone, or the pid reused
     const std::string tty = outside_terminal_held(core, pid);
     if (tty.empty()) continue;
     Event e;
