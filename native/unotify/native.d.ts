@@ -283,4 +283,10 @@ export interface NativeAddon {
   subcommandStarts(argv: string[], tool: { value: string[]; flag: string[] }): number[];
   /** Test hook: `ld.so [options] PROG`: PROG's index, 0 = none, -1 = options sbx cannot read with certainty. */
   loaderProgIndex(argv: string[]): number;
+  /**
+   * lstat (follow false) or stat of each path, in one call: 0 absent or unreadable (any error),
+   * 1 regular file, 2 directory, 3 symlink, 4 anything else. The supervisor re-checks a cached
+   * policy's facts with it (src/policy/expand.ts buildFactsHold).
+   */
+  pathKinds(paths: string[], follow: boolean): Uint8Array;
 }

@@ -166,17 +166,71 @@ export function withBuildFactsSync<T>(fn: () => T): T {
   }
 }
 
-/** True when every fact a build recorded is still what the filesystem says now. */
-export function buildFactsHold(facts: ReadonlyMap<string, string>): boolean {
+/**
+ * What lstat (follow false) or stat says of each path: 0 absent or unreadable, 1 regular file,
+ * 2 directory, 3 symlink, 4 anything else. The supervisor passes the native batch (one call for
+ * a few hundred paths); elsewhere Node's fs answers, one call each.
+ */
+export type PathKinds = (paths: string[], follow: boolean) => Uint8Array;
+
+const ABSENT = 0;
+const REGULAR = 1;
+const SYMLINK = 3;
+
+export const nodePathKinds: PathKinds = (paths, follow) =>
+  Uint8Array.from(paths, (p) => {
+    try {
+      const st = follow ? statSync(p, { throwIfNoEntry: false }) : lstatSync(p, { throwIfNoEntry: false });
+      return !st ? ABSENT : st.isFile() ? REGULAR : st.isDirectory() ? 2 : st.isSymbolicLink() ? SYMLINK : 4;
+    } catch {
+      return ABSENT;
+    }
+  });
+
+/**
+ * True when every fact a build recorded is still what the filesystem says now.
+ *
+ * Exactly what a fresh canonicalPath / pathExists / isRegularFile would answer, with one
+ * lstat or stat per fact: an entry that is no symlink canonicalises to its parent's canonical
+ * path + its name (canonicalUncached), and its parent is itself a recorded fact checked in the
+ * same pass, so the recorded parent value stands for the fresh one. Only a symlink (or an entry
+ * whose parent was not recorded) is resolved again the slow way.
+ */
+export function buildFactsHold(facts: ReadonlyMap<string, string>, kinds: PathKinds = nodePathKinds): boolean {
+  const canon: Array<[string, string]> = [];
+  const probed: Array<[string, string, string]> = [];
+  for (const [key, was] of facts) {
+    if (key[0] === 'c') canon.push([key.slice(1), was]);
+    else if (key[0] === 'e' || key[0] === 'f') probed.push([key[0], key.slice(1), was]);
+    else return false;
+  }
+  const now = kinds(
+    probed.map(([, path]) => path),
+    true,
+  );
+  for (const [i, [kind, , was]] of probed.entries()) {
+    const holds = kind === 'e' ? now[i] !== ABSENT : now[i] === REGULAR;
+    if (String(+holds) !== was) return false;
+  }
+  const links = kinds(
+    canon.map(([path]) => path),
+    false,
+  );
+  const slow: Array<[string, string]> = [];
+  for (const [i, [path, was]] of canon.entries()) {
+    if (path === '/') {
+      if (was !== '/') return false;
+      continue;
+    }
+    const parent = links[i] === SYMLINK ? undefined : facts.get(`c${dirname(path)}`);
+    if (parent === undefined) slow.push([path, was]);
+    else if (was !== under(parent, path)) return false;
+  }
+  if (slow.length === 0) return true;
   const outer = buildFacts;
   buildFacts = new Map();
   try {
-    for (const [key, was] of facts) {
-      const path = key.slice(1);
-      const now = key[0] === 'c' ? canonicalPath(path) : key[0] === 'e' ? String(+pathExists(path)) : key[0] === 'f' ? String(+isRegularFile(path)) : undefined;
-      if (now !== was) return false;
-    }
-    return true;
+    return slow.every(([path, was]) => canonicalPath(path) === was);
   } finally {
     buildFacts = outer;
   }

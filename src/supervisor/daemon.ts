@@ -51,7 +51,7 @@ export class Supervisor {
   private readonly execClients = new Map<string, number>();
   private readonly log: ViolationLog;
   private readonly policies: PolicyCache;
-  private readonly execPolicies = new ExecPolicyCache();
+  private readonly execPolicies = new ExecPolicyCache((paths, follow) => this.native.pathKinds(paths, follow));
   /** Address → name map shared by every session's network manager (for log lines). */
   private readonly netNames = new NetNames();
   private readonly pendingNets = new PendingNetworks();

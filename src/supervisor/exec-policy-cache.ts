@@ -15,7 +15,7 @@
  * Anything else is a miss and a fresh build. The program's environment is computed from the
  * caller's variables every time, and each hit is a private copy (sessions renumber ids).
  */
-import { buildFactsHold } from '../policy/expand.js';
+import { buildFactsHold, nodePathKinds, type PathKinds } from '../policy/expand.js';
 import type { Env } from '../policy/paths.js';
 import { stampOf } from './policy-cache.js';
 import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
@@ -36,6 +36,9 @@ export class ExecPolicyCache {
   hits = 0;
   misses = 0;
 
+  /** `kinds`: how the facts are stat'ed (the supervisor passes the native batch; see PathKinds). */
+  constructor(private readonly kinds: PathKinds = nodePathKinds) {}
+
   async resolve(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
     // The policy depends on the flags, not on the command after them: `sbx exec -- make` and
     // `sbx exec -- make test` share one. A bad command line throws here, as in the build.
@@ -43,7 +46,7 @@ export class ExecPolicyCache {
     const { argv } = parseExecCommandLine(source.args);
     const key = `${source.cwd}\0${source.args.slice(0, source.args.length - argv.length).join('\0')}`;
     const variants = this.entries.get(key) ?? [];
-    const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.inputs.stamped).stamp === e.stamp && buildFactsHold(e.built.inputs.facts));
+    const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.inputs.stamped).stamp === e.stamp && buildFactsHold(e.built.inputs.facts, this.kinds));
     if (hit) {
       this.hits++;
       this.entries.delete(key);

@@ -4,11 +4,15 @@
  * (parent memoised) and must agree with the kernel's realpath; the recorded facts must stop
  * holding as soon as any of them changes (the exec policy cache relies on it).
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFactsHold, canonicalPath, isRegularFile, pathExists, recordBuildFacts } from '../../../src/policy/expand.js';
+import { buildFactsHold, canonicalPath, isRegularFile, nodePathKinds, pathExists, recordBuildFacts, type PathKinds } from '../../../src/policy/expand.js';
+import { loadNative } from '../../../src/native/load.js';
+
+const nativeKinds: PathKinds = (paths, follow) => loadNative().pathKinds(paths, follow);
 
 let dir: string;
 beforeAll(() => {
@@ -67,34 +71,155 @@ describe('canonicalPath', () => {
   });
 });
 
-describe('a build\'s facts', () => {
-  const record = async (fn: () => void) => {
-    return recordBuildFacts(fn).facts;
-  };
+// Each check runs with both stat batches: Node's fs (the default) and the supervisor's native one.
+describe.each([
+  ['node fs', nodePathKinds],
+  ['native batch', nativeKinds],
+])("a build's facts (%s)", (_name, kinds) => {
+  const record = (fn: () => void) => recordBuildFacts(fn).facts;
+  const hold = (facts: ReadonlyMap<string, string>) => buildFactsHold(facts, kinds);
 
-  it('hold while nothing changes; stop holding when a link they went through is pointed elsewhere', async () => {
-    symlinkSync('real/deep', join(dir, 'moving'));
-    const facts = await record(() => void canonicalPath(join(dir, 'moving/er')));
-    expect(buildFactsHold(facts)).toBe(true);
-    unlinkSync(join(dir, 'moving'));
-    symlinkSync('real', join(dir, 'moving'));
-    expect(buildFactsHold(facts)).toBe(false);
-    unlinkSync(join(dir, 'moving'));
-    symlinkSync('real/deep', join(dir, 'moving'));
-    expect(buildFactsHold(facts)).toBe(true);
+  it('hold while nothing changes; stop holding when a link they went through is pointed elsewhere', () => {
+    const moving = join(dir, `moving-${_name.length}`);
+    symlinkSync('real/deep', moving);
+    const facts = record(() => void canonicalPath(join(moving, 'er')));
+    expect(hold(facts)).toBe(true);
+    unlinkSync(moving);
+    symlinkSync('real', moving);
+    expect(hold(facts)).toBe(false);
+    unlinkSync(moving);
+    symlinkSync('real/deep', moving);
+    expect(hold(facts)).toBe(true);
   });
 
-  it('stop holding when a probed file appears or a probed path goes', async () => {
-    const facts = await record(() => {
-      expect(isRegularFile(join(dir, 'real/.sbx.yaml'))).toBe(false);
-      expect(pathExists(join(dir, 'real/deep/file'))).toBe(true);
+  it('stop holding when a directory they went through becomes a link, or a link a directory', () => {
+    const swap = join(dir, `swap-${_name.length}`);
+    mkdirSync(join(swap, 'inner'), { recursive: true });
+    const facts = record(() => void canonicalPath(join(swap, 'inner/x')));
+    expect(hold(facts)).toBe(true);
+    rmSync(swap, { recursive: true });
+    symlinkSync('real/deep', swap);
+    mkdirSync(join(dir, 'real/deep/inner'), { recursive: true });
+    expect(hold(facts)).toBe(false);
+    unlinkSync(swap);
+    mkdirSync(join(swap, 'inner'), { recursive: true });
+    expect(hold(facts)).toBe(true);
+    // A deeper entry turned into a link: only its own fact sees it.
+    rmSync(join(swap, 'inner'), { recursive: true });
+    symlinkSync('/', join(swap, 'inner'));
+    expect(hold(facts)).toBe(false);
+  });
+
+  it('stop holding when a probed file appears or a probed path goes', () => {
+    const sub = join(dir, `probe-${_name.length}`);
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'file'), 'x');
+    const facts = record(() => {
+      expect(isRegularFile(join(sub, '.sbx.yaml'))).toBe(false);
+      expect(pathExists(join(sub, 'file'))).toBe(true);
     });
-    expect(buildFactsHold(facts)).toBe(true);
-    writeFileSync(join(dir, 'real/.sbx.yaml'), 'version: 1\n');
-    expect(buildFactsHold(facts)).toBe(false);
-    unlinkSync(join(dir, 'real/.sbx.yaml'));
-    expect(buildFactsHold(facts)).toBe(true);
-    rmSync(join(dir, 'real/deep/file'));
-    expect(buildFactsHold(facts)).toBe(false);
+    expect(hold(facts)).toBe(true);
+    writeFileSync(join(sub, '.sbx.yaml'), 'version: 1\n');
+    expect(hold(facts)).toBe(false);
+    unlinkSync(join(sub, '.sbx.yaml'));
+    expect(hold(facts)).toBe(true);
+    // A directory where a file was probed: still no regular file, the fact holds.
+    mkdirSync(join(sub, '.sbx.yaml'));
+    expect(hold(facts)).toBe(true);
+    rmSync(join(sub, '.sbx.yaml'), { recursive: true });
+    rmSync(join(sub, 'file'));
+    expect(hold(facts)).toBe(false);
+  });
+
+  // The quick check (one stat per fact, parents' recorded values) must answer exactly as the
+  // facts recomputed from scratch would: random trees of files, directories and links
+  // (relative, absolute, dangling, looping), random paths recorded, random changes.
+  it('answers exactly as a fresh computation of every fact, over random trees and changes', () => {
+    let seed = 0x5eed + _name.length;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const names = ['a', 'b', 'c', 'l'];
+    const randomPath = (root: string) => {
+      const depth = 1 + rand(4);
+      return join(root, ...Array.from({ length: depth }, () => names[rand(names.length)]!));
+    };
+    const mutate = (root: string) => {
+      const p = randomPath(root);
+      const what = rand(6);
+      try {
+        rmSync(p, { recursive: true, force: true });
+        if (what === 0) writeFileSync(p, '');
+        else if (what === 1) mkdirSync(p);
+        else if (what === 2) symlinkSync(randomPath(root), p);
+        else if (what === 3) symlinkSync(names[rand(names.length)]!, p);
+        else if (what === 4) symlinkSync(`../${names[rand(names.length)]!}`, p);
+      } catch {
+        // parent missing or not a directory: this change is a removal
+      }
+    };
+    const fresh = (facts: ReadonlyMap<string, string>) =>
+      [...facts].every(([key, was]) => {
+        const path = key.slice(1);
+        const now = recordBuildFacts(() => (key[0] === 'c' ? canonicalPath(path) : key[0] === 'e' ? String(+pathExists(path)) : String(+isRegularFile(path)))).out;
+        return now === was;
+      });
+    let changed = 0;
+    let agreed = 0;
+    for (let round = 0; round < 30; round++) {
+      // One level down: a `../x` link leads out of the tree, never out of this round's directory.
+      const root = join(dir, `rand-${_name.length}-${round}`, 'r');
+      mkdirSync(root, { recursive: true });
+      for (let i = 0; i < 12; i++) mutate(root);
+      const facts = record(() => {
+        for (let i = 0; i < 6; i++) {
+          canonicalPath(randomPath(root));
+          pathExists(randomPath(root));
+          isRegularFile(randomPath(root));
+        }
+      });
+      expect(hold(facts)).toBe(true);
+      for (let step = 0; step < 4; step++) {
+        mutate(root);
+        const expected = fresh(facts);
+        expect(hold(facts), `round ${round} step ${step}`).toBe(expected);
+        if (!expected) changed++;
+        else agreed++;
+      }
+    }
+    // Both answers were exercised, not one of them only.
+    expect(changed).toBeGreaterThan(10);
+    expect(agreed).toBeGreaterThan(10);
+  });
+});
+
+describe('pathKinds (native) agrees with Node fs', () => {
+  it('on files, directories, links, dangling links, a fifo, a file in the middle, a NUL and an unreadable directory', () => {
+    const k = join(dir, 'kinds');
+    mkdirSync(join(k, 'locked/inner'), { recursive: true });
+    writeFileSync(join(k, 'file'), '');
+    symlinkSync('file', join(k, 'link'));
+    symlinkSync('nowhere', join(k, 'dangling'));
+    execFileSync('mkfifo', [join(k, 'fifo')]);
+    chmodSync(join(k, 'locked'), 0o000);
+    const paths = ['file', 'link', 'dangling', 'fifo', 'file/below', 'nothing', 'locked', 'locked/inner', 'a\0b', ''].map((p) => join(k, p));
+    try {
+      for (const follow of [false, true]) {
+        const native = [...nativeKinds(paths, follow)];
+        expect(native).toEqual([...nodePathKinds(paths, follow)]);
+        // The kinds themselves, as documented: 1 file, 2 directory, 3 symlink, 4 other, 0 absent.
+        expect(native.slice(0, 6)).toEqual(follow ? [1, 1, 0, 4, 0, 0] : [1, 3, 3, 4, 0, 0]);
+      }
+    } finally {
+      chmodSync(join(k, 'locked'), 0o755);
+    }
+  });
+
+  it('refuses what is not an array of strings and a boolean (a usage message)', () => {
+    const addon = loadNative() as unknown as { pathKinds: (...a: unknown[]) => unknown };
+    expect(() => addon.pathKinds(['/'])).toThrow(/pathKinds\(paths, follow\)/);
+    expect(() => addon.pathKinds([1], false)).toThrow(/paths\[0\] must be a string/);
+    expect(() => addon.pathKinds(['/'], 1)).toThrow(/follow must be a boolean/);
   });
 });

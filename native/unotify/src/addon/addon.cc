@@ -551,6 +551,27 @@ Napi::Value ProxyAdmits(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), proxy_admits(port, addr, cport));
 }
 
+// What lstat (follow false) or stat says of each path, in one call: a cached policy's facts are
+// re-checked before every reuse (src/policy/expand.ts buildFactsHold), a few hundred paths, and
+// one fs call each from Node costs several times the syscall.
+// 0 absent or unreadable (any error), 1 regular file, 2 directory, 3 symlink, 4 anything else.
+Napi::Value PathKinds(const Napi::CallbackInfo& info) {
+  const char* sig = "pathKinds(paths, follow)";
+  need_args(info, 2, sig);
+  std::vector<std::string> paths = str_array(info, info[0], sig, "paths");
+  if (!info[1].IsBoolean()) throw_type(info.Env(), sig, "follow must be a boolean");
+  const bool follow = info[1].As<Napi::Boolean>().Value();
+  auto out = Napi::Uint8Array::New(info.Env(), paths.size());
+  for (size_t i = 0; i < paths.size(); i++) {
+    struct stat st;
+    // A NUL would cut the name short: Node refuses such a path, so it is not there.
+    const bool cut = paths[i].find('\0') != std::string::npos;
+    const int r = cut ? -1 : follow ? stat(paths[i].c_str(), &st) : lstat(paths[i].c_str(), &st);
+    out[i] = r != 0 ? 0 : S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : S_ISLNK(st.st_mode) ? 3 : 4;
+  }
+  return out;
+}
+
 Napi::Value UnixPeer(const Napi::CallbackInfo& info) {
   const char* sig = "unixPeer(name)";
   need_args(info, 1, sig);
@@ -601,6 +622,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("imageDigest", Napi::Function::New(env, ImageDigest, "imageDigest"));
   exports.Set("subcommandStarts", Napi::Function::New(env, SubcommandStarts, "subcommandStarts"));
   exports.Set("loaderProgIndex", Napi::Function::New(env, LoaderProgIndex, "loaderProgIndex"));
+  exports.Set("pathKinds", Napi::Function::New(env, PathKinds, "pathKinds"));
   RegisterFdServer(env, exports);
   return exports;
 }
