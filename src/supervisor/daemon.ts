@@ -72,7 +72,7 @@ export class Supervisor {
     ensureRuntimeDir(this.paths.runtime);
     ensureStateDir(this.paths.state);
     this.log = new ViolationLog({ file: this.paths.violations });
-    this.policies = new PolicyCache(env, say);
+    this.policies = new PolicyCache(env, say, (paths, follow) => this.native.pathKinds(paths, follow));
     this.watcher = new PolicyWatcher((file) => void this.reload(file));
     this.done = new Promise((r) => (this.resolveDone = r));
   }

@@ -130,14 +130,25 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
 
 /** Resolves a source. A broken file does not throw: it is in `broken` (and in the prompt, as `!`). */
 export async function resolveSource(source: PolicySource, env: Env, lastGood?: LastGoodStore): Promise<ResolvedSource> {
+  return (await resolveSourceWithFacts(source, env, lastGood)).resolved;
+}
+
+/**
+ * resolveSource, with what the build read from the filesystem besides the files it stamps
+ * (expand.ts buildFacts): a cache of the result re-checks them (policy-cache.ts).
+ */
+export async function resolveSourceWithFacts(source: PolicySource, env: Env, lastGood?: LastGoodStore): Promise<{ resolved: ResolvedSource; facts: ReadonlyMap<string, string> }> {
   // An exec source is built from its caller's variables (kept with the source), not ours.
-  if (source.kind === 'exec') return resolveExecSource(source, source.env ?? env);
+  if (source.kind === 'exec') {
+    const resolved = await resolveExecSource(source, source.env ?? env);
+    return { resolved, facts: resolved.inputs.facts };
+  }
   const spec = source.kind === 'dir' ? { dir: source.dir } : { dir: source.dir, use: source.file };
   const r = await resolvePolicy(spec, { env, onBroken: 'keep', lastGood });
   const project = source.kind === 'use' ? basename(source.dir) : r.projectFile ? basename(r.projectDir) : '';
   const mark = r.broken.length > 0 ? '!' : r.trusted ? '' : '?';
   const prompt = project ? `sbx:${project}${mark}` : `sbx${mark}`;
-  return {
+  const resolved: ResolvedSource = {
     key: sourceKey(source),
     source,
     main: r.policy,
@@ -150,4 +161,5 @@ export async function resolveSource(source: PolicySource, env: Env, lastGood?: L
     prompt,
     broken: r.broken,
   };
+  return { resolved, facts: r.facts };
 }

@@ -5,16 +5,18 @@
  * keyed by that *effective* identity: two directories under one .sbx.yaml share one entry.
  *
  * Each entry carries a stamp of every path that could change it (ResolvedPolicy.watch: the
- * files in force, the user config path, the trust db, the project dir) as ino+size+mtime; a
- * hit re-stats them, so an edit is seen even before the chokidar event arrives. The watcher
- * also drops entries (invalidate) so a reload never reads a stale one.
+ * files in force, the user config path, the trust db, the project dir) as ino+size+mtime, and
+ * the build's facts (every path it canonicalised, every existence it probed: a link a rule goes
+ * through, a walk-up file's marker); a hit re-checks both, so an edit or a repointed link is
+ * seen even before (or without) a chokidar event. The watcher also drops entries (invalidate)
+ * so a reload never reads a stale one.
  */
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
-import { canonicalPath } from '../policy/expand.js';
+import { buildFactsHold, canonicalPath, nodePathKinds, type PathKinds } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
-import { resolveSource, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
+import { resolveSource, resolveSourceWithFacts, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 
 const MAX_ENTRIES = 256;
 
@@ -22,6 +24,7 @@ interface CacheEntry {
   resolved: ResolvedSource;
   paths: string[];
   stamp: string;
+  facts: ReadonlyMap<string, string>;
   /** Changes whenever the entry is re-resolved: same generation = same compiled policy. */
   generation: number;
 }
@@ -59,9 +62,11 @@ export class PolicyCache {
   /** The last good version of every policy file, kept in sbx's state (this supervisor records). */
   private readonly lastGood: LastGoodStore;
 
+  /** `kinds`: how the facts are stat'ed (the supervisor passes the native batch; see PathKinds). */
   constructor(
     private readonly env: Env,
     say?: (line: string) => void,
+    private readonly kinds: PathKinds = nodePathKinds,
   ) {
     this.lastGood = stateLastGood(env, true, say);
   }
@@ -88,12 +93,12 @@ export class PolicyCache {
     // An exec source is built once per command (its env and flags are its own): never cached.
     if (source.kind === 'exec') return { resolved: await resolveSource(source, this.env), effectiveKey, generation: this.nextGeneration++ };
     let e = this.entries.get(effectiveKey);
-    if (!e || stampOf(e.paths).stamp !== e.stamp) {
+    if (!e || stampOf(e.paths).stamp !== e.stamp || !buildFactsHold(e.facts, this.kinds)) {
       this.entries.delete(effectiveKey);
-      const resolved = await resolveSource(source, this.env, this.lastGood);
+      const { resolved, facts } = await resolveSourceWithFacts(source, this.env, this.lastGood);
       const paths = [...new Set([...resolved.watch, ...resolved.files])];
       const { stamp, settled } = stampOf(paths);
-      e = { resolved, paths, stamp, generation: this.nextGeneration++ };
+      e = { resolved, paths, stamp, facts, generation: this.nextGeneration++ };
       // An edit between our read and our stat would hide behind the stamp: keep only
       // what has not changed for a while (a fresh edit is simply resolved again next time).
       if (settled) {

@@ -5,7 +5,7 @@
  * project still switches, and an edit made after a cached cd is in force at the next cd.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, makeSandbox, PUSH_FN, sleep, until, type Sandbox } from './supervisor-helpers.js';
 
@@ -64,5 +64,46 @@ describe('policy cache behind cd', () => {
     // After the edit: the new file is in force, not the cached one.
     expect(out).toContain('edited-secret read');
     expect(out).toContain('edited-public denied');
+  });
+
+  it('a link a rule goes through, pointed elsewhere after a cached cd: the rule follows it at the next cd (the build facts are re-checked)', { timeout: 90_000 }, async () => {
+    // A denies `sub/data`, a link to one directory outside the project, then to another. The
+    // link is below the project directory, whose own stamp does not see it change.
+    const a = makeProject(join(sb.home, 'linked'), 'version: 1\nread:\n  deny: ["sub/data"]\n');
+    mkdirSync(join(a, 'sub'));
+    const b = makeProject(join(sb.home, 'other'));
+    for (const d of ['first', 'second']) {
+      mkdirSync(join(sb.home, d));
+      writeFileSync(join(sb.home, d, 'x.txt'), d);
+    }
+    symlinkSync(join(sb.home, 'first'), join(a, 'sub/data'));
+    await sleep(1200);
+    const ready = join(sb.dir, 'ready-link');
+    const go = join(sb.dir, 'go-link');
+    const script = [
+      PUSH_FN,
+      `cd ${a} && push "cd$PWD" >/dev/null`,
+      probe('before-link', `${a}/sub/data/x.txt`),
+      probe('before-second', `${sb.home}/second/x.txt`),
+      `cd ${b} && push "cd$PWD" >/dev/null`,
+      `touch ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done`,
+      `cd ${a} && push "cd$PWD" >/dev/null`,
+      probe('after-link', `${a}/sub/data/x.txt`),
+      probe('after-second', `${sb.home}/second/x.txt`),
+      probe('after-first', `${sb.home}/first/x.txt`),
+    ].join('\n');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: sb.home });
+    await until('session waiting in the other project', () => existsSync(ready), 30_000);
+    unlinkSync(join(a, 'sub/data'));
+    symlinkSync(join(sb.home, 'second'), join(a, 'sub/data'));
+    writeFileSync(go, '');
+    const out = (await run.done).stdout;
+    // Before: the link's target is denied, the other directory is not (the twin).
+    expect(out).toContain('before-link denied');
+    expect(out).toContain('before-second read');
+    // After: the deny went with the link; the directory it left is readable again.
+    expect(out).toContain('after-link denied');
+    expect(out).toContain('after-second denied');
+    expect(out).toContain('after-first read');
   });
 });
