@@ -2,7 +2,7 @@
  * File decisions of the native engine on the real kernel, through the real launcher.
  * Every denial has its allowed twin in the same run.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -400,5 +400,75 @@ describe('engine: files', () => {
     });
     expect(r.stdout).toBe('through-fifo\n');
     expect(r.code).toBe(0);
+  });
+});
+
+// Links right under "/" (/lib -> usr/lib on merged-/usr systems) are remembered by the engine
+// so a path through one takes the direct route (native root_links.cc): the decision must be the
+// target's whether the link was met before or not, and follow the link when it is replaced.
+describe('engine: links right under /', () => {
+  const merged = (() => {
+    try {
+      return lstatSync('/lib').isSymbolicLink() && existsSync('/usr/lib/os-release');
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!merged)('a path through /lib is decided on /usr/lib, the first time and once the link is known (not applicable without a merged /usr)', async () => {
+    const libc = (() => {
+      for (const p of ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/aarch64-linux-gnu/libc.so.6', '/lib64/libc.so.6']) if (existsSync(p)) return p;
+      return '/lib/os-release';
+    })();
+    const r = await run({
+      policies: [policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', '/usr/lib/os-release')] } })],
+      // read, edge and opath: three opens of the same name, the first of which may learn the link.
+      argv: ops(['read', '/lib/os-release'], ['edge', '/lib/os-release'], ['opath', '/lib/os-release'], ['read', libc], ['edge', libc]),
+    });
+    expect(r.results.get('read /lib/os-release')).toBe('EACCES');
+    expect(r.results.get('edge /lib/os-release')).toBe('EACCES');
+    expect(r.results.get('opath /lib/os-release')).toBe('EACCES');
+    // The twin: another file through the same link.
+    expect(r.results.get(`read ${libc}`)).toMatch(/^ok/);
+    expect(r.results.get(`edge ${libc}`)).toMatch(/^ok/);
+    // Named by the target (identical denials are folded into one record).
+    const denied = r.events.filter((e) => e.kind === 'deny');
+    expect(denied.length).toBeGreaterThan(0);
+    for (const e of denied) expect(e.target).toBe('/usr/lib/os-release');
+  });
+
+  it.runIf(process.getuid?.() === 0)('a link made under / and replaced: decisions follow it; a link into /proc means the caller, not the engine (root: it creates links in /)', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'one'));
+    mkdirSync(join(d, 'two'));
+    files(d, { 'one/f': 'ONE\n', 'two/f': 'TWO\n' });
+    const link = `/sbx-test-link-${process.pid}`;
+    const proc = `/sbx-test-proc-${process.pid}`;
+    const deny = policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'two'))] } });
+    try {
+      symlinkSync(d.slice(1) + '/one', link); // relative, as /lib -> usr/lib
+      symlinkSync('proc', proc);
+      const first = await run({ policies: [deny], argv: ops(['read', `${link}/f`], ['edge', `${link}/f`], ['read', `${proc}/self/comm`]) });
+      expect(first.results.get(`read ${link}/f`)).toBe('ok ONE');
+      expect(first.results.get(`edge ${link}/f`)).toBe('ok ONE');
+      expect(first.results.get(`read ${proc}/self/comm`)).toBe('ok engine_ops');
+      // Replaced (a new link, renamed over the old one, as package managers do): now the denied directory.
+      symlinkSync(d.slice(1) + '/two', `${link}.new`);
+      renameSync(`${link}.new`, link);
+      const second = await run({ policies: [deny], argv: ops(['read', `${link}/f`], ['edge', `${link}/f`], ['read', join(d, 'one/f')]) });
+      expect(second.results.get(`read ${link}/f`)).toBe('EACCES');
+      expect(second.results.get(`edge ${link}/f`)).toBe('EACCES');
+      expect(second.results.get(`read ${join(d, 'one/f')}`)).toBe('ok ONE');
+      expect(second.events.find((e) => e.kind === 'deny')?.target).toBe(join(d, 'two/f'));
+      // And back: allowed again.
+      symlinkSync(d.slice(1) + '/one', `${link}.new`);
+      renameSync(`${link}.new`, link);
+      const third = await run({ policies: [deny], argv: ops(['read', `${link}/f`]) });
+      expect(third.results.get(`read ${link}/f`)).toBe('ok ONE');
+    } finally {
+      rmSync(link, { force: true });
+      rmSync(`${link}.new`, { force: true });
+      rmSync(proc, { force: true });
+    }
   });
 });

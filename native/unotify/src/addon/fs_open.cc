@@ -16,6 +16,7 @@
 #include "fs_tty.h"
 #include "ipc.h"
 #include "memory.h"
+#include "root_links.h"
 #include "shm_files.h"
 
 namespace sbx {
@@ -90,11 +91,15 @@ static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
 // /dev is never tried here; a device node elsewhere on the root mount is opened once,
 // O_NONBLOCK|O_NOCTTY, seen by fstat and handed to the full route), an error the full route
 // might answer differently.
-static bool open_direct(Notif& n, const std::string& path, uint64_t flags, bool need_read, bool need_write,
+static bool open_direct(Notif& n, const std::string& asked, uint64_t flags, bool need_read, bool need_write,
                         bool cloexec) {
   // (glibc's __O_TMPFILE includes O_DIRECTORY: test the whole of it, or every directory
   // open would be sent the long way.)
   if ((flags & (O_CREAT | O_PATH)) || (flags & __O_TMPFILE) == __O_TMPFILE) return false;
+  // Through a known link right under "/" (/lib -> usr/lib): decided and opened as the
+  // rewritten text, which open_clean proves like any other (root_links.h).
+  std::string via;
+  const std::string& path = clean_absolute(asked) && root_link_rewrite(asked, via) ? via : asked;
   // A config or commondir opened for writing is decided by the git-directory guard there.
   if (need_write && bare_relevant(path)) return false;
   // /proc and /dev have rules of their own (processes, terminals): never opened here first.

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "root_links.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -470,14 +471,22 @@ int resolve(const Caller& c, int base, const std::string& path, bool follow, uin
   if (rflags == 0 && clean_absolute(path)) {
     // Fast path: a clean absolute path walked inside the root mount without symlinks is
     // its own canonical text (proven by construction), no readlink or second walk needed.
-    int fd = sys_openat2(root_fd(), path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+    // Through a known link right under "/" (/lib -> usr/lib) the same, on the rewritten text.
+    std::string via;
+    const bool linked = root_link_rewrite(path, via);
+    const std::string& walked = linked ? via : path;
+    int fd = sys_openat2(root_fd(), walked, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
                          RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
     if (fd >= 0) {
       out.fd.reset(fd);
-      out.path = path;
+      out.path = walked;
       return 0;
     }
-    if (errno != ELOOP && errno != EXDEV && errno != ENOENT) return -errno;
+    // The rewritten walk failed: whatever the reason, the path as written goes the usual way.
+    if (!linked) {
+      if (errno == ELOOP) root_link_learn(path);
+      if (errno != ELOOP && errno != EXDEV && errno != ENOENT) return -errno;
+    }
   }
   const bool from_base = path[0] != '/' || (rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT));
   const bool proc_base = from_base && is_procfs(base);
