@@ -7,7 +7,7 @@
  * prefix replaced by its realpath (symlinked dirs collapse to their target), the rest
  * appended as written — so a `dist/` that does not exist yet still gets a stable path.
  */
-import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import type { Env } from './paths.js';
 
@@ -66,11 +66,15 @@ export function canonicalPath(path: string, hops = 0): string {
   // root): kept as written, in every process alike.
   if (PROCESS_LINKS.test(abs)) return abs;
   const key = `c${abs}`;
-  const memo = buildFacts.get(key);
+  // Only a full resolution (hops 0) is remembered, and only one is looked up: a path met while
+  // following links resolves with what is left of the hop limit, so its answer depends on
+  // how it was reached, and a remembered one would make a result depend on what was resolved
+  // before (a link loop), not on the filesystem alone (buildFactsHold relies on that).
+  const memo = hops === 0 ? buildFacts.get(key) : undefined;
   if (memo !== undefined) return memo;
   const out = canonicalUncached(abs, hops);
-  // Only a full resolution is remembered: one cut short by the hop limit (a chain of dangling
-  // links) would otherwise stand for its directory in every path below it.
+  // One cut short by the hop limit (a chain of dangling links) would otherwise stand for its
+  // directory in every path below it.
   if (hops === 0) buildFacts.set(key, out);
   return out;
 }
@@ -89,13 +93,11 @@ function canonicalUncached(abs: string, hops: number): string {
   // so a build (or a check of one) resolves each directory once, not once per path below it.
   if (st && !st.isSymbolicLink()) return under(canonicalPath(dirname(abs), hops), abs);
   if (st?.isSymbolicLink() && hops < 40) {
-    try {
-      return realpathSync.native(abs);
-    } catch {
-      // dangling: follow it by hand
-    }
-    // A relative target is relative to the directory the link is really in (`..` included),
-    // as the kernel follows it: not to the name it was reached by.
+    // Followed by hand, not by realpath: a link to /proc/self (or /dev/fd/N) must stay as
+    // written like the name itself (PROCESS_LINKS), not become the supervisor's own process;
+    // a dangling link is followed all the same. A relative target is relative to the
+    // directory the link is really in (`..` included), as the kernel follows it: not to the
+    // name it was reached by.
     const target = readlinkSync(abs);
     return canonicalPath(isAbsolute(target) ? target : join(canonicalPath(dirname(abs), hops), target), hops + 1);
   }

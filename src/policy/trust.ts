@@ -1,11 +1,15 @@
 /**
  * Trust by content hash (like `direnv allow`): $XDG_STATE_HOME/sbx/trust.json maps a
- * policy file's canonical path (a project's `.sbx.yaml`, or any file direnv's
- * `use sandbox FILE` names) to the sha256 of the content the user approved. Any edit
- * changes the hash and the file is untrusted again. The db is read and written without
+ * policy file's place (a project's `.sbx.yaml`, or any file direnv's `use sandbox FILE`
+ * names) to the sha256 of the content the user approved. Any edit changes the hash and the
+ * file is untrusted again. The place is the file's own: its directory canonical, the file
+ * itself not followed. A link is trusted only where it is (a cloned repository shipping
+ * `.sbx.yaml -> ../mine/.sbx.yaml` would otherwise get another project's trusted rules,
+ * its relative entries applied to itself). The db is read and written without
  * following symlinks (own-files.ts): one that cannot be read safely trusts nothing.
  */
 import { SbxError } from '../errors.js';
+import { basename, dirname, resolve } from 'node:path';
 import { canonicalPath } from './expand.js';
 import { readOwnFile, writeOwnFile } from './own-files.js';
 import { trustFile, type Env } from './paths.js';
@@ -50,26 +54,33 @@ function writeDb(db: TrustDb, env: Env): void {
   }
 }
 
-/** Every file the user trusted (canonical paths): a write floor in every sandbox (compose.ts). */
+/** Where a policy file is, as the trust db names it: its canonical directory + its own name (not followed). */
+export function trustPlace(file: string): string {
+  const abs = resolve(file);
+  const dir = canonicalPath(dirname(abs));
+  return dir === '/' ? `/${basename(abs)}` : `${dir}/${basename(abs)}`;
+}
+
+/** Every file the user trusted (their places): a write floor in every sandbox (compose.ts). */
 export function trustedPaths(env: Env = process.env): string[] {
   return Object.keys(readDb(env).files);
 }
 
 /** Whether this exact content of the project file was trusted. */
 export function isTrusted(projectFile: string, sha256: string, env: Env = process.env): boolean {
-  return readDb(env).files[canonicalPath(projectFile)]?.sha256 === sha256;
+  return readDb(env).files[trustPlace(projectFile)]?.sha256 === sha256;
 }
 
 export function trust(projectFile: string, sha256: string, env: Env = process.env): void {
   const db = readDb(env);
-  db.files[canonicalPath(projectFile)] = { sha256, trustedAt: new Date().toISOString() };
+  db.files[trustPlace(projectFile)] = { sha256, trustedAt: new Date().toISOString() };
   writeDb(db, env);
 }
 
 /** Returns false when the file was not trusted. */
 export function untrust(projectFile: string, env: Env = process.env): boolean {
   const db = readDb(env);
-  const key = canonicalPath(projectFile);
+  const key = trustPlace(projectFile);
   if (!(key in db.files)) return false;
   delete db.files[key];
   writeDb(db, env);

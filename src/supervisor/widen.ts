@@ -15,7 +15,7 @@ import { markStale } from '../hook/fresh.js';
 import { loadPolicyFile, withoutContent } from '../policy/load.js';
 import { decidePath } from '../policy/match.js';
 import type { Env } from '../policy/paths.js';
-import { isTrusted, trust } from '../policy/trust.js';
+import { isTrusted, trust, trustPlace } from '../policy/trust.js';
 import type { ProjectFile } from '../policy/schema.js';
 import { parseWiden, type AskReply } from '../protocol/inside.js';
 import { confirmAtTerminal } from './confirm.js';
@@ -67,12 +67,17 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
   if (!caller) return { error: 'not a process of this session' };
   const req = parseWiden(h.arg);
   if ('error' in req) return req;
+  // The content is read from where the name leads; the trust is for the name's own place (a
+  // link is trusted where it is, not as the file it points to: policy/trust.ts).
   let file: string;
+  let place: string;
   try {
     file = realpathSync(req.file);
+    place = trustPlace(req.file);
   } catch {
     return { error: `${req.file} does not exist` };
   }
+  const named = place === file ? place : `${place} (a link to ${file})`;
   const policy = host.installed.byPolicyId(caller.policy)?.policy;
   if (!policy || decidePath(policy.read, file).effect !== 'allow') {
     host.logRefusal('widen', `trust ${file}`, "not readable under the caller's policy", h.pid);
@@ -85,12 +90,12 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     if (err instanceof PolicyError) return { error: withoutContent(err.issues[0] ?? err.message, file) };
     throw err;
   }
-  if (isTrusted(loaded.file, loaded.sha256, host.env)) return { ok: true, already: true, file: loaded.file };
+  if (isTrusted(place, loaded.sha256, host.env)) return { ok: true, already: true, file: place };
   const answer = await confirmAtTerminal({
     pid: h.tgid,
     rootPid: host.rootPid,
     sandboxedPty: (p) => host.sandboxedPty(p),
-    asks: `a command in sandboxed session ${host.id} asks to trust ${loaded.file} (sha256 ${loaded.sha256.slice(0, 12)}), which lets it widen access beyond your user policy:`,
+    asks: `a command in sandboxed session ${host.id} asks to trust ${named} (sha256 ${loaded.sha256.slice(0, 12)}), which lets it widen access beyond your user policy:`,
     allows: allowsOf(loaded.data as ProjectFile),
     // A command typed at the shell's prompt (or the session's own command): while the question
     // is on screen every other process of the session is paused, the shell aside, so nothing
@@ -109,15 +114,15 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     resume: () => engine.resume(),
   });
   if (!answer.ok) {
-    host.logRefusal('widen', `trust ${loaded.file}`, `not confirmed: ${answer.why}`, h.pid);
+    host.logRefusal('widen', `trust ${place}`, `not confirmed: ${answer.why}`, h.pid);
     return { error: `not trusted: ${answer.why}` };
   }
-  trust(loaded.file, loaded.sha256, host.env);
+  trust(place, loaded.sha256, host.env);
   // Every shell asks again at its next prompt (the one right after this command's answer),
   // which puts the new trust in force: not left to the file watcher, which may come later.
   markStale(host.env);
-  host.say(`session ${host.id}: trusted ${loaded.file} (sha256 ${loaded.sha256.slice(0, 12)}), confirmed at the terminal`);
-  return { ok: true, file: loaded.file, sha256: loaded.sha256 };
+  host.say(`session ${host.id}: trusted ${named} (sha256 ${loaded.sha256.slice(0, 12)}), confirmed at the terminal`);
+  return { ok: true, file: place, sha256: loaded.sha256 };
 }
 
 export async function handleWiden(host: WidenHost, h: HintRequest): Promise<void> {

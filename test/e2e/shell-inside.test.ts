@@ -11,7 +11,7 @@
  *     runs without its privileges (no_new_privs); a plain copy (the twin) gets none.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
@@ -51,14 +51,14 @@ function makeWorld(): World {
   return { sb, A };
 }
 
-async function session(shell: Shell, world: World): Promise<Tmux> {
+async function session(shell: Shell, world: World, cwd = world.A): Promise<Tmux> {
   const hook = shell === 'fish' ? `${sbxBin} hook fish | source` : `eval "$(${sbxBin} hook ${shell})"`;
   // `sbx` on PATH inside, as a user has it.
   const path = shell === 'fish' ? `set -gx PATH ${join(sbxBin, '..')} $PATH` : `export PATH=${join(sbxBin, '..')}:$PATH`;
   const rc = writeRc(world.sb, shell, `${path}\n${hook}`);
   const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
   const t = new Tmux(shell);
-  t.start([sbxBin, 'shell', '--', ...argv], world.A, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell) });
+  t.start([sbxBin, 'shell', '--', ...argv], cwd, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell) });
   started.push(t);
   await t.prompt(30_000);
   return t;
@@ -378,5 +378,30 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     expect(trusted(world)).toEqual([]);
     const r = await t.run('echo alive');
     expect(r.out).toEqual(['alive']);
+  });
+});
+
+// Trust is for a policy file at its own place (src/policy/trust.ts): a cloned project whose
+// .sbx.yaml is a link to a file the user trusted elsewhere gets nothing from that trust.
+describe('bash: a project file that is a link to another project\'s file', () => {
+  it('is untrusted there; `sbx trust` inside names the link and its target and trusts the link\'s place, not the target (twin: the target\'s project stays as it was)', async () => {
+    const world = makeWorld();
+    const B = join(world.sb.root, 'w', 'projB');
+    mkdirSync(B);
+    symlinkSync('../projA/.sbx.yaml', join(B, '.sbx.yaml'));
+    const t = await session('bash', world, B);
+    expect(t.capture().filter((l) => PROMPT.test(l)).pop()).toMatch(/^\[sbx:projB\?\]/);
+    t.type('sbx trust');
+    const shown = await t.waitFor(/type [a-z]+ and press Enter/);
+    expect(shown.join('\n')).toContain(`asks to trust ${join(B, '.sbx.yaml')} (a link to ${join(world.A, '.sbx.yaml')})`);
+    const word = /type ([a-z]+) and press Enter/.exec(shown[shown.length - 1]!)![1]!;
+    t.type(word);
+    await t.waitFor(/^trusted: .*confirmed at the terminal/);
+    expect(trusted(world)).toEqual([join(B, '.sbx.yaml')]);
+    expect(await t.prompt()).toMatch(/^\[sbx:projB\]/);
+    // The target's own project: still untrusted.
+    const r = await t.run(`cd ${world.A}`);
+    expect(r.status).toBe(0);
+    expect(await t.prompt()).toMatch(/^\[sbx:projA\?\]/);
   });
 });

@@ -64,6 +64,19 @@ describe('canonicalPath', () => {
     expect(canonicalPath('/proc/selfish')).toBe('/proc/selfish');
   });
 
+  it('a link to /proc/self/… or /dev/fd/N is kept as that text (twin: the names themselves), never the process that resolves it', () => {
+    symlinkSync('/proc/self/status', join(dir, 'to-self'));
+    symlinkSync('/dev/fd/3', join(dir, 'to-fd3'));
+    symlinkSync('to-self', join(dir, 'to-to-self'));
+    expect(canonicalPath(join(dir, 'to-self'))).toBe('/proc/self/status');
+    expect(canonicalPath(join(dir, 'to-to-self'))).toBe('/proc/self/status');
+    expect(canonicalPath(join(dir, 'to-fd3'))).toBe('/dev/fd/3');
+    expect(canonicalPath('/proc/self/status')).toBe('/proc/self/status');
+    // Another link into /proc resolves like any other.
+    symlinkSync('/proc/sys', join(dir, 'to-sys'));
+    expect(canonicalPath(join(dir, 'to-sys/kernel'))).toBe('/proc/sys/kernel');
+  });
+
   it('a path that does not exist: the existing prefix resolved, the rest as written; a dangling link followed', () => {
     expect(canonicalPath(join(dir, 'chain/not/there'))).toBe(join(dir, 'real/deep/not/there'));
     expect(canonicalPath(join(dir, 'dangling/x'))).toBe(join(dir, 'nowhere/yet/x'));
@@ -129,6 +142,18 @@ describe.each([
     rmSync(join(sub, '.sbx.yaml'), { recursive: true });
     rmSync(join(sub, 'file'));
     expect(hold(facts)).toBe(false);
+  });
+
+  it('a link loop at the hop limit: the check answers as a fresh build of the same path (its answer does not depend on what was resolved before)', () => {
+    const d = join(dir, `loop-${_name.length}`);
+    mkdirSync(join(d, 'a'), { recursive: true });
+    symlinkSync(d, join(d, 'r')); // r -> d
+    const p = join(d, 'r/a/a');
+    const facts = record(() => void canonicalPath(p));
+    expect(recordBuildFacts(() => canonicalPath(p)).out).toBe(join(d, 'a/a'));
+    symlinkSync(p, join(d, 'a/a')); // a/a -> r/a/a: a loop through r
+    const fresh = recordBuildFacts(() => canonicalPath(p)).out;
+    expect(hold(facts)).toBe(fresh === join(d, 'a/a'));
   });
 
   // The quick check (one stat per fact, parents' recorded values) must answer exactly as the

@@ -513,6 +513,34 @@ describe('mode and commands', () => {
     expect(r.policy.mode).toBe('enforce');
   });
 
+  it('trust is for the file at its own place: a project whose .sbx.yaml is a link to a trusted file is untrusted (twin: the trusted project itself)', async () => {
+    const w = tempWorld();
+    const trusted = join(w.home, 'work', 'mine');
+    const hostile = join(w.home, 'work', 'cloned');
+    mkdirSync(trusted, { recursive: true });
+    mkdirSync(hostile, { recursive: true });
+    const f = join(trusted, '.sbx.yaml');
+    writeFileSync(f, 'version: 1\nmode: audit\nread:\n  allow: ["~/.aws"]\n');
+    trust(f, loadPolicyFile(f, 'project').sha256, w.env);
+    // The twin: the project the user trusted gets its trusted file.
+    let r = await resolvePolicyForDir(trusted, { env: w.env });
+    expect(r.trusted).toBe(true);
+    expect(r.policy.mode).toBe('audit');
+    // A cloned repository shipping `.sbx.yaml -> ../mine/.sbx.yaml` (relative, or absolute).
+    for (const target of ['../mine/.sbx.yaml', f]) {
+      rmSync(join(hostile, '.sbx.yaml'), { force: true });
+      symlinkSync(target, join(hostile, '.sbx.yaml'));
+      r = await resolvePolicyForDir(hostile, { env: w.env });
+      expect(r.trusted, target).toBe(false);
+      expect(r.policy.mode, target).toBe('enforce');
+      expect(r.dropped.join('\n'), target).toContain('mode audit (untrusted');
+    }
+    // Trusting the link itself trusts that place (and the twin stays trusted).
+    trust(join(hostile, '.sbx.yaml'), loadPolicyFile(join(hostile, '.sbx.yaml'), 'project').sha256, w.env);
+    expect((await resolvePolicyForDir(hostile, { env: w.env })).trusted).toBe(true);
+    expect((await resolvePolicyForDir(trusted, { env: w.env })).trusted).toBe(true);
+  });
+
   it('commands: overrides are separate policies referenced by id', async () => {
     const w = tempWorld();
     const proj = join(w.home, 'p');
