@@ -431,6 +431,11 @@ describe('engine: links right under /', () => {
     // The twin: another file through the same link.
     expect(r.results.get(`read ${libc}`)).toMatch(/^ok/);
     expect(r.results.get(`edge ${libc}`)).toMatch(/^ok/);
+    // A name missing through the link: ENOENT, for an open and for an exec (a PATH lookup).
+    const missing = await run({ policies: [policy(1)], argv: ['/bin/sh', '-c', 'cat /lib/sbx-no-such-file; /bin/sbx-no-such-cmd; echo rc=$?; /bin/true && echo ran'] });
+    expect(missing.stderr).toMatch(/sbx-no-such-file: No such file or directory/);
+    expect(missing.stdout).toContain('rc=127');
+    expect(missing.stdout).toContain('ran');
     // Named by the target (identical denials are folded into one record).
     const denied = r.events.filter((e) => e.kind === 'deny');
     expect(denied.length).toBeGreaterThan(0);

@@ -482,10 +482,13 @@ int resolve(const Caller& c, int base, const std::string& path, bool follow, uin
       out.path = walked;
       return 0;
     }
-    // The rewritten walk failed: whatever the reason, the path as written goes the usual way.
     if (!linked) {
       if (errno == ELOOP) root_link_learn(path);
       if (errno != ELOOP && errno != EXDEV && errno != ENOENT) return -errno;
+    } else if (errno == ENOENT && !missing_ok) {
+      // A name missing before any symlink: the path as written misses the same name (a PATH
+      // lookup through /bin). Any other failure: the path as written goes the usual way.
+      return -ENOENT;
     }
   }
   const bool from_base = path[0] != '/' || (rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT));
