@@ -8,7 +8,7 @@
  * appended as written — so a `dist/` that does not exist yet still gets a stable path.
  */
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
+import { dirname, isAbsolute, posix, resolve } from 'node:path';
 import type { Env } from './paths.js';
 
 /** A problem with one entry; the caller adds file:line:col and key path. */
@@ -95,13 +95,27 @@ function canonicalUncached(abs: string, hops: number): string {
   if (st?.isSymbolicLink() && hops < 40) {
     // Followed by hand, not by realpath: a link to /proc/self (or /dev/fd/N) must stay as
     // written like the name itself (PROCESS_LINKS), not become the supervisor's own process;
-    // a dangling link is followed all the same. A relative target is relative to the
-    // directory the link is really in (`..` included), as the kernel follows it: not to the
-    // name it was reached by.
-    const target = readlinkSync(abs);
-    return canonicalPath(isAbsolute(target) ? target : join(canonicalPath(dirname(abs), hops), target), hops + 1);
+    // a dangling link is followed all the same, to where a write through it would create.
+    return followTarget(abs, readlinkSync(abs), hops + 1);
   }
   return under(canonicalPath(dirname(abs), hops), abs);
+}
+
+/**
+ * Where the link `abs` leads with `target` as its text, walked as the kernel walks it: from
+ * the directory the link is really in (or `/`), one component at a time, each made canonical
+ * before the next (a link met on the way is followed first), so a `..` goes up from where the
+ * walk really is — `sync/../keys` with `sync -> vault/inner` is `vault/keys`, not `keys`.
+ */
+function followTarget(abs: string, target: string, hops: number): string {
+  let at = isAbsolute(target) ? '/' : canonicalPath(dirname(abs), hops - 1);
+  for (const c of target.split('/')) {
+    if (c === '' || c === '.') continue;
+    // `at` is canonical (no link in it): its parent by text is its real parent.
+    if (c === '..') at = dirname(at);
+    else at = canonicalPath(at === '/' ? `/${c}` : `${at}/${c}`, hops);
+  }
+  return at;
 }
 
 function under(parent: string, abs: string): string {

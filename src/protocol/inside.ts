@@ -14,6 +14,7 @@
  *   /proc/self/sbx/widen/trust?file=<absolute path>  → { ok, file, sha256 } | { ok, already } | { error }
  */
 import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { SupervisorError } from '../errors.js';
 
 export type AskRequest =
@@ -131,6 +132,9 @@ export function parseWiden(arg: string): WidenRequest | { error: string } {
   if (cmd !== 'trust') return { error: `unknown widening request '${cmd.slice(0, 40)}' (known: trust)` };
   const file = new URLSearchParams(q === -1 ? '' : arg.slice(q + 1)).get('file');
   if (!file || !file.startsWith('/')) return { error: 'trust: file must be an absolute path' };
+  // A `..` after a link goes where the link leads, not up from its name: the place shown and
+  // trusted would not be the file read. A clean name only (the CLI sends one).
+  if (posix.normalize(file) !== file || file.endsWith('/')) return { error: 'trust: file must be a clean absolute path (no ., .. or //)' };
   return { cmd, file };
 }
 

@@ -4,9 +4,9 @@
  * path trick onto a denied file is next to the same trick onto an allowed file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { escapeWorld, fixture, kernelLacks, run, sbxExec } from './exec-helpers.js';
+import { escapeWorld, fixture, kernelLacks, run, sbxExec, tempWorld } from './exec-helpers.js';
 
 const w = escapeWorld('sbx-escape-');
 const { world, secretDir, secret, pub, pubFile, SECRET, PUBLIC, policy } = w;
@@ -86,6 +86,27 @@ describe('path tricks onto a denied file', () => {
     const ok = await inside(['sh', '-c', `ln ${pubFile} ${hardPub} && cat ${hardPub}`]);
     expect(ok.stdout).toBe(`${PUBLIC}\n`);
     expect(ok.code).toBe(0);
+  });
+
+  it('a home link through another link and `..` (~/.ssh -> sync/../keys, sync -> vault/inner): the default floors land where the kernel goes (twin: a file beside them reads)', async () => {
+    const own = tempWorld('sbx-dotdot-');
+    try {
+      const home = own.env.HOME!;
+      for (const d of ['vault/inner', 'vault/keys', 'vault/dots']) mkdirSync(join(home, d), { recursive: true });
+      writeFileSync(join(home, 'vault/keys/id_rsa'), `${SECRET}\n`);
+      writeFileSync(join(home, 'vault/dots/bashrc'), '# rc\n');
+      writeFileSync(join(home, 'vault/readme'), `${PUBLIC}\n`);
+      symlinkSync('vault/inner', join(home, 'sync'));
+      symlinkSync('sync/../keys', join(home, '.ssh'));
+      symlinkSync('sync/../dots/bashrc', join(home, '.bashrc'));
+      const r = await sbxExec(['--', 'sh', '-c', 'cat ~/.ssh/id_rsa; echo evil >> ~/.bashrc; cat ~/vault/readme'], { env: own.env, cwd: own.dir });
+      expect(r.stdout).not.toContain(SECRET);
+      expect(readFileSync(join(home, 'vault/dots/bashrc'), 'utf8')).toBe('# rc\n');
+      expect(r.stderr).toMatch(/denied read .*vault\/keys\/id_rsa/);
+      expect(r.stdout).toContain(PUBLIC);
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('rename: moving the denied file into a readable dir is refused', async () => {

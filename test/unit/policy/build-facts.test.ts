@@ -24,12 +24,16 @@ beforeAll(() => {
   symlinkSync('rel/deep', join(dir, 'chain')); // a link through a link
   symlinkSync('../..', join(dir, 'real/deep/er/up')); // back up the tree
   symlinkSync('nowhere/yet', join(dir, 'dangling'));
+  // `..` right after a link in a target: the kernel goes up from where the link leads.
+  symlinkSync('real/deep', join(dir, 'sync'));
+  symlinkSync('sync/../deep/file', join(dir, 'viaup'));
+  symlinkSync('sync/../deep', join(dir, 'viaupdir'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('canonicalPath', () => {
   it('agrees with realpath on every existing path, through relative, absolute, chained and upward links', () => {
-    const paths = ['real', 'real/deep/file', 'rel', 'rel/deep/file', 'abs/file', 'chain/er', 'chain/er/up/deep/file', 'real/deep/er/up/deep/er'];
+    const paths = ['real', 'real/deep/file', 'rel', 'rel/deep/file', 'abs/file', 'chain/er', 'chain/er/up/deep/file', 'real/deep/er/up/deep/er', 'viaup', 'viaupdir/file'];
     for (const p of paths) expect(canonicalPath(join(dir, p)), p).toBe(realpathSync.native(join(dir, p)));
   });
 
@@ -75,6 +79,14 @@ describe('canonicalPath', () => {
     // Another link into /proc resolves like any other.
     symlinkSync('/proc/sys', join(dir, 'to-sys'));
     expect(canonicalPath(join(dir, 'to-sys/kernel'))).toBe('/proc/sys/kernel');
+  });
+
+  it('a dangling link whose target goes up after a link: the place a write through it would create, as the kernel walks it', () => {
+    symlinkSync('sync/../made-later', join(dir, 'dangling-up'));
+    const before = canonicalPath(join(dir, 'dangling-up'));
+    writeFileSync(join(dir, 'dangling-up'), 'x'); // the kernel creates the target
+    expect(before).toBe(realpathSync.native(join(dir, 'dangling-up')));
+    expect(before).toBe(join(dir, 'real/made-later'));
   });
 
   it('a path that does not exist: the existing prefix resolved, the rest as written; a dangling link followed', () => {

@@ -26,6 +26,9 @@ describe('narrow and widen', () => {
     expect(parseNarrow('exec?args=%7B%7D')).toEqual({ error: 'exec: args must be a JSON array of strings' });
     expect(parseNarrow('run?args=[]')).toEqual({ error: 'unknown narrowing request (known: exec)' });
     expect(parseWiden('trust?file=relative')).toEqual({ error: 'trust: file must be an absolute path' });
+    // A `..` after a link would show one place and read another: clean names only (twin above).
+    for (const f of ['/p/link/../.sbx.yaml', '/p/./.sbx.yaml', '/p//.sbx.yaml', '/p/'])
+      expect(parseWiden(formatWiden({ cmd: 'trust', file: f }))).toEqual({ error: 'trust: file must be a clean absolute path (no ., .. or //)' });
     expect(parseWiden('off')).toEqual({ error: "unknown widening request 'off' (known: trust)" });
   });
 });
