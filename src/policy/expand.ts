@@ -58,62 +58,82 @@ function escapeGlob(text: string): string {
  * (a `dist -> ../build` link made before the build still points where writes will go).
  * Existence is probed without exceptions (they dominate the cost otherwise).
  */
-export function canonicalPath(path: string, hops = 0): string {
+export function canonicalPath(path: string): string {
   // Outside a build, memoised for this one call (its parents are resolved once each).
-  if (!buildFacts) return withBuildFactsSync(() => canonicalPath(path, hops));
-  const abs = resolve(path);
-  // Links that name whoever follows them (the supervisor would resolve its own cwd, fds and
-  // root): kept as written, in every process alike.
-  if (PROCESS_LINKS.test(abs)) return abs;
-  const key = `c${abs}`;
-  // Only a full resolution (hops 0) is remembered, and only one is looked up: a path met while
-  // following links resolves with what is left of the hop limit, so its answer depends on
-  // how it was reached, and a remembered one would make a result depend on what was resolved
-  // before (a link loop), not on the filesystem alone (buildFactsHold relies on that).
-  const memo = hops === 0 ? buildFacts.get(key) : undefined;
-  if (memo !== undefined) return memo;
-  const out = canonicalUncached(abs, hops);
-  // One cut short by the hop limit (a chain of dangling links) would otherwise stand for its
-  // directory in every path below it.
-  if (hops === 0) buildFacts.set(key, out);
-  return out;
+  if (!buildFacts) return withBuildFactsSync(() => canonicalPath(path));
+  return canonical(resolve(path));
 }
 
 const PROCESS_LINKS = /^\/(proc\/(self|thread-self)|dev\/(fd|stdin|stdout|stderr))(\/|$)/;
 
-function canonicalUncached(abs: string, hops: number): string {
+/** Links one resolution follows at most, as the kernel (then ELOOP; here: the rest taken as written). */
+const MAX_FOLLOWS = 40;
+
+/**
+ * A full resolution of a normalised absolute path, memoised while a build runs. Every answer
+ * is a function of the filesystem alone (buildFactsHold relies on that): each link it meets
+ * is followed with a budget of its own (followLink), and nothing met while following is
+ * remembered or looked up.
+ */
+function canonical(abs: string): string {
+  // Links that name whoever follows them (the supervisor would resolve its own cwd, fds and
+  // root): kept as written, in every process alike.
+  if (PROCESS_LINKS.test(abs)) return abs;
   if (abs === '/') return '/';
-  let st;
+  const key = `c${abs}`;
+  const memo = buildFacts!.get(key);
+  if (memo !== undefined) return memo;
+  // An entry that is no link is its canonical parent + its name: the parent is memoised, so a
+  // build (or a check of one) resolves each directory once, not once per path below it.
+  const parent = canonical(dirname(abs));
+  const here = lstatKind(abs);
+  const out = here === 'link' ? followLink(abs, parent, { left: MAX_FOLLOWS }) : under(parent, abs);
+  buildFacts!.set(key, out);
+  return out;
+}
+
+function lstatKind(abs: string): 'link' | 'other' | 'absent' {
   try {
-    st = lstatSync(abs, { throwIfNoEntry: false });
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    return !st ? 'absent' : st.isSymbolicLink() ? 'link' : 'other';
   } catch {
-    st = undefined; // ENOTDIR: a file in the middle
+    return 'absent'; // ENOTDIR: a file in the middle
   }
-  // An entry that is no symlink is its canonical parent + its name: the parent is memoised,
-  // so a build (or a check of one) resolves each directory once, not once per path below it.
-  if (st && !st.isSymbolicLink()) return under(canonicalPath(dirname(abs), hops), abs);
-  if (st?.isSymbolicLink() && hops < 40) {
-    // Followed by hand, not by realpath: a link to /proc/self (or /dev/fd/N) must stay as
-    // written like the name itself (PROCESS_LINKS), not become the supervisor's own process;
-    // a dangling link is followed all the same, to where a write through it would create.
-    return followTarget(abs, readlinkSync(abs), hops + 1);
-  }
-  return under(canonicalPath(dirname(abs), hops), abs);
 }
 
 /**
- * Where the link `abs` leads with `target` as its text, walked as the kernel walks it: from
- * the directory the link is really in (or `/`), one component at a time, each made canonical
- * before the next (a link met on the way is followed first), so a `..` goes up from where the
- * walk really is — `sync/../keys` with `sync -> vault/inner` is `vault/keys`, not `keys`.
+ * Where the link `abs` (in the canonical directory `dir`) leads, walked as the kernel walks
+ * it: from `dir` (or `/`), one component at a time, each made canonical before the next (a
+ * link met on the way is followed first), so a `..` goes up from where the walk really is —
+ * `sync/../keys` with `sync -> vault/inner` is `vault/keys`, not `keys`. Followed by hand,
+ * not by realpath: a link to /proc/self (or /dev/fd/N) stays as written like the name itself,
+ * and a dangling link leads where a write through it would create. `budget` is shared by
+ * every link this walk meets: at most MAX_FOLLOWS in all (a loop costs that many steps, not
+ * two to the fortieth); past it, the rest is taken as written.
  */
-function followTarget(abs: string, target: string, hops: number): string {
-  let at = isAbsolute(target) ? '/' : canonicalPath(dirname(abs), hops - 1);
+function followLink(abs: string, dir: string, budget: { left: number }): string {
+  if (budget.left <= 0) return under(dir, abs);
+  budget.left--;
+  let target: string;
+  try {
+    target = readlinkSync(abs);
+  } catch {
+    return under(dir, abs); // gone meanwhile
+  }
+  let at = isAbsolute(target) ? '/' : dir;
   for (const c of target.split('/')) {
     if (c === '' || c === '.') continue;
+    if (PROCESS_LINKS.test(at)) {
+      at = `${at}/${c}`; // below /proc/self: as written
+      continue;
+    }
     // `at` is canonical (no link in it): its parent by text is its real parent.
-    if (c === '..') at = dirname(at);
-    else at = canonicalPath(at === '/' ? `/${c}` : `${at}/${c}`, hops);
+    if (c === '..') {
+      at = dirname(at);
+      continue;
+    }
+    const next = at === '/' ? `/${c}` : `${at}/${c}`;
+    at = PROCESS_LINKS.test(next) || lstatKind(next) !== 'link' ? next : followLink(next, at, budget);
   }
   return at;
 }
@@ -238,7 +258,8 @@ export function buildFactsHold(facts: ReadonlyMap<string, string>, kinds: PathKi
       if (was !== '/') return false;
       continue;
     }
-    const parent = links[i] === SYMLINK ? undefined : facts.get(`c${dirname(path)}`);
+    const up = dirname(path);
+    const parent = links[i] === SYMLINK ? undefined : up === '/' ? '/' : facts.get(`c${up}`);
     if (parent === undefined) slow.push([path, was]);
     else if (was !== under(parent, path)) return false;
   }
