@@ -68,12 +68,26 @@ const PROCESS_LINKS = /^\/(proc\/(self|thread-self)|dev\/(fd|stdin|stdout|stderr
 
 /** Links one resolution follows at most, as the kernel (then ELOOP; here: the rest taken as written). */
 const MAX_FOLLOWS = 40;
+/** Components one resolution steps through while following links (a bound on the work a planted tree can cost). */
+const MAX_STEPS = 4096;
+
+/** What resolving a path cost: links followed and components stepped (the kernel's budget is per resolution). */
+interface Cost {
+  follows: number;
+  steps: number;
+}
+const NO_COST: Cost = { follows: 0, steps: 0 };
+
+/** The cost of each memoised resolution (by the path as asked), beside buildFacts: derived, not a fact. */
+let costs: Map<string, Cost> | undefined;
 
 /**
- * A full resolution of a normalised absolute path, memoised while a build runs. Every answer
- * is a function of the filesystem alone (buildFactsHold relies on that): each link it meets
- * is followed with a budget of its own (followLink), and nothing met while following is
- * remembered or looked up.
+ * A full resolution of a normalised absolute path, memoised while a build runs; every answer
+ * is a function of the filesystem alone (buildFactsHold relies on that). Its parent is
+ * resolved first (memoised), and its own name is looked at there: a link-free path, so the
+ * kernel walks no link again for it. A link is followed with what the parent's resolution
+ * left of one budget (MAX_FOLLOWS links, MAX_STEPS components), as the kernel counts links
+ * per resolution: a planted loop costs a bounded walk, not an exponential one.
  */
 function canonical(abs: string): string {
   // Links that name whoever follows them (the supervisor would resolve its own cwd, fds and
@@ -83,12 +97,14 @@ function canonical(abs: string): string {
   const key = `c${abs}`;
   const memo = buildFacts!.get(key);
   if (memo !== undefined) return memo;
-  // An entry that is no link is its canonical parent + its name: the parent is memoised, so a
-  // build (or a check of one) resolves each directory once, not once per path below it.
   const parent = canonical(dirname(abs));
-  const here = lstatKind(abs);
-  const out = here === 'link' ? followLink(abs, parent, { left: MAX_FOLLOWS }) : under(parent, abs);
+  const spent = costs!.get(dirname(abs)) ?? NO_COST;
+  const here = under(parent, abs);
+  const budget = { follows: spent.follows, steps: spent.steps };
+  // Reached through another name (`p/self` with `p -> /proc`): kept as written all the same.
+  const out = PROCESS_LINKS.test(here) || lstatKind(here) !== 'link' ? here : followLink(here, parent, budget);
   buildFacts!.set(key, out);
+  costs!.set(abs, budget);
   return out;
 }
 
@@ -97,34 +113,33 @@ function lstatKind(abs: string): 'link' | 'other' | 'absent' {
     const st = lstatSync(abs, { throwIfNoEntry: false });
     return !st ? 'absent' : st.isSymbolicLink() ? 'link' : 'other';
   } catch {
-    return 'absent'; // ENOTDIR: a file in the middle
+    return 'absent'; // ENOTDIR: a file in the middle; ENAMETOOLONG (see README: limits)
   }
 }
 
 /**
- * Where the link `abs` (in the canonical directory `dir`) leads, walked as the kernel walks
- * it: from `dir` (or `/`), one component at a time, each made canonical before the next (a
- * link met on the way is followed first), so a `..` goes up from where the walk really is —
- * `sync/../keys` with `sync -> vault/inner` is `vault/keys`, not `keys`. Followed by hand,
- * not by realpath: a link to /proc/self (or /dev/fd/N) stays as written like the name itself,
- * and a dangling link leads where a write through it would create. `budget` is shared by
- * every link this walk meets: at most MAX_FOLLOWS in all (a loop costs that many steps, not
- * two to the fortieth); past it, the rest is taken as written.
+ * Where the link `link` (a link-free path: canonical directory `dir` + its name) leads, walked
+ * as the kernel walks it: from `dir` (or `/`), one component at a time, each made canonical
+ * before the next (a link met on the way is followed first), so a `..` goes up from where the
+ * walk really is — `sync/../keys` with `sync -> vault/inner` is `vault/keys`, not `keys`.
+ * Followed by hand, not by realpath: a link to /proc/self (or /dev/fd/N) stays as written like
+ * the name itself, and a dangling link leads where a write through it would create. `budget`
+ * is the whole resolution's; past it the link is taken as written.
  */
-function followLink(abs: string, dir: string, budget: { left: number }): string {
-  if (budget.left <= 0) return under(dir, abs);
-  budget.left--;
+function followLink(link: string, dir: string, budget: Cost): string {
+  if (budget.follows >= MAX_FOLLOWS || budget.steps >= MAX_STEPS) return link;
+  budget.follows++;
   let target: string;
   try {
-    target = readlinkSync(abs);
+    target = readlinkSync(link);
   } catch {
-    return under(dir, abs); // gone meanwhile
+    return link; // gone meanwhile
   }
   let at = isAbsolute(target) ? '/' : dir;
   for (const c of target.split('/')) {
     if (c === '' || c === '.') continue;
-    if (PROCESS_LINKS.test(at)) {
-      at = `${at}/${c}`; // below /proc/self: as written
+    if (++budget.steps > MAX_STEPS || PROCESS_LINKS.test(at)) {
+      at = `${at}/${c}`; // out of budget, or below /proc/self: as written
       continue;
     }
     // `at` is canonical (no link in it): its parent by text is its real parent.
@@ -182,23 +197,23 @@ let buildFacts: Map<string, string> | undefined;
  */
 export function recordBuildFacts<T>(fn: () => T): { out: T; facts: ReadonlyMap<string, string> } {
   const outer = buildFacts;
-  if (!outer) buildFacts = new Map();
+  if (!outer) [buildFacts, costs] = [new Map(), new Map()];
   const mine = buildFacts!;
   try {
     return { out: fn(), facts: mine };
   } finally {
-    if (!outer) buildFacts = undefined;
+    if (!outer) [buildFacts, costs] = [undefined, undefined];
   }
 }
 
 /** The memo alone, for synchronous work (finishing a policy resolves many paths under a few directories). */
 export function withBuildFactsSync<T>(fn: () => T): T {
   if (buildFacts) return fn();
-  buildFacts = new Map();
+  [buildFacts, costs] = [new Map(), new Map()];
   try {
     return fn();
   } finally {
-    buildFacts = undefined;
+    [buildFacts, costs] = [undefined, undefined];
   }
 }
 
@@ -248,8 +263,14 @@ export function buildFactsHold(facts: ReadonlyMap<string, string>, kinds: PathKi
     const holds = kind === 'e' ? now[i] !== ABSENT : now[i] === REGULAR;
     if (String(+holds) !== was) return false;
   }
+  // Each name is looked at where canonical() looks: in its parent's recorded canonical path.
+  const here = canon.map(([path]) => {
+    const up = dirname(path);
+    const parent = up === '/' ? '/' : facts.get(`c${up}`);
+    return parent === undefined ? undefined : under(parent, path);
+  });
   const links = kinds(
-    canon.map(([path]) => path),
+    here.map((h, i) => h ?? canon[i]![0]),
     false,
   );
   const slow: Array<[string, string]> = [];
@@ -258,18 +279,17 @@ export function buildFactsHold(facts: ReadonlyMap<string, string>, kinds: PathKi
       if (was !== '/') return false;
       continue;
     }
-    const up = dirname(path);
-    const parent = links[i] === SYMLINK ? undefined : up === '/' ? '/' : facts.get(`c${up}`);
-    if (parent === undefined) slow.push([path, was]);
-    else if (was !== under(parent, path)) return false;
+    const h = here[i];
+    if (h === undefined || (links[i] === SYMLINK && !PROCESS_LINKS.test(h))) slow.push([path, was]);
+    else if (was !== h) return false;
   }
   if (slow.length === 0) return true;
-  const outer = buildFacts;
-  buildFacts = new Map();
+  const outer = [buildFacts, costs] as const;
+  [buildFacts, costs] = [new Map(), new Map()];
   try {
     return slow.every(([path, was]) => canonicalPath(path) === was);
   } finally {
-    buildFacts = outer;
+    [buildFacts, costs] = outer;
   }
 }
 

@@ -76,6 +76,14 @@ describe('canonicalPath', () => {
     expect(canonicalPath(join(dir, 'to-to-self'))).toBe('/proc/self/status');
     expect(canonicalPath(join(dir, 'to-fd3'))).toBe('/dev/fd/3');
     expect(canonicalPath('/proc/self/status')).toBe('/proc/self/status');
+    // Reached through another name (a link to /proc, to /, to /dev): kept as written all the same.
+    symlinkSync('/proc', join(dir, 'p'));
+    symlinkSync('/', join(dir, 'r'));
+    symlinkSync('/dev', join(dir, 'd'));
+    expect(canonicalPath(join(dir, 'p/self/environ'))).toBe('/proc/self/environ');
+    expect(canonicalPath(join(dir, 'r/proc/self/cwd'))).toBe('/proc/self/cwd');
+    expect(canonicalPath(join(dir, 'd/fd/1'))).toBe('/dev/fd/1');
+    expect(canonicalPath(join(dir, 'p/1/status'))).toBe('/proc/1/status'); // the twin: another process's entry
     // Another link into /proc resolves like any other.
     symlinkSync('/proc/sys', join(dir, 'to-sys'));
     expect(canonicalPath(join(dir, 'to-sys/kernel'))).toBe('/proc/sys/kernel');
@@ -86,6 +94,12 @@ describe('canonicalPath', () => {
     mkdirSync(d);
     for (const [n, t] of [['a', 'b/../a/x'], ['b', 'a/../b/x'], ['c', 'a/../b/../c']]) symlinkSync(t!, join(d, n!));
     for (const n of ['a', 'b', 'c', 'a/deeper/still']) expect(typeof canonicalPath(join(d, n))).toBe('string');
+    // Long targets through chains of links: the walk is bounded (MAX_STEPS), not 40 × every component.
+    mkdirSync(join(d, 'x'));
+    symlinkSync(Array(800).fill('x/..').join('/'), join(d, 'L0'));
+    for (let i = 1; i <= 44; i++) symlinkSync(Array(200).fill(`L${i - 1}`).join('/../'), join(d, `L${i}`));
+    expect(typeof canonicalPath(join(d, 'L44'))).toBe('string');
+    expect(typeof canonicalPath(join(d, ...Array(200).fill('L0')))).toBe('string');
   });
 
   it('a dangling link whose target goes up after a link: the place a write through it would create, as the kernel walks it', () => {
