@@ -3,8 +3,8 @@
  * what the compiled policy holds: an absolute canonical path (subtree rule) or an
  * absolute glob whose literal prefix is canonical.
  *
- * Canonical = `..`/`.`/trailing slashes removed lexically, then the longest existing
- * prefix replaced by its realpath (symlinked dirs collapse to their target), the rest
+ * Canonical = `..`/`.`/trailing slashes removed lexically, then every link followed as the
+ * kernel follows it (symlinked dirs collapse to their target), the part that does not exist
  * appended as written — so a `dist/` that does not exist yet still gets a stable path.
  */
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
@@ -54,9 +54,9 @@ function escapeGlob(text: string): string {
 }
 
 /**
- * realpath of the longest existing prefix + the rest. Dangling symlinks are followed
- * (a `dist -> ../build` link made before the build still points where writes will go).
- * Existence is probed without exceptions (they dominate the cost otherwise).
+ * What the kernel's realpath gives for the existing part of `path`, the rest as written.
+ * Dangling links are followed (a `dist -> ../build` link made before the build still points
+ * where writes will go). Existence is probed without exceptions (they dominate the cost).
  */
 export function canonicalPath(path: string): string {
   // Outside a build, memoised for this one call (its parents are resolved once each).
