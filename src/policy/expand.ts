@@ -242,10 +242,10 @@ export const nodePathKinds: PathKinds = (paths, follow) =>
  * True when every fact a build recorded is still what the filesystem says now.
  *
  * Exactly what a fresh canonicalPath / pathExists / isRegularFile would answer, with one
- * lstat or stat per fact: an entry that is no symlink canonicalises to its parent's canonical
- * path + its name (canonicalUncached), and its parent is itself a recorded fact checked in the
- * same pass, so the recorded parent value stands for the fresh one. Only a symlink (or an entry
- * whose parent was not recorded) is resolved again the slow way.
+ * lstat or stat per fact: a name that is no symlink where canonical() looks at it (in its
+ * parent's canonical path) canonicalises to that place, and its parent is itself a recorded
+ * fact checked in the same pass, so the recorded parent value stands for the fresh one. Only
+ * a symlink (or a name whose parent was not recorded) is resolved again the slow way.
  */
 export function buildFactsHold(facts: ReadonlyMap<string, string>, kinds: PathKinds = nodePathKinds): boolean {
   const canon: Array<[string, string]> = [];
