@@ -102,19 +102,15 @@ function canonical(abs: string): string {
   const here = under(parent, abs);
   const budget = { follows: spent.follows, steps: spent.steps };
   // Reached through another name (`p/self` with `p -> /proc`): kept as written all the same.
-  const out = PROCESS_LINKS.test(here) || lstatKind(here) !== 'link' ? here : followLink(here, parent, budget);
+  const out = PROCESS_LINKS.test(here) || !isLink(here) ? here : followLink(here, parent, budget);
   buildFacts!.set(key, out);
   costs!.set(abs, budget);
   return out;
 }
 
-function lstatKind(abs: string): 'link' | 'other' | 'absent' {
-  try {
-    const st = lstatSync(abs, { throwIfNoEntry: false });
-    return !st ? 'absent' : st.isSymbolicLink() ? 'link' : 'other';
-  } catch {
-    return 'absent'; // ENOTDIR: a file in the middle; ENAMETOOLONG (see README: limits)
-  }
+/** Is `abs` a link itself? (Not there, ENOTDIR, ENAMETOOLONG: no. See README: limits.) */
+function isLink(abs: string): boolean {
+  return pathKind(abs, false) === SYMLINK;
 }
 
 /**
@@ -148,7 +144,7 @@ function followLink(link: string, dir: string, budget: Cost): string {
       continue;
     }
     const next = at === '/' ? `/${c}` : `${at}/${c}`;
-    at = PROCESS_LINKS.test(next) || lstatKind(next) !== 'link' ? next : followLink(next, at, budget);
+    at = PROCESS_LINKS.test(next) || !isLink(next) ? next : followLink(next, at, budget);
   }
   return at;
 }
@@ -228,15 +224,17 @@ const ABSENT = 0;
 const REGULAR = 1;
 const SYMLINK = 3;
 
-export const nodePathKinds: PathKinds = (paths, follow) =>
-  Uint8Array.from(paths, (p) => {
-    try {
-      const st = follow ? statSync(p, { throwIfNoEntry: false }) : lstatSync(p, { throwIfNoEntry: false });
-      return !st ? ABSENT : st.isFile() ? REGULAR : st.isDirectory() ? 2 : st.isSymbolicLink() ? SYMLINK : 4;
-    } catch {
-      return ABSENT;
-    }
-  });
+/** One path's kind (PathKinds), through Node's fs: any error is ABSENT. */
+function pathKind(p: string, follow: boolean): number {
+  try {
+    const st = follow ? statSync(p, { throwIfNoEntry: false }) : lstatSync(p, { throwIfNoEntry: false });
+    return !st ? ABSENT : st.isFile() ? REGULAR : st.isDirectory() ? 2 : st.isSymbolicLink() ? SYMLINK : 4;
+  } catch {
+    return ABSENT;
+  }
+}
+
+export const nodePathKinds: PathKinds = (paths, follow) => Uint8Array.from(paths, (p) => pathKind(p, follow));
 
 /**
  * True when every fact a build recorded is still what the filesystem says now.

@@ -51,7 +51,7 @@ export class Supervisor {
   private readonly execClients = new Map<string, number>();
   private readonly log: ViolationLog;
   private readonly policies: PolicyCache;
-  private readonly execPolicies = new ExecPolicyCache((paths, follow) => this.native.pathKinds(paths, follow));
+  private readonly execPolicies: ExecPolicyCache;
   /** Address → name map shared by every session's network manager (for log lines). */
   private readonly netNames = new NetNames();
   private readonly pendingNets = new PendingNetworks();
@@ -72,7 +72,10 @@ export class Supervisor {
     ensureRuntimeDir(this.paths.runtime);
     ensureStateDir(this.paths.state);
     this.log = new ViolationLog({ file: this.paths.violations });
-    this.policies = new PolicyCache(env, say, (paths, follow) => this.native.pathKinds(paths, follow));
+    // Both caches re-check a policy's facts with the native batch (one call, not one fs call each).
+    const kinds = (paths: string[], follow: boolean) => this.native.pathKinds(paths, follow);
+    this.policies = new PolicyCache(env, say, kinds);
+    this.execPolicies = new ExecPolicyCache(kinds);
     this.watcher = new PolicyWatcher((file) => void this.reload(file));
     this.done = new Promise((r) => (this.resolveDone = r));
   }

@@ -69,24 +69,29 @@ describe('canonicalPath', () => {
   });
 
   it('a link to /proc/self/… or /dev/fd/N is kept as that text (twin: the names themselves), never the process that resolves it', () => {
-    symlinkSync('/proc/self/status', join(dir, 'to-self'));
-    symlinkSync('/dev/fd/3', join(dir, 'to-fd3'));
-    symlinkSync('to-self', join(dir, 'to-to-self'));
-    expect(canonicalPath(join(dir, 'to-self'))).toBe('/proc/self/status');
-    expect(canonicalPath(join(dir, 'to-to-self'))).toBe('/proc/self/status');
-    expect(canonicalPath(join(dir, 'to-fd3'))).toBe('/dev/fd/3');
-    expect(canonicalPath('/proc/self/status')).toBe('/proc/self/status');
-    // Reached through another name (a link to /proc, to /, to /dev): kept as written all the same.
-    symlinkSync('/proc', join(dir, 'p'));
-    symlinkSync('/', join(dir, 'r'));
-    symlinkSync('/dev', join(dir, 'd'));
-    expect(canonicalPath(join(dir, 'p/self/environ'))).toBe('/proc/self/environ');
-    expect(canonicalPath(join(dir, 'r/proc/self/cwd'))).toBe('/proc/self/cwd');
-    expect(canonicalPath(join(dir, 'd/fd/1'))).toBe('/dev/fd/1');
-    expect(canonicalPath(join(dir, 'p/1/status'))).toBe('/proc/1/status'); // the twin: another process's entry
-    // Another link into /proc resolves like any other.
-    symlinkSync('/proc/sys', join(dir, 'to-sys'));
-    expect(canonicalPath(join(dir, 'to-sys/kernel'))).toBe('/proc/sys/kernel');
+    // Links to those names, to a link to them, and to /proc, / and /dev (reached through another name).
+    const links: Array<[string, string]> = [
+      ['to-self', '/proc/self/status'],
+      ['to-fd3', '/dev/fd/3'],
+      ['to-to-self', 'to-self'],
+      ['p', '/proc'],
+      ['r', '/'],
+      ['d', '/dev'],
+      ['to-sys', '/proc/sys'],
+    ];
+    for (const [name, target] of links) symlinkSync(target, join(dir, name));
+    const expected: Array<[string, string]> = [
+      [join(dir, 'to-self'), '/proc/self/status'],
+      [join(dir, 'to-to-self'), '/proc/self/status'],
+      [join(dir, 'to-fd3'), '/dev/fd/3'],
+      ['/proc/self/status', '/proc/self/status'],
+      [join(dir, 'p/self/environ'), '/proc/self/environ'],
+      [join(dir, 'r/proc/self/cwd'), '/proc/self/cwd'],
+      [join(dir, 'd/fd/1'), '/dev/fd/1'],
+      [join(dir, 'p/1/status'), '/proc/1/status'], // the twin: another process's entry
+      [join(dir, 'to-sys/kernel'), '/proc/sys/kernel'], // another link into /proc resolves like any other
+    ];
+    for (const [path, out] of expected) expect(canonicalPath(path), path).toBe(out);
   });
 
   it('links that loop through each other and `..` are followed at most 40 times in all, as the kernel (this would not finish if each branch had its own count)', () => {

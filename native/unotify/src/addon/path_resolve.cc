@@ -28,12 +28,12 @@
 
 namespace sbx {
 
-namespace {
-
 int root_fd() {
   static int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   return fd;
 }
+
+namespace {
 
 // The superblock of the procfs at /proc (pid numbers there are in our pid namespace).
 dev_t proc_dev() {

@@ -44,6 +44,8 @@ struct Resolved {
 // The canonical path (or unnamed text) of r.fd, or of r.parent when only that is set.
 inline const std::string& resolved_path(const Resolved& r) { return r.path; }
 
+// Our own root (O_PATH): every walk of an absolute path starts here.
+int root_fd();
 // Opens the tracee's cwd (dirfd == AT_FDCWD) or its dirfd as O_PATH; -errno on failure.
 // Used as the base of a relative resolution (whose result is proven by itself).
 int open_base(const Caller& c, int dirfd, Fd& out);

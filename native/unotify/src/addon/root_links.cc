@@ -15,6 +15,7 @@
 #include <mutex>
 #include <vector>
 
+#include "path_resolve.h"
 #include "sys.h"
 
 namespace sbx {
@@ -34,9 +35,11 @@ constexpr size_t kMaxLinks = 64;
 std::mutex mu;
 std::vector<RootLink> links;
 
-int root_fd() {
-  static int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  return fd;
+// The entry for `name`, or links.end(); mu held.
+std::vector<RootLink>::iterator find_link(const std::string& name) {
+  auto it = links.begin();
+  while (it != links.end() && it->name != name) ++it;
+  return it;
 }
 
 bool same_inode(const struct stat& st, const RootLink& l) {
@@ -75,20 +78,16 @@ bool root_link_rewrite(const std::string& path, std::string& out) {
   RootLink l;
   {
     std::lock_guard<std::mutex> g(mu);
-    size_t i = 0;
-    while (i < links.size() && links[i].name != name) i++;
-    if (i == links.size() || links[i].target.empty()) return false;
-    l = links[i];
+    auto it = find_link(name);
+    if (it == links.end() || it->target.empty()) return false;
+    l = *it;
   }
   struct stat st;
   if (fstatat(root_fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !same_inode(st, l)) {
     // Replaced (or gone): learned again the next time the fast walk meets it.
     std::lock_guard<std::mutex> g(mu);
-    for (auto it = links.begin(); it != links.end(); ++it)
-      if (it->name == name) {
-        links.erase(it);
-        break;
-      }
+    auto it = find_link(name);
+    if (it != links.end()) links.erase(it);
     return false;
   }
   out = (l.target[0] == '/' ? l.target : "/" + l.target) + path.substr(name.size() + 1);
@@ -100,9 +99,7 @@ void root_link_learn(const std::string& path) {
   if (!first_component(path, name)) return;
   {
     std::lock_guard<std::mutex> g(mu);
-    if (links.size() >= kMaxLinks) return;
-    for (const RootLink& l : links)
-      if (l.name == name) return;
+    if (links.size() >= kMaxLinks || find_link(name) != links.end()) return;
   }
   RootLink l;
   l.name = name;
@@ -122,9 +119,7 @@ void root_link_learn(const std::string& path) {
   // Not a link, or not a usable one: remembered as such (empty target), so a path whose
   // symlink is further down does not look at its first component again.
   std::lock_guard<std::mutex> g(mu);
-  for (const RootLink& o : links)
-    if (o.name == name) return;
-  if (links.size() < kMaxLinks) links.push_back(std::move(l));
+  if (links.size() < kMaxLinks && find_link(name) == links.end()) links.push_back(std::move(l));
 }
 
 }  // namespace sbx
