@@ -3,7 +3,7 @@
  * Every denial has its allowed twin in the same run.
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { files, ops, policy, rule, run, tempDir } from './engine-harness.js';
@@ -399,6 +399,134 @@ describe('engine: files', () => {
       argv: ['/bin/bash', '-c', 'mkfifo f || exit 1; { sleep 0.2; echo through-fifo > f; } & cat f; wait'],
     });
     expect(r.stdout).toBe('through-fifo\n');
+    expect(r.code).toBe(0);
+  });
+});
+
+// A relative name is walked from the caller's own cwd or dirfd object, whose name the engine
+// proves first (native fs_open.cc open_direct_relative): the decision is on where that
+// directory is now, whatever the caller's cwd was when it got there.
+describe('engine: relative names', () => {
+  it('from the cwd: files, "dir/" scans and "." are decided on the real place; symlinks, ".." and missing names as before', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'open'));
+    mkdirSync(join(d, 'secret'));
+    files(d, { 'open/f': 'fine\n', 'open/g': 'fine too\n', 'secret/key': 'KEY\n' });
+    symlinkSync('secret', join(d, 'via'));
+    const r = await run({
+      policies: [policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'secret'))] } })],
+      cwd: d,
+      argv: ops(
+        ['read', 'open/f'],
+        ['read', 'secret/key'],
+        ['list', 'open/'],
+        ['list', 'secret/'],
+        ['list', '.'],
+        ['read', 'open/missing'],
+        ['read', 'via/key'],
+        ['read', 'open/../secret/key'],
+        ['read', 'open//g'],
+        ['readat', join(d, 'open'), 'g'],
+        ['readat', d, 'secret/key'],
+        ['chdir', 'secret'],
+        ['list', './'],
+        ['read', 'key'],
+      ),
+    });
+    expect(r.results.get('read open/f')).toBe('ok fine');
+    expect(r.results.get('read secret/key')).toBe('EACCES');
+    expect(r.events.find((e) => e.target === join(d, 'secret/key'))).toMatchObject({ kind: 'deny', op: 'read', rule: 0 });
+    expect(r.results.get('list open/')).toBe('ok 4'); // ".", "..", f, g
+    expect(r.results.get('list secret/')).toBe('EACCES');
+    expect(r.results.get('list .')).toBe('ok 5'); // ".", "..", open, secret, via
+    expect(r.results.get('read open/missing')).toBe('ENOENT');
+    expect(r.results.get('read via/key')).toBe('EACCES');
+    expect(r.results.get('read open/../secret/key')).toBe('EACCES');
+    expect(r.results.get('read open//g')).toBe('ok fine too');
+    expect(r.results.get(`readat ${join(d, 'open')}`)).toBe('ok fine too');
+    expect(r.results.get(`readat ${d}`)).toBe('EACCES');
+    expect(r.results.get('chdir secret')).toBe('ok');
+    expect(r.results.get('list ./')).toBe('EACCES'); // the cwd itself, now the denied directory
+    expect(r.results.get('read key')).toBe('EACCES');
+    expect(r.code).toBe(0);
+  });
+
+  it('a cwd moved into a denied place is decided where it is now; a deleted cwd finds nothing', async () => {
+    const d = tempDir();
+    for (const sub of ['work', 'secret', 'other', 'gone']) mkdirSync(join(d, sub));
+    files(d, { 'work/f': 'fine\n', 'other/f': 'old\n' });
+    const r = await run({
+      policies: [policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'secret'))] } })],
+      cwd: join(d, 'work'),
+      argv: ops(
+        ['read', 'f'],
+        ['rename', join(d, 'work'), join(d, 'secret/work')],
+        ['read', './f'],
+        ['list', '.'],
+        ['chdir', join(d, 'other')],
+        ['list', './'],
+        ['read', 'f/'], // a file with a trailing slash: ENOTDIR, as the kernel says
+        ['overwrite', 'f', 'new'],
+        ['chdir', join(d, 'gone')],
+        ['rmdir', join(d, 'gone')],
+        ['read', 'anything'],
+      ),
+    });
+    expect(r.results.get('read f')).toBe('ok fine');
+    expect(r.results.get(`rename ${join(d, 'work')}`)).toBe('ok');
+    expect(r.results.get('read ./f')).toBe('EACCES');
+    expect(r.results.get('list .')).toBe('EACCES');
+    expect(r.events.find((e) => e.target === join(d, 'secret/work/f'))).toMatchObject({ kind: 'deny', op: 'read' });
+    expect(r.results.get('list ./')).toBe('ok 3');
+    expect(r.results.get('read f/')).toBe('ENOTDIR');
+    expect(r.results.get('overwrite f')).toBe('ok');
+    expect(readFileSync(join(d, 'other/f'), 'utf8')).toBe('new');
+    expect(r.results.get('rmdir ' + join(d, 'gone'))).toBe('ok');
+    expect(r.results.get('read anything')).toBe('ENOENT');
+    expect(r.code).toBe(0);
+  });
+
+  // The engine's name for a directory (the kernel's d_path) is only a claim: for a directory on
+  // a mount of another mount namespace it names the place that mount covers there. Made outside
+  // the sandbox (the sandbox may not mount), by a helper whose namespace binds secret/ over open/.
+  it.runIf(process.getuid?.() === 0)('a cwd in another mount namespace is not decided by the name it would have here (root: it mounts)', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'open'));
+    mkdirSync(join(d, 'secret'));
+    files(d, { 'open/f': 'fine\n', 'secret/key': 'KEY\n' });
+    const helper = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${d}/secret ${d}/open && echo ready && exec sleep 60`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((res, rej) => {
+        helper.stdout!.once('data', () => res());
+        helper.once('exit', (code) => rej(new Error(`mount helper exited ${code}`)));
+      });
+      const pol = policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'secret'))] } });
+      const inside = await run({ policies: [pol], cwd: `/proc/${helper.pid}/root${d}/open`, argv: ops(['read', 'key'], ['list', '.']) });
+      expect(inside.results.get('read key')).toBe('EACCES');
+      expect(inside.results.get('list .')).toBe('EACCES');
+      const here = await run({ policies: [pol], cwd: join(d, 'open'), argv: ops(['read', 'f'], ['read', 'key']) });
+      expect(here.results.get('read f')).toBe('ok fine');
+      expect(here.results.get('read key')).toBe('ENOENT');
+    } finally {
+      helper.kill('SIGKILL');
+    }
+  });
+
+  it('writes by relative name: a write-denied file EACCES and unchanged, its allowed twin written', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'ro'));
+    mkdirSync(join(d, 'rw'));
+    files(d, { 'ro/f': 'keep\n', 'rw/f': 'old\n' });
+    const r = await run({
+      policies: [policy(1, { write: { default: 'allow', rules: [rule(0, 'deny', join(d, 'ro'))] } })],
+      cwd: d,
+      argv: ops(['overwrite', 'ro/f', 'clobbered'], ['overwrite', 'rw/f', 'new'], ['read', 'ro/f']),
+    });
+    expect(r.results.get('overwrite ro/f')).toBe('EACCES');
+    expect(readFileSync(join(d, 'ro/f'), 'utf8')).toBe('keep\n');
+    expect(r.results.get('overwrite rw/f')).toBe('ok');
+    expect(readFileSync(join(d, 'rw/f'), 'utf8')).toBe('new');
+    expect(r.results.get('read ro/f')).toBe('ok keep');
     expect(r.code).toBe(0);
   });
 });

@@ -78,61 +78,47 @@ static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
   }).detach();
 }
 
-// The common open in one kernel walk: an existing file named by a clean absolute path,
-// neither created nor O_PATH, decided under every enclosing policy (decide_all).
-// open_clean reaches exactly the object at that text inside our
-// root mount (no symlink, no magic link, no mount crossed) or fails, so the text is proven
-// before anything is opened: the policy is decided on it first, then the file is opened
-// with the caller's flags directly — no O_PATH open, no fstat-then-reopen through
-// /proc/self/fd. It is opened O_NONBLOCK so a FIFO cannot hold the receiver, and the flag
-// is taken off again. Returns false, having answered nothing, for everything the full
-// route must handle as before: a denial or audit (reported there, with the same errno
-// order), a path the walk cannot prove (symlink, mount, /proc), a device (terminal rules:
-// /dev is never tried here; a device node elsewhere on the root mount is opened once,
-// O_NONBLOCK|O_NOCTTY, seen by fstat and handed to the full route), an error the full route
-// might answer differently.
-static bool open_direct(Notif& n, const std::string& asked, uint64_t flags, bool need_read, bool need_write,
-                        bool cloexec) {
-  // (glibc's __O_TMPFILE includes O_DIRECTORY: test the whole of it, or every directory
-  // open would be sent the long way.)
-  if ((flags & (O_CREAT | O_PATH)) || (flags & __O_TMPFILE) == __O_TMPFILE) return false;
-  // Through a known link right under "/" (/lib -> usr/lib): decided and opened as the
-  // rewritten text, which open_clean proves like any other (root_links.h).
-  std::string via;
-  const std::string& path = clean_absolute(asked) && root_link_rewrite(asked, via) ? via : asked;
+// Decides `text` for an open and, allowed, opens the object there with the caller's flags
+// in one kernel walk: `walk` from `start` (a directory whose proven name `text` begins
+// with), inside its mount, following no symlink or magic link (open_clean_at). Whatever
+// that walk reaches is the object at exactly `text`, so the policy is decided on it before
+// anything is opened — no O_PATH open, no fstat-then-reopen through /proc/self/fd. It is
+// opened O_NONBLOCK so a FIFO cannot hold the receiver, and the flag is taken off again.
+// Returns false, having answered nothing, for everything the full route must handle as
+// before: a denial or audit (reported there, with the same errno order), a walk that
+// cannot be proven this way (symlink, mount, /proc), a device (terminal rules: /dev is
+// never tried here; a device node elsewhere on the root mount is opened once,
+// O_NONBLOCK|O_NOCTTY, seen by fstat and handed to the full route), an error the full
+// route might answer differently.
+static bool open_proven(Notif& n, int start, const std::string& walk, const std::string& text, uint64_t flags,
+                        bool need_read, bool need_write, bool cloexec) {
   // A config or commondir opened for writing is decided by the git-directory guard there.
-  if (need_write && bare_relevant(path)) return false;
+  if (need_write && bare_relevant(text)) return false;
   // /proc and /dev have rules of their own (processes, terminals): never opened here first.
-  if (!clean_absolute(path) || path.compare(0, 6, "/proc/") == 0 || path == "/proc" || path.compare(0, 5, "/dev/") == 0)
-    return false;
+  if (text.compare(0, 6, "/proc/") == 0 || text == "/proc" || text.compare(0, 5, "/dev/") == 0) return false;
   // Every policy this one was narrowed within must allow it too (a nested sbx exec).
-  if (need_read && !decide_all(n, [&](const Policy& p) { return decide_path(p.read, path); }).allow) return false;
-  if (need_write && !decide_all(n, [&](const Policy& p) { return decide_path(p.write, path); }).allow) return false;
+  if (need_read && !decide_all(n, [&](const Policy& p) { return decide_path(p.read, text); }).allow) return false;
+  if (need_write && !decide_all(n, [&](const Policy& p) { return decide_path(p.write, text); }).allow) return false;
   const int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_EXCL | O_NOFOLLOW | O_CLOEXEC)) | O_CLOEXEC |
                                       O_NOCTTY);
+  // Answers the full route would give too (it walks the same names first); anything
+  // else — EXDEV/ELOOP (not provable here), EWOULDBLOCK (a lease, which a blocking open
+  // waits for), ENXIO (a FIFO without reader, a device), EINVAL (flags openat2 refuses
+  // and open ignores) — goes there.
+  auto answered_error = [&](int fd) {
+    if (fd != -ENOENT && fd != -ENOTDIR && fd != -EACCES && fd != -EISDIR && fd != -ENAMETOOLONG) return false;
+    reply_error(n.listener(), n.req.id, -fd);
+    return true;
+  };
   // O_DIRECTORY: the kernel refuses (ENOTDIR) anything but a directory before the object's
   // own open runs, so nothing can block or be a device: no O_NONBLOCK, no fstat, no fcntl.
   if (flags & O_DIRECTORY) {
-    int fd = open_clean(path, oflags);
+    int fd = open_clean_at(start, walk, oflags);
     if (fd >= 0) return reply_fd(n.listener(), n.req.id, fd, cloexec), true;
-    if (fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES || fd == -EISDIR || fd == -ENAMETOOLONG) {
-      reply_error(n.listener(), n.req.id, -fd);
-      return true;
-    }
-    return false;
+    return answered_error(fd);
   }
-  int fd = open_clean(path, oflags | O_NONBLOCK);
-  if (fd < 0) {
-    // Answers the full route would give too (it walks the same names first); anything
-    // else — EXDEV/ELOOP (not provable here), EWOULDBLOCK (a lease, which a blocking open
-    // waits for), ENXIO (a FIFO without reader, a device), EINVAL (flags openat2 refuses
-    // and open ignores) — goes there.
-    if (fd == -ENOENT || fd == -ENOTDIR || fd == -EACCES || fd == -EISDIR || fd == -ENAMETOOLONG) {
-      reply_error(n.listener(), n.req.id, -fd);
-      return true;
-    }
-    return false;
-  }
+  int fd = open_clean_at(start, walk, oflags | O_NONBLOCK);
+  if (fd < 0) return answered_error(fd);
   struct stat st;
   if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode))) {
     close(fd);
@@ -150,6 +136,49 @@ static bool open_direct(Notif& n, const std::string& asked, uint64_t flags, bool
   }
   reply_fd(n.listener(), n.req.id, fd, cloexec);
   return true;
+}
+
+// Opens that create nothing and are not O_PATH: the only ones the direct routes take.
+static bool direct_kind(uint64_t flags) {
+  // (glibc's __O_TMPFILE includes O_DIRECTORY: test the whole of it, or every directory
+  // open would be sent the long way.)
+  return !(flags & (O_CREAT | O_PATH)) && (flags & __O_TMPFILE) != __O_TMPFILE;
+}
+
+// The common open: an existing file named by a clean absolute path, walked from our root
+// (open_proven). Through a known link right under "/" (/lib -> usr/lib) the same, on the
+// rewritten text, which the walk proves like any other (root_links.h).
+static bool open_direct(Notif& n, const std::string& asked, uint64_t flags, bool need_read, bool need_write,
+                        bool cloexec) {
+  if (!direct_kind(flags) || !clean_absolute(asked)) return false;
+  std::string via;
+  const std::string& path = root_link_rewrite(asked, via) ? via : asked;
+  return open_proven(n, root_fd(), path.substr(1), path, flags, need_read, need_write, cloexec);
+}
+
+// A name relative to the caller's cwd or dirfd: "x/y", "." alone, or "x/" with O_DIRECTORY
+// (what a directory scan opens), without "." or ".." components or "//". `rel` is it
+// without the trailing "/".
+static bool clean_relative(const std::string& asked, uint64_t flags, std::string& rel) {
+  size_t end = asked.size();
+  while (end > 0 && asked[end - 1] == '/') end--;
+  if (end == 0 || asked[0] == '/' || (end < asked.size() && !(flags & O_DIRECTORY))) return false;
+  rel.assign(asked, 0, end);
+  if (rel == ".") return true;
+  const std::string padded = "/" + rel + "/";
+  return padded.find("//") == std::string::npos && padded.find("/./") == std::string::npos &&
+         padded.find("/../") == std::string::npos;
+}
+
+// The same for a relative name, walked from `base`: the caller's own cwd or dirfd object,
+// opened by the kernel through /proc/<tid>/ (no text trusted), whose name is proven first
+// (proven_clean_dir). The walk from it then reaches exactly the object at that name plus
+// `rel`, as the walk from "/" does for an absolute path.
+static bool open_direct_relative(Notif& n, int base, const std::string& asked, uint64_t flags, bool need_read,
+                                 bool need_write, bool cloexec) {
+  std::string rel, dir;
+  if (!direct_kind(flags) || !clean_relative(asked, flags, rel) || !proven_clean_dir(base, dir)) return false;
+  return open_proven(n, base, rel, rel == "." ? dir : join_path(dir, rel), flags, need_read, need_write, cloexec);
 }
 
 void handle_open(Notif& n) {
@@ -213,6 +242,7 @@ void handle_open(Notif& n) {
   if (path[0] != '/' || rflags) {
     if ((e = open_base(n.caller, dirfd, base)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
     if (!n.valid()) return;
+    if (rflags == 0 && open_direct_relative(n, base.get(), path, flags, need_read, need_write, cloexec)) return;
   }
 
   for (int attempt = 0; attempt < 3; attempt++) {

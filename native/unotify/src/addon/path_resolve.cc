@@ -460,6 +460,25 @@ int open_clean(const std::string& path, int oflags, mode_t mode) {
   return fd < 0 ? -errno : fd;
 }
 
+int open_clean_at(int dirfd, const std::string& rel, int oflags) {
+  // No RESOLVE_BENEATH: callers pass no ".." and no leading "/", so with no symlink
+  // followed the walk cannot leave dirfd anyway, and BENEATH's final check (path_is_under,
+  // under the mount lock) would cost every open.
+  int fd = sys_openat2(dirfd, rel, static_cast<uint64_t>(oflags),
+                       RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+  return fd < 0 ? -errno : fd;
+}
+
+bool proven_clean_dir(int dirfd, std::string& text) {
+  text = fd_path(dirfd);
+  if (text != "/" && !clean_absolute(text)) return false;  // "x (deleted)" fails the walk below
+  Ident held, again_id;
+  if (!ident(dirfd, held)) return false;
+  Fd again(sys_openat2(root_fd(), text, O_PATH | O_DIRECTORY | O_CLOEXEC,
+                       RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS));
+  return again.ok() && ident(again.get(), again_id) && held.same(again_id);
+}
+
 std::string join_path(const std::string& dir, const std::string& name) {
   if (dir.empty() || dir[0] != '/') return std::string();
   return dir == "/" ? "/" + name : dir + "/" + name;
