@@ -124,9 +124,9 @@ Core::~Core() {
 }
 
 // The receiver blocks in NOTIF_RECV itself: one syscall per notification before the handler
-// (the earlier epoll_wait + poll(0) + RECV under a mutex cost two more per decision), plus
-// a poll(0) before it that lets the other threads receive while calls queue up
-// (receiver_role.h).
+// (the earlier epoll_wait + poll(0) + RECV under a mutex cost two more per decision), plus,
+// when the caller is another task than the last one, a poll(0) after it that lets the other
+// threads receive while calls queue up (receiver_role.h).
 // What RECV does not see — the stop request, the wake after a policy set, the listener's
 // hang-up — the watcher thread sees, and a blocked RECV is broken by a thread-directed
 // signal (its handler does nothing; without SA_RESTART the ioctl returns EINTR), so stop()
@@ -362,9 +362,6 @@ void Core::receive_loop(int index) {
     seccomp_notif req{};
     int slot = journal_.reserve();
     seccomp_notif* into = slot >= 0 ? journal_.at(slot) : &req;
-    // Another task's call already waiting = decisions contend. The task just answered
-    // calling again at once is no contention (a fresh program's opens, one after another).
-    const bool waiting = nthreads_ > 1 && notifications_waiting(listener_);
     const int got = ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, into);
     inRecv = false;
     if (got != 0) {
@@ -382,7 +379,11 @@ void Core::receive_loop(int index) {
     }
     if (slot >= 0) req = *into;
     journal_.publish(slot);
-    role_.begin_decision(index, waiting && req.pid != lastCaller);
+    // Another call already waiting behind this one = decisions contend. The task just
+    // answered calling again is no contention (a program's opens, one after another), and
+    // is not even looked for: one poll saved on most decisions.
+    const bool contended = nthreads_ > 1 && req.pid != lastCaller && notifications_waiting(listener_);
+    role_.begin_decision(index, contended);
     lastCaller = req.pid;
     handle(req, self, slot >= 0 ? slot : kClaim);
     role_.end_decision(index);

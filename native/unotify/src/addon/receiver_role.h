@@ -7,9 +7,9 @@
 // unsandboxed), and a fresh process's trapped open ~100 µs against ~50.
 //
 // So thread 0, the primary, always receives. The extra threads receive only:
-// - while calls contend (another task's call was already waiting when a thread came back
-//   to RECV, within the last kBusyFor): a parallel workload (ripgrep's threads, make -j)
-//   is decided in parallel;
+// - while calls contend (a call from another task than the last one came with another
+//   call already waiting behind it, within the last kBusyFor): a parallel workload
+//   (ripgrep's threads, make -j) is decided in parallel;
 // - while the primary has been inside one decision for kStuckAfter (a slow filesystem, a
 //   big hash), so one slow decision never holds up the rest of the session.
 // Otherwise they sleep. To notice a stuck decision an extra thread wakes every kStuckAfter
@@ -33,7 +33,8 @@ class ReceiverRole {
   // Before each RECV. The primary (thread 0) goes on at once; an extra thread waits for its
   // turn. False once stopping: the thread leaves.
   bool wait_turn(int me);
-  // Around each decision; `contended` = another task's call was waiting before this RECV.
+  // Around each decision; `contended` = a call from another task than the last one, with
+  // another call already waiting behind it.
   void begin_decision(int me, bool contended);
   void end_decision(int me);
   void stop();
