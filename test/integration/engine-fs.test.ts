@@ -426,6 +426,8 @@ describe('engine: relative names', () => {
         ['read', 'via/key'],
         ['read', 'open/../secret/key'],
         ['read', 'open//g'],
+        ['read', './open/f'],
+        ['read', './/./secret/key'],
         ['readat', join(d, 'open'), 'g'],
         ['readat', d, 'secret/key'],
         ['chdir', 'secret'],
@@ -443,6 +445,8 @@ describe('engine: relative names', () => {
     expect(r.results.get('read via/key')).toBe('EACCES');
     expect(r.results.get('read open/../secret/key')).toBe('EACCES');
     expect(r.results.get('read open//g')).toBe('ok fine too');
+    expect(r.results.get('read ./open/f')).toBe('ok fine');
+    expect(r.results.get('read .//./secret/key')).toBe('EACCES');
     expect(r.results.get(`readat ${join(d, 'open')}`)).toBe('ok fine too');
     expect(r.results.get(`readat ${d}`)).toBe('EACCES');
     expect(r.results.get('chdir secret')).toBe('ok');

@@ -156,14 +156,19 @@ static bool open_direct(Notif& n, const std::string& asked, uint64_t flags, bool
   return open_proven(n, root_fd(), path.substr(1), path, flags, need_read, need_write, cloexec);
 }
 
-// A name relative to the caller's cwd or dirfd: "x/y", "." alone, or "x/" with O_DIRECTORY
-// (what a directory scan opens), without "." or ".." components or "//". `rel` is it
-// without the trailing "/".
+// A name relative to the caller's cwd or dirfd: "x/y", "./x/y", "." alone, or "x/" with
+// O_DIRECTORY (what a directory scan opens), without other "." or ".." components or "//".
+// `rel` is it without the leading "./" (the same lookup from the same directory) and the
+// trailing "/".
 static bool clean_relative(const std::string& asked, uint64_t flags, std::string& rel) {
-  size_t end = asked.size();
+  size_t begin = 0, end = asked.size();
   while (end > 0 && asked[end - 1] == '/') end--;
   if (end == 0 || asked[0] == '/' || (end < asked.size() && !(flags & O_DIRECTORY))) return false;
-  rel.assign(asked, 0, end);
+  while (end - begin > 2 && asked.compare(begin, 2, "./") == 0) {
+    begin += 2;
+    while (begin < end && asked[begin] == '/') begin++;
+  }
+  rel.assign(asked, begin, end - begin);
   if (rel == ".") return true;
   const std::string padded = "/" + rel + "/";
   return padded.find("//") == std::string::npos && padded.find("/./") == std::string::npos &&
