@@ -516,6 +516,32 @@ describe('engine: relative names', () => {
     }
   });
 
+  // The cwd's own name fits PATH_MAX, the file's does not: the full route cannot prove such a
+  // name (readlink fails) and refuses; the relative route must not decide it as text instead.
+  it('a file whose whole name is longer than PATH_MAX is refused as by the full route; a shorter one beside it reads', async () => {
+    const d = tempDir();
+    const seg = 'n'.repeat(200);
+    const depth = 19; // a cwd name of ~3.9 KB: still readable
+    // Made one name at a time (no path longer than one name is ever used).
+    execFileSync(process.execPath, ['-e', `const fs = require('fs'); process.chdir(process.argv[1]);
+      for (let i = 0; i < ${depth}; i++) { fs.mkdirSync(process.argv[2]); process.chdir(process.argv[2]); }
+      fs.writeFileSync('g', 'near\\n'); fs.mkdirSync(process.argv[2]); process.chdir(process.argv[2]);
+      fs.mkdirSync(process.argv[2]); fs.writeFileSync(process.argv[2] + '/f', 'far\\n');`, d, seg]);
+    try {
+      const r = await run({
+        policies: [policy(1)],
+        cwd: d,
+        argv: ops(...Array.from({ length: depth }, () => ['chdir', seg]), ['read', 'g'], ['read', `${seg}/${seg}/f`], ['read', `${seg}/./${seg}/f`]),
+      });
+      expect(r.results.get('read g')).toBe('ok near');
+      expect(r.results.get(`read ${seg}/${seg}/f`)).toBe('EACCES'); // the relative route
+      expect(r.results.get(`read ${seg}/./${seg}/f`)).toBe('EACCES'); // the full route (a "." inside)
+      expect(r.code).toBe(0);
+    } finally {
+      execFileSync('rm', ['-rf', d]); // walks by dirfd: no name too long
+    }
+  });
+
   it('writes by relative name: a write-denied file EACCES and unchanged, its allowed twin written', async () => {
     const d = tempDir();
     mkdirSync(join(d, 'ro'));

@@ -2,6 +2,7 @@
 // kernel really reached, open it with the caller's flags and inject the fd (ADDFD, then
 // SEND with its number: never ADDFD_FLAG_SEND, see reply_addfd in sys.cc).
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -183,7 +184,11 @@ static bool open_direct_relative(Notif& n, int base, const std::string& asked, u
                                  bool need_write, bool cloexec) {
   std::string rel, dir;
   if (!direct_kind(flags) || !clean_relative(asked, flags, rel) || !proven_clean_dir(base, dir)) return false;
-  return open_proven(n, base, rel, rel == "." ? dir : join_path(dir, rel), flags, need_read, need_write, cloexec);
+  std::string text = rel == "." ? dir : join_path(dir, rel);
+  // A name past PATH_MAX has no provable text on the full route (identify refuses it): the
+  // same answer here, not a decision on a name nothing else could check.
+  if (text.size() >= PATH_MAX) return false;
+  return open_proven(n, base, rel, text, flags, need_read, need_write, cloexec);
 }
 
 void handle_open(Notif& n) {
