@@ -470,10 +470,16 @@ int open_clean_at(int dirfd, const std::string& rel, int oflags) {
 }
 
 bool proven_clean_dir(int dirfd, std::string& text) {
+  // On another mount (a separate /home, /tmp on tmpfs, procfs) the walk below could never
+  // succeed: one statx says so, before the readlink and the walk.
+  static const uint64_t root_mnt = [] {
+    Ident r;
+    return ident(root_fd(), r) ? r.mnt : 0;
+  }();
+  Ident held, again_id;
+  if (!ident(dirfd, held) || held.mnt != root_mnt) return false;
   text = fd_path(dirfd);
   if (text != "/" && !clean_absolute(text)) return false;  // "x (deleted)" fails the walk below
-  Ident held, again_id;
-  if (!ident(dirfd, held)) return false;
   Fd again(sys_openat2(root_fd(), text, O_PATH | O_DIRECTORY | O_CLOEXEC,
                        RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS));
   return again.ok() && ident(again.get(), again_id) && held.same(again_id);
