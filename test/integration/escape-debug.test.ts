@@ -153,6 +153,25 @@ describe('sbx exec: a debugger on a process of its own sandbox', () => {
     expect(r.stderr).toContain(denial('ptrace', other.pid, 'not of this session'));
   });
 
+  // ssh-agent and gpg-agent make themselves non-dumpable. The kernel would then refuse the
+  // engine's own reads of them (run as a normal user), so every open they made failed: the engine
+  // answers the prctl and refuses what the kernel would, a sibling debugging them.
+  it('a process that made itself non-dumpable still opens files, reports itself non-dumpable, and no sibling may debug it; its dumpable twin they may', async () => {
+    const f = infoFile();
+    const r = await inside(
+      `${probe} undumpable ${f} & while [ ! -e ${f} ]; do sleep 0.05; done; read P A < ${f};
+       for m in attach vmread memread; do ${probe} $m $P $A; done; kill $P;
+       ${target()} ${probe} attach $P $A; kill $P`,
+    );
+    expect(r.stdout).toContain('undumpable: set 0, get 0');
+    const pid = readFileSync(f, 'utf8').split(' ')[0]!; // written through open() after the prctl
+    expect(r.stdout).toContain(`attach ${pid}: Operation not permitted`);
+    expect(r.stdout).toContain(`vmread ${pid}: Operation not permitted`);
+    expect(r.stdout).toMatch(new RegExp(`^memread ${pid}: (Permission denied|Operation not permitted)$`, 'm'));
+    expect(r.stderr).toContain(denial('ptrace', pid, 'a process that made itself non-dumpable'));
+    expect(r.stdout).toMatch(new RegExp(`^attach (?!${pid}:)\\d+: ok DEBUG-TARGET-DATA$`, 'm'));
+  });
+
   it('PTRACE_O_SUSPEND_SECCOMP is refused inside, whoever asks; a plain attach of the same sibling works', async () => {
     const r = await inside(`${target()} ${probe} suspend $P; ${probe} attach $P $A; kill $P`);
     expect(r.stdout).toMatch(/^suspend \d+: Operation not permitted$/m);

@@ -219,6 +219,8 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
     case SBX_CHECK_prctl: /* prctl(option, …) */
       sbx_ld(a, SBX_OFF_ARG_LO(0));
       sbx_jump_if(a, BPF_JEQ, PR_SET_MM, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, PR_SET_DUMPABLE, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, PR_GET_DUMPABLE, L_TRAP);
       sbx_ret(a, SBX_RET_ALLOW);
       break;
     case SBX_CHECK_seccomp: /* seccomp(op, flags, args): flags is an unsigned int */

@@ -46,6 +46,7 @@ const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee) 
 
 const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int tracee, int pol) {
   if (core.is_protected(tracee) || core.is_protected(tracer)) return "sbx's own process";
+  if (core.dumpable().undumpable(tracee)) return "a process that made itself non-dumpable";
   ProcTable& procs = core.procs();
   if (pol < 0) return "not of this session";
   if (procs.follows_cd(tracee)) return "the session's shell, whose policy follows cd";

@@ -16,6 +16,7 @@
 #include "engine_event.h"
 #include "event_queue.h"
 #include "exec_state.h"
+#include "dumpable.h"
 #include "fs_tty.h"
 #include "ipc.h"
 #include "journal.h"
@@ -80,6 +81,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void journal_release(int slot) { journal_.release(slot); }
   ProcTable& procs() { return procs_; }
   ExecTable& execs() { return execs_; }  // which processes run a verified image (exec.cc)
+  DumpableTable& dumpable() { return dumpable_; }  // processes that asked not to be dumpable
   // Is this open file sbx's own launcher (same dev/ino as launcherPath at start)?
   bool is_launcher(int fd) const;
   PtyTable& ptys() { return ptys_; }  // ptys this session allocated (fs_tty.cc)
@@ -123,6 +125,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::shared_ptr<const std::vector<int>> protected_;
   ProcTable procs_;
   ExecTable execs_;
+  DumpableTable dumpable_;
   dev_t launcherDev_ = 0;
   ino_t launcherIno_ = 0;
   PtyTable ptys_;
@@ -246,6 +249,7 @@ void handle_signal(Notif& n);
 void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F_SETOWN
 void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)
 void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)
+void handle_dumpable(Notif& n);  // prctl PR_SET_DUMPABLE / PR_GET_DUMPABLE (dumpable.cc)
 void handle_ipc(Notif& n);     // SysV IPC and POSIX message queues: the session's own objects (ipc.cc)
 // The session is over (no sandboxed process left): its SysV objects are removed.
 void ipc_session_ended(Core& core);

@@ -1,0 +1,66 @@
+// See dumpable.h.
+#include "dumpable.h"
+
+#include <poll.h>
+#include <sys/prctl.h>
+
+#include "engine.h"
+
+namespace sbx {
+
+namespace {
+
+bool alive(const Fd& pidfd) {
+  if (!pidfd.ok()) return false;
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return poll(&p, 1, 0) == 0;  // readable = the process exited
+}
+
+constexpr size_t kSweepAt = 4096;
+// prctl(2)'s values (the kernel's SUID_DUMP_DISABLE / SUID_DUMP_USER; 2 is refused from userspace).
+constexpr uint64_t kNotDumpable = 0, kDumpable = 1;
+
+}  // namespace
+
+void DumpableTable::set(int tgid, bool dumpable) {
+  Fd pin(dumpable ? -1 : sys_pidfd_open(tgid, 0));
+  std::lock_guard<std::mutex> g(mu_);
+  if (dumpable) {
+    undumpable_.erase(tgid);
+    return;
+  }
+  if (undumpable_.size() >= kSweepAt) sweep_locked();
+  undumpable_[tgid] = std::move(pin);
+}
+
+bool DumpableTable::undumpable(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = undumpable_.find(tgid);
+  if (it == undumpable_.end()) return false;
+  if (alive(it->second)) return true;
+  undumpable_.erase(it);  // a dead process's pid, maybe reused: not this one
+  return false;
+}
+
+void DumpableTable::sweep_locked() {
+  for (auto it = undumpable_.begin(); it != undumpable_.end();) it = alive(it->second) ? std::next(it) : undumpable_.erase(it);
+}
+
+void handle_dumpable(Notif& n) {
+  const auto& a = n.req.data.args;
+  const int option = static_cast<int>(a[0]);
+  DumpableTable& table = n.core->dumpable();
+  if (option == PR_GET_DUMPABLE) {
+    if (table.undumpable(n.caller.tgid)) return void(reply_value(n.listener(), n.req.id, kNotDumpable));
+    return void(reply_continue(n.listener(), n.req.id));  // the kernel's answer is ours too
+  }
+  if (option != PR_SET_DUMPABLE) return void(report_error(n, "proc", "prctl", EPERM));  // never trapped
+  if (a[1] != kNotDumpable && a[1] != kDumpable) return void(reply_error(n.listener(), n.req.id, EINVAL));
+  // The caller waits in this notification, so tgid is its process while the id is valid:
+  // checked after the pin, else the pin may hold a new process that took a dead caller's pid.
+  table.set(n.caller.tgid, a[1] == kDumpable);
+  if (!n.valid()) return table.set(n.caller.tgid, true);
+  reply_value(n.listener(), n.req.id, 0);
+}
+
+}  // namespace sbx
