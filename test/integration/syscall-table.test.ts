@@ -97,6 +97,8 @@ const cases: [string, string, number[], string][] = [
   ['prlimit-other', 'prlimit64', [1, 7, 0, 0], 'trap'],
   ['prctl-set-name', 'prctl', [15, 0], 'allow'],
   ['prctl-set-mm', 'prctl', [35, 0], EPERM],
+  ['prctl-set-dumpable', 'prctl', [4, 1], 'trap'], // answered by the engine (dumpable.h)
+  ['prctl-get-dumpable', 'prctl', [3, 0], 'trap'],
   ['seccomp-filter', 'seccomp', [1, 0, 0], 'allow'],
   ['seccomp-listener', 'seccomp', [1, 8, 0], EPERM],
   ['sendto-connected', 'sendto', [0, 0, 0, 0, 0, 0], 'allow'],
@@ -108,7 +110,7 @@ const cases: [string, string, number[], string][] = [
 describe.runIf(arch() === 'x64')('the syscall table on the real kernel', () => {
   it('every trap (and trapping check) row names an engine handler; other rows name none', () => {
     for (const r of table) {
-      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'sendto'].includes(r.check));
+      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto'].includes(r.check));
       expect(r.handler !== 'none', `${r.name}: handler ${r.handler}`).toBe(traps);
     }
     expect(new Set(table.map((r) => r.nr)).size).toBe(table.length); // one row per syscall
