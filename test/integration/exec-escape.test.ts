@@ -4,7 +4,7 @@
  * path trick onto a denied file is next to the same trick onto an allowed file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { escapeWorld, fixture, kernelLacks, run, sbxExec, tempWorld } from './exec-helpers.js';
 
@@ -55,6 +55,30 @@ describe('adversarial programs: work outside, fail inside', () => {
     const no = await inside(['cat', secret]);
     expect(no.stdout).toBe('');
     expect(no.stderr).toContain('Permission denied');
+  });
+});
+
+// A program file one may run but not read (here mode 0111, the test's own file): the kernel
+// makes its process non-dumpable for anyone who cannot read it, so sbx cannot verify the
+// image and refuses it, saying why. Root reads it anyway: there it runs, as its readable twin does for everyone.
+describe('a program file that may be run but not read', () => {
+  it(process.getuid?.() === 0 ? 'runs as root (who may read it), as its readable twin' : 'is refused with the reason; its readable twin runs', async () => {
+    const dir = join(world.dir, 'xonly');
+    mkdirSync(dir, { recursive: true });
+    for (const [name, mode] of [['readable', 0o755], ['xonly', 0o111]] as const) {
+      writeFileSync(join(dir, name), readFileSync('/bin/echo'));
+      chmodSync(join(dir, name), mode);
+    }
+    const twin = await sbxExec(['--', join(dir, 'readable'), 'ran'], { env: world.env, cwd: world.dir });
+    expect(twin.stdout).toBe('ran\n');
+    const r = await sbxExec(['--', join(dir, 'xonly'), 'ran'], { env: world.env, cwd: world.dir });
+    if (process.getuid?.() === 0) {
+      expect(r.stdout).toBe('ran\n');
+    } else {
+      expect(r.stdout).toBe('');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/sbx: denied exec: the program process \d+ runs cannot be read, so sbx cannot verify it \(a program file you may run but not read/);
+    }
   });
 });
 

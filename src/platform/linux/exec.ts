@@ -40,6 +40,10 @@ function eventLine(event: EngineEvent, policy: CompiledPolicy | undefined, defau
     case 'privileged':
       return privilegedLine(event.target);
     default:
+      // The image of a program file the user may run but not read (mode 0711): the kernel
+      // makes its process non-dumpable, so its image cannot be verified (exec.cc).
+      if (event.op === 'exec' && /^\/proc\/\d+\/exe$/.test(event.target ?? ''))
+        return `sbx: denied exec: the program process ${event.target!.split('/')[2]} runs cannot be read, so sbx cannot verify it (a program file you may run but not read, mode 0711 or the like; make it readable)`;
       return `sbx: denied ${what} (engine error: errno ${event.errno})`;
   }
 }
