@@ -72,11 +72,6 @@ const char* traced_refusal(Core& core, int tid, int tgid, int newPolicy) {
 
 namespace {
 
-bool alive(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  return poll(&p, 1, 0) == 0;  // readable = exited
-}
-
 // "Uid:\treal\teffective\tsaved\tfs" (or Gid:) of /proc/<pid>/status.
 bool ids_of(const std::string& status, const char* key, unsigned long v[4]) {
   size_t p = status.find(key);
@@ -187,7 +182,7 @@ void vm_copy(Notif& n, bool write) {
   Fd mem(open(("/proc/" + std::to_string(pid) + "/mem").c_str(), (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
   const int open_err = errno;
   // Still alive after the decision and the open: both were about the process pinned.
-  if (!alive(pidfd.get())) return void(reply_error(n.listener(), n.req.id, ESRCH));
+  if (!pidfd_alive(pidfd.get())) return void(reply_error(n.listener(), n.req.id, ESRCH));
   if (!mem.ok()) return void(reply_error(n.listener(), n.req.id, open_err == ENOENT ? ESRCH : EPERM));
   // The mem fd holds the process's address space as of the open: nothing later (its death,
   // the pid recycled) can redirect the copy.

@@ -1,7 +1,6 @@
 // See dumpable.h.
 #include "dumpable.h"
 
-#include <poll.h>
 #include <sys/prctl.h>
 
 #include "engine.h"
@@ -10,40 +9,36 @@ namespace sbx {
 
 namespace {
 
-bool alive(const Fd& pidfd) {
-  if (!pidfd.ok()) return false;
-  pollfd p{pidfd.get(), POLLIN, 0};
-  return poll(&p, 1, 0) == 0;  // readable = the process exited
-}
-
 constexpr size_t kSweepAt = 4096;
 // prctl(2)'s values (the kernel's SUID_DUMP_DISABLE / SUID_DUMP_USER; 2 is refused from userspace).
 constexpr uint64_t kNotDumpable = 0, kDumpable = 1;
 
 }  // namespace
 
-void DumpableTable::set(int tgid, bool dumpable) {
+bool DumpableTable::set(int tgid, bool dumpable) {
   Fd pin(dumpable ? -1 : sys_pidfd_open(tgid, 0));
   std::lock_guard<std::mutex> g(mu_);
   if (dumpable) {
     undumpable_.erase(tgid);
-    return;
+    return true;
   }
+  if (!pin.ok()) return false;  // unpinned it would count as gone: refuse rather than pretend
   if (undumpable_.size() >= kSweepAt) sweep_locked();
   undumpable_[tgid] = std::move(pin);
+  return true;
 }
 
 bool DumpableTable::undumpable(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = undumpable_.find(tgid);
   if (it == undumpable_.end()) return false;
-  if (alive(it->second)) return true;
+  if (pidfd_alive(it->second.get())) return true;
   undumpable_.erase(it);  // a dead process's pid, maybe reused: not this one
   return false;
 }
 
 void DumpableTable::sweep_locked() {
-  for (auto it = undumpable_.begin(); it != undumpable_.end();) it = alive(it->second) ? std::next(it) : undumpable_.erase(it);
+  for (auto it = undumpable_.begin(); it != undumpable_.end();) it = pidfd_alive(it->second.get()) ? std::next(it) : undumpable_.erase(it);
 }
 
 void handle_dumpable(Notif& n) {
@@ -58,8 +53,8 @@ void handle_dumpable(Notif& n) {
   if (a[1] != kNotDumpable && a[1] != kDumpable) return void(reply_error(n.listener(), n.req.id, EINVAL));
   // The caller waits in this notification, so tgid is its process while the id is valid:
   // checked after the pin, else the pin may hold a new process that took a dead caller's pid.
-  table.set(n.caller.tgid, a[1] == kDumpable);
-  if (!n.valid()) return table.set(n.caller.tgid, true);
+  if (!table.set(n.caller.tgid, a[1] == kDumpable)) return void(reply_error(n.listener(), n.req.id, EAGAIN));
+  if (!n.valid()) return void(table.set(n.caller.tgid, true));
   reply_value(n.listener(), n.req.id, 0);
 }
 

@@ -22,8 +22,8 @@ namespace sbx {
 class DumpableTable {
  public:
   // tgid asked not to be dumpable (false) or to be again (true). tgid is pinned by a pidfd,
-  // so a recycled pid is never taken for it.
-  void set(int tgid, bool dumpable);
+  // so a recycled pid is never taken for it; false when it cannot be pinned (nothing kept).
+  bool set(int tgid, bool dumpable);
   // tgid asked not to be dumpable and is still that process.
   bool undumpable(int tgid);
 

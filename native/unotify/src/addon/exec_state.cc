@@ -11,11 +11,7 @@ namespace sbx {
 
 namespace {
 
-bool alive(const Fd& pidfd) {
-  if (!pidfd.ok()) return false;
-  pollfd p{pidfd.get(), POLLIN, 0};
-  return poll(&p, 1, 0) == 0;  // readable = the process exited
-}
+bool alive(const Fd& pidfd) { return pidfd_alive(pidfd.get()); }
 
 bool thread_exists(int tgid, int tid) {
   std::string p = "/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid);

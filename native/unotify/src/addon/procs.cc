@@ -29,11 +29,6 @@ namespace sbx {
 
 namespace {
 
-bool pidfd_alive(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  return poll(&p, 1, 0) == 0;  // readable = the process exited
-}
-
 // Tags below this would leave no room to hand out fresh ones (the hard core limit can
 // only go down).
 constexpr uint64_t kMinHard = 1ull << 24;

@@ -2,6 +2,7 @@
 #include "sys.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
@@ -188,6 +189,12 @@ int proc_pgrp(int pid) {
   std::string a;
   if (!stat_fields(pid, a)) return -1;
   return atoi(nth_field(a, 5).c_str());
+}
+
+bool pidfd_alive(int pidfd) {
+  if (pidfd < 0) return false;
+  pollfd p{pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) == 0;  // readable = exited
 }
 
 bool is_procfs(int fd) {

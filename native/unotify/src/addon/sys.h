@@ -80,6 +80,9 @@ uint64_t proc_starttime(int pid);
 int proc_pgrp(int pid);
 
 bool is_procfs(int fd);
+// The process (or thread) behind a pidfd has not exited: its pidfd is not readable yet.
+// False for no pidfd (-1): nothing pins it, so nothing says it is the same process.
+bool pidfd_alive(int pidfd);
 bool is_proc_root(int fd);
 
 }  // namespace sbx
