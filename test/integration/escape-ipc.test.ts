@@ -214,6 +214,7 @@ describe('POSIX shared memory and named semaphores (/dev/shm)', () => {
     expect(readFileSync(out, 'utf8')).toBe('SECRET-PSX');
     const steps = [
       `cat ${out}`,
+      `cd /dev/shm && cat ${psx}`, // by a relative name: another mount than /, the full route
       `echo x >> ${out}`,
       `truncate -s 0 ${out}`,
       `rm -f ${out}`,
@@ -251,9 +252,9 @@ describe('POSIX shared memory and named semaphores (/dev/shm)', () => {
     const own = `${psx}-own`;
     const r = await inside(`${P} psx-own /${own}-seg
 ${P} sem-own /${own}-sem
-mkdir /dev/shm/${own}-d && echo a > /dev/shm/${own}-d/f && mv /dev/shm/${own}-d/f /dev/shm/${own}-d/g && cat /dev/shm/${own}-d/g && rm -r /dev/shm/${own}-d && echo tree-ok
+mkdir /dev/shm/${own}-d && echo a > /dev/shm/${own}-d/f && mv /dev/shm/${own}-d/f /dev/shm/${own}-d/g && cat /dev/shm/${own}-d/g && (cd /dev/shm/${own}-d && cat ./g) && rm -r /dev/shm/${own}-d && echo tree-ok
 ls /dev/shm | grep -qx ${psx} && echo listed`);
-    expect(r.stdout, r.stderr).toBe('psx-own: ok mine\nsem-own: ok taken\na\ntree-ok\nlisted\n');
+    expect(r.stdout, r.stderr).toBe('psx-own: ok mine\nsem-own: ok taken\na\na\ntree-ok\nlisted\n');
     expect(r.stderr).not.toContain('denied');
     expect(r.code).toBe(0);
   });
