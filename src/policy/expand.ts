@@ -149,6 +149,12 @@ function followLink(link: string, dir: string, budget: Cost): string {
   return at;
 }
 
+/** A name's place: its directory made canonical, the name itself not followed (a link stays itself). */
+export function placeOf(path: string): string {
+  const abs = resolve(path);
+  return under(canonicalPath(dirname(abs)), abs);
+}
+
 function under(parent: string, abs: string): string {
   return parent === '/' ? `/${posix.basename(abs)}` : `${parent}/${posix.basename(abs)}`;
 }

@@ -9,8 +9,7 @@
  * following symlinks (own-files.ts): one that cannot be read safely trusts nothing.
  */
 import { SbxError } from '../errors.js';
-import { basename, dirname, resolve } from 'node:path';
-import { canonicalPath } from './expand.js';
+import { placeOf } from './expand.js';
 import { readOwnFile, writeOwnFile } from './own-files.js';
 import { trustFile, type Env } from './paths.js';
 
@@ -56,9 +55,7 @@ function writeDb(db: TrustDb, env: Env): void {
 
 /** Where a policy file is, as the trust db names it: its canonical directory + its own name (not followed). */
 export function trustPlace(file: string): string {
-  const abs = resolve(file);
-  const dir = canonicalPath(dirname(abs));
-  return dir === '/' ? `/${basename(abs)}` : `${dir}/${basename(abs)}`;
+  return placeOf(file);
 }
 
 /** Every file the user trusted (their places): a write floor in every sandbox (compose.ts). */

@@ -170,10 +170,7 @@ static bool clean_relative(const std::string& asked, uint64_t flags, std::string
     while (begin < end && asked[begin] == '/') begin++;
   }
   rel.assign(asked, begin, end - begin);
-  if (rel == ".") return true;
-  const std::string padded = "/" + rel + "/";
-  return padded.find("//") == std::string::npos && padded.find("/./") == std::string::npos &&
-         padded.find("/../") == std::string::npos;
+  return rel == "." || clean_absolute("/" + rel);
 }
 
 // The same for a relative name, walked from `base`: the caller's own cwd or dirfd object,

@@ -476,13 +476,11 @@ bool proven_clean_dir(int dirfd, std::string& text) {
     Ident r;
     return ident(root_fd(), r) ? r.mnt : 0;
   }();
-  Ident held, again_id;
+  Ident held;
   if (!ident(dirfd, held) || held.mnt != root_mnt) return false;
   text = fd_path(dirfd);
-  if (text != "/" && !clean_absolute(text)) return false;  // "x (deleted)" fails the walk below
-  Fd again(sys_openat2(root_fd(), text, O_PATH | O_DIRECTORY | O_CLOEXEC,
-                       RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS));
-  return again.ok() && ident(again.get(), again_id) && held.same(again_id);
+  // The one proof (identify's): "x (deleted)" or an overmounted name fails it.
+  return (text == "/" || clean_absolute(text)) && proven(held, text);
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

@@ -79,11 +79,12 @@ int open_clean(const std::string& path, int oflags, mode_t mode = 0);
 // component: the caller's duty) is walked inside that directory's mount without following
 // any symlink or magic link, so it cannot leave it. -errno on failure, as open_clean.
 int open_clean_at(int dirfd, const std::string& rel, int oflags);
-// The name of a directory we hold (our O_PATH copy of a caller's cwd or dirfd), proven the
-// way open_clean proves a text: its path walked again from our root inside the root mount,
-// without symlinks or magic links, reaches the same dev/inode/mount. So `text` + "/" + a
-// name open_clean_at then walks from it is that object's path, as if walked from "/".
-// False when it has no such name (deleted, on another mount, longer than PATH_MAX).
+// The name of a directory we hold (our O_PATH copy of a caller's cwd or dirfd), on the root
+// mount and proven as any object's: its path walked again from our root without symlinks or
+// magic links reaches the same dev/inode/mount. So `text` + "/" + a name open_clean_at then
+// walks from it is that object's path, as if walked from "/" (a file held instead fails that
+// walk with ENOTDIR, the kernel's answer). False when it has no such name (deleted, on
+// another mount, longer than PATH_MAX).
 bool proven_clean_dir(int dirfd, std::string& text);
 
 }  // namespace sbx

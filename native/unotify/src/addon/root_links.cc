@@ -47,20 +47,8 @@ bool same_inode(const struct stat& st, const RootLink& l) {
          st.st_ctim.tv_nsec == l.ctime.tv_nsec;
 }
 
-// "usr/lib", "/usr/lib": no empty, "." or ".." component, no trailing slash.
-bool clean_target(const std::string& t) {
-  if (t.empty() || t.back() == '/') return false;
-  size_t i = t[0] == '/' ? 1 : 0;
-  if (i == t.size()) return false;
-  while (i <= t.size()) {
-    size_t j = t.find('/', i);
-    if (j == std::string::npos) j = t.size();
-    const std::string c = t.substr(i, j - i);
-    if (c.empty() || c == "." || c == "..") return false;
-    i = j + 1;
-  }
-  return true;
-}
+// "usr/lib", "/usr/lib": no empty, "." or ".." component, no trailing slash (clean_absolute's rule).
+bool clean_target(const std::string& t) { return !t.empty() && clean_absolute(t[0] == '/' ? t : "/" + t); }
 
 // The first component of a clean absolute path, when something follows it.
 bool first_component(const std::string& path, std::string& name) {
