@@ -158,10 +158,13 @@ describe('sbx exec: a debugger on a process of its own sandbox', () => {
   // answers the prctl and refuses what the kernel would, a sibling debugging them.
   it('a process that made itself non-dumpable still opens files, reports itself non-dumpable, and no sibling may debug it; its dumpable twin they may', async () => {
     const f = infoFile();
+    // The twin starts first: a process of the same policy started after the request counts as
+    // a possible child (the next test).
     const r = await inside(
-      `${probe} undumpable ${f} & while [ ! -e ${f} ]; do sleep 0.05; done; read P A < ${f};
+      `${target()} T=$P; TA=$A;
+       ${probe} undumpable ${f} & while [ ! -e ${f} ]; do sleep 0.05; done; read P A < ${f};
        for m in attach vmread memread; do ${probe} $m $P $A; done; kill $P;
-       ${target()} ${probe} attach $P $A; kill $P`,
+       ${probe} attach $T $TA; kill $T`,
     );
     expect(r.stdout).toContain('undumpable: set 0, get 0');
     const pid = readFileSync(f, 'utf8').split(' ')[0]!; // written through open() after the prctl
@@ -169,6 +172,26 @@ describe('sbx exec: a debugger on a process of its own sandbox', () => {
     expect(r.stdout).toContain(`vmread ${pid}: Operation not permitted`);
     expect(r.stdout).toMatch(new RegExp(`^memread ${pid}: (Permission denied|Operation not permitted)$`, 'm'));
     expect(r.stderr).toContain(denial('ptrace', pid, 'a process that made itself non-dumpable'));
+    expect(r.stdout).toMatch(new RegExp(`^attach (?!${pid}:)\\d+: ok DEBUG-TARGET-DATA$`, 'm'));
+  });
+
+  // The kernel passes non-dumpable to a forked child, and fork is not trapped: the agent forks
+  // into the background after the prctl, and its reparented child holds the keys.
+  it('the background child of a non-dumpable process is not debuggable by a sibling either; a process started before the request is', async () => {
+    const f = infoFile();
+    const r = await inside(
+      `${target()} T=$P; TA=$A;
+       ${probe} undumpable-daemon ${f}; while [ ! -e ${f} ]; do sleep 0.05; done; read P A < ${f};
+       for m in attach vmread memread; do ${probe} $m $P $A; done; kill $P;
+       ${probe} attach $T $TA; kill $T`,
+    );
+    expect(r.stdout).toContain('undumpable-daemon: set 0');
+    const pid = readFileSync(f, 'utf8').split(' ')[0]!;
+    const why = 'started after a process under its policy made itself non-dumpable: it may be its child';
+    expect(r.stdout).toContain(`attach ${pid}: Operation not permitted`);
+    expect(r.stdout).toContain(`vmread ${pid}: Operation not permitted`);
+    expect(r.stdout).toMatch(new RegExp(`^memread ${pid}: (Permission denied|Operation not permitted)$`, 'm'));
+    expect(r.stderr).toContain(denial('ptrace', pid, why));
     expect(r.stdout).toMatch(new RegExp(`^attach (?!${pid}:)\\d+: ok DEBUG-TARGET-DATA$`, 'm'));
   });
 

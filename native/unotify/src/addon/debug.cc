@@ -46,9 +46,9 @@ const char* debug_refusal(Core& core, int tracer, int tracerPolicy, int tracee) 
 
 const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int tracee, int pol) {
   if (core.is_protected(tracee) || core.is_protected(tracer)) return "sbx's own process";
-  if (core.dumpable().undumpable(tracee)) return "a process that made itself non-dumpable";
   ProcTable& procs = core.procs();
   if (pol < 0) return "not of this session";
+  if (const char* why = core.dumpable().undumpable(tracee, pol)) return why;
   if (procs.follows_cd(tracee)) return "the session's shell, whose policy follows cd";
   if (procs.follows_cd(tracer)) return "the session's shell does not debug";
   if (pol != tracerPolicy && pol != procs.strict()) return "runs under another policy";

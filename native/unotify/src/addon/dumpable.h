@@ -9,6 +9,10 @@
 // /proc/<pid>/mem and its other private /proc entries). PR_GET_DUMPABLE reports it.
 // Kept for the process's life, across exec: stricter than the kernel (which resets it at a
 // successful exec), since the engine cannot tell a failed exec from one that ran the same file.
+// The kernel also passes it to a forked child (ssh-agent and gpg-agent fork into the
+// background afterwards), and fork is not trapped: so every process of the same policy that
+// started after the asking one started counts as non-dumpable too, for the session's life —
+// its children among them, even once reparented. Debuggers inside lose those processes.
 // Still weaker than the kernel in one way, stated in the README: unsandboxed processes of the
 // same user can debug it.
 #pragma once
@@ -21,16 +25,19 @@ namespace sbx {
 
 class DumpableTable {
  public:
-  // tgid asked not to be dumpable (false) or to be again (true). tgid is pinned by a pidfd,
-  // so a recycled pid is never taken for it; false when it cannot be pinned (nothing kept).
-  bool set(int tgid, bool dumpable);
-  // tgid asked not to be dumpable and is still that process.
-  bool undumpable(int tgid);
+  // tgid (under `policy`) asked not to be dumpable (false) or to be again (true). tgid is
+  // pinned by a pidfd, so a recycled pid is never taken for it; false when it cannot be
+  // pinned (nothing kept).
+  bool set(int tgid, int policy, bool dumpable);
+  // Why tgid (under `policy`) counts as non-dumpable, or null: it asked and is still that
+  // process, or it started, under the same policy, after one that asked (it may be its child).
+  const char* undumpable(int tgid, int policy);
 
  private:
   void sweep_locked();
   std::mutex mu_;
   std::unordered_map<int, Fd> undumpable_;
+  std::unordered_map<int, uint64_t> since_;  // policy -> earliest start time (clock ticks) of one that asked
 };
 
 // (handle_dumpable, the prctl handler, is declared with the others in engine.h.)
