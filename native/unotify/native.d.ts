@@ -21,6 +21,12 @@ export interface KernelFeatures {
   pidfdOpen: boolean;
   pidfdGetfd: boolean;
   landlockAbi: number;        // 0 = none
+  /**
+   * A process may read the memory of a same-user process that is not its descendant (probed
+   * with two sibling children). The supervisor does this to every sandboxed process; Yama
+   * ptrace_scope ≥ 1 refuses it to anyone without CAP_SYS_PTRACE.
+   */
+  ptraceOthers: boolean;
 }
 
 export interface EngineEvent {

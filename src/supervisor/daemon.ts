@@ -9,6 +9,7 @@ import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { FdConnection, FdServerHandle, NativeAddon } from '../../native/unotify/native.js';
 import { PolicyError, SbxError, SupervisorError } from '../errors.js';
 import { loadNative } from '../native/load.js';
+import { requireUsableKernel } from '../platform/linux/doctor.js';
 import { trustFile, type Env } from '../policy/paths.js';
 import { markStale } from '../hook/fresh.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
@@ -417,6 +418,7 @@ export class Supervisor {
 
 /** `sbx daemon run`: serve until stopped. */
 export async function runSupervisor(env: Env = process.env): Promise<number> {
+  requireUsableKernel(loadNative());
   const sup = new Supervisor(env);
   await sup.listen();
   await sup.wait();

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SupervisorError } from '../errors.js';
-import { packageRoot } from '../native/load.js';
+import { loadNative, packageRoot } from '../native/load.js';
+import { requireUsableKernel } from '../platform/linux/doctor.js';
 import type { Env } from '../policy/paths.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { request } from '../protocol/control.js';
@@ -122,6 +123,8 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
   const paths = supervisorPaths(env);
   const running = await ping(paths);
   if (running) return { pid: running, started: false };
+  // Said here, in the caller's terminal, not only in the supervisor's log.
+  requireUsableKernel(loadNative());
   ensureRuntimeDir(paths.runtime);
   ensureStateDir(paths.state);
   const unlock = await lock(paths.spawnLock, START_TIMEOUT_MS + 5000);

@@ -600,3 +600,36 @@ describe('10. a sandbox started as root keeps no host-wide capability', () => {
     expect(read.stdout).toContain('127.0.0.1');
   });
 });
+
+describe('11. a kernel that refuses the supervisor ptrace access to sandboxed processes', () => {
+  // The supervisor reads each path from the program's memory and takes connecting sockets
+  // with pidfd_getfd; both need ptrace access to a process that is not its descendant. Yama
+  // ptrace_scope ≥ 1 (Ubuntu's default is 1) refuses that to a normal user: every open
+  // inside would fail. sbx must refuse to start instead, saying why and how to fix it.
+  const ptraceCheck = async () => {
+    const r = await run(sbxBin, ['doctor', '--json'], { env: world.env });
+    const report = JSON.parse(r.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+    const check = report.checks.find((c) => c.name === 'ptrace access');
+    expect(check, r.stdout).toBeDefined();
+    return check!;
+  };
+  const marker = () => join(world.dir, 'ptrace-ran');
+
+  it('granted (no Yama, scope 0, or root): the probe says so and a sandbox starts', async (ctx) => {
+    const check = await ptraceCheck();
+    if (!check.ok) ctx.skip(`not applicable: this kernel refuses it (${check.detail}); the refusal case runs instead`);
+    const r = await inside(`: > ${q(marker())}`, ['--allow-write', world.dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(marker())).toBe(true);
+  });
+
+  it('refused: nothing starts, and the error names the cause and the fix', async (ctx) => {
+    const check = await ptraceCheck();
+    if (check.ok) ctx.skip(`not applicable: this kernel grants it (${check.detail}${existsSync('/proc/sys/kernel/yama') ? '' : '; no Yama here'})`);
+    const r = await inside(`: > ${q(marker())}-refused`, ['--allow-write', world.dir]);
+    expect(r.code).toBe(70);
+    expect(r.stderr).toContain('ptrace access');
+    if (existsSync('/proc/sys/kernel/yama')) expect(r.stderr).toContain('kernel.yama.ptrace_scope=0');
+    expect(existsSync(`${marker()}-refused`)).toBe(false);
+  });
+});

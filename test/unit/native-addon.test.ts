@@ -24,6 +24,7 @@ describe('native addon', () => {
       addfdSend: true,
       pidfdOpen: true,
       pidfdGetfd: true,
+      ptraceOthers: true,
     });
     expect(k.landlockAbi).toBeGreaterThanOrEqual(1);
   });

@@ -14,6 +14,7 @@ import { launcherPath, loadNative } from '../../native/load.js';
 import { engineReceivers, proxyAdmission } from '../../native/engine.js';
 import type { ExecRequest } from '../types.js';
 import { launch } from './launch.js';
+import { requireUsableKernel } from './doctor.js';
 import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
 import { strictestPolicy } from '../../policy/strict.js';
 import { describeRuleShort } from '../../policy/describe-rule.js';
@@ -62,6 +63,7 @@ function explainSetupFailure(native: NativeAddon): void {
 
 export async function linuxExec(request: ExecRequest): Promise<number> {
   const native = loadNative();
+  requireUsableKernel(native);
   // src/net: host names resolved (and kept fresh), wildcards through the filtering proxy,
   // unix-socket defaults. The engine gets net.policy, the program the proxy variables.
   const live: { engine?: EngineHandle } = {};

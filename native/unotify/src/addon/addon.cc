@@ -59,6 +59,7 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   o.Set("pidfdOpen", k.pidfdOpen);
   o.Set("pidfdGetfd", k.pidfdGetfd);
   o.Set("landlockAbi", k.landlockAbi);
+  o.Set("ptraceOthers", k.ptraceOthers);
   return o;
 }
 

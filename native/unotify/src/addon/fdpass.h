@@ -13,7 +13,7 @@ int send_fd_bytes(int sock, int fd, const void* data, size_t len);
 struct KernelFeatures {
   std::string kernel, arch;
   bool seccompFilter = false, userNotify = false, waitKillableRecv = false, addfd = false, addfdSend = false,
-       pidfdOpen = false, pidfdGetfd = false;
+       pidfdOpen = false, pidfdGetfd = false, ptraceOthers = false;
   int landlockAbi = 0;
 };
 KernelFeatures probe_kernel();
