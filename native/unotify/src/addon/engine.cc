@@ -303,7 +303,7 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
   n.slot = slot == kClaim ? journal_.claim(req) : slot;
   n.caller.tid = static_cast<int>(n.req.pid);
   n.caller.core = this;
-  n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid, &n.caller.task);
+  n.policyId = procs_.lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
   {
     // Nothing is decided before the strict policy is set (the supervisor sets it last: a
     // resumed session's queue drains the moment the engine starts): park it until then.

@@ -258,7 +258,7 @@ Verdict verify_image(Notif& n, bool pending) {
       post_event(n, "error", Decision{false, -2}, path);
       return Verdict::kKill;
     }
-    n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task);
+    n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
     if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
     n.pol = n.core->policy(n.policyId);
     if (!n.pol) return Verdict::kRefuse;
@@ -269,10 +269,10 @@ Verdict verify_image(Notif& n, bool pending) {
 // Set-id bits or file capabilities: the program would gain privileges, which no_new_privs
 // forbids (it runs without them). Only said in an event, never decided on: the file
 // capability answer is remembered per file version (dev, ino, ctime: setting an xattr moves
-// ctime), so a program run again costs one fstat, not a path walk through /proc/self/fd.
-bool gains_privileges(int fd) {
-  struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+// ctime), so a program run again costs nothing more than the caller's fstat, not a path
+// walk through /proc/self/fd. `st`: fd's.
+bool gains_privileges(int fd, const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return false;
   if (st.st_mode & (S_ISUID | S_ISGID)) return true;
   struct Key {
     dev_t dev;
@@ -310,7 +310,7 @@ bool verify_before_decision(Notif& n) {
   (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
-      t.settle(n.caller.tgid, n.caller.tid, n.caller.task, seen);
+      t.settle(n.caller, seen);
       return true;
     case Verdict::kKill:
       kill_caller(n);
@@ -350,7 +350,9 @@ void handle_exec(Notif& n) {
     if (path[0] != '/') re = open_base(n.caller, dirfd, base);
     if (path[0] == '/' || re == 0) re = resolve(n.caller, base.get(), path, !(flags & AT_SYMLINK_NOFOLLOW), 0, false, r);
   }
-  if (!n.valid()) return;
+  // What resolution read about the caller (its cwd, fds, /proc/self) belongs to it only if
+  // it still waits here; a walk from our root read nothing of it (checked above already).
+  if (!(re == 0 && r.from_root) && !n.valid()) return;
   // Refused by resolution itself (another process's /proc/<pid>/exe, an unprovable name).
   if (re == -EACCES && r.refused_op) return void(refuse(n, Decision{false, -2}, r.refused_op, r.refused, EACCES));
   // Nothing to run (execvp walking PATH): answer like the kernel. A file created right
@@ -362,11 +364,13 @@ void handle_exec(Notif& n) {
     // No exec rules in the chain: the path alone is decided (the fd proved it; no fstat).
     const ExecVerdict v = decide_image(n, chain_any(n, exec_rules_exist) ? r.fd.get() : -1, bin, path, argv);
     if (refuse(n, v.d, v.op, v.target, EACCES)) return;
+    struct stat st;
+    if (fstat(r.fd.get(), &st) != 0) return void(reply_error(n.listener(), n.req.id, EACCES));
     // Another program's /dev/shm object is not run either: its image is its content.
-    if (shm_refused(n, r.fd.get(), -1, nullptr, bin)) return;
+    if (shm_refused(n, r.fd.get(), st, bin)) return;
     // A set-id or file-capability program runs, but without its privileges (no_new_privs):
     // say so, once per program, so `sudo` failing is not a mystery (the supervisor prints it).
-    if (gains_privileges(r.fd.get())) {
+    if (gains_privileges(r.fd.get(), st)) {
       Event ev;
       ev.time = now_ms();
       ev.kind = "privileged";
@@ -381,7 +385,7 @@ void handle_exec(Notif& n) {
     }
   }
   // Marked before the CONTINUE: the new image cannot reach a trapped syscall before it.
-  n.core->execs().mark_pending(n.caller.tgid, n.caller.tid);
+  n.core->execs().mark_pending(n.caller);
   reply_continue(n.listener(), n.req.id);
 }
 

@@ -11,7 +11,7 @@ namespace sbx {
 
 namespace {
 
-bool alive(const Fd& pidfd) { return pidfd_alive(pidfd.get()); }
+bool alive(const SharedFd& pidfd) { return pidfd_alive(pidfd); }
 
 bool thread_exists(int tgid, int tid) {
   std::string p = "/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid);
@@ -21,6 +21,11 @@ bool thread_exists(int tgid, int tid) {
 constexpr size_t kSweepAt = 8192;
 
 }  // namespace
+
+SharedFd ExecTable::pin_of(const Caller& caller) {
+  if (caller.pin) return caller.pin;
+  return std::make_shared<const Fd>(sys_pidfd_open(caller.tgid, 0));
+}
 
 void ExecTable::saw_verified_locked(uint64_t task) {
   if (!task) return;
@@ -43,20 +48,23 @@ ExecTable::Seen ExecTable::check(int tgid, uint64_t task) {
   return Seen{e.state, e.epoch};
 }
 
-void ExecTable::mark_pending(int tgid, int tid) {
+void ExecTable::mark_pending(const Caller& caller) {
   std::lock_guard<std::mutex> g(mu_);
+  // The caller's task seen in its verified process (and proven alive since): that process
+  // is alive, so its entry's pidfd needs no poll.
+  const bool proven = caller.task && verifiedTasks_.count(caller.task);
   verifiedTasks_.clear();  // this process's tasks among them: each is checked again
   if (procs_.size() >= kSweepAt) sweep_locked();
-  Entry& e = procs_[tgid];
-  if (!alive(e.pidfd)) {
+  Entry& e = procs_[caller.tgid];
+  if (!(proven && e.pidfd) && !alive(e.pidfd)) {
     // New, or left by a dead process with this pid: pin the caller's process now (it is
     // blocked in its execve notification, so tgid is its process).
-    e.pidfd = Fd(sys_pidfd_open(tgid, 0));
+    e.pidfd = pin_of(caller);
     e.callers.clear();
   }
   e.state = State::kPending;
   e.epoch = nextEpoch_++;
-  e.callers.push_back(tid);
+  e.callers.push_back(caller.tid);
   e.tainted = false;  // the exec replaces the address space a debugger wrote
 }
 
@@ -70,7 +78,7 @@ void ExecTable::taint(int tgid) {
     // Unknown until now (or left by a dead process with this pid): the debugger's target,
     // pinned while its request is decided.
     e = Entry{};
-    e.pidfd = Fd(sys_pidfd_open(tgid, 0));
+    e.pidfd = std::make_shared<const Fd>(sys_pidfd_open(tgid, 0));
   }
   e.tainted = true;
 }
@@ -81,7 +89,9 @@ bool ExecTable::tainted(int tgid) {
   return it != procs_.end() && it->second.tainted;
 }
 
-void ExecTable::settle(int tgid, int tid, uint64_t task, const Seen& seen) {
+void ExecTable::settle(const Caller& caller, const Seen& seen) {
+  const int tgid = caller.tgid, tid = caller.tid;
+  const uint64_t task = caller.task;
   if (seen.state == State::kVerified) return;
   // Outside the lock: one access() per non-leader caller.
   std::vector<int> callers;
@@ -93,10 +103,10 @@ void ExecTable::settle(int tgid, int tid, uint64_t task, const Seen& seen) {
       if (procs_.size() >= kSweepAt) sweep_locked();
       Entry& e = procs_[tgid];
       // Verified while its thread waits in a notification: tgid is that process.
-      if (!e.pidfd.ok()) e.pidfd = Fd(sys_pidfd_open(tgid, 0));
+      if (!e.pidfd || !e.pidfd->ok()) e.pidfd = pin_of(caller);
       e.state = State::kVerified;
       e.tainted = false;
-      if (e.pidfd.ok()) saw_verified_locked(task);
+      if (e.pidfd->ok()) saw_verified_locked(task);
       return;
     }
     if (it == procs_.end() || it->second.epoch != seen.epoch) return;
@@ -112,7 +122,7 @@ void ExecTable::settle(int tgid, int tid, uint64_t task, const Seen& seen) {
   if (it->second.callers.empty()) {
     it->second.state = State::kVerified;
     it->second.tainted = false;
-    if (it->second.pidfd.ok()) saw_verified_locked(task);
+    if (it->second.pidfd && it->second.pidfd->ok()) saw_verified_locked(task);
   }
 }
 

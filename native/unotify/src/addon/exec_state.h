@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "path_resolve.h"
 #include "sys.h"
 
 namespace sbx {
@@ -40,18 +41,21 @@ class ExecTable {
   // forgotten at its next exec (a new address space).
   void taint(int tgid);
   bool tainted(int tgid);
-  // Before the CONTINUE of an exec by thread `tid` of `tgid`.
-  void mark_pending(int tgid, int tid);
-  // The image of tgid was verified at a syscall of thread `tid` (seen with `epoch`).
-  // Pending execs whose caller is out of execve are dropped: the caller is `tid` itself,
+  // Before the CONTINUE of an exec by `caller` (its tid, tgid, task serial and pin).
+  void mark_pending(const Caller& caller);
+  // The image of caller's process was verified at a syscall of the caller (seen with
+  // `epoch`), which still waited after everything about it was read (NOTIF_ID_VALID).
+  // Pending execs whose caller is out of execve are dropped: the caller's thread itself,
   // or a non-leader caller whose thread is gone (it exited, or its exec succeeded and it
   // took the leader's tid). When none is left the process is verified.
-  void settle(int tgid, int tid, uint64_t task, const Seen& seen);
+  void settle(const Caller& caller, const Seen& seen);
   size_t size();
 
  private:
   struct Entry {
-    Fd pidfd;
+    // The process: the caller's own pin (taken by its lookup before anything about it was
+    // read, shared with the process table) when it leads its group, else one opened here.
+    SharedFd pidfd;
     State state = State::kUnknown;
     uint64_t epoch = 0;
     std::vector<int> callers;  // threads whose exec is in flight
@@ -59,6 +63,7 @@ class ExecTable {
   };
   void sweep_locked();
   void saw_verified_locked(uint64_t task);
+  static SharedFd pin_of(const Caller& caller);
   std::mutex mu_;
   // Tasks (ProcTable serials) seen in a verified process since the last exec let through.
   std::unordered_set<uint64_t> verifiedTasks_;

@@ -503,6 +503,7 @@ int resolve(const Caller& c, int base, const std::string& path, bool follow, uin
     if (fd >= 0) {
       out.fd.reset(fd);
       out.path = walked;
+      out.from_root = true;
       return 0;
     }
     if (!linked) {

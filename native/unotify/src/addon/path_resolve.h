@@ -20,6 +20,9 @@ struct Caller {
   Core* core = nullptr;  // protected pids (the supervisor, keepers), the process table; null = none
   int policy = -1;       // its policy id (whom it may debug: debug.cc)
   uint64_t task = 0;     // its ProcTable serial (procs.h): same task = same serial; 0 = none
+  // A pidfd of its process when it is the thread-group leader: the one its lookup pinned
+  // before anything about it was read (procs.h), so tables keyed by process share it.
+  SharedFd pin;
 };
 
 struct Resolved {
@@ -34,6 +37,9 @@ struct Resolved {
   // another of its own magic links. Reopening it may not exceed `held`.
   bool unnamed = false;
   int held = -1;  // unnamed: the access mode the caller holds it with (O_RDONLY/O_WRONLY/O_RDWR; -1: O_PATH, none)
+  // fd set by the direct walk of a clean absolute path from our root: nothing about the
+  // caller (its /proc entries, cwd, fds) was read to find it.
+  bool from_root = false;
   // Set with -EACCES: what resolution itself refused, for the violation log.
   // "proc": another process's /proc entry or a protected pid; "identity": an object the
   // engine cannot reach by its name (detached mount, other namespace, overmounted, unnamed

@@ -235,20 +235,23 @@ int ProcTable::tag_policy(int pid, bool* ok) {
   return it->second.policy;
 }
 
-int ProcTable::lookup(int tid, int* tgid_out, uint64_t* task_out) {
+int ProcTable::lookup(int tid, int* tgid_out, uint64_t* task_out, SharedFd* pin_out) {
   const uint64_t gen = gen_.load();
   if (task_out) *task_out = 0;
+  if (pin_out) pin_out->reset();
   {
     std::lock_guard<std::mutex> g(idMu_);
     auto it = ids_.find(tid);
-    if (it != ids_.end() && it->second.gen == gen && pidfd_alive(it->second.pidfd.get())) {
+    if (it != ids_.end() && it->second.gen == gen && pidfd_alive(it->second.pidfd)) {
       *tgid_out = it->second.tgid;
       if (task_out) *task_out = it->second.serial;
+      if (pin_out && it->second.process) *pin_out = it->second.pidfd;
       return it->second.policy;
     }
   }
   uint64_t serial = 0;
-  *tgid_out = tgid_of(tid, &serial);
+  SharedFd pin;
+  *tgid_out = tgid_of(tid, &serial, &pin);
   bool ok;
   int pol = tag_policy(tid, &ok);  // rlimits are per process: a thread reads its group's
   if (!ok) pol = strict_;
@@ -258,8 +261,10 @@ int ProcTable::lookup(int tid, int* tgid_out, uint64_t* task_out) {
   if (it != ids_.end() && serial != 0 && it->second.serial == serial) {
     it->second.policy = pol;
     it->second.gen = gen;  // read before the tag: an assignment meanwhile makes it stale
-    // Pinned and seen alive after its tgid was read (tgid_of): the task this answer is about.
+    // Pinned when its tgid was read (tgid_of): the task this answer is about, as long as the
+    // caller's notification is still valid (checked by every decision that acts).
     if (task_out) *task_out = it->second.serial;
+    if (pin_out) *pin_out = std::move(pin);
   }
   return pol;
 }
@@ -303,13 +308,14 @@ bool ProcTable::follows_cd(int tgid) {
   return it != followers_.end() && it->second.pidfd.ok() && pidfd_alive(it->second.pidfd.get());
 }
 
-int ProcTable::tgid_of(int tid, uint64_t* serial) {
+int ProcTable::tgid_of(int tid, uint64_t* serial, SharedFd* pin) {
   std::lock_guard<std::mutex> g(idMu_);
   *serial = 0;
   auto it = ids_.find(tid);
   if (it != ids_.end()) {
-    if (pidfd_alive(it->second.pidfd.get())) {
+    if (pidfd_alive(it->second.pidfd)) {
       *serial = it->second.serial;
+      if (it->second.process) *pin = it->second.pidfd;
       return it->second.tgid;
     }
     ids_.erase(it);
@@ -320,17 +326,23 @@ int ProcTable::tgid_of(int tid, uint64_t* serial) {
   // read /proc/<tid>/status, which is most of a new process's first-sight cost. A leader
   // that dies and whose pid is reused later fails the pidfd's liveness check like any entry.
   Fd pfd(sys_pidfd_open(tid, 0));
+  const bool process = pfd.ok();
   int tgid = tid;
   if (!pfd.ok()) {
     pfd = Fd(sys_pidfd_open(tid, PIDFD_THREAD));
     ProcStatus st;
     if (read_status(tid, st)) tgid = st.tgid;
   }
-  if (pfd.ok() && pidfd_alive(pfd.get())) {
+  // Not polled here: the caller waits in its notification, so the pidfd holds it unless it
+  // died (or its tid was reused) since; the decision's own NOTIF_ID_VALID finds that out
+  // before anything is answered or recorded for it, and every later hit polls the pidfd.
+  if (pfd.ok()) {
     if (ids_.size() > 8192)
-      for (auto i = ids_.begin(); i != ids_.end();) i = pidfd_alive(i->second.pidfd.get()) ? std::next(i) : ids_.erase(i);
+      for (auto i = ids_.begin(); i != ids_.end();) i = pidfd_alive(i->second.pidfd) ? std::next(i) : ids_.erase(i);
     *serial = nextSerial_++;
-    ids_.emplace(tid, Id{tgid, std::move(pfd), -1, 0, *serial});
+    auto shared = std::make_shared<const Fd>(std::move(pfd));
+    if (process) *pin = shared;
+    ids_.emplace(tid, Id{tgid, std::move(shared), -1, 0, *serial, process});
   }
   return tgid;
 }
@@ -339,7 +351,7 @@ size_t ProcTable::size() {
   std::lock_guard<std::mutex> g(idMu_);
   size_t n = 0;
   for (auto& kv : ids_)
-    if (kv.first == kv.second.tgid && pidfd_alive(kv.second.pidfd.get())) n++;
+    if (kv.first == kv.second.tgid && pidfd_alive(kv.second.pidfd)) n++;
   return n;
 }
 

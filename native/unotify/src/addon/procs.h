@@ -54,7 +54,9 @@ class ProcTable {
   // hit requires that pidfd to be alive (a tid names a new task only once the old one is
   // gone). Other tables may key per-task facts by it (exec_state.h) without a pidfd of
   // their own.
-  int lookup(int tid, int* tgid_out, uint64_t* task_out = nullptr);
+  // *pin_out (when given): that entry's pidfd if it is a process pidfd (tid leads its
+  // group), else null.
+  int lookup(int tid, int* tgid_out, uint64_t* task_out = nullptr, SharedFd* pin_out = nullptr);
   // Gives tgid a fresh tag bound to policy. followsCd: tgid is the interactive shell (its
   // policy follows its directory; it may act on any of its session's processes). 0 or
   // -errno (-ERANGE: the process's hard core limit leaves no room for tags).
@@ -89,7 +91,8 @@ class ProcTable {
   int store_put_locked(uint64_t tag, const Tag& t);
   void store_free_locked(int slot);
   void sweep_locked();
-  int tgid_of(int tid, uint64_t* serial);  // *serial: the pinned entry's, 0 if none
+  // *serial: the pinned entry's, 0 if none; *pin: its pidfd when that is a process pidfd.
+  int tgid_of(int tid, uint64_t* serial, SharedFd* pin);
 
   const int strict_;
   std::mutex assignMu_;  // one assignment at a time: tags are handed out in order
@@ -112,10 +115,11 @@ class ProcTable {
   std::mutex idMu_;
   struct Id {
     int tgid;
-    Fd pidfd;
+    SharedFd pidfd;
     int policy = -1;
     uint64_t gen = 0;
     uint64_t serial = 0;
+    bool process = false;  // pidfd is a process pidfd (tid leads its group), not a thread's
   };
   std::unordered_map<int, Id> ids_;
   std::atomic<uint64_t> gen_{1};

@@ -8,6 +8,7 @@
 #endif
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace sbx {
@@ -40,6 +41,11 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+// One fd owned by several tables (a process pidfd the process table and the exec table both
+// keep): closed when the last one lets go.
+using SharedFd = std::shared_ptr<const Fd>;
+
 
 int sys_pidfd_open(pid_t pid, unsigned flags);
 int sys_pidfd_getfd(int pidfd, int fd, unsigned flags);
@@ -83,6 +89,7 @@ bool is_procfs(int fd);
 // The process (or thread) behind a pidfd has not exited: its pidfd is not readable yet.
 // False for no pidfd (-1): nothing pins it, so nothing says it is the same process.
 bool pidfd_alive(int pidfd);
+inline bool pidfd_alive(const SharedFd& fd) { return fd && pidfd_alive(fd->get()); }
 bool is_proc_root(int fd);
 
 }  // namespace sbx
