@@ -71,10 +71,19 @@ export function kernelChecks(f: KernelFeatures, yama: number | undefined = yamaP
 
 /**
  * Refuses, with the first required feature that is missing and its fix, before anything is
- * sandboxed: a session whose opens would all fail must not start (fail closed, loudly).
+ * sandboxed (and to explain a launcher that died setting up): a session whose opens would
+ * all fail must not start (fail closed, loudly).
  */
 export function requireUsableKernel(native: NativeAddon): void {
-  for (const { check, required } of kernelChecks(native.probe())) {
+  const f = native.probe();
+  const fix =
+    'sbx needs Linux ≥ 5.9 (5.19 recommended) with CONFIG_SECCOMP_FILTER, not inside a container or sandbox ' +
+    'that forbids seccomp listeners (sbx itself does); run `sbx doctor` for details';
+  if (!f.seccompFilter) throw new KernelFeatureError('seccomp filters are not available here (seccomp(2) refused)', fix);
+  if (!f.userNotify) {
+    throw new KernelFeatureError('seccomp user notification is not available here (SECCOMP_FILTER_FLAG_NEW_LISTENER refused)', fix);
+  }
+  for (const { check, required } of kernelChecks(f)) {
     if (required && !check.ok) throw new KernelFeatureError(`${check.name}: ${check.detail}`, check.consequence ?? 'run `sbx doctor` for details');
   }
 }

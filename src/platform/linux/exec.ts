@@ -9,7 +9,7 @@ import { launchEnv } from '../../policy/launch-env.js';
 import { upstreamFromEnv } from '../../net/upstream.js';
 import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/unotify/native.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
-import { KernelFeatureError, SbxError } from '../../errors.js';
+import { SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import { engineReceivers, proxyAdmission } from '../../native/engine.js';
 import type { ExecRequest } from '../types.js';
@@ -46,18 +46,6 @@ function eventLine(event: EngineEvent, policy: CompiledPolicy | undefined, defau
       if (event.op === 'exec' && /^\/proc\/\d+\/exe$/.test(event.target ?? ''))
         return `sbx: denied exec: the program process ${event.target!.split('/')[2]} runs cannot be read, so sbx cannot verify it (a program file you may run but not read, mode 0711 or the like; make it readable)`;
       return `sbx: denied ${what} (engine error: errno ${event.errno})`;
-  }
-}
-
-/** Explains a launcher that died before handing over its listener (it printed the failed step). */
-function explainSetupFailure(native: NativeAddon): void {
-  const f = native.probe();
-  const fix =
-    'sbx needs Linux ≥ 5.9 (5.19 recommended) with CONFIG_SECCOMP_FILTER, not inside a container or sandbox ' +
-    'that forbids seccomp listeners (sbx itself does); run `sbx doctor` for details';
-  if (!f.seccompFilter) throw new KernelFeatureError('seccomp filters are not available here (seccomp(2) refused)', fix);
-  if (!f.userNotify) {
-    throw new KernelFeatureError('seccomp user notification is not available here (SECCOMP_FILTER_FLAG_NEW_LISTENER refused)', fix);
   }
 }
 
@@ -107,7 +95,7 @@ async function execPrepared(
     const code = await launched.exited;
     // 127 (not found) and 126 (not runnable) were explained by the launcher; a 126 may
     // also be a kernel without user-notify, which deserves a clear error.
-    if (code === 126) explainSetupFailure(native);
+    if (code === 126) requireUsableKernel(native); // says what is missing, if anything
     return code;
   }
 
