@@ -8,7 +8,9 @@
  * ~/.cargo/bin, ~/.cargo/config.toml (rustc-wrapper), ~/.config/go/env (GOFLAGS=-toolexec),
  * ~/.npmrc (also a secret: auth tokens), ~/.gitconfig, any PATH directory, shell rc files,
  * the tools' shared caches (~/.npm, ~/.cache: npx runs from one, zsh themes source the other;
- * programs inside get caches of their own instead), uv's managed Pythons and tools,
+ * cargo's registry and go's module cache hold the sources every build outside compiles and
+ * runs, build.rs included; programs inside get caches of their own instead, launch-env.ts),
+ * uv's managed Pythons and tools,
  * fish's universal variables,
  * direnv's allow list (a project that approves its own `.envrc` runs it in every terminal
  * outside: `direnv allow` is done outside a session).
@@ -72,17 +74,18 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
     name: 'rust',
     label: 'Rust (cargo)',
     markers: ['Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml'],
-    writes: (d) => {
-      const cargo = join(d.home, '.cargo');
-      return [join(cargo, 'registry'), join(cargo, 'git'), join(cargo, '.package-cache'), join(cargo, '.global-cache'), join(d.home, '.rustup', 'tmp')];
-    },
+    // cargo's home for programs inside (CARGO_HOME: registry, git checkouts, locks), never
+    // ~/.cargo/registry: a build outside would run a build.rs planted there.
+    writes: (d) => [d.sandboxCache, join(d.home, '.rustup', 'tmp')],
     hosts: ['index.crates.io', 'static.crates.io', 'crates.io', 'static.rust-lang.org'],
   },
   {
     name: 'go',
     label: 'Go',
     markers: ['go.mod', 'go.work'],
-    writes: (d) => [join(d.home, 'go', 'pkg', 'mod'), d.sandboxCache],
+    // go's module cache and build cache for programs inside (GOMODCACHE, XDG_CACHE_HOME),
+    // never ~/go/pkg/mod: a build outside would compile a module changed there.
+    writes: (d) => [d.sandboxCache],
     hosts: ['proxy.golang.org', 'sum.golang.org', 'storage.googleapis.com'],
   },
   {

@@ -5,14 +5,16 @@
  *   - GIT_TEMPLATE_DIR: an empty template, so `git init` creates no .git/hooks and .git/info
  *     (both in the persistence floor: hooks run outside later). Its .git/config is written by
  *     the engine when inert (native git_config.cc).
- *   - XDG_CACHE_HOME and npm's, yarn's, pnpm's and bun's cache dirs: the sandbox's own cache
- *     (home-config.ts): what programs inside cache, no tool outside reads (always set: a
- *     shared cache is a foothold).
+ *   - XDG_CACHE_HOME and npm's, yarn's, pnpm's and bun's cache dirs, cargo's home and go's
+ *     module cache: the sandbox's own cache (home-config.ts): what programs inside cache, no
+ *     tool outside reads (always set: a shared cache is a foothold; cargo and go build and
+ *     run the sources theirs hold). go still reads modules the user downloaded outside,
+ *     through GOPROXY's file:// form (checked against go.sum like any download).
  * Any other variable the user set already is left alone.
  */
 import { fileURLToPath } from 'node:url';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { sandboxCacheDir } from './home-config.js';
 import { npmConfigEnv } from './npmrc.js';
 import { homeDir } from './paths.js';
@@ -42,5 +44,28 @@ export function sandboxCacheEnv(env: Env): Record<string, string> {
     YARN_CACHE_FOLDER: join(dir, 'yarn'),
     npm_config_store_dir: join(dir, 'pnpm-store'),
     BUN_INSTALL_CACHE_DIR: join(dir, 'bun'),
+    // cargo keeps its registry, git checkouts and locks under its home; config is still found
+    // by cargo's walk up from the project (~/.cargo/config.toml for projects in the home).
+    CARGO_HOME: join(dir, 'cargo'),
+    GOMODCACHE: join(dir, 'go-mod'),
+    ...goProxyEnv(env),
   };
+}
+
+/** The module cache go uses outside: $GOMODCACHE, else the first $GOPATH entry's, else ~/go's. */
+function outsideGoModCache(env: Env): string {
+  if (env.GOMODCACHE && isAbsolute(env.GOMODCACHE)) return env.GOMODCACHE;
+  const gopath = env.GOPATH?.split(delimiter)[0];
+  return join(gopath && isAbsolute(gopath) ? gopath : join(homeDir(env), 'go'), 'pkg', 'mod');
+}
+
+/**
+ * GOPROXY with the outside module cache first (read-only, in the proxy's own file layout), so
+ * modules downloaded outside need no network inside; the user's proxies (or go's default)
+ * after it. Unset when there is no such cache.
+ */
+function goProxyEnv(env: Env): Record<string, string> {
+  const download = join(outsideGoModCache(env), 'cache', 'download');
+  if (!existsSync(download)) return {};
+  return { GOPROXY: `file://${download},${env.GOPROXY || 'https://proxy.golang.org,direct'}` };
 }

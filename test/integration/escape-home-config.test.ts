@@ -8,7 +8,7 @@
  * histories programs inside must write stay writable, and an exception is never a grant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sbxExec, tempWorld } from './exec-helpers.js';
 
@@ -81,10 +81,10 @@ describe('the home configuration cannot be written from inside (default policy)'
     expect(r.stdout).toContain('cargo/bin');
   });
 
-  it('programs inside cache in the sandbox\'s own cache, which no tool outside reads (npm, yarn, pnpm, bun, XDG)', async () => {
-    const r = await sbxExec(['--', 'sh', '-c', 'echo "$XDG_CACHE_HOME|$npm_config_cache|$YARN_CACHE_FOLDER|$npm_config_store_dir|$BUN_INSTALL_CACHE_DIR"'], { env, cwd: project });
+  it('programs inside cache in the sandbox\'s own cache, which no tool outside reads (npm, yarn, pnpm, bun, cargo, go, XDG)', async () => {
+    const r = await sbxExec(['--', 'sh', '-c', 'echo "$XDG_CACHE_HOME|$npm_config_cache|$YARN_CACHE_FOLDER|$npm_config_store_dir|$BUN_INSTALL_CACHE_DIR|$CARGO_HOME|$GOMODCACHE"'], { env, cwd: project });
     const c = h('.cache/sbx-sandbox');
-    expect(r.stdout.trim()).toBe(`${c}|${c}/npm|${c}/yarn|${c}/pnpm-store|${c}/bun`);
+    expect(r.stdout.trim()).toBe(`${c}|${c}/npm|${c}/yarn|${c}/pnpm-store|${c}/bun|${c}/cargo|${c}/go-mod`);
     // Twin: outside, the user's own caches stay where they were.
     expect(env.XDG_CACHE_HOME).toBeUndefined();
   });
@@ -135,5 +135,62 @@ describe('the home configuration cannot be written from inside (default policy)'
     const lifted = await writeInside([h('.config/gh/hosts.yml'), h('.config/other/x')], [`--allow-write=${h('.config/gh')}`]);
     expect(lifted.verdicts[h('.config/gh/hosts.yml')]).toBe('ok');
     expect(lifted.verdicts[h('.config/other/x')]).toBe('refused');
+  });
+});
+
+describe("cargo's registry and go's module cache under the rust and go presets (builds outside run what they hold)", () => {
+  // A crate's build.rs in ~/.cargo/registry/src runs in the next `cargo build` outside of any
+  // project using that crate; a module in ~/go/pkg/mod is compiled into the next go build.
+  const FOOTHOLDS = [
+    '.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde-1.0.0/build.rs',
+    '.cargo/git/checkouts/dep-0123/abcdef0/build.rs',
+    '.cargo/registry/cache/index.crates.io-1949cf8c6b5b557f/serde-1.0.0.crate',
+    'go/pkg/mod/github.com/x/y@v1.0.0/y.go',
+    'go/pkg/mod/cache/download/github.com/x/y/@v/v1.0.0.zip',
+  ];
+  const policyFile = join(world.dir, 'presets.sbx.yaml');
+  const withPresets = ['--policy', policyFile];
+
+  it('are refused inside, each writable outside (twin); the sandbox\'s own cargo home and module cache are written instead', async () => {
+    writeFileSync(policyFile, 'version: 1\nextends: [rust, go]\n');
+    for (const p of FOOTHOLDS) {
+      mkdirSync(dirname(h(p)), { recursive: true });
+      appendFileSync(h(`${p}.outside-twin`), 'outside\n');
+      expect(readFileSync(h(`${p}.outside-twin`), 'utf8')).toBe('outside\n');
+    }
+    const { verdicts, stderr } = await writeInside(FOOTHOLDS.map(h), withPresets);
+    for (const p of FOOTHOLDS) expect(verdicts[h(p)], `${p}\n${stderr}`).toBe('refused');
+    for (const p of FOOTHOLDS) expect(existsSync(h(p)), p).toBe(false);
+    // Twin inside: where cargo and go are pointed, the same writes go through.
+    const c = h('.cache/sbx-sandbox');
+    const own = [join(c, 'cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde-1.0.0/build.rs'), join(c, 'go-mod/github.com/x/y@v1.0.0/y.go')];
+    const inside = await writeInside(own, withPresets);
+    for (const p of own) expect(inside.verdicts[p], `${p}\n${inside.stderr}`).toBe('ok');
+  });
+
+  it("go reads what was downloaded outside through GOPROXY's file form; without a cache outside GOPROXY is left alone", async () => {
+    const download = h('go/pkg/mod/cache/download');
+    const show = () => sbxExec([...withPresets, '--', 'sh', '-c', 'echo "GOPROXY=${GOPROXY-unset}"'], { env: { ...env, GOPROXY: 'https://goproxy.example' }, cwd: project });
+    rmSync(h('go'), { recursive: true, force: true });
+    expect((await show()).stdout.trim()).toBe('GOPROXY=https://goproxy.example');
+    mkdirSync(download, { recursive: true });
+    expect((await show()).stdout.trim()).toBe(`GOPROXY=file://${download},https://goproxy.example`);
+  });
+
+  // The real tool, where this machine has one (root's rustup here; .ci/run installs none).
+  const rustupHome = '/root/.rustup';
+  const cargo = '/root/.cargo/bin/cargo';
+  const hasCargo = existsSync(cargo) && existsSync(rustupHome);
+  it.skipIf(!hasCargo)('cargo builds inside with its home moved, and writes nothing under ~/.cargo (not applicable without root\'s rustup)', async () => {
+    writeFileSync(policyFile, 'version: 1\nextends: [rust, go]\n');
+    const crate = join(project, 'hello');
+    rmSync(crate, { recursive: true, force: true });
+    const cargoEnv = { ...env, RUSTUP_HOME: rustupHome, PATH: `/root/.cargo/bin:${env.PATH}` };
+    const listing = () => (readdirSync(h('.cargo'), { recursive: true }) as string[]).sort();
+    const before = listing();
+    const r = await sbxExec([...withPresets, '--allow-write', project, '--', 'sh', '-c', `cargo new -q --vcs none ${crate} && cd ${crate} && cargo build -q --offline && ./target/debug/hello`], { env: cargoEnv, cwd: project });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Hello, world!');
+    expect(listing()).toEqual(before);
   });
 });
