@@ -270,6 +270,47 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
     expect(outsideTwin.stdout).toMatch(/^error connect: Permission denied/);
   });
 
+  it('a socket served outside cannot be removed, moved or replaced from inside, nor its directory moved: the next client outside would reach a server of the sandbox; stale and own sockets can', async () => {
+    // An outside server's socket in a directory the sandbox may write (like /tmp/tmux-UID or
+    // /tmp/ssh-*/agent.N under the starter's /tmp): removing it and binding there would hand
+    // the user's next `tmux attach` (their keystrokes) to a server started inside.
+    const dir = join(world.dir, 'hijack');
+    const live = join(dir, 'live.sock');
+    mkdirSync(dir);
+    await background([fixture('cmd_server'), 'serve', live], /ready/);
+    const flags = ['--deny-all', RUNNABLE, `--allow-write=${world.dir}`];
+    const tries = [
+      ['rm', `rm -f ${live}`],
+      ['mv', `mv ${live} ${live}.old`],
+      ['over', `: > ${dir}/decoy && mv -f ${dir}/decoy ${live}`],
+      ['dir', `mv ${dir} ${dir}.old`],
+    ];
+    for (const [name, sh] of tries) {
+      const r = await inside(flags, ['sh', '-c', sh!]);
+      expect(r.code, `${name}: ${r.stderr}`).not.toBe(0);
+      expect(r.stderr, name).toMatch(/sbx: denied unix .*served outside this sandbox/);
+      // Still the outside server's: a client outside reaches it.
+      expect((await outside([fixture('cmd_server'), 'run', live, 'true'])).stdout, name).toMatch(/^ok ran:/);
+    }
+    // Twins. A stale socket (its server gone, the file left) goes:
+    const stale = join(dir, 'stale.sock');
+    const server = await background([fixture('cmd_server'), 'serve', stale], /ready/);
+    server.child.kill('SIGKILL');
+    await exited(server.child);
+    expect(existsSync(stale)).toBe(true);
+    const gone = await inside(flags, ['sh', '-c', `rm -f ${stale} && echo removed`]);
+    expect(gone.stdout, gone.stderr).toContain('removed');
+    expect(existsSync(stale)).toBe(false);
+    // The session's own server's socket, removed while it serves:
+    const own = join(dir, 'own.sock');
+    const script = `${fixture('cmd_server')} serve ${own} & pid=$!; for i in $(seq 50); do [ -S ${own} ] && break; sleep 0.1; done; rm ${own} && echo removed; kill $pid`;
+    const mine = await inside(flags, ['sh', '-c', script]);
+    expect(mine.stdout, mine.stderr).toContain('removed');
+    // Outside, the kernel lets the live one go (the refusal above is sbx's).
+    const out = await outside(['sh', '-c', `mv ${live} ${live}.moved && echo moved`]);
+    expect(out.stdout).toContain('moved');
+  });
+
   it('sbx check net SOCKET names the process serving it and why it is refused', async () => {
     const r = await run(sbxBin, ['check', 'net', sock], { env: world.env, cwd: world.dir });
     expect(r.code).toBe(1);

@@ -18,6 +18,7 @@
 #include "git_config.h"
 #include "ipc.h"
 #include "memory.h"
+#include "net_registry.h"
 #include "shm_files.h"
 
 namespace sbx {
@@ -184,19 +185,32 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   reply(n, made(n, t, mknodat(t.parent.get(), t.name.c_str(), mode, dev), false));
 }
 
+// A name a server outside this session answers on (net_registry.h served_elsewhere) is not
+// removed, moved or replaced: a server of the sandbox bound there after would get the next
+// client outside (a `tmux attach`, an ssh-agent request, an editor's client).
+const char* kServedOutside = " (served outside this sandbox: a program outside connecting there would reach whatever the sandbox put in its place)";
+
+bool socket_name_refused(Notif& n, int dirfd, const char* name, const std::string& real) {
+  if (!served_elsewhere(n.core->served(), dirfd, name)) return false;
+  return refuse(n, Decision{false, -2}, "unix", real + kServedOutside, EACCES);
+}
+
 void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (check_target(n, false, true, t)) return;
+  if (!t.unnamed && socket_name_refused(n, t.parent.get(), t.name.c_str(), t.real)) return;
   const ShmGoing going = shm_going(*n.core, t.parent.get(), t.name.c_str(), t.real);
   const long r = unlinkat(t.parent.get(), t.name.c_str(), flags & AT_REMOVEDIR);
   if (r == 0) shm_forget(*n.core, going);
   reply(n, r);
 }
 
-// Walks the tree below `dirfd` (path `dir`) looking for a name a deny glob matches.
-// Returns the rule, -1 when none, or -3 when the tree is too big to tell.
-int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const std::string& dir) {
+// Walks the tree below `dirfd` (path `dir`) looking for a name a deny glob matches, or (with
+// `served`) a socket a server outside this session answers on (its path in *socket).
+// Returns the rule, -1 when none, -3 when the tree is too big to tell, -4 for a socket.
+int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const std::string& dir,
+                    ServedSockets* served = nullptr, std::string* socket = nullptr) {
   struct Item {
     Fd fd;
     std::string path;
@@ -222,6 +236,12 @@ int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const 
           closedir(d);
           return g->rule;
         }
+      const bool maybe_socket = e->d_type == DT_SOCK || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN;
+      if (served && maybe_socket && served_elsewhere(*served, dirfd_of(d), e->d_name)) {
+        if (socket) *socket = p;
+        closedir(d);
+        return -4;
+      }
       if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
         Fd sub(openat(dirfd_of(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (sub.ok()) stack.push_back({std::move(sub), p});
@@ -269,11 +289,14 @@ bool dir_exposes(Notif& n, const Target& t) {
     for (const PathSection* s : {&p->read, &p->write})
       for (const auto& r : s->rules)
         if (r.deny && r.glob && !r.exact && glob_can_match_below(r, t.real)) globs.push_back(&r);
-  if (globs.empty()) return false;
+  // Walked for the globs and for sockets served outside (a moved directory takes its
+  // sockets' names with it: socket_name_refused).
   Fd dir(openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.ok()) return false;  // the rename itself will fail the same way
-  int rule = glob_deny_below(globs, dir.get(), t.real);
+  std::string socket;
+  int rule = glob_deny_below(globs, dir.get(), t.real, &n.core->served(), &socket);
   if (rule == -1) return false;
+  if (rule == -4) return refuse(n, Decision{false, -2}, "unix", socket + kServedOutside, EACCES);
   // -3: too big to check: refused rather than risk exposing a denied name.
   return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);
 }
@@ -410,6 +433,10 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
     if (bare_config_rename(n, guard, s, d, flags)) return;
   }
   if (check_access(n, exchange, true, d.real) || ipc_file_refused(n, d)) return;
+  // The source's name goes; the destination's is replaced (or swapped).
+  if ((!s.unnamed && socket_name_refused(n, s.parent.get(), s.name.c_str(), s.real)) ||
+      (!d.unnamed && socket_name_refused(n, d.parent.get(), d.name.c_str(), d.real)))
+    return;
   if (shm_move_refused(n, s.parent.get(), s.name.c_str(), s.real, d.real) ||
       (exchange && shm_move_refused(n, d.parent.get(), d.name.c_str(), d.real, s.real)))
     return;

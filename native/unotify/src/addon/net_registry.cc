@@ -280,6 +280,24 @@ int unix_server_at(const sockaddr* addr, socklen_t len, int& pid, int& uid) {
   return -err;
 }
 
+bool served_elsewhere(ServedSockets& ours, int dirfd, const char* name) {
+  Fd f(openat(dirfd, name, O_PATH | O_CLOEXEC));  // a symlink's target: clients follow it
+  struct stat st;
+  if (!f.ok() || fstat(f.get(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  if (ours.has_file(st.st_dev, st.st_ino)) return false;
+  // Connect through our own fd of the file (no path length limit, no race on the name).
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  const int n = snprintf(un.sun_path, sizeof un.sun_path, "/proc/self/fd/%d", f.get());
+  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
+  int pid = 0, uid = 0;
+  const int r = unix_server_at(reinterpret_cast<sockaddr*>(&un), len, pid, uid);
+  if (r == 0 || r == -EAGAIN) return true;  // a listener (EAGAIN: its backlog is full)
+  if (r != -EPROTOTYPE) return false;       // ECONNREFUSED: stale
+  Fd d(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // a datagram receiver
+  return d.ok() && connect(d.get(), reinterpret_cast<sockaddr*>(&un), len) == 0;
+}
+
 int unix_server_of(const std::string& name, int& pid, int& uid) {
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
