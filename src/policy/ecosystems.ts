@@ -75,8 +75,9 @@ export const ECOSYSTEMS: readonly Ecosystem[] = [
     label: 'Rust (cargo)',
     markers: ['Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml'],
     // cargo's home for programs inside (CARGO_HOME: registry, git checkouts, locks), never
-    // ~/.cargo/registry: a build outside would run a build.rs planted there.
-    writes: (d) => [d.sandboxCache, join(d.home, '.rustup', 'tmp')],
+    // ~/.cargo/registry: a build outside would run a build.rs planted there. Nor rustup's
+    // ~/.rustup/tmp: an install outside unpacks the next rustc there before moving it in.
+    writes: (d) => [d.sandboxCache],
     hosts: ['index.crates.io', 'static.crates.io', 'crates.io', 'static.rust-lang.org'],
   },
   {

@@ -147,6 +147,7 @@ describe("cargo's registry and go's module cache under the rust and go presets (
     '.cargo/registry/cache/index.crates.io-1949cf8c6b5b557f/serde-1.0.0.crate',
     'go/pkg/mod/github.com/x/y@v1.0.0/y.go',
     'go/pkg/mod/cache/download/github.com/x/y/@v/v1.0.0.zip',
+    '.rustup/tmp/k3j2_dir/rustc/bin/rustc', // what the next rustup install outside moves into toolchains/
   ];
   const policyFile = join(world.dir, 'presets.sbx.yaml');
   const withPresets = ['--policy', policyFile];

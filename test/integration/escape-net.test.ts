@@ -279,19 +279,35 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
     mkdirSync(dir);
     await background([fixture('cmd_server'), 'serve', live], /ready/);
     const flags = ['--deny-all', RUNNABLE, `--allow-write=${world.dir}`];
+    // Clients may come through a symlinked directory too (/var/run -> /run).
+    const viaLink = join(world.dir, 'hijack-link');
+    execaSync('ln', ['-s', dir, viaLink]);
     const tries = [
       ['rm', `rm -f ${live}`],
       ['mv', `mv ${live} ${live}.old`],
       ['over', `: > ${dir}/decoy && mv -f ${dir}/decoy ${live}`],
       ['dir', `mv ${dir} ${dir}.old`],
+      ['symlinked dir', `rm ${viaLink}`],
+      // Made unreadable first: the engine cannot look, so it refuses (as a normal user a
+      // connect to a mode-000 socket fails, and an unreadable directory cannot be listed).
+      ['mode 000 socket', `chmod 000 ${live}; rm -f ${live}`],
+      ['mode 000 directory', `chmod 000 ${dir}; mv ${dir} ${dir}.old`],
     ];
     for (const [name, sh] of tries) {
       const r = await inside(flags, ['sh', '-c', sh!]);
+      execaSync('chmod', ['755', dir]);
+      execaSync('chmod', ['777', live]);
       expect(r.code, `${name}: ${r.stderr}`).not.toBe(0);
-      expect(r.stderr, name).toMatch(/sbx: denied unix .*served outside this sandbox/);
-      // Still the outside server's: a client outside reaches it.
-      expect((await outside([fixture('cmd_server'), 'run', live, 'true'])).stdout, name).toMatch(/^ok ran:/);
+      expect(r.stderr, name).toMatch(/sbx: denied (unix .*(served outside this sandbox|cannot tell whether a server outside)|write .*unreadable to check what it holds)/);
+      // Still the outside server's: a client outside reaches it, by both paths.
+      for (const path of [live, join(viaLink, 'live.sock')])
+        expect((await outside([fixture('cmd_server'), 'run', path, 'true'])).stdout, `${name} ${path}`).toMatch(/^ok ran:/);
     }
+    // Twin: a symlink to a directory no server answers in goes.
+    const plain = join(world.dir, 'plain-link');
+    mkdirSync(join(world.dir, 'plain-target', 'sub'), { recursive: true });
+    execaSync('ln', ['-s', join(world.dir, 'plain-target'), plain]);
+    expect((await inside(flags, ['sh', '-c', `rm ${plain} && echo removed`])).stdout).toContain('removed');
     // Twins. A stale socket (its server gone, the file left) goes:
     const stale = join(dir, 'stale.sock');
     const server = await background([fixture('cmd_server'), 'serve', stale], /ready/);
@@ -309,6 +325,26 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
     // Outside, the kernel lets the live one go (the refusal above is sbx's).
     const out = await outside(['sh', '-c', `mv ${live} ${live}.moved && echo moved`]);
     expect(out.stdout).toContain('moved');
+  });
+
+  it("sends that block cannot take the supervisor's fds and threads: beyond a budget they fail at once, and the socket check still refuses", { timeout: 120_000 }, async () => {
+    // Each blocked send holds our copy of its socket and of every fd it passes, on a helper
+    // thread. Unbounded, a sandbox ran the supervisor out of fds, and the served-socket check
+    // then failed open (a live outside socket was unlinked and taken over).
+    const dir = join(world.dir, 'pileup');
+    const live = join(dir, 'live.sock');
+    mkdirSync(dir);
+    await background([fixture('cmd_server'), 'serve', live], /ready/);
+    const r = await inside(['--deny-all', RUNNABLE, `--allow-write=${world.dir}`, '--allow-read=/etc/hostname'], [fixture('blocked_sends'), '253', live]);
+    const lines = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(':')[0], l.slice(l.indexOf(':') + 2)]));
+    expect(lines.big, r.stdout + r.stderr).toMatch(/^1[0-9] ENOBUFS$/); // 4096 passed fds: 16 sends of 253
+    expect(lines.small, r.stdout).toMatch(/^\d+ EAGAIN$/);
+    expect(Number(lines.big!.split(' ')[0]) + Number(lines.small!.split(' ')[0])).toBe(256); // per session
+    expect(lines.unlink).toBe('EACCES');
+    expect(lines.open).toBe('ok');
+    // Twin: every blocked send went through once its peer read.
+    expect(lines.released).toMatch(/^(\d+) of \1 sent$/);
+    expect((await outside([fixture('cmd_server'), 'run', live, 'true'])).stdout).toMatch(/^ok ran:/);
   });
 
   it('sbx check net SOCKET names the process serving it and why it is refused', async () => {

@@ -49,6 +49,7 @@ describe('sbx init starters', () => {
     const shared = [
       h('.npm/_npx/x/node_modules/cowsay/cli.js'), join(cache, 'pip/x'), h('.config/fish/fish_variables'),
       h('.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde-1.0.0/build.rs'), h('.cargo/git/checkouts/x/build.rs'),
+      h('.rustup/tmp/k3j2_dir/rustc/bin/rustc'),
     ];
     // ~/go/pkg/mod is no dot-entry, and this home is under /var/tmp, which the starter allows:
     // the go preset itself must not name it (escape-home-config runs it inside).

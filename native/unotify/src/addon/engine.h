@@ -98,6 +98,7 @@ class Core : public std::enable_shared_from_this<Core> {
   static constexpr int kCountedNrs = 512;
   std::atomic<uint64_t> trapsByNr[kCountedNrs] = {};
   std::atomic<uint64_t> verifiedAfterExec{0}, verifiedFirstSight{0};
+  std::atomic<int> blockedCalls{0};  // connects and sends waiting on helper threads (net.cc run)
 
  private:
   void receive_loop(int index);

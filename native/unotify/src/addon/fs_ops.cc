@@ -18,7 +18,7 @@
 #include "git_config.h"
 #include "ipc.h"
 #include "memory.h"
-#include "net_registry.h"
+#include "outside_sockets.h"
 #include "shm_files.h"
 
 namespace sbx {
@@ -185,14 +185,20 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   reply(n, made(n, t, mknodat(t.parent.get(), t.name.c_str(), mode, dev), false));
 }
 
-// A name a server outside this session answers on (net_registry.h served_elsewhere) is not
-// removed, moved or replaced: a server of the sandbox bound there after would get the next
-// client outside (a `tmux attach`, an ssh-agent request, an editor's client).
-const char* kServedOutside = " (served outside this sandbox: a program outside connecting there would reach whatever the sandbox put in its place)";
-
+// A name on the path of a socket a server outside this session answers on is not removed,
+// moved or replaced (outside_sockets.h); nor when that cannot be told.
 bool socket_name_refused(Notif& n, int dirfd, const char* name, const std::string& real) {
-  if (!served_elsewhere(n.core->served(), dirfd, name)) return false;
-  return refuse(n, Decision{false, -2}, "unix", real + kServedOutside, EACCES);
+  std::string where;
+  switch (served_elsewhere(n.core->served(), dirfd, name, real, &where)) {
+    case Served::kNo:
+      return false;
+    case Served::kYes:
+      return refuse(n, Decision{false, -2}, "unix",
+                    where + " (served outside this sandbox: a program outside connecting there would reach whatever the sandbox put in its place)", EACCES);
+    case Served::kUnknown:
+      break;
+  }
+  return refuse(n, Decision{false, -2}, "unix", real + " (cannot tell whether a server outside this sandbox answers through it: unreadable, or too big to check)", EACCES);
 }
 
 void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
@@ -206,11 +212,9 @@ void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
   reply(n, r);
 }
 
-// Walks the tree below `dirfd` (path `dir`) looking for a name a deny glob matches, or (with
-// `served`) a socket a server outside this session answers on (its path in *socket).
-// Returns the rule, -1 when none, -3 when the tree is too big to tell, -4 for a socket.
-int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const std::string& dir,
-                    ServedSockets* served = nullptr, std::string* socket = nullptr) {
+// Walks the tree below `dirfd` (path `dir`) looking for a name a deny glob matches.
+// Returns the rule, -1 when none, or -3 when the tree is too big or unreadable to tell.
+int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const std::string& dir) {
   struct Item {
     Fd fd;
     std::string path;
@@ -236,15 +240,14 @@ int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const 
           closedir(d);
           return g->rule;
         }
-      const bool maybe_socket = e->d_type == DT_SOCK || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN;
-      if (served && maybe_socket && served_elsewhere(*served, dirfd_of(d), e->d_name)) {
-        if (socket) *socket = p;
-        closedir(d);
-        return -4;
-      }
       if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
         Fd sub(openat(dirfd_of(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (sub.ok()) stack.push_back({std::move(sub), p});
+        if (sub.ok()) {
+          stack.push_back({std::move(sub), p});
+        } else if (errno != ENOTDIR && errno != ELOOP && errno != ENOENT) {
+          closedir(d);  // unreadable (or no fd left): what it holds cannot be told
+          return -3;
+        }
       }
     }
     closedir(d);
@@ -289,16 +292,16 @@ bool dir_exposes(Notif& n, const Target& t) {
     for (const PathSection* s : {&p->read, &p->write})
       for (const auto& r : s->rules)
         if (r.deny && r.glob && !r.exact && glob_can_match_below(r, t.real)) globs.push_back(&r);
-  // Walked for the globs and for sockets served outside (a moved directory takes its
-  // sockets' names with it: socket_name_refused).
+  if (globs.empty()) return false;
   Fd dir(openat(t.parent.get(), t.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.ok()) return false;  // the rename itself will fail the same way
-  std::string socket;
-  int rule = glob_deny_below(globs, dir.get(), t.real, &n.core->served(), &socket);
+  // Gone, or no longer a directory: the rename itself fails the same way. Unreadable (mode
+  // 000 still moves): what it holds cannot be told, refused below.
+  if (!dir.ok() && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) return false;
+  int rule = dir.ok() ? glob_deny_below(globs, dir.get(), t.real) : -3;
   if (rule == -1) return false;
-  if (rule == -4) return refuse(n, Decision{false, -2}, "unix", socket + kServedOutside, EACCES);
   // -3: too big to check: refused rather than risk exposing a denied name.
-  return refuse(n, Decision{false, rule == -3 ? -2 : rule}, "write", t.real, EACCES);
+  if (rule == -3) return refuse(n, Decision{false, -2}, "write", t.real + " (too big or unreadable to check what it holds)", EACCES);
+  return refuse(n, Decision{false, rule}, "write", t.real, EACCES);
 }
 
 // Does every policy the caller's is nested within allow writing `real`, or refuse it only by

@@ -9,6 +9,7 @@
 #include <linux/unix_diag.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -223,6 +224,21 @@ bool unix_diag_of(int sock, UnixDiag& out) {
   return found;
 }
 
+int unix_file_in_use(dev_t dev, ino_t ino) {
+  bool found = false;
+  const bool asked = unix_diag(0, UDIAG_SHOW_VFS, true, [&](const unix_diag_msg*, const rtattr* at, int len) {
+    for (; RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+      if (at->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(at) < sizeof(unix_diag_vfs)) continue;
+      auto* v = reinterpret_cast<const unix_diag_vfs*>(RTA_DATA(at));
+      // The kernel's dev_t: major << 20 | minor.
+      if (v->udiag_vfs_ino == ino && (v->udiag_vfs_dev >> 20) == major(dev) && (v->udiag_vfs_dev & 0xfffff) == minor(dev))
+        return found = true;
+    }
+    return false;
+  });
+  return found ? 1 : asked ? 0 : -1;
+}
+
 bool unix_cookie_by_name(const std::string& sun_path, uint64_t& cookie) {
   bool found = false;
   unix_diag(0, UDIAG_SHOW_NAME, true, [&](const unix_diag_msg* m, const rtattr* at, int len) {
@@ -278,24 +294,6 @@ int unix_server_at(const sockaddr* addr, socklen_t len, int& pid, int& uid) {
     return 0;
   }
   return -err;
-}
-
-bool served_elsewhere(ServedSockets& ours, int dirfd, const char* name) {
-  Fd f(openat(dirfd, name, O_PATH | O_CLOEXEC));  // a symlink's target: clients follow it
-  struct stat st;
-  if (!f.ok() || fstat(f.get(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
-  if (ours.has_file(st.st_dev, st.st_ino)) return false;
-  // Connect through our own fd of the file (no path length limit, no race on the name).
-  sockaddr_un un{};
-  un.sun_family = AF_UNIX;
-  const int n = snprintf(un.sun_path, sizeof un.sun_path, "/proc/self/fd/%d", f.get());
-  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
-  int pid = 0, uid = 0;
-  const int r = unix_server_at(reinterpret_cast<sockaddr*>(&un), len, pid, uid);
-  if (r == 0 || r == -EAGAIN) return true;  // a listener (EAGAIN: its backlog is full)
-  if (r != -EPROTOTYPE) return false;       // ECONNREFUSED: stale
-  Fd d(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // a datagram receiver
-  return d.ok() && connect(d.get(), reinterpret_cast<sockaddr*>(&un), len) == 0;
 }
 
 int unix_server_of(const std::string& name, int& pid, int& uid) {

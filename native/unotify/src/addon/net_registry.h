@@ -67,10 +67,10 @@ bool proxy_admits(int port, const std::string& client_addr, int client_port);
 // unix_server_at for "/path" or "@abstract" (for `sbx check`).
 int unix_server_of(const std::string& name, int& pid, int& uid);
 
-// Is `name` in `dirfd` (followed when a symlink) a socket file a server answers on right now,
-// other than one this session bound (`ours`)? Removing, moving or replacing such a name
-// would hand the next client outside to whoever binds there after. A stale socket (nobody
-// listening) is not: nothing reaches it.
-bool served_elsewhere(ServedSockets& ours, int dirfd, const char* name);
+// Is a socket bound to the socket file (dev, ino) right now (a listener, a datagram receiver,
+// or a connection it accepted), as sock_diag sees this network namespace? Asked of the
+// kernel, not by connecting: nothing reaches the server. 1 yes, 0 no (a stale file), -1
+// cannot tell.
+int unix_file_in_use(dev_t dev, ino_t ino);
 
 }  // namespace sbx

@@ -1,0 +1,102 @@
+// See outside_sockets.h.
+#include "outside_sockets.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "path_resolve.h"
+#include "sys.h"
+
+namespace sbx {
+
+namespace {
+
+constexpr size_t kMaxEntries = 50000;  // as the deny-glob walk (fs_ops.cc): beyond, refused
+
+// A name that does not lead anywhere a client could connect through.
+bool dead_end(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
+
+Served socket_served(ServedSockets& ours, const struct stat& st) {
+  if (ours.has_file(st.st_dev, st.st_ino)) return Served::kNo;
+  switch (unix_file_in_use(st.st_dev, st.st_ino)) {
+    case 1: return Served::kYes;
+    case 0: return Served::kNo;
+    default: return Served::kUnknown;
+  }
+}
+
+}  // namespace
+
+Served served_elsewhere(ServedSockets& ours, int base, const char* name, const std::string& path, std::string* where) {
+  struct stat st;
+  // Followed: a client's path goes through symlinks.
+  if (fstatat(base, name, &st, 0) != 0) return dead_end(errno) ? Served::kNo : Served::kUnknown;
+  if (S_ISSOCK(st.st_mode)) {
+    const Served s = socket_served(ours, st);
+    if (s == Served::kYes && where) *where = path;
+    return s;
+  }
+  if (!S_ISDIR(st.st_mode)) return Served::kNo;
+  struct Item {
+    Fd fd;
+    std::string path;
+  };
+  std::vector<Item> stack;
+  std::set<std::pair<dev_t, ino_t>> seen{{st.st_dev, st.st_ino}};
+  Fd top(openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!top.ok()) return dead_end(errno) ? Served::kNo : Served::kUnknown;
+  stack.push_back({std::move(top), path});
+  size_t entries = 0;
+  while (!stack.empty()) {
+    Item it = std::move(stack.back());
+    stack.pop_back();
+    DIR* d = fdopendir(it.fd.get());
+    if (!d) return Served::kUnknown;
+    it.fd.release();
+    Served found = Served::kNo;
+    while (dirent* e = readdir(d)) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      if (++entries > kMaxEntries) {
+        found = Served::kUnknown;
+        break;
+      }
+      // Regular files and the like lead nowhere; sockets, directories and symlinks are looked at.
+      if (e->d_type != DT_SOCK && e->d_type != DT_DIR && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+      struct stat es;
+      if (fstatat(dirfd(d), e->d_name, &es, 0) != 0) {
+        if (dead_end(errno)) continue;
+        found = Served::kUnknown;
+        break;
+      }
+      const std::string p = join_path(it.path, e->d_name);
+      if (S_ISSOCK(es.st_mode)) {
+        const Served s = socket_served(ours, es);
+        if (s == Served::kNo) continue;
+        if (s == Served::kYes && where) *where = p;
+        found = s;
+        break;
+      }
+      if (!S_ISDIR(es.st_mode) || !seen.insert({es.st_dev, es.st_ino}).second) continue;
+      Fd sub(openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!sub.ok()) {
+        if (dead_end(errno)) continue;
+        found = Served::kUnknown;  // unreadable: what it holds cannot be told
+        break;
+      }
+      stack.push_back({std::move(sub), p});
+    }
+    closedir(d);
+    if (found != Served::kNo) return found;
+  }
+  return Served::kNo;
+}
+
+}  // namespace sbx
