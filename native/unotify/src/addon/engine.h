@@ -99,6 +99,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::atomic<uint64_t> trapsByNr[kCountedNrs] = {};
   std::atomic<uint64_t> verifiedAfterExec{0}, verifiedFirstSight{0};
   std::atomic<int> blockedCalls{0};  // connects and sends waiting on helper threads (net.cc run)
+  std::atomic<int> heldFds{0};       // passed fds those sends hold (net.cc Msg)
 
  private:
   void receive_loop(int index);

@@ -359,48 +359,48 @@ int read_addr(Notif& n, uint64_t p, uint64_t len, Addr& ad) {
 
 // Calls waiting on helper threads: each holds a thread and our copy of its socket for as long
 // as its peer keeps it waiting, so a sandbox could pile them up until the supervisor has no
-// thread or fd left. Beyond these, a call that would wait fails with EAGAIN at once.
+// thread or fd left. Beyond this, a call of that session that would wait fails with EAGAIN at
+// once. Per session only: a limit shared by all would let one session's pile (which can
+// outlive it) refuse everyone else's.
 constexpr int kMaxBlockedPerSession = 256;
-constexpr int kMaxBlocked = 1024;
-std::atomic<int> g_blocked{0};
 
 // Runs `act` now, or on a detached thread when it may block.
 void run(Notif& n, bool may_block, std::function<void()> act) {
   if (!may_block) return act();
-  const bool session_full = n.core->blockedCalls.fetch_add(1) >= kMaxBlockedPerSession;
-  const bool all_full = !session_full && g_blocked.fetch_add(1) >= kMaxBlocked;
-  if (session_full || all_full) {
+  if (n.core->blockedCalls.fetch_add(1) >= kMaxBlockedPerSession) {
     n.core->blockedCalls--;
-    if (all_full) g_blocked--;
     return void(reply_error(n.listener(), n.req.id, EAGAIN));
   }
   n.deferred = true;
-  std::thread([core = n.core, act = std::move(act), slot = n.slot] {
+  std::thread([core = n.core, act = std::move(act), slot = n.slot]() mutable {
     act();
+    act = nullptr;  // what it held (a Msg counts into core's heldFds) goes while core lives
     core->blockedCalls--;
-    g_blocked--;
     core->journal_release(slot);
   }).detach();
 }
 
-// Our copies of passed fds held at once by this supervisor, all sessions together. A send that
-// blocks (a full peer queue) holds its copies on a helper thread for as long as it waits: a
-// sandbox could pile them up until the supervisor has no fd left, and every check that needs
-// one would then fail for everyone. Beyond the budget a send fails with ENOBUFS.
-constexpr int kMaxHeldFds = 4096;
-std::atomic<int> g_heldFds{0};
+// Our copies of passed fds one session holds at once. A send that blocks (a full peer queue)
+// holds its copies on a helper thread for as long as it waits: a sandbox could pile them up
+// until the supervisor has no fd left, and every check that needs one would then fail for
+// everyone. Beyond the budget a send fails with ENOBUFS. Per session, so one session's pile
+// (which may outlive it: a pair whose peer rides in its own blocked message) costs only it.
+constexpr int kMaxHeldFds = 2048;
 
 // One datagram message copied out of the tracee, fds in SCM_RIGHTS translated to ours.
 struct Msg {
   Addr addr;
   bool has_addr = false;
   std::string data, control;
-  std::vector<Fd> fds;  // counted in g_heldFds while held (a moved-from vector is empty)
+  std::vector<Fd> fds;  // counted in *held while held (a moved-from vector is empty)
+  std::atomic<int>* held = nullptr;  // the session's count (Core::heldFds)
   int flags = 0;
   Msg() = default;
   Msg(Msg&&) = default;
   Msg& operator=(Msg&&) = delete;
-  ~Msg() { g_heldFds -= static_cast<int>(fds.size()); }
+  ~Msg() {
+    if (held) *held -= static_cast<int>(fds.size());
+  }
 };
 
 int read_msg(Notif& n, uint64_t p, Msg& m) {
@@ -450,14 +450,15 @@ int translate_control(Notif& n, Msg& m) {
     if (!pidfd.ok()) pidfd.reset(sys_pidfd_open(n.caller.tgid, 0));
     int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
     size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    m.held = &n.core->heldFds;
     for (size_t i = 0; i < count; i++) {
-      if (g_heldFds.fetch_add(1) >= kMaxHeldFds) {
-        g_heldFds--;
+      if (m.held->fetch_add(1) >= kMaxHeldFds) {
+        (*m.held)--;
         return -ENOBUFS;
       }
       Fd ours(sys_pidfd_getfd(pidfd.get(), fds[i], 0));
       if (!ours.ok()) {
-        g_heldFds--;
+        (*m.held)--;
         return -EBADF;
       }
       fds[i] = ours.get();

@@ -192,7 +192,9 @@ bool unix_diag(unsigned ino, unsigned show, bool dump, F each) {
     if (got <= 0) return false;
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(got));
          h = NLMSG_NEXT(h, got)) {
-      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return true;
+      if (h->nlmsg_type == NLMSG_DONE) return true;
+      // An error ends the answer; only an acknowledgement (error 0) means the kernel answered.
+      if (h->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error == 0;
       if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
       auto* m = reinterpret_cast<const unix_diag_msg*>(NLMSG_DATA(h));
       int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
@@ -230,9 +232,11 @@ int unix_file_in_use(dev_t dev, ino_t ino) {
     for (; RTA_OK(at, len); at = RTA_NEXT(at, len)) {
       if (at->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(at) < sizeof(unix_diag_vfs)) continue;
       auto* v = reinterpret_cast<const unix_diag_vfs*>(RTA_DATA(at));
-      // The kernel's dev_t: major << 20 | minor.
-      if (v->udiag_vfs_ino == ino && (v->udiag_vfs_dev >> 20) == major(dev) && (v->udiag_vfs_dev & 0xfffff) == minor(dev))
-        return found = true;
+      // Only the inode's low 32 bits are reported, and the device is the filesystem's own,
+      // which stat does not give on btrfs subvolumes or overlayfs: the number alone decides.
+      // A rare false match only keeps a stale file.
+      (void)dev;
+      if (v->udiag_vfs_ino == static_cast<uint32_t>(ino)) return found = true;
     }
     return false;
   });
@@ -294,6 +298,22 @@ int unix_server_at(const sockaddr* addr, socklen_t len, int& pid, int& uid) {
     return 0;
   }
   return -err;
+}
+
+int unix_file_answers(int fd) {
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  const int n = snprintf(un.sun_path, sizeof un.sun_path, "/proc/self/fd/%d", fd);
+  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
+  int pid = 0, uid = 0;
+  const int r = unix_server_at(reinterpret_cast<sockaddr*>(&un), len, pid, uid);
+  if (r == 0 || r == -EAGAIN) return 1;  // a listener (EAGAIN: its backlog is full)
+  if (r == -ECONNREFUSED) return 0;
+  if (r != -EPROTOTYPE) return -1;
+  Fd d(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // a datagram receiver?
+  if (!d.ok()) return -1;
+  if (connect(d.get(), reinterpret_cast<sockaddr*>(&un), len) == 0) return 1;
+  return errno == ECONNREFUSED ? 0 : -1;
 }
 
 int unix_server_of(const std::string& name, int& pid, int& uid) {

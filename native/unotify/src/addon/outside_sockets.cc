@@ -24,9 +24,18 @@ constexpr size_t kMaxEntries = 50000;  // as the deny-glob walk (fs_ops.cc): bey
 // A name that does not lead anywhere a client could connect through.
 bool dead_end(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 
-Served socket_served(ServedSockets& ours, const struct stat& st) {
+// `at`/`name`: the socket file (followed), `st` its stat.
+Served socket_served(ServedSockets& ours, int at, const char* name, const struct stat& st) {
   if (ours.has_file(st.st_dev, st.st_ino)) return Served::kNo;
-  switch (unix_file_in_use(st.st_dev, st.st_ino)) {
+  if (unix_file_in_use(st.st_dev, st.st_ino) == 1) return Served::kYes;
+  // Not seen here: stale, or served from another network namespace (a container, a service
+  // with PrivateNetwork=) that sock_diag cannot see. A connect tells: a stale file refuses
+  // it without anything reached.
+  Fd f(openat(at, name, O_PATH | O_CLOEXEC));
+  if (!f.ok()) return dead_end(errno) ? Served::kNo : Served::kUnknown;
+  struct stat again;
+  if (fstat(f.get(), &again) != 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino) return Served::kUnknown;
+  switch (unix_file_answers(f.get())) {
     case 1: return Served::kYes;
     case 0: return Served::kNo;
     default: return Served::kUnknown;
@@ -40,7 +49,7 @@ Served served_elsewhere(ServedSockets& ours, int base, const char* name, const s
   // Followed: a client's path goes through symlinks.
   if (fstatat(base, name, &st, 0) != 0) return dead_end(errno) ? Served::kNo : Served::kUnknown;
   if (S_ISSOCK(st.st_mode)) {
-    const Served s = socket_served(ours, st);
+    const Served s = socket_served(ours, base, name, st);
     if (s == Served::kYes && where) *where = path;
     return s;
   }
@@ -78,7 +87,7 @@ Served served_elsewhere(ServedSockets& ours, int base, const char* name, const s
       }
       const std::string p = join_path(it.path, e->d_name);
       if (S_ISSOCK(es.st_mode)) {
-        const Served s = socket_served(ours, es);
+        const Served s = socket_served(ours, dirfd(d), e->d_name, es);
         if (s == Served::kNo) continue;
         if (s == Served::kYes && where) *where = p;
         found = s;
