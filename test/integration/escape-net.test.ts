@@ -387,6 +387,17 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
     expect((await outside([fixture('cmd_server'), 'run', live, 'true'])).stdout).toMatch(/^ok ran:/);
   });
 
+  it('FIFO opens waiting for a writer are capped the same way (each holds a supervisor thread); released ones open', { timeout: 60_000 }, async () => {
+    const fifo = join(world.dir, 'pile.fifo');
+    execaSync('mkfifo', [fifo]);
+    const r = await inside(['--deny-all', RUNNABLE, `--allow-write=${world.dir}`], [fixture('fifo_pile'), '300', fifo]);
+    const lines = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(':')[0], l.slice(l.indexOf(':') + 2)]));
+    expect(lines.refused, r.stdout + r.stderr).toBe('44 ENFILE');
+    expect(lines.waiting).toBe('256');
+    // Twin: each waiting one opened once a writer came.
+    expect(lines.released).toBe('256');
+  });
+
   it('sbx check net SOCKET names the process serving it and why it is refused', async () => {
     const r = await run(sbxBin, ['check', 'net', sock], { env: world.env, cwd: world.dir });
     expect(r.code).toBe(1);

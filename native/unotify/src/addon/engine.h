@@ -98,7 +98,11 @@ class Core : public std::enable_shared_from_this<Core> {
   static constexpr int kCountedNrs = 512;
   std::atomic<uint64_t> trapsByNr[kCountedNrs] = {};
   std::atomic<uint64_t> verifiedAfterExec{0}, verifiedFirstSight{0};
-  std::atomic<int> blockedCalls{0};  // connects and sends waiting on helper threads (net.cc run)
+  // Calls waiting on helper threads (net.cc run: connects and sends; fs_open.cc: FIFO opens):
+  // each holds a thread and fds for as long as its peer keeps it waiting, and may outlive the
+  // session. Beyond kMaxBlockedCalls a call of this session that would wait fails at once.
+  static constexpr int kMaxBlockedCalls = 256;
+  std::atomic<int> blockedCalls{0};
   std::atomic<int> heldFds{0};       // passed fds those sends hold (net.cc Msg)
 
  private:

@@ -69,12 +69,19 @@ static void open_fifo_later(Notif& n, int keep, int oflags, bool cloexec) {
   auto core = n.core;
   uint64_t id = n.req.id;
   int slot = n.slot;
+  // A FIFO nobody opens the other end of keeps its thread for good (Core::kMaxBlockedCalls).
+  if (core->blockedCalls.fetch_add(1) >= Core::kMaxBlockedCalls) {
+    core->blockedCalls--;
+    close(keep);
+    return void(reply_error(n.listener(), id, ENFILE));
+  }
   n.deferred = true;
   std::thread([core, id, keep, oflags, cloexec, slot] {
     int fd = reopen_fd(keep, oflags);
     int e = errno;
     close(keep);
     reply_fd(core->listener(), id, fd < 0 ? -e : fd, cloexec);
+    core->blockedCalls--;
     core->journal_release(slot);
   }).detach();
 }

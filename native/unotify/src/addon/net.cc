@@ -357,17 +357,12 @@ int read_addr(Notif& n, uint64_t p, uint64_t len, Addr& ad) {
   return read_mem(n.caller.tid, p, &ad.ss, len) < 0 ? -EFAULT : 0;
 }
 
-// Calls waiting on helper threads: each holds a thread and our copy of its socket for as long
-// as its peer keeps it waiting, so a sandbox could pile them up until the supervisor has no
-// thread or fd left. Beyond this, a call of that session that would wait fails with EAGAIN at
-// once. Per session only: a limit shared by all would let one session's pile (which can
-// outlive it) refuse everyone else's.
-constexpr int kMaxBlockedPerSession = 256;
-
 // Runs `act` now, or on a detached thread when it may block.
 void run(Notif& n, bool may_block, std::function<void()> act) {
   if (!may_block) return act();
-  if (n.core->blockedCalls.fetch_add(1) >= kMaxBlockedPerSession) {
+  // Core::kMaxBlockedCalls, per session only: a limit shared by all would let one session's
+  // pile (which can outlive it) refuse everyone else's.
+  if (n.core->blockedCalls.fetch_add(1) >= Core::kMaxBlockedCalls) {
     n.core->blockedCalls--;
     return void(reply_error(n.listener(), n.req.id, EAGAIN));
   }
