@@ -230,7 +230,7 @@ int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const 
     if (!d) continue;
     while (dirent* e = readdir(d)) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      if (++seen > 50000) {
+      if (++seen > kMaxWalkEntries) {
         closedir(d);
         return -3;
       }

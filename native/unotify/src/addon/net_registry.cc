@@ -9,7 +9,6 @@
 #include <linux/unix_diag.h>
 #include <poll.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -226,7 +225,7 @@ bool unix_diag_of(int sock, UnixDiag& out) {
   return found;
 }
 
-int unix_file_in_use(dev_t dev, ino_t ino) {
+int unix_file_in_use(ino_t ino) {
   bool found = false;
   const bool asked = unix_diag(0, UDIAG_SHOW_VFS, true, [&](const unix_diag_msg*, const rtattr* at, int len) {
     for (; RTA_OK(at, len); at = RTA_NEXT(at, len)) {
@@ -235,7 +234,6 @@ int unix_file_in_use(dev_t dev, ino_t ino) {
       // Only the inode's low 32 bits are reported, and the device is the filesystem's own,
       // which stat does not give on btrfs subvolumes or overlayfs: the number alone decides.
       // A rare false match only keeps a stale file.
-      (void)dev;
       if (v->udiag_vfs_ino == static_cast<uint32_t>(ino)) return found = true;
     }
     return false;

@@ -67,11 +67,11 @@ bool proxy_admits(int port, const std::string& client_addr, int client_port);
 // unix_server_at for "/path" or "@abstract" (for `sbx check`).
 int unix_server_of(const std::string& name, int& pid, int& uid);
 
-// Is a socket bound to the socket file (dev, ino) right now (a listener, a datagram receiver,
-// or a connection it accepted), as sock_diag sees this network namespace? Asked of the
-// kernel, not by connecting: nothing reaches the server. 1 yes (or an inode number like
+// Is a socket bound to the socket file with inode `ino` right now (a listener, a datagram
+// receiver, or a connection it accepted), as sock_diag sees this network namespace? Asked of
+// the kernel, not by connecting: nothing reaches the server. 1 yes (or an inode number like
 // it), 0 none here (a stale file, or a server in another network namespace), -1 cannot tell.
-int unix_file_in_use(dev_t dev, ino_t ino);
+int unix_file_in_use(ino_t ino);
 // A connect of our own to the socket file `fd` (an O_PATH fd): 1 a server answered (stream,
 // seqpacket or datagram), 0 refused (nobody bound: stale), -1 cannot tell.
 int unix_file_answers(int fd);

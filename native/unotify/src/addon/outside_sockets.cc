@@ -19,15 +19,13 @@ namespace sbx {
 
 namespace {
 
-constexpr size_t kMaxEntries = 50000;  // as the deny-glob walk (fs_ops.cc): beyond, refused
-
 // A name that does not lead anywhere a client could connect through.
 bool dead_end(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 
 // `at`/`name`: the socket file (followed), `st` its stat.
 Served socket_served(ServedSockets& ours, int at, const char* name, const struct stat& st) {
   if (ours.has_file(st.st_dev, st.st_ino)) return Served::kNo;
-  if (unix_file_in_use(st.st_dev, st.st_ino) == 1) return Served::kYes;
+  if (unix_file_in_use(st.st_ino) == 1) return Served::kYes;
   // Not seen here: stale, or served from another network namespace (a container, a service
   // with PrivateNetwork=) that sock_diag cannot see. A connect tells: a stale file refuses
   // it without anything reached.
@@ -73,7 +71,7 @@ Served served_elsewhere(ServedSockets& ours, int base, const char* name, const s
     Served found = Served::kNo;
     while (dirent* e = readdir(d)) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      if (++entries > kMaxEntries) {
+      if (++entries > kMaxWalkEntries) {
         found = Served::kUnknown;
         break;
       }

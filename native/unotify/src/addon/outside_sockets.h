@@ -5,6 +5,7 @@
 // afterwards would get your next `tmux attach` and what you type into it, an editor's client,
 // an ssh-agent request (fs_ops.cc asks before unlink and rename).
 #pragma once
+#include <cstddef>
 #include <string>
 
 #include "net_registry.h"
@@ -12,6 +13,10 @@
 namespace sbx {
 
 enum class Served { kNo, kYes, kUnknown };
+
+// Entries a walk below a moved name reads at most (here and in fs_ops.cc's deny-glob walk);
+// beyond, what the tree holds cannot be told and the move is refused.
+constexpr size_t kMaxWalkEntries = 50000;
 
 // What `name` in `dirfd` leads to, followed as a client would: a socket file bound by a
 // server now (not one of `ours`, the session's own), or a directory holding one at any depth
