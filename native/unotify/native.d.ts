@@ -292,7 +292,7 @@ export interface NativeAddon {
   /**
    * lstat (follow false) or stat of each path, in one call: 0 absent or unreadable (any error),
    * 1 regular file, 2 directory, 3 symlink, 4 anything else. The supervisor re-checks a cached
-   * policy's facts with it (src/policy/expand.ts buildFactsHold).
+   * policy's facts with it (src/policy/expand.ts planFactsCheck).
    */
   pathKinds(paths: string[], follow: boolean): Uint8Array;
 }

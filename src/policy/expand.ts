@@ -208,6 +208,18 @@ export function recordBuildFacts<T>(fn: () => T): { out: T; facts: ReadonlyMap<s
   }
 }
 
+/** recordBuildFacts in a memo of its own, whatever runs around it: the facts of `fn` alone (for a cache of just its answer). */
+export function recordOwnFacts<T>(fn: () => T): { out: T; facts: ReadonlyMap<string, string> } {
+  const outer = [buildFacts, costs] as const;
+  const mine = new Map<string, string>();
+  [buildFacts, costs] = [mine, new Map()];
+  try {
+    return { out: fn(), facts: mine };
+  } finally {
+    [buildFacts, costs] = outer;
+  }
+}
+
 /** The memo alone, for synchronous work (finishing a policy resolves many paths under a few directories). */
 export function withBuildFactsSync<T>(fn: () => T): T {
   if (buildFacts) return fn();
@@ -252,49 +264,75 @@ export const nodePathKinds: PathKinds = (paths, follow) => Uint8Array.from(paths
  * a symlink (or a name whose parent was not recorded) is resolved again the slow way.
  */
 export function buildFactsHold(facts: ReadonlyMap<string, string>, kinds: PathKinds = nodePathKinds): boolean {
-  const canon: Array<[string, string]> = [];
-  const probed: Array<[string, string, string]> = [];
+  return planFactsCheck(facts).holds(kinds);
+}
+
+/** buildFactsHold split in two: what to look at is worked out once per build (caches keep it), the looking done each time. */
+export interface FactsCheck {
+  holds(kinds?: PathKinds): boolean;
+}
+
+export function planFactsCheck(facts: ReadonlyMap<string, string>): FactsCheck {
+  // Existence probes ('e': exists, 'f': a regular file), stat'ed with links followed.
+  const probedPaths: string[] = [];
+  const probedIsExists: boolean[] = [];
+  const probedWas: boolean[] = [];
+  // Canonical paths ('c'), each lstat'ed where canonical() looks at it: in its parent's
+  // recorded canonical path (`at`), or as written when the parent was not recorded.
+  const canonPaths: string[] = [];
+  const canonWas: string[] = [];
+  const canonAt: string[] = [];
+  const slowAlways: boolean[] = []; // no parent recorded: always resolved again
+  const slowIfLink: boolean[] = []; // a symlink there now: resolved again
+  const matches: boolean[] = []; // otherwise the recorded value must be that place
+  let broken = false; // a fact no fresh answer can equal (an unknown kind or value)
   for (const [key, was] of facts) {
-    if (key[0] === 'c') canon.push([key.slice(1), was]);
-    else if (key[0] === 'e' || key[0] === 'f') probed.push([key[0], key.slice(1), was]);
-    else return false;
+    const path = key.slice(1);
+    if (key[0] === 'e' || key[0] === 'f') {
+      if (was !== '0' && was !== '1') broken = true;
+      probedPaths.push(path);
+      probedIsExists.push(key[0] === 'e');
+      probedWas.push(was === '1');
+    } else if (key[0] === 'c') {
+      if (path === '/') {
+        if (was !== '/') broken = true;
+        continue;
+      }
+      const up = dirname(path);
+      const parent = up === '/' ? '/' : facts.get(`c${up}`);
+      const here = parent === undefined ? undefined : under(parent, path);
+      canonPaths.push(path);
+      canonWas.push(was);
+      canonAt.push(here ?? path);
+      slowAlways.push(here === undefined);
+      slowIfLink.push(here !== undefined && !PROCESS_LINKS.test(here));
+      matches.push(here !== undefined && was === here);
+    } else broken = true;
   }
-  const now = kinds(
-    probed.map(([, path]) => path),
-    true,
-  );
-  for (const [i, [kind, , was]] of probed.entries()) {
-    const holds = kind === 'e' ? now[i] !== ABSENT : now[i] === REGULAR;
-    if (String(+holds) !== was) return false;
-  }
-  // Each name is looked at where canonical() looks: in its parent's recorded canonical path.
-  const here = canon.map(([path]) => {
-    const up = dirname(path);
-    const parent = up === '/' ? '/' : facts.get(`c${up}`);
-    return parent === undefined ? undefined : under(parent, path);
-  });
-  const links = kinds(
-    here.map((h, i) => h ?? canon[i]![0]),
-    false,
-  );
-  const slow: Array<[string, string]> = [];
-  for (const [i, [path, was]] of canon.entries()) {
-    if (path === '/') {
-      if (was !== '/') return false;
-      continue;
-    }
-    const h = here[i];
-    if (h === undefined || (links[i] === SYMLINK && !PROCESS_LINKS.test(h))) slow.push([path, was]);
-    else if (was !== h) return false;
-  }
-  if (slow.length === 0) return true;
-  const outer = [buildFacts, costs] as const;
-  [buildFacts, costs] = [new Map(), new Map()];
-  try {
-    return slow.every(([path, was]) => canonicalPath(path) === was);
-  } finally {
-    [buildFacts, costs] = outer;
-  }
+  return {
+    holds(kinds: PathKinds = nodePathKinds): boolean {
+      if (broken) return false;
+      const now = kinds(probedPaths, true);
+      for (let i = 0; i < probedPaths.length; i++) {
+        const holds = probedIsExists[i] ? now[i] !== ABSENT : now[i] === REGULAR;
+        if (holds !== probedWas[i]) return false;
+      }
+      const links = kinds(canonAt, false);
+      const slow: number[] = [];
+      for (let i = 0; i < canonPaths.length; i++) {
+        if (slowAlways[i] || (slowIfLink[i] && links[i] === SYMLINK)) slow.push(i);
+        else if (!matches[i]) return false;
+      }
+      if (slow.length === 0) return true;
+      const outer = [buildFacts, costs] as const;
+      [buildFacts, costs] = [new Map(), new Map()];
+      try {
+        return slow.every((i) => canonicalPath(canonPaths[i]!) === canonWas[i]);
+      } finally {
+        [buildFacts, costs] = outer;
+      }
+    },
+  };
 }
 
 export interface ExpandedPath {

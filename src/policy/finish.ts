@@ -30,7 +30,7 @@ import type { CompiledPolicy, PathRule, RuleOrigin } from './compiled.js';
 import { decideNet } from './net-match.js';
 import { addressRule, planOf, replayNet } from './net-plan.js';
 import type { Env } from './paths.js';
-import { deputyPatterns } from './deputies.js';
+import { currentDeputyPatterns } from './deputies.js';
 import { identifyCommands, identifyExec } from './exec-images.js';
 import { withBuildFactsSync } from './expand.js';
 
@@ -131,7 +131,7 @@ function addDeputies(unix: PathRule[], origins: RuleOrigin[], env: Env): void {
     return origins.length - 1;
   };
   const has = (pattern: string, effect?: string) => unix.some((r) => r.pattern === pattern && (effect === undefined || r.effect === effect));
-  for (const d of deputyPatterns(env)) {
+  for (const d of currentDeputyPatterns(env)) {
     const text = `${d.deputy.name}: ${d.deputy.why}`;
     if (d.deputy.alwaysDeny) {
       // Like docker.sock: a plain deny; an explicit rule for the same path is the user's choice.

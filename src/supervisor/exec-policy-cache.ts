@@ -13,13 +13,15 @@
  *   found or did not find above the directory among them — still the same (expand.ts
  *   buildFactsHold).
  * Anything else is a miss and a fresh build. The program's environment is computed from the
- * caller's variables every time, and each hit is a private copy (sessions renumber ids).
+ * caller's variables every time, and each hit is a session copy of a frozen entry
+ * (shared-policy.ts: sessions renumber ids).
  */
-import { buildFactsHold, nodePathKinds, type PathKinds } from '../policy/expand.js';
+import { nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds } from '../policy/expand.js';
 import type { Env } from '../policy/paths.js';
 import { stampOf } from './policy-cache.js';
 import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import { filterEnv } from '../policy/match.js';
+import { freezeShared, sessionCopy } from './shared-policy.js';
 
 /** Policies kept in all (directories × flag sets × variable values); each is ~40 KB of JSON. */
 const MAX_ENTRIES = 32;
@@ -27,7 +29,9 @@ const MAX_ENTRIES = 32;
 interface Entry {
   reads: Array<[string, string | undefined]>;
   stamp: string;
+  /** Frozen (shared-policy.ts): each hit gets a session copy. */
   built: ResolvedExec;
+  facts: FactsCheck;
 }
 
 export class ExecPolicyCache {
@@ -46,12 +50,12 @@ export class ExecPolicyCache {
     const { argv } = parseExecCommandLine(source.args);
     const key = `${source.cwd}\0${source.args.slice(0, source.args.length - argv.length).join('\0')}`;
     const variants = this.entries.get(key) ?? [];
-    const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.inputs.stamped).stamp === e.stamp && buildFactsHold(e.built.inputs.facts, this.kinds));
+    const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.inputs.stamped).stamp === e.stamp && e.facts.holds(this.kinds));
     if (hit) {
       this.hits++;
       this.entries.delete(key);
       this.entries.set(key, variants);
-      const copy = structuredClone(hit.built);
+      const copy = sessionCopy(hit.built);
       copy.source = { ...copy.source, kind: 'exec', cwd: source.cwd, args: source.args };
       copy.key = sourceKey(copy.source);
       copy.argv = argv;
@@ -62,11 +66,12 @@ export class ExecPolicyCache {
     const built = await resolveExecSource(source, env);
     const { stamp, settled } = stampOf(built.inputs.stamped);
     if (settled && built.inputs.reusable) {
-      const entry: Entry = { reads: built.inputs.readNames.map((n) => [n, env[n]]), stamp, built: structuredClone(built) };
-      entry.built.env = {}; // the caller's variables are not kept
-      const kept = variants.filter((e) => e.reads.some(([name, value]) => env[name] !== value)).slice(-3);
+      // The caller's variables are not kept.
+      const kept = freezeShared({ ...structuredClone(built), env: {} });
+      const entry: Entry = { reads: built.inputs.readNames.map((n) => [n, env[n]]), stamp, built: kept, facts: planFactsCheck(kept.inputs.facts) };
+      const others = variants.filter((e) => e.reads.some(([name, value]) => env[name] !== value)).slice(-3);
       this.entries.delete(key);
-      this.entries.set(key, [...kept, entry]);
+      this.entries.set(key, [...others, entry]);
       // The least recently used go first, until the whole cache is within its bound.
       let total = 0;
       for (const v of this.entries.values()) total += v.length;

@@ -13,18 +13,20 @@
  */
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
-import { buildFactsHold, canonicalPath, nodePathKinds, type PathKinds } from '../policy/expand.js';
+import { canonicalPath, nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
 import { resolveSource, resolveSourceWithFacts, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
+import { freezeShared, sessionCopy } from './shared-policy.js';
 
 const MAX_ENTRIES = 256;
 
 interface CacheEntry {
+  /** Frozen (shared-policy.ts): each get hands out a session copy. */
   resolved: ResolvedSource;
   paths: string[];
   stamp: string;
-  facts: ReadonlyMap<string, string>;
+  facts: FactsCheck;
   /** Changes whenever the entry is re-resolved: same generation = same compiled policy. */
   generation: number;
 }
@@ -93,12 +95,13 @@ export class PolicyCache {
     // An exec source is built once per command (its env and flags are its own): never cached.
     if (source.kind === 'exec') return { resolved: await resolveSource(source, this.env), effectiveKey, generation: this.nextGeneration++ };
     let e = this.entries.get(effectiveKey);
-    if (!e || stampOf(e.paths).stamp !== e.stamp || !buildFactsHold(e.facts, this.kinds)) {
+    if (!e || stampOf(e.paths).stamp !== e.stamp || !e.facts.holds(this.kinds)) {
       this.entries.delete(effectiveKey);
       const { resolved, facts } = await resolveSourceWithFacts(source, this.env, this.lastGood);
       const paths = [...new Set([...resolved.watch, ...resolved.files])];
       const { stamp, settled } = stampOf(paths);
-      e = { resolved, paths, stamp, facts, generation: this.nextGeneration++ };
+      // A copy is frozen: the build may share objects with what built it.
+      e = { resolved: freezeShared(structuredClone(resolved)), paths, stamp, facts: planFactsCheck(facts), generation: this.nextGeneration++ };
       // An edit between our read and our stat would hide behind the stamp: keep only
       // what has not changed for a while (a fresh edit is simply resolved again next time).
       if (settled) {
@@ -110,7 +113,7 @@ export class PolicyCache {
       this.entries.delete(effectiveKey);
       this.entries.set(effectiveKey, e);
     }
-    const copy = structuredClone(e.resolved);
+    const copy = sessionCopy(e.resolved);
     copy.source = source;
     return { resolved: copy, effectiveKey, generation: e.generation };
   }

@@ -4,12 +4,12 @@
  * (parent memoised) and must agree with the kernel's realpath; the recorded facts must stop
  * holding as soon as any of them changes (the exec policy cache relies on it).
  */
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFactsHold, canonicalPath, isRegularFile, nodePathKinds, pathExists, recordBuildFacts, type PathKinds } from '../../../src/policy/expand.js';
+import { buildFactsHold, canonicalPath, isRegularFile, nodePathKinds, pathExists, planFactsCheck, recordBuildFacts, type PathKinds } from '../../../src/policy/expand.js';
 import { loadNative } from '../../../src/native/load.js';
 
 const nativeKinds: PathKinds = (paths, follow) => loadNative().pathKinds(paths, follow);
@@ -297,5 +297,31 @@ describe('pathKinds (native) agrees with Node fs', () => {
     expect(() => addon.pathKinds(['/'])).toThrow(/pathKinds\(paths, follow\)/);
     expect(() => addon.pathKinds([1], false)).toThrow(/paths\[0\] must be a string/);
     expect(() => addon.pathKinds(['/'], 1)).toThrow(/follow must be a boolean/);
+  });
+});
+
+describe('planFactsCheck', () => {
+  it('one plan, checked again and again (as the caches do), sees each change to the facts and their repair', () => {
+    const p = join(dir, 'planned');
+    mkdirSync(join(p, 'a/b'), { recursive: true });
+    writeFileSync(join(p, 'a/b/file'), '');
+    const { facts } = recordBuildFacts(() => [canonicalPath(join(p, 'a/b/file')), pathExists(join(p, 'a/missing')), isRegularFile(join(p, 'a/b/file'))]);
+    const plan = planFactsCheck(facts);
+    for (const kinds of [nodePathKinds, nativeKinds]) {
+      expect(plan.holds(kinds)).toBe(true);
+      // a name on the path becomes a link (to the same place: still a changed fact)
+      renameSync(join(p, 'a/b'), join(p, 'a/real-b'));
+      symlinkSync('real-b', join(p, 'a/b'));
+      expect(plan.holds(kinds)).toBe(false);
+      rmSync(join(p, 'a/b'));
+      renameSync(join(p, 'a/real-b'), join(p, 'a/b'));
+      expect(plan.holds(kinds)).toBe(true);
+      // a probed absence becomes a presence
+      writeFileSync(join(p, 'a/missing'), '');
+      expect(plan.holds(kinds)).toBe(false);
+      rmSync(join(p, 'a/missing'));
+      expect(plan.holds(kinds)).toBe(true);
+      expect(buildFactsHold(facts, kinds)).toBe(true);
+    }
   });
 });
