@@ -99,15 +99,17 @@ async function killSupervisorTimes(kills: number, resumes: () => number): Promis
 describe('supervisor crash survival', () => {
   it('kill -9 mid-workload: the workload completes with correct results, no ENOSYS, no spurious denial; a new supervisor serves the same session', { timeout: 120_000 }, async () => {
     const p = makeProject(join(sb.home, 'k9'));
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 6000)], { cwd: p });
+    // The load lasts until the resume is seen (a stop file), at most 60 s: with a fixed 6 s it
+    // could end before the kill on a loaded machine (it did once, beside the 50-session test).
+    const stop = join(sb.dir, 'k9-stop');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 60_000, 4, stop)], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
     // Kill once all four openers are in their loop (each has a denial on record), so the
     // kill lands mid-workload. (An exec in flight survives a kill too: see the launch loop.)
     await until('all four openers running', () => new Set(sb.log(session.id).filter((v) => v.program === opener).map((v) => v.pid)).size === 4, 30_000);
     const old = sb.supervisorPid()!;
     process.kill(old, 'SIGKILL');
-    // Serving again: the keeper started a new supervisor and re-registered the session
-    // (the daemon log says so even if the workload is already over by the time we look).
+    // Serving again: the keeper started a new supervisor and re-registered the session.
     const resumed = until('session resumed by a new supervisor', () => {
       try {
         return readFileSync(join(sb.state, 'supervisor.log'), 'utf8').includes(`session ${session.id} resumed: root ${session.rootPid}`);
@@ -118,6 +120,7 @@ describe('supervisor crash survival', () => {
     await resumed.catch((e: Error) => {
       throw new Error(`${e.message}\n${diagnostics()}`);
     });
+    writeFileSync(stop, '');
     const now = sb.status().supervisor.pid;
     expect(now).toBeGreaterThan(0);
     expect(now).not.toBe(old);
