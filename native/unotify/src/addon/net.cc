@@ -313,11 +313,7 @@ bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
     if (resolve_failed(n, resolve(n.caller, base.get(), name, true, 0, false, r), r)) return true;
     name = resolved_path(r);
     fstat(r.fd.get(), &st);
-    auto* un = reinterpret_cast<sockaddr_un*>(&ad.ss);
-    std::string via = "/proc/self/fd/" + std::to_string(r.fd.get());
-    memset(un->sun_path, 0, sizeof un->sun_path);
-    memcpy(un->sun_path, via.c_str(), via.size());
-    ad.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);
+    ad.len = unix_addr_of_fd(r.fd.get(), *reinterpret_cast<sockaddr_un*>(&ad.ss));
     ad.keep = std::move(r.fd);
   }
   UnixName u = decide_unix_all(n, name);

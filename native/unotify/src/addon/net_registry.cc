@@ -298,11 +298,16 @@ int unix_server_at(const sockaddr* addr, socklen_t len, int& pid, int& uid) {
   return -err;
 }
 
-int unix_file_answers(int fd) {
-  sockaddr_un un{};
+socklen_t unix_addr_of_fd(int fd, sockaddr_un& un) {
+  un = sockaddr_un{};
   un.sun_family = AF_UNIX;
   const int n = snprintf(un.sun_path, sizeof un.sun_path, "/proc/self/fd/%d", fd);
-  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
+}
+
+int unix_file_answers(int fd) {
+  sockaddr_un un;
+  const socklen_t len = unix_addr_of_fd(fd, un);
   int pid = 0, uid = 0;
   const int r = unix_server_at(reinterpret_cast<sockaddr*>(&un), len, pid, uid);
   if (r == 0 || r == -EAGAIN) return 1;  // a listener (EAGAIN: its backlog is full)

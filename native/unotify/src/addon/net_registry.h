@@ -8,6 +8,7 @@
 //    a proxy serves only connections its own sandbox's engine made (proxy_admits).
 #pragma once
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -63,6 +64,10 @@ void proxy_expect(unsigned long ino, int port);
 // True (once) when the TCP connection from client_addr:client_port to 127.0.0.1:port was
 // announced with proxy_expect (found through /proc/net/tcp{,6}: its inode).
 bool proxy_admits(int port, const std::string& client_addr, int client_port);
+
+// The address of the socket file an O_PATH fd of ours holds: /proc/self/fd/N, so a
+// connect reaches that very file, whatever its name is now. Returns the address length.
+socklen_t unix_addr_of_fd(int fd, sockaddr_un& un);
 
 // unix_server_at for "/path" or "@abstract" (for `sbx check`).
 int unix_server_of(const std::string& name, int& pid, int& uid);
