@@ -295,4 +295,12 @@ export interface NativeAddon {
    * policy's facts with it (src/policy/expand.ts planFactsCheck).
    */
   pathKinds(paths: string[], follow: boolean): Uint8Array;
+  /**
+   * lstat of each path, in one call: 4 numbers per path — dev, ino, mtime and ctime in
+   * nanoseconds — for a directory on a local filesystem whose directory times move with each
+   * entry (ext4, xfs, btrfs, tmpfs, overlayfs, f2fs, zfs, bcachefs), four zeros for anything
+   * else (absent, unreadable, a symlink, NFS, FUSE, /proc). The supervisor stamps the
+   * directories a cached policy's facts live in with it (src/policy/expand.ts PathStamps).
+   */
+  pathStamps(paths: string[]): BigUint64Array;
 }

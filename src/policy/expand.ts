@@ -255,6 +255,33 @@ function pathKind(p: string, follow: boolean): number {
 export const nodePathKinds: PathKinds = (paths, follow) => Uint8Array.from(paths, (p) => pathKind(p, follow));
 
 /**
+ * A directory's stamp per path — its identity and last change (lstat: dev, ino, mtime and
+ * ctime) — or '' for anything else (absent, unreadable, not a directory) and for a directory
+ * changed within the last second. Adding, removing or renaming an entry moves a directory's
+ * mtime and ctime, and ctime cannot be set back from userspace, so an unchanged stamp says
+ * none of its names changed kind (a symlink cannot become something else in place). A change
+ * within the same clock tick as the stamp could hide behind it: hence settled ones only.
+ * Only the supervisor stamps (the native batch, which trusts local filesystems alone:
+ * native.d.ts pathStamps); elsewhere every name is lstat'ed.
+ */
+export type PathStamps = (paths: string[]) => string[];
+
+const SETTLED_NS = 1_000_000_000n;
+
+export function settledStamp(dev: bigint, ino: bigint, mtimeNs: bigint, ctimeNs: bigint): string {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  if (ino === 0n || now - mtimeNs < SETTLED_NS || now - ctimeNs < SETTLED_NS) return '';
+  return `${dev}:${ino}:${mtimeNs}:${ctimeNs}`;
+}
+
+/** PathStamps from the native batch's numbers (pathStamps: dev, ino, mtime, ctime per path; zeros for no directory). */
+export function stampsFromNumbers(n: BigUint64Array): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 3 < n.length; i += 4) out.push(settledStamp(n[i]!, n[i + 1]!, n[i + 2]!, n[i + 3]!));
+  return out;
+}
+
+/**
  * True when every fact a build recorded is still what the filesystem says now.
  *
  * Exactly what a fresh canonicalPath / pathExists / isRegularFile would answer, with one
@@ -272,7 +299,13 @@ export interface FactsCheck {
   holds(kinds?: PathKinds): boolean;
 }
 
-export function planFactsCheck(facts: ReadonlyMap<string, string>): FactsCheck {
+/**
+ * `stamps` (optional): names many of which live in one directory are then vouched for by the
+ * directory's stamp (PathStamps) instead of one lstat each, once the plan has seen each of
+ * them as recorded and the directory settled. Only a name that is no symlink can be: a
+ * symlink's facts depend on where it leads, which its directory does not stamp.
+ */
+export function planFactsCheck(facts: ReadonlyMap<string, string>, stamps?: PathStamps, kinds: PathKinds = nodePathKinds): FactsCheck {
   // Existence probes ('e': exists, 'f': a regular file), stat'ed with links followed.
   const probedPaths: string[] = [];
   const probedIsExists: boolean[] = [];
@@ -309,6 +342,7 @@ export function planFactsCheck(facts: ReadonlyMap<string, string>): FactsCheck {
       matches.push(here !== undefined && was === here);
     } else broken = true;
   }
+  const stamped = broken || !stamps ? undefined : stampDirectories(canonAt, (i) => !slowAlways[i] && matches[i]!, stamps, kinds);
   return {
     holds(kinds: PathKinds = nodePathKinds): boolean {
       if (broken) return false;
@@ -317,9 +351,15 @@ export function planFactsCheck(facts: ReadonlyMap<string, string>): FactsCheck {
         const holds = probedIsExists[i] ? now[i] !== ABSENT : now[i] === REGULAR;
         if (holds !== probedWas[i]) return false;
       }
-      const links = kinds(canonAt, false);
+      // Names whose directory's stamp is unchanged hold; the others are lstat'ed.
+      const vouched = stamped?.vouched(stamps!) ?? NONE_VOUCHED;
+      const look = vouched.size === 0 ? canonAt.map((_, i) => i) : canonAt.map((_, i) => i).filter((i) => !vouched.has(i));
+      const seen = kinds(look.map((i) => canonAt[i]!), false);
+      const links = new Uint8Array(canonAt.length);
+      look.forEach((i, k) => (links[i] = seen[k]!));
       const slow: number[] = [];
       for (let i = 0; i < canonPaths.length; i++) {
+        if (vouched.has(i)) continue;
         if (slowAlways[i] || (slowIfLink[i] && links[i] === SYMLINK)) slow.push(i);
         else if (!matches[i]) return false;
       }
@@ -331,6 +371,57 @@ export function planFactsCheck(facts: ReadonlyMap<string, string>): FactsCheck {
       } finally {
         [buildFacts, costs] = outer;
       }
+    },
+  };
+}
+
+const NONE_VOUCHED: ReadonlySet<number> = new Set();
+/** A directory holding at least this many names is stamped rather than its names lstat'ed. */
+const STAMP_FROM = 3;
+
+/**
+ * The directories (at least STAMP_FROM of the eligible names in each) whose names, as of
+ * their stamps, are what the build recorded — seen so here, after the stamps were taken, so
+ * any later change moves a stamp. `vouched` gives the names whose directory is unchanged.
+ */
+function stampDirectories(
+  at: readonly string[],
+  eligible: (i: number) => boolean,
+  stamps: PathStamps,
+  kinds: PathKinds,
+): { vouched(stamps: PathStamps): ReadonlySet<number> } | undefined {
+  const byDir = new Map<string, number[]>();
+  at.forEach((p, i) => {
+    if (!eligible(i)) return;
+    const d = dirname(p);
+    const list = byDir.get(d);
+    if (list) list.push(i);
+    else byDir.set(d, [i]);
+  });
+  const dirs = [...byDir].filter(([, names]) => names.length >= STAMP_FROM).map(([d]) => d);
+  if (dirs.length === 0) return undefined;
+  const planned = stamps(dirs);
+  const names = dirs.map((d) => byDir.get(d)!);
+  const all = names.flat();
+  const now = kinds(
+    all.map((i) => at[i]!),
+    false,
+  );
+  const kind = new Map(all.map((i, k) => [i, now[k]!]));
+  // A directory whose names are not all as recorded now (no symlink where none was) is not stamped.
+  const keep = dirs.map((_, g) => planned[g] !== '' && names[g]!.every((i) => kind.get(i) !== SYMLINK));
+  const kept = dirs.filter((_, g) => keep[g]);
+  if (kept.length === 0) return undefined;
+  const keptPlanned = planned.filter((_, g) => keep[g]);
+  const keptNames = names.filter((_, g) => keep[g]);
+  return {
+    vouched(stamps: PathStamps): ReadonlySet<number> {
+      const current = stamps(kept);
+      const out = new Set<number>();
+      current.forEach((stamp, g) => {
+        if (stamp === keptPlanned[g]) for (const i of keptNames[g]!) out.add(i);
+      });
+      return out;
     },
   };
 }

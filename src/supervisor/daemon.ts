@@ -10,6 +10,7 @@ import type { FdConnection, FdServerHandle, NativeAddon } from '../../native/uno
 import { PolicyError, SbxError, SupervisorError } from '../errors.js';
 import { loadNative } from '../native/load.js';
 import { requireUsableKernel } from '../platform/linux/doctor.js';
+import { stampsFromNumbers } from '../policy/expand.js';
 import { trustFile, type Env } from '../policy/paths.js';
 import { markStale } from '../hook/fresh.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
@@ -73,10 +74,11 @@ export class Supervisor {
     ensureRuntimeDir(this.paths.runtime);
     ensureStateDir(this.paths.state);
     this.log = new ViolationLog({ file: this.paths.violations });
-    // Both caches re-check a policy's facts with the native batch (one call, not one fs call each).
+    // Both caches re-check a policy's facts with the native batches (one call, not one fs call each).
     const kinds = (paths: string[], follow: boolean) => this.native.pathKinds(paths, follow);
-    this.policies = new PolicyCache(env, say, kinds);
-    this.execPolicies = new ExecPolicyCache(kinds);
+    const stamps = (paths: string[]) => stampsFromNumbers(this.native.pathStamps(paths));
+    this.policies = new PolicyCache(env, say, kinds, stamps);
+    this.execPolicies = new ExecPolicyCache(kinds, stamps);
     this.watcher = new PolicyWatcher((file) => void this.reload(file));
     this.done = new Promise((r) => (this.resolveDone = r));
   }

@@ -16,7 +16,7 @@
  * caller's variables every time, and each hit is a session copy of a frozen entry
  * (shared-policy.ts: sessions renumber ids).
  */
-import { nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds } from '../policy/expand.js';
+import { nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import type { Env } from '../policy/paths.js';
 import { stampOf } from './policy-cache.js';
 import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
@@ -40,8 +40,11 @@ export class ExecPolicyCache {
   hits = 0;
   misses = 0;
 
-  /** `kinds`: how the facts are stat'ed (the supervisor passes the native batch; see PathKinds). */
-  constructor(private readonly kinds: PathKinds = nodePathKinds) {}
+  /** `kinds`, `stamps`: how the facts and their directories are stat'ed (the supervisor passes the native batches; see PathKinds). */
+  constructor(
+    private readonly kinds: PathKinds = nodePathKinds,
+    private readonly stamps?: PathStamps,
+  ) {}
 
   async resolve(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
     // The policy depends on the flags, not on the command after them: `sbx exec -- make` and
@@ -68,7 +71,7 @@ export class ExecPolicyCache {
     if (settled && built.inputs.reusable) {
       // The caller's variables are not kept.
       const kept = freezeShared({ ...structuredClone(built), env: {} });
-      const entry: Entry = { reads: built.inputs.readNames.map((n) => [n, env[n]]), stamp, built: kept, facts: planFactsCheck(kept.inputs.facts) };
+      const entry: Entry = { reads: built.inputs.readNames.map((n) => [n, env[n]]), stamp, built: kept, facts: planFactsCheck(kept.inputs.facts, this.stamps, this.kinds) };
       const others = variants.filter((e) => e.reads.some(([name, value]) => env[name] !== value)).slice(-3);
       this.entries.delete(key);
       this.entries.set(key, [...others, entry]);

@@ -13,7 +13,7 @@
  */
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
-import { canonicalPath, nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds } from '../policy/expand.js';
+import { canonicalPath, nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
 import { resolveSource, resolveSourceWithFacts, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
@@ -64,11 +64,12 @@ export class PolicyCache {
   /** The last good version of every policy file, kept in sbx's state (this supervisor records). */
   private readonly lastGood: LastGoodStore;
 
-  /** `kinds`: how the facts are stat'ed (the supervisor passes the native batch; see PathKinds). */
+  /** `kinds`, `stamps`: how the facts and their directories are stat'ed (the supervisor passes the native batches; see PathKinds). */
   constructor(
     private readonly env: Env,
     say?: (line: string) => void,
     private readonly kinds: PathKinds = nodePathKinds,
+    private readonly stamps?: PathStamps,
   ) {
     this.lastGood = stateLastGood(env, true, say);
   }
@@ -101,7 +102,7 @@ export class PolicyCache {
       const paths = [...new Set([...resolved.watch, ...resolved.files])];
       const { stamp, settled } = stampOf(paths);
       // A copy is frozen: the build may share objects with what built it.
-      e = { resolved: freezeShared(structuredClone(resolved)), paths, stamp, facts: planFactsCheck(facts), generation: this.nextGeneration++ };
+      e = { resolved: freezeShared(structuredClone(resolved)), paths, stamp, facts: planFactsCheck(facts, this.stamps, this.kinds), generation: this.nextGeneration++ };
       // An edit between our read and our stat would hide behind the stamp: keep only
       // what has not changed for a while (a fresh edit is simply resolved again next time).
       if (settled) {

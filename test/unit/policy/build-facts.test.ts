@@ -4,12 +4,12 @@
  * (parent memoised) and must agree with the kernel's realpath; the recorded facts must stop
  * holding as soon as any of them changes (the exec policy cache relies on it).
  */
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFactsHold, canonicalPath, isRegularFile, nodePathKinds, pathExists, planFactsCheck, recordBuildFacts, type PathKinds } from '../../../src/policy/expand.js';
+import { buildFactsHold, canonicalPath, isRegularFile, nodePathKinds, pathExists, planFactsCheck, recordBuildFacts, stampsFromNumbers, type PathKinds, type PathStamps } from '../../../src/policy/expand.js';
 import { loadNative } from '../../../src/native/load.js';
 
 const nativeKinds: PathKinds = (paths, follow) => loadNative().pathKinds(paths, follow);
@@ -323,5 +323,84 @@ describe('planFactsCheck', () => {
       expect(plan.holds(kinds)).toBe(true);
       expect(buildFactsHold(facts, kinds)).toBe(true);
     }
+  });
+});
+
+describe('planFactsCheck with directory stamps', () => {
+  const nativeStamps: PathStamps = (paths) => stampsFromNumbers(loadNative().pathStamps(paths));
+  /** kinds that records every path it is asked about. */
+  const recording = () => {
+    const asked = new Set<string>();
+    const kinds: PathKinds = (paths, follow) => {
+      for (const p of paths) asked.add(p);
+      return nativeKinds(paths, follow);
+    };
+    return { asked, kinds };
+  };
+
+  it('pathStamps (native) gives what lstat gives for a directory, zeros for anything else and on /proc', () => {
+    const d = join(dir, 'stamps-native');
+    mkdirSync(join(d, 'sub'), { recursive: true });
+    writeFileSync(join(d, 'file'), '');
+    symlinkSync('sub', join(d, 'link'));
+    const n = loadNative().pathStamps([join(d, 'sub'), join(d, 'file'), join(d, 'link'), join(d, 'none')]);
+    const st = lstatSync(join(d, 'sub'), { bigint: true });
+    expect([...n.slice(0, 4)]).toEqual([st.dev, st.ino, st.mtimeNs, st.ctimeNs]);
+    expect([...n.slice(4)]).toEqual(Array(12).fill(0n));
+    // Not a filesystem whose directory times it trusts (/proc makes them up): zeros.
+    expect([...loadNative().pathStamps(['/proc/sys'])]).toEqual([0n, 0n, 0n, 0n]);
+    expect(lstatSync('/proc/sys').isDirectory()).toBe(true);
+    // A directory changed within the last second is not trusted yet ('').
+    expect(stampsFromNumbers(n)[0]).toBe('');
+  });
+
+  it('names in a settled directory are vouched for by its stamp; a swap to a link, even with the old mtime put back, is seen; so is its repair', async () => {
+    const d = join(dir, 'stamped');
+    mkdirSync(join(d, 'sub'), { recursive: true });
+    for (const n of ['a', 'b', 'c']) writeFileSync(join(d, 'sub', n), '');
+    mkdirSync(join(dir, 'stamped-elsewhere'), { recursive: true });
+    const names = ['a', 'b', 'c', 'absent'].map((n) => join(d, 'sub', n));
+    const { facts } = recordBuildFacts(() => names.map((p) => canonicalPath(p)));
+    await new Promise((r) => setTimeout(r, 1100)); // settled: changed over a second ago
+
+    const r = recording();
+    const plan = planFactsCheck(facts, nativeStamps, r.kinds);
+    r.asked.clear();
+    expect(plan.holds(r.kinds)).toBe(true);
+    expect(names.filter((p) => r.asked.has(p))).toEqual([]); // vouched for: not one lstat
+    expect(nativeStamps([join(d, 'sub')])[0]).not.toBe('');
+
+    // b becomes a link elsewhere, and the directory's mtime is put back as it was.
+    const before = lstatSync(join(d, 'sub'), { bigint: true });
+    renameSync(join(d, 'sub', 'b'), join(d, 'b.old'));
+    symlinkSync(join(dir, 'stamped-elsewhere'), join(d, 'sub', 'b'));
+    const ns = before.mtimeNs;
+    execFileSync('touch', ['-m', '-d', `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`, join(d, 'sub')]);
+    expect(lstatSync(join(d, 'sub'), { bigint: true }).mtimeNs).toBe(ns);
+    await new Promise((r) => setTimeout(r, 1100)); // settled again: only its ctime tells
+    r.asked.clear();
+    expect(plan.holds(r.kinds)).toBe(false);
+    expect(r.asked.has(join(d, 'sub', 'b'))).toBe(true);
+
+    // Repaired: holds again (looked at name by name now: the stamp moved).
+    rmSync(join(d, 'sub', 'b'));
+    renameSync(join(d, 'b.old'), join(d, 'sub', 'b'));
+    expect(plan.holds(r.kinds)).toBe(true);
+    // Twin: an unrelated new name in the directory changes the stamp, not the answer.
+    writeFileSync(join(d, 'sub', 'unrelated'), '');
+    expect(plan.holds(r.kinds)).toBe(true);
+  });
+
+  it('a directory changed within the last second when planned is not stamped: its names are looked at each time', () => {
+    const d = join(dir, 'fresh-dir');
+    mkdirSync(d, { recursive: true });
+    for (const n of ['a', 'b', 'c']) writeFileSync(join(d, n), '');
+    const names = ['a', 'b', 'c'].map((n) => join(d, n));
+    const { facts } = recordBuildFacts(() => names.map((p) => canonicalPath(p)));
+    const r = recording();
+    const plan = planFactsCheck(facts, nativeStamps, r.kinds);
+    r.asked.clear();
+    expect(plan.holds(r.kinds)).toBe(true);
+    expect(names.every((p) => r.asked.has(p))).toBe(true);
   });
 });

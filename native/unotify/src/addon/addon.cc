@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 
 #include "engine.h"
@@ -573,6 +574,48 @@ Napi::Value PathKinds(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Local filesystems whose directories' mtime and ctime move with every entry added, removed
+// or renamed, as seen by this machine at once (not a network or FUSE filesystem's cached
+// view, nor /proc's or /sys's made-up times).
+static bool dir_times_trusted(const char* path) {
+  struct statfs fs;
+  if (statfs(path, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53:      // ext2/3/4
+    case 0x58465342:  // xfs
+    case 0x9123683E:  // btrfs
+    case 0x01021994:  // tmpfs
+    case 0x794C7630:  // overlayfs
+    case 0xF2F52010:  // f2fs
+    case 0x2FC12FC1:  // zfs
+    case 0xCA451A4E:  // bcachefs
+      return true;
+    default:
+      return false;
+  }
+}
+
+Napi::Value PathStamps(const Napi::CallbackInfo& info) {
+  const char* sig = "pathStamps(paths)";
+  need_args(info, 1, sig);
+  std::vector<std::string> paths = str_array(info, info[0], sig, "paths");
+  auto out = Napi::BigUint64Array::New(info.Env(), paths.size() * 4);
+  for (size_t i = 0; i < paths.size(); i++) {
+    struct stat st;
+    const bool cut = paths[i].find('\0') != std::string::npos;
+    // Directories only (lstat: a symlink is not one) on a filesystem we trust: zeros otherwise.
+    if (cut || lstat(paths[i].c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !dir_times_trusted(paths[i].c_str())) {
+      for (size_t k = 0; k < 4; k++) out[i * 4 + k] = 0;
+      continue;
+    }
+    out[i * 4] = st.st_dev;
+    out[i * 4 + 1] = st.st_ino;
+    out[i * 4 + 2] = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + static_cast<uint64_t>(st.st_mtim.tv_nsec);
+    out[i * 4 + 3] = static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ull + static_cast<uint64_t>(st.st_ctim.tv_nsec);
+  }
+  return out;
+}
+
 Napi::Value UnixPeer(const Napi::CallbackInfo& info) {
   const char* sig = "unixPeer(name)";
   need_args(info, 1, sig);
@@ -624,6 +667,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("subcommandStarts", Napi::Function::New(env, SubcommandStarts, "subcommandStarts"));
   exports.Set("loaderProgIndex", Napi::Function::New(env, LoaderProgIndex, "loaderProgIndex"));
   exports.Set("pathKinds", Napi::Function::New(env, PathKinds, "pathKinds"));
+  exports.Set("pathStamps", Napi::Function::New(env, PathStamps, "pathStamps"));
   RegisterFdServer(env, exports);
   return exports;
 }
