@@ -298,9 +298,15 @@ export interface NativeAddon {
   /**
    * lstat of each path, in one call: 4 numbers per path — dev, ino, mtime and ctime in
    * nanoseconds — for a directory on a local filesystem whose directory times move with each
-   * entry (ext4, xfs, btrfs, tmpfs, overlayfs, f2fs, zfs, bcachefs), four zeros for anything
-   * else (absent, unreadable, a symlink, NFS, FUSE, /proc). The supervisor stamps the
+   * entry (ext4, xfs, btrfs, tmpfs, f2fs, zfs, bcachefs), four zeros for anything else
+   * (absent, unreadable, a symlink, NFS, FUSE, overlayfs, /proc). The supervisor stamps the
    * directories a cached policy's facts live in with it (src/policy/expand.ts PathStamps).
    */
   pathStamps(paths: string[]): BigUint64Array;
+  /**
+   * A number that changes whenever this process's mount table changed since the last call
+   * (poll of /proc/self/mountinfo): directory stamps taken before a mount are not trusted
+   * after it (a mount over a name leaves its directory's times alone).
+   */
+  mountGeneration(): number;
 }

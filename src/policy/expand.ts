@@ -255,16 +255,20 @@ function pathKind(p: string, follow: boolean): number {
 export const nodePathKinds: PathKinds = (paths, follow) => Uint8Array.from(paths, (p) => pathKind(p, follow));
 
 /**
- * A directory's stamp per path — its identity and last change (lstat: dev, ino, mtime and
- * ctime) — or '' for anything else (absent, unreadable, not a directory) and for a directory
- * changed within the last second. Adding, removing or renaming an entry moves a directory's
- * mtime and ctime, and ctime cannot be set back from userspace, so an unchanged stamp says
- * none of its names changed kind (a symlink cannot become something else in place). A change
- * within the same clock tick as the stamp could hide behind it: hence settled ones only.
- * Only the supervisor stamps (the native batch, which trusts local filesystems alone:
- * native.d.ts pathStamps); elsewhere every name is lstat'ed.
+ * Directory stamps (the supervisor's native batches; elsewhere none: every name is lstat'ed).
+ * `of`: per path its identity and last change (lstat: dev, ino, mtime and ctime), or '' for
+ * anything else (absent, unreadable, not a directory, a filesystem not trusted for this) and
+ * for a directory changed within the last second. Adding, removing or renaming an entry moves
+ * a directory's mtime and ctime, and ctime cannot be set back from userspace, so an unchanged
+ * stamp says none of its names changed kind (a symlink cannot become something else in
+ * place). A change within the same clock tick as the stamp could hide behind it: hence
+ * settled ones only. `mounts`: a number that changes with the mount table — a mount over a
+ * name changes what lstat gives there without touching its directory.
  */
-export type PathStamps = (paths: string[]) => string[];
+export interface PathStamps {
+  of(paths: string[]): string[];
+  mounts(): number;
+}
 
 const SETTLED_NS = 1_000_000_000n;
 
@@ -352,7 +356,7 @@ export function planFactsCheck(facts: ReadonlyMap<string, string>, stamps?: Path
         if (holds !== probedWas[i]) return false;
       }
       // Names whose directory's stamp is unchanged hold; the others are lstat'ed.
-      const vouched = stamped?.vouched(stamps!) ?? NONE_VOUCHED;
+      const vouched = stamped?.vouched() ?? NONE_VOUCHED;
       const look = vouched.size === 0 ? canonAt.map((_, i) => i) : canonAt.map((_, i) => i).filter((i) => !vouched.has(i));
       const seen = kinds(look.map((i) => canonAt[i]!), false);
       const links = new Uint8Array(canonAt.length);
@@ -363,14 +367,17 @@ export function planFactsCheck(facts: ReadonlyMap<string, string>, stamps?: Path
         if (slowAlways[i] || (slowIfLink[i] && links[i] === SYMLINK)) slow.push(i);
         else if (!matches[i]) return false;
       }
-      if (slow.length === 0) return true;
-      const outer = [buildFacts, costs] as const;
-      [buildFacts, costs] = [new Map(), new Map()];
-      try {
-        return slow.every((i) => canonicalPath(canonPaths[i]!) === canonWas[i]);
-      } finally {
-        [buildFacts, costs] = outer;
+      if (slow.length > 0) {
+        const outer = [buildFacts, costs] as const;
+        [buildFacts, costs] = [new Map(), new Map()];
+        try {
+          if (!slow.every((i) => canonicalPath(canonPaths[i]!) === canonWas[i])) return false;
+        } finally {
+          [buildFacts, costs] = outer;
+        }
       }
+      stamped?.settle(links);
+      return true;
     },
   };
 }
@@ -380,16 +387,15 @@ const NONE_VOUCHED: ReadonlySet<number> = new Set();
 const STAMP_FROM = 3;
 
 /**
- * The directories (at least STAMP_FROM of the eligible names in each) whose names, as of
- * their stamps, are what the build recorded — seen so here, after the stamps were taken, so
- * any later change moves a stamp. `vouched` gives the names whose directory is unchanged.
+ * The directories holding at least STAMP_FROM of the eligible names (`at`: where each name is
+ * lstat'ed). A directory vouches for its names while its stamp and the mount table are what
+ * they were when the names were last all seen as recorded (no symlink where none was) — seen
+ * after the stamp was taken, so any later change moves it. `vouched` takes the stamps (and
+ * keeps them); `settle`, once every fact held, adopts them for the directories whose names
+ * were all looked at and found so (`links`: the kinds seen this pass), so a directory that
+ * merely changed (a new file in /tmp) vouches again from the next check on.
  */
-function stampDirectories(
-  at: readonly string[],
-  eligible: (i: number) => boolean,
-  stamps: PathStamps,
-  kinds: PathKinds,
-): { vouched(stamps: PathStamps): ReadonlySet<number> } | undefined {
+function stampDirectories(at: readonly string[], eligible: (i: number) => boolean, stamps: PathStamps, kinds: PathKinds) {
   const byDir = new Map<string, number[]>();
   at.forEach((p, i) => {
     if (!eligible(i)) return;
@@ -400,28 +406,38 @@ function stampDirectories(
   });
   const dirs = [...byDir].filter(([, names]) => names.length >= STAMP_FROM).map(([d]) => d);
   if (dirs.length === 0) return undefined;
-  const planned = stamps(dirs);
   const names = dirs.map((d) => byDir.get(d)!);
+  const noLink = (g: number, kindOf: (i: number) => number) => names[g]!.every((i) => kindOf(i) !== SYMLINK);
+  // Planned: the stamps first, then the names looked at.
+  let mounts = stamps.mounts();
+  let planned = stamps.of(dirs);
   const all = names.flat();
-  const now = kinds(
+  const seen = kinds(
     all.map((i) => at[i]!),
     false,
   );
-  const kind = new Map(all.map((i, k) => [i, now[k]!]));
-  // A directory whose names are not all as recorded now (no symlink where none was) is not stamped.
-  const keep = dirs.map((_, g) => planned[g] !== '' && names[g]!.every((i) => kind.get(i) !== SYMLINK));
-  const kept = dirs.filter((_, g) => keep[g]);
-  if (kept.length === 0) return undefined;
-  const keptPlanned = planned.filter((_, g) => keep[g]);
-  const keptNames = names.filter((_, g) => keep[g]);
+  const kindAt = new Map(all.map((i, k) => [i, seen[k]!]));
+  let trusted = dirs.map((_, g) => planned[g] !== '' && noLink(g, (i) => kindAt.get(i)!));
+  let taken: { mounts: number; stamps: string[] } | undefined;
   return {
-    vouched(stamps: PathStamps): ReadonlySet<number> {
-      const current = stamps(kept);
+    vouched(): ReadonlySet<number> {
+      taken = { mounts: stamps.mounts(), stamps: stamps.of(dirs) };
       const out = new Set<number>();
-      current.forEach((stamp, g) => {
-        if (stamp === keptPlanned[g]) for (const i of keptNames[g]!) out.add(i);
+      if (taken.mounts !== mounts) return out;
+      taken.stamps.forEach((stamp, g) => {
+        if (trusted[g] && stamp === planned[g]) for (const i of names[g]!) out.add(i);
       });
       return out;
+    },
+    settle(links: Uint8Array): void {
+      if (!taken) return;
+      const now = taken;
+      const kept = now.mounts === mounts;
+      trusted = dirs.map((_, g) => (kept && trusted[g] && now.stamps[g] === planned[g]) || (now.stamps[g] !== '' && noLink(g, (i) => links[i]!)));
+      // A vouched directory's names were not looked at this pass: it keeps its stamp, which is the one taken now.
+      planned = now.stamps;
+      mounts = now.mounts;
+      taken = undefined;
     },
   };
 }

@@ -76,7 +76,7 @@ export class Supervisor {
     this.log = new ViolationLog({ file: this.paths.violations });
     // Both caches re-check a policy's facts with the native batches (one call, not one fs call each).
     const kinds = (paths: string[], follow: boolean) => this.native.pathKinds(paths, follow);
-    const stamps = (paths: string[]) => stampsFromNumbers(this.native.pathStamps(paths));
+    const stamps = { of: (paths: string[]) => stampsFromNumbers(this.native.pathStamps(paths)), mounts: () => this.native.mountGeneration() };
     this.policies = new PolicyCache(env, say, kinds, stamps);
     this.execPolicies = new ExecPolicyCache(kinds, stamps);
     this.watcher = new PolicyWatcher((file) => void this.reload(file));

@@ -327,7 +327,7 @@ describe('planFactsCheck', () => {
 });
 
 describe('planFactsCheck with directory stamps', () => {
-  const nativeStamps: PathStamps = (paths) => stampsFromNumbers(loadNative().pathStamps(paths));
+  const nativeStamps: PathStamps = { of: (paths) => stampsFromNumbers(loadNative().pathStamps(paths)), mounts: () => loadNative().mountGeneration() };
   /** kinds that records every path it is asked about. */
   const recording = () => {
     const asked = new Set<string>();
@@ -368,7 +368,7 @@ describe('planFactsCheck with directory stamps', () => {
     r.asked.clear();
     expect(plan.holds(r.kinds)).toBe(true);
     expect(names.filter((p) => r.asked.has(p))).toEqual([]); // vouched for: not one lstat
-    expect(nativeStamps([join(d, 'sub')])[0]).not.toBe('');
+    expect(nativeStamps.of([join(d, 'sub')])[0]).not.toBe('');
 
     // b becomes a link elsewhere, and the directory's mtime is put back as it was.
     const before = lstatSync(join(d, 'sub'), { bigint: true });
@@ -402,5 +402,54 @@ describe('planFactsCheck with directory stamps', () => {
     r.asked.clear();
     expect(plan.holds(r.kinds)).toBe(true);
     expect(names.every((p) => r.asked.has(p))).toBe(true);
+  });
+});
+
+// Root only (mounts): the supervisor's own mount table, as a program outside could change it.
+describe.skipIf(process.getuid?.() !== 0)('directory stamps and mounts (root)', () => {
+  /** Mounts the symlink `link` over `name` (open_tree + move_mount: mount(8) follows links). */
+  const mountLink = (link: string, name: string) =>
+    execFileSync('python3', ['-c', `import ctypes,sys; l=ctypes.CDLL(None,use_errno=True)
+fd=l.syscall(428,-100,sys.argv[1].encode(),1|0x100|0o2000000)
+assert fd>=0, ctypes.get_errno()
+assert l.syscall(429,fd,b"",-100,sys.argv[2].encode(),4)==0, ctypes.get_errno()`, link, name]);
+  const unmount = (name: string) => execFileSync('python3', ['-c', `import ctypes,sys; ctypes.CDLL(None).umount2(sys.argv[1].encode(), 2|8)`, name]);
+  const nativeStamps: PathStamps = { of: (paths) => stampsFromNumbers(loadNative().pathStamps(paths)), mounts: () => loadNative().mountGeneration() };
+
+  it('a symlink mounted over a name in a stamped directory leaves its times alone: seen all the same (the mount table moved); unmounted, it holds again', async () => {
+    const d = join(dir, 'mounted');
+    mkdirSync(join(d, 'p'), { recursive: true });
+    mkdirSync(join(d, 'q'), { recursive: true });
+    for (const n of ['s', 'e', 'f']) writeFileSync(join(d, 'p', n), '');
+    writeFileSync(join(d, 'q', 'secret'), '');
+    symlinkSync(join(d, 'q', 'secret'), join(d, 'link'));
+    const names = ['s', 'e', 'f'].map((n) => join(d, 'p', n));
+    const { facts } = recordBuildFacts(() => names.map((p) => canonicalPath(p)));
+    await new Promise((r) => setTimeout(r, 1100));
+    const plan = planFactsCheck(facts, nativeStamps, nativeKinds);
+    expect(plan.holds(nativeKinds)).toBe(true);
+    const before = lstatSync(join(d, 'p'), { bigint: true });
+    mountLink(join(d, 'link'), join(d, 'p', 's'));
+    try {
+      expect(lstatSync(join(d, 'p', 's')).isSymbolicLink()).toBe(true);
+      const after = lstatSync(join(d, 'p'), { bigint: true });
+      expect([after.mtimeNs, after.ctimeNs]).toEqual([before.mtimeNs, before.ctimeNs]); // the directory's stamp did not move
+      expect(plan.holds(nativeKinds)).toBe(false);
+    } finally {
+      unmount(join(d, 'p', 's'));
+    }
+    expect(plan.holds(nativeKinds)).toBe(true);
+  });
+
+  it('overlayfs is not stamped (a merged directory shows its upper layer times: a lower-layer change moves none)', () => {
+    const d = join(dir, 'ovl');
+    for (const s of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(d, s), { recursive: true });
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${join(d, 'lower')},upperdir=${join(d, 'upper')},workdir=${join(d, 'work')}`, join(d, 'merged')]);
+    try {
+      expect([...loadNative().pathStamps([join(d, 'merged')])]).toEqual([0n, 0n, 0n, 0n]);
+      expect([...loadNative().pathStamps([join(d, 'lower')])]).not.toEqual([0n, 0n, 0n, 0n]); // twin: the ext4/tmpfs directory beside it
+    } finally {
+      execFileSync('umount', [join(d, 'merged')]);
+    }
   });
 });

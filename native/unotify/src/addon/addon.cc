@@ -1,6 +1,7 @@
 // The JS surface (native.d.ts): argument checks and conversions only; the work lives in
 // the other files of this directory.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <napi.h>
 #include <sys/socket.h>
@@ -576,7 +577,8 @@ Napi::Value PathKinds(const Napi::CallbackInfo& info) {
 
 // Local filesystems whose directories' mtime and ctime move with every entry added, removed
 // or renamed, as seen by this machine at once (not a network or FUSE filesystem's cached
-// view, nor /proc's or /sys's made-up times).
+// view, nor /proc's or /sys's made-up times, nor overlayfs: a merged directory shows its
+// upper layer's times, and a change in a lower layer moves none).
 static bool dir_times_trusted(const char* path) {
   struct statfs fs;
   if (statfs(path, &fs) != 0) return false;
@@ -585,7 +587,6 @@ static bool dir_times_trusted(const char* path) {
     case 0x58465342:  // xfs
     case 0x9123683E:  // btrfs
     case 0x01021994:  // tmpfs
-    case 0x794C7630:  // overlayfs
     case 0xF2F52010:  // f2fs
     case 0x2FC12FC1:  // zfs
     case 0xCA451A4E:  // bcachefs
@@ -593,6 +594,20 @@ static bool dir_times_trusted(const char* path) {
     default:
       return false;
   }
+}
+
+// A counter that moves whenever this process's mount table changes: /proc/self/mountinfo
+// polls POLLPRI once per change (each poll re-arms it). A mount over a name changes what
+// lstat gives without touching its directory's times, so stamps taken before a change are
+// not trusted after it. 0 when it cannot tell (every call then differs).
+Napi::Value MountGeneration(const Napi::CallbackInfo& info) {
+  static int fd = -1;
+  static uint64_t gen = 1;
+  if (fd < 0) fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Napi::Number::New(info.Env(), static_cast<double>(++gen));
+  pollfd p{fd, POLLPRI, 0};
+  if (poll(&p, 1, 0) != 0) gen++;  // a change, or an error: either way not the same as before
+  return Napi::Number::New(info.Env(), static_cast<double>(gen));
 }
 
 Napi::Value PathStamps(const Napi::CallbackInfo& info) {
@@ -668,6 +683,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loaderProgIndex", Napi::Function::New(env, LoaderProgIndex, "loaderProgIndex"));
   exports.Set("pathKinds", Napi::Function::New(env, PathKinds, "pathKinds"));
   exports.Set("pathStamps", Napi::Function::New(env, PathStamps, "pathStamps"));
+  exports.Set("mountGeneration", Napi::Function::New(env, MountGeneration, "mountGeneration"));
   RegisterFdServer(env, exports);
   return exports;
 }
