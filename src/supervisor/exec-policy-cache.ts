@@ -11,7 +11,7 @@
  *   nor a policy with a broken file, whose last good version lives in sbx's state);
  * - every path the build canonicalised and every existence it probed — the project file it
  *   found or did not find above the directory among them — still the same (expand.ts
- *   buildFactsHold).
+ *   planFactsCheck: names many share a directory with, by the directory's stamp).
  * Anything else is a miss and a fresh build. The program's environment is computed from the
  * caller's variables every time, and each hit is a session copy of a frozen entry
  * (shared-policy.ts: sessions renumber ids).

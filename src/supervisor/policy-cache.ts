@@ -102,7 +102,7 @@ export class PolicyCache {
       const paths = [...new Set([...resolved.watch, ...resolved.files])];
       const { stamp, settled } = stampOf(paths);
       // A copy is frozen: the build may share objects with what built it.
-      e = { resolved: freezeShared(structuredClone(resolved)), paths, stamp, facts: planFactsCheck(facts, this.stamps, this.kinds), generation: this.nextGeneration++ };
+      e = { resolved: freezeShared(structuredClone(resolved)), paths, stamp, facts: planFactsCheck(facts, settled ? this.stamps : undefined, this.kinds), generation: this.nextGeneration++ };
       // An edit between our read and our stat would hide behind the stamp: keep only
       // what has not changed for a while (a fresh edit is simply resolved again next time).
       if (settled) {
