@@ -298,8 +298,9 @@ export interface NativeAddon {
   /**
    * lstat of each path, in one call: 4 numbers per path — dev, ino, mtime and ctime in
    * nanoseconds — for a directory on a local filesystem whose directory times move with each
-   * entry (ext4, xfs, btrfs, tmpfs, f2fs, zfs, bcachefs), four zeros for anything else
-   * (absent, unreadable, a symlink, NFS, FUSE, overlayfs, /proc). The supervisor stamps the
+   * entry and that never brings a directory back as it was (ext4, xfs, tmpfs, f2fs), four
+   * zeros for anything else (absent, unreadable, a symlink, NFS, FUSE, overlayfs, btrfs, zfs,
+   * bcachefs, /proc). The supervisor stamps the
    * directories a cached policy's facts live in with it (src/policy/expand.ts PathStamps).
    */
   pathStamps(paths: string[]): BigUint64Array;

@@ -576,20 +576,20 @@ Napi::Value PathKinds(const Napi::CallbackInfo& info) {
 }
 
 // Local filesystems whose directories' mtime and ctime move with every entry added, removed
-// or renamed, as seen by this machine at once (not a network or FUSE filesystem's cached
-// view, nor /proc's or /sys's made-up times, nor overlayfs: a merged directory shows its
-// upper layer's times, and a change in a lower layer moves none).
+// or renamed, as seen by this machine at once, and which never bring a directory back with
+// the same device, inode and times. Not a network or FUSE filesystem's cached view, nor
+// /proc's or /sys's made-up times; not overlayfs (a merged directory shows its upper layer's
+// times: a change in a lower layer moves none); not btrfs, zfs or bcachefs (a snapshot put
+// in place of a subvolume or dataset brings its directories back, same inode and times, and
+// btrfs hands the freed device number out again).
 static bool dir_times_trusted(const char* path) {
   struct statfs fs;
   if (statfs(path, &fs) != 0) return false;
   switch (static_cast<unsigned long>(fs.f_type)) {
     case 0xEF53:      // ext2/3/4
     case 0x58465342:  // xfs
-    case 0x9123683E:  // btrfs
     case 0x01021994:  // tmpfs
     case 0xF2F52010:  // f2fs
-    case 0x2FC12FC1:  // zfs
-    case 0xCA451A4E:  // bcachefs
       return true;
     default:
       return false;
