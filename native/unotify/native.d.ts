@@ -300,8 +300,8 @@ export interface NativeAddon {
    * nanoseconds — for a directory on a local filesystem whose directory times move with each
    * entry and that never brings a directory back as it was (ext4, xfs, tmpfs, f2fs), four
    * zeros for anything else (absent, unreadable, a symlink, NFS, FUSE, overlayfs, btrfs, zfs,
-   * bcachefs, /proc). The supervisor stamps the
-   * directories a cached policy's facts live in with it (src/policy/expand.ts PathStamps).
+   * bcachefs, /proc). The supervisor stamps the directories a cached policy's facts live in
+   * with it (src/policy/expand.ts PathStamps; native: dir_stamps.h).
    */
   pathStamps(paths: string[]): BigUint64Array;
   /**

@@ -1,7 +1,6 @@
 // The JS surface (native.d.ts): argument checks and conversions only; the work lives in
 // the other files of this directory.
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/file.h>
 #include <napi.h>
 #include <sys/socket.h>
@@ -11,9 +10,9 @@
 #include <cstring>
 
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 
+#include "dir_stamps.h"
 #include "engine.h"
 #include "exec_rules.h"
 #include "fdpass.h"
@@ -575,39 +574,8 @@ Napi::Value PathKinds(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// Local filesystems whose directories' mtime and ctime move with every entry added, removed
-// or renamed, as seen by this machine at once, and which never bring a directory back with
-// the same device, inode and times. Not a network or FUSE filesystem's cached view, nor
-// /proc's or /sys's made-up times; not overlayfs (a merged directory shows its upper layer's
-// times: a change in a lower layer moves none); not btrfs, zfs or bcachefs (a snapshot put
-// in place of a subvolume or dataset brings its directories back, same inode and times, and
-// btrfs hands the freed device number out again).
-static bool dir_times_trusted(const char* path) {
-  struct statfs fs;
-  if (statfs(path, &fs) != 0) return false;
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53:      // ext2/3/4
-    case 0x58465342:  // xfs
-    case 0x01021994:  // tmpfs
-    case 0xF2F52010:  // f2fs
-      return true;
-    default:
-      return false;
-  }
-}
-
-// A counter that moves whenever this process's mount table changes: /proc/self/mountinfo
-// polls POLLPRI once per change (each poll re-arms it). A mount over a name changes what
-// lstat gives without touching its directory's times, so stamps taken before a change are
-// not trusted after it. 0 when it cannot tell (every call then differs).
 Napi::Value MountGeneration(const Napi::CallbackInfo& info) {
-  static int fd = -1;
-  static uint64_t gen = 1;
-  if (fd < 0) fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Napi::Number::New(info.Env(), static_cast<double>(++gen));
-  pollfd p{fd, POLLPRI, 0};
-  if (poll(&p, 1, 0) != 0) gen++;  // a change, or an error: either way not the same as before
-  return Napi::Number::New(info.Env(), static_cast<double>(gen));
+  return Napi::Number::New(info.Env(), static_cast<double>(mount_generation()));
 }
 
 Napi::Value PathStamps(const Napi::CallbackInfo& info) {
@@ -616,17 +584,9 @@ Napi::Value PathStamps(const Napi::CallbackInfo& info) {
   std::vector<std::string> paths = str_array(info, info[0], sig, "paths");
   auto out = Napi::BigUint64Array::New(info.Env(), paths.size() * 4);
   for (size_t i = 0; i < paths.size(); i++) {
-    struct stat st;
-    const bool cut = paths[i].find('\0') != std::string::npos;
-    // Directories only (lstat: a symlink is not one) on a filesystem we trust: zeros otherwise.
-    if (cut || lstat(paths[i].c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !dir_times_trusted(paths[i].c_str())) {
-      for (size_t k = 0; k < 4; k++) out[i * 4 + k] = 0;
-      continue;
-    }
-    out[i * 4] = st.st_dev;
-    out[i * 4 + 1] = st.st_ino;
-    out[i * 4 + 2] = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + static_cast<uint64_t>(st.st_mtim.tv_nsec);
-    out[i * 4 + 3] = static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ull + static_cast<uint64_t>(st.st_ctim.tv_nsec);
+    uint64_t st[4] = {0, 0, 0, 0};
+    dir_stamp(paths[i], st);  // zeros when not a stamped directory
+    for (size_t k = 0; k < 4; k++) out[i * 4 + k] = st[k];
   }
   return out;
 }
