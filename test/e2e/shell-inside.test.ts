@@ -266,7 +266,7 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     expect(await t.prompt()).toMatch(/^\[sbx:projA\]/);
   });
 
-  it("the session's processes are paused while the question is on screen: a job writing to the terminal all along is silent until the answer (twins: it writes before and after; a job already suspended stays so); a command another program started cannot ask", async () => {
+  it("the session's processes are paused while the question is on screen: a job writing to the terminal all along is silent until the answer (twins: it writes before and after; a job already suspended stays so); a command another program started cannot ask", { timeout: 90_000 }, async () => {
     const world = makeWorld();
     const t = await session(shell, world);
     const script = join(world.sb.root, 'spoof.sh');
@@ -291,7 +291,9 @@ describe.each(SHELLS)('%s: widening from inside needs a person at the terminal',
     await t.waitFor(/^sbx: not trusted: only a command typed at the prompt of the session's shell can ask/);
 
     t.type('sbx trust');
-    const before = await t.waitFor(/type [a-z]+ and press Enter/);
+    // 60 s: under the whole suite on two cores this wait once took over 30 s (cause not found;
+    // a timeout now lists what sbx printed meanwhile, which the writer's flood scrolls away).
+    const before = await t.waitFor(/type [a-z]+ and press Enter/, 60_000);
     const word = /type ([a-z]+) and press Enter/.exec(before[before.length - 1]!)![1]!;
     // The question is shown whole, after the last line the writer got out.
     const asked = before.findIndex((l) => l.includes('asks to trust'));

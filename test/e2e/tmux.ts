@@ -183,7 +183,9 @@ export class Tmux {
         throw new Error(`${this.shell} exited (status ${status}) while waiting for ${pattern}; screen:\n${this.capture().slice(-40).join('\n')}`);
       }
       if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${pattern} in ${this.shell}; screen:\n${lines.slice(-40).join('\n')}`);
+        // A flood of output (a test's own writer) can scroll what sbx said off the screen: those lines too.
+        const said = fresh.filter((l) => /sbx/.test(l)).slice(-12);
+        throw new Error(`timed out waiting for ${pattern} in ${this.shell} (${fresh.length} lines since the last wait${said.length ? `; lines naming sbx among them:\n${said.join('\n')}` : ', none naming sbx'}); screen:\n${lines.slice(-40).join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 15));
     }
