@@ -13,6 +13,14 @@ import { buildFactsHold, canonicalPath, isRegularFile, nodePathKinds, pathExists
 import { loadNative } from '../../../src/native/load.js';
 
 const nativeKinds: PathKinds = (paths, follow) => loadNative().pathKinds(paths, follow);
+const nativeStamps: PathStamps = { of: (paths) => stampsFromNumbers(loadNative().pathStamps(paths)), mounts: () => loadNative().mountGeneration() };
+
+/** The facts of making `names` canonical, planned with directory stamps once their directory settled (over a second old), as a cache plans them. */
+async function settledPlan(names: string[], kinds: PathKinds = nativeKinds) {
+  const { facts } = recordBuildFacts(() => names.map((p) => canonicalPath(p)));
+  await new Promise((r) => setTimeout(r, 1100));
+  return planFactsCheck(facts, nativeStamps, kinds);
+}
 
 let dir: string;
 beforeAll(() => {
@@ -327,7 +335,6 @@ describe('planFactsCheck', () => {
 });
 
 describe('planFactsCheck with directory stamps', () => {
-  const nativeStamps: PathStamps = { of: (paths) => stampsFromNumbers(loadNative().pathStamps(paths)), mounts: () => loadNative().mountGeneration() };
   /** kinds that records every path it is asked about. */
   const recording = () => {
     const asked = new Set<string>();
@@ -360,11 +367,8 @@ describe('planFactsCheck with directory stamps', () => {
     for (const n of ['a', 'b', 'c']) writeFileSync(join(d, 'sub', n), '');
     mkdirSync(join(dir, 'stamped-elsewhere'), { recursive: true });
     const names = ['a', 'b', 'c', 'absent'].map((n) => join(d, 'sub', n));
-    const { facts } = recordBuildFacts(() => names.map((p) => canonicalPath(p)));
-    await new Promise((r) => setTimeout(r, 1100)); // settled: changed over a second ago
-
     const r = recording();
-    const plan = planFactsCheck(facts, nativeStamps, r.kinds);
+    const plan = await settledPlan(names, r.kinds);
     r.asked.clear();
     expect(plan.holds(r.kinds)).toBe(true);
     expect(names.filter((p) => r.asked.has(p))).toEqual([]); // vouched for: not one lstat
@@ -414,7 +418,6 @@ fd=l.syscall(428,-100,sys.argv[1].encode(),1|0x100|0o2000000)
 assert fd>=0, ctypes.get_errno()
 assert l.syscall(429,fd,b"",-100,sys.argv[2].encode(),4)==0, ctypes.get_errno()`, link, name]);
   const unmount = (name: string) => execFileSync('python3', ['-c', `import ctypes,sys; ctypes.CDLL(None).umount2(sys.argv[1].encode(), 2|8)`, name]);
-  const nativeStamps: PathStamps = { of: (paths) => stampsFromNumbers(loadNative().pathStamps(paths)), mounts: () => loadNative().mountGeneration() };
 
   it('a symlink mounted over a name in a stamped directory leaves its times alone: seen all the same (the mount table moved); unmounted, it holds again', async () => {
     const d = join(dir, 'mounted');
@@ -423,10 +426,7 @@ assert l.syscall(429,fd,b"",-100,sys.argv[2].encode(),4)==0, ctypes.get_errno()`
     for (const n of ['s', 'e', 'f']) writeFileSync(join(d, 'p', n), '');
     writeFileSync(join(d, 'q', 'secret'), '');
     symlinkSync(join(d, 'q', 'secret'), join(d, 'link'));
-    const names = ['s', 'e', 'f'].map((n) => join(d, 'p', n));
-    const { facts } = recordBuildFacts(() => names.map((p) => canonicalPath(p)));
-    await new Promise((r) => setTimeout(r, 1100));
-    const plan = planFactsCheck(facts, nativeStamps, nativeKinds);
+    const plan = await settledPlan(['s', 'e', 'f'].map((n) => join(d, 'p', n)));
     expect(plan.holds(nativeKinds)).toBe(true);
     const before = lstatSync(join(d, 'p'), { bigint: true });
     mountLink(join(d, 'link'), join(d, 'p', 's'));
@@ -460,10 +460,7 @@ assert l.syscall(429,fd,b"",-100,sys.argv[2].encode(),4)==0, ctypes.get_errno()`
       execFileSync('btrfs', ['subvolume', 'snapshot', join(mnt, 'A'), join(mnt, 'B')], { stdio: 'ignore' });
       // In one clock tick: A/P gets a plain s, B/P (same inode) an s that is a link.
       execFileSync('python3', ['-c', `import os,sys; os.rename(sys.argv[1]+'/A/P/x', sys.argv[1]+'/A/P/s'); os.rename(sys.argv[1]+'/B/P/y', sys.argv[1]+'/B/P/s')`, mnt]);
-      const names = ['s', 'e', 'f'].map((n) => join(mnt, 'A/P', n));
-      const { facts } = recordBuildFacts(() => names.map((p) => canonicalPath(p)));
-      await new Promise((r) => setTimeout(r, 1100));
-      const plan = planFactsCheck(facts, nativeStamps, nativeKinds);
+      const plan = await settledPlan(['s', 'e', 'f'].map((n) => join(mnt, 'A/P', n)));
       expect(plan.holds(nativeKinds)).toBe(true);
       const was = lstatSync(join(mnt, 'A/P'), { bigint: true });
       execFileSync('sh', ['-c', `rm -rf ${mnt}/A/P && btrfs subvolume delete -c ${mnt}/A >/dev/null && btrfs subvolume snapshot ${mnt}/B ${mnt}/A >/dev/null`]);
