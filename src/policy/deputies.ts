@@ -14,6 +14,7 @@
  *     whoever serves them (an explicit rule for the same path lifts it).
  */
 import { canonicalPath, isGlob, planFactsCheck, recordOwnFacts, type FactsCheck } from './expand.js';
+import { recordReads } from './env-reads.js';
 import type { Env } from './paths.js';
 
 export interface Deputy {
@@ -168,15 +169,9 @@ export function deputyPatterns(env: Env, home = env.HOME ?? '/'): DeputyPattern[
 export function currentDeputyPatterns(env: Env): readonly DeputyPattern[] {
   const k = kept;
   if (k && k.reads.every(([name, value]) => env[name] === value) && k.facts.holds()) return k.out;
-  const names = new Set<string>();
-  const view = new Proxy(env, {
-    get: (target, name) => {
-      if (typeof name === 'string') names.add(name);
-      return target[name as string];
-    },
-  });
-  const { out, facts } = recordOwnFacts(() => deputyPatterns(view));
-  kept = { reads: [...names].map((n) => [n, env[n]]), facts: planFactsCheck(facts), out: Object.freeze(out) };
+  const reads = recordReads(env);
+  const { out, facts } = recordOwnFacts(() => deputyPatterns(reads.view));
+  kept = { reads: reads.names().map((n) => [n, env[n]]), facts: planFactsCheck(facts), out: Object.freeze(out) };
   return kept.out;
 }
 

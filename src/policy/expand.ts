@@ -270,7 +270,8 @@ export interface PathStamps {
   mounts(): number;
 }
 
-const SETTLED_NS = 1_000_000_000n;
+/** How old a file's or directory's last change must be before a stamp of it is trusted (a change within the same clock tick could hide behind it). */
+export const SETTLED_NS = 1_000_000_000n;
 
 export function settledStamp(dev: bigint, ino: bigint, mtimeNs: bigint, ctimeNs: bigint): string {
   const now = BigInt(Date.now()) * 1_000_000n;

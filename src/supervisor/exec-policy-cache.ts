@@ -5,7 +5,7 @@
  *
  * A run gets the policy built before only when nothing it was built from differs:
  * - the same directory and the same flags (the command after them may differ);
- * - the same value (or absence) of every variable the build read (policies.ts recordReads);
+ * - the same value (or absence) of every variable the build read (src/policy/env-reads.ts recordReads);
  * - the policy files in force, the user config and the trust db unchanged (ino, size, mtime
  *   and ctime, as policy-cache.ts; a file changed in the last second is not cached at all,
  *   nor a policy with a broken file, whose last good version lives in sbx's state);

@@ -6,6 +6,7 @@
  */
 import { basename } from 'node:path';
 import type { CompiledPolicy } from '../policy/compiled.js';
+import { recordReads } from '../policy/env-reads.js';
 import { resolvePolicy, type BrokenFile } from '../policy/index.js';
 import type { LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
@@ -36,28 +37,6 @@ export interface ResolvedSource {
   prompt: string;
   /** Broken files and what is in force instead: said every time the shell enters. */
   broken: BrokenFile[];
-}
-
-/**
- * `env` seen through a recorder: every variable read (present or not) is noted; iteration
- * sees nothing (only the program's environment filter iterates, and it is given `env` itself).
- */
-function recordReads(env: Env): { view: Env; read: () => Record<string, string>; names: () => string[] } {
-  const names = new Set<string>();
-  const view = new Proxy({} as Env, {
-    get: (_t, name) => {
-      if (typeof name !== 'string') return undefined;
-      names.add(name);
-      return env[name];
-    },
-    has: (_t, name) => typeof name === 'string' && (names.add(name), env[name] !== undefined),
-  });
-  const read = () => {
-    const out: Record<string, string> = {};
-    for (const n of [...names].sort()) if (typeof env[n] === 'string') out[n] = env[n];
-    return out;
-  };
-  return { view, read, names: () => [...names].sort() };
 }
 
 export function sourceKey(s: PolicySource): string {

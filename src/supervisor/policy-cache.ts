@@ -13,7 +13,7 @@
  */
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
-import { canonicalPath, nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
+import { canonicalPath, nodePathKinds, planFactsCheck, SETTLED_NS, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
 import { resolveSource, resolveSourceWithFacts, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
@@ -31,9 +31,7 @@ interface CacheEntry {
   generation: number;
 }
 
-/** A file changed this recently may have changed between our read and our stat (exec-policy-cache.ts too). */
-const SETTLE_NS = 1_000_000_000n;
-
+/** `settled`: no file changed within SETTLED_NS, so none changed between our read and our stat (exec-policy-cache.ts too). */
 export function stampOf(paths: string[]): { stamp: string; settled: boolean } {
   const now = BigInt(Date.now()) * 1_000_000n;
   let settled = true;
@@ -41,7 +39,7 @@ export function stampOf(paths: string[]): { stamp: string; settled: boolean } {
     .map((p) => {
       try {
         const s = statSync(p, { bigint: true });
-        if (now - s.mtimeNs < SETTLE_NS || now - s.ctimeNs < SETTLE_NS) settled = false;
+        if (now - s.mtimeNs < SETTLED_NS || now - s.ctimeNs < SETTLED_NS) settled = false;
         return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
       } catch {
         return '-';
