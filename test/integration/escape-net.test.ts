@@ -480,6 +480,110 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
   });
 });
 
+describe('the other way round: a Unix-socket server inside does not serve clients outside', () => {
+  // A client outside trusts the server its socket name leads to: tmux's `detach-client -E CMD`
+  // makes the client run CMD where the client runs. A program inside that binds a name before
+  // the real server does (/tmp/tmux-UID/default where the policy lets it write, an
+  // @abstract name) would get the next client outside. So the engine performs accept() and
+  // hands a sandboxed server only connections made from inside (or from anyone, when the
+  // socket is named in net.unix.allow).
+  const dir = join(world.dir, 'served-inside');
+  const order = (m: string) => `echo obeyed >> ${m}`;
+  const lines = (m: string) => (existsSync(m) ? readFileSync(m, 'utf8').split('\n').filter(Boolean).length : 0);
+  /** A hostile server inside: it first serves a client of its own session (the twin), then waits. */
+  const hostile = (flags: string[], sock: string, m: string, mode: string) =>
+    background(
+      [sbxBin, 'exec', ...flags, '--', 'sh', '-c', `${fixture('cmd_server')} order ${sock} '${order(m)}' ${mode} & sleep 0.3; ${fixture('cmd_server')} obey ${sock}; wait`],
+      /obeyed|error/,
+    );
+
+  beforeAll(() => mkdirSync(dir));
+
+  for (const [kind, mode] of [['path', 'block'], ['abstract', 'poll']] as const) {
+    it(`${kind} name, ${mode === 'block' ? 'blocking accept' : 'non-blocking listener + poll'}: a client outside gets nothing, one inside is served; named in net.unix.allow, outside is served too`, async () => {
+      const sock = kind === 'path' ? join(dir, `s-${mode}`) : `@sbx-served-inside-${tag}-${mode}`;
+      const m = join(dir, `mark-${kind}`);
+      // The network stays open (no --deny-*): serving an abstract name under a restricted one needs it named.
+      const server = await hostile(['--deny-write', `--allow-write=${dir}`], sock, m, mode);
+      expect(server.out()).toMatch(/^obeyed echo obeyed/m); // inside: served
+      // accept4's flags and the peer's address (unnamed: its length only) as the kernel gives them
+      expect(server.out()).toMatch(mode === 'block' ? /^served peer-len 2 cloexec 0 nonblock 0$/m : /^served peer-len 2 cloexec 1 nonblock 1$/m);
+      expect(lines(m)).toBe(1);
+      const out = await outside([fixture('cmd_server'), 'obey', sock]);
+      expect(out.stdout).toBe('no order\n');
+      await sleep(200);
+      expect(lines(m)).toBe(1);
+      expect(server.out()).toMatch(/sbx: denied unix .*a client outside this sandbox/);
+      // Still serving its own session afterwards: the refusal did not break its accept.
+      server.child.kill('SIGKILL');
+
+      const namedSock = kind === 'path' ? join(dir, `n-${mode}`) : `${sock}-named`;
+      const nm = join(dir, `mark-${kind}-named`);
+      const named = await hostile(['--deny-write', `--allow-write=${dir}`, `--allow-net=${namedSock}`], namedSock, nm, mode);
+      expect(lines(nm)).toBe(1);
+      const served = await outside([fixture('cmd_server'), 'obey', namedSock]);
+      expect(served.stdout).toMatch(/^obeyed echo obeyed/);
+      expect(lines(nm)).toBe(2);
+      named.child.kill('SIGKILL');
+    });
+  }
+
+  it('the same order from a server outside reaches a client outside (the kernel lets it; the refusal above is sbx)', async () => {
+    const sock = join(dir, 'outside.sock');
+    const m = join(dir, 'mark-outside');
+    const server = await background([fixture('cmd_server'), 'order', sock, order(m)], /ready/);
+    expect((await outside([fixture('cmd_server'), 'obey', sock])).stdout).toMatch(/^obeyed/);
+    expect(lines(m)).toBe(1);
+    expect(server.out()).toMatch(/^served peer-len 2 cloexec 0 nonblock 0$/m);
+    server.child.kill('SIGKILL');
+  });
+
+  it.runIf(has('tmux'))('a real tmux server inside: its own session lists it, `tmux ls` outside is not served while it runs', async () => {
+    const tsock = join(dir, 'tmux.sock');
+    const done = join(dir, 'tmux-done');
+    const env = { ...world.env, TERM: 'xterm' };
+    const script = `tmux -S ${tsock} new-session -d -s inside 'sleep 60' && tmux -S ${tsock} ls; while [ ! -e ${done} ]; do sleep 0.05; done; tmux -S ${tsock} kill-server`;
+    const session = await background([sbxBin, 'exec', '--deny-write', `--allow-write=${dir}`, '--', 'sh', '-c', script], /inside: 1 windows|error|denied/, env);
+    try {
+      expect(session.out()).toMatch(/^inside: 1 windows/m);
+      const out = await outside(['tmux', '-S', tsock, 'ls'], env);
+      expect(out.code).not.toBe(0);
+      expect(out.stdout).not.toMatch(/inside: 1 windows/);
+      expect(existsSync(tsock)).toBe(true); // the server was there all along
+    } finally {
+      writeFileSync(done, '');
+      await exited(session.child);
+    }
+  });
+
+  it('a server blocked in accept() inside still takes signals as outside: a handler with SA_RESTART runs and accept goes on, one without interrupts it (EINTR), SIGSTOP stops it', async () => {
+    for (const where of ['outside', 'inside'] as const) {
+      const sock = join(dir, `wait-${where}`);
+      const argv = [fixture('cmd_server'), 'wait', sock];
+      const w = await background(where === 'inside' ? [sbxBin, 'exec', '--deny-write', `--allow-write=${dir}`, '--', ...argv] : argv, /ready/);
+      const pid = Number(execaSync('pgrep', ['-f', '-n', `cmd_server wait ${sock}`]).stdout.trim());
+      await sleep(300); // in accept() by now
+      const until = async (re: RegExp) => {
+        for (let i = 0; i < 50 && !re.test(w.out()); i++) await sleep(50);
+        return w.out();
+      };
+      process.kill(pid, 'SIGUSR1');
+      expect(await until(/usr1/), where).toMatch(/^ready\nusr1\n$/);
+      process.kill(pid, 'SIGSTOP');
+      const state = async () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+      let s = await state();
+      for (let i = 0; i < 50 && s !== 'T'; i++) await sleep(50), (s = await state());
+      expect(s, where).toBe('T');
+      process.kill(pid, 'SIGCONT');
+      await sleep(300);
+      expect(w.out(), where).toBe('ready\nusr1\n'); // still waiting: the stop restarted accept
+      process.kill(pid, 'SIGUSR2');
+      expect(await until(/eintr/), where).toMatch(/^ready\nusr1\nusr2\neintr\n$/);
+      await exited(w.child);
+    }
+  });
+});
+
 describe("sbx's filtering proxy serves its own sandbox only", () => {
   let web: Servers;
   let hosts: string;

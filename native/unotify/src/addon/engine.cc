@@ -77,6 +77,11 @@ bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int
   return true;
 }
 
+void report_refusal(Notif& n, Decision d, const char* op, const std::string& target, int err) {
+  n.core->denials++;
+  emit_for(n, "deny", d, op, target, err);
+}
+
 void report_error(Notif& n, const char* op, const std::string& target, int err) {
   n.core->denials++;
   emit_for(n, "error", Decision{false, -2}, op, target, err);

@@ -98,7 +98,8 @@ class Core : public std::enable_shared_from_this<Core> {
   static constexpr int kCountedNrs = 512;
   std::atomic<uint64_t> trapsByNr[kCountedNrs] = {};
   std::atomic<uint64_t> verifiedAfterExec{0}, verifiedFirstSight{0};
-  // Calls waiting on helper threads (net.cc run: connects and sends; fs_open.cc: FIFO opens):
+  // Calls waiting on helper threads (net.cc run_call: connects and sends; accept.cc: accepts;
+  // fs_open.cc: FIFO opens):
   // each holds a thread and fds for as long as its peer keeps it waiting, and may outlive the
   // session. Beyond kMaxBlockedCalls a call of this session that would wait fails at once.
   static constexpr int kMaxBlockedCalls = 256;
@@ -237,6 +238,9 @@ bool chain_any(Notif& n, F f) {
 // Returns true when the caller must stop (a denial was sent); false = go on (allowed/audit).
 bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err);
 void report_error(Notif& n, const char* op, const std::string& target, int err);
+// A refusal that answers nothing (the call goes on: accept drops one connection and waits
+// for the next): counted and reported as refuse() does.
+void report_refusal(Notif& n, Decision d, const char* op, const std::string& target, int err);
 std::string program_of(int pid);
 double now_ms();
 
@@ -251,6 +255,7 @@ bool verify_before_decision(Notif& n);
 // THE exec decision on an image is decide_exec_image (exec_rules.h), at the notification
 // (the resolved binary) and at verification (/proc/<pid>/exe).
 void handle_net(Notif& n);
+void handle_accept(Notif& n);  // accept/accept4 on our copy: clients outside refused (accept.cc)
 void handle_signal(Notif& n);
 void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F_SETOWN
 void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)

@@ -54,6 +54,7 @@
 #include "fs_check.h"
 #include "memory.h"
 #include "net_registry.h"
+#include "net_socket.h"
 #include "shm_files.h"
 
 #ifndef SO_PEERPIDFD
@@ -68,13 +69,8 @@ const size_t kMaxPayload = 4 << 20;
 
 enum class Op { kConnect, kSend, kBind };
 
-struct Sock {
-  Fd fd;
-  int type = 0, proto = 0, domain = 0;
-  bool blocking = true;
-};
+}  // namespace
 
-// Our copy of the tracee's socket fd; -errno when it is not a socket.
 int get_socket(Notif& n, int tfd, Sock& s) {
   Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
   if (!pidfd.ok() || !n.valid()) return -ESRCH;
@@ -89,6 +85,8 @@ int get_socket(Notif& n, int tfd, Sock& s) {
   s.blocking = !(fcntl(s.fd.get(), F_GETFL) & O_NONBLOCK);
   return 0;
 }
+
+namespace {
 
 bool address_ignored(const Sock& s, uint64_t flags) {
   if (flags & MSG_FASTOPEN) return false;
@@ -140,7 +138,8 @@ Decision decide_ip(const Notif& n, const Ip& ip) {
   return decide_all(const_cast<Notif&>(n), [&](const Policy& p) { return decide_net(p.net, ip.fam, ip.b, ip.port); });
 }
 
-// decide_all for a unix socket name: denied by any; reachable by name only if named by all.
+}  // namespace
+
 UnixName decide_unix_all(Notif& n, const std::string& name) {
   UnixName u = decide_unix_name(n.pol->unix_, name);
   int w = n.pol->within;
@@ -154,6 +153,8 @@ UnixName decide_unix_all(Notif& n, const std::string& name) {
   }
   return u;
 }
+
+namespace {
 
 const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 const uint8_t kLoop4[4] = {127, 0, 0, 1};
@@ -353,8 +354,9 @@ int read_addr(Notif& n, uint64_t p, uint64_t len, Addr& ad) {
   return read_mem(n.caller.tid, p, &ad.ss, len) < 0 ? -EFAULT : 0;
 }
 
-// Runs `act` now, or on a detached thread when it may block.
-void run(Notif& n, bool may_block, std::function<void()> act) {
+}  // namespace
+
+void run_call(Notif& n, bool may_block, std::function<void()> act) {
   if (!may_block) return act();
   // Core::kMaxBlockedCalls, per session only: a limit shared by all would let one session's
   // pile (which can outlive it) refuse everyone else's.
@@ -370,6 +372,8 @@ void run(Notif& n, bool may_block, std::function<void()> act) {
     core->journal_release(slot);
   }).detach();
 }
+
+namespace {
 
 // Our copies of passed fds one session holds at once. A send that blocks (a full peer queue)
 // holds its copies on a helper thread for as long as it waits: a sandbox could pile them up
@@ -490,7 +494,7 @@ void do_connect(Notif& n) {
   if (ad->to_own_proxy) proxy_expect(inode_of(s->fd.get()), ad->proxy_port);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
-  run(n, s->blocking, [s, ad, id, lis] {
+  run_call(n, s->blocking, [s, ad, id, lis] {
     int r = connect(s->fd.get(), reinterpret_cast<sockaddr*>(&ad->ss), ad->len);
     reply_value(lis, id, r < 0 ? -errno : 0);
   });
@@ -514,7 +518,7 @@ void do_sendto(Notif& n, std::shared_ptr<Sock> s) {
   if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
-  run(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
+  run_call(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
     reply_value(lis, id, send_one(s->fd.get(), *m, m->flags));
   });
 }
@@ -532,7 +536,7 @@ void do_sendmsg(Notif& n, std::shared_ptr<Sock> s) {
   if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
-  run(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
+  run_call(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
     reply_value(lis, id, send_one(s->fd.get(), *m, m->flags));
   });
 }
@@ -560,7 +564,7 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   const int tid = n.caller.tid;
-  run(n, s->blocking && !(flags & MSG_DONTWAIT), [s, msgs, id, lis, tid, vec, flags] {
+  run_call(n, s->blocking && !(flags & MSG_DONTWAIT), [s, msgs, id, lis, tid, vec, flags] {
     long sent = 0;
     for (auto& m : *msgs) {
       ssize_t r = send_one(s->fd.get(), m, flags);

@@ -65,6 +65,13 @@ bool ServedSockets::has_file(dev_t dev, ino_t ino) {
   return false;
 }
 
+std::string ServedSockets::path_of(dev_t dev, ino_t ino) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto& e : entries_)
+    if (e.dev == dev && e.ino == ino) return read_link("/proc/self/fd/" + std::to_string(e.pin.get()));
+  return "";
+}
+
 namespace {
 std::mutex g_mu;
 std::unordered_map<int, int> g_ports;                // proxy port → count

@@ -26,6 +26,8 @@ class ServedSockets {
   // Takes an O_PATH fd of a socket file just bound by the session.
   void add_file(Fd pinned);
   bool has_file(dev_t dev, ino_t ino);
+  // Where that socket file is now (its pin's /proc/self/fd link); "" when not one of ours.
+  std::string path_of(dev_t dev, ino_t ino);
   // The sock_diag cookie of a socket the session bound (unique for the boot).
   void add_cookie(uint64_t cookie);
   bool has_cookie(uint64_t cookie);

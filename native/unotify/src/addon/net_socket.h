@@ -1,0 +1,28 @@
+// What the socket handlers share (net.cc: connect/bind/listen/sends; accept.cc: accept).
+#pragma once
+#include <functional>
+#include <string>
+
+#include "engine.h"
+#include "sys.h"
+
+namespace sbx {
+
+// Our copy of a tracee's socket (pidfd_getfd) and what the kernel says it is.
+struct Sock {
+  Fd fd;
+  int type = 0, proto = 0, domain = 0;
+  bool blocking = true;
+};
+// 0, or -errno (-ESRCH: the caller is gone; -EBADF, -ENOTSOCK as the kernel would say).
+int get_socket(Notif& n, int tfd, Sock& s);
+
+// Runs `act` now, or, when it may block, on a detached helper thread that answers the
+// notification itself (at most Core::kMaxBlockedCalls per session: beyond, EAGAIN at once).
+void run_call(Notif& n, bool may_block, std::function<void()> act);
+
+// decide_all for a unix socket name: denied by any policy of the chain; named (reachable
+// whoever serves it) only if named by all.
+UnixName decide_unix_all(Notif& n, const std::string& name);
+
+}  // namespace sbx
