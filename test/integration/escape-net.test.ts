@@ -556,6 +556,14 @@ describe('the other way round: a Unix-socket server inside does not serve client
     }
   });
 
+  it('several processes racing to accept on one blocking listener (poll, then accept) serve every client of their session, as outside', async () => {
+    for (const where of ['outside', 'inside'] as const) {
+      const argv = [fixture('cmd_server'), 'herd', join(dir, `herd-${where}`), '4', '200'];
+      const r = where === 'inside' ? await inside(['--deny-write', `--allow-write=${dir}`], argv) : await outside(argv);
+      expect(r.stdout, where + r.stderr).toBe('ready\nserved 200\n');
+    }
+  });
+
   it('a server blocked in accept() inside still takes signals as outside: a handler with SA_RESTART runs and accept goes on, one without interrupts it (EINTR), SIGSTOP stops it', async () => {
     for (const where of ['outside', 'inside'] as const) {
       const sock = join(dir, `wait-${where}`);

@@ -19,6 +19,9 @@
 // would (ERESTARTSYS: restarted after a handler with SA_RESTART or a stop, EINTR otherwise).
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -26,6 +29,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -163,13 +167,58 @@ int signal_ends_wait(const Notif& n, bool& shared_seen) {
   return 0;
 }
 
+// A receiver thread must never wait on a program's peer. On a blocking listener with a client
+// already waiting (servers that poll first, like Python's socketserver), the accept is done
+// here all the same, under a guard: should another acceptor take that client first, the
+// engine's wake signal (no SA_RESTART), sent to this thread by a timer, breaks the accept
+// after kGuardNs and the call moves to a helper. kWait: nothing was taken, wait.
+constexpr int kWait = -100001;
+constexpr long kGuardNs = 20 * 1000 * 1000;
+int guarded_accept(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen) {
+  pollfd p{s.fd.get(), POLLIN, 0};
+  if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return kWait;
+  sigset_t mask;
+  if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) != 0 || sigismember(&mask, engine_wake_signal())) return kWait;
+  thread_local timer_t timer;
+  thread_local bool have_timer = false;
+  if (!have_timer) {
+    sigevent ev{};
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = engine_wake_signal();
+    ev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0) return kWait;
+    have_timer = true;
+  }
+  itimerspec arm{}, off{};
+  arm.it_value.tv_nsec = kGuardNs;
+  if (timer_settime(timer, 0, &arm, nullptr) != 0) return kWait;
+  int c = accept_one(n, s, call, peer, plen);
+  timer_settime(timer, 0, &off, nullptr);
+  return c == -EINTR || c == -EAGAIN ? kWait : c;
+}
+
 // A blocking accept, on a helper thread: waits for a client of its own, the notification's
 // end (the program killed) or a signal that would have ended it.
+// A receive timeout on the listener (SO_RCVTIMEO) bounds the wait, as it bounds the kernel's:
+// then EAGAIN.
 void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
   bool shared_seen = false;
+  timeval tv{};
+  socklen_t tl = sizeof tv;
+  const bool timed = getsockopt(s.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec);
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const int64_t deadline_ms = now.tv_sec * 1000LL + now.tv_nsec / 1000000 + tv.tv_sec * 1000LL + tv.tv_usec / 1000;
   for (;;) {
+    int wait_ms = kTickMs;
+    if (timed) {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t left = deadline_ms - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
+      if (left <= 0) return void(reply_error(n.listener(), n.req.id, EAGAIN));
+      if (left < wait_ms) wait_ms = static_cast<int>(left);
+    }
     pollfd p{s.fd.get(), POLLIN, 0};
-    int r = poll(&p, 1, kTickMs);
+    int r = poll(&p, 1, wait_ms);
     if (r > 0) {
       sockaddr_storage peer;
       socklen_t plen;
@@ -214,6 +263,11 @@ void handle_accept(Notif& n) {
     }
     return void(reply_error(n.listener(), n.req.id, EAGAIN));
   }
+  sockaddr_storage peer;
+  socklen_t plen;
+  int c = guarded_accept(n, *s, call, peer, plen);
+  if (c >= 0) return deliver(n, call, c, peer, plen);
+  if (c != kWait && c != kDropped) return void(reply_error(n.listener(), n.req.id, -c));
   auto self = std::make_shared<Notif>(n);
   run_call(n, true, [self, s, call] { wait_and_accept(*self, *s, call); });
 }

@@ -137,6 +137,7 @@ Core::~Core() {
 // signal (its handler does nothing; without SA_RESTART the ioctl returns EINTR), so stop()
 // never hangs.
 static int wake_signal() { return SIGRTMIN + 5; }
+int engine_wake_signal() { return wake_signal(); }
 
 static void install_wake_handler() {
   static std::once_flag once;

@@ -234,6 +234,10 @@ bool chain_any(Notif& n, F f) {
   return false;
 }
 
+// The signal that breaks a receiver's wait (a handler that does nothing, no SA_RESTART:
+// the interrupted call fails with EINTR). Unblocked in receiver threads.
+int engine_wake_signal();
+
 // Reply helpers that also keep the stats and emit events.
 // Returns true when the caller must stop (a denial was sent); false = go on (allowed/audit).
 bool refuse(Notif& n, Decision d, const char* op, const std::string& target, int err);
