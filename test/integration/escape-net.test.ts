@@ -564,6 +564,16 @@ describe('the other way round: a Unix-socket server inside does not serve client
     }
   });
 
+  it('a receive timeout on a blocking listener (SO_RCVTIMEO) ends accept() with EAGAIN inside as outside', async () => {
+    for (const where of ['outside', 'inside'] as const) {
+      const argv = [fixture('cmd_server'), 'wait', join(dir, `timeout-${where}`), '300'];
+      const r = where === 'inside' ? await inside(['--deny-write', `--allow-write=${dir}`], argv) : await outside(argv);
+      const ms = Number(/^ready\ntimeout after (\d+) ms\n$/.exec(r.stdout)?.[1]);
+      expect(ms, where + r.stdout + r.stderr).toBeGreaterThanOrEqual(290);
+      expect(ms, where).toBeLessThan(2000);
+    }
+  });
+
   it('a server blocked in accept() inside still takes signals as outside: a handler with SA_RESTART runs and accept goes on, one without interrupts it (EINTR), SIGSTOP stops it', async () => {
     for (const where of ['outside', 'inside'] as const) {
       const sock = join(dir, `wait-${where}`);
