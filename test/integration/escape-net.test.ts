@@ -500,7 +500,7 @@ describe('the other way round: a Unix-socket server inside does not serve client
   beforeAll(() => mkdirSync(dir));
 
   for (const [kind, mode] of [['path', 'block'], ['abstract', 'poll']] as const) {
-    it(`${kind} name, ${mode === 'block' ? 'blocking accept' : 'non-blocking listener + poll'}: a client outside gets nothing, one inside is served; named in net.unix.allow, outside is served too`, async () => {
+    it(`${kind} name, ${mode === 'block' ? 'blocking accept' : 'non-blocking listener + poll'}: a client outside gets nothing, one of the session is served; naming the socket does not change that`, async () => {
       const sock = kind === 'path' ? join(dir, `s-${mode}`) : `@sbx-served-inside-${tag}-${mode}`;
       const m = join(dir, `mark-${kind}`);
       // The network stays open (no --deny-*): serving an abstract name under a restricted one needs it named.
@@ -513,20 +513,48 @@ describe('the other way round: a Unix-socket server inside does not serve client
       expect(out.stdout).toBe('no order\n');
       await sleep(200);
       expect(lines(m)).toBe(1);
-      expect(server.out()).toMatch(/sbx: denied unix .*a client outside this sandbox/);
-      // Still serving its own session afterwards: the refusal did not break its accept.
+      for (let i = 0; i < 50 && !/denied unix/.test(server.out()); i++) await sleep(50);
+      expect(server.out()).toMatch(/sbx: denied unix .*a client from outside this session: pid \d+/);
       server.child.kill('SIGKILL');
 
+      // Named in net.unix.allow: still not served outside — a name the sandbox links to its
+      // socket (a symlink or hard link at tmux's) would lead a client there as well.
       const namedSock = kind === 'path' ? join(dir, `n-${mode}`) : `${sock}-named`;
       const nm = join(dir, `mark-${kind}-named`);
-      const named = await hostile(['--deny-write', `--allow-write=${dir}`, `--allow-net=${namedSock}`], namedSock, nm, mode);
+      const script = kind === 'path' ? `ln -s ${namedSock} ${namedSock}-link; ln ${namedSock} ${namedSock}-hard; ` : '';
+      const named = await background(
+        [sbxBin, 'exec', '--deny-write', `--allow-write=${dir}`, `--allow-net=${namedSock}`, '--', 'sh', '-c',
+          `${fixture('cmd_server')} order ${namedSock} '${order(nm)}' ${mode} & sleep 0.3; ${script}${fixture('cmd_server')} obey ${namedSock}; wait`],
+        /obeyed|error/,
+      );
       expect(lines(nm)).toBe(1);
-      const served = await outside([fixture('cmd_server'), 'obey', namedSock]);
-      expect(served.stdout).toMatch(/^obeyed echo obeyed/);
-      expect(lines(nm)).toBe(2);
+      for (const via of kind === 'path' ? [namedSock, `${namedSock}-link`, `${namedSock}-hard`] : [namedSock]) {
+        expect((await outside([fixture('cmd_server'), 'obey', via])).stdout, via).toBe('no order\n');
+      }
+      expect(lines(nm)).toBe(1);
       named.child.kill('SIGKILL');
     });
   }
+
+  it('a server of one session does not serve a client of another, even one that names the socket (it would give orders within the other\'s rights)', async () => {
+    const sock = join(dir, 'cross.sock');
+    const m = join(dir, 'mark-cross');
+    const server = await hostile(['--deny-write', `--allow-write=${dir}`], sock, m, 'block');
+    expect(lines(m)).toBe(1); // its own session: served
+    const other = await inside(['--deny-write', `--allow-write=${dir}`, `--allow-net=${sock}`], [fixture('cmd_server'), 'obey', sock]);
+    expect(other.stdout).toBe('no order\n');
+    expect(lines(m)).toBe(1);
+    for (let i = 0; i < 50 && !/denied unix/.test(server.out()); i++) await sleep(50);
+    expect(server.out()).toMatch(/sbx: denied unix .*cross\.sock \(a client from (another sandbox session|outside this session: pid \d+)/);
+    server.child.kill('SIGKILL');
+  });
+
+  it('accept() on a socket that does not listen fails at once, inside as outside', async () => {
+    const argv = [fixture('cmd_server'), 'not-listening', join(dir, 'unused')];
+    const out = await outside(argv);
+    expect(out.stdout).toBe('stream -1 Invalid argument\ndgram -1 Operation not supported\n');
+    expect((await inside(['--deny-write', `--allow-write=${dir}`], argv)).stdout).toBe(out.stdout);
+  });
 
   it('the same order from a server outside reaches a client outside (the kernel lets it; the refusal above is sbx)', async () => {
     const sock = join(dir, 'outside.sock');
@@ -560,7 +588,8 @@ describe('the other way round: a Unix-socket server inside does not serve client
     for (const where of ['outside', 'inside'] as const) {
       const argv = [fixture('cmd_server'), 'herd', join(dir, `herd-${where}`), '4', '200'];
       const r = where === 'inside' ? await inside(['--deny-write', `--allow-write=${dir}`], argv) : await outside(argv);
-      expect(r.stdout, where + r.stderr).toBe('ready\nserved 200\n');
+      // Every worker took its SIGTERM, whichever accept it was in (none stuck in one of ours).
+      expect(r.stdout, where + r.stderr).toBe('ready\nserved 200\nended 4 of 4\n');
     }
   });
 
@@ -574,27 +603,27 @@ describe('the other way round: a Unix-socket server inside does not serve client
     }
   });
 
-  it('a server blocked in accept() inside still takes signals as outside: a handler with SA_RESTART runs and accept goes on, one without interrupts it (EINTR), SIGSTOP stops it', async () => {
-    for (const where of ['outside', 'inside'] as const) {
-      const sock = join(dir, `wait-${where}`);
-      const argv = [fixture('cmd_server'), 'wait', sock];
+  it('a server blocked in accept() inside still takes signals as outside: a handler with SA_RESTART runs and accept goes on, one without interrupts it (EINTR), SIGSTOP stops it; single-threaded, and with a thread that blocks them', async () => {
+    for (const [where, wait] of [['outside', 'wait'], ['inside', 'wait'], ['outside', 'wait-threaded'], ['inside', 'wait-threaded']] as const) {
+      const sock = join(dir, `${wait}-${where}`);
+      const argv = [fixture('cmd_server'), wait, sock];
       const w = await background(where === 'inside' ? [sbxBin, 'exec', '--deny-write', `--allow-write=${dir}`, '--', ...argv] : argv, /ready/);
-      const pid = Number(execaSync('pgrep', ['-f', '-n', `cmd_server wait ${sock}`]).stdout.trim());
+      const pid = Number(execaSync('pgrep', ['-f', '-n', `cmd_server ${wait} ${sock}`]).stdout.trim());
       await sleep(300); // in accept() by now
       const until = async (re: RegExp) => {
         for (let i = 0; i < 50 && !re.test(w.out()); i++) await sleep(50);
         return w.out();
       };
       process.kill(pid, 'SIGUSR1');
-      expect(await until(/usr1/), where).toMatch(/^ready\nusr1\n$/);
+      expect(await until(/usr1/), where + wait).toMatch(/^ready\nusr1\n$/);
       process.kill(pid, 'SIGSTOP');
       const state = async () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
       let s = await state();
       for (let i = 0; i < 50 && s !== 'T'; i++) await sleep(50), (s = await state());
-      expect(s, where).toBe('T');
+      expect(s, where + wait).toBe('T');
       process.kill(pid, 'SIGCONT');
       await sleep(300);
-      expect(w.out(), where).toBe('ready\nusr1\n'); // still waiting: the stop restarted accept
+      expect(w.out(), where + wait).toBe('ready\nusr1\n'); // still waiting: the stop restarted accept
       process.kill(pid, 'SIGUSR2');
       expect(await until(/eintr/), where).toMatch(/^ready\nusr1\nusr2\neintr\n$/);
       await exited(w.child);

@@ -1,22 +1,27 @@
 // accept/accept4, performed by the engine on its own copy of the listening socket, the new
 // connection injected like an opened file (two steps, sys.cc reply_addfd).
 //
-// Why ours: a client outside the sandbox trusts the server its socket name leads to (tmux's
-// `detach-client -E CMD` makes the client run CMD where the client runs; an editor's server
-// feeds its client; an agent signs for it). A program inside that binds a name before the
-// real server does would get the next client outside. So a connection to a Unix socket is
-// handed to a sandboxed server only when it was made from inside — the engine performs
-// every connect of a sandboxed process (net.cc), so such a connection's peer credentials
-// name this very process — or when the listening socket is named in net.unix.allow. Any
-// other is closed unread and reported; the server goes on waiting. Inet connections are not
-// decided here (serving them was decided at bind/listen), but they are accepted by us too:
-// after a check, a racing dup2 could put a Unix listener under the number a CONTINUE uses.
+// Why ours: a client trusts the server its socket name leads to (tmux's `detach-client -E
+// CMD` makes the client run CMD where the client runs; an editor's server feeds its client;
+// an agent signs for it). A program inside that binds a name before the real server does —
+// or links a name to its own socket — would get the next client outside, or a client in a
+// session with other rights. So a sandboxed Unix-socket server is handed only connections
+// its own session made: the engine performs every connect of a sandboxed process (net.cc),
+// recording the connecting socket first (ServedSockets::add_client), and the accepted
+// connection's peer must be one of those (sock_diag) with credentials naming this process.
+// Any other is closed unread and reported; the server goes on waiting. No policy lifts this:
+// a name in net.unix.allow would be reached through any link to it as well. Inet connections
+// are not decided here (serving them was decided at bind/listen), but they are accepted by us
+// too: after a check, a racing dup2 could put a Unix listener under the number a CONTINUE uses.
 //
 // A blocking accept waits on a helper thread (run_call). The program waits in the kernel
 // meanwhile, and the listener waits killably (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV): a
 // signal with a handler, or a stop, would stay pending until a client came. So the helper
 // looks every kTick at the program's pending signals and gives the call back as the kernel
 // would (ERESTARTSYS: restarted after a handler with SA_RESTART or a stop, EINTR otherwise).
+// No accept of ours ever blocks for longer than a tick: another acceptor of the same
+// listener may take the client we were woken for.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -47,6 +52,8 @@ namespace sbx {
 namespace {
 
 constexpr int kTickMs = 100;
+// Longest a receiver thread's accept may wait (a client it saw may be taken by another acceptor).
+constexpr long kGuardNs = 20 * 1000 * 1000;
 // Refused clients dropped in one call of a non-blocking accept before it answers EAGAIN: a
 // flood from outside cannot hold a receiver thread.
 constexpr int kMaxDroppedPerCall = 64;
@@ -58,15 +65,16 @@ struct AcceptCall {
   socklen_t room = 0;       // *addrlen as read
 };
 
-// Was this connection made by a sandboxed process? Their connects are ours (net.cc).
-bool made_inside(int conn) {
-  ucred c{};
-  socklen_t l = sizeof c;
-  return getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &c, &l) == 0 && c.pid == getpid();
+// Was this connection made by a process of this session? Their connects are ours (net.cc).
+bool made_by_session(Notif& n, int conn, ucred& cred) {
+  socklen_t l = sizeof cred;
+  if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &l) != 0 || cred.pid != getpid()) return false;
+  uint32_t peer = unix_peer_ino(conn);
+  return peer != 0 && n.core->served().take_client(peer);
 }
 
-// The listener's name as policies name sockets: "@abstract", or the socket file's path now
-// (the engine bound it from inside its directory, so getsockname has only the last name).
+// The listener's name for a person: "@abstract", or the socket file's path now (the engine
+// bound it from inside its directory, so getsockname has only the last name).
 std::string listener_name(Notif& n, int sock) {
   sockaddr_un un{};
   socklen_t l = sizeof un;
@@ -84,36 +92,62 @@ std::string listener_name(Notif& n, int sock) {
     std::string p = n.core->served().path_of(makedev(d.vfs_dev >> 20, d.vfs_dev & 0xfffff), d.vfs_ino);
     if (!p.empty()) return p;
   }
-  std::string path(un.sun_path, strnlen(un.sun_path, plen));
-  return path[0] == '/' ? path : "";
+  return std::string(un.sun_path, strnlen(un.sun_path, plen));
 }
 
-// May a client outside reach this listener? Only one named in net.unix.allow.
-bool outside_named(Notif& n, int sock, std::string& name) {
-  name = listener_name(n, sock);
-  return !name.empty() && decide_unix_all(n, name).kind == UnixName::kNamed;
-}
-
-// One accept on our copy. Returns the connection, -errno, or kDropped (a client outside
-// was refused: closed, reported).
+// One accept on our copy. Returns the connection, -errno, or kDropped (a client from outside
+// the session was refused: closed, reported).
 constexpr int kDropped = -100000;
 int accept_one(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen) {
   plen = sizeof peer;
   int c = accept4(s.fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC | (call.flags & SOCK_NONBLOCK));
   if (c < 0) return -errno;
-  if (s.domain != AF_UNIX || made_inside(c)) return c;
-  std::string name;
-  if (outside_named(n, s.fd.get(), name)) return c;
   ucred cred{};
-  socklen_t l = sizeof cred;
-  getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &l);
+  if (s.domain != AF_UNIX || made_by_session(n, c, cred)) return c;
   close(c);
-  std::string who = cred.pid > 0 ? "pid " + std::to_string(cred.pid) + " (" + program_of(cred.pid) + ")" : "a process in another namespace";
+  std::string name = listener_name(n, s.fd.get());
+  // Another session's client may come through this supervisor or through an engine of its
+  // own (an `sbx exec` run by Node): either way it is not this session's.
+  std::string who = cred.pid == getpid() ? std::string("a client from another sandbox session")
+                    : cred.pid > 0       ? "a client from outside this session: pid " + std::to_string(cred.pid) + " (" + program_of(cred.pid) + ")"
+                                         : std::string("a client from outside this session, in another namespace");
   report_refusal(n, Decision{false, -2}, "unix",
-                 (name.empty() ? std::string("an unnamed socket") : name) + " (a client outside this sandbox: " + who +
-                     "; a server inside serves it only when named in net.unix.allow)",
+                 (name.empty() ? std::string("an unnamed socket") : name) + " (" + who +
+                     "; a server inside serves its own session only)",
                  ECONNABORTED);
   return kDropped;
+}
+
+// accept_one that never waits longer than `ns`: a thread-directed timer sends the engine's
+// wake signal (no SA_RESTART), which breaks a blocked accept with EINTR. kWait: nothing was
+// taken (or the listener's own receive timeout ran out: SO_RCVTIMEO), look again.
+constexpr int kWait = -100001;
+struct ThreadTimer {
+  timer_t id{};
+  bool made = false;
+  ~ThreadTimer() {
+    if (made) timer_delete(id);
+  }
+};
+int accept_within(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen, long ns) {
+  thread_local ThreadTimer timer;
+  sigset_t mask;
+  if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) != 0 || sigismember(&mask, engine_wake_signal())) return kWait;
+  if (!timer.made) {
+    sigevent ev{};
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = engine_wake_signal();
+    ev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer.id) != 0) return kWait;
+    timer.made = true;
+  }
+  itimerspec arm{}, off{};
+  arm.it_value.tv_sec = ns / 1000000000L;
+  arm.it_value.tv_nsec = ns % 1000000000L;
+  if (timer_settime(timer.id, 0, &arm, nullptr) != 0) return kWait;
+  int c = accept_one(n, s, call, peer, plen);
+  timer_settime(timer.id, 0, &off, nullptr);
+  return c == -EINTR || c == -EAGAIN ? kWait : c;
 }
 
 // The peer's address as the kernel writes it (at most *addrlen bytes, the full length back),
@@ -137,12 +171,13 @@ uint64_t status_mask(const std::string& st, const char* key) {
 }
 
 // Would the kernel have ended this wait for a signal? 0 no, else the errno to answer.
-// A thread's own pending signal, or a process-wide one in a single-threaded process, has
-// woken this very thread (TIF_SIGPENDING is set): ERESTARTSYS, the kernel's own answer. A
-// process-wide one in a threaded process may be another thread's to take: only when it
-// is still pending a tick later is the call given back, with EINTR (ERESTARTSYS is only
-// safe when this thread is sure to take a signal on its way out). A stop of the whole
-// group (Ctrl-Z) wakes every thread: seen as a sibling already stopped.
+// ERESTARTSYS (the kernel's own answer: restarted after a handler with SA_RESTART or a stop,
+// EINTR otherwise) only when this thread is sure to take a signal on its way out, else the
+// number would reach the program: a signal sent to this thread; one sent to the process when
+// this thread is its leader (offered it first) or no other thread could take it; a stop of the
+// whole group (Ctrl-Z: a sibling already stopped; a group stop wakes every thread).
+// A process-wide signal another thread could take is left to it; still pending a tick later,
+// it is this thread's after all: the call ends with EINTR (even under SA_RESTART).
 int signal_ends_wait(const Notif& n, bool& shared_seen) {
   std::string st, base = "/proc/" + std::to_string(n.caller.tgid) + "/task/";
   if (!read_file(base + std::to_string(n.caller.tid) + "/status", st, 8192)) return 0;
@@ -150,58 +185,48 @@ int signal_ends_wait(const Notif& n, bool& shared_seen) {
   uint64_t own = status_mask(st, "SigPnd:") & ~blocked, shared = status_mask(st, "ShdPnd:") & ~blocked;
   if (own) return ERESTARTSYS;
   size_t t = st.find("Threads:");
-  bool single = t != std::string::npos && atoi(st.c_str() + t + 8) == 1;
-  if (shared && single) return ERESTARTSYS;
-  if (shared) {
-    if (shared_seen) return EINTR;
-    shared_seen = true;
-  } else {
-    shared_seen = false;
-  }
+  const bool single = t != std::string::npos && atoi(st.c_str() + t + 8) == 1;
+  // The kernel offers a process-wide signal to the thread it was sent to — for kill(pid), the
+  // leader — first; a leader that does not block it took it (or had a signal pending already).
+  if (shared && (single || n.caller.tid == n.caller.tgid)) return ERESTARTSYS;
   if (single) return 0;
-  std::string stat;
-  if (n.caller.tid != n.caller.tgid && read_file(base + std::to_string(n.caller.tgid) + "/stat", stat, 1024)) {
-    size_t p = stat.rfind(')');
-    if (p != std::string::npos && p + 2 < stat.size() && stat[p + 2] == 'T') return ERESTARTSYS;
+  bool another_takes = false, group_stopping = false;
+  if (DIR* d = opendir(base.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.' || atoi(e->d_name) == n.caller.tid) continue;
+      std::string other;
+      if (!read_file(base + e->d_name + "/status", other, 8192)) continue;
+      size_t at = other.find("State:");
+      if (at != std::string::npos && other.compare(at + 6, 2, "\tT") == 0) group_stopping = true;
+      if (shared & ~status_mask(other, "SigBlk:")) another_takes = true;
+    }
+    closedir(d);
   }
+  if (group_stopping) return ERESTARTSYS;
+  if (!shared) return shared_seen = false, 0;
+  if (!another_takes) return ERESTARTSYS;
+  if (shared_seen) return EINTR;
+  shared_seen = true;
   return 0;
 }
 
 // A receiver thread must never wait on a program's peer. On a blocking listener with a client
 // already waiting (servers that poll first, like Python's socketserver), the accept is done
-// here all the same, under a guard: should another acceptor take that client first, the
-// engine's wake signal (no SA_RESTART), sent to this thread by a timer, breaks the accept
-// after kGuardNs and the call moves to a helper. kWait: nothing was taken, wait.
-constexpr int kWait = -100001;
-constexpr long kGuardNs = 20 * 1000 * 1000;
+// here all the same, for at most kGuardNs (another acceptor may take that client first); then
+// the call moves to a helper.
 int guarded_accept(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen) {
   pollfd p{s.fd.get(), POLLIN, 0};
   if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return kWait;
-  sigset_t mask;
-  if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) != 0 || sigismember(&mask, engine_wake_signal())) return kWait;
-  thread_local timer_t timer;
-  thread_local bool have_timer = false;
-  if (!have_timer) {
-    sigevent ev{};
-    ev.sigev_notify = SIGEV_THREAD_ID;
-    ev.sigev_signo = engine_wake_signal();
-    ev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
-    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0) return kWait;
-    have_timer = true;
-  }
-  itimerspec arm{}, off{};
-  arm.it_value.tv_nsec = kGuardNs;
-  if (timer_settime(timer, 0, &arm, nullptr) != 0) return kWait;
-  int c = accept_one(n, s, call, peer, plen);
-  timer_settime(timer, 0, &off, nullptr);
-  return c == -EINTR || c == -EAGAIN ? kWait : c;
+  return accept_within(n, s, call, peer, plen, kGuardNs);
 }
 
-// A blocking accept, on a helper thread: waits for a client of its own, the notification's
-// end (the program killed) or a signal that would have ended it.
 // A receive timeout on the listener (SO_RCVTIMEO) bounds the wait, as it bounds the kernel's:
 // then EAGAIN.
 void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, engine_wake_signal());
+  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);  // accept_within's timer must reach us
   bool shared_seen = false;
   timeval tv{};
   socklen_t tl = sizeof tv;
@@ -222,11 +247,9 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
     if (r > 0) {
       sockaddr_storage peer;
       socklen_t plen;
-      // Another acceptor may take the client first (several processes on one listener):
-      // then this accept waits for the next one, as the program's own would.
-      int c = accept_one(n, s, call, peer, plen);
+      int c = accept_within(n, s, call, peer, plen, kTickMs * 1000000L);
       if (c >= 0) return deliver(n, call, c, peer, plen);
-      if (c != kDropped && c != -EAGAIN && c != -EINTR) return void(reply_error(n.listener(), n.req.id, -c));
+      if (c != kDropped && c != kWait) return void(reply_error(n.listener(), n.req.id, -c));
     }
     if (!n.valid()) return;
     if (int e = signal_ends_wait(n, shared_seen)) return void(reply_error(n.listener(), n.req.id, e));
@@ -253,12 +276,20 @@ void handle_accept(Notif& n) {
     if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
     return;
   }
-  if (!s->blocking) {
+  int listening = 0;
+  socklen_t ll = sizeof listening;
+  // Not a listener (a datagram socket, a connected one): the kernel answers at once (EINVAL,
+  // EOPNOTSUPP), never waits.
+  const bool answers_at_once = getsockopt(s->fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0 || !listening;
+  if (!s->blocking || answers_at_once) {
     for (int dropped = 0; dropped < kMaxDroppedPerCall; dropped++) {
       sockaddr_storage peer;
       socklen_t plen;
-      int c = accept_one(n, *s, call, peer, plen);
+      // Guarded all the same: another thread of the program may make the file blocking, or
+      // the socket a listener, meanwhile.
+      int c = accept_within(n, *s, call, peer, plen, kGuardNs);
       if (c >= 0) return deliver(n, call, c, peer, plen);
+      if (c == kWait) break;
       if (c != kDropped) return void(reply_error(n.listener(), n.req.id, -c));
     }
     return void(reply_error(n.listener(), n.req.id, EAGAIN));

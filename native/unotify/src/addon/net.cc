@@ -492,6 +492,8 @@ void do_connect(Notif& n) {
   }
   if (decide_dest(n, *s, *ad, Op::kConnect)) return;
   if (ad->to_own_proxy) proxy_expect(inode_of(s->fd.get()), ad->proxy_port);
+  // Before the connect: the server may accept before it returns (accept.cc asks).
+  if (s->domain == AF_UNIX && s->type != SOCK_DGRAM) n.core->served().add_client(static_cast<uint32_t>(inode_of(s->fd.get())));
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   run_call(n, s->blocking, [s, ad, id, lis] {

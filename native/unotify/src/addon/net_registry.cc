@@ -24,6 +24,9 @@ namespace {
 const size_t kMaxServed = 4096;       // cookies
 const size_t kMaxServedFiles = 1024;  // pinned socket files (one fd each)
 const size_t kMaxExpected = 4096;
+// Connects not yet accepted (most are within microseconds; a server that never accepts leaves
+// them): beyond, the oldest is refused at accept.
+const size_t kMaxClients = 4096;
 }  // namespace
 
 void ServedSockets::add_cookie(uint64_t cookie) {
@@ -62,6 +65,19 @@ bool ServedSockets::has_file(dev_t dev, ino_t ino) {
   std::lock_guard<std::mutex> g(mu_);
   for (auto& e : entries_)
     if (e.dev == dev && e.ino == ino) return true;
+  return false;
+}
+
+void ServedSockets::add_client(uint32_t ino) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (clients_.size() >= kMaxClients) clients_.pop_front();
+  clients_.push_back(ino);
+}
+
+bool ServedSockets::take_client(uint32_t ino) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto it = clients_.begin(); it != clients_.end(); ++it)
+    if (*it == ino) return clients_.erase(it), true;
   return false;
 }
 
@@ -230,6 +246,19 @@ bool unix_diag_of(int sock, UnixDiag& out) {
     return true;
   });
   return found;
+}
+
+uint32_t unix_peer_ino(int sock) {
+  struct stat st;
+  if (fstat(sock, &st) < 0) return 0;
+  uint32_t peer = 0;
+  unix_diag(static_cast<unsigned>(st.st_ino), UDIAG_SHOW_PEER, false, [&](const unix_diag_msg* m, const rtattr* at, int len) {
+    if (m->udiag_ino != st.st_ino) return false;
+    for (; RTA_OK(at, len); at = RTA_NEXT(at, len))
+      if (at->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(at) >= sizeof(uint32_t)) memcpy(&peer, RTA_DATA(at), sizeof peer);
+    return true;
+  });
+  return peer;
 }
 
 int unix_file_in_use(ino_t ino) {

@@ -31,6 +31,11 @@ class ServedSockets {
   // The sock_diag cookie of a socket the session bound (unique for the boot).
   void add_cookie(uint64_t cookie);
   bool has_cookie(uint64_t cookie);
+  // Unix stream/seqpacket sockets this session is connecting (their sockfs inode numbers),
+  // recorded before the engine's connect: a server of the session is handed a connection
+  // only if its peer is one of them (accept.cc), taken out then. The oldest go beyond a bound.
+  void add_client(uint32_t ino);
+  bool take_client(uint32_t ino);
 
  private:
   struct Entry {
@@ -41,6 +46,7 @@ class ServedSockets {
   std::mutex mu_;
   std::deque<Entry> entries_;
   std::deque<uint64_t> cookies_;
+  std::deque<uint32_t> clients_;
 };
 
 // sock_diag of one of our unix sockets.
@@ -50,6 +56,8 @@ struct UnixDiag {
   unsigned vfs_dev = 0, vfs_ino = 0;  // the socket file it is bound to (kernel dev_t: major << 20 | minor)
 };
 bool unix_diag_of(int sock, UnixDiag& out);
+// The sockfs inode number of a connected unix socket's peer (sock_diag), 0 if none.
+uint32_t unix_peer_ino(int sock);
 // The cookie of the unix socket bound to this exact sun_path (abstract: leading NUL).
 bool unix_cookie_by_name(const std::string& sun_path, uint64_t& cookie);
 // The server of a unix stream/seqpacket address, found by a connection of our own:
