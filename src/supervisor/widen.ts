@@ -54,7 +54,7 @@ export function allowsOf(data: ProjectFile): string[] {
   return out.length > 0 ? out : ['(no allow entries: trusting changes nothing today)'];
 }
 
-/** When each session last failed to pause (its asks are spaced: each pause holds every session up). */
+/** When each session last failed to pause (its asks are spaced: a failing pause stops and starts its processes for seconds). */
 const lastFailedPause = new Map<string, number>();
 const PAUSE_RETRY_MS = 10_000;
 
@@ -101,8 +101,8 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     // is on screen every other process of the session is paused, the shell aside, so nothing
     // of the session stands between the shell and the one asking.
     typedAtPrompt: h.tgid === host.rootPid || (engine.process(host.rootPid)?.followsCd === true && parentOf(h.tgid) === host.rootPid),
-    pause: () => {
-      const ok = engine.pause(h.pid);
+    pause: async () => {
+      const ok = await engine.pause(h.pid);
       if (ok) lastFailedPause.delete(host.id);
       else {
         for (const [id, at] of lastFailedPause) if (Date.now() - at > PAUSE_RETRY_MS) lastFailedPause.delete(id);

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <thread>
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -401,7 +403,18 @@ Napi::Value EnginePause(const Napi::CallbackInfo& info) {
   need_args(info, 2, sig);
   auto core = engine_arg(info, sig);
   const int asking = arg_int(info, 1, sig, "askingTid", 1, INT32_MAX);
-  return Napi::Boolean::New(info.Env(), core->pauser().pause(core->procs(), asking));
+  // Stopping a busy session can take seconds on a loaded machine: done on a thread of its own,
+  // so the JavaScript thread every session shares goes on meanwhile; the promise settles there.
+  Napi::Env env = info.Env();
+  auto deferred = std::make_shared<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
+  Napi::Promise promise = deferred->Promise();
+  auto done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "enginePause", 0, 1);
+  std::thread([core, asking, done, deferred]() mutable {
+    const bool ok = core->pauser().pause(core->procs(), asking);
+    done.BlockingCall([deferred, ok](Napi::Env e, Napi::Function) { deferred->Resolve(Napi::Boolean::New(e, ok)); });
+    done.Release();
+  }).detach();
+  return promise;
 }
 
 Napi::Value EngineQuiet(const Napi::CallbackInfo& info) {

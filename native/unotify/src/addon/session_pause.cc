@@ -19,9 +19,10 @@ namespace sbx {
 namespace {
 
 constexpr int kMaxScans = 20;   // a scan finds the children forked during the last one
-// How long stopping everything may take in all: it runs on the supervisor's JavaScript thread,
-// which every session shares (a fork storm inside must not hold the others up for long).
-constexpr int kPauseMs = 1500;
+// How long stopping everything may take in all (a fork storm inside, or a loaded machine
+// where stopped tasks wait for a CPU to stop on): the person waits that long for a refusal.
+// It runs on a thread of its own (addon.cc enginePause), not the JavaScript one.
+constexpr int kPauseMs = 5000;
 // How long every count must hold still before the pause counts as done.
 constexpr int kSettleMs = 20;
 
