@@ -549,6 +549,15 @@ describe('the other way round: a Unix-socket server inside does not serve client
     server.child.kill('SIGKILL');
   });
 
+  it('a client queued while the server is out of fds is not lost: accept fails with EMFILE, and the next one, an fd freed, gets it — inside as outside', async () => {
+    const want = 'ready\nfirst accept: Too many open files\nsecond accept: ok\nclient got its byte\n';
+    const sorted = (t: string) => t.split('\n').filter(Boolean).sort().join('\n');
+    const out = await outside([fixture('cmd_server'), 'emfile', join(dir, 'emfile-out')]);
+    expect(sorted(out.stdout)).toBe(sorted(want));
+    const inn = await inside(['--deny-write', `--allow-write=${dir}`], [fixture('cmd_server'), 'emfile', join(dir, 'emfile-in')]);
+    expect(sorted(inn.stdout), inn.stderr).toBe(sorted(want));
+  });
+
   it('accept() on a socket that does not listen fails at once, inside as outside', async () => {
     const argv = [fixture('cmd_server'), 'not-listening', join(dir, 'unused')];
     const out = await outside(argv);

@@ -63,7 +63,13 @@ struct AcceptCall {
   uint64_t addr = 0;        // where the peer's address goes (0: nowhere)
   uint64_t addrlen = 0;     // its in/out length
   socklen_t room = 0;       // *addrlen as read
+  int listener = -1;        // our copy of the listening socket
 };
+
+unsigned long socket_ino(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
+}
 
 // Was this connection made by a process of this session? Their connects are ours (net.cc).
 bool made_by_session(Notif& n, int conn, ucred& cred) {
@@ -161,7 +167,11 @@ void deliver(Notif& n, const AcceptCall& call, int conn, const sockaddr_storage&
       return void(reply_error(n.listener(), n.req.id, EFAULT));
     }
   }
-  reply_fd(n.listener(), n.req.id, conn, call.flags & SOCK_CLOEXEC);
+  // The kernel fails an accept at EMFILE before it takes the client off the queue; ours is
+  // taken already: kept for the server's next accept, not lost.
+  Fd keep(fcntl(conn, F_DUPFD_CLOEXEC, 0));
+  if (reply_fd(n.listener(), n.req.id, conn, call.flags & SOCK_CLOEXEC) == -EMFILE && keep.ok())
+    n.core->served().hold(socket_ino(call.listener), std::move(keep), peer, plen);
 }
 
 // "Name: hex" of a /proc status text.
@@ -275,6 +285,18 @@ void handle_accept(Notif& n) {
   if (int e = get_socket(n, static_cast<int>(a[0]), *s); e < 0) {
     if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
     return;
+  }
+  call.listener = s->fd.get();  // lives as long as s, which every path below holds
+  if (n.core->served().any_held()) {
+    // A connection an earlier call could not hand over (the server was out of fds) comes first.
+    Fd held;
+    sockaddr_storage peer;
+    socklen_t plen;
+    if (n.core->served().take_held(socket_ino(s->fd.get()), held, peer, plen)) {
+      int fl = fcntl(held.get(), F_GETFL);
+      fcntl(held.get(), F_SETFL, (call.flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+      return deliver(n, call, held.release(), peer, plen);
+    }
   }
   int listening = 0;
   socklen_t ll = sizeof listening;

@@ -27,6 +27,7 @@ const size_t kMaxExpected = 4096;
 // Connects not yet accepted (most are within microseconds; a server that never accepts leaves
 // them): beyond, the oldest is refused at accept.
 const size_t kMaxClients = 4096;
+const size_t kMaxHeld = 64;  // connections kept for a server out of fds
 }  // namespace
 
 void ServedSockets::add_cookie(uint64_t cookie) {
@@ -78,6 +79,27 @@ bool ServedSockets::take_client(uint32_t ino) {
   std::lock_guard<std::mutex> g(mu_);
   for (auto it = clients_.begin(); it != clients_.end(); ++it)
     if (*it == ino) return clients_.erase(it), true;
+  return false;
+}
+
+void ServedSockets::hold(unsigned long listener, Fd conn, const sockaddr_storage& peer, socklen_t plen) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (held_.size() >= kMaxHeld) return;  // conn closed: a server this short of fds for this long
+  held_.push_back(Held{listener, std::move(conn), peer, plen});
+  held_count_ = static_cast<int>(held_.size());
+}
+
+bool ServedSockets::take_held(unsigned long listener, Fd& conn, sockaddr_storage& peer, socklen_t& plen) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto it = held_.begin(); it != held_.end(); ++it) {
+    if (it->listener != listener) continue;
+    conn = std::move(it->conn);
+    peer = it->peer;
+    plen = it->plen;
+    held_.erase(it);
+    held_count_ = static_cast<int>(held_.size());
+    return true;
+  }
   return false;
 }
 

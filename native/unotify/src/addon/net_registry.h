@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include <deque>
@@ -36,6 +37,12 @@ class ServedSockets {
   // only if its peer is one of them (accept.cc), taken out then. The oldest go beyond a bound.
   void add_client(uint32_t ino);
   bool take_client(uint32_t ino);
+  // Connections the engine accepted for a server that had no fd free to take them (EMFILE
+  // at injection), kept for its next accept on the same listener (sockfs inode), as the
+  // kernel would have left them queued. At most kMaxHeld per session; beyond, closed.
+  void hold(unsigned long listener, Fd conn, const sockaddr_storage& peer, socklen_t plen);
+  bool take_held(unsigned long listener, Fd& conn, sockaddr_storage& peer, socklen_t& plen);
+  bool any_held() const { return held_count_.load(std::memory_order_relaxed) > 0; }
 
  private:
   struct Entry {
@@ -47,6 +54,14 @@ class ServedSockets {
   std::deque<Entry> entries_;
   std::deque<uint64_t> cookies_;
   std::deque<uint32_t> clients_;
+  struct Held {
+    unsigned long listener;
+    Fd conn;
+    sockaddr_storage peer;
+    socklen_t plen;
+  };
+  std::deque<Held> held_;
+  std::atomic<int> held_count_{0};
 };
 
 // sock_diag of one of our unix sockets.
