@@ -558,6 +558,32 @@ describe('the other way round: a Unix-socket server inside does not serve client
     expect(sorted(inn.stdout), inn.stderr).toBe(sorted(want));
   });
 
+  it('a client of the session that sent and closed before the accept is served its last words, inside as outside', async () => {
+    const argv = (w: string) => [fixture('cmd_server'), 'last-words', join(dir, `last-${w}`)];
+    expect((await outside(argv('out'))).stdout).toBe('ready\ngot: last words\n');
+    const r = await inside(['--deny-write', `--allow-write=${dir}`], argv('in'));
+    expect(r.stdout, r.stderr).toBe('ready\ngot: last words\n');
+  });
+
+  it('thousands of refused connects do not crowd out a client of the session waiting to be accepted', async () => {
+    const argv = (w: string) => [fixture('cmd_server'), 'crowd', join(dir, `crowd-${w}`), '5000'];
+    expect((await outside(argv('out'))).stdout).toBe('ready\nrefused 5000, then accepted our own\n');
+    const r = await inside(['--deny-write', `--allow-write=${dir}`], argv('in'));
+    expect(r.stdout, r.stderr).toBe('ready\nrefused 5000, then accepted our own\n');
+  });
+
+  it('a signal aimed at another thread that waits in an accept of ours never ends this one with the kernel-internal 512 (at most EINTR)', async () => {
+    const argv = (w: string) => [fixture('cmd_server'), 'sigchld-threads', join(dir, `chld-${w}`)];
+    // (The handler's "chld" may land inside another line: only the accept's results are compared.)
+    const out = await outside(argv('out'));
+    expect(out.stdout).toMatch(/main accepted/);
+    expect(out.stdout).not.toMatch(/errno/);
+    const r = await inside(['--deny-write', `--allow-write=${dir}`], argv('in'));
+    expect(r.stdout, r.stderr).toMatch(/main accepted/);
+    expect(r.stdout.match(/errno \d+/g) ?? []).not.toContain('errno 512');
+    for (const e of r.stdout.match(/errno \d+/g) ?? []) expect(e).toBe('errno 4');
+  });
+
   it('accept() on a socket that does not listen fails at once, inside as outside', async () => {
     const argv = [fixture('cmd_server'), 'not-listening', join(dir, 'unused')];
     const out = await outside(argv);

@@ -72,11 +72,13 @@ unsigned long socket_ino(int fd) {
 }
 
 // Was this connection made by a process of this session? Their connects are ours (net.cc).
+// A client of ours already gone (it sent, then closed) cannot be given orders any more: its
+// last words are the server's whichever sandbox sent them (that one chose to connect).
 bool made_by_session(Notif& n, int conn, ucred& cred) {
   socklen_t l = sizeof cred;
   if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &l) != 0 || cred.pid != getpid()) return false;
   uint32_t peer = unix_peer_ino(conn);
-  return peer != 0 && n.core->served().take_client(peer);
+  return peer == 0 || n.core->served().take_client(peer);
 }
 
 // The listener's name for a person: "@abstract", or the socket file's path now (the engine
@@ -183,38 +185,46 @@ uint64_t status_mask(const std::string& st, const char* key) {
 // Would the kernel have ended this wait for a signal? 0 no, else the errno to answer.
 // ERESTARTSYS (the kernel's own answer: restarted after a handler with SA_RESTART or a stop,
 // EINTR otherwise) only when this thread is sure to take a signal on its way out, else the
-// number would reach the program: a signal sent to this thread; one sent to the process when
-// this thread is its leader (offered it first) or no other thread could take it; a stop of the
-// whole group (Ctrl-Z: a sibling already stopped; a group stop wakes every thread).
-// A process-wide signal another thread could take is left to it; still pending a tick later,
-// it is this thread's after all: the call ends with EINTR (even under SA_RESTART).
-int signal_ends_wait(const Notif& n, bool& shared_seen) {
+// number 512 reaches the program:
+//  - a signal sent to this thread, or to a single-threaded process;
+//  - a stop of the whole group (Ctrl-Z: a sibling already stopped; a group stop wakes all);
+//  - a signal sent to the process that no sibling can be holding: each that does not block it
+//    sleeps interruptibly ('S'; the thread a signal is aimed at is woken, and stays runnable
+//    until it has taken it), and it is still pending once they were looked at.
+// Otherwise a sibling may hold it — one waiting in a call of ours is not woken (SIGCHLD is
+// aimed at the thread that forked) — and the call ends with EINTR when it is still pending a
+// tick later (even under SA_RESTART). Siblings are looked at only while a signal is pending,
+// or every kGroupStopTicks: thousands of threads must not make each tick a /proc scan.
+constexpr int kGroupStopTicks = 10;
+int signal_ends_wait(const Notif& n, int tick, bool& shared_seen) {
   std::string st, base = "/proc/" + std::to_string(n.caller.tgid) + "/task/";
-  if (!read_file(base + std::to_string(n.caller.tid) + "/status", st, 8192)) return 0;
+  const std::string mine = base + std::to_string(n.caller.tid) + "/status";
+  if (!read_file(mine, st, 8192)) return 0;
   uint64_t blocked = status_mask(st, "SigBlk:");
   uint64_t own = status_mask(st, "SigPnd:") & ~blocked, shared = status_mask(st, "ShdPnd:") & ~blocked;
   if (own) return ERESTARTSYS;
   size_t t = st.find("Threads:");
   const bool single = t != std::string::npos && atoi(st.c_str() + t + 8) == 1;
-  // The kernel offers a process-wide signal to the thread it was sent to — for kill(pid), the
-  // leader — first; a leader that does not block it took it (or had a signal pending already).
-  if (shared && (single || n.caller.tid == n.caller.tgid)) return ERESTARTSYS;
-  if (single) return 0;
-  bool another_takes = false, group_stopping = false;
+  if (single) return shared ? ERESTARTSYS : 0;
+  if (!shared) shared_seen = false;
+  if (!shared && tick % kGroupStopTicks != 0) return 0;
+  bool maybe_holding = false, group_stopping = false;
   if (DIR* d = opendir(base.c_str())) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.' || atoi(e->d_name) == n.caller.tid) continue;
       std::string other;
       if (!read_file(base + e->d_name + "/status", other, 8192)) continue;
       size_t at = other.find("State:");
-      if (at != std::string::npos && other.compare(at + 6, 2, "\tT") == 0) group_stopping = true;
-      if (shared & ~status_mask(other, "SigBlk:")) another_takes = true;
+      const char state = at != std::string::npos && at + 7 < other.size() ? other[at + 7] : '?';
+      if (state == 'T') group_stopping = true;
+      if ((shared & ~status_mask(other, "SigBlk:")) && state != 'S' && state != 'Z' && state != 'X') maybe_holding = true;
     }
     closedir(d);
   }
   if (group_stopping) return ERESTARTSYS;
-  if (!shared) return shared_seen = false, 0;
-  if (!another_takes) return ERESTARTSYS;
+  if (!shared) return 0;
+  if (!read_file(mine, st, 8192) || !(status_mask(st, "ShdPnd:") & shared)) return 0;  // taken meanwhile
+  if (!maybe_holding) return ERESTARTSYS;
   if (shared_seen) return EINTR;
   shared_seen = true;
   return 0;
@@ -238,6 +248,7 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
   sigaddset(&wake, engine_wake_signal());
   pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);  // accept_within's timer must reach us
   bool shared_seen = false;
+  int tick = 0;
   timeval tv{};
   socklen_t tl = sizeof tv;
   const bool timed = getsockopt(s.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec);
@@ -262,7 +273,7 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
       if (c != kDropped && c != kWait) return void(reply_error(n.listener(), n.req.id, -c));
     }
     if (!n.valid()) return;
-    if (int e = signal_ends_wait(n, shared_seen)) return void(reply_error(n.listener(), n.req.id, e));
+    if (int e = signal_ends_wait(n, ++tick, shared_seen)) return void(reply_error(n.listener(), n.req.id, e));
   }
 }
 

@@ -496,9 +496,14 @@ void do_connect(Notif& n) {
   if (s->domain == AF_UNIX && s->type != SOCK_DGRAM) n.core->served().add_client(static_cast<uint32_t>(inode_of(s->fd.get())));
   const uint64_t id = n.req.id;
   const int lis = n.listener();
-  run_call(n, s->blocking, [s, ad, id, lis] {
+  const uint32_t client = s->domain == AF_UNIX && s->type != SOCK_DGRAM ? static_cast<uint32_t>(inode_of(s->fd.get())) : 0;
+  auto core = n.core;
+  run_call(n, s->blocking, [s, ad, id, lis, client, core] {
     int r = connect(s->fd.get(), reinterpret_cast<sockaddr*>(&ad->ss), ad->len);
-    reply_value(lis, id, r < 0 ? -errno : 0);
+    const int err = errno;
+    // A connect that failed connected nothing: its record would only crowd out live ones.
+    if (r < 0 && client && err != EINPROGRESS && err != EALREADY) core->served().take_client(client);
+    reply_value(lis, id, r < 0 ? -err : 0);
   });
 }
 
