@@ -638,6 +638,32 @@ describe('the other way round: a Unix-socket server inside does not serve client
     }
   });
 
+  it.runIf(has('strace'))('strace -p on a server blocked in accept() gets it, and lets go, inside as outside (inside the call ends with EINTR)', async () => {
+    for (const where of ['outside', 'inside'] as const) {
+      const sock = join(dir, `traced-${where}`);
+      const argv = [fixture('cmd_server'), 'wait', sock];
+      const w = await background(where === 'inside' ? [sbxBin, 'exec', '--deny-write', `--allow-write=${dir}`, '--', ...argv] : argv, /ready/);
+      const pid = Number(execaSync('pgrep', ['-f', '-n', `cmd_server wait ${sock}`]).stdout.trim());
+      await sleep(300);
+      const log = join(dir, `strace-${where}.log`);
+      const tracer = execa('strace', ['-p', String(pid), '-o', log], { reject: false });
+      // Outside strace shows the accept it interrupted; inside the accept ends (EINTR) and strace
+      // sees what the program does next.
+      const seen = where === 'outside' ? /accept\(/ : /write\(1, "eintr/;
+      for (let i = 0; i < 60 && !(existsSync(log) && seen.test(readFileSync(log, 'utf8'))); i++) await sleep(50);
+      expect(readFileSync(log, 'utf8'), where).toMatch(seen);
+      tracer.kill('SIGTERM');
+      const ended = await Promise.race([tracer.then(() => true), sleep(5000).then(() => false)]);
+      expect(ended, where).toBe(true); // a tracer that cannot stop its tracee cannot detach either
+      w.child.kill('SIGKILL');
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already (inside it exits at its EINTR) */
+      }
+    }
+  });
+
   it('a server blocked in accept() inside still takes signals as outside: a handler with SA_RESTART runs and accept goes on, one without interrupts it (EINTR), SIGSTOP stops it; single-threaded, and with a thread that blocks them', async () => {
     for (const [where, wait] of [['outside', 'wait'], ['inside', 'wait'], ['outside', 'wait-threaded'], ['inside', 'wait-threaded']] as const) {
       const sock = join(dir, `${wait}-${where}`);

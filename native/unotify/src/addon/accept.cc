@@ -182,6 +182,11 @@ uint64_t status_mask(const std::string& st, const char* key) {
   return at == std::string::npos ? 0 : strtoull(st.c_str() + at + strlen(key), nullptr, 16);
 }
 
+long tracer_in(const std::string& status) {
+  size_t at = status.find("TracerPid:");
+  return at == std::string::npos ? 0 : atol(status.c_str() + at + 10);
+}
+
 // Would the kernel have ended this wait for a signal? 0 no, else the errno to answer.
 // ERESTARTSYS (the kernel's own answer: restarted after a handler with SA_RESTART or a stop,
 // EINTR otherwise) only when this thread is sure to take a signal on its way out, else the
@@ -196,10 +201,15 @@ uint64_t status_mask(const std::string& st, const char* key) {
 // tick later (even under SA_RESTART). Siblings are looked at only while a signal is pending,
 // or every kGroupStopTicks: thousands of threads must not make each tick a /proc scan.
 constexpr int kGroupStopTicks = 10;
-int signal_ends_wait(const Notif& n, int tick, bool& shared_seen) {
+int signal_ends_wait(const Notif& n, int tick, bool& shared_seen, long& tracer) {
   std::string st, base = "/proc/" + std::to_string(n.caller.tgid) + "/task/";
   const std::string mine = base + std::to_string(n.caller.tid) + "/status";
   if (!read_file(mine, st, 8192)) return 0;
+  // A debugger attaching (strace -p: PTRACE_SEIZE + PTRACE_INTERRUPT, no signal) waits for
+  // this thread to stop: the call ends with EINTR (ERESTARTSYS is safe only after an
+  // interrupt, which the status does not show).
+  if (long now = tracer_in(st); now != tracer && now != 0) return EINTR;
+  tracer = tracer_in(st);
   uint64_t blocked = status_mask(st, "SigBlk:");
   uint64_t own = status_mask(st, "SigPnd:") & ~blocked, shared = status_mask(st, "ShdPnd:") & ~blocked;
   if (own) return ERESTARTSYS;
@@ -249,6 +259,10 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
   pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);  // accept_within's timer must reach us
   bool shared_seen = false;
   int tick = 0;
+  std::string st;
+  long tracer = read_file("/proc/" + std::to_string(n.caller.tgid) + "/task/" + std::to_string(n.caller.tid) + "/status", st, 8192)
+                    ? tracer_in(st)
+                    : 0;
   timeval tv{};
   socklen_t tl = sizeof tv;
   const bool timed = getsockopt(s.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec);
@@ -273,7 +287,7 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
       if (c != kDropped && c != kWait) return void(reply_error(n.listener(), n.req.id, -c));
     }
     if (!n.valid()) return;
-    if (int e = signal_ends_wait(n, ++tick, shared_seen)) return void(reply_error(n.listener(), n.req.id, e));
+    if (int e = signal_ends_wait(n, ++tick, shared_seen, tracer)) return void(reply_error(n.listener(), n.req.id, e));
   }
 }
 
