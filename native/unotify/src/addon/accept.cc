@@ -77,8 +77,8 @@ unsigned long socket_ino(int fd) {
 bool made_by_session(Notif& n, int conn, ucred& cred) {
   socklen_t l = sizeof cred;
   if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &l) != 0 || cred.pid != getpid()) return false;
-  uint32_t peer = unix_peer_ino(conn);
-  return peer == 0 || n.core->served().take_client(peer);
+  const int64_t peer = unix_peer_ino(conn);  // -1: cannot tell, refused
+  return peer == 0 || (peer > 0 && n.core->served().take_client(static_cast<uint32_t>(peer)));
 }
 
 // The listener's name for a person: "@abstract", or the socket file's path now (the engine
@@ -103,13 +103,10 @@ std::string listener_name(Notif& n, int sock) {
   return std::string(un.sun_path, strnlen(un.sun_path, plen));
 }
 
-// One accept on our copy. Returns the connection, -errno, or kDropped (a client from outside
-// the session was refused: closed, reported).
+// A connection just accepted on our copy: itself, or kDropped (a client from outside the
+// session was refused: closed, reported).
 constexpr int kDropped = -100000;
-int accept_one(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen) {
-  plen = sizeof peer;
-  int c = accept4(s.fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC | (call.flags & SOCK_NONBLOCK));
-  if (c < 0) return -errno;
+int screened(Notif& n, const Sock& s, int c) {
   ucred cred{};
   if (s.domain != AF_UNIX || made_by_session(n, c, cred)) return c;
   close(c);
@@ -126,9 +123,11 @@ int accept_one(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage
   return kDropped;
 }
 
-// accept_one that never waits longer than `ns`: a thread-directed timer sends the engine's
-// wake signal (no SA_RESTART), which breaks a blocked accept with EINTR. kWait: nothing was
-// taken (or the listener's own receive timeout ran out: SO_RCVTIMEO), look again.
+// One accept on our copy, never waiting longer than `ns`: a thread-directed timer sends the
+// engine's wake signal (no SA_RESTART), which breaks a blocked accept with EINTR; it is off
+// again before the connection is screened (a signal there would break sock_diag's reads).
+// Returns the connection, -errno, kDropped, or kWait: nothing was taken (or the listener's
+// own receive timeout ran out: SO_RCVTIMEO), look again.
 constexpr int kWait = -100001;
 struct ThreadTimer {
   timer_t id{};
@@ -137,7 +136,7 @@ struct ThreadTimer {
     if (made) timer_delete(id);
   }
 };
-int accept_within(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen, long ns) {
+int accept_one(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen, long ns) {
   thread_local ThreadTimer timer;
   sigset_t mask;
   if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) != 0 || sigismember(&mask, engine_wake_signal())) return kWait;
@@ -153,9 +152,12 @@ int accept_within(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_stor
   arm.it_value.tv_sec = ns / 1000000000L;
   arm.it_value.tv_nsec = ns % 1000000000L;
   if (timer_settime(timer.id, 0, &arm, nullptr) != 0) return kWait;
-  int c = accept_one(n, s, call, peer, plen);
+  plen = sizeof peer;
+  int c = accept4(s.fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC | (call.flags & SOCK_NONBLOCK));
+  const int err = errno;
   timer_settime(timer.id, 0, &off, nullptr);
-  return c == -EINTR || c == -EAGAIN ? kWait : c;
+  if (c < 0) return err == EINTR || err == EAGAIN ? kWait : -err;
+  return screened(n, s, c);
 }
 
 // The peer's address as the kernel writes it (at most *addrlen bytes, the full length back),
@@ -247,7 +249,7 @@ int signal_ends_wait(const Notif& n, int tick, bool& shared_seen, long& tracer) 
 int guarded_accept(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen) {
   pollfd p{s.fd.get(), POLLIN, 0};
   if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return kWait;
-  return accept_within(n, s, call, peer, plen, kGuardNs);
+  return accept_one(n, s, call, peer, plen, kGuardNs);
 }
 
 // A receive timeout on the listener (SO_RCVTIMEO) bounds the wait, as it bounds the kernel's:
@@ -256,7 +258,7 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
   sigset_t wake;
   sigemptyset(&wake);
   sigaddset(&wake, engine_wake_signal());
-  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);  // accept_within's timer must reach us
+  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);  // accept_one's timer must reach us
   bool shared_seen = false;
   int tick = 0;
   std::string st;
@@ -282,7 +284,7 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
     if (r > 0) {
       sockaddr_storage peer;
       socklen_t plen;
-      int c = accept_within(n, s, call, peer, plen, kTickMs * 1000000L);
+      int c = accept_one(n, s, call, peer, plen, kTickMs * 1000000L);
       if (c >= 0) return deliver(n, call, c, peer, plen);
       if (c != kDropped && c != kWait) return void(reply_error(n.listener(), n.req.id, -c));
     }
@@ -334,7 +336,7 @@ void handle_accept(Notif& n) {
       socklen_t plen;
       // Guarded all the same: another thread of the program may make the file blocking, or
       // the socket a listener, meanwhile.
-      int c = accept_within(n, *s, call, peer, plen, kGuardNs);
+      int c = accept_one(n, *s, call, peer, plen, kGuardNs);
       if (c >= 0) return deliver(n, call, c, peer, plen);
       if (c == kWait) break;
       if (c != kDropped) return void(reply_error(n.listener(), n.req.id, -c));

@@ -270,17 +270,19 @@ bool unix_diag_of(int sock, UnixDiag& out) {
   return found;
 }
 
-uint32_t unix_peer_ino(int sock) {
+int64_t unix_peer_ino(int sock) {
   struct stat st;
-  if (fstat(sock, &st) < 0) return 0;
+  if (fstat(sock, &st) < 0) return -1;
   uint32_t peer = 0;
+  bool found = false;
   unix_diag(static_cast<unsigned>(st.st_ino), UDIAG_SHOW_PEER, false, [&](const unix_diag_msg* m, const rtattr* at, int len) {
     if (m->udiag_ino != st.st_ino) return false;
+    found = true;
     for (; RTA_OK(at, len); at = RTA_NEXT(at, len))
       if (at->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(at) >= sizeof(uint32_t)) memcpy(&peer, RTA_DATA(at), sizeof peer);
     return true;
   });
-  return peer;
+  return found ? peer : -1;
 }
 
 int unix_file_in_use(ino_t ino) {

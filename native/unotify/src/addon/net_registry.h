@@ -71,8 +71,9 @@ struct UnixDiag {
   unsigned vfs_dev = 0, vfs_ino = 0;  // the socket file it is bound to (kernel dev_t: major << 20 | minor)
 };
 bool unix_diag_of(int sock, UnixDiag& out);
-// The sockfs inode number of a connected unix socket's peer (sock_diag), 0 if none.
-uint32_t unix_peer_ino(int sock);
+// The sockfs inode number of a connected unix socket's peer (sock_diag): 0 when the peer is
+// gone (closed), -1 when sock_diag could not tell.
+int64_t unix_peer_ino(int sock);
 // The cookie of the unix socket bound to this exact sun_path (abstract: leading NUL).
 bool unix_cookie_by_name(const std::string& sun_path, uint64_t& cookie);
 // The server of a unix stream/seqpacket address, found by a connection of our own:
