@@ -492,11 +492,12 @@ void do_connect(Notif& n) {
   }
   if (decide_dest(n, *s, *ad, Op::kConnect)) return;
   if (ad->to_own_proxy) proxy_expect(inode_of(s->fd.get()), ad->proxy_port);
-  // Before the connect: the server may accept before it returns (accept.cc asks).
-  if (s->domain == AF_UNIX && s->type != SOCK_DGRAM) n.core->served().add_client(static_cast<uint32_t>(inode_of(s->fd.get())));
+  // A unix stream/seqpacket client is recorded before the connect: its server may accept
+  // before the connect returns (accept.cc asks whether a connection is this session's).
+  const uint32_t client = s->domain == AF_UNIX && s->type != SOCK_DGRAM ? static_cast<uint32_t>(inode_of(s->fd.get())) : 0;
+  if (client) n.core->served().add_client(client);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
-  const uint32_t client = s->domain == AF_UNIX && s->type != SOCK_DGRAM ? static_cast<uint32_t>(inode_of(s->fd.get())) : 0;
   auto core = n.core;
   run_call(n, s->blocking, [s, ad, id, lis, client, core] {
     int r = connect(s->fd.get(), reinterpret_cast<sockaddr*>(&ad->ss), ad->len);
