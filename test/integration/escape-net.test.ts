@@ -484,18 +484,23 @@ describe('the other way round: a Unix-socket server inside does not serve client
   // A client outside trusts the server its socket name leads to: tmux's `detach-client -E CMD`
   // makes the client run CMD where the client runs. A program inside that binds a name before
   // the real server does (/tmp/tmux-UID/default where the policy lets it write, an
-  // @abstract name) would get the next client outside. So the engine performs accept() and
-  // hands a sandboxed server only connections made from inside (or from anyone, when the
-  // socket is named in net.unix.allow).
+  // @abstract name), or links a name to its socket, would get the next client outside. So the
+  // engine performs accept() and hands a sandboxed server only connections its own session
+  // made; no policy lifts that.
   const dir = join(world.dir, 'served-inside');
   const order = (m: string) => `echo obeyed >> ${m}`;
   const lines = (m: string) => (existsSync(m) ? readFileSync(m, 'utf8').split('\n').filter(Boolean).length : 0);
-  /** A hostile server inside: it first serves a client of its own session (the twin), then waits. */
-  const hostile = (flags: string[], sock: string, m: string, mode: string) =>
+  /** A hostile server inside: it first serves a client of its own session (the twin), then waits. `before`: run first by that client. */
+  const hostile = (flags: string[], sock: string, m: string, mode: string, before = '') =>
     background(
-      [sbxBin, 'exec', ...flags, '--', 'sh', '-c', `${fixture('cmd_server')} order ${sock} '${order(m)}' ${mode} & sleep 0.3; ${fixture('cmd_server')} obey ${sock}; wait`],
+      [sbxBin, 'exec', ...flags, '--', 'sh', '-c', `${fixture('cmd_server')} order ${sock} '${order(m)}' ${mode} & sleep 0.3; ${before}${fixture('cmd_server')} obey ${sock}; wait`],
       /obeyed|error/,
     );
+  /** Its output once `re` shows in it (or after 2.5 s). */
+  const outputOnce = async (bg: { out: () => string }, re: RegExp) => {
+    for (let i = 0; i < 50 && !re.test(bg.out()); i++) await sleep(50);
+    return bg.out();
+  };
 
   beforeAll(() => mkdirSync(dir));
 
@@ -513,8 +518,7 @@ describe('the other way round: a Unix-socket server inside does not serve client
       expect(out.stdout).toBe('no order\n');
       await sleep(200);
       expect(lines(m)).toBe(1);
-      for (let i = 0; i < 50 && !/denied unix/.test(server.out()); i++) await sleep(50);
-      expect(server.out()).toMatch(/sbx: denied unix .*a client from outside this session: pid \d+/);
+      expect(await outputOnce(server, /denied unix/)).toMatch(/sbx: denied unix .*a client from outside this session: pid \d+/);
       server.child.kill('SIGKILL');
 
       // Named in net.unix.allow: still not served outside — a name the sandbox links to its
@@ -522,11 +526,7 @@ describe('the other way round: a Unix-socket server inside does not serve client
       const namedSock = kind === 'path' ? join(dir, `n-${mode}`) : `${sock}-named`;
       const nm = join(dir, `mark-${kind}-named`);
       const script = kind === 'path' ? `ln -s ${namedSock} ${namedSock}-link; ln ${namedSock} ${namedSock}-hard; ` : '';
-      const named = await background(
-        [sbxBin, 'exec', '--deny-write', `--allow-write=${dir}`, `--allow-net=${namedSock}`, '--', 'sh', '-c',
-          `${fixture('cmd_server')} order ${namedSock} '${order(nm)}' ${mode} & sleep 0.3; ${script}${fixture('cmd_server')} obey ${namedSock}; wait`],
-        /obeyed|error/,
-      );
+      const named = await hostile(['--deny-write', `--allow-write=${dir}`, `--allow-net=${namedSock}`], namedSock, nm, mode, script);
       expect(lines(nm)).toBe(1);
       for (const via of kind === 'path' ? [namedSock, `${namedSock}-link`, `${namedSock}-hard`] : [namedSock]) {
         expect((await outside([fixture('cmd_server'), 'obey', via])).stdout, via).toBe('no order\n');
@@ -544,8 +544,7 @@ describe('the other way round: a Unix-socket server inside does not serve client
     const other = await inside(['--deny-write', `--allow-write=${dir}`, `--allow-net=${sock}`], [fixture('cmd_server'), 'obey', sock]);
     expect(other.stdout).toBe('no order\n');
     expect(lines(m)).toBe(1);
-    for (let i = 0; i < 50 && !/denied unix/.test(server.out()); i++) await sleep(50);
-    expect(server.out()).toMatch(/sbx: denied unix .*cross\.sock \(a client from (another sandbox session|outside this session: pid \d+)/);
+    expect(await outputOnce(server, /denied unix/)).toMatch(/sbx: denied unix .*cross\.sock \(a client from (another sandbox session|outside this session: pid \d+)/);
     server.child.kill('SIGKILL');
   });
 
@@ -671,12 +670,8 @@ describe('the other way round: a Unix-socket server inside does not serve client
       const w = await background(where === 'inside' ? [sbxBin, 'exec', '--deny-write', `--allow-write=${dir}`, '--', ...argv] : argv, /ready/);
       const pid = Number(execaSync('pgrep', ['-f', '-n', `cmd_server ${wait} ${sock}`]).stdout.trim());
       await sleep(300); // in accept() by now
-      const until = async (re: RegExp) => {
-        for (let i = 0; i < 50 && !re.test(w.out()); i++) await sleep(50);
-        return w.out();
-      };
       process.kill(pid, 'SIGUSR1');
-      expect(await until(/usr1/), where + wait).toMatch(/^ready\nusr1\n$/);
+      expect(await outputOnce(w, /usr1/), where + wait).toMatch(/^ready\nusr1\n$/);
       process.kill(pid, 'SIGSTOP');
       const state = async () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
       let s = await state();
@@ -686,7 +681,7 @@ describe('the other way round: a Unix-socket server inside does not serve client
       await sleep(300);
       expect(w.out(), where + wait).toBe('ready\nusr1\n'); // still waiting: the stop restarted accept
       process.kill(pid, 'SIGUSR2');
-      expect(await until(/eintr/), where).toMatch(/^ready\nusr1\nusr2\neintr\n$/);
+      expect(await outputOnce(w, /eintr/), where).toMatch(/^ready\nusr1\nusr2\neintr\n$/);
       await exited(w.child);
     }
   });

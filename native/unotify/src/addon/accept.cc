@@ -28,7 +28,6 @@
 #include <signal.h>
 #include <time.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -66,11 +65,6 @@ struct AcceptCall {
   int listener = -1;        // our copy of the listening socket
 };
 
-unsigned long socket_ino(int fd) {
-  struct stat st;
-  return fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
-}
-
 // Was this connection made by a process of this session? Their connects are ours (net.cc).
 // A client of ours already gone (it sent, then closed) cannot be given orders any more: its
 // last words are the server's whichever sandbox sent them (that one chose to connect).
@@ -87,20 +81,15 @@ std::string listener_name(Notif& n, int sock) {
   sockaddr_un un{};
   socklen_t l = sizeof un;
   if (getsockname(sock, reinterpret_cast<sockaddr*>(&un), &l) < 0) return "";
-  size_t plen = l > offsetof(sockaddr_un, sun_path) ? l - offsetof(sockaddr_un, sun_path) : 0;
-  if (plen == 0) return "";
-  if (un.sun_path[0] == '\0') {
-    std::string name = "@" + std::string(un.sun_path + 1, plen - 1);
-    while (name.size() > 1 && name.back() == '\0') name.pop_back();
-    return name;
-  }
+  std::string name = unix_name_of(un, l);
+  if (name.empty() || name[0] == '@') return name;
   UnixDiag d;
   if (unix_diag_of(sock, d) && d.has_vfs) {
     // udiag_vfs_dev is the kernel's own dev_t (a 12-bit major above a 20-bit minor).
     std::string p = n.core->served().path_of(makedev(d.vfs_dev >> 20, d.vfs_dev & 0xfffff), d.vfs_ino);
     if (!p.empty()) return p;
   }
-  return std::string(un.sun_path, strnlen(un.sun_path, plen));
+  return name;
 }
 
 // A connection just accepted on our copy: itself, or kDropped (a client from outside the
@@ -175,13 +164,18 @@ void deliver(Notif& n, const AcceptCall& call, int conn, const sockaddr_storage&
   // taken already: kept for the server's next accept, not lost.
   Fd keep(fcntl(conn, F_DUPFD_CLOEXEC, 0));
   if (reply_fd(n.listener(), n.req.id, conn, call.flags & SOCK_CLOEXEC) == -EMFILE && keep.ok())
-    n.core->served().hold(socket_ino(call.listener), std::move(keep), peer, plen);
+    n.core->served().hold(inode_of(call.listener), std::move(keep), peer, plen);
 }
 
 // "Name: hex" of a /proc status text.
 uint64_t status_mask(const std::string& st, const char* key) {
   size_t at = st.find(key);
   return at == std::string::npos ? 0 : strtoull(st.c_str() + at + strlen(key), nullptr, 16);
+}
+
+// The caller thread's /proc status text.
+bool read_task_status(const Notif& n, std::string& out) {
+  return read_file("/proc/" + std::to_string(n.caller.tgid) + "/task/" + std::to_string(n.caller.tid) + "/status", out, 8192);
 }
 
 long tracer_in(const std::string& status) {
@@ -205,13 +199,13 @@ long tracer_in(const std::string& status) {
 constexpr int kGroupStopTicks = 10;
 int signal_ends_wait(const Notif& n, int tick, bool& shared_seen, long& tracer) {
   std::string st, base = "/proc/" + std::to_string(n.caller.tgid) + "/task/";
-  const std::string mine = base + std::to_string(n.caller.tid) + "/status";
-  if (!read_file(mine, st, 8192)) return 0;
+  if (!read_task_status(n, st)) return 0;
   // A debugger attaching (strace -p: PTRACE_SEIZE + PTRACE_INTERRUPT, no signal) waits for
   // this thread to stop: the call ends with EINTR (ERESTARTSYS is safe only after an
   // interrupt, which the status does not show).
-  if (long now = tracer_in(st); now != tracer && now != 0) return EINTR;
-  tracer = tracer_in(st);
+  const long now_tracer = tracer_in(st);
+  if (now_tracer != tracer && now_tracer != 0) return EINTR;
+  tracer = now_tracer;
   uint64_t blocked = status_mask(st, "SigBlk:");
   uint64_t own = status_mask(st, "SigPnd:") & ~blocked, shared = status_mask(st, "ShdPnd:") & ~blocked;
   if (own) return ERESTARTSYS;
@@ -235,7 +229,7 @@ int signal_ends_wait(const Notif& n, int tick, bool& shared_seen, long& tracer) 
   }
   if (group_stopping) return ERESTARTSYS;
   if (!shared) return 0;
-  if (!read_file(mine, st, 8192) || !(status_mask(st, "ShdPnd:") & shared)) return 0;  // taken meanwhile
+  if (!read_task_status(n, st) || !(status_mask(st, "ShdPnd:") & shared)) return 0;  // taken meanwhile
   if (!maybe_holding) return ERESTARTSYS;
   if (shared_seen) return EINTR;
   shared_seen = true;
@@ -262,9 +256,7 @@ void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
   bool shared_seen = false;
   int tick = 0;
   std::string st;
-  long tracer = read_file("/proc/" + std::to_string(n.caller.tgid) + "/task/" + std::to_string(n.caller.tid) + "/status", st, 8192)
-                    ? tracer_in(st)
-                    : 0;
+  long tracer = read_task_status(n, st) ? tracer_in(st) : 0;
   timeval tv{};
   socklen_t tl = sizeof tv;
   const bool timed = getsockopt(s.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec);
@@ -319,7 +311,7 @@ void handle_accept(Notif& n) {
     Fd held;
     sockaddr_storage peer;
     socklen_t plen;
-    if (n.core->served().take_held(socket_ino(s->fd.get()), held, peer, plen)) {
+    if (n.core->served().take_held(inode_of(s->fd.get()), held, peer, plen)) {
       int fl = fcntl(held.get(), F_GETFL);
       fcntl(held.get(), F_SETFL, (call.flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
       return deliver(n, call, held.release(), peer, plen);

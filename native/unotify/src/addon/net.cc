@@ -71,6 +71,23 @@ enum class Op { kConnect, kSend, kBind };
 
 }  // namespace
 
+std::string unix_name_of(const sockaddr_un& un, socklen_t len) {
+  size_t plen = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+  if (plen == 0) return "";
+  if (un.sun_path[0] == '\0') {
+    // Trailing NULs dropped: libuv (Node) pads abstract names to the full sun_path.
+    std::string name = "@" + std::string(un.sun_path + 1, plen - 1);
+    while (name.size() > 1 && name.back() == '\0') name.pop_back();
+    return name;
+  }
+  return std::string(un.sun_path, strnlen(un.sun_path, plen));
+}
+
+unsigned long inode_of(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
+}
+
 int get_socket(Notif& n, int tfd, Sock& s) {
   Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
   if (!pidfd.ok() || !n.valid()) return -ESRCH;
@@ -277,18 +294,7 @@ bool v6only(int sock) {
 }
 
 // Unix name of an address ("@abstract" or the path as written); "" for an unnamed one.
-std::string unix_name(const Addr& ad) {
-  auto* un = reinterpret_cast<const sockaddr_un*>(&ad.ss);
-  size_t plen = ad.len - offsetof(sockaddr_un, sun_path);
-  if (plen == 0) return "";
-  if (un->sun_path[0] == '\0') {
-    // Trailing NULs dropped: libuv (Node) pads abstract names to the full sun_path.
-    std::string name = "@" + std::string(un->sun_path + 1, plen - 1);
-    while (name.size() > 1 && name.back() == '\0') name.pop_back();
-    return name;
-  }
-  return std::string(un->sun_path, strnlen(un->sun_path, plen));
-}
+std::string unix_name(const Addr& ad) { return unix_name_of(*reinterpret_cast<const sockaddr_un*>(&ad.ss), ad.len); }
 
 // Nobody outside is contacted to find out more (`sbx check net NAME` does, for a person).
 const char* kOutside = " (a server outside this sandbox; `sbx check net NAME` shows which; name it in net.unix.allow)";
@@ -472,11 +478,6 @@ ssize_t send_one(int sock, Msg& m, int flags) {
   if (!m.control.empty()) h.msg_control = &m.control[0], h.msg_controllen = m.control.size();
   ssize_t r = sendmsg(sock, &h, flags | MSG_NOSIGNAL);
   return r < 0 ? -errno : r;
-}
-
-unsigned long inode_of(int fd) {
-  struct stat st;
-  return fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
 }
 
 void do_connect(Notif& n) {

@@ -1,5 +1,8 @@
 // What the socket handlers share (net.cc: connect/bind/listen/sends; accept.cc: accept).
 #pragma once
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <functional>
 #include <string>
 
@@ -16,6 +19,13 @@ struct Sock {
 };
 // 0, or -errno (-ESRCH: the caller is gone; -EBADF, -ENOTSOCK as the kernel would say).
 int get_socket(Notif& n, int tfd, Sock& s);
+
+// The name of a unix address as policies and people name it: "@abstract" (padding NULs
+// dropped) or the path as written; "" for an unnamed one.
+std::string unix_name_of(const sockaddr_un& un, socklen_t len);
+
+// A file's inode number (a socket's sockfs inode), 0 when fstat fails.
+unsigned long inode_of(int fd);
 
 // Runs `act` now, or, when it may block, on a detached helper thread that answers the
 // notification itself (at most Core::kMaxBlockedCalls per session: beyond, EAGAIN at once).
