@@ -1,16 +1,21 @@
 /**
- * Nothing a sandbox left behind keeps the terminal it came from (native terminal_release.h).
- * `sbx exec` returns to your unsandboxed shell; a process it left running with the terminal
- * still open (setsid: no job control stops its reads) could read what you type next — to
- * `sudo`, to `ssh` — and write to your screen. Once the command exits, such a process is
- * killed and reported; its twin, started with its terminal let go (`</dev/null >/dev/null`),
- * keeps running. Both ways `sbx exec` runs: in its own process, and served by a supervisor.
- * The terminal is a real pty (script(1)).
+ * Nothing a sandbox left behind keeps or regains the terminal it came from (native
+ * terminal_release.h). `sbx exec` returns to your unsandboxed shell; a process it left
+ * running with the terminal could read what you type next — to `sudo`, to `ssh` — and write
+ * to your screen. Once the command exits while that terminal lives on, every process the
+ * sandbox left is killed (holders reported): one that let the terminal go could take it back
+ * from a socket it parked it in (recvmsg is not trapped) or reopen it as its controlling
+ * terminal. Twins: the same programs get the terminal outside sbx and while the command
+ * runs; with no terminal, or once the terminal is gone, what the sandbox left keeps running.
+ * Both ways `sbx exec` runs: in its own process, and served by a supervisor. The terminal
+ * is a real pty (script(1)).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { run, sbxBin, tempWorld } from './exec-helpers.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture, run, sbxBin, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-term-');
 afterAll(() => world.cleanup());
@@ -32,25 +37,91 @@ async function until(what: string, f: () => boolean, ms = 10_000): Promise<void>
   }
 }
 
-async function leaveTwo(env: Record<string, string>): Promise<{ holder: string; freed: string; out: string }> {
+/** The shell line that leaves two sleepers: one holding the terminal, one that let it go. */
+function leaveTwoLine(): { holder: string; freed: string; line: string } {
   const holder = `${randomInt(1000, 9000)}.1`;
   const freed = `${randomInt(1000, 9000)}.2`;
   const inner = `setsid sleep ${holder} & setsid sleep ${freed} </dev/null >/dev/null 2>&1 & sleep 0.3; echo started`;
-  const cmd = `${sbxBin} exec -- sh -c '${inner}'`;
-  const r = await run('script', ['-qec', cmd, '/dev/null'], { env, cwd: world.dir });
+  return { holder, freed, line: `${sbxBin} exec -- sh -c '${inner}'` };
+}
+
+async function leaveTwo(env: Record<string, string>): Promise<{ holder: string; freed: string; out: string }> {
+  const { holder, freed, line } = leaveTwoLine();
+  const r = await run('script', ['-qec', line, '/dev/null'], { env, cwd: world.dir });
   expect(r.stdout, r.stderr).toContain('started');
   return { holder, freed, out: r.stdout };
 }
 
+let reports = 0;
+/**
+ * `prefix tty_leftover MODE REPORT DELAY` under a real pty, the pty kept open `linger` seconds
+ * after the command (your shell, still at that terminal). Returns the daemon's report lines
+ * and what reached the screen.
+ */
+async function leftover(env: Record<string, string>, prefix: string, mode: string, delayMs: number, linger: number): Promise<{ report: string; screen: string }> {
+  const report = join(world.dir, `report-${++reports}`);
+  const cmd = `${prefix} ${fixture('tty_leftover')} ${mode} ${report} ${delayMs}; sleep ${linger}`;
+  const r = await run('script', ['-qfec', cmd, '/dev/null'], { env, cwd: world.dir });
+  expect(r.stdout, r.stderr).toMatch(/left a daemon: \d+/);
+  const pid = Number(/left a daemon: (\d+)/.exec(r.stdout)![1]);
+  // The daemon has finished (its report says "done") or is gone.
+  await until('the daemon is done or gone', () => readFileSync(report, 'utf8').includes('done') || !existsSync(`/proc/${pid}`));
+  return { report: readFileSync(report, 'utf8'), screen: r.stdout };
+}
+
 function check(label: string, env: () => Record<string, string>) {
   describe(label, () => {
-    it('a process left holding the terminal is killed when the command exits, with a denial line; one that let it go keeps running', async () => {
+    it('what a sandbox left is killed when the command exits while its terminal lives on; holders with a denial line', async () => {
       const { holder, freed, out } = await leaveTwo(env());
       await until('the holder is killed', () => sleepers(holder).length === 0);
-      expect(sleepers(freed)).toHaveLength(1);
-      for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');
+      await until('the one that let the terminal go is killed too', () => sleepers(freed).length === 0);
       if (label.startsWith('in its own process')) expect(out).toMatch(/sbx: denied tty \/dev\/pts\/\d+ \(held after the sandbox's command ended: killed\)/);
     });
+
+    it('twin: with no terminal, what the sandbox left keeps running', async () => {
+      const { freed, line } = leaveTwoLine();
+      const out = join(world.dir, `plain-${++reports}`);
+      // setsid: no controlling terminal either (one would count as a terminal it could reopen).
+      const r = await run('setsid', ['-w', 'sh', '-c', `${line} </dev/null >${out} 2>&1`], { env: env(), cwd: world.dir });
+      expect(readFileSync(out, 'utf8'), r.stderr).toContain('started');
+      await new Promise((res) => setTimeout(res, 500));
+      expect(sleepers(freed)).toHaveLength(1);
+      for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');
+    });
+
+    it('twin: once the terminal itself is gone (its window closed), what the sandbox left keeps running', async () => {
+      const { freed, line } = leaveTwoLine();
+      // script(1) holds the pty's master: killing it closes the terminal while the command runs.
+      const term = spawn('script', ['-qec', `${line.replace("sleep 0.3; echo started", "echo started; sleep 30")}`, '/dev/null'], {
+        env: env(),
+        cwd: world.dir,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      term.stdout.on('data', (d) => (out += d));
+      await until('the command runs', () => out.includes('started') && sleepers(freed).length === 1);
+      term.kill('SIGKILL');
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(sleepers(freed)).toHaveLength(1);
+      for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');
+    });
+
+    for (const mode of ['parked', 'ctty']) {
+      it(`a process that let the terminal go cannot take it back after the command ended (${mode})`, async () => {
+        const { report, screen } = await leftover(env(), `${sbxBin} exec --`, mode, 700, 2);
+        expect(screen).not.toContain('LEFTOVER-WROTE');
+        expect(report).not.toMatch(new RegExp(`^${mode}: ok`, 'm'));
+      });
+
+      it(`twin: the same program takes it back outside sbx, and inside while the command runs (${mode})`, async () => {
+        const outside = await leftover(env(), '', mode, 300, 1);
+        expect(outside.report).toMatch(new RegExp(`^${mode}: ok`, 'm'));
+        expect(outside.screen).toContain(`LEFTOVER-WROTE ${mode}`);
+        const during = await leftover(env(), `${sbxBin} exec -- sh -c '"$0" "$@"; sleep 1.5'`, mode, 200, 0.5);
+        expect(during.report).toMatch(new RegExp(`^${mode}: ok`, 'm'));
+        expect(during.screen).toContain(`LEFTOVER-WROTE ${mode}`);
+      });
+    }
   });
 }
 

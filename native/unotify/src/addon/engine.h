@@ -26,6 +26,7 @@
 #include "procs.h"
 #include "receiver_role.h"
 #include "session_pause.h"
+#include "terminal_release.h"
 
 namespace sbx {
 
@@ -88,9 +89,12 @@ class Core : public std::enable_shared_from_this<Core> {
   ServedSockets& served() { return served_; }  // socket files this session bound (net.cc)
   IpcTable& ipc() { return ipc_; }  // SysV objects and message queues this session made (ipc.cc)
   SessionPause& pauser() { return pause_; }  // its processes stopped while a person answers
-  // The session's command or shell: when it exits, the processes it left holding a terminal
-  // from outside are killed (terminal_release.h). JS thread.
+  // The session's command or shell: its terminals are recorded now, and when it exits what it
+  // left is killed as terminal_release.h says. JS thread.
   void watch_root(int pid);
+  SessionTerminals& terminals() { return terminals_; }
+  // Has the session's command ended (terminal_release.h)? Terminals from outside are refused then.
+  bool terminals_released() const { return terminalsReleased_.load(); }
   std::atomic<uint64_t> decisions{0}, denials{0}, audits{0};
   std::atomic<int64_t> pending{0};
   // What is trapped, by syscall number (one relaxed increment per notification), and how
@@ -140,6 +144,7 @@ class Core : public std::enable_shared_from_this<Core> {
   IpcTable ipc_;
   SessionPause pause_;
   std::atomic<int> rootPidfd_{-1};
+  SessionTerminals terminals_;
   std::atomic<bool> terminalsReleased_{false};
   void release_terminals_once();
   std::mutex polMu_;

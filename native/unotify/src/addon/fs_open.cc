@@ -40,28 +40,6 @@ static void handle_hint(Notif& n, const std::string& path, uint64_t flags) {
   n.core->post_hint(n.req.id, (flags & O_CLOEXEC) != 0, n.slot, std::move(m));
 }
 
-// The caller's controlling terminal (what /dev/tty means for it), opened by us.
-static int open_ctty(const Notif& n, int oflags) {
-  std::string s;
-  if (!read_file("/proc/" + std::to_string(n.caller.tid) + "/stat", s, 4096)) return -ENXIO;
-  size_t p = s.rfind(')');
-  if (p == std::string::npos) return -ENXIO;
-  // fields after ')': state ppid pgrp session tty_nr
-  unsigned long tty = 0;
-  if (sscanf(s.c_str() + p + 1, " %*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return -ENXIO;
-  unsigned maj = (tty >> 8) & 0xfff, mnr = (tty & 0xff) | ((tty >> 12) & 0xfff00);
-  std::string dev;
-  if (maj >= 136 && maj <= 143)
-    dev = "/dev/pts/" + std::to_string((maj - 136) * 256 + mnr);
-  else if (maj == 4 && mnr < 64)
-    dev = "/dev/tty" + std::to_string(mnr);
-  else
-    return -ENXIO;
-  int fd = open(dev.c_str(), oflags);
-  return fd < 0 ? -errno : fd;
-}
-
-
 // Opening a FIFO waits for the other end: never on a receiving thread. `keep` is an fd of
 // it (O_PATH, or our own non-blocking open, kept until the caller's open is done so that
 // the other end never sees this end vanish in between).
@@ -286,8 +264,7 @@ void handle_open(Notif& n) {
                                     O_CLOEXEC | O_NOCTTY);
       // Another terminal's pty is out of reach; a /dev/ptmx open is recorded (fs_tty.cc).
       if (S_ISCHR(st.st_mode) && open_terminal(n, r.fd.get(), st, oflags & ~O_DIRECTORY, cloexec)) return;
-      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
-        return void(reply_fd(n.listener(), n.req.id, open_ctty(n, oflags & ~O_DIRECTORY), cloexec));
+      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) return open_ctty(n, oflags & ~O_DIRECTORY, cloexec);
       if (tmpfile) use_caller_umask(n);
       // Held until the fd exists: a HEAD made next to this config meanwhile sees it (lease).
       BareGuard guard;

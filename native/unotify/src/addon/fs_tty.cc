@@ -45,15 +45,10 @@ bool same_terminal(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_nlink > 0 && b.st_nlink > 0;
 }
 
-// The caller's controlling terminal (field 7 of /proc/<tid>/stat, new_encode_dev form).
+// The caller's controlling terminal.
 bool is_ctty(const Notif& n, const struct stat& st) {
-  std::string s;
-  if (!read_file("/proc/" + std::to_string(n.caller.tid) + "/stat", s, 4096)) return false;
-  size_t p = s.rfind(')');
-  unsigned long tty = 0;
-  if (p == std::string::npos || sscanf(s.c_str() + p + 1, " %*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return false;
-  unsigned maj = (tty >> 8) & 0xfff, mnr = (tty & 0xff) | ((tty >> 12) & 0xfff00);
-  return st.st_rdev == makedev(maj, mnr) && (!is_pts(st.st_rdev) || st.st_nlink > 0);
+  const dev_t tty = ctty_of(n.caller.tid, nullptr);
+  return tty != 0 && st.st_rdev == tty && (!is_pts(st.st_rdev) || st.st_nlink > 0);
 }
 
 // Does task `tid` hold an fd whose object `match`es? Its /proc link text goes to *link.
@@ -91,21 +86,66 @@ bool may_open(Notif& n, int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return false;
   if (is_pts(st.st_rdev) && st.st_nlink == 0) return false;  // freed: nobody's any more
-  if (is_ctty(n, st)) return true;
   if (is_pts(st.st_rdev) && n.core->ptys().owns(pts_index(st.st_rdev), st.st_dev, st.st_ino)) return true;
+  // The session's command has ended: a terminal from outside is nobody's inside any more
+  // (what the sandbox left could otherwise take back the terminal you type at next).
+  if (n.core->terminals_released()) return false;
+  if (is_ctty(n, st)) return true;
   return holds(n, st);
 }
 
 
 }  // namespace
 
+dev_t ctty_of(int tid, std::string* name) {
+  std::string s;
+  if (!read_file("/proc/" + std::to_string(tid) + "/stat", s, 4096)) return 0;
+  // fields after ')': state ppid pgrp session tty_nr (new_encode_dev form)
+  size_t p = s.rfind(')');
+  unsigned long tty = 0;
+  if (p == std::string::npos || sscanf(s.c_str() + p + 1, " %*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return 0;
+  const dev_t dev = makedev((tty >> 8) & 0xfff, (tty & 0xff) | ((tty >> 12) & 0xfff00));
+  if (name) {
+    if (is_pts(dev))
+      *name = "/dev/pts/" + std::to_string(pts_index(dev));
+    else if (major(dev) == kTtyMajor && minor(dev) < 64)
+      *name = "/dev/tty" + std::to_string(minor(dev));
+    else if (major(dev) == kTtyAuxMajor && minor(dev) == 1)
+      *name = "/dev/console";
+    else
+      name->clear();
+  }
+  return dev;
+}
+
+bool outside_terminal(Core& core, const struct stat& st) {
+  return S_ISCHR(st.st_mode) && is_terminal(st.st_rdev) &&
+         !(is_pts(st.st_rdev) && core.ptys().owns(pts_index(st.st_rdev), st.st_dev, st.st_ino));
+}
+
+bool terminal_alive(const struct stat& st) { return !is_pts(st.st_rdev) || st.st_nlink > 0; }
+
 std::string outside_terminal_held(Core& core, int pid) {
   std::string link;
-  const auto outside = [&](const struct stat& st) {
-    return S_ISCHR(st.st_mode) && is_terminal(st.st_rdev) &&
-           !(is_pts(st.st_rdev) && core.ptys().owns(pts_index(st.st_rdev), st.st_dev, st.st_ino));
-  };
+  const auto outside = [&](const struct stat& st) { return outside_terminal(core, st); };
   return holds_fd(pid, outside, &link) ? link : "";
+}
+
+// /dev/tty: the caller's controlling terminal, opened by us. After the session's command
+// ended, only a pty the session allocated itself.
+void open_ctty(Notif& n, int oflags, bool cloexec) {
+  std::string name;
+  ctty_of(n.caller.tid, &name);
+  if (name.empty()) return void(reply_error(n.listener(), n.req.id, ENXIO));
+  int fd = open(name.c_str(), oflags);
+  if (fd < 0) return void(reply_error(n.listener(), n.req.id, errno));
+  struct stat st;
+  if (n.core->terminals_released() && (fstat(fd, &st) != 0 || outside_terminal(*n.core, st))) {
+    close(fd);
+    if (!n.valid()) return;
+    return void(refuse(n, Decision{false, -2}, "tty", "/dev/tty (" + name + ", after the sandbox's command ended)", EACCES));
+  }
+  reply_fd(n.listener(), n.req.id, fd, cloexec);
 }
 
 void PtyTable::add(int index, Fd slave) {

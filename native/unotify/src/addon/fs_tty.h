@@ -40,9 +40,21 @@ bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool clo
 // ioctl(TIOCSCTTY) with a non-zero argument (the filter traps only that form).
 void handle_tiocsctty(Notif& n);
 
+// /dev/tty (handle_open): the caller's controlling terminal, opened and injected; refused
+// once the session's command has ended unless it is a pty the session allocated.
+void open_ctty(Notif& n, int oflags, bool cloexec);
+
 class Core;
-// The first terminal from outside the session process `pid` holds an fd on (a pty the session
-// did not allocate, a virtual console, the console): its path, or "" (terminal_release.h).
+// A terminal from outside the session: a pty the session did not allocate, a virtual
+// console, the console.
+bool outside_terminal(Core& core, const struct stat& st);
+// Still someone's terminal: a pty not freed (devpts unlinks a freed pty's slave), or a console.
+bool terminal_alive(const struct stat& st);
+// The first terminal from outside the session process `pid` holds an fd on: its path, or ""
+// (terminal_release.h).
 std::string outside_terminal_held(Core& core, int pid);
+// Task `tid`'s controlling terminal: its device (0: none) and, in *name (when given), its
+// name under /dev ("" for a device that is not a terminal sbx decides).
+dev_t ctty_of(int tid, std::string* name);
 
 }  // namespace sbx
