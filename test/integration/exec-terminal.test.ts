@@ -2,11 +2,13 @@
  * Nothing a sandbox left behind keeps or regains the terminal it came from (native
  * terminal_release.h). `sbx exec` returns to your unsandboxed shell; a process it left
  * running with the terminal could read what you type next — to `sudo`, to `ssh` — and write
- * to your screen. Once the command exits while that terminal lives on, every process the
- * sandbox left is killed (holders reported): one that let the terminal go could take it back
- * from a socket it parked it in (recvmsg is not trapped) or reopen it as its controlling
- * terminal. Twins: the same programs get the terminal outside sbx and while the command
- * runs; with no terminal, or once the terminal is gone, what the sandbox left keeps running.
+ * to your screen. Once the command exits while that terminal is still used from outside (a
+ * shell outside has it as its controlling terminal), every process the sandbox left is killed
+ * (holders reported): one that let the terminal go could take it back from a socket it parked
+ * it in (recvmsg is not trapped) or reopen it as its controlling terminal. Twins: the same
+ * programs get the terminal outside sbx and while the command runs; with no terminal, with a
+ * terminal whose own shell was the sandbox, or once the terminal is gone, what the sandbox
+ * left keeps running.
  * Both ways `sbx exec` runs: in its own process, and served by a supervisor. The terminal
  * is a real pty (script(1)).
  */
@@ -84,6 +86,17 @@ function check(label: string, env: () => Record<string, string>) {
       // setsid: no controlling terminal either (one would count as a terminal it could reopen).
       const r = await run('setsid', ['-w', 'sh', '-c', `${line} </dev/null >${out} 2>&1`], { env: env(), cwd: world.dir });
       expect(readFileSync(out, 'utf8'), r.stderr).toContain('started');
+      await new Promise((res) => setTimeout(res, 500));
+      expect(sleepers(freed)).toHaveLength(1);
+      for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');
+    });
+
+    it('twin: a terminal whose own shell was the sandbox (a hook terminal after `exit`): nothing outside uses it, what it left keeps running', async () => {
+      const { holder, freed, line } = leaveTwoLine();
+      // exec: the command is the terminal's session leader, as a hook's shell is; script(1) holds the master.
+      const r = await run('script', ['-qec', `exec ${line}`, '/dev/null'], { env: env(), cwd: world.dir });
+      expect(r.stdout, r.stderr).toContain('started');
+      await until('the holder is killed', () => sleepers(holder).length === 0);
       await new Promise((res) => setTimeout(res, 500));
       expect(sleepers(freed)).toHaveLength(1);
       for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');

@@ -125,6 +125,8 @@ bool outside_terminal(Core& core, const struct stat& st) {
 
 bool terminal_alive(const struct stat& st) { return !is_pts(st.st_rdev) || st.st_nlink > 0; }
 
+bool is_pty(const struct stat& st) { return is_pts(st.st_rdev); }
+
 std::string outside_terminal_held(Core& core, int pid) {
   std::string link;
   const auto outside = [&](const struct stat& st) { return outside_terminal(core, st); };

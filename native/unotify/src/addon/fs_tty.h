@@ -50,6 +50,8 @@ class Core;
 bool outside_terminal(Core& core, const struct stat& st);
 // Still someone's terminal: a pty not freed (devpts unlinks a freed pty's slave), or a console.
 bool terminal_alive(const struct stat& st);
+// A pty's slave (not a virtual console or the console).
+bool is_pty(const struct stat& st);
 // The first terminal from outside the session process `pid` holds an fd on: its path, or ""
 // (terminal_release.h).
 std::string outside_terminal_held(Core& core, int pid);

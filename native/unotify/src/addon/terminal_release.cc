@@ -6,6 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <string>
@@ -64,28 +67,42 @@ void SessionTerminals::record(Core& core, int pid, int pidfd) {
   ttys_ = std::move(found);
 }
 
-bool SessionTerminals::lives() {
-  std::lock_guard<std::mutex> g(mu_);
-  if (!recorded_) return true;
-  for (const Fd& f : ttys_) {
-    struct stat st;
-    if (fstat(f.get(), &st) == 0 && terminal_alive(st)) return true;
+bool SessionTerminals::used_outside(Core& core, std::string* name) {
+  *name = "your terminal";
+  std::vector<dev_t> ptys;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!recorded_) return true;
+    for (const Fd& f : ttys_) {
+      struct stat st;
+      if (fstat(f.get(), &st) != 0 || !terminal_alive(st)) continue;
+      *name = fd_path(f.get());
+      if (!is_pty(st)) return true;  // a console: a login prompt comes next
+      ptys.push_back(st.st_rdev);
+    }
   }
-  return false;
-}
-
-std::string SessionTerminals::name() {
-  std::lock_guard<std::mutex> g(mu_);
-  for (const Fd& f : ttys_) {
-    struct stat st;
-    if (fstat(f.get(), &st) == 0 && terminal_alive(st)) return fd_path(f.get());
+  if (ptys.empty()) return false;
+  // A process outside the session with that pty as its controlling terminal.
+  DIR* d = opendir("/proc");
+  if (!d) return true;
+  bool used = false;
+  while (!used) {
+    dirent* e = readdir(d);
+    if (!e) break;
+    char* end = nullptr;
+    const long pid = strtol(e->d_name, &end, 10);
+    if (!end || *end || pid <= 0 || core.is_protected(static_cast<int>(pid))) continue;
+    const dev_t tty = ctty_of(static_cast<int>(pid), nullptr);
+    if (!tty || std::find(ptys.begin(), ptys.end(), tty) == ptys.end()) continue;
+    used = core.procs().member_policy(static_cast<int>(pid)) < 0;
   }
-  return "your terminal";
+  closedir(d);
+  return used;
 }
 
 int release_terminals(Core& core) {
-  const bool lives = core.terminals().lives();
-  const std::string terminal = lives ? core.terminals().name() : "";
+  std::string terminal;
+  const bool lives = core.terminals().used_outside(core, &terminal);
   int killed = 0;
   std::map<int, Fd> signalled;  // pid → the pidfd it was killed through (dying, not yet reaped)
   for (int round = 0; round < kMaxRounds; round++) {
@@ -99,7 +116,7 @@ int release_terminals(Core& core) {
       const std::string held = outside_terminal_held(core, pid);
       if (held.empty() && !lives) continue;
       if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
-      report_kill(core, pid, held.empty() ? terminal + " (still open after the sandbox's command ended: what it left is killed)"
+      report_kill(core, pid, held.empty() ? terminal + " (left running after the sandbox's command ended, this terminal still open: killed)"
                                           : held + " (held after the sandbox's command ended: killed)");
       signalled[pid] = std::move(pidfd);
       killed++;

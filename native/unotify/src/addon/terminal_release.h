@@ -1,5 +1,5 @@
-// When a session's command (or shell) exits while the terminal it started on lives on —
-// `sbx exec -- npm install` returning to your unsandboxed shell — nothing the sandbox left
+// When a session's command (or shell) exits while the terminal it started on is still used
+// from outside — `sbx exec -- npm install` returning to your unsandboxed shell — nothing the sandbox left
 // may keep or regain that terminal: it could read what you type next (to `sudo`, to `ssh`)
 // and write to your screen, with the session's network.
 //   - Every process of the session is killed (SIGKILL through a pidfd), repeated until a scan
@@ -10,9 +10,13 @@
 //     its controlling terminal.
 //   - From then on an open of a terminal from outside (/dev/tty, /dev/pts/N, /proc/…/fd/N)
 //     is refused for the session (fs_tty.cc), so nothing decided while the kills go on gets it.
-// When the terminal is gone (its window closed: a freed pty is hung up for every holder) or
-// the command had none, only processes holding a terminal from outside are killed, and what
-// the sandbox left keeps running, served as before.
+// "Used from outside": a process outside the session (sbx's own aside) has that pty as its
+// controlling terminal — the shell you return to, a `sudo` waiting — or it is a virtual
+// console or the console, where a login prompt comes next. A terminal whose own shell was
+// the sandbox (a hook terminal after `exit`: the session leader's exit clears the terminal
+// from its session) is not, nor one that is gone (its window closed: a freed pty is hung up
+// for every holder), nor none (a pipe, `setsid`). Then only processes holding a terminal
+// from outside are killed, and what the sandbox left keeps running, served as before.
 #pragma once
 #include <mutex>
 #include <string>
@@ -31,11 +35,10 @@ class SessionTerminals {
  public:
   // Records `pid`'s terminals; `pidfd` (taken before) proves the pid was not reused meanwhile.
   void record(Core& core, int pid, int pidfd);
-  // Does a recorded terminal live on? True as well when none could be recorded (the root was
-  // gone before it was watched: after a supervisor restart), which cannot be told apart.
-  bool lives();
-  // The name of a live one (for the report), or "your terminal".
-  std::string name();
+  // Is a recorded terminal still used from outside (above)? True as well when none could be
+  // recorded (the root was gone before it was watched: after a supervisor restart), which
+  // cannot be told apart. *name: that terminal's, for the report ("your terminal" if unknown).
+  bool used_outside(Core& core, std::string* name);
 
  private:
   std::mutex mu_;
