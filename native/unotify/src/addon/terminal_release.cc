@@ -60,7 +60,7 @@ void SessionTerminals::record(Core& core, int pid, int pidfd) {
     if (fd.ok() && fstat(fd.get(), &st) == 0 && st.st_rdev == ctty) keep(std::move(fd));
   }
   // Read while the pidfd's process was alive: it was `pid` all along (a pid is not reused
-  // while its process lives). Otherwise nothing is recorded, and lives() assumes the worst.
+  // while its process lives). Otherwise nothing is recorded, and used_outside() assumes the worst.
   if (!pidfd_alive(pidfd)) return;
   std::lock_guard<std::mutex> g(mu_);
   recorded_ = true;
@@ -102,7 +102,7 @@ bool SessionTerminals::used_outside(Core& core, std::string* name) {
 
 int release_terminals(Core& core) {
   std::string terminal;
-  const bool lives = core.terminals().used_outside(core, &terminal);
+  const bool everything = core.terminals().used_outside(core, &terminal);
   int killed = 0;
   std::map<int, Fd> signalled;  // pid → the pidfd it was killed through (dying, not yet reaped)
   for (int round = 0; round < kMaxRounds; round++) {
@@ -114,7 +114,7 @@ int release_terminals(Core& core) {
       Fd pidfd = core.procs().pin_member(pid);
       if (!pidfd.ok() || !pidfd_alive(pidfd.get())) continue;  // gone, a zombie, or the pid reused
       const std::string held = outside_terminal_held(core, pid);
-      if (held.empty() && !lives) continue;
+      if (held.empty() && !everything) continue;
       if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
       report_kill(core, pid, held.empty() ? terminal + " (left running after the sandbox's command ended, this terminal still open: killed)"
                                           : held + " (held after the sandbox's command ended: killed)");
@@ -123,7 +123,7 @@ int release_terminals(Core& core) {
       more = true;
     }
     // Holders only: one scan (as they are found). Everything: until a scan kills nothing new.
-    if (!lives || !more) break;
+    if (!everything || !more) break;
   }
   return killed;
 }
