@@ -359,6 +359,8 @@ describe('4. the core-dump trick: no kernel-written core file in a write-denied 
       expect(r.stdout).toContain('setrlimit-core: EPERM');
       expect(r.stdout).toContain('prlimit-core: EPERM');
       expect(r.stdout).toContain('prlimit-self-core: EPERM');
+      expect(r.stdout).toContain('prlimit-self-core-wide: EPERM'); // RLIMIT_CORE | 1<<32: the kernel's resource is 32 bits
+      expect(r.stdout).toContain('prlimit-self-nofile-wide-read: ok'); // twin: another resource, named the same way
       expect(r.stdout).not.toMatch(/core limit: [1-9]/);
       expect(r.code).toBe(139); // SIGSEGV, reported by sbx as 128+11
       expect(cores(cwd)).toEqual([]);

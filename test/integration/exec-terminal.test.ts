@@ -73,11 +73,11 @@ async function leftover(env: Record<string, string>, prefix: string, mode: strin
 
 function check(label: string, env: () => Record<string, string>) {
   describe(label, () => {
-    it('what a sandbox left is killed when the command exits while its terminal lives on; holders with a denial line', async () => {
+    it('what a sandbox left is killed when the command exits while its terminal is used outside, each with a denial line', async () => {
       const { holder, freed, out } = await leaveTwo(env());
       await until('the holder is killed', () => sleepers(holder).length === 0);
       await until('the one that let the terminal go is killed too', () => sleepers(freed).length === 0);
-      if (label.startsWith('in its own process')) expect(out).toMatch(/sbx: denied tty \/dev\/pts\/\d+ \(held after the sandbox's command ended: killed\)/);
+      if (label.startsWith('in its own process')) expect(out).toMatch(/sbx: denied tty \/dev\/pts\/\d+ \(left running after the sandbox's command ended, this terminal still open: killed\)/);
     });
 
     it('twin: with no terminal, what the sandbox left keeps running', async () => {

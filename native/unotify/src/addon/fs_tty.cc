@@ -103,7 +103,9 @@ dev_t ctty_of(int tid, std::string* name) {
   // fields after ')': state ppid pgrp session tty_nr (new_encode_dev form)
   size_t p = s.rfind(')');
   unsigned long tty = 0;
-  if (p == std::string::npos || sscanf(s.c_str() + p + 1, " %*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return 0;
+  char state = 0;
+  if (p == std::string::npos || sscanf(s.c_str() + p + 1, " %c %*d %*d %*d %lu", &state, &tty) != 2 || tty == 0) return 0;
+  if (state == 'Z' || state == 'X') return 0;  // dead: it uses no terminal any more
   const dev_t dev = makedev((tty >> 8) & 0xfff, (tty & 0xff) | ((tty >> 12) & 0xfff00));
   if (name) {
     if (is_pts(dev))

@@ -132,8 +132,11 @@ void handle_proc(Notif& n) {
     const int owner = static_cast<int>(a[2]);
     ok = owner == 0 || (owner > 0 ? may_act_on_pid(n, owner) : may_act_on_group(n, -owner));
     op = "signal";
-  } else if (nr == __NR_prlimit64) {  // the filter traps pid != 0; RLIMIT_CORE is never raised
-    ok = may_act_on_pid(n, arg0) && !(a[1] == RLIMIT_CORE && a[2] != 0);
+  } else if (nr == __NR_prlimit64) {  // the filter traps pid != 0; RLIMIT_CORE is never set
+    // The kernel takes the resource as an unsigned int: bits above it must not hide
+    // RLIMIT_CORE (the hard core limit is the process's tag, procs.h).
+    const unsigned resource = static_cast<unsigned>(a[1]);
+    ok = may_act_on_pid(n, arg0) && !(resource == RLIMIT_CORE && a[2] != 0);
   } else if (nr == __NR_setpriority) {
     target = static_cast<int>(a[1]);
     ok = may_act_on_which(n, arg0, target, false);

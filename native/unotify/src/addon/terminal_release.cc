@@ -20,16 +20,18 @@ namespace sbx {
 
 namespace {
 
-// Rounds of scan-and-kill: each finds the children forked before the last round's kills.
-constexpr int kMaxRounds = 64;
+// Passes of kill_pass, at most: a process that forks and exits to move to a new pid is met
+// again by the next pass; other processes of the machine that exit mid-pass cost a pass too.
+constexpr int kMaxPasses = 200;
+constexpr double kPassesBudgetMs = 500;
 
-void report_kill(Core& core, int pid, const std::string& target) {
+void report_kill(Core& core, int pid, const std::string& program, const std::string& target) {
   Event e;
   e.time = now_ms();
   e.kind = "deny";
   e.rule = -2;
   e.pid = pid;
-  e.program = program_of(pid);
+  e.program = program;
   e.syscall = "(session end)";
   e.op = "tty";
   e.target = target;
@@ -60,7 +62,7 @@ void SessionTerminals::record(Core& core, int pid, int pidfd) {
     if (fd.ok() && fstat(fd.get(), &st) == 0 && st.st_rdev == ctty) keep(std::move(fd));
   }
   // Read while the pidfd's process was alive: it was `pid` all along (a pid is not reused
-  // while its process lives). Otherwise nothing is recorded, and used_outside() assumes the worst.
+  // while its process lives). Otherwise nothing is recorded (used_outside() says why).
   if (!pidfd_alive(pidfd)) return;
   std::lock_guard<std::mutex> g(mu_);
   recorded_ = true;
@@ -72,7 +74,10 @@ bool SessionTerminals::used_outside(Core& core, std::string* name) {
   std::vector<dev_t> ptys;
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (!recorded_) return true;
+    // Nothing recorded: the root was gone before this engine watched it (it exited while no
+    // supervisor ran). Killing everything then would kill a hook terminal's nohup jobs at
+    // every supervisor upgrade; the holders are still killed, and no terminal opens.
+    if (!recorded_) return false;
     for (const Fd& f : ttys_) {
       struct stat st;
       if (fstat(f.get(), &st) != 0 || !terminal_alive(st)) continue;
@@ -100,32 +105,74 @@ bool SessionTerminals::used_outside(Core& core, std::string* name) {
   return used;
 }
 
-int release_terminals(Core& core) {
-  std::string terminal;
-  const bool everything = core.terminals().used_outside(core, &terminal);
+namespace {
+
+// Holders only (nothing uses the terminal from outside any more): one scan.
+int kill_holders(Core& core) {
   int killed = 0;
-  std::map<int, Fd> signalled;  // pid → the pidfd it was killed through (dying, not yet reaped)
-  for (int round = 0; round < kMaxRounds; round++) {
-    bool more = false;
-    for (int pid : core.procs().members_now()) {
-      auto was = signalled.find(pid);
-      if (was != signalled.end() && pidfd_alive(was->second.get())) continue;  // dying already
-      if (core.is_protected(pid)) continue;  // sbx's own
-      Fd pidfd = core.procs().pin_member(pid);
-      if (!pidfd.ok() || !pidfd_alive(pidfd.get())) continue;  // gone, a zombie, or the pid reused
-      const std::string held = outside_terminal_held(core, pid);
-      if (held.empty() && !everything) continue;
-      if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
-      report_kill(core, pid, held.empty() ? terminal + " (left running after the sandbox's command ended, this terminal still open: killed)"
-                                          : held + " (held after the sandbox's command ended: killed)");
-      signalled[pid] = std::move(pidfd);
-      killed++;
-      more = true;
-    }
-    // Holders only: one scan (as they are found). Everything: until a scan kills nothing new.
-    if (!everything || !more) break;
+  for (int pid : core.procs().members_now()) {
+    if (core.is_protected(pid)) continue;  // sbx's own
+    Fd pidfd = core.procs().pin_member(pid);
+    if (!pidfd.ok() || !pidfd_alive(pidfd.get())) continue;  // gone, a zombie, or the pid reused
+    const std::string held = outside_terminal_held(core, pid);
+    if (held.empty() || syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
+    report_kill(core, pid, program_of(pid), held + " (held after the sandbox's command ended: killed)");
+    killed++;
   }
   return killed;
+}
+
+// One pass over /proc in pid order, killing each member the moment it is pinned: nothing is
+// read about a process before its kill (a slow look at one, say at thousands of fds, would let
+// another move on), and the pidfd is taken first, so the kill reaches the process that was
+// listed. A child forked before its parent's kill has a higher pid (found later in the same
+// pass) or is found by the next. Returns how many entries vanished before they could be
+// pinned or were killed now: 0 means no member was alive and unkilled through the whole pass.
+int kill_pass(Core& core, std::map<int, Fd>& signalled, const std::string& terminal) {
+  DIR* d = opendir("/proc");
+  if (!d) return 0;
+  int moving = 0;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    const long num = strtol(e->d_name, &end, 10);
+    if (!end || *end || num <= 0) continue;
+    const int pid = static_cast<int>(num);
+    auto was = signalled.find(pid);
+    if (was != signalled.end() && pidfd_alive(was->second.get())) continue;  // dying already
+    Fd pidfd(sys_pidfd_open(pid, 0));
+    if (!pidfd.ok()) {
+      if (errno == ESRCH) moving++;  // gone between the listing and the pin: perhaps a member that moved on
+      continue;
+    }
+    if (core.procs().member_policy(pid) < 0 || core.is_protected(pid) || !pidfd_alive(pidfd.get())) continue;
+    if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
+    std::string comm;
+    read_file("/proc/" + std::to_string(pid) + "/comm", comm, 64);
+    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    report_kill(core, pid, comm, terminal + " (left running after the sandbox's command ended, this terminal still open: killed)");
+    signalled[pid] = std::move(pidfd);
+    moving++;
+  }
+  closedir(d);
+  return moving;
+}
+
+// Everything (the terminal is still used from outside): passes until one meets no member
+// alive and unkilled and nothing vanished under it (or the passes' budget is spent: other
+// programs of the machine that exit mid-pass look like movers too).
+int kill_everything(Core& core, const std::string& terminal) {
+  std::map<int, Fd> signalled;  // pid → the pidfd it was killed through (dying, not yet reaped)
+  const double until = now_ms() + kPassesBudgetMs;
+  for (int pass = 0; pass < kMaxPasses && now_ms() < until && kill_pass(core, signalled, terminal) > 0; pass++) {
+  }
+  return static_cast<int>(signalled.size());
+}
+
+}  // namespace
+
+int release_terminals(Core& core) {
+  std::string terminal;
+  return core.terminals().used_outside(core, &terminal) ? kill_everything(core, terminal) : kill_holders(core);
 }
 
 }  // namespace sbx

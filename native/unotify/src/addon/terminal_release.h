@@ -35,9 +35,9 @@ class SessionTerminals {
  public:
   // Records `pid`'s terminals; `pidfd` (taken before) proves the pid was not reused meanwhile.
   void record(Core& core, int pid, int pidfd);
-  // Is a recorded terminal still used from outside (above)? True as well when none could be
-  // recorded (the root was gone before it was watched: after a supervisor restart), which
-  // cannot be told apart. *name: that terminal's, for the report ("your terminal" if unknown).
+  // Is a recorded terminal still used from outside (above)? False when none could be recorded
+  // (the root was gone before it was watched: it exited while no supervisor ran), so that a
+  // supervisor's restart kills nothing but holders. *name: that terminal's, for the report.
   bool used_outside(Core& core, std::string* name);
 
  private:
