@@ -81,14 +81,14 @@ function check(label: string, env: () => Record<string, string>) {
     });
 
     it('twin: with no terminal, what the sandbox left keeps running', async () => {
-      const { freed, line } = leaveTwoLine();
+      const { holder, freed, line } = leaveTwoLine();
       const out = join(world.dir, `plain-${++reports}`);
       // setsid: no controlling terminal either (one would count as a terminal it could reopen).
       const r = await run('setsid', ['-w', 'sh', '-c', `${line} </dev/null >${out} 2>&1`], { env: env(), cwd: world.dir });
       expect(readFileSync(out, 'utf8'), r.stderr).toContain('started');
       await new Promise((res) => setTimeout(res, 500));
       expect(sleepers(freed)).toHaveLength(1);
-      for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');
+      for (const pid of [...sleepers(freed), ...sleepers(holder)]) process.kill(pid, 'SIGKILL'); // (no terminal: no holder either)
     });
 
     it('twin: a terminal whose own shell was the sandbox (a hook terminal after `exit`): nothing outside uses it, what it left keeps running', async () => {

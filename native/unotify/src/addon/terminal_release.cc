@@ -144,7 +144,11 @@ int kill_pass(Core& core, std::map<int, Fd>& signalled, const std::string& termi
       if (errno == ESRCH) moving++;  // gone between the listing and the pin: perhaps a member that moved on
       continue;
     }
-    if (core.procs().member_policy(pid) < 0 || core.is_protected(pid) || !pidfd_alive(pidfd.get())) continue;
+    if (core.procs().member_policy(pid) < 0 || core.is_protected(pid)) continue;
+    if (!pidfd_alive(pidfd.get())) {  // exited after its last fork, perhaps: its child is met later
+      moving++;
+      continue;
+    }
     if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
     std::string comm;
     read_file("/proc/" + std::to_string(pid) + "/comm", comm, 64);
