@@ -226,11 +226,12 @@ export interface NativeAddon {
   /** Continues what enginePause stopped. */
   engineResume(engine: EngineHandle): void;
   /**
-   * The session's command or shell: when it exits, every process of the session still holding
-   * a terminal from outside is killed and reported (op "tty"); stopping with sessionOver does
-   * the same at once (terminal_release.h).
+   * The session's command or shell: when it exits, what the session left is killed as
+   * terminal_release.h says (each reported, op "tty"); stopping with sessionOver does the same at
+   * once. terminalFds: the terminals the root started on, as its keeper recorded them (dup'd);
+   * absent: read from the root now, which must not have run anything of the user's yet.
    */
-  engineWatchRoot(engine: EngineHandle, pid: number): void;
+  engineWatchRoot(engine: EngineHandle, pid: number, terminalFds?: number[]): void;
   /**
    * Stops the threads, flushes pending events. Does not close the caller's listener fd.
    * sessionOver: no engine will serve that listener again (an in-process `sbx exec` whose

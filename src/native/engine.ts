@@ -275,14 +275,17 @@ export class Engine {
   }
 
   /**
-   * The session's command or shell: once it exits, the processes it left holding a terminal
-   * from outside are killed (each reported as a denial, op "tty").
+   * The session's command or shell: once it exits, what it left is killed as
+   * terminal_release.h says (each reported as a denial, op "tty"). terminalFds: the terminals
+   * the root started on, from its keeper (dup'd by the engine; the caller closes its own).
    */
-  watchRoot(pid: number): void {
+  watchRoot(pid: number, terminalFds?: number[]): void {
     const w = 'Engine.watchRoot';
     const h = this.live(w);
     if (!Number.isInteger(pid) || pid <= 0) fail(w, 'pid must be a positive integer', pid);
-    this.addon.engineWatchRoot(h, pid);
+    if (terminalFds !== undefined && (!Array.isArray(terminalFds) || !terminalFds.every((fd) => Number.isInteger(fd) && fd >= 0)))
+      fail(w, 'terminalFds must be an array of fds', terminalFds);
+    this.addon.engineWatchRoot(h, pid, terminalFds);
   }
 
   /** Continues what pause() stopped; a no-op once the engine stopped (it continued them then). */

@@ -27,6 +27,11 @@ export interface Registration {
   /** The root process's cwd and terminal (/proc/<root>/cwd, fd/0; "" when not a tty). */
   cwd: string;
   tty: string;
+  /**
+   * How many terminal fds follow the listener and the journal: the terminals the root started
+   * on, recorded by the keeper before it ran anything (absent from an older keeper).
+   */
+  terms?: number;
   /** False on the first registration, true after a supervisor went away. */
   resume: boolean;
   /**
@@ -94,6 +99,9 @@ export function stateNested(state: SessionState): NestedState[] {
 }
 
 /** The registration in a keeper's first line, or undefined when it is malformed (or not two fds). */
+/** MAX_TERMS in native/unotify/src/keeper.c. */
+export const MAX_TERMINAL_FDS = 4;
+
 export function parseRegistration(payload: string, fdCount: number): Registration | undefined {
   let reg: Registration;
   try {
@@ -108,7 +116,8 @@ export function parseRegistration(payload: string, fdCount: number): Registratio
     !Number.isInteger(reg.rootPid) ||
     reg.rootPid <= 1 ||
     (reg.exec !== undefined && typeof reg.exec !== 'boolean') ||
-    fdCount !== 2
+    (reg.terms !== undefined && (!Number.isInteger(reg.terms) || reg.terms < 0 || reg.terms > MAX_TERMINAL_FDS)) ||
+    fdCount !== 2 + (reg.terms ?? 0)
   )
     return undefined;
   return reg;

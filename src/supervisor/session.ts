@@ -116,9 +116,9 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
    * Resolves the policies, starts the engine and assigns the session's processes. Throws
    * (PolicyError, SbxError) when a new session cannot start: the keeper then refuses.
    */
-  async start(reg: Registration, listenerFd: number, journalFd: number): Promise<void> {
+  async start(reg: Registration, listenerFd: number, journalFd: number, terminalFds?: number[]): Promise<void> {
     try {
-      await this.startInner(reg, listenerFd, journalFd);
+      await this.startInner(reg, listenerFd, journalFd, terminalFds);
     } catch (err) {
       // Not started: stop what was (an engine may already serve), close the journal here
       // once (end() does nothing after this, when the stopped engine reports its close).
@@ -130,7 +130,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     }
   }
 
-  private async startInner(reg: Registration, listenerFd: number, journalFd: number): Promise<void> {
+  private async startInner(reg: Registration, listenerFd: number, journalFd: number, terminalFds?: number[]): Promise<void> {
     this.journalFd = journalFd;
     const state = reg.resume && reg.state?.v === 2 ? reg.state : undefined;
     let nested: { policy: CompiledPolicy; built: NestedState }[] = [];
@@ -208,8 +208,9 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       }
     }
     this.installed.installStrict(this.engineRef);
-    // Its command or shell gone, nothing the session left may keep the terminal it came from.
-    this.engineRef.watchRoot(this.rootPid);
+    // Its command or shell gone, nothing the session left may keep the terminal it came from:
+    // the one its keeper recorded at the start (a keeper older than that record: read now).
+    this.engineRef.watchRoot(this.rootPid, terminalFds);
     traceStep(this.id, 'engine serving');
     this.net.manager.setActive(this.installed.root()!.mainId);
     this.watch();

@@ -148,8 +148,26 @@ describe('served by a supervisor', () => {
     await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
   });
   check('the fast path', () => world.env);
+  it('a supervisor restarted while the command runs still knows the terminal it started on (the command let it go first and parked it)', async () => {
+    const report = join(world.dir, `report-${++reports}`);
+    const cmd = `${sbxBin} exec -- ${fixture('tty_leftover')} parked ${report} 6000 3000; sleep 5`;
+    const term = spawn('script', ['-qfec', cmd, '/dev/null'], { env: world.env, cwd: world.dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    term.stdout.on('data', (d) => (screen += d));
+    const ended = new Promise((res) => term.on('exit', res));
+    await until('the daemon is left and the command let its terminal go', () => /left a daemon: \d+/.test(screen));
+    const pid = Number(/left a daemon: (\d+)/.exec(screen)![1]);
+    // The restart, while the command still runs without its terminal.
+    expect((await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir })).code).toBe(0);
+    expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
+    await ended;
+    await until('the daemon is done or gone', () => readFileSync(report, 'utf8').includes('done') || !existsSync(`/proc/${pid}`), 15_000);
+    expect(screen).not.toContain('LEFTOVER-WROTE');
+    expect(readFileSync(report, 'utf8')).not.toMatch(/^parked: ok/m);
+  }, 30_000);
+
   it('the kill is in the log', async () => {
     const r = await run(sbxBin, ['log', '--json'], { env: world.env, cwd: world.dir });
-    expect(r.stdout).toMatch(/"op":"tty".*held after the sandbox's command ended: killed/);
+    expect(r.stdout).toMatch(/"op":"tty".*(held|left running) after the sandbox's command ended/);
   });
 });

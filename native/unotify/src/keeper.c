@@ -39,6 +39,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/close_range.h>
@@ -62,6 +63,12 @@ static int g_exec; /* --exec: a fast-path `sbx exec` session */
 static int g_listener = -1, g_journal = -1;
 static char g_session[48];
 static char g_cwd[PATH_MAX], g_tty[PATH_MAX];
+/* The terminals the root started on (its stdio and controlling terminal), O_PATH, read before
+   it ran anything of the user's: handed to every supervisor after the listener and journal,
+   so one that starts after a restart knows them too, whatever the root did meanwhile
+   (addon/terminal_release.h). O_PATH keeps no pty alive. */
+#define MAX_TERMS 4
+static int g_terms[MAX_TERMS], g_nterms;
 static char *g_state; /* last "state" JSON from the supervisor, or NULL */
 
 static void say(const char *fmt, ...) {
@@ -162,11 +169,13 @@ static int send_register(int fd, int resume) {
   json_str(f, g_cwd);
   fprintf(f, ",\"tty\":");
   json_str(f, g_tty);
-  fprintf(f, ",\"resume\":%s,\"exec\":%s,\"state\":%s}\n", resume ? "true" : "false", g_exec && !resume ? "true" : "false",
-          g_state ? g_state : "null");
+  fprintf(f, ",\"terms\":%d,\"resume\":%s,\"exec\":%s,\"state\":%s}\n", g_nterms, resume ? "true" : "false",
+          g_exec && !resume ? "true" : "false", g_state ? g_state : "null");
   fclose(f);
 
-  int fds[2] = {g_listener, g_journal};
+  int fds[2 + MAX_TERMS] = {g_listener, g_journal};
+  for (int i = 0; i < g_nterms; i++) fds[2 + i] = g_terms[i];
+  const size_t nfds = 2 + (size_t)g_nterms;
   union { struct cmsghdr h; char b[CMSG_SPACE(sizeof fds)]; } u;
   memset(&u, 0, sizeof u);
   struct iovec iov = {line, len};
@@ -174,12 +183,12 @@ static int send_register(int fd, int resume) {
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = u.b;
-  msg.msg_controllen = sizeof u.b;
+  msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof fds);
-  memcpy(CMSG_DATA(c), fds, sizeof fds);
+  c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
   ssize_t n;
   do n = sendmsg(fd, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
   int ok = n == (ssize_t)len;
@@ -359,6 +368,54 @@ static void pick_session_id(void) {
   snprintf(g_session, sizeof g_session, "s%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
 }
 
+/* A terminal the engine decides (a pty, a virtual console, the console): keep it, once. */
+static void keep_terminal(int fd) {
+  struct stat st;
+  unsigned maj;
+  if (fd < 0) return;
+  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || g_nterms == MAX_TERMS) goto drop;
+  maj = major(st.st_rdev);
+  if (!((maj >= 136 && maj <= 143) || (maj == 4 && minor(st.st_rdev) < 64) || st.st_rdev == makedev(5, 1))) goto drop;
+  for (int i = 0; i < g_nterms; i++) {
+    struct stat seen;
+    if (fstat(g_terms[i], &seen) == 0 && seen.st_rdev == st.st_rdev && seen.st_ino == st.st_ino) goto drop;
+  }
+  g_terms[g_nterms++] = fd;
+  return;
+drop:
+  close(fd);
+}
+
+/* The root's terminals now, before it runs anything of the user's (it waits for our ack):
+   fds 0-2 and its controlling terminal (field 7 of /proc/<root>/stat). */
+static void record_terminals(void) {
+  char path[64];
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", g_root_pid, i);
+    keep_terminal(open(path, O_PATH | O_CLOEXEC));
+  }
+  snprintf(path, sizeof path, "/proc/%d/stat", g_root_pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return;
+  char line[1024];
+  const char *p = fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+  fclose(f);
+  unsigned long tty = 0;
+  if (!p || sscanf(p + 1, " %*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return;
+  unsigned maj = (tty >> 8) & 0xfff, mnr = (tty & 0xff) | ((tty >> 12) & 0xfff00);
+  if (maj >= 136 && maj <= 143) snprintf(path, sizeof path, "/dev/pts/%u", (maj - 136) * 256 + mnr);
+  else if (maj == 4 && mnr < 64) snprintf(path, sizeof path, "/dev/tty%u", mnr);
+  else if (maj == 5 && mnr == 1) snprintf(path, sizeof path, "/dev/console");
+  else return;
+  int fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_rdev != makedev(maj, mnr))) {
+    close(fd);
+    return;
+  }
+  keep_terminal(fd);
+}
+
 int main(int argc, char **argv) {
   int launcher = -1, peer_root = 0;
   for (int i = 1; i < argc; i++) {
@@ -416,6 +473,7 @@ int main(int argc, char **argv) {
   snprintf(link, sizeof link, "/proc/%d/fd/0", g_root_pid);
   read_link(link, g_tty, sizeof g_tty);
   if (strncmp(g_tty, "/dev/pts/", 9) != 0 && strncmp(g_tty, "/dev/tty", 8) != 0) g_tty[0] = '\0';
+  record_terminals();
 
   char err[512];
   int conn = register_session(0, err, sizeof err);

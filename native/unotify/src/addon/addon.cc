@@ -432,10 +432,22 @@ Napi::Value EngineResume(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EngineWatchRoot(const Napi::CallbackInfo& info) {
-  const char* sig = "engineWatchRoot(engine, pid)";
-  need_args(info, 2, sig);
+  const char* sig = "engineWatchRoot(engine, pid, terminalFds?)";
+  if (info.Length() != 2) need_args(info, 3, sig);
   auto core = engine_arg(info, sig);
-  core->watch_root(arg_int(info, 1, sig, "pid", 1, INT32_MAX));
+  const int pid = arg_int(info, 1, sig, "pid", 1, INT32_MAX);
+  // Absent: the root has run nothing of the user's yet, its terminals are read from it.
+  if (info.Length() < 3 || info[2].IsUndefined()) return core->watch_root(pid, nullptr), info.Env().Undefined();
+  if (!info[2].IsArray()) throw_type(info.Env(), sig, "terminalFds must be an array of fds");
+  Napi::Array a = info[2].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() != v.As<Napi::Number>().Int32Value() || v.As<Napi::Number>().Int32Value() < 0)
+      throw_type(info.Env(), sig, "terminalFds must be an array of fds");
+    fds.push_back(v.As<Napi::Number>().Int32Value());
+  }
+  core->watch_root(pid, &fds);
   return info.Env().Undefined();
 }
 

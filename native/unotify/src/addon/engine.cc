@@ -398,10 +398,11 @@ void Core::receive_loop(int index) {
   receiversAlive_--;
 }
 
-void Core::watch_root(int pid) {
+void Core::watch_root(int pid, const std::vector<int>* terminalFds) {
+  if (terminalFds) terminals_.record_given(*this, *terminalFds);
   int fd = sys_pidfd_open(static_cast<pid_t>(pid), 0);
   if (fd < 0) return release_terminals_once();  // already gone
-  terminals_.record(*this, pid, fd);
+  if (!terminalFds) terminals_.record(*this, pid, fd);
   int old = rootPidfd_.exchange(fd);
   if (old >= 0) close(old);
   uint64_t one = 1;

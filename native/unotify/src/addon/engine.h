@@ -91,7 +91,9 @@ class Core : public std::enable_shared_from_this<Core> {
   SessionPause& pauser() { return pause_; }  // its processes stopped while a person answers
   // The session's command or shell: its terminals are recorded now, and when it exits what it
   // left is killed as terminal_release.h says. JS thread.
-  void watch_root(int pid);
+  // terminalFds: the terminals the root started on, as its keeper recorded them before the
+  // root ran anything (dup'd here); null: read them from the root now (it has run nothing yet).
+  void watch_root(int pid, const std::vector<int>* terminalFds);
   SessionTerminals& terminals() { return terminals_; }
   // Has the session's command ended (terminal_release.h)? Terminals from outside are refused then.
   bool terminals_released() const { return terminalsReleased_.load(); }

@@ -69,6 +69,18 @@ void SessionTerminals::record(Core& core, int pid, int pidfd) {
   ttys_ = std::move(found);
 }
 
+void SessionTerminals::record_given(Core& core, const std::vector<int>& fds) {
+  std::vector<Fd> found;
+  for (int given : fds) {
+    Fd fd(fcntl(given, F_DUPFD_CLOEXEC, 3));
+    struct stat st;
+    if (fd.ok() && fstat(fd.get(), &st) == 0 && outside_terminal(core, st)) found.push_back(std::move(fd));
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  recorded_ = true;
+  ttys_ = std::move(found);
+}
+
 bool SessionTerminals::used_outside(Core& core, std::string* name) {
   *name = "your terminal";
   std::vector<dev_t> ptys;

@@ -29,12 +29,16 @@ namespace sbx {
 class Core;
 
 // The terminals from outside the session that its root started on: its stdio and its
-// controlling terminal, each held as an O_PATH fd (which keeps no pty alive), recorded when
-// the root is first watched.
+// controlling terminal, each held as an O_PATH fd (which keeps no pty alive). A session with a
+// keeper gets them from it (read before the root ran anything, handed to every supervisor, so
+// a restart does not read them again from a root that may have let them go); an `sbx exec`
+// in its own process reads them from the root before it runs anything.
 class SessionTerminals {
  public:
   // Records `pid`'s terminals; `pidfd` (taken before) proves the pid was not reused meanwhile.
   void record(Core& core, int pid, int pidfd);
+  // Records the terminals among `fds` (the keeper's record of the root at its start; dup'd).
+  void record_given(Core& core, const std::vector<int>& fds);
   // Is a recorded terminal still used from outside (above)? False when none could be recorded
   // (the root was gone before it was watched: it exited while no supervisor ran), so that a
   // supervisor's restart kills nothing but holders. *name: that terminal's, for the report.
