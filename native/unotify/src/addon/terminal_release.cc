@@ -23,7 +23,7 @@ namespace {
 // Passes of kill_pass, at most: a process that forks and exits to move to a new pid is met
 // again by the next pass; other processes of the machine that exit mid-pass cost a pass too.
 constexpr int kMaxPasses = 200;
-constexpr double kPassesBudgetMs = 500;
+constexpr double kPassesBudgetMs = 1000;
 
 void report_kill(Core& core, int pid, const std::string& program, const std::string& target) {
   Event e;
