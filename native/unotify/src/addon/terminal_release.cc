@@ -122,8 +122,9 @@ namespace {
 // Holders only (nothing uses the terminal from outside any more): one scan.
 int kill_holders(Core& core) {
   int killed = 0;
+  // Members only, by their tag: sbx's own processes carry none. (Not "protected" pids: that
+  // list names sbx's processes by pid, and a member can take such a pid once its process is gone.)
   for (int pid : core.procs().members_now()) {
-    if (core.is_protected(pid)) continue;  // sbx's own
     Fd pidfd = core.procs().pin_member(pid);
     if (!pidfd.ok() || !pidfd_alive(pidfd.get())) continue;  // gone, a zombie, or the pid reused
     const std::string held = outside_terminal_held(core, pid);
@@ -156,7 +157,7 @@ int kill_pass(Core& core, std::map<int, Fd>& signalled, const std::string& termi
       if (errno == ESRCH) moving++;  // gone between the listing and the pin: perhaps a member that moved on
       continue;
     }
-    if (core.procs().member_policy(pid) < 0 || core.is_protected(pid)) continue;
+    if (core.procs().member_policy(pid) < 0) continue;  // by tag, as kill_holders
     if (!pidfd_alive(pidfd.get())) {  // exited after its last fork, perhaps: its child is met later
       moving++;
       continue;
