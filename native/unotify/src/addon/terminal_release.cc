@@ -141,7 +141,7 @@ int kill_holders(Core& core) {
 // listed. A child forked before its parent's kill has a higher pid (found later in the same
 // pass) or is found by the next. Returns how many entries vanished before they could be
 // pinned or were killed now: 0 means no member was alive and unkilled through the whole pass.
-int kill_pass(Core& core, std::map<int, Fd>& signalled, const std::string& terminal) {
+int kill_pass(Core& core, std::map<int, Fd>& signalled, std::map<int, Fd>& exited, const std::string& terminal) {
   DIR* d = opendir("/proc");
   if (!d) return 0;
   int moving = 0;
@@ -158,8 +158,10 @@ int kill_pass(Core& core, std::map<int, Fd>& signalled, const std::string& termi
       continue;
     }
     if (core.procs().member_policy(pid) < 0) continue;  // by tag, as kill_holders
-    if (!pidfd_alive(pidfd.get())) {  // exited after its last fork, perhaps: its child is met later
-      moving++;
+    if (!pidfd_alive(pidfd.get())) {
+      // Exited after its last fork, perhaps: its child is met later. Counted once: a zombie
+      // nobody reaps (its parent a subreaper busy elsewhere) would otherwise keep the passes going.
+      if (exited.emplace(pid, std::move(pidfd)).second) moving++;
       continue;
     }
     if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
@@ -179,8 +181,9 @@ int kill_pass(Core& core, std::map<int, Fd>& signalled, const std::string& termi
 // programs of the machine that exit mid-pass look like movers too).
 int kill_everything(Core& core, const std::string& terminal) {
   std::map<int, Fd> signalled;  // pid → the pidfd it was killed through (dying, not yet reaped)
+  std::map<int, Fd> exited;     // members met already exited (zombies), each counted once
   const double until = now_ms() + kPassesBudgetMs;
-  for (int pass = 0; pass < kMaxPasses && now_ms() < until && kill_pass(core, signalled, terminal) > 0; pass++) {
+  for (int pass = 0; pass < kMaxPasses && now_ms() < until && kill_pass(core, signalled, exited, terminal) > 0; pass++) {
   }
   return static_cast<int>(signalled.size());
 }
