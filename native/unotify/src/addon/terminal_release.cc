@@ -140,7 +140,8 @@ int kill_holders(Core& core) {
 // another move on), and the pidfd is taken first, so the kill reaches the process that was
 // listed. A child forked before its parent's kill has a higher pid (found later in the same
 // pass) or is found by the next. Returns how many entries vanished before they could be
-// pinned or were killed now: 0 means no member was alive and unkilled through the whole pass.
+// pinned, were killed now, or were members met exited for the first time: 0 means no member
+// was alive and unkilled through the whole pass, and none had just moved on.
 int kill_pass(Core& core, std::map<int, Fd>& signalled, std::map<int, Fd>& exited, const std::string& terminal) {
   DIR* d = opendir("/proc");
   if (!d) return 0;
