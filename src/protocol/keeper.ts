@@ -98,10 +98,13 @@ export function stateNested(state: SessionState): NestedState[] {
   return state.nested.filter((n) => isId(n?.id) && isId(n.within) && n.within < n.id && typeof n.cwd === 'string' && n.cwd.startsWith('/') && isStrings(n.args));
 }
 
-/** The registration in a keeper's first line, or undefined when it is malformed (or not two fds). */
 /** MAX_TERMS in native/unotify/src/keeper.c. */
 export const MAX_TERMINAL_FDS = 4;
 
+/**
+ * The registration in a keeper's first line, or undefined when it is malformed or its fds are
+ * not the listener, the journal and the `terms` terminal fds it announces.
+ */
 export function parseRegistration(payload: string, fdCount: number): Registration | undefined {
   let reg: Registration;
   try {
