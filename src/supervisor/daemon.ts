@@ -148,7 +148,7 @@ export class Supervisor {
   private startSession(c: FdConnection, reg: Registration, sock: Socket, refuse: (why: string) => void): void {
     const [listenerFd, journalFd, ...terminalFds] = c.fds as [number, number, ...number[]];
     // Needed only while the session starts (the engine keeps its own copies).
-    const closeTerminals = () => terminalFds.splice(0).forEach((fd) => this.native.close(fd));
+    const closeTerminals = () => terminalFds.forEach((fd) => this.native.close(fd));
     const session = new Session(
       {
         env: this.env,
@@ -179,7 +179,7 @@ export class Supervisor {
     );
     this.sessions.set(reg.session, session);
     session
-      .start(reg, listenerFd, journalFd, reg.terms === undefined ? undefined : [...terminalFds])
+      .start(reg, listenerFd, journalFd, reg.terms === undefined ? undefined : terminalFds)
       .finally(closeTerminals)
       .then(() => {
         // The engine holds its own dup of the listener; the keeper keeps the original.

@@ -54,24 +54,18 @@ bool may_act_on_group(Notif& n, int pgrp) {
 
 bool group_members(Notif& n, int pgrp, std::vector<int>& members, bool& has_protected) {
   if (pgrp <= 0) return false;
-  DIR* d = opendir("/proc");
-  if (!d) return false;
   bool ok = true;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    int pid = atoi(e->d_name);
-    if (proc_pgrp(pid) != pgrp) continue;
-    if (n.core->is_protected(pid)) {
+  const bool read = for_each_pid([&](int pid) {
+    if (proc_pgrp(pid) != pgrp) return true;
+    if (n.core->is_protected(pid))
       has_protected = true;
-    } else if (may_act_on(n, pid)) {
+    else if (may_act_on(n, pid))
       members.push_back(pid);
-    } else {
+    else
       ok = false;
-      break;
-    }
-  }
-  closedir(d);
-  return ok;
+    return ok;
+  });
+  return read && ok;
 }
 
 namespace {

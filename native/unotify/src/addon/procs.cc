@@ -164,14 +164,12 @@ void ProcTable::store_free_locked(int slot) {
 // (strict), never laxer.
 void ProcTable::sweep_locked() {
   std::unordered_set<uint64_t> live;
-  DIR* d = opendir("/proc");
-  if (!d) return;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+  const bool read = for_each_pid([&](int pid) {
     uint64_t tag;
-    if (read_tag(atoi(e->d_name), tag)) live.insert(tag);
-  }
-  closedir(d);
+    if (read_tag(pid, tag)) live.insert(tag);
+    return true;
+  });
+  if (!read) return;
   for (auto it = tags_.begin(); it != tags_.end();) {
     if (live.count(it->first)) {
       ++it;
@@ -283,14 +281,10 @@ Fd ProcTable::pin_member(int tgid) {
 
 std::vector<int> ProcTable::members_now() {
   std::vector<int> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    char* end = nullptr;
-    const long pid = strtol(e->d_name, &end, 10);
-    if (end && !*end && pid > 0 && member_policy(static_cast<int>(pid)) >= 0) out.push_back(static_cast<int>(pid));
-  }
-  closedir(d);
+  for_each_pid([&](int pid) {
+    if (member_policy(pid) >= 0) out.push_back(pid);
+    return true;
+  });
   return out;
 }
 

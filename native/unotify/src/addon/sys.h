@@ -1,5 +1,6 @@
 // Thin wrappers over the syscalls the engine uses, plus small /proc readers.
 #pragma once
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -8,6 +9,7 @@
 #endif
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -67,6 +69,21 @@ int reply_fd(int listener, uint64_t id, int fd, bool cloexec);
 
 // readlink of /proc/self/fd/N: the path the kernel really resolved.
 std::string fd_path(int fd);
+
+// Calls visit(pid) for each process in /proc, in pid order, as the directory is read (one made
+// during the walk with a higher pid is met too), until visit returns false. false: /proc could
+// not be read.
+template <class Visit>
+bool for_each_pid(Visit visit) {
+  DIR* d = opendir("/proc");
+  if (!d) return false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;  // the rest of /proc is not a process
+    if (!visit(atoi(e->d_name))) break;
+  }
+  closedir(d);
+  return true;
+}
 // Our /proc/self/fd directory (O_PATH), opened once: saves the /proc and self lookups.
 int self_fd_dir();
 // Reopens one of our fds through its /proc/self/fd magic link with new flags.

@@ -6,8 +6,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <map>
@@ -42,39 +40,37 @@ void report_kill(Core& core, int pid, const std::string& program, const std::str
 }  // namespace
 
 void SessionTerminals::record(Core& core, int pid, int pidfd) {
-  std::vector<Fd> found;
-  auto keep = [&](Fd fd) {
-    struct stat st;
-    if (!fd.ok() || fstat(fd.get(), &st) != 0 || !outside_terminal(core, st)) return;
-    for (const Fd& f : found) {
-      struct stat seen;
-      if (fstat(f.get(), &seen) == 0 && seen.st_rdev == st.st_rdev && seen.st_ino == st.st_ino) return;
-    }
-    found.push_back(std::move(fd));
-  };
+  std::vector<Fd> seen;
   const std::string proc = "/proc/" + std::to_string(pid);
-  for (int i = 0; i < 3; i++) keep(Fd(open((proc + "/fd/" + std::to_string(i)).c_str(), O_PATH | O_CLOEXEC)));
+  for (int i = 0; i < 3; i++) seen.emplace_back(open((proc + "/fd/" + std::to_string(i)).c_str(), O_PATH | O_CLOEXEC));
   std::string name;
   const dev_t ctty = ctty_of(pid, &name);
   if (ctty && !name.empty()) {
     Fd fd(open(name.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
     struct stat st;
-    if (fd.ok() && fstat(fd.get(), &st) == 0 && st.st_rdev == ctty) keep(std::move(fd));
+    if (fd.ok() && fstat(fd.get(), &st) == 0 && st.st_rdev == ctty) seen.push_back(std::move(fd));
   }
   // Read while the pidfd's process was alive: it was `pid` all along (a pid is not reused
   // while its process lives). Otherwise nothing is recorded (used_outside() says why).
-  if (!pidfd_alive(pidfd)) return;
-  std::lock_guard<std::mutex> g(mu_);
-  recorded_ = true;
-  ttys_ = std::move(found);
+  if (pidfd_alive(pidfd)) keep(core, std::move(seen));
 }
 
 void SessionTerminals::record_given(Core& core, const std::vector<int>& fds) {
+  std::vector<Fd> given;
+  for (int fd : fds) given.emplace_back(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  keep(core, std::move(given));
+}
+
+void SessionTerminals::keep(Core& core, std::vector<Fd> fds) {
   std::vector<Fd> found;
-  for (int given : fds) {
-    Fd fd(fcntl(given, F_DUPFD_CLOEXEC, 3));
+  for (Fd& fd : fds) {
     struct stat st;
-    if (fd.ok() && fstat(fd.get(), &st) == 0 && outside_terminal(core, st)) found.push_back(std::move(fd));
+    if (!fd.ok() || fstat(fd.get(), &st) != 0 || !outside_terminal(core, st)) continue;
+    const bool again = std::any_of(found.begin(), found.end(), [&](const Fd& f) {
+      struct stat was;
+      return fstat(f.get(), &was) == 0 && was.st_rdev == st.st_rdev && was.st_ino == st.st_ino;
+    });
+    if (!again) found.push_back(std::move(fd));
   }
   std::lock_guard<std::mutex> g(mu_);
   recorded_ = true;
@@ -86,9 +82,10 @@ bool SessionTerminals::used_outside(Core& core, std::string* name) {
   std::vector<dev_t> ptys;
   {
     std::lock_guard<std::mutex> g(mu_);
-    // Nothing recorded: the root was gone before this engine watched it (it exited while no
-    // supervisor ran). Killing everything then would kill a hook terminal's nohup jobs at
-    // every supervisor upgrade; the holders are still killed, and no terminal opens.
+    // Nothing recorded: the root was gone before this engine watched it and its keeper sent
+    // no record (one older than that record). Killing everything then would kill a hook
+    // terminal's nohup jobs at every supervisor upgrade; the holders are still killed, and no
+    // terminal opens.
     if (!recorded_) return false;
     for (const Fd& f : ttys_) {
       struct stat st;
@@ -100,21 +97,14 @@ bool SessionTerminals::used_outside(Core& core, std::string* name) {
   }
   if (ptys.empty()) return false;
   // A process outside the session with that pty as its controlling terminal.
-  DIR* d = opendir("/proc");
-  if (!d) return true;
   bool used = false;
-  while (!used) {
-    dirent* e = readdir(d);
-    if (!e) break;
-    char* end = nullptr;
-    const long pid = strtol(e->d_name, &end, 10);
-    if (!end || *end || pid <= 0 || core.is_protected(static_cast<int>(pid))) continue;
-    const dev_t tty = ctty_of(static_cast<int>(pid), nullptr);
-    if (!tty || std::find(ptys.begin(), ptys.end(), tty) == ptys.end()) continue;
-    used = core.procs().member_policy(static_cast<int>(pid)) < 0;
-  }
-  closedir(d);
-  return used;
+  const bool read = for_each_pid([&](int pid) {
+    if (core.is_protected(pid)) return true;
+    const dev_t tty = ctty_of(pid, nullptr);
+    if (tty && std::find(ptys.begin(), ptys.end(), tty) != ptys.end()) used = core.procs().member_policy(pid) < 0;
+    return !used;
+  });
+  return used || !read;
 }
 
 namespace {
@@ -143,37 +133,28 @@ int kill_holders(Core& core) {
 // pinned, were killed now, or were members met exited for the first time: 0 means no member
 // was alive and unkilled through the whole pass, and none had just moved on.
 int kill_pass(Core& core, std::map<int, Fd>& signalled, std::map<int, Fd>& exited, const std::string& terminal) {
-  DIR* d = opendir("/proc");
-  if (!d) return 0;
   int moving = 0;
-  while (dirent* e = readdir(d)) {
-    char* end = nullptr;
-    const long num = strtol(e->d_name, &end, 10);
-    if (!end || *end || num <= 0) continue;
-    const int pid = static_cast<int>(num);
+  for_each_pid([&](int pid) {
     auto was = signalled.find(pid);
-    if (was != signalled.end() && pidfd_alive(was->second.get())) continue;  // dying already
+    if (was != signalled.end() && pidfd_alive(was->second.get())) return true;  // dying already
     Fd pidfd(sys_pidfd_open(pid, 0));
     if (!pidfd.ok()) {
       if (errno == ESRCH) moving++;  // gone between the listing and the pin: perhaps a member that moved on
-      continue;
+      return true;
     }
-    if (core.procs().member_policy(pid) < 0) continue;  // by tag, as kill_holders
+    if (core.procs().member_policy(pid) < 0) return true;  // by tag, as kill_holders
     if (!pidfd_alive(pidfd.get())) {
       // Exited after its last fork, perhaps: its child is met later. Counted once: a zombie
       // nobody reaps (its parent a subreaper busy elsewhere) would otherwise keep the passes going.
       if (exited.emplace(pid, std::move(pidfd)).second) moving++;
-      continue;
+      return true;
     }
-    if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) continue;
-    std::string comm;
-    read_file("/proc/" + std::to_string(pid) + "/comm", comm, 64);
-    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-    report_kill(core, pid, comm, terminal + " (left running after the sandbox's command ended, this terminal still open: killed)");
+    if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) return true;
+    report_kill(core, pid, program_of(pid), terminal + " (left running after the sandbox's command ended, this terminal still open: killed)");
     signalled[pid] = std::move(pidfd);
     moving++;
-  }
-  closedir(d);
+    return true;
+  });
   return moving;
 }
 

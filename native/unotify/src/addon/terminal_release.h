@@ -45,6 +45,8 @@ class SessionTerminals {
   bool used_outside(Core& core, std::string* name);
 
  private:
+  // Keeps the terminals from outside among `fds`, each once, as the record.
+  void keep(Core& core, std::vector<Fd> fds);
   std::mutex mu_;
   bool recorded_ = false;
   std::vector<Fd> ttys_;
