@@ -260,11 +260,12 @@ export interface NativeAddon {
    */
   proxyRegister(port: number, open: boolean): void;
   /**
-   * True (once per connection) when the connection a proxy on 127.0.0.1:proxyPort accepted
-   * from clientAddress:clientPort was made by an engine of this process for a sandbox whose
-   * policy names this proxy. Anything else (another sandbox, an unsandboxed process) is false.
+   * When the connection a proxy on 127.0.0.1:proxyPort accepted from clientAddress:clientPort
+   * was made by an engine of this process for a sandbox whose policy names this proxy: the
+   * policy id of the program that connected (once per connection; the proxy decides by it).
+   * Anything else (another sandbox, an unsandboxed process): -1.
    */
-  proxyAdmits(proxyPort: number, clientAddress: string, clientPort: number): boolean;
+  proxyAdmits(proxyPort: number, clientAddress: string, clientPort: number): number;
   /**
    * The server of a unix stream/seqpacket socket ("/path" or "@abstract"), found with a
    * connection of our own (SO_PEERPIDFD / SO_PEERCRED): pid 0 = its listener has exited.

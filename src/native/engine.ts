@@ -334,13 +334,17 @@ export function nativeProcEntryAllowed(below: string, write: boolean, debuggable
 
 /**
  * Proxy admission through the engine (src/net ProxyAdmission): engines of this process let
- * a sandbox connect to its own sbx proxy only, and announce those connections; the proxy
- * serves nothing else (not another sandbox, not an unsandboxed process).
+ * a sandbox connect to its own sbx proxy only, and announce those connections with the
+ * connecting program's policy id; the proxy serves nothing else (not another sandbox, not an
+ * unsandboxed process), and decides each connection by that program's policy.
  */
-export function proxyAdmission(addon: NativeAddon = loadNative()): { register(port: number, open: boolean): void; admits(proxyPort: number, clientAddress: string, clientPort: number): boolean } {
+export function proxyAdmission(addon: NativeAddon = loadNative()): { register(port: number, open: boolean): void; admits(proxyPort: number, clientAddress: string, clientPort: number): number | undefined } {
   return {
     register: (port, open) => addon.proxyRegister(port, open),
-    admits: (proxyPort, clientAddress, clientPort) =>
-      clientPort > 0 && clientPort <= 65535 && addon.proxyAdmits(proxyPort, clientAddress, clientPort),
+    admits: (proxyPort, clientAddress, clientPort) => {
+      if (!(clientPort > 0 && clientPort <= 65535)) return undefined;
+      const policy = addon.proxyAdmits(proxyPort, clientAddress, clientPort);
+      return policy >= 0 ? policy : undefined;
+    },
   };
 }

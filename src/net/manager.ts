@@ -7,15 +7,17 @@
  * policy is built by src/policy (finishPolicy: the trust check after resolution, DNS, the
  * proxy port, the unix defaults) — this module only supplies resolutions and nameservers,
  * and never builds or edits a rule. A refreshed snapshot (same id) goes to `onPolicy`.
- * The proxy decides on the policy marked active (a session's root process's current
- * policy): it cannot tell which sandboxed process is asking.
+ * The proxy decides each connection by the policy of the program that made it, which the
+ * engine tells it (ProxyAdmission), and every policy that one was narrowed within. Without
+ * an admission (macOS) it cannot tell who asks, and decides by the policy marked active (a
+ * session's root process's current policy).
  */
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { finishPolicy } from '../policy/finish.js';
 import { planNames, planOf } from '../policy/net-plan.js';
 import { nameservers } from './dns.js';
 import { NetNames } from './names.js';
-import type { FilteringProxy, ProxyDenial } from './proxy.js';
+import type { FilteringProxy, ProxyDenial, ProxyPolicy } from './proxy.js';
 import { NameTable, startRefresher } from './refresh.js';
 import { createResolver, type Resolver } from './resolve.js';
 import type { Upstream } from './upstream.js';
@@ -27,8 +29,12 @@ import type { Upstream } from './upstream.js';
  */
 export interface ProxyAdmission {
   register(port: number, open: boolean): void;
-  admits(proxyPort: number, clientAddress: string, clientPort: number): boolean;
+  /** The policy id of the program that made this connection; undefined: not one an engine announced. */
+  admits(proxyPort: number, clientAddress: string, clientPort: number): number | undefined;
 }
+
+/** The longest chain decided: a program's own policy and up to 8 it was narrowed within (as the engine's decide_all). */
+const MAX_CHAIN = 9;
 
 export interface NetworkOptions {
   /** Restrict the proxy to its own sandbox (Linux). Absent: anyone on loopback may use it. */
@@ -97,9 +103,9 @@ export class NetworkManager {
     const { FilteringProxy } = await import('./proxy.js');
     const admission = this.options.admission;
     this.proxy = new FilteringProxy({
-      ...(admission ? { admit: (addr: string, p: number) => this.proxyPort !== undefined && admission.admits(this.proxyPort, addr, p) } : {}),
+      ...(admission ? { admit: (addr: string, p: number) => this.admitted(admission, addr, p) } : {}),
       ...(this.options.onRefusedClient ? { onRefused: this.options.onRefusedClient } : {}),
-      policy: { net: () => this.active()?.net ?? { default: 'deny', rules: [] }, audit: () => this.active()?.mode === 'audit' },
+      policy: { nets: () => this.chain(this.activeId).map((c) => c.net), audit: () => this.chain(this.activeId)[0]?.mode === 'audit' },
       resolver: this.resolver,
       names: this.names,
       onDeny: this.options.onDeny,
@@ -153,8 +159,25 @@ export class NetworkManager {
     this.activeId = id;
   }
 
-  private active(): CompiledPolicy | undefined {
-    return this.activeId === undefined ? undefined : this.entries.get(this.activeId)?.current;
+  /** The connection's policy, when the engine announced it (by the program that connected). */
+  private admitted(admission: ProxyAdmission, clientAddress: string, clientPort: number): ProxyPolicy | undefined {
+    if (this.proxyPort === undefined) return undefined;
+    const id = admission.admits(this.proxyPort, clientAddress, clientPort);
+    if (id === undefined) return undefined;
+    // Read at each decision: a refresh replaces the snapshots; a policy dropped meanwhile refuses.
+    return { id, nets: () => this.chain(id).map((c) => c.net), audit: () => this.chain(id)[0]?.mode === 'audit' };
+  }
+
+  /** Policy `id`, then each it was narrowed within (latest snapshots); [] when one is unknown. */
+  private chain(id: number | undefined): CompiledPolicy[] {
+    const out: CompiledPolicy[] = [];
+    for (let next = id; next !== undefined && next >= 0; ) {
+      const p = this.entries.get(next)?.current;
+      if (!p || out.length === MAX_CHAIN) return [];
+      out.push(p);
+      next = p.within;
+    }
+    return out;
   }
 
   drop(id: number): void {

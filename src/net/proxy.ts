@@ -6,15 +6,19 @@
  * connects from outside the sandbox. The engine still decides every direct connect, so a
  * program that ignores the proxy variables gets only what the address rules allow.
  *
- * Every address it connects to is decided on the session's finished policy, the one the
- * engine decides direct connects on (decideTarget in target.ts, decideNamedTarget in
+ * Every address it connects to is decided on the finished policy of the program that asked
+ * (and every policy that program was narrowed within), the one the engine decides that
+ * program's direct connects on (decideTarget in target.ts, decideNamedTarget in
  * src/policy/net-match.ts).
  *
  * Only the sandbox it serves may use it (`admit`): sbx's proxy acts for its client with the
  * supervisor's network, so a second sandbox (or any process) using it would be a deputy.
+ * For the same reason a program of the sandbox gets through it only what its own policy
+ * allows: a session's programs do not all have the shell's (nested `sbx exec`, `commands:`
+ * overrides, a job started in another directory), and `admit` says which one connected.
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
-import type { NetSection } from '../policy/compiled.js';
+import { OUTER_RULE, type NetSection } from '../policy/compiled.js';
 import { canonicalIp } from './ip.js';
 import type { NetNames } from './names.js';
 import type { Resolver } from './resolve.js';
@@ -30,17 +34,24 @@ export interface ProxyDenial {
   /** The address refused, when the refusal is about one. */
   address: string | undefined;
   port: number;
-  /** Origin index of the deciding rule; -1 = the net default. */
+  /** Origin index of the deciding rule in `policy`; -1 = the net default; OUTER_RULE = a policy it was narrowed within. */
   rule: number;
+  /** The id of the asking program's policy, when the proxy knows it (admitted through the engine). */
+  policy?: number;
   reason: string;
   /** mode: audit — logged as "would deny", and the connection went ahead. */
   audit: boolean;
 }
 
 export interface ProxyPolicy {
-  /** The current net section, host rules included (it changes when names are refreshed). */
-  net(): NetSection;
-  /** mode: audit — refusals are only reported. */
+  /** The policy's id, when known (for the log: which origins a denial's rule indexes). */
+  id?: number;
+  /**
+   * The current finished net sections, host rules included (they change when names are
+   * refreshed): the program's own, then each policy it was narrowed within (target.ts).
+   */
+  nets(): NetSection[];
+  /** mode: audit — refusals by the program's own policy are only reported. */
   audit?(): boolean;
 }
 
@@ -98,6 +109,7 @@ class HeadReader {
 import { bypassesUpstream, connectVia, type Upstream } from './upstream.js';
 
 export interface ProxyOptions {
+  /** What a connection is decided by when there is no `admit` (macOS, unit tests). */
   policy: ProxyPolicy;
   resolver: Resolver;
   names: NetNames;
@@ -107,11 +119,12 @@ export interface ProxyOptions {
   /** Listen port; default 0 (any). A resumed supervisor session asks for the one its programs know. */
   port?: number;
   /**
-   * Who may use the proxy (Linux: only connections the sandbox's own engine made, see
-   * ProxyAdmission in manager.ts); asked at the client's first byte — by then the engine
-   * that made the connection has announced it. Absent: everyone (macOS, unit tests).
+   * Who may use the proxy, and by which policy (Linux: only connections the sandbox's own
+   * engine made, decided by the policy of the program that made it, see ProxyAdmission in
+   * manager.ts); asked at the client's first byte — by then the engine that made the
+   * connection has announced it. undefined refuses the client. Absent: everyone, by `policy`.
    */
-  admit?: (clientAddress: string, clientPort: number) => boolean;
+  admit?: (clientAddress: string, clientPort: number) => ProxyPolicy | undefined;
   /** A client that was not admitted (logged by the caller). */
   onRefused?: (clientAddress: string, clientPort: number) => void;
   /**
@@ -160,24 +173,26 @@ export class FilteringProxy {
       .bytes(1)
       .then((first) => {
         const { admit } = this.options;
-        if (admit && !admit(client.remoteAddress ?? '', client.remotePort ?? 0)) {
+        const policy = admit ? admit(client.remoteAddress ?? '', client.remotePort ?? 0) : this.options.policy;
+        if (!policy) {
           this.options.onRefused?.(client.remoteAddress ?? '', client.remotePort ?? 0);
           client.destroy();
           return;
         }
-        return first[0] === 5 ? this.socks5(client, reader) : this.http(client, reader, first);
+        return first[0] === 5 ? this.socks5(client, reader, policy) : this.http(client, reader, first, policy);
       })
       .catch(() => client.destroy());
   }
 
   /** Decides and reports a refusal; in audit mode a refused target is still connected to. */
-  private async decide(via: ProxyDenial['via'], host: string, port: number): Promise<TargetDecision> {
-    const { policy, resolver, names } = this.options;
+  private async decide(via: ProxyDenial['via'], host: string, port: number, policy: ProxyPolicy): Promise<TargetDecision> {
+    const { resolver, names } = this.options;
     const d = await decideTarget(policy, resolver, names, host, port);
     if (d.ok) return d;
-    const audit = policy.audit?.() ?? false;
+    // Audit mode lifts the program's own rules, never a policy it was narrowed within (as the engine).
+    const audit = (policy.audit?.() ?? false) && d.rule !== OUTER_RULE;
     const name = isIP(host) ? undefined : host;
-    this.options.onDeny?.({ time: Date.now(), via, name, address: d.address, port, rule: d.rule, reason: d.reason, audit });
+    this.options.onDeny?.({ time: Date.now(), via, name, address: d.address, port, rule: d.rule, reason: d.reason, audit, ...(policy.id !== undefined ? { policy: policy.id } : {}) });
     if (!audit || d.unresolved) return d;
     const literal = canonicalIp(host);
     const addresses = literal ? [literal] : (await resolver.resolve(host)).addresses;
@@ -231,7 +246,7 @@ export class FilteringProxy {
     client.resume();
   }
 
-  private async socks5(client: Socket, reader: HeadReader): Promise<void> {
+  private async socks5(client: Socket, reader: HeadReader, policy: ProxyPolicy): Promise<void> {
     const [nMethods] = await reader.bytes(1);
     const methods = await reader.bytes(nMethods!);
     if (!methods.includes(0)) {
@@ -255,7 +270,7 @@ export class FilteringProxy {
     } else return reply(8); // address type not supported
     const port = (await reader.bytes(2)).readUInt16BE(0);
     if (cmd !== 1) return reply(7); // only CONNECT
-    const d = await this.decide('socks5', host, port);
+    const d = await this.decide('socks5', host, port, policy);
     if (!d.ok) return reply(d.unresolved ? 4 : 2); // 2 = not allowed by ruleset, 4 = host unreachable
     let upstream: Socket;
     try {
@@ -268,7 +283,7 @@ export class FilteringProxy {
     this.splice(client, upstream, leftover);
   }
 
-  private async http(client: Socket, reader: HeadReader, first: Buffer): Promise<void> {
+  private async http(client: Socket, reader: HeadReader, first: Buffer, policy: ProxyPolicy): Promise<void> {
     const head = Buffer.concat([first, await reader.until('\r\n\r\n', 64 * 1024)]).toString('latin1');
     const [requestLine = '', ...headerLines] = head.slice(0, -4).split('\r\n');
     const [method = '', target = '', version = 'HTTP/1.1'] = requestLine.split(' ');
@@ -293,7 +308,7 @@ export class FilteringProxy {
       port = url.port === '' ? 80 : Number(url.port);
       originForm = `${url.pathname}${url.search}`;
     }
-    const d = await this.decide(method === 'CONNECT' ? 'connect' : 'http', host, port);
+    const d = await this.decide(method === 'CONNECT' ? 'connect' : 'http', host, port, policy);
     if (!d.ok) {
       return refuse('403 Forbidden', `sbx: ${host}:${port} denied by the network policy (${d.reason})\n`);
     }

@@ -506,7 +506,8 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     // The line `sbx exec` prints for a proxy refusal (src/platform/linux/exec.ts).
     if (this.exec && !this.exec.quiet && !this.exec.out.destroyed)
       this.exec.out.write(`${JSON.stringify({ say: `sbx: ${d.audit ? 'audit: would deny' : 'denied'} net ${describeDenial(d)} via proxy (${d.reason})` })}\n`);
-    const v = proxyViolation(this.id, d, this.installed.byPolicyId(this.installed.root()?.mainId ?? -1));
+    // The rule indexes the asking program's policy (the proxy decides by it).
+    const v = proxyViolation(this.id, d, this.installed.byPolicyId(d.policy ?? this.installed.root()?.mainId ?? -1));
     this.ctx.log.add([v]);
     this.denials.add(v);
     if (v.kind === 'deny') markStale(this.ctx.env, this.id); // the proxy is not the engine: remove the markers here

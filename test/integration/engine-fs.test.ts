@@ -63,6 +63,31 @@ describe('engine: files', () => {
     expect(r.code).toBe(0);
   });
 
+  // Audit mode lifts a policy's own refusals only: a nested policy in audit mode that refuses
+  // something itself must still be held to its outer policy (the outer refusal is enforced).
+  it('a nested policy in audit mode: its own refusal is only reported, but what the outer one refuses stays refused', async () => {
+    const d = tempDir();
+    files(d, { 'both.txt': 'BOTH\n', 'inner.txt': 'INNER\n' });
+    const outer = policy(1, { read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'both.txt'))] } });
+    const nested = policy(2, {
+      within: 1,
+      mode: 'audit',
+      read: { default: 'allow', rules: [rule(0, 'deny', join(d, 'both.txt')), rule(1, 'deny', join(d, 'inner.txt'))] },
+    });
+    const r = await run({
+      policies: [outer, nested],
+      defaultPolicy: 2,
+      cwd: d,
+      argv: ops(['read', join(d, 'both.txt')], ['read', 'both.txt'], ['read', join(d, 'inner.txt')]),
+    });
+    expect(r.results.get(`read ${join(d, 'both.txt')}`)).toBe('EACCES');
+    expect(r.results.get('read both.txt')).toBe('EACCES');
+    expect(r.results.get(`read ${join(d, 'inner.txt')}`)).toBe('ok INNER');
+    expect(r.events.find((e) => e.target === join(d, 'both.txt'))).toMatchObject({ kind: 'deny', rule: -3, policy: 2 });
+    expect(r.events.find((e) => e.target === join(d, 'inner.txt'))).toMatchObject({ kind: 'audit', rule: 1, policy: 2 });
+    expect(r.code).toBe(0);
+  });
+
   it('directory opens by clean absolute path (the direct route): denied dir EACCES, allowed dir ok, a FIFO ENOTDIR at once', async () => {
     const d = tempDir();
     mkdirSync(join(d, 'open'));

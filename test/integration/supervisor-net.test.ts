@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { makeProject, makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
+import { makeProject, makeSandbox, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
 import { tcpServers, writeHostsFile, type Servers } from './net-helpers.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 
@@ -73,6 +73,45 @@ describe('network policy in a session', () => {
     expect(log.some((v) => v.kind === 'deny' && v.target.includes('other.test') && v.target.includes(`127.0.0.3:${port}`))).toBe(true);
     expect(log.some((v) => v.kind === 'deny' && v.target.includes('b.tame.test'))).toBe(true);
     expect(log.some((v) => v.target.includes('allowed.test'))).toBe(false);
+  });
+
+  // The proxy serves every program of the session, so it must decide by the asking program's
+  // own policy, not by the shell's: a program narrowed by a nested `sbx exec`, or running
+  // under a command override, gets through it only what its own policy (and every policy it
+  // was narrowed within) allows.
+  it("the proxy decides by the asking program's policy: a nested --deny-net or a narrower command override reaches nothing through it; the session itself and a nested exec that allows the name do", { timeout: 90_000 }, async () => {
+    const p = makeProject(
+      join(sb.home, 'netnest'),
+      'version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.4"]\ncommands:\n  python3: { net: { allow: ["127.0.0.4"], deny: ["*.wild.test"] } }\n',
+    );
+    expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
+    const url = `http://a.wild.test:${servers.port}/`;
+    // Each through the session's proxy (HTTP_PROXY from the session's environment).
+    const curl = `curl -fsS --max-time 5 ${url}`;
+    const script = [
+      t('session', curl),
+      t('nested-deny-net', `${sbxBin} exec -q --deny-net -- ${curl}`),
+      t('nested-allow-wild', `${sbxBin} exec -q --allow-net='*.wild.test' --allow-net=127.0.0.4 -- ${curl}`),
+      t('nested-allow-other', `${sbxBin} exec -q --allow-net=other.test -- ${curl}`),
+      // python3's override denies the name; the same request by curl (no override) is allowed above.
+      t('override-python', `python3 -c 'import urllib.request as u; print(u.urlopen("${url}", timeout=5).read().decode())'`),
+      // socks5h through the same proxy, from a nested --deny-net.
+      t('nested-socks', `${sbxBin} exec -q --deny-net -- curl -fsS --max-time 5 -x "$ALL_PROXY" ${url}`),
+    ].join('\n');
+    const before = servers.count('127.0.0.4');
+    const r = await sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p }).done;
+    expect(r.stdout).toContain('session ok hello from wild');
+    expect(r.stdout).toContain('nested-allow-wild ok hello from wild');
+    expect(r.stdout).toMatch(/^nested-deny-net fail/m);
+    expect(r.stdout).toMatch(/^nested-allow-other fail/m);
+    expect(r.stdout).toMatch(/^override-python fail/m);
+    expect(r.stdout).toMatch(/^nested-socks fail/m);
+    // Exactly the two allowed requests reached the server.
+    expect(servers.count('127.0.0.4') - before).toBe(2);
+    // Logged against the policy that refused, with its rule: the nested one's, not the shell's.
+    const denied = sb.log().filter((v) => v.kind === 'deny' && v.target.includes('a.wild.test'));
+    expect(denied.some((v) => v.policy.startsWith('sbx exec --deny-net within'))).toBe(true);
+    expect(denied.some((v) => v.policy.startsWith('sbx exec --allow-net=other.test within'))).toBe(true);
   });
 
   it('a supervisor killed with -9 comes back on the same proxy port: the session\'s proxy variables still work, and still filter', { timeout: 90_000 }, async () => {

@@ -76,3 +76,50 @@ describe('mode: audit', () => {
     }
   });
 });
+
+// The engine's admission names the policy of the program that made each connection (here a
+// stand-in that names the id the test chose; the real announcement is tested end to end in
+// test/integration/supervisor-net.test.ts): the proxy decides by that policy and by every
+// policy it was narrowed within, never by the active one.
+describe('admitted connections are decided by the asking program\'s policy', () => {
+  it('its own policy, not the active one; a nested policy is held to its outer one; an unknown id or a refused client gets nothing', async () => {
+    let announced: number | undefined;
+    const denials: { name?: string; rule: number; policy?: number; audit: boolean }[] = [];
+    const m = new NetworkManager({
+      env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test'], '127.0.0.3': ['x.b.test'] }) },
+      resolvConf: '/nonexistent',
+      admission: { register: () => {}, admits: () => announced },
+      onDeny: (d) => denials.push({ name: d.name, rule: d.rule, policy: d.policy, audit: d.audit }),
+    });
+    try {
+      await m.startProxy();
+      const get = async (name: string) =>
+        (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', `http://127.0.0.1:${m.proxyPort}`, `http://${name}:${servers.port}/`]).catch((e) => e)).stdout;
+      await m.prepare({ ...netPolicy(['*.a.test', '127.0.0.2']), id: 1 });
+      await m.prepare({ ...netPolicy(['*.b.test', '127.0.0.3']), id: 2 });
+      // 3 is narrowed within 1 and allows both names itself: only what 1 allows too.
+      await m.prepare({ ...netPolicy(['*.a.test', '*.b.test', '127.0.0.2', '127.0.0.3']), id: 3, within: 1 });
+      // 4 is narrowed within 1 and allows nothing.
+      await m.prepare({ ...netPolicy([]), id: 4, within: 1, mode: 'audit' });
+      m.setActive(1);
+      announced = 2;
+      expect([await get('x.a.test'), await get('x.b.test')]).toEqual(['403', '200']);
+      announced = 1;
+      expect([await get('x.a.test'), await get('x.b.test')]).toEqual(['200', '403']);
+      announced = 3;
+      expect([await get('x.a.test'), await get('x.b.test')]).toEqual(['200', '403']);
+      // Refused by the outer policy: reported as such (OUTER_RULE), and audit mode does not lift it.
+      expect(denials.at(-1)).toMatchObject({ name: 'x.b.test', rule: -3, policy: 3, audit: false });
+      announced = 4;
+      // 4's own refusal is lifted by its audit mode (as the engine does), the outer one's is not.
+      expect([await get('x.a.test'), await get('x.b.test')]).toEqual(['200', '403']);
+      expect(denials.slice(-2)).toMatchObject([{ name: 'x.a.test', policy: 4, audit: true }, { name: 'x.b.test', policy: 4, audit: false }]);
+      announced = 9; // an id the manager does not have
+      expect([await get('x.a.test'), await get('x.b.test')]).toEqual(['403', '403']);
+      announced = undefined; // not announced by an engine: the client is refused outright
+      expect(await get('x.a.test')).toBe('000');
+    } finally {
+      await m.close();
+    }
+  });
+});

@@ -575,7 +575,7 @@ Napi::Value ProxyAdmits(const Napi::CallbackInfo& info) {
   int port = arg_int(info, 0, sig, "proxyPort", 1, 65535);
   std::string addr = arg_str(info, 1, sig, "clientAddress");
   int cport = arg_int(info, 2, sig, "clientPort", 1, 65535);
-  return Napi::Boolean::New(info.Env(), proxy_admits(port, addr, cport));
+  return Napi::Number::New(info.Env(), proxy_admits(port, addr, cport));
 }
 
 // What lstat (follow false) or stat says of each path, in one call: a cached policy's facts are

@@ -212,15 +212,23 @@ constexpr int kOuterRule = -3;
 // A refusal by the git-directory guard (bare_repo.h): a HEAD next to a config or commondir git
 // would run code from. Like a built-in rule, never lifted by a policy or audit mode.
 constexpr int kGitDirRule = -4;
+// The caller's policy decides first; every policy it was narrowed within must allow too (a
+// refusal by one of those is kOuterRule, which audit mode never lifts). A refusal the caller's
+// own audit mode would lift does not end the walk: the outer policies are enforced whatever
+// the inner one's mode, else a nested policy in audit mode would lift its outer's refusals.
 template <class F>
 Decision decide_all(Notif& n, F f) {
   Decision d = f(*n.pol);
+  if (!d.allow && !(n.pol->audit && d.own)) return d;
   int w = n.pol->within;
-  for (int depth = 0; d.allow && w >= 0; depth++) {
+  for (int depth = 0; w >= 0; depth++) {
     std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
     if (!outer) return Decision{false, -2};
-    d = f(*outer);
-    if (!d.allow) d.rule = kOuterRule;
+    Decision o = f(*outer);
+    if (!o.allow) {
+      o.rule = kOuterRule;
+      return o;
+    }
     w = outer->within;
   }
   return d;

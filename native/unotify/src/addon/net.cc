@@ -159,8 +159,10 @@ Decision decide_ip(const Notif& n, const Ip& ip) {
 
 UnixName decide_unix_all(Notif& n, const std::string& name) {
   UnixName u = decide_unix_name(n.pol->unix_, name);
+  // As decide_all: a refusal the caller's audit mode would lift still asks the outer policies.
+  if (u.kind == UnixName::kDenied && !(n.pol->audit && u.own)) return u;
   int w = n.pol->within;
-  for (int depth = 0; u.kind != UnixName::kDenied && w >= 0; depth++) {
+  for (int depth = 0; w >= 0; depth++) {
     std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
     if (!outer) return UnixName{UnixName::kDenied, -2};
     UnixName o = decide_unix_name(outer->unix_, name);
@@ -492,7 +494,7 @@ void do_connect(Notif& n) {
     return;
   }
   if (decide_dest(n, *s, *ad, Op::kConnect)) return;
-  if (ad->to_own_proxy) proxy_expect(inode_of(s->fd.get()), ad->proxy_port);
+  if (ad->to_own_proxy) proxy_expect(inode_of(s->fd.get()), ad->proxy_port, n.pol->id);
   // A unix stream/seqpacket client is recorded before the connect: its server may accept
   // before the connect returns (accept.cc asks whether a connection is this session's).
   const uint32_t client = s->domain == AF_UNIX && s->type != SOCK_DGRAM ? static_cast<uint32_t>(inode_of(s->fd.get())) : 0;
@@ -524,7 +526,7 @@ void do_sendto(Notif& n, std::shared_ptr<Sock> s) {
   // A TCP fast-open sendto connects: decided (and proxy-checked) like connect.
   bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
   if (decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
-  if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port);
+  if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port, n.pol->id);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   run_call(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
@@ -542,7 +544,7 @@ void do_sendmsg(Notif& n, std::shared_ptr<Sock> s) {
   if ((e = translate_control(n, *m)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
   bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
   if (m->has_addr && decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
-  if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port);
+  if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port, n.pol->id);
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   run_call(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
@@ -568,7 +570,7 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
   bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (flags & MSG_FASTOPEN);
   for (auto& m : *msgs) {
     if (m.has_addr && decide_dest(n, *s, m.addr, fastopen ? Op::kConnect : Op::kSend)) return;
-    if (m.addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m.addr.proxy_port);
+    if (m.addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m.addr.proxy_port, n.pol->id);
   }
   const uint64_t id = n.req.id;
   const int lis = n.listener();

@@ -113,7 +113,11 @@ std::string ServedSockets::path_of(dev_t dev, ino_t ino) {
 namespace {
 std::mutex g_mu;
 std::unordered_map<int, int> g_ports;                // proxy port → count
-std::unordered_map<unsigned long, int> g_expected;   // socket inode → proxy port
+struct Expected {
+  int port;
+  int policy;  // the connecting program's policy id: the proxy decides its requests by it
+};
+std::unordered_map<unsigned long, Expected> g_expected;  // socket inode → what connected it
 std::deque<unsigned long> g_order;                   // insertion order, for the bound
 
 // Hex address of /proc/net/tcp{,6} ("0100007F", or 32 hex digits: 32-bit words printed as
@@ -179,26 +183,27 @@ bool is_proxy_port(int port) {
   return g_ports.count(port) > 0;
 }
 
-void proxy_expect(unsigned long ino, int port) {
+void proxy_expect(unsigned long ino, int port, int policy) {
   std::lock_guard<std::mutex> g(g_mu);
-  if (g_expected.emplace(ino, port).second) g_order.push_back(ino);
-  else g_expected[ino] = port;
+  if (g_expected.emplace(ino, Expected{port, policy}).second) g_order.push_back(ino);
+  else g_expected[ino] = Expected{port, policy};
   while (g_order.size() > kMaxExpected) {
     g_expected.erase(g_order.front());
     g_order.pop_front();
   }
 }
 
-bool proxy_admits(int port, const std::string& client_addr, int client_port) {
+int proxy_admits(int port, const std::string& client_addr, int client_port) {
   std::string a = client_addr;
   if (a.compare(0, 7, "::ffff:") == 0) a = a.substr(7);
   unsigned long ino = find_inode(a, client_port, port);
-  if (ino == 0) return false;
+  if (ino == 0) return -1;
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_expected.find(ino);
-  if (it == g_expected.end() || it->second != port) return false;
+  if (it == g_expected.end() || it->second.port != port) return -1;
+  const int policy = it->second.policy;
   g_expected.erase(it);  // one admission per connection (g_order keeps a stale number: harmless)
-  return true;
+  return policy;
 }
 
 namespace {

@@ -85,11 +85,14 @@ void proxy_port_open(int port);
 void proxy_port_close(int port);
 bool is_proxy_port(int port);
 // An engine is about to connect socket `ino` (sockfs inode of the tracee's socket) to its
-// own proxy on `port`.
-void proxy_expect(unsigned long ino, int port);
-// True (once) when the TCP connection from client_addr:client_port to 127.0.0.1:port was
-// announced with proxy_expect (found through /proc/net/tcp{,6}: its inode).
-bool proxy_admits(int port, const std::string& client_addr, int client_port);
+// own proxy on `port`, for a program under policy id `policy`.
+void proxy_expect(unsigned long ino, int port, int policy);
+// The policy id given to proxy_expect (once) when the TCP connection from
+// client_addr:client_port to 127.0.0.1:port was announced (found through /proc/net/tcp{,6}:
+// its inode); -1 when it was not. The proxy decides that connection's requests by that
+// policy: the shell's would let a narrower program (a nested `sbx exec`, a command
+// override) through it.
+int proxy_admits(int port, const std::string& client_addr, int client_port);
 
 // The address of the socket file an O_PATH fd of ours holds: /proc/self/fd/N, so a
 // connect reaches that very file, whatever its name is now. Returns the address length.
