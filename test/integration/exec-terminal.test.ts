@@ -119,6 +119,25 @@ function check(label: string, env: () => Record<string, string>) {
       for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');
     });
 
+    // Processes that keep moving to a new pid (fork, then the parent exits) for longer than a
+    // scan of /proc takes, on 4 lines at once: the kill passes go on while they keep turning
+    // up. A regression test of the class: here even the earlier 1 s of passes caught them (a
+    // helper's heavier mix, with decoys holding thousands of fds, outran that; not reproduced
+    // here). Its twin runs the same program outside.
+    it('processes that keep moving to new pids for 2.5 s cannot take the parked terminal back either (hop)', async () => {
+      const { report, screen } = await leftover(env(), `${sbxBin} exec --`, 'hop', 2500, 4);
+      expect(report).toContain('waiting');
+      expect(screen).not.toContain('LEFTOVER-WROTE');
+      expect(report).not.toMatch(/^hop: ok/m);
+      expect(screen).not.toMatch(/may still be running: close this terminal/);
+    });
+
+    it('twin: outside sbx, the same moving processes get the parked terminal (hop)', async () => {
+      const outside = await leftover(env(), '', 'hop', 1000, 2.5);
+      expect(outside.report).toMatch(/^hop: ok/m);
+      expect(outside.screen).toContain('LEFTOVER-WROTE hop');
+    });
+
     for (const mode of ['parked', 'ctty']) {
       it(`a process that let the terminal go cannot take it back after the command ended (${mode})`, async () => {
         const { report, screen } = await leftover(env(), `${sbxBin} exec --`, mode, 700, 2);

@@ -18,10 +18,14 @@ namespace sbx {
 
 namespace {
 
-// Passes of kill_pass, at most: a process that forks and exits to move to a new pid is met
-// again by the next pass; other processes of the machine that exit mid-pass cost a pass too.
-constexpr int kMaxPasses = 200;
-constexpr double kPassesBudgetMs = 1000;
+// How long kill passes go on. While members keep turning up (killed now, or met exited for the
+// first time: a process that forks and exits to move to a new pid is met again by the next
+// pass) they go on for up to kMembersBudgetMs: the passes compete for the CPU with the movers,
+// and stopping early leaves one running at your terminal. Processes of the machine that vanish
+// mid-pass (perhaps a member that moved, perhaps anything else exiting) keep them going for
+// kChurnBudgetMs only, so that a busy machine does not hold the end of every command.
+constexpr double kMembersBudgetMs = 10000;
+constexpr double kChurnBudgetMs = 1000;
 
 void report_kill(Core& core, int pid, const std::string& program, const std::string& target) {
   Event e;
@@ -129,44 +133,62 @@ int kill_holders(Core& core) {
 // read about a process before its kill (a slow look at one, say at thousands of fds, would let
 // another move on), and the pidfd is taken first, so the kill reaches the process that was
 // listed. A child forked before its parent's kill has a higher pid (found later in the same
-// pass) or is found by the next. Returns how many entries vanished before they could be
-// pinned, were killed now, or were members met exited for the first time: 0 means no member
-// was alive and unkilled through the whole pass, and none had just moved on.
-int kill_pass(Core& core, std::map<int, Fd>& signalled, std::map<int, Fd>& exited, const std::string& terminal) {
-  int moving = 0;
+// pass) or is found by the next. Counts the members killed now or met exited for the first
+// time, and the entries that vanished before they could be pinned: none of either means no
+// member was alive and unkilled through the whole pass, and none had just moved on.
+struct PassCounts {
+  int members = 0;
+  int vanished = 0;
+};
+PassCounts kill_pass(Core& core, std::map<int, Fd>& signalled, std::map<int, Fd>& exited, const std::string& terminal) {
+  PassCounts moving;
   for_each_pid([&](int pid) {
     auto was = signalled.find(pid);
     if (was != signalled.end() && pidfd_alive(was->second.get())) return true;  // dying already
     Fd pidfd(sys_pidfd_open(pid, 0));
     if (!pidfd.ok()) {
-      if (errno == ESRCH) moving++;  // gone between the listing and the pin: perhaps a member that moved on
+      if (errno == ESRCH) moving.vanished++;  // gone between the listing and the pin: perhaps a member that moved on
       return true;
     }
     if (core.procs().member_policy(pid) < 0) return true;  // by tag, as kill_holders
     if (!pidfd_alive(pidfd.get())) {
       // Exited after its last fork, perhaps: its child is met later. Counted once: a zombie
       // nobody reaps (its parent a subreaper busy elsewhere) would otherwise keep the passes going.
-      if (exited.emplace(pid, std::move(pidfd)).second) moving++;
+      if (exited.emplace(pid, std::move(pidfd)).second) moving.members++;
       return true;
     }
     if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) return true;
     report_kill(core, pid, program_of(pid), terminal + " (left running after the sandbox's command ended, this terminal still open: killed)");
     signalled[pid] = std::move(pidfd);
-    moving++;
+    moving.members++;
     return true;
   });
   return moving;
 }
 
 // Everything (the terminal is still used from outside): passes until one meets no member
-// alive and unkilled and nothing vanished under it (or the passes' budget is spent: other
-// programs of the machine that exit mid-pass look like movers too).
+// alive and unkilled and nothing vanished under it, within the budgets above. A member still
+// alive after them (one that kept moving faster than the passes) is reported, so the person at
+// the terminal learns that something the sandbox left may still read it.
 int kill_everything(Core& core, const std::string& terminal) {
   std::map<int, Fd> signalled;  // pid → the pidfd it was killed through (dying, not yet reaped)
   std::map<int, Fd> exited;     // members met already exited (zombies), each counted once
-  const double until = now_ms() + kPassesBudgetMs;
-  for (int pass = 0; pass < kMaxPasses && now_ms() < until && kill_pass(core, signalled, exited, terminal) > 0; pass++) {
+  const double start = now_ms();
+  for (;;) {
+    const PassCounts c = kill_pass(core, signalled, exited, terminal);
+    const double spent = now_ms() - start;
+    if (c.members > 0 ? spent >= kMembersBudgetMs : (c.vanished == 0 || spent >= kChurnBudgetMs)) break;
   }
+  int left = 0;
+  for (int pid : core.procs().members_now()) {
+    auto was = signalled.find(pid);
+    if (was != signalled.end() && pidfd_alive(was->second.get())) continue;  // dying
+    Fd pidfd = core.procs().pin_member(pid);
+    if (pidfd.ok() && pidfd_alive(pidfd.get())) left++;
+  }
+  if (left > 0)
+    report_kill(core, 0, "", terminal + " (" + std::to_string(left) + " process" + (left == 1 ? "" : "es") +
+                                 " the sandbox left kept moving to new pids and may still be running: close this terminal)");
   return static_cast<int>(signalled.size());
 }
 

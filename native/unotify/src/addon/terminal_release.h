@@ -4,7 +4,9 @@
 // and write to your screen, with the session's network.
 //   - Every process of the session is killed (SIGKILL through a pidfd), repeated until a scan
 //     finds none left unkilled (a child forked before its parent's kill is found by the next
-//     scan; nothing forks after its kill). Not only the ones holding the terminal: one that
+//     scan; nothing forks after its kill), for up to 10 s while members keep turning up. One
+//     still alive then (it kept moving to new pids faster than the scans) is reported at the
+//     terminal: the scans narrow this, only freezing the session first would close it. Not only the ones holding the terminal: one that
 //     let it go could take it back from a socket it parked it in (recvmsg is not trapped,
 //     and a descriptor in flight is held by no process a scan could see) or reopen it as
 //     its controlling terminal.
