@@ -26,6 +26,7 @@ import { readOwnFile, UnsafePathError } from './own-files.js';
 import { issueLine, loadPolicyText, readPolicyText, sha256Of, withoutContent, type KeyPath, type LoadedFile } from './load.js';
 import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
 import { preset, SYSTEM_READ_PATHS, tempDirs, WRITABLE_DEVICES } from './presets.js';
+import { kernelControlPaths } from './kernel-control.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
 import { isTrusted, trustedPaths } from './trust.js';
 import { PolicyError } from '../errors.js';
@@ -115,7 +116,8 @@ function escapeGlob(p: string): string {
  * read floor too (its supervisor.lock, flocked through a read-only fd, would keep the next
  * supervisor from starting after a restart or crash). And
  * sbx's own program files (a checkout the user owns is writable under the default policy, and
- * the supervisor, launcher and every new terminal run them outside later).
+ * the supervisor, launcher and every new terminal run them outside later). And the kernel's
+ * process controls (cgroups, sysfs: kernel-control.ts), which reach processes outside.
  */
 export function builtinFloors(env: Env): Layer[] {
   const lit = (p: string) => escapeGlob(canonicalPath(p));
@@ -123,6 +125,14 @@ export function builtinFloors(env: Env): Layer[] {
     { source: 'built-in: sbx config', body: { write: { deny: [lit(configDir(env))] } }, baseDir: '/', trusted: true, floor: true, literal: true },
     { source: 'built-in: sbx state', body: { write: { deny: [lit(stateDir(env))] } }, baseDir: '/', trusted: true, floor: true, literal: true },
     { source: "built-in: sbx's own program files", body: { write: { deny: ownProgramPaths().map(lit) } }, baseDir: '/', trusted: true, floor: true, literal: true },
+    {
+      source: 'built-in: kernel process controls (cgroups, sysfs: they reach processes outside the sandbox)',
+      body: { write: { deny: kernelControlPaths().map(escapeGlob) } },
+      baseDir: '/',
+      trusted: true,
+      floor: true,
+      literal: true,
+    },
     {
       source: 'built-in: sbx sockets',
       body: { read: { deny: [lit(runtimeDir(env))] }, write: { deny: [lit(runtimeDir(env))] }, net: { unix: { deny: [lit(runtimeDir(env))] } } },

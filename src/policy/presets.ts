@@ -115,7 +115,7 @@ export function persistencePaths(ctx: PresetContext): string[] {
     if (p === '/' || p === '/tmp' || (p.startsWith('/tmp/') && !underHome(p)) || inProject(p) || home.startsWith(`${p}/`) || p === home) continue;
     if (underHome(p) || root) out.push(p);
   }
-  if (root) out.push('/etc', '/proc/sys', '/sys');
+  if (root) out.push('/etc', '/proc/sys'); // /sys: a built-in floor for everyone (kernel-control.ts)
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
 }
 
