@@ -73,8 +73,8 @@ function krb5Cache(v: string | undefined): string | undefined {
  * Everything that later runs code outside the sandbox (DESIGN: "the sandbox cannot loosen
  * itself"): shell start-up files, desktop autostart, systemd user units and environment,
  * programs in the home's PATH directories, git's config, hooks and info of every
- * repository, ssh's config, crontab spools; for root also /etc, /proc/sys, /sys and every
- * PATH directory. Write-denied only: shells still read their rc files.
+ * repository, ssh's config, crontab spools, the runtime dir's unit, bus-service and tmpfiles
+ * dirs; for root also /etc, /proc/sys and every PATH directory. Write-denied only: shells still read their rc files.
  */
 export function persistencePaths(ctx: PresetContext): string[] {
   const env = ctx.env;
@@ -92,6 +92,11 @@ export function persistencePaths(ctx: PresetContext): string[] {
     out.push(join(c, 'systemd', 'user'), join(c, 'autostart'), join(c, 'environment.d'), join(c, 'git'));
   }
   out.push(join(data, 'systemd', 'user'));
+  // The runtime dir: the user's systemd loads units from systemd/ there (user, user.control,
+  // transient, generators), the session bus activates services from dbus-1/services (it
+  // watches the dir: the next program asking for that name runs the planted one), and
+  // `systemd-tmpfiles --user` applies user-tmpfiles.d (which writes any file of the user's).
+  for (const run of runtimeDirs(env)) out.push(join(run, 'systemd'), join(run, 'dbus-1'), join(run, 'user-tmpfiles.d'));
   for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));
   // ~/bin and ~/.local/bin: on PATH from the next login on (Debian's and Ubuntu's ~/.profile).
   out.push(join(home, 'bin'), join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
@@ -117,6 +122,15 @@ export function persistencePaths(ctx: PresetContext): string[] {
   }
   if (root) out.push('/etc', '/proc/sys'); // /sys: a built-in floor for everyone (kernel-control.ts)
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
+}
+
+/** The user's runtime dirs: $XDG_RUNTIME_DIR and /run/user/UID (what it usually is, and what a program may name). */
+function runtimeDirs(env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  if (env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR)) out.push(normalize(env.XDG_RUNTIME_DIR));
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  if (uid >= 0) out.push(`/run/user/${uid}`);
+  return [...new Set(out)];
 }
 
 /** The temp dirs every policy keeps writable: /tmp, /var/tmp and an absolute $TMPDIR. */

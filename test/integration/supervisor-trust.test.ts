@@ -143,9 +143,10 @@ describe('a broken policy file', () => {
 });
 
 describe('the default floor: nothing that later runs code outside the sandbox is writable', () => {
-  it('rc files, autostart, systemd user units, PATH dirs in the home, git config/hooks/info of every repository, ~/.ssh, cron spools (and /etc, /proc/sys, /sys for root); the project stays writable', { timeout: 120_000 }, () => {
+  it('rc files, autostart, systemd user units (in the runtime dir too), session-bus services, user tmpfiles, PATH dirs in the home, git config/hooks/info of every repository, ~/.ssh, cron spools, /sys (and /etc, /proc/sys for root); the project and the runtime dir\'s other entries stay writable', { timeout: 120_000 }, () => {
     userConfig(undefined);
     const h = sb.home;
+    const runtime = sb.env.XDG_RUNTIME_DIR!;
     const p = join(h, 'floorp');
     const other = join(h, 'other-repo');
     const dirs = [
@@ -166,6 +167,10 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       join(h, '.local/share/app'),
       join(h, 'node_modules/.bin'),
       join(p, 'node_modules/.bin'),
+      join(runtime, 'systemd/user'),
+      join(runtime, 'dbus-1/services'),
+      join(runtime, 'user-tmpfiles.d'),
+      join(runtime, 'some-tool'),
     ];
     for (const d of dirs) mkdirSync(d, { recursive: true });
     for (const f of ['.bashrc', '.bash_profile', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.inputrc', '.gitconfig', '.config/fish/config.fish', '.config/git/config'])
@@ -205,7 +210,16 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       'ssh-keys': join(h, '.ssh/authorized_keys'),
       // The crontab spool (created as a directory when this machine has none).
       cron: existsSync('/var/spool/cron/crontabs') ? '/var/spool/cron/crontabs/sbx-floor-test' : existsSync('/var/spool/cron') ? '/var/spool/cron/sbx-floor-test' : '/var/spool/cron',
-      ...(isRoot ? { etc: '/etc/sbx-floor-test', 'proc-sys': '/proc/sys/kernel/sbx-floor-test', sys: '/sys/sbx-floor-test' } : {}),
+      ...(isRoot ? { etc: '/etc/sbx-floor-test', 'proc-sys': '/proc/sys/kernel/sbx-floor-test' } : {}),
+      // The kernel's process controls, for every user (built-in: kernel-control.ts).
+      sys: '/sys/sbx-floor-test',
+      // Read from $XDG_RUNTIME_DIR by programs outside: the user's systemd loads units from
+      // systemd/user (and its other runtime unit dirs), the session bus activates services
+      // from dbus-1/services (watched: the next program that asks for that name runs it), and
+      // `systemd-tmpfiles --user` applies user-tmpfiles.d (which can write any file of yours).
+      'runtime-systemd': join(runtime, 'systemd/user/evil.service'),
+      'runtime-dbus': join(runtime, 'dbus-1/services/org.example.Evil.service'),
+      'runtime-tmpfiles': join(runtime, 'user-tmpfiles.d/evil.conf'),
     };
     const homeConfig: Record<string, string> = {
       'config-other': join(h, '.config/other/settings'),
@@ -217,6 +231,8 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       'fish-variables': join(sb.env.XDG_CONFIG_HOME ?? join(h, '.config'), 'fish/fish_variables'),
     };
     const twins: Record<string, string> = {
+      // Sockets and state of other programs in $XDG_RUNTIME_DIR stay writable.
+      'runtime-other': join(runtime, 'some-tool/state'),
       'project-file': join(p, 'notes.txt'),
       'git-object': join(p, '.git/objects/ab'),
       'home-notes': join(h, 'notes/todo.txt'),
