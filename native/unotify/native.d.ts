@@ -183,6 +183,12 @@ export interface NativeAddon {
   /** Replaces the current process image (Node 20 has no execve). Throws only on failure. */
   execve(path: string, argv: string[], env: string[]): never;
 
+  /**
+   * The highest policy id named by a live process tag recorded in a keeper's memfd (what a
+   * previous engine of the session handed out), -1 when none; read without changing it. A
+   * resumed session allocates new ids above it (src/supervisor/installed.ts).
+   */
+  storedMaxPolicy(memfd: number): number;
   engineCreate(options: EngineOptions): EngineHandle;
   /** Adds or atomically replaces the snapshot with policy.id; in-flight decisions finish on the old one. */
   engineSetPolicy(engine: EngineHandle, policy: CompiledPolicy): void;

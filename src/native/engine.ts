@@ -319,6 +319,15 @@ export class Engine {
   }
 }
 
+/**
+ * The highest policy id a previous engine of the session tagged a process with, as its
+ * keeper's memfd records it (-1: none). A resumed session hands out new ids above it.
+ */
+export function storedMaxPolicy(memfd: number): number {
+  if (!Number.isInteger(memfd) || memfd < 0) fail('storedMaxPolicy', 'memfd must be a file descriptor', memfd);
+  return loadNative().storedMaxPolicy(memfd);
+}
+
 /** The native decision for one path (for explanations and the TS/native table test). */
 export function nativeDecidePath(section: PathSection, path: string): { effect: 'allow' | 'deny'; rule: number } {
   checkSection('nativeDecidePath section', section);

@@ -70,6 +70,15 @@ export class InstalledPolicies {
   }
 
   /**
+   * New ids above `id` (the highest one the session's processes may carry, from the tags the
+   * keeper's memfd recorded): whatever the kept state said, an id a previous supervisor
+   * handed out after its last state reached the keeper is never given to another policy.
+   */
+  keepAbove(id: number): void {
+    this.nextId = Math.max(this.nextId, id + 1);
+  }
+
+  /**
    * Ids from a random base far above any a session hands out (they count up from 1): for a
    * resume without state, whose processes carry ids of policies we no longer know.
    */

@@ -16,7 +16,7 @@ import type { Socket } from 'node:net';
 import type { EngineEvent, EngineStats, HintRequest } from '../../native/unotify/native.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { PolicyError, SbxError } from '../errors.js';
-import { Engine, engineReceivers } from '../native/engine.js';
+import { Engine, engineReceivers, storedMaxPolicy } from '../native/engine.js';
 import type { Env } from '../policy/paths.js';
 import { sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import type { CachedSource, PolicyCache } from './policy-cache.js';
@@ -138,10 +138,14 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     traceStep(this.id, 'network adopted');
     this.net.onPolicy = (p) => this.onNetPolicy(p);
     this.net.onDeny = (d) => this.onProxyDeny(d);
+    // A resume: no new id may be one a process of the session already carries (the state
+    // the keeper kept can be older than the last ids handed out; the tags cannot).
+    const carried = reg.resume && journalFd >= 0 ? storedMaxPolicy(journalFd) : -1;
     if (state) {
       // Resume: the same sources under the same ids (the tags the engine reads back name
       // them); a file that broke meanwhile locks down.
       this.installed.resume(state);
+      this.installed.keepAbove(carried);
       const keys: string[] = [];
       for (const s of state.sources) keys.push(await this.prepare(s.source, true, { main: s.main, overrides: s.overrides }));
       this.installed.rootKey = keys[state.root] ?? keys[0] ?? (await this.prepare({ kind: 'dir', dir: reg.cwd }, true));
@@ -153,7 +157,10 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       // strictest policy), and no process is placed under the directory's policy below — an
       // exec session's root is a command that must never get it; a shell's next cd push
       // places the shell again.
-      if (reg.resume) this.installed.freshIds();
+      if (reg.resume) {
+        this.installed.freshIds();
+        this.installed.keepAbove(carried);
+      }
       const exec = reg.resume ? undefined : this.ctx.takeExec(this.id);
       if (exec) {
         // `sbx exec` via the fast path: the policy built at exec-start, for life.
@@ -467,9 +474,13 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     if (!this.keeper || this.keeper.destroyed) return;
     const state = this.installed.state(this.net?.port, this.net?.manager.upstream);
     const line = stateLine(state);
-    // The keeper ignores a larger line and keeps the last one it took: say so (the new
-    // nested policy or source would fall to the strictest policy after a restart).
-    if (Buffer.byteLength(line) > MAX_STATE_BYTES) this.ctx.say(`session ${this.id}: state of ${Buffer.byteLength(line)} bytes is over the keeper's ${MAX_STATE_BYTES}: a restart would not know its newest policies`);
+    // The keeper refuses a larger line (and hangs up): not sent. It keeps the last one it
+    // took; the newest nested policies or sources then fall to the strictest policy after a
+    // restart, and their ids are never handed out again (installed.ts keepAbove).
+    if (Buffer.byteLength(line) > MAX_STATE_BYTES) {
+      this.ctx.say(`session ${this.id}: state of ${Buffer.byteLength(line)} bytes is over the keeper's ${MAX_STATE_BYTES}: a restart would not know its newest policies`);
+      return;
+    }
     this.keeper.write(line);
   }
 

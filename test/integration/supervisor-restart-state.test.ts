@@ -93,6 +93,53 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.stdout).toContain('session-pub-read');
   });
 
+  // The state a keeper holds can be older than the last policy ids its supervisor handed out
+  // (a state line over the keeper's limit is refused, and the keeper keeps the one before).
+  // A process carrying such an id must not find a new policy under it after a restart: the
+  // new supervisor hands out ids above every tag the keeper's memfd recorded.
+  it('an id handed out after the last state the keeper kept is never given to another policy after a restart', async () => {
+    const go = goFile('ids');
+    const waiting = join(world, 'ids-waiting');
+    const secret = join(elsewhere, 'secret');
+    const bloat = join(world, 'ids-bloat');
+    // Nested policies whose cwd is long and escaped six-fold in the state's JSON: ~50 push the
+    // state past the keeper's 1 MiB.
+    const hostile = join(world, 'ids-hostile.sh');
+    writeFileSync(
+      hostile,
+      [
+        'seg=$(printf "\\001%.0s" $(seq 1 240))',
+        'for i in $(seq 1 52); do',
+        `  d=${bloat}/$i; for k in $(seq 1 16); do d="$d/$seg"; done; mkdir -p "$d"`,
+        '  (cd "$d" && read -r x < "/proc/self/sbx/narrow/exec?args=[\\"--allow-env=X$i\\"]")',
+        'done',
+        // The waiter: narrowed after the keeper stopped taking the state.
+        `(read -r x < "/proc/self/sbx/narrow/exec?args=[\\"--deny-read\\",\\"--allow-read=${world}\\"]"`,
+        ` cat ${secret} >/dev/null 2>&1 && echo waiter-read-before || echo waiter-denied-before; touch ${waiting}`,
+        ` while [ ! -e ${go}-done ]; do sleep 0.1; done`,
+        ` cat ${secret} >/dev/null 2>&1 && echo waiter-read-after || echo waiter-denied-after)`,
+      ].join('\n'),
+    );
+    // After the restart the shell makes new nested policies (each a new id), then says done.
+    const fresh = `for i in $(seq 1 80); do (read -r x < "/proc/self/sbx/narrow/exec?args=[\\"--allow-env=Z$i\\"]"); done; touch ${go}-done`;
+    const script = [
+      `${sbxBin} exec -q --allow-env=H -- bash ${hostile} &`,
+      `while [ ! -e ${go} ]; do sleep 0.1; done`,
+      `${sbxBin} exec -q --allow-env=Z -- sh -c '${fresh}'`,
+      'wait',
+      `cat ${secret} >/dev/null 2>&1 && echo session-read || echo session-denied`,
+    ].join('\n');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script]);
+    await until('the waiter narrowed', () => existsSync(waiting), 120_000);
+    const session = sb.status().sessions.find((s) => s.policy !== 'sbx exec flags')!;
+    await killSupervisor(session.id);
+    writeFileSync(go, '');
+    const out = await run.done;
+    expect(out.stdout, out.stderr).toContain('waiter-denied-before');
+    expect(out.stdout, out.stderr).toContain('waiter-denied-after');
+    expect(out.stdout, out.stderr).toContain('session-read');
+  });
+
   it("an sbx exec session's proxy still chains to the user's proxy", async () => {
     const proj = makeProject(join(sb.home, 'proxyproj'));
     const go = join(proj, 'go');

@@ -111,6 +111,13 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+Napi::Value StoredMaxPolicy(const Napi::CallbackInfo& info) {
+  const char* sig = "storedMaxPolicy(memfd)";
+  need_args(info, 1, sig);
+  int fd = arg_int(info, 0, sig, "memfd", 0, INT32_MAX);
+  return Napi::Number::New(info.Env(), ProcTable::max_stored_policy(fd));
+}
+
 Napi::Value SendFd(const Napi::CallbackInfo& info) {
   const char* sig = "sendFd(sock, fd, payload)";
   need_args(info, 3, sig);
@@ -644,6 +651,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("lockExclusive", Napi::Function::New(env, LockExclusive, "lockExclusive"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
+  exports.Set("storedMaxPolicy", Napi::Function::New(env, StoredMaxPolicy, "storedMaxPolicy"));
   exports.Set("engineCreate", Napi::Function::New(env, EngineCreate, "engineCreate"));
   exports.Set("engineSetPolicy", Napi::Function::New(env, EngineSetPolicy, "engineSetPolicy"));
   exports.Set("engineDropPolicy", Napi::Function::New(env, EngineDropPolicy, "engineDropPolicy"));

@@ -1,6 +1,7 @@
 // See procs.h.
 #include "procs.h"
 
+#include "journal.h"
 #include "shm_region.h"
 
 #include <dirent.h>
@@ -103,6 +104,30 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
     }
   }
   return true;
+}
+
+int ProcTable::max_stored_policy(int memfd) {
+  struct stat st;
+  if (fstat(memfd, &st) != 0 || static_cast<size_t>(st.st_size) <= kJournalBytes + kHeader) return -1;
+  const off_t base = static_cast<off_t>(kJournalBytes);
+  const size_t len = std::min(static_cast<size_t>(st.st_size), kTagStoreEnd) - kJournalBytes;
+  char head[kHeader];
+  if (pread(memfd, head, sizeof head, base) != static_cast<ssize_t>(sizeof head) || memcmp(head, kMagic, sizeof kMagic) != 0)
+    return -1;
+  uint32_t count = 0;
+  memcpy(&count, head + 8, sizeof count);
+  count = std::min<uint32_t>(count, static_cast<uint32_t>((len - kHeader) / sizeof(Rec)));
+  int best = -1;
+  // Only the pages that hold data (a read of a hole would cost nothing, but there is no need).
+  for (const auto& range : shm_data_records(memfd, base, len, kHeader, sizeof(Rec), count)) {
+    std::vector<Rec> recs(range.second - range.first);
+    const off_t at = base + static_cast<off_t>(kHeader + static_cast<size_t>(range.first) * sizeof(Rec));
+    const ssize_t want = static_cast<ssize_t>(recs.size() * sizeof(Rec));
+    if (pread(memfd, recs.data(), static_cast<size_t>(want), at) != want) continue;
+    for (const Rec& r : recs)
+      if (r.state == kLive || r.state == kWriting) best = std::max(best, static_cast<int>(r.policy));
+  }
+  return best;
 }
 
 uint64_t ProcTable::fresh_tag_locked(uint64_t hard) {

@@ -76,6 +76,11 @@ class ProcTable {
   int strict() const { return strict_; }
   size_t size();  // processes seen (thread-group leaders alive in the tgid cache)
   size_t tags();  // tags recorded
+  // The highest policy id any live record in a keeper's memfd names (the tags a previous
+  // engine of the session handed out), read without mapping or changing it; -1 when none.
+  // A resumed supervisor hands out new ids above it, so no process that carries a tag of
+  // its predecessor's can ever find a new policy under that id (whatever state it kept).
+  static int max_stored_policy(int memfd);
 
  private:
   struct Tag {
