@@ -270,6 +270,53 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
     expect(outsideTwin.stdout).toMatch(/^error connect: Permission denied/);
   });
 
+  // A server the session started under a wider policy (a tmux, a command-running service the
+  // shell started) would run for a narrowed program what its own policy refuses.
+  it('a nested sbx exec cannot use a server its session runs under a wider policy (pathname and abstract); the wider side itself can, and the nested one serves itself', async () => {
+    const secret = join(world.dir, 'nested-secret');
+    writeFileSync(secret, 'NESTED-SECRET\n');
+    const wide = join(inDir, 'wide.sock');
+    const wideAbstract = `${abstract}-wide`;
+    const nested = `${sbxBin} exec -q --deny-read --allow-read=${inDir} ${RUNNABLE} --allow-write=${inDir} --`;
+    const cmd = fixture('cmd_server');
+    const script = [
+      `${cmd} serve ${wide} & a=$!; ${cmd} serve ${wideAbstract} & b=$!`,
+      `for s in ${wide} ${wideAbstract}; do for i in $(seq 50); do ${cmd} run $s true >/dev/null && break; sleep 0.1; done; done`,
+      `for s in ${wide} ${wideAbstract}; do echo "outer $(${cmd} run $s 'cat ${secret}')"; echo "nested $(${nested} ${cmd} run $s 'cat ${secret} > ${inDir}/leak')"; done`,
+      `${nested} sh -c '${cmd} serve ${inDir}/own.sock & p=$!; for i in $(seq 50); do ${cmd} run ${inDir}/own.sock "echo own > ${inDir}/own" && break; sleep 0.1; done; kill $p'`,
+      'kill $a $b',
+    ].join('\n');
+    // A session (nested policies are made by a supervisor), the default policy. The supervisor
+    // is stopped after it: this file's other tests run `sbx exec` in its own process.
+    const r = await run(sbxBin, ['shell', '--', 'sh', '-c', script], { env: world.env, cwd: world.dir }).finally(() =>
+      run(sbxBin, ['daemon', 'stop'], { env: world.env, cwd: world.dir }),
+    );
+    expect(r.stdout.match(/^outer ok ran: cat /gm), r.stdout + r.stderr).toHaveLength(2);
+    expect(r.stdout.match(/^nested error connect: Permission denied/gm), r.stdout + r.stderr).toHaveLength(2);
+    // Logged (a session prints denials at the prompt, not on stderr).
+    expect(readFileSync(join(world.env.XDG_STATE_HOME!, 'sbx', 'violations.jsonl'), 'utf8')).toMatch(/a server of this session under a wider policy/);
+    expect(existsSync(join(inDir, 'leak'))).toBe(false);
+    expect(readFileSync(join(inDir, 'own'), 'utf8')).toBe('own\n');
+  });
+
+  // Audit mode lifts a policy's own refusals, not the built-in one of servers outside.
+  it('mode: audit with a unix deny rule of its own still refuses a server outside (the deny is only reported); named, it is reached', async () => {
+    const policyFile = (extra: string) => {
+      const f = join(world.dir, `audit-unix-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(f, `version: 1\nmode: audit\nnet:\n  unix: { ${extra} }\n`);
+      return f;
+    };
+    const denied = await inside(['--policy', policyFile(`deny: ["${sock}"]`)], [fixture('cmd_server'), 'run', sock, `echo audit > ${mark('audit-1')}`]);
+    expect(denied.stdout).toMatch(/^error connect: Permission denied/);
+    expect(denied.stderr).toMatch(/sbx: audit: would deny unix /);
+    expect(denied.stderr).toMatch(/sbx: denied unix .*a server outside this sandbox/);
+    await sleep(100);
+    expect(existsSync(mark('audit-1'))).toBe(false);
+    const named = await inside(['--policy', policyFile(`allow: ["${sock}"]`)], [fixture('cmd_server'), 'run', sock, `echo audit-named > ${mark('audit-2')}`]);
+    expect(named.stdout).toMatch(/^ok ran:/);
+    expect(readFileSync(mark('audit-2'), 'utf8')).toBe('audit-named\n');
+  });
+
   it('a socket served outside cannot be removed, moved or replaced from inside, nor its directory moved: the next client outside would reach a server of the sandbox; stale and own sockets can', async () => {
     // An outside server's socket in a directory the sandbox may write (like /tmp/tmux-UID or
     // /tmp/ssh-*/agent.N under the starter's /tmp): removing it and binding there would hand

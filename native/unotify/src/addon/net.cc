@@ -298,6 +298,22 @@ bool v6only(int sock) {
 // Unix name of an address ("@abstract" or the path as written); "" for an unnamed one.
 std::string unix_name(const Addr& ad) { return unix_name_of(*reinterpret_cast<const sockaddr_un*>(&ad.ss), ad.len); }
 
+// A narrowed program (a nested `sbx exec`) reaches only the session's servers bound under its
+// own policy, one narrowed within it, or the strict policy: a server under a wider policy (a
+// tmux the shell started) would run for it what its own policy refuses. Other programs reach
+// every server of the session (a tmux started in one project, attached from another).
+bool nested_may_reach(Notif& n, int binder) {
+  if (n.pol->within < 0) return true;
+  if (binder == n.pol->id || binder == n.core->procs().strict()) return true;
+  std::shared_ptr<const Policy> p = n.core->policy(binder);
+  for (int depth = 0; p && p->within >= 0 && depth < 9; depth++) {
+    if (p->within == n.pol->id) return true;
+    p = n.core->policy(p->within);
+  }
+  return false;
+}
+const char* kWiderServer = " (a server of this session under a wider policy: a nested sbx exec reaches only its own)";
+
 // Nobody outside is contacted to find out more (`sbx check net NAME` does, for a person).
 const char* kOutside = " (a server outside this sandbox; `sbx check net NAME` shows which; name it in net.unix.allow)";
 
@@ -326,17 +342,27 @@ bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
     ad.keep = std::move(r.fd);
   }
   UnixName u = decide_unix_all(n, name);
-  if (u.kind == UnixName::kDenied) return refuse(n, Decision{false, u.rule, u.own}, "unix", name, EACCES);
+  if (u.kind == UnixName::kDenied) {
+    if (refuse(n, Decision{false, u.rule, u.own}, "unix", name, EACCES)) return true;
+    // Audit mode lifted the policy's own refusal (reported): the name is then as if no rule
+    // named it, a server of this session only. A server outside stays refused (built in).
+    u.kind = UnixName::kIfMember;
+  }
   if (u.kind == UnixName::kNamed) return false;
+  int binder = -1;
+  bool ours = false;
   if (path) {
-    if (S_ISSOCK(st.st_mode) && n.core->served().has_file(st.st_dev, st.st_ino)) return false;  // bound in this session
+    ours = S_ISSOCK(st.st_mode) && n.core->served().has_file(st.st_dev, st.st_ino, &binder);  // bound in this session
   } else {
     uint64_t cookie = 0;
     auto* un = reinterpret_cast<const sockaddr_un*>(&ad.ss);
     std::string raw(un->sun_path, ad.len - offsetof(sockaddr_un, sun_path));  // exact: padding NULs count
-    if (unix_cookie_by_name(raw, cookie) && n.core->served().has_cookie(cookie)) return false;
+    ours = unix_cookie_by_name(raw, cookie) && n.core->served().has_cookie(cookie, &binder);
   }
-  return refuse(n, Decision{false, u.rule}, "unix", name + kOutside, EACCES);
+  if (!ours) return refuse(n, Decision{false, u.rule}, "unix", name + kOutside, EACCES);
+  if (!nested_may_reach(n, binder))
+    return refuse(n, Decision{false, -2}, "unix", name + kWiderServer, EACCES);
+  return false;
 }
 
 // Destination of a connect or send, by the socket's own domain. Returns true when answered.
@@ -598,7 +624,7 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
 void remember_served(Notif& n, int sock, int parent, const std::string& name) {
   UnixDiag d;
   if (!unix_diag_of(sock, d)) return;
-  n.core->served().add_cookie(d.cookie);
+  n.core->served().add_cookie(d.cookie, n.pol->id);
   if (parent < 0 || !d.has_vfs) return;
   Fd pin(openat(parent, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   struct stat st;
@@ -606,7 +632,7 @@ void remember_served(Notif& n, int sock, int parent, const std::string& name) {
   // udiag_vfs_dev is the kernel's own dev_t (MKDEV: 12-bit major above a 20-bit minor).
   unsigned maj = d.vfs_dev >> 20, min = d.vfs_dev & 0xfffff;
   if (major(st.st_dev) != maj || minor(st.st_dev) != min) return;
-  n.core->served().add_file(std::move(pin));
+  n.core->served().add_file(std::move(pin), n.pol->id);
 }
 
 // bind on a unix socket. Returns when answered.

@@ -30,22 +30,25 @@ const size_t kMaxClients = 4096;
 const size_t kMaxHeld = 64;  // connections kept for a server out of fds
 }  // namespace
 
-void ServedSockets::add_cookie(uint64_t cookie) {
+void ServedSockets::add_cookie(uint64_t cookie, int policy) {
   std::lock_guard<std::mutex> g(mu_);
-  for (uint64_t c : cookies_)
-    if (c == cookie) return;
+  for (const auto& c : cookies_)
+    if (c.first == cookie) return;
   if (cookies_.size() >= kMaxServed) cookies_.pop_front();
-  cookies_.push_back(cookie);
+  cookies_.emplace_back(cookie, policy);
 }
 
-bool ServedSockets::has_cookie(uint64_t cookie) {
+bool ServedSockets::has_cookie(uint64_t cookie, int* policy) {
   std::lock_guard<std::mutex> g(mu_);
-  for (uint64_t c : cookies_)
-    if (c == cookie) return true;
+  for (const auto& c : cookies_)
+    if (c.first == cookie) {
+      if (policy) *policy = c.second;
+      return true;
+    }
   return false;
 }
 
-void ServedSockets::add_file(Fd pinned) {
+void ServedSockets::add_file(Fd pinned, int policy) {
   struct stat st;
   if (!pinned.ok() || fstat(pinned.get(), &st) < 0 || !S_ISSOCK(st.st_mode)) return;
   std::lock_guard<std::mutex> g(mu_);
@@ -59,13 +62,16 @@ void ServedSockets::add_file(Fd pinned) {
     }
   }
   if (entries_.size() >= kMaxServedFiles) entries_.pop_front();  // the oldest: refused from now on unless named
-  entries_.push_back(Entry{st.st_dev, st.st_ino, std::move(pinned)});
+  entries_.push_back(Entry{st.st_dev, st.st_ino, std::move(pinned), policy});
 }
 
-bool ServedSockets::has_file(dev_t dev, ino_t ino) {
+bool ServedSockets::has_file(dev_t dev, ino_t ino, int* policy) {
   std::lock_guard<std::mutex> g(mu_);
   for (auto& e : entries_)
-    if (e.dev == dev && e.ino == ino) return true;
+    if (e.dev == dev && e.ino == ino) {
+      if (policy) *policy = e.policy;
+      return true;
+    }
   return false;
 }
 

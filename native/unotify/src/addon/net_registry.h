@@ -24,14 +24,17 @@ namespace sbx {
 
 class ServedSockets {
  public:
-  // Takes an O_PATH fd of a socket file just bound by the session.
-  void add_file(Fd pinned);
-  bool has_file(dev_t dev, ino_t ino);
+  // Takes an O_PATH fd of a socket file just bound by the session, by a process under
+  // policy id `policy`.
+  void add_file(Fd pinned, int policy);
+  // Bound by the session? *policy (when given): the policy id of the process that bound it.
+  bool has_file(dev_t dev, ino_t ino, int* policy = nullptr);
   // Where that socket file is now (its pin's /proc/self/fd link); "" when not one of ours.
   std::string path_of(dev_t dev, ino_t ino);
-  // The sock_diag cookie of a socket the session bound (unique for the boot).
-  void add_cookie(uint64_t cookie);
-  bool has_cookie(uint64_t cookie);
+  // The sock_diag cookie of a socket the session bound (unique for the boot), and the
+  // policy id of the process that bound it.
+  void add_cookie(uint64_t cookie, int policy);
+  bool has_cookie(uint64_t cookie, int* policy = nullptr);
   // Unix stream/seqpacket sockets this session is connecting (their sockfs inode numbers),
   // recorded before the engine's connect: a server of the session is handed a connection
   // only if its peer is one of them (accept.cc), taken out then. The oldest go beyond a bound.
@@ -49,10 +52,11 @@ class ServedSockets {
     dev_t dev;
     ino_t ino;
     Fd pin;
+    int policy;
   };
   std::mutex mu_;
   std::deque<Entry> entries_;
-  std::deque<uint64_t> cookies_;
+  std::deque<std::pair<uint64_t, int>> cookies_;  // cookie, policy
   std::deque<uint32_t> clients_;
   struct Held {
     unsigned long listener;
