@@ -78,6 +78,11 @@ export interface NestedState {
   within: number;
   cwd: string;
   args: string[];
+  /**
+   * The ids of its command overrides, one per `commands:` override of the outer policy (in
+   * that order): the nested flags within that override's policy (narrow.ts).
+   */
+  overrides?: number[];
 }
 
 /** Above this the keeper ignores a `state` line (MAX_STATE in keeper.c). */
@@ -95,7 +100,10 @@ export function stateUpstream(state: SessionState): { url: string; noProxy: stri
 /** The nested policies a state names; a malformed entry is left out (its processes get the strictest policy). */
 export function stateNested(state: SessionState): NestedState[] {
   if (!Array.isArray(state.nested)) return [];
-  return state.nested.filter((n) => isId(n?.id) && isId(n.within) && n.within < n.id && typeof n.cwd === 'string' && n.cwd.startsWith('/') && isStrings(n.args));
+  return state.nested.filter(
+    (n) =>
+      isId(n?.id) && isId(n.within) && n.within < n.id && typeof n.cwd === 'string' && n.cwd.startsWith('/') && isStrings(n.args) && (n.overrides === undefined || (Array.isArray(n.overrides) && n.overrides.every(isId))),
+  );
 }
 
 /** MAX_TERMS in native/unotify/src/keeper.c. */

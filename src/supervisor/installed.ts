@@ -142,6 +142,16 @@ export class InstalledPolicies {
     this.nested.set(p.id, built);
   }
 
+  /**
+   * A nested policy's twin for one of its outer policy's command overrides (narrow.ts): in
+   * the engine and known by id for the log; rebuilt with its nested policy (its id is in the
+   * nested policy's state).
+   */
+  addDerived(engine: PolicySink, p: CompiledPolicy, origin: string): void {
+    engine.setPolicy(p);
+    this.byId.set(p.id, { policy: p, origin });
+  }
+
   /** A fresh engine id. */
   allocateId(): number {
     return this.nextId++;

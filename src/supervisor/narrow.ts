@@ -5,7 +5,10 @@
  * caller's real cwd, then the flags), marks the result `within` the caller's policy — the
  * engine then allows only what both allow (native decide_all), so no flag can widen — and
  * moves the caller (the `sbx exec` process itself, never the shell) to it. Everything the
- * caller starts from then on inherits it. `--policy FILE` is refused here: the supervisor
+ * caller starts from then on inherits it. The outer policy's `commands:` overrides still
+ * bind: each gets a nested twin (the same flags, within that override's policy), named by the
+ * nested policy's own `commands:`, so `sbx exec --deny-write -- npm …` runs npm under its
+ * override narrowed by the flags, not under the outer policy without its override. `--policy FILE` is refused here: the supervisor
  * would read FILE with the user's rights.
  */
 import type { HintRequest } from '../../native/unotify/native.js';
@@ -24,6 +27,8 @@ const MAX_NESTED = 256;
 
 export interface NarrowHost {
   readonly id: string;
+  /** The finished `commands:` overrides of an installed policy (undefined: not known). */
+  commandsOf(policyId: number): CompiledPolicy['commands'] | undefined;
   /** Nested policy ids by (outer id, cwd, flags): the same nested exec again reuses its policy. */
   readonly nested: Map<string, number>;
   readonly installed: InstalledPolicies;
@@ -51,7 +56,11 @@ export function nestedOrigin(args: string[], outerOrigin: string): string {
  * within `within`. Also what a resumed supervisor runs for each nested policy the keeper kept,
  * so the same flags give the same policy after a restart.
  */
-export async function buildNested(host: Pick<NarrowHost, 'env' | 'prepareNested'>, n: NestedState): Promise<{ policy: CompiledPolicy; envFilter: CompiledPolicy['env'] } | { error: string }> {
+export async function buildNested(
+  host: Pick<NarrowHost, 'env' | 'prepareNested'> & { allocateId(): number },
+  n: NestedState,
+  outerCommands: CompiledPolicy['commands'],
+): Promise<{ policy: CompiledPolicy; envFilter: CompiledPolicy['env']; overrides: CompiledPolicy[] } | { error: string }> {
   let parsed;
   try {
     parsed = parseArgs(n.args, EXEC_FLAG_SPEC, 'sbx exec flags');
@@ -68,10 +77,16 @@ export async function buildNested(host: Pick<NarrowHost, 'env' | 'prepareNested'
     if (err instanceof SbxError) return { error: err.message };
     throw err;
   }
-  // Command overrides of the nested policy would widen it from inside: none (the outer's
-  // still bind through `within`).
-  const policy = await host.prepareNested({ ...compiled.policy, id: n.id, within: n.within, commands: [] });
-  return { policy, envFilter: compiled.envFilter };
+  // Command overrides of the nested policy's own files would widen it from inside: none. The
+  // outer policy's do bind: each program it overrides runs under the flags within that
+  // override (a twin per override, kept under the same ids across a restart).
+  const ids = outerCommands.map((_, i) => n.overrides?.[i] ?? host.allocateId());
+  const overrides: CompiledPolicy[] = [];
+  for (const [i, c] of outerCommands.entries())
+    overrides.push(await host.prepareNested({ ...compiled.policy, id: ids[i]!, within: c.policy, commands: [] }));
+  const commands = outerCommands.map((c, i) => ({ ...c, rule: -1, policy: ids[i]! }));
+  const policy = await host.prepareNested({ ...compiled.policy, id: n.id, within: n.within, commands });
+  return { policy, envFilter: compiled.envFilter, overrides };
 }
 
 async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply> {
@@ -85,13 +100,15 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   if ('error' in req) return req;
   const outer = host.installed.byPolicyId(caller.policy);
   if (!outer) return { error: "the caller's policy is unknown (it runs under the strictest policy)" };
+  const outerCommands = host.commandsOf(caller.policy) ?? [];
+  const builder = { env: host.env, prepareNested: (p: CompiledPolicy) => host.prepareNested(p), allocateId: () => host.installed.allocateId() };
   const origin = nestedOrigin(req.args, outer.origin);
   const want = { within: caller.policy, cwd: h.cwd, args: req.args };
   const key = nestedKey(want);
   const known = host.nested.get(key);
   if (known !== undefined && host.installed.byPolicyId(known)) {
     // Compiled again only for its environment filter (the policy in the engine stays).
-    const again = await buildNested(host, { ...want, id: known });
+    const again = await buildNested(builder, { ...want, id: known }, []);
     if ('error' in again) return again;
     const e = host.engine();
     if (!e || e.stopped) return { error: 'the session is ending' };
@@ -100,11 +117,13 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   }
   if (host.nested.size >= MAX_NESTED) return { error: `this session already holds ${MAX_NESTED} nested policies` };
   const id = host.installed.allocateId();
-  const built = await buildNested(host, { ...want, id });
+  const built = await buildNested(builder, { ...want, id }, outerCommands);
   if ('error' in built) return built;
   const e = host.engine();
   if (!e || e.stopped) return { error: 'the session is ending' };
-  host.installed.addNested(e, built.policy, origin, { ...want, id });
+  // Its command overrides first: the nested policy names them.
+  for (const [i, o] of built.overrides.entries()) host.installed.addDerived(e, o, `${origin} (for ${outerCommands[i]!.name}, within its command override)`);
+  host.installed.addNested(e, built.policy, origin, { ...want, id, overrides: built.overrides.map((o) => o.id) });
   host.installed.installStrict(e);
   host.nested.set(key, id);
   e.assign(h.tgid, id, false);

@@ -133,7 +133,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   private async startInner(reg: Registration, listenerFd: number, journalFd: number, terminalFds?: number[]): Promise<void> {
     this.journalFd = journalFd;
     const state = reg.resume && reg.state?.v === 2 ? reg.state : undefined;
-    let nested: { policy: CompiledPolicy; built: NestedState }[] = [];
+    let nested: { policy: CompiledPolicy; built: NestedState; overrides: CompiledPolicy[] }[] = [];
     this.net = await this.ctx.network(this.id, state?.proxyPort, state ? stateUpstream(state) : undefined);
     traceStep(this.id, 'network adopted');
     this.net.onPolicy = (p) => this.onNetPolicy(p);
@@ -191,7 +191,9 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     // Nested policies after the entries (their origin names the outer one's), outer first.
     for (const n of nested) {
       const outer = this.installed.byPolicyId(n.built.within)?.origin ?? `policy ${n.built.within}`;
-      this.installed.addNested(this.engineRef, n.policy, nestedOrigin(n.built.args, outer), n.built);
+      const origin = nestedOrigin(n.built.args, outer);
+      for (const o of n.overrides) this.installed.addDerived(this.engineRef, o, `${origin} (within a command override)`);
+      this.installed.addNested(this.engineRef, n.policy, origin, n.built);
       this.nested.set(nestedKey(n.built), n.built.id);
     }
     traceStep(this.id, 'policies installed');
@@ -228,20 +230,31 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
    * that no longer builds (a policy file broke meanwhile) is locked down: its processes stay
    * narrower than their outer policy, never wider.
    */
-  private async rebuildNested(kept: NestedState[]): Promise<{ policy: CompiledPolicy; built: NestedState }[]> {
-    const out: { policy: CompiledPolicy; built: NestedState }[] = [];
+  private async rebuildNested(kept: NestedState[]): Promise<{ policy: CompiledPolicy; built: NestedState; overrides: CompiledPolicy[] }[]> {
+    const out: { policy: CompiledPolicy; built: NestedState; overrides: CompiledPolicy[] }[] = [];
+    // The finished command overrides of each policy a nested one may be within: the entries'
+    // (not installed yet), then each nested one as it is built (an outer before its inner).
+    const commands = new Map<number, CompiledPolicy['commands']>();
+    for (const e of this.installed.entries.values()) {
+      const main = e.netMain ?? e.resolved.main;
+      commands.set(main.id, main.commands);
+    }
     for (const n of kept) {
       let got: Awaited<ReturnType<typeof buildNested>>;
+      const outerCommands = commands.get(n.within) ?? [];
       try {
-        got = await buildNested(this, n);
+        got = await buildNested(this, n, outerCommands);
       } catch (err) {
         got = { error: (err as Error).message }; // a resumed session starts whatever one nested policy does
       }
       if ('error' in got) {
         this.notify(`sbx: nested \`sbx exec ${n.args.join(' ')}\` could not be built again after the supervisor restarted (${got.error}); its processes are locked down`);
-        out.push({ policy: { ...lockdown(n.id), within: n.within }, built: n });
+        // Its overrides' twins too: locked down under the ids their processes carry.
+        const twins = (n.overrides ?? []).map((id, i) => ({ ...lockdown(id), within: outerCommands[i]?.policy ?? n.within }));
+        out.push({ policy: { ...lockdown(n.id), within: n.within }, built: n, overrides: twins });
       } else {
-        out.push({ policy: got.policy, built: n });
+        commands.set(n.id, got.policy.commands);
+        out.push({ policy: got.policy, built: { ...n, overrides: got.overrides.map((o) => o.id) }, overrides: got.overrides });
       }
     }
     return out;
@@ -258,6 +271,16 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     else if (h.verb === 'narrow') void handleNarrow(this, h);
     else if (h.verb === 'widen') void handleWiden(this, h);
     else void handleHint(this, h);
+  }
+
+  /** The finished command overrides of an installed policy (NarrowHost). */
+  commandsOf(policyId: number): CompiledPolicy['commands'] | undefined {
+    return this.installed.byPolicyId(policyId)?.policy.commands;
+  }
+
+  /** A fresh policy id (narrow.ts buildNested). */
+  allocateId(): number {
+    return this.installed.allocateId();
   }
 
   /** The network step for a nested policy (NarrowHost). */

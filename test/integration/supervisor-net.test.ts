@@ -114,6 +114,45 @@ describe('network policy in a session', () => {
     expect(denied.some((v) => v.policy.startsWith('sbx exec --allow-net=other.test within'))).toBe(true);
   });
 
+  // A nested exec narrows; it must not drop the outer policy's command override on the way
+  // (`sbx exec --deny-write -- curl …` would otherwise run curl without its override).
+  it("a nested sbx exec keeps the session's commands: override for the program it runs, narrowed by its flags; also after a supervisor restart", { timeout: 90_000 }, async () => {
+    const p = makeProject(join(sb.home, 'netover'), 'version: 1\ncommands:\n  curl: { net: { allow: ["127.0.0.4"] } }\n');
+    expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
+    const go = join(p, 'go');
+    const curl = (addr: string) => `curl -fsS --max-time 5 --noproxy '*' http://${addr}:${servers.port}/`;
+    const nested = `${sbxBin} exec -q --deny-write --`;
+    const round = (tag: string) =>
+      [
+        t(`${tag}-direct-2`, curl('127.0.0.2')),
+        t(`${tag}-direct-4`, curl('127.0.0.4')),
+        t(`${tag}-nested-2`, `${nested} ${curl('127.0.0.2')}`),
+        t(`${tag}-nested-4`, `${nested} ${curl('127.0.0.4')}`),
+        // The flags still narrow the override: allowed by it, not by them.
+        t(`${tag}-narrower-4`, `${sbxBin} exec -q --allow-net=127.0.0.2 -- ${curl('127.0.0.4')}`),
+      ].join('\n');
+    // The second round runs from a nested exec that was made before the restart.
+    const script = [round('before'), `${nested} sh -c 'touch ${p}/ready; while [ ! -e ${go} ]; do sleep 0.05; done; ${round('after').replace(/'/g, "'\\''")}'`].join('\n');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    await until('the first round', () => existsSync(join(p, 'ready')), 60_000);
+    const session = sb.status().sessions.find((s) => s.cwd === p)!;
+    const old = sb.supervisorPid()!;
+    process.kill(old, 'SIGKILL');
+    await until('resumed', () => {
+      const pid = sb.supervisorPid();
+      return pid !== undefined && pid !== old && sb.status().sessions.some((s) => s.id === session.id);
+    }, 30_000);
+    writeFileSync(go, '');
+    const out = (await run.done).stdout;
+    for (const tag of ['before', 'after']) {
+      expect(out).toMatch(new RegExp(`^${tag}-direct-2 fail`, 'm'));
+      expect(out).toContain(`${tag}-direct-4 ok hello from wild`);
+      expect(out).toMatch(new RegExp(`^${tag}-nested-2 fail`, 'm'));
+      expect(out).toContain(`${tag}-nested-4 ok hello from wild`);
+      expect(out).toMatch(new RegExp(`^${tag}-narrower-4 fail`, 'm'));
+    }
+  });
+
   it('a supervisor killed with -9 comes back on the same proxy port: the session\'s proxy variables still work, and still filter', { timeout: 90_000 }, async () => {
     const p = makeProject(join(sb.home, 'netcrash'), 'version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.4"]\n');
     expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
