@@ -200,7 +200,11 @@ export interface NativeAddon {
    * processes). Throws (with errno) when the process cannot be tagged (gone, another user,
    * a hard core-size limit too low).
    */
-  engineAssign(engine: EngineHandle, pid: number, policyId: number, followsCd: boolean): void;
+  /**
+   * sealed: pid is an `sbx exec` that narrowed itself; no other process may read or debug it
+   * (/proc/<pid>/environ, mem, ptrace), its own children included, for the rest of its life.
+   */
+  engineAssign(engine: EngineHandle, pid: number, policyId: number, followsCd: boolean, sealed: boolean): void;
   /** The policy pid runs under and whether it follows cd; null when pid is not this session's (or unplaced). */
   engineProcess(engine: EngineHandle, pid: number): { policy: number; followsCd: boolean } | null;
   /** Replaces the protected pids (this process is always added); decisions in flight finish on the old set. */

@@ -201,14 +201,15 @@ export class Engine {
    * policy it was created under. followsCd: the session's shell. Throws when the process
    * cannot be tagged (see native.d.ts).
    */
-  assign(pid: number, policyId: number, followsCd: boolean): void {
+  assign(pid: number, policyId: number, followsCd: boolean, sealed = false): void {
     const w = 'Engine.assign';
     const h = this.live(w);
     checkInt(w, 'pid', pid, 1, 2 ** 31 - 1);
     checkInt(w, 'policyId', policyId, 0, 2 ** 31 - 1);
     if (typeof followsCd !== 'boolean') fail(w, 'followsCd must be a boolean', followsCd);
+    if (typeof sealed !== 'boolean') fail(w, 'sealed must be a boolean', sealed);
     if (!this.policies.has(policyId)) fail(w, 'policyId was never set with setPolicy', policyId);
-    this.addon.engineAssign(h, pid, policyId, followsCd);
+    this.addon.engineAssign(h, pid, policyId, followsCd, sealed);
   }
 
   /** The policy a process of this session runs under and whether it is the shell; null: not this session's, or unplaced. */

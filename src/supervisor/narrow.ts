@@ -112,7 +112,7 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
     if ('error' in again) return again;
     const e = host.engine();
     if (!e || e.stopped) return { error: 'the session is ending' };
-    e.assign(h.tgid, known, false);
+    e.assign(h.tgid, known, false, true);
     return { ok: true, policy: origin, env: again.envFilter };
   }
   if (host.nested.size >= MAX_NESTED) return { error: `this session already holds ${MAX_NESTED} nested policies` };
@@ -126,7 +126,8 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   host.installed.addNested(e, built.policy, origin, { ...want, id, overrides: built.overrides.map((o) => o.id) });
   host.installed.installStrict(e);
   host.nested.set(key, id);
-  e.assign(h.tgid, id, false);
+  // Sealed: it holds the environment its flags hide from the command it runs next.
+  e.assign(h.tgid, id, false, true);
   host.say(`session ${host.id}: pid ${h.tgid} narrowed to policy ${id} (${origin})`);
   // Kept by the keeper: after a supervisor restart the nested policy is built again.
   host.changed();

@@ -140,6 +140,35 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.stdout, out.stderr).toContain('session-read');
   });
 
+  // `sbx exec --deny-env` inside a session keeps the variables from its command, but the
+  // `sbx exec` process that narrowed still has them: it is sealed (native ProcTable::sealed),
+  // so its command cannot read them from it, before or after a restart.
+  it("a nested sbx exec's own process is sealed: its command cannot read the environment --deny-env hid from it; a sibling of the same policy can be read", async () => {
+    const go = goFile('sealed');
+    const ready = join(world, 'sealed-ready');
+    const peek = (tag: string) =>
+      [
+        `echo "${tag}-own [$SBX_TEST_SECRET]"`,
+        `tr "\\0" "\\n" < /proc/$PPID/environ 2>/dev/null | grep -q SBX_TEST_SECRET && echo ${tag}-parent-environ-read || echo ${tag}-parent-environ-denied`,
+        `head -c1 /proc/$PPID/mem >/dev/null 2>&1 && echo ${tag}-parent-mem-read || echo ${tag}-parent-mem-denied`,
+        `tr "\\0" "\\n" < /proc/$sib/environ 2>/dev/null | grep -q SBX_TEST_SIBLING && echo ${tag}-sibling-read || echo ${tag}-sibling-denied`,
+      ].join('; ');
+    const inner = `SBX_TEST_SIBLING=1 sleep 30 & sib=$!; sleep 0.2; ${peek('before')}; touch ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; ${peek('after')}; kill $sib`;
+    const run = sb.spawnSbxEnv(['shell', '--', 'sh', '-c', `${sbxBin} exec -q --deny-env -- sh -c '${inner}'`], { SBX_TEST_SECRET: 'hunter2' });
+    await until('the nested exec ran', () => existsSync(ready), 60_000);
+    const session = sb.status().sessions.find((s) => s.policy !== 'sbx exec flags')!;
+    await killSupervisor(session.id);
+    writeFileSync(go, '');
+    const out = (await run.done).stdout;
+    for (const tag of ['before', 'after']) {
+      expect(out).toContain(`${tag}-own []`);
+      expect(out).toContain(`${tag}-parent-environ-denied`);
+      expect(out).toContain(`${tag}-parent-mem-denied`);
+      expect(out).toContain(`${tag}-sibling-read`);
+    }
+    expect(out).not.toContain('hunter2');
+  });
+
   it("an sbx exec session's proxy still chains to the user's proxy", async () => {
     const proj = makeProject(join(sb.home, 'proxyproj'));
     const go = join(proj, 'go');

@@ -58,7 +58,7 @@ describe('native addon', () => {
   it('native functions check arity and types with TypeErrors naming the argument', () => {
     expect(() => (addon.recvFd as unknown as (x: unknown) => void)('x')).toThrow(TypeError);
     expect(() => addon.recvFd(-1, 5)).toThrow(/recvFd\(sock, timeoutMs\): sock must be an integer/);
-    expect(() => addon.engineAssign({} as never, 1, 1, false)).toThrow(/engineAssign\(engine, pid, policyId, followsCd\): engine must be a handle/);
+    expect(() => addon.engineAssign({} as never, 1, 1, false, false)).toThrow(/engineAssign\(engine, pid, policyId, followsCd, sealed\): engine must be a handle/);
     expect(() => addon.execve('/bin/true', [], [])).toThrow(/argv must not be empty/);
     expect(() => addon.engineCreate({ listenerFd: 0 } as never)).toThrow(/options.strictPolicy/);
     expect(() => addon.engineSetProtectedPids({} as never, [1])).toThrow(/engineSetProtectedPids\(engine, pids\): engine must be a handle/);

@@ -128,7 +128,7 @@ async function execPrepared(
       onClosed: () => {},
     });
     for (const p of policies.values()) native.engineSetPolicy(engine, p);
-    native.engineAssign(engine, launched.child.pid!, request.policy.id, false);
+    native.engineAssign(engine, launched.child.pid!, request.policy.id, false, false);
     native.engineWatchRoot(engine, launched.child.pid!); // (and engineStop(…, true) below)
     native.engineSetPolicy(engine, strict); // last: nothing is decided before it
     live.engine = engine;

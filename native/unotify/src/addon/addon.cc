@@ -276,13 +276,15 @@ Napi::Value EngineDropPolicy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EngineAssign(const Napi::CallbackInfo& info) {
-  const char* sig = "engineAssign(engine, pid, policyId, followsCd)";
-  need_args(info, 4, sig);
+  const char* sig = "engineAssign(engine, pid, policyId, followsCd, sealed)";
+  need_args(info, 5, sig);
   auto core = engine_arg(info, sig);
   int pid = arg_int(info, 1, sig, "pid", 1, INT32_MAX);
   int pol = arg_int(info, 2, sig, "policyId", 0, INT32_MAX);
   if (!info[3].IsBoolean()) throw_type(info.Env(), sig, "followsCd must be a boolean");
-  int r = core->assign(pid, pol, info[3].As<Napi::Boolean>().Value());
+  if (!info[4].IsBoolean()) throw_type(info.Env(), sig, "sealed must be a boolean");
+  const bool sealed = info[4].As<Napi::Boolean>().Value();
+  int r = core->assign(pid, pol, info[3].As<Napi::Boolean>().Value(), sealed);
   if (r == -ERANGE)
     throw sys_error(info.Env(),
                     "engineAssign: pid " + std::to_string(pid) +

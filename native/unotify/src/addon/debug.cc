@@ -50,6 +50,7 @@ const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int trace
   if (pol < 0) return "not of this session";
   if (const char* why = core.dumpable().undumpable(tracee, pol)) return why;
   if (procs.follows_cd(tracee)) return "the session's shell, whose policy follows cd";
+  if (procs.sealed(tracee)) return "an sbx exec that narrowed itself (it holds what its flags hide from its command)";
   if (procs.follows_cd(tracer)) return "the session's shell does not debug";
   if (pol != tracerPolicy && pol != procs.strict()) return "runs under another policy";
   return nullptr;

@@ -44,7 +44,7 @@ const char kMagic[8] = {'S', 'B', 'X', 'T', 'A', 'G', 'S', '1'};
 constexpr size_t kHeader = 64;
 constexpr size_t kNextAt = 16;
 enum : uint32_t { kFree = 0, kWriting = 1, kLive = 2 };
-enum : uint32_t { kFollows = 1 };
+enum : uint32_t { kFollows = 1, kSealed = 2 };
 
 uint64_t random64() {
   uint64_t r = 0;
@@ -94,12 +94,13 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
       uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
       if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
       if (s != kLive) continue;
-      tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k)};
-      if ((r.flags & kFollows) && !followers_.count(r.owner)) {
+      tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k), (r.flags & kSealed) != 0};
+      for (auto [flag, map] : {std::pair{kFollows, &followers_}, std::pair{kSealed, &sealed_}}) {
+        if (!(r.flags & flag) || map->count(r.owner)) continue;
         Fd pfd(sys_pidfd_open(r.owner, 0));
         // The same process (not a later one with its pid): same start time, taken after the pidfd.
         if (pfd.ok() && proc_starttime(r.owner) == r.ownerStart && pidfd_alive(pfd.get()))
-          followers_.emplace(r.owner, Follower{std::move(pfd)});
+          map->emplace(r.owner, Follower{std::move(pfd)});
       }
     }
   }
@@ -167,7 +168,7 @@ int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
       r.policy = t.policy;
       r.tag = tag;
       r.owner = t.owner;
-      r.flags = t.follows ? static_cast<uint32_t>(kFollows) : 0u;
+      r.flags = (t.follows ? static_cast<uint32_t>(kFollows) : 0u) | (t.sealed ? static_cast<uint32_t>(kSealed) : 0u);
       r.ownerStart = t.ownerStart;
       __atomic_store_n(&r.state, kLive, __ATOMIC_RELEASE);
       freeHint_ = k + 1;
@@ -206,11 +207,11 @@ void ProcTable::sweep_locked() {
   gen_++;
 }
 
-int ProcTable::assign(int tgid, int policy, bool followsCd) {
+int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) {
   std::lock_guard<std::mutex> one(assignMu_);
   struct rlimit cur;
   if (prlimit(tgid, RLIMIT_CORE, nullptr, &cur) != 0) return -errno;
-  Tag t{policy, tgid, proc_starttime(tgid), followsCd, -1};
+  Tag t{policy, tgid, proc_starttime(tgid), followsCd, -1, sealed};
   uint64_t tag;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -233,6 +234,12 @@ int ProcTable::assign(int tgid, int policy, bool followsCd) {
   }
   gen_++;  // cached policies are read again
   std::lock_guard<std::mutex> g(mu_);
+  // Sealed for life once sealed (a later assignment, an override at its exec, keeps it).
+  if (sealed) {
+    if (sealed_.size() >= 64)  // the ones gone (each nested sbx exec is one)
+      for (auto i = sealed_.begin(); i != sealed_.end();) i = pidfd_alive(i->second.pidfd.get()) ? std::next(i) : sealed_.erase(i);
+    sealed_[tgid] = Follower{Fd(sys_pidfd_open(tgid, 0))};
+  }
   if (followsCd) {
     followers_[tgid] = Follower{Fd(sys_pidfd_open(tgid, 0))};
   } else if (followers_.erase(tgid)) {
@@ -319,6 +326,12 @@ std::vector<int> ProcTable::followers() {
   for (const auto& [tgid, f] : followers_)
     if (f.pidfd.ok() && pidfd_alive(f.pidfd.get())) out.push_back(tgid);
   return out;
+}
+
+bool ProcTable::sealed(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = sealed_.find(tgid);
+  return it != sealed_.end() && it->second.pidfd.ok() && pidfd_alive(it->second.pidfd.get());
 }
 
 bool ProcTable::follows_cd(int tgid) {

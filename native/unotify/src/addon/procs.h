@@ -60,7 +60,10 @@ class ProcTable {
   // Gives tgid a fresh tag bound to policy. followsCd: tgid is the interactive shell (its
   // policy follows its directory; it may act on any of its session's processes). 0 or
   // -errno (-ERANGE: the process's hard core limit leaves no room for tags).
-  int assign(int tgid, int policy, bool followsCd);
+  // sealed: tgid is an `sbx exec` that narrowed itself (src/supervisor/narrow.ts): it still
+  // holds what its flags hide from its command (the environment --deny-env removes), so no
+  // other process may read or debug it (debug.cc), its own children included.
+  int assign(int tgid, int policy, bool followsCd, bool sealed = false);
   // Policy of tgid if it is this session's (its tag is one of ours), else -1.
   int member_policy(int tgid);
   // A pidfd on tgid if it is this session's: taken before the tag is read, so the answer is
@@ -71,6 +74,8 @@ class ProcTable {
   // count from their fork on, before any trap).
   std::vector<int> members_now();
   bool follows_cd(int tgid);
+  // Sealed by assign (and still that process)?
+  bool sealed(int tgid);
   // The processes that follow cd (the session's interactive shells), alive now.
   std::vector<int> followers();
   int strict() const { return strict_; }
@@ -89,6 +94,7 @@ class ProcTable {
     uint64_t ownerStart;
     bool follows;
     int slot;  // in the store, -1 in memory only
+    bool sealed = false;
   };
   struct Rec;  // a store record (procs.cc)
   int tag_policy(int pid, bool* ok);
@@ -107,6 +113,7 @@ class ProcTable {
     Fd pidfd;
   };
   std::unordered_map<int, Follower> followers_;
+  std::unordered_map<int, Follower> sealed_;  // the same pin, for sealed processes
   uint64_t next_ = 0;  // the next tag to hand out (0: not seeded yet)
   // The store: a header then fixed records in the mapped region.
   ShmStore store_;
