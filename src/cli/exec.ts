@@ -85,7 +85,7 @@ async function run(args: string[]): Promise<number> {
   // our child, inheriting it.
   const nested = narrowInside(args.slice(0, args.length - argv.length).filter((a) => a !== '--' && a !== '-q' && a !== '--quiet'));
   if (nested) {
-    if (nested.error) throw new SbxError(`sbx exec inside a session: ${String(nested.error)}`, { exitCode: 70 });
+    if (nested.error) throw new SbxError(`sbx exec inside a sandbox: ${String(nested.error)}`, { exitCode: 70 });
     return runNested(argv, nested.env as { deny: string[]; allow: string[] } | undefined);
   }
   const cwd = process.cwd();

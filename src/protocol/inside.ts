@@ -111,6 +111,9 @@ export function narrowInside(args: string[]): AskReply | undefined {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    // An `sbx exec` that runs in its own process (no supervisor) serves no nested policy.
+    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP')
+      return { error: 'the sbx exec around this one runs in its own process and cannot make a nested sandbox; start a supervisor first (`sbx daemon start`), then run the outer sbx exec again' };
     throw new SupervisorError(`the session's supervisor did not answer 'exec': ${(err as Error).message}`, undefined, err);
   }
   try {

@@ -182,3 +182,15 @@ describe('the supervisor dies mid-run: fail closed', () => {
     expect(r.stdout).toBe('ready\nALIVE\n');
   });
 });
+
+describe('a nested sbx exec inside an sbx exec that runs in its own process', () => {
+  // No supervisor serves the outer one: nothing can make the nested policy. Said plainly, with
+  // the fix, and the command does not run (not even under the outer sandbox alone).
+  it('fails with exit 70 saying why and what to do; the command does not run', async () => {
+    const marker = join(world.dir, 'nested-in-own-process');
+    const r = await sbxExec(['--', sbxBin, 'exec', '--deny-net', '--', 'touch', marker], { env: { ...world.env, SBX_NO_FAST: '1' }, cwd: world.dir });
+    expect(r.code).toBe(70);
+    expect(r.stderr).toMatch(/sbx exec inside a sandbox: the sbx exec around this one runs in its own process .*sbx daemon start/);
+    expect(existsSync(marker)).toBe(false);
+  });
+});

@@ -22,6 +22,7 @@ import { privilegedLine } from '../../policy/suggest.js';
 import { displaySafe } from '../../display-safe.js';
 
 const ENOENT = 2;
+const EOPNOTSUPP = 95;
 
 type Defaults = NonNullable<ExecRequest['defaultOrigins']>;
 
@@ -123,8 +124,9 @@ async function execPrepared(
       // sbx's own launcher, started before the filter: known by identity, not decided
       launcherPath: launcherPath(),
       onEvents: report,
-      // No session here: the shell hook's /proc/self/sbx/ channel does not exist.
-      onHint: (hint) => native.engineReplyHint(engine, hint.id, { errno: ENOENT }),
+      // No session here: the shell hook's /proc/self/sbx/ channel does not exist. A nested
+      // `sbx exec` is told why it cannot narrow here (no supervisor to make its policy).
+      onHint: (hint) => native.engineReplyHint(engine, hint.id, { errno: hint.verb === 'narrow' ? EOPNOTSUPP : ENOENT }),
       onClosed: () => {},
     });
     for (const p of policies.values()) native.engineSetPolicy(engine, p);
