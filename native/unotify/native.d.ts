@@ -197,12 +197,10 @@ export interface NativeAddon {
    * Puts pid (a tgid) under policyId from now on; the processes it created before keep the
    * policy they were created under, and its later children get policyId. followsCd: pid is
    * the session's shell (only it may push hints; it may act on any of its session's
-   * processes). Throws (with errno) when the process cannot be tagged (gone, another user,
+   * processes). sealed: pid is an `sbx exec` that narrowed itself; no other process may read
+   * or debug it (/proc/<pid>/environ, mem, ptrace), its own children included, for the rest
+   * of its life. Throws (with errno) when the process cannot be tagged (gone, another user,
    * a hard core-size limit too low).
-   */
-  /**
-   * sealed: pid is an `sbx exec` that narrowed itself; no other process may read or debug it
-   * (/proc/<pid>/environ, mem, ptrace), its own children included, for the rest of its life.
    */
   engineAssign(engine: EngineHandle, pid: number, policyId: number, followsCd: boolean, sealed: boolean): void;
   /** The policy pid runs under and whether it follows cd; null when pid is not this session's (or unplaced). */
