@@ -3,10 +3,11 @@
  * here (src/net supplies resolutions), every address decided by src/policy's
  * decideNamedTarget on the asking program's *finished* policy — the same net section the
  * engine decides its direct connects on — and on every policy it was narrowed within (a
- * nested `sbx exec`): allowed only if all of them allow it, as the engine's decide_all. See decideNamedTarget for the steps; in short: a denied
- * name is refused, an address rule decides its address (a wildcard-allowed name gets no
- * exception from an address deny), and under a default deny a name allowed only by a
- * host rule reaches no local address (loopback, LAN, link-local/cloud metadata).
+ * nested `sbx exec`): allowed only if all of them allow it, as the engine's decide_all.
+ * See decideNamedTarget for the steps; in short: a denied name is refused, an address rule
+ * decides its address (a wildcard-allowed name gets no exception from an address deny), and
+ * under a default deny a name allowed only by a host rule reaches no local address
+ * (loopback, LAN, link-local/cloud metadata).
  * Names are matched lower-case without a trailing dot; an IP literal is decided like a
  * direct connect.
  */
