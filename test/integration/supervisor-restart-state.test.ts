@@ -143,7 +143,7 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
   // `sbx exec --deny-env` inside a session keeps the variables from its command, but the
   // `sbx exec` process that narrowed still has them: it is sealed (native ProcTable::sealed),
   // so its command cannot read them from it, before or after a restart.
-  it("a nested sbx exec's own process is sealed: its command cannot read the environment --deny-env hid from it; a sibling of the same policy can be read", async () => {
+  it("a nested sbx exec's own process is sealed: its command cannot read the environment --deny-env hid from it, nor signal it to open Node's inspector; a sibling of the same policy can be read and signalled", async () => {
     const go = goFile('sealed');
     const ready = join(world, 'sealed-ready');
     const peek = (tag: string) =>
@@ -152,6 +152,11 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
         `tr "\\0" "\\n" < /proc/$PPID/environ 2>/dev/null | grep -q SBX_TEST_SECRET && echo ${tag}-parent-environ-read || echo ${tag}-parent-environ-denied`,
         `head -c1 /proc/$PPID/mem >/dev/null 2>&1 && echo ${tag}-parent-mem-read || echo ${tag}-parent-mem-denied`,
         `tr "\\0" "\\n" < /proc/$sib/environ 2>/dev/null | grep -q SBX_TEST_SIBLING && echo ${tag}-sibling-read || echo ${tag}-sibling-denied`,
+        // SIGUSR1 opens Node's inspector (the sbx exec is Node): refused to it, as every signal
+        // but those of job control and endings; a sibling of the same policy takes it.
+        `kill -USR1 $PPID 2>/dev/null && echo ${tag}-parent-usr1-sent || echo ${tag}-parent-usr1-refused`,
+        `kill -0 $PPID && echo ${tag}-parent-probe-ok`,
+        `sleep 30 & v=$!; kill -USR1 $v && echo ${tag}-sibling-usr1-sent || echo ${tag}-sibling-usr1-refused`,
       ].join('; ');
     const inner = `SBX_TEST_SIBLING=1 sleep 30 & sib=$!; sleep 0.2; ${peek('before')}; touch ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; ${peek('after')}; kill $sib`;
     const run = sb.spawnSbxEnv(['shell', '--', 'sh', '-c', `${sbxBin} exec -q --deny-env -- sh -c '${inner}'`], { SBX_TEST_SECRET: 'hunter2' });
@@ -165,6 +170,9 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
       expect(out).toContain(`${tag}-parent-environ-denied`);
       expect(out).toContain(`${tag}-parent-mem-denied`);
       expect(out).toContain(`${tag}-sibling-read`);
+      expect(out).toContain(`${tag}-parent-usr1-refused`);
+      expect(out).toContain(`${tag}-parent-probe-ok`);
+      expect(out).toContain(`${tag}-sibling-usr1-sent`);
     }
     expect(out).not.toContain('hunter2');
   });

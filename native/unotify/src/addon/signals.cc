@@ -31,6 +31,30 @@ int pidfd_target(int tid, int fd) {
 
 namespace {
 
+// A sealed process (procs.h: an `sbx exec` that narrowed itself, which still holds what its
+// flags hide from its command) takes only the signals that end, stop, continue or resize a
+// job. Another would make it act: SIGUSR1 opens Node's inspector (the CLI is Node), whose
+// client could read the environment --deny-env hid.
+bool reaches_sealed(int sig) {
+  switch (sig) {
+    case 0: case SIGKILL: case SIGTERM: case SIGINT: case SIGHUP: case SIGQUIT: case SIGPIPE:
+    case SIGCONT: case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: case SIGWINCH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool sealed_refuses(Notif& n, int tgid, int sig) {
+  return tgid > 0 && tgid != n.caller.tgid && !reaches_sealed(sig) && n.core->procs().sealed(tgid);
+}
+
+bool any_sealed_refuses(Notif& n, const std::vector<int>& members, int sig) {
+  for (int pid : members)
+    if (sealed_refuses(n, pid, sig)) return true;
+  return false;
+}
+
 // The pidfd is an entry in the caller's fd table, which a racing thread can replace:
 // decide on our own copy and send through it.
 void pidfd_signal(Notif& n) {
@@ -44,8 +68,15 @@ void pidfd_signal(Notif& n) {
     return void(reply_error(n.listener(), n.req.id, EFAULT));
   int target = pidfd_target(getpid(), ours.get());
   if (target <= 0) return void(reply_error(n.listener(), n.req.id, EBADF));
-  bool deny = a[1] != 0 && ((a[3] & PIDFD_SIGNAL_PROCESS_GROUP) ? !may_act_on_group(n, proc_pgrp(target))
-                                                                 : !may_act_on(n, tgid_of(target)));
+  const int sig = static_cast<int>(a[1]);
+  bool deny = false;
+  if (a[3] & PIDFD_SIGNAL_PROCESS_GROUP) {
+    std::vector<int> members;
+    bool sbx = false;
+    deny = sig != 0 && (!group_members(n, proc_pgrp(target), members, sbx) || sbx || any_sealed_refuses(n, members, sig));
+  } else {
+    deny = sig != 0 && (!may_act_on(n, tgid_of(target)) || sealed_refuses(n, tgid_of(target), sig));
+  }
   if (deny && refuse(n, Decision{false, -2}, "signal", std::to_string(target), EPERM)) return;
   long r = syscall(SYS_pidfd_send_signal, ours.get(), static_cast<int>(a[1]), a[2] ? &info : nullptr,
                    static_cast<unsigned>(a[3]));
@@ -61,7 +92,7 @@ void signal_members(Notif& n, int pgrp, const std::vector<int>& members, int sig
   int sent = 0;
   for (int pid : members) {
     Fd pf(sys_pidfd_open(pid, 0));
-    if (!pf.ok() || proc_pgrp(pid) != pgrp || n.core->is_protected(pid) || !may_act_on(n, pid)) continue;
+    if (!pf.ok() || proc_pgrp(pid) != pgrp || n.core->is_protected(pid) || !may_act_on(n, pid) || sealed_refuses(n, pid, sig)) continue;
     if (syscall(SYS_pidfd_send_signal, pf.get(), sig, nullptr, 0) == 0) sent++;
   }
   reply_value(n.listener(), n.req.id, sent > 0 ? 0 : -ESRCH);
@@ -79,7 +110,7 @@ void handle_signal(Notif& n) {
   if (nr == __NR_kill || nr == __NR_rt_sigqueueinfo) {
     sig = static_cast<int>(a[1]);
     if (target > 0)
-      ok = may_act_on(n, tgid_of(target));
+      ok = may_act_on(n, tgid_of(target)) && !sealed_refuses(n, tgid_of(target), sig);
     else if (target == -1)
       ok = false;  // every process the caller may signal: the whole user
     else {
@@ -88,13 +119,14 @@ void handle_signal(Notif& n) {
       bool sbx = false;
       ok = group_members(n, pgrp, members, sbx);
       if (ok && sbx && sig != 0) return signal_members(n, pgrp, members, sig);
+      if (ok && any_sealed_refuses(n, members, sig)) ok = false;
     }
   } else if (nr == __NR_tkill) {
     sig = static_cast<int>(a[1]);
-    ok = may_act_on(n, tgid_of(target));
+    ok = may_act_on(n, tgid_of(target)) && !sealed_refuses(n, tgid_of(target), sig);
   } else {  // tgkill, rt_tgsigqueueinfo: (tgid, tid, sig); the tid must be in that group
     sig = static_cast<int>(a[2]);
-    ok = tgid_of(static_cast<int>(a[1])) == target && may_act_on(n, target);
+    ok = tgid_of(static_cast<int>(a[1])) == target && may_act_on(n, target) && !sealed_refuses(n, target, sig);
   }
   // An existence probe moves nothing, but sbx's own processes stay invisible.
   if (sig == 0 && target > 0 && !n.core->is_protected(tgid_of(target))) ok = true;
