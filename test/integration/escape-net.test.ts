@@ -283,7 +283,10 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
       `${cmd} serve ${wide} & a=$!; ${cmd} serve ${wideAbstract} & b=$!`,
       `for s in ${wide} ${wideAbstract}; do for i in $(seq 50); do ${cmd} run $s true >/dev/null && break; sleep 0.1; done; done`,
       `for s in ${wide} ${wideAbstract}; do echo "outer $(${cmd} run $s 'cat ${secret}')"; echo "nested $(${nested} ${cmd} run $s 'cat ${secret} > ${inDir}/leak')"; done`,
-      `${nested} sh -c '${cmd} serve ${inDir}/own.sock & p=$!; for i in $(seq 50); do ${cmd} run ${inDir}/own.sock "echo own > ${inDir}/own" && break; sleep 0.1; done; kill $p'`,
+      // The nested exec serves itself; the wider side cannot use its server either (it could
+      // give orders to the wider client, as tmux's detach-client -E does).
+      `${nested} sh -c '${cmd} serve ${inDir}/own.sock & p=$!; for i in $(seq 50); do ${cmd} run ${inDir}/own.sock "echo own > ${inDir}/own" && break; sleep 0.1; done; touch ${inDir}/own-ready; while [ ! -e ${inDir}/own-done ]; do sleep 0.05; done; kill $p' & n=$!`,
+      `while [ ! -e ${inDir}/own-ready ]; do sleep 0.05; done; echo "reverse $(${cmd} run ${inDir}/own.sock 'echo reverse > ${inDir}/reverse')"; touch ${inDir}/own-done; wait $n`,
       'kill $a $b',
     ].join('\n');
     // A session (nested policies are made by a supervisor), the default policy. The supervisor
@@ -294,9 +297,11 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
     expect(r.stdout.match(/^outer ok ran: cat /gm), r.stdout + r.stderr).toHaveLength(2);
     expect(r.stdout.match(/^nested error connect: Permission denied/gm), r.stdout + r.stderr).toHaveLength(2);
     // Logged (a session prints denials at the prompt, not on stderr).
-    expect(readFileSync(join(world.env.XDG_STATE_HOME!, 'sbx', 'violations.jsonl'), 'utf8')).toMatch(/a server of this session under a wider policy/);
+    expect(readFileSync(join(world.env.XDG_STATE_HOME!, 'sbx', 'violations.jsonl'), 'utf8')).toMatch(/a server of this session under another policy/);
     expect(existsSync(join(inDir, 'leak'))).toBe(false);
     expect(readFileSync(join(inDir, 'own'), 'utf8')).toBe('own\n');
+    expect(r.stdout).toMatch(/^reverse error connect: Permission denied/m);
+    expect(existsSync(join(inDir, 'reverse'))).toBe(false);
   });
 
   // Audit mode lifts a policy's own refusals, not the built-in one of servers outside.

@@ -298,21 +298,19 @@ bool v6only(int sock) {
 // Unix name of an address ("@abstract" or the path as written); "" for an unnamed one.
 std::string unix_name(const Addr& ad) { return unix_name_of(*reinterpret_cast<const sockaddr_un*>(&ad.ss), ad.len); }
 
-// A narrowed program (a nested `sbx exec`) reaches only the session's servers bound under its
-// own policy, one narrowed within it, or the strict policy: a server under a wider policy (a
-// tmux the shell started) would run for it what its own policy refuses. Other programs reach
+// Between a narrowed program (a nested `sbx exec`) and the rest of its session, a unix
+// connection only joins processes of the same policy, both ways: a server under a wider
+// policy (a tmux the shell started) would run for a narrowed client what its policy refuses,
+// and a narrowed server could order a wider client (tmux's `detach-client -E CMD` makes the
+// client run CMD), say one it planted where the shell's tmux listened. Other programs reach
 // every server of the session (a tmux started in one project, attached from another).
 bool nested_may_reach(Notif& n, int binder) {
-  if (n.pol->within < 0) return true;
-  if (binder == n.pol->id || binder == n.core->procs().strict()) return true;
-  std::shared_ptr<const Policy> p = n.core->policy(binder);
-  for (int depth = 0; p && p->within >= 0 && depth < 9; depth++) {
-    if (p->within == n.pol->id) return true;
-    p = n.core->policy(p->within);
-  }
-  return false;
+  std::shared_ptr<const Policy> b = n.core->policy(binder);
+  const bool binder_nested = !b || b->within >= 0;
+  if (n.pol->within < 0 && !binder_nested) return true;
+  return binder == n.pol->id;
 }
-const char* kWiderServer = " (a server of this session under a wider policy: a nested sbx exec reaches only its own)";
+const char* kWiderServer = " (a server of this session under another policy: a nested sbx exec and the rest of its session do not meet)";
 
 // Nobody outside is contacted to find out more (`sbx check net NAME` does, for a person).
 const char* kOutside = " (a server outside this sandbox; `sbx check net NAME` shows which; name it in net.unix.allow)";
