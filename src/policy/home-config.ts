@@ -11,12 +11,14 @@
  * (`SETUVAR --export LD_PRELOAD:…` reaches every program an outside fish starts), not
  * ~/.cache or a package cache (code: see sandboxCacheDir).
  *
+ * The runtime dir is denied the same way (runtimeElsewhere).
+ *
  * A default, not a floor: a trusted policy file (or an `sbx exec --allow-write`) that names a
  * path below the home's dot-entries allows it (`write: allow: ["~/.nvm"]`), the most
  * specific rule winning as ever.
  */
 import { basename, isAbsolute, join, normalize } from 'node:path';
-import { xdg, type Env } from './paths.js';
+import { userRuntimeDirs, xdg, type Env } from './paths.js';
 
 /** How `sbx policy` and denial lines name the rule. */
 export const HOME_CONFIG_ORIGIN = 'built-in: home configuration (tools load it outside later)';
@@ -67,6 +69,17 @@ export function xdgElsewhere(home: string, env: Env): string[] {
     out.push(p);
   }
   return out;
+}
+
+/**
+ * The runtime dir ($XDG_RUNTIME_DIR, /run/user/UID): what programs outside leave there and
+ * read back later — an agent's environment file a login rc sources (`ssh-agent.env`), unit
+ * and bus-service dirs (also floors: presets.ts), a podman login. Denied like the
+ * dot-entries; sbx's own sockets there are a floor besides. A runtime dir that is the home,
+ * above it or /tmp is left to the rest of the policy.
+ */
+export function runtimeElsewhere(home: string, env: Env): string[] {
+  return userRuntimeDirs(env).filter((p) => p !== '/' && p !== '/tmp' && p !== home && !home.startsWith(`${p}/`));
 }
 
 /** Below `homeWritable`, what a tool outside runs as code: denied again. */

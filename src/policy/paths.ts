@@ -3,7 +3,7 @@
  * policy compiler can protect exactly these paths.
  */
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type Env = Record<string, string | undefined>;
@@ -59,6 +59,19 @@ export function runtimeDir(env: Env = process.env): string {
   if (r && isAbsolute(r)) return join(r, 'sbx');
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return `/tmp/sbx-${uid}`;
+}
+
+/**
+ * The user's runtime dirs: $XDG_RUNTIME_DIR and /run/user/UID (what it usually is, and what a
+ * program may name instead), normalised.
+ */
+export function userRuntimeDirs(env: Env = process.env): string[] {
+  const out: string[] = [];
+  const r = env.XDG_RUNTIME_DIR;
+  if (r && isAbsolute(r)) out.push(normalize(r).replace(/(.)\/+$/, '$1'));
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  if (uid >= 0) out.push(`/run/user/${uid}`);
+  return [...new Set(out)];
 }
 
 /** Name of the project policy file looked for in each directory. */

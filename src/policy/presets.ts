@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { ecosystemPreset } from './ecosystems.js';
 import { pathExists } from './expand.js';
-import { homeDir, xdg } from './paths.js';
+import { homeDir, userRuntimeDirs, xdg } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
 /** Read by every program: mise's defaults for --deny-read, and the strict fallback's. */
@@ -23,6 +23,8 @@ const SECRET_PATHS = [
   '~/.config/gcloud',
   '~/.kube/config',
   '~/.docker/config.json',
+  // podman, buildah and skopeo logins (the runtime dir's file is added per user: secrets below).
+  '~/.config/containers/auth.json',
   '~/.netrc',
   '~/.npmrc',
   '~/.pypirc',
@@ -96,7 +98,7 @@ export function persistencePaths(ctx: PresetContext): string[] {
   // transient, generators), the session bus activates services from dbus-1/services (it
   // watches the dir: the next program asking for that name runs the planted one), and
   // `systemd-tmpfiles --user` applies user-tmpfiles.d (which writes any file of the user's).
-  for (const run of runtimeDirs(env)) out.push(join(run, 'systemd'), join(run, 'dbus-1'), join(run, 'user-tmpfiles.d'));
+  for (const run of userRuntimeDirs(env)) out.push(join(run, 'systemd'), join(run, 'dbus-1'), join(run, 'user-tmpfiles.d'));
   for (const d of (env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':')) if (isAbsolute(d)) out.push(join(d, 'autostart'));
   // ~/bin and ~/.local/bin: on PATH from the next login on (Debian's and Ubuntu's ~/.profile).
   out.push(join(home, 'bin'), join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
@@ -122,15 +124,6 @@ export function persistencePaths(ctx: PresetContext): string[] {
   }
   if (root) out.push('/etc', '/proc/sys'); // /sys: a built-in floor for everyone (kernel-control.ts)
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
-}
-
-/** The user's runtime dirs: $XDG_RUNTIME_DIR and /run/user/UID (what it usually is, and what a program may name). */
-function runtimeDirs(env: Record<string, string | undefined>): string[] {
-  const out: string[] = [];
-  if (env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR)) out.push(normalize(env.XDG_RUNTIME_DIR));
-  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  if (uid >= 0) out.push(`/run/user/${uid}`);
-  return [...new Set(out)];
 }
 
 /** The temp dirs every policy keeps writable: /tmp, /var/tmp and an absolute $TMPDIR. */
@@ -202,7 +195,8 @@ export function preset(name: PresetName, ctx: PresetContext): Preset {
   switch (name) {
     case 'secrets': {
       const krb = envPath(krb5Cache(ctx.env.KRB5CCNAME));
-      const paths = [...SECRET_PATHS, ...krb];
+      const podman = userRuntimeDirs(ctx.env).flatMap((d) => envPath(join(d, 'containers', 'auth.json')));
+      const paths = [...SECRET_PATHS, ...krb, ...podman];
       const sockets = [...DOCKER_SOCKETS, ...AGENT_SOCKETS, ...envPath(ctx.env.SSH_AUTH_SOCK)];
       return { literal: false, body: { read: { deny: paths }, write: { deny: paths }, net: { unix: { deny: sockets } } } };
     }

@@ -73,6 +73,29 @@ describe('the home configuration cannot be written from inside (default policy)'
     expect(stderr).toContain(`sbx: denied write ${h('bin/ls')} (default protect (protect: preset persistence)`);
   });
 
+  // What programs outside leave in the runtime dir and read back later: ArchWiki's ssh-agent
+  // recipe has every new shell source $XDG_RUNTIME_DIR/ssh-agent.env; podman keeps its login
+  // there.
+  it('the runtime dir: refused inside like the dot-entries (twin: writable outside; a place an --allow-write names is writable), and podman\'s login unreadable', async () => {
+    const run = world.env.XDG_RUNTIME_DIR!;
+    const places = [join(run, 'ssh-agent.env'), join(run, 'some-tool/state')];
+    for (const p of places) {
+      mkdirSync(dirname(p), { recursive: true });
+      appendFileSync(`${p}.outside-twin`, 'outside\n');
+    }
+    const { verdicts, stderr } = await writeInside(places);
+    for (const p of places) expect(verdicts[p], p).toBe('refused');
+    expect(stderr).toContain(`sbx: denied write ${join(run, 'ssh-agent.env')} (built-in: home configuration`);
+    const named = await writeInside([join(run, 'some-tool/state')], [`--allow-write=${join(run, 'some-tool')}`]);
+    expect(named.verdicts[join(run, 'some-tool/state')]).toBe('ok');
+    mkdirSync(join(run, 'containers'), { recursive: true });
+    writeFileSync(join(run, 'containers/auth.json'), '{"auths":{"r.example":{"auth":"c2VjcmV0"}}}\n');
+    const r = await sbxExec(['--', 'sh', '-c', `cat ${join(run, 'containers/auth.json')} || echo unreadable; cat ${join(run, 'some-tool/state.outside-twin')}`], { env, cwd: project });
+    expect(r.stdout).toContain('unreadable');
+    expect(r.stdout).not.toContain('c2VjcmV0');
+    expect(r.stdout).toContain('outside'); // the twin: another file there stays readable
+  });
+
   it('histories, fish history and the sandbox\'s own cache stay writable; the project too; dotfiles stay readable', async () => {
     const allowed = ['.bash_history', '.local/share/fish/fish_history.Ab12', '.cache/sbx-sandbox/pip/x'].map(h);
     const { verdicts } = await writeInside([...allowed, join(project, 'out.txt')]);

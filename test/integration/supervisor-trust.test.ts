@@ -143,7 +143,7 @@ describe('a broken policy file', () => {
 });
 
 describe('the default floor: nothing that later runs code outside the sandbox is writable', () => {
-  it('rc files, autostart, systemd user units (in the runtime dir too), session-bus services, user tmpfiles, PATH dirs in the home, git config/hooks/info of every repository, ~/.ssh, cron spools, /sys (and /etc, /proc/sys for root); the project and the runtime dir\'s other entries stay writable', { timeout: 120_000 }, () => {
+  it('rc files, autostart, systemd user units (in the runtime dir too), session-bus services, user tmpfiles, PATH dirs in the home, git config/hooks/info of every repository, ~/.ssh, cron spools, /sys (and /etc, /proc/sys for root); the project stays writable', { timeout: 120_000 }, () => {
     userConfig(undefined);
     const h = sb.home;
     const runtime = sb.env.XDG_RUNTIME_DIR!;
@@ -229,10 +229,11 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       // SETUVAR --export reaches every program an outside fish starts (here $XDG_CONFIG_HOME is
       // outside the home: the same rule covers it).
       'fish-variables': join(sb.env.XDG_CONFIG_HOME ?? join(h, '.config'), 'fish/fish_variables'),
+      // The runtime dir as a class: an agent's env file a login rc sources, another tool's state.
+      'runtime-agent-env': join(runtime, 'ssh-agent.env'),
+      'runtime-other': join(runtime, 'some-tool/state'),
     };
     const twins: Record<string, string> = {
-      // Sockets and state of other programs in $XDG_RUNTIME_DIR stay writable.
-      'runtime-other': join(runtime, 'some-tool/state'),
       'project-file': join(p, 'notes.txt'),
       'git-object': join(p, '.git/objects/ab'),
       'home-notes': join(h, 'notes/todo.txt'),
