@@ -152,6 +152,11 @@ export class InstalledPolicies {
     this.byId.set(p.id, { policy: p, origin });
   }
 
+  /** What built nested policy `id` (undefined: not a nested policy of this session). */
+  nestedState(id: number): NestedState | undefined {
+    return this.nested.get(id);
+  }
+
   /** A fresh engine id. */
   allocateId(): number {
     return this.nextId++;

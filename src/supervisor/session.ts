@@ -375,6 +375,23 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   }
 
   /**
+   * A nested policy is built from its outer policy's command overrides as they were (narrow.ts
+   * buildNested): once the outer one is reloaded, the next `sbx exec` with the same flags
+   * builds a new one instead of reusing it (the processes already under it keep theirs).
+   */
+  private forgetNestedWithin(outer: number): void {
+    const within = new Set([outer]);
+    // Nested within a nested one that is forgotten: forgotten too (made later, so met later).
+    for (const [key, id] of this.nested) {
+      const n = this.installed.nestedState(id);
+      if (n && within.has(n.within)) {
+        within.add(id);
+        this.nested.delete(key);
+      }
+    }
+  }
+
+  /**
    * Live reload: re-resolve every source that reads `file`. A valid edit re-sets the same
    * ids (running processes switch at their next decision); a bad one keeps the last good.
    */
@@ -390,6 +407,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
         if (this.ended) return;
         this.installed.install(this.engineRef, entry);
         this.installed.installStrict(this.engineRef);
+        this.forgetNestedWithin(entry.mainId);
         this.ctx.say(`session ${this.id}: reloaded ${file}: ${r.origin}`);
         for (const b of r.broken) {
           if (b.file !== file) continue;

@@ -157,6 +157,34 @@ describe('network policy in a session', () => {
     }
   });
 
+  // A nested policy is built from its outer policy's overrides as they were: an override added
+  // to the file later must bind the next nested exec too (not a nested policy reused from
+  // before the edit).
+  it('an override added while the session runs binds the next nested sbx exec as it binds the program run directly', { timeout: 90_000 }, async () => {
+    const p = makeProject(join(sb.home, 'netlater'), 'version: 1\n');
+    expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
+    const curl = (addr: string) => `curl -fsS --max-time 5 --noproxy '*' http://${addr}:${servers.port}/ >/dev/null`;
+    const nested = `${sbxBin} exec -q --deny-write --`;
+    const script = [
+      t('nested-before', `${nested} ${curl('127.0.0.2')}`),
+      `touch ${p}/ready`,
+      // The edit is in force once curl run directly is refused.
+      `n=0; while ${curl('127.0.0.2')} && [ $n -lt 300 ]; do n=$((n+1)); sleep 0.1; done`,
+      t('direct-after', curl('127.0.0.2')),
+      t('nested-after', `${nested} ${curl('127.0.0.2')}`),
+      t('nested-after-4', `${nested} ${curl('127.0.0.4')}`),
+    ].join('\n');
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    await until('the first round', () => existsSync(join(p, 'ready')), 60_000);
+    writeFileSync(join(p, '.sbx.yaml'), 'version: 1\ncommands:\n  curl: { net: { allow: ["127.0.0.4"] } }\n');
+    expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
+    const out = (await run.done).stdout;
+    expect(out).toMatch(/^nested-before ok/m);
+    expect(out).toMatch(/^direct-after fail/m);
+    expect(out).toMatch(/^nested-after fail/m);
+    expect(out).toMatch(/^nested-after-4 ok/m);
+  });
+
   it('a supervisor killed with -9 comes back on the same proxy port: the session\'s proxy variables still work, and still filter', { timeout: 90_000 }, async () => {
     const p = makeProject(join(sb.home, 'netcrash'), 'version: 1\nnet:\n  allow: ["*.wild.test", "127.0.0.4"]\n');
     expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
