@@ -76,7 +76,8 @@ function krb5Cache(v: string | undefined): string | undefined {
  * itself"): shell start-up files, desktop autostart, systemd user units and environment,
  * programs in the home's PATH directories, git's config, hooks and info of every
  * repository, ssh's config, crontab spools, the runtime dir's unit, bus-service and tmpfiles
- * dirs; for root also /etc, /proc/sys and every PATH directory. Write-denied only: shells still read their rc files.
+ * dirs; for root also /etc, /proc/sys, /usr, /lib*, /boot, /opt, /var/lib and every PATH
+ * directory. Write-denied only: shells still read their rc files.
  */
 export function persistencePaths(ctx: PresetContext): string[] {
   const env = ctx.env;
@@ -122,7 +123,11 @@ export function persistencePaths(ctx: PresetContext): string[] {
     if (p === '/' || p === '/tmp' || (p.startsWith('/tmp/') && !underHome(p)) || inProject(p) || home.startsWith(`${p}/`) || p === home) continue;
     if (underHome(p) || root) out.push(p);
   }
-  if (root) out.push('/etc', '/proc/sys'); // /sys: a built-in floor for everyone (kernel-control.ts)
+  // Root writes the whole system: what later runs outside is everywhere programs and services
+  // load code and configuration from (a .pth in dist-packages runs in every python, a library
+  // in every program, a unit at the next boot). /sys: a built-in floor for everyone
+  // (kernel-control.ts).
+  if (root) out.push('/etc', '/proc/sys', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/opt', '/var/lib');
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
 }
 

@@ -210,7 +210,16 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       'ssh-keys': join(h, '.ssh/authorized_keys'),
       // The crontab spool (created as a directory when this machine has none).
       cron: existsSync('/var/spool/cron/crontabs') ? '/var/spool/cron/crontabs/sbx-floor-test' : existsSync('/var/spool/cron') ? '/var/spool/cron/sbx-floor-test' : '/var/spool/cron',
-      ...(isRoot ? { etc: '/etc/sbx-floor-test', 'proc-sys': '/proc/sys/kernel/sbx-floor-test' } : {}),
+      ...(isRoot
+        ? {
+            etc: '/etc/sbx-floor-test',
+            'proc-sys': '/proc/sys/kernel/sbx-floor-test',
+            // A .pth runs in every python, a library in every program, a unit at the next boot.
+            'usr-lib': '/usr/lib/python3/dist-packages/sbx-floor-test.pth',
+            'var-lib': '/var/lib/sbx-floor-test',
+            opt: '/opt/sbx-floor-test',
+          }
+        : {}),
       // The kernel's process controls, for every user (built-in: kernel-control.ts).
       sys: '/sys/sbx-floor-test',
       // Read from $XDG_RUNTIME_DIR by programs outside: the user's systemd loads units from
