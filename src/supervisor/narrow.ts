@@ -5,11 +5,12 @@
  * caller's real cwd, then the flags), marks the result `within` the caller's policy — the
  * engine then allows only what both allow (native decide_all), so no flag can widen — and
  * moves the caller (the `sbx exec` process itself, never the shell) to it. Everything the
- * caller starts from then on inherits it. The outer policy's `commands:` overrides still
- * bind: each gets a nested twin (the same flags, within that override's policy), named by the
+ * caller starts from then on inherits it, and it is sealed (nothing reads or debugs it: it
+ * holds the environment its flags hide). The outer policy's `commands:` overrides still bind:
+ * each gets a nested twin (the same flags, within that override's policy), named by the
  * nested policy's own `commands:`, so `sbx exec --deny-write -- npm …` runs npm under its
- * override narrowed by the flags, not under the outer policy without its override. `--policy FILE` is refused here: the supervisor
- * would read FILE with the user's rights.
+ * override narrowed by the flags, not under the outer policy without its override.
+ * `--policy FILE` is refused here: the supervisor would read FILE with the user's rights.
  */
 import type { HintRequest } from '../../native/unotify/native.js';
 import type { Engine } from '../native/engine.js';
