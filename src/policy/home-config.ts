@@ -51,6 +51,9 @@ export function homeWritable(home: string, env: Env): string[] {
     // fish's history, written through temp files next to it (fish_history.XXXXXX); the
     // code fish loads from here is denied again (homeCodeCaches).
     join(data, 'fish'),
+    // The FIFO fish makes in the runtime dir to wake other fish shells after a `set -U`
+    // (runtimeElsewhere): a byte in it only makes them read the (denied) variables file again.
+    ...userRuntimeDirs(env).map((d) => join(d, 'fish_universal_variables.notifier')),
   ];
 }
 
