@@ -555,6 +555,9 @@ describe('the other way round: a Unix-socket server inside does not serve client
   };
 
   beforeAll(() => mkdirSync(dir));
+  // Killing an `sbx exec` that runs in its own process leaves its command's processes (the
+  // hostile servers wait in poll() for ever): ended here by their socket names.
+  afterAll(() => void execaSync('pkill', ['-f', `sbx-served-inside-${tag}`], { reject: false }));
 
   for (const [kind, mode] of [['path', 'block'], ['abstract', 'poll']] as const) {
     it(`${kind} name, ${mode === 'block' ? 'blocking accept' : 'non-blocking listener + poll'}: a client outside gets nothing, one of the session is served; naming the socket does not change that`, async () => {
