@@ -137,17 +137,16 @@ export class InstalledPolicies {
    * again under the same id: narrow.ts buildNested).
    */
   addNested(engine: PolicySink, p: CompiledPolicy, origin: string, built: NestedState): void {
-    engine.setPolicy(p);
-    this.byId.set(p.id, { policy: p, origin });
+    this.addPolicy(engine, p, origin);
     this.nested.set(p.id, built);
   }
 
   /**
-   * A nested policy's twin for one of its outer policy's command overrides (narrow.ts): in
-   * the engine and known by id for the log; rebuilt with its nested policy (its id is in the
-   * nested policy's state).
+   * A policy in the engine, known by id for the log: a nested one (addNested), or a nested
+   * policy's twin for one of its outer policy's command overrides (narrow.ts), rebuilt with
+   * its nested policy (its id is in the nested policy's state).
    */
-  addDerived(engine: PolicySink, p: CompiledPolicy, origin: string): void {
+  addPolicy(engine: PolicySink, p: CompiledPolicy, origin: string): void {
     engine.setPolicy(p);
     this.byId.set(p.id, { policy: p, origin });
   }

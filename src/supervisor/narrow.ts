@@ -58,7 +58,7 @@ export function nestedOrigin(args: string[], outerOrigin: string): string {
  * so the same flags give the same policy after a restart.
  */
 export async function buildNested(
-  host: Pick<NarrowHost, 'env' | 'prepareNested'> & { allocateId(): number },
+  host: Pick<NarrowHost, 'env' | 'prepareNested' | 'installed'>,
   n: NestedState,
   outerCommands: CompiledPolicy['commands'],
 ): Promise<{ policy: CompiledPolicy; envFilter: CompiledPolicy['env']; overrides: CompiledPolicy[] } | { error: string }> {
@@ -81,7 +81,7 @@ export async function buildNested(
   // Command overrides of the nested policy's own files would widen it from inside: none. The
   // outer policy's do bind: each program it overrides runs under the flags within that
   // override (a twin per override, kept under the same ids across a restart).
-  const ids = outerCommands.map((_, i) => n.overrides?.[i] ?? host.allocateId());
+  const ids = outerCommands.map((_, i) => n.overrides?.[i] ?? host.installed.allocateId());
   const overrides: CompiledPolicy[] = [];
   for (const [i, c] of outerCommands.entries())
     overrides.push(await host.prepareNested({ ...compiled.policy, id: ids[i]!, within: c.policy, commands: [] }));
@@ -102,14 +102,13 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   const outer = host.installed.byPolicyId(caller.policy);
   if (!outer) return { error: "the caller's policy is unknown (it runs under the strictest policy)" };
   const outerCommands = host.commandsOf(caller.policy) ?? [];
-  const builder = { env: host.env, prepareNested: (p: CompiledPolicy) => host.prepareNested(p), allocateId: () => host.installed.allocateId() };
   const origin = nestedOrigin(req.args, outer.origin);
   const want = { within: caller.policy, cwd: h.cwd, args: req.args };
   const key = nestedKey(want);
   const known = host.nested.get(key);
   if (known !== undefined && host.installed.byPolicyId(known)) {
     // Compiled again only for its environment filter (the policy in the engine stays).
-    const again = await buildNested(builder, { ...want, id: known }, []);
+    const again = await buildNested(host, { ...want, id: known }, []);
     if ('error' in again) return again;
     const e = host.engine();
     if (!e || e.stopped) return { error: 'the session is ending' };
@@ -118,12 +117,12 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   }
   if (host.nested.size >= MAX_NESTED) return { error: `this session already holds ${MAX_NESTED} nested policies` };
   const id = host.installed.allocateId();
-  const built = await buildNested(builder, { ...want, id }, outerCommands);
+  const built = await buildNested(host, { ...want, id }, outerCommands);
   if ('error' in built) return built;
   const e = host.engine();
   if (!e || e.stopped) return { error: 'the session is ending' };
   // Its command overrides first: the nested policy names them.
-  for (const [i, o] of built.overrides.entries()) host.installed.addDerived(e, o, `${origin} (for ${outerCommands[i]!.name}, within its command override)`);
+  for (const [i, o] of built.overrides.entries()) host.installed.addPolicy(e, o, `${origin} (for ${outerCommands[i]!.name}, within its command override)`);
   host.installed.addNested(e, built.policy, origin, { ...want, id, overrides: built.overrides.map((o) => o.id) });
   host.installed.installStrict(e);
   host.nested.set(key, id);

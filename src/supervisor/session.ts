@@ -192,7 +192,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     for (const n of nested) {
       const outer = this.installed.byPolicyId(n.built.within)?.origin ?? `policy ${n.built.within}`;
       const origin = nestedOrigin(n.built.args, outer);
-      for (const o of n.overrides) this.installed.addDerived(this.engineRef, o, `${origin} (within a command override)`);
+      for (const o of n.overrides) this.installed.addPolicy(this.engineRef, o, `${origin} (within a command override)`);
       this.installed.addNested(this.engineRef, n.policy, origin, n.built);
       this.nested.set(nestedKey(n.built), n.built.id);
     }
@@ -276,11 +276,6 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   /** The finished command overrides of an installed policy (NarrowHost). */
   commandsOf(policyId: number): CompiledPolicy['commands'] | undefined {
     return this.installed.byPolicyId(policyId)?.policy.commands;
-  }
-
-  /** A fresh policy id (narrow.ts buildNested). */
-  allocateId(): number {
-    return this.installed.allocateId();
   }
 
   /** The network step for a nested policy (NarrowHost). */

@@ -107,8 +107,7 @@ Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSaf
     for (const auto& t : journal_.take_live()) recover_.push_back(Parked{t.notif, t.slot});
   struct stat st;
   const size_t memfdSize = cfg.journalFd >= 0 && fstat(cfg.journalFd, &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
-  if (memfdSize > kJournalBytes)
-    procs_.open_store(cfg.journalFd, kJournalBytes, std::min(memfdSize, kTagStoreEnd) - kJournalBytes);
+  if (tag_store_bytes(memfdSize) > 0) procs_.open_store(cfg.journalFd, kJournalBytes, tag_store_bytes(memfdSize));
   if (memfdSize > kTagStoreEnd) ipc_.open_store(cfg.journalFd, kTagStoreEnd, memfdSize - kTagStoreEnd);
   if (!cfg.launcherPath.empty() && stat(cfg.launcherPath.c_str(), &st) == 0) {
     launcherDev_ = st.st_dev;

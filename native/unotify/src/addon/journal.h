@@ -17,6 +17,10 @@ constexpr size_t kJournalBytes = 256 * 1024;
 // The process tags take the memfd up to here (procs.h); the IPC records (ipc.h) the rest. A
 // keeper from before the IPC records made its memfd this size: its sessions keep their tags.
 constexpr size_t kTagStoreEnd = 1024 * 1024;
+// How many bytes of a memfd of `memfdSize` the process tags take, from kJournalBytes on (0: none).
+inline size_t tag_store_bytes(size_t memfdSize) {
+  return memfdSize > kJournalBytes ? (memfdSize < kTagStoreEnd ? memfdSize : kTagStoreEnd) - kJournalBytes : 0;
+}
 class Journal {
  public:
   ~Journal();

@@ -109,9 +109,9 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
 
 int ProcTable::max_stored_policy(int memfd) {
   struct stat st;
-  if (fstat(memfd, &st) != 0 || static_cast<size_t>(st.st_size) <= kJournalBytes + kHeader) return -1;
+  const size_t len = fstat(memfd, &st) == 0 ? tag_store_bytes(static_cast<size_t>(st.st_size)) : 0;
+  if (len <= kHeader) return -1;
   const off_t base = static_cast<off_t>(kJournalBytes);
-  const size_t len = std::min(static_cast<size_t>(st.st_size), kTagStoreEnd) - kJournalBytes;
   char head[kHeader];
   if (pread(memfd, head, sizeof head, base) != static_cast<ssize_t>(sizeof head) || memcmp(head, kMagic, sizeof kMagic) != 0)
     return -1;
