@@ -129,6 +129,24 @@ describe.each(SHELLS)('%s: -ic runs its command, sandboxed', (shell) => {
     expect(twin.stdout.split('\n').filter(Boolean).slice(0, 2)).toEqual(['A-SECRET', 'my-value']);
     expect(twin.stdout).toMatch(/\ns[0-9a-f]+\n$/);
   });
+
+  // bash and zsh run -c's last command in the shell's own process (exec, no fork): that
+  // program is not the shell, so it must not get the shell's power to move its policy by
+  // pushing a cd (here: to a directory where A's secret is not denied).
+  it('the command -c runs in the shell\'s place cannot push a cd; the shell itself can', () => {
+    const world = makeWorld();
+    installHook(world, shell);
+    const env = envFor(world, shell);
+    const run = (cmd: string) => execaSync(shell, ['-ic', cmd], { cwd: world.A, env, extendEnv: false, stdin: 'ignore', reject: false, timeout: 120_000 });
+    // sh's own `read` opens the hint file (no fork): the push comes from the exec'd program.
+    const moved = run(`sh -c 'cd ${world.out} && read x </proc/self/sbx/cd/${world.out}; echo pushed=$?; cat ${world.A}/secret.txt'`);
+    expect(moved.stdout).not.toContain('A-SECRET');
+    expect(moved.stdout).toMatch(/pushed=[1-9]/); // refused
+    expect(moved.stderr).toMatch(/secret\.txt: Permission denied/);
+    // The twin: the shell's own cd (the hook pushes it) moves the policy and the secret reads.
+    const twin = run(`cd ${world.out}; cat ${world.A}/secret.txt; true`);
+    expect(twin.stdout).toContain('A-SECRET');
+  });
 });
 
 describe.each(SHELLS)('%s: the hook sourced at a prompt', (shell) => {

@@ -311,6 +311,7 @@ bool verify_before_decision(Notif& n) {
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
       t.settle(n.caller, seen);
+      if (pending) n.core->procs().exec_verified(n.caller.tgid);
       return true;
     case Verdict::kKill:
       kill_caller(n);

@@ -241,17 +241,34 @@ int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) {
     sealed_[tgid] = Follower{Fd(sys_pidfd_open(tgid, 0))};
   }
   if (followsCd) {
-    followers_[tgid] = Follower{Fd(sys_pidfd_open(tgid, 0))};
-  } else if (followers_.erase(tgid)) {
-    // No longer the shell (it exec'd a program with an override): its older records must
-    // not make it one again after a restart.
-    for (auto& kv : tags_) {
-      if (kv.second.owner != tgid || !kv.second.follows) continue;
-      kv.second.follows = false;
-      if (recs_ && kv.second.slot >= 0) __atomic_store_n(&recs_[kv.second.slot].flags, 0u, __ATOMIC_RELEASE);
-    }
+    // A shell placed again (a cd) keeps what it had; a new one is the launcher, which execs it.
+    auto was = followers_.find(tgid);
+    const bool known = was != followers_.end() && was->second.pidfd.ok() && pidfd_alive(was->second.pidfd.get());
+    const int left = known ? was->second.execs_left : 1;
+    followers_[tgid] = Follower{Fd(sys_pidfd_open(tgid, 0)), left};
+  } else {
+    // No longer the shell (it exec'd a program with an override).
+    drop_follower_locked(tgid);
   }
   return 0;
+}
+
+void ProcTable::drop_follower_locked(int tgid) {
+  if (!followers_.erase(tgid)) return;
+  // Its older records must not make it the shell again after a restart.
+  for (auto& kv : tags_) {
+    if (kv.second.owner != tgid || !kv.second.follows) continue;
+    kv.second.follows = false;
+    if (recs_ && kv.second.slot >= 0) __atomic_store_n(&recs_[kv.second.slot].flags, 0u, __ATOMIC_RELEASE);
+  }
+}
+
+void ProcTable::exec_verified(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = followers_.find(tgid);
+  if (it == followers_.end()) return;
+  if (it->second.execs_left > 0) it->second.execs_left--;
+  else drop_follower_locked(tgid);
 }
 
 int ProcTable::tag_policy(int pid, bool* ok) {

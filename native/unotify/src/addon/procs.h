@@ -74,6 +74,9 @@ class ProcTable {
   // count from their fork on, before any trap).
   std::vector<int> members_now();
   bool follows_cd(int tgid);
+  // tgid's new image was verified after an exec (exec.cc): a shell that exec'd another
+  // program in its place no longer follows cd (the launcher's one exec into the shell aside).
+  void exec_verified(int tgid);
   // Sealed by assign (and still that process)?
   bool sealed(int tgid);
   // The processes that follow cd (the session's interactive shells), alive now.
@@ -111,7 +114,12 @@ class ProcTable {
   std::unordered_map<uint64_t, Tag> tags_;
   struct Follower {
     Fd pidfd;
+    // Execs it may still make and stay the shell: 1 for a session's first process, placed
+    // before it execs the shell (the launcher), 0 once that happened. A later exec in place
+    // (`bash -ic 'cmd'` runs its last command so) is another program: not the shell.
+    int execs_left = 0;
   };
+  void drop_follower_locked(int tgid);
   std::unordered_map<int, Follower> followers_;
   std::unordered_map<int, Follower> sealed_;  // the same pin, for sealed processes
   uint64_t next_ = 0;  // the next tag to hand out (0: not seeded yet)
