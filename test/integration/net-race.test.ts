@@ -90,3 +90,44 @@ describe('connect race', () => {
     expect(readlinkSync(link)).toBe(`${link}.a`);
   }, 60_000);
 });
+
+// The other half of a send's identity: the socket under the fd number. A thread dup2()s a
+// decoy (a unix stream socket, whose address the kernel ignores, or a routing netlink one)
+// and a UDP or TCP socket onto one number while sends to a denied address go out on it.
+// Were the engine to let the kernel do a send it saw on the decoy, the kernel would look the
+// number up again and send the datagram (or make the fast-open connection) undecided.
+describe('the socket swapped under the fd number', () => {
+  const swap = (mode: string, addr: string, port: number) =>
+    sandboxed(policy(), [fixture('fd_swap_send'), mode, addr, String(port), '3'], { env: world.env, cwd: world.dir });
+  const parse = (out: string) => {
+    const m = /direct=(\w+) sent=(\d+) greeted=(\S+)/.exec(out);
+    if (!m) throw new Error(`fd_swap_send printed no counts: ${out}`);
+    return { direct: m[1], sent: Number(m[2]), greeted: m[3] };
+  };
+
+  it.each(['unix', 'unix-sendmsg', 'netlink'])('UDP behind a %s decoy, 3 s: no datagram reaches the denied server; the allowed one gets them', async (mode) => {
+    const before = udp.count('127.0.0.3');
+    const denied = parse((await swap(mode, '127.0.0.3', udp.port)).stdout);
+    expect(denied.direct).toBe('refused');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(udp.count('127.0.0.3') - before).toBe(0);
+    // The twin: the same swapping, to the address the policy allows, is sent (by the engine).
+    const got = udp.count('127.0.0.2');
+    const allowed = parse((await swap(mode, '127.0.0.2', udp.port)).stdout);
+    expect(allowed.direct).toBe('ok');
+    expect(allowed.sent).toBeGreaterThan(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(udp.count('127.0.0.2') - got).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('TCP fast open behind a netlink decoy, 3 s: no connection to the denied server; the allowed one greets', async () => {
+    const before = tcp.count('127.0.0.3');
+    const denied = parse((await swap('fastopen', '127.0.0.3', tcp.port)).stdout);
+    expect(denied.direct).toBe('refused');
+    expect(denied.greeted).not.toBe('DENIED');
+    expect(tcp.count('127.0.0.3') - before).toBe(0);
+    const allowed = parse((await swap('fastopen', '127.0.0.2', tcp.port)).stdout);
+    expect(allowed.direct).toBe('ok');
+    expect(allowed.greeted).toBe('ALLOWED');
+  }, 60_000);
+});

@@ -430,7 +430,8 @@ struct Msg {
   }
 };
 
-int read_msg(Notif& n, uint64_t p, Msg& m) {
+// stream: take what fits of a larger payload (a short count); else refuse it.
+int read_msg(Notif& n, uint64_t p, Msg& m, bool stream) {
   msghdr h;
   if (read_mem(n.caller.tid, p, &h, sizeof h) < 0) return -EFAULT;
   if (h.msg_name && h.msg_namelen) {
@@ -443,7 +444,10 @@ int read_msg(Notif& n, uint64_t p, Msg& m) {
       read_mem(n.caller.tid, reinterpret_cast<uint64_t>(h.msg_iov), iov.data(), iov.size() * sizeof(iovec)) < 0)
     return -EFAULT;
   for (auto& v : iov) {
-    if (m.data.size() + v.iov_len > kMaxPayload) return -EMSGSIZE;
+    if (m.data.size() + v.iov_len > kMaxPayload) {
+      if (!stream) return -EMSGSIZE;
+      v.iov_len = kMaxPayload - m.data.size();
+    }
     size_t off = m.data.size();
     m.data.resize(off + v.iov_len);
     if (v.iov_len && read_mem(n.caller.tid, reinterpret_cast<uint64_t>(v.iov_base), &m.data[off], v.iov_len) < 0)
@@ -535,48 +539,65 @@ void do_connect(Notif& n) {
   });
 }
 
-void do_sendto(Notif& n, std::shared_ptr<Sock> s) {
+// sendto's buffer and address. A stream takes what fits (a short count, as the kernel may
+// give); a datagram larger than we carry is refused.
+int read_sendto(Notif& n, Msg& m, bool stream) {
   const auto& a = n.req.data.args;
+  m.flags = static_cast<int>(a[3]);
+  uint64_t len = a[2];
+  if (len > kMaxPayload) {
+    if (!stream) return -EMSGSIZE;
+    len = kMaxPayload;
+  }
+  if (int e = read_addr(n, a[4], a[5], m.addr)) return e;
+  m.has_addr = true;
+  m.data.resize(len);
+  if (len && read_mem(n.caller.tid, a[1], &m.data[0], len) < 0) return -EFAULT;
+  return 0;
+}
+
+// Sends m on our copy of the socket and answers. A caller that would wait is tried without
+// waiting first: most sends go at once, and only one that must wait takes a thread (not a
+// fast-open send: it connects, and without waiting would say EINPROGRESS).
+void send_answer(Notif& n, const std::shared_ptr<Sock>& s, const std::shared_ptr<Msg>& m) {
+  const bool may_block = s->blocking && !(m->flags & MSG_DONTWAIT);
+  if (may_block && !(m->flags & MSG_FASTOPEN)) {
+    ssize_t r = send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT);
+    if (r != -EAGAIN) return void(reply_value(n.listener(), n.req.id, r));
+  }
+  const uint64_t id = n.req.id;
+  const int lis = n.listener();
+  run_call(n, may_block, [s, m, id, lis] { reply_value(lis, id, send_one(s->fd.get(), *m, m->flags)); });
+}
+
+// decide: the address counts (false: the socket ignores it, TCP and unix stream/seqpacket,
+// or refuses it; the kernel still says which, on our copy).
+void do_sendto(Notif& n, std::shared_ptr<Sock> s, bool decide) {
   auto m = std::make_shared<Msg>();
-  m->flags = static_cast<int>(a[3]);
-  if (a[2] > kMaxPayload) return void(reply_error(n.listener(), n.req.id, EMSGSIZE));
-  int e = read_addr(n, a[4], a[5], m->addr);
+  int e = read_sendto(n, *m, !decide);
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
-  m->has_addr = true;
-  m->data.resize(a[2]);
-  if (a[2] && read_mem(n.caller.tid, a[1], &m->data[0], a[2]) < 0)
-    return void(reply_error(n.listener(), n.req.id, EFAULT));
   if (!n.valid()) return;
   // A TCP fast-open sendto connects: decided (and proxy-checked) like connect.
   bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
-  if (decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
+  if (decide && decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
   if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port, n.pol->id);
-  const uint64_t id = n.req.id;
-  const int lis = n.listener();
-  run_call(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
-    reply_value(lis, id, send_one(s->fd.get(), *m, m->flags));
-  });
+  send_answer(n, s, m);
 }
 
-void do_sendmsg(Notif& n, std::shared_ptr<Sock> s) {
-  const auto& a = n.req.data.args;
+void do_sendmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
   auto m = std::make_shared<Msg>();
-  m->flags = static_cast<int>(a[2]);
-  int e = read_msg(n, a[1], *m);
+  m->flags = static_cast<int>(n.req.data.args[2]);
+  int e = read_msg(n, n.req.data.args[1], *m, !decide);
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
   if (!n.valid()) return;
   if ((e = translate_control(n, *m)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
   bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
-  if (m->has_addr && decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
+  if (decide && m->has_addr && decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
   if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port, n.pol->id);
-  const uint64_t id = n.req.id;
-  const int lis = n.listener();
-  run_call(n, s->blocking && !(m->flags & MSG_DONTWAIT), [s, m, id, lis] {
-    reply_value(lis, id, send_one(s->fd.get(), *m, m->flags));
-  });
+  send_answer(n, s, m);
 }
 
-void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
+void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
   const auto& a = n.req.data.args;
   const uint64_t vec = a[1];
   const unsigned vlen = static_cast<unsigned>(std::min<uint64_t>(a[2], 1024));
@@ -584,7 +605,7 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
   auto msgs = std::make_shared<std::vector<Msg>>(vlen);
   size_t total = 0;
   for (unsigned i = 0; i < vlen; i++) {
-    int e = read_msg(n, vec + i * sizeof(mmsghdr), (*msgs)[i]);
+    int e = read_msg(n, vec + i * sizeof(mmsghdr), (*msgs)[i], false);
     if (e == 0) e = translate_control(n, (*msgs)[i]);
     total += (*msgs)[i].data.size() + (*msgs)[i].control.size();
     if (e == 0 && total > kMaxPayload) e = -EMSGSIZE;  // bound what one call can make us hold
@@ -593,7 +614,7 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
   if (!n.valid()) return;
   bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (flags & MSG_FASTOPEN);
   for (auto& m : *msgs) {
-    if (m.has_addr && decide_dest(n, *s, m.addr, fastopen ? Op::kConnect : Op::kSend)) return;
+    if (decide && m.has_addr && decide_dest(n, *s, m.addr, fastopen ? Op::kConnect : Op::kSend)) return;
     if (m.addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m.addr.proxy_port, n.pol->id);
   }
   const uint64_t id = n.req.id;
@@ -613,6 +634,39 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s) {
     }
     reply_value(lis, id, sent);
   });
+}
+
+// Routing netlink (the only netlink the filter lets a sandbox open) talks to the kernel. Sent
+// on our copy WITHOUT an address: with one the kernel checks only the sender's capabilities
+// (NETLINK_SKB_DST), which would be ours (a root supervisor would lend a sandbox its own);
+// without, the socket opener's (the caller's) as well. So only the kernel is a destination.
+void do_netlink_send(Notif& n, std::shared_ptr<Sock> s) {
+  const int nr = n.req.data.nr;
+  if (nr == SYS_sendmmsg) return void(reply_error(n.listener(), n.req.id, EOPNOTSUPP));
+  auto m = std::make_shared<Msg>();
+  int e;
+  if (nr == SYS_sendto) {
+    e = read_sendto(n, *m, false);
+  } else {
+    m->flags = static_cast<int>(n.req.data.args[2]);
+    e = read_msg(n, n.req.data.args[1], *m, false);
+  }
+  if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
+  if (!n.valid()) return;
+  if ((e = translate_control(n, *m)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
+  auto to_kernel = [](const sockaddr_nl& a) { return a.nl_pid == 0 && a.nl_groups == 0; };
+  if (m->has_addr) {
+    if (m->addr.len < sizeof(sockaddr_nl) || m->addr.ss.ss_family != AF_NETLINK)
+      return void(reply_error(n.listener(), n.req.id, EINVAL));
+    if (!to_kernel(*reinterpret_cast<const sockaddr_nl*>(&m->addr.ss))) return void(reply_error(n.listener(), n.req.id, EPERM));
+  }
+  sockaddr_nl peer{};
+  socklen_t pl = sizeof peer;
+  if (getpeername(s->fd.get(), reinterpret_cast<sockaddr*>(&peer), &pl) == 0 && !to_kernel(peer))
+    return void(reply_error(n.listener(), n.req.id, EPERM));
+  m->has_addr = false;
+  // The kernel answers a request to itself at once (netlink_unicast_kernel): no waiting.
+  reply_value(n.listener(), n.req.id, send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT));
 }
 
 // Remembers what socket `sock` was just bound to as this session's: its cookie (abstract
@@ -774,15 +828,14 @@ void handle_net(Notif& n) {
     if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
     return;
   }
+  // Every send is ours, on our copy: a CONTINUE would have the kernel look the fd number up
+  // again (a racing dup2 puts a UDP socket where we saw a TCP one) and read the msghdr again.
+  if (s->domain == AF_NETLINK) return do_netlink_send(n, s);
   const uint64_t flags = nr == SYS_sendmsg ? n.req.data.args[2] : n.req.data.args[3];
-  if (address_ignored(*s, flags)) return void(reply_continue(n.listener(), n.req.id));
-  // Routing netlink (the only netlink the filter lets a sandbox open) talks to the kernel,
-  // which checks the SENDER's capabilities: sent by us it would carry the supervisor's
-  // (a root sandbox reconfigured the host network that way). The caller sends it itself.
-  if (s->domain == AF_NETLINK) return void(reply_continue(n.listener(), n.req.id));
-  if (nr == SYS_sendto) return do_sendto(n, s);
-  if (nr == SYS_sendmsg) return do_sendmsg(n, s);
-  do_sendmmsg(n, s);
+  const bool decide = !address_ignored(*s, flags);
+  if (nr == SYS_sendto) return do_sendto(n, s, decide);
+  if (nr == SYS_sendmsg) return do_sendmsg(n, s, decide);
+  do_sendmmsg(n, s, decide);
 }
 
 }  // namespace sbx
