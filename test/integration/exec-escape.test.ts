@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { escapeWorld, fixture, kernelLacks, run, sbxExec, tempWorld } from './exec-helpers.js';
+import { escapeWorld, fixture, kernelLacks, run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
 
 const w = escapeWorld('sbx-escape-');
 const { world, secretDir, secret, pub, pubFile, SECRET, PUBLIC, policy } = w;
@@ -61,6 +61,21 @@ describe('adversarial programs: work outside, fail inside', () => {
 // A program file one may run but not read (here mode 0111, the test's own file): the kernel
 // makes its process non-dumpable for anyone who cannot read it, so sbx cannot verify the
 // image and refuses it, saying why. Root reads it anyway: there it runs, as its readable twin does for everyone.
+// Signal-driven I/O on a terminal makes the terminal's foreground group the owner of its
+// SIGIO: a sandboxed program in the background of a shell outside would aim signals (any,
+// with F_SETSIG) at that shell on every key typed, and the open file outlives the program.
+describe('signal-driven I/O on the terminal', () => {
+  it.each(['fcntl', 'ioctl'])('%s: outside the foreground group gets SIGIO; inside it is refused on the terminal, the victim gets nothing, and a pipe takes it', async (form) => {
+    const harness = fixture('sigio_owner');
+    const out = await outside([harness, 'harness', harness, 'enable', form]);
+    expect(out.stdout).toContain('tty: ok pipe: ok');
+    expect(out.stdout).toContain('victim: SIGIO');
+    const ins = await outside([harness, 'harness', sbxBin, 'exec', ...policy, '--', harness, 'enable', form]);
+    expect(ins.stdout).toContain('tty: Operation not permitted pipe: ok');
+    expect(ins.stdout).toContain('victim: nothing');
+  });
+});
+
 describe('a program file that may be run but not read', () => {
   it(process.getuid?.() === 0 ? 'runs as root (who may read it), as its readable twin' : 'is refused with the reason; its readable twin runs', async () => {
     const dir = join(world.dir, 'xonly');

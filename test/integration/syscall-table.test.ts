@@ -87,9 +87,12 @@ const cases: [string, string, number[], string][] = [
   ['ioctl-setflags', 'ioctl', [0, 0x40086602, 0], 'trap'],
   ['ioctl-getflags', 'ioctl', [0, 0x80086601, 0], 'allow'],
   ['ioctl-fiosetown', 'ioctl', [0, 0x8901, 0], EPERM],
+  ['ioctl-fioasync', 'ioctl', [0, 0x5452, 0], 'trap'],
   ['fcntl-getfl', 'fcntl', [0, 3], 'allow'],
   ['fcntl-setown', 'fcntl', [0, 8, 1], 'trap'],
   ['fcntl-setown-ex', 'fcntl', [0, 15, 0], EPERM],
+  ['fcntl-setfl-nonblock', 'fcntl', [0, 4, 0x800], 'allow'],
+  ['fcntl-setfl-async', 'fcntl', [0, 4, 0x2800], 'trap'], // a terminal would name its foreground group the SIGIO owner
   ['setrlimit-nofile', 'setrlimit', [7, 0], 'allow'],
   ['setrlimit-core', 'setrlimit', [4, 0], EPERM],
   ['prlimit-self-core-get', 'prlimit64', [0, 4, 0, 0], 'allow'],

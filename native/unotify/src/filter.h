@@ -78,6 +78,10 @@ static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
 #define SBX_SIOCSPGRP 0x8902u
 #define SBX_F_SETOWN 8u
 #define SBX_F_SETOWN_EX 15u
+/* signal-driven I/O: F_SETFL with O_ASYNC (asm-generic/fcntl.h FASYNC), FIOASYNC */
+#define SBX_F_SETFL 4u
+#define SBX_O_ASYNC 020000u
+#define SBX_FIOASYNC 0x5452u
 
 /* Namespace creation: CLONE_NEWNS 0x20000, NEWCGROUP 0x2000000, NEWUTS 0x4000000, NEWIPC
    0x8000000, NEWUSER 0x10000000, NEWPID 0x20000000, NEWNET 0x40000000 (linux/sched.h).
@@ -166,6 +170,7 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_jump_if(a, BPF_JEQ, TIOCLINUX, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SBX_FIOSETOWN, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SBX_SIOCSPGRP, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, SBX_FIOASYNC, L_TRAP); /* as fcntl O_ASYNC (proc.cc) */
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_SETFLAGS, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC32_SETFLAGS, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_FSSETXATTR, L_TRAP);
@@ -196,6 +201,11 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_ld(a, SBX_OFF_ARG_LO(1));
       sbx_jump_if(a, BPF_JEQ, SBX_F_SETOWN, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SBX_F_SETOWN_EX, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, SBX_F_SETFL, L_A);
+      sbx_ret(a, SBX_RET_ALLOW);
+      sbx_mark(a, L_A); /* F_SETFL with O_ASYNC: a terminal makes its foreground group the SIGIO owner */
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if(a, BPF_JSET, SBX_O_ASYNC, L_TRAP);
       sbx_ret(a, SBX_RET_ALLOW);
       break;
     case SBX_CHECK_setrlimit: /* setrlimit(resource, rlim) */

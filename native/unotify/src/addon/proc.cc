@@ -1,5 +1,5 @@
 // Calls that act on another process (priority, affinity, I/O priority, resource limits,
-// SIGIO ownership, kcmp, process_madvise) and the rule they share with signals: a sandboxed
+// SIGIO ownership and signal-driven I/O, kcmp, process_madvise) and the rule they share with signals: a sandboxed
 // process may act only on processes of its own session whose policy is no wider than its
 // own, and never on the supervisor or a keeper. The arguments decided here are registers,
 // so an allowed call CONTINUEs — except process_madvise's pidfd, done on our own copy.
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 
 #include "engine.h"
@@ -114,10 +115,34 @@ void process_madvise_ours(Notif& n) {
 
 }  // namespace
 
+// Signal-driven I/O switched on (fcntl F_SETFL with O_ASYNC, ioctl FIOASYNC). On a terminal
+// the kernel makes the terminal's foreground process group the owner of its SIGIO (any
+// signal, with F_SETSIG), whoever that group is: a sandbox in the background of a shell
+// outside, or one that gave the foreground to that shell (TIOCSPGRP), would aim a signal at
+// it on every key typed. Refused on terminals; on anything else done on our copy of the fd
+// (after a CONTINUE the kernel would look the number up again, and a racing dup2 could put a
+// terminal there). The owner of a non-terminal is only what F_SETOWN set (decided above).
+void handle_async(Notif& n) {
+  const auto& a = n.req.data.args;
+  const bool ioctl_form = n.req.data.nr == __NR_ioctl;
+  int on = 0;
+  if (ioctl_form && read_mem(n.caller.tid, a[2], &on, sizeof on) < 0) return void(reply_error(n.listener(), n.req.id, EFAULT));
+  Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
+  if (!pidfd.ok() || !n.valid()) return;
+  Fd ours(sys_pidfd_getfd(pidfd.get(), static_cast<int>(a[0]), 0));
+  if (!ours.ok()) return void(reply_error(n.listener(), n.req.id, EBADF));
+  const bool enables = ioctl_form ? on != 0 : (a[2] & O_ASYNC) != 0;
+  if (enables && isatty(ours.get()) && refuse(n, Decision{false, -2}, "signal", "SIGIO from a terminal (its foreground group, maybe outside, would get it)", EPERM))
+    return;
+  long r = ioctl_form ? ioctl(ours.get(), FIOASYNC, &on) : fcntl(ours.get(), F_SETFL, static_cast<int>(a[2]));
+  reply_value(n.listener(), n.req.id, r < 0 ? -errno : r);
+}
+
 void handle_proc(Notif& n) {
   const auto& a = n.req.data.args;
   const int nr = n.req.data.nr;
   const int arg0 = static_cast<int>(a[0]);
+  if (nr == __NR_fcntl && static_cast<int>(a[1]) == F_SETFL) return handle_async(n);
   int target = arg0;  // what a denial names
   bool ok = false;
   const char* op = "proc";
