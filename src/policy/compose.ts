@@ -24,7 +24,7 @@ import type { CommandLayers, Layer } from './compile.js';
 import type { LastGoodStore } from './last-good.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
 import { issueLine, loadPolicyText, readPolicyText, sha256Of, withoutContent, type KeyPath, type LoadedFile } from './load.js';
-import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDir, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
+import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDirs, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
 import { preset, SYSTEM_READ_PATHS, tempDirs, WRITABLE_DEVICES } from './presets.js';
 import { kernelControlPaths } from './kernel-control.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
@@ -135,7 +135,7 @@ export function builtinFloors(env: Env): Layer[] {
     },
     {
       source: 'built-in: sbx sockets',
-      body: { read: { deny: [lit(runtimeDir(env))] }, write: { deny: [lit(runtimeDir(env))] }, net: { unix: { deny: [lit(runtimeDir(env))] } } },
+      body: { read: { deny: runtimeDirs(env).map(lit) }, write: { deny: runtimeDirs(env).map(lit) }, net: { unix: { deny: runtimeDirs(env).map(lit) } } },
       baseDir: '/',
       trusted: true,
       floor: true,

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import type { CompiledPolicy, PathRule, RuleOrigin } from './compiled.js';
 import { decideNet } from './net-match.js';
 import { addressRule, planOf, replayNet } from './net-plan.js';
-import type { Env } from './paths.js';
+import { runtimeDirs, type Env } from './paths.js';
 import { currentDeputyPatterns } from './deputies.js';
 import { identifyCommands, identifyExec } from './exec-images.js';
 import { withBuildFactsSync } from './expand.js';
@@ -55,11 +55,6 @@ export interface FinishedPolicy {
   warnings: string[];
 }
 
-export function sbxSocketDirs(env: Env, uid = process.getuid?.() ?? 0): string[] {
-  const dirs = [`/tmp/sbx-${uid}`];
-  if (env.XDG_RUNTIME_DIR) dirs.unshift(join(env.XDG_RUNTIME_DIR, 'sbx'));
-  return dirs;
-}
 
 /** True when DNS must be reachable: some name is allowed and the default denies. */
 export function needsDns(p: CompiledPolicy): boolean {
@@ -98,7 +93,7 @@ function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): Finished
   } else delete net.proxyPort;
 
   const unix: PathRule[] = [...draft.unix.rules];
-  for (const pattern of sbxSocketDirs(inputs.env, inputs.uid)) {
+  for (const pattern of runtimeDirs(inputs.env, inputs.uid)) {
     if (unix.some((r) => r.pattern === pattern && r.effect === 'deny' && r.floor)) continue;
     const rule = origins.length;
     origins.push({ source: 'built-in (sbx net)', text: "sbx's own socket", section: 'protect' });

@@ -55,10 +55,18 @@ export function trustFile(env: Env = process.env): string {
 
 /** $XDG_RUNTIME_DIR/sbx, or /tmp/sbx-$UID (create it with mode 0700). */
 export function runtimeDir(env: Env = process.env): string {
+  return runtimeDirs(env)[0]!;
+}
+
+/**
+ * Every place a supervisor of this user may keep its sockets: runtimeDir's choice first, then
+ * the /tmp fallback, which a start without XDG_RUNTIME_DIR (su -, cron, ssh without
+ * pam_systemd) uses even while this one has a runtime dir.
+ */
+export function runtimeDirs(env: Env = process.env, uid = typeof process.getuid === 'function' ? process.getuid() : 0): string[] {
+  const fallback = `/tmp/sbx-${uid}`;
   const r = env.XDG_RUNTIME_DIR;
-  if (r && isAbsolute(r)) return join(r, 'sbx');
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return `/tmp/sbx-${uid}`;
+  return r && isAbsolute(r) ? [join(r, 'sbx'), fallback] : [fallback];
 }
 
 /**

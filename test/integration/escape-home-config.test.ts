@@ -96,6 +96,25 @@ describe('the home configuration cannot be written from inside (default policy)'
     expect(r.stdout).toContain('outside'); // the twin: another file there stays readable
   });
 
+  // A supervisor started without XDG_RUNTIME_DIR (su -, cron, ssh without pam_systemd) keeps
+  // its sockets in /tmp/sbx-UID: one planted there first would answer that start's sbx.
+  it("sbx's fallback socket dir /tmp/sbx-UID cannot be made or written inside, whatever runtime dir this session has (twin: a sibling name can)", async () => {
+    const uid = process.getuid?.() ?? 0;
+    const name = `planted-${process.pid}`;
+    const fallback = join(`/tmp/sbx-${uid}`, name);
+    const twin = join(`/tmp/sbx-${uid}-twin-${process.pid}`, name);
+    expect(world.env.XDG_RUNTIME_DIR).toBeTruthy(); // this session's runtime dir is elsewhere
+    try {
+      const { verdicts, stderr } = await writeInside([fallback, twin]);
+      expect(verdicts[fallback]).toBe('refused');
+      expect(verdicts[twin]).toBe('ok');
+      expect(stderr).toMatch(new RegExp(`sbx: denied write /tmp/sbx-${uid}(/${name})? \\(built-in: sbx sockets`));
+    } finally {
+      rmSync(fallback, { force: true });
+      rmSync(dirname(twin), { recursive: true, force: true });
+    }
+  });
+
   it('histories, fish history and the sandbox\'s own cache stay writable; the project too; dotfiles stay readable', async () => {
     const allowed = ['.bash_history', '.local/share/fish/fish_history.Ab12', '.cache/sbx-sandbox/pip/x'].map(h);
     const { verdicts } = await writeInside([...allowed, join(project, 'out.txt')]);
