@@ -165,7 +165,8 @@ function dockerLayer(env: Env): Layer {
 
 /**
  * No process may make, change, move or remove a policy file: the ones in force (as named, and
- * their targets), every `.sbx.yaml` and `.envrc` anywhere, and every file the user trusted.
+ * their targets), every `.sbx.yaml`, `.envrc` (and `.envrc.*`, `.env`) anywhere, and every
+ * file the user trusted.
  * A file planted below a trusted project would replace its policy from there down (the
  * nearest one counts), an edited one becomes untrusted and falls back to the user policy,
  * and a `.envrc` direnv no longer loads drops its `use sandbox`: each would loosen a
@@ -177,7 +178,9 @@ function policyFilesFloor(files: string[], env: Env): Layer[] {
   return [
     {
       source: 'built-in: policy files (edit them outside a session)',
-      body: { write: { deny: [...paths, `/**/${PROJECT_FILE}`, '/**/.envrc'] } },
+      // With .envrc, what an approved one loads by direnv's conventions (`source_env_if_exists
+      // .envrc.local`, `dotenv`): direnv runs it outside, and in the session's shell, later.
+      body: { write: { deny: [...paths, `/**/${PROJECT_FILE}`, '/**/.envrc', '/**/.envrc.*', '/**/.env'] } },
       baseDir: '/',
       trusted: true,
       floor: true,

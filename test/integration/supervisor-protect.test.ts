@@ -148,13 +148,18 @@ describe('self-protection from inside a session', () => {
       t('rm-other-project', `rm -f ${join(q, '.sbx.yaml')}`),
       t('mv-other-project-dir', `mv ${q} ${q}-moved`),
       t('envrc', `echo 'export A=1' >> ${join(q, '.envrc')}`),
+      // What an approved .envrc loads by direnv's conventions (source_env_if_exists
+      // .envrc.local, dotenv): direnv runs it outside, and in the shell, later.
+      t('envrc-local', `echo 'export PROMPT_COMMAND=x' > ${join(q, '.envrc.local')}`),
+      t('dotenv', `echo 'PROMPT_COMMAND=x' >> ${join(q, '.env')}`),
       t('trusted-use', `echo 'read: {}' >> ${used}`),
       t('beside', `echo x > ${join(q, 'notes.yaml')}`),
+      t('beside-env', `echo x > ${join(q, '.env.example')} && echo x > ${join(q, 'envrc.notes')}`),
       t('other-yaml', `echo x > ${join(sb.home, 'shared2.yaml')}`),
     ].join('\n');
     const b = sb.sbx(['shell', '--', 'sh', '-c', inFree], { cwd: free });
-    for (const name of ['other-project', 'rm-other-project', 'mv-other-project-dir', 'envrc', 'trusted-use']) expect(b.stdout, b.stderr).toContain(`${name} fail`);
-    for (const name of ['beside', 'other-yaml']) expect(b.stdout, b.stderr).toContain(`${name} ok`);
+    for (const name of ['other-project', 'rm-other-project', 'mv-other-project-dir', 'envrc', 'envrc-local', 'dotenv', 'trusted-use']) expect(b.stdout, b.stderr).toContain(`${name} fail`);
+    for (const name of ['beside', 'beside-env', 'other-yaml']) expect(b.stdout, b.stderr).toContain(`${name} ok`);
     expect(readFileSync(join(q, '.sbx.yaml'), 'utf8')).toContain('secret.txt');
     expect(readFileSync(join(q, '.envrc'), 'utf8')).toBe('use sandbox ../shared.yaml\n');
     expect(readFileSync(used, 'utf8')).toBe('version: 1\nnet: { allow: [] }\n');
