@@ -161,7 +161,7 @@ export interface SyscallRow {
   /** allow: by number; trap: the engine decides; check: BPF decides on registers; eperm/enosys: refused. */
   action: 'allow' | 'trap' | 'check' | 'eperm' | 'enosys';
   /** The BPF block of a check row ("none" otherwise). */
-  check: 'none' | 'ioctl' | 'fcntl' | 'setrlimit' | 'prlimit' | 'prctl' | 'seccomp' | 'clone' | 'unshare' | 'socket' | 'socketpair' | 'sendto';
+  check: 'none' | 'ioctl' | 'fcntl' | 'setrlimit' | 'prlimit' | 'prctl' | 'seccomp' | 'clone' | 'unshare' | 'socket' | 'socketpair' | 'sendto' | 'setpgid';
   /** The engine handler of a trap (or trapping check) row ("none" otherwise). */
   handler: string;
 }

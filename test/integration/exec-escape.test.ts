@@ -76,6 +76,24 @@ describe('signal-driven I/O on the terminal', () => {
   });
 });
 
+// A process group of the terminal's session that holds processes outside (the shell that
+// started `sbx exec`, its other jobs): joined, its members are in reach with nothing trapped
+// (a background tcsetattr stops the whole group with SIGTTOU; a kill(0) racing the move
+// signals it).
+describe('process groups of the terminal\'s session', () => {
+  it('outside a joined background group is stopped; inside joining it is refused and the victim runs, while joining a group of the sandbox\'s own works', async () => {
+    const harness = fixture('pgrp_join');
+    const out = await outside([harness, 'harness', harness, 'attack']);
+    expect(out.stdout).toContain('own: ok');
+    expect(out.stdout).toContain('join: ok');
+    expect(out.stdout).toContain('victim: stopped');
+    const ins = await outside([harness, 'harness', sbxBin, 'exec', ...policy, '--', harness, 'attack']);
+    expect(ins.stdout).toContain('own: ok');
+    expect(ins.stdout).toContain('join: Operation not permitted');
+    expect(ins.stdout).toContain('victim: running');
+  });
+});
+
 describe('a program file that may be run but not read', () => {
   it(process.getuid?.() === 0 ? 'runs as root (who may read it), as its readable twin' : 'is refused with the reason; its readable twin runs', async () => {
     const dir = join(world.dir, 'xonly');

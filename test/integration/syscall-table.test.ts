@@ -37,6 +37,7 @@ const checkWithZeroArgs: Record<string, string> = {
   socket: EAFNOSUPPORT, // AF_UNSPEC
   socketpair: EAFNOSUPPORT,
   sendto: 'allow', // no destination: a connected socket
+  setpgid: 'allow', // pgid 0: a new group
 };
 
 function expected(nr: number): string {
@@ -104,6 +105,8 @@ const cases: [string, string, number[], string][] = [
   ['prctl-get-dumpable', 'prctl', [3, 0], 'trap'],
   ['seccomp-filter', 'seccomp', [1, 0, 0], 'allow'],
   ['seccomp-listener', 'seccomp', [1, 8, 0], EPERM],
+  ['setpgid-new-group', 'setpgid', [0, 0], 'allow'],
+  ['setpgid-join', 'setpgid', [0, 1], 'trap'],
   ['sendto-connected', 'sendto', [0, 0, 0, 0, 0, 0], 'allow'],
   ['sendto-address', 'sendto', [0, 0, 0, 0, 0x1000, 16], 'trap'],
   ['x32-read', 'read', [], ENOSYS], // nr | X32 below
@@ -113,7 +116,7 @@ const cases: [string, string, number[], string][] = [
 describe.runIf(arch() === 'x64')('the syscall table on the real kernel', () => {
   it('every trap (and trapping check) row names an engine handler; other rows name none', () => {
     for (const r of table) {
-      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto'].includes(r.check));
+      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto', 'setpgid'].includes(r.check));
       expect(r.handler !== 'none', `${r.name}: handler ${r.handler}`).toBe(traps);
     }
     expect(new Set(table.map((r) => r.nr)).size).toBe(table.length); // one row per syscall

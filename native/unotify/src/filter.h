@@ -94,7 +94,7 @@ enum sbx_action { SBX_ALLOW, SBX_TRAP, SBX_CHECK, SBX_EPERM, SBX_ENOSYS };
 enum sbx_check {
   SBX_CHECK_none, SBX_CHECK_ioctl, SBX_CHECK_fcntl, SBX_CHECK_setrlimit, SBX_CHECK_prlimit,
   SBX_CHECK_prctl, SBX_CHECK_seccomp, SBX_CHECK_clone, SBX_CHECK_unshare, SBX_CHECK_socket,
-  SBX_CHECK_socketpair, SBX_CHECK_sendto
+  SBX_CHECK_socketpair, SBX_CHECK_sendto, SBX_CHECK_setpgid
 };
 struct sbx_syscall { int nr; const char *name; enum sbx_action action; enum sbx_check check; const char *handler; };
 
@@ -283,6 +283,11 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_ld(a, SBX_OFF_ARG_LO(0));
       sbx_jump_if(a, BPF_JEQ, AF_UNIX, L_ALLOW);
       sbx_ret(a, SBX_RET_ERR(EAFNOSUPPORT));
+      break;
+    case SBX_CHECK_setpgid: /* setpgid(pid, pgid): 0 = a new group led by pid; another joins a group */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
+      sbx_ret(a, SBX_RET_TRAP);
       break;
     case SBX_CHECK_sendto: /* sendto(fd, buf, len, flags, dest, addrlen): NULL dest = connected */
       sbx_ld(a, SBX_OFF_ARG_LO(4));

@@ -165,6 +165,16 @@ void handle_proc(Notif& n) {
   } else if (nr == __NR_kcmp) {  // kcmp(pid1, pid2, type, idx1, idx2): both processes
     if (!may_act_on_pid(n, arg0)) target = arg0;
     else target = static_cast<int>(a[1]), ok = may_act_on_pid(n, target);
+  } else if (nr == __NR_setpgid) {  // the filter traps a non-zero pgid: joining a group
+    // The kernel moves the caller or a child not yet exec'd into any group of its session;
+    // one holding processes outside (the shell that started `sbx exec`, its other jobs)
+    // would put them in reach: a kill(0) racing the move signals the new group, a
+    // background tcsetattr stops it with SIGTTOU. A new group, the current one, or a group
+    // whose every member the caller may signal.
+    const int mover = arg0 == 0 ? n.caller.tgid : arg0;
+    target = static_cast<int>(a[1]);
+    op = "signal";
+    ok = target == mover || target == proc_pgrp(mover) || may_act_on_group(n, target);
   } else if (nr == __NR_sched_setaffinity || nr == __NR_sched_setparam || nr == __NR_sched_setscheduler ||
              nr == __NR_sched_setattr) {
     ok = may_act_on_pid(n, arg0);  // a thread id, 0 = the calling thread
