@@ -13,10 +13,10 @@
  * Real bin/sbx, supervisor, keeper, launcher, shells and kernel; a real kill -9 each time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { makeProject, makeSandbox, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
+import { fixtures, makeProject, makeSandbox, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
 import { startUpstream, tcpServers, type Servers } from './net-helpers.js';
 
 let sb: Sandbox;
@@ -27,6 +27,13 @@ let servers: Servers;
 let upstream: Server;
 let upstreamUrl: string;
 const connects: string[] = [];
+const readComm = (pid: string) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
 
 beforeAll(async () => {
   sb = makeSandbox('rstate');
@@ -91,6 +98,27 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.stdout).toContain('after-secret-denied');
     expect(out.stdout).toContain('session-secret-read');
     expect(out.stdout).toContain('session-pub-read');
+  });
+
+  // Only the shell follows cd; a program it execs in its place does not, even when it makes no
+  // trapped syscall before a new supervisor takes over (which then meets it for the first
+  // time): the engine drops the shell's following at the exec itself, in the keeper's store.
+  it('a program the shell exec\'d in its place cannot push a cd after a restart (twin: the shell itself can)', async () => {
+    const go = goFile('execd');
+    const secret = join(elsewhere, 'secret');
+    const p = makeProject(join(world, 'execd'), `version: 1\nread: { deny: ["${secret}"] }\n`);
+    expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
+    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', `exec ${join(fixtures, 'hint_after')} ${go} ${elsewhere} ${secret}`], { cwd: p });
+    const session = await until('the session', () => sb.status().sessions.find((s) => s.cwd === p), 60_000);
+    await until('hint_after waiting', () => readdirSync('/proc').some((d) => /^\d+$/.test(d) && readComm(d) === 'hint_after'), 30_000);
+    await killSupervisor(session.id);
+    writeFileSync(go, '');
+    const out = (await run.done).stdout;
+    expect(out).toContain('push: Permission denied');
+    expect(out).toContain('read: Permission denied');
+    // The twin: the shell itself moves its policy with the same push, and the file reads.
+    const twin = sb.sbx(['shell', '--', 'sh', '-c', `cd ${elsewhere} && read x </proc/self/sbx/cd${elsewhere}; cat ${secret}`], { cwd: p });
+    expect(twin.stdout).toContain('TOP-SECRET');
   });
 
   // The state a keeper holds can be older than the last policy ids its supervisor handed out

@@ -311,7 +311,6 @@ bool verify_before_decision(Notif& n) {
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
       t.settle(n.caller, seen);
-      if (pending) n.core->procs().exec_verified(n.caller.tgid);
       return true;
     case Verdict::kKill:
       kill_caller(n);
@@ -387,6 +386,10 @@ void handle_exec(Notif& n) {
   }
   // Marked before the CONTINUE: the new image cannot reach a trapped syscall before it.
   n.core->execs().mark_pending(n.caller);
+  // The shell execs another program in its place: that one does not follow cd. Recorded
+  // before the CONTINUE (and in the keeper's store), so a supervisor restarted before the new
+  // image traps cannot take it for the shell.
+  n.core->procs().exec_starts(n.caller.tgid);
   reply_continue(n.listener(), n.req.id);
 }
 

@@ -263,7 +263,7 @@ void ProcTable::drop_follower_locked(int tgid) {
   }
 }
 
-void ProcTable::exec_verified(int tgid) {
+void ProcTable::exec_starts(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = followers_.find(tgid);
   if (it == followers_.end()) return;

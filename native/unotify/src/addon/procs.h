@@ -74,9 +74,9 @@ class ProcTable {
   // count from their fork on, before any trap).
   std::vector<int> members_now();
   bool follows_cd(int tgid);
-  // tgid's new image was verified after an exec (exec.cc): a shell that exec'd another
-  // program in its place no longer follows cd (the launcher's one exec into the shell aside).
-  void exec_verified(int tgid);
+  // tgid execs (exec.cc, before the CONTINUE): a shell that execs another program in its
+  // place no longer follows cd (the launcher's one exec into the shell aside).
+  void exec_starts(int tgid);
   // Sealed by assign (and still that process)?
   bool sealed(int tgid);
   // The processes that follow cd (the session's interactive shells), alive now.
