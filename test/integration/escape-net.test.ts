@@ -108,6 +108,28 @@ describe('the family is decided by the socket, not by the sockaddr the caller wr
   }
 });
 
+// The engine sends every datagram itself, so a control message the kernel checks against
+// the SENDER's capabilities (SO_MARK: CAP_NET_ADMIN) would get the supervisor's: a root
+// supervisor has them, its root sandbox not (the launcher drops them).
+describe('control messages in sends the engine makes', () => {
+  let udp: Servers;
+  beforeAll(async () => {
+    udp = await udpServers(['127.0.0.2']);
+  });
+  afterAll(() => udp.close());
+
+  it('SO_MARK is refused inside (twin: root outside sets it); IP_TOS goes out inside too', async (ctx) => {
+    const ins = await inside([], [fixture('send_cmsg'), '127.0.0.2', String(udp.port)]);
+    expect(ins.stdout).toBe('mark: Operation not permitted tos: ok\n');
+    const out = await outside([fixture('send_cmsg'), '127.0.0.2', String(udp.port)]);
+    if (!isRoot) {
+      expect(out.stdout).toBe('mark: Operation not permitted tos: ok\n');
+      ctx.skip('not applicable: SO_MARK needs CAP_NET_ADMIN, which only root has here (the refusal inside is checked above)');
+    }
+    expect(out.stdout).toBe('mark: ok tos: ok\n');
+  });
+});
+
 describe('0.0.0.0 and [::] are the local host', () => {
   let tcp: Servers;
   beforeAll(async () => {

@@ -36,6 +36,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <linux/udp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -462,8 +463,24 @@ int read_msg(Notif& n, uint64_t p, Msg& m, bool stream) {
   return 0;
 }
 
-// SCM_RIGHTS carry the tracee's fd numbers: swap in our copies. SCM_CREDENTIALS sent by
-// us would carry our authority, so they are refused.
+// Control messages the kernel takes from a sender without checking its capabilities (a
+// root supervisor has them all, a root sandbox not: SO_MARK would route around policy
+// routing, IP options need CAP_NET_RAW): the rest are refused. SCM_RIGHTS are translated
+// below; SCM_CREDENTIALS would carry our identity.
+bool harmless_cmsg(const cmsghdr& c) {
+  switch (c.cmsg_level) {
+    case SOL_SOCKET: return c.cmsg_type == SCM_RIGHTS || c.cmsg_type == SO_TIMESTAMPING || c.cmsg_type == SO_TXTIME;
+    case SOL_IP: return c.cmsg_type == IP_TOS || c.cmsg_type == IP_TTL || c.cmsg_type == IP_PKTINFO;
+    case SOL_IPV6:
+      return c.cmsg_type == IPV6_TCLASS || c.cmsg_type == IPV6_HOPLIMIT || c.cmsg_type == IPV6_PKTINFO ||
+             c.cmsg_type == IPV6_DONTFRAG;
+    case IPPROTO_UDP: return c.cmsg_type == UDP_SEGMENT;  // SOL_UDP: GSO (QUIC stacks send with it)
+    default: return false;
+  }
+}
+
+// SCM_RIGHTS carry the tracee's fd numbers: swap in our copies. Anything but the harmless
+// control messages is refused (sent by us it would carry our authority).
 int translate_control(Notif& n, Msg& m) {
   if (m.control.empty()) return 0;
   msghdr h{};
@@ -475,8 +492,8 @@ int translate_control(Notif& n, Msg& m) {
     // The tracee wrote these lengths: never trust them past our copy.
     if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > static_cast<size_t>(end - reinterpret_cast<char*>(c)))
       return -EINVAL;
+    if (!harmless_cmsg(*c)) return -EPERM;
     if (c->cmsg_level != SOL_SOCKET) continue;
-    if (c->cmsg_type == SCM_CREDENTIALS) return -EPERM;
     if (c->cmsg_type != SCM_RIGHTS) continue;
     if (!pidfd.ok()) pidfd.reset(sys_pidfd_open(n.caller.tgid, 0));
     int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
