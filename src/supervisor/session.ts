@@ -444,8 +444,11 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       const { events, inFlight } = this.engineRef.takeEvents();
       if (events.length > 0) this.onEvents(events);
       if (inFlight) {
+        // Bounded, but long enough for a flusher thread a loaded machine has not run yet (at
+        // 200 ms a CI run showed a denial's line one prompt late): this waits only while a
+        // batch is in flight.
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([new Promise<void>((r) => this.eventWaiters.push(r)), new Promise((r) => (timer = setTimeout(r, 200)))]);
+        await Promise.race([new Promise<void>((r) => this.eventWaiters.push(r)), new Promise((r) => (timer = setTimeout(r, 1000)))]);
         clearTimeout(timer);
       }
     }

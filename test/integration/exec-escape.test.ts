@@ -94,6 +94,22 @@ describe('process groups of the terminal\'s session', () => {
   });
 });
 
+// A background job that ignores SIGTTOU may make its own group the terminal's foreground:
+// run from a shell outside (`sbx exec -- … &`), it would read what is typed to that shell.
+describe('the foreground of the terminal', () => {
+  it('outside a background job takes it; inside, from a terminal a shell outside leads, it is refused and stays the leader\'s; a sandbox leading its own terminal still moves it', async () => {
+    const harness = fixture('tty_fg');
+    const out = await outside([harness, 'harness', harness, 'take']);
+    expect(out.stdout).toBe('take: ok\nfg: taken\n');
+    const ins = await outside([harness, 'harness', sbxBin, 'exec', ...policy, '--', harness, 'take']);
+    expect(ins.stdout).toBe('take: Operation not permitted\nfg: leader\n');
+    expect(ins.stderr).toMatch(/sbx: denied tty foreground of a terminal a shell outside the sandbox leads and has/);
+    // The twin inside: a pty of its own in a session it leads (tmux, script(1) inside).
+    const own = await inside([harness, 'own']);
+    expect(own.stdout).toBe('take: ok\n');
+  });
+});
+
 describe('a program file that may be run but not read', () => {
   it(process.getuid?.() === 0 ? 'runs as root (who may read it), as its readable twin' : 'is refused with the reason; its readable twin runs', async () => {
     const dir = join(world.dir, 'xonly');

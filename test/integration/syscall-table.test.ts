@@ -89,6 +89,8 @@ const cases: [string, string, number[], string][] = [
   ['ioctl-getflags', 'ioctl', [0, 0x80086601, 0], 'allow'],
   ['ioctl-fiosetown', 'ioctl', [0, 0x8901, 0], EPERM],
   ['ioctl-fioasync', 'ioctl', [0, 0x5452, 0], 'trap'],
+  ['ioctl-tiocspgrp', 'ioctl', [0, 0x5410, 0], 'trap'],
+  ['ioctl-tiocgpgrp', 'ioctl', [0, 0x540f, 0], 'allow'],
   ['fcntl-getfl', 'fcntl', [0, 3], 'allow'],
   ['fcntl-setown', 'fcntl', [0, 8, 1], 'trap'],
   ['fcntl-setown-ex', 'fcntl', [0, 15, 0], EPERM],

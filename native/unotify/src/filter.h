@@ -171,6 +171,7 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_jump_if(a, BPF_JEQ, SBX_FIOSETOWN, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SBX_SIOCSPGRP, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SBX_FIOASYNC, L_TRAP); /* as fcntl O_ASYNC (proc.cc) */
+      sbx_jump_if(a, BPF_JEQ, TIOCSPGRP, L_TRAP);    /* the terminal's foreground (fs_tty.cc) */
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_SETFLAGS, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC32_SETFLAGS, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SBX_FS_IOC_FSSETXATTR, L_TRAP);

@@ -42,6 +42,7 @@ void handle_fdmeta(Notif& n) {
   const int nr = n.req.data.nr;
   if (nr == __NR_ioctl && static_cast<unsigned>(a[1]) == TIOCSCTTY) return handle_tiocsctty(n);  // fs_tty.cc
   if (nr == __NR_ioctl && static_cast<unsigned>(a[1]) == FIOASYNC) return handle_async(n);  // proc.cc
+  if (nr == __NR_ioctl && static_cast<unsigned>(a[1]) == TIOCSPGRP) return handle_tiocspgrp(n);  // fs_tty.cc
   Fd fd;
   int e = copy_fd(n, static_cast<int>(a[0]), fd);
   if (e == -ESRCH) return;  // the caller is gone

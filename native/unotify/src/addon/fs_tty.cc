@@ -202,6 +202,28 @@ void handle_tiocsctty(Notif& n) {
   reply_continue(n.listener(), n.req.id);
 }
 
+// ioctl(fd, TIOCSPGRP): which process group of its session the terminal listens to. A
+// background job that ignores SIGTTOU may take the foreground from the shell that started it
+// and read what is typed to that shell (a password for sudo). Allowed on a terminal whose
+// session a process of this sandbox leads (a session's own shell: the hook's terminal,
+// tmux or script inside), whose groups are all the sandbox's; on one a shell outside leads
+// (`sbx exec`, `zsh -i` typed there), only while the foreground is a group the caller may
+// signal (the sandbox's job has the terminal: its own job control). Decided on the caller's
+// session and foreground, not on the group in its memory: let through, the kernel keeps the
+// target in that session. (The foreground handed back to the shell outside in the
+// microseconds between the decision and the call is not seen.)
+void handle_tiocspgrp(Notif& n) {
+  const int leader = proc_session(n.caller.tgid);
+  bool ours = leader > 0 && (leader == n.caller.tgid || n.core->procs().member_policy(leader) >= 0);
+  if (!ours) {
+    const int fg = proc_tty_foreground(n.caller.tgid);
+    ours = fg > 0 && may_act_on_group(n, fg);
+  }
+  if (!n.valid()) return;
+  if (!ours && refuse(n, Decision{false, -2}, "tty", "foreground of a terminal a shell outside the sandbox leads and has (TIOCSPGRP)", EPERM)) return;
+  reply_continue(n.listener(), n.req.id);
+}
+
 bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool cloexec) {
   if (is_ptmx(st.st_rdev)) {
     // A new pty for the session: remember it by its slave, so the session may open it.

@@ -39,6 +39,7 @@ bool open_terminal(Notif& n, int fd, const struct stat& st, int oflags, bool clo
 
 // ioctl(TIOCSCTTY) with a non-zero argument (the filter traps only that form).
 void handle_tiocsctty(Notif& n);
+void handle_tiocspgrp(Notif& n);  // the terminal's foreground group
 
 // /dev/tty (handle_open): the caller's controlling terminal, opened and injected; refused
 // once the session's command has ended unless it is a pty the session allocated.

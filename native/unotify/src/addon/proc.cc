@@ -169,12 +169,17 @@ void handle_proc(Notif& n) {
     // The kernel moves the caller or a child not yet exec'd into any group of its session;
     // one holding processes outside (the shell that started `sbx exec`, its other jobs)
     // would put them in reach: a kill(0) racing the move signals the new group, a
-    // background tcsetattr stops it with SIGTTOU. A new group, the current one, or a group
-    // whose every member the caller may signal.
+    // background tcsetattr stops it with SIGTTOU. A new group, or a group whose every member
+    // the caller may signal. The group it is in already is answered here, unmoved: let
+    // through, a move out of it meanwhile (setpgid(0, 0) is not trapped) would make it a join.
     const int mover = arg0 == 0 ? n.caller.tgid : arg0;
     target = static_cast<int>(a[1]);
     op = "signal";
-    ok = target == mover || target == proc_pgrp(mover) || may_act_on_group(n, target);
+    if (target != mover && target == proc_pgrp(mover)) {
+      if (n.valid()) reply_value(n.listener(), n.req.id, 0);
+      return;
+    }
+    ok = target == mover || may_act_on_group(n, target);
   } else if (nr == __NR_sched_setaffinity || nr == __NR_sched_setparam || nr == __NR_sched_setscheduler ||
              nr == __NR_sched_setattr) {
     ok = may_act_on_pid(n, arg0);  // a thread id, 0 = the calling thread

@@ -191,6 +191,18 @@ int proc_pgrp(int pid) {
   return atoi(nth_field(a, 5).c_str());
 }
 
+int proc_session(int pid) {
+  std::string a;
+  if (!stat_fields(pid, a)) return -1;
+  return atoi(nth_field(a, 6).c_str());
+}
+
+int proc_tty_foreground(int pid) {
+  std::string a;
+  if (!stat_fields(pid, a)) return -1;
+  return atoi(nth_field(a, 8).c_str());
+}
+
 bool pidfd_alive(int pidfd) {
   if (pidfd < 0) return false;
   pollfd p{pidfd, POLLIN, 0};
