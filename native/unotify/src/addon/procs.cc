@@ -259,7 +259,8 @@ void ProcTable::drop_follower_locked(int tgid) {
   for (auto& kv : tags_) {
     if (kv.second.owner != tgid || !kv.second.follows) continue;
     kv.second.follows = false;
-    if (recs_ && kv.second.slot >= 0) __atomic_store_n(&recs_[kv.second.slot].flags, 0u, __ATOMIC_RELEASE);
+    // Only that flag: a record's seal stays.
+    if (recs_ && kv.second.slot >= 0) __atomic_and_fetch(&recs_[kv.second.slot].flags, ~static_cast<uint32_t>(kFollows), __ATOMIC_RELEASE);
   }
 }
 
