@@ -25,7 +25,6 @@
  * resolves, reads resolv.conf and runs the proxy, then calls this again whenever an
  * address changes.
  */
-import { join } from 'node:path';
 import type { CompiledPolicy, PathRule, RuleOrigin } from './compiled.js';
 import { decideNet } from './net-match.js';
 import { addressRule, planOf, replayNet } from './net-plan.js';
@@ -54,7 +53,6 @@ export interface FinishedPolicy {
   /** Names that resolve to nothing. */
   warnings: string[];
 }
-
 
 /** True when DNS must be reachable: some name is allowed and the default denies. */
 export function needsDns(p: CompiledPolicy): boolean {
