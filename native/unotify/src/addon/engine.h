@@ -278,6 +278,10 @@ void handle_accept(Notif& n);  // accept/accept4 on our copy: clients outside re
 void handle_signal(Notif& n);
 void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F_SETOWN
 void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)
+// The caller's fd `fd` as our own fd on the same open file description (fs_fdmeta.cc): a
+// racing thread may replace the caller's entry, ours stays. 0; -ESRCH: the caller is gone
+// (answer nothing); -EBADF: no such fd.
+int copy_caller_fd(Notif& n, int fd, Fd& out);
 void handle_async(Notif& n);   // signal-driven I/O switched on (fcntl O_ASYNC, FIOASYNC): proc.cc
 void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)
 void handle_dumpable(Notif& n);  // prctl PR_SET_DUMPABLE / PR_GET_DUMPABLE (dumpable.cc)

@@ -27,15 +27,14 @@ namespace {
 
 void reply_result(Notif& n, long r) { reply_value(n.listener(), n.req.id, r < 0 ? -errno : r); }
 
-// The caller's fd, as our own fd on the same open file description.
-int copy_fd(Notif& n, int fd, Fd& out) {
+}  // namespace
+
+int copy_caller_fd(Notif& n, int fd, Fd& out) {
   Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
-  if (!pidfd.ok()) return -ESRCH;
+  if (!pidfd.ok() || !n.valid()) return -ESRCH;
   out = Fd(sys_pidfd_getfd(pidfd.get(), fd, 0));
   return out.ok() ? 0 : -EBADF;
 }
-
-}  // namespace
 
 void handle_fdmeta(Notif& n) {
   const auto& a = n.req.data.args;
@@ -44,7 +43,7 @@ void handle_fdmeta(Notif& n) {
   if (nr == __NR_ioctl && static_cast<unsigned>(a[1]) == FIOASYNC) return handle_async(n);  // proc.cc
   if (nr == __NR_ioctl && static_cast<unsigned>(a[1]) == TIOCSPGRP) return handle_tiocspgrp(n);  // fs_tty.cc
   Fd fd;
-  int e = copy_fd(n, static_cast<int>(a[0]), fd);
+  int e = copy_caller_fd(n, static_cast<int>(a[0]), fd);
   if (e == -ESRCH) return;  // the caller is gone
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
   // Arguments in memory, copied once before the decision.

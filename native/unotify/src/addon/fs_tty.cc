@@ -213,12 +213,10 @@ void handle_tiocsctty(Notif& n) {
 // target in that session. (The foreground handed back to the shell outside in the
 // microseconds between the decision and the call is not seen.)
 void handle_tiocspgrp(Notif& n) {
-  const int leader = proc_session(n.caller.tgid);
-  bool ours = leader > 0 && (leader == n.caller.tgid || n.core->procs().member_policy(leader) >= 0);
-  if (!ours) {
-    const int fg = proc_tty_foreground(n.caller.tgid);
-    ours = fg > 0 && may_act_on_group(n, fg);
-  }
+  int leader = -1, fg = -1;
+  bool ours = proc_session_tty(n.caller.tgid, &leader, &fg) && leader > 0 &&
+              (leader == n.caller.tgid || n.core->procs().member_policy(leader) >= 0);
+  if (!ours) ours = fg > 0 && may_act_on_group(n, fg);
   if (!n.valid()) return;
   if (!ours && refuse(n, Decision{false, -2}, "tty", "foreground of a terminal a shell outside the sandbox leads and has (TIOCSPGRP)", EPERM)) return;
   reply_continue(n.listener(), n.req.id);

@@ -587,27 +587,22 @@ void send_answer(Notif& n, const std::shared_ptr<Sock>& s, const std::shared_ptr
   run_call(n, may_block, [s, m, id, lis] { reply_value(lis, id, send_one(s->fd.get(), *m, m->flags)); });
 }
 
-// decide: the address counts (false: the socket ignores it, TCP and unix stream/seqpacket,
-// or refuses it; the kernel still says which, on our copy).
-void do_sendto(Notif& n, std::shared_ptr<Sock> s, bool decide) {
-  auto m = std::make_shared<Msg>();
-  int e = read_sendto(n, *m, !decide);
-  if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
-  if (!n.valid()) return;
-  // A TCP fast-open sendto connects: decided (and proxy-checked) like connect.
-  bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
-  if (decide && decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
-  if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port, n.pol->id);
-  send_answer(n, s, m);
+// One sendto's or sendmsg's message (flags, address, data, control), copied once.
+int read_send(Notif& n, Msg& m, bool stream) {
+  if (n.req.data.nr == SYS_sendto) return read_sendto(n, m, stream);
+  m.flags = static_cast<int>(n.req.data.args[2]);
+  return read_msg(n, n.req.data.args[1], m, stream);
 }
 
-void do_sendmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
+// sendto and sendmsg. decide: the address counts (false: the socket ignores it, TCP and unix
+// stream/seqpacket, or refuses it; the kernel still says which, on our copy).
+void do_send(Notif& n, std::shared_ptr<Sock> s, bool decide) {
   auto m = std::make_shared<Msg>();
-  m->flags = static_cast<int>(n.req.data.args[2]);
-  int e = read_msg(n, n.req.data.args[1], *m, !decide);
+  int e = read_send(n, *m, !decide);
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
   if (!n.valid()) return;
   if ((e = translate_control(n, *m)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
+  // A TCP fast-open send connects: decided (and proxy-checked) like connect.
   bool fastopen = s->domain != AF_UNIX && s->type == SOCK_STREAM && (m->flags & MSG_FASTOPEN);
   if (decide && m->has_addr && decide_dest(n, *s, m->addr, fastopen ? Op::kConnect : Op::kSend)) return;
   if (m->addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m->addr.proxy_port, n.pol->id);
@@ -658,16 +653,9 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
 // (NETLINK_SKB_DST), which would be ours (a root supervisor would lend a sandbox its own);
 // without, the socket opener's (the caller's) as well. So only the kernel is a destination.
 void do_netlink_send(Notif& n, std::shared_ptr<Sock> s) {
-  const int nr = n.req.data.nr;
-  if (nr == SYS_sendmmsg) return void(reply_error(n.listener(), n.req.id, EOPNOTSUPP));
+  if (n.req.data.nr == SYS_sendmmsg) return void(reply_error(n.listener(), n.req.id, EOPNOTSUPP));
   auto m = std::make_shared<Msg>();
-  int e;
-  if (nr == SYS_sendto) {
-    e = read_sendto(n, *m, false);
-  } else {
-    m->flags = static_cast<int>(n.req.data.args[2]);
-    e = read_msg(n, n.req.data.args[1], *m, false);
-  }
+  int e = read_send(n, *m, false);
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
   if (!n.valid()) return;
   if ((e = translate_control(n, *m)) < 0) return void(reply_error(n.listener(), n.req.id, -e));
@@ -850,9 +838,8 @@ void handle_net(Notif& n) {
   if (s->domain == AF_NETLINK) return do_netlink_send(n, s);
   const uint64_t flags = nr == SYS_sendmsg ? n.req.data.args[2] : n.req.data.args[3];
   const bool decide = !address_ignored(*s, flags);
-  if (nr == SYS_sendto) return do_sendto(n, s, decide);
-  if (nr == SYS_sendmsg) return do_sendmsg(n, s, decide);
-  do_sendmmsg(n, s, decide);
+  if (nr == SYS_sendmmsg) return do_sendmmsg(n, s, decide);
+  do_send(n, s, decide);
 }
 
 }  // namespace sbx

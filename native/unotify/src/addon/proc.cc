@@ -97,10 +97,11 @@ bool may_act_on_which(Notif& n, int which, int who, bool ioprio) {
 // with the iovec copied once.
 void process_madvise_ours(Notif& n) {
   const auto& a = n.req.data.args;
-  Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
-  if (!pidfd.ok() || !n.valid()) return;
-  Fd ours(sys_pidfd_getfd(pidfd.get(), static_cast<int>(a[0]), 0));
-  if (!ours.ok()) return void(reply_error(n.listener(), n.req.id, EBADF));
+  Fd ours;
+  if (int e = copy_caller_fd(n, static_cast<int>(a[0]), ours)) {
+    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
+    return;
+  }
   if (a[2] > IOV_MAX) return void(reply_error(n.listener(), n.req.id, EINVAL));
   std::vector<iovec> iov(a[2]);
   if (a[2] && read_mem(n.caller.tid, a[1], iov.data(), iov.size() * sizeof(iovec)) < 0)
@@ -127,10 +128,11 @@ void handle_async(Notif& n) {
   const bool ioctl_form = n.req.data.nr == __NR_ioctl;
   int on = 0;
   if (ioctl_form && read_mem(n.caller.tid, a[2], &on, sizeof on) < 0) return void(reply_error(n.listener(), n.req.id, EFAULT));
-  Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
-  if (!pidfd.ok() || !n.valid()) return;
-  Fd ours(sys_pidfd_getfd(pidfd.get(), static_cast<int>(a[0]), 0));
-  if (!ours.ok()) return void(reply_error(n.listener(), n.req.id, EBADF));
+  Fd ours;
+  if (int e = copy_caller_fd(n, static_cast<int>(a[0]), ours)) {
+    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
+    return;
+  }
   const bool enables = ioctl_form ? on != 0 : (a[2] & O_ASYNC) != 0;
   if (enables && isatty(ours.get()) && refuse(n, Decision{false, -2}, "signal", "SIGIO from a terminal (its foreground group, maybe outside, would get it)", EPERM))
     return;

@@ -59,10 +59,11 @@ bool any_sealed_refuses(Notif& n, const std::vector<int>& members, int sig) {
 // decide on our own copy and send through it.
 void pidfd_signal(Notif& n) {
   const auto& a = n.req.data.args;
-  Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
-  if (!pidfd.ok() || !n.valid()) return;
-  Fd ours(sys_pidfd_getfd(pidfd.get(), static_cast<int>(a[0]), 0));
-  if (!ours.ok()) return void(reply_error(n.listener(), n.req.id, EBADF));
+  Fd ours;
+  if (int e = copy_caller_fd(n, static_cast<int>(a[0]), ours)) {
+    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
+    return;
+  }
   siginfo_t info;
   if (a[2] && read_mem(n.caller.tid, a[2], &info, sizeof info) < 0)
     return void(reply_error(n.listener(), n.req.id, EFAULT));

@@ -191,16 +191,12 @@ int proc_pgrp(int pid) {
   return atoi(nth_field(a, 5).c_str());
 }
 
-int proc_session(int pid) {
+bool proc_session_tty(int pid, int* session, int* foreground) {
   std::string a;
-  if (!stat_fields(pid, a)) return -1;
-  return atoi(nth_field(a, 6).c_str());
-}
-
-int proc_tty_foreground(int pid) {
-  std::string a;
-  if (!stat_fields(pid, a)) return -1;
-  return atoi(nth_field(a, 8).c_str());
+  if (!stat_fields(pid, a)) return false;
+  *session = atoi(nth_field(a, 6).c_str());
+  *foreground = atoi(nth_field(a, 8).c_str());
+  return true;
 }
 
 bool pidfd_alive(int pidfd) {

@@ -101,8 +101,9 @@ bool read_status(int pid, ProcStatus& st);
 uint64_t proc_starttime(int pid);
 // Process group id (field 5 of /proc/<pid>/stat), -1 when unreadable.
 int proc_pgrp(int pid);
-int proc_session(int pid);  // its session id (the session leader's pid), -1 if unreadable
-int proc_tty_foreground(int pid);  // its terminal's foreground group (tpgid), -1 if none
+// Its session id (the session leader's pid) and its terminal's foreground group (tpgid, -1
+// without one); false if unreadable.
+bool proc_session_tty(int pid, int* session, int* foreground);
 
 bool is_procfs(int fd);
 // The process (or thread) behind a pidfd has not exited: its pidfd is not readable yet.
