@@ -130,6 +130,26 @@ describe('control messages in sends the engine makes', () => {
   });
 });
 
+describe('routing netlink reaches the kernel only', () => {
+  it("a send to another process's netlink port is refused with a denial line (twin: outside it arrives; the kernel answers inside)", async () => {
+    const denied = await background([fixture('netlink_port'), 'serve'], /^port \d+/m);
+    const port = /^port (\d+)/m.exec(denied.out())![1]!;
+    const ins = await inside([], [fixture('netlink_port'), 'send', port]);
+    expect(ins.stdout).toBe('send: Operation not permitted\n');
+    expect(ins.stderr).toContain(`sbx: denied net netlink send to port ${port} (only requests to the kernel are sent)`);
+    await exited(denied.child);
+    expect(denied.out()).toMatch(/got nothing/);
+
+    const reached = await background([fixture('netlink_port'), 'serve'], /^port \d+/m);
+    const port2 = /^port (\d+)/m.exec(reached.out())![1]!;
+    expect((await outside([fixture('netlink_port'), 'send', port2])).stdout).toBe('send: ok\n');
+    await exited(reached.child);
+    expect(reached.out()).toMatch(/got 20 bytes/);
+
+    expect((await inside([], [fixture('netlink_port'), 'kernel'])).stdout).toBe('kernel: answered\n');
+  });
+});
+
 describe('0.0.0.0 and [::] are the local host', () => {
   let tcp: Servers;
   beforeAll(async () => {

@@ -652,6 +652,12 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
 // on our copy WITHOUT an address: with one the kernel checks only the sender's capabilities
 // (NETLINK_SKB_DST), which would be ours (a root supervisor would lend a sandbox its own);
 // without, the socket opener's (the caller's) as well. So only the kernel is a destination.
+// What a refused netlink send was addressed to, for the denial line.
+std::string netlink_target(const sockaddr_nl& a) {
+  return "netlink send to " + (a.nl_groups ? "multicast groups " + std::to_string(a.nl_groups) : "port " + std::to_string(a.nl_pid)) +
+         " (only requests to the kernel are sent)";
+}
+
 void do_netlink_send(Notif& n, std::shared_ptr<Sock> s) {
   if (n.req.data.nr == SYS_sendmmsg) return void(reply_error(n.listener(), n.req.id, EOPNOTSUPP));
   auto m = std::make_shared<Msg>();
@@ -663,12 +669,13 @@ void do_netlink_send(Notif& n, std::shared_ptr<Sock> s) {
   if (m->has_addr) {
     if (m->addr.len < sizeof(sockaddr_nl) || m->addr.ss.ss_family != AF_NETLINK)
       return void(reply_error(n.listener(), n.req.id, EINVAL));
-    if (!to_kernel(*reinterpret_cast<const sockaddr_nl*>(&m->addr.ss))) return void(reply_error(n.listener(), n.req.id, EPERM));
+    const auto& to = *reinterpret_cast<const sockaddr_nl*>(&m->addr.ss);
+    if (!to_kernel(to)) return void(refuse(n, Decision{false, -2}, "net", netlink_target(to), EPERM));
   }
   sockaddr_nl peer{};
   socklen_t pl = sizeof peer;
   if (getpeername(s->fd.get(), reinterpret_cast<sockaddr*>(&peer), &pl) == 0 && !to_kernel(peer))
-    return void(reply_error(n.listener(), n.req.id, EPERM));
+    return void(refuse(n, Decision{false, -2}, "net", netlink_target(peer), EPERM));
   m->has_addr = false;
   // The kernel answers a request to itself at once (netlink_unicast_kernel): no waiting.
   reply_value(n.listener(), n.req.id, send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT));
