@@ -276,7 +276,7 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
       [[ -n ${BASH_EXECUTION_STRING+x} ]] && __sbx_args+=(-c "$BASH_EXECUTION_STRING" "$0" "$@")
     fi
     export SBX_HOOK_REEXEC=1
-    exec "$__sbx_start" shell -- "$BASH" "${__sbx_args[@]}"
+    exec "$__sbx_start" shell --follow-cd -- "$BASH" "${__sbx_args[@]}"
     unset SBX_HOOK_REEXEC
     __sbx_off "could not run $__sbx_bin shell" "run \`$__sbx_bin doctor\`"
   else

@@ -278,9 +278,9 @@ function __sbx_enter
     # `sbx hook fish | source` runs this with stdin on that pipe, which exec would hand on:
     # give the new shell this fish's own stdin (its terminal, or whatever an IDE gave it).
     if test -e /proc/$fish_pid/fd/0; and not test -S /proc/$fish_pid/fd/0
-        exec $__sbx_start shell -- (status fish-path) $argv $args </proc/$fish_pid/fd/0
+        exec $__sbx_start shell --follow-cd -- (status fish-path) $argv $args </proc/$fish_pid/fd/0
     else
-        exec $__sbx_start shell -- (status fish-path) $argv $args
+        exec $__sbx_start shell --follow-cd -- (status fish-path) $argv $args
     end
     set -e SBX_HOOK_REEXEC
     __sbx_off "run `$__sbx_bin doctor`" "could not run $__sbx_bin shell"

@@ -242,7 +242,7 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
       [[ -n ${ZSH_EXECUTION_STRING+x} ]] && __sbx_args+=(-c "$ZSH_EXECUTION_STRING" "${ZSH_ARGZERO:-zsh}" "$@")
     fi
     export SBX_HOOK_REEXEC=1
-    exec $__sbx_start shell -- $__sbx_zsh "${__sbx_args[@]}"
+    exec $__sbx_start shell --follow-cd -- $__sbx_zsh "${__sbx_args[@]}"
     unset SBX_HOOK_REEXEC
     __sbx_off "could not run $__sbx_bin shell" "run \`$__sbx_bin doctor\`"
   else

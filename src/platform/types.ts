@@ -24,6 +24,11 @@ export interface ShellRequest {
   argv: string[];
   cwd: string;
   env: Record<string, string>;
+  /**
+   * The program is the user's interactive shell (the hook's re-exec, or $SHELL by default):
+   * its policy follows its directory (cd pushes). A command named by the user does not.
+   */
+  followsCd: boolean;
 }
 
 export interface DoctorCheck {

@@ -16,18 +16,20 @@ export type ControlRequest =
   // v: SESSION_ENV_VERSION; env: the caller's whole environment as "K=V" lines (its proxy
   // variables are what the session's proxy chains to: src/net/upstream.ts). Reply:
   // {env: ["K=V",…], warnings?: […]}: the program's finished environment
-  // (src/supervisor/launch-environment.ts), applied as given; or {error}.
+  // (src/supervisor/launch-environment.ts), applied as given; or {error}. follows: the program
+  // is the user's interactive shell (`sbx shell --follow-cd`, or $SHELL): its policy follows cd.
   | SessionEnvRequest
   | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
   | { cmd: 'stop'; force?: boolean };
 
-export const SESSION_ENV_VERSION = 2;
+export const SESSION_ENV_VERSION = 3;
 export interface SessionEnvRequest {
   cmd: 'session-env';
   v: number;
   session: string;
   env: string[];
+  follows: boolean;
 }
 export interface SessionEnvReply {
   env: string[];

@@ -20,6 +20,7 @@ import { PolicyCache } from './policy-cache.js';
 import { ExecPolicyCache } from './exec-policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
+import { PendingFollowers } from './pending-followers.js';
 import { Session } from './session.js';
 import { envFromLines, execStart, PendingExecs } from './exec-start.js';
 import { errorLine, parseRegistration, READY_LINE, SESSION_ID, type Registration } from '../protocol/keeper.js';
@@ -57,6 +58,8 @@ export class Supervisor {
   /** Address → name map shared by every session's network manager (for log lines). */
   private readonly netNames = new NetNames();
   private readonly pendingNets = new PendingNetworks();
+  /** Sessions whose root is the user's interactive shell, as their session-env said (follows cd). */
+  private readonly followers = new PendingFollowers();
   private readonly pendingExecs = new PendingExecs();
   private readonly watcher: PolicyWatcher;
   private keeperServer: FdServerHandle | undefined;
@@ -166,6 +169,7 @@ export class Supervisor {
           this.pendingNets.take(id) ??
           (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`), upstreamFromState(upstream))),
         say,
+        followsCd: (id) => this.followers.take(id),
         takeExec: (id) => {
           const exec = this.pendingExecs.take(id);
           if (exec) this.protectExecClient(id, reg.rootPid);
@@ -306,7 +310,7 @@ export class Supervisor {
         // `sbx shell` asks before it execs the launcher: the session's proxy must be up and
         // its port known (src/supervisor/network.ts); the reply is the program's whole env.
         const id = req.session;
-        if (req.v !== SESSION_ENV_VERSION || !Array.isArray(req.env) || !req.env.every((l) => typeof l === 'string')) {
+        if (req.v !== SESSION_ENV_VERSION || !Array.isArray(req.env) || !req.env.every((l) => typeof l === 'string') || typeof req.follows !== 'boolean') {
           this.send(sock, { error: `session-env: protocol version ${String(req.v)} or a malformed env (this supervisor speaks ${SESSION_ENV_VERSION}): run \`sbx daemon restart\`` });
           sock.end();
           return;
@@ -318,6 +322,7 @@ export class Supervisor {
         }
         const callerEnv = envFromLines(req.env);
         traceStart(id);
+        if (req.follows) this.followers.add(id);
         // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
         SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(callerEnv))
           .then(

@@ -62,6 +62,8 @@ export interface SessionContext {
   sandboxedPty(path: string): boolean;
   /** The `exec-start` request that announced this session id (native fast path), if any. */
   takeExec(session: string): PendingExec | undefined;
+  /** Whether the session's root is the user's interactive shell (its session-env said so), once. */
+  followsCd(session: string): boolean;
 }
 
 /** An `sbx exec` the fast path announced: its policy (built with the caller's env) and its client. */
@@ -207,8 +209,10 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       // from here on. A resumed engine knows every process it tagged before; a root it does
       // not know (no record) is tagged again.
       try {
-        // An exec session's root is a command, not a shell: it keeps its policy (no hints).
-        this.engineRef.assign(this.rootPid, this.installed.root()!.mainId, this.installed.root()!.resolved.source.kind !== 'exec');
+        // Only the user's interactive shell follows cd (hints); an exec session's root, or a
+        // command started with `sbx shell -- CMD`, keeps its policy.
+        const follows = this.installed.root()!.resolved.source.kind !== 'exec' && this.ctx.followsCd(this.id);
+        this.engineRef.assign(this.rootPid, this.installed.root()!.mainId, follows);
       } catch (err) {
         if (!state && !reg.resume) {
           this.engineRef.stop();

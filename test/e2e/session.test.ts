@@ -66,7 +66,7 @@ async function session(shell: Shell, world: World, cwd: string, opts: { twice?: 
   const rc = writeRc(world.sb, shell, hookLines(shell, opts.twice));
   const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
   const t = new Tmux(shell);
-  t.start([sbxBin, 'shell', '--', ...argv], cwd, {
+  t.start([sbxBin, 'shell', '--follow-cd', '--', ...argv], cwd, {
     ...world.sb.env,
     ZDOTDIR: world.sb.home,
     SHELL: shellPath(shell),

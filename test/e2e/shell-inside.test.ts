@@ -58,7 +58,7 @@ async function session(shell: Shell, world: World, cwd = world.A): Promise<Tmux>
   const rc = writeRc(world.sb, shell, `${path}\n${hook}`);
   const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
   const t = new Tmux(shell);
-  t.start([sbxBin, 'shell', '--', ...argv], cwd, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell) });
+  t.start([sbxBin, 'shell', '--follow-cd', '--', ...argv], cwd, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell) });
   started.push(t);
   await t.prompt(30_000);
   return t;

@@ -140,8 +140,8 @@ describe('sbx exec through the fast path', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain('refused');
     expect(r.stdout).not.toContain('TOP-SECRET');
     expect(r.code).toBe(1);
-    // Twin: the root of a `sbx shell` session is its shell, whose push is answered.
-    const sh = sb.sbx(['shell', '--', 'bash', '--norc', '-c', push]);
+    // Twin: the root of a `sbx shell --follow-cd` session (the hook's shell) is its shell, whose push is answered.
+    const sh = sb.sbx(['shell', '--follow-cd', '--', 'bash', '--norc', '-c', push]);
     expect(sh.stdout).toMatch(/^pushed sbx 1$/m);
   });
 
@@ -357,7 +357,7 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
     };
     const cached = enter(`__sbx_ready=${process.pid}`);
     expect(cached.stdout).toContain('entered=yes');
-    const entering = expect.stringMatching(/^shell -- \S*bash -i -c /); // the re-exec into the session
+    const entering = expect.stringMatching(/^shell --follow-cd -- \S*bash -i -c /); // the re-exec into the session
     expect(cached.calls).toEqual(['shell --check', entering]);
     const own = enter('__sbx_ready=$$');
     expect(own.stdout).toContain('entered=yes');

@@ -22,7 +22,7 @@ export interface Sandbox {
   config: string;
   keeperSock: string;
   /** Runs bin/sbx to completion. */
-  sbx(args: string[], opts?: { cwd?: string; input?: string; timeout?: number }): { code: number; stdout: string; stderr: string };
+  sbx(args: string[], opts?: { cwd?: string; input?: string; timeout?: number; env?: Record<string, string> }): { code: number; stdout: string; stderr: string };
   /** Starts bin/sbx without waiting. */
   spawnSbx(args: string[], opts?: { cwd?: string }): Running;
   /** Starts bin/sbx without waiting, with variables added to the sandbox's environment. */
@@ -100,7 +100,7 @@ export function makeSandbox(name: string): Sandbox {
     sbx(args, opts = {}) {
       const r = execaSync(sbxBin, args, {
         cwd: opts.cwd ?? home,
-        env,
+        env: { ...env, ...opts.env },
         extendEnv: false,
         input: opts.input ?? '',
         stripFinalNewline: false,

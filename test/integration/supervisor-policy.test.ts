@@ -26,7 +26,7 @@ describe('session policy follows the shell', () => {
       push "cd${sb.home}"
       cd .. && push "cd$PWD"
       cat a/secret.txt`;
-    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script]);
     const lines = r.stdout.split('\n');
     // Before the push: the built-in policy lets the file be read.
     expect(lines[0]).toBe('SECRET');
@@ -43,6 +43,20 @@ describe('session policy follows the shell', () => {
     expect(log.some((v) => v.kind === 'refused' && v.target === `cd ${a}`)).toBe(false);
   });
 
+  it('a command started with `sbx shell -- CMD` keeps its policy: its own push is refused, on both start paths (twin: with --follow-cd, as the hook starts the shell, it moves)', () => {
+    // A narrowing project: CMD starts there and would leave it for the home's broad default.
+    const n = makeProject(join(sb.home, 'narrow'));
+    const script = `cd ${sb.home} && read -r l <"/proc/self/sbx/cd$PWD" 2>/dev/null && echo pushed || echo push-refused
+      cat ${n}/secret.txt 2>/dev/null || echo secret-denied`;
+    for (const env of [{}, { SBX_NO_FAST: '1' }]) {
+      const cmd = sb.sbx(['shell', '--', 'sh', '-c', script], { cwd: n, env });
+      expect(cmd.stdout, JSON.stringify(env)).toBe('push-refused\nsecret-denied\n');
+      const shell = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: n, env });
+      expect(shell.stdout, JSON.stringify(env)).toBe('pushed\nSECRET\n');
+    }
+    expect(sb.log().some((v) => v.kind === 'refused' && v.op === 'hint' && v.target === `cd ${sb.home}` && v.rule.includes("only the session's shell"))).toBe(true);
+  });
+
   it('a background job started in A keeps A\'s policy after the shell moves out; the shell itself is lifted', () => {
     const a = makeProject(join(sb.home, 'bg'));
     const script = `${PUSH_FN}
@@ -51,7 +65,7 @@ describe('session policy follows the shell', () => {
       cd .. && push "cd$PWD" >/dev/null
       cat ${a}/secret.txt >/dev/null 2>&1 && echo shell-read || echo shell-denied
       wait`;
-    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script]);
     expect(r.stdout).toContain('shell-read');
     expect(r.stdout).toContain('bg-denied');
   });
@@ -70,7 +84,7 @@ describe('session policy follows the shell', () => {
       cat public.txt >/dev/null 2>&1 && echo stay-public-read || echo stay-public-denied
       cd ${sb.home} && push leave >/dev/null && cd ${p}
       cat public.txt >/dev/null 2>&1 && echo leave-public-read || echo leave-public-denied`;
-    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script]);
     expect(r.stderr).toContain(`/proc/self/sbx/use${other}/.sbx.yaml: Permission denied`);
     expect(r.stdout).toContain('use-public-denied');
     // Pushed while the shell is still there, a leave is refused (supervisor-trust.test.ts:

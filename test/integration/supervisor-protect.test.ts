@@ -131,7 +131,7 @@ describe('self-protection from inside a session', () => {
       'push "cd$PWD" >/dev/null',
       t('write-outside', `echo x > ${outsideFile}`),
     ].join('\n');
-    const a = sb.sbx(['shell', '--', 'sh', '-c', inP], { cwd: join(p, 'src') });
+    const a = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', inP], { cwd: join(p, 'src') });
     for (const name of ['plant-nested', 'plant-nested-mv', 'plant-nested-ln', 'new-envrc', 'move-shell-cwd', 'exchange-shell-cwd', 'write-outside'])
       expect(a.stdout, a.stderr).toContain(`${name} fail`);
     for (const name of ['beside-in-p', 'move-dir-in-p']) expect(a.stdout, a.stderr).toContain(`${name} ok`);
@@ -157,7 +157,7 @@ describe('self-protection from inside a session', () => {
       t('beside-env', `echo x > ${join(q, '.env.example')} && echo x > ${join(q, 'envrc.notes')}`),
       t('other-yaml', `echo x > ${join(sb.home, 'shared2.yaml')}`),
     ].join('\n');
-    const b = sb.sbx(['shell', '--', 'sh', '-c', inFree], { cwd: free });
+    const b = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', inFree], { cwd: free });
     for (const name of ['other-project', 'rm-other-project', 'mv-other-project-dir', 'envrc', 'envrc-local', 'dotenv', 'trusted-use']) expect(b.stdout, b.stderr).toContain(`${name} fail`);
     for (const name of ['beside', 'beside-env', 'other-yaml']) expect(b.stdout, b.stderr).toContain(`${name} ok`);
     expect(readFileSync(join(q, '.sbx.yaml'), 'utf8')).toContain('secret.txt');

@@ -108,7 +108,7 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     const secret = join(elsewhere, 'secret');
     const p = makeProject(join(world, 'execd'), `version: 1\nread: { deny: ["${secret}"] }\n`);
     expect(sb.sbx(['trust'], { cwd: p }).code).toBe(0);
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', `exec ${join(fixtures, 'hint_after')} ${go} ${elsewhere} ${secret}`], { cwd: p });
+    const run = sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', `exec ${join(fixtures, 'hint_after')} ${go} ${elsewhere} ${secret}`], { cwd: p });
     const session = await until('the session', () => sb.status().sessions.find((s) => s.cwd === p), 60_000);
     await until('hint_after waiting', () => readdirSync('/proc').some((d) => /^\d+$/.test(d) && readComm(d) === 'hint_after'), 30_000);
     await killSupervisor(session.id);
@@ -117,7 +117,7 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out).toContain('push: Permission denied');
     expect(out).toContain('read: Permission denied');
     // The twin: the shell itself moves its policy with the same push, and the file reads.
-    const twin = sb.sbx(['shell', '--', 'sh', '-c', `cd ${elsewhere} && read x </proc/self/sbx/cd${elsewhere}; cat ${secret}`], { cwd: p });
+    const twin = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', `cd ${elsewhere} && read x </proc/self/sbx/cd${elsewhere}; cat ${secret}`], { cwd: p });
     expect(twin.stdout).toContain('TOP-SECRET');
   });
 

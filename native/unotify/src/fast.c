@@ -11,7 +11,7 @@
  *                             code (128+signal when killed), like the Node `sbx exec`.
  *   sbx shell --check         0 when a session can start now (supervisor answers, launcher and
  *                             keeper present, kernel has user-notify); else the Node CLI says why.
- *   sbx shell [--] [PROG ...] `session-env` (the reply is the program's whole environment), then
+ *   sbx shell [--follow-cd] [--] [PROG ...] `session-env` (the reply is the program's whole environment), then
  *                             execs sbx-launch --fd on the channel of a keeper it started meanwhile.
  *   sbx hook bash|zsh|fish    prints the hook text Node cached (src/hook/cache.ts) when its key
  *                             still matches; else Node renders (and caches) it.
@@ -49,7 +49,7 @@ extern char **environ;
 /* After the command exits: how long the supervisor may take to send its last denial lines. */
 #define DRAIN_TIMEOUT_MS 200
 #define EXEC_START_VERSION 3 /* src/protocol/control.ts */
-#define SESSION_ENV_VERSION 2
+#define SESSION_ENV_VERSION 3
 
 static char g_root[PATH_MAX];      /* package root: <root>/native/unotify/build/Release/sbx-fast */
 static char g_sbx[PATH_MAX + 16];  /* <root>/bin/sbx */
@@ -793,9 +793,12 @@ static void fast_check(void) {
 
 static void fast_shell(int argc, char **argv) {
   if (getenv("SBX_SESSION") && inside_filter()) node("already inside a session");
-  int i = 0;
+  int i = 0, follow = 0;
+  if (i < argc && strcmp(argv[i], "--follow-cd") == 0) follow = 1, i++;
   if (i < argc && strcmp(argv[i], "--") == 0) i++;
   else if (i < argc && argv[i][0] == '-') node("an option the fast path does not know");
+  /* Only the user's interactive shell follows cd: the hook's (--follow-cd) or $SHELL (no PROGRAM). */
+  if (i >= argc) follow = 1;
   if (!have_natives()) node("launcher or keeper missing");
 
   char session[16], dir[PATH_MAX], keeper_sock[PATH_MAX + 16];
@@ -814,7 +817,7 @@ static void fast_shell(int argc, char **argv) {
   puts_(&req, session);
   puts_(&req, "\",\"env\":[");
   put_environ(&req);
-  puts_(&req, "]}\n");
+  puts_(&req, follow ? "],\"follows\":true}\n" : "],\"follows\":false}\n");
   if (req.bad || req.len > MAX_REQUEST) node("environment too large or not UTF-8");
 
   /* The keeper starts while the supervisor starts the session's proxy. */
