@@ -105,30 +105,49 @@ export function persistencePaths(ctx: PresetContext): string[] {
   out.push(join(home, 'bin'), join(home, '.local', 'bin'), join(home, '.gitconfig'), join(home, '.ssh'));
   // What tools look for in every directory above the one they run in: a file planted above a
   // project runs in every build below it — of projects cloned later too. Floored in each
-  // ancestor of the project and at the top of the temp dirs (writable under any policy).
-  if (home !== ctx.projectDir) out.push(join(home, 'node_modules'));
+  // ancestor of the project, at the top of the temp dirs (writable under any policy), and in
+  // the home and above it whatever the project is: every project of the user's lies below
+  // the home (a new terminal starts there: the home is the project then), and no home is a
+  // monorepo root, so a marker there never lifts them.
   const above: string[] = [];
   for (let a = ctx.projectDir; a !== '/'; ) above.push((a = dirname(a)));
-  for (const a of new Set([...above, ...tempDirs(env).filter((t) => t !== ctx.projectDir)])) out.push(...walkUpFiles(a));
+  const homeAndAbove = [home];
+  for (let a = home; a !== '/' && a !== '.'; ) homeAndAbove.push((a = dirname(a)));
+  for (const a of new Set([...above, ...tempDirs(env)].filter((d) => d !== ctx.projectDir && !homeAndAbove.includes(d)))) out.push(...walkUpFiles(a));
+  for (const a of homeAndAbove) out.push(...walkUpFiles(a, false));
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
-  // PATH directories: under the home (for root: all of them), except the project's own
-  // (node_modules/.bin and the like: the project is writable anyway) and anything that
-  // would cover the home, /tmp or the whole tree. A home in /tmp keeps its PATH dirs.
+  // PATH directories, wherever they are (a Linuxbrew or single-user Nix prefix, a chowned
+  // /usr/local/bin: any the user can write), except the project's own (node_modules/.bin and
+  // the like: the project is writable anyway) and anything that would cover the home, /tmp
+  // or the whole tree. A home in /tmp keeps its PATH dirs. A virtualenv's or conda env's bin/
+  // stands for the whole environment: its site-packages (a .pth runs at every python start)
+  // is as much the programs' code as bin/ is.
   const underHome = (p: string) => p.startsWith(`${home}/`);
   const inProject = (p: string) => p === ctx.projectDir || p.startsWith(`${ctx.projectDir}/`);
   for (const raw of (env.PATH ?? '').split(':')) {
     if (!isAbsolute(raw)) continue;
     const p = normalize(raw).replace(/(.)\/+$/, '$1');
     if (p === '/' || p === '/tmp' || (p.startsWith('/tmp/') && !underHome(p)) || inProject(p) || home.startsWith(`${p}/`) || p === home) continue;
-    if (underHome(p) || root) out.push(p);
+    const env_ = environmentRoot(p);
+    out.push(env_ && env_ !== home && !home.startsWith(`${env_}/`) && !inProject(env_) ? env_ : p);
   }
+  // go's module cache (GOPATH's pkg/mod): go builds outside compile what it holds without
+  // checking go.sum again. Inside, GOMODCACHE points at a cache of the sandbox's own.
+  for (const g of (env.GOPATH ?? join(home, 'go')).split(':')) if (isAbsolute(g) && g !== home) out.push(join(g, 'pkg'));
   // Root writes the whole system: what later runs outside is everywhere programs and services
   // load code and configuration from (a .pth in dist-packages runs in every python, a library
   // in every program, a unit at the next boot). /sys: a built-in floor for everyone
   // (kernel-control.ts).
   if (root) out.push('/etc', '/proc/sys', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/opt', '/var/lib');
   return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
+}
+
+/** The environment a PATH dir is the bin/ of (a virtualenv, a conda env), or undefined. */
+function environmentRoot(dir: string): string | undefined {
+  if (!/\/(bin|Scripts)$/.test(dir)) return undefined;
+  const root = dirname(dir);
+  return pathExists(join(root, 'pyvenv.cfg')) || pathExists(join(root, 'conda-meta')) ? root : undefined;
 }
 
 /** The temp dirs every policy keeps writable: /tmp, /var/tmp and an absolute $TMPDIR. */
@@ -163,8 +182,8 @@ const WALK_UP: { why: string; names: string[]; unlessHas?: string }[] = [
   { why: 'asdf, mise', names: ['.tool-versions', 'mise.toml', '.mise.toml', 'mise.local.toml', '.mise.local.toml', '.mise', '.config/mise', '.config/mise.toml', 'mise/config.toml'] },
 ];
 
-function walkUpFiles(dir: string): string[] {
-  return WALK_UP.filter((w) => !w.unlessHas || !pathExists(join(dir, w.unlessHas))).flatMap((w) => w.names.map((n) => join(dir, n)));
+function walkUpFiles(dir: string, markersLift = true): string[] {
+  return WALK_UP.filter((w) => !markersLift || !w.unlessHas || !pathExists(join(dir, w.unlessHas))).flatMap((w) => w.names.map((n) => join(dir, n)));
 }
 
 /** git's config, hooks, info and commondir of every repository (and of its submodules and worktrees). */

@@ -20,9 +20,13 @@ const project = join(world.dir, 'proj');
 const h = (p: string) => join(home, p);
 
 /** Appends a line to each path from inside; returns the per-path verdict "ok"/"refused". */
-async function writeInside(paths: string[], args: string[] = []): Promise<{ verdicts: Record<string, string>; stderr: string }> {
+async function writeInside(
+  paths: string[],
+  args: string[] = [],
+  where: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ verdicts: Record<string, string>; stderr: string }> {
   const script = paths.map((p, i) => `if mkdir -p "$(dirname "\${${i + 1}}")" 2>/dev/null; echo planted >> "\${${i + 1}}"; then echo "${i} ok"; else echo "${i} refused"; fi`).join('\n');
-  const r = await sbxExec([...args, '--', 'sh', '-c', script, 'sh', ...paths], { env, cwd: project });
+  const r = await sbxExec([...args, '--', 'sh', '-c', script, 'sh', ...paths], { env: where.env ?? env, cwd: where.cwd ?? project });
   const verdicts: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
     const m = /^(\d+) (ok|refused)$/.exec(line);
@@ -177,6 +181,66 @@ describe('the home configuration cannot be written from inside (default policy)'
     const lifted = await writeInside([h('.config/gh/hosts.yml'), h('.config/other/x')], [`--allow-write=${h('.config/gh')}`]);
     expect(lifted.verdicts[h('.config/gh/hosts.yml')]).toBe('ok');
     expect(lifted.verdicts[h('.config/other/x')]).toBe('refused');
+  });
+});
+
+describe('what tools outside walk up to or find on PATH, wherever the sandbox starts (default policy)', () => {
+  // npm run puts every ancestor's node_modules/.bin first on PATH; pytest, cargo, mise and
+  // the rest read their walk-up files from each directory above. The home is above every
+  // project, and a new terminal starts in it.
+  const HOME_WALK_UP = ['node_modules/.bin/node', 'package.json', 'conftest.py', 'pyproject.toml', 'rust-toolchain.toml', 'mise.toml'];
+  const notes = h('notes/ok.txt');
+
+  it('the home\'s walk-up files are refused with the home as the working directory, and from outside the home (twins: writable outside; a plain file of the home is written inside)', async () => {
+    for (const p of HOME_WALK_UP) {
+      mkdirSync(dirname(h(`${p}.outside-twin`)), { recursive: true });
+      appendFileSync(h(`${p}.outside-twin`), 'outside\n');
+    }
+    const elsewhere = join(world.dir, 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    for (const cwd of [home, elsewhere]) {
+      const { verdicts, stderr } = await writeInside([...HOME_WALK_UP.map(h), notes], [], { cwd });
+      for (const p of HOME_WALK_UP) expect(verdicts[h(p)], `${p} from ${cwd}\n${stderr}`).toBe('refused');
+      expect(verdicts[notes], stderr).toBe('ok');
+    }
+    for (const p of HOME_WALK_UP) expect(existsSync(h(p)), p).toBe(false);
+  });
+
+  it('a marker in the home (a pyproject.toml, a package.json made outside) does not lift the home\'s floors (twin: it does lift them in a monorepo root above the project)', async () => {
+    writeFileSync(h('pyproject.toml'), '[project]\nname = "home"\n');
+    writeFileSync(h('package.json'), '{}\n');
+    const root = join(world.dir, 'mono');
+    mkdirSync(join(root, 'pkg'), { recursive: true });
+    writeFileSync(join(root, 'package.json'), '{"workspaces":["pkg"]}\n');
+    try {
+      const { verdicts, stderr } = await writeInside([h('conftest.py'), h('node_modules/.bin/node'), join(root, 'node_modules/.bin/tool')], [], { cwd: join(root, 'pkg') });
+      expect(verdicts[h('conftest.py')], stderr).toBe('refused');
+      expect(verdicts[h('node_modules/.bin/node')], stderr).toBe('refused');
+      expect(verdicts[join(root, 'node_modules/.bin/tool')], stderr).toBe('ok');
+    } finally {
+      rmSync(h('pyproject.toml'));
+      rmSync(h('package.json'));
+    }
+  });
+
+  it('a PATH directory outside the home, and the whole virtualenv a PATH entry is the bin/ of, are refused (twins: writable outside; their siblings are written inside)', async () => {
+    const brew = join(world.dir, 'brew');
+    const venv = h('venvs/tools');
+    mkdirSync(join(brew, 'bin'), { recursive: true });
+    mkdirSync(join(venv, 'bin'), { recursive: true });
+    writeFileSync(join(venv, 'pyvenv.cfg'), 'home = /usr/bin\n');
+    const pth = join(venv, 'lib/python3.11/site-packages/zz.pth');
+    const places = [join(brew, 'bin/git'), join(venv, 'bin/pip'), pth];
+    for (const p of places) {
+      mkdirSync(dirname(p), { recursive: true });
+      appendFileSync(`${p}.outside-twin`, 'outside\n');
+    }
+    const pathEnv = { ...env, PATH: `${join(brew, 'bin')}:${join(venv, 'bin')}:${env.PATH}` };
+    const siblings = [join(brew, 'notes.txt'), h('venvs/notes.txt')];
+    const { verdicts, stderr } = await writeInside([...places, ...siblings], [], { env: pathEnv });
+    for (const p of places) expect(verdicts[p], `${p}\n${stderr}`).toBe('refused');
+    for (const p of siblings) expect(verdicts[p], `${p}\n${stderr}`).toBe('ok');
+    expect(existsSync(pth)).toBe(false);
   });
 });
 

@@ -73,7 +73,7 @@ describe('a process keeps the policy it was created under', () => {
       touch ${flag}
       cat ${a}/secret.txt >/dev/null 2>&1 && echo shell-secret-read || echo shell-secret-denied
       wait`;
-    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script]);
     expect(r.stdout).toContain('intermediate gone');
     // Denied: the grandchild was created under project a, whatever happened since.
     expect(r.stdout).toContain(`orphan ${a}/secret.txt: EACCES`);
@@ -93,7 +93,7 @@ describe('a process keeps the policy it was created under', () => {
       cat ${q}/other.txt >/dev/null 2>&1 && echo shell-other-read || echo shell-other-denied
       cat ${q}/secret.txt >/dev/null 2>&1 && echo shell-secret-read || echo shell-secret-denied
       wait`;
-    const r = sb.sbx(['shell', '--', 'sh', '-c', script], { cwd: q });
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: q });
     expect(r.stdout).toContain('intermediate gone');
     expect(r.stdout).toContain(`orphan ${q}/other.txt: EACCES`);
     expect(r.stdout).toContain(`orphan ${q}/public.txt: ok`);
@@ -120,7 +120,7 @@ describe('a process keeps the policy it was created under', () => {
       if read l < ${a}/secret.txt; then echo shell-secret-read; else echo shell-secret-denied; fi
       sh -c 'cat ${a}/secret.txt >/dev/null 2>&1 && echo new-child-secret-read || echo new-child-secret-denied'
       wait`;
-    const r = sb.sbx(['shell', '--', 'sh', '-c', script]);
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script]);
     expect(r.stdout).toContain('child-secret-denied');
     expect(r.stdout).toContain('child-public-read');
     expect(r.stdout).toContain('shell-secret-read');
@@ -145,7 +145,7 @@ describe('a process keeps the policy it was created under', () => {
       ${script}
       cd ${sb.home} && push "cd$PWD" >/dev/null
       if read l < ${q}/secret.txt; then echo shell-secret-read; else echo shell-secret-denied; fi`;
-    const r = sb.sbx(['shell', '--', 'sh', '-c', shell], { cwd: q });
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', shell], { cwd: q });
     expect(r.stdout).toMatch(/push-rc=[1-9]/);
     expect(r.stdout).toContain('override-other-denied');
     expect(r.stdout).toContain('shell-secret-read');
@@ -156,7 +156,7 @@ describe('a process keeps the policy it was created under', () => {
     const q = overrideProject('crash-q');
     const flag = join(sb.dir, 'flag-crash');
     const run = sb.spawnSbx(
-      ['shell', '--', 'sh', '-c', `${orphan} ${flag} ${q}/other.txt ${q}/public.txt
+      ['shell', '--follow-cd', '--', 'sh', '-c', `${orphan} ${flag} ${q}/other.txt ${q}/public.txt
         cat ${q}/other.txt >/dev/null 2>&1 && echo shell-other-read || echo shell-other-denied`],
       { cwd: q },
     );

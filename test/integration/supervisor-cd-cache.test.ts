@@ -47,7 +47,7 @@ describe('policy cache behind cd', () => {
       probe('edited-secret', `${a}/secret.txt`),
       probe('edited-public', `${a}/public.txt`),
     ].join('\n');
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: sb.home });
+    const run = sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: sb.home });
     await until('session waiting in B', () => existsSync(ready), 30_000);
     writeFileSync(join(a, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["public.txt", "nothing-else"]\n');
     writeFileSync(go, '');
@@ -92,7 +92,7 @@ describe('policy cache behind cd', () => {
       probe('after-second', `${sb.home}/second/x.txt`),
       probe('after-first', `${sb.home}/first/x.txt`),
     ].join('\n');
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: sb.home });
+    const run = sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: sb.home });
     await until('session waiting in the other project', () => existsSync(ready), 30_000);
     unlinkSync(join(a, 'sub/data'));
     symlinkSync(join(sb.home, 'second'), join(a, 'sub/data'));

@@ -102,7 +102,7 @@ describe('supervisor crash survival', () => {
     // The load lasts until the resume is seen (a stop file), at most 60 s: with a fixed 6 s it
     // could end before the kill on a loaded machine (it did once, beside the 50-session test).
     const stop = join(sb.dir, 'k9-stop');
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 60_000, 4, stop)], { cwd: p });
+    const run = sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', workload(p, 60_000, 4, stop)], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
     // Kill once all four openers are in their loop (each has a denial on record), so the
     // kill lands mid-workload. (An exec in flight survives a kill too: see the launch loop.)
@@ -135,7 +135,7 @@ describe('supervisor crash survival', () => {
     // The load lasts until every kill is done (a stop file), at most 90 s: on a loaded machine
     // five restarts can take longer than any fixed duration.
     const stop = join(sb.dir, 'k9-again-stop');
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', workload(p, 90_000, 4, stop)], { cwd: p });
+    const run = sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', workload(p, 90_000, 4, stop)], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
     await until('all four openers running', () => new Set(sb.log(session.id).filter((v) => v.program === opener).map((v) => v.pid)).size === 4, 30_000);
     const resumes = () => resumesOf(session.id);
@@ -158,7 +158,7 @@ describe('supervisor crash survival', () => {
     const script = `i=0; f=0; while [ $i -lt ${N} ] || [ ! -e ${stop} ]; do /bin/true || f=$((f+1)); i=$((i+1)); done
       grep -q 'TracerPid:.0$' /proc/$$/status || f=$((f+1000)); echo "launches=$i failed=$f"`;
     const started = Date.now();
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    const run = sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: p });
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p && s.decisions > 50), 30_000);
     const resumes = () => resumesOf(session.id);
     await killSupervisorTimes(KILLS, resumes);
@@ -187,7 +187,7 @@ describe('supervisor crash survival', () => {
       while [ ! -e ${flag} ]; do sleep 0.05; done
       cat ${a}/secret.txt >/dev/null 2>&1 && echo shell-read || echo shell-denied
       wait`;
-    const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script]);
+    const run = sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', script]);
     const session = await until('session live', () => sb.status().sessions.find((s) => s.decisions > 3), 30_000);
     await sleep(500);
     const old = sb.supervisorPid()!;

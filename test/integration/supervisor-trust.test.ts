@@ -75,14 +75,14 @@ describe('a broken policy file', () => {
     const file = join(p, '.sbx.yaml');
     const probe = [t('read-secret', 'cat secret.txt'), t('read-public', 'cat public.txt'), t('write-locked', 'touch locked'), t('write-notes', 'touch notes')].join('\n');
     // First visit: the file is good (and becomes its last good version).
-    let r = sb.sbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${probe}`], { cwd: p });
+    let r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${probe}`], { cwd: p });
     expect(r.stdout).toContain('read-secret fail');
     expect(r.stdout).toContain('read-public ok');
 
     // Broken (by an editor outside the sandbox): leaving and entering again keeps the last good.
     writeFileSync(file, 'version: 1\nread:\n  deny: [secret.txt\nwrite: {}\n');
     const enter = `push "cd${sb.home}" >/dev/null; cd ${p}; push "cd$PWD"`;
-    r = sb.sbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\ncd ${sb.home}\n${enter}\n${probe}\ncd ${sb.home}\n${enter}`], { cwd: sb.home });
+    r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\ncd ${sb.home}\n${enter}\n${probe}\ncd ${sb.home}\n${enter}`], { cwd: sb.home });
     const where = new RegExp(`reply: notice sbx: ${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: .*last good policy kept`, 'g');
     expect(r.stdout.match(where)?.length).toBe(2); // every time the shell enters
     expect(r.stdout).toMatch(/reply: prompt sbx:lg!/);
@@ -98,7 +98,7 @@ describe('a broken policy file', () => {
     // A new supervisor reads the last good version from sbx's state.
     const old = sb.supervisorPid();
     expect(sb.sbx(['daemon', 'stop']).code).toBe(0);
-    r = sb.sbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD"\n${probe}`], { cwd: p });
+    r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD"\n${probe}`], { cwd: p });
     expect(sb.supervisorPid()).not.toBe(old);
     expect(r.stdout).toMatch(where);
     expect(r.stdout).toContain('read-secret fail');
@@ -106,7 +106,7 @@ describe('a broken policy file', () => {
 
     // Fixed: the new version applies, and the warning is gone.
     writeFileSync(file, 'version: 1\nread:\n  deny: ["public.txt"]\n');
-    r = sb.sbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD"\n${probe}`], { cwd: p });
+    r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD"\n${probe}`], { cwd: p });
     expect(r.stdout).not.toContain('last good');
     expect(r.stdout).toContain('read-secret ok');
     expect(r.stdout).toContain('read-public fail');
@@ -128,9 +128,9 @@ describe('a broken policy file', () => {
     const plain = join(sb.home, 'plain');
     mkdirSync(plain, { recursive: true });
     writeFileSync(join(plain, 'secret.txt'), 'S\n');
-    let r = await sb.spawnSbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${probe}`], { cwd: plain }).done;
+    let r = await sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${probe}`], { cwd: plain }).done;
     for (const n of ['read-secret', 'write-project', 'write-tmp', 'read-elsewhere', 'write-elsewhere', 'net']) expect(r.stdout).toContain(`${n} ok`);
-    r = await sb.spawnSbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD"\n${probe}`], { cwd: q }).done;
+    r = await sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD"\n${probe}`], { cwd: q }).done;
     expect(r.stdout).toMatch(new RegExp(`reply: notice sbx: ${join(q, '.sbx.yaml').replace(/[.]/g, '\\.')}:2:1: raed: unknown key.*strict fallback`));
     expect(r.stdout).toContain('read-secret ok'); // the project is readable…
     expect(r.stdout).toContain('write-project ok'); // …and writable
@@ -338,7 +338,7 @@ describe('sbx check says what the session does', () => {
     expect(denied.code).toBe(1);
     expect(denied.stdout).toContain('built-in: policy files');
     expect(sb.sbx(['check', 'write', 'notes.txt'], { cwd: p }).code).toBe(0);
-    const r = sb.sbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${t('write-policy', 'sh -c "echo x >> .sbx.yaml"')}\n${t('write-notes', 'sh -c "echo x >> notes.txt"')}`], { cwd: p });
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${t('write-policy', 'sh -c "echo x >> .sbx.yaml"')}\n${t('write-notes', 'sh -c "echo x >> notes.txt"')}`], { cwd: p });
     expect(r.stdout).toContain('write-policy fail');
     expect(r.stdout).toContain('write-notes ok');
   });
@@ -354,7 +354,7 @@ describe('sbx check says what the session does', () => {
       const policy = sb.sbx(['policy'], { cwd: p });
       expect(policy.stdout).toContain('net.allow "svc.test" → 127.0.0.2/32 (untrusted)');
       const script = `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${fixture('net_client')} tcp 127.0.0.2 ${port}\n${fixture('net_client')} tcp 127.0.0.7 ${port}`;
-      const r = await sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p }).done;
+      const r = await sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: p }).done;
       expect(r.stdout).toMatch(/^error connect.*\nok hello from ok\n$/);
       expect(servers.count('127.0.0.2')).toBe(0);
     } finally {
@@ -380,8 +380,8 @@ describe('use sandbox FILE', () => {
     rmSync(join(u, '.sbx.yaml'));
     writeFileSync(join(u, 'policy.yaml'), text);
     const before = await sb.spawnSbx(['shell', '--', 'sh', '-c', probe()], { cwd: u }).done;
-    const viaFile = await sb.spawnSbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${probe()}`], { cwd: s }).done;
-    const viaUse = await sb.spawnSbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\npush "use${u}/policy.yaml"\n${probe()}`], { cwd: u }).done;
+    const viaFile = await sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\n${probe()}`], { cwd: s }).done;
+    const viaUse = await sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\npush "use${u}/policy.yaml"\n${probe()}`], { cwd: u }).done;
     const verdicts = (out: string) => out.split('\n').filter((l) => / (ok|fail)$/.test(l));
     // The twin: before any policy, all of it works.
     expect(verdicts(before.stdout)).toEqual(['cat-secret ok', 'cat-public ok', 'head-public ok', 'net ok']);
@@ -393,7 +393,7 @@ describe('use sandbox FILE', () => {
     const trusted = sb.sbx(['trust', join(u, 'policy.yaml')]);
     expect(trusted.code).toBe(0);
     expect(trusted.stdout).toContain(`trusted: ${u}/policy.yaml`);
-    const again = await sb.spawnSbx(['shell', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\npush "use${u}/policy.yaml"`], { cwd: u }).done;
+    const again = await sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\npush "use${u}/policy.yaml"`], { cwd: u }).done;
     expect(again.stdout).toContain(`reply: policy use ${u}/policy.yaml (trusted)`);
     expect(again.stdout).toContain('reply: prompt sbx:as-use\n');
   });
@@ -416,7 +416,7 @@ describe('use sandbox FILE', () => {
       'push "cd$PWD" >/dev/null',
       net('net-outside'),
     ].join('\n');
-    const r = await sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: u }).done;
+    const r = await sb.spawnSbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: u }).done;
     expect(r.stdout.split('\n').filter((l) => / (ok|fail)$/.test(l))).toEqual(['net-use fail', 'net-after-leave fail', 'net-after-cd-here fail', 'net-outside ok']);
     expect(r.stdout.match(/push-rc=[1-9]/g)).toHaveLength(2);
     expect(sb.log().some((v) => v.kind === 'refused' && v.rule.includes('use sandbox') && v.rule.includes('only leaving that directory drops it'))).toBe(true);
