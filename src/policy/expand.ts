@@ -169,6 +169,31 @@ export function isRegularFile(path: string): boolean {
   return probe('f', path, () => (statSync(path, { throwIfNoEntry: false })?.isFile() ? '1' : '0')) === '1';
 }
 
+/**
+ * What a build derives from files' contents (a git config's hooksPath): `compute(input)` is
+ * recorded like the path facts (key `d<name>\0<input>`) and computed again when a cached
+ * build is checked, so an edit made since moves the result and the build is redone. `name`
+ * must be registered (registerDerivation) wherever builds are checked; an unknown one makes
+ * every cached build that used it stale.
+ */
+export function derivedFact(name: string, input: string, compute: (input: string) => string): string {
+  derivations.set(name, compute);
+  return probe('d', `${name}\0${input}`, () => compute(input));
+}
+
+const derivations = new Map<string, (input: string) => string>();
+
+function recompute(key: string): string | undefined {
+  const cut = key.indexOf('\0');
+  const compute = cut < 0 ? undefined : derivations.get(key.slice(0, cut));
+  if (!compute) return undefined;
+  try {
+    return compute(key.slice(cut + 1));
+  } catch {
+    return undefined;
+  }
+}
+
 function probe(kind: string, path: string, look: () => string): string {
   const key = `${kind}${path}`;
   const known = buildFacts?.get(key);
@@ -324,9 +349,11 @@ export function planFactsCheck(facts: ReadonlyMap<string, string>, stamps?: Path
   const slowIfLink: boolean[] = []; // a symlink there now: resolved again
   const matches: boolean[] = []; // otherwise the recorded value must be that place
   let broken = false; // a fact no fresh answer can equal (an unknown kind or value)
+  const derived: [string, string][] = []; // derivedFact: computed again, compared
   for (const [key, was] of facts) {
     const path = key.slice(1);
-    if (key[0] === 'e' || key[0] === 'f') {
+    if (key[0] === 'd') derived.push([path, was]);
+    else if (key[0] === 'e' || key[0] === 'f') {
       if (was !== '0' && was !== '1') broken = true;
       probedPaths.push(path);
       probedIsExists.push(key[0] === 'e');
@@ -351,6 +378,7 @@ export function planFactsCheck(facts: ReadonlyMap<string, string>, stamps?: Path
   return {
     holds(kinds: PathKinds = nodePathKinds): boolean {
       if (broken) return false;
+      if (!derived.every(([key, was]) => recompute(key) === was)) return false;
       const now = kinds(probedPaths, true);
       for (let i = 0; i < probedPaths.length; i++) {
         const holds = probedIsExists[i] ? now[i] !== ABSENT : now[i] === REGULAR;

@@ -4,9 +4,10 @@
  * literal, not expanded).
  */
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { ecosystemPreset } from './ecosystems.js';
 import { pathExists } from './expand.js';
+import { gitRunFloors, HOOK_NAMES } from './git-hooks-path.js';
 import { homeDir, userRuntimeDirs, xdg } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
@@ -140,7 +141,18 @@ export function persistencePaths(ctx: PresetContext): string[] {
   // in every program, a unit at the next boot). /sys: a built-in floor for everyone
   // (kernel-control.ts).
   if (root) out.push('/etc', '/proc/sys', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/opt', '/var/lib');
-  return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS);
+  // Hooks git runs from elsewhere (core.hooksPath: husky's .husky/_, a .githooks dir) and the
+  // config files a config includes.
+  const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'));
+  out.push(...git.includes);
+  for (const d of git.hooks) {
+    // A directory that holds the project or the home (hooksPath = .) is floored by hook names.
+    const wide = d === '/' || d === home || home.startsWith(`${d}/`) || ctx.projectDir === d || ctx.projectDir.startsWith(`${d}/`);
+    out.push(...(wide ? HOOK_NAMES.map((n) => join(d, n)) : [d]));
+    // husky 9 (core.hooksPath = .husky/_): its hooks there run .husky/<hook>, the user's scripts.
+    if (basename(d) === '_' && basename(dirname(d)) === '.husky') out.push(dirname(d));
+  }
+  return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS, git.globs);
 }
 
 /** The environment a PATH dir is the bin/ of (a virtualenv, a conda env), or undefined. */

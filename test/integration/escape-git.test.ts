@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { endWorld, run, sbxExec, tempWorld, trustedStarterProject } from './exec-helpers.js';
 
@@ -109,5 +109,49 @@ describe('git inside a sandbox', () => {
     // The twin: a new, inert config replacing the engine-written one of a repo made inside works.
     const twin = await inside(`git init -q twin && cd twin && git config core.bare false && git config core.logallrefupdates true && echo ok`);
     expect({ code: twin.code, out: twin.stdout.trim() }).toEqual({ code: 0, out: 'ok' });
+  });
+});
+
+describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky does) and included config files', () => {
+  it('denied: the hooks directory a repository or a global config names, and a file a config includes; git outside runs nothing planted (twins: writable outside; siblings written inside)', async () => {
+    const repo = join(world.dir, 'husky-proj');
+    const hookMarker = join(world.dir, 'HOOK-RAN');
+    mkdirSync(join(repo, '.husky', '_'), { recursive: true });
+    execaSync('git', ['init', '-q', repo]);
+    // Set outside, as `husky` (core.hooksPath=.husky/_) and a shared config include do.
+    execaSync('git', ['-C', repo, 'config', 'core.hooksPath', '.husky/_']);
+    const shared = join(world.dir, 'team.gitconfig');
+    writeFileSync(shared, '[user]\n\tname = team\n');
+    execaSync('git', ['-C', repo, 'config', 'include.path', shared]);
+    // A global config whose relative hooksPath names that directory in every repository.
+    const home = world.env.HOME!;
+    writeFileSync(join(home, '.gitconfig'), '[core]\n\thooksPath = .githooks\n');
+    try {
+      const hook = join(repo, '.husky', '_', 'pre-commit');
+      const globalHook = join(repo, '.githooks', 'pre-commit');
+      // husky 9: .husky/_/pre-commit runs the user's .husky/pre-commit.
+      const places = [hook, join(repo, '.husky', 'pre-commit'), globalHook, shared];
+      for (const p of places) {
+        mkdirSync(join(p, '..'), { recursive: true });
+        writeFileSync(`${p}.outside-twin`, 'outside\n');
+      }
+      const script = [...places, join(repo, '.husky-notes.txt'), join(repo, 'src.txt')]
+        .map((p) => `(printf '#!/bin/sh\\ntouch ${hookMarker}\\n' > ${p} && chmod +x ${p}) 2>/dev/null && echo "ok ${p}" || echo "refused ${p}"`)
+        .join('\n');
+      const r = await sbxExec(['--', 'sh', '-c', script], { cwd: repo, env: { ...world.env, ...gitEnv } });
+      for (const p of places) expect(r.stdout, r.stderr).toContain(`refused ${p}`);
+      expect(r.stdout).toContain(`ok ${join(repo, '.husky-notes.txt')}`);
+      expect(r.stdout).toContain(`ok ${join(repo, 'src.txt')}`);
+      expect(r.stderr).toContain(`sbx: denied write ${hook}`);
+      const commit = await run('git', ['-C', repo, 'commit', '-q', '--allow-empty', '-m', 'x'], { env: { ...world.env, ...gitEnv } });
+      expect(commit.code, commit.stderr).toBe(0);
+      expect(existsSync(hookMarker)).toBe(false);
+      // Twin: the same hook written outside runs at the next commit.
+      writeFileSync(hook, `#!/bin/sh\ntouch ${hookMarker}\n`, { mode: 0o755 });
+      expect((await run('git', ['-C', repo, 'commit', '-q', '--allow-empty', '-m', 'y'], { env: { ...world.env, ...gitEnv } })).code).toBe(0);
+      expect(existsSync(hookMarker)).toBe(true);
+    } finally {
+      rmSync(join(home, '.gitconfig'), { force: true });
+    }
   });
 });

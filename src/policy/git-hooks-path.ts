@@ -1,0 +1,166 @@
+/**
+ * Where git runs hooks from when a config moves them out of `.git/hooks`: `core.hooksPath`
+ * (husky sets `.husky/_`, many teams `.githooks`). git runs what is there at the next commit,
+ * outside the sandbox too, so those directories are floors like `.git/hooks` — and so are
+ * the config files a config includes (they can set it, or anything else). Read from the
+ * project's repository (its config and config.worktree, a worktree's commondir followed) and
+ * from the user's global configs, with their `include.path` / `includeIf.*.path` files.
+ *
+ * The result is a derived fact of the build (expand.ts derivedFact): an edit of any of those
+ * files since is seen when a cached policy is checked, and the policy is built again.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { derivedFact } from './expand.js';
+
+export interface GitRunFloors {
+  /** Hooks directories (core.hooksPath) of the project's repository and the global configs. */
+  hooks: string[];
+  /** Config files a config includes. */
+  includes: string[];
+  /** Glob patterns: a relative hooksPath in a global config names that directory in every repository. */
+  globs: string[];
+}
+
+const MAX_INCLUDES = 10;
+
+/** The floors for the project at `projectDir`, for a user whose home and git config dir are given. */
+export function gitRunFloors(projectDir: string, home: string, gitConfigDir: string): GitRunFloors {
+  const text = derivedFact('git-hooks-path', JSON.stringify([projectDir, home, gitConfigDir]), computeFloors);
+  return JSON.parse(text) as GitRunFloors;
+}
+
+function computeFloors(input: string): string {
+  const [projectDir, home, gitConfigDir] = JSON.parse(input) as [string, string, string];
+  const out: GitRunFloors = { hooks: [], includes: [], globs: [] };
+  const repo = findRepository(projectDir);
+  for (const file of [join(home, '.gitconfig'), join(gitConfigDir, 'config')]) {
+    for (const c of readConfigs(file, home, out)) {
+      if (!c) continue;
+      if (isAbsolute(c) || c.startsWith('~/')) out.hooks.push(expandHome(c, home));
+      else out.globs.push(`/**/${c.replace(/^\.\/+/, '')}`);
+    }
+  }
+  if (repo) {
+    const files = [join(repo.common, 'config'), join(repo.gitDir, 'config.worktree')];
+    for (const file of files)
+      for (const c of readConfigs(file, home, out)) if (c) out.hooks.push(isAbsolute(c) || c.startsWith('~/') ? expandHome(c, home) : resolve(repo.worktree, c));
+  }
+  out.hooks = [...new Set(out.hooks)].sort();
+  out.includes = [...new Set(out.includes)].sort();
+  out.globs = [...new Set(out.globs)].sort();
+  return JSON.stringify(out);
+}
+
+interface Repository {
+  worktree: string;
+  gitDir: string;
+  common: string;
+}
+
+/** The repository whose worktree holds `dir`: `.git` a directory, or a file naming one (worktrees, submodules). */
+function findRepository(dir: string): Repository | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const dotGit = join(d, '.git');
+    let gitDir: string | undefined;
+    const pointer = readText(dotGit);
+    if (pointer !== undefined) {
+      const m = /^gitdir:\s*(.+?)\s*$/m.exec(pointer);
+      if (m) gitDir = resolve(d, m[1]!);
+    } else if (readText(join(dotGit, 'HEAD')) !== undefined) gitDir = dotGit;
+    if (gitDir) {
+      const commondir = readText(join(gitDir, 'commondir'))?.trim();
+      return { worktree: d, gitDir, common: commondir ? resolve(gitDir, commondir) : gitDir };
+    }
+    if (d === '/') return undefined;
+  }
+}
+
+/** core.hooksPath values of a config file and of the files it includes (each added to out.includes). */
+function readConfigs(file: string, home: string, out: GitRunFloors, depth = 0): string[] {
+  const text = readText(file);
+  if (text === undefined) return [];
+  const hooks: string[] = [];
+  for (const { section, key, value } of parseGitConfig(text)) {
+    if (section === 'core' && key === 'hookspath') hooks.push(value);
+    if ((section === 'include' || section.startsWith('includeif.')) && key === 'path' && value && depth < MAX_INCLUDES) {
+      const included = isAbsolute(value) || value.startsWith('~/') ? expandHome(value, home) : resolve(dirname(file), value);
+      out.includes.push(included);
+      hooks.push(...readConfigs(included, home, out, depth + 1));
+    }
+  }
+  return hooks;
+}
+
+/** The hooks git runs (githooks(5)): a hooks directory too wide to floor whole is floored by these names. */
+export const HOOK_NAMES = [
+  'applypatch-msg', 'pre-applypatch', 'post-applypatch', 'pre-commit', 'pre-merge-commit', 'prepare-commit-msg', 'commit-msg',
+  'post-commit', 'pre-rebase', 'post-checkout', 'post-merge', 'pre-push', 'pre-receive', 'update', 'proc-receive', 'post-receive',
+  'post-update', 'reference-transaction', 'push-to-checkout', 'pre-auto-gc', 'post-rewrite', 'sendemail-validate',
+  'fsmonitor-watchman', 'p4-changelist', 'p4-prepare-changelist', 'p4-post-changelist', 'p4-pre-submit', 'post-index-change',
+];
+
+function expandHome(p: string, home: string): string {
+  return p.startsWith('~/') ? join(home, p.slice(2)) : p;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // absent, a directory, unreadable: git would not read it either
+  }
+}
+
+/**
+ * git's config syntax, as much as finding keys needs: `[section]`, `[section "sub"]` (kept
+ * as `section.sub`, the subsection as written), `[section.sub]`; `key = value` with quotes,
+ * backslash escapes, `#`/`;` comments and continued lines; a key alone is `true`. Section and
+ * key names are case-insensitive (lower-cased here).
+ */
+export function parseGitConfig(text: string): { section: string; key: string; value: string }[] {
+  const out: { section: string; key: string; value: string }[] = [];
+  let section = '';
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    const head = /^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\](.*)$/.exec(line);
+    if (head) {
+      section = head[1]!.toLowerCase() + (head[2] !== undefined ? `.${head[2].replace(/\\(.)/g, '$1')}` : '');
+      line = head[3]!;
+    }
+    const kv = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*(=?)(.*)$/.exec(line);
+    if (!kv) continue;
+    if (!kv[2]) {
+      out.push({ section, key: kv[1]!.toLowerCase(), value: 'true' });
+      continue;
+    }
+    let raw = kv[3]!;
+    // A value continues on the next line after a backslash at its end (outside a comment).
+    while (/(^|[^\\])(\\\\)*\\\r?$/.test(raw) && i + 1 < lines.length) raw = raw.replace(/\\\r?$/, '') + lines[++i]!;
+    out.push({ section, key: kv[1]!.toLowerCase(), value: unquote(raw) });
+  }
+  return out;
+}
+
+function unquote(raw: string): string {
+  let value = '';
+  let quoted = false;
+  let pendingSpace = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === '\\' && i + 1 < raw.length) {
+      const e = raw[++i]!;
+      value += pendingSpace + ({ n: '\n', t: '\t', b: '\b' }[e] ?? e);
+      pendingSpace = '';
+    } else if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '#' || c === ';')) break;
+    else if (!quoted && /\s/.test(c)) {
+      if (value) pendingSpace += c; // inner spaces kept, leading and trailing dropped
+    } else {
+      value += pendingSpace + c;
+      pendingSpace = '';
+    }
+  }
+  return value;
+}
