@@ -114,7 +114,8 @@ export function persistencePaths(ctx: PresetContext): string[] {
   for (let a = ctx.projectDir; a !== '/'; ) above.push((a = dirname(a)));
   const homeAndAbove = [home];
   for (let a = home; a !== '/' && a !== '.'; ) homeAndAbove.push((a = dirname(a)));
-  for (const a of new Set([...above, ...tempDirs(env)].filter((d) => d !== ctx.projectDir && !homeAndAbove.includes(d)))) out.push(...walkUpFiles(a));
+  // /dev/shm too: writable under every policy, and a project under it walks up through it.
+  for (const a of new Set([...above, ...tempDirs(env), '/dev/shm'].filter((d) => d !== ctx.projectDir && !homeAndAbove.includes(d)))) out.push(...walkUpFiles(a));
   for (const a of homeAndAbove) out.push(...walkUpFiles(a, false));
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;

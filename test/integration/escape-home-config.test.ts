@@ -206,6 +206,14 @@ describe('what tools outside walk up to or find on PATH, wherever the sandbox st
     for (const p of HOME_WALK_UP) expect(existsSync(h(p)), p).toBe(false);
   });
 
+  it('/dev/shm (writable under every policy) has the walk-up floors of the temp dirs\' tops (twin: another name there is written inside)', async () => {
+    const tag = `sbx-test-${process.pid}`;
+    const { verdicts, stderr } = await writeInside(['/dev/shm/package.json', `/dev/shm/${tag}.txt`]);
+    expect(verdicts['/dev/shm/package.json'], stderr).toBe('refused');
+    expect(verdicts[`/dev/shm/${tag}.txt`], stderr).toBe('ok');
+    expect(stderr).toContain('sbx: denied write /dev/shm/package.json (default protect (protect: preset persistence)');
+  });
+
   it('a marker in the home (a pyproject.toml, a package.json made outside) does not lift the home\'s floors (twin: it does lift them in a monorepo root above the project)', async () => {
     writeFileSync(h('pyproject.toml'), '[project]\nname = "home"\n');
     writeFileSync(h('package.json'), '{}\n');
