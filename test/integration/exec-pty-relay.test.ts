@@ -120,6 +120,7 @@ function check(label: string, env: () => Record<string, string>) {
         expect(stolen(log)).toEqual([]);
         // The terminal was given back in its own modes (echo, canonical): the shell works, as above.
         t.type('fg\n');
+        await t.wait(/fg\r?\n[^\n]*tty_steal[^\n]*\n/); // bash names the job it resumes
         await pause(500);
         t.type('\x03'); // through the relay and the pty's line discipline: ^C ends the command
         await t.wait(/\n\$ /); // (keys typed before the command ended would go to it, as to any job)
