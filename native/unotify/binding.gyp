@@ -21,7 +21,7 @@
     {
       "target_name": "sbx-launch",
       "type": "executable",
-      "sources": ["src/launcher.c"],
+      "sources": ["src/launcher.c", "src/pty_relay.c"],
       "include_dirs": ["src"],
       "cflags": ["-fPIE"],
       "ldflags": ["-static-pie"],

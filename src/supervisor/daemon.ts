@@ -5,10 +5,10 @@
  */
 import { upstreamFromEnv, upstreamFromState } from '../net/upstream.js';
 import { createServer, Socket, type Server } from 'node:net';
-import { chmodSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { FdConnection, FdServerHandle, NativeAddon } from '../../native/unotify/native.js';
 import { PolicyError, SbxError, SupervisorError } from '../errors.js';
-import { loadNative } from '../native/load.js';
+import { launcherPath, loadNative } from '../native/load.js';
 import { requireUsableKernel } from '../platform/linux/doctor.js';
 import { stampsFromNumbers } from '../policy/expand.js';
 import { trustFile, type Env } from '../policy/paths.js';
@@ -44,6 +44,17 @@ function unlinkQuiet(p: string): void {
   }
 }
 
+/** Does pid run sbx's own launcher (by identity)? A pty relay does (pty_relay.c). */
+function isLauncher(pid: number): boolean {
+  try {
+    const a = statSync(`/proc/${pid}/exe`);
+    const b = statSync(launcherPath());
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
 export class Supervisor {
   private readonly native: NativeAddon;
   private readonly paths: SupervisorPaths;
@@ -51,7 +62,7 @@ export class Supervisor {
   /** Keeper pids of live (or registering) sessions. */
   private readonly keepers = new Set<number>();
   /** Session → the pid of its fast-path exec client (protected while the session lives). */
-  private readonly execClients = new Map<string, number>();
+  private readonly execClients = new Map<string, number[]>();
   private readonly log: ViolationLog;
   private readonly policies: PolicyCache;
   private readonly execPolicies: ExecPolicyCache;
@@ -212,18 +223,23 @@ export class Supervisor {
 
   /** Supervisor + every live keeper: what no sandboxed process of any session may touch. */
   private protectedPids(): number[] {
-    return [process.pid, ...this.keepers, ...this.execClients.values()];
+    return [process.pid, ...this.keepers, ...[...this.execClients.values()].flat()];
   }
 
   /**
    * A fast-path `sbx exec` waits for its command outside the sandbox (native/unotify/src/fast.c),
    * as the Node `sbx exec` does, whose engine protects it: the command must not signal it either.
-   * It is the parent of the session's root (it forked the launcher), read from /proc, not claimed.
+   * It is the parent of the session's root (it forked the launcher), read from /proc, not claimed;
+   * or its grandparent, when the launcher relays a pty for the command (pty_relay.c): then the
+   * root's parent is that relay, outside the sandbox too, and both are protected.
    */
   private protectExecClient(session: string, rootPid: number): void {
     const ppid = parentOf(rootPid);
     if (ppid === undefined || ppid <= 1) return;
-    this.execClients.set(session, ppid);
+    const pids = [ppid];
+    const client = isLauncher(ppid) ? parentOf(ppid) : undefined;
+    if (client !== undefined && client > 1) pids.push(client);
+    this.execClients.set(session, pids);
     this.pushProtected();
   }
 

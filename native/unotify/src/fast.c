@@ -566,6 +566,9 @@ static volatile sig_atomic_t g_child;
 static int g_sigpipe[2] = { -1, -1 };
 
 static void on_forward(int sig) { if (g_child > 0) kill((pid_t)g_child, sig); }
+/* A terminal may be raw while the launcher relays a pty for the command (pty_relay.c): a
+   bare \n would not return the cursor there. */
+static const char *g_eol = "\n";
 static void on_chld(int sig) { (void)sig; int e = errno; (void)!write(g_sigpipe[1], "c", 1); errno = e; }
 
 /* The JSON array elements of our environment ("K=V" strings). */
@@ -710,6 +713,7 @@ static int fast_exec(int argc, char **argv) {
   sigaction(SIGTERM, &fwd, NULL);
   sigaction(SIGHUP, &fwd, NULL);
   g_child = pid;
+  if (isatty(2)) g_eol = "\r\n";
   if (write_command(cmd[1], r.argv, r.env) != 0) trace("the launcher did not take its command");
   close(cmd[1]);
   waitpid(mid, NULL, WNOHANG); /* the keeper's intermediate child: gone long ago, normally */
@@ -726,7 +730,7 @@ static int fast_exec(int argc, char **argv) {
     /* Lines already buffered first. */
     while (l.in.p && memchr(l.in.p + l.start, '\n', l.in.len - l.start) && next_line(&l, &line, 0)) {
       struct reply s;
-      if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
+      if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s%s", s.say, g_eol);
       free_reply(&s);
     }
     struct pollfd p[2] = { { l.eof ? -1 : fd, POLLIN, 0 }, { g_sigpipe[0], POLLIN, 0 } };
@@ -738,7 +742,7 @@ static int fast_exec(int argc, char **argv) {
     if (pr > 0 && p[0].revents) {
       if (next_line(&l, &line, 0)) {
         struct reply s;
-        if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s\n", s.say);
+        if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s%s", s.say, g_eol);
         free_reply(&s);
       }
     }

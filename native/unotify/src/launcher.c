@@ -31,8 +31,14 @@
  * are per thread; no TSYNC) and shares the fd table, so it sends the fd and exits.
  * execve then runs in the filtered thread; the new image keeps that thread's filter.
  *
+ * Started on a terminal whose session it does not lead (sbx exec, sbx shell -- CMD from
+ * an ordinary shell), it first forks: the child goes on as below on a pseudo-terminal of its
+ * own, the parent relays between the two outside the sandbox and exits with the child's
+ * status (pty_relay.c). The sandbox never holds the user's terminal.
+ *
  * Failure anywhere: one line "sbx: launcher: <step>: <strerror>" and exit 126. The
- * target is never executed without the filter.
+ * target is never executed without the filter, nor on the user's terminal when a pty
+ * could not be made.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,6 +65,7 @@
 #include <sys/resource.h>
 
 #include "filter.h"
+#include "pty_relay.h"
 
 #define EXIT_SETUP 126
 #define EXIT_NOT_FOUND 127
@@ -369,6 +376,14 @@ int main(int argc, char **argv) {
   if (getrlimit(RLIMIT_CORE, &core) != 0) die("getrlimit(RLIMIT_CORE)", errno);
   core.rlim_cur = 0;
   if (setrlimit(RLIMIT_CORE, &core) != 0) die("setrlimit(RLIMIT_CORE)", errno);
+
+  /* 2c. A terminal the sandbox does not lead is not handed to it: the command gets a pty
+        of its own, relayed by our parent half, which stays outside (pty_relay.c). From
+        here on this process is the command's (the session root the keeper names, the
+        pid that sends the listener); the relay never returns. */
+  const char *pty_step = NULL;
+  int pty_err = pty_relay_start(&pty_step);
+  if (pty_err < 0) die(pty_step, -pty_err);
 
   /* 3. Session: the keeper is started before the filter so it stays outside. */
   if (session) sock = start_keeper(session, sbx);

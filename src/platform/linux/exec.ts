@@ -13,7 +13,7 @@ import { SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
 import { engineReceivers, proxyAdmission } from '../../native/engine.js';
 import type { ExecRequest } from '../types.js';
-import { launch } from './launch.js';
+import { launch, sandboxRoot } from './launch.js';
 import { requireUsableKernel } from './doctor.js';
 import { describeDenial, prepareNetwork, type PreparedNetwork } from '../../net/index.js';
 import { strictestPolicy } from '../../policy/strict.js';
@@ -22,6 +22,9 @@ import { privilegedLine } from '../../policy/suggest.js';
 import { displaySafe } from '../../display-safe.js';
 
 const ENOENT = 2;
+// The terminal may be raw while the launcher relays a pty for the command (pty_relay.c):
+// a bare \n would not return the cursor there.
+const EOL = process.stderr.isTTY ? '\r\n' : '\n';
 const EOPNOTSUPP = 95;
 
 type Defaults = NonNullable<ExecRequest['defaultOrigins']>;
@@ -63,14 +66,14 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
     // The user's own proxy, if any: sbx's proxy forwards allowed targets through it.
     ...(upstream ? { upstream } : {}),
     onRefusedClient: (addr, port) => {
-      if (!request.quiet) process.stderr.write(`sbx: refused a connection to this sandbox's proxy from ${addr}:${port} (not made by this sandbox)\n`);
+      if (!request.quiet) process.stderr.write(`sbx: refused a connection to this sandbox's proxy from ${addr}:${port} (not made by this sandbox)${EOL}`);
     },
     onPolicy: (p) => {
       policies.set(p.id, p);
       if (live.engine) native.engineSetPolicy(live.engine, p);
     },
     onDeny: (d) => {
-      if (!request.quiet) process.stderr.write(`sbx: ${d.audit ? 'audit: would deny' : 'denied'} net ${describeDenial(d)} via proxy (${d.reason})\n`);
+      if (!request.quiet) process.stderr.write(`sbx: ${d.audit ? 'audit: would deny' : 'denied'} net ${describeDenial(d)} via proxy (${d.reason})${EOL}`);
     },
   });
   const policies = new Map<number, CompiledPolicy>();
@@ -106,7 +109,7 @@ async function execPrepared(
     for (const e of events) {
       const named = e.op === 'net' ? { ...e, target: net.describe(e.target) } : e;
       const line = shown.take(formatEvent(named, policies.get(e.policy), request.defaultOrigins));
-      if (line !== undefined) process.stderr.write(`${line}\n`);
+      if (line !== undefined) process.stderr.write(`${line}${EOL}`);
     }
   };
 
@@ -115,12 +118,17 @@ async function execPrepared(
   const strict = strictestPolicy(Math.max(...policies.keys()) + 1, [...policies.values()]);
   let engine: EngineHandle;
   let created: EngineHandle | undefined;
+  const relay = launched.child.pid!;
   try {
+    // The launcher, or its child when the launcher relays a pty for it (pty_relay.c).
+    const root = sandboxRoot(relay);
+    if (root === undefined) throw new SbxError('cannot find the sandboxed process the launcher started', { exitCode: 70 });
     engine = created = native.engineCreate({
       listenerFd: launched.listenerFd,
       strictPolicy: strict.id,
       ...(receivers !== undefined ? { threads: receivers } : {}),
-      protectedPids: [process.pid],
+      // The pty relay is outside the sandbox, as we are.
+      protectedPids: root === relay ? [process.pid] : [process.pid, relay],
       // sbx's own launcher, started before the filter: known by identity, not decided
       launcherPath: launcherPath(),
       onEvents: report,
@@ -130,8 +138,8 @@ async function execPrepared(
       onClosed: () => {},
     });
     for (const p of policies.values()) native.engineSetPolicy(engine, p);
-    native.engineAssign(engine, launched.child.pid!, request.policy.id, false, false);
-    native.engineWatchRoot(engine, launched.child.pid!); // (and engineStop(…, true) below)
+    native.engineAssign(engine, root, request.policy.id, false, false);
+    native.engineWatchRoot(engine, root); // (and engineStop(…, true) below)
     native.engineSetPolicy(engine, strict); // last: nothing is decided before it
     live.engine = engine;
   } catch (err) {

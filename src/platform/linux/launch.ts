@@ -4,7 +4,7 @@
  * engine serves the listener; if we never ack (we close the channel) it exits 126.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { NativeAddon } from '../../../native/unotify/native.js';
 import { SbxError } from '../../errors.js';
@@ -27,6 +27,36 @@ export interface Launched {
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   return 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+}
+
+/** How many seccomp filters a process runs under (its Seccomp_filters: line); -1 when gone. */
+function filtersOf(pid: number): number {
+  try {
+    const m = /^Seccomp_filters:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * The sandbox's first process, once the listener arrived: the launcher itself, or, when it
+ * relays a pseudo-terminal for the command (native/unotify/src/pty_relay.c), its child, the
+ * one that installed the filter (the relay never does). Read from /proc, not claimed: the
+ * relay has exactly one child and forked it before the listener was sent. Undefined: neither.
+ */
+export function sandboxRoot(launcherPid: number): number | undefined {
+  // More filters than we run under (a container may have given us one): sbx's is there.
+  const base = filtersOf(process.pid);
+  if (filtersOf(launcherPid) > base) return launcherPid;
+  let children: number[];
+  try {
+    children = readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return undefined;
+  }
+  const filtered = children.filter((c) => filtersOf(c) > base);
+  return filtered.length === 1 ? filtered[0] : undefined;
 }
 
 export async function launch(
