@@ -1,5 +1,6 @@
 /**
- * Nothing a sandbox left behind keeps or regains the terminal it came from (native
+ * Nothing a sandbox left behind keeps or regains the terminal it came from (the command runs
+ * on a pty of its own, relayed from outside: pty_relay.c; and native
  * terminal_release.h). `sbx exec` returns to your unsandboxed shell; a process it left
  * running with the terminal could read what you type next — to `sudo`, to `ssh` — and write
  * to your screen. Once the command exits while that terminal is still used from outside (a
@@ -73,11 +74,17 @@ async function leftover(env: Record<string, string>, prefix: string, mode: strin
 
 function check(label: string, env: () => Record<string, string>) {
   describe(label, () => {
-    it('what a sandbox left is killed when the command exits while its terminal is used outside, each with a denial line', async () => {
+    // The command ran on a pty of its own (the launcher's relay, pty_relay.c): what it left
+    // never had your terminal. One still holding the command's pty is killed with a denial
+    // line; one that let it go keeps running, as with no terminal (the tests below show it
+    // cannot reach your terminal either).
+    it('what a sandbox left holding the command\'s terminal is killed when the command exits, with a denial line; one that let it go keeps running', async () => {
       const { holder, freed, out } = await leaveTwo(env());
       await until('the holder is killed', () => sleepers(holder).length === 0);
-      await until('the one that let the terminal go is killed too', () => sleepers(freed).length === 0);
-      if (label.startsWith('in its own process')) expect(out).toMatch(/sbx: denied tty \/dev\/pts\/\d+ \(left running after the sandbox's command ended, this terminal still open: killed\)/);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(sleepers(freed)).toHaveLength(1);
+      for (const pid of sleepers(freed)) process.kill(pid, 'SIGKILL');
+      if (label.startsWith('in its own process')) expect(out).toMatch(/sbx: denied tty \/dev\/pts\/\d+ \((left running|held) after the sandbox's command ended.*: killed\)/);
     });
 
     it('twin: with no terminal, what the sandbox left keeps running', async () => {
@@ -124,11 +131,12 @@ function check(label: string, env: () => Record<string, string>) {
     // up. A regression test of the class: here even the earlier 1 s of passes caught them (a
     // helper's heavier mix, with decoys holding thousands of fds, outran that; not reproduced
     // here). Its twin runs the same program outside.
-    it('processes that keep moving to new pids for 2.5 s cannot take the parked terminal back either (hop)', async () => {
+    // What they take back is the command's own pty, hung up once the command ended: nothing
+    // they write reaches the screen (their twins: outside sbx it does).
+    it('processes that keep moving to new pids for 2.5 s cannot reach the terminal with what they parked either (hop)', async () => {
       const { report, screen } = await leftover(env(), `${sbxBin} exec --`, 'hop', 2500, 4);
       expect(report).toContain('waiting');
       expect(screen).not.toContain('LEFTOVER-WROTE');
-      expect(report).not.toMatch(/^hop: ok/m);
       expect(screen).not.toMatch(/may still be running: close this terminal/);
     });
 
@@ -139,10 +147,10 @@ function check(label: string, env: () => Record<string, string>) {
     });
 
     for (const mode of ['parked', 'ctty']) {
-      it(`a process that let the terminal go cannot take it back after the command ended (${mode})`, async () => {
+      it(`a process that let the terminal go cannot reach it after the command ended (${mode})`, async () => {
         const { report, screen } = await leftover(env(), `${sbxBin} exec --`, mode, 700, 2);
+        expect(report).toContain('waiting'); // it ran (and tried, or was killed holding the terminal)
         expect(screen).not.toContain('LEFTOVER-WROTE');
-        expect(report).not.toMatch(new RegExp(`^${mode}: ok`, 'm'));
       });
 
       it(`twin: the same program takes it back outside sbx, and inside while the command runs (${mode})`, async () => {
@@ -167,6 +175,10 @@ describe('served by a supervisor', () => {
     await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
   });
   check('the fast path', () => world.env);
+  it('the kill is in the log', async () => {
+    const r = await run(sbxBin, ['log', '--json'], { env: world.env, cwd: world.dir });
+    expect(r.stdout).toMatch(/"op":"tty".*(held|left running) after the sandbox's command ended/);
+  });
   it('a supervisor restarted while the command runs still knows the terminal it started on (the command let it go first and parked it)', async () => {
     const report = join(world.dir, `report-${++reports}`);
     const cmd = `${sbxBin} exec -- ${fixture('tty_leftover')} parked ${report} 6000 3000; sleep 5`;
@@ -181,12 +193,7 @@ describe('served by a supervisor', () => {
     expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
     await ended;
     await until('the daemon is done or gone', () => readFileSync(report, 'utf8').includes('done') || !existsSync(`/proc/${pid}`), 15_000);
+    expect(readFileSync(report, 'utf8')).toContain('done');
     expect(screen).not.toContain('LEFTOVER-WROTE');
-    expect(readFileSync(report, 'utf8')).not.toMatch(/^parked: ok/m);
   }, 30_000);
-
-  it('the kill is in the log', async () => {
-    const r = await run(sbxBin, ['log', '--json'], { env: world.env, cwd: world.dir });
-    expect(r.stdout).toMatch(/"op":"tty".*(held|left running) after the sandbox's command ended/);
-  });
 });
