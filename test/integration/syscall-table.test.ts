@@ -17,6 +17,7 @@ const top = Math.max(...table.map((r) => r.nr));
 const EPERM = 'errno:1';
 const ENOSYS = 'errno:38';
 const EAFNOSUPPORT = 'errno:97';
+const EPROTONOSUPPORT = 'errno:93';
 
 /**
  * Syscalls the kernel never shows to seccomp (the uprobe trampolines' own; any other
@@ -66,6 +67,19 @@ const cases: [string, string, number[], string][] = [
   ['socket-inet6-dgram-cloexec', 'socket', [10, 2 | 0x80000, 0], 'allow'],
   ['socket-inet6-raw-nonblock', 'socket', [10, 3 | 0x800, 0], EPERM],
   ['socket-inet-packet', 'socket', [2, 10, 0], EPERM],
+  ['socket-inet-seqpacket', 'socket', [2, 5, 0], EPROTONOSUPPORT], // SCTP where the kernel has it
+  ['socket-inet6-seqpacket-cloexec', 'socket', [10, 5 | 0x80000, 0], EPROTONOSUPPORT],
+  ['socket-inet-rdm', 'socket', [2, 4, 0], EPROTONOSUPPORT],
+  ['socket-inet-dccp', 'socket', [2, 6, 0], EPROTONOSUPPORT],
+  ['socket-inet-stream-sctp', 'socket', [2, 1, 132], EPROTONOSUPPORT],
+  ['socket-inet-stream-tcp', 'socket', [2, 1, 6], 'allow'],
+  ['socket-inet-stream-mptcp', 'socket', [2, 1, 262], 'allow'],
+  ['socket-inet-stream-udp', 'socket', [2, 1, 17], EPROTONOSUPPORT],
+  ['socket-inet-dgram-udp', 'socket', [2, 2, 17], 'allow'],
+  ['socket-inet-dgram-udplite', 'socket', [2, 2, 136], 'allow'],
+  ['socket-inet-dgram-icmp', 'socket', [2, 2, 1], 'allow'], // ping sockets
+  ['socket-inet6-dgram-icmpv6', 'socket', [10, 2, 58], 'allow'],
+  ['socket-inet-dgram-tcp', 'socket', [2, 2, 6], EPROTONOSUPPORT],
   ['socket-unix', 'socket', [1, 1, 0], 'allow'],
   ['socket-packet', 'socket', [17, 3, 0], EAFNOSUPPORT],
   ['socket-vsock', 'socket', [40, 1, 0], EAFNOSUPPORT],

@@ -158,7 +158,7 @@ static inline void sbx_block_end(struct sbx_asm *a) {
 }
 
 /* Labels inside a check block: shared returns at its end, plus a few inner entry points. */
-enum { L_ALLOW, L_TRAP, L_EPERM, L_ENOSYS, L_EAFNOSUPPORT, L_A, L_B, L_C };
+enum { L_ALLOW, L_TRAP, L_EPERM, L_ENOSYS, L_EAFNOSUPPORT, L_A, L_B, L_C, L_D, L_E };
 
 /* One CHECK row: decide on registers, end in a return. */
 static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
@@ -261,18 +261,30 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_emit(a, BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0);
       sbx_jump_if(a, BPF_JEQ, SOCK_RAW, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SOCK_PACKET, L_EPERM);
-      /* ... and only protocols whose destinations go through connect/sendto/sendmsg: SCTP
-         connects and binds through setsockopt (SCTP_SOCKOPT_CONNECTX/BINDX), never seen here */
+      /* ... stream and datagram only, each with its own protocols: those whose destinations go
+         through connect/sendto/sendmsg. Protocol 0 is the kernel's wildcard for the type:
+         (SOCK_SEQPACKET, 0) is SCTP where its module is loaded, and SCTP connects and binds
+         through setsockopt (SCTP_SOCKOPT_CONNECTX/BINDX), never seen here */
+      sbx_jump_if(a, BPF_JEQ, SOCK_STREAM, L_D);
+      sbx_jump_if(a, BPF_JEQ, SOCK_DGRAM, L_E);
+      sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
+      sbx_mark(a, L_D); /* stream: TCP, MPTCP */
       sbx_ld(a, SBX_OFF_ARG_HI(2));
       sbx_jump_if(a, BPF_JGT, 0, L_C);
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_TCP, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, 262 /* IPPROTO_MPTCP */, L_ALLOW);
+      sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
+      sbx_mark(a, L_E); /* datagram: UDP, UDP-Lite, ICMP echo (ping sockets) */
+      sbx_ld(a, SBX_OFF_ARG_HI(2));
+      sbx_jump_if(a, BPF_JGT, 0, L_C);
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_UDP, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_UDPLITE, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_ICMP, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_ICMPV6, L_ALLOW);
-      sbx_jump_if(a, BPF_JEQ, 262 /* IPPROTO_MPTCP */, L_ALLOW);
       sbx_mark(a, L_C);
       sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
       sbx_mark(a, L_B); /* netlink: routing information only */
