@@ -859,3 +859,23 @@ describe("sbx's filtering proxy in the supervisor: one process, a proxy per sess
     }
   });
 });
+
+// The engine performs a program's sends from its own copy of the payload (heap memory). With
+// MSG_ZEROCOPY on a socket with SO_ZEROCOPY the kernel would pin that copy, which the engine
+// frees and reuses before the data leaves: the peer got supervisor memory.
+describe('sends the engine makes never lend it the supervisor memory (MSG_ZEROCOPY)', () => {
+  it('a zerocopy send inside delivers what was sent, as outside; SO_ZEROCOPY is refused as by a socket without zerocopy (twin: outside it is set)', async () => {
+    const out = await outside([fixture('net_share'), 'zc']);
+    expect(out.stdout).toBe('so_zerocopy: ok\nsame\n');
+    const ins = await inside([], [fixture('net_share'), 'zc']);
+    expect(ins.stdout, ins.stderr).toBe('so_zerocopy: Operation not supported\nsame\n');
+    expect((await inside([], [fixture('net_share'), 'zc', 'nozc'])).stdout).toBe('so_zerocopy: Operation not supported\nsame\n');
+  });
+
+  it('a socket that got SO_ZEROCOPY before the sandbox: its zerocopy send inside is sent copied, bytes as sent (twin: outside)', async () => {
+    const out = await outside([fixture('net_share'), 'zc-wrap', fixture('net_share'), 'zc-inherited']);
+    expect(out.stdout).toBe('so_zerocopy: set\nsame\n');
+    const ins = await outside([fixture('net_share'), 'zc-wrap', sbxBin, 'exec', '--', fixture('net_share'), 'zc-inherited']);
+    expect(ins.stdout, ins.stderr).toBe('so_zerocopy: set\nsame\n');
+  });
+});

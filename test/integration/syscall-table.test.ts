@@ -18,6 +18,7 @@ const EPERM = 'errno:1';
 const ENOSYS = 'errno:38';
 const EAFNOSUPPORT = 'errno:97';
 const EPROTONOSUPPORT = 'errno:93';
+const EOPNOTSUPP = 'errno:95';
 
 /**
  * Syscalls the kernel never shows to seccomp (the uprobe trampolines' own; any other
@@ -39,6 +40,7 @@ const checkWithZeroArgs: Record<string, string> = {
   socketpair: EAFNOSUPPORT,
   sendto: 'allow', // no destination: a connected socket
   setpgid: 'allow', // pgid 0: a new group
+  setsockopt: 'allow', // level 0 (IPPROTO_IP)
 };
 
 function expected(nr: number): string {
@@ -80,6 +82,9 @@ const cases: [string, string, number[], string][] = [
   ['socket-inet-dgram-icmp', 'socket', [2, 2, 1], 'allow'], // ping sockets
   ['socket-inet6-dgram-icmpv6', 'socket', [10, 2, 58], 'allow'],
   ['socket-inet-dgram-tcp', 'socket', [2, 2, 6], EPROTONOSUPPORT],
+  ['setsockopt-zerocopy', 'setsockopt', [0, 1, 60], EOPNOTSUPP],
+  ['setsockopt-rcvbuf', 'setsockopt', [0, 1, 8], 'allow'],
+  ['setsockopt-ip-freebind', 'setsockopt', [0, 0, 15], 'allow'], // level IPPROTO_IP: 15 is not SO_REUSEPORT there
   ['socket-unix', 'socket', [1, 1, 0], 'allow'],
   ['socket-packet', 'socket', [17, 3, 0], EAFNOSUPPORT],
   ['socket-vsock', 'socket', [40, 1, 0], EAFNOSUPPORT],

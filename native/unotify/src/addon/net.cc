@@ -61,12 +61,26 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
+#ifndef MSG_ZEROCOPY
+#define MSG_ZEROCOPY 0x4000000
+#endif
 
 namespace sbx {
 
 namespace {
 
 const size_t kMaxPayload = 4 << 20;
+
+// The send flags the engine passes on: an allow-list. Never MSG_ZEROCOPY: on a socket with
+// SO_ZEROCOPY the kernel would pin our copy of the payload, which is freed and reused before
+// the data leaves (the peer got supervisor memory). Without it the send is copied, as the
+// kernel does on a socket without SO_ZEROCOPY (the filter refuses SO_ZEROCOPY inside; a socket
+// that got it outside gets no completion notifications from our sends). A flag a later kernel
+// adds, which might keep a reference to our buffer too, is not passed either.
+constexpr int kMsgProbe = 0x10;  // MSG_PROBE (glibc calls it MSG_PROXY): probe the path, send nothing
+constexpr int kSendFlags = MSG_OOB | MSG_DONTROUTE | kMsgProbe | MSG_DONTWAIT | MSG_EOR | MSG_CONFIRM | MSG_NOSIGNAL |
+                           MSG_MORE | MSG_BATCH | MSG_FASTOPEN;
+static_assert((kSendFlags & MSG_ZEROCOPY) == 0, "the engine never sends zerocopy");
 
 enum class Op { kConnect, kSend, kBind };
 
@@ -523,7 +537,7 @@ ssize_t send_one(int sock, Msg& m, int flags) {
   h.msg_iovlen = 1;
   if (m.has_addr && m.addr.present) h.msg_name = &m.addr.ss, h.msg_namelen = m.addr.len;
   if (!m.control.empty()) h.msg_control = &m.control[0], h.msg_controllen = m.control.size();
-  ssize_t r = sendmsg(sock, &h, flags | MSG_NOSIGNAL);
+  ssize_t r = sendmsg(sock, &h, (flags & kSendFlags) | MSG_NOSIGNAL);
   return r < 0 ? -errno : r;
 }
 
