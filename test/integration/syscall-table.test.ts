@@ -82,6 +82,8 @@ const cases: [string, string, number[], string][] = [
   ['socket-inet-dgram-icmp', 'socket', [2, 2, 1], 'allow'], // ping sockets
   ['socket-inet6-dgram-icmpv6', 'socket', [10, 2, 58], 'allow'],
   ['socket-inet-dgram-tcp', 'socket', [2, 2, 6], EPROTONOSUPPORT],
+  ['setsockopt-reuseport', 'setsockopt', [0, 1, 15], 'trap'], // refused by the engine on inet sockets
+  ['setsockopt-reuseaddr', 'setsockopt', [0, 1, 2], 'trap'], // refused by the engine on inet datagram sockets
   ['setsockopt-zerocopy', 'setsockopt', [0, 1, 60], EOPNOTSUPP],
   ['setsockopt-rcvbuf', 'setsockopt', [0, 1, 8], 'allow'],
   ['setsockopt-ip-freebind', 'setsockopt', [0, 0, 15], 'allow'], // level IPPROTO_IP: 15 is not SO_REUSEPORT there
@@ -137,7 +139,7 @@ const cases: [string, string, number[], string][] = [
 describe.runIf(arch() === 'x64')('the syscall table on the real kernel', () => {
   it('every trap (and trapping check) row names an engine handler; other rows name none', () => {
     for (const r of table) {
-      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto', 'setpgid'].includes(r.check));
+      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto', 'setpgid', 'setsockopt'].includes(r.check));
       expect(r.handler !== 'none', `${r.name}: handler ${r.handler}`).toBe(traps);
     }
     expect(new Set(table.map((r) => r.nr)).size).toBe(table.length); // one row per syscall

@@ -300,6 +300,9 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_ret(a, SBX_RET_ALLOW); /* IP_TRANSPARENT and the like: the kernel checks the caller's capabilities */
       sbx_mark(a, L_A);
       sbx_ld(a, SBX_OFF_ARG_LO(2));
+      /* sharing a port with a socket outside: decided on the socket (net.cc) */
+      sbx_jump_if(a, BPF_JEQ, SO_REUSEPORT, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, SO_REUSEADDR, L_TRAP);
       /* the engine sends from memory it reuses at once: never pinned (MSG_ZEROCOPY); the
          program is told what a socket without zerocopy says */
       sbx_jump_if(a, BPF_JEQ, SBX_SO_ZEROCOPY, L_B);

@@ -841,10 +841,50 @@ void do_listen(Notif& n) {
   reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
 }
 
+// setsockopt(SOL_SOCKET, SO_REUSEPORT | SO_REUSEADDR): the filter traps only these. Either
+// lets a bind share a port with a socket that asked for it too — one outside the sandbox:
+// SO_REUSEPORT joins an outside TCP or UDP server's reuseport group (the kernel spreads its
+// clients over the group: nginx `reuseport`, envoy, Node's reusePort, many Go and Rust
+// servers), SO_REUSEADDR on a UDP socket takes the unicast datagrams of a port an outside
+// socket with it serves (the kernel gives them to the last one bound). Allowing it only when
+// no socket outside is bound there would not hold: the outside server may bind (or rebind,
+// on a restart) after the sandbox's socket. So both are refused on inet sockets, whatever the
+// network policy (SO_REUSEADDR on datagram sockets only: on TCP it lets a server bind a port
+// with connections in TIME_WAIT, never one a listener holds, and servers set it routinely).
+// Turning either off, and other families, are done as asked — on our copy, as every call
+// decided on a socket (a racing dup2 could put another socket under the number).
+void do_setsockopt(Notif& n) {
+  const auto& a = n.req.data.args;
+  const int opt = static_cast<int>(a[2]);
+  if (static_cast<int>(a[1]) != SOL_SOCKET || (opt != SO_REUSEPORT && opt != SO_REUSEADDR))
+    return void(report_error(n, "net", "setsockopt " + std::to_string(opt), EPERM));  // not what the filter traps
+  if (static_cast<uint32_t>(a[4]) < sizeof(int)) return void(reply_error(n.listener(), n.req.id, EINVAL));
+  int val = 0;
+  if (read_mem(n.caller.tid, a[3], &val, sizeof val) < 0) return void(reply_error(n.listener(), n.req.id, EFAULT));
+  if (!n.valid()) return;
+  Sock s;
+  if (int e = get_socket(n, static_cast<int>(a[0]), s); e < 0) {
+    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
+    return;
+  }
+  const bool inet = s.domain == AF_INET || s.domain == AF_INET6;
+  if (val != 0 && inet && (opt == SO_REUSEPORT || s.type == SOCK_DGRAM)) {
+    const std::string kind = s.type == SOCK_STREAM ? "TCP" : s.type == SOCK_DGRAM ? "UDP" : "inet";
+    const std::string what =
+        opt == SO_REUSEPORT
+            ? "SO_REUSEPORT on a " + kind + " socket (it would share a port with a server outside the sandbox; servers inside cannot use SO_REUSEPORT)"
+            : "SO_REUSEADDR on a UDP socket (it would take the datagrams of a port a program outside serves)";
+    return void(refuse(n, Decision{false, -2}, "net", what, EPERM));
+  }
+  int r = setsockopt(s.fd.get(), SOL_SOCKET, opt, &val, sizeof val);
+  reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
+}
+
 }  // namespace
 
 void handle_net(Notif& n) {
   const int nr = n.req.data.nr;
+  if (nr == SYS_setsockopt) return do_setsockopt(n);
   if (nr == SYS_connect) return do_connect(n);
   if (nr == SYS_bind) return do_bind(n);
   if (nr == SYS_listen) return do_listen(n);
