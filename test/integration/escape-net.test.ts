@@ -951,6 +951,23 @@ describe('sharing a port with a server outside the sandbox', () => {
     expect(udp.stdout).toBe('setsockopt: ok\nlistening\ngot 0\n');
   });
 
+  it('a socket that got SO_REUSEPORT (TCP) or SO_REUSEADDR (UDP) outside, before the sandbox had it, is not bound inside next to an outside server (twin: outside it binds; a TCP socket with SO_REUSEADDR binds inside)', async () => {
+    for (const [proto, opt] of [['tcp', 'reuseport'], ['udp', 'reuseaddr']] as const) {
+      const port = String(await freePort());
+      const victim = await background([fixture('net_share'), `${proto}-serve`, opt, '127.0.0.1', port, '20', 'real'], /listening/);
+      const out = await outside([fixture('net_share'), 'opt-wrap', proto, opt, fixture('net_share'), 'bind-fd', '127.0.0.1', port]);
+      expect(out.stdout, proto).toBe('setsockopt: ok\nbound\n');
+      const ins = await outside([fixture('net_share'), 'opt-wrap', proto, opt, sbxBin, 'exec', '--', fixture('net_share'), 'bind-fd', '127.0.0.1', port]);
+      expect(ins.stdout, proto).toMatch(/^setsockopt: ok\nerror bind: Operation not permitted/);
+      expect(ins.stderr, proto).toMatch(/sbx: denied net bind of a socket with SO_REUSE(PORT|ADDR) set before the sandbox had it/);
+      victim.child.kill('SIGKILL');
+      await exited(victim.child);
+    }
+    const free = String(await freePort());
+    const tcp = await outside([fixture('net_share'), 'opt-wrap', 'tcp', 'reuseaddr', sbxBin, 'exec', '--', fixture('net_share'), 'bind-fd', '127.0.0.1', free]);
+    expect(tcp.stdout).toBe('setsockopt: ok\nbound\n');
+  });
+
   it('SO_BINDTODEVICE does not get around EADDRINUSE; IP_TRANSPARENT needs a capability the sandbox lacks; IP_FREEBIND only lets bind name an address not (yet) local', async () => {
     const port = await freePort();
     const victim = await background([fixture('net_share'), 'tcp-serve', 'none', '127.0.0.1', String(port), '20', 'real'], /listening/);

@@ -893,6 +893,23 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   reply_value(n.listener(), n.req.id, r < 0 ? -err : 0);
 }
 
+// A socket that got SO_REUSEPORT (or, a datagram one, SO_REUSEADDR) before the sandbox had
+// it — inherited, or passed in by a process outside — would share its port with a server
+// outside all the same (do_setsockopt refuses setting them inside): its bind is refused.
+// Returns true when answered.
+bool shares_port(Notif& n, const Sock& s) {
+  int port = 0, addr = 0;
+  socklen_t l = sizeof port;
+  getsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEPORT, &port, &l);
+  l = sizeof addr;
+  getsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEADDR, &addr, &l);
+  if (!port && !(addr && s.type == SOCK_DGRAM)) return false;
+  return refuse(n, Decision{false, -2}, "net",
+                std::string("bind of a socket with ") + (port ? "SO_REUSEPORT" : "SO_REUSEADDR") +
+                    " set before the sandbox had it (it would share a port with a server outside the sandbox)",
+                EPERM);
+}
+
 void do_bind(Notif& n) {
   const auto& a = n.req.data.args;
   Addr ad;
@@ -914,6 +931,7 @@ void do_bind(Notif& n) {
       e = inet_addr(s, ad, Op::kBind, ip);
       if (e > 0) return void(reply_error(n.listener(), n.req.id, e));
       if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), true)) return;
+      if (shares_port(n, s)) return;
       break;
     }
     case AF_NETLINK:
