@@ -86,6 +86,15 @@ describe('1+6+7. namespaces, mounts, bpf, perf, userfaultfd, sockets, clone3', (
     'NETLINK_NETFILTER': ['socket', '16', '3', '12'],
     'NETLINK_KOBJECT_UEVENT': ['socket', '16', '3', '15'],
     'NETLINK_GENERIC': ['socket', '16', '3', '16'],
+    // inet: stream and datagram only (SCTP is SOCK_SEQPACKET with protocol 0, or IPPROTO_SCTP)
+    'AF_INET SOCK_SEQPACKET': ['socket', '2', '5', '0'],
+    'AF_INET6 SOCK_SEQPACKET': ['socket', '10', '5', '0'],
+    'AF_INET SOCK_STREAM SCTP': ['socket', '2', '1', '132'],
+    'AF_INET6 SOCK_STREAM SCTP': ['socket', '10', '1', '132'],
+    'AF_INET SOCK_STREAM': ['socket', '2', '1', '0'],
+    'AF_INET SOCK_STREAM TCP': ['socket', '2', '1', '6'],
+    'AF_INET6 SOCK_DGRAM': ['socket', '10', '2', '0'],
+    'AF_INET6 SOCK_DGRAM UDP': ['socket', '10', '2', '17'],
   };
   for (const ns of NS) {
     cases[`unshare ${ns}`] = ['unshare', ns];
@@ -173,6 +182,18 @@ describe('1+6+7. namespaces, mounts, bpf, perf, userfaultfd, sockets, clone3', (
     const notOk = ['AF_PACKET', 'AF_INET SOCK_RAW', 'AF_INET6 SOCK_RAW', 'AF_VSOCK'].filter((k) => out[k] !== 'socket: ok');
     if (notOk.length > 0)
       ctx.skip(`partly not applicable outside: ${notOk.map((k) => `${k} → ${verdict(out[k])}`).join(', ')} (raw/packet need CAP_NET_RAW; AF_VSOCK needs the vsock module); refused inside all the same`);
+  });
+
+  it('socket(): inet stream and datagram sockets (TCP, UDP) only; SOCK_SEQPACKET and IPPROTO_SCTP (SCTP, which connects through setsockopt) refused inside', (ctx) => {
+    const sctp = ['AF_INET SOCK_SEQPACKET', 'AF_INET6 SOCK_SEQPACKET', 'AF_INET SOCK_STREAM SCTP', 'AF_INET6 SOCK_STREAM SCTP'];
+    for (const k of sctp) expect(ins[k], k).toBe('socket: EPROTONOSUPPORT');
+    for (const k of ['AF_INET SOCK_STREAM', 'AF_INET SOCK_STREAM TCP', 'AF_INET6 SOCK_DGRAM', 'AF_INET6 SOCK_DGRAM UDP']) {
+      expect(ins[k], k).toBe('socket: ok');
+      expect(out[k], `${k} outside`).toBe('socket: ok');
+    }
+    const absent = sctp.filter((k) => out[k] !== 'socket: ok');
+    if (absent.length > 0)
+      ctx.skip(`not applicable outside: this kernel has no SCTP (${absent.map((k) => `${k} → ${verdict(out[k])}`).join(', ')}); refused inside by sbx all the same`);
   });
 
   it('netlink: NETLINK_ROUTE allowed inside (getifaddrs works), every other protocol refused', async () => {

@@ -859,3 +859,123 @@ describe("sbx's filtering proxy in the supervisor: one process, a proxy per sess
     }
   });
 });
+
+// The engine performs a program's sends from its own copy of the payload (heap memory). With
+// MSG_ZEROCOPY on a socket with SO_ZEROCOPY the kernel would pin that copy, which the engine
+// frees and reuses before the data leaves: the peer got supervisor memory.
+describe('sends the engine makes never lend it the supervisor memory (MSG_ZEROCOPY)', () => {
+  it('a zerocopy send inside delivers what was sent, as outside; SO_ZEROCOPY is refused as by a socket without zerocopy (twin: outside it is set)', async () => {
+    const out = await outside([fixture('net_share'), 'zc']);
+    expect(out.stdout).toBe('so_zerocopy: ok\nsame\n');
+    const ins = await inside([], [fixture('net_share'), 'zc']);
+    expect(ins.stdout, ins.stderr).toBe('so_zerocopy: Operation not supported\nsame\n');
+    expect((await inside([], [fixture('net_share'), 'zc', 'nozc'])).stdout).toBe('so_zerocopy: Operation not supported\nsame\n');
+  });
+
+  it('a socket that got SO_ZEROCOPY before the sandbox: its zerocopy send inside is sent copied, bytes as sent (twin: outside)', async () => {
+    const out = await outside([fixture('net_share'), 'zc-wrap', fixture('net_share'), 'zc-inherited']);
+    expect(out.stdout).toBe('so_zerocopy: set\nsame\n');
+    const ins = await outside([fixture('net_share'), 'zc-wrap', sbxBin, 'exec', '--', fixture('net_share'), 'zc-inherited']);
+    expect(ins.stdout, ins.stderr).toBe('so_zerocopy: set\nsame\n');
+  });
+});
+
+// Binding a port a server outside already serves fails (EADDRINUSE) unless both sockets ask
+// to share it: SO_REUSEPORT (TCP and UDP: a group the kernel spreads clients over) and, for
+// UDP, SO_REUSEADDR (unicast datagrams go to the last socket bound). A sandbox would take a
+// share of the outside server's clients. Refused inside, whatever the network policy.
+describe('sharing a port with a server outside the sandbox', () => {
+  /** Connects `n` times from outside; counts the answers by server name. */
+  async function clients(port: number, n: number): Promise<Record<string, number>> {
+    const by: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const line = await fetchLine(port);
+      by[line] = (by[line] ?? 0) + 1;
+    }
+    return by;
+  }
+
+  it('SO_REUSEPORT next to an outside TCP server: outside a second server takes a share of its clients; inside refused (no network flags, and --allow-net=127.0.0.1:P)', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const p = String(port);
+    const victim = await background([fixture('net_share'), 'tcp-serve', 'reuseport', '127.0.0.1', p, '80', 'real'], /listening/);
+    // Outside twin: another process of the user joins the group and gets clients.
+    const thief = await background([fixture('net_share'), 'tcp-serve', 'reuseport', '127.0.0.1', p, '4', 'outsider'], /listening/);
+    const shared = await clients(port, 30);
+    expect(shared.outsider, JSON.stringify(shared)).toBeGreaterThan(0);
+    await exited(thief.child);
+    for (const flags of [[], [`--allow-net=127.0.0.1:${port}`]]) {
+      const ins = await background([sbxBin, 'exec', ...flags, '--', fixture('net_share'), 'tcp-serve', 'reuseport', '127.0.0.1', p, '4', 'impostor'], /listening|error/);
+      const seen = await clients(port, 20);
+      await exited(ins.child);
+      expect(seen).toEqual({ real: 20 });
+      expect(ins.out()).toMatch(/^setsockopt: Operation not permitted$/m);
+      expect(ins.out()).toMatch(/^error bind: Address already in use/m);
+      expect(ins.out()).toMatch(/sbx: denied net SO_REUSEPORT/);
+    }
+    victim.child.kill('SIGKILL');
+  });
+
+  it('SO_REUSEADDR next to an outside UDP server: outside the last socket bound takes its datagrams; inside refused on datagram sockets', async () => {
+    const { createSocket } = await import('node:dgram');
+    const port = await freePort();
+    const p = String(port);
+    const send = async (n: number) => {
+      const c = createSocket('udp4');
+      for (let i = 0; i < n; i++) await new Promise<void>((r) => c.send('x', port, '127.0.0.1', () => r()));
+      c.close();
+    };
+    const victim = await background([fixture('net_share'), 'udp-serve', 'reuseaddr', '127.0.0.1', p, '20'], /listening/);
+    const thief = await background([fixture('net_share'), 'udp-serve', 'reuseaddr', '127.0.0.1', p, '2'], /listening/);
+    await send(10);
+    await exited(thief.child);
+    expect(thief.out()).toMatch(/got 10/); // outside: the newcomer got them all
+    const ins = await background([sbxBin, 'exec', '--', fixture('net_share'), 'udp-serve', 'reuseaddr', '127.0.0.1', p, '2'], /listening|error/);
+    await send(10);
+    await exited(ins.child);
+    expect(ins.out()).not.toMatch(/got [1-9]/);
+    expect(ins.out()).toMatch(/^setsockopt: Operation not permitted$/m);
+    expect(ins.out()).toMatch(/^error bind: Address already in use/m);
+    expect(ins.out()).toMatch(/sbx: denied net SO_REUSEADDR/);
+    victim.child.kill('SIGKILL');
+    await exited(victim.child);
+  });
+
+  it('twin: a TCP server inside with SO_REUSEADDR (what servers set routinely) still serves; a UDP socket without it binds', async () => {
+    const port = await freePort();
+    const srv = await background([sbxBin, 'exec', `--allow-net=localhost:${port}`, '--', fixture('net_share'), 'tcp-serve', 'reuseaddr', '127.0.0.1', String(port), '3', 'inside'], /listening|error/);
+    expect(srv.out()).toMatch(/^setsockopt: ok\nlistening/);
+    expect(await fetchLine(port)).toBe('inside');
+    await exited(srv.child);
+    const udp = await inside([], [fixture('net_share'), 'udp-serve', 'none', '127.0.0.1', String(port), '0.2']);
+    expect(udp.stdout).toBe('setsockopt: ok\nlistening\ngot 0\n');
+  });
+
+  it('a socket that got SO_REUSEPORT (TCP) or SO_REUSEADDR (UDP) outside, before the sandbox had it, is not bound inside next to an outside server (twin: outside it binds; a TCP socket with SO_REUSEADDR binds inside)', async () => {
+    for (const [proto, opt] of [['tcp', 'reuseport'], ['udp', 'reuseaddr']] as const) {
+      const port = String(await freePort());
+      const victim = await background([fixture('net_share'), `${proto}-serve`, opt, '127.0.0.1', port, '20', 'real'], /listening/);
+      const out = await outside([fixture('net_share'), 'opt-wrap', proto, opt, fixture('net_share'), 'bind-fd', '127.0.0.1', port]);
+      expect(out.stdout, proto).toBe('setsockopt: ok\nbound\n');
+      const ins = await outside([fixture('net_share'), 'opt-wrap', proto, opt, sbxBin, 'exec', '--', fixture('net_share'), 'bind-fd', '127.0.0.1', port]);
+      expect(ins.stdout, proto).toMatch(/^setsockopt: ok\nerror bind: Operation not permitted/);
+      expect(ins.stderr, proto).toMatch(/sbx: denied net bind of a socket with SO_REUSE(PORT|ADDR) set before the sandbox had it/);
+      victim.child.kill('SIGKILL');
+      await exited(victim.child);
+    }
+    const free = String(await freePort());
+    const tcp = await outside([fixture('net_share'), 'opt-wrap', 'tcp', 'reuseaddr', sbxBin, 'exec', '--', fixture('net_share'), 'bind-fd', '127.0.0.1', free]);
+    expect(tcp.stdout).toBe('setsockopt: ok\nbound\n');
+  });
+
+  it('SO_BINDTODEVICE does not get around EADDRINUSE; IP_TRANSPARENT needs a capability the sandbox lacks; IP_FREEBIND only lets bind name an address not (yet) local', async () => {
+    const port = await freePort();
+    const victim = await background([fixture('net_share'), 'tcp-serve', 'none', '127.0.0.1', String(port), '20', 'real'], /listening/);
+    const ins = await inside([], [fixture('net_share'), 'tcp-serve', 'bindtodevice', '127.0.0.1', String(port), '1', 'impostor']);
+    expect(ins.stdout).toMatch(/^setsockopt: ok\nerror bind: Address already in use/);
+    victim.child.kill('SIGKILL');
+    const opts = await inside([], [fixture('net_share'), 'sockopts']);
+    expect(opts.stdout).toMatch(/^IP_TRANSPARENT: Operation not permitted$/m);
+    expect(opts.stdout).toMatch(/^SO_BINDTODEVICE: ok$/m);
+  });
+});

@@ -17,6 +17,8 @@ const top = Math.max(...table.map((r) => r.nr));
 const EPERM = 'errno:1';
 const ENOSYS = 'errno:38';
 const EAFNOSUPPORT = 'errno:97';
+const EPROTONOSUPPORT = 'errno:93';
+const EOPNOTSUPP = 'errno:95';
 
 /**
  * Syscalls the kernel never shows to seccomp (the uprobe trampolines' own; any other
@@ -38,6 +40,7 @@ const checkWithZeroArgs: Record<string, string> = {
   socketpair: EAFNOSUPPORT,
   sendto: 'allow', // no destination: a connected socket
   setpgid: 'allow', // pgid 0: a new group
+  setsockopt: 'allow', // level 0 (IPPROTO_IP)
 };
 
 function expected(nr: number): string {
@@ -66,6 +69,24 @@ const cases: [string, string, number[], string][] = [
   ['socket-inet6-dgram-cloexec', 'socket', [10, 2 | 0x80000, 0], 'allow'],
   ['socket-inet6-raw-nonblock', 'socket', [10, 3 | 0x800, 0], EPERM],
   ['socket-inet-packet', 'socket', [2, 10, 0], EPERM],
+  ['socket-inet-seqpacket', 'socket', [2, 5, 0], EPROTONOSUPPORT], // SCTP where the kernel has it
+  ['socket-inet6-seqpacket-cloexec', 'socket', [10, 5 | 0x80000, 0], EPROTONOSUPPORT],
+  ['socket-inet-rdm', 'socket', [2, 4, 0], EPROTONOSUPPORT],
+  ['socket-inet-dccp', 'socket', [2, 6, 0], EPROTONOSUPPORT],
+  ['socket-inet-stream-sctp', 'socket', [2, 1, 132], EPROTONOSUPPORT],
+  ['socket-inet-stream-tcp', 'socket', [2, 1, 6], 'allow'],
+  ['socket-inet-stream-mptcp', 'socket', [2, 1, 262], 'allow'],
+  ['socket-inet-stream-udp', 'socket', [2, 1, 17], EPROTONOSUPPORT],
+  ['socket-inet-dgram-udp', 'socket', [2, 2, 17], 'allow'],
+  ['socket-inet-dgram-udplite', 'socket', [2, 2, 136], 'allow'],
+  ['socket-inet-dgram-icmp', 'socket', [2, 2, 1], 'allow'], // ping sockets
+  ['socket-inet6-dgram-icmpv6', 'socket', [10, 2, 58], 'allow'],
+  ['socket-inet-dgram-tcp', 'socket', [2, 2, 6], EPROTONOSUPPORT],
+  ['setsockopt-reuseport', 'setsockopt', [0, 1, 15], 'trap'], // refused by the engine on inet sockets
+  ['setsockopt-reuseaddr', 'setsockopt', [0, 1, 2], 'trap'], // refused by the engine on inet datagram sockets
+  ['setsockopt-zerocopy', 'setsockopt', [0, 1, 60], EOPNOTSUPP],
+  ['setsockopt-rcvbuf', 'setsockopt', [0, 1, 8], 'allow'],
+  ['setsockopt-ip-freebind', 'setsockopt', [0, 0, 15], 'allow'], // level IPPROTO_IP: 15 is not SO_REUSEPORT there
   ['socket-unix', 'socket', [1, 1, 0], 'allow'],
   ['socket-packet', 'socket', [17, 3, 0], EAFNOSUPPORT],
   ['socket-vsock', 'socket', [40, 1, 0], EAFNOSUPPORT],
@@ -118,7 +139,7 @@ const cases: [string, string, number[], string][] = [
 describe.runIf(arch() === 'x64')('the syscall table on the real kernel', () => {
   it('every trap (and trapping check) row names an engine handler; other rows name none', () => {
     for (const r of table) {
-      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto', 'setpgid'].includes(r.check));
+      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto', 'setpgid', 'setsockopt'].includes(r.check));
       expect(r.handler !== 'none', `${r.name}: handler ${r.handler}`).toBe(traps);
     }
     expect(new Set(table.map((r) => r.nr)).size).toBe(table.length); // one row per syscall

@@ -82,6 +82,8 @@ static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
 #define SBX_F_SETFL 4u
 #define SBX_O_ASYNC 020000u
 #define SBX_FIOASYNC 0x5452u
+/* asm-generic/socket.h (x86_64 and aarch64) */
+#define SBX_SO_ZEROCOPY 60u
 
 /* Namespace creation: CLONE_NEWNS 0x20000, NEWCGROUP 0x2000000, NEWUTS 0x4000000, NEWIPC
    0x8000000, NEWUSER 0x10000000, NEWPID 0x20000000, NEWNET 0x40000000 (linux/sched.h).
@@ -94,7 +96,7 @@ enum sbx_action { SBX_ALLOW, SBX_TRAP, SBX_CHECK, SBX_EPERM, SBX_ENOSYS };
 enum sbx_check {
   SBX_CHECK_none, SBX_CHECK_ioctl, SBX_CHECK_fcntl, SBX_CHECK_setrlimit, SBX_CHECK_prlimit,
   SBX_CHECK_prctl, SBX_CHECK_seccomp, SBX_CHECK_clone, SBX_CHECK_unshare, SBX_CHECK_socket,
-  SBX_CHECK_socketpair, SBX_CHECK_sendto, SBX_CHECK_setpgid
+  SBX_CHECK_socketpair, SBX_CHECK_sendto, SBX_CHECK_setpgid, SBX_CHECK_setsockopt
 };
 struct sbx_syscall { int nr; const char *name; enum sbx_action action; enum sbx_check check; const char *handler; };
 
@@ -158,7 +160,7 @@ static inline void sbx_block_end(struct sbx_asm *a) {
 }
 
 /* Labels inside a check block: shared returns at its end, plus a few inner entry points. */
-enum { L_ALLOW, L_TRAP, L_EPERM, L_ENOSYS, L_EAFNOSUPPORT, L_A, L_B, L_C };
+enum { L_ALLOW, L_TRAP, L_EPERM, L_ENOSYS, L_EAFNOSUPPORT, L_A, L_B, L_C, L_D, L_E };
 
 /* One CHECK row: decide on registers, end in a return. */
 static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
@@ -261,24 +263,52 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_emit(a, BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0);
       sbx_jump_if(a, BPF_JEQ, SOCK_RAW, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SOCK_PACKET, L_EPERM);
-      /* ... and only protocols whose destinations go through connect/sendto/sendmsg: SCTP
-         connects and binds through setsockopt (SCTP_SOCKOPT_CONNECTX/BINDX), never seen here */
+      /* ... stream and datagram only, each with its own protocols: those whose destinations go
+         through connect/sendto/sendmsg. Protocol 0 is the kernel's wildcard for the type:
+         (SOCK_SEQPACKET, 0) is SCTP where its module is loaded, and SCTP connects and binds
+         through setsockopt (SCTP_SOCKOPT_CONNECTX/BINDX), never seen here */
+      sbx_jump_if(a, BPF_JEQ, SOCK_STREAM, L_D);
+      sbx_jump_if(a, BPF_JEQ, SOCK_DGRAM, L_E);
+      sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
+      sbx_mark(a, L_D); /* stream: TCP, MPTCP */
       sbx_ld(a, SBX_OFF_ARG_HI(2));
       sbx_jump_if(a, BPF_JGT, 0, L_C);
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_TCP, L_ALLOW);
+      sbx_jump_if(a, BPF_JEQ, 262 /* IPPROTO_MPTCP */, L_ALLOW);
+      sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
+      sbx_mark(a, L_E); /* datagram: UDP, UDP-Lite, ICMP echo (ping sockets) */
+      sbx_ld(a, SBX_OFF_ARG_HI(2));
+      sbx_jump_if(a, BPF_JGT, 0, L_C);
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_UDP, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_UDPLITE, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_ICMP, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_ICMPV6, L_ALLOW);
-      sbx_jump_if(a, BPF_JEQ, 262 /* IPPROTO_MPTCP */, L_ALLOW);
       sbx_mark(a, L_C);
       sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
       sbx_mark(a, L_B); /* netlink: routing information only */
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       sbx_jump_if(a, BPF_JEQ, NETLINK_ROUTE, L_ALLOW);
       sbx_ret(a, SBX_RET_ERR(EAFNOSUPPORT));
+      break;
+    case SBX_CHECK_setsockopt: /* setsockopt(fd, level, optname, optval, optlen): ints */
+      sbx_ld(a, SBX_OFF_ARG_LO(1));
+      sbx_jump_if(a, BPF_JEQ, SOL_SOCKET, L_A);
+      sbx_ret(a, SBX_RET_ALLOW); /* IP_TRANSPARENT and the like: the kernel checks the caller's capabilities */
+      sbx_mark(a, L_A);
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      /* sharing a port with a socket outside: decided on the socket (net.cc) */
+      sbx_jump_if(a, BPF_JEQ, SO_REUSEPORT, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, SO_REUSEADDR, L_TRAP);
+      /* the engine sends from memory it reuses at once: never pinned (MSG_ZEROCOPY); the
+         program is told what a socket without zerocopy says */
+      sbx_jump_if(a, BPF_JEQ, SBX_SO_ZEROCOPY, L_B);
+      sbx_ret(a, SBX_RET_ALLOW);
+      sbx_mark(a, L_B);
+      sbx_ret(a, SBX_RET_ERR(EOPNOTSUPP));
       break;
     case SBX_CHECK_socketpair: /* socketpair(domain, …): a pair of Unix sockets only */
       sbx_ld(a, SBX_OFF_ARG_LO(0));

@@ -118,33 +118,12 @@ int screened(Notif& n, const Sock& s, int c) {
 // Returns the connection, -errno, kDropped, or kWait: nothing was taken (or the listener's
 // own receive timeout ran out: SO_RCVTIMEO), look again.
 constexpr int kWait = -100001;
-struct ThreadTimer {
-  timer_t id{};
-  bool made = false;
-  ~ThreadTimer() {
-    if (made) timer_delete(id);
-  }
-};
 int accept_one(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_storage& peer, socklen_t& plen, long ns) {
-  thread_local ThreadTimer timer;
-  sigset_t mask;
-  if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) != 0 || sigismember(&mask, engine_wake_signal())) return kWait;
-  if (!timer.made) {
-    sigevent ev{};
-    ev.sigev_notify = SIGEV_THREAD_ID;
-    ev.sigev_signo = engine_wake_signal();
-    ev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
-    if (timer_create(CLOCK_MONOTONIC, &ev, &timer.id) != 0) return kWait;
-    timer.made = true;
-  }
-  itimerspec arm{}, off{};
-  arm.it_value.tv_sec = ns / 1000000000L;
-  arm.it_value.tv_nsec = ns % 1000000000L;
-  if (timer_settime(timer.id, 0, &arm, nullptr) != 0) return kWait;
+  if (!arm_wake_timer(ns)) return kWait;
   plen = sizeof peer;
   int c = accept4(s.fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC | (call.flags & SOCK_NONBLOCK));
   const int err = errno;
-  timer_settime(timer.id, 0, &off, nullptr);
+  disarm_wake_timer();
   if (c < 0) return err == EINTR || err == EAGAIN ? kWait : -err;
   return screened(n, s, c);
 }
@@ -167,6 +146,50 @@ void deliver(Notif& n, const AcceptCall& call, int conn, const sockaddr_storage&
     n.core->served().hold(inode_of(call.listener), std::move(keep), peer, plen);
 }
 
+}  // namespace
+
+namespace {
+struct ThreadTimer {
+  timer_t id{};
+  bool made = false;
+  ~ThreadTimer() {
+    if (made) timer_delete(id);
+  }
+};
+thread_local ThreadTimer wake_timer;
+}  // namespace
+
+bool arm_wake_timer(long ns) {
+  sigset_t mask;
+  if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) != 0 || sigismember(&mask, engine_wake_signal())) return false;
+  if (!wake_timer.made) {
+    sigevent ev{};
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = engine_wake_signal();
+    ev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
+    if (timer_create(CLOCK_MONOTONIC, &ev, &wake_timer.id) != 0) return false;
+    wake_timer.made = true;
+  }
+  itimerspec arm{};
+  arm.it_value.tv_sec = ns / 1000000000L;
+  arm.it_value.tv_nsec = ns % 1000000000L;
+  return timer_settime(wake_timer.id, 0, &arm, nullptr) == 0;
+}
+
+void disarm_wake_timer() {
+  itimerspec off{};
+  if (wake_timer.made) timer_settime(wake_timer.id, 0, &off, nullptr);
+}
+
+void unblock_wake_signal() {
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, engine_wake_signal());
+  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
+}
+
+namespace {
+
 // "Name: hex" of a /proc status text.
 uint64_t status_mask(const std::string& st, const char* key) {
   size_t at = st.find(key);
@@ -181,6 +204,13 @@ bool read_task_status(const Notif& n, std::string& out) {
 long tracer_in(const std::string& status) {
   size_t at = status.find("TracerPid:");
   return at == std::string::npos ? 0 : atol(status.c_str() + at + 10);
+}
+
+}  // namespace
+
+long caller_tracer(const Notif& n) {
+  std::string st;
+  return read_task_status(n, st) ? tracer_in(st) : 0;
 }
 
 // Would the kernel have ended this wait for a signal? 0 no, else the errno to answer.
@@ -236,6 +266,8 @@ int signal_ends_wait(const Notif& n, int tick, bool& shared_seen, long& tracer) 
   return 0;
 }
 
+namespace {
+
 // A receiver thread must never wait on a program's peer. On a blocking listener with a client
 // already waiting (servers that poll first, like Python's socketserver), the accept is done
 // here all the same, for at most kGuardNs (another acceptor may take that client first); then
@@ -249,14 +281,10 @@ int guarded_accept(Notif& n, const Sock& s, const AcceptCall& call, sockaddr_sto
 // A receive timeout on the listener (SO_RCVTIMEO) bounds the wait, as it bounds the kernel's:
 // then EAGAIN.
 void wait_and_accept(Notif& n, const Sock& s, const AcceptCall& call) {
-  sigset_t wake;
-  sigemptyset(&wake);
-  sigaddset(&wake, engine_wake_signal());
-  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);  // accept_one's timer must reach us
+  unblock_wake_signal();  // accept_one's timer must reach us
   bool shared_seen = false;
   int tick = 0;
-  std::string st;
-  long tracer = read_task_status(n, st) ? tracer_in(st) : 0;
+  long tracer = caller_tracer(n);
   timeval tv{};
   socklen_t tl = sizeof tv;
   const bool timed = getsockopt(s.fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec);

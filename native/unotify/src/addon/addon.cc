@@ -71,7 +71,8 @@ Napi::Value SyscallTable(const Napi::CallbackInfo& info) {
   need_args(info, 0, "syscallTable()");
   static const char* kActions[] = {"allow", "trap", "check", "eperm", "enosys"};
   static const char* kChecks[] = {"none", "ioctl", "fcntl", "setrlimit", "prlimit", "prctl", "seccomp",
-                                  "clone", "unshare", "socket", "socketpair", "sendto", "setpgid"};
+                                  "clone", "unshare", "socket", "socketpair", "sendto", "setpgid",
+                                  "setsockopt"};
   Napi::Env env = info.Env();
   Napi::Array rows = Napi::Array::New(env, SBX_NSYSCALLS);
   for (int i = 0; i < SBX_NSYSCALLS; i++) {

@@ -39,13 +39,16 @@
 #include <linux/udp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <functional>
@@ -61,12 +64,33 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
+#ifndef MSG_ZEROCOPY
+#define MSG_ZEROCOPY 0x4000000
+#endif
 
 namespace sbx {
 
 namespace {
 
 const size_t kMaxPayload = 4 << 20;
+
+// How long a call of ours on a helper thread waits in the kernel before it looks whether its
+// caller is still there, or was sent a signal; and how long a receiver thread's connect of a
+// socket that looked non-blocking may take (another thread of the program may have made it
+// blocking since) before the rest of the wait moves to a helper.
+constexpr long kTickNs = 100 * 1000 * 1000;
+constexpr long kGuardNs = 20 * 1000 * 1000;
+
+// The send flags the engine passes on: an allow-list. Never MSG_ZEROCOPY: on a socket with
+// SO_ZEROCOPY the kernel would pin our copy of the payload, which is freed and reused before
+// the data leaves (the peer got supervisor memory). Without it the send is copied, as the
+// kernel does on a socket without SO_ZEROCOPY (the filter refuses SO_ZEROCOPY inside; a socket
+// that got it outside gets no completion notifications from our sends). A flag a later kernel
+// adds, which might keep a reference to our buffer too, is not passed either.
+constexpr int kMsgProbe = 0x10;  // MSG_PROBE (glibc calls it MSG_PROXY): probe the path, send nothing
+constexpr int kSendFlags = MSG_OOB | MSG_DONTROUTE | kMsgProbe | MSG_DONTWAIT | MSG_EOR | MSG_CONFIRM | MSG_NOSIGNAL |
+                           MSG_MORE | MSG_BATCH | MSG_FASTOPEN;
+static_assert((kSendFlags & MSG_ZEROCOPY) == 0, "the engine never sends zerocopy");
 
 enum class Op { kConnect, kSend, kBind };
 
@@ -516,15 +540,114 @@ int translate_control(Notif& n, Msg& m) {
   return 0;
 }
 
-ssize_t send_one(int sock, Msg& m, int flags) {
+// Sends m's data from `off` on (its control messages only with the first byte).
+ssize_t send_one(int sock, Msg& m, int flags, size_t off = 0) {
   msghdr h{};
-  iovec v{m.data.empty() ? nullptr : &m.data[0], m.data.size()};
+  iovec v{m.data.size() <= off ? nullptr : &m.data[off], m.data.size() - std::min(off, m.data.size())};
   h.msg_iov = &v;
   h.msg_iovlen = 1;
   if (m.has_addr && m.addr.present) h.msg_name = &m.addr.ss, h.msg_namelen = m.addr.len;
-  if (!m.control.empty()) h.msg_control = &m.control[0], h.msg_controllen = m.control.size();
-  ssize_t r = sendmsg(sock, &h, flags | MSG_NOSIGNAL);
+  if (!m.control.empty() && off == 0) h.msg_control = &m.control[0], h.msg_controllen = m.control.size();
+  ssize_t r = sendmsg(sock, &h, (flags & kSendFlags) | MSG_NOSIGNAL);
   return r < 0 ? -errno : r;
+}
+
+// The socket's send timeout (SO_SNDTIMEO) as a deadline on CLOCK_MONOTONIC in ms, 0 for none.
+int64_t now_ms_mono() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+int64_t send_deadline(int sock) {
+  timeval tv{};
+  socklen_t tl = sizeof tv;
+  if (getsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl) != 0 || (!tv.tv_sec && !tv.tv_usec)) return 0;
+  return now_ms_mono() + tv.tv_sec * 1000LL + tv.tv_usec / 1000;
+}
+
+// One tick of a helper's wait is over (the kernel's call was broken by our timer, or could not
+// wait): 0 to go on, or what to answer — the caller is gone (-ESRCH: nobody reads the answer),
+// a signal would have ended the kernel's wait, or the socket's send timeout ran out.
+int wait_over(Notif& n, int& tick, bool& shared_seen, long& tracer, int64_t deadline, int timeout_err) {
+  if (!n.valid()) return -ESRCH;
+  if (int e = signal_ends_wait(n, ++tick, shared_seen, tracer)) return -e;
+  if (deadline && now_ms_mono() >= deadline) return -timeout_err;
+  return 0;
+}
+
+// A send whose caller waits, on a helper thread (run_call). The kernel's own wait, a tick at a
+// time (a thread timer breaks it with EINTR), never longer: it ends when the caller is gone —
+// then nothing holds our copies of the socket and of the fds the message carries any more
+// (a program that parks a socket's peer in a send that never completes cannot make us keep
+// it) —, when a signal would have ended the kernel's wait (as accept's), or when the socket's
+// send timeout runs out. A stream send goes on where an interrupted one stopped (the kernel's
+// sends all of it); the count sent is the answer once something was. A fast-open send first
+// connects without waiting (its SYN may carry data), then sends the rest on the connection.
+ssize_t send_waiting(Notif& n, Sock& s, Msg& m) {
+  unblock_wake_signal();
+  int flags = m.flags & ~MSG_DONTWAIT;
+  const bool stream = s.type == SOCK_STREAM;
+  size_t off = 0;
+  if (flags & MSG_FASTOPEN) {
+    ssize_t r = send_one(s.fd.get(), m, flags | MSG_DONTWAIT);
+    if (r < 0 && r != -EINPROGRESS) return r;
+    if (r > 0) off = static_cast<size_t>(r);
+    if (off >= m.data.size()) return static_cast<ssize_t>(off);
+    flags &= ~MSG_FASTOPEN;
+    m.has_addr = false;  // connecting: the destination is decided and set
+  }
+  bool shared_seen = false;
+  int tick = 0;
+  long tracer = caller_tracer(n);
+  const int64_t deadline = send_deadline(s.fd.get());
+  for (;;) {
+    const bool armed = arm_wake_timer(kTickNs);
+    ssize_t r = send_one(s.fd.get(), m, armed ? flags : flags | MSG_DONTWAIT, off);
+    disarm_wake_timer();
+    if (r >= 0) {
+      off += static_cast<size_t>(r);
+      if (!stream || off >= m.data.size()) return stream ? static_cast<ssize_t>(off) : r;
+      continue;  // the rest, waiting again if it must
+    }
+    // EAGAIN from a call that could wait: the file is non-blocking now, or the socket's own
+    // send timeout (shorter than a tick) ran out: the kernel's answer.
+    if (r != -EINTR && !(r == -EAGAIN && !armed)) return off ? static_cast<ssize_t>(off) : r;
+    if (!armed) {
+      pollfd p{s.fd.get(), POLLOUT, 0};
+      if (poll(&p, 1, static_cast<int>(kTickNs / 1000000)) == 1) usleep(1000);  // ready: or a unix datagram's peer still full
+    }
+    if (int e = wait_over(n, tick, shared_seen, tracer, deadline, EAGAIN)) return off ? static_cast<ssize_t>(off) : e;
+  }
+}
+
+// connect on our copy, with a thread timer armed for `ns` (it returns EINTR if it waited that
+// long): 0, or -1 with errno as connect left it; -2: no timer could be armed (nothing tried).
+int connect_timed(int sock, const Addr& ad, long ns) {
+  if (!arm_wake_timer(ns)) return -2;
+  int r = connect(sock, reinterpret_cast<const sockaddr*>(&ad.ss), ad.len);
+  const int err = errno;
+  disarm_wake_timer();
+  errno = err;
+  return r;
+}
+
+// A connect whose caller waits, on a helper thread: the kernel's wait a tick at a time, as
+// send_waiting's. Called again after our timer broke it, a TCP connect in progress goes on
+// waiting (and answers 0 or the connection's error); a unix one tries again. The send timeout
+// (SO_SNDTIMEO) bounds it as it bounds the kernel's (EINPROGRESS).
+int connect_waiting(Notif& n, Sock& s, const Addr& ad) {
+  unblock_wake_signal();
+  bool shared_seen = false;
+  int tick = 0;
+  long tracer = caller_tracer(n);
+  const int64_t deadline = send_deadline(s.fd.get());
+  for (;;) {
+    int r = connect_timed(s.fd.get(), ad, kTickNs);
+    if (r == -2) r = connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&ad.ss), ad.len);  // no timer: as before
+    if (r == 0) return 0;
+    if (errno != EINTR) return -errno;
+    if (int e = wait_over(n, tick, shared_seen, tracer, deadline, EINPROGRESS)) return e;
+  }
 }
 
 void do_connect(Notif& n) {
@@ -547,13 +670,20 @@ void do_connect(Notif& n) {
   const uint64_t id = n.req.id;
   const int lis = n.listener();
   auto core = n.core;
-  run_call(n, s->blocking, [s, ad, id, lis, client, core] {
-    int r = connect(s->fd.get(), reinterpret_cast<sockaddr*>(&ad->ss), ad->len);
-    const int err = errno;
+  auto answer = [id, lis, client, core](int r) {
     // A connect that failed connected nothing: its record would only crowd out live ones.
-    if (r < 0 && client && err != EINPROGRESS && err != EALREADY) core->served().take_client(client);
-    reply_value(lis, id, r < 0 ? -err : 0);
-  });
+    if (r < 0 && client && r != -EINPROGRESS && r != -EALREADY) core->served().take_client(client);
+    reply_value(lis, id, r);
+  };
+  // A receiver thread never waits on a program's peer: a socket that looked non-blocking is
+  // connected here under a timer (another thread of the program may make the file blocking
+  // meanwhile: then the connect waited, and the rest of its wait is a helper's).
+  if (!s->blocking) {
+    int r = connect_timed(s->fd.get(), *ad, kGuardNs);
+    if (r == 0 || (r == -1 && errno != EINTR)) return answer(r < 0 ? -errno : 0);
+  }
+  auto self = std::make_shared<Notif>(n);
+  run_call(n, true, [self, s, ad, answer] { answer(connect_waiting(*self, *s, *ad)); });
 }
 
 // sendto's buffer and address. A stream takes what fits (a short count, as the kernel may
@@ -576,15 +706,18 @@ int read_sendto(Notif& n, Msg& m, bool stream) {
 // Sends m on our copy of the socket and answers. A caller that would wait is tried without
 // waiting first: most sends go at once, and only one that must wait takes a thread (not a
 // fast-open send: it connects, and without waiting would say EINPROGRESS).
+//
+// A receiver thread never waits on a program's peer: what it sends it sends with MSG_DONTWAIT,
+// whatever the file's flags said when get_socket looked (another thread of the program may
+// have cleared O_NONBLOCK since). Only a caller that asked to wait gets a helper thread.
 void send_answer(Notif& n, const std::shared_ptr<Sock>& s, const std::shared_ptr<Msg>& m) {
   const bool may_block = s->blocking && !(m->flags & MSG_DONTWAIT);
-  if (may_block && !(m->flags & MSG_FASTOPEN)) {
+  if (!may_block || !(m->flags & MSG_FASTOPEN)) {
     ssize_t r = send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT);
-    if (r != -EAGAIN) return void(reply_value(n.listener(), n.req.id, r));
+    if (!may_block || r != -EAGAIN) return void(reply_value(n.listener(), n.req.id, r));
   }
-  const uint64_t id = n.req.id;
-  const int lis = n.listener();
-  run_call(n, may_block, [s, m, id, lis] { reply_value(lis, id, send_one(s->fd.get(), *m, m->flags)); });
+  auto self = std::make_shared<Notif>(n);
+  run_call(n, true, [self, s, m] { reply_value(self->listener(), self->req.id, send_waiting(*self, *s, *m)); });
 }
 
 // One sendto's or sendmsg's message (flags, address, data, control), copied once.
@@ -629,13 +762,17 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
     if (decide && m.has_addr && decide_dest(n, *s, m.addr, fastopen ? Op::kConnect : Op::kSend)) return;
     if (m.addr.to_own_proxy) proxy_expect(inode_of(s->fd.get()), m.addr.proxy_port, n.pol->id);
   }
-  const uint64_t id = n.req.id;
-  const int lis = n.listener();
   const int tid = n.caller.tid;
-  run_call(n, s->blocking && !(flags & MSG_DONTWAIT), [s, msgs, id, lis, tid, vec, flags] {
+  // As send_answer: without waiting on a receiver thread; each message waits on a helper.
+  const bool may_block = s->blocking && !(flags & MSG_DONTWAIT);
+  auto self = std::make_shared<Notif>(n);
+  run_call(n, may_block, [self, s, msgs, tid, vec, flags, may_block] {
+    const uint64_t id = self->req.id;
+    const int lis = self->listener();
     long sent = 0;
     for (auto& m : *msgs) {
-      ssize_t r = send_one(s->fd.get(), m, flags);
+      m.flags = flags;
+      ssize_t r = may_block ? send_waiting(*self, *s, m) : send_one(s->fd.get(), m, flags | MSG_DONTWAIT);
       if (r < 0) {
         if (sent == 0) sent = r;
         break;
@@ -756,6 +893,23 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   reply_value(n.listener(), n.req.id, r < 0 ? -err : 0);
 }
 
+// A socket that got SO_REUSEPORT (or, a datagram one, SO_REUSEADDR) before the sandbox had
+// it — inherited, or passed in by a process outside — would share its port with a server
+// outside all the same (do_setsockopt refuses setting them inside): its bind is refused.
+// Returns true when answered.
+bool shares_port(Notif& n, const Sock& s) {
+  int port = 0, addr = 0;
+  socklen_t l = sizeof port;
+  getsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEPORT, &port, &l);
+  l = sizeof addr;
+  getsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEADDR, &addr, &l);
+  if (!port && !(addr && s.type == SOCK_DGRAM)) return false;
+  return refuse(n, Decision{false, -2}, "net",
+                std::string("bind of a socket with ") + (port ? "SO_REUSEPORT" : "SO_REUSEADDR") +
+                    " set before the sandbox had it (it would share a port with a server outside the sandbox)",
+                EPERM);
+}
+
 void do_bind(Notif& n) {
   const auto& a = n.req.data.args;
   Addr ad;
@@ -777,6 +931,7 @@ void do_bind(Notif& n) {
       e = inet_addr(s, ad, Op::kBind, ip);
       if (e > 0) return void(reply_error(n.listener(), n.req.id, e));
       if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), true)) return;
+      if (shares_port(n, s)) return;
       break;
     }
     case AF_NETLINK:
@@ -827,10 +982,50 @@ void do_listen(Notif& n) {
   reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
 }
 
+// setsockopt(SOL_SOCKET, SO_REUSEPORT | SO_REUSEADDR): the filter traps only these. Either
+// lets a bind share a port with a socket that asked for it too — one outside the sandbox:
+// SO_REUSEPORT joins an outside TCP or UDP server's reuseport group (the kernel spreads its
+// clients over the group: nginx `reuseport`, envoy, Node's reusePort, many Go and Rust
+// servers), SO_REUSEADDR on a UDP socket takes the unicast datagrams of a port an outside
+// socket with it serves (the kernel gives them to the last one bound). Allowing it only when
+// no socket outside is bound there would not hold: the outside server may bind (or rebind,
+// on a restart) after the sandbox's socket. So both are refused on inet sockets, whatever the
+// network policy (SO_REUSEADDR on datagram sockets only: on TCP it lets a server bind a port
+// with connections in TIME_WAIT, never one a listener holds, and servers set it routinely).
+// Turning either off, and other families, are done as asked — on our copy, as every call
+// decided on a socket (a racing dup2 could put another socket under the number).
+void do_setsockopt(Notif& n) {
+  const auto& a = n.req.data.args;
+  const int opt = static_cast<int>(a[2]);
+  if (static_cast<int>(a[1]) != SOL_SOCKET || (opt != SO_REUSEPORT && opt != SO_REUSEADDR))
+    return void(report_error(n, "net", "setsockopt " + std::to_string(opt), EPERM));  // not what the filter traps
+  if (static_cast<uint32_t>(a[4]) < sizeof(int)) return void(reply_error(n.listener(), n.req.id, EINVAL));
+  int val = 0;
+  if (read_mem(n.caller.tid, a[3], &val, sizeof val) < 0) return void(reply_error(n.listener(), n.req.id, EFAULT));
+  if (!n.valid()) return;
+  Sock s;
+  if (int e = get_socket(n, static_cast<int>(a[0]), s); e < 0) {
+    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
+    return;
+  }
+  const bool inet = s.domain == AF_INET || s.domain == AF_INET6;
+  if (val != 0 && inet && (opt == SO_REUSEPORT || s.type == SOCK_DGRAM)) {
+    const std::string kind = s.type == SOCK_STREAM ? "TCP" : s.type == SOCK_DGRAM ? "UDP" : "inet";
+    const std::string what =
+        opt == SO_REUSEPORT
+            ? "SO_REUSEPORT on a " + kind + " socket (it would share a port with a server outside the sandbox; servers inside cannot use SO_REUSEPORT)"
+            : "SO_REUSEADDR on a UDP socket (it would take the datagrams of a port a program outside serves)";
+    return void(refuse(n, Decision{false, -2}, "net", what, EPERM));
+  }
+  int r = setsockopt(s.fd.get(), SOL_SOCKET, opt, &val, sizeof val);
+  reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
+}
+
 }  // namespace
 
 void handle_net(Notif& n) {
   const int nr = n.req.data.nr;
+  if (nr == SYS_setsockopt) return do_setsockopt(n);
   if (nr == SYS_connect) return do_connect(n);
   if (nr == SYS_bind) return do_bind(n);
   if (nr == SYS_listen) return do_listen(n);

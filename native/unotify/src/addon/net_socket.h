@@ -31,6 +31,21 @@ unsigned long inode_of(int fd);
 // notification itself (at most Core::kMaxBlockedCalls per session: beyond, EAGAIN at once).
 void run_call(Notif& n, bool may_block, std::function<void()> act);
 
+// A thread-directed timer (one per thread) that sends this thread the engine's wake signal
+// (no SA_RESTART) after `ns`: a blocking call made while it is armed returns EINTR then.
+// false: not armed (the signal is blocked here, or no timer could be made). Disarm before
+// anything a signal must not break (sock_diag reads).
+bool arm_wake_timer(long ns);
+void disarm_wake_timer();
+// Lets the wake signal (and so the timer) reach this thread: helper threads call it first.
+void unblock_wake_signal();
+
+// Would the kernel have ended the caller's wait in a call of ours for a signal (or a stop, or
+// a debugger attaching)? 0 no, else the errno to answer (ERESTARTSYS or EINTR). Called once
+// per tick of the wait (accept.cc); `tracer` starts as caller_tracer(n).
+int signal_ends_wait(const Notif& n, int tick, bool& shared_seen, long& tracer);
+long caller_tracer(const Notif& n);
+
 // decide_all for a unix socket name: denied by any policy of the chain; named (reachable
 // whoever serves it) only if named by all.
 UnixName decide_unix_all(Notif& n, const std::string& name);
