@@ -76,6 +76,19 @@ describe('signal-driven I/O on the terminal', () => {
   });
 });
 
+// A lease makes every other open() of the file for writing wait for its holder (45 s) or fail
+// (a non-blocking one): a sandbox holding leases on the user's rc files, sbx's own program or
+// a policy file would hang terminals outside and keep a narrowed policy from being read.
+describe('file leases', () => {
+  it('are refused inside (twin: outside the same file is leased); the file stays usable', async () => {
+    const file = join(pub, 'leased.txt');
+    writeFileSync(file, 'x\n');
+    expect((await outside([fixture('lease'), file])).stdout).toBe('lease: ok\n');
+    expect((await inside([fixture('lease'), file])).stdout).toBe('lease: Operation not permitted\n');
+    expect((await inside(['cat', file])).stdout).toBe('x\n');
+  });
+});
+
 // A process group of the terminal's session that holds processes outside (the shell that
 // started `sbx exec`, its other jobs): joined, its members are in reach with nothing trapped
 // (a background tcsetattr stops the whole group with SIGTTOU; a kill(0) racing the move

@@ -78,6 +78,9 @@ static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
 #define SBX_SIOCSPGRP 0x8902u
 #define SBX_F_SETOWN 8u
 #define SBX_F_SETOWN_EX 15u
+/* F_SETLEASE (F_LINUX_SPECIFIC_BASE): a lease makes everyone else's open() of the file wait
+   (45 s) or fail: a sandbox would hold the user's rc files, sbx itself, a policy file */
+#define SBX_F_SETLEASE 1024u
 /* signal-driven I/O: F_SETFL with O_ASYNC (asm-generic/fcntl.h FASYNC), FIOASYNC */
 #define SBX_F_SETFL 4u
 #define SBX_O_ASYNC 020000u
@@ -204,6 +207,7 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_ld(a, SBX_OFF_ARG_LO(1));
       sbx_jump_if(a, BPF_JEQ, SBX_F_SETOWN, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SBX_F_SETOWN_EX, L_EPERM);
+      sbx_jump_if(a, BPF_JEQ, SBX_F_SETLEASE, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, SBX_F_SETFL, L_A);
       sbx_ret(a, SBX_RET_ALLOW);
       sbx_mark(a, L_A); /* F_SETFL with O_ASYNC: a terminal makes its foreground group the SIGIO owner */
