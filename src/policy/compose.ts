@@ -24,7 +24,7 @@ import type { CommandLayers, Layer } from './compile.js';
 import type { LastGoodStore } from './last-good.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
 import { issueLine, loadPolicyText, readPolicyText, sha256Of, withoutContent, type KeyPath, type LoadedFile } from './load.js';
-import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDirs, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
+import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDirs, sessionRecordFiles, stateDir, trustFile, userConfigFile, type Env } from './paths.js';
 import { preset, SYSTEM_READ_PATHS, tempDirs, WRITABLE_DEVICES } from './presets.js';
 import { kernelControlPaths } from './kernel-control.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
@@ -124,6 +124,8 @@ export function builtinFloors(env: Env): Layer[] {
   return [
     { source: 'built-in: sbx config', body: { write: { deny: [lit(configDir(env))] } }, baseDir: '/', trusted: true, floor: true, literal: true },
     { source: 'built-in: sbx state', body: { write: { deny: [lit(stateDir(env))] } }, baseDir: '/', trusted: true, floor: true, literal: true },
+    // Records of every session: `sbx log` inside shows the caller's own, through the supervisor.
+    { source: "built-in: sbx's records of every session", body: { read: { deny: sessionRecordFiles(env).map(lit) } }, baseDir: '/', trusted: true, floor: true, literal: true },
     { source: "built-in: sbx's own program files", body: { write: { deny: ownProgramPaths().map(lit) } }, baseDir: '/', trusted: true, floor: true, literal: true },
     {
       source: 'built-in: kernel process controls (cgroups, sysfs: they reach processes outside the sandbox)',

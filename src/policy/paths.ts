@@ -53,6 +53,23 @@ export function trustFile(env: Env = process.env): string {
   return join(stateDir(env), 'trust.json');
 }
 
+/** The violation log (rotated to .1 … .3) and the supervisor's own log, in the state dir. */
+export function violationsFile(env: Env = process.env): string {
+  return join(stateDir(env), 'violations.jsonl');
+}
+export function supervisorLogFile(env: Env = process.env): string {
+  return join(stateDir(env), 'supervisor.log');
+}
+
+/**
+ * State files about every session (what each was denied, where each started, which files the
+ * user trusted): a sandbox reads only its own session's records, through `sbx log` inside.
+ */
+export function sessionRecordFiles(env: Env = process.env): string[] {
+  const v = violationsFile(env);
+  return [trustFile(env), supervisorLogFile(env), v, `${v}.1`, `${v}.2`, `${v}.3`];
+}
+
 /** $XDG_RUNTIME_DIR/sbx, or /tmp/sbx-$UID (create it with mode 0700). */
 export function runtimeDir(env: Env = process.env): string {
   return runtimeDirs(env)[0]!;

@@ -6,7 +6,7 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SupervisorError } from '../errors.js';
-import { runtimeDir, stateDir, type Env } from '../policy/paths.js';
+import { runtimeDir, stateDir, supervisorLogFile, violationsFile, type Env } from '../policy/paths.js';
 
 export interface SupervisorPaths {
   runtime: string;
@@ -34,8 +34,8 @@ export function supervisorPaths(env: Env = process.env): SupervisorPaths {
     spawnLock: join(runtime, 'spawn.lock'),
     lock: join(runtime, 'supervisor.lock'),
     state,
-    violations: join(state, 'violations.jsonl'),
-    daemonLog: join(state, 'supervisor.log'),
+    violations: violationsFile(env),
+    daemonLog: supervisorLogFile(env),
   };
 }
 

@@ -184,6 +184,24 @@ describe('the home configuration cannot be written from inside (default policy)'
   });
 });
 
+describe("sbx's records of every session", () => {
+  it('the violation log, the supervisor log and the trust db are unreadable inside (twin: readable outside; the hook cache in the same dir is read inside)', async () => {
+    const state = h('.local/state/sbx'); // env keeps XDG_STATE_HOME at its default
+    mkdirSync(join(state, 'hook-cache'), { recursive: true });
+    const records = ['violations.jsonl', 'violations.jsonl.1', 'supervisor.log', 'trust.json'].map((f) => join(state, f));
+    for (const f of records) writeFileSync(f, `another session's record ${f}\n`, { flag: 'a' });
+    writeFileSync(join(state, 'hook-cache', 'bash'), '# cached hook\n');
+    const script = [...records, join(state, 'hook-cache', 'bash')].map((f) => `cat ${f} >/dev/null 2>&1 && echo "read ${f}" || echo "refused ${f}"`).join('\n');
+    const r = await sbxExec(['--', 'sh', '-c', script], { env, cwd: project });
+    for (const f of records) {
+      expect(readFileSync(f, 'utf8')).toContain('record'); // outside
+      expect(r.stdout, r.stderr).toContain(`refused ${f}`);
+    }
+    expect(r.stdout).toContain(`read ${join(state, 'hook-cache', 'bash')}`);
+    expect(r.stderr).toContain(`sbx: denied read ${join(state, 'violations.jsonl')} (built-in: sbx's records of every session`);
+  });
+});
+
 describe('what tools outside walk up to or find on PATH, wherever the sandbox starts (default policy)', () => {
   // npm run puts every ancestor's node_modules/.bin first on PATH; pytest, cargo, mise and
   // the rest read their walk-up files from each directory above. The home is above every

@@ -51,7 +51,9 @@ const cases: Case[] = [
     checks: [
       ['read', '~/.ssh/id_rsa', true],
       ['write', '~/.local/state/sbx/trust.json', false, 'built-in: sbx state'],
-      ['read', '~/.local/state/sbx/trust.json', true],
+      ['read', '~/.local/state/sbx/trust.json', false, "built-in: sbx's records of every session"],
+      ['read', '~/.local/state/sbx/violations.jsonl', false, "built-in: sbx's records of every session"],
+      ['read', '~/.local/state/sbx/hook-cache/bash', true],
       ['write', '~/.config/sbx/config.yaml', false, 'built-in: sbx config'],
       ['read', '~/.config/sbx/config.yaml', true],
       ['write', '<R>/run/sbx/control.sock', false, 'built-in: sbx sockets'],
