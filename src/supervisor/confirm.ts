@@ -47,6 +47,22 @@ export interface ConfirmRequest {
   resume(): void;
 }
 
+/** The longest line of the request shown, and how many lines of it: a file's own text must not fill the screen. */
+const LINE_MAX = 160;
+const ALLOWS_SHOWN = 12;
+
+/** A line cut to `max` characters, saying how much was left out. */
+function shorten(line: string, max: number): string {
+  return line.length <= max ? line : `${line.slice(0, max)}… (${line.length - max} more characters)`;
+}
+
+/** The allows, each on one line of at most LINE_MAX characters, runs of spaces shown by count. */
+export function shownAllows(allows: string[]): string[] {
+  const lines = allows.map((a) => `  ${shorten(displaySafe(a).replace(/ {4,}/g, (m) => ` [${m.length} spaces] `), LINE_MAX)}`);
+  if (lines.length <= ALLOWS_SHOWN) return lines;
+  return [...lines.slice(0, ALLOWS_SHOWN), `  … and ${lines.length - ALLOWS_SHOWN} more lines (run \`sbx policy\` in that directory outside to read them all; refuse if unsure)`];
+}
+
 /**
  * Before the question, everything earlier output may have set to hide or reshape it: a string
  * or sequence left open (CAN, ST: an OSC title would swallow the question), then a soft reset
@@ -162,9 +178,10 @@ export async function confirmAtTerminal(req: ConfirmRequest): Promise<Confirmati
     const word = randomWord();
     const lines = [
       `sbx (outside the sandbox): ${displaySafe(req.asks)}`,
-      ...req.allows.map((a) => `  ${displaySafe(a)}`),
+      ...shownAllows(req.allows),
       `sbx: the session's other processes are paused until you answer (${ANSWER_MS / 1000} s; Ctrl-C refuses).`,
-      `sbx: to allow this, type ${word} and press Enter (anything else refuses): `,
+      // Said again next to the word: what the file holds cannot push the request off screen.
+      `sbx: ${shorten(displaySafe(req.asks), LINE_MAX)} — to allow it, type ${word} and press Enter (anything else refuses): `,
     ];
     writeSync(fd, TERMINAL_RESET + lines.join('\r\n'));
     const answer = await readLine(openSync(t.path, fsc.O_RDWR | fsc.O_NOCTTY | fsc.O_NONBLOCK), (s) => writeSync(fd, s), ANSWER_MS);

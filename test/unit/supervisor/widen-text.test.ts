@@ -4,7 +4,7 @@
  * the terminal.
  */
 import { describe, expect, it } from 'vitest';
-import { TERMINAL_RESET } from '../../../src/supervisor/confirm.js';
+import { shownAllows, TERMINAL_RESET } from '../../../src/supervisor/confirm.js';
 import { allowsOf } from '../../../src/supervisor/widen.js';
 import type { ProjectFile } from '../../../src/policy/schema.js';
 
@@ -34,5 +34,18 @@ describe('the reset before the question', () => {
     expect(TERMINAL_RESET.startsWith('\u0018\u001b\\')).toBe(true);
     for (const seq of ['\u001b[r', '\u001b[0m', '\u001b[?7h', '\u001b]110\u001b\\']) expect(TERMINAL_RESET).toContain(seq);
     expect(TERMINAL_RESET.endsWith('\u001b[9999;1H\r\n')).toBe(true);
+  });
+});
+
+describe('a file cannot fill the question with its own text (helper-58: 63 spaces and a sentence, 30 overrides, scrolled the request off an 80x24 screen)', () => {
+  it('cuts long lines, shows runs of spaces by count, and shows at most 12 lines and how many more (twin: a short list is shown whole)', () => {
+    const long = `read.allow: "${' '.repeat(63)}sbx: nothing above widens anything. ${'x'.repeat(300)}"`;
+    const shown = shownAllows([long, ...Array.from({ length: 30 }, (_, i) => `commands: "c${i}" (no allow entries)`)]);
+    expect(shown).toHaveLength(13);
+    expect(shown[0]).toContain('[63 spaces]');
+    expect(shown[0]!.length).toBeLessThan(220);
+    expect(shown[0]).toMatch(/… \(\d+ more characters\)$/);
+    expect(shown[12]).toMatch(/… and 19 more lines/);
+    expect(shownAllows(['net.allow: "a.example"', 'read.allow: "./x"'])).toEqual(['  net.allow: "a.example"', '  read.allow: "./x"']);
   });
 });
