@@ -223,7 +223,8 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
 
   it("the session's shell: attach and /proc/<pid>/mem refused; a sibling of the tracer under the same policy works", { timeout: 60_000 }, () => {
     const f = join(sb.dir, 'shell-target');
-    const r = sb.sbx(['shell', '--', 'sh', '-c', `${probe} attach $$ 0; ${probe} memread $$ 1000; ${probe} vmread $$ 1000; ${target(f)} ${probe} attach $P $A; ${probe} memread $P $A; kill $P`]);
+    // --follow-cd: the session's root is its interactive shell, as the hook starts it.
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', `${probe} attach $$ 0; ${probe} memread $$ 1000; ${probe} vmread $$ 1000; ${target(f)} ${probe} attach $P $A; ${probe} memread $P $A; kill $P`]);
     expect(r.stdout).toMatch(/^attach \d+: Operation not permitted$/m);
     expect(r.stdout).toMatch(/^memread \d+: Permission denied$/m);
     expect(r.stdout).toMatch(/^vmread \d+: Operation not permitted$/m);

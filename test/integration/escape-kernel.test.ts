@@ -32,7 +32,9 @@ function script(cases: Cases, prelude = ''): string {
 function parse(r: Result): Record<string, string> {
   const out: Record<string, string> = {};
   let label: string | undefined;
-  for (const line of r.stdout.replace(/\r/g, '').split('\n')) {
+  // `^@`: script(1) with stdin at EOF sends a NUL to a terminal in raw mode (sbx's pty relay
+  // keeps the outer one raw), which the command's pty echoes.
+  for (const line of r.stdout.replace(/\r/g, '').replace(/^(\^@)+/gm, '').split('\n')) {
     const m = /^## (.*)$/.exec(line);
     if (m) label = m[1]!;
     else if (label && line.trim()) out[label] = out[label] ? `${out[label]}\n${line}` : line;

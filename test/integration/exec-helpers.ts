@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, execaSync } from 'execa';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 
 export const repo = resolve(import.meta.dirname, '..', '..');
 export const sbxBin = join(repo, 'bin', 'sbx');
@@ -149,4 +150,26 @@ export function trustedStarterProject(world: { env: Record<string, string> }, pr
 export function endWorld(world: { env: Record<string, string>; cleanup(): void }): void {
   execaSync(sbxBin, ['daemon', 'stop'], { env: world.env, extendEnv: false, stdin: 'ignore', stdout: 'ignore' });
   world.cleanup();
+}
+
+/**
+ * Runs `check` both ways `sbx exec` runs: in its own process (SBX_NO_FAST=1), and served by a
+ * supervisor started for `world` (the fast path), with `more` declared beside the latter.
+ */
+export function onBothStartPaths(
+  world: { dir: string; env: Record<string, string> },
+  check: (label: string, env: () => Record<string, string>) => void,
+  more: () => void = () => {},
+): void {
+  check('in its own process (no supervisor)', () => ({ ...world.env, SBX_NO_FAST: '1' }));
+  describe('served by a supervisor', () => {
+    beforeAll(async () => {
+      expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
+    });
+    afterAll(async () => {
+      await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
+    });
+    check('the fast path', () => world.env);
+    more();
+  });
 }

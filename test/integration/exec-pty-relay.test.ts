@@ -10,11 +10,11 @@
  * codes) still works. The outer terminal is a real pty (script(1)) with an interactive
  * bash in it, driven by keystrokes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, run, sbxBin, tempWorld } from './exec-helpers.js';
+import { fixture, onBothStartPaths, run, sbxBin, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-ptyrelay-');
 afterAll(() => world.cleanup());
@@ -263,14 +263,4 @@ function check(label: string, env: () => Record<string, string>) {
   });
 }
 
-check('in its own process (no supervisor)', () => ({ ...world.env, SBX_NO_FAST: '1' }));
-
-describe('served by a supervisor', () => {
-  beforeAll(async () => {
-    expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
-  });
-  afterAll(async () => {
-    await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
-  });
-  check('the fast path', () => world.env);
-});
+onBothStartPaths(world, check);

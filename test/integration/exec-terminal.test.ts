@@ -13,12 +13,12 @@
  * Both ways `sbx exec` runs: in its own process, and served by a supervisor. The terminal
  * is a real pty (script(1)).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, run, sbxBin, tempWorld } from './exec-helpers.js';
+import { fixture, onBothStartPaths, run, sbxBin, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-term-');
 afterAll(() => world.cleanup());
@@ -165,16 +165,7 @@ function check(label: string, env: () => Record<string, string>) {
   });
 }
 
-check('in its own process (no supervisor)', () => ({ ...world.env, SBX_NO_FAST: '1' }));
-
-describe('served by a supervisor', () => {
-  beforeAll(async () => {
-    expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
-  });
-  afterAll(async () => {
-    await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
-  });
-  check('the fast path', () => world.env);
+onBothStartPaths(world, check, () => {
   it('the kill is in the log', async () => {
     const r = await run(sbxBin, ['log', '--json'], { env: world.env, cwd: world.dir });
     expect(r.stdout).toMatch(/"op":"tty".*(held|left running) after the sandbox's command ended/);
