@@ -454,21 +454,28 @@ void Core::watch_loop() {
   }
 }
 
-// Signals every receiver until all have left their loop: one that checked stopping_ just
-// before the signal and then entered RECV gets the next one. One busy in a decision is
-// signalled too: a call of ours that waits in the kernel (none should on a receiver: sends
-// and connects never do, net.cc) ends with EINTR and the receiver goes home, rather than
-// this loop waiting on it. (A thread that has left its loop is not joined yet: its handle
+// Signals the receivers in RECV until all have left their loop: one that checked stopping_
+// just before the signal and then entered RECV gets the next one. One busy in a decision is
+// left to finish it (a signal would break the engine's own waits, ADDFD's among them, and fail
+// the program's call: a restart must cost nothing) — unless it is still busy after
+// kBusyGrace: a call of ours waiting in the kernel there (none should on a receiver: sends and
+// connects never do, net.cc) then ends with EINTR and the receiver goes home, rather than this
+// loop waiting on it for good. (A thread that has left its loop is not joined yet: its handle
 // is still good.)
 void Core::interrupt_receivers() {
   role_.stop();  // the threads waiting for their turn leave too
   // Called on the JavaScript thread (a session's end): woken threads leave within
   // microseconds, so look again soon rather than holding the supervisor for a millisecond;
   // a receiver that takes longer is looked at less and less often (never a busy loop).
+  constexpr auto kBusyGrace = std::chrono::milliseconds(100);
   auto pause = std::chrono::microseconds(50);
+  std::chrono::microseconds waited{0};
   while (receiversAlive_.load() > 0) {
-    for (size_t i = 0; i < threads_.size(); i++) pthread_kill(threads_[i].native_handle(), wake_signal());
+    const bool all = waited >= kBusyGrace;
+    for (size_t i = 0; i < threads_.size(); i++)
+      if (all || inRecv_[i]) pthread_kill(threads_[i].native_handle(), wake_signal());
     std::this_thread::sleep_for(pause);
+    waited += pause;
     if (pause < std::chrono::milliseconds(20)) pause *= 2;
   }
 }

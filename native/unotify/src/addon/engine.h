@@ -154,9 +154,10 @@ class Core : public std::enable_shared_from_this<Core> {
   std::vector<std::thread> threads_;
   ReceiverRole role_;  // when threads_ other than the first receive
   std::atomic<int> receiversAlive_{0};
-  // Per receiver: is it (about to be) blocked in NOTIF_RECV? stop() signals only those: a
+  // Per receiver: is it (about to be) blocked in NOTIF_RECV? stop() signals those first: a
   // signal in the middle of a decision would interrupt the engine's own waits (ADDFD waits,
-  // interruptibly, for the program to take the fd) and fail the program's call.
+  // interruptibly, for the program to take the fd) and fail the program's call. Only one
+  // still busy after a grace period is signalled too (interrupt_receivers).
   std::unique_ptr<std::atomic<bool>[]> inRecv_;
   std::thread watcher_;
   std::thread flusher_;
