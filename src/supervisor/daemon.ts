@@ -20,7 +20,7 @@ import { PolicyCache } from './policy-cache.js';
 import { ExecPolicyCache } from './exec-policy-cache.js';
 import { NetNames } from '../net/index.js';
 import { PendingNetworks, SessionNetwork } from './network.js';
-import { PendingFollowers } from './pending-followers.js';
+import { Unclaimed } from './unclaimed.js';
 import { Session } from './session.js';
 import { envFromLines, execStart, PendingExecs } from './exec-start.js';
 import { errorLine, parseRegistration, READY_LINE, SESSION_ID, type Registration } from '../protocol/keeper.js';
@@ -69,8 +69,12 @@ export class Supervisor {
   /** Address → name map shared by every session's network manager (for log lines). */
   private readonly netNames = new NetNames();
   private readonly pendingNets = new PendingNetworks();
-  /** Sessions whose root is the user's interactive shell, as their session-env said (follows cd). */
-  private readonly followers = new PendingFollowers();
+  /**
+   * Sessions whose root is the user's interactive shell, as their session-env said (sent from
+   * outside the sandbox: the control socket is a floor); taken once at registration. Only such
+   * a root follows cd; a `sbx shell -- CMD`, or a session whose request was lost, does not.
+   */
+  private readonly followers = new Unclaimed<true>();
   private readonly pendingExecs = new PendingExecs();
   private readonly watcher: PolicyWatcher;
   private keeperServer: FdServerHandle | undefined;
@@ -180,7 +184,7 @@ export class Supervisor {
           this.pendingNets.take(id) ??
           (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`), upstreamFromState(upstream))),
         say,
-        followsCd: (id) => this.followers.take(id),
+        followsCd: (id) => this.followers.take(id) === true,
         takeExec: (id) => {
           const exec = this.pendingExecs.take(id);
           if (exec) this.protectExecClient(id, reg.rootPid);
@@ -338,7 +342,7 @@ export class Supervisor {
         }
         const callerEnv = envFromLines(req.env);
         traceStart(id);
-        if (req.follows) this.followers.add(id);
+        if (req.follows) this.followers.add(id, true);
         // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
         SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(callerEnv))
           .then(

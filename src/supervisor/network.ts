@@ -20,8 +20,8 @@ import { NetworkManager, NetNames, type ProxyDenial } from '../net/index.js';
 import type { Env } from '../policy/paths.js';
 import { proxyAdmission } from '../native/engine.js';
 import type { Upstream } from '../net/upstream.js';
+import { Unclaimed } from './unclaimed.js';
 
-const UNCLAIMED_MS = 60_000;
 
 export class SessionNetwork {
   /** Set by the session that adopts us. */
@@ -64,32 +64,8 @@ export class SessionNetwork {
 }
 
 /** Managers started for `sbx shell` before its session registers. */
-export class PendingNetworks {
-  private readonly waiting = new Map<string, { net: SessionNetwork; timer: NodeJS.Timeout }>();
-
-  add(session: string, net: SessionNetwork): void {
-    void this.take(session)?.manager.close();
-    const timer = setTimeout(() => {
-      if (this.waiting.get(session)?.net === net) this.waiting.delete(session);
-      void net.manager.close();
-    }, UNCLAIMED_MS);
-    timer.unref();
-    this.waiting.set(session, { net, timer });
-  }
-
-  take(session: string): SessionNetwork | undefined {
-    const w = this.waiting.get(session);
-    if (!w) return undefined;
-    clearTimeout(w.timer);
-    this.waiting.delete(session);
-    return w.net;
-  }
-
-  async close(): Promise<void> {
-    for (const w of this.waiting.values()) {
-      clearTimeout(w.timer);
-      await w.net.manager.close();
-    }
-    this.waiting.clear();
+export class PendingNetworks extends Unclaimed<SessionNetwork> {
+  constructor() {
+    super((net) => net.manager.close());
   }
 }

@@ -86,18 +86,28 @@ let n = 0;
 const logPath = () => join(world.dir, `steal-${++n}.log`);
 const stolen = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('got: ')) : []);
 
+/** Types `LINE` at the outer shell and waits until the setsid reader it starts is ready. */
+async function startReader(t: Outer, line: string, log: string): Promise<void> {
+  t.type(`${line}\n`);
+  await until('the reader runs', () => existsSync(log) && readFileSync(log, 'utf8').includes('ready'));
+}
+
+/** Types three commands at the outer shell, each seen run (its output on screen). */
+async function typeAtShell(t: Outer): Promise<void> {
+  for (let i = 1; i <= 3; i++) {
+    t.type(`echo typed-outside-${i}\n`);
+    await t.wait(new RegExp(`\\r?\\ntyped-outside-${i}`));
+  }
+}
+
 function check(label: string, env: () => Record<string, string>) {
   describe(label, () => {
     it('a setsid reader in a background `sbx exec &` gets none of the lines typed to the shell outside', async () => {
       const t = await new Outer(env()).start();
       const log = logPath();
       try {
-        t.type(`${sbxBin} exec -- ${fixture('tty_steal')} ${log} &\n`);
-        await until('the reader runs', () => existsSync(log) && readFileSync(log, 'utf8').includes('ready'));
-        for (let i = 1; i <= 3; i++) {
-          t.type(`echo typed-outside-${i}\n`);
-          await t.wait(new RegExp(`\\r?\\ntyped-outside-${i}`));
-        }
+        await startReader(t, `${sbxBin} exec -- ${fixture('tty_steal')} ${log} &`, log);
+        await typeAtShell(t);
         expect(stolen(log)).toEqual([]);
       } finally {
         t.close();
@@ -109,14 +119,10 @@ function check(label: string, env: () => Record<string, string>) {
       const t = await new Outer(env()).start();
       const log = logPath();
       try {
-        t.type(`${sbxBin} exec -- ${fixture('tty_steal')} ${log}\n`);
-        await until('the reader runs', () => existsSync(log) && readFileSync(log, 'utf8').includes('ready'));
+        await startReader(t, `${sbxBin} exec -- ${fixture('tty_steal')} ${log}`, log);
         t.type('\x1a');
         await t.wait(/Stopped/);
-        for (let i = 1; i <= 3; i++) {
-          t.type(`echo typed-outside-${i}\n`);
-          await t.wait(new RegExp(`\\r?\\ntyped-outside-${i}`));
-        }
+        await typeAtShell(t);
         expect(stolen(log)).toEqual([]);
         // The terminal was given back in its own modes (echo, canonical): the shell works, as above.
         t.type('fg\n');
@@ -136,8 +142,7 @@ function check(label: string, env: () => Record<string, string>) {
       const t = await new Outer(env()).start();
       const log = logPath();
       try {
-        t.type(`${fixture('tty_steal')} ${log} &\n`);
-        await until('the reader runs', () => existsSync(log) && readFileSync(log, 'utf8').includes('ready'));
+        await startReader(t, `${fixture('tty_steal')} ${log} &`, log);
         for (let i = 1; i <= 6; i++) {
           t.type(`echo typed-outside-${i}\n`);
           await pause(300);

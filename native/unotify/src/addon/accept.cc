@@ -146,9 +146,7 @@ void deliver(Notif& n, const AcceptCall& call, int conn, const sockaddr_storage&
     n.core->served().hold(inode_of(call.listener), std::move(keep), peer, plen);
 }
 
-}  // namespace
-
-namespace {
+// Each thread's timer for arm_wake_timer, made at its first use.
 struct ThreadTimer {
   timer_t id{};
   bool made = false;
