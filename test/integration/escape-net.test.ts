@@ -59,13 +59,20 @@ function background(argv: string[], ready: RegExp, env: Record<string, string> =
 const exited = (child: Subprocess) =>
   new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
 
-/** A free TCP port on loopback (nothing listens on it afterwards). */
+/** A free TCP port on both loopback addresses (nothing listens on it afterwards). */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as { port: number }).port;
+    // Free on ::1 too: the kernel hands recent ports out again, and a test's server on the other
+    // family may still be going.
+    const six = createServer();
+    const free6 = await new Promise<boolean>((r) => six.once('error', () => r(false)).listen(port, '::1', () => r(true)));
+    if (free6) await new Promise<void>((r) => six.close(() => r()));
+    await new Promise<void>((r) => s.close(() => r()));
+    if (free6) return port;
+  }
 }
 
 /** Connects from outside (this test process) and returns what the server says, or the error code. */
@@ -944,6 +951,42 @@ describe('sharing a port with a server outside the sandbox', () => {
     expect(ins.out()).toMatch(/sbx: denied net SO_REUSEADDR/);
     victim.child.kill('SIGKILL');
     await exited(victim.child);
+  });
+
+  it('a server outside on one loopback family: inside, the same port on the other family is refused (`localhost` clients try ::1 first); twin: outside a second server there takes its clients', { timeout: 90_000 }, async () => {
+    for (const [proto, held, free] of [['tcp', '127.0.0.1', '::1'], ['tcp', '::1', '127.0.0.1'], ['udp', '127.0.0.1', '::1']] as const) {
+      const port = await freePort();
+      const p = String(port);
+      const what = `${proto} ${held} -> ${free}`;
+      const victim = await background([fixture('net_share'), `${proto}-serve`, 'none', held, p, '30', 'real'], /listening/);
+      // Outside twin: the other family is free to anyone outside, and a client of it reaches that server.
+      const thief = await background([fixture('net_share'), `${proto}-serve`, 'none', free, p, '3', 'outsider'], /listening|error/);
+      expect(thief.out(), what).toMatch(/^setsockopt: ok\nlistening/);
+      if (proto === 'tcp') expect(await fetchLine(port, free), what).toBe('outsider');
+      thief.child.kill('SIGKILL');
+      await exited(thief.child);
+      // Inside, SO_REUSEADDR as servers set it (TCP; the twin's connection left TIME_WAIT behind).
+      const opt = proto === 'tcp' ? 'reuseaddr' : 'none';
+      const ins = await background([sbxBin, 'exec', '--', fixture('net_share'), `${proto}-serve`, opt, free, p, '3', 'impostor'], /listening|error/);
+      if (proto === 'tcp') expect(await fetchLine(port, free), what).toBe('error ECONNREFUSED');
+      await exited(ins.child);
+      expect(ins.out(), what).toMatch(/^setsockopt: ok\nerror bind: Address already in use/m);
+      expect(ins.out(), what).toContain(`sbx: denied net serve ${proto.toUpperCase()} port ${port}: a server outside the sandbox serves ${held === '::1' ? `[::1]:${port}` : `127.0.0.1:${port}`}`);
+      if (proto === 'tcp') expect(await fetchLine(port, held), what).toBe('real');
+      victim.child.kill('SIGKILL');
+      await exited(victim.child);
+    }
+  });
+
+  it('twin: a server inside may serve both loopback families on one port itself, and the other family of a port nobody serves', async () => {
+    const port = String(await freePort());
+    const f = fixture('net_share');
+    const both = await inside([], ['sh', '-c', `${f} tcp-serve none 127.0.0.1 ${port} 1 four & sleep 0.3; ${f} tcp-serve none ::1 ${port} 0.5 six; wait`]);
+    expect(both.stdout).toMatch(/^setsockopt: ok\nlistening\n(.|\n)*setsockopt: ok\nlistening\n/);
+    expect(both.stdout).not.toMatch(/error/);
+    expect(both.stderr).not.toMatch(/denied/);
+    const alone = await inside([], [f, 'udp-serve', 'none', '::1', String(await freePort()), '0.1']);
+    expect(alone.stdout).toBe('setsockopt: ok\nlistening\ngot 0\n');
   });
 
   it('twin: a TCP server inside with SO_REUSEADDR (what servers set routinely) still serves; a UDP socket without it binds', async () => {

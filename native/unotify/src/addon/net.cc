@@ -58,6 +58,7 @@
 #include "fs_check.h"
 #include "memory.h"
 #include "net_registry.h"
+#include "port_squat.h"
 #include "net_socket.h"
 #include "shm_files.h"
 
@@ -932,7 +933,10 @@ void do_bind(Notif& n) {
       if (e > 0) return void(reply_error(n.listener(), n.req.id, e));
       if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), true)) return;
       if (shares_port(n, s)) return;
-      break;
+      if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
+      const int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
+      if (r == 0) record_session_socket(n, s);
+      return void(reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0));
     }
     case AF_NETLINK:
       break;  // NETLINK_ROUTE multicast groups: routing news, nobody to serve
@@ -973,6 +977,7 @@ void do_listen(Notif& n) {
       }
     }
     if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), false)) return;
+    if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
   } else if (s.domain != AF_UNIX && restricted(n) &&
              refuse(n, Decision{false, -1}, "net", "listen socket family " + std::to_string(s.domain), EACCES)) {
     return;

@@ -1,0 +1,116 @@
+// See port_squat.h.
+#include "port_squat.h"
+
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "net_registry.h"
+#include "net_socket.h"
+
+namespace sbx {
+
+namespace {
+
+constexpr uint32_t kListen = 1u << 10;  // TCPF_LISTEN (TCP_LISTEN = 10)
+
+struct Holder {
+  uint64_t cookie;
+  std::string addr;  // "127.0.0.1:5432", "[::1]:5173"
+};
+
+std::string addr_text(int family, const uint32_t* a, int port) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  inet_ntop(family, a, buf, sizeof buf);
+  return family == AF_INET ? std::string(buf) + ":" + std::to_string(port)
+                           : "[" + std::string(buf) + "]:" + std::to_string(port);
+}
+
+// Sockets of `family`/`protocol` on local port `port` that serve: TCP listeners, UDP sockets
+// with no peer. One sock_diag dump (the kernel has no port filter without bytecode, and a
+// bind is rare). False when the kernel could not be asked.
+bool servers_on(int family, int protocol, int port, std::vector<Holder>& out) {
+  Fd nl(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!nl.ok()) return false;
+  struct {
+    nlmsghdr h;
+    inet_diag_req_v2 r;
+  } req{};
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.r.sdiag_family = static_cast<uint8_t>(family);
+  req.r.sdiag_protocol = static_cast<uint8_t>(protocol);
+  req.r.idiag_states = protocol == IPPROTO_TCP ? kListen : ~0u;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(nl.get(), &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return false;
+  std::vector<char> buf(32768);
+  for (;;) {
+    pollfd p{nl.get(), POLLIN, 0};
+    if (poll(&p, 1, 2000) != 1) return false;
+    ssize_t got = recv(nl.get(), buf.data(), buf.size(), 0);
+    if (got <= 0) return false;
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(got)); h = NLMSG_NEXT(h, got)) {
+      if (h->nlmsg_type == NLMSG_DONE) return true;
+      if (h->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error == 0;
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+      auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+      if (ntohs(m->id.idiag_sport) != port) continue;
+      if (protocol != IPPROTO_TCP && m->id.idiag_dport != 0) continue;  // a connected client's port
+      out.push_back(Holder{static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32),
+                           addr_text(family, m->id.idiag_src, port)});
+    }
+  }
+}
+
+// The transport `s` serves on: TCP for stream sockets (MPTCP listens through a TCP subflow),
+// UDP or UDP-Lite for datagram ones; 0 for anything else (ping sockets' "port" is an id).
+int transport_of(const Sock& s) {
+  if (s.type == SOCK_STREAM) return IPPROTO_TCP;
+  if (s.type == SOCK_DGRAM && (s.proto == 0 || s.proto == IPPROTO_UDP)) return IPPROTO_UDP;
+  if (s.type == SOCK_DGRAM && s.proto == IPPROTO_UDPLITE) return IPPROTO_UDPLITE;
+  return 0;
+}
+
+}  // namespace
+
+void record_session_socket(Notif& n, const Sock& s) {
+  uint64_t cookie = 0;
+  socklen_t l = sizeof cookie;
+  if (getsockopt(s.fd.get(), SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 && cookie)
+    n.core->served().add_cookie(cookie, n.pol->id);
+}
+
+bool takes_outside_clients(Notif& n, const Sock& s, int family, int port) {
+  const int proto = transport_of(s);
+  if (port == 0 || proto == 0) return false;
+  const int otherFamily = family == 4 ? AF_INET6 : AF_INET;  // where a server we would sit next to is
+  const char* what = proto == IPPROTO_TCP ? "TCP" : "UDP";
+  std::vector<Holder> held;
+  if (!servers_on(otherFamily, proto, port, held))
+    return refuse(n, Decision{false, -2}, "net",
+                  std::string("serve ") + what + " port " + std::to_string(port) +
+                      ": cannot tell whether a server outside the sandbox holds it in the other IP family (sock_diag: " +
+                      strerror(errno) + ")",
+                  EADDRINUSE);
+  for (const auto& h : held) {
+    if (n.core->served().has_cookie(h.cookie)) continue;  // the session's own server
+    return refuse(n, Decision{false, -2}, "net",
+                  std::string("serve ") + what + " port " + std::to_string(port) + ": a server outside the sandbox serves " +
+                      h.addr + " (clients of `localhost` would reach the sandbox)",
+                  EADDRINUSE);
+  }
+  return false;
+}
+
+}  // namespace sbx

@@ -1,0 +1,28 @@
+// A server inside next to a server outside on the same port, other IP family (net.cc).
+//
+// `localhost` is two addresses: 127.0.0.1 and ::1, and clients try ::1 first. A server
+// outside that listens on one family only (Node's listen(port, '127.0.0.1'), Vite on
+// 'localhost' = ::1 only) leaves the other free, and the kernel lets a program inside bind
+// it: the outside server's clients then reach the sandbox (a database's password, a dev
+// server's session cookie). SO_REUSEPORT, the same family's way to share a port, is refused
+// already; this is the other way. A bind or listen on a port that a TCP listener or an
+// unconnected UDP socket of the other family holds, not bound by this session, is refused.
+#pragma once
+#include <cstdint>
+
+#include "engine.h"
+
+namespace sbx {
+
+struct Sock;
+
+// After the engine bound `s` for the session: remembered as one of the session's (so its
+// own server may serve both families).
+void record_session_socket(Notif& n, const Sock& s);
+
+// Would serving `port` (family 4 or 6) on `s` take a server's clients outside the session?
+// Refuses (a denial line, EADDRINUSE as the kernel says for a taken port) and returns true
+// when it would; false otherwise, and when the kernel cannot be asked (sock_diag missing).
+bool takes_outside_clients(Notif& n, const Sock& s, int family, int port);
+
+}  // namespace sbx
