@@ -26,9 +26,16 @@ export function sanitizeNpmrc(text: string): string {
     if (CREDENTIAL.test(key)) continue;
     // A value may pull a secret from the environment (${NPM_TOKEN}): keep no such line.
     if (eq !== -1 && line.slice(eq + 1).includes('${')) continue;
-    kept.push(line);
+    // A URL may carry a login (`registry=https://user:pass@host/`, `https-proxy=`): kept
+    // without it, so the mirror or proxy stays and the password does not.
+    kept.push(eq === -1 ? line : `${key}=${withoutLogins(line.slice(eq + 1).trim())}`);
   }
   return kept.length > 0 ? `# written by sbx from ~/.npmrc without credentials (src/policy/npmrc.ts)\n${kept.join('\n')}\n` : '';
+}
+
+/** `scheme://user:pass@host/…` → `scheme://host/…`, for every URL in the value. */
+function withoutLogins(value: string): string {
+  return value.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
 }
 
 function readIfThere(file: string): string | undefined {

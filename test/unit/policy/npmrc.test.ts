@@ -39,6 +39,26 @@ describe('sanitizeNpmrc', () => {
     expect(out).not.toMatch(/SECRET|_auth|me@example|password/);
   });
 
+  it('a login inside a URL (registry, scoped registry, proxy) is taken out of the URL; the URL stays (twin: a URL without one is kept as written)', () => {
+    const out = sanitizeNpmrc(
+      [
+        'registry=https://ci-bot:SECRET1@mirror.example.test/npm/',
+        '@corp:registry = https://SECRET2@npm.corp.example.test/',
+        'https-proxy=http://me:SECRET3@proxy.example.test:3128',
+        'proxy=http://proxy.example.test:3128/',
+        'registry-note=https://mirror.example.test/@scope%2fpkg',
+      ].join('\n'),
+    );
+    expect(out.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
+      'registry=https://mirror.example.test/npm/',
+      '@corp:registry=https://npm.corp.example.test/',
+      'https-proxy=http://proxy.example.test:3128',
+      'proxy=http://proxy.example.test:3128/',
+      'registry-note=https://mirror.example.test/@scope%2fpkg',
+    ]);
+    expect(out).not.toMatch(/SECRET|ci-bot|me:/);
+  });
+
   it('an npmrc of credentials only gives an empty copy', () => {
     expect(sanitizeNpmrc('//registry.npmjs.org/:_authToken=abc\n')).toBe('');
   });
