@@ -9,9 +9,10 @@
  * The result is a derived fact of the build (expand.ts derivedFact): an edit of any of those
  * files since is seen when a cached policy is checked, and the policy is built again.
  */
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { derivedFact } from './expand.js';
+import { readRegularBounded } from './read-bounded.js';
 
 export interface GitRunFloors {
   /** Hooks directories (core.hooksPath) of the project's repository and the global configs. */
@@ -67,7 +68,7 @@ function findRepository(dir: string): Repository | undefined {
     if (pointer !== undefined) {
       const m = /^gitdir:\s*(.+?)\s*$/m.exec(pointer);
       if (m) gitDir = resolve(d, m[1]!);
-    } else if (readText(join(dotGit, 'HEAD')) !== undefined) gitDir = dotGit;
+    } else if (isFile(join(dotGit, 'HEAD'))) gitDir = dotGit;
     if (gitDir) {
       const commondir = readText(join(gitDir, 'commondir'))?.trim();
       return { worktree: d, gitDir, common: commondir ? resolve(gitDir, commondir) : gitDir };
@@ -104,11 +105,22 @@ function expandHome(p: string, home: string): string {
   return p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
+/** Past this a file is not read (read-bounded.ts): a repository's files are the project's, writable inside. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 function readText(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularBounded(file, MAX_CONFIG_BYTES);
   } catch {
     return undefined; // absent, a directory, unreadable: git would not read it either
+  }
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false; // ENOTDIR, EACCES
   }
 }
 

@@ -4,13 +4,13 @@
  * in one PolicyError, so a user fixes a file in one pass.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
 import { PolicyError } from '../errors.js';
 import { readOwnFile, UnsafePathError } from './own-files.js';
+import { readRegularBounded } from './read-bounded.js';
 import { schemas, type ProjectFile, type UserFile } from './schema.js';
 
 /** yaml is loaded on first use (see schemas()): no policy file, no parser to load. */
@@ -220,22 +220,10 @@ export function parsePolicyText<K extends 'project' | 'user'>(
 
 const parseCache = new Map<string, ParseResult<unknown>>();
 
-/** A file's text, as a PolicyError naming it when it cannot be read. `own`: sbx's own file (see own-files.ts). */
-/**
- * A regular file's text. A FIFO named as a policy file (`--policy FIFO`, a `.sbx.yaml` made a
- * FIFO) blocked the supervisor's only thread in open() until someone wrote to it, and a
- * device such as /dev/zero never ends: both are refused (opened without blocking, then checked).
- */
-function readRegularFile(abs: string): string {
-  const fd = openSync(abs, fsc.O_RDONLY | fsc.O_NONBLOCK);
-  try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`not a regular file: '${abs}'`), { code: 'ENOTREG' });
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
+/** The most a policy file may hold (the largest real ones are a few KiB): see read-bounded.ts. */
+export const MAX_POLICY_BYTES = 64 * 1024;
 
+/** A file's text, as a PolicyError naming it when it cannot be read. `own`: sbx's own file (see own-files.ts). */
 export function readPolicyText(file: string, own = false): string {
   const abs = resolve(file);
   try {
@@ -244,7 +232,7 @@ export function readPolicyText(file: string, own = false): string {
       if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${abs}'`), { code: 'ENOENT' });
       return text;
     }
-    return readRegularFile(abs);
+    return readRegularBounded(abs, MAX_POLICY_BYTES);
   } catch (err) {
     if (err instanceof UnsafePathError) throw new PolicyError(`${abs}: refusing to read policy file`, [`${abs}:1:1: (top level): ${err.message}`], err);
     const code = (err as NodeJS.ErrnoException).code ?? 'error';

@@ -22,6 +22,7 @@ import type { Env } from '../policy/paths.js';
 import { parseNarrow, type AskReply } from '../protocol/inside.js';
 import type { NestedState } from '../protocol/keeper.js';
 import type { InstalledPolicies } from './installed.js';
+import { insideWork } from './thread-budget.js';
 
 /** Nested policies one session may hold: a loop of `sbx exec` cannot grow the supervisor without bound. */
 const MAX_NESTED = 256;
@@ -90,6 +91,9 @@ export async function buildNested(
   return { policy, envFilter: compiled.envFilter, overrides };
 }
 
+/** The environment filter of a nested policy met before, by session and nestedKey. */
+const nestedEnvFilters = new Map<string, CompiledPolicy['env']>();
+
 async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply> {
   const engine = host.engine();
   if (!engine || engine.stopped) return { error: 'the session is ending' };
@@ -107,13 +111,21 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
   const key = nestedKey(want);
   const known = host.nested.get(key);
   if (known !== undefined && host.installed.byPolicyId(known)) {
-    // Compiled again only for its environment filter (the policy in the engine stays).
-    const again = await buildNested(host, { ...want, id: known }, []);
-    if ('error' in again) return again;
+    // The policy in the engine stays; its environment filter is compiled again only once
+    // (a loop of nested `sbx exec`s would otherwise compile at every one).
+    const envKey = `${host.id}\0${key}`;
+    let envFilter = nestedEnvFilters.get(envKey);
+    if (!envFilter) {
+      const again = await buildNested(host, { ...want, id: known }, []);
+      if ('error' in again) return again;
+      envFilter = again.envFilter;
+      if (nestedEnvFilters.size >= 256) nestedEnvFilters.delete(nestedEnvFilters.keys().next().value!);
+      nestedEnvFilters.set(envKey, envFilter);
+    }
     const e = host.engine();
     if (!e || e.stopped) return { error: 'the session is ending' };
     e.assign(h.tgid, known, false, true);
-    return { ok: true, policy: origin, env: again.envFilter };
+    return { ok: true, policy: origin, env: envFilter };
   }
   if (host.nested.size >= MAX_NESTED) return { error: `this session already holds ${MAX_NESTED} nested policies` };
   const id = host.installed.allocateId();
@@ -137,7 +149,8 @@ async function answerNarrow(host: NarrowHost, h: HintRequest): Promise<AskReply>
 export async function handleNarrow(host: NarrowHost, h: HintRequest): Promise<void> {
   let reply: AskReply;
   try {
-    reply = await answerNarrow(host, h);
+    const busy = insideWork.admit(host.id);
+    reply = busy ? { error: busy } : await insideWork.run(host.id, () => answerNarrow(host, h));
   } catch (err) {
     host.say(`session ${host.id}: narrow failed: ${(err as Error).stack ?? String(err)}`);
     reply = { error: `internal error: ${(err as Error).message}` };

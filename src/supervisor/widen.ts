@@ -20,6 +20,7 @@ import type { ProjectFile } from '../policy/schema.js';
 import { parseWiden, type AskReply } from '../protocol/inside.js';
 import { confirmAtTerminal } from './confirm.js';
 import { parentOf } from './procfs.js';
+import { insideWork } from './thread-budget.js';
 import type { InstalledPolicies } from './installed.js';
 
 export interface WidenHost {
@@ -67,6 +68,8 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
   if (!caller) return { error: 'not a process of this session' };
   const req = parseWiden(h.arg);
   if ('error' in req) return req;
+  const busy = insideWork.admit(host.id);
+  if (busy) return { error: busy };
   // The content is read from where the name leads; the trust is for the name's own place (a
   // link is trusted where it is, not as the file it points to: policy/trust.ts).
   let file: string;
@@ -84,11 +87,14 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     return { error: `${file} is not readable under this process's policy: it cannot be trusted from here` };
   }
   let loaded;
+  const t0 = performance.now();
   try {
     loaded = loadPolicyFile(file, 'project');
   } catch (err) {
     if (err instanceof PolicyError) return { error: withoutContent(err.issues[0] ?? err.message, file) };
     throw err;
+  } finally {
+    insideWork.charge(host.id, performance.now() - t0);
   }
   if (isTrusted(place, loaded.sha256, host.env)) return { ok: true, already: true, file: place };
   const answer = await confirmAtTerminal({

@@ -422,3 +422,35 @@ describe('use sandbox FILE', () => {
     expect(sb.log().some((v) => v.kind === 'refused' && v.rule.includes('use sandbox') && v.rule.includes('only leaving that directory drops it'))).toBe(true);
   });
 });
+
+describe("a program inside cannot hold the supervisor's thread", () => {
+  const widen = (file: string) => `cat "/proc/self/sbx/widen/trust?file=${file}"; echo`;
+
+  it('`sbx trust` of a 100 MB file from inside is answered at once (it held the supervisor for minutes); twin: a small file goes on to the question at the terminal', { timeout: 60_000 }, () => {
+    userConfig(undefined);
+    const d = makeProject(join(sb.home, 'widen-big'), 'version: 1\n');
+    const huge = join(d, 'huge.yaml');
+    writeFileSync(huge, `version: 1\n#${'a'.repeat(100 * 1024 * 1024)}\n`);
+    const small = join(d, 'small.yaml');
+    writeFileSync(small, 'version: 1\nread:\n  allow: ["/srv"]\n');
+    const started = Date.now();
+    const r = sb.sbx(['shell', '--', 'sh', '-c', `${widen(huge)}\n${widen(small)}`], { cwd: d, timeout: 30_000 });
+    expect(Date.now() - started, r.stderr).toBeLessThan(15_000);
+    expect(r.stdout).toContain(`{"error":"${huge}:1:1: not a valid sbx policy file"}`);
+    expect(r.stdout).toContain('{"error":"not trusted: it has no terminal');
+    rmSync(huge);
+  });
+
+  it('a loop of trust requests, each a new ~50 KiB file, is answered "busy" once its session used its share; twin: another session is answered as usual meanwhile', { timeout: 120_000 }, () => {
+    const d = makeProject(join(sb.home, 'widen-loop'), 'version: 1\n');
+    const body = `version: 1\nread:\n  allow:\n${Array.from({ length: 3600 }, (_, i) => `    - /srv/x${i}`).join('\n')}\n`;
+    const loop = `i=0; while [ $i -lt 150 ]; do i=$((i+1)); f=${d}/p$i.yaml; { printf '%s' "$BODY"; echo "# $i"; } > $f; ${widen('$f')}; done`;
+    const r = sb.sbx(['shell', '--', 'sh', '-c', loop], { cwd: d, timeout: 100_000, env: { ...sb.env, BODY: body } });
+    const answers = r.stdout.split('\n').filter(Boolean);
+    expect(answers).toHaveLength(150);
+    expect(answers[0]).toContain('not trusted: it has no terminal'); // parsed, then asked for a person
+    expect(answers.filter((a) => a.includes('busy: this session')).length).toBeGreaterThan(20);
+    const other = sb.sbx(['shell', '--', 'sh', '-c', widen(`${d}/p1.yaml`)], { cwd: d, timeout: 30_000 });
+    expect(other.stdout).toContain('not trusted: it has no terminal');
+  });
+});
