@@ -37,6 +37,7 @@ import { hostRule, ipRule, parseNetEntry } from './net-match.js';
 import { replayNet, type NetPlanEntry, type NetStep } from './net-plan.js';
 import type { Env } from './paths.js';
 import { HOME_CONFIG_ORIGIN, homeCodeCaches, homeWritable, runtimeElsewhere, xdgElsewhere } from './home-config.js';
+import { homeLinkTargets } from './link-targets.js';
 import { WRITABLE_DEVICES } from './presets.js';
 import type { PolicyBody } from './schema.js';
 
@@ -415,7 +416,8 @@ class Builder {
     const idx = this.origin(HOME_CONFIG_ORIGIN, 'dot-entries of the home', 'write');
     const rules: PathRule[] = [
       { rule: idx, effect: 'deny', match: 'glob', pattern: `${escapeGlob(home)}/.*`, floor: false },
-      ...[...xdgElsewhere(home, this.ctx.env), ...runtimeElsewhere(home, this.ctx.env), ...homeCodeCaches(home, this.ctx.env)].map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(canonicalPath(p)), floor: false })),
+      // ... and where links among them lead (a stow-linked ~/.tmux.conf -> ~/dotfiles/tmux.conf).
+      ...[...xdgElsewhere(home, this.ctx.env), ...runtimeElsewhere(home, this.ctx.env), ...homeCodeCaches(home, this.ctx.env), ...homeLinkTargets(home)].map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(canonicalPath(p)), floor: false })),
     ];
     for (const r of rules) if (this.pushPath(this.p.write, r)) this.homeDeny.add(r);
   }

@@ -8,6 +8,7 @@ import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { ecosystemPreset } from './ecosystems.js';
 import { pathExists } from './expand.js';
 import { gitRunFloors, HOOK_NAMES } from './git-hooks-path.js';
+import { linkTargets, type LinkTargets } from './link-targets.js';
 import { homeDir, userRuntimeDirs, xdg } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
@@ -17,23 +18,84 @@ export const SYSTEM_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/l
 /** Devices every program writes to; kept writable whenever writes default to deny. */
 export const WRITABLE_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/pts', '/dev/ptmx', '/dev/shm'];
 
+/**
+ * Where tools keep keys, tokens and passwords: read- and write-denied. Whole directories where
+ * a tool keeps its credentials beside caches that hold them too (kubectl's cache, azure's
+ * token cache); single files where the directory is also ordinary configuration (gh's
+ * config.yml, a gradle or maven setup). A tool that needs one inside is allowed it by name
+ * (`read: { allow: [...] }` in a trusted policy file).
+ */
 const SECRET_PATHS = [
   '~/.ssh',
-  '~/.aws',
   '~/.gnupg',
+  // clouds
+  '~/.aws',
+  '~/.azure',
   '~/.config/gcloud',
-  '~/.kube/config',
+  '~/.oci',
+  '~/.config/doctl',
+  '~/.config/hcloud',
+  '~/.aliyun',
+  '~/.bluemix',
+  '~/.s3cfg',
+  '~/.boto',
+  '~/.config/rclone',
+  '~/.terraform.d/credentials.tfrc.json',
+  '~/.terraformrc',
+  '~/.vault-token',
+  // containers and clusters
+  '~/.kube',
   '~/.docker/config.json',
   // podman, buildah and skopeo logins (the runtime dir's file is added per user: secrets below).
   '~/.config/containers/auth.json',
+  // git hosts and registries
+  '~/.git-credentials',
+  '~/.config/git/credentials',
+  '~/.config/gh/hosts.yml',
+  '~/.config/hub',
+  '~/.config/glab-cli',
   '~/.netrc',
   '~/.npmrc',
   '~/.pypirc',
+  '~/.cargo/credentials',
+  '~/.cargo/credentials.toml',
+  '~/.gem/credentials',
+  '~/.local/share/gem/credentials',
+  '~/.m2/settings.xml',
+  '~/.m2/settings-security.xml',
+  '~/.gradle/gradle.properties',
+  '~/.composer/auth.json',
+  '~/.config/composer/auth.json',
+  '~/.sbt/credentials',
+  '~/.ivy2/.credentials',
+  '~/.nuget/NuGet/NuGet.Config',
+  // node CLIs' logins (firebase, vercel, netlify … keep tokens in configstore)
+  '~/.config/configstore',
+  // databases
+  '~/.pgpass',
+  '~/.my.cnf',
+  '~/.mylogin.cnf',
+  // keyrings, password stores, browser profiles (cookies, saved passwords)
+  '~/.local/share/keyrings',
+  '~/.password-store',
+  '~/.config/op',
+  '~/.mozilla',
+  '~/snap/firefox',
+  '~/.thunderbird',
+  '~/.config/google-chrome',
+  '~/.config/chromium',
+  '~/.config/BraveSoftware',
+  '~/.config/microsoft-edge',
+  '~/.config/vivaldi',
+  '~/.config/opera',
   '/**/.env',
   // Credentials kept in /tmp: Kerberos ticket caches, ssh-agent sockets.
   '/tmp/krb5cc_*',
   '/tmp/ssh-*',
 ];
+
+/** Variables that name a credential file kept elsewhere (the file, when absolute). */
+const SECRET_FILE_VARS = ['AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'GOOGLE_APPLICATION_CREDENTIALS', 'AZURE_CONFIG_DIR', 'DOCKER_CONFIG', 'CLOUDSDK_CONFIG', 'VAULT_CONFIG_PATH', 'PGPASSFILE', 'NETRC'];
 
 /** Agent sockets: connecting is using the keys. */
 const AGENT_SOCKETS = ['/tmp/ssh-*', '/tmp/krb5cc_*'];
@@ -54,6 +116,25 @@ const SHELL_RC = [
   '/**/.vscode',
   '/**/.idea',
 ];
+
+/** SECRET_PATHS under ~/.config and ~/.local/share, again under $XDG_CONFIG_HOME / $XDG_DATA_HOME set elsewhere (escaped). */
+function xdgSecrets(env: Record<string, string | undefined>): string[] {
+  const home = homeDir(env);
+  const out: string[] = [];
+  for (const [prefix, v, dflt] of [['~/.config/', 'XDG_CONFIG_HOME', '.config'], ['~/.local/share/', 'XDG_DATA_HOME', '.local/share']] as const) {
+    const dir = xdg(env, v, join(home, dflt));
+    if (dir === join(home, dflt)) continue;
+    for (const p of SECRET_PATHS) if (p.startsWith(prefix)) out.push(...envPath(join(dir, p.slice(prefix.length))));
+  }
+  return out;
+}
+
+/** The secrets' literal places (absolute, unescaped): where link-targets.ts looks for links. */
+function secretPlaces(ctx: PresetContext): string[] {
+  const home = homeDir(ctx.env);
+  const unescape = (p: string) => p.replace(/\\(.)/g, '$1');
+  return [...SECRET_PATHS.filter((p) => p.startsWith('~/') && !/[*?]/.test(p)).map((p) => join(home, p.slice(2))), ...xdgSecrets(ctx.env).map(unescape)];
+}
 
 function escapeGlob(p: string): string {
   return p.replace(/[\\*?]/g, (c) => `\\${c}`);
@@ -81,6 +162,18 @@ function krb5Cache(v: string | undefined): string | undefined {
  * directory. Write-denied only: shells still read their rc files.
  */
 export function persistencePaths(ctx: PresetContext): string[] {
+  const f = floorPlaces(ctx);
+  const links = protectedLinks(ctx, f);
+  return [...new Set([...f.places, ...links.floors].filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS, f.globs);
+}
+
+/** The targets of links in the floors, the secrets and the PATH dirs (link-targets.ts). */
+function protectedLinks(ctx: PresetContext, f = floorPlaces(ctx)): LinkTargets {
+  return linkTargets({ home: homeDir(ctx.env), project: ctx.projectDir, floors: f.places, secrets: secretPlaces(ctx), pathDirs: f.pathDirs });
+}
+
+/** The persistence floor's places (absolute, not escaped), the PATH dirs among them, and its globs. */
+function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]; globs: string[] } {
   const env = ctx.env;
   const home = homeDir(env);
   const config = xdg(env, 'XDG_CONFIG_HOME', join(home, '.config'));
@@ -126,6 +219,7 @@ export function persistencePaths(ctx: PresetContext): string[] {
   // stands for the whole environment: its site-packages (a .pth runs at every python start)
   // is as much the programs' code as bin/ is.
   const underHome = (p: string) => p.startsWith(`${home}/`);
+  const pathDirs: string[] = [];
   const inProject = (p: string) => p === ctx.projectDir || p.startsWith(`${ctx.projectDir}/`);
   for (const raw of (env.PATH ?? '').split(':')) {
     if (!isAbsolute(raw)) continue;
@@ -133,6 +227,7 @@ export function persistencePaths(ctx: PresetContext): string[] {
     if (p === '/' || p === '/tmp' || (p.startsWith('/tmp/') && !underHome(p)) || inProject(p) || home.startsWith(`${p}/`) || p === home) continue;
     const env_ = environmentRoot(p);
     out.push(env_ && env_ !== home && !home.startsWith(`${env_}/`) && !inProject(env_) ? env_ : p);
+    pathDirs.push(p);
   }
   // go's module cache (GOPATH's pkg/mod): go builds outside compile what it holds without
   // checking go.sum again. Inside, GOMODCACHE points at a cache of the sandbox's own.
@@ -153,7 +248,7 @@ export function persistencePaths(ctx: PresetContext): string[] {
     // husky 9 (core.hooksPath = .husky/_): its hooks there run .husky/<hook>, the user's scripts.
     if (basename(d) === '_' && basename(dirname(d)) === '.husky') out.push(dirname(d));
   }
-  return [...new Set(out.filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS, git.globs);
+  return { places: [...new Set(out)], pathDirs, globs: git.globs };
 }
 
 /** The environment a PATH dir is the bin/ of (a virtualenv, a conda env), or undefined. */
@@ -233,7 +328,14 @@ export function preset(name: PresetName, ctx: PresetContext): Preset {
     case 'secrets': {
       const krb = envPath(krb5Cache(ctx.env.KRB5CCNAME));
       const podman = userRuntimeDirs(ctx.env).flatMap((d) => envPath(join(d, 'containers', 'auth.json')));
-      const paths = [...SECRET_PATHS, ...krb, ...podman];
+      // KUBECONFIG is a list of files. Never one that would hide the home or the project.
+      const home = homeDir(ctx.env);
+      const covers = (p: string) => [home, ctx.projectDir].some((d) => d === p || d.startsWith(`${p}/`));
+      const named = [...SECRET_FILE_VARS.map((v) => ctx.env[v]), ...(ctx.env.KUBECONFIG ?? '').split(':')]
+        .flatMap((f) => envPath(f))
+        .filter((p) => !covers(p));
+      const linked = protectedLinks(ctx).secrets.filter((p) => !p.includes('$')).map(escapeGlob);
+      const paths = [...SECRET_PATHS, ...xdgSecrets(ctx.env), ...krb, ...podman, ...named, ...linked];
       const sockets = [...DOCKER_SOCKETS, ...AGENT_SOCKETS, ...envPath(ctx.env.SSH_AUTH_SOCK)];
       return { literal: false, body: { read: { deny: paths }, write: { deny: paths }, net: { unix: { deny: sockets } } } };
     }

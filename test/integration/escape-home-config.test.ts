@@ -178,8 +178,8 @@ describe('the home configuration cannot be written from inside (default policy)'
     const denied = await writeInside([h('.cache/sbx-sandbox/pip/y'), h('.bash_history')], ['--deny-write']);
     expect(denied.verdicts[h('.cache/sbx-sandbox/pip/y')]).toBe('refused');
     expect(denied.verdicts[h('.bash_history')]).toBe('refused');
-    const lifted = await writeInside([h('.config/gh/hosts.yml'), h('.config/other/x')], [`--allow-write=${h('.config/gh')}`]);
-    expect(lifted.verdicts[h('.config/gh/hosts.yml')]).toBe('ok');
+    const lifted = await writeInside([h('.config/tool/settings'), h('.config/other/x')], [`--allow-write=${h('.config/tool')}`]);
+    expect(lifted.verdicts[h('.config/tool/settings')]).toBe('ok');
     expect(lifted.verdicts[h('.config/other/x')]).toBe('refused');
   });
 });

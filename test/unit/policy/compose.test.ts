@@ -385,8 +385,8 @@ const cases: Case[] = [
       ['write', '~/notes', true],
       ['write', '<P>/sub/.git', false, 'ancestor of a floor'],
       ['write', '<P>/.gitignore', true],
-      ['write', '~/.kube', false],
-      ['write', '~/.kube/cache/x', false, 'built-in: home configuration'],
+      ['write', '~/.m2', false],
+      ['write', '~/.m2/repository/x', false, 'built-in: home configuration'],
     ],
   },
   {

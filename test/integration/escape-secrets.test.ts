@@ -1,0 +1,137 @@
+/**
+ * Secrets and floors under the default policy (no policy file anywhere), by every name
+ * (helper-61's round):
+ *   - credential stores beyond the first list (git's credential store, gh's token, kubectl's
+ *     cache, azure, cargo, maven, gradle, databases, keyrings, browser profiles, pass) and
+ *     files that variables name (AWS_SHARED_CREDENTIALS_FILE, KUBECONFIG) were readable;
+ *   - a floor or a secret stopped at a link: with dotfiles linked in (stow), `~/.ssh/config`,
+ *     `~/.tmux.conf` and a key in `~/.ssh` were written or read through either name;
+ *   - a PATH directory's program links lead to code that was writable (npm's
+ *     `bin/x -> ../lib/node_modules/x/cli.js`).
+ * Every refusal has its twin: the same kind of file beside it that is no secret (read), or
+ * that nothing links to (write).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sbxExec, tempWorld } from './exec-helpers.js';
+
+const world = tempWorld('sbx-secrets-');
+const home = world.env.HOME!;
+const h = (p: string) => join(home, p);
+const project = join(home, 'work', 'proj');
+const awsElsewhere = join(world.dir, 'vault', 'aws-credentials');
+const kubeElsewhere = join(world.dir, 'vault', 'kubeconfig');
+const env = {
+  ...world.env,
+  PATH: `${h('npm-global/bin')}:${world.env.PATH}`,
+  AWS_SHARED_CREDENTIALS_FILE: awsElsewhere,
+  KUBECONFIG: `${kubeElsewhere}:${h('.kube/config')}`,
+};
+
+function put(path: string, text = 'SECRET\n'): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
+
+/** Reads (`r`) or appends to (`w`) each path inside; the verdict per path. */
+async function inside(op: 'r' | 'w', paths: string[]): Promise<{ verdicts: Record<string, string>; stderr: string }> {
+  const act = op === 'r' ? 'cat "$p" >/dev/null' : 'echo planted >> "$p"';
+  const script = `for p in "$@"; do if ${act} 2>/dev/null; then echo "ok $p"; else echo "refused $p"; fi; done`;
+  const r = await sbxExec(['--', 'sh', '-c', script, 'sh', ...paths], { env, cwd: project });
+  const verdicts: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(ok|refused) (.*)$/.exec(line);
+    if (m) verdicts[m[2]!] = m[1]!;
+  }
+  return { verdicts, stderr: r.stderr };
+}
+const all = (paths: string[], v: string) => Object.fromEntries(paths.map((p) => [p, v]));
+
+const CREDENTIALS = [
+  '.git-credentials',
+  '.config/gh/hosts.yml',
+  '.kube/cache/discovery/token',
+  '.azure/msal_token_cache.json',
+  '.cargo/credentials.toml',
+  '.m2/settings.xml',
+  '.gradle/gradle.properties',
+  '.pgpass',
+  '.local/share/keyrings/login.keyring',
+  '.mozilla/firefox/abc.default/logins.json',
+  '.password-store/github.gpg',
+  '.config/configstore/firebase-tools.json',
+].map(h);
+// Beside them, nothing secret: readable inside.
+const NOT_SECRET = ['.config/gh/config.yml', '.gradle/init.d/README', '.cargo/config.toml', '.m2/repository/x.pom'].map(h);
+
+beforeAll(() => {
+  mkdirSync(project, { recursive: true });
+  for (const f of [...CREDENTIALS, awsElsewhere, kubeElsewhere, h('.kube/config')]) put(f);
+  for (const f of NOT_SECRET) put(f, 'plain\n');
+  // gh under $XDG_CONFIG_HOME (the test world sets it outside the home).
+  put(join(world.env.XDG_CONFIG_HOME!, 'gh', 'hosts.yml'));
+  // Dotfiles linked in from a repository (GNU stow's layout).
+  put(h('dotfiles/ssh/config'), 'Host *\n');
+  put(h('dotfiles/tmux.conf'), 'set -g mouse on\n');
+  put(h('dotfiles/nvim/init.lua'), '-- init\n');
+  put(h('dotfiles/README'), 'my dotfiles\n');
+  put(h('keys/id_work'), 'PRIVATE KEY\n');
+  put(h('keys/notes.txt'), 'not a key\n');
+  put(h('sync/aws/credentials'), '[default]\naws_secret_access_key=SECRET\n');
+  mkdirSync(h('.ssh'), { recursive: true });
+  mkdirSync(h('.aws'), { recursive: true });
+  mkdirSync(h('.config'), { recursive: true });
+  symlinkSync(h('dotfiles/ssh/config'), h('.ssh/config'));
+  symlinkSync(h('keys/id_work'), h('.ssh/id_work'));
+  symlinkSync('../sync/aws/credentials', h('.aws/credentials'));
+  symlinkSync(h('dotfiles/tmux.conf'), h('.tmux.conf'));
+  symlinkSync(h('dotfiles/nvim'), h('.config/nvim'));
+  // npm with a prefix outside the dot-entries: its bin/ on PATH, the program a link into lib/.
+  put(h('npm-global/lib/node_modules/mytool/package.json'), '{"name":"mytool","bin":"cli.js"}\n');
+  put(h('npm-global/lib/node_modules/mytool/cli.js'), '#!/usr/bin/env node\n');
+  put(h('npm-global/lib/node_modules/mytool/lib/index.js'), 'module.exports = 1;\n');
+  put(h('npm-global/lib/node_modules/unlinked/index.js'), 'module.exports = 2;\n');
+  mkdirSync(h('npm-global/bin'), { recursive: true });
+  symlinkSync('../lib/node_modules/mytool/cli.js', h('npm-global/bin/mytool'));
+});
+afterAll(() => world.cleanup());
+
+describe('credential stores', () => {
+  it('are not readable inside (git credential store, gh, kubectl cache, azure, cargo, maven, gradle, pgpass, keyrings, firefox, pass, configstore); twin: files beside them are', async () => {
+    const r = await inside('r', [...CREDENTIALS, ...NOT_SECRET]);
+    expect(r.verdicts).toEqual({ ...all(CREDENTIALS, 'refused'), ...all(NOT_SECRET, 'ok') });
+    expect(r.stderr).toContain(`sbx: denied read ${h('.git-credentials')}`);
+  });
+
+  it('files that variables name (AWS_SHARED_CREDENTIALS_FILE, KUBECONFIG) and gh under $XDG_CONFIG_HOME are not readable inside; twin: a sibling is', async () => {
+    const sibling = join(world.dir, 'vault', 'README');
+    put(sibling, 'plain\n');
+    const xdgGh = join(world.env.XDG_CONFIG_HOME!, 'gh', 'hosts.yml');
+    const r = await inside('r', [awsElsewhere, kubeElsewhere, xdgGh, sibling]);
+    expect(r.verdicts).toEqual({ [awsElsewhere]: 'refused', [kubeElsewhere]: 'refused', [xdgGh]: 'refused', [sibling]: 'ok' });
+  });
+});
+
+describe('links in protected places', () => {
+  it('a key or credentials linked into ~/.ssh or ~/.aws is not readable by either name; twin: a file beside the key is', async () => {
+    const paths = [h('.ssh/id_work'), h('keys/id_work'), h('.aws/credentials'), h('sync/aws/credentials'), h('keys/notes.txt')];
+    const r = await inside('r', paths);
+    expect(r.verdicts).toEqual({ ...all(paths.slice(0, 4), 'refused'), [h('keys/notes.txt')]: 'ok' });
+  });
+
+  it("stow-linked dotfiles (~/.ssh/config, ~/.tmux.conf, ~/.config/nvim/) are not writable by either name; twin: the dotfiles repository's other files are", async () => {
+    const refused = [h('.ssh/config'), h('dotfiles/ssh/config'), h('.tmux.conf'), h('dotfiles/tmux.conf'), h('.config/nvim/init.lua'), h('dotfiles/nvim/init.lua')];
+    const r = await inside('w', [...refused, h('dotfiles/README')]);
+    expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [h('dotfiles/README')]: 'ok' });
+    expect(readFileSync(h('dotfiles/ssh/config'), 'utf8')).toBe('Host *\n');
+    expect(readFileSync(h('dotfiles/README'), 'utf8')).toBe('my dotfiles\nplanted\n');
+  });
+
+  it("a PATH program's link target and its package (npm's bin/x -> ../lib/node_modules/x/cli.js) are not writable; twin: a package nothing on PATH links to is", async () => {
+    const refused = [h('npm-global/lib/node_modules/mytool/cli.js'), h('npm-global/lib/node_modules/mytool/lib/index.js')];
+    const twin = h('npm-global/lib/node_modules/unlinked/index.js');
+    const r = await inside('w', [...refused, twin]);
+    expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
+  });
+});
