@@ -2,7 +2,9 @@
  * Where git runs hooks from when a config moves them out of `.git/hooks`: `core.hooksPath`
  * (husky sets `.husky/_`, many teams `.githooks`). git runs what is there at the next commit,
  * outside the sandbox too, so those directories are floors like `.git/hooks` — and so are
- * the config files a config includes (they can set it, or anything else). Read from the
+ * the config files a config includes (they can set it, or anything else), and the template
+ * directory (init.templateDir) git copies into every repository it clones or makes: a hook
+ * there runs in the clone (post-checkout, during `git clone` itself). Read from the
  * project's repository (its config and config.worktree, a worktree's commondir followed) and
  * from the user's global configs, with their `include.path` / `includeIf.*.path` files.
  *
@@ -21,6 +23,8 @@ export interface GitRunFloors {
   includes: string[];
   /** Glob patterns: a relative hooksPath in a global config names that directory in every repository. */
   globs: string[];
+  /** init.templateDir of the global configs: copied into every repository cloned or made (its hooks run in the clone). */
+  templates: string[];
 }
 
 const MAX_INCLUDES = 10;
@@ -33,7 +37,7 @@ export function gitRunFloors(projectDir: string, home: string, gitConfigDir: str
 
 function computeFloors(input: string): string {
   const [projectDir, home, gitConfigDir] = JSON.parse(input) as [string, string, string];
-  const out: GitRunFloors = { hooks: [], includes: [], globs: [] };
+  const out: GitRunFloors = { hooks: [], includes: [], globs: [], templates: [] };
   const repo = findRepository(projectDir);
   for (const file of [join(home, '.gitconfig'), join(gitConfigDir, 'config')]) {
     for (const c of readConfigs(file, home, out)) {
@@ -50,6 +54,7 @@ function computeFloors(input: string): string {
   out.hooks = [...new Set(out.hooks)].sort();
   out.includes = [...new Set(out.includes)].sort();
   out.globs = [...new Set(out.globs)].sort();
+  out.templates = [...new Set(out.templates)].sort();
   return JSON.stringify(out);
 }
 
@@ -77,13 +82,14 @@ function findRepository(dir: string): Repository | undefined {
   }
 }
 
-/** core.hooksPath values of a config file and of the files it includes (each added to out.includes). */
+/** core.hooksPath values of a config file and of the files it includes (each added to out.includes); init.templateDir into out.templates. */
 function readConfigs(file: string, home: string, out: GitRunFloors, depth = 0): string[] {
   const text = readText(file);
   if (text === undefined) return [];
   const hooks: string[] = [];
   for (const { section, key, value } of parseGitConfig(text)) {
     if (section === 'core' && key === 'hookspath') hooks.push(value);
+    if (section === 'init' && key === 'templatedir' && value) out.templates.push(isAbsolute(value) || value.startsWith('~/') ? expandHome(value, home) : resolve(dirname(file), value));
     if ((section === 'include' || section.startsWith('includeif.')) && key === 'path' && value && depth < MAX_INCLUDES) {
       const included = isAbsolute(value) || value.startsWith('~/') ? expandHome(value, home) : resolve(dirname(file), value);
       out.includes.push(included);

@@ -241,6 +241,10 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   // config files a config includes.
   const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'));
   out.push(...git.includes);
+  // Templates git copies into every new repository (init.templateDir, $GIT_TEMPLATE_DIR).
+  const wideDir = (d: string) => d === '/' || d === home || home.startsWith(`${d}/`) || ctx.projectDir === d || ctx.projectDir.startsWith(`${d}/`);
+  for (const t of [...git.templates, ...(env.GIT_TEMPLATE_DIR && isAbsolute(env.GIT_TEMPLATE_DIR) ? [normalize(env.GIT_TEMPLATE_DIR)] : [])])
+    out.push(...(wideDir(t) ? HOOK_NAMES.map((n) => join(t, 'hooks', n)) : [t]));
   for (const d of git.hooks) {
     // A directory that holds the project or the home (hooksPath = .) is floored by hook names.
     const wide = d === '/' || d === home || home.startsWith(`${d}/`) || ctx.projectDir === d || ctx.projectDir.startsWith(`${d}/`);

@@ -154,4 +154,36 @@ describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky do
       rmSync(join(home, '.gitconfig'), { force: true });
     }
   });
+
+  it("denied: the template directory git copies into every new repository (init.templateDir): a hook planted there would run in the next `git clone` outside (twin: written outside, it runs there; a sibling directory is written inside)", async () => {
+    const home = world.env.HOME!;
+    const templates = join(home, 'git-templates');
+    const sibling = join(home, 'git-notes');
+    const hookMarker = join(world.dir, 'TEMPLATE-HOOK-RAN');
+    mkdirSync(join(templates, 'hooks'), { recursive: true });
+    mkdirSync(sibling, { recursive: true });
+    writeFileSync(join(home, '.gitconfig'), `[init]\n\ttemplateDir = ~/git-templates\n`);
+    const origin = join(world.dir, 'origin-repo');
+    try {
+      execaSync('git', ['init', '-q', origin]);
+      execaSync('git', ['-C', origin, 'commit', '-q', '--allow-empty', '-m', 'x'], { env: { ...process.env, ...gitEnv } });
+      const hook = join(templates, 'hooks', 'post-checkout');
+      const script = [hook, join(sibling, 'post-checkout')]
+        .map((p) => `(printf '#!/bin/sh\\ntouch ${hookMarker}\\n' > ${p} && chmod +x ${p}) 2>/dev/null && echo "ok ${p}" || echo "refused ${p}"`)
+        .join('\n');
+      const r = await sbxExec(['--', 'sh', '-c', script], { cwd: proj, env: { ...world.env, ...gitEnv } });
+      expect(r.stdout, r.stderr).toContain(`refused ${hook}`);
+      expect(r.stdout).toContain(`ok ${join(sibling, 'post-checkout')}`);
+      expect(r.stderr).toContain(`sbx: denied write ${hook}`);
+      const clone = await run('git', ['clone', '-q', origin, join(world.dir, 'clone-1')], { env: { ...world.env, ...gitEnv } });
+      expect(clone.code, clone.stderr).toBe(0);
+      expect(existsSync(hookMarker)).toBe(false);
+      // Twin: the same hook written outside runs during the clone itself.
+      writeFileSync(hook, `#!/bin/sh\ntouch ${hookMarker}\n`, { mode: 0o755 });
+      expect((await run('git', ['clone', '-q', origin, join(world.dir, 'clone-2')], { env: { ...world.env, ...gitEnv } })).code).toBe(0);
+      expect(existsSync(hookMarker)).toBe(true);
+    } finally {
+      rmSync(join(home, '.gitconfig'), { force: true });
+    }
+  });
 });

@@ -35,11 +35,12 @@ describe('git hooks path floors', () => {
     git('-C', repo, 'config', 'core.hooksPath', '.husky/_');
     git('-C', repo, 'config', 'include.path', '../../shared.cfg'); // relative to .git/, as git reads it
     writeFileSync(join(dir, 'shared.cfg'), '[core]\n\thooksPath = /abs/hooks\n');
-    writeFileSync(join(xdgGit, 'config'), '[core]\n\thooksPath = .githooks\n');
+    writeFileSync(join(xdgGit, 'config'), '[core]\n\thooksPath = .githooks\n[init]\n\ttemplateDir = ~/git-templates\n');
     expect(gitRunFloors(join(repo, 'src'), home, xdgGit)).toEqual({
       hooks: [join(repo, '.husky/_'), '/abs/hooks'].sort(),
       includes: [join(dir, 'shared.cfg')],
       globs: ['/**/.githooks'],
+      templates: [join(home, 'git-templates')],
     });
     // A linked worktree: .git is a file naming its gitdir, whose commondir is the main repository.
     git('-C', repo, 'commit', '-q', '--allow-empty', '-m', 'x', '--no-verify');
