@@ -9,6 +9,7 @@ import { ecosystemPreset } from './ecosystems.js';
 import { pathExists } from './expand.js';
 import { gitRunFloors, HOOK_NAMES } from './git-hooks-path.js';
 import { linkTargets, type LinkTargets } from './link-targets.js';
+import { rcSources, type RcSources } from './rc-sources.js';
 import { homeDir, userRuntimeDirs, xdg } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
 
@@ -182,6 +183,8 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   const out = rc.map((f) => join(home, f));
   const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;
   if (zdot && zdot !== home) for (const f of ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout']) out.push(join(zdot, f));
+  // What they source, and what ssh's config includes (rc-sources.ts).
+  out.push(...loadedByStartupFiles(ctx).code);
   for (const c of new Set([config, join(home, '.config')])) {
     // fish: the code it runs (not fish_variables, which fish opens read-write at every
     // prompt to sync universal variables: denying it breaks every fish session).
@@ -253,6 +256,22 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
     if (basename(d) === '_' && basename(dirname(d)) === '.husky') out.push(dirname(d));
   }
   return { places: [...new Set(out)], pathDirs, globs: git.globs };
+}
+
+/** The files the shell start-up files source and ssh's config includes (code), and the keys it names; never one covering the home or the project. */
+function loadedByStartupFiles(ctx: PresetContext): RcSources {
+  const env = ctx.env;
+  const home = homeDir(env);
+  const config = xdg(env, 'XDG_CONFIG_HOME', join(home, '.config'));
+  const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;
+  const files = [
+    ...['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.bash_aliases', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout', '.xprofile', '.xsessionrc'].map((f) => join(home, f)),
+    ...(zdot && zdot !== home ? ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout'].map((f) => join(zdot, f)) : []),
+    join(config, 'fish', 'config.fish'),
+  ];
+  const r = rcSources(home, zdot, files, join(home, '.ssh', 'config'));
+  const covers = (p: string) => p === '/' || [home, ctx.projectDir].some((d) => d === p || d.startsWith(`${p}/`));
+  return { code: r.code.filter((p) => !covers(p)), keys: r.keys.filter((p) => !covers(p)) };
 }
 
 /** The environment a PATH dir is the bin/ of (a virtualenv, a conda env), or undefined. */
@@ -339,7 +358,8 @@ export function preset(name: PresetName, ctx: PresetContext): Preset {
         .flatMap((f) => envPath(f))
         .filter((p) => !covers(p));
       const linked = protectedLinks(ctx).secrets.filter((p) => !p.includes('$')).map(escapeGlob);
-      const paths = [...SECRET_PATHS, ...xdgSecrets(ctx.env), ...krb, ...podman, ...named, ...linked];
+      const sshKeys = loadedByStartupFiles(ctx).keys.filter((p) => !p.includes('$')).map(escapeGlob);
+      const paths = [...SECRET_PATHS, ...xdgSecrets(ctx.env), ...krb, ...podman, ...named, ...linked, ...sshKeys];
       const sockets = [...DOCKER_SOCKETS, ...AGENT_SOCKETS, ...envPath(ctx.env.SSH_AUTH_SOCK)];
       return { literal: false, body: { read: { deny: paths }, write: { deny: paths }, net: { unix: { deny: sockets } } } };
     }

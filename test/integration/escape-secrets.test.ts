@@ -72,7 +72,14 @@ beforeAll(() => {
   // gh under $XDG_CONFIG_HOME (the test world sets it outside the home).
   put(join(world.env.XDG_CONFIG_HOME!, 'gh', 'hosts.yml'));
   // Dotfiles linked in from a repository (GNU stow's layout).
-  put(h('dotfiles/ssh/config'), 'Host *\n');
+  put(h('dotfiles/ssh/config'), 'Host *\n  IdentityFile ~/keys/work_ed25519\nInclude ~/dotfiles/ssh/conf.d/*.conf\n');
+  put(h('keys/work_ed25519'), 'PRIVATE KEY\n');
+  put(h('dotfiles/ssh/conf.d/hosts.conf'), 'Host box\n');
+  // Start-up files that source others (helper-61 F2b).
+  put(h('.bashrc'), '. ~/dotfiles/shellrc.sh\n[ -f "$HOME/tools/env.sh" ] && source "$HOME/tools/env.sh"\n');
+  put(h('dotfiles/shellrc.sh'), 'alias ll="ls -l"\n');
+  put(h('tools/env.sh'), 'export TOOLS=1\n');
+  put(h('tools/README'), 'tools\n');
   put(h('dotfiles/tmux.conf'), 'set -g mouse on\n');
   put(h('dotfiles/nvim/init.lua'), '-- init\n');
   put(h('dotfiles/README'), 'my dotfiles\n');
@@ -124,7 +131,7 @@ describe('links in protected places', () => {
     const refused = [h('.ssh/config'), h('dotfiles/ssh/config'), h('.tmux.conf'), h('dotfiles/tmux.conf'), h('.config/nvim/init.lua'), h('dotfiles/nvim/init.lua')];
     const r = await inside('w', [...refused, h('dotfiles/README')]);
     expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [h('dotfiles/README')]: 'ok' });
-    expect(readFileSync(h('dotfiles/ssh/config'), 'utf8')).toBe('Host *\n');
+    expect(readFileSync(h('dotfiles/ssh/config'), 'utf8')).not.toContain('planted');
     expect(readFileSync(h('dotfiles/README'), 'utf8')).toBe('my dotfiles\nplanted\n');
   });
 
@@ -133,5 +140,15 @@ describe('links in protected places', () => {
     const twin = h('npm-global/lib/node_modules/unlinked/index.js');
     const r = await inside('w', [...refused, twin]);
     expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
+  });
+});
+
+describe('files the start-up files load', () => {
+  it("what ~/.bashrc sources and ~/.ssh/config includes is not writable; the key it names is not readable; twins: a file beside them is written, a note beside the key read", async () => {
+    const refused = [h('dotfiles/shellrc.sh'), h('tools/env.sh'), h('dotfiles/ssh/conf.d/hosts.conf'), h('dotfiles/ssh/conf.d/new.conf')];
+    const w = await inside('w', [...refused, h('tools/README')]);
+    expect(w.verdicts).toEqual({ ...all(refused, 'refused'), [h('tools/README')]: 'ok' });
+    const r = await inside('r', [h('keys/work_ed25519'), h('keys/notes.txt')]);
+    expect(r.verdicts).toEqual({ [h('keys/work_ed25519')]: 'refused', [h('keys/notes.txt')]: 'ok' });
   });
 });
