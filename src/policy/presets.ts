@@ -274,10 +274,13 @@ function loadedByStartupFiles(ctx: PresetContext): RcSources {
   return { code: r.code.filter((p) => !covers(p)), keys: r.keys.filter((p) => !covers(p)) };
 }
 
-/** The environment a PATH dir is the bin/ of (a virtualenv, a conda env), or undefined. */
+/** The environment a PATH dir is the bin/ of (a virtualenv, a conda env, or one not made yet), or undefined. */
 function environmentRoot(dir: string): string | undefined {
   if (!/\/(bin|Scripts)$/.test(dir)) return undefined;
   const root = dirname(dir);
+  // Not there yet: whatever is made there later (a virtualenv the user creates while a
+  // sandbox runs, whose site-packages runs at every python start) is floored from the start.
+  if (!pathExists(root)) return root;
   return pathExists(join(root, 'pyvenv.cfg')) || pathExists(join(root, 'conda-meta')) ? root : undefined;
 }
 

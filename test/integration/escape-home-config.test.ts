@@ -268,6 +268,24 @@ describe('what tools outside walk up to or find on PATH, wherever the sandbox st
     for (const p of siblings) expect(verdicts[p], `${p}\n${stderr}`).toBe('ok');
     expect(existsSync(pth)).toBe(false);
   });
+
+  it('a PATH entry whose environment is not made yet is floored whole: a virtualenv the user makes while the sandbox runs has its site-packages refused (twin: a sibling environment not on PATH is written)', async () => {
+    const later = h('venvs/later');
+    const other = h('venvs/other');
+    const pathEnv = { ...env, PATH: `${join(later, 'bin')}:${env.PATH}` };
+    const pth = join(later, 'lib/python3.11/site-packages/zz.pth');
+    mkdirSync(h('venvs'), { recursive: true }); // where the user keeps environments
+    // The sandbox starts first; the user makes the environment outside meanwhile; then the write.
+    const script = `while [ ! -e ${later}/pyvenv.cfg ]; do sleep 0.05; done; if echo x >> ${pth}; then echo "ok later"; else echo "refused later"; fi; if mkdir -p ${other} && echo x >> ${other}/x.pth; then echo "ok other"; else echo "refused other"; fi`;
+    const run = sbxExec(['--', 'sh', '-c', script], { env: pathEnv, cwd: project });
+    await new Promise((r) => setTimeout(r, 500));
+    mkdirSync(dirname(pth), { recursive: true });
+    writeFileSync(join(later, 'pyvenv.cfg'), 'home = /usr/bin\n');
+    const r = await run;
+    expect(r.stdout, r.stderr).toContain('refused later');
+    expect(r.stdout, r.stderr).toContain('ok other');
+    expect(existsSync(pth)).toBe(false);
+  });
 });
 
 describe("cargo's registry and go's module cache under the rust and go presets (builds outside run what they hold)", () => {
