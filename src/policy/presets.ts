@@ -116,6 +116,10 @@ const SHELL_RC = [
   '/**/.git/hooks',
   '/**/.vscode',
   '/**/.idea',
+  // An editor runs these on the host when it opens the folder: a workspace file's tasks,
+  // a dev container's initializeCommand.
+  '/**/*.code-workspace',
+  '/**/.devcontainer',
 ];
 
 /** SECRET_PATHS under ~/.config and ~/.local/share, again under $XDG_CONFIG_HOME / $XDG_DATA_HOME set elsewhere (escaped). */

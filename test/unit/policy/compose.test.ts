@@ -255,6 +255,9 @@ const cases: Case[] = [
       ['write', '<P>/.git/config', false, 'preset persistence'], // the default floor (protect: [secrets, persistence])
       ['write', '<P>/.git/objects/ab', true],
       ['write', '<P>/.vscode/settings.json', false],
+      ['write', '<P>/.devcontainer/devcontainer.json', false],
+      ['write', '<P>/app.code-workspace', false],
+      ['write', '<P>/app.code-workspace.md', true],
     ],
   },
   {
