@@ -215,7 +215,18 @@ export function parsePolicyText<K extends 'project' | 'user'>(
   if (!parsed.success) {
     throw fail(sortByPosition(parsed.error.issues.flatMap((i) => zodIssueLines(i, data, loc, kind))));
   }
+  const total = countEntries(parsed.data);
+  if (total > MAX_TOTAL_ENTRIES) throw fail([`${file}:1:1: (top level): ${total} entries in all; a policy file holds at most ${MAX_TOTAL_ENTRIES}`]);
   return { data: parsed.data as K extends 'user' ? UserFile : ProjectFile, where };
+}
+
+/** Entries (strings in lists) a policy file may hold in all, its `commands:` included (see schema.ts MAX_COMMANDS). */
+export const MAX_TOTAL_ENTRIES = 5000;
+
+function countEntries(v: unknown): number {
+  if (Array.isArray(v)) return v.length;
+  if (v && typeof v === 'object') return Object.values(v).reduce<number>((n, x) => n + countEntries(x), 0);
+  return 0;
 }
 
 const parseCache = new Map<string, ParseResult<unknown>>();

@@ -13,8 +13,16 @@ export type PresetName = (typeof PRESET_NAMES)[number];
  * The schemas are built on first use: loading zod costs tens of milliseconds, and
  * `sbx exec` on a machine with no policy file needs none of it.
  */
+/**
+ * Bounds on what one file may hold, far above any real policy: a policy is compiled on the
+ * supervisor's one thread, and a cloned repository's `.sbx.yaml` of 5,500 `commands:`
+ * entries held it for 90 s (every session's cd and start with it).
+ */
+export const MAX_ENTRIES_PER_LIST = 1000;
+export const MAX_COMMANDS = 100;
+
 function build(z: typeof Zod) {
-  const entries = z.array(z.string().min(1, 'expected a non-empty string'));
+  const entries = z.array(z.string().min(1, 'expected a non-empty string')).max(MAX_ENTRIES_PER_LIST, `at most ${MAX_ENTRIES_PER_LIST} entries`);
 
   const allowDeny = z.strictObject({ allow: entries.optional(), deny: entries.optional() });
 
@@ -43,7 +51,10 @@ function build(z: typeof Zod) {
     version: z.literal(1),
     extends: z.array(presetName).optional(),
     ...sections,
-    commands: z.record(z.string().min(1), commandOverrideSchema).optional(),
+    commands: z
+      .record(z.string().min(1), commandOverrideSchema)
+      .refine((c) => Object.keys(c).length <= MAX_COMMANDS, `at most ${MAX_COMMANDS} programs`)
+      .optional(),
   };
 
   const projectFileSchema = z.strictObject(common);

@@ -5,8 +5,8 @@
  * compiled) — must not be able to hold it: a 150 MB file held it for minutes, and a terminal
  * opened meanwhile started unsandboxed after 20 s. So the thread time such requests take is
  * charged to their session, and to all sessions together; over budget, a request is answered
- * "busy" at once, without the work. A person typing `sbx trust` or nesting `sbx exec` now
- * and then stays far below it.
+ * "busy" at once, without the work, and the rest of the thread stays for everyone's cd,
+ * starts and pings. A person typing `sbx trust` or nesting `sbx exec` stays far below it.
  */
 
 interface Bucket {
@@ -15,9 +15,17 @@ interface Bucket {
   at: number;
 }
 
-/** Capacity (a burst) and refill (a share of the thread), in ms and ms per second. */
-const PER_SESSION = { capacity: 2000, refillPerSecond: 100 }; // 10% of the thread after a 2 s burst
-const ALL_SESSIONS = { capacity: 4000, refillPerSecond: 400 }; // 40% for every session together
+/**
+ * Capacity (a burst) and refill (a share of the thread), in ms and ms per second. What bounds
+ * one request is the input itself (a policy file of 64 KiB, MAX_TOTAL_ENTRIES and
+ * MAX_COMMANDS: under 2 s to compile; a hint's arguments fit in one path), and requests are
+ * answered one after another with everyone else's in between, so a loop of them slows the
+ * others down rather than stopping them. This bounds such a loop: over a minute of thread
+ * time, a session gets 80% of it at most, all sessions together 90% — a build that nests
+ * `sbx exec` hundreds of times in deep directories (300 ms each) is never refused.
+ */
+export const PER_SESSION = { capacity: 60_000, refillPerSecond: 800 };
+export const ALL_SESSIONS = { capacity: 120_000, refillPerSecond: 900 };
 const ALL = '\0all';
 
 export class ThreadBudget {

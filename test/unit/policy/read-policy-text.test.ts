@@ -67,3 +67,28 @@ describe('readPolicyText', () => {
     }
   });
 });
+
+describe('policy size bounds (a policy is compiled on the supervisor\'s one thread)', () => {
+  it('at most MAX_COMMANDS programs under commands: and MAX_TOTAL_ENTRIES entries in all, each said with its place; twin: a file at the bounds loads', async () => {
+    const { loadPolicyText, MAX_TOTAL_ENTRIES } = await import('../../../src/policy/load.js');
+    const { MAX_COMMANDS } = await import('../../../src/policy/schema.js');
+    const cmds = (n: number) => `version: 1\ncommands:\n${Array.from({ length: n }, (_, i) => `  p${i}: {}`).join('\n')}\n`;
+    expect(() => loadPolicyText('/p/.sbx.yaml', cmds(MAX_COMMANDS + 1), 'project')).toThrow(PolicyError);
+    try {
+      loadPolicyText('/p/.sbx.yaml', cmds(MAX_COMMANDS + 1), 'project');
+    } catch (err) {
+      expect((err as PolicyError).issues).toEqual([`/p/.sbx.yaml:3:3: commands: at most ${MAX_COMMANDS} programs (got a mapping)`]);
+    }
+    expect(loadPolicyText('/p/.sbx.yaml', cmds(MAX_COMMANDS), 'project').data.commands).toBeDefined();
+    const lists = (n: number) => `version: 1\nread: { deny: [${Array.from({ length: 1000 }, (_, i) => `/a${i}`).join(',')}] }\nwrite: { deny: [${Array.from({ length: 1000 }, (_, i) => `/b${i}`).join(',')}] }\n` +
+      `commands:\n${Array.from({ length: n }, (_, k) => `  p${k}: { read: { deny: [${Array.from({ length: 1000 }, (_, i) => `/c${k}-${i}`).join(',')}] } }`).join('\n')}\n`;
+    let issues: string[] = [];
+    try {
+      loadPolicyText('/p/.sbx.yaml', lists(4), 'project');
+    } catch (err) {
+      issues = (err as PolicyError).issues;
+    }
+    expect(issues).toEqual([`/p/.sbx.yaml:1:1: (top level): 6000 entries in all; a policy file holds at most ${MAX_TOTAL_ENTRIES}`]);
+    expect(loadPolicyText('/p/.sbx.yaml', lists(3), 'project').data.read?.deny).toHaveLength(1000);
+  });
+});

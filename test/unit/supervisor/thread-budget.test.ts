@@ -1,43 +1,49 @@
 /** The supervisor's thread time for requests from inside: per session and for all sessions together. */
 import { describe, expect, it } from 'vitest';
-import { ThreadBudget } from '../../../src/supervisor/thread-budget.js';
+import { ALL_SESSIONS, PER_SESSION, ThreadBudget } from '../../../src/supervisor/thread-budget.js';
 
 function clock() {
   let t = 0;
   return { now: () => t, advance: (ms: number) => (t += ms) };
 }
+const refillMs = (spec: { refillPerSecond: number }, debt: number) => (debt / spec.refillPerSecond) * 1000;
 
 describe('ThreadBudget', () => {
   it('a session that used its burst is answered busy; it is admitted again once the budget refilled (twin: another session is admitted meanwhile)', () => {
     const c = clock();
     const b = new ThreadBudget(c.now);
     expect(b.admit('a')).toBeUndefined();
-    b.charge('a', 2500);
+    b.charge('a', PER_SESSION.capacity + 500);
     expect(b.admit('a')).toMatch(/^busy: this session/);
     expect(b.admit('b')).toBeUndefined();
-    c.advance(4000); // 10% refill: 400 ms back, still in debt by 100
+    c.advance(refillMs(PER_SESSION, 400)); // 400 ms back: still in debt by 100
     expect(b.admit('a')).toMatch(/^busy/);
-    c.advance(2000);
+    c.advance(refillMs(PER_SESSION, 200));
     expect(b.admit('a')).toBeUndefined();
   });
 
   it('many sessions together are held to the shared budget', () => {
     const c = clock();
     const b = new ThreadBudget(c.now);
-    for (let i = 0; i < 3; i++) b.charge(`s${i}`, 1500);
-    expect(b.admit('s9')).toMatch(/^busy: sandboxed sessions/);
-    c.advance(1000); // 40% refill: 400 ms back, still in debt by 100
-    expect(b.admit('s9')).toMatch(/^busy: sandboxed sessions/);
-    c.advance(1000);
-    expect(b.admit('s9')).toBeUndefined();
+    const each = PER_SESSION.capacity - 1;
+    const n = Math.ceil(ALL_SESSIONS.capacity / each) + 1;
+    for (let i = 0; i < n; i++) b.charge(`s${i}`, each);
+    expect(b.admit('s-new')).toMatch(/^busy: sandboxed sessions/);
+    c.advance(refillMs(ALL_SESSIONS, n * each - ALL_SESSIONS.capacity) + 10);
+    expect(b.admit('s-new')).toBeUndefined();
   });
 
-  it('a person nesting sbx exec or running sbx trust now and then is never held (small work, spread out)', () => {
+  it('a build nesting sbx exec in a loop (50 ms each, back to back) runs 150 of them; a person now and then is never held', () => {
     const c = clock();
     const b = new ThreadBudget(c.now);
+    for (let i = 0; i < 150; i++) {
+      expect(b.admit('a'), `request ${i}`).toBeUndefined();
+      b.charge('a', 50);
+      c.advance(50);
+    }
     for (let i = 0; i < 1000; i++) {
-      expect(b.admit('a')).toBeUndefined();
-      b.charge('a', 30);
+      expect(b.admit('p')).toBeUndefined();
+      b.charge('p', 30);
       c.advance(500);
     }
   });
@@ -46,7 +52,7 @@ describe('ThreadBudget', () => {
     const c = clock();
     const b = new ThreadBudget(c.now);
     await b.run('a', async () => {
-      c.advance(2100);
+      c.advance(PER_SESSION.capacity + 100);
     });
     expect(b.admit('a')).toMatch(/^busy/);
   });
