@@ -66,6 +66,15 @@ const TABLE: Record<string, { value: string[]; flag: string[] }> = {
   },
 };
 
+/**
+ * git's dashed form: `git-push ARGS` (git-core's programs, hard links to git) is `git push
+ * ARGS`. Twin of native `dashed_form` (exec_rules.cc).
+ */
+export function dashedForm(argv: readonly string[]): readonly string[] {
+  const m = argv.length > 0 ? /^git-([a-z][a-z0-9-]*)$/.exec(basename(argv[0]!)) : null;
+  return m ? ['git', m[1]!, ...argv.slice(1)] : argv;
+}
+
 /** Tools with a table (for docs and tests). */
 export const KNOWN_TOOLS = Object.keys(TABLE);
 

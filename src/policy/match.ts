@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { Effect, ExecSection, PathRule, PathSection, ProgramRule } from './compiled.js';
 import { globMatchDepth, globMatches, segments } from './glob.js';
-import { subcommandStarts } from './exec-tools.js';
+import { dashedForm, subcommandStarts } from './exec-tools.js';
 
 export interface Decision {
   effect: Effect;
@@ -59,8 +59,11 @@ export function programNameMatches(name: string, binary: string, requested: stri
  * global options (exec-tools.ts), every reading counts — the rule with the most `args`
  * wins, deny on ties, first in order after that. Any reading that denies, denies.
  */
-export function decideProgram(rules: ProgramRule[], binary: string, requested: string, argv: string[]): Decision | undefined {
-  const matched = rules.filter((r) => programNameMatches(r.name, binary, requested));
+export function decideProgram(rules: ProgramRule[], binary: string, requested: string, asked: string[]): Decision | undefined {
+  // git-core's `git-push` is `git push` (the engine matches it to git by identity).
+  const argv = dashedForm(asked);
+  const dashed = argv !== asked;
+  const matched = rules.filter((r) => programNameMatches(r.name, binary, requested) || (dashed && r.name === 'git'));
   const starts = matched.map((r) => (r.tool ? subcommandStarts(argv, r.tool) : [1]));
   const readings = [...new Set(starts.flat())];
   if (readings.length === 0) readings.push(-1);

@@ -153,8 +153,14 @@ describe('argument rules read the global options of git, kubectl, docker, npm', 
         git('--git-dir', join(repo, '.git'), '--work-tree', repo, 'status'),
         git('-C', repo, '--git-dir=.git', 'status'),
         ['sh', '-c', `cp /usr/bin/git ${pub}/g && exec ${pub}/g -c k.v=1 -C ${repo} status`],
+        // git's dashed form (git-core's programs): git-status is `git status`.
+        ['sh', '-c', `cd ${repo} && exec /usr/lib/git-core/git-status`],
       ],
-      allowed: [git('-c', 'k.v=1', '-C', repo, '--no-pager', 'log', '-1', '--format=%s'), ['sh', '-c', `cp /usr/bin/git ${pub}/g2 && exec ${pub}/g2 -C ${repo} log -1 --format=%s`]],
+      allowed: [
+        git('-c', 'k.v=1', '-C', repo, '--no-pager', 'log', '-1', '--format=%s'),
+        ['sh', '-c', `cp /usr/bin/git ${pub}/g2 && exec ${pub}/g2 -C ${repo} log -1 --format=%s`],
+        ['sh', '-c', `cd ${repo} && exec /usr/lib/git-core/git-log -1 --format=%s`],
+      ],
       ran: /first-commit/,
     },
     {

@@ -46,12 +46,18 @@ beforeAll(() => {
   // A node script (an interpreter that loads code named by its environment: NODE_OPTIONS).
   writeFileSync(join(tools, 'myjs'), `#!${process.execPath}\nprocess.stdout.write(require('fs').readFileSync(process.argv[2], 'utf8'));\n`);
   chmodSync(join(tools, 'myjs'), 0o755);
+  copyFileSync('/usr/bin/tail', join(tools, 'mytail'));
+  chmodSync(join(tools, 'mytail'), 0o755);
+  copyFileSync('/bin/cat', join(tools, 'mycat'));
+  chmodSync(join(tools, 'mycat'), 0o755);
+  writeFileSync(join(tools, 'envtool'), '#!/usr/bin/env mycat\n');
+  chmodSync(join(tools, 'envtool'), 0o755);
   writeFileSync(join(pub, 'evil.js'), `try { process.stdout.write('evil: ' + require('fs').readFileSync(${JSON.stringify(secret)}, 'utf8')); } catch (e) { console.error('evil: ' + e.code); }\n`);
   writeFileSync(
     policyFile,
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
-      '  myjs: { read: { allow: ["secret/data.txt"] } }\n' +
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n' +
       `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n`,
   );
   // A program named by path in a directory the sandbox may write (a project-local tool).
@@ -62,6 +68,9 @@ beforeAll(() => {
   chmodSync(join(pub, 'mytool'), 0o755);
   symlinkSync('/bin/sh', join(pub, 'evil', 'mytool'));
   writeFileSync(join(pub, 'evil', 'myscript'), `#!/bin/sh\ncat ${secret}\n`);
+  // mycat found first on a PATH the caller set: what `#!/usr/bin/env mycat` runs.
+  writeFileSync(join(pub, 'evil', 'mycat'), `#!/bin/sh\nprintf 'planted: '; cat ${secret}\n`);
+  chmodSync(join(pub, 'evil', 'mycat'), 0o755);
   chmodSync(join(pub, 'evil', 'myscript'), 0o755);
 });
 afterAll(() => world.cleanup());
@@ -129,11 +138,19 @@ describe('code injected into the real program does not get its override', () => 
     expect(r.stderr).toMatch(/sbx: denied .*mytool.*LD_PRELOAD/);
   });
 
-  it('LD_LIBRARY_PATH and LD_AUDIT are refused the same way; the real mytool without them still works', async () => {
-    for (const v of [`LD_LIBRARY_PATH=${pub}`, `LD_AUDIT=${preload}`]) {
-      const r = await inside(`${v} mytool ${secret}`);
-      expect(r.stdout).not.toContain(SECRET);
-      expect(r.stderr).toMatch(new RegExp(`sbx: denied .*mytool.*${v.split('=')[0]}`));
+  it('LD_LIBRARY_PATH, LD_AUDIT, OPENSSL_CONF (loads engines), exported bash functions, git config pairs and JAVA_TOOL_OPTIONS are refused the same way; the real mytool without them still works', async () => {
+    const vars: [string, string][] = [
+      [`LD_LIBRARY_PATH=${pub}`, 'LD_LIBRARY_PATH'],
+      [`LD_AUDIT=${preload}`, 'LD_AUDIT'],
+      [`OPENSSL_CONF=${pub}/evil.cnf`, 'OPENSSL_CONF'],
+      ["'BASH_FUNC_ls%%=() { cat /x; }'", 'BASH_FUNC_\\*'],
+      ['GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.sshCommand GIT_CONFIG_VALUE_0=evil', 'GIT_CONFIG_\\*'],
+      ['JAVA_TOOL_OPTIONS=-javaagent:evil.jar', 'JAVA_TOOL_OPTIONS'],
+    ];
+    for (const [v, name] of vars) {
+      const r = await inside(`env ${v} mytool ${secret}`);
+      expect(r.stdout, v).not.toContain(SECRET);
+      expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name}`));
     }
     expectSecret(await inside(`mytool ${secret}`));
   });
@@ -147,6 +164,15 @@ describe('code injected into the real program does not get its override', () => 
     expect(r.stderr).toMatch(/sbx: denied .*run with NODE_OPTIONS/);
   });
 
+  it('a `#!/usr/bin/env mycat` script with an override: a mycat planted first on PATH in a place the sandbox writes reads the secret outside; inside it runs without the override; twin: the real mycat keeps it', async () => {
+    const o = await outside(`PATH=${pub}/evil:$PATH envtool ${secret}`);
+    expect(o.stdout).toContain(`planted: ${SECRET}`);
+    expectSecret(await inside(`envtool ${secret}`));
+    const r = await inside(`PATH=${pub}/evil:$PATH envtool ${secret}; echo rc=$?`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*evil\/mycat \(a file the sandbox may write: it runs without the commands: override/);
+  });
+
   it('a debugger that hides LD_PRELOAD after the loader read it and detaches before sbx looks: refused', async () => {
     const run = (mode: string) => `PRELOAD_READ=${secret} LD_PRELOAD=${preload} ${tamper} ${mode} mytool /dev/null; echo rc=$?`;
     // Outside: the library still runs in the child after its LD_PRELOAD was renamed.
@@ -157,7 +183,18 @@ describe('code injected into the real program does not get its override', () => 
     const r = await inside(run('poke'));
     expect(r.stderr).toMatch(/override_tamper: [1-9]\d* word\(s\) rewritten/);
     expect(r.stdout).not.toContain(SECRET);
-    expect(r.stderr).toMatch(/sbx: denied .*mytool.*written by a debugger before sbx verified it/);
+    expect(r.stderr).toMatch(/sbx: denied .*mytool.*opened or written by a debugger before sbx verified it/);
+  });
+
+  it('a debugger that opens the new image\'s memory before sbx verified it and keeps the fd: outside it reads what the program read; inside the program does not get its override (twin below: peeking only, it does)', async () => {
+    const keep = fixture('mem_keep');
+    // tail -f reads the secret into its memory and stays.
+    const run = (where: typeof inside) => where(`${keep} ${SECRET} ${join(tools, 'mytail')} -f ${secret} > /dev/null; echo rc=$?`);
+    const o = await run(outside);
+    expect(o.stderr).toContain(`READ FROM OVERRIDDEN PROCESS via kept fd`);
+    const r = await run(inside);
+    expect(r.stderr).not.toContain('READ FROM OVERRIDDEN PROCESS');
+    expect(r.stderr).toMatch(/sbx: denied .*mytail.*opened or written by a debugger before sbx verified it/);
   });
 
   it('the allowed twin: the same debugger stops and detaches without writing; the real mytool keeps its override', async () => {

@@ -219,6 +219,14 @@ std::shared_ptr<const Policy> Core::policy(int id) {
   return it == policies_.end() ? nullptr : it->second;
 }
 
+std::shared_ptr<const Policy> Core::override_base(int id) {
+  std::lock_guard<std::mutex> g(polMu_);
+  for (const auto& kv : policies_)
+    for (const auto& c : kv.second->commands)
+      if (c.policy == id) return kv.second;
+  return nullptr;
+}
+
 bool Core::has_policy(int id) {
   std::lock_guard<std::mutex> g(polMu_);
   return policies_.count(id) != 0;

@@ -59,6 +59,9 @@ class Core : public std::enable_shared_from_this<Core> {
   // The snapshot with this id; the strict policy for an id not (or no longer) set.
   std::shared_ptr<const Policy> policy(int id);
   bool has_policy(int id);
+  // The policy whose `commands:` entry `id` is (the one a process under that override came
+  // from), or null when `id` is no override.
+  std::shared_ptr<const Policy> override_base(int id);
   int assign(int pid, int policy, bool followsCd, bool sealed = false) { return procs_.assign(pid, policy, followsCd, sealed); }
   int reply_hint(uint64_t id, bool has_content, const std::string& content, int err);
   void stats(uint64_t& decisions, uint64_t& denials, uint64_t& audits, size_t& processes, int64_t& pending);

@@ -126,19 +126,36 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
 }
 
 // Variables that load code from outside the program into it — the dynamic loader's, glibc's
-// iconv modules, and the interpreters' (a script's override is its interpreter's) — when set
-// in the process's initial environment: the first one's name, else null. Read from
-// /proc/<tid>/environ, the environment the kernel put on the new stack (what ld.so read).
+// iconv modules, OpenSSL's config (it loads engines and providers), the interpreters' (a
+// script's override is its interpreter's), the JVM's agents, and the commands git, kubectl,
+// docker, ssh and less run from what a variable names — when set in the process's initial
+// environment: the first one's name, else null. Read from /proc/<tid>/environ, the
+// environment the kernel put on the new stack (what ld.so read). A name ending in '*' is a
+// prefix (bash's exported functions, git's config pairs).
 const char* loader_injection(int tid) {
-  static const char* const vars[] = {"LD_PRELOAD", "LD_AUDIT",   "LD_LIBRARY_PATH", "GCONV_PATH", "NODE_OPTIONS",
-                                     "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",   "PERL5OPT",   "PERL5LIB",
-                                     "RUBYOPT",    "RUBYLIB",    "BASH_ENV"};
+  static const char* const vars[] = {
+      "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "GCONV_PATH",
+      "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES",
+      "NODE_OPTIONS", "NODE_PATH",
+      "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
+      "PERL5OPT", "PERL5LIB", "PERLLIB",
+      "RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH",
+      "LUA_PATH", "LUA_CPATH", "LUA_INIT",
+      "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+      "BASH_ENV", "ENV", "BASH_FUNC_*", "ZDOTDIR",
+      "GIT_CONFIG_*", "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
+      "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR",
+      "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS", "LESSOPEN", "LESSCLOSE"};
   std::string env;
   if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, 1 << 20)) return "an unreadable environment";
   for (const std::string& kv : split_nul(env))
     for (const char* v : vars) {
       const size_t k = strlen(v);
-      if (kv.size() > k + 1 && kv.compare(0, k, v) == 0 && kv[k] == '=') return v;
+      if (v[k - 1] == '*') {
+        if (kv.compare(0, k - 1, v, k - 1) == 0 && kv.find('=') != std::string::npos) return v;
+      } else if (kv.size() > k + 1 && kv.compare(0, k, v) == 0 && kv[k] == '=') {
+        return v;
+      }
     }
   return nullptr;
 }
@@ -148,6 +165,16 @@ const char* loader_injection(int tid) {
 bool runs_launcher(Notif& n, const std::string& proc) {
   Fd exe(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
   return exe.ok() && n.core->is_launcher(exe.get()) && n.valid();
+}
+
+// Could a process under `p` have written the program at `path` (or put another file in its
+// place)? Its policy lets it write there, and the file or its directory is writable by us
+// (the same user: what the kernel would let the sandbox do).
+bool sandbox_may_write(const Policy& p, const std::string& path) {
+  if (!decide_path(p.write, path).allow) return false;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  return faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) == 0 || faccessat(AT_FDCWD, dir.c_str(), W_OK, AT_EACCESS) == 0;
 }
 
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
@@ -170,9 +197,12 @@ Verdict verify_image(Notif& n, bool pending) {
   }
   std::string asked;
   std::vector<std::string> argv;
+  // A process under a `commands:` override that ran another program: the policy it came from
+  // (below: the override is kept only for a program the sandbox cannot have written).
+  const auto base = pending ? n.core->override_base(n.policyId) : nullptr;
   // Names (AT_EXECFN, argv) matter only to program rules and overrides, here or in a policy
   // this one is nested in; argv only to argument rules and the loader's PROG.
-  if (!path.empty() && chain_any(n, exec_uses_names)) {
+  if (!path.empty() && (base || chain_any(n, exec_uses_names))) {
     asked = exec_fn(n.caller.tid);
     if (chain_any(n, exec_uses_argv)) {
       std::string cmd;
@@ -229,6 +259,36 @@ Verdict verify_image(Notif& n, bool pending) {
   // so a process met for the first time (a fork child) proves nothing with it.
   const int ci = command_override_for(*n.pol, img, pending);
   const int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
+  // A process under an override that runs another program keeps the override (npm's node,
+  // make's compilers) — unless the sandbox could have written that program: `#!/usr/bin/env
+  // node` runs whatever `node` comes first on a PATH the caller set, and the override would
+  // go to a file of the sandbox's choosing. Then it runs under the policy the override came
+  // from, decided there again.
+  if (pending && ov < 0) {
+    // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran).
+    const std::string planted = !base ? std::string()
+                                : sandbox_may_write(*base, path) ? path
+                                : !asked.empty() && asked[0] == '/' && sandbox_may_write(*base, asked) ? asked
+                                : std::string();
+    if (!planted.empty()) {
+      if (n.core->procs().assign(n.caller.tgid, base->id, false) < 0) {
+        post_event(n, "error", Decision{false, -2}, path);
+        return Verdict::kKill;
+      }
+      post_event(n, "deny", Decision{false, -2}, planted + " (a file the sandbox may write: it runs without the commands: override it was started under)", "commands");
+      n.core->denials++;
+      n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
+      if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
+      n.pol = n.core->policy(n.policyId);
+      if (!n.pol) return Verdict::kRefuse;
+      const ExecVerdict again = decide_image(n, exe.get(), path, asked, argv);
+      if (!again.d.allow) {
+        n.core->denials++;
+        post_event(n, "deny", again.d, again.target, again.op);
+        return Verdict::kKill;
+      }
+    }
+  }
   if (ov >= 0) {
     // The real program, with code of someone else's choosing loaded into it by the dynamic
     // loader: that code would run with the override's rights. Killed, like a denied image.
@@ -240,8 +300,8 @@ Verdict verify_image(Notif& n, bool pending) {
     if (var || written) {
       n.core->denials++;
       post_event(n, "deny", Decision{false, -2},
-                 path + (written ? std::string(" (written by a debugger before sbx verified it: what it shows cannot be trusted "
-                                               "for its commands: override)")
+                 path + (written ? std::string(" (its memory was opened or written by a debugger before sbx verified it: it cannot "
+                                               "get its commands: override)")
                                  : " (run with " + std::string(var) +
                                        ": code from outside the program would get its commands: override)"));
       return Verdict::kKill;

@@ -113,6 +113,20 @@ bool args_at(const ProgramRule& r, const std::vector<std::string>& argv, size_t 
   return true;
 }
 
+// git's dashed form: argv[0] `git-push` (git-core's programs) reads as `git push`. Twin of
+// dashedForm (src/policy/exec-tools.ts).
+std::vector<std::string> dashed_form(const std::vector<std::string>& argv) {
+  if (argv.empty()) return argv;
+  const size_t slash = argv[0].rfind('/');
+  const std::string b = slash == std::string::npos ? argv[0] : argv[0].substr(slash + 1);
+  if (b.size() < 5 || b.compare(0, 4, "git-") != 0 || !(b[4] >= 'a' && b[4] <= 'z')) return argv;
+  for (size_t i = 4; i < b.size(); i++)
+    if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-')) return argv;
+  std::vector<std::string> out{"git", b.substr(4)};
+  out.insert(out.end(), argv.begin() + 1, argv.end());
+  return out;
+}
+
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -196,6 +210,8 @@ ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
   }
 
   // Program rules that apply to this image: by name, or (deny rules present) by identity.
+  // git-core's `git-push` (a hard link to git, matched by identity) is `git push`.
+  const std::vector<std::string> argv = dashed_form(img.argv);
   std::vector<const ProgramRule*> rules;
   std::vector<std::vector<size_t>> starts;
   std::vector<size_t> readings;
@@ -210,7 +226,7 @@ ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
     }
     if (!match) continue;
     rules.push_back(&r);
-    starts.push_back(r.tool.known ? subcommand_starts(img.argv, r.tool) : std::vector<size_t>{1});
+    starts.push_back(r.tool.known ? subcommand_starts(argv, r.tool) : std::vector<size_t>{1});
     for (size_t s : starts.back())
       if (std::find(readings.begin(), readings.end(), s) == readings.end())
         readings.push_back(s);
@@ -230,7 +246,7 @@ ExecVerdict decide(const Policy& p, const ExecImage& img, int depth) {
     const ProgramRule* win = nullptr;
     for (size_t i = 0; i < rules.size(); i++) {
       const ProgramRule& r = *rules[i];
-      if (!r.args.empty() && (std::find(starts[i].begin(), starts[i].end(), c) == starts[i].end() || !args_at(r, img.argv, c)))
+      if (!r.args.empty() && (std::find(starts[i].begin(), starts[i].end(), c) == starts[i].end() || !args_at(r, argv, c)))
         continue;
       if (!win || r.args.size() > win->args.size() || (r.args.size() == win->args.size() && r.deny && !win->deny)) win = &r;
     }

@@ -45,8 +45,11 @@ static bool proc_refused(Notif& n, const std::string& real, bool need_write, boo
   // (we open it with our credentials).
   if (may_debug(n.caller, tgid) && proc_debug_entry_allowed(below, need_write) && !kernel_refusal(n.caller.tgid, pid)) {
     *debugged = !below.empty() && below.back() == "mem";
-    // A write fd onto its memory: whatever it writes later, recorded now (exec_state.h).
-    if (need_write) n.core->execs().taint(tgid);
+    // A write fd onto its memory: whatever it writes later, recorded now (exec_state.h). A
+    // read fd too: it keeps reading that address space after a `commands:` override widens
+    // the process (a fresh open would be refused then), so one taken before sbx verified the
+    // image is recorded the same way (taint() records nothing for a verified process).
+    if (need_write || *debugged) n.core->execs().taint(tgid);
     return false;
   }
   return refuse(n, Decision{false, -2}, "proc", real, EACCES);
