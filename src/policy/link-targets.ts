@@ -54,12 +54,12 @@ const SYSTEM = /^\/(usr|bin|sbin|lib|lib32|lib64|libx32|etc|boot|opt|var\/lib|va
 
 /** The targets of links in floors, secrets and PATH directories (see above). */
 export function linkTargets(input: LinkTargetInput): LinkTargets {
-  return JSON.parse(derivedFact('link-targets', JSON.stringify(input), unlessUnchanged(computeLinkTargets))) as LinkTargets;
+  return JSON.parse(derivedFact('link-targets', JSON.stringify(input), linkTargetsOf)) as LinkTargets;
 }
 
 /** The targets of links among and below the home's dot-entries, outside them (home-config.ts denies them the same way). */
 export function homeLinkTargets(home: string): string[] {
-  return JSON.parse(derivedFact('home-link-targets', home, unlessUnchanged(computeHomeLinkTargets))) as string[];
+  return JSON.parse(derivedFact('home-link-targets', home, homeLinkTargetsOf)) as string[];
 }
 
 /**
@@ -80,6 +80,9 @@ function unlessUnchanged(compute: (input: string) => { out: string; dirs: string
     return out;
   };
 }
+
+const linkTargetsOf = unlessUnchanged((input) => computeLinkTargets(input));
+const homeLinkTargetsOf = unlessUnchanged((input) => computeHomeLinkTargets(input));
 
 function stampOf(dirs: string[]): string[] {
   return dirs.map((d) => {

@@ -255,6 +255,34 @@ function check(label: string, env: () => Record<string, string>) {
       await r;
     });
 
+    // The relay (outside the sandbox) signals the pty's foreground job on ^Z, on ^C from a
+    // cooked terminal and at fg. The pty reports a group that is gone by its old number, so a
+    // command could make the number name a group of the user's outside: the relay stopped or
+    // killed it (helper-59 F1). Made deterministic here with ns_last_pid (root).
+    it.runIf(process.getuid?.() === 0)('^Z and ^C after the pty\'s foreground group died and its number went to a group outside: the outside group is not signalled (twin: a live foreground job is stopped by ^Z)', async () => {
+      const fx = fixture('pty_stale_fg');
+      for (const [mode, key, redirect] of [['raw', '\x1a', ''], ['cooked', '\x03', ' < /dev/null']] as const) {
+        const t = await new Outer(env()).start();
+        let victim: number | undefined;
+        try {
+          t.type(`${sbxBin} exec -- ${fx} inside 8${redirect}; echo "rc=$?"\n`);
+          const stale = Number((await t.wait(/stale (\d+)/))[1]);
+          const v = await run(fx, ['victim-at', String(stale), '20']);
+          expect(v.stdout, `${mode}: ${v.stderr}`).toBe(`victim ${stale}\n`);
+          victim = stale;
+          // Outside, the number is a live group now (the kernel signals it).
+          expect(readFileSync(`/proc/${stale}/stat`, 'utf8')).toMatch(/^\d+ \(pty_stale_fg\) S /);
+          t.type(key);
+          await pause(1000);
+          const state = readFileSync(`/proc/${stale}/stat`, 'utf8').split(') ')[1]?.[0];
+          expect(state, mode).toBe('S');
+        } finally {
+          if (victim) process.kill(victim, 'SIGKILL');
+          t.close();
+        }
+      }
+    });
+
     it('the relay is outside the sandbox: the command cannot signal it', async () => {
       const t = await new Outer(env()).start();
       try {

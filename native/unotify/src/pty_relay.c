@@ -21,6 +21,7 @@
  * continues the command.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -66,27 +68,25 @@ static int above_stdio(int fd) {
 
 /* ---- the relay (the parent, outside the sandbox) ---- */
 
-/* The pty's foreground job: what ^C would reach had it been typed there. */
-static pid_t pty_foreground(void) {
-  pid_t pg = g_master >= 0 ? tcgetpgrp(g_master) : -1;
-  return pg > 0 ? -pg : (pid_t)g_child;
-}
-
-static void on_forward(int sig) {
-  int e = errno;
-  if (g_child > 0) {
-    /* Signals the outer terminal made (stdin not a terminal, so it stayed cooked) go to
-       the pty's foreground job; a kill of our job or a hangup, to the command itself. */
-    pid_t to = sig == SIGINT || sig == SIGQUIT || sig == SIGTSTP ? pty_foreground() : (pid_t)g_child;
-    kill(to, sig);
-  }
-  errno = e;
-}
-
 static void on_wake(int sig) {
   int e = errno;
   unsigned char c = (unsigned char)sig;
   (void)!write(g_sigpipe[1], &c, 1);
+  errno = e;
+}
+
+/* Signals the outer terminal made (stdin not a terminal, so it stayed cooked) go to the
+   pty's foreground job, by the kernel (TIOCSIG: the pty's own reference to its foreground
+   group, never a number: a group that is gone gets nothing); ^Z is decided in the main loop
+   (suspend_job). A kill of our job or a hangup goes to the command itself (our child, not
+   reaped yet: its number is its own). */
+static void on_forward(int sig) {
+  int e = errno;
+  if (g_child > 0) {
+    if (sig == SIGINT || sig == SIGQUIT) ioctl(g_master, TIOCSIG, sig);
+    else if (sig == SIGTSTP) on_wake(sig);
+    else kill((pid_t)g_child, sig);
+  }
   errno = e;
 }
 
@@ -151,21 +151,32 @@ static void write_out(struct relay *r, const char *b, size_t n) {
   }
 }
 
-/* The command stopped (^Z on the pty, or a signal): the job stops as a whole, as a shell
-   expects, and the command continues when it does. */
-static void stop_job(struct relay *r) {
-  leave_raw(r);
-  signal(SIGTSTP, SIG_DFL);
-  kill(0, SIGTSTP); /* our group: us, and sbx-fast or the Node CLI that waits for us */
-  /* ... continued (fg or bg): SIGCONT. */
-  struct sigaction fwd = { .sa_handler = on_forward, .sa_flags = SA_RESTART };
-  sigaction(SIGTSTP, &fwd, NULL);
-  sync_size(r);
-  if (g_child > 0) {
-    pid_t fg = pty_foreground();
-    kill(-(pid_t)g_child, SIGCONT); /* the command leads its session: its group is its pid */
-    if (fg != -(pid_t)g_child) kill(fg, SIGCONT);
-  }
+/* ---- the pty's foreground job, by process ---- */
+
+/* The pty reports its foreground group by number, and keeps the number of a group that has
+   gone: the command can make a group of its own the foreground, let it die and wait until
+   the number is a group of the user's outside the sandbox (pids wrap in seconds). So a signal
+   the relay itself sends there goes to each member proven to be in the command's session
+   (the session's number is our unreaped child's: no other session can have it), through a
+   pidfd taken before that proof. */
+
+/* pgrp and session of pid from /proc/<pid>/stat; 0 when it cannot be read. */
+static int group_and_session(pid_t pid, pid_t *pgrp, pid_t *sid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* comm may hold anything but not past the last ')' */
+  int ppid, g, s;
+  char state;
+  if (!p || sscanf(p + 1, " %c %d %d %d", &state, &ppid, &g, &s) != 4) return 0;
+  *pgrp = g;
+  *sid = s;
+  return 1;
 }
 
 /* Does the process catch or ignore sig (/proc/<pid>/status SigCgt, SigIgn)? */
@@ -182,19 +193,75 @@ static int handles(pid_t pid, int sig) {
   return yes;
 }
 
-/* ^Z typed for the command. The pty's line discipline would send SIGTSTP to its foreground
-   group, but the command leads a session whose parent (we) is outside it: its group is
-   orphaned, and the kernel drops a stop signal's default action there. A program that
-   catches or ignores SIGTSTP (a shell, an editor) gets the key as usual; any other is
-   stopped as a terminal would stop it, with SIGSTOP. */
+/* Sends sig to every process of group pg in the command's session; with `unless_handled`, to
+   none (returning 1) when one of them catches or ignores it. Returns 0 otherwise. */
+static int signal_foreground(pid_t pg, int sig, int unless_handled) {
+  enum { MAX_MEMBERS = 256 };
+  int fds[MAX_MEMBERS];
+  int n = 0, handled = 0;
+  DIR *d = opendir("/proc");
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < MAX_MEMBERS) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    pid_t g, s;
+    if (*end || pid <= 0 || !group_and_session((pid_t)pid, &g, &s) || g != pg || s != (pid_t)g_child) continue;
+    int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (fd < 0) continue;
+    /* Looked at again through the pidfd's process: the number may have changed hands. */
+    if (!group_and_session((pid_t)pid, &g, &s) || g != pg || s != (pid_t)g_child ||
+        syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) != 0) {
+      close(fd);
+      continue;
+    }
+    if (unless_handled && handles((pid_t)pid, sig)) handled = 1;
+    fds[n++] = fd;
+  }
+  closedir(d);
+  for (int i = 0; i < n; i++) {
+    if (!handled) syscall(SYS_pidfd_send_signal, fds[i], sig, NULL, 0);
+    close(fds[i]);
+  }
+  return handled;
+}
+
+/* ^Z for the command (typed, or SIGTSTP from the outer terminal in cooked mode). The pty's
+   line discipline would send SIGTSTP to its foreground group, but the command leads a
+   session whose parent (we) is outside it: its group is orphaned, and the kernel drops a
+   stop signal's default action there. A program that catches or ignores SIGTSTP (a shell,
+   an editor) gets it as usual; any other is stopped as a terminal would stop it, with
+   SIGSTOP. Returns 1 when the job handles it (the key then goes through). */
+static int suspend_job(void) {
+  pid_t pg = tcgetpgrp(g_master);
+  if (pg <= 0) return 1;
+  if (signal_foreground(pg, SIGSTOP, 1) == 0) return 0;
+  return 1;
+}
+
 static void suspend_key(struct relay *r) {
   struct termios t;
   if (tcgetattr(g_master, &t) != 0 || !(t.c_lflag & ISIG) || t.c_cc[VSUSP] == _POSIX_VDISABLE) return;
   char *z = memchr(r->in_buf, t.c_cc[VSUSP], r->in_len);
-  pid_t pg = tcgetpgrp(g_master);
-  if (!z || pg <= 0 || handles(pg, SIGTSTP)) return;
+  if (!z || suspend_job()) return;
   r->in_len = (size_t)(z - r->in_buf); /* what followed ^Z is dropped, as a stopped job's would be */
-  kill(-pg, SIGSTOP);
+}
+
+/* The command stopped (^Z on the pty, or a signal): the job stops as a whole, as a shell
+   expects, and the command continues when it does. */
+static void stop_job(struct relay *r) {
+  leave_raw(r);
+  signal(SIGTSTP, SIG_DFL);
+  kill(0, SIGTSTP); /* our group: us, and sbx-fast or the Node CLI that waits for us */
+  /* ... continued (fg or bg): SIGCONT. */
+  struct sigaction fwd = { .sa_handler = on_forward, .sa_flags = SA_RESTART };
+  sigaction(SIGTSTP, &fwd, NULL);
+  sync_size(r);
+  if (g_child > 0) {
+    kill(-(pid_t)g_child, SIGCONT); /* the command leads its session: its group is its pid */
+    pid_t fg = tcgetpgrp(g_master);
+    if (fg > 0 && fg != (pid_t)g_child) signal_foreground(fg, SIGCONT, 0);
+  }
 }
 
 static long long now_ms(void) {
@@ -245,6 +312,7 @@ static void relay_main(struct relay *r) {
       for (ssize_t i = 0; i < k; i++) {
         if (sigs[i] == SIGWINCH || sigs[i] == SIGCONT) sync_size(r);
         if (sigs[i] == SIGCHLD) chld = 1;
+        if (sigs[i] == SIGTSTP && suspend_job()) ioctl(g_master, TIOCSIG, SIGTSTP); /* the job handles it */
       }
       if (chld) {
         pid_t w;
