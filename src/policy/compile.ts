@@ -30,7 +30,7 @@
  */
 import type { CompiledPolicy, Effect, PathRule, PathSection, ProgramRule, RuleOrigin } from './compiled.js';
 import { PolicyError } from '../errors.js';
-import { canonicalPath, EntryError, expandPath, expandRule, expandVars, isGlob, type RulePaths } from './expand.js';
+import { canonicalPath, EntryError, expandPath, expandRule, expandVars, isGlob, placeOf, type RulePaths } from './expand.js';
 import { formatKeyPath, issueLine, type KeyPath } from './load.js';
 import { decidePath } from './match.js';
 import { hostRule, ipRule, parseNetEntry } from './net-match.js';
@@ -414,10 +414,13 @@ class Builder {
     const home = canonicalPath(this.ctx.home);
     if (home === '/') return; // a home of / would take every dot-entry of the tree
     const idx = this.origin(HOME_CONFIG_ORIGIN, 'dot-entries of the home', 'write');
+    const links = homeLinkTargets(home);
     const rules: PathRule[] = [
       { rule: idx, effect: 'deny', match: 'glob', pattern: `${escapeGlob(home)}/.*`, floor: false },
-      // ... and where links among them lead (a stow-linked ~/.tmux.conf -> ~/dotfiles/tmux.conf).
-      ...[...xdgElsewhere(home, this.ctx.env), ...runtimeElsewhere(home, this.ctx.env), ...homeCodeCaches(home, this.ctx.env), ...homeLinkTargets(home)].map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(canonicalPath(p)), floor: false })),
+      // ... and where links among them lead (a stow-linked ~/.tmux.conf -> ~/dotfiles/tmux.conf),
+      ...[...xdgElsewhere(home, this.ctx.env), ...runtimeElsewhere(home, this.ctx.env), ...homeCodeCaches(home, this.ctx.env), ...links.targets].map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(canonicalPath(p)), floor: false })),
+      // ... and the links on the way there, where they are (another target would be the sandbox's choice).
+      ...links.links.map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(placeOf(p)), floor: false })),
     ];
     for (const r of rules) if (this.pushPath(this.p.write, r)) this.homeDeny.add(r);
   }

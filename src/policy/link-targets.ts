@@ -16,7 +16,7 @@
  * when a cached policy is checked. The walk is bounded (MAX_ENTRIES, depths below) and skips
  * caches and stores (SKIP): a link deeper than that, or past the bound, is not followed.
  */
-import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { derivedFact } from './expand.js';
 
@@ -57,9 +57,16 @@ export function linkTargets(input: LinkTargetInput): LinkTargets {
   return JSON.parse(derivedFact('link-targets', JSON.stringify(input), linkTargetsOf)) as LinkTargets;
 }
 
-/** The targets of links among and below the home's dot-entries, outside them (home-config.ts denies them the same way). */
-export function homeLinkTargets(home: string): string[] {
-  return JSON.parse(derivedFact('home-link-targets', home, homeLinkTargetsOf)) as string[];
+export interface HomeLinks {
+  /** Where the links among and below the home's dot-entries lead, outside them. */
+  targets: string[];
+  /** Links met on the way there, outside the dot-entries: denied at their own place. */
+  links: string[];
+}
+
+/** The targets of links among and below the home's dot-entries (home-config.ts denies them the same way). */
+export function homeLinkTargets(home: string): HomeLinks {
+  return JSON.parse(derivedFact('home-link-targets', home, homeLinkTargetsOf)) as HomeLinks;
 }
 
 /**
@@ -107,6 +114,19 @@ class Walker {
     if (target && this.keep(target) && !SYSTEM.test(target) && !list.includes(target)) list.push(target);
   }
 
+  /**
+   * Where `link` leads, and every link met on the way there: `~/.tmux.conf ->
+   * cfg/tmux/.tmux.conf` with `~/cfg` a link to a repository led to a file the sandbox
+   * could not write — but it could point `~/cfg` at a tree of its own (helper-62 F1). The
+   * links go to `links` (protected at their own place), the target to `list`.
+   */
+  addLink(list: string[], links: string[], link: string): void {
+    const f = follow(link);
+    if (!f) return;
+    this.add(list, f.target);
+    for (const v of f.via) this.add(links, v);
+  }
+
   walk(root: string, depth: number, onLink: (link: string) => void, rel = ''): void {
     this.dirs.add(root);
     let entries: Dirent[];
@@ -126,14 +146,14 @@ class Walker {
     }
   }
 
-  /** Each root that is a link, and the links below each that is a directory: their targets into `list`. */
-  protect(roots: string[], list: string[]): void {
+  /** Each root that is a link, and the links below each that is a directory: their targets into `list`, links on the way into `links`. */
+  protect(roots: string[], list: string[], links: string[]): void {
     for (const root of roots) {
       if (SYSTEM.test(root) || SKIP.has(basename(root))) continue;
       this.dirs.add(dirname(root)); // where it appears, or is made a link
       const kind = lstatKind(root);
-      if (kind === 'link') this.add(list, targetOf(root));
-      else if (kind === 'dir') this.walk(root, PROTECTED_DEPTH, (l) => this.add(list, targetOf(l)));
+      if (kind === 'link') this.addLink(list, links, root);
+      else if (kind === 'dir') this.walk(root, PROTECTED_DEPTH, (l) => this.addLink(list, links, l));
     }
   }
 }
@@ -147,10 +167,18 @@ function computeLinkTargets(text: string): { out: string; dirs: string[] } {
   const input = JSON.parse(text) as LinkTargetInput;
   const w = new Walker(notCovering(input.home, input.project));
   const out: LinkTargets = { floors: [], secrets: [], truncated: false };
-  // Secrets first: the smallest places, and the worst to miss.
-  w.protect(input.secrets, out.secrets);
-  w.protect(input.floors, out.floors);
-  for (const dir of input.pathDirs) if (!SYSTEM.test(dir)) w.walk(dir, 1, (l) => w.add(out.floors, packageOf(targetOf(l))));
+  // Secrets first: the smallest places, and the worst to miss. The links on the way to a
+  // secret or a floor are floors (protected where they are: expandRule covers a deny's link
+  // place and its target).
+  w.protect(input.secrets, out.secrets, out.floors);
+  w.protect(input.floors, out.floors, out.floors);
+  for (const dir of input.pathDirs)
+    if (!SYSTEM.test(dir))
+      w.walk(dir, 1, (l) => {
+        const f = follow(l);
+        w.add(out.floors, packageOf(f?.target));
+        for (const v of f?.via ?? []) w.add(out.floors, v);
+      });
   out.truncated = w.truncated;
   return { out: JSON.stringify({ ...out, floors: out.floors.sort(), secrets: out.secrets.sort() }), dirs: [...w.dirs] };
 }
@@ -158,20 +186,23 @@ function computeLinkTargets(text: string): { out: string; dirs: string[] } {
 function computeHomeLinkTargets(home: string): { out: string; dirs: string[] } {
   const w = new Walker(notCovering(home));
   const out: string[] = [];
+  const links: string[] = [];
   let top: Dirent[] = [];
   try {
     top = readdirSync(home, { withFileTypes: true }).filter((e) => e.name.startsWith('.') && e.name !== '.' && e.name !== '..');
   } catch {
     // no home to look at
   }
-  const onLink = (l: string) => w.add(out, targetOf(l));
+  const onLink = (l: string) => w.addLink(out, links, l);
   for (const e of top) {
     const path = join(home, e.name);
     if (e.isSymbolicLink()) onLink(path);
     else if (e.isDirectory() && !SKIP.has(e.name)) w.walk(path, HOME_DEPTH - 1, onLink, `${e.name}/`);
   }
   w.dirs.add(home);
-  return { out: JSON.stringify(out.filter((t) => !t.startsWith(`${home}/.`)).sort()), dirs: [...w.dirs] }; // dot-entries are denied already
+  // Dot-entries are denied already (targets there need nothing more).
+  const result: HomeLinks = { targets: out.filter((t) => !t.startsWith(`${home}/.`)).sort(), links: links.filter((l) => !l.startsWith(`${home}/.`)).sort() };
+  return { out: JSON.stringify(result), dirs: [...w.dirs] };
 }
 
 function lstatKind(path: string): 'link' | 'dir' | 'other' | undefined {
@@ -183,25 +214,42 @@ function lstatKind(path: string): 'link' | 'dir' | 'other' | undefined {
   }
 }
 
-/** Where a link leads, as the kernel would follow it: every link on the way, a missing rest as written. */
-function targetOf(link: string): string | undefined {
+/**
+ * Where a link leads, as the kernel would follow it (a missing rest as written: a dangling
+ * link's target can be made), and the links met on the way after the first.
+ */
+function follow(link: string): { target: string; via: string[] } | undefined {
+  const via: string[] = [];
+  let rest: string[];
   try {
-    return realExisting(resolve(dirname(link), readlinkSync(link)));
+    rest = resolve(dirname(link), readlinkSync(link)).split('/').filter(Boolean);
   } catch {
     return undefined;
   }
+  let at = '/';
+  for (let hops = 0; rest.length > 0; ) {
+    const name = rest.shift()!;
+    const next = name === '..' ? dirname(at) : name === '.' ? at : join(at, name);
+    const kind = lstatKind(next);
+    if (kind === undefined) return { target: join(next, ...rest), via }; // missing: the rest as written
+    if (kind !== 'link') {
+      at = next;
+      continue;
+    }
+    if (++hops > 40) return undefined; // ELOOP
+    via.push(next);
+    let to: string;
+    try {
+      to = readlinkSync(next);
+    } catch {
+      return undefined;
+    }
+    rest = [...resolve(at, to).split('/').filter(Boolean), ...rest];
+    at = '/';
+  }
+  return { target: at, via };
 }
 
-/** realpath of the longest existing prefix, the rest appended (a dangling link's target can be created). */
-function realExisting(p: string, depth = 0): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    const up = dirname(p);
-    if (up === p || depth > 64) return p;
-    return join(realExisting(up, depth + 1), basename(p));
-  }
-}
 
 /** The package a program link's target belongs to: the nearest package.json above it, else its directory (or the one above a bin/). */
 function packageOf(target: string | undefined): string | undefined {

@@ -94,6 +94,11 @@ beforeAll(() => {
   symlinkSync('../sync/aws/credentials', h('.aws/credentials'));
   symlinkSync(h('dotfiles/tmux.conf'), h('.tmux.conf'));
   symlinkSync(h('dotfiles/nvim'), h('.config/nvim'));
+  // A link reached through another link (helper-62 F1): ~/.gitmessage -> cfg/gitmessage, ~/cfg -> ~/repo.
+  put(h('repo/gitmessage'), 'template\n');
+  put(h('evil/gitmessage'), 'planted\n');
+  symlinkSync(h('repo'), h('cfg'));
+  symlinkSync('cfg/gitmessage', h('.gitmessage'));
   // npm with a prefix outside the dot-entries: its bin/ on PATH, the program a link into lib/.
   put(h('npm-global/lib/node_modules/mytool/package.json'), '{"name":"mytool","bin":"cli.js"}\n');
   put(h('npm-global/lib/node_modules/mytool/cli.js'), '#!/usr/bin/env node\n');
@@ -133,6 +138,14 @@ describe('links in protected places', () => {
     expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [h('dotfiles/README')]: 'ok' });
     expect(readFileSync(h('dotfiles/ssh/config'), 'utf8')).not.toContain('planted');
     expect(readFileSync(h('dotfiles/README'), 'utf8')).toBe('my dotfiles\nplanted\n');
+  });
+
+  it('a link on the way to a protected place cannot be pointed elsewhere (~/cfg in ~/.gitmessage -> cfg/gitmessage); twin: a link the sandbox makes beside it', async () => {
+    const script = `if ln -sfn ${h('evil')} ${h('cfg')} 2>/dev/null; then echo "ok cfg"; else echo "refused cfg"; fi; if ln -sfn ${h('evil')} ${h('mine')}; then echo "ok mine"; else echo "refused mine"; fi`;
+    const r = await sbxExec(['--', 'sh', '-c', script], { env, cwd: project });
+    expect(r.stdout, r.stderr).toContain('refused cfg');
+    expect(r.stdout).toContain('ok mine');
+    expect(readFileSync(h('.gitmessage'), 'utf8')).toBe('template\n');
   });
 
   it("a PATH program's link target and its package (npm's bin/x -> ../lib/node_modules/x/cli.js) are not writable; twin: a package nothing on PATH links to is", async () => {

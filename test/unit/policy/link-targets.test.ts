@@ -82,7 +82,27 @@ describe('homeLinkTargets', () => {
       symlinkSync(join(w.home, '.config', 'nvim'), join(w.home, '.vim'));
       mkdirSync(join(w.home, 'projects'));
       symlinkSync(join(w.home, 'dots'), join(w.home, 'projects', 'dots'));
-      expect(homeLinkTargets(w.home)).toEqual([join(w.home, 'dots', 'nvim'), join(w.home, 'dots', 'tmux.conf')]);
+      expect(homeLinkTargets(w.home)).toEqual({ targets: [join(w.home, 'dots', 'nvim'), join(w.home, 'dots', 'tmux.conf')], links: [] });
+    } finally {
+      w.done();
+    }
+  });
+});
+
+describe('links on the way', () => {
+  it('a link reached through another link: the target, and the link on the way (the sandbox could point it elsewhere)', () => {
+    const w = world();
+    try {
+      mkdirSync(join(w.home, 'repo', 'tmux'), { recursive: true });
+      writeFileSync(join(w.home, 'repo', 'tmux', 'tmux.conf'), '');
+      symlinkSync(join(w.home, 'repo'), join(w.home, 'cfg'));
+      symlinkSync('cfg/tmux/tmux.conf', join(w.home, '.tmux.conf'));
+      expect(homeLinkTargets(w.home)).toEqual({ targets: [join(w.home, 'repo', 'tmux', 'tmux.conf')], links: [join(w.home, 'cfg')] });
+      mkdirSync(join(w.home, '.ssh'));
+      symlinkSync('../cfg/tmux/tmux.conf', join(w.home, '.ssh', 'config'));
+      const r = linkTargets({ home: w.home, project: join(w.dir, 'p'), floors: [], secrets: [join(w.home, '.ssh')], pathDirs: [] });
+      expect(r.secrets).toEqual([join(w.home, 'repo', 'tmux', 'tmux.conf')]);
+      expect(r.floors).toEqual([join(w.home, 'cfg')]);
     } finally {
       w.done();
     }
