@@ -89,14 +89,44 @@ const SECRET_PATHS = [
   '~/.config/microsoft-edge',
   '~/.config/vivaldi',
   '~/.config/opera',
+  // tokens of tools and agents (an agent run inside needs its own allowed by name)
+  '~/.config/github-copilot',
+  '~/.claude/.credentials.json',
+  '~/.codex/auth.json',
+  '~/.cache/huggingface/token',
+  '~/.huggingface/token',
+  '~/.config/sops/age/keys.txt',
+  '~/.minikube',
+  '~/.pulumi/credentials.json',
+  // a project's environment files (not the templates: .env.example, .env.sample)
   '/**/.env',
+  '/**/.env.local',
+  '/**/.env.*.local',
+  '/**/.env.production',
+  '/**/.env.prod',
+  '/**/.env.development',
+  '/**/.env.dev',
+  '/**/.env.staging',
+  '/**/.env.test',
   // Credentials kept in /tmp: Kerberos ticket caches, ssh-agent sockets.
   '/tmp/krb5cc_*',
   '/tmp/ssh-*',
 ];
 
 /** Variables that name a credential file kept elsewhere (the file, when absolute). */
-const SECRET_FILE_VARS = ['AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'GOOGLE_APPLICATION_CREDENTIALS', 'AZURE_CONFIG_DIR', 'DOCKER_CONFIG', 'CLOUDSDK_CONFIG', 'VAULT_CONFIG_PATH', 'PGPASSFILE', 'NETRC'];
+const SECRET_FILE_VARS = ['AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'GOOGLE_APPLICATION_CREDENTIALS', 'AZURE_CONFIG_DIR', 'DOCKER_CONFIG', 'CLOUDSDK_CONFIG', 'VAULT_CONFIG_PATH', 'PGPASSFILE', 'NETRC', 'SOPS_AGE_KEY_FILE', 'GNUPGHOME', 'PASSWORD_STORE_DIR', 'MINIKUBE_HOME'];
+
+/** Variables that move a tool's directory elsewhere: the credential file in it. */
+const SECRET_DIR_VARS: [string, string][] = [
+  ['GH_CONFIG_DIR', 'hosts.yml'],
+  ['CARGO_HOME', 'credentials'],
+  ['CARGO_HOME', 'credentials.toml'],
+  ['HF_HOME', 'token'],
+  ['PULUMI_HOME', 'credentials.json'],
+  ['CLAUDE_CONFIG_DIR', '.credentials.json'],
+  ['CODEX_HOME', 'auth.json'],
+  ['GEM_HOME', 'credentials'],
+];
 
 /** Agent sockets: connecting is using the keys. */
 const AGENT_SOCKETS = ['/tmp/ssh-*', '/tmp/krb5cc_*'];
@@ -361,7 +391,8 @@ export function preset(name: PresetName, ctx: PresetContext): Preset {
       // KUBECONFIG is a list of files. Never one that would hide the home or the project.
       const home = homeDir(ctx.env);
       const covers = (p: string) => [home, ctx.projectDir].some((d) => d === p || d.startsWith(`${p}/`));
-      const named = [...SECRET_FILE_VARS.map((v) => ctx.env[v]), ...(ctx.env.KUBECONFIG ?? '').split(':')]
+      const inDirs = SECRET_DIR_VARS.map(([v, f]) => (ctx.env[v] && isAbsolute(ctx.env[v]!) ? join(ctx.env[v]!, f) : undefined));
+      const named = [...SECRET_FILE_VARS.map((v) => ctx.env[v]), ...inDirs, ...(ctx.env.KUBECONFIG ?? '').split(':')]
         .flatMap((f) => envPath(f))
         .filter((p) => !covers(p));
       const linked = protectedLinks(ctx).secrets.filter((p) => !p.includes('$')).map(escapeGlob);

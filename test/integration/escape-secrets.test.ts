@@ -27,6 +27,7 @@ const env = {
   PATH: `${h('npm-global/bin')}:${world.env.PATH}`,
   AWS_SHARED_CREDENTIALS_FILE: awsElsewhere,
   KUBECONFIG: `${kubeElsewhere}:${h('.kube/config')}`,
+  GH_CONFIG_DIR: join(world.dir, 'ghdir'),
 };
 
 function put(path: string, text = 'SECRET\n'): void {
@@ -61,9 +62,16 @@ const CREDENTIALS = [
   '.mozilla/firefox/abc.default/logins.json',
   '.password-store/github.gpg',
   '.config/configstore/firebase-tools.json',
+  '.config/github-copilot/hosts.json',
+  '.claude/.credentials.json',
+  '.cache/huggingface/token',
+  '.config/sops/age/keys.txt',
+  'work/proj/.env.local',
+  'work/proj/.env.production',
+  'work/proj/web/.env.development.local',
 ].map(h);
 // Beside them, nothing secret: readable inside.
-const NOT_SECRET = ['.config/gh/config.yml', '.gradle/init.d/README', '.cargo/config.toml', '.m2/repository/x.pom'].map(h);
+const NOT_SECRET = ['.config/gh/config.yml', '.gradle/init.d/README', '.cargo/config.toml', '.m2/repository/x.pom', 'work/proj/.env.example', '.claude/settings.json'].map(h);
 
 beforeAll(() => {
   mkdirSync(project, { recursive: true });
@@ -116,12 +124,16 @@ describe('credential stores', () => {
     expect(r.stderr).toContain(`sbx: denied read ${h('.git-credentials')}`);
   });
 
-  it('files that variables name (AWS_SHARED_CREDENTIALS_FILE, KUBECONFIG) and gh under $XDG_CONFIG_HOME are not readable inside; twin: a sibling is', async () => {
+  it('files that variables name (AWS_SHARED_CREDENTIALS_FILE, KUBECONFIG, GH_CONFIG_DIR) and gh under $XDG_CONFIG_HOME are not readable inside; twin: a sibling is', async () => {
     const sibling = join(world.dir, 'vault', 'README');
     put(sibling, 'plain\n');
     const xdgGh = join(world.env.XDG_CONFIG_HOME!, 'gh', 'hosts.yml');
-    const r = await inside('r', [awsElsewhere, kubeElsewhere, xdgGh, sibling]);
-    expect(r.verdicts).toEqual({ [awsElsewhere]: 'refused', [kubeElsewhere]: 'refused', [xdgGh]: 'refused', [sibling]: 'ok' });
+    const ghDir = join(world.dir, 'ghdir', 'hosts.yml');
+    const ghConfig = join(world.dir, 'ghdir', 'config.yml');
+    put(ghDir);
+    put(ghConfig, 'plain\n');
+    const r = await inside('r', [awsElsewhere, kubeElsewhere, xdgGh, ghDir, sibling, ghConfig]);
+    expect(r.verdicts).toEqual({ [awsElsewhere]: 'refused', [kubeElsewhere]: 'refused', [xdgGh]: 'refused', [ghDir]: 'refused', [sibling]: 'ok', [ghConfig]: 'ok' });
   });
 });
 
