@@ -52,10 +52,9 @@ function compute(input: string): string {
   if (ssh !== undefined) {
     for (const { key, value } of sshDirectives(ssh)) {
       // ssh reads a relative Include in ~/.ssh.
-      const path = expand(value, home, zdotdir, dirname(sshConfig));
+      const path = expand(value, home, zdotdir, dirname(sshConfig), true);
       if (!path) continue;
-      if (key === 'include') out.code.push(globPrefix(path));
-      else out.keys.push(path);
+      (key === 'include' ? out.code : out.keys).push(globPrefix(path));
     }
   }
   out.code = [...new Set(out.code)].sort();
@@ -71,10 +70,10 @@ function readText(file: string): string | undefined {
   }
 }
 
-/** The names `.`/`source` commands load: at a line's start or after `;`, `&&`, `||`, `then`, `do`, `{`. */
+/** The names `.`/`source` (also as `builtin source`, `command .`) load: at a line's start or after `;`, `&&`, `||`, `(`, `)` (a case pattern), `{`, `then`, `do`, `else`. */
 export function sourcedNames(text: string): string[] {
   const out: string[] = [];
-  const re = /(?:^\s*|[;&|{]\s*|\b(?:then|do|else)\s+)(?:source|\.)\s+("[^"\n]*"|'[^'\n]*'|[^\s;&|)}]+)/gm;
+  const re = /(?:^\s*|[;&|{()]\s*|\b(?:then|do|else)\s+)(?:(?:builtin|command)\s+)?(?:source|\.)\s+("[^"\n]*"|'[^'\n]*'|[^\s;&|)}]+)/gm;
   for (const line of text.split('\n')) {
     if (/^\s*#/.test(line)) continue;
     for (const m of line.matchAll(re)) out.push(m[1]!.replace(/^(["'])(.*)\1$/, '$2'));
@@ -82,21 +81,36 @@ export function sourcedNames(text: string): string[] {
   return out;
 }
 
-/** ssh_config's Include (code) and IdentityFile / CertificateFile (keys), each value of a line. */
+/**
+ * ssh_config's Include (code: a config), the programs and libraries it runs (ProxyCommand,
+ * LocalCommand, KnownHostsCommand, `Match exec`: the command's first word; PKCS11Provider,
+ * SecurityKeyProvider: a library), and IdentityFile / CertificateFile (keys).
+ */
 export function sshDirectives(text: string): { key: 'include' | 'key'; value: string }[] {
   const out: { key: 'include' | 'key'; value: string }[] = [];
+  const words = (v: string) => (v.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"(.*)"$/, '$1'));
   for (const line of text.split('\n')) {
-    const m = /^\s*(Include|IdentityFile|CertificateFile)\s*=?\s*(.+?)\s*$/i.exec(line);
+    const m = /^\s*([A-Za-z0-9]+)\s*(?:=\s*|\s+)(.+?)\s*$/.exec(line);
     if (!m) continue;
-    const key = m[1]!.toLowerCase() === 'include' ? 'include' : 'key';
-    for (const v of m[2]!.match(/"[^"]*"|\S+/g) ?? []) out.push({ key, value: v.replace(/^"(.*)"$/, '$1') });
+    const k = m[1]!.toLowerCase();
+    if (k === 'include') for (const v of words(m[2]!)) out.push({ key: 'include', value: v });
+    else if (k === 'identityfile' || k === 'certificatefile') for (const v of words(m[2]!)) out.push({ key: 'key', value: v });
+    else if (k === 'proxycommand' || k === 'localcommand' || k === 'knownhostscommand' || k === 'pkcs11provider' || k === 'securitykeyprovider') {
+      const first = words(m[2]!.replace(/^exec\s+/, ''))[0];
+      if (first) out.push({ key: 'include', value: first });
+    } else if (k === 'match') {
+      for (const e of m[2]!.matchAll(/\bexec\s+("[^"]*"|\S+)/gi)) {
+        const first = words(e[1]!.replace(/^"(.*)"$/, '$1'))[0];
+        if (first) out.push({ key: 'include', value: first });
+      }
+    }
   }
   return out;
 }
 
-/** `~`, `$HOME`, `${HOME}`, `$ZDOTDIR`; undefined for anything that needs a shell to know. */
-function expand(name: string, home: string, zdotdir: string, base: string): string | undefined {
-  let p = name;
+/** `~`, `$HOME`, `${HOME}`, `$ZDOTDIR`, ssh's `%d` (the home) and `%%`, other `%` tokens as a wildcard; undefined for anything that needs a shell to know. */
+function expand(name: string, home: string, zdotdir: string, base: string, ssh = false): string | undefined {
+  let p = ssh ? name.replace(/%%/g, '\0').replace(/%d/g, home).replace(/%[a-zA-Z]/g, '*').replace(/\0/g, '%') : name;
   if (p === '~' || p.startsWith('~/')) p = home + p.slice(1);
   p = p.replace(/\$\{HOME\}|\$HOME\b/g, home);
   if (zdotdir) p = p.replace(/\$\{ZDOTDIR\}|\$ZDOTDIR\b/g, zdotdir);

@@ -80,11 +80,13 @@ beforeAll(() => {
   // gh under $XDG_CONFIG_HOME (the test world sets it outside the home).
   put(join(world.env.XDG_CONFIG_HOME!, 'gh', 'hosts.yml'));
   // Dotfiles linked in from a repository (GNU stow's layout).
-  put(h('dotfiles/ssh/config'), 'Host *\n  IdentityFile ~/keys/work_ed25519\nInclude ~/dotfiles/ssh/conf.d/*.conf\n');
+  put(h('dotfiles/ssh/config'), 'Host *\n  IdentityFile ~/keys/work_ed25519\n  ProxyCommand ~/tools/sshproxy %h %p\nInclude ~/dotfiles/ssh/conf.d/*.conf\n');
   put(h('keys/work_ed25519'), 'PRIVATE KEY\n');
   put(h('dotfiles/ssh/conf.d/hosts.conf'), 'Host box\n');
   // Start-up files that source others (helper-61 F2b).
-  put(h('.bashrc'), '. ~/dotfiles/shellrc.sh\n[ -f "$HOME/tools/env.sh" ] && source "$HOME/tools/env.sh"\n');
+  put(h('.bashrc'), '. ~/dotfiles/shellrc.sh\n[ -f "$HOME/tools/env.sh" ] && source "$HOME/tools/env.sh"\ncase $- in *i*) builtin source ~/dotfiles/interactive.sh ;; esac\n');
+  put(h('dotfiles/interactive.sh'), 'bind "set bell-style none"\n');
+  put(h('tools/sshproxy'), '#!/bin/sh\nexec nc "$@"\n');
   put(h('dotfiles/shellrc.sh'), 'alias ll="ls -l"\n');
   put(h('tools/env.sh'), 'export TOOLS=1\n');
   put(h('tools/README'), 'tools\n');
@@ -170,7 +172,7 @@ describe('links in protected places', () => {
 
 describe('files the start-up files load', () => {
   it("what ~/.bashrc sources and ~/.ssh/config includes is not writable; the key it names is not readable; twins: a file beside them is written, a note beside the key read", async () => {
-    const refused = [h('dotfiles/shellrc.sh'), h('tools/env.sh'), h('dotfiles/ssh/conf.d/hosts.conf'), h('dotfiles/ssh/conf.d/new.conf')];
+    const refused = [h('dotfiles/shellrc.sh'), h('tools/env.sh'), h('dotfiles/interactive.sh'), h('tools/sshproxy'), h('dotfiles/ssh/conf.d/hosts.conf'), h('dotfiles/ssh/conf.d/new.conf')];
     const w = await inside('w', [...refused, h('tools/README')]);
     expect(w.verdicts).toEqual({ ...all(refused, 'refused'), [h('tools/README')]: 'ok' });
     const r = await inside('r', [h('keys/work_ed25519'), h('keys/notes.txt')]);
