@@ -146,6 +146,7 @@ describe('code injected into the real program does not get its override', () => 
       ["'BASH_FUNC_ls%%=() { cat /x; }'", 'BASH_FUNC_\\*'],
       ['GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.sshCommand GIT_CONFIG_VALUE_0=evil', 'GIT_CONFIG_\\*'],
       ['JAVA_TOOL_OPTIONS=-javaagent:evil.jar', 'JAVA_TOOL_OPTIONS'],
+      ["SHELLOPTS=xtrace 'PS4=$(cat /x)'", 'SHELLOPTS'],
     ];
     for (const [v, name] of vars) {
       const r = await inside(`env ${v} mytool ${secret}`);
@@ -171,6 +172,14 @@ describe('code injected into the real program does not get its override', () => 
     const r = await inside(`PATH=${pub}/evil:$PATH envtool ${secret}; echo rc=$?`);
     expect(r.stdout).not.toContain(SECRET);
     expect(r.stderr).toMatch(/sbx: denied .*evil\/mycat \(a file the sandbox may write: it runs without the commands: override/);
+    // Made read-only first (its owner can make it writable again), or found through a
+    // relative PATH entry (helper-64 F1, F2): the same.
+    const ro = await inside(`mkdir -p ${pub}/ro && cp ${pub}/evil/mycat ${pub}/ro/ && chmod 555 ${pub}/ro/mycat ${pub}/ro && PATH=${pub}/ro:$PATH envtool ${secret}; chmod 755 ${pub}/ro; echo rc=$?`);
+    expect(ro.stdout).not.toContain(SECRET);
+    expect(ro.stderr).toMatch(/sbx: denied .*ro\/mycat \(a file the sandbox may write/);
+    const rel = await inside(`PATH=pub/evil:$PATH envtool ${secret}; echo rc=$?`);
+    expect(rel.stdout).not.toContain(SECRET);
+    expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs without the commands: override/);
   });
 
   it('a debugger that hides LD_PRELOAD after the loader read it and detaches before sbx looks: refused', async () => {

@@ -142,7 +142,7 @@ const char* loader_injection(int tid) {
       "RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH",
       "LUA_PATH", "LUA_CPATH", "LUA_INIT",
       "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
-      "BASH_ENV", "ENV", "BASH_FUNC_*", "ZDOTDIR",
+      "BASH_ENV", "ENV", "BASH_FUNC_*", "ZDOTDIR", "SHELLOPTS", "BASHOPTS", "PS4",
       "GIT_CONFIG_*", "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
       "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR",
       "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS", "LESSOPEN", "LESSCLOSE"};
@@ -168,13 +168,16 @@ bool runs_launcher(Notif& n, const std::string& proc) {
 }
 
 // Could a process under `p` have written the program at `path` (or put another file in its
-// place)? Its policy lets it write there, and the file or its directory is writable by us
-// (the same user: what the kernel would let the sandbox do).
+// place)? Its policy lets it write there, and the file or its directory is ours (the same
+// user: its mode bits are the owner's to change back — a planted file made read-only is
+// still the sandbox's).
 bool sandbox_may_write(const Policy& p, const std::string& path) {
   if (!decide_path(p.write, path).allow) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
-  return faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) == 0 || faccessat(AT_FDCWD, dir.c_str(), W_OK, AT_EACCESS) == 0;
+  struct stat st;
+  const uid_t me = geteuid();
+  return (stat(path.c_str(), &st) == 0 && st.st_uid == me) || (stat(dir.c_str(), &st) == 0 && st.st_uid == me);
 }
 
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
@@ -265,17 +268,28 @@ Verdict verify_image(Notif& n, bool pending) {
   // go to a file of the sandbox's choosing. Then it runs under the policy the override came
   // from, decided there again.
   if (pending && ov < 0) {
-    // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran).
+    // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran; a
+    // relative one, found through a relative PATH entry, cannot be placed: not kept either).
     const std::string planted = !base ? std::string()
                                 : sandbox_may_write(*base, path) ? path
-                                : !asked.empty() && asked[0] == '/' && sandbox_may_write(*base, asked) ? asked
+                                : !asked.empty() && (asked[0] != '/' || sandbox_may_write(*base, asked)) ? asked
                                 : std::string();
     if (!planted.empty()) {
+      // Decided again below under `base`, which may have exec rules this policy has not: the
+      // image then by identity (an fd), read while the caller still waits.
+      if (!exe.ok()) {
+        exe.reset(open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!exe.ok()) exe.reset(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
+        if (!n.valid()) return Verdict::kGone;
+      }
       if (n.core->procs().assign(n.caller.tgid, base->id, false) < 0) {
         post_event(n, "error", Decision{false, -2}, path);
         return Verdict::kKill;
       }
-      post_event(n, "deny", Decision{false, -2}, planted + " (a file the sandbox may write: it runs without the commands: override it was started under)", "commands");
+      post_event(n, "deny", Decision{false, -2},
+                 planted + (planted[0] == '/' ? " (a file the sandbox may write" : " (found through a relative name") +
+                     ": it runs without the commands: override it was started under)",
+                 "commands");
       n.core->denials++;
       n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
       if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
