@@ -46,6 +46,12 @@ beforeAll(() => {
   // A node script (an interpreter that loads code named by its environment: NODE_OPTIONS).
   writeFileSync(join(tools, 'myjs'), `#!${process.execPath}\nprocess.stdout.write(require('fs').readFileSync(process.argv[2], 'utf8'));\n`);
   chmodSync(join(tools, 'myjs'), 0o755);
+  // A runner whose override narrows (it may not read pub/private.txt, which the base policy reads).
+  writeFileSync(join(tools, 'narrowrun'), '#!/bin/sh\nexec "$@"\n');
+  chmodSync(join(tools, 'narrowrun'), 0o755);
+  writeFileSync(join(pub, 'private.txt'), 'BASE-ONLY\n');
+  copyFileSync('/bin/cat', join(pub, 'catter'));
+  chmodSync(join(pub, 'catter'), 0o755);
   copyFileSync('/usr/bin/tail', join(tools, 'mytail'));
   chmodSync(join(tools, 'mytail'), 0o755);
   copyFileSync('/bin/cat', join(tools, 'mycat'));
@@ -57,7 +63,7 @@ beforeAll(() => {
     policyFile,
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
-      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n' +
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
       `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n`,
   );
   // A program named by path in a directory the sandbox may write (a project-local tool).
@@ -138,6 +144,14 @@ describe('code injected into the real program does not get its override', () => 
     expect(r.stderr).toMatch(/sbx: denied .*mytool.*LD_PRELOAD/);
   });
 
+  it('an override that narrows is not left by running a file the sandbox wrote: the planted program does not get the base policy back (twin: the base policy reads the file)', async () => {
+    expect((await inside(`cat ${pub}/private.txt`)).stdout).toContain('BASE-ONLY');
+    expect((await inside(`narrowrun /bin/cat ${pub}/private.txt`)).stdout).not.toContain('BASE-ONLY');
+    const r = await inside(`narrowrun ${pub}/catter ${pub}/private.txt; echo rc=$?`);
+    expect(r.stdout).not.toContain('BASE-ONLY');
+    expect(r.stderr).toMatch(/sbx: denied .*catter \(a file the sandbox may write: it runs under the session.s strictest policy/);
+  });
+
   it('LD_LIBRARY_PATH, LD_AUDIT, OPENSSL_CONF (loads engines), exported bash functions, git config pairs and JAVA_TOOL_OPTIONS are refused the same way; the real mytool without them still works', async () => {
     const vars: [string, string][] = [
       [`LD_LIBRARY_PATH=${pub}`, 'LD_LIBRARY_PATH'],
@@ -171,7 +185,7 @@ describe('code injected into the real program does not get its override', () => 
     expectSecret(await inside(`envtool ${secret}`));
     const r = await inside(`PATH=${pub}/evil:$PATH envtool ${secret}; echo rc=$?`);
     expect(r.stdout).not.toContain(SECRET);
-    expect(r.stderr).toMatch(/sbx: denied .*evil\/mycat \(a file the sandbox may write: it runs without the commands: override/);
+    expect(r.stderr).toMatch(/sbx: denied .*evil\/mycat \(a file the sandbox may write: it runs under the session.s strictest policy, not the commands: override/);
     // Made read-only first (its owner can make it writable again), or found through a
     // relative PATH entry (helper-64 F1, F2): the same.
     const ro = await inside(`mkdir -p ${pub}/ro && cp ${pub}/evil/mycat ${pub}/ro/ && chmod 555 ${pub}/ro/mycat ${pub}/ro && PATH=${pub}/ro:$PATH envtool ${secret}; chmod 755 ${pub}/ro; echo rc=$?`);
@@ -179,7 +193,7 @@ describe('code injected into the real program does not get its override', () => 
     expect(ro.stderr).toMatch(/sbx: denied .*ro\/mycat \(a file the sandbox may write/);
     const rel = await inside(`PATH=pub/evil:$PATH envtool ${secret}; echo rc=$?`);
     expect(rel.stdout).not.toContain(SECRET);
-    expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs without the commands: override/);
+    expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs under the session.s strictest policy, not the commands: override/);
   });
 
   it('a debugger that hides LD_PRELOAD after the loader read it and detaches before sbx looks: refused', async () => {

@@ -265,8 +265,10 @@ Verdict verify_image(Notif& n, bool pending) {
   // A process under an override that runs another program keeps the override (npm's node,
   // make's compilers) — unless the sandbox could have written that program: `#!/usr/bin/env
   // node` runs whatever `node` comes first on a PATH the caller set, and the override would
-  // go to a file of the sandbox's choosing. Then it runs under the policy the override came
-  // from, decided there again.
+  // go to a file of the sandbox's choosing. Then it runs under the session's strictest policy,
+  // decided there again: neither the override (it may widen) nor the policy it came from (an
+  // override may narrow: a program denied the network must not get it back by running a file
+  // it wrote).
   if (pending && ov < 0) {
     // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran; a
     // relative one, found through a relative PATH entry, cannot be placed: not kept either).
@@ -275,20 +277,20 @@ Verdict verify_image(Notif& n, bool pending) {
                                 : !asked.empty() && (asked[0] != '/' || sandbox_may_write(*base, asked)) ? asked
                                 : std::string();
     if (!planted.empty()) {
-      // Decided again below under `base`, which may have exec rules this policy has not: the
-      // image then by identity (an fd), read while the caller still waits.
+      // Decided again below under the strict policy, which may have exec rules this one has
+      // not: the image then by identity (an fd), read while the caller still waits.
       if (!exe.ok()) {
         exe.reset(open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
         if (!exe.ok()) exe.reset(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
         if (!n.valid()) return Verdict::kGone;
       }
-      if (n.core->procs().assign(n.caller.tgid, base->id, false) < 0) {
+      if (n.core->procs().assign(n.caller.tgid, n.core->procs().strict(), false) < 0) {
         post_event(n, "error", Decision{false, -2}, path);
         return Verdict::kKill;
       }
       post_event(n, "deny", Decision{false, -2},
                  planted + (planted[0] == '/' ? " (a file the sandbox may write" : " (found through a relative name") +
-                     ": it runs without the commands: override it was started under)",
+                     ": it runs under the session's strictest policy, not the commands: override it was started under)",
                  "commands");
       n.core->denials++;
       n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
