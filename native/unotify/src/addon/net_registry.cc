@@ -1,6 +1,8 @@
 // See net_registry.h.
 #include "net_registry.h"
 
+#include <functional>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -212,6 +214,29 @@ int proxy_admits(int port, const std::string& client_addr, int client_port) {
   return policy;
 }
 
+bool sock_diag(const void* req, size_t len, bool dump, const std::function<bool(const nlmsghdr*)>& each) {
+  Fd nl(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!nl.ok()) return false;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(nl.get(), req, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return false;
+  std::vector<char> buf(32768);
+  for (;;) {
+    pollfd p{nl.get(), POLLIN, 0};
+    if (poll(&p, 1, 2000) != 1) return false;
+    ssize_t got = recv(nl.get(), buf.data(), buf.size(), 0);
+    if (got <= 0) return false;
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(got));
+         h = NLMSG_NEXT(h, got)) {
+      if (h->nlmsg_type == NLMSG_DONE) return true;
+      // An error ends the answer; only an acknowledgement (error 0) means the kernel answered.
+      if (h->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error == 0;
+      if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && each(h)) return true;
+    }
+    if (!dump) return true;
+  }
+}
+
 namespace {
 
 uint64_t cookie_of(const unix_diag_msg* m) {
@@ -222,8 +247,6 @@ uint64_t cookie_of(const unix_diag_msg* m) {
 // answers end. False when the kernel could not be asked.
 template <typename F>
 bool unix_diag(unsigned ino, unsigned show, bool dump, F each) {
-  Fd nl(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-  if (!nl.ok()) return false;
   struct {
     nlmsghdr h;
     unix_diag_req r;
@@ -236,27 +259,11 @@ bool unix_diag(unsigned ino, unsigned show, bool dump, F each) {
   req.r.udiag_ino = ino;
   req.r.udiag_show = show;
   req.r.udiag_cookie[0] = req.r.udiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(nl.get(), &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return false;
-  std::vector<char> buf(32768);
-  for (;;) {
-    pollfd p{nl.get(), POLLIN, 0};
-    if (poll(&p, 1, 2000) != 1) return false;
-    ssize_t got = recv(nl.get(), buf.data(), buf.size(), 0);
-    if (got <= 0) return false;
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(got));
-         h = NLMSG_NEXT(h, got)) {
-      if (h->nlmsg_type == NLMSG_DONE) return true;
-      // An error ends the answer; only an acknowledgement (error 0) means the kernel answered.
-      if (h->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error == 0;
-      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
-      auto* m = reinterpret_cast<const unix_diag_msg*>(NLMSG_DATA(h));
-      int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
-      if (each(m, reinterpret_cast<const rtattr*>(m + 1), len)) return true;
-    }
-    if (!dump) return true;
-  }
+  return sock_diag(&req, sizeof req, dump, [&](const nlmsghdr* h) {
+    auto* m = reinterpret_cast<const unix_diag_msg*>(NLMSG_DATA(h));
+    int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+    return each(m, reinterpret_cast<const rtattr*>(m + 1), len);
+  });
 }
 
 }  // namespace

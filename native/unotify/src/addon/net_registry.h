@@ -7,6 +7,7 @@
 //    their own proxy (process-wide: the proxy, in JavaScript, does not know which engine):
 //    a proxy serves only connections its own sandbox's engine made (proxy_admits).
 #pragma once
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/types.h>
@@ -15,6 +16,7 @@
 #include <cstdint>
 
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -67,6 +69,11 @@ class ServedSockets {
   std::deque<Held> held_;
   std::atomic<int> held_count_{0};
 };
+
+// One sock_diag request (`req`: its nlmsghdr and body, filled in): calls `each` with every
+// SOCK_DIAG_BY_FAMILY answer until it returns true or the answers end. False when the kernel
+// could not be asked (or answered with an error).
+bool sock_diag(const void* req, size_t len, bool dump, const std::function<bool(const nlmsghdr*)>& each);
 
 // sock_diag of one of our unix sockets.
 struct UnixDiag {

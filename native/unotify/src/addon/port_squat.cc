@@ -6,7 +6,6 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -39,8 +38,6 @@ std::string addr_text(int family, const uint32_t* a, int port) {
 // with no peer. One sock_diag dump (the kernel has no port filter without bytecode, and a
 // bind is rare). False when the kernel could not be asked.
 bool servers_on(int family, int protocol, int port, std::vector<Holder>& out) {
-  Fd nl(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-  if (!nl.ok()) return false;
   struct {
     nlmsghdr h;
     inet_diag_req_v2 r;
@@ -51,26 +48,14 @@ bool servers_on(int family, int protocol, int port, std::vector<Holder>& out) {
   req.r.sdiag_family = static_cast<uint8_t>(family);
   req.r.sdiag_protocol = static_cast<uint8_t>(protocol);
   req.r.idiag_states = protocol == IPPROTO_TCP ? kListen : ~0u;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(nl.get(), &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return false;
-  std::vector<char> buf(32768);
-  for (;;) {
-    pollfd p{nl.get(), POLLIN, 0};
-    if (poll(&p, 1, 2000) != 1) return false;
-    ssize_t got = recv(nl.get(), buf.data(), buf.size(), 0);
-    if (got <= 0) return false;
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(got)); h = NLMSG_NEXT(h, got)) {
-      if (h->nlmsg_type == NLMSG_DONE) return true;
-      if (h->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error == 0;
-      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
-      auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-      if (ntohs(m->id.idiag_sport) != port) continue;
-      if (protocol != IPPROTO_TCP && m->id.idiag_dport != 0) continue;  // a connected client's port
-      out.push_back(Holder{static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32),
-                           addr_text(family, m->id.idiag_src, port)});
-    }
-  }
+  return sock_diag(&req, sizeof req, true, [&](const nlmsghdr* h) {
+    auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+    if (ntohs(m->id.idiag_sport) != port) return false;
+    if (protocol != IPPROTO_TCP && m->id.idiag_dport != 0) return false;  // a connected client's port
+    out.push_back(Holder{static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32),
+                         addr_text(family, m->id.idiag_src, port)});
+    return false;
+  });
 }
 
 // The transport `s` serves on: TCP for stream sockets (MPTCP listens through a TCP subflow),
