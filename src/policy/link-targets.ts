@@ -16,8 +16,8 @@
  * when a cached policy is checked. The walk is bounded (MAX_ENTRIES, depths below) and skips
  * caches and stores (SKIP): a link deeper than that, or past the bound, is not followed.
  */
-import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { derivedFact } from './expand.js';
 
 export interface LinkTargetInput {
@@ -220,13 +220,18 @@ function lstatKind(path: string): 'link' | 'dir' | 'other' | undefined {
  */
 function follow(link: string): { target: string; via: string[] } | undefined {
   const via: string[] = [];
+  // Components are taken one by one, `..` after the link before it is followed, as the
+  // kernel does (path.resolve would fold `a/link/..` to `a` first).
+  const parts = (p: string) => p.split('/').filter(Boolean);
+  let at: string;
   let rest: string[];
   try {
-    rest = resolve(dirname(link), readlinkSync(link)).split('/').filter(Boolean);
+    const to = readlinkSync(link);
+    at = to.startsWith('/') ? '/' : realpathSync(dirname(link));
+    rest = parts(to);
   } catch {
     return undefined;
   }
-  let at = '/';
   for (let hops = 0; rest.length > 0; ) {
     const name = rest.shift()!;
     const next = name === '..' ? dirname(at) : name === '.' ? at : join(at, name);
@@ -244,12 +249,11 @@ function follow(link: string): { target: string; via: string[] } | undefined {
     } catch {
       return undefined;
     }
-    rest = [...resolve(at, to).split('/').filter(Boolean), ...rest];
-    at = '/';
+    if (to.startsWith('/')) at = '/';
+    rest = [...parts(to), ...rest];
   }
   return { target: at, via };
 }
-
 
 /** The package a program link's target belongs to: the nearest package.json above it, else its directory (or the one above a bin/). */
 function packageOf(target: string | undefined): string | undefined {

@@ -108,3 +108,21 @@ describe('links on the way', () => {
     }
   });
 });
+
+describe('following a link as the kernel does', () => {
+  it('`..` after a link on the way goes up from where that link leads, not from its name', () => {
+    const w = world();
+    try {
+      mkdirSync(join(w.dir, 'other', 'deep'), { recursive: true });
+      writeFileSync(join(w.dir, 'other', 'f'), '');
+      mkdirSync(join(w.home, 'sub'), { recursive: true });
+      symlinkSync(join(w.dir, 'other', 'deep'), join(w.home, 'sub', 'up'));
+      mkdirSync(join(w.home, '.ssh'));
+      symlinkSync('../sub/up/../f', join(w.home, '.ssh', 'config'));
+      const r = linkTargets({ home: w.home, project: join(w.dir, 'p'), floors: [join(w.home, '.ssh')], secrets: [], pathDirs: [] });
+      expect(r.floors.sort()).toEqual([join(w.dir, 'other', 'f'), join(w.home, 'sub', 'up')].sort());
+    } finally {
+      w.done();
+    }
+  });
+});
