@@ -22,7 +22,6 @@ import { derivedFact } from './expand.js';
 
 export interface LinkTargetInput {
   home: string;
-  project: string;
   /** Write floors (files and directories): links at them and below them. */
   floors: string[];
   /** Read-and-write secrets: links at them and below them. */
@@ -165,7 +164,7 @@ function notCovering(...dirs: string[]): (p: string) => boolean {
 
 function computeLinkTargets(text: string): { out: string; dirs: string[] } {
   const input = JSON.parse(text) as LinkTargetInput;
-  const w = new Walker(notCovering(input.home, input.project));
+  const w = new Walker(notCovering(input.home));
   const out: LinkTargets = { floors: [], secrets: [], truncated: false };
   // Secrets first: the smallest places, and the worst to miss. The links on the way to a
   // secret or a floor are floors (protected where they are: expandRule covers a deny's link

@@ -203,12 +203,21 @@ export function persistencePaths(ctx: PresetContext): string[] {
 }
 
 /** The targets of links in the floors, the secrets and the PATH dirs (link-targets.ts). */
-function protectedLinks(ctx: PresetContext, f = floorPlaces(ctx)): LinkTargets {
-  return linkTargets({ home: homeDir(ctx.env), project: ctx.projectDir, floors: f.places, secrets: secretPlaces(ctx), pathDirs: f.pathDirs });
+function protectedLinks(ctx: PresetContext, f?: ReturnType<typeof floorPlaces>): LinkTargets {
+  // The walk does not depend on the project (the walk-up files above it are left out: links
+  // there are the project tree's own), so one walk serves every directory a shell or nested
+  // `sbx exec` goes to; what would cover the project is dropped here. The secrets preset walks
+  // the secrets alone (f undefined), the persistence preset the floors alone.
+  const walkUps = new Set(f?.walkUps ?? []);
+  const r = f
+    ? linkTargets({ home: homeDir(ctx.env), floors: f.places.filter((p) => !walkUps.has(p)), secrets: [], pathDirs: f.pathDirs })
+    : linkTargets({ home: homeDir(ctx.env), floors: [], secrets: secretPlaces(ctx), pathDirs: [] });
+  const keep = (p: string) => !(ctx.projectDir === p || ctx.projectDir.startsWith(`${p}/`));
+  return { ...r, floors: r.floors.filter(keep), secrets: r.secrets.filter(keep) };
 }
 
 /** The persistence floor's places (absolute, not escaped), the PATH dirs among them, and its globs. */
-function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]; globs: string[] } {
+function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]; globs: string[]; walkUps: string[] } {
   const env = ctx.env;
   const home = homeDir(env);
   const config = xdg(env, 'XDG_CONFIG_HOME', join(home, '.config'));
@@ -245,8 +254,10 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   const homeAndAbove = [home];
   for (let a = home; a !== '/' && a !== '.'; ) homeAndAbove.push((a = dirname(a)));
   // /dev/shm too: writable under every policy, and a project under it walks up through it.
-  for (const a of new Set([...above, ...tempDirs(env), '/dev/shm'].filter((d) => d !== ctx.projectDir && !homeAndAbove.includes(d)))) out.push(...walkUpFiles(a));
-  for (const a of homeAndAbove) out.push(...walkUpFiles(a, false));
+  const walkUps: string[] = [];
+  for (const a of new Set([...above, ...tempDirs(env), '/dev/shm'].filter((d) => d !== ctx.projectDir && !homeAndAbove.includes(d)))) walkUps.push(...walkUpFiles(a));
+  for (const a of homeAndAbove) walkUps.push(...walkUpFiles(a, false));
+  out.push(...walkUps);
   out.push('/var/spool/cron', '/var/spool/at');
   const root = (typeof process.getuid === 'function' ? process.getuid() : -1) === 0;
   // PATH directories, wherever they are (a Linuxbrew or single-user Nix prefix, a chowned
@@ -289,7 +300,7 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
     // husky 9 (core.hooksPath = .husky/_): its hooks there run .husky/<hook>, the user's scripts.
     if (basename(d) === '_' && basename(dirname(d)) === '.husky') out.push(dirname(d));
   }
-  return { places: [...new Set(out)], pathDirs, globs: git.globs };
+  return { places: [...new Set(out)], pathDirs, globs: git.globs, walkUps };
 }
 
 /** The files the shell start-up files source and ssh's config includes (code), and the keys it names; never one covering the home or the project. */
@@ -395,11 +406,14 @@ export function preset(name: PresetName, ctx: PresetContext): Preset {
       const named = [...SECRET_FILE_VARS.map((v) => ctx.env[v]), ...inDirs, ...(ctx.env.KUBECONFIG ?? '').split(':')]
         .flatMap((f) => envPath(f))
         .filter((p) => !covers(p));
-      const linked = protectedLinks(ctx).secrets.filter((p) => !p.includes('$')).map(escapeGlob);
+      const links = protectedLinks(ctx);
+      const linked = links.secrets.filter((p) => !p.includes('$')).map(escapeGlob);
+      // Links on the way to a secret: not to be pointed elsewhere.
+      const onTheWay = links.floors.filter((p) => !p.includes('$')).map(escapeGlob);
       const sshKeys = loadedByStartupFiles(ctx).keys.filter((p) => !p.includes('$')).map(escapeGlob);
       const paths = [...SECRET_PATHS, ...xdgSecrets(ctx.env), ...krb, ...podman, ...named, ...linked, ...sshKeys];
       const sockets = [...DOCKER_SOCKETS, ...AGENT_SOCKETS, ...envPath(ctx.env.SSH_AUTH_SOCK)];
-      return { literal: false, body: { read: { deny: paths }, write: { deny: paths }, net: { unix: { deny: sockets } } } };
+      return { literal: false, body: { read: { deny: paths }, write: { deny: [...paths, ...onTheWay] }, net: { unix: { deny: sockets } } } };
     }
     case 'persistence':
       return { literal: true, body: { write: { deny: persistencePaths(ctx) } } };

@@ -22,7 +22,7 @@ describe('linkTargets', () => {
       symlinkSync(join(w.home, 'dots', 'config'), join(w.home, '.ssh', 'config'));
       symlinkSync('../dots/not-yet', join(w.home, '.ssh', 'rc'));
       writeFileSync(join(w.home, '.ssh', 'known_hosts'), '');
-      const r = linkTargets({ home: w.home, project: join(w.home, 'p'), floors: [join(w.home, '.ssh')], secrets: [], pathDirs: [] });
+      const r = linkTargets({ home: w.home, floors: [join(w.home, '.ssh')], secrets: [], pathDirs: [] });
       expect(r.floors).toEqual([join(w.home, 'dots', 'config'), join(w.home, 'dots', 'not-yet')]);
       expect(r.truncated).toBe(false);
     } finally {
@@ -30,7 +30,7 @@ describe('linkTargets', () => {
     }
   });
 
-  it('never a target that would take the home, the project or /, nor a system directory', () => {
+  it('never a target that would take the home or /, nor a system directory (the project is the caller\'s to leave out: presets.ts)', () => {
     const w = world();
     try {
       const project = join(w.home, 'work', 'p');
@@ -41,8 +41,8 @@ describe('linkTargets', () => {
       symlinkSync('/', join(w.home, '.ssh', 'root'));
       symlinkSync('/usr/bin/env', join(w.home, '.ssh', 'env'));
       symlinkSync(join(project, 'notes'), join(w.home, '.ssh', 'inside-project'));
-      const r = linkTargets({ home: w.home, project, floors: [], secrets: [join(w.home, '.ssh')], pathDirs: [] });
-      expect(r.secrets).toEqual([join(project, 'notes')]);
+      const r = linkTargets({ home: w.home, floors: [], secrets: [join(w.home, '.ssh')], pathDirs: [] });
+      expect(r.secrets).toEqual([join(w.home, 'work'), join(project, 'notes')]);
     } finally {
       w.done();
     }
@@ -60,7 +60,7 @@ describe('linkTargets', () => {
       mkdirSync(join(w.home, 'prefix', 'Cellar', 'x', '1.0', 'bin'), { recursive: true });
       writeFileSync(join(w.home, 'prefix', 'Cellar', 'x', '1.0', 'bin', 'x'), '');
       symlinkSync('../Cellar/x/1.0/bin/x', join(bin, 'x'));
-      const r = linkTargets({ home: w.home, project: join(w.dir, 'p'), floors: [], secrets: [], pathDirs: [bin] });
+      const r = linkTargets({ home: w.home, floors: [], secrets: [], pathDirs: [bin] });
       expect(r.floors.sort()).toEqual([join(w.home, 'prefix', 'Cellar', 'x', '1.0'), join(w.home, 'prefix', 'lib', 'node_modules', 'tool')]);
     } finally {
       w.done();
@@ -100,7 +100,7 @@ describe('links on the way', () => {
       expect(homeLinkTargets(w.home)).toEqual({ targets: [join(w.home, 'repo', 'tmux', 'tmux.conf')], links: [join(w.home, 'cfg')] });
       mkdirSync(join(w.home, '.ssh'));
       symlinkSync('../cfg/tmux/tmux.conf', join(w.home, '.ssh', 'config'));
-      const r = linkTargets({ home: w.home, project: join(w.dir, 'p'), floors: [], secrets: [join(w.home, '.ssh')], pathDirs: [] });
+      const r = linkTargets({ home: w.home, floors: [], secrets: [join(w.home, '.ssh')], pathDirs: [] });
       expect(r.secrets).toEqual([join(w.home, 'repo', 'tmux', 'tmux.conf')]);
       expect(r.floors).toEqual([join(w.home, 'cfg')]);
     } finally {
@@ -119,7 +119,7 @@ describe('following a link as the kernel does', () => {
       symlinkSync(join(w.dir, 'other', 'deep'), join(w.home, 'sub', 'up'));
       mkdirSync(join(w.home, '.ssh'));
       symlinkSync('../sub/up/../f', join(w.home, '.ssh', 'config'));
-      const r = linkTargets({ home: w.home, project: join(w.dir, 'p'), floors: [join(w.home, '.ssh')], secrets: [], pathDirs: [] });
+      const r = linkTargets({ home: w.home, floors: [join(w.home, '.ssh')], secrets: [], pathDirs: [] });
       expect(r.floors.sort()).toEqual([join(w.dir, 'other', 'f'), join(w.home, 'sub', 'up')].sort());
     } finally {
       w.done();
