@@ -216,16 +216,22 @@ function protectedLinks(ctx: PresetContext, f?: ReturnType<typeof floorPlaces>):
   return { ...r, floors: r.floors.filter(keep), secrets: r.secrets.filter(keep) };
 }
 
+/** zsh's start-up files, in the home or in $ZDOTDIR. */
+const ZSH_START_FILES = ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout'];
+/** The home's shell start-up files: floors, and read for what they source (rc-sources.ts). */
+const SHELL_START_FILES = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.bash_aliases', '.profile', ...ZSH_START_FILES, '.xprofile', '.xsessionrc'];
+/** Floors read at log-in that are not shell code (nothing to follow in them). */
+const NOT_SHELL_START_FILES = ['.inputrc', '.pam_environment'];
+
 /** The persistence floor's places (absolute, not escaped), the PATH dirs among them, and its globs. */
 function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]; globs: string[]; walkUps: string[] } {
   const env = ctx.env;
   const home = homeDir(env);
   const config = xdg(env, 'XDG_CONFIG_HOME', join(home, '.config'));
   const data = xdg(env, 'XDG_DATA_HOME', join(home, '.local', 'share'));
-  const rc = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.bash_aliases', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout', '.inputrc', '.xprofile', '.xsessionrc', '.pam_environment'];
-  const out = rc.map((f) => join(home, f));
+  const out = [...SHELL_START_FILES, ...NOT_SHELL_START_FILES].map((f) => join(home, f));
   const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;
-  if (zdot && zdot !== home) for (const f of ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout']) out.push(join(zdot, f));
+  if (zdot && zdot !== home) for (const f of ZSH_START_FILES) out.push(join(zdot, f));
   // What they source, and what ssh's config includes (rc-sources.ts).
   out.push(...loadedByStartupFiles(ctx).code);
   for (const c of new Set([config, join(home, '.config')])) {
@@ -310,8 +316,8 @@ function loadedByStartupFiles(ctx: PresetContext): RcSources {
   const config = xdg(env, 'XDG_CONFIG_HOME', join(home, '.config'));
   const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;
   const files = [
-    ...['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.bash_aliases', '.profile', '.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout', '.xprofile', '.xsessionrc'].map((f) => join(home, f)),
-    ...(zdot && zdot !== home ? ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout'].map((f) => join(zdot, f)) : []),
+    ...SHELL_START_FILES.map((f) => join(home, f)),
+    ...(zdot && zdot !== home ? ZSH_START_FILES.map((f) => join(zdot, f)) : []),
     join(config, 'fish', 'config.fish'),
   ];
   const r = rcSources(home, zdot, files, join(home, '.ssh', 'config'));
