@@ -3,7 +3,7 @@
  * type, capture-pane to read. Each harness has its own tmux server (-L socket) and waits for
  * markers on the screen instead of sleeping.
  */
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execaSync } from 'execa';
@@ -123,6 +123,12 @@ export class Tmux {
   private seq = 0;
   /** Lines of the screen+history already consumed by run()/waitFor(). */
   private consumed = 0;
+  /**
+   * The pane's output is also appended here (pipe-pane): waitFor() reads the screen only when
+   * this grew, instead of spawning two tmux clients every poll (most of the suite's CPU).
+   */
+  private outputCopy = '';
+  private outputSize = -1;
 
   constructor(readonly shell: Shell) {}
 
@@ -139,6 +145,16 @@ export class Tmux {
       env: { TMUX: '' }, // added to ours (extendEnv)
       timeout: 30_000,
     });
+    this.outputCopy = join(tmuxConfDir(), `${this.socket}.out`);
+    this.tmux('pipe-pane', '-o', `cat >> '${this.outputCopy}'`);
+  }
+
+  /** Whether the pane printed anything since the last call (true when it cannot tell). */
+  private printedSince(): boolean {
+    const size = this.outputCopy ? (statSync(this.outputCopy, { throwIfNoEntry: false })?.size ?? -1) : -1;
+    if (size !== -1 && size === this.outputSize) return false;
+    this.outputSize = size;
+    return true;
   }
 
   /** Whole pane (history + screen), wrapped lines joined, trailing blank lines dropped. */
@@ -168,7 +184,18 @@ export class Tmux {
   /** Polls the screen until `pattern` shows up in fresh output; marks it consumed. */
   async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
+    // The screen is read when the pane printed, for a few polls after (tmux may copy output to
+    // the pipe before it draws it), and every quarter second whatever the copy says.
+    let readUntil = 0;
+    let lastRead = 0;
     for (;;) {
+      const now = Date.now();
+      if (this.printedSince()) readUntil = now + 100;
+      if (now > readUntil && now - lastRead < 250 && now <= deadline) {
+        await new Promise((r) => setTimeout(r, 15));
+        continue;
+      }
+      lastRead = now;
       const lines = this.capture();
       const fresh = lines.slice(this.consumed);
       const i = fresh.findIndex((l) => pattern.test(l));

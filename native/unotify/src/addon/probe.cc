@@ -1,6 +1,10 @@
 // Kernel probing for real: children install filters and a parent answers them. Children
-// forked from Node only make raw syscalls (no allocation) before _exit.
+// only make raw syscalls (no allocation) before _exit. They share our memory (clone with
+// CLONE_VM) unless they must not: a fork of Node costs ~10 ms in page-table copies and
+// copy-on-write faults, and `sbx exec` probes at every start.
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
@@ -64,35 +68,70 @@ int reap(pid_t pid, int timeout_ms) {
   return -1;
 }
 
-bool simple_child(unsigned long flags, bool notif) {
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    long r = notif ? install(trap_getppid, 4, flags) : install(allow_all, 1, flags);
-    _exit(r >= 0 ? 0 : 1);
+// A child on its own stack in our memory (its own fd table: no CLONE_FILES), or -1. With
+// `wait_exit` we are suspended until it exits (CLONE_VFORK). Filters, no_new_privs and fds
+// are per task; what is per memory (dumpable, the ptrace target's marker) needs fork().
+struct VmChild {
+  pid_t pid = -1;
+  void* stack = MAP_FAILED;
+  static constexpr size_t kStack = 64 * 1024;
+  VmChild(int (*fn)(void*), void* arg, bool wait_exit) {
+    stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return;
+    int flags = CLONE_VM | SIGCHLD | (wait_exit ? CLONE_VFORK : 0);
+    pid = clone(fn, static_cast<char*>(stack) + kStack, flags, arg);
   }
-  return reap(pid, 2000) == 0;
+  ~VmChild() {  // only once reaped: the stack is the child's until it exits
+    if (stack != MAP_FAILED) munmap(stack, kStack);
+  }
+  VmChild(const VmChild&) = delete;
+  VmChild& operator=(const VmChild&) = delete;
+};
+
+struct SimpleArgs {
+  unsigned long flags;
+  bool notif;
+};
+
+int simple_child_main(void* p) {
+  auto* a = static_cast<SimpleArgs*>(p);
+  long r = a->notif ? install(trap_getppid, 4, a->flags) : install(allow_all, 1, a->flags);
+  _exit(r >= 0 ? 0 : 1);
+}
+
+bool simple_child(unsigned long flags, bool notif) {
+  SimpleArgs args{flags, notif};
+  VmChild child(simple_child_main, &args, true);
+  if (child.pid < 0) return false;
+  return reap(child.pid, 2000) == 0;
 }
 
 // The child traps getppid twice; we answer the first with a plain ADDFD (+ its number as
 // the return value) and the second with ADDFD_FLAG_SEND. Exit code bits report which
 // returned a valid fd; 0x10 says both replies arrived at all.
+int notify_child_main(void* p) {
+  int sock = *static_cast<int*>(p);
+  long lis = install(trap_getppid, 4, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+  if (lis < 0) _exit(1);
+  if (send_fd_bytes(sock, static_cast<int>(lis), "l", 1) < 0) _exit(1);
+  close(static_cast<int>(lis));
+  long a = syscall(SYS_getppid);
+  long b = syscall(SYS_getppid);
+  int code = 0x10;
+  if (a > 2 && fcntl(static_cast<int>(a), F_GETFD) >= 0) code |= 1;
+  if (b > 2 && fcntl(static_cast<int>(b), F_GETFD) >= 0) code |= 2;
+  _exit(code);
+}
+
 void probe_notify(KernelFeatures& k) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return;
-  pid_t pid = fork();
-  if (pid < 0) return;
-  if (pid == 0) {
-    long lis = install(trap_getppid, 4, SECCOMP_FILTER_FLAG_NEW_LISTENER);
-    if (lis < 0) _exit(1);
-    if (send_fd_bytes(sv[1], static_cast<int>(lis), "l", 1) < 0) _exit(1);
-    close(static_cast<int>(lis));
-    long a = syscall(SYS_getppid);
-    long b = syscall(SYS_getppid);
-    int code = 0x10;
-    if (a > 2 && fcntl(static_cast<int>(a), F_GETFD) >= 0) code |= 1;
-    if (b > 2 && fcntl(static_cast<int>(b), F_GETFD) >= 0) code |= 2;
-    _exit(code);
+  VmChild child(notify_child_main, &sv[1], false);  // runs while we answer it
+  pid_t pid = child.pid;
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return;
   }
   close(sv[1]);
   Fd sock(sv[0]);
@@ -131,6 +170,17 @@ void probe_notify(KernelFeatures& k) {
 // Yama ptrace_scope 1 refuses this without CAP_SYS_PTRACE, 2 for everyone but root, 3 always.
 volatile long ptrace_marker = 0;
 
+// The reader may share our memory (its own task reads another process); the target may not:
+// it makes its memory dumpable, which would make ours so.
+int read_marker_main(void* p) {
+  pid_t target = *static_cast<pid_t*>(p);
+  long got = 0;
+  iovec local{&got, sizeof got};
+  iovec remote{const_cast<long*>(&ptrace_marker), sizeof got};
+  ssize_t n = process_vm_readv(target, &local, 1, &remote, 1, 0);
+  _exit(n == static_cast<ssize_t>(sizeof got) && got == 0x5b785b78 ? 0 : 1);
+}
+
 bool probe_ptrace_others() {
   ptrace_marker = 0x5b785b78;
   int ready[2], hold[2];
@@ -156,15 +206,8 @@ bool probe_ptrace_others() {
   close(ready[0]);
   int code = -1;
   if (target > 0 && got_ready == 1) {  // the target is dumpable now: read it
-    pid_t reader = fork();
-    if (reader == 0) {
-      long got = 0;
-      iovec local{&got, sizeof got};
-      iovec remote{const_cast<long*>(&ptrace_marker), sizeof got};
-      ssize_t n = process_vm_readv(target, &local, 1, &remote, 1, 0);
-      _exit(n == static_cast<ssize_t>(sizeof got) && got == 0x5b785b78 ? 0 : 1);
-    }
-    if (reader > 0) code = reap(reader, 2000);
+    VmChild reader(read_marker_main, &target, true);
+    if (reader.pid > 0) code = reap(reader.pid, 2000);
   }
   close(hold[1]);
   if (target > 0) reap(target, 2000);
