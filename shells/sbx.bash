@@ -247,6 +247,12 @@ else
   [[ ${PROMPT_COMMAND-} == *__sbx_hook* ]] || PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND$'\n'}__sbx_hook"
 fi
 
+# Our markers never come from the environment: a sandboxed program may write what a new
+# terminal starts with (an editor's terminal settings in the project), and these two would
+# make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
+if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )) && [[ ${__sbx_entered@a} == *x* ]]; then unset __sbx_entered; fi
+[[ -e /proc/self/status ]] && unset SBX_MACOS_CTL
+
 # Not in a session yet: become one (once, at start — never on the prompt path). The same
 # command line runs again inside the session, so `bash -ic CMD` and `bash -lic CMD` (how IDEs
 # and `ssh host bash -ic` read the environment) run CMD, sandboxed, instead of a prompt.

@@ -300,6 +300,12 @@ function __sbx_terminal_lent
     test (count $fg) -lt 2; or test "$fg[2]" = "$fish_pid"
 end
 
+# Our markers never come from the environment: a sandboxed program may write what a new
+# terminal starts with (an editor's terminal settings in the project), and these two would
+# make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
+set -qx __sbx_entered; and set -e __sbx_entered
+test -e /proc/self/status; and set -e SBX_MACOS_CTL
+
 # Not in a session yet: become one (once, at start — never on the prompt path).
 if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __sbx_entered
     set -g __sbx_entered 1

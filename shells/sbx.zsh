@@ -210,6 +210,12 @@ typeset -ga precmd_functions chpwd_functions
 (( ${precmd_functions[(Ie)__sbx_hook]} )) || precmd_functions+=(__sbx_hook)
 (( ${chpwd_functions[(Ie)__sbx_hook]} )) || chpwd_functions+=(__sbx_hook)
 
+# Our markers never come from the environment: a sandboxed program may write what a new
+# terminal starts with (an editor's terminal settings in the project), and these two would
+# make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
+[[ ${(t)__sbx_entered-} == *export* ]] && unset __sbx_entered
+[[ -e /proc/self/status ]] && unset SBX_MACOS_CTL
+
 # Not in a session yet: become one (once, at start — never on the prompt path). The same
 # command line runs again inside the session, so `zsh -ic CMD` (how IDEs and `ssh host zsh -ic`
 # read the environment) runs CMD, sandboxed, instead of a prompt.

@@ -72,12 +72,13 @@ export function imageIdentity(path: string): ExecImageId | undefined {
   if (st.size > BigInt(EAGER_HASH_MAX)) return id;
   let sha = hashes.get(key);
   if (sha === undefined) {
+    let after: BigIntStats | undefined;
     try {
       sha = createHash('sha256').update(readFileSync(real)).digest('hex');
+      after = statSync(real, { bigint: true, throwIfNoEntry: false });
     } catch {
       return undefined;
     }
-    const after = statSync(real, { bigint: true, throwIfNoEntry: false });
     if (!after || keyOf(after) !== key) return undefined; // changed while read
     if (hashes.size > 4096) hashes.clear();
     hashes.set(key, sha);
@@ -86,8 +87,12 @@ export function imageIdentity(path: string): ExecImageId | undefined {
 }
 
 function executable(path: string): boolean {
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st !== undefined && st.isFile() && (st.mode & 0o111) !== 0;
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && (st.mode & 0o111) !== 0;
+  } catch {
+    return false; // a name no file can have (over NAME_MAX, a NUL): it names nothing
+  }
 }
 
 /** Every file `name` names: a path as is; a bare name in each PATH directory (system first). */

@@ -22,7 +22,9 @@ export const MAX_ENTRIES_PER_LIST = 1000;
 export const MAX_COMMANDS = 100;
 
 function build(z: typeof Zod) {
-  const entries = z.array(z.string().min(1, 'expected a non-empty string')).max(MAX_ENTRIES_PER_LIST, `at most ${MAX_ENTRIES_PER_LIST} entries`);
+  // A NUL names no file, host or program (and would cut the name short in native code).
+  const text = z.string().min(1, 'expected a non-empty string').refine((s) => !s.includes('\0'), 'contains a NUL character');
+  const entries = z.array(text).max(MAX_ENTRIES_PER_LIST, `at most ${MAX_ENTRIES_PER_LIST} entries`);
 
   const allowDeny = z.strictObject({ allow: entries.optional(), deny: entries.optional() });
 
@@ -52,7 +54,7 @@ function build(z: typeof Zod) {
     extends: z.array(presetName).optional(),
     ...sections,
     commands: z
-      .record(z.string().min(1), commandOverrideSchema)
+      .record(text, commandOverrideSchema)
       .refine((c) => Object.keys(c).length <= MAX_COMMANDS, `at most ${MAX_COMMANDS} programs`)
       .optional(),
   };
@@ -65,7 +67,7 @@ function build(z: typeof Zod) {
      * A floor no project lifts. An entry is a preset name (its read/write/unix denies become
      * floors) or a path/glob (denied for read and write). Absent: [secrets].
      */
-    protect: z.array(z.string().min(1, 'expected a non-empty string')).optional(),
+    protect: z.array(text).optional(),
   });
 
   return { commandOverrideSchema, projectFileSchema, userFileSchema };

@@ -19,6 +19,7 @@ import type { InstalledPolicies, Entry } from './installed.js';
 import type { PolicySource, ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
+import { STRICT_ORIGIN } from '../policy/strict.js';
 
 const EACCES = 13;
 const EINVAL = 22;
@@ -69,6 +70,61 @@ export async function handleHint(host: HintHost, h: HintRequest): Promise<void> 
   }
 }
 
+/**
+ * A push from a process other than the session's shell (a subshell, a nested shell, a
+ * program) is refused: it keeps the policy it was started under when that is the policy of
+ * where it is now, and goes to the strictest policy when not. `(cd repo && ./install)` in a
+ * trusted project must not run the install with that project's rights.
+ */
+async function refuseOtherProcess(host: HintHost, h: HintRequest, policyId: number): Promise<HintAnswer> {
+  const why = "only the session's shell pushes hints; this process keeps the policy it was started under";
+  const current = host.installed.keyOfId(policyId);
+  if (h.verb !== 'cd' && h.verb !== 'leave') return refuse(host, h, why);
+  // Already under no project's policy (strictest, a nested sbx exec's): nothing it gains here.
+  if (current === undefined) return refuse(host, h, why);
+  let here: string | undefined;
+  try {
+    here = (await host.policies.get({ kind: 'dir', dir: h.cwd })).effectiveKey;
+  } catch {
+    here = undefined;
+  }
+  // The same project, or no project file on either side (the user's policy both): it keeps
+  // its policy. Anything else — another project, or leaving one — is not this process's to take.
+  if (here === current || (here?.startsWith('dir:') && current.startsWith('dir:'))) return refuse(host, h, why);
+  const engine = host.engine();
+  if (!engine || engine.stopped) return { errno: EACCES };
+  try {
+    engine.assign(h.tgid, host.installed.strictId, false);
+  } catch {
+    return { errno: EACCES };
+  }
+  return refuse(host, h, `only the session's shell follows cd, and ${h.cwd} is under another policy than this process: it now runs under the strictest policy`);
+}
+
+/** The shell goes to the session's strictest policy, and is told why. */
+async function underStrictest(host: HintHost, h: HintRequest, notice: string, env?: { deny: string[]; allow: string[] }): Promise<HintAnswer> {
+  const engine = host.engine();
+  if (!engine || engine.stopped) return { errno: EACCES };
+  try {
+    engine.assign(h.tgid, host.installed.strictId, true);
+  } catch {
+    return { errno: EACCES };
+  }
+  if (h.tgid === host.rootPid) host.rootChanged(host.installed.rootKey, host.installed.strictId);
+  host.changed();
+  return {
+    content: formatReply({
+      policy: STRICT_ORIGIN,
+      prompt: 'sbx!',
+      notices: [notice, ...(await host.denialNotices())],
+      envDeny: env?.deny ?? [],
+      envAllow: env?.allow ?? [],
+      fresh: host.markFresh(h.tgid),
+      proxy: undefined,
+    }),
+  };
+}
+
 function refuse(host: HintHost, h: HintRequest, why: string): { errno: number } {
   host.logRefusal('hint', `${h.verb} /${h.arg.replace(/^\/+/, '')}`, why, h.pid);
   return { errno: EACCES };
@@ -81,7 +137,8 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
   const engine = host.engine();
   if (!engine || engine.stopped) return { errno: EACCES };
   const caller = engine.process(h.tgid);
-  if (!caller?.followsCd) return refuse(host, h, "only the session's shell pushes hints; this process keeps the policy it was started under");
+  if (!caller) return { errno: EACCES };
+  if (!caller.followsCd) return refuseOtherProcess(host, h, caller.policy);
   let source: PolicySource;
   // `/proc/self/sbx/cd/<abs dir>`: the engine hands over what follows "cd/", slash eaten.
   const claimed = `/${h.arg.replace(/^\/+/, '')}`;
@@ -126,24 +183,16 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
   try {
     ({ resolved, effectiveKey: key, generation } = await host.policies.get(source));
   } catch (err) {
-    if (!(err instanceof PolicyError)) throw err;
-    // Keep what the caller runs under now; say which file and line is wrong. A file named
-    // by `use` may be any file: say where, never what (no key, value or source line).
-    const first = err.issues[0] ?? err.message;
+    // No policy for where the shell is now: what it ran under was another directory's (a
+    // trusted project's, perhaps wider), so it goes to the session's strictest policy until
+    // a push succeeds. Say which file and line is wrong; a file named by `use` may be any
+    // file: say where, never what (no key, value or source line).
+    const first = err instanceof PolicyError ? (err.issues[0] ?? err.message) : `internal error: ${(err as Error).message}`;
     const where = source.kind === 'use' ? withoutContent(first, source.file) : first;
-    host.logRefusal('policy', h.arg, `broken policy file: ${where}`, h.pid);
-    const cur = installed.entries.get(before)?.resolved;
-    return {
-      content: formatReply({
-        policy: cur?.origin ?? 'unchanged',
-        prompt: `${cur?.prompt ?? 'sbx'}!`.replace(/[?!]!$/, '!'),
-        notices: [`sbx: ${where} — last good policy kept`, ...(await host.denialNotices())],
-        envDeny: cur?.main.env.deny ?? [],
-        envAllow: cur?.main.env.allow ?? [],
-        fresh: host.markFresh(h.tgid),
-        proxy: proxyFor(host, cur?.main),
-      }),
-    };
+    host.logRefusal('policy', h.arg, `no policy could be built: ${where}`, h.pid);
+    if (!(err instanceof PolicyError)) host.say(`session ${host.id}: building the policy for ${h.cwd} failed: ${(err as Error).stack ?? String(err)}`);
+    const hidden = installed.entries.get(before)?.resolved.main.env; // stays hidden
+    return underStrictest(host, h, `sbx: ${where} — strictest policy in force until this is fixed`, hidden);
   }
   if (!host.engine()) return { errno: EACCES };
   let entry = installed.entries.get(key);

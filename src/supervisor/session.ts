@@ -325,9 +325,17 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
         this.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`);
       }
     } catch (err) {
-      if (!lockdownOnError || !(err instanceof PolicyError)) throw err;
-      const where = err.issues[0] ?? err.message;
-      this.notify(`sbx: ${where}: policy broken while the supervisor restarted; session locked down until it is fixed`);
+      // A directory's policy that cannot be built at all (broken files alone fall back in the
+      // build): the session starts locked down, never refused (a closed terminal) nor wider.
+      const dirStart = source.kind === 'dir' && !given;
+      if (!lockdownOnError && !dirStart) throw err;
+      const where = err instanceof PolicyError ? (err.issues[0] ?? err.message) : `internal error: ${(err as Error).message}`;
+      if (!(err instanceof PolicyError)) this.ctx.say(`session ${this.id}: building the policy for ${sourceKey(source)} failed: ${(err as Error).stack ?? String(err)}`);
+      this.notify(
+        lockdownOnError
+          ? `sbx: ${where}: policy broken while the supervisor restarted; session locked down until it is fixed`
+          : `sbx: ${where}: no policy could be built here; session locked down until it is fixed`,
+      );
       resolved = {
         key,
         source,

@@ -96,7 +96,7 @@ describe('sbx shell --check', () => {
 });
 
 describe.each(SHELLS)('%s started outside any session', (shell) => {
-  it('the rc hook checks, then re-executes the same process into a session; the policy applies', async () => {
+  it('the rc hook checks, then re-executes the same process into a session; the policy applies — also when the environment carries the hook\'s own markers (what a sandboxed program can put in an editor\'s terminal settings)', async () => {
     const world = makeWorld();
     worlds.push(world.sb);
     const pids = join(world.sb.root, 'pids');
@@ -104,7 +104,8 @@ describe.each(SHELLS)('%s started outside any session', (shell) => {
     const rc = writeRc(world.sb, shell, `echo ${pid} >> ${pids}\n${hookLines(shell)}`);
     const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
     const t = new Tmux(shell);
-    t.start(argv, world.A, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell), GH_TOKEN: 'gh-value' });
+    const planted = { __sbx_entered: '1', SBX_MACOS_CTL: join(world.sb.root, 'ctl') }; // once made the hook skip the sandbox
+    t.start(argv, world.A, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell), GH_TOKEN: 'gh-value', ...planted });
     started.push(t);
     await t.prompt(30_000);
     let r = await t.run(shell === 'fish' ? 'echo S=(set -q SBX_SESSION; and echo yes)' : 'echo S=${SBX_SESSION:+yes}');
