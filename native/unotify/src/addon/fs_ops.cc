@@ -2,6 +2,7 @@
 // utimes, xattr), emulated: resolve in the engine, decide on the canonical path, then do
 // the operation ourselves relative to the resolved fd and reply with its result.
 #include <dirent.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 #include <utime.h>
 
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "bare_repo.h"
 #include "fs_check.h"
@@ -40,6 +43,45 @@ int reply(Notif& n, long r) { return reply_value(n.listener(), n.req.id, r < 0 ?
 void fail(Notif& n, int err) { reply_error(n.listener(), n.req.id, err); }
 
 int read_path(Notif& n, uint64_t p, std::string& out) { return read_string(n.caller.tid, p, out); }
+
+// Operations that change what a name holds (make, remove, move, link) run one at a time, from
+// their checks to the syscall: a check of what a name holds (a file, a directory, a git
+// directory's content) would otherwise be about another object by the time it moves (a
+// sibling thread swapping a file and a prepared directory under the name). Every way a
+// sandboxed process changes a name is one of these trapped calls.
+std::mutex& names_mu() {
+  static std::mutex mu;
+  return mu;
+}
+
+// The user's home, as the policy has it ($HOME of the process hosting the engine: the
+// supervisor or `sbx exec`, started from the user's environment), else the password entry's.
+const std::string& home_dir() {
+  static const std::string home = [] {
+    const char* env = getenv("HOME");
+    if (env && env[0] == '/') return std::string(env);
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* got = nullptr;
+    if (getpwuid_r(geteuid(), &pw, buf.data(), buf.size(), &got) == 0 && got && got->pw_dir && got->pw_dir[0] == '/')
+      return std::string(got->pw_dir);
+    return std::string();
+  }();
+  return home;
+}
+
+// A home dot-entry (~/.bash_history, ~/.python_history) is what tools outside read and write
+// by that name: a sandbox makes only files and directories there. A symlink's meaning changes
+// with every directory on its way (one made into /tmp, re-pointed later to ~/.bashrc), and a
+// FIFO hangs every new shell that reads its history.
+bool home_dot_entry_refused(Notif& n, const Target& d, const char* what) {
+  const std::string& home = home_dir();
+  if (home.empty() || home == "/" || d.unnamed) return false;
+  if (d.real.size() <= home.size() + 2 || d.real.compare(0, home.size(), home) != 0 || d.real[home.size()] != '/') return false;
+  const std::string rest = d.real.substr(home.size() + 1);
+  if (rest[0] != '.' || rest.find('/') != std::string::npos) return false;
+  return refuse(n, Decision{false, -2}, "write", d.real + " (" + what + " as a home dot-entry: tools outside use it by that name)", EACCES);
+}
 
 void take(Target& t, Resolved& r) {
   t.fd = std::move(r.fd);
@@ -155,6 +197,7 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (!is_mkdir && (S_ISCHR(mode) || S_ISBLK(mode))) return fail(n, EPERM);  // no devices from a sandbox
+  if (!is_mkdir && (S_ISFIFO(mode) || S_ISSOCK(mode)) && home_dot_entry_refused(n, t, "a FIFO or socket")) return;
   // The kernel answers EEXIST for an existing name before any permission check, so `mkdir -p`
   // of a readable but write-protected directory (the project dir: an ancestor of its policy
   // file) succeeds; npm and others do that. A name hidden from reading still gets EACCES.
@@ -420,11 +463,24 @@ bool shell_cwd_move_refused(Notif& n, const Target& t) {
   return holds_shell_cwd(n, t) && refuse(n, Decision{false, -2}, "write", t.real + " (holds the shell's working directory: its policy is its directory's)", EACCES);
 }
 
+bool link_target_refused(Notif& n, const Target& d, const std::string& text);
+
+// A symlink given a new name (moved, or hard-linked) is decided at that name as if made there.
+bool moved_symlink_refused(Notif& n, const Target& from, const Target& to) {
+  if (from.unnamed) return false;
+  char text[PATH_MAX];
+  const ssize_t len = readlinkat(from.parent.get(), from.name.c_str(), text, sizeof text - 1);
+  if (len < 0) return false;  // not a symlink
+  if (home_dot_entry_refused(n, to, "a symlink")) return true;
+  return len > 0 && link_target_refused(n, to, std::string(text, static_cast<size_t>(len)));
+}
+
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
   Target s, d;
   // A whiteout is a device (0/0) left at the source's name: no devices from a sandbox.
   if (flags & RENAME_WHITEOUT) return fail(n, EPERM);
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
+  if (moved_symlink_refused(n, s, d) || ((flags & RENAME_EXCHANGE) && moved_symlink_refused(n, d, s))) return;
   if (check_access(n, true, true, s.real) || ipc_file_refused(n, s) || dir_exposes(n, s) || shell_cwd_move_refused(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
@@ -485,6 +541,11 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
     if (!s.fd.ok()) return fail(n, errno);
   }
   if (fstat(s.fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fail(n, EPERM);
+  if (S_ISLNK(st.st_mode)) {  // a second name for a symlink: decided there as if made there
+    char text[PATH_MAX];
+    const ssize_t len = readlinkat(s.fd.get(), "", text, sizeof text - 1);
+    if (home_dot_entry_refused(n, d, "a symlink") || (len > 0 && link_target_refused(n, d, std::string(text, static_cast<size_t>(len))))) return;
+  }
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
   // be held writable.
@@ -537,7 +598,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   // Opening through the link is decided on its target; what a tool outside would do through
   // it, here (link_target_refused).
   if (check_access(n, false, true, d.real) || ipc_file_refused(n, d) || deny_below_refused(n, d) ||
-      link_target_refused(n, d, target_text))
+      home_dot_entry_refused(n, d, "a symlink") || link_target_refused(n, d, target_text))
     return;
   BareGuard guard;
   if (bare_relevant(d.real)) {
@@ -635,9 +696,47 @@ void do_xattr(Notif& n, bool set, bool follow) {
 
 }  // namespace
 
+static bool changes_names(int nr) {
+  switch (nr) {
+#ifdef __NR_mkdir
+    case SYS_mkdir:
+#endif
+#ifdef __NR_mknod
+    case SYS_mknod:
+#endif
+#ifdef __NR_unlink
+    case SYS_unlink:
+#endif
+#ifdef __NR_rmdir
+    case SYS_rmdir:
+#endif
+#ifdef __NR_rename
+    case SYS_rename:
+#endif
+#ifdef __NR_link
+    case SYS_link:
+#endif
+#ifdef __NR_symlink
+    case SYS_symlink:
+#endif
+    case SYS_mkdirat:
+    case SYS_mknodat:
+    case SYS_unlinkat:
+    case SYS_renameat:
+    case SYS_renameat2:
+    case SYS_linkat:
+    case SYS_symlinkat:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void handle_fs(Notif& n) {
   const auto& a = n.req.data.args;
   auto i = [](uint64_t v) { return static_cast<int>(v); };
+  std::unique_lock<std::mutex> names(names_mu(), std::defer_lock);
+  if (changes_names(n.req.data.nr)) names.lock();
   switch (n.req.data.nr) {
     case SYS_truncate: return do_truncate(n);
 #ifdef __NR_mkdir
