@@ -57,6 +57,11 @@ const SECRET_PATHS = [
   '~/.config/glab-cli',
   '~/.netrc',
   '~/.npmrc',
+  // other node package managers' and python's tokens (npmAuthToken, an index login)
+  '~/.yarnrc.yml',
+  '~/.config/pnpm/rc',
+  '~/.bunfig.toml',
+  '~/.config/pypoetry/auth.toml',
   '~/.pypirc',
   '~/.cargo/credentials',
   '~/.cargo/credentials.toml',
@@ -216,6 +221,8 @@ function protectedLinks(ctx: PresetContext, f?: ReturnType<typeof floorPlaces>):
   return { ...r, floors: r.floors.filter(keep), secrets: r.secrets.filter(keep) };
 }
 
+/** Under a bin/'s sibling share/: what shells load for its programs. */
+const SHELL_SHARE_DIRS = ['bash-completion', 'fish', 'zsh'];
 /** zsh's start-up files, in the home or in $ZDOTDIR. */
 const ZSH_START_FILES = ['.zshrc', '.zprofile', '.zshenv', '.zlogin', '.zlogout'];
 /** The home's shell start-up files: floors, and read for what they source (rc-sources.ts). */
@@ -282,6 +289,11 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
     const env_ = environmentRoot(p);
     out.push(env_ && env_ !== home && !home.startsWith(`${env_}/`) && !inProject(env_) ? env_ : p);
     pathDirs.push(p);
+    // What shells load for a bin/'s programs from beside it: bash-completion (2.12+) sources
+    // <parent>/share/bash-completion/completions/<cmd> for every PATH bin/ at the first Tab;
+    // fish and zsh read their vendor directories there.
+    const top = dirname(p);
+    if (/\/s?bin$/.test(p) && top !== '/' && !inProject(top) && !ctx.projectDir.startsWith(`${top}/share/`)) for (const sh of SHELL_SHARE_DIRS) out.push(join(top, 'share', sh));
   }
   // go's module cache (GOPATH's pkg/mod): go builds outside compile what it holds without
   // checking go.sum again. Inside, GOMODCACHE points at a cache of the sandbox's own.

@@ -51,6 +51,10 @@ const all = (paths: string[], v: string) => Object.fromEntries(paths.map((p) => 
 
 const CREDENTIALS = [
   '.git-credentials',
+  '.yarnrc.yml', // npmAuthToken
+  '.config/pnpm/rc',
+  '.bunfig.toml',
+  '.config/pypoetry/auth.toml',
   '.config/gh/hosts.yml',
   '.kube/cache/discovery/token',
   '.azure/msal_token_cache.json',
@@ -165,6 +169,14 @@ describe('links in protected places', () => {
   it("a PATH program's link target and its package (npm's bin/x -> ../lib/node_modules/x/cli.js) are not writable; twin: a package nothing on PATH links to is", async () => {
     const refused = [h('npm-global/lib/node_modules/mytool/cli.js'), h('npm-global/lib/node_modules/mytool/lib/index.js')];
     const twin = h('npm-global/lib/node_modules/unlinked/index.js');
+    const r = await inside('w', [...refused, twin]);
+    expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
+  });
+
+  it("what shells load from beside a PATH bin/ (bash-completion's share/bash-completion/completions/<cmd>, fish's and zsh's vendor dirs) is not writable; twin: another share/ dir is", async () => {
+    const refused = [h('npm-global/share/bash-completion/completions/mytool'), h('npm-global/share/fish/vendor_completions.d/mytool.fish'), h('npm-global/share/zsh/site-functions/_mytool')];
+    const twin = h('npm-global/share/doc/mytool.txt');
+    for (const f of [...refused, twin]) put(f, '# written outside\n'); // the twin outside: the places are writable
     const r = await inside('w', [...refused, twin]);
     expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
   });

@@ -471,8 +471,8 @@ bool moved_symlink_refused(Notif& n, const Target& from, const Target& to) {
   char text[PATH_MAX];
   const ssize_t len = readlinkat(from.parent.get(), from.name.c_str(), text, sizeof text - 1);
   if (len < 0) return false;  // not a symlink
-  if (home_dot_entry_refused(n, to, "a symlink")) return true;
-  return len > 0 && link_target_refused(n, to, std::string(text, static_cast<size_t>(len)));
+  if (len > 0 && link_target_refused(n, to, std::string(text, static_cast<size_t>(len)))) return true;
+  return home_dot_entry_refused(n, to, "a symlink");
 }
 
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
@@ -544,7 +544,7 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   if (S_ISLNK(st.st_mode)) {  // a second name for a symlink: decided there as if made there
     char text[PATH_MAX];
     const ssize_t len = readlinkat(s.fd.get(), "", text, sizeof text - 1);
-    if (home_dot_entry_refused(n, d, "a symlink") || (len > 0 && link_target_refused(n, d, std::string(text, static_cast<size_t>(len))))) return;
+    if ((len > 0 && link_target_refused(n, d, std::string(text, static_cast<size_t>(len)))) || home_dot_entry_refused(n, d, "a symlink")) return;
   }
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
@@ -598,7 +598,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   // Opening through the link is decided on its target; what a tool outside would do through
   // it, here (link_target_refused).
   if (check_access(n, false, true, d.real) || ipc_file_refused(n, d) || deny_below_refused(n, d) ||
-      home_dot_entry_refused(n, d, "a symlink") || link_target_refused(n, d, target_text))
+      link_target_refused(n, d, target_text) || home_dot_entry_refused(n, d, "a symlink"))
     return;
   BareGuard guard;
   if (bare_relevant(d.real)) {
