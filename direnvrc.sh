@@ -12,6 +12,12 @@
 
 use_sandbox() {
   local file
+  # Only the sbx hook applies it: a shell without the hook (no session) would run unsandboxed
+  # while direnv says "using sandbox". Say so, and fail the .envrc.
+  if [[ -z ${SBX_SESSION-} ]]; then
+    log_error "sbx: use sandbox: NOT sandboxed: this shell has no sbx session; add eval \"\$(sbx hook bash)\" (or zsh, or: sbx hook fish | source) to your rc file"
+    return 1
+  fi
   file=$(expand_path "${1:-.sbx.yaml}")
   # Reload (and so re-push) when the policy file appears, changes or goes away.
   watch_file "$file"

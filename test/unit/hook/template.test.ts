@@ -69,3 +69,24 @@ describe('sbx hook command', () => {
     expect(extra.exitCode).toBe(2);
   });
 });
+
+describe('direnvrc.sh: use sandbox', () => {
+  // direnv's stdlib functions, as direnv defines them for an .envrc (the real bash runs the file).
+  const stdlib = 'log_error() { echo "ERR $*" >&2; }; watch_file() { :; }; expand_path() { echo "$PWD/$1"; }';
+  const run = (env: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sbx-direnvrc-'));
+    writeFileSync(join(dir, '.sbx.yaml'), 'version: 1\n');
+    const lib = resolve(import.meta.dirname, '../../../direnvrc.sh');
+    return execaSync('bash', ['--norc', '--noprofile', '-c', `${stdlib}; source "$1"; use_sandbox && echo "use=$SBX_DIRENV_USE"`, 'bash', lib], { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, extendEnv: false, reject: false });
+  };
+
+  it('in a shell without an sbx session it fails the .envrc and says NOT sandboxed (twin: in a session it applies the file)', () => {
+    const outside = run({});
+    expect(outside.exitCode).toBe(1);
+    expect(outside.stderr).toMatch(/^ERR sbx: use sandbox: NOT sandboxed: this shell has no sbx session/);
+    expect(outside.stdout).toBe('');
+    const inside = run({ SBX_SESSION: 's1' });
+    expect(inside.exitCode).toBe(0);
+    expect(inside.stdout).toMatch(/^use=.*\/\.sbx\.yaml$/);
+  });
+});
