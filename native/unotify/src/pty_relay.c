@@ -376,7 +376,25 @@ int pty_relay_start(const char **step) {
     if (term < 0) { term = fd; tst = st; }
     is_term[fd] = 1;
   }
-  if (term < 0 || tcgetsid(term) == getpid()) return 0;
+  if (term < 0) {
+    /* No standard stream is a terminal (nohup CMD &, an agent's tool call on pipes), but the
+       user's terminal may still be the controlling one: /dev/tty would open it, and a
+       process that then calls setsid() reads what is typed to the shell there. Give it up
+       (TIOCNOTTY: for a process that does not lead its session, only this process's link to
+       it goes) — unless we lead that session: then it is the sandbox's own. */
+    if (getsid(0) != getpid()) {
+      int ctty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (ctty >= 0) {
+        *step = "giving up the controlling terminal (TIOCNOTTY)";
+        int r = ioctl(ctty, TIOCNOTTY);
+        int e = errno;
+        close(ctty);
+        if (r != 0) return -e;
+      }
+    }
+    return 0;
+  }
+  if (tcgetsid(term) == getpid()) return 0;
 
   *step = "opening a pseudo-terminal for the command (/dev/ptmx)";
   int master = above_stdio(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
