@@ -7,6 +7,7 @@
  * denials — and never file content (records name paths, not what is in them). Nothing here
  * changes anything. Wire format: src/protocol/inside.ts.
  */
+import { askWork } from './thread-budget.js';
 import type { HintRequest } from '../../native/unotify/native.js';
 import type { Engine } from '../native/engine.js';
 import { parseAsk, type AskReply } from '../protocol/inside.js';
@@ -67,11 +68,21 @@ export function answerAsk(host: AskHost, h: HintRequest): AskReply {
 /** Replies in the engine: the JSON answer as the file's content. */
 export function handleAsk(host: AskHost, h: HintRequest): void {
   const engine = host.engine();
+  // Charged to a budget of their own (thread-budget.ts): `why` and `log` read and fold up
+  // to thousands of records, and a program inside can ask from many threads in a loop.
+  const busy = askWork.admit(host.id);
+  if (busy) {
+    if (engine && !engine.stopped) engine.replyHint(h.id, { content: `${JSON.stringify({ error: busy })}\n` });
+    return;
+  }
+  const t0 = performance.now();
   try {
     const reply = answerAsk(host, h);
     if (engine && !engine.stopped) engine.replyHint(h.id, { content: `${JSON.stringify(reply)}\n` });
   } catch (err) {
     host.say(`session ${host.id}: ask ${h.arg} failed: ${(err as Error).stack ?? String(err)}`);
     if (engine && !engine.stopped) engine.replyHint(h.id, { errno: EACCES });
+  } finally {
+    askWork.charge(host.id, performance.now() - t0);
   }
 }

@@ -28,21 +28,27 @@ export const PER_SESSION = { capacity: 60_000, refillPerSecond: 800 };
 export const ALL_SESSIONS = { capacity: 120_000, refillPerSecond: 900 };
 const ALL = '\0all';
 
+type Spec = { capacity: number; refillPerSecond: number };
+
 export class ThreadBudget {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly perSession: Spec = PER_SESSION,
+    private readonly all: Spec = ALL_SESSIONS,
+  ) {}
 
   /** undefined when `session` may start more work; else why not (for its answer). */
   admit(session: string): string | undefined {
-    if (this.level(session, PER_SESSION) <= 0) return 'busy: this session asked the supervisor for too much work lately; try again in a few seconds';
-    if (this.level(ALL, ALL_SESSIONS) <= 0) return 'busy: sandboxed sessions asked the supervisor for too much work lately; try again in a few seconds';
+    if (this.level(session, this.perSession) <= 0) return 'busy: this session asked the supervisor for too much work lately; try again in a few seconds';
+    if (this.level(ALL, this.all) <= 0) return 'busy: sandboxed sessions asked the supervisor for too much work lately; try again in a few seconds';
     return undefined;
   }
 
   /** `ms` of thread time spent for `session`. */
   charge(session: string, ms: number): void {
-    for (const [key, spec] of [[session, PER_SESSION], [ALL, ALL_SESSIONS]] as const) {
+    for (const [key, spec] of [[session, this.perSession], [ALL, this.all]] as const) {
       this.level(key, spec);
       this.buckets.get(key)!.balance -= ms;
     }
@@ -74,3 +80,13 @@ export class ThreadBudget {
 
 /** The one budget of this supervisor process. */
 export const insideWork = new ThreadBudget();
+
+/**
+ * Read-only asks (`sbx status`, `sbx log`, `sbx why` inside) have one of their own, far
+ * smaller: a person asks a few times a minute, each answer takes milliseconds, and 256
+ * threads asking `why` (thousands of records folded each time) held the thread for over 30 s
+ * within the big budget's burst — long enough for a new terminal to give up waiting.
+ */
+export const ASKS_PER_SESSION = { capacity: 1_000, refillPerSecond: 100 };
+export const ASKS_ALL_SESSIONS = { capacity: 2_000, refillPerSecond: 200 };
+export const askWork = new ThreadBudget(() => performance.now(), ASKS_PER_SESSION, ASKS_ALL_SESSIONS);

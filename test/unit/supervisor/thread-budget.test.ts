@@ -1,6 +1,6 @@
 /** The supervisor's thread time for requests from inside: per session and for all sessions together. */
 import { describe, expect, it } from 'vitest';
-import { ALL_SESSIONS, PER_SESSION, ThreadBudget } from '../../../src/supervisor/thread-budget.js';
+import { ALL_SESSIONS, ASKS_ALL_SESSIONS, ASKS_PER_SESSION, PER_SESSION, ThreadBudget } from '../../../src/supervisor/thread-budget.js';
 
 function clock() {
   let t = 0;
@@ -55,5 +55,25 @@ describe('ThreadBudget', () => {
       c.advance(PER_SESSION.capacity + 100);
     });
     expect(b.admit('a')).toMatch(/^busy/);
+  });
+
+  it('read-only asks: 256 threads asking `why` (40 ms each) are answered busy within about a second of thread time; `sbx log -f` polling (3 ms every 200 ms) never is', () => {
+    const c = clock();
+    const b = new ThreadBudget(c.now, ASKS_PER_SESSION, ASKS_ALL_SESSIONS);
+    let answered = 0;
+    for (let i = 0; i < 256; i++) {
+      if (b.admit('flood') !== undefined) continue;
+      b.charge('flood', 40);
+      c.advance(40);
+      answered++;
+    }
+    expect(answered * 40).toBeLessThan(ASKS_PER_SESSION.capacity * 1.5);
+    const c2 = clock();
+    const b2 = new ThreadBudget(c2.now, ASKS_PER_SESSION, ASKS_ALL_SESSIONS);
+    for (let i = 0; i < 3000; i++) {
+      expect(b2.admit('follow'), `poll ${i}`).toBeUndefined();
+      b2.charge('follow', 3);
+      c2.advance(200);
+    }
   });
 });
