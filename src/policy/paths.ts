@@ -41,11 +41,14 @@ export const installRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 /**
  * The parts of sbx's install that run outside the sandbox later: the CLI, the supervisor's code
  * and its dependencies, the native launcher, keeper, fast client and addon, the hook texts every
- * new terminal evaluates, and package.json (how Node loads dist/). Not src/ or test/: turning
- * them into programs is a build the user starts, like any project's.
+ * new terminal evaluates, and package.json (how Node loads dist/) — and what the rebuild the
+ * README asks for turns into them, outside: the native sources and binding.gyp (its `<!(…)`
+ * are shell commands node-gyp runs), src/, the lock file npm installs from, the TypeScript
+ * config, share/ (git's template for sessions) and CI's script. Not test/: the suite is a
+ * run the user starts, like any project's.
  */
 export function ownProgramPaths(root: string = installRoot): string[] {
-  return ['bin', 'dist', join('native', 'unotify', 'build'), 'shells', 'direnvrc.sh', 'package.json', 'node_modules'].map((p) => join(root, p));
+  return ['bin', 'dist', 'native', 'shells', 'direnvrc.sh', 'package.json', 'package-lock.json', 'node_modules', 'src', 'share', 'tsconfig.json', '.ci'].map((p) => join(root, p));
 }
 
 /** Content hashes of trusted project files. */

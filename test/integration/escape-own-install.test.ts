@@ -16,7 +16,7 @@ vi.setConfig({ testTimeout: 120_000 });
 
 const world = tempWorld('sbx-own-');
 const probe = `.sbx-escape-probe-${process.pid}`;
-const places = ['bin', 'dist', join('dist', 'supervisor'), join('native', 'unotify', 'build', 'Release'), 'shells', 'node_modules'];
+const places = ['bin', 'dist', join('dist', 'supervisor'), join('native', 'unotify', 'build', 'Release'), join('native', 'unotify', 'src'), 'shells', 'node_modules', 'src', 'share'];
 const planted = [...places.map((p) => join(repo, p, probe)), join(repo, 'test', probe)];
 afterAll(() => {
   for (const f of planted) rmSync(f, { force: true });
@@ -33,7 +33,7 @@ describe("sbx's own install is a write floor", () => {
     }
   });
 
-  it('inside (default policy): a file planted in bin, dist, the native build, shells or node_modules is refused; one in test/ is not', async () => {
+  it('inside (default policy): a file planted in bin, dist, the native build and sources, shells, node_modules, src or share is refused; one in test/ is not', async () => {
     for (const p of places) {
       const f = join(repo, p, probe);
       const r = await inside(`touch ${f} && echo planted`);
@@ -45,8 +45,8 @@ describe("sbx's own install is a write floor", () => {
     expect(twin.stdout).toBe('planted\n');
   });
 
-  it('inside: appending to package.json, bin/sbx, direnvrc.sh and a hook template is refused', async () => {
-    for (const f of ['package.json', join('bin', 'sbx'), 'direnvrc.sh', join('shells', 'sbx.bash')]) {
+  it('inside: appending to package.json, bin/sbx, direnvrc.sh, a hook template, binding.gyp and the lock file is refused', async () => {
+    for (const f of ['package.json', join('bin', 'sbx'), 'direnvrc.sh', join('shells', 'sbx.bash'), join('native', 'unotify', 'binding.gyp'), 'package-lock.json']) {
       const r = await inside(`: >> ${join(repo, f)} && echo opened`);
       expect(r.stdout, f).not.toContain('opened');
     }
