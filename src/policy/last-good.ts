@@ -5,9 +5,13 @@
  * $XDG_STATE_HOME/sbx/last-good/ (a floor: nothing inside a sandbox can write it), one
  * JSON file per policy file, named by the sha256 of its path. The supervisor records;
  * `sbx check` / `sbx policy` only read, so they explain what a session enforces.
+ * A version holds only while its file's directory is the same directory (device and inode):
+ * another repository cloned where a trusted project was, with a broken file, must not run
+ * under that project's last good policy.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readOwnFile, writeOwnFile } from './own-files.js';
 import { stateDir, type Env } from './paths.js';
 
@@ -25,9 +29,21 @@ export interface LastGoodStore {
 interface Record {
   v: 1;
   file: string;
+  /** The directory holding the file, as `dev:ino` when the version was recorded. */
+  dir: string;
   sha256: string;
   text: string;
   savedAt: string;
+}
+
+/** The identity of the directory holding `file`, or undefined when it is gone. */
+function dirIdentity(file: string): string | undefined {
+  try {
+    const st = statSync(dirname(file), { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export function lastGoodDir(env: Env): string {
@@ -40,30 +56,39 @@ function recordPath(env: Env, file: string): string {
 
 /** The state-dir store; `writable` for the supervisor, read-only for the CLI. */
 export function stateLastGood(env: Env, writable: boolean, onError?: (message: string) => void): LastGoodStore {
-  const memo = new Map<string, GoodVersion | null>();
+  const memo = new Map<string, { found: GoodVersion | undefined; dir: string | undefined }>();
   return {
     get(file) {
+      const dir = dirIdentity(file);
+      if (dir === undefined) return undefined;
       const hit = memo.get(file);
-      if (hit !== undefined) return hit ?? undefined;
+      if (hit) return hit.dir === dir ? hit.found : undefined;
       let found: GoodVersion | undefined;
+      let recorded: string | undefined;
       try {
         const text = readOwnFile(recordPath(env, file));
         const r = text === undefined ? undefined : (JSON.parse(text) as Partial<Record>);
-        const ok = r && r.v === 1 && r.file === file && typeof r.text === 'string' && typeof r.sha256 === 'string';
-        if (ok && createHash('sha256').update(r.text!).digest('hex') === r.sha256) found = { text: r.text!, sha256: r.sha256! };
+        const ok = r && r.v === 1 && r.file === file && typeof r.text === 'string' && typeof r.sha256 === 'string' && typeof r.dir === 'string';
+        if (ok && createHash('sha256').update(r.text!).digest('hex') === r.sha256) {
+          found = { text: r.text!, sha256: r.sha256! };
+          recorded = r.dir;
+        }
       } catch (err) {
         onError?.(`last good version of ${file} unreadable: ${(err as Error).message}`);
       }
       // Only the writable store may memoise: the supervisor is the only writer.
-      if (writable) memo.set(file, found ?? null);
-      return found;
+      if (writable) memo.set(file, { found, dir: recorded });
+      return recorded === dir ? found : undefined;
     },
     put(file, text, sha256) {
-      if (!writable || memo.get(file)?.sha256 === sha256) return;
-      const rec: Record = { v: 1, file, sha256, text, savedAt: new Date().toISOString() };
+      const dir = dirIdentity(file);
+      if (!writable || dir === undefined) return;
+      const hit = memo.get(file);
+      if (hit?.found?.sha256 === sha256 && hit.dir === dir) return;
+      const rec: Record = { v: 1, file, dir, sha256, text, savedAt: new Date().toISOString() };
       try {
         writeOwnFile(recordPath(env, file), `${JSON.stringify(rec)}\n`);
-        memo.set(file, { text, sha256 });
+        memo.set(file, { found: { text, sha256 }, dir });
       } catch (err) {
         onError?.(`cannot record the last good version of ${file}: ${(err as Error).message}`);
       }

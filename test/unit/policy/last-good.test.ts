@@ -3,7 +3,7 @@
  * entry errors alike); with none, the strict fallback — never the defaults. The store in
  * sbx's state survives a new process (a supervisor restart), and the CLI only reads it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolvePolicyForDir } from '../../../src/policy/index.js';
@@ -109,5 +109,23 @@ describe('last good per file', () => {
     const r = await resolvePolicyForDir(proj, { env: w.env, onBroken: 'keep', lastGood: stateLastGood(w.env, false) });
     expect(r.broken[0]).toMatchObject({ kept: 'last good' });
     expect(decidePath(r.policy.read, join(proj, 'secret')).effect).toBe('deny');
+  });
+
+  it('a last good version holds only in the same directory: another repository cloned where the project was, with a broken file, gets the strict fallback (twin: the same directory with the file fixed and broken again keeps it)', async () => {
+    const { w, proj, file } = world();
+    writeFileSync(file, 'version: 1\nread: { allow: ["~/private/token"] }\n');
+    await resolvePolicyForDir(proj, { env: w.env, onBroken: 'keep', lastGood: stateLastGood(w.env, true) });
+    // The twin: broken in place, the last good version stays.
+    writeFileSync(file, 'version: 1\nread: { deny: [oops\n');
+    let r = await resolvePolicyForDir(proj, { env: w.env, onBroken: 'keep', lastGood: stateLastGood(w.env, true) });
+    expect(r.broken[0]).toMatchObject({ kept: 'last good' });
+    // The project moved away; another one cloned at the same path, its file broken on purpose.
+    renameSync(proj, `${proj}-old`);
+    mkdirSync(proj);
+    writeFileSync(file, 'version: 1\nread: { deny: [oops\n');
+    for (const writable of [true, false]) {
+      r = await resolvePolicyForDir(proj, { env: w.env, onBroken: 'keep', lastGood: stateLastGood(w.env, writable) });
+      expect(r.broken[0]).toMatchObject({ kept: 'strict fallback' });
+    }
   });
 });
