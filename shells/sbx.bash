@@ -232,6 +232,16 @@ for __sbx_c in cd pushd popd; do
 done
 unset __sbx_c
 
+# A change the wrappers do not see (`builtin cd`, zoxide's `z`, a cd() another tool defines
+# after this line) is pushed before the next command runs, not at the next prompt: in
+# `z repo && ./install` the install runs under repo's policy. A DEBUG trap runs in this shell
+# before each command: one string compare, no process. "$_" passed and left last keeps `$_`
+# (`mkdir d && cd $_`). A DEBUG trap someone set first is left alone (bash-preexec's).
+__sbx_debug() { [[ $PWD == "$__sbx_dir" || -z $__sbx_dir ]] || __sbx_hook; }
+__sbx_c=$(trap -p DEBUG)
+[[ -n $__sbx_c ]] || trap '__sbx_debug "$_"' DEBUG
+unset __sbx_c
+
 # Prompt hook last, so direnv's hook (which prepends itself) has run when ours looks.
 # bash 5.1 runs every element of a PROMPT_COMMAND array: ours goes in an element of its own, so a
 # later `PROMPT_COMMAND='history -a'` in the rc file (which sets element 0) does not drop it.
@@ -251,7 +261,7 @@ fi
 # terminal starts with (an editor's terminal settings in the project), and these two would
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )) && [[ ${__sbx_entered@a} == *x* ]]; then unset __sbx_entered; fi
-[[ -e /proc/self/status ]] && unset SBX_MACOS_CTL
+[[ $OSTYPE == darwin* ]] || unset SBX_MACOS_CTL
 
 # Not in a session yet: become one (once, at start — never on the prompt path). The same
 # command line runs again inside the session, so `bash -ic CMD` and `bash -lic CMD` (how IDEs

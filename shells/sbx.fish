@@ -304,7 +304,7 @@ end
 # terminal starts with (an editor's terminal settings in the project), and these two would
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 set -qx __sbx_entered; and set -e __sbx_entered
-test -e /proc/self/status; and set -e SBX_MACOS_CTL
+set -q SBX_MACOS_CTL; and test (uname) != Darwin; and set -e SBX_MACOS_CTL
 
 # Not in a session yet: become one (once, at start — never on the prompt path).
 if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __sbx_entered

@@ -214,7 +214,7 @@ typeset -ga precmd_functions chpwd_functions
 # terminal starts with (an editor's terminal settings in the project), and these two would
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 [[ ${(t)__sbx_entered-} == *export* ]] && unset __sbx_entered
-[[ -e /proc/self/status ]] && unset SBX_MACOS_CTL
+[[ $OSTYPE == darwin* ]] || unset SBX_MACOS_CTL
 
 # Not in a session yet: become one (once, at start — never on the prompt path). The same
 # command line runs again inside the session, so `zsh -ic CMD` (how IDEs and `ssh host zsh -ic`

@@ -211,7 +211,10 @@ describe.each(SHELLS)('%s hook with canned replies', (shell) => {
     // The parent's reader: keeps the FIFO open and appends every line to a log.
     const reader = execa('sh', ['-c', `exec 3<>"${fifo}"; exec cat <&3 >"${log}"`], { stdio: 'ignore', reject: false }); // killed below
     try {
-      const t = await start(shell, world, world.out, hookLine(shell, undefined), { SBX_MACOS_CTL: fifo });
+      // The hook honours SBX_MACOS_CTL on macOS only (from the environment it would skip the
+      // sandbox on Linux): the rc file says this is macOS, as the system would.
+      const macos = shell === 'fish' ? 'function uname; echo Darwin; end' : 'OSTYPE=darwin23';
+      const t = await start(shell, world, world.out, `${macos}\n${hookLine(shell, undefined)}`, { SBX_MACOS_CTL: fifo });
       await t.run(`cd ${world.projA}`);
       await t.run(`cd ${world.projB}`);
       const deadline = Date.now() + 5000;

@@ -264,6 +264,27 @@ describe.each([
   });
 });
 
+describe('bash: a cd the hook\'s wrapper does not see', () => {
+  it('builtin cd, and a cd() or z() defined after the hook: the policy switches before the next command on the same line (twins: the project\'s other file reads, the secret reads back outside)', async () => {
+    const world = makeWorld();
+    installHook(world, 'bash', true, 'z() { builtin cd "$@"; }\ncd() { builtin cd "$@"; }');
+    const t = await terminal(world, 'bash', world.out);
+    let r = await t.run(`cat ${world.A}/secret.txt`); // outside the project: readable
+    expect(r).toEqual({ out: ['A-SECRET'], status: 0 });
+    r = await t.run(`builtin cd ${world.A} && cat secret.txt`);
+    expect(r.status).not.toBe(0);
+    expect(r.out.join('\n')).not.toContain('A-SECRET');
+    r = await t.run('cat twin.txt');
+    expect(r).toEqual({ out: ['A-TWIN'], status: 0 });
+    r = await t.run(`builtin cd ${world.out} && cat ${world.A}/secret.txt`);
+    expect(r.out).toContain('A-SECRET');
+    r = await t.run(`z ${world.A} && cat secret.txt`);
+    expect(r.out.join('\n')).not.toContain('A-SECRET');
+    r = await t.run(`cd ${world.out} && mkdir -p made/here && cd $_ && pwd`); // `$_` is kept
+    expect(r.out).toContain(join(world.out, 'made', 'here'));
+  });
+});
+
 describe.each(SHELLS)('%s: sbx exec keeps mise’s temp dirs', (shell) => {
   it('--deny-read keeps /tmp and $TMPDIR readable (write then read back), a file elsewhere still denied; the README’s npm sample builds outside /tmp', async () => {
     const world = makeWorld();
