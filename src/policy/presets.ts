@@ -221,6 +221,8 @@ function protectedLinks(ctx: PresetContext, f?: ReturnType<typeof floorPlaces>):
   return { ...r, floors: r.floors.filter(keep), secrets: r.secrets.filter(keep) };
 }
 
+/** Variables naming directories interpreters load code from (colon-separated lists). */
+const LIBRARY_PATH_VARS = ['PERL5LIB', 'PERLLIB', 'PERL_LOCAL_LIB_ROOT', 'PYTHONPATH', 'NODE_PATH', 'RUBYLIB', 'GEM_HOME', 'GEM_PATH', 'R_LIBS', 'R_LIBS_USER', 'R_LIBS_SITE', 'GUILE_LOAD_PATH', 'CLASSPATH'];
 /** Under a bin/'s sibling share/: what shells load for its programs. */
 const SHELL_SHARE_DIRS = ['bash-completion', 'fish', 'zsh'];
 /** zsh's start-up files, in the home or in $ZDOTDIR. */
@@ -295,6 +297,16 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
     const top = dirname(p);
     if (/\/s?bin$/.test(p) && top !== '/' && !inProject(top) && !ctx.projectDir.startsWith(`${top}/share/`)) for (const sh of SHELL_SHARE_DIRS) out.push(join(top, 'share', sh));
   }
+  // Where the interpreters outside load modules from, as your environment names it (perl's
+  // local::lib in ~/perl5, PYTHONPATH, NODE_PATH, gems, R's library): a module planted there
+  // runs in the next program outside. Not one that covers the home, the project or the root.
+  for (const v of LIBRARY_PATH_VARS)
+    for (const d of (env[v] ?? '').split(':')) {
+      if (!isAbsolute(d)) continue;
+      const p = normalize(d).replace(/(.)\/+$/, '$1');
+      if (p === '/' || p === home || home.startsWith(`${p}/`) || inProject(p) || ctx.projectDir.startsWith(`${p}/`) || p === '/tmp') continue;
+      out.push(p);
+    }
   // go's module cache (GOPATH's pkg/mod): go builds outside compile what it holds without
   // checking go.sum again. Inside, GOMODCACHE points at a cache of the sandbox's own.
   for (const g of (env.GOPATH ?? join(home, 'go')).split(':')) if (isAbsolute(g) && g !== home) out.push(join(g, 'pkg'));

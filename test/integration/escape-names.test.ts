@@ -83,3 +83,23 @@ describe('home dot-entries hold files and directories only', () => {
     expect(out.stdout).toBe('outside-moved-link');
   });
 });
+
+describe('a symlink is never re-pointed into protected places', () => {
+  it('a link to a directory with protected places below (the home, its parent) is refused, so a link made earlier through its name (a reflog into ~/.bash_aliases) cannot be re-pointed; twin: a link to a plain directory is made', { timeout: 60_000 }, async () => {
+    const stage = join(world.dir, 'repoint');
+    mkdirSync(join(stage, 'L', 'u'), { recursive: true });
+    mkdirSync(join(stage, 'plain'), { recursive: true });
+    const up = join(home, '..');
+    const script = [
+      `ln -s ${stage}/L/home/.bash_aliases ${project}/reflog && echo first-link-made`,
+      `mv ${stage}/L ${stage}/L.old && (ln -s ${up} ${stage}/L 2>/dev/null && echo repointed || echo refused-repoint)`,
+      `ln -s ${home} ${stage}/H 2>/dev/null && echo home-link || echo refused-home-link`,
+      `ln -s ${stage}/plain ${stage}/P && echo plain-link`,
+      `mkfifo ${home}/.local/share/fish/fish_history 2>/dev/null && echo fifo-below || echo refused-fifo-below`,
+    ].join('\n');
+    const r = await sbxExec(['--', 'sh', '-c', script], { env, cwd: project });
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['first-link-made', 'refused-repoint', 'refused-home-link', 'plain-link', 'refused-fifo-below']);
+    expect(r.stderr).toMatch(/a directory with protected places below/);
+    expect(existsSync(join(home, '.bash_aliases'))).toBe(false);
+  });
+});

@@ -28,6 +28,8 @@ const env = {
   AWS_SHARED_CREDENTIALS_FILE: awsElsewhere,
   KUBECONFIG: `${kubeElsewhere}:${h('.kube/config')}`,
   GH_CONFIG_DIR: join(world.dir, 'ghdir'),
+  PERL5LIB: h('perl5/lib/perl5'), // what perl's local::lib sets
+  PYTHONPATH: h('pylib'),
 };
 
 function put(path: string, text = 'SECRET\n'): void {
@@ -169,6 +171,14 @@ describe('links in protected places', () => {
   it("a PATH program's link target and its package (npm's bin/x -> ../lib/node_modules/x/cli.js) are not writable; twin: a package nothing on PATH links to is", async () => {
     const refused = [h('npm-global/lib/node_modules/mytool/cli.js'), h('npm-global/lib/node_modules/mytool/lib/index.js')];
     const twin = h('npm-global/lib/node_modules/unlinked/index.js');
+    const r = await inside('w', [...refused, twin]);
+    expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
+  });
+
+  it('directories the environment names for modules (PERL5LIB, PYTHONPATH) are not writable; twin: a sibling directory is', async () => {
+    const refused = [h('perl5/lib/perl5/strict.pm'), h('pylib/sitecustomize.py')];
+    const twin = h('perl5-notes/todo.txt');
+    for (const f of [...refused, twin]) put(f, '# written outside\n');
     const r = await inside('w', [...refused, twin]);
     expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
   });

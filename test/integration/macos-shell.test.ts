@@ -29,7 +29,10 @@ process.exit(status);
 `;
 
 function hookLine(shell: Shell): string {
-  return shell === 'fish' ? `${sbxBin} hook fish | source` : `eval "$(${sbxBin} hook ${shell})"`;
+  // The hook honours SBX_MACOS_CTL on macOS only: the rc file says this is macOS, as the
+  // system would there (on Linux the variable, from the environment, would skip the sandbox).
+  const macos = shell === 'fish' ? 'function uname; echo Darwin; end' : 'OSTYPE=darwin23';
+  return shell === 'fish' ? `${macos}\n${sbxBin} hook fish | source` : `${macos}\neval "$(${sbxBin} hook ${shell})"`;
 }
 
 /** A variable's value or "hidden", in each shell's syntax (no quotes needed around it). */

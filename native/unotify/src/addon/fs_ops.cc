@@ -73,13 +73,13 @@ const std::string& home_dir() {
 // A home dot-entry (~/.bash_history, ~/.python_history) is what tools outside read and write
 // by that name: a sandbox makes only files and directories there. A symlink's meaning changes
 // with every directory on its way (one made into /tmp, re-pointed later to ~/.bashrc), and a
-// FIFO hangs every new shell that reads its history.
-bool home_dot_entry_refused(Notif& n, const Target& d, const char* what) {
+// FIFO (there or anywhere below one: `below_too`) hangs every new shell that reads its history.
+bool home_dot_entry_refused(Notif& n, const Target& d, const char* what, bool below_too = false) {
   const std::string& home = home_dir();
   if (home.empty() || home == "/" || d.unnamed) return false;
   if (d.real.size() <= home.size() + 2 || d.real.compare(0, home.size(), home) != 0 || d.real[home.size()] != '/') return false;
   const std::string rest = d.real.substr(home.size() + 1);
-  if (rest[0] != '.' || rest.find('/') != std::string::npos) return false;
+  if (rest[0] != '.' || (!below_too && rest.find('/') != std::string::npos)) return false;
   return refuse(n, Decision{false, -2}, "write", d.real + " (" + what + " as a home dot-entry: tools outside use it by that name)", EACCES);
 }
 
@@ -197,7 +197,8 @@ void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev,
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (!is_mkdir && (S_ISCHR(mode) || S_ISBLK(mode))) return fail(n, EPERM);  // no devices from a sandbox
-  if (!is_mkdir && (S_ISFIFO(mode) || S_ISSOCK(mode)) && home_dot_entry_refused(n, t, "a FIFO or socket")) return;
+  // Below one too (fish's history in ~/.local/share/fish): a FIFO hangs the tool that reads it.
+  if (!is_mkdir && (S_ISFIFO(mode) || S_ISSOCK(mode)) && home_dot_entry_refused(n, t, "a FIFO or socket", true)) return;
   // The kernel answers EEXIST for an existing name before any permission check, so `mkdir -p`
   // of a readable but write-protected directory (the project dir: an ancestor of its policy
   // file) succeeds; npm and others do that. A name hidden from reading still gets EACCES.
@@ -576,6 +577,14 @@ bool link_target_refused(Notif& n, const Target& d, const std::string& text) {
   }
   if (!n.valid()) return true;
   if (real.empty() || real[0] != '/') return false;  // an unnamed object (pipe:[…]): nothing outside opens that name
+  // A directory with protected places below it (`/home`, the home, `~/.config`): another link
+  // made earlier through the name of this one (`.git/logs/HEAD -> /tmp/x/L/u/.bash_aliases`,
+  // then `L -> /home`) would lead there, and a tool outside would write through it.
+  struct stat tst;
+  if (exists && fstat(r.fd.get(), &tst) == 0 && S_ISDIR(tst.st_mode)) {
+    const Decision below = deny_below(n, real);
+    if (!below.allow) return refuse(n, below, "write", d.real + " -> " + real + " (a directory with protected places below)", EACCES);
+  }
   const Decision w = decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); });
   if (w.allow) return false;
   if (exists) {
