@@ -10,12 +10,14 @@
  *          (a process's own /proc entries; other processes' are refused by the engine)
  *   write  /dev/null only
  *   exec   programs under /usr /bin /sbin only
+ *   — each of those only where every policy of the session allows it
  *   net    nothing; Unix sockets nothing
  *   no `commands:` overrides (an exec never leaves it), enforce mode even in an audit session
  * plus every read deny and every exec deny (paths and programs) of the policies the session
  * has, so a secret inside a system path that any of them denies stays denied here too.
  */
-import type { CompiledPolicy, ExecImageId, PathRule, ProgramRule, RuleOrigin } from './compiled.js';
+import type { CompiledPolicy, ExecImageId, PathRule, PathSection, ProgramRule, RuleOrigin } from './compiled.js';
+import { decidePath } from './match.js';
 
 export const STRICT_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/nix', '/proc', '/dev'];
 export const STRICT_WRITE_PATHS = ['/dev/null'];
@@ -31,9 +33,14 @@ export function strictestPolicy(id: number, session: CompiledPolicy[]): Compiled
     { source: `built-in: ${STRICT_ORIGIN}`, text: 'system programs only', section: 'exec' },
   ];
   const allow = (paths: string[], rule: number): PathRule[] => paths.map((pattern) => ({ rule, effect: 'allow', match: 'subtree', pattern, floor: false }));
-  const read = allow(STRICT_READ_PATHS, 0);
-  const write = allow(STRICT_WRITE_PATHS, 1);
-  const execPaths = allow(STRICT_EXEC_PATHS, 2);
+  // A system path is in only where every policy of the session allows it (a user policy
+  // that denies / and allows a list must not find /opt readable here).
+  const others = session.filter((p) => p.id !== id);
+  const everywhere = (paths: string[], section: (p: CompiledPolicy) => PathSection) =>
+    paths.filter((path) => others.every((p) => decidePath(section(p), path).effect === 'allow'));
+  const read = allow(everywhere(STRICT_READ_PATHS, (p) => p.read), 0);
+  const write = allow(everywhere(STRICT_WRITE_PATHS, (p) => p.write), 1);
+  const execPaths = allow(everywhere(STRICT_EXEC_PATHS, (p) => ({ default: p.exec.default, rules: p.exec.paths })), 2);
   const programs: ProgramRule[] = [];
   const seen = new Set<string>();
   const origin = (p: CompiledPolicy, rule: number): number => {

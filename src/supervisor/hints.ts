@@ -20,6 +20,7 @@ import type { PolicySource, ResolvedSource } from './policies.js';
 import type { PolicyCache } from './policy-cache.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { STRICT_ORIGIN } from '../policy/strict.js';
+import { insideWork } from './thread-budget.js';
 
 const EACCES = 13;
 const EINVAL = 22;
@@ -76,21 +77,29 @@ export async function handleHint(host: HintHost, h: HintRequest): Promise<void> 
  * where it is now, and goes to the strictest policy when not. `(cd repo && ./install)` in a
  * trusted project must not run the install with that project's rights.
  */
-async function refuseOtherProcess(host: HintHost, h: HintRequest, policyId: number): Promise<HintAnswer> {
+function refuseOtherProcess(host: HintHost, h: HintRequest, policyId: number): HintAnswer {
   const why = "only the session's shell pushes hints; this process keeps the policy it was started under";
   const current = host.installed.keyOfId(policyId);
   if (h.verb !== 'cd' && h.verb !== 'leave') return refuse(host, h, why);
   // Already under no project's policy (strictest, a nested sbx exec's): nothing it gains here.
   if (current === undefined) return refuse(host, h, why);
+  // Which policy decides there, by name only (a few stats, no build: any process can ask in a
+  // loop). The same project: it keeps its policy. Anything else — another project, another
+  // directory without one (its floors are built from where it is), leaving one — is not
+  // this process's to take with it.
   let here: string | undefined;
-  try {
-    here = (await host.policies.get({ kind: 'dir', dir: h.cwd })).effectiveKey;
-  } catch {
-    here = undefined;
+  // Charged like the shell's own requests from inside: over budget, no lookup — strictest.
+  if (!insideWork.admit(host.id)) {
+    const t0 = performance.now();
+    try {
+      here = host.policies.effectiveKey({ kind: 'dir', dir: h.cwd });
+    } catch {
+      here = undefined;
+    } finally {
+      insideWork.charge(host.id, performance.now() - t0);
+    }
   }
-  // The same project, or no project file on either side (the user's policy both): it keeps
-  // its policy. Anything else — another project, or leaving one — is not this process's to take.
-  if (here === current || (here?.startsWith('dir:') && current.startsWith('dir:'))) return refuse(host, h, why);
+  if (here !== undefined && here === current) return refuse(host, h, why);
   const engine = host.engine();
   if (!engine || engine.stopped) return { errno: EACCES };
   try {

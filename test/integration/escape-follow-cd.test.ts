@@ -56,11 +56,18 @@ describe('a shell leaving a trusted project for a hostile one', () => {
     expect(r.stdout).toMatch(/reply: .*evil-nul\/\.sbx\.yaml:3:\d+.*NUL/);
   });
 
-  it('a subshell moving to another project runs under the strictest policy; one moving within the project keeps it (twin)', { timeout: 60_000 }, () => {
+  it('a subshell moving to another project, or to another directory without one, runs under the strictest policy; one moving within the project keeps it (twin)', { timeout: 60_000 }, () => {
     const evil = join(sb.home, 'evil-plain');
     mkdirSync(evil, { recursive: true }); // no policy file at all: the user's policy there
     const other = makeProject(join(sb.home, 'evil-own'), 'version: 1\n');
+    const plainB = join(sb.home, 'plain-b');
+    mkdirSync(plainB, { recursive: true });
+    writeFileSync(join(sb.home, 'note.txt'), 'NOTE\n');
+    const readNote = (label: string) => `if read l < ${join(sb.home, 'note.txt')}; then echo ${label}-note-read; else echo ${label}-note-denied; fi`;
     const script = `${PUSH_FN}
+      cd ${evil} && push "cd$PWD" >/dev/null
+      ( cd ${plainB} && push "cd$PWD" >/dev/null; ${readNote('plain-to-plain')} )
+      ${readNote('shell-in-plain')}
       cd ${wide} && push "cd$PWD" >/dev/null
       ( cd ${evil} && push "cd$PWD" >/dev/null; ${readToken('sub-plain')} )
       ( cd ${other} && push "cd$PWD" >/dev/null; ${readToken('sub-other')} )
@@ -69,6 +76,9 @@ describe('a shell leaving a trusted project for a hostile one', () => {
       sh -c 'cd ${evil} && { while IFS= read -r l; do :; done < /proc/self/sbx/cd$PWD; }; ${readToken('nested')}'`;
     const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: sb.home });
     expect(r.stdout).toContain('sub-plain-token-denied');
+    // Between two directories without a project file too: their floors are built from where they are.
+    expect(r.stdout).toContain('plain-to-plain-note-denied');
+    expect(r.stdout).toContain('shell-in-plain-note-read');
     expect(r.stdout).toContain('sub-other-token-denied');
     expect(r.stdout).toContain('nested-token-denied');
     expect(r.stdout).toContain('sub-same-token-read');

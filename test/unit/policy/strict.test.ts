@@ -62,4 +62,22 @@ describe('strictestPolicy', () => {
     const d = decidePath(s.read, '/etc/secret-conf/key');
     expect(s.origins[d.rule]?.source).toBe('/p/.sbx.yaml');
   });
+
+  it('a system path is readable only where every policy of the session allows it: a user policy that denies / and allows a list does not find /opt readable (twin: /usr, which it allows)', () => {
+    const listOnly = lax(3, {
+      read: {
+        default: 'deny',
+        rules: [
+          { rule: 0, effect: 'deny', match: 'subtree', pattern: '/', floor: false },
+          { rule: 0, effect: 'allow', match: 'subtree', pattern: '/usr', floor: false },
+          { rule: 0, effect: 'allow', match: 'subtree', pattern: '/home/u/project', floor: false },
+        ],
+      },
+    });
+    const t = strictestPolicy(8, [lax(1), listOnly]);
+    expect(decidePath(t.read, '/opt/vendor/secret.txt').effect).toBe('deny');
+    expect(decidePath(t.read, '/etc/passwd').effect).toBe('deny');
+    expect(decidePath(t.read, '/usr/lib/libc.so.6').effect).toBe('allow');
+    expect(decidePath(t.read, '/home/u/project/file').effect).toBe('deny'); // never wider than strict
+  });
 });
