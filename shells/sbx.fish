@@ -8,7 +8,11 @@ set -g __sbx_bin @SBX_BIN@
 # bin/sbx's native client: run directly on the way into a session, it saves bin/sbx's sh start
 # ('' without a native build, or gone since: bin/sbx then).
 set -g __sbx_fast @SBX_FAST@
-set -g __sbx_proc /proc/self/sbx   # where pushes go (tests point it at canned replies after sourcing)
+# Where pushes go: /proc/self/sbx, answered by the sandbox. Tests point it at canned replies,
+# set in the config before sourcing (never from the environment: an exported one is ignored).
+if not set -q __sbx_proc[1]; or set -qx __sbx_proc
+    set -g __sbx_proc /proc/self/sbx
+end
 
 if test "$__sbx_loaded" != "$fish_pid"   # first load in this shell; a second source keeps the state
     set -g __sbx_loaded $fish_pid
@@ -305,6 +309,11 @@ end
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 set -qx __sbx_entered; and set -e __sbx_entered
 set -q SBX_MACOS_CTL; and test (uname) != Darwin; and set -e SBX_MACOS_CTL
+# SBX_SESSION is proved, not inherited: only the sandbox answers ask/ping. A claimed session it
+# does not answer for is none: this shell enters a real one below.
+if set -q SBX_SESSION[1]; and not set -q __sbx_entered; and not set -q SBX_MACOS_CTL[1]
+    read -l __sbx_c <$__sbx_proc/ask/ping 2>/dev/null; or set -e SBX_SESSION
+end
 
 # Not in a session yet: become one (once, at start — never on the prompt path).
 if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __sbx_entered
@@ -313,6 +322,7 @@ if not set -q SBX_SESSION[1]; and not set -q SBX_MACOS_CTL[1]; and not set -q __
     test -n "$__sbx_fast"; and test -x "$__sbx_fast"; and set __sbx_start $__sbx_fast
     if set -q SBX_DISABLE[1]
         set -gx SBX_PROMPT 'sbx:off'
+        __sbx_say "NOT sandboxed: SBX_DISABLE is set in this terminal's environment"
     else if set -q SBX_HOOK_REEXEC[1]
         __sbx_off 'report this as an sbx bug; open a new terminal meanwhile' "`sbx shell` started this shell but no session is set (SBX_SESSION unset)"
     else if not test -x $__sbx_bin

@@ -8,7 +8,9 @@ typeset -g __sbx_bin=@SBX_BIN@
 # bin/sbx's native client: run directly on the way into a session, it saves bin/sbx's sh start
 # ('' without a native build, or gone since: bin/sbx then).
 typeset -g __sbx_fast=@SBX_FAST@
-typeset -g __sbx_proc=/proc/self/sbx   # where pushes go (tests point it at canned replies after the eval)
+# Where pushes go: /proc/self/sbx, answered by the sandbox. Tests point it at canned replies,
+# set in the rc file before the eval (never from the environment: an exported one is ignored).
+[[ -n ${__sbx_proc-} && ${(t)__sbx_proc} != *export* ]] || typeset -g __sbx_proc=/proc/self/sbx
 
 if [[ ${__sbx_loaded-} != "$$" ]]; then  # first load in this shell; a second eval keeps the state
   typeset -g __sbx_loaded=$$
@@ -215,6 +217,12 @@ typeset -ga precmd_functions chpwd_functions
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 [[ ${(t)__sbx_entered-} == *export* ]] && unset __sbx_entered
 [[ $OSTYPE == darwin* ]] || unset SBX_MACOS_CTL
+# SBX_SESSION is proved, not inherited: only the sandbox answers ask/ping. A claimed session it
+# does not answer for is none: this shell enters a real one below.
+if [[ -n ${SBX_SESSION-} && -z ${__sbx_entered-} && -z ${SBX_MACOS_CTL-} ]] && ! { read -r __sbx_c <$__sbx_proc/ask/ping } 2>/dev/null; then
+  unset SBX_SESSION
+fi
+unset __sbx_c
 
 # Not in a session yet: become one (once, at start — never on the prompt path). The same
 # command line runs again inside the session, so `zsh -ic CMD` (how IDEs and `ssh host zsh -ic`
@@ -225,6 +233,7 @@ if [[ -z ${SBX_SESSION-} && -z ${SBX_MACOS_CTL-} && -z ${__sbx_entered-} ]]; the
   [[ -n $__sbx_fast && -x $__sbx_fast ]] && __sbx_start=$__sbx_fast
   if [[ -n ${SBX_DISABLE-} ]]; then
     export SBX_PROMPT='sbx:off'
+    __sbx_say "NOT sandboxed: SBX_DISABLE is set in this terminal's environment"
   elif [[ -n ${SBX_HOOK_REEXEC-} ]]; then
     __sbx_off "\`sbx shell\` started this shell but no session is set (SBX_SESSION unset)" 'report this as an sbx bug; open a new terminal meanwhile'
   elif [[ ! -x $__sbx_bin ]]; then

@@ -21,7 +21,7 @@ const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 function hookLine(shell: Shell, fake: string | undefined, bin = sbxBin): string {
   const src = shell === 'fish' ? `${bin} hook fish | source` : `eval "$(${bin} hook ${shell})"`;
   if (fake === undefined) return src;
-  return shell === 'fish' ? `${src}; set -g __sbx_proc ${fake}` : `${src}; __sbx_proc=${fake}`;
+  return shell === 'fish' ? `set -g __sbx_proc ${fake}; ${src}; set -g __sbx_proc ${fake}` : `__sbx_proc=${fake}; ${src}; __sbx_proc=${fake}`;
 }
 
 /** `echo` of several variables, "-" when unset, in each shell's syntax. */
@@ -59,6 +59,9 @@ function makeWorld(): World {
   // Already prefixed, as the supervisor writes its notices: printed once, not "sbx: sbx: …".
   fakeReply(fake, `cd${projB}`, { prompt: 'sbx:projB', notices: ['sbx: policy: projB'], envDeny: ['GH_TOKEN'] });
   fakeReply(fake, `cd${out}`, { prompt: 'sbx:default', notices: ['policy: default'] });
+  // What the sandbox answers a session's shell that asks whether it is one.
+  mkdirSync(join(fake, 'ask'), { recursive: true });
+  writeFileSync(join(fake, 'ask', 'ping'), '{"session":"test"}\n');
   return { sb, w, fake, projA, projB, out };
 }
 
@@ -171,15 +174,17 @@ describe.each(SHELLS)('%s hook with canned replies', (shell) => {
     let r = await t.run(`cd ${world.projA}`);
     expect(r).toEqual({ out: [], status: 0 });
     expect(await t.prompt()).toContain('[sbx:off]');
+    // Never quietly: the terminal said so when it started.
+    expect(t.capture().filter((l) => l === "sbx: NOT sandboxed: SBX_DISABLE is set in this terminal's environment")).toHaveLength(1);
 
-    // Claiming a session that the kernel does not know: the failed push is loud, once (at the
-    // first prompt), and the later cd adds no second line.
+    // Claiming a session that the kernel does not know (what a sandboxed program could put in
+    // an editor's terminal settings): the hook asks the sandbox, gets no answer, and enters a
+    // real session instead of trusting the variable.
     const t2 = await start(shell, world, world.out, hookLine(shell, undefined), { SBX_SESSION: 'bogus' });
-    await t2.run(`cd ${world.projA}`);
-    const refused = t2.capture().filter((l) => l.startsWith('sbx: the sandbox refused'));
-    expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatch(/^sbx: the sandbox refused 'cd .*\/out': the policy did not follow/);
-    expect(await t2.prompt()).toContain('[sbx:??]');
+    const inside = await t2.run(shell === 'fish' ? 'echo S=$SBX_SESSION; grep ^Seccomp: /proc/self/status' : 'echo S=$SBX_SESSION; grep ^Seccomp: /proc/self/status');
+    expect(inside.out[0]).toMatch(/^S=s[0-9a-f]+$/);
+    expect(inside.out[1]).toMatch(/^Seccomp:\s+2$/);
+    expect(t2.capture().filter((l) => l.startsWith('sbx: the sandbox refused'))).toEqual([]);
   });
 
   it('when a session cannot start: one loud NOT sandboxed line, shown in the prompt, terminal kept', async () => {
