@@ -151,6 +151,8 @@ const SHELL_RC = [
   '/**/.git/hooks',
   '/**/.vscode',
   '/**/.idea',
+  // Zed's settings (a terminal's environment: SBX_DISABLE, ZDOTDIR) and tasks.
+  '/**/.zed',
   // An editor runs these on the host when it opens the folder: a workspace file's tasks,
   // a dev container's initializeCommand.
   '/**/*.code-workspace',

@@ -258,6 +258,8 @@ const cases: Case[] = [
       ['write', '<P>/.devcontainer/devcontainer.json', false],
       ['write', '<P>/app.code-workspace', false],
       ['write', '<P>/app.code-workspace.md', true],
+      ['write', '<P>/.zed/settings.json', false],
+      ['write', '<P>/.zedrc', true],
     ],
   },
   {
