@@ -72,7 +72,8 @@ export interface ComposeOptions {
   compileIssues?: ReadonlyMap<string, { issues: string[]; lastGoodFailed: boolean }>;
 }
 
-type Role = 'user' | 'project' | 'use' | 'policy';
+/** `parent`: the nearest trusted project file above an untrusted one (it stays in force below it). */
+type Role = 'user' | 'parent' | 'project' | 'use' | 'policy';
 
 /** A policy file in force: loaded as it is, or its last good version, or broken with no version. */
 export interface InForce {
@@ -318,6 +319,19 @@ function loadInForce(path: string, role: Role, options: ComposeOptions, env: Env
   return { path: abs, role, trusted: false, broken: { file: abs, issues, kept: 'strict fallback' } };
 }
 
+/** The nearest project file at or above `dir` that loads and is trusted, as a `parent`; undefined when none. */
+function trustedProjectAbove(dir: string, options: ComposeOptions, env: Env): InForce | undefined {
+  for (let d: string | undefined = dir; d; ) {
+    const f = findProjectFile(d);
+    if (!f) return undefined;
+    const candidate = loadInForce(f, 'parent', { ...options, onBroken: 'keep' }, env);
+    if (candidate.loaded && candidate.trusted) return candidate;
+    const up = dirname(dirname(f));
+    d = up === dirname(f) ? undefined : up;
+  }
+  return undefined;
+}
+
 /** A user config that does not exist is no file; one that cannot be read safely (a symlink on its path) is there, and broken. */
 function ownFileExists(path: string): boolean {
   try {
@@ -342,7 +356,16 @@ export function composeSpec(spec: PolicySpec, options: ComposeOptions = {}): Com
   const usePath = spec.use ? resolve(spec.dir, spec.use) : undefined;
   const inForce: InForce[] = [];
   if (ownFileExists(userPath)) inForce.push(loadInForce(userPath, 'user', options, env));
-  if (projectPath && projectPath !== usePath) inForce.push(loadInForce(projectPath, 'project', options, env));
+  if (projectPath && projectPath !== usePath) {
+    const nearest = loadInForce(projectPath, 'project', options, env);
+    // An untrusted file below a trusted project (a submodule's, a vendored copy's) narrows
+    // that project's policy, not the user's: the trusted one stays in force beneath it.
+    if (nearest.loaded && !nearest.trusted) {
+      const parent = trustedProjectAbove(dirname(dirname(projectPath)), options, env);
+      if (parent) inForce.push(parent);
+    }
+    inForce.push(nearest);
+  }
   if (usePath) inForce.push(loadInForce(usePath, 'use', options, env));
   if (spec.policyFile) inForce.push(loadInForce(resolve(spec.dir, spec.policyFile), 'policy', options, env));
 

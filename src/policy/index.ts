@@ -93,7 +93,7 @@ function resolveUncached(spec: PolicySpec, options: ComposeOptions): Omit<Resolv
     const { main, overrides } = compiled;
     // What compiled is good: remember it (the supervisor's store records; the CLI's does not).
     for (const f of c.inForce) if (!f.broken && f.loaded && f.text !== undefined && f.role !== 'policy') options.lastGood?.put(f.path, f.text, f.loaded.sha256);
-    const trustWord = (t: boolean) => (t ? 'trusted' : 'untrusted: can only narrow the user policy');
+    const trustWord = (t: boolean) => (t ? 'trusted' : 'untrusted: can only narrow what applies here without it');
     const use = c.inForce.find((f) => f.role === 'use');
     const project = c.inForce.find((f) => f.role === 'project');
     const origin = use

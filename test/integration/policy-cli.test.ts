@@ -162,7 +162,7 @@ describe('sbx policy', { timeout: 120_000 }, () => {
     writeFileSync(join(p, '.sbx.yaml'), 'version: 1\nread: { allow: ["~/.ssh/known_hosts"] }\nwrite: { allow: ["."] }\n');
     const r = await run(['policy', '--dir', p]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`policy for ${p}\nfrom: project ${p}/.sbx.yaml (untrusted: can only narrow the user policy)\n`);
+    expect(r.stdout).toContain(`policy for ${p}\nfrom: project ${p}/.sbx.yaml (untrusted: can only narrow what applies here without it)\n`);
     expect(r.stdout).toContain(`dropped: ${p}/.sbx.yaml:2:17: read.allow "~/.ssh/known_hosts" (untrusted: the policy below does not allow it)`);
     expect(r.stdout).toContain(`  deny  floor ${home}/.ssh    "~/.ssh"  ← default protect (protect: preset secrets)`);
     expect(r.stdout).toContain(`  deny  glob /**/.vscode    "/**/.vscode"  ← preset shell-rc (extends in ${home}/.config/sbx/config.yaml:2:20)`);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { explain, type CheckOp } from '../../../src/policy/explain.js';
 import { resolvePolicyForDir } from '../../../src/policy/index.js';
 import { loadPolicyFile } from '../../../src/policy/load.js';
+import { decidePath } from '../../../src/policy/match.js';
 import { trust } from '../../../src/policy/trust.js';
 import { check, tempWorld, tmpSample } from './helpers.js';
 
@@ -546,6 +547,32 @@ describe('mode and commands', () => {
     trust(join(hostile, '.sbx.yaml'), loadPolicyFile(join(hostile, '.sbx.yaml'), 'project').sha256, w.env);
     expect((await resolvePolicyForDir(hostile, { env: w.env })).trusted).toBe(true);
     expect((await resolvePolicyForDir(trusted, { env: w.env })).trusted).toBe(true);
+  });
+
+  it('an untrusted file below a trusted project (a submodule\'s) narrows that project\'s policy, not the user\'s (twin: without the nested file the same directory has the same policy)', async () => {
+    const w = tempWorld();
+    const locked = join(w.home, 'work', 'locked');
+    const vendored = join(locked, 'vendor', 'lib');
+    mkdirSync(vendored, { recursive: true });
+    const f = join(locked, '.sbx.yaml');
+    writeFileSync(f, 'version: 1\nread:\n  deny: ["~/private"]\nnet:\n  allow: []\n');
+    trust(f, loadPolicyFile(f, 'project').sha256, w.env);
+    const token = join(w.home, 'private', 'token');
+    // The twin: the vendored directory without a file of its own is under the trusted project's policy.
+    let r = await resolvePolicyForDir(vendored, { env: w.env });
+    expect(decidePath(r.policy.read, token).effect).toBe('deny');
+    expect(r.policy.net.default).toBe('deny');
+    // A clone brings an untrusted file there that says nothing: still the project's denies.
+    writeFileSync(join(vendored, '.sbx.yaml'), 'version: 1\n');
+    r = await resolvePolicyForDir(vendored, { env: w.env });
+    expect(r.trusted).toBe(false);
+    expect(decidePath(r.policy.read, token).effect).toBe('deny');
+    expect(r.policy.net.default).toBe('deny');
+    // And what it narrows, it narrows.
+    writeFileSync(join(vendored, '.sbx.yaml'), 'version: 1\nread:\n  deny: ["secret.txt"]\n');
+    r = await resolvePolicyForDir(vendored, { env: w.env });
+    expect(decidePath(r.policy.read, join(vendored, 'secret.txt')).effect).toBe('deny');
+    expect(decidePath(r.policy.read, join(vendored, 'other.txt')).effect).toBe('allow');
   });
 
   it('commands: overrides are separate policies referenced by id', async () => {
