@@ -100,25 +100,25 @@ function refuseOtherProcess(host: HintHost, h: HintRequest, policyId: number): H
     }
   }
   if (here !== undefined && here === current) return refuse(host, h, why);
-  const engine = host.engine();
-  if (!engine || engine.stopped) return { errno: EACCES };
-  try {
-    engine.assign(h.tgid, host.installed.strictId, false);
-  } catch {
-    return { errno: EACCES };
-  }
+  if (!toStrictest(host, h.tgid, false)) return { errno: EACCES };
   return refuse(host, h, `only the session's shell follows cd, and ${h.cwd} is under another policy than this process: it now runs under the strictest policy`);
+}
+
+/** Puts `tgid` under the session's strictest policy; false when the engine could not. */
+function toStrictest(host: HintHost, tgid: number, followsCd: boolean): boolean {
+  const engine = host.engine();
+  if (!engine || engine.stopped) return false;
+  try {
+    engine.assign(tgid, host.installed.strictId, followsCd);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The shell goes to the session's strictest policy, and is told why. */
 async function underStrictest(host: HintHost, h: HintRequest, notice: string, env?: { deny: string[]; allow: string[] }): Promise<HintAnswer> {
-  const engine = host.engine();
-  if (!engine || engine.stopped) return { errno: EACCES };
-  try {
-    engine.assign(h.tgid, host.installed.strictId, true);
-  } catch {
-    return { errno: EACCES };
-  }
+  if (!toStrictest(host, h.tgid, true)) return { errno: EACCES };
   if (h.tgid === host.rootPid) host.rootChanged(host.installed.rootKey, host.installed.strictId);
   host.changed();
   return {
