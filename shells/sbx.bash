@@ -263,7 +263,9 @@ fi
 # terminal starts with (an editor's terminal settings in the project), and these two would
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )) && [[ ${__sbx_entered@a} == *x* ]]; then unset __sbx_entered; fi
-[[ $OSTYPE == darwin* ]] || unset SBX_MACOS_CTL
+# macOS has no /proc (OSTYPE can come from the environment); tests say macOS from the rc file
+# with a non-exported __sbx_os.
+[[ ${__sbx_os-} == darwin && ${__sbx_os@a} != *x* ]] || [[ ! -e /proc/self/status ]] || unset SBX_MACOS_CTL
 # SBX_SESSION is proved, not inherited: only the sandbox answers ask/ping. A claimed session it
 # does not answer for is none: this shell enters a real one below.
 if [[ -n ${SBX_SESSION-} && -z ${__sbx_entered-} && -z ${SBX_MACOS_CTL-} ]] && ! { read -r __sbx_c <"$__sbx_proc/ask/ping"; } 2>/dev/null; then

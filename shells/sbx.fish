@@ -308,7 +308,11 @@ end
 # terminal starts with (an editor's terminal settings in the project), and these two would
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 set -qx __sbx_entered; and set -e __sbx_entered
-set -q SBX_MACOS_CTL; and test (uname) != Darwin; and set -e SBX_MACOS_CTL
+# macOS has no /proc; tests say macOS from the config with a non-exported __sbx_os. Builtins
+# only here: a function path from the environment could stand in for any command.
+if not builtin test "$__sbx_os" = darwin; or set -qx __sbx_os
+    builtin test -e /proc/self/status; and set -e SBX_MACOS_CTL
+end
 # SBX_SESSION is proved, not inherited: only the sandbox answers ask/ping. A claimed session it
 # does not answer for is none: this shell enters a real one below.
 if set -q SBX_SESSION[1]; and not set -q __sbx_entered; and not set -q SBX_MACOS_CTL[1]

@@ -216,7 +216,8 @@ typeset -ga precmd_functions chpwd_functions
 # terminal starts with (an editor's terminal settings in the project), and these two would
 # make the hook skip the sandbox. SBX_MACOS_CTL means something on macOS only.
 [[ ${(t)__sbx_entered-} == *export* ]] && unset __sbx_entered
-[[ $OSTYPE == darwin* ]] || unset SBX_MACOS_CTL
+# macOS has no /proc; tests say macOS from the rc file with a non-exported __sbx_os.
+[[ ${__sbx_os-} == darwin && ${(t)__sbx_os} != *export* ]] || [[ ! -e /proc/self/status ]] || unset SBX_MACOS_CTL
 # SBX_SESSION is proved, not inherited: only the sandbox answers ask/ping. A claimed session it
 # does not answer for is none: this shell enters a real one below.
 if [[ -n ${SBX_SESSION-} && -z ${__sbx_entered-} && -z ${SBX_MACOS_CTL-} ]] && ! { read -r __sbx_c <$__sbx_proc/ask/ping } 2>/dev/null; then

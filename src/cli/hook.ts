@@ -31,6 +31,23 @@ direnv (\`use sandbox [FILE]\` in .envrc; FILE defaults to .sbx.yaml), either
 or
   sbx hook direnv > ~/.config/direnv/lib/sbx.sh`;
 
+/** bash's builtins (`compgen -b`): an exported function of such a name runs instead of it. */
+const BASH_BUILTINS = new Set(
+  ('. : [ alias bg bind break builtin caller cd command compgen complete compopt continue declare dirs disown echo enable eval exec exit ' +
+    'export false fc fg getopts hash help history jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return ' +
+    'set shift shopt source suspend test times trap true type typeset ulimit umask unalias unset wait').split(' '),
+);
+
+/** Functions the environment exports to bash (BASH_FUNC_name%%) that would stand in for a builtin or for sbx's own. */
+export function shadowedBuiltins(env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(env)) {
+    const name = /^BASH_FUNC_(.+)%%$/.exec(k)?.[1];
+    if (name && (BASH_BUILTINS.has(name) || name.startsWith('__sbx') || name === 'sbx_prompt_info')) out.push(name);
+  }
+  return out.sort();
+}
+
 export const command: Command = {
   summary: 'print the shell integration (bash, zsh, fish) or the direnv library',
   usage,
@@ -45,6 +62,15 @@ export const command: Command = {
     }
     if (!isHookShell(shell)) throw new UsageError(`unknown shell '${shell}' (supported: ${SHELLS.join(', ')}, direnv)`, usage);
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, usage);
+    const shadowed = shell === 'bash' ? shadowedBuiltins(process.env) : [];
+    if (shadowed.length > 0) {
+      // Said by this process, on the terminal: the shell that would run the hook runs those
+      // functions instead of its builtins (they could skip the session and silence it).
+      process.stderr.write(
+        `sbx: NOT sandboxed: this terminal's environment defines shell functions named like bash builtins or sbx's own (${shadowed.join(', ')}): they would run in place of the sandbox's hook; remove ${shadowed.map((n) => `BASH_FUNC_${n}%%`).join(', ')} from what starts this terminal (an editor's terminal settings?)\n`,
+      );
+      return 0;
+    }
     const bin = sbxBinPath();
     const text = renderHook(shell, bin);
     process.stdout.write(text);

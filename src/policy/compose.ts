@@ -319,17 +319,24 @@ function loadInForce(path: string, role: Role, options: ComposeOptions, env: Env
   return { path: abs, role, trusted: false, broken: { file: abs, issues, kept: 'strict fallback' } };
 }
 
-/** The nearest project file at or above `dir` that loads and is trusted, as a `parent`; undefined when none. */
-function trustedProjectAbove(dir: string, options: ComposeOptions, env: Env): InForce | undefined {
-  for (let d: string | undefined = dir; d; ) {
-    const f = findProjectFile(d);
-    if (!f) return undefined;
-    const candidate = loadInForce(f, 'parent', { ...options, onBroken: 'keep' }, env);
-    if (candidate.loaded && candidate.trusted) return candidate;
-    const up = dirname(dirname(f));
-    d = up === dirname(f) ? undefined : up;
+/**
+ * The project files above the one at `nearest`, as `parent`s, outermost first: each one up to
+ * and with the first that loads and is trusted (or up to the root).
+ */
+function projectFilesAbove(nearest: string, options: ComposeOptions, env: Env): InForce[] {
+  const out: InForce[] = [];
+  let dir = dirname(nearest);
+  for (;;) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    const f = findProjectFile(up);
+    if (!f) break;
+    const file = loadInForce(f, 'parent', { ...options, onBroken: 'keep' }, env);
+    out.push(file);
+    if (file.loaded && file.trusted) break;
+    dir = dirname(f);
   }
-  return undefined;
+  return out.reverse();
 }
 
 /** A user config that does not exist is no file; one that cannot be read safely (a symlink on its path) is there, and broken. */
@@ -356,17 +363,18 @@ export function composeSpec(spec: PolicySpec, options: ComposeOptions = {}): Com
   const usePath = spec.use ? resolve(spec.dir, spec.use) : undefined;
   const inForce: InForce[] = [];
   if (ownFileExists(userPath)) inForce.push(loadInForce(userPath, 'user', options, env));
-  if (projectPath && projectPath !== usePath) {
-    const nearest = loadInForce(projectPath, 'project', options, env);
-    // An untrusted file below a trusted project (a submodule's, a vendored copy's) narrows
-    // that project's policy, not the user's: the trusted one stays in force beneath it.
-    if (nearest.loaded && !nearest.trusted) {
-      const parent = trustedProjectAbove(dirname(dirname(projectPath)), options, env);
-      if (parent) inForce.push(parent);
-    }
-    inForce.push(nearest);
+  const useFile = usePath ? loadInForce(usePath, 'use', options, env) : undefined;
+  if (projectPath) {
+    const nearest = projectPath === usePath ? useFile! : loadInForce(projectPath, 'project', options, env);
+    // A file that is not trusted (untrusted, or broken with no trusted last good version)
+    // narrows what applies above it, never
+    // replaces it: every project file above, up to and with the nearest trusted one, stays
+    // in force beneath it (a submodule's file keeps its project's denies; a nested repo's
+    // keeps a broken parent's strict fallback).
+    if (!nearest.trusted) inForce.push(...projectFilesAbove(projectPath, options, env));
+    if (nearest !== useFile) inForce.push(nearest);
   }
-  if (usePath) inForce.push(loadInForce(usePath, 'use', options, env));
+  if (useFile) inForce.push(useFile);
   if (spec.policyFile) inForce.push(loadInForce(resolve(spec.dir, spec.policyFile), 'policy', options, env));
 
   const user = inForce.find((f) => f.role === 'user');

@@ -5,7 +5,7 @@
  * $XDG_STATE_HOME/sbx/last-good/ (a floor: nothing inside a sandbox can write it), one
  * JSON file per policy file, named by the sha256 of its path. The supervisor records;
  * `sbx check` / `sbx policy` only read, so they explain what a session enforces.
- * A version holds only while its file's directory is the same directory (device and inode):
+ * A version holds only while its file's directory is the same directory (device, inode, birth):
  * another repository cloned where a trusted project was, with a broken file, must not run
  * under that project's last good policy.
  */
@@ -29,18 +29,22 @@ export interface LastGoodStore {
 interface Record {
   v: 1;
   file: string;
-  /** The directory holding the file, as `dev:ino` when the version was recorded. */
+  /** The directory holding the file, as `dev:ino:birth` when the version was recorded. */
   dir: string;
   sha256: string;
   text: string;
   savedAt: string;
 }
 
-/** The identity of the directory holding `file`, or undefined when it is gone. */
+/**
+ * The identity of the directory holding `file`, or undefined when it is gone: device, inode
+ * and birth time (ext4 hands a freed inode number to the next directory made: `rm -rf p; git
+ * clone … p` gets the same one).
+ */
 function dirIdentity(file: string): string | undefined {
   try {
     const st = statSync(dirname(file), { bigint: true });
-    return `${st.dev}:${st.ino}`;
+    return `${st.dev}:${st.ino}:${st.birthtimeNs}`;
   } catch {
     return undefined;
   }

@@ -218,7 +218,7 @@ describe.each(SHELLS)('%s hook with canned replies', (shell) => {
     try {
       // The hook honours SBX_MACOS_CTL on macOS only (from the environment it would skip the
       // sandbox on Linux): the rc file says this is macOS, as the system would.
-      const macos = shell === 'fish' ? 'function uname; echo Darwin; end' : 'OSTYPE=darwin23';
+      const macos = shell === 'fish' ? 'set -g __sbx_os darwin' : '__sbx_os=darwin';
       const t = await start(shell, world, world.out, `${macos}\n${hookLine(shell, undefined)}`, { SBX_MACOS_CTL: fifo });
       await t.run(`cd ${world.projA}`);
       await t.run(`cd ${world.projB}`);

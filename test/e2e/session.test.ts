@@ -10,7 +10,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { execaSync } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trackTerminals, makeHome, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
+import { trackTerminals, makeHome, repoRoot, sbxBin, shellPath, Tmux, writeRc, type Sandbox, type Shell } from './tmux.js';
 
 // Real shells and supervisors on a loaded 2-core box: generous limits (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000 });
@@ -104,7 +104,12 @@ describe.each(SHELLS)('%s started outside any session', (shell) => {
     const rc = writeRc(world.sb, shell, `echo ${pid} >> ${pids}\n${hookLines(shell)}`);
     const argv = shell === 'bash' ? ['bash', '--noprofile', '--rcfile', rc, '-i'] : [shell, '-i'];
     const t = new Tmux(shell);
-    const planted = { __sbx_entered: '1', SBX_MACOS_CTL: join(world.sb.root, 'ctl') }; // once made the hook skip the sandbox
+    // Each once made the hook skip the sandbox: its markers, OSTYPE (bash takes it from the
+    // environment), a function path whose `uname` says Darwin (fish).
+    const fnDir = join(world.sb.root, 'fns');
+    mkdirSync(fnDir, { recursive: true });
+    writeFileSync(join(fnDir, 'uname.fish'), 'function uname; echo Darwin; end\n');
+    const planted = { __sbx_entered: '1', SBX_MACOS_CTL: join(world.sb.root, 'ctl'), OSTYPE: 'darwin23', fish_function_path: `${fnDir} /usr/share/fish/functions` };
     t.start(argv, world.A, { ...world.sb.env, ZDOTDIR: world.sb.home, SHELL: shellPath(shell), GH_TOKEN: 'gh-value', ...planted });
     started.push(t);
     await t.prompt(30_000);
@@ -122,6 +127,29 @@ describe.each(SHELLS)('%s started outside any session', (shell) => {
     r = await t.run(show(shell, ['GH_TOKEN']));
     expect(r.out).toEqual(['GH_TOKEN=-']);
     expect(t.capture().join('\n')).not.toContain('NOT sandboxed');
+  });
+});
+
+describe('bash started with functions in its environment', () => {
+  it('an exported function named like a builtin the hook runs (exec) gets one NOT sandboxed line from sbx itself; twin: another exported function, and the terminal enters the session', async () => {
+    const world = makeWorld();
+    worlds.push(world.sb);
+    // The hook printed by sbx's native client, as the README installs it: a `bin/sbx` run by
+    // dash never sees these variables (dash drops names it cannot hold).
+    const fast = join(repoRoot, 'native', 'unotify', 'build', 'Release', 'sbx-fast');
+    const rc = writeRc(world.sb, 'bash', `eval "$(${fast} hook bash)"`);
+    const open = async (fn: Record<string, string>) => {
+      const t = new Tmux('bash');
+      t.start(['bash', '--noprofile', '--rcfile', rc, '-i'], world.A, { ...world.sb.env, SHELL: shellPath('bash'), ...fn });
+      started.push(t);
+      await t.prompt(30_000);
+      return t;
+    };
+    const hostile = await open({ 'BASH_FUNC_exec%%': '() { unset -f exec; }' });
+    expect(hostile.capture().filter((l) => l.startsWith('sbx: NOT sandboxed: this terminal\'s environment defines shell functions named like bash builtins or sbx\'s own (exec)'))).toHaveLength(1);
+    const twin = await open({ 'BASH_FUNC_mytool%%': '() { echo mine; }' });
+    const r = await twin.run('echo S=${SBX_SESSION:+yes}; mytool');
+    expect(r.out).toEqual(['S=yes', 'mine']);
   });
 });
 

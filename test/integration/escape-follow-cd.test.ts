@@ -78,4 +78,20 @@ describe('a shell leaving a trusted project for a hostile one', () => {
     expectLines(r.stdout, ['plain-to-plain-note-denied', 'shell-in-plain-note-read', 'sub-plain-token-denied', 'sub-other-token-denied', 'nested-token-denied', 'sub-same-token-read', 'shell-after-token-read']);
     expect(sb.log().some((v) => v.kind === 'refused' && v.rule.includes('it now runs under the strictest policy'))).toBe(true);
   });
+
+  it('a process moved to the strictest policy keeps what its project gave it, so nothing debugs it (twin: a sibling under the project\'s policy is debugged)', { timeout: 60_000 }, () => {
+    const evil = join(sb.home, 'evil-plain');
+    mkdirSync(evil, { recursive: true });
+    const script = `${PUSH_FN}
+      cd ${wide} && push "cd$PWD" >/dev/null
+      ( cd ${evil} && push "cd$PWD" >/dev/null; exec sleep 20 ) & moved=$!
+      sleep 20 & sibling=$!
+      sleep 1
+      timeout 3 strace -e trace=none -p $moved 2>&1 | head -1 | sed 's/^/moved: /'
+      timeout 3 strace -e trace=none -p $sibling 2>&1 | head -1 | sed 's/^/sibling: /'
+      kill $moved $sibling`;
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: sb.home });
+    expect(r.stdout).toMatch(/^moved: .*(Operation not permitted|Permission denied)/m);
+    expect(r.stdout).toMatch(/^sibling: strace: Process \d+ attached/m);
+  });
 });

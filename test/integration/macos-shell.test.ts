@@ -31,7 +31,7 @@ process.exit(status);
 function hookLine(shell: Shell): string {
   // The hook honours SBX_MACOS_CTL on macOS only: the rc file says this is macOS, as the
   // system would there (on Linux the variable, from the environment, would skip the sandbox).
-  const macos = shell === 'fish' ? 'function uname; echo Darwin; end' : 'OSTYPE=darwin23';
+  const macos = shell === 'fish' ? 'set -g __sbx_os darwin' : '__sbx_os=darwin';
   return shell === 'fish' ? `${macos}\n${sbxBin} hook fish | source` : `${macos}\neval "$(${sbxBin} hook ${shell})"`;
 }
 

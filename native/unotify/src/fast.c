@@ -864,6 +864,10 @@ static int stamp(const char *path, char *out, size_t size) {
 
 static void fast_hook(const char *shell) {
   if (strcmp(shell, "bash") && strcmp(shell, "zsh") && strcmp(shell, "fish")) node("unknown hook shell");
+  /* Functions exported to bash may stand in for the builtins the hook runs: Node checks which. */
+  if (strcmp(shell, "bash") == 0)
+    for (char **e = environ; *e; e++)
+      if (strncmp(*e, "BASH_FUNC_", 10) == 0) node("exported bash functions");
   char state[PATH_MAX], path[PATH_MAX + 64];
   if (state_dir(state, sizeof state) != 0) node("no state dir");
   snprintf(path, sizeof path, "%s/hook-cache/%s", state, shell);

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explain, type CheckOp } from '../../../src/policy/explain.js';
-import { resolvePolicyForDir } from '../../../src/policy/index.js';
+import { resolvePolicy, resolvePolicyForDir } from '../../../src/policy/index.js';
 import { loadPolicyFile } from '../../../src/policy/load.js';
 import { decidePath } from '../../../src/policy/match.js';
 import { trust } from '../../../src/policy/trust.js';
@@ -573,6 +573,36 @@ describe('mode and commands', () => {
     r = await resolvePolicyForDir(vendored, { env: w.env });
     expect(decidePath(r.policy.read, join(vendored, 'secret.txt')).effect).toBe('deny');
     expect(decidePath(r.policy.read, join(vendored, 'other.txt')).effect).toBe('allow');
+  });
+
+  it('a broken or untrusted file below a trusted project, or between a nested file and it, never drops what applies above (twins: the trusted project itself, and a file that narrows)', async () => {
+    const w = tempWorld();
+    const top = join(w.home, 'work', 'top');
+    const mid = join(top, 'mid');
+    const nested = join(mid, 'nested');
+    mkdirSync(nested, { recursive: true });
+    const f = join(top, '.sbx.yaml');
+    writeFileSync(f, 'version: 1\nread:\n  deny: ["/tmp/t4-secret"]\nexec:\n  deny: [curl]\n');
+    trust(f, loadPolicyFile(f, 'project').sha256, w.env);
+    const secret = '/tmp/t4-secret';
+    let r = await resolvePolicyForDir(top, { env: w.env });
+    expect(decidePath(r.policy.read, secret).effect).toBe('deny'); // the twin: the project itself
+    // A broken nested file: the project's denies still apply (and its own strict fallback).
+    writeFileSync(join(nested, '.sbx.yaml'), 'version: 1\nread: { deny: [oops\n');
+    r = await resolvePolicyForDir(nested, { env: w.env, onBroken: 'keep' });
+    expect(r.broken[0]).toMatchObject({ kept: 'strict fallback' });
+    expect(decidePath(r.policy.read, secret).effect).toBe('deny');
+    expect(r.policy.exec.programs.some((p) => p.name === 'curl' && p.effect === 'deny')).toBe(true);
+    // An untrusted file in between that denies more, and a valid nested one: both narrow.
+    writeFileSync(join(mid, '.sbx.yaml'), 'version: 1\nnet:\n  allow: []\n');
+    writeFileSync(join(nested, '.sbx.yaml'), 'version: 1\n');
+    r = await resolvePolicyForDir(nested, { env: w.env, onBroken: 'keep' });
+    expect(r.policy.net.default).toBe('deny'); // the middle file's, not skipped
+    expect(decidePath(r.policy.read, secret).effect).toBe('deny');
+    // The same text given to `use sandbox` for the nested directory: still above it all.
+    r = await resolvePolicy({ dir: nested, use: '.sbx.yaml' }, { env: w.env, onBroken: 'keep' });
+    expect(r.policy.net.default).toBe('deny');
+    expect(decidePath(r.policy.read, secret).effect).toBe('deny');
   });
 
   it('commands: overrides are separate policies referenced by id', async () => {

@@ -3,7 +3,7 @@
  * entry errors alike); with none, the strict fallback — never the defaults. The store in
  * sbx's state survives a new process (a supervisor restart), and the CLI only reads it.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolvePolicyForDir } from '../../../src/policy/index.js';
@@ -127,5 +127,15 @@ describe('last good per file', () => {
       r = await resolvePolicyForDir(proj, { env: w.env, onBroken: 'keep', lastGood: stateLastGood(w.env, writable) });
       expect(r.broken[0]).toMatchObject({ kept: 'strict fallback' });
     }
+    // Removed and made again at once: ext4 gives the new directory the freed inode number.
+    rmSync(proj, { recursive: true });
+    renameSync(`${proj}-old`, proj);
+    writeFileSync(file, 'version: 1\nread: { allow: ["~/private/token"] }\n');
+    await resolvePolicyForDir(proj, { env: w.env, onBroken: 'keep', lastGood: stateLastGood(w.env, true) });
+    rmSync(proj, { recursive: true });
+    mkdirSync(proj);
+    writeFileSync(file, 'version: 1\nread: { deny: [oops\n');
+    r = await resolvePolicyForDir(proj, { env: w.env, onBroken: 'keep', lastGood: stateLastGood(w.env, false) });
+    expect(r.broken[0]).toMatchObject({ kept: 'strict fallback' });
   });
 });

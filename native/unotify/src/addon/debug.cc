@@ -1,7 +1,7 @@
 // Debuggers inside (ptrace, process_vm_readv/writev; /proc/<pid>/mem & co in path_resolve.cc):
-// a sandboxed tracer may reach a process of its own session whose policy is no wider than its
-// own — the same policy, or the session's strict policy (which holds every deny of every
-// policy: src/policy/strict.ts) — so tracing never gains rights. Never the session's
+// a sandboxed tracer may reach a process of its own session under its own policy, so tracing
+// never gains rights. Never one under the session's strictest policy (a process sbx moved
+// there keeps what its wider policy gave it: fds, memory, environment). Never the session's
 // interactive shell (its policy follows cd: tomorrow it may be wider), never sbx's own
 // processes (supervisor, keepers), never anything outside the session. The kernel's own
 // check (same uid, dumpable, Yama) applies on top.
@@ -52,7 +52,10 @@ const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int trace
   if (procs.follows_cd(tracee)) return "the session's shell, whose policy follows cd";
   if (procs.sealed(tracee)) return "an sbx exec that narrowed itself (it holds what its flags hide from its command)";
   if (procs.follows_cd(tracer)) return "the session's shell does not debug";
-  if (pol != tracerPolicy && pol != procs.strict()) return "runs under another policy";
+  // A process under the strictest policy may have come there from a wider one (a subshell
+  // that left its project: hints.ts) and still hold what that policy gave it: never debugged.
+  if (pol == procs.strict()) return "runs under the strictest policy (it may hold what a wider one gave it)";
+  if (pol != tracerPolicy) return "runs under another policy";
   return nullptr;
 }
 
