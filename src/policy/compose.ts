@@ -72,7 +72,7 @@ export interface ComposeOptions {
   compileIssues?: ReadonlyMap<string, { issues: string[]; lastGoodFailed: boolean }>;
 }
 
-/** `parent`: the nearest trusted project file above an untrusted one (it stays in force below it). */
+/** `parent`: a project file above an untrusted or broken one, up to the nearest trusted (in force beneath it). */
 type Role = 'user' | 'parent' | 'project' | 'use' | 'policy';
 
 /** A policy file in force: loaded as it is, or its last good version, or broken with no version. */
@@ -367,10 +367,9 @@ export function composeSpec(spec: PolicySpec, options: ComposeOptions = {}): Com
   if (projectPath) {
     const nearest = projectPath === usePath ? useFile! : loadInForce(projectPath, 'project', options, env);
     // A file that is not trusted (untrusted, or broken with no trusted last good version)
-    // narrows what applies above it, never
-    // replaces it: every project file above, up to and with the nearest trusted one, stays
-    // in force beneath it (a submodule's file keeps its project's denies; a nested repo's
-    // keeps a broken parent's strict fallback).
+    // narrows what applies above it, never replaces it: every project file above, up to and
+    // with the nearest trusted one, stays in force beneath it (a submodule's file keeps its
+    // project's denies; a nested repo's keeps a broken parent's strict fallback).
     if (!nearest.trusted) inForce.push(...projectFilesAbove(projectPath, options, env));
     if (nearest !== useFile) inForce.push(nearest);
   }
