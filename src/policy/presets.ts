@@ -299,6 +299,8 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
     const top = dirname(p);
     if (/\/s?bin$/.test(p) && top !== '/' && !inProject(top) && !ctx.projectDir.startsWith(`${top}/share/`)) for (const sh of SHELL_SHARE_DIRS) out.push(join(top, 'share', sh));
   }
+  // A directory that is the root or holds the home or the project: never floored whole.
+  const wideDir = (d: string) => d === '/' || d === home || home.startsWith(`${d}/`) || ctx.projectDir === d || ctx.projectDir.startsWith(`${d}/`);
   // Where the interpreters outside load modules from, as your environment names it (perl's
   // local::lib in ~/perl5, PYTHONPATH, NODE_PATH, gems, R's library): a module planted there
   // runs in the next program outside. Not one that covers the home, the project or the root.
@@ -306,7 +308,7 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
     for (const d of (env[v] ?? '').split(':')) {
       if (!isAbsolute(d)) continue;
       const p = normalize(d).replace(/(.)\/+$/, '$1');
-      if (p === '/' || p === home || home.startsWith(`${p}/`) || inProject(p) || ctx.projectDir.startsWith(`${p}/`) || p === '/tmp') continue;
+      if (wideDir(p) || inProject(p) || p === '/tmp') continue;
       out.push(p);
     }
   // go's module cache (GOPATH's pkg/mod): go builds outside compile what it holds without
@@ -322,12 +324,11 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'));
   out.push(...git.includes);
   // Templates git copies into every new repository (init.templateDir, $GIT_TEMPLATE_DIR).
-  const wideDir = (d: string) => d === '/' || d === home || home.startsWith(`${d}/`) || ctx.projectDir === d || ctx.projectDir.startsWith(`${d}/`);
   for (const t of [...git.templates, ...(env.GIT_TEMPLATE_DIR && isAbsolute(env.GIT_TEMPLATE_DIR) ? [normalize(env.GIT_TEMPLATE_DIR)] : [])])
     out.push(...(wideDir(t) ? HOOK_NAMES.map((n) => join(t, 'hooks', n)) : [t]));
   for (const d of git.hooks) {
     // A directory that holds the project or the home (hooksPath = .) is floored by hook names.
-    const wide = d === '/' || d === home || home.startsWith(`${d}/`) || ctx.projectDir === d || ctx.projectDir.startsWith(`${d}/`);
+    const wide = wideDir(d);
     out.push(...(wide ? HOOK_NAMES.map((n) => join(d, n)) : [d]));
     // husky 9 (core.hooksPath = .husky/_): its hooks there run .husky/<hook>, the user's scripts.
     if (basename(d) === '_' && basename(dirname(d)) === '.husky') out.push(dirname(d));

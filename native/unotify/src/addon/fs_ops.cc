@@ -466,14 +466,24 @@ bool shell_cwd_move_refused(Notif& n, const Target& t) {
 
 bool link_target_refused(Notif& n, const Target& d, const std::string& text);
 
+// A symlink with target `text` at `d`, made there or given that name (moved, hard-linked).
+bool symlink_at_refused(Notif& n, const Target& d, const std::string& text) {
+  return (!text.empty() && link_target_refused(n, d, text)) || home_dot_entry_refused(n, d, "a symlink");
+}
+
+// The symlink at `at` (a directory fd and a name; "" for the object an O_PATH fd holds), or false.
+bool symlink_text(int at, const char* name, std::string& text) {
+  char buf[PATH_MAX];
+  const ssize_t len = readlinkat(at, name, buf, sizeof buf - 1);
+  if (len < 0) return false;
+  text.assign(buf, static_cast<size_t>(len));
+  return true;
+}
+
 // A symlink given a new name (moved, or hard-linked) is decided at that name as if made there.
 bool moved_symlink_refused(Notif& n, const Target& from, const Target& to) {
-  if (from.unnamed) return false;
-  char text[PATH_MAX];
-  const ssize_t len = readlinkat(from.parent.get(), from.name.c_str(), text, sizeof text - 1);
-  if (len < 0) return false;  // not a symlink
-  if (len > 0 && link_target_refused(n, to, std::string(text, static_cast<size_t>(len)))) return true;
-  return home_dot_entry_refused(n, to, "a symlink");
+  std::string text;
+  return !from.unnamed && symlink_text(from.parent.get(), from.name.c_str(), text) && symlink_at_refused(n, to, text);
 }
 
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
@@ -543,9 +553,9 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   }
   if (fstat(s.fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fail(n, EPERM);
   if (S_ISLNK(st.st_mode)) {  // a second name for a symlink: decided there as if made there
-    char text[PATH_MAX];
-    const ssize_t len = readlinkat(s.fd.get(), "", text, sizeof text - 1);
-    if ((len > 0 && link_target_refused(n, d, std::string(text, static_cast<size_t>(len)))) || home_dot_entry_refused(n, d, "a symlink")) return;
+    std::string text;
+    symlink_text(s.fd.get(), "", text);  // unreadable: decided as a link with no target
+    if (symlink_at_refused(n, d, text)) return;
   }
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
@@ -607,7 +617,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   // Opening through the link is decided on its target; what a tool outside would do through
   // it, here (link_target_refused).
   if (check_access(n, false, true, d.real) || ipc_file_refused(n, d) || deny_below_refused(n, d) ||
-      link_target_refused(n, d, target_text) || home_dot_entry_refused(n, d, "a symlink"))
+      symlink_at_refused(n, d, target_text))
     return;
   BareGuard guard;
   if (bare_relevant(d.real)) {
