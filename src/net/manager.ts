@@ -43,6 +43,8 @@ export interface NetworkOptions {
   onRefusedClient?: (clientAddress: string, clientPort: number) => void;
   /** Environment to read SBX_HOSTS_FILE / XDG_RUNTIME_DIR / HOME from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The sandboxed processes' variables when they are not env's (a supervisor's session): finish.ts callerEnv. */
+  callerEnv?: Record<string, string>;
   resolver?: Resolver;
   /** Default: SBX_RESOLV_CONF from env (tests only, like the policy compiler), else /etc/resolv.conf. */
   resolvConf?: string;
@@ -135,7 +137,13 @@ export class NetworkManager {
     const table = new NameTable(this.resolver, this.names, this.options.graceMs);
     const first = await table.refresh(names);
     const rebuild = () =>
-      finishPolicy(policy, { resolved: table.current(), nameservers: servers, proxyPort: this.proxyPort, env: this.env }).policy;
+      finishPolicy(policy, {
+        resolved: table.current(),
+        nameservers: servers,
+        proxyPort: this.proxyPort,
+        env: this.env,
+        ...(this.options.callerEnv ? { callerEnv: this.options.callerEnv } : {}),
+      }).policy;
     const entry: Entry = { current: rebuild(), stop: () => {} };
     if (names.length > 0 && !this.closed) {
       const refresher = startRefresher(table, names, first.nextMs, () => {

@@ -42,6 +42,12 @@ export interface FinishInputs {
   proxyPort?: number;
   /** HOME and XDG_RUNTIME_DIR, for the unix-socket defaults; PATH, for the exec rules' programs. */
   env: Env;
+  /**
+   * The variables of the processes the policy is for, when they are not `env`'s (a supervisor
+   * finishing a session's policy has its own): their PATH names the exec and `commands:`
+   * rules' programs, and their runtime dir and deputy sockets are protected beside env's.
+   */
+  callerEnv?: Env;
   /** Default: this process's uid (for /tmp/sbx-$UID). */
   uid?: number;
 }
@@ -68,8 +74,10 @@ function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): Finished
   const replay = replayNet(plan, inputs.resolved);
   const origins: RuleOrigin[] = [...draft.origins];
   const net = { ...replay.net, plan };
-  const ids = identifyExec(draft.exec, inputs.env, (rule) => origins[rule]?.source ?? 'exec');
-  const cmds = identifyCommands(draft.commands, inputs.env, (rule) => origins[rule]?.source ?? 'commands');
+  // What a rule's program name means to the sandboxed processes: found through their PATH.
+  const programs = inputs.callerEnv ?? inputs.env;
+  const ids = identifyExec(draft.exec, programs, (rule) => origins[rule]?.source ?? 'exec');
+  const cmds = identifyCommands(draft.commands, programs, (rule) => origins[rule]?.source ?? 'commands');
   const policy: CompiledPolicy = { ...draft, origins, net, exec: ids.exec, commands: cmds.commands };
 
   if (needsDns(policy)) {
@@ -91,13 +99,14 @@ function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): Finished
   } else delete net.proxyPort;
 
   const unix: PathRule[] = [...draft.unix.rules];
-  for (const pattern of runtimeDirs(inputs.env, inputs.uid)) {
+  const envs = inputs.callerEnv ? [inputs.env, inputs.callerEnv] : [inputs.env];
+  for (const pattern of new Set(envs.flatMap((e) => runtimeDirs(e, inputs.uid)))) {
     if (unix.some((r) => r.pattern === pattern && r.effect === 'deny' && r.floor)) continue;
     const rule = origins.length;
     origins.push({ source: 'built-in (sbx net)', text: "sbx's own socket", section: 'protect' });
     unix.push({ rule, effect: 'deny', match: 'subtree', pattern, floor: true });
   }
-  addDeputies(unix, origins, inputs.env);
+  for (const e of envs) addDeputies(unix, origins, e);
   policy.unix = { ...draft.unix, rules: unix };
   markBuiltins(policy);
 

@@ -65,6 +65,11 @@ export interface SessionState {
    */
   upstream?: { url: string; noProxy: string[] };
   /**
+   * The variables of the session's caller its policies were built from (those read: caller-env.ts);
+   * absent: the supervisor's own.
+   */
+  env?: Record<string, string>;
+  /**
    * Nested policies (`sbx exec` inside, src/supervisor/narrow.ts), in the order they were
    * made (an outer one before any nested within it): each is compiled again from its flags
    * and cwd under the same id, within the same outer id.
@@ -95,6 +100,13 @@ const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >
 export function stateUpstream(state: SessionState): { url: string; noProxy: string[] } | undefined {
   const u = state.upstream;
   return u && typeof u.url === 'string' && isStrings(u.noProxy) ? u : undefined;
+}
+
+/** The variables a state keeps, or undefined when absent or malformed. */
+export function stateEnv(state: SessionState): Record<string, string> | undefined {
+  const e = state.env;
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return undefined;
+  return Object.values(e).every((v) => typeof v === 'string') ? e : undefined;
 }
 
 /** The nested policies a state names; a malformed entry is left out (its processes get the strictest policy). */

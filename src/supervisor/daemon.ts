@@ -180,9 +180,14 @@ export class Supervisor {
         },
         protectedPids: () => this.protectedPids(),
         policies: this.policies,
-        network: async (id, port, upstream) =>
+        network: async (id, port, upstream, callerEnv) =>
           this.pendingNets.take(id) ??
-          (await SessionNetwork.start(this.env, this.netNames, port, (l) => say(`session ${id}: ${l}`), upstreamFromState(upstream))),
+          (await SessionNetwork.start(this.env, this.netNames, {
+            port,
+            say: (l) => say(`session ${id}: ${l}`),
+            upstream: upstreamFromState(upstream),
+            callerEnv,
+          })),
         say,
         followsCd: (id) => this.followers.take(id) === true,
         takeExec: (id) => {
@@ -344,7 +349,7 @@ export class Supervisor {
         traceStart(id);
         if (req.follows) this.followers.add(id, true);
         // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
-        SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(callerEnv))
+        SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerEnv), callerEnv })
           .then(
             (net) => {
               if (this.stopping) return void net.manager.close();
@@ -366,7 +371,7 @@ export class Supervisor {
           stopping: () => this.stopping,
           startNetwork: async (id, callerEnv) => {
             // Chained to the caller's own proxy, as for a shell (src/net/upstream.ts).
-            const net = await SessionNetwork.start(this.env, this.netNames, undefined, undefined, upstreamFromEnv(callerEnv));
+            const net = await SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerEnv), callerEnv });
             this.pendingNets.add(id, net);
             return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
           },

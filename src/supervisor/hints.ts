@@ -4,6 +4,7 @@
  * file must be readable under the caller's own policy and is never quoted back. The answer
  * is a hook reply (src/protocol/hook-reply.ts) or an errno.
  */
+import type { Env } from '../policy/paths.js';
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HintRequest } from '../../native/unotify/native.js';
@@ -33,6 +34,8 @@ export interface HintHost {
   readonly rootPid: number;
   readonly installed: InstalledPolicies;
   readonly policies: PolicyCache;
+  /** The variables the session's policies are built from (caller-env.ts). */
+  readonly buildEnv: Env;
   /** The session's engine while the session has not ended. */
   engine(): Engine | undefined;
   /** Records a new or changed resolution and installs it in the engine; undefined when the session ended meanwhile. */
@@ -190,7 +193,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
   let key: string;
   let generation: number;
   try {
-    ({ resolved, effectiveKey: key, generation } = await host.policies.get(source));
+    ({ resolved, effectiveKey: key, generation } = await host.policies.get(source, host.buildEnv));
   } catch (err) {
     // No policy for where the shell is now: what it ran under was another directory's (a
     // trusted project's, perhaps wider), so it goes to the session's strictest policy until

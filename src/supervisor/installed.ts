@@ -197,7 +197,7 @@ export class InstalledPolicies {
   }
 
   /** What the keeper keeps for a next supervisor to resume the session. */
-  state(proxyPort: number | undefined, upstream?: { url: string; noProxy: string[] }): SessionState {
+  state(proxyPort: number | undefined, upstream?: { url: string; noProxy: string[] }, env?: Record<string, string>): SessionState {
     const keys = [...this.entries.keys()];
     const nested = [...this.nested.values()].sort((a, b) => a.id - b.id);
     return {
@@ -211,6 +211,7 @@ export class InstalledPolicies {
       nextId: this.nextId,
       ...(proxyPort !== undefined ? { proxyPort } : {}),
       ...(upstream ? { upstream: { url: upstream.url, noProxy: [...upstream.noProxy] } } : {}),
+      ...(env !== undefined ? { env } : {}),
       ...(nested.length > 0 ? { nested } : {}),
     };
   }

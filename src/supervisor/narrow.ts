@@ -34,7 +34,8 @@ export interface NarrowHost {
   /** Nested policy ids by (outer id, cwd, flags): the same nested exec again reuses its policy. */
   readonly nested: Map<string, number>;
   readonly installed: InstalledPolicies;
-  readonly env: Env;
+  /** The variables the session's policies are built from (caller-env.ts). */
+  readonly buildEnv: Env;
   engine(): Engine | undefined;
   /** The session's network step (proxy port, DNS, names), as for every installed policy. */
   prepareNested(p: CompiledPolicy): Promise<CompiledPolicy>;
@@ -59,7 +60,7 @@ export function nestedOrigin(args: string[], outerOrigin: string): string {
  * so the same flags give the same policy after a restart.
  */
 export async function buildNested(
-  host: Pick<NarrowHost, 'env' | 'prepareNested' | 'installed'>,
+  host: Pick<NarrowHost, 'buildEnv' | 'prepareNested' | 'installed'>,
   n: NestedState,
   outerCommands: CompiledPolicy['commands'],
 ): Promise<{ policy: CompiledPolicy; envFilter: CompiledPolicy['env']; overrides: CompiledPolicy[] } | { error: string }> {
@@ -74,7 +75,7 @@ export async function buildNested(
   if (flags.policyFile) return { error: '--policy FILE is not supported inside a session (the supervisor would read it with your full rights)' };
   let compiled;
   try {
-    compiled = await compileExecFlags(flags, { cwd: n.cwd, env: host.env });
+    compiled = await compileExecFlags(flags, { cwd: n.cwd, env: host.buildEnv });
   } catch (err) {
     if (err instanceof SbxError) return { error: err.message };
     throw err;

@@ -15,6 +15,7 @@
  * refuse a sandbox's connect to another session's proxy port, and the proxy serves only
  * connections its session's engine announced (src/native/engine.ts proxyAdmission).
  */
+import { callerEnv, type CallerEnv } from './caller-env.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { NetworkManager, NetNames, type ProxyDenial } from '../net/index.js';
 import type { Env } from '../policy/paths.js';
@@ -29,9 +30,14 @@ export class SessionNetwork {
   onDeny: ((d: ProxyDenial) => void) | undefined;
   readonly manager: NetworkManager;
 
-  private constructor(env: Env, names: NetNames, upstream?: Upstream) {
+  /** The session's variables (caller-env.ts); undefined: the supervisor's own are used. */
+  readonly caller: CallerEnv | undefined;
+
+  private constructor(env: Env, names: NetNames, upstream?: Upstream, callerVars?: Record<string, string>) {
+    this.caller = callerVars ? callerEnv(env, callerVars) : undefined;
     this.manager = new NetworkManager({
       env: env as NodeJS.ProcessEnv,
+      ...(this.caller ? { callerEnv: this.caller.view as Record<string, string> } : {}),
       ...(upstream ? { upstream } : {}),
       // Only this session's sandbox may use its proxy (its engine announces its connects).
       admission: proxyAdmission(),
@@ -41,9 +47,18 @@ export class SessionNetwork {
     });
   }
 
-  /** A manager with its proxy listening (on `port` if given and still free, else any). */
-  static async start(env: Env, names: NetNames, port?: number, say?: (line: string) => void, upstream?: Upstream): Promise<SessionNetwork> {
-    const n = new SessionNetwork(env, names, upstream);
+  /**
+   * A manager with its proxy listening (on `port` if given and still free, else any).
+   * callerEnv: the variables the session's processes were started with (caller-env.ts), from
+   * its caller or, on a resume, as its kept state says.
+   */
+  static async start(
+    env: Env,
+    names: NetNames,
+    opts: { port?: number | undefined; say?: (line: string) => void; upstream?: Upstream | undefined; callerEnv?: Record<string, string> | undefined } = {},
+  ): Promise<SessionNetwork> {
+    const { port, say, upstream, callerEnv } = opts;
+    const n = new SessionNetwork(env, names, upstream, callerEnv);
     try {
       await n.manager.startProxy(port);
     } catch (err) {

@@ -10,9 +10,14 @@
  * through, a walk-up file's marker); a hit re-checks both, so an edit or a repointed link is
  * seen even before (or without) a chokidar event. The watcher also drops entries (invalidate)
  * so a reload never reads a stale one.
+ *
+ * A policy also depends on the variables its build read (PATH, ZDOTDIR, …: each session's own,
+ * caller-env.ts): an entry holds for a session only when every one of them has the same value
+ * there; a few variants per identity are kept (sessions started from different terminals).
  */
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
+import { recordReads } from '../policy/env-reads.js';
 import { canonicalPath, nodePathKinds, planFactsCheck, SETTLED_NS, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
@@ -21,7 +26,12 @@ import { freezeShared, sessionCopy } from './shared-policy.js';
 
 const MAX_ENTRIES = 256;
 
+/** Variants kept per identity (sessions whose variables differ). */
+const MAX_VARIANTS = 4;
+
 interface CacheEntry {
+  /** The variables the build read, with their values then. */
+  reads: Array<[string, string | undefined]>;
   /** Frozen (shared-policy.ts): each get hands out a session copy. */
   resolved: ResolvedSource;
   paths: string[];
@@ -57,7 +67,8 @@ export interface CachedSource {
 }
 
 export class PolicyCache {
-  private readonly entries = new Map<string, CacheEntry>();
+  /** By effective identity, most recently used last; the variants differ in the variables read. */
+  private readonly entries = new Map<string, CacheEntry[]>();
   private nextGeneration = 1;
   /** The last good version of every policy file, kept in sbx's state (this supervisor records). */
   private readonly lastGood: LastGoodStore;
@@ -86,32 +97,42 @@ export class PolicyCache {
   }
 
   /**
-   * A private copy of the source's policy (sessions renumber ids in place). Throws
-   * PolicyError like resolveSource; a failure is not cached.
+   * A private copy of the source's policy (sessions renumber ids in place), built from `env`
+   * (the session's variables: caller-env.ts; default the supervisor's). Throws PolicyError
+   * like resolveSource; a failure is not cached.
    */
-  async get(source: PolicySource): Promise<CachedSource> {
+  async get(source: PolicySource, env: Env = this.env): Promise<CachedSource> {
     const effectiveKey = this.effectiveKey(source);
     // An exec source is built once per command (its env and flags are its own): never cached.
-    if (source.kind === 'exec') return { resolved: await resolveSource(source, this.env), effectiveKey, generation: this.nextGeneration++ };
-    let e = this.entries.get(effectiveKey);
-    if (!e || stampOf(e.paths).stamp !== e.stamp || !e.facts.holds(this.kinds)) {
-      this.entries.delete(effectiveKey);
-      const { resolved, facts } = await resolveSourceWithFacts(source, this.env, this.lastGood);
+    if (source.kind === 'exec') return { resolved: await resolveSource(source, env), effectiveKey, generation: this.nextGeneration++ };
+    const variants = this.entries.get(effectiveKey) ?? [];
+    const fresh = variants.filter((v) => stampOf(v.paths).stamp === v.stamp && v.facts.holds(this.kinds));
+    let e = fresh.find((v) => v.reads.every(([name, value]) => env[name] === value));
+    if (!e) {
+      const reads = recordReads(env);
+      const { resolved, facts } = await resolveSourceWithFacts(source, reads.view, this.lastGood);
       const paths = [...new Set([...resolved.watch, ...resolved.files])];
       const { stamp, settled } = stampOf(paths);
       // A copy is frozen: the build may share objects with what built it.
-      e = { resolved: freezeShared(structuredClone(resolved)), paths, stamp, facts: planFactsCheck(facts, settled ? this.stamps : undefined, this.kinds), generation: this.nextGeneration++ };
+      e = {
+        reads: reads.names().map((n) => [n, env[n]]),
+        resolved: freezeShared(structuredClone(resolved)),
+        paths,
+        stamp,
+        facts: planFactsCheck(facts, settled ? this.stamps : undefined, this.kinds),
+        generation: this.nextGeneration++,
+      };
       // An edit between our read and our stat would hide behind the stamp: keep only
       // what has not changed for a while (a fresh edit is simply resolved again next time).
-      if (settled) {
-        if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-        this.entries.set(effectiveKey, e);
-      }
+      if (settled) fresh.push(e);
     } else {
-      // Most recently used last.
-      this.entries.delete(effectiveKey);
-      this.entries.set(effectiveKey, e);
+      fresh.splice(fresh.indexOf(e), 1);
+      fresh.push(e);
     }
+    // Most recently used last, both among the variants and among the identities.
+    this.entries.delete(effectiveKey);
+    if (fresh.length > 0) this.entries.set(effectiveKey, fresh.slice(-MAX_VARIANTS));
+    while (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     const copy = sessionCopy(e.resolved);
     copy.source = source;
     return { resolved: copy, effectiveKey, generation: e.generation };
@@ -119,6 +140,6 @@ export class PolicyCache {
 
   /** The watcher saw `file` change: forget everything it is part of. */
   invalidate(file: string): void {
-    for (const [k, e] of this.entries) if (e.paths.includes(file)) this.entries.delete(k);
+    for (const [k, variants] of this.entries) if (variants.some((e) => e.paths.includes(file))) this.entries.delete(k);
   }
 }

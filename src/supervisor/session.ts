@@ -28,7 +28,7 @@ import { NoticeMemory } from '../hook/notices.js';
 import { markFresh, markStale } from '../hook/fresh.js';
 import { brokenNotice } from '../policy/index.js';
 import type { ViolationLog } from './violations.js';
-import { MAX_STATE_BYTES, stateLine, stateNested, stateUpstream, type NestedState, type Registration } from '../protocol/keeper.js';
+import { MAX_STATE_BYTES, stateEnv, stateLine, stateNested, stateUpstream, type NestedState, type Registration } from '../protocol/keeper.js';
 import { InstalledPolicies, lockdown, type Entry } from './installed.js';
 import { engineViolations, proxyViolation, refusal } from './events.js';
 import { handleHint, type HintHost } from './hints.js';
@@ -55,7 +55,8 @@ export interface SessionContext {
    * The session's network manager + proxy: the one `sbx shell` asked for, else a new one (on
    * `port`, chained to `upstream`, when resuming).
    */
-  network(session: string, port: number | undefined, upstream: { url: string; noProxy: string[] } | undefined): Promise<SessionNetwork>;
+  /** callerEnv: the variables the session's policies were built from, as its kept state says (a resume). */
+  network(session: string, port: number | undefined, upstream: { url: string; noProxy: string[] } | undefined, callerEnv: Record<string, string> | undefined): Promise<SessionNetwork>;
   /** Daemon log line. */
   say(line: string): void;
   /** A pty allocated inside any session this supervisor serves (its master held by a sandboxed process). */
@@ -136,7 +137,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     this.journalFd = journalFd;
     const state = reg.resume && reg.state?.v === 2 ? reg.state : undefined;
     let nested: { policy: CompiledPolicy; built: NestedState; overrides: CompiledPolicy[] }[] = [];
-    this.net = await this.ctx.network(this.id, state?.proxyPort, state ? stateUpstream(state) : undefined);
+    this.net = await this.ctx.network(this.id, state?.proxyPort, state ? stateUpstream(state) : undefined, state ? stateEnv(state) : undefined);
     traceStep(this.id, 'network adopted');
     this.net.onPolicy = (p) => this.onNetPolicy(p);
     this.net.onDeny = (d) => this.onProxyDeny(d);
@@ -316,7 +317,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     let resolved: ResolvedSource;
     let generation = 0;
     try {
-      const got = given ?? (await this.ctx.policies.get(source));
+      const got = given ?? (await this.ctx.policies.get(source, this.buildEnv));
       ({ resolved, generation } = got);
       key = got.effectiveKey;
       // A broken file: the session still starts (last good or strict fallback), and says so.
@@ -407,7 +408,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     for (const [key, e] of this.installed.entries) {
       if (!e.resolved.files.includes(file)) continue;
       try {
-        const { resolved: r, generation } = await this.ctx.policies.get(e.resolved.source);
+        const { resolved: r, generation } = await this.ctx.policies.get(e.resolved.source, this.buildEnv);
         if (this.ended) return;
         const entry = this.installed.setEntry(key, r, generation);
         await this.netPrepare(entry);
@@ -488,6 +489,11 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     }
   }
 
+  /** The variables this session's policies are built from: its caller's (caller-env.ts), else the supervisor's. */
+  get buildEnv(): Env {
+    return this.net?.caller?.view ?? this.ctx.env;
+  }
+
   get policies(): PolicyCache {
     return this.ctx.policies;
   }
@@ -523,7 +529,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   /** Sends the keeper what a next supervisor needs to resume us. */
   private pushState(): void {
     if (!this.keeper || this.keeper.destroyed) return;
-    const state = this.installed.state(this.net?.port, this.net?.manager.upstream);
+    const state = this.installed.state(this.net?.port, this.net?.manager.upstream, this.net?.caller?.read());
     const line = stateLine(state);
     // The keeper refuses a larger line (and hangs up): not sent. It keeps the last one it
     // took; the newest nested policies or sources then fall to the strictest policy after a

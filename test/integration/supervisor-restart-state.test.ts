@@ -279,4 +279,24 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.stdout).toContain('after-secret-denied'); // on main: after-secret-read
     expect(out.code).toBe(0);
   });
+
+  // A shell session's policy is built by the supervisor, which another terminal may have
+  // started: from the session's variables (src/supervisor/caller-env.ts), which the keeper
+  // keeps for the next supervisor.
+  it("an sbx shell session's policy is built from its caller's variables, and again after a restart", async () => {
+    const proj = makeProject(join(sb.home, 'shellenvproj'), 'version: 1\nread:\n  deny: ["$SBXT_SHELL_PRIVATE/secret.txt"]\n');
+    const reads = (tag: string) =>
+      `cat public.txt >/dev/null 2>&1 && echo ${tag}-pub-read || echo ${tag}-pub-denied; cat secret.txt >/dev/null 2>&1 && echo ${tag}-secret-read || echo ${tag}-secret-denied`;
+    const go = join(proj, 'go');
+    const r = sb.spawnSbxEnv(['shell', '--', 'sh', '-c', `${reads('before')}; while [ ! -e ${go} ]; do sleep 0.05; done; ${reads('after')}`], { SBXT_SHELL_PRIVATE: proj }, proj);
+    const denial = await until('the first denial', () => sb.log().find((v) => v.kind === 'deny' && v.target === join(proj, 'secret.txt')), 60_000);
+    await killSupervisor(denial.session);
+    writeFileSync(go, '');
+    const out = await r.done;
+    expect(out.stdout).toContain('before-pub-read'); // the allowed twin
+    expect(out.stdout).toContain('before-secret-denied');
+    expect(out.stdout).toContain('after-pub-read');
+    expect(out.stdout).toContain('after-secret-denied');
+    expect(out.code).toBe(0);
+  });
 });

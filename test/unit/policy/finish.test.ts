@@ -1,5 +1,8 @@
 /** finishPolicy: the compiled policy + resolutions, DNS, proxy port, unix defaults → what an engine receives. */
-import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CompiledPolicy } from '../../../src/policy/compiled.js';
 import { finishPolicy, needsDns } from '../../../src/policy/finish.js';
 import { decideNet } from '../../../src/policy/net-match.js';
@@ -132,5 +135,38 @@ describe('unix defaults', () => {
   it('finishing again adds nothing new', () => {
     const p = withUnixDefaults(netPolicy(undefined), env);
     expect(withUnixDefaults(p, env).unix.rules).toHaveLength(p.unix.rules.length);
+  });
+});
+
+// A supervisor finishes its sessions' policies with its own variables (env) and theirs
+// (callerEnv): a program name means what the session's PATH finds, and the session's own
+// runtime dir and agent sockets are protected beside the supervisor's.
+describe("a session's variables (callerEnv) beside the finisher's own", () => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sbx-finish-caller-')));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const denyMytool = (): CompiledPolicy => ({
+    ...netPolicy(undefined),
+    exec: { default: 'allow', paths: [], programs: [{ rule: 0, effect: 'deny', name: 'mytool', args: [] }] },
+  });
+  const own = { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000', PATH: '/usr/bin:/bin' };
+
+  it("a program rule's name is found through the session's PATH (twin: through the finisher's, it names nothing)", () => {
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'mytool'), '#!/bin/sh\necho mine\n');
+    chmodSync(join(dir, 'bin', 'mytool'), 0o755);
+    const caller = { ...own, PATH: `${join(dir, 'bin')}:/usr/bin` };
+    const served = finishPolicy(denyMytool(), { resolved: new Map(), nameservers: [], env: own, callerEnv: caller }).policy;
+    expect(served.exec.programs[0]!.images!.map((i) => i.path)).toEqual([join(dir, 'bin', 'mytool')]);
+    const ownOnly = finishPolicy(denyMytool(), { resolved: new Map(), nameservers: [], env: own }).policy;
+    expect(ownOnly.exec.programs[0]!.images).toEqual([]);
+  });
+
+  it("both runtime dirs' sbx sockets are floors, and the session's agent socket a deputy", () => {
+    const caller = { ...own, XDG_RUNTIME_DIR: join(dir, 'run'), SSH_AUTH_SOCK: join(dir, 'agent.sock') };
+    const p = finishPolicy(netPolicy(undefined), { resolved: new Map(), nameservers: [], env: own, callerEnv: caller }).policy;
+    const floors = p.unix.rules.filter((r) => r.floor && r.effect === 'deny').map((r) => r.pattern);
+    expect(floors).toContain('/run/user/1000/sbx');
+    expect(floors).toContain(join(dir, 'run', 'sbx'));
+    expect(p.unix.rules.filter((r) => r.deputy).map((r) => r.pattern)).toContain(join(dir, 'agent.sock'));
   });
 });

@@ -1,0 +1,31 @@
+/**
+ * The variables a session's policies are built from (src/supervisor/caller-env.ts): the
+ * session's own, with sbx's own places (HOME, XDG_*, SBX_*) from the supervisor; what the
+ * builds read is what the keeper keeps.
+ */
+import { describe, expect, it } from 'vitest';
+import { callerEnv } from '../../../src/supervisor/caller-env.js';
+
+const supervisor = { HOME: '/home/u', XDG_STATE_HOME: '/home/u/.local/state', PATH: '/usr/bin', SBX_RESOLV_CONF: '/etc/r', PERL5LIB: '/sup/perl' };
+const caller = { HOME: '/tmp/fake-home', XDG_STATE_HOME: '/tmp/planted-trust-db', XDG_CONFIG_HOME: '/tmp/other-config', PATH: '/home/u/bin:/usr/bin', ZDOTDIR: '/home/u/.zsh', SBX_RESOLV_CONF: '/tmp/r' };
+
+describe('callerEnv', () => {
+  it("the session's variables name what programs use; sbx's own places stay the supervisor's", () => {
+    const { view } = callerEnv(supervisor, caller);
+    expect(view.PATH).toBe('/home/u/bin:/usr/bin');
+    expect(view.ZDOTDIR).toBe('/home/u/.zsh');
+    expect(view.PERL5LIB).toBeUndefined(); // not the session's: the supervisor's is not used either
+    expect(view.HOME).toBe('/home/u');
+    expect(view.XDG_STATE_HOME).toBe('/home/u/.local/state'); // the trust db the supervisor writes
+    expect(view.XDG_CONFIG_HOME).toBeUndefined(); // the supervisor has none: the caller's is not taken
+    expect(view.SBX_RESOLV_CONF).toBe('/etc/r');
+  });
+
+  it('keeps what was read, with its value (absent ones left out)', () => {
+    const env = callerEnv(supervisor, caller);
+    void env.view.PATH;
+    void env.view.NOT_SET;
+    void env.view.HOME;
+    expect(env.read()).toEqual({ HOME: '/home/u', PATH: '/home/u/bin:/usr/bin' });
+  });
+});
