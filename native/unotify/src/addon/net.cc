@@ -143,12 +143,21 @@ bool restricted(const Notif& n) {
   return chain_any(const_cast<Notif&>(n), [](const Policy& p) { return p.net.defDeny; });
 }
 
-// Some destination is allowed (a rule, or the default) by every policy in the chain.
+// The built-in rule for the policy's own filtering proxy (127.0.0.1:proxyPort, TCP): a
+// supervisor adds it to every policy of a session, --deny-net ones too, since a later
+// policy of the session may use the proxy.
+bool own_proxy_rule(const NetSection& net, const NetRule& r) {
+  return net.proxyPort != 0 && r.portLo == net.proxyPort && r.portHi == net.proxyPort;
+}
+
+// Some destination is allowed (a rule, or the default) by every policy in the chain. The own
+// proxy does not count: it is reached by TCP connect, which needs no port bound first, so it
+// must not open an ephemeral port for datagrams from anywhere (as it did under a supervisor).
 bool reaches_something(const Notif& n) {
   return !chain_any(const_cast<Notif&>(n), [](const Policy& p) {
     if (!p.net.defDeny) return false;
     for (const auto& r : p.net.rules)
-      if (!r.deny) return false;
+      if (!r.deny && !own_proxy_rule(p.net, r)) return false;
     return true;  // reaches nothing
   });
 }
