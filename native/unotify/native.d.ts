@@ -224,11 +224,11 @@ export interface NativeAddon {
   /**
    * Stops every process of the session but its shell (SIGSTOP) and waits until every thread is
    * stopped, askingTid (blocked in its request) aside: while a person answers a question at
-   * its terminal, nothing inside can redraw it or read the answer. false: they could not all
-   * be stopped (do not ask). Works on a thread of its own; settles within 5 s (a fork storm, a
-   * loaded machine), a few ms normally.
+   * its terminal, nothing inside can redraw it or read the answer. '' when done; else why they
+   * could not all be stopped ("thread 123 (sh) had not stopped after 5 s"): do not ask. Works
+   * on a thread of its own; settles within 5 s (a fork storm, a loaded machine), a few ms normally.
    */
-  enginePause(engine: EngineHandle, askingTid: number): Promise<boolean>;
+  enginePause(engine: EngineHandle, askingTid: number): Promise<string>;
   /** '' when nothing of the session ran since enginePause (a stopped process can be woken by a SIGCONT it arranged), else what did: ask before acting on the answer. */
   engineQuiet(engine: EngineHandle): string;
   /** Continues what enginePause stopped. */

@@ -261,9 +261,9 @@ export class Engine {
 
   /**
    * Stops every process of the session but its shell while a person answers a question at
-   * its terminal; false when they could not all be stopped. resume() continues them.
+   * its terminal; '' when done, else why they could not all be stopped. resume() continues them.
    */
-  pause(askingTid: number): Promise<boolean> {
+  pause(askingTid: number): Promise<string> {
     const w = 'Engine.pause';
     const h = this.live(w);
     if (!Number.isInteger(askingTid) || askingTid <= 0) fail(w, 'askingTid must be a positive integer', askingTid);

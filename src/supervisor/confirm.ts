@@ -40,8 +40,8 @@ export interface ConfirmRequest {
   allows: string[];
   /** The asker is the session's own command, or a child of its shell (typed at the prompt). */
   typedAtPrompt: boolean;
-  /** Stops every process of the session (false: not all could be); resume() continues them. */
-  pause(): Promise<boolean>;
+  /** Stops every process of the session: '' when done, else why not all could be; resume() continues them. */
+  pause(): Promise<string>;
   /** '' when nothing of the session ran while paused (something it arranged may have woken it), else what did. */
   quiet(): string;
   resume(): void;
@@ -169,7 +169,8 @@ export async function confirmAtTerminal(req: ConfirmRequest): Promise<Confirmati
   let paused = false;
   try {
     paused = true;
-    if (!(await req.pause())) return { ok: false, why: "the session's processes could not all be paused while asking (one kept waking up, or too many were starting at once)" };
+    const unpaused = await req.pause();
+    if (unpaused !== '') return { ok: false, why: `the session's processes could not all be paused while asking: ${displaySafe(unpaused)}` };
     // Nothing of the session runs now: what was checked holds while the question is asked.
     const again = checkTerminal(req);
     if ('why' in again || again.path !== t.path) return { ok: false, why: 'why' in again ? again.why : 'its terminal changed' };

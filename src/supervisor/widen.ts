@@ -108,13 +108,13 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     // of the session stands between the shell and the one asking.
     typedAtPrompt: h.tgid === host.rootPid || (engine.process(host.rootPid)?.followsCd === true && parentOf(h.tgid) === host.rootPid),
     pause: async () => {
-      const ok = await engine.pause(h.pid);
-      if (ok) lastFailedPause.delete(host.id);
+      const why = await engine.pause(h.pid);
+      if (why === '') lastFailedPause.delete(host.id);
       else {
         for (const [id, at] of lastFailedPause) if (Date.now() - at > PAUSE_RETRY_MS) lastFailedPause.delete(id);
         lastFailedPause.set(host.id, Date.now());
       }
-      return ok;
+      return why;
     },
     quiet: () => engine.quiet(),
     resume: () => engine.resume(),

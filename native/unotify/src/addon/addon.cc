@@ -420,8 +420,8 @@ Napi::Value EnginePause(const Napi::CallbackInfo& info) {
   Napi::Promise promise = deferred->Promise();
   auto done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "enginePause", 0, 1);
   std::thread([core, asking, done, deferred]() mutable {
-    const bool ok = core->pauser().pause(core->procs(), asking);
-    done.BlockingCall([deferred, ok](Napi::Env e, Napi::Function) { deferred->Resolve(Napi::Boolean::New(e, ok)); });
+    std::string why = core->pauser().pause(core->procs(), asking);
+    done.BlockingCall([deferred, why](Napi::Env e, Napi::Function) { deferred->Resolve(Napi::String::New(e, why)); });
     done.Release();
   }).detach();
   return promise;

@@ -138,12 +138,13 @@ bool SessionPause::snapshot(ProcTable& procs, std::map<int, unsigned long long>&
   return true;
 }
 
-bool SessionPause::all_stopped(ProcTable& procs) {
+// The thread still running, or 0 when all are stopped; -1: /proc could not be read.
+int SessionPause::first_running(ProcTable& procs) {
   int running = 0;
-  return snapshot(procs, switches_, running) && !running;
+  return snapshot(procs, switches_, running) ? running : -1;
 }
 
-bool SessionPause::pause(ProcTable& procs, int asking) {
+std::string SessionPause::pause(ProcTable& procs, int asking) {
   std::lock_guard<std::mutex> g(mu_);
   asking_ = asking;
   switches_.clear();
@@ -153,11 +154,14 @@ bool SessionPause::pause(ProcTable& procs, int asking) {
   // marked so, before it has switched out (which counts once more), and a busy machine can
   // keep it on its run queue a while. The settled snapshot is the one quiet() compares with.
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kPauseMs);
+  const auto late = [&until] { return std::chrono::steady_clock::now() > until; };
+  const std::string waited = " after " + std::to_string(kPauseMs / 1000) + " s";
   for (int scan = 0; scan < kMaxScans; scan++) {
     bool found = false;
-    if (!stop_new(procs, found)) return false;
-    while (!all_stopped(procs)) {
-      if (std::chrono::steady_clock::now() > until) return false;
+    if (!stop_new(procs, found)) return "/proc could not be read";
+    for (int running; (running = first_running(procs)) != 0;) {
+      if (running < 0) return "/proc could not be read";
+      if (late()) return thread_named(running) + " had not stopped" + waited;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     if (found || scan == 0) continue;
@@ -165,13 +169,14 @@ bool SessionPause::pause(ProcTable& procs, int asking) {
       std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
       std::map<int, unsigned long long> later;
       int running = 0;
-      if (!snapshot(procs, later, running)) return false;
-      if (!running && changed(later).empty()) return true;
-      if (std::chrono::steady_clock::now() > until) return false;
+      if (!snapshot(procs, later, running)) return "/proc could not be read";
+      const std::string moved = running ? thread_named(running) + " was running again" : changed(later);
+      if (moved.empty()) return std::string();
+      if (late()) return moved + waited;
       switches_ = std::move(later);  // still settling (or woken and stopped again): once more
     }
   }
-  return false;
+  return "new processes kept starting (" + std::to_string(kMaxScans) + " scans each found more)";
 }
 
 std::string SessionPause::changed(const std::map<int, unsigned long long>& now) const {

@@ -40,10 +40,11 @@ class SessionPause {
   ~SessionPause() { resume(); }  // an engine gone mid-question leaves nothing stopped
 
   // Stops every member and waits until every thread is stopped, `asking` (the thread blocked
-  // in the request) aside. false: they could not all be stopped (a fork storm outran the
-  // scans, one kept running or stayed in an uninterruptible wait): do not ask. What was
-  // stopped stays stopped until resume(), either way.
-  bool pause(ProcTable& procs, int asking);
+  // in the request) aside. Empty when done; else why they could not all be stopped (a fork
+  // storm outran the scans, one kept running or stayed in an uninterruptible wait), for the
+  // refusal the person reads: do not ask. What was stopped stays stopped until resume(),
+  // either way.
+  std::string pause(ProcTable& procs, int asking);
   // Empty when nothing of the session ran since pause() returned true; else what did
   // ("thread 123 (sleep) ran"), for the refusal the person reads.
   std::string quiet(ProcTable& procs);
@@ -64,7 +65,7 @@ class SessionPause {
   std::map<int, unsigned long long> switches_;
   bool stop_new(ProcTable& procs, bool& found);
   bool adopt(ProcTable& procs, int pid);
-  bool all_stopped(ProcTable& procs);
+  int first_running(ProcTable& procs);
   bool snapshot(ProcTable& procs, std::map<int, unsigned long long>& out, int& running);
   std::string changed(const std::map<int, unsigned long long>& now) const;
 };
