@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { run, sbxBin, tempWorld } from './exec-helpers.js';
+import { run, sbxBin, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
@@ -32,6 +32,7 @@ function cgroup2Mount(): string | undefined {
 }
 
 const world = tempWorld('sbx-cgroup-');
+servedBySupervisor(world);
 const made: string[] = [];
 const victims: ChildProcess[] = [];
 afterAll(async () => {

@@ -11,10 +11,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapeWorld, fixture, run, sbxBin, sbxExec } from './exec-helpers.js';
+import { escapeWorld, fixture, run, sbxBin, sbxExec, servedBySupervisor } from './exec-helpers.js';
 import { makeProject, makeSandbox, until, type Sandbox } from './supervisor-helpers.js';
 
 const w = escapeWorld('sbx-debug-');
+servedBySupervisor(w.world);
 const probe = fixture('debug_probe');
 let n = 0;
 const infoFile = () => join(w.pub, `target-${n++}`);

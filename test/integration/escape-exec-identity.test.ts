@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { appendFileSync, chmodSync, copyFileSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { elfInterpreter } from '../../src/policy/exec-images.js';
-import { fixture, run, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+import { fixture, type Result, run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 // Each case runs several `sbx exec`s (a second or more each on a loaded 2-core CI box).
 vi.setConfig({ testTimeout: 120_000 });
 
 const world = tempWorld('sbx-execid-');
+servedBySupervisor(world);
 const tools = join(world.dir, 'tools');
 const pub = join(world.dir, 'pub');
 const repo = join(world.dir, 'repo');
@@ -83,6 +84,28 @@ describe('copies and hard links of a denied program', () => {
     expect(no.code).not.toBe(0);
     expect(no.stderr).toMatch(new RegExp(`denied exec ${pub}/renamed \\(.*hlprog\\)`));
     const ok = await inside(['sh', '-c', `ln ${tools}/okprog ${pub}/renamed-ok && exec ${pub}/renamed-ok --version`]);
+    expect(ok.stdout).toMatch(WGET);
+    expect(ok.code).toBe(0);
+  });
+});
+
+// A session's policy is built and finished by the supervisor, whose own PATH may not have the
+// directory a rule's program is in (here: the world's supervisor started without tools/): the
+// name must mean what the session's PATH finds, or its copies are not known to be it.
+describe("in a session the supervisor serves, a rule's program is the one the session's PATH finds", () => {
+  const proj = join(world.dir, 'proj-session');
+  beforeAll(() => {
+    mkdirSync(proj);
+    writeFileSync(join(proj, '.sbx.yaml'), 'version: 1\nexec: { deny: ["hlprog"] }\n');
+  });
+  const inSession = (cmd: string) => run(sbxBin, ['shell', '--', 'sh', '-c', cmd], { env, cwd: proj });
+
+  it('a hard link of the denied program is refused; a hard link of an allowed one runs', async () => {
+    const no = await inSession(`ln ${tools}/hlprog ${pub}/session-renamed && exec ${pub}/session-renamed --version`);
+    expect(no.stdout).not.toMatch(WGET);
+    expect(no.code).not.toBe(0);
+    expect(no.stderr).toMatch(/session-renamed: Permission denied/); // (the session's denial lines go to `sbx log`)
+    const ok = await inSession(`ln ${tools}/okprog ${pub}/session-renamed-ok && exec ${pub}/session-renamed-ok --version`);
     expect(ok.stdout).toMatch(WGET);
     expect(ok.code).toBe(0);
   });

@@ -10,9 +10,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sbxExec, tempWorld } from './exec-helpers.js';
+import { sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-homecfg-');
+servedBySupervisor(world);
 const home = world.env.HOME!;
 // The XDG dirs at their defaults, under the home (as on most machines).
 const env = Object.fromEntries(Object.entries(world.env).filter(([k]) => !/^XDG_(CONFIG|STATE|CACHE|DATA)_HOME$/.test(k)));

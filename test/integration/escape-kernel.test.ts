@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, execaSync, type Subprocess } from 'execa';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { escapeWorld, fixture, fixturesBin, run, sbxBin, sbxExec, type Result } from './exec-helpers.js';
+import { escapeWorld, fixture, fixturesBin, type Result, run, sbxBin, sbxExec, servedBySupervisor } from './exec-helpers.js';
 
 const w = escapeWorld('sbx-kernel-');
+servedBySupervisor(w.world);
 const { world, secretDir, secret, pub, pubFile, SECRET, PUBLIC, policy } = w;
 const isRoot = process.getuid?.() === 0;
 const P = fixture('sysprobe');

@@ -15,9 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
-import { sbxExec, tempWorld } from './exec-helpers.js';
+import { sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-names-');
+servedBySupervisor(world);
 const home = world.env.HOME!;
 const env = Object.fromEntries(Object.entries(world.env).filter(([k]) => !/^XDG_(CONFIG|STATE|CACHE|DATA)_HOME$/.test(k)));
 const project = join(world.dir, 'proj');

@@ -16,10 +16,11 @@ import { execa, execaSync, type Subprocess } from 'execa';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fixture, fixturesBin, run, sbxBin, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+import { fixture, fixturesBin, run, sbxBin, sbxExec, servedBySupervisor, tempWorld, type Result } from './exec-helpers.js';
 import { tcpServers, udpServers, writeHostsFile, type Servers } from './net-helpers.js';
 
 const world = tempWorld('sbx-escape-net-');
+servedBySupervisor(world);
 const tag = `${process.pid}-${Date.now() % 100000}`;
 const isRoot = process.getuid?.() === 0;
 /** Fixtures stay runnable under --deny-all / --deny-read. */
@@ -235,6 +236,10 @@ describe('serving: bind and listen are decided when the network is restricted', 
       expect((await inside(['--allow-net=127.0.0.2'], [fixture('net_escape'), 'udp-bind0', '127.0.0.3', p])).stdout).toMatch(/^error sendto: Permission denied/);
       // With no destination allowed at all, there is nothing to bind an ephemeral port for.
       expect((await inside(['--deny-net'], [fixture('net_escape'), 'udp-bind0', '127.0.0.2', p])).stdout).toMatch(/^error bind: Permission denied/);
+      // The same in sbx exec's own process (this file's sandboxes are otherwise served by a
+      // supervisor, whose policies all allow the session's proxy: that must not count).
+      const own = { ...world.env, SBX_NO_FAST: '1' };
+      expect((await inside(['--deny-net'], [fixture('net_escape'), 'udp-bind0', '127.0.0.2', p], own)).stdout).toMatch(/^error bind: Permission denied/);
       expect(udp.count('127.0.0.3')).toBe(0);
     } finally {
       await udp.close();

@@ -10,11 +10,12 @@
 import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fixture, run, sbxExec, tempWorld, type Result } from './exec-helpers.js';
+import { fixture, type Result, run, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 const world = tempWorld('sbx-override-');
+servedBySupervisor(world);
 const tools = join(world.dir, 'tools'); // in PATH, not writable inside: where the real programs are
 const pub = join(world.dir, 'pub'); // writable inside: where a sandboxed program plants its own
 const secret = join(world.dir, 'secret', 'data.txt');

@@ -10,11 +10,12 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { repo, run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
+import { repo, run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 const world = tempWorld('sbx-own-');
+servedBySupervisor(world);
 const probe = `.sbx-escape-probe-${process.pid}`;
 const places = ['bin', 'dist', join('dist', 'supervisor'), join('native', 'unotify', 'build', 'Release'), join('native', 'unotify', 'src'), 'shells', 'node_modules', 'src', 'share'];
 const planted = [...places.map((p) => join(repo, p, probe)), join(repo, 'test', probe)];

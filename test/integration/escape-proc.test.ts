@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, type Subprocess } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, run, sbxBin, sbxExec, tempWorld } from './exec-helpers.js';
+import { fixture, run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-proc-');
+servedBySupervisor(world);
 const victimDir = join(world.dir, 'victim-cwd');
 const victimFile = join(victimDir, 'file');
 const ENV_SECRET = 'VICTIM-ENV-SECRET';

@@ -14,9 +14,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sbxExec, tempWorld } from './exec-helpers.js';
+import { run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-secrets-');
+servedBySupervisor(world);
 const home = world.env.HOME!;
 const h = (p: string) => join(home, p);
 const project = join(home, 'work', 'proj');
@@ -37,11 +38,15 @@ function put(path: string, text = 'SECRET\n'): void {
   writeFileSync(path, text);
 }
 
-/** Reads (`r`) or appends to (`w`) each path inside; the verdict per path. */
-async function inside(op: 'r' | 'w', paths: string[]): Promise<{ verdicts: Record<string, string>; stderr: string }> {
+/**
+ * Reads (`r`) or appends to (`w`) each path inside, with `sbx exec` or in a session (`sbx
+ * shell`, the hook's way in); the verdict per path.
+ */
+async function inside(op: 'r' | 'w', paths: string[], how: 'exec' | 'session' = 'exec'): Promise<{ verdicts: Record<string, string>; stderr: string }> {
   const act = op === 'r' ? 'cat "$p" >/dev/null' : 'echo planted >> "$p"';
   const script = `for p in "$@"; do if ${act} 2>/dev/null; then echo "ok $p"; else echo "refused $p"; fi; done`;
-  const r = await sbxExec(['--', 'sh', '-c', script, 'sh', ...paths], { env, cwd: project });
+  const argv = ['--', 'sh', '-c', script, 'sh', ...paths];
+  const r = how === 'exec' ? await sbxExec(argv, { env, cwd: project }) : await run(sbxBin, ['shell', ...argv], { env, cwd: project });
   const verdicts: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
     const m = /^(ok|refused) (.*)$/.exec(line);
@@ -189,6 +194,20 @@ describe('links in protected places', () => {
     for (const f of [...refused, twin]) put(f, '# written outside\n'); // the twin outside: the places are writable
     const r = await inside('w', [...refused, twin]);
     expect(r.verdicts).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
+  });
+});
+
+// The supervisor serving a session was started by another terminal, whose variables may not
+// name these places (here: the world's, without the PATH entry and the module variables): the
+// session's policy is built from the session's variables, as `sbx exec` builds its own.
+describe('in a session whose supervisor another terminal started', () => {
+  it('the PATH directory, the module directories and the shells\' vendor dirs of the session are not writable; twin: a sibling directory is', async () => {
+    expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0); // (one runs already when served)
+    const refused = [h('npm-global/bin/newtool'), h('perl5/lib/perl5/strict.pm'), h('pylib/sitecustomize.py'), h('npm-global/share/bash-completion/completions/mytool')];
+    const twin = h('perl5-notes/todo.txt');
+    for (const f of [...refused, twin]) put(f, '# written outside\n');
+    const r = await inside('w', [...refused, twin], 'session');
+    expect(r.verdicts, r.stderr).toEqual({ ...all(refused, 'refused'), [twin]: 'ok' });
   });
 });
 
