@@ -18,7 +18,7 @@
  */
 import { nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import type { Env } from '../policy/paths.js';
-import { stampOf } from './policy-cache.js';
+import { evictLeastRecent, stampOf } from './policy-cache.js';
 import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import { filterEnv } from '../policy/match.js';
 import { freezeShared, sessionCopy } from './shared-policy.js';
@@ -76,13 +76,7 @@ export class ExecPolicyCache {
       this.entries.delete(key);
       this.entries.set(key, [...others, entry]);
       // The least recently used go first, until the whole cache is within its bound.
-      let total = 0;
-      for (const v of this.entries.values()) total += v.length;
-      for (const [k, v] of this.entries) {
-        if (total <= MAX_ENTRIES || k === key) break;
-        this.entries.delete(k);
-        total -= v.length;
-      }
+      evictLeastRecent(this.entries, MAX_ENTRIES, key);
     }
     return built;
   }

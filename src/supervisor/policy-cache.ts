@@ -24,6 +24,7 @@ import type { Env } from '../policy/paths.js';
 import { resolveSource, resolveSourceWithFacts, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import { freezeShared, sessionCopy } from './shared-policy.js';
 
+/** Policies kept in all (identities × variants); each is ~40 KB. */
 const MAX_ENTRIES = 256;
 
 /** Variants kept per identity (sessions whose variables differ). */
@@ -57,6 +58,20 @@ export function stampOf(paths: string[]): { stamp: string; settled: boolean } {
     })
     .join('|');
   return { stamp, settled };
+}
+
+/**
+ * Drops the least recently used keys (first in the map) until at most `max` variants remain
+ * in all; `keep` (the one just used) stays. Shared with exec-policy-cache.ts.
+ */
+export function evictLeastRecent<T>(entries: Map<string, T[]>, max: number, keep: string): void {
+  let total = 0;
+  for (const v of entries.values()) total += v.length;
+  for (const [k, v] of entries) {
+    if (total <= max || k === keep) break;
+    entries.delete(k);
+    total -= v.length;
+  }
 }
 
 export interface CachedSource {
@@ -132,7 +147,7 @@ export class PolicyCache {
     // Most recently used last, both among the variants and among the identities.
     this.entries.delete(effectiveKey);
     if (fresh.length > 0) this.entries.set(effectiveKey, fresh.slice(-MAX_VARIANTS));
-    while (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    evictLeastRecent(this.entries, MAX_ENTRIES, effectiveKey);
     const copy = sessionCopy(e.resolved);
     copy.source = source;
     return { resolved: copy, effectiveKey, generation: e.generation };

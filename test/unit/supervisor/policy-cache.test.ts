@@ -1,0 +1,40 @@
+/**
+ * PolicyCache (src/supervisor/policy-cache.ts): a directory's policy is shared by the sessions
+ * whose variables the build read are the same, and built again for a session whose differ (a
+ * terminal with another PATH): its PATH directory is a floor there, and only there.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decidePath } from '../../../src/policy/match.js';
+import { callerEnv } from '../../../src/supervisor/caller-env.js';
+import { PolicyCache } from '../../../src/supervisor/policy-cache.js';
+import { tempWorld } from '../policy/helpers.js';
+
+/** Past the cache's settle time (a file changed within the last second is not kept). */
+const settle = () => new Promise((r) => setTimeout(r, 1100));
+
+describe('PolicyCache', () => {
+  it("one build per set of the variables read: the same session variables share it, another PATH gets its own, with its bin dir a floor", async () => {
+    const w = tempWorld();
+    const proj = join(w.root, 'proj');
+    const tools = join(w.home, 'tools', 'bin');
+    mkdirSync(tools, { recursive: true });
+    w.write('proj/.sbx.yaml', 'version: 1\nread:\n  deny: ["secret"]\n');
+    await settle();
+    const cache = new PolicyCache(w.env);
+    const plain = callerEnv(w.env, { PATH: w.env.PATH! });
+    const withTools = callerEnv(w.env, { PATH: `${tools}:${w.env.PATH}` });
+    const a = await cache.get({ kind: 'dir', dir: proj }, plain.view);
+    const again = await cache.get({ kind: 'dir', dir: proj }, callerEnv(w.env, { PATH: w.env.PATH! }).view);
+    const b = await cache.get({ kind: 'dir', dir: proj }, withTools.view);
+    expect(again.generation).toBe(a.generation); // shared
+    expect(b.generation).not.toBe(a.generation); // built for its own PATH
+    expect(b.effectiveKey).toBe(a.effectiveKey);
+    const planted = join(tools, 'git');
+    expect(decidePath(a.resolved.main.write, planted).effect).toBe('allow'); // not on that session's PATH
+    expect(decidePath(b.resolved.main.write, planted).effect).toBe('deny');
+    expect(withTools.read().PATH).toBe(`${tools}:${w.env.PATH}`); // what the keeper keeps
+    expect((await cache.get({ kind: 'dir', dir: proj }, withTools.view)).generation).toBe(b.generation);
+  });
+});
