@@ -100,12 +100,13 @@ describe("in a session the supervisor serves, a rule's program is the one the se
   });
   const inSession = (cmd: string) => run(sbxBin, ['shell', '--', 'sh', '-c', cmd], { env, cwd: proj });
 
-  it('a hard link of the denied program is refused; a hard link of an allowed one runs', async () => {
-    const no = await inSession(`ln ${tools}/hlprog ${pub}/session-renamed && exec ${pub}/session-renamed --version`);
+  // (A hard link cannot be made at all: the session's PATH directories are floors.)
+  it('a copy of the denied program is refused; a copy of an allowed one runs', async () => {
+    const no = await inSession(`cp ${tools}/hlprog ${pub}/session-copy && exec ${pub}/session-copy --version`);
     expect(no.stdout).not.toMatch(WGET);
     expect(no.code).not.toBe(0);
-    expect(no.stderr).toMatch(/session-renamed: Permission denied/); // (the session's denial lines go to `sbx log`)
-    const ok = await inSession(`ln ${tools}/okprog ${pub}/session-renamed-ok && exec ${pub}/session-renamed-ok --version`);
+    expect(no.stderr).toMatch(/session-copy: Permission denied/); // (the session's denial lines go to `sbx log`)
+    const ok = await inSession(`cp ${tools}/okprog ${pub}/session-copy-ok && exec ${pub}/session-copy-ok --version`);
     expect(ok.stdout).toMatch(WGET);
     expect(ok.code).toBe(0);
   });
