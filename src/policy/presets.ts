@@ -285,7 +285,10 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   // is as much the programs' code as bin/ is.
   const underHome = (p: string) => p.startsWith(`${home}/`);
   const pathDirs: string[] = [];
-  const inProject = (p: string) => p === ctx.projectDir || p.startsWith(`${ctx.projectDir}/`);
+  // A directory with no project file is its own project; the home (where every new terminal
+  // starts) or one holding it is no project here: its PATH dirs are the user's, not a project's.
+  const ownProject = ctx.projectDir !== home && !home.startsWith(`${ctx.projectDir}/`);
+  const inProject = (p: string) => ownProject && (p === ctx.projectDir || p.startsWith(`${ctx.projectDir}/`));
   for (const raw of (env.PATH ?? '').split(':')) {
     if (!isAbsolute(raw)) continue;
     const p = normalize(raw).replace(/(.)\/+$/, '$1');

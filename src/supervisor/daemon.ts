@@ -96,7 +96,7 @@ export class Supervisor {
     const kinds = (paths: string[], follow: boolean) => this.native.pathKinds(paths, follow);
     const stamps = { of: (paths: string[]) => stampsFromNumbers(this.native.pathStamps(paths)), mounts: () => this.native.mountGeneration() };
     this.policies = new PolicyCache(env, say, kinds, stamps);
-    this.execPolicies = new ExecPolicyCache(kinds, stamps);
+    this.execPolicies = new ExecPolicyCache(kinds, stamps, this.env);
     this.watcher = new PolicyWatcher((file) => void this.reload(file));
     this.done = new Promise((r) => (this.resolveDone = r));
   }

@@ -21,6 +21,7 @@ import type { Env } from '../policy/paths.js';
 import { evictLeastRecent, stampOf } from './policy-cache.js';
 import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import { filterEnv } from '../policy/match.js';
+import { withFloorsOf } from '../policy/floors-of.js';
 import { freezeShared, sessionCopy } from './shared-policy.js';
 
 /** Policies kept in all (directories × flag sets × variable values); each is ~40 KB of JSON. */
@@ -40,10 +41,15 @@ export class ExecPolicyCache {
   hits = 0;
   misses = 0;
 
-  /** `kinds`, `stamps`: how the facts and their directories are stat'ed (the supervisor passes the native batches; see PathKinds). */
+  /**
+   * `kinds`, `stamps`: how the facts and their directories are stat'ed (the supervisor passes
+   * the native batches; see PathKinds). `own`: the supervisor's variables, whose floors a
+   * policy built from a caller's other variables gets too (src/policy/floors-of.ts).
+   */
   constructor(
     private readonly kinds: PathKinds = nodePathKinds,
     private readonly stamps?: PathStamps,
+    private readonly own?: Env,
   ) {}
 
   async resolve(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
@@ -66,7 +72,7 @@ export class ExecPolicyCache {
       return copy;
     }
     this.misses++;
-    const built = await resolveExecSource(source, env);
+    const built = await this.build(source, env);
     const { stamp, settled } = stampOf(built.inputs.stamped);
     if (settled && built.inputs.reusable) {
       // The caller's variables are not kept.
@@ -79,5 +85,25 @@ export class ExecPolicyCache {
       evictLeastRecent(this.entries, MAX_ENTRIES, key);
     }
     return built;
+  }
+
+  /** The caller's policy, with the floors the supervisor's own variables make when the caller's differ. */
+  private async build(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
+    const built = await resolveExecSource(source, env);
+    const own = this.own;
+    if (!own || built.inputs.readNames.every((n) => own[n] === env[n])) return built;
+    const theirs = await resolveExecSource(source, own);
+    const floors = theirs.main;
+    return {
+      ...built,
+      main: withFloorsOf(built.main, floors),
+      overrides: built.overrides.map((o) => withFloorsOf(o, floors)),
+      inputs: {
+        ...built.inputs,
+        stamped: [...new Set([...built.inputs.stamped, ...theirs.inputs.stamped])],
+        facts: new Map([...theirs.inputs.facts, ...built.inputs.facts]),
+        reusable: built.inputs.reusable && theirs.inputs.reusable,
+      },
+    };
   }
 }

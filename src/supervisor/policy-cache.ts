@@ -17,6 +17,7 @@
  */
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
+import { withFloorsOf } from '../policy/floors-of.js';
 import { recordReads } from '../policy/env-reads.js';
 import { canonicalPath, nodePathKinds, planFactsCheck, SETTLED_NS, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
@@ -37,6 +38,8 @@ interface CacheEntry {
   resolved: ResolvedSource;
   paths: string[];
   stamp: string;
+  /** No file it read changed within SETTLED_NS: it may be kept. */
+  settled: boolean;
   facts: FactsCheck;
   /** Changes whenever the entry is re-resolved: same generation = same compiled policy. */
   generation: number;
@@ -120,37 +123,57 @@ export class PolicyCache {
     const effectiveKey = this.effectiveKey(source);
     // An exec source is built once per command (its env and flags are its own): never cached.
     if (source.kind === 'exec') return { resolved: await resolveSource(source, env), effectiveKey, generation: this.nextGeneration++ };
-    const variants = this.entries.get(effectiveKey) ?? [];
-    const fresh = variants.filter((v) => stampOf(v.paths).stamp === v.stamp && v.facts.holds(this.kinds));
-    let e = fresh.find((v) => v.reads.every(([name, value]) => env[name] === value));
-    if (!e) {
-      const reads = recordReads(env);
-      const { resolved, facts } = await resolveSourceWithFacts(source, reads.view, this.lastGood);
-      const paths = [...new Set([...resolved.watch, ...resolved.files])];
-      const { stamp, settled } = stampOf(paths);
-      // A copy is frozen: the build may share objects with what built it.
-      e = {
-        reads: reads.names().map((n) => [n, env[n]]),
-        resolved: freezeShared(structuredClone(resolved)),
-        paths,
-        stamp,
-        facts: planFactsCheck(facts, settled ? this.stamps : undefined, this.kinds),
-        generation: this.nextGeneration++,
-      };
-      // An edit between our read and our stat would hide behind the stamp: keep only
-      // what has not changed for a while (a fresh edit is simply resolved again next time).
-      if (settled) fresh.push(e);
-    } else {
-      fresh.splice(fresh.indexOf(e), 1);
-      fresh.push(e);
-    }
-    // Most recently used last, both among the variants and among the identities.
-    this.entries.delete(effectiveKey);
-    if (fresh.length > 0) this.entries.set(effectiveKey, fresh.slice(-MAX_VARIANTS));
-    evictLeastRecent(this.entries, MAX_ENTRIES, effectiveKey);
+    const e = await this.entryFor(source, effectiveKey, env);
     const copy = sessionCopy(e.resolved);
     copy.source = source;
     return { resolved: copy, effectiveKey, generation: e.generation };
+  }
+
+  /** The cached variant for `env`, built (and kept, once its files settled) when there is none. */
+  private async entryFor(source: PolicySource, effectiveKey: string, env: Env): Promise<CacheEntry> {
+    const holds = (v: CacheEntry) => stampOf(v.paths).stamp === v.stamp && v.facts.holds(this.kinds);
+    let e = (this.entries.get(effectiveKey) ?? []).filter(holds).find((v) => v.reads.every(([name, value]) => env[name] === value));
+    if (!e) e = await this.build(source, env);
+    // Most recently used last, both among the variants and among the identities (a build
+    // for the supervisor's variables, below, may have changed the list meanwhile).
+    const fresh = (this.entries.get(effectiveKey) ?? []).filter((v) => v !== e && holds(v));
+    if (e.settled) fresh.push(e);
+    this.entries.delete(effectiveKey);
+    if (fresh.length > 0) this.entries.set(effectiveKey, fresh.slice(-MAX_VARIANTS));
+    evictLeastRecent(this.entries, MAX_ENTRIES, effectiveKey);
+    return e;
+  }
+
+  private async build(source: PolicySource, env: Env): Promise<CacheEntry> {
+    const reads = recordReads(env);
+    const built = await resolveSourceWithFacts(source, reads.view, this.lastGood);
+    const readValues = reads.names().map((n): [string, string | undefined] => [n, env[n]]);
+    let resolved = built.resolved;
+    let paths = [...new Set([...resolved.watch, ...resolved.files])];
+    let ownFacts: FactsCheck | undefined;
+    // Built from other variables than the supervisor's: the floors the supervisor's own make
+    // are added (src/policy/floors-of.ts), so the variant stays valid only while theirs does.
+    if (readValues.some(([n, v]) => this.env[n] !== v)) {
+      const own = await this.entryFor(source, this.effectiveKey(source), this.env);
+      const floors = own.resolved.main;
+      resolved = { ...resolved, main: withFloorsOf(resolved.main, floors), overrides: resolved.overrides.map((o) => withFloorsOf(o, floors)) };
+      paths = [...new Set([...paths, ...own.paths])];
+      ownFacts = own.facts;
+    }
+    const { stamp, settled } = stampOf(paths);
+    const planned = [planFactsCheck(built.facts, settled ? this.stamps : undefined, this.kinds), ...(ownFacts ? [ownFacts] : [])];
+    return {
+      reads: readValues,
+      // A copy is frozen: the build may share objects with what built it.
+      resolved: freezeShared(structuredClone(resolved)),
+      paths,
+      stamp,
+      // An edit between our read and our stat would hide behind the stamp: only what has not
+      // changed for a while is kept (a fresh edit is simply resolved again next time).
+      settled,
+      facts: { holds: (kinds) => planned.every((f) => f.holds(kinds)) },
+      generation: this.nextGeneration++,
+    };
   }
 
   /** The watcher saw `file` change: forget everything it is part of. */

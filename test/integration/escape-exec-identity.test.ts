@@ -78,12 +78,20 @@ describe('copies and hard links of a denied program', () => {
     expect((await inside(['okprog', '--version'])).stdout).toMatch(WGET);
   });
 
+  // In a project whose own bin/ is on PATH (node_modules/.bin and the like: the project's, so
+  // writable); a PATH directory of anyone else is a floor, and no hard link is made out of one.
   it('a hard link of a denied program is refused; a hard link of an allowed one runs', async () => {
-    const no = await inside(['sh', '-c', `ln ${tools}/hlprog ${pub}/renamed && exec ${pub}/renamed --version`]);
+    const proj = join(world.dir, 'hl-project');
+    const bin = join(proj, 'bin');
+    mkdirSync(bin, { recursive: true });
+    for (const name of ['hlprog', 'okprog']) copyFileSync(join(tools, name), join(bin, name));
+    for (const name of ['hlprog', 'okprog']) chmodSync(join(bin, name), 0o755);
+    const inProject = (cmd: string) => sbxExec(['--policy', denyPolicy, '--', 'sh', '-c', cmd], { env: { ...env, PATH: `${bin}:${env.PATH}` }, cwd: proj });
+    const no = await inProject(`ln ${bin}/hlprog ${proj}/renamed && exec ${proj}/renamed --version`);
     expect(no.stdout).not.toMatch(WGET);
     expect(no.code).not.toBe(0);
-    expect(no.stderr).toMatch(new RegExp(`denied exec ${pub}/renamed \\(.*hlprog\\)`));
-    const ok = await inside(['sh', '-c', `ln ${tools}/okprog ${pub}/renamed-ok && exec ${pub}/renamed-ok --version`]);
+    expect(no.stderr).toMatch(new RegExp(`denied exec ${proj}/renamed \\(.*hlprog\\)`));
+    const ok = await inProject(`ln ${bin}/okprog ${proj}/renamed-ok && exec ${proj}/renamed-ok --version`);
     expect(ok.stdout).toMatch(WGET);
     expect(ok.code).toBe(0);
   });

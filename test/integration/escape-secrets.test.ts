@@ -211,6 +211,37 @@ describe('in a session whose supervisor another terminal started', () => {
   });
 });
 
+// The other way round: what the supervisor's own variables make floors (the node a restarted
+// supervisor runs from its PATH, the real home's start files) stays a floor for a caller whose
+// variables lack them (another PATH, another HOME).
+describe("a supervisor's own floors, for callers whose variables differ", () => {
+  const sup = tempWorld('sbx-supfloors-');
+  const supBin = join(sup.env.HOME!, 'node-v20', 'bin');
+  const fakeHome = join(sup.dir, 'fake-home');
+  beforeAll(async () => {
+    mkdirSync(supBin, { recursive: true });
+    mkdirSync(fakeHome);
+    writeFileSync(join(sup.env.HOME!, '.bashrc'), '# the real one\n');
+    const started = await run(sbxBin, ['daemon', 'start'], { env: { ...sup.env, PATH: `${supBin}:${sup.env.PATH}` }, cwd: sup.dir });
+    expect(started.code, started.stderr).toBe(0);
+  });
+  afterAll(() => sup.cleanup());
+  const attempt = async (how: 'exec' | 'shell', env: Record<string, string>) => {
+    const script = `for p in ${join(supBin, 'node')} ${join(sup.env.HOME!, '.bashrc')} ${join(sup.env.HOME!, 'notes.txt')}; do if echo planted >> "$p" 2>/dev/null; then echo "ok $p"; else echo "refused $p"; fi; done`;
+    return (await run(sbxBin, [how, '--', 'sh', '-c', script], { env, cwd: sup.dir })).stdout;
+  };
+  const expected = `refused ${join(supBin, 'node')}\nrefused ${join(sup.env.HOME!, '.bashrc')}\nok ${join(sup.env.HOME!, 'notes.txt')}\n`;
+
+  it('sbx exec served by it, from a terminal without its PATH entry or with another HOME: refused; twin: a file beside them is written', async () => {
+    expect(await attempt('exec', sup.env)).toBe(expected);
+    expect(await attempt('exec', { ...sup.env, HOME: fakeHome })).toBe(expected);
+  });
+
+  it('a session it serves, from a terminal without its PATH entry: refused; twin: a file beside them is written', async () => {
+    expect(await attempt('shell', sup.env)).toBe(expected);
+  });
+});
+
 describe('files the start-up files load', () => {
   it("what ~/.bashrc sources and ~/.ssh/config includes is not writable; the key it names is not readable; twins: a file beside them is written, a note beside the key read", async () => {
     const refused = [h('dotfiles/shellrc.sh'), h('tools/env.sh'), h('dotfiles/interactive.sh'), h('tools/sshproxy'), h('dotfiles/ssh/conf.d/hosts.conf'), h('dotfiles/ssh/conf.d/new.conf')];

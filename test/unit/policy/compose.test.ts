@@ -653,6 +653,25 @@ describe('mode and commands', () => {
     expect(await e(join(outside, 'git'))).toBe(true);
   });
 
+  // Every new terminal starts in the home, whose policy (no project file) has the home as its
+  // project: the project's own PATH dirs (node_modules/.bin) are not floors, but the home's are the user's.
+  it("in the home itself, PATH and module directories below it are floors (twin: a project's own bin dir is not, in the project)", async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'p');
+    const projBin = join(proj, 'node_modules', '.bin');
+    mkdirSync(projBin, { recursive: true });
+    const tools = join(w.home, 'tools', 'bin');
+    const perl = join(w.home, 'perl5', 'lib', 'perl5');
+    const env = { ...w.env, PATH: `${tools}:${projBin}:/usr/bin:/bin`, PERL5LIB: perl };
+    const e = async (dir: string, t: string) => (await check((await resolvePolicyForDir(dir, { env })).policy, 'write', [t], { cwd: dir, env })).allowed;
+    expect(await e(w.home, join(tools, 'node'))).toBe(false);
+    expect(await e(w.home, join(perl, 'strict.pm'))).toBe(false);
+    expect(await e(w.home, join(projBin, 'tool'))).toBe(false);
+    expect(await e(w.home, join(w.home, 'notes.txt'))).toBe(true); // the twin in the home
+    expect(await e(proj, join(projBin, 'tool'))).toBe(true); // the project's own
+    expect(await e(proj, join(tools, 'node'))).toBe(false);
+  });
+
   it("walk-up files above the project and atop the temp dirs are floors (node_modules unless the ancestor is a JS project itself: a monorepo root; cargo and go configs); the project's own are not", async () => {
     const w = tempWorld();
     const proj = join(w.home, 'work', 'a');

@@ -37,4 +37,21 @@ describe('PolicyCache', () => {
     expect(withTools.read().PATH).toBe(`${tools}:${w.env.PATH}`); // what the keeper keeps
     expect((await cache.get({ kind: 'dir', dir: proj }, withTools.view)).generation).toBe(b.generation);
   });
+
+  it("the supervisor's own floors stay in a session's policy built from other variables (the node a restarted supervisor runs)", async () => {
+    const w = tempWorld();
+    const proj = join(w.root, 'proj');
+    const supervisorBin = join(w.home, 'node-v20', 'bin');
+    mkdirSync(supervisorBin, { recursive: true });
+    w.write('proj/.sbx.yaml', 'version: 1\n');
+    await settle();
+    const cache = new PolicyCache({ ...w.env, PATH: `${supervisorBin}:${w.env.PATH}`, ZDOTDIR: join(w.home, 'zdot') });
+    const session = await cache.get({ kind: 'dir', dir: proj }, callerEnv(w.env, { PATH: w.env.PATH! }).view);
+    const write = session.resolved.main.write;
+    expect(decidePath(write, join(supervisorBin, 'node')).effect).toBe('deny');
+    expect(decidePath(write, join(w.home, 'zdot', '.zshrc')).effect).toBe('deny');
+    const why = session.resolved.main.origins[write.rules.find((r) => r.pattern.startsWith(supervisorBin))!.rule]!;
+    expect(why.source).toMatch(/the supervisor's environment/);
+    expect(decidePath(write, join(w.home, 'notes', 'x.txt')).effect).toBe('allow'); // the twin
+  });
 });

@@ -1,0 +1,38 @@
+/**
+ * A supervisor builds a session's policy from the session's variables (PATH, ZDOTDIR,
+ * PERL5LIB, …) but serves many terminals and runs code of its own from its own PATH: a place
+ * the supervisor's variables make a floor is a place something outside runs from too (the
+ * `node` a restarted supervisor runs, the zsh start files of the terminal that started it).
+ * So the floors of the same source built from the supervisor's variables are added to the
+ * session's: floors only add denies, so the union is never wider than either.
+ */
+import type { CompiledPolicy, PathRule, PathSection, RuleOrigin } from './compiled.js';
+
+const key = (r: PathRule) => `${r.effect}\0${r.match}\0${r.pattern}`;
+
+/** `policy` with every deny floor of `other` it lacks (read, write, unix, exec paths); `policy` is not changed. */
+export function withFloorsOf(policy: CompiledPolicy, other: CompiledPolicy): CompiledPolicy {
+  const origins: RuleOrigin[] = [...policy.origins];
+  const moved = new Map<number, number>();
+  const originOf = (rule: number): number => {
+    let at = moved.get(rule);
+    if (at === undefined) {
+      const o = other.origins[rule];
+      origins.push(o ? { ...o, source: `${o.source} (the supervisor's environment)` } : { source: "built-in (the supervisor's environment)", text: '', section: 'protect' });
+      at = origins.length - 1;
+      moved.set(rule, at);
+    }
+    return at;
+  };
+  const merge = (mine: PathSection, theirs: PathSection): PathSection => {
+    const have = new Set(mine.rules.map(key));
+    const added = theirs.rules.filter((r) => r.floor && r.effect === 'deny' && !have.has(key(r))).map((r) => ({ ...r, rule: originOf(r.rule) }));
+    return added.length === 0 ? mine : { ...mine, rules: [...mine.rules, ...added] };
+  };
+  const read = merge(policy.read, other.read);
+  const write = merge(policy.write, other.write);
+  const unix = merge(policy.unix, other.unix);
+  const execPaths = merge({ default: policy.exec.default, rules: policy.exec.paths }, { default: other.exec.default, rules: other.exec.paths }).rules;
+  if (origins.length === policy.origins.length) return policy;
+  return { ...policy, origins, read, write, unix, exec: { ...policy.exec, paths: execPaths } };
+}
