@@ -12,7 +12,7 @@
  * direct connect.
  */
 import { OUTER_RULE, type NetSection } from '../policy/compiled.js';
-import { decideNamedTarget, normalizeTargetHost } from '../policy/net-match.js';
+import { decideNamedTarget, nameMayReach, normalizeTargetHost } from '../policy/net-match.js';
 import type { NetNames } from './names.js';
 import type { Resolver } from './resolve.js';
 
@@ -58,6 +58,10 @@ export async function decideTarget(policy: TargetPolicy, resolver: Resolver, nam
   const name = t.name!;
   const early = decideChain(policy, policy.nets(), name, '0.0.0.0', port);
   if (early.reason === 'name denied' || policy.nets().length === 0) return { ok: false, rule: early.rule, reason: early.reason };
+  // A name no policy of the chain could allow is not resolved: the query alone would carry
+  // what the program put in the name out to a resolver (audit mode resolves, as it allows).
+  if (!(policy.audit?.() ?? false) && !policy.nets().every((n) => nameMayReach(n, name, port)))
+    return { ok: false, rule: early.rule, reason: 'no rule allows this name' };
   const res = name === 'localhost' ? { addresses: ['127.0.0.1', '::1'] } : await resolver.resolve(name);
   for (const a of res.addresses) names.record(name, a);
   if (res.addresses.length === 0) return { ok: false, rule: -1, reason: 'name does not resolve', unresolved: true };

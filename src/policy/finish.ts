@@ -60,6 +60,11 @@ export interface FinishedPolicy {
   warnings: string[];
 }
 
+/** The network defaults to deny and nothing allows an address or a name. */
+function reachesNothing(p: CompiledPolicy): boolean {
+  return p.net.default === 'deny' && !p.net.rules.some((r) => r.effect === 'allow') && !(p.net.hosts ?? []).some((h) => h.effect === 'allow');
+}
+
 /** True when DNS must be reachable: some name is allowed and the default denies. */
 export function needsDns(p: CompiledPolicy): boolean {
   return p.net.default === 'deny' && (p.net.hosts ?? []).some((h) => h.effect === 'allow');
@@ -91,7 +96,9 @@ function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): Finished
       }
     }
   }
-  if (inputs.proxyPort !== undefined) {
+  // Not for a policy that reaches nothing (--deny-net, `offline`): the proxy could serve it
+  // nothing, and reaching it is a channel (its name lookups) the policy does not have.
+  if (inputs.proxyPort !== undefined && !reachesNothing(policy)) {
     const rule = origins.length;
     origins.push({ source: 'built-in: sbx filtering proxy', text: `127.0.0.1:${inputs.proxyPort}`, section: 'net' });
     net.rules.push(addressRule(rule, 'allow', '127.0.0.1', inputs.proxyPort, inputs.proxyPort)!);

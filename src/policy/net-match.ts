@@ -214,6 +214,18 @@ export function decideHost(rules: HostRule[], name: string, port: number): Decis
   return best && { effect: best.r.effect as Effect, rule: best.r.rule };
 }
 
+/**
+ * Whether a connection to `name`:`port` could be allowed at all, whatever the name resolves
+ * to: the default allows, a host rule allows the name, or an address rule allows some
+ * address on that port. False: the proxy refuses it without resolving the name, which would
+ * otherwise send a DNS query (a channel out) for a program that may reach nothing.
+ */
+export function nameMayReach(net: NetSection, name: string, port: number): boolean {
+  if (net.default === 'allow') return true;
+  if (decideHost(net.hosts ?? [], name, port)?.effect === 'allow') return true;
+  return net.rules.some((r) => r.effect === 'allow' && port >= r.portLo && port <= r.portHi);
+}
+
 /** [network, prefix] of the address space that reaches this machine or its local networks. */
 const LOCAL_V4: [number[], number][] = [
   [[0, 0, 0, 0], 8], // "this network", 0.0.0.0

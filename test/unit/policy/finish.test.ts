@@ -87,10 +87,17 @@ describe('names', () => {
 
 describe('proxy port', () => {
   it('is allowed on 127.0.0.1 and named in net.proxyPort for the engine', () => {
-    const p = finishPolicy(netPolicy([]), { resolved: new Map(), nameservers: [], proxyPort: 4567, env: ENV }).policy;
+    const p = finishPolicy(netPolicy(['*.example.test']), { resolved: new Map(), nameservers: [], proxyPort: 4567, env: ENV }).policy;
     expect(p.net.proxyPort).toBe(4567);
     expect(decideNet(p.net, '127.0.0.1', 4567).effect).toBe('allow');
     expect(finishPolicy(p, { resolved: new Map(), nameservers: [], env: ENV }).policy.net.proxyPort).toBeUndefined();
+  });
+  it('not for a policy that reaches nothing (--deny-net): its name lookups would be a way out (twin: an address rule keeps it)', () => {
+    const none = finishPolicy(netPolicy([]), { resolved: new Map(), nameservers: [], proxyPort: 4567, env: ENV }).policy;
+    expect(none.net.proxyPort).toBeUndefined();
+    expect(decideNet(none.net, '127.0.0.1', 4567).effect).toBe('deny');
+    const some = finishPolicy(netPolicy(['10.1.2.3:443']), { resolved: new Map(), nameservers: [], proxyPort: 4567, env: ENV }).policy;
+    expect(decideNet(some.net, '127.0.0.1', 4567).effect).toBe('allow');
   });
 });
 
