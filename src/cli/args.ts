@@ -36,6 +36,8 @@ export function parseArgs(
   const add = (name: string, value: string) => {
     const s = spec[name]!;
     const values = s.list ? value.split(',').filter((v) => v.length > 0) : [value];
+    // `--allow-net="$HOSTS"` with HOSTS unset: an empty list would restrict nothing at all.
+    if (s.list && s.value && values.length === 0) throw new UsageError(`--${name} names nothing (got '${value}'); an empty list would change nothing`, usage);
     const prev = flags.get(name);
     if (prev && !s.repeat) throw new UsageError(`--${name} given more than once`, usage);
     flags.set(name, [...(prev ?? []), ...values]);

@@ -269,4 +269,11 @@ describe('compileExecFlags', () => {
       policyFile: 'p.yaml',
     });
   });
+
+  it('an --allow-* flag naming nothing is a usage error, not an unrestricted run (twin: a list with an empty item between names)', () => {
+    const parse = (args: string[]) => parseArgs([...args, 'cmd'], EXEC_FLAG_SPEC, 'usage', { stopAtPositional: true });
+    for (const flag of ['--allow-net=', '--allow-read=', '--allow-write=,', '--allow-env=']) expect(() => parse([flag]), flag).toThrow(/names nothing/);
+    expect(() => parse(['--allow-net', ''])).toThrow(/--allow-net names nothing/);
+    expect(execFlagsFromArgs(parse(['--allow-net=a.test,,b.test'])).allowNet).toEqual(['a.test', 'b.test']);
+  });
 });
