@@ -86,7 +86,11 @@ export function runtimeDir(env: Env = process.env): string {
 export function runtimeDirs(env: Env = process.env, uid = typeof process.getuid === 'function' ? process.getuid() : 0): string[] {
   const fallback = `/tmp/sbx-${uid}`;
   const r = env.XDG_RUNTIME_DIR;
-  return r && isAbsolute(r) ? [join(r, 'sbx'), fallback] : [fallback];
+  // Last: the usual XDG_RUNTIME_DIR, where a supervisor started from a login session keeps its
+  // sockets even when this caller's variable is unset or elsewhere (its control socket must
+  // stay out of reach of a unix allow either way).
+  const usual = `/run/user/${uid}/sbx`;
+  return [...new Set([...(r && isAbsolute(r) ? [join(r, 'sbx')] : []), fallback, usual])];
 }
 
 /**

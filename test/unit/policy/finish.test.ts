@@ -174,6 +174,8 @@ describe("a session's variables (callerEnv) beside the finisher's own", () => {
     const floors = p.unix.rules.filter((r) => r.floor && r.effect === 'deny').map((r) => r.pattern);
     expect(floors).toContain('/run/user/1000/sbx');
     expect(floors).toContain(join(dir, 'run', 'sbx'));
+    // and the usual one, where a supervisor of a login session keeps its sockets whatever this caller's variable says
+    expect(floors).toContain(`/run/user/${process.getuid!()}/sbx`);
     expect(p.unix.rules.filter((r) => r.deputy).map((r) => r.pattern)).toContain(join(dir, 'agent.sock'));
   });
 });
