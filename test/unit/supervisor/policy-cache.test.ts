@@ -14,14 +14,18 @@ import { tempWorld } from '../policy/helpers.js';
 /** Past the cache's settle time (a file changed within the last second is not kept). */
 const settle = () => new Promise((r) => setTimeout(r, 1100));
 
+/** A world with `proj/.sbx.yaml` holding `yaml`, a directory `bin` (below the home) made, and the files settled. */
+async function settledProject(yaml: string, bin: string) {
+  const w = tempWorld();
+  mkdirSync(join(w.home, bin), { recursive: true });
+  w.write('proj/.sbx.yaml', yaml);
+  await settle();
+  return { w, proj: join(w.root, 'proj'), bin: join(w.home, bin) };
+}
+
 describe('PolicyCache', () => {
   it("one build per set of the variables read: the same session variables share it, another PATH gets its own, with its bin dir a floor", async () => {
-    const w = tempWorld();
-    const proj = join(w.root, 'proj');
-    const tools = join(w.home, 'tools', 'bin');
-    mkdirSync(tools, { recursive: true });
-    w.write('proj/.sbx.yaml', 'version: 1\nread:\n  deny: ["secret"]\n');
-    await settle();
+    const { w, proj, bin: tools } = await settledProject('version: 1\nread:\n  deny: ["secret"]\n', 'tools/bin');
     const cache = new PolicyCache(w.env);
     const plain = callerEnv(w.env, { PATH: w.env.PATH! });
     const withTools = callerEnv(w.env, { PATH: `${tools}:${w.env.PATH}` });
@@ -39,12 +43,7 @@ describe('PolicyCache', () => {
   });
 
   it("the supervisor's own floors stay in a session's policy built from other variables (the node a restarted supervisor runs)", async () => {
-    const w = tempWorld();
-    const proj = join(w.root, 'proj');
-    const supervisorBin = join(w.home, 'node-v20', 'bin');
-    mkdirSync(supervisorBin, { recursive: true });
-    w.write('proj/.sbx.yaml', 'version: 1\n');
-    await settle();
+    const { w, proj, bin: supervisorBin } = await settledProject('version: 1\n', 'node-v20/bin');
     const cache = new PolicyCache({ ...w.env, PATH: `${supervisorBin}:${w.env.PATH}`, ZDOTDIR: join(w.home, 'zdot') });
     const session = await cache.get({ kind: 'dir', dir: proj }, callerEnv(w.env, { PATH: w.env.PATH! }).view);
     const write = session.resolved.main.write;
