@@ -45,7 +45,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
-#include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -450,10 +449,7 @@ int main(int argc, char **argv) {
   }
   close(sock);
 
-  /* 8. Become the target. execve is trapped: the engine decides exec. Descriptors beyond
-     stdio end here, on either start path (Node's spawn never passed them): one the caller's
-     terminal, editor or launcher left open on a secret must not reach the program. */
-  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* 8. Become the target. execve is trapped: the engine decides exec. */
   execvp(program, target);
   int e = errno;
   fprintf(stderr, "sbx: %s: %s\n", target[0], strerror(e));
