@@ -36,3 +36,8 @@ export function withFloorsOf(policy: CompiledPolicy, other: CompiledPolicy): Com
   if (origins.length === policy.origins.length) return policy;
   return { ...policy, origins, read, write, unix, exec: { ...policy.exec, paths: execPaths } };
 }
+
+/** A source's policies (its main one and each command override's) with every deny floor of `floors` they lack. */
+export function sourceWithFloorsOf<T extends { main: CompiledPolicy; overrides: CompiledPolicy[] }>(resolved: T, floors: CompiledPolicy): T {
+  return { ...resolved, main: withFloorsOf(resolved.main, floors), overrides: resolved.overrides.map((o) => withFloorsOf(o, floors)) };
+}

@@ -21,7 +21,7 @@ import type { Env } from '../policy/paths.js';
 import { evictLeastRecent, stampOf } from './policy-cache.js';
 import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import { filterEnv } from '../policy/match.js';
-import { withFloorsOf } from '../policy/floors-of.js';
+import { sourceWithFloorsOf } from '../policy/floors-of.js';
 import { freezeShared, sessionCopy } from './shared-policy.js';
 
 /** Policies kept in all (directories × flag sets × variable values); each is ~40 KB of JSON. */
@@ -93,11 +93,8 @@ export class ExecPolicyCache {
     const own = this.own;
     if (!own || built.inputs.readNames.every((n) => own[n] === env[n])) return built;
     const theirs = await resolveExecSource(source, own);
-    const floors = theirs.main;
     return {
-      ...built,
-      main: withFloorsOf(built.main, floors),
-      overrides: built.overrides.map((o) => withFloorsOf(o, floors)),
+      ...sourceWithFloorsOf(built, theirs.main),
       inputs: {
         ...built.inputs,
         stamped: [...new Set([...built.inputs.stamped, ...theirs.inputs.stamped])],

@@ -17,7 +17,7 @@
  */
 import { statSync } from 'node:fs';
 import { findProjectFile } from '../policy/discover.js';
-import { withFloorsOf } from '../policy/floors-of.js';
+import { sourceWithFloorsOf } from '../policy/floors-of.js';
 import { recordReads } from '../policy/env-reads.js';
 import { canonicalPath, nodePathKinds, planFactsCheck, SETTLED_NS, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
@@ -155,8 +155,7 @@ export class PolicyCache {
     // are added (src/policy/floors-of.ts), so the variant stays valid only while theirs does.
     if (readValues.some(([n, v]) => this.env[n] !== v)) {
       const own = await this.entryFor(source, this.effectiveKey(source), this.env);
-      const floors = own.resolved.main;
-      resolved = { ...resolved, main: withFloorsOf(resolved.main, floors), overrides: resolved.overrides.map((o) => withFloorsOf(o, floors)) };
+      resolved = sourceWithFloorsOf(resolved, own.resolved.main);
       paths = [...new Set([...paths, ...own.paths])];
       ownFacts = own.facts;
     }
