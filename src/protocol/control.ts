@@ -17,19 +17,22 @@ export type ControlRequest =
   // variables are what the session's proxy chains to: src/net/upstream.ts). Reply:
   // {env: ["K=V",…], warnings?: […]}: the program's finished environment
   // (src/supervisor/launch-environment.ts), applied as given; or {error}. follows: the program
-  // is the user's interactive shell (`sbx shell --follow-cd`, or $SHELL): its policy follows cd.
+  // is the user's interactive shell (`sbx shell --follow-cd`, or $SHELL): its policy follows cd;
+  // cwd: where the program starts.
   | SessionEnvRequest
   | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
   | { cmd: 'stop'; force?: boolean };
 
-export const SESSION_ENV_VERSION = 3;
+export const SESSION_ENV_VERSION = 4;
 export interface SessionEnvRequest {
   cmd: 'session-env';
   v: number;
   session: string;
   env: string[];
   follows: boolean;
+  /** Where the program starts: its policy's env rules filter env (not for a hook's shell). */
+  cwd: string;
 }
 export interface SessionEnvReply {
   env: string[];

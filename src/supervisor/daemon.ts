@@ -26,7 +26,8 @@ import { envFromLines, execStart, PendingExecs } from './exec-start.js';
 import { errorLine, parseRegistration, READY_LINE, SESSION_ID, type Registration } from '../protocol/keeper.js';
 import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
-import { sessionEnvironment } from './launch-environment.js';
+import { isHookShell, sessionEnvironment } from './launch-environment.js';
+import { callerEnv } from './caller-env.js';
 import { traceStart, traceStep } from './start-trace.js';
 
 /** How long a fast-path exec's registration waits for its exec-start (the client gives up at 10 s). */
@@ -317,6 +318,35 @@ export class Supervisor {
     });
   }
 
+  /**
+   * session-env's answer: the session's proxy started (its port goes in the program's env) and
+   * the env filter of the policy the program starts under applied — the same build its
+   * registration then finds cached. The user's own proxy settings are what the session's proxy
+   * chains to (src/net/upstream.ts).
+   */
+  private async answerSessionEnv(sock: Socket, id: string, cwd: string, follows: boolean, callerVars: Record<string, string>): Promise<void> {
+    const envFilter = async (view: Env) => {
+      if (isHookShell(callerVars, follows)) return undefined;
+      // A directory whose policy cannot be built starts locked down (session.ts): nothing runs.
+      const got = await this.policies.get({ kind: 'dir', dir: cwd }, view).catch(() => undefined);
+      return got?.resolved.main.env;
+    };
+    let net: SessionNetwork;
+    try {
+      net = await SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerVars), callerEnv: callerVars });
+    } catch (err) {
+      // Connects stay filtered either way; only names behind wildcards become unreachable.
+      const filter = await envFilter(callerEnv(this.env, callerVars).view);
+      this.send(sock, { env: sessionEnvironment(callerVars, {}, id, filter), warnings: [`no network proxy for this session: ${(err as Error).message}`] });
+      return;
+    }
+    if (this.stopping) return void net.manager.close();
+    this.pendingNets.add(id, net);
+    const filter = await envFilter(net.caller?.view ?? this.env);
+    this.send(sock, { env: sessionEnvironment(callerVars, net.env, id, filter) });
+    traceStep(id, 'session-env answered');
+  }
+
   private send(sock: Socket, msg: unknown): void {
     if (!sock.destroyed) sock.write(`${JSON.stringify(msg)}\n`);
   }
@@ -335,7 +365,7 @@ export class Supervisor {
         // `sbx shell` asks before it execs the launcher: the session's proxy must be up and
         // its port known (src/supervisor/network.ts); the reply is the program's whole env.
         const id = req.session;
-        if (req.v !== SESSION_ENV_VERSION || !Array.isArray(req.env) || !req.env.every((l) => typeof l === 'string') || typeof req.follows !== 'boolean') {
+        if (req.v !== SESSION_ENV_VERSION || !Array.isArray(req.env) || !req.env.every((l) => typeof l === 'string') || typeof req.follows !== 'boolean' || typeof req.cwd !== 'string' || !req.cwd.startsWith('/')) {
           this.send(sock, { error: `session-env: protocol version ${String(req.v)} or a malformed env (this supervisor speaks ${SESSION_ENV_VERSION}): run \`sbx daemon restart\`` });
           sock.end();
           return;
@@ -348,20 +378,7 @@ export class Supervisor {
         const callerEnv = envFromLines(req.env);
         traceStart(id);
         if (req.follows) this.followers.add(id, true);
-        // The user's own proxy settings: the session's proxy chains to them (src/net/upstream.ts).
-        SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerEnv), callerEnv })
-          .then(
-            (net) => {
-              if (this.stopping) return void net.manager.close();
-              this.pendingNets.add(id, net);
-              this.send(sock, { env: sessionEnvironment(callerEnv, net.env, id) });
-              traceStep(id, 'session-env answered');
-            },
-            // Connects stay filtered either way; only names behind wildcards become unreachable.
-            (err: unknown) =>
-              this.send(sock, { env: sessionEnvironment(callerEnv, {}, id), warnings: [`no network proxy for this session: ${(err as Error).message}`] }),
-          )
-          .finally(() => sock.end());
+        void this.answerSessionEnv(sock, id, req.cwd, req.follows, callerEnv).finally(() => sock.end());
         return;
       }
       case 'exec-start':

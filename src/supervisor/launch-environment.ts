@@ -9,6 +9,7 @@
  *   + SBX_SESSION
  */
 import { launchEnv } from '../policy/launch-env.js';
+import { filterEnv } from '../policy/match.js';
 import type { Env } from '../policy/paths.js';
 
 export function launchEnvironment(
@@ -23,10 +24,24 @@ export function launchEnvironment(
 }
 
 /**
- * `sbx shell`'s program: the caller's env with everything above. A shell the hook re-executes
- * gets sbx's proxy variables from the hook, only while its policy needs the proxy (hook-reply
- * `proxy` lines); any other program gets them now.
+ * `sbx shell`'s program: the caller's env, filtered by the env rules of the policy it starts
+ * under (`envFilter`, as `sbx exec` filters), with everything above. A shell the hook
+ * re-executes gets no filter here: its hook hides variables itself at each prompt and gives
+ * them back when a cd leaves the project (shells/sbx.*), which it could not do for values it
+ * never had. It gets sbx's proxy variables from the hook, only while its policy needs the
+ * proxy (hook-reply `proxy` lines); any other program gets them now.
  */
-export function sessionEnvironment(callerEnv: Record<string, string>, proxy: Record<string, string>, session: string): string[] {
-  return launchEnvironment(callerEnv, callerEnv, callerEnv.SBX_HOOK_REEXEC ? undefined : proxy, session);
+export function sessionEnvironment(
+  callerEnv: Record<string, string>,
+  proxy: Record<string, string>,
+  session: string,
+  envFilter: { deny: string[]; allow: string[] } | undefined,
+): string[] {
+  const base = envFilter ? filterEnv(callerEnv, envFilter) : callerEnv;
+  return launchEnvironment(base, callerEnv, callerEnv.SBX_HOOK_REEXEC ? undefined : proxy, session);
+}
+
+/** The session's program is a shell the hook re-executed (see sessionEnvironment). */
+export function isHookShell(callerEnv: Record<string, string>, follows: boolean): boolean {
+  return follows && !!callerEnv.SBX_HOOK_REEXEC;
 }

@@ -57,6 +57,25 @@ describe('session policy follows the shell', () => {
     expect(sb.log().some((v) => v.kind === 'refused' && v.op === 'hint' && v.target === `cd ${sb.home}` && v.rule.includes("only the session's shell"))).toBe(true);
   });
 
+  it("a `sbx shell` program gets the caller's environment without what its policy's env.deny hides, on both start paths (twins: an allowed and an unmatched variable pass; the hook's shell gets all, it hides them itself)", () => {
+    const p = makeProject(join(sb.home, 'envrules'), 'version: 1\nenv:\n  deny: ["SBXT_SECRET_*", "*_SBXTOKEN"]\n  allow: ["SBXT_SECRET_OK"]\n');
+    const vars = { SBXT_SECRET_A: 'a1', SBXT_SECRET_OK: 'ok1', GH_SBXTOKEN: 't1', SBXT_PLAIN: 'p1' };
+    const show = 'env | grep "^SBXT_\\|_SBXTOKEN=" | sort | tr "\\n" " "';
+    for (const path of [{}, { SBX_NO_FAST: '1' }]) {
+      const env = { ...vars, ...path };
+      const cmd = sb.sbx(['shell', '--', 'sh', '-c', show], { cwd: p, env });
+      expect(cmd.stdout, JSON.stringify(path)).toBe('SBXT_PLAIN=p1 SBXT_SECRET_OK=ok1 ');
+      // $SHELL with no PROGRAM: the same, whether or not its rc files load the hook.
+      const shell = sb.sbx(['shell'], { cwd: p, env: { ...env, SHELL: '/bin/sh' }, input: `${show}\n` });
+      expect(shell.stdout, JSON.stringify(path)).toBe('SBXT_PLAIN=p1 SBXT_SECRET_OK=ok1 ');
+      // The hook's re-executed shell: everything arrives; its hook hides at the first prompt.
+      const hooked = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', show], { cwd: p, env: { ...env, SBX_HOOK_REEXEC: '1' } });
+      expect(hooked.stdout, JSON.stringify(path)).toBe('GH_SBXTOKEN=t1 SBXT_PLAIN=p1 SBXT_SECRET_A=a1 SBXT_SECRET_OK=ok1 ');
+    }
+    // Outside the project nothing is hidden.
+    expect(sb.sbx(['shell', '--', 'sh', '-c', show], { cwd: sb.home, env: vars }).stdout).toBe('GH_SBXTOKEN=t1 SBXT_PLAIN=p1 SBXT_SECRET_A=a1 SBXT_SECRET_OK=ok1 ');
+  });
+
   it('a background job started in A keeps A\'s policy after the shell moves out; the shell itself is lifted', () => {
     const a = makeProject(join(sb.home, 'bg'));
     const script = `${PUSH_FN}

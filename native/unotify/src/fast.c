@@ -49,7 +49,7 @@ extern char **environ;
 /* After the command exits: how long the supervisor may take to send its last denial lines. */
 #define DRAIN_TIMEOUT_MS 200
 #define EXEC_START_VERSION 3 /* src/protocol/control.ts */
-#define SESSION_ENV_VERSION 3
+#define SESSION_ENV_VERSION 4
 
 static char g_root[PATH_MAX];      /* package root: <root>/native/unotify/build/Release/sbx-fast */
 static char g_sbx[PATH_MAX + 16];  /* <root>/bin/sbx */
@@ -819,7 +819,12 @@ static void fast_shell(int argc, char **argv) {
   puts_(&req, v);
   puts_(&req, ",\"session\":\"");
   puts_(&req, session);
-  puts_(&req, "\",\"env\":[");
+  /* Where the program starts: its policy's env rules filter the env (not a hook's shell's). */
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) node("no working directory");
+  puts_(&req, "\",\"cwd\":");
+  put_json_str(&req, cwd);
+  puts_(&req, ",\"env\":[");
   put_environ(&req);
   puts_(&req, follow ? "],\"follows\":true}\n" : "],\"follows\":false}\n");
   if (req.bad || req.len > MAX_REQUEST) node("environment too large or not UTF-8");

@@ -45,7 +45,7 @@ export async function linuxShell(request: ShellRequest): Promise<number> {
   // environment from the first exec (src/supervisor/network.ts), and answers with that whole
   // environment (src/supervisor/launch-environment.ts): applied as given.
   const callerEnv = Object.entries(request.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
-  const r = await controlRequest(paths.control, { cmd: 'session-env', v: SESSION_ENV_VERSION, session, env: callerEnv, follows: request.followsCd });
+  const r = await controlRequest(paths.control, { cmd: 'session-env', v: SESSION_ENV_VERSION, session, env: callerEnv, follows: request.followsCd, cwd: request.cwd });
   if (!r || !Array.isArray(r.env) || !r.env.every((l) => typeof l === 'string'))
     throw new SbxError(`the supervisor at ${paths.control} gave no environment for the session`, { hint: 'run `sbx daemon restart`' });
   for (const w of Array.isArray(r.warnings) ? r.warnings : []) process.stderr.write(`sbx: ${String(w)}\n`);
