@@ -4,21 +4,26 @@
  * the supervisor's variables make a floor is a place something outside runs from too (the
  * `node` a restarted supervisor runs, the zsh start files of the terminal that started it).
  * So the floors of the same source built from the supervisor's variables are added to the
- * session's: floors only add denies, so the union is never wider than either.
+ * session's: floors only add denies, so the union is never wider than either. The same holds
+ * the other way for a terminal whose own HOME and XDG_* differ from the supervisor's (sbx's
+ * own places stay the supervisor's): the floors of its own places are added too.
  */
 import type { CompiledPolicy, PathRule, PathSection, RuleOrigin } from './compiled.js';
 
 const key = (r: PathRule) => `${r.effect}\0${r.match}\0${r.pattern}`;
 
+/** Whose variables built `other`: said in the origin of each floor it adds. */
+export type FloorsFrom = "the supervisor's environment" | "the terminal's own HOME and XDG_*";
+
 /** `policy` with every deny floor of `other` it lacks (read, write, unix, exec paths); `policy` is not changed. */
-export function withFloorsOf(policy: CompiledPolicy, other: CompiledPolicy): CompiledPolicy {
+export function withFloorsOf(policy: CompiledPolicy, other: CompiledPolicy, from: FloorsFrom = "the supervisor's environment"): CompiledPolicy {
   const origins: RuleOrigin[] = [...policy.origins];
   const moved = new Map<number, number>();
   const originOf = (rule: number): number => {
     let at = moved.get(rule);
     if (at === undefined) {
       const o = other.origins[rule];
-      origins.push(o ? { ...o, source: `${o.source} (the supervisor's environment)` } : { source: "built-in (the supervisor's environment)", text: '', section: 'protect' });
+      origins.push(o ? { ...o, source: `${o.source} (${from})` } : { source: `built-in (${from})`, text: '', section: 'protect' });
       at = origins.length - 1;
       moved.set(rule, at);
     }
@@ -38,6 +43,6 @@ export function withFloorsOf(policy: CompiledPolicy, other: CompiledPolicy): Com
 }
 
 /** A source's policies (its main one and each command override's) with every deny floor of `floors` they lack. */
-export function sourceWithFloorsOf<T extends { main: CompiledPolicy; overrides: CompiledPolicy[] }>(resolved: T, floors: CompiledPolicy): T {
-  return { ...resolved, main: withFloorsOf(resolved.main, floors), overrides: resolved.overrides.map((o) => withFloorsOf(o, floors)) };
+export function sourceWithFloorsOf<T extends { main: CompiledPolicy; overrides: CompiledPolicy[] }>(resolved: T, floors: CompiledPolicy, from?: FloorsFrom): T {
+  return { ...resolved, main: withFloorsOf(resolved.main, floors, from), overrides: resolved.overrides.map((o) => withFloorsOf(o, floors, from)) };
 }

@@ -15,11 +15,23 @@ import { recordReads } from '../policy/env-reads.js';
 import type { Env } from '../policy/paths.js';
 
 const OWN = /^(HOME|XDG_[A-Z_]+|SBX_[A-Z0-9_]+)$/;
+/** The places among them: where the caller's programs, and its terminal later, load from too. */
+const PLACE = /^(HOME|XDG_[A-Z_]+)$/;
 
 export interface CallerEnv {
   /** The session's variables with sbx's own places from the supervisor; reads are noted. */
   readonly view: Env;
-  /** The variables read so far (by name), with their values: what the keeper keeps. */
+  /**
+   * The session's variables with its own HOME and XDG_* — only when they differ from the
+   * supervisor's. Its policy's floors are added (src/policy/floors-of.ts): the caller's
+   * `~/.bashrc`, `$XDG_CONFIG_HOME/git/config`, `$XDG_STATE_HOME/sbx/hook-cache` are what
+   * that terminal runs later, outside. Reads are noted.
+   */
+  readonly floors: Env | undefined;
+  /**
+   * The variables read so far (by name), with the caller's values: what the keeper keeps. A
+   * place (HOME, XDG_*) is kept with the caller's value: the view takes the supervisor's anyway.
+   */
   read(): Record<string, string>;
 }
 
@@ -28,5 +40,22 @@ export function callerEnv(own: Env, caller: Record<string, string>): CallerEnv {
   for (const [k, v] of Object.entries(caller)) if (!OWN.test(k)) merged[k] = v;
   for (const [k, v] of Object.entries(own)) if (OWN.test(k) && typeof v === 'string') merged[k] = v;
   const reads = recordReads(merged);
-  return { view: reads.view, read: reads.read };
+  const places = new Set([...Object.keys(caller), ...Object.keys(own)].filter((k) => PLACE.test(k)));
+  const differs = [...places].some((k) => caller[k] !== own[k]);
+  const own_: Record<string, string> = { ...merged };
+  for (const k of places) {
+    delete own_[k];
+    if (caller[k] !== undefined) own_[k] = caller[k];
+  }
+  const floorReads = differs ? recordReads(own_) : undefined;
+  const read = () => {
+    const out: Record<string, string> = {};
+    const names = [...reads.names(), ...(floorReads?.names() ?? [])];
+    for (const n of names) {
+      const v = PLACE.test(n) ? caller[n] : merged[n];
+      if (v !== undefined) out[n] = v;
+    }
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  };
+  return { view: reads.view, floors: floorReads?.view, read };
 }

@@ -36,6 +36,8 @@ export interface HintHost {
   readonly policies: PolicyCache;
   /** The variables the session's policies are built from (caller-env.ts). */
   readonly buildEnv: Env;
+  /** The caller's own HOME and XDG_* when they differ: their floors are added (caller-env.ts). */
+  readonly floorEnv: Env | undefined;
   /** The session's engine while the session has not ended. */
   engine(): Engine | undefined;
   /** Records a new or changed resolution and installs it in the engine; undefined when the session ended meanwhile. */
@@ -193,7 +195,7 @@ export async function answerHint(host: HintHost, h: HintRequest): Promise<HintAn
   let key: string;
   let generation: number;
   try {
-    ({ resolved, effectiveKey: key, generation } = await host.policies.get(source, host.buildEnv));
+    ({ resolved, effectiveKey: key, generation } = await host.policies.get(source, host.buildEnv, host.floorEnv));
   } catch (err) {
     // No policy for where the shell is now: what it ran under was another directory's (a
     // trusted project's, perhaps wider), so it goes to the session's strictest policy until

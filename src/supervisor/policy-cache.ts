@@ -116,15 +116,18 @@ export class PolicyCache {
 
   /**
    * A private copy of the source's policy (sessions renumber ids in place), built from `env`
-   * (the session's variables: caller-env.ts; default the supervisor's). Throws PolicyError
+   * (the session's variables: caller-env.ts; default the supervisor's), with the deny floors of
+   * its build from `floors` when given (the caller's own HOME and XDG_*). Throws PolicyError
    * like resolveSource; a failure is not cached.
    */
-  async get(source: PolicySource, env: Env = this.env): Promise<CachedSource> {
+  async get(source: PolicySource, env: Env = this.env, floors?: Env): Promise<CachedSource> {
     const effectiveKey = this.effectiveKey(source);
     // An exec source is built once per command (its env and flags are its own): never cached.
     if (source.kind === 'exec') return { resolved: await resolveSource(source, env), effectiveKey, generation: this.nextGeneration++ };
     const e = await this.entryFor(source, effectiveKey, env);
-    const copy = sessionCopy(e.resolved);
+    // `floors`: the caller's own places (caller-env.ts): their floors are added to this copy.
+    const theirs = floors ? await this.entryFor(source, effectiveKey, floors) : undefined;
+    const copy = sessionCopy(theirs ? sourceWithFloorsOf(e.resolved, theirs.resolved.main, "the terminal's own HOME and XDG_*") : e.resolved);
     copy.source = source;
     return { resolved: copy, effectiveKey, generation: e.generation };
   }

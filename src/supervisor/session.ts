@@ -317,7 +317,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     let resolved: ResolvedSource;
     let generation = 0;
     try {
-      const got = given ?? (await this.ctx.policies.get(source, this.buildEnv));
+      const got = given ?? (await this.ctx.policies.get(source, this.buildEnv, this.floorEnv));
       ({ resolved, generation } = got);
       key = got.effectiveKey;
       // A broken file: the session still starts (last good or strict fallback), and says so.
@@ -408,7 +408,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
     for (const [key, e] of this.installed.entries) {
       if (!e.resolved.files.includes(file)) continue;
       try {
-        const { resolved: r, generation } = await this.ctx.policies.get(e.resolved.source, this.buildEnv);
+        const { resolved: r, generation } = await this.ctx.policies.get(e.resolved.source, this.buildEnv, this.floorEnv);
         if (this.ended) return;
         const entry = this.installed.setEntry(key, r, generation);
         await this.netPrepare(entry);
@@ -492,6 +492,11 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
   /** The variables this session's policies are built from: its caller's (caller-env.ts), else the supervisor's. */
   get buildEnv(): Env {
     return this.net?.caller?.view ?? this.ctx.env;
+  }
+
+  /** The caller's own HOME and XDG_*, where they differ from the supervisor's: their floors are added (caller-env.ts). */
+  get floorEnv(): Env | undefined {
+    return this.net?.caller?.floors;
   }
 
   get policies(): PolicyCache {

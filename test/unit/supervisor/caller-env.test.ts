@@ -26,6 +26,21 @@ describe('callerEnv', () => {
     void env.view.PATH;
     void env.view.NOT_SET;
     void env.view.HOME;
-    expect(env.read()).toEqual({ HOME: '/home/u', PATH: '/home/u/bin:/usr/bin' });
+    // HOME with the caller's value: the floors of its places are rebuilt from it after a restart.
+    expect(env.read()).toEqual({ HOME: '/tmp/fake-home', PATH: '/home/u/bin:/usr/bin' });
+  });
+
+  it("the caller's own places, only where they differ, for their floors (the rest as the view); reads noted", () => {
+    const env = callerEnv(supervisor, caller);
+    expect(env.floors?.HOME).toBe('/tmp/fake-home');
+    expect(env.floors?.XDG_CONFIG_HOME).toBe('/tmp/other-config');
+    expect(env.floors?.XDG_STATE_HOME).toBe('/tmp/planted-trust-db');
+    expect(env.floors?.PATH).toBe('/home/u/bin:/usr/bin');
+    expect(env.floors?.SBX_RESOLV_CONF).toBe('/etc/r'); // sbx's knobs stay the supervisor's
+    expect(env.read()).toEqual({ HOME: '/tmp/fake-home', PATH: '/home/u/bin:/usr/bin', SBX_RESOLV_CONF: '/etc/r', XDG_CONFIG_HOME: '/tmp/other-config', XDG_STATE_HOME: '/tmp/planted-trust-db' });
+    // A resumed session (its kept variables as the caller's) has the same floors env.
+    expect(callerEnv(supervisor, { ...env.read(), HOME: '/tmp/fake-home' }).floors?.XDG_CONFIG_HOME).toBe('/tmp/other-config');
+    // Twin: the same places as the supervisor's: no second environment at all.
+    expect(callerEnv(supervisor, { ...caller, HOME: '/home/u', XDG_STATE_HOME: '/home/u/.local/state', XDG_CONFIG_HOME: undefined as unknown as string }).floors).toBeUndefined();
   });
 });

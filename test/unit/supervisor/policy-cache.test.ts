@@ -53,4 +53,22 @@ describe('PolicyCache', () => {
     expect(why.source).toMatch(/the supervisor's environment/);
     expect(decidePath(write, join(w.home, 'notes', 'x.txt')).effect).toBe('allow'); // the twin
   });
+
+  it("a terminal's own HOME and XDG_* (sbx's places stay the supervisor's) add their floors: its start files and hook cache", async () => {
+    const { w, proj } = await settledProject('version: 1\n', 'node-v20/bin');
+    const cache = new PolicyCache(w.env);
+    const other = join(w.home, 'elsewhere');
+    const caller = callerEnv(w.env, { PATH: w.env.PATH!, HOME: other, XDG_STATE_HOME: join(other, 'state') });
+    const session = await cache.get({ kind: 'dir', dir: proj }, caller.view, caller.floors);
+    const write = session.resolved.main.write;
+    expect(decidePath(write, join(other, '.bashrc')).effect).toBe('deny');
+    expect(decidePath(write, join(other, 'state', 'sbx', 'hook-cache', 'bash')).effect).toBe('deny');
+    const why = session.resolved.main.origins[write.rules.find((r) => r.pattern.startsWith(other))!.rule]!;
+    expect(why.source).toMatch(/the terminal's own HOME and XDG_\*/);
+    expect(decidePath(write, join(w.home, '.bashrc')).effect).toBe('deny'); // the supervisor's own, still
+    expect(decidePath(write, join(other, 'notes.txt')).effect).toBe('allow'); // the twin
+    // Without the caller's places, none of its floors.
+    const plain = await cache.get({ kind: 'dir', dir: proj }, caller.view);
+    expect(decidePath(plain.resolved.main.write, join(other, '.bashrc')).effect).toBe('allow');
+  });
 });
