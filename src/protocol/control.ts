@@ -22,7 +22,8 @@ export type ControlRequest =
   | SessionEnvRequest
   | ExecStartRequest
   | { cmd: 'log'; session?: string; limit?: number; follow?: boolean }
-  | { cmd: 'stop'; force?: boolean };
+  // places (restart): the HOME/XDG_* the next supervisor serves with (pinned-places.ts).
+  | { cmd: 'stop'; force?: boolean; places?: Record<string, string> };
 
 export const SESSION_ENV_VERSION = 4;
 export interface SessionEnvRequest {

@@ -28,6 +28,7 @@ import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
 import { isHookShell, sessionEnvironment } from './launch-environment.js';
 import { callerEnv } from './caller-env.js';
+import { pinPlaces, placesOf, unpinPlaces, withPinnedPlaces } from './pinned-places.js';
 import { traceStart, traceStep } from './start-trace.js';
 
 /** How long a fast-path exec's registration waits for its exec-start (the client gives up at 10 s). */
@@ -122,6 +123,7 @@ export class Supervisor {
       this.control!.listen(this.paths.control, () => resolve());
     });
     chmodSync(this.paths.control, 0o600);
+    pinPlaces(this.env, this.paths.runtime);
     writeFileSync(this.paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void this.shutdown(`signal ${sig}`));
     say(`supervisor ${process.pid} serving ${this.paths.runtime}`);
@@ -424,7 +426,10 @@ export class Supervisor {
         }
         this.send(sock, { ok: true, pid: process.pid, sessions: live });
         sock.end();
-        void this.shutdown('stop requested');
+        // The next supervisor's places (pinned-places.ts): a restart's, else ours while
+        // sessions live on (their keepers start it), else its starter's.
+        const places = req.places === undefined ? undefined : placesOf(stringRecord(req.places));
+        void this.shutdown('stop requested', places ?? (live > 0 ? 'keep' : 'unpin'));
         return;
       }
       default:
@@ -441,6 +446,8 @@ export class Supervisor {
         rssBytes: selfRss(),
         runtimeDir: this.paths.runtime,
         violationLog: this.paths.violations,
+        // sbx's own places (its user config and trust db under them): pinned-places.ts.
+        places: placesOf(this.env),
       },
       sessions: [...this.sessions.values()].map((s) => s.describe()),
     };
@@ -450,10 +457,13 @@ export class Supervisor {
    * Goes away without ending sessions: sockets first (so keepers reconnecting find a new
    * supervisor, not us), then engines (the listeners stay with the keepers).
    */
-  async shutdown(why: string): Promise<void> {
+  async shutdown(why: string, pin: Record<string, string> | 'keep' | 'unpin' = 'keep'): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     say(`supervisor ${process.pid} shutting down: ${why}`);
+    // Before the sockets go: a keeper may start the next supervisor at once.
+    if (pin === 'unpin') unpinPlaces(this.paths.runtime);
+    else if (pin !== 'keep') pinPlaces(pin, this.paths.runtime);
     unlinkQuiet(this.paths.control);
     unlinkQuiet(this.paths.keeper);
     unlinkQuiet(this.paths.pidFile);
@@ -469,8 +479,13 @@ export class Supervisor {
 }
 
 /** `sbx daemon run`: serve until stopped. */
-export async function runSupervisor(env: Env = process.env): Promise<number> {
+export async function runSupervisor(started: Env = process.env): Promise<number> {
   requireUsableKernel(loadNative());
+  // The places of the supervisor before us, if it did not stop cleanly (pinned-places.ts).
+  const { env, pinned } = withPinnedPlaces(started, supervisorPaths(started).runtime);
+  const differ = pinned ? Object.keys({ ...pinned, ...placesOf(started) }).filter((k) => pinned[k] !== started[k]) : [];
+  if (differ.length > 0)
+    say(`serving with the places of the supervisor before this one (${differ.map((k) => `${k}=${pinned?.[k] ?? '(unset)'}`).join(', ')}), not its starter's; \`sbx daemon restart\` takes the restarting terminal's`);
   const sup = new Supervisor(env);
   await sup.listen();
   await sup.wait();

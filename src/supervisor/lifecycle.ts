@@ -12,6 +12,7 @@ import { requireUsableKernel } from '../platform/linux/doctor.js';
 import type { Env } from '../policy/paths.js';
 import { ensureRuntimeDir, ensureStateDir, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { request } from '../protocol/control.js';
+import { pinPlaces, placesOf } from './pinned-places.js';
 
 /** Generous: on a loaded machine node alone can take seconds to start. */
 const START_TIMEOUT_MS = 20_000;
@@ -162,9 +163,9 @@ export async function ensureDaemon(env: Env = process.env): Promise<DaemonInfo> 
 }
 
 /** Asks the supervisor to go away and waits until its pid is gone. */
-export async function stopDaemon(env: Env = process.env, force = false): Promise<number | undefined> {
+export async function stopDaemon(env: Env = process.env, force = false, places?: Record<string, string>): Promise<number | undefined> {
   const paths = supervisorPaths(env);
-  const r = await request(paths.control, { cmd: 'stop', force });
+  const r = await request(paths.control, { cmd: 'stop', force, ...(places ? { places } : {}) });
   if (!r) return undefined;
   const pid = Number(r.pid);
   const deadline = Date.now() + 5000;
@@ -175,7 +176,15 @@ export async function stopDaemon(env: Env = process.env, force = false): Promise
 
 /** Hands live sessions to a new supervisor: their keepers re-register with it. */
 export async function restartDaemon(env: Env = process.env): Promise<{ old: number | undefined; pid: number }> {
-  const old = await stopDaemon(env, true);
+  // The new supervisor serves with this terminal's places, whoever starts it (pinned-places.ts):
+  // the old one pins them as it goes; with none running, we do.
+  const places = placesOf(daemonEnv(env));
+  const old = await stopDaemon(env, true, places);
+  if (old === undefined) {
+    const paths = supervisorPaths(env);
+    ensureRuntimeDir(paths.runtime);
+    pinPlaces(places, paths.runtime);
+  }
   const info = await ensureDaemon(env);
   return { old, pid: info.pid };
 }

@@ -13,7 +13,7 @@
  * Real bin/sbx, supervisor, keeper, launcher, shells and kernel; a real kill -9 each time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { fixtures, makeProject, makeSandbox, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
@@ -300,5 +300,41 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.stdout).toContain('after-pub-read');
     expect(out.stdout).toContain('after-secret-denied');
     expect(out.code).toBe(0);
+  });
+
+  // sbx's own places (user config, trust db) are the supervisor's; the one a keeper starts
+  // after a crash has that keeper's terminal's variables, and must not take its places.
+  it("a supervisor a session's keeper restarts serves with the places of the one before it, not that terminal's: the user config's rules still apply", async () => {
+    const userConfig = join(sb.config, 'config.yaml');
+    writeFileSync(join(sb.home, 'private-notes.txt'), 'PRIVATE\n');
+    writeFileSync(join(sb.home, 'notes.txt'), 'NOTES\n');
+    mkdirSync(sb.config, { recursive: true, mode: 0o700 });
+    writeFileSync(userConfig, 'version: 1\nread:\n  deny: ["~/private-notes.txt"]\n');
+    // Terminal C has its own XDG_CONFIG_HOME, with no sbx config in it.
+    const cfgC = join(sb.dir, 'cfg-c');
+    mkdirSync(cfgC, { recursive: true, mode: 0o700 });
+    const fromA = () => sb.sbx(['shell', '--', 'sh', '-c', 'cat private-notes.txt 2>/dev/null || echo private-denied; cat notes.txt']).stdout;
+    const places = () => (sb.status() as unknown as { supervisor: { places: Record<string, string> } }).supervisor.places.XDG_CONFIG_HOME;
+    try {
+      expect(fromA()).toBe('private-denied\nNOTES\n');
+      const idFile = join(world, 'c-session');
+      const go = goFile('places');
+      const c = sb.spawnSbxEnv(['shell', '--', 'sh', '-c', `echo "$SBX_SESSION" > ${idFile}; while [ ! -e ${go} ]; do sleep 0.05; done`], { XDG_CONFIG_HOME: cfgC });
+      const id = await until('session C', () => (existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() || undefined : undefined), 60_000);
+      await killSupervisor(id); // C's keeper is the only one: it starts the next supervisor
+      expect(fromA()).toBe('private-denied\nNOTES\n'); // on main: PRIVATE (the user config was C's)
+      expect(places()).toBe(sb.env.XDG_CONFIG_HOME);
+      expect(readFileSync(join(sb.state, 'supervisor.log'), 'utf8')).toContain('serving with the places of the supervisor before this one');
+      writeFileSync(go, '');
+      expect((await c.done).code).toBe(0);
+      // The twin: `sbx daemon restart` takes the restarting terminal's places on purpose.
+      expect(sb.sbx(['daemon', 'restart'], { env: { XDG_CONFIG_HOME: cfgC } }).code).toBe(0);
+      expect(places()).toBe(cfgC);
+      expect(fromA()).toBe('PRIVATE\nNOTES\n');
+    } finally {
+      rmSync(userConfig, { force: true });
+      expect(sb.sbx(['daemon', 'restart']).code).toBe(0);
+    }
+    expect(places()).toBe(sb.env.XDG_CONFIG_HOME);
   });
 });
