@@ -599,10 +599,11 @@ static char **launcher_argv(char *launcher, char *kfdarg, int kfd, char **prog) 
   snprintf(kfdarg, 16, "%d", kfd);
   size_t n = 0;
   while (prog[n]) n++;
-  char **av = calloc(n + 5, sizeof *av);
+  char **av = calloc(n + 6, sizeof *av);
   if (!av) return NULL;
   size_t k = 0;
   av[k++] = launcher;
+  av[k++] = "--close-fds"; /* a session's program starts with stdio only */
   av[k++] = "--fd";
   av[k++] = kfdarg;
   av[k++] = "--";

@@ -8,6 +8,9 @@
  *       (one-shot) or a keeper sbx-fast already started (`sbx-keeper --root-pid peer`). The listener goes over it (SCM_RIGHTS, payload
  *       "listener"); one ack byte comes back when an engine serves the listener.
  *
+ *   --close-fds (with --fd; implied by --session): the program starts with stdio only (a
+ *       session's program: sbx-fast's `sbx shell`).
+ *
  *   sbx-launch --fd N --cmd-fd M --
  *       as --fd, but started before the command is known (the fast `sbx exec` starts us
  *       while the supervisor builds the policy): after handing the listener over, the
@@ -45,6 +48,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -76,7 +80,7 @@ static void die(const char *step, int err) {
 }
 
 static void usage(void) {
-  fputs("usage: sbx-launch --fd N -- PROGRAM [ARGS...]\n"
+  fputs("usage: sbx-launch [--close-fds] --fd N -- PROGRAM [ARGS...]\n"
         "       sbx-launch --fd N --cmd-fd M --\n"
         "       sbx-launch --session SOCK --sbx PATH -- PROGRAM [ARGS...]\n",
         stderr);
@@ -326,9 +330,11 @@ static void drop_host_caps(void) {
 int main(int argc, char **argv) {
   int sock = -1, cmd_fd = -1;
   const char *session = NULL, *sbx = NULL;
+  int close_fds = 0;
   int i = 1;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) { i++; break; }
+    if (strcmp(argv[i], "--close-fds") == 0) { close_fds = 1; continue; }
     if (i + 1 >= argc) usage();
     if (strcmp(argv[i], "--fd") == 0) {
       char *end;
@@ -449,7 +455,12 @@ int main(int argc, char **argv) {
   }
   close(sock);
 
-  /* 8. Become the target. execve is trapped: the engine decides exec. */
+  /* 8. Become the target. execve is trapped: the engine decides exec. A session's program
+     (--session, or --close-fds from sbx-fast's `sbx shell`) starts with stdio only: a
+     descriptor the terminal emulator or whatever started the shell left open, on a secret or
+     another terminal, must not reach it. A command (`sbx exec`) keeps what it was handed, as
+     any command does (make's jobserver, socket activation). */
+  if (session || close_fds) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   execvp(program, target);
   int e = errno;
   fprintf(stderr, "sbx: %s: %s\n", target[0], strerror(e));
