@@ -243,19 +243,33 @@ describe("a supervisor's own floors, for callers whose variables differ", () => 
 
   // The terminal runs its own start files, git config and sbx hook cache later, outside: they
   // are floors too, though sbx's own places (trust db, user config) stay the supervisor's.
-  it("a terminal whose HOME and XDG_* differ from its supervisor's: its start files, git and fish config and hook cache are not writable in its sessions or served execs; twins: files beside the start files and the sbx state are", async () => {
+  it("a terminal whose HOME and XDG_* differ from its supervisor's: its start files, git, fish and direnv config, hook cache and the rest of its home configuration are not writable in its sessions or served execs, nor the supervisor's; twins: a file beside them and a history are", async () => {
     const other = join(sup.dir, 'other-terminal');
-    const places = { HOME: join(other, 'home'), XDG_CONFIG_HOME: join(other, 'config'), XDG_STATE_HOME: join(other, 'state') };
-    const refused = [join(places.HOME, '.bashrc'), join(places.XDG_CONFIG_HOME, 'git', 'config'), join(places.XDG_CONFIG_HOME, 'fish', 'config.fish'), join(places.XDG_STATE_HOME, 'sbx', 'hook-cache', 'bash')];
-    const twins = [join(places.HOME, 'notes.txt'), join(places.XDG_STATE_HOME, 'notes.txt')];
+    const places = { HOME: join(other, 'home'), XDG_CONFIG_HOME: join(other, 'config'), XDG_STATE_HOME: join(other, 'state'), XDG_DATA_HOME: join(other, 'data') };
+    const refused = [
+      join(places.HOME, '.bashrc'),
+      join(places.XDG_CONFIG_HOME, 'git', 'config'),
+      join(places.XDG_CONFIG_HOME, 'fish', 'config.fish'),
+      join(places.XDG_STATE_HOME, 'sbx', 'hook-cache', 'bash'),
+      // Not floors, the home configuration deny: code tools load later.
+      join(places.HOME, '.tmux.conf'),
+      join(places.XDG_CONFIG_HOME, 'direnv', 'direnvrc'),
+      join(places.XDG_DATA_HOME, 'fish', 'vendor_conf.d', 'evil.fish'),
+      join(places.XDG_STATE_HOME, 'mise', 'trusted-configs', 'x'),
+    ];
+    // Beside them; a history is the home configuration deny's own exception.
+    const twins = [join(places.HOME, 'notes.txt'), join(places.HOME, '.bash_history')];
     for (const f of [...refused, ...twins]) {
       mkdirSync(dirname(f), { recursive: true });
       writeFileSync(f, '# written outside\n');
     }
     const script = `for p in "$@"; do if echo planted >> "$p" 2>/dev/null; then echo "ok $p"; else echo "refused $p"; fi; done`;
-    const want = [...refused.map((f) => `refused ${f}`), ...twins.map((f) => `ok ${f}`), `refused ${join(sup.env.HOME!, '.bashrc')}`, ''].join('\n');
+    // The supervisor's own home: its start files and its home configuration.
+    const supRefused = [join(sup.env.HOME!, '.bashrc'), join(sup.env.HOME!, '.tmux.conf')];
+    for (const f of supRefused) writeFileSync(f, '# written outside\n');
+    const want = [...refused.map((f) => `refused ${f}`), ...twins.map((f) => `ok ${f}`), ...supRefused.map((f) => `refused ${f}`), ''].join('\n');
     for (const how of ['shell', 'exec']) {
-      const r = await run(sbxBin, [how, '--', 'sh', '-c', script, 'sh', ...refused, ...twins, join(sup.env.HOME!, '.bashrc')], { env: { ...sup.env, ...places }, cwd: sup.dir });
+      const r = await run(sbxBin, [how, '--', 'sh', '-c', script, 'sh', ...refused, ...twins, ...supRefused], { env: { ...sup.env, ...places }, cwd: sup.dir });
       expect(r.stdout, `${how}: ${r.stderr}`).toBe(want);
     }
   });

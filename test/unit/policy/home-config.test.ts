@@ -17,6 +17,11 @@ describe('home configuration places', () => {
     expect(xdgElsewhere('/home/u', { XDG_DATA_HOME: '/home' })).toEqual([]); // holds the home: never the whole of it
   });
 
+  it('XDG state kept elsewhere is covered too (mise and nvim keep trust lists there)', () => {
+    expect(xdgElsewhere('/home/u', { XDG_STATE_HOME: '/srv/state' })).toEqual(['/srv/state']);
+    expect(xdgElsewhere('/home/u', { XDG_STATE_HOME: '/home/u/.local/state' })).toEqual([]);
+  });
+
   it('what stays writable: histories, fish data, the sandbox cache — not XDG state, not ~/.cache itself', () => {
     const w = homeWritable('/home/u', {});
     expect(w).toContain('/home/u/.bash_history');

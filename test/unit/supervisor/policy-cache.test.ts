@@ -67,8 +67,21 @@ describe('PolicyCache', () => {
     expect(why.source).toMatch(/the terminal's own HOME and XDG_\*/);
     expect(decidePath(write, join(w.home, '.bashrc')).effect).toBe('deny'); // the supervisor's own, still
     expect(decidePath(write, join(other, 'notes.txt')).effect).toBe('allow'); // the twin
+    // Its home configuration too (not a floor: code tools load later), with its exception for histories.
+    expect(decidePath(write, join(other, '.tmux.conf')).effect).toBe('deny');
+    expect(decidePath(write, join(other, '.bash_history')).effect).toBe('allow');
     // Without the caller's places, none of its floors.
     const plain = await cache.get({ kind: 'dir', dir: proj }, caller.view);
     expect(decidePath(plain.resolved.main.write, join(other, '.bashrc')).effect).toBe('allow');
+  });
+
+  it("the caller's home configuration exceptions are carried only where the policy allowed them: a project denying that home keeps its history denied", async () => {
+    const w0 = tempWorld();
+    const other = join(w0.home, 'elsewhere');
+    const { w, proj } = await settledProject(`version: 1\nwrite:\n  deny: ["${other}"]\n`, 'bin');
+    const caller = callerEnv(w.env, { PATH: w.env.PATH!, HOME: other });
+    const write = (await new PolicyCache(w.env).get({ kind: 'dir', dir: proj }, caller.view, caller.floors)).resolved.main.write;
+    expect(decidePath(write, join(other, '.bash_history')).effect).toBe('deny');
+    expect(decidePath(write, join(other, '.tmux.conf')).effect).toBe('deny');
   });
 });
