@@ -36,7 +36,7 @@ import { decidePath } from './match.js';
 import { hostRule, ipRule, parseNetEntry } from './net-match.js';
 import { replayNet, type NetPlanEntry, type NetStep } from './net-plan.js';
 import type { Env } from './paths.js';
-import { HOME_CONFIG_ORIGIN, homeCodeCaches, homeWritable, runtimeElsewhere, xdgElsewhere } from './home-config.js';
+import { HOME_CONFIG_ORIGIN, homeCodeCaches, homeWritable, runtimeElsewhere, configElsewhere } from './home-config.js';
 import { homeLinkTargets } from './link-targets.js';
 import { WRITABLE_DEVICES } from './presets.js';
 import type { PolicyBody } from './schema.js';
@@ -418,7 +418,7 @@ class Builder {
     const rules: PathRule[] = [
       { rule: idx, effect: 'deny', match: 'glob', pattern: `${escapeGlob(home)}/.*`, floor: false },
       // ... and where links among them lead (a stow-linked ~/.tmux.conf -> ~/dotfiles/tmux.conf),
-      ...[...xdgElsewhere(home, this.ctx.env), ...runtimeElsewhere(home, this.ctx.env), ...homeCodeCaches(home, this.ctx.env), ...links.targets].map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(canonicalPath(p)), floor: false })),
+      ...[...configElsewhere(home, this.ctx.env), ...runtimeElsewhere(home, this.ctx.env), ...homeCodeCaches(home, this.ctx.env), ...links.targets].map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(canonicalPath(p)), floor: false })),
       // ... and the links on the way there, where they are (another target would be the sandbox's choice).
       ...links.links.map((p): PathRule => ({ rule: idx, effect: 'deny', match: 'subtree', pattern: escapeGlob(placeOf(p)), floor: false })),
     ];

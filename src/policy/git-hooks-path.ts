@@ -29,17 +29,20 @@ export interface GitRunFloors {
 
 const MAX_INCLUDES = 10;
 
-/** The floors for the project at `projectDir`, for a user whose home and git config dir are given. */
-export function gitRunFloors(projectDir: string, home: string, gitConfigDir: string): GitRunFloors {
-  const text = derivedFact('git-hooks-path', JSON.stringify([projectDir, home, gitConfigDir]), computeFloors);
+/**
+ * The floors for the project at `projectDir`, for a user whose home and git config dir are
+ * given, and the file GIT_CONFIG_GLOBAL names when set (git reads it instead of both).
+ */
+export function gitRunFloors(projectDir: string, home: string, gitConfigDir: string, globalConfig?: string): GitRunFloors {
+  const text = derivedFact('git-hooks-path', JSON.stringify([projectDir, home, gitConfigDir, globalConfig ?? null]), computeFloors);
   return JSON.parse(text) as GitRunFloors;
 }
 
 function computeFloors(input: string): string {
-  const [projectDir, home, gitConfigDir] = JSON.parse(input) as [string, string, string];
+  const [projectDir, home, gitConfigDir, globalConfig] = JSON.parse(input) as [string, string, string, string | null];
   const out: GitRunFloors = { hooks: [], includes: [], globs: [], templates: [] };
   const repo = findRepository(projectDir);
-  for (const file of [join(home, '.gitconfig'), join(gitConfigDir, 'config')]) {
+  for (const file of [join(home, '.gitconfig'), join(gitConfigDir, 'config'), ...(globalConfig ? [globalConfig] : [])]) {
     for (const c of readConfigs(file, home, out)) {
       if (!c) continue;
       if (isAbsolute(c) || c.startsWith('~/')) out.hooks.push(expandHome(c, home));

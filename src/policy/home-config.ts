@@ -58,13 +58,14 @@ export function homeWritable(home: string, env: Env): string[] {
 }
 
 /**
- * $XDG_CONFIG_HOME, $XDG_DATA_HOME, $XDG_STATE_HOME and $XDG_CACHE_HOME where they are not
- * dot-entries of the home already: the same configuration, kept elsewhere (mise's and nvim's
- * trust lists are state). Denied like the dot-entries.
+ * $XDG_CONFIG_HOME, $XDG_DATA_HOME, $XDG_STATE_HOME, $XDG_CACHE_HOME and zsh's $ZDOTDIR where
+ * they are not dot-entries of the home already: the same configuration, kept elsewhere (mise's
+ * and nvim's trust lists are state; zsh sources its `.zcompdump` and plugins from ZDOTDIR).
+ * Denied like the dot-entries.
  */
-export function xdgElsewhere(home: string, env: Env): string[] {
+export function configElsewhere(home: string, env: Env): string[] {
   const out: string[] = [];
-  for (const name of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME']) {
+  for (const name of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'ZDOTDIR']) {
     const v = env[name];
     if (!v || !isAbsolute(v)) continue;
     let p = normalize(v).replace(/(.)\/+$/, '$1');

@@ -672,6 +672,19 @@ describe('mode and commands', () => {
     expect(await e(proj, join(tools, 'node'))).toBe(false);
   });
 
+  it('start-up files a variable moves are floors (GIT_CONFIG_GLOBAL and the hooks it names, BASH_ENV, ENV), a ZDOTDIR elsewhere is home configuration; twins: a file beside them, and /dev/null as GIT_CONFIG_GLOBAL is no floor', async () => {
+    const w = tempWorld();
+    const dots = join(w.home, 'dotfiles');
+    mkdirSync(join(dots, 'githooks'), { recursive: true });
+    writeFileSync(join(dots, 'gitconfig'), `[core]\n\thooksPath = ${join(dots, 'githooks')}\n`);
+    const env = { ...w.env, GIT_CONFIG_GLOBAL: join(dots, 'gitconfig'), BASH_ENV: join(dots, 'bashenv'), ENV: join(dots, 'shrc'), ZDOTDIR: join(dots, 'zsh') };
+    const e = async (t: string, vars = env) => (await check((await resolvePolicyForDir(w.home, { env: vars })).policy, 'write', [t], { cwd: w.home, env: vars })).allowed;
+    for (const f of ['gitconfig', 'githooks/pre-commit', 'bashenv', 'shrc', 'zsh/.zcompdump', 'zsh/.zshrc']) expect(await e(join(dots, f)), f).toBe(false);
+    expect(await e(join(dots, 'README.md'))).toBe(true);
+    expect(await e('/dev/null', { ...w.env, GIT_CONFIG_GLOBAL: '/dev/null', BASH_ENV: w.home })).toBe(true);
+    expect(await e(join(w.home, 'notes.txt'), { ...w.env, BASH_ENV: w.home })).toBe(true); // a variable naming the home floors nothing
+  });
+
   it("walk-up files above the project and atop the temp dirs are floors (node_modules unless the ancestor is a JS project itself: a monorepo root; cargo and go configs); the project's own are not", async () => {
     const w = tempWorld();
     const proj = join(w.home, 'work', 'a');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { homeWritable, sandboxCacheDir, xdgElsewhere } from '../../../src/policy/home-config.js';
+import { homeWritable, sandboxCacheDir, configElsewhere } from '../../../src/policy/home-config.js';
 
 describe('home configuration places', () => {
   it('the sandbox cache sits in the user cache; a nested exec keeps the one it is in', () => {
@@ -10,16 +10,16 @@ describe('home configuration places', () => {
   });
 
   it('XDG dirs outside the home are covered; inside a dot-entry, or relative, they are not listed again', () => {
-    expect(xdgElsewhere('/home/u', { XDG_CONFIG_HOME: '/home/u/.config', XDG_DATA_HOME: '/srv/data/', XDG_CACHE_HOME: 'rel' })).toEqual(['/srv/data']);
+    expect(configElsewhere('/home/u', { XDG_CONFIG_HOME: '/home/u/.config', XDG_DATA_HOME: '/srv/data/', XDG_CACHE_HOME: 'rel' })).toEqual(['/srv/data']);
     // A nested exec's cache variable names the sandbox cache: the user cache above it is the one covered.
-    expect(xdgElsewhere('/home/u', { XDG_CACHE_HOME: '/var/cache/u/sbx-sandbox' })).toEqual(['/var/cache/u']);
-    expect(xdgElsewhere('/home/u', { XDG_CONFIG_HOME: '/' })).toEqual([]);
-    expect(xdgElsewhere('/home/u', { XDG_DATA_HOME: '/home' })).toEqual([]); // holds the home: never the whole of it
+    expect(configElsewhere('/home/u', { XDG_CACHE_HOME: '/var/cache/u/sbx-sandbox' })).toEqual(['/var/cache/u']);
+    expect(configElsewhere('/home/u', { XDG_CONFIG_HOME: '/' })).toEqual([]);
+    expect(configElsewhere('/home/u', { XDG_DATA_HOME: '/home' })).toEqual([]); // holds the home: never the whole of it
   });
 
   it('XDG state kept elsewhere is covered too (mise and nvim keep trust lists there)', () => {
-    expect(xdgElsewhere('/home/u', { XDG_STATE_HOME: '/srv/state' })).toEqual(['/srv/state']);
-    expect(xdgElsewhere('/home/u', { XDG_STATE_HOME: '/home/u/.local/state' })).toEqual([]);
+    expect(configElsewhere('/home/u', { XDG_STATE_HOME: '/srv/state' })).toEqual(['/srv/state']);
+    expect(configElsewhere('/home/u', { XDG_STATE_HOME: '/home/u/.local/state' })).toEqual([]);
   });
 
   it('what stays writable: histories, fish data, the sandbox cache — not XDG state, not ~/.cache itself', () => {
