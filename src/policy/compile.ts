@@ -235,8 +235,10 @@ class Builder {
     this.addNet(layer, where, fail);
 
     // Env patterns.
+    // (Never in a command override: the schema refuses env there.)
+    const envSection = b.env as { deny?: string[]; allow?: string[] } | undefined;
     for (const effect of ['deny', 'allow'] as const) {
-      for (const [i, text] of (b.env?.[effect] ?? []).entries()) {
+      for (const [i, text] of (envSection?.[effect] ?? []).entries()) {
         if (!/^[A-Za-z0-9_*]+$/.test(text)) {
           this.issues.push(issueLine(where(['env', effect, i]), [...prefix, 'env', effect, i], 'expected a variable name or pattern of letters, digits, _ and *', text));
           continue;

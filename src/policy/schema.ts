@@ -45,7 +45,16 @@ function build(z: typeof Zod) {
     mode: z.enum(['enforce', 'audit']).optional(),
   };
 
-  const commandOverrideSchema = z.strictObject(sections);
+  // A program's environment is made by whoever starts it (often a sandboxed shell): sbx
+  // filters it where it starts a sandbox, from the policy's own env section, and cannot at an
+  // exec inside. So an override has no env rules, rather than ones that would do nothing.
+  const commandOverrideSchema = z.strictObject({
+    ...sections,
+    env: z
+      .unknown()
+      .refine(() => false, 'an override cannot change env (a program gets its environment from whoever starts it): put the rule in the top-level env section')
+      .optional(),
+  });
 
   const presetName = z.enum(PRESET_NAMES);
 

@@ -609,7 +609,7 @@ describe('mode and commands', () => {
     const w = tempWorld();
     const proj = join(w.home, 'p');
     mkdirSync(proj, { recursive: true });
-    w.write('home/.config/sbx/config.yaml', 'version: 1\ncommands:\n  npm: { env: { deny: ["GH_*"] } }\n');
+    w.write('home/.config/sbx/config.yaml', 'version: 1\ncommands:\n  npm: { read: { deny: ["~/.npm-secret"] } }\n');
     writeFileSync(join(proj, '.sbx.yaml'), 'version: 1\ncommands:\n  npm: { net: { allow: ["registry.npmjs.org"] } }\n  /usr/bin/git: { write: { allow: ["."] } }\n');
     const r = await resolvePolicyForDir(proj, { env: w.env });
     expect(r.policy.net.default).toBe('allow');
@@ -621,12 +621,26 @@ describe('mode and commands', () => {
     expect(npm.net.default).toBe('deny');
     expect((await check(npm, 'net', ['registry.npmjs.org'], { cwd: proj, env: w.env })).allowed).toBe(true);
     expect((await check(npm, 'net', ['github.com'], { cwd: proj, env: w.env })).allowed).toBe(false);
-    expect(npm.env.deny).toContain('GH_*');
+    expect(decidePath(npm.read, join(w.home, '.npm-secret')).effect).toBe('deny');
     expect(npm.commands).toEqual([]);
     const git = r.overrides.find((o) => o.id === 2)!;
     expect(explain(git, 'write', [join(proj, 'x')], { cwd: proj, env: w.env }).allowed).toBe(true);
     expect(explain(git, 'write', [join(w.home, 'x')], { cwd: proj, env: w.env }).allowed).toBe(false);
     expect(r.files).toEqual([join(w.home, '.config/sbx/config.yaml'), join(proj, '.sbx.yaml')]);
+  });
+
+  it("an override's env section is refused, naming where (a program gets its environment from whoever starts it); twin: the top-level env section", async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'p');
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(join(proj, '.sbx.yaml'), 'version: 1\ncommands:\n  python3: { env: { deny: ["MY_SECRET"] } }\n');
+    const bad = await resolvePolicyForDir(proj, { env: w.env }).then(
+      () => '',
+      (err: unknown) => String((err as Error).message) + String((err as { issues?: string[] }).issues ?? ''),
+    );
+    expect(bad).toMatch(/commands\.python3\.env.*an override cannot change env/s);
+    writeFileSync(join(proj, '.sbx.yaml'), 'version: 1\nenv: { deny: ["MY_SECRET"] }\n');
+    expect((await resolvePolicyForDir(proj, { env: w.env })).policy.env.deny).toContain('MY_SECRET');
   });
 
   it('relative entries in the user config get a warning (allowed twin: absolute ones do not)', async () => {

@@ -40,9 +40,11 @@ const body = fc.record(
   },
   { requiredKeys: [] },
 );
+// A command override has no env section (the schema refuses it).
+const overrideBody = body.map(({ env: _env, ...rest }) => rest);
 const presets = fc.subarray(['secrets', 'shell-rc', 'offline', 'project-only']);
 const file = (extra: fc.Arbitrary<Record<string, unknown>>) =>
-  fc.tuple(body, presets, extra, fc.option(body, { nil: undefined })).map(([b, ext, x, npm]) => ({
+  fc.tuple(body, presets, extra, fc.option(overrideBody, { nil: undefined })).map(([b, ext, x, npm]) => ({
     version: 1,
     ...b,
     ...(ext.length ? { extends: ext } : {}),
