@@ -8,7 +8,7 @@
  * outside first, every refusal next to its allowed twin. Real kernel, real sbx, real tools.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeWorld, fixture, run, sbxBin, sbxExec, servedBySupervisor } from './exec-helpers.js';
@@ -232,6 +232,28 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
     expect(r.stdout).toMatch(/^attach \d+: ok DEBUG-TARGET-DATA$/m);
     expect(r.stdout).toMatch(/^memread \d+: ok DEBUG-TARGET-DATA$/m);
     expect(sb.log().some((v) => v.op === 'proc' && v.target.includes("the session's shell"))).toBe(true);
+  });
+
+  // The hook's shell gets the whole environment and unsets what env.deny hides; a fork of it
+  // (a subshell, a pipeline's compound command) still holds the block it was started with.
+  it("a fork of the session's shell: its environ, memory and attach refused (it holds what the hook hid); twin: a program the shell started is readable", { timeout: 60_000 }, () => {
+    const script = join(sb.dir, 'fork-probe.sh');
+    writeFileSync(
+      script,
+      [
+        'unset SBXT_HIDDEN',
+        `( sh -c 'tr "\\0" "\\n" < /proc/$PPID/environ 2>/dev/null | grep SBXT_HIDDEN || echo fork-environ-refused; ${probe} attach $PPID 0; ${probe} memread $PPID 1000'; true )`,
+        'env SBXT_OWN=visible sleep 30 & kid=$!',
+        `sh -c "tr '\\0' '\\n' < /proc/$kid/environ | grep SBXT_OWN"; kill $kid`,
+      ].join('\n'),
+    );
+    const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', script], { env: { SBXT_HIDDEN: 'topsecret', SBX_HOOK_REEXEC: '1' } });
+    expect(r.stdout, r.stderr).not.toContain('topsecret');
+    expect(r.stdout).toContain('fork-environ-refused');
+    expect(r.stdout).toMatch(/^attach \d+: Operation not permitted$/m);
+    expect(r.stdout).toMatch(/^memread \d+: Permission denied$/m);
+    expect(r.stdout).toContain('SBXT_OWN=visible'); // the twin
+    expect(sb.log().some((v) => v.op === 'proc' && v.target.includes("a fork of the session's shell"))).toBe(true);
   });
 
   it('the supervisor and a keeper: refused', { timeout: 90_000 }, async () => {

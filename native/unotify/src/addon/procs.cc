@@ -352,6 +352,25 @@ bool ProcTable::sealed(int tgid) {
   return it != sealed_.end() && it->second.pidfd.ok() && pidfd_alive(it->second.pidfd.get());
 }
 
+bool ProcTable::holds_shell_environ(int tgid) {
+  const std::string self = "/proc/" + std::to_string(tgid);
+  struct stat t;
+  if (stat((self + "/exe").c_str(), &t) != 0) return false;
+  std::string env;
+  bool have_env = false;
+  for (int f : followers()) {
+    if (f == tgid) return true;
+    const std::string shell = "/proc/" + std::to_string(f);
+    struct stat s;
+    if (stat((shell + "/exe").c_str(), &s) != 0 || s.st_dev != t.st_dev || s.st_ino != t.st_ino) continue;
+    if (!have_env && !read_file(self + "/environ", env, 1 << 20)) return true;  // cannot tell: protect
+    have_env = true;
+    std::string shell_env;
+    if (!read_file(shell + "/environ", shell_env, 1 << 20) || shell_env == env) return true;
+  }
+  return false;
+}
+
 bool ProcTable::follows_cd(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = followers_.find(tgid);

@@ -74,6 +74,11 @@ class ProcTable {
   // count from their fork on, before any trap).
   std::vector<int> members_now();
   bool follows_cd(int tgid);
+  // tgid is a fork of a live interactive shell of the session (a subshell, a pipeline's
+  // compound command): the same image and the same environment block, which holds what the
+  // shell was started with, variables its hook hid included (the hook only unsets them). A
+  // program the shell execs (that shell's binary too) has a block of its own.
+  bool holds_shell_environ(int tgid);
   // tgid execs (exec.cc, before the CONTINUE): a shell that execs another program in its
   // place no longer follows cd (the launcher's one exec into the shell aside).
   void exec_starts(int tgid);
