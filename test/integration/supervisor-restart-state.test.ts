@@ -302,6 +302,21 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.code).toBe(0);
   });
 
+  // A keeper the launcher started (sbx shell's Node path) has the program's environment,
+  // which the policy's env rules filtered: it restarts the supervisor of the runtime dir it
+  // serves all the same (before: one in /tmp/sbx-UID, and the session hung).
+  it("a session whose env rules hide XDG_RUNTIME_DIR (Node path) is resumed by a supervisor in its own runtime dir", async () => {
+    const proj = makeProject(join(sb.home, 'envx'), 'version: 1\nenv: { deny: ["XDG_*"] }\n');
+    const go = goFile('envx');
+    const r = sb.spawnSbxEnv(['shell', '--', 'sh', '-c', `echo "$SBX_SESSION" > ${go}-id; while [ ! -e ${go} ]; do sleep 0.05; done; cat public.txt`], { SBX_NO_FAST: '1' }, proj);
+    const id = await until('the session', () => (existsSync(`${go}-id`) ? readFileSync(`${go}-id`, 'utf8').trim() || undefined : undefined), 60_000);
+    await killSupervisor(id); // resumed in sb's runtime dir, or this times out
+    writeFileSync(go, '');
+    const out = await r.done;
+    expect(out.stdout, out.stderr).toBe('PUBLIC\n');
+    expect(out.code).toBe(0);
+  });
+
   // sbx's own places (user config, trust db) are the supervisor's; the one a keeper starts
   // after a crash has that keeper's terminal's variables, and must not take its places.
   it("a supervisor a session's keeper restarts serves with the places of the one before it, not that terminal's: the user config's rules still apply", async () => {

@@ -256,6 +256,24 @@ static void start_daemon(int quiet) {
       dup2(devnull, 1);
       if (quiet) dup2(devnull, 2);
     }
+    /* The supervisor for the runtime dir we serve (its pin names sbx's places there:
+       src/supervisor/pinned-places.ts), whatever our environment says: a keeper the launcher
+       started has the program's, whose env rules may have hidden XDG_RUNTIME_DIR. The socket
+       is <XDG_RUNTIME_DIR>/sbx/keeper.sock, or /tmp/sbx-UID/keeper.sock without one. */
+    char run[PATH_MAX];
+    snprintf(run, sizeof run, "%s", g_sock_path);
+    char *s1 = strrchr(run, '/');
+    if (s1) {
+      *s1 = '\0';
+      char *s2 = strrchr(run, '/');
+      if (s2 && strcmp(s2 + 1, "sbx") == 0) {
+        *s2 = '\0';
+        setenv("XDG_RUNTIME_DIR", run[0] ? run : "/", 1);
+      } else {
+        unsetenv("XDG_RUNTIME_DIR");
+      }
+    }
+    unsetenv("SBX_SESSION");
     execl(g_sbx, g_sbx, "daemon", "start", (char *)NULL);
     fprintf(stderr, "sbx: keeper: exec %s daemon start: %s\n", g_sbx, strerror(errno));
     _exit(127);
