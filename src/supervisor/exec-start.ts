@@ -132,7 +132,8 @@ export function envFromLines(lines: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const l of lines) {
     const i = l.indexOf('=');
-    if (i > 0) env[l.slice(0, i)] = l.slice(i + 1);
+    // A name twice (a launcher that appended to envp): the first, as getenv and Node read it.
+    if (i > 0 && !Object.hasOwn(env, l.slice(0, i))) env[l.slice(0, i)] = l.slice(i + 1);
   }
   return env;
 }
