@@ -99,6 +99,7 @@ async function run(args: string[]): Promise<number> {
     argv,
     cwd,
     env: compiled.env,
+    callerEnv: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
     quiet,
     defaultOrigins: defaultOriginsFor(flags),
   });

@@ -13,6 +13,8 @@ export interface ExecRequest {
   cwd: string;
   /** The environment the program gets (already filtered by the env policy). */
   env: Record<string, string>;
+  /** The caller's whole environment, which the policy was built from: sbx's launch variables and the user's own proxy are taken from it. */
+  callerEnv: Record<string, string>;
   /** Silence sbx's one-line denial notices on stderr. */
   quiet: boolean;
   /** Why a section's default is deny (e.g. read: "--deny-read"), for denials decided by the default. */

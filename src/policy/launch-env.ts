@@ -23,9 +23,14 @@ import type { Env } from './paths.js';
 /** share/git-template of this checkout (dist/policy/ or src/policy/ → ../../share). */
 export const GIT_TEMPLATE_DIR = fileURLToPath(new URL('../../share/git-template', import.meta.url));
 
-export function launchEnv(env: Env): Record<string, string> {
-  const out: Record<string, string> = { ...npmConfigEnv(env), ...sandboxCacheEnv(env) };
-  if (env.GIT_TEMPLATE_DIR === undefined) out.GIT_TEMPLATE_DIR = GIT_TEMPLATE_DIR;
+/**
+ * `env`: the caller's whole environment (the policy was built from it: the caches and the
+ * npmrc follow its HOME and XDG_*); `given`: what the program gets of it (env rules may have
+ * dropped some), which decides what "the user set already" means.
+ */
+export function launchEnv(env: Env, given: Env = env): Record<string, string> {
+  const out: Record<string, string> = { ...npmConfigEnv(env, given), ...sandboxCacheEnv(env) };
+  if (given.GIT_TEMPLATE_DIR === undefined) out.GIT_TEMPLATE_DIR = GIT_TEMPLATE_DIR;
   return out;
 }
 

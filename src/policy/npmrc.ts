@@ -50,8 +50,8 @@ function readIfThere(file: string): string | undefined {
  * The variables that give npm the sanitized copy: {} when the user set NPM_CONFIG_USERCONFIG
  * themselves or has no readable ~/.npmrc. Never throws: npm then runs with its defaults.
  */
-export function npmConfigEnv(env: Env): Record<string, string> {
-  if (env.NPM_CONFIG_USERCONFIG || env.npm_config_userconfig) return {};
+export function npmConfigEnv(env: Env, given: Env = env): Record<string, string> {
+  if (given.NPM_CONFIG_USERCONFIG || given.npm_config_userconfig) return {};
   let text: string;
   try {
     text = readFileSync(join(homeDir(env), '.npmrc'), 'utf8');

@@ -19,7 +19,7 @@ export function launchEnvironment(
   session: string,
 ): string[] {
   const { SBX_SESSION: _old, ...rest } = base;
-  const env = { ...rest, ...launchEnv(callerEnv), ...(proxy ?? {}), SBX_SESSION: session };
+  const env = { ...rest, ...launchEnv(callerEnv, rest), ...(proxy ?? {}), SBX_SESSION: session };
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }
 

@@ -59,7 +59,7 @@ export async function linuxExec(request: ExecRequest): Promise<number> {
   // src/net: host names resolved (and kept fresh), wildcards through the filtering proxy,
   // unix-socket defaults. The engine gets net.policy, the program the proxy variables.
   const live: { engine?: EngineHandle } = {};
-  const upstream = upstreamFromEnv(request.env);
+  const upstream = upstreamFromEnv(request.callerEnv);
   const net = await prepareNetwork(request.policy, {
     // Only this sandbox may use its proxy (the engine announces its connects to it).
     admission: proxyAdmission(native),
@@ -93,7 +93,7 @@ async function execPrepared(
   live: { engine?: EngineHandle },
 ): Promise<number> {
   const receivers = engineReceivers(); // a bad value stops here, before anything runs
-  const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...launchEnv(request.env), ...net.env });
+  const launched = await launch(native, launcherPath(), request.argv, request.cwd, { ...request.env, ...launchEnv(request.callerEnv, request.env), ...net.env });
 
   if (launched.listenerFd === undefined) {
     const code = await launched.exited;
