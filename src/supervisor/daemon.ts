@@ -28,7 +28,7 @@ import { ViolationLog } from './violations.js';
 import { PolicyWatcher } from './watch.js';
 import { isHookShell, sessionEnvironment } from './launch-environment.js';
 import { callerEnv } from './caller-env.js';
-import { pinPlaces, placesOf, unpinPlaces, withPinnedPlaces } from './pinned-places.js';
+import { pinPlaces, placesOf, withPinnedPlaces } from './pinned-places.js';
 import { traceStart, traceStep } from './start-trace.js';
 
 /** How long a fast-path exec's registration waits for its exec-start (the client gives up at 10 s). */
@@ -426,10 +426,10 @@ export class Supervisor {
         }
         this.send(sock, { ok: true, pid: process.pid, sessions: live });
         sock.end();
-        // The next supervisor's places (pinned-places.ts): a restart's, else ours while
-        // sessions live on (their keepers start it), else its starter's.
+        // The next supervisor's places (pinned-places.ts): a restart's, else ours (a keeper
+        // between two reconnects is a live session this count does not see).
         const places = req.places === undefined ? undefined : placesOf(stringRecord(req.places));
-        void this.shutdown('stop requested', places ?? (live > 0 ? 'keep' : 'unpin'));
+        void this.shutdown('stop requested', places);
         return;
       }
       default:
@@ -457,13 +457,12 @@ export class Supervisor {
    * Goes away without ending sessions: sockets first (so keepers reconnecting find a new
    * supervisor, not us), then engines (the listeners stay with the keepers).
    */
-  async shutdown(why: string, pin: Record<string, string> | 'keep' | 'unpin' = 'keep'): Promise<void> {
+  async shutdown(why: string, pin?: Record<string, string>): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     say(`supervisor ${process.pid} shutting down: ${why}`);
     // Before the sockets go: a keeper may start the next supervisor at once.
-    if (pin === 'unpin') unpinPlaces(this.paths.runtime);
-    else if (pin !== 'keep') pinPlaces(pin, this.paths.runtime);
+    if (pin) pinPlaces(pin, this.paths.runtime);
     unlinkQuiet(this.paths.control);
     unlinkQuiet(this.paths.keeper);
     unlinkQuiet(this.paths.pidFile);

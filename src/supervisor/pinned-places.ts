@@ -7,11 +7,12 @@
  * there and have it apply to every session after the next crash.
  *
  * So a supervisor pins the places it serves with in its runtime dir (private, and a floor in
- * every policy), and the next one takes them from there. Only `sbx daemon stop` (and
- * restart, which stops) unpins: the next supervisor then takes its starter's, as the first
- * one did. XDG_RUNTIME_DIR is not pinned: it is where the pin was found.
+ * every policy), and every later one takes them from there, however it was started: only
+ * `sbx daemon restart` pins the restarting terminal's instead. The first supervisor after a
+ * login (the runtime dir is new) takes its starter's. XDG_RUNTIME_DIR is not pinned: it is
+ * where the pin was found.
  */
-import { lstatSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../policy/paths.js';
 
@@ -55,12 +56,4 @@ export function pinPlaces(env: Env, runtime: string): void {
   const tmp = `${file}.${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(placesOf(env))}\n`, { mode: 0o600 });
   renameSync(tmp, file);
-}
-
-export function unpinPlaces(runtime: string): void {
-  try {
-    unlinkSync(pinFile(runtime));
-  } catch {
-    // not there: nothing pinned
-  }
 }

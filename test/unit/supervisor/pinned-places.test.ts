@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pinFile, pinPlaces, placesOf, unpinPlaces, withPinnedPlaces } from '../../../src/supervisor/pinned-places.js';
+import { pinFile, pinPlaces, placesOf, withPinnedPlaces } from '../../../src/supervisor/pinned-places.js';
 
 const dirs: string[] = [];
 const runtime = () => {
@@ -33,11 +33,8 @@ describe('pinned places', () => {
     expect(env).toEqual({ HOME: '/home/u', XDG_CONFIG_HOME: '/home/u/.config', XDG_RUNTIME_DIR: '/run/user/1', PATH: '/opt/bin', SBX_X: '2' });
   });
 
-  it('twin: with nothing pinned (unpinned by a stop), its starter\'s', () => {
-    const r = runtime();
-    pinPlaces(first, r);
-    unpinPlaces(r);
-    expect(withPinnedPlaces(keeper, r)).toEqual({ env: keeper, pinned: undefined });
+  it("twin: with nothing pinned (the first supervisor in a new runtime dir), its starter's", () => {
+    expect(withPinnedPlaces(keeper, runtime())).toEqual({ env: keeper, pinned: undefined });
   });
 
   it('a pin others can read or write, or that is not JSON of an object, is not taken', () => {
