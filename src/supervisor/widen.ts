@@ -103,10 +103,12 @@ async function answerWiden(host: WidenHost, h: HintRequest): Promise<AskReply> {
     sandboxedPty: (p) => host.sandboxedPty(p),
     asks: `a command in sandboxed session ${host.id} asks to trust ${named} (sha256 ${loaded.sha256.slice(0, 12)}), which lets it widen access beyond your user policy:`,
     allows: allowsOf(loaded.data as ProjectFile),
-    // A command typed at the shell's prompt (or the session's own command): while the question
-    // is on screen every other process of the session is paused, the shell aside, so nothing
-    // of the session stands between the shell and the one asking.
-    typedAtPrompt: h.tgid === host.rootPid || (engine.process(host.rootPid)?.followsCd === true && parentOf(h.tgid) === host.rootPid),
+    // A command typed at the prompt of the session's interactive shell: while the question is
+    // on screen every other process of the session is paused, the shell aside, so nothing of
+    // the session stands between the shell and the one asking. Not a session's own command
+    // (`sbx exec -- X`, `sbx shell -- X`): a one-shot sandbox has no prompt a person watches,
+    // and its command may be a package's script.
+    typedAtPrompt: engine.process(host.rootPid)?.followsCd === true && parentOf(h.tgid) === host.rootPid,
     pause: async () => {
       const why = await engine.pause(h.pid);
       if (why === '') lastFailedPause.delete(host.id);

@@ -19,7 +19,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fixture, tcpServers, writeHostsFile, type Servers } from './net-helpers.js';
-import { makeProject, makeSandbox, PUSH_FN, root, type Sandbox } from './supervisor-helpers.js';
+import { makeProject, makeSandbox, PUSH_FN, root, sbxBin, type Sandbox } from './supervisor-helpers.js';
+import { execaSync } from 'execa';
 
 /**
  * A sandbox whose home is not under a temp dir: test/.work in the repository, or in the
@@ -439,5 +440,19 @@ describe("a program inside cannot hold the supervisor's thread", () => {
     expect(r.stdout).toContain(`{"error":"${huge}:1:1: not a valid sbx policy file"}`);
     expect(r.stdout).toContain('{"error":"not trusted: it has no terminal');
     rmSync(huge);
+  });
+
+  // A one-shot sbx exec (a package's install script) has no shell whose prompt a person is
+  // looking at: nothing inside it may put a question on the terminal (sbx exec in its own
+  // process never could). The twin, a command typed at a session shell's prompt, asks:
+  // test/e2e/shell-inside.test.ts.
+  it('a served sbx exec, on a terminal, cannot ask to trust: refused before anything is shown', { timeout: 60_000 }, () => {
+    userConfig(undefined);
+    const d = makeProject(join(sb.home, 'widen-exec'), 'version: 1\nread:\n  deny: ["/etc/hostname"]\n');
+    expect(sb.sbx(['daemon', 'start']).code).toBe(0);
+    const r = execaSync('script', ['-qec', `${sbxBin} exec -- ${sbxBin} trust`, '/dev/null'], { cwd: d, env: sb.env, extendEnv: false, input: 'n\n', reject: false, timeout: 30_000 });
+    const out = `${r.stdout}${r.stderr}`;
+    expect(out).toContain("only a command typed at the prompt of the session's shell can ask");
+    expect(out).not.toMatch(/press Enter/);
   });
 });
