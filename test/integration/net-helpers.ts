@@ -60,7 +60,7 @@ try {
   const argv = JSON.parse(process.env.SBX_NET_TEST_ARGV);
   const env = { ...process.env };
   delete env.SBX_NET_TEST_POLICY; delete env.SBX_NET_TEST_ARGV;
-  process.exit(await linuxExec({ policy, overrides: [], argv, cwd: process.cwd(), env, quiet: false }));
+  process.exit(await linuxExec({ policy, overrides: [], argv, cwd: process.cwd(), env, callerEnv: env, quiet: false }));
 } catch (err) {
   process.stderr.write('net test runner failed: ' + (err && err.stack || err) + '\\n');
   process.exit(99);
