@@ -244,6 +244,8 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
         'unset SBXT_HIDDEN',
         `( sh -c 'tr "\\0" "\\n" < /proc/$PPID/environ 2>/dev/null | grep SBXT_HIDDEN || echo fork-environ-refused; ${probe} attach $PPID 0; ${probe} memread $PPID 1000'; true )`,
         'env SBXT_OWN=visible sleep 30 & kid=$!',
+        // Until it has exec'd, the child is a fork of the shell too (refused, rightly).
+        'while [ "$(cat /proc/$kid/comm)" != sleep ]; do sleep 0.05; done',
         `sh -c "tr '\\0' '\\n' < /proc/$kid/environ | grep SBXT_OWN"; kill $kid`,
       ].join('\n'),
     );
