@@ -236,7 +236,7 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
 
   // The hook's shell gets the whole environment and unsets what env.deny hides; a fork of it
   // (a subshell, a pipeline's compound command) still holds the block it was started with.
-  it("a fork of the session's shell: its environ, memory and attach refused (it holds what the hook hid); twin: a program the shell started is readable", { timeout: 60_000 }, () => {
+  it("a fork of the session's shell: its environ, memory and attach refused (it holds what the hook hid), also after the shell exec'd another; twin: a program the shell started is readable", { timeout: 60_000 }, () => {
     const script = join(sb.dir, 'fork-probe.sh');
     writeFileSync(
       script,
@@ -247,11 +247,15 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
         // Until it has exec'd, the child is a fork of the shell too (refused, rightly).
         'while [ "$(cat /proc/$kid/comm)" != sleep ]; do sleep 0.05; done',
         `sh -c "tr '\\0' '\\n' < /proc/$kid/environ | grep SBXT_OWN"; kill $kid`,
+        // A fork left running when the shell execs another (exec bash to reload the rc files).
+        '( while :; do sleep 0.2; done ) & bg=$!',
+        `exec sh -c "tr '\\0' '\\n' < /proc/$bg/environ 2>/dev/null | grep SBXT_HIDDEN || echo old-fork-refused; kill $bg"`,
       ].join('\n'),
     );
     const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', script], { env: { SBXT_HIDDEN: 'topsecret', SBX_HOOK_REEXEC: '1' } });
     expect(r.stdout, r.stderr).not.toContain('topsecret');
     expect(r.stdout).toContain('fork-environ-refused');
+    expect(r.stdout).toContain('old-fork-refused');
     expect(r.stdout).toMatch(/^attach \d+: Operation not permitted$/m);
     expect(r.stdout).toMatch(/^memread \d+: Permission denied$/m);
     expect(r.stdout).toContain('SBXT_OWN=visible'); // the twin

@@ -264,8 +264,25 @@ void ProcTable::drop_follower_locked(int tgid) {
   }
 }
 
+namespace {
+uint64_t environ_hash(const std::string& block) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: a collision only protects a process more
+  for (unsigned char c : block) h = (h ^ c) * 1099511628211ULL;
+  return h ^ block.size();
+}
+}  // namespace
+
 void ProcTable::exec_starts(int tgid) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!followers_.count(tgid)) return;
+  }
+  // The block this shell (or the launcher about to become it: it passes its own on) was
+  // started with, before the exec replaces it: its forks keep it (holds_shell_environ).
+  std::string block;
+  const bool read = read_file("/proc/" + std::to_string(tgid) + "/environ", block, 1 << 20);
   std::lock_guard<std::mutex> g(mu_);
+  if (read) shell_environs_.insert(environ_hash(block));
   auto it = followers_.find(tgid);
   if (it == followers_.end()) return;
   if (it->second.execs_left > 0) it->second.execs_left--;
@@ -354,17 +371,19 @@ bool ProcTable::sealed(int tgid) {
 
 bool ProcTable::holds_shell_environ(int tgid) {
   const std::string self = "/proc/" + std::to_string(tgid);
+  std::string env;
+  if (!read_file(self + "/environ", env, 1 << 20)) return true;  // cannot tell: protect
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (shell_environs_.count(environ_hash(env))) return true;
+  }
   struct stat t;
   if (stat((self + "/exe").c_str(), &t) != 0) return false;
-  std::string env;
-  bool have_env = false;
   for (int f : followers()) {
     if (f == tgid) return true;
     const std::string shell = "/proc/" + std::to_string(f);
     struct stat s;
     if (stat((shell + "/exe").c_str(), &s) != 0 || s.st_dev != t.st_dev || s.st_ino != t.st_ino) continue;
-    if (!have_env && !read_file(self + "/environ", env, 1 << 20)) return true;  // cannot tell: protect
-    have_env = true;
     std::string shell_env;
     if (!read_file(shell + "/environ", shell_env, 1 << 20) || shell_env == env) return true;
   }

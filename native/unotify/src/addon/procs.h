@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "shm_region.h"
@@ -74,10 +75,12 @@ class ProcTable {
   // count from their fork on, before any trap).
   std::vector<int> members_now();
   bool follows_cd(int tgid);
-  // tgid is a fork of a live interactive shell of the session (a subshell, a pipeline's
-  // compound command): the same image and the same environment block, which holds what the
-  // shell was started with, variables its hook hid included (the hook only unsets them). A
-  // program the shell execs (that shell's binary too) has a block of its own.
+  // tgid holds the environment block an interactive shell of the session was started with:
+  // a fork of it (a subshell, a pipeline's compound command, a background loop), which keeps
+  // that block — variables the shell's hook hid included (the hook only unsets them) — after
+  // the shell itself has exec'd another or exited. Known by the blocks recorded when a shell
+  // exec'd (exec_starts), and by a live shell's own (same image, same block). A program the
+  // shell execs (that shell's binary too) has a block of its own.
   bool holds_shell_environ(int tgid);
   // tgid execs (exec.cc, before the CONTINUE): a shell that execs another program in its
   // place no longer follows cd (the launcher's one exec into the shell aside).
@@ -126,6 +129,9 @@ class ProcTable {
   };
   void drop_follower_locked(int tgid);
   std::unordered_map<int, Follower> followers_;
+  // Environment blocks of the session's shells (hashes), recorded at each exec of one:
+  // holds_shell_environ.
+  std::unordered_set<uint64_t> shell_environs_;
   std::unordered_map<int, Follower> sealed_;  // the same pin, for sealed processes
   uint64_t next_ = 0;  // the next tag to hand out (0: not seeded yet)
   // The store: a header then fixed records in the mapped region.
