@@ -31,18 +31,18 @@ const MAX_INCLUDES = 10;
 
 /**
  * The floors for the project at `projectDir`, for a user whose home and git config dir are
- * given, and the file GIT_CONFIG_GLOBAL names when set (git reads it instead of both).
+ * given, and the files GIT_CONFIG_GLOBAL and GIT_CONFIG_SYSTEM name when set (`configs`).
  */
-export function gitRunFloors(projectDir: string, home: string, gitConfigDir: string, globalConfig?: string): GitRunFloors {
-  const text = derivedFact('git-hooks-path', JSON.stringify([projectDir, home, gitConfigDir, globalConfig ?? null]), computeFloors);
+export function gitRunFloors(projectDir: string, home: string, gitConfigDir: string, configs: string[] = []): GitRunFloors {
+  const text = derivedFact('git-hooks-path', JSON.stringify([projectDir, home, gitConfigDir, configs]), computeFloors);
   return JSON.parse(text) as GitRunFloors;
 }
 
 function computeFloors(input: string): string {
-  const [projectDir, home, gitConfigDir, globalConfig] = JSON.parse(input) as [string, string, string, string | null];
+  const [projectDir, home, gitConfigDir, configs] = JSON.parse(input) as [string, string, string, string[]];
   const out: GitRunFloors = { hooks: [], includes: [], globs: [], templates: [] };
   const repo = findRepository(projectDir);
-  for (const file of [join(home, '.gitconfig'), join(gitConfigDir, 'config'), ...(globalConfig ? [globalConfig] : [])]) {
+  for (const file of [join(home, '.gitconfig'), join(gitConfigDir, 'config'), ...configs]) {
     for (const c of readConfigs(file, home, out)) {
       if (!c) continue;
       if (isAbsolute(c) || c.startsWith('~/')) out.hooks.push(expandHome(c, home));

@@ -6,6 +6,7 @@
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { ecosystemPreset } from './ecosystems.js';
+import { envNamedCode } from './env-named-code.js';
 import { pathExists } from './expand.js';
 import { gitRunFloors, HOOK_NAMES } from './git-hooks-path.js';
 import { linkTargets, type LinkTargets } from './link-targets.js';
@@ -243,13 +244,8 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   const out = [...SHELL_START_FILES, ...NOT_SHELL_START_FILES].map((f) => join(home, f));
   const zdot = env.ZDOTDIR && isAbsolute(env.ZDOTDIR) ? env.ZDOTDIR : undefined;
   if (zdot && zdot !== home) for (const f of ZSH_START_FILES) out.push(join(zdot, f));
-  // Start-up files a variable moves: git's global config, what every non-interactive bash
-  // (BASH_ENV) and interactive sh (ENV) source. Not a device (GIT_CONFIG_GLOBAL=/dev/null) nor a
-  // directory holding the home.
-  for (const name of ['GIT_CONFIG_GLOBAL', 'BASH_ENV', 'ENV']) {
-    const f = env[name] && isAbsolute(env[name]) ? normalize(env[name]).replace(/(.)\/+$/, '$1') : undefined;
-    if (f && f !== '/' && f !== '/tmp' && !/^\/(dev|proc|sys)(\/|$)/.test(f) && f !== home && !home.startsWith(`${f}/`)) out.push(f);
-  }
+  // Code and configuration the terminal's variables point its tools at (env-named-code.ts).
+  out.push(...envNamedCode(env, home, ctx.projectDir, tempDirs(env)));
   // What they source, and what ssh's config includes (rc-sources.ts).
   out.push(...loadedByStartupFiles(ctx).code);
   for (const c of new Set([config, join(home, '.config')])) {
@@ -331,7 +327,7 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   if (root) out.push('/etc', '/proc/sys', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/opt', '/var/lib');
   // Hooks git runs from elsewhere (core.hooksPath: husky's .husky/_, a .githooks dir) and the
   // config files a config includes.
-  const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'), env.GIT_CONFIG_GLOBAL && isAbsolute(env.GIT_CONFIG_GLOBAL) ? env.GIT_CONFIG_GLOBAL : undefined);
+  const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'), ['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM'].flatMap((n) => (env[n] && isAbsolute(env[n]) ? [env[n]] : [])));
   out.push(...git.includes);
   // Templates git copies into every new repository (init.templateDir, $GIT_TEMPLATE_DIR).
   for (const t of [...git.templates, ...(env.GIT_TEMPLATE_DIR && isAbsolute(env.GIT_TEMPLATE_DIR) ? [normalize(env.GIT_TEMPLATE_DIR)] : [])])

@@ -686,15 +686,30 @@ describe('mode and commands', () => {
     expect(await e(proj, join(tools, 'node'))).toBe(false);
   });
 
-  it('start-up files a variable moves are floors (GIT_CONFIG_GLOBAL and the hooks it names, BASH_ENV, ENV), a ZDOTDIR elsewhere is home configuration; twins: a file beside them, and /dev/null as GIT_CONFIG_GLOBAL is no floor', async () => {
+  it('code a variable points tools at is a floor (GIT_CONFIG_GLOBAL/SYSTEM and the hooks they name, BASH_ENV, ENV, NODE_OPTIONS --require, an absolute EDITOR, PYTHONUSERBASE), a ZDOTDIR elsewhere is home configuration; twins: a file beside them, one in the project, /dev/null and the home are no floor', async () => {
     const w = tempWorld();
     const dots = join(w.home, 'dotfiles');
+    const proj = join(w.home, 'proj');
     mkdirSync(join(dots, 'githooks'), { recursive: true });
+    mkdirSync(proj, { recursive: true });
     writeFileSync(join(dots, 'gitconfig'), `[core]\n\thooksPath = ${join(dots, 'githooks')}\n`);
-    const env = { ...w.env, GIT_CONFIG_GLOBAL: join(dots, 'gitconfig'), BASH_ENV: join(dots, 'bashenv'), ENV: join(dots, 'shrc'), ZDOTDIR: join(dots, 'zsh') };
-    const e = async (t: string, vars = env) => (await check((await resolvePolicyForDir(w.home, { env: vars })).policy, 'write', [t], { cwd: w.home, env: vars })).allowed;
-    for (const f of ['gitconfig', 'githooks/pre-commit', 'bashenv', 'shrc', 'zsh/.zcompdump', 'zsh/.zshrc']) expect(await e(join(dots, f)), f).toBe(false);
+    const env = {
+      ...w.env,
+      GIT_CONFIG_GLOBAL: join(dots, 'gitconfig'),
+      GIT_CONFIG_SYSTEM: join(dots, 'gitsystem'),
+      BASH_ENV: join(dots, 'bashenv'),
+      ENV: join(dots, 'shrc'),
+      ZDOTDIR: join(dots, 'zsh'),
+      NODE_OPTIONS: `--max-old-space-size=4096 --require ${join(dots, 'noderc.js')}`,
+      EDITOR: `${join(dots, 'ed.sh')} --wait`,
+      PYTHONUSERBASE: join(dots, 'pyub'),
+      VISUAL: join(proj, 'tools', 'ed.sh'),
+    };
+    const e = async (t: string, vars: Record<string, string> = env) => (await check((await resolvePolicyForDir(proj, { env: vars })).policy, 'write', [t], { cwd: proj, env: vars })).allowed;
+    for (const f of ['gitconfig', 'gitsystem', 'githooks/pre-commit', 'bashenv', 'shrc', 'zsh/.zcompdump', 'zsh/.zshrc', 'noderc.js', 'ed.sh', 'pyub/lib/python3/site-packages/x.pth'])
+      expect(await e(join(dots, f)), f).toBe(false);
     expect(await e(join(dots, 'README.md'))).toBe(true);
+    expect(await e(join(proj, 'tools', 'ed.sh'))).toBe(true); // the project's own: the project decides
     expect(await e('/dev/null', { ...w.env, GIT_CONFIG_GLOBAL: '/dev/null', BASH_ENV: w.home })).toBe(true);
     expect(await e(join(w.home, 'notes.txt'), { ...w.env, BASH_ENV: w.home })).toBe(true); // a variable naming the home floors nothing
   });
