@@ -352,6 +352,8 @@ function loadedByStartupFiles(ctx: PresetContext): RcSources {
     ...SHELL_START_FILES.map((f) => join(home, f)),
     ...(zdot && zdot !== home ? ZSH_START_FILES.map((f) => join(zdot, f)) : []),
     join(config, 'fish', 'config.fish'),
+    // What every non-interactive bash (BASH_ENV) and interactive sh (ENV) sources.
+    ...['BASH_ENV', 'ENV'].flatMap((n) => (env[n] && isAbsolute(env[n]) ? [normalize(env[n])] : [])),
   ];
   const r = rcSources(home, zdot, files, join(home, '.ssh', 'config'));
   const covers = (p: string) => p === '/' || [home, ctx.projectDir].some((d) => d === p || d.startsWith(`${p}/`));

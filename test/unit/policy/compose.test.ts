@@ -686,13 +686,14 @@ describe('mode and commands', () => {
     expect(await e(proj, join(tools, 'node'))).toBe(false);
   });
 
-  it('code a variable points tools at is a floor (GIT_CONFIG_GLOBAL/SYSTEM and the hooks they name, BASH_ENV, ENV, NODE_OPTIONS --require, an absolute EDITOR, PYTHONUSERBASE), a ZDOTDIR elsewhere is home configuration; twins: a file beside them, one in the project, /dev/null and the home are no floor', async () => {
+  it('code a variable points tools at is a floor (GIT_CONFIG_GLOBAL/SYSTEM and the hooks they name, BASH_ENV, ENV and what they source, NODE_OPTIONS --require, an absolute EDITOR, PYTHONUSERBASE), a ZDOTDIR elsewhere is home configuration; twins: a file beside them, one in the project, /dev/null and the home are no floor', async () => {
     const w = tempWorld();
     const dots = join(w.home, 'dotfiles');
     const proj = join(w.home, 'proj');
     mkdirSync(join(dots, 'githooks'), { recursive: true });
     mkdirSync(proj, { recursive: true });
     writeFileSync(join(dots, 'gitconfig'), `[core]\n\thooksPath = ${join(dots, 'githooks')}\n`);
+    writeFileSync(join(dots, 'bashenv'), `. ${join(dots, 'lib.sh')}\n`);
     const env = {
       ...w.env,
       GIT_CONFIG_GLOBAL: join(dots, 'gitconfig'),
@@ -706,7 +707,7 @@ describe('mode and commands', () => {
       VISUAL: join(proj, 'tools', 'ed.sh'),
     };
     const e = async (t: string, vars: Record<string, string> = env) => (await check((await resolvePolicyForDir(proj, { env: vars })).policy, 'write', [t], { cwd: proj, env: vars })).allowed;
-    for (const f of ['gitconfig', 'gitsystem', 'githooks/pre-commit', 'bashenv', 'shrc', 'zsh/.zcompdump', 'zsh/.zshrc', 'noderc.js', 'ed.sh', 'pyub/lib/python3/site-packages/x.pth'])
+    for (const f of ['gitconfig', 'gitsystem', 'githooks/pre-commit', 'bashenv', 'lib.sh', 'shrc', 'zsh/.zcompdump', 'zsh/.zshrc', 'noderc.js', 'ed.sh', 'pyub/lib/python3/site-packages/x.pth'])
       expect(await e(join(dots, f)), f).toBe(false);
     expect(await e(join(dots, 'README.md'))).toBe(true);
     expect(await e(join(proj, 'tools', 'ed.sh'))).toBe(true); // the project's own: the project decides
