@@ -49,8 +49,9 @@ export function homeWritable(home: string, env: Env): string[] {
     // trust lists.
     ...histories.map((h) => join(home, h)),
     // fish's history, written through temp files next to it (fish_history.XXXXXX); the
-    // code fish loads from here is denied again (homeCodeCaches).
-    join(data, 'fish'),
+    // code fish loads from here is denied again (homeCodeCaches). Not when it is fish's config
+    // dir too (XDG_DATA_HOME the same as XDG_CONFIG_HOME): its fish_variables is code.
+    ...(join(data, 'fish') === join(xdg(env, 'XDG_CONFIG_HOME', join(home, '.config')), 'fish') ? [] : [join(data, 'fish')]),
     // The FIFO fish makes in the runtime dir to wake other fish shells after a `set -U`
     // (runtimeElsewhere): a byte in it only makes them read the (denied) variables file again.
     ...userRuntimeDirs(env).map((d) => join(d, 'fish_universal_variables.notifier')),

@@ -30,4 +30,10 @@ describe('home configuration places', () => {
     expect(w).not.toContain('/home/u/.local/state');
     expect(w).not.toContain('/home/u/.cache');
   });
+
+  it("fish's data dir is no exception when it is fish's config dir too (fish_variables is code); twin: apart, it is", () => {
+    expect(homeWritable('/home/u', { XDG_DATA_HOME: '/home/u/x', XDG_CONFIG_HOME: '/home/u/x' })).not.toContain('/home/u/x/fish');
+    expect(homeWritable('/home/u', { XDG_DATA_HOME: '/home/u/.config' })).not.toContain('/home/u/.config/fish');
+    expect(homeWritable('/home/u', { XDG_DATA_HOME: '/home/u/x' })).toContain('/home/u/x/fish');
+  });
 });
