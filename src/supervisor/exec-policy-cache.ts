@@ -52,13 +52,25 @@ export class ExecPolicyCache {
     private readonly own?: Env,
   ) {}
 
-  async resolve(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
+  /**
+   * `env`: the variables to build from (the caller's, with sbx's own places the supervisor's:
+   * caller-env.ts); `programEnv`: the caller's own, which the program gets (filtered);
+   * `floors`: the caller's own places where they differ, whose floors are added (not cached).
+   */
+  async resolve(source: PolicySource & { kind: 'exec' }, env: Env, programEnv: Record<string, string | undefined> = env, floors?: Env): Promise<ResolvedExec> {
     // The policy depends on the flags, not on the command after them: `sbx exec -- make` and
     // `sbx exec -- make test` share one. A bad command line throws here, as in the build.
     const { parseExecCommandLine } = await import('../cli/exec.js');
     const { argv } = parseExecCommandLine(source.args);
     const key = `${source.cwd}\0${source.args.slice(0, source.args.length - argv.length).join('\0')}`;
     const variants = this.entries.get(key) ?? [];
+    if (floors) {
+      // Rare (a terminal whose HOME or XDG_* differ from the supervisor's): built each time.
+      this.misses++;
+      const built = await this.build(source, env, programEnv);
+      const theirs = await resolveExecSource(source, floors, programEnv);
+      return sourceWithFloorsOf(built, theirs.main, "the terminal's own HOME and XDG_*");
+    }
     const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.inputs.stamped).stamp === e.stamp && e.facts.holds(this.kinds));
     if (hit) {
       this.hits++;
@@ -68,11 +80,11 @@ export class ExecPolicyCache {
       copy.source = { ...copy.source, kind: 'exec', cwd: source.cwd, args: source.args };
       copy.key = sourceKey(copy.source);
       copy.argv = argv;
-      copy.env = filterEnv(env, copy.inputs.envFilter);
+      copy.env = filterEnv(programEnv, copy.inputs.envFilter);
       return copy;
     }
     this.misses++;
-    const built = await this.build(source, env);
+    const built = await this.build(source, env, programEnv);
     const { stamp, settled } = stampOf(built.inputs.stamped);
     if (settled && built.inputs.reusable) {
       // The caller's variables are not kept.
@@ -88,11 +100,11 @@ export class ExecPolicyCache {
   }
 
   /** The caller's policy, with the floors the supervisor's own variables make when the caller's differ. */
-  private async build(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
-    const built = await resolveExecSource(source, env);
+  private async build(source: PolicySource & { kind: 'exec' }, env: Env, programEnv: Record<string, string | undefined>): Promise<ResolvedExec> {
+    const built = await resolveExecSource(source, env, programEnv);
     const own = this.own;
     if (!own || built.inputs.readNames.every((n) => own[n] === env[n])) return built;
-    const theirs = await resolveExecSource(source, own);
+    const theirs = await resolveExecSource(source, own, programEnv);
     return {
       ...sourceWithFloorsOf(built, theirs.main),
       inputs: {

@@ -19,6 +19,7 @@ import { sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import type { ExecPolicyCache } from './exec-policy-cache.js';
 import type { PendingExec } from './session.js';
 import { launchEnvironment } from './launch-environment.js';
+import { callerEnv } from './caller-env.js';
 import { traceStart, traceStep } from './start-trace.js';
 
 /** A client that got its reply but whose keeper never registered (it died): forget it. */
@@ -186,7 +187,10 @@ async function build(
   let resolved: ResolvedExec;
   const hitsBefore = host.execPolicies.hits;
   try {
-    resolved = await host.execPolicies.resolve(source, env);
+    // Built as a session's: sbx's own places (user config, trust db) are the supervisor's, the
+    // caller's own places add their floors (caller-env.ts); the program gets the caller's env.
+    const caller = callerEnv(host.env, env);
+    resolved = await host.execPolicies.resolve(source, caller.view, env, caller.floors);
   } catch (err) {
     void network.then((n) => n.drop(), () => undefined);
     // Usage and policy errors are the CLI's to print (same words, same exit code).

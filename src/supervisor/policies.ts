@@ -72,9 +72,10 @@ export interface ResolvedExec extends ResolvedSource {
 
 /**
  * An exec source: the policy `sbx exec ARGS` builds in `cwd` with `env` (src/policy alone builds
- * it). Nothing is watched: a command keeps the policy it was started under.
+ * it), and the program's environment from `programEnv` (the caller's own: `env` may hold sbx's
+ * places instead). Nothing is watched: a command keeps the policy it was started under.
  */
-export async function resolveExecSource(source: PolicySource & { kind: 'exec' }, env: Env): Promise<ResolvedExec> {
+export async function resolveExecSource(source: PolicySource & { kind: 'exec' }, env: Env, programEnv: Record<string, string | undefined> = env): Promise<ResolvedExec> {
   const { parseExecCommandLine, defaultOriginsFor } = await import('../cli/exec.js');
   const { compileExecFlags } = await import('../policy/flags.js');
   const { filterEnv } = await import('../policy/match.js');
@@ -92,7 +93,7 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
     trusted: compiled.trusted,
     prompt: 'sbx',
     broken: [],
-    env: filterEnv(env, compiled.envFilter), // the program's environment: from all of the caller's
+    env: filterEnv(programEnv, compiled.envFilter), // the program's environment: from all of the caller's
     warnings: compiled.warnings,
     quiet,
     argv,

@@ -12,7 +12,7 @@
  * that nothing links to (write).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
@@ -235,6 +235,29 @@ describe("a supervisor's own floors, for callers whose variables differ", () => 
   it('sbx exec served by it, from a terminal without its PATH entry or with another HOME: refused; twin: a file beside them is written', async () => {
     expect(await attempt('exec', sup.env)).toBe(expected);
     expect(await attempt('exec', { ...sup.env, HOME: fakeHome })).toBe(expected);
+  });
+
+  // sbx's own places (its user config, trust db) are the supervisor's for a served exec too:
+  // a HOME the caller points elsewhere (`HOME=$(mktemp -d) sbx exec …`) is where a program
+  // already inside could have planted a user config that lifts the home configuration deny.
+  it("sbx exec served by it with another HOME reads the supervisor's user config, not one planted in that HOME; twin: the supervisor's applies", async () => {
+    const planted = join(sup.dir, 'h3');
+    mkdirSync(join(planted, '.config', 'sbx'), { recursive: true });
+    const tmuxConf = join(sup.env.HOME!, '.tmux.conf');
+    writeFileSync(tmuxConf, '# the real one\n');
+    writeFileSync(join(planted, '.config', 'sbx', 'config.yaml'), `version: 1\nwrite: { allow: [${JSON.stringify(tmuxConf)}] }\n`);
+    const note = join(sup.dir, 'sup-private.txt');
+    writeFileSync(note, 'PRIVATE\n');
+    const supConfig = join(sup.env.XDG_CONFIG_HOME!, 'sbx', 'config.yaml');
+    mkdirSync(dirname(supConfig), { recursive: true });
+    writeFileSync(supConfig, `version: 1\nread: { deny: [${JSON.stringify(note)}] }\n`);
+    try {
+      const env = { ...sup.env, HOME: planted, XDG_CONFIG_HOME: join(planted, '.config') };
+      const r = await run(sbxBin, ['exec', '--', 'sh', '-c', `echo x >> ${tmuxConf} 2>/dev/null && echo tmux-written || echo tmux-refused; cat ${note} 2>/dev/null || echo note-refused`], { env, cwd: sup.dir });
+      expect(r.stdout, r.stderr).toBe('tmux-refused\nnote-refused\n');
+    } finally {
+      rmSync(supConfig, { force: true });
+    }
   });
 
   it('a session it serves, from a terminal without its PATH entry: refused; twin: a file beside them is written', async () => {
