@@ -63,6 +63,7 @@ export async function decideTarget(policy: TargetPolicy, resolver: Resolver, nam
   if (!(policy.audit?.() ?? false) && !policy.nets().every((n) => nameMayReach(n, name, port)))
     return { ok: false, rule: early.rule, reason: 'no rule allows this name' };
   const res = name === 'localhost' ? { addresses: ['127.0.0.1', '::1'] } : await resolver.resolve(name);
+  for (const a of res.addresses) names.record(name, a);
   if (res.addresses.length === 0) return { ok: false, rule: -1, reason: 'name does not resolve', unresolved: true };
   // Decided after resolving, on the policies as they are now (a refresh may have replaced them).
   const nets = policy.nets();
@@ -73,9 +74,6 @@ export async function decideTarget(policy: TargetPolicy, resolver: Resolver, nam
     if (d.effect === 'allow') usable.push(a);
     else refused ??= { rule: d.rule, reason: d.reason, address: a };
   }
-  // Only what a policy allowed names an address in later denial lines: a refused request
-  // would let a program choose the name shown for an address it is then denied on.
-  for (const a of usable) names.record(name, a);
   if (usable.length > 0) return { ok: true, addresses: usable };
   return { ok: false, ...refused! };
 }

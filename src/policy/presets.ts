@@ -207,8 +207,16 @@ function krb5Cache(v: string | undefined): string | undefined {
 export function persistencePaths(ctx: PresetContext): string[] {
   const f = floorPlaces(ctx);
   const links = protectedLinks(ctx, f);
-  return [...new Set([...f.places, ...links.floors].filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS, f.globs);
+  return [...new Set([...f.places, ...links.floors].filter((p) => !p.includes('$')).map(escapeGlob))].concat(GIT_FLOORS, SBX_PLACE_FLOORS, f.globs);
 }
+
+/**
+ * sbx's own files, wherever a HOME or XDG dir may put them: a user config, trust db, last good
+ * versions or hook cache a sandbox wrote under a directory the user later points HOME or
+ * XDG_* at (`HOME=$(mktemp -d) sbx exec …`: a program inside can win that race) would be
+ * trusted by sbx itself there. Its real places are floors besides (own-files.ts).
+ */
+const SBX_PLACE_FLOORS = ['/**/sbx/config.yaml', '/**/sbx/trust.json', '/**/sbx/last-good', '/**/sbx/hook-cache'];
 
 /** The targets of links in the floors, the secrets and the PATH dirs (link-targets.ts). */
 function protectedLinks(ctx: PresetContext, f?: ReturnType<typeof floorPlaces>): LinkTargets {

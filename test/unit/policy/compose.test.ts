@@ -715,6 +715,16 @@ describe('mode and commands', () => {
     expect(await e(join(w.home, 'notes.txt'), { ...w.env, BASH_ENV: w.home })).toBe(true); // a variable naming the home floors nothing
   });
 
+  it("sbx's own files are floors under any directory (a HOME or XDG dir the user may point at later); twin: a file beside them", async () => {
+    const w = tempWorld();
+    const proj = join(w.home, 'proj');
+    mkdirSync(proj, { recursive: true });
+    const e = async (t: string) => (await check((await resolvePolicyForDir(proj, { env: w.env })).policy, 'write', [t], { cwd: proj, env: w.env })).allowed;
+    for (const f of ['/tmp/tmp.x/.config/sbx/config.yaml', '/tmp/h/.local/state/sbx/trust.json', '/tmp/h/.local/state/sbx/last-good/a', '/tmp/s/sbx/hook-cache/bash'])
+      expect(await e(f), f).toBe(false);
+    expect(await e('/tmp/tmp.x/.config/sbx/notes.txt')).toBe(true);
+  });
+
   it("walk-up files above the project and atop the temp dirs are floors (node_modules unless the ancestor is a JS project itself: a monorepo root; cargo and go configs); the project's own are not", async () => {
     const w = tempWorld();
     const proj = join(w.home, 'work', 'a');
