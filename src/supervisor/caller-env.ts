@@ -42,12 +42,12 @@ export function callerEnv(own: Env, caller: Record<string, string>): CallerEnv {
   const reads = recordReads(merged);
   const places = new Set([...Object.keys(caller), ...Object.keys(own)].filter((k) => PLACE.test(k)));
   const differs = [...places].some((k) => caller[k] !== own[k]);
-  const own_: Record<string, string> = { ...merged };
+  const withCallerPlaces: Record<string, string> = { ...merged };
   for (const k of places) {
-    delete own_[k];
-    if (caller[k] !== undefined) own_[k] = caller[k];
+    delete withCallerPlaces[k];
+    if (caller[k] !== undefined) withCallerPlaces[k] = caller[k];
   }
-  const floorReads = differs ? recordReads(own_) : undefined;
+  const floorReads = differs ? recordReads(withCallerPlaces) : undefined;
   const read = () => {
     const out: Record<string, string> = {};
     const names = [...reads.names(), ...(floorReads?.names() ?? [])];

@@ -480,7 +480,7 @@ export class Supervisor {
 /** `sbx daemon run`: serve until stopped. */
 export async function runSupervisor(started: Env = process.env): Promise<number> {
   requireUsableKernel(loadNative());
-  // The places of the supervisor before us, if it did not stop cleanly (pinned-places.ts).
+  // The places the supervisor before us pinned, if one ran in this runtime dir (pinned-places.ts).
   const { env, pinned } = withPinnedPlaces(started, supervisorPaths(started).runtime);
   const differ = pinned ? Object.keys({ ...pinned, ...placesOf(started) }).filter((k) => pinned[k] !== started[k]) : [];
   if (differ.length > 0)
