@@ -11,7 +11,8 @@
  * The home configuration deny (home-config.ts: every dot-entry of the home, the XDG dirs kept
  * elsewhere) is a default, not a floor, but it is what keeps code that runs later outside out
  * of reach, and its home is the one the variables name: it is carried over too, with its
- * exceptions (histories, the sandbox's cache) only where the policy allowed them already.
+ * exceptions (histories, the sandbox's cache) only where the policy, apart from its own home
+ * configuration deny, allows them.
  */
 import type { CompiledPolicy, PathRule, PathSection, RuleOrigin } from './compiled.js';
 import { HOME_CONFIG_ORIGIN } from './home-config.js';
@@ -41,9 +42,12 @@ export function withFloorsOf(policy: CompiledPolicy, other: CompiledPolicy, from
   const merge = (mine: PathSection, theirs: PathSection, homeConfig = false): PathSection => {
     const have = new Set(mine.rules.map(key));
     const isHomeConfig = (r: PathRule) => homeConfig && other.origins[r.rule]?.source === HOME_CONFIG_ORIGIN;
+    // An exception holds where the policy apart from its own home configuration deny allows
+    // (compile.ts homeConfigExceptions): not under --deny-write, nor a rule of the user's.
+    const apart: PathSection = { ...mine, rules: mine.rules.filter((r) => policy.origins[r.rule]?.source !== HOME_CONFIG_ORIGIN) };
     const added = theirs.rules
       .filter((r) => !have.has(key(r)))
-      .filter((r) => (r.effect === 'deny' && (r.floor || isHomeConfig(r))) || (r.effect === 'allow' && isHomeConfig(r) && r.match === 'subtree' && decidePath(mine, unescapeGlob(r.pattern)).effect === 'allow'))
+      .filter((r) => (r.effect === 'deny' && (r.floor || isHomeConfig(r))) || (r.effect === 'allow' && isHomeConfig(r) && r.match === 'subtree' && decidePath(apart, unescapeGlob(r.pattern)).effect === 'allow'))
       .map((r) => ({ ...r, rule: originOf(r.rule) }));
     return added.length === 0 ? mine : { ...mine, rules: [...mine.rules, ...added] };
   };

@@ -338,14 +338,16 @@ export class Supervisor {
       net = await SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerVars), callerEnv: callerVars });
     } catch (err) {
       // Connects stay filtered either way; only names behind wildcards become unreachable.
-      const filter = await envFilter(callerEnv(this.env, callerVars).view);
-      this.send(sock, { env: sessionEnvironment(callerVars, {}, id, filter), warnings: [`no network proxy for this session: ${(err as Error).message}`] });
+      const view = callerEnv(this.env, callerVars).view;
+      const filter = await envFilter(view);
+      this.send(sock, { env: sessionEnvironment(callerVars, view, {}, id, filter), warnings: [`no network proxy for this session: ${(err as Error).message}`] });
       return;
     }
     if (this.stopping) return void net.manager.close();
     this.pendingNets.add(id, net);
-    const filter = await envFilter(net.caller?.view ?? this.env);
-    this.send(sock, { env: sessionEnvironment(callerVars, net.env, id, filter) });
+    const view = net.caller?.view ?? this.env;
+    const filter = await envFilter(view);
+    this.send(sock, { env: sessionEnvironment(callerVars, view, net.env, id, filter) });
     traceStep(id, 'session-env answered');
   }
 

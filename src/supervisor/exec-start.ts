@@ -186,10 +186,10 @@ async function build(
   const network = host.startNetwork(session, env);
   let resolved: ResolvedExec;
   const hitsBefore = host.execPolicies.hits;
+  // Built as a session's: sbx's own places (user config, trust db) are the supervisor's, the
+  // caller's own places add their floors (caller-env.ts); the program gets the caller's env.
+  const caller = callerEnv(host.env, env);
   try {
-    // Built as a session's: sbx's own places (user config, trust db) are the supervisor's, the
-    // caller's own places add their floors (caller-env.ts); the program gets the caller's env.
-    const caller = callerEnv(host.env, env);
     resolved = await host.execPolicies.resolve(source, caller.view, env, caller.floors);
   } catch (err) {
     void network.then((n) => n.drop(), () => undefined);
@@ -214,7 +214,7 @@ async function build(
   reply({
     session,
     argv,
-    env: launchEnvironment(programBase, env, needsProxy ? proxyVars : undefined, session),
+    env: launchEnvironment(programBase, caller.view, needsProxy ? proxyVars : undefined, session),
     warnings: quiet ? [] : warnings,
   });
   traceStep(session, 'exec-start answered');

@@ -4,7 +4,9 @@
  * native/unotify/src/fast.c) apply it as given and merge nothing themselves.
  *
  *   base (the caller's env, or the exec's filtered env), without SBX_SESSION
- *   + the launch variables (src/policy/launch-env.ts) the caller did not set
+ *   + the launch variables (src/policy/launch-env.ts) base does not set, made from the
+ *     variables the policy was built from (`buildEnv`: the sandbox's cache is the one its
+ *     policy leaves writable, under the supervisor's XDG_CACHE_HOME for a served launch)
  *   + sbx's proxy variables, when `proxy` is given
  *   + SBX_SESSION
  */
@@ -14,12 +16,12 @@ import type { Env } from '../policy/paths.js';
 
 export function launchEnvironment(
   base: Record<string, string>,
-  callerEnv: Env,
+  buildEnv: Env,
   proxy: Record<string, string> | undefined,
   session: string,
 ): string[] {
   const { SBX_SESSION: _old, ...rest } = base;
-  const env = { ...rest, ...launchEnv(callerEnv, rest), ...(proxy ?? {}), SBX_SESSION: session };
+  const env = { ...rest, ...launchEnv(buildEnv, rest), ...(proxy ?? {}), SBX_SESSION: session };
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }
 
@@ -33,12 +35,13 @@ export function launchEnvironment(
  */
 export function sessionEnvironment(
   callerEnv: Record<string, string>,
+  buildEnv: Env,
   proxy: Record<string, string>,
   session: string,
   envFilter: { deny: string[]; allow: string[] } | undefined,
 ): string[] {
   const base = envFilter ? filterEnv(callerEnv, envFilter) : callerEnv;
-  return launchEnvironment(base, callerEnv, callerEnv.SBX_HOOK_REEXEC ? undefined : proxy, session);
+  return launchEnvironment(base, buildEnv, callerEnv.SBX_HOOK_REEXEC ? undefined : proxy, session);
 }
 
 /** The session's program is a shell the hook re-executed (see sessionEnvironment). */

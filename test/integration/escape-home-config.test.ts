@@ -13,10 +13,11 @@ import { dirname, join } from 'node:path';
 import { sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-homecfg-');
-servedBySupervisor(world);
 const home = world.env.HOME!;
 // The XDG dirs at their defaults, under the home (as on most machines).
 const env = Object.fromEntries(Object.entries(world.env).filter(([k]) => !/^XDG_(CONFIG|STATE|CACHE|DATA)_HOME$/.test(k)));
+// Served by a supervisor started with the same variables as the callers (as a terminal does).
+servedBySupervisor({ dir: world.dir, env });
 const project = join(world.dir, 'proj');
 const h = (p: string) => join(home, p);
 

@@ -12,6 +12,8 @@ import { onBothStartPaths, sbxBin, tempWorld } from './exec-helpers.js';
 
 const world = tempWorld('sbx-launchenv-');
 const cache = join(world.dir, 'own-cache');
+// The terminal's cache, the supervisor's too (a served launch takes the supervisor's places).
+world.env.XDG_CACHE_HOME = cache;
 const template = join(world.dir, 'my-template');
 beforeAll(() => {
   mkdirSync(cache);
