@@ -24,9 +24,10 @@ import type { Env } from './paths.js';
 export const GIT_TEMPLATE_DIR = fileURLToPath(new URL('../../share/git-template', import.meta.url));
 
 /**
- * `env`: the caller's whole environment (the policy was built from it: the caches and the
- * npmrc follow its HOME and XDG_*); `given`: what the program gets of it (env rules may have
- * dropped some), which decides what "the user set already" means.
+ * `env`: the variables the policy was built from (the caches and the npmrc follow their HOME
+ * and XDG_*: the sandbox's cache is the one the policy leaves writable); `given`: what the
+ * program gets (env rules may have dropped some), which decides what "the user set already"
+ * means.
  */
 export function launchEnv(env: Env, given: Env = env): Record<string, string> {
   const out: Record<string, string> = { ...npmConfigEnv(env, given), ...sandboxCacheEnv(env) };
