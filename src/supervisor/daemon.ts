@@ -327,27 +327,21 @@ export class Supervisor {
    * chains to (src/net/upstream.ts).
    */
   private async answerSessionEnv(sock: Socket, id: string, cwd: string, follows: boolean, callerVars: Record<string, string>): Promise<void> {
-    const envFilter = async (view: Env) => {
-      if (isHookShell(callerVars, follows)) return undefined;
-      // A directory whose policy cannot be built starts locked down (session.ts): nothing runs.
-      const got = await this.policies.get({ kind: 'dir', dir: cwd }, view).catch(() => undefined);
-      return got?.resolved.main.env;
-    };
-    let net: SessionNetwork;
+    let net: SessionNetwork | undefined;
+    const warnings: string[] = [];
     try {
       net = await SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerVars), callerEnv: callerVars });
     } catch (err) {
       // Connects stay filtered either way; only names behind wildcards become unreachable.
-      const view = callerEnv(this.env, callerVars).view;
-      const filter = await envFilter(view);
-      this.send(sock, { env: sessionEnvironment(callerVars, view, {}, id, filter), warnings: [`no network proxy for this session: ${(err as Error).message}`] });
-      return;
+      warnings.push(`no network proxy for this session: ${(err as Error).message}`);
     }
-    if (this.stopping) return void net.manager.close();
-    this.pendingNets.add(id, net);
-    const view = net.caller?.view ?? this.env;
-    const filter = await envFilter(view);
-    this.send(sock, { env: sessionEnvironment(callerVars, view, net.env, id, filter) });
+    if (net && this.stopping) return void net.manager.close();
+    if (net) this.pendingNets.add(id, net);
+    // What the session's policies are built from (the session reads it from its network).
+    const view = net?.caller?.view ?? callerEnv(this.env, callerVars).view;
+    // A directory whose policy cannot be built starts locked down (session.ts): nothing runs.
+    const filter = isHookShell(callerVars, follows) ? undefined : (await this.policies.get({ kind: 'dir', dir: cwd }, view).catch(() => undefined))?.resolved.main.env;
+    this.send(sock, { env: sessionEnvironment(callerVars, view, net?.env ?? {}, id, filter), ...(warnings.length > 0 ? { warnings } : {}) });
     traceStep(id, 'session-env answered');
   }
 
