@@ -35,6 +35,10 @@ export interface CallerEnv {
   read(): Record<string, string>;
 }
 
+export function isCallerEnv(x: Record<string, string> | CallerEnv): x is CallerEnv {
+  return typeof (x as CallerEnv).read === 'function';
+}
+
 export function callerEnv(own: Env, caller: Record<string, string>): CallerEnv {
   const merged: Record<string, string> = {};
   for (const [k, v] of Object.entries(caller)) if (!OWN.test(k)) merged[k] = v;

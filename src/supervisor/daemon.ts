@@ -384,9 +384,9 @@ export class Supervisor {
           env: this.env,
           sessions: this.sessions,
           stopping: () => this.stopping,
-          startNetwork: async (id, callerEnv) => {
+          startNetwork: async (id, callerVars, caller) => {
             // Chained to the caller's own proxy, as for a shell (src/net/upstream.ts).
-            const net = await SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerEnv), callerEnv });
+            const net = await SessionNetwork.start(this.env, this.netNames, { upstream: upstreamFromEnv(callerVars), callerEnv: caller });
             this.pendingNets.add(id, net);
             return { env: net.env, drop: () => void this.pendingNets.take(id)?.manager.close() };
           },

@@ -19,9 +19,8 @@
 import { nodePathKinds, planFactsCheck, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import type { Env } from '../policy/paths.js';
 import { evictLeastRecent, stampOf } from './policy-cache.js';
-import { resolveExecSource, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
+import { resolveServedExec, sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import { filterEnv } from '../policy/match.js';
-import { sourceWithFloorsOf } from '../policy/floors-of.js';
 import { freezeShared, sessionCopy } from './shared-policy.js';
 
 /** Policies kept in all (directories × flag sets × variable values); each is ~40 KB of JSON. */
@@ -67,9 +66,7 @@ export class ExecPolicyCache {
     if (floors) {
       // Rare (a terminal whose HOME or XDG_* differ from the supervisor's): built each time.
       this.misses++;
-      const built = await this.build(source, env, programEnv);
-      const theirs = await resolveExecSource(source, floors, programEnv);
-      return sourceWithFloorsOf(built, theirs.main, "the terminal's own HOME and XDG_*");
+      return resolveServedExec(source, env, programEnv, this.own, floors);
     }
     const hit = variants.find((e) => e.reads.every(([name, value]) => env[name] === value) && stampOf(e.built.inputs.stamped).stamp === e.stamp && e.facts.holds(this.kinds));
     if (hit) {
@@ -84,7 +81,7 @@ export class ExecPolicyCache {
       return copy;
     }
     this.misses++;
-    const built = await this.build(source, env, programEnv);
+    const built = await resolveServedExec(source, env, programEnv, this.own);
     const { stamp, settled } = stampOf(built.inputs.stamped);
     if (settled && built.inputs.reusable) {
       // The caller's variables are not kept.
@@ -97,22 +94,5 @@ export class ExecPolicyCache {
       evictLeastRecent(this.entries, MAX_ENTRIES, key);
     }
     return built;
-  }
-
-  /** The caller's policy, with the floors the supervisor's own variables make when the caller's differ. */
-  private async build(source: PolicySource & { kind: 'exec' }, env: Env, programEnv: Record<string, string | undefined>): Promise<ResolvedExec> {
-    const built = await resolveExecSource(source, env, programEnv);
-    const own = this.own;
-    if (!own || built.inputs.readNames.every((n) => own[n] === env[n])) return built;
-    const theirs = await resolveExecSource(source, own, programEnv);
-    return {
-      ...sourceWithFloorsOf(built, theirs.main),
-      inputs: {
-        ...built.inputs,
-        stamped: [...new Set([...built.inputs.stamped, ...theirs.inputs.stamped])],
-        facts: new Map([...theirs.inputs.facts, ...built.inputs.facts]),
-        reusable: built.inputs.reusable && theirs.inputs.reusable,
-      },
-    };
   }
 }

@@ -19,7 +19,7 @@ import { sourceKey, type PolicySource, type ResolvedExec } from './policies.js';
 import type { ExecPolicyCache } from './exec-policy-cache.js';
 import type { PendingExec } from './session.js';
 import { launchEnvironment } from './launch-environment.js';
-import { callerEnv } from './caller-env.js';
+import { callerEnv, type CallerEnv } from './caller-env.js';
 import { traceStart, traceStep } from './start-trace.js';
 
 /** A client that got its reply but whose keeper never registered (it died): forget it. */
@@ -117,8 +117,11 @@ export interface ExecStartHost {
   env: Env;
   sessions: Map<string, unknown>;
   stopping(): boolean;
-  /** Starts the session's proxy (adopted when the keeper registers): its variables, or drop it. */
-  startNetwork(session: string, callerEnv: Record<string, string>): Promise<{ env: Record<string, string>; drop(): void }>;
+  /**
+   * Starts the session's proxy (adopted when the keeper registers): its variables, or drop it.
+   * `caller`: what the policy is built through, whose reads the session's kept state holds.
+   */
+  startNetwork(session: string, callerVars: Record<string, string>, caller: CallerEnv): Promise<{ env: Record<string, string>; drop(): void }>;
   pending: PendingExecs;
   /** Policies built for earlier runs, each re-checked before it is used again. */
   execPolicies: ExecPolicyCache;
@@ -182,13 +185,15 @@ async function build(
   if (env.SBX_SESSION) return fallback('the caller is inside a session');
   const source: PolicySource & { kind: 'exec' } = { kind: 'exec', cwd: req.cwd, args: req.args };
   traceStart(session);
-  // The session's proxy starts while the policy is built (neither needs the other).
-  const network = host.startNetwork(session, env);
-  let resolved: ResolvedExec;
-  const hitsBefore = host.execPolicies.hits;
   // Built as a session's: sbx's own places (user config, trust db) are the supervisor's, the
   // caller's own places add their floors (caller-env.ts); the program gets the caller's env.
+  // The network holds the same CallerEnv: what the build reads is what the keeper keeps, so a
+  // supervisor that resumes the session builds the same floors.
   const caller = callerEnv(host.env, env);
+  // The session's proxy starts while the policy is built (neither needs the other).
+  const network = host.startNetwork(session, env, caller);
+  let resolved: ResolvedExec;
+  const hitsBefore = host.execPolicies.hits;
   try {
     resolved = await host.execPolicies.resolve(source, caller.view, env, caller.floors);
   } catch (err) {

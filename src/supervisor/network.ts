@@ -15,7 +15,7 @@
  * refuse a sandbox's connect to another session's proxy port, and the proxy serves only
  * connections its session's engine announced (src/native/engine.ts proxyAdmission).
  */
-import { callerEnv, type CallerEnv } from './caller-env.js';
+import { callerEnv, isCallerEnv, type CallerEnv } from './caller-env.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { NetworkManager, NetNames, type ProxyDenial } from '../net/index.js';
 import type { Env } from '../policy/paths.js';
@@ -33,8 +33,8 @@ export class SessionNetwork {
   /** The session's variables (caller-env.ts); undefined: the supervisor's own are used. */
   readonly caller: CallerEnv | undefined;
 
-  private constructor(env: Env, names: NetNames, upstream?: Upstream, callerVars?: Record<string, string>) {
-    this.caller = callerVars ? callerEnv(env, callerVars) : undefined;
+  private constructor(env: Env, names: NetNames, upstream?: Upstream, caller?: Record<string, string> | CallerEnv) {
+    this.caller = caller === undefined ? undefined : isCallerEnv(caller) ? caller : callerEnv(env, caller);
     this.manager = new NetworkManager({
       env: env as NodeJS.ProcessEnv,
       ...(this.caller ? { callerEnv: this.caller.view as Record<string, string> } : {}),
@@ -50,12 +50,13 @@ export class SessionNetwork {
   /**
    * A manager with its proxy listening (on `port` if given and still free, else any).
    * callerEnv: the variables the session's processes were started with (caller-env.ts), from
-   * its caller or, on a resume, as its kept state says.
+   * its caller or, on a resume, as its kept state says; or the CallerEnv a served exec's policy
+   * was built through, so the keeper keeps every variable that build read (its places too).
    */
   static async start(
     env: Env,
     names: NetNames,
-    opts: { port?: number | undefined; say?: (line: string) => void; upstream?: Upstream | undefined; callerEnv?: Record<string, string> | undefined } = {},
+    opts: { port?: number | undefined; say?: (line: string) => void; upstream?: Upstream | undefined; callerEnv?: Record<string, string> | CallerEnv | undefined } = {},
   ): Promise<SessionNetwork> {
     const { port, say, upstream, callerEnv } = opts;
     const n = new SessionNetwork(env, names, upstream, callerEnv);

@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { recordReads } from '../policy/env-reads.js';
+import { sourceWithFloorsOf, type FloorsFrom } from '../policy/floors-of.js';
 import { resolvePolicy, type BrokenFile } from '../policy/index.js';
 import type { LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
@@ -109,6 +110,38 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
 }
 
 /** Resolves a source. A broken file does not throw: it is in `broken` (and in the prompt, as `!`). */
+/**
+ * `sbx exec`'s policy as a supervisor serves it, at its start (exec-policy-cache.ts) and when a
+ * supervisor resumes it after a restart (policy-cache.ts) alike: built from `env` (the caller's
+ * variables with sbx's own places: caller-env.ts), plus the floors the same flags make from
+ * the supervisor's own variables (`own`) when the build read others, and from the caller's
+ * own places (`floors`) when they differ from the supervisor's (src/policy/floors-of.ts).
+ */
+export async function resolveServedExec(
+  source: PolicySource & { kind: 'exec' },
+  env: Env,
+  programEnv: Record<string, string | undefined>,
+  own: Env | undefined,
+  floors?: Env,
+): Promise<ResolvedExec> {
+  let built = await resolveExecSource(source, env, programEnv);
+  const add = async (from: Env, label?: FloorsFrom) => {
+    const theirs = await resolveExecSource(source, from, programEnv);
+    built = {
+      ...sourceWithFloorsOf(built, theirs.main, label),
+      inputs: {
+        ...built.inputs,
+        stamped: [...new Set([...built.inputs.stamped, ...theirs.inputs.stamped])],
+        facts: new Map([...theirs.inputs.facts, ...built.inputs.facts]),
+        reusable: built.inputs.reusable && theirs.inputs.reusable,
+      },
+    };
+  };
+  if (own && built.inputs.readNames.some((n) => own[n] !== env[n])) await add(own);
+  if (floors) await add(floors, "the terminal's own HOME and XDG_*");
+  return built;
+}
+
 export async function resolveSource(source: PolicySource, env: Env, lastGood?: LastGoodStore): Promise<ResolvedSource> {
   return (await resolveSourceWithFacts(source, env, lastGood)).resolved;
 }

@@ -22,7 +22,7 @@ import { recordReads } from '../policy/env-reads.js';
 import { canonicalPath, nodePathKinds, planFactsCheck, SETTLED_NS, type FactsCheck, type PathKinds, type PathStamps } from '../policy/expand.js';
 import { stateLastGood, type LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
-import { resolveSource, resolveSourceWithFacts, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
+import { resolveServedExec, resolveSourceWithFacts, sourceKey, type PolicySource, type ResolvedSource } from './policies.js';
 import { freezeShared, sessionCopy } from './shared-policy.js';
 
 /** Policies kept in all (identities × variants); each is ~40 KB. */
@@ -122,8 +122,12 @@ export class PolicyCache {
    */
   async get(source: PolicySource, env: Env = this.env, floors?: Env): Promise<CachedSource> {
     const effectiveKey = this.effectiveKey(source);
-    // An exec source is built once per command (its env and flags are its own): never cached.
-    if (source.kind === 'exec') return { resolved: await resolveSource(source, env), effectiveKey, generation: this.nextGeneration++ };
+    // An exec source (a served one resumed after a restart) is built once per command from the
+    // variables kept with it, with the same floors as at its start: never cached.
+    if (source.kind === 'exec') {
+      const vars = source.env ?? env;
+      return { resolved: await resolveServedExec(source, vars, vars, this.env, floors), effectiveKey, generation: this.nextGeneration++ };
+    }
     const e = await this.entryFor(source, effectiveKey, env);
     // `floors`: the caller's own places (caller-env.ts): their floors are added to this copy.
     const theirs = floors ? await this.entryFor(source, effectiveKey, floors) : undefined;

@@ -302,6 +302,32 @@ describe('kill -9 of the supervisor keeps what the session was given', { timeout
     expect(out.code).toBe(0);
   });
 
+  // A terminal whose HOME and XDG_* differ from the supervisor's: the floors of its own
+  // places (its ~/.bashrc, hook cache) and its home configuration (.tmux.conf) are added to
+  // its policy (caller-env.ts); a served exec's kept state gives them to the next supervisor.
+  for (const how of ['exec', 'shell']) {
+    it(`an sbx ${how} session from a terminal with its own HOME and XDG_* keeps that terminal's start files and hook cache closed after a restart; twin: a file beside them is written`, async () => {
+      const other = join(sb.dir, `own-places-${how}`);
+      const places = { HOME: join(other, 'home'), XDG_CONFIG_HOME: join(other, 'config'), XDG_STATE_HOME: join(other, 'state') };
+      const refused = [join(places.HOME, '.bashrc'), join(places.HOME, '.tmux.conf'), join(places.XDG_STATE_HOME, 'sbx', 'hook-cache', 'bash')];
+      const twin = join(places.HOME, 'notes.txt');
+      for (const f of [...refused, twin]) {
+        mkdirSync(join(f, '..'), { recursive: true });
+        writeFileSync(f, '# written outside\n');
+      }
+      const tries = (tag: string) => `for p in ${[...refused, twin].join(' ')}; do if echo planted >> "$p" 2>/dev/null; then echo "${tag} ok $p"; else echo "${tag} refused $p"; fi; done`;
+      const go = goFile(`places-${how}`);
+      const r = sb.spawnSbxEnv([how, '--', 'sh', '-c', `${tries('before')}; echo "$SBX_SESSION" > ${go}-id; while [ ! -e ${go} ]; do sleep 0.05; done; ${tries('after')}`], places, world);
+      const id = await until('the session, past its first tries', () => (existsSync(`${go}-id`) ? readFileSync(`${go}-id`, 'utf8').trim() || undefined : undefined), 60_000);
+      await killSupervisor(id);
+      writeFileSync(go, '');
+      const out = await r.done;
+      const want = (tag: string) => [...refused.map((f) => `${tag} refused ${f}`), `${tag} ok ${twin}`];
+      expect(out.stdout.trim().split('\n'), out.stderr).toEqual([...want('before'), ...want('after')]); // exec on main: "after ok …"
+      expect(out.code).toBe(0);
+    });
+  }
+
   // A keeper the launcher started (sbx shell's Node path) has the program's environment,
   // which the policy's env rules filtered: it restarts the supervisor of the runtime dir it
   // serves all the same (before: one in /tmp/sbx-UID, and the session hung).

@@ -84,4 +84,21 @@ describe('PolicyCache', () => {
     expect(decidePath(write, join(other, '.bash_history')).effect).toBe('deny');
     expect(decidePath(write, join(other, '.tmux.conf')).effect).toBe('deny');
   });
+
+  it("a served sbx exec resumed after a restart (its source keeps the variables it was built from) gets the same floors: the supervisor's own and the terminal's own places", async () => {
+    const { w, proj, bin: supervisorBin } = await settledProject('version: 1\n', 'node-v20/bin');
+    const cache = new PolicyCache({ ...w.env, PATH: `${supervisorBin}:${w.env.PATH}` });
+    const other = join(w.home, 'elsewhere');
+    const caller = callerEnv(w.env, { PATH: w.env.PATH!, HOME: other });
+    // What the keeper keeps: the source, with the variables its build read (policies.ts resolveExecSource).
+    const source = { kind: 'exec' as const, cwd: proj, args: ['--', 'true'], env: { PATH: w.env.PATH!, HOME: w.env.HOME! } };
+    const resumed = (await cache.get(source, caller.view, caller.floors)).resolved.main.write;
+    expect(decidePath(resumed, join(supervisorBin, 'node')).effect).toBe('deny');
+    expect(decidePath(resumed, join(other, '.bashrc')).effect).toBe('deny');
+    expect(decidePath(resumed, join(other, '.tmux.conf')).effect).toBe('deny');
+    expect(decidePath(resumed, join(other, 'notes.txt')).effect).toBe('allow'); // the twin
+    // Without the terminal's places: its start files are not the policy's business.
+    const plain = (await cache.get(source, caller.view)).resolved.main.write;
+    expect(decidePath(plain, join(other, '.bashrc')).effect).toBe('allow');
+  });
 });
