@@ -340,8 +340,9 @@ export class Supervisor {
     // What the session's policies are built from (the session reads it from its network).
     const view = net?.caller?.view ?? callerEnv(this.env, callerVars).view;
     // A directory whose policy cannot be built starts locked down (session.ts): nothing runs.
-    const filter = isHookShell(callerVars, follows) ? undefined : (await this.policies.get({ kind: 'dir', dir: cwd }, view).catch(() => undefined))?.resolved.main.env;
-    this.send(sock, { env: sessionEnvironment(callerVars, view, net?.env ?? {}, id, filter), ...(warnings.length > 0 ? { warnings } : {}) });
+    const hookShell = isHookShell(callerVars, follows);
+    const filter = hookShell ? undefined : (await this.policies.get({ kind: 'dir', dir: cwd }, view).catch(() => undefined))?.resolved.main.env;
+    this.send(sock, { env: sessionEnvironment(callerVars, view, net?.env ?? {}, id, filter, hookShell), ...(warnings.length > 0 ? { warnings } : {}) });
     traceStep(id, 'session-env answered');
   }
 

@@ -39,12 +39,17 @@ export function sessionEnvironment(
   proxy: Record<string, string>,
   session: string,
   envFilter: { deny: string[]; allow: string[] } | undefined,
+  hookShell: boolean,
 ): string[] {
-  const base = envFilter ? filterEnv(callerEnv, envFilter) : callerEnv;
-  return launchEnvironment(base, buildEnv, callerEnv.SBX_HOOK_REEXEC ? undefined : proxy, session);
+  const base = envFilter && !hookShell ? filterEnv(callerEnv, envFilter) : callerEnv;
+  return launchEnvironment(base, buildEnv, hookShell ? undefined : proxy, session);
 }
 
-/** The session's program is a shell the hook re-executed (see sessionEnvironment). */
+/**
+ * The session's program is a shell the hook re-executed (see sessionEnvironment): it follows
+ * cd and says so. Either alone is not: `sbx shell -- CMD` with SBX_HOOK_REEXEC in the terminal
+ * is any other program.
+ */
 export function isHookShell(callerEnv: Record<string, string>, follows: boolean): boolean {
   return follows && !!callerEnv.SBX_HOOK_REEXEC;
 }
