@@ -17,6 +17,7 @@ import type { Env } from '../policy/paths.js';
 const OWN = /^(HOME|XDG_[A-Z_]+|SBX_[A-Z0-9_]+)$/;
 /** The places among them: where the caller's programs, and its terminal later, load from too. */
 const PLACE = /^(HOME|XDG_[A-Z_]+)$/;
+export const isPlace = (name: string): boolean => PLACE.test(name);
 
 export interface CallerEnv {
   /** The session's variables with sbx's own places from the supervisor; reads are noted. */
@@ -44,7 +45,7 @@ export function callerEnv(own: Env, caller: Record<string, string>): CallerEnv {
   for (const [k, v] of Object.entries(caller)) if (!OWN.test(k)) merged[k] = v;
   for (const [k, v] of Object.entries(own)) if (OWN.test(k) && typeof v === 'string') merged[k] = v;
   const reads = recordReads(merged);
-  const places = new Set([...Object.keys(caller), ...Object.keys(own)].filter((k) => PLACE.test(k)));
+  const places = new Set([...Object.keys(caller), ...Object.keys(own)].filter((k) => isPlace(k)));
   const differs = [...places].some((k) => caller[k] !== own[k]);
   const withCallerPlaces: Record<string, string> = { ...merged };
   for (const k of places) {
@@ -56,7 +57,7 @@ export function callerEnv(own: Env, caller: Record<string, string>): CallerEnv {
     const out: Record<string, string> = {};
     const names = [...reads.names(), ...(floorReads?.names() ?? [])];
     for (const n of names) {
-      const v = PLACE.test(n) ? caller[n] : merged[n];
+      const v = isPlace(n) ? caller[n] : merged[n];
       if (v !== undefined) out[n] = v;
     }
     return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

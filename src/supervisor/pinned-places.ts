@@ -15,8 +15,10 @@
 import { lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../policy/paths.js';
+import { isPlace } from './caller-env.js';
 
-const PINNED = /^(HOME|XDG_(?!RUNTIME_DIR$)[A-Z_]+)$/;
+/** The places (caller-env.ts) but the runtime dir. */
+const isPinned = (name: string): boolean => isPlace(name) && name !== 'XDG_RUNTIME_DIR';
 
 export function pinFile(runtime: string): string {
   return join(runtime, 'places.json');
@@ -25,7 +27,7 @@ export function pinFile(runtime: string): string {
 /** The places `env` names (HOME, XDG_* but the runtime dir). */
 export function placesOf(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (PINNED.test(k) && typeof v === 'string') out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (isPinned(k) && typeof v === 'string') out[k] = v;
   return out;
 }
 
@@ -46,7 +48,7 @@ export function withPinnedPlaces(env: Env, runtime: string): { env: Env; pinned:
     return { env, pinned: undefined };
   }
   const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) if (!PINNED.test(k)) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (!isPinned(k)) out[k] = v;
   return { env: { ...out, ...pinned } as Env, pinned };
 }
 
