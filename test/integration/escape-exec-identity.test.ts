@@ -148,6 +148,16 @@ describe('the dynamic loader runs the program it is given', () => {
     expect(ok.stdout + ok.stderr).toMatch(/GNU Wget|cannot open shared object file/);
   });
 
+  // helper-77 #03: argv was read up to 1 MiB, and options past it hid the program.
+  it('ld.so with more than a MiB of options before PROG: curl works outside, is refused inside; wget runs inside', async () => {
+    const args = (p: string) => ['sh', '-c', `a=$(head -c 120000 /dev/zero | tr '\\0' x); exec ${loader} --inhibit-cache ${'--argv0 $a '.repeat(9)}/usr/bin/${p} --version`];
+    expect((await outside(args('curl'))).stdout).toMatch(CURL);
+    expectDenied(await inside(args('curl')), /denied exec \/usr\/bin\/curl \(run by the dynamic loader/);
+    const ok = await inside(args('wget'));
+    expect(ok.stdout).toMatch(WGET);
+    expect(ok.code).toBe(0);
+  });
+
   it('ld.so with an option form sbx cannot read (--x=y) is refused while programs are denied', async () => {
     expectDenied(await inside([loader, '--library-path=/usr/lib', '/usr/bin/wget', '--version']), /options sbx cannot read with certainty/);
     expect((await inside([loader, '--library-path', '/usr/lib', '/usr/bin/wget', '--version'])).stdout).toMatch(WGET);
@@ -185,12 +195,15 @@ describe('argument rules read the global options of git, kubectl, docker, npm', 
         git('--git-dir', join(repo, '.git'), '--work-tree', repo, 'status'),
         git('-C', repo, '--git-dir=.git', 'status'),
         ['sh', '-c', `cp /usr/bin/git ${pub}/g && exec ${pub}/g -c k.v=1 -C ${repo} status`],
+        // More than a MiB of global options before the subcommand (helper-77 #03).
+        ['sh', '-c', `exec git -C ${repo} $(yes -- --literal-pathspecs | head -n 60000) status`],
         // git's dashed form (git-core's programs): git-status is `git status`.
         ['sh', '-c', `cd ${repo} && exec /usr/lib/git-core/git-status`],
       ],
       allowed: [
         git('-c', 'k.v=1', '-C', repo, '--no-pager', 'log', '-1', '--format=%s'),
         ['sh', '-c', `cp /usr/bin/git ${pub}/g2 && exec ${pub}/g2 -C ${repo} log -1 --format=%s`],
+        ['sh', '-c', `exec git -C ${repo} $(yes -- --literal-pathspecs | head -n 60000) log -1 --format=%s`],
         ['sh', '-c', `cd ${repo} && exec /usr/lib/git-core/git-log -1 --format=%s`],
       ],
       ran: /first-commit/,

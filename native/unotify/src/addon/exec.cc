@@ -27,9 +27,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "engine.h"
 #include "exec_rules.h"
@@ -129,35 +131,66 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
 // iconv modules, OpenSSL's config (it loads engines and providers), the interpreters' (a
 // script's override is its interpreter's), the JVM's agents, and the commands git, kubectl,
 // docker, ssh and less run from what a variable names — when set in the process's initial
-// environment: the first one's name, else null. Read from /proc/<tid>/environ, the
-// environment the kernel put on the new stack (what ld.so read). A name ending in '*' is a
-// prefix (bash's exported functions, git's config pairs).
-const char* loader_injection(int tid) {
+// environment: the first one's name, else empty. Read whole from /proc/<tid>/environ, the
+// environment the kernel put on the new stack (what ld.so read); one that cannot be read
+// whole counts as injected. A name ending in '*' is a prefix (bash's exported functions,
+// git's config pairs).
+//
+// The interpreters whose variables keep growing (python, node, perl, lua, the loader) are
+// refused by family: every variable of the prefix but the few known to load nothing. A list
+// of names trails them (PYTHONPYCACHEPREFIX reads bytecode, PYTHONINSPECT runs what stdin
+// types, PYTHONWARNINGS imports a module). src/policy/env-named-code.ts is the floors' list
+// of the same kind of variable (whose files must not be writable): change both together.
+std::string loader_injection(int tid) {
   static const char* const vars[] = {
-      "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "GCONV_PATH",
+      "GCONV_PATH",
       "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES",
-      "NODE_OPTIONS", "NODE_PATH",
-      "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
-      "PERL5OPT", "PERL5LIB", "PERLLIB",
-      "RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH",
-      "LUA_PATH", "LUA_CPATH", "LUA_INIT",
-      "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+      "PERLLIB",
+      "RUBYOPT", "RUBYLIB", "RUBYPATH", "RUBYSHELL", "GEM_HOME", "GEM_PATH", "BUNDLE_GEMFILE",
+      "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
+      "PHPRC", "PHP_INI_SCAN_DIR", "R_PROFILE", "R_PROFILE_USER", "R_ENVIRON", "R_ENVIRON_USER", "R_LIBS", "R_LIBS_USER",
+      "R_LIBS_SITE", "JULIA_LOAD_PATH", "JULIA_DEPOT_PATH", "ERL_LIBS", "ERL_AFLAGS", "ERL_ZFLAGS", "ERL_FLAGS",
+      "ELIXIR_ERL_OPTIONS", "DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER_PATH", "TCLLIBPATH", "GUILE_LOAD_PATH",
+      "GUILE_LOAD_COMPILED_PATH",
       "BASH_ENV", "ENV", "BASH_FUNC_*", "ZDOTDIR", "SHELLOPTS", "BASHOPTS", "PS4",
       "GIT_CONFIG_*", "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
       "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR",
       "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS", "LESSOPEN", "LESSCLOSE"};
+  struct Family {
+    const char* prefix;
+    std::vector<const char*> harmless;
+  };
+  static const Family families[] = {
+      {"LD_", {}},
+      {"PYTHON",
+       {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONIOENCODING", "PYTHONHASHSEED", "PYTHONUTF8",
+        "PYTHONNOUSERSITE", "PYTHONFAULTHANDLER", "PYTHONOPTIMIZE", "PYTHONSAFEPATH", "PYTHONCOERCECLOCALE",
+        "PYTHONDEVMODE", "PYTHONVERBOSE", "PYTHONNODEBUGRANGES", "PYTHONINTMAXSTRDIGITS", "PYTHONWARNDEFAULTENCODING",
+        "PYTHONTRACEMALLOC", "PYTHONMALLOC", "PYTHONASYNCIODEBUG", "PYTHONPROFILEIMPORTTIME"}},
+      {"NODE_",
+       {"NODE_ENV", "NODE_EXTRA_CA_CERTS", "NODE_NO_WARNINGS", "NODE_TLS_REJECT_UNAUTHORIZED", "NODE_DEBUG",
+        "NODE_PENDING_DEPRECATION", "NODE_DISABLE_COLORS", "NODE_PRESERVE_SYMLINKS", "NODE_UNIQUE_ID"}},
+      {"PERL5", {}},
+      {"LUA_", {}},
+  };
   std::string env;
-  if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, 1 << 20)) return "an unreadable environment";
-  for (const std::string& kv : split_nul(env))
+  if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, kExecStringsMax)) return "an environment sbx cannot read whole";
+  for (const std::string& kv : split_nul(env)) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string name = kv.substr(0, std::min<size_t>(eq, 64));  // said in a denial: bounded
     for (const char* v : vars) {
       const size_t k = strlen(v);
-      if (v[k - 1] == '*') {
-        if (kv.compare(0, k - 1, v, k - 1) == 0 && kv.find('=') != std::string::npos) return v;
-      } else if (kv.size() > k + 1 && kv.compare(0, k, v) == 0 && kv[k] == '=') {
-        return v;
-      }
+      if (v[k - 1] == '*' ? name.compare(0, k - 1, v, k - 1) == 0 : name == v) return name;
     }
-  return nullptr;
+    for (const Family& f : families) {
+      if (name.compare(0, strlen(f.prefix), f.prefix) != 0) continue;
+      bool ok = false;
+      for (const char* h : f.harmless) ok = ok || name == h;
+      if (!ok) return name;
+    }
+  }
+  return std::string();
 }
 
 // Is the caller's running image sbx's own launcher (by identity, not by name)? Read about
@@ -167,17 +200,66 @@ bool runs_launcher(Notif& n, const std::string& proc) {
   return exe.ok() && n.core->is_launcher(exe.get()) && n.valid();
 }
 
-// Could a process under `p` have written the program at `path` (or put another file in its
-// place)? Its policy lets it write there, and the file or its directory is ours (the same
-// user: its mode bits are the owner's to change back — a planted file made read-only is
-// still the sandbox's).
+// Could a process under `p` have written the file or directory entry at `path` (or put
+// another in its place)? Its policy lets it write there, and the entry or its directory is
+// ours (the same user: its mode bits are the owner's to change back — a planted file made
+// read-only is still the sandbox's; a symlink of ours in /tmp is ours to point elsewhere).
 bool sandbox_may_write(const Policy& p, const std::string& path) {
   if (!decide_path(p.write, path).allow) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st;
   const uid_t me = geteuid();
-  return (stat(path.c_str(), &st) == 0 && st.st_uid == me) || (stat(dir.c_str(), &st) == 0 && st.st_uid == me);
+  return (lstat(path.c_str(), &st) == 0 && st.st_uid == me) || (stat(dir.c_str(), &st) == 0 && st.st_uid == me);
+}
+
+// Could a process under `p` have chosen the program the name `name` (AT_EXECFN, or the image's
+// own path) reached when the kernel ran it? The name is walked as the kernel walks it, from
+// the root, symlinks followed, here and now: planted when an entry on the way is the
+// sandbox's to write (the file itself, or an entry or symlink it could have swapped between
+// the exec and now), when the way passes through /proc (/proc/self/cwd is wherever the caller
+// chose to be), or when it cannot be walked (a relative name, a missing entry, a loop). Text
+// alone proves nothing: `/usr/../tmp/x` and `//tmp/x` are /tmp/x.
+bool name_planted(const Policy& p, const std::string& name) {
+  if (name.empty() || name[0] != '/') return true;
+  std::vector<std::string> todo;  // components still to walk, the next one last
+  const auto push_path = [&todo](const std::string& path) {
+    std::vector<std::string> parts;
+    size_t i = 0;
+    while (i <= path.size()) {
+      size_t j = path.find('/', i);
+      if (j == std::string::npos) j = path.size();
+      if (j > i) parts.push_back(path.substr(i, j - i));
+      i = j + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  push_path(name);
+  std::string cur;  // the real path walked so far ("" is the root)
+  int links = 0;
+  while (!todo.empty()) {
+    const std::string c = todo.back();
+    todo.pop_back();
+    if (c == ".") continue;
+    if (c == "..") {
+      cur = cur.substr(0, cur.rfind('/') == std::string::npos ? 0 : cur.rfind('/'));
+      continue;
+    }
+    const std::string at = cur + "/" + c;
+    if (at == "/proc") return true;
+    if (sandbox_may_write(p, at)) return true;
+    struct stat st;
+    if (lstat(at.c_str(), &st) != 0) return true;
+    if (S_ISLNK(st.st_mode)) {
+      const std::string target = read_link(at);
+      if (++links > 40 || target.empty()) return true;
+      if (target[0] == '/') cur.clear();
+      push_path(target);
+      continue;
+    }
+    cur = at;
+  }
+  return false;
 }
 
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
@@ -200,6 +282,7 @@ Verdict verify_image(Notif& n, bool pending) {
   }
   std::string asked;
   std::vector<std::string> argv;
+  bool argv_read = true;
   // A process under a `commands:` override that ran another program: the policy it came from
   // (below: the override is kept only for a program the sandbox cannot have written).
   const auto base = pending ? n.core->override_base(n.policyId) : nullptr;
@@ -209,12 +292,18 @@ Verdict verify_image(Notif& n, bool pending) {
     asked = exec_fn(n.caller.tid);
     if (chain_any(n, exec_uses_argv)) {
       std::string cmd;
-      read_file(proc + "/cmdline", cmd, 1 << 20);
+      argv_read = read_file(proc + "/cmdline", cmd, kExecStringsMax);
       argv = split_nul(cmd);
     }
   }
   // Everything above was read about the caller's process only if it still waits here.
   if (!n.valid()) return Verdict::kGone;
+  // Argument rules and the loader's PROG are decided on the whole argv or not at all.
+  if (!argv_read) {
+    n.core->denials++;
+    post_event(n, "deny", Decision{false, -2}, path + " (its arguments could not be read whole: argument rules cannot decide it)");
+    return pending ? Verdict::kKill : Verdict::kRefuse;
+  }
   if (path.empty()) {
     // Unreadable image (an exec of a file we may not read makes the process non-dumpable):
     // after an exec, fail closed as a denial; a process met for the first time (it may have
@@ -273,8 +362,8 @@ Verdict verify_image(Notif& n, bool pending) {
     // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran; a
     // relative one, found through a relative PATH entry, cannot be placed: not kept either).
     const std::string planted = !base ? std::string()
-                                : sandbox_may_write(*base, path) ? path
-                                : !asked.empty() && (asked[0] != '/' || sandbox_may_write(*base, asked)) ? asked
+                                : name_planted(*base, path) ? path
+                                : !asked.empty() && name_planted(*base, asked) ? asked
                                 : std::string();
     if (!planted.empty()) {
       // Decided again below under the strict policy, which may have exec rules this one has
@@ -308,17 +397,17 @@ Verdict verify_image(Notif& n, bool pending) {
   if (ov >= 0) {
     // The real program, with code of someone else's choosing loaded into it by the dynamic
     // loader: that code would run with the override's rights. Killed, like a denied image.
-    const char* var = loader_injection(n.caller.tid);
+    const std::string var = loader_injection(n.caller.tid);
     // Asked after everything above was read: a debugger that wrote the process before that
     // (its environment, AT_EXECFN) was recorded before its write was carried out.
     const bool written = n.core->execs().tainted(n.caller.tgid);
     if (!n.valid()) return Verdict::kGone;
-    if (var || written) {
+    if (!var.empty() || written) {
       n.core->denials++;
       post_event(n, "deny", Decision{false, -2},
                  path + (written ? std::string(" (its memory was opened or written by a debugger before sbx verified it: it cannot "
                                                "get its commands: override)")
-                                 : " (run with " + std::string(var) +
+                                 : " (run with " + var +
                                        ": code from outside the program would get its commands: override)"));
       return Verdict::kKill;
     }
@@ -410,7 +499,9 @@ void handle_exec(Notif& n) {
   std::vector<std::string> argv;
   int e = read_string(n.caller.tid, pathp, path);
   if (e < 0) return void(reply_error(n.listener(), n.req.id, -e));
-  // argv only for a policy that decides on it (the kernel reports a bad argv itself).
+  // argv only for a policy that decides on it (the kernel reports a bad argv itself). The
+  // first 64 arguments: this is the early answer only; the new image's whole argv is decided
+  // at verification (a rule past them is missed here, never wrongly applied).
   if (chain_any(n, exec_uses_argv) && (e = read_argv(n.caller.tid, argvp, argv, 64)) < 0)
     return void(reply_error(n.listener(), n.req.id, -e));
   if (!n.valid()) return;

@@ -280,7 +280,7 @@ void ProcTable::exec_starts(int tgid) {
   // The block this shell (or the launcher about to become it: it passes its own on) was
   // started with, before the exec replaces it: its forks keep it (holds_shell_environ).
   std::string block;
-  const bool read = read_file("/proc/" + std::to_string(tgid) + "/environ", block, 1 << 20);
+  const bool read = read_file("/proc/" + std::to_string(tgid) + "/environ", block, kExecStringsMax);
   std::lock_guard<std::mutex> g(mu_);
   if (read) shell_environs_.insert(environ_hash(block));
   auto it = followers_.find(tgid);
@@ -372,7 +372,7 @@ bool ProcTable::sealed(int tgid) {
 bool ProcTable::holds_shell_environ(int tgid) {
   const std::string self = "/proc/" + std::to_string(tgid);
   std::string env;
-  if (!read_file(self + "/environ", env, 1 << 20)) return true;  // cannot tell: protect
+  if (!read_file(self + "/environ", env, kExecStringsMax)) return true;  // cannot tell: protect
   {
     std::lock_guard<std::mutex> g(mu_);
     if (shell_environs_.count(environ_hash(env))) return true;
@@ -385,7 +385,7 @@ bool ProcTable::holds_shell_environ(int tgid) {
     struct stat s;
     if (stat((shell + "/exe").c_str(), &s) != 0 || s.st_dev != t.st_dev || s.st_ino != t.st_ino) continue;
     std::string shell_env;
-    if (!read_file(shell + "/environ", shell_env, 1 << 20) || shell_env == env) return true;
+    if (!read_file(shell + "/environ", shell_env, kExecStringsMax) || shell_env == env) return true;
   }
   return false;
 }

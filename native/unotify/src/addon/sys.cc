@@ -141,7 +141,7 @@ bool read_file(const std::string& path, std::string& out, size_t max) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
-    if (out.size() >= max) break;
+    if (out.size() > max) return false;
   }
   return true;
 }

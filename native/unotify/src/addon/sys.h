@@ -89,7 +89,12 @@ int self_fd_dir();
 // Reopens one of our fds through its /proc/self/fd magic link with new flags.
 int reopen_fd(int fd, int flags, mode_t mode = 0);
 std::string read_link(const std::string& path);
+// The whole file, or false: unreadable, or longer than `max` (what decides on a file's
+// contents never decides on a part of it: a variable or argument past the bound was missed).
 bool read_file(const std::string& path, std::string& out, size_t max = 1 << 20);
+// Bounds a process's argv or environment (/proc/<pid>/cmdline, environ): the kernel lets an
+// exec carry at most 6 MiB of strings (3/4 of _STK_LIM, fs/exec.c), so these are read whole.
+constexpr size_t kExecStringsMax = 8 << 20;
 
 struct ProcStatus {
   int tgid = -1;
