@@ -62,7 +62,7 @@ beforeAll(() => {
   writeFileSync(join(pub, 'evil.js'), `try { process.stdout.write('evil: ' + require('fs').readFileSync(${JSON.stringify(secret)}, 'utf8')); } catch (e) { console.error('evil: ' + e.code); }\n`);
   writeFileSync(
     policyFile,
-    'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub"] }\ncommands:\n' +
+    'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
       '  myjs: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
       `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n`,
@@ -229,6 +229,13 @@ describe('code injected into the real program does not get its override', () => 
     const viaLink = await inside(`PATH=${pub}/toolslink:$PATH envtool ${secret}; echo rc=$?`);
     expect(viaLink.stdout).not.toContain(SECRET);
     expect(viaLink.stderr).toMatch(/sbx: denied /);
+    // helper-77 #06: a symlink of its own in /tmp (a directory it does not own) to another
+    // system program: the check followed it and saw a root-owned file in a root-owned place.
+    // (As root /tmp is the user's own: the unprivileged run is where this shows.)
+    const tmpLink = `/tmp/mycat`;
+    const viaTmp = await inside(`ln -sfn /usr/bin/head ${tmpLink} && PATH=/tmp:$PATH envtool ${secret}; rm -f ${tmpLink}; echo rc=$?`);
+    expect(viaTmp.stdout).not.toContain(SECRET);
+    expect(viaTmp.stderr).toMatch(/sbx: denied .*\/tmp\/mycat \(a file the sandbox may write/);
     const rel = await inside(`PATH=pub/evil:$PATH envtool ${secret}; echo rc=$?`);
     expect(rel.stdout).not.toContain(SECRET);
     expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs under the session.s strictest policy, not the commands: override/);
@@ -256,6 +263,35 @@ describe('code injected into the real program does not get its override', () => 
     const r = await run(inside);
     expect(r.stderr).not.toContain('READ FROM OVERRIDDEN PROCESS');
     expect(r.stderr).toMatch(/sbx: denied .*mytail.*opened or written by a debugger before sbx verified it/);
+  });
+
+  // helper-77 #09: the debugger's code forks before the image's first trapped call; the fork
+  // child was met first and given the override its image names.
+  it("a debugger writes code at the real mytool's entry that forks: outside the fork reads the secret; inside neither the program nor its fork gets the override (twin: the base policy's same code is denied too)", async () => {
+    const poke = fixture('exec_poke_fork');
+    const o = await outside(`${poke} ${secret} ${tools}/mytool`);
+    expect(o.stdout).toContain(SECRET);
+    const r = await inside(`${poke} ${secret} ${tools}/mytool; echo rc=$?`);
+    expect(r.stdout).toContain('tracer: poked');
+    expect(r.stdout).not.toContain(SECRET);
+    const base = await inside(`${poke} ${secret} /bin/true; echo rc=$?`);
+    expect(base.stdout).toContain('tracer: poked');
+    expect(base.stdout).not.toContain(SECRET);
+    expect(base.stderr).toMatch(/sbx: denied read .*data\.txt/);
+  });
+
+  // helper-77 #08: the planted program forks before its first trapped call; the fork was met
+  // first and kept the override its parent's tag named.
+  it('a planted program that forks before its first trapped call: outside its fork reads the secret; inside neither it nor its fork keeps the override; twin: the real mycat keeps it', async () => {
+    mkdirSync(join(pub, 'forker'), { recursive: true });
+    copyFileSync(fixture('fork_first'), join(pub, 'forker', 'mycat'));
+    chmodSync(join(pub, 'forker', 'mycat'), 0o755);
+    const o = await outside(`PATH=${pub}/forker:$PATH envtool ${secret}; sleep 1`);
+    expect(o.stdout).toContain(`child: ${SECRET}`);
+    const r = await inside(`PATH=${pub}/forker:$PATH envtool ${secret}; sleep 1; echo rc=$?`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toMatch(/sbx: denied .*forker\/mycat \(a file the sandbox may write/);
+    expectSecret(await inside(`envtool ${secret}`));
   });
 
   it('the allowed twin: the same debugger stops and detaches without writing; the real mytool keeps its override', async () => {

@@ -283,9 +283,10 @@ Verdict verify_image(Notif& n, bool pending) {
   std::string asked;
   std::vector<std::string> argv;
   bool argv_read = true;
-  // A process under a `commands:` override that ran another program: the policy it came from
-  // (below: the override is kept only for a program the sandbox cannot have written).
-  const auto base = pending ? n.core->override_base(n.policyId) : nullptr;
+  // A process under a `commands:` override: the policy it came from (below: the override is
+  // kept only for a program the sandbox cannot have written, after an exec or in a fork made
+  // before the image was verified).
+  const auto base = n.core->override_base(n.policyId);
   // Names (AT_EXECFN, argv) matter only to program rules and overrides, here or in a policy
   // this one is nested in; argv only to argument rules and the loader's PROG.
   if (!path.empty() && (base || chain_any(n, exec_uses_names))) {
@@ -347,9 +348,14 @@ Verdict verify_image(Notif& n, bool pending) {
   img.fd = exe.get();
   img.path = path;
   img.asked = asked;
-  // Scripts only right after an exec: AT_EXECFN is memory the process itself can write,
-  // so a process met for the first time (a fork child) proves nothing with it.
-  const int ci = command_override_for(*n.pol, img, pending);
+  // Granted only right after an exec. A process met for the first time is a fork child
+  // (its parent's policy came with its tag, the override included) or one that ran on while
+  // no engine served: its image proves nothing about the code it runs — a debugger may have
+  // written its parent before that exec was verified, or the parent ran code of its own
+  // between the exec and its first trapped call. (The price: an override a process exec'd
+  // into in the instant an engine died is not applied; it keeps the policy it had.) Scripts
+  // only after an exec too: AT_EXECFN is memory the process itself can write.
+  const int ci = pending ? command_override_for(*n.pol, img, true) : -1;
   const int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
   // A process under an override that runs another program keeps the override (npm's node,
   // make's compilers) — unless the sandbox could have written that program: `#!/usr/bin/env
@@ -357,14 +363,16 @@ Verdict verify_image(Notif& n, bool pending) {
   // go to a file of the sandbox's choosing. Then it runs under the session's strictest policy,
   // decided there again: neither the override (it may widen) nor the policy it came from (an
   // override may narrow: a program denied the network must not get it back by running a file
-  // it wrote).
-  if (pending && ov < 0) {
+  // it wrote). The same for a fork met first (the planted image forked before its first
+  // trapped call), unless it runs the override's own program.
+  const int own = !pending && base ? command_override_for(*base, img, false) : -1;
+  const bool overrides_own = own >= 0 && base->commands[static_cast<size_t>(own)].policy == n.policyId;
+  if (ov < 0 && base && !overrides_own) {
     // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran; a
     // relative one, found through a relative PATH entry, cannot be placed: not kept either).
-    const std::string planted = !base ? std::string()
-                                : name_planted(*base, path) ? path
-                                : !asked.empty() && name_planted(*base, asked) ? asked
-                                : std::string();
+    const std::string planted = name_planted(*base, path)                               ? path
+                                : pending && !asked.empty() && name_planted(*base, asked) ? asked
+                                                                                          : std::string();
     if (!planted.empty()) {
       // Decided again below under the strict policy, which may have exec rules this one has
       // not: the image then by identity (an fd), read while the caller still waits.
