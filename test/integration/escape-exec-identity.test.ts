@@ -222,9 +222,17 @@ describe('argument rules read the global options of git, kubectl, docker, npm', 
     },
     {
       name: 'npm publish denied, npm install allowed',
-      denied: [['npm', '--prefix', 'p', 'publish'], ['npm', '-w', 'ws', 'publish'], ['npm', '--registry=r', 'publish'], ['npm', '--some-config', 'v', 'publish']],
-      allowed: [['npm', '--prefix', 'p', 'install'], ['npm', '-w', 'ws', 'install']],
-      ran: /npm-fixture: (--prefix p|-w ws) install/,
+      denied: [
+        ['npm', '--prefix', 'p', 'publish'],
+        ['npm', '-w', 'ws', 'publish'],
+        ['npm', '--registry=r', 'publish'],
+        ['npm', '--some-config', 'v', 'publish'],
+        // More options than the exec's early check reads: a script's own argv is decided when
+        // its interpreter is verified (helper-77 #03).
+        ['sh', '-c', 'exec npm $(yes -- --offline | head -n 70) publish'],
+      ],
+      allowed: [['npm', '--prefix', 'p', 'install'], ['npm', '-w', 'ws', 'install'], ['sh', '-c', 'exec npm -w ws $(yes -- --offline | head -n 70) install']],
+      ran: /npm-fixture: (--prefix p|-w ws)( --offline)* install/,
     },
   ];
   for (const c of cases) {

@@ -370,7 +370,30 @@ int loader_prog_index(const std::vector<std::string>& argv) {
   return 0;
 }
 
-ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img) { return decide(p, img, 0); }
+// A script the kernel ran through its interpreter (`#!/usr/bin/env node`): the interpreter's
+// argv holds the script's path (AT_EXECFN, as execve was given it) at 1 or 2, after the
+// interpreter's own argument; the script was asked to run with what follows. Its program and
+// argument rules (`npm publish`) are decided on that argv too: the interpreter's reading
+// sees `node` as the subcommand.
+static bool script_argv(const ExecImage& img, std::vector<std::string>& out) {
+  if (img.asked.empty()) return false;
+  for (size_t i = 1; i <= 2 && i < img.argv.size(); i++) {
+    if (img.argv[i] != img.asked) continue;
+    out.assign(1, img.asked);
+    out.insert(out.end(), img.argv.begin() + static_cast<long>(i) + 1, img.argv.end());
+    return true;
+  }
+  return false;
+}
+
+ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img) {
+  ExecVerdict v = decide(p, img, 0);
+  ExecImage script = img;
+  if (!v.d.allow || !script_argv(img, script.argv)) return v;
+  // Both readings are decided; either that denies, denies.
+  ExecVerdict w = decide(p, script, 0);
+  return w.d.allow ? v : w;
+}
 
 int command_override_for(const Policy& p, const ExecImage& img, bool scripts) {
   struct stat st;
