@@ -22,7 +22,7 @@ import { closeSync, openSync, readSync, readFileSync, realpathSync, statSync, ty
 import { basename, isAbsolute, join, normalize } from 'node:path';
 import type { CommandOverride, CommandScript, ExecImageId, ExecSection, ProgramRule } from './compiled.js';
 import type { Env } from './paths.js';
-import { toolFor } from './exec-tools.js';
+import { subcommandForms, toolFor } from './exec-tools.js';
 
 /** Searched before the user's PATH, so a trimmed PATH cannot hide /usr/bin/curl. */
 export const SYSTEM_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -168,8 +168,8 @@ export interface IdentifiedExec {
 export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) => string = () => 'exec'): IdentifiedExec {
   const warnings: string[] = [];
   if (!exec.programs.some((r) => r.effect === 'deny')) return { exec, warnings };
-  const programs = exec.programs.map((r): ProgramRule => {
-    if (r.images !== undefined) return r;
+  const programs = exec.programs.flatMap((r): ProgramRule[] => {
+    if (r.images !== undefined) return [r];
     const images: ExecImageId[] = [];
     // Denies only: identity widens what a rule matches, and a widened allow could be
     // planted (a copy of curl named like an allowed tool in a PATH dir the sandbox writes).
@@ -184,11 +184,12 @@ export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) 
       images.push(id);
     }
     const out: ProgramRule = { ...r, images: dedupe(images) };
-    if (r.args.length > 0) {
-      const tool = toolFor([...out.images!.map((i) => i.path), r.name]);
-      if (tool) out.tool = tool;
-    }
-    return out;
+    if (r.args.length === 0) return [out];
+    const tool = toolFor([...out.images!.map((i) => i.path), r.name]);
+    if (!tool) return [out];
+    out.tool = tool;
+    // A deny also covers the other ways the tool reads the same subcommand (`npm pub`).
+    return r.effect === 'deny' ? subcommandForms(tool.name, r.args).map((args) => ({ ...out, args })) : [out];
   });
   return { exec: { ...exec, programs, loaders: exec.loaders ?? loaderIdentities() }, warnings };
 }

@@ -128,3 +128,93 @@ export function subcommandStarts(argv: readonly string[], tool: Pick<ToolOptions
   }
   return [...out].sort((x, y) => x - y);
 }
+
+/**
+ * Other ways to write a subcommand, for deny rules: a rule on `npm publish` denies `npm pub`
+ * too, a rule on `docker run` denies `docker container run`. Deny rules only: a form that a
+ * later version of the tool reads as another command is then denied, never allowed.
+ *
+ * npm takes any unique prefix of a command or alias, its aliases, and camelCase for a dashed
+ * name (lib/utils/cmd-list.js `deref`; npm 10–11's lists). docker's classic commands are
+ * shortcuts of its management commands (`docker rm` is `docker container rm`).
+ */
+const NPM_COMMANDS = [
+  'access', 'adduser', 'approve-scripts', 'audit', 'bugs', 'cache', 'ci', 'completion', 'config', 'dedupe', 'deny-scripts',
+  'deprecate', 'diff', 'dist-tag', 'docs', 'doctor', 'edit', 'exec', 'explain', 'explore', 'find-dupes', 'fund', 'get', 'help',
+  'help-search', 'hook', 'init', 'install', 'install-ci-test', 'install-scripts', 'install-test', 'link', 'll', 'login', 'logout',
+  'ls', 'org', 'outdated', 'owner', 'pack', 'ping', 'pkg', 'prefix', 'profile', 'prune', 'publish', 'query', 'rebuild', 'repo',
+  'restart', 'root', 'run', 'run-script', 'sbom', 'search', 'set', 'shrinkwrap', 'stage', 'star', 'stars', 'start', 'stop', 'team',
+  'test', 'token', 'trust', 'undeprecate', 'uninstall', 'unpublish', 'unstar', 'update', 'version', 'view', 'whoami',
+];
+const NPM_ALIASES: Record<string, string> = {
+  author: 'owner', home: 'docs', issues: 'bugs', info: 'view', show: 'view', find: 'search', add: 'install', unlink: 'uninstall',
+  remove: 'uninstall', rm: 'uninstall', r: 'uninstall', un: 'uninstall', rb: 'rebuild', list: 'ls', ln: 'link', create: 'init',
+  i: 'install', it: 'install-test', cit: 'install-ci-test', u: 'update', up: 'update', c: 'config', s: 'search', se: 'search',
+  tst: 'test', t: 'test', ddp: 'dedupe', v: 'view', 'run-script': 'run', 'clean-install': 'ci', 'clean-install-test': 'install-ci-test',
+  x: 'exec', why: 'explain', la: 'll', verison: 'version', ic: 'ci', innit: 'init', in: 'install', ins: 'install', inst: 'install',
+  insta: 'install', instal: 'install', isnt: 'install', isnta: 'install', isntal: 'install', isntall: 'install', 'install-clean': 'ci',
+  'isntall-clean': 'ci', hlep: 'help', 'dist-tags': 'dist-tag', upgrade: 'update', udpate: 'update', rum: 'run', sit: 'install-ci-test',
+  urn: 'run', ogr: 'org', 'add-user': 'adduser',
+};
+
+/** What npm runs for `word` (its `deref`), as far as these lists know; undefined when none or ambiguous. */
+function npmDeref(word: string): string | undefined {
+  const w = /[A-Z]/.test(word) ? word.replace(/([A-Z])/g, (m) => `-${m.toLowerCase()}`) : word;
+  if (NPM_COMMANDS.includes(w)) return w;
+  if (NPM_ALIASES[w]) return NPM_ALIASES[w];
+  const names = [...NPM_COMMANDS, ...Object.keys(NPM_ALIASES)];
+  const starting = names.filter((n) => n.startsWith(w));
+  if (w.length === 0 || starting.length !== 1) return undefined;
+  let a = starting[0]!;
+  while (NPM_ALIASES[a]) a = NPM_ALIASES[a]!;
+  return a;
+}
+
+/** Every word npm reads as `command` (itself included). */
+function npmForms(command: string): string[] {
+  const target = npmDeref(command) ?? command;
+  const words = new Set<string>([command]);
+  for (const n of [...NPM_COMMANDS, ...Object.keys(NPM_ALIASES)]) {
+    for (let k = 1; k <= n.length; k++) if (npmDeref(n.slice(0, k)) === target) words.add(n.slice(0, k));
+  }
+  for (const w of [...words]) if (w.includes('-')) words.add(w.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+  return [...words];
+}
+
+const DOCKER_MANAGED: Record<string, string[][]> = {
+  container: [
+    ['attach'], ['commit'], ['cp'], ['create'], ['diff'], ['exec'], ['export'], ['kill'], ['logs'], ['pause'], ['port'], ['rename'],
+    ['restart'], ['rm', 'remove'], ['run'], ['start'], ['stats'], ['stop'], ['top'], ['unpause'], ['update'], ['wait'], ['ps', 'ls', 'list'],
+  ],
+  image: [['build'], ['history'], ['import'], ['images', 'ls', 'list'], ['load'], ['pull'], ['push'], ['rmi', 'rm', 'remove'], ['save'], ['tag']],
+};
+
+/** Every way to write docker's subcommand `args` starts with, as argument lists (itself included). */
+function dockerForms(args: readonly string[]): string[][] {
+  const out: string[][] = [[...args]];
+  const rest = (n: number) => args.slice(n);
+  for (const [group, commands] of Object.entries(DOCKER_MANAGED)) {
+    for (const names of commands) {
+      const [short, ...long] = names as [string, ...string[]];
+      const alsoLong = [short, ...long];
+      // `docker rm …` or `docker container rm …` / `docker container remove …`
+      const matchesShort = args[0] === short;
+      const matchesLong = args[0] === group && args[1] !== undefined && alsoLong.includes(args[1]);
+      if (!matchesShort && !matchesLong) continue;
+      const tail = matchesShort ? rest(1) : rest(2);
+      out.push([short, ...tail]);
+      for (const l of alsoLong) out.push([group, l, ...tail]);
+      if (group === 'image' && short === 'build') for (const b of ['builder', 'buildx']) out.push([b, 'build', ...tail]);
+    }
+  }
+  const seen = new Set<string>();
+  return out.filter((a) => (seen.has(a.join('\0')) ? false : (seen.add(a.join('\0')), true)));
+}
+
+/** The argument lists a deny rule's `args` may be written as for `tool` (itself first). */
+export function subcommandForms(tool: string, args: readonly string[]): string[][] {
+  if (args.length === 0) return [[...args]];
+  if (tool === 'npm') return npmForms(args[0]!).map((w) => [w, ...args.slice(1)]);
+  if (tool === 'docker') return dockerForms(args);
+  return [[...args]];
+}

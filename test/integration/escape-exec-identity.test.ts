@@ -216,7 +216,13 @@ describe('argument rules read the global options of git, kubectl, docker, npm', 
     },
     {
       name: 'docker rm denied, docker ps allowed',
-      denied: [['docker', '-H', 'h', '--context', 'c', 'rm', 'x'], ['docker', '--debug', '--log-level', 'info', 'rm', 'x']],
+      denied: [
+        ['docker', '-H', 'h', '--context', 'c', 'rm', 'x'],
+        ['docker', '--debug', '--log-level', 'info', 'rm', 'x'],
+        // The management command's form of the same subcommand.
+        ['docker', 'container', 'rm', 'x'],
+        ['docker', '-H', 'h', 'container', 'remove', 'x'],
+      ],
       allowed: [['docker', '-H', 'h', '--context', 'c', 'ps']],
       ran: /docker-fixture: -H h --context c ps/,
     },
@@ -230,6 +236,9 @@ describe('argument rules read the global options of git, kubectl, docker, npm', 
         // More options than the exec's early check reads: a script's own argv is decided when
         // its interpreter is verified (helper-77 #03).
         ['sh', '-c', 'exec npm $(yes -- --offline | head -n 70) publish'],
+        // npm takes any unique prefix of a command (helper-77 #05).
+        ['npm', 'pub'],
+        ['npm', '-w', 'ws', 'publis'],
       ],
       allowed: [['npm', '--prefix', 'p', 'install'], ['npm', '-w', 'ws', 'install'], ['sh', '-c', 'exec npm -w ws $(yes -- --offline | head -n 70) install']],
       ran: /npm-fixture: (--prefix p|-w ws)( --offline)* install/,

@@ -46,8 +46,10 @@ extern char **environ;
 #define MAX_REQUEST (60 * 1024)
 #define MAX_REPLY (4 * 1024 * 1024)
 #define REPLY_TIMEOUT_MS 10000
-/* After the command exits: how long the supervisor may take to send its last denial lines. */
-#define DRAIN_TIMEOUT_MS 200
+/* After the command exits: how long the supervisor may take to send its last denial lines
+   and end the session (its end comes at once, unless the command left processes running).
+   200 ms lost the line saying why a denied command failed on a busy 2-core machine. */
+#define DRAIN_TIMEOUT_MS 1500
 #define EXEC_START_VERSION 3 /* src/protocol/control.ts */
 #define SESSION_ENV_VERSION 4
 

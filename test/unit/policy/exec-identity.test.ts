@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../../src/native/load.js';
 import { elfInterpreter, identifyExec } from '../../../src/policy/exec-images.js';
-import { KNOWN_TOOLS, subcommandStarts, toolFor } from '../../../src/policy/exec-tools.js';
+import { KNOWN_TOOLS, subcommandForms, subcommandStarts, toolFor } from '../../../src/policy/exec-tools.js';
 import { decideProgram } from '../../../src/policy/match.js';
 import type { ExecSection, ProgramRule } from '../../../src/policy/compiled.js';
 
@@ -171,5 +171,25 @@ describe('finishing records program images', () => {
   it('a policy without a program deny is left as it is (nothing hashed)', () => {
     const s = section([{ rule: 0, effect: 'allow', name: 'git', args: ['log'] }]);
     expect(identifyExec(s, { PATH: '/usr/bin' }).exec).toBe(s);
+  });
+});
+
+describe('subcommandForms: the other ways a tool reads the same subcommand (deny rules)', () => {
+  it("npm: unique prefixes and aliases of the command, camelCase for a dashed one; never another command's", () => {
+    const words = (c: string) => subcommandForms('npm', [c, 'x']).map((a) => a[0]);
+    expect(words('publish')).toEqual(expect.arrayContaining(['publish', 'pub', 'publis']));
+    expect(words('publish')).not.toContain('p'); // ambiguous: npm refuses it
+    expect(words('uninstall')).toEqual(expect.arrayContaining(['un', 'rm', 'remove', 'r']));
+    expect(words('install-test')).toEqual(expect.arrayContaining(['it', 'installTest']));
+    expect(words('install-test')).not.toContain('install'); // a command of its own
+    expect(subcommandForms('npm', ['publish', '--tag'])).toContainEqual(['pub', '--tag']);
+  });
+
+  it("docker: a classic command and its management command's forms, both ways", () => {
+    expect(subcommandForms('docker', ['rm', 'x'])).toEqual(expect.arrayContaining([['rm', 'x'], ['container', 'rm', 'x'], ['container', 'remove', 'x']]));
+    expect(subcommandForms('docker', ['container', 'run'])).toContainEqual(['run']);
+    expect(subcommandForms('docker', ['build'])).toEqual(expect.arrayContaining([['image', 'build'], ['buildx', 'build'], ['builder', 'build']]));
+    expect(subcommandForms('docker', ['ps'])).not.toContainEqual(['rm']);
+    expect(subcommandForms('git', ['push'])).toEqual([['push']]);
   });
 });
