@@ -11,6 +11,8 @@ import type { ExecRequest } from '../platform/types.js';
 import { compileExecFlags, EXEC_FLAG_SPEC, execFlagsFromArgs, type ExecFlags } from '../policy/flags.js';
 import { SbxError } from '../errors.js';
 import { narrowInside } from '../protocol/inside.js';
+import { noteNamedPolicyFile } from '../policy/trust.js';
+import { resolve } from 'node:path';
 import { filterEnv } from '../policy/match.js';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -91,6 +93,9 @@ async function run(args: string[]): Promise<number> {
   const cwd = process.cwd();
   // User + project policy for cwd, then --policy FILE, then the flags on top.
   const compiled = await compileExecFlags(flags, { cwd, env: process.env });
+  // A file the user named is a floor in every sandbox from now on (trust.ts TrustDb.named).
+  const named = flags.policyFile ? noteNamedPolicyFile(resolve(cwd, flags.policyFile)) : undefined;
+  if (named) compiled.warnings.push(named);
   if (!quiet) for (const w of compiled.warnings) process.stderr.write(`sbx: warning: ${w}\n`);
   const platform = await currentPlatform();
   return platform.exec({

@@ -16,6 +16,13 @@ import { trustFile, type Env } from './paths.js';
 interface TrustDb {
   version: 1;
   files: Record<string, { sha256: string; trustedAt: string }>;
+  /**
+   * Policy files the user named (`sbx exec --policy FILE`, direnv's `use sandbox FILE`): not
+   * trusted by content (naming one is the trust), but a floor in every sandbox from then on,
+   * like the trusted ones — one that only its own session protected was rewritten from
+   * another (`mode: audit`), and the user's next run took it.
+   */
+  named?: Record<string, { namedAt: string }>;
 }
 
 function readDb(env: Env): TrustDb {
@@ -58,9 +65,24 @@ export function trustPlace(file: string): string {
   return placeOf(file);
 }
 
-/** Every file the user trusted (their places): a write floor in every sandbox (compose.ts). */
+/** Every file the user trusted or named (their places): a write floor in every sandbox (compose.ts). */
 export function trustedPaths(env: Env = process.env): string[] {
-  return Object.keys(readDb(env).files);
+  const db = readDb(env);
+  return [...Object.keys(db.files), ...Object.keys(db.named ?? {})];
+}
+
+/**
+ * Records policy files the user named (see TrustDb.named); writes the db only for a new one.
+ * A db that cannot be written is said by the caller's build, never fatal: the file is still
+ * protected in the session it is in force in.
+ */
+export function recordNamedPolicyFiles(files: string[], env: Env = process.env): void {
+  const db = readDb(env);
+  const named = { ...(db.named ?? {}) };
+  const fresh = files.map(trustPlace).filter((place) => !(place in named));
+  if (fresh.length === 0) return;
+  for (const place of fresh) named[place] = { namedAt: new Date().toISOString() };
+  writeDb({ ...db, named }, env);
 }
 
 /** Whether this exact content of the project file was trusted. */
@@ -74,12 +96,26 @@ export function trust(projectFile: string, sha256: string, env: Env = process.en
   writeDb(db, env);
 }
 
-/** Returns false when the file was not trusted. */
+/** Returns false when the file was neither trusted nor named (its protection ends too). */
 export function untrust(projectFile: string, env: Env = process.env): boolean {
   const db = readDb(env);
   const key = trustPlace(projectFile);
-  if (!(key in db.files)) return false;
+  if (!(key in db.files) && !(key in (db.named ?? {}))) return false;
   delete db.files[key];
+  if (db.named) delete db.named[key];
   writeDb(db, env);
   return true;
+}
+
+/**
+ * recordNamedPolicyFiles for one file a build was given, as its callers need it: undefined, or
+ * a warning when the db could not record it.
+ */
+export function noteNamedPolicyFile(file: string, env: Env = process.env): string | undefined {
+  try {
+    recordNamedPolicyFiles([file], env);
+    return undefined;
+  } catch (err) {
+    return `${file} is protected in this sandbox only: ${(err as Error).message}`;
+  }
 }

@@ -4,13 +4,14 @@
  * floors there; a broken file keeps its last good version, recorded in sbx's state, or
  * the strict fallback). The supervisor reads every file itself; a hook only names the source.
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { recordReads } from '../policy/env-reads.js';
 import { sourceWithFloorsOf, type FloorsFrom } from '../policy/floors-of.js';
 import { resolvePolicy, type BrokenFile } from '../policy/index.js';
 import type { LastGoodStore } from '../policy/last-good.js';
 import type { Env } from '../policy/paths.js';
+import { noteNamedPolicyFile } from '../policy/trust.js';
 
 export type PolicySource =
   | { kind: 'dir'; dir: string }
@@ -83,6 +84,8 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
   const { flags, quiet, argv } = parseExecCommandLine(source.args);
   const reads = recordReads(env);
   const compiled = await compileExecFlags(flags, { cwd: source.cwd, env: reads.view });
+  const named = flags.policyFile ? noteNamedPolicyFile(resolve(source.cwd, flags.policyFile), env) : undefined;
+  if (named) compiled.warnings.push(named);
   return {
     key: sourceKey(source),
     source: { kind: 'exec', cwd: source.cwd, args: source.args, env: reads.read() },
@@ -158,6 +161,8 @@ export async function resolveSourceWithFacts(source: PolicySource, env: Env, las
   }
   const spec = source.kind === 'dir' ? { dir: source.dir } : { dir: source.dir, use: source.file };
   const r = await resolvePolicy(spec, { env, onBroken: 'keep', lastGood });
+  // Said nowhere when it fails: the file is still protected in the sessions it is in force in.
+  if (source.kind === 'use') noteNamedPolicyFile(resolve(source.dir, source.file), env);
   const project = source.kind === 'use' ? basename(source.dir) : r.projectFile ? basename(r.projectDir) : '';
   const mark = r.broken.length > 0 ? '!' : r.trusted ? '' : '?';
   const prompt = project ? `sbx:${project}${mark}` : `sbx${mark}`;

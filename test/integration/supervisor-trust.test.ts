@@ -344,6 +344,26 @@ describe('sbx check says what the session does', () => {
     expect(r.stdout).toContain('write-notes ok');
   });
 
+  // helper-77 #10: a `--policy FILE` was protected only in the session it was in force in;
+  // another sandbox rewrote it (`mode: audit`) and the user's next run took that.
+  it("a file the user named with sbx exec --policy is not writable from another sandbox afterwards (served, and in its own process); twin: a file beside it is", { timeout: 60_000 }, () => {
+    userConfig(undefined);
+    const dir = join(sb.home, 'named-policies');
+    mkdirSync(dir, { recursive: true });
+    const agent = join(dir, 'agent.yaml');
+    writeFileSync(agent, 'version: 1\nread: { deny: ["secret.txt"] }\n');
+    const p = makeProject(join(sb.home, 'named-proj'));
+    for (const [how, env] of [['served', {}], ['own process', { SBX_NO_FAST: '1' }]] as const) {
+      expect(sb.sbx(['exec', '--policy', agent, '--', 'true'], { cwd: p, env }).code, how).toBe(0);
+      const r = sb.sbx(['exec', '--', 'sh', '-c', `${t('write-named', `sh -c "echo 'mode: audit' >> ${agent}"`)}\n${t('write-beside', `sh -c "echo x >> ${join(dir, 'notes.txt')}"`)}`], { cwd: p, env });
+      expect(r.stdout, `${how}: ${r.stderr}`).toContain('write-named fail');
+      expect(r.stdout, how).toContain('write-beside ok');
+    }
+    expect(readFileSync(agent, 'utf8')).not.toContain('audit');
+    // `sbx untrust` ends it: the file is the user's again.
+    expect(sb.sbx(['untrust', agent]).code).toBe(0);
+  });
+
   it('an untrusted host name cannot re-allow an address the user denies (check and the engine agree); the twin name connects', { timeout: 60_000 }, async () => {
     userConfig('version: 1\nnet:\n  deny: ["127.0.0.2/31"]\n');
     try {
