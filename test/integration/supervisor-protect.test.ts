@@ -186,4 +186,27 @@ describe('self-protection from inside a session', () => {
     expect(pidAlive(pid)).toBe(true);
     expect(sb.sbx(['daemon', 'status']).code).toBe(0);
   });
+
+  // helper-77 #07: the refusal held only for the shell's own session; a program of another
+  // terminal moved terminal A's directory out of its project, and A's next `cd sub` left it.
+  it("a directory holding another terminal's shell cannot be moved from any session of the supervisor; twin: a directory beside it can", { timeout: 60_000 }, async () => {
+    const p = makeProject(join(sb.home, 'p7'), 'version: 1\nread: { deny: ["secret7.txt"] }\n');
+    const work = join(p, 'work');
+    const beside = join(p, 'beside');
+    mkdirSync(join(work, 'sub'), { recursive: true });
+    mkdirSync(beside, { recursive: true });
+    const ready = join(sb.home, 'a7-ready');
+    const go = join(sb.home, 'a7-go');
+    const a = sb.spawnSbxEnv(['shell', '--follow-cd', '--', 'sh', '-c', `${PUSH_FN}\npush "cd$PWD" >/dev/null\necho x > ${ready}\nwhile [ ! -e ${go} ]; do sleep 0.05; done`], {}, work);
+    try {
+      await until('terminal A placed', () => existsSync(ready) || undefined, 30_000);
+      const b = sb.sbx(['exec', '--', 'sh', '-c', `${t('move-other-shell-cwd', `mv ${work} ${join(sb.home, 'moved7')}`)}\n${t('move-beside', `mv ${beside} ${join(p, 'beside2')}`)}`], { cwd: sb.home });
+      expect(b.stdout, b.stderr).toContain('move-other-shell-cwd fail');
+      expect(b.stdout, b.stderr).toContain('move-beside ok');
+      expect(existsSync(work)).toBe(true);
+    } finally {
+      writeFileSync(go, '');
+      await a.done;
+    }
+  });
 });

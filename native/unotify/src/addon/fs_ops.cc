@@ -438,14 +438,16 @@ bool is_dir_entry(const Target& t) {
   return fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-// Is the directory at t (or one below it) the working directory of a shell that follows cd?
-// Its policy is its directory's: moving that directory elsewhere (out of its project, under
-// another) would give it another policy at its next prompt without a `cd` of its own.
+// Is the directory at t (or one below it) the working directory of a shell that follows cd,
+// in any session of this supervisor? Its policy is its directory's: moving that directory
+// elsewhere (out of its project, under another) would give it another policy at its next
+// prompt without a `cd` of its own — from a program of another terminal as much as its own.
 // Decided on identity: the shell's cwd and each of its parents up to the root, by dev/ino.
 bool holds_shell_cwd(Notif& n, const Target& t) {
+  (void)n;
   struct stat moved;
   if (fstatat(t.parent.get(), t.name.c_str(), &moved, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(moved.st_mode)) return false;
-  for (int shell : n.core->procs().followers()) {
+  for (int shell : ProcTable::followers_of_every_session()) {
     Fd dir(open(("/proc/" + std::to_string(shell) + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     for (int depth = 0; dir.ok() && depth < 4096; depth++) {
       struct stat st;

@@ -355,6 +355,36 @@ std::vector<int> ProcTable::members_now() {
   return out;
 }
 
+namespace {
+// The live tables of this process (one per session's engine), for what spans sessions.
+std::mutex tablesMu;
+std::vector<ProcTable*>& tables() {
+  static std::vector<ProcTable*> all;
+  return all;
+}
+}  // namespace
+
+ProcTable::ProcTable(int strictPolicy) : strict_(strictPolicy) {
+  std::lock_guard<std::mutex> g(tablesMu);
+  tables().push_back(this);
+}
+
+ProcTable::~ProcTable() {
+  std::lock_guard<std::mutex> g(tablesMu);
+  auto& all = tables();
+  all.erase(std::remove(all.begin(), all.end(), this), all.end());
+}
+
+std::vector<int> ProcTable::followers_of_every_session() {
+  std::lock_guard<std::mutex> g(tablesMu);  // then each table's own: never the other way
+  std::vector<int> out;
+  for (ProcTable* t : tables()) {
+    const std::vector<int> f = t->followers();
+    out.insert(out.end(), f.begin(), f.end());
+  }
+  return out;
+}
+
 std::vector<int> ProcTable::followers() {
   std::lock_guard<std::mutex> g(mu_);
   std::vector<int> out;

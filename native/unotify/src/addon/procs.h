@@ -44,7 +44,10 @@ namespace sbx {
 
 class ProcTable {
  public:
-  explicit ProcTable(int strictPolicy) : strict_(strictPolicy) {}
+  explicit ProcTable(int strictPolicy);
+  ~ProcTable();
+  ProcTable(const ProcTable&) = delete;
+  ProcTable& operator=(const ProcTable&) = delete;
   // Records tags in [offset, offset+size) of fd (the keeper's memfd) and loads the ones a
   // previous engine recorded there. false: not usable (tags then live in memory only).
   bool open_store(int fd, size_t offset, size_t size);
@@ -89,6 +92,9 @@ class ProcTable {
   bool sealed(int tgid);
   // The processes that follow cd (the session's interactive shells), alive now.
   std::vector<int> followers();
+  // Every session's of this supervisor (each session has its engine and table): a directory
+  // holding another terminal's shell is no more to be moved from here than its own.
+  static std::vector<int> followers_of_every_session();
   int strict() const { return strict_; }
   size_t size();  // processes seen (thread-group leaders alive in the tgid cache)
   size_t tags();  // tags recorded
