@@ -279,8 +279,10 @@ describe('sbx shell and the hook through the fast path', { timeout: 120_000 }, (
       { GIT_TEMPLATE_DIR: '/nonexistent/tmpl', SBX_SESSION: 'sstale000000' },
     ];
     for (const extra of variants) {
+      // The hook re-executes its shell with --follow-cd (shells/sbx.bash): a hook shell is both.
+      const args = extra.SBX_HOOK_REEXEC ? ['shell', '--follow-cd', ...dump] : ['shell', ...dump];
       const run = (env: Record<string, string>) =>
-        execaSync(sbxBin, ['shell', ...dump], { cwd: sb.home, env: { ...sb.env, ...env }, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 60_000 });
+        execaSync(sbxBin, args, { cwd: sb.home, env: { ...sb.env, ...env }, extendEnv: false, stripFinalNewline: false, reject: false, timeout: 60_000 });
       const fast = run(extra);
       const viaNode = run({ ...extra, SBX_NO_FAST: '1' });
       expect(fast.stderr).toMatch(/^sbx-fast: fast shell: session/m);
