@@ -267,10 +267,15 @@ enum class Verdict { kAllow, kKill, kRefuse, kGone };
 // The running image of the caller's process, decided under its policy. Overrides applied.
 Verdict verify_image(Notif& n, bool pending) {
   const std::string proc = "/proc/" + std::to_string(n.caller.tid);
-  // With exec rules (anywhere in the chain) the image is decided by identity: open it,
-  // read-only so identity rules can hash it, O_PATH when it is exec-only. Without, only its
-  // path is decided: one readlink gives the same text (the same access check as the open).
-  const bool identity = chain_any(n, exec_rules_exist);
+  // A process under a `commands:` override: the policy it came from (below: the override is
+  // kept only for a program the sandbox cannot have written, after an exec or in a fork made
+  // before the image was verified).
+  const auto base = n.core->override_base(n.policyId);
+  // With exec rules (anywhere in the chain, or in the policy an override came from: is this
+  // the override's own program?) the image is decided by identity: open it, read-only so
+  // identity rules can hash it, O_PATH when it is exec-only. Without, only its path is
+  // decided: one readlink gives the same text (the same access check as the open).
+  const bool identity = base || chain_any(n, exec_rules_exist);
   Fd exe;
   std::string path;
   if (identity) {
@@ -283,10 +288,6 @@ Verdict verify_image(Notif& n, bool pending) {
   std::string asked;
   std::vector<std::string> argv;
   bool argv_read = true;
-  // A process under a `commands:` override: the policy it came from (below: the override is
-  // kept only for a program the sandbox cannot have written, after an exec or in a fork made
-  // before the image was verified).
-  const auto base = n.core->override_base(n.policyId);
   // Names (AT_EXECFN, argv) matter only to program rules and overrides, here or in a policy
   // this one is nested in; argv only to argument rules and the loader's PROG.
   if (!path.empty() && (base || chain_any(n, exec_uses_names))) {
