@@ -183,6 +183,7 @@ void vm_copy(Notif& n, bool write) {
   if (!why) why = kernel_refusal(n.caller.tgid, pid);
   if (!n.valid()) return;
   if (why && deny(n, std::string(name) + " " + std::to_string(pid), why)) return;
+  if (write && (why = override_write_refusal(*n.core, tgid)) && deny(n, std::string(name) + " " + std::to_string(pid), why)) return;
   if (write) n.core->execs().taint(tgid);  // before the write (exec_state.h)
   Fd mem(open(("/proc/" + std::to_string(pid) + "/mem").c_str(), (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
   const int open_err = errno;
@@ -268,7 +269,10 @@ void ptrace_call(Notif& n) {
   const char* why = debug_refusal(*n.core, n.caller.tgid, n.policyId, tgid);
   if (why && deny(n, "ptrace " + std::to_string(pid), why)) return;
   // Recorded before the kernel carries it out (exec_state.h taint).
-  if (!reads_only(req)) n.core->execs().taint(tgid);
+  if (!reads_only(req)) {
+    if ((why = override_write_refusal(*n.core, tgid)) && deny(n, "ptrace " + std::to_string(pid), why)) return;
+    n.core->execs().taint(tgid);
+  }
   reply_continue(n.listener(), n.req.id);
 }
 

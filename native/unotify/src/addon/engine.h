@@ -301,6 +301,11 @@ const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int trace
 // Thread `tid` of `tgid` is about to take policy `newPolicy` (a `commands:` override at exec):
 // why its tracer, if any, may not go on debugging it under that policy; nullptr = fine.
 const char* traced_refusal(Core& core, int tid, int tgid, int newPolicy);
+// A debugger's write (memory, registers) into process `tgid`: why it is refused, nullptr =
+// fine. Refused while tgid's image is not verified yet and is one its policy gives a
+// `commands:` override (exec.cc): code written there before the check would run with the
+// override's rights — in the process, and in a fork it makes before its first trapped call.
+const char* override_write_refusal(Core& core, int tgid);
 // The kernel's ptrace access check for the caller on `target` (uid, caps, dumpable, Yama),
 // for what the engine does on its behalf with its own credentials; nullptr = allowed.
 const char* kernel_refusal(int caller_tgid, int target);

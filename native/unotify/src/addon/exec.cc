@@ -349,14 +349,12 @@ Verdict verify_image(Notif& n, bool pending) {
   img.fd = exe.get();
   img.path = path;
   img.asked = asked;
-  // Granted only right after an exec. A process met for the first time is a fork child
-  // (its parent's policy came with its tag, the override included) or one that ran on while
-  // no engine served: its image proves nothing about the code it runs — a debugger may have
-  // written its parent before that exec was verified, or the parent ran code of its own
-  // between the exec and its first trapped call. (The price: an override a process exec'd
-  // into in the instant an engine died is not applied; it keeps the policy it had.) Scripts
-  // only after an exec too: AT_EXECFN is memory the process itself can write.
-  const int ci = pending ? command_override_for(*n.pol, img, true) : -1;
+  // Scripts only right after an exec: AT_EXECFN is memory the process itself can write,
+  // so a process met for the first time (a fork child) proves nothing with it. A binary's
+  // fork made before its first trapped call gets its override (a narrowing one must reach
+  // it); no code but the program's ran there: a debugger's write into an image that gets an
+  // override is refused until it is verified (override_write_refusal).
+  const int ci = command_override_for(*n.pol, img, pending);
   const int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
   // A process under an override that runs another program keeps the override (npm's node,
   // make's compilers) — unless the sandbox could have written that program: `#!/usr/bin/env
@@ -475,6 +473,24 @@ bool gains_privileges(int fd, const struct stat& st) {
 }
 
 }  // namespace
+
+const char* override_write_refusal(Core& core, int tgid) {
+  if (core.execs().verified(tgid)) return nullptr;
+  const int id = core.procs().member_policy(tgid);
+  const auto pol = id >= 0 ? core.policy(id) : nullptr;
+  if (!pol || pol->commands.empty()) return nullptr;
+  Fd exe(open(("/proc/" + std::to_string(tgid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+  struct stat st;
+  if (!exe.ok() || fstat(exe.get(), &st) != 0) return "its image cannot be examined before sbx verifies it";
+  ExecImage img;
+  img.fd = exe.get();
+  if (command_override_for(*pol, img, false) >= 0) return "its program gets a commands: override once sbx verifies it";
+  // A script's: its interpreter is the image (which script it reads is known only at the check).
+  for (const auto& c : pol->commands)
+    for (const auto& sc : c.scripts)
+      if (sc.interpreter.dev == st.st_dev && sc.interpreter.ino == st.st_ino) return "it may be a script that gets a commands: override once sbx verifies it";
+  return nullptr;
+}
 
 bool verify_before_decision(Notif& n) {
   ExecTable& t = n.core->execs();

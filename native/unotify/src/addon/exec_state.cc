@@ -83,6 +83,12 @@ void ExecTable::taint(int tgid) {
   e.tainted = true;
 }
 
+bool ExecTable::verified(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  return it != procs_.end() && it->second.state == State::kVerified && alive(it->second.pidfd);
+}
+
 bool ExecTable::tainted(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = procs_.find(tgid);

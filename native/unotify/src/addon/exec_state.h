@@ -41,6 +41,8 @@ class ExecTable {
   // forgotten at its next exec (a new address space).
   void taint(int tgid);
   bool tainted(int tgid);
+  // tgid's running image was verified (and it is still that process): what taint() skips.
+  bool verified(int tgid);
   // Before the CONTINUE of an exec by `caller` (its tid, tgid, task serial and pin).
   void mark_pending(const Caller& caller);
   // The image of caller's process was verified at a syscall of the caller (seen with

@@ -49,6 +49,9 @@ static bool proc_refused(Notif& n, const std::string& real, bool need_write, boo
     // read fd too: it keeps reading that address space after a `commands:` override widens
     // the process (a fresh open would be refused then), so one taken before sbx verified the
     // image is recorded the same way (taint() records nothing for a verified process).
+    if (need_write) {
+      if (const char* why = override_write_refusal(*n.core, tgid)) return refuse(n, Decision{false, -2}, "proc", real + " (" + why + ")", EACCES);
+    }
     if (need_write || *debugged) n.core->execs().taint(tgid);
     return false;
   }
