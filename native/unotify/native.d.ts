@@ -29,6 +29,13 @@ export interface KernelFeatures {
   ptraceOthers: boolean;
 }
 
+/**
+ * What the addon delivers: the events, and in their order `root-exit` — the process
+ * watchRoot watches exited, after every event of its own calls. src/native/engine.ts takes it
+ * out and calls onRootExit.
+ */
+export type RawEngineEvent = EngineEvent | (Omit<EngineEvent, 'kind'> & { kind: 'root-exit' });
+
 export interface EngineEvent {
   /** Milliseconds since the epoch. */
   time: number;
@@ -110,7 +117,7 @@ export interface EngineOptions {
    * events are folded into one with a `count`, and the next batch waits until this callback
    * has returned (the engine keeps folding meanwhile, so a busy JS thread is never flooded).
    */
-  onEvents: (events: EngineEvent[]) => void;
+  onEvents: (events: RawEngineEvent[]) => void;
   /** A /proc/self/sbx/ request; the caller blocks until engineReplyHint. */
   onHint: (hint: HintRequest) => void;
   /** The listener hung up: no sandboxed process is left. Called once. */
@@ -213,7 +220,7 @@ export interface NativeAddon {
    * The events queued for onEvents right now, taken synchronously; inFlight: an older batch
    * is on its way to onEvents (a caller that needs it waits for that call).
    */
-  engineTakeEvents(engine: EngineHandle): { events: EngineEvent[]; inFlight: boolean };
+  engineTakeEvents(engine: EngineHandle): { events: RawEngineEvent[]; inFlight: boolean };
   /**
    * Files to unlink at the next denial, error or privileged exec, before its reply is sent (the shells' fresh
    * markers: the hook asks at its next prompt). Fires once, then disarmed until set again.

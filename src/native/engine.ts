@@ -5,6 +5,7 @@
  */
 import type {
   EngineEvent,
+  RawEngineEvent,
   EngineHandle,
   EngineStats,
   HintReply,
@@ -23,8 +24,16 @@ export interface EngineCreateOptions {
   protectedPids?: number[];
   journalFd?: number;
   onEvents?: (events: EngineEvent[]) => void;
+  /** The root watchRoot watches exited; every event of its own calls went to onEvents before. */
+  onRootExit?: () => void;
   onHint?: (hint: HintRequest) => void;
   onClosed?: () => void;
+}
+
+/** `events` without the root's exit, and whether it was among them (after the rest: the engine's order). */
+export function withoutRootExit(events: RawEngineEvent[]): { events: EngineEvent[]; rootExited: boolean } {
+  const rest = events.filter((e): e is EngineEvent => e.kind !== 'root-exit');
+  return { events: rest, rootExited: rest.length !== events.length };
 }
 
 /**
@@ -136,10 +145,12 @@ export class Engine {
   private handle: EngineHandle | undefined;
   private readonly addon: NativeAddon;
   private readonly policies = new Set<number>();
+  private readonly onRootExit: (() => void) | undefined;
 
-  private constructor(addon: NativeAddon, handle: EngineHandle) {
+  private constructor(addon: NativeAddon, handle: EngineHandle, onRootExit?: () => void) {
     this.addon = addon;
     this.handle = handle;
+    this.onRootExit = onRootExit;
   }
 
   static create(o: EngineCreateOptions): Engine {
@@ -152,7 +163,7 @@ export class Engine {
     const pids = o.protectedPids ?? [];
     if (!Array.isArray(pids)) fail(w, 'protectedPids must be an array', pids);
     pids.forEach((p, i) => checkInt(w, `protectedPids[${i}]`, p, 1, 2 ** 31 - 1));
-    for (const k of ['onEvents', 'onHint', 'onClosed'] as const)
+    for (const k of ['onEvents', 'onRootExit', 'onHint', 'onClosed'] as const)
       if (o[k] !== undefined && typeof o[k] !== 'function') fail(w, `${k} must be a function`, typeof o[k]);
     const addon = loadNative();
     // The launcher is sbx's own (started before the filter): the engine knows it by identity.
@@ -169,12 +180,16 @@ export class Engine {
       ...(o.journalFd !== undefined ? { journalFd: o.journalFd } : {}),
       protectedPids: pids,
       ...(launcher !== undefined ? { launcherPath: launcher } : {}),
-      onEvents: o.onEvents ?? (() => {}),
+      onEvents: (all: RawEngineEvent[]) => {
+        const { events, rootExited } = withoutRootExit(all);
+        if (events.length > 0) o.onEvents?.(events);
+        if (rootExited) o.onRootExit?.();
+      },
       // Nobody listens for hints: refuse them rather than leave the caller blocked.
       onHint: o.onHint ?? ((h) => addon.engineReplyHint(handle, h.id, { errno: 2 })),
       onClosed: o.onClosed ?? (() => {}),
     });
-    return new Engine(addon, handle);
+    return new Engine(addon, handle, o.onRootExit);
   }
 
   private live(where: string): EngineHandle {
@@ -248,7 +263,10 @@ export class Engine {
 
   /** The events waiting for onEvents, now (a shell asking at its prompt must hear of a denial a moment old). */
   takeEvents(): { events: EngineEvent[]; inFlight: boolean } {
-    return this.addon.engineTakeEvents(this.live('Engine.takeEvents'));
+    const taken = this.addon.engineTakeEvents(this.live('Engine.takeEvents'));
+    const { events, rootExited } = withoutRootExit(taken.events);
+    if (rootExited) queueMicrotask(() => this.onRootExit?.()); // after the caller handled these
+    return { ...taken, events };
   }
 
   /** Whether the pty at `path` was allocated inside this session (a sandboxed process holds its master). */

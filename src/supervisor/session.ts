@@ -184,6 +184,10 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
       journalFd,
       protectedPids: this.ctx.protectedPids(),
       onEvents: (evs) => this.onEvents(evs),
+      // `sbx exec`'s client waits for its last denial lines until this (fast.c).
+      onRootExit: () => {
+        if (this.exec && !this.exec.out.destroyed) this.exec.out.write(`${JSON.stringify({ done: true })}\n`);
+      },
       onHint: (h: HintRequest) => void this.onHint(h),
       onClosed: () => this.end('no sandboxed process left'),
     });

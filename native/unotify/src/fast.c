@@ -46,10 +46,11 @@ extern char **environ;
 #define MAX_REQUEST (60 * 1024)
 #define MAX_REPLY (4 * 1024 * 1024)
 #define REPLY_TIMEOUT_MS 10000
-/* After the command exits: how long the supervisor may take to send its last denial lines
-   and end the session (its end comes at once, unless the command left processes running).
-   200 ms lost the line saying why a denied command failed on a busy 2-core machine. */
-#define DRAIN_TIMEOUT_MS 1500
+/* After the command exits: how long to wait for the supervisor's last denial lines. It says
+   {"done":true} once the command's exit has passed through the engine's events, after every
+   line of the command's own calls, and ends the connection with the session; this bounds a
+   supervisor that says neither (an older one, or one gone). */
+#define DRAIN_TIMEOUT_MS 5000
 #define EXEC_START_VERSION 3 /* src/protocol/control.ts */
 #define SESSION_ENV_VERSION 4
 
@@ -291,7 +292,7 @@ static char **jlist(struct json *j) {
 struct reply {
   char *fallback, *error, *session, *keeper, *say;
   char **env, **warnings, **argv;
-  int ok;
+  int ok, done;
 };
 
 static void free_list(char **v) {
@@ -336,6 +337,7 @@ static int parse_reply(const char *line, struct reply *r) {
     else if (!strcmp(key, "warnings")) r->warnings = jlist(&j);
     else if (!strcmp(key, "argv")) r->argv = jlist(&j);
     else if (!strcmp(key, "ok")) { r->ok = *j.s == 't'; jskip(&j); }
+    else if (!strcmp(key, "done")) { r->done = *j.s == 't'; jskip(&j); }
     else jskip(&j);
     free(key);
     if (j.err) return -1;
@@ -721,21 +723,23 @@ static int fast_exec(int argc, char **argv) {
   close(cmd[1]);
   waitpid(mid, NULL, WNOHANG); /* the keeper's intermediate child: gone long ago, normally */
 
-  /* Print denial lines until the command exits, then until the session ends (briefly). */
-  int status = 0, exited = 0;
+  /* Print denial lines until the command exits, then until the supervisor says it sent the
+     last of them (or the session ends). */
+  int status = 0, exited = 0, done = 0;
   long long drain_until = 0;
   for (;;) {
     if (!exited) {
       pid_t w = waitpid(pid, &status, WNOHANG);
       if (w == pid) { exited = 1; drain_until = now_ms() + DRAIN_TIMEOUT_MS; trace("command exited"); }
     }
-    if (exited && (l.eof || now_ms() >= drain_until)) break;
     /* Lines already buffered first. */
-    while (l.in.p && memchr(l.in.p + l.start, '\n', l.in.len - l.start) && next_line(&l, &line, 0)) {
+    while (!done && l.in.p && memchr(l.in.p + l.start, '\n', l.in.len - l.start) && next_line(&l, &line, 0)) {
       struct reply s;
       if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s%s", s.say, g_eol);
+      done = done || s.done;
       free_reply(&s);
     }
+    if (exited && (l.eof || done || now_ms() >= drain_until)) break;
     struct pollfd p[2] = { { l.eof ? -1 : fd, POLLIN, 0 }, { g_sigpipe[0], POLLIN, 0 } };
     int timeout = exited ? (int)(drain_until - now_ms()) : -1;
     if (exited && timeout < 0) timeout = 0;
@@ -746,6 +750,7 @@ static int fast_exec(int argc, char **argv) {
       if (next_line(&l, &line, 0)) {
         struct reply s;
         if (parse_reply(line, &s) == 0 && s.say) fprintf(stderr, "%s%s", s.say, g_eol);
+        done = done || s.done;
         free_reply(&s);
       }
     }

@@ -11,7 +11,7 @@ import type { EngineEvent, EngineHandle, NativeAddon } from '../../../native/uno
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { SbxError } from '../../errors.js';
 import { launcherPath, loadNative } from '../../native/load.js';
-import { engineReceivers, proxyAdmission } from '../../native/engine.js';
+import { engineReceivers, proxyAdmission, withoutRootExit } from '../../native/engine.js';
 import type { ExecRequest } from '../types.js';
 import { launch, sandboxRoot } from './launch.js';
 import { requireUsableKernel } from './doctor.js';
@@ -131,7 +131,7 @@ async function execPrepared(
       protectedPids: root === relay ? [process.pid] : [process.pid, relay],
       // sbx's own launcher, started before the filter: known by identity, not decided
       launcherPath: launcherPath(),
-      onEvents: report,
+      onEvents: (raw) => report(withoutRootExit(raw).events),
       // No session here: the shell hook's /proc/self/sbx/ channel does not exist. A nested
       // `sbx exec` is told why it cannot narrow here (no supervisor to make its policy).
       onHint: (hint) => native.engineReplyHint(engine, hint.id, { errno: hint.verb === 'narrow' ? EOPNOTSUPP : ENOENT }),

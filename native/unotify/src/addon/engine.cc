@@ -250,12 +250,13 @@ std::vector<std::pair<const char*, uint64_t>> Core::traps_by_syscall() {
 }
 
 void Core::emit(Event&& e) {
+  const bool root_exit = strcmp(e.kind, "root-exit") == 0;
   // Before the reply goes out: the shell's next prompt sees its marker gone.
-  if (strcmp(e.kind, "audit") != 0) fire_notice_files();  // deny, error, privileged
+  if (strcmp(e.kind, "audit") != 0 && !root_exit) fire_notice_files();  // deny, error, privileged
   std::lock_guard<std::mutex> g(evMu_);
   if (evStop_) return;  // stopped: nobody will read it
   evq_.add(std::move(e));
-  if (evq_.size() >= kFlushAt && !jsBusy_->load()) evCv_.notify_one();
+  if (root_exit || (evq_.size() >= kFlushAt && !jsBusy_->load())) evCv_.notify_one();
 }
 
 void Core::set_notice_files(std::vector<std::string> files) {
@@ -440,6 +441,15 @@ void Core::watch_loop() {
       int expected = root;
       if (rootPidfd_.compare_exchange_strong(expected, -1)) close(root);
       release_terminals_once();
+      // After every event of the root's own calls (each was answered before it could exit):
+      // `sbx exec`'s client stops waiting for denial lines at this one (session.ts).
+      Event done;
+      done.time = now_ms();
+      done.kind = "root-exit";
+      done.policy = -1;
+      done.rule = -2;
+      done.op = "exec";
+      emit(std::move(done));
     }
     if (q[2].revents & POLLIN) {
       uint64_t v;
