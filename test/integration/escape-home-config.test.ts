@@ -8,7 +8,8 @@
  * histories programs inside must write stay writable, and an exception is never a grant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
@@ -184,6 +185,77 @@ describe('the home configuration cannot be written from inside (default policy)'
     expect(lifted.verdicts[h('.config/tool/settings')]).toBe('ok');
     expect(lifted.verdicts[h('.config/other/x')]).toBe('refused');
   });
+});
+
+// A symlink is decided when it is made, but followed later by tools outside: git appends its
+// reflog to `.git/logs/HEAD`, writes COMMIT_EDITMSG and FETCH_HEAD, each through the name. A
+// link that leads one place for the sandbox and another for them (/proc/self is the follower,
+// a moved directory re-aims its relative links, `ww/../..` climbs from wherever ww is
+// re-pointed), or a link to a program file git then appends to, made git outside write a
+// floor and the next terminal ran the payload outside (atk1 findings 01-03).
+describe('a symlink leads every later follower where it was decided (no /proc, no re-aiming, no program file written through)', () => {
+  const repo = h('gproj');
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=Alice Doe', '-c', 'user.email=alice@example.com', ...args], { cwd: repo, env: { ...env, GIT_CONFIG_GLOBAL: '/dev/null' }, encoding: 'utf8' });
+  /** Runs `script` inside from the project (the repo is $1, the project $2); lines "<tag> ok|refused". */
+  const inside = (script: string, cwd = project) => sbxExec(['--', 'sh', '-c', script, 'sh', repo, project], { env, cwd });
+  const attempt = (tag: string, cmd: string) => `if ${cmd}; then echo "${tag} ok"; else echo "${tag} refused"; fi`;
+  const verdicts = (stdout: string) => Object.fromEntries([...stdout.matchAll(/^(\S+) (ok|refused)$/gm)].map((m) => [m[1], m[2]]));
+  const elf = h('.pyenv/versions/3.12/bin/python3.12'); // a venv's python: an ELF outside the floors
+  const shim = h('.pyenv/shims/python'); // a script outside the floors
+  const hello = h('bin/hello'); // the user's tool: a script in a floor (~/bin)
+  // renameat2(RENAME_EXCHANGE) of two paths ("$1" "$2"), as a command that fails when refused.
+  const exchange = `python3 -c 'import ctypes,os,sys; l=ctypes.CDLL(None,use_errno=True); sys.exit(l.renameat2(-100,os.fsencode(sys.argv[1]),-100,os.fsencode(sys.argv[2]),2)!=0)'`;
+
+  beforeAll(() => {
+    rmSync(repo, { recursive: true, force: true });
+    mkdirSync(repo, { recursive: true });
+    git('init', '-q', '-b', 'master');
+    writeFileSync(join(repo, 'a'), 'a\n');
+    git('add', 'a');
+    git('commit', '-qm', 'init');
+    for (const f of [elf, shim, hello]) mkdirSync(dirname(f), { recursive: true });
+    copyFileSync('/usr/bin/env', elf);
+    writeFileSync(shim, '#!/bin/sh\nexec python3 "$@"\n');
+    writeFileSync(hello, '#!/bin/sh\necho hello from my tool\n');
+    for (const f of [elf, shim, hello]) chmodSync(f, 0o755);
+    writeFileSync(h('.bashrc'), '# rc\n');
+  });
+
+  it('a target through /proc (/proc/self/cwd, /proc/thread-self, /dev/fd, /dev/stdout, /proc/<pid>/root) is refused (twin: a plain link to a writable file)', async () => {
+    const script = [
+      'mkdir -p "$2/d/x" && cd "$2/d/x"', // harmless from here: $2/d/.bash_aliases
+      attempt('self-cwd', 'ln -s /proc/self/cwd/../.bash_aliases "$2/l-self"'),
+      attempt('thread-self', 'ln -s /proc/thread-self/cwd/x "$2/l-thread"'),
+      attempt('dev-fd', 'ln -s /dev/fd/3/x "$2/l-fd" 3<.'),
+      attempt('dev-stdout', 'ln -s /dev/stdout/../x "$2/l-stdout"'),
+      attempt('pid-root', `ln -s "/proc/$$/root$HOME/.bash_aliases" "$2/l-root"`),
+      'echo x > "$2/out.txt"',
+      attempt('twin', 'ln -s "$2/out.txt" "$2/l-twin"'),
+    ].join('\n');
+    const r = await inside(script);
+    const v = verdicts(r.stdout);
+    for (const tag of ['self-cwd', 'thread-self', 'dev-fd', 'dev-stdout', 'pid-root']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
+    expect(v.twin, r.stderr).toBe('ok');
+    expect(r.stderr).toContain(`sbx: denied write ${join(project, 'l-self')} -> /proc/self/cwd/../.bash_aliases (goes through /proc: every process that follows it reaches its own files there)`);
+  });
+
+  it('a `..` after a name in a link\'s text is refused (ww/../..: it climbs from wherever ww is re-pointed); twin: leading climbs (npm\'s ../pkg/bin/x) are made', async () => {
+    const script = [
+      'mkdir -p /tmp/sbx-ww-$$/y "$2/ww-twin/pkg/bin" && ln -sfn /tmp/sbx-ww-$$/y "$2/ww"',
+      attempt('after-name', 'ln -s "$2/ww/../../.bash_aliases" "$2/X"'),
+      attempt('relative', 'ln -s ww/../x "$2/X2"'),
+      attempt('leading', 'mkdir -p "$2/ww-twin/.bin" && ln -s ../pkg/bin/x "$2/ww-twin/.bin/x"'),
+      'rm -rf /tmp/sbx-ww-$$',
+    ].join('\n');
+    const r = await inside(script);
+    const v = verdicts(r.stdout);
+    expect(v['after-name'], r.stderr).toBe('refused');
+    expect(v.relative, r.stderr).toBe('refused');
+    expect(v.leading, r.stderr).toBe('ok');
+    expect(r.stderr).toContain(`sbx: denied write ${join(project, 'X')} -> ${project}/ww/../../.bash_aliases (a \`..\` after a name: it climbs from wherever that name is re-pointed)`);
+  });
+
 });
 
 describe("sbx's records of every session", () => {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -571,40 +572,121 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
                   AT_SYMLINK_FOLLOW));
 }
 
+// The components of `text` split at '/', empty ones and "." left out.
+std::vector<std::string> components(const std::string& text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    const size_t j = std::min(text.find('/', i), text.size());
+    std::string c = text.substr(i, j - i);
+    if (!c.empty() && c != ".") out.push_back(std::move(c));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string p;
+  for (const auto& c : parts) p += "/" + c;
+  return p.empty() ? "/" : p;
+}
+
+// `a/../b`, `ww/../..`: what the `..` climbs from is whatever the name before it is when the
+// link is followed, and a symlink there can be re-pointed later (to a harmless directory one
+// level below a protected file). Leading climbs (`../pkg/bin/x`) start from the link's own
+// directory, which cannot change under it.
+bool climbs_after_name(const std::string& text) {
+  bool named = false;
+  for (const auto& c : components(text)) {
+    if (c != "..") named = true;
+    else if (named) return true;
+  }
+  return false;
+}
+
+// Where a symlink's text leads a process that follows it later, whoever it is.
+enum class Reach { kPlace, kProc, kLoop };
+
+// Walks `text` from the link's directory `dir` (canonical) from "/", following every symlink by
+// its text as the kernel does: never as the caller, whose /proc/self, /dev/fd/N and cwd are not
+// a later follower's. Any step into procfs is kProc (/proc/self, /proc/<pid>/root, /dev/stdout,
+// /etc/mtab lead there). `real`: the canonical path reached, a missing rest appended as text;
+// `obj`: the object there when it exists.
+Reach reach_of(const std::string& dir, const std::string& text, std::string& real, Fd& obj) {
+  std::vector<std::string> at = text[0] == '/' ? std::vector<std::string>{} : components(dir);
+  std::vector<std::string> todo = components(text);
+  std::reverse(todo.begin(), todo.end());  // a stack: the next component last
+  int links = 0;
+  while (!todo.empty()) {
+    std::string c = std::move(todo.back());
+    todo.pop_back();
+    if (c == "..") {
+      if (!at.empty()) at.pop_back();
+      continue;
+    }
+    at.push_back(std::move(c));
+    Fd here(open(joined(at).c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!here.ok() || fstat(here.get(), &st) != 0) {  // missing or unreachable: the rest as text
+      for (auto it = todo.rbegin(); it != todo.rend(); ++it) {
+        if (*it != "..") at.push_back(*it);
+        else if (!at.empty()) at.pop_back();
+      }
+      real = joined(at);
+      return real == "/proc" || real.rfind("/proc/", 0) == 0 ? Reach::kProc : Reach::kPlace;
+    }
+    if (is_procfs(here.get())) return Reach::kProc;
+    if (!S_ISLNK(st.st_mode)) continue;
+    std::string next;
+    if (++links > 40 || !symlink_text(here.get(), "", next) || next.empty()) return Reach::kLoop;
+    at.pop_back();  // a relative text starts from the link's directory
+    if (next[0] == '/') at.clear();
+    const std::vector<std::string> more = components(next);
+    todo.insert(todo.end(), more.rbegin(), more.rend());
+  }
+  real = joined(at);
+  obj.reset(open(real.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  return Reach::kPlace;
+}
+
 // A symlink is followed by whatever opens it later, a tool outside too: one to a place the
 // sandbox may not write (~/.bashrc behind ~/.bash_history, where readline saves the history
 // through the link) would make that tool write there for it. Refused when its target is
 // write-denied and exists writable to this user — but for a program file — or does not
-// exist yet (the tool would create it).
+// exist yet (the tool would create it). The target is the one any process reaches
+// (reach_of), never through /proc, and never through a `..` after a name.
 bool link_target_refused(Notif& n, const Target& d, const std::string& text) {
   const size_t slash = d.real.rfind('/');
   const std::string dir = slash == 0 ? "/" : d.real.substr(0, slash);
-  const std::string t = text[0] == '/' ? text : join_path(dir, text);
-  Resolved r;
-  std::string real = t;  // resolution failed (a missing directory): decided on the text
-  bool exists = false;
-  if (resolve(n.caller, -1, t, true, 0, true, r) == 0) {
-    exists = r.fd.ok();
-    real = exists ? r.path : join_path(r.path, r.name);
+  const std::string link = d.real + " -> " + text;
+  std::string real;
+  Fd obj;
+  switch (reach_of(dir, text, real, obj)) {
+    case Reach::kProc:
+      return refuse(n, Decision{false, -2}, "write", link + " (goes through /proc: every process that follows it reaches its own files there)", EACCES);
+    case Reach::kLoop:
+      return refuse(n, Decision{false, -2}, "write", link + " (a symlink loop or an unreadable link on its way: where it leads cannot be told)", EACCES);
+    case Reach::kPlace:
+      break;
   }
-  if (!n.valid()) return true;
-  if (real.empty() || real[0] != '/') return false;  // an unnamed object (pipe:[…]): nothing outside opens that name
+  if (climbs_after_name(text))
+    return refuse(n, Decision{false, -2}, "write", link + " (a `..` after a name: it climbs from wherever that name is re-pointed)", EACCES);
   // A directory with protected places below it (`/home`, the home, `~/.config`): another link
   // made earlier through the name of this one (`.git/logs/HEAD -> /tmp/x/L/u/.bash_aliases`,
   // then `L -> /home`) would lead there, and a tool outside would write through it.
   struct stat tst;
-  if (exists && fstat(r.fd.get(), &tst) == 0 && S_ISDIR(tst.st_mode)) {
+  if (obj.ok() && fstat(obj.get(), &tst) == 0 && S_ISDIR(tst.st_mode)) {
     const Decision below = deny_below(n, real);
     if (!below.allow) return refuse(n, below, "write", d.real + " -> " + real + " (a directory with protected places below)", EACCES);
   }
   const Decision w = decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); });
   if (w.allow) return false;
-  if (exists) {
+  if (obj.ok()) {
     // A program file (a venv's python -> ~/.pyenv/…/python3) is run through its link, never
     // written through it: a tool that would write it would run project code anyway (a build).
     struct stat st;
-    if (fstat(r.fd.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return false;
-    if (faccessat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(r.fd.get())).c_str(), W_OK, AT_EACCESS) != 0) return false;
+    if (fstat(obj.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return false;
+    if (faccessat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(obj.get())).c_str(), W_OK, AT_EACCESS) != 0) return false;
   }
   return refuse(n, w, "write", d.real + " -> " + real, EACCES);
 }
