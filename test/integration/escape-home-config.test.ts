@@ -240,6 +240,39 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
     expect(r.stderr).toContain(`sbx: denied write ${join(project, 'l-self')} -> /proc/self/cwd/../.bash_aliases (goes through /proc: every process that follows it reaches its own files there)`);
   });
 
+  it('a directory moved where its climbing relative links would reach a protected file: the rename is refused (twin: the same move of a directory whose links stay inside it)', async () => {
+    const script = [
+      'mkdir -p "$HOME/notes/m/a/b" "$HOME/notes/m/c/b/sub" "$HOME/mv1" "$HOME/mv2"',
+      // ../../.bash_aliases from notes/m/a/b is notes/m/.bash_aliases: writable, made.
+      attempt('made', 'ln -s ../../.bash_aliases "$HOME/notes/m/a/b/L"'),
+      // from mv1/b it is ~/.bash_aliases.
+      attempt('moved', 'mv "$HOME/notes/m/a/b" "$HOME/mv1/b"'),
+      attempt('in-place', 'mv "$HOME/notes/m/a/b" "$HOME/notes/m/a/b2" && mv "$HOME/notes/m/a/b2" "$HOME/notes/m/a/b"'),
+      'echo x > "$HOME/notes/m/c/b/file"',
+      attempt('inside-made', 'ln -s ../file "$HOME/notes/m/c/b/sub/L" && ln -s file "$HOME/notes/m/c/b/L2"'),
+      attempt('twin', 'mv "$HOME/notes/m/c/b" "$HOME/mv2/b"'),
+      // RENAME_EXCHANGE: the link goes to the other side; refused whichever operand holds it.
+      'mkdir -p "$HOME/mv3/b" "$HOME/mv4/b"',
+      attempt('exchange', `${exchange} "$HOME/notes/m/a/b" "$HOME/mv3/b"`),
+      attempt('exchange-back', `${exchange} "$HOME/mv3/b" "$HOME/notes/m/a/b"`),
+      attempt('exchange-twin', `${exchange} "$HOME/mv2/b" "$HOME/mv4/b"`),
+    ].join('\n');
+    const r = await inside(script);
+    const v = verdicts(r.stdout);
+    expect(v.made, r.stderr).toBe('ok');
+    expect(v.moved, r.stderr).toBe('refused');
+    expect(v['in-place'], r.stderr).toBe('ok'); // a rename in the same directory keeps the climb's target
+    expect(v['inside-made'], r.stderr).toBe('ok');
+    expect(v.twin, r.stderr).toBe('ok');
+    expect(v.exchange, r.stderr).toBe('refused');
+    expect(v['exchange-back'], r.stderr).toBe('refused');
+    expect(v['exchange-twin'], r.stderr).toBe('ok');
+    expect(existsSync(h('mv1/b'))).toBe(false);
+    expect(existsSync(h('mv3/b/L'))).toBe(false);
+    expect(readFileSync(h('mv4/b/sub/L'), 'utf8')).toBe('x\n');
+    expect(r.stderr).toContain(`sbx: denied write ${h('mv1/b/L')} -> ${h('.bash_aliases')} (`);
+  });
+
   it('a `..` after a name in a link\'s text is refused (ww/../..: it climbs from wherever ww is re-pointed); twin: leading climbs (npm\'s ../pkg/bin/x) are made', async () => {
     const script = [
       'mkdir -p /tmp/sbx-ww-$$/y "$2/ww-twin/pkg/bin" && ln -sfn /tmp/sbx-ww-$$/y "$2/ww"',

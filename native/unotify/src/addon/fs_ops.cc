@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -468,6 +469,7 @@ bool shell_cwd_move_refused(Notif& n, const Target& t) {
 }
 
 bool link_target_refused(Notif& n, const Target& d, const std::string& text);
+std::vector<std::string> components(const std::string& text);
 
 // A symlink with target `text` at `d`, made there or given that name (moved, hard-linked).
 bool symlink_at_refused(Notif& n, const Target& d, const std::string& text) {
@@ -489,6 +491,76 @@ bool moved_symlink_refused(Notif& n, const Target& from, const Target& to) {
   return !from.unnamed && symlink_text(from.parent.get(), from.name.c_str(), text) && symlink_at_refused(n, to, text);
 }
 
+// Does a symlink at depth `depth` below a moved directory (0: in it) climb above it with `text`?
+// Only a relative text that does changes meaning when the directory moves.
+bool climbs_out(const std::string& text, int depth) {
+  if (text.empty() || text[0] == '/') return false;
+  for (const auto& c : components(text))
+    if ((depth += c == ".." ? -1 : 1) < 0) return true;
+  return false;
+}
+
+constexpr size_t kMaxMovedEntries = 200000;
+
+// A directory moved from `from` to `to` carries its relative symlinks along: one whose text
+// climbs above it (`../../../.bash_aliases`, harmless where it was made) leads elsewhere from
+// the new place. Each is decided there as if made there. A rename in place (same parent) keeps
+// every climb's target: no walk then. Too big or unreadable to walk: refused.
+bool moved_tree_links_refused(Notif& n, const Target& from, const Target& to) {
+  if (from.unnamed || to.unnamed || !is_dir_entry(from)) return false;
+  Fd top(openat(from.parent.get(), from.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!top.ok() && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) return false;  // the rename fails the same way
+  struct stat a, b;
+  const bool same_parent = fstat(from.parent.get(), &a) == 0 && fstat(to.parent.get(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  if (same_parent) return false;
+  const auto untold = [&](const char* why) {
+    return refuse(n, Decision{false, -2}, "write", from.real + " (" + why + ": the symlinks it holds cannot be decided at " + to.real + ")", EACCES);
+  };
+  if (!top.ok()) return untold("unreadable");
+  struct Item {
+    Fd fd;
+    std::string rel;
+    int depth;
+  };
+  std::vector<Item> stack;
+  stack.push_back({std::move(top), "", 0});
+  size_t seen = 0;
+  while (!stack.empty()) {
+    Item it = std::move(stack.back());
+    stack.pop_back();
+    DIR* dir = fdopendir(it.fd.release());
+    if (!dir) return untold("unreadable");
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, closedir);
+    while (dirent* e = readdir(dir)) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      if (++seen > kMaxMovedEntries) return untold("too big to check");
+      const std::string rel = it.rel.empty() ? e->d_name : it.rel + "/" + e->d_name;
+      unsigned char type = e->d_type;
+      struct stat st;
+      if (type == DT_UNKNOWN) {
+        if (fstatat(dirfd_of(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (errno == ENOENT) continue;
+          return untold("unreadable");
+        }
+        type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+      }
+      if (type == DT_DIR) {
+        Fd sub(openat(dirfd_of(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub.ok()) stack.push_back({std::move(sub), rel, it.depth + 1});
+        else if (errno != ENOENT) return untold("unreadable");
+        continue;
+      }
+      if (type != DT_LNK) continue;
+      Target at;
+      at.real = join_path(to.real, rel);
+      std::string text;
+      if (!symlink_text(dirfd_of(dir), e->d_name, text)) return untold("unreadable");
+      if (climbs_out(text, it.depth) && link_target_refused(n, at, text)) return true;
+    }
+  }
+  return false;
+}
+
 void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned flags) {
   Target s, d;
   // A whiteout is a device (0/0) left at the source's name: no devices from a sandbox.
@@ -506,6 +578,8 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
     if (bare_config_rename(n, guard, s, d, flags)) return;
   }
   if (check_access(n, exchange, true, d.real) || ipc_file_refused(n, d)) return;
+  // After the access checks: the walk reads what a moved directory holds.
+  if (moved_tree_links_refused(n, s, d) || (exchange && moved_tree_links_refused(n, d, s))) return;
   // The source's name goes; the destination's is replaced (or swapped).
   if ((!s.unnamed && socket_name_refused(n, s.parent.get(), s.name.c_str(), s.real)) ||
       (!d.unnamed && socket_name_refused(n, d.parent.get(), d.name.c_str(), d.real)))
