@@ -147,13 +147,15 @@ describe('the home configuration cannot be written from inside (default policy)'
       // one that does not exist yet: a tool would create it.
       'if ln -s "$HOME/.config/autostart/x.desktop" "$1/autostart-link"; then echo new-ok; else echo new-refused; fi',
       'if ln -s "$1/out.txt" "$1/twin-link"; then echo twin-ok; fi',
-      'if ln -s /usr/bin/env "$1/system-link"; then echo system-ok; fi',
+      'if ln -s /usr/bin/env "$1/system-link"; then echo system-ok; else echo system-refused; fi',
     ].join('\n');
     const r = await sbxExec(['--', 'sh', '-c', script, 'sh', project], { env, cwd: project });
     expect(r.stdout).toContain('hist-refused');
     expect(r.stdout).toContain('new-refused');
     expect(r.stdout).toContain('twin-ok');
-    expect(r.stdout).toContain('system-ok'); // a program file: run through its link, not written
+    // A system program: one you cannot write (twin), else (root) one in a floor, which a
+    // writer through the link would replace (a venv's python link stays allowed: below).
+    expect(r.stdout).toContain(process.getuid?.() === 0 ? 'system-refused' : 'system-ok');
     expect(r.stderr).toContain(`sbx: denied write ${h('.bash_history')} -> ${h('.bashrc')} (`);
     expect(readFileSync(h('.bashrc'), 'utf8')).toBe('# rc\n');
   });
@@ -289,6 +291,52 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
     expect(r.stderr).toContain(`sbx: denied write ${join(project, 'X')} -> ${project}/ww/../../.bash_aliases (a \`..\` after a name: it climbs from wherever that name is re-pointed)`);
   });
 
+  it('a link to a script in a protected place, or any link in .git, is refused; twin: a venv\'s bin/python to an ELF outside the floors is made', async () => {
+    const script = [
+      'mkdir -p "$2/venv/bin"',
+      attempt('floor-script', `ln -s ${hello} "$2/hello-link"`),
+      attempt('script', `ln -s ${shim} "$2/venv/bin/python3"`),
+      attempt('git-dir', `rm -f "$1/.git/logs/HEAD" && ln -s ${elf} "$1/.git/logs/HEAD"`),
+      attempt('git-dir-twin-file', 'echo x > "$1/.git/logs/HEAD"'),
+      attempt('venv', `ln -s ${elf} "$2/venv/bin/python"`),
+    ].join('\n');
+    const r = await inside(script);
+    const v = verdicts(r.stdout);
+    expect(v['floor-script'], r.stderr).toBe('refused');
+    expect(v.script, r.stderr).toBe('refused');
+    expect(v['git-dir'], r.stderr).toBe('refused');
+    expect(v['git-dir-twin-file'], r.stderr).toBe('ok');
+    expect(v.venv, r.stderr).toBe('ok');
+    expect(r.stderr).toContain(`sbx: denied write ${join(project, 'hello-link')} -> ${hello} (`);
+    expect(r.stderr).toContain(`sbx: denied write ${join(repo, '.git/logs/HEAD')} -> ${elf} (`);
+    const ran = await sbxExec(['--', join(project, 'venv/bin/python'), 'echo', 'venv-runs'], { env, cwd: project });
+    expect(ran.stdout).toContain('venv-runs');
+    // The real tool: python3 -m venv links bin/python to the python it ran (a floor's, /usr/bin).
+    const venv = await sbxExec(['--', 'sh', '-c', `/usr/bin/python3 -m venv --without-pip "${project}/venv-real" && "${project}/venv-real/bin/python" -c 'print("venv-real-runs")'`], { env, cwd: project });
+    expect(venv.stdout, venv.stderr).toContain('venv-real-runs');
+  });
+
+  it('end to end: after every refused attempt on .git/logs/HEAD, git outside (checkout -b) leaves the protected files unchanged', async () => {
+    rmSync(h('.bash_aliases'), { force: true });
+    const script = [
+      'cd "$1" && rm -rf .git/logs && mkdir -p .git/logs',
+      attempt('proc', 'mkdir -p "$2/d/x" && cd "$2/d/x" && ln -s /proc/self/cwd/../.bash_aliases "$1/.git/logs/HEAD"'),
+      'cd "$1"',
+      attempt('moved-dir', 'mkdir -p w/q/logs && ln -s ../../../.bash_aliases w/q/logs/HEAD && rm -rf .git/logs && mv w/q/logs .git/logs'),
+      attempt('program', `rm -rf .git/logs && mkdir -p .git/logs && ln -s ${hello} .git/logs/HEAD`),
+      attempt('editmsg', 'ln -sf /proc/self/cwd/../.bashrc .git/COMMIT_EDITMSG'),
+      'mkdir -p .git/logs',
+    ].join('\n');
+    const r = await inside(script);
+    const v = verdicts(r.stdout);
+    for (const tag of ['proc', 'moved-dir', 'program', 'editmsg']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
+    git('checkout', '-q', '-b', 'x');
+    git('checkout', '-q', 'master');
+    expect(existsSync(h('.bash_aliases'))).toBe(false);
+    expect(readFileSync(hello, 'utf8')).toBe('#!/bin/sh\necho hello from my tool\n');
+    expect(readFileSync(h('.bashrc'), 'utf8')).toBe('# rc\n');
+    expect(readFileSync(join(repo, '.git/logs/HEAD'), 'utf8')).toContain('checkout: moving from x to master'); // git's own reflog, a plain file
+  });
 });
 
 describe("sbx's records of every session", () => {

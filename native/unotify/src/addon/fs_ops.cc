@@ -471,6 +471,28 @@ bool shell_cwd_move_refused(Notif& n, const Target& t) {
 bool link_target_refused(Notif& n, const Target& d, const std::string& text);
 std::vector<std::string> components(const std::string& text);
 
+// Does directory `dirfd` hold what git takes for a repository (a HEAD, objects, refs)?
+bool holds_git_dir(int dirfd) {
+  struct stat st;
+  return fstatat(dirfd, "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0 && fstatat(dirfd, "objects", &st, 0) == 0 &&
+         fstatat(dirfd, "refs", &st, 0) == 0;
+}
+
+// Is `real` a git directory or inside one (a work tree's `.git`, a bare repository's
+// directory)? git outside writes there through names, with opens that follow symlinks
+// (reflogs, COMMIT_EDITMSG, FETCH_HEAD, MERGE_MSG).
+bool in_git_dir(const std::string& real) {
+  const std::vector<std::string> parts = components(real);
+  if (std::find(parts.begin(), parts.end(), ".git") != parts.end()) return true;
+  std::string dir;
+  for (size_t i = 0; i + 1 < parts.size(); i++) {
+    dir += "/" + parts[i];
+    Fd d(open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (d.ok() && holds_git_dir(d.get())) return true;
+  }
+  return false;
+}
+
 // A symlink with target `text` at `d`, made there or given that name (moved, hard-linked).
 bool symlink_at_refused(Notif& n, const Target& d, const std::string& text) {
   return (!text.empty() && link_target_refused(n, d, text)) || home_dot_entry_refused(n, d, "a symlink");
@@ -723,6 +745,47 @@ Reach reach_of(const std::string& dir, const std::string& text, std::string& rea
   return Reach::kPlace;
 }
 
+// A floor: a place something outside runs or loads later (the persistence presets, ~/bin),
+// by any policy of the chain.
+bool is_floor(Notif& n, const std::string& real) {
+  return chain_any(n, [&](const Policy& p) {
+    const PathRule* win = nullptr;
+    return !decide_path_rule(p.write, real, &win).allow && win && win->floor;
+  });
+}
+
+// A compiled program (ELF): a line appended to it breaks it rather than running. A script
+// (`#!`, or no magic: the shell runs it) runs whatever is appended.
+bool is_elf(int fd) {
+  Fd f(open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  char magic[4];
+  return f.ok() && pread(f.get(), magic, sizeof magic, 0) == 4 && memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
+// A virtual environment's interpreter link (`python`, `python3`, `python3.12` in a `bin` next to
+// `pyvenv.cfg`, which venv writes first): `python3 -m venv` links it to the python it ran, which
+// is a floor's (/usr/bin) whenever that is writable to you (root). Only interpreters run it.
+bool venv_interpreter_link(const std::string& at) {
+  const size_t slash = at.rfind('/');
+  const std::string name = at.substr(slash + 1), bin = at.substr(0, slash);
+  const bool python = name == "python" || name == "python3" ||
+                      (name.rfind("python3.", 0) == 0 && name.size() > 8 && name.find_first_not_of("0123456789", 8) == std::string::npos);
+  if (!python || bin.size() < 4 || bin.compare(bin.size() - 4, 4, "/bin") != 0) return false;
+  struct stat st;
+  return stat((bin.substr(0, bin.size() - 4) + "/pyvenv.cfg").c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// A link to a program file (a venv's bin/python -> ~/.pyenv/versions/3.12/bin/python3.12) is run
+// through, not written through — but not where git outside writes through names (reflogs,
+// COMMIT_EDITMSG), not to a script (a line appended to it runs), and not to a floor's program
+// (replaced with text by a writer through the link, the shell would run that text) but as a
+// venv's interpreter.
+bool program_link_ok(Notif& n, const std::string& at, const std::string& real, int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) && !in_git_dir(at) && is_elf(fd) &&
+         (!is_floor(n, real) || venv_interpreter_link(at));
+}
+
 // A symlink is followed by whatever opens it later, a tool outside too: one to a place the
 // sandbox may not write (~/.bashrc behind ~/.bash_history, where readline saves the history
 // through the link) would make that tool write there for it. Refused when its target is
@@ -756,10 +819,7 @@ bool link_target_refused(Notif& n, const Target& d, const std::string& text) {
   const Decision w = decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); });
   if (w.allow) return false;
   if (obj.ok()) {
-    // A program file (a venv's python -> ~/.pyenv/…/python3) is run through its link, never
-    // written through it: a tool that would write it would run project code anyway (a build).
-    struct stat st;
-    if (fstat(obj.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return false;
+    if (program_link_ok(n, d.real, real, obj.get())) return false;
     if (faccessat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(obj.get())).c_str(), W_OK, AT_EACCESS) != 0) return false;
   }
   return refuse(n, w, "write", d.real + " -> " + real, EACCES);
