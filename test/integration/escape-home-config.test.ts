@@ -298,6 +298,12 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
       attempt('script', `ln -s ${shim} "$2/venv/bin/python3"`),
       attempt('git-dir', `rm -f "$1/.git/logs/HEAD" && ln -s ${elf} "$1/.git/logs/HEAD"`),
       attempt('git-dir-twin-file', 'echo x > "$1/.git/logs/HEAD"'),
+      // In a git directory no symlink at all, even to a writable file (twin: the same link in the project).
+      attempt('git-dir-any', 'echo x > "$2/fetched" && ln -s "$2/fetched" "$1/.git/FETCH_HEAD"'),
+      attempt('git-dir-any-twin', 'ln -s "$2/fetched" "$2/FETCH_HEAD"'),
+      // Nor in a directory moved in (twin: a directory without links moves in).
+      attempt('git-dir-moved', 'mkdir -p "$2/g1" && ln -s fetched "$2/g1/l" && mv "$2/g1" "$1/.git/g1"'),
+      attempt('git-dir-moved-twin', 'mkdir -p "$2/g2" && echo x > "$2/g2/f" && mv "$2/g2" "$1/.git/g2"'),
       attempt('venv', `ln -s ${elf} "$2/venv/bin/python"`),
     ].join('\n');
     const r = await inside(script);
@@ -306,9 +312,15 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
     expect(v.script, r.stderr).toBe('refused');
     expect(v['git-dir'], r.stderr).toBe('refused');
     expect(v['git-dir-twin-file'], r.stderr).toBe('ok');
+    expect(v['git-dir-any'], r.stderr).toBe('refused');
+    expect(v['git-dir-any-twin'], r.stderr).toBe('ok');
+    expect(v['git-dir-moved'], r.stderr).toBe('refused');
+    expect(v['git-dir-moved-twin'], r.stderr).toBe('ok');
     expect(v.venv, r.stderr).toBe('ok');
     expect(r.stderr).toContain(`sbx: denied write ${join(project, 'hello-link')} -> ${hello} (`);
     expect(r.stderr).toContain(`sbx: denied write ${join(repo, '.git/logs/HEAD')} -> ${elf} (`);
+    expect(r.stderr).toContain(`sbx: denied write ${join(repo, '.git/FETCH_HEAD')} (a symlink in a git directory: git outside writes through names there)`);
+    expect(r.stderr).toContain(`sbx: denied write ${join(repo, '.git/g1/l')} (a symlink in a git directory`);
     const ran = await sbxExec(['--', join(project, 'venv/bin/python'), 'echo', 'venv-runs'], { env, cwd: project });
     expect(ran.stdout).toContain('venv-runs');
     // The real tool: python3 -m venv links bin/python to the python it ran (a floor's, /usr/bin).

@@ -493,6 +493,15 @@ bool in_git_dir(const std::string& real) {
   return false;
 }
 
+// No symlink is made or moved into a git directory from inside, whatever it points to: git
+// outside writes through names there (a defence for the writer known to follow links). But
+// git init's probe of core.symlinks (`tXXXXXX -> testing`, removed at once): refused, git would
+// check every symlink of the work tree out as a plain file.
+bool git_dir_symlink_refused(Notif& n, const std::string& at, const std::string& text) {
+  return text != "testing" && in_git_dir(at) &&
+         refuse(n, Decision{false, -2}, "write", at + " (a symlink in a git directory: git outside writes through names there)", EACCES);
+}
+
 // A symlink with target `text` at `d`, made there or given that name (moved, hard-linked).
 bool symlink_at_refused(Notif& n, const Target& d, const std::string& text) {
   return (!text.empty() && link_target_refused(n, d, text)) || home_dot_entry_refused(n, d, "a symlink");
@@ -510,7 +519,8 @@ bool symlink_text(int at, const char* name, std::string& text) {
 // A symlink given a new name (moved, or hard-linked) is decided at that name as if made there.
 bool moved_symlink_refused(Notif& n, const Target& from, const Target& to) {
   std::string text;
-  return !from.unnamed && symlink_text(from.parent.get(), from.name.c_str(), text) && symlink_at_refused(n, to, text);
+  return !from.unnamed && symlink_text(from.parent.get(), from.name.c_str(), text) &&
+         (symlink_at_refused(n, to, text) || git_dir_symlink_refused(n, to.real, text));
 }
 
 // Does a symlink at depth `depth` below a moved directory (0: in it) climb above it with `text`?
@@ -526,15 +536,17 @@ constexpr size_t kMaxMovedEntries = 200000;
 
 // A directory moved from `from` to `to` carries its relative symlinks along: one whose text
 // climbs above it (`../../../.bash_aliases`, harmless where it was made) leads elsewhere from
-// the new place. Each is decided there as if made there. A rename in place (same parent) keeps
-// every climb's target: no walk then. Too big or unreadable to walk: refused.
+// the new place. Each is decided there as if made there; in a git directory none comes in at
+// all. A rename in place (same parent) keeps every climb's target, so only a git directory
+// needs the walk then. Too big or unreadable to walk: refused.
 bool moved_tree_links_refused(Notif& n, const Target& from, const Target& to) {
   if (from.unnamed || to.unnamed || !is_dir_entry(from)) return false;
   Fd top(openat(from.parent.get(), from.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!top.ok() && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) return false;  // the rename fails the same way
+  const bool into_git = in_git_dir(to.real) || (top.ok() && holds_git_dir(top.get()));
   struct stat a, b;
   const bool same_parent = fstat(from.parent.get(), &a) == 0 && fstat(to.parent.get(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-  if (same_parent) return false;
+  if (same_parent && !into_git) return false;
   const auto untold = [&](const char* why) {
     return refuse(n, Decision{false, -2}, "write", from.real + " (" + why + ": the symlinks it holds cannot be decided at " + to.real + ")", EACCES);
   };
@@ -577,6 +589,7 @@ bool moved_tree_links_refused(Notif& n, const Target& from, const Target& to) {
       at.real = join_path(to.real, rel);
       std::string text;
       if (!symlink_text(dirfd_of(dir), e->d_name, text)) return untold("unreadable");
+      if (into_git && git_dir_symlink_refused(n, at.real, text)) return true;
       if (climbs_out(text, it.depth) && link_target_refused(n, at, text)) return true;
     }
   }
@@ -654,7 +667,7 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   if (S_ISLNK(st.st_mode)) {  // a second name for a symlink: decided there as if made there
     std::string text;
     symlink_text(s.fd.get(), "", text);  // unreadable: decided as a link with no target
-    if (symlink_at_refused(n, d, text)) return;
+    if (symlink_at_refused(n, d, text) || git_dir_symlink_refused(n, d.real, text)) return;
   }
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
@@ -842,6 +855,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
     guard.engage();
     if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
   }
+  if (git_dir_symlink_refused(n, d.real, target_text)) return;
   reply(n, made(n, d, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()), false));
 }
 
