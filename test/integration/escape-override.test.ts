@@ -244,6 +244,22 @@ describe('code injected into the real program does not get its override', () => 
     expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs under the session.s strictest policy, not the commands: override/);
   });
 
+  // helper-79 #06: an exec that fails in the kernel left the process "just exec'd": its old
+  // image, with the AT_EXECFN and environment its own code rewrote, was taken for the
+  // script's interpreter and given the script's override.
+  it("a program that makes itself look like envtool's interpreter and then fails an execve does not get envtool's override (twin: outside the same code reads the secret)", async () => {
+    const pend = fixture('pend_preload');
+    const env = `/usr/bin/${'/'.repeat(Math.max(0, join(tools, 'envtool').length))}env`;
+    const run = (mode: string) => `PEND_MODE=${mode} PEND_EXECFN=${join(tools, 'envtool')} PEND_READ=${secret} LD_PRELOAD=${pend} ${env} true`;
+    expect((await outside(run('fail'))).stdout).toContain(`pend: ${SECRET}`);
+    for (const mode of ['fail', 'nofail']) {
+      const r = await inside(run(mode));
+      expect(r.stdout, mode).toContain('pend: denied');
+      expect(r.stdout, mode).not.toContain(SECRET);
+    }
+    expectSecret(await inside(`envtool ${secret}`)); // the real script keeps it
+  });
+
   it('a debugger that hides LD_PRELOAD after the loader read it and detaches before sbx looks: refused', async () => {
     const run = (mode: string) => `PRELOAD_READ=${secret} LD_PRELOAD=${preload} ${tamper} ${mode} mytool /dev/null; echo rc=$?`;
     // Outside: the library still runs in the child after its LD_PRELOAD was renamed.

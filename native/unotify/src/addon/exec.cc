@@ -262,6 +262,28 @@ bool name_planted(const Policy& p, const std::string& name) {
   return false;
 }
 
+// What only the kernel sets about the image a process runs, changed by every exec that
+// succeeds: the file (dev/ino of /proc/<pid>/exe) and the layout it was given (code, data,
+// brk, stack, argv and environment areas: /proc/<pid>/stat fields 26-28 and 45-51, which a
+// process cannot set without CAP_SYS_RESOURCE). Empty when unreadable.
+std::string image_fingerprint(int tgid) {
+  const std::string proc = "/proc/" + std::to_string(tgid);
+  struct stat st;
+  std::string out = stat((proc + "/exe").c_str(), &st) == 0 ? std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) : "?";
+  std::string line;
+  if (!read_file(proc + "/stat", line, 4096)) return std::string();
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return std::string();
+  size_t at = close + 2;  // field 3 starts here
+  for (int field = 3; at < line.size(); field++) {
+    const size_t end = line.find(' ', at);
+    if ((field >= 26 && field <= 28) || (field >= 45 && field <= 51)) out += " " + line.substr(at, end - at);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return out;
+}
+
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
 
 // The running image of the caller's process, decided under its policy. Overrides applied.
@@ -496,7 +518,12 @@ bool verify_before_decision(Notif& n) {
   ExecTable& t = n.core->execs();
   const ExecTable::Seen seen = t.check(n.caller.tgid, n.caller.task);
   if (seen.state == ExecTable::State::kVerified) return true;
-  const bool pending = seen.state == ExecTable::State::kPending;
+  // An exec that failed (ENOEXEC, EACCES, E2BIG…) left the old image, and its memory —
+  // AT_EXECFN, the environment — is what its own code wrote: decided as a process met for
+  // the first time (nothing granted on what it says), not as one right after an exec. Told
+  // apart by what only the kernel sets: unchanged, the exec did not happen (or ran the same
+  // file with the same layout, which this decides the same way, its argv included).
+  const bool pending = seen.state == ExecTable::State::kPending && seen.before != image_fingerprint(n.caller.tgid);
   (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
@@ -577,7 +604,7 @@ void handle_exec(Notif& n) {
     }
   }
   // Marked before the CONTINUE: the new image cannot reach a trapped syscall before it.
-  n.core->execs().mark_pending(n.caller);
+  n.core->execs().mark_pending(n.caller, image_fingerprint(n.caller.tgid));
   // The shell execs another program in its place: that one does not follow cd. Recorded
   // before the CONTINUE (and in the keeper's store), so a supervisor restarted before the new
   // image traps cannot take it for the shell.

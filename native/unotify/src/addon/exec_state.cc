@@ -45,10 +45,10 @@ ExecTable::Seen ExecTable::check(int tgid, uint64_t task) {
     return Seen{};
   }
   if (e.state == State::kVerified) saw_verified_locked(task);  // alive: polled just above
-  return Seen{e.state, e.epoch};
+  return Seen{e.state, e.epoch, e.state == State::kPending ? e.before : std::string()};
 }
 
-void ExecTable::mark_pending(const Caller& caller) {
+void ExecTable::mark_pending(const Caller& caller, std::string before) {
   std::lock_guard<std::mutex> g(mu_);
   // The caller's task seen in its verified process (and proven alive since): that process
   // is alive, so its entry's pidfd needs no poll.
@@ -64,6 +64,7 @@ void ExecTable::mark_pending(const Caller& caller) {
   }
   e.state = State::kPending;
   e.epoch = nextEpoch_++;
+  e.before = std::move(before);
   e.callers.push_back(caller.tid);
   e.tainted = false;  // the exec replaces the address space a debugger wrote
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -31,6 +32,7 @@ class ExecTable {
   struct Seen {
     State state = State::kUnknown;
     uint64_t epoch = 0;  // pass back to settle(): a newer exec makes it stale
+    std::string before;  // pending: the process's image fingerprint before that exec (exec.cc)
   };
   // `task`: the caller's ProcTable serial (procs.h), 0 when it has none.
   Seen check(int tgid, uint64_t task);
@@ -43,8 +45,9 @@ class ExecTable {
   bool tainted(int tgid);
   // tgid's running image was verified (and it is still that process): what taint() skips.
   bool verified(int tgid);
-  // Before the CONTINUE of an exec by `caller` (its tid, tgid, task serial and pin).
-  void mark_pending(const Caller& caller);
+  // Before the CONTINUE of an exec by `caller` (its tid, tgid, task serial and pin), with
+  // the fingerprint of the image it runs now: an exec that fails leaves it as it was.
+  void mark_pending(const Caller& caller, std::string before);
   // The image of caller's process was verified at a syscall of the caller (seen with
   // `epoch`), which still waited after everything about it was read (NOTIF_ID_VALID).
   // Pending execs whose caller is out of execve are dropped: the caller's thread itself,
@@ -62,6 +65,7 @@ class ExecTable {
     uint64_t epoch = 0;
     std::vector<int> callers;  // threads whose exec is in flight
     bool tainted = false;      // see taint()
+    std::string before;        // see mark_pending()
   };
   void sweep_locked();
   void saw_verified_locked(uint64_t task);
