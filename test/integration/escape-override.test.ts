@@ -7,7 +7,7 @@
  * INSIDE, next to the allowed twin: the real program, under the same policy, reads it.
  * Real kernel, real sbx, real programs.
  */
-import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixture, type Result, run, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
@@ -232,13 +232,20 @@ describe('code injected into the real program does not get its override', () => 
     const viaLink = await inside(`PATH=${pub}/toolslink:$PATH envtool ${secret}; echo rc=$?`);
     expect(viaLink.stdout).not.toContain(SECRET);
     expect(viaLink.stderr).toMatch(/sbx: denied /);
-    // helper-77 #06: a symlink of its own in /tmp (a directory it does not own) to another
-    // system program: the check followed it and saw a root-owned file in a root-owned place.
-    // (As root /tmp is the user's own: the unprivileged run is where this shows.)
+    // helper-77 #06: a symlink of the user's in /tmp (a directory the user does not own) to
+    // another system program: the check followed it and saw a root-owned file in a root-owned
+    // place. (Made here: a link to a floor is refused from inside as root. As root /tmp is the
+    // user's own: the unprivileged run is where this shows.)
     const tmpLink = `/tmp/mycat`;
-    const viaTmp = await inside(`ln -sfn /usr/bin/head ${tmpLink} && PATH=/tmp:$PATH envtool ${secret}; rm -f ${tmpLink}; echo rc=$?`);
-    expect(viaTmp.stdout).not.toContain(SECRET);
-    expect(viaTmp.stderr).toMatch(/sbx: denied .*\/tmp\/mycat \(a file the sandbox may write/);
+    rmSync(tmpLink, { force: true });
+    symlinkSync('/usr/bin/head', tmpLink);
+    try {
+      const viaTmp = await inside(`PATH=/tmp:$PATH envtool ${secret}; echo rc=$?`);
+      expect(viaTmp.stdout).not.toContain(SECRET);
+      expect(viaTmp.stderr).toMatch(/sbx: denied .*\/tmp\/mycat \(a file the sandbox may write/);
+    } finally {
+      rmSync(tmpLink, { force: true });
+    }
     const rel = await inside(`PATH=pub/evil:$PATH envtool ${secret}; echo rc=$?`);
     expect(rel.stdout).not.toContain(SECRET);
     expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs under the session.s strictest policy, not the commands: override/);
