@@ -185,6 +185,17 @@ describe('code injected into the real program does not get its override', () => 
     expectSecret(await inside(`env PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONIOENCODING=utf-8 NODE_ENV=production NODE_EXTRA_CA_CERTS=/dev/null mytool ${secret}`));
   });
 
+  // helper-79 #09: a variable that points the program at its configuration (CURL_HOME's
+  // .curlrc) or at a program it runs, set to a place the sandbox writes.
+  it('CURL_HOME, PIP_CONFIG_FILE or PAGER naming a place the sandbox writes (or a relative one) is refused; twins: the same variables naming places it cannot write, or a program by name, keep the override', async () => {
+    for (const [v, name] of [[`CURL_HOME=${pub}`, 'CURL_HOME'], ['PIP_CONFIG_FILE=pip.conf', 'PIP_CONFIG_FILE'], [`PAGER=${pub}/evil/pager`, 'PAGER']] as const) {
+      const r = await inside(`env ${v} mytool ${secret}`);
+      expect(r.stdout, v).not.toContain(SECRET);
+      expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} naming a place the sandbox writes`));
+    }
+    expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf PAGER='less -R' mytool ${secret}`));
+  });
+
   // helper-77 #02: the environment is read whole (it was read up to 1 MiB, and LD_PRELOAD
   // past it was never seen: the library ran with the override).
   it('LD_PRELOAD past the first MiB of the environment: refused the same; twin: the same padding without it keeps the override', async () => {

@@ -141,7 +141,62 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
 // of names trails them (PYTHONPYCACHEPREFIX reads bytecode, PYTHONINSPECT runs what stdin
 // types, PYTHONWARNINGS imports a module). src/policy/env-named-code.ts is the floors' list
 // of the same kind of variable (whose files must not be writable): change both together.
-std::string loader_injection(int tid) {
+// Variables that point a tool at its configuration or at programs it runs (`CURL_HOME`'s
+// .curlrc, `PIP_CONFIG_FILE`, `EDITOR`): harmless where they name what the sandbox cannot
+// write (the terminal's own are floors in every policy), code of the sandbox's choosing where
+// they name a place it writes. The names are src/policy/env-named-code.ts's
+// CODE_NAMING_VARIABLES (a unit test compares the two): files and directories, refused when
+// a path in the value is one the policy lets the sandbox write, or is relative; commands,
+// refused for such an absolute path (a program they name by a relative name is exec'd, and
+// decided there as planted). The rest of that list is refused above whatever it names
+// ("NODE_OPTIONS", "RUBYOPT", "PERL5OPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS") or is
+// read by shells and editors, not by a program an override is given to ("VIMINIT",
+// "EXINIT", "PROMPT_COMMAND").
+const char* const kConfigFileVariables[] = {
+    "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "BASH_ENV", "ENV", "INPUTRC", "PYTHONSTARTUP", "PYTHONUSERBASE",
+    "GOENV", "GOPATH", "DIRENV_CONFIG", "RUSTUP_HOME", "CARGO_HOME", "GRADLE_USER_HOME", "GEM_HOME", "BUNDLE_USER_HOME",
+    "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "R_PROFILE_USER", "R_ENVIRON_USER", "PSQLRC", "MYVIMRC", "SCREENRC",
+    "CURL_HOME", "WGETRC", "PIP_CONFIG_FILE", "NPM_CONFIG_USERCONFIG", "npm_config_userconfig", "NPM_CONFIG_GLOBALCONFIG",
+    "npm_config_globalconfig", "NPM_CONFIG_PREFIX", "npm_config_prefix", "AWS_CONFIG_FILE", "KUBECONFIG", "DOCKER_CONFIG",
+    "ANSIBLE_CONFIG", "STARSHIP_CONFIG", "XINITRC", "GNUPGHOME"};
+const char* const kCommandVariables[] = {
+    "EDITOR", "VISUAL", "GIT_EDITOR", "SUDO_ASKPASS", "SSH_ASKPASS", "GIT_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND",
+    "PAGER", "GIT_PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE", "BROWSER", "TERMINAL"};
+
+// Does `value` name a place `p` lets the sandbox write? `relative`: a relative path counts
+// (wherever it is, the cwd is the sandbox's to choose).
+bool names_writable_place(const Policy& p, const std::string& value, bool relative) {
+  size_t i = 0;
+  while (i < value.size()) {
+    const size_t end = value.find_first_of(" \t:=,;\"'", i);
+    const std::string word = value.substr(i, end == std::string::npos ? std::string::npos : end - i);
+    i = end == std::string::npos ? value.size() : end + 1;
+    if (word.empty() || word[0] == '-') continue;  // an option's name
+    if (word[0] != '/') {
+      if (relative) return true;
+      continue;
+    }
+    if (decide_path(p.write, word).allow) return true;
+  }
+  return false;
+}
+
+// The first such variable in the environment `env` naming a place `p` lets the sandbox
+// write, else empty.
+std::string config_injection(const Policy& p, const std::string& env) {
+  for (const std::string& kv : split_nul(env)) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
+    for (const char* v : kConfigFileVariables)
+      if (name == v && names_writable_place(p, value, true)) return name;
+    for (const char* v : kCommandVariables)
+      if (name == v && names_writable_place(p, value, false)) return name;
+  }
+  return std::string();
+}
+
+std::string loader_injection(int tid, const Policy& p) {
   static const char* const vars[] = {
       "GCONV_PATH",
       "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES",
@@ -175,6 +230,8 @@ std::string loader_injection(int tid) {
   };
   std::string env;
   if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, kExecStringsMax)) return "an environment sbx cannot read whole";
+  const std::string config = config_injection(p, env);
+  if (!config.empty()) return config + " naming a place the sandbox writes";
   for (const std::string& kv : split_nul(env)) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) continue;
@@ -426,7 +483,7 @@ Verdict verify_image(Notif& n, bool pending) {
   if (ov >= 0) {
     // The real program, with code of someone else's choosing loaded into it by the dynamic
     // loader: that code would run with the override's rights. Killed, like a denied image.
-    const std::string var = loader_injection(n.caller.tid);
+    const std::string var = loader_injection(n.caller.tid, *n.pol);
     // Asked after everything above was read: a debugger that wrote the process before that
     // (its environment, AT_EXECFN) was recorded before its write was carried out.
     const bool written = n.core->execs().tainted(n.caller.tgid);
