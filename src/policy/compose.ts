@@ -28,7 +28,7 @@ import { configDir, homeDir, ownProgramPaths, PROJECT_FILE, runtimeDirs, session
 import { preset, SYSTEM_READ_PATHS, tempDirs, WRITABLE_DEVICES } from './presets.js';
 import { kernelControlPaths } from './kernel-control.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
-import { isTrusted, trustedPaths } from './trust.js';
+import { isTrusted, namedContentHolds, trustedPaths } from './trust.js';
 import { PolicyError } from '../errors.js';
 
 export const DEFAULT_PRESETS: PresetName[] = ['secrets'];
@@ -289,7 +289,7 @@ function commandLayers(files: { f: LoadedFile; trusted: boolean }[]): CommandLay
 function loadInForce(path: string, role: Role, options: ComposeOptions, env: Env): InForce {
   const kind = role === 'user' ? 'user' : 'project';
   const abs = resolve(path);
-  const trust = (sha: string) => role === 'user' || role === 'policy' || isTrusted(abs, sha, env);
+  const trust = (sha: string) => role === 'user' || (role === 'policy' ? namedContentHolds(abs, sha, env) : isTrusted(abs, sha, env));
   let text: string | undefined;
   let issues: string[];
   const compiled = options.compileIssues?.get(abs);

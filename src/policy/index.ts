@@ -117,7 +117,12 @@ function resolveUncached(spec: PolicySpec, options: ComposeOptions): Omit<Resolv
       userFile: c.inForce.find((f) => f.role === 'user')?.path,
       useFile: use?.path,
       dropped: main.dropped,
-      warnings: main.warnings,
+      warnings: [
+        ...c.inForce
+          .filter((f) => f.role === 'policy' && f.loaded && !f.trusted)
+          .map((f) => `${f.path} changed since you first ran with it (by you, or by a program in a sandbox): it can only narrow until you run \`sbx trust ${f.path}\``),
+        ...main.warnings,
+      ],
       broken: c.broken,
     };
   }

@@ -8,6 +8,8 @@
  * its relative entries applied to itself). The db is read and written without
  * following symlinks (own-files.ts): one that cannot be read safely trusts nothing.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { SbxError } from '../errors.js';
 import { placeOf } from './expand.js';
 import { readOwnFile, writeOwnFile } from './own-files.js';
@@ -22,7 +24,7 @@ interface TrustDb {
    * like the trusted ones — one that only its own session protected was rewritten from
    * another (`mode: audit`), and the user's next run took it.
    */
-  named?: Record<string, { namedAt: string }>;
+  named?: Record<string, { namedAt: string; sha256?: string }>;
 }
 
 function readDb(env: Env): TrustDb {
@@ -79,10 +81,32 @@ export function trustedPaths(env: Env = process.env): string[] {
 export function recordNamedPolicyFiles(files: string[], env: Env = process.env): void {
   const db = readDb(env);
   const named = { ...(db.named ?? {}) };
-  const fresh = files.map(trustPlace).filter((place) => !(place in named));
+  const fresh = files.filter((f) => !(trustPlace(f) in named));
   if (fresh.length === 0) return;
-  for (const place of fresh) named[place] = { namedAt: new Date().toISOString() };
+  for (const f of fresh) named[trustPlace(f)] = { namedAt: new Date().toISOString(), ...contentHash(f) };
   writeDb({ ...db, named }, env);
+}
+
+function contentHash(file: string): { sha256?: string } {
+  try {
+    return { sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A `--policy FILE` the user runs with: trusted as named the first time, and afterwards while
+ * its content is what it was then (or what `sbx trust FILE` approved). Changed since — by the
+ * user, or by a program in a sandbox that ran before it was named, or through a hard link —
+ * it can only narrow until `sbx trust FILE`: a sandbox's `mode: audit` is not taken.
+ */
+export function namedContentHolds(file: string, sha256: string, env: Env = process.env): boolean {
+  const db = readDb(env);
+  const place = trustPlace(file);
+  const named = db.named?.[place];
+  if (db.files[place]?.sha256 === sha256) return true;
+  return named === undefined || named.sha256 === undefined || named.sha256 === sha256;
 }
 
 /** Whether this exact content of the project file was trusted. */

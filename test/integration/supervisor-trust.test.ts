@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fixture, tcpServers, writeHostsFile, type Servers } from './net-helpers.js';
-import { makeProject, makeSandbox, PUSH_FN, root, sbxBin, type Sandbox } from './supervisor-helpers.js';
+import { makeProject, makeSandbox, PUSH_FN, root, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
 import { execaSync } from 'execa';
 
 /**
@@ -361,6 +361,31 @@ describe('sbx check says what the session does', () => {
     }
     expect(readFileSync(agent, 'utf8')).not.toContain('audit');
     // `sbx untrust` ends it: the file is the user's again.
+    expect(sb.sbx(['untrust', agent]).code).toBe(0);
+  });
+
+  // helper-79 #10, #03: a sandbox already running when the file was named (its policy was
+  // built before), or a hard link made before, still wrote it: the content named is pinned.
+  it('a --policy file changed after it was named (by a sandbox that ran before) can only narrow until sbx trust; twin: once trusted, the change applies', { timeout: 60_000 }, async () => {
+    userConfig(undefined);
+    const p = makeProject(join(sb.home, 'pinned-proj'));
+    writeFileSync(join(p, 'secret.txt'), 'PINNED-SECRET\n');
+    const agent = join(sb.home, 'pinned-agent.yaml');
+    writeFileSync(agent, 'version: 1\nread: { deny: ["secret.txt"] }\n');
+    const go = join(sb.home, 'pinned-go');
+    const ready = join(sb.home, 'pinned-ready');
+    const early = sb.spawnSbxEnv(['exec', '--', 'sh', '-c', `echo x > ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; printf 'version: 1\\nmode: audit\\n' > ${agent}`], {}, p);
+    await until('the early sandbox', () => existsSync(ready) || undefined, 30_000);
+    const read = () => sb.sbx(['exec', '--policy', agent, '--', 'cat', 'secret.txt'], { cwd: p });
+    expect(read().stdout).not.toContain('PINNED-SECRET'); // named now, with its deny
+    writeFileSync(go, '');
+    expect((await early.done).code).toBe(0);
+    expect(readFileSync(agent, 'utf8')).toContain('mode: audit'); // written by the early sandbox
+    const after = read();
+    expect(after.stdout).not.toContain('PINNED-SECRET');
+    expect(after.stderr).toContain(`${agent} changed since you first ran with it`);
+    expect(sb.sbx(['trust', agent]).code).toBe(0);
+    expect(read().stdout).toContain('PINNED-SECRET'); // the user took it: audit mode
     expect(sb.sbx(['untrust', agent]).code).toBe(0);
   });
 
