@@ -57,12 +57,9 @@ const TABLE: Record<string, { value: string[]; flag: string[] }> = {
       '--tag', '--otp', '--access', '--scope', '--location', '--auth-type', '--cafile', '--cert', '--key', '--proxy',
       '--https-proxy', '--before', '--omit', '--include', '--script-shell', '--node-options',
     ],
-    flag: [
-      '-g', '--global', '-ws', '--workspaces', '--include-workspace-root', '--dry-run', '-f', '--force', '-s', '--silent',
-      '-q', '--quiet', '-d', '--verbose', '-dd', '-ddd', '--json', '-y', '--yes', '--no', '-l', '--long', '-p', '--parseable',
-      '--offline', '--prefer-offline', '--prefer-online', '--ignore-scripts', '--no-audit', '--no-fund', '--color', '--no-color',
-      '--provenance', '-h', '--help', '-v', '--version', '--usage',
-    ],
+    // None: npm reads a word after any boolean option as its value when it looks like one
+    // (`--dry-run true publish`, `--color always publish`), so every option is read both ways.
+    flag: [],
   },
 };
 

@@ -239,6 +239,9 @@ describe('argument rules read the global options of git, kubectl, docker, npm', 
         // npm takes any unique prefix of a command (helper-77 #05).
         ['npm', 'pub'],
         ['npm', '-w', 'ws', 'publis'],
+        // A boolean option takes a value when one follows (helper-79 #08).
+        ['npm', '--dry-run', 'true', 'publish'],
+        ['npm', '--color', 'always', 'publish'],
       ],
       allowed: [['npm', '--prefix', 'p', 'install'], ['npm', '-w', 'ws', 'install'], ['sh', '-c', 'exec npm -w ws $(yes -- --offline | head -n 70) install']],
       ran: /npm-fixture: (--prefix p|-w ws)( --offline)* install/,
