@@ -127,20 +127,6 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
   return v;
 }
 
-// Variables that load code from outside the program into it — the dynamic loader's, glibc's
-// iconv modules, OpenSSL's config (it loads engines and providers), the interpreters' (a
-// script's override is its interpreter's), the JVM's agents, and the commands git, kubectl,
-// docker, ssh and less run from what a variable names — when set in the process's initial
-// environment: the first one's name, else empty. Read whole from /proc/<tid>/environ, the
-// environment the kernel put on the new stack (what ld.so read); one that cannot be read
-// whole counts as injected. A name ending in '*' is a prefix (bash's exported functions,
-// git's config pairs).
-//
-// The interpreters whose variables keep growing (python, node, perl, lua, the loader) are
-// refused by family: every variable of the prefix but the few known to load nothing. A list
-// of names trails them (PYTHONPYCACHEPREFIX reads bytecode, PYTHONINSPECT runs what stdin
-// types, PYTHONWARNINGS imports a module). src/policy/env-named-code.ts is the floors' list
-// of the same kind of variable (whose files must not be writable): change both together.
 // Variables that point a tool at its configuration or at programs it runs (`CURL_HOME`'s
 // .curlrc, `PIP_CONFIG_FILE`, `EDITOR`): harmless where they name what the sandbox cannot
 // write (the terminal's own are floors in every policy), code of the sandbox's choosing where
@@ -196,6 +182,21 @@ std::string config_injection(const Policy& p, const std::string& env) {
   return std::string();
 }
 
+// Variables that load code from outside the program into it — the dynamic loader's, glibc's
+// iconv modules, OpenSSL's config (it loads engines and providers), the interpreters' (a
+// script's override is its interpreter's), the JVM's agents, and the commands git, kubectl,
+// docker, ssh and less run from what a variable names — when set in the process's initial
+// environment: the first one's name, else empty. Read whole from /proc/<tid>/environ, the
+// environment the kernel put on the new stack (what ld.so read); one that cannot be read
+// whole counts as injected. A name ending in '*' is a prefix (bash's exported functions,
+// git's config pairs).
+//
+// The interpreters whose variables keep growing (python, node, perl, lua, the loader) are
+// refused by family: every variable of the prefix but the few known to load nothing. A list
+// of names trails them (PYTHONPYCACHEPREFIX reads bytecode, PYTHONINSPECT runs what stdin
+// types, PYTHONWARNINGS imports a module). src/policy/env-named-code.ts is the floors' list
+// of the same kind of variable (whose files must not be writable): change both together.
+// The configuration and command variables above are looked at first (refused only for what they name).
 std::string loader_injection(int tid, const Policy& p) {
   static const char* const vars[] = {
       "GCONV_PATH",
