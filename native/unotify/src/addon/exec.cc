@@ -137,10 +137,12 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
 // decided there as planted). The rest of that list is refused above whatever it names
 // ("NODE_OPTIONS", "RUBYOPT", "PERL5OPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS") or is
 // read by shells and editors, not by a program an override is given to ("VIMINIT",
-// "EXINIT", "PROMPT_COMMAND").
+// "EXINIT", "PROMPT_COMMAND"). "CARGO_HOME" is not looked at: sbx points it at the
+// sandbox's own cache in every launch (src/policy/launch-env.ts), so an override on cargo
+// reads a config.toml there that the sandbox can write (README: commands:).
 const char* const kConfigFileVariables[] = {
     "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "BASH_ENV", "ENV", "INPUTRC", "PYTHONSTARTUP", "PYTHONUSERBASE",
-    "GOENV", "GOPATH", "DIRENV_CONFIG", "RUSTUP_HOME", "CARGO_HOME", "GRADLE_USER_HOME", "GEM_HOME", "BUNDLE_USER_HOME",
+    "GOENV", "GOPATH", "DIRENV_CONFIG", "RUSTUP_HOME", "GRADLE_USER_HOME", "GEM_HOME", "BUNDLE_USER_HOME",
     "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "R_PROFILE_USER", "R_ENVIRON_USER", "PSQLRC", "MYVIMRC", "SCREENRC",
     "CURL_HOME", "WGETRC", "PIP_CONFIG_FILE", "NPM_CONFIG_USERCONFIG", "npm_config_userconfig", "NPM_CONFIG_GLOBALCONFIG",
     "npm_config_globalconfig", "NPM_CONFIG_PREFIX", "npm_config_prefix", "AWS_CONFIG_FILE", "KUBECONFIG", "DOCKER_CONFIG",
