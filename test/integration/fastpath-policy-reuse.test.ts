@@ -126,7 +126,10 @@ describe('sbx exec reuses its policy only while nothing it was built from change
     }
   });
 
-  it('a variable the policy reads (TMPDIR, writable under --deny-write) given another value: built again for it', () => {
+  it('a variable the policy reads (TMPDIR, writable under --deny-write) given another value: built again for it', async () => {
+    // The `--policy` run above recorded its file in the trust db, which every policy depends
+    // on: none is kept until that change has settled (policy-cache.ts SETTLED_NS).
+    await new Promise((r) => setTimeout(r, 1200));
     // The target is a variable the policy does not read, so every run has one command line.
     const write = ['--deny-write', '--', 'sh', '-c', 'echo t > "$TARGET/t" && echo wrote'];
     const run = (tmp: string, target: string) => exec(write, { TMPDIR: join(world, tmp), TARGET: join(world, target) });
