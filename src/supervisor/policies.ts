@@ -112,7 +112,6 @@ export async function resolveExecSource(source: PolicySource & { kind: 'exec' },
   };
 }
 
-/** Resolves a source. A broken file does not throw: it is in `broken` (and in the prompt, as `!`). */
 /**
  * `sbx exec`'s policy as a supervisor serves it, at its start (exec-policy-cache.ts) and when a
  * supervisor resumes it after a restart (policy-cache.ts) alike: built from `env` (the caller's
@@ -145,6 +144,7 @@ export async function resolveServedExec(
   return built;
 }
 
+/** Resolves a source. A broken file does not throw: it is in `broken` (and in the prompt, as `!`). */
 export async function resolveSource(source: PolicySource, env: Env, lastGood?: LastGoodStore): Promise<ResolvedSource> {
   return (await resolveSourceWithFacts(source, env, lastGood)).resolved;
 }
