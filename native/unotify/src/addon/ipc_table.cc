@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "live_set.h"
 #include "sha256.h"
 #include "shm_region.h"
 
@@ -39,25 +40,9 @@ uint64_t ipc_name_hash(const std::string& name) {
   return h;
 }
 
-namespace {
-// Every IpcTable of this process (one per session the supervisor serves).
-std::mutex g_tablesMu;
-std::vector<IpcTable*>& tables() {
-  static std::vector<IpcTable*> t;
-  return t;
-}
-}  // namespace
+IpcTable::IpcTable() { LiveSet<IpcTable>::join(this); }
 
-IpcTable::IpcTable() {
-  std::lock_guard<std::mutex> g(g_tablesMu);
-  tables().push_back(this);
-}
-
-IpcTable::~IpcTable() {
-  std::lock_guard<std::mutex> g(g_tablesMu);
-  auto& t = tables();
-  t.erase(std::remove(t.begin(), t.end(), this), t.end());
-}
+IpcTable::~IpcTable() { LiveSet<IpcTable>::leave(this); }
 
 void IpcTable::drop_slot(IpcKind kind, uint64_t ident, uint64_t slotMask) {
   std::lock_guard<std::mutex> g(mu_);
@@ -112,9 +97,9 @@ bool IpcTable::add(IpcKind kind, uint64_t ident, const IpcRecord& rec, uint64_t 
   // Another id in the new object's slot names an object that is gone: in every session's
   // table (other tables first, one lock at a time: never ours and another's together).
   if (slotMask) {
-    std::lock_guard<std::mutex> g(g_tablesMu);
-    for (IpcTable* t : tables())
+    LiveSet<IpcTable>::for_each([&](IpcTable* t) {
       if (t != this) t->drop_slot(kind, ident, slotMask);
+    });
   }
   std::lock_guard<std::mutex> g(mu_);
   const Key key{static_cast<uint32_t>(kind), ident};

@@ -2,6 +2,7 @@
 #include "procs.h"
 
 #include "journal.h"
+#include "live_set.h"
 #include "shm_region.h"
 
 #include <dirent.h>
@@ -355,33 +356,16 @@ std::vector<int> ProcTable::members_now() {
   return out;
 }
 
-namespace {
-// The live tables of this process (one per session's engine), for what spans sessions.
-std::mutex tablesMu;
-std::vector<ProcTable*>& tables() {
-  static std::vector<ProcTable*> all;
-  return all;
-}
-}  // namespace
+ProcTable::ProcTable(int strictPolicy) : strict_(strictPolicy) { LiveSet<ProcTable>::join(this); }
 
-ProcTable::ProcTable(int strictPolicy) : strict_(strictPolicy) {
-  std::lock_guard<std::mutex> g(tablesMu);
-  tables().push_back(this);
-}
-
-ProcTable::~ProcTable() {
-  std::lock_guard<std::mutex> g(tablesMu);
-  auto& all = tables();
-  all.erase(std::remove(all.begin(), all.end(), this), all.end());
-}
+ProcTable::~ProcTable() { LiveSet<ProcTable>::leave(this); }
 
 std::vector<int> ProcTable::followers_of_every_session() {
-  std::lock_guard<std::mutex> g(tablesMu);  // then each table's own: never the other way
   std::vector<int> out;
-  for (ProcTable* t : tables()) {
+  LiveSet<ProcTable>::for_each([&](ProcTable* t) {
     const std::vector<int> f = t->followers();
     out.insert(out.end(), f.begin(), f.end());
-  }
+  });
   return out;
 }
 
