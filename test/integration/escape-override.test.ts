@@ -7,6 +7,7 @@
  * INSIDE, next to the allowed twin: the real program, under the same policy, reads it.
  * Real kernel, real sbx, real programs.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -223,7 +224,7 @@ describe('code injected into the real program does not get its override', () => 
     expectSecret(await inside(`envtool ${secret}`));
     const r = await inside(`PATH=${pub}/evil:$PATH envtool ${secret}; echo rc=$?`);
     expect(r.stdout).not.toContain(SECRET);
-    expect(r.stderr).toMatch(/sbx: denied .*evil\/mycat \(a file the sandbox may write: it runs under the session.s strictest policy, not the commands: override/);
+    expect(r.stderr).toMatch(/sbx: denied .*evil\/mycat \(a file the sandbox may write: it runs under the session.s strictest policy, not a commands: override/);
     // Made read-only first (its owner can make it writable again), or found through a
     // relative PATH entry (helper-64 F1, F2): the same.
     const ro = await inside(`mkdir -p ${pub}/ro && cp ${pub}/evil/mycat ${pub}/ro/ && chmod 555 ${pub}/ro/mycat ${pub}/ro && PATH=${pub}/ro:$PATH envtool ${secret}; chmod 755 ${pub}/ro; echo rc=$?`);
@@ -259,7 +260,7 @@ describe('code injected into the real program does not get its override', () => 
     }
     const rel = await inside(`PATH=pub/evil:$PATH envtool ${secret}; echo rc=$?`);
     expect(rel.stdout).not.toContain(SECRET);
-    expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs under the session.s strictest policy, not the commands: override/);
+    expect(rel.stderr).toMatch(/sbx: denied commands pub\/evil\/mycat \(found through a relative name: it runs under the session.s strictest policy, not a commands: override/);
   });
 
   // helper-79 #06: an exec that fails in the kernel left the process "just exec'd": its old
@@ -337,3 +338,48 @@ describe('code injected into the real program does not get its override', () => 
     expect(r.stdout).toContain('rc=0');
   });
 });
+
+// helper-79 #01: python finds its home (a venv's pyvenv.cfg, the site-packages whose .pth files
+// it runs) beside what its argv[0] names — the first `python…` on PATH with an x bit, even one
+// env or the shell skipped (`#!/nonexistent`) — not beside its image.
+describe("a python under an override reads its home where its argv[0] leads, not only beside its image", () => {
+  const pyPolicy = join(world.dir, 'py-policy.yaml');
+  const venv = join(pub, 'venv'); // writable inside: a fake venv with a .pth that reads the secret
+  const pyInside = (script: string) => sbxExec(['--policy', pyPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
+  beforeAll(() => {
+    copyFileSync('/usr/bin/python3', join(tools, 'python3x')); // the override's program: a real python
+    chmodSync(join(tools, 'python3x'), 0o755);
+    writeFileSync(pyPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n  python3x: { read: { allow: ["secret/data.txt"] } }\n`);
+    // python takes the executable's directory's parent for its prefix (a venv's bin/..).
+    const site = join(pub, 'lib', `python3.${pyMinor()}`, 'site-packages');
+    mkdirSync(site, { recursive: true });
+    mkdirSync(venv);
+    writeFileSync(join(venv, 'python3x'), '#!/nonexistent\n'); // skipped by the shell's PATH search, found by python's
+    chmodSync(join(venv, 'python3x'), 0o755);
+    writeFileSync(join(venv, 'pyvenv.cfg'), 'home = /usr/bin\ninclude-system-site-packages = false\n');
+    writeFileSync(join(site, 'evil.pth'), `import sys; sys.stdout.write('planted: ' + open(${JSON.stringify(secret)}).read())\n`);
+  });
+  const readSecret = `python3x -c 'import sys; sys.stdout.write("real: " + open(${JSON.stringify(secret)}).read())'`;
+  const viaArgv0 = `python3 -c 'import os; os.execv("${tools}/python3x", ["${venv}/python3x", "-c", "pass"])'`;
+
+  it('outside, both tricks run the planted .pth (the fixture works)', async () => {
+    expect((await outside(`PATH=${venv}:$PATH python3x -c pass`)).stdout).toContain(`planted: ${SECRET}`);
+    expect((await outside(viaArgv0)).stdout).toContain(`planted: ${SECRET}`);
+  });
+
+  it('inside, a python found after a writable PATH entry, or given an argv[0] there, runs under the strictest policy; twins: the real one, with a writable entry after its own, keeps the override', async () => {
+    const r = await pyInside(`PATH=${venv}:$PATH python3x -c pass; echo rc=$?`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toContain(`sbx: denied commands ${venv}/python3x (where python's argv[0] leads, a place the sandbox may write`);
+    const a = await pyInside(`${viaArgv0}; echo rc=$?`);
+    expect(a.stdout).not.toContain(SECRET);
+    expect(a.stderr).toContain(`sbx: denied commands ${venv}/python3x (where python's argv[0] leads`);
+    expect((await pyInside(readSecret)).stdout).toContain(`real: ${SECRET}`);
+    expect((await pyInside(`PATH=${tools}:${venv}:$PATH ${readSecret}`)).stdout).toContain(`real: ${SECRET}`);
+  });
+});
+
+/** The running python3's minor version (its site-packages directory is python3.<minor>). */
+function pyMinor(): string {
+  return execFileSync('python3', ['-c', 'import sys; print(sys.version_info[1])'], { encoding: 'utf8' }).trim();
+}

@@ -273,15 +273,18 @@ bool sandbox_may_write(const Policy& p, const std::string& path) {
   return (lstat(path.c_str(), &st) == 0 && st.st_uid == me) || (stat(dir.c_str(), &st) == 0 && st.st_uid == me);
 }
 
-// Could a process under `p` have chosen the program the name `name` (AT_EXECFN, or the image's
-// own path) reached when the kernel ran it? The name is walked as the kernel walks it, from
-// the root, symlinks followed, here and now: planted when an entry on the way is the
-// sandbox's to write (the file itself, or an entry or symlink it could have swapped between
-// the exec and now), when the way passes through /proc (/proc/self/cwd is wherever the caller
-// chose to be), or when it cannot be walked (a relative name, a missing entry, a loop). Text
-// alone proves nothing: `/usr/../tmp/x` and `//tmp/x` are /tmp/x.
-bool name_planted(const Policy& p, const std::string& name) {
-  if (name.empty() || name[0] != '/') return true;
+// What walking a name finds (walk_name).
+enum class Walked { kPlanted, kMissing, kFound };
+
+// Could a process under `p` have chosen what the name `name` reaches? The name is walked as
+// the kernel walks it, from the root, symlinks followed, here and now: planted when an entry
+// on the way is the sandbox's to write (the file itself, or an entry or symlink it could have
+// swapped), when the way passes through /proc (/proc/self/cwd is wherever the caller chose to
+// be), or when it cannot be walked (a relative name, a loop, an error). A missing entry is
+// planted when the policy lets the sandbox make it, else kMissing. Text alone proves nothing:
+// `/usr/../tmp/x` and `//tmp/x` are /tmp/x.
+Walked walk_name(const Policy& p, const std::string& name) {
+  if (name.empty() || name[0] != '/') return Walked::kPlanted;
   std::vector<std::string> todo;  // components still to walk, the next one last
   const auto push_path = [&todo](const std::string& path) {
     std::vector<std::string> parts;
@@ -306,20 +309,72 @@ bool name_planted(const Policy& p, const std::string& name) {
       continue;
     }
     const std::string at = cur + "/" + c;
-    if (at == "/proc") return true;
-    if (sandbox_may_write(p, at)) return true;
+    if (at == "/proc") return Walked::kPlanted;
+    if (sandbox_may_write(p, at)) return Walked::kPlanted;
     struct stat st;
-    if (lstat(at.c_str(), &st) != 0) return true;
+    if (lstat(at.c_str(), &st) != 0)
+      return errno == ENOENT && !decide_path(p.write, at).allow ? Walked::kMissing : Walked::kPlanted;
     if (S_ISLNK(st.st_mode)) {
       const std::string target = read_link(at);
-      if (++links > 40 || target.empty()) return true;
+      if (++links > 40 || target.empty()) return Walked::kPlanted;
       if (target[0] == '/') cur.clear();
       push_path(target);
       continue;
     }
     cur = at;
   }
-  return false;
+  return Walked::kFound;
+}
+
+// Could a process under `p` have chosen the program the name `name` (AT_EXECFN, or the image's
+// own path) reached when the kernel ran it? (walk_name: a name that leads nowhere now counts.)
+bool name_planted(const Policy& p, const std::string& name) { return walk_name(p, name) != Walked::kFound; }
+
+// Python finds its home (the standard library by its landmarks, a venv's pyvenv.cfg and the
+// site-packages whose .pth files it runs) beside the program its argv[0] names, not beside its
+// image: argv[0] with a slash is that path (relative to the working directory); without, the
+// first file by that name on PATH with an x bit (one env skipped, `#!/nonexistent`, counts
+// too), else the working directory. So a python with an override reads code from wherever
+// argv[0] leads. Other interpreters on Linux find theirs from /proc/self/exe. By the image's
+// real name: the sandbox cannot rename a program it cannot write.
+bool finds_home_by_argv0(const std::string& image) {
+  const std::string base = image.substr(image.rfind('/') + 1);
+  return base.compare(0, 6, "python") == 0 || base.compare(0, 4, "pypy") == 0;
+}
+
+// Where the python process `tid`'s argv[0] leads (above), when the sandbox under `p` could have
+// put something there or on the way: that name; else empty. Read from the new stack the
+// kernel made, before any of the program's code ran.
+std::string argv0_home_planted(const Policy& p, int tid) {
+  const std::string proc = "/proc/" + std::to_string(tid);
+  std::string cmd, env;
+  if (!read_file(proc + "/cmdline", cmd, kExecStringsMax) || !read_file(proc + "/environ", env, kExecStringsMax))
+    return "its argv[0] or PATH (unreadable)";
+  const std::vector<std::string> argv = split_nul(cmd);
+  const std::string name = argv.empty() || argv[0].empty() ? "python3" : argv[0];  // CPython's default name
+  if (name.find('/') != std::string::npos) return name_planted(p, name) ? name : std::string();
+  std::string path;
+  bool has_path = false;
+  for (const std::string& kv : split_nul(env))
+    if (kv.compare(0, 5, "PATH=") == 0) {
+      path = kv.substr(5);
+      has_path = true;
+    }
+  if (!has_path) return name + " (no PATH: found in the working directory)";
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    const std::string dir = path.substr(i, j - i);
+    i = j + 1;
+    if (dir.empty() || dir[0] != '/') return (dir.empty() ? "." : dir) + "/" + name + " (a relative PATH entry)";
+    const std::string candidate = dir + "/" + name;
+    const Walked w = walk_name(p, candidate);
+    if (w == Walked::kPlanted) return candidate;
+    struct stat st;
+    if (w == Walked::kFound && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return std::string();
+  }
+  return name + " (not on PATH: found in the working directory)";
 }
 
 // What only the kernel sets about the image a process runs, changed by every exec that
@@ -437,7 +492,7 @@ Verdict verify_image(Notif& n, bool pending) {
   // it); no code but the program's ran there: a debugger's write into an image that gets an
   // override is refused until it is verified (override_write_refusal).
   const int ci = command_override_for(*n.pol, img, pending);
-  const int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
+  int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
   // A process under an override that runs another program keeps the override (npm's node,
   // make's compilers) — unless the sandbox could have written that program: `#!/usr/bin/env
   // node` runs whatever `node` comes first on a PATH the caller set, and the override would
@@ -448,39 +503,47 @@ Verdict verify_image(Notif& n, bool pending) {
   // trapped call), unless it runs the override's own program.
   const int own = !pending && base ? command_override_for(*base, img, false) : -1;
   const bool overrides_own = own >= 0 && base->commands[static_cast<size_t>(own)].policy == n.policyId;
+  std::string planted, why;
   if (ov < 0 && base && !overrides_own) {
     // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran; a
     // relative one, found through a relative PATH entry, cannot be placed: not kept either).
-    const std::string planted = name_planted(*base, path)                               ? path
-                                : pending && !asked.empty() && name_planted(*base, asked) ? asked
-                                                                                          : std::string();
-    if (!planted.empty()) {
-      // Decided again below under the strict policy, which may have exec rules this one has
-      // not: the image then by identity (an fd), read while the caller still waits.
-      if (!exe.ok()) {
-        exe.reset(open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
-        if (!exe.ok()) exe.reset(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
-        if (!n.valid()) return Verdict::kGone;
-      }
-      if (n.core->procs().assign(n.caller.tgid, n.core->procs().strict(), false) < 0) {
-        post_event(n, "error", Decision{false, -2}, path);
-        return Verdict::kKill;
-      }
-      post_event(n, "deny", Decision{false, -2},
-                 planted + (planted[0] == '/' ? " (a file the sandbox may write" : " (found through a relative name") +
-                     ": it runs under the session's strictest policy, not the commands: override it was started under)",
-                 "commands");
+    planted = name_planted(*base, path)                               ? path
+              : pending && !asked.empty() && name_planted(*base, asked) ? asked
+                                                                        : std::string();
+    if (!planted.empty()) why = planted[0] == '/' ? "a file the sandbox may write" : "found through a relative name";
+  }
+  // A python given an override, or keeping one: its home is where its argv[0] leads, checked
+  // against the policy that could have planted it there (the one the override would widen).
+  if (planted.empty() && pending && (ov >= 0 || (base && !overrides_own)) && finds_home_by_argv0(path)) {
+    planted = argv0_home_planted(ov >= 0 ? *n.pol : *base, n.caller.tid);
+    if (!n.valid()) return Verdict::kGone;
+    if (!planted.empty()) why = "where python's argv[0] leads, a place the sandbox may write: python reads its home from there";
+  }
+  if (!planted.empty()) {
+    ov = -1;  // not the override it was to get either
+    // Decided again below under the strict policy, which may have exec rules this one has
+    // not: the image then by identity (an fd), read while the caller still waits.
+    if (!exe.ok()) {
+      exe.reset(open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
+      if (!exe.ok()) exe.reset(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
+      if (!n.valid()) return Verdict::kGone;
+    }
+    if (n.core->procs().assign(n.caller.tgid, n.core->procs().strict(), false) < 0) {
+      post_event(n, "error", Decision{false, -2}, path);
+      return Verdict::kKill;
+    }
+    post_event(n, "deny", Decision{false, -2},
+               planted + " (" + why + ": it runs under the session's strictest policy, not a commands: override)", "commands");
+    n.core->denials++;
+    n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
+    if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
+    n.pol = n.core->policy(n.policyId);
+    if (!n.pol) return Verdict::kRefuse;
+    const ExecVerdict again = decide_image(n, exe.get(), path, asked, argv);
+    if (!again.d.allow) {
       n.core->denials++;
-      n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
-      if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
-      n.pol = n.core->policy(n.policyId);
-      if (!n.pol) return Verdict::kRefuse;
-      const ExecVerdict again = decide_image(n, exe.get(), path, asked, argv);
-      if (!again.d.allow) {
-        n.core->denials++;
-        post_event(n, "deny", again.d, again.target, again.op);
-        return Verdict::kKill;
-      }
+      post_event(n, "deny", again.d, again.target, again.op);
+      return Verdict::kKill;
     }
   }
   if (ov >= 0) {

@@ -497,8 +497,9 @@ bool in_git_dir(const std::string& real) {
 // outside writes through names there (a defence for the writer known to follow links). But
 // git init's probe of core.symlinks (`tXXXXXX -> testing`, removed at once): refused, git would
 // check every symlink of the work tree out as a plain file.
-bool git_dir_symlink_refused(Notif& n, const std::string& at, const std::string& text) {
-  return text != "testing" && in_git_dir(at) &&
+// `in_git`: already known (a moved tree's entries, whose new names do not exist yet).
+bool git_dir_symlink_refused(Notif& n, const std::string& at, const std::string& text, bool in_git = false) {
+  return text != "testing" && (in_git || in_git_dir(at)) &&
          refuse(n, Decision{false, -2}, "write", at + " (a symlink in a git directory: git outside writes through names there)", EACCES);
 }
 
@@ -555,9 +556,10 @@ bool moved_tree_links_refused(Notif& n, const Target& from, const Target& to) {
     Fd fd;
     std::string rel;
     int depth;
+    bool in_git;  // at the new place: the moved tree lands in a git directory, or this is one
   };
   std::vector<Item> stack;
-  stack.push_back({std::move(top), "", 0});
+  stack.push_back({std::move(top), "", 0, into_git});
   size_t seen = 0;
   while (!stack.empty()) {
     Item it = std::move(stack.back());
@@ -580,7 +582,10 @@ bool moved_tree_links_refused(Notif& n, const Target& from, const Target& to) {
       }
       if (type == DT_DIR) {
         Fd sub(openat(dirfd_of(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (sub.ok()) stack.push_back({std::move(sub), rel, it.depth + 1});
+        if (sub.ok()) {
+          const bool git = it.in_git || !strcmp(e->d_name, ".git") || holds_git_dir(sub.get());
+          stack.push_back({std::move(sub), rel, it.depth + 1, git});
+        }
         else if (errno != ENOENT) return untold("unreadable");
         continue;
       }
@@ -589,7 +594,7 @@ bool moved_tree_links_refused(Notif& n, const Target& from, const Target& to) {
       at.real = join_path(to.real, rel);
       std::string text;
       if (!symlink_text(dirfd_of(dir), e->d_name, text)) return untold("unreadable");
-      if (into_git && git_dir_symlink_refused(n, at.real, text)) return true;
+      if (it.in_git && git_dir_symlink_refused(n, at.real, text, true)) return true;
       if (climbs_out(text, it.depth) && link_target_refused(n, at, text)) return true;
     }
   }
