@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
@@ -305,7 +305,23 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
       attempt('git-dir-moved', 'mkdir -p "$2/g1" && ln -s fetched "$2/g1/l" && mv "$2/g1" "$1/.git/g1"'),
       attempt('git-dir-moved-twin', 'mkdir -p "$2/g2" && echo x > "$2/g2/f" && mv "$2/g2" "$1/.git/g2"'),
       attempt('venv', `ln -s ${elf} "$2/venv/bin/python"`),
+      // git takes a directory with a HEAD for a repository (objects/ and refs/ can come later):
+      // no HEAD over a tree holding a symlink, no symlink below a HEAD (twins: without the other).
+      attempt('head-over-link', 'mkdir -p "$2/b1/logs" && ln -s "$2/fetched" "$2/b1/logs/L" && echo "ref: refs/heads/m" > "$2/b1/HEAD"'),
+      attempt('head-twin', 'mkdir -p "$2/b2/logs" "$2/b2/objects" "$2/b2/refs" && echo x > "$2/b2/logs/L" && echo "ref: refs/heads/m" > "$2/b2/HEAD"'),
+      attempt('link-under-head', 'mkdir -p "$2/b3/logs" && echo "ref: refs/heads/m" > "$2/b3/HEAD" && ln -s "$2/fetched" "$2/b3/logs/L"'),
+      // A tree moved elsewhere with a repository inside it, made outside with a link in it.
+      attempt('nested-moved', 'mkdir -p "$2/dest" && mv "$2/w" "$2/dest/w"'),
+      attempt('nested-moved-twin', 'mv "$2/w2" "$2/dest/w2"'),
+      attempt('git-init', 'git init -q "$2/gi" && git init -q --bare "$2/gb.git"'),
     ].join('\n');
+    for (const w of ['w', 'w2']) {
+      const bare = join(project, w, 'r.git');
+      rmSync(join(project, w), { recursive: true, force: true });
+      for (const d of ['objects', 'refs', 'logs']) mkdirSync(join(bare, d), { recursive: true });
+      writeFileSync(join(bare, 'HEAD'), 'ref: refs/heads/m\n');
+      if (w === 'w') symlinkSync(join(project, 'fetched'), join(bare, 'logs', 'L'));
+    }
     const r = await inside(script);
     const v = verdicts(r.stdout);
     expect(v['floor-script'], r.stderr).toBe('refused');
@@ -317,6 +333,15 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
     expect(v['git-dir-moved'], r.stderr).toBe('refused');
     expect(v['git-dir-moved-twin'], r.stderr).toBe('ok');
     expect(v.venv, r.stderr).toBe('ok');
+    expect(v['head-over-link'], r.stderr).toBe('refused');
+    expect(v['head-twin'], r.stderr).toBe('ok');
+    expect(v['link-under-head'], r.stderr).toBe('refused');
+    expect(v['nested-moved'], r.stderr).toBe('refused');
+    expect(v['nested-moved-twin'], r.stderr).toBe('ok');
+    expect(v['git-init'], r.stderr).toBe('ok');
+    expect(r.stderr).toContain(`sbx: denied write ${join(project, 'b1/HEAD')} (a HEAD over a directory holding a symlink: git outside writes through names there)`);
+    expect(r.stderr).toContain(`sbx: denied write ${join(project, 'b3/logs/L')} (a symlink in a git directory`);
+    expect(r.stderr).toContain(`sbx: denied write ${join(project, 'dest/w/r.git/logs/L')} (a symlink in a git directory`);
     expect(r.stderr).toContain(`sbx: denied write ${join(project, 'hello-link')} -> ${hello} (`);
     expect(r.stderr).toContain(`sbx: denied write ${join(repo, '.git/logs/HEAD')} -> ${elf} (`);
     expect(r.stderr).toContain(`sbx: denied write ${join(repo, '.git/FETCH_HEAD')} (a symlink in a git directory: git outside writes through names there)`);

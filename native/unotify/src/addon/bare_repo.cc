@@ -33,6 +33,7 @@
 
 #include "git_config.h"
 #include "sys.h"
+#include "tree_walk.h"
 
 namespace sbx {
 
@@ -162,6 +163,8 @@ bool BareGuard::dir(int dirfd) {
 
 bool has_head(int dirfd) { return exists(dirfd, "HEAD"); }
 
+const char* const kHeadOverSymlink = "a HEAD over a directory holding a symlink: git outside writes through names there";
+
 const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir) {
   const std::string name = base(real);
   const size_t slash = real.rfind('/');
@@ -180,6 +183,10 @@ const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, 
   struct stat st;
   if (fstatat(dirfd, "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0) return nullptr;  // replaces a HEAD: no new pair
   if (const char* why = live_companion(dirfd)) return why;
+  // No symlink is made below a HEAD (fs_ops.cc in_git_dir); one made before must not be there
+  // either: git outside writes its reflogs and messages through the names in a repository.
+  std::string link;
+  if (tree_holds_symlink(dirfd, kMaxTreeEntries, link)) return kHeadOverSymlink;
   if (const char* why = live_hooks(dirfd)) return why;
   // The config as it will stay: first proven to have no writer (the kernel grants a read
   // lease only while nothing has it open for writing, and a new writer's open waits for the

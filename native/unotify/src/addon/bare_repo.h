@@ -54,6 +54,9 @@ bool bare_relevant(const std::string& real);
 // companion, with a config someone can still write, or with hooks; nullptr if it would not.
 // A HEAD replacing a HEAD changes nothing (git checkout): allowed. `new_empty_dir`: a mkdir
 // (an empty `hooks` runs nothing).
+// bare_place_reason's answer for a HEAD placed where a symlink is below (not a companion).
+extern const char* const kHeadOverSymlink;
+
 const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir = false);
 
 // Why writing the existing file at `real` (in directory `dirfd`, proven to hold it) would

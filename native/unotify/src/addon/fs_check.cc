@@ -84,7 +84,9 @@ bool check_resolved(Notif& n, bool need_read, bool need_write, const Resolved& r
 }
 
 bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real, bool new_empty_dir) {
-  if (!bare_place_reason(g, dirfd, real, new_empty_dir)) return false;
+  const char* why = bare_place_reason(g, dirfd, real, new_empty_dir);
+  if (!why) return false;
+  if (why == kHeadOverSymlink) return refuse(n, Decision{false, -2}, "write", real + " (" + why + ")", EACCES);
   return refuse(n, Decision{false, kGitDirRule}, "write", real, EACCES);
 }
 

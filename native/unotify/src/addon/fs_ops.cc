@@ -25,6 +25,7 @@
 #include "memory.h"
 #include "outside_sockets.h"
 #include "shm_files.h"
+#include "tree_walk.h"
 
 namespace sbx {
 
@@ -471,12 +472,10 @@ bool shell_cwd_move_refused(Notif& n, const Target& t) {
 bool link_target_refused(Notif& n, const Target& d, const std::string& text);
 std::vector<std::string> components(const std::string& text);
 
-// Does directory `dirfd` hold what git takes for a repository (a HEAD, objects, refs)?
-bool holds_git_dir(int dirfd) {
-  struct stat st;
-  return fstatat(dirfd, "HEAD", &st, AT_SYMLINK_NOFOLLOW) == 0 && fstatat(dirfd, "objects", &st, 0) == 0 &&
-         fstatat(dirfd, "refs", &st, 0) == 0;
-}
+// Is directory `dirfd` what git may take for a repository? It needs a HEAD, objects/ and
+// refs/, but the last two can come later: a HEAD marks it, as for the git-directory guard
+// (bare_repo.h), which also keeps a HEAD from being placed over a tree holding a symlink.
+bool holds_git_dir(int dirfd) { return has_head(dirfd); }
 
 // Is `real` a git directory or inside one (a work tree's `.git`, a bare repository's
 // directory)? git outside writes there through names, with opens that follow symlinks
@@ -533,8 +532,6 @@ bool climbs_out(const std::string& text, int depth) {
   return false;
 }
 
-constexpr size_t kMaxMovedEntries = 200000;
-
 // A directory moved from `from` to `to` carries its relative symlinks along: one whose text
 // climbs above it (`../../../.bash_aliases`, harmless where it was made) leads elsewhere from
 // the new place. Each is decided there as if made there; in a git directory none comes in at
@@ -552,52 +549,28 @@ bool moved_tree_links_refused(Notif& n, const Target& from, const Target& to) {
     return refuse(n, Decision{false, -2}, "write", from.real + " (" + why + ": the symlinks it holds cannot be decided at " + to.real + ")", EACCES);
   };
   if (!top.ok()) return untold("unreadable");
-  struct Item {
-    Fd fd;
-    std::string rel;
-    int depth;
-    bool in_git;  // at the new place: the moved tree lands in a git directory, or this is one
-  };
-  std::vector<Item> stack;
-  stack.push_back({std::move(top), "", 0, into_git});
-  size_t seen = 0;
-  while (!stack.empty()) {
-    Item it = std::move(stack.back());
-    stack.pop_back();
-    DIR* dir = fdopendir(it.fd.release());
-    if (!dir) return untold("unreadable");
-    std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, closedir);
-    while (dirent* e = readdir(dir)) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      if (++seen > kMaxMovedEntries) return untold("too big to check");
-      const std::string rel = it.rel.empty() ? e->d_name : it.rel + "/" + e->d_name;
-      unsigned char type = e->d_type;
-      struct stat st;
-      if (type == DT_UNKNOWN) {
-        if (fstatat(dirfd_of(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-          if (errno == ENOENT) continue;
-          return untold("unreadable");
-        }
-        type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
-      }
-      if (type == DT_DIR) {
-        Fd sub(openat(dirfd_of(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (sub.ok()) {
-          const bool git = it.in_git || !strcmp(e->d_name, ".git") || holds_git_dir(sub.get());
-          stack.push_back({std::move(sub), rel, it.depth + 1, git});
-        }
-        else if (errno != ENOENT) return untold("unreadable");
-        continue;
-      }
-      if (type != DT_LNK) continue;
-      Target at;
-      at.real = join_path(to.real, rel);
-      std::string text;
-      if (!symlink_text(dirfd_of(dir), e->d_name, text)) return untold("unreadable");
-      if (it.in_git && git_dir_symlink_refused(n, at.real, text, true)) return true;
-      if (climbs_out(text, it.depth) && link_target_refused(n, at, text)) return true;
+  // Marked: at the new place it is in a git directory (the tree lands in one, or holds one).
+  bool refused = false;
+  const TreeWalk w = walk_tree(std::move(top), into_git, kMaxTreeEntries, [&](const TreeEntry& e, int sub, bool& git) {
+    if (e.type == DT_DIR) {
+      git = git || !strcmp(e.name, ".git") || holds_git_dir(sub);
+      return true;
     }
-  }
+    if (e.type != DT_LNK) return true;
+    Target at;
+    at.real = join_path(to.real, e.rel);
+    std::string text;
+    if (!symlink_text(e.dirfd, e.name, text)) {
+      refused = untold("unreadable");
+      return false;
+    }
+    refused = (e.marked && git_dir_symlink_refused(n, at.real, text, true)) ||
+              (climbs_out(text, e.depth) && link_target_refused(n, at, text));
+    return !refused;
+  });
+  if (refused) return true;
+  if (w == TreeWalk::kTooBig) return untold("too big to check");
+  if (w == TreeWalk::kUnreadable) return untold("unreadable");
   return false;
 }
 
