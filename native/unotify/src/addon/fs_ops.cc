@@ -441,6 +441,12 @@ bool is_dir_entry(const Target& t) {
   return fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool is_link_or_dir_entry(const Target& t) {
+  struct stat st;
+  return !t.unnamed && fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode));
+}
+
 // Is the directory at t (or one below it) the working directory of a shell that follows cd,
 // in any session of this supervisor? Its policy is its directory's: moving that directory
 // elsewhere (out of its project, under another) would give it another policy at its next
@@ -579,15 +585,17 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   // A whiteout is a device (0/0) left at the source's name: no devices from a sandbox.
   if (flags & RENAME_WHITEOUT) return fail(n, EPERM);
   if (!operand(n, ofd, op, false, false, s) || !operand(n, nfd, np, false, false, d)) return;
+  // A symlink or a directory moved: ordered with a HEAD placed meanwhile (do_symlink).
+  BareGuard guard;
+  if (is_link_or_dir_entry(s) || ((flags & RENAME_EXCHANGE) && is_link_or_dir_entry(d))) guard.engage();
   if (moved_symlink_refused(n, s, d) || ((flags & RENAME_EXCHANGE) && moved_symlink_refused(n, d, s))) return;
   if (check_access(n, true, true, s.real) || ipc_file_refused(n, s) || dir_exposes(n, s) || shell_cwd_move_refused(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;
   const bool exchange = flags & RENAME_EXCHANGE;
   // Every rename that can place a HEAD, a config or commondir, or a whole directory.
-  BareGuard guard;
   const bool named = bare_relevant(d.real) || (exchange && bare_relevant(s.real));
   if (named || is_dir_entry(s) || (exchange && is_dir_entry(d))) {
-    guard.engage();
+    if (!guard.engaged()) guard.engage();
     if (bare_config_rename(n, guard, s, d, flags)) return;
   }
   if (check_access(n, exchange, true, d.real) || ipc_file_refused(n, d)) return;
@@ -642,6 +650,8 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
     if (!s.fd.ok()) return fail(n, errno);
   }
   if (fstat(s.fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fail(n, EPERM);
+  BareGuard guard;  // before the symlink check: ordered with a HEAD placed (do_symlink)
+  guard.engage();
   if (S_ISLNK(st.st_mode)) {  // a second name for a symlink: decided there as if made there
     std::string text;
     symlink_text(s.fd.get(), "", text);  // unreadable: decided as a link with no target
@@ -652,8 +662,6 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   // be held writable.
   if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real) || ipc_file_refused(n, d)) return;
   // A second name for a config next to a HEAD would let it be written through that name.
-  BareGuard guard;
-  guard.engage();
   if (git_dir_refused(n, guard, d.parent.get(), d.real) || config_of_git_dir(n, guard, s, st)) return;
   reply(n, linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(s.fd.get())).c_str(), d.parent.get(), d.name.c_str(),
                   AT_SYMLINK_FOLLOW));
@@ -828,11 +836,11 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   if (check_access(n, false, true, d.real) || ipc_file_refused(n, d) || deny_below_refused(n, d) ||
       symlink_at_refused(n, d, target_text))
     return;
+  // Engaged for every symlink: a HEAD placed above it meanwhile (bare_place_reason walks for
+  // symlinks under the same lock) and this check are ordered, within this process.
   BareGuard guard;
-  if (bare_relevant(d.real)) {
-    guard.engage();
-    if (git_dir_refused(n, guard, d.parent.get(), d.real)) return;
-  }
+  guard.engage();
+  if (bare_relevant(d.real) && git_dir_refused(n, guard, d.parent.get(), d.real)) return;
   if (git_dir_symlink_refused(n, d.real, target_text)) return;
   reply(n, made(n, d, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()), false));
 }
