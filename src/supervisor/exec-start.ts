@@ -208,7 +208,7 @@ async function build(
   // The session keeps the policy, not the caller's environment.
   const { env: programBase, warnings, quiet, defaultOrigins, argv, inputs: _inputs, ...policy } = resolved;
   host.pending.add(session, {
-    got: { resolved: policy, effectiveKey: sourceKey(source), generation: 0 },
+    got: { resolved: { ...policy, warnings: [] }, effectiveKey: sourceKey(source), generation: 0 },
     out: sock,
     quiet,
     defaultOrigins,

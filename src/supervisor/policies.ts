@@ -39,6 +39,8 @@ export interface ResolvedSource {
   prompt: string;
   /** Broken files and what is in force instead: said every time the shell enters. */
   broken: BrokenFile[];
+  /** Said once where a session starts under it (a named file the trust db could not record). */
+  warnings: string[];
 }
 
 export function sourceKey(s: PolicySource): string {
@@ -65,7 +67,6 @@ export interface ExecBuildInputs {
 export interface ResolvedExec extends ResolvedSource {
   /** The program's environment (the policy's env filter applied to all of the caller's). */
   env: Record<string, string>;
-  warnings: string[];
   quiet: boolean;
   argv: string[];
   defaultOrigins: Record<string, string>;
@@ -161,8 +162,8 @@ export async function resolveSourceWithFacts(source: PolicySource, env: Env, las
   }
   const spec = source.kind === 'dir' ? { dir: source.dir } : { dir: source.dir, use: source.file };
   const r = await resolvePolicy(spec, { env, onBroken: 'keep', lastGood });
-  // Said nowhere when it fails: the file is still protected in the sessions it is in force in.
-  if (source.kind === 'use') noteNamedPolicyFile(resolve(source.dir, source.file), env);
+  // A failure is said where the session starts; the file is still protected in the sessions it is in force in.
+  const named = source.kind === 'use' ? noteNamedPolicyFile(resolve(source.dir, source.file), env) : undefined;
   const project = source.kind === 'use' ? basename(source.dir) : r.projectFile ? basename(r.projectDir) : '';
   const mark = r.broken.length > 0 ? '!' : r.trusted ? '' : '?';
   const prompt = project ? `sbx:${project}${mark}` : `sbx${mark}`;
@@ -178,6 +179,7 @@ export async function resolveSourceWithFacts(source: PolicySource, env: Env, las
     projectFile: source.kind === 'use' ? source.file : r.projectFile,
     prompt,
     broken: r.broken,
+    warnings: named ? [named] : [],
   };
   return { resolved, facts: r.facts };
 }

@@ -329,6 +329,8 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
         this.notify(brokenNotice(b));
         this.logRefusal('policy', b.file, `broken policy file: ${b.issues[0] ?? b.file} (${b.kept} in force)`);
       }
+      // An exec's warnings are its client's to print (exec-start.ts).
+      if (source.kind !== 'exec') for (const w of resolved.warnings) this.notify(`sbx: warning: ${w}`);
     } catch (err) {
       // A directory's policy that cannot be built at all (broken files alone fall back in the
       // build): the session starts locked down, never refused (a closed terminal) nor wider.
@@ -352,6 +354,7 @@ export class Session implements HintHost, AskHost, WidenHost, NarrowHost {
         trusted: false,
         prompt: 'sbx!',
         broken: [],
+        warnings: [],
       };
     }
     await this.netPrepare(this.installed.setEntry(key, resolved, generation, ids));

@@ -3,6 +3,7 @@
  * recorded in the trust db (src/policy/trust.ts) and are then floors in every sandbox, as the
  * trusted ones are; `sbx untrust` forgets them.
  */
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolvePolicy } from '../../../src/policy/index.js';
 import { decidePath } from '../../../src/policy/match.js';
@@ -25,5 +26,22 @@ describe('named policy files', () => {
     expect(decidePath(await writable(), beside).effect).toBe('allow');
     expect(untrust(named, w.env)).toBe(true);
     expect(decidePath(await writable(), named).effect).toBe('allow');
+  });
+});
+
+describe('a `use` file the trust db cannot record', () => {
+  it('is said as a warning of the build a session starts under (twin: recorded, no warning)', async () => {
+    const { resolveSourceWithFacts } = await import('../../../src/supervisor/policies.js');
+    const w = tempWorld();
+    const file = w.write('proj/agent.yaml', 'version: 1\n');
+    const dir = dirname(file);
+    const ok = await resolveSourceWithFacts({ kind: 'use', dir, file: 'agent.yaml' }, w.env);
+    expect(ok.resolved.warnings).toEqual([]);
+    expect(trustedPaths(w.env)).toEqual([file]);
+    // A state dir under a regular file: the db reads as empty and cannot be written.
+    const blocked = { ...w.env, XDG_STATE_HOME: join(w.write('state-file', 'x\n'), 'state') };
+    const bad = await resolveSourceWithFacts({ kind: 'use', dir, file: 'agent.yaml' }, blocked);
+    expect(bad.resolved.warnings).toHaveLength(1);
+    expect(bad.resolved.warnings[0]).toContain(`${file} is protected in this sandbox only: `);
   });
 });
