@@ -8,7 +8,7 @@
  * Real kernel, real sbx, real programs.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixture, type Result, run, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
@@ -376,6 +376,35 @@ describe("a python under an override reads its home where its argv[0] leads, not
     expect(a.stderr).toContain(`sbx: denied commands ${venv}/python3x (where python's argv[0] leads`);
     expect((await pyInside(readSecret)).stdout).toContain(`real: ${SECRET}`);
     expect((await pyInside(`PATH=${tools}:${venv}:$PATH ${readSecret}`)).stdout).toContain(`real: ${SECRET}`);
+  });
+});
+
+// helper-79 #07: a program in a directory of someone else's that is writable to the sandbox's
+// user and not sticky: not the sandbox's file, but one rename away from being replaced by it
+// (a race 20 of 150 tries won). Root only: the fixture is another user's directory.
+describe.runIf(process.getuid?.() === 0)("a program in another user's world-writable directory under an override", () => {
+  const other = join(world.dir, 'other'); // nobody's, 0755: its entries are not the sandbox's to rename
+  const wwPolicy = join(world.dir, 'ww-policy.yaml');
+  const wwInside = (script: string) => sbxExec(['--policy', wwPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
+  beforeAll(() => {
+    mkdirSync(other);
+    for (const [dir, mode] of [['ww', 0o777], ['sticky', 0o1777]] as const) {
+      mkdirSync(join(other, dir));
+      copyFileSync('/bin/cat', join(other, dir, 'mycat'));
+      chmodSync(join(other, dir, 'mycat'), 0o755);
+      chownSync(join(other, dir, 'mycat'), 65534, 65534);
+      chownSync(join(other, dir), 65534, 65534);
+      chmodSync(join(other, dir), mode);
+    }
+    chownSync(other, 65534, 65534);
+    writeFileSync(wwPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["other/ww", "other/sticky", "/tmp"] }\ncommands:\n  envtool: { read: { allow: ["secret/data.txt"] } }\n`);
+  });
+
+  it('a non-sticky one runs it under the strictest policy; twin: in a sticky one the override is kept', async () => {
+    const r = await wwInside(`PATH=${other}/ww:$PATH envtool ${secret}; echo rc=$?`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toContain(`sbx: denied commands ${other}/ww/mycat (a file the sandbox may write`);
+    expectSecret(await wwInside(`PATH=${other}/sticky:$PATH envtool ${secret}`));
   });
 });
 

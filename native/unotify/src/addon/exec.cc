@@ -260,17 +260,33 @@ bool runs_launcher(Notif& n, const std::string& proc) {
   return exe.ok() && n.core->is_launcher(exe.get()) && n.valid();
 }
 
+// Can we (the sandbox's user) replace the entries of the directory `st` describes? Ours, or
+// writable to us by its group or other bits without the sticky bit (which keeps others'
+// entries theirs): a world-writable directory of someone else's is ours to rename in.
+bool entries_replaceable(const struct stat& st) {
+  if (st.st_uid == geteuid()) return true;
+  if (st.st_mode & S_ISVTX) return false;
+  if (st.st_mode & S_IWOTH) return true;
+  if (!(st.st_mode & S_IWGRP)) return false;
+  if (st.st_gid == getegid()) return true;
+  gid_t groups[256];
+  const int k = getgroups(256, groups);
+  for (int i = 0; i < k; i++)
+    if (groups[i] == st.st_gid) return true;
+  return k < 0;  // unknown: as if it were
+}
+
 // Could a process under `p` have written the file or directory entry at `path` (or put
-// another in its place)? Its policy lets it write there, and the entry or its directory is
-// ours (the same user: its mode bits are the owner's to change back — a planted file made
-// read-only is still the sandbox's; a symlink of ours in /tmp is ours to point elsewhere).
+// another in its place)? Its policy lets it write there, and the entry is ours (the same
+// user: its mode bits are the owner's to change back — a planted file made read-only is still
+// the sandbox's; a symlink of ours in /tmp is ours to point elsewhere) or its directory's
+// entries are ours to replace.
 bool sandbox_may_write(const Policy& p, const std::string& path) {
   if (!decide_path(p.write, path).allow) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st;
-  const uid_t me = geteuid();
-  return (lstat(path.c_str(), &st) == 0 && st.st_uid == me) || (stat(dir.c_str(), &st) == 0 && st.st_uid == me);
+  return (lstat(path.c_str(), &st) == 0 && st.st_uid == geteuid()) || (stat(dir.c_str(), &st) == 0 && entries_replaceable(st));
 }
 
 // What walking a name finds (walk_name).
