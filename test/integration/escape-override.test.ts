@@ -66,8 +66,12 @@ beforeAll(() => {
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
       '  myjs: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
-      `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n`,
+      `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n` +
+      `  ${JSON.stringify(join(pub, 'pscript'))}: { read: { allow: ["secret/data.txt"] } }\n`,
   );
+  // A script named by path in a directory the sandbox may write.
+  writeFileSync(join(pub, 'pscript'), '#!/bin/bash\ncat "$1"\nsleep 2\necho done\n');
+  chmodSync(join(pub, 'pscript'), 0o755);
   // A program named by path in a directory the sandbox may write (a project-local tool).
   copyFileSync('/bin/cat', join(pub, 'ptool'));
   chmodSync(join(pub, 'ptool'), 0o755);
@@ -121,17 +125,39 @@ describe('a program named like an override does not get it', () => {
   });
 });
 
-describe('a program the override names, rewritten in place inside', () => {
-  it('the twin: pub/ptool as the policy saw it gets its override; rewritten in place (same inode) it gets the base policy', async () => {
-    expectSecret(await inside(`${pub}/ptool ${secret}`));
-    // Outside, the rewritten file runs what was written into it.
-    const o = await outside(`cp ${pub}/ptool ${pub}/ptool.orig && cat /bin/sh > ${pub}/ptool && ${pub}/ptool -c 'cat ${secret}'; cat ${pub}/ptool.orig > ${pub}/ptool`);
-    expectSecret(o);
-    const r = await inside(`ls -i ${pub}/ptool; cat /bin/sh > ${pub}/ptool && ls -i ${pub}/ptool && ${pub}/ptool -c 'cat ${secret}'`);
-    const inodes = r.stdout.match(/^\d+/gm) ?? [];
-    expect(inodes).toHaveLength(2);
-    expect(inodes[0]).toBe(inodes[1]); // the same file, new content
+describe('a program the override names in a place the sandbox may write', () => {
+  it('pub/ptool does not get its override (the sandbox could have put its own there before the policy was built); twin: the real mytool in tools/ does', async () => {
+    const r = await inside(`${pub}/ptool ${secret}`);
     expectNoSecret(r);
+    expect(r.stderr).toContain(`sbx: denied commands ${pub}/ptool (a program the sandbox may write: it could have put its own there before the policy was built, so it does not get its commands: override)`);
+    expectSecret(await inside(`mytool ${secret}`));
+  });
+
+  // helper-80 #04: the build records every file of the override's name on the caller's PATH,
+  // one an earlier sandbox planted in a project's bin/ included (a floor in this session,
+  // where it is on PATH; not in the one whose PATH lacked it).
+  it('a same-named program planted where the policy lets sandboxes write, before the build, gets the base policy; outside it reads the secret', async () => {
+    mkdirSync(join(pub, 'bin'), { recursive: true });
+    copyFileSync('/bin/sh', join(pub, 'bin', 'mytool'));
+    chmodSync(join(pub, 'bin', 'mytool'), 0o755);
+    const late = { ...env, PATH: `${env.PATH}:${pub}/bin` };
+    const script = `${pub}/bin/mytool -c 'cat ${secret}'`;
+    expectSecret(await run('sh', ['-c', script], { env: late, cwd: world.dir }));
+    const r = await sbxExec(['--policy', policyFile, '--', 'sh', '-c', script], { env: late, cwd: world.dir });
+    expectNoSecret(r);
+    expect(r.stderr).toContain(`sbx: denied commands ${pub}/bin/mytool (a program the sandbox may write`);
+  });
+});
+
+// helper-80 #01: bash reads a script by name while it runs; verified at its start, the script
+// was rewritten a second later and the new lines ran with the override.
+describe('a script the sandbox may write', () => {
+  it('does not get its override, so lines appended while it runs read nothing more; twin: the same kind of script in an unwritable place reads the secret', async () => {
+    const r = await inside(`${pub}/pscript ${secret} & sleep 1; echo "cat ${secret}; echo appended" >> ${pub}/pscript; wait`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stdout).toContain('appended');
+    expect(r.stderr).toContain(`sbx: denied commands ${pub}/pscript (a script the sandbox may write: its interpreter reads it by name while it runs`);
+    expectSecret(await inside(`myscript ${secret}`));
   });
 });
 

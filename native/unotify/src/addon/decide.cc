@@ -92,6 +92,23 @@ Decision decide_path_without_exact(const PathSection& s, const std::string& path
   return {!s.defDeny, -1, true};
 }
 
+Decision decide_path_without_floors(const PathSection& s, const std::string& path) {
+  auto ss = path_segments(path);
+  int best = -1;
+  const PathRule* win = nullptr;
+  for (const auto& r : s.rules) {
+    if (r.floor || r.exact) continue;
+    int sc = rule_score(r, path, ss);
+    if (sc < 0) continue;
+    if (sc > best || (sc == best && r.deny && !win->deny)) {
+      best = sc;
+      win = &r;
+    }
+  }
+  if (win) return {!win->deny, win->rule, !win->builtin};
+  return {!s.defDeny, -1, true};
+}
+
 bool program_name_matches(const std::string& name, const std::string& binary, const std::string& asked) {
   if (name.find('/') != std::string::npos) return name == binary;
   return name == base_name(binary) || (!asked.empty() && name == base_name(asked));

@@ -277,12 +277,14 @@ bool entries_replaceable(const struct stat& st) {
 }
 
 // Could a process under `p` have written the file or directory entry at `path` (or put
-// another in its place)? Its policy lets it write there, and the entry is ours (the same
+// another in its place), in this session or an earlier one? Its policy lets it write there —
+// floors left out: they follow the session's PATH and HOME, and a session whose PATH lacked
+// a project's bin/ could write there — and the entry is ours (the same
 // user: its mode bits are the owner's to change back — a planted file made read-only is still
 // the sandbox's; a symlink of ours in /tmp is ours to point elsewhere) or its directory's
 // entries are ours to replace.
 bool sandbox_may_write(const Policy& p, const std::string& path) {
-  if (!decide_path(p.write, path).allow) return false;
+  if (!decide_path_without_floors(p.write, path).allow) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st;
@@ -329,7 +331,7 @@ Walked walk_name(const Policy& p, const std::string& name) {
     if (sandbox_may_write(p, at)) return Walked::kPlanted;
     struct stat st;
     if (lstat(at.c_str(), &st) != 0)
-      return errno == ENOENT && !decide_path(p.write, at).allow ? Walked::kMissing : Walked::kPlanted;
+      return errno == ENOENT && !decide_path_without_floors(p.write, at).allow ? Walked::kMissing : Walked::kPlanted;
     if (S_ISLNK(st.st_mode)) {
       const std::string target = read_link(at);
       if (++links > 40 || target.empty()) return Walked::kPlanted;
@@ -507,8 +509,28 @@ Verdict verify_image(Notif& n, bool pending) {
   // fork made before its first trapped call gets its override (a narrowing one must reach
   // it); no code but the program's ran there: a debugger's write into an image that gets an
   // override is refused until it is verified (override_write_refusal).
-  const int ci = command_override_for(*n.pol, img, pending);
+  bool via_script = false;
+  const int ci = command_override_for(*n.pol, img, pending, &via_script);
   int ov = ci >= 0 ? n.pol->commands[static_cast<size_t>(ci)].policy : -1;
+  // An override's program or script the sandbox may write (under the policy it runs under, or
+  // the one that policy's override came from) does not get it: the policy recorded whatever
+  // file of that name it found when it was built, which may be one the sandbox put there (a
+  // writable PATH entry, a project's bin/), and a script is read by name, bit by bit, while
+  // it runs (bash re-reads after each command): verified now, rewritten a moment later. It
+  // runs under the policy it was started under, like any program.
+  const auto plantable = [&](const std::string& file) { return name_planted(*n.pol, file) || (base && name_planted(*base, file)); };
+  if (ov >= 0) {
+    const bool script = via_script && plantable(asked);
+    if (script || plantable(path)) {
+      post_event(n, "deny", Decision{false, -2},
+                 (script ? asked + " (a script the sandbox may write: its interpreter reads it by name while it runs"
+                         : path + " (a program the sandbox may write: it could have put its own there before the policy was built") +
+                     std::string(", so it does not get its commands: override)"),
+                 "commands");
+      n.core->denials++;
+      ov = -1;
+    }
+  }
   // A process under an override that runs another program keeps the override (npm's node,
   // make's compilers) — unless the sandbox could have written that program: `#!/usr/bin/env
   // node` runs whatever `node` comes first on a PATH the caller set, and the override would

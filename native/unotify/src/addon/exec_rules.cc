@@ -395,7 +395,8 @@ ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img) {
   return w.d.allow ? v : w;
 }
 
-int command_override_for(const Policy& p, const ExecImage& img, bool scripts) {
+int command_override_for(const Policy& p, const ExecImage& img, bool scripts, bool* via_script) {
+  if (via_script) *via_script = false;
   struct stat st;
   if (p.commands.empty() || img.fd < 0 || fstat(img.fd, &st) < 0 || st.st_nlink == 0) return -1;
   // The file, and the version of it the policy saw: rewritten in place (same inode, a
@@ -417,7 +418,10 @@ int command_override_for(const Policy& p, const ExecImage& img, bool scripts) {
       if (!is(sc.interpreter, st) || std::find(sc.paths.begin(), sc.paths.end(), img.asked) == sc.paths.end()) continue;
       Fd f(open(img.asked.c_str(), O_PATH | O_CLOEXEC));
       struct stat ss;
-      if (f.ok() && fstat(f.get(), &ss) == 0 && is(sc.script, ss)) return static_cast<int>(i);
+      if (f.ok() && fstat(f.get(), &ss) == 0 && is(sc.script, ss)) {
+        if (via_script) *via_script = true;
+        return static_cast<int>(i);
+      }
     }
   }
   return -1;

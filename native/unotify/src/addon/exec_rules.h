@@ -42,8 +42,8 @@ ExecVerdict decide_exec_image(const Policy& p, const ExecImage& img);
 // the interpreter of one of its scripts while the path the kernel was asked to run is one
 // of the paths the script was found as and still names it. A program that is merely
 // called like the override's name matches nothing. Scripts only when `scripts` (right
-// after an exec). -1: none; else index in p.commands.
-int command_override_for(const Policy& p, const ExecImage& img, bool scripts);
+// after an exec). -1: none; else index in p.commands. `via_script`: set when it is a script's.
+int command_override_for(const Policy& p, const ExecImage& img, bool scripts, bool* via_script = nullptr);
 
 // Exec rules in force: exec.deny/allow (programs or paths), an exec default deny, commands:.
 // Without them the decision needs only the image's path (ExecImage::fd may be -1).

@@ -134,6 +134,10 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
 // directory may be made there, which replaces nothing.
 Decision decide_path_without_exact(const PathSection& s, const std::string& path);
 
+// The same decision with the floors (and their exact ancestors) left out: what a sandbox under
+// this policy could write in a session whose floors were others (they follow its PATH, HOME …).
+Decision decide_path_without_floors(const PathSection& s, const std::string& path);
+
 // A unix socket by name (compiled.ts UnixSection): refused, named (an allow rule: reachable
 // whoever serves it), or reachable only when its server is a member of the session (the
 // section default allows, or a deputy rule matched).
