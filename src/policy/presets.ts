@@ -333,6 +333,10 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   // in every program, a unit at the next boot). /sys: a built-in floor for everyone
   // (kernel-control.ts).
   if (root) out.push('/etc', '/proc/sys', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/opt', '/var/lib');
+  // And what cron, systemd, web servers and other users' shells run or read later: the
+  // spools (crontabs), /run (transient units, sockets services connect to by name), /srv and
+  // /var/www, a non-merged /bin and /sbin, and every user's dot-entries (root can write them).
+  if (root) for (const d of ['/var/spool', '/var/www', '/var/opt', '/srv', '/run', '/bin', '/sbin']) if (!wideDir(d)) out.push(d);
   // Hooks git runs from elsewhere (core.hooksPath: husky's .husky/_, a .githooks dir) and the
   // config files a config includes.
   const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'), ['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM'].flatMap((n) => (env[n] && isAbsolute(env[n]) ? [env[n]] : [])));
@@ -347,7 +351,7 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
     // husky 9 (core.hooksPath = .husky/_): its hooks there run .husky/<hook>, the user's scripts.
     if (basename(d) === '_' && basename(dirname(d)) === '.husky') out.push(dirname(d));
   }
-  return { places: [...new Set(out)], pathDirs, globs: git.globs, walkUps };
+  return { places: [...new Set(out)], pathDirs, globs: root ? [...git.globs, '/home/*/.*'] : git.globs, walkUps };
 }
 
 /** The files the shell start-up files source and ssh's config includes (code), and the keys it names; never one covering the home or the project. */

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
@@ -373,6 +373,42 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
     expect(readFileSync(hello, 'utf8')).toBe('#!/bin/sh\necho hello from my tool\n');
     expect(readFileSync(h('.bashrc'), 'utf8')).toBe('# rc\n');
     expect(readFileSync(join(repo, '.git/logs/HEAD'), 'utf8')).toContain('checkout: moving from x to master'); // git's own reflog, a plain file
+  });
+});
+
+// Found as root: the default `sbx exec` policy lets writes through wherever no floor is, and
+// a write rule on /dev/null let `mv /tmp/x /dev/null` (and onto /dev/stdout) replace the entry
+// for every process on the machine.
+describe('names in /dev', () => {
+  it('are never made, removed, moved or replaced from inside (twins: writing through /dev/null, and names in /dev/shm, work)', async () => {
+    const inside = (script: string) => sbxExec(['--', 'sh', '-c', script], { env, cwd: project });
+    const attempt = (tag: string, cmd: string) => `if ${cmd}; then echo "${tag} ok"; else echo "${tag} refused"; fi`;
+    const script = [
+      `echo x > "${project}/q"`,
+      attempt('onto-null', `mv "${project}/q" /dev/null`),
+      attempt('onto-stdout', `cp "${project}/q" "${project}/q2" && mv "${project}/q2" /dev/stdout`),
+      attempt('remove-null', 'rm -f /dev/null'),
+      attempt('move-null', `mv /dev/null "${project}/n"`),
+      attempt('new-link', `ln -s "${project}/q" /dev/sbx-test-link`),
+      attempt('new-dir', 'mkdir /dev/sbx-test-dir'),
+      attempt('write-through', 'echo hi > /dev/null'),
+      attempt('shm', 'echo x > /dev/shm/sbx-test-$$ && mv /dev/shm/sbx-test-$$ /dev/shm/sbx-test2-$$ && rm /dev/shm/sbx-test2-$$'),
+    ].join('\n');
+    const r = await inside(script);
+    // A regression must not leave the machine without /dev/null for the rest of the run.
+    const nullOk = statSync('/dev/null').isCharacterDevice();
+    const stdoutOk = lstatSync('/dev/stdout').isSymbolicLink();
+    if (!nullOk) execFileSync('sh', ['-c', 'rm -f /dev/null && mknod -m 666 /dev/null c 1 3']);
+    if (!stdoutOk) execFileSync('sh', ['-c', 'rm -f /dev/stdout && ln -s /proc/self/fd/1 /dev/stdout']);
+    rmSync('/dev/sbx-test-dir', { recursive: true, force: true });
+    rmSync('/dev/sbx-test-link', { force: true });
+    const v = Object.fromEntries([...r.stdout.matchAll(/^(\S+) (ok|refused)$/gm)].map((m) => [m[1], m[2]]));
+    for (const tag of ['onto-null', 'onto-stdout', 'remove-null', 'move-null', 'new-link', 'new-dir']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
+    expect(v['write-through'], r.stderr).toBe('ok');
+    expect(v.shm, r.stderr).toBe('ok');
+    expect(nullOk).toBe(true);
+    expect(stdoutOk).toBe(true);
+    expect(r.stderr).toContain('sbx: denied write /dev/null (a name in /dev or a device node: written through, never made, removed, moved or replaced)');
   });
 });
 

@@ -219,6 +219,11 @@ describe('the default floor: nothing that later runs code outside the sandbox is
             'usr-lib': '/usr/lib/python3/dist-packages/sbx-floor-test.pth',
             'var-lib': '/var/lib/sbx-floor-test',
             opt: '/opt/sbx-floor-test',
+            // What cron, systemd and services run or connect to later, and other users' shells.
+            'var-spool': '/var/spool/sbx-floor-test',
+            run: '/run/sbx-floor-test',
+            srv: '/srv/sbx-floor-test',
+            'other-user-rc': '/home/sbx-floor-other/.bashrc',
           }
         : {}),
       // The kernel's process controls, for every user (built-in: kernel-control.ts).
@@ -266,7 +271,9 @@ describe('the default floor: nothing that later runs code outside the sandbox is
     mkdirSync(p, { recursive: true });
     mkdirSync(join(h, 'notes'), { recursive: true });
     for (const f of Object.values(homeConfig)) mkdirSync(dirname(f), { recursive: true });
+    if (isRoot) mkdirSync('/home/sbx-floor-other', { recursive: true });
     const r = sb.sbx(['shell', '--', 'sh', '-c', script], { cwd: p });
+    if (isRoot) rmSync('/home/sbx-floor-other', { recursive: true, force: true });
     for (const n of [...Object.keys(targets), ...Object.keys(homeConfig), 'new-repo-config', 'new-repo-hook']) expect(r.stdout, n).toContain(`${n} fail`);
     for (const n of [...Object.keys(twins), 'read-bashrc', 'new-repo']) expect(r.stdout, n).toContain(`${n} ok`);
     // Refused by the floor (not by a missing directory): each target is in the log.

@@ -78,7 +78,7 @@ const cases: Case[] = [
     trusted: true,
     checks: [
       ['write', '<P>/src/new-dir/a.ts', true, '<P>/.sbx.yaml:2:18'],
-      ['write', '/srv/elsewhere', false, 'no rule matches: write defaults to deny'],
+      ['write', '/mnt/elsewhere', false, 'no rule matches: write defaults to deny'],
       ['write', '/tmp/build.o', true],
       ['write', '/dev/null', true, 'built-in: devices'],
       ['write', '/dev/sda', false],

@@ -109,6 +109,13 @@ Decision decide_path_without_floors(const PathSection& s, const std::string& pat
   return {!s.defDeny, -1, true};
 }
 
+bool writable_in_some_session(const PathSection& s, const std::string& path) {
+  if (decide_path(s, path).allow) return true;
+  // Denied by a floor inside a place the policy's own rules (not its default) let it write?
+  const Decision own = decide_path_without_floors(s, path);
+  return own.allow && own.rule != -1;
+}
+
 bool program_name_matches(const std::string& name, const std::string& binary, const std::string& asked) {
   if (name.find('/') != std::string::npos) return name == binary;
   return name == base_name(binary) || (!asked.empty() && name == base_name(asked));

@@ -35,6 +35,7 @@
 
 #include "engine.h"
 #include "exec_rules.h"
+#include "fs_check.h"
 #include "memory.h"
 #include "shm_files.h"
 
@@ -151,8 +152,13 @@ const char* const kCommandVariables[] = {
     "EDITOR", "VISUAL", "GIT_EDITOR", "SUDO_ASKPASS", "SSH_ASKPASS", "GIT_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND",
     "PAGER", "GIT_PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE", "BROWSER", "TERMINAL"};
 
-// Does `value` name a place `p` lets the sandbox write? `relative`: a relative path counts
-// (wherever it is, the cwd is the sandbox's to choose).
+// What walking a name finds (walk_name, below).
+enum class Walked { kPlanted, kMissing, kFound };
+Walked walk_name(const Policy& p, const std::string& name);
+
+// Does `value` name a place `p` lets the sandbox write (walked as the kernel would, not read as
+// text: `/usr/../tmp/x`, `/proc/self/cwd`)? `relative`: a relative path counts (wherever it
+// is, the cwd is the sandbox's to choose).
 bool names_writable_place(const Policy& p, const std::string& value, bool relative) {
   size_t i = 0;
   while (i < value.size()) {
@@ -164,9 +170,40 @@ bool names_writable_place(const Policy& p, const std::string& value, bool relati
       if (relative) return true;
       continue;
     }
-    if (decide_path(p.write, word).allow) return true;
+    if (walk_name(p, word) == Walked::kPlanted) return true;
   }
   return false;
+}
+
+// Variables whose values name places a sandbox writes by design, that no program loads code
+// from: the working directory, the temp dirs, the home and its XDG places (floors in every
+// session), sockets and displays, and what sbx, npm and direnv set for their own use. Every
+// other variable naming a place the sandbox may write keeps a program from its override: a
+// list of the variables that load code is never complete (GSS_MECH_CONFIG names libraries,
+// KRB5_CONFIG plugins, SSL_CERT_FILE the CAs a program trusts).
+bool names_places_harmlessly(const std::string& name) {
+  static const char* const exact[] = {"PWD", "OLDPWD", "HOME", "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR", "_", "SHELL",
+                                      "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+                                      "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY",
+                                      "XAUTHORITY", "HISTFILE", "MAIL", "INIT_CWD", "CARGO_HOME", "VIRTUAL_ENV", "TERM", "LANG"};
+  static const char* const prefixes[] = {"SBX_", "npm_", "DIRENV_", "LC_"};
+  for (const char* e : exact)
+    if (name == e) return true;
+  for (const char* p : prefixes)
+    if (name.compare(0, strlen(p), p) == 0) return true;
+  return false;
+}
+
+// The first variable of the environment `env` not on that list whose value names a place `p`
+// lets the sandbox write, else empty.
+std::string unlisted_place_variable(const Policy& p, const std::string& env) {
+  for (const std::string& kv : split_nul(env)) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || kv.find('/', eq) == std::string::npos) continue;
+    const std::string name = kv.substr(0, eq);
+    if (!names_places_harmlessly(name) && names_writable_place(p, kv.substr(eq + 1), false)) return name.substr(0, 64);
+  }
+  return std::string();
 }
 
 // The first such variable in the environment `env` naming a place `p` lets the sandbox
@@ -250,6 +287,8 @@ std::string loader_injection(int tid, const Policy& p) {
       if (!ok) return name;
     }
   }
+  const std::string place = unlisted_place_variable(p, env);
+  if (!place.empty()) return place + " naming a place the sandbox writes";
   return std::string();
 }
 
@@ -277,22 +316,19 @@ bool entries_replaceable(const struct stat& st) {
 }
 
 // Could a process under `p` have written the file or directory entry at `path` (or put
-// another in its place), in this session or an earlier one? Its policy lets it write there —
-// floors left out: they follow the session's PATH and HOME, and a session whose PATH lacked
-// a project's bin/ could write there — and the entry is ours (the same
+// another in its place), in this session or an earlier one? Its policy lets it write there
+// (writable_in_some_session: a PATH floor inside a place the policy allows follows the
+// session's PATH) and the entry is ours (the same
 // user: its mode bits are the owner's to change back — a planted file made read-only is still
 // the sandbox's; a symlink of ours in /tmp is ours to point elsewhere) or its directory's
 // entries are ours to replace.
 bool sandbox_may_write(const Policy& p, const std::string& path) {
-  if (!decide_path_without_floors(p.write, path).allow) return false;
+  if (in_fixed_dev(path) || !writable_in_some_session(p.write, path)) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st;
   return (lstat(path.c_str(), &st) == 0 && st.st_uid == geteuid()) || (stat(dir.c_str(), &st) == 0 && entries_replaceable(st));
 }
-
-// What walking a name finds (walk_name).
-enum class Walked { kPlanted, kMissing, kFound };
 
 // Could a process under `p` have chosen what the name `name` reaches? The name is walked as
 // the kernel walks it, from the root, symlinks followed, here and now: planted when an entry
@@ -331,7 +367,7 @@ Walked walk_name(const Policy& p, const std::string& name) {
     if (sandbox_may_write(p, at)) return Walked::kPlanted;
     struct stat st;
     if (lstat(at.c_str(), &st) != 0)
-      return errno == ENOENT && !decide_path_without_floors(p.write, at).allow ? Walked::kMissing : Walked::kPlanted;
+      return errno == ENOENT && !writable_in_some_session(p.write, at) ? Walked::kMissing : Walked::kPlanted;
     if (S_ISLNK(st.st_mode)) {
       const std::string target = read_link(at);
       if (++links > 40 || target.empty()) return Walked::kPlanted;
@@ -519,16 +555,14 @@ Verdict verify_image(Notif& n, bool pending) {
   // it runs (bash re-reads after each command): verified now, rewritten a moment later. It
   // runs under the policy it was started under, like any program.
   const auto plantable = [&](const std::string& file) { return name_planted(*n.pol, file) || (base && name_planted(*base, file)); };
+  std::string planted, why;
   if (ov >= 0) {
-    const bool script = via_script && plantable(asked);
-    if (script || plantable(path)) {
-      post_event(n, "deny", Decision{false, -2},
-                 (script ? asked + " (a script the sandbox may write: its interpreter reads it by name while it runs"
-                         : path + " (a program the sandbox may write: it could have put its own there before the policy was built") +
-                     std::string(", so it does not get its commands: override)"),
-                 "commands");
-      n.core->denials++;
-      ov = -1;
+    if (via_script && plantable(asked)) {
+      planted = asked;
+      why = "a script the sandbox may write: its interpreter reads it by name while it runs";
+    } else if (plantable(path)) {
+      planted = path;
+      why = "a program the sandbox may write: it could have put its own there before the policy was built";
     }
   }
   // A process under an override that runs another program keeps the override (npm's node,
@@ -541,8 +575,7 @@ Verdict verify_image(Notif& n, bool pending) {
   // trapped call), unless it runs the override's own program.
   const int own = !pending && base ? command_override_for(*base, img, false) : -1;
   const bool overrides_own = own >= 0 && base->commands[static_cast<size_t>(own)].policy == n.policyId;
-  std::string planted, why;
-  if (ov < 0 && base && !overrides_own) {
+  if (planted.empty() && ov < 0 && base && !overrides_own) {
     // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran; a
     // relative one, found through a relative PATH entry, cannot be placed: not kept either).
     planted = name_planted(*base, path)                               ? path

@@ -113,4 +113,9 @@ bool resolve_failed(Notif& n, int err, const Resolved& r) {
   return true;
 }
 
+bool in_fixed_dev(const std::string& path) {
+  const auto below = [&](const char* dir) { return path.compare(0, strlen(dir), dir) == 0; };
+  return below("/dev/") && !below("/dev/shm/") && !below("/dev/mqueue/");
+}
+
 }  // namespace sbx

@@ -27,4 +27,8 @@ bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real,
 bool git_dir_write_refused(Notif& n, BareGuard& g, const std::string& real, const struct stat& st, bool hooks_only = false);
 // Applies the tracee's umask to this thread (threads run with a private fs struct).
 void use_caller_umask(const Notif& n);
+// A name in /dev outside its shared-memory dirs: never made, removed, moved or replaced from
+// inside (fs_ops.cc device_entry_refused), so what it names is not the sandbox's choice.
+bool in_fixed_dev(const std::string& path);
+
 }  // namespace sbx

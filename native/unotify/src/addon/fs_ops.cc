@@ -196,10 +196,23 @@ void do_truncate(Notif& n) {
   reply(n, ftruncate(w.get(), static_cast<off_t>(n.req.data.args[1])));
 }
 
+// A device node (/dev/null, /dev/tty, a pts) or any name in /dev but its shared-memory dirs: a
+// write rule there lets a program write through it, never make, remove, move or replace an
+// entry (as root, `mv /tmp/x /dev/null` or onto /dev/stdout would give every process on the
+// machine a regular file there; DAC stops only other users).
+bool device_entry_refused(Notif& n, const Target& t) {
+  if (t.unnamed) return false;
+  struct stat st;
+  const bool device = fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+  return (device || in_fixed_dev(t.real)) &&
+         refuse(n, Decision{false, -2}, "write", t.real + " (a name in /dev or a device node: written through, never made, removed, moved or replaced)", EPERM);
+}
+
 void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev, bool is_mkdir) {
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
   if (!is_mkdir && (S_ISCHR(mode) || S_ISBLK(mode))) return fail(n, EPERM);  // no devices from a sandbox
+  if (device_entry_refused(n, t)) return;
   // Below one too (fish's history in ~/.local/share/fish): a FIFO hangs the tool that reads it.
   if (!is_mkdir && (S_ISFIFO(mode) || S_ISSOCK(mode)) && home_dot_entry_refused(n, t, "a FIFO or socket", true)) return;
   // The kernel answers EEXIST for an existing name before any permission check, so `mkdir -p`
@@ -251,7 +264,7 @@ bool socket_name_refused(Notif& n, int dirfd, const char* name, const std::strin
 void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
   Target t;
   if (!operand(n, dirfd, pathp, false, false, t)) return;
-  if (check_target(n, false, true, t)) return;
+  if (check_target(n, false, true, t) || device_entry_refused(n, t)) return;
   if (!t.unnamed && socket_name_refused(n, t.parent.get(), t.name.c_str(), t.real)) return;
   const ShmGoing going = shm_going(*n.core, t.parent.get(), t.name.c_str(), t.real);
   const long r = unlinkat(t.parent.get(), t.name.c_str(), flags & AT_REMOVEDIR);
@@ -588,6 +601,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
   // A symlink or a directory moved: ordered with a HEAD placed meanwhile (do_symlink).
   BareGuard guard;
   if (is_link_or_dir_entry(s) || ((flags & RENAME_EXCHANGE) && is_link_or_dir_entry(d))) guard.engage();
+  if (device_entry_refused(n, s) || device_entry_refused(n, d)) return;
   if (moved_symlink_refused(n, s, d) || ((flags & RENAME_EXCHANGE) && moved_symlink_refused(n, d, s))) return;
   if (check_access(n, true, true, s.real) || ipc_file_refused(n, s) || dir_exposes(n, s) || shell_cwd_move_refused(n, s)) return;
   if (git_config_rename(n, s, d, flags)) return;
@@ -660,7 +674,9 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
   // be held writable.
-  if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real) || ipc_file_refused(n, d)) return;
+  if (check_target(n, !s.unnamed, true, s) || check_access(n, false, true, d.real) || ipc_file_refused(n, d) ||
+      device_entry_refused(n, d))
+    return;
   // A second name for a config next to a HEAD would let it be written through that name.
   if (git_dir_refused(n, guard, d.parent.get(), d.real) || config_of_git_dir(n, guard, s, st)) return;
   reply(n, linkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(s.fd.get())).c_str(), d.parent.get(), d.name.c_str(),
@@ -834,7 +850,7 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   // Opening through the link is decided on its target; what a tool outside would do through
   // it, here (link_target_refused).
   if (check_access(n, false, true, d.real) || ipc_file_refused(n, d) || deny_below_refused(n, d) ||
-      symlink_at_refused(n, d, target_text))
+      device_entry_refused(n, d) || symlink_at_refused(n, d, target_text))
     return;
   // Engaged for every symlink: a HEAD placed above it meanwhile (bare_place_reason walks for
   // symlinks under the same lock) and this check are ordered, within this process.

@@ -134,9 +134,13 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
 // directory may be made there, which replaces nothing.
 Decision decide_path_without_exact(const PathSection& s, const std::string& path);
 
-// The same decision with the floors (and their exact ancestors) left out: what a sandbox under
-// this policy could write in a session whose floors were others (they follow its PATH, HOME …).
+// The same decision with the floors (and their exact ancestors) left out.
 Decision decide_path_without_floors(const PathSection& s, const std::string& path);
+// Whether a sandbox under this policy may write `path` here, or could in a session whose floors
+// were others (a PATH floor follows the session's PATH: a project's bin/ on it is a floor in one
+// session, written in another): allowed, or floored inside a place one of the policy's own
+// rules (not its default) allows.
+bool writable_in_some_session(const PathSection& s, const std::string& path);
 
 // A unix socket by name (compiled.ts UnixSection): refused, named (an allow rule: reachable
 // whoever serves it), or reachable only when its server is a member of the session (the
