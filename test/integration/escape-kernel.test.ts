@@ -78,6 +78,8 @@ describe('1+6+7. namespaces, mounts, bpf, perf, userfaultfd, sockets, clone3', (
     'perf-bad': ['perf-bad'],
     clone3: ['clone3'],
     spawn: ['spawn'],
+    'clone-fs': ['clone-fs'],
+    'clone-plain': ['clone-plain'],
     // socket(family, type, protocol)
     'AF_PACKET': ['socket', '17', '3', '0'],
     'AF_INET SOCK_RAW': ['socket', '2', '3', '1'],
@@ -209,6 +211,15 @@ describe('1+6+7. namespaces, mounts, bpf, perf, userfaultfd, sockets, clone3', (
     expect(ifs.stdout.split(',')).toContain('lo');
     const ip = await sbxExec(['--', 'ip', '-o', 'addr', 'show', 'dev', 'lo'], { env: world.env, cwd: world.dir });
     expect(ip.stdout).toContain('127.0.0.1');
+  });
+
+  // helper-80 #06: a child sharing the sandbox's fs_struct keeps sharing it after it execs a
+  // program with a commands: override; the sandbox then moved its cwd under its feet.
+  it('clone(CLONE_FS) of a process (not a thread) is refused inside (works outside); twin: a plain clone works', () => {
+    expect(out['clone-fs']).toBe('clone-fs: ok');
+    expect(ins['clone-fs']).toBe('clone-fs: EPERM');
+    expect(out['clone-plain']).toBe('clone-plain: ok');
+    expect(ins['clone-plain']).toBe('clone-plain: ok');
   });
 
   it('clone3 gets ENOSYS inside (works outside); posix_spawn, fork and threads fall back and work', async () => {

@@ -93,6 +93,9 @@ static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
    unshare adds CLONE_NEWTIME 0x80, which clone reads as part of its exit-signal byte. */
 #define SBX_CLONE_NS_FLAGS 0x7E020000u
 #define SBX_CLONE_NEWTIME 0x00000080u
+/* CLONE_FS 0x200, CLONE_THREAD 0x10000 (linux/sched.h) */
+#define SBX_CLONE_FS 0x00000200u
+#define SBX_CLONE_THREAD 0x00010000u
 
 /* ---- the table, as data ---- */
 enum sbx_action { SBX_ALLOW, SBX_TRAP, SBX_CHECK, SBX_EPERM, SBX_ENOSYS };
@@ -248,6 +251,11 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
     case SBX_CHECK_clone: /* clone(flags, …): flags is the first argument on x86_64 and aarch64 */
       sbx_ld(a, SBX_OFF_ARG_LO(0));
       sbx_jump_if(a, BPF_JSET, SBX_CLONE_NS_FLAGS, L_EPERM);
+      /* a thread shares its process's fs_struct; another process never does: it survives
+         exec, so the new program's cwd would stay the other's to move under its feet (a
+         commands: override reading ./lib.sh after its own cd) */
+      sbx_jump_if(a, BPF_JSET, SBX_CLONE_THREAD, L_ALLOW);
+      sbx_jump_if(a, BPF_JSET, SBX_CLONE_FS, L_EPERM);
       sbx_ret(a, SBX_RET_ALLOW);
       break;
     case SBX_CHECK_unshare: /* unshare(flags) */
