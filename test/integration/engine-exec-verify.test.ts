@@ -152,7 +152,8 @@ describe('engine: exec verification', () => {
     writeFileSync(join(d, 'f'), 'data\n');
     const probe = join(d, 'probe');
     copyFileSync(fixtureBin('exec_probe'), probe);
-    const outer = policy(1, { commands: [{ rule: 0, name: 'probe', policy: 2, images: [imageIdentity(probe)!] }] });
+    // Nothing writable: a program the sandbox could replace runs under the strictest policy.
+    const outer = policy(1, { write: { default: 'deny', rules: [] }, commands: [{ rule: 0, name: 'probe', policy: 2, images: [imageIdentity(probe)!] }] });
     const inner = policy(2, { read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
     const r = await run({ policies: [outer, inner], argv: ['/bin/sh', '-c', `${probe} fork ${join(d, 'f')}; cat ${join(d, 'f')}`] });
     // exec_probe forks first (not trapped): parent and child both decide under the override.

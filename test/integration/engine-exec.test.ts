@@ -56,7 +56,8 @@ describe('engine: exec', () => {
     const d = tempDir();
     writeFileSync(join(d, 'f'), 'data\n');
     // An override applies to the program its name resolved to, by identity (finishPolicy does this).
-    const outer = policy(1, { commands: [{ rule: 0, name: 'engine_ops', policy: 2, images: [imageIdentity(fixtureBin('engine_ops'))!] }] });
+    // Nothing writable: a program the sandbox could replace runs under the strictest policy.
+    const outer = policy(1, { write: { default: 'deny', rules: [] }, commands: [{ rule: 0, name: 'engine_ops', policy: 2, images: [imageIdentity(fixtureBin('engine_ops'))!] }] });
     const inner = policy(2, { read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
     const r = await run({
       policies: [outer, inner],

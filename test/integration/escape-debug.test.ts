@@ -282,8 +282,9 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
     mkdirSync(bin, { recursive: true });
     copyFileSync(probe, join(bin, 'narrow_probe'));
     const narrow = join(bin, 'narrow_probe');
-    // Named by path: an override applies to the file its name resolves to (bin is not on PATH).
-    const q = makeProject(join(sb.home, 'override'), `version: 1\nread:\n  deny: ["secret.txt"]\ncommands:\n  ${JSON.stringify(narrow)}:\n    read:\n      deny: ["other.txt"]\n`);
+    // Named by path: an override applies to the file its name resolves to (bin is not on PATH),
+    // in a place the sandbox may not write (else it runs under the strictest policy).
+    const q = makeProject(join(sb.home, 'override'), `version: 1\nread:\n  deny: ["secret.txt"]\nwrite:\n  deny: [${JSON.stringify(bin)}]\ncommands:\n  ${JSON.stringify(narrow)}:\n    read:\n      deny: ["other.txt"]\n`);
     const f = join(sb.dir, 'wide-target');
     const r = sb.sbx(['shell', '--', 'sh', '-c', `${target(f)} ${narrow} attach $P $A; ${narrow} vmread $P $A; ${narrow} memread $P $A; ${probe} attach $P $A; kill $P;
       strace -f -o /dev/null ${narrow} rewrite ${q}/public.txt; echo strace-rc=$?; ${narrow} rewrite ${q}/public.txt`], { cwd: q });

@@ -450,6 +450,22 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's world-writ
   });
 });
 
+// helper-80 #07: a seccomp filter the sandbox added stays on the override program it execs
+// and answers before sbx (an errno of 0 made chdir() "succeed" without moving it).
+describe('a filter or ruleset of its own, where an override can start', () => {
+  const selfFilter = fixture('self_filter');
+  it('seccomp(), prctl(PR_SET_SECCOMP) and landlock_restrict_self are refused under a policy with commands: (outside they work); twin: under a policy without overrides they work', async () => {
+    const all = `for h in seccomp prctl landlock; do ${selfFilter} $h; done`;
+    const o = await outside(all);
+    for (const h of ['seccomp', 'prctl', 'landlock']) expect(o.stdout).toContain(`${h}: ok`);
+    const r = await inside(all);
+    for (const h of ['seccomp', 'prctl', 'landlock']) expect(r.stdout).toContain(`${h}: EPERM`);
+    expect(r.stderr).toContain('sbx: denied proc seccomp/landlock (a filter of its own where a commands: override can start');
+    const plain = await sbxExec(['--', 'sh', '-c', all], { env, cwd: world.dir });
+    for (const h of ['seccomp', 'prctl', 'landlock']) expect(plain.stdout, plain.stderr).toContain(`${h}: ok`);
+  });
+});
+
 /** The running python3's minor version (its site-packages directory is python3.<minor>). */
 function pyMinor(): string {
   return execFileSync('python3', ['-c', 'import sys; print(sys.version_info[1])'], { encoding: 'utf8' }).trim();

@@ -21,9 +21,11 @@ const orphan = join(fixtures, 'procs_orphan');
 /**
  * A project whose own policy allows other.txt; its override for `program` (by path: an
  * override applies to the file its name resolves to, and the fixtures are not on PATH) denies it.
+ * Writes only in the project and the test's dir: a program the sandbox could replace (a
+ * directory on its way renamed) runs under the strictest policy, not its override.
  */
 const overrideYaml = (program: string) =>
-  `version: 1\nread:\n  deny: ["secret.txt"]\ncommands:\n  ${JSON.stringify(program)}:\n    read:\n      deny: ["other.txt"]\n`;
+  `version: 1\nread:\n  deny: ["secret.txt"]\nwrite:\n  allow: [".", ${JSON.stringify(sb.dir)}, "/dev/null"]\ncommands:\n  ${JSON.stringify(program)}:\n    read:\n      deny: ["other.txt"]\n`;
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -131,7 +133,7 @@ describe('a process keeps the policy it was created under', () => {
   it('a process under a `commands:` override cannot push a cd hint to leave it; the shell can', { timeout: 60_000 }, () => {
     // The overridden program is a shell script: it pushes a cd hint for a directory
     // without the override, then reads other.txt.
-    const dir = join(sb.dir, 'bin-hint');
+    const dir = join(tempDir(), 'bin-hint'); // outside the test's dir, which the sandbox writes
     execaSync('mkdir', ['-p', dir]);
     const script = join(dir, 'procs_orphan');
     const q = join(sb.home, 'hint-q');

@@ -241,11 +241,14 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_jump_if(a, BPF_JEQ, PR_SET_MM, L_EPERM);
       sbx_jump_if(a, BPF_JEQ, PR_SET_DUMPABLE, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, PR_GET_DUMPABLE, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, PR_SET_SECCOMP, L_TRAP);
       sbx_ret(a, SBX_RET_ALLOW);
       break;
     case SBX_CHECK_seccomp: /* seccomp(op, flags, args): flags is an unsigned int */
       sbx_ld(a, SBX_OFF_ARG_LO(1));
       sbx_jump_if(a, BPF_JSET, SECCOMP_FILTER_FLAG_NEW_LISTENER, L_EPERM);
+      sbx_ld(a, SBX_OFF_ARG_LO(0));
+      sbx_jump_if(a, BPF_JEQ, SECCOMP_SET_MODE_FILTER, L_TRAP); /* the engine: self_restrict */
       sbx_ret(a, SBX_RET_ALLOW);
       break;
     case SBX_CHECK_clone: /* clone(flags, …): flags is the first argument on x86_64 and aarch64 */

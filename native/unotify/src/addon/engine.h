@@ -289,6 +289,8 @@ int copy_caller_fd(Notif& n, int fd, Fd& out);
 void handle_async(Notif& n);   // signal-driven I/O switched on (fcntl O_ASYNC, FIOASYNC): proc.cc
 void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)
 void handle_dumpable(Notif& n);  // prctl PR_SET_DUMPABLE / PR_GET_DUMPABLE (dumpable.cc)
+void handle_prctl(Notif& n);     // prctl: dumpable, or PR_SET_SECCOMP (self_restrict.cc)
+void handle_self_restrict(Notif& n);  // seccomp filter, Landlock ruleset of its own (self_restrict.cc)
 void handle_ipc(Notif& n);     // SysV IPC and POSIX message queues: the session's own objects (ipc.cc)
 // The session is over (no sandboxed process left): its SysV objects are removed.
 void ipc_session_ended(Core& core);

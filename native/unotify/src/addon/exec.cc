@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -159,7 +160,24 @@ Walked walk_name(const Policy& p, const std::string& name);
 // Does `value` name a place `p` lets the sandbox write (walked as the kernel would, not read as
 // text: `/usr/../tmp/x`, `/proc/self/cwd`)? `relative`: a relative path counts (wherever it
 // is, the cwd is the sandbox's to choose).
-bool names_writable_place(const Policy& p, const std::string& value, bool relative) {
+bool names_writable_place(const Policy& p, const std::string& raw, bool relative) {
+  // URLs: a file: URL names the path after its authority; any other a host (dropped whole,
+  // its path is the server's: `HTTPS_PROXY=http://127.0.0.1:8080` names no file).
+  std::string value = raw;
+  for (size_t k; (k = value.find("://")) != std::string::npos;) {
+    size_t start = k;
+    while (start > 0 && (std::isalnum(static_cast<unsigned char>(value[start - 1])) || strchr("+-.", value[start - 1]))) start--;
+    size_t end = value.find_first_of(" \t\"',;", k + 3);
+    if (end == std::string::npos) end = value.size();
+    std::string scheme = value.substr(start, k - start);
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string keep;
+    if (scheme == "file") {
+      const size_t path = value.find('/', k + 3);
+      keep = path != std::string::npos && path < end ? value.substr(path, end - path) : std::string();
+    }
+    value.replace(start, end - start, keep);
+  }
   size_t i = 0;
   while (i < value.size()) {
     const size_t end = value.find_first_of(" \t:=,;\"'", i);
@@ -185,7 +203,10 @@ bool names_places_harmlessly(const std::string& name) {
   static const char* const exact[] = {"PWD", "OLDPWD", "HOME", "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR", "_", "SHELL",
                                       "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
                                       "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY",
-                                      "XAUTHORITY", "HISTFILE", "MAIL", "INIT_CWD", "CARGO_HOME", "VIRTUAL_ENV", "TERM", "LANG"};
+                                      "XAUTHORITY", "HISTFILE", "MAIL", "INIT_CWD", "VIRTUAL_ENV", "TERM", "LANG",
+                                      // sbx's own (src/policy/launch-env.ts): the sandbox's caches
+                                      "CARGO_HOME", "GOMODCACHE", "GOPROXY", "YARN_CACHE_FOLDER", "BUN_INSTALL_CACHE_DIR",
+                                      "GIT_TEMPLATE_DIR"};
   static const char* const prefixes[] = {"SBX_", "npm_", "DIRENV_", "LC_"};
   for (const char* e : exact)
     if (name == e) return true;
