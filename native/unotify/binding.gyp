@@ -32,6 +32,7 @@
       "type": "executable",
       "sources": ["src/fast.c"],
       "include_dirs": ["src"],
+      "defines": ["SBX_NODE_PATH=<!(node -p \"JSON.stringify(process.execPath)\")"],
       "cflags": ["-fPIE"],
       "ldflags": ["-static-pie"]
     },

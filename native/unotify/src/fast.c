@@ -40,6 +40,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef SBX_NODE_PATH
+#error "SBX_NODE_PATH: the absolute path of node, set by binding.gyp"
+#endif
+
 extern char **environ;
 
 /* The control server drops a request line longer than 64 KiB (src/supervisor/daemon.ts). */
@@ -95,8 +99,11 @@ static void node(const char *why) {
   av[0] = "node";
   av[1] = g_sbx;
   for (int i = 1; i < g_argc; i++) av[i + 1] = g_argv[i];
-  execvp("node", av);
-  fprintf(stderr, "sbx: cannot run node (%s): %s\nhint: sbx needs Node.js on PATH\n", g_sbx, strerror(errno));
+  /* The node that built sbx, by its absolute path: never a lookup on the caller's PATH, where
+     a project's bin/ (direnv's PATH_add, layout node) may hold a `node` a sandbox wrote. */
+  execv(SBX_NODE_PATH, av);
+  fprintf(stderr, "sbx: cannot run node %s (%s): %s\nhint: reinstall sbx with the Node.js you use (npm install in %s)\n", SBX_NODE_PATH, g_sbx,
+          strerror(errno), g_root);
   _exit(70);
 }
 
