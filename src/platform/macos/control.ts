@@ -20,7 +20,7 @@ export class ControlChannel {
 
   constructor(readonly path: string, onDir: (dir: string) => void) {
     try {
-      execaSync('mkfifo', ['-m', '600', path], { stdin: 'ignore', stdout: 'ignore' }); // the cause carries mkfifo's stderr
+      execaSync('/usr/bin/mkfifo', ['-m', '600', path], { stdin: 'ignore', stdout: 'ignore' }); // the cause carries mkfifo's stderr
     } catch (cause) {
       throw new SbxError(`cannot create the control FIFO ${path}`, { exitCode: 70, cause });
     }
