@@ -154,7 +154,7 @@ describe('engine: exec verification', () => {
     copyFileSync(fixtureBin('exec_probe'), probe);
     // Nothing writable: a program the sandbox could replace runs under the strictest policy.
     const outer = policy(1, { write: { default: 'deny', rules: [] }, commands: [{ rule: 0, name: 'probe', policy: 2, images: [imageIdentity(probe)!] }] });
-    const inner = policy(2, { read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
+    const inner = policy(2, { write: { default: 'deny', rules: [] }, read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
     const r = await run({ policies: [outer, inner], argv: ['/bin/sh', '-c', `${probe} fork ${join(d, 'f')}; cat ${join(d, 'f')}`] });
     // exec_probe forks first (not trapped): parent and child both decide under the override.
     expect(r.stdout).toContain('parent: Permission denied');

@@ -58,7 +58,7 @@ describe('engine: exec', () => {
     // An override applies to the program its name resolved to, by identity (finishPolicy does this).
     // Nothing writable: a program the sandbox could replace runs under the strictest policy.
     const outer = policy(1, { write: { default: 'deny', rules: [] }, commands: [{ rule: 0, name: 'engine_ops', policy: 2, images: [imageIdentity(fixtureBin('engine_ops'))!] }] });
-    const inner = policy(2, { read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
+    const inner = policy(2, { write: { default: 'deny', rules: [] }, read: { default: 'allow', rules: [rule(1, 'deny', join(d, 'f'))] } });
     const r = await run({
       policies: [outer, inner],
       argv: ['/bin/sh', '-c', `cat ${join(d, 'f')}; ${ops(['read', join(d, 'f')]).join(' ')}; cat ${join(d, 'f')}`],

@@ -230,6 +230,8 @@ describe('code injected into the real program does not get its override', () => 
       [`SSL_CERT_FILE=${pub}/ca.pem`, 'SSL_CERT_FILE'],
       [`CURL_HOME=/usr/..${pub}`, 'CURL_HOME'],
       ['CURL_HOME=/proc/self/cwd', 'CURL_HOME'],
+      [`HOME=${pub}`, 'HOME'],
+      [`XDG_CONFIG_HOME=${pub}`, 'XDG_CONFIG_HOME'],
     ] as const;
     for (const [v, name] of cases) {
       const r = await inside(`env ${v} mytool ${secret}`);
@@ -463,6 +465,32 @@ describe('a filter or ruleset of its own, where an override can start', () => {
     expect(r.stderr).toContain('sbx: denied proc seccomp/landlock (a filter of its own where a commands: override can start');
     const plain = await sbxExec(['--', 'sh', '-c', all], { env, cwd: world.dir });
     for (const h of ['seccomp', 'prctl', 'landlock']) expect(plain.stdout, plain.stderr).toContain(`${h}: ok`);
+  });
+});
+
+// helper-81 #02: another override of the same policy can write where an override's program
+// is (`cp` may write tools2/): a sandboxed `cp` replaces it, and the next session gave the
+// replacement that program's override.
+describe("a program another override may write", () => {
+  const sibPolicy = join(world.dir, 'sib-policy.yaml');
+  const tools2 = join(world.dir, 'tools2');
+  const sibInside = (script: string) => sbxExec(['--policy', sibPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
+  beforeAll(() => {
+    mkdirSync(tools2);
+    copyFileSync('/bin/cat', join(tools2, 'tooly'));
+    chmodSync(join(tools2, 'tooly'), 0o755);
+    writeFileSync(
+      sibPolicy,
+      `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["/tmp"] }\ncommands:\n  cp: { write: { allow: ["tools2"] } }\n` +
+        `  ${JSON.stringify(join(tools2, 'tooly'))}: { read: { allow: ["secret/data.txt"] } }\n  mytool: { read: { allow: ["secret/data.txt"] } }\n`,
+    );
+  });
+
+  it('runs under the strictest policy, not its override; twin: mytool, which no override may write, keeps its own', async () => {
+    const r = await sibInside(`${tools2}/tooly ${secret}`);
+    expectNoSecret(r);
+    expect(r.stderr).toContain(`sbx: denied commands ${tools2}/tooly (a program the sandbox may write`);
+    expectSecret(await sibInside(`mytool ${secret}`));
   });
 });
 

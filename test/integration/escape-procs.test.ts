@@ -21,11 +21,12 @@ const orphan = join(fixtures, 'procs_orphan');
 /**
  * A project whose own policy allows other.txt; its override for `program` (by path: an
  * override applies to the file its name resolves to, and the fixtures are not on PATH) denies it.
- * Writes only in the project and the test's dir: a program the sandbox could replace (a
+ * Writes only in the project and the test's flag files (not the test's HOME: a variable naming
+ * a place the sandbox writes keeps a program from its override): a program the sandbox could replace (a
  * directory on its way renamed) runs under the strictest policy, not its override.
  */
 const overrideYaml = (program: string) =>
-  `version: 1\nread:\n  deny: ["secret.txt"]\nwrite:\n  allow: [".", ${JSON.stringify(sb.dir)}, "/dev/null"]\ncommands:\n  ${JSON.stringify(program)}:\n    read:\n      deny: ["other.txt"]\n`;
+  `version: 1\nread:\n  deny: ["secret.txt"]\nwrite:\n  allow: [".", "/dev/null", ${['flag-a', 'flag-q', 'flag-cd', 'flag-crash'].map((f) => JSON.stringify(join(sb.dir, f))).join(', ')}]\ncommands:\n  ${JSON.stringify(program)}:\n    read:\n      deny: ["other.txt"]\n`;
 
 let sb: Sandbox;
 beforeAll(() => {

@@ -126,7 +126,9 @@ const cases: [string, string, number[], string][] = [
   ['prctl-set-mm', 'prctl', [35, 0], EPERM],
   ['prctl-set-dumpable', 'prctl', [4, 1], 'trap'], // answered by the engine (dumpable.h)
   ['prctl-get-dumpable', 'prctl', [3, 0], 'trap'],
-  ['seccomp-filter', 'seccomp', [1, 0, 0], 'allow'],
+  ['seccomp-filter', 'seccomp', [1, 0, 0], 'trap'], // decided by the engine (self_restrict.cc)
+  ['seccomp-strict', 'seccomp', [0, 1, 0], 'allow'], // flags on strict mode: the kernel's EINVAL
+  ['prctl-set-seccomp', 'prctl', [22, 0, 0], 'trap'],
   ['seccomp-listener', 'seccomp', [1, 8, 0], EPERM],
   ['setpgid-new-group', 'setpgid', [0, 0], 'allow'],
   ['setpgid-join', 'setpgid', [0, 1], 'trap'],
@@ -139,7 +141,7 @@ const cases: [string, string, number[], string][] = [
 describe.runIf(arch() === 'x64')('the syscall table on the real kernel', () => {
   it('every trap (and trapping check) row names an engine handler; other rows name none', () => {
     for (const r of table) {
-      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto', 'setpgid', 'setsockopt'].includes(r.check));
+      const traps = r.action === 'trap' || (r.action === 'check' && ['ioctl', 'fcntl', 'prlimit', 'prctl', 'sendto', 'setpgid', 'setsockopt', 'seccomp'].includes(r.check));
       expect(r.handler !== 'none', `${r.name}: handler ${r.handler}`).toBe(traps);
     }
     expect(new Set(table.map((r) => r.nr)).size).toBe(table.length); // one row per syscall

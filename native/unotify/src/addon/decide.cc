@@ -97,7 +97,7 @@ Decision decide_path_without_floors(const PathSection& s, const std::string& pat
   int best = -1;
   const PathRule* win = nullptr;
   for (const auto& r : s.rules) {
-    if (r.floor || r.exact) continue;
+    if (r.floor && !r.exact) continue;  // an ancestor of a floor stays unreplaceable
     int sc = rule_score(r, path, ss);
     if (sc < 0) continue;
     if (sc > best || (sc == best && r.deny && !win->deny)) {

@@ -153,14 +153,26 @@ const char* const kCommandVariables[] = {
     "EDITOR", "VISUAL", "GIT_EDITOR", "SUDO_ASKPASS", "SSH_ASKPASS", "GIT_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND",
     "PAGER", "GIT_PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE", "BROWSER", "TERMINAL"};
 
+// The policies whose sandboxes could have put a file somewhere (planters_of, below): a
+// process's own, those it is narrowed within, the one its override came from, and every
+// override any of them gives (a program under one is a process away). `unknown`: a chain
+// that could not be walked (everything counts as written then).
+struct Planters {
+  std::vector<std::shared_ptr<const Policy>> all;
+  // Overrides' policies: only what their own rules allow beyond their default (the default is
+  // the policy they came from, asked in `all`; a nested exec's override has none of its floors).
+  std::vector<std::shared_ptr<const Policy>> overrides;
+  bool unknown = false;
+};
+
 // What walking a name finds (walk_name, below).
 enum class Walked { kPlanted, kMissing, kFound };
-Walked walk_name(const Policy& p, const std::string& name);
+Walked walk_name(const Planters& ps, const std::string& name);
 
 // Does `value` name a place `p` lets the sandbox write (walked as the kernel would, not read as
 // text: `/usr/../tmp/x`, `/proc/self/cwd`)? `relative`: a relative path counts (wherever it
 // is, the cwd is the sandbox's to choose).
-bool names_writable_place(const Policy& p, const std::string& raw, bool relative) {
+bool names_writable_place(const Planters& p, const std::string& raw, bool relative) {
   // URLs: a file: URL names the path after its authority; any other a host (dropped whole,
   // its path is the server's: `HTTPS_PROXY=http://127.0.0.1:8080` names no file).
   std::string value = raw;
@@ -194,14 +206,14 @@ bool names_writable_place(const Policy& p, const std::string& raw, bool relative
 }
 
 // Variables whose values name places a sandbox writes by design, that no program loads code
-// from: the working directory, the temp dirs, the home and its XDG places (floors in every
-// session), sockets and displays, and what sbx, npm and direnv set for their own use. Every
+// from: the working directory, the temp dirs, sockets and displays, and what sbx, npm and
+// direnv set for their own use (not HOME or XDG_CONFIG_HOME: git finds its config there, and
+// the real ones are floors, so only one a caller pointed elsewhere names a writable place). Every
 // other variable naming a place the sandbox may write keeps a program from its override: a
 // list of the variables that load code is never complete (GSS_MECH_CONFIG names libraries,
 // KRB5_CONFIG plugins, SSL_CERT_FILE the CAs a program trusts).
 bool names_places_harmlessly(const std::string& name) {
-  static const char* const exact[] = {"PWD", "OLDPWD", "HOME", "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR", "_", "SHELL",
-                                      "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+  static const char* const exact[] = {"PWD", "OLDPWD", "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR", "_", "SHELL", "XDG_CACHE_HOME",
                                       "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY",
                                       "XAUTHORITY", "HISTFILE", "MAIL", "INIT_CWD", "VIRTUAL_ENV", "TERM", "LANG",
                                       // sbx's own (src/policy/launch-env.ts): the sandbox's caches
@@ -217,7 +229,7 @@ bool names_places_harmlessly(const std::string& name) {
 
 // The first variable of the environment `env` not on that list whose value names a place `p`
 // lets the sandbox write, else empty.
-std::string unlisted_place_variable(const Policy& p, const std::string& env) {
+std::string unlisted_place_variable(const Planters& p, const std::string& env) {
   for (const std::string& kv : split_nul(env)) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || kv.find('/', eq) == std::string::npos) continue;
@@ -229,7 +241,7 @@ std::string unlisted_place_variable(const Policy& p, const std::string& env) {
 
 // The first such variable in the environment `env` naming a place `p` lets the sandbox
 // write, else empty.
-std::string config_injection(const Policy& p, const std::string& env) {
+std::string config_injection(const Planters& p, const std::string& env) {
   for (const std::string& kv : split_nul(env)) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) continue;
@@ -257,7 +269,7 @@ std::string config_injection(const Policy& p, const std::string& env) {
 // types, PYTHONWARNINGS imports a module). src/policy/env-named-code.ts is the floors' list
 // of the same kind of variable (whose files must not be writable): change both together.
 // The configuration and command variables above are looked at first (refused only for what they name).
-std::string loader_injection(int tid, const Policy& p) {
+std::string loader_injection(int tid, const Planters& p) {
   static const char* const vars[] = {
       "GCONV_PATH",
       "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES",
@@ -343,8 +355,19 @@ bool entries_replaceable(const struct stat& st) {
 // user: its mode bits are the owner's to change back — a planted file made read-only is still
 // the sandbox's; a symlink of ours in /tmp is ours to point elsewhere) or its directory's
 // entries are ours to replace.
-bool sandbox_may_write(const Policy& p, const std::string& path) {
-  if (in_fixed_dev(path) || !writable_in_some_session(p.write, path)) return false;
+bool writable_to_any(const Planters& ps, const std::string& path) {
+  if (ps.unknown) return true;
+  for (const auto& p : ps.all)
+    if (writable_in_some_session(p->write, path)) return true;
+  for (const auto& p : ps.overrides) {
+    const Decision d = decide_path(p->write, path);
+    if (d.allow && d.rule != -1) return true;
+  }
+  return false;
+}
+
+bool sandbox_may_write(const Planters& ps, const std::string& path) {
+  if (in_fixed_dev(path) || !writable_to_any(ps, path)) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st;
@@ -358,7 +381,7 @@ bool sandbox_may_write(const Policy& p, const std::string& path) {
 // be), or when it cannot be walked (a relative name, a loop, an error). A missing entry is
 // planted when the policy lets the sandbox make it, else kMissing. Text alone proves nothing:
 // `/usr/../tmp/x` and `//tmp/x` are /tmp/x.
-Walked walk_name(const Policy& p, const std::string& name) {
+Walked walk_name(const Planters& p, const std::string& name) {
   if (name.empty() || name[0] != '/') return Walked::kPlanted;
   std::vector<std::string> todo;  // components still to walk, the next one last
   const auto push_path = [&todo](const std::string& path) {
@@ -388,7 +411,7 @@ Walked walk_name(const Policy& p, const std::string& name) {
     if (sandbox_may_write(p, at)) return Walked::kPlanted;
     struct stat st;
     if (lstat(at.c_str(), &st) != 0)
-      return errno == ENOENT && !writable_in_some_session(p.write, at) ? Walked::kMissing : Walked::kPlanted;
+      return errno == ENOENT && !writable_to_any(p, at) ? Walked::kMissing : Walked::kPlanted;
     if (S_ISLNK(st.st_mode)) {
       const std::string target = read_link(at);
       if (++links > 40 || target.empty()) return Walked::kPlanted;
@@ -403,7 +426,7 @@ Walked walk_name(const Policy& p, const std::string& name) {
 
 // Could a process under `p` have chosen the program the name `name` (AT_EXECFN, or the image's
 // own path) reached when the kernel ran it? (walk_name: a name that leads nowhere now counts.)
-bool name_planted(const Policy& p, const std::string& name) { return walk_name(p, name) != Walked::kFound; }
+bool name_planted(const Planters& p, const std::string& name) { return walk_name(p, name) != Walked::kFound; }
 
 // Python finds its home (the standard library by its landmarks, a venv's pyvenv.cfg and the
 // site-packages whose .pth files it runs) beside the program its argv[0] names, not beside its
@@ -420,7 +443,7 @@ bool finds_home_by_argv0(const std::string& image) {
 // Where the python process `tid`'s argv[0] leads (above), when the sandbox under `p` could have
 // put something there or on the way: that name; else empty. Read from the new stack the
 // kernel made, before any of the program's code ran.
-std::string argv0_home_planted(const Policy& p, int tid) {
+std::string argv0_home_planted(const Planters& p, int tid) {
   const std::string proc = "/proc/" + std::to_string(tid);
   std::string cmd, env;
   if (!read_file(proc + "/cmdline", cmd, kExecStringsMax) || !read_file(proc + "/environ", env, kExecStringsMax))
@@ -472,6 +495,30 @@ std::string image_fingerprint(int tgid) {
     at = end + 1;
   }
   return out;
+}
+
+Planters planters_of(Notif& n, const std::shared_ptr<const Policy>& base) {
+  Planters ps;
+  std::vector<std::shared_ptr<const Policy>> mains{n.pol};
+  for (int w = n.pol->within, depth = 0; w >= 0; depth++) {
+    std::shared_ptr<const Policy> outer = depth < 8 ? n.core->policy(w) : nullptr;
+    if (!outer) {
+      ps.unknown = true;
+      break;
+    }
+    mains.push_back(outer);
+    w = outer->within;
+  }
+  if (base) mains.push_back(base);
+  for (const auto& p : mains) {
+    ps.all.push_back(p);
+    for (const auto& c : p->commands) {
+      std::shared_ptr<const Policy> o = n.core->policy(c.policy);
+      if (o) ps.overrides.push_back(o);
+      else ps.unknown = true;
+    }
+  }
+  return ps;
 }
 
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
@@ -575,7 +622,8 @@ Verdict verify_image(Notif& n, bool pending) {
   // writable PATH entry, a project's bin/), and a script is read by name, bit by bit, while
   // it runs (bash re-reads after each command): verified now, rewritten a moment later. It
   // runs under the policy it was started under, like any program.
-  const auto plantable = [&](const std::string& file) { return name_planted(*n.pol, file) || (base && name_planted(*base, file)); };
+  const Planters planters = planters_of(n, base);
+  const auto plantable = [&](const std::string& file) { return name_planted(planters, file); };
   std::string planted, why;
   if (ov >= 0) {
     if (via_script && plantable(asked)) {
@@ -599,15 +647,15 @@ Verdict verify_image(Notif& n, bool pending) {
   if (planted.empty() && ov < 0 && base && !overrides_own) {
     // The image, and for a script the file it reads (AT_EXECFN: the name the kernel ran; a
     // relative one, found through a relative PATH entry, cannot be placed: not kept either).
-    planted = name_planted(*base, path)                               ? path
-              : pending && !asked.empty() && name_planted(*base, asked) ? asked
-                                                                        : std::string();
+    planted = plantable(path)                               ? path
+              : pending && !asked.empty() && plantable(asked) ? asked
+                                                              : std::string();
     if (!planted.empty()) why = planted[0] == '/' ? "a file the sandbox may write" : "found through a relative name";
   }
   // A python given an override, or keeping one: its home is where its argv[0] leads, checked
   // against the policy that could have planted it there (the one the override would widen).
   if (planted.empty() && pending && (ov >= 0 || (base && !overrides_own)) && finds_home_by_argv0(path)) {
-    planted = argv0_home_planted(ov >= 0 ? *n.pol : *base, n.caller.tid);
+    planted = argv0_home_planted(planters, n.caller.tid);
     if (!n.valid()) return Verdict::kGone;
     if (!planted.empty()) why = "where python's argv[0] leads, a place the sandbox may write: python reads its home from there";
   }
@@ -641,7 +689,7 @@ Verdict verify_image(Notif& n, bool pending) {
   if (ov >= 0) {
     // The real program, with code of someone else's choosing loaded into it by the dynamic
     // loader: that code would run with the override's rights. Killed, like a denied image.
-    const std::string var = loader_injection(n.caller.tid, *n.pol);
+    const std::string var = loader_injection(n.caller.tid, planters);
     // Asked after everything above was read: a debugger that wrote the process before that
     // (its environment, AT_EXECFN) was recorded before its write was carried out.
     const bool written = n.core->execs().tainted(n.caller.tgid);

@@ -134,7 +134,8 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
 // directory may be made there, which replaces nothing.
 Decision decide_path_without_exact(const PathSection& s, const std::string& path);
 
-// The same decision with the floors (and their exact ancestors) left out.
+// The same decision with the floors left out (not the exact rules that keep their ancestors
+// from being replaced).
 Decision decide_path_without_floors(const PathSection& s, const std::string& path);
 // Whether a sandbox under this policy may write `path` here, or could in a session whose floors
 // were others (a PATH floor follows the session's PATH: a project's bin/ on it is a floor in one
