@@ -175,6 +175,9 @@ function dockerLayer(env: Env): Layer {
  * and a `.envrc` direnv no longer loads drops its `use sandbox`: each would loosen a
  * restriction the sandbox is under, or will be under after the next `cd`.
  */
+/** mise's per-directory config files (mise.jdx.dev/configuration.html), anywhere. */
+const MISE_CONFIG_FILES = ['/**/mise.toml', '/**/.mise.toml', '/**/mise.local.toml', '/**/.mise.local.toml', '/**/.config/mise.toml', '/**/.config/mise/config.toml', '/**/.mise/config.toml', '/**/mise/config.toml'];
+
 function policyFilesFloor(files: string[], env: Env): Layer[] {
   const named = [...files.flatMap((f) => [resolve(f), canonicalPath(f)]), ...trustedPaths(env)];
   const paths = [...new Set(named)].map(escapeGlob);
@@ -183,7 +186,9 @@ function policyFilesFloor(files: string[], env: Env): Layer[] {
       source: 'built-in: policy files (edit them outside a session)',
       // With .envrc, what an approved one loads by direnv's conventions (`source_env_if_exists
       // .envrc.local`, `dotenv`): direnv runs it outside, and in the session's shell, later.
-      body: { write: { deny: [...paths, `/**/${PROJECT_FILE}`, '/**/.envrc', '/**/.envrc.*', '/**/.env'] } },
+      // mise's config files are the same kind: a trusted one (mise trusts by path) runs its
+      // `[hooks]` and `[env] _.source` in the next terminal that enters the directory.
+      body: { write: { deny: [...paths, `/**/${PROJECT_FILE}`, '/**/.envrc', '/**/.envrc.*', '/**/.env', ...MISE_CONFIG_FILES] } },
       baseDir: '/',
       trusted: true,
       floor: true,

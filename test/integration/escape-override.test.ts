@@ -432,16 +432,16 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's world-writ
   const wwInside = (script: string) => sbxExec(['--policy', wwPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
   beforeAll(() => {
     mkdirSync(other);
-    for (const [dir, mode] of [['ww', 0o777], ['sticky', 0o1777]] as const) {
+    for (const [dir, mode, fileMode] of [['ww', 0o777, 0o755], ['sticky', 0o1777, 0o755], ['gw', 0o755, 0o777]] as const) {
       mkdirSync(join(other, dir));
       copyFileSync('/bin/cat', join(other, dir, 'mycat'));
-      chmodSync(join(other, dir, 'mycat'), 0o755);
+      chmodSync(join(other, dir, 'mycat'), fileMode);
       chownSync(join(other, dir, 'mycat'), 65534, 65534);
       chownSync(join(other, dir), 65534, 65534);
       chmodSync(join(other, dir), mode);
     }
     chownSync(other, 65534, 65534);
-    writeFileSync(wwPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["other/ww", "other/sticky", "/tmp"] }\ncommands:\n  envtool: { read: { allow: ["secret/data.txt"] } }\n`);
+    writeFileSync(wwPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["other/ww", "other/sticky", "other/gw", "/tmp"] }\ncommands:\n  envtool: { read: { allow: ["secret/data.txt"] } }\n`);
   });
 
   it('a non-sticky one runs it under the strictest policy; twin: in a sticky one the override is kept', async () => {
@@ -449,6 +449,13 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's world-writ
     expect(r.stdout).not.toContain(SECRET);
     expect(r.stderr).toContain(`sbx: denied commands ${other}/ww/mycat (a file the sandbox may write`);
     expectSecret(await wwInside(`PATH=${other}/sticky:$PATH envtool ${secret}`));
+  });
+
+  // helper-81 (lead): a file of someone else's that its bits let us rewrite in place.
+  it("a program someone else owns whose other bits let us write it runs under the strictest policy (twin: the same program mode 0755 keeps the override, above)", async () => {
+    const r = await wwInside(`PATH=${other}/gw:$PATH envtool ${secret}; echo rc=$?`);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toContain(`sbx: denied commands ${other}/gw/mycat (a file the sandbox may write`);
   });
 });
 

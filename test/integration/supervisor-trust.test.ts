@@ -205,6 +205,8 @@ describe('the default floor: nothing that later runs code outside the sandbox is
       gitconfig: join(h, '.gitconfig'),
       'config-git': join(h, '.config/git/config'),
       'git-config': join(p, '.git/config'),
+      // mise trusts a project's config by path and runs its [hooks] and [env] _.source outside.
+      'mise-toml': join(p, 'mise.toml'),
       'git-hook': join(p, '.git/hooks/pre-commit'),
       'git-info': join(p, '.git/info/exclude'),
       'other-repo-config': join(other, '.git/config'),

@@ -770,7 +770,8 @@ describe('mode and commands', () => {
       expect(await e(proj, join(w.home, 'work', n)), `~/work/${n}`).toBe(false);
       expect(await e(proj, join(w.home, n)), `~/${n}`).toBe(false);
       expect(await e(proj, join('/tmp', n)), `/tmp/${n}`).toBe(false);
-      expect(await e(proj, join(proj, n)), `the project's own ${n}`).toBe(true);
+      // mise's config files are floors everywhere (compose.ts: mise runs their hooks outside).
+      expect(await e(proj, join(proj, n)), `the project's own ${n}`).toBe(!['mise.toml', '.mise/config.toml', '.config/mise/config.toml'].includes(n));
     }
     // A Python workspace root keeps its own files; a Ruby one its Gemfile; other ecosystems' stay floors there.
     expect(await e(py, join(w.home, 'pyws', 'pyproject.toml'))).toBe(true);

@@ -335,9 +335,8 @@ bool runs_launcher(Notif& n, const std::string& proc) {
 // Can we (the sandbox's user) replace the entries of the directory `st` describes? Ours, or
 // writable to us by its group or other bits without the sticky bit (which keeps others'
 // entries theirs): a world-writable directory of someone else's is ours to rename in.
-bool entries_replaceable(const struct stat& st) {
-  if (st.st_uid == geteuid()) return true;
-  if (st.st_mode & S_ISVTX) return false;
+// Do `st`'s group or other bits let us write it?
+bool bits_let_us_write(const struct stat& st) {
   if (st.st_mode & S_IWOTH) return true;
   if (!(st.st_mode & S_IWGRP)) return false;
   if (st.st_gid == getegid()) return true;
@@ -345,16 +344,16 @@ bool entries_replaceable(const struct stat& st) {
   const int k = getgroups(256, groups);
   for (int i = 0; i < k; i++)
     if (groups[i] == st.st_gid) return true;
-  return k < 0;  // unknown: as if it were
+  return k < 0;  // unknown: as if they did
 }
 
-// Could a process under `p` have written the file or directory entry at `path` (or put
-// another in its place), in this session or an earlier one? Its policy lets it write there
-// (writable_in_some_session: a PATH floor inside a place the policy allows follows the
-// session's PATH) and the entry is ours (the same
-// user: its mode bits are the owner's to change back — a planted file made read-only is still
-// the sandbox's; a symlink of ours in /tmp is ours to point elsewhere) or its directory's
-// entries are ours to replace.
+bool entries_replaceable(const struct stat& st) {
+  if (st.st_uid == geteuid()) return true;
+  if (st.st_mode & S_ISVTX) return false;
+  return bits_let_us_write(st);
+}
+
+// Does any of the planters' policies let a sandbox write `path` (writable_in_some_session)?
 bool writable_to_any(const Planters& ps, const std::string& path) {
   if (ps.unknown) return true;
   for (const auto& p : ps.all)
@@ -366,12 +365,23 @@ bool writable_to_any(const Planters& ps, const std::string& path) {
   return false;
 }
 
+// Could a process under one of `ps` have written the file or directory entry at `path` (or put
+// another in its place), in this session or an earlier one? Its policy lets it write there
+// (writable_in_some_session: a PATH floor inside a place the policy allows follows the
+// session's PATH) and the entry is ours (the same
+// user: its mode bits are the owner's to change back — a planted file made read-only is still
+// the sandbox's; a symlink of ours in /tmp is ours to point elsewhere; a file whose group or
+// other bits let us write it) or its directory's entries are ours to replace.
 bool sandbox_may_write(const Planters& ps, const std::string& path) {
   if (in_fixed_dev(path) || !writable_to_any(ps, path)) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st;
-  return (lstat(path.c_str(), &st) == 0 && st.st_uid == geteuid()) || (stat(dir.c_str(), &st) == 0 && entries_replaceable(st));
+  // The entry itself: ours, or a file someone else's bits let us rewrite in place (a team's
+  // group-writable tool).
+  // (A directory's bits are about its entries: entries_replaceable, one level down.)
+  if (lstat(path.c_str(), &st) == 0 && (st.st_uid == geteuid() || (S_ISREG(st.st_mode) && bits_let_us_write(st)))) return true;
+  return stat(dir.c_str(), &st) == 0 && entries_replaceable(st);
 }
 
 // Could a process under `p` have chosen what the name `name` reaches? The name is walked as
