@@ -37,6 +37,27 @@ static int rule_score(const PathRule& r, const std::string& path, const std::vec
   return d < 0 ? -1 : 2 * d;
 }
 
+// Step 2 of the algorithm over the rules `skip` leaves in: the highest score wins; deny beats
+// allow at equal score; first in order otherwise. No rule: the section default.
+template <class Skip>
+static Decision best_rule(const PathSection& s, const std::string& path, const std::vector<std::string_view>& ss, Skip skip,
+                          const PathRule** out = nullptr) {
+  int best = -1;
+  const PathRule* win = nullptr;
+  for (const auto& r : s.rules) {
+    if (skip(r)) continue;
+    int sc = rule_score(r, path, ss);
+    if (sc < 0) continue;
+    if (sc > best || (sc == best && r.deny && !win->deny)) {
+      best = sc;
+      win = &r;
+    }
+  }
+  if (out) *out = win;
+  if (win) return {!win->deny, win->rule, !win->builtin};
+  return {!s.defDeny, -1, true};
+}
+
 Decision decide_path(const PathSection& s, const std::string& path) { return decide_path_rule(s, path, nullptr); }
 
 UnixName decide_unix_name(const PathSection& s, const std::string& name) {
@@ -58,55 +79,19 @@ Decision decide_path_rule(const PathSection& s, const std::string& path, const P
       return {false, r.rule};
     }
   // 2. highest score; deny beats allow at equal score; first in order otherwise.
-  int best = -1;
-  const PathRule* win = nullptr;
-  for (const auto& r : s.rules) {
-    int sc = rule_score(r, path, ss);
-    if (sc < 0) continue;
-    if (sc > best || (sc == best && r.deny && !win->deny)) {
-      best = sc;
-      win = &r;
-    }
-  }
-  if (out) *out = win;
-  if (win) return {!win->deny, win->rule, !win->builtin};
-  return {!s.defDeny, -1, true};
+  return best_rule(s, path, ss, [](const PathRule&) { return false; }, out);
 }
 
 Decision decide_path_without_exact(const PathSection& s, const std::string& path) {
   auto ss = path_segments(path);
   for (const auto& r : s.rules)
     if (!r.exact && r.floor && r.deny && rule_score(r, path, ss) >= 0) return {false, r.rule};
-  int best = -1;
-  const PathRule* win = nullptr;
-  for (const auto& r : s.rules) {
-    if (r.exact) continue;
-    int sc = rule_score(r, path, ss);
-    if (sc < 0) continue;
-    if (sc > best || (sc == best && r.deny && !win->deny)) {
-      best = sc;
-      win = &r;
-    }
-  }
-  if (win) return {!win->deny, win->rule, !win->builtin};
-  return {!s.defDeny, -1, true};
+  return best_rule(s, path, ss, [](const PathRule& r) { return r.exact; });
 }
 
 Decision decide_path_without_floors(const PathSection& s, const std::string& path) {
-  auto ss = path_segments(path);
-  int best = -1;
-  const PathRule* win = nullptr;
-  for (const auto& r : s.rules) {
-    if (r.floor && !r.exact) continue;  // an ancestor of a floor stays unreplaceable
-    int sc = rule_score(r, path, ss);
-    if (sc < 0) continue;
-    if (sc > best || (sc == best && r.deny && !win->deny)) {
-      best = sc;
-      win = &r;
-    }
-  }
-  if (win) return {!win->deny, win->rule, !win->builtin};
-  return {!s.defDeny, -1, true};
+  // An ancestor of a floor (an exact rule) stays unreplaceable.
+  return best_rule(s, path, path_segments(path), [](const PathRule& r) { return r.floor && !r.exact; });
 }
 
 bool writable_in_some_session(const PathSection& s, const std::string& path) {
