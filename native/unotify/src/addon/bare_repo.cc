@@ -185,8 +185,7 @@ const char* bare_place_reason(BareGuard& g, int dirfd, const std::string& real, 
   if (const char* why = live_companion(dirfd)) return why;
   // No symlink is made below a HEAD (fs_ops.cc in_git_dir); one made before must not be there
   // either: git outside writes its reflogs and messages through the names in a repository.
-  std::string link;
-  if (tree_holds_symlink(dirfd, kMaxTreeEntries, link)) return kHeadOverSymlink;
+  if (tree_holds_symlink(dirfd, kMaxTreeEntries)) return kHeadOverSymlink;
   if (const char* why = live_hooks(dirfd)) return why;
   // The config as it will stay: first proven to have no writer (the kernel grants a read
   // lease only while nothing has it open for writing, and a new writer's open waits for the

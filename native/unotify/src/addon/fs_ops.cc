@@ -275,44 +275,20 @@ void do_unlink(Notif& n, int dirfd, uint64_t pathp, int flags) {
 // Walks the tree below `dirfd` (path `dir`) looking for a name a deny glob matches.
 // Returns the rule, -1 when none, or -3 when the tree is too big or unreadable to tell.
 int glob_deny_below(const std::vector<const PathRule*>& globs, int dirfd, const std::string& dir) {
-  struct Item {
-    Fd fd;
-    std::string path;
-  };
-  std::vector<Item> stack;
-  stack.push_back({Fd(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)), dir});
-  size_t seen = 0;
-  while (!stack.empty()) {
-    Item it = std::move(stack.back());
-    stack.pop_back();
-    if (!it.fd.ok()) continue;
-    DIR* d = fdopendir(it.fd.release());
-    if (!d) continue;
-    while (dirent* e = readdir(d)) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      if (++seen > kMaxWalkEntries) {
-        closedir(d);
-        return -3;
+  Fd top(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!top.ok()) return -1;
+  int rule = -1;
+  const TreeWalk w = walk_tree(std::move(top), false, kMaxWalkEntries, [&](const TreeEntry& e, int, bool&) {
+    const std::string p = join_path(dir, e.rel);
+    for (const PathRule* g : globs)
+      if (glob_rule_matches(*g, p)) {
+        rule = g->rule;
+        return false;
       }
-      std::string p = join_path(it.path, e->d_name);
-      for (const PathRule* g : globs)
-        if (glob_rule_matches(*g, p)) {
-          closedir(d);
-          return g->rule;
-        }
-      if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
-        Fd sub(openat(dirfd_of(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (sub.ok()) {
-          stack.push_back({std::move(sub), p});
-        } else if (errno != ENOTDIR && errno != ELOOP && errno != ENOENT) {
-          closedir(d);  // unreadable (or no fd left): what it holds cannot be told
-          return -3;
-        }
-      }
-    }
-    closedir(d);
-  }
-  return -1;
+    return true;
+  });
+  if (w == TreeWalk::kStopped) return rule;
+  return w == TreeWalk::kDone ? -1 : -3;  // too big, or unreadable (or no fd left): what it holds cannot be told
 }
 
 // The first deny rule lying below `real` (in every policy the caller's is nested within).

@@ -58,20 +58,10 @@ TreeWalk walk_tree(Fd top, bool top_mark, size_t max_entries,
   return TreeWalk::kDone;
 }
 
-bool tree_holds_symlink(int dirfd, size_t max_entries, std::string& name) {
+bool tree_holds_symlink(int dirfd, size_t max_entries) {
   Fd top(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!top.ok()) {
-    name = "(unreadable)";
-    return true;
-  }
-  const TreeWalk w = walk_tree(std::move(top), false, max_entries, [&](const TreeEntry& e, int, bool&) {
-    if (e.type != DT_LNK) return true;
-    name = e.rel;
-    return false;
-  });
-  if (w == TreeWalk::kTooBig) name = "(too many entries to check)";
-  if (w == TreeWalk::kUnreadable) name = "(unreadable)";
-  return w != TreeWalk::kDone;
+  if (!top.ok()) return true;
+  return walk_tree(std::move(top), false, max_entries, [](const TreeEntry& e, int, bool&) { return e.type != DT_LNK; }) != TreeWalk::kDone;
 }
 
 }  // namespace sbx

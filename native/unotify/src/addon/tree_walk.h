@@ -33,8 +33,8 @@ constexpr size_t kMaxTreeEntries = 200000;
 TreeWalk walk_tree(Fd top, bool top_mark, size_t max_entries,
                    const std::function<bool(const TreeEntry&, int subdir, bool& mark)>& visit);
 
-// Whether directory `dirfd` holds a symlink anywhere below it (`name` gets the first's path
-// below it); too big or unreadable to tell counts as holding one (`name` says which).
-bool tree_holds_symlink(int dirfd, size_t max_entries, std::string& name);
+// Whether directory `dirfd` holds a symlink anywhere below it; too big or unreadable to tell
+// counts as holding one.
+bool tree_holds_symlink(int dirfd, size_t max_entries);
 
 }  // namespace sbx
