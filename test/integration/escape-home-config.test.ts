@@ -195,14 +195,16 @@ describe('the home configuration cannot be written from inside (default policy)'
 // a moved directory re-aims its relative links, `ww/../..` climbs from wherever ww is
 // re-pointed), or a link to a program file git then appends to, made git outside write a
 // floor and the next terminal ran the payload outside (atk1 findings 01-03).
+/** A shell line that prints "<tag> ok" or "<tag> refused" for `cmd`; verdicts() reads them back. */
+const attempt = (tag: string, cmd: string) => `if ${cmd}; then echo "${tag} ok"; else echo "${tag} refused"; fi`;
+const verdicts = (stdout: string) => Object.fromEntries([...stdout.matchAll(/^(\S+) (ok|refused)$/gm)].map((m) => [m[1], m[2]]));
+
 describe('a symlink leads every later follower where it was decided (no /proc, no re-aiming, no program file written through)', () => {
   const repo = h('gproj');
   const git = (...args: string[]) =>
     execFileSync('git', ['-c', 'user.name=Alice Doe', '-c', 'user.email=alice@example.com', ...args], { cwd: repo, env: { ...env, GIT_CONFIG_GLOBAL: '/dev/null' }, encoding: 'utf8' });
   /** Runs `script` inside from the project (the repo is $1, the project $2); lines "<tag> ok|refused". */
   const inside = (script: string, cwd = project) => sbxExec(['--', 'sh', '-c', script, 'sh', repo, project], { env, cwd });
-  const attempt = (tag: string, cmd: string) => `if ${cmd}; then echo "${tag} ok"; else echo "${tag} refused"; fi`;
-  const verdicts = (stdout: string) => Object.fromEntries([...stdout.matchAll(/^(\S+) (ok|refused)$/gm)].map((m) => [m[1], m[2]]));
   const elf = h('.pyenv/versions/3.12/bin/python3.12'); // a venv's python: an ELF outside the floors
   const shim = h('.pyenv/shims/python'); // a script outside the floors
   const hello = h('bin/hello'); // the user's tool: a script in a floor (~/bin)
@@ -382,7 +384,6 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
 describe('names in /dev', () => {
   it('are never made, removed, moved or replaced from inside (twins: writing through /dev/null, and names in /dev/shm, work)', async () => {
     const inside = (script: string) => sbxExec(['--', 'sh', '-c', script], { env, cwd: project });
-    const attempt = (tag: string, cmd: string) => `if ${cmd}; then echo "${tag} ok"; else echo "${tag} refused"; fi`;
     const script = [
       `echo x > "${project}/q"`,
       attempt('onto-null', `mv "${project}/q" /dev/null`),
@@ -402,7 +403,7 @@ describe('names in /dev', () => {
     if (!stdoutOk) execFileSync('sh', ['-c', 'rm -f /dev/stdout && ln -s /proc/self/fd/1 /dev/stdout']);
     rmSync('/dev/sbx-test-dir', { recursive: true, force: true });
     rmSync('/dev/sbx-test-link', { force: true });
-    const v = Object.fromEntries([...r.stdout.matchAll(/^(\S+) (ok|refused)$/gm)].map((m) => [m[1], m[2]]));
+    const v = verdicts(r.stdout);
     for (const tag of ['onto-null', 'onto-stdout', 'remove-null', 'move-null', 'new-link', 'new-dir']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
     expect(v['write-through'], r.stderr).toBe('ok');
     expect(v.shm, r.stderr).toBe('ok');
