@@ -632,7 +632,8 @@ Verdict verify_image(Notif& n, bool pending) {
   // writable PATH entry, a project's bin/), and a script is read by name, bit by bit, while
   // it runs (bash re-reads after each command): verified now, rewritten a moment later. It
   // runs under the policy it was started under, like any program.
-  const Planters planters = planters_of(n, base);
+  // Only where an override is given or kept (the rest of the exec path never asks).
+  const Planters planters = ov >= 0 || base ? planters_of(n, base) : Planters{};
   const auto plantable = [&](const std::string& file) { return name_planted(planters, file); };
   std::string planted, why;
   if (ov >= 0) {
