@@ -382,7 +382,7 @@ describe('a symlink leads every later follower where it was decided (no /proc, n
 // a write rule on /dev/null let `mv /tmp/x /dev/null` (and onto /dev/stdout) replace the entry
 // for every process on the machine.
 describe('names in /dev', () => {
-  it('are never made, removed, moved or replaced from inside (twins: writing through /dev/null, and names in /dev/shm, work)', async () => {
+  it('are never made (a new file included), removed, moved or replaced from inside (twins: writing through /dev/null, and names in /dev/shm, work)', async () => {
     const inside = (script: string) => sbxExec(['--', 'sh', '-c', script], { env, cwd: project });
     const script = [
       `echo x > "${project}/q"`,
@@ -392,6 +392,7 @@ describe('names in /dev', () => {
       attempt('move-null', `mv /dev/null "${project}/n"`),
       attempt('new-link', `ln -s "${project}/q" /dev/sbx-test-link`),
       attempt('new-dir', 'mkdir /dev/sbx-test-dir'),
+      attempt('new-file', 'echo x > /dev/sbx-test-file'),
       attempt('write-through', 'echo hi > /dev/null'),
       attempt('shm', 'echo x > /dev/shm/sbx-test-$$ && mv /dev/shm/sbx-test-$$ /dev/shm/sbx-test2-$$ && rm /dev/shm/sbx-test2-$$'),
     ].join('\n');
@@ -403,8 +404,9 @@ describe('names in /dev', () => {
     if (!stdoutOk) execFileSync('sh', ['-c', 'rm -f /dev/stdout && ln -s /proc/self/fd/1 /dev/stdout']);
     rmSync('/dev/sbx-test-dir', { recursive: true, force: true });
     rmSync('/dev/sbx-test-link', { force: true });
+    rmSync('/dev/sbx-test-file', { force: true });
     const v = verdicts(r.stdout);
-    for (const tag of ['onto-null', 'onto-stdout', 'remove-null', 'move-null', 'new-link', 'new-dir']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
+    for (const tag of ['onto-null', 'onto-stdout', 'remove-null', 'move-null', 'new-link', 'new-dir', 'new-file']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
     expect(v['write-through'], r.stderr).toBe('ok');
     expect(v.shm, r.stderr).toBe('ok');
     expect(nullOk).toBe(true);

@@ -118,4 +118,9 @@ bool in_fixed_dev(const std::string& path) {
   return below("/dev/") && !below("/dev/shm/") && !below("/dev/mqueue/");
 }
 
+bool dev_name_refused(Notif& n, const std::string& real, bool device) {
+  return (device || in_fixed_dev(real)) &&
+         refuse(n, Decision{false, -2}, "write", real + " (a name in /dev or a device node: written through, never made, removed, moved or replaced)", EPERM);
+}
+
 }  // namespace sbx

@@ -30,5 +30,8 @@ void use_caller_umask(const Notif& n);
 // A name in /dev outside its shared-memory dirs: never made, removed, moved or replaced from
 // inside (fs_ops.cc device_entry_refused), so what it names is not the sandbox's choice.
 bool in_fixed_dev(const std::string& path);
+// Refuses (EPERM, logged) a name change at `real` when it is such a name or `device` says the
+// entry is a device node; false when it is neither.
+bool dev_name_refused(Notif& n, const std::string& real, bool device = false);
 
 }  // namespace sbx

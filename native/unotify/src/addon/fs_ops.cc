@@ -1,7 +1,6 @@
 // Path-changing syscalls (mkdir, unlink, rename, link, symlink, truncate, chmod, chown,
 // utimes, xattr), emulated: resolve in the engine, decide on the canonical path, then do
 // the operation ourselves relative to the resolved fd and reply with its result.
-#include <dirent.h>
 #include <pwd.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -30,8 +29,6 @@
 namespace sbx {
 
 namespace {
-
-int dirfd_of(DIR* d) { return ::dirfd(d); }
 
 // A resolved operand. For follow=true `op` is /proc/self/fd/N (the object itself);
 // otherwise /proc/self/fd/P/name (the last component, not followed).
@@ -204,8 +201,7 @@ bool device_entry_refused(Notif& n, const Target& t) {
   if (t.unnamed) return false;
   struct stat st;
   const bool device = fstatat(t.parent.get(), t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
-  return (device || in_fixed_dev(t.real)) &&
-         refuse(n, Decision{false, -2}, "write", t.real + " (a name in /dev or a device node: written through, never made, removed, moved or replaced)", EPERM);
+  return dev_name_refused(n, t.real, device);
 }
 
 void do_mkdir_mknod(Notif& n, int dirfd, uint64_t pathp, mode_t mode, dev_t dev, bool is_mkdir) {
