@@ -393,6 +393,8 @@ describe('names in /dev', () => {
       attempt('new-link', `ln -s "${project}/q" /dev/sbx-test-link`),
       attempt('new-dir', 'mkdir /dev/sbx-test-dir'),
       attempt('new-file', 'echo x > /dev/sbx-test-file'),
+      attempt('new-socket', `python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/dev/sbx-test-sock")'`),
+      attempt('shm-socket', `python3 -c 'import socket,os; p="/dev/shm/sbx-test-sock-%d" % os.getpid(); socket.socket(socket.AF_UNIX).bind(p); os.unlink(p)'`),
       attempt('write-through', 'echo hi > /dev/null'),
       attempt('shm', 'echo x > /dev/shm/sbx-test-$$ && mv /dev/shm/sbx-test-$$ /dev/shm/sbx-test2-$$ && rm /dev/shm/sbx-test2-$$'),
     ].join('\n');
@@ -405,10 +407,12 @@ describe('names in /dev', () => {
     rmSync('/dev/sbx-test-dir', { recursive: true, force: true });
     rmSync('/dev/sbx-test-link', { force: true });
     rmSync('/dev/sbx-test-file', { force: true });
+    rmSync('/dev/sbx-test-sock', { force: true });
     const v = verdicts(r.stdout);
-    for (const tag of ['onto-null', 'onto-stdout', 'remove-null', 'move-null', 'new-link', 'new-dir', 'new-file']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
+    for (const tag of ['onto-null', 'onto-stdout', 'remove-null', 'move-null', 'new-link', 'new-dir', 'new-file', 'new-socket']) expect(v[tag], `${tag}\n${r.stderr}`).toBe('refused');
     expect(v['write-through'], r.stderr).toBe('ok');
     expect(v.shm, r.stderr).toBe('ok');
+    expect(v['shm-socket'], r.stderr).toBe('ok');
     expect(nullOk).toBe(true);
     expect(stdoutOk).toBe(true);
     expect(r.stderr).toContain('sbx: denied write /dev/null (a name in /dev or a device node: written through, never made, removed, moved or replaced)');

@@ -879,6 +879,7 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   Fd parent = std::move(rp.parent);
   const std::string last = rp.name, dir = rp.path;
   if (check_access(n, false, true, join_path(dir, last))) return;
+  if (dev_name_refused(n, join_path(dir, last))) return;  // as root, a server at /dev/log
   // A socket file in /dev/shm is a name like any other there (shm_files.h).
   struct stat dir_st;
   if (fstat(parent.get(), &dir_st) == 0 && shm_create_refused(n, parent.get(), dir_st, join_path(dir, last))) return;
