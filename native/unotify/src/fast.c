@@ -726,9 +726,12 @@ static int fast_exec(int argc, char **argv) {
   sigaction(SIGHUP, &fwd, NULL);
   g_child = pid;
   if (isatty(2)) g_eol = "\r\n";
+  /* The keeper's intermediate child (it forks and exits at once) is reaped before the command
+     can run: as an unreaped zombie in the command's process group, neither ours nor the
+     session's, it made the engine refuse the command's `kill 0` (seen under load). */
+  while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {}
   if (write_command(cmd[1], r.argv, r.env) != 0) trace("the launcher did not take its command");
   close(cmd[1]);
-  waitpid(mid, NULL, WNOHANG); /* the keeper's intermediate child: gone long ago, normally */
 
   /* Print denial lines until the command exits, then until the supervisor says it sent the
      last of them (or the session ends). */
