@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fixture, type Result, run, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
+import { fixture, type Result, run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -498,6 +498,39 @@ describe("a program another override may write", () => {
     expectNoSecret(r);
     expect(r.stderr).toContain(`sbx: denied commands ${tools2}/tooly (a program the sandbox may write`);
     expectSecret(await sibInside(`mytool ${secret}`));
+  });
+});
+
+// helper-81 #01: a program a sandbox planted where the session may write (a project's bin/,
+// recorded for mytool's override because it is on the caller's PATH) was run under a nested
+// `sbx exec --deny-write`: asked only of the nested policy, which cannot write there, it
+// looked unplanted and got its override. "May the sandbox have written it" asks every policy
+// it runs within. Nested policies are made by a supervisor: one is started here when this
+// file runs `sbx exec` in its own process (SBX_TEST_OWN_PROCESS=1, the unprivileged CI run).
+describe('a program planted where the outer session writes, run under a nested sbx exec that cannot write there', () => {
+  // In pub (under /var/tmp), not /tmp: --deny-write keeps /tmp writable, so there the nested
+  // policy alone would count the program as planted and the check would hold before the fix too.
+  const nbin = join(pub, 'nested-bin');
+  const late = { ...env, PATH: `${env.PATH}:${nbin}` };
+  const ownSupervisor = process.env.SBX_TEST_OWN_PROCESS === '1';
+  const nested = (program: string) =>
+    sbxExec(['--policy', policyFile, '--', 'sh', '-c', `${sbxBin} exec -q --deny-write -- ${program} ${secret}`], { env: late, cwd: world.dir });
+  beforeAll(async () => {
+    mkdirSync(nbin);
+    copyFileSync('/bin/cat', join(nbin, 'mytool'));
+    chmodSync(join(nbin, 'mytool'), 0o755);
+    if (ownSupervisor) expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
+  });
+  afterAll(async () => {
+    if (ownSupervisor) await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
+  });
+
+  it('does not get its override (outside it reads the secret); twin: the real mytool under the same nested exec keeps it', async () => {
+    expectSecret(await run(join(nbin, 'mytool'), [secret], { env: late, cwd: world.dir }));
+    const r = await nested(join(nbin, 'mytool'));
+    expectNoSecret(r);
+    expect(r.stderr).toContain(`sbx: denied commands ${nbin}/mytool (a program the sandbox may write`);
+    expectSecret(await nested('mytool'));
   });
 });
 
