@@ -11,6 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from './exec-helpers.js';
 import { makeProject, makeSandbox, PUSH_FN, type Sandbox } from './supervisor-helpers.js';
 
 let sb: Sandbox;
@@ -93,5 +94,24 @@ describe('a shell leaving a trusted project for a hostile one', () => {
     const r = sb.sbx(['shell', '--follow-cd', '--', 'sh', '-c', script], { cwd: sb.home });
     expect(r.stdout).toMatch(/^moved: .*(Operation not permitted|Permission denied)/m);
     expect(r.stdout).toMatch(/^sibling: strace: Process \d+ attached/m);
+  });
+});
+
+// A seccomp filter the shell adds to itself where no override can start is let through
+// (self_restrict.cc); the shell then moves into a project whose commands: give cat the token.
+// The filter answers before sbx for every program the shell starts: no override under it.
+describe('a shell that added a filter of its own, then moves into a project with commands:', () => {
+  it('its cat does not get the override there (twin: the same shell without the filter reads the token)', { timeout: 60_000 }, () => {
+    const cmds = makeProject(join(sb.home, 'cmds'), `version: 1\ncommands:\n  cat:\n    read:\n      allow: [${JSON.stringify(token)}]\n`);
+    expect(sb.sbx(['trust'], { cwd: cmds }).code).toBe(0);
+    const script = (filter: boolean) => `${PUSH_FN}
+      ${filter ? `enable -f ${fixture('self_filter_lib')} sbx_none 2>/dev/null` : ''}
+      cd ${cmds} && push "cd$PWD" >/dev/null
+      cat ${token} >/dev/null 2>&1 && echo cat-token-read || echo cat-token-denied`;
+    const filtered = sb.sbx(['shell', '--follow-cd', '--', 'bash', '-c', script(true)], { cwd: sb.home });
+    expectLines(filtered.stdout, ['lib-filter: ok', 'cat-token-denied']);
+    expect(filtered.stderr + JSON.stringify(sb.log())).toContain('it runs under a seccomp filter or Landlock ruleset a sandboxed process added');
+    const plain = sb.sbx(['shell', '--follow-cd', '--', 'bash', '-c', script(false)], { cwd: sb.home });
+    expectLines(plain.stdout, ['cat-token-read']);
   });
 });

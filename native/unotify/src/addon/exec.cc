@@ -704,14 +704,18 @@ Verdict verify_image(Notif& n, bool pending) {
     // Asked after everything above was read: a debugger that wrote the process before that
     // (its environment, AT_EXECFN) was recorded before its write was carried out.
     const bool written = n.core->execs().tainted(n.caller.tgid);
+    // Under a seccomp filter or Landlock ruleset a sandboxed process added (self_restrict.cc):
+    // it answers before sbx, and would steer the program with the override's rights.
+    const bool filtered = n.core->procs().filtered(n.caller.tgid);
     if (!n.valid()) return Verdict::kGone;
-    if (!var.empty() || written) {
+    if (!var.empty() || written || filtered) {
       n.core->denials++;
       post_event(n, "deny", Decision{false, -2},
-                 path + (written ? std::string(" (its memory was opened or written by a debugger before sbx verified it: it cannot "
-                                               "get its commands: override)")
-                                 : " (run with " + var +
-                                       ": code from outside the program would get its commands: override)"));
+                 path + (written    ? std::string(" (its memory was opened or written by a debugger before sbx verified it: it cannot "
+                                                  "get its commands: override)")
+                         : filtered ? std::string(" (it runs under a seccomp filter or Landlock ruleset a sandboxed process added: "
+                                                  "it cannot get its commands: override)")
+                                    : " (run with " + var + ": code from outside the program would get its commands: override)"));
       return Verdict::kKill;
     }
     // Traced (strace -f, gdb) by a debugger under a policy the override could widen: the

@@ -45,7 +45,7 @@ const char kMagic[8] = {'S', 'B', 'X', 'T', 'A', 'G', 'S', '1'};
 constexpr size_t kHeader = 64;
 constexpr size_t kNextAt = 16;
 enum : uint32_t { kFree = 0, kWriting = 1, kLive = 2 };
-enum : uint32_t { kFollows = 1, kSealed = 2 };
+enum : uint32_t { kFollows = 1, kSealed = 2, kFiltered = 4 };
 
 uint64_t random64() {
   uint64_t r = 0;
@@ -95,7 +95,8 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
       uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
       if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
       if (s != kLive) continue;
-      tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k), (r.flags & kSealed) != 0};
+      tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k), (r.flags & kSealed) != 0,
+                         (r.flags & kFiltered) != 0};
       for (auto [flag, map] : {std::pair{kFollows, &followers_}, std::pair{kSealed, &sealed_}}) {
         if (!(r.flags & flag) || map->count(r.owner)) continue;
         Fd pfd(sys_pidfd_open(r.owner, 0));
@@ -169,7 +170,8 @@ int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
       r.policy = t.policy;
       r.tag = tag;
       r.owner = t.owner;
-      r.flags = (t.follows ? static_cast<uint32_t>(kFollows) : 0u) | (t.sealed ? static_cast<uint32_t>(kSealed) : 0u);
+      r.flags = (t.follows ? static_cast<uint32_t>(kFollows) : 0u) | (t.sealed ? static_cast<uint32_t>(kSealed) : 0u) |
+                (t.filtered ? static_cast<uint32_t>(kFiltered) : 0u);
       r.ownerStart = t.ownerStart;
       __atomic_store_n(&r.state, kLive, __ATOMIC_RELEASE);
       freeHint_ = k + 1;
@@ -208,14 +210,29 @@ void ProcTable::sweep_locked() {
   gen_++;
 }
 
-int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) {
+int ProcTable::mark_filtered(int tgid, int policy) { return assign_tag(tgid, policy, follows_cd(tgid), false, true); }
+
+bool ProcTable::filtered(int tgid) {
+  uint64_t tag;
+  if (!read_tag(tgid, tag)) return true;  // cannot tell: as filtered (the caller refuses)
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = tags_.find(tag);
+  return it != tags_.end() && it->second.filtered;
+}
+
+int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) { return assign_tag(tgid, policy, followsCd, sealed, false); }
+
+int ProcTable::assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered) {
   std::lock_guard<std::mutex> one(assignMu_);
   struct rlimit cur;
   if (prlimit(tgid, RLIMIT_CORE, nullptr, &cur) != 0) return -errno;
-  Tag t{policy, tgid, proc_starttime(tgid), followsCd, -1, sealed};
+  Tag t{policy, tgid, proc_starttime(tgid), followsCd, -1, sealed, filtered};
   uint64_t tag;
   {
     std::lock_guard<std::mutex> g(mu_);
+    // The tag it carries now (its own, or the one it was forked with) passes a filter on.
+    auto was = tags_.find(cur.rlim_max);
+    if (was != tags_.end() && was->second.filtered) t.filtered = true;
     tag = fresh_tag_locked(cur.rlim_max);
     if (!tag) return -ERANGE;
     t.slot = store_put_locked(tag, t);

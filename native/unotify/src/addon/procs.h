@@ -67,7 +67,15 @@ class ProcTable {
   // sealed: tgid is an `sbx exec` that narrowed itself (src/supervisor/narrow.ts): it still
   // holds what its flags hide from its command (the environment --deny-env removes), so no
   // other process may read or debug it (debug.cc), its own children included.
+  // A tag whose process holds a filter of its own passes that on: the fresh one is filtered too.
   int assign(int tgid, int policy, bool followsCd, bool sealed = false);
+  // tgid is about to add a seccomp filter or Landlock ruleset of its own (self_restrict.cc): a
+  // fresh tag, same policy, marked filtered. Every process forked from it after this carries
+  // that tag (the kernel copies it with the filter), and every tag handed to one of them later
+  // stays filtered, so an override is never given under a filter the sandbox wrote. 0 or -errno.
+  int mark_filtered(int tgid, int policy);
+  // tgid carries a filtered tag: it, or an ancestor before forking it, added a filter.
+  bool filtered(int tgid);
   // Policy of tgid if it is this session's (its tag is one of ours), else -1.
   int member_policy(int tgid);
   // A pidfd on tgid if it is this session's: taken before the tag is read, so the answer is
@@ -112,9 +120,11 @@ class ProcTable {
     bool follows;
     int slot;  // in the store, -1 in memory only
     bool sealed = false;
+    bool filtered = false;  // mark_filtered
   };
   struct Rec;  // a store record (procs.cc)
   int tag_policy(int pid, bool* ok);
+  int assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered);
   uint64_t fresh_tag_locked(uint64_t hard);
   int store_put_locked(uint64_t tag, const Tag& t);
   void store_free_locked(int slot);
