@@ -425,14 +425,17 @@ describe("a python under an override reads its home where its argv[0] leads, not
 
 // helper-79 #07: a program in a directory of someone else's that is writable to the sandbox's
 // user and not sticky: not the sandbox's file, but one rename away from being replaced by it
-// (a race 20 of 150 tries won). Root only: the fixture is another user's directory.
-describe.runIf(process.getuid?.() === 0)("a program in another user's world-writable directory under an override", () => {
-  const other = join(world.dir, 'other'); // nobody's, 0755: its entries are not the sandbox's to rename
+// (a race 20 of 150 tries won). Root only: the fixture is another user's directory. A sandbox
+// started as root keeps CAP_DAC_OVERRIDE and CAP_FOWNER, so neither mode bits nor a sticky
+// bit stop it: wherever its policy lets it write, such a program is one it may have written.
+describe.runIf(process.getuid?.() === 0)("a program in another user's directory under an override, as root", () => {
+  const other = join(world.dir, 'other'); // nobody's
   const wwPolicy = join(world.dir, 'ww-policy.yaml');
   const wwInside = (script: string) => sbxExec(['--policy', wwPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
   beforeAll(() => {
     mkdirSync(other);
-    for (const [dir, mode, fileMode] of [['ww', 0o777, 0o755], ['sticky', 0o1777, 0o755], ['gw', 0o755, 0o777]] as const) {
+    const fixtures = [['ww', 0o777, 0o755], ['sticky', 0o1777, 0o755], ['gw', 0o755, 0o777], ['ro', 0o755, 0o755]] as const;
+    for (const [dir, mode, fileMode] of fixtures) {
       mkdirSync(join(other, dir));
       copyFileSync('/bin/cat', join(other, dir, 'mycat'));
       chmodSync(join(other, dir, 'mycat'), fileMode);
@@ -444,18 +447,61 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's world-writ
     writeFileSync(wwPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["other/ww", "other/sticky", "other/gw", "/tmp"] }\ncommands:\n  envtool: { read: { allow: ["secret/data.txt"] } }\n`);
   });
 
-  it('a non-sticky one runs it under the strictest policy; twin: in a sticky one the override is kept', async () => {
-    const r = await wwInside(`PATH=${other}/ww:$PATH envtool ${secret}; echo rc=$?`);
-    expect(r.stdout).not.toContain(SECRET);
-    expect(r.stderr).toContain(`sbx: denied commands ${other}/ww/mycat (a file the sandbox may write`);
-    expectSecret(await wwInside(`PATH=${other}/sticky:$PATH envtool ${secret}`));
+  it('world-writable, sticky, or a program whose bits let us write it, where the policy writes: the strictest policy; twin: the same program where the policy does not write keeps the override', async () => {
+    for (const dir of ['ww', 'sticky', 'gw']) {
+      const r = await wwInside(`PATH=${other}/${dir}:$PATH envtool ${secret}; echo rc=$?`);
+      expect(r.stdout, dir).not.toContain(SECRET);
+      expect(r.stderr).toContain(`sbx: denied commands ${other}/${dir}/mycat (a file the sandbox may write`);
+    }
+    expectSecret(await wwInside(`PATH=${other}/ro:$PATH envtool ${secret}`));
   });
+});
 
-  // helper-81 (lead): a file of someone else's that its bits let us rewrite in place.
-  it("a program someone else owns whose other bits let us write it runs under the strictest policy (twin: the same program mode 0755 keeps the override, above)", async () => {
-    const r = await wwInside(`PATH=${other}/gw:$PATH envtool ${secret}; echo rc=$?`);
+// helper-82 #05: a tool of root's shared with the sandbox's user by a POSIX ACL entry
+// (`setfacl -m u:NAME:rwx`): its mode bits say "not yours to write", the kernel lets the
+// sandbox rewrite it in place, and the next session gave the rewrite its override. Run as
+// nobody (setpriv) from the root run: the ACL names nobody, and root may write everything.
+describe.runIf(process.getuid?.() === 0)('a tool another user shares by a POSIX ACL entry, under an override', () => {
+  const NOBODY = 65534;
+  const acl = tempWorld('sbx-acl-');
+  const teamBin = join(acl.dir, 'team', 'bin');
+  const aclSecret = join(acl.dir, 'secret', 'data.txt');
+  const aclPolicy = join(acl.dir, 'policy.yaml');
+  const asNobody = (script: string) =>
+    run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, sbxBin, 'exec', '--policy', aclPolicy, '--', 'sh', '-c', script], {
+      env: { ...acl.env, USER: 'nobody', PATH: `${teamBin}:${acl.env.PATH}` },
+      cwd: acl.dir,
+    });
+  beforeAll(() => {
+    mkdirSync(teamBin, { recursive: true });
+    mkdirSync(join(acl.dir, 'secret'));
+    writeFileSync(aclSecret, `${SECRET}\n`);
+    for (const tool of ['acltool', 'plaintool']) {
+      copyFileSync('/bin/cat', join(teamBin, tool));
+      chmodSync(join(teamBin, tool), 0o755);
+    }
+    // u::rwx u:nobody:rwx g::r-x m::rwx o::r-x (the xattr setfacl writes; setfacl may be missing).
+    execFileSync('python3', ['-c', `import os,struct
+e=[(1,7,0xffffffff),(2,7,${NOBODY}),(4,5,0xffffffff),(0x10,7,0xffffffff),(0x20,5,0xffffffff)]
+os.setxattr(${JSON.stringify(join(teamBin, 'acltool'))},'system.posix_acl_access',struct.pack('<I',2)+b''.join(struct.pack('<HHI',*x) for x in e))`]);
+    writeFileSync(aclPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["team", "/tmp"] }\ncommands:\n  acltool: { read: { allow: ["secret/data.txt"] } }\n  plaintool: { read: { allow: ["secret/data.txt"] } }\n`);
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, acl.dir]);
+    // root's: the world's directory, the team's and its tools (nobody renames none of them).
+    for (const f of [acl.dir, join(acl.dir, 'team'), teamBin, join(teamBin, 'acltool'), join(teamBin, 'plaintool')]) chownSync(f, 0, 0);
+    chmodSync(acl.dir, 0o755); // mkdtemp's 0700, now root's: nobody must get through it
+  });
+  afterAll(() => acl.cleanup());
+
+  it('runs under the strictest policy (outside, nobody writes it); twin: the same tool without the ACL keeps the override', async () => {
+    const outside = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', `test -w ${teamBin}/acltool && echo acl-writable; test -w ${teamBin}/plaintool || echo plain-not-writable`], { env: acl.env, cwd: acl.dir });
+    expect(outside.stdout).toContain('acl-writable');
+    expect(outside.stdout).toContain('plain-not-writable');
+    const r = await asNobody(`acltool ${aclSecret}; echo rc=$?`);
+    expect(r.stdout, r.stderr).toContain('rc=');
     expect(r.stdout).not.toContain(SECRET);
-    expect(r.stderr).toContain(`sbx: denied commands ${other}/gw/mycat (a file the sandbox may write`);
+    expect(r.stderr).toContain(`sbx: denied commands ${teamBin}/acltool (a program the sandbox may write`);
+    const twin = await asNobody(`plaintool ${aclSecret}`);
+    expect(twin.stdout, twin.stderr).toContain(SECRET);
   });
 });
 

@@ -20,6 +20,7 @@
 // and a supervisor that dies mid-exec costs nothing: the exec completes, the next engine
 // starts with every process unknown and verifies each at first sight.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
@@ -332,25 +333,28 @@ bool runs_launcher(Notif& n, const std::string& proc) {
   return exe.ok() && n.core->is_launcher(exe.get()) && n.valid();
 }
 
-// Can we (the sandbox's user) replace the entries of the directory `st` describes? Ours, or
-// writable to us by its group or other bits without the sticky bit (which keeps others'
-// entries theirs): a world-writable directory of someone else's is ours to rename in.
-// Do `st`'s group or other bits let us write it?
-bool bits_let_us_write(const struct stat& st) {
-  if (st.st_mode & S_IWOTH) return true;
-  if (!(st.st_mode & S_IWGRP)) return false;
-  if (st.st_gid == getegid()) return true;
-  gid_t groups[256];
-  const int k = getgroups(256, groups);
-  for (int i = 0; i < k; i++)
-    if (groups[i] == st.st_gid) return true;
-  return k < 0;  // unknown: as if they did
+// What the kernel itself answers for us (the sandbox's user, with the file capabilities a
+// sandbox started as root keeps: CAP_DAC_OVERRIDE, CAP_FOWNER): mode bits, POSIX ACLs (a
+// team's tool shared by `setfacl -m u:NAME:rwx`) and capabilities alike, for the entry itself.
+bool kernel_lets_us(const std::string& path, int mode) {
+  return syscall(SYS_faccessat2, AT_FDCWD, path.c_str(), mode, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-bool entries_replaceable(const struct stat& st) {
-  if (st.st_uid == geteuid()) return true;
-  if (st.st_mode & S_ISVTX) return false;
-  return bits_let_us_write(st);
+// CAP_FOWNER in our effective set (a sandbox started as root keeps it): sticky bits stop nothing.
+bool have_cap_fowner() {
+  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct d[2]{};
+  return syscall(SYS_capget, &h, d) == 0 && (d[CAP_FOWNER / 32].effective & (1u << (CAP_FOWNER % 32)));
+}
+
+// Can we replace the entry `entry` (null: none yet) of the directory `dir` (`dst`)? A directory
+// of ours (its bits are ours to change back), or one the kernel lets us write and search —
+// unless it is sticky and neither it nor the entry is ours (and we lack CAP_FOWNER).
+bool entry_replaceable(const std::string& dir, const struct stat& dst, const struct stat* entry) {
+  if (dst.st_uid == geteuid()) return true;
+  if (!kernel_lets_us(dir, W_OK | X_OK)) return false;
+  if (!(dst.st_mode & S_ISVTX)) return true;
+  return (entry && entry->st_uid == geteuid()) || have_cap_fowner();
 }
 
 // Does any of the planters' policies let a sandbox write `path` (writable_in_some_session)?
@@ -368,20 +372,21 @@ bool writable_to_any(const Planters& ps, const std::string& path) {
 // Could a process under one of `ps` have written the file or directory entry at `path` (or put
 // another in its place), in this session or an earlier one? Its policy lets it write there
 // (writable_in_some_session: a PATH floor inside a place the policy allows follows the
-// session's PATH) and the entry is ours (the same
-// user: its mode bits are the owner's to change back — a planted file made read-only is still
-// the sandbox's; a symlink of ours in /tmp is ours to point elsewhere; a file whose group or
-// other bits let us write it) or its directory's entries are ours to replace.
+// session's PATH) and the entry is ours (the same user: its mode bits are the owner's to
+// change back — a planted file made read-only is still the sandbox's; a symlink of ours in
+// /tmp is ours to point elsewhere), a file the kernel lets us write, or one whose directory
+// lets us replace it (entry_replaceable).
 bool sandbox_may_write(const Planters& ps, const std::string& path) {
   if (in_fixed_dev(path) || !writable_to_any(ps, path)) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
-  struct stat st;
-  // The entry itself: ours, or a file someone else's bits let us rewrite in place (a team's
-  // group-writable tool).
-  // (A directory's bits are about its entries: entries_replaceable, one level down.)
-  if (lstat(path.c_str(), &st) == 0 && (st.st_uid == geteuid() || (S_ISREG(st.st_mode) && bits_let_us_write(st)))) return true;
-  return stat(dir.c_str(), &st) == 0 && entries_replaceable(st);
+  struct stat st, dst;
+  // The entry itself: ours, or a file the kernel lets us rewrite in place (a team's tool
+  // writable to us by its group or other bits, or an ACL entry).
+  // (A directory's permissions are about its entries: entry_replaceable, one level down.)
+  const bool exists = lstat(path.c_str(), &st) == 0;
+  if (exists && (st.st_uid == geteuid() || (S_ISREG(st.st_mode) && kernel_lets_us(path, W_OK)))) return true;
+  return stat(dir.c_str(), &dst) == 0 && entry_replaceable(dir, dst, exists ? &st : nullptr);
 }
 
 // Could a process under `p` have chosen what the name `name` reaches? The name is walked as
