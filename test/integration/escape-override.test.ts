@@ -214,10 +214,15 @@ describe('code injected into the real program does not get its override', () => 
   // helper-79 #09: a variable that points the program at its configuration (CURL_HOME's
   // .curlrc) or at a program it runs, set to a place the sandbox writes.
   it('CURL_HOME, PIP_CONFIG_FILE or PAGER naming a place the sandbox writes (or a relative one) is refused; twins: the same variables naming places it cannot write, or a program by name, keep the override', async () => {
-    for (const [v, name] of [[`CURL_HOME=${pub}`, 'CURL_HOME'], ['PIP_CONFIG_FILE=pip.conf', 'PIP_CONFIG_FILE'], [`PAGER=${pub}/evil/pager`, 'PAGER']] as const) {
+    const cases = [
+      [`CURL_HOME=${pub}`, 'CURL_HOME naming a place the sandbox writes'],
+      ['PIP_CONFIG_FILE=pip.conf', 'PIP_CONFIG_FILE naming a place the sandbox writes'],
+      [`PAGER=${pub}/evil/pager`, 'PAGER \\(a command line other than a known pager'],
+    ] as const;
+    for (const [v, why] of cases) {
       const r = await inside(`env ${v} mytool ${secret}`);
       expect(r.stdout, v).not.toContain(SECRET);
-      expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} naming a place the sandbox writes`));
+      expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${why}`));
     }
     expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf PAGER='less -R' mytool ${secret}`));
   });
@@ -239,6 +244,29 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} naming a place the sandbox writes`));
     }
     expectSecret(await inside(`env GSS_MECH_CONFIG=/etc/gss/mech SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt CURL_HOME=/usr/../etc TMPDIR=/tmp mytool ${secret}`));
+  });
+
+  // helper-82 #04: a pager or editor variable is a command line the program runs, with its
+  // override: inline code (`sh -c …`), a script handed to an interpreter, an interpreter
+  // reading what it pages, an option that loads a script or writes a file, less's `+cmd`.
+  it('a pager, editor or browser variable other than a known one with plain options is refused; twins: less -FRX, vim, code --wait, firefox:w3m, an empty one, LESS=-R keep the override', async () => {
+    const refused = [
+      ['PAGER', `sh -c cat<${secret}>leak`],
+      ['SYSTEMD_PAGER', 'sh pg.sh'],
+      ['AWS_PAGER', 'python3 -mevil'],
+      ['PAGER', 'sh'],
+      ['EDITOR', 'vim -S'],
+      ['MANPAGER', 'less -oleak'],
+      ['GH_EDITOR', './vim'],
+      ['LESS', '+!id'],
+    ] as const;
+    for (const [name, value] of refused) {
+      const r = await inside(`env ${name}='${value}' mytool ${secret}; echo rc=$?`);
+      expect(r.stdout, `${name}=${value}`).not.toContain(SECRET);
+      expect(r.stdout, r.stderr).toContain('rc=');
+      expect(r.stderr, `${name}=${value}`).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} \\(`));
+    }
+    expectSecret(await inside(`env PAGER='less -FRX' MANPAGER=/usr/bin/cat EDITOR=vim VISUAL='code --wait' BROWSER=firefox:w3m AWS_PAGER= LESS=-R SYSTEMD_PAGERSECURE=0 mytool ${secret}`));
   });
 
   // helper-77 #02: the environment is read whole (it was read up to 1 MiB, and LD_PRELOAD

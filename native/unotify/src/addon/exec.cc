@@ -136,11 +136,10 @@ ExecVerdict decide_image(Notif& n, int fd, const std::string& path, const std::s
 // they name a place it writes. The names are src/policy/env-named-code.ts's
 // CODE_NAMING_VARIABLES (a unit test compares the two): files and directories, refused when
 // a path in the value is one the policy lets the sandbox write, or is relative; commands,
-// refused for such an absolute path (a program they name by a relative name is exec'd, and
-// decided there as planted). The rest of that list is refused above whatever it names
-// ("NODE_OPTIONS", "RUBYOPT", "PERL5OPT", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS") or is
-// read by shells and editors, not by a program an override is given to ("VIMINIT",
-// "EXINIT", "PROMPT_COMMAND"). "CARGO_HOME" is not looked at: sbx points it at the
+// refused unless harmless_command (a known pager or editor with plain options). The rest of
+// that list is refused above whatever it names ("NODE_OPTIONS", "RUBYOPT", "PERL5OPT",
+// "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", and the editors' "VIMINIT", "EXINIT") or is read by
+// shells only ("PROMPT_COMMAND"). "CARGO_HOME" is not looked at: sbx points it at the
 // sandbox's own cache in every launch (src/policy/launch-env.ts), so an override on cargo
 // reads a config.toml there that the sandbox can write (README: commands:).
 const char* const kConfigFileVariables[] = {
@@ -240,17 +239,118 @@ std::string unlisted_place_variable(const Planters& p, const std::string& env) {
   return std::string();
 }
 
-// The first such variable in the environment `env` naming a place `p` lets the sandbox
-// write, else empty.
+// A variable a program runs as a command line: its pager, editor or browser, by the name's
+// end (the next tool's own — AWS_PAGER, GH_EDITOR, SYSTEMD_PAGER — counts without a list), or
+// one of kCommandVariables.
+bool names_command_variable(const std::string& name) {
+  for (const char* end : {"PAGER", "EDITOR", "BROWSER"}) {
+    const size_t k = strlen(end);
+    if (name.size() >= k && name.compare(name.size() - k, k, end) == 0) return true;
+  }
+  for (const char* v : {"VISUAL", "TERMINAL", "FCEDIT"})
+    if (name == v) return true;
+  for (const char* v : kCommandVariables)
+    if (name == v) return true;
+  return false;
+}
+
+// less's one-letter options that neither run a command (`+cmd`, `!`), name a file it reads or
+// writes (-k, -o, -O, -T, -t) nor take a value: `less -FRX`, and the LESS variable's value.
+bool plain_less_options(const std::string& word) {
+  static const char kLetters[] = "RrFXSiIMmNnKQqseEcCgGwWJadfLu~";
+  static const char* const kLong[] = {"--RAW-CONTROL-CHARS", "--raw-control-chars", "--quit-if-one-screen", "--no-init",
+                                      "--chop-long-lines", "--ignore-case", "--IGNORE-CASE", "--LONG-PROMPT",
+                                      "--LINE-NUMBERS", "--mouse", "--use-color", "--quit-at-eof", "--QUIT-AT-EOF",
+                                      "--squeeze-blank-lines", "--no-keypad", "--quiet", "--silent"};
+  if (word.size() < 2 || word[0] != '-') return false;
+  if (word[1] == '-') {
+    for (const char* l : kLong)
+      if (word == l) return true;
+    return false;
+  }
+  for (size_t i = 1; i < word.size(); i++)
+    if (!strchr(kLetters, word[i])) return false;
+  return true;
+}
+
+// A command line a sandbox may have chosen that runs no code of its choosing: empty, or a
+// known pager, editor or browser — a bare name (found on PATH and decided as planted at its
+// exec) or an absolute path walked to no place the sandbox writes — with only the options
+// known to read and run nothing (`less -R`, `code --wait`, `emacsclient -t`); BROWSER's
+// alternatives separated by ':'. Anything else — a shell or interpreter (`sh -c …`, `sh
+// pg.sh`, `python3 -mevil`; `PAGER=sh` would run what it pages), an option that takes a
+// script or a file (`vim -S`, `less -ofile`), quoting or redirection — is refused: which
+// programs run what they are handed has no end, the pagers and editors people set do.
+bool harmless_command(const Planters& p, const std::string& value) {
+  struct Known {
+    const char* name;
+    std::vector<const char*> options;  // exact words; less: plain_less_options
+  };
+  static const Known known[] = {
+      {"less", {}}, {"more", {}}, {"most", {}}, {"pg", {}}, {"cat", {}}, {"bat", {"-p", "--plain"}}, {"batcat", {"-p", "--plain"}},
+      {"lv", {}}, {"pager", {}}, {"editor", {}}, {"vi", {}}, {"vim", {}}, {"nvim", {}}, {"view", {}}, {"vim.basic", {}},
+      {"vim.tiny", {}}, {"vim.nox", {}}, {"gvim", {"-f", "--nofork"}}, {"nano", {}}, {"rnano", {}}, {"pico", {}},
+      {"emacs", {"-nw"}}, {"emacsclient", {"-t", "-nw", "-c", "--tty", "--create-frame"}}, {"micro", {}}, {"hx", {}},
+      {"helix", {}}, {"kak", {}}, {"joe", {}}, {"jed", {}}, {"ne", {}}, {"mcedit", {}},
+      {"code", {"--wait", "-w", "-n", "--new-window", "-r", "--reuse-window"}},
+      {"code-insiders", {"--wait", "-w", "-n", "--new-window", "-r", "--reuse-window"}},
+      {"codium", {"--wait", "-w", "-n", "--new-window", "-r", "--reuse-window"}},
+      {"subl", {"--wait", "-w", "-n", "--new-window"}}, {"gedit", {"-s", "--standalone", "-w", "--wait"}}, {"kate", {"-b", "--block", "-n"}},
+      {"kwrite", {}}, {"mousepad", {}}, {"xed", {"-w", "--wait"}}, {"zed", {"--wait"}}, {"xdg-open", {}}, {"firefox", {}},
+      {"firefox-esr", {}}, {"chromium", {}}, {"chromium-browser", {}}, {"google-chrome", {}}, {"google-chrome-stable", {}},
+      {"lynx", {}}, {"links", {}}, {"elinks", {}}, {"w3m", {}}, {"www-browser", {}}, {"x-www-browser", {}}};
+  for (char c : value)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && !strchr("._/-~: \t", c)) return false;  // quotes, $, |, <, ;, +, =
+  size_t i = 0;
+  while (i < value.size()) {  // each ':'-separated alternative (BROWSER's convention)
+    size_t end = value.find(':', i);
+    if (end == std::string::npos) end = value.size();
+    std::vector<std::string> words;
+    for (size_t j = i; j < end;) {
+      const size_t w = value.find_first_of(" \t", j);
+      const size_t stop = w == std::string::npos || w > end ? end : w;
+      if (stop > j) words.push_back(value.substr(j, stop - j));
+      j = stop + 1;
+    }
+    i = end + 1;
+    if (words.empty()) continue;
+    const std::string& prog = words[0];
+    if (prog.find('/') != std::string::npos && (prog[0] != '/' || walk_name(p, prog) != Walked::kFound)) return false;
+    const std::string base = prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
+    const Known* k = nullptr;
+    for (const Known& c : known)
+      if (base == c.name) k = &c;
+    if (!k) return false;
+    for (size_t w = 1; w < words.size(); w++) {
+      bool ok = base == "less" ? plain_less_options(words[w]) : false;
+      for (const char* o : k->options) ok = ok || words[w] == o;
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+// The first configuration variable in the environment `env` naming a place `p` lets the
+// sandbox write, or command variable not harmless_command: why, else empty. LESS holds
+// less's options (`+!cmd` runs a command at start): plain ones only.
 std::string config_injection(const Planters& p, const std::string& env) {
   for (const std::string& kv : split_nul(env)) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) continue;
     const std::string name = kv.substr(0, eq), value = kv.substr(eq + 1);
+    const std::string said = name.substr(0, 64);  // said in a denial: bounded
     for (const char* v : kConfigFileVariables)
-      if (name == v && names_writable_place(p, value, true)) return name;
-    for (const char* v : kCommandVariables)
-      if (name == v && names_writable_place(p, value, false)) return name;
+      if (name == v && names_writable_place(p, value, true)) return said + " naming a place the sandbox writes";
+    if (names_command_variable(name) && !harmless_command(p, value))
+      return said + " (a command line other than a known pager, editor or browser with plain options)";
+    if (name == "LESS" || name == "MORE") {
+      for (size_t i = 0; i < value.size();) {
+        const size_t w = value.find_first_of(" \t", i);
+        const std::string word = value.substr(i, w == std::string::npos ? std::string::npos : w - i);
+        i = w == std::string::npos ? value.size() : w + 1;
+        if (!word.empty() && !plain_less_options(word)) return said + " (options other than plain ones: a pager runs `+cmd`)";
+      }
+    }
   }
   return std::string();
 }
@@ -284,7 +384,10 @@ std::string loader_injection(int tid, const Planters& p) {
       "BASH_ENV", "ENV", "BASH_FUNC_*", "ZDOTDIR", "SHELLOPTS", "BASHOPTS", "PS4",
       "GIT_CONFIG_*", "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
       "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR",
-      "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS", "LESSOPEN", "LESSCLOSE"};
+      "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS", "LESSOPEN", "LESSCLOSE",
+      // what the pager or editor a program runs (harmless_command) loads: key bindings, startup commands
+      "LESSKEY", "LESSKEYIN", "LESSKEY_CONTENT", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSEDIT", "VIMINIT", "EXINIT",
+      "GVIMINIT", "VIMRUNTIME", "VIM", "EMACSLOADPATH"};
   struct Family {
     const char* prefix;
     std::vector<const char*> harmless;
@@ -305,7 +408,7 @@ std::string loader_injection(int tid, const Planters& p) {
   std::string env;
   if (!read_file("/proc/" + std::to_string(tid) + "/environ", env, kExecStringsMax)) return "an environment sbx cannot read whole";
   const std::string config = config_injection(p, env);
-  if (!config.empty()) return config + " naming a place the sandbox writes";
+  if (!config.empty()) return config;
   for (const std::string& kv : split_nul(env)) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) continue;
