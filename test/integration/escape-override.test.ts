@@ -249,7 +249,7 @@ describe('code injected into the real program does not get its override', () => 
   // helper-82 #04: a pager or editor variable is a command line the program runs, with its
   // override: inline code (`sh -c …`), a script handed to an interpreter, an interpreter
   // reading what it pages, an option that loads a script or writes a file, less's `+cmd`.
-  it('a pager, editor or browser variable other than a known one with plain options is refused; twins: less -FRX, vim, code --wait, firefox:w3m, an empty one, LESS=-R keep the override', async () => {
+  it('a pager, editor or browser variable other than a known one with plain options is refused; twins: less -FRX, vim, code --wait, firefox:w3m, an empty one, LESS=-R and the LESSOPEN Ubuntu sets keep the override', async () => {
     const refused = [
       ['PAGER', `sh -c cat<${secret}>leak`],
       ['SYSTEMD_PAGER', 'sh pg.sh'],
@@ -259,6 +259,8 @@ describe('code injected into the real program does not get its override', () => 
       ['MANPAGER', 'less -oleak'],
       ['GH_EDITOR', './vim'],
       ['LESS', '+!id'],
+      ['LESSOPEN', '|sh -c id %s'],
+      ['LESSCLOSE', './filter %s %s'],
     ] as const;
     for (const [name, value] of refused) {
       const r = await inside(`env ${name}='${value}' mytool ${secret}; echo rc=$?`);
@@ -266,7 +268,7 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stdout, r.stderr).toContain('rc=');
       expect(r.stderr, `${name}=${value}`).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} \\(`));
     }
-    expectSecret(await inside(`env PAGER='less -FRX' MANPAGER=/usr/bin/cat EDITOR=vim VISUAL='code --wait' BROWSER=firefox:w3m AWS_PAGER= LESS=-R SYSTEMD_PAGERSECURE=0 mytool ${secret}`));
+    expectSecret(await inside(`env PAGER='less -FRX' MANPAGER=/usr/bin/cat EDITOR=vim VISUAL='code --wait' BROWSER=firefox:w3m AWS_PAGER= LESS=-R SYSTEMD_PAGERSECURE=0 LESSOPEN='| /usr/bin/cat %s' LESSCLOSE='/usr/bin/true %s %s' mytool ${secret}`));
   });
 
   // helper-77 #02: the environment is read whole (it was read up to 1 MiB, and LD_PRELOAD

@@ -243,6 +243,7 @@ std::string unlisted_place_variable(const Planters& p, const std::string& env) {
 // end (the next tool's own — AWS_PAGER, GH_EDITOR, SYSTEMD_PAGER — counts without a list), or
 // one of kCommandVariables.
 bool names_command_variable(const std::string& name) {
+  if (name == "LESSOPEN" || name == "LESSCLOSE") return false;  // less's filter: harmless_less_filter
   for (const char* end : {"PAGER", "EDITOR", "BROWSER"}) {
     const size_t k = strlen(end);
     if (name.size() >= k && name.compare(name.size() - k, k, end) == 0) return true;
@@ -330,6 +331,28 @@ bool harmless_command(const Planters& p, const std::string& value) {
   return true;
 }
 
+// LESSOPEN / LESSCLOSE: `[|[|]][-]/abs/program [%s …]` (its arguments only %s), the program
+// walked to a file the sandbox cannot have written. Anything else (`|sh -c …`, a relative
+// name) is a command line of the sandbox's choosing.
+bool harmless_less_filter(const Planters& p, const std::string& value) {
+  size_t i = value.find_first_not_of("|");
+  if (i == std::string::npos || i > 2) return false;
+  if (value[i] == '-') i++;
+  std::vector<std::string> words;
+  for (size_t j = i; j < value.size();) {
+    const size_t w = value.find(' ', j);
+    const size_t stop = w == std::string::npos ? value.size() : w;
+    if (stop > j) words.push_back(value.substr(j, stop - j));
+    j = stop + 1;
+  }
+  if (words.empty() || words[0][0] != '/' || walk_name(p, words[0]) != Walked::kFound) return false;
+  for (char c : words[0])
+    if (!std::isalnum(static_cast<unsigned char>(c)) && !strchr("._/-", c)) return false;
+  for (size_t w = 1; w < words.size(); w++)
+    if (words[w] != "%s") return false;
+  return true;
+}
+
 // The first configuration variable in the environment `env` naming a place `p` lets the
 // sandbox write, or command variable not harmless_command: why, else empty. LESS holds
 // less's options (`+!cmd` runs a command at start): plain ones only.
@@ -343,6 +366,10 @@ std::string config_injection(const Planters& p, const std::string& env) {
       if (name == v && names_writable_place(p, value, true)) return said + " naming a place the sandbox writes";
     if (names_command_variable(name) && !harmless_command(p, value))
       return said + " (a command line other than a known pager, editor or browser with plain options)";
+    // less's input filter (Ubuntu's default `| /usr/bin/lesspipe %s`): a program by absolute
+    // path the sandbox cannot write, handed the file's name, and nothing else.
+    if ((name == "LESSOPEN" || name == "LESSCLOSE") && !harmless_less_filter(p, value))
+      return said + " (other than a filter program by absolute path, with %s)";
     if (name == "LESS" || name == "MORE") {
       for (size_t i = 0; i < value.size();) {
         const size_t w = value.find_first_of(" \t", i);
@@ -384,7 +411,7 @@ std::string loader_injection(int tid, const Planters& p) {
       "BASH_ENV", "ENV", "BASH_FUNC_*", "ZDOTDIR", "SHELLOPTS", "BASHOPTS", "PS4",
       "GIT_CONFIG_*", "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
       "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR",
-      "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS", "LESSOPEN", "LESSCLOSE",
+      "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS",
       // what the pager or editor a program runs (harmless_command) loads: key bindings, startup commands
       "LESSKEY", "LESSKEYIN", "LESSKEY_CONTENT", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSEDIT", "VIMINIT", "EXINIT",
       "GVIMINIT", "VIMRUNTIME", "VIM", "EMACSLOADPATH"};
