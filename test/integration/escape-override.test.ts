@@ -451,6 +451,33 @@ describe("a python under an override reads its home where its argv[0] leads, not
     expect((await pyInside(readSecret)).stdout).toContain(`real: ${SECRET}`);
     expect((await pyInside(`PATH=${tools}:${venv}:$PATH ${readSecret}`)).stdout).toContain(`real: ${SECRET}`);
   });
+
+  // helper-82 (lead): python also reads a pyvenv.cfg one directory above its own, and looks for
+  // its standard library in every directory above it: a python in a bin/ the sandbox cannot
+  // write, below a directory where it can make pyvenv.cfg and lib/, runs the .pth put there.
+  it('a python whose bin/ the sandbox cannot write, but whose parent can get a pyvenv.cfg and lib/: the strictest policy; twin: where the parent is not writable, the override', async () => {
+    const home = join(world.dir, 'pyhome');
+    const site = join(home, 'lib', `python3.${pyMinor()}`, 'site-packages');
+    mkdirSync(join(home, 'bin'), { recursive: true });
+    copyFileSync('/usr/bin/python3', join(home, 'bin', 'python3y'));
+    chmodSync(join(home, 'bin', 'python3y'), 0o755);
+    const policy = (writes: string) =>
+      `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: [${writes}] }\ncommands:\n  python3y: { read: { allow: ["secret/data.txt"] } }\n`;
+    writeFileSync(join(world.dir, 'pyhome-open.yaml'), policy('"/tmp", "pyhome/pyvenv.cfg", "pyhome/lib"'));
+    writeFileSync(join(world.dir, 'pyhome-shut.yaml'), policy('"/tmp"'));
+    const plant = `mkdir -p ${site} && printf 'home = /usr/bin\\n' > ${home}/pyvenv.cfg && echo "import sys; sys.stdout.write('planted: ' + open('${secret}').read())" > ${site}/evil.pth`;
+    const py = 'python3y -c pass; echo rc=$?';
+    const pyEnv = { ...env, PATH: `${home}/bin:${env.PATH}` }; // the policy's build finds python3y there
+    const open = (script: string) => sbxExec(['--policy', join(world.dir, 'pyhome-open.yaml'), '--', 'sh', '-c', script], { env: pyEnv, cwd: world.dir });
+    const shut = (script: string) => sbxExec(['--policy', join(world.dir, 'pyhome-shut.yaml'), '--', 'sh', '-c', script], { env: pyEnv, cwd: world.dir });
+    // Before anything is planted, the twin: the parent shut, the override (it reads the secret).
+    const tw = await shut(`python3y -c 'import sys; sys.stdout.write("real: " + open(${JSON.stringify(secret)}).read())'`); expect(tw.stdout, tw.stderr).toContain(`real: ${SECRET}`);
+    const r = await open(`${plant} && ${py}`);
+    expect(r.stdout, r.stderr).toContain('rc=');
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toContain(`sbx: denied commands ${home}/pyvenv.cfg (where python's argv[0] leads`);
+    expect((await run('sh', ['-c', py], { env: pyEnv, cwd: world.dir })).stdout).toContain(`planted: ${SECRET}`); // what it would have run
+  });
 });
 
 // helper-79 #07: a program in a directory of someone else's that is writable to the sandbox's
@@ -493,16 +520,21 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's directory 
 // nobody (setpriv) from the root run: the ACL names nobody, and root may write everything.
 describe.runIf(process.getuid?.() === 0)('a tool another user shares by a POSIX ACL entry, under an override', () => {
   const NOBODY = 65534;
-  const acl = tempWorld('sbx-acl-');
-  const teamBin = join(acl.dir, 'team', 'bin');
-  const aclSecret = join(acl.dir, 'secret', 'data.txt');
-  const aclPolicy = join(acl.dir, 'policy.yaml');
+  // Made when the describe runs (a filtered run collects it without running its hooks).
+  let acl: ReturnType<typeof tempWorld>;
+  let teamBin = '';
+  let aclSecret = '';
+  let aclPolicy = '';
   const asNobody = (script: string) =>
     run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, sbxBin, 'exec', '--policy', aclPolicy, '--', 'sh', '-c', script], {
       env: { ...acl.env, USER: 'nobody', PATH: `${teamBin}:${acl.env.PATH}` },
       cwd: acl.dir,
     });
   beforeAll(() => {
+    acl = tempWorld('sbx-acl-');
+    teamBin = join(acl.dir, 'team', 'bin');
+    aclSecret = join(acl.dir, 'secret', 'data.txt');
+    aclPolicy = join(acl.dir, 'policy.yaml');
     mkdirSync(teamBin, { recursive: true });
     mkdirSync(join(acl.dir, 'secret'));
     writeFileSync(aclSecret, `${SECRET}\n`);

@@ -585,9 +585,42 @@ bool finds_home_by_argv0(const std::string& image) {
   return base.compare(0, 6, "python") == 0 || base.compare(0, 4, "pypy") == 0;
 }
 
+std::string parent_dir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// Python's own search from the program argv[0] led to (`exe`, as named): a venv's pyvenv.cfg
+// beside it or one directory up, a build tree's pybuilddir.txt beside it, then the standard
+// library's landmark (lib/pythonX.Y/os.py) in each directory above the real program, the
+// first found ending the search (every one up to the root when the version is not in the
+// name). The first of these the sandbox under `p` could have put there, else empty.
+std::string python_home_planted(const Planters& p, const std::string& exe) {
+  const std::string dir = parent_dir(exe);
+  for (const std::string& f : {dir + "/pyvenv.cfg", parent_dir(dir) + "/pyvenv.cfg", dir + "/pybuilddir.txt"})
+    if (walk_name(p, f) == Walked::kPlanted) return f;
+  char real[PATH_MAX];
+  if (!realpath(exe.c_str(), real)) return exe + " (cannot be resolved)";
+  const std::string image = real, base = image.substr(image.rfind('/') + 1);
+  const std::string version = base.compare(0, 6, "python") == 0 ? base.substr(6) : std::string();  // "3.11"
+  for (std::string at = parent_dir(image);; at = parent_dir(at)) {
+    const std::string lib = (at == "/" ? std::string() : at) + "/lib";
+    if (walk_name(p, lib) == Walked::kPlanted) return lib;
+    struct stat st;
+    if (version.find('.') != std::string::npos) {
+      const std::string stdlib = lib + "/python" + version;
+      if (walk_name(p, stdlib + "/os.py") == Walked::kPlanted) return stdlib;
+      if (stat((stdlib + "/os.py").c_str(), &st) == 0) break;
+    }
+    if (at == "/") break;
+  }
+  return std::string();
+}
+
 // Where the python process `tid`'s argv[0] leads (above), when the sandbox under `p` could have
-// put something there or on the way: that name; else empty. Read from the new stack the
-// kernel made, before any of the program's code ran.
+// put something there or on the way, or where python then looks for its home
+// (python_home_planted): that name; else empty. Read from the new stack the kernel made,
+// before any of the program's code ran.
 std::string argv0_home_planted(const Planters& p, int tid) {
   const std::string proc = "/proc/" + std::to_string(tid);
   std::string cmd, env;
@@ -595,7 +628,7 @@ std::string argv0_home_planted(const Planters& p, int tid) {
     return "its argv[0] or PATH (unreadable)";
   const std::vector<std::string> argv = split_nul(cmd);
   const std::string name = argv.empty() || argv[0].empty() ? "python3" : argv[0];  // CPython's default name
-  if (name.find('/') != std::string::npos) return name_planted(p, name) ? name : std::string();
+  if (name.find('/') != std::string::npos) return name_planted(p, name) ? name : python_home_planted(p, name);
   std::string path;
   bool has_path = false;
   for (const std::string& kv : split_nul(env))
@@ -615,7 +648,8 @@ std::string argv0_home_planted(const Planters& p, int tid) {
     const Walked w = walk_name(p, candidate);
     if (w == Walked::kPlanted) return candidate;
     struct stat st;
-    if (w == Walked::kFound && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return std::string();
+    if (w == Walked::kFound && stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+      return python_home_planted(p, candidate);
   }
   return name + " (not on PATH: found in the working directory)";
 }
