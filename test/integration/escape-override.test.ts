@@ -237,13 +237,14 @@ describe('code injected into the real program does not get its override', () => 
       ['CURL_HOME=/proc/self/cwd', 'CURL_HOME'],
       [`HOME=${pub}`, 'HOME'],
       [`XDG_CONFIG_HOME=${pub}`, 'XDG_CONFIG_HOME'],
+      [`LC_ALL=${pub}/locale`, 'LC_ALL'], // glibc loads a locale named by a path from there
     ] as const;
     for (const [v, name] of cases) {
       const r = await inside(`env ${v} mytool ${secret}`);
       expect(r.stdout, v).not.toContain(SECRET);
       expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} naming a place the sandbox writes`));
     }
-    expectSecret(await inside(`env GSS_MECH_CONFIG=/etc/gss/mech SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt CURL_HOME=/usr/../etc TMPDIR=/tmp mytool ${secret}`));
+    expectSecret(await inside(`env GSS_MECH_CONFIG=/etc/gss/mech SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt CURL_HOME=/usr/../etc TMPDIR=/tmp LANG=C.UTF-8 LC_ALL=C.UTF-8 mytool ${secret}`));
   });
 
   // helper-82 #04: a pager or editor variable is a command line the program runs, with its

@@ -215,11 +215,12 @@ bool names_writable_place(const Planters& p, const std::string& raw, bool relati
 bool names_places_harmlessly(const std::string& name) {
   static const char* const exact[] = {"PWD", "OLDPWD", "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR", "_", "SHELL", "XDG_CACHE_HOME",
                                       "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY",
-                                      "XAUTHORITY", "HISTFILE", "MAIL", "INIT_CWD", "VIRTUAL_ENV", "TERM", "LANG",
+                                      "XAUTHORITY", "HISTFILE", "MAIL", "INIT_CWD", "VIRTUAL_ENV", "TERM",
                                       // sbx's own (src/policy/launch-env.ts): the sandbox's caches
                                       "CARGO_HOME", "GOMODCACHE", "GOPROXY", "YARN_CACHE_FOLDER", "BUN_INSTALL_CACHE_DIR",
                                       "GIT_TEMPLATE_DIR"};
-  static const char* const prefixes[] = {"SBX_", "npm_", "DIRENV_", "LC_"};
+  // Not LANG or LC_*: with a '/' glibc loads the locale's data from that path.
+  static const char* const prefixes[] = {"SBX_", "npm_", "DIRENV_"};
   for (const char* e : exact)
     if (name == e) return true;
   for (const char* p : prefixes)
