@@ -217,6 +217,7 @@ describe('code injected into the real program does not get its override', () => 
     const cases = [
       [`CURL_HOME=${pub}`, 'CURL_HOME naming a place the sandbox writes'],
       ['PIP_CONFIG_FILE=pip.conf', 'PIP_CONFIG_FILE naming a place the sandbox writes'],
+      ['GIT_COMMON_DIR=evil', 'GIT_COMMON_DIR naming a place the sandbox writes'], // relative: where the caller stands
       [`PAGER=${pub}/evil/pager`, 'PAGER \\(a command line other than a known pager'],
     ] as const;
     for (const [v, why] of cases) {
@@ -224,7 +225,7 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stdout, v).not.toContain(SECRET);
       expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${why}`));
     }
-    expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf PAGER='less -R' mytool ${secret}`));
+    expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf GIT_DIR=${tools} PAGER='less -R' mytool ${secret}`));
   });
 
   // helper-80 #02, #03: a list of code-loading variables is never complete (GSS_MECH_CONFIG

@@ -148,7 +148,10 @@ const char* const kConfigFileVariables[] = {
     "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "R_PROFILE_USER", "R_ENVIRON_USER", "PSQLRC", "MYVIMRC", "SCREENRC",
     "CURL_HOME", "WGETRC", "PIP_CONFIG_FILE", "NPM_CONFIG_USERCONFIG", "npm_config_userconfig", "NPM_CONFIG_GLOBALCONFIG",
     "npm_config_globalconfig", "NPM_CONFIG_PREFIX", "npm_config_prefix", "AWS_CONFIG_FILE", "KUBECONFIG", "DOCKER_CONFIG",
-    "ANSIBLE_CONFIG", "STARSHIP_CONFIG", "XINITRC", "GNUPGHOME"};
+    "ANSIBLE_CONFIG", "STARSHIP_CONFIG", "XINITRC", "GNUPGHOME",
+    // where git finds a repository's config, hooks and objects (`GIT_COMMON_DIR=evil`: a
+    // relative one is wherever the caller chose to stand)
+    "GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_INDEX_FILE"};
 const char* const kCommandVariables[] = {
     "EDITOR", "VISUAL", "GIT_EDITOR", "SUDO_ASKPASS", "SSH_ASKPASS", "GIT_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND",
     "PAGER", "GIT_PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE", "BROWSER", "TERMINAL"};
