@@ -965,6 +965,14 @@ const char* override_write_refusal(Core& core, int tgid) {
   return nullptr;
 }
 
+// Has an exec replaced tgid's address space since `m` was taken (ExecTable::Mark)? Missed only
+// by a vfork child that runs the same file the same way as its parent with ASLR off.
+bool exec_replaced_image(const ExecTable::Mark& m, int tgid) {
+  char byte;
+  if (m.mem && m.mem->ok() && pread(m.mem->get(), &byte, 1, static_cast<off_t>(m.probe)) == 0) return true;
+  return m.fingerprint != image_fingerprint(tgid);
+}
+
 bool verify_before_decision(Notif& n) {
   ExecTable& t = n.core->execs();
   const ExecTable::Seen seen = t.check(n.caller.tgid, n.caller.task);
@@ -974,7 +982,7 @@ bool verify_before_decision(Notif& n) {
   // the first time (nothing granted on what it says), not as one right after an exec. Told
   // apart by what only the kernel sets: unchanged, the exec did not happen (or ran the same
   // file with the same layout, which this decides the same way, its argv included).
-  const bool pending = seen.state == ExecTable::State::kPending && seen.before != image_fingerprint(n.caller.tgid);
+  const bool pending = seen.state == ExecTable::State::kPending && exec_replaced_image(seen.before, n.caller.tgid);
   (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
@@ -1055,7 +1063,15 @@ void handle_exec(Notif& n) {
     }
   }
   // Marked before the CONTINUE: the new image cannot reach a trapped syscall before it.
-  n.core->execs().mark_pending(n.caller, image_fingerprint(n.caller.tgid));
+  ExecTable::Mark mark;
+  Fd mem(open(("/proc/" + std::to_string(n.caller.tid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
+  if (mem.ok()) {
+    mark.mem = std::make_shared<const Fd>(std::move(mem));
+    mark.probe = n.req.data.instruction_pointer;
+  }
+  mark.fingerprint = image_fingerprint(n.caller.tgid);
+  if (!n.valid()) return;  // the mem file is of the caller's address space only if it still waits
+  n.core->execs().mark_pending(n.caller, std::move(mark));
   // The shell execs another program in its place: that one does not follow cd. Recorded
   // before the CONTINUE (and in the keeper's store), so a supervisor restarted before the new
   // image traps cannot take it for the shell.

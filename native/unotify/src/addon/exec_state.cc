@@ -36,7 +36,7 @@ void ExecTable::saw_verified_locked(uint64_t task) {
 ExecTable::Seen ExecTable::check(int tgid, uint64_t task) {
   std::lock_guard<std::mutex> g(mu_);
   // Seen verified, no exec since, and alive now (the caller's lookup): still verified.
-  if (task && verifiedTasks_.count(task)) return Seen{State::kVerified, 0};
+  if (task && verifiedTasks_.count(task)) return Seen{State::kVerified, 0, {}};
   auto it = procs_.find(tgid);
   if (it == procs_.end()) return Seen{};
   Entry& e = it->second;
@@ -45,10 +45,10 @@ ExecTable::Seen ExecTable::check(int tgid, uint64_t task) {
     return Seen{};
   }
   if (e.state == State::kVerified) saw_verified_locked(task);  // alive: polled just above
-  return Seen{e.state, e.epoch, e.state == State::kPending ? e.before : std::string()};
+  return Seen{e.state, e.epoch, e.state == State::kPending ? e.before : Mark{}};
 }
 
-void ExecTable::mark_pending(const Caller& caller, std::string before) {
+void ExecTable::mark_pending(const Caller& caller, Mark before) {
   std::lock_guard<std::mutex> g(mu_);
   // The caller's task seen in its verified process (and proven alive since): that process
   // is alive, so its entry's pidfd needs no poll.
@@ -128,6 +128,7 @@ void ExecTable::settle(const Caller& caller, const Seen& seen) {
   it->second.callers = std::move(left);
   if (it->second.callers.empty()) {
     it->second.state = State::kVerified;
+    it->second.before = Mark{};  // the old address space's fd: not needed any more
     it->second.tainted = false;
     if (it->second.pidfd && it->second.pidfd->ok()) saw_verified_locked(task);
   }

@@ -29,10 +29,22 @@ namespace sbx {
 class ExecTable {
  public:
   enum class State { kUnknown, kPending, kVerified };
+  // What tells, at the process's next trapped syscall, whether an exec replaced its address
+  // space (exec.cc exec_replaced_image), each sound on its own and neither forgeable by the
+  // old image into saying yes: the old address space's /proc/<pid>/mem, read at `probe` (the
+  // execve's own instruction), reads 0 bytes once that address space is gone (1 byte or EIO
+  // while it lives, whatever the old image unmaps) — but a vfork child's lives on in its
+  // parent; and `fingerprint` (exec.cc image_fingerprint), the layout the kernel gave the
+  // image — the same again for the same file run the same way with ASLR off.
+  struct Mark {
+    SharedFd mem;
+    uint64_t probe = 0;
+    std::string fingerprint;
+  };
   struct Seen {
     State state = State::kUnknown;
     uint64_t epoch = 0;  // pass back to settle(): a newer exec makes it stale
-    std::string before;  // pending: the process's image fingerprint before that exec (exec.cc)
+    Mark before;         // pending: the mark taken before that exec
   };
   // `task`: the caller's ProcTable serial (procs.h), 0 when it has none.
   Seen check(int tgid, uint64_t task);
@@ -46,8 +58,8 @@ class ExecTable {
   // tgid's running image was verified (and it is still that process): what taint() skips.
   bool verified(int tgid);
   // Before the CONTINUE of an exec by `caller` (its tid, tgid, task serial and pin), with
-  // the fingerprint of the image it runs now: an exec that fails leaves it as it was.
-  void mark_pending(const Caller& caller, std::string before);
+  // the mark of the address space it runs in now: an exec that fails leaves it as it was.
+  void mark_pending(const Caller& caller, Mark before);
   // The image of caller's process was verified at a syscall of the caller (seen with
   // `epoch`), which still waited after everything about it was read (NOTIF_ID_VALID).
   // Pending execs whose caller is out of execve are dropped: the caller's thread itself,
@@ -65,7 +77,7 @@ class ExecTable {
     uint64_t epoch = 0;
     std::vector<int> callers;  // threads whose exec is in flight
     bool tainted = false;      // see taint()
-    std::string before;        // see mark_pending()
+    Mark before;               // see mark_pending(); dropped once verified
   };
   void sweep_locked();
   void saw_verified_locked(uint64_t task);
