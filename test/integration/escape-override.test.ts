@@ -270,7 +270,7 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stdout, r.stderr).toContain('rc=');
       expect(r.stderr, `${name}=${value}`).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} \\(`));
     }
-    expectSecret(await inside(`env PAGER='less -FRX' MANPAGER=/usr/bin/cat EDITOR=vim VISUAL='code --wait' BROWSER=firefox:w3m AWS_PAGER= LESS=-R SYSTEMD_PAGERSECURE=0 LESSOPEN='| /usr/bin/cat %s' LESSCLOSE='/usr/bin/true %s %s' mytool ${secret}`));
+    expectSecret(await inside(`env PAGER='less -FRX' MANPAGER=/usr/bin/cat EDITOR=vim VISUAL='code --wait' BROWSER=firefox:w3m AWS_PAGER= LESS='-R -x4' SYSTEMD_PAGERSECURE=0 LESSOPEN='| /usr/bin/cat %s' LESSCLOSE='/usr/bin/true %s %s' mytool ${secret}`));
   });
 
   // helper-77 #02: the environment is read whole (it was read up to 1 MiB, and LD_PRELOAD

@@ -262,7 +262,7 @@ bool names_command_variable(const std::string& name) {
 // less's one-letter options that neither run a command (`+cmd`, `!`), name a file it reads or
 // writes (-k, -o, -O, -T, -t) nor take a value: `less -FRX`, and the LESS variable's value.
 bool plain_less_options(const std::string& word) {
-  static const char kLetters[] = "RrFXSiIMmNnKQqseEcCgGwWJadfLu~";
+  static const char kLetters[] = "RrFXSiIMmNnKQqseEcCgGwWJadfLu~xjzbhy0123456789";  // -x4, -j5: numbers
   static const char* const kLong[] = {"--RAW-CONTROL-CHARS", "--raw-control-chars", "--quit-if-one-screen", "--no-init",
                                       "--chop-long-lines", "--ignore-case", "--IGNORE-CASE", "--LONG-PROMPT",
                                       "--LINE-NUMBERS", "--mouse", "--use-color", "--quit-at-eof", "--QUIT-AT-EOF",
@@ -303,7 +303,7 @@ bool harmless_command(const Planters& p, const std::string& value) {
       {"subl", {"--wait", "-w", "-n", "--new-window"}}, {"gedit", {"-s", "--standalone", "-w", "--wait"}}, {"kate", {"-b", "--block", "-n"}},
       {"kwrite", {}}, {"mousepad", {}}, {"xed", {"-w", "--wait"}}, {"zed", {"--wait"}}, {"xdg-open", {}}, {"firefox", {}},
       {"firefox-esr", {}}, {"chromium", {}}, {"chromium-browser", {}}, {"google-chrome", {}}, {"google-chrome-stable", {}},
-      {"lynx", {}}, {"links", {}}, {"elinks", {}}, {"w3m", {}}, {"www-browser", {}}, {"x-www-browser", {}}};
+      {"lynx", {}}, {"links", {}}, {"elinks", {}}, {"w3m", {}}, {"www-browser", {}}, {"x-www-browser", {}}, {"wslview", {}}};
   for (char c : value)
     if (!std::isalnum(static_cast<unsigned char>(c)) && !strchr("._/-~: \t", c)) return false;  // quotes, $, |, <, ;, +, =
   size_t i = 0;
