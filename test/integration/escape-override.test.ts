@@ -8,7 +8,7 @@
  * Real kernel, real sbx, real programs.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixture, type Result, run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
@@ -84,6 +84,8 @@ beforeAll(() => {
   writeFileSync(join(pub, 'evil', 'mycat'), `#!/bin/sh\nprintf 'planted: '; cat ${secret}\n`);
   chmodSync(join(pub, 'evil', 'mycat'), 0o755);
   chmodSync(join(pub, 'evil', 'myscript'), 0o755);
+  writeFileSync(join(tools, 'lesspipe'), '#!/bin/sh\n'); // a stand-in for /usr/bin/lesspipe (LESSOPEN's twin)
+  chmodSync(join(tools, 'lesspipe'), 0o755);
 });
 afterAll(() => world.cleanup());
 
@@ -263,14 +265,18 @@ describe('code injected into the real program does not get its override', () => 
       ['LESS', '+!id'],
       ['LESSOPEN', '|sh -c id %s'],
       ['LESSCLOSE', './filter %s %s'],
+      ['LESSOPEN', '|-/bin/sh %s'], // helper-84: sh would run what is paged
+      ['SHELL', `sh -c "cat<${secret}>leak" #`], // helper-84 #06: less runs LESSOPEN with $SHELL -c, unquoted
+      ['SYSTEMD_LESS', `FRSXMK +!cat<${secret}>leak`], // helper-84 #08: systemd hands it to less as LESS
+      ['LESSMETACHARS', ';'],
     ] as const;
     for (const [name, value] of refused) {
       const r = await inside(`env ${name}='${value}' mytool ${secret}; echo rc=$?`);
       expect(r.stdout, `${name}=${value}`).not.toContain(SECRET);
       expect(r.stdout, r.stderr).toContain('rc=');
-      expect(r.stderr, `${name}=${value}`).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} \\(`));
+      expect(r.stderr, `${name}=${value}`).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name}[ :]`));
     }
-    expectSecret(await inside(`env PAGER='less -FRX' MANPAGER=/usr/bin/cat EDITOR=vim VISUAL='code --wait' BROWSER=firefox:w3m AWS_PAGER= LESS='-R -x4' SYSTEMD_PAGERSECURE=0 LESSOPEN='| /usr/bin/cat %s' LESSCLOSE='/usr/bin/true %s %s' mytool ${secret}`));
+    expectSecret(await inside(`env PAGER='less -FRX' MANPAGER=/usr/bin/cat EDITOR=vim VISUAL='code --wait' BROWSER=firefox:w3m AWS_PAGER= LESS='-R -x4' SYSTEMD_PAGERSECURE=0 LESSOPEN='|-${tools}/lesspipe %s' LESSCLOSE='${tools}/lesspipe %s %s' SHELL=/bin/sh SYSTEMD_LESS=FRSXMK mytool ${secret}`));
   });
 
   // helper-77 #02: the environment is read whole (it was read up to 1 MiB, and LD_PRELOAD
@@ -513,6 +519,35 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's directory 
       expect(r.stderr).toContain(`sbx: denied commands ${other}/${dir}/mycat (a file the sandbox may write`);
     }
     expectSecret(await wwInside(`PATH=${other}/ro:$PATH envtool ${secret}`));
+  });
+});
+
+// helper-84 #07: an override's program that has another name (a hard link: pnpm's store, uv's
+// cache, `cp -al`) in a place the sandbox writes is written through that name; the next
+// session gave what the sandbox wrote the override. Root's own files are exempt for a root
+// sandbox (dpkg's hard links): as root the fixture is nobody's.
+describe('a program with a hard link where the sandbox writes', () => {
+  const hl = join(world.dir, 'hltools');
+  const hlPolicy = join(world.dir, 'hl-policy.yaml');
+  const hlEnv = { ...env, PATH: `${hl}:${env.PATH}` };
+  const hlInside = (script: string) => sbxExec(['--policy', hlPolicy, '--', 'sh', '-c', script], { env: hlEnv, cwd: world.dir });
+  beforeAll(() => {
+    mkdirSync(hl);
+    for (const tool of ['hltool', 'hltool2']) {
+      copyFileSync('/bin/cat', join(hl, tool));
+      chmodSync(join(hl, tool), 0o755);
+      if (process.getuid?.() === 0) chownSync(join(hl, tool), 65534, 65534);
+    }
+    linkSync(join(hl, 'hltool'), join(pub, 'hl-link'));
+    writeFileSync(hlPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n  hltool: { read: { allow: ["secret/data.txt"] } }\n  hltool2: { read: { allow: ["secret/data.txt"] } }\n`);
+  });
+
+  it('runs under the strictest policy (inside, the link is written); twin: the same program without one keeps the override', async () => {
+    const r = await hlInside(`test -w ${pub}/hl-link && echo link-writable; hltool ${secret}; echo rc=$?`);
+    expect(r.stdout, r.stderr).toContain('link-writable');
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stderr).toContain(`sbx: denied commands ${hl}/hltool (a program the sandbox may write`);
+    expectSecret(await hlInside(`hltool2 ${secret}`));
   });
 });
 

@@ -261,7 +261,8 @@ bool names_command_variable(const std::string& name) {
 
 // less's one-letter options that neither run a command (`+cmd`, `!`), name a file it reads or
 // writes (-k, -o, -O, -T, -t) nor take a value: `less -FRX`, and the LESS variable's value.
-bool plain_less_options(const std::string& word) {
+bool plain_less_options(const std::string& word, bool dash_optional = false) {
+  if (dash_optional && !word.empty() && word[0] != '-') return plain_less_options("-" + word);  // LESS=FRX
   static const char kLetters[] = "RrFXSiIMmNnKQqseEcCgGwWJadfLu~xjzbhy0123456789";  // -x4, -j5: numbers
   static const char* const kLong[] = {"--RAW-CONTROL-CHARS", "--raw-control-chars", "--quit-if-one-screen", "--no-init",
                                       "--chop-long-lines", "--ignore-case", "--IGNORE-CASE", "--LONG-PROMPT",
@@ -352,9 +353,25 @@ bool harmless_less_filter(const Planters& p, const std::string& value) {
   if (words.empty() || words[0][0] != '/' || walk_name(p, words[0]) != Walked::kFound) return false;
   for (char c : words[0])
     if (!std::isalnum(static_cast<unsigned char>(c)) && !strchr("._/-", c)) return false;
+  // The filters made for it: `|-/bin/sh %s` would run what is paged as a script.
+  const std::string base = words[0].substr(words[0].rfind('/') + 1);
+  if (base != "lesspipe" && base != "lessfile" && base != "lesspipe.sh" && base != "src-hilite-lesspipe.sh") return false;
   for (size_t w = 1; w < words.size(); w++)
     if (words[w] != "%s") return false;
   return true;
+}
+
+// SHELL: one absolute path to a shell the sandbox cannot have written (`/bin/bash`), nothing
+// else: programs run `$SHELL -c CMD` (less, vim, make's $(shell), script) with it unquoted.
+bool harmless_shell(const Planters& p, const std::string& value) {
+  if (value.empty() || value[0] != '/') return false;
+  for (char c : value)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && !strchr("._/-", c)) return false;
+  const std::string base = value.substr(value.rfind('/') + 1);
+  static const char* const kShells[] = {"sh", "bash", "dash", "zsh", "fish", "ksh", "ksh93", "mksh", "tcsh", "csh", "rbash", "nu", "xonsh", "elvish", "yash", "posh"};
+  bool known = false;
+  for (const char* k : kShells) known = known || base == k;
+  return known && walk_name(p, value) == Walked::kFound;
 }
 
 // The first configuration variable in the environment `env` naming a place `p` lets the
@@ -373,13 +390,17 @@ std::string config_injection(const Planters& p, const std::string& env) {
     // less's input filter (Ubuntu's default `| /usr/bin/lesspipe %s`): a program by absolute
     // path the sandbox cannot write, handed the file's name, and nothing else.
     if ((name == "LESSOPEN" || name == "LESSCLOSE") && !harmless_less_filter(p, value))
-      return said + " (other than a filter program by absolute path, with %s)";
-    if (name == "LESS" || name == "MORE") {
+      return said + " (other than lesspipe or lessfile by absolute path, with %s)";
+    // The shell programs run their commands with (less runs its LESSOPEN filter as
+    // `$SHELL -c …`, the value pasted in unquoted).
+    if (name == "SHELL" && !harmless_shell(p, value)) return said + " (other than a shell by absolute path)";
+    // less's options, from less's own variable or the ones systemd and man-db pass on as it.
+    if (name == "LESS" || name == "MORE" || name == "SYSTEMD_LESS" || name == "MANLESS") {
       for (size_t i = 0; i < value.size();) {
         const size_t w = value.find_first_of(" \t", i);
         const std::string word = value.substr(i, w == std::string::npos ? std::string::npos : w - i);
         i = w == std::string::npos ? value.size() : w + 1;
-        if (!word.empty() && !plain_less_options(word)) return said + " (options other than plain ones: a pager runs `+cmd`)";
+        if (!word.empty() && !plain_less_options(word, true)) return said + " (options other than plain ones: a pager runs `+cmd`)";
       }
     }
   }
@@ -417,7 +438,8 @@ std::string loader_injection(int tid, const Planters& p) {
       "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR",
       "KUBECONFIG", "DOCKER_CONFIG", "SSH_ASKPASS", "SUDO_ASKPASS",
       // what the pager or editor a program runs (harmless_command) loads: key bindings, startup commands
-      "LESSKEY", "LESSKEYIN", "LESSKEY_CONTENT", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSEDIT", "VIMINIT", "EXINIT",
+      "LESSKEY", "LESSKEYIN", "LESSKEY_CONTENT", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSEDIT", "LESSMETACHARS",
+      "LESSMETAESCAPE", "VIMINIT", "EXINIT",
       "GVIMINIT", "VIMRUNTIME", "VIM", "EMACSLOADPATH"};
   struct Family {
     const char* prefix;
@@ -491,6 +513,18 @@ bool entry_replaceable(const std::string& dir, const struct stat& dst, const str
   return (entry && entry->st_uid == geteuid()) || have_cap_fowner();
 }
 
+// A file with more than one name (pnpm's store, uv's cache, `cp -al`) is written through the
+// other name, wherever that is: one the kernel lets us write counts as the sandbox's whatever
+// the policy says of this name. Root's own files aside for a sandbox started as root: their
+// other names are root's too (dpkg's hard links), and one a root sandbox could write is the
+// hard-link limit the README states.
+bool hard_linked_writable(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink < 2) return false;
+  if (geteuid() == 0 && st.st_uid == 0) return false;
+  return st.st_uid == geteuid() || kernel_lets_us(path, W_OK);
+}
+
 // Does any of the planters' policies let a sandbox write `path` (writable_in_some_session)?
 bool writable_to_any(const Planters& ps, const std::string& path) {
   if (ps.unknown) return true;
@@ -511,7 +545,9 @@ bool writable_to_any(const Planters& ps, const std::string& path) {
 // /tmp is ours to point elsewhere), a file the kernel lets us write, or one whose directory
 // lets us replace it (entry_replaceable).
 bool sandbox_may_write(const Planters& ps, const std::string& path) {
-  if (in_fixed_dev(path) || !writable_to_any(ps, path)) return false;
+  if (in_fixed_dev(path)) return false;
+  if (hard_linked_writable(path)) return true;
+  if (!writable_to_any(ps, path)) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   struct stat st, dst;
