@@ -80,6 +80,9 @@ describe('1+6+7. namespaces, mounts, bpf, perf, userfaultfd, sockets, clone3', (
     spawn: ['spawn'],
     'clone-fs': ['clone-fs'],
     'clone-plain': ['clone-plain'],
+    'clone-vm': ['clone-vm'],
+    'clone-vm-parent': ['clone-vm-parent'],
+    'clone-vm-vfork': ['clone-vm-vfork'],
     // socket(family, type, protocol)
     'AF_PACKET': ['socket', '17', '3', '0'],
     'AF_INET SOCK_RAW': ['socket', '2', '3', '1'],
@@ -220,6 +223,18 @@ describe('1+6+7. namespaces, mounts, bpf, perf, userfaultfd, sockets, clone3', (
     expect(ins['clone-fs']).toBe('clone-fs: EPERM');
     expect(out['clone-plain']).toBe('clone-plain: ok');
     expect(ins['clone-plain']).toBe('clone-plain: ok');
+  });
+
+  // helper-85 #09: exec.cc tells a vfork child's exec by comparing its address space with its
+  // parent's (kcmp); a process sharing one with another (plain CLONE_VM, or as vfork but the
+  // child of its own parent with CLONE_PARENT) would leave it no one to compare with.
+  it('clone(CLONE_VM) of a process is refused inside but as vfork of its own child (works outside); twin: vfork works', () => {
+    expect(out['clone-vm']).toBe('clone-vm: ok');
+    expect(out['clone-vm-parent']).toBe('clone-vm-parent: ok');
+    expect(ins['clone-vm']).toBe('clone-vm: EPERM');
+    expect(ins['clone-vm-parent']).toBe('clone-vm-parent: EPERM');
+    expect(out['clone-vm-vfork']).toBe('clone-vm-vfork: ok');
+    expect(ins['clone-vm-vfork']).toBe('clone-vm-vfork: ok');
   });
 
   it('clone3 gets ENOSYS inside (works outside); posix_spawn, fork and threads fall back and work', async () => {

@@ -522,6 +522,74 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's directory 
   });
 });
 
+// Whether an exec replaced a process's address space decides whether what its memory says
+// (AT_EXECFN: which script an interpreter runs) is the kernel's or the process's own.
+describe('an exec taken for what it is not', () => {
+  const vfPolicy = join(world.dir, 'vf-policy.yaml');
+  const vfInside = (script: string) => sbxExec(['--policy', vfPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
+  beforeAll(() => {
+    // `${tools}/vfscript` and `${pub}/bin77/grep` are the same length, as are the tool's argv
+    // (f bbb ccc) and the one dash gives grep (-n TODO f): with ASLR off the two images look alike.
+    writeFileSync(join(tools, 'vfscript'), `#!/bin/sh\ngrep -n TODO "$1"\nprintf 'tool: '; cat ${secret}\n`);
+    chmodSync(join(tools, 'vfscript'), 0o755);
+    writeFileSync(join(tools, 'pytool'), `#!/usr/bin/python3\nprint('pytool: ' + open(${JSON.stringify(secret)}).read())\n`);
+    chmodSync(join(tools, 'pytool'), 0o755);
+    mkdirSync(join(pub, 'bin77'));
+    writeFileSync(join(pub, 'bin77', 'grep'), `#!/bin/sh\nprintf 'planted: '; cat ${secret}\n`);
+    chmodSync(join(pub, 'bin77', 'grep'), 0o755);
+    writeFileSync(join(world.dir, 'f'), 'TODO: x\n');
+    writeFileSync(
+      join(pub, 'leader.py'),
+      [
+        'import ctypes, os, sys, threading, time',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'libc.getauxval.restype = ctypes.c_ulong',
+        'libc.getauxval.argtypes = [ctypes.c_ulong]',
+        'tool = sys.argv[1].encode() + b"\\0"',
+        'fn = libc.getauxval(31)  # AT_EXECFN',
+        'ctypes.memmove(fn, tool, len(tool))  # now names the override script',
+        'def t():',
+        '    time.sleep(0.3)',
+        '    try: os.execv(sys.argv[2], ["bad"])  # allowed by sbx, refused by the kernel (ENOEXEC)',
+        '    except OSError as e: print("exec failed", flush=True)',
+        '    time.sleep(0.6)  # the main thread exits meanwhile',
+        '    try: print("secret: " + open(sys.argv[3]).read(), flush=True)',
+        '    except OSError as e: print("secret refused", flush=True)',
+        '    os._exit(0)',
+        'threading.Thread(target=t).start()',
+        'time.sleep(0.5)',
+        'libc.syscall(60, 0)  # SYS_exit: the main thread alone',
+      ].join('\n') + '\n',
+    );
+    writeFileSync(join(pub, 'bad'), 'not a program\n');
+    chmodSync(join(pub, 'bad'), 0o755);
+    writeFileSync(vfPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n  vfscript: { read: { allow: ["secret/data.txt"] } }\n  pytool: { read: { allow: ["secret/data.txt"] } }\n`);
+  });
+
+  // helper-85 #09: dash vforks for grep; the child's old address space lives on in dash, and
+  // with ASLR off its layout matched: the exec was taken for a failed one, and the planted
+  // grep script kept vfscript's override. Now the child is compared with its parent (kcmp).
+  it("a vfork child's exec with ASLR off and matching sizes: the planted script gets no override (outside it runs; twin: the tool's own read)", async () => {
+    const cmd = `PATH=${pub}/bin77:$PATH setarch -R vfscript f bbb ccc`;
+    expect((await outside(cmd)).stdout).toContain(`planted: ${SECRET}`);
+    const r = await vfInside(cmd);
+    expect(r.stdout, r.stderr).toContain(`tool: ${SECRET}`);
+    expect(r.stdout).not.toContain(`planted: ${SECRET}`);
+  });
+
+  // helper-85 #12: a failed exec, then the main thread exits: the leader's /proc entries went
+  // blank, the layout fingerprint "changed", and AT_EXECFN — rewritten by the process — was
+  // trusted: the sandbox's python got pytool's override.
+  it('a failed exec whose main thread exits meanwhile is not taken for an exec (twin: the real pytool reads the secret)', async () => {
+    const python = `/usr/bin/${'./'.repeat(24)}python3`;
+    const r = await vfInside(`${python} ${pub}/leader.py ${tools}/pytool ${pub}/bad ${secret}`);
+    expect(r.stdout, r.stderr).toContain('exec failed');
+    expect(r.stdout).toContain('secret refused');
+    expect(r.stdout).not.toContain(SECRET);
+    expect((await vfInside('pytool')).stdout).toContain(`pytool: ${SECRET}`);
+  });
+});
+
 // helper-84 #07: an override's program that has another name (a hard link: pnpm's store, uv's
 // cache, `cp -al`) in a place the sandbox writes is written through that name; the next
 // session gave what the sandbox wrote the override. Root's own files are exempt for a root

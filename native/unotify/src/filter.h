@@ -93,8 +93,11 @@ static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
    unshare adds CLONE_NEWTIME 0x80, which clone reads as part of its exit-signal byte. */
 #define SBX_CLONE_NS_FLAGS 0x7E020000u
 #define SBX_CLONE_NEWTIME 0x00000080u
-/* CLONE_FS 0x200, CLONE_THREAD 0x10000 (linux/sched.h) */
+/* CLONE_VM 0x100, CLONE_FS 0x200, CLONE_VFORK 0x4000, CLONE_PARENT 0x8000, CLONE_THREAD 0x10000 (linux/sched.h) */
+#define SBX_CLONE_VM 0x00000100u
 #define SBX_CLONE_FS 0x00000200u
+#define SBX_CLONE_VFORK 0x00004000u
+#define SBX_CLONE_PARENT 0x00008000u
 #define SBX_CLONE_THREAD 0x00010000u
 
 /* ---- the table, as data ---- */
@@ -259,7 +262,14 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
          commands: override reading ./lib.sh after its own cd) */
       sbx_jump_if(a, BPF_JSET, SBX_CLONE_THREAD, L_ALLOW);
       sbx_jump_if(a, BPF_JSET, SBX_CLONE_FS, L_EPERM);
+      /* an address space shared outside a thread group only as vfork does it, with the
+         parent: exec.cc tells a vfork child's exec by comparing it with its parent's (kcmp) */
+      sbx_jump_if(a, BPF_JSET, SBX_CLONE_VM, L_B);
       sbx_ret(a, SBX_RET_ALLOW);
+      sbx_mark(a, L_B);
+      sbx_jump_if(a, BPF_JSET, SBX_CLONE_PARENT, L_EPERM);
+      sbx_jump_if(a, BPF_JSET, SBX_CLONE_VFORK, L_ALLOW);
+      sbx_ret(a, SBX_RET_ERR(EPERM));
       break;
     case SBX_CHECK_unshare: /* unshare(flags) */
       sbx_ld(a, SBX_OFF_ARG_LO(0));

@@ -21,6 +21,7 @@
 // starts with every process unknown and verifies each at first sight.
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
@@ -698,8 +699,9 @@ std::string argv0_home_planted(const Planters& p, int tid) {
 // succeeds: the file (dev/ino of /proc/<pid>/exe) and the layout it was given (code, data,
 // brk, stack, argv and environment areas: /proc/<pid>/stat fields 26-28 and 45-51, which a
 // process cannot set without CAP_SYS_RESOURCE). Empty when unreadable.
-std::string image_fingerprint(int tgid) {
-  const std::string proc = "/proc/" + std::to_string(tgid);
+std::string image_fingerprint(int tid) {
+  // The thread's own view (a thread group leader that exited shows no exe and zeros).
+  const std::string proc = "/proc/" + std::to_string(tid) + "/task/" + std::to_string(tid);
   struct stat st;
   std::string out = stat((proc + "/exe").c_str(), &st) == 0 ? std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) : "?";
   std::string line;
@@ -1001,12 +1003,37 @@ const char* override_write_refusal(Core& core, int tgid) {
   return nullptr;
 }
 
-// Has an exec replaced tgid's address space since `m` was taken (ExecTable::Mark)? Missed only
-// by a vfork child that runs the same file the same way as its parent with ASLR off.
-bool exec_replaced_image(const ExecTable::Mark& m, int tgid) {
+// Has an exec replaced the address space of the process `tid` belongs to since `m` was taken
+// (ExecTable::Mark)?
+bool exec_replaced_image(const ExecTable::Mark& m, int tid) {
+  if (!m.mem || !m.mem->ok()) return m.fingerprint != image_fingerprint(tid);
   char byte;
-  if (m.mem && m.mem->ok() && pread(m.mem->get(), &byte, 1, static_cast<off_t>(m.probe)) == 0) return true;
-  return m.fingerprint != image_fingerprint(tgid);
+  if (pread(m.mem->get(), &byte, 1, static_cast<off_t>(m.probe)) == 0) return true;  // gone
+  if (m.sharer <= 0) return false;  // alive, and no other process had it: still ours
+  // A vfork child's: alive in its parent. Still shared, no exec; the parent gone (pinned: the
+  // answer is about it only if it is alive after kcmp), the mem file answered for us.
+  const long r = syscall(SYS_kcmp, tid, m.sharer, KCMP_VM, 0, 0);
+  return pidfd_alive(m.sharer_pin->get()) && (r == 1 || r == 2);
+}
+
+// The mark of the address space the exec by `tid` leaves (ExecTable::Mark).
+ExecTable::Mark exec_mark(int tid, uint64_t probe) {
+  ExecTable::Mark mark;
+  Fd mem(open(("/proc/" + std::to_string(tid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!mem.ok()) {
+    mark.fingerprint = image_fingerprint(tid);
+    return mark;
+  }
+  mark.mem = std::make_shared<const Fd>(std::move(mem));
+  mark.probe = probe;
+  const int parent = proc_ppid(tid);
+  if (parent <= 0) return mark;
+  auto pin = std::make_shared<const Fd>(sys_pidfd_open(parent, 0));
+  if (pin->ok() && syscall(SYS_kcmp, tid, parent, KCMP_VM, 0, 0) == 0 && pidfd_alive(pin->get())) {
+    mark.sharer = parent;
+    mark.sharer_pin = std::move(pin);
+  }
+  return mark;
 }
 
 bool verify_before_decision(Notif& n) {
@@ -1018,7 +1045,7 @@ bool verify_before_decision(Notif& n) {
   // the first time (nothing granted on what it says), not as one right after an exec. Told
   // apart by what only the kernel sets: unchanged, the exec did not happen (or ran the same
   // file with the same layout, which this decides the same way, its argv included).
-  const bool pending = seen.state == ExecTable::State::kPending && exec_replaced_image(seen.before, n.caller.tgid);
+  const bool pending = seen.state == ExecTable::State::kPending && exec_replaced_image(seen.before, n.caller.tid);
   (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
@@ -1099,14 +1126,8 @@ void handle_exec(Notif& n) {
     }
   }
   // Marked before the CONTINUE: the new image cannot reach a trapped syscall before it.
-  ExecTable::Mark mark;
-  Fd mem(open(("/proc/" + std::to_string(n.caller.tid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
-  if (mem.ok()) {
-    mark.mem = std::make_shared<const Fd>(std::move(mem));
-    mark.probe = n.req.data.instruction_pointer;
-  }
-  mark.fingerprint = image_fingerprint(n.caller.tgid);
-  if (!n.valid()) return;  // the mem file is of the caller's address space only if it still waits
+  ExecTable::Mark mark = exec_mark(n.caller.tid, n.req.data.instruction_pointer);
+  if (!n.valid()) return;  // what the mark holds is the caller's only if it still waits
   n.core->execs().mark_pending(n.caller, std::move(mark));
   // The shell execs another program in its place: that one does not follow cd. Recorded
   // before the CONTINUE (and in the keeper's store), so a supervisor restarted before the new

@@ -30,15 +30,21 @@ class ExecTable {
  public:
   enum class State { kUnknown, kPending, kVerified };
   // What tells, at the process's next trapped syscall, whether an exec replaced its address
-  // space (exec.cc exec_replaced_image), each sound on its own and neither forgeable by the
-  // old image into saying yes: the old address space's /proc/<pid>/mem, read at `probe` (the
-  // execve's own instruction), reads 0 bytes once that address space is gone (1 byte or EIO
-  // while it lives, whatever the old image unmaps) — but a vfork child's lives on in its
-  // parent; and `fingerprint` (exec.cc image_fingerprint), the layout the kernel gave the
-  // image — the same again for the same file run the same way with ASLR off.
+  // space (exec.cc exec_replaced_image), nothing the old image can forge into a yes (what it
+  // wrote into its own memory would then be trusted) or a no (a script it runs then goes
+  // unchecked): the old address space's /proc/<pid>/mem, read at `probe` (the execve's own
+  // instruction), reads 0 bytes once that address space is gone, 1 byte or EIO while it lives
+  // (whatever the old image unmaps, wherever its threads go). A vfork child's lives on in its
+  // parent — the only other process an address space is shared with (filter.h refuses
+  // CLONE_VM outside a thread but as vfork, and with CLONE_PARENT) — so for one the parent
+  // is kept (`sharer`, pinned), and kcmp(KCMP_VM) tells whether the child still shares it.
+  // `fingerprint` (the image's layout, exec.cc image_fingerprint) only when the mem file
+  // cannot be opened.
   struct Mark {
     SharedFd mem;
     uint64_t probe = 0;
+    int sharer = -1;
+    SharedFd sharer_pin;
     std::string fingerprint;
   };
   struct Seen {

@@ -191,6 +191,12 @@ int proc_pgrp(int pid) {
   return atoi(nth_field(a, 5).c_str());
 }
 
+int proc_ppid(int pid) {
+  std::string a;
+  if (!stat_fields(pid, a)) return -1;
+  return atoi(nth_field(a, 4).c_str());
+}
+
 bool proc_session_tty(int pid, int* session, int* foreground) {
   std::string a;
   if (!stat_fields(pid, a)) return false;

@@ -106,6 +106,8 @@ bool read_status(int pid, ProcStatus& st);
 uint64_t proc_starttime(int pid);
 // Process group id (field 5 of /proc/<pid>/stat), -1 when unreadable.
 int proc_pgrp(int pid);
+// Parent's pid (field 4 of /proc/<pid>/stat), -1 when unreadable.
+int proc_ppid(int pid);
 // Its session id (the session leader's pid) and its terminal's foreground group (tpgid, -1
 // without one); false if unreadable.
 bool proc_session_tty(int pid, int* session, int* foreground);
