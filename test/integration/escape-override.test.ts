@@ -220,6 +220,8 @@ describe('code injected into the real program does not get its override', () => 
       [`CURL_HOME=${pub}`, 'CURL_HOME naming a place the sandbox writes'],
       ['PIP_CONFIG_FILE=pip.conf', 'PIP_CONFIG_FILE naming a place the sandbox writes'],
       ['GIT_COMMON_DIR=evil', 'GIT_COMMON_DIR naming a place the sandbox writes'], // relative: where the caller stands
+      ['HOME=evil', 'HOME naming a place the sandbox writes'], // helper-85 #11: less's .lesskey, python's user site
+      ['XDG_CONFIG_HOME=evil', 'XDG_CONFIG_HOME naming a place the sandbox writes'],
       [`PAGER=${pub}/evil/pager`, 'PAGER \\(a command line other than a known pager'],
     ] as const;
     for (const [v, why] of cases) {
@@ -269,6 +271,7 @@ describe('code injected into the real program does not get its override', () => 
       ['SHELL', `sh -c "cat<${secret}>leak" #`], // helper-84 #06: less runs LESSOPEN with $SHELL -c, unquoted
       ['SYSTEMD_LESS', `FRSXMK +!cat<${secret}>leak`], // helper-84 #08: systemd hands it to less as LESS
       ['LESSMETACHARS', ';'],
+      ['__PYVENV_LAUNCHER__', 'evil/bin/python'], // helper-85 #13: python's home follows it
     ] as const;
     for (const [name, value] of refused) {
       const r = await inside(`env ${name}='${value}' mytool ${secret}; echo rc=$?`);
@@ -519,6 +522,30 @@ describe.runIf(process.getuid?.() === 0)("a program in another user's directory 
       expect(r.stderr).toContain(`sbx: denied commands ${other}/${dir}/mycat (a file the sandbox may write`);
     }
     expectSecret(await wwInside(`PATH=${other}/ro:$PATH envtool ${secret}`));
+  });
+});
+
+// helper-85 #10: a pager or editor the override's program runs does what its terminal or stdin
+// types (`PAGER=vim` read the paged text as commands; less's `!` on a pty the sandbox made its
+// terminal): it runs under the policy the override came from. By the image's name: a copy of
+// cat named less stands in for one (less may not be installed, and its commands need a tty).
+describe('a pager or editor an override program runs', () => {
+  const pgPolicy = join(world.dir, 'pg-policy.yaml');
+  const pgInside = (script: string) => sbxExec(['--policy', pgPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
+  beforeAll(() => {
+    mkdirSync(join(tools, 'pg'));
+    copyFileSync('/bin/cat', join(tools, 'pg', 'less'));
+    chmodSync(join(tools, 'pg', 'less'), 0o755);
+    writeFileSync(join(tools, 'pagetool'), `#!/bin/sh\nprintf 'direct: '; cat "$1"\nprintf 'paged: '; ${tools}/pg/less "$1"\n`);
+    chmodSync(join(tools, 'pagetool'), 0o755);
+    writeFileSync(pgPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n  pagetool: { read: { allow: ["secret/data.txt"] } }\n`);
+  });
+
+  it('runs under the policy the override came from (twin: the override program itself reads the file)', async () => {
+    const r = await pgInside(`pagetool ${secret}`);
+    expect(r.stdout, r.stderr).toContain(`direct: ${SECRET}`);
+    expect(r.stdout).not.toContain(`paged: ${SECRET}`);
+    expect(r.stderr).toContain(`sbx: denied read ${secret}`);
   });
 });
 

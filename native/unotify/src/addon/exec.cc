@@ -152,7 +152,11 @@ const char* const kConfigFileVariables[] = {
     "ANSIBLE_CONFIG", "STARSHIP_CONFIG", "XINITRC", "GNUPGHOME",
     // where git finds a repository's config, hooks and objects (`GIT_COMMON_DIR=evil`: a
     // relative one is wherever the caller chose to stand)
-    "GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_INDEX_FILE"};
+    "GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_INDEX_FILE",
+    // where every program finds its user's configuration, data and terminal descriptions
+    // (`HOME=evil`: less's .lesskey, python's user site-packages, below the caller's cwd)
+    "HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS", "TERMINFO",
+    "TERMINFO_DIRS", "LOCPATH", "LESSHISTFILE"};
 const char* const kCommandVariables[] = {
     "EDITOR", "VISUAL", "GIT_EDITOR", "SUDO_ASKPASS", "SSH_ASKPASS", "GIT_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND",
     "PAGER", "GIT_PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE", "BROWSER", "TERMINAL"};
@@ -441,7 +445,9 @@ std::string loader_injection(int tid, const Planters& p) {
       // what the pager or editor a program runs (harmless_command) loads: key bindings, startup commands
       "LESSKEY", "LESSKEYIN", "LESSKEY_CONTENT", "LESSKEY_SYSTEM", "LESSKEYIN_SYSTEM", "LESSEDIT", "LESSMETACHARS",
       "LESSMETAESCAPE", "VIMINIT", "EXINIT",
-      "GVIMINIT", "VIMRUNTIME", "VIM", "EMACSLOADPATH"};
+      "GVIMINIT", "VIMRUNTIME", "VIM", "EMACSLOADPATH",
+      // where python takes its program to be (macOS's, honoured on Linux): its home follows
+      "__PYVENV_LAUNCHER__"};
   struct Family {
     const char* prefix;
     std::vector<const char*> harmless;
@@ -744,6 +750,18 @@ Planters planters_of(Notif& n, const std::shared_ptr<const Policy>& base) {
 
 enum class Verdict { kAllow, kKill, kRefuse, kGone };
 
+// A pager, editor or text browser (by its image's name): a program that runs commands its
+// user types (less's `!`, vim's `:!`, nano's ^T, lynx's `!`).
+bool runs_what_it_is_typed(const std::string& image) {
+  const std::string base = image.substr(image.rfind('/') + 1);
+  static const char* const exact[] = {"less", "more", "most", "pg", "lv", "vi", "view", "ex", "nvim", "gvim", "nano", "rnano",
+                                      "pico", "emacsclient", "micro", "hx", "helix", "kak", "joe", "jed", "ne", "mcedit",
+                                      "lynx", "links", "elinks", "w3m", "ed", "red"};
+  for (const char* e : exact)
+    if (base == e) return true;
+  return base.compare(0, 3, "vim") == 0 || base.compare(0, 5, "emacs") == 0;
+}
+
 // The running image of the caller's process, decided under its policy. Overrides applied.
 Verdict verify_image(Notif& n, bool pending) {
   const std::string proc = "/proc/" + std::to_string(n.caller.tid);
@@ -881,22 +899,18 @@ Verdict verify_image(Notif& n, bool pending) {
     if (!n.valid()) return Verdict::kGone;
     if (!planted.empty()) why = "where python's argv[0] leads, a place the sandbox may write: python reads its home from there";
   }
-  if (!planted.empty()) {
-    ov = -1;  // not the override it was to get either
-    // Decided again below under the strict policy, which may have exec rules this one has
-    // not: the image then by identity (an fd), read while the caller still waits.
+  // Moves the caller to `policy` and decides its image again there, which may have exec rules
+  // this one has not: the image then by identity (an fd), read while the caller still waits.
+  const auto place_again = [&](int policy) -> Verdict {
     if (!exe.ok()) {
       exe.reset(open((proc + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
       if (!exe.ok()) exe.reset(open((proc + "/exe").c_str(), O_PATH | O_CLOEXEC));
       if (!n.valid()) return Verdict::kGone;
     }
-    if (n.core->procs().assign(n.caller.tgid, n.core->procs().strict(), false) < 0) {
+    if (n.core->procs().assign(n.caller.tgid, policy, false) < 0) {
       post_event(n, "error", Decision{false, -2}, path);
       return Verdict::kKill;
     }
-    post_event(n, "deny", Decision{false, -2},
-               planted + " (" + why + ": it runs under the session's strictest policy, not a commands: override)", "commands");
-    n.core->denials++;
     n.policyId = n.core->procs().lookup(n.caller.tid, &n.caller.tgid, &n.caller.task, &n.caller.pin);
     if (!n.core->has_policy(n.policyId)) n.policyId = n.core->procs().strict();
     n.pol = n.core->policy(n.policyId);
@@ -907,6 +921,20 @@ Verdict verify_image(Notif& n, bool pending) {
       post_event(n, "deny", again.d, again.target, again.op);
       return Verdict::kKill;
     }
+    return Verdict::kAllow;
+  };
+  if (!planted.empty()) {
+    ov = -1;  // not the override it was to get either
+    post_event(n, "deny", Decision{false, -2},
+               planted + " (" + why + ": it runs under the session's strictest policy, not a commands: override)", "commands");
+    n.core->denials++;
+    if (const Verdict v = place_again(n.core->procs().strict()); v != Verdict::kAllow) return v;
+  } else if (ov < 0 && base && !overrides_own && runs_what_it_is_typed(path)) {
+    // A pager, editor or text browser the override's program runs (git's less, its $EDITOR)
+    // does what its terminal or stdin types — `!cmd` in less, `:!` in vim — and both may be
+    // the sandbox's (a pipe, a pty it made its terminal). It needs none of the override's
+    // rights: it runs under the policy the override came from, the sandbox's own anyway.
+    if (const Verdict v = place_again(base->id); v != Verdict::kAllow) return v;
   }
   if (ov >= 0) {
     // The real program, with code of someone else's choosing loaded into it by the dynamic
