@@ -588,6 +588,26 @@ describe('an exec taken for what it is not', () => {
         'libc.syscall(60, 0)  # SYS_exit: the main thread alone',
       ].join('\n') + '\n',
     );
+    writeFileSync(
+      join(pub, 'vfx.py'),
+      [
+        'import ctypes, os, sys, threading, time',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'libc.getauxval.restype = ctypes.c_ulong',
+        'libc.getauxval.argtypes = [ctypes.c_ulong]',
+        'lib = ctypes.CDLL(sys.argv[4])',
+        'tool = sys.argv[1].encode() + b"\\0"',
+        'fn = libc.getauxval(31)  # AT_EXECFN',
+        'ctypes.memmove(fn, tool, len(tool))  # now names the override script',
+        'def t():',
+        '    time.sleep(0.7)',
+        '    os.execv("/bin/sleep", ["sleep", "2"])  # another thread: a new address space for the parent',
+        'threading.Thread(target=t).start()',
+        'time.sleep(0.2)',
+        'lib.vfork_fail(sys.argv[2].encode(), sys.argv[3].encode(), 2)',
+        'time.sleep(3)',
+      ].join('\n') + '\n',
+    );
     writeFileSync(join(pub, 'bad'), 'not a program\n');
     chmodSync(join(pub, 'bad'), 0o755);
     writeFileSync(vfPolicy, `version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n  vfscript: { read: { allow: ["secret/data.txt"] } }\n  pytool: { read: { allow: ["secret/data.txt"] } }\n`);
@@ -614,6 +634,16 @@ describe('an exec taken for what it is not', () => {
     expect(r.stdout).toContain('secret refused');
     expect(r.stdout).not.toContain(SECRET);
     expect((await vfInside('pytool')).stdout).toContain(`pytool: ${SECRET}`);
+  });
+
+  // helper-86 #14: a vfork child's exec fails; another thread of its parent execs meanwhile:
+  // the child no longer shared its parent's address space (kcmp), and was taken for exec'd.
+  it("a vfork child's failed exec is not taken for one when its parent execs meanwhile (twin: the real pytool, above)", async () => {
+    const python = `/usr/bin/${'./'.repeat(24)}python3`;
+    const r = await vfInside(`${python} ${pub}/vfx.py ${tools}/pytool ${pub}/bad ${secret} ${fixture('vfork_fail_lib')}; sleep 2.5`);
+    expect(r.stdout, r.stderr).toContain('child: exec failed');
+    expect(r.stdout).toContain('child: secret refused');
+    expect(r.stdout).not.toContain(SECRET);
   });
 });
 

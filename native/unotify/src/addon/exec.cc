@@ -1032,20 +1032,23 @@ const char* override_write_refusal(Core& core, int tgid) {
 }
 
 // Has an exec replaced the address space of the process `tid` belongs to since `m` was taken
-// (ExecTable::Mark)?
-bool exec_replaced_image(const ExecTable::Mark& m, int tid) {
+// (ExecTable::Mark)? Never yes for an exec that failed: what that process wrote into its own
+// memory (AT_EXECFN) would be trusted.
+bool exec_replaced_image(ExecTable& execs, const ExecTable::Mark& m, int tid) {
   if (!m.mem || !m.mem->ok()) return m.fingerprint != image_fingerprint(tid);
   char byte;
   if (pread(m.mem->get(), &byte, 1, static_cast<off_t>(m.probe)) == 0) return true;  // gone
   if (m.sharer <= 0) return false;  // alive, and no other process had it: still ours
-  // A vfork child's: alive in its parent. Still shared, no exec; the parent gone (pinned: the
-  // answer is about it only if it is alive after kcmp), the mem file answered for us.
+  // A vfork child's: alive in its parent. Still shared, no exec. The answer is about the
+  // parent we pinned only if it is alive after kcmp, and about its first address space only
+  // if it exec'd nothing meanwhile (before kcmp, or after: its exec is marked before it runs).
+  if (execs.exec_epoch(m.sharer) != m.sharer_epoch) return false;
   const long r = syscall(SYS_kcmp, tid, m.sharer, KCMP_VM, 0, 0);
-  return pidfd_alive(m.sharer_pin->get()) && (r == 1 || r == 2);
+  return pidfd_alive(m.sharer_pin->get()) && execs.exec_epoch(m.sharer) == m.sharer_epoch && (r == 1 || r == 2);
 }
 
 // The mark of the address space the exec by `tid` leaves (ExecTable::Mark).
-ExecTable::Mark exec_mark(int tid, uint64_t probe) {
+ExecTable::Mark exec_mark(ExecTable& execs, int tid, uint64_t probe) {
   ExecTable::Mark mark;
   Fd mem(open(("/proc/" + std::to_string(tid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
   if (!mem.ok()) {
@@ -1057,9 +1060,11 @@ ExecTable::Mark exec_mark(int tid, uint64_t probe) {
   const int parent = proc_ppid(tid);
   if (parent <= 0) return mark;
   auto pin = std::make_shared<const Fd>(sys_pidfd_open(parent, 0));
-  if (pin->ok() && syscall(SYS_kcmp, tid, parent, KCMP_VM, 0, 0) == 0 && pidfd_alive(pin->get())) {
+  const uint64_t epoch = execs.exec_epoch(parent);
+  if (pin->ok() && syscall(SYS_kcmp, tid, parent, KCMP_VM, 0, 0) == 0 && pidfd_alive(pin->get()) && execs.exec_epoch(parent) == epoch) {
     mark.sharer = parent;
     mark.sharer_pin = std::move(pin);
+    mark.sharer_epoch = epoch;
   }
   return mark;
 }
@@ -1073,7 +1078,7 @@ bool verify_before_decision(Notif& n) {
   // the first time (nothing granted on what it says), not as one right after an exec. Told
   // apart by what only the kernel sets: unchanged, the exec did not happen (or ran the same
   // file with the same layout, which this decides the same way, its argv included).
-  const bool pending = seen.state == ExecTable::State::kPending && exec_replaced_image(seen.before, n.caller.tid);
+  const bool pending = seen.state == ExecTable::State::kPending && exec_replaced_image(t, seen.before, n.caller.tid);
   (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
   switch (verify_image(n, pending)) {
     case Verdict::kAllow:
@@ -1154,7 +1159,7 @@ void handle_exec(Notif& n) {
     }
   }
   // Marked before the CONTINUE: the new image cannot reach a trapped syscall before it.
-  ExecTable::Mark mark = exec_mark(n.caller.tid, n.req.data.instruction_pointer);
+  ExecTable::Mark mark = exec_mark(n.core->execs(), n.caller.tid, n.req.data.instruction_pointer);
   if (!n.valid()) return;  // what the mark holds is the caller's only if it still waits
   n.core->execs().mark_pending(n.caller, std::move(mark));
   // The shell execs another program in its place: that one does not follow cd. Recorded

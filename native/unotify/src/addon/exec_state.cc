@@ -69,6 +69,12 @@ void ExecTable::mark_pending(const Caller& caller, Mark before) {
   e.tainted = false;  // the exec replaces the address space a debugger wrote
 }
 
+uint64_t ExecTable::exec_epoch(int tgid) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = procs_.find(tgid);
+  return it == procs_.end() ? 0 : it->second.epoch;
+}
+
 void ExecTable::taint(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = procs_.find(tgid);

@@ -37,7 +37,8 @@ class ExecTable {
   // (whatever the old image unmaps, wherever its threads go). A vfork child's lives on in its
   // parent — the only other process an address space is shared with (filter.h refuses
   // CLONE_VM outside a thread but as vfork, and with CLONE_PARENT) — so for one the parent
-  // is kept (`sharer`, pinned), and kcmp(KCMP_VM) tells whether the child still shares it.
+  // is kept (`sharer`, pinned), and kcmp(KCMP_VM) tells whether the child still shares it —
+  // as long as the parent has not exec'd itself meanwhile (another of its threads can).
   // `fingerprint` (the image's layout, exec.cc image_fingerprint) only when the mem file
   // cannot be opened.
   struct Mark {
@@ -45,8 +46,11 @@ class ExecTable {
     uint64_t probe = 0;
     int sharer = -1;
     SharedFd sharer_pin;
+    uint64_t sharer_epoch = 0;  // its exec_epoch() then: an exec of its own since makes kcmp moot
     std::string fingerprint;
   };
+  // The epoch of tgid's last exec let through (mark_pending), 0 when none is known.
+  uint64_t exec_epoch(int tgid);
   struct Seen {
     State state = State::kUnknown;
     uint64_t epoch = 0;  // pass back to settle(): a newer exec makes it stale
