@@ -86,6 +86,8 @@ beforeAll(() => {
   chmodSync(join(pub, 'evil', 'myscript'), 0o755);
   writeFileSync(join(tools, 'lesspipe'), '#!/bin/sh\n'); // a stand-in for /usr/bin/lesspipe (LESSOPEN's twin)
   chmodSync(join(tools, 'lesspipe'), 0o755);
+  writeFileSync(join(tools, 'zed'), '#!/bin/sh\n'); // named like an editor, but a script
+  chmodSync(join(tools, 'zed'), 0o755);
 });
 afterAll(() => world.cleanup());
 
@@ -222,6 +224,10 @@ describe('code injected into the real program does not get its override', () => 
       ['GIT_COMMON_DIR=evil', 'GIT_COMMON_DIR naming a place the sandbox writes'], // relative: where the caller stands
       ['HOME=evil', 'HOME naming a place the sandbox writes'], // helper-85 #11: less's .lesskey, python's user site
       ['XDG_CONFIG_HOME=evil', 'XDG_CONFIG_HOME naming a place the sandbox writes'],
+      // helper-86 #16: any variable named like a place or a search path, relative
+      ['FPATH=evil', 'FPATH naming a place relative to where the caller stands'],
+      ['TCL_LIBRARY=evil', 'TCL_LIBRARY naming a place relative to where the caller stands'],
+      ['PKG_CONFIG_PATH=/usr/lib/pkgconfig:lib', 'PKG_CONFIG_PATH naming a place relative to where the caller stands'],
       [`PAGER=${pub}/evil/pager`, 'PAGER \\(a command line other than a known pager'],
     ] as const;
     for (const [v, why] of cases) {
@@ -229,7 +235,7 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stdout, v).not.toContain(SECRET);
       expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${why}`));
     }
-    expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf GIT_DIR=${tools} PAGER='less -R' mytool ${secret}`));
+    expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf GIT_DIR=${tools} PAGER='less -R' TCL_LIBRARY=/usr/share/tcltk MANPATH=:/usr/share/man mytool ${secret}`));
   });
 
   // helper-80 #02, #03: a list of code-loading variables is never complete (GSS_MECH_CONFIG
@@ -272,6 +278,8 @@ describe('code injected into the real program does not get its override', () => 
       ['SYSTEMD_LESS', `FRSXMK +!cat<${secret}>leak`], // helper-84 #08: systemd hands it to less as LESS
       ['LESSMETACHARS', ';'],
       ['__PYVENV_LAUNCHER__', 'evil/bin/python'], // helper-85 #13: python's home follows it
+      ['PAGER', `${tools}/zed --wait`], // helper-86 #15: named like an editor, a script (zsh's zed)
+      ['EDITOR', 'zed'], // the same found on PATH
     ] as const;
     for (const [name, value] of refused) {
       const r = await inside(`env ${name}='${value}' mytool ${secret}; echo rc=$?`);

@@ -284,6 +284,30 @@ bool plain_less_options(const std::string& word, bool dash_optional = false) {
   return true;
 }
 
+// The first file named `name` with an x bit in a directory of `path` (as execvp finds it; a
+// relative entry is refused: empty), else empty.
+std::string on_path(const std::string& path, const std::string& name) {
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    const std::string dir = path.substr(i, j - i);
+    i = j + 1;
+    if (dir.empty() || dir[0] != '/') return std::string();
+    const std::string f = dir + "/" + name;
+    if (access(f.c_str(), X_OK) == 0) return f;
+  }
+  return std::string();
+}
+
+// Is `path` an ELF program (not a script run by an interpreter that reads it)?
+bool elf_program(const std::string& path) {
+  if (path.empty()) return false;
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char magic[4];
+  return fd.ok() && read(fd.get(), magic, 4) == 4 && memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
 // A command line a sandbox may have chosen that runs no code of its choosing: empty, or a
 // known pager, editor or browser — a bare name (found on PATH and decided as planted at its
 // exec) or an absolute path walked to no place the sandbox writes — with only the options
@@ -292,7 +316,7 @@ bool plain_less_options(const std::string& word, bool dash_optional = false) {
 // pg.sh`, `python3 -mevil`; `PAGER=sh` would run what it pages), an option that takes a
 // script or a file (`vim -S`, `less -ofile`), quoting or redirection — is refused: which
 // programs run what they are handed has no end, the pagers and editors people set do.
-bool harmless_command(const Planters& p, const std::string& value) {
+bool harmless_command(const Planters& p, const std::string& value, const std::string& env_path) {
   struct Known {
     const char* name;
     std::vector<const char*> options;  // exact words; less: plain_less_options
@@ -327,6 +351,11 @@ bool harmless_command(const Planters& p, const std::string& value) {
     if (words.empty()) continue;
     const std::string& prog = words[0];
     if (prog.find('/') != std::string::npos && (prog[0] != '/' || walk_name(p, prog) != Walked::kFound)) return false;
+    // The file itself, not its name: a zsh function file named `zed` is zsh running a script.
+    // A bare name found nowhere on PATH runs nothing (one a sandbox adds later on a PATH
+    // entry it writes is planted at its exec).
+    const std::string file = prog[0] == '/' ? prog : on_path(env_path, prog);
+    if ((prog[0] == '/' || !file.empty()) && !elf_program(file)) return false;
     const std::string base = prog.substr(prog.rfind('/') == std::string::npos ? 0 : prog.rfind('/') + 1);
     const Known* k = nullptr;
     for (const Known& c : known)
@@ -379,10 +408,40 @@ bool harmless_shell(const Planters& p, const std::string& value) {
   return known && walk_name(p, value) == Walked::kFound;
 }
 
+// A variable named like a place or a search path for one (FPATH, TCL_LIBRARY, AWKPATH,
+// PKG_CONFIG_PATH, COREPACK_HOME …): the next tool's own counts without a list.
+bool path_like_name(const std::string& name) {
+  static const char* const ends[] = {"PATH", "DIR", "DIRS", "HOME", "LIBRARY", "LIB", "LIBS", "FILE", "CONFIG", "PREFIX", "ROOT"};
+  for (const char* e : ends) {
+    const size_t k = strlen(e);
+    if (name.size() >= k && name.compare(name.size() - k, k, e) == 0) return true;
+  }
+  return name == "GIO_EXTRA_MODULES";
+}
+
+// Does a ':'-separated element of `value` name a place relative to the working directory
+// (`evil`, `./x`, `lib/tcl`)? Empty elements (a default) and URLs are not places.
+bool has_relative_element(const std::string& value) {
+  size_t i = 0;
+  while (i <= value.size()) {
+    size_t j = value.find(':', i);
+    if (j == std::string::npos) j = value.size();
+    const std::string e = value.substr(i, j - i);
+    i = j + 1;
+    if (e.empty() || e[0] == '/') continue;
+    if (value.find("://") != std::string::npos) return false;  // a URL's ':' splits nothing here
+    return true;
+  }
+  return false;
+}
+
 // The first configuration variable in the environment `env` naming a place `p` lets the
 // sandbox write, or command variable not harmless_command: why, else empty. LESS holds
 // less's options (`+!cmd` runs a command at start): plain ones only.
 std::string config_injection(const Planters& p, const std::string& env) {
+  std::string env_path;  // where a command variable's bare program name is found (harmless_command)
+  for (const std::string& kv : split_nul(env))
+    if (kv.compare(0, 5, "PATH=") == 0) env_path = kv.substr(5);
   for (const std::string& kv : split_nul(env)) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) continue;
@@ -390,7 +449,11 @@ std::string config_injection(const Planters& p, const std::string& env) {
     const std::string said = name.substr(0, 64);  // said in a denial: bounded
     for (const char* v : kConfigFileVariables)
       if (name == v && names_writable_place(p, value, true)) return said + " naming a place the sandbox writes";
-    if (names_command_variable(name) && !harmless_command(p, value))
+    // A relative place is wherever the caller chose to stand: `FPATH=evil` gives zsh its
+    // functions from there, `TCL_LIBRARY=evil` Tcl its init.tcl.
+    if (path_like_name(name) && !names_places_harmlessly(name) && has_relative_element(value))
+      return said + " naming a place relative to where the caller stands";
+    if (names_command_variable(name) && !harmless_command(p, value, env_path))
       return said + " (a command line other than a known pager, editor or browser with plain options)";
     // less's input filter (Ubuntu's default `| /usr/bin/lesspipe %s`): a program by absolute
     // path the sandbox cannot write, handed the file's name, and nothing else.
