@@ -235,7 +235,7 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stdout, v).not.toContain(SECRET);
       expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${why}`));
     }
-    expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf GIT_DIR=${tools} PAGER='less -R' TCL_LIBRARY=/usr/share/tcltk MANPATH=:/usr/share/man mytool ${secret}`));
+    expectSecret(await inside(`env CURL_HOME=${tools} PIP_CONFIG_FILE=${tools}/pip.conf GIT_DIR=${tools} PAGER='less -R' LESSHISTFILE=- TCL_LIBRARY=/usr/share/tcltk MANPATH=:/usr/share/man mytool ${secret}`));
   });
 
   // helper-80 #02, #03: a list of code-loading variables is never complete (GSS_MECH_CONFIG

@@ -311,7 +311,7 @@ bool elf_program(const std::string& path) {
 // A command line a sandbox may have chosen that runs no code of its choosing: empty, or a
 // known pager, editor or browser — a bare name (found on PATH and decided as planted at its
 // exec) or an absolute path walked to no place the sandbox writes — with only the options
-// known to read and run nothing (`less -R`, `code --wait`, `emacsclient -t`); BROWSER's
+// known to read and run nothing (`less -R`, `emacsclient -t`); BROWSER's
 // alternatives separated by ':'. Anything else — a shell or interpreter (`sh -c …`, `sh
 // pg.sh`, `python3 -mevil`; `PAGER=sh` would run what it pages), an option that takes a
 // script or a file (`vim -S`, `less -ofile`), quoting or redirection — is refused: which
@@ -428,7 +428,7 @@ bool has_relative_element(const std::string& value) {
     if (j == std::string::npos) j = value.size();
     const std::string e = value.substr(i, j - i);
     i = j + 1;
-    if (e.empty() || e[0] == '/') continue;
+    if (e.empty() || e[0] == '/' || e == "-") continue;  // `LESSHISTFILE=-`: none at all
     if (value.find("://") != std::string::npos) return false;  // a URL's ':' splits nothing here
     return true;
   }
@@ -1139,8 +1139,8 @@ bool verify_before_decision(Notif& n) {
   // An exec that failed (ENOEXEC, EACCES, E2BIG…) left the old image, and its memory —
   // AT_EXECFN, the environment — is what its own code wrote: decided as a process met for
   // the first time (nothing granted on what it says), not as one right after an exec. Told
-  // apart by what only the kernel sets: unchanged, the exec did not happen (or ran the same
-  // file with the same layout, which this decides the same way, its argv included).
+  // apart by the old address space itself (exec_replaced_image): alive and still this
+  // process's, the exec did not happen.
   const bool pending = seen.state == ExecTable::State::kPending && exec_replaced_image(t, seen.before, n.caller.tid);
   (pending ? n.core->verifiedAfterExec : n.core->verifiedFirstSight)++;
   switch (verify_image(n, pending)) {
