@@ -284,7 +284,7 @@ void handle_open(Notif& n) {
     if (r.trailing_slash) return void(reply_error(n.listener(), n.req.id, EISDIR));
     std::string real = join_path(r.path, r.name);
     if (check_access(n, acc != O_WRONLY, true, real)) return;
-    if (!tmpfile && dev_name_refused(n, real)) return;  // `echo x > /dev/sda1` as root, before udev
+    if (!tmpfile && dev_name_refused(n, real)) return;  // `echo x > /dev/newname` as root
     BareGuard guard;
     if (!tmpfile && bare_relevant(real)) {
       guard.engage();

@@ -5,8 +5,8 @@
 // filter's author lacks: refused there. Elsewhere it only narrows its own descendants, and
 // goes ahead (the kernel reads the filter after we answer; nothing here depends on it) — with
 // the process's tag marked filtered first (procs.h mark_filtered): a policy that gains
-// commands: later (an edited policy file, a nested `sbx exec --policy`) still gives no
-// override under that filter (exec.cc).
+// commands: later (the shell moving into a project that has them, an edited policy file)
+// still gives no override under that filter (exec.cc).
 #include <linux/prctl.h>
 #include <sys/prctl.h>
 
