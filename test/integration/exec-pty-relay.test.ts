@@ -270,8 +270,9 @@ function check(label: string, env: () => Record<string, string>) {
           const v = await run(fx, ['victim-at', String(stale), '20']);
           expect(v.stdout, `${mode}: ${v.stderr}`).toBe(`victim ${stale}\n`);
           victim = stale;
-          // Outside, the number is a live group now (the kernel signals it).
-          expect(readFileSync(`/proc/${stale}/stat`, 'utf8')).toMatch(/^\d+ \(pty_stale_fg\) S /);
+          // Outside, the number is a live group now (the kernel signals it), once its process
+          // sleeps (just forked, it may still be running: R).
+          await until('the victim sleeps', () => /^\d+ \(pty_stale_fg\) S /.test(readFileSync(`/proc/${stale}/stat`, 'utf8')), 5_000);
           t.type(key);
           await pause(1000);
           const state = readFileSync(`/proc/${stale}/stat`, 'utf8').split(') ')[1]?.[0];
