@@ -58,6 +58,20 @@ std::vector<std::string> split_nul(const std::string& s) {
   return out;
 }
 
+// The elements of a ':'-separated list (PATH, a search path), empty ones kept: they mean the
+// working directory to execvp and python.
+std::vector<std::string> split_colons(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(':', i);
+    if (j == std::string::npos) j = s.size();
+    out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 // The filename the kernel executed (AT_EXECFN points into the new stack).
 std::string exec_fn(int pid) {
   std::string auxv;
@@ -287,12 +301,7 @@ bool plain_less_options(const std::string& word, bool dash_optional = false) {
 // The first file named `name` with an x bit in a directory of `path` (as execvp finds it; a
 // relative entry is refused: empty), else empty.
 std::string on_path(const std::string& path, const std::string& name) {
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find(':', i);
-    if (j == std::string::npos) j = path.size();
-    const std::string dir = path.substr(i, j - i);
-    i = j + 1;
+  for (const std::string& dir : split_colons(path)) {
     if (dir.empty() || dir[0] != '/') return std::string();
     const std::string f = dir + "/" + name;
     if (access(f.c_str(), X_OK) == 0) return f;
@@ -422,12 +431,7 @@ bool path_like_name(const std::string& name) {
 // Does a ':'-separated element of `value` name a place relative to the working directory
 // (`evil`, `./x`, `lib/tcl`)? Empty elements (a default) and URLs are not places.
 bool has_relative_element(const std::string& value) {
-  size_t i = 0;
-  while (i <= value.size()) {
-    size_t j = value.find(':', i);
-    if (j == std::string::npos) j = value.size();
-    const std::string e = value.substr(i, j - i);
-    i = j + 1;
+  for (const std::string& e : split_colons(value)) {
     if (e.empty() || e[0] == '/' || e == "-") continue;  // `LESSHISTFILE=-`: none at all
     if (value.find("://") != std::string::npos) return false;  // a URL's ':' splits nothing here
     return true;
@@ -747,12 +751,7 @@ std::string argv0_home_planted(const Planters& p, int tid) {
       has_path = true;
     }
   if (!has_path) return name + " (no PATH: found in the working directory)";
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find(':', i);
-    if (j == std::string::npos) j = path.size();
-    const std::string dir = path.substr(i, j - i);
-    i = j + 1;
+  for (const std::string& dir : split_colons(path)) {
     if (dir.empty() || dir[0] != '/') return (dir.empty() ? "." : dir) + "/" + name + " (a relative PATH entry)";
     const std::string candidate = dir + "/" + name;
     const Walked w = walk_name(p, candidate);
