@@ -166,18 +166,18 @@ function dockerLayer(env: Env): Layer {
   };
 }
 
+/** mise's per-directory config files (mise.jdx.dev/configuration.html), anywhere. */
+const MISE_CONFIG_FILES = ['/**/mise.toml', '/**/.mise.toml', '/**/mise.local.toml', '/**/.mise.local.toml', '/**/.config/mise.toml', '/**/.config/mise/config.toml', '/**/.mise/config.toml', '/**/mise/config.toml'];
+
 /**
  * No process may make, change, move or remove a policy file: the ones in force (as named, and
- * their targets), every `.sbx.yaml`, `.envrc` (and `.envrc.*`, `.env`) anywhere, and every
- * file the user trusted.
+ * their targets), every `.sbx.yaml`, `.envrc` (and `.envrc.*`, `.env`) and mise config file
+ * anywhere, and every file the user trusted.
  * A file planted below a trusted project would replace its policy from there down (the
  * nearest one counts), an edited one becomes untrusted and falls back to the user policy,
  * and a `.envrc` direnv no longer loads drops its `use sandbox`: each would loosen a
  * restriction the sandbox is under, or will be under after the next `cd`.
  */
-/** mise's per-directory config files (mise.jdx.dev/configuration.html), anywhere. */
-const MISE_CONFIG_FILES = ['/**/mise.toml', '/**/.mise.toml', '/**/mise.local.toml', '/**/.mise.local.toml', '/**/.config/mise.toml', '/**/.config/mise/config.toml', '/**/.mise/config.toml', '/**/mise/config.toml'];
-
 function policyFilesFloor(files: string[], env: Env): Layer[] {
   const named = [...files.flatMap((f) => [resolve(f), canonicalPath(f)]), ...trustedPaths(env)];
   const paths = [...new Set(named)].map(escapeGlob);
