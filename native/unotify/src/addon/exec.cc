@@ -58,6 +58,18 @@ std::vector<std::string> split_nul(const std::string& s) {
   return out;
 }
 
+// The value of `name` in the environment block `env` (NUL-separated NAME=value, as in
+// /proc/<pid>/environ; the last one wins, as getenv after a duplicate): false when unset.
+bool env_lookup(const std::string& env, const std::string& name, std::string& value) {
+  bool found = false;
+  for (const std::string& kv : split_nul(env))
+    if (kv.size() > name.size() && kv[name.size()] == '=' && kv.compare(0, name.size(), name) == 0) {
+      value = kv.substr(name.size() + 1);
+      found = true;
+    }
+  return found;
+}
+
 // The elements of a ':'-separated list (PATH, a search path), empty ones kept: they mean the
 // working directory to execvp and python.
 std::vector<std::string> split_colons(const std::string& s) {
@@ -444,8 +456,7 @@ bool has_relative_element(const std::string& value) {
 // less's options (`+!cmd` runs a command at start): plain ones only.
 std::string config_injection(const Planters& p, const std::string& env) {
   std::string env_path;  // where a command variable's bare program name is found (harmless_command)
-  for (const std::string& kv : split_nul(env))
-    if (kv.compare(0, 5, "PATH=") == 0) env_path = kv.substr(5);
+  env_lookup(env, "PATH", env_path);
   for (const std::string& kv : split_nul(env)) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) continue;
@@ -592,9 +603,8 @@ bool entry_replaceable(const std::string& dir, const struct stat& dst, const str
 // the policy says of this name. Root's own files aside for a sandbox started as root: their
 // other names are root's too (dpkg's hard links), and one a root sandbox could write is the
 // hard-link limit the README states.
-bool hard_linked_writable(const std::string& path) {
-  struct stat st;
-  if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink < 2) return false;
+bool hard_linked_writable(const std::string& path, const struct stat& st) {
+  if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return false;
   if (geteuid() == 0 && st.st_uid == 0) return false;
   return st.st_uid == geteuid() || kernel_lets_us(path, W_OK);
 }
@@ -620,15 +630,15 @@ bool writable_to_any(const Planters& ps, const std::string& path) {
 // lets us replace it (entry_replaceable).
 bool sandbox_may_write(const Planters& ps, const std::string& path) {
   if (in_fixed_dev(path)) return false;
-  if (hard_linked_writable(path)) return true;
+  struct stat st, dst;
+  const bool exists = lstat(path.c_str(), &st) == 0;
+  if (exists && hard_linked_writable(path, st)) return true;
   if (!writable_to_any(ps, path)) return false;
   const size_t slash = path.rfind('/');
   const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
-  struct stat st, dst;
   // The entry itself: ours, or a file the kernel lets us rewrite in place (a team's tool
   // writable to us by its group or other bits, or an ACL entry).
   // (A directory's permissions are about its entries: entry_replaceable, one level down.)
-  const bool exists = lstat(path.c_str(), &st) == 0;
   if (exists && (st.st_uid == geteuid() || (S_ISREG(st.st_mode) && kernel_lets_us(path, W_OK)))) return true;
   return stat(dir.c_str(), &dst) == 0 && entry_replaceable(dir, dst, exists ? &st : nullptr);
 }
@@ -744,13 +754,7 @@ std::string argv0_home_planted(const Planters& p, int tid) {
   const std::string name = argv.empty() || argv[0].empty() ? "python3" : argv[0];  // CPython's default name
   if (name.find('/') != std::string::npos) return name_planted(p, name) ? name : python_home_planted(p, name);
   std::string path;
-  bool has_path = false;
-  for (const std::string& kv : split_nul(env))
-    if (kv.compare(0, 5, "PATH=") == 0) {
-      path = kv.substr(5);
-      has_path = true;
-    }
-  if (!has_path) return name + " (no PATH: found in the working directory)";
+  if (!env_lookup(env, "PATH", path)) return name + " (no PATH: found in the working directory)";
   for (const std::string& dir : split_colons(path)) {
     if (dir.empty() || dir[0] != '/') return (dir.empty() ? "." : dir) + "/" + name + " (a relative PATH entry)";
     const std::string candidate = dir + "/" + name;
