@@ -561,6 +561,17 @@ describe('a pager or editor an override program runs', () => {
 // (AT_EXECFN: which script an interpreter runs) is the kernel's or the process's own.
 describe('an exec taken for what it is not', () => {
   const vfPolicy = join(world.dir, 'vf-policy.yaml');
+  // A python that rewrites its own AT_EXECFN to name the script argv[1] (an override's): what
+  // sbx must never trust unless the kernel wrote it by an exec.
+  const claimsScript = [
+    'import ctypes, os, sys, threading, time',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'libc.getauxval.restype = ctypes.c_ulong',
+    'libc.getauxval.argtypes = [ctypes.c_ulong]',
+    'tool = sys.argv[1].encode() + b"\\0"',
+    'fn = libc.getauxval(31)  # AT_EXECFN',
+    'ctypes.memmove(fn, tool, len(tool))  # now names the override script',
+  ];
   const vfInside = (script: string) => sbxExec(['--policy', vfPolicy, '--', 'sh', '-c', script], { env, cwd: world.dir });
   beforeAll(() => {
     // `${tools}/vfscript` and `${pub}/bin77/grep` are the same length, as are the tool's argv
@@ -576,13 +587,7 @@ describe('an exec taken for what it is not', () => {
     writeFileSync(
       join(pub, 'leader.py'),
       [
-        'import ctypes, os, sys, threading, time',
-        'libc = ctypes.CDLL(None, use_errno=True)',
-        'libc.getauxval.restype = ctypes.c_ulong',
-        'libc.getauxval.argtypes = [ctypes.c_ulong]',
-        'tool = sys.argv[1].encode() + b"\\0"',
-        'fn = libc.getauxval(31)  # AT_EXECFN',
-        'ctypes.memmove(fn, tool, len(tool))  # now names the override script',
+        ...claimsScript,
         'def t():',
         '    time.sleep(0.3)',
         '    try: os.execv(sys.argv[2], ["bad"])  # allowed by sbx, refused by the kernel (ENOEXEC)',
@@ -599,14 +604,8 @@ describe('an exec taken for what it is not', () => {
     writeFileSync(
       join(pub, 'vfx.py'),
       [
-        'import ctypes, os, sys, threading, time',
-        'libc = ctypes.CDLL(None, use_errno=True)',
-        'libc.getauxval.restype = ctypes.c_ulong',
-        'libc.getauxval.argtypes = [ctypes.c_ulong]',
+        ...claimsScript,
         'lib = ctypes.CDLL(sys.argv[4])',
-        'tool = sys.argv[1].encode() + b"\\0"',
-        'fn = libc.getauxval(31)  # AT_EXECFN',
-        'ctypes.memmove(fn, tool, len(tool))  # now names the override script',
         'def t():',
         '    time.sleep(0.7)',
         '    os.execv("/bin/sleep", ["sleep", "2"])  # another thread: a new address space for the parent',
