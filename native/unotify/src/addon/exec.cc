@@ -1124,7 +1124,9 @@ ExecTable::Mark exec_mark(ExecTable& execs, int tid, uint64_t probe) {
   mark.mem = std::make_shared<const Fd>(std::move(mem));
   mark.probe = probe;
   const int parent = proc_ppid(tid);
-  if (parent <= 0) return mark;
+  // Not shared (a fork's child, every exec but a vfork child's): no pin needed. Shared: asked
+  // again below, once the parent is pinned, so the answer is about that process.
+  if (parent <= 0 || syscall(SYS_kcmp, tid, parent, KCMP_VM, 0, 0) != 0) return mark;
   auto pin = std::make_shared<const Fd>(sys_pidfd_open(parent, 0));
   const uint64_t epoch = execs.exec_epoch(parent);
   if (pin->ok() && syscall(SYS_kcmp, tid, parent, KCMP_VM, 0, 0) == 0 && pidfd_alive(pin->get()) && execs.exec_epoch(parent) == epoch) {
