@@ -249,6 +249,11 @@ describe('code injected into the real program does not get its override', () => 
       [`HOME=${pub}`, 'HOME'],
       [`XDG_CONFIG_HOME=${pub}`, 'XDG_CONFIG_HOME'],
       [`LC_ALL=${pub}/locale`, 'LC_ALL'], // glibc loads a locale named by a path from there
+      // npm reads every npm_config_* as its configuration (script-shell: what runs its scripts),
+      // direnv its DIRENV_BASH: the prefixes npm and direnv set for their own use are not harmless
+      [`npm_config_script_shell=${pub}/sh`, 'npm_config_script_shell'],
+      [`npm_config_node_options=--require=${pub}/evil.js`, 'npm_config_node_options'],
+      [`DIRENV_BASH=${pub}/bash`, 'DIRENV_BASH'],
     ] as const;
     for (const [v, name] of cases) {
       const r = await inside(`env ${v} mytool ${secret}`);
@@ -256,6 +261,9 @@ describe('code injected into the real program does not get its override', () => 
       expect(r.stderr, v).toMatch(new RegExp(`sbx: denied .*mytool.*run with ${name} naming a place the sandbox writes`));
     }
     expectSecret(await inside(`env GSS_MECH_CONFIG=/etc/gss/mech SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt CURL_HOME=/usr/../etc TMPDIR=/tmp LANG=C.UTF-8 LC_ALL=C.UTF-8 mytool ${secret}`));
+    // what npm and direnv set for a script they run, naming the project: data, not code
+    const set = `npm_config_cache=${pub}/npm npm_config_local_prefix=${pub} npm_package_json=${pub}/package.json npm_lifecycle_event=build DIRENV_DIR=-${pub} DIRENV_FILE=${pub}/.envrc`;
+    expectSecret(await inside(`env ${set} npm_config_script_shell=/bin/sh DIRENV_BASH=/bin/bash mytool ${secret}`));
   });
 
   // helper-82 #04: a pager or editor variable is a command line the program runs, with its

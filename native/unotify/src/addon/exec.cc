@@ -240,9 +240,11 @@ bool names_writable_place(const Planters& p, const std::string& raw, bool relati
 }
 
 // Variables whose values name places a sandbox writes by design, that no program loads code
-// from: the working directory, the temp dirs, sockets and displays, and what sbx, npm and
-// direnv set for their own use (not HOME or XDG_CONFIG_HOME: git finds its config there, and
-// the real ones are floors, so only one a caller pointed elsewhere names a writable place). Every
+// from: the working directory, the temp dirs, sockets and displays, sbx's own, and what npm and
+// direnv set to tell a script where it runs (not HOME or XDG_CONFIG_HOME: git finds its config
+// there, and the real ones are floors, so only one a caller pointed elsewhere names a writable
+// place; not npm_config_* or DIRENV_* as a whole: npm reads each as configuration —
+// script-shell runs its scripts, node-options loads modules — and direnv runs DIRENV_BASH). Every
 // other variable naming a place the sandbox may write keeps a program from its override: a
 // list of the variables that load code is never complete (GSS_MECH_CONFIG names libraries,
 // KRB5_CONFIG plugins, SSL_CERT_FILE the CAs a program trusts).
@@ -252,9 +254,12 @@ bool names_places_harmlessly(const std::string& name) {
                                       "XAUTHORITY", "HISTFILE", "MAIL", "INIT_CWD", "VIRTUAL_ENV", "TERM",
                                       // sbx's own (src/policy/launch-env.ts): the sandbox's caches
                                       "CARGO_HOME", "GOMODCACHE", "GOPROXY", "YARN_CACHE_FOLDER", "BUN_INSTALL_CACHE_DIR",
-                                      "GIT_TEMPLATE_DIR"};
+                                      "GIT_TEMPLATE_DIR", "npm_config_cache", "npm_config_store_dir",
+                                      // npm's and direnv's account of where a script runs: the project
+                                      "npm_config_local_prefix", "npm_package_json", "DIRENV_DIR", "DIRENV_FILE",
+                                      "DIRENV_DIFF", "DIRENV_WATCHES"};
   // Not LANG or LC_*: with a '/' glibc loads the locale's data from that path.
-  static const char* const prefixes[] = {"SBX_", "npm_", "DIRENV_"};
+  static const char* const prefixes[] = {"SBX_", "npm_package_", "npm_lifecycle_"};
   for (const char* e : exact)
     if (name == e) return true;
   for (const char* p : prefixes)
