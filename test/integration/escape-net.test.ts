@@ -11,7 +11,7 @@
  *     tmux, ssh-agent) are refused unless named; the same server started inside is reachable
  *   - sbx's own filtering proxy serves its own sandbox only
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { execa, execaSync, type Subprocess } from 'execa';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -345,14 +345,15 @@ describe('confused deputies: Unix-socket servers outside the sandbox', () => {
       // The nested exec serves itself; the wider side cannot use its server either (it could
       // give orders to the wider client, as tmux's detach-client -E does).
       `${nested} sh -c '${cmd} serve ${inDir}/own.sock & p=$!; for i in $(seq 50); do ${cmd} run ${inDir}/own.sock "echo own > ${inDir}/own" && break; sleep 0.1; done; touch ${inDir}/own-ready; while [ ! -e ${inDir}/own-done ]; do sleep 0.05; done; kill $p' & n=$!`,
-      `while [ ! -e ${inDir}/own-ready ]; do sleep 0.05; done; echo "reverse $(${cmd} run ${inDir}/own.sock 'echo reverse > ${inDir}/reverse')"; touch ${inDir}/own-done; wait $n`,
+      // (bounded by the nested exec: one that fails shows its error instead of hanging the test)
+      `while [ ! -e ${inDir}/own-ready ] && kill -0 $n 2>/dev/null; do sleep 0.05; done; echo "reverse $(${cmd} run ${inDir}/own.sock 'echo reverse > ${inDir}/reverse')"; touch ${inDir}/own-done; wait $n`,
       'kill $a $b',
     ].join('\n');
     // A session (nested policies are made by a supervisor), the default policy. The supervisor
-    // is stopped after it: this file's other tests run `sbx exec` in its own process.
-    const r = await run(sbxBin, ['shell', '--', 'sh', '-c', script], { env: world.env, cwd: world.dir }).finally(() =>
-      run(sbxBin, ['daemon', 'stop'], { env: world.env, cwd: world.dir }),
-    );
+    // is stopped after it, even when the test fails or times out: this file's other tests run
+    // `sbx exec` in its own process, and one served by this supervisor lacks their hosts file.
+    onTestFinished(async () => void (await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir })));
+    const r = await run(sbxBin, ['shell', '--', 'sh', '-c', script], { env: world.env, cwd: world.dir });
     expect(r.stdout.match(/^outer ok ran: cat /gm), r.stdout + r.stderr).toHaveLength(2);
     expect(r.stdout.match(/^nested error connect: Permission denied/gm), r.stdout + r.stderr).toHaveLength(2);
     // Logged (a session prints denials at the prompt, not on stderr).
