@@ -1055,3 +1055,44 @@ describe('sharing a port with a server outside the sandbox', () => {
     expect(opts.stdout).toMatch(/^SO_BINDTODEVICE: ok$/m);
   });
 });
+
+// helper-87 #01: the engine decides a send's address and sends on the program's own socket, so
+// any socket option that sends a packet elsewhere than the address it names (an IPv6 routing
+// header, an IPv4 source route) would take a decided packet to a host the policy denies. Each
+// case runs in a network namespace of its own (loopback up, fd5b::7 on it standing for the
+// denied host), with CAP_NET_RAW there to watch loopback.
+describe('a socket option cannot send a decided packet elsewhere', () => {
+  const P = fixture('route_opts');
+  const inNetns = (script: string) =>
+    outside(['unshare', ...(isRoot ? ['-n'] : ['-rn']), 'sh', '-c', `ip link set lo up && ip addr add fd5b::7/128 dev lo && ${script}`]);
+  const only1 = `${sbxBin} exec --allow-net='[::1]:9' --`;
+
+  it('outside, a routing header sends a datagram for [::1]:9 to fd5b::7; inside, setting it is refused (and fd5b::7 straight); twin: the plain send to [::1]:9 goes', async () => {
+    const r = await inNetns([`${P} rthdr fd5b::7 ::1 9 capture`, `${only1} ${P} rthdr fd5b::7 ::1 9`, `${only1} ${P} plain fd5b::7 9`, `${only1} ${P} plain ::1 9`].join('; '));
+    expect(r.stdout.split('\n').slice(0, 4)).toEqual([
+      'ok sent to [::1]:9, captured dst fd5b::7',
+      'error setsockopt IPV6_RTHDR: Operation not permitted (errno 1)',
+      'error sendto: Permission denied (errno 13)',
+      'ok sent to [::1]:9',
+    ]);
+    expect(r.stderr).toMatch(/sbx: denied net setsockopt IPV6_RTHDR \(/);
+  });
+
+  it('every IP and IPv6 option that routes or adds headers, and unknown levels, are refused inside (outside each is taken, or unknown); twins: the everyday IP, IPv6 and TCP options', async () => {
+    const refused = ['ipv6-rthdr', 'ipv6-2292rthdr', 'ipv6-2292pktoptions', 'ipv6-dstopts', 'ip-options'];
+    const everyday = ['ipv6-tclass', 'ipv6-v6only', 'ipv6-recvpktinfo', 'ipv6-unicast-hops', 'ip-tos', 'ip-recverr', 'ip-multicast-ttl', 'tcp-nodelay'];
+    const each = (prefix: string) => [...refused, 'level-12345', ...everyday].map((o) => `${prefix} ${P} opt ${o}`).join('; ');
+    const out = await inNetns(each(''));
+    expect(out.stdout).toBe([...refused.map((o) => `${o} ok`), 'level-12345 Protocol not available', ...everyday.map((o) => `${o} ok`)].join('\n') + '\n');
+    const ins = await inNetns(each(only1));
+    expect(ins.stdout).toBe([...refused, 'level-12345'].map((o) => `${o} EPERM`).concat(everyday.map((o) => `${o} ok`)).join('\n') + '\n');
+  });
+
+  it('a socket that got a routing header outside, before the sandbox had it: its decided sends are refused; twin: the same socket without one', async () => {
+    const r = await inNetns(
+      [`${P} hold-rthdr fd5b::7 -- ${only1} ${P} send-fd 200 ::1 9`, `${P} hold-plain -- ${only1} ${P} send-fd 200 ::1 9`].join('; '),
+    );
+    expect(r.stdout).toBe('error sendto: Permission denied (errno 13)\nok sent to [::1]:9\n');
+    expect(r.stderr).toMatch(/sbx: denied net \[::1\]:9 .*routing header/);
+  });
+});

@@ -87,6 +87,42 @@ static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
 #define SBX_FIOASYNC 0x5452u
 /* asm-generic/socket.h (x86_64 and aarch64) */
 #define SBX_SO_ZEROCOPY 60u
+/* setsockopt levels let through whole: their options name no other host (TCP, UDP,
+   UDP-Lite, ICMPv6 filters, netlink, kTLS, MPTCP) */
+static const uint32_t sbx_sockopt_levels_ok[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_ICMPV6,
+                                                 270 /* SOL_NETLINK */, 282 /* SOL_TLS */, 284 /* SOL_MPTCP */};
+/* IP and IPv6 options that are let through, as [first, last] runs of option numbers
+   (linux/in.h, linux/in6.h). The engine sends on the program's own socket after deciding
+   the address, so an option that sends a packet elsewhere is never among them: an IPv6
+   routing header (IPV6_RTHDR 57, IPV6_2292RTHDR 5, or inside IPV6_2292PKTOPTIONS 6) or an
+   IPv4 source route (IP_OPTIONS 4) goes to its hops first; nor are other headers
+   (HOPOPTS, DSTOPTS), IPsec/xfrm policies, raw-socket and transparent-proxy options. Those
+   are trapped, and the engine refuses them by name (net.cc) */
+static const uint32_t sbx_sockopt_ip_ok[][2] = {
+  {1, 2},   /* IP_TOS, IP_TTL */
+  {6, 8},   /* IP_RECVOPTS, IP_RETOPTS (flags: receive them), IP_PKTINFO */
+  {10, 13}, /* IP_MTU_DISCOVER, IP_RECVERR, IP_RECVTTL, IP_RECVTOS */
+  {15, 15}, /* IP_FREEBIND */
+  {18, 18}, /* IP_PASSSEC */
+  {20, 26}, /* IP_RECVORIGDSTADDR … IP_BIND_ADDRESS_NO_PORT, IP_RECVFRAGSIZE, IP_RECVERR_RFC4884 */
+  {32, 51}, /* multicast (IP_MULTICAST_IF … MCAST_MSFILTER, IP_MULTICAST_ALL), IP_UNICAST_IF, IP_LOCAL_PORT_RANGE */
+};
+static const uint32_t sbx_sockopt_ipv6_ok[][2] = {
+  {2, 2},   /* IPV6_2292PKTINFO (a flag) */
+  {8, 8},   /* IPV6_2292HOPLIMIT (a flag) */
+  {11, 11}, /* IPV6_FLOWINFO */
+  {16, 21}, /* IPV6_UNICAST_HOPS, multicast interface, hops, loop, membership */
+  {23, 29}, /* IPV6_MTU_DISCOVER, IPV6_MTU, IPV6_RECVERR, IPV6_V6ONLY, anycast, IPV6_MULTICAST_ALL */
+  {31, 33}, /* IPV6_RECVERR_RFC4884, IPV6_FLOWLABEL_MGR, IPV6_FLOWINFO_SEND */
+  {42, 53}, /* MCAST_*, IPV6_RECVPKTINFO, IPV6_PKTINFO, IPV6_RECVHOPLIMIT, IPV6_HOPLIMIT, IPV6_RECVHOPOPTS */
+  {56, 56}, /* IPV6_RECVRTHDR (a flag: receive them) */
+  {58, 58}, /* IPV6_RECVDSTOPTS */
+  {60, 62}, /* IPV6_RECVPATHMTU, IPV6_PATHMTU, IPV6_DONTFRAG */
+  {66, 67}, /* IPV6_RECVTCLASS, IPV6_TCLASS */
+  {70, 70}, /* IPV6_AUTOFLOWLABEL */
+  {72, 74}, /* IPV6_ADDR_PREFERENCES, IPV6_MINHOPCOUNT, IPV6_RECVORIGDSTADDR */
+  {76, 78}, /* IPV6_UNICAST_IF, IPV6_RECVFRAGSIZE, IPV6_FREEBIND */
+};
 
 /* Namespace creation: CLONE_NEWNS 0x20000, NEWCGROUP 0x2000000, NEWUTS 0x4000000, NEWIPC
    0x8000000, NEWUSER 0x10000000, NEWPID 0x20000000, NEWNET 0x40000000 (linux/sched.h).
@@ -152,6 +188,13 @@ static inline void sbx_jump_if(struct sbx_asm *a, uint16_t op, uint32_t k, int l
   if (a->nfix >= 64) { a->err = -E2BIG; return; }
   a->fix[a->nfix].at = a->n; a->fix[a->nfix].label = label; a->fix[a->nfix].jt = 1; a->nfix++;
   sbx_emit(a, BPF_JMP | op | BPF_K, k, 0, 0);
+}
+/* if (first <= A <= last) goto label, for each run; else fall through */
+static inline void sbx_jump_if_in_runs(struct sbx_asm *a, const uint32_t (*runs)[2], size_t n, int label) {
+  for (size_t i = 0; i < n; i++) {
+    sbx_emit(a, BPF_JMP | BPF_JGT | BPF_K, runs[i][1], 1, 0); /* past this run: skip its test */
+    sbx_jump_if(a, BPF_JGE, runs[i][0], label);
+  }
 }
 static inline void sbx_block_begin(struct sbx_asm *a) {
   for (int i = 0; i < 16; i++) a->label[i] = -1;
@@ -322,7 +365,19 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
     case SBX_CHECK_setsockopt: /* setsockopt(fd, level, optname, optval, optlen): ints */
       sbx_ld(a, SBX_OFF_ARG_LO(1));
       sbx_jump_if(a, BPF_JEQ, SOL_SOCKET, L_A);
-      sbx_ret(a, SBX_RET_ALLOW); /* IP_TRANSPARENT and the like: the kernel checks the caller's capabilities */
+      sbx_jump_if(a, BPF_JEQ, IPPROTO_IP, L_C);
+      sbx_jump_if(a, BPF_JEQ, IPPROTO_IPV6, L_D);
+      for (size_t i = 0; i < sizeof sbx_sockopt_levels_ok / sizeof sbx_sockopt_levels_ok[0]; i++)
+        sbx_jump_if(a, BPF_JEQ, sbx_sockopt_levels_ok[i], L_ALLOW);
+      sbx_ret(a, SBX_RET_TRAP); /* any other level: the engine refuses it by number */
+      sbx_mark(a, L_C);
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if_in_runs(a, sbx_sockopt_ip_ok, sizeof sbx_sockopt_ip_ok / sizeof sbx_sockopt_ip_ok[0], L_ALLOW);
+      sbx_ret(a, SBX_RET_TRAP);
+      sbx_mark(a, L_D);
+      sbx_ld(a, SBX_OFF_ARG_LO(2));
+      sbx_jump_if_in_runs(a, sbx_sockopt_ipv6_ok, sizeof sbx_sockopt_ipv6_ok / sizeof sbx_sockopt_ipv6_ok[0], L_ALLOW);
+      sbx_ret(a, SBX_RET_TRAP);
       sbx_mark(a, L_A);
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       /* sharing a port with a socket outside: decided on the socket (net.cc) */

@@ -287,12 +287,25 @@ bool is_loopback(const Ip& ip) {
   return memcmp(ip.b, one, 16) == 0;
 }
 
+// Does the socket carry a routing header or an IPv4 source route (set before the sandbox had
+// it: the filter refuses setting one inside)? Its packets would go to those hops first, not
+// to the address decided.
+bool routes_elsewhere(const Sock& s) {
+  unsigned char buf[64];
+  socklen_t len = sizeof buf;
+  if (s.domain == AF_INET6 && getsockopt(s.fd.get(), IPPROTO_IPV6, IPV6_RTHDR, buf, &len) == 0 && len > 0) return true;
+  len = sizeof buf;  // an IPv6 socket takes IPv4 options for its v4-mapped peers
+  return getsockopt(s.fd.get(), IPPROTO_IP, IP_OPTIONS, buf, &len) == 0 && len > 0;
+}
+
 // Destination of a connect/send on an inet socket. Returns true when answered.
 bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
   Ip ip;
   int e = inet_addr(s, ad, op, ip);
   if (e == 1) return false;
   if (e > 0) return reply_error(n.listener(), n.req.id, e), true;
+  if (routes_elsewhere(s))
+    return refuse(n, Decision{false, -2}, "net", ip_text(ip) + " (the socket carries a routing header or source route set outside: its packets would go elsewhere first)", EACCES);
   if (op == Op::kConnect && is_loopback(ip) && ip.fam == 4 && ip.port > 0) {
     // sbx's filtering proxies: only the sandbox a proxy serves may use it.
     if (ip.port == n.pol->net.proxyPort) {
@@ -1009,10 +1022,36 @@ void do_listen(Notif& n) {
 // with connections in TIME_WAIT, never one a listener holds, and servers set it routinely).
 // Turning either off, and other families, are done as asked — on our copy, as every call
 // decided on a socket (a racing dup2 could put another socket under the number).
+// The IP and IPv6 options the filter traps (off its list, filter.h sbx_sockopt_*), named for
+// the denial line; why each class is refused.
+std::string refused_sockopt(int level, int opt) {
+  struct Named { int level, opt; const char* name; const char* why; };
+  static const char* const kRoute = "a routing header or source route: packets would go to other hosts than the address decided";
+  static const Named known[] = {
+      {IPPROTO_IPV6, IPV6_RTHDR, "IPV6_RTHDR", kRoute},
+      {IPPROTO_IPV6, IPV6_2292RTHDR, "IPV6_2292RTHDR", kRoute},
+      {IPPROTO_IPV6, IPV6_2292PKTOPTIONS, "IPV6_2292PKTOPTIONS", kRoute},
+      {IPPROTO_IP, IP_OPTIONS, "IP_OPTIONS", kRoute},
+      {IPPROTO_IPV6, IPV6_HOPOPTS, "IPV6_HOPOPTS", "extension headers the sandbox does not send"},
+      {IPPROTO_IPV6, IPV6_DSTOPTS, "IPV6_DSTOPTS", "extension headers the sandbox does not send"},
+      {IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, "IPV6_RTHDRDSTOPTS", "extension headers the sandbox does not send"},
+      {IPPROTO_IPV6, IPV6_2292HOPOPTS, "IPV6_2292HOPOPTS", "extension headers the sandbox does not send"},
+      {IPPROTO_IPV6, IPV6_2292DSTOPTS, "IPV6_2292DSTOPTS", "extension headers the sandbox does not send"},
+      {IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT", "a transparent proxy's option"},
+      {IPPROTO_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT", "a transparent proxy's option"},
+  };
+  if (level != IPPROTO_IP && level != IPPROTO_IPV6) return "setsockopt level " + std::to_string(level) + " (not one the sandbox may set)";
+  for (const Named& k : known)
+    if (k.level == level && k.opt == opt) return std::string("setsockopt ") + k.name + " (" + k.why + ")";
+  return std::string("setsockopt ") + (level == IPPROTO_IP ? "IP" : "IPv6") + " option " + std::to_string(opt) + " (not one the sandbox may set)";
+}
+
 void do_setsockopt(Notif& n) {
   const auto& a = n.req.data.args;
   const int opt = static_cast<int>(a[2]);
-  if (static_cast<int>(a[1]) != SOL_SOCKET || (opt != SO_REUSEPORT && opt != SO_REUSEADDR))
+  if (static_cast<int>(a[1]) != SOL_SOCKET)  // off the filter's lists: never set
+    return void(refuse(n, Decision{false, -2}, "net", refused_sockopt(static_cast<int>(a[1]), opt), EPERM));
+  if (opt != SO_REUSEPORT && opt != SO_REUSEADDR)
     return void(report_error(n, "net", "setsockopt " + std::to_string(opt), EPERM));  // not what the filter traps
   if (static_cast<uint32_t>(a[4]) < sizeof(int)) return void(reply_error(n.listener(), n.req.id, EINVAL));
   int val = 0;
