@@ -8,7 +8,7 @@
  * Real kernel, real sbx, real programs.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixture, type Result, run, sbxBin, sbxExec, servedBySupervisor, tempWorld } from './exec-helpers.js';
@@ -65,7 +65,7 @@ beforeAll(() => {
     policyFile,
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
-      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  myserver: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
       `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n` +
       `  ${JSON.stringify(join(pub, 'pscript'))}: { read: { allow: ["secret/data.txt"] } }\n`,
   );
@@ -88,6 +88,9 @@ beforeAll(() => {
   chmodSync(join(tools, 'lesspipe'), 0o755);
   writeFileSync(join(tools, 'zed'), '#!/bin/sh\n'); // named like an editor, but a script
   chmodSync(join(tools, 'zed'), 0o755);
+  // A server with an override (an agent a tool starts: gpg-agent, an ssh ControlMaster).
+  copyFileSync(fixture('cmd_server'), join(tools, 'myserver'));
+  chmodSync(join(tools, 'myserver'), 0o755);
 });
 afterAll(() => world.cleanup());
 
@@ -816,6 +819,34 @@ describe('a program planted where the outer session writes, run under a nested s
     expectNoSecret(r);
     expect(r.stderr).toContain(`sbx: denied commands ${nbin}/mytool (a program the sandbox may write`);
     expectSecret(await nested('mytool'));
+  });
+});
+
+// helper-87 lead 2: a server a program under an override runs (an agent its tool starts)
+// would run for any program of the session what only the override may do.
+describe('a server a program under an override runs', () => {
+  const sock = join(pub, 'override-server.sock');
+  const serve = (clients: string) =>
+    inside(
+      [
+        `myserver serve ${sock} >/dev/null & s=$!`,
+        `for i in $(seq 50); do myserver run ${sock} true >/dev/null && break; sleep 0.1; done`,
+        clients,
+        // the server is the override's: the base policy may not signal it, its own command may
+        `myserver run ${sock} 'kill $PPID' >/dev/null; wait $s`,
+      ].join('\n'),
+    );
+  afterAll(() => rmSync(sock, { force: true }));
+
+  it('serves its own override only: a program under the base policy is refused; twin: the override program as client reads the secret through it', async () => {
+    const leak = join(pub, 'leak-base');
+    const own = join(pub, 'leak-own');
+    const r = await serve(`echo "base $(${fixture('cmd_server')} run ${sock} 'cat ${secret} > ${leak}')"; echo "own $(myserver run ${sock} 'cat ${secret} > ${own}')"`);
+    expect(r.stdout).toMatch(/^base error connect: Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied unix .*override-server\.sock \(a server a commands: override runs: it serves that override's programs only\)/);
+    expect(r.stdout).toMatch(/^own ok ran: /m);
+    expect(readFileSync(own, 'utf8')).toContain(SECRET);
+    expect(existsSync(leak)).toBe(false);
   });
 });
 

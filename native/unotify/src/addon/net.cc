@@ -350,15 +350,20 @@ std::string unix_name(const Addr& ad) { return unix_name_of(*reinterpret_cast<co
 // connection only joins processes of the same policy, both ways: a server under a wider
 // policy (a tmux the shell started) would run for a narrowed client what its policy refuses,
 // and a narrowed server could order a wider client (tmux's `detach-client -E CMD` makes the
-// client run CMD), say one it planted where the shell's tmux listened. Other programs reach
-// every server of the session (a tmux started in one project, attached from another).
-bool nested_may_reach(Notif& n, int binder) {
+// client run CMD), say one it planted where the shell's tmux listened. A server a
+// `commands:` override runs (the agent its tool starts: gpg-agent, an ssh ControlMaster)
+// serves that override's programs only: it would do for any other what only they may. Other
+// programs reach every server of the session (a tmux started in one project, attached from
+// another), and an override's programs the session's servers (a psql override, the
+// project's postgres). Returns the reason a connection is refused, else nullptr.
+const char* session_server_refused(Notif& n, int binder) {
+  if (binder == n.pol->id) return nullptr;
+  if (n.core->override_base(binder)) return " (a server a commands: override runs: it serves that override's programs only)";
   std::shared_ptr<const Policy> b = n.core->policy(binder);
   const bool binder_nested = !b || b->within >= 0;
-  if (n.pol->within < 0 && !binder_nested) return true;
-  return binder == n.pol->id;
+  if (n.pol->within < 0 && !binder_nested) return nullptr;
+  return " (a server of this session under another policy: a nested sbx exec and the rest of its session do not meet)";
 }
-const char* kWiderServer = " (a server of this session under another policy: a nested sbx exec and the rest of its session do not meet)";
 
 // Nobody outside is contacted to find out more (`sbx check net NAME` does, for a person).
 const char* kOutside = " (a server outside this sandbox; `sbx check net NAME` shows which; name it in net.unix.allow)";
@@ -406,8 +411,7 @@ bool decide_unix_dest(Notif& n, Addr& ad, Op op) {
     ours = unix_cookie_by_name(raw, cookie) && n.core->served().has_cookie(cookie, &binder);
   }
   if (!ours) return refuse(n, Decision{false, u.rule}, "unix", name + kOutside, EACCES);
-  if (!nested_may_reach(n, binder))
-    return refuse(n, Decision{false, -2}, "unix", name + kWiderServer, EACCES);
+  if (const char* why = session_server_refused(n, binder)) return refuse(n, Decision{false, -2}, "unix", name + why, EACCES);
   return false;
 }
 
