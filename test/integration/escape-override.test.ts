@@ -848,6 +848,26 @@ describe('a server a program under an override runs', () => {
     expect(readFileSync(own, 'utf8')).toContain(SECRET);
     expect(existsSync(leak)).toBe(false);
   });
+
+  // The other way round: a server the sandbox runs would be handed what the override reads
+  // (a psql override sends ~/.pgpass's password to whatever serves its socket).
+  it("an override program does not reach a server the base policy runs; twin: a base-policy client does", async () => {
+    const base = join(pub, 'base-server.sock');
+    const cmd = fixture('cmd_server');
+    const r = await inside(
+      [
+        `${cmd} serve ${base} >/dev/null & s=$!`,
+        `for i in $(seq 50); do ${cmd} run ${base} true >/dev/null && break; sleep 0.1; done`,
+        `echo "override $(myserver run ${base} true)"`,
+        `echo "base $(${cmd} run ${base} true)"`,
+        'kill $s; wait $s',
+      ].join('\n'),
+    );
+    rmSync(base, { force: true });
+    expect(r.stdout).toMatch(/^override error connect: Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied unix .*base-server\.sock \(a server of this session outside this commands: override/);
+    expect(r.stdout).toMatch(/^base ok ran: true/m);
+  });
 });
 
 /** The running python3's minor version (its site-packages directory is python3.<minor>). */

@@ -350,15 +350,19 @@ std::string unix_name(const Addr& ad) { return unix_name_of(*reinterpret_cast<co
 // connection only joins processes of the same policy, both ways: a server under a wider
 // policy (a tmux the shell started) would run for a narrowed client what its policy refuses,
 // and a narrowed server could order a wider client (tmux's `detach-client -E CMD` makes the
-// client run CMD), say one it planted where the shell's tmux listened. A server a
-// `commands:` override runs (the agent its tool starts: gpg-agent, an ssh ControlMaster)
-// serves that override's programs only: it would do for any other what only they may. Other
-// programs reach every server of the session (a tmux started in one project, attached from
-// another), and an override's programs the session's servers (a psql override, the
-// project's postgres). Returns the reason a connection is refused, else nullptr.
+// client run CMD), say one it planted where the shell's tmux listened. A `commands:`
+// override's programs likewise: a server one runs (the agent its tool starts: gpg-agent, an
+// ssh ControlMaster) would do for any other program what only they may, and a server the
+// rest of the session runs would be handed what they read (a psql override sends the
+// password from ~/.pgpass to whatever serves /tmp/.s.PGSQL.5432). Other programs reach every
+// server of the session (a tmux started in one project, attached from another). Returns the
+// reason a connection is refused, else nullptr.
 const char* session_server_refused(Notif& n, int binder) {
   if (binder == n.pol->id) return nullptr;
   if (n.core->override_base(binder)) return " (a server a commands: override runs: it serves that override's programs only)";
+  if (n.core->override_base(n.pol->id))
+    return " (a server of this session outside this commands: override: an override's programs meet only their own servers, "
+           "those outside the sandbox and those net.unix.allow names)";
   std::shared_ptr<const Policy> b = n.core->policy(binder);
   const bool binder_nested = !b || b->within >= 0;
   if (n.pol->within < 0 && !binder_nested) return nullptr;
