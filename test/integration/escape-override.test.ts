@@ -65,7 +65,7 @@ beforeAll(() => {
     policyFile,
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
-      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  myserver: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  myserver: { read: { allow: ["secret/data.txt"] } }\n  tcptool: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
       `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n` +
       `  ${JSON.stringify(join(pub, 'pscript'))}: { read: { allow: ["secret/data.txt"] } }\n`,
   );
@@ -91,6 +91,39 @@ beforeAll(() => {
   // A server with an override (an agent a tool starts: gpg-agent, an ssh ControlMaster).
   copyFileSync(fixture('cmd_server'), join(tools, 'myserver'));
   chmodSync(join(tools, 'myserver'), 0o755);
+  // The same over TCP on loopback: a python script with an override (tcptool) and its copy
+  // the base policy runs (pub/tcpbase). serve: answer each connection with the file it names
+  // ("quit": exit); get PORT PATH: print the answer.
+  const tcp = [
+    '#!/usr/bin/python3',
+    'import socket, sys',
+    'mode, port = sys.argv[1], int(sys.argv[2])',
+    "if mode == 'serve':",
+    '    s = socket.socket()',
+    "    s.bind(('127.0.0.1', port))",
+    '    s.listen()',
+    "    print('listening', s.getsockname()[1], flush=True)",
+    '    while True:',
+    '        c, _ = s.accept()',
+    '        path = c.recv(4096).decode().strip()',
+    "        if path == 'quit': sys.exit(0)",
+    '        try:',
+    "            data = open(path, 'rb').read()",
+    '        except OSError as e:',
+    '            data = str(e).encode()',
+    '        c.sendall(data)',
+    '        c.close()',
+    'try:',
+    "    c = socket.create_connection(('127.0.0.1', port))",
+    "    c.sendall((sys.argv[3] + '\\n').encode())",
+    "    print('got', c.recv(65536).decode().strip())",
+    'except OSError as e:',
+    "    print('error', e)",
+  ].join('\n');
+  writeFileSync(join(tools, 'tcptool'), `${tcp}\n`);
+  chmodSync(join(tools, 'tcptool'), 0o755);
+  writeFileSync(join(pub, 'tcpbase'), `${tcp}\n`);
+  chmodSync(join(pub, 'tcpbase'), 0o755);
 });
 afterAll(() => world.cleanup());
 
@@ -867,6 +900,30 @@ describe('a server a program under an override runs', () => {
     expect(r.stdout).toMatch(/^override error connect: Permission denied/m);
     expect(r.stderr).toMatch(/sbx: denied unix .*base-server\.sock \(a server of this session outside this commands: override/);
     expect(r.stdout).toMatch(/^base ok ran: true/m);
+  });
+
+  // The same on loopback TCP (a database's port): both ways.
+  const tcpServe = (server: string, clients: string, quitWith: string) =>
+    inside(
+      [
+        `rm -f ${pub}/tcp-port; ${server} serve 0 > ${pub}/tcp-port & s=$!`,
+        `until grep -q listening ${pub}/tcp-port 2>/dev/null; do sleep 0.05; done; P=$(cut -d' ' -f2 ${pub}/tcp-port)`,
+        clients,
+        `${quitWith} $P quit >/dev/null; wait $s`,
+      ].join('\n'),
+    );
+  it('a TCP server an override program runs on loopback serves that override only; twin: the override program as client reads the secret', async () => {
+    const r = await tcpServe('tcptool', `echo "base $(${pub}/tcpbase get $P ${secret})"; echo "own $(tcptool get $P ${secret})"`, 'tcptool get');
+    expect(r.stdout).toMatch(/^base error \[Errno 13\] Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server a commands: override runs/);
+    expect(r.stdout).toContain(`own got ${SECRET}`);
+  });
+
+  it('an override program does not reach a TCP server the base policy runs on loopback; twin: a base-policy client does', async () => {
+    const r = await tcpServe(`${pub}/tcpbase`, `echo "override $(tcptool get $P /etc/hostname)"; echo "base $(${pub}/tcpbase get $P /etc/hostname)"`, `${pub}/tcpbase get`);
+    expect(r.stdout).toMatch(/^override error \[Errno 13\] Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server of this session outside this commands: override/);
+    expect(r.stdout).toMatch(/^base got \S/m);
   });
 });
 

@@ -32,6 +32,7 @@
 // CONTINUE; their destination was decided at connect.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -298,6 +299,50 @@ bool routes_elsewhere(const Sock& s) {
   return getsockopt(s.fd.get(), IPPROTO_IP, IP_OPTIONS, buf, &len) == 0 && len > 0;
 }
 
+// A server of the session bound under policy `binder`, and a client under n.pol: refused when
+// either is a `commands:` override's and the other not the same one (session_server_refused
+// for unix sockets, decide_inet_dest for loopback ones). Returns the reason, else nullptr.
+const char* override_boundary(Notif& n, int binder) {
+  if (binder == n.pol->id) return nullptr;
+  if (n.core->override_base(binder)) return " (a server a commands: override runs: it serves that override's programs only)";
+  if (n.core->override_base(n.pol->id))
+    return " (a server of this session outside this commands: override: an override's programs meet only their own servers, "
+           "those outside the sandbox and, for unix sockets, those net.unix.allow names)";
+  return nullptr;
+}
+
+// Is `ip` this machine: loopback, unspecified (the kernel connects it to a local address), or
+// an address of one of its interfaces?
+bool local_address(const Ip& ip) {
+  static const uint8_t any6[16] = {0}, one6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (ip.fam == 4 && (ip.b[0] == 127 || memcmp(ip.b, any6, 4) == 0)) return true;
+  if (ip.fam == 6 && (memcmp(ip.b, one6, 16) == 0 || memcmp(ip.b, any6, 16) == 0)) return true;
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) < 0) return true;  // cannot tell: as if local (only the session's servers are looked up)
+  bool local = false;
+  for (ifaddrs* i = all; i && !local; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (ip.fam == 4 && i->ifa_addr->sa_family == AF_INET)
+      local = memcmp(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, ip.b, 4) == 0;
+    else if (ip.fam == 6 && i->ifa_addr->sa_family == AF_INET6)
+      local = memcmp(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, ip.b, 16) == 0;
+  }
+  freeifaddrs(all);
+  return local;
+}
+
+// A connect or send to a server of this session on this machine (a database's port on
+// loopback) across a `commands:` override's boundary (override_boundary). Looked up only
+// when an override is involved: the client is under one, or one has bound a socket here.
+bool override_server_refused(Notif& n, const Sock& s, const Ip& ip) {
+  if (!n.core->served().any_override_server() && !n.core->override_base(n.pol->id)) return false;
+  if (!local_address(ip)) return false;
+  const int binder = session_server_on(n, s, ip.port);
+  if (binder < 0) return false;
+  const char* why = override_boundary(n, binder);
+  return why && refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
+}
+
 // Destination of a connect/send on an inet socket. Returns true when answered.
 bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
   Ip ip;
@@ -315,7 +360,8 @@ bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
       return refuse(n, Decision{false, -2}, "net", ip_text(ip) + " (another sandbox's sbx proxy)", EACCES);
     }
   }
-  return refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES);
+  if (refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES)) return true;
+  return override_server_refused(n, s, ip);
 }
 
 // A local address to serve on (bind, listen). `dual`: an AF_INET6 socket that also takes
@@ -359,10 +405,7 @@ std::string unix_name(const Addr& ad) { return unix_name_of(*reinterpret_cast<co
 // reason a connection is refused, else nullptr.
 const char* session_server_refused(Notif& n, int binder) {
   if (binder == n.pol->id) return nullptr;
-  if (n.core->override_base(binder)) return " (a server a commands: override runs: it serves that override's programs only)";
-  if (n.core->override_base(n.pol->id))
-    return " (a server of this session outside this commands: override: an override's programs meet only their own servers, "
-           "those outside the sandbox and those net.unix.allow names)";
+  if (const char* why = override_boundary(n, binder)) return why;
   std::shared_ptr<const Policy> b = n.core->policy(binder);
   const bool binder_nested = !b || b->within >= 0;
   if (n.pol->within < 0 && !binder_nested) return nullptr;
@@ -1015,6 +1058,8 @@ void do_listen(Notif& n) {
   }
   // Ours, not CONTINUE: a racing dup2 could put another socket under the same number.
   int r = listen(s.fd.get(), static_cast<int>(n.req.data.args[1]));
+  // One that was never bound got its port here: the session's server from now on.
+  if (r == 0 && (s.domain == AF_INET || s.domain == AF_INET6)) record_session_socket(n, s);
   reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
 }
 

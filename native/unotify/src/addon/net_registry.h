@@ -37,6 +37,10 @@ class ServedSockets {
   // policy id of the process that bound it.
   void add_cookie(uint64_t cookie, int policy);
   bool has_cookie(uint64_t cookie, int* policy = nullptr);
+  // Whether a process under a `commands:` override has bound an inet socket in this session
+  // (net.cc looks up who serves a local port only then, or for an override's own connects).
+  void note_override_server() { override_servers_.store(true, std::memory_order_relaxed); }
+  bool any_override_server() const { return override_servers_.load(std::memory_order_relaxed); }
   // Unix stream/seqpacket sockets this session is connecting (their sockfs inode numbers),
   // recorded before the engine's connect: a server of the session is handed a connection
   // only if its peer is one of them (accept.cc), taken out then. The oldest go beyond a bound.
@@ -68,6 +72,7 @@ class ServedSockets {
   };
   std::deque<Held> held_;
   std::atomic<int> held_count_{0};
+  std::atomic<bool> override_servers_{false};
 };
 
 // One sock_diag request (`req`: its nlmsghdr and body, filled in): calls `each` with every

@@ -74,6 +74,21 @@ void record_session_socket(Notif& n, const Sock& s) {
   socklen_t l = sizeof cookie;
   if (getsockopt(s.fd.get(), SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 && cookie)
     n.core->served().add_cookie(cookie, n.pol->id);
+  if (n.core->override_base(n.pol->id)) n.core->served().note_override_server();
+}
+
+int session_server_on(Notif& n, const Sock& s, int port) {
+  const int proto = transport_of(s);
+  if (port == 0 || proto == 0) return -1;
+  for (int family : {AF_INET, AF_INET6}) {
+    std::vector<Holder> held;
+    if (!servers_on(family, proto, port, held)) continue;
+    for (const auto& h : held) {
+      int binder = -1;
+      if (n.core->served().has_cookie(h.cookie, &binder)) return binder;
+    }
+  }
+  return -1;
 }
 
 bool takes_outside_clients(Notif& n, const Sock& s, int family, int port) {

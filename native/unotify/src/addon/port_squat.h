@@ -20,6 +20,11 @@ struct Sock;
 // own server may serve both families).
 void record_session_socket(Notif& n, const Sock& s);
 
+// The policy id of the session's server a connect or send on `s` to local `port` would
+// reach (a TCP listener, or a UDP socket with no peer, of either family); -1 when none of the
+// session's serves there (or the kernel cannot be asked).
+int session_server_on(Notif& n, const Sock& s, int port);
+
 // Would serving `port` (family 4 or 6) on `s` take a server's clients outside the session?
 // Refuses (a denial line, EADDRINUSE as the kernel says for a taken port) and returns true
 // when it would; false otherwise, and when the kernel cannot be asked (sock_diag missing).
