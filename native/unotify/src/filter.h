@@ -92,37 +92,48 @@ static const uint32_t sbx_xfs_handle_nrs[] = {107, 108, 121, 122, 123};
 static const uint32_t sbx_sockopt_levels_ok[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_ICMPV6,
                                                  270 /* SOL_NETLINK */, 282 /* SOL_TLS */, 284 /* SOL_MPTCP */};
 /* IP and IPv6 options that are let through, as [first, last] runs of option numbers
-   (linux/in.h, linux/in6.h). The engine sends on the program's own socket after deciding
-   the address, so an option that sends a packet elsewhere is never among them: an IPv6
-   routing header (IPV6_RTHDR 57, IPV6_2292RTHDR 5, or inside IPV6_2292PKTOPTIONS 6) or an
-   IPv4 source route (IP_OPTIONS 4) goes to its hops first; nor are other headers
-   (HOPOPTS, DSTOPTS), IPsec/xfrm policies, raw-socket and transparent-proxy options. Those
-   are trapped, and the engine refuses them by name (net.cc) */
+   (linux/in.h, linux/in6.h). The engine decides a send's address and sends on the program's
+   own socket, so nothing here may change where a packet goes or what it claims: not an IPv6
+   routing header (IPV6_RTHDR 57, IPV6_2292RTHDR 5, or inside IPV6_2292PKTOPTIONS 6 or a flow
+   label, IPV6_FLOWLABEL_MGR 32) nor an IPv4 source route (IP_OPTIONS 4), which go to their
+   hops first; not a source address the machine does not have (IP_FREEBIND 15,
+   IPV6_FREEBIND 78, IPV6_PKTINFO 50 sticky) nor an interface of the caller's choosing
+   (IP_UNICAST_IF 50, IPV6_UNICAST_IF 76: a loopback address sent out on the LAN); not a
+   multicast or anycast join (IP 35-48, IPv6 20, 21, 27, 28, 42-48), which the kernel reports
+   to the network with the addresses given; nor other headers, IPsec/xfrm policies,
+   raw-socket and transparent-proxy options. Those are trapped: the engine refuses them by
+   name, and does a join itself where the network is not restricted (net.cc) */
 static const uint32_t sbx_sockopt_ip_ok[][2] = {
   {1, 2},   /* IP_TOS, IP_TTL */
-  {6, 8},   /* IP_RECVOPTS, IP_RETOPTS (flags: receive them), IP_PKTINFO */
+  {6, 8},   /* IP_RECVOPTS, IP_RETOPTS (flags: receive them), IP_PKTINFO (a flag here) */
   {10, 13}, /* IP_MTU_DISCOVER, IP_RECVERR, IP_RECVTTL, IP_RECVTOS */
-  {15, 15}, /* IP_FREEBIND */
   {18, 18}, /* IP_PASSSEC */
   {20, 26}, /* IP_RECVORIGDSTADDR … IP_BIND_ADDRESS_NO_PORT, IP_RECVFRAGSIZE, IP_RECVERR_RFC4884 */
-  {32, 51}, /* multicast (IP_MULTICAST_IF … MCAST_MSFILTER, IP_MULTICAST_ALL), IP_UNICAST_IF, IP_LOCAL_PORT_RANGE */
+  {32, 34}, /* IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP (sends stay decided) */
+  {49, 49}, /* IP_MULTICAST_ALL */
+  {51, 51}, /* IP_LOCAL_PORT_RANGE */
 };
 static const uint32_t sbx_sockopt_ipv6_ok[][2] = {
   {2, 2},   /* IPV6_2292PKTINFO (a flag) */
   {8, 8},   /* IPV6_2292HOPLIMIT (a flag) */
   {11, 11}, /* IPV6_FLOWINFO */
-  {16, 21}, /* IPV6_UNICAST_HOPS, multicast interface, hops, loop, membership */
-  {23, 29}, /* IPV6_MTU_DISCOVER, IPV6_MTU, IPV6_RECVERR, IPV6_V6ONLY, anycast, IPV6_MULTICAST_ALL */
-  {31, 33}, /* IPV6_RECVERR_RFC4884, IPV6_FLOWLABEL_MGR, IPV6_FLOWINFO_SEND */
-  {42, 53}, /* MCAST_*, IPV6_RECVPKTINFO, IPV6_PKTINFO, IPV6_RECVHOPLIMIT, IPV6_HOPLIMIT, IPV6_RECVHOPOPTS */
+  {16, 19}, /* IPV6_UNICAST_HOPS, IPV6_MULTICAST_IF, _HOPS, _LOOP */
+  {23, 26}, /* IPV6_MTU_DISCOVER, IPV6_MTU, IPV6_RECVERR, IPV6_V6ONLY */
+  {29, 29}, /* IPV6_MULTICAST_ALL */
+  {31, 31}, /* IPV6_RECVERR_RFC4884 */
+  {49, 49}, /* IPV6_RECVPKTINFO */
+  {51, 53}, /* IPV6_RECVHOPLIMIT, IPV6_HOPLIMIT, IPV6_RECVHOPOPTS */
   {56, 56}, /* IPV6_RECVRTHDR (a flag: receive them) */
   {58, 58}, /* IPV6_RECVDSTOPTS */
   {60, 62}, /* IPV6_RECVPATHMTU, IPV6_PATHMTU, IPV6_DONTFRAG */
   {66, 67}, /* IPV6_RECVTCLASS, IPV6_TCLASS */
   {70, 70}, /* IPV6_AUTOFLOWLABEL */
   {72, 74}, /* IPV6_ADDR_PREFERENCES, IPV6_MINHOPCOUNT, IPV6_RECVORIGDSTADDR */
-  {76, 78}, /* IPV6_UNICAST_IF, IPV6_RECVFRAGSIZE, IPV6_FREEBIND */
+  {77, 77}, /* IPV6_RECVFRAGSIZE */
 };
+/* socket-level options that pin a socket to an interface: decided by the engine (net.cc) */
+#define SBX_SO_BINDTODEVICE 25u
+#define SBX_SO_BINDTOIFINDEX 62u
 
 /* Namespace creation: CLONE_NEWNS 0x20000, NEWCGROUP 0x2000000, NEWUTS 0x4000000, NEWIPC
    0x8000000, NEWUSER 0x10000000, NEWPID 0x20000000, NEWNET 0x40000000 (linux/sched.h).
@@ -383,6 +394,9 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       /* sharing a port with a socket outside: decided on the socket (net.cc) */
       sbx_jump_if(a, BPF_JEQ, SO_REUSEPORT, L_TRAP);
       sbx_jump_if(a, BPF_JEQ, SO_REUSEADDR, L_TRAP);
+      /* an interface of the caller's choosing: a loopback address sent out on the LAN */
+      sbx_jump_if(a, BPF_JEQ, SBX_SO_BINDTODEVICE, L_TRAP);
+      sbx_jump_if(a, BPF_JEQ, SBX_SO_BINDTOIFINDEX, L_TRAP);
       /* the engine sends from memory it reuses at once: never pinned (MSG_ZEROCOPY); the
          program is told what a socket without zerocopy says */
       sbx_jump_if(a, BPF_JEQ, SBX_SO_ZEROCOPY, L_B);

@@ -115,6 +115,12 @@ unsigned long inode_of(int fd) {
   return fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
 }
 
+// Under a nested policy, every enclosing one counts: the network is restricted if any of
+// them restricts it, and an ephemeral port may be bound only if each of them reaches something.
+bool restricted(const Notif& n) {
+  return chain_any(const_cast<Notif&>(n), [](const Policy& p) { return p.net.defDeny; });
+}
+
 int get_socket(Notif& n, int tfd, Sock& s) {
   Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
   if (!pidfd.ok() || !n.valid()) return -ESRCH;
@@ -138,11 +144,6 @@ bool address_ignored(const Sock& s, uint64_t flags) {
   return s.type == SOCK_STREAM && (s.proto == IPPROTO_TCP || s.proto == IPPROTO_MPTCP);
 }
 
-// Under a nested policy, every enclosing one counts: the network is restricted if any of
-// them restricts it, and an ephemeral port may be bound only if each of them reaches something.
-bool restricted(const Notif& n) {
-  return chain_any(const_cast<Notif&>(n), [](const Policy& p) { return p.net.defDeny; });
-}
 
 // The built-in rule for the policy's own filtering proxy (127.0.0.1:proxyPort, TCP): a
 // supervisor adds it to every policy of a session, --deny-net ones too, since a later
@@ -310,6 +311,8 @@ const char* override_boundary(Notif& n, int binder) {
            "those outside the sandbox and, for unix sockets, those net.unix.allow names)";
   return nullptr;
 }
+
+bool multicast_address(const Ip& ip) { return ip.fam == 4 ? (ip.b[0] & 0xf0) == 0xe0 : ip.b[0] == 0xff; }
 
 // Is `ip` this machine: loopback, unspecified (the kernel connects it to a local address), or
 // an address of one of its interfaces?
@@ -565,12 +568,29 @@ int read_msg(Notif& n, uint64_t p, Msg& m, bool stream) {
 // root supervisor has them all, a root sandbox not: SO_MARK would route around policy
 // routing, IP options need CAP_NET_RAW): the rest are refused. SCM_RIGHTS are translated
 // below; SCM_CREDENTIALS would carry our identity.
+// A packet-info control message that names neither a source address nor an interface (as
+// the setsockopt lists, filter.h: a source the machine may not have sends replies to another
+// host, an interface takes a loopback packet onto the LAN).
+bool plain_pktinfo(const cmsghdr& c) {
+  if (c.cmsg_level == SOL_IP) {
+    if (c.cmsg_len < CMSG_LEN(sizeof(in_pktinfo))) return false;
+    in_pktinfo p;
+    memcpy(&p, CMSG_DATA(&c), sizeof p);
+    return p.ipi_ifindex == 0 && p.ipi_spec_dst.s_addr == 0;
+  }
+  if (c.cmsg_len < CMSG_LEN(sizeof(in6_pktinfo))) return false;
+  in6_pktinfo p;
+  memcpy(&p, CMSG_DATA(&c), sizeof p);
+  static const in6_addr any = IN6ADDR_ANY_INIT;
+  return p.ipi6_ifindex == 0 && memcmp(&p.ipi6_addr, &any, sizeof any) == 0;
+}
+
 bool harmless_cmsg(const cmsghdr& c) {
   switch (c.cmsg_level) {
     case SOL_SOCKET: return c.cmsg_type == SCM_RIGHTS || c.cmsg_type == SO_TIMESTAMPING || c.cmsg_type == SO_TXTIME;
-    case SOL_IP: return c.cmsg_type == IP_TOS || c.cmsg_type == IP_TTL || c.cmsg_type == IP_PKTINFO;
+    case SOL_IP: return c.cmsg_type == IP_TOS || c.cmsg_type == IP_TTL || (c.cmsg_type == IP_PKTINFO && plain_pktinfo(c));
     case SOL_IPV6:
-      return c.cmsg_type == IPV6_TCLASS || c.cmsg_type == IPV6_HOPLIMIT || c.cmsg_type == IPV6_PKTINFO ||
+      return c.cmsg_type == IPV6_TCLASS || c.cmsg_type == IPV6_HOPLIMIT || (c.cmsg_type == IPV6_PKTINFO && plain_pktinfo(c)) ||
              c.cmsg_type == IPV6_DONTFRAG;
     case IPPROTO_UDP: return c.cmsg_type == UDP_SEGMENT;  // SOL_UDP: GSO (QUIC stacks send with it)
     default: return false;
@@ -1006,6 +1026,11 @@ void do_bind(Notif& n) {
       e = inet_addr(s, ad, Op::kBind, ip);
       if (e > 0) return void(reply_error(n.listener(), n.req.id, e));
       if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), true)) return;
+      // A multicast group is an address to receive on; any other must be this machine's
+      // (the kernel takes others with ip_nonlocal_bind set): packets sent from it would
+      // claim another host's address, and that host would get the replies.
+      if (!multicast_address(ip) && !local_address(ip))
+        return void(refuse(n, Decision{false, -2}, "net", "bind " + ip_text(ip) + " (an address this machine does not have: replies would go to another host)", EADDRNOTAVAIL));
       if (shares_port(n, s)) return;
       if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
       const int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
@@ -1060,71 +1085,6 @@ void do_listen(Notif& n) {
   int r = listen(s.fd.get(), static_cast<int>(n.req.data.args[1]));
   // One that was never bound got its port here: the session's server from now on.
   if (r == 0 && (s.domain == AF_INET || s.domain == AF_INET6)) record_session_socket(n, s);
-  reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
-}
-
-// setsockopt(SOL_SOCKET, SO_REUSEPORT | SO_REUSEADDR): the filter traps only these. Either
-// lets a bind share a port with a socket that asked for it too — one outside the sandbox:
-// SO_REUSEPORT joins an outside TCP or UDP server's reuseport group (the kernel spreads its
-// clients over the group: nginx `reuseport`, envoy, Node's reusePort, many Go and Rust
-// servers), SO_REUSEADDR on a UDP socket takes the unicast datagrams of a port an outside
-// socket with it serves (the kernel gives them to the last one bound). Allowing it only when
-// no socket outside is bound there would not hold: the outside server may bind (or rebind,
-// on a restart) after the sandbox's socket. So both are refused on inet sockets, whatever the
-// network policy (SO_REUSEADDR on datagram sockets only: on TCP it lets a server bind a port
-// with connections in TIME_WAIT, never one a listener holds, and servers set it routinely).
-// Turning either off, and other families, are done as asked — on our copy, as every call
-// decided on a socket (a racing dup2 could put another socket under the number).
-// The IP and IPv6 options the filter traps (off its list, filter.h sbx_sockopt_*), named for
-// the denial line; why each class is refused.
-std::string refused_sockopt(int level, int opt) {
-  struct Named { int level, opt; const char* name; const char* why; };
-  static const char* const kRoute = "a routing header or source route: packets would go to other hosts than the address decided";
-  static const Named known[] = {
-      {IPPROTO_IPV6, IPV6_RTHDR, "IPV6_RTHDR", kRoute},
-      {IPPROTO_IPV6, IPV6_2292RTHDR, "IPV6_2292RTHDR", kRoute},
-      {IPPROTO_IPV6, IPV6_2292PKTOPTIONS, "IPV6_2292PKTOPTIONS", kRoute},
-      {IPPROTO_IP, IP_OPTIONS, "IP_OPTIONS", kRoute},
-      {IPPROTO_IPV6, IPV6_HOPOPTS, "IPV6_HOPOPTS", "extension headers the sandbox does not send"},
-      {IPPROTO_IPV6, IPV6_DSTOPTS, "IPV6_DSTOPTS", "extension headers the sandbox does not send"},
-      {IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, "IPV6_RTHDRDSTOPTS", "extension headers the sandbox does not send"},
-      {IPPROTO_IPV6, IPV6_2292HOPOPTS, "IPV6_2292HOPOPTS", "extension headers the sandbox does not send"},
-      {IPPROTO_IPV6, IPV6_2292DSTOPTS, "IPV6_2292DSTOPTS", "extension headers the sandbox does not send"},
-      {IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT", "a transparent proxy's option"},
-      {IPPROTO_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT", "a transparent proxy's option"},
-  };
-  if (level != IPPROTO_IP && level != IPPROTO_IPV6) return "setsockopt level " + std::to_string(level) + " (not one the sandbox may set)";
-  for (const Named& k : known)
-    if (k.level == level && k.opt == opt) return std::string("setsockopt ") + k.name + " (" + k.why + ")";
-  return std::string("setsockopt ") + (level == IPPROTO_IP ? "IP" : "IPv6") + " option " + std::to_string(opt) + " (not one the sandbox may set)";
-}
-
-void do_setsockopt(Notif& n) {
-  const auto& a = n.req.data.args;
-  const int opt = static_cast<int>(a[2]);
-  if (static_cast<int>(a[1]) != SOL_SOCKET)  // off the filter's lists: never set
-    return void(refuse(n, Decision{false, -2}, "net", refused_sockopt(static_cast<int>(a[1]), opt), EPERM));
-  if (opt != SO_REUSEPORT && opt != SO_REUSEADDR)
-    return void(report_error(n, "net", "setsockopt " + std::to_string(opt), EPERM));  // not what the filter traps
-  if (static_cast<uint32_t>(a[4]) < sizeof(int)) return void(reply_error(n.listener(), n.req.id, EINVAL));
-  int val = 0;
-  if (read_mem(n.caller.tid, a[3], &val, sizeof val) < 0) return void(reply_error(n.listener(), n.req.id, EFAULT));
-  if (!n.valid()) return;
-  Sock s;
-  if (int e = get_socket(n, static_cast<int>(a[0]), s); e < 0) {
-    if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
-    return;
-  }
-  const bool inet = s.domain == AF_INET || s.domain == AF_INET6;
-  if (val != 0 && inet && (opt == SO_REUSEPORT || s.type == SOCK_DGRAM)) {
-    const std::string kind = s.type == SOCK_STREAM ? "TCP" : s.type == SOCK_DGRAM ? "UDP" : "inet";
-    const std::string what =
-        opt == SO_REUSEPORT
-            ? "SO_REUSEPORT on a " + kind + " socket (it would share a port with a server outside the sandbox; servers inside cannot use SO_REUSEPORT)"
-            : "SO_REUSEADDR on a UDP socket (it would take the datagrams of a port a program outside serves)";
-    return void(refuse(n, Decision{false, -2}, "net", what, EPERM));
-  }
-  int r = setsockopt(s.fd.get(), SOL_SOCKET, opt, &val, sizeof val);
   reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0);
 }
 

@@ -20,6 +20,12 @@ struct Sock {
 // 0, or -errno (-ESRCH: the caller is gone; -EBADF, -ENOTSOCK as the kernel would say).
 int get_socket(Notif& n, int tfd, Sock& s);
 
+// Does the caller's network policy (or one it is narrowed within) deny by default?
+bool restricted(const Notif& n);
+
+// The setsockopt calls the filter traps (net_sockopt.cc): decided, done on our copy or refused.
+void do_setsockopt(Notif& n);
+
 // The name of a unix address as policies and people name it: "@abstract" (padding NULs
 // dropped) or the path as written; "" for an unnamed one.
 std::string unix_name_of(const sockaddr_un& un, socklen_t len);
