@@ -1120,6 +1120,14 @@ describe('a socket option cannot send a decided packet elsewhere', () => {
       [`${P} hold-rthdr fd5b::7 -- ${only1} ${P} send-fd 200 ::1 9`, `${P} hold-plain -- ${only1} ${P} send-fd 200 ::1 9`].join('; '),
     );
     expect(r.stdout).toBe('error sendto: Permission denied (errno 13)\nok sent to [::1]:9\n');
-    expect(r.stderr).toMatch(/sbx: denied net \[::1\]:9 .*routing header/);
+    expect(r.stderr).toMatch(/sbx: denied net \[::1\]:9 \(the socket was set outside to send along a route/);
+  });
+
+  // helper-89 #01: the interface and the source address, set outside, likewise.
+  it('a socket pinned to an interface or given a foreign source outside: its decided sends are refused; twin: the plain socket (above)', async () => {
+    const opts = ['so-bindtodevice', 'ipv6-unicast-if', 'ipv6-freebind'];
+    const r = await inNetns(opts.map((o) => `${P} hold-opt ${o} -- ${only1} ${P} send-fd 200 ::1 9`).join('; '));
+    expect(r.stdout).toBe(opts.map(() => 'error sendto: Permission denied (errno 13)\n').join(''));
+    expect(r.stderr).toMatch(/sbx: denied net \[::1\]:9 .*set outside/);
   });
 });

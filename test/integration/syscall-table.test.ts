@@ -40,7 +40,7 @@ const checkWithZeroArgs: Record<string, string> = {
   socketpair: EAFNOSUPPORT,
   sendto: 'allow', // no destination: a connected socket
   setpgid: 'allow', // pgid 0: a new group
-  setsockopt: 'allow', // level 0 (IPPROTO_IP)
+  setsockopt: 'trap', // level 0 (IPPROTO_IP), option 0: off the list (the engine refuses it)
 };
 
 function expected(nr: number): string {
@@ -75,7 +75,8 @@ const cases: [string, string, number[], string][] = [
   ['socket-inet-dccp', 'socket', [2, 6, 0], EPROTONOSUPPORT],
   ['socket-inet-stream-sctp', 'socket', [2, 1, 132], EPROTONOSUPPORT],
   ['socket-inet-stream-tcp', 'socket', [2, 1, 6], 'allow'],
-  ['socket-inet-stream-mptcp', 'socket', [2, 1, 262], 'allow'],
+  // MPTCP: its listener in the TCP table is a subflow the engine never saw bound (helper-89 #02)
+  ['socket-inet-stream-mptcp', 'socket', [2, 1, 262], EPROTONOSUPPORT],
   ['socket-inet-stream-udp', 'socket', [2, 1, 17], EPROTONOSUPPORT],
   ['socket-inet-dgram-udp', 'socket', [2, 2, 17], 'allow'],
   ['socket-inet-dgram-udplite', 'socket', [2, 2, 136], 'allow'],
@@ -86,7 +87,18 @@ const cases: [string, string, number[], string][] = [
   ['setsockopt-reuseaddr', 'setsockopt', [0, 1, 2], 'trap'], // refused by the engine on inet datagram sockets
   ['setsockopt-zerocopy', 'setsockopt', [0, 1, 60], EOPNOTSUPP],
   ['setsockopt-rcvbuf', 'setsockopt', [0, 1, 8], 'allow'],
-  ['setsockopt-ip-freebind', 'setsockopt', [0, 0, 15], 'allow'], // level IPPROTO_IP: 15 is not SO_REUSEPORT there
+  ['setsockopt-ip-freebind', 'setsockopt', [0, 0, 15], 'trap'], // level IPPROTO_IP: 15 is not SO_REUSEPORT there; refused by the engine
+  ['setsockopt-ip-tos', 'setsockopt', [0, 0, 1], 'allow'],
+  ['setsockopt-ip-options', 'setsockopt', [0, 0, 4], 'trap'], // source routes: refused by the engine
+  ['setsockopt-ip-add-membership', 'setsockopt', [0, 0, 35], 'trap'], // joins: the engine, by the network policy
+  ['setsockopt-ip-local-port-range', 'setsockopt', [0, 0, 51], 'allow'],
+  ['setsockopt-ipv6-v6only', 'setsockopt', [0, 41, 26], 'allow'],
+  ['setsockopt-ipv6-rthdr', 'setsockopt', [0, 41, 57], 'trap'],
+  ['setsockopt-ipv6-tclass', 'setsockopt', [0, 41, 67], 'allow'],
+  ['setsockopt-ipv6-freebind', 'setsockopt', [0, 41, 78], 'trap'],
+  ['setsockopt-bindtodevice', 'setsockopt', [0, 1, 25], 'trap'],
+  ['setsockopt-tcp-nodelay', 'setsockopt', [0, 6, 1], 'allow'],
+  ['setsockopt-unknown-level', 'setsockopt', [0, 12345, 1], 'trap'],
   ['socket-unix', 'socket', [1, 1, 0], 'allow'],
   ['socket-packet', 'socket', [17, 3, 0], EAFNOSUPPORT],
   ['socket-vsock', 'socket', [40, 1, 0], EAFNOSUPPORT],

@@ -349,13 +349,15 @@ static inline void sbx_emit_check(struct sbx_asm *a, enum sbx_check check) {
       sbx_jump_if(a, BPF_JEQ, SOCK_STREAM, L_D);
       sbx_jump_if(a, BPF_JEQ, SOCK_DGRAM, L_E);
       sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
-      sbx_mark(a, L_D); /* stream: TCP, MPTCP */
+      sbx_mark(a, L_D); /* stream: TCP. Not MPTCP: what listens in the kernel's TCP table is
+                           a subflow socket the engine never saw bound, so a session's MPTCP
+                           server would pass for one outside; programs fall back to TCP on
+                           EPROTONOSUPPORT, as on a kernel without it */
       sbx_ld(a, SBX_OFF_ARG_HI(2));
       sbx_jump_if(a, BPF_JGT, 0, L_C);
       sbx_ld(a, SBX_OFF_ARG_LO(2));
       sbx_jump_if(a, BPF_JEQ, 0, L_ALLOW);
       sbx_jump_if(a, BPF_JEQ, IPPROTO_TCP, L_ALLOW);
-      sbx_jump_if(a, BPF_JEQ, 262 /* IPPROTO_MPTCP */, L_ALLOW);
       sbx_ret(a, SBX_RET_ERR(EPROTONOSUPPORT));
       sbx_mark(a, L_E); /* datagram: UDP, UDP-Lite, ICMP echo (ping sockets) */
       sbx_ld(a, SBX_OFF_ARG_HI(2));

@@ -289,15 +289,33 @@ bool is_loopback(const Ip& ip) {
   return memcmp(ip.b, one, 16) == 0;
 }
 
-// Does the socket carry a routing header or an IPv4 source route (set before the sandbox had
-// it: the filter refuses setting one inside)? Its packets would go to those hops first, not
-// to the address decided.
-bool routes_elsewhere(const Sock& s) {
+// Was the socket set, before the sandbox had it (the filter refuses each inside), to send
+// otherwise than the route to the decided address: along a routing header or IPv4 source
+// route (to those hops first), by an interface of its own (a loopback packet onto the LAN),
+// or from an address the machine may not have (IP_FREEBIND: replies to another host)? A
+// sticky IPv6 packet-info interface, which the kernel does not read back, is cleared instead.
+bool sends_otherwise(const Sock& s) {
   unsigned char buf[64];
   socklen_t len = sizeof buf;
-  if (s.domain == AF_INET6 && getsockopt(s.fd.get(), IPPROTO_IPV6, IPV6_RTHDR, buf, &len) == 0 && len > 0) return true;
-  len = sizeof buf;  // an IPv6 socket takes IPv4 options for its v4-mapped peers
-  return getsockopt(s.fd.get(), IPPROTO_IP, IP_OPTIONS, buf, &len) == 0 && len > 0;
+  const int fd = s.fd.get();
+  auto int_opt = [fd](int level, int opt) {
+    int v = 0;
+    socklen_t l = sizeof v;
+    return getsockopt(fd, level, opt, &v, &l) == 0 ? v : 0;
+  };
+  if (int_opt(SOL_SOCKET, SO_BINDTOIFINDEX) != 0) return true;
+  // an IPv6 socket takes the IPv4 options for its v4-mapped peers
+  if (getsockopt(fd, IPPROTO_IP, IP_OPTIONS, buf, &len) == 0 && len > 0) return true;
+  if (int_opt(IPPROTO_IP, IP_UNICAST_IF) != 0 || int_opt(IPPROTO_IP, IP_FREEBIND) != 0) return true;
+  if (s.domain != AF_INET6) return false;
+  len = sizeof buf;
+  if (getsockopt(fd, IPPROTO_IPV6, IPV6_RTHDR, buf, &len) == 0 && len > 0) return true;
+  if (int_opt(IPPROTO_IPV6, IPV6_UNICAST_IF) != 0 || int_opt(IPPROTO_IPV6, IPV6_FREEBIND) != 0) return true;
+  if (s.type == SOCK_DGRAM) {
+    const in6_pktinfo none{};
+    setsockopt(fd, IPPROTO_IPV6, IPV6_PKTINFO, &none, sizeof none);
+  }
+  return false;
 }
 
 // A server of the session bound under policy `binder`, and a client under n.pol: refused when
@@ -352,8 +370,10 @@ bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
   int e = inet_addr(s, ad, op, ip);
   if (e == 1) return false;
   if (e > 0) return reply_error(n.listener(), n.req.id, e), true;
-  if (routes_elsewhere(s))
-    return refuse(n, Decision{false, -2}, "net", ip_text(ip) + " (the socket carries a routing header or source route set outside: its packets would go elsewhere first)", EACCES);
+  if (sends_otherwise(s))
+    return refuse(n, Decision{false, -2}, "net",
+                  ip_text(ip) + " (the socket was set outside to send along a route, by an interface or from an address of its own: its packets would not go as decided)",
+                  EACCES);
   if (op == Op::kConnect && is_loopback(ip) && ip.fam == 4 && ip.port > 0) {
     // sbx's filtering proxies: only the sandbox a proxy serves may use it.
     if (ip.port == n.pol->net.proxyPort) {
