@@ -98,6 +98,28 @@ beforeAll(() => {
     '#!/usr/bin/python3',
     'import socket, sys',
     'mode, port = sys.argv[1], int(sys.argv[2])',
+    "if mode == 'userve':", // UDP on 0.0.0.0: answer each datagram with the file it names
+    '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    "    s.bind(('0.0.0.0', port))",
+    "    print('listening', s.getsockname()[1], flush=True)",
+    '    while True:',
+    '        path, peer = s.recvfrom(4096)',
+    "        if path == b'quit': sys.exit(0)",
+    '        try:',
+    "            data = open(path.decode(), 'rb').read()",
+    '        except OSError as e:',
+    '            data = str(e).encode()',
+    '        s.sendto(data, peer)',
+    "if mode == 'uget':", // uget PORT PATH ADDR: one datagram to ADDR (broadcast allowed)
+    '    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    '    c.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
+    '    c.settimeout(3)',
+    '    try:',
+    '        c.sendto(sys.argv[3].encode(), (sys.argv[4], port))',
+    "        print('got', c.recv(65536).decode().strip())",
+    '    except OSError as e:',
+    "        print('error', e)",
+    '    sys.exit(0)',
     "if mode == 'serve':",
     '    s = socket.socket()',
     "    s.bind(('127.0.0.1', port))",
@@ -903,19 +925,35 @@ describe('a server a program under an override runs', () => {
   });
 
   // The same on loopback TCP (a database's port): both ways.
-  const tcpServe = (server: string, clients: string, quitWith: string) =>
+  // `server` serves on a port of its choosing (`serve`, or the mode given); `quitWith $P quit
+  // [ADDR]` ends it.
+  const tcpServe = (server: string, clients: string, quitWith: string, quitAddr = '') =>
     inside(
       [
-        `rm -f ${pub}/tcp-port; ${server} serve 0 > ${pub}/tcp-port & s=$!`,
+        `rm -f ${pub}/tcp-port; ${server.includes(' ') ? server : `${server} serve`} 0 > ${pub}/tcp-port & s=$!`,
         `until grep -q listening ${pub}/tcp-port 2>/dev/null; do sleep 0.05; done; P=$(cut -d' ' -f2 ${pub}/tcp-port)`,
         clients,
-        `${quitWith} $P quit >/dev/null; wait $s`,
+        `${quitWith} $P quit ${quitAddr} >/dev/null; wait $s`,
       ].join('\n'),
     );
   it('a TCP server an override program runs on loopback serves that override only; twin: the override program as client reads the secret', async () => {
     const r = await tcpServe('tcptool', `echo "base $(${pub}/tcpbase get $P ${secret})"; echo "own $(tcptool get $P ${secret})"`, 'tcptool get');
     expect(r.stdout).toMatch(/^base error \[Errno 13\] Permission denied/m);
     expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server a commands: override runs/);
+    expect(r.stdout).toContain(`own got ${SECRET}`);
+  });
+
+  // helper-89 #04: the kernel delivers a broadcast (or multicast) datagram to local sockets too.
+  it("a broadcast datagram to an override's UDP server is refused like one to its address; twin: the override program's own", async () => {
+    const r = await tcpServe(
+      'tcptool userve',
+      `echo "base $(${pub}/tcpbase uget $P ${secret} 255.255.255.255)"; echo "base-lo $(${pub}/tcpbase uget $P ${secret} 127.0.0.1)"; echo "own $(tcptool uget $P ${secret} 127.0.0.1)"`,
+      'tcptool uget',
+      '127.0.0.1',
+    );
+    expect(r.stdout).toMatch(/^base error \[Errno 13\] Permission denied/m);
+    expect(r.stdout).toMatch(/^base-lo error \[Errno 13\] Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied net 255\.255\.255\.255:\d+ \(a server a commands: override runs/);
     expect(r.stdout).toContain(`own got ${SECRET}`);
   });
 

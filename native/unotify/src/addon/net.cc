@@ -33,6 +33,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -352,12 +353,29 @@ bool local_address(const Ip& ip) {
   return local;
 }
 
+// Does a datagram to `ip` reach this machine's own sockets too: a local address, or a
+// multicast or broadcast one (the kernel delivers those to local sockets bound to the port)?
+bool reaches_this_machine(const Ip& ip) {
+  static const uint8_t all[4] = {255, 255, 255, 255};
+  if (multicast_address(ip) || (ip.fam == 4 && memcmp(ip.b, all, 4) == 0)) return true;
+  if (local_address(ip)) return true;
+  if (ip.fam != 4) return false;
+  ifaddrs* list = nullptr;  // a subnet's broadcast address
+  if (getifaddrs(&list) < 0) return true;
+  bool hit = false;
+  for (ifaddrs* i = list; i && !hit; i = i->ifa_next)
+    hit = (i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr && i->ifa_broadaddr->sa_family == AF_INET &&
+          memcmp(&reinterpret_cast<sockaddr_in*>(i->ifa_broadaddr)->sin_addr, ip.b, 4) == 0;
+  freeifaddrs(list);
+  return hit;
+}
+
 // A connect or send to a server of this session on this machine (a database's port on
 // loopback) across a `commands:` override's boundary (override_boundary). Looked up only
 // when an override is involved: the client is under one, or one has bound a socket here.
 bool override_server_refused(Notif& n, const Sock& s, const Ip& ip) {
   if (!n.core->served().any_override_server() && !n.core->override_base(n.pol->id)) return false;
-  if (!local_address(ip)) return false;
+  if (!reaches_this_machine(ip)) return false;
   const int binder = session_server_on(n, s, ip.port);
   if (binder < 0) return false;
   const char* why = override_boundary(n, binder);
