@@ -107,7 +107,11 @@ export class NetworkManager {
     this.proxy = new FilteringProxy({
       ...(admission ? { admit: (addr: string, p: number) => this.admitted(admission, addr, p) } : {}),
       ...(this.options.onRefusedClient ? { onRefused: this.options.onRefusedClient } : {}),
-      policy: { nets: () => this.chain(this.activeId).map((c) => c.net), audit: () => this.chain(this.activeId)[0]?.mode === 'audit' },
+      policy: {
+        nets: () => this.chain(this.activeId).map((c) => c.net),
+        audit: () => this.chain(this.activeId)[0]?.mode === 'audit',
+        overrides: () => this.involvesOverrides(this.activeId),
+      },
       resolver: this.resolver,
       names: this.names,
       onDeny: this.options.onDeny,
@@ -173,7 +177,14 @@ export class NetworkManager {
     const id = admission.admits(this.proxyPort, clientAddress, clientPort);
     if (id === undefined) return undefined;
     // Read at each decision: a refresh replaces the snapshots; a policy dropped meanwhile refuses.
-    return { id, nets: () => this.chain(id).map((c) => c.net), audit: () => this.chain(id)[0]?.mode === 'audit' };
+    return { id, nets: () => this.chain(id).map((c) => c.net), audit: () => this.chain(id)[0]?.mode === 'audit', overrides: () => this.involvesOverrides(id) };
+  }
+
+  /** Policy `id` (or one it is narrowed within) gives `commands:` overrides, or is one's. */
+  private involvesOverrides(id: number | undefined): boolean {
+    if (this.chain(id).some((p) => p.commands.length > 0)) return true;
+    for (const e of this.entries.values()) if (e.current.commands.some((c) => c.policy === id)) return true;
+    return false;
   }
 
   /** Policy `id`, then each it was narrowed within (latest snapshots); [] when one is unknown. */

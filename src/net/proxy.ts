@@ -19,7 +19,7 @@
  */
 import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
 import { OUTER_RULE, type NetSection } from '../policy/compiled.js';
-import { canonicalIp } from './ip.js';
+import { canonicalIp, mayBeThisMachine } from './ip.js';
 import type { NetNames } from './names.js';
 import type { Resolver } from './resolve.js';
 import { decideTarget, type TargetDecision } from './target.js';
@@ -53,6 +53,12 @@ export interface ProxyPolicy {
   nets(): NetSection[];
   /** mode: audit — refusals by the program's own policy are only reported. */
   audit?(): boolean;
+  /**
+   * Whether the program's policy gives or is a `commands:` override. The engine keeps an
+   * override's servers on this machine to its own programs, and its programs to its own
+   * servers (net.cc override_boundary); a connection made here would cross that unseen.
+   */
+  overrides?(): boolean;
 }
 
 /** Buffered reads from a socket until the request head is complete. */
@@ -187,13 +193,16 @@ export class FilteringProxy {
   /** Decides and reports a refusal; in audit mode a refused target is still connected to. */
   private async decide(via: ProxyDenial['via'], host: string, port: number, policy: ProxyPolicy): Promise<TargetDecision> {
     const { resolver, names } = this.options;
-    const d = await decideTarget(policy, resolver, names, host, port);
+    let d = await decideTarget(policy, resolver, names, host, port);
+    const local = d.ok && (policy.overrides?.() ?? false) ? d.addresses.find(mayBeThisMachine) : undefined;
+    if (local !== undefined)
+      d = { ok: false, rule: -2, address: local, reason: "this machine through sbx's proxy, under a policy with commands: overrides (connect directly: the supervisor keeps an override's servers to its own programs)" };
     if (d.ok) return d;
     // Audit mode lifts the program's own rules, never a policy it was narrowed within (as the engine).
     const audit = (policy.audit?.() ?? false) && d.rule !== OUTER_RULE;
     const name = isIP(host) ? undefined : host;
     this.options.onDeny?.({ time: Date.now(), via, name, address: d.address, port, rule: d.rule, reason: d.reason, audit, ...(policy.id !== undefined ? { policy: policy.id } : {}) });
-    if (!audit || d.unresolved) return d;
+    if (!audit || d.unresolved || local !== undefined) return d;
     const literal = canonicalIp(host);
     const addresses = literal ? [literal] : (await resolver.resolve(host)).addresses;
     return addresses.length > 0 ? { ok: true, addresses } : d;

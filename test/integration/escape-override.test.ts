@@ -120,6 +120,17 @@ beforeAll(() => {
     '    except OSError as e:',
     "        print('error', e)",
     '    sys.exit(0)',
+    "if mode == 'pget':", // pget PORT PATH: the same through $HTTP_PROXY (CONNECT 127.0.0.1:PORT)
+    '    import os',
+    "    proxy = int(os.environ['HTTP_PROXY'].rsplit(':', 1)[1])",
+    "    c = socket.create_connection(('127.0.0.1', proxy))",
+    "    c.sendall(f'CONNECT 127.0.0.1:{port} HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\n\\r\\n'.encode())",
+    "    head = c.recv(4096).decode(errors='replace')",
+    "    if ' 200 ' not in head.split('\\r\\n')[0]:",
+    "        print('refused', head.split('\\r\\n')[0]); sys.exit(0)",
+    "    c.sendall((sys.argv[3] + '\\n').encode())",
+    "    print('got', c.recv(65536).decode().strip())",
+    '    sys.exit(0)',
     "if mode == 'serve':",
     '    s = socket.socket()',
     "    s.bind(('127.0.0.1', port))",
@@ -954,6 +965,23 @@ describe('a server a program under an override runs', () => {
     expect(r.stdout).toMatch(/^base error \[Errno 13\] Permission denied/m);
     expect(r.stdout).toMatch(/^base-lo error \[Errno 13\] Permission denied/m);
     expect(r.stderr).toMatch(/sbx: denied net 255\.255\.255\.255:\d+ \(a server a commands: override runs/);
+    expect(r.stdout).toContain(`own got ${SECRET}`);
+  });
+
+  // helper-89 #03: sbx's filtering proxy connects for the sandbox, as the supervisor.
+  it("sbx's filtering proxy does not connect to this machine under a policy with overrides (a base program asked it for the override's TCP server); twin: the override program's own direct connect", async () => {
+    const viaProxy = (script: string) =>
+      sbxExec(['--policy', policyFile, '--allow-net=*.wild.test', '--allow-net=127.0.0.1', '--', 'sh', '-c', script], { env, cwd: world.dir });
+    const r = await viaProxy(
+      [
+        `rm -f ${pub}/tcp-port; tcptool serve 0 > ${pub}/tcp-port & s=$!`,
+        `until grep -q listening ${pub}/tcp-port 2>/dev/null; do sleep 0.05; done; P=$(cut -d' ' -f2 ${pub}/tcp-port)`,
+        `echo "proxied $(${pub}/tcpbase pget $P ${secret})"; echo "own $(tcptool get $P ${secret})"`,
+        'tcptool get $P quit >/dev/null; wait $s',
+      ].join('\n'),
+    );
+    expect(r.stdout).toMatch(/^proxied refused HTTP\/1\.1 403/m);
+    expect(r.stderr).toMatch(/sbx: denied net .*127\.0\.0\.1.*this machine through sbx's proxy/);
     expect(r.stdout).toContain(`own got ${SECRET}`);
   });
 
