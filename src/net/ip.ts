@@ -3,7 +3,7 @@
  * RFC 5952 IPv6). Rules and decisions live in src/policy (net-plan.ts, net-match.ts).
  */
 import { networkInterfaces } from 'node:os';
-import { formatAddress, isLocalAddress, parseAddress } from '../policy/net-match.js';
+import { formatAddress, parseAddress } from '../policy/net-match.js';
 
 /** Canonical text of an address ("::ffff:1.2.3.4" → "1.2.3.4"), or undefined if not an IP. */
 export function canonicalIp(text: string): string | undefined {
@@ -12,11 +12,16 @@ export function canonicalIp(text: string): string | undefined {
 }
 
 /**
- * Whether a connection to `address` may reach a server on this machine: a local address
- * (loopback, private, link-local, unspecified …: isLocalAddress) or one of its interfaces'.
+ * Whether a connection to `address` reaches a server on this machine: loopback,
+ * unspecified (the kernel connects it to this host), or one of its interfaces' addresses.
+ * Not the rest of the local network (a LAN host a wildcard name resolves to).
  */
 export function mayBeThisMachine(address: string): boolean {
-  const a = canonicalIp(address);
-  if (a === undefined || isLocalAddress(a)) return true;
+  const p = parseAddress(address);
+  if (!p) return true;
+  const b = p.bytes;
+  if (p.family === 4 && (b[0] === 127 || b.every((x) => x === 0))) return true;
+  if (p.family === 6 && b.slice(0, 15).every((x) => x === 0) && (b[15] === 0 || b[15] === 1)) return true;
+  const a = formatAddress(p.family, b);
   return Object.values(networkInterfaces()).some((list) => list?.some((i) => canonicalIp(i.address) === a));
 }
