@@ -110,7 +110,7 @@ export class NetworkManager {
       policy: {
         nets: () => this.chain(this.activeId).map((c) => c.net),
         audit: () => this.chain(this.activeId)[0]?.mode === 'audit',
-        overrides: () => this.involvesOverrides(this.activeId),
+        overrides: () => this.sessionHasOverrides(),
       },
       resolver: this.resolver,
       names: this.names,
@@ -177,13 +177,16 @@ export class NetworkManager {
     const id = admission.admits(this.proxyPort, clientAddress, clientPort);
     if (id === undefined) return undefined;
     // Read at each decision: a refresh replaces the snapshots; a policy dropped meanwhile refuses.
-    return { id, nets: () => this.chain(id).map((c) => c.net), audit: () => this.chain(id)[0]?.mode === 'audit', overrides: () => this.involvesOverrides(id) };
+    return { id, nets: () => this.chain(id).map((c) => c.net), audit: () => this.chain(id)[0]?.mode === 'audit', overrides: () => this.sessionHasOverrides() };
   }
 
-  /** Policy `id` (or one it is narrowed within) gives `commands:` overrides, or is one's. */
-  private involvesOverrides(id: number | undefined): boolean {
-    if (this.chain(id).some((p) => p.commands.length > 0)) return true;
-    for (const e of this.entries.values()) if (e.current.commands.some((c) => c.policy === id)) return true;
+  /**
+   * Some policy of the session gives `commands:` overrides: the engine's boundary around an
+   * override's servers holds for every program of the session (another project's too), and
+   * the proxy, which connects as the supervisor, must not cross it for any.
+   */
+  private sessionHasOverrides(): boolean {
+    for (const e of this.entries.values()) if (e.current.commands.length > 0) return true;
     return false;
   }
 

@@ -54,7 +54,7 @@ export interface ProxyPolicy {
   /** mode: audit — refusals by the program's own policy are only reported. */
   audit?(): boolean;
   /**
-   * Whether the program's policy gives or is a `commands:` override. The engine keeps an
+   * Whether a policy of the session gives `commands:` overrides. The engine keeps an
    * override's servers on this machine to its own programs, and its programs to its own
    * servers (net.cc override_boundary); a connection made here would cross that unseen.
    */
@@ -196,7 +196,7 @@ export class FilteringProxy {
     let d = await decideTarget(policy, resolver, names, host, port);
     const local = d.ok && (policy.overrides?.() ?? false) ? d.addresses.find(mayBeThisMachine) : undefined;
     if (local !== undefined)
-      d = { ok: false, rule: -2, address: local, reason: "this machine through sbx's proxy, under a policy with commands: overrides (connect directly: the supervisor keeps an override's servers to its own programs)" };
+      d = { ok: false, rule: -2, address: local, reason: "this machine through sbx's proxy, in a session with commands: overrides (connect directly: the supervisor keeps an override's servers to its own programs)" };
     if (d.ok) return d;
     // Audit mode lifts the program's own rules, never a policy it was narrowed within (as the engine).
     const audit = (policy.audit?.() ?? false) && d.rule !== OUTER_RULE;

@@ -122,4 +122,32 @@ describe('admitted connections are decided by the asking program\'s policy', () 
       await m.close();
     }
   });
+
+  // helper-89 #03, helper-90 #02: the proxy connects as the supervisor, past the engine's
+  // boundary around a commands: override's servers (net.cc override_boundary), which holds
+  // for the whole session: a program of another project asked it for an override's agent.
+  it('in a session where any policy gives commands: overrides, no policy is connected to this machine (loopback here); twin: the same policies without one are', async () => {
+    let announced: number | undefined;
+    const m = new NetworkManager({
+      env: { SBX_HOSTS_FILE: hostsFile({ '127.0.0.2': ['x.a.test'], '127.0.0.3': ['x.b.test'] }) },
+      resolvConf: '/nonexistent',
+      admission: { register: () => {}, admits: () => announced },
+    });
+    try {
+      await m.startProxy();
+      const get = async (name: string) =>
+        (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', `http://127.0.0.1:${m.proxyPort}`, `http://${name}:${servers.port}/`]).catch((e) => e)).stdout;
+      await m.prepare({ ...netPolicy(['*.a.test', '127.0.0.2']), id: 1 });
+      await m.prepare({ ...netPolicy(['*.b.test', '127.0.0.3']), id: 2 });
+      announced = 2;
+      expect(await get('x.b.test')).toBe('200');
+      // Project 1 gains an override (policy 5): project 2's programs are refused too.
+      await m.prepare({ ...netPolicy(['*.a.test', '127.0.0.2']), id: 1, commands: [{ rule: 0, name: 'agent', policy: 5 }] });
+      expect(await get('x.b.test')).toBe('403');
+      announced = 1;
+      expect(await get('x.a.test')).toBe('403');
+    } finally {
+      await m.close();
+    }
+  });
 });
