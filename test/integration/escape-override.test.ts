@@ -120,6 +120,16 @@ beforeAll(() => {
     '    except OSError as e:',
     "        print('error', e)",
     '    sys.exit(0)',
+    "if mode == 'ulisten':", // a UDP socket the kernel gives a port at its first send; echoes 'heard X'
+    '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    "    s.sendto(b'x', ('127.0.0.1', 9))",
+    "    print('listening', s.getsockname()[1], flush=True)",
+    '    while True:',
+    '        data, peer = s.recvfrom(4096)',
+    "        if data == b'quit': sys.exit(0)",
+    "        s.sendto(b'heard ' + data, peer)",
+    "fam, host = (socket.AF_INET6, '::1') if mode.endswith('6') else (socket.AF_INET, '127.0.0.1')",
+    "mode = mode.rstrip('6')",
     "if mode == 'pget':", // pget PORT PATH: the same through $HTTP_PROXY (CONNECT 127.0.0.1:PORT)
     '    import os',
     "    proxy = int(os.environ['HTTP_PROXY'].rsplit(':', 1)[1])",
@@ -132,8 +142,8 @@ beforeAll(() => {
     "    print('got', c.recv(65536).decode().strip())",
     '    sys.exit(0)',
     "if mode == 'serve':",
-    '    s = socket.socket()',
-    "    s.bind(('127.0.0.1', port))",
+    '    s = socket.socket(fam)',
+    '    s.bind((host, port))',
     '    s.listen()',
     "    print('listening', s.getsockname()[1], flush=True)",
     '    while True:',
@@ -147,7 +157,7 @@ beforeAll(() => {
     '        c.sendall(data)',
     '        c.close()',
     'try:',
-    "    c = socket.create_connection(('127.0.0.1', port))",
+    '    c = socket.create_connection((host, port))',
     "    c.sendall((sys.argv[3] + '\\n').encode())",
     "    print('got', c.recv(65536).decode().strip())",
     'except OSError as e:',
@@ -983,6 +993,38 @@ describe('a server a program under an override runs', () => {
     expect(r.stdout).toMatch(/^proxied refused HTTP\/1\.1 403/m);
     expect(r.stderr).toMatch(/sbx: denied net .*127\.0\.0\.1.*this machine through sbx's proxy/);
     expect(r.stdout).toContain(`own got ${SECRET}`);
+  });
+
+  // helper-90 #01: which server a connect reaches is the kernel's pick by address, not the
+  // first the session bound on the port.
+  it("a base program's decoy on 127.0.0.1:P does not open the override's server on [::1]:P; twin: the decoy itself is reached", async () => {
+    const r = await tcpServe(
+      'tcptool serve6',
+      [
+        `${pub}/tcpbase serve $P > ${pub}/decoy-port & d=$!`,
+        `until grep -q listening ${pub}/decoy-port 2>/dev/null; do sleep 0.05; done`,
+        `echo "base6 $(${pub}/tcpbase get6 $P ${secret})"`,
+        `echo "decoy $(${pub}/tcpbase get $P /etc/hostname)"`,
+        `${pub}/tcpbase get $P quit >/dev/null; wait $d`,
+      ].join('\n'),
+      'tcptool get6',
+    );
+    expect(r.stdout).toMatch(/^base6 error \[Errno 13\] Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied net \[::1\]:\d+ \(a server a commands: override runs/);
+    expect(r.stdout).toMatch(/^decoy got \S/m);
+  });
+
+  // helper-90 #03: the kernel gives an unbound UDP socket its port at the first send.
+  it("a UDP socket that got its port from its first send is the session's: an override program's datagram to it is refused; twin: a base program's is answered", async () => {
+    const r = await tcpServe(
+      `${pub}/tcpbase ulisten`,
+      `echo "base $(${pub}/tcpbase uget $P hello 127.0.0.1)"; echo "override $(tcptool uget $P hello 127.0.0.1)"`,
+      `${pub}/tcpbase uget`,
+      '127.0.0.1',
+    );
+    expect(r.stdout).toMatch(/^base got heard hello/m);
+    expect(r.stdout).toMatch(/^override error \[Errno 13\] Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server of this session outside this commands: override/);
   });
 
   it('an override program does not reach a TCP server the base policy runs on loopback; twin: a base-policy client does', async () => {

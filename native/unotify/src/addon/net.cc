@@ -376,10 +376,27 @@ bool reaches_this_machine(const Ip& ip) {
 bool override_server_refused(Notif& n, const Sock& s, const Ip& ip) {
   if (!n.core->served().any_override_server() && !n.core->override_base(n.pol->id)) return false;
   if (!reaches_this_machine(ip)) return false;
-  const int binder = session_server_on(n, s, ip.port);
-  if (binder < 0) return false;
-  const char* why = override_boundary(n, binder);
-  return why && refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
+  const bool every = !local_address(ip);  // broadcast or multicast: every socket on the port gets it
+  for (int binder : session_servers_for(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, every))
+    if (const char* why = override_boundary(n, binder)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
+  return false;
+}
+
+// A UDP socket with no port yet gets one from the kernel at its first send or connect, bound
+// to the wildcard: a server from then on that sbx never saw bound (an override's client sends
+// to its default port; a base program made sockets until one landed there). Bound here the
+// same way first, so the session knows it as its own.
+void bind_ephemeral(Notif& n, const Sock& s) {
+  if (s.type != SOCK_DGRAM || (s.proto != 0 && s.proto != IPPROTO_UDP && s.proto != IPPROTO_UDPLITE)) return;
+  sockaddr_storage me{};
+  socklen_t l = sizeof me;
+  if (getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&me), &l) < 0) return;
+  const int port = me.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&me)->sin_port : reinterpret_cast<sockaddr_in6*>(&me)->sin6_port;
+  if (port != 0) return;
+  sockaddr_storage any{};
+  any.ss_family = me.ss_family;
+  if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&any), me.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) == 0)
+    record_session_socket(n, s);
 }
 
 // Destination of a connect/send on an inet socket. Returns true when answered.
@@ -402,7 +419,9 @@ bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
     }
   }
   if (refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES)) return true;
-  return override_server_refused(n, s, ip);
+  if (override_server_refused(n, s, ip)) return true;
+  bind_ephemeral(n, s);
+  return false;
 }
 
 // A local address to serve on (bind, listen). `dual`: an AF_INET6 socket that also takes

@@ -25,6 +25,8 @@ constexpr uint32_t kListen = 1u << 10;  // TCPF_LISTEN (TCP_LISTEN = 10)
 struct Holder {
   uint64_t cookie;
   std::string addr;  // "127.0.0.1:5432", "[::1]:5173"
+  int family;        // AF_INET or AF_INET6
+  uint8_t local[16];  // the address it is bound to (4 bytes for AF_INET)
 };
 
 std::string addr_text(int family, const uint32_t* a, int port) {
@@ -52,8 +54,10 @@ bool servers_on(int family, int protocol, int port, std::vector<Holder>& out) {
     auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
     if (ntohs(m->id.idiag_sport) != port) return false;
     if (protocol != IPPROTO_TCP && m->id.idiag_dport != 0) return false;  // a connected client's port
-    out.push_back(Holder{static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32),
-                         addr_text(family, m->id.idiag_src, port)});
+    Holder held{static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32),
+                addr_text(family, m->id.idiag_src, port), family, {}};
+    memcpy(held.local, m->id.idiag_src, family == AF_INET ? 4 : 16);
+    out.push_back(held);
     return false;
   });
 }
@@ -67,6 +71,19 @@ int transport_of(const Sock& s) {
   return 0;
 }
 
+// How closely a server bound to `h` matches a destination, as the kernel picks the one that
+// gets it: its exact address 3, the wildcard of the destination's family 2, the IPv6 wildcard
+// for an IPv4 destination 1 (a dual-stack socket), 0 it does not get it.
+int match_score(const Holder& h, int family, const uint8_t* dest) {
+  static const uint8_t zero[16] = {0};
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (h.family == family && memcmp(h.local, dest, family == AF_INET ? 4 : 16) == 0) return 3;
+  if (family == AF_INET && h.family == AF_INET6 && memcmp(h.local, mapped, 12) == 0 && memcmp(h.local + 12, dest, 4) == 0) return 3;
+  if (h.family == family && memcmp(h.local, zero, family == AF_INET ? 4 : 16) == 0) return 2;
+  if (family == AF_INET && h.family == AF_INET6 && memcmp(h.local, zero, 16) == 0) return 1;
+  return 0;
+}
+
 }  // namespace
 
 void record_session_socket(Notif& n, const Sock& s) {
@@ -77,18 +94,21 @@ void record_session_socket(Notif& n, const Sock& s) {
   if (n.core->override_base(n.pol->id)) n.core->served().note_override_server();
 }
 
-int session_server_on(Notif& n, const Sock& s, int port) {
+std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every) {
+  std::vector<int> binders;
   const int proto = transport_of(s);
-  if (port == 0 || proto == 0) return -1;
-  for (int family : {AF_INET, AF_INET6}) {
-    std::vector<Holder> held;
-    if (!servers_on(family, proto, port, held)) continue;
-    for (const auto& h : held) {
-      int binder = -1;
-      if (n.core->served().has_cookie(h.cookie, &binder)) return binder;
-    }
+  if (port == 0 || proto == 0) return binders;
+  std::vector<Holder> held;
+  for (int f : {AF_INET, AF_INET6}) servers_on(f, proto, port, held);
+  int best = 0;
+  if (!every)
+    for (const auto& h : held) best = std::max(best, match_score(h, family, dest));
+  for (const auto& h : held) {
+    if (!every && (best == 0 || match_score(h, family, dest) != best)) continue;
+    int binder = -1;
+    if (n.core->served().has_cookie(h.cookie, &binder)) binders.push_back(binder);
   }
-  return -1;
+  return binders;
 }
 
 bool takes_outside_clients(Notif& n, const Sock& s, int family, int port) {

@@ -9,6 +9,7 @@
 // unconnected UDP socket of the other family holds, not bound by this session, is refused.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "engine.h"
 
@@ -20,10 +21,12 @@ struct Sock;
 // own server may serve both families).
 void record_session_socket(Notif& n, const Sock& s);
 
-// The policy id of the session's server a connect or send on `s` to local `port` would
-// reach (a TCP listener, or a UDP socket with no peer, of either family); -1 when none of the
-// session's serves there (or the kernel cannot be asked).
-int session_server_on(Notif& n, const Sock& s, int port);
+// The policy ids of the session's servers a connect or send on `s` to `dest` (AF_INET: 4
+// bytes, AF_INET6: 16) port `port` on this machine would reach: the one bound most closely to
+// the address, as the kernel picks it (a TCP listener, or a UDP socket with no peer, of
+// either family); with `every` (a broadcast or multicast destination) each one on the port.
+// Empty when the one reached is not the session's (or the kernel cannot be asked).
+std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every);
 
 // Would serving `port` (family 4 or 6) on `s` take a server's clients outside the session?
 // Refuses (a denial line, EADDRINUSE as the kernel says for a taken port) and returns true
