@@ -282,6 +282,12 @@ export interface NativeAddon {
    */
   proxyAdmits(proxyPort: number, clientAddress: string, clientPort: number): number;
   /**
+   * Whether the TCP server a connection to address:port on this machine would reach was bound
+   * by a process under a `commands:` override, in any session of this process (the proxy
+   * does not connect to one for anybody: it would cross the engine's override boundary).
+   */
+  overrideServerAt(address: string, port: number): boolean;
+  /**
    * The server of a unix stream/seqpacket socket ("/path" or "@abstract"), found with a
    * connection of our own (SO_PEERPIDFD / SO_PEERCRED): pid 0 = its listener has exited.
    */

@@ -3,6 +3,7 @@
  * the addon is called, so a mistake reads as one clear SbxError naming what and where
  * (the addon re-checks and would only throw a TypeError).
  */
+import { isIP } from 'node:net';
 import type {
   EngineEvent,
   RawEngineEvent,
@@ -366,7 +367,11 @@ export function nativeProcEntryAllowed(below: string, write: boolean, debuggable
  * connecting program's policy id; the proxy serves nothing else (not another sandbox, not an
  * unsandboxed process), and decides each connection by that program's policy.
  */
-export function proxyAdmission(addon: NativeAddon = loadNative()): { register(port: number, open: boolean): void; admits(proxyPort: number, clientAddress: string, clientPort: number): number | undefined } {
+export function proxyAdmission(addon: NativeAddon = loadNative()): {
+  register(port: number, open: boolean): void;
+  admits(proxyPort: number, clientAddress: string, clientPort: number): number | undefined;
+  overrideServerAt(address: string, port: number): boolean;
+} {
   return {
     register: (port, open) => addon.proxyRegister(port, open),
     admits: (proxyPort, clientAddress, clientPort) => {
@@ -374,5 +379,7 @@ export function proxyAdmission(addon: NativeAddon = loadNative()): { register(po
       const policy = addon.proxyAdmits(proxyPort, clientAddress, clientPort);
       return policy >= 0 ? policy : undefined;
     },
+    // An address that is not an IP, or a port out of range, names no server here.
+    overrideServerAt: (address, port) => isIP(address) !== 0 && Number.isInteger(port) && port > 0 && port <= 65535 && addon.overrideServerAt(address, port),
   };
 }

@@ -31,6 +31,8 @@ export interface ProxyAdmission {
   register(port: number, open: boolean): void;
   /** The policy id of the program that made this connection; undefined: not one an engine announced. */
   admits(proxyPort: number, clientAddress: string, clientPort: number): number | undefined;
+  /** Whether the TCP server at address:port on this machine is one a `commands:` override runs. */
+  overrideServerAt?(address: string, port: number): boolean;
 }
 
 /** The longest chain decided: a program's own policy and up to 8 it was narrowed within (as the engine's decide_all). */
@@ -110,8 +112,8 @@ export class NetworkManager {
       policy: {
         nets: () => this.chain(this.activeId).map((c) => c.net),
         audit: () => this.chain(this.activeId)[0]?.mode === 'audit',
-        overrides: () => this.sessionHasOverrides(),
       },
+      ...(admission?.overrideServerAt ? { overrideServerAt: (a: string, p: number) => admission.overrideServerAt!(a, p) } : {}),
       resolver: this.resolver,
       names: this.names,
       onDeny: this.options.onDeny,
@@ -177,16 +179,12 @@ export class NetworkManager {
     const id = admission.admits(this.proxyPort, clientAddress, clientPort);
     if (id === undefined) return undefined;
     // Read at each decision: a refresh replaces the snapshots; a policy dropped meanwhile refuses.
-    return { id, nets: () => this.chain(id).map((c) => c.net), audit: () => this.chain(id)[0]?.mode === 'audit', overrides: () => this.sessionHasOverrides() };
+    return { id, nets: () => this.chain(id).map((c) => c.net), audit: () => this.chain(id)[0]?.mode === 'audit', isOverride: () => this.isOverride(id) };
   }
 
-  /**
-   * Some policy of the session gives `commands:` overrides: the engine's boundary around an
-   * override's servers holds for every program of the session (another project's too), and
-   * the proxy, which connects as the supervisor, must not cross it for any.
-   */
-  private sessionHasOverrides(): boolean {
-    for (const e of this.entries.values()) if (e.current.commands.length > 0) return true;
+  /** Policy `id` is one a `commands:` override gives (its program runs under it). */
+  private isOverride(id: number): boolean {
+    for (const e of this.entries.values()) if (e.current.commands.some((c) => c.policy === id)) return true;
     return false;
   }
 

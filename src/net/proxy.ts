@@ -54,11 +54,11 @@ export interface ProxyPolicy {
   /** mode: audit — refusals by the program's own policy are only reported. */
   audit?(): boolean;
   /**
-   * Whether a policy of the session gives `commands:` overrides. The engine keeps an
-   * override's servers on this machine to its own programs, and its programs to its own
-   * servers (net.cc override_boundary); a connection made here would cross that unseen.
+   * Whether the program runs under a `commands:` override: the engine keeps its programs to
+   * its own servers on this machine (net.cc override_boundary), which the proxy cannot tell
+   * apart, so it connects such a program to nothing on this machine.
    */
-  overrides?(): boolean;
+  isOverride?(): boolean;
 }
 
 /** Buffered reads from a socket until the request head is complete. */
@@ -131,6 +131,8 @@ export interface ProxyOptions {
    * connection has announced it. undefined refuses the client. Absent: everyone, by `policy`.
    */
   admit?: (clientAddress: string, clientPort: number) => ProxyPolicy | undefined;
+  /** Whether the TCP server at address:port on this machine is one a `commands:` override runs (native). */
+  overrideServerAt?: (address: string, port: number) => boolean;
   /** A client that was not admitted (logged by the caller). */
   onRefused?: (clientAddress: string, clientPort: number) => void;
   /**
@@ -194,18 +196,30 @@ export class FilteringProxy {
   private async decide(via: ProxyDenial['via'], host: string, port: number, policy: ProxyPolicy): Promise<TargetDecision> {
     const { resolver, names } = this.options;
     let d = await decideTarget(policy, resolver, names, host, port);
-    const local = d.ok && (policy.overrides?.() ?? false) ? d.addresses.find(mayBeThisMachine) : undefined;
-    if (local !== undefined)
-      d = { ok: false, rule: -2, address: local, reason: "this machine through sbx's proxy, in a session with commands: overrides (connect directly: the supervisor keeps an override's servers to its own programs)" };
+    const crossing = d.ok ? this.crossesOverride(policy, d.addresses, port) : undefined;
+    if (crossing) d = { ok: false, rule: -2, address: crossing.address, reason: crossing.reason };
     if (d.ok) return d;
     // Audit mode lifts the program's own rules, never a policy it was narrowed within (as the engine).
     const audit = (policy.audit?.() ?? false) && d.rule !== OUTER_RULE;
     const name = isIP(host) ? undefined : host;
     this.options.onDeny?.({ time: Date.now(), via, name, address: d.address, port, rule: d.rule, reason: d.reason, audit, ...(policy.id !== undefined ? { policy: policy.id } : {}) });
-    if (!audit || d.unresolved || local !== undefined) return d;
+    if (!audit || d.unresolved || crossing) return d;
     const literal = canonicalIp(host);
     const addresses = literal ? [literal] : (await resolver.resolve(host)).addresses;
     return addresses.length > 0 ? { ok: true, addresses } : d;
+  }
+
+  /**
+   * The proxy connects as the supervisor, past the engine's boundary around a `commands:`
+   * override's servers (net.cc override_boundary): it connects nobody to a server an override
+   * runs on this machine, and an override's program to nothing on this machine.
+   */
+  private crossesOverride(policy: ProxyPolicy, addresses: string[], port: number): { address: string; reason: string } | undefined {
+    for (const a of addresses.filter(mayBeThisMachine)) {
+      if (policy.isOverride?.()) return { address: a, reason: "this machine through sbx's proxy, for a commands: override's program (connect directly)" };
+      if (this.options.overrideServerAt?.(a, port)) return { address: a, reason: 'a server a commands: override runs (it serves that override\'s programs only)' };
+    }
+    return undefined;
   }
 
   /** Connects to the target: through the user's proxy when there is one, else directly. */

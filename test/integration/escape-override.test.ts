@@ -979,7 +979,7 @@ describe('a server a program under an override runs', () => {
   });
 
   // helper-89 #03: sbx's filtering proxy connects for the sandbox, as the supervisor.
-  it("sbx's filtering proxy does not connect to this machine under a policy with overrides (a base program asked it for the override's TCP server); twin: the override program's own direct connect", async () => {
+  it("sbx's filtering proxy does not connect a base program to the override's TCP server; twin: the override program's own direct connect", async () => {
     const viaProxy = (script: string) =>
       sbxExec(['--policy', policyFile, '--allow-net=*.wild.test', '--allow-net=127.0.0.1', '--', 'sh', '-c', script], { env, cwd: world.dir });
     const r = await viaProxy(
@@ -991,7 +991,7 @@ describe('a server a program under an override runs', () => {
       ].join('\n'),
     );
     expect(r.stdout).toMatch(/^proxied refused HTTP\/1\.1 403/m);
-    expect(r.stderr).toMatch(/sbx: denied net .*127\.0\.0\.1.*this machine through sbx's proxy/);
+    expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ via proxy .*a server a commands: override runs/);
     expect(r.stdout).toContain(`own got ${SECRET}`);
   });
 

@@ -20,6 +20,7 @@
 #include "fdpass.h"
 #include "filter.h"
 #include "js_util.h"
+#include "port_squat.h"
 
 // fdserver.cc (the supervisor's keeper socket; owned by its author).
 void RegisterFdServer(Napi::Env env, Napi::Object exports);
@@ -588,6 +589,14 @@ Napi::Value ProxyAdmits(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), proxy_admits(port, addr, cport));
 }
 
+Napi::Value OverrideServerAt(const Napi::CallbackInfo& info) {
+  const char* sig = "overrideServerAt(address, port)";
+  need_args(info, 2, sig);
+  std::string addr = arg_str(info, 0, sig, "address");
+  int port = arg_int(info, 1, sig, "port", 1, 65535);
+  return Napi::Boolean::New(info.Env(), override_server_at(addr, port));
+}
+
 // What lstat (follow false) or stat says of each path, in one call: a cached policy's facts are
 // re-checked before every reuse (src/policy/expand.ts buildFactsHold), a few hundred paths, and
 // one fs call each from Node costs several times the syscall.
@@ -645,6 +654,7 @@ Napi::Value UnixPeer(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("proxyRegister", Napi::Function::New(env, ProxyRegister, "proxyRegister"));
   exports.Set("proxyAdmits", Napi::Function::New(env, ProxyAdmits, "proxyAdmits"));
+  exports.Set("overrideServerAt", Napi::Function::New(env, OverrideServerAt, "overrideServerAt"));
   exports.Set("unixPeer", Napi::Function::New(env, UnixPeer, "unixPeer"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("syscallTable", Napi::Function::New(env, SyscallTable, "syscallTable"));

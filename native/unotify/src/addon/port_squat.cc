@@ -8,7 +8,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <deque>
+#include <mutex>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -84,6 +87,17 @@ int match_score(const Holder& h, int family, const uint8_t* dest) {
   return 0;
 }
 
+// Cookies of the sockets processes under an override bound, in every session of this process
+// (override_server_at). The oldest go beyond a bound; a cookie is never reused in a boot.
+std::mutex override_mu;
+std::deque<uint64_t> override_cookies;
+constexpr size_t kMaxOverrideCookies = 4096;
+
+bool is_override_cookie(uint64_t cookie) {
+  std::lock_guard<std::mutex> g(override_mu);
+  return std::find(override_cookies.begin(), override_cookies.end(), cookie) != override_cookies.end();
+}
+
 }  // namespace
 
 void record_session_socket(Notif& n, const Sock& s) {
@@ -91,7 +105,28 @@ void record_session_socket(Notif& n, const Sock& s) {
   socklen_t l = sizeof cookie;
   if (getsockopt(s.fd.get(), SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 && cookie)
     n.core->served().add_cookie(cookie, n.pol->id);
-  if (n.core->override_base(n.pol->id)) n.core->served().note_override_server();
+  if (!n.core->override_base(n.pol->id)) return;
+  n.core->served().note_override_server();
+  if (!cookie) return;
+  std::lock_guard<std::mutex> g(override_mu);
+  if (override_cookies.size() >= kMaxOverrideCookies) override_cookies.pop_front();
+  override_cookies.push_back(cookie);
+}
+
+bool override_server_at(const std::string& address, int port) {
+  uint8_t dest[16] = {0};
+  int family = AF_INET;
+  if (inet_pton(AF_INET, address.c_str(), dest) != 1) {
+    if (inet_pton(AF_INET6, address.c_str(), dest) != 1) return false;
+    family = AF_INET6;
+  }
+  std::vector<Holder> held;
+  for (int f : {AF_INET, AF_INET6}) servers_on(f, IPPROTO_TCP, port, held);
+  int best = 0;
+  for (const auto& h : held) best = std::max(best, match_score(h, family, dest));
+  for (const auto& h : held)
+    if (best > 0 && match_score(h, family, dest) == best && is_override_cookie(h.cookie)) return true;
+  return false;
 }
 
 std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every) {

@@ -9,6 +9,7 @@
 // unconnected UDP socket of the other family holds, not bound by this session, is refused.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine.h"
@@ -27,6 +28,12 @@ void record_session_socket(Notif& n, const Sock& s);
 // either family); with `every` (a broadcast or multicast destination) each one on the port.
 // Empty when the one reached is not the session's (or the kernel cannot be asked).
 std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every);
+
+// Is the TCP server a connection to `address` (IPv4 or IPv6 text) port `port` on this machine
+// would reach one that a process under a `commands:` override bound, in any session of this
+// process? sbx's filtering proxy asks before it connects for a program (it connects as the
+// supervisor, past the engine's boundary). A process-wide record: the proxy serves sessions.
+bool override_server_at(const std::string& address, int port);
 
 // Would serving `port` (family 4 or 6) on `s` take a server's clients outside the session?
 // Refuses (a denial line, EADDRINUSE as the kernel says for a taken port) and returns true
