@@ -145,7 +145,6 @@ bool address_ignored(const Sock& s, uint64_t flags) {
   return s.type == SOCK_STREAM && (s.proto == IPPROTO_TCP || s.proto == IPPROTO_MPTCP);
 }
 
-
 // The built-in rule for the policy's own filtering proxy (127.0.0.1:proxyPort, TCP): a
 // supervisor adds it to every policy of a session, --deny-net ones too, since a later
 // policy of the session may use the proxy.
@@ -621,10 +620,6 @@ int read_msg(Notif& n, uint64_t p, Msg& m, bool stream) {
   return 0;
 }
 
-// Control messages the kernel takes from a sender without checking its capabilities (a
-// root supervisor has them all, a root sandbox not: SO_MARK would route around policy
-// routing, IP options need CAP_NET_RAW): the rest are refused. SCM_RIGHTS are translated
-// below; SCM_CREDENTIALS would carry our identity.
 // A packet-info control message that names neither a source address nor an interface (as
 // the setsockopt lists, filter.h: a source the machine may not have sends replies to another
 // host, an interface takes a loopback packet onto the LAN).
@@ -642,6 +637,10 @@ bool plain_pktinfo(const cmsghdr& c) {
   return p.ipi6_ifindex == 0 && memcmp(&p.ipi6_addr, &any, sizeof any) == 0;
 }
 
+// Control messages the kernel takes from a sender without checking its capabilities (a
+// root supervisor has them all, a root sandbox not: SO_MARK would route around policy
+// routing, IP options need CAP_NET_RAW): the rest are refused. SCM_RIGHTS are translated
+// below; SCM_CREDENTIALS would carry our identity.
 bool harmless_cmsg(const cmsghdr& c) {
   switch (c.cmsg_level) {
     case SOL_SOCKET: return c.cmsg_type == SCM_RIGHTS || c.cmsg_type == SO_TIMESTAMPING || c.cmsg_type == SO_TXTIME;
