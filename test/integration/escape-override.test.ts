@@ -98,12 +98,19 @@ beforeAll(() => {
     '#!/usr/bin/python3',
     'import socket, sys',
     'mode, port = sys.argv[1], int(sys.argv[2])',
-    "if mode == 'userve':", // UDP on 0.0.0.0: answer each datagram with the file it names
+    "if mode == 'userve':", // UDP on 0.0.0.0: answer each datagram with the file it names (5 s idle: exit)
     '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-    "    s.bind(('0.0.0.0', port))",
+    '    try:',
+    "        s.bind(('0.0.0.0', port))",
+    '    except OSError as e:',
+    "        print('error', e, flush=True); sys.exit(0)",
     "    print('listening', s.getsockname()[1], flush=True)",
+    '    s.settimeout(5)',
     '    while True:',
-    '        path, peer = s.recvfrom(4096)',
+    '        try:',
+    '            path, peer = s.recvfrom(4096)',
+    '        except OSError:',
+    '            sys.exit(0)',
     "        if path == b'quit': sys.exit(0)",
     '        try:',
     "            data = open(path.decode(), 'rb').read()",
@@ -120,6 +127,20 @@ beforeAll(() => {
     '    except OSError as e:',
     "        print('error', e)",
     '    sys.exit(0)',
+    "if mode == 'uconn':", // a UDP socket connected to 127.0.0.1:PORT before anything serves there; asks for PATH for 4 s
+    '    import time',
+    '    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    "    c.connect(('127.0.0.1', port))",
+    "    print('connected', flush=True)",
+    '    c.settimeout(0.2)',
+    '    end = time.time() + 4',
+    '    while time.time() < end:',
+    '        try:',
+    '            c.send(sys.argv[3].encode())',
+    "            print('got', c.recv(65536).decode().strip()); sys.exit(0)",
+    '        except OSError:',
+    '            pass',
+    "    print('no answer'); sys.exit(0)",
     "if mode == 'ulisten':", // a UDP socket the kernel gives a port at its first send; echoes 'heard X'
     '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
     "    s.sendto(b'x', ('127.0.0.1', 9))",
@@ -1025,6 +1046,28 @@ describe('a server a program under an override runs', () => {
     expect(r.stdout).toMatch(/^base got heard hello/m);
     expect(r.stdout).toMatch(/^override error \[Errno 13\] Permission denied/m);
     expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server of this session outside this commands: override/);
+  });
+
+  // helper-91 #02: a connected UDP socket sends with no decision of its own; its destination
+  // was decided at its connect, when nothing served there yet.
+  it("an override's UDP server cannot bind a port a base program's socket is already connected to; twin: a base server can", async () => {
+    const connectedThenServed = (server: string, path: string) =>
+      inside(
+        [
+          `P=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')`,
+          `rm -f ${pub}/uconn; ${pub}/tcpbase uconn $P ${path} > ${pub}/uconn & c=$!`,
+          `until grep -q connected ${pub}/uconn 2>/dev/null; do sleep 0.05; done`,
+          `echo "server $(${server} userve $P | head -1)" &`,
+          `wait $c; cat ${pub}/uconn; wait`,
+        ].join('\n'),
+      );
+    const r = await connectedThenServed('tcptool', secret);
+    expect(r.stdout).toMatch(/^server error \[Errno 98\] Address already in use/m);
+    expect(r.stderr).toMatch(/sbx: denied net bind 0\.0\.0\.0:\d+ \(a socket of this session across a commands: override's boundary is connected to it/);
+    expect(r.stdout).toMatch(/^no answer$/m);
+    const twin = await connectedThenServed(`${pub}/tcpbase`, '/etc/hostname');
+    expect(twin.stdout).toMatch(/^server listening \d+/m);
+    expect(twin.stdout).toMatch(/^got \S/m);
   });
 
   it('an override program does not reach a TCP server the base policy runs on loopback; twin: a base-policy client does', async () => {

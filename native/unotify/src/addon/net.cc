@@ -318,17 +318,19 @@ bool sends_otherwise(const Sock& s) {
   return false;
 }
 
-// A server of the session bound under policy `binder`, and a client under n.pol: refused when
-// either is a `commands:` override's and the other not the same one (session_server_refused
-// for unix sockets, decide_inet_dest for loopback ones). Returns the reason, else nullptr.
-const char* override_boundary(Notif& n, int binder) {
-  if (binder == n.pol->id) return nullptr;
+// A server of the session bound under policy `binder`, and a client under policy `client`
+// (override_boundary: the caller's): refused when either is a `commands:` override's and the
+// other not the same one (session_server_refused for unix sockets, override_server_refused and
+// connected_across_override for this machine's). Returns the reason, else nullptr.
+const char* override_boundary_between(Notif& n, int client, int binder) {
+  if (binder == client) return nullptr;
   if (n.core->override_base(binder)) return " (a server a commands: override runs: it serves that override's programs only)";
-  if (n.core->override_base(n.pol->id))
+  if (n.core->override_base(client))
     return " (a server of this session outside this commands: override: an override's programs meet only their own servers, "
            "those outside the sandbox and, for unix sockets, those net.unix.allow names)";
   return nullptr;
 }
+const char* override_boundary(Notif& n, int binder) { return override_boundary_between(n, n.pol->id, binder); }
 
 bool multicast_address(const Ip& ip) { return ip.fam == 4 ? (ip.b[0] & 0xf0) == 0xe0 : ip.b[0] == 0xff; }
 
@@ -378,6 +380,31 @@ bool override_server_refused(Notif& n, const Sock& s, const Ip& ip) {
   const bool every = !local_address(ip);  // broadcast or multicast: every socket on the port gets it
   for (int binder : session_servers_for(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, every))
     if (const char* why = override_boundary(n, binder)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
+  return false;
+}
+
+// A UDP server about to bind `ip` (a port of this machine) that a socket of the session
+// across a `commands:` override's boundary is already connected to: that socket would send
+// to it from now on with no decision (its destination was decided at its connect, when
+// nothing served there). Refused, as a connect to it would be.
+bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
+  if (s.type != SOCK_DGRAM || ip.port == 0) return false;
+  if (!n.core->served().any_override_server() && !n.core->override_base(n.pol->id)) return false;
+  static const uint8_t any[16] = {0};
+  const bool wildcard = memcmp(ip.b, any, ip.fam == 4 ? 4 : 16) == 0;
+  for (const SessionPeer& p : session_peers_of(n, ip.port)) {
+    Ip to;
+    to.fam = p.family == AF_INET ? 4 : 6;
+    memcpy(to.b, p.addr, to.fam == 4 ? 4 : 16);
+    to.port = ip.port;
+    const bool reaches = wildcard ? local_address(to) : (to.fam == ip.fam && memcmp(to.b, ip.b, to.fam == 4 ? 4 : 16) == 0);
+    if (!reaches) continue;
+    // The connected socket's program is the client, this one the server.
+    if (override_boundary_between(n, p.policy, n.pol->id))
+      return refuse(n, Decision{false, -2}, "net",
+                    "bind " + ip_text(ip) + " (a socket of this session across a commands: override's boundary is connected to it: it would send here undecided)",
+                    EADDRINUSE);
+  }
   return false;
 }
 
@@ -1089,6 +1116,7 @@ void do_bind(Notif& n) {
         return void(refuse(n, Decision{false, -2}, "net", "bind " + ip_text(ip) + " (an address this machine does not have: replies would go to another host)", EADDRNOTAVAIL));
       if (shares_port(n, s)) return;
       if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
+      if (connected_across_override(n, s, ip)) return;
       const int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
       if (r == 0) record_session_socket(n, s);
       return void(reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0));

@@ -113,6 +113,39 @@ void record_session_socket(Notif& n, const Sock& s) {
   override_cookies.push_back(cookie);
 }
 
+std::vector<SessionPeer> session_peers_of(Notif& n, int port) {
+  std::vector<SessionPeer> out;
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  for (int family : {AF_INET, AF_INET6}) {
+    struct {
+      nlmsghdr h;
+      inet_diag_req_v2 r;
+    } req{};
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.r.sdiag_family = static_cast<uint8_t>(family);
+    req.r.sdiag_protocol = IPPROTO_UDP;
+    req.r.idiag_states = ~0u;
+    sock_diag(&req, sizeof req, true, [&](const nlmsghdr* h) {
+      auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+      if (m->id.idiag_dport == 0 || ntohs(m->id.idiag_dport) != port) return false;
+      const uint64_t cookie = static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32);
+      SessionPeer p{-1, family, {}};
+      if (!n.core->served().has_cookie(cookie, &p.policy)) return false;
+      if (family == AF_INET6 && memcmp(m->id.idiag_dst, mapped, 12) == 0) {
+        p.family = AF_INET;
+        memcpy(p.addr, reinterpret_cast<const uint8_t*>(m->id.idiag_dst) + 12, 4);
+      } else {
+        memcpy(p.addr, m->id.idiag_dst, family == AF_INET ? 4 : 16);
+      }
+      out.push_back(p);
+      return false;
+    });
+  }
+  return out;
+}
+
 bool override_server_at(const std::string& address, int port) {
   uint8_t dest[16] = {0};
   int family = AF_INET;

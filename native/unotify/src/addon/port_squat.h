@@ -29,6 +29,16 @@ void record_session_socket(Notif& n, const Sock& s);
 // Empty when the one reached is not the session's (or the kernel cannot be asked).
 std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every);
 
+// A socket of the session connected to a port (UDP: it sends there with no decision of its
+// own, the destination decided once at its connect).
+struct SessionPeer {
+  int policy;         // who connected it
+  int family;         // AF_INET or AF_INET6 (a v4-mapped destination is AF_INET)
+  uint8_t addr[16];   // its destination (4 bytes for AF_INET)
+};
+// The session's UDP sockets connected to `port` (either family).
+std::vector<SessionPeer> session_peers_of(Notif& n, int port);
+
 // Is the TCP server a connection to `address` (IPv4 or IPv6 text) port `port` on this machine
 // would reach one that a process under a `commands:` override bound, in any session of this
 // process? sbx's filtering proxy asks before it connects for a program (it connects as the
