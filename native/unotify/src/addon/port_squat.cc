@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <cstring>
 #include <string>
@@ -39,10 +40,9 @@ std::string addr_text(int family, const uint32_t* a, int port) {
                            : "[" + std::string(buf) + "]:" + std::to_string(port);
 }
 
-// Sockets of `family`/`protocol` on local port `port` that serve: TCP listeners, UDP sockets
-// with no peer. One sock_diag dump (the kernel has no port filter without bytecode, and a
-// bind is rare). False when the kernel could not be asked.
-bool servers_on(int family, int protocol, int port, std::vector<Holder>& out) {
+// One sock_diag dump of the `family`/`protocol` sockets in `states`, each handed to `each`.
+// False when the kernel could not be asked.
+bool inet_dump(int family, int protocol, uint32_t states, const std::function<void(const inet_diag_msg&)>& each) {
   struct {
     nlmsghdr h;
     inet_diag_req_v2 r;
@@ -52,16 +52,27 @@ bool servers_on(int family, int protocol, int port, std::vector<Holder>& out) {
   req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   req.r.sdiag_family = static_cast<uint8_t>(family);
   req.r.sdiag_protocol = static_cast<uint8_t>(protocol);
-  req.r.idiag_states = protocol == IPPROTO_TCP ? kListen : ~0u;
+  req.r.idiag_states = states;
   return sock_diag(&req, sizeof req, true, [&](const nlmsghdr* h) {
-    auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-    if (ntohs(m->id.idiag_sport) != port) return false;
-    if (protocol != IPPROTO_TCP && m->id.idiag_dport != 0) return false;  // a connected client's port
-    Holder held{static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32),
-                addr_text(family, m->id.idiag_src, port), family, {}};
-    memcpy(held.local, m->id.idiag_src, family == AF_INET ? 4 : 16);
-    out.push_back(held);
+    each(*reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h)));
     return false;
+  });
+}
+
+uint64_t cookie_of(const inet_diag_msg& m) {
+  return static_cast<uint64_t>(m.id.idiag_cookie[0]) | (static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32);
+}
+
+// Sockets of `family`/`protocol` on local port `port` that serve: TCP listeners, UDP sockets
+// with no peer. One sock_diag dump (the kernel has no port filter without bytecode, and a
+// bind is rare). False when the kernel could not be asked.
+bool servers_on(int family, int protocol, int port, std::vector<Holder>& out) {
+  return inet_dump(family, protocol, protocol == IPPROTO_TCP ? kListen : ~0u, [&](const inet_diag_msg& m) {
+    if (ntohs(m.id.idiag_sport) != port) return;
+    if (protocol != IPPROTO_TCP && m.id.idiag_dport != 0) return;  // a connected client's port
+    Holder held{cookie_of(m), addr_text(family, m.id.idiag_src, port), family, {}};
+    memcpy(held.local, m.id.idiag_src, family == AF_INET ? 4 : 16);
+    out.push_back(held);
   });
 }
 
@@ -117,30 +128,17 @@ std::vector<SessionPeer> session_peers_of(Notif& n, int port) {
   std::vector<SessionPeer> out;
   static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   for (int family : {AF_INET, AF_INET6}) {
-    struct {
-      nlmsghdr h;
-      inet_diag_req_v2 r;
-    } req{};
-    req.h.nlmsg_len = sizeof req;
-    req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.r.sdiag_family = static_cast<uint8_t>(family);
-    req.r.sdiag_protocol = IPPROTO_UDP;
-    req.r.idiag_states = ~0u;
-    sock_diag(&req, sizeof req, true, [&](const nlmsghdr* h) {
-      auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-      if (m->id.idiag_dport == 0 || ntohs(m->id.idiag_dport) != port) return false;
-      const uint64_t cookie = static_cast<uint64_t>(m->id.idiag_cookie[0]) | (static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32);
+    inet_dump(family, IPPROTO_UDP, ~0u, [&](const inet_diag_msg& m) {
+      if (m.id.idiag_dport == 0 || ntohs(m.id.idiag_dport) != port) return;
       SessionPeer p{-1, family, {}};
-      if (!n.core->served().has_cookie(cookie, &p.policy)) return false;
-      if (family == AF_INET6 && memcmp(m->id.idiag_dst, mapped, 12) == 0) {
+      if (!n.core->served().has_cookie(cookie_of(m), &p.policy)) return;
+      if (family == AF_INET6 && memcmp(m.id.idiag_dst, mapped, 12) == 0) {
         p.family = AF_INET;
-        memcpy(p.addr, reinterpret_cast<const uint8_t*>(m->id.idiag_dst) + 12, 4);
+        memcpy(p.addr, reinterpret_cast<const uint8_t*>(m.id.idiag_dst) + 12, 4);
       } else {
-        memcpy(p.addr, m->id.idiag_dst, family == AF_INET ? 4 : 16);
+        memcpy(p.addr, m.id.idiag_dst, family == AF_INET ? 4 : 16);
       }
       out.push_back(p);
-      return false;
     });
   }
   return out;
