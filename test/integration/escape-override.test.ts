@@ -1063,11 +1063,22 @@ describe('a server a program under an override runs', () => {
       );
     const r = await connectedThenServed('tcptool', secret);
     expect(r.stdout).toMatch(/^server error \[Errno 98\] Address already in use/m);
-    expect(r.stderr).toMatch(/sbx: denied net bind 0\.0\.0\.0:\d+ \(a socket of this session across a commands: override's boundary is connected to it/);
+    expect(r.stderr).toMatch(/sbx: denied net bind 0\.0\.0\.0:\d+ \(a socket of an sbx session across a commands: override's boundary is connected to it/);
     expect(r.stdout).toMatch(/^no answer$/m);
     const twin = await connectedThenServed(`${pub}/tcpbase`, '/etc/hostname');
     expect(twin.stdout).toMatch(/^server listening \d+/m);
     expect(twin.stdout).toMatch(/^got \S/m);
+  });
+
+  // The record of what sessions bound had a bound, beyond which the oldest were forgotten: a
+  // base program that sent from 5,000 fresh UDP sockets pushed the override's server out of
+  // it, and the server passed for one outside sbx. Closed sockets are forgotten, open ones never.
+  it("a base program that binds tens of thousands of sockets does not make sbx forget the override's server; twin: the override program still reads the secret", async () => {
+    const flood = `python3 -c 'import socket\nfor i in range(33000):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b"x", ("127.0.0.1", 9)); s.close()\nprint("flooded")'`;
+    const r = await tcpServe('tcptool', `${flood}; echo "base $(${pub}/tcpbase get $P ${secret})"; echo "own $(tcptool get $P ${secret})"`, 'tcptool get');
+    expect(r.stdout).toMatch(/^flooded$/m);
+    expect(r.stdout).toMatch(/^base error \[Errno 13\] Permission denied/m);
+    expect(r.stdout).toContain(`own got ${SECRET}`);
   });
 
   it('an override program does not reach a TCP server the base policy runs on loopback; twin: a base-policy client does', async () => {
@@ -1075,6 +1086,63 @@ describe('a server a program under an override runs', () => {
     expect(r.stdout).toMatch(/^override error \[Errno 13\] Permission denied/m);
     expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server of this session outside this commands: override/);
     expect(r.stdout).toMatch(/^base got \S/m);
+  });
+});
+
+// helper-91 #01: each session's engine knew only the servers its own processes bound, so an
+// override's agent in one terminal passed for a server outside sbx in another. The record of
+// what sessions bound is the supervisor's (one is started here when this file runs `sbx exec`
+// in its own process, the unprivileged CI run).
+describe("a server of one session seen from another session of the same supervisor", () => {
+  const ownSupervisor = process.env.SBX_TEST_OWN_PROCESS === '1';
+  beforeAll(async () => {
+    if (ownSupervisor) expect((await run(sbxBin, ['daemon', 'start'], { env: world.env, cwd: world.dir })).code).toBe(0);
+  });
+  afterAll(async () => {
+    if (ownSupervisor) await run(sbxBin, ['daemon', 'stop', '--force'], { env: world.env, cwd: world.dir });
+  });
+  // Session A runs `server` (a TCP server on a port of its choosing) until `done` appears, then
+  // quits it with `quitWith`; session B runs `clients` with $P set meanwhile.
+  async function acrossSessions(tag: string, server: string, quitWith: string, clients: string): Promise<{ a: Result; b: Result }> {
+    const portFile = join(pub, `${tag}-port`);
+    const done = join(pub, `${tag}-done`);
+    rmSync(portFile, { force: true });
+    rmSync(done, { force: true });
+    const a = inside(
+      [
+        `${server} serve 0 > ${portFile} & s=$!`,
+        `until grep -q listening ${portFile} 2>/dev/null; do sleep 0.05; done; P=$(cut -d' ' -f2 ${portFile})`,
+        `i=0; until [ -e ${done} ] || [ $i -gt 600 ]; do sleep 0.05; i=$((i+1)); done`,
+        `${quitWith} $P quit >/dev/null; wait $s`,
+      ].join('\n'),
+    );
+    let b: Result;
+    try {
+      for (let i = 0; i < 600 && !(existsSync(portFile) && readFileSync(portFile, 'utf8').includes('listening')); i++) await new Promise((r) => setTimeout(r, 50));
+      const port = readFileSync(portFile, 'utf8').split(' ')[1]!.trim();
+      b = await inside(`P=${port}\n${clients}`);
+    } finally {
+      writeFileSync(done, ''); // session A ends whatever happened
+    }
+    return { a: await a, b };
+  }
+
+  it("an override's TCP server in one session is refused to another session's programs; twin: another session's base server is reached", async () => {
+    const { b } = await acrossSessions('xs-override', 'tcptool', 'tcptool get', `echo "base $(${pub}/tcpbase get $P ${secret})"; echo "override $(tcptool get $P ${secret})"`);
+    expect(b.stdout).toMatch(/^base error \[Errno 13\] Permission denied/m);
+    expect(b.stdout).toMatch(/^override error \[Errno 13\] Permission denied/m);
+    expect(b.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server a commands: override of another sbx session runs/);
+    expect(b.stdout).not.toContain(SECRET);
+    const twin = await acrossSessions('xs-base', `${pub}/tcpbase`, `${pub}/tcpbase get`, `echo "base $(${pub}/tcpbase get $P /etc/hostname)"`);
+    expect(twin.b.stdout).toMatch(/^base got \S/m);
+  });
+
+  it("an override program does not reach another session's base TCP server; twin: that session's base client does", async () => {
+    const { a, b } = await acrossSessions('xs-client', `${pub}/tcpbase`, `${pub}/tcpbase get`, `echo "override $(tcptool get $P /etc/hostname)"; echo "base $(${pub}/tcpbase get $P /etc/hostname)"`);
+    expect(b.stdout).toMatch(/^override error \[Errno 13\] Permission denied/m);
+    expect(b.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server of another sbx session: an override's programs meet only their own servers/);
+    expect(b.stdout).toMatch(/^base got \S/m);
+    expect(a.code).toBe(0);
   });
 });
 

@@ -88,9 +88,17 @@ void report_error(Notif& n, const char* op, const std::string& target, int err) 
   reply_error(n.listener(), n.req.id, err);
 }
 
+namespace {
+uint64_t next_serial() {
+  static std::atomic<uint64_t> last{0};
+  return ++last;
+}
+}  // namespace
+
 Core::Core(const EngineConfig& cfg, Napi::ThreadSafeFunction ev, Napi::ThreadSafeFunction hint,
            Napi::ThreadSafeFunction closed)
-    : wakefd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+    : serial_(next_serial()),
+      wakefd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       listener_(cfg.listener),
       stopfd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       strict_(cfg.strictPolicy),

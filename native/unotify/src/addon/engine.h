@@ -70,6 +70,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // Used by the handlers.
   int listener() const { return listener_; }
+  // Unique in this process: whose a process-wide record's entry is (port_squat.cc).
+  uint64_t serial() const { return serial_; }
   bool is_protected(int tgid) const;
   // A snapshot: the set is swapped whole (set_protected) while handlers read it.
   std::shared_ptr<const std::vector<int>> protected_pids() const;
@@ -124,6 +126,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot = kClaim);
   void recover(const std::shared_ptr<Core>& self);
   Journal journal_;
+  const uint64_t serial_;
   int wakefd_;
   // Notifications waiting for the first policy (journal leftovers, early arrivals).
   struct Parked {

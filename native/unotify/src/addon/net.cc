@@ -318,10 +318,10 @@ bool sends_otherwise(const Sock& s) {
   return false;
 }
 
-// A server of the session bound under policy `binder`, and a client under policy `client`
+// A server bound under policy `binder` and a client under policy `client`, of this session
 // (override_boundary: the caller's): refused when either is a `commands:` override's and the
-// other not the same one (session_server_refused for unix sockets, override_server_refused and
-// connected_across_override for this machine's). Returns the reason, else nullptr.
+// other not the same one (session_server_refused for unix sockets). Returns the reason, else
+// nullptr.
 const char* override_boundary_between(Notif& n, int client, int binder) {
   if (binder == client) return nullptr;
   if (n.core->override_base(binder)) return " (a server a commands: override runs: it serves that override's programs only)";
@@ -331,6 +331,25 @@ const char* override_boundary_between(Notif& n, int client, int binder) {
   return nullptr;
 }
 const char* override_boundary(Notif& n, int binder) { return override_boundary_between(n, n.pol->id, binder); }
+
+// The same for a client and a server on this machine's addresses, either of which may be in
+// another session of this supervisor (port_squat.h's record): across sessions an override's
+// server serves nobody, and an override's program reaches no sandboxed server (sessions do
+// not share their overrides; unix sockets are kept to their session already).
+const char* inet_boundary(Notif& n, const Binder& client, const Binder& server) {
+  if (client.here && server.here) return override_boundary_between(n, client.policy, server.policy);
+  if (server.override_) return " (a server a commands: override of another sbx session runs: it serves that override's programs in its session only)";
+  if (client.override_)
+    return " (a server of another sbx session: an override's programs meet only their own servers and those outside the sandbox)";
+  return nullptr;
+}
+
+// The program asking, as the record names a party.
+Binder me(Notif& n) { return Binder{true, n.pol->id, n.core->override_base(n.pol->id) != nullptr}; }
+
+// Is an override involved in anything this session's program could reach on this machine?
+// Only then the engine looks up who serves a port (a sock_diag dump).
+bool override_involved(Notif& n) { return any_override_socket() || n.core->override_base(n.pol->id); }
 
 bool multicast_address(const Ip& ip) { return ip.fam == 4 ? (ip.b[0] & 0xf0) == 0xe0 : ip.b[0] == 0xff; }
 
@@ -375,11 +394,10 @@ bool reaches_this_machine(const Ip& ip) {
 // loopback) across a `commands:` override's boundary (override_boundary). Looked up only
 // when an override is involved: the client is under one, or one has bound a socket here.
 bool override_server_refused(Notif& n, const Sock& s, const Ip& ip) {
-  if (!n.core->served().any_override_server() && !n.core->override_base(n.pol->id)) return false;
-  if (!reaches_this_machine(ip)) return false;
+  if (!override_involved(n) || !reaches_this_machine(ip)) return false;
   const bool every = !local_address(ip);  // broadcast or multicast: every socket on the port gets it
-  for (int binder : session_servers_for(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, every))
-    if (const char* why = override_boundary(n, binder)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
+  for (const Binder& server : servers_reached(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, every))
+    if (const char* why = inet_boundary(n, me(n), server)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
   return false;
 }
 
@@ -389,7 +407,7 @@ bool override_server_refused(Notif& n, const Sock& s, const Ip& ip) {
 // nothing served there). Refused, as a connect to it would be.
 bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
   if (s.type != SOCK_DGRAM || ip.port == 0) return false;
-  if (!n.core->served().any_override_server() && !n.core->override_base(n.pol->id)) return false;
+  if (!override_involved(n)) return false;
   static const uint8_t any[16] = {0};
   const bool wildcard = memcmp(ip.b, any, ip.fam == 4 ? 4 : 16) == 0;
   for (const SessionPeer& p : session_peers_of(n, ip.port)) {
@@ -400,9 +418,9 @@ bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
     const bool reaches = wildcard ? local_address(to) : (to.fam == ip.fam && memcmp(to.b, ip.b, to.fam == 4 ? 4 : 16) == 0);
     if (!reaches) continue;
     // The connected socket's program is the client, this one the server.
-    if (override_boundary_between(n, p.policy, n.pol->id))
+    if (inet_boundary(n, p.who, me(n)))
       return refuse(n, Decision{false, -2}, "net",
-                    "bind " + ip_text(ip) + " (a socket of this session across a commands: override's boundary is connected to it: it would send here undecided)",
+                    "bind " + ip_text(ip) + " (a socket of an sbx session across a commands: override's boundary is connected to it: it would send here undecided)",
                     EADDRINUSE);
   }
   return false;
@@ -411,18 +429,20 @@ bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
 // A UDP socket with no port yet gets one from the kernel at its first send or connect, bound
 // to the wildcard: a server from then on that sbx never saw bound (an override's client sends
 // to its default port; a base program made sockets until one landed there). Bound here the
-// same way first, so the session knows it as its own.
-void bind_ephemeral(Notif& n, const Sock& s) {
-  if (s.type != SOCK_DGRAM || (s.proto != 0 && s.proto != IPPROTO_UDP && s.proto != IPPROTO_UDPLITE)) return;
-  sockaddr_storage me{};
-  socklen_t l = sizeof me;
-  if (getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&me), &l) < 0) return;
-  const int port = me.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&me)->sin_port : reinterpret_cast<sockaddr_in6*>(&me)->sin6_port;
-  if (port != 0) return;
+// same way first, so the session knows it as its own. Returns true when answered (refused).
+bool bind_ephemeral(Notif& n, const Sock& s, const Ip& ip) {
+  if (s.type != SOCK_DGRAM || (s.proto != 0 && s.proto != IPPROTO_UDP && s.proto != IPPROTO_UDPLITE)) return false;
+  sockaddr_storage mine{};
+  socklen_t l = sizeof mine;
+  if (getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&mine), &l) < 0) return false;
+  const int port = mine.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&mine)->sin_port : reinterpret_cast<sockaddr_in6*>(&mine)->sin6_port;
+  if (port != 0) return false;
+  if (record_full(n, ip_text(ip) + " from a new port")) return true;
   sockaddr_storage any{};
-  any.ss_family = me.ss_family;
-  if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&any), me.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) == 0)
+  any.ss_family = mine.ss_family;
+  if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&any), mine.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) == 0)
     record_session_socket(n, s);
+  return false;
 }
 
 // Destination of a connect/send on an inet socket. Returns true when answered.
@@ -446,8 +466,7 @@ bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
   }
   if (refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES)) return true;
   if (override_server_refused(n, s, ip)) return true;
-  bind_ephemeral(n, s);
-  return false;
+  return bind_ephemeral(n, s, ip);
 }
 
 // A local address to serve on (bind, listen). `dual`: an AF_INET6 socket that also takes
@@ -1117,6 +1136,7 @@ void do_bind(Notif& n) {
       if (shares_port(n, s)) return;
       if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
       if (connected_across_override(n, s, ip)) return;
+      if (record_full(n, "bind " + ip_text(ip))) return;
       const int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
       if (r == 0) record_session_socket(n, s);
       return void(reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0));
@@ -1161,6 +1181,7 @@ void do_listen(Notif& n) {
     }
     if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), false)) return;
     if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
+    if (record_full(n, "listen " + ip_text(ip))) return;
   } else if (s.domain != AF_UNIX && restricted(n) &&
              refuse(n, Decision{false, -1}, "net", "listen socket family " + std::to_string(s.domain), EACCES)) {
     return;

@@ -33,14 +33,10 @@ class ServedSockets {
   bool has_file(dev_t dev, ino_t ino, int* policy = nullptr);
   // Where that socket file is now (its pin's /proc/self/fd link); "" when not one of ours.
   std::string path_of(dev_t dev, ino_t ino);
-  // The sock_diag cookie of a socket the session bound (unique for the boot), and the
-  // policy id of the process that bound it.
+  // The sock_diag cookie of a unix socket the session bound (unique for the boot), and the
+  // policy id of the process that bound it. (Inet sockets: port_squat.h's record.)
   void add_cookie(uint64_t cookie, int policy);
   bool has_cookie(uint64_t cookie, int* policy = nullptr);
-  // Whether a process under a `commands:` override has bound an inet socket in this session
-  // (net.cc looks up who serves a local port only then, or for an override's own connects).
-  void note_override_server() { override_servers_.store(true, std::memory_order_relaxed); }
-  bool any_override_server() const { return override_servers_.load(std::memory_order_relaxed); }
   // Unix stream/seqpacket sockets this session is connecting (their sockfs inode numbers),
   // recorded before the engine's connect: a server of the session is handed a connection
   // only if its peer is one of them (accept.cc), taken out then. The oldest go beyond a bound.
@@ -72,7 +68,6 @@ class ServedSockets {
   };
   std::deque<Held> held_;
   std::atomic<int> held_count_{0};
-  std::atomic<bool> override_servers_{false};
 };
 
 // One sock_diag request (`req`: its nlmsghdr and body, filled in): calls `each` with every

@@ -9,12 +9,14 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <cstring>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "net_registry.h"
@@ -98,31 +100,63 @@ int match_score(const Holder& h, int family, const uint8_t* dest) {
   return 0;
 }
 
-// Cookies of the sockets processes under an override bound, in every session of this process
-// (override_server_at). The oldest go beyond a bound; a cookie is never reused in a boot.
-std::mutex override_mu;
-std::deque<uint64_t> override_cookies;
-constexpr size_t kMaxOverrideCookies = 4096;
+// The record (port_squat.h): cookie -> who bound it. Cookies are never reused in a boot, so
+// an entry can only go stale (its socket closed), never point at another socket.
+struct Entry {
+  uint64_t session;  // Core::serial()
+  int policy;
+  bool override_;
+};
+std::mutex record_mu;
+std::unordered_map<uint64_t, Entry> record;
+std::atomic<bool> override_socket{false};
+constexpr size_t kMaxRecorded = 32768;
 
-bool is_override_cookie(uint64_t cookie) {
-  std::lock_guard<std::mutex> g(override_mu);
-  return std::find(override_cookies.begin(), override_cookies.end(), cookie) != override_cookies.end();
+// Forgets the recorded sockets that are closed: the cookies of every inet socket open now
+// (TCP in any state, UDP, UDP-Lite; both families) are kept, the rest dropped. Under record_mu.
+void forget_closed() {
+  std::unordered_set<uint64_t> open;
+  for (int family : {AF_INET, AF_INET6})
+    for (int protocol : {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE})
+      if (!inet_dump(family, protocol, ~0u, [&](const inet_diag_msg& m) { open.insert(cookie_of(m)); })) return;
+  for (auto it = record.begin(); it != record.end();) it = open.count(it->first) ? std::next(it) : record.erase(it);
+}
+
+// The record's entry for `cookie`, as session `n` sees it.
+bool recorded(Notif* n, uint64_t cookie, Binder& who) {
+  std::lock_guard<std::mutex> g(record_mu);
+  auto it = record.find(cookie);
+  if (it == record.end()) return false;
+  who = Binder{n && it->second.session == n->core->serial(), it->second.policy, it->second.override_};
+  return true;
 }
 
 }  // namespace
 
+bool record_full(Notif& n, const std::string& what) {
+  {
+    std::lock_guard<std::mutex> g(record_mu);
+    if (record.size() < kMaxRecorded) return false;
+    forget_closed();
+    if (record.size() < kMaxRecorded) return false;
+  }
+  return refuse(n, Decision{false, -2}, "net",
+                what + " (sbx records every socket its sessions bind, and " + std::to_string(kMaxRecorded) +
+                    " are bound and open: one it did not record would pass for a server outside the sandbox)",
+                ENOBUFS);
+}
+
 void record_session_socket(Notif& n, const Sock& s) {
   uint64_t cookie = 0;
   socklen_t l = sizeof cookie;
-  if (getsockopt(s.fd.get(), SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 && cookie)
-    n.core->served().add_cookie(cookie, n.pol->id);
-  if (!n.core->override_base(n.pol->id)) return;
-  n.core->served().note_override_server();
-  if (!cookie) return;
-  std::lock_guard<std::mutex> g(override_mu);
-  if (override_cookies.size() >= kMaxOverrideCookies) override_cookies.pop_front();
-  override_cookies.push_back(cookie);
+  const bool override_ = n.core->override_base(n.pol->id) != nullptr;
+  if (override_) override_socket.store(true);
+  if (getsockopt(s.fd.get(), SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0 || !cookie) return;
+  std::lock_guard<std::mutex> g(record_mu);
+  record[cookie] = Entry{n.core->serial(), n.pol->id, override_};
 }
+
+bool any_override_socket() { return override_socket.load(); }
 
 std::vector<SessionPeer> session_peers_of(Notif& n, int port) {
   std::vector<SessionPeer> out;
@@ -130,8 +164,8 @@ std::vector<SessionPeer> session_peers_of(Notif& n, int port) {
   for (int family : {AF_INET, AF_INET6}) {
     inet_dump(family, IPPROTO_UDP, ~0u, [&](const inet_diag_msg& m) {
       if (m.id.idiag_dport == 0 || ntohs(m.id.idiag_dport) != port) return;
-      SessionPeer p{-1, family, {}};
-      if (!n.core->served().has_cookie(cookie_of(m), &p.policy)) return;
+      SessionPeer p{{}, family, {}};
+      if (!recorded(&n, cookie_of(m), p.who)) return;
       if (family == AF_INET6 && memcmp(m.id.idiag_dst, mapped, 12) == 0) {
         p.family = AF_INET;
         memcpy(p.addr, reinterpret_cast<const uint8_t*>(m.id.idiag_dst) + 12, 4);
@@ -155,13 +189,14 @@ bool override_server_at(const std::string& address, int port) {
   for (int f : {AF_INET, AF_INET6}) servers_on(f, IPPROTO_TCP, port, held);
   int best = 0;
   for (const auto& h : held) best = std::max(best, match_score(h, family, dest));
+  Binder who{};
   for (const auto& h : held)
-    if (best > 0 && match_score(h, family, dest) == best && is_override_cookie(h.cookie)) return true;
+    if (best > 0 && match_score(h, family, dest) == best && recorded(nullptr, h.cookie, who) && who.override_) return true;
   return false;
 }
 
-std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every) {
-  std::vector<int> binders;
+std::vector<Binder> servers_reached(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every) {
+  std::vector<Binder> binders;
   const int proto = transport_of(s);
   if (port == 0 || proto == 0) return binders;
   std::vector<Holder> held;
@@ -171,8 +206,8 @@ std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const 
     for (const auto& h : held) best = std::max(best, match_score(h, family, dest));
   for (const auto& h : held) {
     if (!every && (best == 0 || match_score(h, family, dest) != best)) continue;
-    int binder = -1;
-    if (n.core->served().has_cookie(h.cookie, &binder)) binders.push_back(binder);
+    Binder who{};
+    if (recorded(&n, h.cookie, who)) binders.push_back(who);
   }
   return binders;
 }
@@ -190,7 +225,8 @@ bool takes_outside_clients(Notif& n, const Sock& s, int family, int port) {
                       strerror(errno) + ")",
                   EADDRINUSE);
   for (const auto& h : held) {
-    if (n.core->served().has_cookie(h.cookie)) continue;  // the session's own server
+    Binder who{};
+    if (recorded(&n, h.cookie, who) && who.here) continue;  // the session's own server
     return refuse(n, Decision{false, -2}, "net",
                   std::string("serve ") + what + " port " + std::to_string(port) + ": a server outside the sandbox serves " +
                       h.addr + " (clients of `localhost` would reach the sandbox)",

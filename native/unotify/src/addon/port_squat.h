@@ -18,31 +18,53 @@ namespace sbx {
 
 struct Sock;
 
-// After the engine bound `s` for the session: remembered as one of the session's (so its
-// own server may serve both families).
+// The record of the inet sockets sbx's engines bound for their sessions (a bind, a listen that
+// gave a port, a UDP socket's first send), by sock_diag cookie (unique for the boot): which
+// session bound each and under which policy. One record for every session of this process: a
+// server one session runs (an override's agent in one terminal) is no server outside sbx to
+// another, and sbx's filtering proxy serves them all.
+
+// Room for one more socket in the record? When it is full, the sockets closed since are
+// forgotten first; when it is still full (that many bound and open), refused (ENOBUFS, a
+// denial line naming `what`) and true returned: a socket sbx did not record would pass for a
+// server outside the sandbox.
+bool record_full(Notif& n, const std::string& what);
+
+// After the engine bound `s` for the session: remembered as the session's.
 void record_session_socket(Notif& n, const Sock& s);
 
-// The policy ids of the session's servers a connect or send on `s` to `dest` (AF_INET: 4
-// bytes, AF_INET6: 16) port `port` on this machine would reach: the one bound most closely to
-// the address, as the kernel picks it (a TCP listener, or a UDP socket with no peer, of
-// either family); with `every` (a broadcast or multicast destination) each one on the port.
-// Empty when the one reached is not the session's (or the kernel cannot be asked).
-std::vector<int> session_servers_for(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every);
+// Has a process under a `commands:` override, in any session, bound one? (The engine looks
+// up who serves a port on this machine only then, or for an override's own connects.)
+bool any_override_socket();
 
-// A socket of the session connected to a port (UDP: it sends there with no decision of its
+// Who bound a socket in the record, as the engine asking sees it.
+struct Binder {
+  bool here;       // this session (else another session of this process)
+  int policy;      // its policy id (in the session that bound it)
+  bool override_;  // under a `commands:` override (in that session)
+};
+
+// The sbx sessions' servers a connect or send on `s` to `dest` (AF_INET: 4 bytes, AF_INET6:
+// 16) port `port` on this machine would reach: the one bound most closely to the address, as
+// the kernel picks it (a TCP listener, or a UDP socket with no peer, of either family); with
+// `every` (a broadcast or multicast destination) each one on the port. Empty when the one
+// reached is not sbx's (or the kernel cannot be asked).
+std::vector<Binder> servers_reached(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every);
+
+// A UDP socket of an sbx session connected to a port (it sends there with no decision of its
 // own, the destination decided once at its connect).
 struct SessionPeer {
-  int policy;         // who connected it
+  Binder who;         // who connected it
   int family;         // AF_INET or AF_INET6 (a v4-mapped destination is AF_INET)
   uint8_t addr[16];   // its destination (4 bytes for AF_INET)
 };
-// The session's UDP sockets connected to `port` (either family).
+// The sessions' UDP sockets connected to `port` (either family).
 std::vector<SessionPeer> session_peers_of(Notif& n, int port);
 
 // Is the TCP server a connection to `address` (IPv4 or IPv6 text) port `port` on this machine
 // would reach one that a process under a `commands:` override bound, in any session of this
 // process? sbx's filtering proxy asks before it connects for a program (it connects as the
-// supervisor, past the engine's boundary). A process-wide record: the proxy serves sessions.
+// supervisor, past the engine's boundary).
 bool override_server_at(const std::string& address, int port);
 
 // Would serving `port` (family 4 or 6) on `s` take a server's clients outside the session?
