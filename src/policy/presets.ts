@@ -431,6 +431,7 @@ const GIT_FLOORS = [
   '/**/.git/info',
   '/**/.git/worktrees/*/config.worktree',
   '/**/.git/modules/**/config',
+  '/**/.git/modules/**/config.worktree',
   '/**/.git/modules/**/hooks',
   '/**/.git/modules/**/info',
 ];

@@ -274,6 +274,42 @@ describe('escape-git-bare: a planted bare repository', () => {
     expect(raceRounds('xrace', n)).toEqual({ both: [], neither: [] });
   });
 
+  // helper-92 #04: with extensions.worktreeConfig on (git sparse-checkout turns it on), git
+  // reads config.worktree as the repository's config, in every git directory: a submodule's
+  // (.git/modules/<name>) and one not named .git (--separate-git-dir).
+  it("denied: a config.worktree where git reads one (a separate git dir's, a submodule's), or a HEAD next to one; outside each runs its fsmonitor; allowed twin: a config.worktree with no HEAD", async () => {
+    const git = (args: string[]) => execaSync('git', args, { cwd: proj, env: { ...process.env, ...gitEnv } });
+    git(['init', '-q', '--separate-git-dir', join(proj, 'wtc-sepgd'), join(proj, 'wtc-sep')]);
+    git(['init', '-q', join(proj, 'wtc-outer')]);
+    mkdirSync(join(proj, 'wtc-outer', '.git', 'modules'));
+    git(['init', '-q', '--separate-git-dir', join(proj, 'wtc-outer', '.git', 'modules', 'sub'), join(proj, 'wtc-outer', 'sub')]);
+    // core.fsmonitor runs at `git status` (aliases are read before config.worktree is).
+    const monitor = `[core]\n\tfsmonitor = "touch ${marker}; false"\n`;
+    const shMonitor = `'[core]\\n\\tfsmonitor = "touch ${marker}; false"\\n'`;
+    const dirs = { 'wtc-sep': join(proj, 'wtc-sepgd'), 'wtc-outer/sub': join(proj, 'wtc-outer', '.git', 'modules', 'sub') };
+    for (const [wt, gd] of Object.entries(dirs)) {
+      git(['-C', wt, 'config', 'extensions.worktreeConfig', 'true']);
+      writeFileSync(join(gd, 'config.worktree'), monitor);
+      expect(await plantedRunsIn(wt, ['status']), `outside: ${wt}`).toBe(true);
+      rmSync(join(gd, 'config.worktree'));
+    }
+    const r = await inside(
+      [
+        `printf ${shMonitor} > wtc-sepgd/config.worktree; echo "sep $?"`,
+        `printf ${shMonitor} > wtc-outer/.git/modules/sub/config.worktree; echo "sub $?"`,
+        `mkdir -p wtc-plain && printf ${shMonitor} > wtc-plain/config.worktree; echo "plain $?"`,
+        `${shSkeleton('wtc-head')} && printf ${shMonitor} > wtc-head/config.worktree && echo '${head.trim()}' > wtc-head/HEAD; echo "head $?"`,
+      ].join('\n'),
+    );
+    expect(r.stdout).toMatch(/^sep [1-9]/m);
+    expect(r.stdout).toMatch(/^sub [1-9]/m);
+    expect(r.stderr).toMatch(/sbx: denied write .*wtc-sepgd\/config\.worktree/);
+    expect(r.stdout).toMatch(/^plain 0$/m);
+    expect(r.stdout).toMatch(/^head [1-9]/m);
+    expect(existsSync(join(proj, 'wtc-head', 'HEAD'))).toBe(false);
+    for (const wt of Object.keys(dirs)) expect(await plantedRunsIn(wt, ['status']), `inside: ${wt}`).toBe(false);
+  });
+
   it('allowed: git init --bare (also with git\'s sample hooks), git clone --bare, git remote add, HEAD updates, and a config with no HEAD work inside', async () => {
     const src = join(world.dir, 'src-repo');
     const r = await inside(

@@ -9,7 +9,7 @@
 //    which the kernel refuses with EAGAIN while the file is open for writing anywhere; the
 //    content is read under that lease (read before it, a writer that wrote and closed in
 //    between would go unseen: the cross-engine race test found exactly that).
-//  - a new config/commondir (create, write-open, rename, link, symlink) in a directory with a
+//  - a new config/config.worktree/commondir (create, write-open, rename, link, symlink) in a directory with a
 //    HEAD: refused; the one exception is git's own config.lock → config rename, which the
 //    engine does itself with content it checked (fs_ops.cc).
 //  - hooks: git runs hooks/<name> of a repository on every ref update (reference-transaction:
@@ -74,6 +74,7 @@ bool exists(int dirfd, const char* name) {
 // The live companions of a directory (with or without a HEAD yet).
 const char* live_companion(int dirfd) {
   if (exists(dirfd, "commondir")) return "a commondir (git follows it to another config)";
+  if (exists(dirfd, "config.worktree")) return "a config.worktree (git reads it as the repository's config)";
   std::string text;
   bool missing = false;
   if (!read_config(dirfd, text, missing)) {
@@ -132,7 +133,10 @@ bool bare_relevant(const std::string& real) {
 
 BareRole bare_role(const std::string& name) {
   if (name == "HEAD") return BareRole::kHead;
-  if (name == "config" || name == "commondir") return BareRole::kCompanion;
+  // config.worktree: git reads it as the repository's config once extensions.worktreeConfig
+  // is on (git sparse-checkout turns it on by itself), in every git directory (a submodule's,
+  // a worktree's, one not named .git).
+  if (name == "config" || name == "commondir" || name == "config.worktree") return BareRole::kCompanion;
   if (name == "hooks") return BareRole::kHooks;
   return BareRole::kNone;
 }

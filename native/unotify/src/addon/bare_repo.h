@@ -2,7 +2,8 @@
 // (with objects/ and refs/) as a repository, and git run there outside later runs what its
 // `config` names (core.pager, core.fsmonitor, aliases …) or follows its `commondir` to a
 // config elsewhere. The engine keeps one invariant (see bare_repo.cc): no directory ever
-// gets a HEAD next to a live companion (a config that is not inert, any commondir) through
+// gets a HEAD next to a live companion (a config that is not inert, any commondir or
+// config.worktree) through
 // a sandboxed process.
 #pragma once
 #include <sys/types.h>
