@@ -155,6 +155,64 @@ describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky do
     }
   });
 
+  // helper-92 #01: a relative core.hooksPath was floored only against the project's own work
+  // tree; git resolves it against the top of whichever work tree it runs in.
+  it('denied: the hooks directory of another work tree of the repository, of a repository nested in it, of a repository elsewhere (husky), and a config file a nested repository includes; outside each runs at the next commit (twins: sibling directories written inside)', async () => {
+    const repo = join(world.dir, 'hp-proj');
+    const other = join(world.dir, 'hp-other');
+    const ranMarker = join(world.dir, 'HP-HOOK-RAN');
+    const git = (dir: string, args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { ...process.env, ...gitEnv } });
+    execaSync('git', ['init', '-q', repo]);
+    git(repo, ['commit', '-q', '--allow-empty', '-m', 'init']);
+    git(repo, ['config', 'core.hooksPath', '.githooks']);
+    git(repo, ['worktree', 'add', '-q', 'wt']);
+    execaSync('git', ['init', '-q', join(repo, 'nested')]);
+    git(join(repo, 'nested'), ['config', 'core.hooksPath', 'tools/hooks']);
+    git(join(repo, 'nested'), ['config', 'include.path', '../team.gitconfig']);
+    writeFileSync(join(repo, 'nested', 'team.gitconfig'), '[user]\n\tname = team\n');
+    execaSync('git', ['init', '-q', other]);
+    git(other, ['config', 'core.hooksPath', '.husky/_']);
+    const hooks = {
+      worktree: join(repo, 'wt', '.githooks', 'pre-commit'),
+      nested: join(repo, 'nested', 'tools', 'hooks', 'pre-commit'),
+      husky: join(other, '.husky', '_', 'pre-commit'),
+      huskyUser: join(other, '.husky', 'pre-commit'),
+    };
+    // The hooks directories are there already, as in a checkout of a repository that has them.
+    for (const p of Object.values(hooks)) mkdirSync(join(p, '..'), { recursive: true });
+    const include = join(repo, 'nested', 'team.gitconfig');
+    const siblings = [join(repo, 'wt', 'notes', 'pre-commit'), join(repo, 'nested', 'tools', 'pre-commit'), join(other, 'husky-notes', 'pre-commit')];
+    const hook = `#!/bin/sh\ntouch ${ranMarker}\n`;
+    const plant = (p: string) => `(mkdir -p $(dirname ${p}) && printf '${hook.replace(/\n/g, '\\n')}' > ${p} && chmod +x ${p}) 2>/dev/null && echo "ok ${p}" || echo "refused ${p}"`;
+    // A directory above a hooks directory moved away (another could then be moved in); twin: a sibling.
+    const moves = [`mv ${repo}/nested/tools ${repo}/nested/tools-old && echo "moved tools" || echo "kept tools"`, `mkdir ${repo}/nested/docs && mv ${repo}/nested/docs ${repo}/nested/docs-old && echo "moved docs"`];
+    const r = await sbxExec(['--', 'sh', '-c', [...Object.values(hooks), ...siblings].map(plant).concat(`printf '[core]\\n\\tfsmonitor = "touch ${ranMarker}; false"\\n' >> ${include} && echo "ok ${include}" || echo "refused ${include}"`, ...moves).join('\n')], {
+      cwd: repo,
+      env: { ...world.env, ...gitEnv },
+    });
+    for (const p of [...Object.values(hooks), include]) expect(r.stdout, r.stderr).toContain(`refused ${p}`);
+    for (const p of siblings) expect(r.stdout, r.stderr).toContain(`ok ${p}`);
+    expect(r.stdout).toMatch(/^kept tools$/m);
+    expect(r.stdout).toMatch(/^moved docs$/m);
+    expect(r.stderr).toContain(`sbx: denied write ${hooks.worktree} (git runs hooks from here: core.hooksPath of the repository at ${join(repo, 'wt')}`);
+    expect(r.stderr).toContain(`sbx: denied write ${include} (a config file the repository at ${join(repo, 'nested')} includes`);
+    // What each runs at the next commit (or status) outside: nothing planted inside; the
+    // same file written outside (the twin) runs.
+    const commitIn = async (dir: string) => {
+      rmSync(ranMarker, { force: true });
+      const c = await run('git', ['-C', dir, 'commit', '-q', '--allow-empty', '-m', 'x'], { env: { ...world.env, ...gitEnv } });
+      expect(c.code, c.stderr).toBe(0);
+      return existsSync(ranMarker);
+    };
+    const where = { worktree: join(repo, 'wt'), nested: join(repo, 'nested'), husky: other, huskyUser: other };
+    for (const [k, dir] of Object.entries(where)) expect(await commitIn(dir), `inside: ${k}`).toBe(false);
+    for (const [k, p] of Object.entries(hooks)) {
+      mkdirSync(join(p, '..'), { recursive: true });
+      writeFileSync(p, k === 'husky' ? `#!/bin/sh\n. "$(dirname "$0")/../pre-commit"\n` : hook, { mode: 0o755 });
+    }
+    for (const [k, dir] of Object.entries(where)) expect(await commitIn(dir), `outside twin: ${k}`).toBe(true);
+  });
+
   it("denied: the template directory git copies into every new repository (init.templateDir): a hook planted there would run in the next `git clone` outside (twin: written outside, it runs there; a sibling directory is written inside)", async () => {
     const home = world.env.HOME!;
     const templates = join(home, 'git-templates');

@@ -2,6 +2,7 @@
 #include "fs_check.h"
 
 #include "bare_repo.h"
+#include "hooks_path.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -69,6 +70,12 @@ bool check_access(Notif& n, bool need_read, bool need_write, const std::string& 
   if (need_write && !debugged &&
       refuse(n, decide_all(n, [&](const Policy& p) { return decide_path(p.write, real); }), "write", real, EACCES))
     return true;
+  // A hooks directory or an included config of any repository (hooks_path.h): git outside runs
+  // what is there.
+  if (need_write && !debugged) {
+    const std::string why = hooks_dir_reason(real, false);
+    if (!why.empty()) return refuse(n, Decision{false, -2}, "write", real + " (" + why + ")", EACCES);
+  }
   return false;
 }
 
@@ -121,6 +128,11 @@ bool in_fixed_dev(const std::string& path) {
 bool dev_name_refused(Notif& n, const std::string& real, bool device) {
   return (device || in_fixed_dev(real)) &&
          refuse(n, Decision{false, -2}, "write", real + " (a name in /dev or a device node: written through, never made, removed, moved or replaced)", EPERM);
+}
+
+bool hooks_dir_moved(Notif& n, const std::string& real) {
+  const std::string why = hooks_dir_reason(real, true);
+  return !why.empty() && refuse(n, Decision{false, -2}, "write", real + " (" + why + ")", EACCES);
 }
 
 }  // namespace sbx

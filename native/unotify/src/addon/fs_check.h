@@ -25,6 +25,11 @@ bool git_dir_refused(Notif& n, BareGuard& g, int dirfd, const std::string& real,
 // HEAD, or a hook of such a directory (bare_write_reason; `hooks_only` for a chmod). Call with
 // `g` engaged, and keep it until the operation is done.
 bool git_dir_write_refused(Notif& n, BareGuard& g, const std::string& real, const struct stat& st, bool hooks_only = false);
+
+// A rename's source or destination at proven path `real` that is a directory above a hooks
+// directory of a repository (hooks_path.h: moved away, or another moved into its place):
+// refused (answered, true). Inside or at one, check_access refuses already.
+bool hooks_dir_moved(Notif& n, const std::string& real);
 // Applies the tracee's umask to this thread (threads run with a private fs struct).
 void use_caller_umask(const Notif& n);
 // A name in /dev outside its shared-memory dirs: never made, removed, moved or replaced from

@@ -585,6 +585,7 @@ void do_rename(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, unsigned fl
     if (bare_config_rename(n, guard, s, d, flags)) return;
   }
   if (check_access(n, exchange, true, d.real) || ipc_file_refused(n, d)) return;
+  if ((!s.unnamed && hooks_dir_moved(n, s.real)) || (!d.unnamed && hooks_dir_moved(n, d.real))) return;
   // After the access checks: the walk reads what a moved directory holds.
   if (moved_tree_links_refused(n, s, d) || (exchange && moved_tree_links_refused(n, d, s))) return;
   // The source's name goes; the destination's is replaced (or swapped).
