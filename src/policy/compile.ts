@@ -40,6 +40,7 @@ import { HOME_CONFIG_ORIGIN, homeCodeCaches, homeWritable, runtimeElsewhere, con
 import { homeLinkTargets } from './link-targets.js';
 import { WRITABLE_DEVICES } from './presets.js';
 import type { PolicyBody } from './schema.js';
+import { escapeGlob } from './escape-glob.js';
 
 export type DenySection = 'read' | 'write' | 'net' | 'env' | 'unix';
 
@@ -473,9 +474,6 @@ class Builder {
   }
 }
 
-function escapeGlob(p: string): string {
-  return p.replace(/[\\*?]/g, (c) => `\\${c}`);
-}
 
 /**
  * The strict ancestors of what a floor names (not "/"), as exact patterns: a subtree's

@@ -30,6 +30,7 @@ import { kernelControlPaths } from './kernel-control.js';
 import { PRESET_NAMES, type PolicyBody, type PresetName, type ProjectFile, type UserFile } from './schema.js';
 import { isTrusted, namedContentHolds, trustedPaths } from './trust.js';
 import { PolicyError } from '../errors.js';
+import { escapeGlob } from './escape-glob.js';
 
 export const DEFAULT_PRESETS: PresetName[] = ['secrets'];
 export const DEFAULT_PROTECT = ['secrets', 'persistence'];
@@ -108,9 +109,6 @@ export interface Composition {
   home: string;
 }
 
-function escapeGlob(p: string): string {
-  return p.replace(/[\\*?]/g, (c) => `\\${c}`);
-}
 
 /**
  * sbx's own config, state and socket dir: write floors; the socket dir is a unix floor and a

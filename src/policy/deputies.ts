@@ -16,6 +16,7 @@
 import { canonicalPath, isGlob, planFactsCheck, recordOwnFacts, type FactsCheck } from './expand.js';
 import { recordReads } from './env-reads.js';
 import type { Env } from './paths.js';
+import { escapeGlob } from './escape-glob.js';
 
 export interface Deputy {
   name: string;
@@ -29,9 +30,6 @@ export interface Deputy {
   alwaysDeny?: boolean;
 }
 
-function escapeGlob(text: string): string {
-  return text.replace(/[\\*?]/g, (c) => `\\${c}`);
-}
 /** A path from the environment: literal (its `*` and `?` are not wildcards). */
 const lit = (v: string | undefined) => (v ? escapeGlob(v) : undefined);
 const rt = (env: Env, rest: string) => (env.XDG_RUNTIME_DIR ? `${lit(env.XDG_RUNTIME_DIR)}/${rest}` : undefined);

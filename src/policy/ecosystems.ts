@@ -20,6 +20,7 @@ import { join, normalize } from 'node:path';
 import { sandboxCacheDir } from './home-config.js';
 import { homeDir, xdg } from './paths.js';
 import type { PolicyBody } from './schema.js';
+import { escapeGlob } from './escape-glob.js';
 
 export const ECOSYSTEM_NAMES = ['node', 'python', 'rust', 'go', 'shell-tools'] as const;
 export type EcosystemName = (typeof ECOSYSTEM_NAMES)[number];
@@ -123,9 +124,6 @@ function dirs(env: Env): Dirs {
   };
 }
 
-function escapeGlob(p: string): string {
-  return p.replace(/[\\*?]/g, (c) => `\\${c}`);
-}
 
 export function ecosystem(name: EcosystemName): Ecosystem {
   return ECOSYSTEMS.find((e) => e.name === name)!;

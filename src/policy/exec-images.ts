@@ -158,6 +158,12 @@ function dedupe(ids: ExecImageId[]): ExecImageId[] {
 export interface IdentifiedExec {
   exec: ExecSection;
   warnings: string[];
+  /**
+   * The files of the `#!` scripts a rule denies whole (no arguments): an interpreter given
+   * the file (`bash /usr/bin/ldd`, `node /usr/bin/npm`) runs it as fully as an exec would, so
+   * a finished policy does not let them be read either (finish.ts).
+   */
+  deniedScripts: string[];
 }
 
 /**
@@ -167,7 +173,8 @@ export interface IdentifiedExec {
  */
 export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) => string = () => 'exec'): IdentifiedExec {
   const warnings: string[] = [];
-  if (!exec.programs.some((r) => r.effect === 'deny')) return { exec, warnings };
+  const deniedScripts: string[] = [];
+  if (!exec.programs.some((r) => r.effect === 'deny')) return { exec, warnings, deniedScripts };
   const programs = exec.programs.flatMap((r): ProgramRule[] => {
     if (r.images !== undefined) return [r];
     const images: ExecImageId[] = [];
@@ -182,6 +189,7 @@ export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) 
         continue;
       }
       images.push(id);
+      if (r.effect === 'deny' && r.args.length === 0 && scriptInterpreter(id.path) !== undefined) deniedScripts.push(id.path);
     }
     const out: ProgramRule = { ...r, images: dedupe(images) };
     if (r.args.length === 0) return [out];
@@ -191,7 +199,7 @@ export function identifyExec(exec: ExecSection, env: Env, where: (rule: number) 
     // A deny also covers the other ways the tool reads the same subcommand (`npm pub`).
     return r.effect === 'deny' ? subcommandForms(tool.name, r.args).map((args) => ({ ...out, args })) : [out];
   });
-  return { exec: { ...exec, programs, loaders: exec.loaders ?? loaderIdentities() }, warnings };
+  return { exec: { ...exec, programs, loaders: exec.loaders ?? loaderIdentities() }, warnings, deniedScripts: [...new Set(deniedScripts)] };
 }
 
 /** The interpreter a `#!` line names (its first word), or undefined when `path` is no script. */

@@ -10,6 +10,7 @@
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, posix, resolve } from 'node:path';
 import type { Env } from './paths.js';
+import { escapeGlob } from './escape-glob.js';
 
 /** A problem with one entry; the caller adds file:line:col and key path. */
 export class EntryError extends Error {}
@@ -49,9 +50,6 @@ function unescape(text: string): string {
   return text.replace(/\\(.)/g, '$1');
 }
 
-function escapeGlob(text: string): string {
-  return text.replace(/[\\*?]/g, (c) => `\\${c}`);
-}
 
 /**
  * What the kernel's realpath gives for the existing part of `path`, the rest as written.

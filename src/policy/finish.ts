@@ -32,6 +32,7 @@ import { runtimeDirs, type Env } from './paths.js';
 import { currentDeputyPatterns } from './deputies.js';
 import { identifyCommands, identifyExec } from './exec-images.js';
 import { withBuildFactsSync } from './expand.js';
+import { escapeGlob } from './escape-glob.js';
 
 export interface FinishInputs {
   /** Exact name → its current addresses (src/net's resolver). A missing name matches no address. */
@@ -84,6 +85,7 @@ function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): Finished
   const ids = identifyExec(draft.exec, programs, (rule) => origins[rule]?.source ?? 'exec');
   const cmds = identifyCommands(draft.commands, programs, (rule) => origins[rule]?.source ?? 'commands');
   const policy: CompiledPolicy = { ...draft, origins, net, exec: ids.exec, commands: cmds.commands };
+  denyReadingScripts(policy, ids.deniedScripts);
 
   if (needsDns(policy)) {
     const servers = inputs.nameservers.filter((s) => decideNet(net, s, 53).rule === -1);
@@ -119,6 +121,22 @@ function finishUnmemoised(draft: CompiledPolicy, inputs: FinishInputs): Finished
 
   const warnings = replay.unresolved.map((u) => `${u.where}: ${u.name} does not resolve; it matches no address`);
   return { policy, dropped: replay.dropped, warnings: [...new Set([...warnings, ...ids.warnings, ...cmds.warnings])] };
+}
+
+/**
+ * A denied `#!` script is not read either: its interpreter, given the file, would run it
+ * (`bash /usr/bin/ldd`). A floor, so a broader read allow does not lift it.
+ */
+function denyReadingScripts(policy: CompiledPolicy, scripts: string[]): void {
+  const rules = [...policy.read.rules];
+  for (const script of scripts) {
+    const pattern = escapeGlob(script);
+    if (rules.some((r) => r.effect === 'deny' && r.match === 'subtree' && r.pattern === pattern)) continue;
+    const rule = policy.origins.length;
+    policy.origins.push({ source: 'built-in: a denied script (its interpreter would run it)', text: script, section: 'read' });
+    rules.push({ rule, effect: 'deny', match: 'subtree', pattern, floor: true });
+  }
+  policy.read = { ...policy.read, rules };
 }
 
 /** Marks the rules sbx wrote itself (PathRule.builtin): audit mode never lifts them. */

@@ -13,6 +13,7 @@ import { linkTargets, type LinkTargets } from './link-targets.js';
 import { rcSources, type RcSources } from './rc-sources.js';
 import { homeDir, userRuntimeDirs, xdg } from './paths.js';
 import type { PolicyBody, PresetName } from './schema.js';
+import { escapeGlob } from './escape-glob.js';
 
 /** Read by every program: mise's defaults for --deny-read, and the strict fallback's. */
 export const SYSTEM_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/proc', '/sys', '/dev', '/run', '/nix'];
@@ -179,9 +180,6 @@ function secretPlaces(ctx: PresetContext): string[] {
   return [...SECRET_PATHS.filter((p) => p.startsWith('~/') && !/[*?]/.test(p)).map((p) => join(home, p.slice(2))), ...xdgSecrets(ctx.env).map(unescape)];
 }
 
-function escapeGlob(p: string): string {
-  return p.replace(/[\\*?]/g, (c) => `\\${c}`);
-}
 
 /** An absolute path from the environment, usable in a non-literal preset (no `$`, no leading `~`), escaped. */
 function envPath(p: string | undefined): string[] {

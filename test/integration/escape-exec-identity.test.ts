@@ -49,8 +49,8 @@ beforeAll(async () => {
     chmodSync(join(tools, name), 0o755);
   }
   // Stand-ins for the real tools: a real kubectl/docker/npm would need a cluster, a daemon, a registry.
-  for (const t of ['kubectl', 'docker', 'npm']) script(t);
-  writeFileSync(denyPolicy, 'version: 1\nexec: { deny: ["curl", "hlprog", "git status", "kubectl delete", "docker rm", "npm publish"] }\n');
+  for (const t of ['kubectl', 'docker', 'npm', 'deployer', 'builder']) script(t);
+  writeFileSync(denyPolicy, 'version: 1\nexec: { deny: ["curl", "hlprog", "git status", "kubectl delete", "docker rm", "npm publish", "deployer"] }\n');
   writeFileSync(noExecPolicy, 'version: 1\nread: { deny: ["~/.nothing-here"] }\n');
   const git = (...a: string[]) => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-C', repo, ...a], { env });
   expect((await git('init', '-q')).code).toBe(0);
@@ -161,6 +161,22 @@ describe('the dynamic loader runs the program it is given', () => {
   it('ld.so with an option form sbx cannot read (--x=y) is refused while programs are denied', async () => {
     expectDenied(await inside([loader, '--library-path=/usr/lib', '/usr/bin/wget', '--version']), /options sbx cannot read with certainty/);
     expect((await inside([loader, '--library-path', '/usr/lib', '/usr/bin/wget', '--version'])).stdout).toMatch(WGET);
+  });
+});
+
+// helper-92 #03: a script's interpreter, given the file, runs it as fully as an exec does.
+describe('a denied script given to its interpreter', () => {
+  const deployer = join(tools, 'deployer');
+  const forms = (file: string) => [`sh ${file} go`, `bash ${file} go`, `sh /dev/stdin go < ${file}`, `sh -c "$(cat ${file})" x go`];
+  it('runs outside in every form; inside each is refused (the file is not read either); twin: an allowed script runs in every form', async () => {
+    for (const f of forms(deployer)) expect((await outside(['sh', '-c', f])).stdout, f).toContain('deployer-fixture: go');
+    expectDenied(await inside(['deployer', 'go']));
+    for (const f of forms(deployer)) {
+      const r = await inside(['sh', '-c', f]);
+      expect(r.stdout, f).not.toContain('deployer-fixture');
+      expect(r.stderr, f).toContain(`sbx: denied read ${deployer}`);
+    }
+    for (const f of forms(join(tools, 'builder'))) expect((await inside(['sh', '-c', f])).stdout, f).toContain('builder-fixture: go');
   });
 });
 
