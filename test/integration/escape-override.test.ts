@@ -141,6 +141,30 @@ beforeAll(() => {
     '        except OSError:',
     '            pass',
     "    print('no answer'); sys.exit(0)",
+    "if mode == 'cycle':", // cycle PORT SECONDS PATH: listen, answer one connection with PATH's content at once, close; again
+    '    import time',
+    "    end, data = time.time() + float(sys.argv[3]), open(sys.argv[4], 'rb').read()",
+    '    while time.time() < end:',
+    '        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+    '        try:',
+    "            s.bind(('127.0.0.1', port)); s.listen(8); s.settimeout(0.002)",
+    '            c, _ = s.accept(); c.sendall(data); c.close()',
+    '        except OSError:',
+    '            pass',
+    '        s.close()',
+    '    sys.exit(0)',
+    "if mode == 'hammer':", // hammer PORT SECONDS: connect again and again; print what a connection gets first
+    '    import time',
+    '    end, tries = time.time() + float(sys.argv[3]), 0',
+    '    while time.time() < end:',
+    '        c = socket.socket(); tries += 1',
+    '        try:',
+    "            c.connect(('127.0.0.1', port)); d = c.recv(100)",
+    "            if d: print('got', d.decode().strip(), 'after', tries); sys.exit(0)",
+    '        except OSError:',
+    '            pass',
+    '        c.close()',
+    "    print('nothing after', tries); sys.exit(0)",
     "if mode == 'ulisten':", // a UDP socket the kernel gives a port at its first send; echoes 'heard X'
     '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
     "    s.sendto(b'x', ('127.0.0.1', 9))",
@@ -1068,6 +1092,22 @@ describe('a server a program under an override runs', () => {
     const twin = await connectedThenServed(`${pub}/tcpbase`, '/etc/hostname');
     expect(twin.stdout).toMatch(/^server listening \d+/m);
     expect(twin.stdout).toMatch(/^got \S/m);
+  });
+
+  // A base program connecting again and again while the override's agent starts to listen
+  // got through between the boundary's check and its connect (the agent's listen came in
+  // between). The check and the connect are one step now, and so are a bind or listen and
+  // its record.
+  it("a base program retrying its connect while the override's server starts listening again and again never reaches it; twin: the override program's own retries do", async () => {
+    const P = 20000 + Math.floor(Math.random() * 20000);
+    const race = (client: string) => inside(`tcptool cycle ${P} 3 ${secret} & ${client} hammer ${P} 3; wait`);
+    const r = await race(`${pub}/tcpbase`);
+    expect(r.stdout).toMatch(/^nothing after \d+/m);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(Number(/^nothing after (\d+)/m.exec(r.stdout)?.[1])).toBeGreaterThan(100);
+    expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server a commands: override runs/);
+    const twin = await race('tcptool');
+    expect(twin.stdout).toContain(`got ${SECRET}`);
   });
 
   // The record of what sessions bound had a bound, beyond which the oldest were forgotten: a

@@ -164,6 +164,13 @@ bool reaches_something(const Notif& n) {
   });
 }
 
+// An IP endpoint as decided: family 4 or 6, network-order bytes.
+struct Ip {
+  int fam = 4;
+  uint8_t b[16] = {0};
+  int port = 0;
+};
+
 struct Addr {
   sockaddr_storage ss{};
   socklen_t len = 0;
@@ -172,13 +179,10 @@ struct Addr {
   // inet connect to this policy's own proxy
   bool to_own_proxy = false;
   int proxy_port = 0;
-};
-
-// An IP endpoint as decided: family 4 or 6, network-order bytes.
-struct Ip {
-  int fam = 4;
-  uint8_t b[16] = {0};
-  int port = 0;
+  // A destination on this machine decided while an override is involved: checked again
+  // against the override boundary at each packet, under hold_servers (checked_at_boundary).
+  bool boundary = false;
+  Ip ip;
 };
 
 std::string ip_text(const Ip& ip) {
@@ -393,12 +397,36 @@ bool reaches_this_machine(const Ip& ip) {
 // A connect or send to a server of this session on this machine (a database's port on
 // loopback) across a `commands:` override's boundary (override_boundary). Looked up only
 // when an override is involved: the client is under one, or one has bound a socket here.
-bool override_server_refused(Notif& n, const Sock& s, const Ip& ip) {
-  if (!override_involved(n) || !reaches_this_machine(ip)) return false;
+const char* override_server_reason(Notif& n, const Sock& s, const Ip& ip) {
   const bool every = !local_address(ip);  // broadcast or multicast: every socket on the port gets it
   for (const Binder& server : servers_reached(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, every))
-    if (const char* why = inet_boundary(n, me(n), server)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
+    if (const char* why = inet_boundary(n, me(n), server)) return why;
+  return nullptr;
+}
+
+bool override_server_refused(Notif& n, const Sock& s, Addr& ad, const Ip& ip) {
+  if (!override_involved(n) || !reaches_this_machine(ip)) return false;
+  ad.boundary = true;
+  ad.ip = ip;
+  if (const char* why = override_server_reason(n, s, ip)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
   return false;
+}
+
+// The packet (a send or connect: `act`, answering 0/a count or -errno) to a destination
+// decided at the override boundary, with the boundary checked again and the packet made
+// under hold_servers: a server binds, listens or gets its first port under it too, so none
+// appears between the check and the packet (a base program retrying a connect while an
+// override's agent starts to listen got through between the two). -EACCES (reported) when
+// the server the destination reaches now is across the boundary.
+template <typename Act>
+long checked_at_boundary(Notif& n, const Sock& s, const Addr& ad, Act act) {
+  if (!ad.boundary) return act();
+  auto held = hold_servers();
+  if (const char* why = override_server_reason(n, s, ad.ip)) {
+    report_refusal(n, Decision{false, -2}, "net", ip_text(ad.ip) + why, EACCES);
+    return -EACCES;
+  }
+  return act();
 }
 
 // A UDP server about to bind `ip` (a port of this machine) that a socket of the session
@@ -438,6 +466,7 @@ bool bind_ephemeral(Notif& n, const Sock& s, const Ip& ip) {
   const int port = mine.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&mine)->sin_port : reinterpret_cast<sockaddr_in6*>(&mine)->sin6_port;
   if (port != 0) return false;
   if (record_full(n, ip_text(ip) + " from a new port")) return true;
+  auto held = hold_servers();  // bound and recorded as one step (checked_at_boundary)
   sockaddr_storage any{};
   any.ss_family = mine.ss_family;
   if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&any), mine.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) == 0)
@@ -465,7 +494,7 @@ bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
     }
   }
   if (refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES)) return true;
-  if (override_server_refused(n, s, ip)) return true;
+  if (override_server_refused(n, s, ad, ip)) return true;
   return bind_ephemeral(n, s, ip);
 }
 
@@ -798,7 +827,7 @@ ssize_t send_waiting(Notif& n, Sock& s, Msg& m) {
   const int64_t deadline = send_deadline(s.fd.get());
   for (;;) {
     const bool armed = arm_wake_timer(kTickNs);
-    ssize_t r = send_one(s.fd.get(), m, armed ? flags : flags | MSG_DONTWAIT, off);
+    ssize_t r = checked_at_boundary(n, s, m.addr, [&] { return send_one(s.fd.get(), m, armed ? flags : flags | MSG_DONTWAIT, off); });
     disarm_wake_timer();
     if (r >= 0) {
       off += static_cast<size_t>(r);
@@ -827,6 +856,20 @@ int connect_timed(int sock, const Addr& ad, long ns) {
   return r;
 }
 
+// connect_timed for `n`'s program, checked again at the override boundary and connected as
+// one step (checked_at_boundary): 0, or -1 with errno (EACCES refused there), or -2 (no timer).
+int connect_checked(Notif& n, const Sock& s, const Addr& ad, long ns) {
+  int r = -1, err = 0;
+  const long refused = checked_at_boundary(n, s, ad, [&]() -> long {
+    r = connect_timed(s.fd.get(), ad, ns);
+    err = errno;
+    return 0;
+  });
+  if (refused) return errno = EACCES, -1;
+  errno = err;
+  return r;
+}
+
 // A connect whose caller waits, on a helper thread: the kernel's wait a tick at a time, as
 // send_waiting's. Called again after our timer broke it, a TCP connect in progress goes on
 // waiting (and answers 0 or the connection's error); a unix one tries again. The send timeout
@@ -838,8 +881,11 @@ int connect_waiting(Notif& n, Sock& s, const Addr& ad) {
   long tracer = caller_tracer(n);
   const int64_t deadline = send_deadline(s.fd.get());
   for (;;) {
-    int r = connect_timed(s.fd.get(), ad, kTickNs);
-    if (r == -2) r = connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&ad.ss), ad.len);  // no timer: as before
+    int r = connect_checked(n, s, ad, kTickNs);
+    if (r == -2) {
+      if (ad.boundary) return -EAGAIN;  // no timer, and no blocking connect under hold_servers
+      r = connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&ad.ss), ad.len);  // no timer: as before
+    }
     if (r == 0) return 0;
     if (errno != EINTR) return -errno;
     if (int e = wait_over(n, tick, shared_seen, tracer, deadline, EINPROGRESS)) return e;
@@ -875,7 +921,7 @@ void do_connect(Notif& n) {
   // connected here under a timer (another thread of the program may make the file blocking
   // meanwhile: then the connect waited, and the rest of its wait is a helper's).
   if (!s->blocking) {
-    int r = connect_timed(s->fd.get(), *ad, kGuardNs);
+    int r = connect_checked(n, *s, *ad, kGuardNs);
     if (r == 0 || (r == -1 && errno != EINTR)) return answer(r < 0 ? -errno : 0);
   }
   auto self = std::make_shared<Notif>(n);
@@ -909,7 +955,7 @@ int read_sendto(Notif& n, Msg& m, bool stream) {
 void send_answer(Notif& n, const std::shared_ptr<Sock>& s, const std::shared_ptr<Msg>& m) {
   const bool may_block = s->blocking && !(m->flags & MSG_DONTWAIT);
   if (!may_block || !(m->flags & MSG_FASTOPEN)) {
-    ssize_t r = send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT);
+    ssize_t r = checked_at_boundary(n, *s, m->addr, [&] { return send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT); });
     if (!may_block || r != -EAGAIN) return void(reply_value(n.listener(), n.req.id, r));
   }
   auto self = std::make_shared<Notif>(n);
@@ -968,7 +1014,8 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
     long sent = 0;
     for (auto& m : *msgs) {
       m.flags = flags;
-      ssize_t r = may_block ? send_waiting(*self, *s, m) : send_one(s->fd.get(), m, flags | MSG_DONTWAIT);
+      ssize_t r = may_block ? send_waiting(*self, *s, m)
+                            : checked_at_boundary(*self, *s, m.addr, [&] { return send_one(s->fd.get(), m, flags | MSG_DONTWAIT); });
       if (r < 0) {
         if (sent == 0) sent = r;
         break;
@@ -1134,6 +1181,7 @@ void do_bind(Notif& n) {
       if (!multicast_address(ip) && !local_address(ip))
         return void(refuse(n, Decision{false, -2}, "net", "bind " + ip_text(ip) + " (an address this machine does not have: replies would go to another host)", EADDRNOTAVAIL));
       if (shares_port(n, s)) return;
+      auto held = hold_servers();  // checked, bound and recorded as one step (checked_at_boundary)
       if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
       if (connected_across_override(n, s, ip)) return;
       if (record_full(n, "bind " + ip_text(ip))) return;
@@ -1187,6 +1235,9 @@ void do_listen(Notif& n) {
     return;
   }
   // Ours, not CONTINUE: a racing dup2 could put another socket under the same number.
+  // Listening and recorded as one step (checked_at_boundary).
+  std::unique_lock<std::mutex> held;
+  if (s.domain == AF_INET || s.domain == AF_INET6) held = hold_servers();
   int r = listen(s.fd.get(), static_cast<int>(n.req.data.args[1]));
   // One that was never bound got its port here: the session's server from now on.
   if (r == 0 && (s.domain == AF_INET || s.domain == AF_INET6)) record_session_socket(n, s);

@@ -133,6 +133,11 @@ bool recorded(Notif* n, uint64_t cookie, Binder& who) {
 
 }  // namespace
 
+std::unique_lock<std::mutex> hold_servers() {
+  static std::mutex servers_mu;
+  return std::unique_lock<std::mutex>(servers_mu);
+}
+
 bool record_full(Notif& n, const std::string& what) {
   {
     std::lock_guard<std::mutex> g(record_mu);

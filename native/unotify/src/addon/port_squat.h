@@ -9,6 +9,7 @@
 // unconnected UDP socket of the other family holds, not bound by this session, is refused.
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ struct Sock;
 // session bound each and under which policy. One record for every session of this process: a
 // server one session runs (an override's agent in one terminal) is no server outside sbx to
 // another, and sbx's filtering proxy serves them all.
+
+// Held while an engine gives a session's inet socket its address (bind, listen, a UDP
+// socket's first port) until it is recorded, and while a program's send or connect to this
+// machine is checked at the override boundary and made (net.cc checked_at_boundary): no
+// server appears between the check and the packet. One lock for every session here.
+std::unique_lock<std::mutex> hold_servers();
 
 // Room for one more socket in the record? When it is full, the sockets closed since are
 // forgotten first; when it is still full (that many bound and open), refused (ENOBUFS, a
