@@ -288,6 +288,13 @@ export interface NativeAddon {
    */
   overrideServerAt(address: string, port: number): boolean;
   /**
+   * A TCP connection to address:port on this machine, made only when the server it reaches is
+   * not one an override runs, the check and the handshake as one step (no such server starts
+   * listening between them): the connected non-blocking socket's fd (the caller owns it), or
+   * -errno (-EACCES an override's server, -ETIMEDOUT no handshake within timeoutMs).
+   */
+  connectUnlessOverride(address: string, port: number, timeoutMs: number): number;
+  /**
    * The server of a unix stream/seqpacket socket ("/path" or "@abstract"), found with a
    * connection of our own (SO_PEERPIDFD / SO_PEERCRED): pid 0 = its listener has exited.
    */

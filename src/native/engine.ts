@@ -371,6 +371,7 @@ export function proxyAdmission(addon: NativeAddon = loadNative()): {
   register(port: number, open: boolean): void;
   admits(proxyPort: number, clientAddress: string, clientPort: number): number | undefined;
   overrideServerAt(address: string, port: number): boolean;
+  connectUnlessOverride(address: string, port: number): number;
 } {
   return {
     register: (port, open) => addon.proxyRegister(port, open),
@@ -381,5 +382,9 @@ export function proxyAdmission(addon: NativeAddon = loadNative()): {
     },
     // An address that is not an IP, or a port out of range, names no server here.
     overrideServerAt: (address, port) => isIP(address) !== 0 && Number.isInteger(port) && port > 0 && port <= 65535 && addon.overrideServerAt(address, port),
+    // On this machine a handshake takes microseconds: a listener whose queue is full is not
+    // waited for long (the supervisor's thread waits).
+    connectUnlessOverride: (address, port) =>
+      isIP(address) !== 0 && Number.isInteger(port) && port > 0 && port <= 65535 ? addon.connectUnlessOverride(address, port, 100) : -22,
   };
 }

@@ -33,6 +33,8 @@ export interface ProxyAdmission {
   admits(proxyPort: number, clientAddress: string, clientPort: number): number | undefined;
   /** Whether the TCP server at address:port on this machine is one a `commands:` override runs. */
   overrideServerAt?(address: string, port: number): boolean;
+  /** A connection to address:port on this machine unless an override's server is there, checked and made as one step: an fd, or -errno. */
+  connectUnlessOverride?(address: string, port: number): number;
 }
 
 /** The longest chain decided: a program's own policy and up to 8 it was narrowed within (as the engine's decide_all). */
@@ -114,6 +116,7 @@ export class NetworkManager {
         audit: () => this.chain(this.activeId)[0]?.mode === 'audit',
       },
       ...(admission?.overrideServerAt ? { overrideServerAt: (a: string, p: number) => admission.overrideServerAt!(a, p) } : {}),
+      ...(admission?.connectUnlessOverride ? { connectUnlessOverride: (a: string, p: number) => admission.connectUnlessOverride!(a, p) } : {}),
       resolver: this.resolver,
       names: this.names,
       onDeny: this.options.onDeny,

@@ -17,7 +17,7 @@
  * allows: a session's programs do not all have the shell's (nested `sbx exec`, `commands:`
  * overrides, a job started in another directory), and `admit` says which one connected.
  */
-import { createServer, connect, isIP, type Server, type Socket } from 'node:net';
+import { createServer, connect, isIP, Socket, type Server } from 'node:net';
 import { OUTER_RULE, type NetSection } from '../policy/compiled.js';
 import { canonicalIp, mayBeThisMachine } from './ip.js';
 import type { NetNames } from './names.js';
@@ -133,6 +133,12 @@ export interface ProxyOptions {
   admit?: (clientAddress: string, clientPort: number) => ProxyPolicy | undefined;
   /** Whether the TCP server at address:port on this machine is one a `commands:` override runs (native). */
   overrideServerAt?: (address: string, port: number) => boolean;
+  /**
+   * A connection to address:port on this machine unless an override's server is there, the
+   * check and the handshake as one step (native): an fd, or -errno. Without it, such a server
+   * could start listening between overrideServerAt's answer and the connect.
+   */
+  connectUnlessOverride?: (address: string, port: number) => number;
   /** A client that was not admitted (logged by the caller). */
   onRefused?: (clientAddress: string, clientPort: number) => void;
   /**
@@ -241,6 +247,13 @@ export class FilteringProxy {
   private async dial(addresses: string[], port: number): Promise<Socket> {
     let last: unknown;
     for (const a of addresses) {
+      const checked = this.options.connectUnlessOverride;
+      if (checked && mayBeThisMachine(a)) {
+        const fd = checked(a, port);
+        if (fd >= 0) return new Socket({ fd, readable: true, writable: true });
+        last = Object.assign(new Error(`connect ${a}:${port}: ${fd === -13 ? "a server a commands: override runs" : `errno ${-fd}`}`), { code: fd === -13 ? 'EACCES' : 'ECONNREFUSED' });
+        continue;
+      }
       try {
         return await new Promise<Socket>((resolve, reject) => {
           const s = connect({ host: a, port });

@@ -165,6 +165,24 @@ beforeAll(() => {
     '            pass',
     '        c.close()',
     "    print('nothing after', tries); sys.exit(0)",
+    "if mode == 'phammer':", // phammer PORT SECONDS: the same through $HTTP_PROXY (CONNECT 127.0.0.1:PORT)
+    '    import os, time',
+    "    proxy = int(os.environ['HTTP_PROXY'].rsplit(':', 1)[1])",
+    '    end, tries = time.time() + float(sys.argv[3]), 0',
+    '    while time.time() < end:',
+    '        tries += 1',
+    "        c = socket.create_connection(('127.0.0.1', proxy))",
+    "        c.sendall(f'CONNECT 127.0.0.1:{port} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'.encode())",
+    "        head = c.recv(4096).decode(errors='replace')",
+    "        if ' 200 ' in head.split('\\r\\n')[0]:",
+    '            c.settimeout(0.5)',
+    '            try:',
+    '                d = c.recv(100)',
+    "                if d: print('got', d.decode().strip(), 'after', tries); sys.exit(0)",
+    '            except OSError:',
+    '                pass',
+    '        c.close()',
+    "    print('nothing after', tries); sys.exit(0)",
     "if mode == 'ulisten':", // a UDP socket the kernel gives a port at its first send; echoes 'heard X'
     '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
     "    s.sendto(b'x', ('127.0.0.1', 9))",
@@ -1108,6 +1126,19 @@ describe('a server a program under an override runs', () => {
     expect(r.stderr).toMatch(/sbx: denied net 127\.0\.0\.1:\d+ \(a server a commands: override runs/);
     const twin = await race('tcptool');
     expect(twin.stdout).toContain(`got ${SECRET}`);
+  });
+
+  // The same through sbx's filtering proxy: it asked whether an override's server was there,
+  // then connected later (a name to resolve, a connect in JavaScript).
+  it("a base program retrying a CONNECT through sbx's proxy while the override's server starts listening again and again never reaches it; twin: a base server is reached through the proxy", async () => {
+    const P = 20000 + Math.floor(Math.random() * 20000);
+    const viaProxy = (script: string) =>
+      sbxExec(['--policy', policyFile, '--allow-net=*.wild.test', '--allow-net=127.0.0.1', '--', 'sh', '-c', script], { env, cwd: world.dir });
+    const r = await viaProxy(`tcptool cycle ${P} 3 ${secret} & ${pub}/tcpbase phammer ${P} 3; wait`);
+    expect(r.stdout).toMatch(/^nothing after \d+/m);
+    expect(r.stdout).not.toContain(SECRET);
+    const twin = await viaProxy(`${pub}/tcpbase cycle ${P} 3 /etc/hostname & ${pub}/tcpbase phammer ${P} 3; wait`);
+    expect(twin.stdout).toMatch(/^got \S+ after \d+/m);
   });
 
   // The record of what sessions bound had a bound, beyond which the oldest were forgotten: a

@@ -597,6 +597,15 @@ Napi::Value OverrideServerAt(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), override_server_at(addr, port));
 }
 
+Napi::Value ConnectUnlessOverride(const Napi::CallbackInfo& info) {
+  const char* sig = "connectUnlessOverride(address, port, timeoutMs)";
+  need_args(info, 3, sig);
+  std::string addr = arg_str(info, 0, sig, "address");
+  int port = arg_int(info, 1, sig, "port", 1, 65535);
+  int timeout = arg_int(info, 2, sig, "timeoutMs", 0, 10000);
+  return Napi::Number::New(info.Env(), connect_unless_override(addr, port, timeout));
+}
+
 // What lstat (follow false) or stat says of each path, in one call: a cached policy's facts are
 // re-checked before every reuse (src/policy/expand.ts buildFactsHold), a few hundred paths, and
 // one fs call each from Node costs several times the syscall.
@@ -655,6 +664,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("proxyRegister", Napi::Function::New(env, ProxyRegister, "proxyRegister"));
   exports.Set("proxyAdmits", Napi::Function::New(env, ProxyAdmits, "proxyAdmits"));
   exports.Set("overrideServerAt", Napi::Function::New(env, OverrideServerAt, "overrideServerAt"));
+  exports.Set("connectUnlessOverride", Napi::Function::New(env, ConnectUnlessOverride, "connectUnlessOverride"));
   exports.Set("unixPeer", Napi::Function::New(env, UnixPeer, "unixPeer"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("syscallTable", Napi::Function::New(env, SyscallTable, "syscallTable"));

@@ -32,7 +32,6 @@
 // CONTINUE; their destination was decided at connect.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -60,6 +59,7 @@
 #include "fs_check.h"
 #include "memory.h"
 #include "net_registry.h"
+#include "local_route.h"
 #include "port_squat.h"
 #include "net_socket.h"
 #include "shm_files.h"
@@ -358,40 +358,23 @@ bool override_involved(Notif& n) { return any_override_socket() || n.core->overr
 bool multicast_address(const Ip& ip) { return ip.fam == 4 ? (ip.b[0] & 0xf0) == 0xe0 : ip.b[0] == 0xff; }
 
 // Is `ip` this machine: loopback, unspecified (the kernel connects it to a local address), or
-// an address of one of its interfaces?
+// an address the kernel routes locally (an interface's, an AnyIP range's)?
 bool local_address(const Ip& ip) {
   static const uint8_t any6[16] = {0}, one6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  if (ip.fam == 4 && (ip.b[0] == 127 || memcmp(ip.b, any6, 4) == 0)) return true;
+  if (ip.fam == 4 && (ip.b[0] == 127 || memcmp(ip.b, any6, 4) == 0)) return ip.b[0] != 127 || route_kind(AF_INET, ip.b) != RouteKind::kBroadcast;
   if (ip.fam == 6 && (memcmp(ip.b, one6, 16) == 0 || memcmp(ip.b, any6, 16) == 0)) return true;
-  ifaddrs* all = nullptr;
-  if (getifaddrs(&all) < 0) return true;  // cannot tell: as if local (only the session's servers are looked up)
-  bool local = false;
-  for (ifaddrs* i = all; i && !local; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    if (ip.fam == 4 && i->ifa_addr->sa_family == AF_INET)
-      local = memcmp(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, ip.b, 4) == 0;
-    else if (ip.fam == 6 && i->ifa_addr->sa_family == AF_INET6)
-      local = memcmp(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, ip.b, 16) == 0;
-  }
-  freeifaddrs(all);
-  return local;
+  const RouteKind k = route_kind(ip.fam == 4 ? AF_INET : AF_INET6, ip.b);
+  return k == RouteKind::kLocal || k == RouteKind::kUnknown;  // cannot tell: as if local (only sbx's servers are looked up)
 }
 
 // Does a datagram to `ip` reach this machine's own sockets too: a local address, or a
-// multicast or broadcast one (the kernel delivers those to local sockets bound to the port)?
+// multicast or broadcast one (the kernel delivers those to local sockets bound to the port:
+// 255.255.255.255, a subnet's, 127.255.255.255)?
 bool reaches_this_machine(const Ip& ip) {
   static const uint8_t all[4] = {255, 255, 255, 255};
   if (multicast_address(ip) || (ip.fam == 4 && memcmp(ip.b, all, 4) == 0)) return true;
   if (local_address(ip)) return true;
-  if (ip.fam != 4) return false;
-  ifaddrs* list = nullptr;  // a subnet's broadcast address
-  if (getifaddrs(&list) < 0) return true;
-  bool hit = false;
-  for (ifaddrs* i = list; i && !hit; i = i->ifa_next)
-    hit = (i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr && i->ifa_broadaddr->sa_family == AF_INET &&
-          memcmp(&reinterpret_cast<sockaddr_in*>(i->ifa_broadaddr)->sin_addr, ip.b, 4) == 0;
-  freeifaddrs(list);
-  return hit;
+  return route_kind(ip.fam == 4 ? AF_INET : AF_INET6, ip.b) == RouteKind::kBroadcast;
 }
 
 // A connect or send to a server of this session on this machine (a database's port on
@@ -863,6 +846,12 @@ int connect_checked(Notif& n, const Sock& s, const Addr& ad, long ns) {
   const long refused = checked_at_boundary(n, s, ad, [&]() -> long {
     r = connect_timed(s.fd.get(), ad, ns);
     err = errno;
+    // Which listener gets the SYN is settled with the handshake, which may finish in a softirq
+    // after connect returned: waited for (briefly) before the lock goes.
+    if (ad.boundary && r == -1 && err == EINPROGRESS && s.type == SOCK_STREAM) {
+      pollfd p{s.fd.get(), POLLOUT, 0};
+      poll(&p, 1, static_cast<int>(kGuardNs / 1000000));
+    }
     return 0;
   });
   if (refused) return errno = EACCES, -1;

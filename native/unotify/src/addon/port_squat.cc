@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -198,6 +199,37 @@ bool override_server_at(const std::string& address, int port) {
   for (const auto& h : held)
     if (best > 0 && match_score(h, family, dest) == best && recorded(nullptr, h.cookie, who) && who.override_) return true;
   return false;
+}
+
+int connect_unless_override(const std::string& address, int port, int timeout_ms) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, address.c_str(), &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *in;
+  } else if (inet_pton(AF_INET6, address.c_str(), &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *in6;
+  } else {
+    return -EINVAL;
+  }
+  auto held = hold_servers();
+  if (override_server_at(address, port)) return -EACCES;
+  Fd sock(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!sock.ok()) return -errno;
+  if (connect(sock.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS) return -errno;
+  // Which listener gets the SYN is settled when the handshake is: waited for under the lock.
+  pollfd p{sock.get(), POLLOUT, 0};
+  if (poll(&p, 1, timeout_ms) != 1) return -ETIMEDOUT;
+  int err = 0;
+  socklen_t l = sizeof err;
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &l) < 0) return -errno;
+  if (err) return -err;
+  return sock.release();
 }
 
 std::vector<Binder> servers_reached(Notif& n, const Sock& s, int family, const uint8_t* dest, int port, bool every) {

@@ -74,6 +74,14 @@ std::vector<SessionPeer> session_peers_of(Notif& n, int port);
 // supervisor, past the engine's boundary).
 bool override_server_at(const std::string& address, int port);
 
+// A TCP connection of this process to `address` (IPv4 or IPv6 text) port `port` on this
+// machine, made only when the server it reaches is not one an override runs
+// (override_server_at), the check and the handshake under hold_servers: no override's server
+// starts listening between them (sbx's filtering proxy connects for programs through this).
+// The connected, non-blocking socket, or -errno (-EACCES: an override's server; -ETIMEDOUT:
+// no handshake within `timeout_ms`).
+int connect_unless_override(const std::string& address, int port, int timeout_ms);
+
 // Would serving `port` (family 4 or 6) on `s` take a server's clients outside the session?
 // Refuses (a denial line, EADDRINUSE as the kernel says for a taken port) and returns true
 // when it would; false otherwise, and when the kernel cannot be asked (sock_diag missing).
