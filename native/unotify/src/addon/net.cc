@@ -59,7 +59,7 @@
 #include "fs_check.h"
 #include "memory.h"
 #include "net_registry.h"
-#include "local_route.h"
+#include "net_boundary.h"
 #include "port_squat.h"
 #include "net_socket.h"
 #include "shm_files.h"
@@ -164,13 +164,6 @@ bool reaches_something(const Notif& n) {
   });
 }
 
-// An IP endpoint as decided: family 4 or 6, network-order bytes.
-struct Ip {
-  int fam = 4;
-  uint8_t b[16] = {0};
-  int port = 0;
-};
-
 struct Addr {
   sockaddr_storage ss{};
   socklen_t len = 0;
@@ -184,13 +177,6 @@ struct Addr {
   bool boundary = false;
   Ip ip;
 };
-
-std::string ip_text(const Ip& ip) {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(ip.fam == 4 ? AF_INET : AF_INET6, ip.b, buf, sizeof buf);
-  return ip.fam == 4 ? std::string(buf) + ":" + std::to_string(ip.port)
-                     : "[" + std::string(buf) + "]:" + std::to_string(ip.port);
-}
 
 Decision decide_ip(const Notif& n, const Ip& ip) {
   return decide_all(const_cast<Notif&>(n), [&](const Policy& p) { return decide_net(p.net, ip.fam, ip.b, ip.port); });
@@ -322,141 +308,6 @@ bool sends_otherwise(const Sock& s) {
   return false;
 }
 
-// A server bound under policy `binder` and a client under policy `client`, of this session
-// (override_boundary: the caller's): refused when either is a `commands:` override's and the
-// other not the same one (session_server_refused for unix sockets). Returns the reason, else
-// nullptr.
-const char* override_boundary_between(Notif& n, int client, int binder) {
-  if (binder == client) return nullptr;
-  if (n.core->override_base(binder)) return " (a server a commands: override runs: it serves that override's programs only)";
-  if (n.core->override_base(client))
-    return " (a server of this session outside this commands: override: an override's programs meet only their own servers, "
-           "those outside the sandbox and, for unix sockets, those net.unix.allow names)";
-  return nullptr;
-}
-const char* override_boundary(Notif& n, int binder) { return override_boundary_between(n, n.pol->id, binder); }
-
-// The same for a client and a server on this machine's addresses, either of which may be in
-// another session of this supervisor (port_squat.h's record): across sessions an override's
-// server serves nobody, and an override's program reaches no sandboxed server (sessions do
-// not share their overrides; unix sockets are kept to their session already).
-const char* inet_boundary(Notif& n, const Binder& client, const Binder& server) {
-  if (client.here && server.here) return override_boundary_between(n, client.policy, server.policy);
-  if (server.override_) return " (a server a commands: override of another sbx session runs: it serves that override's programs in its session only)";
-  if (client.override_)
-    return " (a server of another sbx session: an override's programs meet only their own servers and those outside the sandbox)";
-  return nullptr;
-}
-
-// The program asking, as the record names a party.
-Binder me(Notif& n) { return Binder{true, n.pol->id, n.core->override_base(n.pol->id) != nullptr}; }
-
-// Is an override involved in anything this session's program could reach on this machine?
-// Only then the engine looks up who serves a port (a sock_diag dump).
-bool override_involved(Notif& n) { return any_override_socket() || n.core->override_base(n.pol->id); }
-
-bool multicast_address(const Ip& ip) { return ip.fam == 4 ? (ip.b[0] & 0xf0) == 0xe0 : ip.b[0] == 0xff; }
-
-// Is `ip` this machine: loopback, unspecified (the kernel connects it to a local address), or
-// an address the kernel routes locally (an interface's, an AnyIP range's)?
-bool local_address(const Ip& ip) {
-  static const uint8_t any6[16] = {0}, one6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  if (ip.fam == 4 && (ip.b[0] == 127 || memcmp(ip.b, any6, 4) == 0)) return ip.b[0] != 127 || route_kind(AF_INET, ip.b) != RouteKind::kBroadcast;
-  if (ip.fam == 6 && (memcmp(ip.b, one6, 16) == 0 || memcmp(ip.b, any6, 16) == 0)) return true;
-  const RouteKind k = route_kind(ip.fam == 4 ? AF_INET : AF_INET6, ip.b);
-  return k == RouteKind::kLocal || k == RouteKind::kUnknown;  // cannot tell: as if local (only sbx's servers are looked up)
-}
-
-// Does a datagram to `ip` reach this machine's own sockets too: a local address, or a
-// multicast or broadcast one (the kernel delivers those to local sockets bound to the port:
-// 255.255.255.255, a subnet's, 127.255.255.255)?
-bool reaches_this_machine(const Ip& ip) {
-  static const uint8_t all[4] = {255, 255, 255, 255};
-  if (multicast_address(ip) || (ip.fam == 4 && memcmp(ip.b, all, 4) == 0)) return true;
-  if (local_address(ip)) return true;
-  return route_kind(ip.fam == 4 ? AF_INET : AF_INET6, ip.b) == RouteKind::kBroadcast;
-}
-
-// A connect or send to a server of this session on this machine (a database's port on
-// loopback) across a `commands:` override's boundary (override_boundary). Looked up only
-// when an override is involved: the client is under one, or one has bound a socket here.
-const char* override_server_reason(Notif& n, const Sock& s, const Ip& ip) {
-  const bool every = !local_address(ip);  // broadcast or multicast: every socket on the port gets it
-  for (const Binder& server : servers_reached(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, every))
-    if (const char* why = inet_boundary(n, me(n), server)) return why;
-  return nullptr;
-}
-
-bool override_server_refused(Notif& n, const Sock& s, Addr& ad, const Ip& ip) {
-  if (!override_involved(n) || !reaches_this_machine(ip)) return false;
-  ad.boundary = true;
-  ad.ip = ip;
-  if (const char* why = override_server_reason(n, s, ip)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
-  return false;
-}
-
-// The packet (a send or connect: `act`, answering 0/a count or -errno) to a destination
-// decided at the override boundary, with the boundary checked again and the packet made
-// under hold_servers: a server binds, listens or gets its first port under it too, so none
-// appears between the check and the packet (a base program retrying a connect while an
-// override's agent starts to listen got through between the two). -EACCES (reported) when
-// the server the destination reaches now is across the boundary.
-template <typename Act>
-long checked_at_boundary(Notif& n, const Sock& s, const Addr& ad, Act act) {
-  if (!ad.boundary) return act();
-  auto held = hold_servers();
-  if (const char* why = override_server_reason(n, s, ad.ip)) {
-    report_refusal(n, Decision{false, -2}, "net", ip_text(ad.ip) + why, EACCES);
-    return -EACCES;
-  }
-  return act();
-}
-
-// A UDP server about to bind `ip` (a port of this machine) that a socket of the session
-// across a `commands:` override's boundary is already connected to: that socket would send
-// to it from now on with no decision (its destination was decided at its connect, when
-// nothing served there). Refused, as a connect to it would be.
-bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
-  if (s.type != SOCK_DGRAM || ip.port == 0) return false;
-  if (!override_involved(n)) return false;
-  static const uint8_t any[16] = {0};
-  const bool wildcard = memcmp(ip.b, any, ip.fam == 4 ? 4 : 16) == 0;
-  for (const SessionPeer& p : session_peers_of(n, ip.port)) {
-    Ip to;
-    to.fam = p.family == AF_INET ? 4 : 6;
-    memcpy(to.b, p.addr, to.fam == 4 ? 4 : 16);
-    to.port = ip.port;
-    const bool reaches = wildcard ? local_address(to) : (to.fam == ip.fam && memcmp(to.b, ip.b, to.fam == 4 ? 4 : 16) == 0);
-    if (!reaches) continue;
-    // The connected socket's program is the client, this one the server.
-    if (inet_boundary(n, p.who, me(n)))
-      return refuse(n, Decision{false, -2}, "net",
-                    "bind " + ip_text(ip) + " (a socket of an sbx session across a commands: override's boundary is connected to it: it would send here undecided)",
-                    EADDRINUSE);
-  }
-  return false;
-}
-
-// A UDP socket with no port yet gets one from the kernel at its first send or connect, bound
-// to the wildcard: a server from then on that sbx never saw bound (an override's client sends
-// to its default port; a base program made sockets until one landed there). Bound here the
-// same way first, so the session knows it as its own. Returns true when answered (refused).
-bool bind_ephemeral(Notif& n, const Sock& s, const Ip& ip) {
-  if (s.type != SOCK_DGRAM || (s.proto != 0 && s.proto != IPPROTO_UDP && s.proto != IPPROTO_UDPLITE)) return false;
-  sockaddr_storage mine{};
-  socklen_t l = sizeof mine;
-  if (getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&mine), &l) < 0) return false;
-  const int port = mine.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&mine)->sin_port : reinterpret_cast<sockaddr_in6*>(&mine)->sin6_port;
-  if (port != 0) return false;
-  if (record_full(n, ip_text(ip) + " from a new port")) return true;
-  auto held = hold_servers();  // bound and recorded as one step (checked_at_boundary)
-  sockaddr_storage any{};
-  any.ss_family = mine.ss_family;
-  if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&any), mine.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) == 0)
-    record_session_socket(n, s);
-  return false;
-}
-
 // Destination of a connect/send on an inet socket. Returns true when answered.
 bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
   Ip ip;
@@ -477,7 +328,8 @@ bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
     }
   }
   if (refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES)) return true;
-  if (override_server_refused(n, s, ad, ip)) return true;
+  if (override_server_refused(n, s, ip, ad.boundary)) return true;
+  ad.ip = ip;
   return bind_ephemeral(n, s, ip);
 }
 
@@ -810,7 +662,7 @@ ssize_t send_waiting(Notif& n, Sock& s, Msg& m) {
   const int64_t deadline = send_deadline(s.fd.get());
   for (;;) {
     const bool armed = arm_wake_timer(kTickNs);
-    ssize_t r = checked_at_boundary(n, s, m.addr, [&] { return send_one(s.fd.get(), m, armed ? flags : flags | MSG_DONTWAIT, off); });
+    ssize_t r = checked_at_boundary(n, s, m.addr.boundary, m.addr.ip, [&] { return send_one(s.fd.get(), m, armed ? flags : flags | MSG_DONTWAIT, off); });
     disarm_wake_timer();
     if (r >= 0) {
       off += static_cast<size_t>(r);
@@ -843,7 +695,7 @@ int connect_timed(int sock, const Addr& ad, long ns) {
 // one step (checked_at_boundary): 0, or -1 with errno (EACCES refused there), or -2 (no timer).
 int connect_checked(Notif& n, const Sock& s, const Addr& ad, long ns) {
   int r = -1, err = 0;
-  const long refused = checked_at_boundary(n, s, ad, [&]() -> long {
+  const long refused = checked_at_boundary(n, s, ad.boundary, ad.ip, [&]() -> long {
     r = connect_timed(s.fd.get(), ad, ns);
     err = errno;
     // Which listener gets the SYN is settled with the handshake, which may finish in a softirq
@@ -944,7 +796,7 @@ int read_sendto(Notif& n, Msg& m, bool stream) {
 void send_answer(Notif& n, const std::shared_ptr<Sock>& s, const std::shared_ptr<Msg>& m) {
   const bool may_block = s->blocking && !(m->flags & MSG_DONTWAIT);
   if (!may_block || !(m->flags & MSG_FASTOPEN)) {
-    ssize_t r = checked_at_boundary(n, *s, m->addr, [&] { return send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT); });
+    ssize_t r = checked_at_boundary(n, *s, m->addr.boundary, m->addr.ip, [&] { return send_one(s->fd.get(), *m, m->flags | MSG_DONTWAIT); });
     if (!may_block || r != -EAGAIN) return void(reply_value(n.listener(), n.req.id, r));
   }
   auto self = std::make_shared<Notif>(n);
@@ -1004,7 +856,7 @@ void do_sendmmsg(Notif& n, std::shared_ptr<Sock> s, bool decide) {
     for (auto& m : *msgs) {
       m.flags = flags;
       ssize_t r = may_block ? send_waiting(*self, *s, m)
-                            : checked_at_boundary(*self, *s, m.addr, [&] { return send_one(s->fd.get(), m, flags | MSG_DONTWAIT); });
+                            : checked_at_boundary(*self, *s, m.addr.boundary, m.addr.ip, [&] { return send_one(s->fd.get(), m, flags | MSG_DONTWAIT); });
       if (r < 0) {
         if (sent == 0) sent = r;
         break;

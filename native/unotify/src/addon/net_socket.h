@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -19,6 +20,13 @@ struct Sock {
 };
 // 0, or -errno (-ESRCH: the caller is gone; -EBADF, -ENOTSOCK as the kernel would say).
 int get_socket(Notif& n, int tfd, Sock& s);
+
+// An IP endpoint as decided: family 4 or 6, network-order bytes.
+struct Ip {
+  int fam = 4;
+  uint8_t b[16] = {0};
+  int port = 0;
+};
 
 // Does the caller's network policy (or one it is narrowed within) deny by default?
 bool restricted(const Notif& n);
