@@ -1006,6 +1006,44 @@ describe('sharing a port with a server outside the sandbox', () => {
     }
   });
 
+  // helper-93 #06: a port the kernel picks (listen() on an unbound socket, bind to port 0) was
+  // never checked: a loop landed on an outside server's port in the other family in 0.4 s.
+  it("a port the kernel picks inside (listen() unbound, a UDP bind to port 0) never lands on the other family of an outside server's port; twin: those calls work, thousands of times", { timeout: 60_000 }, async () => {
+    const { createServer } = await import('node:net');
+    const { createSocket } = await import('node:dgram');
+    const tcp = createServer(() => {});
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    const P = (tcp.address() as { port: number }).port;
+    const udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const U = udp.address().port;
+    const loop = [
+      'import socket, sys, time',
+      'mode, want, tries = sys.argv[1], int(sys.argv[2]), 0',
+      'end = time.time() + 6',
+      'while time.time() < end:',
+      '    tries += 1',
+      "    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM if mode == 'listen' else socket.SOCK_DGRAM)",
+      '    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)',
+      "    s.listen() if mode == 'listen' else s.bind(('::1', 0))",
+      '    port = s.getsockname()[1]',
+      '    s.close()',
+      '    if port == want:',
+      "        print('landed', mode, tries); sys.exit(0)",
+      "print('never', mode, tries)",
+    ].join('\n');
+    try {
+      for (const [mode, want] of [['listen', P], ['udp', U]] as const) {
+        const r = await inside([], ['python3', '-c', loop, mode, String(want)]);
+        expect(r.stdout, r.stderr).toMatch(new RegExp(`^never ${mode} \\d+`, 'm'));
+        expect(Number(new RegExp(`^never ${mode} (\\d+)`, 'm').exec(r.stdout)?.[1])).toBeGreaterThan(1000);
+      }
+    } finally {
+      tcp.close();
+      udp.close();
+    }
+  });
+
   it('twin: a server inside may serve both loopback families on one port itself, and the other family of a port nobody serves', async () => {
     const port = String(await freePort());
     const f = fixture('net_share');

@@ -183,6 +183,29 @@ beforeAll(() => {
     '                pass',
     '        c.close()',
     "    print('nothing after', tries); sys.exit(0)",
+    "if mode == 'usecret':", // usecret PORT SECONDS PATH: a UDP socket connected to 127.0.0.1:PORT sends PATH's content again and again
+    '    import time',
+    '    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    "    c.connect(('127.0.0.1', port)); data = open(sys.argv[4], 'rb').read()",
+    "    print('connected', flush=True)",
+    '    end = time.time() + float(sys.argv[3])',
+    '    while time.time() < end:',
+    '        try: c.send(data)',
+    '        except OSError: pass',
+    '        time.sleep(0.05)',
+    '    sys.exit(0)',
+    "if mode == 'ucatch':", // ucatch PORT SECONDS: bind 127.0.0.1 port 0 again and again; what PORT receives once the kernel gives it
+    '    import time',
+    '    end, tries = time.time() + float(sys.argv[3]), 0',
+    '    while time.time() < end:',
+    '        tries += 1',
+    '        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    "        s.bind(('127.0.0.1', 0))",
+    '        if s.getsockname()[1] == port:',
+    '            s.settimeout(2)',
+    "            print('caught', s.recv(4096).decode().strip(), 'after', tries); sys.exit(0)",
+    '        s.close()',
+    "    print('never after', tries); sys.exit(0)",
     "if mode == 'ulisten':", // a UDP socket the kernel gives a port at its first send; echoes 'heard X'
     '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
     "    s.sendto(b'x', ('127.0.0.1', 9))",
@@ -1150,6 +1173,19 @@ describe('a server a program under an override runs', () => {
     expect(r.stdout).toMatch(/^flooded$/m);
     expect(r.stdout).toMatch(/^base error \[Errno 13\] Permission denied/m);
     expect(r.stdout).toContain(`own got ${SECRET}`);
+  });
+
+  // helper-93 #07: the same for a port the kernel picks: a base program that bound port 0
+  // again and again landed on the override client's destination port.
+  it("a base program binding port 0 again and again never gets the port an override's UDP socket is connected to; twin: its thousands of port-0 binds work", { timeout: 60_000 }, async () => {
+    const probe = (await import('node:dgram')).createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const P = probe.address().port; // an ephemeral port, free again
+    probe.close();
+    const r = await inside(`tcptool usecret ${P} 9 ${secret} > /dev/null & ${pub}/tcpbase ucatch ${P} 8; wait`);
+    expect(r.stdout).toMatch(/^never after \d+/m);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(Number(/^never after (\d+)/m.exec(r.stdout)?.[1])).toBeGreaterThan(1000);
   });
 
   it('an override program does not reach a TCP server the base policy runs on loopback; twin: a base-policy client does', async () => {

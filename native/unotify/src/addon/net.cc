@@ -1026,6 +1026,8 @@ void do_bind(Notif& n) {
       if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
       if (connected_across_override(n, s, ip)) return;
       if (record_full(n, "bind " + ip_text(ip))) return;
+      // Port 0: a port sbx checked, not the kernel's unchecked pick (pick_port).
+      if (ip.port == 0 && (s.type == SOCK_STREAM || s.type == SOCK_DGRAM) && pick_port(n, s, ip, ad.ss, ad.len)) return;
       const int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ad.ss), ad.len);
       if (r == 0) record_session_socket(n, s);
       return void(reply_value(n.listener(), n.req.id, r < 0 ? -errno : 0));
@@ -1047,6 +1049,7 @@ void do_listen(Notif& n) {
     if (e != -ESRCH) reply_error(n.listener(), n.req.id, -e);
     return;
   }
+  std::unique_lock<std::mutex> held;
   if (s.domain == AF_INET || s.domain == AF_INET6) {
     // Decided on the address the socket really has (an unbound one gets a wildcard
     // ephemeral port from listen: decided as the wildcard, port 0).
@@ -1069,16 +1072,20 @@ void do_listen(Notif& n) {
       }
     }
     if (decide_serve(n, ip, s.domain == AF_INET6 && !v6only(s.fd.get()), false)) return;
-    if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
     if (record_full(n, "listen " + ip_text(ip))) return;
+    // Checked, (bound,) listening and recorded as one step (checked_at_boundary).
+    held = hold_servers();
+    if (takes_outside_clients(n, s, ip.fam, ip.port)) return;
+    // Never bound: listen would take a port the kernel picks, unchecked. A checked one first.
+    if (ip.port == 0 && s.type == SOCK_STREAM) {
+      if (pick_port(n, s, ip, me, l)) return;
+      if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&me), l) < 0) return void(reply_error(n.listener(), n.req.id, errno));
+    }
   } else if (s.domain != AF_UNIX && restricted(n) &&
              refuse(n, Decision{false, -1}, "net", "listen socket family " + std::to_string(s.domain), EACCES)) {
     return;
   }
   // Ours, not CONTINUE: a racing dup2 could put another socket under the same number.
-  // Listening and recorded as one step (checked_at_boundary).
-  std::unique_lock<std::mutex> held;
-  if (s.domain == AF_INET || s.domain == AF_INET6) held = hold_servers();
   int r = listen(s.fd.get(), static_cast<int>(n.req.data.args[1]));
   // One that was never bound got its port here: the session's server from now on.
   if (r == 0 && (s.domain == AF_INET || s.domain == AF_INET6)) record_session_socket(n, s);

@@ -4,6 +4,10 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -99,9 +103,9 @@ bool override_server_refused(Notif& n, const Sock& s, const Ip& ip, bool& bounda
 // across a `commands:` override's boundary is already connected to: that socket would send
 // to it from now on with no decision (its destination was decided at its connect, when
 // nothing served there). Refused, as a connect to it would be.
-bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
-  if (s.type != SOCK_DGRAM || ip.port == 0) return false;
-  if (!override_involved(n)) return false;
+std::string connected_across_reason(Notif& n, const Sock& s, const Ip& ip) {
+  if (s.type != SOCK_DGRAM || ip.port == 0) return "";
+  if (!override_involved(n)) return "";
   static const uint8_t any[16] = {0};
   const bool wildcard = memcmp(ip.b, any, ip.fam == 4 ? 4 : 16) == 0;
   for (const SessionPeer& p : session_peers_of(n, ip.port)) {
@@ -113,11 +117,71 @@ bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
     if (!reaches) continue;
     // The connected socket's program is the client, this one the server.
     if (inet_boundary(n, p.who, me(n)))
-      return refuse(n, Decision{false, -2}, "net",
-                    "bind " + ip_text(ip) + " (a socket of an sbx session across a commands: override's boundary is connected to it: it would send here undecided)",
-                    EADDRINUSE);
+      return "bind " + ip_text(ip) + " (a socket of an sbx session across a commands: override's boundary is connected to it: it would send here undecided)";
   }
-  return false;
+  return "";
+}
+
+bool connected_across_override(Notif& n, const Sock& s, const Ip& ip) {
+  const std::string why = connected_across_reason(n, s, ip);
+  return !why.empty() && refuse(n, Decision{false, -2}, "net", why, EADDRINUSE);
+}
+
+socklen_t sockaddr_for(int domain, const Ip& ip, sockaddr_storage& ss) {
+  ss = sockaddr_storage{};
+  if (domain == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(ip.port));
+    if (ip.fam == 6) {
+      memcpy(&in6->sin6_addr, ip.b, 16);
+    } else if (memcmp(ip.b, "\0\0\0\0", 4) != 0) {  // an IPv4 address, v4-mapped (the wildcard stays ::)
+      in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
+      memcpy(&in6->sin6_addr.s6_addr[12], ip.b, 4);
+    }
+    return sizeof *in6;
+  }
+  auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+  in->sin_family = AF_INET;
+  in->sin_port = htons(static_cast<uint16_t>(ip.port));
+  memcpy(&in->sin_addr, ip.b, 4);
+  return sizeof *in;
+}
+
+namespace {
+void set_port(sockaddr_storage& ss, int port) {
+  if (ss.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(static_cast<uint16_t>(port));
+  else reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(static_cast<uint16_t>(port));
+}
+}  // namespace
+
+bool pick_port(Notif& n, const Sock& s, Ip& ip, sockaddr_storage& addr, socklen_t len) {
+  std::string why;
+  for (int attempt = 0; attempt < 32; attempt++) {
+    Fd probe(socket(s.domain, s.type | SOCK_CLOEXEC, s.proto));
+    if (!probe.ok()) return refuse(n, Decision{false, -2}, "net", "bind " + ip_text(ip) + ": no port to offer (" + strerror(errno) + ")", errno);
+    if (s.domain == AF_INET6) {
+      int v6only = 0;
+      socklen_t l = sizeof v6only;
+      getsockopt(s.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
+      setsockopt(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
+    sockaddr_storage got = addr;
+    set_port(got, 0);
+    socklen_t glen = len;
+    if (bind(probe.get(), reinterpret_cast<sockaddr*>(&got), len) < 0 || getsockname(probe.get(), reinterpret_cast<sockaddr*>(&got), &glen) < 0)
+      return refuse(n, Decision{false, -2}, "net", "bind " + ip_text(ip) + ": no port to offer (" + strerror(errno) + ")", errno);
+    Ip at = ip;
+    at.port = ntohs(got.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&got)->sin6_port : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
+    why = outside_server_reason(n, s, at.fam, at.port);
+    if (why.empty()) why = connected_across_reason(n, s, at);
+    if (why.empty()) {
+      ip.port = at.port;
+      set_port(addr, at.port);
+      return false;
+    }
+  }
+  return refuse(n, Decision{false, -2}, "net", why + " (and 31 other ports the kernel offered)", EADDRINUSE);
 }
 
 // A UDP socket with no port yet gets one from the kernel at its first send or connect, bound
@@ -133,10 +197,12 @@ bool bind_ephemeral(Notif& n, const Sock& s, const Ip& ip) {
   if (port != 0) return false;
   if (record_full(n, ip_text(ip) + " from a new port")) return true;
   auto held = hold_servers();  // bound and recorded as one step (checked_at_boundary)
-  sockaddr_storage any{};
-  any.ss_family = mine.ss_family;
-  if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&any), mine.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6)) == 0)
-    record_session_socket(n, s);
+  Ip any;  // the wildcard of the socket's family, as the kernel's own autobind
+  any.fam = mine.ss_family == AF_INET ? 4 : 6;
+  sockaddr_storage ss;
+  const socklen_t len = sockaddr_for(s.domain, any, ss);
+  if (pick_port(n, s, any, ss, len)) return true;
+  if (bind(s.fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) record_session_socket(n, s);
   return false;
 }
 

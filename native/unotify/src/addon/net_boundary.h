@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/socket.h>
+
 #include "engine.h"
 #include "net_socket.h"
 #include "port_squat.h"
@@ -39,6 +41,21 @@ bool override_server_refused(Notif& n, const Sock& s, const Ip& ip, bool& bounda
 // A UDP server about to bind `ip` that a socket across the boundary is already connected to:
 // refused (answered, true).
 bool connected_across_override(Notif& n, const Sock& s, const Ip& ip);
+// Its reason, without refusing: "" when it would not.
+std::string connected_across_reason(Notif& n, const Sock& s, const Ip& ip);
+// `ip` as a socket address for a socket of `domain` (an IPv4 one v4-mapped on AF_INET6, its
+// wildcard as ::). Returns the length.
+socklen_t sockaddr_for(int domain, const Ip& ip, sockaddr_storage& ss);
+
+// An ephemeral port for `s` at `ip`'s address (asked with port 0: a bind, a listen on an
+// unbound socket, a UDP socket's first send): one the kernel offers a probe socket of the
+// same kind, and not one that would take an outside server's clients in the other IP family
+// (port_squat.h takes_outside_clients) or that a socket across an override's boundary is
+// connected to (connected_across_override). A kernel's own pick, bound unchecked, landed on
+// such a port by chance, and a program that bound port 0 again and again made it land there.
+// `addr` (`len` bytes) is the address to bind, its port 0: probed as it is. false with the
+// port set in ip.port and addr; true when refused (answered). Call under hold_servers.
+bool pick_port(Notif& n, const Sock& s, Ip& ip, sockaddr_storage& addr, socklen_t len);
 // A UDP socket with no port yet bound to the wildcard and recorded before its first decided
 // send or connect (the kernel would give it one unrecorded). true when answered (refused).
 bool bind_ephemeral(Notif& n, const Sock& s, const Ip& ip);

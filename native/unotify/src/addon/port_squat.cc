@@ -249,27 +249,25 @@ std::vector<Binder> servers_reached(Notif& n, const Sock& s, int family, const u
   return binders;
 }
 
-bool takes_outside_clients(Notif& n, const Sock& s, int family, int port) {
+std::string outside_server_reason(Notif& n, const Sock& s, int family, int port) {
   const int proto = transport_of(s);
-  if (port == 0 || proto == 0) return false;
+  if (port == 0 || proto == 0) return "";
   const int otherFamily = family == 4 ? AF_INET6 : AF_INET;  // where a server we would sit next to is
-  const char* what = proto == IPPROTO_TCP ? "TCP" : "UDP";
+  const std::string what = std::string("serve ") + (proto == IPPROTO_TCP ? "TCP" : "UDP") + " port " + std::to_string(port);
   std::vector<Holder> held;
   if (!servers_on(otherFamily, proto, port, held))
-    return refuse(n, Decision{false, -2}, "net",
-                  std::string("serve ") + what + " port " + std::to_string(port) +
-                      ": cannot tell whether a server outside the sandbox holds it in the other IP family (sock_diag: " +
-                      strerror(errno) + ")",
-                  EADDRINUSE);
+    return what + ": cannot tell whether a server outside the sandbox holds it in the other IP family (sock_diag: " + strerror(errno) + ")";
   for (const auto& h : held) {
     Binder who{};
     if (recorded(&n, h.cookie, who) && who.here) continue;  // the session's own server
-    return refuse(n, Decision{false, -2}, "net",
-                  std::string("serve ") + what + " port " + std::to_string(port) + ": a server outside the sandbox serves " +
-                      h.addr + " (clients of `localhost` would reach the sandbox)",
-                  EADDRINUSE);
+    return what + ": a server outside the sandbox serves " + h.addr + " (clients of `localhost` would reach the sandbox)";
   }
-  return false;
+  return "";
+}
+
+bool takes_outside_clients(Notif& n, const Sock& s, int family, int port) {
+  const std::string why = outside_server_reason(n, s, family, port);
+  return !why.empty() && refuse(n, Decision{false, -2}, "net", why, EADDRINUSE);
 }
 
 }  // namespace sbx

@@ -86,5 +86,7 @@ int connect_unless_override(const std::string& address, int port, int timeout_ms
 // Refuses (a denial line, EADDRINUSE as the kernel says for a taken port) and returns true
 // when it would; false otherwise, and when the kernel cannot be asked (sock_diag missing).
 bool takes_outside_clients(Notif& n, const Sock& s, int family, int port);
+// Its reason, without refusing: "" when it would not.
+std::string outside_server_reason(Notif& n, const Sock& s, int family, int port);
 
 }  // namespace sbx
