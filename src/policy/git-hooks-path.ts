@@ -11,8 +11,8 @@
  * The result is a derived fact of the build (expand.ts derivedFact): an edit of any of those
  * files since is seen when a cached policy is checked, and the policy is built again.
  */
-import { statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { derivedFact } from './expand.js';
 import { readRegularBounded } from './read-bounded.js';
 
@@ -41,18 +41,25 @@ export function gitRunFloors(projectDir: string, home: string, gitConfigDir: str
 function computeFloors(input: string): string {
   const [projectDir, home, gitConfigDir, configs] = JSON.parse(input) as [string, string, string, string[]];
   const out: GitRunFloors = { hooks: [], includes: [], globs: [], templates: [] };
-  const repo = findRepository(projectDir);
   for (const file of [join(home, '.gitconfig'), join(gitConfigDir, 'config'), ...configs]) {
     for (const c of readConfigs(file, home, out)) {
       if (!c) continue;
       if (isAbsolute(c) || c.startsWith('~/')) out.hooks.push(expandHome(c, home));
-      else out.globs.push(`/**/${c.replace(/^\.\/+/, '')}`);
+      else out.globs.push(...relativeEverywhere(c));
     }
   }
-  if (repo) {
-    const files = [join(repo.common, 'config'), join(repo.gitDir, 'config.worktree')];
+  // Every repository whose work tree holds the project (an empty one made inside the project
+  // must not hide the one above it), and every work tree of each (a relative hooksPath is
+  // resolved in the work tree git runs in).
+  for (const repo of repositoriesAbove(projectDir)) {
+    const tops = [repo.worktree, ...worktreesOf(repo.common)];
+    const files = [join(repo.common, 'config'), join(repo.gitDir, 'config.worktree'), ...worktreeGitDirs(repo.common).map((g) => join(g, 'config.worktree'))];
     for (const file of files)
-      for (const c of readConfigs(file, home, out)) if (c) out.hooks.push(isAbsolute(c) || c.startsWith('~/') ? expandHome(c, home) : resolve(repo.worktree, c));
+      for (const c of readConfigs(file, home, out)) {
+        if (!c) continue;
+        if (isAbsolute(c) || c.startsWith('~/')) out.hooks.push(expandHome(c, home));
+        else for (const top of tops) out.hooks.push(resolve(top, c));
+      }
   }
   out.hooks = [...new Set(out.hooks)].sort();
   out.includes = [...new Set(out.includes)].sort();
@@ -65,6 +72,49 @@ interface Repository {
   worktree: string;
   gitDir: string;
   common: string;
+}
+
+/**
+ * A relative hooksPath from a global config names that directory in every repository: as
+ * globs. Leading `..` steps leave the rest anywhere (`../shared-hooks`: every `shared-hooks`);
+ * one that climbs out entirely (`..`) is floored by the hooks' names anywhere.
+ */
+function relativeEverywhere(value: string): string[] {
+  let rest = posix.normalize(value);
+  while (rest.startsWith('../')) rest = rest.slice(3);
+  if (rest === '..' || rest === '.' || rest === '') return HOOK_NAMES.map((n) => `/**/${n}`);
+  return [`/**/${rest.replace(/\/+$/, '')}`];
+}
+
+/** The repositories whose work trees hold `dir`, nearest first. */
+function repositoriesAbove(dir: string): Repository[] {
+  const out: Repository[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const r = findRepository(d);
+    if (!r) return out;
+    out.push(r);
+    if (r.worktree === '/') return out;
+    d = r.worktree;
+  }
+}
+
+/** The git directories of a repository's linked work trees (`<common>/worktrees/<name>`). */
+function worktreeGitDirs(common: string): string[] {
+  try {
+    return readdirSync(join(common, 'worktrees'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => join(common, 'worktrees', e.name));
+  } catch {
+    return [];
+  }
+}
+
+/** The tops of a repository's linked work trees, as their git directories' `gitdir` files name them. */
+function worktreesOf(common: string): string[] {
+  return worktreeGitDirs(common).flatMap((g) => {
+    const line = readText(join(g, 'gitdir'))?.trim();
+    return line && isAbsolute(line) ? [dirname(line)] : [];
+  });
 }
 
 /** The repository whose worktree holds `dir`: `.git` a directory, or a file naming one (worktrees, submodules). */

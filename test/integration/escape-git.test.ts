@@ -213,6 +213,66 @@ describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky do
     for (const [k, dir] of Object.entries(where)) expect(await commitIn(dir), `outside twin: ${k}`).toBe(true);
   });
 
+  // helper-93 #01: a symlink made where a directory above a hooks directory would be leads git
+  // into a directory the sandbox filled.
+  it('denied: a symlink (made, or a second name of one) where a directory above a work tree\'s hooks directory would be; outside it runs at the next commit (twin: a symlink beside it)', async () => {
+    const repo = join(world.dir, 'hl-proj');
+    const ranMarker = join(world.dir, 'HL-HOOK-RAN');
+    const planted = join(world.dir, 'hl-planted');
+    const second = join(world.dir, 'hl-second');
+    const git = (dir: string, args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { ...process.env, ...gitEnv } });
+    execaSync('git', ['init', '-q', repo]);
+    git(repo, ['commit', '-q', '--allow-empty', '-m', 'init']);
+    git(repo, ['config', 'core.hooksPath', 'tools/hooks']);
+    git(repo, ['worktree', 'add', '-q', 'wt']);
+    const hook = `#!/bin/sh\ntouch ${ranMarker}\n`;
+    const filled = (d: string) => `mkdir -p ${d}/hooks && printf '${hook.replace(/\n/g, '\\n')}' > ${d}/hooks/pre-commit && chmod +x ${d}/hooks/pre-commit`;
+    const r = await sbxExec(
+      [
+        '--',
+        'sh',
+        '-c',
+        [
+          filled(planted),
+          `ln -s ${planted} ${repo}/wt/tools && echo "ok symlink" || echo "refused symlink"`,
+          `ln -s ${planted} ${second} && ln -P ${second} ${repo}/wt/tools && echo "ok second" || echo "refused second"`,
+          `ln -s ${planted} ${repo}/wt/tools-notes && echo "ok beside"`,
+        ].join('\n'),
+      ],
+      { cwd: repo, env: { ...world.env, ...gitEnv } },
+    );
+    expect(r.stdout, r.stderr).toMatch(/^refused symlink$/m);
+    expect(r.stdout).toMatch(/^refused second$/m);
+    expect(r.stdout).toMatch(/^ok beside$/m);
+    expect(r.stderr).toContain(`sbx: denied write ${join(repo, 'wt', 'tools')} (git runs hooks from here`);
+    const commitIn = async (dir: string) => {
+      rmSync(ranMarker, { force: true });
+      const c = await run('git', ['-C', dir, 'commit', '-q', '--allow-empty', '-m', 'x'], { env: { ...world.env, ...gitEnv } });
+      expect(c.code, c.stderr).toBe(0);
+      return existsSync(ranMarker);
+    };
+    expect(await commitIn(join(repo, 'wt'))).toBe(false);
+    // Outside twin: the same symlink runs the hook.
+    execaSync('sh', ['-c', `${filled(join(world.dir, 'hl-out'))} && ln -s ${join(world.dir, 'hl-out')} ${repo}/wt/tools`]);
+    expect(await commitIn(join(repo, 'wt'))).toBe(true);
+  });
+
+  // helper-93 #03: past its read limit a config was skipped, and the hooks directory it names
+  // with it (a .gitmodules of long URLs that git submodule copies into .git/config grows it).
+  it('a repository whose config is too big for sbx to read is not written in at all (fail closed); twin: the same repository with a small config is', async () => {
+    const big = join(world.dir, 'big-proj');
+    execaSync('git', ['init', '-q', big]);
+    const cfg = join(big, '.git', 'config');
+    writeFileSync(cfg, `${readFileSync(cfg, 'utf8')}${'# padding\n'.repeat(120_000)}[core]\n\thooksPath = .githooks\n`);
+    mkdirSync(join(big, '.githooks'));
+    const write = () => sbxExec(['--', 'sh', '-c', `echo x > ${big}/notes.txt && echo "wrote" || echo "refused"`], { cwd: big, env: { ...world.env, ...gitEnv } });
+    const r = await write();
+    expect(r.stdout).toMatch(/^refused$/m);
+    expect(r.stderr).toContain(`sbx: denied write ${join(big, 'notes.txt')} (the config ${cfg} of the repository at ${big} is over 1 MiB`);
+    writeFileSync(cfg, '[core]\n\thooksPath = .githooks\n');
+    expect((await write()).stdout).toMatch(/^wrote$/m);
+  });
+
   it("denied: the template directory git copies into every new repository (init.templateDir): a hook planted there would run in the next `git clone` outside (twin: written outside, it runs there; a sibling directory is written inside)", async () => {
     const home = world.env.HOME!;
     const templates = join(home, 'git-templates');

@@ -48,6 +48,33 @@ describe('git hooks path floors', () => {
     expect(gitRunFloors(join(dir, 'wt'), home, xdgGit).hooks).toContain(join(dir, 'wt', '.husky/_'));
   });
 
+  // helper-93 #05, #04, #02: an empty repository made inside a monorepo's package hid the one
+  // above; a relative hooksPath counted in the project's work tree only; a global `../x` named `/x`.
+  it("every repository whose work tree holds the project counts, in every work tree of each; a global `../` hooksPath is a glob of what follows (twin: the nearest repository alone before)", () => {
+    const home2 = join(dir, 'home2');
+    const xdg2 = join(home2, '.config', 'git');
+    mkdirSync(xdg2, { recursive: true });
+    const outer = join(dir, 'mono');
+    git('init', '-q', outer);
+    git('-C', outer, 'config', 'core.hooksPath', '/abs/mono-hooks');
+    const pkg = join(outer, 'pkg');
+    mkdirSync(join(pkg, '.git', 'objects'), { recursive: true });
+    mkdirSync(join(pkg, '.git', 'refs'), { recursive: true });
+    writeFileSync(join(pkg, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    expect(gitRunFloors(pkg, home2, xdg2).hooks).toContain('/abs/mono-hooks');
+    // A relative one, in the main work tree and in a linked one made elsewhere.
+    const rel = join(dir, 'rel');
+    git('init', '-q', rel);
+    git('-C', rel, 'commit', '-q', '--allow-empty', '-m', 'x', '--no-verify');
+    git('-C', rel, 'config', 'core.hooksPath', 'tools/hooks');
+    git('-C', rel, 'worktree', 'add', '-q', join(dir, 'rel-wt'));
+    expect(gitRunFloors(rel, home2, xdg2).hooks).toEqual([join(dir, 'rel-wt', 'tools/hooks'), join(rel, 'tools/hooks')].sort());
+    writeFileSync(join(xdg2, 'config'), '[core]\n\thooksPath = ../shared-hooks\n');
+    expect(gitRunFloors(join(dir, 'nowhere'), home2, xdg2).globs).toEqual(['/**/shared-hooks']);
+    writeFileSync(join(xdg2, 'config'), '[core]\n\thooksPath = ..\n');
+    expect(gitRunFloors(join(dir, 'nowhere'), home2, xdg2).globs).toContain('/**/pre-commit');
+  });
+
   it('a cached build stops holding when a config names another hooks directory (twin: it holds while nothing changed)', () => {
     const repo = join(dir, 'cached');
     git('init', '-q', repo);

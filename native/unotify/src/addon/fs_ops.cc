@@ -642,7 +642,7 @@ void do_link(Notif& n, int ofd, uint64_t op, int nfd, uint64_t np, int flags) {
   if (S_ISLNK(st.st_mode)) {  // a second name for a symlink: decided there as if made there
     std::string text;
     symlink_text(s.fd.get(), "", text);  // unreadable: decided as a link with no target
-    if (symlink_at_refused(n, d, text) || git_dir_symlink_refused(n, d.real, text)) return;
+    if (symlink_at_refused(n, d, text) || git_dir_symlink_refused(n, d.real, text) || hooks_dir_moved(n, d.real)) return;
   }
   // A hard link must not give a denied file a new, allowed name. An unnamed source (the
   // caller's own O_TMPFILE, the only unlinked file the kernel lets be linked) needs to
@@ -831,6 +831,8 @@ void do_symlink(Notif& n, uint64_t tp, int nfd, uint64_t np) {
   guard.engage();
   if (bare_relevant(d.real) && git_dir_refused(n, guard, d.parent.get(), d.real)) return;
   if (git_dir_symlink_refused(n, d.real, target_text)) return;
+  // A symlink where a directory above a hooks directory would be leads git there (hooks_path.h).
+  if (hooks_dir_moved(n, d.real)) return;
   reply(n, made(n, d, symlinkat(target_text.c_str(), d.parent.get(), d.name.c_str()), false));
 }
 

@@ -53,8 +53,41 @@ std::string normalize(const std::string& p) {
   return out.empty() ? "/" : out;
 }
 
+// `path` (absolute) with every symlink on it followed and `..` taken physically, as the
+// kernel resolves a file below it for git, also when its tail does not exist yet (a hooks
+// directory not made yet, a dangling link to one): the rest then by its names. At most 40 links.
+std::string follow_links(const std::string& path) {
+  std::string done;  // resolved so far ("" is the root)
+  std::string rest = path;
+  for (int links = 0; links <= 40;) {
+    while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+    if (rest.empty()) return done.empty() ? "/" : done;
+    const size_t slash = rest.find('/');
+    const std::string comp = rest.substr(0, slash);
+    rest = slash == std::string::npos ? "" : rest.substr(slash);
+    if (comp == ".") continue;
+    if (comp == "..") {
+      done = done.empty() ? "" : dir_of(done);
+      if (done == "/") done = "";
+      continue;
+    }
+    const std::string here = done + "/" + comp;
+    char target[PATH_MAX];
+    const ssize_t k = readlink(here.c_str(), target, sizeof target - 1);
+    if (k <= 0) {
+      done = here;  // not a link, or not there
+      continue;
+    }
+    links++;
+    target[k] = '\0';
+    if (target[0] == '/') done = "";
+    rest = std::string(target) + "/" + rest;
+  }
+  return normalize(done + rest);
+}
+
 // A path from a config made absolute as git does: `~/` from the home, relative from `base`;
-// canonical where it exists (the paths it is compared with are), else by its names.
+// symlinks followed (the paths it is compared with are canonical).
 std::string absolute(const std::string& p, const std::string& base) {
   std::string a;
   if (starts_with(p, "~/")) {
@@ -64,15 +97,19 @@ std::string absolute(const std::string& p, const std::string& base) {
   } else {
     a = !p.empty() && p[0] == '/' ? p : base + "/" + p;
   }
-  char buf[PATH_MAX];
-  return realpath(a.c_str(), buf) ? std::string(buf) : normalize(a);
+  return follow_links(a);
 }
 
-// A regular file's content (≤ kMaxConfigBytes). false: absent, not a regular file, too big.
-bool read_regular(const std::string& path, std::string& out) {
+// A regular file's content (≤ kMaxConfigBytes). false: absent, not a regular file, too big
+// (`too_big` set: the caller cannot tell what it says).
+bool read_regular(const std::string& path, std::string& out, bool* too_big = nullptr) {
   Fd f(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   struct stat st;
-  if (!f.ok() || fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxConfigBytes) return false;
+  if (!f.ok() || fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  if (st.st_size > kMaxConfigBytes) {
+    if (too_big) *too_big = true;
+    return false;
+  }
   out.resize(static_cast<size_t>(st.st_size));
   size_t total = 0;
   ssize_t k;
@@ -195,13 +232,18 @@ bool git_dirs_at(const std::string& top, std::string& gitdir, std::string& commo
 // for the project's repository the policy floors the hooks' names there.
 // `included` gets the config files they include (any of those can set anything: a hooksPath,
 // core.fsmonitor).
+// `unreadable`: a config too big to read (git reads it; what it names cannot be told here).
 std::vector<std::string> hooks_dirs(const std::string& top, const std::string& gitdir, const std::string& common,
-                                    std::vector<std::string>& included) {
+                                    std::vector<std::string>& included, std::string& unreadable) {
   std::vector<std::string> files = {common + "/config", gitdir + "/config.worktree"};
   std::vector<std::string> out;
   for (size_t f = 0; f < files.size() && f < kMaxConfigFiles; f++) {
     std::string text;
-    if (!read_regular(files[f], text)) continue;
+    bool too_big = false;
+    if (!read_regular(files[f], text, &too_big)) {
+      if (too_big) unreadable = files[f];
+      continue;
+    }
     Scan s;
     scan_config(text, s);
     for (const auto& inc : s.includes) {
@@ -229,7 +271,13 @@ std::string hooks_dir_reason(const std::string& real, bool above) {
     std::string gitdir, common;
     if (git_dirs_at(top, gitdir, common)) {
       std::vector<std::string> included;
-      for (const std::string& h : hooks_dirs(top, gitdir, common, included))
+      std::string unreadable;
+      const std::vector<std::string> dirs = hooks_dirs(top, gitdir, common, included, unreadable);
+      // Fail closed: where its hooks are cannot be told, so nothing in its work tree is written.
+      if (!unreadable.empty())
+        return "the config " + unreadable + " of the repository at " + top + " is over " + std::to_string(kMaxConfigBytes >> 20) +
+               " MiB: where git runs its hooks from cannot be told";
+      for (const std::string& h : dirs)
         if (real == h || starts_with(real, h + "/") || (above && starts_with(h, real + "/")))
           return "git runs hooks from here: core.hooksPath of the repository at " + top + ": " + h;
       for (const std::string& file : included)
