@@ -192,7 +192,7 @@ function isFile(file: string): boolean {
 export function parseGitConfig(text: string): { section: string; key: string; value: string }[] {
   const out: { section: string; key: string; value: string }[] = [];
   let section = '';
-  const lines = text.split('\n');
+  const lines = text.replace(/^\uFEFF/, '').split('\n'); // git skips a byte-order mark
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
     const head = /^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\](.*)$/.exec(line);

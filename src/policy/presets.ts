@@ -337,7 +337,10 @@ function floorPlaces(ctx: PresetContext): { places: string[]; pathDirs: string[]
   if (root) for (const d of ['/var/spool', '/var/www', '/var/opt', '/srv', '/run', '/bin', '/sbin']) if (!wideDir(d)) out.push(d);
   // Hooks git runs from elsewhere (core.hooksPath: husky's .husky/_, a .githooks dir) and the
   // config files a config includes.
-  const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'), ['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM'].flatMap((n) => (env[n] && isAbsolute(env[n]) ? [env[n]] : [])));
+  // The system config too (/etc/gitconfig unless GIT_CONFIG_SYSTEM names another): its
+  // relative hooksPath names a directory in every repository.
+  const system = env.GIT_CONFIG_SYSTEM && isAbsolute(env.GIT_CONFIG_SYSTEM) ? env.GIT_CONFIG_SYSTEM : '/etc/gitconfig';
+  const git = gitRunFloors(ctx.projectDir, home, join(config, 'git'), [...(env.GIT_CONFIG_GLOBAL && isAbsolute(env.GIT_CONFIG_GLOBAL) ? [env.GIT_CONFIG_GLOBAL] : []), system]);
   out.push(...git.includes);
   // Templates git copies into every new repository (init.templateDir, $GIT_TEMPLATE_DIR).
   for (const t of [...git.templates, ...(env.GIT_TEMPLATE_DIR && isAbsolute(env.GIT_TEMPLATE_DIR) ? [normalize(env.GIT_TEMPLATE_DIR)] : [])])

@@ -25,6 +25,8 @@ describe('git hooks path floors', () => {
       { section: 'includeif.gitdir:~/w/', key: 'path', value: 'ab' },
       { section: 'core', key: 'bare', value: 'true' },
     ]);
+    // git skips a byte-order mark before the first section
+    expect(parseGitConfig('\uFEFF[core]\n\thooksPath = x\n')).toEqual([{ section: 'core', key: 'hookspath', value: 'x' }]);
   });
 
   it("finds the project repository's hooksPath (from a subdirectory and through a worktree's .git file), included files, and a global relative one as a glob", () => {

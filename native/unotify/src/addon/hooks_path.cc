@@ -128,7 +128,7 @@ struct Scan {
 
 void scan_config(const std::string& t, Scan& out) {
   const size_t n = t.size();
-  size_t i = 0;
+  size_t i = t.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // git skips a byte-order mark
   std::string section;
   auto blank = [&] {
     while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r')) i++;
