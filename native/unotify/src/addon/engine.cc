@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "memory.h"
+#include "port_squat.h"
 #include "sys.h"
 #include "syscall_numbers.h"
 #include "terminal_release.h"
@@ -191,6 +192,7 @@ bool Core::is_protected(int tgid) const {
 }
 
 void Core::set_policy(std::shared_ptr<const Policy> p) {
+  if (!p->commands.empty()) note_overrides_configured();  // the override boundary from now on (port_squat.h)
   {
     std::lock_guard<std::mutex> g(polMu_);
     policies_[p->id] = std::move(p);

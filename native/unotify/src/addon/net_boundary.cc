@@ -54,9 +54,10 @@ const char* inet_boundary(Notif& n, const Binder& client, const Binder& server) 
 // The program asking, as the record names a party.
 Binder me(Notif& n) { return Binder{true, n.pol->id, n.core->override_base(n.pol->id) != nullptr}; }
 
-// Is an override involved in anything this session's program could reach on this machine?
-// Only then the engine looks up who serves a port (a sock_diag dump).
-bool override_involved(Notif& n) { return any_override_socket() || n.core->override_base(n.pol->id); }
+// Could an override be involved in anything a program could reach on this machine: does any
+// policy of this process have `commands:` (port_squat.h)? Only then the engine looks up who
+// serves a port (a sock_diag dump).
+bool override_involved(Notif&) { return overrides_configured(); }
 
 }  // namespace
 

@@ -110,7 +110,7 @@ struct Entry {
 };
 std::mutex record_mu;
 std::unordered_map<uint64_t, Entry> record;
-std::atomic<bool> override_socket{false};
+std::atomic<bool> overrides_exist{false};
 constexpr size_t kMaxRecorded = 32768;
 
 // Forgets the recorded sockets that are closed: the cookies of every inet socket open now
@@ -156,13 +156,13 @@ void record_session_socket(Notif& n, const Sock& s) {
   uint64_t cookie = 0;
   socklen_t l = sizeof cookie;
   const bool override_ = n.core->override_base(n.pol->id) != nullptr;
-  if (override_) override_socket.store(true);
   if (getsockopt(s.fd.get(), SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0 || !cookie) return;
   std::lock_guard<std::mutex> g(record_mu);
   record[cookie] = Entry{n.core->serial(), n.pol->id, override_};
 }
 
-bool any_override_socket() { return override_socket.load(); }
+void note_overrides_configured() { overrides_exist.store(true); }
+bool overrides_configured() { return overrides_exist.load(); }
 
 std::vector<SessionPeer> session_peers_of(Notif& n, int port) {
   std::vector<SessionPeer> out;

@@ -40,9 +40,12 @@ bool record_full(Notif& n, const std::string& what);
 // After the engine bound `s` for the session: remembered as the session's.
 void record_session_socket(Notif& n, const Sock& s);
 
-// Has a process under a `commands:` override, in any session, bound one? (The engine looks
-// up who serves a port on this machine only then, or for an override's own connects.)
-bool any_override_socket();
+// Does any policy of any session of this process have `commands:` overrides? From the first
+// one on, every connect or send to this machine is checked at the override boundary under
+// hold_servers (net_boundary.h): before an override's program binds anything too, or its
+// first server could start listening between a connect's decision and the connect.
+void note_overrides_configured();
+bool overrides_configured();
 
 // Who bound a socket in the record, as the engine asking sees it.
 struct Binder {
