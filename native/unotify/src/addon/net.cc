@@ -328,7 +328,7 @@ bool decide_inet_dest(Notif& n, const Sock& s, Addr& ad, Op op) {
     }
   }
   if (refuse(n, decide_ip(n, ip), "net", ip_text(ip), EACCES)) return true;
-  if (override_server_refused(n, s, ip, ad.boundary)) return true;
+  mark_boundary(n, ip, ad.boundary);
   ad.ip = ip;
   return bind_ephemeral(n, s, ip);
 }

@@ -63,41 +63,50 @@ bool override_involved(Notif&) { return overrides_configured(); }
 
 bool multicast_address(const Ip& ip) { return ip.fam == 4 ? (ip.b[0] & 0xf0) == 0xe0 : ip.b[0] == 0xff; }
 
-// Is `ip` this machine: loopback, unspecified (the kernel connects it to a local address), or
-// an address the kernel routes locally (an interface's, an AnyIP range's)?
-bool local_address(const Ip& ip) {
-  static const uint8_t any6[16] = {0}, one6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  if (ip.fam == 4 && (ip.b[0] == 127 || memcmp(ip.b, any6, 4) == 0)) return ip.b[0] != 127 || route_kind(AF_INET, ip.b) != RouteKind::kBroadcast;
-  if (ip.fam == 6 && (memcmp(ip.b, one6, 16) == 0 || memcmp(ip.b, any6, 16) == 0)) return true;
-  const RouteKind k = route_kind(ip.fam == 4 ? AF_INET : AF_INET6, ip.b);
-  return k == RouteKind::kLocal || k == RouteKind::kUnknown;  // cannot tell: as if local (only sbx's servers are looked up)
+namespace {
+
+// What a destination is to this machine's own sockets: nothing, one local address (one socket
+// on the port gets a packet), or a broadcast or multicast one (every socket on the port). At
+// most one route query: loopback and the unspecified address are known without one (lo's local
+// table: 127.0.0.0/8 local, 127.255.255.255 broadcast).
+enum class Reach { kNone, kOne, kEvery };
+Reach reach_of(const Ip& ip) {
+  static const uint8_t any[16] = {0}, one6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, all4[4] = {255, 255, 255, 255};
+  if (multicast_address(ip) || (ip.fam == 4 && memcmp(ip.b, all4, 4) == 0)) return Reach::kEvery;
+  if (ip.fam == 4 && ip.b[0] == 127) return ip.b[1] == 255 && ip.b[2] == 255 && ip.b[3] == 255 ? Reach::kEvery : Reach::kOne;
+  if (memcmp(ip.b, any, ip.fam == 4 ? 4 : 16) == 0 || (ip.fam == 6 && memcmp(ip.b, one6, 16) == 0)) return Reach::kOne;
+  switch (route_kind(ip.fam == 4 ? AF_INET : AF_INET6, ip.b)) {
+    case RouteKind::kLocal:
+    case RouteKind::kUnknown: return Reach::kOne;  // cannot tell: as if local (only sbx's servers are looked up)
+    case RouteKind::kBroadcast:
+    case RouteKind::kMulticast: return Reach::kEvery;
+    default: return Reach::kNone;
+  }
 }
+
+}  // namespace
+
+// Is `ip` this machine's: loopback, unspecified (the kernel connects it to a local address), an
+// address the kernel routes locally (an interface's, an AnyIP range's), or a broadcast one?
+bool local_address(const Ip& ip) { return !multicast_address(ip) && reach_of(ip) != Reach::kNone; }
 
 // Does a datagram to `ip` reach this machine's own sockets too: a local address, or a
 // multicast or broadcast one (the kernel delivers those to local sockets bound to the port:
 // 255.255.255.255, a subnet's, 127.255.255.255)?
-bool reaches_this_machine(const Ip& ip) {
-  static const uint8_t all[4] = {255, 255, 255, 255};
-  if (multicast_address(ip) || (ip.fam == 4 && memcmp(ip.b, all, 4) == 0)) return true;
-  if (local_address(ip)) return true;
-  return route_kind(ip.fam == 4 ? AF_INET : AF_INET6, ip.b) == RouteKind::kBroadcast;
-}
+bool reaches_this_machine(const Ip& ip) { return reach_of(ip) != Reach::kNone; }
 
-// A connect or send to a server of this session on this machine (a database's port on
-// loopback) across a `commands:` override's boundary (override_boundary). Looked up only
-// when an override is involved: the client is under one, or one has bound a socket here.
+// A connect or send to a server of an sbx session on this machine (a database's port on
+// loopback) across a `commands:` override's boundary (inet_boundary).
 const char* override_server_reason(Notif& n, const Sock& s, const Ip& ip) {
-  const bool every = !local_address(ip);  // broadcast or multicast: every socket on the port gets it
-  for (const Binder& server : servers_reached(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, every))
+  const Reach r = reach_of(ip);
+  if (r == Reach::kNone) return nullptr;
+  for (const Binder& server : servers_reached(n, s, ip.fam == 4 ? AF_INET : AF_INET6, ip.b, ip.port, r == Reach::kEvery))
     if (const char* why = inet_boundary(n, me(n), server)) return why;
   return nullptr;
 }
 
-bool override_server_refused(Notif& n, const Sock& s, const Ip& ip, bool& boundary) {
-  if (!override_involved(n) || !reaches_this_machine(ip)) return false;
-  boundary = true;
-  if (const char* why = override_server_reason(n, s, ip)) return refuse(n, Decision{false, -2}, "net", ip_text(ip) + why, EACCES);
-  return false;
+void mark_boundary(Notif& n, const Ip& ip, bool& boundary) {
+  if (override_involved(n) && reaches_this_machine(ip)) boundary = true;
 }
 
 // A UDP server about to bind `ip` (a port of this machine) that a socket of the session

@@ -20,7 +20,8 @@ namespace sbx {
 std::string ip_text(const Ip& ip);
 
 bool multicast_address(const Ip& ip);
-// Loopback, unspecified, or an address the kernel routes locally (an interface's, AnyIP).
+// Loopback, unspecified, an address the kernel routes locally (an interface's, AnyIP), or a
+// broadcast one (this machine's to receive on).
 bool local_address(const Ip& ip);
 // A local address, or a broadcast or multicast one (local sockets on the port receive it too).
 bool reaches_this_machine(const Ip& ip);
@@ -34,10 +35,9 @@ const char* override_boundary(Notif& n, int binder);
 // The reason the server a connect or send on `s` to `ip` reaches now is across the boundary
 // (in this session or another of this process), or nullptr.
 const char* override_server_reason(Notif& n, const Sock& s, const Ip& ip);
-// A connect or send to `ip` decided at the boundary: refused (answered, true) when across it.
-// `boundary` is set when `ip` is this machine and an override is involved: the packet is then
-// made through checked_at_boundary.
-bool override_server_refused(Notif& n, const Sock& s, const Ip& ip, bool& boundary);
+// A connect or send to `ip`: `boundary` is set when `ip` is this machine and an override may
+// be involved; the packet is then made through checked_at_boundary, which decides it.
+void mark_boundary(Notif& n, const Ip& ip, bool& boundary);
 // A UDP server about to bind `ip` that a socket across the boundary is already connected to:
 // refused (answered, true).
 bool connected_across_override(Notif& n, const Sock& s, const Ip& ip);
