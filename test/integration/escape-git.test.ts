@@ -28,6 +28,23 @@ const inside = (script: string) => sbxExec(['--', 'sh', '-c', script], { cwd: pr
 const outside = (args: string[]) =>
   run('git', args, { cwd: proj, env: { ...world.env, ...gitEnv, PAGER: 'cat', GIT_PAGER: '', EDITOR: 'true', GIT_TERMINAL_PROMPT: '0' } });
 
+/** git run outside in `dir`, synchronously (setting up a repository). */
+const gitIn = (dir: string, args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { ...process.env, ...gitEnv } });
+/** A repository with one commit, `core.hooksPath` set outside, and a linked work tree `wt` in it. */
+function repoWithWorktree(repo: string, hooksPath: string): void {
+  execaSync('git', ['init', '-q', repo]);
+  gitIn(repo, ['commit', '-q', '--allow-empty', '-m', 'init']);
+  gitIn(repo, ['config', 'core.hooksPath', hooksPath]);
+  gitIn(repo, ['worktree', 'add', '-q', 'wt']);
+}
+/** Whether a commit outside in `dir` runs a planted hook (it touches `marker`). */
+async function commitRunsHook(dir: string, marker: string): Promise<boolean> {
+  rmSync(marker, { force: true });
+  const c = await run('git', ['-C', dir, 'commit', '-q', '--allow-empty', '-m', 'x'], { env: { ...world.env, ...gitEnv } });
+  expect(c.code, c.stderr).toBe(0);
+  return existsSync(marker);
+}
+
 beforeAll(() => {
   trustedStarterProject(world, proj);
 });
@@ -161,17 +178,13 @@ describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky do
     const repo = join(world.dir, 'hp-proj');
     const other = join(world.dir, 'hp-other');
     const ranMarker = join(world.dir, 'HP-HOOK-RAN');
-    const git = (dir: string, args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { ...process.env, ...gitEnv } });
-    execaSync('git', ['init', '-q', repo]);
-    git(repo, ['commit', '-q', '--allow-empty', '-m', 'init']);
-    git(repo, ['config', 'core.hooksPath', '.githooks']);
-    git(repo, ['worktree', 'add', '-q', 'wt']);
+    repoWithWorktree(repo, '.githooks');
     execaSync('git', ['init', '-q', join(repo, 'nested')]);
-    git(join(repo, 'nested'), ['config', 'core.hooksPath', 'tools/hooks']);
-    git(join(repo, 'nested'), ['config', 'include.path', '../team.gitconfig']);
+    gitIn(join(repo, 'nested'), ['config', 'core.hooksPath', 'tools/hooks']);
+    gitIn(join(repo, 'nested'), ['config', 'include.path', '../team.gitconfig']);
     writeFileSync(join(repo, 'nested', 'team.gitconfig'), '[user]\n\tname = team\n');
     execaSync('git', ['init', '-q', other]);
-    git(other, ['config', 'core.hooksPath', '.husky/_']);
+    gitIn(other, ['config', 'core.hooksPath', '.husky/_']);
     const hooks = {
       worktree: join(repo, 'wt', '.githooks', 'pre-commit'),
       nested: join(repo, 'nested', 'tools', 'hooks', 'pre-commit'),
@@ -200,12 +213,7 @@ describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky do
     expect(r.stderr).toContain(`sbx: denied write ${include} (a config file the repository at ${join(repo, 'nested')} includes`);
     // What each runs at the next commit (or status) outside: nothing planted inside; the
     // same file written outside (the twin) runs.
-    const commitIn = async (dir: string) => {
-      rmSync(ranMarker, { force: true });
-      const c = await run('git', ['-C', dir, 'commit', '-q', '--allow-empty', '-m', 'x'], { env: { ...world.env, ...gitEnv } });
-      expect(c.code, c.stderr).toBe(0);
-      return existsSync(ranMarker);
-    };
+    const commitIn = (dir: string) => commitRunsHook(dir, ranMarker);
     const where = { worktree: join(repo, 'wt'), nested: join(repo, 'nested'), husky: other, huskyUser: other };
     for (const [k, dir] of Object.entries(where)) expect(await commitIn(dir), `inside: ${k}`).toBe(false);
     for (const [k, p] of Object.entries(hooks)) {
@@ -222,11 +230,7 @@ describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky do
     const ranMarker = join(world.dir, 'HL-HOOK-RAN');
     const planted = join(world.dir, 'hl-planted');
     const second = join(world.dir, 'hl-second');
-    const git = (dir: string, args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { ...process.env, ...gitEnv } });
-    execaSync('git', ['init', '-q', repo]);
-    git(repo, ['commit', '-q', '--allow-empty', '-m', 'init']);
-    git(repo, ['config', 'core.hooksPath', 'tools/hooks']);
-    git(repo, ['worktree', 'add', '-q', 'wt']);
+    repoWithWorktree(repo, 'tools/hooks');
     const hook = `#!/bin/sh\ntouch ${ranMarker}\n`;
     const filled = (d: string) => `mkdir -p ${d}/hooks && printf '${hook.replace(/\n/g, '\\n')}' > ${d}/hooks/pre-commit && chmod +x ${d}/hooks/pre-commit`;
     const r = await sbxExec(
@@ -247,12 +251,7 @@ describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky do
     expect(r.stdout).toMatch(/^refused second$/m);
     expect(r.stdout).toMatch(/^ok beside$/m);
     expect(r.stderr).toContain(`sbx: denied write ${join(repo, 'wt', 'tools')} (git runs hooks from here`);
-    const commitIn = async (dir: string) => {
-      rmSync(ranMarker, { force: true });
-      const c = await run('git', ['-C', dir, 'commit', '-q', '--allow-empty', '-m', 'x'], { env: { ...world.env, ...gitEnv } });
-      expect(c.code, c.stderr).toBe(0);
-      return existsSync(ranMarker);
-    };
+    const commitIn = (dir: string) => commitRunsHook(dir, ranMarker);
     expect(await commitIn(join(repo, 'wt'))).toBe(false);
     // Outside twin: the same symlink runs the hook.
     execaSync('sh', ['-c', `${filled(join(world.dir, 'hl-out'))} && ln -s ${join(world.dir, 'hl-out')} ${repo}/wt/tools`]);
