@@ -3,6 +3,7 @@
  * the addon is called, so a mistake reads as one clear SbxError naming what and where
  * (the addon re-checks and would only throw a TypeError).
  */
+import { constants } from 'node:os';
 import { isIP } from 'node:net';
 import type {
   EngineEvent,
@@ -385,6 +386,6 @@ export function proxyAdmission(addon: NativeAddon = loadNative()): {
     // On this machine a handshake takes microseconds: a listener whose queue is full is not
     // waited for long (the supervisor's thread waits).
     connectUnlessOverride: (address, port) =>
-      isIP(address) !== 0 && Number.isInteger(port) && port > 0 && port <= 65535 ? addon.connectUnlessOverride(address, port, 100) : -22,
+      isIP(address) !== 0 && Number.isInteger(port) && port > 0 && port <= 65535 ? addon.connectUnlessOverride(address, port, 100) : -constants.errno.EINVAL,
   };
 }

@@ -17,6 +17,7 @@
  * allows: a session's programs do not all have the shell's (nested `sbx exec`, `commands:`
  * overrides, a job started in another directory), and `admit` says which one connected.
  */
+import { constants } from 'node:os';
 import { createServer, connect, isIP, Socket, type Server } from 'node:net';
 import { OUTER_RULE, type NetSection } from '../policy/compiled.js';
 import { canonicalIp, mayBeThisMachine } from './ip.js';
@@ -251,7 +252,8 @@ export class FilteringProxy {
       if (checked && mayBeThisMachine(a)) {
         const fd = checked(a, port);
         if (fd >= 0) return new Socket({ fd, readable: true, writable: true });
-        last = Object.assign(new Error(`connect ${a}:${port}: ${fd === -13 ? "a server a commands: override runs" : `errno ${-fd}`}`), { code: fd === -13 ? 'EACCES' : 'ECONNREFUSED' });
+        const override = fd === -constants.errno.EACCES;
+        last = Object.assign(new Error(`connect ${a}:${port}: ${override ? 'a server a commands: override runs' : `errno ${-fd}`}`), { code: override ? 'EACCES' : 'ECONNREFUSED' });
         continue;
       }
       try {

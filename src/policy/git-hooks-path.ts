@@ -52,8 +52,9 @@ function computeFloors(input: string): string {
   // must not hide the one above it), and every work tree of each (a relative hooksPath is
   // resolved in the work tree git runs in).
   for (const repo of repositoriesAbove(projectDir)) {
-    const tops = [repo.worktree, ...worktreesOf(repo.common)];
-    const files = [join(repo.common, 'config'), join(repo.gitDir, 'config.worktree'), ...worktreeGitDirs(repo.common).map((g) => join(g, 'config.worktree'))];
+    const linked = worktreeGitDirs(repo.common);
+    const tops = [repo.worktree, ...worktreeTops(linked)];
+    const files = [join(repo.common, 'config'), join(repo.gitDir, 'config.worktree'), ...linked.map((g) => join(g, 'config.worktree'))];
     for (const file of files)
       for (const c of readConfigs(file, home, out)) {
         if (!c) continue;
@@ -109,9 +110,9 @@ function worktreeGitDirs(common: string): string[] {
   }
 }
 
-/** The tops of a repository's linked work trees, as their git directories' `gitdir` files name them. */
-function worktreesOf(common: string): string[] {
-  return worktreeGitDirs(common).flatMap((g) => {
+/** The tops of linked work trees, as their git directories' `gitdir` files name them. */
+function worktreeTops(gitDirs: string[]): string[] {
+  return gitDirs.flatMap((g) => {
     const line = readText(join(g, 'gitdir'))?.trim();
     return line && isAbsolute(line) ? [dirname(line)] : [];
   });

@@ -101,6 +101,21 @@ int match_score(const Holder& h, int family, const uint8_t* dest) {
   return 0;
 }
 
+// The `proto` servers on this machine a packet to `dest` (`family`) port `port` reaches: the
+// one bound most closely to the address, as the kernel picks it; with `every` (a broadcast or
+// multicast destination) each one on the port.
+std::vector<Holder> servers_reached_by(int proto, int family, const uint8_t* dest, int port, bool every) {
+  std::vector<Holder> held;
+  for (int f : {AF_INET, AF_INET6}) servers_on(f, proto, port, held);
+  if (every) return held;
+  int best = 0;
+  for (const auto& h : held) best = std::max(best, match_score(h, family, dest));
+  std::vector<Holder> out;
+  for (const auto& h : held)
+    if (best > 0 && match_score(h, family, dest) == best) out.push_back(h);
+  return out;
+}
+
 // The record (port_squat.h): cookie -> who bound it. Cookies are never reused in a boot, so
 // an entry can only go stale (its socket closed), never point at another socket.
 struct Entry {
@@ -191,13 +206,9 @@ bool override_server_at(const std::string& address, int port) {
     if (inet_pton(AF_INET6, address.c_str(), dest) != 1) return false;
     family = AF_INET6;
   }
-  std::vector<Holder> held;
-  for (int f : {AF_INET, AF_INET6}) servers_on(f, IPPROTO_TCP, port, held);
-  int best = 0;
-  for (const auto& h : held) best = std::max(best, match_score(h, family, dest));
   Binder who{};
-  for (const auto& h : held)
-    if (best > 0 && match_score(h, family, dest) == best && recorded(nullptr, h.cookie, who) && who.override_) return true;
+  for (const auto& h : servers_reached_by(IPPROTO_TCP, family, dest, port, false))
+    if (recorded(nullptr, h.cookie, who) && who.override_) return true;
   return false;
 }
 
@@ -236,13 +247,7 @@ std::vector<Binder> servers_reached(Notif& n, const Sock& s, int family, const u
   std::vector<Binder> binders;
   const int proto = transport_of(s);
   if (port == 0 || proto == 0) return binders;
-  std::vector<Holder> held;
-  for (int f : {AF_INET, AF_INET6}) servers_on(f, proto, port, held);
-  int best = 0;
-  if (!every)
-    for (const auto& h : held) best = std::max(best, match_score(h, family, dest));
-  for (const auto& h : held) {
-    if (!every && (best == 0 || match_score(h, family, dest) != best)) continue;
+  for (const auto& h : servers_reached_by(proto, family, dest, port, every)) {
     Binder who{};
     if (recorded(&n, h.cookie, who)) binders.push_back(who);
   }
