@@ -419,7 +419,7 @@ function walkUpFiles(dir: string, markersLift = true): string[] {
   return WALK_UP.filter((w) => !markersLift || !w.unlessHas || !pathExists(join(dir, w.unlessHas))).flatMap((w) => w.names.map((n) => join(dir, n)));
 }
 
-/** git's config, hooks, info and commondir of every repository (and of its submodules and worktrees). */
+/** git's config, hooks, info, commondir and legacy remote files of every repository (and of its submodules and worktrees). */
 const GIT_FLOORS = [
   '/**/.git/config',
   // git reads config and hooks from the directory this file names (worktrees use it): a
@@ -430,11 +430,16 @@ const GIT_FLOORS = [
   '/**/.git/config.worktree',
   '/**/.git/hooks',
   '/**/.git/info',
+  // git's legacy remote files: `git fetch NAME` outside fetches from the URL they name.
+  '/**/.git/remotes',
+  '/**/.git/branches',
   '/**/.git/worktrees/*/config.worktree',
   '/**/.git/modules/**/config',
   '/**/.git/modules/**/config.worktree',
   '/**/.git/modules/**/hooks',
   '/**/.git/modules/**/info',
+  '/**/.git/modules/**/remotes',
+  '/**/.git/modules/**/branches',
 ];
 
 export interface PresetContext {

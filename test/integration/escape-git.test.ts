@@ -127,6 +127,31 @@ describe('git inside a sandbox', () => {
     const twin = await inside(`git init -q twin && cd twin && git config core.bare false && git config core.logallrefupdates true && echo ok`);
     expect({ code: twin.code, out: twin.stdout.trim() }).toEqual({ code: 0, out: 'ok' });
   });
+
+  it("denied: git's legacy remote files (.git/remotes/NAME, .git/branches/NAME), which point `git fetch NAME` outside at a URL the sandbox chose (twins: written outside, git fetches from them; refs and FETCH_HEAD are written inside)", async () => {
+    const repo = join(proj, 'legacy');
+    const evil = join(world.dir, 'evil-src');
+    execaSync('git', ['init', '-q', repo]);
+    gitIn(repo, ['commit', '-q', '--allow-empty', '-m', 'mine']);
+    execaSync('git', ['init', '-q', evil]);
+    gitIn(evil, ['commit', '-q', '--allow-empty', '-m', 'planted']);
+    const r = await inside(
+      `cd legacy && (mkdir -p .git/remotes && printf 'URL: ${evil}\\n' > .git/remotes/up) 2>/dev/null; echo "remotes=$?"; ` +
+        `(mkdir -p .git/branches && echo ${evil} > .git/branches/up2) 2>/dev/null; echo "branches=$?"; ` +
+        // the twin inside: ordinary ref writes in the same repository work
+        `git update-ref refs/heads/inside HEAD && echo x > .git/FETCH_HEAD && echo "refs=$?"`,
+    );
+    const codes = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
+    expect(codes.refs, r.stderr).toBe('0');
+    expect([codes.remotes, codes.branches]).not.toContain('0');
+    expect(existsSync(join(repo, '.git', 'remotes', 'up')) || existsSync(join(repo, '.git', 'branches', 'up2'))).toBe(false);
+    // The twin outside: the same files, written outside, make `git fetch NAME` fetch the planted history.
+    mkdirSync(join(repo, '.git', 'remotes'), { recursive: true });
+    writeFileSync(join(repo, '.git', 'remotes', 'up'), `URL: ${evil}\nPull: refs/heads/*:refs/remotes/up/*\n`);
+    const f = await run('git', ['-C', repo, 'fetch', '-q', 'up'], { env: { ...world.env, ...gitEnv } });
+    expect(f.code, f.stderr).toBe(0);
+    expect(gitIn(repo, ['log', '--format=%s', 'FETCH_HEAD']).stdout.trim()).toBe('planted');
+  });
 });
 
 describe('hooks git runs from elsewhere (core.hooksPath set outside, as husky does) and included config files', () => {
