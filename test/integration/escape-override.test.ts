@@ -26,6 +26,45 @@ const env = { ...world.env, PATH: `${tools}:${world.env.PATH}` };
 const preload = fixture('preload_reader');
 const tamper = fixture('override_tamper');
 
+const IPC_TOOL = [
+  '#!/usr/bin/python3',
+  'import ctypes, errno, os, sys',
+  'libc = ctypes.CDLL(None, use_errno=True)',
+  'libc.shmat.restype = ctypes.c_void_p',
+  'libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]',
+  'libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]',
+  'mode, name, key = sys.argv[1], sys.argv[2], int(sys.argv[3], 0)',
+  "err = lambda: errno.errorcode[ctypes.get_errno()]",
+  'def attached(sid):',
+  '    addr = libc.shmat(sid, None, 0o10000)',
+  "    return err() if addr in (None, ctypes.c_void_p(-1).value) else ctypes.string_at(addr, 64).split(b'\\0')[0].decode().strip()",
+  "if mode == 'make':",
+  '    try:',
+  '        data = open(sys.argv[4]).read().encode()',
+  '    except OSError as e:',
+  '        data = str(e).encode()',
+  "    fd = os.open('/dev/shm/' + name, os.O_CREAT | os.O_RDWR, 0o600)",
+  '    os.write(fd, data)',
+  '    sid = libc.shmget(key, 4096, 0o1600)',
+  '    addr = libc.shmat(sid, None, 0)',
+  '    ctypes.memmove(addr, data, len(data))',
+  "    q = libc.mq_open(('/' + name).encode(), os.O_CREAT | os.O_WRONLY, 0o600, None)",
+  '    libc.mq_send(q, data, len(data), 0)',
+  "    print('made', sid, flush=True)",
+  '    sys.exit(0)',
+  'try:',
+  "    print('file', open('/dev/shm/' + name).read().strip())",
+  'except OSError as e:',
+  "    print('file', errno.errorcode[e.errno])",
+  'sid = libc.shmget(key, 0, 0)',
+  "print('key', err() if sid < 0 else attached(sid))",
+  "print('id', attached(int(sys.argv[4])))",
+  "q = libc.mq_open(('/' + name).encode(), os.O_RDONLY | os.O_NONBLOCK, 0, None)",
+  'buf = ctypes.create_string_buffer(8192)',
+  'got = libc.mq_receive(q, buf, 8192, None) if q >= 0 else -1',
+  "print('queue', err() if got < 0 else buf.raw[:got].decode().strip())",
+].join('\n');
+
 const inside = (script: string) => sbxExec(['--policy', policyFile, '--', 'sh', '-c', script], { env, cwd: world.dir });
 const outside = (script: string) => run('sh', ['-c', script], { env, cwd: world.dir });
 
@@ -65,7 +104,7 @@ beforeAll(() => {
     policyFile,
     'version: 1\nread: { deny: ["secret"] }\nwrite: { allow: ["pub", "/tmp"] }\ncommands:\n' +
       '  mytool: { read: { allow: ["secret/data.txt"] } }\n  myscript: { read: { allow: ["secret/data.txt"] } }\n' +
-      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  myserver: { read: { allow: ["secret/data.txt"] } }\n  tcptool: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
+      '  myjs: { read: { allow: ["secret/data.txt"] } }\n  ipctool: { read: { allow: ["secret/data.txt"] } }\n  myserver: { read: { allow: ["secret/data.txt"] } }\n  tcptool: { read: { allow: ["secret/data.txt"] } }\n  envtool: { read: { allow: ["secret/data.txt"] } }\n  mytail: { read: { allow: ["secret/data.txt"] } }\n  narrowrun: { read: { deny: ["pub/private.txt"] } }\n' +
       `  ${JSON.stringify(join(pub, 'ptool'))}: { read: { allow: ["secret/data.txt"] } }\n` +
       `  ${JSON.stringify(join(pub, 'pscript'))}: { read: { allow: ["secret/data.txt"] } }\n`,
   );
@@ -253,6 +292,14 @@ beforeAll(() => {
   chmodSync(join(tools, 'tcptool'), 0o755);
   writeFileSync(join(pub, 'tcpbase'), `${tcp}\n`);
   chmodSync(join(pub, 'tcpbase'), 0o755);
+  // Shared memory and queues: ipctool (with an override) and its copy pub/ipcbase (the base
+  // policy). make NAME KEY FILE: put FILE's text (or the error reading it) in /dev/shm/NAME,
+  // a SysV segment of KEY and the queue /NAME; prints the segment's id. read NAME KEY ID:
+  // print what each of them (the segment by key and by id) gives, or the error.
+  writeFileSync(join(tools, 'ipctool'), `${IPC_TOOL}\n`);
+  chmodSync(join(tools, 'ipctool'), 0o755);
+  writeFileSync(join(pub, 'ipcbase'), `${IPC_TOOL}\n`);
+  chmodSync(join(pub, 'ipcbase'), 0o755);
 });
 afterAll(() => world.cleanup());
 
@@ -1257,3 +1304,40 @@ describe("a server of one session seen from another session of the same supervis
 function pyMinor(): string {
   return execFileSync('python3', ['-c', 'import sys; print(sys.version_info[1])'], { encoding: 'utf8' }).trim();
 }
+
+// Stop 39–41's open item: shared memory and queues were the session's, whatever policy made
+// them. An override's program (a database client, a cloud CLI that reads what only it may)
+// would leave what it read in a segment or a queue the rest of the session reads, and take
+// from one what the rest of the session put there. The same boundary as its servers.
+describe('shared memory and message queues a program under an override makes', () => {
+  const key = () => `0x5b${Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0')}`;
+  const madeId = (out: string) => /^made (\d+)$/m.exec(out)?.[1] ?? 'no-id';
+
+  it("are its override's only: a base program is refused /dev/shm, the SysV segment by key and by id, and the queue; twin: the override's program reads each", async () => {
+    const k = key();
+    const name = `sbx-ovr-${process.pid}-a`;
+    const r = await inside(
+      `ipctool make ${name} ${k} ${secret} > pub/made-$$; id=$(sed -n 's/^made //p' pub/made-$$); cat pub/made-$$; rm pub/made-$$; ` +
+        `echo BASE; ${join(pub, 'ipcbase')} read ${name} ${k} $id; echo OWN; ipctool read ${name} ${k} $id`,
+    );
+    const [made, base, own] = r.stdout.split(/^(?:BASE|OWN)$/m);
+    expect(madeId(made!), r.stderr).toMatch(/^\d+$/);
+    expect(base!.trim().split('\n'), r.stderr).toEqual(['file EACCES', 'key EACCES', 'id EACCES', 'queue EACCES']);
+    expect(r.stderr).toMatch(/sbx: denied ipc .*\(made under a commands: override: it is that override's programs' only\)/);
+    expect(own!.trim().split('\n')).toEqual([`file ${SECRET}`, `key ${SECRET}`, `id ${SECRET}`, `queue ${SECRET}`]);
+  });
+
+  it("the override's program uses none of the rest of the session's; twin: the base program that made them reads each", async () => {
+    const k = key();
+    const name = `sbx-ovr-${process.pid}-b`;
+    const r = await inside(
+      `${join(pub, 'ipcbase')} make ${name} ${k} ${join(pub, 'private.txt')} > pub/made-$$; id=$(sed -n 's/^made //p' pub/made-$$); cat pub/made-$$; rm pub/made-$$; ` +
+        `echo OVR; ipctool read ${name} ${k} $id; echo BASE; ${join(pub, 'ipcbase')} read ${name} ${k} $id`,
+    );
+    const [made, ovr, base] = r.stdout.split(/^(?:OVR|BASE)$/m);
+    expect(madeId(made!), r.stderr).toMatch(/^\d+$/);
+    expect(ovr!.trim().split('\n'), r.stderr).toEqual(['file EACCES', 'key EACCES', 'id EACCES', 'queue EACCES']);
+    expect(r.stderr).toMatch(/sbx: denied ipc .*\(made in this session outside this commands: override: an override's programs use only their own objects\)/);
+    expect(base!.trim().split('\n')).toEqual(['file BASE-ONLY', 'key BASE-ONLY', 'id BASE-ONLY', 'queue BASE-ONLY']);
+  });
+});

@@ -274,7 +274,7 @@ void handle_open(Notif& n) {
       }
       if (S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) return open_fifo_later(n, r.fd.release(), oflags, cloexec);
       int fd = reopen_fd(r.fd.get(), oflags, static_cast<mode_t>(mode));
-      if (fd >= 0 && tmpfile && !shm_record(*n.core, r.path + "/", fd)) {
+      if (fd >= 0 && tmpfile && !shm_record(n, r.path + "/", fd)) {
         close(fd);
         return void(reply_error(n.listener(), n.req.id, ENOSPC));
       }
@@ -300,7 +300,7 @@ void handle_open(Notif& n) {
     int oflags = static_cast<int>((flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (shm ? O_EXCL : 0));
     int fd = openat(r.parent.get(), r.name.c_str(), oflags, static_cast<mode_t>(mode));
     if (fd < 0 && (errno == EEXIST || errno == ELOOP) && !excl) continue;  // raced with a creator: look again
-    if (fd >= 0 && shm && !shm_record(*n.core, real, fd)) {
+    if (fd >= 0 && shm && !shm_record(n, real, fd)) {
       close(fd);
       unlinkat(r.parent.get(), r.name.c_str(), 0);
       return void(reply_error(n.listener(), n.req.id, ENOSPC));

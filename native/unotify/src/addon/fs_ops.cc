@@ -155,7 +155,7 @@ bool ipc_file_refused(Notif& n, const Target& t) {
 // A name just made in /dev/shm is recorded as the session's; one that cannot be (the records
 // are full) is removed again and the call fails.
 long made(Notif& n, const Target& t, long r, bool dir) {
-  if (r < 0 || shm_record(*n.core, t.real, -1, t.parent.get(), t.name.c_str())) return r;
+  if (r < 0 || shm_record(n, t.real, -1, t.parent.get(), t.name.c_str())) return r;
   unlinkat(t.parent.get(), t.name.c_str(), dir ? AT_REMOVEDIR : 0);
   errno = ENOSPC;
   return -1;

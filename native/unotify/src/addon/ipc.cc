@@ -69,6 +69,24 @@ std::string hex_key(int key) {
   return b;
 }
 
+}  // namespace
+
+const char* ipc_boundary(Notif& n, const IpcRecord& rec) {
+  if (rec.policy < 0 || rec.policy == n.pol->id) return nullptr;
+  if (n.core->override_base(rec.policy)) return " (made under a commands: override: it is that override's programs' only)";
+  if (n.core->override_base(n.pol->id))
+    return " (made in this session outside this commands: override: an override's programs use only their own objects)";
+  return nullptr;
+}
+
+bool ipc_refused_across(Notif& n, const IpcRecord& rec, const std::string& what) {
+  const char* why = ipc_boundary(n, rec);
+  // A built-in refusal (rule -2) is never only audited: refuse() answers.
+  return why && refuse(n, Decision{false, -2}, "ipc", what + why, EACCES);
+}
+
+namespace {
+
 bool same_ipc_namespace(int tid) {
   static struct stat own;
   static const bool haveOwn = stat("/proc/self/ns/ipc", &own) == 0;
@@ -122,10 +140,11 @@ bool sysv_gone(IpcKind k, uint64_t ident, const IpcRecord& rec) {
   return r < 0 || now.key != rec.key || (k == IpcKind::Shm && now.cpid != rec.cpid);
 }
 
-// Is the SysV object at `id` one the session made? A stale record is dropped.
-bool owned_now(Core& core, IpcKind k, int id) {
+// Is the SysV object at `id` one the session made (its record in *rec)? A stale record is dropped.
+bool owned_now(Core& core, IpcKind k, int id, IpcRecord* out = nullptr) {
   IpcRecord rec;
   if (id < 0 || !core.ipc().find(k, static_cast<uint64_t>(id), &rec)) return false;
+  if (out) *out = rec;
   if (!sysv_gone(k, static_cast<uint64_t>(id), rec)) return true;
   core.ipc().drop(k, static_cast<uint64_t>(id));
   return false;
@@ -160,11 +179,11 @@ long sysv_get(IpcKind k, int key, uint64_t arg, int flags) {
   return msgget(key, flags);
 }
 
-// Makes the object for the caller and records it. The id, or -errno.
-long make_object(Core& core, IpcKind k, int key, uint64_t arg, int flags) {
+// Makes the object for the caller and records it (made under its policy). The id, or -errno.
+long make_object(Notif& n, IpcKind k, int key, uint64_t arg, int flags) {
   const long id = sysv_get(k, key, arg, flags);
   if (id < 0) return -errno;
-  if (!record(core, k, static_cast<uint64_t>(id), IpcRecord{key, k == IpcKind::Shm ? getpid() : 0})) {
+  if (!record(*n.core, k, static_cast<uint64_t>(id), IpcRecord{key, k == IpcKind::Shm ? getpid() : 0, n.pol->id})) {
     remove_object(k, static_cast<int>(id));  // no room to remember it: the session could not use it
     return -ENOSPC;
   }
@@ -179,7 +198,7 @@ void sysv_get_for(Notif& n, IpcKind k) {
   const uint64_t arg = k == IpcKind::Msg ? 0 : a[1];
   if (!n.valid()) return;
   if (key == IPC_PRIVATE) {
-    const long id = make_object(*n.core, k, key, arg, flags);
+    const long id = make_object(n, k, key, arg, flags);
     return void(reply_value(n.listener(), n.req.id, id));
   }
   // Under the lock: a key looked up then made, with IPC_EXCL so that one made meanwhile
@@ -189,13 +208,17 @@ void sysv_get_for(Notif& n, IpcKind k) {
     const long id = sysv_get(k, key, arg, flags & ~(IPC_CREAT | IPC_EXCL));
     if (id >= 0) {
       if ((flags & IPC_CREAT) && (flags & IPC_EXCL)) return void(reply_error(n.listener(), n.req.id, EEXIST));
-      if (owned_now(*n.core, k, static_cast<int>(id))) return void(reply_value(n.listener(), n.req.id, id));
+      IpcRecord rec;
+      if (owned_now(*n.core, k, static_cast<int>(id), &rec)) {
+        if (ipc_refused_across(n, rec, std::string(kind_name(k)) + " key " + hex_key(key))) return;
+        return void(reply_value(n.listener(), n.req.id, id));
+      }
       // A built-in refusal (rule -2) is never only audited: refuse() answers.
       refuse(n, Decision{false, -2}, "ipc", std::string(kind_name(k)) + " key " + hex_key(key) + " (made outside this sandbox)", EACCES);
       return;
     }
     if (errno != ENOENT || !(flags & IPC_CREAT)) return void(reply_error(n.listener(), n.req.id, errno));
-    const long made = make_object(*n.core, k, key, arg, flags | IPC_EXCL);
+    const long made = make_object(n, k, key, arg, flags | IPC_EXCL);
     if (made != -EEXIST) return void(reply_value(n.listener(), n.req.id, made));
   }
   reply_error(n.listener(), n.req.id, EAGAIN);
@@ -218,7 +241,9 @@ void sysv_use_for(Notif& n, IpcKind k, int cmdArg) {
   const auto& a = n.req.data.args;
   const int id = static_cast<int>(a[0]);
   if (cmdArg >= 0 && index_or_info_cmd(k, static_cast<int>(a[cmdArg]))) return void(reply_continue(n.listener(), n.req.id));
-  if (owned_now(*n.core, k, id)) {
+  IpcRecord rec;
+  if (owned_now(*n.core, k, id, &rec)) {
+    if (ipc_refused_across(n, rec, std::string(kind_name(k)) + " id " + std::to_string(id))) return;
     if (cmdArg >= 0 && (static_cast<int>(a[cmdArg]) & ~kIpc64) == IPC_RMID) return remove_for(n, k, id);
     if (n.valid()) reply_continue(n.listener(), n.req.id);
     return;
@@ -233,13 +258,12 @@ int64_t queue_inode(int fd) {
   return fstat(fd, &st) == 0 ? static_cast<int64_t>(st.st_ino) : -1;
 }
 
-// Is the queue with this name hash and inode the one the session recorded?
-bool queue_recorded(Core& core, uint64_t hash, int64_t ino) {
-  IpcRecord rec;
-  return core.ipc().find(IpcKind::Mq, hash, &rec) && rec.key == ino;
+// Is the queue with this name hash and inode the one the session recorded (its record in *rec)?
+bool queue_recorded(Core& core, uint64_t hash, int64_t ino, IpcRecord* rec) {
+  return core.ipc().find(IpcKind::Mq, hash, rec) && rec->key == ino;
 }
 
-bool queue_is_ours(Core& core, uint64_t hash, int fd) { return queue_recorded(core, hash, queue_inode(fd)); }
+bool queue_is_ours(Core& core, uint64_t hash, int fd, IpcRecord* rec) { return queue_recorded(core, hash, queue_inode(fd), rec); }
 
 // An existing queue by name, for a look at its inode: read-only, or write-only when that is
 // all its mode allows us.
@@ -270,10 +294,12 @@ void mq_open_for(Notif& n) {
     Fd fd(static_cast<int>(syscall(SYS_mq_open, name.c_str(), oflag & ~(O_CREAT | O_EXCL), 0, nullptr)));
     if (fd.ok()) {
       if ((oflag & O_CREAT) && (oflag & O_EXCL)) return void(reply_error(n.listener(), n.req.id, EEXIST));
-      if (!queue_is_ours(*n.core, hash, fd.get())) {
+      IpcRecord rec;
+      if (!queue_is_ours(*n.core, hash, fd.get(), &rec)) {
         refuse(n, Decision{false, -2}, "ipc", what + " (made outside this sandbox)", EACCES);
         return;
       }
+      if (ipc_refused_across(n, rec, what)) return;
       n.core->ipc().set_name(IpcKind::Mq, hash, name);  // known again after a restart
       return void(reply_fd(n.listener(), n.req.id, fd.release(), cloexec));
     }
@@ -290,7 +316,7 @@ void mq_open_for(Notif& n) {
     if (!made.ok()) return void(reply_error(n.listener(), n.req.id, errno));
     // Recorded before the fd is handed over: an engine killed in between leaves a record,
     // and the replayed call finds its queue.
-    if (!record(*n.core, IpcKind::Mq, hash, IpcRecord{queue_inode(made.get()), 0})) {
+    if (!record(*n.core, IpcKind::Mq, hash, IpcRecord{queue_inode(made.get()), 0, n.pol->id})) {
       syscall(SYS_mq_unlink, name.c_str());
       return void(reply_error(n.listener(), n.req.id, ENOSPC));
     }
@@ -310,10 +336,12 @@ void mq_unlink_for(Notif& n) {
   std::lock_guard<std::mutex> g(n.core->ipc().get_lock());
   Fd fd = open_existing_queue(name);
   if (!fd.ok() && errno == ENOENT) return void(reply_error(n.listener(), n.req.id, ENOENT));
-  if (!fd.ok() || !queue_is_ours(*n.core, hash, fd.get())) {
+  IpcRecord rec;
+  if (!fd.ok() || !queue_is_ours(*n.core, hash, fd.get(), &rec)) {
     refuse(n, Decision{false, -2}, "ipc", "mqueue /" + name + " (made outside this sandbox)", EACCES);
     return;
   }
+  if (ipc_refused_across(n, rec, "mqueue /" + name)) return;
   if (syscall(SYS_mq_unlink, name.c_str()) != 0) return void(reply_error(n.listener(), n.req.id, errno));
   n.core->ipc().drop(IpcKind::Mq, hash);
   reply_value(n.listener(), n.req.id, 0);
@@ -394,7 +422,8 @@ bool mqueue_object(const struct stat& st) {
 bool mqueue_open_refused(Notif& n, const struct stat& st, const std::string& real) {
   if (S_ISDIR(st.st_mode)) return false;  // the filesystem's top: names are listed, nothing more
   const std::string name = real.substr(real.rfind('/') + 1);
-  if (queue_recorded(*n.core, ipc_name_hash(name), static_cast<int64_t>(st.st_ino))) return false;
+  IpcRecord rec;
+  if (queue_recorded(*n.core, ipc_name_hash(name), static_cast<int64_t>(st.st_ino), &rec)) return ipc_refused_across(n, rec, "mqueue /" + name);
   return refuse(n, Decision{false, -2}, "ipc", "mqueue /" + name + " (made outside this sandbox)", EACCES);
 }
 

@@ -44,6 +44,10 @@ enum class IpcKind : uint32_t { Shm = 1, Sem = 2, Msg = 3, Mq = 4, ShmFile = 5 }
 struct IpcRecord {
   int64_t key = 0;   // SysV key; mq: the inode number
   int32_t cpid = 0;  // shm: creator pid; otherwise 0
+  // The engine policy id of the program that made it (-1: not known, a record an older
+  // engine stored): an object made under a `commands:` override is that override's programs'
+  // only, and an override's programs use no other object of the session (ipc_boundary).
+  int32_t policy = -1;
 };
 
 class IpcTable {
@@ -94,6 +98,15 @@ class IpcTable {
 };
 
 uint64_t ipc_name_hash(const std::string& name);
+
+// The reason the caller may not use an object of its session made under `rec.policy` (the
+// same boundary as a `commands:` override's servers, net_boundary.h: either side is an
+// override's and they are not the same one), or nullptr. An override's program (a database
+// client, a cloud CLI that reads the credentials only it may) would otherwise share memory or
+// a queue with the programs the policy keeps from them.
+const char* ipc_boundary(Notif& n, const IpcRecord& rec);
+// Refuses (answers, with a denial line naming `what`) when ipc_boundary gives a reason.
+bool ipc_refused_across(Notif& n, const IpcRecord& rec, const std::string& what);
 
 // The mqueue filesystem (/dev/mqueue where it is mounted; every mount of it in this IPC
 // namespace is one filesystem): its files are the queues themselves, and an fd opened on one

@@ -30,7 +30,7 @@ struct IpcTable::Rec {
   uint64_t ident;
   int64_t key;
   int32_t cpid;
-  uint32_t pad;
+  int32_t policyPlus1;  // IpcRecord::policy + 1: 0 is "not known" (an older engine left it 0)
 };
 
 uint64_t ipc_name_hash(const std::string& name) {
@@ -71,7 +71,7 @@ bool IpcTable::open_store(int fd, size_t offset, size_t size) {
       const uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
       if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
       if (s != kLive) continue;
-      live_[Key{r.kind, r.ident}] = Entry{IpcRecord{r.key, r.cpid}, static_cast<int>(k), std::string()};
+      live_[Key{r.kind, r.ident}] = Entry{IpcRecord{r.key, r.cpid, r.policyPlus1 - 1}, static_cast<int>(k), std::string()};
     }
   }
   return true;
@@ -87,6 +87,7 @@ int IpcTable::store_put_locked(IpcKind kind, uint64_t ident, const IpcRecord& re
     r.ident = ident;
     r.key = rec.key;
     r.cpid = rec.cpid;
+    r.policyPlus1 = rec.policy + 1;
     __atomic_store_n(&r.state, kLive, __ATOMIC_RELEASE);
     return static_cast<int>(k);
   }

@@ -970,7 +970,7 @@ void bind_unix(Notif& n, const Sock& s, Addr& ad) {
   int r = bind(s.fd.get(), reinterpret_cast<sockaddr*>(&rel), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + last.size() + 1));
   int err = errno;
   if (fchdir(here.get()) < 0 && chdir("/") < 0) { /* nothing relies on a receiver's cwd */ }
-  if (r == 0 && !shm_record(*n.core, join_path(dir, last), -1, parent.get(), last.c_str())) {
+  if (r == 0 && !shm_record(n, join_path(dir, last), -1, parent.get(), last.c_str())) {
     unlinkat(parent.get(), last.c_str(), 0);
     return void(reply_error(n.listener(), n.req.id, ENOSPC));
   }

@@ -59,9 +59,10 @@ bool id_of(int fd, int dirfd, const char* name, ShmId& id) {
   return true;
 }
 
-bool ours(Core& core, const ShmId& id) {
-  IpcRecord rec;
-  return core.ipc().find(IpcKind::ShmFile, id.ino, &rec) && rec.key == id.born;
+bool ours(Core& core, const ShmId& id, IpcRecord* rec = nullptr) {
+  IpcRecord r;
+  if (!rec) rec = &r;
+  return core.ipc().find(IpcKind::ShmFile, id.ino, rec) && rec->key == id.born;
 }
 
 // Deeper than this below /dev/shm, nothing is made (the session's end removes what it made,
@@ -126,7 +127,8 @@ bool shm_place(const struct stat& dir_st, const std::string& dir) {
 static bool refused_unless_ours(Notif& n, int fd, int dirfd, const char* name, const struct stat& st, const std::string& real) {
   if (!shm_object(st, real)) return false;
   ShmId id;
-  if (id_of(fd, dirfd, name, id) && ours(*n.core, id)) return false;
+  IpcRecord rec;
+  if (id_of(fd, dirfd, name, id) && ours(*n.core, id, &rec)) return ipc_refused_across(n, rec, real);
   return refuse(n, Decision{false, -2}, "ipc", real + " (made outside this sandbox)", EACCES);
 }
 
@@ -161,7 +163,8 @@ bool shm_create_refused(Notif& n, int dirfd, const struct stat& st, const std::s
   if (shm_top(st)) return false;
   if (!shm_object(st, dir)) return false;
   ShmId id;
-  if (id_of(dirfd, -1, nullptr, id) && ours(*n.core, id)) return false;
+  IpcRecord rec;
+  if (id_of(dirfd, -1, nullptr, id) && ours(*n.core, id, &rec)) return ipc_refused_across(n, rec, dir);
   return refuse(n, Decision{false, -2}, "ipc", dir + " (made outside this sandbox)", EACCES);
 }
 
@@ -203,12 +206,12 @@ bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& 
   return refuse(n, Decision{false, -2}, "ipc", dest + " (new names go only under /dev/shm/, at most 16 directories deep)", EACCES);
 }
 
-bool shm_record(Core& core, const std::string& real, int fd, int dirfd, const char* name) {
+bool shm_record(Notif& n, const std::string& real, int fd, int dirfd, const char* name) {
   struct stat st;
   if ((fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) != 0) return true;
   if (!shm_object(st, real)) return true;
   ShmId id;
-  return id_of(fd, dirfd, name, id) && core.ipc().add(IpcKind::ShmFile, id.ino, IpcRecord{id.born, 0});
+  return id_of(fd, dirfd, name, id) && n.core->ipc().add(IpcKind::ShmFile, id.ino, IpcRecord{id.born, 0, n.pol->id});
 }
 
 ShmGoing shm_going(Core& core, int dirfd, const char* name, const std::string& real) {

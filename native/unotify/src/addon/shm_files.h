@@ -48,9 +48,10 @@ bool ipc_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const st
 // A directory of /dev/shm renamed to `dest` takes its tree along: refused when that tree
 // would then reach deeper than the limit (the session's end must reach all of it).
 bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& real, const std::string& dest);
-// After creating `real`: records the new object if it is in /dev/shm (fd, or dirfd+name).
-// false: it could not be recorded (the records are full): the caller removes it again.
-bool shm_record(Core& core, const std::string& real, int fd, int dirfd = -1, const char* name = nullptr);
+// After creating `real`: records the new object if it is in /dev/shm (fd, or dirfd+name), as
+// made under the caller's policy. false: it could not be recorded (the records are full):
+// the caller removes it again.
+bool shm_record(Notif& n, const std::string& real, int fd, int dirfd = -1, const char* name = nullptr);
 // Before an unlink, or a rename that may replace (dirfd, name): the object, if it is one of
 // ours (held by an O_PATH fd). After the call, shm_forget drops its record when the object
 // has no name left (its link count, read from the object itself, is 0): a name made by a
