@@ -159,8 +159,6 @@ describe('sbx exec: a debugger on a process of its own sandbox', () => {
   // answers the prctl and refuses what the kernel would, a sibling debugging them.
   it('a process that made itself non-dumpable still opens files, reports itself non-dumpable, and no sibling may debug it; its dumpable twin they may', async () => {
     const f = infoFile();
-    // The twin starts first: a process of the same policy started after the request counts as
-    // a possible child (the next test).
     const r = await inside(
       `${target()} T=$P; TA=$A;
        ${probe} undumpable ${f} & while [ ! -e ${f} ]; do sleep 0.05; done; read P A < ${f};
@@ -172,7 +170,7 @@ describe('sbx exec: a debugger on a process of its own sandbox', () => {
     expect(r.stdout).toContain(`attach ${pid}: Operation not permitted`);
     expect(r.stdout).toContain(`vmread ${pid}: Operation not permitted`);
     expect(r.stdout).toMatch(new RegExp(`^memread ${pid}: (Permission denied|Operation not permitted)$`, 'm'));
-    expect(r.stderr).toContain(denial('ptrace', pid, 'a process that made itself non-dumpable'));
+    expect(r.stderr).toContain(denial('ptrace', pid, 'a non-dumpable process (it, or the process it was forked from, asked)'));
     expect(r.stdout).toMatch(new RegExp(`^attach (?!${pid}:)\\d+: ok DEBUG-TARGET-DATA$`, 'm'));
   });
 
@@ -188,7 +186,7 @@ describe('sbx exec: a debugger on a process of its own sandbox', () => {
     );
     expect(r.stdout).toContain('undumpable-daemon: set 0');
     const pid = readFileSync(f, 'utf8').split(' ')[0]!;
-    const why = 'started after a process under its policy made itself non-dumpable: it may be its child';
+    const why = 'a non-dumpable process (it, or the process it was forked from, asked)';
     expect(r.stdout).toContain(`attach ${pid}: Operation not permitted`);
     expect(r.stdout).toContain(`vmread ${pid}: Operation not permitted`);
     expect(r.stdout).toMatch(new RegExp(`^memread ${pid}: (Permission denied|Operation not permitted)$`, 'm'));
@@ -260,6 +258,44 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
     expect(r.stdout).toMatch(/^memread \d+: Permission denied$/m);
     expect(r.stdout).toContain('SBXT_OWN=visible'); // the twin
     expect(sb.log().some((v) => v.op === 'proc' && v.target.includes("a fork of the session's shell"))).toBe(true);
+  });
+
+  // helper-94 #01, #02: both protections lived in the engine's memory only, so a supervisor
+  // restarted after a crash or an upgrade let a sibling read and debug them.
+  it("a supervisor killed with -9 forgets neither: a non-dumpable process's child and a fork of a shell that exec'd away stay undebuggable under the next supervisor; twin: a dumpable sibling started after them is debugged", { timeout: 90_000 }, async () => {
+    const go = join(sb.dir, 'restart-go');
+    const [uf, tf] = [join(sb.dir, 'restart-undumpable'), join(sb.dir, 'restart-target')];
+    const script = join(sb.dir, 'restart-probe.sh');
+    writeFileSync(
+      script,
+      [
+        'unset SBXT_HIDDEN',
+        `${probe} undumpable-daemon ${uf}; while [ ! -e ${uf} ]; do sleep 0.05; done; read U UA < ${uf}`,
+        target(tf),
+        '( while :; do sleep 0.2; done ) & bg=$!',
+        `exec sh -c "echo ready; while [ ! -e ${go} ]; do sleep 0.05; done; ${probe} attach $U $UA; ${probe} attach $P $A; ` +
+          `tr '\\0' '\\n' < /proc/$bg/environ 2>/dev/null | grep SBXT_HIDDEN || echo old-fork-refused; kill $bg $U $P"`,
+      ].join('\n'),
+    );
+    const job = sb.spawnSbxEnv(['shell', '--follow-cd', '--', 'sh', script], { SBXT_HIDDEN: 'topsecret', SBX_HOOK_REEXEC: '1' });
+    let early = '';
+    job.child.stdout?.on('data', (d: Buffer) => (early += d.toString()));
+    await until('the shell exec\'d away', () => early.includes('ready'), 30_000);
+    const session = sb.status().sessions[0]!;
+    const old = sb.supervisorPid()!;
+    process.kill(old, 'SIGKILL');
+    await until('a new supervisor serving the session', () => {
+      const pid = sb.supervisorPid();
+      return pid !== undefined && pid !== old && sb.status().sessions.some((x) => x.id === session.id);
+    }, 30_000);
+    writeFileSync(go, '');
+    const r = await job.done;
+    const undumpable = readFileSync(uf, 'utf8').split(' ')[0]!;
+    const twin = readFileSync(tf, 'utf8').split(' ')[0]!;
+    expect(r.stdout, r.stderr).toContain(`attach ${undumpable}: Operation not permitted`);
+    expect(r.stdout).toContain(`attach ${twin}: ok DEBUG-TARGET-DATA`);
+    expect(r.stdout).toContain('old-fork-refused');
+    expect(r.stdout).not.toContain('topsecret');
   });
 
   it('the supervisor and a keeper: refused', { timeout: 90_000 }, async () => {

@@ -48,7 +48,7 @@ const char* debug_refusal_as(Core& core, int tracer, int tracerPolicy, int trace
   if (core.is_protected(tracee) || core.is_protected(tracer)) return "sbx's own process";
   ProcTable& procs = core.procs();
   if (pol < 0) return "not of this session";
-  if (const char* why = core.dumpable().undumpable(tracee, pol)) return why;
+  if (procs.undumpable(tracee)) return "a non-dumpable process (it, or the process it was forked from, asked)";
   if (procs.follows_cd(tracee)) return "the session's shell, whose policy follows cd";
   if (procs.holds_shell_environ(tracee)) return "a fork of the session's shell (its environment block holds what the hook hid)";
   if (procs.sealed(tracee)) return "an sbx exec that narrowed itself (it holds what its flags hide from its command)";

@@ -87,7 +87,6 @@ class Core : public std::enable_shared_from_this<Core> {
   void journal_release(int slot) { journal_.release(slot); }
   ProcTable& procs() { return procs_; }
   ExecTable& execs() { return execs_; }  // which processes run a verified image (exec.cc)
-  DumpableTable& dumpable() { return dumpable_; }  // processes that asked not to be dumpable
   // Is this open file sbx's own launcher (same dev/ino as launcherPath at start)?
   bool is_launcher(int fd) const;
   PtyTable& ptys() { return ptys_; }  // ptys this session allocated (fs_tty.cc)
@@ -144,7 +143,6 @@ class Core : public std::enable_shared_from_this<Core> {
   std::shared_ptr<const std::vector<int>> protected_;
   ProcTable procs_;
   ExecTable execs_;
-  DumpableTable dumpable_;
   dev_t launcherDev_ = 0;
   ino_t launcherIno_ = 0;
   PtyTable ptys_;

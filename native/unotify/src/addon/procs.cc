@@ -45,7 +45,13 @@ const char kMagic[8] = {'S', 'B', 'X', 'T', 'A', 'G', 'S', '1'};
 constexpr size_t kHeader = 64;
 constexpr size_t kNextAt = 16;
 enum : uint32_t { kFree = 0, kWriting = 1, kLive = 2 };
-enum : uint32_t { kFollows = 1, kSealed = 2, kFiltered = 4 };
+enum : uint32_t { kFollows = 1, kSealed = 2, kFiltered = 4, kUndumpable = 8 };
+// Not a tag: the hash of an interactive shell's environment block (in `tag`; policy -1), kept
+// so that a restarted supervisor still knows its forks (holds_shell_environ).
+constexpr uint32_t kShellEnviron = 16;
+// At most this many such hashes are stored (one per exec of a shell: the launcher's, an
+// `exec bash`); more stay in memory only.
+constexpr size_t kStoredEnvirons = 256;
 
 uint64_t random64() {
   uint64_t r = 0;
@@ -95,8 +101,12 @@ bool ProcTable::open_store(int fd, size_t offset, size_t size) {
       uint32_t s = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE);
       if (s == kWriting) __atomic_store_n(&r.state, kFree, __ATOMIC_RELEASE);
       if (s != kLive) continue;
+      if (r.flags & kShellEnviron) {
+        shell_environs_[r.tag] = static_cast<int>(k);
+        continue;
+      }
       tags_[r.tag] = Tag{r.policy, r.owner, r.ownerStart, (r.flags & kFollows) != 0, static_cast<int>(k), (r.flags & kSealed) != 0,
-                         (r.flags & kFiltered) != 0};
+                         (r.flags & kFiltered) != 0, (r.flags & kUndumpable) != 0};
       for (auto [flag, map] : {std::pair{kFollows, &followers_}, std::pair{kSealed, &sealed_}}) {
         if (!(r.flags & flag) || map->count(r.owner)) continue;
         Fd pfd(sys_pidfd_open(r.owner, 0));
@@ -171,7 +181,7 @@ int ProcTable::store_put_locked(uint64_t tag, const Tag& t) {
       r.tag = tag;
       r.owner = t.owner;
       r.flags = (t.follows ? static_cast<uint32_t>(kFollows) : 0u) | (t.sealed ? static_cast<uint32_t>(kSealed) : 0u) |
-                (t.filtered ? static_cast<uint32_t>(kFiltered) : 0u);
+                (t.filtered ? static_cast<uint32_t>(kFiltered) : 0u) | (t.undumpable ? static_cast<uint32_t>(kUndumpable) : 0u);
       r.ownerStart = t.ownerStart;
       __atomic_store_n(&r.state, kLive, __ATOMIC_RELEASE);
       freeHint_ = k + 1;
@@ -210,7 +220,17 @@ void ProcTable::sweep_locked() {
   gen_++;
 }
 
-int ProcTable::mark_filtered(int tgid, int policy) { return assign_tag(tgid, policy, follows_cd(tgid), false, true); }
+int ProcTable::mark_filtered(int tgid, int policy) { return assign_tag(tgid, policy, follows_cd(tgid), false, true, -1); }
+
+int ProcTable::set_dumpable(int tgid, int policy, bool dumpable) { return assign_tag(tgid, policy, follows_cd(tgid), false, false, dumpable ? 0 : 1); }
+
+bool ProcTable::undumpable(int tgid) {
+  uint64_t tag;
+  if (!read_tag(tgid, tag)) return true;  // cannot tell: as non-dumpable (the caller refuses)
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = tags_.find(tag);
+  return it != tags_.end() && it->second.undumpable;
+}
 
 bool ProcTable::filtered(int tgid) {
   uint64_t tag;
@@ -220,19 +240,24 @@ bool ProcTable::filtered(int tgid) {
   return it != tags_.end() && it->second.filtered;
 }
 
-int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) { return assign_tag(tgid, policy, followsCd, sealed, false); }
+int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) { return assign_tag(tgid, policy, followsCd, sealed, false, -1); }
 
-int ProcTable::assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered) {
+int ProcTable::assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered, int undumpable) {
   std::lock_guard<std::mutex> one(assignMu_);
   struct rlimit cur;
   if (prlimit(tgid, RLIMIT_CORE, nullptr, &cur) != 0) return -errno;
-  Tag t{policy, tgid, proc_starttime(tgid), followsCd, -1, sealed, filtered};
+  Tag t{policy, tgid, proc_starttime(tgid), followsCd, -1, sealed, filtered, undumpable == 1};
   uint64_t tag;
   {
     std::lock_guard<std::mutex> g(mu_);
-    // The tag it carries now (its own, or the one it was forked with) passes a filter on.
+    // The tag it carries now (its own, or the one it was forked with) passes a filter and
+    // non-dumpability on; a seal is for life. Every mark is in the store, so a restarted
+    // supervisor knows it too.
     auto was = tags_.find(cur.rlim_max);
     if (was != tags_.end() && was->second.filtered) t.filtered = true;
+    if (was != tags_.end() && was->second.undumpable && undumpable < 0) t.undumpable = true;
+    auto seal = sealed_.find(tgid);
+    if (seal != sealed_.end() && seal->second.pidfd.ok() && pidfd_alive(seal->second.pidfd.get())) t.sealed = true;
     tag = fresh_tag_locked(cur.rlim_max);
     if (!tag) return -ERANGE;
     t.slot = store_put_locked(tag, t);
@@ -300,11 +325,35 @@ void ProcTable::exec_starts(int tgid) {
   std::string block;
   const bool read = read_file("/proc/" + std::to_string(tgid) + "/environ", block, kExecStringsMax);
   std::lock_guard<std::mutex> g(mu_);
-  if (read) shell_environs_.insert(environ_hash(block));
+  if (read) note_shell_environ_locked(environ_hash(block));
   auto it = followers_.find(tgid);
   if (it == followers_.end()) return;
   if (it->second.execs_left > 0) it->second.execs_left--;
   else drop_follower_locked(tgid);
+}
+
+void ProcTable::note_shell_environ_locked(uint64_t hash) {
+  if (shell_environs_.count(hash)) return;
+  int slot = -1;
+  // Stored like a tag record, never swept (a handful per session): a restarted supervisor
+  // must still know the forks of a shell that has exec'd away.
+  if (recs_ && shell_environs_.size() < kStoredEnvirons) {
+    for (uint32_t k = freeHint_; k < store_.count; k++) {
+      uint32_t expect = kFree;
+      if (!__atomic_compare_exchange_n(&recs_[k].state, &expect, kWriting, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) continue;
+      Rec& r = recs_[k];
+      r.policy = -1;
+      r.tag = hash;
+      r.owner = 0;
+      r.flags = kShellEnviron;
+      r.ownerStart = 0;
+      __atomic_store_n(&r.state, kLive, __ATOMIC_RELEASE);
+      freeHint_ = k + 1;
+      slot = static_cast<int>(k);
+      break;
+    }
+  }
+  shell_environs_[hash] = slot;
 }
 
 int ProcTable::tag_policy(int pid, bool* ok) {

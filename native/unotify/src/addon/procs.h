@@ -26,7 +26,9 @@
 //
 // Tags are recorded in a region of the keeper's memfd (after the journal): a supervisor
 // restarted after a kill -9 reads them back, so every running process — overrides
-// included — keeps its policy. Tags are random per engine (a 2^48 range), so another
+// included — keeps its policy, and what else is known of it (the shell that follows cd, a
+// seal, a filter of its own, non-dumpable, the shells' environment blocks): nothing that
+// protects a process lives in this engine's memory only. Tags are random per engine (a 2^48 range), so another
 // session's processes are not taken for this one's.
 #pragma once
 #include <atomic>
@@ -76,6 +78,14 @@ class ProcTable {
   int mark_filtered(int tgid, int policy);
   // tgid carries a filtered tag: it, or an ancestor before forking it, added a filter.
   bool filtered(int tgid);
+  // tgid asked not to be dumpable (prctl PR_SET_DUMPABLE 0; dumpable.cc) or to be again: a
+  // fresh tag, same policy, marked non-dumpable or not. The kernel passes non-dumpable to a
+  // forked child, and so does the tag (fork is not trapped); it stays across exec and later
+  // assignments (stricter than the kernel, which resets it at exec: the engine cannot tell a
+  // failed exec from one that ran the same file). 0 or -errno.
+  int set_dumpable(int tgid, int policy, bool dumpable);
+  // tgid carries a non-dumpable tag (or its tag cannot be read).
+  bool undumpable(int tgid);
   // Policy of tgid if it is this session's (its tag is one of ours), else -1.
   int member_policy(int tgid);
   // A pidfd on tgid if it is this session's: taken before the tag is read, so the answer is
@@ -121,10 +131,14 @@ class ProcTable {
     int slot;  // in the store, -1 in memory only
     bool sealed = false;
     bool filtered = false;  // mark_filtered
+    bool undumpable = false;  // set_dumpable
   };
   struct Rec;  // a store record (procs.cc)
   int tag_policy(int pid, bool* ok);
-  int assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered);
+  // undumpable: 1 mark, 0 clear, -1 as the tag the process carries now.
+  int assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered, int undumpable);
+  // Records a shell's environment block hash (in the store too, while there is room).
+  void note_shell_environ_locked(uint64_t hash);
   uint64_t fresh_tag_locked(uint64_t hard);
   int store_put_locked(uint64_t tag, const Tag& t);
   void store_free_locked(int slot);
@@ -146,8 +160,8 @@ class ProcTable {
   void drop_follower_locked(int tgid);
   std::unordered_map<int, Follower> followers_;
   // Environment blocks of the session's shells (hashes), recorded at each exec of one:
-  // holds_shell_environ.
-  std::unordered_set<uint64_t> shell_environs_;
+  // holds_shell_environ. Each → its slot in the store (-1: in memory only).
+  std::unordered_map<uint64_t, int> shell_environs_;
   std::unordered_map<int, Follower> sealed_;  // the same pin, for sealed processes
   uint64_t next_ = 0;  // the next tag to hand out (0: not seeded yet)
   // The store: a header then fixed records in the mapped region.
