@@ -56,7 +56,7 @@ Binder me(Notif& n) { return Binder{true, n.pol->id, n.core->override_base(n.pol
 
 // Could an override be involved in anything a program could reach on this machine: does any
 // policy of this process have `commands:` (port_squat.h)? Only then the engine looks up who
-// serves a port (a sock_diag dump).
+// serves a port (a sock_diag lookup).
 bool override_involved(Notif&) { return overrides_configured(); }
 
 }  // namespace

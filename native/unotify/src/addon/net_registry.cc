@@ -223,14 +223,25 @@ bool sock_diag(const void* req, size_t len, bool dump, const std::function<bool(
   std::vector<char> buf(32768);
   for (;;) {
     pollfd p{nl.get(), POLLIN, 0};
-    if (poll(&p, 1, 2000) != 1) return false;
+    const int ready = poll(&p, 1, 2000);
+    if (ready != 1) {
+      if (ready == 0) errno = ETIMEDOUT;
+      return false;
+    }
     ssize_t got = recv(nl.get(), buf.data(), buf.size(), 0);
-    if (got <= 0) return false;
+    if (got <= 0) {
+      if (got == 0) errno = EIO;
+      return false;
+    }
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(got));
          h = NLMSG_NEXT(h, got)) {
       if (h->nlmsg_type == NLMSG_DONE) return true;
       // An error ends the answer; only an acknowledgement (error 0) means the kernel answered.
-      if (h->nlmsg_type == NLMSG_ERROR) return reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error == 0;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const int error = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
+        if (error) errno = -error;
+        return error == 0;
+      }
       if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && each(h)) return true;
     }
     if (!dump) return true;

@@ -72,7 +72,8 @@ class ServedSockets {
 
 // One sock_diag request (`req`: its nlmsghdr and body, filled in): calls `each` with every
 // SOCK_DIAG_BY_FAMILY answer until it returns true or the answers end. False when the kernel
-// could not be asked (or answered with an error).
+// could not be asked or answered with an error (errno: that error, e.g. ENOENT for no such
+// socket).
 bool sock_diag(const void* req, size_t len, bool dump, const std::function<bool(const nlmsghdr*)>& each);
 
 // sock_diag of one of our unix sockets.

@@ -101,11 +101,63 @@ int match_score(const Holder& h, int family, const uint8_t* dest) {
   return 0;
 }
 
+constexpr int kLoopbackIfindex = 1;  // the kernel's LOOPBACK_IFINDEX: local packets arrive on lo
+
+// The socket the kernel itself would hand a packet to `dest` (`family`) port `port` from
+// nowhere in particular (no source: a connected socket's peer matches nothing), arriving on lo
+// as local packets do: a non-dump sock_diag request, which runs the kernel's own lookup (best
+// bound address, dual-stack sockets for IPv4, device binding). One round trip, whatever the
+// number of sockets on the machine. 1 found (in *out), 0 none, -1 the kernel could not be
+// asked (the caller falls back to a dump).
+int kernel_pick(int proto, int family, const uint8_t* dest, int port, Holder* out) {
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (family == AF_INET6 && memcmp(dest, mapped, 12) == 0) return kernel_pick(proto, AF_INET, dest + 12, port, out);
+  struct {
+    nlmsghdr h;
+    inet_diag_req_v2 r;
+  } req{};
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.h.nlmsg_flags = NLM_F_REQUEST;
+  req.r.sdiag_family = static_cast<uint8_t>(family);
+  req.r.sdiag_protocol = static_cast<uint8_t>(proto);
+  req.r.idiag_states = ~0u;
+  req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  req.r.id.idiag_if = kLoopbackIfindex;
+  const size_t n = family == AF_INET ? 4 : 16;
+  // TCP looks the listener up by the request's source; UDP (and UDP-Lite) by its destination
+  // ("swapped for historical reasons", udp_diag.c).
+  if (proto == IPPROTO_TCP) {
+    memcpy(req.r.id.idiag_src, dest, n);
+    req.r.id.idiag_sport = htons(static_cast<uint16_t>(port));
+  } else {
+    memcpy(req.r.id.idiag_dst, dest, n);
+    req.r.id.idiag_dport = htons(static_cast<uint16_t>(port));
+  }
+  bool found = false;
+  const bool asked = sock_diag(&req, sizeof req, false, [&](const nlmsghdr* h) {
+    const auto& m = *reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+    *out = Holder{cookie_of(m), addr_text(m.idiag_family, m.id.idiag_src, port), m.idiag_family, {}};
+    memcpy(out->local, m.id.idiag_src, m.idiag_family == AF_INET ? 4 : 16);
+    found = true;
+    return true;
+  });
+  if (asked) return found ? 1 : 0;
+  return errno == ENOENT ? 0 : -1;
+}
+
 // The `proto` servers on this machine a packet to `dest` (`family`) port `port` reaches: the
-// one bound most closely to the address, as the kernel picks it; with `every` (a broadcast or
-// multicast destination) each one on the port.
+// one the kernel picks (kernel_pick); with `every` (a broadcast or multicast destination) each
+// one on the port.
 std::vector<Holder> servers_reached_by(int proto, int family, const uint8_t* dest, int port, bool every) {
   std::vector<Holder> held;
+  if (!every) {
+    Holder h;
+    const int picked = kernel_pick(proto, family, dest, port, &h);
+    if (picked == 1) held.push_back(h);
+    if (picked >= 0) return held;
+  }
+  // A dump of both families, with the kernel's choice among them redone here.
   for (int f : {AF_INET, AF_INET6}) servers_on(f, proto, port, held);
   if (every) return held;
   int best = 0;
