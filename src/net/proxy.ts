@@ -149,6 +149,16 @@ export interface ProxyOptions {
   upstream?: Upstream;
 }
 
+/**
+ * Clients one proxy (one session) serves at once, and every proxy of this process together.
+ * Each costs the supervisor an fd, two with its target, and the supervisor's fds are every
+ * session's: a sandbox that held thousands of connections to its proxy made every other
+ * terminal's opens fail with EMFILE. Beyond either bound a new client is closed at once.
+ */
+export const PROXY_CLIENTS_PER_SESSION = 256;
+export const PROXY_CLIENTS_IN_ALL = 4096;
+let clientsInAll = 0;
+
 export class FilteringProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -163,6 +173,9 @@ export class FilteringProxy {
       server.once('error', reject);
       server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
     });
+    // An accept error later (EMFILE) is the server's, not a reason for the supervisor to exit.
+    server.on('error', () => {});
+    server.maxConnections = PROXY_CLIENTS_PER_SESSION;
     server.unref();
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -181,6 +194,9 @@ export class FilteringProxy {
   }
 
   private handle(client: Socket): void {
+    if (clientsInAll >= PROXY_CLIENTS_IN_ALL) return void client.destroy();
+    clientsInAll++;
+    client.once('close', () => clientsInAll--);
     this.track(client);
     client.setTimeout(30_000, () => client.destroy());
     const reader = new HeadReader(client);

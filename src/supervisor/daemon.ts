@@ -122,6 +122,8 @@ export class Supervisor {
       this.control!.once('error', reject);
       this.control!.listen(this.paths.control, () => resolve());
     });
+    // An accept error later (EMFILE) is logged; it must not end every session's supervisor.
+    this.control.on('error', (err) => say(`control socket: ${err.message}`));
     chmodSync(this.paths.control, 0o600);
     pinPlaces(this.env, this.paths.runtime);
     writeFileSync(this.paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
@@ -316,7 +318,14 @@ export class Supervisor {
         sock.end(`${JSON.stringify({ error: 'malformed request' })}\n`);
         return;
       }
-      this.handle(req, sock);
+      try {
+        this.handle(req, sock);
+      } catch (err) {
+        // One request failing (a syscall out of fds, say) answers that request only.
+        say(`control request ${String((req as { cmd?: unknown }).cmd)} failed: ${(err as Error).stack ?? String(err)}`);
+        this.send(sock, { error: `internal error: ${(err as Error).message}` });
+        sock.end();
+      }
     });
   }
 

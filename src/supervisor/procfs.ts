@@ -59,7 +59,11 @@ export function ttyPath(ttyNr: number): string | undefined {
 }
 
 export function selfRss(): number {
-  return process.memoryUsage.rss();
+  try {
+    return process.memoryUsage.rss();
+  } catch {
+    return 0; // it reads /proc, which fails when the supervisor is out of fds: status still answers
+  }
 }
 
 /** The parent pid of pid (the PPid: line of /proc/<pid>/status), or undefined when it is gone. */

@@ -10,8 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { makeProject, makeSandbox, sbxBin, until, type Sandbox } from './supervisor-helpers.js';
+import { PROXY_CLIENTS_PER_SESSION } from '../../src/net/proxy.js';
 import { tcpServers, writeHostsFile, type Servers } from './net-helpers.js';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 
 let sb: Sandbox;
 let servers: Servers;
@@ -209,5 +210,47 @@ describe('network policy in a session', () => {
     expect(out).toContain('after-wild ok hello from wild');
     expect(out).not.toContain('after-tame ok hello from tame');
     expect(out).toContain('after-tame');
+  });
+
+  // helper-95 #01: each client of a session's proxy cost the supervisor an fd, with no bound; a
+  // sandbox holding thousands ran it out of fds, and every other terminal's opens failed.
+  it('a session holding thousands of connections to its proxy keeps only its share: the rest are closed at once, the supervisor keeps its fds and another session works; twin: once it lets go, a new client is served', { timeout: 90_000 }, async () => {
+    const go = join(sb.dir, 'flood-go');
+    const flood = join(sb.dir, 'flood.py');
+    writeFileSync(
+      flood,
+      [
+        'import os, resource, select, socket, sys, time',
+        'hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]',
+        'resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))',
+        "port = int(os.environ['HTTP_PROXY'].rstrip('/').rsplit(':', 1)[1])",
+        'socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(1500)]',
+        'time.sleep(1)',
+        'def closed(s):',
+        '    p = select.poll(); p.register(s, select.POLLIN)',
+        '    if not p.poll(0): return False',
+        '    try: return s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""',
+        '    except OSError: return True',
+        "print('open', sum(not closed(s) for s in socks), flush=True)",
+        `while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)`,
+        'for s in socks: s.close()',
+        'time.sleep(0.5)',
+        'c = socket.create_connection(("127.0.0.1", port))',
+        'c.sendall(b"GET http://nothing.invalid/ HTTP/1.1\\r\\nHost: nothing.invalid\\r\\n\\r\\n")',
+        "print('after', c.recv(200).split(b'\\r\\n')[0].decode(), flush=True)",
+      ].join('\n'),
+    );
+    const run = sb.spawnSbx(['shell', '--', 'python3', flood]);
+    let early = '';
+    run.child.stdout?.on('data', (d: Buffer) => (early += d.toString()));
+    await until('the flood held', () => /^open \d+$/m.test(early), 60_000);
+    const fds = readdirSync(`/proc/${sb.supervisorPid()}/fd`).length;
+    const other = sb.sbx(['shell', '--', 'sh', '-c', 'cat /etc/hostname >/dev/null && echo other-ok']);
+    writeFileSync(go, '');
+    const out = (await run.done).stdout;
+    expect(Number(/^open (\d+)$/m.exec(out)?.[1]), out).toBe(PROXY_CLIENTS_PER_SESSION);
+    expect(fds).toBeLessThan(PROXY_CLIENTS_PER_SESSION + 400);
+    expect(other.stdout, other.stderr).toContain('other-ok');
+    expect(out).toMatch(/^after HTTP\/1\.[01] \d{3}/m);
   });
 });
