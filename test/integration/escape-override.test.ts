@@ -1340,4 +1340,21 @@ describe('shared memory and message queues a program under an override makes', (
     expect(r.stderr).toMatch(/sbx: denied ipc .*\(made in this session outside this commands: override: an override's programs use only their own objects\)/);
     expect(base!.trim().split('\n')).toEqual(['file BASE-ONLY', 'key BASE-ONLY', 'id BASE-ONLY', 'queue BASE-ONLY']);
   });
+
+  // helper-95 #02: the override's open of /dev/shm/NAME followed a symlink the base program put
+  // there, out of /dev/shm, into a file it reads.
+  it("a base program cannot put a symlink in /dev/shm for the override's program to write through; twin: a symlink beside it in a directory it writes is made", async () => {
+    const k = key();
+    const name = `sbx-ovr-${process.pid}-c`;
+    const leak = join(pub, `shm-leak-${process.pid}`);
+    const r = await inside(
+      `ln -s ${leak} /dev/shm/${name} 2>/dev/null; echo "link=$?"; ln -s ${leak} ${pub}/shm-twin-${process.pid} && echo twin=0; ` +
+        `ipctool make ${name} ${k} ${secret} > /dev/null; cat ${leak} 2>/dev/null; echo BASE; ${join(pub, 'ipcbase')} read ${name} ${k} 0`,
+    );
+    expect(r.stdout, r.stderr).toMatch(/^link=1$/m);
+    expect(r.stdout).toMatch(/^twin=0$/m);
+    expect(r.stderr).toMatch(/sbx: denied ipc \/dev\/shm\/\S+ \(a symlink in \/dev\/shm: a program opening that name would follow it out of \/dev\/shm\)/);
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stdout).toMatch(/^file EACCES$/m);
+  });
 });

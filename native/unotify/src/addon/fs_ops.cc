@@ -495,7 +495,8 @@ bool git_dir_symlink_refused(Notif& n, const std::string& at, const std::string&
 
 // A symlink with target `text` at `d`, made there or given that name (moved, hard-linked).
 bool symlink_at_refused(Notif& n, const Target& d, const std::string& text) {
-  return (!text.empty() && link_target_refused(n, d, text)) || home_dot_entry_refused(n, d, "a symlink");
+  return (!text.empty() && link_target_refused(n, d, text)) || home_dot_entry_refused(n, d, "a symlink") ||
+         (!d.unnamed && shm_symlink_refused(n, d.parent.get(), d.real));
 }
 
 // The symlink at `at` (a directory fd and a name; "" for the object an O_PATH fd holds), or false.

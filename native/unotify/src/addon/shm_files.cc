@@ -59,6 +59,11 @@ bool id_of(int fd, int dirfd, const char* name, ShmId& id) {
   return true;
 }
 
+// A program that opens a name there (a database, a tool that keeps what it read under a known
+// name; a `commands:` override's program, ipc.h ipc_boundary) would follow a symlink out of
+// /dev/shm and write where the sandbox reads: no symlink goes there from inside.
+constexpr const char* kNoSymlinks = " (a symlink in /dev/shm: a program opening that name would follow it out of /dev/shm)";
+
 bool ours(Core& core, const ShmId& id, IpcRecord* rec = nullptr) {
   IpcRecord r;
   if (!rec) rec = &r;
@@ -153,6 +158,12 @@ bool shm_image_refused(Notif& n, const std::string& exe) {
   return shm_refused(n, fd.get(), st, real);
 }
 
+bool shm_symlink_refused(Notif& n, int dirfd, const std::string& real) {
+  struct stat dir;
+  if (fstat(dirfd, &dir) != 0 || !shm_place(dir, parent_of(real))) return false;
+  return refuse(n, Decision{false, -2}, "ipc", real + kNoSymlinks, EACCES);
+}
+
 bool shm_create_refused(Notif& n, int dirfd, const struct stat& st, const std::string& real) {
   const std::string dir = parent_of(real);
   if (shm_top(st) || shm_object(st, dir)) {
@@ -175,8 +186,9 @@ bool ipc_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const st
 }
 
 namespace {
-// How many levels of names lie below the directory dirfd (0: empty), counting no further than cap.
-int tree_height(int dirfd, int cap) {
+// How many levels of names lie below the directory dirfd (0: empty), counting no further than
+// cap; *links is set when a symlink is among them.
+int tree_height(int dirfd, int cap, bool* links) {
   if (cap <= 0) return 0;
   DIR* d = fdopendir(dup(dirfd));
   if (!d) return 0;
@@ -184,9 +196,10 @@ int tree_height(int dirfd, int cap) {
   while (struct dirent* e = readdir(d)) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
     int below = 1;
+    if (e->d_type == DT_LNK || e->d_type == DT_UNKNOWN) *links = true;  // unknown: counted as one
     if (e->d_type == DT_DIR) {
       Fd sub(openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (sub.ok()) below += tree_height(sub.get(), cap - 1);
+      if (sub.ok()) below += tree_height(sub.get(), cap - 1, links);
     }
     if (below > height) height = below;
     if (height > cap) break;
@@ -201,7 +214,9 @@ bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& 
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) || !shm_object(st, real)) return false;
   Fd dir(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   // Unreadable (closed to its owner): its tree cannot be measured, so it does not move.
-  const int height = dir.ok() ? tree_height(dir.get(), kMaxDepth) : kMaxDepth;
+  bool links = false;
+  const int height = dir.ok() ? tree_height(dir.get(), kMaxDepth, &links) : kMaxDepth;
+  if (links && under_dev_shm(dest)) return refuse(n, Decision{false, -2}, "ipc", dest + kNoSymlinks, EACCES);
   if (under_dev_shm(dest) && depth_of(dest) + height < kMaxDepth) return false;
   return refuse(n, Decision{false, -2}, "ipc", dest + " (new names go only under /dev/shm/, at most 16 directories deep)", EACCES);
 }

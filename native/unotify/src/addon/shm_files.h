@@ -41,12 +41,17 @@ bool shm_image_refused(Notif& n, const std::string& exe);
 // is in /dev/shm and neither /dev/shm itself nor one the session made, or the name would lie
 // deeper than the limit.
 bool shm_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const std::string& real);
+// A symlink about to be made, moved or hard-linked at `real` in directory `dirfd`: refused
+// when that directory is /dev/shm or one below it (a program opening that name would follow it
+// out, and write where the sandbox reads).
+bool shm_symlink_refused(Notif& n, int dirfd, const std::string& real);
 // The same, and never a name in the mqueue filesystem (mq_open makes queues, and records
 // them): the one check the path calls that make a name go through (open, mkdir, mknod,
 // symlink, link, rename).
 bool ipc_create_refused(Notif& n, int dirfd, const struct stat& dir_st, const std::string& real);
 // A directory of /dev/shm renamed to `dest` takes its tree along: refused when that tree
-// would then reach deeper than the limit (the session's end must reach all of it).
+// would then reach deeper than the limit (the session's end must reach all of it), or holds a
+// symlink (shm_symlink_refused).
 bool shm_move_refused(Notif& n, int dirfd, const char* name, const std::string& real, const std::string& dest);
 // After creating `real`: records the new object if it is in /dev/shm (fd, or dirfd+name), as
 // made under the caller's policy. false: it could not be recorded (the records are full):
