@@ -354,6 +354,11 @@ void Core::handle(seccomp_notif req, const std::shared_ptr<Core>& self, int slot
     } catch (...) {
       report_error(n, "proc", "internal error", EACCES);
     }
+    // A handler that returned without an answer (a failure taken for "the caller is gone")
+    // would leave a live caller waiting in the kernel for good, its slot released so no later
+    // supervisor replays it: answered here instead. Only a caller still waiting is asked about.
+    if (!n.deferred && last_answer_sent_here() != n.req.id && n.valid())
+      report_error(n, "proc", std::string(n.syscall ? n.syscall : "syscall") + " (left unanswered by sbx: an internal failure)", EAGAIN);
   }
   pending--;
   if (!n.deferred) journal_.release(n.slot);

@@ -285,7 +285,7 @@ void handle_proc(Notif& n);    // other processes: priority, affinity, limits, F
 void handle_fdmeta(Notif& n);  // metadata changes through an fd (fchmod, fsetxattr, chattr)
 // The caller's fd `fd` as our own fd on the same open file description (fs_fdmeta.cc): a
 // racing thread may replace the caller's entry, ours stays. 0; -ESRCH: the caller is gone
-// (answer nothing); -EBADF: no such fd.
+// (answer nothing); -EBADF: no such fd; -ENFILE (-ENOMEM): this process is out of fds (memory).
 int copy_caller_fd(Notif& n, int fd, Fd& out);
 void handle_async(Notif& n);   // signal-driven I/O switched on (fcntl O_ASYNC, FIOASYNC): proc.cc
 void handle_debug(Notif& n);   // ptrace, process_vm_readv/writev (debug.cc)

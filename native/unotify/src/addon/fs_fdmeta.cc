@@ -29,11 +29,24 @@ void reply_result(Notif& n, long r) { reply_value(n.listener(), n.req.id, r < 0 
 
 }  // namespace
 
+namespace {
+// What to answer when our own copy could not be made for lack of fds or memory here: the
+// system's limit (ENFILE), never "gone" (nothing would answer a live caller).
+int short_of(int err) { return err == EMFILE || err == ENFILE ? -ENFILE : -err; }
+}  // namespace
+
 int copy_caller_fd(Notif& n, int fd, Fd& out) {
   Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
-  if (!pidfd.ok() || !n.valid()) return -ESRCH;
+  if (!pidfd.ok()) {
+    const int err = errno;
+    return err == ESRCH || !n.valid() ? -ESRCH : short_of(err);
+  }
+  if (!n.valid()) return -ESRCH;
   out = Fd(sys_pidfd_getfd(pidfd.get(), fd, 0));
-  return out.ok() ? 0 : -EBADF;
+  if (out.ok()) return 0;
+  const int err = errno;
+  if (err == EMFILE || err == ENFILE || err == ENOMEM) return short_of(err);
+  return -EBADF;
 }
 
 void handle_fdmeta(Notif& n) {

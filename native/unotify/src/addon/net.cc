@@ -123,10 +123,7 @@ bool restricted(const Notif& n) {
 }
 
 int get_socket(Notif& n, int tfd, Sock& s) {
-  Fd pidfd(sys_pidfd_open(n.caller.tgid, 0));
-  if (!pidfd.ok() || !n.valid()) return -ESRCH;
-  s.fd.reset(sys_pidfd_getfd(pidfd.get(), tfd, 0));
-  if (!s.fd.ok()) return -EBADF;
+  if (int e = copy_caller_fd(n, tfd, s.fd)) return e;
   socklen_t l = sizeof(int);
   if (getsockopt(s.fd.get(), SOL_SOCKET, SO_TYPE, &s.type, &l) < 0) return -ENOTSOCK;
   l = sizeof(int);

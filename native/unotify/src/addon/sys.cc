@@ -41,7 +41,14 @@ bool notif_sync_wakeups(int listener) {
   return ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 }
 
+namespace {
+thread_local uint64_t tl_answered = 0;
+}  // namespace
+
+uint64_t last_answer_sent_here() { return tl_answered; }
+
 static int send_resp(int listener, seccomp_notif_resp& r) {
+  tl_answered = r.id;
   if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r) == 0) return 0;
   return -errno;
 }

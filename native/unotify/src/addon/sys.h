@@ -57,6 +57,9 @@ bool notif_id_valid(int listener, uint64_t id);
 // Asks for synchronous wake-ups (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 6.6+); false when the
 // kernel does not know it (nothing changes then).
 bool notif_sync_wakeups(int listener);
+// The id of the last notification this thread sent an answer for (tried to: it may have been
+// gone): what lets Core::handle see a handler that returned without answering.
+uint64_t last_answer_sent_here();
 int reply_continue(int listener, uint64_t id);
 int reply_error(int listener, uint64_t id, int err);  // err: positive errno
 int reply_value(int listener, uint64_t id, int64_t val);
