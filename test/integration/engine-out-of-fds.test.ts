@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { sbxBin, tempWorld } from './exec-helpers.js';
@@ -46,12 +46,35 @@ it('a connect while the engine is out of fds fails at once (ENFILE) instead of w
       "print('after', attempt(), flush=True)",
     ].join('\n'),
   );
-  // Its own engine (no supervisor): the engine is this process, node, whose limit we lower.
-  const child = spawn(sbxBin, ['exec', '--policy', policy, '--', 'python3', script], {
-    env: { ...world.env, SBX_NO_FAST: '1' },
-    cwd: world.dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { code, out, err } = await underEngineLimit(150, ['python3', script], { SBX_NO_FAST: '1' }, go, ['--policy', policy]);
+  expect(code, `${out}\n${err}`).toBe(0);
+  expect(out).toMatch(/^connect ENFILE$/m);
+  expect(out).toMatch(/^after ECONNREFUSED$/m);
+});
+
+// helper-95 lead: the walk of a moved directory's tree held an fd for every subdirectory
+// waiting to be walked; a rename of one with 25,000 took the supervisor to its fd limit.
+it("a directory of 2,000 subdirectories moves with the engine at a 300-fd limit (the walk holds one fd per level); twin: the same tree with a symlink deep inside is still refused where it would land in a git directory", { timeout: 90_000 }, async () => {
+  const go = join(world.dir, 'go-walk');
+  const repo = join(world.dir, 'repo');
+  execFileSync('git', ['init', '-q', repo]);
+  for (const tree of ['big', 'bigl']) for (let i = 0; i < 2000; i++) mkdirSync(join(world.dir, tree, `d${i}`, 'x'), { recursive: true });
+  symlinkSync('elsewhere', join(world.dir, 'bigl', 'd1000', 'x', 'l'));
+  const script = `echo waiting; while [ ! -e ${go} ]; do sleep 0.05; done; mv big repo/.git/big && echo big-ok; mv bigl repo/.git/bigl 2>/dev/null || echo bigl-refused`;
+  const { code, out, err } = await underEngineLimit(300, ['sh', '-c', script], { SBX_NO_FAST: '1' }, go, ['--allow-write=.']);
+  expect(code, `${out}\n${err}`).toBe(0);
+  expect(out, err).toMatch(/^big-ok$/m);
+  expect(out).toMatch(/^bigl-refused$/m);
+  expect(err).toMatch(/sbx: denied write \S+\/repo\/\.git\/bigl\/d1000\/x\/l \(a symlink in a git directory/);
+});
+
+/**
+ * `sbx exec [flags] -- argv` with its own engine (no supervisor): once the program prints
+ * "waiting", the engine's fd limit (the sbx process, node) is lowered to `limit` from outside
+ * and the file `go` is made. The program's exit code (or "hung" after 60 s) and its output.
+ */
+async function underEngineLimit(limit: number, argv: string[], env: Record<string, string>, go: string, flags: string[] = []) {
+  const child = spawn(sbxBin, ['exec', ...flags, '--', ...argv], { env: { ...world.env, ...env }, cwd: world.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -59,14 +82,11 @@ it('a connect while the engine is out of fds fails at once (ENFILE) instead of w
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   try {
     await until('the program started', () => out.includes('waiting'), 30_000);
-    execFileSync('prlimit', ['--pid', String(child.pid), '--nofile=150:150']);
+    execFileSync('prlimit', ['--pid', String(child.pid), `--nofile=${limit}:${limit}`]);
     writeFileSync(go, '');
     const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('hung'), 60_000))]);
-    expect(code, `${out}\n${err}`).toBe(0);
-    expect(out).toMatch(/^connect ENFILE$/m);
-    expect(out).toMatch(/^after ECONNREFUSED$/m);
-    expect(existsSync(go)).toBe(true);
+    return { code, out, err };
   } finally {
     child.kill('SIGKILL');
   }
-});
+}

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <utility>
 #include <vector>
@@ -52,56 +53,56 @@ Served served_elsewhere(ServedSockets& ours, int base, const char* name, const s
     return s;
   }
   if (!S_ISDIR(st.st_mode)) return Served::kNo;
-  struct Item {
-    Fd fd;
+  // One open directory per level of the path walked (its subdirectories are walked as they are
+  // met), not one per directory waiting: a tree of many directories must not run the
+  // supervisor out of fds.
+  struct Frame {
+    std::unique_ptr<DIR, int (*)(DIR*)> dir;
     std::string path;
   };
-  std::vector<Item> stack;
+  std::vector<Frame> stack;
   std::set<std::pair<dev_t, ino_t>> seen{{st.st_dev, st.st_ino}};
   Fd top(openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!top.ok()) return dead_end(errno) ? Served::kNo : Served::kUnknown;
-  stack.push_back({std::move(top), path});
+  DIR* first = fdopendir(top.release());
+  if (!first) return Served::kUnknown;
+  stack.push_back({std::unique_ptr<DIR, int (*)(DIR*)>(first, closedir), path});
   size_t entries = 0;
   while (!stack.empty()) {
-    Item it = std::move(stack.back());
-    stack.pop_back();
-    DIR* d = fdopendir(it.fd.get());
-    if (!d) return Served::kUnknown;
-    it.fd.release();
-    Served found = Served::kNo;
-    while (dirent* e = readdir(d)) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      if (++entries > kMaxWalkEntries) {
-        found = Served::kUnknown;
-        break;
-      }
-      // Regular files and the like lead nowhere; sockets, directories and symlinks are looked at.
-      if (e->d_type != DT_SOCK && e->d_type != DT_DIR && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
-      struct stat es;
-      if (fstatat(dirfd(d), e->d_name, &es, 0) != 0) {
-        if (dead_end(errno)) continue;
-        found = Served::kUnknown;
-        break;
-      }
-      const std::string p = join_path(it.path, e->d_name);
-      if (S_ISSOCK(es.st_mode)) {
-        const Served s = socket_served(ours, dirfd(d), e->d_name, es);
-        if (s == Served::kNo) continue;
-        if (s == Served::kYes && where) *where = p;
-        found = s;
-        break;
-      }
-      if (!S_ISDIR(es.st_mode) || !seen.insert({es.st_dev, es.st_ino}).second) continue;
-      Fd sub(openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!sub.ok()) {
-        if (dead_end(errno)) continue;
-        found = Served::kUnknown;  // unreadable: what it holds cannot be told
-        break;
-      }
-      stack.push_back({std::move(sub), p});
+    DIR* d = stack.back().dir.get();
+    errno = 0;
+    dirent* e = readdir(d);
+    if (!e) {
+      if (errno != 0) return Served::kUnknown;
+      stack.pop_back();
+      continue;
     }
-    closedir(d);
-    if (found != Served::kNo) return found;
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (++entries > kMaxWalkEntries) return Served::kUnknown;
+    // Regular files and the like lead nowhere; sockets, directories and symlinks are looked at.
+    if (e->d_type != DT_SOCK && e->d_type != DT_DIR && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+    struct stat es;
+    if (fstatat(dirfd(d), e->d_name, &es, 0) != 0) {
+      if (dead_end(errno)) continue;
+      return Served::kUnknown;
+    }
+    std::string p = join_path(stack.back().path, e->d_name);
+    if (S_ISSOCK(es.st_mode)) {
+      const Served s = socket_served(ours, dirfd(d), e->d_name, es);
+      if (s == Served::kNo) continue;
+      if (s == Served::kYes && where) *where = p;
+      return s;
+    }
+    if (!S_ISDIR(es.st_mode) || !seen.insert({es.st_dev, es.st_ino}).second) continue;
+    if (stack.size() >= kMaxWalkDepth) return Served::kUnknown;
+    Fd sub(openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!sub.ok()) {
+      if (dead_end(errno)) continue;
+      return Served::kUnknown;  // unreadable: what it holds cannot be told
+    }
+    DIR* below = fdopendir(sub.release());
+    if (!below) return Served::kUnknown;
+    stack.push_back({std::unique_ptr<DIR, int (*)(DIR*)>(below, closedir), std::move(p)});
   }
   return Served::kNo;
 }

@@ -17,6 +17,8 @@ enum class Served { kNo, kYes, kUnknown };
 // Entries a walk below a moved name reads at most (here and in fs_ops.cc's deny-glob walk);
 // beyond, what the tree holds cannot be told and the move is refused.
 constexpr size_t kMaxWalkEntries = 50000;
+// Nor deeper than this many directories (the walk holds one open directory per level).
+constexpr size_t kMaxWalkDepth = 1024;
 
 // What `name` in `dirfd` leads to, followed as a client would: a socket file bound by a
 // server now (not one of `ours`, the session's own), or a directory holding one at any depth

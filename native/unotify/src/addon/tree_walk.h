@@ -25,9 +25,11 @@ enum class TreeWalk { kDone, kStopped, kTooBig, kUnreadable };
 
 // Past this many entries a tree is not walked on (the step that needed it is refused).
 constexpr size_t kMaxTreeEntries = 200000;
+// Nor past this many levels: the walk holds one open directory per level.
+constexpr size_t kMaxTreeDepth = 1024;
 
 // Calls visit(entry, subdir, mark) for each entry below directory `top` (the fd is consumed),
-// depth first; `subdir` is the opened directory for a DT_DIR entry, else -1. visit returns
+// depth first (a subdirectory's entries right after it); `subdir` is the opened directory for a DT_DIR entry, else -1. visit returns
 // false to stop the walk. For a directory it may change `mark` (it starts as the holder's):
 // what its own entries are given. More than `max_entries` entries: kTooBig, not walked on.
 TreeWalk walk_tree(Fd top, bool top_mark, size_t max_entries,
