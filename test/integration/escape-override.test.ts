@@ -1131,16 +1131,23 @@ describe('a server a program under an override runs', () => {
   // helper-90 #01: which server a connect reaches is the kernel's pick by address, not the
   // first the session bound on the port.
   it("a base program's decoy on 127.0.0.1:P does not open the override's server on [::1]:P; twin: the decoy itself is reached", async () => {
-    const r = await tcpServe(
-      'tcptool serve6',
+    // P is the port the kernel gave the override's server on ::1; on 127.0.0.1 a client socket
+    // of anyone on the machine may hold it already: then another pair is tried.
+    const r = await inside(
       [
-        `${pub}/tcpbase serve $P > ${pub}/decoy-port & d=$!`,
-        `until grep -q listening ${pub}/decoy-port 2>/dev/null; do sleep 0.05; done`,
+        'for try in 1 2 3 4 5; do',
+        `  rm -f ${pub}/tcp-port ${pub}/decoy-port; tcptool serve6 0 > ${pub}/tcp-port & s=$!`,
+        `  until grep -q listening ${pub}/tcp-port 2>/dev/null; do sleep 0.05; done; P=$(cut -d' ' -f2 ${pub}/tcp-port)`,
+        `  ${pub}/tcpbase serve $P > ${pub}/decoy-port & d=$!`,
+        `  until grep -q listening ${pub}/decoy-port 2>/dev/null || ! kill -0 $d 2>/dev/null; do sleep 0.05; done`,
+        `  grep -q listening ${pub}/decoy-port && break`,
+        `  tcptool get6 $P quit >/dev/null; wait $s`,
+        'done',
         `echo "base6 $(${pub}/tcpbase get6 $P ${secret})"`,
         `echo "decoy $(${pub}/tcpbase get $P /etc/hostname)"`,
         `${pub}/tcpbase get $P quit >/dev/null; wait $d`,
+        `tcptool get6 $P quit >/dev/null; wait $s`,
       ].join('\n'),
-      'tcptool get6',
     );
     expect(r.stdout).toMatch(/^base6 error \[Errno 13\] Permission denied/m);
     expect(r.stderr).toMatch(/sbx: denied net \[::1\]:\d+ \(a server a commands: override runs/);
@@ -1187,7 +1194,7 @@ describe('a server a program under an override runs', () => {
   // between). The check and the connect are one step now, and so are a bind or listen and
   // its record.
   it("a base program retrying its connect while the override's server starts listening again and again never reaches it; twin: the override program's own retries do", async () => {
-    const P = 20000 + Math.floor(Math.random() * 20000);
+    const P = 20000 + Math.floor(Math.random() * 12000); // below the kernel's ephemeral range: no client's port
     const race = (client: string) => inside(`tcptool cycle ${P} 3 ${secret} & ${client} hammer ${P} 3; wait`);
     const r = await race(`${pub}/tcpbase`);
     expect(r.stdout).toMatch(/^nothing after \d+/m);
@@ -1201,7 +1208,7 @@ describe('a server a program under an override runs', () => {
   // The same through sbx's filtering proxy: it asked whether an override's server was there,
   // then connected later (a name to resolve, a connect in JavaScript).
   it("a base program retrying a CONNECT through sbx's proxy while the override's server starts listening again and again never reaches it; twin: a base server is reached through the proxy", async () => {
-    const P = 20000 + Math.floor(Math.random() * 20000);
+    const P = 20000 + Math.floor(Math.random() * 12000); // below the kernel's ephemeral range: no client's port
     const viaProxy = (script: string) =>
       sbxExec(['--policy', policyFile, '--allow-net=*.wild.test', '--allow-net=127.0.0.1', '--', 'sh', '-c', script], { env, cwd: world.dir });
     const r = await viaProxy(`tcptool cycle ${P} 3 ${secret} & ${pub}/tcpbase phammer ${P} 3; wait`);
