@@ -68,6 +68,42 @@ it("a directory of 2,000 subdirectories moves with the engine at a 300-fd limit 
   expect(err).toMatch(/sbx: denied write \S+\/repo\/\.git\/bigl\/d1000\/x\/l \(a symlink in a git directory/);
 });
 
+// helper-95 #04: the engine pinned a pidfd for every sandboxed thread it saw, with no bound:
+// thousands of idle threads that had each made one trapped call took all of its fds.
+it('600 idle threads that each made a trapped call leave the engine (at a 400-fd limit) fds for the work: the process goes on opening files (twin: the same opens with no threads)', { timeout: 90_000 }, async () => {
+  const go = join(world.dir, 'go-threads');
+  const script = join(world.dir, 'threads.py');
+  writeFileSync(
+    script,
+    [
+      'import os, threading, time',
+      "print('waiting', flush=True)",
+      `while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)`,
+      'def opens():',
+      '    ok = 0',
+      '    for _ in range(20):',
+      '        try: open("/etc/hostname").close(); ok += 1',
+      '        except OSError: pass',
+      '    return ok',
+      "print('alone', opens(), flush=True)",
+      'done = threading.Event()',
+      'def idle():',
+      '    open("/etc/hostname").close()',
+      '    done.wait()',
+      'threads = [threading.Thread(target=idle) for _ in range(600)]',
+      'for t in threads: t.start()',
+      'time.sleep(1)',
+      "print('beside', opens(), flush=True)",
+      'done.set()',
+      'for t in threads: t.join()',
+    ].join('\n'),
+  );
+  const { code, out, err } = await underEngineLimit(400, ['python3', script], { SBX_NO_FAST: '1' }, go);
+  expect(code, `${out}\n${err}`).toBe(0);
+  expect(out).toMatch(/^alone 20$/m);
+  expect(out).toMatch(/^beside 20$/m);
+});
+
 /**
  * `sbx exec [flags] -- argv` with its own engine (no supervisor): once the program prints
  * "waiting", the engine's fd limit (the sbx process, node) is lowered to `limit` from outside

@@ -504,6 +504,11 @@ int ProcTable::tgid_of(int tid, uint64_t* serial, SharedFd* pin) {
   // Not polled here: the caller waits in its notification, so the pidfd holds it unless it
   // died (or its tid was reused) since; the decision's own NOTIF_ID_VALID finds that out
   // before anything is answered or recorded for it, and every later hit polls the pidfd.
+  if (pfd.ok() && fd_table_running_short(pfd.get())) {
+    // Not kept: pinned for this notification only (no serial: nothing is keyed by it).
+    if (process) *pin = std::make_shared<const Fd>(std::move(pfd));
+    return tgid;
+  }
   if (pfd.ok()) {
     if (ids_.size() > 8192)
       for (auto i = ids_.begin(); i != ids_.end();) i = pidfd_alive(i->second.pidfd) ? std::next(i) : ids_.erase(i);

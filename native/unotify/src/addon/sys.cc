@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -210,6 +211,12 @@ bool proc_session_tty(int pid, int* session, int* foreground) {
   *session = atoi(nth_field(a, 6).c_str());
   *foreground = atoi(nth_field(a, 8).c_str());
   return true;
+}
+
+bool fd_table_running_short(int fd) {
+  struct rlimit r;  // read each time (a cheap call, made once per task first seen): it can be lowered
+  const long limit = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY ? static_cast<long>(r.rlim_cur) : 1024L;
+  return fd >= limit - limit / 4;
 }
 
 bool pidfd_alive(int pidfd) {

@@ -119,6 +119,12 @@ bool is_procfs(int fd);
 // The process (or thread) behind a pidfd has not exited: its pidfd is not readable yet.
 // False for no pidfd (-1): nothing pins it, so nothing says it is the same process.
 bool pidfd_alive(int pidfd);
+// Is `fd`, just opened, in the top quarter of this process's fd table? The kernel hands out
+// the lowest free number, so a number that high means the table is mostly in use: a cache
+// that would keep it (one pidfd per thread or process seen) lets it go instead, and so the
+// supervisor, which every session shares, keeps a quarter of its fds for the work itself
+// (helper-95 #04: thousands of idle threads, each pinned, took them all).
+bool fd_table_running_short(int fd);
 inline bool pidfd_alive(const SharedFd& fd) { return fd && pidfd_alive(fd->get()); }
 bool is_proc_root(int fd);
 
