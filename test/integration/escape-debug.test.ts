@@ -281,13 +281,7 @@ describe('sessions: the shell, sbx itself, a tracee under another policy', () =>
     let early = '';
     job.child.stdout?.on('data', (d: Buffer) => (early += d.toString()));
     await until('the shell exec\'d away', () => early.includes('ready'), 30_000);
-    const session = sb.status().sessions[0]!;
-    const old = sb.supervisorPid()!;
-    process.kill(old, 'SIGKILL');
-    await until('a new supervisor serving the session', () => {
-      const pid = sb.supervisorPid();
-      return pid !== undefined && pid !== old && sb.status().sessions.some((x) => x.id === session.id);
-    }, 30_000);
+    await sb.killSupervisor(sb.status().sessions[0]!.id);
     writeFileSync(go, '');
     const r = await job.done;
     const undumpable = readFileSync(uf, 'utf8').split(' ')[0]!;

@@ -405,13 +405,7 @@ echo '## rm'; ${P} rm shm "$id"`;
     let early = '';
     job.child.stdout?.on('data', (d: Buffer) => (early += d.toString()));
     await until('the segment made', () => early.includes('made='), 30_000);
-    const session = sb.status().sessions[0]!;
-    const old = sb.supervisorPid()!;
-    process.kill(old, 'SIGKILL');
-    await until('a new supervisor serving the session', () => {
-      const pid = sb.supervisorPid();
-      return pid !== undefined && pid !== old && sb.status().sessions.some((s) => s.id === session.id);
-    }, 30_000);
+    await sb.killSupervisor(sb.status().sessions[0]!.id);
     writeFileSync(go, '');
     const r = await job.done;
     const got = parse(r);

@@ -30,6 +30,8 @@ export interface Sandbox {
   /** A session straight through the launcher (no node on the client side): for load tests. */
   spawnSession(argv: string[], opts?: { cwd?: string }): Running;
   supervisorPid(): number | undefined;
+  /** kill -9 of the supervisor; resolves once another one serves session `id` again. */
+  killSupervisor(id: string): Promise<void>;
   status(): { supervisor: { pid: number; rssBytes: number; uptimeSec: number }; sessions: SessionStatus[] };
   log(session?: string): Violation[];
   cleanup(): void;
@@ -130,6 +132,14 @@ export function makeSandbox(name: string): Sandbox {
       } catch {
         return undefined;
       }
+    },
+    async killSupervisor(id) {
+      const old = sb.supervisorPid()!;
+      process.kill(old, 'SIGKILL');
+      await until('a new supervisor serving the session', () => {
+        const pid = sb.supervisorPid();
+        return pid !== undefined && pid !== old && sb.status().sessions.some((s) => s.id === id);
+      }, 30_000);
     },
     status() {
       const r = sb.sbx(['status', '--json']);

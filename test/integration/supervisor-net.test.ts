@@ -37,16 +37,6 @@ afterAll(async () => {
   await servers?.close();
 });
 
-/** kill -9 of the supervisor; resolves once another one serves session `id` again. */
-async function killSupervisor(id: string): Promise<void> {
-  const old = sb.supervisorPid()!;
-  process.kill(old, 'SIGKILL');
-  await until('session resumed by a new supervisor', () => {
-    const pid = sb.supervisorPid();
-    return pid !== undefined && pid !== old && sb.status().sessions.some((s) => s.id === id);
-  }, 30_000);
-}
-
 const t = (name: string, cmd: string) => `if out=$(${cmd} 2>&1); then echo "${name} ok $out"; else echo "${name} fail $out"; fi`;
 
 describe('network policy in a session', () => {
@@ -147,7 +137,7 @@ describe('network policy in a session', () => {
     const script = [round('before'), `${nested} sh -c 'touch ${p}/ready; while [ ! -e ${go} ]; do sleep 0.05; done; ${round('after').replace(/'/g, "'\\''")}'`].join('\n');
     const run = sb.spawnSbx(['shell', '--', 'sh', '-c', script], { cwd: p });
     await until('the first round', () => existsSync(join(p, 'ready')), 60_000);
-    await killSupervisor(sb.status().sessions.find((s) => s.cwd === p)!.id);
+    await sb.killSupervisor(sb.status().sessions.find((s) => s.cwd === p)!.id);
     writeFileSync(go, '');
     const out = (await run.done).stdout;
     for (const tag of ['before', 'after']) {
@@ -203,7 +193,7 @@ describe('network policy in a session', () => {
     // Kill between requests: a proxied connection in flight dies with the supervisor (it holds the proxy).
     await until('first request done', () => existsSync(`${go}.ready`), 30_000);
     const session = await until('session live', () => sb.status().sessions.find((s) => s.cwd === p), 30_000);
-    await killSupervisor(session.id);
+    await sb.killSupervisor(session.id);
     writeFileSync(go, '');
     const out = (await run.done).stdout;
     expect(out).toContain('before-wild ok hello from wild');

@@ -153,26 +153,11 @@ std::string proc_addr(const char* hex) {
 // its own lookup of the one socket): 0 not found, -1 the kernel could not be asked. One round
 // trip, where reading /proc/net/tcp costs the whole table on the thread every session shares.
 long diag_inode(const std::string& addr, int port, int rport) {
-  struct {
-    nlmsghdr h;
-    inet_diag_req_v2 r;
-  } req{};
-  req.h.nlmsg_len = sizeof req;
-  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  req.r.sdiag_protocol = IPPROTO_TCP;
-  req.r.idiag_states = ~0u;
-  req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  const bool v6 = addr.find(':') != std::string::npos;
+  InetDiagRequest req = inet_diag_request(v6 ? AF_INET6 : AF_INET, IPPROTO_TCP, ~0u, false);
   // The client's socket: its local end is the request's source, the proxy its destination.
-  if (inet_pton(AF_INET, addr.c_str(), req.r.id.idiag_src) == 1) {
-    req.r.sdiag_family = AF_INET;
-    inet_pton(AF_INET, "127.0.0.1", req.r.id.idiag_dst);
-  } else if (inet_pton(AF_INET6, addr.c_str(), req.r.id.idiag_src) == 1) {
-    req.r.sdiag_family = AF_INET6;
-    inet_pton(AF_INET6, "::ffff:127.0.0.1", req.r.id.idiag_dst);
-  } else {
-    return 0;
-  }
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), req.r.id.idiag_src) != 1) return 0;
+  inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "::ffff:127.0.0.1" : "127.0.0.1", req.r.id.idiag_dst);
   req.r.id.idiag_sport = htons(static_cast<uint16_t>(port));
   req.r.id.idiag_dport = htons(static_cast<uint16_t>(rport));
   unsigned long ino = 0;
@@ -250,6 +235,18 @@ int proxy_admits(int port, const std::string& client_addr, int client_port) {
   const int policy = it->second.policy;
   g_expected.erase(it);  // one admission per connection (g_order keeps a stale number: harmless)
   return policy;
+}
+
+InetDiagRequest inet_diag_request(int family, int protocol, uint32_t states, bool dump) {
+  InetDiagRequest req{};
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.h.nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
+  req.r.sdiag_family = static_cast<uint8_t>(family);
+  req.r.sdiag_protocol = static_cast<uint8_t>(protocol);
+  req.r.idiag_states = states;
+  req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  return req;
 }
 
 bool sock_diag(const void* req, size_t len, bool dump, const std::function<bool(const nlmsghdr*)>& each) {

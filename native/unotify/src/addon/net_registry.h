@@ -7,6 +7,7 @@
 //    their own proxy (process-wide: the proxy, in JavaScript, does not know which engine):
 //    a proxy serves only connections its own sandbox's engine made (proxy_admits).
 #pragma once
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -75,6 +76,14 @@ class ServedSockets {
 // could not be asked or answered with an error (errno: that error, e.g. ENOENT for no such
 // socket).
 bool sock_diag(const void* req, size_t len, bool dump, const std::function<bool(const nlmsghdr*)>& each);
+
+// A sock_diag request for the inet sockets of `family`/`protocol` in `states` (a dump when
+// `dump`, else one socket the caller names in r.id), no cookie to match.
+struct InetDiagRequest {
+  nlmsghdr h;
+  inet_diag_req_v2 r;
+};
+InetDiagRequest inet_diag_request(int family, int protocol, uint32_t states, bool dump);
 
 // sock_diag of one of our unix sockets.
 struct UnixDiag {

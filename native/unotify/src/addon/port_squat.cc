@@ -46,16 +46,7 @@ std::string addr_text(int family, const uint32_t* a, int port) {
 // One sock_diag dump of the `family`/`protocol` sockets in `states`, each handed to `each`.
 // False when the kernel could not be asked.
 bool inet_dump(int family, int protocol, uint32_t states, const std::function<void(const inet_diag_msg&)>& each) {
-  struct {
-    nlmsghdr h;
-    inet_diag_req_v2 r;
-  } req{};
-  req.h.nlmsg_len = sizeof req;
-  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.r.sdiag_family = static_cast<uint8_t>(family);
-  req.r.sdiag_protocol = static_cast<uint8_t>(protocol);
-  req.r.idiag_states = states;
+  const InetDiagRequest req = inet_diag_request(family, protocol, states, true);
   return sock_diag(&req, sizeof req, true, [&](const nlmsghdr* h) {
     each(*reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h)));
     return false;
@@ -112,17 +103,7 @@ constexpr int kLoopbackIfindex = 1;  // the kernel's LOOPBACK_IFINDEX: local pac
 int kernel_pick(int proto, int family, const uint8_t* dest, int port, Holder* out) {
   static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (family == AF_INET6 && memcmp(dest, mapped, 12) == 0) return kernel_pick(proto, AF_INET, dest + 12, port, out);
-  struct {
-    nlmsghdr h;
-    inet_diag_req_v2 r;
-  } req{};
-  req.h.nlmsg_len = sizeof req;
-  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  req.r.sdiag_family = static_cast<uint8_t>(family);
-  req.r.sdiag_protocol = static_cast<uint8_t>(proto);
-  req.r.idiag_states = ~0u;
-  req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  InetDiagRequest req = inet_diag_request(family, proto, ~0u, false);
   req.r.id.idiag_if = kLoopbackIfindex;
   const size_t n = family == AF_INET ? 4 : 16;
   // TCP looks the listener up by the request's source; UDP (and UDP-Lite) by its destination
