@@ -137,6 +137,25 @@ beforeAll(() => {
     '#!/usr/bin/python3',
     'import socket, sys',
     'mode, port = sys.argv[1], int(sys.argv[2])',
+    "if mode == 'aserve':", // aserve PORT ADDR: TCP on ADDR (a scoped IPv6 one too); answers each connection with the file it names
+    '    fam, _, _, _, sa = socket.getaddrinfo(sys.argv[3], port, type=socket.SOCK_STREAM)[0]',
+    '    s = socket.socket(fam); s.bind(sa); s.listen()',
+    "    print('listening', s.getsockname()[1], flush=True)",
+    '    while True:',
+    '        c, _ = s.accept()',
+    '        path = c.recv(4096).decode().strip()',
+    "        if path == 'quit': sys.exit(0)",
+    '        try: data = open(path, "rb").read()',
+    '        except OSError as e: data = str(e).encode()',
+    '        c.sendall(data); c.close()',
+    "if mode == 'aget':", // aget PORT ADDR PATH: ask aserve at ADDR for PATH
+    '    fam, _, _, _, sa = socket.getaddrinfo(sys.argv[3], port, type=socket.SOCK_STREAM)[0]',
+    '    try:',
+    '        c = socket.socket(fam); c.settimeout(3); c.connect(sa)',
+    "        c.sendall((sys.argv[4] + '\\n').encode()); print('got', c.recv(65536).decode().strip())",
+    '    except OSError as e:',
+    "        print('error', e)",
+    '    sys.exit(0)',
     "if mode == 'userve':", // UDP on 0.0.0.0: answer each datagram with the file it names (5 s idle: exit)
     '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
     '    try:',
@@ -1152,6 +1171,30 @@ describe('a server a program under an override runs', () => {
     expect(r.stdout).toMatch(/^base6 error \[Errno 13\] Permission denied/m);
     expect(r.stderr).toMatch(/sbx: denied net \[::1\]:\d+ \(a server a commands: override runs/);
     expect(r.stdout).toMatch(/^decoy got \S/m);
+  });
+
+  // helper-96 #01: the kernel's own lookup was asked as if the packet arrived on lo; IPv6
+  // delivers one to an interface's address as arriving on that interface, so a server bound to
+  // a scoped link-local address (which binds the device too) was not found, and an override's
+  // program reached the base program's server.
+  it("an override's program does not reach a base program's server on a scoped link-local address; twin: a base program does", async (ctx) => {
+    const { networkInterfaces } = await import('node:os');
+    const ll = Object.entries(networkInterfaces()).flatMap(([name, addrs]) =>
+      (addrs ?? []).filter((a) => a.family === 'IPv6' && a.address.startsWith('fe80:')).map((a) => `${a.address}%${name}`),
+    )[0];
+    if (!ll) return ctx.skip('not applicable: no interface here has an IPv6 link-local address');
+    const r = await inside(
+      [
+        `rm -f ${pub}/ll-port; ${pub}/tcpbase aserve 0 ${ll} > ${pub}/ll-port & s=$!`,
+        `until grep -q listening ${pub}/ll-port 2>/dev/null || ! kill -0 $s 2>/dev/null; do sleep 0.05; done; P=$(cut -d' ' -f2 ${pub}/ll-port)`,
+        `echo "override $(tcptool aget $P ${ll} /etc/hostname)"`,
+        `echo "base $(${pub}/tcpbase aget $P ${ll} /etc/hostname)"`,
+        `${pub}/tcpbase aget $P ${ll} quit >/dev/null; wait $s`,
+      ].join('\n'),
+    );
+    expect(r.stdout, r.stderr).toMatch(/^override error \[Errno 13\] Permission denied/m);
+    expect(r.stderr).toMatch(/sbx: denied net \[fe80:[^\]]*\]:\d+ \(a server of this session outside this commands: override/);
+    expect(r.stdout).toMatch(/^base got \S/m);
   });
 
   // helper-90 #03: the kernel gives an unbound UDP socket its port at the first send.

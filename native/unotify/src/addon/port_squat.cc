@@ -92,14 +92,25 @@ int match_score(const Holder& h, int family, const uint8_t* dest) {
   return 0;
 }
 
-constexpr int kLoopbackIfindex = 1;  // the kernel's LOOPBACK_IFINDEX: local packets arrive on lo
+constexpr int kLoopbackIfindex = 1;  // the kernel's LOOPBACK_IFINDEX
 
-// The socket the kernel itself would hand a packet to `dest` (`family`) port `port` from
-// nowhere in particular (no source: a connected socket's peer matches nothing), arriving on lo
-// as local packets do: a non-dump sock_diag request, which runs the kernel's own lookup (best
-// bound address, dual-stack sockets for IPv4, device binding). One round trip, whatever the
-// number of sockets on the machine. 1 found (in *out), 0 none, -1 the kernel could not be
-// asked (the caller falls back to a dump).
+// Is `dest` a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x)? A packet to one arrives
+// on lo. One to an interface's own address does not always: IPv6 delivers it as arriving on
+// that interface, so a socket bound to it (a scoped link-local bind binds the device too) gets
+// it while a lookup "on lo" finds nothing (helper-96 #01).
+bool loopback_destination(int family, const uint8_t* dest) {
+  static const uint8_t one6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (family == AF_INET) return dest[0] == 127;
+  return memcmp(dest, one6, 16) == 0 || (memcmp(dest, mapped, 12) == 0 && dest[12] == 127);
+}
+
+// The socket the kernel itself would hand a packet to loopback address `dest` (`family`) port
+// `port` from nowhere in particular (no source: a connected socket's peer matches nothing),
+// arriving on lo: a non-dump sock_diag request, which runs the kernel's own lookup (best bound
+// address, dual-stack sockets for IPv4, device binding). One round trip, whatever the number of
+// sockets on the machine. 1 found (in *out), 0 none, -1 the kernel could not be asked (the
+// caller falls back to a dump).
 int kernel_pick(int proto, int family, const uint8_t* dest, int port, Holder* out) {
   static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (family == AF_INET6 && memcmp(dest, mapped, 12) == 0) return kernel_pick(proto, AF_INET, dest + 12, port, out);
@@ -132,7 +143,8 @@ int kernel_pick(int proto, int family, const uint8_t* dest, int port, Holder* ou
 // one on the port.
 std::vector<Holder> servers_reached_by(int proto, int family, const uint8_t* dest, int port, bool every) {
   std::vector<Holder> held;
-  if (!every) {
+  // Other local destinations (an interface's address) are found by the dump below.
+  if (!every && loopback_destination(family, dest)) {
     Holder h;
     const int picked = kernel_pick(proto, family, dest, port, &h);
     if (picked == 1) held.push_back(h);
