@@ -104,6 +104,47 @@ it('600 idle threads that each made a trapped call leave the engine (at a 400-fd
   expect(out).toMatch(/^beside 20$/m);
 });
 
+// helper-96 #02: the same with processes: the engine's record of each verified process kept a
+// pidfd of its own once the process table stopped pinning (a pin meant for the call only).
+it('600 sleeping processes that each made a trapped call leave the engine (at a 400-fd limit) fds for the work: their parent goes on opening files (twin: the same opens before them)', { timeout: 90_000 }, async () => {
+  const go = join(world.dir, 'go-procs');
+  const script = join(world.dir, 'procs.py');
+  writeFileSync(
+    script,
+    [
+      'import os, time',
+      "print('waiting', flush=True)",
+      `while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)`,
+      'def opens():',
+      '    ok = 0',
+      '    for _ in range(20):',
+      '        try: open("/etc/hostname").close(); ok += 1',
+      '        except OSError: pass',
+      '    return ok',
+      "print('alone', opens(), flush=True)",
+      'r, w = os.pipe()',
+      'kids = []',
+      'for _ in range(600):',
+      '    pid = os.fork()',
+      '    if pid == 0:',
+      '        os.close(w)',
+      '        try: open("/etc/hostname").close()',
+      '        except OSError: pass',
+      '        os.read(r, 1)',
+      '        os._exit(0)',
+      '    kids.append(pid)',
+      'time.sleep(2)',
+      "print('beside', opens(), flush=True)",
+      'os.close(w)',
+      'for k in kids: os.waitpid(k, 0)',
+    ].join('\n'),
+  );
+  const { code, out, err } = await underEngineLimit(400, ['python3', script], { SBX_NO_FAST: '1' }, go);
+  expect(code, `${out}\n${err}`).toBe(0);
+  expect(out).toMatch(/^alone 20$/m);
+  expect(out).toMatch(/^beside 20$/m);
+});
+
 /**
  * `sbx exec [flags] -- argv` with its own engine (no supervisor): once the program prints
  * "waiting", the engine's fd limit (the sbx process, node) is lowered to `limit` from outside

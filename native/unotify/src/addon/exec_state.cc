@@ -11,8 +11,6 @@ namespace sbx {
 
 namespace {
 
-bool alive(const SharedFd& pidfd) { return pidfd_alive(pidfd); }
-
 bool thread_exists(int tgid, int tid) {
   std::string p = "/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid);
   return faccessat(AT_FDCWD, p.c_str(), F_OK, 0) == 0;
@@ -25,6 +23,25 @@ constexpr size_t kSweepAt = 8192;
 SharedFd ExecTable::pin_of(const Caller& caller) {
   if (caller.pin) return caller.pin;
   return std::make_shared<const Fd>(sys_pidfd_open(caller.tgid, 0));
+}
+
+void ExecTable::identify(Entry& e, int tgid, SharedFd pin) {
+  if (!pin) pin = std::make_shared<const Fd>(sys_pidfd_open(tgid, 0));
+  // A pin numbered past three-quarters of the fd table (opened here, or for the call only by
+  // the process table, which keeps none that high): kept as a start time instead, so a sandbox
+  // of many sleeping processes does not take the fds every session needs (helper-96 #02).
+  if (pin->ok() && fd_table_running_short(pin->get())) {
+    e.pidfd = nullptr;
+    e.start = proc_starttime(tgid);
+    return;
+  }
+  e.pidfd = std::move(pin);
+  e.start = 0;
+}
+
+bool ExecTable::same_alive(int tgid, const Entry& e) {
+  if (e.pidfd) return pidfd_alive(e.pidfd);
+  return e.start != 0 && proc_starttime(tgid) == e.start;
 }
 
 void ExecTable::saw_verified_locked(uint64_t task) {
@@ -40,7 +57,7 @@ ExecTable::Seen ExecTable::check(int tgid, uint64_t task) {
   auto it = procs_.find(tgid);
   if (it == procs_.end()) return Seen{};
   Entry& e = it->second;
-  if ((e.state == State::kVerified || (e.state == State::kUnknown && e.epoch == 0)) && !alive(e.pidfd)) {
+  if ((e.state == State::kVerified || (e.state == State::kUnknown && e.epoch == 0)) && !same_alive(tgid, e)) {
     procs_.erase(it);  // a dead process's pid, maybe reused: unknown
     return Seen{};
   }
@@ -56,10 +73,10 @@ void ExecTable::mark_pending(const Caller& caller, Mark before) {
   verifiedTasks_.clear();  // this process's tasks among them: each is checked again
   if (procs_.size() >= kSweepAt) sweep_locked();
   Entry& e = procs_[caller.tgid];
-  if (!(proven && e.pidfd) && !alive(e.pidfd)) {
+  if (!(proven && identified(e)) && !same_alive(caller.tgid, e)) {
     // New, or left by a dead process with this pid: pin the caller's process now (it is
     // blocked in its execve notification, so tgid is its process).
-    e.pidfd = pin_of(caller);
+    identify(e, caller.tgid, caller.pin);
     e.callers.clear();
   }
   e.state = State::kPending;
@@ -78,14 +95,14 @@ uint64_t ExecTable::exec_epoch(int tgid) {
 void ExecTable::taint(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = procs_.find(tgid);
-  if (it != procs_.end() && it->second.state == State::kVerified && alive(it->second.pidfd)) return;
+  if (it != procs_.end() && it->second.state == State::kVerified && same_alive(tgid, it->second)) return;
   if (procs_.size() >= kSweepAt) sweep_locked();
   Entry& e = procs_[tgid];
-  if (!alive(e.pidfd)) {
+  if (!same_alive(tgid, e)) {
     // Unknown until now (or left by a dead process with this pid): the debugger's target,
     // pinned while its request is decided.
     e = Entry{};
-    e.pidfd = std::make_shared<const Fd>(sys_pidfd_open(tgid, 0));
+    identify(e, tgid, nullptr);
   }
   e.tainted = true;
 }
@@ -93,7 +110,7 @@ void ExecTable::taint(int tgid) {
 bool ExecTable::verified(int tgid) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = procs_.find(tgid);
-  return it != procs_.end() && it->second.state == State::kVerified && alive(it->second.pidfd);
+  return it != procs_.end() && it->second.state == State::kVerified && same_alive(tgid, it->second);
 }
 
 bool ExecTable::tainted(int tgid) {
@@ -116,10 +133,10 @@ void ExecTable::settle(const Caller& caller, const Seen& seen) {
       if (procs_.size() >= kSweepAt) sweep_locked();
       Entry& e = procs_[tgid];
       // Verified while its thread waits in a notification: tgid is that process.
-      if (!e.pidfd || !e.pidfd->ok()) e.pidfd = pin_of(caller);
+      if (!identified(e)) identify(e, tgid, caller.pin);
       e.state = State::kVerified;
       e.tainted = false;
-      if (e.pidfd->ok()) saw_verified_locked(task);
+      if (identified(e)) saw_verified_locked(task);
       return;
     }
     if (it == procs_.end() || it->second.epoch != seen.epoch) return;
@@ -136,12 +153,12 @@ void ExecTable::settle(const Caller& caller, const Seen& seen) {
     it->second.state = State::kVerified;
     it->second.before = Mark{};  // the old address space's fd: not needed any more
     it->second.tainted = false;
-    if (it->second.pidfd && it->second.pidfd->ok()) saw_verified_locked(task);
+    if (identified(it->second)) saw_verified_locked(task);
   }
 }
 
 void ExecTable::sweep_locked() {
-  for (auto it = procs_.begin(); it != procs_.end();) it = alive(it->second.pidfd) ? std::next(it) : procs_.erase(it);
+  for (auto it = procs_.begin(); it != procs_.end();) it = same_alive(it->first, it->second) ? std::next(it) : procs_.erase(it);
 }
 
 size_t ExecTable::size() {

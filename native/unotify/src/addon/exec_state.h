@@ -82,7 +82,11 @@ class ExecTable {
   struct Entry {
     // The process: the caller's own pin (taken by its lookup before anything about it was
     // read, shared with the process table) when it leads its group, else one opened here.
+    // When this process's fds run short (sys.h fd_table_running_short) and there is no pin
+    // to share, none is kept: the process is known by its start time instead (`start`), read
+    // while its thread waits in a notification (so it is that process).
     SharedFd pidfd;
+    uint64_t start = 0;
     State state = State::kUnknown;
     uint64_t epoch = 0;
     std::vector<int> callers;  // threads whose exec is in flight
@@ -92,6 +96,12 @@ class ExecTable {
   void sweep_locked();
   void saw_verified_locked(uint64_t task);
   static SharedFd pin_of(const Caller& caller);
+  // Gives `e` the identity of process `tgid`: `pin` (the caller's, shared), a pidfd opened
+  // here, or, when fds run short, its start time.
+  static void identify(Entry& e, int tgid, SharedFd pin);
+  // Is the process `e` was given alive, and still that process?
+  static bool same_alive(int tgid, const Entry& e);
+  static bool identified(const Entry& e) { return (e.pidfd && e.pidfd->ok()) || e.start != 0; }
   std::mutex mu_;
   // Tasks (ProcTable serials) seen in a verified process since the last exec let through.
   std::unordered_set<uint64_t> verifiedTasks_;
