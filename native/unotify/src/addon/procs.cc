@@ -220,9 +220,11 @@ void ProcTable::sweep_locked() {
   gen_++;
 }
 
-int ProcTable::mark_filtered(int tgid, int policy) { return assign_tag(tgid, policy, follows_cd(tgid), false, true, -1); }
+int ProcTable::mark_filtered(int tgid, int policy) { return assign_tag(tgid, policy, follows_cd(tgid), false, true, -1, true); }
 
-int ProcTable::set_dumpable(int tgid, int policy, bool dumpable) { return assign_tag(tgid, policy, follows_cd(tgid), false, false, dumpable ? 0 : 1); }
+int ProcTable::set_dumpable(int tgid, int policy, bool dumpable) {
+  return assign_tag(tgid, policy, follows_cd(tgid), false, false, dumpable ? 0 : 1, true);
+}
 
 bool ProcTable::undumpable(int tgid) {
   uint64_t tag;
@@ -240,9 +242,9 @@ bool ProcTable::filtered(int tgid) {
   return it != tags_.end() && it->second.filtered;
 }
 
-int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) { return assign_tag(tgid, policy, followsCd, sealed, false, -1); }
+int ProcTable::assign(int tgid, int policy, bool followsCd, bool sealed) { return assign_tag(tgid, policy, followsCd, sealed, false, -1, false); }
 
-int ProcTable::assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered, int undumpable) {
+int ProcTable::assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered, int undumpable, bool samePolicy) {
   std::lock_guard<std::mutex> one(assignMu_);
   struct rlimit cur;
   if (prlimit(tgid, RLIMIT_CORE, nullptr, &cur) != 0) return -errno;
@@ -254,6 +256,9 @@ int ProcTable::assign_tag(int tgid, int policy, bool followsCd, bool sealed, boo
     // non-dumpability on; a seal is for life. Every mark is in the store, so a restarted
     // supervisor knows it too.
     auto was = tags_.find(cur.rlim_max);
+    // A mark keeps the policy the caller's notification was decided under: a thread's exec
+    // that took an override meanwhile (its assignment came first, under assignMu_) is not undone.
+    if (samePolicy && (was == tags_.end() || was->second.policy != policy)) return -EAGAIN;
     if (was != tags_.end() && was->second.filtered) t.filtered = true;
     if (was != tags_.end() && was->second.undumpable && undumpable < 0) t.undumpable = true;
     auto seal = sealed_.find(tgid);

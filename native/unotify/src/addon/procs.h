@@ -135,8 +135,9 @@ class ProcTable {
   };
   struct Rec;  // a store record (procs.cc)
   int tag_policy(int pid, bool* ok);
-  // undumpable: 1 mark, 0 clear, -1 as the tag the process carries now.
-  int assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered, int undumpable);
+  // undumpable: 1 mark, 0 clear, -1 as the tag the process carries now. samePolicy: only a mark
+  // (same policy): -EAGAIN when the process's tag is no longer under `policy`.
+  int assign_tag(int tgid, int policy, bool followsCd, bool sealed, bool filtered, int undumpable, bool samePolicy);
   // Records a shell's environment block hash (in the store too, while there is room).
   void note_shell_environ_locked(uint64_t hash);
   uint64_t fresh_tag_locked(uint64_t hard);
