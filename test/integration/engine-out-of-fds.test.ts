@@ -76,16 +76,8 @@ it('600 idle threads that each made a trapped call leave the engine (at a 400-fd
   writeFileSync(
     script,
     [
-      'import os, threading, time',
-      "print('waiting', flush=True)",
-      `while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)`,
-      'def opens():',
-      '    ok = 0',
-      '    for _ in range(20):',
-      '        try: open("/etc/hostname").close(); ok += 1',
-      '        except OSError: pass',
-      '    return ok',
-      "print('alone', opens(), flush=True)",
+      ...opensAfter(go),
+      'import threading',
       'done = threading.Event()',
       'def idle():',
       '    open("/etc/hostname").close()',
@@ -112,16 +104,7 @@ it('600 sleeping processes that each made a trapped call leave the engine (at a 
   writeFileSync(
     script,
     [
-      'import os, time',
-      "print('waiting', flush=True)",
-      `while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)`,
-      'def opens():',
-      '    ok = 0',
-      '    for _ in range(20):',
-      '        try: open("/etc/hostname").close(); ok += 1',
-      '        except OSError: pass',
-      '    return ok',
-      "print('alone', opens(), flush=True)",
+      ...opensAfter(go),
       'r, w = os.pipe()',
       'kids = []',
       'for _ in range(600):',
@@ -144,6 +127,22 @@ it('600 sleeping processes that each made a trapped call leave the engine (at a 
   expect(out).toMatch(/^alone 20$/m);
   expect(out).toMatch(/^beside 20$/m);
 });
+
+/** Python: waits for `go`, defines opens() (20 opens of a file, how many worked), prints "alone N". */
+function opensAfter(go: string): string[] {
+  return [
+    'import os, time',
+    "print('waiting', flush=True)",
+    `while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)`,
+    'def opens():',
+    '    ok = 0',
+    '    for _ in range(20):',
+    '        try: open("/etc/hostname").close(); ok += 1',
+    '        except OSError: pass',
+    '    return ok',
+    "print('alone', opens(), flush=True)",
+  ];
+}
 
 /**
  * `sbx exec [flags] -- argv` with its own engine (no supervisor): once the program prints
