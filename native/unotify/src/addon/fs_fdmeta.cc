@@ -27,9 +27,6 @@ namespace {
 
 void reply_result(Notif& n, long r) { reply_value(n.listener(), n.req.id, r < 0 ? -errno : r); }
 
-}  // namespace
-
-namespace {
 // What to answer when our own copy could not be made for lack of fds or memory here: the
 // system's limit (ENFILE), never "gone" (nothing would answer a live caller).
 int short_of(int err) { return err == EMFILE || err == ENFILE ? -ENFILE : -err; }

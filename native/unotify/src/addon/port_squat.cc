@@ -28,6 +28,8 @@ namespace sbx {
 namespace {
 
 constexpr uint32_t kListen = 1u << 10;  // TCPF_LISTEN (TCP_LISTEN = 10)
+// The first 12 bytes of an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
+constexpr uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 struct Holder {
   uint64_t cookie;
@@ -84,9 +86,8 @@ int transport_of(const Sock& s) {
 // for an IPv4 destination 1 (a dual-stack socket), 0 it does not get it.
 int match_score(const Holder& h, int family, const uint8_t* dest) {
   static const uint8_t zero[16] = {0};
-  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (h.family == family && memcmp(h.local, dest, family == AF_INET ? 4 : 16) == 0) return 3;
-  if (family == AF_INET && h.family == AF_INET6 && memcmp(h.local, mapped, 12) == 0 && memcmp(h.local + 12, dest, 4) == 0) return 3;
+  if (family == AF_INET && h.family == AF_INET6 && memcmp(h.local, kV4Mapped, 12) == 0 && memcmp(h.local + 12, dest, 4) == 0) return 3;
   if (h.family == family && memcmp(h.local, zero, family == AF_INET ? 4 : 16) == 0) return 2;
   if (family == AF_INET && h.family == AF_INET6 && memcmp(h.local, zero, 16) == 0) return 1;
   return 0;
@@ -100,9 +101,8 @@ constexpr int kLoopbackIfindex = 1;  // the kernel's LOOPBACK_IFINDEX
 // it while a lookup "on lo" finds nothing (helper-96 #01).
 bool loopback_destination(int family, const uint8_t* dest) {
   static const uint8_t one6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (family == AF_INET) return dest[0] == 127;
-  return memcmp(dest, one6, 16) == 0 || (memcmp(dest, mapped, 12) == 0 && dest[12] == 127);
+  return memcmp(dest, one6, 16) == 0 || (memcmp(dest, kV4Mapped, 12) == 0 && dest[12] == 127);
 }
 
 // The socket the kernel itself would hand a packet to loopback address `dest` (`family`) port
@@ -112,8 +112,7 @@ bool loopback_destination(int family, const uint8_t* dest) {
 // sockets on the machine. 1 found (in *out), 0 none, -1 the kernel could not be asked (the
 // caller falls back to a dump).
 int kernel_pick(int proto, int family, const uint8_t* dest, int port, Holder* out) {
-  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (family == AF_INET6 && memcmp(dest, mapped, 12) == 0) return kernel_pick(proto, AF_INET, dest + 12, port, out);
+  if (family == AF_INET6 && memcmp(dest, kV4Mapped, 12) == 0) return kernel_pick(proto, AF_INET, dest + 12, port, out);
   InetDiagRequest req = inet_diag_request(family, proto, ~0u, false);
   req.r.id.idiag_if = kLoopbackIfindex;
   const size_t n = family == AF_INET ? 4 : 16;
@@ -226,13 +225,12 @@ bool overrides_configured() { return overrides_exist.load(); }
 
 std::vector<SessionPeer> session_peers_of(Notif& n, int port) {
   std::vector<SessionPeer> out;
-  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   for (int family : {AF_INET, AF_INET6}) {
     inet_dump(family, IPPROTO_UDP, ~0u, [&](const inet_diag_msg& m) {
       if (m.id.idiag_dport == 0 || ntohs(m.id.idiag_dport) != port) return;
       SessionPeer p{{}, family, {}};
       if (!recorded(&n, cookie_of(m), p.who)) return;
-      if (family == AF_INET6 && memcmp(m.id.idiag_dst, mapped, 12) == 0) {
+      if (family == AF_INET6 && memcmp(m.id.idiag_dst, kV4Mapped, 12) == 0) {
         p.family = AF_INET;
         memcpy(p.addr, reinterpret_cast<const uint8_t*>(m.id.idiag_dst) + 12, 4);
       } else {
